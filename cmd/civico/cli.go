@@ -1,0 +1,311 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+
+	"syscall"
+	"time"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/town"
+)
+
+const usage = `civico serves a town's digital services: the portal and Partecipa.
+
+Usage:
+  civico serve              serve the portal and Partecipa
+  civico demo               create the demo town (Cinisello Balsamo) if needed and serve it
+  civico migrate            bring the database schema up to date
+  civico backup --out FILE  copy the SQLite database consistently while it is in use
+  civico town import FILE   load the town profile from a JSON file
+  civico town show          print the town profile as JSON
+  civico version            print the version
+  civico help               print this help
+
+Configuration comes from environment variables (see the README):
+  CIVICO_DATA_DIR, CIVICO_DATABASE_URL, CIVICO_ADDR, CIVICO_PARTECIPA_ADDR,
+  CIVICO_BASE_URL, CIVICO_PARTECIPA_BASE_URL, CIVICO_LOG_FORMAT,
+  CIVICO_LOG_LEVEL, CIVICO_ACCESS_LOG. Secrets may also be given as NAME_FILE.
+`
+
+// cli carries what every subcommand needs.
+type cli struct {
+	stdout, stderr io.Writer
+	env            func(string) string
+}
+
+// run executes a command line and returns the process's exit status: 0 on
+// success, 1 when the work failed, 2 when the command line or configuration
+// is wrong.
+func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
+	c := &cli{stdout: stdout, stderr: stderr, env: env}
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	commands := map[string]func([]string) error{
+		"serve":   func(a []string) error { return c.serve(a, false) },
+		"demo":    func(a []string) error { return c.serve(a, true) },
+		"migrate": c.migrate,
+		"backup":  c.backup,
+		"town":    c.town,
+		"version": c.version,
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "civico: unknown command %q; run `civico help` for the list\n", name)
+		return 2
+	}
+	err := cmd(args[1:])
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "civico %s: %v\n", name, err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "civico %s: %v\n", name, err)
+		return 1
+	}
+}
+
+// flags returns a flag set whose errors are reported as usage errors.
+func (c *cli) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("civico "+name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// open reads the configuration, connects to the database and brings its
+// schema up to date (migrate=true) or only checks it is not newer.
+func (c *cli) open(ctx context.Context, cfg config, log *slog.Logger, migrate bool) (*db.DB, error) {
+	target, err := db.ParseURL(cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, usagef("CIVICO_DATABASE_URL: %v", err)
+	}
+	d, err := db.Open(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		applied, err := d.Migrate(ctx)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		if len(applied) > 0 {
+			log.Info("database schema migrated", "database", d.Describe(), "versions", applied)
+		}
+		return d, nil
+	}
+	current, known, err := d.SchemaStatus(ctx)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	if current > known {
+		d.Close()
+		return nil, fmt.Errorf("%w: the database is at version %d, this civico knows up to %d; run a newer civico", db.ErrSchemaTooNew, current, known)
+	}
+	return d, nil
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func (c *cli) migrate(args []string) error {
+	cfg, err := loadConfig(c.env)
+	if err != nil {
+		return err
+	}
+	fs := c.flags("migrate")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (CIVICO_DATA_DIR)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "database URL (CIVICO_DATABASE_URL)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	d, err := c.open(ctx, cfg, newLogger(cfg, c.stderr), false)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	applied, err := d.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	current, _, err := d.SchemaStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(c.stdout, "%s: schema already at version %d\n", d.Describe(), current)
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "%s: applied %d migration(s), schema now at version %d\n", d.Describe(), len(applied), current)
+	return nil
+}
+
+func (c *cli) backup(args []string) error {
+	cfg, err := loadConfig(c.env)
+	if err != nil {
+		return err
+	}
+	fs := c.flags("backup")
+	out := fs.String("out", "", "file to write the copy to (must not exist)")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (CIVICO_DATA_DIR)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "database URL (CIVICO_DATABASE_URL)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usagef("--out FILE is required")
+	}
+	ctx := context.Background()
+	d, err := c.open(ctx, cfg, newLogger(cfg, c.stderr), false)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Backup(ctx, *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%s copied to %s\n", d.Describe(), *out)
+	return nil
+}
+
+func (c *cli) town(args []string) error {
+	if len(args) == 0 || (args[0] != "import" && args[0] != "show") {
+		return usagef("expected `civico town import FILE` or `civico town show`")
+	}
+	cfg, err := loadConfig(c.env)
+	if err != nil {
+		return err
+	}
+	fs := c.flags("town " + args[0])
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (CIVICO_DATA_DIR)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "database URL (CIVICO_DATABASE_URL)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usagef("%v", err)
+	}
+	ctx := context.Background()
+	var profile town.Profile
+	if args[0] == "import" {
+		if fs.NArg() != 1 {
+			return usagef("expected `civico town import FILE`")
+		}
+		b, err := os.ReadFile(fs.Arg(0))
+		if err != nil {
+			return usagef("%v", err)
+		}
+		if profile, err = town.ParseJSON(b); err != nil {
+			return usagef("%s: %v", fs.Arg(0), err)
+		}
+	} else if fs.NArg() != 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	d, err := c.open(ctx, cfg, newLogger(cfg, c.stderr), args[0] == "import")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	store := town.NewStore(d, 0)
+	if args[0] == "import" {
+		if err := store.Put(ctx, profile); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "town profile of the %s stored in %s\n", profile.FullName(), d.Describe())
+		return nil
+	}
+	p, err := store.Get(ctx)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c.stdout, p)
+}
+
+func (c *cli) version(args []string) error {
+	if err := parse(c.flags("version"), args); err != nil {
+		return err
+	}
+	ms, err := db.Migrations(db.SQLite)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "civico %s (database schema %d)\n", buildVersion(), ms[len(ms)-1].Version)
+	return nil
+}
+
+// buildVersion is the module version, or the VCS revision for a local build.
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
+}
+
+// signalContext ends on SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// gracePeriod is how long in-flight requests may take once shutdown begins.
+const gracePeriod = 20 * time.Second

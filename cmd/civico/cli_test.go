@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/db"
+)
+
+func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut, func(k string) string { return env[k] })
+	return code, out.String(), errOut.String()
+}
+
+func TestCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		code     int
+		inOutput string
+	}{
+		{"no arguments prints usage", nil, nil, 0, "Usage:"},
+		{"help", nil, []string{"help"}, 0, "civico serve"},
+		{"unknown command", nil, []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"unknown flag", nil, []string{"serve", "--bogus"}, 2, "flag provided but not defined"},
+		{"stray argument", nil, []string{"version", "extra"}, 2, "unexpected argument"},
+		{"bad database URL", map[string]string{"CIVICO_DATABASE_URL": "mysql://x", "CIVICO_DATA_DIR": dir}, []string{"serve"}, 2, "CIVICO_DATABASE_URL"},
+		{"bad portal address", map[string]string{"CIVICO_ADDR": "8080", "CIVICO_DATA_DIR": dir}, []string{"serve"}, 2, "CIVICO_ADDR"},
+		{"same address twice", map[string]string{"CIVICO_ADDR": "127.0.0.1:9", "CIVICO_PARTECIPA_ADDR": "127.0.0.1:9", "CIVICO_DATA_DIR": dir}, []string{"serve"}, 2, "CIVICO_PARTECIPA_ADDR"},
+		{"bad base URL", map[string]string{"CIVICO_BASE_URL": "servizi.comune.it", "CIVICO_DATA_DIR": dir}, []string{"serve"}, 2, "CIVICO_BASE_URL"},
+		{"bad log format", map[string]string{"CIVICO_LOG_FORMAT": "xml", "CIVICO_DATA_DIR": dir}, []string{"serve"}, 2, "CIVICO_LOG_FORMAT"},
+		{"secret twice", map[string]string{"CIVICO_DATABASE_URL": "sqlite:x.db", "CIVICO_DATABASE_URL_FILE": "/nonexistent"}, []string{"migrate"}, 2, "both set"},
+		{"backup without --out", map[string]string{"CIVICO_DATA_DIR": dir}, []string{"backup"}, 2, "--out"},
+		{"town without verb", nil, []string{"town"}, 2, "civico town import FILE"},
+		{"version", nil, []string{"version"}, 0, "database schema"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tt.env, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit status %d, want %d (stderr %q)", code, tt.code, errOut)
+			}
+			if !strings.Contains(out+errOut, tt.inOutput) {
+				t.Errorf("output %q lacks %q", out+errOut, tt.inOutput)
+			}
+			if strings.Contains(errOut, "goroutine ") {
+				t.Errorf("a stack trace reached the user: %s", errOut)
+			}
+		})
+	}
+}
+
+func TestDatabaseURLFromFile(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "url")
+	dbPath := filepath.Join(dir, "from-file.db")
+	if err := writeFile(secret, "sqlite:"+dbPath+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, map[string]string{"CIVICO_DATABASE_URL_FILE": secret}, "migrate")
+	if code != 0 || !strings.Contains(out, dbPath) {
+		t.Fatalf("migrate with CIVICO_DATABASE_URL_FILE: %d %q %q", code, out, errOut)
+	}
+}
+
+func TestMigrateBackupAndTownCommands(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"CIVICO_DATA_DIR": dir}
+	if code, out, errOut := runCLI(t, env, "migrate"); code != 0 || !strings.Contains(out, "schema now at version") {
+		t.Fatalf("first migrate: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := runCLI(t, env, "migrate"); code != 0 || !strings.Contains(out, "already at version") {
+		t.Fatalf("second migrate: %d %q", code, out)
+	}
+	if code, _, errOut := runCLI(t, env, "town", "show"); code != 1 || !strings.Contains(errOut, "civico town import") {
+		t.Errorf("town show on an empty database: %d %q", code, errOut)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := writeFile(bad, `{"name":"X","province":"Milano"}`); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, env, "town", "import", bad); code != 2 || !strings.Contains(errOut, "town profile: region: required") {
+		t.Errorf("import of an invalid profile: %d %q", code, errOut)
+	}
+	good := filepath.Join(dir, "town.json")
+	if err := writeFile(good, string(mustRead(t, "../../internal/town/cinisello-balsamo.json"))); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, env, "town", "import", good); code != 0 || !strings.Contains(out, "Comune di Cinisello Balsamo") {
+		t.Fatalf("town import: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := runCLI(t, env, "town", "show"); code != 0 || !strings.Contains(out, `"cadastral_code": "C707"`) {
+		t.Errorf("town show: %d %q", code, out)
+	}
+	copyPath := filepath.Join(dir, "copy.db")
+	if code, out, errOut := runCLI(t, env, "backup", "--out", copyPath); code != 0 || !strings.Contains(out, copyPath) {
+		t.Fatalf("backup: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := runCLI(t, map[string]string{"CIVICO_DATABASE_URL": "sqlite:" + copyPath}, "town", "show"); code != 0 || !strings.Contains(out, "C707") {
+		t.Errorf("the backup does not hold the town profile: %q", out)
+	}
+}
+
+func TestServeRefusesNewerSchema(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	d, err := db.Open(ctx, db.Target{Dialect: db.SQLite, Path: filepath.Join(dir, "civico.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', $1)`, time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	env := map[string]string{"CIVICO_DATA_DIR": dir, "CIVICO_ADDR": "127.0.0.1:0", "CIVICO_PARTECIPA_ADDR": "127.0.0.1:1"}
+	code, _, errOut := runCLI(t, env, "serve")
+	if code != 1 || !strings.Contains(errOut, "newer than this civico") || !strings.Contains(errOut, "9999") {
+		t.Errorf("serve on a newer schema: exit %d, %q", code, errOut)
+	}
+}
+
+func TestServeRefusesWithoutTownProfile(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"CIVICO_DATA_DIR": dir, "CIVICO_ADDR": "127.0.0.1:0", "CIVICO_PARTECIPA_ADDR": "127.0.0.1:1"}
+	code, _, errOut := runCLI(t, env, "serve")
+	if code != 1 || !strings.Contains(errOut, "civico town import") {
+		t.Errorf("serve without a town: exit %d, %q", code, errOut)
+	}
+}

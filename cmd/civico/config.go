@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// config is everything serve and demo need, read from the environment and
+// overridden by flags.
+type config struct {
+	DataDir          string
+	DatabaseURL      string
+	Addr             string
+	PartecipaAddr    string
+	BaseURL          string
+	PartecipaBaseURL string
+	LogFormat        string
+	LogLevel         string
+	AccessLog        bool
+}
+
+// usageError is a mistake in how civico was invoked: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// getenv reads a variable; for secrets, NAME_FILE names a file holding the
+// value instead (as container secrets are mounted).
+func getenv(env func(string) string, name string, secret bool) (string, error) {
+	v := env(name)
+	if !secret {
+		return v, nil
+	}
+	file := env(name + "_FILE")
+	if file == "" {
+		return v, nil
+	}
+	if v != "" {
+		return "", usagef("%s and %s_FILE are both set: keep one", name, name)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", usagef("%s_FILE: %v", name, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func loadConfig(env func(string) string) (config, error) {
+	c := config{DataDir: "./civico-data", Addr: "127.0.0.1:8080", PartecipaAddr: "127.0.0.1:8081", LogFormat: "text", LogLevel: "info", AccessLog: true}
+	var err error
+	if c.DatabaseURL, err = getenv(env, "CIVICO_DATABASE_URL", true); err != nil {
+		return c, err
+	}
+	for name, dst := range map[string]*string{
+		"CIVICO_DATA_DIR": &c.DataDir, "CIVICO_ADDR": &c.Addr, "CIVICO_PARTECIPA_ADDR": &c.PartecipaAddr,
+		"CIVICO_BASE_URL": &c.BaseURL, "CIVICO_PARTECIPA_BASE_URL": &c.PartecipaBaseURL,
+		"CIVICO_LOG_FORMAT": &c.LogFormat, "CIVICO_LOG_LEVEL": &c.LogLevel,
+	} {
+		if v := env(name); v != "" {
+			*dst = v
+		}
+	}
+	if v := env("CIVICO_ACCESS_LOG"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, usagef("CIVICO_ACCESS_LOG must be true or false, not %q", v)
+		}
+		c.AccessLog = b
+	}
+	return c, nil
+}
+
+// serverFlags lets flags override the environment for serve and demo.
+func (c *config) serverFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory (CIVICO_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "database: empty, sqlite:PATH or postgres://... (CIVICO_DATABASE_URL)")
+	fs.StringVar(&c.Addr, "addr", c.Addr, "portal listen address (CIVICO_ADDR)")
+	fs.StringVar(&c.PartecipaAddr, "partecipa-addr", c.PartecipaAddr, "Partecipa listen address (CIVICO_PARTECIPA_ADDR)")
+	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "portal public URL (CIVICO_BASE_URL)")
+	fs.StringVar(&c.PartecipaBaseURL, "partecipa-base-url", c.PartecipaBaseURL, "Partecipa public URL (CIVICO_PARTECIPA_BASE_URL)")
+}
+
+// check validates the configuration and derives the public URLs, naming the
+// variable at fault.
+func (c *config) check() error {
+	if strings.TrimSpace(c.DataDir) == "" {
+		return usagef("CIVICO_DATA_DIR must not be empty")
+	}
+	for _, a := range []struct{ name, value string }{{"CIVICO_ADDR", c.Addr}, {"CIVICO_PARTECIPA_ADDR", c.PartecipaAddr}} {
+		if err := checkAddr(a.value); err != nil {
+			return usagef("%s=%q: %v", a.name, a.value, err)
+		}
+	}
+	if c.Addr == c.PartecipaAddr {
+		return usagef("CIVICO_ADDR and CIVICO_PARTECIPA_ADDR are both %s: the portal and Partecipa need an address each", c.Addr)
+	}
+	var err error
+	if c.BaseURL, err = publicURL("CIVICO_BASE_URL", c.BaseURL, c.Addr); err != nil {
+		return err
+	}
+	if c.PartecipaBaseURL, err = publicURL("CIVICO_PARTECIPA_BASE_URL", c.PartecipaBaseURL, c.PartecipaAddr); err != nil {
+		return err
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return usagef("CIVICO_LOG_FORMAT must be text or json, not %q", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return usagef("CIVICO_LOG_LEVEL must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	return nil
+}
+
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("expected host:port, e.g. 127.0.0.1:8080")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return errors.New("the port must be a number from 0 to 65535")
+	}
+	return nil
+}
+
+// publicURL checks a configured public URL or derives one from the listen
+// address.
+func publicURL(name, raw, addr string) (string, error) {
+	if raw == "" {
+		host, port, _ := net.SplitHostPort(addr)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		return "http://" + net.JoinHostPort(host, port), nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", usagef("%s=%q: expected an address such as https://servizi.comune.example.it", name, raw)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}

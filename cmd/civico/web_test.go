@@ -1,0 +1,500 @@
+package main
+
+import (
+	"compress/gzip"
+	"context"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/partecipa"
+	"github.com/civico-pa/civico/internal/portal"
+	"github.com/civico-pa/civico/internal/town"
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// site is the demo town served by httptest servers, as a browser meets it.
+type site struct {
+	d         *db.DB
+	portal    *httptest.Server
+	partecipa *httptest.Server
+	apps      *apps
+}
+
+func newSite(t *testing.T, d *db.DB) *site {
+	t.Helper()
+	towns := town.NewStore(d, time.Minute)
+	if err := ensureDemo(context.Background(), towns); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config{BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", AccessLog: false}
+	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &site{d: d, apps: a, portal: httptest.NewServer(a.portal.Handler()), partecipa: httptest.NewServer(a.partecipa.Handler())}
+	t.Cleanup(func() { s.portal.Close(); s.partecipa.Close() })
+	return s
+}
+
+// noRedirect is a client that shows redirects instead of following them.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func get(t *testing.T, rawURL string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, string(b)
+}
+
+func postForm(t *testing.T, rawURL string, form url.Values, fetchSite string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, rawURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if fetchSite != "" {
+		req.Header.Set("Sec-Fetch-Site", fetchSite)
+	}
+	res, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res
+}
+
+func countElement(html, element string) int {
+	return strings.Count(html, `data-element="`+element+`"`)
+}
+
+func TestHomePageFollowsTheMunicipalModel(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSite(t, d)
+		res, body := get(t, s.portal.URL+"/")
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET / = %d", res.StatusCode)
+		}
+		for _, want := range []string{`<html lang="it">`, "Comune di Cinisello Balsamo", "Via XXV Aprile 4", "02 660231",
+			"800 397469", "366 6229188", "comune.cinisellobalsamo@pec.regione.lombardia.it", "01971350150", "00727780967",
+			"bootstrap-italia.min.css", `href="#main-container"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("home page lacks %q", want)
+			}
+		}
+		// Exactly one link of each of the four national menu entries, with its exact title.
+		for element, title := range map[string]string{"management": "Amministrazione", "news": "Novità", "all-services": "Servizi", "live": "Vivere il Comune"} {
+			if n := countElement(body, element); n != 1 {
+				t.Errorf("data-element %q appears %d times, want 1", element, n)
+			}
+			re := regexp.MustCompile(`data-element="` + element + `"[^>]*><span>` + title + `</span>`)
+			if !re.MatchString(body) {
+				t.Errorf("menu entry %q is not titled %q", element, title)
+			}
+		}
+		for _, element := range []string{"all-topics", "appointment-booking", "feedback", "feedback-title", "faq",
+			"report-inefficiency", "legal-notes", "privacy-policy-link", "accessibility-link", "feedback-rating-positive", "feedback-rating-negative", "feedback-input-text"} {
+			if countElement(body, element) == 0 {
+				t.Errorf("home page lacks data-element %q", element)
+			}
+		}
+		for i := 1; i <= 5; i++ {
+			if !strings.Contains(body, `<label class="full rating-star" for="rate`+string(rune('0'+i))+`" data-element="feedback-rate-`+string(rune('0'+i))+`"`) {
+				t.Errorf("clarity rating lacks the label of %d stars", i)
+			}
+		}
+		if !strings.Contains(body, `data-element="report-inefficiency">Segnala disservizio</a>`) {
+			t.Error("the report link is not titled exactly Segnala disservizio")
+		}
+		if !strings.Contains(body, `data-element="feedback-title" lang="it">Quanto sono chiare le informazioni su questa pagina?</span>`) {
+			t.Error("the clarity rating title is not the national wording")
+		}
+	})
+}
+
+func TestSecondLevelPagesUseNationalTitles(t *testing.T) {
+	s := newSite(t, dbtest.SQLite(t))
+	tests := []struct {
+		path, element string
+		want          []string
+	}{
+		{"/amministrazione", "management-category-link", []string{"Organi di governo", "Uffici", "Documenti e dati"}},
+		{"/novita", "news-category-link", []string{"Notizie", "Comunicati", "Avvisi"}},
+		{"/servizi", "service-category-link", []string{"Anagrafe e stato civile", "Tributi, finanze e contravvenzioni", "Mobilità e trasporti"}},
+		{"/argomenti", "topic-element", []string{"Accesso all&#39;informazione", "ZTL", "Spazio Verde"}},
+		{"/vivere-il-comune", "live-button-locations", nil},
+		{"/vivere-il-comune", "live-button-events", nil},
+	}
+	for _, tt := range tests {
+		res, body := get(t, s.portal.URL+tt.path)
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("GET %s = %d", tt.path, res.StatusCode)
+			continue
+		}
+		if countElement(body, tt.element) == 0 {
+			t.Errorf("%s lacks %s links", tt.path, tt.element)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(body, `data-element="`+tt.element+`" lang="it">`+w+`</a>`) {
+				t.Errorf("%s lacks the category %q", tt.path, w)
+			}
+		}
+	}
+	if n := countElement(mustGet(t, s.portal.URL+"/argomenti"), "topic-element"); n != 64 {
+		t.Errorf("/argomenti lists %d topics, want 64", n)
+	}
+	res, body := get(t, s.portal.URL+"/servizi/mobilita-e-trasporti")
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, `data-element="breadcrumb"`) || !strings.Contains(body, ">Servizi</a>") {
+		t.Errorf("service category page: %d, breadcrumb Home / Servizi / category missing", res.StatusCode)
+	}
+	if res, _ := get(t, s.portal.URL+"/servizi/nessuna-categoria"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown category: %d, want 404", res.StatusCode)
+	}
+}
+
+func mustGet(t *testing.T, u string) string {
+	t.Helper()
+	_, body := get(t, u)
+	return body
+}
+
+func TestLegalNotesCarryTheNationalLicence(t *testing.T) {
+	s := newSite(t, dbtest.SQLite(t))
+	for _, lang := range []string{"it", "en"} {
+		_, body := get(t, s.portal.URL+"/note-legali", "Accept-Language", lang)
+		if !strings.Contains(body, `<h2 data-element="legal-notes-section">Licenza dei contenuti</h2>`) {
+			t.Errorf("%s: the licence section title is missing", lang)
+		}
+		re := regexp.MustCompile(`<p data-element="legal-notes-body">In applicazione del principio open by default ai sensi dell’articolo 52 [^<]*con il solo onere di attribuzione, senza apporre restrizioni aggiuntive\.</p>`)
+		if !re.MatchString(body) {
+			t.Errorf("%s: the licence text is not the national wording", lang)
+		}
+	}
+}
+
+func TestLanguageChoice(t *testing.T) {
+	s := newSite(t, dbtest.SQLite(t))
+	tests := []struct {
+		header []string
+		lang   string
+	}{
+		{nil, "it"},
+		{[]string{"Accept-Language", "en-GB,en;q=0.9"}, "en"},
+		{[]string{"Accept-Language", "de-DE,de;q=0.9"}, "it"},
+		{[]string{"Accept-Language", "en", "Cookie", "lang=it"}, "it"},
+		{[]string{"Cookie", "lang=en"}, "en"},
+		{[]string{"Cookie", "lang=xx"}, "it"},
+	}
+	for _, tt := range tests {
+		res, body := get(t, s.portal.URL+"/faq", tt.header...)
+		if !strings.Contains(body, `<html lang="`+tt.lang+`">`) || res.Header.Get("Content-Language") != tt.lang {
+			t.Errorf("headers %v: want lang %s, got Content-Language %q", tt.header, tt.lang, res.Header.Get("Content-Language"))
+		}
+	}
+	res, _ := get(t, s.portal.URL+"/lingua/en?next=/faq")
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/faq" {
+		t.Errorf("language switch: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	c := res.Cookies()
+	if len(c) != 1 || c[0].Name != "lang" || c[0].Value != "en" || !c[0].HttpOnly || c[0].Domain != "" || c[0].SameSite != http.SameSiteLaxMode {
+		t.Errorf("language cookie: %+v", c)
+	}
+	for _, next := range []string{"//evil.example/", "https://evil.example/", "/\\evil.example"} {
+		res, _ := get(t, s.portal.URL+"/lingua/en?next="+url.QueryEscape(next))
+		if loc := res.Header.Get("Location"); loc != "/" {
+			t.Errorf("next=%q redirected to %q, want /", next, loc)
+		}
+	}
+	if res, _ := get(t, s.portal.URL+"/lingua/xx"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown language: %d", res.StatusCode)
+	}
+}
+
+func TestSecurityHeadersAndCrossOriginProtection(t *testing.T) {
+	s := newSite(t, dbtest.SQLite(t))
+	for _, base := range []string{s.portal.URL, s.partecipa.URL} {
+		res, _ := get(t, base+"/")
+		for h, want := range map[string]string{
+			"X-Content-Type-Options": "nosniff",
+			"Referrer-Policy":        "same-origin",
+			"X-Frame-Options":        "DENY",
+		} {
+			if got := res.Header.Get(h); got != want {
+				t.Errorf("%s: %s = %q, want %q", base, h, got, want)
+			}
+		}
+		csp := res.Header.Get("Content-Security-Policy")
+		for _, d := range []string{"default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
+			if !strings.Contains(csp, d) {
+				t.Errorf("%s: CSP %q lacks %q", base, csp, d)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("CSP allows unsafe code: %q", csp)
+		}
+		if res.Header.Get("Strict-Transport-Security") != "" {
+			t.Error("HSTS sent over plain HTTP")
+		}
+		if res.Header.Get("X-Request-Id") == "" {
+			t.Error("no request id")
+		}
+	}
+	// A form posted from another site is refused, whatever the route.
+	res := postForm(t, s.portal.URL+"/valutazione", url.Values{"path": {"/"}, "rating": {"5"}}, "cross-site")
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site POST: %d, want 403", res.StatusCode)
+	}
+	if n := feedbackRows(t, s.d); n != 0 {
+		t.Errorf("a refused POST stored %d ratings", n)
+	}
+	// Over TLS the browser is told to keep to HTTPS.
+	tls := httptest.NewTLSServer(s.apps.portal.Handler())
+	defer tls.Close()
+	res2, err := tls.Client().Get(tls.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2.Body.Close()
+	if !strings.HasPrefix(res2.Header.Get("Strict-Transport-Security"), "max-age=") {
+		t.Errorf("no HSTS over TLS: %q", res2.Header.Get("Strict-Transport-Security"))
+	}
+}
+
+func feedbackRows(t *testing.T, d *db.DB) int {
+	t.Helper()
+	var n int
+	if err := d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM page_feedback`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestClarityRating(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSite(t, d)
+		bad := []url.Values{
+			{"path": {"/faq"}, "rating": {"0"}},
+			{"path": {"/faq"}, "rating": {"6"}},
+			{"path": {"/faq"}, "rating": {"tre"}},
+			{"path": {"/faq"}, "rating": {"5"}, "reason": {"Ho avuto problemi tecnici"}},
+			{"path": {"/faq"}, "rating": {"2"}, "reason": {"Le indicazioni erano chiare"}},
+			{"path": {"/faq"}, "rating": {"4"}, "comment": {strings.Repeat("à", 201)}},
+			{"path": {"https://evil.example/"}, "rating": {"4"}},
+		}
+		for _, form := range bad {
+			res := postForm(t, s.portal.URL+"/valutazione", form, "same-origin")
+			loc := res.Header.Get("Location")
+			if res.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "valutazione=errore") {
+				t.Errorf("invalid rating %v: %d to %q", form, res.StatusCode, loc)
+			}
+		}
+		if n := feedbackRows(t, d); n != 0 {
+			t.Fatalf("invalid ratings stored %d rows", n)
+		}
+		good := url.Values{"path": {"/faq"}, "rating": {"2"}, "reason": {"A volte le indicazioni non erano complete"}, "comment": {strings.Repeat("è", 200)}}
+		res := postForm(t, s.portal.URL+"/valutazione", good, "same-origin")
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/faq?valutazione=grazie#feedback" {
+			t.Fatalf("valid rating: %d to %q", res.StatusCode, loc)
+		}
+		if n := feedbackRows(t, d); n != 1 {
+			t.Fatalf("%d rows after one valid rating", n)
+		}
+		_, body := get(t, s.portal.URL+"/faq?valutazione=grazie")
+		if !strings.Contains(body, `role="status"`) {
+			t.Error("no thank-you after rating")
+		}
+	})
+}
+
+func TestErrorPagesAreTranslated(t *testing.T) {
+	s := newSite(t, dbtest.SQLite(t))
+	res, body := get(t, s.portal.URL+"/non-esiste")
+	if res.StatusCode != 404 || !strings.Contains(body, "Pagina non trovata") || !strings.Contains(body, `data-element="feedback"`) {
+		t.Errorf("404 page: %d", res.StatusCode)
+	}
+	res, body = get(t, s.portal.URL+"/non-esiste", "Accept-Language", "en")
+	if res.StatusCode != 404 || !strings.Contains(body, "Page not found") {
+		t.Errorf("English 404 page: %d", res.StatusCode)
+	}
+	res = postForm(t, s.portal.URL+"/faq", url.Values{}, "same-origin")
+	if res.StatusCode != http.StatusMethodNotAllowed || !strings.Contains(res.Header.Get("Allow"), "GET") {
+		t.Errorf("POST /faq: %d, Allow %q", res.StatusCode, res.Header.Get("Allow"))
+	}
+	res, body = get(t, s.partecipa.URL+"/non-esiste", "Accept-Language", "en")
+	if res.StatusCode != 404 || !strings.Contains(body, "Page not found") {
+		t.Errorf("Partecipa 404 page: %d", res.StatusCode)
+	}
+}
+
+func TestPanicBecomesA500Page(t *testing.T) {
+	s := newSite(t, dbtest.SQLite(t))
+	s.apps.portal.Mux.HandleFunc("GET /boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
+	res, body := get(t, s.portal.URL+"/boom")
+	if res.StatusCode != 500 || !strings.Contains(body, "Errore del sistema") {
+		t.Errorf("panic: %d", res.StatusCode)
+	}
+	if res, _ := get(t, s.portal.URL+"/"); res.StatusCode != 200 {
+		t.Errorf("after a panic the site answers %d", res.StatusCode)
+	}
+}
+
+func TestCompressionAndStaticFiles(t *testing.T) {
+	s := newSite(t, dbtest.SQLite(t))
+	_, plain := get(t, s.portal.URL+"/", "Accept-Encoding", "identity")
+	req, _ := http.NewRequest(http.MethodGet, s.portal.URL+"/", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("home page not compressed: %q", res.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Request ids differ; the rest of the page is the same.
+	if len(unzipped) != len(plain) {
+		t.Errorf("gzip body %d bytes once inflated, plain %d", len(unzipped), len(plain))
+	}
+
+	css := s.apps.portal.Static.Prefix + "/vendor/bootstrap-italia/css/bootstrap-italia.min.css"
+	res2, body := get(t, s.portal.URL+css, "Accept-Encoding", "identity")
+	if res2.StatusCode != 200 || !strings.Contains(body, "--bootstrap-italia-version") {
+		t.Fatalf("Bootstrap Italia CSS: %d", res2.StatusCode)
+	}
+	if cc := res2.Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+		t.Errorf("static Cache-Control %q", cc)
+	}
+	res3, _ := get(t, s.portal.URL+css, "If-None-Match", res2.Header.Get("ETag"))
+	if res3.StatusCode != http.StatusNotModified {
+		t.Errorf("conditional GET: %d", res3.StatusCode)
+	}
+	font := s.apps.portal.Static.Prefix + "/vendor/bootstrap-italia/fonts/Titillium_Web/titillium-web-v10-latin-ext_latin-regular.woff2"
+	res4, _ := get(t, s.portal.URL+font, "Accept-Encoding", "gzip")
+	if res4.StatusCode != 200 || res4.Header.Get("Content-Encoding") != "" || res4.Header.Get("Content-Type") != "font/woff2" {
+		t.Errorf("font: %d, encoding %q, type %q", res4.StatusCode, res4.Header.Get("Content-Encoding"), res4.Header.Get("Content-Type"))
+	}
+}
+
+func TestOperationalEndpoints(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSite(t, d)
+		for _, p := range []string{"/healthz", "/readyz"} {
+			for _, base := range []string{s.portal.URL, s.partecipa.URL} {
+				if res, _ := get(t, base+p); res.StatusCode != 200 {
+					t.Errorf("%s%s = %d", base, p, res.StatusCode)
+				}
+			}
+		}
+		get(t, s.portal.URL+"/faq")
+		_, metrics := get(t, s.portal.URL+"/metrics")
+		if !strings.Contains(metrics, `http_requests_total{app="portal",code="200",method="GET",route="GET /faq"}`) {
+			t.Errorf("metrics lack the /faq route:\n%s", metrics)
+		}
+		if !strings.Contains(metrics, "http_request_duration_seconds_bucket") {
+			t.Error("metrics lack latencies")
+		}
+		d.Close()
+		if res, _ := get(t, s.portal.URL+"/readyz"); res.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("/readyz with the database closed: %d", res.StatusCode)
+		}
+	})
+}
+
+// Every link of every page leads somewhere, in both languages.
+func TestCrawlHasNoBrokenLinks(t *testing.T) {
+	s := newSite(t, dbtest.SQLite(t))
+	href := regexp.MustCompile(`href="(/[^"#]*)`)
+	for _, lang := range web.Languages {
+		seen := map[string]bool{"/": true}
+		queue := []string{"/"}
+		for len(queue) > 0 {
+			p := queue[0]
+			queue = queue[1:]
+			res, body := get(t, s.portal.URL+p, "Cookie", "lang="+lang)
+			if res.StatusCode != http.StatusOK {
+				t.Errorf("%s: GET %s = %d", lang, p, res.StatusCode)
+				continue
+			}
+			if !strings.Contains(res.Header.Get("Content-Type"), "text/html") {
+				continue
+			}
+			for _, m := range href.FindAllStringSubmatch(body, -1) {
+				u := strings.ReplaceAll(m[1], "&amp;", "&")
+				if strings.HasPrefix(u, "/lingua/") || seen[u] {
+					continue
+				}
+				seen[u] = true
+				queue = append(queue, u)
+			}
+		}
+		if len(seen) < 100 {
+			t.Errorf("%s: the crawl reached only %d pages", lang, len(seen))
+		}
+	}
+	if m := s.apps.portal.I18n.Missing(); len(m) > 0 {
+		t.Errorf("pages asked for undefined messages: %v", m)
+	}
+}
+
+// Every message a template asks for exists in every language.
+func TestTemplatesUseDefinedMessages(t *testing.T) {
+	x, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, missing := range x.Untranslated() {
+		if len(missing) > 0 {
+			t.Errorf("%s lacks translations of %v", lang, missing)
+		}
+	}
+	literal := regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
+	for _, src := range []fs.FS{web.Layout(), portal.Templates, partecipa.Templates} {
+		fs.WalkDir(src, ".", func(p string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() || !strings.HasSuffix(p, ".html") {
+				return err
+			}
+			b, _ := fs.ReadFile(src, p)
+			for _, m := range literal.FindAllStringSubmatch(string(b), -1) {
+				for _, lang := range web.Languages {
+					if !x.Has(lang, m[1]) {
+						t.Errorf("%s uses %q, undefined in %s", p, m[1], lang)
+					}
+				}
+			}
+			return nil
+		})
+	}
+}

@@ -1,0 +1,209 @@
+// Package db opens civico's one relational database: an embedded SQLite file by
+// default, PostgreSQL when several processes share the load. Features write the
+// same SQL text for both ($1 placeholders, RETURNING); the few differences in
+// dialect live here.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+)
+
+// Dialect names the database engine behind a DB.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Target is a parsed CIVICO_DATABASE_URL: which engine, and where.
+type Target struct {
+	Dialect Dialect
+	// Path is the SQLite file (SQLite only).
+	Path string
+	// URL is the PostgreSQL connection string (PostgreSQL only).
+	URL string
+}
+
+// ErrBadURL is returned by ParseURL for a value civico cannot use.
+var ErrBadURL = errors.New("unsupported database URL")
+
+// ParseURL reads a CIVICO_DATABASE_URL value: empty means the SQLite file
+// civico.db in dataDir, "sqlite:PATH" a SQLite file, "postgres://" or
+// "postgresql://" a PostgreSQL server.
+func ParseURL(raw, dataDir string) (Target, error) {
+	switch {
+	case raw == "":
+		return Target{Dialect: SQLite, Path: filepath.Join(dataDir, "civico.db")}, nil
+	case strings.HasPrefix(raw, "sqlite:"):
+		p := strings.TrimPrefix(raw, "sqlite:")
+		p = strings.TrimPrefix(p, "//")
+		if p == "" || strings.ContainsAny(p, "?#") {
+			return Target{}, fmt.Errorf("%w: sqlite:PATH needs a file path without '?' or '#'", ErrBadURL)
+		}
+		return Target{Dialect: SQLite, Path: p}, nil
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		return Target{Dialect: Postgres, URL: raw}, nil
+	default:
+		return Target{}, fmt.Errorf("%w: use sqlite:PATH or a postgres:// URL", ErrBadURL)
+	}
+}
+
+// DB is the database handle every feature receives. On SQLite, writes go
+// through a single connection (so concurrent writers queue in Go instead of
+// failing with "database is locked") and reads through a pool of read-only
+// connections; on PostgreSQL both are the same pool.
+type DB struct {
+	Dialect Dialect
+	read    *sql.DB
+	write   *sql.DB
+	target  Target
+}
+
+// Open connects to the target and checks that it answers. It does not migrate.
+func Open(ctx context.Context, t Target) (*DB, error) {
+	switch t.Dialect {
+	case SQLite:
+		return openSQLite(ctx, t)
+	case Postgres:
+		return openPostgres(ctx, t)
+	}
+	return nil, fmt.Errorf("%w: unknown dialect %q", ErrBadURL, t.Dialect)
+}
+
+// sqlitePragmas are set on every connection. synchronous=FULL: a commit the
+// server acknowledged survives a crash of the machine, not only of the process.
+const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)"
+
+func openSQLite(ctx context.Context, t Target) (*DB, error) {
+	if dir := filepath.Dir(t.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create the directory of the database file: %w", err)
+		}
+	}
+	// BEGIN IMMEDIATE takes the write lock at the start of a transaction, so a
+	// transaction never fails half-way when it first writes.
+	w, err := sql.Open("sqlite", "file:"+t.Path+"?"+sqlitePragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open SQLite database %s: %w", t.Path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+t.Path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	n := max(4, 2*runtime.NumCPU())
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &DB{Dialect: SQLite, read: r, write: w, target: t}, nil
+}
+
+func openPostgres(ctx context.Context, t Target) (*DB, error) {
+	p, err := sql.Open("pgx", t.URL)
+	if err != nil {
+		return nil, fmt.Errorf("PostgreSQL URL: %w", err)
+	}
+	p.SetMaxOpenConns(max(8, 4*runtime.NumCPU()))
+	p.SetMaxIdleConns(max(8, 4*runtime.NumCPU()))
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := p.PingContext(pctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("cannot reach PostgreSQL: %w", err)
+	}
+	return &DB{Dialect: Postgres, read: p, write: p, target: t}, nil
+}
+
+// Close releases every connection.
+func (d *DB) Close() error {
+	err := d.write.Close()
+	if d.read != d.write {
+		err = errors.Join(err, d.read.Close())
+	}
+	return err
+}
+
+// Ping checks that reads and writes can reach the database.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.read.PingContext(ctx); err != nil {
+		return err
+	}
+	return d.write.PingContext(ctx)
+}
+
+// QueryContext runs a read-only query.
+func (d *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return d.read.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a read-only query that returns at most one row.
+func (d *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return d.read.QueryRowContext(ctx, query, args...)
+}
+
+// ExecContext runs one write statement in its own transaction.
+func (d *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return d.write.ExecContext(ctx, query, args...)
+}
+
+// Tx runs fn in a write transaction, committed when fn returns nil and rolled
+// back otherwise. The commit has happened when Tx returns nil: only then may a
+// handler tell the user that their action succeeded.
+func (d *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, ignoreDone(tx.Rollback()))
+	}
+	return tx.Commit()
+}
+
+func ignoreDone(err error) error {
+	if errors.Is(err, sql.ErrTxDone) {
+		return nil
+	}
+	return err
+}
+
+// Describe names the database for logs and messages, without credentials.
+func (d *DB) Describe() string {
+	if d.Dialect == SQLite {
+		return "SQLite " + d.target.Path
+	}
+	return "PostgreSQL " + redact(d.target.URL)
+}
+
+// redact drops the password from a PostgreSQL URL.
+func redact(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return "(unparsable URL)"
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return u
+	}
+	user, _, _ := strings.Cut(rest[:at], ":")
+	return scheme + "://" + user + "@" + rest[at+1:]
+}

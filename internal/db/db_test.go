@@ -1,0 +1,213 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+)
+
+func TestParseURL(t *testing.T) {
+	tests := []struct {
+		raw     string
+		dialect db.Dialect
+		path    string
+		bad     bool
+	}{
+		{raw: "", dialect: db.SQLite, path: filepath.Join("data", "civico.db")},
+		{raw: "sqlite:/var/lib/civico/x.db", dialect: db.SQLite, path: "/var/lib/civico/x.db"},
+		{raw: "sqlite:rel.db", dialect: db.SQLite, path: "rel.db"},
+		{raw: "postgres://u@h/db", dialect: db.Postgres},
+		{raw: "postgresql://u@h/db", dialect: db.Postgres},
+		{raw: "mysql://u@h/db", bad: true},
+		{raw: "sqlite:", bad: true},
+		{raw: "sqlite:x.db?mode=ro", bad: true},
+		{raw: "civico.db", bad: true},
+	}
+	for _, tt := range tests {
+		got, err := db.ParseURL(tt.raw, "data")
+		if tt.bad {
+			if !errors.Is(err, db.ErrBadURL) {
+				t.Errorf("ParseURL(%q) error = %v, want ErrBadURL", tt.raw, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseURL(%q): %v", tt.raw, err)
+			continue
+		}
+		if got.Dialect != tt.dialect || got.Path != tt.path {
+			t.Errorf("ParseURL(%q) = %+v, want dialect %s path %q", tt.raw, got, tt.dialect, tt.path)
+		}
+	}
+}
+
+func TestMigrationsMatchAcrossDialects(t *testing.T) {
+	lite, err := db.Migrations(db.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := db.Migrations(db.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lite) == 0 || len(lite) != len(pg) {
+		t.Fatalf("sqlite has %d migrations, postgres %d: every version needs both", len(lite), len(pg))
+	}
+	for i := range lite {
+		if lite[i].Name != pg[i].Name {
+			t.Errorf("migration %d: sqlite %s, postgres %s", i, lite[i].Name, pg[i].Name)
+		}
+	}
+}
+
+func TestMigrateIsIdempotentAndVersioned(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		current, known, err := d.SchemaStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if current != known || known == 0 {
+			t.Fatalf("after migration: current %d, known %d", current, known)
+		}
+		applied, err := d.Migrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(applied) != 0 {
+			t.Errorf("second migration applied %v, want nothing", applied)
+		}
+	})
+}
+
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if _, err := d.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+			9999, "9999_future", time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		_, err := d.Migrate(ctx)
+		if !errors.Is(err, db.ErrSchemaTooNew) {
+			t.Fatalf("Migrate on a newer schema: %v, want ErrSchemaTooNew", err)
+		}
+		current, known, err := d.SchemaStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if current != 9999 || known >= current {
+			t.Errorf("SchemaStatus = %d, %d", current, known)
+		}
+	})
+}
+
+// Concurrent writers must queue, never fail with "database is locked".
+func TestConcurrentWritesAllCommit(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		const writers, each = 16, 25
+		var wg sync.WaitGroup
+		errs := make(chan error, writers*each)
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					err := d.Tx(ctx, func(tx *sql.Tx) error {
+						_, err := tx.ExecContext(ctx, `INSERT INTO page_feedback (path, rating, reason, comment, lang, created_at)
+							VALUES ($1, $2, $3, $4, $5, $6)`, fmt.Sprintf("/w%d/%d", w, i), 3, "", "", "it", time.Now().UTC())
+						return err
+					})
+					if err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("concurrent write: %v", err)
+		}
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM page_feedback`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != writers*each {
+			t.Errorf("%d rows, want %d", n, writers*each)
+		}
+	})
+}
+
+func TestTxRollsBackOnError(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		boom := errors.New("boom")
+		err := d.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO page_feedback (path, rating, reason, comment, lang, created_at)
+				VALUES ($1, 1, '', '', 'it', $2)`, "/x", time.Now().UTC()); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("Tx error = %v", err)
+		}
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM page_feedback`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("rolled-back insert left %d rows", n)
+		}
+	})
+}
+
+func TestBackupWhileWriting(t *testing.T) {
+	d := dbtest.SQLite(t)
+	ctx := context.Background()
+	for i := range 50 {
+		if _, err := d.ExecContext(ctx, `INSERT INTO page_feedback (path, rating, reason, comment, lang, created_at)
+			VALUES ($1, 2, '', '', 'it', $2)`, fmt.Sprintf("/p%d", i), time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "copy.db")
+	if err := d.Backup(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Backup(ctx, out); err == nil {
+		t.Error("a second backup over an existing file succeeded")
+	}
+	c, err := db.Open(ctx, db.Target{Dialect: db.SQLite, Path: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var n int
+	var check string
+	if err := c.QueryRowContext(ctx, `SELECT COUNT(*) FROM page_feedback`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil {
+		t.Fatal(err)
+	}
+	if n != 50 || check != "ok" {
+		t.Errorf("backup has %d rows, integrity %q", n, check)
+	}
+}
+
+func TestPostgresBackupRefused(t *testing.T) {
+	d := dbtest.Postgres(t)
+	if err := d.Backup(context.Background(), filepath.Join(t.TempDir(), "x")); !errors.Is(err, db.ErrBackupPostgres) {
+		t.Errorf("Backup on PostgreSQL: %v", err)
+	}
+}

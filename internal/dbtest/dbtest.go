@@ -1,0 +1,95 @@
+// Package dbtest gives each test a fresh, migrated database: a SQLite file
+// always, and a PostgreSQL schema of its own when CIVICO_TEST_POSTGRES_URL is
+// set, so one suite proves the same behaviour on both engines.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/civico-pa/civico/internal/db"
+)
+
+// PostgresEnv names the variable holding the PostgreSQL server for tests.
+const PostgresEnv = "CIVICO_TEST_POSTGRES_URL"
+
+// SkipMessage is what a skipped PostgreSQL run says; CI fails when it sees it.
+const SkipMessage = "PostgreSQL runs skipped: set " + PostgresEnv + " to run them"
+
+// Each runs fn as a subtest on every available engine, each with a fresh,
+// migrated database that is removed when the subtest ends.
+func Each(t *testing.T, fn func(t *testing.T, d *db.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+}
+
+// SQLite returns a migrated database in a new file under t.TempDir().
+func SQLite(t testing.TB) *db.DB {
+	t.Helper()
+	return open(t, db.Target{Dialect: db.SQLite, Path: filepath.Join(t.TempDir(), "civico.db")})
+}
+
+// Postgres returns a migrated database in a new schema of the server named by
+// CIVICO_TEST_POSTGRES_URL, dropped at the end of the test; it skips the test
+// when the variable is unset.
+func Postgres(t testing.TB) *db.DB {
+	t.Helper()
+	base := os.Getenv(PostgresEnv)
+	if base == "" {
+		t.Skip(SkipMessage)
+	}
+	schema := "t_" + randomHex(8)
+	admin, err := db.Open(context.Background(), db.Target{Dialect: db.Postgres, URL: base})
+	if err != nil {
+		t.Fatalf("%s: %v", PostgresEnv, err)
+	}
+	if _, err := admin.ExecContext(context.Background(), `CREATE SCHEMA `+schema); err != nil {
+		admin.Close()
+		t.Fatalf("create test schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			t.Errorf("drop test schema: %v", err)
+		}
+		admin.Close()
+	})
+	return open(t, db.Target{Dialect: db.Postgres, URL: WithSearchPath(t, base, schema)})
+}
+
+// WithSearchPath returns the PostgreSQL URL with its search_path set to schema.
+func WithSearchPath(t testing.TB, raw, schema string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("%s: %v", PostgresEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func open(t testing.TB, target db.Target) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), target)
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, err := d.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate test database: %v", err)
+	}
+	return d
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

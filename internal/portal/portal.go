@@ -1,0 +1,143 @@
+// Package portal is the town's site: the home page, the four sections of the
+// Designers Italia municipal model, the topics, and the pages every public
+// body must publish (legal notes, privacy, cookies, accessibility, FAQ).
+// Features add their own routes to the same application.
+package portal
+
+import (
+	"embed"
+	"net/http"
+
+	"github.com/civico-pa/civico/internal/taxonomy"
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// Templates and Messages are the portal's pages and their translations.
+//
+//go:embed templates
+var Templates embed.FS
+
+//go:embed locales
+var Messages embed.FS
+
+// Chrome is the portal's shell: the national top menu, the clarity rating.
+func Chrome() web.Chrome {
+	return web.Chrome{
+		App: "portal",
+		Menu: []web.MenuItem{
+			{Label: "menu.management", Href: "/amministrazione", Element: "management"},
+			{Label: "menu.news", Href: "/novita", Element: "news"},
+			{Label: "menu.services", Href: "/servizi", Element: "all-services"},
+			{Label: "menu.live", Href: "/vivere-il-comune", Element: "live"},
+		},
+		Feedback: true,
+	}
+}
+
+// Portal serves the portal's own pages.
+type Portal struct {
+	App *web.App
+	// PartecipaURL is the public address of the consultation platform.
+	PartecipaURL string
+}
+
+// section is a first-level page whose second level is a national vocabulary.
+type section struct {
+	Title   string // message id
+	Intro   string // message id
+	Path    string
+	Element string // data-element of each category link
+	Terms   []taxonomy.Term
+	Empty   string // message id shown on a category with nothing published
+}
+
+var (
+	management = &section{Title: "menu.management", Intro: "section.management.intro", Path: "/amministrazione",
+		Element: "management-category-link", Terms: taxonomy.ManagementCategories, Empty: "section.empty.management"}
+	news = &section{Title: "menu.news", Intro: "section.news.intro", Path: "/novita",
+		Element: "news-category-link", Terms: taxonomy.NewsCategories, Empty: "section.empty.news"}
+	services = &section{Title: "menu.services", Intro: "section.services.intro", Path: "/servizi",
+		Element: "service-category-link", Terms: taxonomy.ServiceCategories, Empty: "section.empty.services"}
+	topics = &section{Title: "topics.title", Intro: "topics.intro", Path: "/argomenti",
+		Element: "topic-element", Terms: taxonomy.Topics, Empty: "section.empty.topic"}
+)
+
+// Routes is the map of the portal's own pages.
+func (p *Portal) Routes() {
+	m := p.App.Mux
+	m.HandleFunc("GET /{$}", p.home)
+	for _, s := range []*section{management, news, services, topics} {
+		m.HandleFunc("GET "+s.Path, p.sectionIndex(s))
+		m.HandleFunc("GET "+s.Path+"/{slug}", p.sectionCategory(s))
+	}
+	m.HandleFunc("GET /vivere-il-comune", p.static("live", "menu.live"))
+	m.HandleFunc("GET /vivere-il-comune/luoghi", p.static("places", "live.places", liveCrumb))
+	m.HandleFunc("GET /vivere-il-comune/eventi", p.static("events", "live.events", liveCrumb))
+	m.HandleFunc("GET /faq", p.static("faq", "faq.title"))
+	m.HandleFunc("GET /prenota-appuntamento", p.static("booking", "booking.title"))
+	m.HandleFunc("GET /segnala-disservizio", p.static("report", "report.title"))
+	m.HandleFunc("GET /note-legali", p.static("legal", "legal.title"))
+	m.HandleFunc("GET /privacy", p.static("privacy", "privacy.title"))
+	m.HandleFunc("GET /cookie", p.static("cookies", "cookies.title"))
+	m.HandleFunc("GET /dichiarazione-accessibilita", p.static("accessibility", "accessibility.title"))
+}
+
+// HomeData is the content of the home page.
+type HomeData struct {
+	PartecipaURL string
+	Sections     []*section
+}
+
+func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
+	page := p.App.NewPage(r, "home.title")
+	page.Description = page.T("home.description", "Town", page.Town.FullName())
+	page.Data = HomeData{PartecipaURL: p.PartecipaURL, Sections: []*section{services, news, management}}
+	p.App.HTML(w, r, http.StatusOK, "home", page)
+}
+
+// SectionData is the content of a first-level page or of one of its categories.
+type SectionData struct {
+	Section *section
+	Term    taxonomy.Term
+}
+
+func (p *Portal) sectionIndex(s *section) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		page := p.App.NewPage(r, s.Title)
+		page.Description = page.T(s.Intro)
+		page.Breadcrumb = []web.Crumb{{Label: page.Title}}
+		page.Data = SectionData{Section: s}
+		p.App.HTML(w, r, http.StatusOK, "section", page)
+	}
+}
+
+func (p *Portal) sectionCategory(s *section) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		term, ok := taxonomy.Find(s.Terms, r.PathValue("slug"))
+		if !ok {
+			p.App.Error(w, r, http.StatusNotFound)
+			return
+		}
+		page := p.App.NewPage(r, "")
+		page.Title = term.Title
+		page.Breadcrumb = []web.Crumb{{Label: page.T(s.Title), Href: s.Path}, {Label: term.Title}}
+		page.Data = SectionData{Section: s, Term: term}
+		p.App.HTML(w, r, http.StatusOK, "category", page)
+	}
+}
+
+// liveCrumb leads back to Vivere il Comune from its second level.
+var liveCrumb = &web.Crumb{Label: "menu.live", Href: "/vivere-il-comune"}
+
+// static serves a page whose content is all in its template; parent, if
+// any, is the breadcrumb step above it (its Label a message id).
+func (p *Portal) static(name, title string, parent ...*web.Crumb) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		page := p.App.NewPage(r, title)
+		for _, c := range parent {
+			page.Breadcrumb = append(page.Breadcrumb, web.Crumb{Label: page.T(c.Label), Href: c.Href})
+		}
+		page.Breadcrumb = append(page.Breadcrumb, web.Crumb{Label: page.Title})
+		p.App.HTML(w, r, http.StatusOK, name, page)
+	}
+}

@@ -1,0 +1,38 @@
+package taxonomy
+
+import "testing"
+
+func TestSlug(t *testing.T) {
+	tests := map[string]string{
+		"Mobilità e trasporti":               "mobilita-e-trasporti",
+		"Tributi, finanze e contravvenzioni": "tributi-finanze-e-contravvenzioni",
+		"Accesso all'informazione":           "accesso-all-informazione",
+		"Covid-19":                           "covid-19",
+		"  PNRR  ":                           "pnrr",
+	}
+	for in, want := range tests {
+		if got := Slug(in); got != want {
+			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestVocabulariesHaveUniqueSlugs(t *testing.T) {
+	for name, vocab := range map[string][]Term{
+		"services": ServiceCategories, "management": ManagementCategories, "news": NewsCategories, "topics": Topics,
+	} {
+		seen := map[string]bool{}
+		for _, term := range vocab {
+			if term.Slug == "" || seen[term.Slug] {
+				t.Errorf("%s: slug %q empty or repeated", name, term.Slug)
+			}
+			seen[term.Slug] = true
+			if got, ok := Find(vocab, term.Slug); !ok || got != term {
+				t.Errorf("%s: Find(%q) = %v, %v", name, term.Slug, got, ok)
+			}
+		}
+	}
+	if len(Topics) != 64 {
+		t.Errorf("%d topics, the national vocabulary has 64", len(Topics))
+	}
+}

@@ -1,0 +1,220 @@
+// Package web is the shell every civico application is served through: the
+// middleware chain, the Designers Italia layout, translations, static files,
+// error pages and the operational endpoints.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/civico-pa/civico/internal/town"
+)
+
+// Pinger is what /readyz asks: is the database reachable?
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// App is one web application (the portal, Partecipa): its route table, its
+// templates and the shared services pages need.
+type App struct {
+	Chrome    Chrome
+	Mux       *http.ServeMux
+	Render    *Renderer
+	I18n      *I18n
+	Static    *Static
+	Town      *town.Store
+	DB        Pinger
+	Metrics   *Metrics
+	Log       *slog.Logger
+	AccessLog bool
+	// ServeMetrics exposes /metrics on this application's listener.
+	ServeMetrics bool
+}
+
+// Routes registers the endpoints every application has: static files,
+// health, readiness, metrics, the language switch.
+func (a *App) Routes() {
+	a.Mux.Handle("GET /static/{version}/{path...}", a.Static)
+	a.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	a.Mux.HandleFunc("GET /readyz", a.readyz)
+	if a.ServeMetrics {
+		a.Mux.Handle("GET /metrics", a.Metrics.Handler())
+	}
+	a.Mux.HandleFunc("GET /lingua/{lang}", a.switchLanguage)
+}
+
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := a.DB.Ping(ctx); err != nil {
+		a.Log.Warn("readiness: database unreachable", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("database unreachable\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// switchLanguage remembers the visitor's language and returns them to the
+// page they were reading.
+func (a *App) switchLanguage(w http.ResponseWriter, r *http.Request) {
+	lang := r.PathValue("lang")
+	if !Supported(lang) {
+		a.Error(w, r, http.StatusNotFound)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: LangCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+	})
+	http.Redirect(w, r, SafeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+}
+
+// Handler is the application with its whole middleware chain, outermost
+// first: request id, access log, metrics and panic recovery; security
+// headers; compression; cross-origin protection for unsafe methods; routing
+// with translated error pages.
+func (a *App) Handler() http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.Error(w, r, http.StatusForbidden)
+	}))
+	return a.observe(securityHeaders(compress(cop.Handler(http.HandlerFunc(a.route)))))
+}
+
+// route dispatches through the ServeMux; what the mux would answer with its
+// plain-text 404 or 405 gets a page in the visitor's language instead.
+func (a *App) route(w http.ResponseWriter, r *http.Request) {
+	h, pattern := a.Mux.Handler(r)
+	if pattern != "" {
+		a.Mux.ServeHTTP(w, r)
+		return
+	}
+	probe := &headerProbe{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if allow := probe.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	status := probe.status
+	if status < 400 {
+		// A redirect the mux makes itself (a cleaned path, a missing slash).
+		if loc := probe.header.Get("Location"); loc != "" {
+			http.Redirect(w, r, loc, status)
+			return
+		}
+		status = http.StatusNotFound
+	}
+	a.Error(w, r, status)
+}
+
+// headerProbe captures what the mux would answer, discarding its body.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header { return p.header }
+func (p *headerProbe) WriteHeader(code int) {
+	if p.status == 0 {
+		p.status = code
+	}
+}
+func (p *headerProbe) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+// NewPage prepares the shell of a page: language, town, navigation state.
+// title is a message id.
+func (a *App) NewPage(r *http.Request, title string) *Page {
+	lang := a.I18n.Lang(r)
+	p := &Page{
+		Lang:   lang,
+		Path:   r.URL.Path,
+		Query:  r.URL.RawQuery,
+		Chrome: &a.Chrome,
+		Static: a.Static.Prefix,
+		i18n:   a.I18n,
+	}
+	if t, err := a.Town.Get(r.Context()); err == nil {
+		p.Town = t
+	} else {
+		a.Log.Error("town profile", "err", err, "request_id", RequestID(r.Context()))
+	}
+	if title != "" {
+		p.Title = p.T(title)
+	}
+	switch r.URL.Query().Get("valutazione") {
+	case "grazie":
+		p.Feedback = "thanks"
+	case "errore":
+		p.Feedback = "invalid"
+	}
+	return p
+}
+
+// HTML renders a page template; a failure is logged and becomes a 500 page.
+func (a *App) HTML(w http.ResponseWriter, r *http.Request, status int, name string, p *Page) {
+	if err := a.Render.Render(w, status, name, p); err != nil {
+		a.Log.Error("render", "err", err, "request_id", RequestID(r.Context()))
+		a.renderPlain500(w)
+	}
+}
+
+// errorTitles are the message ids of the error pages by status.
+var errorTitles = map[int]string{
+	http.StatusBadRequest:            "error.400.title",
+	http.StatusForbidden:             "error.403.title",
+	http.StatusNotFound:              "error.404.title",
+	http.StatusMethodNotAllowed:      "error.405.title",
+	http.StatusRequestEntityTooLarge: "error.413.title",
+	http.StatusInternalServerError:   "error.500.title",
+	http.StatusServiceUnavailable:    "error.503.title",
+}
+
+// ErrorData is the content of an error page.
+type ErrorData struct {
+	Status  int
+	Message string // message id
+}
+
+// Error renders the error page for status in the visitor's language.
+func (a *App) Error(w http.ResponseWriter, r *http.Request, status int) {
+	title, ok := errorTitles[status]
+	if !ok {
+		title, status = errorTitles[http.StatusInternalServerError], http.StatusInternalServerError
+	}
+	p := a.NewPage(r, title)
+	p.Data = ErrorData{Status: status, Message: "error." + itoa3(status) + ".message"}
+	w.Header().Set("Cache-Control", "no-store")
+	a.HTML(w, r, status, "error", p)
+}
+
+func itoa3(n int) string {
+	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+}
+
+func (a *App) renderPlain500(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	w.Write([]byte("Errore interno del server. Internal server error.\n"))
+}
+
+// Redirect sends a 303 to a local path.
+func Redirect(w http.ResponseWriter, r *http.Request, path string, q url.Values) {
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}

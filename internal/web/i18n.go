@@ -1,0 +1,162 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+)
+
+// Languages civico speaks, the first being the default: Italian first,
+// English second.
+var Languages = []string{"it", "en"}
+
+// LangCookie holds a visitor's explicit choice of language. It is a technical
+// cookie: host-only, no identifier.
+const LangCookie = "lang"
+
+// I18n holds every translated message of the applications.
+type I18n struct {
+	bundle     *i18n.Bundle
+	localizers map[string]*i18n.Localizer
+	matcher    language.Matcher
+	ids        map[string]map[string]bool // lang -> message ids
+	missing    sync.Map                   // "lang id" -> true, asked for but undefined
+}
+
+// NewI18n loads the message files "<lang>.json" found in each fsys's locales
+// directory. Each file is a flat JSON object from message id to text; text
+// may use {{.Name}} placeholders.
+func NewI18n(sources ...fs.FS) (*I18n, error) {
+	b := i18n.NewBundle(language.Italian)
+	b.RegisterUnmarshalFunc("json", json.Unmarshal)
+	x := &I18n{bundle: b, localizers: map[string]*i18n.Localizer{}, ids: map[string]map[string]bool{}}
+	var tags []language.Tag
+	for _, lang := range Languages {
+		tags = append(tags, language.MustParse(lang))
+		x.ids[lang] = map[string]bool{}
+	}
+	for _, src := range sources {
+		for _, lang := range Languages {
+			name := path.Join("locales", lang+".json")
+			data, err := fs.ReadFile(src, name)
+			if err != nil {
+				return nil, fmt.Errorf("messages %s: %w", name, err)
+			}
+			mf, err := b.ParseMessageFileBytes(data, name)
+			if err != nil {
+				return nil, fmt.Errorf("messages %s: %w", name, err)
+			}
+			for _, m := range mf.Messages {
+				if x.ids[lang][m.ID] {
+					return nil, fmt.Errorf("messages %s: %q defined twice", name, m.ID)
+				}
+				x.ids[lang][m.ID] = true
+			}
+		}
+	}
+	for _, lang := range Languages {
+		x.localizers[lang] = i18n.NewLocalizer(b, lang)
+	}
+	x.matcher = language.NewMatcher(tags)
+	return x, nil
+}
+
+// Untranslated lists, per language, the ids some other language defines and
+// this one lacks.
+func (x *I18n) Untranslated() map[string][]string {
+	all := map[string]bool{}
+	for _, ids := range x.ids {
+		for id := range ids {
+			all[id] = true
+		}
+	}
+	out := map[string][]string{}
+	for lang, ids := range x.ids {
+		for id := range all {
+			if !ids[id] {
+				out[lang] = append(out[lang], id)
+			}
+		}
+		sort.Strings(out[lang])
+	}
+	return out
+}
+
+// Missing lists the "lang id" pairs that were asked for and are undefined.
+func (x *I18n) Missing() []string {
+	var out []string
+	x.missing.Range(func(k, _ any) bool { out = append(out, k.(string)); return true })
+	sort.Strings(out)
+	return out
+}
+
+// Has reports whether the message id is defined in the language.
+func (x *I18n) Has(lang, id string) bool { return x.ids[lang][id] }
+
+// T translates id into lang; args are name/value pairs for the placeholders.
+// An unknown id comes back as itself, so a missing translation shows, but
+// tests check there are none.
+func (x *I18n) T(lang, id string, args ...any) string {
+	loc, ok := x.localizers[lang]
+	if !ok {
+		loc = x.localizers[Languages[0]]
+	}
+	var data map[string]any
+	if len(args) > 0 {
+		data = make(map[string]any, len(args)/2)
+		for i := 0; i+1 < len(args); i += 2 {
+			data[fmt.Sprint(args[i])] = args[i+1]
+		}
+	}
+	s, err := loc.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	if err != nil {
+		x.missing.Store(lang+" "+id, true)
+		return id
+	}
+	return s
+}
+
+// Lang chooses the language of a request: the visitor's explicit choice if
+// any, otherwise the best match of Accept-Language, otherwise Italian.
+func (x *I18n) Lang(r *http.Request) string {
+	if c, err := r.Cookie(LangCookie); err == nil && Supported(c.Value) {
+		return c.Value
+	}
+	if al := r.Header.Get("Accept-Language"); al != "" {
+		tags, _, err := language.ParseAcceptLanguage(al)
+		if err == nil && len(tags) > 0 {
+			_, i, conf := x.matcher.Match(tags...)
+			if conf != language.No {
+				return Languages[i]
+			}
+		}
+	}
+	return Languages[0]
+}
+
+// Supported reports whether civico speaks lang.
+func Supported(lang string) bool {
+	for _, l := range Languages {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+// SafeNext returns next if it is a path on this site, and "/" otherwise, so a
+// redirect parameter cannot send a visitor elsewhere.
+func SafeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}

@@ -1,0 +1,224 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/civico-pa/civico/internal/town"
+)
+
+// The layout (header, footer, clarity rating, error pages) shared by every
+// application.
+//
+//go:embed templates
+var layoutFS embed.FS
+
+// Crumb is one step of a breadcrumb; the last one has no Href.
+type Crumb struct {
+	Label string
+	Href  string
+}
+
+// MenuItem is an entry of an application's main menu. Element is the
+// data-element attribute the national conformance check reads.
+type MenuItem struct {
+	Label   string // message id
+	Href    string
+	Element string
+}
+
+// Chrome is what differs between the applications' shells.
+type Chrome struct {
+	// App names the application in metrics and logs: "portal", "partecipa".
+	App string
+	// SiteTitle is a message id; empty shows the town's official name.
+	SiteTitle string
+	Menu      []MenuItem
+	// Feedback shows the clarity rating above the footer.
+	Feedback bool
+	// PortalURL prefixes the links to the portal's own pages (legal notes,
+	// privacy...); empty on the portal itself.
+	PortalURL string
+}
+
+// Page is what every template receives: the shell's data and, in Data, the
+// page's own typed content.
+type Page struct {
+	Title       string
+	Description string
+	Lang        string
+	Path        string
+	Query       string
+	Town        town.Profile
+	Chrome      *Chrome
+	Static      string
+	Breadcrumb  []Crumb
+	// Feedback is the state of the clarity rating after a submission:
+	// "", "thanks" or "invalid".
+	Feedback string
+	Data     any
+
+	i18n *I18n
+}
+
+// T translates a message id into the page's language.
+func (p *Page) T(id string, args ...any) string { return p.i18n.T(p.Lang, id, args...) }
+
+// OtherLangs lists the languages the page can switch to.
+func (p *Page) OtherLangs() []string {
+	var out []string
+	for _, l := range Languages {
+		if l != p.Lang {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Active reports whether a menu link leads to the section the page is in.
+func (p *Page) Active(href string) bool {
+	if href == "/" {
+		return p.Path == "/"
+	}
+	return p.Path == href || strings.HasPrefix(p.Path, href+"/")
+}
+
+// Here is the page's own path with its query, for "come back here" links.
+func (p *Page) Here() string {
+	if p.Query == "" {
+		return p.Path
+	}
+	return p.Path + "?" + p.Query
+}
+
+// Renderer holds every page template of one application, each parsed once
+// at start with the shared layout: a broken template fails the start, not a
+// request.
+type Renderer struct {
+	pages map[string]*template.Template
+	bufs  sync.Pool
+}
+
+// The answers of the clarity rating's second step, in the national model's
+// exact wording: the conformance check compares them letter by letter.
+var (
+	FeedbackNegative = []string{
+		"A volte le indicazioni non erano chiare",
+		"A volte le indicazioni non erano complete",
+		"A volte non capivo se stavo procedendo correttamente",
+		"Ho avuto problemi tecnici",
+		"Altro",
+	}
+	FeedbackPositive = []string{
+		"Le indicazioni erano chiare",
+		"Le indicazioni erano complete",
+		"Capivo sempre che stavo procedendo correttamente",
+		"Non ho avuto problemi tecnici",
+		"Altro",
+	}
+)
+
+var funcs = template.FuncMap{
+	"negativeAnswers": func() []string { return FeedbackNegative },
+	"positiveAnswers": func() []string { return FeedbackPositive },
+	"sub":             func(a, b int) int { return a - b },
+	// dict builds the argument of a sub-template: dict "Key" value ...
+	"dict": func(kv ...any) (map[string]any, error) {
+		if len(kv)%2 != 0 {
+			return nil, fmt.Errorf("dict needs key/value pairs")
+		}
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			k, ok := kv[i].(string)
+			if !ok {
+				return nil, fmt.Errorf("dict key %v is not a string", kv[i])
+			}
+			m[k] = kv[i+1]
+		}
+		return m, nil
+	},
+	"join":  strings.Join,
+	"lower": strings.ToLower,
+	"seq": func(from, to int) []int {
+		var s []int
+		for i := from; i <= to; i++ {
+			s = append(s, i)
+		}
+		return s
+	},
+	// telHref turns a phone number as written ("02 660231") into a tel: URI.
+	"telHref": func(number string) template.URL {
+		n := strings.ReplaceAll(number, " ", "")
+		if !strings.HasPrefix(n, "+") {
+			n = "+39" + n
+		}
+		return template.URL("tel:" + n)
+	},
+	"waHref": func(number string) template.URL {
+		return template.URL("https://wa.me/39" + strings.ReplaceAll(number, " ", ""))
+	},
+}
+
+// TemplateFS is a file system holding templates/pages/*.html.
+type TemplateFS = fs.FS
+
+// NewRenderer parses every "templates/*.html" page of pages together with
+// the shared layout. A page defines a "content" template (and may define
+// "head").
+func NewRenderer(pages fs.FS) (*Renderer, error) {
+	r := &Renderer{pages: map[string]*template.Template{}}
+	r.bufs.New = func() any { return new(bytes.Buffer) }
+	sources := []fs.FS{layoutFS, pages}
+	for _, src := range sources {
+		names, err := fs.Glob(src, "templates/pages/*.html")
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range names {
+			key := strings.TrimSuffix(path.Base(name), ".html")
+			if _, dup := r.pages[key]; dup {
+				return nil, fmt.Errorf("template %s defined twice", key)
+			}
+			t, err := template.New(key).Funcs(funcs).ParseFS(layoutFS, "templates/*.html")
+			if err != nil {
+				return nil, fmt.Errorf("layout: %w", err)
+			}
+			if t, err = t.ParseFS(src, name); err != nil {
+				return nil, fmt.Errorf("page %s: %w", key, err)
+			}
+			r.pages[key] = t
+		}
+	}
+	return r, nil
+}
+
+// Has reports whether a page template exists.
+func (r *Renderer) Has(name string) bool { _, ok := r.pages[name]; return ok }
+
+// Render writes the page with the given status. The page is rendered into a
+// buffer first, so a template error becomes a clean 500, not half a page.
+func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Page) error {
+	t, ok := r.pages[name]
+	if !ok {
+		return fmt.Errorf("no page template %q", name)
+	}
+	buf := r.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer r.bufs.Put(buf)
+	if err := t.ExecuteTemplate(buf, "layout", p); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", p.Lang)
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
