@@ -113,8 +113,11 @@ func (s *Static) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+func acceptsGzip(r *http.Request) bool { return acceptsGzipHeader(r.Header.Get("Accept-Encoding")) }
+
+// acceptsGzipHeader reads an Accept-Encoding value: gzip with a non-zero q.
+func acceptsGzipHeader(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
 		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if !strings.EqualFold(strings.TrimSpace(enc), "gzip") {
 			continue

@@ -1,0 +1,39 @@
+package web
+
+import "testing"
+
+func TestSafeNext(t *testing.T) {
+	tests := map[string]string{
+		"":                      "/",
+		"/servizi":              "/servizi",
+		"/faq?x=1":              "/faq?x=1",
+		"//evil.example":        "/",
+		"/\\evil.example":       "/",
+		"https://evil.example/": "/",
+		"javascript:alert(1)":   "/",
+		"/a\r\nSet-Cookie: x":   "/",
+	}
+	for in, want := range tests {
+		if got := SafeNext(in); got != want {
+			t.Errorf("SafeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	tests := map[string]bool{
+		"gzip":                true,
+		"br, gzip;q=0.8":      true,
+		"gzip;q=0":            false,
+		"gzip; q=0.0":         false,
+		"deflate":             false,
+		"":                    false,
+		"GZIP":                true,
+		"identity, gzip;q=.5": true,
+	}
+	for in, want := range tests {
+		if got := acceptsGzipHeader(in); got != want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
