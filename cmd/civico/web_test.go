@@ -30,7 +30,7 @@ type site struct {
 	apps      *apps
 }
 
-func newSite(t *testing.T, d *db.DB) *site {
+func newApps(t testing.TB, d *db.DB) *apps {
 	t.Helper()
 	towns := town.NewStore(d, time.Minute)
 	if err := ensureDemo(context.Background(), towns); err != nil {
@@ -41,6 +41,14 @@ func newSite(t *testing.T, d *db.DB) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a
+}
+
+func newSiteHandler(t testing.TB, d *db.DB) http.Handler { return newApps(t, d).portal.Handler() }
+
+func newSite(t *testing.T, d *db.DB) *site {
+	t.Helper()
+	a := newApps(t, d)
 	s := &site{d: d, apps: a, portal: httptest.NewServer(a.portal.Handler()), partecipa: httptest.NewServer(a.partecipa.Handler())}
 	t.Cleanup(func() { s.portal.Close(); s.partecipa.Close() })
 	return s

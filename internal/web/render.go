@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/civico-pa/civico/internal/town"
 )
@@ -65,11 +66,50 @@ type Page struct {
 	Feedback string
 	Data     any
 
-	i18n *I18n
+	i18n     *I18n
+	tmpl     *template.Template
+	renderer *Renderer
 }
 
 // T translates a message id into the page's language.
 func (p *Page) T(id string, args ...any) string { return p.i18n.T(p.Lang, id, args...) }
+
+// Icon draws a Bootstrap Italia icon from the sprite; it is decorative, the
+// text beside it says what it means.
+func (p *Page) Icon(name, class string) template.HTML {
+	return template.HTML(`<svg class="icon ` + template.HTMLEscapeString(class) + `" aria-hidden="true" focusable="false"><use href="` +
+		p.Static + `/vendor/bootstrap-italia/svg/sprites.svg#` + template.HTMLEscapeString(name) + `"></use></svg>`)
+}
+
+// Fragment renders a part of the layout that depends only on the language,
+// the town and the application (the footer, the contacts block), once per
+// combination: the templates it names must not read anything else of the page.
+func (p *Page) Fragment(name string) (template.HTML, error) {
+	key := fragmentKey{name: name, lang: p.Lang, town: p.Town, chrome: p.Chrome}
+	if v, ok := p.renderer.fragments.Load(key); ok {
+		return v.(template.HTML), nil
+	}
+	var b bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&b, name, p); err != nil {
+		return "", err
+	}
+	h := template.HTML(b.String())
+	if p.renderer.fragmentCount.Add(1) > maxFragments {
+		// The town profile changed many times: start afresh rather than grow.
+		p.renderer.fragments.Clear()
+		p.renderer.fragmentCount.Store(0)
+	}
+	p.renderer.fragments.Store(key, h)
+	return h, nil
+}
+
+type fragmentKey struct {
+	name, lang string
+	town       town.Profile
+	chrome     *Chrome
+}
+
+const maxFragments = 256
 
 // OtherLangs lists the languages the page can switch to.
 func (p *Page) OtherLangs() []string {
@@ -104,6 +144,9 @@ func (p *Page) Here() string {
 type Renderer struct {
 	pages map[string]*template.Template
 	bufs  sync.Pool
+
+	fragments     sync.Map // fragmentKey -> template.HTML
+	fragmentCount atomic.Int64
 }
 
 // The answers of the clarity rating's second step, in the national model's
@@ -212,6 +255,7 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Pag
 	buf := r.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer r.bufs.Put(buf)
+	p.tmpl, p.renderer = t, r
 	if err := t.ExecuteTemplate(buf, "layout", p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}

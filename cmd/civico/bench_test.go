@@ -1,0 +1,32 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/civico-pa/civico/internal/dbtest"
+)
+
+// BenchmarkPages measures whole requests through the middleware chain, as
+// bench/http.sh does over the network.
+func BenchmarkPages(b *testing.B) {
+	for _, path := range []string{"/", "/servizi", "/argomenti", "/healthz"} {
+		b.Run(path, func(b *testing.B) {
+			s := newBenchSite(b)
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				s.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatalf("GET %s = %d", path, w.Code)
+				}
+			}
+		})
+	}
+}
+
+func newBenchSite(b *testing.B) http.Handler {
+	return newSiteHandler(b, dbtest.SQLite(b))
+}
