@@ -11,8 +11,8 @@ import (
 // BenchmarkPages measures whole requests through the middleware chain, as
 // bench/http.sh does over the network.
 func BenchmarkPages(b *testing.B) {
-	for _, path := range []string{"/", "/servizi", "/argomenti", "/healthz"} {
-		b.Run(path, func(b *testing.B) {
+	for name, path := range map[string]string{"home": "/", "services": "/servizi", "topics": "/argomenti", "healthz": "/healthz"} {
+		b.Run(name, func(b *testing.B) {
 			s := newBenchSite(b)
 			req := httptest.NewRequest(http.MethodGet, path, nil)
 			b.ReportAllocs()

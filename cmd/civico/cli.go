@@ -33,7 +33,7 @@ Usage:
 Configuration comes from environment variables (see the README):
   CIVICO_DATA_DIR, CIVICO_DATABASE_URL, CIVICO_ADDR, CIVICO_PARTECIPA_ADDR,
   CIVICO_BASE_URL, CIVICO_PARTECIPA_BASE_URL, CIVICO_LOG_FORMAT,
-  CIVICO_LOG_LEVEL, CIVICO_ACCESS_LOG. Secrets may also be given as NAME_FILE.
+  CIVICO_LOG_LEVEL, CIVICO_ACCESS_LOG, CIVICO_PAGE_CACHE_TTL. Secrets may also be given as NAME_FILE.
 `
 
 // cli carries what every subcommand needs.

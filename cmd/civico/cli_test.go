@@ -37,6 +37,7 @@ func TestCommandLine(t *testing.T) {
 		{"same address twice", map[string]string{"CIVICO_ADDR": "127.0.0.1:9", "CIVICO_PARTECIPA_ADDR": "127.0.0.1:9", "CIVICO_DATA_DIR": dir}, []string{"serve"}, 2, "CIVICO_PARTECIPA_ADDR"},
 		{"bad base URL", map[string]string{"CIVICO_BASE_URL": "servizi.comune.it", "CIVICO_DATA_DIR": dir}, []string{"serve"}, 2, "CIVICO_BASE_URL"},
 		{"bad log format", map[string]string{"CIVICO_LOG_FORMAT": "xml", "CIVICO_DATA_DIR": dir}, []string{"serve"}, 2, "CIVICO_LOG_FORMAT"},
+		{"bad page cache TTL", map[string]string{"CIVICO_PAGE_CACHE_TTL": "ten", "CIVICO_DATA_DIR": dir}, []string{"serve"}, 2, "CIVICO_PAGE_CACHE_TTL"},
 		{"secret twice", map[string]string{"CIVICO_DATABASE_URL": "sqlite:x.db", "CIVICO_DATABASE_URL_FILE": "/nonexistent"}, []string{"migrate"}, 2, "both set"},
 		{"backup without --out", map[string]string{"CIVICO_DATA_DIR": dir}, []string{"backup"}, 2, "--out"},
 		{"town without verb", nil, []string{"town"}, 2, "civico town import FILE"},

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // config is everything serve and demo need, read from the environment and
@@ -23,6 +24,7 @@ type config struct {
 	LogFormat        string
 	LogLevel         string
 	AccessLog        bool
+	PageCacheTTL     time.Duration
 }
 
 // usageError is a mistake in how civico was invoked: exit status 2.
@@ -54,7 +56,7 @@ func getenv(env func(string) string, name string, secret bool) (string, error) {
 }
 
 func loadConfig(env func(string) string) (config, error) {
-	c := config{DataDir: "./civico-data", Addr: "127.0.0.1:8080", PartecipaAddr: "127.0.0.1:8081", LogFormat: "text", LogLevel: "info", AccessLog: true}
+	c := config{DataDir: "./civico-data", Addr: "127.0.0.1:8080", PartecipaAddr: "127.0.0.1:8081", LogFormat: "text", LogLevel: "info", AccessLog: true, PageCacheTTL: 10 * time.Second}
 	var err error
 	if c.DatabaseURL, err = getenv(env, "CIVICO_DATABASE_URL", true); err != nil {
 		return c, err
@@ -74,6 +76,13 @@ func loadConfig(env func(string) string) (config, error) {
 			return c, usagef("CIVICO_ACCESS_LOG must be true or false, not %q", v)
 		}
 		c.AccessLog = b
+	}
+	if v := env("CIVICO_PAGE_CACHE_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Hour {
+			return c, usagef("CIVICO_PAGE_CACHE_TTL must be a duration from 0s to 1h, such as 10s, not %q", v)
+		}
+		c.PageCacheTTL = d
 	}
 	return c, nil
 }

@@ -111,7 +111,8 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger) (*apps
 			return nil, err
 		}
 		a := &web.App{Chrome: chrome, Mux: http.NewServeMux(), Render: r, I18n: i18n, Static: static, Town: towns,
-			DB: d, Metrics: metrics, Log: log.With("app", chrome.App), AccessLog: cfg.AccessLog, ServeMetrics: serveMetrics}
+			DB: d, Metrics: metrics, Log: log.With("app", chrome.App), AccessLog: cfg.AccessLog, ServeMetrics: serveMetrics,
+			Cache: web.NewPageCache(cfg.PageCacheTTL, 4096)}
 		a.Routes()
 		return a, nil
 	}

@@ -506,3 +506,51 @@ func TestTemplatesUseDefinedMessages(t *testing.T) {
 		})
 	}
 }
+
+func TestPublicPagesAreCachedForAnonymousVisitors(t *testing.T) {
+	d := dbtest.SQLite(t)
+	towns := town.NewStore(d, 0) // no profile cache: only the page cache may hide a change
+	if err := ensureDemo(context.Background(), towns); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config{BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", PageCacheTTL: time.Minute}
+	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.portal.Handler())
+	defer srv.Close()
+
+	_, first := get(t, srv.URL+"/faq")
+	_, firstEN := get(t, srv.URL+"/faq", "Accept-Language", "en")
+	p := town.Demo()
+	p.Phone = "02 999999"
+	if err := towns.Put(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	res, again := get(t, srv.URL+"/faq")
+	if again != first || res.Header.Get("X-Request-Id") == "" || res.Header.Get("Content-Security-Policy") == "" {
+		t.Error("a cached page differs, or lost its per-request headers")
+	}
+	if _, en := get(t, srv.URL+"/faq", "Accept-Language", "en"); en != firstEN || en == first {
+		t.Error("the cache mixed languages")
+	}
+	// Anything personal bypasses the cache.
+	if _, personal := get(t, srv.URL+"/faq", "Cookie", "session=abc"); !strings.Contains(personal, "02 999999") {
+		t.Error("a request with a session cookie got a cached page")
+	}
+	// Another query is another page; errors are never kept.
+	if _, other := get(t, srv.URL+"/faq?valutazione=grazie"); !strings.Contains(other, "02 999999") || !strings.Contains(other, `role="status"`) {
+		t.Error("a page with another query came from the cache")
+	}
+	if res, _ := get(t, srv.URL+"/non-esiste"); res.StatusCode != 404 {
+		t.Errorf("404 then %d", res.StatusCode)
+	}
+	if _, ready := get(t, srv.URL+"/readyz"); ready != "ready\n" {
+		t.Errorf("readyz: %q", ready)
+	}
+	a.portal.Cache.Purge()
+	if _, fresh := get(t, srv.URL+"/faq"); !strings.Contains(fresh, "02 999999") {
+		t.Error("after Purge the old page is still served")
+	}
+}

@@ -99,14 +99,30 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 type SectionData struct {
 	Section *section
 	Term    taxonomy.Term
+	Links   []Link
+}
+
+// Link is one entry of a list of categories or topics.
+type Link struct {
+	Href, Title string
+}
+
+// links are computed once per section: the list never changes while civico runs.
+func (s *section) links() []Link {
+	out := make([]Link, len(s.Terms))
+	for i, t := range s.Terms {
+		out[i] = Link{Href: s.Path + "/" + t.Slug, Title: t.Title}
+	}
+	return out
 }
 
 func (p *Portal) sectionIndex(s *section) http.HandlerFunc {
+	links := s.links()
 	return func(w http.ResponseWriter, r *http.Request) {
 		page := p.App.NewPage(r, s.Title)
 		page.Description = page.T(s.Intro)
 		page.Breadcrumb = []web.Crumb{{Label: page.Title}}
-		page.Data = SectionData{Section: s}
+		page.Data = SectionData{Section: s, Links: links}
 		p.App.HTML(w, r, http.StatusOK, "section", page)
 	}
 }

@@ -33,6 +33,8 @@ type App struct {
 	AccessLog bool
 	// ServeMetrics exposes /metrics on this application's listener.
 	ServeMetrics bool
+	// Cache keeps public pages for anonymous visitors; nil caches nothing.
+	Cache *PageCache
 }
 
 // Routes registers the endpoints every application has: static files,
@@ -81,14 +83,14 @@ func (a *App) switchLanguage(w http.ResponseWriter, r *http.Request) {
 
 // Handler is the application with its whole middleware chain, outermost
 // first: request id, access log, metrics and panic recovery; security
-// headers; compression; cross-origin protection for unsafe methods; routing
-// with translated error pages.
+// headers; the page cache; compression; cross-origin protection for unsafe
+// methods; routing with translated error pages.
 func (a *App) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.Error(w, r, http.StatusForbidden)
 	}))
-	return a.observe(securityHeaders(compress(cop.Handler(http.HandlerFunc(a.route)))))
+	return a.observe(securityHeaders(a.Cache.middleware(a.I18n.Lang, compress(cop.Handler(http.HandlerFunc(a.route))))))
 }
 
 // route dispatches through the ServeMux; what the mux would answer with its

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -27,8 +28,9 @@ type I18n struct {
 	bundle     *i18n.Bundle
 	localizers map[string]*i18n.Localizer
 	matcher    language.Matcher
-	ids        map[string]map[string]bool // lang -> message ids
-	missing    sync.Map                   // "lang id" -> true, asked for but undefined
+	ids        map[string]map[string]bool          // lang -> message ids
+	simple     map[string]map[string]simpleMessage // lang -> id -> message with at most {{.Name}} placeholders
+	missing    sync.Map                            // "lang id" -> true, asked for but undefined
 }
 
 // NewI18n loads the message files "<lang>.json" found in each fsys's locales
@@ -37,11 +39,12 @@ type I18n struct {
 func NewI18n(sources ...fs.FS) (*I18n, error) {
 	b := i18n.NewBundle(language.Italian)
 	b.RegisterUnmarshalFunc("json", json.Unmarshal)
-	x := &I18n{bundle: b, localizers: map[string]*i18n.Localizer{}, ids: map[string]map[string]bool{}}
+	x := &I18n{bundle: b, localizers: map[string]*i18n.Localizer{}, ids: map[string]map[string]bool{}, simple: map[string]map[string]simpleMessage{}}
 	var tags []language.Tag
 	for _, lang := range Languages {
 		tags = append(tags, language.MustParse(lang))
 		x.ids[lang] = map[string]bool{}
+		x.simple[lang] = map[string]simpleMessage{}
 	}
 	for _, src := range sources {
 		for _, lang := range Languages {
@@ -59,6 +62,11 @@ func NewI18n(sources ...fs.FS) (*I18n, error) {
 					return nil, fmt.Errorf("messages %s: %q defined twice", name, m.ID)
 				}
 				x.ids[lang][m.ID] = true
+				// Most messages are text with at most a few {{.Name}}
+				// placeholders: served without go-i18n's template machinery.
+				if sm, ok := compileSimple(m.Other); ok {
+					x.simple[lang][m.ID] = sm
+				}
 			}
 		}
 	}
@@ -105,6 +113,9 @@ func (x *I18n) Has(lang, id string) bool { return x.ids[lang][id] }
 // An unknown id comes back as itself, so a missing translation shows, but
 // tests check there are none.
 func (x *I18n) T(lang, id string, args ...any) string {
+	if sm, ok := x.simple[lang][id]; ok {
+		return sm.format(args)
+	}
 	loc, ok := x.localizers[lang]
 	if !ok {
 		loc = x.localizers[Languages[0]]
@@ -159,4 +170,55 @@ func SafeNext(next string) string {
 		return "/"
 	}
 	return next
+}
+
+// simpleMessage is a message split at its placeholders: parts[0] name[0]
+// parts[1] name[1] ... parts[n].
+type simpleMessage struct {
+	parts []string
+	names []string
+}
+
+var placeholderRE = regexp.MustCompile(`\{\{\s*\.([A-Za-z][A-Za-z0-9_]*)\s*\}\}`)
+
+// compileSimple splits a message whose only template actions are {{.Name}};
+// anything richer is left to go-i18n.
+func compileSimple(text string) (simpleMessage, bool) {
+	var sm simpleMessage
+	last := 0
+	for _, m := range placeholderRE.FindAllStringSubmatchIndex(text, -1) {
+		sm.parts = append(sm.parts, text[last:m[0]])
+		sm.names = append(sm.names, text[m[2]:m[3]])
+		last = m[1]
+	}
+	sm.parts = append(sm.parts, text[last:])
+	for _, p := range sm.parts {
+		if strings.Contains(p, "{{") {
+			return simpleMessage{}, false
+		}
+	}
+	return sm, true
+}
+
+// format fills the placeholders from name/value pairs; a missing value
+// renders as go-i18n would render it, "<no value>".
+func (sm simpleMessage) format(args []any) string {
+	if len(sm.names) == 0 {
+		return sm.parts[0]
+	}
+	var b strings.Builder
+	for i, part := range sm.parts {
+		b.WriteString(part)
+		if i < len(sm.names) {
+			v := "<no value>"
+			for j := 0; j+1 < len(args); j += 2 {
+				if k, ok := args[j].(string); ok && k == sm.names[i] {
+					v = fmt.Sprint(args[j+1])
+					break
+				}
+			}
+			b.WriteString(v)
+		}
+	}
+	return b.String()
 }

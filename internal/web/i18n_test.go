@@ -37,3 +37,30 @@ func TestAcceptsGzip(t *testing.T) {
 		}
 	}
 }
+
+func TestSimpleMessages(t *testing.T) {
+	tests := []struct {
+		text string
+		args []any
+		want string
+		ok   bool
+	}{
+		{"Vai al contenuto", nil, "Vai al contenuto", true},
+		{"Regione {{.Region}}", []any{"Region", "Lombardia"}, "Regione Lombardia", true},
+		{"{{ .A }} e {{.B}}!", []any{"B", 2, "A", "uno"}, "uno e 2!", true},
+		{"Manca {{.X}}", nil, "Manca <no value>", true},
+		{"{{if .X}}sì{{end}}", nil, "", false},
+	}
+	for _, tt := range tests {
+		sm, ok := compileSimple(tt.text)
+		if ok != tt.ok {
+			t.Errorf("compileSimple(%q) ok = %v", tt.text, ok)
+			continue
+		}
+		if ok {
+			if got := sm.format(tt.args); got != tt.want {
+				t.Errorf("%q with %v = %q, want %q", tt.text, tt.args, got, tt.want)
+			}
+		}
+	}
+}

@@ -85,12 +85,22 @@ func (p *Page) Icon(name, class string) template.HTML {
 // the town and the application (the footer, the contacts block), once per
 // combination: the templates it names must not read anything else of the page.
 func (p *Page) Fragment(name string) (template.HTML, error) {
-	key := fragmentKey{name: name, lang: p.Lang, town: p.Town, chrome: p.Chrome}
+	return p.fragment(fragmentKey{name: name, lang: p.Lang, town: p.Town, chrome: p.Chrome})
+}
+
+// PathFragment is Fragment for a part that also depends on the page's path
+// and its Data, which must be the same for every request of that path (the
+// list of a section's categories).
+func (p *Page) PathFragment(name string) (template.HTML, error) {
+	return p.fragment(fragmentKey{name: name, lang: p.Lang, town: p.Town, chrome: p.Chrome, path: p.Path})
+}
+
+func (p *Page) fragment(key fragmentKey) (template.HTML, error) {
 	if v, ok := p.renderer.fragments.Load(key); ok {
 		return v.(template.HTML), nil
 	}
 	var b bytes.Buffer
-	if err := p.tmpl.ExecuteTemplate(&b, name, p); err != nil {
+	if err := p.tmpl.ExecuteTemplate(&b, key.name, p); err != nil {
 		return "", err
 	}
 	h := template.HTML(b.String())
@@ -104,9 +114,9 @@ func (p *Page) Fragment(name string) (template.HTML, error) {
 }
 
 type fragmentKey struct {
-	name, lang string
-	town       town.Profile
-	chrome     *Chrome
+	name, lang, path string
+	town             town.Profile
+	chrome           *Chrome
 }
 
 const maxFragments = 256
