@@ -321,6 +321,10 @@ func TestClarityRating(t *testing.T) {
 				t.Errorf("invalid rating %v: %d to %q", form, res.StatusCode, loc)
 			}
 		}
+		huge := postForm(t, s.portal.URL+"/valutazione", url.Values{"path": {"/faq"}, "rating": {"4"}, "comment": {strings.Repeat("x", 20000)}}, "same-origin")
+		if huge.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("an oversized rating: %d, want 413", huge.StatusCode)
+		}
 		if n := feedbackRows(t, d); n != 0 {
 			t.Fatalf("invalid ratings stored %d rows", n)
 		}

@@ -105,6 +105,11 @@ type Handler struct {
 func (h *Handler) Submit(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.App.Error(w, r, http.StatusRequestEntityTooLarge)
+			return
+		}
 		h.App.Error(w, r, http.StatusBadRequest)
 		return
 	}

@@ -71,8 +71,8 @@ func (p *Portal) Routes() {
 		m.HandleFunc("GET "+s.Path+"/{slug}", p.sectionCategory(s))
 	}
 	m.HandleFunc("GET /vivere-il-comune", p.static("live", "menu.live"))
-	m.HandleFunc("GET /vivere-il-comune/luoghi", p.static("places", "live.places", liveCrumb))
-	m.HandleFunc("GET /vivere-il-comune/eventi", p.static("events", "live.events", liveCrumb))
+	m.HandleFunc("GET /vivere-il-comune/luoghi", p.empty("live.places", "live.places.empty", liveCrumb))
+	m.HandleFunc("GET /vivere-il-comune/eventi", p.empty("live.events", "live.events.empty", liveCrumb))
 	m.HandleFunc("GET /faq", p.static("faq", "faq.title"))
 	m.HandleFunc("GET /prenota-appuntamento", p.static("booking", "booking.title"))
 	m.HandleFunc("GET /segnala-disservizio", p.static("report", "report.title"))
@@ -84,14 +84,25 @@ func (p *Portal) Routes() {
 
 // HomeData is the content of the home page.
 type HomeData struct {
-	PartecipaURL string
-	Sections     []*section
+	Cards []Card
+}
+
+// Card is a teaser on the home page; Title and Text are message ids.
+type Card struct {
+	Title, Text, Href string
 }
 
 func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 	page := p.App.NewPage(r, "home.title")
 	page.Description = page.T("home.description", "Town", page.Town.FullName())
-	page.Data = HomeData{PartecipaURL: p.PartecipaURL, Sections: []*section{services, news, management}}
+	page.Data = HomeData{Cards: []Card{
+		{Title: services.Title, Text: services.Intro, Href: services.Path},
+		{Title: news.Title, Text: news.Intro, Href: news.Path},
+		{Title: management.Title, Text: management.Intro, Href: management.Path},
+		{Title: "home.partecipa", Text: "home.partecipa_text", Href: p.PartecipaURL + "/"},
+		{Title: "home.booking", Text: "home.booking_text", Href: "/prenota-appuntamento"},
+		{Title: topics.Title, Text: topics.Intro, Href: topics.Path},
+	}}
 	p.App.HTML(w, r, http.StatusOK, "home", page)
 }
 
@@ -148,12 +159,29 @@ var liveCrumb = &web.Crumb{Label: "menu.live", Href: "/vivere-il-comune"}
 // static serves a page whose content is all in its template; parent, if
 // any, is the breadcrumb step above it (its Label a message id).
 func (p *Portal) static(name, title string, parent ...*web.Crumb) http.HandlerFunc {
+	return p.page(name, title, nil, parent...)
+}
+
+// page serves a template with fixed data.
+func (p *Portal) page(name, title string, data any, parent ...*web.Crumb) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		page := p.App.NewPage(r, title)
+		page.Data = data
 		for _, c := range parent {
 			page.Breadcrumb = append(page.Breadcrumb, web.Crumb{Label: page.T(c.Label), Href: c.Href})
 		}
 		page.Breadcrumb = append(page.Breadcrumb, web.Crumb{Label: page.Title})
 		p.App.HTML(w, r, http.StatusOK, name, page)
 	}
+}
+
+// EmptyData is the content of a page with nothing published yet; Message is
+// a message id.
+type EmptyData struct {
+	Message string
+}
+
+// empty serves a page of a kind whose content has not been published yet.
+func (p *Portal) empty(title, message string, parent ...*web.Crumb) http.HandlerFunc {
+	return p.page("empty", title, EmptyData{Message: message}, parent...)
 }
