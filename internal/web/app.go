@@ -144,7 +144,6 @@ func (a *App) NewPage(r *http.Request, title string) *Page {
 	p := &Page{
 		Lang:   lang,
 		Path:   r.URL.Path,
-		Query:  r.URL.RawQuery,
 		Chrome: &a.Chrome,
 		Static: a.Static.Prefix,
 		i18n:   a.I18n,

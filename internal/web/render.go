@@ -56,7 +56,6 @@ type Page struct {
 	Description string
 	Lang        string
 	Path        string
-	Query       string
 	Town        town.Profile
 	Chrome      *Chrome
 	Static      string
@@ -119,7 +118,10 @@ type fragmentKey struct {
 	chrome           *Chrome
 }
 
-const maxFragments = 256
+// maxFragments bounds the cache: a few fragments per page of the site and
+// language. Requests for made-up paths may churn it; the cost is then a
+// render, as without the cache.
+const maxFragments = 4096
 
 // OtherLangs lists the languages the page can switch to.
 func (p *Page) OtherLangs() []string {
@@ -138,14 +140,6 @@ func (p *Page) Active(href string) bool {
 		return p.Path == "/"
 	}
 	return p.Path == href || strings.HasPrefix(p.Path, href+"/")
-}
-
-// Here is the page's own path with its query, for "come back here" links.
-func (p *Page) Here() string {
-	if p.Query == "" {
-		return p.Path
-	}
-	return p.Path + "?" + p.Query
 }
 
 // Renderer holds every page template of one application, each parsed once
