@@ -35,6 +35,10 @@ type App struct {
 	ServeMetrics bool
 	// Cache keeps public pages for anonymous visitors; nil caches nothing.
 	Cache *PageCache
+	// Middleware wraps the routes, innermost last (the session loader).
+	Middleware []func(http.Handler) http.Handler
+	// Viewer tells who is logged in, from the request's context.
+	Viewer func(*http.Request) *Viewer
 }
 
 // Routes registers the endpoints every application has: static files,
@@ -90,7 +94,11 @@ func (a *App) Handler() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.Error(w, r, http.StatusForbidden)
 	}))
-	return a.observe(securityHeaders(a.Cache.middleware(a.I18n.Lang, compress(cop.Handler(http.HandlerFunc(a.route))))))
+	var h http.Handler = http.HandlerFunc(a.route)
+	for i := len(a.Middleware) - 1; i >= 0; i-- {
+		h = a.Middleware[i](h)
+	}
+	return a.observe(securityHeaders(a.Cache.middleware(a.I18n.Lang, compress(cop.Handler(h)))))
 }
 
 // route dispatches through the ServeMux; what the mux would answer with its
@@ -155,6 +163,9 @@ func (a *App) NewPage(r *http.Request, title string) *Page {
 	}
 	if title != "" {
 		p.Title = p.T(title)
+	}
+	if a.Viewer != nil {
+		p.Viewer = a.Viewer(r)
 	}
 	switch r.URL.Query().Get("valutazione") {
 	case "grazie":

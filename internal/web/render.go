@@ -47,6 +47,15 @@ type Chrome struct {
 	// PortalURL prefixes the links to the portal's own pages (legal notes,
 	// privacy...); empty on the portal itself.
 	PortalURL string
+	// Login is the path of the login page; empty hides the personal-area link.
+	Login string
+}
+
+// Viewer is what the shell shows of the logged-in person.
+type Viewer struct {
+	Name      string
+	Assurance string // "low" or "high"
+	Operator  bool
 }
 
 // Page is what every template receives: the shell's data and, in Data, the
@@ -60,6 +69,8 @@ type Page struct {
 	Chrome      *Chrome
 	Static      string
 	Breadcrumb  []Crumb
+	// Viewer is who is logged in, nil for an anonymous visitor.
+	Viewer *Viewer
 	// Feedback is the state of the clarity rating after a submission:
 	// "", "thanks" or "invalid".
 	Feedback string
@@ -213,16 +224,33 @@ var funcs = template.FuncMap{
 	},
 }
 
-// TemplateFS is a file system holding templates/pages/*.html.
+// TemplateFS is a file system holding templates/pages/*.html and,
+// optionally, templates/partials/*.html.
 type TemplateFS = fs.FS
 
-// NewRenderer parses every "templates/*.html" page of pages together with
-// the shared layout. A page defines a "content" template (and may define
-// "head").
-func NewRenderer(pages fs.FS) (*Renderer, error) {
+// NewRenderer parses every "templates/pages/*.html" page of the sources
+// (the features served by one application) together with the shared layout
+// and the features' "templates/partials/*.html". A page defines a "content"
+// template (and may define "head").
+func NewRenderer(sources ...TemplateFS) (*Renderer, error) {
 	r := &Renderer{pages: map[string]*template.Template{}}
 	r.bufs.New = func() any { return new(bytes.Buffer) }
-	sources := []fs.FS{layoutFS, pages}
+	sources = append([]fs.FS{layoutFS}, sources...)
+	base, err := template.New("").Funcs(funcs).ParseFS(layoutFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("layout: %w", err)
+	}
+	for _, src := range sources {
+		partials, err := fs.Glob(src, "templates/partials/*.html")
+		if err != nil {
+			return nil, err
+		}
+		if len(partials) > 0 {
+			if base, err = base.ParseFS(src, partials...); err != nil {
+				return nil, fmt.Errorf("partials: %w", err)
+			}
+		}
+	}
 	for _, src := range sources {
 		names, err := fs.Glob(src, "templates/pages/*.html")
 		if err != nil {
@@ -233,9 +261,9 @@ func NewRenderer(pages fs.FS) (*Renderer, error) {
 			if _, dup := r.pages[key]; dup {
 				return nil, fmt.Errorf("template %s defined twice", key)
 			}
-			t, err := template.New(key).Funcs(funcs).ParseFS(layoutFS, "templates/*.html")
+			t, err := base.Clone()
 			if err != nil {
-				return nil, fmt.Errorf("layout: %w", err)
+				return nil, err
 			}
 			if t, err = t.ParseFS(src, name); err != nil {
 				return nil, fmt.Errorf("page %s: %w", key, err)

@@ -1,0 +1,602 @@
+package identity
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// Templates and Messages are the identity pages and their translations.
+//
+//go:embed templates
+var Templates embed.FS
+
+//go:embed locales
+var Messages embed.FS
+
+// SessionCookie is the name of the session cookie.
+const SessionCookie = "civico_session"
+
+// CardRefusal is a smart card refused at login; MessageID tells the resident
+// why in plain words.
+type CardRefusal struct {
+	Reason, MessageID string
+}
+
+func (c *CardRefusal) Error() string { return "card refused: " + c.Reason }
+
+// CardReader finds and verifies the smart card presented with a request:
+// the TLS client certificate, or the one a trusted proxy forwarded.
+type CardReader interface {
+	Holder(r *http.Request) (CardHolder, error)
+}
+
+// Web serves the identity pages of the portal.
+type Web struct {
+	App  *web.App
+	Svc  *Service
+	Card CardReader
+	// BaseURL is the portal's public address (for links in mail);
+	// CardLoginURL is where /login/crs is served with TLS ("" when no TLS
+	// listener is configured).
+	BaseURL, CardLoginURL string
+}
+
+type ctxKey int
+
+const viewerKey ctxKey = 0
+
+type viewer struct {
+	account *Account
+	session *Session
+	token   string
+}
+
+// Current returns the logged-in account and its session, or nils.
+func Current(ctx context.Context) (*Account, *Session) {
+	v, _ := ctx.Value(viewerKey).(*viewer)
+	if v == nil {
+		return nil, nil
+	}
+	return v.account, v.session
+}
+
+// Middleware loads the session named by the cookie, if any.
+func (h *Web) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(SessionCookie)
+		if err != nil || c.Value == "" || strings.HasPrefix(r.URL.Path, "/static/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		se, err := h.Svc.Sessions.Lookup(r.Context(), c.Value)
+		if err != nil {
+			if !errors.Is(err, ErrNoSession) {
+				h.App.Log.Error("session lookup", "err", err, "request_id", web.RequestID(r.Context()))
+			}
+			clearCookie(w, r)
+			next.ServeHTTP(w, r)
+			return
+		}
+		a, err := h.Svc.Store.ByID(r.Context(), se.AccountID)
+		if err != nil || a.ClosedAt != nil {
+			clearCookie(w, r)
+			next.ServeHTTP(w, r)
+			return
+		}
+		// Pages for a logged-in person are theirs alone.
+		w.Header().Set("Cache-Control", "private, no-store")
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), viewerKey, &viewer{account: a, session: se, token: c.Value})))
+	})
+}
+
+// Viewer is the web.App hook that shows the logged-in person in the header.
+func Viewer(r *http.Request) *web.Viewer {
+	a, se := Current(r.Context())
+	if a == nil {
+		return nil
+	}
+	return &web.Viewer{Name: a.DisplayName(), Assurance: string(se.Assurance), Operator: a.Kind == KindOperator}
+}
+
+func setCookie(w http.ResponseWriter, r *http.Request, token string) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+}
+
+func clearCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+}
+
+// remote is the client address recorded in the audit log.
+func remote(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Require wraps a handler for people logged in at level or above, holding
+// one of roles if any are given. Someone not logged in is sent to the login
+// page; someone logged in with a password where the card is needed is asked
+// for the card (step-up), and both come back to the page afterwards.
+func (h *Web) Require(level Assurance, roles ...string) func(http.HandlerFunc) http.HandlerFunc {
+	return func(next http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			a, se := Current(r.Context())
+			back := url.Values{"next": {r.URL.RequestURI()}}
+			if a == nil {
+				web.Redirect(w, r, "/accedi", back)
+				return
+			}
+			if !se.Assurance.Satisfies(level) {
+				web.Redirect(w, r, "/accedi/carta", back)
+				return
+			}
+			if len(roles) > 0 {
+				allowed := false
+				for _, role := range roles {
+					allowed = allowed || a.HasRole(role)
+				}
+				if !allowed || a.Kind != KindOperator {
+					h.App.Error(w, r, http.StatusForbidden)
+					return
+				}
+			}
+			next(w, r)
+		}
+	}
+}
+
+// Routes is the map of the identity pages.
+func (h *Web) Routes() {
+	m := h.App.Mux
+	m.HandleFunc("GET /accedi", h.loginForm)
+	m.HandleFunc("POST /accedi", h.login)
+	m.HandleFunc("POST /accedi/codice", h.loginCode)
+	m.HandleFunc("GET /accedi/carta", h.stepUp)
+	m.HandleFunc("GET /login/crs", h.loginCard)
+	m.HandleFunc("POST /esci", h.logout)
+	m.HandleFunc("GET /registrati", h.registerForm)
+	m.HandleFunc("POST /registrati", h.register)
+	m.HandleFunc("GET /verifica-email", h.verifyForm)
+	m.HandleFunc("POST /verifica-email", h.verify)
+	m.HandleFunc("GET /password-dimenticata", h.forgotForm)
+	m.HandleFunc("POST /password-dimenticata", h.forgot)
+	m.HandleFunc("GET /reimposta-password", h.resetForm)
+	m.HandleFunc("POST /reimposta-password", h.reset)
+	low := h.Require(Low)
+	m.HandleFunc("GET /profilo", low(h.profile))
+	m.HandleFunc("POST /profilo", low(h.saveProfile))
+	m.HandleFunc("POST /profilo/esci-ovunque", low(h.logoutEverywhere))
+	m.HandleFunc("POST /profilo/sessioni/{hash}/termina", low(h.endSession))
+	m.HandleFunc("GET /profilo/dati.json", low(h.export))
+	m.HandleFunc("POST /profilo/chiudi", low(h.closeAccount))
+	m.HandleFunc("GET /api/v1/me", h.me)
+}
+
+// FormData is the content of every identity form page.
+type FormData struct {
+	Values  map[string]string
+	Errors  FieldErrors
+	Message string // message id of a notice above the form
+	Alert   string // message id of an error above the form
+	Next    string
+	// CardLoginURL is the card login address, with next.
+	CardLoginURL string
+	// Token carries a link's token or a pending login into the form.
+	Token string
+	// TOTP enrolment: the secret to type into the app and its otpauth URI.
+	Secret, SecretURI string
+	Wait              string
+}
+
+func (h *Web) form(w http.ResponseWriter, r *http.Request, status int, name, title string, d *FormData) {
+	if d.Values == nil {
+		d.Values = map[string]string{}
+	}
+	if d.Next == "" {
+		d.Next = web.SafeNext(r.FormValue("next"))
+	}
+	if h.CardLoginURL != "" {
+		d.CardLoginURL = h.CardLoginURL + "?" + url.Values{"next": {d.Next}}.Encode()
+	}
+	page := h.App.NewPage(r, title)
+	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
+	page.Data = d
+	w.Header().Set("Cache-Control", "no-store")
+	h.App.HTML(w, r, status, name, page)
+}
+
+// parseForm reads a small form; a body that is too big or malformed gets
+// its error page and false.
+func (h *Web) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.App.Error(w, r, http.StatusRequestEntityTooLarge)
+		} else {
+			h.App.Error(w, r, http.StatusBadRequest)
+		}
+		return false
+	}
+	return true
+}
+
+func (h *Web) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.App.Log.Error("identity", "err", err, "request_id", web.RequestID(r.Context()))
+	h.App.Error(w, r, http.StatusInternalServerError)
+}
+
+func (h *Web) loginForm(w http.ResponseWriter, r *http.Request) {
+	d := &FormData{}
+	if r.URL.Query().Get("reimpostata") != "" {
+		d.Message = "identity.reset.done"
+	}
+	if r.URL.Query().Get("verificato") != "" {
+		d.Message = "identity.verify.done"
+	}
+	h.form(w, r, http.StatusOK, "login", "identity.login.title", d)
+}
+
+func (h *Web) login(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	d := &FormData{Values: map[string]string{"email": email}}
+	login, err := h.Svc.LoginPassword(r.Context(), email, r.PostForm.Get("password"), remote(r), r.UserAgent(), h.BaseURL)
+	var throttled *ThrottledError
+	var pending *PendingTOTP
+	switch {
+	case err == nil:
+		setCookie(w, r, login.Token)
+		http.Redirect(w, r, web.SafeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+	case errors.As(err, &pending):
+		d.Token = pending.Token
+		if pending.Enrol {
+			d.Secret = NewTOTPSecret()
+			d.SecretURI = TOTPURI(h.Svc.Town(r.Context()), email, d.Secret)
+		}
+		h.form(w, r, http.StatusOK, "totp", "identity.totp.title", d)
+	case errors.As(err, &throttled):
+		d.Alert, d.Wait = "identity.error.throttled", throttled.Wait.String()
+		h.form(w, r, http.StatusTooManyRequests, "login", "identity.login.title", d)
+	case errors.Is(err, ErrBadCredentials):
+		d.Alert = "identity.error.credentials"
+		h.form(w, r, http.StatusUnauthorized, "login", "identity.login.title", d)
+	case errors.Is(err, ErrNotVerified):
+		d.Alert = "identity.error.not_verified"
+		h.form(w, r, http.StatusForbidden, "login", "identity.login.title", d)
+	default:
+		h.fail(w, r, err)
+	}
+}
+
+func (h *Web) loginCode(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	f := r.PostForm
+	login, err := h.Svc.LoginTOTP(r.Context(), f.Get("token"), f.Get("code"), f.Get("secret"), remote(r), r.UserAgent())
+	switch {
+	case err == nil:
+		setCookie(w, r, login.Token)
+		http.Redirect(w, r, web.SafeNext(f.Get("next")), http.StatusSeeOther)
+	case errors.Is(err, ErrBadCredentials), errors.Is(err, ErrTokenInvalid):
+		// The pending login is used up: start again from the password.
+		h.form(w, r, http.StatusUnauthorized, "login", "identity.login.title", &FormData{Alert: "identity.error.totp"})
+	default:
+		h.fail(w, r, err)
+	}
+}
+
+func (h *Web) stepUp(w http.ResponseWriter, r *http.Request) {
+	h.form(w, r, http.StatusOK, "stepup", "identity.stepup.title", &FormData{})
+}
+
+// loginCard verifies the presented smart card and logs its holder in.
+func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
+	if h.Card == nil {
+		h.form(w, r, http.StatusNotFound, "card_refused", "identity.card.title", &FormData{Alert: "identity.card.unavailable"})
+		return
+	}
+	holder, err := h.Card.Holder(r)
+	var refusal *CardRefusal
+	if errors.As(err, &refusal) {
+		_ = h.Svc.Audit.Audit(r.Context(), nil, AuditEvent{Actor: "anonymous", Action: "login.crs.refused", Remote: remote(r),
+			Details: map[string]string{"reason": refusal.Reason}})
+		h.App.Log.Info("smart card refused", "reason", refusal.Reason, "request_id", web.RequestID(r.Context()))
+		h.form(w, r, http.StatusForbidden, "card_refused", "identity.card.title", &FormData{Alert: refusal.MessageID})
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	login, err := h.Svc.LoginCard(r.Context(), holder, remote(r), r.UserAgent())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	setCookie(w, r, login.Token)
+	http.Redirect(w, r, web.SafeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+}
+
+func (h *Web) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		if err := h.Svc.Sessions.End(r.Context(), c.Value); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	clearCookie(w, r)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (h *Web) registerForm(w http.ResponseWriter, r *http.Request) {
+	h.form(w, r, http.StatusOK, "register", "identity.register.title", &FormData{})
+}
+
+func (h *Web) register(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	f := r.PostForm
+	reg := Registration{Email: f.Get("email"), Password: f.Get("password"), Password2: f.Get("password2"), FiscalCode: f.Get("fiscal_code"),
+		GivenName: f.Get("given_name"), FamilyName: f.Get("family_name"), AcceptPrivacy: f.Get("privacy") == "1", Lang: h.App.I18n.Lang(r)}
+	err := h.Svc.Register(r.Context(), reg, h.BaseURL, remote(r))
+	var fe FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		d := &FormData{Errors: fe, Alert: "identity.error.form", Values: map[string]string{
+			"email": f.Get("email"), "fiscal_code": f.Get("fiscal_code"), "given_name": f.Get("given_name"), "family_name": f.Get("family_name")}}
+		if reg.AcceptPrivacy {
+			d.Values["privacy"] = "1"
+		}
+		h.form(w, r, http.StatusUnprocessableEntity, "register", "identity.register.title", d)
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		h.form(w, r, http.StatusOK, "notice", "identity.register.title", &FormData{Message: "identity.register.done"})
+	}
+}
+
+// verifyForm asks for a click: mail scanners open links, and must not
+// verify an address on the resident's behalf.
+func (h *Web) verifyForm(w http.ResponseWriter, r *http.Request) {
+	h.form(w, r, http.StatusOK, "verify", "identity.verify.title", &FormData{Token: r.URL.Query().Get("token")})
+}
+
+func (h *Web) verify(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	err := h.Svc.VerifyEmail(r.Context(), r.PostForm.Get("token"), remote(r))
+	switch {
+	case errors.Is(err, ErrTokenInvalid):
+		h.form(w, r, http.StatusBadRequest, "notice", "identity.verify.title", &FormData{Alert: "identity.error.token"})
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		web.Redirect(w, r, "/accedi", url.Values{"verificato": {"1"}})
+	}
+}
+
+func (h *Web) forgotForm(w http.ResponseWriter, r *http.Request) {
+	h.form(w, r, http.StatusOK, "forgot", "identity.forgot.title", &FormData{})
+}
+
+func (h *Web) forgot(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	err := h.Svc.RequestReset(r.Context(), email, h.App.I18n.Lang(r), h.BaseURL, remote(r))
+	var fe FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		h.form(w, r, http.StatusUnprocessableEntity, "forgot", "identity.forgot.title", &FormData{Errors: fe, Values: map[string]string{"email": email}})
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		h.form(w, r, http.StatusOK, "notice", "identity.forgot.title", &FormData{Message: "identity.forgot.done"})
+	}
+}
+
+func (h *Web) resetForm(w http.ResponseWriter, r *http.Request) {
+	h.form(w, r, http.StatusOK, "reset", "identity.reset.title", &FormData{Token: r.URL.Query().Get("token")})
+}
+
+func (h *Web) reset(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	f := r.PostForm
+	err := h.Svc.ResetPassword(r.Context(), f.Get("token"), f.Get("password"), f.Get("password2"), remote(r))
+	var fe FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		h.form(w, r, http.StatusUnprocessableEntity, "reset", "identity.reset.title", &FormData{Errors: fe, Token: f.Get("token")})
+	case errors.Is(err, ErrTokenInvalid):
+		h.form(w, r, http.StatusBadRequest, "notice", "identity.reset.title", &FormData{Alert: "identity.error.token"})
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		web.Redirect(w, r, "/accedi", url.Values{"reimpostata": {"1"}})
+	}
+}
+
+// ProfileData is the content of the personal area.
+type ProfileData struct {
+	FormData
+	Account  *Account
+	Session  *Session
+	Sessions []Session
+}
+
+func (h *Web) profile(w http.ResponseWriter, r *http.Request) {
+	h.renderProfile(w, r, http.StatusOK, &FormData{})
+}
+
+func (h *Web) renderProfile(w http.ResponseWriter, r *http.Request, status int, fd *FormData) {
+	a, se := Current(r.Context())
+	sessions, err := h.Svc.Sessions.List(r.Context(), a.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if fd.Values == nil {
+		fd.Values = map[string]string{"given_name": a.GivenName, "family_name": a.FamilyName, "sex": a.Sex, "birth_date": a.BirthDate,
+			"phone": a.Phone, "address": a.Address}
+	}
+	if r.URL.Query().Get("salvato") != "" {
+		fd.Message = "identity.profile.saved"
+	}
+	page := h.App.NewPage(r, "identity.profile.title")
+	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
+	page.Data = &ProfileData{FormData: *fd, Account: a, Session: se, Sessions: sessions}
+	w.Header().Set("Cache-Control", "private, no-store")
+	h.App.HTML(w, r, status, "profile", page)
+}
+
+func (h *Web) saveProfile(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	a, _ := Current(r.Context())
+	f := r.PostForm
+	p := Profile{GivenName: strings.TrimSpace(f.Get("given_name")), FamilyName: strings.TrimSpace(f.Get("family_name")), Sex: f.Get("sex"),
+		BirthDate: strings.TrimSpace(f.Get("birth_date")), Phone: strings.TrimSpace(f.Get("phone")), Address: strings.TrimSpace(f.Get("address")), Lang: a.Lang}
+	if err := h.Svc.UpdateProfile(r.Context(), a, p, remote(r)); err != nil {
+		var fe FieldErrors
+		if errors.As(err, &fe) {
+			values := map[string]string{}
+			for k := range f {
+				values[k] = f.Get(k)
+			}
+			h.renderProfile(w, r, http.StatusUnprocessableEntity, &FormData{Errors: fe, Alert: "identity.error.form", Values: values})
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	web.Redirect(w, r, "/profilo", url.Values{"salvato": {"1"}})
+}
+
+func (h *Web) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	a, _ := Current(r.Context())
+	if err := h.Svc.LogoutEverywhere(r.Context(), a.ID, remote(r)); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	clearCookie(w, r)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (h *Web) endSession(w http.ResponseWriter, r *http.Request) {
+	a, _ := Current(r.Context())
+	if err := h.Svc.Sessions.EndOne(r.Context(), a.ID, r.PathValue("hash")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/profilo#sessioni", http.StatusSeeOther)
+}
+
+func (h *Web) export(w http.ResponseWriter, r *http.Request) {
+	a, _ := Current(r.Context())
+	sessions, err := h.Svc.Sessions.List(r.Context(), a.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="i-miei-dati.json"`)
+	w.Header().Set("Cache-Control", "private, no-store")
+	_ = writeJSON(w, exportOf(a, sessions))
+}
+
+func (h *Web) closeAccount(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	a, _ := Current(r.Context())
+	if r.PostForm.Get("confirm") != "1" {
+		h.renderProfile(w, r, http.StatusUnprocessableEntity, &FormData{Errors: FieldErrors{"confirm": "identity.error.confirm_close"}, Alert: "identity.error.form"})
+		return
+	}
+	if err := h.Svc.CloseAccount(r.Context(), a, remote(r)); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	clearCookie(w, r)
+	h.form(w, r, http.StatusOK, "notice", "identity.close.title", &FormData{Message: "identity.close.done"})
+}
+
+// Me is the JSON description of the logged-in person.
+type Me struct {
+	ID         string   `json:"id"`
+	FiscalCode string   `json:"fiscal_code"`
+	GivenName  string   `json:"given_name"`
+	FamilyName string   `json:"family_name"`
+	Email      string   `json:"email,omitempty"`
+	Assurance  string   `json:"assurance"`
+	Method     string   `json:"method"`
+	Roles      []string `json:"roles"`
+}
+
+func (h *Web) me(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "private, no-store")
+	a, se := Current(r.Context())
+	if a == nil {
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = writeJSON(w, map[string]string{"error": "not_logged_in", "message": h.App.I18n.T(h.App.I18n.Lang(r), "identity.api.unauthorized")})
+		return
+	}
+	roles := a.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	_ = writeJSON(w, Me{ID: a.ID, FiscalCode: a.FiscalCode, GivenName: a.GivenName, FamilyName: a.FamilyName, Email: a.Email,
+		Assurance: string(se.Assurance), Method: se.Method, Roles: roles})
+}
+
+func writeJSON(w http.ResponseWriter, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// exportOf is everything civico holds about the resident, for download.
+func exportOf(a *Account, sessions []Session) map[string]any {
+	type sessionOut struct {
+		Started   time.Time `json:"started"`
+		LastSeen  time.Time `json:"last_seen"`
+		Assurance string    `json:"assurance"`
+		Method    string    `json:"method"`
+		Device    string    `json:"device"`
+	}
+	out := make([]sessionOut, len(sessions))
+	for i, s := range sessions {
+		out[i] = sessionOut{s.CreatedAt, s.LastSeenAt, string(s.Assurance), s.Method, s.UserAgent}
+	}
+	return map[string]any{
+		"account": map[string]any{
+			"id": a.ID, "kind": a.Kind, "email": a.Email, "email_verified_at": a.EmailVerifiedAt, "fiscal_code": a.FiscalCode,
+			"given_name": a.GivenName, "family_name": a.FamilyName, "sex": a.Sex, "birth_date": a.BirthDate,
+			"phone": a.Phone, "address": a.Address, "language": a.Lang, "created_at": a.CreatedAt, "updated_at": a.UpdatedAt,
+			"roles": a.Roles, "has_password": a.PasswordHash != "", "has_authenticator": a.TOTPSecret != "",
+		},
+		"sessions": out,
+	}
+}

@@ -1,0 +1,127 @@
+// Package identity knows who is asking and how sure civico is of it:
+// resident and operator accounts, password and smart-card (CRS/CNS) login,
+// sessions shared by every process, roles, and the level of assurance each
+// page requires.
+package identity
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"time"
+)
+
+// Assurance is how sure civico is of who is logged in.
+type Assurance string
+
+const (
+	// Low: a password (with a second factor for operators).
+	Low Assurance = "low"
+	// High: the regional smart card (CRS/CNS) or the electronic identity card.
+	High Assurance = "high"
+)
+
+// Satisfies reports whether a session of level a may open a page needing need.
+func (a Assurance) Satisfies(need Assurance) bool {
+	return need == "" || need == Low && (a == Low || a == High) || need == High && a == High
+}
+
+// Kinds of account.
+const (
+	KindResident = "resident"
+	KindOperator = "operator"
+)
+
+// Roles of operators. More can be added: a role is a name the route table
+// checks, nothing else.
+var Roles = []string{"admin", "desk", "urp", "schools", "finance", "moderator", "statistics"}
+
+// ValidRole reports whether r is a known role.
+func ValidRole(r string) bool { return slices.Contains(Roles, r) }
+
+// Account is a person civico knows.
+type Account struct {
+	ID              string
+	Kind            string
+	Email           string
+	EmailVerifiedAt *time.Time
+	PasswordHash    string
+	TOTPSecret      string
+	FiscalCode      string
+	GivenName       string
+	FamilyName      string
+	Sex             string
+	BirthDate       string // YYYY-MM-DD
+	Phone           string
+	Address         string
+	Lang            string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	ClosedAt        *time.Time
+	Roles           []string
+}
+
+// DisplayName is how pages greet the account.
+func (a *Account) DisplayName() string {
+	switch {
+	case a.GivenName != "" || a.FamilyName != "":
+		return joinNonEmpty(a.GivenName, a.FamilyName)
+	case a.Email != "":
+		return a.Email
+	}
+	return a.FiscalCode
+}
+
+// HasRole reports whether the account holds role.
+func (a *Account) HasRole(role string) bool { return slices.Contains(a.Roles, role) }
+
+func joinNonEmpty(parts ...string) string {
+	out := ""
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		if out != "" {
+			out += " "
+		}
+		out += p
+	}
+	return out
+}
+
+// Errors of the identity rules.
+var (
+	ErrNotFound       = errors.New("account not found")
+	ErrEmailTaken     = errors.New("email already registered")
+	ErrFiscalTaken    = errors.New("fiscal code already registered")
+	ErrBadCredentials = errors.New("wrong email or password")
+	ErrNotVerified    = errors.New("email address not verified")
+	ErrThrottled      = errors.New("too many attempts")
+	ErrClosed         = errors.New("account closed")
+	ErrTokenInvalid   = errors.New("link invalid, expired or already used")
+	ErrTOTPRequired   = errors.New("second factor required")
+)
+
+// newID returns a random, unguessable identifier.
+func newID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newToken returns a random token for a cookie or a link, and the hash the
+// database keeps of it.
+func newToken() (token, hash string) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}

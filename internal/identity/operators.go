@@ -1,0 +1,189 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"math/big"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// NewOperator is a back-office account to create.
+type NewOperator struct {
+	Email, FiscalCode, GivenName, FamilyName string
+	Roles                                    []string
+}
+
+// GeneratePassword returns a random password of 20 characters from an
+// alphabet without look-alike characters, for a first operator login.
+func GeneratePassword() string {
+	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 20)
+	for i := range b {
+		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		b[i] = alphabet[n.Int64()]
+	}
+	return string(b)
+}
+
+// CreateOperator adds an operator with the given roles and initial
+// password; they enrol an authenticator at their first password login, or
+// log in with their card if a fiscal code is given.
+func (s *Service) CreateOperator(ctx context.Context, op NewOperator, password, actor string) (*Account, error) {
+	op.Email = NormalizeEmail(op.Email)
+	if !ValidEmail(op.Email) {
+		return nil, FieldErrors{"email": "identity.error.email"}
+	}
+	if len(op.Roles) == 0 {
+		return nil, FieldErrors{"role": "identity.error.role"}
+	}
+	for _, r := range op.Roles {
+		if !ValidRole(r) {
+			return nil, FieldErrors{"role": "identity.error.role"}
+		}
+	}
+	a := &Account{Kind: KindOperator, Email: op.Email, GivenName: op.GivenName, FamilyName: op.FamilyName}
+	if op.FiscalCode != "" {
+		code, err := cf.Parse(op.FiscalCode)
+		if err != nil {
+			return nil, FieldErrors{"fiscal_code": FiscalCodeMessage(err)}
+		}
+		a.FiscalCode, a.Sex, a.BirthDate = string(code), code.Sex(), code.BirthDate(s.now()).Format("2006-01-02")
+	}
+	if err := CheckPassword(password, op.Email); err != nil {
+		return nil, FieldErrors{"password": passwordMessage(err)}
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	a.PasswordHash = hash
+	now := s.now()
+	a.EmailVerifiedAt = &now
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.Store.insert(ctx, tx, a); err != nil {
+			return err
+		}
+		if err := s.Audit.Audit(ctx, tx, AuditEvent{Actor: actor, Action: "operator.created", Subject: a.ID,
+			Details: map[string]string{"email": a.Email}}); err != nil {
+			return err
+		}
+		for _, r := range op.Roles {
+			if err := s.grant(ctx, tx, a.ID, r, actor); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Roles = op.Roles
+	return a, nil
+}
+
+func (s *Service) grant(ctx context.Context, tx *sql.Tx, id, role, actor string) error {
+	if err := s.Store.GrantRole(ctx, tx, id, role, actor); err != nil {
+		return err
+	}
+	return s.Audit.Audit(ctx, tx, AuditEvent{Actor: actor, Action: "role.granted", Subject: id, Details: map[string]string{"role": role}})
+}
+
+// ErrLastAdmin protects the back office from losing its last administrator.
+var ErrLastAdmin = errors.New("the last administrator keeps the admin role")
+
+// SetRole grants or revokes a role of an operator.
+func (s *Service) SetRole(ctx context.Context, id, role string, grant bool, actor string) error {
+	if !ValidRole(role) {
+		return FieldErrors{"role": "identity.error.role"}
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		a, err := s.Store.get(ctx, tx, `id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if a.Kind != KindOperator {
+			return ErrNotFound
+		}
+		if grant {
+			return s.grant(ctx, tx, id, role, actor)
+		}
+		if role == "admin" {
+			var admins int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM account_roles WHERE role = 'admin'`).Scan(&admins); err != nil {
+				return err
+			}
+			if admins <= 1 && slices.Contains(a.Roles, "admin") {
+				return ErrLastAdmin
+			}
+		}
+		if err := s.Store.RevokeRole(ctx, tx, id, role); err != nil {
+			return err
+		}
+		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: actor, Action: "role.revoked", Subject: id, Details: map[string]string{"role": role}})
+	})
+}
+
+// OperatorsData is the content of the operators page.
+type OperatorsData struct {
+	Operators []*Account
+	Roles     []string
+	Alert     string
+	Message   string
+}
+
+// BackOfficeRoutes are the back-office pages of identity: the operators and
+// their roles, for administrators.
+func (h *Web) BackOfficeRoutes() {
+	admin := h.Require(Low, "admin")
+	h.App.Mux.HandleFunc("GET /backoffice/operatori", admin(h.operators))
+	h.App.Mux.HandleFunc("POST /backoffice/operatori/{id}/ruoli", admin(h.setRole))
+}
+
+func (h *Web) operators(w http.ResponseWriter, r *http.Request) {
+	h.renderOperators(w, r, http.StatusOK, "", "")
+}
+
+func (h *Web) renderOperators(w http.ResponseWriter, r *http.Request, status int, alert, message string) {
+	ops, err := h.Svc.Store.Operators(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if message == "" && r.URL.Query().Get("salvato") != "" {
+		message = "identity.operators.saved"
+	}
+	page := h.App.NewPage(r, "identity.operators.title")
+	page.Breadcrumb = []web.Crumb{{Label: page.T("backoffice.title"), Href: "/backoffice"}, {Label: page.Title}}
+	page.Data = &OperatorsData{Operators: ops, Roles: Roles, Alert: alert, Message: message}
+	w.Header().Set("Cache-Control", "private, no-store")
+	h.App.HTML(w, r, status, "operators", page)
+}
+
+func (h *Web) setRole(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	me, _ := Current(r.Context())
+	grant := r.PostForm.Get("action") == "grant"
+	err := h.Svc.SetRole(r.Context(), r.PathValue("id"), r.PostForm.Get("role"), grant, "account:"+me.ID)
+	var fe FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		h.renderOperators(w, r, http.StatusUnprocessableEntity, "identity.error.role", "")
+	case errors.Is(err, ErrLastAdmin):
+		h.renderOperators(w, r, http.StatusConflict, "identity.error.last_admin", "")
+	case errors.Is(err, ErrNotFound):
+		h.App.Error(w, r, http.StatusNotFound)
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		web.Redirect(w, r, "/backoffice/operatori", url.Values{"salvato": {"1"}})
+	}
+}

@@ -1,0 +1,66 @@
+package identity
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestCheckPassword(t *testing.T) {
+	tests := []struct {
+		password string
+		personal []string
+		want     error
+	}{
+		{"corto", nil, ErrPasswordShort},
+		{"nove-char", nil, ErrPasswordShort},
+		{strings.Repeat("x", 257), nil, ErrPasswordLong},
+		{"password123", nil, ErrPasswordCommon},
+		{"Juventus1897!", nil, ErrPasswordCommon},
+		{"1234567890", nil, ErrPasswordCommon},
+		{"aaaaaaaaaaaa", nil, ErrPasswordCommon},
+		{"abcabcabcabc", nil, ErrPasswordCommon},
+		{"2024CiniselloBalsamo", nil, ErrPasswordCommon},
+		{"mario.rossi.1985", []string{"mario.rossi@example.it"}, ErrPasswordCommon},
+		{"RSSMRA85T10A562Sxx", []string{"RSSMRA85T10A562S"}, ErrPasswordCommon},
+		{"tram-per-Sesto-alle-7", []string{"mario.rossi@example.it"}, nil},
+		{"àèìòù città mia", nil, nil},
+	}
+	for _, tt := range tests {
+		if got := CheckPassword(tt.password, tt.personal...); !errors.Is(got, tt.want) {
+			t.Errorf("CheckPassword(%q) = %v, want %v", tt.password, got, tt.want)
+		}
+	}
+}
+
+func TestHashAndVerify(t *testing.T) {
+	h, err := HashPassword("tram-per-Sesto-alle-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=65536,t=2,p=1$") {
+		t.Errorf("hash %q is not argon2id with the documented parameters", h)
+	}
+	if !VerifyPassword(h, "tram-per-Sesto-alle-7") {
+		t.Error("the right password is refused")
+	}
+	if VerifyPassword(h, "tram-per-Sesto-alle-8") {
+		t.Error("a wrong password is accepted")
+	}
+	h2, _ := HashPassword("tram-per-Sesto-alle-7")
+	if h2 == h {
+		t.Error("two hashes of one password are equal: the salt is not random")
+	}
+	for _, bad := range []string{"", "$argon2i$v=19$m=65536,t=2,p=1$c2FsdA$a2V5", "$argon2id$v=19$m=0,t=2,p=1$c2FsdA$a2V5", "plain"} {
+		if VerifyPassword(bad, "x") {
+			t.Errorf("malformed hash %q verified", bad)
+		}
+	}
+}
+
+func BenchmarkPasswordLogin(b *testing.B) {
+	h, _ := HashPassword("tram-per-Sesto-alle-7")
+	for b.Loop() {
+		VerifyPassword(h, "tram-per-Sesto-alle-7")
+	}
+}

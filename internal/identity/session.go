@@ -1,0 +1,137 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/civico-pa/civico/internal/db"
+)
+
+// Session is one login on one device.
+type Session struct {
+	Hash       string
+	AccountID  string
+	Assurance  Assurance
+	Method     string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	UserAgent  string
+}
+
+// Sessions are kept in the database so that every civico process knows them.
+type Sessions struct {
+	DB *db.DB
+	// Idle ends a session nobody used for this long; Absolute ends any
+	// session this long after login.
+	Idle, Absolute time.Duration
+	Now            func() time.Time
+}
+
+// ErrNoSession means the cookie names no live session.
+var ErrNoSession = errors.New("no session")
+
+func (s *Sessions) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// touchEvery limits writes: last_seen_at moves at most once a minute.
+const touchEvery = time.Minute
+
+// Create starts a session in tx and returns the token for the cookie. A new
+// token at every login: a session id fixed before login is never reused.
+func (s *Sessions) Create(ctx context.Context, tx *sql.Tx, accountID string, level Assurance, method, userAgent string) (string, error) {
+	token, hash := newToken()
+	now := s.now()
+	if len(userAgent) > 200 {
+		userAgent = userAgent[:200]
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, account_id, assurance, method, created_at, last_seen_at, expires_at, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $5, $6, $7)`, hash, accountID, string(level), method, now, now.Add(s.Absolute), userAgent)
+	return token, err
+}
+
+// Lookup returns the live session of a cookie token, ending it if it has
+// been idle or alive too long.
+func (s *Sessions) Lookup(ctx context.Context, token string) (*Session, error) {
+	if token == "" || len(token) > 100 {
+		return nil, ErrNoSession
+	}
+	hash := hashToken(token)
+	var se Session
+	var level string
+	err := s.DB.QueryRowContext(ctx, `SELECT id_hash, account_id, assurance, method, created_at, last_seen_at, expires_at, user_agent
+		FROM sessions WHERE id_hash = $1`, hash).Scan(&se.Hash, &se.AccountID, &level, &se.Method, &se.CreatedAt, &se.LastSeenAt, &se.ExpiresAt, &se.UserAgent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	se.Assurance = Assurance(level)
+	now := s.now()
+	if !now.Before(se.ExpiresAt) || now.Sub(se.LastSeenAt) > s.Idle {
+		_, _ = s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hash)
+		return nil, ErrNoSession
+	}
+	if now.Sub(se.LastSeenAt) > touchEvery {
+		if _, err := s.DB.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2`, now, hash); err != nil {
+			return nil, err
+		}
+		se.LastSeenAt = now
+	}
+	return &se, nil
+}
+
+// End ends the session of a token (logout).
+func (s *Sessions) End(ctx context.Context, token string) error {
+	_, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hashToken(token))
+	return err
+}
+
+// EndAll ends every session of an account ("log out everywhere").
+func (s *Sessions) EndAll(ctx context.Context, tx *sql.Tx, accountID string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1`, accountID)
+	return err
+}
+
+// EndOne ends one of the account's own sessions, named by its hash.
+func (s *Sessions) EndOne(ctx context.Context, accountID, hash string) error {
+	_, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id_hash = $2`, accountID, hash)
+	return err
+}
+
+// List returns the account's live sessions, newest first.
+func (s *Sessions) List(ctx context.Context, accountID string) ([]Session, error) {
+	now := s.now()
+	rows, err := s.DB.QueryContext(ctx, `SELECT id_hash, account_id, assurance, method, created_at, last_seen_at, expires_at, user_agent
+		FROM sessions WHERE account_id = $1 AND expires_at > $2 AND last_seen_at > $3 ORDER BY created_at DESC`,
+		accountID, now, now.Add(-s.Idle))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var se Session
+		var level string
+		if err := rows.Scan(&se.Hash, &se.AccountID, &level, &se.Method, &se.CreatedAt, &se.LastSeenAt, &se.ExpiresAt, &se.UserAgent); err != nil {
+			return nil, err
+		}
+		se.Assurance = Assurance(level)
+		out = append(out, se)
+	}
+	return out, rows.Err()
+}
+
+// Sweep deletes sessions past their time; any process may run it.
+func (s *Sessions) Sweep(ctx context.Context) error {
+	now := s.now()
+	_, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2`, now, now.Add(-s.Idle))
+	return err
+}

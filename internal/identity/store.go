@@ -1,0 +1,241 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/civico-pa/civico/internal/db"
+)
+
+// Store reads and writes accounts. Every query about a resident names the
+// account in its WHERE clause.
+type Store struct {
+	DB  *db.DB
+	Now func() time.Time
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+const accountColumns = `id, kind, COALESCE(email, ''), email_verified_at, COALESCE(password_hash, ''), COALESCE(totp_secret, ''),
+	COALESCE(fiscal_code, ''), given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at, closed_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanAccount(r rowScanner) (*Account, error) {
+	var a Account
+	var verified, closed sql.NullTime
+	err := r.Scan(&a.ID, &a.Kind, &a.Email, &verified, &a.PasswordHash, &a.TOTPSecret, &a.FiscalCode,
+		&a.GivenName, &a.FamilyName, &a.Sex, &a.BirthDate, &a.Phone, &a.Address, &a.Lang, &a.CreatedAt, &a.UpdatedAt, &closed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if verified.Valid {
+		t := verified.Time
+		a.EmailVerifiedAt = &t
+	}
+	if closed.Valid {
+		t := closed.Time
+		a.ClosedAt = &t
+	}
+	return &a, nil
+}
+
+// querier is what both *db.DB and *sql.Tx offer for reads.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (s *Store) get(ctx context.Context, q querier, where string, arg any) (*Account, error) {
+	a, err := scanAccount(q.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE `+where, arg))
+	if err != nil {
+		return nil, err
+	}
+	if a.Roles, err = s.roles(ctx, q, a.ID); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// ByID returns an account.
+func (s *Store) ByID(ctx context.Context, id string) (*Account, error) {
+	return s.get(ctx, s.DB, `id = $1`, id)
+}
+
+// ByEmail returns the account with that address (case-insensitive).
+func (s *Store) ByEmail(ctx context.Context, email string) (*Account, error) {
+	return s.get(ctx, s.DB, `email = $1`, NormalizeEmail(email))
+}
+
+// ByFiscalCode returns the account of that person.
+func (s *Store) ByFiscalCode(ctx context.Context, code string) (*Account, error) {
+	return s.get(ctx, s.DB, `fiscal_code = $1`, code)
+}
+
+func (s *Store) roles(ctx context.Context, q querier, id string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT role FROM account_roles WHERE account_id = $1 ORDER BY role`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// NormalizeEmail is how addresses are compared and stored.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// insert creates the account in tx. Uniqueness of email and fiscal code is
+// checked first for a clear error, and enforced by the database's unique
+// indexes for concurrent registrations.
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, a *Account) error {
+	if a.Email != "" {
+		if _, err := s.get(ctx, tx, `email = $1`, a.Email); err == nil {
+			return ErrEmailTaken
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	if a.FiscalCode != "" {
+		if _, err := s.get(ctx, tx, `fiscal_code = $1`, a.FiscalCode); err == nil {
+			return ErrFiscalTaken
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	now := s.now()
+	a.ID, a.CreatedAt, a.UpdatedAt = newID(), now, now
+	if a.Lang == "" {
+		a.Lang = "it"
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, kind, email, email_verified_at, password_hash, totp_secret, fiscal_code,
+		given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		a.ID, a.Kind, nullIfEmpty(a.Email), a.EmailVerifiedAt, nullIfEmpty(a.PasswordHash), nullIfEmpty(a.TOTPSecret), nullIfEmpty(a.FiscalCode),
+		a.GivenName, a.FamilyName, a.Sex, a.BirthDate, a.Phone, a.Address, a.Lang, a.CreatedAt, a.UpdatedAt)
+	if err != nil && isUniqueViolation(err) {
+		if strings.Contains(err.Error(), "fiscal_code") {
+			return ErrFiscalTaken
+		}
+		return ErrEmailTaken
+	}
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
+}
+
+// Profile is what a resident may change about themselves.
+type Profile struct {
+	GivenName, FamilyName, Sex, BirthDate, Phone, Address, Lang string
+}
+
+// UpdateProfile changes the account's own data.
+func (s *Store) UpdateProfile(ctx context.Context, tx *sql.Tx, id string, p Profile) error {
+	_, err := tx.ExecContext(ctx, `UPDATE accounts SET given_name = $1, family_name = $2, sex = $3, birth_date = $4,
+		phone = $5, address = $6, lang = $7, updated_at = $8 WHERE id = $9`,
+		p.GivenName, p.FamilyName, p.Sex, p.BirthDate, p.Phone, p.Address, p.Lang, s.now(), id)
+	return err
+}
+
+// SetPassword replaces the account's password hash.
+func (s *Store) SetPassword(ctx context.Context, tx *sql.Tx, id, hash string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, s.now(), id)
+	return err
+}
+
+// SetTOTP stores (or, with "", removes) an operator's second factor.
+func (s *Store) SetTOTP(ctx context.Context, tx *sql.Tx, id, secret string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_secret = $1, updated_at = $2 WHERE id = $3`, nullIfEmpty(secret), s.now(), id)
+	return err
+}
+
+// MarkVerified records that the account's address was confirmed.
+func (s *Store) MarkVerified(ctx context.Context, tx *sql.Tx, id string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE accounts SET email_verified_at = $1, updated_at = $1 WHERE id = $2 AND email_verified_at IS NULL`, s.now(), id)
+	return err
+}
+
+// GrantRole gives an operator a role; granting it twice is harmless.
+func (s *Store) GrantRole(ctx context.Context, tx *sql.Tx, id, role, by string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO account_roles (account_id, role, granted_at, granted_by) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (account_id, role) DO NOTHING`, id, role, s.now(), by)
+	return err
+}
+
+// RevokeRole takes a role away.
+func (s *Store) RevokeRole(ctx context.Context, tx *sql.Tx, id, role string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM account_roles WHERE account_id = $1 AND role = $2`, id, role)
+	return err
+}
+
+// Operators lists the back-office accounts.
+func (s *Store) Operators(ctx context.Context) ([]*Account, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE kind = 'operator' ORDER BY email`)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, a := range out {
+		if a.Roles, err = s.roles(ctx, s.DB, a.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Close erases a resident's personal data and ends their sessions; the
+// bare record stays so that the audit log's references keep their meaning.
+func (s *Store) Close(ctx context.Context, tx *sql.Tx, id string) error {
+	now := s.now()
+	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET email = NULL, email_verified_at = NULL, password_hash = NULL, totp_secret = NULL,
+		fiscal_code = NULL, given_name = '', family_name = '', sex = '', birth_date = '', phone = '', address = '',
+		closed_at = $1, updated_at = $1 WHERE id = $2`, now, id); err != nil {
+		return err
+	}
+	for _, q := range []string{`DELETE FROM sessions WHERE account_id = $1`, `DELETE FROM account_tokens WHERE account_id = $1`, `DELETE FROM account_roles WHERE account_id = $1`} {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

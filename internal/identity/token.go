@@ -1,0 +1,54 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Purposes of single-use tokens sent by mail, and how long each lives.
+const (
+	PurposeVerify = "verify"
+	PurposeReset  = "reset"
+	PurposeTOTP   = "totp"
+)
+
+var tokenTTL = map[string]time.Duration{
+	PurposeVerify: 48 * time.Hour,
+	PurposeReset:  30 * time.Minute,
+	PurposeTOTP:   5 * time.Minute,
+}
+
+// NewToken creates a single-use token for the account in tx; the caller
+// mails it. Earlier unused tokens of the same purpose stop working.
+func (s *Store) NewToken(ctx context.Context, tx *sql.Tx, accountID, purpose string) (string, error) {
+	ttl, ok := tokenTTL[purpose]
+	if !ok {
+		return "", errors.New("unknown token purpose " + purpose)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM account_tokens WHERE account_id = $1 AND purpose = $2`, accountID, purpose); err != nil {
+		return "", err
+	}
+	token, hash := newToken()
+	_, err := tx.ExecContext(ctx, `INSERT INTO account_tokens (hash, account_id, purpose, expires_at) VALUES ($1, $2, $3, $4)`,
+		hash, accountID, purpose, s.now().Add(ttl))
+	return token, err
+}
+
+// UseToken consumes a token in tx and returns its account: one statement
+// marks it used, so two clicks racing on one link cannot both succeed.
+func (s *Store) UseToken(ctx context.Context, tx *sql.Tx, token, purpose string) (string, error) {
+	if token == "" || len(token) > 100 {
+		return "", ErrTokenInvalid
+	}
+	now := s.now()
+	var id string
+	err := tx.QueryRowContext(ctx, `UPDATE account_tokens SET used_at = $1
+		WHERE hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 RETURNING account_id`,
+		now, hashToken(token), purpose).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrTokenInvalid
+	}
+	return id, err
+}
