@@ -27,13 +27,28 @@ Usage:
   civico backup --out FILE  copy the SQLite database consistently while it is in use
   civico town import FILE   load the town profile from a JSON file
   civico town show          print the town profile as JSON
+  civico user add-operator --email E --role R [--role R2] [--fiscal-code CF]
+                            create a back-office operator (prints a first password)
+  civico user grant|revoke --email E --role R
+                            change an operator's roles
+  civico user list          list the operators
+  civico ca init            create a TEST smart-card authority and a localhost TLS certificate
+  civico ca card --cf CF --given-name N --family-name N
+                            issue a TEST smart card (PEM for curl, PKCS#12 for browsers)
+  civico ca revoke SERIAL   revoke a test card (updates the CRL)
+  civico audit verify       check the audit log's hash chain
+  civico audit list         show the latest audit entries
   civico version            print the version
   civico help               print this help
 
 Configuration comes from environment variables (see the README):
   CIVICO_DATA_DIR, CIVICO_DATABASE_URL, CIVICO_ADDR, CIVICO_PARTECIPA_ADDR,
   CIVICO_BASE_URL, CIVICO_PARTECIPA_BASE_URL, CIVICO_LOG_FORMAT,
-  CIVICO_LOG_LEVEL, CIVICO_ACCESS_LOG, CIVICO_PAGE_CACHE_TTL. Secrets may also be given as NAME_FILE.
+  CIVICO_LOG_LEVEL, CIVICO_ACCESS_LOG, CIVICO_PAGE_CACHE_TTL, CIVICO_TLS_ADDR,
+  CIVICO_TLS_CERT_FILE, CIVICO_TLS_KEY_FILE, CIVICO_TLS_BASE_URL,
+  CIVICO_CRS_CA_FILE, CIVICO_CRS_CRL_FILE, CIVICO_CRS_PROXY_HEADER,
+  CIVICO_CRS_TRUSTED_PROXIES, CIVICO_SESSION_IDLE, CIVICO_SESSION_MAX,
+  CIVICO_SMTP_URL, CIVICO_MAIL_FROM. Secrets may also be given as NAME_FILE.
 `
 
 // cli carries what every subcommand needs.
@@ -58,6 +73,9 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		"backup":  c.backup,
 		"town":    c.town,
 		"version": c.version,
+		"user":    c.user,
+		"ca":      c.ca,
+		"audit":   c.audit,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

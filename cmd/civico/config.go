@@ -25,6 +25,17 @@ type config struct {
 	LogLevel         string
 	AccessLog        bool
 	PageCacheTTL     time.Duration
+
+	// Smart-card login over TLS.
+	TLSAddr, TLSCertFile, TLSKeyFile, TLSBaseURL string
+	CRSCAFile, CRSCRLFile                        string
+	CRSProxyHeader, CRSTrustedProxies            string
+
+	// Sessions.
+	SessionIdle, SessionMax time.Duration
+
+	// Outgoing mail.
+	SMTPURL, MailFrom string
 }
 
 // usageError is a mistake in how civico was invoked: exit status 2.
@@ -56,15 +67,23 @@ func getenv(env func(string) string, name string, secret bool) (string, error) {
 }
 
 func loadConfig(env func(string) string) (config, error) {
-	c := config{DataDir: "./civico-data", Addr: "127.0.0.1:8080", PartecipaAddr: "127.0.0.1:8081", LogFormat: "text", LogLevel: "info", AccessLog: true, PageCacheTTL: 10 * time.Second}
+	c := config{DataDir: "./civico-data", Addr: "127.0.0.1:8080", PartecipaAddr: "127.0.0.1:8081", LogFormat: "text", LogLevel: "info", AccessLog: true, PageCacheTTL: 10 * time.Second,
+		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour}
 	var err error
 	if c.DatabaseURL, err = getenv(env, "CIVICO_DATABASE_URL", true); err != nil {
+		return c, err
+	}
+	if c.SMTPURL, err = getenv(env, "CIVICO_SMTP_URL", true); err != nil {
 		return c, err
 	}
 	for name, dst := range map[string]*string{
 		"CIVICO_DATA_DIR": &c.DataDir, "CIVICO_ADDR": &c.Addr, "CIVICO_PARTECIPA_ADDR": &c.PartecipaAddr,
 		"CIVICO_BASE_URL": &c.BaseURL, "CIVICO_PARTECIPA_BASE_URL": &c.PartecipaBaseURL,
 		"CIVICO_LOG_FORMAT": &c.LogFormat, "CIVICO_LOG_LEVEL": &c.LogLevel,
+		"CIVICO_TLS_ADDR": &c.TLSAddr, "CIVICO_TLS_CERT_FILE": &c.TLSCertFile, "CIVICO_TLS_KEY_FILE": &c.TLSKeyFile,
+		"CIVICO_TLS_BASE_URL": &c.TLSBaseURL, "CIVICO_CRS_CA_FILE": &c.CRSCAFile, "CIVICO_CRS_CRL_FILE": &c.CRSCRLFile,
+		"CIVICO_CRS_PROXY_HEADER": &c.CRSProxyHeader, "CIVICO_CRS_TRUSTED_PROXIES": &c.CRSTrustedProxies,
+		"CIVICO_MAIL_FROM": &c.MailFrom,
 	} {
 		if v := env(name); v != "" {
 			*dst = v
@@ -76,6 +95,22 @@ func loadConfig(env func(string) string) (config, error) {
 			return c, usagef("CIVICO_ACCESS_LOG must be true or false, not %q", v)
 		}
 		c.AccessLog = b
+	}
+	for _, d := range []struct {
+		name     string
+		dst      *time.Duration
+		min, max time.Duration
+	}{
+		{"CIVICO_SESSION_IDLE", &c.SessionIdle, time.Minute, 24 * time.Hour},
+		{"CIVICO_SESSION_MAX", &c.SessionMax, 5 * time.Minute, 30 * 24 * time.Hour},
+	} {
+		if v := env(d.name); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x < d.min || x > d.max {
+				return c, usagef("%s must be a duration from %s to %s, such as 30m, not %q", d.name, d.min, d.max, v)
+			}
+			*d.dst = x
+		}
 	}
 	if v := env("CIVICO_PAGE_CACHE_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -117,6 +152,29 @@ func (c *config) check() error {
 	}
 	if c.PartecipaBaseURL, err = publicURL("CIVICO_PARTECIPA_BASE_URL", c.PartecipaBaseURL, c.PartecipaAddr); err != nil {
 		return err
+	}
+	if c.TLSAddr != "" {
+		if err := checkAddr(c.TLSAddr); err != nil {
+			return usagef("CIVICO_TLS_ADDR=%q: %v", c.TLSAddr, err)
+		}
+		if c.TLSCertFile == "" || c.TLSKeyFile == "" {
+			return usagef("CIVICO_TLS_ADDR needs CIVICO_TLS_CERT_FILE and CIVICO_TLS_KEY_FILE (civico ca init makes a test pair)")
+		}
+		if c.TLSBaseURL, err = publicURL("CIVICO_TLS_BASE_URL", c.TLSBaseURL, c.TLSAddr); err != nil {
+			return err
+		}
+		if strings.HasPrefix(c.TLSBaseURL, "http://") {
+			c.TLSBaseURL = "https://" + strings.TrimPrefix(c.TLSBaseURL, "http://")
+		}
+	}
+	if (c.TLSAddr != "" || c.CRSProxyHeader != "") && c.CRSCAFile == "" {
+		return usagef("smart-card login needs CIVICO_CRS_CA_FILE, the card authorities' certificates")
+	}
+	if c.CRSProxyHeader != "" && c.CRSTrustedProxies == "" {
+		return usagef("CIVICO_CRS_PROXY_HEADER needs CIVICO_CRS_TRUSTED_PROXIES: the addresses the header is trusted from")
+	}
+	if c.SMTPURL != "" && c.MailFrom == "" {
+		return usagef("CIVICO_SMTP_URL needs CIVICO_MAIL_FROM, the sender address")
 	}
 	switch c.LogFormat {
 	case "text", "json":

@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/civico-pa/civico/internal/crs"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feedback"
+	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/town"
@@ -48,7 +50,7 @@ func (c *cli) serve(args []string, demo bool) error {
 	defer d.Close()
 	towns := town.NewStore(d, 30*time.Second)
 	if demo {
-		if err := ensureDemo(ctx, towns); err != nil {
+		if err := prepareDemo(ctx, &cfg, d, towns); err != nil {
 			return err
 		}
 	}
@@ -57,22 +59,46 @@ func (c *cli) serve(args []string, demo bool) error {
 		return err
 	}
 
-	apps, err := buildApps(cfg, d, towns, log)
+	cards, err := newCardReader(cfg, log)
 	if err != nil {
 		return err
 	}
+	apps, err := buildApps(cfg, d, towns, log, cards)
+	if err != nil {
+		return err
+	}
+	worker, err := newMailWorker(cfg, d, log, demo, c.stdout)
+	if err != nil {
+		return err
+	}
+	portalHandler := apps.portal.Handler()
 	listeners := []*web.Listener{
-		{Name: "portal (CIVICO_ADDR)", Addr: cfg.Addr, Handler: apps.portal.Handler()},
+		{Name: "portal (CIVICO_ADDR)", Addr: cfg.Addr, Handler: portalHandler},
 		{Name: "Partecipa (CIVICO_PARTECIPA_ADDR)", Addr: cfg.PartecipaAddr, Handler: apps.partecipa.Handler()},
+	}
+	if cfg.TLSAddr != "" {
+		tlsConfig, err := crs.TLSConfig(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return fmt.Errorf("CIVICO_TLS_CERT_FILE, CIVICO_TLS_KEY_FILE: %w", err)
+		}
+		listeners = append(listeners, &web.Listener{Name: "portal over TLS (CIVICO_TLS_ADDR)", Addr: cfg.TLSAddr, Handler: portalHandler, TLS: tlsConfig})
 	}
 	if err := web.Listen(listeners); err != nil {
 		return err
 	}
+	if worker != nil {
+		go worker.Run(ctx)
+	}
+	go sweepSessions(ctx, apps.identity.Sessions, log)
 	log.Info("civico started", "version", buildVersion(), "database", d.Describe(), "town", profile.FullName(),
 		"portal", listeners[0].Address(), "partecipa", listeners[1].Address())
 	if demo {
-		fmt.Fprintf(c.stdout, "\nThe demo town, the %s, is served at:\n  portal     %s/\n  Partecipa  %s/\nData: %s\nStop with Ctrl-C.\n\n",
-			profile.FullName(), cfg.BaseURL, cfg.PartecipaBaseURL, d.Describe())
+		fmt.Fprintf(c.stdout, "\nThe demo town, the %s, is served at:\n  portal     %s/\n  Partecipa  %s/\n",
+			profile.FullName(), cfg.BaseURL, cfg.PartecipaBaseURL)
+		if cfg.TLSAddr != "" {
+			fmt.Fprintf(c.stdout, "  portal with smart-card login  %s/\n", cfg.TLSBaseURL)
+		}
+		fmt.Fprintf(c.stdout, "Data: %s\n%sStop with Ctrl-C.\n\n", d.Describe(), demoLogins)
 	}
 	if err := web.Serve(ctx, log, gracePeriod, listeners); err != nil {
 		return err
@@ -92,11 +118,13 @@ func ensureDemo(ctx context.Context, towns *town.Store) error {
 
 type apps struct {
 	portal, partecipa *web.App
+	identity          *identity.Service
 }
 
-// buildApps wires every feature into the two applications.
-func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger) (*apps, error) {
-	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages)
+// buildApps wires every feature into the two applications. cards is nil
+// when smart-card login is not configured.
+func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader) (*apps, error) {
+	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages)
 	if err != nil {
 		return nil, err
 	}
@@ -105,8 +133,8 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger) (*apps
 		return nil, err
 	}
 	metrics := web.NewMetrics()
-	newApp := func(chrome web.Chrome, templates web.TemplateFS, serveMetrics bool) (*web.App, error) {
-		r, err := web.NewRenderer(templates)
+	newApp := func(chrome web.Chrome, serveMetrics bool, templates ...web.TemplateFS) (*web.App, error) {
+		r, err := web.NewRenderer(templates...)
 		if err != nil {
 			return nil, err
 		}
@@ -117,24 +145,57 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger) (*apps
 		return a, nil
 	}
 
-	portalApp, err := newApp(portal.Chrome(), portal.Templates, true)
+	chrome := portal.Chrome()
+	chrome.Login = "/accedi"
+	portalApp, err := newApp(chrome, true, portal.Templates, identity.Templates)
 	if err != nil {
 		return nil, err
 	}
 	(&portal.Portal{App: portalApp, PartecipaURL: cfg.PartecipaBaseURL}).Routes()
+	svc := newIdentityService(cfg, d, i18n)
+	id := &identity.Web{App: portalApp, Svc: svc, BaseURL: cfg.BaseURL}
+	if cards != nil {
+		id.Card = cards
+		if cfg.TLSBaseURL != "" {
+			id.CardLoginURL = cfg.TLSBaseURL + "/login/crs"
+		} else {
+			// Behind a TLS proxy that forwards the card: the portal's own address.
+			id.CardLoginURL = cfg.BaseURL + "/login/crs"
+		}
+	}
+	id.Routes()
+	id.BackOfficeRoutes()
+	portalApp.Middleware = append(portalApp.Middleware, id.Middleware)
+	portalApp.Viewer = identity.Viewer
 	fb := &feedback.Handler{App: portalApp, Store: &feedback.Store{DB: d}}
 	portalApp.Mux.HandleFunc("POST /valutazione", fb.Submit)
 
-	partecipaApp, err := newApp(partecipa.Chrome(cfg.BaseURL), partecipa.Templates, false)
+	partecipaApp, err := newApp(partecipa.Chrome(cfg.BaseURL), false, partecipa.Templates)
 	if err != nil {
 		return nil, err
 	}
 	(&partecipa.Partecipa{App: partecipaApp}).Routes()
-	return &apps{portal: portalApp, partecipa: partecipaApp}, nil
+	return &apps{portal: portalApp, partecipa: partecipaApp, identity: svc}, nil
 }
 
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// sweepSessions deletes expired sessions every few minutes.
+func sweepSessions(ctx context.Context, s *identity.Sessions, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("session sweep", "err", err)
+			}
+		}
+	}
 }

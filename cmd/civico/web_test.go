@@ -37,7 +37,7 @@ func newApps(t testing.TB, d *db.DB) *apps {
 		t.Fatal(err)
 	}
 	cfg := config{BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", AccessLog: false}
-	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,7 +518,7 @@ func TestPublicPagesAreCachedForAnonymousVisitors(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config{BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", PageCacheTTL: time.Minute}
-	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,8 @@ const SessionCookie = "civico_session"
 // why in plain words.
 type CardRefusal struct {
 	Reason, MessageID string
+	// Detail says, in English for the log, which check failed.
+	Detail string
 }
 
 func (c *CardRefusal) Error() string { return "card refused: " + c.Reason }
@@ -315,7 +317,7 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 	if errors.As(err, &refusal) {
 		_ = h.Svc.Audit.Audit(r.Context(), nil, AuditEvent{Actor: "anonymous", Action: "login.crs.refused", Remote: remote(r),
 			Details: map[string]string{"reason": refusal.Reason}})
-		h.App.Log.Info("smart card refused", "reason", refusal.Reason, "request_id", web.RequestID(r.Context()))
+		h.App.Log.Info("smart card refused", "reason", refusal.Reason, "detail", refusal.Detail, "request_id", web.RequestID(r.Context()))
 		h.form(w, r, http.StatusForbidden, "card_refused", "identity.card.title", &FormData{Alert: refusal.MessageID})
 		return
 	}

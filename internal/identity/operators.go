@@ -187,3 +187,27 @@ func (h *Web) setRole(w http.ResponseWriter, r *http.Request) {
 		web.Redirect(w, r, "/backoffice/operatori", url.Values{"salvato": {"1"}})
 	}
 }
+
+// ImportResident creates a resident whose address is already known to be
+// theirs: the demo town's residents, or accounts carried over from the
+// town's previous portal. No mail is sent.
+func (s *Service) ImportResident(ctx context.Context, r Registration, actor string) (*Account, error) {
+	if fe := r.Validate(); fe != nil {
+		return nil, fe
+	}
+	hash, err := HashPassword(r.Password)
+	if err != nil {
+		return nil, err
+	}
+	code, _ := cf.Parse(r.FiscalCode)
+	now := s.now()
+	a := &Account{Kind: KindResident, Email: r.Email, EmailVerifiedAt: &now, PasswordHash: hash, FiscalCode: r.FiscalCode,
+		GivenName: r.GivenName, FamilyName: r.FamilyName, Sex: code.Sex(), BirthDate: code.BirthDate(now).Format("2006-01-02"), Lang: r.Lang}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.Store.insert(ctx, tx, a); err != nil {
+			return err
+		}
+		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: actor, Action: "account.imported", Subject: a.ID})
+	})
+	return a, err
+}

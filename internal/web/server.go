@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +17,9 @@ type Listener struct {
 	Name    string // for messages: "portal (CIVICO_ADDR)"
 	Addr    string
 	Handler http.Handler
-	ln      net.Listener
+	// TLS, when set, serves HTTPS with this configuration.
+	TLS *tls.Config
+	ln  net.Listener
 }
 
 // Listen opens every address before anything is served, so a port in use
@@ -29,6 +32,9 @@ func Listen(ls []*Listener) error {
 				prev.ln.Close()
 			}
 			return fmt.Errorf("cannot listen on %s for the %s: %w", l.Addr, l.Name, errors.Unwrap(err))
+		}
+		if l.TLS != nil {
+			ln = tls.NewListener(ln, l.TLS)
 		}
 		l.ln = ln
 	}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/civico-pa/civico/internal/cardca"
+	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/town"
+)
+
+// The demo town's people. Their addresses are under .invalid: nothing is
+// ever delivered to them.
+type demoPerson struct {
+	first15, given, family, email string
+	password                      bool // has a password account
+	card                          bool // has a smart card
+	operator                      []string
+}
+
+var demoPeople = []demoPerson{
+	{first15: "RSSMRA85T10A562", given: "Mario", family: "Rossi", email: "mario.rossi@demo.civico.invalid", password: true},
+	{first15: "CLMNNA82M62F205", given: "Anna", family: "Colombo", email: "anna.colombo@demo.civico.invalid", password: true},
+	{first15: "BNCGLI90A41F205", given: "Giulia", family: "Bianchi", email: "giulia.bianchi@demo.civico.invalid", password: true, card: true},
+	{first15: "FRRLCU78H15C707", given: "Luca", family: "Ferrari", card: true},
+	{first15: "SPSPLA75C50C707", given: "Paola", family: "Esposito", email: "paola.esposito@demo.civico.invalid", card: true, operator: []string{"admin", "urp"}},
+}
+
+// Demo passwords: printed at every start, they are not secrets.
+const (
+	demoResidentPassword = "Tram-Sesto-alle-7"
+	demoOperatorPassword = "Sportello-URP-demo-2026"
+	demoCardPassword     = "demo"
+)
+
+// demoLogins is filled by prepareDemo with what the demo prints.
+var demoLogins string
+
+// prepareDemo fills an empty database with the demo town and its people,
+// creates the test card authority and the demo cards, and turns smart-card
+// login on (on CIVICO_TLS_ADDR, by default 127.0.0.1:8443). Run again, it
+// reuses all of it.
+func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) error {
+	if err := ensureDemo(ctx, towns); err != nil {
+		return err
+	}
+	caDir := filepath.Join(cfg.DataDir, "ca")
+	ca, err := cardca.Open(caDir)
+	if err != nil {
+		if ca, err = cardca.Init(caDir, time.Now()); err != nil {
+			return fmt.Errorf("demo card authority: %w", err)
+		}
+	}
+	files := ca.Files()
+	if cfg.TLSAddr == "" {
+		cfg.TLSAddr, cfg.TLSCertFile, cfg.TLSKeyFile = "127.0.0.1:8443", files.ServerCert, files.ServerKey
+	}
+	if cfg.CRSCAFile == "" {
+		cfg.CRSCAFile, cfg.CRSCRLFile = files.CA, files.CRL
+	}
+	if err := cfg.check(); err != nil {
+		return err
+	}
+
+	svc := newIdentityService(*cfg, d, nil)
+	var out strings.Builder
+	fmt.Fprintf(&out, "\nDemo logins (smart-card authority: %s)\n", caDir)
+	cardDir := filepath.Join(caDir, "cards")
+	for _, p := range demoPeople {
+		code, err := cf.Complete(p.first15)
+		if err != nil {
+			return fmt.Errorf("demo person %s %s: %w", p.given, p.family, err)
+		}
+		if err := ensureDemoAccount(ctx, svc, p, string(code)); err != nil {
+			return err
+		}
+		fmt.Fprintf(&out, "  %s %s (%s)", p.given, p.family, code)
+		if len(p.operator) > 0 {
+			fmt.Fprintf(&out, ", operator [%s]", strings.Join(p.operator, ", "))
+		}
+		fmt.Fprintln(&out)
+		if p.email != "" {
+			pw := demoResidentPassword
+			if len(p.operator) > 0 {
+				pw = demoOperatorPassword + "  (then set up an authenticator app: TOTP)"
+			}
+			fmt.Fprintf(&out, "    password login: %s / %s\n", p.email, pw)
+		}
+		if p.card {
+			base := strings.ToLower(p.given + "-" + p.family)
+			cf, err := ensureDemoCard(ca, cardDir, base, p, string(code))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&out, "    smart card: %s (browser, password %q)\n", cf.P12, demoCardPassword)
+			fmt.Fprintf(&out, "      curl --cacert %s --cert %s --key %s %s/login/crs\n", files.CA, cf.Cert, cf.Key, cfg.TLSBaseURL)
+		}
+	}
+	fmt.Fprintf(&out, "  The TLS certificate of %s is issued by the demo authority: trust %s, or accept the browser's warning.\n",
+		cfg.TLSBaseURL, files.CA)
+	demoLogins = out.String()
+	return nil
+}
+
+func ensureDemoAccount(ctx context.Context, svc *identity.Service, p demoPerson, code string) error {
+	if _, err := svc.Store.ByFiscalCode(ctx, code); err == nil {
+		return nil
+	} else if !errors.Is(err, identity.ErrNotFound) {
+		return err
+	}
+	if len(p.operator) > 0 {
+		_, err := svc.CreateOperator(ctx, identity.NewOperator{Email: p.email, FiscalCode: code, GivenName: p.given, FamilyName: p.family, Roles: p.operator},
+			demoOperatorPassword, "demo")
+		return err
+	}
+	if !p.password {
+		return nil // created at the first card login
+	}
+	_, err := svc.ImportResident(ctx, identity.Registration{Email: p.email, Password: demoResidentPassword, Password2: demoResidentPassword,
+		FiscalCode: code, GivenName: p.given, FamilyName: p.family, AcceptPrivacy: true, Lang: "it"}, "demo")
+	return err
+}
+
+func ensureDemoCard(ca *cardca.Authority, dir, base string, p demoPerson, code string) (cardca.CardFiles, error) {
+	files := cardca.CardFiles{Cert: filepath.Join(dir, base+".pem"), Key: filepath.Join(dir, base+".key"), P12: filepath.Join(dir, base+".p12")}
+	if _, err := os.Stat(files.P12); err == nil {
+		return files, nil
+	}
+	card, err := ca.IssueCard(cardca.CardRequest{FiscalCode: code, GivenName: strings.ToUpper(p.given), FamilyName: strings.ToUpper(p.family),
+		NotAfter: time.Now().AddDate(3, 0, 0)})
+	if err != nil {
+		return files, fmt.Errorf("demo card of %s %s: %w", p.given, p.family, err)
+	}
+	return card.WriteFiles(dir, base, demoCardPassword)
+}
