@@ -81,6 +81,11 @@ func (c *cli) serve(args []string, demo bool) error {
 		if err != nil {
 			return fmt.Errorf("CIVICO_TLS_CERT_FILE, CIVICO_TLS_KEY_FILE: %w", err)
 		}
+		if cards != nil {
+			// Name the card authorities in the handshake, so browsers offer
+			// only the resident's card and not every certificate they hold.
+			tlsConfig.ClientCAs = cards.verifier.ClientCAs()
+		}
 		listeners = append(listeners, &web.Listener{Name: "portal over TLS (CIVICO_TLS_ADDR)", Addr: cfg.TLSAddr, Handler: portalHandler, TLS: tlsConfig})
 	}
 	if err := web.Listen(listeners); err != nil {

@@ -66,10 +66,15 @@ func (t *Throttle) Wait(ctx context.Context, email, addr string) (time.Duration,
 
 func (t *Throttle) waitFor(ctx context.Context, key string, p throttlePolicy) (time.Duration, error) {
 	now := t.now()
+	since := now.Add(-failureWindow)
 	var n int
+	if err := t.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at > $2`, key, since).Scan(&n); err != nil || n == 0 {
+		return 0, err
+	}
+	// The latest failure read as a column, not through MAX(), keeps its
+	// timestamp type on SQLite.
 	var last sql.NullTime
-	err := t.DB.QueryRowContext(ctx, `SELECT COUNT(*), MAX(at) FROM login_failures WHERE key = $1 AND at > $2`, key, now.Add(-failureWindow)).Scan(&n, &last)
-	if err != nil || n == 0 || !last.Valid {
+	if err := t.DB.QueryRowContext(ctx, `SELECT at FROM login_failures WHERE key = $1 ORDER BY at DESC LIMIT 1`, key).Scan(&last); err != nil || !last.Valid {
 		return 0, err
 	}
 	var until time.Time

@@ -18,15 +18,15 @@ import (
 	"github.com/civico-pa/civico/internal/mail/mailtest"
 )
 
-// clock is a fake Now, starting a second after the real time so that
-// messages enqueued now are due.
+// clock is a fake Now, starting an hour after the real time so that
+// messages enqueued during the test, however slow, are due.
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
 func newClock() *clock {
-	return &clock{t: time.Now().UTC().Add(time.Second).Truncate(time.Microsecond)}
+	return &clock{t: time.Now().UTC().Add(time.Hour).Truncate(time.Microsecond)}
 }
 
 func (c *clock) Now() time.Time {
@@ -433,7 +433,13 @@ func TestShutdownHandsMessagesBack(t *testing.T) {
 			defer close(done)
 			w.Run(ctx)
 		}()
-		<-bs.started
+		select {
+		case <-bs.started:
+		case <-time.After(10 * time.Second):
+			cancel()
+			<-done
+			t.Fatal("the worker did not start sending")
+		}
 		cancel()
 		<-done
 		for _, id := range ids {
@@ -504,7 +510,7 @@ func TestPurge(t *testing.T) {
 		sent := enqueue(t, d, Message{To: "a@example.it", Subject: "Prova", Text: "ciao"})
 		deliver(t, w, 1, 0)
 		pending := enqueue(t, d, Message{To: "b@example.it", Subject: "Prova", Text: "ciao"})
-		n, err := w.Outbox.Purge(context.Background(), time.Now().Add(time.Hour))
+		n, err := w.Outbox.Purge(context.Background(), time.Now().Add(time.Minute))
 		if err != nil || n != 1 {
 			t.Fatalf("Purge = %d, %v", n, err)
 		}
