@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/asn1"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/json"
 	"io"
 	"log/slog"
