@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,7 +62,7 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	}
 	files := ca.Files()
 	if cfg.TLSAddr == "" {
-		cfg.TLSAddr, cfg.TLSCertFile, cfg.TLSKeyFile = "127.0.0.1:8443", files.ServerCert, files.ServerKey
+		cfg.TLSAddr, cfg.TLSCertFile, cfg.TLSKeyFile = demoTLSAddr(cfg.Addr), files.ServerCert, files.ServerKey
 	}
 	if cfg.CRSCAFile == "" {
 		cfg.CRSCAFile, cfg.CRSCRLFile = files.CA, files.CRL
@@ -139,4 +141,19 @@ func ensureDemoCard(ca *cardca.Authority, dir, base string, p demoPerson, code s
 		return files, fmt.Errorf("demo card of %s %s: %w", p.given, p.family, err)
 	}
 	return card.WriteFiles(dir, base, demoCardPassword)
+}
+
+// demoTLSAddr is where the demo serves the portal over TLS when
+// CIVICO_TLS_ADDR is not set: the portal's host, its port + 363 (8080 ->
+// 8443), so that several demos on one machine do not collide.
+func demoTLSAddr(portal string) string {
+	host, port, err := net.SplitHostPort(portal)
+	if err != nil {
+		return "127.0.0.1:8443"
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n == 0 || n+363 > 65535 {
+		return net.JoinHostPort(host, "0")
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n+363))
 }
