@@ -153,29 +153,6 @@ func (c *config) check() error {
 	if c.PartecipaBaseURL, err = publicURL("CIVICO_PARTECIPA_BASE_URL", c.PartecipaBaseURL, c.PartecipaAddr); err != nil {
 		return err
 	}
-	if c.TLSAddr != "" {
-		if err := checkAddr(c.TLSAddr); err != nil {
-			return usagef("CIVICO_TLS_ADDR=%q: %v", c.TLSAddr, err)
-		}
-		if c.TLSCertFile == "" || c.TLSKeyFile == "" {
-			return usagef("CIVICO_TLS_ADDR needs CIVICO_TLS_CERT_FILE and CIVICO_TLS_KEY_FILE (civico ca init makes a test pair)")
-		}
-		if c.TLSBaseURL, err = publicURL("CIVICO_TLS_BASE_URL", c.TLSBaseURL, c.TLSAddr); err != nil {
-			return err
-		}
-		if strings.HasPrefix(c.TLSBaseURL, "http://") {
-			c.TLSBaseURL = "https://" + strings.TrimPrefix(c.TLSBaseURL, "http://")
-		}
-	}
-	if (c.TLSAddr != "" || c.CRSProxyHeader != "") && c.CRSCAFile == "" {
-		return usagef("smart-card login needs CIVICO_CRS_CA_FILE, the card authorities' certificates")
-	}
-	if c.CRSProxyHeader != "" && c.CRSTrustedProxies == "" {
-		return usagef("CIVICO_CRS_PROXY_HEADER needs CIVICO_CRS_TRUSTED_PROXIES: the addresses the header is trusted from")
-	}
-	if c.SMTPURL != "" && c.MailFrom == "" {
-		return usagef("CIVICO_SMTP_URL needs CIVICO_MAIL_FROM, the sender address")
-	}
 	switch c.LogFormat {
 	case "text", "json":
 	default:
@@ -215,4 +192,34 @@ func publicURL(name, raw, addr string) (string, error) {
 		return "", usagef("%s=%q: expected an address such as https://servizi.comune.example.it", name, raw)
 	}
 	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// checkLogin validates the smart-card and mail settings; the demo calls it
+// after filling in its own test authority's files.
+func (c *config) checkLogin() error {
+	var err error
+	if c.TLSAddr != "" {
+		if err := checkAddr(c.TLSAddr); err != nil {
+			return usagef("CIVICO_TLS_ADDR=%q: %v", c.TLSAddr, err)
+		}
+		if c.TLSCertFile == "" || c.TLSKeyFile == "" {
+			return usagef("CIVICO_TLS_ADDR needs CIVICO_TLS_CERT_FILE and CIVICO_TLS_KEY_FILE (civico ca init makes a test pair)")
+		}
+		if c.TLSBaseURL, err = publicURL("CIVICO_TLS_BASE_URL", c.TLSBaseURL, c.TLSAddr); err != nil {
+			return err
+		}
+		if strings.HasPrefix(c.TLSBaseURL, "http://") {
+			c.TLSBaseURL = "https://" + strings.TrimPrefix(c.TLSBaseURL, "http://")
+		}
+	}
+	if (c.TLSAddr != "" || c.CRSProxyHeader != "") && c.CRSCAFile == "" {
+		return usagef("smart-card login needs CIVICO_CRS_CA_FILE, the card authorities' certificates")
+	}
+	if c.CRSProxyHeader != "" && c.CRSTrustedProxies == "" {
+		return usagef("CIVICO_CRS_PROXY_HEADER needs CIVICO_CRS_TRUSTED_PROXIES: the addresses the header is trusted from")
+	}
+	if c.SMTPURL != "" && c.MailFrom == "" {
+		return usagef("CIVICO_SMTP_URL needs CIVICO_MAIL_FROM, the sender address")
+	}
+	return nil
 }

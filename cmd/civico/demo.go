@@ -62,12 +62,15 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	}
 	files := ca.Files()
 	if cfg.TLSAddr == "" {
-		cfg.TLSAddr, cfg.TLSCertFile, cfg.TLSKeyFile = demoTLSAddr(cfg.Addr), files.ServerCert, files.ServerKey
+		cfg.TLSAddr = demoTLSAddr(cfg.Addr)
+	}
+	if cfg.TLSCertFile == "" && cfg.TLSKeyFile == "" {
+		cfg.TLSCertFile, cfg.TLSKeyFile = files.ServerCert, files.ServerKey
 	}
 	if cfg.CRSCAFile == "" {
 		cfg.CRSCAFile, cfg.CRSCRLFile = files.CA, files.CRL
 	}
-	if err := cfg.check(); err != nil {
+	if err := cfg.checkLogin(); err != nil {
 		return err
 	}
 

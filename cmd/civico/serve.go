@@ -53,6 +53,8 @@ func (c *cli) serve(args []string, demo bool) error {
 		if err := prepareDemo(ctx, &cfg, d, towns); err != nil {
 			return err
 		}
+	} else if err := cfg.checkLogin(); err != nil {
+		return err
 	}
 	profile, err := towns.Get(ctx)
 	if err != nil {
