@@ -8,12 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/civico-pa/civico/internal/crs"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feedback"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/town"
@@ -93,10 +95,16 @@ func (c *cli) serve(args []string, demo bool) error {
 	if err := web.Listen(listeners); err != nil {
 		return err
 	}
+	// Background work stops with the server and is waited for before the
+	// database closes, so its last writes land.
+	var background sync.WaitGroup
+	defer background.Wait()
+	bctx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground() // runs before Wait: deferred calls run last-in, first-out
 	if worker != nil {
-		go worker.Run(ctx)
+		background.Go(func() { worker.Run(bctx) })
 	}
-	go sweepSessions(ctx, apps.identity.Sessions, log)
+	background.Go(func() { housekeeping(bctx, apps.identity.Sessions, &mail.Outbox{DB: d}, log) })
 	log.Info("civico started", "version", buildVersion(), "database", d.Describe(), "town", profile.FullName(),
 		"portal", listeners[0].Address(), "partecipa", listeners[1].Address())
 	if demo {
@@ -191,8 +199,12 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// sweepSessions deletes expired sessions every few minutes.
-func sweepSessions(ctx context.Context, s *identity.Sessions, log *slog.Logger) {
+// mailRetention is how long sent and failed mail stays in the outbox: the
+// messages hold addresses and links that need not outlive their use.
+const mailRetention = 30 * 24 * time.Hour
+
+// housekeeping deletes expired sessions and old mail every few minutes.
+func housekeeping(ctx context.Context, s *identity.Sessions, out *mail.Outbox, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
@@ -202,6 +214,9 @@ func sweepSessions(ctx context.Context, s *identity.Sessions, log *slog.Logger) 
 		case <-t.C:
 			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("session sweep", "err", err)
+			}
+			if _, err := out.Purge(ctx, time.Now().Add(-mailRetention)); err != nil && ctx.Err() == nil {
+				log.Warn("outbox purge", "err", err)
 			}
 		}
 	}

@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -159,7 +157,8 @@ func TestConcurrentAppendsFromTwoProcesses(t *testing.T) {
 	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(dialect), func(t *testing.T) {
 			ctx := context.Background()
-			first, second := twoHandles(t, dialect)
+			h := dbtest.Handles(t, dialect, 2)
+			first, second := h[0], h[1]
 			logs := []*audit.Log{{DB: first}, {DB: second}}
 			var wg sync.WaitGroup
 			errs := make(chan error, 60)
@@ -182,50 +181,6 @@ func TestConcurrentAppendsFromTwoProcesses(t *testing.T) {
 			}
 		})
 	}
-}
-
-// twoHandles opens one fresh, migrated database twice.
-func twoHandles(t *testing.T, dialect db.Dialect) (*db.DB, *db.DB) {
-	t.Helper()
-	ctx := context.Background()
-	var target db.Target
-	if dialect == db.SQLite {
-		target = db.Target{Dialect: db.SQLite, Path: filepath.Join(t.TempDir(), "civico.db")}
-	} else {
-		base := os.Getenv(dbtest.PostgresEnv)
-		if base == "" {
-			t.Skip(dbtest.SkipMessage)
-		}
-		admin, err := db.Open(ctx, db.Target{Dialect: db.Postgres, URL: base})
-		if err != nil {
-			t.Fatal(err)
-		}
-		schema := fmt.Sprintf("t_audit_%d", time.Now().UnixNano())
-		if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-			admin.Close()
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if _, err := admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-				t.Errorf("drop test schema: %v", err)
-			}
-			admin.Close()
-		})
-		target = db.Target{Dialect: db.Postgres, URL: dbtest.WithSearchPath(t, base, schema)}
-	}
-	var handles [2]*db.DB
-	for i := range handles {
-		d, err := db.Open(ctx, target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
-		if _, err := d.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		handles[i] = d
-	}
-	return handles[0], handles[1]
 }
 
 func TestRecordRollsBackWithTheAction(t *testing.T) {

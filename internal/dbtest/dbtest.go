@@ -40,6 +40,29 @@ func SQLite(t testing.TB) *db.DB {
 // when the variable is unset.
 func Postgres(t testing.TB) *db.DB {
 	t.Helper()
+	return open(t, postgresTarget(t))
+}
+
+// Handles opens one fresh, migrated database n times, as n processes sharing
+// it would: on SQLite one file, on PostgreSQL one schema.
+func Handles(t testing.TB, dialect db.Dialect, n int) []*db.DB {
+	t.Helper()
+	var target db.Target
+	if dialect == db.SQLite {
+		target = db.Target{Dialect: db.SQLite, Path: filepath.Join(t.TempDir(), "civico.db")}
+	} else {
+		target = postgresTarget(t)
+	}
+	out := make([]*db.DB, n)
+	for i := range out {
+		out[i] = open(t, target)
+	}
+	return out
+}
+
+// postgresTarget creates a schema for the test, dropped at its end.
+func postgresTarget(t testing.TB) db.Target {
+	t.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
 		t.Skip(SkipMessage)
@@ -59,7 +82,7 @@ func Postgres(t testing.TB) *db.DB {
 		}
 		admin.Close()
 	})
-	return open(t, db.Target{Dialect: db.Postgres, URL: WithSearchPath(t, base, schema)})
+	return db.Target{Dialect: db.Postgres, URL: WithSearchPath(t, base, schema)}
 }
 
 // WithSearchPath returns the PostgreSQL URL with its search_path set to schema.
