@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/cardca"
+	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
@@ -51,6 +52,9 @@ var demoLogins string
 // reuses all of it.
 func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) error {
 	if err := ensureDemo(ctx, towns); err != nil {
+		return err
+	}
+	if err := ensureDemoCatalog(ctx, d); err != nil {
 		return err
 	}
 	caDir := filepath.Join(cfg.DataDir, "ca")
@@ -159,4 +163,19 @@ func demoTLSAddr(portal string) string {
 		return net.JoinHostPort(host, "0")
 	}
 	return net.JoinHostPort(host, strconv.Itoa(n+363))
+}
+
+// ensureDemoCatalog loads the demo town's offices and services into an
+// empty catalogue.
+func ensureDemoCatalog(ctx context.Context, d *db.DB) error {
+	store := newCatalogStore(d)
+	empty, err := store.Empty(ctx)
+	if err != nil || !empty {
+		return err
+	}
+	c, err := catalog.Demo()
+	if err != nil {
+		return err
+	}
+	return store.Import(ctx, c)
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/crs"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feedback"
@@ -139,7 +140,7 @@ type apps struct {
 // buildApps wires every feature into the two applications. cards is nil
 // when smart-card login is not configured.
 func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader) (*apps, error) {
-	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages)
+	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages)
 	if err != nil {
 		return nil, err
 	}
@@ -162,11 +163,12 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 
 	chrome := portal.Chrome()
 	chrome.Login = "/accedi"
-	portalApp, err := newApp(chrome, true, portal.Templates, identity.Templates)
+	portalApp, err := newApp(chrome, true, portal.Templates, identity.Templates, catalog.Templates)
 	if err != nil {
 		return nil, err
 	}
 	(&portal.Portal{App: portalApp, PartecipaURL: cfg.PartecipaBaseURL}).Routes()
+	(&catalog.Web{App: portalApp, Store: newCatalogStore(d)}).Routes()
 	svc := newIdentityService(cfg, d, i18n)
 	id := &identity.Web{App: portalApp, Svc: svc, BaseURL: cfg.BaseURL}
 	if cards != nil {
@@ -220,4 +222,9 @@ func housekeeping(ctx context.Context, s *identity.Sessions, out *mail.Outbox, l
 			}
 		}
 	}
+}
+
+// newCatalogStore keeps the catalogue cached for 30 seconds per process.
+func newCatalogStore(d *db.DB) *catalog.Store {
+	return &catalog.Store{DB: d, TTL: 30 * time.Second}
 }

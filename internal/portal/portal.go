@@ -66,7 +66,8 @@ var (
 func (p *Portal) Routes() {
 	m := p.App.Mux
 	m.HandleFunc("GET /{$}", p.home)
-	for _, s := range []*section{management, news, services, topics} {
+	// The services section is the catalogue's.
+	for _, s := range []*section{management, news, topics} {
 		m.HandleFunc("GET "+s.Path, p.sectionIndex(s))
 		m.HandleFunc("GET "+s.Path+"/{slug}", p.sectionCategory(s))
 	}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/civico-pa/civico/internal/catalog"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+)
+
+func newCatalogSite(t *testing.T, d *db.DB) *site {
+	t.Helper()
+	if err := ensureDemoCatalog(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	return newSite(t, d)
+}
+
+func TestServicePagesFollowTheMunicipalModel(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newCatalogSite(t, d)
+		_, index := get(t, s.portal.URL+"/servizi")
+		links := regexp.MustCompile(`href="(/servizi/[a-z0-9-]+/[a-z0-9-]+)" data-element="service-link"`).FindAllStringSubmatch(index, -1)
+		if len(links) < 10 {
+			t.Fatalf("the services page has %d service links, the national model wants 10 or more", len(links))
+		}
+		order := []string{"A chi è rivolto", "Come fare", "Cosa serve", "Cosa si ottiene", "Tempi e scadenze", "Accedi al servizio", "Condizioni di servizio", "Contatti"}
+		for _, l := range links {
+			res, body := get(t, s.portal.URL+l[1])
+			if res.StatusCode != 200 {
+				t.Errorf("%s: %d", l[1], res.StatusCode)
+				continue
+			}
+			idx := regexp.MustCompile(`(?s)<ul[^>]*data-element="page-index">(.*?)</ul>`).FindStringSubmatch(body)
+			if idx == nil {
+				t.Errorf("%s: no page index", l[1])
+				continue
+			}
+			var texts []string
+			for _, m := range regexp.MustCompile(`<a[^>]*>([^<]*)</a>`).FindAllStringSubmatch(idx[1], -1) {
+				texts = append(texts, m[1])
+			}
+			if strings.Join(texts, "|") != strings.Join(order, "|") {
+				t.Errorf("%s: page index %v", l[1], texts)
+			}
+			for _, el := range []string{"service-title", "service-description", "service-addressed", "service-how-to", "service-needed",
+				"service-achieved", "service-calendar-text", "service-file", "service-area"} {
+				m := regexp.MustCompile(`(?s)data-element="` + el + `"[^>]*>(.*?)</(div|h1|p)>`).FindStringSubmatch(body)
+				if m == nil || len(strings.TrimSpace(regexp.MustCompile(`<[^>]+>`).ReplaceAllString(m[1], ""))) < 3 {
+					t.Errorf("%s: %s missing or shorter than 3 characters", l[1], el)
+				}
+			}
+			for _, el := range []string{"service-status", "service-topic", "appointment-booking", "breadcrumb"} {
+				if !strings.Contains(body, `data-element="`+el+`"`) {
+					t.Errorf("%s: no %s", l[1], el)
+				}
+			}
+			meta := regexp.MustCompile(`(?s)<script type="application/ld\+json" data-element="metatag">(.*?)</script>`).FindStringSubmatch(body)
+			var ld struct {
+				Name             string `json:"name"`
+				ServiceType      string `json:"serviceType"`
+				ServiceOperator  struct{ Name string }
+				AreaServed       struct{ Name string }
+				Audience         struct{ AudienceType string }
+				AvailableChannel struct {
+					ServiceURL      string `json:"serviceUrl"`
+					ServiceLocation struct {
+						Name    string
+						Address struct{ StreetAddress, PostalCode, AddressLocality string }
+					}
+				}
+			}
+			if meta == nil || json.Unmarshal([]byte(meta[1]), &ld) != nil || ld.Name == "" || ld.ServiceType == "" || ld.ServiceOperator.Name == "" ||
+				ld.AreaServed.Name == "" || ld.Audience.AudienceType == "" || ld.AvailableChannel.ServiceURL == "" || ld.AvailableChannel.ServiceLocation.Name == "" ||
+				ld.AvailableChannel.ServiceLocation.Address.StreetAddress == "" || ld.AvailableChannel.ServiceLocation.Address.PostalCode == "" ||
+				ld.AvailableChannel.ServiceLocation.Address.AddressLocality == "" {
+				t.Errorf("%s: service metadata incomplete: %+v", l[1], ld)
+			}
+		}
+		if res, _ := get(t, s.portal.URL+"/servizi/ambiente/carta-identita-elettronica"); res.StatusCode != http.StatusNotFound {
+			t.Errorf("a service under another category: %d", res.StatusCode)
+		}
+	})
+}
+
+func TestOfficesAPI(t *testing.T) {
+	s := newCatalogSite(t, dbtest.SQLite(t))
+	var offices []catalog.OfficeJSON
+	_, body := get(t, s.portal.URL+"/api/v1/offices")
+	if err := json.Unmarshal([]byte(body), &offices); err != nil || len(offices) < 8 {
+		t.Fatalf("/api/v1/offices: %v, %d offices", err, len(offices))
+	}
+	if o := offices[0]; o.ID == "" || o.Address == "" || len(o.OpeningHours) == 0 {
+		t.Errorf("office without id, address or hours: %+v", o)
+	}
+	_, body = get(t, s.portal.URL+"/api/v1/offices?open_at="+url.QueryEscape("2026-12-25T10:00:00+01:00"))
+	if strings.TrimSpace(body) != "[]" {
+		t.Errorf("offices open on Christmas morning: %s", body)
+	}
+	_, body = get(t, s.portal.URL+"/api/v1/offices?open_at="+url.QueryEscape("2026-11-25T18:30:00+01:00"))
+	if err := json.Unmarshal([]byte(body), &offices); err != nil || len(offices) == 0 {
+		t.Errorf("no office open on Wednesday evening: %s", body)
+	}
+	res, body := get(t, s.portal.URL+"/api/v1/offices?open_at=domani")
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"field": "open_at"`) {
+		t.Errorf("malformed instant: %d %s", res.StatusCode, body)
+	}
+	if res, _ := get(t, s.portal.URL+"/api/v1/offices/nessuno"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown office: %d", res.StatusCode)
+	}
+	res, body = get(t, s.portal.URL+"/api/v1/services/carta-identita-elettronica")
+	if res.StatusCode != 200 || !strings.Contains(body, `"how_to"`) {
+		t.Errorf("service API: %d", res.StatusCode)
+	}
+}
+
+func TestFinderWithoutJavaScript(t *testing.T) {
+	s := newCatalogSite(t, dbtest.SQLite(t))
+	res, body := get(t, s.portal.URL+"/dove-e-quando?quando=libero&giorno=2026-11-25&dalle=18:00&alle=19:30")
+	if res.StatusCode != 200 || !strings.Contains(body, "Aperti tra 25/11 18:00 e 19:30") || !strings.Contains(body, "/amministrazione/uffici/") {
+		t.Errorf("Wednesday evening: %d", res.StatusCode)
+	}
+	_, body = get(t, s.portal.URL+"/dove-e-quando?quando=libero&giorno=2026-12-25&dalle=10:00&alle=12:00")
+	if !strings.Contains(body, "Nessun ufficio è aperto in questa fascia") || !strings.Contains(body, "La prima occasione dopo") {
+		t.Error("Christmas morning: no 'next chance'")
+	}
+	res, body = get(t, s.portal.URL+"/dove-e-quando?quando=libero&giorno=2026-02-30&dalle=12:00&alle=11:00")
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="f-giorno-error"`) || !strings.Contains(body, `id="f-alle-error"`) {
+		t.Errorf("bad window: %d", res.StatusCode)
+	}
+}

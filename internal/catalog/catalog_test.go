@@ -1,0 +1,134 @@
+package catalog_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/catalog"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/hours"
+)
+
+func TestDemoCatalog(t *testing.T) {
+	c, err := catalog.Demo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Offices) < 8 || len(c.Services) < 40 {
+		t.Errorf("demo catalogue: %d offices, %d services", len(c.Offices), len(c.Services))
+	}
+	cats := map[string]bool{}
+	for _, s := range c.Services {
+		cats[s.Category] = true
+	}
+	if len(cats) < 10 {
+		t.Errorf("services in %d categories", len(cats))
+	}
+	// Some offices open in the evening or on Saturday: commuters can reach them.
+	evening, saturday := 0, 0
+	wed := time.Date(2026, 11, 25, 18, 30, 0, 0, hours.Rome)
+	sat := time.Date(2026, 11, 28, 10, 0, 0, 0, hours.Rome)
+	for _, o := range c.Offices {
+		if o.Hours.OpenAt(wed) {
+			evening++
+		}
+		if o.Hours.OpenAt(sat) {
+			saturday++
+		}
+	}
+	if evening == 0 || saturday == 0 {
+		t.Errorf("%d offices open on Wednesday evening, %d on Saturday morning", evening, saturday)
+	}
+	christmas := time.Date(2026, 12, 25, 10, 0, 0, 0, hours.Rome)
+	for _, o := range c.Offices {
+		if o.Hours.OpenAt(christmas) {
+			t.Errorf("%s is open on Christmas morning", o.ID)
+		}
+	}
+}
+
+func TestValidationNamesTheField(t *testing.T) {
+	base := func() string {
+		return `{"offices": [{"id": "urp", "name": "URP", "description": "", "address": "Via XXV Aprile 4", "postal_code": "20092", "lat": 45.5, "lon": 9.2,
+			"phone": "02 660231", "email": "", "accessibility": "", "hours": {"week": {"monday": ["09:00-12:00"]}}}],
+		"services": [{"id": "cie", "category": "anagrafe-e-stato-civile", "title": "Carta d'identità", "status": "active", "status_reason": "",
+			"summary": "La carta", "audience": "Tutti", "how_to": "Prenota", "needed": "Foto", "outcome": "La carta", "deadlines": "6 giorni",
+			"max_days": 10, "online_url": "", "assurance": "", "channel": "desk", "fees": "", "conditions": "Nessuna", "topics": ["anagrafe"],
+			"audiences": ["cittadini"], "offices": ["urp"]}]}`
+	}
+	if _, err := catalog.ParseJSON([]byte(base()), hours.Holidays{}); err != nil {
+		t.Fatalf("valid catalogue: %v", err)
+	}
+	tests := []struct{ from, to, field string }{
+		{`"category": "anagrafe-e-stato-civile"`, `"category": "burocrazia"`, "services[0].category"},
+		{`"offices": ["urp"]}]}`, `"offices": ["nessuno"]}]}`, "services[0].offices[0]"},
+		{`"topics": ["anagrafe"]`, `"topics": ["gatti"]`, "services[0].topics[0]"},
+		{`"status": "active"`, `"status": "suspended"`, "services[0].status_reason"},
+		{`"how_to": "Prenota"`, `"how_to": ""`, "services[0].how_to"},
+		{`"channel": "desk"`, `"channel": "fax"`, "services[0].channel"},
+		{`"monday": ["09:00-12:00"]`, `"monday": ["09:00-12:00", "11:00-13:00"]`, "offices[0].hours"},
+		{`"id": "urp"`, `"id": "URP!"`, "offices[0].id"},
+	}
+	for _, tt := range tests {
+		_, err := catalog.ParseJSON([]byte(strings.Replace(base(), tt.from, tt.to, 1)), hours.Holidays{})
+		var fe *catalog.FieldError
+		if !errors.As(err, &fe) || fe.Field != tt.field {
+			t.Errorf("%s: %v, want an error naming %s", tt.to, err, tt.field)
+		}
+	}
+}
+
+func TestStoreRoundTrip(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := &catalog.Store{DB: d, TTL: time.Minute}
+		if empty, err := s.Empty(ctx); err != nil || !empty {
+			t.Fatalf("new store: empty %v, %v", empty, err)
+		}
+		demo, err := catalog.Demo()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Import(ctx, demo); err != nil {
+			t.Fatal(err)
+		}
+		got, err := (&catalog.Store{DB: d, TTL: time.Minute}).Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Offices) != len(demo.Offices) || len(got.Services) != len(demo.Services) {
+			t.Fatalf("read back %d offices, %d services", len(got.Offices), len(got.Services))
+		}
+		for _, want := range demo.Services {
+			s, ok := got.Service(want.ID)
+			if !ok || s.HowTo != want.HowTo || strings.Join(s.Offices, ",") != strings.Join(want.Offices, ",") || strings.Join(s.Topics, ",") != strings.Join(want.Topics, ",") {
+				t.Errorf("service %s read back differently", want.ID)
+			}
+		}
+		for _, want := range demo.Offices {
+			o, ok := got.Office(want.ID)
+			at := time.Date(2026, 11, 25, 18, 30, 0, 0, hours.Rome)
+			if !ok || o.Hours.OpenAt(at) != want.Hours.OpenAt(at) {
+				t.Errorf("office %s read back differently", want.ID)
+			}
+		}
+	})
+}
+
+func BenchmarkCatalogGet(b *testing.B) {
+	d := dbtest.SQLite(b)
+	s := &catalog.Store{DB: d, TTL: 0}
+	demo, _ := catalog.Demo()
+	if err := s.Import(context.Background(), demo); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.Get(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package catalog
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// The "Dove e quando" finder: which offices and services a resident can
+// reach in a window of time, and the next chance when none is open.
+
+// FinderData is the content of the finder page.
+type FinderData struct {
+	When           string // ora, stasera, sabato, libero
+	Day, From, To  string // the free window, as typed
+	Errors         map[string]string
+	Searched       bool
+	WindowStart    time.Time
+	WindowEnd      time.Time
+	Offices        []FinderOffice
+	Services       []*Service
+	Online         []*Service
+	NextOffice     *Office
+	NextOpening    time.Time
+	HasNextOpening bool
+}
+
+// FinderOffice is an office open during the window, with when.
+type FinderOffice struct {
+	*Office
+	Spans []hours.Span
+}
+
+// window turns the request into the span of time asked about.
+func window(q map[string][]string, now time.Time, d *FinderData) (time.Time, time.Time, bool) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	d.When, d.Day, d.From, d.To = get("quando"), get("giorno"), get("dalle"), get("alle")
+	today := hours.DateOf(now)
+	switch d.When {
+	case "":
+		return time.Time{}, time.Time{}, false
+	case "ora":
+		return now, now.Add(time.Minute), true
+	case "stasera":
+		from := today.At(18 * 60)
+		if now.After(from) {
+			from = now
+		}
+		return from, today.At(22 * 60), true
+	case "sabato":
+		sat := today
+		for sat.Weekday() != time.Saturday {
+			sat = sat.AddDays(1)
+		}
+		return sat.At(7 * 60), sat.At(21 * 60), true
+	case "libero":
+		day, err := hours.ParseDate(d.Day)
+		if err != nil {
+			d.Errors["giorno"] = "catalog.finder.error_day"
+		}
+		from, err1 := hours.ParseClock(d.From)
+		if err1 != nil || from >= hours.DayLength {
+			d.Errors["dalle"] = "catalog.finder.error_time"
+		}
+		to, err2 := hours.ParseClock(d.To)
+		if err2 != nil || to > hours.DayLength {
+			d.Errors["alle"] = "catalog.finder.error_time"
+		} else if err1 == nil && to <= from {
+			d.Errors["alle"] = "catalog.finder.error_order"
+		}
+		if len(d.Errors) > 0 {
+			return time.Time{}, time.Time{}, false
+		}
+		return day.At(from), day.At(to), true
+	default:
+		d.Errors["quando"] = "catalog.finder.error_when"
+		return time.Time{}, time.Time{}, false
+	}
+}
+
+func (h *Web) finder(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.catalog(w, r)
+	if !ok {
+		return
+	}
+	now := h.now()
+	d := &FinderData{Errors: map[string]string{}}
+	from, to, ok := window(r.URL.Query(), now, d)
+	status := http.StatusOK
+	if len(d.Errors) > 0 {
+		status = http.StatusBadRequest
+	}
+	if ok {
+		d.Searched, d.WindowStart, d.WindowEnd = true, from.In(hours.Rome), to.In(hours.Rome)
+		seen := map[string]bool{}
+		for _, o := range c.Offices {
+			spans := o.Hours.Spans(from, to)
+			if len(spans) == 0 {
+				continue
+			}
+			for k := range spans {
+				spans[k].Start, spans[k].End = spans[k].Start.In(hours.Rome), spans[k].End.In(hours.Rome)
+			}
+			d.Offices = append(d.Offices, FinderOffice{Office: o, Spans: spans})
+			for _, s := range c.At(o.ID) {
+				if s.Active() && s.Channel != "online" && !seen[s.ID] {
+					seen[s.ID] = true
+					d.Services = append(d.Services, s)
+				}
+			}
+		}
+		for _, s := range c.Services {
+			if s.Active() && (s.Channel == "online" || s.Channel == "both") && s.OnlineURL != "" {
+				d.Online = append(d.Online, s)
+			}
+		}
+		slices.SortFunc(d.Services, func(a, b *Service) int { return compare(a.Title, b.Title) })
+		if len(d.Offices) == 0 {
+			for _, o := range c.Offices {
+				if span, ok := o.Hours.NextOpening(to, 60); ok && (!d.HasNextOpening || span.Start.Before(d.NextOpening)) {
+					d.NextOffice, d.NextOpening, d.HasNextOpening = o, span.Start.In(hours.Rome), true
+				}
+			}
+		}
+	}
+	page := h.App.NewPage(r, "catalog.finder.title")
+	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
+	page.Data = d
+	h.App.HTML(w, r, status, "finder", page)
+}
+
+func compare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,275 @@
+package catalog
+
+import (
+	"embed"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/taxonomy"
+	"github.com/civico-pa/civico/internal/town"
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// Templates and Messages are the catalogue's pages and their translations.
+//
+//go:embed templates
+var Templates embed.FS
+
+//go:embed locales
+var Messages embed.FS
+
+// Web serves the catalogue's pages and API.
+type Web struct {
+	App   *web.App
+	Store *Store
+	Now   func() time.Time
+}
+
+func (h *Web) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// Routes is the map of the catalogue.
+func (h *Web) Routes() {
+	m := h.App.Mux
+	m.HandleFunc("GET /servizi", h.servicesIndex)
+	m.HandleFunc("GET /servizi/{category}", h.category)
+	m.HandleFunc("GET /servizi/{category}/{id}", h.service)
+	m.HandleFunc("GET /amministrazione/uffici", h.officesIndex)
+	m.HandleFunc("GET /amministrazione/uffici/{id}", h.office)
+	m.HandleFunc("GET /dove-e-quando", h.finder)
+	m.HandleFunc("GET /api/v1/offices", h.apiOffices)
+	m.HandleFunc("GET /api/v1/offices/{id}", h.apiOffice)
+	m.HandleFunc("GET /api/v1/services", h.apiServices)
+	m.HandleFunc("GET /api/v1/services/{id}", h.apiService)
+}
+
+func (h *Web) catalog(w http.ResponseWriter, r *http.Request) (*Catalog, bool) {
+	c, err := h.Store.Get(r.Context())
+	if err != nil {
+		h.App.Log.Error("catalogue", "err", err, "request_id", web.RequestID(r.Context()))
+		h.App.Error(w, r, http.StatusInternalServerError)
+		return nil, false
+	}
+	return c, true
+}
+
+// Status is an office's situation at an instant, for the pages.
+type Status struct {
+	Open     bool
+	Until    time.Time // when it closes, if open
+	Next     time.Time // next opening, if closed
+	HasNext  bool
+	TodayStr string
+}
+
+func statusOf(o *Office, now time.Time) Status {
+	s := Status{}
+	span, ok := o.Hours.NextOpening(now, 60)
+	if ok && !span.Start.After(now) {
+		s.Open, s.Until = true, span.End.In(hours.Rome)
+		return s
+	}
+	s.Next, s.HasNext = span.Start.In(hours.Rome), ok
+	return s
+}
+
+// DayHours is what an office does on one of the coming days.
+type DayHours struct {
+	Date      time.Time
+	Intervals []hours.Interval
+	Holiday   string
+	Note      string
+	Today     bool
+}
+
+func comingDays(o *Office, now time.Time, n int) []DayHours {
+	out := make([]DayHours, 0, n)
+	d := hours.DateOf(now)
+	for i := range n {
+		day := o.Hours.On(d.AddDays(i))
+		dh := DayHours{Date: day.Date.At(12 * 60), Intervals: day.Intervals, Holiday: day.Holiday, Today: i == 0}
+		if day.Exception != nil {
+			dh.Note = day.Exception.Note
+		}
+		out = append(out, dh)
+	}
+	return out
+}
+
+// OfficeView is an office with its situation now.
+type OfficeView struct {
+	*Office
+	Status   Status
+	Days     []DayHours
+	Services []*Service
+}
+
+// CategoryView is a service category with its services.
+type CategoryView struct {
+	taxonomy.Term
+	Services []*Service
+}
+
+// ListData is the content of the services index and of a category.
+type ListData struct {
+	Categories []CategoryView
+	Category   *CategoryView
+}
+
+func (h *Web) categories(c *Catalog) []CategoryView {
+	out := make([]CategoryView, 0, len(taxonomy.ServiceCategories))
+	for _, t := range taxonomy.ServiceCategories {
+		out = append(out, CategoryView{Term: t, Services: c.In(t.Slug)})
+	}
+	return out
+}
+
+func (h *Web) servicesIndex(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.catalog(w, r)
+	if !ok {
+		return
+	}
+	page := h.App.NewPage(r, "menu.services")
+	page.Description = page.T("section.services.intro")
+	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
+	page.Data = &ListData{Categories: h.categories(c)}
+	h.App.HTML(w, r, http.StatusOK, "services", page)
+}
+
+func (h *Web) category(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.catalog(w, r)
+	if !ok {
+		return
+	}
+	t, found := taxonomy.Find(taxonomy.ServiceCategories, r.PathValue("category"))
+	if !found {
+		h.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	page := h.App.NewPage(r, "")
+	page.Title = t.Title
+	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.services"), Href: "/servizi"}, {Label: t.Title}}
+	page.Data = &ListData{Category: &CategoryView{Term: t, Services: c.In(t.Slug)}}
+	h.App.HTML(w, r, http.StatusOK, "service_category", page)
+}
+
+// ServiceData is the content of a service page.
+type ServiceData struct {
+	Service  *Service
+	Category taxonomy.Term
+	Topics   []taxonomy.Term
+	Offices  []OfficeView
+	Metadata string // schema.org GovernmentService, JSON
+}
+
+func (h *Web) service(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.catalog(w, r)
+	if !ok {
+		return
+	}
+	s, found := c.Service(r.PathValue("id"))
+	if !found || s.Category != r.PathValue("category") {
+		h.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	cat, _ := taxonomy.Find(taxonomy.ServiceCategories, s.Category)
+	now := h.now()
+	d := &ServiceData{Service: s, Category: cat}
+	for _, t := range s.Topics {
+		if term, ok := taxonomy.Find(taxonomy.Topics, t); ok {
+			d.Topics = append(d.Topics, term)
+		}
+	}
+	for _, o := range c.OfficesOf(s) {
+		d.Offices = append(d.Offices, OfficeView{Office: o, Status: statusOf(o, now), Days: comingDays(o, now, 7)})
+	}
+	page := h.App.NewPage(r, "")
+	page.Title, page.Description = s.Title, s.Summary
+	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.services"), Href: "/servizi"}, {Label: cat.Title, Href: "/servizi/" + cat.Slug}, {Label: s.Title}}
+	d.Metadata = metadata(page.Town, s, d.Offices, audienceLabel(page, s))
+	page.Data = d
+	h.App.HTML(w, r, http.StatusOK, "service", page)
+}
+
+func audienceLabel(p *web.Page, s *Service) string {
+	if len(s.Audiences) == 0 {
+		return p.T("catalog.audience.cittadini")
+	}
+	labels := make([]string, len(s.Audiences))
+	for i, a := range s.Audiences {
+		labels[i] = p.T("catalog.audience." + a)
+	}
+	return strings.Join(labels, ", ")
+}
+
+// metadata is the schema.org description the national validator reads.
+func metadata(t town.Profile, s *Service, offices []OfficeView, audience string) string {
+	loc := map[string]any{"@type": "Place", "name": t.FullName(), "address": map[string]any{
+		"@type": "PostalAddress", "streetAddress": t.Address, "postalCode": t.PostalCode, "addressLocality": t.Name}}
+	if len(offices) > 0 {
+		o := offices[0]
+		loc = map[string]any{"@type": "Place", "name": o.Name, "address": map[string]any{
+			"@type": "PostalAddress", "streetAddress": o.Address, "postalCode": o.PostalCode, "addressLocality": t.Name}}
+	}
+	url := s.OnlineURL
+	if url == "" {
+		url = "/servizi/" + s.Category + "/" + s.ID
+	}
+	m := map[string]any{
+		"@context": "https://schema.org", "@type": "GovernmentService",
+		"name": s.Title, "description": s.Summary, "serviceType": s.Category,
+		"serviceOperator":  map[string]any{"@type": "GovernmentOrganization", "name": t.FullName()},
+		"areaServed":       map[string]any{"@type": "AdministrativeArea", "name": t.Name},
+		"audience":         map[string]any{"@type": "Audience", "audienceType": audience},
+		"availableChannel": map[string]any{"@type": "ServiceChannel", "serviceUrl": url, "serviceLocation": loc},
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// OfficesData is the content of the offices list.
+type OfficesData struct {
+	Offices []OfficeView
+}
+
+func (h *Web) officesIndex(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.catalog(w, r)
+	if !ok {
+		return
+	}
+	now := h.now()
+	d := &OfficesData{}
+	for _, o := range c.Offices {
+		d.Offices = append(d.Offices, OfficeView{Office: o, Status: statusOf(o, now)})
+	}
+	page := h.App.NewPage(r, "")
+	page.Title = "Uffici"
+	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.management"), Href: "/amministrazione"}, {Label: page.Title}}
+	page.Data = d
+	h.App.HTML(w, r, http.StatusOK, "offices", page)
+}
+
+func (h *Web) office(w http.ResponseWriter, r *http.Request) {
+	c, ok := h.catalog(w, r)
+	if !ok {
+		return
+	}
+	o, found := c.Office(r.PathValue("id"))
+	if !found {
+		h.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	now := h.now()
+	page := h.App.NewPage(r, "")
+	page.Title, page.Description = o.Name, o.Description
+	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.management"), Href: "/amministrazione"}, {Label: "Uffici", Href: "/amministrazione/uffici"}, {Label: o.Name}}
+	page.Data = &OfficeView{Office: o, Status: statusOf(o, now), Days: comingDays(o, now, 14), Services: c.At(o.ID)}
+	h.App.HTML(w, r, http.StatusOK, "office", page)
+}
