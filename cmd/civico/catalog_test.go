@@ -135,3 +135,66 @@ func TestFinderWithoutJavaScript(t *testing.T) {
 		t.Errorf("bad window: %d", res.StatusCode)
 	}
 }
+
+func TestCoordinationView(t *testing.T) {
+	s := newCatalogSite(t, dbtest.SQLite(t))
+	base := s.portal.URL + "/coordinamento-orari?categoria=anagrafe-e-stato-civile&settimana=2026-11-25"
+	res, body := get(t, base)
+	if res.StatusCode != 200 || !strings.Contains(body, "dal 2026-11-23") || !strings.Contains(body, `<table class="table table-sm table-bordered coverage">`) {
+		t.Fatalf("coordination view: %d", res.StatusCode)
+	}
+	figure := regexp.MustCompile(`Ore con almeno un ufficio aperto</th><td>([^<]+)</td>`)
+	now := figure.FindStringSubmatch(body)
+	if now == nil {
+		t.Fatal("no total figure")
+	}
+	// Opening the Anagrafe on Sunday morning, when nothing else is open,
+	// adds those hours to the week's coverage and to the time outside work.
+	q := url.Values{"ufficio": {"anagrafe"}, "monday": {"08:30-12:30"}, "tuesday": {"08:30-12:30, 14:00-16:00"}, "wednesday": {"08:30-12:30, 17:00-19:30"},
+		"thursday": {"08:30-12:30, 14:00-16:00"}, "friday": {"08:30-12:30"}, "saturday": {"09:00-12:00"}, "sunday": {"09:00-12:00"}}
+	res, body = get(t, base+"&"+q.Encode())
+	m := regexp.MustCompile(`Ore con almeno un ufficio aperto</th><td>[^<]+</td><td>[^<]+</td><td>([^<]+)</td>`).FindStringSubmatch(body)
+	if res.StatusCode != 200 || m == nil || m[1] != "&#43;3 h" {
+		t.Errorf("proposal with a Sunday morning: %d, change %v", res.StatusCode, m)
+	}
+	res, body = get(t, base+"&ufficio=anagrafe&monday=12:00-08:00")
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="f-monday-error"`) {
+		t.Errorf("inverted hours in a proposal: %d", res.StatusCode)
+	}
+	if res, _ := get(t, s.portal.URL+"/coordinamento-orari?categoria=nessuna"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown category: %d", res.StatusCode)
+	}
+}
+
+func TestOfficeCalendarAndMetadata(t *testing.T) {
+	s := newCatalogSite(t, dbtest.SQLite(t))
+	res, body := get(t, s.portal.URL+"/offices/anagrafe/hours.ics")
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/calendar; charset=utf-8" {
+		t.Fatalf("calendar: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if !strings.HasPrefix(body, "BEGIN:VCALENDAR\r\n") || !strings.HasSuffix(body, "END:VCALENDAR\r\n") || strings.Count(body, "BEGIN:VEVENT") < 20 {
+		t.Errorf("calendar: %d events", strings.Count(body, "BEGIN:VEVENT"))
+	}
+	for _, line := range strings.Split(body, "\r\n") {
+		if len(line) > 75 {
+			t.Errorf("line longer than 75 octets: %q", line)
+		}
+	}
+	_, page := get(t, s.portal.URL+"/amministrazione/uffici/anagrafe")
+	if !strings.Contains(page, `"@type":"OpeningHoursSpecification"`) || !strings.Contains(page, `"dayOfWeek":"https://schema.org/Wednesday"`) {
+		t.Error("office page without OpeningHoursSpecification")
+	}
+	res, body = get(t, s.portal.URL+"/api/v1/openapi.json")
+	var doc struct {
+		OpenAPI string         `json:"openapi"`
+		Paths   map[string]any `json:"paths"`
+	}
+	if res.StatusCode != 200 || json.Unmarshal([]byte(body), &doc) != nil || doc.OpenAPI == "" {
+		t.Fatalf("openapi: %d", res.StatusCode)
+	}
+	for _, p := range []string{"/offices", "/offices/{id}", "/services", "/services/{id}", "/me"} {
+		if doc.Paths[p] == nil {
+			t.Errorf("openapi lacks %s", p)
+		}
+	}
+}

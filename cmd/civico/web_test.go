@@ -36,6 +36,9 @@ func newApps(t testing.TB, d *db.DB) *apps {
 	if err := ensureDemo(context.Background(), towns); err != nil {
 		t.Fatal(err)
 	}
+	if err := ensureDemoCatalog(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
 	cfg := config{BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", AccessLog: false}
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {

@@ -44,6 +44,8 @@ func (h *Web) Routes() {
 	m.HandleFunc("GET /amministrazione/uffici", h.officesIndex)
 	m.HandleFunc("GET /amministrazione/uffici/{id}", h.office)
 	m.HandleFunc("GET /dove-e-quando", h.finder)
+	m.HandleFunc("GET /coordinamento-orari", h.coordination)
+	m.HandleFunc("GET /offices/{id}/hours.ics", h.officeICS)
 	m.HandleFunc("GET /api/v1/offices", h.apiOffices)
 	m.HandleFunc("GET /api/v1/offices/{id}", h.apiOffice)
 	m.HandleFunc("GET /api/v1/services", h.apiServices)
@@ -109,6 +111,45 @@ type OfficeView struct {
 	Status   Status
 	Days     []DayHours
 	Services []*Service
+	// Metadata is the schema.org GovernmentOffice with its
+	// OpeningHoursSpecification, as JSON.
+	Metadata string
+}
+
+var schemaDays = map[string]string{"monday": "Monday", "tuesday": "Tuesday", "wednesday": "Wednesday", "thursday": "Thursday",
+	"friday": "Friday", "saturday": "Saturday", "sunday": "Sunday"}
+
+// officeMetadata describes the office and its weekly hours for search
+// engines and other machines: one OpeningHoursSpecification per interval,
+// and one per exception date (closed days as 00:00-00:00, as schema.org
+// advises).
+func officeMetadata(t town.Profile, o *Office) string {
+	var specs []map[string]any
+	for day, ivs := range o.Spec.Week {
+		for _, iv := range ivs {
+			from, to, _ := strings.Cut(iv, "-")
+			specs = append(specs, map[string]any{"@type": "OpeningHoursSpecification", "dayOfWeek": "https://schema.org/" + schemaDays[day], "opens": from, "closes": to})
+		}
+	}
+	for _, e := range o.Spec.Exceptions {
+		if e.Closed {
+			specs = append(specs, map[string]any{"@type": "OpeningHoursSpecification", "validFrom": e.Date, "validThrough": e.Date, "opens": "00:00", "closes": "00:00"})
+			continue
+		}
+		for _, iv := range e.Hours {
+			from, to, _ := strings.Cut(iv, "-")
+			specs = append(specs, map[string]any{"@type": "OpeningHoursSpecification", "validFrom": e.Date, "validThrough": e.Date, "opens": from, "closes": to})
+		}
+	}
+	m := map[string]any{
+		"@context": "https://schema.org", "@type": "GovernmentOffice", "name": o.Name, "description": o.Description, "telephone": o.Phone,
+		"address": map[string]any{"@type": "PostalAddress", "streetAddress": o.Address, "postalCode": o.PostalCode, "addressLocality": t.Name, "addressCountry": "IT"},
+		"geo":                       map[string]any{"@type": "GeoCoordinates", "latitude": o.Lat, "longitude": o.Lon},
+		"parentOrganization":        map[string]any{"@type": "GovernmentOrganization", "name": t.FullName()},
+		"openingHoursSpecification": specs,
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
 }
 
 // CategoryView is a service category with its services.
@@ -270,6 +311,6 @@ func (h *Web) office(w http.ResponseWriter, r *http.Request) {
 	page := h.App.NewPage(r, "")
 	page.Title, page.Description = o.Name, o.Description
 	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.management"), Href: "/amministrazione"}, {Label: "Uffici", Href: "/amministrazione/uffici"}, {Label: o.Name}}
-	page.Data = &OfficeView{Office: o, Status: statusOf(o, now), Days: comingDays(o, now, 14), Services: c.At(o.ID)}
+	page.Data = &OfficeView{Office: o, Status: statusOf(o, now), Days: comingDays(o, now, 14), Services: c.At(o.ID), Metadata: officeMetadata(page.Town, o)}
 	h.App.HTML(w, r, http.StatusOK, "office", page)
 }

@@ -20,6 +20,11 @@ var Templates embed.FS
 //go:embed locales
 var Messages embed.FS
 
+// openAPI describes the portal's JSON API.
+//
+//go:embed openapi.json
+var openAPI []byte
+
 // Chrome is the portal's shell: the national top menu, the clarity rating.
 func Chrome() web.Chrome {
 	return web.Chrome{
@@ -81,6 +86,10 @@ func (p *Portal) Routes() {
 	m.HandleFunc("GET /privacy", p.static("privacy", "privacy.title"))
 	m.HandleFunc("GET /cookie", p.static("cookies", "cookies.title"))
 	m.HandleFunc("GET /dichiarazione-accessibilita", p.static("accessibility", "accessibility.title"))
+	m.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openAPI)
+	})
 }
 
 // HomeData is the content of the home page.
