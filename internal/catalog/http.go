@@ -143,7 +143,7 @@ func officeMetadata(t town.Profile, o *Office) string {
 	}
 	m := map[string]any{
 		"@context": "https://schema.org", "@type": "GovernmentOffice", "name": o.Name, "description": o.Description, "telephone": o.Phone,
-		"address": map[string]any{"@type": "PostalAddress", "streetAddress": o.Address, "postalCode": o.PostalCode, "addressLocality": t.Name, "addressCountry": "IT"},
+		"address":                   map[string]any{"@type": "PostalAddress", "streetAddress": o.Address, "postalCode": o.PostalCode, "addressLocality": t.Name, "addressCountry": "IT"},
 		"geo":                       map[string]any{"@type": "GeoCoordinates", "latitude": o.Lat, "longitude": o.Lon},
 		"parentOrganization":        map[string]any{"@type": "GovernmentOrganization", "name": t.FullName()},
 		"openingHoursSpecification": specs,

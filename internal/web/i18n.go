@@ -164,9 +164,12 @@ func Supported(lang string) bool {
 }
 
 // SafeNext returns next if it is a path on this site, and "/" otherwise, so a
-// redirect parameter cannot send a visitor elsewhere.
+// redirect parameter cannot send a visitor elsewhere. Control characters are
+// refused too: browsers drop tabs and newlines from a Location, so "/\t/evil"
+// would become "//evil", another site.
 func SafeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/"
 	}
 	return next
