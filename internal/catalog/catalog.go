@@ -368,7 +368,7 @@ func (s *Store) Import(ctx context.Context, c *Catalog) error {
 				}
 			}
 		}
-		return nil
+		return indexServices(ctx, s.DB, tx, c.Services)
 	})
 	if err != nil {
 		return err

@@ -132,3 +132,32 @@ func BenchmarkCatalogGet(b *testing.B) {
 		}
 	}
 }
+
+func TestSearchInItalian(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := &catalog.Store{DB: d, TTL: time.Minute}
+		demo, _ := catalog.Demo()
+		if err := s.Import(ctx, demo); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"carta d'identità", "Carta identita", "certificati", "mensa scolastica"} {
+			ids, err := s.Search(ctx, q)
+			if err != nil || len(ids) == 0 {
+				t.Errorf("Search(%q) = %v, %v", q, ids, err)
+			}
+		}
+		ids, _ := s.Search(ctx, "carta d'identità elettronica")
+		if len(ids) == 0 || ids[0] != "carta-identita-elettronica" {
+			t.Errorf("the CIE is not the first result: %v", ids)
+		}
+		for _, q := range []string{"", "  ", `" OR 1=1 --`, "NEAR(", strings.Repeat("a", 5000)} {
+			if _, err := s.Search(ctx, q); err != nil {
+				t.Errorf("Search(%q): %v", q, err)
+			}
+		}
+		if ids, _ := s.Search(ctx, "zzzzqqq"); len(ids) != 0 {
+			t.Errorf("nonsense found %v", ids)
+		}
+	})
+}

@@ -162,6 +162,10 @@ type CategoryView struct {
 type ListData struct {
 	Categories []CategoryView
 	Category   *CategoryView
+	// Query and Results are a search's.
+	Query    string
+	Searched bool
+	Results  []*Service
 }
 
 func (h *Web) categories(c *Catalog) []CategoryView {
@@ -177,10 +181,25 @@ func (h *Web) servicesIndex(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	d := &ListData{Categories: h.categories(c), Query: strings.TrimSpace(r.URL.Query().Get("q"))}
+	if d.Query != "" {
+		ids, err := h.Store.Search(r.Context(), d.Query)
+		if err != nil {
+			h.App.Log.Error("search", "err", err, "request_id", web.RequestID(r.Context()))
+			h.App.Error(w, r, http.StatusInternalServerError)
+			return
+		}
+		d.Searched = true
+		for _, id := range ids {
+			if s, ok := c.Service(id); ok {
+				d.Results = append(d.Results, s)
+			}
+		}
+	}
 	page := h.App.NewPage(r, "menu.services")
 	page.Description = page.T("section.services.intro")
 	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
-	page.Data = &ListData{Categories: h.categories(c)}
+	page.Data = d
 	h.App.HTML(w, r, http.StatusOK, "services", page)
 }
 
