@@ -211,3 +211,33 @@ func TestPostgresBackupRefused(t *testing.T) {
 		t.Errorf("Backup on PostgreSQL: %v", err)
 	}
 }
+
+// A migration numbered below the newest applied one (it landed later) still
+// runs.
+func TestMigrateAppliesAMissingLowerVersion(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ms, err := db.Migrations(d.Dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := ms[0]
+		if _, err := d.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = $1`, first.Version); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.ExecContext(ctx, `DROP TABLE page_feedback`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.ExecContext(ctx, `DROP TABLE town_profile`); err != nil {
+			t.Fatal(err)
+		}
+		applied, err := d.Migrate(ctx)
+		if err != nil || len(applied) != 1 || applied[0] != first.Version {
+			t.Fatalf("Migrate = %v, %v; want the missing version %d", applied, err, first.Version)
+		}
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM page_feedback`).Scan(&n); err != nil {
+			t.Errorf("the missing migration's table: %v", err)
+		}
+	})
+}

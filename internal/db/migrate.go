@@ -132,8 +132,28 @@ func (d *DB) Migrate(ctx context.Context) ([]int, error) {
 		if current > known {
 			return fmt.Errorf("%w: the database is at version %d, this civico knows up to %d; run a newer civico", ErrSchemaTooNew, current, known)
 		}
+		// Every known migration not yet applied runs, even one numbered
+		// below the newest applied: branches developed side by side land in
+		// any order.
+		done := map[int]bool{}
+		rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return err
+			}
+			done[v] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		for _, m := range ms {
-			if m.Version <= current {
+			if done[m.Version] {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
