@@ -38,8 +38,8 @@ var demoPeople = []demoPerson{
 
 // Demo passwords: printed at every start, they are not secrets.
 const (
-	demoResidentPassword = "Tram-Sesto-alle-7"
-	demoOperatorPassword = "Sportello-URP-demo-2026"
+	demoResidentPassword = "Tram-Sesto-alle-7"       // #nosec G101 -- a demo password, printed at every start and in the README
+	demoOperatorPassword = "Sportello-URP-demo-2026" // #nosec G101 -- a demo password, printed at every start and in the README
 	demoCardPassword     = "demo"
 )
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/crs"
 	"github.com/civico-pa/civico/internal/db"
@@ -140,7 +141,7 @@ type apps struct {
 // buildApps wires every feature into the two applications. cards is nil
 // when smart-card login is not configured.
 func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader) (*apps, error) {
-	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages)
+	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, feedback.Messages)
 	if err != nil {
 		return nil, err
 	}
@@ -163,12 +164,13 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 
 	chrome := portal.Chrome()
 	chrome.Login = "/accedi"
-	portalApp, err := newApp(chrome, true, portal.Templates, identity.Templates, catalog.Templates)
+	portalApp, err := newApp(chrome, true, portal.Templates, identity.Templates, catalog.Templates, feedback.Templates)
 	if err != nil {
 		return nil, err
 	}
 	(&portal.Portal{App: portalApp, PartecipaURL: cfg.PartecipaBaseURL}).Routes()
-	(&catalog.Web{App: portalApp, Store: newCatalogStore(d)}).Routes()
+	catalogWeb := &catalog.Web{App: portalApp, Store: newCatalogStore(d)}
+	catalogWeb.Routes()
 	svc := newIdentityService(cfg, d, i18n)
 	id := &identity.Web{App: portalApp, Svc: svc, BaseURL: cfg.BaseURL}
 	if cards != nil {
@@ -181,11 +183,17 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		}
 	}
 	id.Routes()
-	id.BackOfficeRoutes()
+	ratingRoles := []string{"urp", "admin", "statistics"}
+	id.BackOfficeRoutes(
+		identity.Section{Label: "backoffice.catalog", Href: "/backoffice/catalogo", Roles: catalog.EditorRoles},
+		identity.Section{Label: "backoffice.ratings", Href: "/backoffice/valutazioni", Roles: ratingRoles},
+	)
+	(&catalog.BackOffice{Web: catalogWeb, ID: id, Audit: auditLog{&audit.Log{DB: d}}}).Routes()
 	portalApp.Middleware = append(portalApp.Middleware, id.Middleware)
 	portalApp.Viewer = identity.Viewer
 	fb := &feedback.Handler{App: portalApp, Store: &feedback.Store{DB: d}}
 	portalApp.Mux.HandleFunc("POST /valutazione", fb.Submit)
+	portalApp.Mux.HandleFunc("GET /backoffice/valutazioni", id.Require(identity.Low, ratingRoles...)(fb.Results))
 
 	partecipaApp, err := newApp(partecipa.Chrome(cfg.BaseURL), false, partecipa.Templates)
 	if err != nil {

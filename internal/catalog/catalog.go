@@ -117,6 +117,10 @@ func (c *Catalog) Validate(holidays hours.Holidays) error {
 		}
 		h, err := o.Spec.Hours(holidays)
 		if err != nil {
+			var hfe *hours.FieldError
+			if errors.As(err, &hfe) {
+				return &FieldError{f("hours." + hfe.Field), hfe.Err.Error()}
+			}
 			return &FieldError{f("hours"), err.Error()}
 		}
 		o.Hours = h

@@ -70,7 +70,7 @@ func TestValidationNamesTheField(t *testing.T) {
 		{`"status": "active"`, `"status": "suspended"`, "services[0].status_reason"},
 		{`"how_to": "Prenota"`, `"how_to": ""`, "services[0].how_to"},
 		{`"channel": "desk"`, `"channel": "fax"`, "services[0].channel"},
-		{`"monday": ["09:00-12:00"]`, `"monday": ["09:00-12:00", "11:00-13:00"]`, "offices[0].hours"},
+		{`"monday": ["09:00-12:00"]`, `"monday": ["09:00-12:00", "11:00-13:00"]`, "offices[0].hours.week.monday"},
 		{`"id": "urp"`, `"id": "URP!"`, "offices[0].id"},
 	}
 	for _, tt := range tests {

@@ -137,3 +137,24 @@ func (h *Handler) Submit(w http.ResponseWriter, r *http.Request) {
 func redirect(w http.ResponseWriter, r *http.Request, path, outcome string) {
 	http.Redirect(w, r, path+"?"+url.Values{"valutazione": {outcome}}.Encode()+"#feedback", http.StatusSeeOther)
 }
+
+// ResultsData is the content of the clarity results page.
+type ResultsData struct {
+	Pages []Summary
+}
+
+// Results serves the clarity ratings per page, the least clear first, for
+// the back office (the caller wraps it with the role check).
+func (h *Handler) Results(w http.ResponseWriter, r *http.Request) {
+	sums, err := h.Store.Summaries(r.Context())
+	if err != nil {
+		h.App.Log.Error("rating results", "err", err, "request_id", web.RequestID(r.Context()))
+		h.App.Error(w, r, http.StatusInternalServerError)
+		return
+	}
+	page := h.App.NewPage(r, "feedback.results.title")
+	page.Breadcrumb = []web.Crumb{{Label: page.T("backoffice.title"), Href: "/backoffice"}, {Label: page.Title}}
+	page.Data = &ResultsData{Pages: sums}
+	w.Header().Set("Cache-Control", "private, no-store")
+	h.App.HTML(w, r, http.StatusOK, "feedback_results", page)
+}

@@ -3,6 +3,7 @@ package hours
 import (
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -37,7 +38,8 @@ type Hours struct {
 	// OpenOnHolidays keeps the schedule on public holidays (a museum).
 	OpenOnHolidays bool
 
-	byDate map[Date]*Exception
+	indexOnce sync.Once
+	byDate    map[Date]*Exception
 }
 
 // Validate checks every schedule and exception. Exceptions must fall in a
@@ -79,14 +81,15 @@ func (h *Hours) Validate() error {
 	return nil
 }
 
+// index builds the date index once; Hours are read by many requests at
+// once and must not be changed after their first use.
 func (h *Hours) index() {
-	if h.byDate != nil || len(h.Exceptions) == 0 {
-		return
-	}
-	h.byDate = make(map[Date]*Exception, len(h.Exceptions))
-	for k := range h.Exceptions {
-		h.byDate[h.Exceptions[k].Date] = &h.Exceptions[k]
-	}
+	h.indexOnce.Do(func() {
+		h.byDate = make(map[Date]*Exception, len(h.Exceptions))
+		for k := range h.Exceptions {
+			h.byDate[h.Exceptions[k].Date] = &h.Exceptions[k]
+		}
+	})
 }
 
 // Day is what applies on one date.

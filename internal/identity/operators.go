@@ -138,9 +138,37 @@ type OperatorsData struct {
 	Message   string
 }
 
-// BackOfficeRoutes are the back-office pages of identity: the operators and
-// their roles, for administrators.
-func (h *Web) BackOfficeRoutes() {
+// Section is a part of the back office and the roles that may open it.
+type Section struct {
+	Label string // message id
+	Href  string
+	Roles []string
+}
+
+// BackOfficeData is the content of the back office's home.
+type BackOfficeData struct {
+	Sections []Section
+}
+
+// BackOfficeRoutes are the back-office pages of identity: its home, listing
+// the sections the operator's roles open, and the operators and their
+// roles, for administrators.
+func (h *Web) BackOfficeRoutes(sections ...Section) {
+	all := append([]Section{{Label: "identity.operators.title", Href: "/backoffice/operatori", Roles: []string{"admin"}}}, sections...)
+	h.App.Mux.HandleFunc("GET /backoffice", h.Require(Low, Roles...)(func(w http.ResponseWriter, r *http.Request) {
+		a, _ := Current(r.Context())
+		d := &BackOfficeData{}
+		for _, s := range all {
+			if slices.ContainsFunc(s.Roles, a.HasRole) {
+				d.Sections = append(d.Sections, s)
+			}
+		}
+		page := h.App.NewPage(r, "backoffice.title")
+		page.Breadcrumb = []web.Crumb{{Label: page.Title}}
+		page.Data = d
+		w.Header().Set("Cache-Control", "private, no-store")
+		h.App.HTML(w, r, http.StatusOK, "backoffice", page)
+	}))
 	admin := h.Require(Low, "admin")
 	h.App.Mux.HandleFunc("GET /backoffice/operatori", admin(h.operators))
 	h.App.Mux.HandleFunc("POST /backoffice/operatori/{id}/ruoli", admin(h.setRole))

@@ -206,12 +206,12 @@ func (s *Store) Operators(ctx context.Context) ([]*Account, error) {
 	for rows.Next() {
 		a, err := scanAccount(rows)
 		if err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return nil, err
 		}
 		out = append(out, a)
 	}
-	rows.Close()
+	_ = rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
