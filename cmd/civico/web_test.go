@@ -16,9 +16,9 @@ import (
 
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/feedback"
 	"github.com/civico-pa/civico/internal/identity"
-	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/town"
