@@ -16,6 +16,7 @@ import (
 	"github.com/civico-pa/civico/internal/crs"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feedback"
+	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/partecipa"
@@ -169,7 +170,16 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		return nil, err
 	}
 	(&portal.Portal{App: portalApp, PartecipaURL: cfg.PartecipaBaseURL}).Routes()
-	catalogWeb := &catalog.Web{App: portalApp, Store: newCatalogStore(d)}
+	catalogStore := newCatalogStore(d)
+	catalogStore.Holidays = func(ctx context.Context) hours.Holidays {
+		p, err := towns.Get(ctx)
+		if err != nil {
+			return hours.Holidays{}
+		}
+		m, day := p.Patron()
+		return hours.Holidays{PatronMonth: m, PatronDay: day}
+	}
+	catalogWeb := &catalog.Web{App: portalApp, Store: catalogStore}
 	catalogWeb.Routes()
 	svc := newIdentityService(cfg, d, i18n)
 	id := &identity.Web{App: portalApp, Svc: svc, BaseURL: cfg.BaseURL}

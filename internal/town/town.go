@@ -44,6 +44,18 @@ type Profile struct {
 	// AccessibilityStatementURL is the town's statement on AgID's form
 	// service (https://form.agid.gov.it/...); empty shows civico's own page.
 	AccessibilityStatementURL string `json:"accessibility_statement_url,omitempty"`
+	// PatronDay is the patron saint's day, a local public holiday, as
+	// "MM-DD" (empty for none): offices are closed on it.
+	PatronDay string `json:"patron_day,omitempty"`
+}
+
+// Patron returns the month and day of the patron saint's day (0, 0 if none).
+func (p Profile) Patron() (time.Month, int) {
+	t, err := time.Parse("01-02", p.PatronDay)
+	if err != nil {
+		return 0, 0
+	}
+	return t.Month(), t.Day()
 }
 
 // FullName is the body's official name: "Comune di Cinisello Balsamo".
@@ -104,6 +116,11 @@ func (p Profile) Validate() error {
 		}
 		if a, err := mail.ParseAddress(m.value); err != nil || a.Address != m.value {
 			return &FieldError{m.name, "must be a plain e-mail address"}
+		}
+	}
+	if p.PatronDay != "" {
+		if _, err := time.Parse("01-02", p.PatronDay); err != nil {
+			return &FieldError{"patron_day", "must be a day as MM-DD, e.g. 12-07"}
 		}
 	}
 	for _, u := range []struct{ name, value string }{{"website", p.Website}, {"accessibility_statement_url", p.AccessibilityStatementURL}} {

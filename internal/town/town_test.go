@@ -36,6 +36,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"pec", func(p *town.Profile) { p.PEC = "Comune <x@y.it>" }},
 		{"email", func(p *town.Profile) { p.Email = "not-an-address" }},
 		{"accessibility_statement_url", func(p *town.Profile) { p.AccessibilityStatementURL = "http://form.agid.gov.it/x" }},
+		{"patron_day", func(p *town.Profile) { p.PatronDay = "02-30" }},
 	}
 	for _, tt := range tests {
 		p := town.Demo()
