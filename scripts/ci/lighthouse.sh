@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Lighthouse (npm lighthouse@12.2.3, with Debian's chromium) on the home page,
+# a service page and the "Dove e quando" finder of the demo town. Prints the
+# performance, accessibility and best-practices scores; fails when
+# accessibility is below 100 or performance or best practices below 90.
+# (Targets: performance 95+, accessibility 100. The national model obliges a
+# town scoring below 50 on performance to publish an improvement plan.)
+# Usage: scripts/ci/lighthouse.sh [CIVICO_BINARY]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/civico-ci/lighthouse"
+tmp=$(mktemp -d)
+pid=""
+cleanup() {
+  [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "lighthouse: $*" >&2; exit 1; }
+
+command -v chromium >/dev/null || { [[ "$(id -u)" == 0 ]] && apt-get install -y -qq chromium >/dev/null; } || fail "install Debian's chromium"
+if [[ ! -x "$cache/node_modules/.bin/lighthouse" ]]; then
+  mkdir -p "$cache"
+  (cd "$cache" && npm i -E lighthouse@12.2.3 --no-audit --no-fund --silent) || fail "npm could not install lighthouse@12.2.3"
+fi
+
+bin=${1:-}
+if [[ -z "$bin" ]]; then
+  bin="$tmp/civico"
+  (cd "$top" && go build -o "$bin" ./cmd/civico) || fail "go build failed"
+fi
+port=$((20000 + RANDOM % 20000))
+CIVICO_DATA_DIR="$tmp/data" CIVICO_ADDR="127.0.0.1:$port" CIVICO_PARTECIPA_ADDR="127.0.0.1:$((port + 1))" \
+  CIVICO_TLS_ADDR="127.0.0.1:$((port + 2))" CIVICO_ACCESS_LOG=false "$bin" demo >"$tmp/demo.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 60); do curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break; sleep 0.5; done
+curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { tail -5 "$tmp/demo.log"; fail "the demo did not start"; }
+
+status=0
+printf '| page | performance | accessibility | best practices |\n| --- | ---: | ---: | ---: |\n'
+for path in / /servizi/anagrafe-e-stato-civile/carta-identita-elettronica /dove-e-quando; do
+  out="$tmp/report.json"
+  CHROME_PATH=/usr/bin/chromium "$cache/node_modules/.bin/lighthouse" "http://127.0.0.1:$port$path" --quiet \
+    --output=json --output-path="$out" --only-categories=performance,accessibility,best-practices \
+    --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync --disable-dev-shm-usage" \
+    >"$tmp/lh.log" 2>&1 || { tail -5 "$tmp/lh.log"; fail "lighthouse failed on $path"; }
+  read -r perf a11y bp < <(python3 -c "
+import json,sys; c=json.load(open('$out'))['categories']
+print(round(c['performance']['score']*100), round(c['accessibility']['score']*100), round(c['best-practices']['score']*100))")
+  printf '| %s | %s | %s | %s |\n' "$path" "$perf" "$a11y" "$bp"
+  if ((a11y < 100 || perf < 90 || bp < 90)); then
+    python3 -c "
+import json; r=json.load(open('$out'))
+for k,a in r['audits'].items():
+    if a.get('score') is not None and a['score']<0.9 and a.get('scoreDisplayMode') in ('binary','numeric'):
+        print('  failing audit:', k, a.get('title',''), a.get('displayValue',''))" >&2
+    status=1
+  fi
+done
+((status == 0)) || fail "a page is below the targets (accessibility 100, performance and best practices 90): see the failing audits above"
