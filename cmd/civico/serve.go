@@ -16,6 +16,7 @@ import (
 	"github.com/civico-pa/civico/internal/crs"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feedback"
+	"github.com/civico-pa/civico/internal/forms"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
@@ -107,7 +108,7 @@ func (c *cli) serve(args []string, demo bool) error {
 	if worker != nil {
 		background.Go(func() { worker.Run(bctx) })
 	}
-	background.Go(func() { housekeeping(bctx, apps.identity.Sessions, &mail.Outbox{DB: d}, log) })
+	background.Go(func() { housekeeping(bctx, apps.identity.Sessions, &mail.Outbox{DB: d}, apps.forms, log) })
 	log.Info("civico started", "version", buildVersion(), "database", d.Describe(), "town", profile.FullName(),
 		"portal", listeners[0].Address(), "partecipa", listeners[1].Address())
 	if demo {
@@ -137,12 +138,13 @@ func ensureDemo(ctx context.Context, towns *town.Store) error {
 type apps struct {
 	portal, partecipa *web.App
 	identity          *identity.Service
+	forms             *forms.Store
 }
 
 // buildApps wires every feature into the two applications. cards is nil
 // when smart-card login is not configured.
 func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader) (*apps, error) {
-	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, feedback.Messages)
+	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, feedback.Messages, forms.Messages)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +167,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 
 	chrome := portal.Chrome()
 	chrome.Login = "/accedi"
-	portalApp, err := newApp(chrome, true, portal.Templates, identity.Templates, catalog.Templates, feedback.Templates)
+	portalApp, err := newApp(chrome, true, portal.Templates, identity.Templates, catalog.Templates, feedback.Templates, forms.Templates)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +181,9 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		m, day := p.Patron()
 		return hours.Holidays{PatronMonth: m, PatronDay: day}
 	}
-	catalogWeb := &catalog.Web{App: portalApp, Store: catalogStore}
+	formStore := forms.NewStore(d, cfg.DataDir, auditLog{&audit.Log{DB: d}}, formServices(catalogStore))
+	catalogWeb := &catalog.Web{App: portalApp, Store: catalogStore,
+		Forms: func(ctx context.Context, serviceID string) (any, error) { return formStore.ForService(ctx, serviceID) }}
 	catalogWeb.Routes()
 	svc := newIdentityService(cfg, d, i18n)
 	id := &identity.Web{App: portalApp, Svc: svc, BaseURL: cfg.BaseURL}
@@ -197,7 +201,9 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	id.BackOfficeRoutes(
 		identity.Section{Label: "backoffice.catalog", Href: "/backoffice/catalogo", Roles: catalog.EditorRoles},
 		identity.Section{Label: "backoffice.ratings", Href: "/backoffice/valutazioni", Roles: ratingRoles},
+		identity.Section{Label: "forms.backoffice.title", Href: "/backoffice/moduli", Roles: forms.Roles},
 	)
+	(&forms.Web{App: portalApp, Store: formStore, Identity: id}).Routes()
 	(&catalog.BackOffice{Web: catalogWeb, ID: id, Audit: auditLog{&audit.Log{DB: d}}}).Routes()
 	portalApp.Middleware = append(portalApp.Middleware, id.Middleware)
 	portalApp.Viewer = identity.Viewer
@@ -210,7 +216,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		return nil, err
 	}
 	(&partecipa.Partecipa{App: partecipaApp}).Routes()
-	return &apps{portal: portalApp, partecipa: partecipaApp, identity: svc}, nil
+	return &apps{portal: portalApp, partecipa: partecipaApp, identity: svc, forms: formStore}, nil
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -224,7 +230,7 @@ func writeJSON(w io.Writer, v any) error {
 const mailRetention = 30 * 24 * time.Hour
 
 // housekeeping deletes expired sessions and old mail every few minutes.
-func housekeeping(ctx context.Context, s *identity.Sessions, out *mail.Outbox, log *slog.Logger) {
+func housekeeping(ctx context.Context, s *identity.Sessions, out *mail.Outbox, files *forms.Store, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
@@ -238,6 +244,11 @@ func housekeeping(ctx context.Context, s *identity.Sessions, out *mail.Outbox, l
 			if _, err := out.Purge(ctx, time.Now().Add(-mailRetention)); err != nil && ctx.Err() == nil {
 				log.Warn("outbox purge", "err", err)
 			}
+			if n, err := files.GC(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("forms: collecting unreferenced files", "err", err)
+			} else if n > 0 {
+				log.Info("forms: removed unreferenced files", "files", n)
+			}
 		}
 	}
 }
@@ -245,4 +256,20 @@ func housekeeping(ctx context.Context, s *identity.Sessions, out *mail.Outbox, l
 // newCatalogStore keeps the catalogue cached for 30 seconds per process.
 func newCatalogStore(d *db.DB) *catalog.Store {
 	return &catalog.Store{DB: d, TTL: 30 * time.Second}
+}
+
+// formServices lets the forms library check and list the catalogue's
+// services without importing the catalogue.
+func formServices(c *catalog.Store) forms.Services {
+	return func(ctx context.Context) ([]forms.Service, error) {
+		cat, err := c.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]forms.Service, 0, len(cat.Services))
+		for _, s := range cat.Services {
+			out = append(out, forms.Service{ID: s.ID, Title: s.Title})
+		}
+		return out, nil
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/feedback"
+	"github.com/civico-pa/civico/internal/forms"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/portal"
@@ -489,7 +490,7 @@ func TestCrawlHasNoBrokenLinks(t *testing.T) {
 
 // Every message a template asks for exists in every language.
 func TestTemplatesUseDefinedMessages(t *testing.T) {
-	x, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, feedback.Messages)
+	x, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, feedback.Messages, forms.Messages)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -499,7 +500,7 @@ func TestTemplatesUseDefinedMessages(t *testing.T) {
 		}
 	}
 	literal := regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
-	for _, src := range []fs.FS{web.Layout(), portal.Templates, partecipa.Templates, identity.Templates, catalog.Templates, feedback.Templates} {
+	for _, src := range []fs.FS{web.Layout(), portal.Templates, partecipa.Templates, identity.Templates, catalog.Templates, feedback.Templates, forms.Templates} {
 		fs.WalkDir(src, ".", func(p string, e fs.DirEntry, err error) error {
 			if err != nil || e.IsDir() || !strings.HasSuffix(p, ".html") {
 				return err

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"net/http"
@@ -26,6 +27,10 @@ type Web struct {
 	App   *web.App
 	Store *Store
 	Now   func() time.Time
+	// Forms lists a service's downloadable forms for its page (the forms
+	// library, internal/forms, which the catalogue does not import); nil
+	// lists none.
+	Forms func(ctx context.Context, serviceID string) (any, error)
 }
 
 func (h *Web) now() time.Time {
@@ -227,6 +232,9 @@ type ServiceData struct {
 	Topics   []taxonomy.Term
 	Offices  []OfficeView
 	Metadata string // schema.org GovernmentService, JSON
+	// Forms are the service's forms, listed under "Cosa serve":
+	// []*forms.Form, each with its Latest version.
+	Forms any
 }
 
 func (h *Web) service(w http.ResponseWriter, r *http.Request) {
@@ -249,6 +257,14 @@ func (h *Web) service(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, o := range c.OfficesOf(s) {
 		d.Offices = append(d.Offices, OfficeView{Office: o, Status: statusOf(o, now), Days: comingDays(o, now, 7)})
+	}
+	if h.Forms != nil {
+		list, err := h.Forms(r.Context(), s.ID)
+		if err != nil {
+			// The page is still worth showing without its forms.
+			h.App.Log.Error("forms of a service", "service", s.ID, "err", err, "request_id", web.RequestID(r.Context()))
+		}
+		d.Forms = list
 	}
 	page := h.App.NewPage(r, "")
 	page.Title, page.Description = s.Title, s.Summary

@@ -91,7 +91,7 @@ func (c *PageCache) middleware(lang func(*http.Request) string, next http.Handle
 			}
 			w.WriteHeader(http.StatusOK)
 			if r.Method != http.MethodHead {
-				w.Write(e.body)
+				_, _ = w.Write(e.body)
 			}
 			return
 		}
@@ -139,13 +139,23 @@ type teeWriter struct {
 func (t *teeWriter) WriteHeader(code int) {
 	if t.status == 0 {
 		t.status = code
+		t.skipUnlessHTML()
 	}
 	t.ResponseWriter.WriteHeader(code)
+}
+
+// skipUnlessHTML stops copying a body that will not be cached anyway (a
+// download, an image, JSON), so large responses cost no extra memory.
+func (t *teeWriter) skipUnlessHTML() {
+	if ct := t.Header().Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "text/html") {
+		t.overflow = true
+	}
 }
 
 func (t *teeWriter) Write(b []byte) (int, error) {
 	if t.status == 0 {
 		t.status = http.StatusOK
+		t.skipUnlessHTML()
 	}
 	if !t.overflow {
 		if t.buf.Len()+len(b) > maxCachedBody {
