@@ -13,7 +13,7 @@ import (
 func BenchmarkPages(b *testing.B) {
 	for name, path := range map[string]string{"home": "/", "services": "/servizi", "topics": "/argomenti", "healthz": "/healthz",
 		"service": "/servizi/anagrafe-e-stato-civile/carta-identita-elettronica", "office": "/amministrazione/uffici/anagrafe",
-		"finder": "/dove-e-quando?quando=libero&giorno=2026-11-25&dalle=17:00&alle=20:00",
+		"finder":       "/dove-e-quando?quando=libero&giorno=2026-11-25&dalle=17:00&alle=20:00",
 		"coordination": "/coordinamento-orari?categoria=anagrafe-e-stato-civile&settimana=2026-11-25"} {
 		b.Run(name, func(b *testing.B) {
 			s := newBenchSite(b)
