@@ -1,0 +1,32 @@
+// Package e2e holds civico's browser journeys and accessibility checks. Its
+// tests build the real binary, run `civico demo` on free ports with a data
+// directory and an SMTP server of their own, and drive Debian's headless
+// Chromium through the DevTools protocol (chromedp) as residents would:
+//
+//   - TestBrowse: home, "Servizi" in the main menu, a category, English and back;
+//   - TestClarityRatingWithoutJavaScript: the clarity rating with scripts off;
+//   - TestRegisterWithPassword: registration (a wrong fiscal code first), the
+//     confirmation mail, "Conferma", login, the personal area;
+//   - TestSmartCardLogin: login with a demo smart card over TLS (a client
+//     certificate in the browser's NSS database, chosen by the Chromium policy
+//     AutoSelectCertificateForUrls, which the test writes to
+//     /etc/chromium/policies/managed and removes: it needs root);
+//   - TestKeyboardOnly: the home page with the Tab key alone;
+//   - TestAccessibility: axe-core's WCAG 2.1 A and AA rules on every page
+//     reachable from the home pages, logged out and logged in.
+//
+// The tests are skipped unless CIVICO_E2E=1. scripts/ci/e2e.sh installs what
+// they need (chromium, libnss3-tools, axe-core from npm) and runs them:
+//
+//	scripts/ci/e2e.sh                  # all of them
+//	scripts/ci/e2e.sh -run TestBrowse  # one
+//
+// Settings, read from the environment:
+//
+//	CIVICO_E2E=1          run the tests
+//	CIVICO_AXE_JS         path of axe-core's axe.min.js (TestAccessibility)
+//	CIVICO_E2E_CHROMIUM   the browser (default /usr/bin/chromium)
+//	CIVICO_E2E_ARTIFACTS  where a failing test leaves a screenshot, the page's
+//	                      HTML, the browser's and the demo's logs and the axe
+//	                      report, named after the test (default e2e/artifacts)
+package e2e

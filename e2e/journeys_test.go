@@ -1,0 +1,394 @@
+package e2e
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/civico-pa/civico/internal/cf"
+)
+
+// A visitor opens the home page, goes to Servizi through the main menu,
+// opens a category, and switches the site to English and back.
+func TestBrowse(t *testing.T) {
+	requireE2E(t)
+	d := startDemo(t)
+	b := newBrowser(t)
+
+	b.open(d.Portal+"/", 200)
+	b.wantText("main h1", "Comune di Cinisello Balsamo")
+	if lang := eval[string](b, `document.documentElement.lang`); lang != "it" {
+		t.Fatalf("home page: <html lang=%q>, want it", lang)
+	}
+
+	clickAndLoad(b, `clicking "Servizi" in the main menu`,
+		`//nav//ul[@data-element="main-navigation"]//a[normalize-space(.)="Servizi"]`, 200)
+	if p := b.path(); p != "/servizi" {
+		t.Fatalf("the menu entry Servizi led to %s, want /servizi", p)
+	}
+	b.wantText("main h1", "Servizi")
+	if cur := eval[string](b, `document.querySelector('[data-element="main-navigation"] a[aria-current="page"]')?.textContent.trim() ?? ""`); cur != "Servizi" {
+		t.Errorf("on /servizi the main menu marks %q as the current page, want Servizi", cur)
+	}
+
+	const category = "Anagrafe e stato civile"
+	clickAndLoad(b, `clicking the category "`+category+`"`,
+		`//main//a[@data-element="service-category-link"][normalize-space(.)="`+category+`"]`, 200)
+	categoryPath := b.path()
+	if !strings.HasPrefix(categoryPath, "/servizi/") {
+		t.Fatalf("the category link led to %s, want a page under /servizi/", categoryPath)
+	}
+	b.wantText("main h1", category)
+	b.wantText(`[data-element="breadcrumb"]`, "Servizi")
+
+	// English, on the same page.
+	clickAndLoad(b, `clicking "English" in the header`, `//header//a[@hreflang="en"]`, 200)
+	if lang := eval[string](b, `document.documentElement.lang`); lang != "en" {
+		t.Fatalf("after choosing English: <html lang=%q>, want en", lang)
+	}
+	if p := b.path(); p != categoryPath {
+		t.Errorf("after choosing English the page is %s, want to stay on %s", p, categoryPath)
+	}
+	b.wantText("main h1", category) // the national category names stay Italian
+	b.wantText(`[data-element="breadcrumb"]`, "Home")
+
+	// And back to Italian.
+	clickAndLoad(b, `clicking "Italiano" in the header`, `//header//a[@hreflang="it"]`, 200)
+	if lang := eval[string](b, `document.documentElement.lang`); lang != "it" {
+		t.Fatalf("after choosing Italiano: <html lang=%q>, want it", lang)
+	}
+	if p := b.path(); p != categoryPath {
+		t.Errorf("after choosing Italiano the page is %s, want to stay on %s", p, categoryPath)
+	}
+}
+
+// A visitor without JavaScript rates a page's clarity with 2 stars: the
+// question about what went wrong appears (CSS :has, no script), they pick a
+// reason, add a comment and send it, and are thanked.
+func TestClarityRatingWithoutJavaScript(t *testing.T) {
+	requireE2E(t)
+	d := startDemo(t)
+	b := newBrowser(t)
+	const page = "/servizi"
+	b.open(d.Portal+page, 200)
+	if !b.scripting() {
+		t.Fatal("the check for JavaScript says it is off before it was turned off")
+	}
+	b.step("turning JavaScript off", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+	b.open(d.Portal+page, 200)
+	if b.scripting() {
+		t.Fatal("JavaScript is still on in the page")
+	}
+	b.wantText(`[data-element="feedback-title"]`, "Quanto sono chiare le informazioni su questa pagina?")
+	if b.displayed(".feedback-negative") || b.displayed(".feedback-positive") {
+		t.Fatal("before a star is chosen, the follow-up questions are already shown")
+	}
+
+	b.step("choosing 2 stars", chromedp.Click(chromedp.CSS(`label[for="rate2"]`), chromedp.NodeVisible))
+	if !eval[bool](b, `document.getElementById("rate2").checked`) {
+		t.Fatal("clicking the label of the second star did not select 2 stars")
+	}
+	if !b.displayed(".feedback-negative") {
+		t.Fatal("after choosing 2 stars the question \"Dove hai incontrato le maggiori difficoltà?\" is not shown")
+	}
+	if b.displayed(".feedback-positive") {
+		t.Fatal("after choosing 2 stars the question about what went well is shown too")
+	}
+	b.wantText(`.feedback-negative legend`, "Dove hai incontrato le maggiori difficoltà?")
+
+	const reason = "A volte le indicazioni non erano complete"
+	b.step("picking a reason", chromedp.Click(
+		`//fieldset[@data-element="feedback-rating-negative"]//label[normalize-space(.)="`+reason+`"]`, chromedp.NodeVisible))
+	if got := eval[string](b, `document.querySelector('input[name="reason"]:checked')?.value ?? ""`); got != reason {
+		t.Fatalf("the chosen reason is %q, want %q", got, reason)
+	}
+	b.step("typing a comment", chromedp.SendKeys(chromedp.CSS("#feedback-comment"), "Mancano gli orari dello sportello"))
+
+	clickAndLoad(b, "sending the rating", chromedp.CSS(`.feedback-form button[type="submit"]`), 200)
+	if p := b.path(); !strings.HasPrefix(p, page+"?") {
+		t.Errorf("after sending, the page is %s, want %s again", p, page)
+	}
+	b.wantText(`#feedback .alert-success[role="status"]`, "Grazie, la tua valutazione ci aiuterà a migliorare il servizio.")
+}
+
+// displayed tells whether the first element matching css is rendered
+// (display is not none on it and its ancestors).
+func (b *browser) displayed(css string) bool {
+	b.t.Helper()
+	return eval[bool](b, `(() => { const e = document.querySelector(`+strconv.Quote(css)+`);
+		if (!e) throw new Error("no element matches `+css+`");
+		return e.getClientRects().length > 0; })()`)
+}
+
+// scripting tells whether the page runs scripts: with scripting off, the
+// HTML parser reads the content of <noscript> as markup.
+func (b *browser) scripting() bool {
+	b.t.Helper()
+	return eval[bool](b, `(() => { const d = document.createElement("div");
+		d.innerHTML = "<noscript><p>x</p></noscript>";
+		return d.querySelector("noscript p") === null; })()`)
+}
+
+// A resident registers with a password: a wrong fiscal code is refused with
+// the message beside the field and the other answers kept; with the right
+// one, the confirmation mail arrives, the link confirms the address, and the
+// resident logs in and sees their personal area.
+func TestRegisterWithPassword(t *testing.T) {
+	requireE2E(t)
+	d := startDemo(t)
+	b := newBrowser(t)
+
+	code, err := cf.Complete("VRDGPP80A01F205")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := code.String()
+	wrongCheck := byte('A')
+	if good[15] == 'A' {
+		wrongCheck = 'B'
+	}
+	wrong := good[:15] + string(wrongCheck)
+	const (
+		given    = "Giuseppe"
+		family   = "Verdi"
+		email    = "giuseppe.verdi@example.invalid"
+		password = "Lampione-Viola-di-sera-42"
+	)
+
+	b.open(d.Portal+"/registrati", 200)
+	b.wantText("main h1", "Registrati")
+	b.step("filling in the registration form",
+		chromedp.SendKeys(chromedp.CSS("#f-given_name"), given),
+		chromedp.SendKeys(chromedp.CSS("#f-family_name"), family),
+		chromedp.SendKeys(chromedp.CSS("#f-fiscal_code"), wrong),
+		chromedp.SendKeys(chromedp.CSS("#f-email"), email),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), password),
+		chromedp.SendKeys(chromedp.CSS("#f-password2"), password),
+	)
+	b.clickBox("ticking the privacy box", `label[for="f-privacy"]`)
+	if !eval[bool](b, `document.getElementById("f-privacy").checked`) {
+		t.Fatal("clicking the privacy box did not tick it")
+	}
+	clickAndLoad(b, "sending the form with a wrong fiscal code", chromedp.CSS(`main form button[type="submit"]`), 422)
+
+	// The message is beside the field, tied to it, and the answers are kept.
+	b.wantText(`main .alert-danger[role="alert"]`, "Alcuni campi non sono corretti")
+	b.wantText("#f-fiscal_code-error", "L'ultimo carattere del codice fiscale non corrisponde agli altri")
+	type fieldState struct {
+		Invalid, DescribedBy, Value string
+		ErrorBeside                 bool
+	}
+	st := eval[fieldState](b, `(() => { const f = document.getElementById("f-fiscal_code"), e = document.getElementById("f-fiscal_code-error");
+		return {Invalid: f.getAttribute("aria-invalid") ?? "", DescribedBy: f.getAttribute("aria-describedby") ?? "", Value: f.value,
+			ErrorBeside: e.parentElement === f.parentElement && !!(f.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING)}; })()`)
+	if st.Invalid != "true" || !strings.Contains(" "+st.DescribedBy+" ", " f-fiscal_code-error ") || !st.ErrorBeside {
+		t.Errorf("the fiscal code field is not tied to its error: aria-invalid=%q aria-describedby=%q, error right after the field: %v",
+			st.Invalid, st.DescribedBy, st.ErrorBeside)
+	}
+	if st.Value != wrong {
+		t.Errorf("the fiscal code field holds %q after the error, want what was typed (%q)", st.Value, wrong)
+	}
+	for id, want := range map[string]string{"f-given_name": given, "f-family_name": family, "f-email": email, "f-password": "", "f-password2": ""} {
+		if got := eval[string](b, `document.getElementById("`+id+`").value`); got != want {
+			t.Errorf("after the error, #%s holds %q, want %q", id, got, want)
+		}
+	}
+	if !eval[bool](b, `document.getElementById("f-privacy").checked`) {
+		t.Error("after the error, the privacy box is no longer ticked")
+	}
+	if n := eval[int](b, `document.querySelectorAll("main .invalid-feedback").length`); n != 1 {
+		t.Errorf("after a wrong fiscal code, %d fields show an error, want 1", n)
+	}
+
+	// Corrected, the registration goes through.
+	b.step("correcting the fiscal code and typing the password again",
+		chromedp.Clear(chromedp.CSS("#f-fiscal_code")),
+		chromedp.SendKeys(chromedp.CSS("#f-fiscal_code"), good),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), password),
+		chromedp.SendKeys(chromedp.CSS("#f-password2"), password),
+	)
+	clickAndLoad(b, "sending the corrected form", chromedp.CSS(`main form button[type="submit"]`), 200)
+	b.wantText(`main .alert-success[role="status"]`, "Ti abbiamo scritto")
+
+	msg := d.waitMail(t, 1)
+	if len(msg.To) != 1 || msg.To[0] != email {
+		t.Fatalf("the confirmation mail went to %v, want %s", msg.To, email)
+	}
+	if !strings.Contains(msg.Subject, "Conferma il tuo indirizzo") {
+		t.Errorf("the confirmation mail's subject is %q", msg.Subject)
+	}
+	link, err := linkIn(msg.Text, d.Portal+"/verifica-email?token=")
+	if err != nil {
+		t.Fatalf("the confirmation mail: %v\n%s", err, msg.Text)
+	}
+
+	b.open(link, 200)
+	b.wantText("main h1", "Conferma l'indirizzo email")
+	clickAndLoad(b, `pressing "Conferma"`, `//main//form//button[normalize-space(.)="Conferma"]`, 200)
+	if p := b.path(); !strings.HasPrefix(p, "/accedi") {
+		t.Errorf("after confirming, the page is %s, want the login page", p)
+	}
+	b.wantText(`main .alert-success[role="status"]`, "Indirizzo confermato: ora puoi accedere.")
+
+	// The personal area asks for a login and comes back after it.
+	b.open(d.Portal+"/profilo", 200)
+	if p := b.path(); !strings.HasPrefix(p, "/accedi?") {
+		t.Fatalf("/profilo without a session shows %s, want the login page", p)
+	}
+	b.step("typing email and password",
+		chromedp.SendKeys(chromedp.CSS("#f-email"), email),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), password),
+	)
+	clickAndLoad(b, "logging in", `//main//form[@action="/accedi"]//button[normalize-space(.)="Accedi"]`, 200)
+	if p := b.path(); p != "/profilo" {
+		t.Fatalf("after logging in the page is %s, want /profilo", p)
+	}
+	b.wantText("main .lead", "Ciao "+given+" "+family+".")
+	b.wantText(`header [data-element="personal-area-login"]`, given+" "+family)
+	b.wantText("main dl", good)
+	b.wantText("main dl", email)
+}
+
+// focusState describes the focused element after a key press.
+type focusState struct {
+	Desc     string // tag, text and target, for messages
+	Path     string // where it is in the document, to tell elements apart
+	Footer   bool   // inside <footer>
+	LastLink bool   // the last link of the page
+	OnScreen bool   // the element showing the focus is in the viewport, with a size
+	// Indicator lists the visible outlines and box-shadows of the element
+	// showing the focus and its descendants ("" when none).
+	Indicator string
+	// PrevIndicator is the same for the previous focused element, now that
+	// it has lost focus.
+	PrevIndicator string
+}
+
+// focusJS reads focusState, after the focus styles' transitions ended.
+// The element showing the focus is the focused one, or the label of a
+// control hidden off screen (the rating's stars are labels of radio
+// buttons moved out of view).
+const focusJS = `(async () => {
+	const visibleColor = c => !/^rgba\(.*,\s*0\)$/.test(c) && c !== "transparent";
+	const layers = v => v.split(/,(?![^(]*\))/).map(x => x.trim());
+	const shadowVisible = v => v !== "none" && layers(v).some(l => {
+		const color = (l.match(/rgba?\([^)]*\)/) || ["rgb(0, 0, 0)"])[0];
+		const sizes = l.replace(/rgba?\([^)]*\)/, "").match(/-?[\d.]+px/g) || [];
+		return visibleColor(color) && sizes.some(x => parseFloat(x) !== 0); });
+	const indicator = el => [el, ...el.querySelectorAll("*")].slice(0, 30).map(n => {
+		const s = getComputedStyle(n), out = [];
+		if (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0 && visibleColor(s.outlineColor))
+			out.push(n.tagName.toLowerCase() + " outline " + s.outlineStyle + " " + s.outlineWidth + " " + s.outlineColor);
+		if (shadowVisible(s.boxShadow)) out.push(n.tagName.toLowerCase() + " box-shadow " + s.boxShadow);
+		return out.join("; "); }).filter(x => x).join("; ");
+	const onScreen = el => { const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+		return r.width > 2 && r.height > 2 && r.right > 0 && r.bottom > 0 && r.left < innerWidth && r.top < innerHeight &&
+			s.visibility !== "hidden" && parseFloat(s.opacity) > 0; };
+	const e = document.activeElement;
+	let ind = e;
+	if (e && e.labels && e.labels.length && !onScreen(e)) ind = e.labels[0];
+	const prevEl = window.__civicoE2EPrev && window.__civicoE2EPrev.isConnected ? window.__civicoE2EPrev : null;
+	// Let the focus styles' transitions and the (smooth) scrolling to the
+	// focused element end, for at most a second.
+	const sleep = ms => new Promise(r => setTimeout(r, ms));
+	const anims = [ind, prevEl].filter(n => n).flatMap(n => [n, ...n.querySelectorAll("*")]).flatMap(n => n.getAnimations());
+	await Promise.race([Promise.all(anims.map(a => a.finished.catch(() => null))), sleep(1000)]);
+	for (let i = 0, y = -1; i < 20 && y !== scrollY; i++) { y = scrollY; await sleep(50); }
+	const prev = prevEl ? indicator(prevEl) : "";
+	if (!e || e === document.body || e === document.documentElement) {
+		window.__civicoE2EPrev = null;
+		return {Desc: "(nothing: the page has no focus)", PrevIndicator: prev};
+	}
+	window.__civicoE2EPrev = ind;
+	const path = []; for (let n = e; n && n.nodeType === 1; n = n.parentElement) {
+		let i = 1; for (let s = n.previousElementSibling; s; s = s.previousElementSibling) i++;
+		path.unshift(n.tagName.toLowerCase() + ":" + i); }
+	const links = document.querySelectorAll("a[href]");
+	const text = (e.innerText || e.value || e.getAttribute("aria-label") || "").trim().replace(/\s+/g, " ").slice(0, 60);
+	const target = e.getAttribute("href") || e.id || e.name || "";
+	return {Desc: "<" + e.tagName.toLowerCase() + "> \"" + text + "\"" + (target ? " (" + target + ")" : ""), Path: path.join("/"),
+		Footer: !!e.closest("footer"), LastLink: links.length > 0 && e === links[links.length - 1],
+		OnScreen: onScreen(ind), Indicator: indicator(ind), PrevIndicator: prev};
+})()`
+
+// A keyboard user tabs through the home page: the first stop is the skip
+// link, every stop shows where the focus is, and the focus reaches the
+// footer's links without being trapped.
+func TestKeyboardOnly(t *testing.T) {
+	requireE2E(t)
+	d := startDemo(t)
+	b := newBrowser(t)
+	b.open(d.Portal+"/", 200)
+
+	tabbable := eval[int](b, `[...document.querySelectorAll('a[href], button, input:not([type="hidden"]), select, textarea, [tabindex]')]
+		.filter(e => e.tabIndex >= 0 && !e.disabled).length`)
+	limit := tabbable + 10
+	tab := func() focusState {
+		t.Helper()
+		b.step("pressing Tab", chromedp.KeyEvent("\t"))
+		return evalAsync[focusState](b, focusJS)
+	}
+
+	first := tab()
+	if !strings.Contains(first.Desc, "Vai al contenuto") || !strings.Contains(first.Desc, "#main-container") {
+		t.Fatalf("the first Tab focuses %s, want the skip link \"Vai al contenuto\" (#main-container)", first.Desc)
+	}
+	var seq []string
+	seen := map[string]int{}
+	var prev focusState
+	cur := first
+	for presses := 1; ; presses++ {
+		if cur.Path == "" {
+			t.Fatalf("after %d presses of Tab the focus left the page before reaching the footer's links; the stops were:\n  %s",
+				presses, strings.Join(seq, "\n  "))
+		}
+		seq = append(seq, cur.Desc)
+		t.Logf("Tab stop %d: %s; focus shown by: %s", presses, cur.Desc, cur.Indicator)
+		if !cur.OnScreen {
+			t.Errorf("Tab stop %d, %s, is not visible on screen while focused", presses, cur.Desc)
+		}
+		if cur.Indicator == "" {
+			t.Errorf("Tab stop %d, %s, has no visible focus indicator (no outline, no box-shadow, on it or inside it)", presses, cur.Desc)
+		}
+		if n, ok := seen[cur.Path]; ok {
+			t.Fatalf("focus trap: Tab stop %d, %s, was already stop %d; the stops were:\n  %s",
+				presses, cur.Desc, n, strings.Join(seq, "\n  "))
+		}
+		seen[cur.Path] = presses
+		if cur.Footer && cur.LastLink {
+			t.Logf("the last footer link, %s, is reached after %d presses of Tab (%d tabbable elements)", cur.Desc, presses, tabbable)
+			break
+		}
+		if presses >= limit {
+			t.Fatalf("after %d presses of Tab (the page has %d tabbable elements) the focus has not reached the footer's last link; the stops were:\n  %s",
+				presses, tabbable, strings.Join(seq, "\n  "))
+		}
+		prev, cur = cur, tab()
+		// The indicator must come with the focus, not be there all along.
+		if prev.Indicator != "" && cur.PrevIndicator == prev.Indicator {
+			t.Errorf("Tab stop %d, %s, looks the same with and without focus (%s)", presses, prev.Desc, prev.Indicator)
+		}
+	}
+
+	// The skip link works: Enter on it, and the next Tab lands in <main>.
+	b.open(d.Portal+"/", 200)
+	if s := tab(); !strings.Contains(s.Desc, "Vai al contenuto") {
+		t.Fatalf("the first Tab focuses %s, want the skip link", s.Desc)
+	}
+	b.step("pressing Enter on the skip link", chromedp.KeyEvent("\r"))
+	if h := eval[string](b, `location.hash`); h != "#main-container" {
+		t.Errorf("Enter on the skip link leads to %q, want #main-container", h)
+	}
+	b.step("pressing Tab", chromedp.KeyEvent("\t"))
+	if !eval[bool](b, `!!document.activeElement.closest("main")`) {
+		t.Errorf("after the skip link, Tab focuses %s, want an element inside <main>", evalAsync[focusState](b, focusJS).Desc)
+	}
+}
