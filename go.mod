@@ -2,6 +2,8 @@ module github.com/civico-pa/civico
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/nicksnyder/go-i18n/v2 v2.7.0

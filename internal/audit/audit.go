@@ -142,7 +142,7 @@ func (l *Log) Record(ctx context.Context, tx *sql.Tx, e Entry) error {
 		return err
 	}
 	if l.DB.Dialect == db.Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(lockKey)+`)`); err != nil {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(lockKey)+`)`); err != nil { // #nosec G202 -- lockKey is a constant integer
 			return fmt.Errorf("audit: lock the log: %w", err)
 		}
 	}

@@ -269,16 +269,16 @@ func (s *Store) load(ctx context.Context) (*Catalog, error) {
 		o := &Office{}
 		var spec string
 		if err := rows.Scan(&o.ID, &o.Name, &o.Description, &o.Address, &o.PostalCode, &o.Lat, &o.Lon, &o.Phone, &o.Email, &o.Accessibility, &spec); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(spec), &o.Spec); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return nil, fmt.Errorf("office %s: stored hours: %w", o.ID, err)
 		}
 		c.Offices = append(c.Offices, o)
 	}
-	rows.Close()
+	_ = rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
@@ -290,12 +290,12 @@ func (s *Store) load(ctx context.Context) (*Catalog, error) {
 	for lrows.Next() {
 		var sid, oid string
 		if err := lrows.Scan(&sid, &oid); err != nil {
-			lrows.Close()
+			_ = lrows.Close()
 			return nil, err
 		}
 		links[sid] = append(links[sid], oid)
 	}
-	lrows.Close()
+	_ = lrows.Close()
 	srows, err := s.DB.QueryContext(ctx, `SELECT id, category, title, status, status_reason, summary, audience, how_to, needed, outcome, deadlines,
 		max_days, online_url, assurance, channel, fees, conditions, topics, audiences FROM services`)
 	if err != nil {

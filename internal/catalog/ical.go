@@ -48,7 +48,7 @@ func (h *Web) officeICS(w http.ResponseWriter, r *http.Request) {
 	line("END:VCALENDAR")
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Content-Disposition", `inline; filename="`+o.ID+`.ics"`)
-	w.Write([]byte(b.String()))
+	_, _ = w.Write([]byte(b.String()))
 }
 
 // escapeICS escapes a TEXT value (RFC 5545, 3.3.11).

@@ -267,7 +267,7 @@ func (c Code) BirthPlace() string {
 	b := []byte(c[posPlace : posPlace+4])
 	for i := 1; i < len(b); i++ {
 		d, _ := digit(b[i])
-		b[i] = byte('0' + d)
+		b[i] = byte('0' + d) // #nosec G115 -- digit returns 0-9
 	}
 	return string(b)
 }

@@ -102,12 +102,12 @@ func openSQLite(ctx context.Context, t Target) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	if err := w.PingContext(ctx); err != nil {
-		w.Close()
+		_ = w.Close()
 		return nil, fmt.Errorf("open SQLite database %s: %w", t.Path, err)
 	}
 	r, err := sql.Open("sqlite", "file:"+t.Path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
 	if err != nil {
-		w.Close()
+		_ = w.Close()
 		return nil, err
 	}
 	n := max(4, 2*runtime.NumCPU())
@@ -127,7 +127,7 @@ func openPostgres(ctx context.Context, t Target) (*DB, error) {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := p.PingContext(pctx); err != nil {
-		p.Close()
+		_ = p.Close()
 		return nil, fmt.Errorf("cannot reach PostgreSQL: %w", err)
 	}
 	return &DB{Dialect: Postgres, read: p, write: p, target: t}, nil
@@ -194,8 +194,24 @@ func (d *DB) Describe() string {
 	return "PostgreSQL " + redact(d.target.URL)
 }
 
-// redact drops the password from a PostgreSQL URL.
+// redact drops the password from a PostgreSQL URL, in its user part and in
+// the query parameters pgx also reads.
 func redact(u string) string {
+	if base, query, ok := strings.Cut(u, "?"); ok {
+		var kept []string
+		for _, kv := range strings.Split(query, "&") {
+			k, _, _ := strings.Cut(kv, "=")
+			if k == "password" || k == "sslpassword" {
+				kv = k + "=xxxxx"
+			}
+			kept = append(kept, kv)
+		}
+		u = base + "?" + strings.Join(kept, "&")
+	}
+	return redactUser(u)
+}
+
+func redactUser(u string) string {
 	scheme, rest, ok := strings.Cut(u, "://")
 	if !ok {
 		return "(unparsable URL)"

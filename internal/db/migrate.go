@@ -143,12 +143,12 @@ func (d *DB) Migrate(ctx context.Context) ([]int, error) {
 		for rows.Next() {
 			var v int
 			if err := rows.Scan(&v); err != nil {
-				rows.Close()
+				_ = rows.Close()
 				return err
 			}
 			done[v] = true
 		}
-		rows.Close()
+		_ = rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}

@@ -73,14 +73,14 @@ func postgresTarget(t testing.TB) db.Target {
 		t.Fatalf("%s: %v", PostgresEnv, err)
 	}
 	if _, err := admin.ExecContext(context.Background(), `CREATE SCHEMA `+schema); err != nil {
-		admin.Close()
+		_ = admin.Close()
 		t.Fatalf("create test schema: %v", err)
 	}
 	t.Cleanup(func() {
 		if _, err := admin.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
 			t.Errorf("drop test schema: %v", err)
 		}
-		admin.Close()
+		_ = admin.Close()
 	})
 	return db.Target{Dialect: db.Postgres, URL: WithSearchPath(t, base, schema)}
 }
@@ -104,7 +104,7 @@ func open(t testing.TB, target db.Target) *db.DB {
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
-	t.Cleanup(func() { d.Close() })
+	t.Cleanup(func() { _ = d.Close() })
 	if _, err := d.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate test database: %v", err)
 	}

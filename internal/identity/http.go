@@ -84,13 +84,13 @@ func (h *Web) Middleware(next http.Handler) http.Handler {
 			if !errors.Is(err, ErrNoSession) {
 				h.App.Log.Error("session lookup", "err", err, "request_id", web.RequestID(r.Context()))
 			}
-			clearCookie(w, r)
+			h.clearCookie(w, r)
 			next.ServeHTTP(w, r)
 			return
 		}
 		a, err := h.Svc.Store.ByID(r.Context(), se.AccountID)
 		if err != nil || a.ClosedAt != nil {
-			clearCookie(w, r)
+			h.clearCookie(w, r)
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -109,12 +109,19 @@ func Viewer(r *http.Request) *web.Viewer {
 	return &web.Viewer{Name: a.DisplayName(), Assurance: string(se.Assurance), Operator: a.Kind == KindOperator}
 }
 
-func setCookie(w http.ResponseWriter, r *http.Request, token string) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+// secure reports whether the visitor reached the portal over HTTPS: directly
+// (TLS listener) or through a reverse proxy that terminates TLS for a portal
+// whose public address is https.
+func secure(r *http.Request, baseURL string) bool {
+	return r.TLS != nil || strings.HasPrefix(baseURL, "https://")
 }
 
-func clearCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+func (h *Web) setCookie(w http.ResponseWriter, r *http.Request, token string) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: secure(r, h.BaseURL), SameSite: http.SameSiteLaxMode})
+}
+
+func (h *Web) clearCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure(r, h.BaseURL), SameSite: http.SameSiteLaxMode})
 }
 
 // remote is the client address recorded in the audit log.
@@ -261,7 +268,7 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 	var pending *PendingTOTP
 	switch {
 	case err == nil:
-		setCookie(w, r, login.Token)
+		h.setCookie(w, r, login.Token)
 		http.Redirect(w, r, web.SafeNext(r.PostForm.Get("next")), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site (FuzzSafeNext)
 	case errors.As(err, &pending):
 		d.Token = pending.Token
@@ -292,7 +299,7 @@ func (h *Web) loginCode(w http.ResponseWriter, r *http.Request) {
 	login, err := h.Svc.LoginTOTP(r.Context(), f.Get("token"), f.Get("code"), f.Get("secret"), remote(r), r.UserAgent())
 	switch {
 	case err == nil:
-		setCookie(w, r, login.Token)
+		h.setCookie(w, r, login.Token)
 		http.Redirect(w, r, web.SafeNext(f.Get("next")), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site (FuzzSafeNext)
 	case errors.Is(err, ErrBadCredentials), errors.Is(err, ErrTokenInvalid):
 		// The pending login is used up: start again from the password.
@@ -330,7 +337,7 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	setCookie(w, r, login.Token)
+	h.setCookie(w, r, login.Token)
 	http.Redirect(w, r, web.SafeNext(r.URL.Query().Get("next")), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site (FuzzSafeNext)
 }
 
@@ -341,7 +348,7 @@ func (h *Web) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	clearCookie(w, r)
+	h.clearCookie(w, r)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -501,7 +508,7 @@ func (h *Web) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	clearCookie(w, r)
+	h.clearCookie(w, r)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -540,7 +547,7 @@ func (h *Web) closeAccount(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	clearCookie(w, r)
+	h.clearCookie(w, r)
 	h.form(w, r, http.StatusOK, "notice", "identity.close.title", &FormData{Message: "identity.close.done"})
 }
 

@@ -66,7 +66,7 @@ func CheckPassword(password string, personal ...string) error {
 	}
 	lower := strings.ToLower(password)
 	core := strings.TrimRight(strings.TrimLeft(lower, "0123456789!?.*_-@#$ "), "0123456789!?.*_-@#$ ")
-	if commonPasswords[lower] || commonPasswords[core] || isRepetitive(lower) {
+	if commonPasswords[lower] || commonPasswords[core] || isRepetitive(lower) || commonWithPadding(lower) {
 		return ErrPasswordCommon
 	}
 	for _, p := range personal {
@@ -79,6 +79,24 @@ func CheckPassword(password string, personal ...string) error {
 		}
 	}
 	return nil
+}
+
+// padding is what people stick on a common word: digits and symbols.
+const padding = "0123456789!?.*_-@#$ "
+
+// commonWithPadding catches a common password with digits or symbols added
+// before or after it ("abc1232024!", "2024trustno1"), including when the
+// common word itself ends or starts with digits.
+func commonWithPadding(s string) bool {
+	for i := 1; i < len(s); i++ {
+		if strings.Trim(s[i:], padding) == "" && commonPasswords[s[:i]] {
+			return true
+		}
+		if strings.Trim(s[:i], padding) == "" && commonPasswords[s[i:]] {
+			return true
+		}
+	}
+	return false
 }
 
 // isRepetitive catches "aaaaaaaaaa", "1234567890", "abcabcabcabc".

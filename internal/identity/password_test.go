@@ -23,6 +23,10 @@ func TestCheckPassword(t *testing.T) {
 		{"2024CiniselloBalsamo", nil, ErrPasswordCommon},
 		{"mario.rossi.1985", []string{"mario.rossi@example.it"}, ErrPasswordCommon},
 		{"RSSMRA85T10A562Sxx", []string{"RSSMRA85T10A562S"}, ErrPasswordCommon},
+		{"abc1232024!", nil, ErrPasswordCommon},
+		{"trustno12024", nil, ErrPasswordCommon},
+		{"1q2w3e4r5t!", nil, ErrPasswordCommon},
+		{"2024!qwerty123", nil, ErrPasswordCommon},
 		{"tram-per-Sesto-alle-7", []string{"mario.rossi@example.it"}, nil},
 		{"àèìòù città mia", nil, nil},
 	}

@@ -169,7 +169,7 @@ func (s *SMTPSender) Send(ctx context.Context, from string, m Message, messageID
 		return fmt.Errorf("connect to %s: %w", s.addr, err)
 	}
 	// Closing the connection interrupts whatever command is waiting.
-	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
 	defer stop()
 	defer raw.Close()
 	dc := &deadlineConn{Conn: raw, ctx: ctx, timeout: orDefault(s.CommandTimeout, DefaultCommandTimeout)}

@@ -88,7 +88,7 @@ func (p *Portal) Routes() {
 	m.HandleFunc("GET /dichiarazione-accessibilita", p.static("accessibility", "accessibility.title"))
 	m.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(openAPI)
+		_, _ = w.Write(openAPI)
 	})
 }
 

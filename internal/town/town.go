@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -140,8 +141,8 @@ func ParseJSON(b []byte) (Profile, error) {
 	if err := dec.Decode(&p); err != nil {
 		return Profile{}, fmt.Errorf("town profile: %w", err)
 	}
-	if dec.More() {
-		return Profile{}, errors.New("town profile: more than one JSON document")
+	if _, err := dec.Token(); err != io.EOF {
+		return Profile{}, errors.New("town profile: something follows the JSON object")
 	}
 	return p, p.Validate()
 }

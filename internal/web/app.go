@@ -39,6 +39,10 @@ type App struct {
 	Middleware []func(http.Handler) http.Handler
 	// Viewer tells who is logged in, from the request's context.
 	Viewer func(*http.Request) *Viewer
+	// PublicHTTPS says the application's public address is https even when
+	// a request arrives without TLS (a reverse proxy terminates it): HSTS and
+	// Secure cookies are then always on.
+	PublicHTTPS bool
 }
 
 // Routes registers the endpoints every application has: static files,
@@ -85,7 +89,7 @@ func (a *App) switchLanguage(w http.ResponseWriter, r *http.Request) {
 	// #nosec G124 -- holds only the chosen language, no secret; HttpOnly, SameSite=Lax, Secure over TLS
 	http.SetCookie(w, &http.Cookie{
 		Name: LangCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: r.TLS != nil || a.PublicHTTPS, SameSite: http.SameSiteLaxMode,
 	})
 	http.Redirect(w, r, SafeNext(r.URL.Query().Get("next")), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site (FuzzSafeNext)
 }
@@ -103,7 +107,7 @@ func (a *App) Handler() http.Handler {
 	for i := len(a.Middleware) - 1; i >= 0; i-- {
 		h = a.Middleware[i](h)
 	}
-	return a.observe(securityHeaders(a.Cache.middleware(a.I18n.Lang, compress(cop.Handler(h)))))
+	return a.observe(securityHeaders(a.PublicHTTPS, a.Cache.middleware(a.I18n.Lang, compress(cop.Handler(h)))))
 }
 
 // route dispatches through the ServeMux; what the mux would answer with its

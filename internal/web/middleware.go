@@ -59,8 +59,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; font-src 'self' data:; style-src 'self'; script-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// securityHeaders sets the headers every response carries.
-func securityHeaders(next http.Handler) http.Handler {
+// securityHeaders sets the headers every response carries; httpsBehindProxy
+// says the public address is https while TLS ends at a reverse proxy.
+func securityHeaders(httpsBehindProxy bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
@@ -69,7 +70,7 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-		if r.TLS != nil {
+		if r.TLS != nil || httpsBehindProxy {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		next.ServeHTTP(w, r)
@@ -125,16 +126,16 @@ func (g *gzipWriter) Write(b []byte) (int, error) {
 
 func (g *gzipWriter) Flush() {
 	if g.zw != nil {
-		g.zw.Flush()
+		_ = g.zw.Flush()
 	}
-	http.NewResponseController(g.ResponseWriter).Flush()
+	_ = http.NewResponseController(g.ResponseWriter).Flush()
 }
 
 func (g *gzipWriter) Unwrap() http.ResponseWriter { return g.ResponseWriter }
 
 func (g *gzipWriter) close() {
 	if g.zw != nil {
-		g.zw.Close()
+		_ = g.zw.Close()
 		g.zw.Reset(io.Discard)
 		g.pool.Put(g.zw)
 		g.zw = nil

@@ -29,7 +29,7 @@ func Listen(ls []*Listener) error {
 		ln, err := net.Listen("tcp", l.Addr)
 		if err != nil {
 			for _, prev := range ls[:i] {
-				prev.ln.Close()
+				_ = prev.ln.Close()
 			}
 			return fmt.Errorf("cannot listen on %s for the %s: %w", l.Addr, l.Name, errors.Unwrap(err))
 		}

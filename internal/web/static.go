@@ -99,8 +99,8 @@ func (s *Static) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.gzOnce.Do(func() {
 			var b bytes.Buffer
 			zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-			zw.Write(a.body)
-			zw.Close()
+			_, _ = zw.Write(a.body) // into a bytes.Buffer: cannot fail
+			_ = zw.Close()
 			a.gz = b.Bytes()
 		})
 		body = a.gz
@@ -110,7 +110,7 @@ func (s *Static) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	w.Write(body)
+	_, _ = w.Write(body)
 }
 
 func acceptsGzip(r *http.Request) bool { return acceptsGzipHeader(r.Header.Get("Accept-Encoding")) }

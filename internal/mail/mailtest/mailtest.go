@@ -125,6 +125,9 @@ func StartWith(t testing.TB, o Options) *Server {
 	}()
 	t.Cleanup(func() {
 		_ = srv.Close()
+		// Close can run before Serve has registered the listener; closing
+		// it ourselves makes Serve return in every case.
+		_ = ln.Close()
 		<-done
 	})
 	return s

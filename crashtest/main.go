@@ -1,0 +1,298 @@
+// Command crashtest checks that civico never tells a visitor that a write
+// succeeded before it is committed, and that a crash loses nothing it
+// acknowledged.
+//
+// It builds the real binary, starts `civico demo` on a fresh data directory
+// (SQLite) or a fresh PostgreSQL database, and drives concurrent writes
+// through the public HTTP interface:
+//
+//   - resident registrations (POST /registrati), each with its own e-mail
+//     address and codice fiscale, acknowledged by the 200 "Ti abbiamo
+//     scritto" page;
+//   - clarity ratings (POST /valutazione), each carrying its own token in the
+//     comment, acknowledged by the 303 to ...?valutazione=grazie.
+//
+// At a random moment 100-800 ms into each burst it kills the server with
+// SIGKILL, and starts it again on the same data. At the end it stops the
+// server, runs `civico audit verify`, opens the database itself and checks
+// that every acknowledged write (a 2xx/3xx answer received in full) is there
+// exactly once, that no write is there twice, that what a registration writes
+// in one transaction (account, audit entry, verification mail) is there
+// together or not at all, and that the database is intact.
+//
+// Usage, from the repository root:
+//
+//	go run ./crashtest -db sqlite
+//	CIVICO_CRASH_POSTGRES_URL=postgres://... go run ./crashtest -db postgres
+//
+// scripts/ci/crash.sh runs both, with a throwaway PostgreSQL cluster.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	dbs          []string
+	postgresURL  string
+	binary       string
+	kills        int
+	writers      int
+	regWriters   int
+	minBurst     time.Duration
+	maxBurst     time.Duration
+	seed         uint64
+	keep         bool
+	verbose      bool
+	timeout      time.Duration
+	startTimeout time.Duration
+}
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	var o options
+	var dbs string
+	flag.StringVar(&dbs, "db", "sqlite", "databases to test, comma-separated: sqlite, postgres")
+	flag.StringVar(&o.postgresURL, "postgres-url", os.Getenv("CIVICO_CRASH_POSTGRES_URL"),
+		"PostgreSQL server URL (a superuser may create databases there); a fresh database is created on it (default $CIVICO_CRASH_POSTGRES_URL)")
+	flag.StringVar(&o.binary, "binary", "", "civico binary to test (default: go build ./cmd/civico into a temporary directory)")
+	flag.IntVar(&o.kills, "kills", 20, "SIGKILLs per database")
+	flag.IntVar(&o.writers, "writers", 6, "concurrent writers during a burst")
+	flag.IntVar(&o.regWriters, "registration-writers", 2, "how many of the writers register residents (argon2 costs ~100 ms each); the others post ratings")
+	flag.DurationVar(&o.minBurst, "min-burst", 100*time.Millisecond, "shortest time from the start of a burst to the kill")
+	flag.DurationVar(&o.maxBurst, "max-burst", 800*time.Millisecond, "longest time from the start of a burst to the kill")
+	flag.Uint64Var(&o.seed, "seed", 0, "random seed (0: from the clock; printed, to repeat a run)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the data directory and the PostgreSQL database afterwards")
+	flag.BoolVar(&o.verbose, "v", false, "print every cycle")
+	flag.DurationVar(&o.timeout, "timeout", 4*time.Minute, "give up on one database after this long")
+	flag.DurationVar(&o.startTimeout, "start-timeout", 30*time.Second, "how long civico may take to start")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "crashtest: unexpected arguments %q\n", flag.Args())
+		return 2
+	}
+	for _, d := range strings.Split(dbs, ",") {
+		switch d = strings.TrimSpace(d); d {
+		case "sqlite", "postgres":
+			o.dbs = append(o.dbs, d)
+		case "":
+		default:
+			fmt.Fprintf(os.Stderr, "crashtest: -db: unknown database %q (want sqlite or postgres)\n", d)
+			return 2
+		}
+	}
+	switch {
+	case len(o.dbs) == 0:
+		fmt.Fprintln(os.Stderr, "crashtest: -db names no database")
+		return 2
+	case o.kills < 1, o.writers < 1, o.regWriters < 0, o.regWriters > o.writers:
+		fmt.Fprintln(os.Stderr, "crashtest: need -kills >= 1, -writers >= 1 and 0 <= -registration-writers <= -writers")
+		return 2
+	case o.minBurst <= 0 || o.maxBurst < o.minBurst:
+		fmt.Fprintln(os.Stderr, "crashtest: need 0 < -min-burst <= -max-burst")
+		return 2
+	}
+	if o.seed == 0 {
+		o.seed = uint64(time.Now().UnixNano())
+	}
+	for _, d := range o.dbs {
+		if d == "postgres" && o.postgresURL == "" {
+			fmt.Fprintln(os.Stderr, "crashtest: -db postgres needs -postgres-url or CIVICO_CRASH_POSTGRES_URL (e.g. from scripts/pg-test-cluster.sh start DIR)")
+			return 2
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	work, err := os.MkdirTemp("", "civico-crash-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "crashtest: %v\n", err)
+		return 1
+	}
+	keepWork := o.keep
+	defer func() {
+		if keepWork {
+			fmt.Printf("crashtest: kept %s\n", work)
+		} else {
+			_ = os.RemoveAll(work)
+		}
+	}()
+
+	bin := o.binary
+	if bin == "" {
+		t0 := time.Now()
+		bin = filepath.Join(work, "civico")
+		if err := buildBinary(ctx, bin); err != nil {
+			fmt.Fprintf(os.Stderr, "crashtest: FAIL: building civico: %v\n", err)
+			return 1
+		}
+		fmt.Printf("crashtest: built %s in %.1fs\n", bin, time.Since(t0).Seconds())
+	}
+
+	failed := false
+	for i, d := range o.dbs {
+		// Each database gets its own seed, derived from the run's, so either
+		// can be repeated alone.
+		r := &runner{opts: o, kind: d, bin: bin, seed: o.seed + uint64(i), dir: filepath.Join(work, d)}
+		fmt.Printf("crashtest %s: seed %d, %d kills, %d writers (%d registering), kill %v-%v into each burst\n",
+			d, r.seed, o.kills, o.writers, o.regWriters, o.minBurst, o.maxBurst)
+		sum, err := r.run(ctx)
+		if sum != nil {
+			sum.print(os.Stdout)
+		}
+		if err != nil {
+			failed = true
+			keepWork = true
+			fmt.Fprintf(os.Stderr, "\ncrashtest %s: FAIL: %v\n", d, err)
+			fmt.Fprintf(os.Stderr, "crashtest %s: server logs kept in %s; repeat with: go run ./crashtest -db %s -seed %d -kills %d\n",
+				d, r.dir, d, r.seed, o.kills)
+		} else {
+			fmt.Printf("crashtest %s: PASS\n", d)
+		}
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "crashtest: interrupted")
+			return 1
+		}
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// runner tests one database.
+type runner struct {
+	opts options
+	kind string // "sqlite" or "postgres"
+	bin  string
+	seed uint64
+	dir  string // data directory and logs
+	rnd  *rand.Rand
+
+	dbURL  string // CIVICO_DATABASE_URL for civico; empty for SQLite
+	dbName string // the fresh PostgreSQL database
+	runID  string
+	ledger *ledger
+}
+
+func (r *runner) run(parent context.Context) (_ *summary, err error) {
+	ctx, cancel := context.WithTimeout(parent, r.opts.timeout)
+	defer cancel()
+	start := time.Now()
+	r.rnd = rand.New(rand.NewPCG(r.seed, r.seed^0x9e3779b97f4a7c15)) // #nosec G404 -- a seedable PRNG on purpose: it picks kill times, and a seed must repeat a run
+	r.runID = fmt.Sprintf("%08x", r.rnd.Uint32())
+	r.ledger = newLedger(r.runID)
+	if err := os.MkdirAll(r.dir, 0o750); err != nil {
+		return nil, err
+	}
+	if r.kind == "postgres" {
+		drop, cerr := r.createDatabase(ctx)
+		if cerr != nil {
+			return nil, cerr
+		}
+		fmt.Printf("crashtest postgres: fresh database %s\n", r.dbName)
+		defer func() {
+			// Keep it to look into when the run failed.
+			if derr := drop(r.opts.keep || err != nil); derr != nil {
+				fmt.Fprintf(os.Stderr, "crashtest postgres: %v\n", derr)
+			}
+		}()
+	}
+
+	sum := &summary{kind: r.kind}
+	defer func() { sum.elapsed = time.Since(start) }()
+	for cycle := 1; cycle <= r.opts.kills; cycle++ {
+		if err := r.cycle(ctx, cycle, sum); err != nil {
+			r.ledger.summarise(sum)
+			return sum, fmt.Errorf("cycle %d: %w", cycle, err)
+		}
+	}
+	// A last start on the crashed data: it must recover, take writes, and
+	// stop cleanly on SIGTERM.
+	if err := r.finalRun(ctx, sum); err != nil {
+		r.ledger.summarise(sum)
+		return sum, fmt.Errorf("after the last kill: %w", err)
+	}
+	r.ledger.summarise(sum)
+	if err := r.auditVerify(ctx, sum); err != nil {
+		return sum, err
+	}
+	err = r.check(ctx, sum)
+	sum.elapsed = time.Since(start)
+	return sum, err
+}
+
+// cycle starts civico, writes for a random 100-800 ms, and kills it.
+func (r *runner) cycle(ctx context.Context, n int, sum *summary) error {
+	srv, err := r.start(ctx, fmt.Sprintf("cycle %d", n))
+	if err != nil {
+		return err
+	}
+	burst := r.opts.minBurst + time.Duration(r.rnd.Int64N(int64(r.opts.maxBurst-r.opts.minBurst)+1))
+	b := r.startBurst(srv)
+	select {
+	case <-time.After(burst):
+	case <-ctx.Done():
+	case <-srv.exited:
+	}
+	died := srv.hasExited()
+	killErr := srv.kill()
+	stats := b.stop()
+	if r.opts.verbose {
+		fmt.Printf("  cycle %2d: killed after %v: %s\n", n, burst.Round(time.Millisecond), stats)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("out of time (-timeout %v): %w", r.opts.timeout, ctx.Err())
+	}
+	if died {
+		return fmt.Errorf("civico exited by itself during the burst (%v); see %s", srv.exitErr(), srv.logPath)
+	}
+	if killErr != nil {
+		return killErr
+	}
+	sum.kills++
+	if bad := r.ledger.unexpected(); len(bad) > 0 {
+		return fmt.Errorf("civico gave unexpected answers while running, e.g. %s; see %s", bad[0], srv.logPath)
+	}
+	return nil
+}
+
+// finalRun starts civico once more on the crashed data, writes for a
+// moment, and stops it with SIGTERM: it must exit 0.
+func (r *runner) finalRun(ctx context.Context, sum *summary) error {
+	srv, err := r.start(ctx, "final")
+	if err != nil {
+		return err
+	}
+	b := r.startBurst(srv)
+	select {
+	case <-time.After(500 * time.Millisecond):
+	case <-ctx.Done():
+	}
+	b.stop()
+	if err := srv.terminate(25 * time.Second); err != nil {
+		return err
+	}
+	if bad := r.ledger.unexpected(); len(bad) > 0 {
+		return fmt.Errorf("civico gave unexpected answers, e.g. %s; see %s", bad[0], srv.logPath)
+	}
+	sum.cleanStop = true
+	return nil
+}
+
+// errCheck marks a failed durability or integrity check.
+var errCheck = errors.New("check failed")

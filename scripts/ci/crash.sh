@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Crash durability test of the real binary (crashtest/): `civico demo` on SQLite and on PostgreSQL
+# takes concurrent registrations and clarity ratings over HTTP while it is killed with SIGKILL at
+# random moments (CRASH_KILLS times per database) and restarted on the same data; then every write
+# it acknowledged must be in the database exactly once, nothing twice, the database intact and
+# `civico audit verify` passing.
+#
+# Usage, from anywhere in the repository:   scripts/ci/crash.sh
+# Environment:
+#   CIVICO_CRASH_POSTGRES_URL  a PostgreSQL server URL whose user may CREATE DATABASE (each run makes
+#                              a fresh database there and drops it); without it, a throwaway cluster
+#                              is started with scripts/pg-test-cluster.sh and removed afterwards
+#   CRASH_DBS                  which databases: "sqlite,postgres" (default), "sqlite" or "postgres"
+#   CRASH_KILLS                kills per database (default 25)
+#   CRASH_SEED                 repeat a run (the seed is printed by every run)
+#   CRASH_ARGS                 more flags for the harness (go run ./crashtest -h lists them)
+# Needs Go, and PostgreSQL 15's server programs for the PostgreSQL part. About a minute on 2 cores.
+set -euo pipefail
+
+start_time=$SECONDS
+step="setup"
+header() {
+  step=$1
+  printf '\n==== crash [%s +%ds] %s ====\n' "$(date -u +%H:%M:%S)" "$((SECONDS - start_time))" "$step"
+}
+fail() {
+  printf '\nCRASH TEST FAILED in step "%s":\n' "$step" >&2
+  printf '  %s\n' "$@" >&2
+  printf 'crash.sh failed after %ds\n' "$((SECONDS - start_time))" >&2
+  exit 1
+}
+# shellcheck disable=SC2154 # rc is assigned inside the trap
+trap 'rc=$?; printf "\ncrash.sh: step \"%s\": command at line %s exited with status %s\n" "$step" "$LINENO" "$rc" >&2' ERR
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+[[ -f go.mod && -d crashtest ]] || fail "run from a civico checkout: no go.mod or crashtest/ in $(pwd)"
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
+command -v go >/dev/null 2>&1 || fail "go not found on PATH nor at /usr/local/go/bin/go" "install Go (the version in go.mod)"
+if [[ -z "${HOME:-}" ]]; then
+  HOME=$(getent passwd "$(id -u)" | cut -d: -f6)
+  export HOME="${HOME:-/root}"
+fi
+
+dbs=${CRASH_DBS:-sqlite,postgres}
+kills=${CRASH_KILLS:-25}
+if ! [[ "$kills" =~ ^[0-9]+$ ]] || ((kills < 1)); then
+  fail "CRASH_KILLS must be a positive number, not '$kills'"
+fi
+
+tmp=$(mktemp -d)
+pgdir=""
+cleanup() {
+  local rc=$?
+  trap - ERR
+  if [[ -n "$pgdir" ]]; then
+    scripts/pg-test-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true
+    rm -rf "$pgdir"
+  fi
+  rm -rf "$tmp"
+  if ((rc == 0)); then
+    printf '\ncrash test passed in %ds\n' "$((SECONDS - start_time))"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------------------------------------
+header "1/3 build the harness (crashtest/) and civico"
+go build -o "$tmp/crashtest" ./crashtest ||
+  fail "the crash harness does not build (errors above)" "fix crashtest/ (or what it imports: internal/cf, internal/db)"
+go build -o "$tmp/civico" ./cmd/civico ||
+  fail "civico does not build (errors above): fix the build first"
+echo "built $tmp/crashtest and $tmp/civico"
+
+# ---------------------------------------------------------------------------------------------
+header "2/3 PostgreSQL"
+if [[ ",$dbs," == *",postgres,"* ]]; then
+  if [[ -n "${CIVICO_CRASH_POSTGRES_URL:-}" ]]; then
+    echo "using CIVICO_CRASH_POSTGRES_URL (a fresh database is created on that server)"
+  else
+    pgdir=$(mktemp -d)
+    CIVICO_CRASH_POSTGRES_URL=$(scripts/pg-test-cluster.sh start "$pgdir") ||
+      fail "scripts/pg-test-cluster.sh could not start a throwaway PostgreSQL (its message is above)" \
+        "install PostgreSQL 15's server programs (apt-get install -y postgresql-15), or set CIVICO_CRASH_POSTGRES_URL," \
+        "or run only SQLite: CRASH_DBS=sqlite $0"
+    export CIVICO_CRASH_POSTGRES_URL
+    echo "throwaway cluster: $CIVICO_CRASH_POSTGRES_URL"
+  fi
+else
+  echo "skipped (CRASH_DBS=$dbs)"
+fi
+
+# ---------------------------------------------------------------------------------------------
+header "3/3 kill, restart, check: $dbs, $kills kills each"
+args=(-db "$dbs" -kills "$kills" -binary "$tmp/civico")
+if [[ -n "${CRASH_SEED:-}" ]]; then args+=(-seed "$CRASH_SEED"); fi
+# shellcheck disable=SC2206 # CRASH_ARGS is a list of flags, split on purpose
+if [[ -n "${CRASH_ARGS:-}" ]]; then args+=($CRASH_ARGS); fi
+status=0
+"$tmp/crashtest" "${args[@]}" || status=$?
+case $status in
+0) ;;
+2) fail "the harness refused its arguments (${args[*]}): see its message above" ;;
+*)
+  fail "civico lost or duplicated acknowledged writes, or broke its database, across SIGKILLs (details above)" \
+    "'acknowledged but not in the database': a handler answered before its transaction committed -" \
+    "  look for a response written before DB.Tx/ExecContext returns, or a write moved to a goroutine;" \
+    "'in the database N times': a write applied twice (a retry, or a non-idempotent replay at start);" \
+    "'mails/audit entries without account': one registration's writes are not in one transaction;" \
+    "integrity or 'civico audit verify' failures: the database or the audit chain is damaged after a crash;" \
+    "'exited while starting': civico does not start again on the crashed data (its log is printed above)." \
+    "repeat exactly: CRASH_SEED=<seed printed above> CRASH_DBS=<database> $0"
+  ;;
+esac
