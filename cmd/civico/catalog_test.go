@@ -92,6 +92,19 @@ func TestServicePagesFollowTheMunicipalModel(t *testing.T) {
 	})
 }
 
+func TestServicesByAudience(t *testing.T) {
+	s := newCatalogSite(t, dbtest.SQLite(t))
+	_, all := get(t, s.portal.URL+"/servizi")
+	_, fam := get(t, s.portal.URL+"/servizi?destinatari=famiglie")
+	n, m := strings.Count(all, `data-element="service-link"`), strings.Count(fam, `data-element="service-link"`)
+	if m == 0 || m >= n {
+		t.Errorf("services for families: %d of %d", m, n)
+	}
+	if res, _ := get(t, s.portal.URL+"/servizi?destinatari=marziani"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown audience: %d", res.StatusCode)
+	}
+}
+
 func TestOfficesAPI(t *testing.T) {
 	s := newCatalogSite(t, dbtest.SQLite(t))
 	var offices []catalog.OfficeJSON

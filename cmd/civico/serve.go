@@ -202,6 +202,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	id.BackOfficeRoutes(
 		identity.Section{Label: "backoffice.catalog", Href: "/backoffice/catalogo", Roles: catalog.EditorRoles},
 		identity.Section{Label: "backoffice.ratings", Href: "/backoffice/valutazioni", Roles: ratingRoles},
+		identity.Section{Label: "catalog.coord.title", Href: "/coordinamento-orari", Roles: catalog.EditorRoles},
 		identity.Section{Label: "forms.backoffice.title", Href: "/backoffice/moduli", Roles: forms.Roles},
 	)
 	(&forms.Web{App: portalApp, Store: formStore, Identity: id}).Routes()

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -171,6 +172,9 @@ type ListData struct {
 	Query    string
 	Searched bool
 	Results  []*Service
+	// Audience filters the list by who a service is for.
+	Audience  string
+	Audiences []string
 }
 
 func (h *Web) categories(c *Catalog) []CategoryView {
@@ -186,7 +190,23 @@ func (h *Web) servicesIndex(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d := &ListData{Categories: h.categories(c), Query: strings.TrimSpace(r.URL.Query().Get("q"))}
+	d := &ListData{Categories: h.categories(c), Query: strings.TrimSpace(r.URL.Query().Get("q")), Audiences: Audiences}
+	if a := r.URL.Query().Get("destinatari"); a != "" {
+		if !slices.Contains(Audiences, a) {
+			h.App.Error(w, r, http.StatusNotFound)
+			return
+		}
+		d.Audience = a
+		for k := range d.Categories {
+			var kept []*Service
+			for _, s := range d.Categories[k].Services {
+				if slices.Contains(s.Audiences, a) {
+					kept = append(kept, s)
+				}
+			}
+			d.Categories[k].Services = kept
+		}
+	}
 	if d.Query != "" {
 		ids, err := h.Store.Search(r.Context(), d.Query)
 		if err != nil {
