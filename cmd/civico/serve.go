@@ -21,6 +21,7 @@ import (
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
+	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/town"
@@ -109,6 +110,9 @@ func (c *cli) serve(args []string, demo bool) error {
 	if worker != nil {
 		background.Go(func() { worker.Run(bctx) })
 	}
+	background.Go(func() {
+		(&news.Digest{News: apps.news, Log: log}).RunDaily(bctx, news.DigestHour, news.DigestMinute)
+	})
 	background.Go(func() { housekeeping(bctx, apps.identity.Sessions, &mail.Outbox{DB: d}, apps.forms, log) })
 	log.Info("civico started", "version", buildVersion(), "database", d.Describe(), "town", profile.FullName(),
 		"portal", listeners[0].Address(), "partecipa", listeners[1].Address())
@@ -140,12 +144,13 @@ type apps struct {
 	portal, partecipa *web.App
 	identity          *identity.Service
 	forms             *forms.Store
+	news              *news.Service
 }
 
 // buildApps wires every feature into the two applications. cards is nil
 // when smart-card login is not configured.
 func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader) (*apps, error) {
-	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, feedback.Messages, forms.Messages)
+	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, feedback.Messages, forms.Messages, news.Messages)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +173,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 
 	chrome := portal.Chrome()
 	chrome.Login = "/accedi"
-	portalApp, err := newApp(chrome, true, portal.Templates, identity.Templates, catalog.Templates, feedback.Templates, forms.Templates)
+	portalApp, err := newApp(chrome, true, portal.Templates, identity.Templates, catalog.Templates, feedback.Templates, forms.Templates, news.Templates)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +209,10 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		identity.Section{Label: "backoffice.ratings", Href: "/backoffice/valutazioni", Roles: ratingRoles},
 		identity.Section{Label: "catalog.coord.title", Href: "/coordinamento-orari", Roles: catalog.EditorRoles},
 		identity.Section{Label: "forms.backoffice.title", Href: "/backoffice/moduli", Roles: forms.Roles},
+		identity.Section{Label: "news.admin.title", Href: "/backoffice/notizie", Roles: news.EditorRoles},
 	)
+	newsSvc := &news.Service{DB: d, Outbox: &mail.Outbox{DB: d}, Audit: auditLog{&audit.Log{DB: d}}, I18n: i18n, Towns: towns, BaseURL: cfg.BaseURL}
+	(&news.Web{App: portalApp, News: newsSvc, ID: id}).Routes()
 	(&forms.Web{App: portalApp, Store: formStore, Identity: id}).Routes()
 	(&catalog.BackOffice{Web: catalogWeb, ID: id, Audit: auditLog{&audit.Log{DB: d}}}).Routes()
 	portalApp.Middleware = append(portalApp.Middleware, id.Middleware)
@@ -218,7 +226,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		return nil, err
 	}
 	(&partecipa.Partecipa{App: partecipaApp}).Routes()
-	return &apps{portal: portalApp, partecipa: partecipaApp, identity: svc, forms: formStore}, nil
+	return &apps{portal: portalApp, partecipa: partecipaApp, identity: svc, forms: formStore, news: newsSvc}, nil
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -71,8 +71,8 @@ var (
 func (p *Portal) Routes() {
 	m := p.App.Mux
 	m.HandleFunc("GET /{$}", p.home)
-	// The services section is the catalogue's.
-	for _, s := range []*section{management, news, topics} {
+	// The services section is the catalogue's, the news section the news package's.
+	for _, s := range []*section{management, topics} {
 		m.HandleFunc("GET "+s.Path, p.sectionIndex(s))
 		m.HandleFunc("GET "+s.Path+"/{slug}", p.sectionCategory(s))
 	}

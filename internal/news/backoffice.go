@@ -1,0 +1,190 @@
+package news
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/taxonomy"
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// AdminPerPage is how many items a page of the back-office list shows.
+const AdminPerPage = 50
+
+// AdminListData is the content of the back-office list of items.
+type AdminListData struct {
+	Items       []Item
+	Now         time.Time
+	Page, Pages int
+	Prev, Next  string
+}
+
+func (h *Web) adminCrumbs(page *web.Page, last string) {
+	page.Breadcrumb = []web.Crumb{{Label: page.T("news.admin.backoffice"), Href: "/backoffice"}}
+	if last == "" {
+		page.Breadcrumb = append(page.Breadcrumb, web.Crumb{Label: page.Title})
+		return
+	}
+	page.Breadcrumb = append(page.Breadcrumb, web.Crumb{Label: page.T("news.admin.title"), Href: "/backoffice/notizie"}, web.Crumb{Label: last})
+}
+
+func (h *Web) adminList(w http.ResponseWriter, r *http.Request) {
+	n, ok := pageNumber(r)
+	if !ok {
+		h.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	items, total, err := h.News.All(r.Context(), n, AdminPerPage)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d := &AdminListData{Items: items, Now: h.News.now(), Page: n, Pages: pageCount(total, AdminPerPage)}
+	if n > d.Pages {
+		h.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	if n > 1 {
+		d.Prev = pageHref("/backoffice/notizie", n-1)
+	}
+	if n < d.Pages {
+		d.Next = pageHref("/backoffice/notizie", n+1)
+	}
+	page := h.App.NewPage(r, "news.admin.title")
+	h.adminCrumbs(page, "")
+	page.Data = d
+	w.Header().Set("Cache-Control", "private, no-store")
+	h.App.HTML(w, r, http.StatusOK, "news_admin_list", page)
+}
+
+// FieldError is one wrong field, for the summary above a form.
+type FieldError struct {
+	Field, Message string // the field's name, a message id
+}
+
+// CategoryChoice is a category in the form's list.
+type CategoryChoice struct {
+	taxonomy.Term
+	Selected bool
+}
+
+// AdminFormData is the content of the item form.
+type AdminFormData struct {
+	Item       *Item // nil for a new item
+	State      string
+	Action     string // where the form posts
+	Values     map[string]string
+	Categories []CategoryChoice
+	Topics     []TopicChoice
+	Errors     FieldErrors
+	ErrorList  []FieldError
+	Message    string // message id
+}
+
+func errorList(fe FieldErrors, order []string) []FieldError {
+	var out []FieldError
+	for _, f := range order {
+		if m, ok := fe[f]; ok {
+			out = append(out, FieldError{Field: f, Message: m})
+		}
+	}
+	return out
+}
+
+// formFields is the order of the fields, for the error summary.
+var formFields = []string{"title", "summary", "body", "category", "topics", "publish_at", "action"}
+
+func (h *Web) adminForm(w http.ResponseWriter, r *http.Request, status int, it *Item, values map[string]string, topics []string, fe FieldErrors) {
+	d := &AdminFormData{Item: it, Values: values, Topics: topicChoices(topics), Errors: fe, Action: "/backoffice/notizie/nuova"}
+	for _, t := range taxonomy.NewsCategories {
+		d.Categories = append(d.Categories, CategoryChoice{Term: t, Selected: t.Slug == values["category"]})
+	}
+	d.ErrorList = errorList(fe, formFields)
+	title := "news.admin.new"
+	if it != nil {
+		title = "news.admin.edit"
+		d.Action = "/backoffice/notizie/" + it.ID
+		d.State = it.State(h.News.now())
+		if r.URL.Query().Get("salvato") != "" && len(fe) == 0 {
+			d.Message = "news.admin.saved." + d.State
+		}
+	}
+	page := h.App.NewPage(r, title)
+	h.adminCrumbs(page, page.Title)
+	page.Data = d
+	w.Header().Set("Cache-Control", "private, no-store")
+	h.App.HTML(w, r, status, "news_admin_form", page)
+}
+
+func (h *Web) adminNew(w http.ResponseWriter, r *http.Request) {
+	h.adminForm(w, r, http.StatusOK, nil, map[string]string{"category": taxonomy.NewsCategories[0].Slug}, nil, nil)
+}
+
+func (h *Web) adminEdit(w http.ResponseWriter, r *http.Request) {
+	it, err := h.News.Get(r.Context(), r.PathValue("id"))
+	if errors.Is(err, ErrNotFound) {
+		h.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	values := map[string]string{"title": it.Title, "summary": it.Summary, "body": it.Body, "category": it.Category}
+	if !it.PublishAt.IsZero() {
+		values["publish_at"] = it.PublishAt.In(hours.Rome).Format(DateTimeLocal)
+	}
+	h.adminForm(w, r, http.StatusOK, it, values, it.Topics, nil)
+}
+
+// adminSave creates an item (POST /backoffice/notizie/nuova) or saves one.
+func (h *Web) adminSave(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r, 1<<20) {
+		return
+	}
+	id := r.PathValue("id")
+	var old *Item
+	if id != "" {
+		var err error
+		if old, err = h.News.Get(r.Context(), id); errors.Is(err, ErrNotFound) {
+			h.App.Error(w, r, http.StatusNotFound)
+			return
+		} else if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	f := r.PostForm
+	in := Input{Title: f.Get("title"), Summary: f.Get("summary"), Body: f.Get("body"), Category: f.Get("category"),
+		Topics: f["topics"], PublishAt: f.Get("publish_at"), Action: f.Get("action")}
+	by := Actor{Remote: remote(r)}
+	if a, _ := identity.Current(r.Context()); a != nil {
+		by.AccountID = a.ID
+	}
+	var it *Item
+	var err error
+	if old == nil {
+		it, err = h.News.Create(r.Context(), in, by)
+	} else {
+		it, err = h.News.Update(r.Context(), old.ID, in, by)
+	}
+	var fe FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		values := map[string]string{"title": f.Get("title"), "summary": f.Get("summary"), "body": f.Get("body"),
+			"category": f.Get("category"), "publish_at": f.Get("publish_at")}
+		h.adminForm(w, r, http.StatusUnprocessableEntity, old, values, f["topics"], fe)
+	case errors.Is(err, ErrNotFound):
+		h.App.Error(w, r, http.StatusNotFound)
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		// This process shows the change at once; others within their cache's TTL.
+		h.App.Cache.Purge()
+		web.Redirect(w, r, "/backoffice/notizie/"+it.ID, url.Values{"salvato": {"1"}})
+	}
+}

@@ -1,0 +1,646 @@
+// Package news is the Novità section of the portal: operators write news
+// items (Notizie, Comunicati, Avvisi) and publish them at once or at a
+// chosen time; residents read them on the portal and in Atom feeds, or
+// subscribe by topic, without an account, to a daily digest by mail.
+//
+// An item is a draft or published; a published item whose publish_at is
+// still in the future is scheduled, and nothing public shows it until then.
+// Every change an operator makes is written to the audit log in the same
+// transaction, and every mail goes through the outbox in the transaction of
+// the action that sends it.
+package news
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/mail"
+	"github.com/civico-pa/civico/internal/taxonomy"
+	"github.com/civico-pa/civico/internal/town"
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// Statuses of an item as stored.
+const (
+	StatusDraft     = "draft"
+	StatusPublished = "published"
+)
+
+// States of an item at an instant, as the back office shows them.
+const (
+	StateDraft     = "draft"
+	StateScheduled = "scheduled"
+	StatePublished = "published"
+)
+
+// Actions of the item form.
+const (
+	ActionPublish  = "publish"  // visible now (a visible item keeps its date)
+	ActionSchedule = "schedule" // visible from publish_at, which must be in the future
+	ActionDraft    = "draft"    // hidden
+)
+
+// Limits of an item's fields, in characters.
+const (
+	MinText    = 3
+	MaxTitle   = 200
+	MaxSummary = 300
+	MaxBody    = 100_000
+)
+
+// PerPage is how many items a list page shows.
+const PerPage = 20
+
+// Item is a news item.
+type Item struct {
+	ID       string
+	Slug     string
+	Category string
+	Title    string
+	Summary  string
+	Body     string
+	Topics   []string
+	Status   string
+	// PublishAt is when a published item becomes visible; zero for a draft
+	// without a planned date.
+	PublishAt time.Time
+	AuthorID  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// State is what the item is at now: draft, scheduled or published.
+func (i Item) State(now time.Time) string {
+	switch {
+	case i.Status != StatusPublished:
+		return StateDraft
+	case i.PublishAt.After(now):
+		return StateScheduled
+	}
+	return StatePublished
+}
+
+// Visible reports whether the public may read the item at now.
+func (i Item) Visible(now time.Time) bool { return i.State(now) == StatePublished }
+
+// Path is the item's page on the portal.
+func (i Item) Path() string { return "/novita/" + i.Category + "/" + i.Slug }
+
+// CategoryTitle is the national title of the item's category.
+func (i Item) CategoryTitle() string {
+	t, _ := taxonomy.Find(taxonomy.NewsCategories, i.Category)
+	return t.Title
+}
+
+// TopicTerms are the item's topics with their national titles.
+func (i Item) TopicTerms() []taxonomy.Term { return terms(i.Topics) }
+
+// Date is the publication day in Rome, as 02/01/2006; empty without a date.
+func (i Item) Date() string {
+	if i.PublishAt.IsZero() {
+		return ""
+	}
+	return i.PublishAt.In(hours.Rome).Format("02/01/2006")
+}
+
+// DateTime is the publication time in Rome, for a datetime attribute.
+func (i Item) DateTime() string {
+	if i.PublishAt.IsZero() {
+		return ""
+	}
+	return i.PublishAt.In(hours.Rome).Format(time.RFC3339)
+}
+
+// Clock is the publication time of day in Rome, as 15:04.
+func (i Item) Clock() string {
+	if i.PublishAt.IsZero() {
+		return ""
+	}
+	return i.PublishAt.In(hours.Rome).Format("15:04")
+}
+
+func terms(slugs []string) []taxonomy.Term {
+	out := make([]taxonomy.Term, 0, len(slugs))
+	for _, s := range slugs {
+		if t, ok := taxonomy.Find(taxonomy.Topics, s); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Auditor appends events to the audit log inside the caller's transaction;
+// it has the shape of identity.Auditor.
+type Auditor interface {
+	Audit(ctx context.Context, tx *sql.Tx, e identity.AuditEvent) error
+}
+
+// Service is the news rules over the database. Outbox, I18n, Towns and
+// BaseURL are what the mails need: their texts, the town's name, the
+// portal's public address for the links.
+type Service struct {
+	DB      *db.DB
+	Outbox  *mail.Outbox
+	Audit   Auditor
+	I18n    *web.I18n
+	Towns   *town.Store
+	BaseURL string
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	var t time.Time
+	if s.Now != nil {
+		t = s.Now()
+	} else {
+		t = time.Now()
+	}
+	// PostgreSQL keeps microseconds: store what reads back the same.
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+func (s *Service) townName(ctx context.Context) string {
+	if s.Towns != nil {
+		if p, err := s.Towns.Get(ctx); err == nil {
+			return p.FullName()
+		}
+	}
+	return "civico"
+}
+
+func (s *Service) t(lang, id string, args ...any) string {
+	if s.I18n == nil {
+		return id
+	}
+	return s.I18n.T(lang, id, args...)
+}
+
+// Errors of the news rules.
+var (
+	ErrNotFound     = errors.New("news item not found")
+	ErrTokenInvalid = errors.New("link invalid, expired or already used")
+)
+
+// FieldErrors maps a form field to the message id explaining what is wrong.
+type FieldErrors map[string]string
+
+func (f FieldErrors) Error() string { return fmt.Sprintf("%d invalid fields", len(f)) }
+
+// Input is what the item form sends.
+type Input struct {
+	Title, Summary, Body, Category string
+	Topics                         []string
+	// PublishAt is a datetime-local value ("2006-01-02T15:04") in Rome
+	// time, possibly empty.
+	PublishAt string
+	Action    string
+}
+
+// DateTimeLocal is the layout of an <input type="datetime-local">.
+const DateTimeLocal = "2006-01-02T15:04"
+
+// validate checks the form and returns the planned publication time (zero
+// when none was given).
+func (in *Input) validate(now time.Time) (time.Time, FieldErrors) {
+	fe := FieldErrors{}
+	in.Title = strings.TrimSpace(in.Title)
+	in.Summary = strings.TrimSpace(in.Summary)
+	in.Body = strings.TrimSpace(strings.ReplaceAll(in.Body, "\r\n", "\n"))
+	textField(fe, "title", in.Title, MaxTitle, "news.error.title")
+	textField(fe, "summary", in.Summary, MaxSummary, "news.error.summary")
+	textField(fe, "body", in.Body, MaxBody, "news.error.body")
+	if _, ok := taxonomy.Find(taxonomy.NewsCategories, in.Category); !ok {
+		fe["category"] = "news.error.category"
+	}
+	in.Topics = cleanTopics(in.Topics)
+	if len(in.Topics) == 0 {
+		fe["topics"] = "news.error.topics_none"
+	}
+	for _, t := range in.Topics {
+		if _, ok := taxonomy.Find(taxonomy.Topics, t); !ok {
+			fe["topics"] = "news.error.topics"
+		}
+	}
+	var at time.Time
+	if v := strings.TrimSpace(in.PublishAt); v != "" {
+		var ok bool
+		if at, ok = parseLocal(v); !ok {
+			fe["publish_at"] = "news.error.publish_at"
+		}
+	}
+	switch in.Action {
+	case ActionPublish, ActionDraft:
+	case ActionSchedule:
+		switch {
+		case fe["publish_at"] != "":
+		case at.IsZero():
+			fe["publish_at"] = "news.error.publish_at_needed"
+		case !at.After(now):
+			fe["publish_at"] = "news.error.publish_at_past"
+		}
+	default:
+		fe["action"] = "news.error.action"
+	}
+	if len(fe) > 0 {
+		return time.Time{}, fe
+	}
+	return at.UTC(), nil
+}
+
+// localLayouts are what a datetime-local input sends, and what people type
+// where a browser shows a plain text box instead.
+var localLayouts = []string{DateTimeLocal, "2006-01-02T15:04:05", "2006-01-02 15:04", "02/01/2006 15:04", "2/1/2006 15:04"}
+
+// parseLocal reads a date and time in Rome.
+func parseLocal(v string) (time.Time, bool) {
+	for _, l := range localLayouts {
+		if t, err := time.ParseInLocation(l, v, hours.Rome); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func textField(fe FieldErrors, name, v string, max int, msg string) {
+	n := utf8.RuneCountInString(v)
+	if n < MinText || n > max || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+		fe[name] = msg
+	}
+}
+
+// cleanTopics drops empty and repeated values, keeping the order.
+func cleanTopics(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, t := range in {
+		t = strings.TrimSpace(t)
+		if t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Actor is who makes a change, for the audit log.
+type Actor struct {
+	AccountID string
+	Remote    string
+}
+
+func (a Actor) name() string {
+	if a.AccountID == "" {
+		return "system"
+	}
+	return "account:" + a.AccountID
+}
+
+// lockKey is the PostgreSQL advisory lock that orders publications and
+// digests (see lockItems).
+const lockKey = 7243110060
+
+// lockItems makes a transaction that makes items visible (exclusive) and
+// one that reads them for a digest (shared) wait for each other on
+// PostgreSQL. Without it, a digest covering the window up to now could read
+// just before an item whose publish_at is in that window commits, and the
+// next digest, starting after the window, would never send it. On SQLite
+// every write transaction already holds the database's write lock.
+func (s *Service) lockItems(ctx context.Context, tx *sql.Tx, shared bool) error {
+	if s.DB.Dialect != db.Postgres {
+		return nil
+	}
+	fn := "pg_advisory_xact_lock"
+	if shared {
+		fn = "pg_advisory_xact_lock_shared"
+	}
+	// #nosec G202 -- fn is one of two constant function names and lockKey a constant: nothing from outside reaches the query
+	_, err := tx.ExecContext(ctx, `SELECT `+fn+`(`+strconv.Itoa(lockKey)+`)`)
+	return err
+}
+
+// Create validates and stores a new item.
+func (s *Service) Create(ctx context.Context, in Input, by Actor) (*Item, error) {
+	planned, fe := in.validate(s.now())
+	if fe != nil {
+		return nil, fe
+	}
+	it := &Item{ID: newUUID(), Category: in.Category, Title: in.Title, Summary: in.Summary, Body: in.Body, Topics: in.Topics, AuthorID: by.AccountID}
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockItems(ctx, tx, false); err != nil {
+			return err
+		}
+		now := s.now()
+		it.CreatedAt, it.UpdatedAt = now, now
+		it.Status, it.PublishAt = publication(in.Action, planned, nil, now)
+		slug, err := s.freeSlug(ctx, tx, taxonomy.Slug(in.Title))
+		if err != nil {
+			return err
+		}
+		it.Slug = slug
+		if _, err := tx.ExecContext(ctx, `INSERT INTO news_items (id, slug, category, title, summary, body, topics, status, publish_at, author_id, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			it.ID, it.Slug, it.Category, it.Title, it.Summary, it.Body, strings.Join(it.Topics, ","), it.Status, nullTime(it.PublishAt),
+			it.AuthorID, it.CreatedAt, it.UpdatedAt); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, it, nil, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// Update validates and stores a change of an item.
+func (s *Service) Update(ctx context.Context, id string, in Input, by Actor) (*Item, error) {
+	planned, fe := in.validate(s.now())
+	if fe != nil {
+		return nil, fe
+	}
+	var it *Item
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.lockItems(ctx, tx, false); err != nil {
+			return err
+		}
+		q := `SELECT ` + itemColumns + ` FROM news_items WHERE id = $1`
+		if s.DB.Dialect == db.Postgres {
+			q += ` FOR UPDATE`
+		}
+		old, err := scanItem(tx.QueryRowContext(ctx, q, id))
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		n := *old
+		n.Title, n.Summary, n.Body, n.Category, n.Topics, n.UpdatedAt = in.Title, in.Summary, in.Body, in.Category, in.Topics, now
+		n.Status, n.PublishAt = publication(in.Action, planned, old, now)
+		if _, err := tx.ExecContext(ctx, `UPDATE news_items SET category = $1, title = $2, summary = $3, body = $4, topics = $5, status = $6,
+			publish_at = $7, updated_at = $8 WHERE id = $9`,
+			n.Category, n.Title, n.Summary, n.Body, strings.Join(n.Topics, ","), n.Status, nullTime(n.PublishAt), n.UpdatedAt, n.ID); err != nil {
+			return err
+		}
+		it = &n
+		return s.audit(ctx, tx, by, &n, old, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// publication decides status and publish_at. now is taken inside the
+// transaction, after lockItems: an item never becomes visible at an instant
+// before its transaction could be seen, so no digest window misses it.
+func publication(action string, planned time.Time, old *Item, now time.Time) (string, time.Time) {
+	switch action {
+	case ActionPublish:
+		if old != nil && old.Visible(now) {
+			return StatusPublished, old.PublishAt // a correction is not news again
+		}
+		return StatusPublished, now
+	case ActionSchedule:
+		return StatusPublished, latest(planned, now)
+	}
+	return StatusDraft, planned
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// audit records what a save did: created or updated, and when visibility
+// changed, published, scheduled or unpublished.
+func (s *Service) audit(ctx context.Context, tx *sql.Tx, by Actor, it, old *Item, now time.Time) error {
+	if s.Audit == nil {
+		return nil
+	}
+	state := it.State(now)
+	details := map[string]string{"slug": it.Slug, "category": it.Category, "state": state}
+	if !it.PublishAt.IsZero() {
+		details["publish_at"] = it.PublishAt.Format(time.RFC3339)
+	}
+	action := "news.updated"
+	if old == nil {
+		action = "news.created"
+	}
+	events := []string{action}
+	oldState := StateDraft
+	if old != nil {
+		oldState = old.State(now)
+	}
+	switch {
+	case state == StatePublished && oldState != StatePublished:
+		events = append(events, "news.published")
+	case state == StateScheduled && (oldState != StateScheduled || !old.PublishAt.Equal(it.PublishAt)):
+		events = append(events, "news.scheduled")
+	case state == StateDraft && oldState != StateDraft:
+		events = append(events, "news.unpublished")
+	}
+	for _, a := range events {
+		if err := s.Audit.Audit(ctx, tx, identity.AuditEvent{Actor: by.name(), Action: a, Subject: "news:" + it.ID, Remote: by.Remote, Details: details}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maxSlug bounds the length of a slug, cut at a hyphen.
+const maxSlug = 80
+
+// freeSlug returns base, or base-2, base-3..., whichever no item has.
+func (s *Service) freeSlug(ctx context.Context, tx *sql.Tx, base string) (string, error) {
+	if len(base) > maxSlug {
+		base = base[:maxSlug]
+		if i := strings.LastIndexByte(base, '-'); i > maxSlug/2 {
+			base = base[:i]
+		}
+		base = strings.Trim(base, "-")
+	}
+	if base == "" {
+		base = "notizia"
+	}
+	for n := 1; ; n++ {
+		slug := base
+		if n > 1 {
+			slug = base + "-" + strconv.Itoa(n)
+		}
+		var taken int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM news_items WHERE slug = $1`, slug).Scan(&taken); err != nil {
+			return "", err
+		}
+		if taken == 0 {
+			return slug, nil
+		}
+	}
+}
+
+const itemColumns = `id, slug, category, title, summary, body, topics, status, publish_at, author_id, created_at, updated_at`
+
+// listColumns leave the body out: lists do not show it.
+const listColumns = `id, slug, category, title, summary, '', topics, status, publish_at, author_id, created_at, updated_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanItem(r rowScanner) (*Item, error) {
+	it := &Item{}
+	var topics string
+	var at sql.NullTime
+	err := r.Scan(&it.ID, &it.Slug, &it.Category, &it.Title, &it.Summary, &it.Body, &topics, &it.Status, &at, &it.AuthorID, &it.CreatedAt, &it.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if topics != "" {
+		it.Topics = strings.Split(topics, ",")
+	}
+	if at.Valid {
+		it.PublishAt = at.Time.UTC()
+	}
+	it.CreatedAt, it.UpdatedAt = it.CreatedAt.UTC(), it.UpdatedAt.UTC()
+	return it, nil
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+// Get returns an item whatever its state, for the back office.
+func (s *Service) Get(ctx context.Context, id string) (*Item, error) {
+	return scanItem(s.DB.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM news_items WHERE id = $1`, id))
+}
+
+// Published returns the item with the slug if the public may read it now.
+func (s *Service) Published(ctx context.Context, slug string) (*Item, error) {
+	return scanItem(s.DB.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM news_items
+		WHERE slug = $1 AND status = 'published' AND publish_at <= $2`, slug, s.now()))
+}
+
+// List returns page (from 1) of the items the public may read now, of a
+// category ("" for all), newest first, and how many there are in all.
+func (s *Service) List(ctx context.Context, category string, page, perPage int) ([]Item, int, error) {
+	now := s.now()
+	where := `status = 'published' AND publish_at <= $1`
+	args := []any{now}
+	if category != "" {
+		where += ` AND category = $2`
+		args = append(args, category)
+	}
+	var total int
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM news_items WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	if total == 0 || (page-1)*perPage >= total {
+		return nil, total, nil
+	}
+	items, err := s.query(ctx, listColumns, where, perPage, (page-1)*perPage, args...)
+	return items, total, err
+}
+
+// Latest returns the n newest items the public may read now, for the home
+// page.
+func (s *Service) Latest(ctx context.Context, n int) ([]Item, error) {
+	return s.query(ctx, listColumns, `status = 'published' AND publish_at <= $1`, n, 0, s.now())
+}
+
+// Feed returns the n newest items the public may read now, of a category
+// ("" for all), with their bodies.
+func (s *Service) Feed(ctx context.Context, category string, n int) ([]Item, error) {
+	if category == "" {
+		return s.query(ctx, itemColumns, `status = 'published' AND publish_at <= $1`, n, 0, s.now())
+	}
+	return s.query(ctx, itemColumns, `status = 'published' AND publish_at <= $1 AND category = $2`, n, 0, s.now(), category)
+}
+
+func (s *Service) query(ctx context.Context, columns, where string, limit, offset int, args ...any) ([]Item, error) {
+	q := fmt.Sprintf(`SELECT %s FROM news_items WHERE %s ORDER BY publish_at DESC, id DESC LIMIT %d OFFSET %d`, columns, where, limit, offset)
+	rows, err := s.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *it)
+	}
+	return out, rows.Err()
+}
+
+// All returns page (from 1) of every item, drafts and scheduled ones
+// included, most recently changed first, and how many there are, for the
+// back office.
+func (s *Service) All(ctx context.Context, page, perPage int) ([]Item, int, error) {
+	var total int
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM news_items`).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.DB.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM news_items ORDER BY updated_at DESC, id DESC LIMIT %d OFFSET %d`,
+		listColumns, perPage, (page-1)*perPage))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, *it)
+	}
+	return out, total, rows.Err()
+}
+
+// newUUID returns a random (version 4) UUID: an item's id, and in the feed
+// its permanent identity (urn:uuid:...).
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// newToken returns a random token for a link and the hash kept of it.
+func newToken() (token, hash string) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
