@@ -64,10 +64,16 @@ type Registration struct {
 	AcceptPrivacy                                                       bool
 }
 
-// ValidEmail reports whether s is one plain address of sensible length.
+// ValidEmail reports whether s is one plain address of sensible length,
+// printable ASCII only: what the outbox can put in a To: header.
 func ValidEmail(s string) bool {
-	if len(s) > 254 || strings.ContainsAny(s, "\r\n ") {
+	if len(s) > 254 {
 		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
 	}
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s && strings.Contains(s[strings.LastIndex(s, "@"):], ".")
