@@ -262,6 +262,27 @@ func parseExceptions(text string) ([]hours.ExceptionSpec, error) {
 	return out, nil
 }
 
+// form reads a posted back-office form of at most limit bytes: the values,
+// and the same as a map to put back in the fields when it is refused. A
+// malformed or oversized body gets its error page and ok false.
+func (b *BackOffice) form(w http.ResponseWriter, r *http.Request, limit int64) (f url.Values, values map[string]string, ok bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			b.App.Error(w, r, http.StatusRequestEntityTooLarge)
+		} else {
+			b.App.Error(w, r, http.StatusBadRequest)
+		}
+		return nil, nil, false
+	}
+	values = make(map[string]string, len(r.PostForm))
+	for k := range r.PostForm {
+		values[k] = r.PostForm.Get(k)
+	}
+	return r.PostForm, values, true
+}
+
 func (b *BackOffice) saveOffice(w http.ResponseWriter, r *http.Request) {
 	c, ok := b.catalog(w, r)
 	if !ok {
@@ -272,15 +293,9 @@ func (b *BackOffice) saveOffice(w http.ResponseWriter, r *http.Request) {
 		b.App.Error(w, r, http.StatusNotFound)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		b.App.Error(w, r, http.StatusBadRequest)
+	f, values, ok := b.form(w, r, 64<<10)
+	if !ok {
 		return
-	}
-	f := r.PostForm
-	values := map[string]string{}
-	for k := range f {
-		values[k] = f.Get(k)
 	}
 	o := &Office{ID: old.ID, Name: strings.TrimSpace(f.Get("name")), Description: strings.TrimSpace(f.Get("description")),
 		Address: strings.TrimSpace(f.Get("address")), PostalCode: strings.TrimSpace(f.Get("postal_code")), Lat: old.Lat, Lon: old.Lon,
@@ -358,15 +373,9 @@ func (b *BackOffice) saveService(w http.ResponseWriter, r *http.Request) {
 		b.App.Error(w, r, http.StatusNotFound)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
-	if err := r.ParseForm(); err != nil {
-		b.App.Error(w, r, http.StatusBadRequest)
+	f, values, ok := b.form(w, r, 256<<10)
+	if !ok {
 		return
-	}
-	f := r.PostForm
-	values := map[string]string{}
-	for k := range f {
-		values[k] = f.Get(k)
 	}
 	lang := b.App.I18n.Lang(r)
 	maxDays, err := strconv.Atoi(strings.TrimSpace(f.Get("max_days")))
