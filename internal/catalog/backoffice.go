@@ -266,14 +266,7 @@ func parseExceptions(text string) ([]hours.ExceptionSpec, error) {
 // and the same as a map to put back in the fields when it is refused. A
 // malformed or oversized body gets its error page and ok false.
 func (b *BackOffice) form(w http.ResponseWriter, r *http.Request, limit int64) (f url.Values, values map[string]string, ok bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			b.App.Error(w, r, http.StatusRequestEntityTooLarge)
-		} else {
-			b.App.Error(w, r, http.StatusBadRequest)
-		}
+	if !b.App.ParseForm(w, r, limit) {
 		return nil, nil, false
 	}
 	values = make(map[string]string, len(r.PostForm))

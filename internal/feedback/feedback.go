@@ -103,14 +103,7 @@ type Handler struct {
 // Submit handles POST /valutazione and returns the reader to the page they
 // rated, with a thank-you or the reason nothing was recorded.
 func (h *Handler) Submit(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			h.App.Error(w, r, http.StatusRequestEntityTooLarge)
-			return
-		}
-		h.App.Error(w, r, http.StatusBadRequest)
+	if !h.App.ParseForm(w, r, 8<<10) {
 		return
 	}
 	stars, _ := strconv.Atoi(r.PostForm.Get("rating"))

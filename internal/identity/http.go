@@ -230,17 +230,7 @@ func (h *Web) form(w http.ResponseWriter, r *http.Request, status int, name, tit
 // parseForm reads a small form; a body that is too big or malformed gets
 // its error page and false.
 func (h *Web) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			h.App.Error(w, r, http.StatusRequestEntityTooLarge)
-		} else {
-			h.App.Error(w, r, http.StatusBadRequest)
-		}
-		return false
-	}
-	return true
+	return h.App.ParseForm(w, r, 16<<10)
 }
 
 func (h *Web) fail(w http.ResponseWriter, r *http.Request, err error) {

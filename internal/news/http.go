@@ -287,17 +287,7 @@ func (h *Web) subscribeForm(w http.ResponseWriter, r *http.Request) {
 // parseForm reads a form of at most limit bytes; a body that is too big or
 // malformed gets its error page and false.
 func (h *Web) parseForm(w http.ResponseWriter, r *http.Request, limit int64) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			h.App.Error(w, r, http.StatusRequestEntityTooLarge)
-		} else {
-			h.App.Error(w, r, http.StatusBadRequest)
-		}
-		return false
-	}
-	return true
+	return h.App.ParseForm(w, r, limit)
 }
 
 func (h *Web) subscribe(w http.ResponseWriter, r *http.Request) {

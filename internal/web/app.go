@@ -5,6 +5,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -230,6 +231,23 @@ func (a *App) renderPlain500(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusInternalServerError)
 	_, _ = w.Write([]byte("Errore interno del server. Internal server error.\n"))
+}
+
+// ParseForm reads a posted form of at most limit bytes into r.PostForm. A
+// body too large gets the 413 page, a malformed one the 400 page, and the
+// caller false.
+func (a *App) ParseForm(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			a.Error(w, r, http.StatusRequestEntityTooLarge)
+		} else {
+			a.Error(w, r, http.StatusBadRequest)
+		}
+		return false
+	}
+	return true
 }
 
 // Redirect sends a 303 to a local path.
