@@ -36,6 +36,17 @@ Usage:
   civico ca card --cf CF --given-name N --family-name N
                             issue a TEST smart card (PEM for curl, PKCS#12 for browsers)
   civico ca revoke SERIAL   revoke a test card (updates the CRL)
+  civico oidc client add --name N --redirect-uri U [--public] [--first-party]
+                   [--scopes "openid profile email fiscal_code residence"]
+                   [--post-logout-uri U] [--backchannel-logout-uri U] [--public-subject]
+                            register an application with the OpenID Connect provider
+                            (prints the client id and, once, its secret)
+  civico oidc client list   list the registered applications
+  civico oidc client disable|enable --id ID
+  civico oidc rotate-keys   start signing with a new key (old tokens stay verifiable)
+  civico oidc keys          list the signing keys
+  civico residents import FILE.csv
+                            load the registry of residents (codice_fiscale;quartiere)
   civico audit verify       check the audit log's hash chain
   civico audit list         show the latest audit entries
   civico version            print the version
@@ -48,7 +59,8 @@ Configuration comes from environment variables (see the README):
   CIVICO_TLS_CERT_FILE, CIVICO_TLS_KEY_FILE, CIVICO_TLS_BASE_URL,
   CIVICO_CRS_CA_FILE, CIVICO_CRS_CRL_FILE, CIVICO_CRS_PROXY_HEADER,
   CIVICO_CRS_TRUSTED_PROXIES, CIVICO_SESSION_IDLE, CIVICO_SESSION_MAX,
-  CIVICO_SMTP_URL, CIVICO_MAIL_FROM. Secrets may also be given as NAME_FILE.
+  CIVICO_SMTP_URL, CIVICO_MAIL_FROM, CIVICO_SECRET_KEY. Secrets may also be
+  given as NAME_FILE.
 `
 
 // cli carries what every subcommand needs.
@@ -67,15 +79,17 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		return 0
 	}
 	commands := map[string]func([]string) error{
-		"serve":   func(a []string) error { return c.serve(a, false) },
-		"demo":    func(a []string) error { return c.serve(a, true) },
-		"migrate": c.migrate,
-		"backup":  c.backup,
-		"town":    c.town,
-		"version": c.version,
-		"user":    c.user,
-		"ca":      c.ca,
-		"audit":   c.audit,
+		"serve":     func(a []string) error { return c.serve(a, false) },
+		"demo":      func(a []string) error { return c.serve(a, true) },
+		"migrate":   c.migrate,
+		"backup":    c.backup,
+		"town":      c.town,
+		"version":   c.version,
+		"user":      c.user,
+		"ca":        c.ca,
+		"audit":     c.audit,
+		"oidc":      c.oidc,
+		"residents": c.residents,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

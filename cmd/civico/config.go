@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/civico-pa/civico/internal/oidcop"
 )
 
 // config is everything serve and demo need, read from the environment and
@@ -36,6 +38,10 @@ type config struct {
 
 	// Outgoing mail.
 	SMTPURL, MailFrom string
+
+	// SecretKey seals the OpenID Connect signing keys and derives the other
+	// keys of single sign-on.
+	SecretKey string
 }
 
 // usageError is a mistake in how civico was invoked: exit status 2.
@@ -74,6 +80,9 @@ func loadConfig(env func(string) string) (config, error) {
 		return c, err
 	}
 	if c.SMTPURL, err = getenv(env, "CIVICO_SMTP_URL", true); err != nil {
+		return c, err
+	}
+	if c.SecretKey, err = getenv(env, "CIVICO_SECRET_KEY", true); err != nil {
 		return c, err
 	}
 	for name, dst := range map[string]*string{
@@ -220,6 +229,9 @@ func (c *config) checkLogin() error {
 	}
 	if c.SMTPURL != "" && c.MailFrom == "" {
 		return usagef("CIVICO_SMTP_URL needs CIVICO_MAIL_FROM, the sender address")
+	}
+	if len(c.SecretKey) < oidcop.MinSecretLen {
+		return usagef("CIVICO_SECRET_KEY (or CIVICO_SECRET_KEY_FILE) must hold a secret of at least %d characters, e.g. the output of: openssl rand -base64 32", oidcop.MinSecretLen)
 	}
 	return nil
 }

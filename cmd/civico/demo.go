@@ -16,6 +16,7 @@ import (
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/town"
 )
 
@@ -26,14 +27,15 @@ type demoPerson struct {
 	password                      bool // has a password account
 	card                          bool // has a smart card
 	operator                      []string
+	district                      string // the district of residence; "" for a non-resident
 }
 
 var demoPeople = []demoPerson{
-	{first15: "RSSMRA85T10A562", given: "Mario", family: "Rossi", email: "mario.rossi@demo.civico.invalid", password: true},
+	{first15: "RSSMRA85T10A562", given: "Mario", family: "Rossi", email: "mario.rossi@demo.civico.invalid", password: true, district: "Crocetta"},
 	{first15: "CLMNNA82M62F205", given: "Anna", family: "Colombo", email: "anna.colombo@demo.civico.invalid", password: true},
-	{first15: "BNCGLI90A41F205", given: "Giulia", family: "Bianchi", email: "giulia.bianchi@demo.civico.invalid", password: true, card: true},
-	{first15: "FRRLCU78H15C707", given: "Luca", family: "Ferrari", card: true},
-	{first15: "SPSPLA75C50C707", given: "Paola", family: "Esposito", email: "paola.esposito@demo.civico.invalid", card: true, operator: []string{"admin", "urp"}},
+	{first15: "BNCGLI90A41F205", given: "Giulia", family: "Bianchi", email: "giulia.bianchi@demo.civico.invalid", password: true, card: true, district: "Centro"},
+	{first15: "FRRLCU78H15C707", given: "Luca", family: "Ferrari", card: true, district: "Sant'Eusebio"},
+	{first15: "SPSPLA75C50C707", given: "Paola", family: "Esposito", email: "paola.esposito@demo.civico.invalid", card: true, operator: []string{"admin", "urp"}, district: "Balsamo"},
 }
 
 // Demo passwords: printed at every start, they are not secrets.
@@ -74,6 +76,13 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	if cfg.CRSCAFile == "" {
 		cfg.CRSCAFile, cfg.CRSCRLFile = files.CA, files.CRL
 	}
+	if cfg.SecretKey == "" {
+		secret, err := demoSecret(cfg.DataDir)
+		if err != nil {
+			return fmt.Errorf("demo secret key: %w", err)
+		}
+		cfg.SecretKey = secret
+	}
 	if err := cfg.checkLogin(); err != nil {
 		return err
 	}
@@ -89,6 +98,12 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 		}
 		if err := ensureDemoAccount(ctx, svc, p, string(code)); err != nil {
 			return err
+		}
+		if p.district != "" {
+			if _, err := d.ExecContext(ctx, `INSERT INTO registry_residents (fiscal_code, district, updated_at) VALUES ($1, $2, $3)
+				ON CONFLICT (fiscal_code) DO NOTHING`, string(code), p.district, time.Now().UTC()); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(&out, "  %s %s (%s)", p.given, p.family, code)
 		if len(p.operator) > 0 {
@@ -114,8 +129,41 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	}
 	fmt.Fprintf(&out, "  The TLS certificate of %s is issued by the demo authority: trust %s, or accept the browser's warning.\n",
 		cfg.TLSBaseURL, files.CA)
+	sso, err := demoSSO(ctx, cfg, d)
+	if err != nil {
+		return err
+	}
+	out.WriteString(sso)
 	demoLogins = out.String()
 	return nil
+}
+
+// demoExampleClient is a third-party application registered by the demo,
+// to try single sign-on with an outside client (its consent page included).
+const demoExampleClient = "esempio-biblioteca"
+
+// demoSSO registers the example application and says how to try single
+// sign-on; Partecipa registers itself at every start.
+func demoSSO(ctx context.Context, cfg *config, d *db.DB) (string, error) {
+	secret, err := oidcop.NewSecret([]byte(cfg.SecretKey))
+	if err != nil {
+		return "", err
+	}
+	redirect := "http://127.0.0.1:5556/callback"
+	clientSecret := derivedSecret(secret, demoExampleClient)
+	err = (&oidcop.Clients{DB: d}).Upsert(ctx, oidcop.NewClient{ID: demoExampleClient, Name: "Biblioteca civica (applicazione di esempio)",
+		RedirectURIs: []string{redirect}, Scopes: []string{"openid", "profile", "email", oidcop.ScopeResidence}, Secret: clientSecret})
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nSingle sign-on (OpenID Connect provider %s/.well-known/openid-configuration)\n", cfg.BaseURL)
+	fmt.Fprintf(&b, "  Log in on the portal (card or password), then open Partecipa at %s/ and choose Accedi: one click, no second password.\n", cfg.PartecipaBaseURL)
+	fmt.Fprintf(&b, "  Logging out of either ends both.\n")
+	fmt.Fprintf(&b, "  Example third-party application (asks for consent): client_id %s, client_secret %s, redirect URI %s\n",
+		demoExampleClient, clientSecret, redirect)
+	fmt.Fprintf(&b, "  Register another: civico oidc client add --name NAME --redirect-uri URI\n")
+	return b.String(), nil
 }
 
 func ensureDemoAccount(ctx context.Context, svc *identity.Service, p demoPerson, code string) error {

@@ -70,7 +70,7 @@ func newFormsSite(t testing.TB, d *db.DB) *formsSite {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cfg := config{DataDir: dir, BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test",
+	cfg := config{DataDir: dir, BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", SecretKey: testSecretKey,
 		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour}
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {

@@ -15,3 +15,6 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// testSecretKey is the installation secret of test configurations.
+const testSecretKey = "civico-test-secret-key-not-for-production-0123456789"

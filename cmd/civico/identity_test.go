@@ -65,7 +65,7 @@ func newIDSite(t testing.TB, d *db.DB) *idSite {
 	cfg := config{
 		BaseURL: "http://" + plain.Listener.Addr().String(), PartecipaBaseURL: "http://partecipa.test",
 		TLSBaseURL: "https://" + tlsSrv.Listener.Addr().String(), CRSCAFile: f.CA, CRSCRLFile: f.CRL,
-		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour,
+		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, SecretKey: testSecretKey,
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cards, err := newCardReader(cfg, log)

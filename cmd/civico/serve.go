@@ -22,6 +22,7 @@ import (
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/news"
+	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/town"
@@ -77,6 +78,15 @@ func (c *cli) serve(args []string, demo bool) error {
 	if err != nil {
 		return err
 	}
+	// The signing key is made at the first start and must open with the
+	// configured secret key: a wrong secret stops civico here, not at the
+	// first login.
+	if err := apps.oidc.Storage.Keys.Ensure(ctx); err != nil {
+		return err
+	}
+	if _, err := apps.oidc.Storage.Keys.SigningKey(ctx); err != nil {
+		return err
+	}
 	worker, err := newMailWorker(cfg, d, log, demo, c.stdout)
 	if err != nil {
 		return err
@@ -113,7 +123,9 @@ func (c *cli) serve(args []string, demo bool) error {
 	background.Go(func() {
 		(&news.Digest{News: apps.news, Log: log}).RunDaily(bctx, news.DigestHour, news.DigestMinute)
 	})
-	background.Go(func() { housekeeping(bctx, apps.identity.Sessions, &mail.Outbox{DB: d}, apps.forms, log) })
+	background.Go(func() {
+		housekeeping(bctx, apps.identity.Sessions, &mail.Outbox{DB: d}, apps.forms, log, apps.oidc.Storage.Sweep, apps.partecipaAuth.Sweep)
+	})
 	log.Info("civico started", "version", buildVersion(), "database", d.Describe(), "town", profile.FullName(),
 		"portal", listeners[0].Address(), "partecipa", listeners[1].Address())
 	if demo {
@@ -145,12 +157,14 @@ type apps struct {
 	identity          *identity.Service
 	forms             *forms.Store
 	news              *news.Service
+	oidc              *oidcop.Provider
+	partecipaAuth     *partecipa.Auth
 }
 
 // buildApps wires every feature into the two applications. cards is nil
 // when smart-card login is not configured.
 func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader) (*apps, error) {
-	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, feedback.Messages, forms.Messages, news.Messages)
+	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, feedback.Messages, forms.Messages, news.Messages, oidcop.Messages)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +187,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 
 	chrome := portal.Chrome()
 	chrome.Login = "/accedi"
-	portalApp, err := newApp(chrome, true, portal.Templates, identity.Templates, catalog.Templates, feedback.Templates, forms.Templates, news.Templates)
+	portalApp, err := newApp(chrome, true, portal.Templates, identity.Templates, catalog.Templates, feedback.Templates, forms.Templates, news.Templates, oidcop.Templates)
 	if err != nil {
 		return nil, err
 	}
@@ -221,12 +235,19 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	portalApp.Mux.HandleFunc("POST /valutazione", fb.Submit)
 	portalApp.Mux.HandleFunc("GET /backoffice/valutazioni", id.Require(identity.Low, ratingRoles...)(fb.Results))
 
+	prov, err := newProvider(cfg, d, portalApp, id, svc, log)
+	if err != nil {
+		return nil, err
+	}
+
 	partecipaApp, err := newApp(partecipa.Chrome(cfg.BaseURL), false, partecipa.Templates)
 	if err != nil {
 		return nil, err
 	}
-	(&partecipa.Partecipa{App: partecipaApp}).Routes()
-	return &apps{portal: portalApp, partecipa: partecipaApp, identity: svc, forms: formStore, news: newsSvc}, nil
+	pauth := &partecipa.Auth{DB: d, Issuer: cfg.BaseURL, BaseURL: cfg.PartecipaBaseURL, ClientID: partecipaClientID,
+		ClientSecret: partecipaSecret(prov), HTTP: &http.Client{Timeout: 10 * time.Second}, Log: log.With("app", "partecipa")}
+	(&partecipa.Partecipa{App: partecipaApp, Auth: pauth}).Routes()
+	return &apps{portal: portalApp, partecipa: partecipaApp, identity: svc, forms: formStore, news: newsSvc, oidc: prov, partecipaAuth: pauth}, nil
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -239,8 +260,9 @@ func writeJSON(w io.Writer, v any) error {
 // messages hold addresses and links that need not outlive their use.
 const mailRetention = 30 * 24 * time.Hour
 
-// housekeeping deletes expired sessions and old mail every few minutes.
-func housekeeping(ctx context.Context, s *identity.Sessions, out *mail.Outbox, files *forms.Store, log *slog.Logger) {
+// housekeeping deletes expired sessions and old mail every few minutes,
+// and runs the other sweeps given.
+func housekeeping(ctx context.Context, s *identity.Sessions, out *mail.Outbox, files *forms.Store, log *slog.Logger, sweeps ...func(context.Context) error) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
@@ -253,6 +275,11 @@ func housekeeping(ctx context.Context, s *identity.Sessions, out *mail.Outbox, f
 			}
 			if _, err := out.Purge(ctx, time.Now().Add(-mailRetention)); err != nil && ctx.Err() == nil {
 				log.Warn("outbox purge", "err", err)
+			}
+			for _, sweep := range sweeps {
+				if err := sweep(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("housekeeping", "err", err)
+				}
 			}
 			if n, err := files.GC(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("forms: collecting unreferenced files", "err", err)

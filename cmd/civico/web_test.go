@@ -43,7 +43,7 @@ func newApps(t testing.TB, d *db.DB) *apps {
 	if err := ensureDemoCatalog(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", AccessLog: false}
+	cfg := config{BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", AccessLog: false, SecretKey: testSecretKey}
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -524,7 +524,7 @@ func TestPublicPagesAreCachedForAnonymousVisitors(t *testing.T) {
 	if err := ensureDemo(context.Background(), towns); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", PageCacheTTL: time.Minute}
+	cfg := config{BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", PageCacheTTL: time.Minute, SecretKey: testSecretKey}
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -121,6 +121,9 @@ func (h *Web) setCookie(w http.ResponseWriter, r *http.Request, token string) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: secure(r, h.BaseURL), SameSite: http.SameSiteLaxMode})
 }
 
+// ClearCookie removes the session cookie (single sign-on logout).
+func (h *Web) ClearCookie(w http.ResponseWriter, r *http.Request) { h.clearCookie(w, r) }
+
 func (h *Web) clearCookie(w http.ResponseWriter, r *http.Request) {
 	// #nosec G124 -- as in setCookie: Secure whenever the portal is reached over HTTPS
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure(r, h.BaseURL), SameSite: http.SameSiteLaxMode})

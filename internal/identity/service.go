@@ -434,7 +434,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, password2,
 	if err != nil {
 		return err
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	var ended []string
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		id, err := s.Store.UseToken(ctx, tx, token, PurposeReset)
 		if err != nil {
 			return err
@@ -446,28 +447,43 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, password2,
 		if err := s.Store.MarkVerified(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := s.Sessions.EndAll(ctx, tx, id); err != nil {
+		if ended, err = s.Sessions.EndAll(ctx, tx, id); err != nil {
 			return err
 		}
 		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + id, Action: "password.reset.done", Subject: id, Remote: remote})
 	})
+	if err == nil {
+		s.Sessions.Ended(ctx, ended)
+	}
+	return err
 }
 
 // LogoutEverywhere ends every session of the account.
 func (s *Service) LogoutEverywhere(ctx context.Context, id, remote string) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if err := s.Sessions.EndAll(ctx, tx, id); err != nil {
+	var ended []string
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if ended, err = s.Sessions.EndAll(ctx, tx, id); err != nil {
 			return err
 		}
 		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + id, Action: "logout.everywhere", Subject: id, Remote: remote})
 	})
+	if err == nil {
+		s.Sessions.Ended(ctx, ended)
+	}
+	return err
 }
 
 // CloseAccount erases the resident's personal data at their request, after
 // telling them by mail.
 func (s *Service) CloseAccount(ctx context.Context, a *Account, remote string) error {
 	town := s.Town(ctx)
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	var ended []string
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if ended, err = s.Sessions.EndAll(ctx, tx, a.ID); err != nil {
+			return err
+		}
 		if a.Email != "" {
 			if err := s.Mail.Enqueue(ctx, tx, a.Email, s.T(a.Lang, "mail.closed.subject", "Town", town),
 				s.T(a.Lang, "mail.closed.body", "Town", town, "Name", a.GivenName)); err != nil {
@@ -479,6 +495,10 @@ func (s *Service) CloseAccount(ctx context.Context, a *Account, remote string) e
 		}
 		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + a.ID, Action: "account.closed", Subject: a.ID, Remote: remote})
 	})
+	if err == nil {
+		s.Sessions.Ended(ctx, ended)
+	}
+	return err
 }
 
 // UpdateProfile validates and saves what a resident may change.

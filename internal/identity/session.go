@@ -28,6 +28,18 @@ type Sessions struct {
 	// session this long after login.
 	Idle, Absolute time.Duration
 	Now            func() time.Time
+	// OnEnd, when set, is told which sessions a logout ended (not those that
+	// expired), after they are gone: single sign-on logs the person out of
+	// the applications those sessions logged into.
+	OnEnd func(ctx context.Context, hashes []string)
+}
+
+// Ended tells OnEnd about sessions ended in a transaction, once it has
+// committed.
+func (s *Sessions) Ended(ctx context.Context, hashes []string) {
+	if s.OnEnd != nil && len(hashes) > 0 {
+		s.OnEnd(context.WithoutCancel(ctx), hashes)
+	}
 }
 
 // ErrNoSession means the cookie names no live session.
@@ -90,20 +102,48 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*Session, error) {
 
 // End ends the session of a token (logout).
 func (s *Sessions) End(ctx context.Context, token string) error {
-	_, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hashToken(token))
-	return err
+	hash := hashToken(token)
+	if _, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hash); err != nil {
+		return err
+	}
+	s.Ended(ctx, []string{hash})
+	return nil
 }
 
-// EndAll ends every session of an account ("log out everywhere").
-func (s *Sessions) EndAll(ctx context.Context, tx *sql.Tx, accountID string) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1`, accountID)
-	return err
+// EndAll ends every session of an account ("log out everywhere") in tx and
+// returns their hashes, for Ended once tx has committed.
+func (s *Sessions) EndAll(ctx context.Context, tx *sql.Tx, accountID string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id_hash FROM sessions WHERE account_id = $1`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	var hashes []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		hashes = append(hashes, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1`, accountID)
+	return hashes, err
 }
 
 // EndOne ends one of the account's own sessions, named by its hash.
 func (s *Sessions) EndOne(ctx context.Context, accountID, hash string) error {
-	_, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id_hash = $2`, accountID, hash)
-	return err
+	res, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id_hash = $2`, accountID, hash)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		s.Ended(ctx, []string{hash})
+	}
+	return nil
 }
 
 // List returns the account's live sessions, newest first.

@@ -6,6 +6,7 @@ package partecipa
 import (
 	"embed"
 	"net/http"
+	"net/url"
 
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -28,18 +29,74 @@ func Chrome(portalURL string) web.Chrome {
 			{Label: "partecipa.menu.how", Href: "/come-funziona"},
 		},
 		PortalURL: portalURL,
+		Login:     "/accedi",
+		Profile:   "/profilo",
 	}
 }
 
 // Partecipa serves the consultation platform's pages.
 type Partecipa struct {
-	App *web.App
+	App  *web.App
+	Auth *Auth
 }
 
 // Routes is the map of Partecipa.
 func (p *Partecipa) Routes() {
-	p.App.Mux.HandleFunc("GET /{$}", p.page("home", "partecipa.home.title"))
-	p.App.Mux.HandleFunc("GET /come-funziona", p.page("how", "partecipa.how.title"))
+	m := p.App.Mux
+	m.HandleFunc("GET /{$}", p.page("home", "partecipa.home.title"))
+	m.HandleFunc("GET /come-funziona", p.page("how", "partecipa.how.title"))
+	a := p.Auth
+	a.notice = p.notice
+	m.HandleFunc("GET /accedi", a.login)
+	m.HandleFunc("GET /auth/callback", a.callback)
+	m.HandleFunc("POST /auth/backchannel-logout", a.backchannel)
+	m.HandleFunc("POST /esci", a.logout)
+	m.HandleFunc("GET /profilo", p.profile)
+	p.App.Middleware = append(p.App.Middleware, a.Middleware)
+	p.App.Viewer = func(r *http.Request) *web.Viewer {
+		v := Current(r.Context())
+		if v == nil {
+			return nil
+		}
+		level := "low"
+		if v.Card {
+			level = "high"
+		}
+		name := v.Name
+		if name == "" {
+			name = "Partecipa"
+		}
+		return &web.Viewer{Name: name, Assurance: level}
+	}
+}
+
+// NoticeData is the content of a notice page.
+type NoticeData struct {
+	Message string
+	Alert   bool
+}
+
+func (p *Partecipa) notice(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	page := p.App.NewPage(r, "partecipa.login.title")
+	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
+	page.Data = NoticeData{Message: msg, Alert: status >= 400}
+	w.Header().Set("Cache-Control", "no-store")
+	p.App.HTML(w, r, status, "notice", page)
+}
+
+// profile shows what Partecipa knows of the resident: only what the
+// provider gave it.
+func (p *Partecipa) profile(w http.ResponseWriter, r *http.Request) {
+	v := Current(r.Context())
+	if v == nil {
+		web.Redirect(w, r, "/accedi", url.Values{"next": {"/profilo"}})
+		return
+	}
+	page := p.App.NewPage(r, "partecipa.profile.title")
+	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
+	page.Data = v
+	w.Header().Set("Cache-Control", "no-store")
+	p.App.HTML(w, r, http.StatusOK, "profile", page)
 }
 
 func (p *Partecipa) page(name, title string) http.HandlerFunc {

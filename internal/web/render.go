@@ -49,6 +49,9 @@ type Chrome struct {
 	PortalURL string
 	// Login is the path of the login page; empty hides the personal-area link.
 	Login string
+	// Profile is the logged-in person's page; empty means the portal's
+	// /profilo.
+	Profile string
 }
 
 // Viewer is what the shell shows of the logged-in person.

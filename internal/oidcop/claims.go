@@ -1,0 +1,118 @@
+package oidcop
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"slices"
+	"time"
+
+	"github.com/civico-pa/civico/internal/identity"
+)
+
+// Authentication context classes, in the acr claim and in acr_values. They
+// are URNs of civico's own, documented in the README; a relying party that
+// needs the smart card asks for ACRSmartCard and checks the acr it gets.
+const (
+	// ACRPassword: email and password (with a one-time code for operators).
+	ACRPassword = "urn:civico:acr:password"
+	// ACRSmartCard: the regional smart card (CRS/CNS) or the electronic
+	// identity card, with its PIN, over TLS with a client certificate.
+	ACRSmartCard = "urn:civico:acr:smartcard"
+)
+
+// ACRValues are the classes the provider supports, weakest first.
+var ACRValues = []string{ACRPassword, ACRSmartCard}
+
+// acrOf maps how a portal session logged in to acr and amr (RFC 8176).
+func acrOf(method string) (string, []string) {
+	switch method {
+	case "crs":
+		return ACRSmartCard, []string{"sc", "pin", "hwk", "mfa"}
+	case "password+totp":
+		return ACRPassword, []string{"pwd", "otp", "mfa"}
+	default:
+		return ACRPassword, []string{"pwd"}
+	}
+}
+
+// requiredAssurance is the level a request's acr_values asks for: the weakest
+// class it names that civico knows (acr_values lists acceptable classes);
+// unknown values are ignored.
+func requiredAssurance(acrValues []string) identity.Assurance {
+	need := identity.Assurance("")
+	for _, v := range acrValues {
+		switch v {
+		case ACRPassword:
+			return identity.Low
+		case ACRSmartCard:
+			need = identity.High
+		}
+	}
+	return need
+}
+
+// mac is HMAC-SHA256 of parts joined by NUL, base64url, cut to n characters.
+func mac(key []byte, n int, parts ...string) string {
+	h := hmac.New(sha256.New, key)
+	for i, p := range parts {
+		if i > 0 {
+			h.Write([]byte{0})
+		}
+		h.Write([]byte(p))
+	}
+	s := base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	return s[:n]
+}
+
+// subject is the sub a client sees for an account: pairwise (different for
+// every client, so applications cannot join their users by sub) unless the
+// client is registered for the public one.
+func (s *Storage) subject(c *Client, accountID string) string {
+	if !c.Pairwise {
+		return accountID
+	}
+	return mac(s.pairwiseKey, 43, "sub", c.ID, accountID)
+}
+
+// sessionID is the sid a client is told for a portal session: pairwise too.
+func (s *Storage) sessionID(clientID, sessionHash string) string {
+	return mac(s.pairwiseKey, 32, "sid", clientID, sessionHash)
+}
+
+// AgeBand is the age group an eligibility check needs, without the birth
+// date: under 18, then ten-year bands from 25, and 75 and over.
+func AgeBand(birthDate string, now time.Time) string {
+	b, err := time.Parse("2006-01-02", birthDate)
+	if err != nil {
+		return ""
+	}
+	age := now.Year() - b.Year()
+	if now.Month() < b.Month() || now.Month() == b.Month() && now.Day() < b.Day() {
+		age--
+	}
+	bands := []struct {
+		below int
+		name  string
+	}{{18, "0-17"}, {25, "18-24"}, {35, "25-34"}, {45, "35-44"}, {55, "45-54"}, {65, "55-64"}, {75, "65-74"}}
+	if age < 0 {
+		return ""
+	}
+	for _, band := range bands {
+		if age < band.below {
+			return band.name
+		}
+	}
+	return "75+"
+}
+
+// filterScopes keeps the requested scopes the client may have.
+func filterScopes(c *Client, requested []string) []string {
+	out := []string{}
+	for _, sc := range requested {
+		if (sc == "openid" || slices.Contains(c.Scopes, sc)) && !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
+}

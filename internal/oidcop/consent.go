@@ -1,0 +1,114 @@
+package oidcop
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/civico-pa/civico/internal/identity"
+)
+
+// Consent is an application a resident allowed, with what it may read.
+type Consent struct {
+	ClientID  string
+	Client    string
+	Scopes    []string
+	GrantedAt time.Time
+}
+
+// hasConsent reports whether the resident already allowed the client every
+// scope it now asks for.
+func (s *Storage) hasConsent(ctx context.Context, accountID, clientID string, scopes []string) (bool, error) {
+	var raw string
+	err := s.DB.QueryRowContext(ctx, `SELECT scopes FROM oidc_consents WHERE account_id = $1 AND client_id = $2`, accountID, clientID).Scan(&raw)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var granted []string
+	if err := json.Unmarshal([]byte(raw), &granted); err != nil {
+		return false, err
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(granted, sc) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// grantConsent remembers the resident's consent (the union with any earlier
+// one) and audits it.
+func (s *Storage) grantConsent(ctx context.Context, accountID, clientID string, scopes []string, remote string) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var raw string
+		granted := []string{}
+		err := tx.QueryRowContext(ctx, `SELECT scopes FROM oidc_consents WHERE account_id = $1 AND client_id = $2`, accountID, clientID).Scan(&raw)
+		if err == nil {
+			if err := json.Unmarshal([]byte(raw), &granted); err != nil {
+				return err
+			}
+		} else if err != sql.ErrNoRows {
+			return err
+		}
+		for _, sc := range scopes {
+			if !slices.Contains(granted, sc) {
+				granted = append(granted, sc)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_consents (account_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (account_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at`,
+			accountID, clientID, jsonList(granted), s.now()); err != nil {
+			return err
+		}
+		return s.Audit.Audit(ctx, tx, identity.AuditEvent{Actor: "account:" + accountID, Action: "oidc.consent.granted", Subject: accountID,
+			Remote: remote, Details: map[string]string{"client": clientID}})
+	})
+}
+
+// Consents lists the applications the resident allowed.
+func (s *Storage) Consents(ctx context.Context, accountID string) ([]Consent, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT c.id, c.name, k.scopes, k.granted_at FROM oidc_consents k JOIN oidc_clients c ON c.id = k.client_id
+		WHERE k.account_id = $1 ORDER BY c.name, c.id`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Consent
+	for rows.Next() {
+		var c Consent
+		var raw string
+		if err := rows.Scan(&c.ClientID, &c.Client, &raw, &c.GrantedAt); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(raw), &c.Scopes); err != nil {
+			return nil, err
+		}
+		c.Scopes = slices.DeleteFunc(c.Scopes, func(s string) bool { return s == "openid" })
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// RevokeConsent withdraws a consent: the application's access tokens for
+// the resident stop working, and its next login asks again.
+func (s *Storage) RevokeConsent(ctx context.Context, accountID, clientID, remote string) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM oidc_consents WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errNotFound
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE account_id = $1 AND client_id = $2`, accountID, clientID); err != nil {
+			return err
+		}
+		return s.Audit.Audit(ctx, tx, identity.AuditEvent{Actor: "account:" + accountID, Action: "oidc.consent.revoked", Subject: accountID,
+			Remote: remote, Details: map[string]string{"client": clientID}})
+	})
+}

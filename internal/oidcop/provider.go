@@ -1,0 +1,471 @@
+package oidcop
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// Paths of the provider on the portal. Discovery is at the issuer's
+// /.well-known/openid-configuration; the issuer is the portal's address.
+const (
+	PathAuthorize  = "/oidc/authorize"
+	PathToken      = "/oidc/token"
+	PathUserinfo   = "/oidc/userinfo"
+	PathKeys       = "/oidc/keys"
+	PathEndSession = "/oidc/end_session"
+	PathRevoke     = "/oidc/revoke"
+	PathIntrospect = "/oidc/introspect"
+	PathLogin      = "/oidc/accedi"
+	PathConsent    = "/oidc/consenso"
+	PathApps       = "/profilo/applicazioni"
+)
+
+// Provider is the portal's OpenID Connect provider: zitadel/oidc's op
+// package speaks the protocol; civico supplies the storage, the login (the
+// portal's own, card or password), the consent page and back-channel logout.
+type Provider struct {
+	App     *web.App
+	ID      *identity.Web
+	Storage *Storage
+	Issuer  string
+	Log     *slog.Logger
+	// HTTP sends back-channel logout tokens.
+	HTTP *http.Client
+
+	op     *op.Provider
+	secret Secret
+}
+
+// Secret is the installation secret the provider was built with.
+func (p *Provider) Secret() Secret { return p.secret }
+
+// Config is what New needs.
+type Config struct {
+	App     *web.App
+	ID      *identity.Web
+	Storage *Storage
+	Issuer  string
+	Secret  Secret
+	Log     *slog.Logger
+}
+
+// New builds the provider. The issuer may be http only for a demo or
+// development portal.
+func New(cfg Config) (*Provider, error) {
+	p := &Provider{App: cfg.App, ID: cfg.ID, Storage: cfg.Storage, Issuer: strings.TrimSuffix(cfg.Issuer, "/"), Log: cfg.Log,
+		HTTP: &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	p.secret = cfg.Secret
+	s := cfg.Storage
+	s.pairwiseKey = cfg.Secret.Derive("oidc pairwise subjects", 32)
+	s.loginURL = func(id string) string { return PathLogin + "?" + url.Values{"id": {id}}.Encode() }
+	var key [32]byte
+	copy(key[:], cfg.Secret.Derive("oidc codes and access tokens", 32))
+	conf := &op.Config{
+		CryptoKey:                         key,
+		DefaultLogoutRedirectURI:          p.Issuer + "/",
+		CodeMethodS256:                    true,
+		AuthMethodPost:                    true,
+		SupportedUILocales:                []language.Tag{language.Italian, language.English},
+		SupportedScopes:                   KnownScopes,
+		SupportedClaims:                   supportedClaims,
+		BackChannelLogoutSupported:        true,
+		BackChannelLogoutSessionSupported: true,
+	}
+	opts := []op.Option{
+		op.WithCustomEndpoints(op.NewEndpoint(PathAuthorize), op.NewEndpoint(PathToken), op.NewEndpoint(PathUserinfo),
+			op.NewEndpoint(PathRevoke), op.NewEndpoint(PathEndSession), op.NewEndpoint(PathKeys)),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(PathIntrospect)),
+	}
+	if strings.HasPrefix(p.Issuer, "http://") {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	prov, err := op.NewOpenIDProvider(p.Issuer, conf, s, opts...)
+	if err != nil {
+		return nil, err
+	}
+	p.op = prov
+	return p, nil
+}
+
+var supportedClaims = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash", "c_hash",
+	"name", "given_name", "family_name", "locale", "updated_at", "email", "email_verified", "fiscal_code", "resident", "district", "age_band"}
+
+// Routes mounts the provider on the portal.
+func (p *Provider) Routes() {
+	m := p.App.Mux
+	m.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
+	protocol := p.errorPages(p.op)
+	m.Handle("/oidc/", protocol)
+	m.Handle(PathEndSession, p.endSession(p.op))
+	m.HandleFunc("GET "+PathLogin, p.login)
+	m.HandleFunc("POST "+PathConsent, p.consent)
+	low := p.ID.Require(identity.Low)
+	m.HandleFunc("GET "+PathApps, low(p.apps))
+	m.HandleFunc("POST "+PathApps+"/{client}/revoca", low(p.revoke))
+}
+
+// discovery is the library's document with what civico adds: pairwise
+// subjects, the acr values, and only the code flow.
+func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+	ctx := op.ContextWithIssuer(r.Context(), p.Issuer)
+	d := op.CreateDiscoveryConfig(ctx, p.op, p.Storage)
+	d.SubjectTypesSupported = []string{"pairwise", "public"}
+	d.ACRValuesSupported = ACRValues
+	d.ScopesSupported = KnownScopes
+	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode}
+	d.DeviceAuthorizationEndpoint = ""
+	d.CheckSessionIframe = ""
+	d.RequestParameterSupported = false
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	_ = json.NewEncoder(w).Encode(d)
+}
+
+// ErrorData is the content of the provider's error page.
+type ErrorData struct {
+	Code        string
+	Description string
+}
+
+// errorPages turns the library's plain-text refusals (a request that cannot
+// be sent back to the application, e.g. an unregistered redirect URI) into
+// a page of the portal, translated.
+func (p *Provider) errorPages(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != PathAuthorize && r.URL.Path != PathAuthorize+"/callback" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		cw := &captureWriter{ResponseWriter: w}
+		next.ServeHTTP(cw, r)
+		if !cw.captured {
+			return
+		}
+		p.errorPage(w, r, cw.status, "invalid_request", strings.TrimSpace(cw.buf.String()))
+	})
+}
+
+func (p *Provider) errorPage(w http.ResponseWriter, r *http.Request, status int, code, description string) {
+	if len(description) > 300 {
+		description = description[:300]
+	}
+	page := p.App.NewPage(r, "oidc.error.title")
+	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
+	page.Data = ErrorData{Code: code, Description: description}
+	w.Header().Set("Cache-Control", "no-store")
+	p.App.HTML(w, r, status, "oidc_error", page)
+}
+
+// captureWriter holds back a plain-text error so that a page replaces it.
+type captureWriter struct {
+	http.ResponseWriter
+	status   int
+	captured bool
+	wrote    bool
+	buf      bytes.Buffer
+}
+
+func (c *captureWriter) WriteHeader(status int) {
+	if c.wrote || c.captured {
+		return
+	}
+	if status >= 400 && strings.HasPrefix(c.Header().Get("Content-Type"), "text/plain") {
+		c.captured, c.status = true, status
+		c.Header().Del("Content-Type")
+		c.Header().Del("X-Content-Type-Options")
+		return
+	}
+	c.wrote = true
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *captureWriter) Write(b []byte) (int, error) {
+	if !c.wrote && !c.captured {
+		c.WriteHeader(http.StatusOK)
+	}
+	if c.captured {
+		return c.buf.Write(b)
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+// endSession lets the library validate the logout request, then clears the
+// portal cookie when it has ended the session.
+func (p *Provider) endSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&logoutWriter{ResponseWriter: w, clear: func() { p.ID.ClearCookie(w, r) }}, r)
+	})
+}
+
+type logoutWriter struct {
+	http.ResponseWriter
+	clear func()
+	done  bool
+}
+
+func (l *logoutWriter) WriteHeader(status int) {
+	if !l.done && status == http.StatusFound {
+		l.clear()
+	}
+	l.done = true
+	l.ResponseWriter.WriteHeader(status)
+}
+
+// TerminateSessionFromRequest ends the portal session of the browser (and,
+// through the id_token_hint's sid, the session that logged into the
+// application, should the browser have lost its cookie): every application
+// that session logged into is then told by back-channel logout.
+func (s *Storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	acc, se := identity.Current(ctx)
+	if se != nil {
+		if err := s.endPortalSession(ctx, acc.ID, se.Hash); err != nil {
+			return "", err
+		}
+	}
+	if req.IDTokenHintClaims != nil {
+		sid, _ := req.IDTokenHintClaims.Claims["sid"].(string)
+		if sid != "" {
+			var hash, account string
+			err := s.DB.QueryRowContext(ctx, `SELECT session_hash, account_id FROM oidc_rp_sessions WHERE client_id = $1 AND sid = $2`,
+				req.ClientID, sid).Scan(&hash, &account)
+			if err == nil {
+				if err := s.endPortalSession(ctx, account, hash); err != nil {
+					return "", err
+				}
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return "", err
+			}
+		}
+	}
+	return req.RedirectURI, nil
+}
+
+func (s *Storage) endPortalSession(ctx context.Context, account, hash string) error {
+	if s.EndSession == nil {
+		return errors.New("no session ender configured")
+	}
+	return s.EndSession(ctx, account, hash)
+}
+
+// login is where the library sends the browser with a new authorization
+// request: the portal's login (or step-up to the card, or a fresh login when
+// the application asked for one), then consent for applications not the
+// town's own, then back to the library with the request completed.
+func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.URL.Query().Get("id")
+	a, err := p.Storage.authRequest(ctx, id)
+	if errors.Is(err, errNotFound) {
+		p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "")
+		return
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	c, err := p.Storage.Clients.Get(ctx, a.ClientID)
+	if err != nil || c.DisabledAt != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "invalid_client", "")
+		return
+	}
+	if a.IsDone {
+		http.Redirect(w, r, p.callbackURL(id), http.StatusFound)
+		return
+	}
+	acc, se := identity.Current(ctx)
+	back := url.Values{"next": {r.URL.RequestURI()}}
+	need := requiredAssurance(a.Req.ACRValues)
+	switch {
+	case acc == nil || !p.fresh(a, se):
+		if a.hasPrompt(oidc.PromptNone) {
+			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired(), p.op)
+			return
+		}
+		dest := "/accedi"
+		if need == identity.High && p.ID.CardLoginURL != "" {
+			dest = "/accedi/carta"
+		}
+		web.Redirect(w, r, dest, back)
+		return
+	case !se.Assurance.Satisfies(need):
+		if a.hasPrompt(oidc.PromptNone) {
+			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired().WithDescription("the smart card is required"), p.op)
+			return
+		}
+		web.Redirect(w, r, "/accedi/carta", back)
+		return
+	}
+	if !c.FirstParty {
+		ok, err := p.Storage.hasConsent(ctx, acc.ID, c.ID, a.Req.Scopes)
+		if err != nil {
+			p.fail(w, r, err)
+			return
+		}
+		if !ok || a.hasPrompt(oidc.PromptConsent) {
+			if a.hasPrompt(oidc.PromptNone) {
+				op.AuthRequestError(w, r, a, &oidc.Error{ErrorType: "consent_required", Description: "the resident has not allowed this application yet"}, p.op)
+				return
+			}
+			p.consentPage(w, r, a, c)
+			return
+		}
+	}
+	p.finish(w, r, a, c, acc, se)
+}
+
+// fresh reports whether the session satisfies prompt=login and max_age: a
+// login after the request started, or no older than max_age.
+func (p *Provider) fresh(a *AuthRequest, se *identity.Session) bool {
+	if se == nil {
+		return false
+	}
+	if a.hasPrompt(oidc.PromptLogin) && se.CreatedAt.Before(a.CreatedAt.Add(-time.Second)) {
+		return false
+	}
+	if a.Req.MaxAge != nil && time.Since(se.CreatedAt) > time.Duration(*a.Req.MaxAge)*time.Second {
+		return false
+	}
+	return true
+}
+
+func (p *Provider) callbackURL(id string) string {
+	return PathAuthorize + "/callback?" + url.Values{"id": {id}}.Encode()
+}
+
+func (p *Provider) finish(w http.ResponseWriter, r *http.Request, a *AuthRequest, c *Client, acc *identity.Account, se *identity.Session) {
+	if err := p.Storage.complete(r.Context(), a, c, acc, se); err != nil {
+		if errors.Is(err, errNotFound) {
+			p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "")
+			return
+		}
+		p.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, p.callbackURL(a.ID), http.StatusFound)
+}
+
+func (p *Provider) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p.Log.Error("oidc provider", "err", err, "request_id", web.RequestID(r.Context()))
+	p.App.Error(w, r, http.StatusInternalServerError)
+}
+
+// ConsentData is the content of the consent page.
+type ConsentData struct {
+	RequestID string
+	Client    string
+	Host      string
+	Scopes    []string
+}
+
+func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request, a *AuthRequest, c *Client) {
+	page := p.App.NewPage(r, "oidc.consent.title")
+	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
+	host := ""
+	if u, err := url.Parse(a.Req.RedirectURI); err == nil {
+		host = u.Host
+	}
+	scopes := slices.DeleteFunc(slices.Clone(a.Req.Scopes), func(s string) bool { return s == oidc.ScopeOpenID })
+	page.Data = ConsentData{RequestID: a.ID, Client: c.Name, Host: host, Scopes: scopes}
+	w.Header().Set("Cache-Control", "no-store")
+	p.App.HTML(w, r, http.StatusOK, "oidc_consent", page)
+}
+
+// consent records the resident's answer.
+func (p *Provider) consent(w http.ResponseWriter, r *http.Request) {
+	if !p.App.ParseForm(w, r, 4<<10) {
+		return
+	}
+	ctx := r.Context()
+	acc, se := identity.Current(ctx)
+	a, err := p.Storage.authRequest(ctx, r.PostFormValue("id"))
+	if err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "")
+		return
+	}
+	if acc == nil {
+		web.Redirect(w, r, "/accedi", url.Values{"next": {p.Storage.loginURL(a.ID)}})
+		return
+	}
+	c, err := p.Storage.Clients.Get(ctx, a.ClientID)
+	if err != nil || c.DisabledAt != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "invalid_client", "")
+		return
+	}
+	if r.PostFormValue("decision") != "allow" {
+		op.AuthRequestError(w, r, a, oidc.ErrAccessDenied().WithDescription("the resident declined"), p.op)
+		return
+	}
+	if err := p.Storage.grantConsent(ctx, acc.ID, c.ID, a.Req.Scopes, remoteOf(r)); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	p.finish(w, r, a, c, acc, se)
+}
+
+func remoteOf(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+// AppsData lists the applications a resident allowed.
+type AppsData struct {
+	Apps []Consent
+	Done bool
+}
+
+func (p *Provider) apps(w http.ResponseWriter, r *http.Request) {
+	acc, _ := identity.Current(r.Context())
+	list, err := p.Storage.Consents(r.Context(), acc.ID)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	page := p.App.NewPage(r, "oidc.apps.title")
+	page.Breadcrumb = []web.Crumb{{Label: page.T("identity.profile.title"), Href: "/profilo"}, {Label: page.Title}}
+	page.Data = AppsData{Apps: list, Done: r.URL.Query().Get("revocata") != ""}
+	w.Header().Set("Cache-Control", "no-store")
+	p.App.HTML(w, r, http.StatusOK, "oidc_apps", page)
+}
+
+func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
+	acc, _ := identity.Current(r.Context())
+	if err := p.Storage.RevokeConsent(r.Context(), acc.ID, r.PathValue("client"), remoteOf(r)); err != nil {
+		if errors.Is(err, errNotFound) {
+			p.App.Error(w, r, http.StatusNotFound)
+			return
+		}
+		p.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, PathApps+"?revocata=1", http.StatusSeeOther)
+}
+
+// Templates and Messages are the provider's pages and their translations.
+//
+//go:embed templates
+var Templates embed.FS
+
+//go:embed locales
+var Messages embed.FS

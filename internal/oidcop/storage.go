@@ -1,0 +1,526 @@
+package oidcop
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/identity"
+)
+
+// Accounts is what the provider reads of the identity store.
+type Accounts interface {
+	ByID(ctx context.Context, id string) (*identity.Account, error)
+}
+
+// Auditor records the provider's sensitive events in the audit log.
+type Auditor interface {
+	Audit(ctx context.Context, tx *sql.Tx, e identity.AuditEvent) error
+}
+
+// Storage is the provider's memory, in the database, so that any civico
+// process can continue a login another one started. It implements
+// zitadel/oidc's op.Storage.
+type Storage struct {
+	DB       *db.DB
+	Keys     *Keys
+	Clients  *Clients
+	Accounts Accounts
+	Audit    Auditor
+	Now      func() time.Time
+	// EndSession ends a portal session by its hash (identity's EndOne),
+	// which in turn starts back-channel logout.
+	EndSession func(ctx context.Context, accountID, hash string) error
+
+	pairwiseKey []byte
+	loginURL    func(id string) string
+}
+
+func (s *Storage) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// requestData is the part of an authorization request kept as JSON.
+type requestData struct {
+	RedirectURI         string   `json:"redirect_uri"`
+	Scopes              []string `json:"scopes"`
+	State               string   `json:"state,omitempty"`
+	Nonce               string   `json:"nonce,omitempty"`
+	ResponseType        string   `json:"response_type"`
+	ResponseMode        string   `json:"response_mode,omitempty"`
+	CodeChallenge       string   `json:"code_challenge,omitempty"`
+	CodeChallengeMethod string   `json:"code_challenge_method,omitempty"`
+	ACRValues           []string `json:"acr_values,omitempty"`
+	MaxAge              *uint    `json:"max_age,omitempty"`
+	Prompt              []string `json:"prompt,omitempty"`
+	UILocales           []string `json:"ui_locales,omitempty"`
+}
+
+// AuthRequest is an authorization request in flight.
+type AuthRequest struct {
+	ID          string
+	ClientID    string
+	Req         requestData
+	AccountID   string
+	SessionHash string
+	Subject     string
+	ACR         string
+	AMR         []string
+	AuthTime    time.Time
+	IsDone      bool
+	CreatedAt   time.Time
+}
+
+// op.AuthRequest.
+func (a *AuthRequest) GetID() string          { return a.ID }
+func (a *AuthRequest) GetACR() string         { return a.ACR }
+func (a *AuthRequest) GetAMR() []string       { return a.AMR }
+func (a *AuthRequest) GetAudience() []string  { return []string{a.ClientID} }
+func (a *AuthRequest) GetAuthTime() time.Time { return a.AuthTime }
+func (a *AuthRequest) GetClientID() string    { return a.ClientID }
+func (a *AuthRequest) GetNonce() string       { return a.Req.Nonce }
+func (a *AuthRequest) GetRedirectURI() string { return a.Req.RedirectURI }
+func (a *AuthRequest) GetScopes() []string    { return a.Req.Scopes }
+func (a *AuthRequest) GetState() string       { return a.Req.State }
+func (a *AuthRequest) GetSubject() string     { return a.Subject }
+func (a *AuthRequest) Done() bool             { return a.IsDone }
+func (a *AuthRequest) GetResponseType() oidc.ResponseType {
+	return oidc.ResponseType(a.Req.ResponseType)
+}
+func (a *AuthRequest) GetResponseMode() oidc.ResponseMode {
+	return oidc.ResponseMode(a.Req.ResponseMode)
+}
+func (a *AuthRequest) GetCodeChallenge() *oidc.CodeChallenge {
+	if a.Req.CodeChallenge == "" {
+		return nil
+	}
+	return &oidc.CodeChallenge{Challenge: a.Req.CodeChallenge, Method: oidc.CodeChallengeMethod(a.Req.CodeChallengeMethod)}
+}
+
+// PromptNone, PromptLogin and PromptConsent report the prompt values.
+func (a *AuthRequest) hasPrompt(p string) bool { return slices.Contains(a.Req.Prompt, p) }
+
+// errNotFound is a plain error: the library answers it as the protocol
+// error its caller chose (invalid_grant for a code, and so on).
+var errNotFound = errors.New("not found or expired")
+
+func newID() string { return randomString(24) }
+
+func hashCode(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateAuthRequest stores a validated authorization request. On top of
+// the library's checks: only the scopes the client is registered for are
+// kept, PKCE must use S256, and a public client must use PKCE.
+func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+	c, err := s.Clients.Get(ctx, req.ClientID)
+	if err != nil || c.DisabledAt != nil {
+		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown or disabled client")
+	}
+	if req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+	}
+	if c.Public && req.CodeChallenge == "" {
+		return nil, oidc.ErrInvalidRequest().WithDescription("this client must use PKCE: code_challenge with code_challenge_method S256")
+	}
+	if len(req.State) > 1024 || len(req.Nonce) > 1024 {
+		return nil, oidc.ErrInvalidRequest().WithDescription("state or nonce too long")
+	}
+	locales := make([]string, 0, len(req.UILocales))
+	for _, l := range req.UILocales {
+		locales = append(locales, l.String())
+	}
+	a := &AuthRequest{
+		ID: newID(), ClientID: c.ID, CreatedAt: s.now(),
+		Req: requestData{RedirectURI: req.RedirectURI, Scopes: filterScopes(c, req.Scopes), State: req.State, Nonce: req.Nonce,
+			ResponseType: string(req.ResponseType), ResponseMode: string(req.ResponseMode), CodeChallenge: req.CodeChallenge,
+			CodeChallengeMethod: string(req.CodeChallengeMethod), ACRValues: req.ACRValues, MaxAge: req.MaxAge, Prompt: req.Prompt,
+			UILocales: locales},
+	}
+	data, err := json.Marshal(a.Req)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.DB.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, request, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		a.ID, a.ClientID, string(data), a.CreatedAt, a.CreatedAt.Add(authRequestLifetime))
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+const authRequestColumns = `id, client_id, request, COALESCE(account_id, ''), COALESCE(session_hash, ''), subject, acr, amr, auth_time, done, created_at`
+
+func scanAuthRequest(r rowScanner) (*AuthRequest, error) {
+	var a AuthRequest
+	var req, amr string
+	var authTime sql.NullTime
+	if err := r.Scan(&a.ID, &a.ClientID, &req, &a.AccountID, &a.SessionHash, &a.Subject, &a.ACR, &amr, &authTime, &a.IsDone, &a.CreatedAt); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errNotFound
+		}
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(req), &a.Req); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(amr), &a.AMR); err != nil {
+		return nil, err
+	}
+	if authTime.Valid {
+		a.AuthTime = authTime.Time
+	}
+	return &a, nil
+}
+
+// AuthRequestByID returns a request still in time.
+func (s *Storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	return s.authRequest(ctx, id)
+}
+
+func (s *Storage) authRequest(ctx context.Context, id string) (*AuthRequest, error) {
+	return scanAuthRequest(s.DB.QueryRowContext(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests
+		WHERE id = $1 AND expires_at > $2`, id, s.now()))
+}
+
+// complete records who logged in for a request, after the login page (and
+// the consent page, when there is one).
+func (s *Storage) complete(ctx context.Context, a *AuthRequest, c *Client, acc *identity.Account, se *identity.Session) error {
+	acr, amr := acrOf(se.Method)
+	res, err := s.DB.ExecContext(ctx, `UPDATE oidc_auth_requests SET account_id = $1, session_hash = $2, subject = $3, acr = $4, amr = $5,
+		auth_time = $6, done = TRUE WHERE id = $7 AND done = FALSE AND expires_at > $8`,
+		acc.ID, se.Hash, s.subject(c, acc.ID), acr, jsonList(amr), se.CreatedAt, a.ID, s.now())
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errNotFound
+	}
+	return nil
+}
+
+// SaveAuthCode binds the code to its request, once: the code lives one
+// minute and only its hash is kept.
+func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	now := s.now()
+	res, err := s.DB.ExecContext(ctx, `UPDATE oidc_auth_requests SET code_hash = $1, code_expires_at = $2
+		WHERE id = $3 AND done = TRUE AND code_hash IS NULL AND expires_at > $4`, hashCode(code), now.Add(codeLifetime), id, now)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return oidc.ErrInvalidRequest().WithDescription("this login was already completed")
+	}
+	return nil
+}
+
+// AuthRequestByCode consumes a code: of two exchanges of one code, only
+// one gets the request. A code presented again revokes what the first
+// exchange obtained (RFC 6749, section 4.1.2), since one of the two
+// presenters is not the application.
+func (s *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	now := s.now()
+	h := hashCode(code)
+	var a *AuthRequest
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		a, err = scanAuthRequest(tx.QueryRowContext(ctx, `UPDATE oidc_auth_requests SET code_used_at = $1
+			WHERE code_hash = $2 AND code_used_at IS NULL AND code_expires_at > $1 AND done = TRUE
+			RETURNING `+authRequestColumns, now, h))
+		return err
+	})
+	if err == nil {
+		return a, nil
+	}
+	if !errors.Is(err, errNotFound) {
+		return nil, err
+	}
+	var id, clientID string
+	var used sql.NullTime
+	if s.DB.QueryRowContext(ctx, `SELECT id, client_id, code_used_at FROM oidc_auth_requests WHERE code_hash = $1`, h).Scan(&id, &clientID, &used) == nil && used.Valid {
+		_ = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE auth_request_id = $1`, id); err != nil {
+				return err
+			}
+			return s.Audit.Audit(ctx, tx, identity.AuditEvent{Actor: "client:" + clientID, Action: "oidc.code.reused",
+				Subject: id, Details: map[string]string{"client": clientID}})
+		})
+		return nil, fmt.Errorf("code already used: %w", errNotFound)
+	}
+	return nil, errNotFound
+}
+
+// DeleteAuthRequest is called once tokens are issued. The request is kept
+// (its code already consumed) until it expires, so that a second use of the
+// code is recognised; the housekeeping deletes it.
+func (s *Storage) DeleteAuthRequest(context.Context, string) error { return nil }
+
+// CreateAccessToken issues an opaque access token for a code exchange and
+// records that the portal session is now logged into the client (for
+// back-channel logout).
+func (s *Storage) CreateAccessToken(ctx context.Context, tr op.TokenRequest) (string, time.Time, error) {
+	a, ok := tr.(*AuthRequest)
+	if !ok {
+		return "", time.Time{}, oidc.ErrUnsupportedGrantType()
+	}
+	now := s.now()
+	id, exp := newID(), now.Add(accessTokenLifetime)
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_tokens (id, client_id, account_id, subject, scopes, auth_request_id, session_hash, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, id, a.ClientID, a.AccountID, a.Subject, jsonList(a.Req.Scopes), a.ID, a.SessionHash, now, exp); err != nil {
+			return err
+		}
+		if a.SessionHash == "" {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_rp_sessions (session_hash, client_id, account_id, sid, subject, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_hash, client_id) DO NOTHING`,
+			a.SessionHash, a.ClientID, a.AccountID, s.sessionID(a.ClientID, a.SessionHash), a.Subject, now)
+		return err
+	})
+	return id, exp, err
+}
+
+// CreateAccessAndRefreshTokens: civico issues no refresh tokens (a relying
+// party sends the resident back through the provider, which is one click
+// while the portal session lives).
+func (s *Storage) CreateAccessAndRefreshTokens(context.Context, op.TokenRequest, string) (string, string, time.Time, error) {
+	return "", "", time.Time{}, oidc.ErrUnsupportedGrantType().WithDescription("refresh tokens are not issued")
+}
+
+// TokenRequestByRefreshToken: no refresh tokens.
+func (s *Storage) TokenRequestByRefreshToken(context.Context, string) (op.RefreshTokenRequest, error) {
+	return nil, oidc.ErrInvalidGrant().WithDescription("refresh tokens are not issued")
+}
+
+// TerminateSession is replaced by TerminateSessionFromRequest.
+func (s *Storage) TerminateSession(context.Context, string, string) error { return nil }
+
+// RevokeToken revokes an access token of the client (RFC 7009).
+func (s *Storage) RevokeToken(ctx context.Context, tokenID, _ string, clientID string) *oidc.Error {
+	if _, err := s.DB.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE id = $1 AND client_id = $2`, tokenID, clientID); err != nil {
+		return oidc.ErrServerError()
+	}
+	return nil
+}
+
+// GetRefreshTokenInfo: no refresh tokens.
+func (s *Storage) GetRefreshTokenInfo(context.Context, string, string) (string, string, error) {
+	return "", "", op.ErrInvalidRefreshToken
+}
+
+// SigningKey, SignatureAlgorithms and KeySet come from Keys.
+func (s *Storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	return s.Keys.SigningKey(ctx)
+}
+func (s *Storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return []jose.SignatureAlgorithm{jose.RS256}, nil
+}
+func (s *Storage) KeySet(ctx context.Context) ([]op.Key, error) { return s.Keys.KeySet(ctx) }
+
+// GetClientByClientID returns an enabled client.
+func (s *Storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	c, err := s.Clients.Get(ctx, id)
+	if errors.Is(err, ErrClientNotFound) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	if c.DisabledAt != nil {
+		return nil, errors.New("client disabled")
+	}
+	c.loginURL = s.loginURL
+	return c, nil
+}
+
+// AuthorizeClientIDSecret checks a confidential client's secret.
+func (s *Storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
+	c, err := s.Clients.Get(ctx, id)
+	if errors.Is(err, ErrClientNotFound) {
+		return err
+	}
+	if err != nil {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	if c.DisabledAt != nil || !c.checkSecret(secret) {
+		return errors.New("wrong client secret or disabled client")
+	}
+	return nil
+}
+
+// SetUserinfoFromScopes is deprecated in the library; SetUserinfoFromRequest
+// does the work.
+func (s *Storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+	return nil
+}
+
+// SetUserinfoFromRequest fills the id_token's claims, with the pairwise sid
+// for back-channel logout.
+func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, r op.IDTokenRequest, scopes []string) error {
+	a, ok := r.(*AuthRequest)
+	if !ok {
+		return errors.New("unexpected token request")
+	}
+	if err := s.fill(ctx, info, a.AccountID, a.Subject, scopes); err != nil {
+		return err
+	}
+	if a.SessionHash != "" {
+		info.AppendClaims("sid", s.sessionID(a.ClientID, a.SessionHash))
+	}
+	return nil
+}
+
+type token struct {
+	ClientID, AccountID, Subject string
+	Scopes                       []string
+}
+
+func (s *Storage) token(ctx context.Context, id string) (*token, error) {
+	var t token
+	var scopes string
+	err := s.DB.QueryRowContext(ctx, `SELECT t.client_id, t.account_id, t.subject, t.scopes FROM oidc_tokens t
+		JOIN oidc_clients c ON c.id = t.client_id WHERE t.id = $1 AND t.expires_at > $2 AND c.disabled_at IS NULL`, id, s.now()).
+		Scan(&t.ClientID, &t.AccountID, &t.Subject, &scopes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &t, json.Unmarshal([]byte(scopes), &t.Scopes)
+}
+
+// SetUserinfoFromToken answers the userinfo endpoint for an access token.
+func (s *Storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
+	t, err := s.token(ctx, tokenID)
+	if err != nil {
+		return err
+	}
+	if t.Subject != subject {
+		return errNotFound
+	}
+	return s.fill(ctx, info, t.AccountID, t.Subject, t.Scopes)
+}
+
+// SetIntrospectionFromToken answers token introspection (RFC 7662) for the
+// client the token was issued to.
+func (s *Storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	t, err := s.token(ctx, tokenID)
+	if err != nil || t.ClientID != clientID || t.Subject != subject {
+		return errNotFound
+	}
+	resp.Active = true
+	resp.ClientID = t.ClientID
+	resp.Subject = t.Subject
+	resp.Scope = t.Scopes
+	resp.Audience = []string{t.ClientID}
+	return nil
+}
+
+// GetPrivateClaimsFromScopes: access tokens are opaque, no private claims.
+func (s *Storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+// GetKeyByIDAndClientID: no JWT client authentication.
+func (s *Storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
+	return nil, errors.New("private_key_jwt is not supported")
+}
+
+// ValidateJWTProfileScopes: no JWT profile grant.
+func (s *Storage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
+	return nil, errors.New("the JWT profile grant is not supported")
+}
+
+// Health checks the database.
+func (s *Storage) Health(ctx context.Context) error { return s.DB.Ping(ctx) }
+
+// fill writes the claims of scopes for an account. profile: names and
+// language (not sex nor birth date: least data); email: the address and
+// whether it was verified; fiscal_code; residence: whether the town's
+// registry knows the person as resident, their district and age band.
+func (s *Storage) fill(ctx context.Context, info *oidc.UserInfo, accountID, subject string, scopes []string) error {
+	acc, err := s.Accounts.ByID(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if acc.ClosedAt != nil {
+		return errNotFound
+	}
+	info.Subject = subject
+	for _, sc := range scopes {
+		switch sc {
+		case oidc.ScopeProfile:
+			info.Name = joinName(acc.GivenName, acc.FamilyName)
+			info.GivenName = acc.GivenName
+			info.FamilyName = acc.FamilyName
+			if acc.Lang != "" {
+				info.Locale = oidc.NewLocale(language.Make(acc.Lang))
+			}
+			info.UpdatedAt = oidc.FromTime(acc.UpdatedAt)
+		case oidc.ScopeEmail:
+			if acc.Email != "" {
+				info.Email = acc.Email
+				info.EmailVerified = oidc.Bool(acc.EmailVerifiedAt != nil)
+			}
+		case ScopeFiscalCode:
+			if acc.FiscalCode != "" {
+				info.AppendClaims("fiscal_code", acc.FiscalCode)
+			}
+		case ScopeResidence:
+			resident, district, err := s.residence(ctx, acc.FiscalCode)
+			if err != nil {
+				return err
+			}
+			info.AppendClaims("resident", resident)
+			if district != "" {
+				info.AppendClaims("district", district)
+			}
+			if band := AgeBand(acc.BirthDate, s.now().In(hours.Rome)); band != "" {
+				info.AppendClaims("age_band", band)
+			}
+		}
+	}
+	return nil
+}
+
+func joinName(given, family string) string {
+	switch {
+	case given == "":
+		return family
+	case family == "":
+		return given
+	}
+	return given + " " + family
+}
+
+func (s *Storage) residence(ctx context.Context, fiscalCode string) (bool, string, error) {
+	if fiscalCode == "" {
+		return false, "", nil
+	}
+	var district string
+	err := s.DB.QueryRowContext(ctx, `SELECT district FROM registry_residents WHERE fiscal_code = $1`, fiscalCode).Scan(&district)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, "", nil
+	}
+	return err == nil, district, err
+}

@@ -1,0 +1,441 @@
+package partecipa
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// Classes of authentication the portal's provider states in acr (see
+// internal/oidcop; repeated here because Partecipa is a relying party like
+// any other and imports nothing of the provider).
+const (
+	acrPassword  = "urn:civico:acr:password"
+	acrSmartCard = "urn:civico:acr:smartcard"
+)
+
+// Cookie names: the portal has its own session cookie; a browser sends both
+// to the same host whatever the port, so the names differ.
+const (
+	sessionCookie = "partecipa_session"
+	loginCookie   = "partecipa_login"
+)
+
+// Session lifetimes, as the portal's.
+const (
+	sessionIdle     = 30 * time.Minute
+	sessionAbsolute = 12 * time.Hour
+	loginLifetime   = 10 * time.Minute
+)
+
+// Auth logs residents into Partecipa through the portal's OpenID Connect
+// provider (authorization code with PKCE, state bound to the browser, nonce)
+// and keeps Partecipa's own sessions, ended by back-channel logout too.
+type Auth struct {
+	DB *db.DB
+	// Issuer is the portal's address; BaseURL Partecipa's own.
+	Issuer, BaseURL        string
+	ClientID, ClientSecret string
+	HTTP                   *http.Client
+	Log                    *slog.Logger
+	Now                    func() time.Time
+
+	mu         sync.Mutex
+	provider   *gooidc.Provider
+	endSession string
+	notice     func(w http.ResponseWriter, r *http.Request, status int, msg string)
+}
+
+func (a *Auth) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Viewer is the resident logged into Partecipa.
+type Viewer struct {
+	Subject string
+	Name    string
+	ACR     string
+	// ResidentKnown: the provider answered the residence scope.
+	ResidentKnown, Resident bool
+	District                string
+	AgeBand                 string
+	// Card reports whether the login used the smart card.
+	Card bool
+}
+
+type ctxKey int
+
+const viewerKey ctxKey = 0
+
+// Current returns the resident logged into Partecipa, or nil.
+func Current(ctx context.Context) *Viewer {
+	v, _ := ctx.Value(viewerKey).(*Viewer)
+	return v
+}
+
+// discover reads the provider's discovery document once it answers (the
+// portal may start after Partecipa).
+func (a *Auth) discover(ctx context.Context) (*gooidc.Provider, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.provider != nil {
+		return a.provider, nil
+	}
+	p, err := gooidc.NewProvider(gooidc.ClientContext(ctx, a.HTTP), a.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	var extra struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := p.Claims(&extra); err != nil {
+		return nil, err
+	}
+	a.provider, a.endSession = p, extra.EndSession
+	return p, nil
+}
+
+func (a *Auth) oauth(p *gooidc.Provider) *oauth2.Config {
+	return &oauth2.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, Endpoint: p.Endpoint(),
+		RedirectURL: a.BaseURL + "/auth/callback", Scopes: []string{gooidc.ScopeOpenID, "profile", "residence"}}
+}
+
+func random() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func (a *Auth) secure() bool { return strings.HasPrefix(a.BaseURL, "https://") }
+
+func (a *Auth) setCookie(w http.ResponseWriter, name, value, path string, maxAge int) {
+	// #nosec G124 -- Secure whenever Partecipa's public address is https; a plain-http demo would never get the cookie back otherwise
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge, HttpOnly: true, Secure: a.secure(), SameSite: http.SameSiteLaxMode})
+}
+
+// Middleware loads Partecipa's session named by the cookie.
+func (a *Auth) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil || c.Value == "" || len(c.Value) > 100 || strings.HasPrefix(r.URL.Path, "/static/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		v, err := a.lookup(r.Context(), c.Value)
+		if err != nil {
+			if !errors.Is(err, sql.ErrNoRows) {
+				a.Log.Error("partecipa session", "err", err)
+			}
+			a.setCookie(w, sessionCookie, "", "/", -1)
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "private, no-store")
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), viewerKey, v)))
+	})
+}
+
+func (a *Auth) lookup(ctx context.Context, token string) (*Viewer, error) {
+	h := hash(token)
+	var v Viewer
+	var claims string
+	var last, exp time.Time
+	err := a.DB.QueryRowContext(ctx, `SELECT subject, name, acr, claims, last_seen_at, expires_at FROM partecipa_sessions WHERE id_hash = $1`, h).
+		Scan(&v.Subject, &v.Name, &v.ACR, &claims, &last, &exp)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	if !now.Before(exp) || now.Sub(last) > sessionIdle {
+		_, _ = a.DB.ExecContext(ctx, `DELETE FROM partecipa_sessions WHERE id_hash = $1`, h)
+		return nil, sql.ErrNoRows
+	}
+	if now.Sub(last) > time.Minute {
+		if _, err := a.DB.ExecContext(ctx, `UPDATE partecipa_sessions SET last_seen_at = $1 WHERE id_hash = $2`, now, h); err != nil {
+			return nil, err
+		}
+	}
+	var c residenceClaims
+	if err := json.Unmarshal([]byte(claims), &c); err != nil {
+		return nil, err
+	}
+	v.District, v.AgeBand, v.Card = c.District, c.AgeBand, v.ACR == acrSmartCard
+	if c.Resident != nil {
+		v.ResidentKnown, v.Resident = true, *c.Resident
+	}
+	return &v, nil
+}
+
+type residenceClaims struct {
+	Resident *bool  `json:"resident,omitempty"`
+	District string `json:"district,omitempty"`
+	AgeBand  string `json:"age_band,omitempty"`
+}
+
+// login starts the code flow: state, nonce and PKCE verifier are kept in
+// the database, the state also in a cookie of this browser, so a callback
+// carrying someone else's login is refused.
+func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
+	p, err := a.discover(r.Context())
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	next := web.SafeNext(r.URL.Query().Get("next"))
+	card := r.URL.Query().Get("livello") == "carta"
+	state, nonce, verifier := random(), random(), oauth2.GenerateVerifier()
+	if _, err := a.DB.ExecContext(r.Context(), `INSERT INTO partecipa_logins (state_hash, verifier, nonce, next_path, need_card, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, hash(state), verifier, nonce, next, card, a.now().Add(loginLifetime)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.setCookie(w, loginCookie, state, "/auth/", int(loginLifetime.Seconds()))
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), gooidc.Nonce(nonce)}
+	if card {
+		opts = append(opts, oauth2.SetAuthURLParam("acr_values", acrSmartCard))
+	}
+	http.Redirect(w, r, a.oauth(p).AuthCodeURL(state, opts...), http.StatusFound) // #nosec G710 -- the provider's authorization endpoint from its discovery document
+}
+
+type pendingLogin struct {
+	verifier, nonce, next string
+	card                  bool
+}
+
+// takeLogin consumes the login of a state: once.
+func (a *Auth) takeLogin(ctx context.Context, state string) (*pendingLogin, error) {
+	var pl pendingLogin
+	err := a.DB.Tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `DELETE FROM partecipa_logins WHERE state_hash = $1 AND expires_at > $2
+			RETURNING verifier, nonce, next_path, need_card`, hash(state), a.now()).Scan(&pl.verifier, &pl.nonce, &pl.next, &pl.card)
+	})
+	return &pl, err
+}
+
+// callback finishes the login: checks the state against the browser's
+// cookie, exchanges the code with the verifier, verifies the id_token
+// (signature, issuer, audience, expiry, nonce, and the card when it was
+// asked for) and opens Partecipa's session.
+func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	state := q.Get("state")
+	c, err := r.Cookie(loginCookie)
+	if state == "" || err != nil || c.Value != state {
+		a.refused(w, r, http.StatusBadRequest, "partecipa.login.expired")
+		return
+	}
+	a.setCookie(w, loginCookie, "", "/auth/", -1)
+	pl, err := a.takeLogin(ctx, state)
+	if errors.Is(err, sql.ErrNoRows) {
+		a.refused(w, r, http.StatusBadRequest, "partecipa.login.expired")
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		msg := "partecipa.login.failed"
+		if e == "access_denied" {
+			msg = "partecipa.login.denied"
+		}
+		a.Log.Info("login refused by the provider", "error", e, "description", q.Get("error_description"))
+		a.refused(w, r, http.StatusForbidden, msg)
+		return
+	}
+	p, err := a.discover(ctx)
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	hctx := gooidc.ClientContext(ctx, a.HTTP)
+	tok, err := a.oauth(p).Exchange(hctx, q.Get("code"), oauth2.VerifierOption(pl.verifier))
+	if err != nil {
+		a.Log.Warn("code exchange failed", "err", err)
+		a.refused(w, r, http.StatusBadGateway, "partecipa.login.failed")
+		return
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := p.Verifier(&gooidc.Config{ClientID: a.ClientID}).Verify(hctx, raw)
+	if err != nil || idt.Nonce != pl.nonce {
+		a.Log.Warn("id_token refused", "err", err)
+		a.refused(w, r, http.StatusBadGateway, "partecipa.login.failed")
+		return
+	}
+	var claims struct {
+		residenceClaims
+		Name string `json:"name"`
+		ACR  string `json:"acr"`
+		SID  string `json:"sid"`
+	}
+	if err := idt.Claims(&claims); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if pl.card && claims.ACR != acrSmartCard {
+		a.refused(w, r, http.StatusForbidden, "partecipa.login.card_needed")
+		return
+	}
+	extra, _ := json.Marshal(claims.residenceClaims)
+	token := random()
+	now := a.now()
+	if _, err := a.DB.ExecContext(ctx, `INSERT INTO partecipa_sessions (id_hash, subject, sid, name, acr, claims, id_token, created_at, last_seen_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`, hash(token), idt.Subject, claims.SID, claims.Name, claims.ACR, string(extra), raw,
+		now, now.Add(sessionAbsolute)); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.setCookie(w, sessionCookie, token, "/", 0)
+	http.Redirect(w, r, web.SafeNext(pl.next), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site
+}
+
+// logout ends Partecipa's session and sends the browser to the provider,
+// which ends the portal session and every other application's.
+func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var idToken string
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" && len(c.Value) <= 100 {
+		err := a.DB.Tx(ctx, func(tx *sql.Tx) error {
+			return tx.QueryRowContext(ctx, `DELETE FROM partecipa_sessions WHERE id_hash = $1 RETURNING id_token`, hash(c.Value)).Scan(&idToken)
+		})
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	a.setCookie(w, sessionCookie, "", "/", -1)
+	if _, err := a.discover(ctx); err != nil || a.endSession == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	v := url.Values{"post_logout_redirect_uri": {a.BaseURL + "/"}, "client_id": {a.ClientID}}
+	if idToken != "" {
+		v.Set("id_token_hint", idToken)
+	}
+	http.Redirect(w, r, a.endSession+"?"+v.Encode(), http.StatusSeeOther) // #nosec G710 -- the provider's end_session_endpoint from its discovery document
+}
+
+// backchannel receives the provider's logout token (OpenID Connect
+// Back-Channel Logout 1.0) and ends the sessions it names.
+func (a *Auth) backchannel(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, `{"error":"invalid_request"}`, http.StatusBadRequest)
+		return
+	}
+	p, err := a.discover(ctx)
+	if err != nil {
+		http.Error(w, `{"error":"temporarily_unavailable"}`, http.StatusServiceUnavailable)
+		return
+	}
+	sub, sid, err := a.verifyLogoutToken(gooidc.ClientContext(ctx, a.HTTP), p, r.PostFormValue("logout_token"))
+	if err != nil {
+		a.Log.Warn("logout token refused", "err", err)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"invalid_request"}`))
+		return
+	}
+	var res sql.Result
+	if sid != "" {
+		res, err = a.DB.ExecContext(ctx, `DELETE FROM partecipa_sessions WHERE sid = $1`, sid)
+	} else {
+		res, err = a.DB.ExecContext(ctx, `DELETE FROM partecipa_sessions WHERE subject = $1`, sub)
+	}
+	if err != nil {
+		a.Log.Error("back-channel logout", "err", err)
+		http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
+		return
+	}
+	n, _ := res.RowsAffected()
+	a.Log.Info("back-channel logout", "sessions", n)
+	w.WriteHeader(http.StatusOK)
+}
+
+// verifyLogoutToken checks a logout token as section 2.6 of the
+// specification asks: signature, issuer, audience, expiry, the event, a sub
+// or sid, and no nonce.
+func (a *Auth) verifyLogoutToken(ctx context.Context, p *gooidc.Provider, raw string) (sub, sid string, err error) {
+	if raw == "" {
+		return "", "", errors.New("no logout_token")
+	}
+	t, err := p.Verifier(&gooidc.Config{ClientID: a.ClientID}).Verify(ctx, raw)
+	if err != nil {
+		return "", "", err
+	}
+	var c struct {
+		SID    string                     `json:"sid"`
+		Nonce  *string                    `json:"nonce"`
+		Events map[string]json.RawMessage `json:"events"`
+	}
+	if err := t.Claims(&c); err != nil {
+		return "", "", err
+	}
+	if c.Nonce != nil {
+		return "", "", errors.New("a logout token must not carry a nonce")
+	}
+	if _, ok := c.Events["http://schemas.openid.net/event/backchannel-logout"]; !ok {
+		return "", "", errors.New("not a back-channel logout event")
+	}
+	if t.Subject == "" && c.SID == "" {
+		return "", "", errors.New("neither sub nor sid")
+	}
+	return t.Subject, c.SID, nil
+}
+
+// Sweep deletes expired logins and sessions.
+func (a *Auth) Sweep(ctx context.Context) error {
+	now := a.now()
+	if _, err := a.DB.ExecContext(ctx, `DELETE FROM partecipa_logins WHERE expires_at < $1`, now); err != nil {
+		return err
+	}
+	_, err := a.DB.ExecContext(ctx, `DELETE FROM partecipa_sessions WHERE expires_at < $1 OR last_seen_at < $2`, now, now.Add(-sessionIdle))
+	return err
+}
+
+func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
+	a.Log.Error("partecipa login", "err", err, "request_id", web.RequestID(r.Context()))
+	http.Error(w, "internal error", http.StatusInternalServerError)
+}
+
+func (a *Auth) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	a.Log.Error("the portal's OpenID Connect provider does not answer", "err", err, "request_id", web.RequestID(r.Context()))
+	a.refused(w, r, http.StatusServiceUnavailable, "partecipa.login.unavailable")
+}
+
+// refused is set by Partecipa to render its notice page.
+func (a *Auth) refused(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if a.notice != nil {
+		a.notice(w, r, status, msg)
+		return
+	}
+	http.Error(w, msg, status)
+}
