@@ -38,6 +38,7 @@ type idSite struct {
 	apps     *apps
 	plain    *httptest.Server
 	tls      *httptest.Server
+	part     *httptest.Server // Partecipa
 	smtp     *mailtest.Server
 	worker   *mail.Worker
 	ca       *cardca.Authority
@@ -62,8 +63,9 @@ func newIDSite(t testing.TB, d *db.DB) *idSite {
 	f := ca.Files()
 	plain := httptest.NewUnstartedServer(nil)
 	tlsSrv := httptest.NewUnstartedServer(nil)
+	part := httptest.NewUnstartedServer(nil)
 	cfg := config{
-		BaseURL: "http://" + plain.Listener.Addr().String(), PartecipaBaseURL: "http://partecipa.test",
+		BaseURL: "http://" + plain.Listener.Addr().String(), PartecipaBaseURL: "http://" + part.Listener.Addr().String(),
 		TLSBaseURL: "https://" + tlsSrv.Listener.Addr().String(), CRSCAFile: f.CA, CRSCRLFile: f.CRL,
 		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, SecretKey: testSecretKey,
 	}
@@ -84,7 +86,9 @@ func newIDSite(t testing.TB, d *db.DB) *idSite {
 		t.Fatal(err)
 	}
 	tlsSrv.StartTLS()
-	t.Cleanup(func() { plain.Close(); tlsSrv.Close() })
+	part.Config.Handler = a.partecipa.Handler()
+	part.Start()
+	t.Cleanup(func() { plain.Close(); tlsSrv.Close(); part.Close() })
 
 	smtpSrv := mailtest.Start(t)
 	sender, err := mail.NewSMTPSender(smtpSrv.URL(), "noreply@comune.example.it")
@@ -93,7 +97,7 @@ func newIDSite(t testing.TB, d *db.DB) *idSite {
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert())
-	return &idSite{d: d, apps: a, plain: plain, tls: tlsSrv, smtp: smtpSrv, ca: ca, roots: roots, cfg: cfg, verifier: cards.verifier,
+	return &idSite{d: d, apps: a, plain: plain, tls: tlsSrv, part: part, smtp: smtpSrv, ca: ca, roots: roots, cfg: cfg, verifier: cards.verifier,
 		worker: &mail.Worker{Outbox: &mail.Outbox{DB: d}, Sender: sender, From: "noreply@comune.example.it"}}
 }
 

@@ -49,6 +49,8 @@ func (c *cli) serve(args []string, demo bool) error {
 		return err
 	}
 	log := newLogger(cfg, c.stderr)
+	// zitadel/oidc logs its protocol refusals to the default logger.
+	slog.SetDefault(log.With("component", "oidc"))
 	ctx, stop := signalContext()
 	defer stop()
 

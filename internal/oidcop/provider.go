@@ -7,6 +7,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -113,6 +114,7 @@ func (p *Provider) Routes() {
 	m.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	protocol := p.errorPages(p.op)
 	m.Handle("/oidc/", protocol)
+	m.Handle("POST "+PathToken, p.authenticateClient(p.op))
 	m.Handle(PathEndSession, p.endSession(p.op))
 	m.HandleFunc("GET "+PathLogin, p.login)
 	m.HandleFunc("POST "+PathConsent, p.consent)
@@ -138,6 +140,61 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	_ = json.NewEncoder(w).Encode(d)
+}
+
+// authenticateClient checks the client at the token endpoint before the
+// library looks at the code: the library consumes a code before it checks
+// the client, so a wrong secret would otherwise burn the code, and a client
+// retrying with another authentication style (as golang.org/x/oauth2 does)
+// would see invalid_grant instead of invalid_client.
+func (p *Provider) authenticateClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+		if err != nil {
+			tokenError(w, http.StatusBadRequest, "invalid_request", "request too large or unreadable")
+			return
+		}
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			tokenError(w, http.StatusBadRequest, "invalid_request", "malformed form")
+			return
+		}
+		id, secret, basic := r.BasicAuth()
+		if basic {
+			id, _ = url.QueryUnescape(id)
+			secret, _ = url.QueryUnescape(secret)
+		} else {
+			id, secret = form.Get("client_id"), form.Get("client_secret")
+		}
+		if form.Get("client_assertion") == "" {
+			c, err := p.Storage.Clients.Get(r.Context(), id)
+			switch {
+			case errors.Is(err, ErrClientNotFound) || err == nil && c.DisabledAt != nil:
+				tokenError(w, http.StatusUnauthorized, "invalid_client", "unknown or disabled client")
+				return
+			case err != nil:
+				p.Log.Error("token endpoint", "err", err)
+				tokenError(w, http.StatusInternalServerError, "server_error", "")
+				return
+			case !c.Public && !c.checkSecret(secret):
+				tokenError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+				return
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+func tokenError(w http.ResponseWriter, status int, code, description string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="civico"`)
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
 }
 
 // ErrorData is the content of the provider's error page.

@@ -1,0 +1,588 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/civico-pa/civico/internal/cardca"
+	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/oidcop"
+)
+
+// The single sign-on tests drive the provider as an outside application
+// would: discovery, redirects and code exchange through coreos/go-oidc and
+// golang.org/x/oauth2, id_token verification against the published keys.
+
+// loopbackJar sends Secure cookies to loopback addresses over plain http,
+// as Chromium does for localhost: the portal's session cookie, set over
+// the smart-card TLS listener, then reaches the plain listener of the same
+// host, as it reaches an https portal in production.
+type loopbackJar struct{ http.CookieJar }
+
+func (j loopbackJar) Cookies(u *url.URL) []*http.Cookie {
+	if u.Scheme == "http" {
+		v := *u
+		v.Scheme = "https"
+		return j.CookieJar.Cookies(&v)
+	}
+	return j.CookieJar.Cookies(u)
+}
+
+func (s *idSite) ssoBrowser(t *testing.T, card *cardca.Card) *browser {
+	b := s.browser(t, card)
+	jar, _ := cookiejar.New(nil)
+	b.c.Jar = loopbackJar{jar}
+	return b
+}
+
+// follow requests u and follows redirects until an answer that is not a
+// redirect, or a redirect to a URL starting with stop (the application's
+// callback, which the test reads instead of requesting). It returns the
+// last URL, its response and body, and the number of redirects.
+func (b *browser) follow(u, stop string) (string, *http.Response, string, int) {
+	b.t.Helper()
+	hops := 0
+	for {
+		res, body := b.do("GET", u, nil)
+		loc := res.Header.Get("Location")
+		if res.StatusCode < 300 || res.StatusCode > 399 || loc == "" {
+			return u, res, body, hops
+		}
+		base, _ := url.Parse(u)
+		next, err := base.Parse(loc)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		u = next.String()
+		hops++
+		if stop != "" && strings.HasPrefix(u, stop) {
+			return u, res, body, hops
+		}
+		if hops > 15 {
+			b.t.Fatalf("too many redirects, last %s", u)
+		}
+	}
+}
+
+// relyingParty is an outside application's OpenID Connect client.
+type relyingParty struct {
+	t        *testing.T
+	provider *gooidc.Provider
+	oauth    *oauth2.Config
+	verifier *gooidc.IDTokenVerifier
+}
+
+func (s *idSite) relyingParty(t *testing.T, id, secret, redirect string, scopes ...string) *relyingParty {
+	t.Helper()
+	p, err := gooidc.NewProvider(context.Background(), s.plain.URL)
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	// One authentication style: with auto-detection the library retries a
+	// refused exchange in the other style, which hides the first answer.
+	ep := p.Endpoint()
+	ep.AuthStyle = oauth2.AuthStyleInHeader
+	return &relyingParty{t: t, provider: p, verifier: p.Verifier(&gooidc.Config{ClientID: id}),
+		oauth: &oauth2.Config{ClientID: id, ClientSecret: secret, Endpoint: ep, RedirectURL: redirect, Scopes: scopes}}
+}
+
+// authorization is one login attempt of the relying party.
+type authorization struct {
+	state, nonce, verifier, url string
+}
+
+func (rp *relyingParty) start(opts ...oauth2.AuthCodeOption) authorization {
+	a := authorization{state: oauth2.GenerateVerifier()[:20], nonce: oauth2.GenerateVerifier()[:20], verifier: oauth2.GenerateVerifier()}
+	opts = append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(a.verifier), gooidc.Nonce(a.nonce)}, opts...)
+	a.url = rp.oauth.AuthCodeURL(a.state, opts...)
+	return a
+}
+
+// callback checks the redirect to the application and returns its query.
+func (rp *relyingParty) callback(a authorization, u string) url.Values {
+	rp.t.Helper()
+	cb, err := url.Parse(u)
+	if err != nil || !strings.HasPrefix(u, rp.oauth.RedirectURL) {
+		rp.t.Fatalf("not the application's callback: %q", u)
+	}
+	q := cb.Query()
+	if q.Get("state") != a.state {
+		rp.t.Fatalf("state %q, want %q", q.Get("state"), a.state)
+	}
+	return q
+}
+
+func (s *idSite) addClient(t *testing.T, n oidcop.NewClient) (*oidcop.Client, string) {
+	t.Helper()
+	c, secret, err := s.apps.oidc.Storage.Clients.Add(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, secret
+}
+
+// cardLogin logs the browser in with its card and comes back to next.
+func (s *idSite) cardLogin(t *testing.T, b *browser, next string) string {
+	t.Helper()
+	res, _ := b.do("GET", s.tls.URL+"/login/crs?"+url.Values{"next": {next}}.Encode(), nil)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("card login: %d", res.StatusCode)
+	}
+	return s.tls.URL + res.Header.Get("Location")
+}
+
+const outsideRedirect = "http://127.0.0.1:9/callback"
+
+func TestSingleSignOnWithAnOutsideApplication(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		code, _ := cf.Complete("FRRLCU78H15C707")
+		if _, err := d.ExecContext(ctx, `INSERT INTO registry_residents (fiscal_code, district, updated_at) VALUES ($1, 'Crocetta', $2)`, string(code), time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		c, secret := s.addClient(t, oidcop.NewClient{Name: "Biblioteca", RedirectURIs: []string{outsideRedirect},
+			Scopes: []string{"openid", "profile", "email", oidcop.ScopeFiscalCode, oidcop.ScopeResidence}})
+		rp := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid", "profile", "email", oidcop.ScopeFiscalCode, oidcop.ScopeResidence)
+		var meta struct {
+			Methods []string `json:"code_challenge_methods_supported"`
+			Subject []string `json:"subject_types_supported"`
+			ACR     []string `json:"acr_values_supported"`
+		}
+		if err := rp.provider.Claims(&meta); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(meta.Methods, "S256") || !slices.Contains(meta.Subject, "pairwise") || !slices.Contains(meta.ACR, oidcop.ACRSmartCard) {
+			t.Fatalf("discovery: %+v", meta)
+		}
+
+		card := s.card(t, "FRRLCU78H15C707", "LUCA", "FERRARI", func(r *cardca.CardRequest) { r.NotAfter = time.Now().AddDate(1, 0, 0) })
+		b := s.ssoBrowser(t, card)
+		a := rp.start()
+		last, res, _, _ := b.follow(a.url, outsideRedirect)
+		if res.StatusCode != http.StatusOK || !strings.Contains(last, "/accedi?next=") {
+			t.Fatalf("not logged in: ended at %d %s, want the login page", res.StatusCode, last)
+		}
+		next, _ := url.Parse(last)
+		last, res, body, _ := b.follow(s.cardLogin(t, b, next.Query().Get("next")), outsideRedirect)
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, `action="/oidc/consenso"`) || !strings.Contains(body, "Biblioteca") {
+			t.Fatalf("an outside application must ask for consent: %d at %s", res.StatusCode, last)
+		}
+		id := regexpFind(t, body, `name="id" value="([^"]+)"`)
+		res, _ = b.do("POST", s.tls.URL+"/oidc/consenso", url.Values{"id": {id}, "decision": {"allow"}})
+		base, _ := url.Parse(s.tls.URL)
+		loc, _ := base.Parse(res.Header.Get("Location"))
+		last, _, _, _ = b.follow(loc.String(), outsideRedirect)
+		q := rp.callback(a, last)
+
+		tok, err := rp.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(a.verifier))
+		if err != nil {
+			t.Fatalf("code exchange: %v", err)
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := rp.verifier.Verify(ctx, raw)
+		if err != nil {
+			t.Fatalf("id_token: %v", err)
+		}
+		var claims struct {
+			ACR        string   `json:"acr"`
+			AMR        []string `json:"amr"`
+			AuthTime   int64    `json:"auth_time"`
+			Name       string   `json:"name"`
+			FiscalCode string   `json:"fiscal_code"`
+			Resident   *bool    `json:"resident"`
+			District   string   `json:"district"`
+			AgeBand    string   `json:"age_band"`
+			Email      string   `json:"email"`
+			BirthDate  string   `json:"birthdate"`
+			SID        string   `json:"sid"`
+		}
+		if err := idt.Claims(&claims); err != nil {
+			t.Fatal(err)
+		}
+		acc, err := s.apps.identity.Store.ByFiscalCode(ctx, string(code))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idt.Nonce != a.nonce || claims.ACR != oidcop.ACRSmartCard || !slices.Contains(claims.AMR, "sc") || claims.AuthTime == 0 ||
+			claims.FiscalCode != string(code) || claims.Resident == nil || !*claims.Resident || claims.District != "Crocetta" ||
+			claims.AgeBand == "" || claims.BirthDate != "" || claims.SID == "" || claims.Name != "Luca Ferrari" {
+			t.Fatalf("claims: nonce %v, %+v", idt.Nonce == a.nonce, claims)
+		}
+		if idt.Subject == acc.ID || idt.Subject == string(code) {
+			t.Fatalf("sub %q is not pairwise", idt.Subject)
+		}
+		info, err := rp.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			t.Fatalf("userinfo: %v", err)
+		}
+		var infoClaims map[string]any
+		_ = info.Claims(&infoClaims)
+		if info.Subject != idt.Subject || infoClaims["fiscal_code"] != string(code) {
+			t.Fatalf("userinfo: %v", infoClaims)
+		}
+
+		// The same code again: refused, and the tokens it gave are revoked.
+		if _, err := rp.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(a.verifier)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+			t.Fatalf("reused code: %v", err)
+		}
+		if _, err := rp.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+			t.Fatal("userinfo still answers for the tokens of a reused code")
+		}
+
+		// A second login: consent remembered, so no page in between.
+		a = rp.start()
+		last, _, _, _ = b.follow(a.url, outsideRedirect)
+		rp.callback(a, last)
+
+		// Another application gets another sub for the same person.
+		c2, secret2 := s.addClient(t, oidcop.NewClient{Name: "Palestre", RedirectURIs: []string{outsideRedirect + "2"}, FirstParty: true})
+		rp2 := s.relyingParty(t, c2.ID, secret2, outsideRedirect+"2", "openid")
+		a2 := rp2.start()
+		last, _, _, _ = b.follow(a2.url, outsideRedirect+"2")
+		tok2, err := rp2.oauth.Exchange(ctx, rp2.callback(a2, last).Get("code"), oauth2.VerifierOption(a2.verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idt2, err := rp2.verifier.Verify(ctx, tok2.Extra("id_token").(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idt2.Subject == idt.Subject {
+			t.Fatal("two applications got the same sub")
+		}
+
+		// The profile lists the consent; withdrawing it asks again.
+		res, body = b.do("GET", s.tls.URL+"/profilo/applicazioni", nil)
+		if res.StatusCode != 200 || !strings.Contains(body, "Biblioteca") || strings.Contains(body, "Palestre") {
+			t.Fatalf("connected applications: %d", res.StatusCode)
+		}
+		res, _ = b.do("POST", s.tls.URL+"/profilo/applicazioni/"+c.ID+"/revoca", url.Values{})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("revoke: %d", res.StatusCode)
+		}
+		a = rp.start()
+		_, res, body, _ = b.follow(a.url, outsideRedirect)
+		if res.StatusCode != 200 || !strings.Contains(body, `action="/oidc/consenso"`) {
+			t.Fatal("after withdrawing consent the application must ask again")
+		}
+	})
+}
+
+func regexpFind(t *testing.T, s, expr string) string {
+	t.Helper()
+	m := regexp.MustCompile(expr).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("%s not found", expr)
+	}
+	return m[1]
+}
+
+// errorOf returns the error parameter of a redirect to the application.
+func errorOf(t *testing.T, u string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Query().Get("error")
+}
+
+// passwordResident creates a resident with a password and logs the browser in.
+func (s *idSite) passwordResident(t *testing.T, b *browser, first15, email string) {
+	t.Helper()
+	code, _ := cf.Complete(first15)
+	if _, err := s.apps.identity.ImportResident(context.Background(), identity.Registration{Email: email, Password: "tram-per-Sesto-alle-7",
+		Password2: "tram-per-Sesto-alle-7", FiscalCode: string(code), GivenName: "Giulia", FamilyName: "Bianchi", AcceptPrivacy: true}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {email}, "password": {"tram-per-Sesto-alle-7"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("password login: %d", res.StatusCode)
+	}
+}
+
+func TestSingleSignOnRefusals(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		c, secret := s.addClient(t, oidcop.NewClient{Name: "Scuole", RedirectURIs: []string{outsideRedirect}, FirstParty: true})
+		pub, _ := s.addClient(t, oidcop.NewClient{Name: "App", RedirectURIs: []string{"http://127.0.0.1/app-callback"}, Public: true, FirstParty: true})
+		rp := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid", "profile")
+		b := s.ssoBrowser(t, nil)
+		countTokens := func() int {
+			var n int
+			if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM oidc_tokens`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+
+		// Not logged in and prompt=none: login_required, sent back to the application.
+		a := rp.start(oauth2.SetAuthURLParam("prompt", "none"))
+		last, _, _, _ := b.follow(a.url, outsideRedirect)
+		if rp.callback(a, last).Get("error") != "login_required" {
+			t.Fatalf("prompt=none without a session: %s", last)
+		}
+
+		// Errors that cannot go back to an application get a page of their own.
+		for name, u := range map[string]string{
+			"unregistered redirect URI": strings.Replace(rp.start().url, url.QueryEscape(outsideRedirect), url.QueryEscape("https://evil.example/cb"), 1),
+			"unknown client":            strings.Replace(rp.start().url, "client_id="+c.ID, "client_id=nobody", 1),
+		} {
+			res, body := b.do("GET", u, nil)
+			if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" || !strings.Contains(body, "Accesso non riuscito") ||
+				!strings.Contains(res.Header.Get("Content-Type"), "text/html") {
+				t.Errorf("%s: %d %q, want a 400 page of the portal", name, res.StatusCode, res.Header.Get("Location"))
+			}
+		}
+
+		// A public client without PKCE, or with the plain method: invalid_request to its redirect URI.
+		pubCfg := &oauth2.Config{ClientID: pub.ID, Endpoint: rp.provider.Endpoint(), RedirectURL: "http://127.0.0.1/app-callback", Scopes: []string{"openid"}}
+		for name, opts := range map[string][]oauth2.AuthCodeOption{
+			"no PKCE":    nil,
+			"plain PKCE": {oauth2.SetAuthURLParam("code_challenge", strings.Repeat("a", 43)), oauth2.SetAuthURLParam("code_challenge_method", "plain")},
+		} {
+			res, _ := b.do("GET", pubCfg.AuthCodeURL("st", opts...), nil)
+			if loc := res.Header.Get("Location"); !strings.HasPrefix(loc, "http://127.0.0.1/app-callback") || errorOf(t, loc) != "invalid_request" {
+				t.Errorf("public client, %s: %d %q", name, res.StatusCode, loc)
+			}
+		}
+
+		// Log in with a password; then one code per refusal at the token endpoint.
+		s.passwordResident(t, b, "BNCGLI90A41F205", "giulia@example.org")
+		codeOf := func(opts ...oauth2.AuthCodeOption) (authorization, string) {
+			a := rp.start(opts...)
+			last, _, _, _ := b.follow(a.url, outsideRedirect)
+			q := rp.callback(a, last)
+			if q.Get("code") == "" {
+				t.Fatalf("no code: %s", last)
+			}
+			return a, q.Get("code")
+		}
+		exchangeErr := func(cfg *oauth2.Config, code string, opts ...oauth2.AuthCodeOption) string {
+			_, err := cfg.Exchange(ctx, code, opts...)
+			if err == nil {
+				return ""
+			}
+			var re *oauth2.RetrieveError
+			if ok := asRetrieve(err, &re); ok {
+				return re.ErrorCode
+			}
+			return err.Error()
+		}
+		a, code := codeOf()
+		if e := exchangeErr(rp.oauth, code); e != "invalid_request" {
+			t.Errorf("missing PKCE verifier: %q", e)
+		}
+		a, code = codeOf()
+		if e := exchangeErr(rp.oauth, code, oauth2.VerifierOption(oauth2.GenerateVerifier())); e != "invalid_grant" {
+			t.Errorf("wrong PKCE verifier: %q", e)
+		}
+		a, code = codeOf()
+		wrong := *rp.oauth
+		wrong.ClientSecret = "not-the-secret"
+		if e := exchangeErr(&wrong, code, oauth2.VerifierOption(a.verifier)); e != "invalid_client" {
+			t.Errorf("wrong client secret: %q", e)
+		}
+		a, code = codeOf()
+		wrongRedirect := *rp.oauth
+		wrongRedirect.RedirectURL = outsideRedirect + "/other"
+		if e := exchangeErr(&wrongRedirect, code, oauth2.VerifierOption(a.verifier)); e != "invalid_grant" {
+			t.Errorf("redirect_uri differing from the authorization's: %q", e)
+		}
+		a, code = codeOf()
+		s.apps.oidc.Storage.Now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+		if e := exchangeErr(rp.oauth, code, oauth2.VerifierOption(a.verifier)); e != "invalid_grant" {
+			t.Errorf("expired code: %q", e)
+		}
+		s.apps.oidc.Storage.Now = nil
+		if n := countTokens(); n != 0 {
+			t.Fatalf("%d access tokens issued by failed exchanges", n)
+		}
+
+		// A valid exchange, then a tampered id_token fails verification.
+		a, code = codeOf()
+		tok, err := rp.oauth.Exchange(ctx, code, oauth2.VerifierOption(a.verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := tok.Extra("id_token").(string)
+		parts := strings.Split(raw, ".")
+		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		var m map[string]any
+		_ = json.Unmarshal(payload, &m)
+		m["sub"] = "someone-else"
+		forged, _ := json.Marshal(m)
+		tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(forged) + "." + parts[2]
+		if _, err := rp.verifier.Verify(ctx, raw); err != nil {
+			t.Fatalf("genuine id_token: %v", err)
+		}
+		if _, err := rp.verifier.Verify(ctx, tampered); err == nil {
+			t.Fatal("a tampered id_token verified")
+		}
+
+		// A disabled client can neither start a login nor exchange a code, and its tokens stop.
+		a, code = codeOf()
+		if err := s.apps.oidc.Storage.Clients.SetDisabled(ctx, c.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if e := exchangeErr(rp.oauth, code, oauth2.VerifierOption(a.verifier)); e != "invalid_client" {
+			t.Errorf("disabled client's exchange: %q", e)
+		}
+		if _, err := rp.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
+			t.Error("a disabled client's access token still works")
+		}
+		res, body := b.do("GET", rp.start().url, nil)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "Accesso non riuscito") {
+			t.Errorf("disabled client's login: %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+	})
+}
+
+func asRetrieve(err error, re **oauth2.RetrieveError) bool {
+	r, ok := err.(*oauth2.RetrieveError)
+	if ok {
+		*re = r
+	}
+	return ok
+}
+
+// partecipaLogin opens Partecipa's login and follows it to the end.
+func (s *idSite) partecipaLogin(t *testing.T, b *browser, path string) (string, *http.Response, string, int) {
+	t.Helper()
+	return b.follow(s.part.URL+path, "")
+}
+
+func TestPartecipaSingleSignOnAndLogout(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		card := s.card(t, "FRRLCU78H15C707", "LUCA", "FERRARI", nil)
+		b := s.ssoBrowser(t, card)
+
+		// Logged in on the portal with the card: one click on Partecipa's
+		// "Accedi" and the resident is in, with no page in between.
+		s.cardLogin(t, b, "/")
+		last, res, body, hops := s.partecipaLogin(t, b, "/accedi?next=/profilo")
+		if res.StatusCode != 200 || last != s.part.URL+"/profilo" || !strings.Contains(body, "Luca Ferrari") || !strings.Contains(body, "livello alto") {
+			t.Fatalf("single sign-on into Partecipa: %d at %s after %d redirects", res.StatusCode, last, hops)
+		}
+		var sub, acc string
+		if err := d.QueryRowContext(context.Background(), `SELECT subject FROM partecipa_sessions`).Scan(&sub); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.QueryRowContext(context.Background(), `SELECT id FROM accounts`).Scan(&acc); err != nil {
+			t.Fatal(err)
+		}
+		if sub == acc {
+			t.Fatal("Partecipa knows the portal's account id")
+		}
+
+		// Logout on Partecipa ends the portal session too.
+		res, _ = b.do("POST", s.part.URL+"/esci", url.Values{})
+		last, _, _, _ = b.follow(res.Header.Get("Location"), "")
+		if last != s.part.URL+"/" {
+			t.Fatalf("after logout the browser is at %s", last)
+		}
+		if code, _ := b.me(s.plain.URL); code != http.StatusUnauthorized {
+			t.Fatalf("portal after Partecipa's logout: %d", code)
+		}
+
+		// Logout on the portal ends Partecipa's session (back-channel).
+		s.cardLogin(t, b, "/")
+		if _, res, _, _ := s.partecipaLogin(t, b, "/accedi?next=/profilo"); res.StatusCode != 200 {
+			t.Fatal("second login into Partecipa")
+		}
+		res, _ = b.do("POST", s.plain.URL+"/esci", url.Values{})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("portal logout: %d", res.StatusCode)
+		}
+		res, _ = b.do("GET", s.part.URL+"/profilo", nil)
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/accedi") {
+			t.Fatalf("Partecipa after the portal's logout: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		var n int
+		_ = d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM partecipa_sessions`).Scan(&n)
+		if n != 0 {
+			t.Fatalf("%d Partecipa sessions survive the portal's logout", n)
+		}
+	})
+}
+
+func TestPartecipaAsksForTheCard(t *testing.T) {
+	s := newIDSite(t, dbtest.SQLite(t))
+	card := s.card(t, "BNCGLI90A41F205", "GIULIA", "BIANCHI", nil)
+	b := s.ssoBrowser(t, card)
+	s.passwordResident(t, b, "BNCGLI90A41F205", "giulia@example.org")
+
+	// With a password session Partecipa logs in at the password level...
+	_, res, body, _ := s.partecipaLogin(t, b, "/accedi?next=/profilo")
+	if res.StatusCode != 200 || !strings.Contains(body, "Email e password") {
+		t.Fatalf("password level: %d", res.StatusCode)
+	}
+	// ...and where the card is required it asks the provider for it, which
+	// sends the resident to the card login and back.
+	last, res, _, _ := s.partecipaLogin(t, b, "/accedi?livello=carta&next=/profilo")
+	if res.StatusCode != 200 || !strings.Contains(last, "/accedi/carta?next=") {
+		t.Fatalf("step-up: ended at %d %s", res.StatusCode, last)
+	}
+	next, _ := url.Parse(last)
+	last, res, body, _ = b.follow(s.cardLogin(t, b, next.Query().Get("next")), "")
+	if res.StatusCode != 200 || last != s.part.URL+"/profilo" || !strings.Contains(body, "livello alto") {
+		t.Fatalf("after the card: %d at %s", res.StatusCode, last)
+	}
+}
+
+func TestPartecipaRefusesForgedLogins(t *testing.T) {
+	s := newIDSite(t, dbtest.SQLite(t))
+	b := s.ssoBrowser(t, nil)
+	// A callback without this browser's state cookie (login CSRF).
+	res, _ := b.do("GET", s.part.URL+"/auth/callback?code=x&state=y", nil)
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("callback without state cookie: %d", res.StatusCode)
+	}
+	// Back-channel logout with tokens that are not the provider's.
+	for name, tok := range map[string]string{
+		"empty":   "",
+		"garbage": "a.b.c",
+		"unsigned": base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." +
+			base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"`+s.plain.URL+`","aud":"partecipa","sid":"x","events":{"http://schemas.openid.net/event/backchannel-logout":{}}}`)) + ".",
+	} {
+		res, _ := b.do("POST", s.part.URL+"/auth/backchannel-logout", url.Values{"logout_token": {tok}})
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s logout token: %d", name, res.StatusCode)
+		}
+	}
+	// A genuine logout token is accepted; one with a nonce is not.
+	tok, err := s.apps.oidc.LogoutToken(context.Background(), partecipaClientID, "sub", "sid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ = b.do("POST", s.part.URL+"/auth/backchannel-logout", url.Values{"logout_token": {tok}})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("genuine logout token: %d", res.StatusCode)
+	}
+	other, err := s.apps.oidc.LogoutToken(context.Background(), "another-client", "sub", "sid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ = b.do("POST", s.part.URL+"/auth/backchannel-logout", url.Values{"logout_token": {other}})
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("logout token for another audience: %d", res.StatusCode)
+	}
+}
