@@ -121,12 +121,12 @@ func (s *Sessions) EndAll(ctx context.Context, tx *sql.Tx, accountID string) ([]
 	for rows.Next() {
 		var h string
 		if err := rows.Scan(&h); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return nil, err
 		}
 		hashes = append(hashes, h)
 	}
-	rows.Close()
+	_ = rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}

@@ -60,12 +60,12 @@ func (s *Storage) forgetSessions(ctx context.Context, hashes []string) ([]rpSess
 			for rows.Next() {
 				var t rpSession
 				if err := rows.Scan(&t.clientID, &t.uri, &t.sid, &t.subject); err != nil {
-					rows.Close()
+					_ = rows.Close()
 					return err
 				}
 				out = append(out, t)
 			}
-			rows.Close()
+			_ = rows.Close()
 			if err := rows.Err(); err != nil {
 				return err
 			}

@@ -15,7 +15,7 @@ import (
 // needs the smart card asks for ACRSmartCard and checks the acr it gets.
 const (
 	// ACRPassword: email and password (with a one-time code for operators).
-	ACRPassword = "urn:civico:acr:password"
+	ACRPassword = "urn:civico:acr:password" // #nosec G101 -- an authentication context class (a URN), not a credential
 	// ACRSmartCard: the regional smart card (CRS/CNS) or the electronic
 	// identity card, with its PIN, over TLS with a client certificate.
 	ACRSmartCard = "urn:civico:acr:smartcard"

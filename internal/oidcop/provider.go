@@ -97,7 +97,7 @@ func New(cfg Config) (*Provider, error) {
 	if strings.HasPrefix(p.Issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
 	}
-	prov, err := op.NewOpenIDProvider(p.Issuer, conf, s, opts...)
+	prov, err := op.NewProvider(conf, s, op.StaticIssuer(p.Issuer), opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -398,8 +398,11 @@ func (p *Provider) fresh(a *AuthRequest, se *identity.Session) bool {
 	if a.hasPrompt(oidc.PromptLogin) && se.CreatedAt.Before(a.CreatedAt.Add(-time.Second)) {
 		return false
 	}
-	if a.Req.MaxAge != nil && time.Since(se.CreatedAt) > time.Duration(*a.Req.MaxAge)*time.Second {
-		return false
+	if a.Req.MaxAge != nil {
+		maxAge := min(*a.Req.MaxAge, 10*365*24*3600)                      // beyond ten years means no limit
+		if time.Since(se.CreatedAt) > time.Duration(maxAge)*time.Second { // #nosec G115 -- maxAge is at most ten years of seconds, far inside int64
+			return false
+		}
 	}
 	return true
 }

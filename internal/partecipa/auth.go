@@ -27,7 +27,7 @@ import (
 // internal/oidcop; repeated here because Partecipa is a relying party like
 // any other and imports nothing of the provider).
 const (
-	acrPassword  = "urn:civico:acr:password"
+	acrPassword  = "urn:civico:acr:password" // #nosec G101 -- an authentication context class (a URN), not a credential
 	acrSmartCard = "urn:civico:acr:smartcard"
 )
 

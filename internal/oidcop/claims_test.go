@@ -1,0 +1,101 @@
+package oidcop
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/identity"
+)
+
+func TestAgeBand(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct{ birth, want string }{
+		{"2008-11-27", "0-17"},  // 18 tomorrow
+		{"2008-11-26", "18-24"}, // 18 today
+		{"2002-01-01", "18-24"},
+		{"2001-11-26", "25-34"},
+		{"1981-11-27", "35-44"},
+		{"1981-11-26", "45-54"},
+		{"1961-11-26", "65-74"},
+		{"1951-11-26", "75+"},
+		{"", ""},
+		{"26/11/1980", ""},
+		{"2030-01-01", ""},
+	} {
+		if got := AgeBand(c.birth, now); got != c.want {
+			t.Errorf("AgeBand(%q) = %q, want %q", c.birth, got, c.want)
+		}
+	}
+}
+
+func TestRequiredAssurance(t *testing.T) {
+	for _, c := range []struct {
+		values []string
+		want   identity.Assurance
+	}{
+		{nil, ""},
+		{[]string{"urn:unknown"}, ""},
+		{[]string{ACRSmartCard}, identity.High},
+		{[]string{ACRSmartCard, ACRPassword}, identity.Low}, // either is acceptable
+		{[]string{ACRPassword}, identity.Low},
+	} {
+		if got := requiredAssurance(c.values); got != c.want {
+			t.Errorf("requiredAssurance(%v) = %q, want %q", c.values, got, c.want)
+		}
+	}
+	if acr, amr := acrOf("crs"); acr != ACRSmartCard || len(amr) == 0 || amr[0] != "sc" {
+		t.Errorf("card: %s %v", acr, amr)
+	}
+	if acr, amr := acrOf("password+totp"); acr != ACRPassword || len(amr) != 3 {
+		t.Errorf("password and code: %s %v", acr, amr)
+	}
+}
+
+func TestPairwiseSubjects(t *testing.T) {
+	s := &Storage{pairwiseKey: testSecret(t, "p").Derive("oidc pairwise subjects", 32)}
+	a, b := &Client{ID: "a", Pairwise: true}, &Client{ID: "b", Pairwise: true}
+	if s.subject(a, "acc1") == s.subject(b, "acc1") || s.subject(a, "acc1") == s.subject(a, "acc2") {
+		t.Fatal("pairwise subjects must differ per client and per account")
+	}
+	again := &Storage{pairwiseKey: testSecret(t, "p").Derive("oidc pairwise subjects", 32)}
+	if s.subject(a, "acc1") != again.subject(a, "acc1") || len(s.subject(a, "acc1")) != 43 {
+		t.Fatal("pairwise subjects must be stable")
+	}
+	if s.subject(&Client{ID: "c"}, "acc1") != "acc1" {
+		t.Fatal("a public-subject client gets the account id")
+	}
+	if s.sessionID("a", "h") == s.sessionID("b", "h") {
+		t.Fatal("sid must be pairwise too")
+	}
+}
+
+func TestImportRegistry(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := &Storage{DB: d}
+		ctx := context.Background()
+		n, err := ImportRegistry(ctx, s, strings.NewReader("codice_fiscale;quartiere\nRSSMRA85T10A562S;Crocetta\nFRRLCU78H15C707K;\n"))
+		if err != nil || n != 2 {
+			t.Fatalf("import: %d %v", n, err)
+		}
+		for name, bad := range map[string]string{
+			"bad check character": "RSSMRA85T10A562X;Centro\n",
+			"duplicate":           "RSSMRA85T10A562S;Centro\nRSSMRA85T10A562S;Crocetta\n",
+			"long district":       "RSSMRA85T10A562S;" + strings.Repeat("a", 81) + "\n",
+		} {
+			if _, err := ImportRegistry(ctx, s, strings.NewReader(bad)); err == nil {
+				t.Errorf("%s: accepted", name)
+			}
+		}
+		resident, district, err := s.residence(ctx, "RSSMRA85T10A562S")
+		if err != nil || !resident || district != "Crocetta" {
+			t.Fatalf("a refused import changed the registry: %v %q %v", resident, district, err)
+		}
+		if resident, _, _ := s.residence(ctx, "BNCGLI90A41F205H"); resident {
+			t.Fatal("someone not in the registry is resident")
+		}
+	})
+}
