@@ -97,6 +97,36 @@ func TestSmartCardLogin(t *testing.T) {
 		t.Fatalf("after the card login /api/v1/me says %s", raw)
 	}
 	t.Logf("/api/v1/me: %s", strings.Join(strings.Fields(raw), " "))
+
+	// Single sign-on: with the portal session started by the card, one
+	// click on Partecipa's "Accedi" logs the resident in there too (the
+	// browser goes through the portal's OpenID Connect provider and back).
+	b.open(d.Partecipa+"/", 200)
+	clickAndLoad(b, "Partecipa's Accedi", chromedp.CSS(`header [data-element="personal-area-login"]`), 200)
+	if loc := b.location(); !strings.HasPrefix(loc, d.Partecipa+"/") {
+		t.Fatalf("after Accedi on Partecipa the page is %s, want Partecipa logged in (no second login)", loc)
+	}
+	b.wantText(`header [data-element="personal-area-login"]`, demoCardName)
+	clickAndLoad(b, "Partecipa's personal area", chromedp.CSS(`header [data-element="personal-area-login"]`), 200)
+	b.wantText("main", "livello alto")
+
+	// Logging out of Partecipa ends the portal session too.
+	clickAndLoad(b, "logging out of Partecipa", chromedp.CSS(`main form[action="/esci"] button`), 200)
+	if loc := b.location(); loc != d.Partecipa+"/" {
+		t.Fatalf("after Partecipa's logout the page is %s, want %s/", loc, d.Partecipa)
+	}
+	b.open(d.TLS+"/api/v1/me", 401)
+
+	// And logging out of the portal ends Partecipa's session.
+	b.open(d.TLS+"/login/crs", 200)
+	b.open(d.Partecipa+"/accedi?next=/profilo", 200)
+	b.wantText("main", "livello alto")
+	b.open(d.TLS+"/profilo", 200)
+	clickAndLoad(b, "logging out of the portal", chromedp.CSS(`main form[action="/esci"] button`), 200)
+	b.open(d.Partecipa+"/profilo", 200)
+	if loc := b.location(); !strings.HasPrefix(loc, d.Portal+"/accedi?") {
+		t.Fatalf("Partecipa after the portal's logout shows %s, want the portal's login page", loc)
+	}
 }
 
 // nss runs one of the NSS tools and returns its output.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/civico-pa/civico/internal/audit"
@@ -52,4 +53,13 @@ func derivedSecret(s oidcop.Secret, clientID string) string {
 
 func partecipaSecret(p *oidcop.Provider) string {
 	return derivedSecret(p.Secret(), partecipaClientID)
+}
+
+// origin is the scheme://host[:port] of an address.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

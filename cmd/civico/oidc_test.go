@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -182,6 +183,11 @@ func TestSingleSignOnWithAnOutsideApplication(t *testing.T) {
 		last, res, body, _ := b.follow(s.cardLogin(t, b, next.Query().Get("next")), outsideRedirect)
 		if res.StatusCode != http.StatusOK || !strings.Contains(body, `action="/oidc/consenso"`) || !strings.Contains(body, "Biblioteca") {
 			t.Fatalf("an outside application must ask for consent: %d at %s", res.StatusCode, last)
+		}
+		// Browsers apply form-action to the redirects after the answer,
+		// which end at the application.
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' http://127.0.0.1:9") {
+			t.Fatalf("the consent page's policy would block the way back to the application: %s", csp)
 		}
 		id := regexpFind(t, body, `name="id" value="([^"]+)"`)
 		res, _ = b.do("POST", s.tls.URL+"/oidc/consenso", url.Values{"id": {id}, "decision": {"allow"}})
@@ -585,4 +591,72 @@ func TestPartecipaRefusesForgedLogins(t *testing.T) {
 	if res.StatusCode != http.StatusBadRequest {
 		t.Fatalf("logout token for another audience: %d", res.StatusCode)
 	}
+}
+
+// BenchmarkTokenExchange measures the token endpoint: code for tokens with
+// PKCE and client authentication, an RS256 id_token signed and an access
+// token stored, clients in parallel. The codes are obtained before the
+// timer starts (a logged-in browser through authorize and callback).
+func BenchmarkTokenExchange(b *testing.B) {
+	s := newIDSiteB(b)
+	ctx := context.Background()
+	code, _ := cf.Complete("BNCGLI90A41F205")
+	if _, err := s.apps.identity.ImportResident(ctx, identity.Registration{Email: "giulia@example.org", Password: "tram-per-Sesto-alle-7",
+		Password2: "tram-per-Sesto-alle-7", FiscalCode: string(code), GivenName: "Giulia", FamilyName: "Bianchi", AcceptPrivacy: true}, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	c, secret, err := s.apps.oidc.Storage.Clients.Add(ctx, oidcop.NewClient{Name: "Bench", RedirectURIs: []string{outsideRedirect}, FirstParty: true,
+		Scopes: []string{"openid", "profile", oidcop.ScopeResidence}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), outsideRedirect) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	res, err := browser.PostForm(s.plain.URL+"/accedi", url.Values{"email": {"giulia@example.org"}, "password": {"tram-per-Sesto-alle-7"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	res.Body.Close()
+	p, err := gooidc.NewProvider(ctx, s.plain.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ep := p.Endpoint()
+	ep.AuthStyle = oauth2.AuthStyleInHeader
+	cfg := &oauth2.Config{ClientID: c.ID, ClientSecret: secret, Endpoint: ep, RedirectURL: outsideRedirect, Scopes: []string{"openid", "profile", "residence"}}
+	type pending struct{ code, verifier string }
+	codes := make([]pending, b.N)
+	for i := range codes {
+		v := oauth2.GenerateVerifier()
+		res, err := browser.Get(cfg.AuthCodeURL("state", oauth2.S256ChallengeOption(v)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		res.Body.Close()
+		loc, _ := url.Parse(res.Header.Get("Location"))
+		if loc == nil || loc.Query().Get("code") == "" {
+			b.Fatalf("no code: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		codes[i] = pending{loc.Query().Get("code"), v}
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			pc := codes[next.Add(1)-1]
+			tok, err := cfg.Exchange(ctx, pc.code, oauth2.VerifierOption(pc.verifier))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if tok.Extra("id_token") == nil {
+				b.Fatal("no id_token")
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "exchanges/s")
 }

@@ -246,6 +246,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	if err != nil {
 		return nil, err
 	}
+	partecipaApp.FormOrigins = []string{origin(cfg.BaseURL)}
 	pauth := &partecipa.Auth{DB: d, Issuer: cfg.BaseURL, BaseURL: cfg.PartecipaBaseURL, ClientID: partecipaClientID,
 		ClientSecret: partecipaSecret(prov), HTTP: &http.Client{Timeout: 10 * time.Second}, Log: log.With("app", "partecipa")}
 	(&partecipa.Partecipa{App: partecipaApp, Auth: pauth}).Routes()

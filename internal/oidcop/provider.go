@@ -446,6 +446,10 @@ func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request, a *AuthRe
 	scopes := slices.DeleteFunc(slices.Clone(a.Req.Scopes), func(s string) bool { return s == oidc.ScopeOpenID })
 	page.Data = ConsentData{RequestID: a.ID, Client: c.Name, Host: host, Scopes: scopes}
 	w.Header().Set("Cache-Control", "no-store")
+	// The answer ends at the application, on its own origin.
+	if u, err := url.Parse(a.Req.RedirectURI); err == nil && u.Host != "" {
+		web.AllowFormAction(w, u.Scheme+"://"+u.Host)
+	}
 	p.App.HTML(w, r, http.StatusOK, "oidc_consent", page)
 }
 

@@ -36,6 +36,9 @@ type App struct {
 	ServeMetrics bool
 	// Cache keeps public pages for anonymous visitors; nil caches nothing.
 	Cache *PageCache
+	// FormOrigins are other origins the application's forms lead to
+	// (Partecipa's logout continues at the portal's provider).
+	FormOrigins []string
 	// Middleware wraps the routes, innermost last (the session loader).
 	Middleware []func(http.Handler) http.Handler
 	// Viewer tells who is logged in, from the request's context.
@@ -108,7 +111,7 @@ func (a *App) Handler() http.Handler {
 	for i := len(a.Middleware) - 1; i >= 0; i-- {
 		h = a.Middleware[i](h)
 	}
-	return a.observe(securityHeaders(a.PublicHTTPS, a.Cache.middleware(a.I18n.Lang, compress(cop.Handler(h)))))
+	return a.observe(securityHeaders(a.PublicHTTPS, a.FormOrigins, a.Cache.middleware(a.I18n.Lang, compress(cop.Handler(h)))))
 }
 
 // route dispatches through the ServeMux; what the mux would answer with its

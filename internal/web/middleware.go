@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 )
@@ -59,12 +60,32 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; font-src 'self' data:; style-src 'self'; script-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+// AllowFormAction lets the forms of this response lead, through redirects,
+// to other origins as well: browsers apply form-action to every redirect
+// after a submission (single sign-on's logout and consent end at another
+// application).
+func AllowFormAction(w http.ResponseWriter, origins ...string) {
+	csp := w.Header().Get("Content-Security-Policy")
+	for _, o := range origins {
+		if o == "" || strings.ContainsAny(o, " ;,'\"\r\n") {
+			continue
+		}
+		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+o, 1)
+	}
+	w.Header().Set("Content-Security-Policy", csp)
+}
+
 // securityHeaders sets the headers every response carries; httpsBehindProxy
-// says the public address is https while TLS ends at a reverse proxy.
-func securityHeaders(httpsBehindProxy bool, next http.Handler) http.Handler {
+// says the public address is https while TLS ends at a reverse proxy;
+// formOrigins are other origins the application's forms lead to.
+func securityHeaders(httpsBehindProxy bool, formOrigins []string, next http.Handler) http.Handler {
+	csp := contentSecurityPolicy
+	if len(formOrigins) > 0 {
+		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+strings.Join(formOrigins, " "), 1)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
