@@ -499,6 +499,16 @@ func TestPartecipaSingleSignOnAndLogout(t *testing.T) {
 			t.Fatal("Partecipa knows the portal's account id")
 		}
 
+		// A bare link to the logout endpoint (any page could embed it) ends
+		// nothing.
+		if code, _ := b.me(s.plain.URL); code != http.StatusOK {
+			t.Fatalf("the portal session is not there before logout: %d", code)
+		}
+		b.follow(s.plain.URL+"/oidc/end_session", "")
+		if code, _ := b.me(s.plain.URL); code != http.StatusOK {
+			t.Fatalf("a logout request without id_token_hint ended the portal session: %d", code)
+		}
+
 		// Logout on Partecipa ends the portal session too.
 		res, _ = b.do("POST", s.part.URL+"/esci", url.Values{})
 		last, _, _, _ = b.follow(res.Header.Get("Location"), "")

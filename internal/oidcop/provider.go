@@ -269,18 +269,25 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 // portal cookie when it has ended the session.
 func (p *Provider) endSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&logoutWriter{ResponseWriter: w, clear: func() { p.ID.ClearCookie(w, r) }}, r)
+		ended := new(bool)
+		r = r.WithContext(context.WithValue(r.Context(), endedKey{}, ended))
+		next.ServeHTTP(&logoutWriter{ResponseWriter: w, ended: ended, clear: func() { p.ID.ClearCookie(w, r) }}, r)
 	})
 }
 
+// endedKey marks, in the logout request's context, that the browser's own
+// portal session was ended (so its cookie goes too).
+type endedKey struct{}
+
 type logoutWriter struct {
 	http.ResponseWriter
+	ended *bool
 	clear func()
 	done  bool
 }
 
 func (l *logoutWriter) WriteHeader(status int) {
-	if !l.done && status == http.StatusFound {
+	if !l.done && status == http.StatusFound && *l.ended {
 		l.clear()
 	}
 	l.done = true
@@ -291,14 +298,30 @@ func (l *logoutWriter) WriteHeader(status int) {
 // through the id_token_hint's sid, the session that logged into the
 // application, should the browser have lost its cookie): every application
 // that session logged into is then told by back-channel logout.
+//
+// Only a request carrying an id_token_hint issued to this browser's
+// resident ends anything: a bare link to the endpoint, which any page could
+// embed, logs nobody out.
 func (s *Storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	if req.IDTokenHintClaims == nil {
+		return req.RedirectURI, nil
+	}
 	acc, se := identity.Current(ctx)
 	if se != nil {
-		if err := s.endPortalSession(ctx, acc.ID, se.Hash); err != nil {
+		c, err := s.Clients.Get(ctx, req.ClientID)
+		if err != nil {
 			return "", err
 		}
+		if s.subject(c, acc.ID) == req.IDTokenHintClaims.GetSubject() {
+			if err := s.endPortalSession(ctx, acc.ID, se.Hash); err != nil {
+				return "", err
+			}
+			if ended, ok := ctx.Value(endedKey{}).(*bool); ok {
+				*ended = true
+			}
+		}
 	}
-	if req.IDTokenHintClaims != nil {
+	{
 		sid, _ := req.IDTokenHintClaims.Claims["sid"].(string)
 		if sid != "" {
 			var hash, account string
