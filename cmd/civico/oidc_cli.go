@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/oidcop"
 )
 
@@ -82,11 +84,7 @@ func (c *cli) oidc(args []string) error {
 		return err
 	}
 	if (verb == "client disable" || verb == "client enable") && id == "" {
-		if fs.NArg() == 1 {
-			id = fs.Arg(0)
-		} else {
-			return usagef("--id is required")
-		}
+		return usagef("--id is required")
 	}
 	ctx := context.Background()
 	log := newLogger(cfg, c.stderr)
@@ -96,6 +94,7 @@ func (c *cli) oidc(args []string) error {
 	}
 	defer d.Close()
 	clients := &oidcop.Clients{DB: d}
+	auditLog := &audit.Log{DB: d}
 	switch verb {
 	case "client add":
 		n.RedirectURIs, n.PostLogoutURIs = redirects, postLogout
@@ -110,6 +109,10 @@ func (c *cli) oidc(args []string) error {
 		case errors.As(err, &invalid):
 			return usagef("%v", err)
 		case err != nil:
+			return err
+		}
+		if err := auditLog.RecordNow(ctx, audit.Entry{Actor: "cli", Action: "oidc.client.added", Subject: cl.ID,
+			Details: map[string]string{"name": cl.Name, "redirect_uris": strings.Join(cl.Redirects, " "), "scopes": strings.Join(cl.Scopes, " ")}}); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "client_id: %s\n", cl.ID)
@@ -150,10 +153,14 @@ func (c *cli) oidc(args []string) error {
 		if errors.Is(err, oidcop.ErrClientNotFound) {
 			return usagef("no client with id %q (civico oidc client list)", id)
 		}
-		if err == nil {
-			fmt.Fprintf(c.stdout, "client %s %sd\n", id, strings.TrimPrefix(verb, "client "))
+		if err != nil {
+			return err
 		}
-		return err
+		if err := auditLog.RecordNow(ctx, audit.Entry{Actor: "cli", Action: "oidc.client." + strings.TrimPrefix(verb, "client ") + "d", Subject: id}); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "client %s %sd\n", id, strings.TrimPrefix(verb, "client "))
+		return nil
 	case "keys":
 		list, err := (&oidcop.Keys{DB: d}).List(ctx)
 		if err != nil {
@@ -182,13 +189,22 @@ func (c *cli) oidc(args []string) error {
 		return usagef("CIVICO_SECRET_KEY: %v", err)
 	}
 	keys := &oidcop.Keys{DB: d, Secret: s}
+	existing, err := keys.List(ctx)
+	if err != nil {
+		return err
+	}
 	// The key in force must open with this secret: rotating with another
 	// secret would leave processes unable to sign.
-	if _, err := keys.SigningKey(ctx); err != nil {
-		return err
+	if len(existing) > 0 {
+		if _, err := keys.SigningKey(ctx); err != nil {
+			return err
+		}
 	}
 	kid, err := keys.Rotate(ctx)
 	if err != nil {
+		return err
+	}
+	if err := auditLog.RecordNow(ctx, audit.Entry{Actor: "cli", Action: "oidc.keys.rotated", Subject: kid}); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "new signing key %s; the previous keys stay published for two hours, until every token they signed has expired\n", kid)
@@ -208,8 +224,11 @@ func (c *cli) residents(args []string) error {
 	fs := c.flags("residents import")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (CIVICO_DATA_DIR)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "database URL (CIVICO_DATABASE_URL)")
-	if err := parse(fs, args[1:]); err != nil {
-		return err
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
 	}
 	if fs.NArg() != 1 {
 		return usagef("expected one file: civico residents import FILE.csv (lines: codice_fiscale;quartiere)")
