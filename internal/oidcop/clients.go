@@ -145,7 +145,7 @@ var ErrClientNotFound = errors.New("no such client")
 // checked again at authorization), or a private-use scheme for apps.
 func validURI(raw string, public bool) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Fragment != "" || strings.ContainsAny(raw, " \t\r\n") {
+	if err != nil || u.Scheme == "" || u.Fragment != "" || strings.ContainsAny(raw, " \t\r\n#") {
 		return fmt.Errorf("%q is not an absolute address without fragment", raw)
 	}
 	switch u.Scheme {
