@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -669,4 +670,91 @@ func BenchmarkTokenExchange(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "exchanges/s")
+}
+
+// An application that is down when the resident logs out gets its logout
+// notice later: it waits in the outbox and is retried until it is taken.
+func TestBackChannelLogoutIsRetried(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		var up atomic.Bool
+		received := make(chan string, 4)
+		rpSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !up.Load() {
+				http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+				return
+			}
+			received <- r.PostFormValue("logout_token")
+			w.WriteHeader(http.StatusOK)
+		}))
+		defer rpSrv.Close()
+		c, secret := s.addClient(t, oidcop.NewClient{Name: "Palestre", RedirectURIs: []string{outsideRedirect}, FirstParty: true,
+			BackchannelLogoutURI: rpSrv.URL + "/logout"})
+		rp := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid")
+		b := s.ssoBrowser(t, nil)
+		s.passwordResident(t, b, "BNCGLI90A41F205", "giulia@example.org")
+		a := rp.start()
+		last, _, _, _ := b.follow(a.url, outsideRedirect)
+		tok, err := rp.oauth.Exchange(ctx, rp.callback(a, last).Get("code"), oauth2.VerifierOption(a.verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idt, err := rp.verifier.Verify(ctx, tok.Extra("id_token").(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claims struct {
+			SID string `json:"sid"`
+		}
+		_ = idt.Claims(&claims)
+
+		// Logout while the application is down: the logout itself succeeds.
+		if res, _ := b.do("POST", s.plain.URL+"/esci", url.Values{}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("logout: %d", res.StatusCode)
+		}
+		pending := func() (n, attempts int) {
+			if err := d.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MAX(attempts), 0) FROM oidc_logout_outbox`).Scan(&n, &attempts); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		if n, attempts := pending(); n != 1 || attempts != 1 {
+			t.Fatalf("after a failed delivery: %d notices, %d attempts", n, attempts)
+		}
+		// Not due yet: nothing is sent.
+		if n, err := s.apps.oidc.DeliverDueLogouts(ctx); err != nil || n != 0 {
+			t.Fatalf("retry before its time: %d %v", n, err)
+		}
+		// Back up, and the retry is due: delivered once, and forgotten.
+		up.Store(true)
+		s.apps.oidc.Storage.Now = func() time.Time { return time.Now().Add(time.Minute) }
+		defer func() { s.apps.oidc.Storage.Now = nil }()
+		if n, err := s.apps.oidc.DeliverDueLogouts(ctx); err != nil || n != 1 {
+			t.Fatalf("retry: %d %v", n, err)
+		}
+		select {
+		case raw := <-received:
+			lt, err := rp.provider.Verifier(&gooidc.Config{ClientID: c.ID, SkipExpiryCheck: true}).Verify(ctx, raw)
+			if err != nil {
+				t.Fatalf("logout token: %v", err)
+			}
+			var lc struct {
+				SID    string         `json:"sid"`
+				Events map[string]any `json:"events"`
+			}
+			_ = lt.Claims(&lc)
+			if lc.SID != claims.SID || lt.Subject != idt.Subject || lc.Events["http://schemas.openid.net/event/backchannel-logout"] == nil {
+				t.Fatalf("logout token claims: %+v sub %s", lc, lt.Subject)
+			}
+		default:
+			t.Fatal("the retried notice did not arrive")
+		}
+		if n, _ := pending(); n != 0 {
+			t.Fatalf("%d notices left after delivery", n)
+		}
+		if n, _ := s.apps.oidc.DeliverDueLogouts(ctx); n != 0 {
+			t.Fatal("a delivered notice was sent again")
+		}
+	})
 }

@@ -125,6 +125,7 @@ func (c *cli) serve(args []string, demo bool) error {
 	background.Go(func() {
 		(&news.Digest{News: apps.news, Log: log}).RunDaily(bctx, news.DigestHour, news.DigestMinute)
 	})
+	background.Go(func() { apps.oidc.RunLogoutRetries(bctx) })
 	background.Go(func() {
 		housekeeping(bctx, apps.identity.Sessions, &mail.Outbox{DB: d}, apps.forms, log, apps.oidc.Storage.Sweep, apps.partecipaAuth.Sweep)
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,44 +14,60 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/civico-pa/civico/internal/identity"
 )
 
 // backchannelEvent is the event a logout token carries (OpenID Connect
 // Back-Channel Logout 1.0, section 2.4).
 const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 
-type rpSession struct {
-	clientID, uri, sid, subject string
+// logoutNotice is one back-channel logout to deliver.
+type logoutNotice struct {
+	id, clientID, uri, sid, subject string
+	attempts                        int
+	createdAt                       time.Time
 }
 
-// SessionsEnded is identity's OnEnd hook: the portal sessions that a logout
-// ended are forgotten by the provider (their access tokens stop working) and
-// every application they logged into that has a back-channel logout address
-// is told, in parallel, before the logout page answers; an application that
-// does not answer within five seconds is logged and left to its own session
-// expiry.
+// Back-channel delivery: a notice is retried while the application's own
+// session could still be alive (Partecipa's live 12 hours at most), with
+// growing pauses; an attempt waits at most five seconds for an answer.
+const (
+	logoutGiveUp  = 12 * time.Hour
+	logoutLease   = 30 * time.Second
+	logoutTimeout = 5 * time.Second
+)
+
+var logoutBackoff = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour}
+
+func backoff(attempts int) time.Duration {
+	if attempts-1 < len(logoutBackoff) {
+		return logoutBackoff[max(attempts-1, 0)]
+	}
+	return logoutBackoff[len(logoutBackoff)-1]
+}
+
+// SessionsEnded is identity's OnEnd hook: the portal sessions a logout
+// ended are forgotten by the provider (their access tokens stop working),
+// and a logout notice for every application they logged into that has a
+// back-channel address is written in the same transaction, then delivered
+// at once, in parallel, before the logout page answers. A notice an
+// application does not take stays in the outbox and is retried by
+// DeliverDueLogouts.
 func (p *Provider) SessionsEnded(ctx context.Context, hashes []string) {
-	targets, err := p.Storage.forgetSessions(ctx, hashes)
+	notices, err := p.Storage.forgetSessions(ctx, hashes)
 	if err != nil {
-		p.Log.Error("back-channel logout: reading sessions", "err", err)
+		p.Log.Error("back-channel logout: forgetting sessions", "err", err)
 		return
 	}
-	var wg sync.WaitGroup
-	for _, t := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := p.sendLogout(ctx, t); err != nil {
-				p.Log.Warn("back-channel logout failed", "client", t.clientID, "err", err)
-			}
-		}()
-	}
-	wg.Wait()
+	p.deliver(ctx, notices)
 }
 
-func (s *Storage) forgetSessions(ctx context.Context, hashes []string) ([]rpSession, error) {
-	var out []rpSession
+func (s *Storage) forgetSessions(ctx context.Context, hashes []string) ([]logoutNotice, error) {
+	var out []logoutNotice
+	now := s.now()
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
 		for _, h := range hashes {
 			rows, err := tx.QueryContext(ctx, `SELECT r.client_id, c.backchannel_logout_uri, r.sid, r.subject FROM oidc_rp_sessions r
 				JOIN oidc_clients c ON c.id = r.client_id WHERE r.session_hash = $1 AND c.backchannel_logout_uri <> '' AND c.disabled_at IS NULL`, h)
@@ -58,12 +75,12 @@ func (s *Storage) forgetSessions(ctx context.Context, hashes []string) ([]rpSess
 				return err
 			}
 			for rows.Next() {
-				var t rpSession
-				if err := rows.Scan(&t.clientID, &t.uri, &t.sid, &t.subject); err != nil {
+				n := logoutNotice{id: newID(), createdAt: now}
+				if err := rows.Scan(&n.clientID, &n.uri, &n.sid, &n.subject); err != nil {
 					_ = rows.Close()
 					return err
 				}
-				out = append(out, t)
+				out = append(out, n)
 			}
 			_ = rows.Close()
 			if err := rows.Err(); err != nil {
@@ -76,9 +93,118 @@ func (s *Storage) forgetSessions(ctx context.Context, hashes []string) ([]rpSess
 				return err
 			}
 		}
+		// Written leased to this process, which delivers them right away.
+		for _, n := range out {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_logout_outbox (id, client_id, subject, sid, next_attempt_at, lease_until, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $5)`, n.id, n.clientID, n.subject, n.sid, now, now.Add(logoutLease)); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	return out, err
+}
+
+// deliver sends notices in parallel and records each outcome.
+func (p *Provider) deliver(ctx context.Context, notices []logoutNotice) {
+	var wg sync.WaitGroup
+	for _, n := range notices {
+		wg.Go(func() {
+			err := p.sendLogout(ctx, n)
+			if rerr := p.Storage.logoutOutcome(ctx, n, err); rerr != nil {
+				p.Log.Error("back-channel logout: recording the outcome", "err", rerr)
+			}
+			if err != nil {
+				p.Log.Warn("back-channel logout not delivered, will retry", "client", n.clientID, "attempt", n.attempts+1, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// logoutOutcome deletes a delivered notice, or schedules the next attempt
+// (or gives up, logged, once the application's session cannot be alive).
+func (s *Storage) logoutOutcome(ctx context.Context, n logoutNotice, sendErr error) error {
+	now := s.now()
+	if sendErr == nil {
+		_, err := s.DB.ExecContext(ctx, `DELETE FROM oidc_logout_outbox WHERE id = $1`, n.id)
+		return err
+	}
+	attempts := n.attempts + 1
+	if now.Sub(n.createdAt) > logoutGiveUp {
+		_, err := s.DB.ExecContext(ctx, `DELETE FROM oidc_logout_outbox WHERE id = $1`, n.id)
+		if err == nil {
+			err = s.Audit.Audit(ctx, nil, identity.AuditEvent{Actor: "system", Action: "oidc.backchannel.abandoned", Subject: n.clientID,
+				Details: map[string]string{"attempts": fmt.Sprint(attempts), "error": truncate(sendErr.Error(), 200)}})
+		}
+		return err
+	}
+	_, err := s.DB.ExecContext(ctx, `UPDATE oidc_logout_outbox SET attempts = $1, next_attempt_at = $2, lease_until = NULL, last_error = $3 WHERE id = $4`,
+		attempts, now.Add(backoff(attempts)), truncate(sendErr.Error(), 500), n.id)
+	return err
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// DeliverDueLogouts retries the notices whose time has come, claiming them
+// under a lease so that several processes do not send the same one at
+// once. It returns how many it tried.
+func (p *Provider) DeliverDueLogouts(ctx context.Context) (int, error) {
+	s := p.Storage
+	now := s.now()
+	var claimed []logoutNotice
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		claimed = claimed[:0]
+		rows, err := tx.QueryContext(ctx, `UPDATE oidc_logout_outbox SET lease_until = $1
+			WHERE id IN (SELECT id FROM oidc_logout_outbox WHERE next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2)
+				ORDER BY next_attempt_at LIMIT 50)
+			RETURNING id, client_id, subject, sid, attempts, created_at`, now.Add(logoutLease), now)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n logoutNotice
+			if err := rows.Scan(&n.id, &n.clientID, &n.subject, &n.sid, &n.attempts, &n.createdAt); err != nil {
+				return err
+			}
+			claimed = append(claimed, n)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return 0, err
+	}
+	for i := range claimed {
+		c, err := s.Clients.Get(ctx, claimed[i].clientID)
+		if err != nil {
+			return 0, err
+		}
+		claimed[i].uri = c.BackchannelLogoutURI
+	}
+	p.deliver(ctx, claimed)
+	return len(claimed), nil
+}
+
+// RunLogoutRetries calls DeliverDueLogouts every 15 seconds until ctx ends.
+func (p *Provider) RunLogoutRetries(ctx context.Context) {
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := p.DeliverDueLogouts(ctx); err != nil && ctx.Err() == nil {
+				p.Log.Warn("back-channel logout retries", "err", err)
+			}
+		}
+	}
 }
 
 // LogoutToken signs a logout token for a client.
@@ -108,12 +234,15 @@ func (p *Provider) LogoutToken(ctx context.Context, clientID, subject, sid strin
 	return jws.CompactSerialize()
 }
 
-func (p *Provider) sendLogout(ctx context.Context, t rpSession) error {
+func (p *Provider) sendLogout(ctx context.Context, t logoutNotice) error {
+	if t.uri == "" {
+		return errors.New("the client has no back-channel logout address any more")
+	}
 	tok, err := p.LogoutToken(ctx, t.clientID, t.subject, t.sid)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, logoutTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.uri, strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
 	if err != nil {
