@@ -553,6 +553,15 @@ func TestOperatorsNeedASecondFactorAndRolesAreChecked(t *testing.T) {
 		if _, me := b.me(base); len(me.Roles) != 1 || me.Roles[0] != "admin" {
 			t.Errorf("operator /api/v1/me: %+v", me)
 		}
+		// The same code again, from another browser with the password: refused.
+		other := s.browser(t, nil)
+		_, body = other.do("POST", base+"/accedi", url.Values{"email": {"admin@comune.example.it"}, "password": {"Sportello-Prima-Volta-1"}})
+		if token = regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(body); token == nil {
+			t.Fatalf("no code form for an enrolled operator:\n%s", body)
+		}
+		if res, _ := other.do("POST", base+"/accedi/codice", url.Values{"token": {token[1]}, "code": {totp}}); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("a one-time code used twice: %d", res.StatusCode)
+		}
 		res, body = b.do("GET", base+"/backoffice/operatori", nil)
 		if res.StatusCode != 200 || !strings.Contains(body, "desk@comune.example.it") {
 			t.Fatalf("operators page: %d", res.StatusCode)

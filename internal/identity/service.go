@@ -298,7 +298,17 @@ func (s *Service) LoginTOTP(ctx context.Context, pending, code, secret, remote, 
 		if stored == "" {
 			stored = secret
 		}
-		if stored == "" || !CheckTOTP(stored, code, s.now()) {
+		step, ok := MatchTOTP(stored, code, s.now())
+		if stored == "" || !ok {
+			return ErrBadCredentials
+		}
+		// A code is good once: one seen over someone's shoulder, or
+		// replayed from a captured request, is refused within its window.
+		res, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, a.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrBadCredentials
 		}
 		if a.TOTPSecret == "" {

@@ -48,20 +48,29 @@ func hotp(key []byte, counter uint64) string {
 // CheckTOTP accepts the code of the current step or of the one before or
 // after, to allow for clocks a little apart.
 func CheckTOTP(secret, code string, t time.Time) bool {
+	_, ok := MatchTOTP(secret, code, t)
+	return ok
+}
+
+// MatchTOTP is CheckTOTP that also returns the time step the code belongs
+// to, so that a used code can be refused the second time.
+func MatchTOTP(secret, code string, t time.Time) (int64, bool) {
 	code = strings.TrimSpace(strings.ReplaceAll(code, " ", ""))
 	if len(code) != 6 {
-		return false
+		return 0, false
 	}
 	key, err := b32.DecodeString(strings.ToUpper(secret))
 	if err != nil || len(key) == 0 {
-		return false
+		return 0, false
 	}
-	step := uint64(t.Unix() / 30) // #nosec G115 -- t is the clock's time, after 1970: t.Unix()/30 is positive
-	ok := 0
-	for _, s := range []uint64{step - 1, step, step + 1} {
-		ok |= subtle.ConstantTimeCompare([]byte(hotp(key, s)), []byte(code))
+	step := t.Unix() / 30
+	matched := int64(0)
+	for _, s := range []int64{step - 1, step, step + 1} {
+		if subtle.ConstantTimeCompare([]byte(hotp(key, uint64(s))), []byte(code)) == 1 { // #nosec G115 -- s is the clock's step, after 1970: positive
+			matched = s
+		}
 	}
-	return ok == 1
+	return matched, matched > 0
 }
 
 // TOTPURI is the otpauth:// address an authenticator app reads.
