@@ -40,6 +40,7 @@ func TestCommandLine(t *testing.T) {
 		{"bad page cache TTL", map[string]string{"CIVICO_PAGE_CACHE_TTL": "ten", "CIVICO_DATA_DIR": dir}, []string{"serve"}, 2, "CIVICO_PAGE_CACHE_TTL"},
 		{"TLS without a certificate", map[string]string{"CIVICO_TLS_ADDR": "127.0.0.1:0", "CIVICO_DATA_DIR": dir, "CIVICO_ADDR": "127.0.0.1:0", "CIVICO_PARTECIPA_ADDR": "127.0.0.1:1"}, []string{"serve"}, 2, "CIVICO_TLS_CERT_FILE"},
 		{"SMTP without a sender", map[string]string{"CIVICO_SMTP_URL": "smtp://127.0.0.1:25", "CIVICO_DATA_DIR": dir, "CIVICO_ADDR": "127.0.0.1:0", "CIVICO_PARTECIPA_ADDR": "127.0.0.1:1"}, []string{"serve"}, 2, "CIVICO_MAIL_FROM"},
+		{"bad strict CRL", map[string]string{"CIVICO_CRS_STRICT_CRL": "maybe", "CIVICO_DATA_DIR": dir}, []string{"serve"}, 2, "CIVICO_CRS_STRICT_CRL"},
 		{"no secret key", map[string]string{"CIVICO_DATA_DIR": dir, "CIVICO_ADDR": "127.0.0.1:0", "CIVICO_PARTECIPA_ADDR": "127.0.0.1:1"}, []string{"serve"}, 2, "CIVICO_SECRET_KEY"},
 		{"short secret key", map[string]string{"CIVICO_SECRET_KEY": "too-short", "CIVICO_DATA_DIR": dir, "CIVICO_ADDR": "127.0.0.1:0", "CIVICO_PARTECIPA_ADDR": "127.0.0.1:1"}, []string{"serve"}, 2, "at least 32"},
 		{"bad session timeout", map[string]string{"CIVICO_SESSION_IDLE": "5s", "CIVICO_DATA_DIR": dir}, []string{"serve"}, 2, "CIVICO_SESSION_IDLE"},

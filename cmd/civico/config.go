@@ -32,6 +32,9 @@ type config struct {
 	TLSAddr, TLSCertFile, TLSKeyFile, TLSBaseURL string
 	CRSCAFile, CRSCRLFile                        string
 	CRSProxyHeader, CRSTrustedProxies            string
+	// CRSStrictCRL refuses cards while their authority's CRL is missing or
+	// past its next update (see crs.Verifier.StrictCRL).
+	CRSStrictCRL bool
 
 	// Sessions.
 	SessionIdle, SessionMax time.Duration
@@ -97,6 +100,13 @@ func loadConfig(env func(string) string) (config, error) {
 		if v := env(name); v != "" {
 			*dst = v
 		}
+	}
+	if v := env("CIVICO_CRS_STRICT_CRL"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, usagef("CIVICO_CRS_STRICT_CRL must be true or false, not %q", v)
+		}
+		c.CRSStrictCRL = b
 	}
 	if v := env("CIVICO_ACCESS_LOG"); v != "" {
 		b, err := strconv.ParseBool(v)

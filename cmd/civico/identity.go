@@ -113,6 +113,7 @@ func newCardReader(cfg config, log *slog.Logger) (*cardReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smart-card authorities (CIVICO_CRS_CA_FILE, CIVICO_CRS_CRL_FILE): %w", err)
 	}
+	v.StrictCRL = cfg.CRSStrictCRL
 	c := &cardReader{verifier: v, header: cfg.CRSProxyHeader}
 	if cfg.CRSTrustedProxies != "" {
 		if c.proxies, err = crs.ParseTrustedProxies(cfg.CRSTrustedProxies); err != nil {

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"io"
+	"log/slog"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/cardca"
 )
 
 func TestOIDCCommands(t *testing.T) {
@@ -92,5 +97,28 @@ func TestOIDCCommands(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, env, "residents", "import", csv); code != 2 || !strings.Contains(errOut, "line 1") || !strings.Contains(errOut, "nothing was changed") {
 		t.Fatalf("bad registry: %d %q", code, errOut)
+	}
+}
+
+func TestStrictCRLSetting(t *testing.T) {
+	ca, err := cardca.Init(filepath.Join(t.TempDir(), "ca"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := ca.Files()
+	for _, v := range []string{"true", "false"} {
+		cfg, err := loadConfig(func(k string) string {
+			return map[string]string{"CIVICO_CRS_STRICT_CRL": v, "CIVICO_CRS_CA_FILE": f.CA, "CIVICO_CRS_CRL_FILE": f.CRL}[k]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := newCardReader(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.verifier.StrictCRL != (v == "true") {
+			t.Errorf("CIVICO_CRS_STRICT_CRL=%s: verifier StrictCRL %v", v, r.verifier.StrictCRL)
+		}
 	}
 }
