@@ -340,6 +340,15 @@ func TestSingleSignOnRefusals(t *testing.T) {
 			return n
 		}
 
+		// Browser applications may read the keys from their origin, without
+		// cookies.
+		req, _ := http.NewRequest("GET", s.plain.URL+"/oidc/keys", nil)
+		req.Header.Set("Origin", "https://app.example")
+		if res, err := http.DefaultClient.Do(req); err != nil || res.Header.Get("Access-Control-Allow-Origin") != "*" ||
+			res.Header.Get("Access-Control-Allow-Credentials") != "" {
+			t.Fatalf("CORS on the keys: %v %v", err, res.Header)
+		}
+
 		// Not logged in and prompt=none: login_required, sent back to the application.
 		a := rp.start(oauth2.SetAuthURLParam("prompt", "none"))
 		last, _, _, _ := b.follow(a.url, outsideRedirect)
@@ -393,25 +402,60 @@ func TestSingleSignOnRefusals(t *testing.T) {
 			}
 			return err.Error()
 		}
-		a, code := codeOf()
-		if e := exchangeErr(rp.oauth, code); e != "invalid_request" {
-			t.Errorf("missing PKCE verifier: %q", e)
-		}
-		a, code = codeOf()
-		if e := exchangeErr(rp.oauth, code, oauth2.VerifierOption(oauth2.GenerateVerifier())); e != "invalid_grant" {
-			t.Errorf("wrong PKCE verifier: %q", e)
-		}
-		a, code = codeOf()
-		wrong := *rp.oauth
-		wrong.ClientSecret = "not-the-secret"
-		if e := exchangeErr(&wrong, code, oauth2.VerifierOption(a.verifier)); e != "invalid_client" {
-			t.Errorf("wrong client secret: %q", e)
-		}
-		a, code = codeOf()
+		// Refusals that leave the code good for its own application: a
+		// missing or wrong verifier, a wrong secret, another redirect URI,
+		// another client, parameters in the query or repeated.
+		other, otherSecret := s.addClient(t, oidcop.NewClient{Name: "Altro", RedirectURIs: []string{outsideRedirect}, FirstParty: true})
+		otherCfg := *rp.oauth
+		otherCfg.ClientID, otherCfg.ClientSecret = other.ID, otherSecret
+		wrongSecret := *rp.oauth
+		wrongSecret.ClientSecret = "not-the-secret"
 		wrongRedirect := *rp.oauth
 		wrongRedirect.RedirectURL = outsideRedirect + "/other"
-		if e := exchangeErr(&wrongRedirect, code, oauth2.VerifierOption(a.verifier)); e != "invalid_grant" {
-			t.Errorf("redirect_uri differing from the authorization's: %q", e)
+		a, code := codeOf()
+		for name, try := range map[string]struct {
+			cfg  *oauth2.Config
+			opts []oauth2.AuthCodeOption
+			want string
+		}{
+			"missing PKCE verifier": {rp.oauth, nil, "invalid_grant"},
+			"wrong PKCE verifier":   {rp.oauth, []oauth2.AuthCodeOption{oauth2.VerifierOption(oauth2.GenerateVerifier())}, "invalid_grant"},
+			"wrong client secret":   {&wrongSecret, []oauth2.AuthCodeOption{oauth2.VerifierOption(a.verifier)}, "invalid_client"},
+			"another redirect URI":  {&wrongRedirect, []oauth2.AuthCodeOption{oauth2.VerifierOption(a.verifier)}, "invalid_grant"},
+			"another client's code": {&otherCfg, []oauth2.AuthCodeOption{oauth2.VerifierOption(a.verifier)}, "invalid_grant"},
+			"client_id twice":       {rp.oauth, []oauth2.AuthCodeOption{oauth2.VerifierOption(a.verifier), oauth2.SetAuthURLParam("client_id", other.ID)}, "invalid_request"},
+		} {
+			if e := exchangeErr(try.cfg, code, try.opts...); e != try.want {
+				t.Errorf("%s: %q, want %q", name, e, try.want)
+			}
+		}
+		for name, u := range map[string]string{
+			"parameters in the query": rp.oauth.Endpoint.TokenURL + "?code=" + url.QueryEscape(code),
+		} {
+			req, _ := http.NewRequest("POST", u, strings.NewReader(url.Values{"grant_type": {"authorization_code"}, "redirect_uri": {outsideRedirect},
+				"code_verifier": {a.verifier}}.Encode()))
+			req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(secret))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusBadRequest {
+				t.Errorf("%s: %d", name, res.StatusCode)
+			}
+		}
+		if res, _ := b.do("GET", rp.oauth.Endpoint.TokenURL+"?grant_type=authorization_code&code="+url.QueryEscape(code), nil); res.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("GET on the token endpoint: %d", res.StatusCode)
+		}
+		if _, err := rp.oauth.Exchange(ctx, code, oauth2.VerifierOption(a.verifier)); err != nil {
+			t.Fatalf("the code no longer works for its own application after the refusals: %v", err)
+		}
+		if n := countTokens(); n != 1 {
+			t.Fatalf("%d access tokens, want the one of the good exchange", n)
+		}
+		if _, err := d.ExecContext(ctx, `DELETE FROM oidc_tokens`); err != nil {
+			t.Fatal(err)
 		}
 		a, code = codeOf()
 		s.apps.oidc.Storage.Now = func() time.Time { return time.Now().Add(2 * time.Minute) }
@@ -755,6 +799,103 @@ func TestBackChannelLogoutIsRetried(t *testing.T) {
 		}
 		if n, _ := s.apps.oidc.DeliverDueLogouts(ctx); n != 0 {
 			t.Fatal("a delivered notice was sent again")
+		}
+	})
+}
+
+// The attacks the review of the provider found, each refused.
+func TestSingleSignOnCannotBeHijacked(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		c, secret := s.addClient(t, oidcop.NewClient{Name: "Scuole", RedirectURIs: []string{outsideRedirect}, FirstParty: true})
+		third, thirdSecret := s.addClient(t, oidcop.NewClient{Name: "Biblioteca", RedirectURIs: []string{outsideRedirect}})
+		rp := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid")
+		rp3 := s.relyingParty(t, third.ID, thirdSecret, outsideRedirect, "openid")
+		victim := s.ssoBrowser(t, nil)
+		s.passwordResident(t, victim, "BNCGLI90A41F205", "giulia@example.org")
+
+		// An attacker starts a login, sends the victim the login link, and
+		// collects the code at the callback: refused, the request belongs
+		// to the victim's browser.
+		attacker := s.ssoBrowser(t, nil)
+		a := rp.start()
+		res, _ := attacker.do("GET", a.url, nil)
+		loginLink := res.Header.Get("Location") // /oidc/accedi?id=...
+		id, _ := url.Parse(loginLink)
+		last, _, _, _ := victim.follow(s.plain.URL+loginLink, outsideRedirect)
+		if !strings.HasPrefix(last, outsideRedirect) {
+			t.Fatalf("the victim's browser did not complete: %s", last)
+		}
+		res, _ = attacker.do("GET", s.plain.URL+"/oidc/authorize/callback?id="+id.Query().Get("id"), nil)
+		if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" {
+			t.Fatalf("the attacker collected the code: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+
+		// prompt=login: after logging in again the resident goes back to
+		// the application, not round and round the login page.
+		a = rp.start(oauth2.SetAuthURLParam("prompt", "login"))
+		last, resp, _, _ := victim.follow(a.url, outsideRedirect)
+		if resp.StatusCode != 200 || !strings.Contains(last, "/accedi?next=") {
+			t.Fatalf("prompt=login did not ask for a login: %s", last)
+		}
+		next, _ := url.Parse(last)
+		res, _ = victim.do("POST", s.plain.URL+"/accedi", url.Values{"email": {"giulia@example.org"}, "password": {"tram-per-Sesto-alle-7"},
+			"next": {next.Query().Get("next")}})
+		last, _, _, _ = victim.follow(s.plain.URL+res.Header.Get("Location"), outsideRedirect)
+		if rp.callback(a, last).Get("code") == "" {
+			t.Fatalf("prompt=login: no code after logging in again, at %s", last)
+		}
+		a = rp.start(oauth2.SetAuthURLParam("max_age", "0"))
+		if last, _, _, _ = victim.follow(a.url, outsideRedirect); !strings.Contains(last, "/accedi?next=") {
+			t.Fatalf("max_age=0 did not ask for a login: %s", last)
+		}
+
+		// A request that needs the card cannot be completed by posting the
+		// consent form with a password session.
+		a3 := rp3.start(oauth2.SetAuthURLParam("acr_values", oidcop.ACRSmartCard))
+		res, _ = victim.do("GET", a3.url, nil)
+		rid, _ := url.Parse(res.Header.Get("Location"))
+		res, _ = victim.do("POST", s.plain.URL+"/oidc/consenso", url.Values{"id": {rid.Query().Get("id")}, "decision": {"allow"}})
+		last, _, _, _ = victim.follow(s.plain.URL+res.Header.Get("Location"), outsideRedirect)
+		if strings.HasPrefix(last, outsideRedirect) || !strings.Contains(last, "/accedi/carta") {
+			t.Fatalf("a card-level request completed with a password session: %s", last)
+		}
+
+		// An id_token_hint for someone else: prompt=none says login_required.
+		a = rp.start()
+		last, _, _, _ = victim.follow(a.url, outsideRedirect)
+		tok, err := rp.oauth.Exchange(ctx, rp.callback(a, last).Get("code"), oauth2.VerifierOption(a.verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hint := tok.Extra("id_token").(string)
+		other := s.ssoBrowser(t, nil)
+		s.passwordResident(t, other, "RSSMRA85T10A562", "mario@example.org")
+		a = rp.start(oauth2.SetAuthURLParam("prompt", "none"), oauth2.SetAuthURLParam("id_token_hint", hint))
+		last, _, _, _ = other.follow(a.url, outsideRedirect)
+		if rp.callback(a, last).Get("error") != "login_required" {
+			t.Fatalf("a hint for another resident: %s", last)
+		}
+
+		// A code exchanged after the resident logged out gives nothing.
+		a = rp.start()
+		last, _, _, _ = victim.follow(a.url, outsideRedirect)
+		code := rp.callback(a, last).Get("code")
+		victim.do("POST", s.plain.URL+"/esci", url.Values{})
+		if _, err := rp.oauth.Exchange(ctx, code, oauth2.VerifierOption(a.verifier)); err == nil {
+			t.Fatal("a code was exchanged after its session ended")
+		}
+
+		// A refused request cannot be completed later.
+		a = rp.start(oauth2.SetAuthURLParam("prompt", "none"))
+		res, _ = attacker.do("GET", a.url, nil)
+		rid, _ = url.Parse(res.Header.Get("Location"))
+		if last, _, _, _ = attacker.follow(s.plain.URL+res.Header.Get("Location"), outsideRedirect); rp.callback(a, last).Get("error") != "login_required" {
+			t.Fatalf("prompt=none without a session: %s", last)
+		}
+		if res, _ := other.do("GET", s.plain.URL+"/oidc/accedi?id="+rid.Query().Get("id"), nil); res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("a refused request was still open: %d", res.StatusCode)
 		}
 	})
 }

@@ -47,13 +47,16 @@ func backoff(attempts int) time.Duration {
 	return logoutBackoff[len(logoutBackoff)-1]
 }
 
-// SessionsEnded is identity's OnEnd hook: the portal sessions a logout
-// ended are forgotten by the provider (their access tokens stop working),
-// and a logout notice for every application they logged into that has a
-// back-channel address is written in the same transaction, then delivered
-// at once, in parallel, before the logout page answers. A notice an
-// application does not take stays in the outbox and is retried by
-// DeliverDueLogouts.
+// SessionsEnded is identity's OnEnd hook, called once the logout has
+// committed: the portal sessions it ended are forgotten by the provider
+// (their access tokens stop working) and, in that same transaction, a
+// logout notice is written for every application they logged into that has
+// a back-channel address; the notices are then delivered at once, in
+// parallel, before the logout page answers. A notice an application does
+// not take stays in the outbox and is retried by DeliverDueLogouts. (Should
+// the process die between the logout's commit and this transaction, the
+// notices are not written: the applications' sessions then end by their
+// own expiry, and the access tokens within 15 minutes.)
 func (p *Provider) SessionsEnded(ctx context.Context, hashes []string) {
 	notices, err := p.Storage.forgetSessions(ctx, hashes)
 	if err != nil {

@@ -141,9 +141,14 @@ func (e *InvalidClientError) Error() string { return e.Err.Error() }
 var ErrClientNotFound = errors.New("no such client")
 
 // validURI checks a redirect, post-logout or back-channel address: absolute,
-// no fragment, https or http (http only on loopback for public clients,
-// checked again at authorization), or a private-use scheme for apps.
+// no fragment, https, http on a loopback address (an application on the
+// resident's own machine, or a test), or a private-use scheme for apps.
+// Codes and logout tokens never travel in clear over a network.
 func validURI(raw string, public bool) error {
+	return checkURI(raw, public, false)
+}
+
+func checkURI(raw string, public, anyHTTP bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Fragment != "" || strings.ContainsAny(raw, " \t\r\n#") {
 		return fmt.Errorf("%q is not an absolute address without fragment", raw)
@@ -153,6 +158,9 @@ func validURI(raw string, public bool) error {
 		if u.Host == "" {
 			return fmt.Errorf("%q has no host", raw)
 		}
+		if _, loopback := op.HTTPLoopbackOrLocalhost(raw); u.Scheme == "http" && !loopback && !anyHTTP {
+			return fmt.Errorf("%q: plain http only on a loopback address (127.0.0.1, [::1], localhost); use https", raw)
+		}
 	default:
 		if !public || !strings.Contains(u.Scheme, ".") {
 			return fmt.Errorf("%q: only https, http or (for public clients) a reverse-domain scheme such as it.comune.app:/cb", raw)
@@ -161,7 +169,9 @@ func validURI(raw string, public bool) error {
 	return nil
 }
 
-func (n *NewClient) validate() error {
+func (n *NewClient) validate() error { return n.check(false) }
+
+func (n *NewClient) check(anyHTTP bool) error {
 	if strings.TrimSpace(n.Name) == "" || len(n.Name) > 100 {
 		return errors.New("a client needs a name of at most 100 characters")
 	}
@@ -169,12 +179,12 @@ func (n *NewClient) validate() error {
 		return errors.New("a client needs at least one redirect URI")
 	}
 	for _, u := range append(slices.Clone(n.RedirectURIs), n.PostLogoutURIs...) {
-		if err := validURI(u, n.Public); err != nil {
+		if err := checkURI(u, n.Public, anyHTTP); err != nil {
 			return err
 		}
 	}
 	if n.BackchannelLogoutURI != "" {
-		if err := validURI(n.BackchannelLogoutURI, false); err != nil {
+		if err := checkURI(n.BackchannelLogoutURI, false, anyHTTP); err != nil {
 			return err
 		}
 	}
@@ -268,9 +278,11 @@ func (s *Clients) Add(ctx context.Context, n NewClient) (*Client, string, error)
 
 // Upsert registers or updates a built-in client (Partecipa) at every start,
 // so that a change of its public address or of the secret key takes effect.
-// A built-in client disabled by an administrator stays disabled.
+// A built-in client disabled by an administrator stays disabled. Its
+// addresses come from civico's own configuration, so plain http is
+// accepted there as it is for the portal (a development set-up).
 func (s *Clients) Upsert(ctx context.Context, n NewClient) error {
-	if err := n.validate(); err != nil {
+	if err := n.check(true); err != nil {
 		return err
 	}
 	if n.ID == "" || n.Public || n.Secret == "" {

@@ -19,26 +19,27 @@ type Consent struct {
 }
 
 // hasConsent reports whether the resident already allowed the client every
-// scope it now asks for.
-func (s *Storage) hasConsent(ctx context.Context, accountID, clientID string, scopes []string) (bool, error) {
+// scope it now asks for, and when they last consented.
+func (s *Storage) hasConsent(ctx context.Context, accountID, clientID string, scopes []string) (bool, time.Time, error) {
 	var raw string
-	err := s.DB.QueryRowContext(ctx, `SELECT scopes FROM oidc_consents WHERE account_id = $1 AND client_id = $2`, accountID, clientID).Scan(&raw)
+	var at time.Time
+	err := s.DB.QueryRowContext(ctx, `SELECT scopes, granted_at FROM oidc_consents WHERE account_id = $1 AND client_id = $2`, accountID, clientID).Scan(&raw, &at)
 	if err == sql.ErrNoRows {
-		return false, nil
+		return false, at, nil
 	}
 	if err != nil {
-		return false, err
+		return false, at, err
 	}
 	var granted []string
 	if err := json.Unmarshal([]byte(raw), &granted); err != nil {
-		return false, err
+		return false, at, err
 	}
 	for _, sc := range scopes {
 		if !slices.Contains(granted, sc) {
-			return false, nil
+			return false, at, nil
 		}
 	}
-	return true, nil
+	return true, at, nil
 }
 
 // grantConsent remembers the resident's consent (the union with any earlier

@@ -3,8 +3,11 @@ package oidcop
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"database/sql"
 	"embed"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
@@ -90,6 +94,10 @@ func New(cfg Config) (*Provider, error) {
 		BackChannelLogoutSessionSupported: true,
 	}
 	opts := []op.Option{
+		// Browser applications may read discovery, keys and tokens from
+		// their own origin, without cookies: nothing here rests on them.
+		op.WithCORSOptions(&cors.Options{AllowedOrigins: []string{"*"}, AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+			AllowedHeaders: []string{"Authorization", "Content-Type"}, AllowCredentials: false}),
 		op.WithCustomEndpoints(op.NewEndpoint(PathAuthorize), op.NewEndpoint(PathToken), op.NewEndpoint(PathUserinfo),
 			op.NewEndpoint(PathRevoke), op.NewEndpoint(PathEndSession), op.NewEndpoint(PathKeys)),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(PathIntrospect)),
@@ -114,8 +122,18 @@ func (p *Provider) Routes() {
 	m.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	protocol := p.errorPages(p.op)
 	m.Handle("/oidc/", protocol)
+	m.Handle("GET "+PathAuthorize+"/callback", p.sameBrowser(protocol))
 	m.Handle("POST "+PathToken, p.authenticateClient(p.op))
+	m.HandleFunc(PathToken, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		tokenError(w, http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST only")
+	})
 	m.Handle(PathEndSession, p.endSession(p.op))
+	// These endpoints authenticate their callers themselves (client
+	// credentials, PKCE, an id_token_hint), and are meant to be called
+	// from other origins: a browser application's token request, an
+	// application's logout form.
+	p.App.CrossOriginAllowed = append(p.App.CrossOriginAllowed, PathToken, PathEndSession, PathRevoke, PathIntrospect, PathUserinfo)
 	m.HandleFunc("GET "+PathLogin, p.login)
 	m.HandleFunc("POST "+PathConsent, p.consent)
 	low := p.ID.Require(identity.Low)
@@ -159,25 +177,60 @@ func (p *Provider) authenticateClient(next http.Handler) http.Handler {
 			tokenError(w, http.StatusBadRequest, "invalid_request", "malformed form")
 			return
 		}
+		// Parameters in the body only, each once (RFC 6749, section 3.2):
+		// the library reads query and body together, and a value given
+		// twice could mean one thing here and another there.
+		if r.URL.RawQuery != "" {
+			tokenError(w, http.StatusBadRequest, "invalid_request", "parameters go in the request body")
+			return
+		}
+		for k, v := range form {
+			if len(v) > 1 {
+				tokenError(w, http.StatusBadRequest, "invalid_request", "repeated parameter "+k)
+				return
+			}
+		}
+		if form.Has("client_assertion") || form.Has("client_assertion_type") {
+			tokenError(w, http.StatusUnauthorized, "invalid_client", "client assertions are not supported")
+			return
+		}
 		id, secret, basic := r.BasicAuth()
 		if basic {
 			id, _ = url.QueryUnescape(id)
 			secret, _ = url.QueryUnescape(secret)
+			if form.Has("client_secret") || form.Has("client_id") && form.Get("client_id") != id {
+				tokenError(w, http.StatusBadRequest, "invalid_request", "one client authentication method at a time")
+				return
+			}
 		} else {
 			id, secret = form.Get("client_id"), form.Get("client_secret")
 		}
-		if form.Get("client_assertion") == "" {
-			c, err := p.Storage.Clients.Get(r.Context(), id)
-			switch {
-			case errors.Is(err, ErrClientNotFound) || err == nil && c.DisabledAt != nil:
-				tokenError(w, http.StatusUnauthorized, "invalid_client", "unknown or disabled client")
-				return
-			case err != nil:
+		c, err := p.Storage.Clients.Get(r.Context(), id)
+		switch {
+		case errors.Is(err, ErrClientNotFound) || err == nil && c.DisabledAt != nil:
+			tokenError(w, http.StatusUnauthorized, "invalid_client", "unknown or disabled client")
+			return
+		case err != nil:
+			p.Log.Error("token endpoint", "err", err)
+			tokenError(w, http.StatusInternalServerError, "server_error", "")
+			return
+		case !c.Public && !c.checkSecret(secret):
+			tokenError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+			return
+		}
+		// The code is looked at without being used up: a code of another
+		// client, for another redirect URI or with the wrong PKCE verifier
+		// is refused here, and stays good for its own application (the
+		// library would consume it first and check after).
+		if form.Get("grant_type") == string(oidc.GrantTypeCode) {
+			if a, err := p.Storage.peekCode(r.Context(), form.Get("code")); err == nil {
+				if a.ClientID != c.ID || a.Req.RedirectURI != form.Get("redirect_uri") || !pkceMatches(a.Req.CodeChallenge, form.Get("code_verifier")) {
+					tokenError(w, http.StatusBadRequest, "invalid_grant", "the code was not issued to this client, for this redirect URI and verifier")
+					return
+				}
+			} else if !errors.Is(err, errNotFound) {
 				p.Log.Error("token endpoint", "err", err)
 				tokenError(w, http.StatusInternalServerError, "server_error", "")
-				return
-			case !c.Public && !c.checkSecret(secret):
-				tokenError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 				return
 			}
 		}
@@ -185,6 +238,16 @@ func (p *Provider) authenticateClient(next http.Handler) http.Handler {
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// pkceMatches checks a verifier against an S256 challenge (RFC 7636,
+// section 4.6); with no challenge there is nothing to match.
+func pkceMatches(challenge, verifier string) bool {
+	if challenge == "" {
+		return true
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	return verifier != "" && subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) == 1
 }
 
 func tokenError(w http.ResponseWriter, status int, code, description string) {
@@ -263,6 +326,26 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 		return c.buf.Write(b)
 	}
 	return c.ResponseWriter.Write(b)
+}
+
+// sameBrowser lets the library hand out the code only to the browser whose
+// portal session completed the request: a request id passed to someone
+// else (a link with it, sent to a logged-in resident) cannot be used to
+// collect their login.
+func (p *Provider) sameBrowser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := p.Storage.authRequest(r.Context(), r.URL.Query().Get("id"))
+		if err != nil {
+			p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "")
+			return
+		}
+		_, se := identity.Current(r.Context())
+		if !a.IsDone || se == nil || se.Hash != a.SessionHash {
+			p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "this login was not completed in this browser")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // endSession lets the library validate the logout request, then clears the
@@ -347,9 +430,12 @@ func (s *Storage) endPortalSession(ctx context.Context, account, hash string) er
 }
 
 // login is where the library sends the browser with a new authorization
-// request: the portal's login (or step-up to the card, or a fresh login when
-// the application asked for one), then consent for applications not the
-// town's own, then back to the library with the request completed.
+// request, and where the browser comes back after logging in or answering
+// the consent page: every check is made here, each time. The portal's login
+// (or step-up to the card, or a fresh login when the application asked for
+// one, or a login as the resident the id_token_hint names), then consent
+// for applications not the town's own, then back to the library with the
+// request completed.
 func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.URL.Query().Get("id")
@@ -367,17 +453,22 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusBadRequest, "invalid_client", "")
 		return
 	}
+	acc, se := identity.Current(ctx)
 	if a.IsDone {
-		http.Redirect(w, r, p.callbackURL(id), http.StatusFound)
+		if se != nil && se.Hash == a.SessionHash {
+			http.Redirect(w, r, p.callbackURL(id), http.StatusFound)
+			return
+		}
+		p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "this login was not completed in this browser")
 		return
 	}
-	acc, se := identity.Current(ctx)
 	back := url.Values{"next": {r.URL.RequestURI()}}
 	need := requiredAssurance(a.Req.ACRValues)
+	hinted := a.Req.HintSubject == "" || acc != nil && p.Storage.subject(c, acc.ID) == a.Req.HintSubject
 	switch {
-	case acc == nil || !p.fresh(a, se):
+	case acc == nil || !p.fresh(a, se) || !hinted:
 		if a.hasPrompt(oidc.PromptNone) {
-			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired(), p.op)
+			p.refuse(w, r, a, oidc.ErrLoginRequired())
 			return
 		}
 		dest := "/accedi"
@@ -388,21 +479,21 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		return
 	case !se.Assurance.Satisfies(need):
 		if a.hasPrompt(oidc.PromptNone) {
-			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired().WithDescription("the smart card is required"), p.op)
+			p.refuse(w, r, a, oidc.ErrLoginRequired().WithDescription("the smart card is required"))
 			return
 		}
 		web.Redirect(w, r, "/accedi/carta", back)
 		return
 	}
 	if !c.FirstParty {
-		ok, err := p.Storage.hasConsent(ctx, acc.ID, c.ID, a.Req.Scopes)
+		ok, at, err := p.Storage.hasConsent(ctx, acc.ID, c.ID, a.Req.Scopes)
 		if err != nil {
 			p.fail(w, r, err)
 			return
 		}
-		if !ok || a.hasPrompt(oidc.PromptConsent) {
+		if !ok || a.hasPrompt(oidc.PromptConsent) && at.Before(a.CreatedAt) {
 			if a.hasPrompt(oidc.PromptNone) {
-				op.AuthRequestError(w, r, a, &oidc.Error{ErrorType: "consent_required", Description: "the resident has not allowed this application yet"}, p.op)
+				p.refuse(w, r, a, &oidc.Error{ErrorType: "consent_required", Description: "the resident has not allowed this application yet"})
 				return
 			}
 			p.consentPage(w, r, a, c)
@@ -412,13 +503,26 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	p.finish(w, r, a, c, acc, se)
 }
 
-// fresh reports whether the session satisfies prompt=login and max_age: a
-// login after the request started, or no older than max_age.
+// refuse sends a protocol error to the application and forgets the
+// request, so that it cannot be completed afterwards.
+func (p *Provider) refuse(w http.ResponseWriter, r *http.Request, a *AuthRequest, e *oidc.Error) {
+	p.Storage.kill(r.Context(), a.ID)
+	op.AuthRequestError(w, r, a, e, p.op)
+}
+
+// fresh reports whether the session satisfies prompt=login and max_age. A
+// login made after the request started always does (the resident has just
+// authenticated for it; the library turns prompt=login into max_age=0);
+// otherwise prompt=login asks for a new login, and max_age bounds the
+// session's age.
 func (p *Provider) fresh(a *AuthRequest, se *identity.Session) bool {
 	if se == nil {
 		return false
 	}
-	if a.hasPrompt(oidc.PromptLogin) && se.CreatedAt.Before(a.CreatedAt.Add(-time.Second)) {
+	if !se.CreatedAt.Before(a.CreatedAt) {
+		return true
+	}
+	if a.hasPrompt(oidc.PromptLogin) {
 		return false
 	}
 	if a.Req.MaxAge != nil {
@@ -476,15 +580,17 @@ func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request, a *AuthRe
 	p.App.HTML(w, r, http.StatusOK, "oidc_consent", page)
 }
 
-// consent records the resident's answer.
+// consent records the resident's answer, then sends the browser back to
+// the login page, which checks everything again (the level of the login,
+// its freshness) before completing the request.
 func (p *Provider) consent(w http.ResponseWriter, r *http.Request) {
 	if !p.App.ParseForm(w, r, 4<<10) {
 		return
 	}
 	ctx := r.Context()
-	acc, se := identity.Current(ctx)
+	acc, _ := identity.Current(ctx)
 	a, err := p.Storage.authRequest(ctx, r.PostFormValue("id"))
-	if err != nil {
+	if err != nil || a.IsDone {
 		p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "")
 		return
 	}
@@ -498,14 +604,14 @@ func (p *Provider) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostFormValue("decision") != "allow" {
-		op.AuthRequestError(w, r, a, oidc.ErrAccessDenied().WithDescription("the resident declined"), p.op)
+		p.refuse(w, r, a, oidc.ErrAccessDenied().WithDescription("the resident declined"))
 		return
 	}
 	if err := p.Storage.grantConsent(ctx, acc.ID, c.ID, a.Req.Scopes, remoteOf(r)); err != nil {
 		p.fail(w, r, err)
 		return
 	}
-	p.finish(w, r, a, c, acc, se)
+	http.Redirect(w, r, p.Storage.loginURL(a.ID), http.StatusSeeOther)
 }
 
 func remoteOf(r *http.Request) string {

@@ -70,6 +70,9 @@ type requestData struct {
 	MaxAge              *uint    `json:"max_age,omitempty"`
 	Prompt              []string `json:"prompt,omitempty"`
 	UILocales           []string `json:"ui_locales,omitempty"`
+	// HintSubject is the sub of the id_token_hint: the request is for that
+	// resident only.
+	HintSubject string `json:"hint_subject,omitempty"`
 }
 
 // AuthRequest is an authorization request in flight.
@@ -130,7 +133,7 @@ func hashCode(code string) string {
 // CreateAuthRequest stores a validated authorization request. On top of
 // the library's checks: only the scopes the client is registered for are
 // kept, PKCE must use S256, and a public client must use PKCE.
-func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
 	c, err := s.Clients.Get(ctx, req.ClientID)
 	if err != nil || c.DisabledAt != nil {
 		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown or disabled client")
@@ -153,7 +156,7 @@ func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		Req: requestData{RedirectURI: req.RedirectURI, Scopes: filterScopes(c, req.Scopes), State: req.State, Nonce: req.Nonce,
 			ResponseType: string(req.ResponseType), ResponseMode: string(req.ResponseMode), CodeChallenge: req.CodeChallenge,
 			CodeChallengeMethod: string(req.CodeChallengeMethod), ACRValues: req.ACRValues, MaxAge: req.MaxAge, Prompt: req.Prompt,
-			UILocales: locales},
+			UILocales: locales, HintSubject: hintSubject},
 	}
 	data, err := json.Marshal(a.Req)
 	if err != nil {
@@ -215,6 +218,21 @@ func (s *Storage) complete(ctx context.Context, a *AuthRequest, c *Client, acc *
 		return errNotFound
 	}
 	return nil
+}
+
+// kill ends a request that was refused (login_required, access_denied...),
+// so that it cannot be completed afterwards.
+func (s *Storage) kill(ctx context.Context, id string) {
+	_, _ = s.DB.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id = $1`, id)
+}
+
+// peekCode returns the request of a code not yet used, without using it.
+func (s *Storage) peekCode(ctx context.Context, code string) (*AuthRequest, error) {
+	if code == "" {
+		return nil, errNotFound
+	}
+	return scanAuthRequest(s.DB.QueryRowContext(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests
+		WHERE code_hash = $1 AND code_used_at IS NULL AND code_expires_at > $2 AND done = TRUE`, hashCode(code), s.now()))
 }
 
 // SaveAuthCode binds the code to its request, once: the code lives one
@@ -284,12 +302,18 @@ func (s *Storage) CreateAccessToken(ctx context.Context, tr op.TokenRequest) (st
 	now := s.now()
 	id, exp := newID(), now.Add(accessTokenLifetime)
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		// The portal session that logged in must still be there: a code
+		// exchanged after the resident logged out gets nothing.
+		var live int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE id_hash = $1 AND expires_at > $2`, a.SessionHash, now).Scan(&live); err != nil {
+			return err
+		}
+		if live == 0 {
+			return oidc.ErrInvalidGrant().WithDescription("the login session has ended")
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_tokens (id, client_id, account_id, subject, scopes, auth_request_id, session_hash, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, id, a.ClientID, a.AccountID, a.Subject, jsonList(a.Req.Scopes), a.ID, a.SessionHash, now, exp); err != nil {
 			return err
-		}
-		if a.SessionHash == "" {
-			return nil
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_rp_sessions (session_hash, client_id, account_id, sid, subject, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_hash, client_id) DO NOTHING`,

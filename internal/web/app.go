@@ -39,6 +39,10 @@ type App struct {
 	// FormOrigins are other origins the application's forms lead to
 	// (Partecipa's logout continues at the portal's provider).
 	FormOrigins []string
+	// CrossOriginAllowed are route patterns other origins may POST to:
+	// protocol endpoints that authenticate their callers themselves (the
+	// OpenID Connect token endpoint, RP-initiated logout by POST).
+	CrossOriginAllowed []string
 	// Middleware wraps the routes, innermost last (the session loader).
 	Middleware []func(http.Handler) http.Handler
 	// Viewer tells who is logged in, from the request's context.
@@ -104,6 +108,9 @@ func (a *App) switchLanguage(w http.ResponseWriter, r *http.Request) {
 // methods; routing with translated error pages.
 func (a *App) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
+	for _, pattern := range a.CrossOriginAllowed {
+		cop.AddInsecureBypassPattern(pattern)
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.Error(w, r, http.StatusForbidden)
 	}))
