@@ -349,6 +349,17 @@ func TestSingleSignOnRefusals(t *testing.T) {
 			t.Fatalf("CORS on the keys: %v %v", err, res.Header)
 		}
 
+		// A browser application's token request comes from another origin:
+		// answered by the protocol (here invalid_client), not refused as a
+		// cross-site form.
+		req, _ = http.NewRequest("POST", s.plain.URL+"/oidc/token", strings.NewReader("grant_type=authorization_code&code=x&client_id=nobody"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Origin", "https://app.example")
+		if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusUnauthorized || !strings.Contains(res.Header.Get("Content-Type"), "json") {
+			t.Fatalf("cross-origin token request: %v %d %s", err, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+
 		// Not logged in and prompt=none: login_required, sent back to the application.
 		a := rp.start(oauth2.SetAuthURLParam("prompt", "none"))
 		last, _, _, _ := b.follow(a.url, outsideRedirect)
