@@ -168,7 +168,10 @@ func Supported(lang string) bool {
 // refused too: browsers drop tabs and newlines from a Location, so "/\t/evil"
 // would become "//evil", another site.
 func SafeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+	// No backslash anywhere: browsers read it as a slash, and http.Redirect
+	// cleans dot segments, so "/./\\host" would become "/\\host", another
+	// host (found by FuzzSafeNext).
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") ||
 		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/"
 	}
