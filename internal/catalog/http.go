@@ -4,9 +4,11 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civico-pa/civico/internal/hours"
@@ -32,6 +34,48 @@ type Web struct {
 	// library, internal/forms, which the catalogue does not import); nil
 	// lists none.
 	Forms func(ctx context.Context, serviceID string) (any, error)
+
+	days dayTables
+}
+
+// dayTables keeps the rendered table of an office's coming days: the same
+// for every visitor of a language on a given day, until the catalogue is
+// reloaded. Rendering it (7 or 14 rows, each translated) was most of the
+// cost of a service page.
+type dayTables struct {
+	mu      sync.Mutex
+	catalog *Catalog
+	tables  map[dayTableKey]template.HTML
+}
+
+type dayTableKey struct {
+	office, lang, date string
+	n                  int
+}
+
+// daysHTML returns the table of an office's next n days from now.
+func (h *Web) daysHTML(page *web.Page, c *Catalog, o *Office, now time.Time, n int) (template.HTML, error) {
+	key := dayTableKey{office: o.ID, lang: page.Lang, date: hours.DateOf(now).String(), n: n}
+	t := &h.days
+	t.mu.Lock()
+	if t.catalog != c || len(t.tables) > 4096 {
+		t.catalog, t.tables = c, map[dayTableKey]template.HTML{}
+	}
+	html, ok := t.tables[key]
+	t.mu.Unlock()
+	if ok {
+		return html, nil
+	}
+	html, err := page.Partial("days", map[string]any{"P": page, "Days": comingDays(o, now, n)})
+	if err != nil {
+		return "", err
+	}
+	t.mu.Lock()
+	if t.catalog == c {
+		t.tables[key] = html
+	}
+	t.mu.Unlock()
+	return html, nil
 }
 
 func (h *Web) now() time.Time {
@@ -114,8 +158,10 @@ func comingDays(o *Office, now time.Time, n int) []DayHours {
 // OfficeView is an office with its situation now.
 type OfficeView struct {
 	*Office
-	Status   Status
-	Days     []DayHours
+	Status Status
+	Days   []DayHours
+	// DaysHTML is the table of Days, rendered (and cached) once.
+	DaysHTML template.HTML
 	Services []*Service
 	// Metadata is the schema.org GovernmentOffice with its
 	// OpeningHoursSpecification, as JSON.
@@ -275,8 +321,15 @@ func (h *Web) service(w http.ResponseWriter, r *http.Request) {
 			d.Topics = append(d.Topics, term)
 		}
 	}
+	page := h.App.NewPage(r, "")
 	for _, o := range c.OfficesOf(s) {
-		d.Offices = append(d.Offices, OfficeView{Office: o, Status: statusOf(o, now), Days: comingDays(o, now, 7)})
+		days, err := h.daysHTML(page, c, o, now, 7)
+		if err != nil {
+			h.App.Log.Error("office hours table", "err", err, "request_id", web.RequestID(r.Context()))
+			h.App.Error(w, r, http.StatusInternalServerError)
+			return
+		}
+		d.Offices = append(d.Offices, OfficeView{Office: o, Status: statusOf(o, now), Days: comingDays(o, now, 7), DaysHTML: days})
 	}
 	if h.Forms != nil {
 		list, err := h.Forms(r.Context(), s.ID)
@@ -286,7 +339,6 @@ func (h *Web) service(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Forms = list
 	}
-	page := h.App.NewPage(r, "")
 	page.Title, page.Description = s.Title, s.Summary
 	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.services"), Href: "/servizi"}, {Label: cat.Title, Href: "/servizi/" + cat.Slug}, {Label: s.Title}}
 	d.Metadata = metadata(page.Town, s, d.Offices, audienceLabel(page, s))
@@ -366,6 +418,12 @@ func (h *Web) office(w http.ResponseWriter, r *http.Request) {
 	page := h.App.NewPage(r, "")
 	page.Title, page.Description = o.Name, o.Description
 	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.management"), Href: "/amministrazione"}, {Label: "Uffici", Href: "/amministrazione/uffici"}, {Label: o.Name}}
-	page.Data = &OfficeView{Office: o, Status: statusOf(o, now), Days: comingDays(o, now, 14), Services: c.At(o.ID), Metadata: officeMetadata(page.Town, o)}
+	days, err := h.daysHTML(page, c, o, now, 14)
+	if err != nil {
+		h.App.Log.Error("office hours table", "err", err, "request_id", web.RequestID(r.Context()))
+		h.App.Error(w, r, http.StatusInternalServerError)
+		return
+	}
+	page.Data = &OfficeView{Office: o, Status: statusOf(o, now), Days: comingDays(o, now, 14), DaysHTML: days, Services: c.At(o.ID), Metadata: officeMetadata(page.Town, o)}
 	h.App.HTML(w, r, http.StatusOK, "office", page)
 }

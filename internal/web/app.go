@@ -175,6 +175,8 @@ func (a *App) NewPage(r *http.Request, title string) *Page {
 		Chrome: &a.Chrome,
 		Static: a.Static.Prefix,
 		i18n:   a.I18n,
+
+		renderer: a.Render,
 	}
 	if t, err := a.Town.Get(r.Context()); err == nil {
 		p.Town = t

@@ -95,6 +95,19 @@ func (p *Page) Icon(name, class string) template.HTML {
 		p.Static + `/vendor/bootstrap-italia/svg/sprites.svg#` + template.HTMLEscapeString(name) + `"></use></svg>`)
 }
 
+// Partial renders a named template with data into HTML, for a feature
+// that caches the result itself (a table that many pages repeat).
+func (p *Page) Partial(name string, data any) (template.HTML, error) {
+	if p.renderer == nil {
+		return "", fmt.Errorf("partial %s: the page has no renderer (make it with App.NewPage)", name)
+	}
+	var b bytes.Buffer
+	if err := p.renderer.partials.ExecuteTemplate(&b, name, data); err != nil {
+		return "", err
+	}
+	return template.HTML(b.String()), nil // #nosec G203 -- the output of an html/template, escaped as it was executed
+}
+
 // Fragment renders a part of the layout that depends only on the language,
 // the town and the application (the footer, the contacts block), once per
 // combination: the templates it names must not read anything else of the page.
@@ -162,7 +175,9 @@ func (p *Page) Active(href string) bool {
 // request.
 type Renderer struct {
 	pages map[string]*template.Template
-	bufs  sync.Pool
+	// partials holds the layout and the features' partials, for Partial.
+	partials *template.Template
+	bufs     sync.Pool
 
 	fragments     sync.Map // fragmentKey -> template.HTML
 	fragmentCount atomic.Int64
@@ -297,6 +312,9 @@ func NewRenderer(sources ...TemplateFS) (*Renderer, error) {
 			}
 			r.pages[key] = t
 		}
+	}
+	if r.partials, err = base.Clone(); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
