@@ -162,6 +162,7 @@ type apps struct {
 	news              *news.Service
 	oidc              *oidcop.Provider
 	partecipaAuth     *partecipa.Auth
+	catalog           *catalog.Store
 }
 
 // buildApps wires every feature into the two applications. cards is nil
@@ -183,7 +184,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		}
 		a := &web.App{Chrome: chrome, Mux: http.NewServeMux(), Render: r, I18n: i18n, Static: static, Town: towns,
 			DB: d, Metrics: metrics, Log: log.With("app", chrome.App), AccessLog: cfg.AccessLog, ServeMetrics: serveMetrics,
-			Cache: web.NewPageCache(cfg.PageCacheTTL, 4096), PublicHTTPS: strings.HasPrefix(cfg.BaseURL, "https://")}
+			Cache: web.NewPageCache(cfg.PageCacheTTL, 4096), Content: web.NewContentCache(cfg.PageCacheTTL, 4096), PublicHTTPS: strings.HasPrefix(cfg.BaseURL, "https://")}
 		a.Routes()
 		return a, nil
 	}
@@ -251,7 +252,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	pauth := &partecipa.Auth{DB: d, Issuer: cfg.BaseURL, BaseURL: cfg.PartecipaBaseURL, ClientID: partecipaClientID,
 		ClientSecret: partecipaSecret(prov), HTTP: &http.Client{Timeout: 10 * time.Second}, Log: log.With("app", "partecipa")}
 	(&partecipa.Partecipa{App: partecipaApp, Auth: pauth}).Routes()
-	return &apps{portal: portalApp, partecipa: partecipaApp, identity: svc, forms: formStore, news: newsSvc, oidc: prov, partecipaAuth: pauth}, nil
+	return &apps{portal: portalApp, partecipa: partecipaApp, identity: svc, forms: formStore, news: newsSvc, oidc: prov, partecipaAuth: pauth, catalog: catalogStore}, nil
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/catalog"
+	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/feedback"
@@ -563,5 +564,112 @@ func TestPublicPagesAreCachedForAnonymousVisitors(t *testing.T) {
 	a.portal.Cache.Purge()
 	if _, fresh := get(t, srv.URL+"/faq"); !strings.Contains(fresh, "02 999999") {
 		t.Error("after Purge the old page is still served")
+	}
+}
+
+// cachedSite is the portal with the default caches (page and shared
+// content, one minute), and a way to log residents in.
+type cachedSite struct {
+	apps  *apps
+	srv   *httptest.Server
+	login func(first15, given, email string) string // returns the Cookie header
+}
+
+func newCachedSite(t testing.TB) *cachedSite {
+	d := dbtest.SQLite(t)
+	towns := town.NewStore(d, time.Minute)
+	ctx := context.Background()
+	if err := ensureDemo(ctx, towns); err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureDemoCatalog(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config{BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", PageCacheTTL: time.Minute, SecretKey: testSecretKey,
+		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour}
+	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.portal.Handler())
+	t.Cleanup(srv.Close)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	login := func(first15, given, email string) string {
+		code, _ := cf.Complete(first15)
+		if _, err := a.identity.ImportResident(ctx, identity.Registration{Email: email, Password: "tram-per-Sesto-alle-7", Password2: "tram-per-Sesto-alle-7",
+			FiscalCode: string(code), GivenName: given, FamilyName: "Test", AcceptPrivacy: true}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := client.PostForm(srv.URL+"/accedi", url.Values{"email": {email}, "password": {"tram-per-Sesto-alle-7"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		for _, c := range res.Cookies() {
+			if c.Name == identity.SessionCookie {
+				return c.Name + "=" + c.Value
+			}
+		}
+		t.Fatalf("no session cookie: %d", res.StatusCode)
+		return ""
+	}
+	return &cachedSite{apps: a, srv: srv, login: login}
+}
+
+// A logged-in visitor's service page reuses the content every visitor
+// shares, around a header of their own; a change of the catalogue shows at
+// once.
+func TestSharedContentForLoggedInVisitors(t *testing.T) {
+	s := newCachedSite(t)
+	ctx := context.Background()
+	a, srv := s.apps, s.srv
+	mario, giulia := s.login("RSSMRA85T10A562", "Mario", "mario@example.org"), s.login("BNCGLI90A41F205", "Giulia", "giulia@example.org")
+	path := srv.URL + "/servizi/anagrafe-e-stato-civile/carta-identita-elettronica"
+	main := func(page string) string {
+		i, j := strings.Index(page, `<main id="main-container">`), strings.Index(page, "</main>")
+		if i < 0 || j < i {
+			t.Fatal("no main content")
+		}
+		return page[i:j]
+	}
+	_, m := get(t, path, "Cookie", mario)
+	_, g := get(t, path, "Cookie", giulia)
+	_, anon := get(t, path)
+	if !strings.Contains(m, "Mario Test") || !strings.Contains(g, "Giulia Test") || strings.Contains(g, "Mario Test") {
+		t.Fatal("the header is not each visitor's own")
+	}
+	if main(m) != main(g) || main(m) != main(anon) {
+		t.Fatal("the shared content differs between visitors")
+	}
+	// The back office changes the catalogue: the next page shows it.
+	if _, err := a.catalog.DB.ExecContext(ctx, `UPDATE services SET title = 'Carta d''identità (nuovo titolo)' WHERE id = 'carta-identita-elettronica'`); err != nil {
+		t.Fatal(err)
+	}
+	a.catalog.Forget()
+	if _, m2 := get(t, path, "Cookie", mario); !strings.Contains(m2, "nuovo titolo") {
+		t.Fatal("a logged-in visitor still sees the content of the old catalogue")
+	}
+}
+
+// BenchmarkLoggedInPages measures pages as a logged-in resident gets them
+// (never from the page cache), with the default shared-content cache.
+func BenchmarkLoggedInPages(b *testing.B) {
+	for name, path := range map[string]string{"home": "/", "service": "/servizi/anagrafe-e-stato-civile/carta-identita-elettronica",
+		"office": "/amministrazione/uffici/anagrafe"} {
+		b.Run(name, func(b *testing.B) {
+			s := newCachedSite(b)
+			cookie := s.login("RSSMRA85T10A562", "Mario", "mario@example.org")
+			h := s.apps.portal.Handler()
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.Header.Set("Cookie", cookie)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "Mario Test") {
+					b.Fatalf("GET %s = %d, or not logged in", path, w.Code)
+				}
+			}
+		})
 	}
 }

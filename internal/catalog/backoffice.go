@@ -61,7 +61,7 @@ func (s *Store) SaveOffice(ctx context.Context, audit Auditor, actor string, o *
 	if err != nil {
 		return err
 	}
-	s.forget()
+	s.Forget()
 	return nil
 }
 
@@ -104,14 +104,15 @@ func (s *Store) SaveService(ctx context.Context, audit Auditor, actor string, v 
 	if err != nil {
 		return err
 	}
-	s.forget()
+	s.Forget()
 	return nil
 }
 
 // ErrNotFound means no such office or service.
 var ErrNotFound = errors.New("not found")
 
-func (s *Store) forget() {
+// Forget drops the cached catalogue: the next Get reads the database (after an edit).
+func (s *Store) Forget() {
 	s.mu.Lock()
 	s.cached = nil
 	s.mu.Unlock()

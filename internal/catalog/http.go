@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"net/http"
 	"slices"
@@ -322,16 +323,25 @@ func (h *Web) service(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	page := h.App.NewPage(r, "")
+	// The content is everyone's: the same service, offices, hours and
+	// forms, with the offices' status of this minute, until the catalogue
+	// changes (a new catalogue, a new key).
+	shared := h.App.SharedContent(page, "service", fmt.Sprintf("%s@%s@%p", s.ID, now.Format("2006-01-02T15:04"), c))
 	for _, o := range c.OfficesOf(s) {
-		days, err := h.daysHTML(page, c, o, now, 7)
-		if err != nil {
-			h.App.Log.Error("office hours table", "err", err, "request_id", web.RequestID(r.Context()))
-			h.App.Error(w, r, http.StatusInternalServerError)
-			return
+		v := OfficeView{Office: o}
+		if !shared {
+			v.Status = statusOf(o, now)
+			days, err := h.daysHTML(page, c, o, now, 7)
+			if err != nil {
+				h.App.Log.Error("office hours table", "err", err, "request_id", web.RequestID(r.Context()))
+				h.App.Error(w, r, http.StatusInternalServerError)
+				return
+			}
+			v.Days, v.DaysHTML = comingDays(o, now, 7), days
 		}
-		d.Offices = append(d.Offices, OfficeView{Office: o, Status: statusOf(o, now), Days: comingDays(o, now, 7), DaysHTML: days})
+		d.Offices = append(d.Offices, v)
 	}
-	if h.Forms != nil {
+	if h.Forms != nil && !shared {
 		list, err := h.Forms(r.Context(), s.ID)
 		if err != nil {
 			// The page is still worth showing without its forms.
@@ -418,12 +428,16 @@ func (h *Web) office(w http.ResponseWriter, r *http.Request) {
 	page := h.App.NewPage(r, "")
 	page.Title, page.Description = o.Name, o.Description
 	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.management"), Href: "/amministrazione"}, {Label: "Uffici", Href: "/amministrazione/uffici"}, {Label: o.Name}}
-	days, err := h.daysHTML(page, c, o, now, 14)
-	if err != nil {
-		h.App.Log.Error("office hours table", "err", err, "request_id", web.RequestID(r.Context()))
-		h.App.Error(w, r, http.StatusInternalServerError)
-		return
+	v := &OfficeView{Office: o, Metadata: officeMetadata(page.Town, o)}
+	if !h.App.SharedContent(page, "office", fmt.Sprintf("%s@%s@%p", o.ID, now.Format("2006-01-02T15:04"), c)) {
+		days, err := h.daysHTML(page, c, o, now, 14)
+		if err != nil {
+			h.App.Log.Error("office hours table", "err", err, "request_id", web.RequestID(r.Context()))
+			h.App.Error(w, r, http.StatusInternalServerError)
+			return
+		}
+		v.Status, v.Days, v.DaysHTML, v.Services = statusOf(o, now), comingDays(o, now, 14), days, c.At(o.ID)
 	}
-	page.Data = &OfficeView{Office: o, Status: statusOf(o, now), Days: comingDays(o, now, 14), DaysHTML: days, Services: c.At(o.ID), Metadata: officeMetadata(page.Town, o)}
+	page.Data = v
 	h.App.HTML(w, r, http.StatusOK, "office", page)
 }

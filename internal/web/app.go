@@ -36,6 +36,9 @@ type App struct {
 	ServeMetrics bool
 	// Cache keeps public pages for anonymous visitors; nil caches nothing.
 	Cache *PageCache
+	// Content keeps the main content that pages declare shared by every
+	// visitor (SharedContent), for logged-in visitors; nil keeps nothing.
+	Content *ContentCache
 	// FormOrigins are other origins the application's forms lead to
 	// (Partecipa's logout continues at the portal's provider).
 	FormOrigins []string

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/civico-pa/civico/internal/town"
 )
@@ -82,6 +83,12 @@ type Page struct {
 	i18n     *I18n
 	tmpl     *template.Template
 	renderer *Renderer
+
+	// A content shared by every visitor (App.SharedContent).
+	content      template.HTML
+	hasContent   bool
+	contentKey   string
+	contentCache *ContentCache
 }
 
 // T translates a message id into the page's language.
@@ -333,6 +340,14 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Pag
 	buf.Reset()
 	defer r.bufs.Put(buf)
 	p.tmpl, p.renderer = t, r
+	if !p.hasContent && p.contentCache != nil {
+		var b bytes.Buffer
+		if err := t.ExecuteTemplate(&b, "content", p); err != nil {
+			return fmt.Errorf("render %s: %w", name, err)
+		}
+		p.content, p.hasContent = template.HTML(b.String()), true // #nosec G203 -- the output of an html/template, escaped as it was executed
+		p.contentCache.put(p.contentKey, p.content, time.Now())
+	}
 	if err := t.ExecuteTemplate(buf, "layout", p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
