@@ -393,6 +393,14 @@ func TestSingleSignOnRefusals(t *testing.T) {
 
 		// Log in with a password; then one code per refusal at the token endpoint.
 		s.passwordResident(t, b, "BNCGLI90A41F205", "giulia@example.org")
+
+		// A mobile app's consent page lets the answer reach its scheme.
+		app, _ := s.addClient(t, oidcop.NewClient{Name: "App del Comune", RedirectURIs: []string{"it.comune.app:/cb"}, Public: true})
+		appCfg := &oauth2.Config{ClientID: app.ID, Endpoint: rp.provider.Endpoint(), RedirectURL: "it.comune.app:/cb", Scopes: []string{"openid"}}
+		if _, res, body, _ := b.follow(appCfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), "it.comune.app:"); res.StatusCode != 200 ||
+			!strings.Contains(body, `action="/oidc/consenso"`) || !strings.Contains(res.Header.Get("Content-Security-Policy"), "form-action 'self' it.comune.app:") {
+			t.Fatalf("mobile app consent: %d %s", res.StatusCode, res.Header.Get("Content-Security-Policy"))
+		}
 		codeOf := func(opts ...oauth2.AuthCodeOption) (authorization, string) {
 			a := rp.start(opts...)
 			last, _, _, _ := b.follow(a.url, outsideRedirect)

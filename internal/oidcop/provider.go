@@ -573,9 +573,12 @@ func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request, a *AuthRe
 	scopes := slices.DeleteFunc(slices.Clone(a.Req.Scopes), func(s string) bool { return s == oidc.ScopeOpenID })
 	page.Data = ConsentData{RequestID: a.ID, Client: c.Name, Host: host, Scopes: scopes}
 	w.Header().Set("Cache-Control", "no-store")
-	// The answer ends at the application, on its own origin.
+	// The answer ends at the application: its origin, or the private-use
+	// scheme of a mobile app (it.comune.app:/cb).
 	if u, err := url.Parse(a.Req.RedirectURI); err == nil && u.Host != "" {
 		web.AllowFormAction(w, u.Scheme+"://"+u.Host)
+	} else if err == nil && u.Scheme != "" {
+		web.AllowFormAction(w, u.Scheme+":")
 	}
 	p.App.HTML(w, r, http.StatusOK, "oidc_consent", page)
 }
