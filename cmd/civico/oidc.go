@@ -32,7 +32,7 @@ func newProvider(cfg config, d *db.DB, portalApp *web.App, id *identity.Web, svc
 		return nil, err
 	}
 	prov.Routes()
-	svc.Sessions.OnEnd = prov.SessionsEnded
+	svc.Sessions.OnEndTx, svc.Sessions.OnEnd = prov.SessionsEndTx, prov.SessionsEnded
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	p := cfg.PartecipaBaseURL

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -915,6 +917,53 @@ func TestSingleSignOnCannotBeHijacked(t *testing.T) {
 		}
 		if res, _ := other.do("GET", s.plain.URL+"/oidc/accedi?id="+rid.Query().Get("id"), nil); res.StatusCode != http.StatusBadRequest {
 			t.Fatalf("a refused request was still open: %d", res.StatusCode)
+		}
+	})
+}
+
+// A logout and its back-channel notices commit together: when the
+// transaction fails after the notices were written, neither the logout nor
+// the notices happen, and the resident can try again.
+func TestLogoutAndItsNoticesCommitTogether(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		c, secret := s.addClient(t, oidcop.NewClient{Name: "Palestre", RedirectURIs: []string{outsideRedirect}, FirstParty: true,
+			BackchannelLogoutURI: "http://127.0.0.1:9/logout"})
+		rp := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid")
+		b := s.ssoBrowser(t, nil)
+		s.passwordResident(t, b, "BNCGLI90A41F205", "giulia@example.org")
+		a := rp.start()
+		last, _, _, _ := b.follow(a.url, outsideRedirect)
+		if _, err := rp.oauth.Exchange(ctx, rp.callback(a, last).Get("code"), oauth2.VerifierOption(a.verifier)); err != nil {
+			t.Fatal(err)
+		}
+		sessions := s.apps.identity.Sessions
+		orig := sessions.OnEndTx
+		sessions.OnEndTx = func(ctx context.Context, tx *sql.Tx, hashes []string) error {
+			if err := orig(ctx, tx, hashes); err != nil {
+				return err
+			}
+			return errors.New("the disk is full")
+		}
+		if res, _ := b.do("POST", s.plain.URL+"/esci", url.Values{}); res.StatusCode != http.StatusInternalServerError {
+			t.Fatalf("a failed logout answered %d", res.StatusCode)
+		}
+		count := func(table string) int {
+			var n int
+			if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if code, _ := b.me(s.plain.URL); code != http.StatusOK || count("oidc_logout_outbox") != 0 || count("oidc_rp_sessions") != 1 {
+			t.Fatalf("after a failed logout: session %d, %d notices, %d application sessions", code, count("oidc_logout_outbox"), count("oidc_rp_sessions"))
+		}
+		sessions.OnEndTx = orig
+		b.do("POST", s.plain.URL+"/esci", url.Values{})
+		if code, _ := b.me(s.plain.URL); code != http.StatusUnauthorized || count("oidc_logout_outbox") != 1 || count("oidc_rp_sessions") != 0 {
+			t.Fatalf("after the logout: session %d, %d notices (the application is unreachable: one pending), %d application sessions",
+				code, count("oidc_logout_outbox"), count("oidc_rp_sessions"))
 		}
 	})
 }

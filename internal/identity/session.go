@@ -28,10 +28,21 @@ type Sessions struct {
 	// session this long after login.
 	Idle, Absolute time.Duration
 	Now            func() time.Time
-	// OnEnd, when set, is told which sessions a logout ended (not those that
-	// expired), after they are gone: single sign-on logs the person out of
-	// the applications those sessions logged into.
+	// OnEndTx, when set, runs in the transaction that ends sessions by a
+	// logout (not those that expire), so that what it records (single
+	// sign-on's logout notices) commits with the logout or not at all.
+	OnEndTx func(ctx context.Context, tx *sql.Tx, hashes []string) error
+	// OnEnd, when set, is told the same sessions once the logout has
+	// committed: single sign-on then delivers its notices.
 	OnEnd func(ctx context.Context, hashes []string)
+}
+
+// endTx runs OnEndTx for sessions ended in tx.
+func (s *Sessions) endTx(ctx context.Context, tx *sql.Tx, hashes []string) error {
+	if s.OnEndTx == nil || len(hashes) == 0 {
+		return nil
+	}
+	return s.OnEndTx(ctx, tx, hashes)
 }
 
 // Ended tells OnEnd about sessions ended in a transaction, once it has
@@ -103,7 +114,13 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*Session, error) {
 // End ends the session of a token (logout).
 func (s *Sessions) End(ctx context.Context, token string) error {
 	hash := hashToken(token)
-	if _, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hash); err != nil {
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hash); err != nil {
+			return err
+		}
+		return s.endTx(ctx, tx, []string{hash})
+	})
+	if err != nil {
 		return err
 	}
 	s.Ended(ctx, []string{hash})
@@ -130,20 +147,30 @@ func (s *Sessions) EndAll(ctx context.Context, tx *sql.Tx, accountID string) ([]
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1`, accountID)
-	return hashes, err
+	if _, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1`, accountID); err != nil {
+		return nil, err
+	}
+	return hashes, s.endTx(ctx, tx, hashes)
 }
 
 // EndOne ends one of the account's own sessions, named by its hash.
 func (s *Sessions) EndOne(ctx context.Context, accountID, hash string) error {
-	res, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id_hash = $2`, accountID, hash)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n > 0 {
+	ended := false
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id_hash = $2`, accountID, hash)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		ended = true
+		return s.endTx(ctx, tx, []string{hash})
+	})
+	if err == nil && ended {
 		s.Ended(ctx, []string{hash})
 	}
-	return nil
+	return err
 }
 
 // List returns the account's live sessions, newest first.

@@ -47,65 +47,75 @@ func backoff(attempts int) time.Duration {
 	return logoutBackoff[len(logoutBackoff)-1]
 }
 
-// SessionsEnded is identity's OnEnd hook, called once the logout has
-// committed: the portal sessions it ended are forgotten by the provider
-// (their access tokens stop working) and, in that same transaction, a
-// logout notice is written for every application they logged into that has
-// a back-channel address; the notices are then delivered at once, in
-// parallel, before the logout page answers. A notice an application does
-// not take stays in the outbox and is retried by DeliverDueLogouts. (Should
-// the process die between the logout's commit and this transaction, the
-// notices are not written: the applications' sessions then end by their
-// own expiry, and the access tokens within 15 minutes.)
-func (p *Provider) SessionsEnded(ctx context.Context, hashes []string) {
-	notices, err := p.Storage.forgetSessions(ctx, hashes)
-	if err != nil {
-		p.Log.Error("back-channel logout: forgetting sessions", "err", err)
-		return
+// SessionsEndTx is identity's OnEndTx hook, run in the transaction that
+// ends portal sessions by a logout: the provider forgets them (their access
+// tokens stop working) and writes a logout notice for every application
+// they logged into that has a back-channel address. The notices commit with
+// the logout, or neither does: none is lost. They are written leased to
+// this process, which delivers them once the logout has committed
+// (SessionsEnded).
+func (p *Provider) SessionsEndTx(ctx context.Context, tx *sql.Tx, hashes []string) error {
+	s := p.Storage
+	now := s.now()
+	for _, h := range hashes {
+		rows, err := tx.QueryContext(ctx, `SELECT r.client_id, r.sid, r.subject FROM oidc_rp_sessions r
+			JOIN oidc_clients c ON c.id = r.client_id WHERE r.session_hash = $1 AND c.backchannel_logout_uri <> '' AND c.disabled_at IS NULL`, h)
+		if err != nil {
+			return err
+		}
+		var notices []logoutNotice
+		for rows.Next() {
+			n := logoutNotice{id: newID(), createdAt: now}
+			if err := rows.Scan(&n.clientID, &n.sid, &n.subject); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			notices = append(notices, n)
+		}
+		_ = rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, n := range notices {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_logout_outbox (id, client_id, subject, sid, session_hash, next_attempt_at, lease_until, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $6)`, n.id, n.clientID, n.subject, n.sid, h, now, now.Add(logoutLease)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_rp_sessions WHERE session_hash = $1`, h); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE session_hash = $1`, h); err != nil {
+			return err
+		}
 	}
-	p.deliver(ctx, notices)
+	return nil
 }
 
-func (s *Storage) forgetSessions(ctx context.Context, hashes []string) ([]logoutNotice, error) {
-	var out []logoutNotice
-	now := s.now()
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		out = out[:0]
-		for _, h := range hashes {
-			rows, err := tx.QueryContext(ctx, `SELECT r.client_id, c.backchannel_logout_uri, r.sid, r.subject FROM oidc_rp_sessions r
-				JOIN oidc_clients c ON c.id = r.client_id WHERE r.session_hash = $1 AND c.backchannel_logout_uri <> '' AND c.disabled_at IS NULL`, h)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				n := logoutNotice{id: newID(), createdAt: now}
-				if err := rows.Scan(&n.clientID, &n.uri, &n.sid, &n.subject); err != nil {
-					_ = rows.Close()
-					return err
-				}
-				out = append(out, n)
-			}
-			_ = rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_rp_sessions WHERE session_hash = $1`, h); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE session_hash = $1`, h); err != nil {
-				return err
-			}
+// SessionsEnded is identity's OnEnd hook, once the logout has committed: the
+// notices SessionsEndTx wrote are delivered at once, in parallel, before
+// the logout page answers. A notice an application does not take stays in
+// the outbox and is retried by DeliverDueLogouts.
+func (p *Provider) SessionsEnded(ctx context.Context, hashes []string) {
+	var notices []logoutNotice
+	for _, h := range hashes {
+		rows, err := p.Storage.DB.QueryContext(ctx, `SELECT o.id, o.client_id, c.backchannel_logout_uri, o.subject, o.sid, o.attempts, o.created_at
+			FROM oidc_logout_outbox o JOIN oidc_clients c ON c.id = o.client_id WHERE o.session_hash = $1 AND o.attempts = 0`, h)
+		if err != nil {
+			p.Log.Error("back-channel logout: reading the outbox", "err", err)
+			return
 		}
-		// Written leased to this process, which delivers them right away.
-		for _, n := range out {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_logout_outbox (id, client_id, subject, sid, next_attempt_at, lease_until, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $5)`, n.id, n.clientID, n.subject, n.sid, now, now.Add(logoutLease)); err != nil {
-				return err
+		for rows.Next() {
+			var n logoutNotice
+			if err := rows.Scan(&n.id, &n.clientID, &n.uri, &n.subject, &n.sid, &n.attempts, &n.createdAt); err != nil {
+				p.Log.Error("back-channel logout: reading the outbox", "err", err)
+				break
 			}
+			notices = append(notices, n)
 		}
-		return nil
-	})
-	return out, err
+		_ = rows.Close()
+	}
+	p.deliver(ctx, notices)
 }
 
 // deliver sends notices in parallel and records each outcome.
