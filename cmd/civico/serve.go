@@ -113,6 +113,9 @@ func (c *cli) serve(args []string, demo bool) error {
 	if err := web.Listen(listeners); err != nil {
 		return err
 	}
+	// Partecipa reaches the provider through the portal's own listener in
+	// this process, whatever the public address resolves to from here.
+	apps.partecipaAuth.Via = "http://" + loopback(listeners[0].Address())
 	// Background work stops with the server and is waited for before the
 	// database closes, so its last writes land.
 	var background sync.WaitGroup

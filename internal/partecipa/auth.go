@@ -53,9 +53,14 @@ type Auth struct {
 	// Issuer is the portal's address; BaseURL Partecipa's own.
 	Issuer, BaseURL        string
 	ClientID, ClientSecret string
-	HTTP                   *http.Client
-	Log                    *slog.Logger
-	Now                    func() time.Time
+	// Via, when set, is where this server reaches the provider: the
+	// portal's own listener in the same process (http://127.0.0.1:8080),
+	// not its public address, which a server behind a proxy or NAT may not
+	// reach. Requests keep the public Host; the issuer stays Issuer.
+	Via  string
+	HTTP *http.Client
+	Log  *slog.Logger
+	Now  func() time.Time
 
 	mu         sync.Mutex
 	provider   *gooidc.Provider
@@ -100,6 +105,21 @@ func (a *Auth) discover(ctx context.Context) (*gooidc.Provider, error) {
 	defer a.mu.Unlock()
 	if a.provider != nil {
 		return a.provider, nil
+	}
+	if a.Via != "" && a.Via != a.Issuer {
+		from, err1 := url.Parse(a.Issuer)
+		to, err2 := url.Parse(a.Via)
+		if err1 != nil || err2 != nil {
+			return nil, errors.Join(err1, err2)
+		}
+		c := *a.HTTP
+		next := c.Transport
+		if next == nil {
+			next = http.DefaultTransport
+		}
+		c.Transport = &via{from: from, to: to, next: next}
+		a.HTTP = &c
+		a.Via = ""
 	}
 	p, err := gooidc.NewProvider(gooidc.ClientContext(ctx, a.HTTP), a.Issuer)
 	if err != nil {
@@ -438,4 +458,20 @@ func (a *Auth) refused(w http.ResponseWriter, r *http.Request, status int, msg s
 		return
 	}
 	http.Error(w, msg, status)
+}
+
+// via sends requests for one origin to another address, keeping the Host
+// the first one names.
+type via struct {
+	from, to *url.URL
+	next     http.RoundTripper
+}
+
+func (v *via) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme != v.from.Scheme || r.URL.Host != v.from.Host {
+		return v.next.RoundTrip(r)
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Scheme, r2.URL.Host, r2.Host = v.to.Scheme, v.to.Host, v.from.Host
+	return v.next.RoundTrip(r2)
 }
