@@ -466,6 +466,22 @@ func TestSingleSignOnRefusals(t *testing.T) {
 				t.Errorf("%s: %d", name, res.StatusCode)
 			}
 		}
+		for name, form := range map[string]url.Values{
+			"a parameter in upper case": {"grant_type": {"authorization_code"}, "CODE": {code}, "redirect_uri": {outsideRedirect}, "code_verifier": {"wrong"}},
+			"a parameter twice, cased":  {"grant_type": {"authorization_code"}, "code": {code}, "Code": {code}, "redirect_uri": {outsideRedirect}, "code_verifier": {a.verifier}},
+		} {
+			req, _ := http.NewRequest("POST", rp.oauth.Endpoint.TokenURL, strings.NewReader(form.Encode()))
+			req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(secret))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusBadRequest {
+				t.Errorf("%s: %d", name, res.StatusCode)
+			}
+		}
 		if res, _ := b.do("GET", rp.oauth.Endpoint.TokenURL+"?grant_type=authorization_code&code="+url.QueryEscape(code), nil); res.StatusCode != http.StatusMethodNotAllowed {
 			t.Errorf("GET on the token endpoint: %d", res.StatusCode)
 		}
@@ -844,13 +860,24 @@ func TestSingleSignOnCannotBeHijacked(t *testing.T) {
 		res, _ := attacker.do("GET", a.url, nil)
 		loginLink := res.Header.Get("Location") // /oidc/accedi?id=...
 		id, _ := url.Parse(loginLink)
-		last, _, _, _ := victim.follow(s.plain.URL+loginLink, outsideRedirect)
-		if !strings.HasPrefix(last, outsideRedirect) {
-			t.Fatalf("the victim's browser did not complete: %s", last)
+		// The victim's browser completes the request and is on its way to
+		// the callback; the attacker races it there, with every method.
+		res, _ = victim.do("GET", s.plain.URL+loginLink, nil)
+		toCallback := res.Header.Get("Location")
+		if !strings.HasPrefix(toCallback, "/oidc/authorize/callback") {
+			t.Fatalf("the victim's browser did not complete: %d %s", res.StatusCode, toCallback)
 		}
-		res, _ = attacker.do("GET", s.plain.URL+"/oidc/authorize/callback?id="+id.Query().Get("id"), nil)
-		if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" {
-			t.Fatalf("the attacker collected the code: %d %s", res.StatusCode, res.Header.Get("Location"))
+		for _, method := range []string{"GET", "POST", "PUT", "DELETE", "PATCH"} {
+			res, _ = attacker.do(method, s.plain.URL+"/oidc/authorize/callback?id="+id.Query().Get("id"), nil)
+			if res.StatusCode < 400 || res.Header.Get("Location") != "" {
+				t.Fatalf("the attacker collected the code with %s: %d %s", method, res.StatusCode, res.Header.Get("Location"))
+			}
+		}
+		// The victim's own browser still gets it, and takes it to the
+		// application, which refuses it: the state is bound to the
+		// attacker's browser, and the code to the attacker's PKCE verifier.
+		if last, _, _, _ := victim.follow(s.plain.URL+toCallback, outsideRedirect); !strings.HasPrefix(last, outsideRedirect) {
+			t.Fatalf("the browser that completed the login did not get the code: %s", last)
 		}
 
 		// prompt=login: after logging in again the resident goes back to

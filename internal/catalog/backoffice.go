@@ -322,7 +322,7 @@ func (b *BackOffice) saveOffice(w http.ResponseWriter, r *http.Request) {
 		b.App.Log.Error("save office", "err", err, "request_id", web.RequestID(r.Context()))
 		b.App.Error(w, r, http.StatusInternalServerError)
 	default:
-		b.App.Cache.Purge()
+		b.App.PurgeCaches()
 		web.Redirect(w, r, "/backoffice/uffici/"+o.ID, url.Values{"salvato": {"1"}})
 	}
 }
@@ -398,7 +398,7 @@ func (b *BackOffice) saveService(w http.ResponseWriter, r *http.Request) {
 		b.App.Log.Error("save service", "err", err, "request_id", web.RequestID(r.Context()))
 		b.App.Error(w, r, http.StatusInternalServerError)
 	default:
-		b.App.Cache.Purge()
+		b.App.PurgeCaches()
 		web.Redirect(w, r, "/backoffice/servizi/"+v.ID, url.Values{"salvato": {"1"}})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/civico-pa/civico/internal/db"
@@ -70,6 +71,9 @@ func (s *Service) Active() bool { return s.Status == "active" }
 type Catalog struct {
 	Offices  []*Office  `json:"offices"`
 	Services []*Service `json:"services"`
+	// Version numbers the catalogues a Store loads, so that what was
+	// rendered from one is not taken for another's.
+	Version int64 `json:"-"`
 
 	offices  map[string]*Office
 	services map[string]*Service
@@ -236,9 +240,10 @@ type Store struct {
 	TTL      time.Duration
 	Holidays func(ctx context.Context) hours.Holidays
 
-	mu      sync.Mutex
-	cached  *Catalog
-	fetched time.Time
+	mu       sync.Mutex
+	cached   *Catalog
+	fetched  time.Time
+	versions atomic.Int64
 }
 
 // ErrEmpty means no catalogue has been loaded.
@@ -255,6 +260,7 @@ func (s *Store) Get(ctx context.Context) (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.Version = s.versions.Add(1)
 	s.cached, s.fetched = c, time.Now()
 	return c, nil
 }

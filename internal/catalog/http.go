@@ -45,7 +45,7 @@ type Web struct {
 // cost of a service page.
 type dayTables struct {
 	mu      sync.Mutex
-	catalog *Catalog
+	catalog int64 // the Version of the catalogue the tables come from
 	tables  map[dayTableKey]template.HTML
 }
 
@@ -59,8 +59,8 @@ func (h *Web) daysHTML(page *web.Page, c *Catalog, o *Office, now time.Time, n i
 	key := dayTableKey{office: o.ID, lang: page.Lang, date: hours.DateOf(now).String(), n: n}
 	t := &h.days
 	t.mu.Lock()
-	if t.catalog != c || len(t.tables) > 4096 {
-		t.catalog, t.tables = c, map[dayTableKey]template.HTML{}
+	if t.catalog != c.Version || len(t.tables) > 4096 {
+		t.catalog, t.tables = c.Version, map[dayTableKey]template.HTML{}
 	}
 	html, ok := t.tables[key]
 	t.mu.Unlock()
@@ -72,7 +72,7 @@ func (h *Web) daysHTML(page *web.Page, c *Catalog, o *Office, now time.Time, n i
 		return "", err
 	}
 	t.mu.Lock()
-	if t.catalog == c {
+	if t.catalog == c.Version {
 		t.tables[key] = html
 	}
 	t.mu.Unlock()
@@ -326,7 +326,7 @@ func (h *Web) service(w http.ResponseWriter, r *http.Request) {
 	// The content is everyone's: the same service, offices, hours and
 	// forms, with the offices' status of this minute, until the catalogue
 	// changes (a new catalogue, a new key).
-	shared := h.App.SharedContent(page, "service", fmt.Sprintf("%s@%s@%p", s.ID, now.Format("2006-01-02T15:04"), c))
+	shared := h.App.SharedContent(page, "service", fmt.Sprintf("%s@%s@%d", s.ID, now.Format("2006-01-02T15:04"), c.Version))
 	for _, o := range c.OfficesOf(s) {
 		v := OfficeView{Office: o}
 		if !shared {
@@ -429,7 +429,7 @@ func (h *Web) office(w http.ResponseWriter, r *http.Request) {
 	page.Title, page.Description = o.Name, o.Description
 	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.management"), Href: "/amministrazione"}, {Label: "Uffici", Href: "/amministrazione/uffici"}, {Label: o.Name}}
 	v := &OfficeView{Office: o, Metadata: officeMetadata(page.Town, o)}
-	if !h.App.SharedContent(page, "office", fmt.Sprintf("%s@%s@%p", o.ID, now.Format("2006-01-02T15:04"), c)) {
+	if !h.App.SharedContent(page, "office", fmt.Sprintf("%s@%s@%d", o.ID, now.Format("2006-01-02T15:04"), c.Version)) {
 		days, err := h.daysHTML(page, c, o, now, 14)
 		if err != nil {
 			h.App.Log.Error("office hours table", "err", err, "request_id", web.RequestID(r.Context()))

@@ -471,7 +471,7 @@ func (h *Web) create(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.fail(w, r, err)
 	default:
-		h.App.Cache.Purge() // the service page shows the change now, in this process
+		h.App.PurgeCaches() // the service page shows the change now, in this process
 		web.Redirect(w, r, "/backoffice/moduli/"+f.ID, url.Values{"salvato": {"1"}})
 	}
 }
@@ -503,7 +503,7 @@ func (h *Web) addVersion(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.fail(w, r, err)
 	default:
-		h.App.Cache.Purge() // the service page shows the change now, in this process
+		h.App.PurgeCaches() // the service page shows the change now, in this process
 		web.Redirect(w, r, "/backoffice/moduli/"+id, url.Values{"salvato": {"1"}})
 	}
 }
@@ -537,7 +537,7 @@ func (h *Web) archive(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.fail(w, r, err)
 	default:
-		h.App.Cache.Purge() // the service page shows the change now, in this process
+		h.App.PurgeCaches() // the service page shows the change now, in this process
 		web.Redirect(w, r, "/backoffice/moduli/"+id, url.Values{done: {"1"}})
 	}
 }

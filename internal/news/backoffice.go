@@ -184,7 +184,7 @@ func (h *Web) adminSave(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 	default:
 		// This process shows the change at once; others within their cache's TTL.
-		h.App.Cache.Purge()
+		h.App.PurgeCaches()
 		web.Redirect(w, r, "/backoffice/notizie/"+it.ID, url.Values{"salvato": {"1"}})
 	}
 }

@@ -122,7 +122,7 @@ func (p *Provider) Routes() {
 	m.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	protocol := p.errorPages(p.op)
 	m.Handle("/oidc/", protocol)
-	m.Handle("GET "+PathAuthorize+"/callback", p.sameBrowser(protocol))
+	m.Handle(PathAuthorize+"/callback", p.sameBrowser(protocol))
 	m.Handle("POST "+PathToken, p.authenticateClient(p.op))
 	m.HandleFunc(PathToken, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
@@ -184,9 +184,12 @@ func (p *Provider) authenticateClient(next http.Handler) http.Handler {
 			tokenError(w, http.StatusBadRequest, "invalid_request", "parameters go in the request body")
 			return
 		}
+		// Names exactly as the specification writes them (lower case): the
+		// library matches names whatever their case, so "CODE" would slip
+		// past the checks below and "Client_id" past this one.
 		for k, v := range form {
-			if len(v) > 1 {
-				tokenError(w, http.StatusBadRequest, "invalid_request", "repeated parameter "+k)
+			if len(v) > 1 || k != strings.ToLower(k) {
+				tokenError(w, http.StatusBadRequest, "invalid_request", "repeated or mis-cased parameter "+k)
 				return
 			}
 		}
@@ -334,6 +337,13 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 // collect their login.
 func (p *Provider) sameBrowser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The library would answer any method here; a browser comes back
+		// with GET only.
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			p.errorPage(w, r, http.StatusMethodNotAllowed, "invalid_request", "")
+			return
+		}
 		a, err := p.Storage.authRequest(r.Context(), r.URL.Query().Get("id"))
 		if err != nil {
 			p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "")

@@ -58,6 +58,24 @@ func (c *ContentCache) put(key string, html template.HTML, now time.Time) {
 	c.entries[key] = contentEntry{html: html, expires: now.Add(c.ttl)}
 }
 
+// Purge forgets every content (after an edit).
+func (c *ContentCache) Purge() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	clear(c.entries)
+	c.mu.Unlock()
+}
+
+// PurgeCaches forgets the pages and contents this process keeps, after an
+// edit, so the editor and everyone else see the change at once (other
+// processes within their TTL).
+func (a *App) PurgeCaches() {
+	a.Cache.Purge()
+	a.Content.Purge()
+}
+
 // SharedContent declares that the page's main content (its "content"
 // template) depends only on key, the page's template name and the language,
 // not on who is asking. It reports whether that content is at hand: then
