@@ -632,14 +632,22 @@ func TestSharedContentForLoggedInVisitors(t *testing.T) {
 		}
 		return page[i:j]
 	}
-	_, m := get(t, path, "Cookie", mario)
-	_, g := get(t, path, "Cookie", giulia)
-	_, anon := get(t, path)
-	if !strings.Contains(m, "Mario Test") || !strings.Contains(g, "Giulia Test") || strings.Contains(g, "Mario Test") {
-		t.Fatal("the header is not each visitor's own")
+	for _, p := range []string{path, srv.URL + "/amministrazione/uffici/anagrafe", srv.URL + "/dove-e-quando?quando=libero&giorno=2026-11-27&dalle=17:00&alle=20:00"} {
+		_, m := get(t, p, "Cookie", mario)
+		_, g := get(t, p, "Cookie", giulia)
+		_, anon := get(t, p)
+		if !strings.Contains(m, "Mario Test") || !strings.Contains(g, "Giulia Test") || strings.Contains(g, "Mario Test") {
+			t.Fatalf("%s: the header is not each visitor's own", p)
+		}
+		if main(m) != main(g) || main(m) != main(anon) {
+			t.Fatalf("%s: the shared content differs between visitors", p)
+		}
 	}
-	if main(m) != main(g) || main(m) != main(anon) {
-		t.Fatal("the shared content differs between visitors")
+	// Another question to the finder is another answer.
+	_, q1 := get(t, srv.URL+"/dove-e-quando?quando=libero&giorno=2026-11-27&dalle=17:00&alle=20:00", "Cookie", mario)
+	_, q2 := get(t, srv.URL+"/dove-e-quando?quando=libero&giorno=2026-11-28&dalle=09:00&alle=12:00", "Cookie", mario)
+	if main(q1) == main(q2) {
+		t.Fatal("two questions to the finder got the same answer")
 	}
 	// The back office changes the catalogue: the next page shows it.
 	if _, err := a.catalog.DB.ExecContext(ctx, `UPDATE services SET title = 'Carta d''identità (nuovo titolo)' WHERE id = 'carta-identita-elettronica'`); err != nil {
@@ -655,7 +663,7 @@ func TestSharedContentForLoggedInVisitors(t *testing.T) {
 // (never from the page cache), with the default shared-content cache.
 func BenchmarkLoggedInPages(b *testing.B) {
 	for name, path := range map[string]string{"home": "/", "service": "/servizi/anagrafe-e-stato-civile/carta-identita-elettronica",
-		"office": "/amministrazione/uffici/anagrafe"} {
+		"office": "/amministrazione/uffici/anagrafe", "finder": "/dove-e-quando?quando=libero&giorno=2026-11-25&dalle=17:00&alle=20:00"} {
 		b.Run(name, func(b *testing.B) {
 			s := newCachedSite(b)
 			cookie := s.login("RSSMRA85T10A562", "Mario", "mario@example.org")

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -98,7 +99,14 @@ func (h *Web) finder(w http.ResponseWriter, r *http.Request) {
 	if len(d.Errors) > 0 {
 		status = http.StatusBadRequest
 	}
-	if ok {
+	page := h.App.NewPage(r, "catalog.finder.title")
+	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
+	// A search's answer is everyone's: the same question, in the same
+	// minute, of the same catalogue. Only valid questions, whose fields are
+	// short, are kept.
+	shared := ok && len(d.Day)+len(d.From)+len(d.To) < 40 &&
+		h.App.SharedContent(page, "finder", fmt.Sprintf("%s|%s|%s|%s@%s@%d", d.When, d.Day, d.From, d.To, now.Format("2006-01-02T15:04"), c.Version))
+	if ok && !shared {
 		d.Searched, d.WindowStart, d.WindowEnd = true, from.In(hours.Rome), to.In(hours.Rome)
 		seen := map[string]bool{}
 		for _, o := range c.Offices {
@@ -131,8 +139,6 @@ func (h *Web) finder(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	page := h.App.NewPage(r, "catalog.finder.title")
-	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
 	page.Data = d
 	h.App.HTML(w, r, status, "finder", page)
 }
