@@ -4,7 +4,6 @@ import (
 	"embed"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -410,20 +409,12 @@ func (h *Web) receive(w http.ResponseWriter, r *http.Request) *upload {
 	}
 }
 
-func remote(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func actor(r *http.Request) Actor {
 	a, _ := identity.Current(r.Context())
 	if a == nil {
-		return Actor{Remote: remote(r)}
+		return Actor{Remote: web.RemoteAddr(r)}
 	}
-	return Actor{AccountID: a.ID, Remote: remote(r)}
+	return Actor{AccountID: a.ID, Remote: web.RemoteAddr(r)}
 }
 
 // refusal merges the file's refusal into the field errors and picks the

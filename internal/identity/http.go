@@ -5,7 +5,6 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -129,15 +128,6 @@ func (h *Web) clearCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure(r, h.BaseURL), SameSite: http.SameSiteLaxMode})
 }
 
-// remote is the client address recorded in the audit log.
-func remote(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // Require wraps a handler for people logged in at level or above, holding
 // one of roles if any are given. Someone not logged in is sent to the login
 // page; someone logged in with a password where the card is needed is asked
@@ -258,7 +248,7 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 	}
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	d := &FormData{Values: map[string]string{"email": email}}
-	login, err := h.Svc.LoginPassword(r.Context(), email, r.PostForm.Get("password"), remote(r), r.UserAgent(), h.BaseURL)
+	login, err := h.Svc.LoginPassword(r.Context(), email, r.PostForm.Get("password"), web.RemoteAddr(r), r.UserAgent(), h.BaseURL)
 	var throttled *ThrottledError
 	var pending *PendingTOTP
 	switch {
@@ -291,7 +281,7 @@ func (h *Web) loginCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	login, err := h.Svc.LoginTOTP(r.Context(), f.Get("token"), f.Get("code"), f.Get("secret"), remote(r), r.UserAgent())
+	login, err := h.Svc.LoginTOTP(r.Context(), f.Get("token"), f.Get("code"), f.Get("secret"), web.RemoteAddr(r), r.UserAgent())
 	switch {
 	case err == nil:
 		h.setCookie(w, r, login.Token)
@@ -317,7 +307,7 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 	holder, err := h.Card.Holder(r)
 	var refusal *CardRefusal
 	if errors.As(err, &refusal) {
-		_ = h.Svc.Audit.Audit(r.Context(), nil, AuditEvent{Actor: "anonymous", Action: "login.crs.refused", Remote: remote(r),
+		_ = h.Svc.Audit.Audit(r.Context(), nil, AuditEvent{Actor: "anonymous", Action: "login.crs.refused", Remote: web.RemoteAddr(r),
 			Details: map[string]string{"reason": refusal.Reason}})
 		h.App.Log.Info("smart card refused", "reason", refusal.Reason, "detail", refusal.Detail, "request_id", web.RequestID(r.Context()))
 		h.form(w, r, http.StatusForbidden, "card_refused", "identity.card.title", &FormData{Alert: refusal.MessageID})
@@ -327,7 +317,7 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	login, err := h.Svc.LoginCard(r.Context(), holder, remote(r), r.UserAgent())
+	login, err := h.Svc.LoginCard(r.Context(), holder, web.RemoteAddr(r), r.UserAgent())
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -358,7 +348,7 @@ func (h *Web) register(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	reg := Registration{Email: f.Get("email"), Password: f.Get("password"), Password2: f.Get("password2"), FiscalCode: f.Get("fiscal_code"),
 		GivenName: f.Get("given_name"), FamilyName: f.Get("family_name"), AcceptPrivacy: f.Get("privacy") == "1", Lang: h.App.I18n.Lang(r)}
-	err := h.Svc.Register(r.Context(), reg, h.BaseURL, remote(r))
+	err := h.Svc.Register(r.Context(), reg, h.BaseURL, web.RemoteAddr(r))
 	var fe FieldErrors
 	switch {
 	case errors.As(err, &fe):
@@ -385,7 +375,7 @@ func (h *Web) verify(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	err := h.Svc.VerifyEmail(r.Context(), r.PostForm.Get("token"), remote(r))
+	err := h.Svc.VerifyEmail(r.Context(), r.PostForm.Get("token"), web.RemoteAddr(r))
 	switch {
 	case errors.Is(err, ErrTokenInvalid):
 		h.form(w, r, http.StatusBadRequest, "notice", "identity.verify.title", &FormData{Alert: "identity.error.token"})
@@ -405,7 +395,7 @@ func (h *Web) forgot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := strings.TrimSpace(r.PostForm.Get("email"))
-	err := h.Svc.RequestReset(r.Context(), email, h.App.I18n.Lang(r), h.BaseURL, remote(r))
+	err := h.Svc.RequestReset(r.Context(), email, h.App.I18n.Lang(r), h.BaseURL, web.RemoteAddr(r))
 	var fe FieldErrors
 	switch {
 	case errors.As(err, &fe):
@@ -426,7 +416,7 @@ func (h *Web) reset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	err := h.Svc.ResetPassword(r.Context(), f.Get("token"), f.Get("password"), f.Get("password2"), remote(r))
+	err := h.Svc.ResetPassword(r.Context(), f.Get("token"), f.Get("password"), f.Get("password2"), web.RemoteAddr(r))
 	var fe FieldErrors
 	switch {
 	case errors.As(err, &fe):
@@ -481,7 +471,7 @@ func (h *Web) saveProfile(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	p := Profile{GivenName: strings.TrimSpace(f.Get("given_name")), FamilyName: strings.TrimSpace(f.Get("family_name")), Sex: f.Get("sex"),
 		BirthDate: strings.TrimSpace(f.Get("birth_date")), Phone: strings.TrimSpace(f.Get("phone")), Address: strings.TrimSpace(f.Get("address")), Lang: a.Lang}
-	if err := h.Svc.UpdateProfile(r.Context(), a, p, remote(r)); err != nil {
+	if err := h.Svc.UpdateProfile(r.Context(), a, p, web.RemoteAddr(r)); err != nil {
 		var fe FieldErrors
 		if errors.As(err, &fe) {
 			values := map[string]string{}
@@ -499,7 +489,7 @@ func (h *Web) saveProfile(w http.ResponseWriter, r *http.Request) {
 
 func (h *Web) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 	a, _ := Current(r.Context())
-	if err := h.Svc.LogoutEverywhere(r.Context(), a.ID, remote(r)); err != nil {
+	if err := h.Svc.LogoutEverywhere(r.Context(), a.ID, web.RemoteAddr(r)); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -538,7 +528,7 @@ func (h *Web) closeAccount(w http.ResponseWriter, r *http.Request) {
 		h.renderProfile(w, r, http.StatusUnprocessableEntity, &FormData{Errors: FieldErrors{"confirm": "identity.error.confirm_close"}, Alert: "identity.error.form"})
 		return
 	}
-	if err := h.Svc.CloseAccount(r.Context(), a, remote(r)); err != nil {
+	if err := h.Svc.CloseAccount(r.Context(), a, web.RemoteAddr(r)); err != nil {
 		h.fail(w, r, err)
 		return
 	}

@@ -161,7 +161,7 @@ func (h *Web) adminSave(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	in := Input{Title: f.Get("title"), Summary: f.Get("summary"), Body: f.Get("body"), Category: f.Get("category"),
 		Topics: f["topics"], PublishAt: f.Get("publish_at"), Action: f.Get("action")}
-	by := Actor{Remote: remote(r)}
+	by := Actor{Remote: web.RemoteAddr(r)}
 	if a, _ := identity.Current(r.Context()); a != nil {
 		by.AccountID = a.ID
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"embed"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -393,15 +392,6 @@ func (h *Web) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.notice(w, r, http.StatusOK, "news.unsubscribe.title", "news.unsubscribe.done", "")
 	}
-}
-
-// remote is the client address recorded in the audit log.
-func remote(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // pageHref is a list page's address with its page number.

@@ -620,19 +620,11 @@ func (p *Provider) consent(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, a, oidc.ErrAccessDenied().WithDescription("the resident declined"))
 		return
 	}
-	if err := p.Storage.grantConsent(ctx, acc.ID, c.ID, a.Req.Scopes, remoteOf(r)); err != nil {
+	if err := p.Storage.grantConsent(ctx, acc.ID, c.ID, a.Req.Scopes, web.RemoteAddr(r)); err != nil {
 		p.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, p.Storage.loginURL(a.ID), http.StatusSeeOther)
-}
-
-func remoteOf(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
 }
 
 // AppsData lists the applications a resident allowed.
@@ -657,7 +649,7 @@ func (p *Provider) apps(w http.ResponseWriter, r *http.Request) {
 
 func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 	acc, _ := identity.Current(r.Context())
-	if err := p.Storage.RevokeConsent(r.Context(), acc.ID, r.PathValue("client"), remoteOf(r)); err != nil {
+	if err := p.Storage.RevokeConsent(r.Context(), acc.ID, r.PathValue("client"), web.RemoteAddr(r)); err != nil {
 		if errors.Is(err, errNotFound) {
 			p.App.Error(w, r, http.StatusNotFound)
 			return

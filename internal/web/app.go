@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -271,4 +272,14 @@ func Redirect(w http.ResponseWriter, r *http.Request, path string, q url.Values)
 		path += "?" + q.Encode()
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther) // #nosec G710 -- callers pass a fixed local path (/accedi, /profilo, /backoffice/...) plus ids
+}
+
+// RemoteAddr is the client's address without its port, as the audit log and
+// the login throttle record it.
+func RemoteAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
