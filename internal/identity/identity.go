@@ -68,12 +68,15 @@ type Account struct {
 func (a *Account) DisplayName() string {
 	switch {
 	case a.GivenName != "" || a.FamilyName != "":
-		return joinNonEmpty(a.GivenName, a.FamilyName)
+		return a.FullName()
 	case a.Email != "":
 		return a.Email
 	}
 	return a.FiscalCode
 }
+
+// FullName is the given and family name, whichever are known.
+func (a *Account) FullName() string { return joinNonEmpty(a.GivenName, a.FamilyName) }
 
 // HasRole reports whether the account holds role.
 func (a *Account) HasRole(role string) bool { return slices.Contains(a.Roles, role) }

@@ -211,8 +211,11 @@ func validClientID(id string) bool {
 	return true
 }
 
-func hashSecret(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
+// sha256Hex is how the provider keeps codes and client secrets: both are
+// long random strings, so their SHA-256 is enough to find them and reveals
+// nothing.
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -254,7 +257,7 @@ func (s *Clients) Add(ctx context.Context, n NewClient) (*Client, string, error)
 		if secret == "" {
 			secret = randomString(32)
 		}
-		secretHash = hashSecret(secret)
+		secretHash = sha256Hex(secret)
 	}
 	c := &Client{ID: id, Name: strings.TrimSpace(n.Name), SecretHash: secretHash, Public: n.Public, FirstParty: n.FirstParty,
 		Pairwise: !n.PublicSubject, Redirects: n.RedirectURIs, PostLogouts: n.PostLogoutURIs,
@@ -293,7 +296,7 @@ func (s *Clients) Upsert(ctx context.Context, n NewClient) error {
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash, first_party = excluded.first_party,
 		pairwise = excluded.pairwise, redirect_uris = excluded.redirect_uris, post_logout_uris = excluded.post_logout_uris,
 		backchannel_logout_uri = excluded.backchannel_logout_uri, scopes = excluded.scopes`,
-		n.ID, strings.TrimSpace(n.Name), hashSecret(n.Secret), n.FirstParty, !n.PublicSubject, jsonList(n.RedirectURIs),
+		n.ID, strings.TrimSpace(n.Name), sha256Hex(n.Secret), n.FirstParty, !n.PublicSubject, jsonList(n.RedirectURIs),
 		jsonList(n.PostLogoutURIs), n.BackchannelLogoutURI, jsonList(n.Scopes), s.now())
 	return err
 }
@@ -381,5 +384,5 @@ func (c *Client) checkSecret(secret string) bool {
 	if c.Public || c.SecretHash == "" || secret == "" {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(hashSecret(secret)), []byte(c.SecretHash)) == 1
+	return subtle.ConstantTimeCompare([]byte(sha256Hex(secret)), []byte(c.SecretHash)) == 1
 }

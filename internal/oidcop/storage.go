@@ -2,9 +2,7 @@ package oidcop
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,11 +123,6 @@ var errNotFound = errors.New("not found or expired")
 
 func newID() string { return randomString(24) }
 
-func hashCode(code string) string {
-	sum := sha256.Sum256([]byte(code))
-	return hex.EncodeToString(sum[:])
-}
-
 // CreateAuthRequest stores a validated authorization request. On top of
 // the library's checks: only the scopes the client is registered for are
 // kept, PKCE must use S256, and a public client must use PKCE.
@@ -232,7 +225,7 @@ func (s *Storage) peekCode(ctx context.Context, code string) (*AuthRequest, erro
 		return nil, errNotFound
 	}
 	return scanAuthRequest(s.DB.QueryRowContext(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests
-		WHERE code_hash = $1 AND code_used_at IS NULL AND code_expires_at > $2 AND done = TRUE`, hashCode(code), s.now()))
+		WHERE code_hash = $1 AND code_used_at IS NULL AND code_expires_at > $2 AND done = TRUE`, sha256Hex(code), s.now()))
 }
 
 // SaveAuthCode binds the code to its request, once: the code lives one
@@ -240,7 +233,7 @@ func (s *Storage) peekCode(ctx context.Context, code string) (*AuthRequest, erro
 func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	now := s.now()
 	res, err := s.DB.ExecContext(ctx, `UPDATE oidc_auth_requests SET code_hash = $1, code_expires_at = $2
-		WHERE id = $3 AND done = TRUE AND code_hash IS NULL AND expires_at > $4`, hashCode(code), now.Add(codeLifetime), id, now)
+		WHERE id = $3 AND done = TRUE AND code_hash IS NULL AND expires_at > $4`, sha256Hex(code), now.Add(codeLifetime), id, now)
 	if err != nil {
 		return err
 	}
@@ -256,7 +249,7 @@ func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
 // presenters is not the application.
 func (s *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	now := s.now()
-	h := hashCode(code)
+	h := sha256Hex(code)
 	var a *AuthRequest
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -494,7 +487,7 @@ func (s *Storage) fill(ctx context.Context, info *oidc.UserInfo, accountID, subj
 	for _, sc := range scopes {
 		switch sc {
 		case oidc.ScopeProfile:
-			info.Name = joinName(acc.GivenName, acc.FamilyName)
+			info.Name = acc.FullName()
 			info.GivenName = acc.GivenName
 			info.FamilyName = acc.FamilyName
 			if acc.Lang != "" {
@@ -525,16 +518,6 @@ func (s *Storage) fill(ctx context.Context, info *oidc.UserInfo, accountID, subj
 		}
 	}
 	return nil
-}
-
-func joinName(given, family string) string {
-	switch {
-	case given == "":
-		return family
-	case family == "":
-		return given
-	}
-	return given + " " + family
 }
 
 func (s *Storage) residence(ctx context.Context, fiscalCode string) (bool, string, error) {
