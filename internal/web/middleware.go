@@ -65,24 +65,27 @@ const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; font-sr
 // after a submission (single sign-on's logout and consent end at another
 // application).
 func AllowFormAction(w http.ResponseWriter, origins ...string) {
-	csp := w.Header().Get("Content-Security-Policy")
+	w.Header().Set("Content-Security-Policy", withFormAction(w.Header().Get("Content-Security-Policy"), origins...))
+}
+
+// withFormAction adds origins (or schemes, "it.comune.app:") to the
+// policy's form-action; anything that could break out of the directive is
+// left out.
+func withFormAction(csp string, origins ...string) string {
 	for _, o := range origins {
 		if o == "" || strings.ContainsAny(o, " ;,'\"\r\n") {
 			continue
 		}
 		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+o, 1)
 	}
-	w.Header().Set("Content-Security-Policy", csp)
+	return csp
 }
 
 // securityHeaders sets the headers every response carries; httpsBehindProxy
 // says the public address is https while TLS ends at a reverse proxy;
 // formOrigins are other origins the application's forms lead to.
 func securityHeaders(httpsBehindProxy bool, formOrigins []string, next http.Handler) http.Handler {
-	csp := contentSecurityPolicy
-	if len(formOrigins) > 0 {
-		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+strings.Join(formOrigins, " "), 1)
-	}
+	csp := withFormAction(contentSecurityPolicy, formOrigins...)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)

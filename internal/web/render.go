@@ -108,8 +108,13 @@ func (p *Page) Partial(name string, data any) (template.HTML, error) {
 	if p.renderer == nil {
 		return "", fmt.Errorf("partial %s: the page has no renderer (make it with App.NewPage)", name)
 	}
+	return executeHTML(p.renderer.partials, name, data)
+}
+
+// executeHTML runs a named template into HTML.
+func executeHTML(t *template.Template, name string, data any) (template.HTML, error) {
 	var b bytes.Buffer
-	if err := p.renderer.partials.ExecuteTemplate(&b, name, data); err != nil {
+	if err := t.ExecuteTemplate(&b, name, data); err != nil {
 		return "", err
 	}
 	return template.HTML(b.String()), nil // #nosec G203 -- the output of an html/template, escaped as it was executed
@@ -133,11 +138,10 @@ func (p *Page) fragment(key fragmentKey) (template.HTML, error) {
 	if v, ok := p.renderer.fragments.Load(key); ok {
 		return v.(template.HTML), nil
 	}
-	var b bytes.Buffer
-	if err := p.tmpl.ExecuteTemplate(&b, key.name, p); err != nil {
+	h, err := executeHTML(p.tmpl, key.name, p)
+	if err != nil {
 		return "", err
 	}
-	h := template.HTML(b.String()) // #nosec G203 -- the output of an html/template, escaped as it was executed
 	if p.renderer.fragmentCount.Add(1) > maxFragments {
 		// The town profile changed many times: start afresh rather than grow.
 		p.renderer.fragments.Clear()
@@ -341,11 +345,11 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Pag
 	defer r.bufs.Put(buf)
 	p.tmpl, p.renderer = t, r
 	if !p.hasContent && p.contentCache != nil {
-		var b bytes.Buffer
-		if err := t.ExecuteTemplate(&b, "content", p); err != nil {
+		content, err := executeHTML(t, "content", p)
+		if err != nil {
 			return fmt.Errorf("render %s: %w", name, err)
 		}
-		p.content, p.hasContent = template.HTML(b.String()), true // #nosec G203 -- the output of an html/template, escaped as it was executed
+		p.content, p.hasContent = content, true
 		p.contentCache.put(p.contentKey, p.content, time.Now())
 	}
 	if err := t.ExecuteTemplate(buf, "layout", p); err != nil {
