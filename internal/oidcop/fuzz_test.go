@@ -28,7 +28,7 @@ func FuzzParseRegistry(f *testing.F) {
 	})
 }
 
-// FuzzValidURI: an accepted redirect URI is absolute, without fragment or
+// FuzzValidURI: a redirect URI a registration accepts is absolute, without fragment or
 // spaces, and http(s) with a host or a reverse-domain scheme of a public
 // client.
 func FuzzValidURI(f *testing.F) {
@@ -37,7 +37,7 @@ func FuzzValidURI(f *testing.F) {
 		f.Add(s, false)
 	}
 	f.Fuzz(func(t *testing.T, raw string, public bool) {
-		if validURI(raw, public) != nil {
+		if checkURI(raw, public, false) != nil {
 			return
 		}
 		if strings.ContainsAny(raw, " \t\r\n#") {
