@@ -63,6 +63,7 @@ type Auth struct {
 	Now  func() time.Time
 
 	mu         sync.Mutex
+	client     *http.Client // HTTP, through Via: set by discover
 	provider   *gooidc.Provider
 	endSession string
 	notice     func(w http.ResponseWriter, r *http.Request, status int, msg string)
@@ -106,22 +107,14 @@ func (a *Auth) discover(ctx context.Context) (*gooidc.Provider, error) {
 	if a.provider != nil {
 		return a.provider, nil
 	}
-	if a.Via != "" && a.Via != a.Issuer {
-		from, err1 := url.Parse(a.Issuer)
-		to, err2 := url.Parse(a.Via)
-		if err1 != nil || err2 != nil {
-			return nil, errors.Join(err1, err2)
+	if a.client == nil {
+		c, err := a.httpClient()
+		if err != nil {
+			return nil, err
 		}
-		c := *a.HTTP
-		next := c.Transport
-		if next == nil {
-			next = http.DefaultTransport
-		}
-		c.Transport = &via{from: from, to: to, next: next}
-		a.HTTP = &c
-		a.Via = ""
+		a.client = c
 	}
-	p, err := gooidc.NewProvider(gooidc.ClientContext(ctx, a.HTTP), a.Issuer)
+	p, err := gooidc.NewProvider(a.clientContext(ctx), a.Issuer)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +287,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, err)
 		return
 	}
-	hctx := gooidc.ClientContext(ctx, a.HTTP)
+	hctx := a.clientContext(ctx)
 	tok, err := a.oauth(p).Exchange(hctx, q.Get("code"), oauth2.VerifierOption(pl.verifier))
 	if err != nil {
 		a.Log.Warn("code exchange failed", "err", err)
@@ -376,7 +369,7 @@ func (a *Auth) backchannel(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"temporarily_unavailable"}`, http.StatusServiceUnavailable)
 		return
 	}
-	sub, sid, err := a.verifyLogoutToken(gooidc.ClientContext(ctx, a.HTTP), p, r.PostFormValue("logout_token"))
+	sub, sid, err := a.verifyLogoutToken(a.clientContext(ctx), p, r.PostFormValue("logout_token"))
 	if err != nil {
 		a.Log.Warn("logout token refused", "err", err)
 		w.Header().Set("Content-Type", "application/json")
@@ -458,6 +451,31 @@ func (a *Auth) refused(w http.ResponseWriter, r *http.Request, status int, msg s
 		return
 	}
 	http.Error(w, msg, status)
+}
+
+// httpClient is HTTP, sending the provider's requests Via when set.
+func (a *Auth) httpClient() (*http.Client, error) {
+	if a.Via == "" || a.Via == a.Issuer {
+		return a.HTTP, nil
+	}
+	from, err1 := url.Parse(a.Issuer)
+	to, err2 := url.Parse(a.Via)
+	if err1 != nil || err2 != nil {
+		return nil, errors.Join(err1, err2)
+	}
+	c := *a.HTTP
+	next := c.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c.Transport = &via{from: from, to: to, next: next}
+	return &c, nil
+}
+
+// clientContext makes go-oidc and x/oauth2 use the provider's client; call
+// it after discover.
+func (a *Auth) clientContext(ctx context.Context) context.Context {
+	return gooidc.ClientContext(ctx, a.client)
 }
 
 // via sends requests for one origin to another address, keeping the Host
