@@ -160,8 +160,8 @@ func comingDays(o *Office, now time.Time, n int) []DayHours {
 type OfficeView struct {
 	*Office
 	Status Status
-	Days   []DayHours
-	// DaysHTML is the table of Days, rendered (and cached) once.
+	// DaysHTML is the table of the office's coming days, rendered (and
+	// kept) once per office, language and day.
 	DaysHTML template.HTML
 	Services []*Service
 	// Metadata is the schema.org GovernmentOffice with its
@@ -337,7 +337,7 @@ func (h *Web) service(w http.ResponseWriter, r *http.Request) {
 				h.App.Error(w, r, http.StatusInternalServerError)
 				return
 			}
-			v.Days, v.DaysHTML = comingDays(o, now, 7), days
+			v.DaysHTML = days
 		}
 		d.Offices = append(d.Offices, v)
 	}
@@ -436,7 +436,7 @@ func (h *Web) office(w http.ResponseWriter, r *http.Request) {
 			h.App.Error(w, r, http.StatusInternalServerError)
 			return
 		}
-		v.Status, v.Days, v.DaysHTML, v.Services = statusOf(o, now), comingDays(o, now, 14), days, c.At(o.ID)
+		v.Status, v.DaysHTML, v.Services = statusOf(o, now), days, c.At(o.ID)
 	}
 	page.Data = v
 	h.App.HTML(w, r, http.StatusOK, "office", page)
