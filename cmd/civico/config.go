@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/oidcop"
+	"github.com/civico-pa/civico/internal/web"
 )
 
 // config is everything serve and demo need, read from the environment and
@@ -31,10 +32,14 @@ type config struct {
 	// Smart-card login over TLS.
 	TLSAddr, TLSCertFile, TLSKeyFile, TLSBaseURL string
 	CRSCAFile, CRSCRLFile                        string
-	CRSProxyHeader, CRSTrustedProxies            string
+	CRSProxyHeader                               string
 	// CRSStrictCRL refuses cards while their authority's CRL is missing or
 	// past its next update (see crs.Verifier.StrictCRL).
 	CRSStrictCRL bool
+
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For (and
+	// forwarded card) is believed.
+	TrustedProxies web.Proxies
 
 	// Sessions.
 	SessionIdle, SessionMax time.Duration
@@ -94,11 +99,19 @@ func loadConfig(env func(string) string) (config, error) {
 		"CIVICO_LOG_FORMAT": &c.LogFormat, "CIVICO_LOG_LEVEL": &c.LogLevel,
 		"CIVICO_TLS_ADDR": &c.TLSAddr, "CIVICO_TLS_CERT_FILE": &c.TLSCertFile, "CIVICO_TLS_KEY_FILE": &c.TLSKeyFile,
 		"CIVICO_TLS_BASE_URL": &c.TLSBaseURL, "CIVICO_CRS_CA_FILE": &c.CRSCAFile, "CIVICO_CRS_CRL_FILE": &c.CRSCRLFile,
-		"CIVICO_CRS_PROXY_HEADER": &c.CRSProxyHeader, "CIVICO_CRS_TRUSTED_PROXIES": &c.CRSTrustedProxies,
-		"CIVICO_MAIL_FROM": &c.MailFrom,
+		"CIVICO_CRS_PROXY_HEADER": &c.CRSProxyHeader,
+		"CIVICO_MAIL_FROM":        &c.MailFrom,
 	} {
 		if v := env(name); v != "" {
 			*dst = v
+		}
+	}
+	if env("CIVICO_CRS_TRUSTED_PROXIES") != "" {
+		return c, usagef("CIVICO_CRS_TRUSTED_PROXIES is now CIVICO_TRUSTED_PROXIES: it names the reverse proxies for every purpose (the client's address, the forwarded card)")
+	}
+	if v := env("CIVICO_TRUSTED_PROXIES"); v != "" {
+		if c.TrustedProxies, err = web.ParseProxies(v); err != nil {
+			return c, usagef("CIVICO_TRUSTED_PROXIES: %v", err)
 		}
 	}
 	if v := env("CIVICO_CRS_STRICT_CRL"); v != "" {
@@ -234,8 +247,8 @@ func (c *config) checkLogin() error {
 	if (c.TLSAddr != "" || c.CRSProxyHeader != "") && c.CRSCAFile == "" {
 		return usagef("smart-card login needs CIVICO_CRS_CA_FILE, the card authorities' certificates")
 	}
-	if c.CRSProxyHeader != "" && c.CRSTrustedProxies == "" {
-		return usagef("CIVICO_CRS_PROXY_HEADER needs CIVICO_CRS_TRUSTED_PROXIES: the addresses the header is trusted from")
+	if c.CRSProxyHeader != "" && c.TrustedProxies.Empty() {
+		return usagef("CIVICO_CRS_PROXY_HEADER needs CIVICO_TRUSTED_PROXIES: the addresses the header is trusted from")
 	}
 	if c.SMTPURL != "" && c.MailFrom == "" {
 		return usagef("CIVICO_SMTP_URL needs CIVICO_MAIL_FROM, the sender address")

@@ -73,7 +73,7 @@ func newIdentityService(cfg config, d *db.DB, i18n *web.I18n) *identity.Service 
 type cardReader struct {
 	verifier *crs.Verifier
 	header   string
-	proxies  crs.TrustedProxies
+	proxies  web.Proxies
 }
 
 func (c *cardReader) Holder(r *http.Request) (identity.CardHolder, error) {
@@ -114,13 +114,7 @@ func newCardReader(cfg config, log *slog.Logger) (*cardReader, error) {
 		return nil, fmt.Errorf("smart-card authorities (CIVICO_CRS_CA_FILE, CIVICO_CRS_CRL_FILE): %w", err)
 	}
 	v.StrictCRL = cfg.CRSStrictCRL
-	c := &cardReader{verifier: v, header: cfg.CRSProxyHeader}
-	if cfg.CRSTrustedProxies != "" {
-		if c.proxies, err = crs.ParseTrustedProxies(cfg.CRSTrustedProxies); err != nil {
-			return nil, usagef("CIVICO_CRS_TRUSTED_PROXIES: %v", err)
-		}
-	}
-	return c, nil
+	return &cardReader{verifier: v, header: cfg.CRSProxyHeader, proxies: cfg.TrustedProxies}, nil
 }
 
 // logSender is the demo's mail server when none is configured: each message

@@ -187,7 +187,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		}
 		a := &web.App{Chrome: chrome, Mux: http.NewServeMux(), Render: r, I18n: i18n, Static: static, Town: towns,
 			DB: d, Metrics: metrics, Log: log.With("app", chrome.App), AccessLog: cfg.AccessLog, ServeMetrics: serveMetrics,
-			Cache: web.NewPageCache(cfg.PageCacheTTL, 4096), Content: web.NewContentCache(cfg.PageCacheTTL, 4096), PublicHTTPS: strings.HasPrefix(cfg.BaseURL, "https://")}
+			Cache: web.NewPageCache(cfg.PageCacheTTL, 4096), Content: web.NewContentCache(cfg.PageCacheTTL, 4096), PublicHTTPS: strings.HasPrefix(cfg.BaseURL, "https://"), Proxies: cfg.TrustedProxies}
 		a.Routes()
 		return a, nil
 	}

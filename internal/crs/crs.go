@@ -8,7 +8,7 @@
 // refuses, says why (a Refusal with a Reason the UI turns into a page).
 //
 // Behind a reverse proxy that terminates TLS, the proxy forwards the
-// certificate in a header: ParseForwarded reads it, and TrustedProxies
+// certificate in a header: ParseForwarded reads it, and web.Proxies
 // tells whether the request really comes from the proxy. The header must
 // be ignored from any other address, or anyone could log in as anyone by
 // sending it.

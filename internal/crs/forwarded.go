@@ -3,8 +3,6 @@ package crs
 import (
 	"crypto/x509"
 	"encoding/base64"
-	"fmt"
-	"net/netip"
 	"net/url"
 	"strings"
 	"unicode"
@@ -38,7 +36,7 @@ const (
 // error, which Verify refuses as NoCertificate. A header that cannot be
 // read is a *Refusal with reason Malformed.
 //
-// Only call it for requests from a trusted proxy (TrustedProxies):
+// Only call it for requests from a trusted proxy (web.Proxies, CIVICO_TRUSTED_PROXIES):
 // anyone else can put any certificate in the header.
 func ParseForwarded(header string) ([]*x509.Certificate, error) {
 	h := strings.TrimSpace(header)
@@ -157,72 +155,4 @@ func stripSpace(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// TrustedProxies are the addresses whose forwarded certificate headers are
-// believed: the reverse proxies that terminate TLS in front of civico.
-// The zero value trusts nobody.
-type TrustedProxies struct {
-	prefixes []netip.Prefix
-}
-
-// ParseTrustedProxies reads a comma-separated list of IP addresses and
-// CIDR prefixes, such as "127.0.0.1, 10.0.0.0/8, ::1". An empty list
-// trusts nobody.
-func ParseTrustedProxies(list string) (TrustedProxies, error) {
-	var t TrustedProxies
-	for item := range strings.SplitSeq(list, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		var p netip.Prefix
-		if strings.Contains(item, "/") {
-			var err error
-			if p, err = netip.ParsePrefix(item); err != nil {
-				return TrustedProxies{}, fmt.Errorf("crs: trusted proxy %q: expected an IP address or a CIDR prefix such as 10.0.0.0/8", item)
-			}
-			p = p.Masked()
-		} else {
-			a, err := netip.ParseAddr(item)
-			if err != nil || a.Zone() != "" {
-				return TrustedProxies{}, fmt.Errorf("crs: trusted proxy %q: expected an IP address or a CIDR prefix such as 10.0.0.0/8", item)
-			}
-			a = a.Unmap()
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		t.prefixes = append(t.prefixes, p)
-	}
-	return t, nil
-}
-
-// Contains reports whether remoteAddr (host:port, as in
-// http.Request.RemoteAddr, or a bare IP address) is a trusted proxy. An
-// IPv4 address written as IPv6 (::ffff:a.b.c.d) counts as the IPv4
-// address; anything that is not an IP address is not trusted.
-func (t TrustedProxies) Contains(remoteAddr string) bool {
-	var addr netip.Addr
-	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
-		addr = ap.Addr()
-	} else if a, err := netip.ParseAddr(remoteAddr); err == nil {
-		addr = a
-	} else {
-		return false
-	}
-	addr = addr.Unmap().WithZone("")
-	for _, p := range t.prefixes {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
-}
-
-// String lists the trusted prefixes, for the log.
-func (t TrustedProxies) String() string {
-	s := make([]string, len(t.prefixes))
-	for i, p := range t.prefixes {
-		s[i] = p.String()
-	}
-	return strings.Join(s, ",")
 }

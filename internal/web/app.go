@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -55,6 +54,9 @@ type App struct {
 	// a request arrives without TLS (a reverse proxy terminates it): HSTS and
 	// Secure cookies are then always on.
 	PublicHTTPS bool
+	// Proxies are the reverse proxies whose X-Forwarded-For is believed
+	// (CIVICO_TRUSTED_PROXIES): RemoteAddr is then the client's address.
+	Proxies Proxies
 }
 
 // Routes registers the endpoints every application has: static files,
@@ -272,14 +274,4 @@ func Redirect(w http.ResponseWriter, r *http.Request, path string, q url.Values)
 		path += "?" + q.Encode()
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther) // #nosec G710 -- callers pass a fixed local path (/accedi, /profilo, /backoffice/...) plus ids
-}
-
-// RemoteAddr is the client's address without its port, as the audit log and
-// the login throttle record it.
-func RemoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

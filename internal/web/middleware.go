@@ -189,7 +189,7 @@ func (a *App) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		r = withClient(r.WithContext(context.WithValue(r.Context(), requestIDKey, id)), a.Proxies.ClientAddr(r))
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
