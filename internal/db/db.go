@@ -270,3 +270,13 @@ func redactUser(u string) string {
 	user, _, _ := strings.Cut(rest[:at], ":")
 	return scheme + "://" + user + "@" + rest[at+1:]
 }
+
+// ForUpdate is the clause that locks the rows a SELECT reads inside a
+// transaction until it ends: " FOR UPDATE" on PostgreSQL. SQLite needs none:
+// a write transaction (BEGIN IMMEDIATE) already holds the only write lock.
+func (d *DB) ForUpdate() string {
+	if d.Dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}

@@ -1,0 +1,159 @@
+package throttle
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time       { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func waitOf(err error) time.Duration {
+	var r *Refused
+	if errors.As(err, &r) {
+		return r.Wait
+	}
+	return 0
+}
+
+func TestBackoffAndLock(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		c := &clock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
+		l := &Limiter{DB: d, Now: c.now}
+		k := Key{Name: "login:pair:a@example.org|203.0.113.5", Rule: Rule{Free: 3, Window: 15 * time.Minute, Backoff: true, MaxDelay: 5 * time.Minute, LockAt: 6, LockFor: 15 * time.Minute}}
+		for i := range 3 {
+			if err := l.Take(ctx, nil, k); err != nil {
+				t.Fatalf("free attempt %d refused: %v", i+1, err)
+			}
+		}
+		// The fourth waits a second after the third, the fifth two seconds.
+		if w := waitOf(l.Take(ctx, nil, k)); w != time.Second {
+			t.Fatalf("fourth attempt at once: wait %v, want 1s", w)
+		}
+		c.add(time.Second)
+		if err := l.Take(ctx, nil, k); err != nil {
+			t.Fatalf("fourth attempt after 1s: %v", err)
+		}
+		if w := waitOf(l.Take(ctx, nil, k)); w != 2*time.Second {
+			t.Fatalf("fifth attempt at once: wait %v, want 2s", w)
+		}
+		c.add(2 * time.Second)
+		if err := l.Take(ctx, nil, k); err != nil {
+			t.Fatal(err)
+		}
+		// The sixth attempt reaches LockAt: a lock of 15 minutes follows.
+		c.add(4 * time.Second)
+		if err := l.Take(ctx, nil, k); err != nil {
+			t.Fatal(err)
+		}
+		if w := waitOf(l.Take(ctx, nil, k)); w != 15*time.Minute {
+			t.Fatalf("after the lock: wait %v, want 15m", w)
+		}
+		// Giving back the attempt that caused the lock lifts it.
+		if err := d.Tx(ctx, func(tx *sql.Tx) error { return l.Give(ctx, tx, k) }); err != nil {
+			t.Fatal(err)
+		}
+		if w := waitOf(l.Take(ctx, nil, k)); w == 0 || w == 15*time.Minute {
+			t.Fatalf("after giving back: wait %v, want the backoff's", w)
+		}
+		// A new window starts afresh.
+		c.add(16 * time.Minute)
+		for range 3 {
+			if err := l.Take(ctx, nil, k); err != nil {
+				t.Fatalf("new window: %v", err)
+			}
+		}
+		// Sweep keeps live budgets and forgets spent ones.
+		if err := l.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if w := waitOf(l.Take(ctx, nil, k)); w == 0 {
+			t.Fatal("sweep forgot a live budget")
+		}
+		c.add(time.Hour)
+		if err := l.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM throttle`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("after the sweep %d rows (%v)", n, err)
+		}
+	})
+}
+
+// A budget without backoff is spent until its window ends, and a request
+// drawing on several budgets takes from all of them or from none.
+func TestBudgetsAreAllOrNothing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		c := &clock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
+		l := &Limiter{DB: d, Now: c.now}
+		perAddress := Key{Name: "mail:to:a@example.org", Rule: Rule{Free: 1, Window: time.Hour}}
+		perClient := Key{Name: "mail:client:203.0.113.5", Rule: Rule{Free: 3, Window: time.Hour}}
+		if err := l.Take(ctx, nil, perAddress, perClient); err != nil {
+			t.Fatal(err)
+		}
+		if w := waitOf(l.Take(ctx, nil, perAddress, perClient)); w != time.Hour {
+			t.Fatalf("second mail to the same address: wait %v, want 1h", w)
+		}
+		// The refused request took nothing from the client's budget: two
+		// more mails to other addresses still go.
+		for _, to := range []string{"b@example.org", "c@example.org"} {
+			if err := l.Take(ctx, nil, Key{Name: "mail:to:" + to, Rule: perAddress.Rule}, perClient); err != nil {
+				t.Fatalf("mail to %s: %v", to, err)
+			}
+		}
+		if err := l.Take(ctx, nil, Key{Name: "mail:to:d@example.org", Rule: perAddress.Rule}, perClient); !errors.Is(err, ErrRefused) {
+			t.Fatalf("fourth mail from one client: %v", err)
+		}
+		c.add(30 * time.Minute)
+		if w := waitOf(l.Take(ctx, nil, perClient)); w != 30*time.Minute {
+			t.Fatalf("half-way through the window: wait %v, want 30m", w)
+		}
+	})
+}
+
+// Parallel attempts cannot slip past a budget: of 40 at once against a
+// budget of 3, exactly 3 go ahead, on either database.
+func TestParallelAttemptsCannotRaceTheBudget(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		l := &Limiter{DB: d}
+		k := Key{Name: "login:pair:victim@example.org|198.51.100.9", Rule: Rule{Free: 3, Window: 15 * time.Minute, Backoff: true, LockAt: 10, LockFor: 15 * time.Minute}}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		allowed, refused := 0, 0
+		for range 40 {
+			wg.Go(func() {
+				err := l.Take(ctx, nil, k)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					allowed++
+				case errors.Is(err, ErrRefused):
+					refused++
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if allowed != 3 || refused != 37 {
+			t.Fatalf("%d allowed and %d refused, want 3 and 37", allowed, refused)
+		}
+	})
+}
