@@ -108,7 +108,7 @@ func TestSmartCardLogin(t *testing.T) {
 	}
 	b.wantText(`header [data-element="personal-area-login"]`, demoCardName)
 	clickAndLoad(b, "Partecipa's personal area", chromedp.CSS(`header [data-element="personal-area-login"]`), 200)
-	b.wantText("main", "livello alto")
+	b.wantText("main", "Alto: Carta Regionale")
 
 	// Logging out of Partecipa ends the portal session too.
 	clickAndLoad(b, "logging out of Partecipa", chromedp.CSS(`main form[action="/esci"] button`), 200)
@@ -120,7 +120,7 @@ func TestSmartCardLogin(t *testing.T) {
 	// And logging out of the portal ends Partecipa's session.
 	b.open(d.TLS+"/login/crs", 200)
 	b.open(d.Partecipa+"/accedi?next=/profilo", 200)
-	b.wantText("main", "livello alto")
+	b.wantText("main", "Alto: Carta Regionale")
 	b.open(d.TLS+"/profilo", 200)
 	clickAndLoad(b, "logging out of the portal", chromedp.CSS(`main form[action="/esci"] button`), 200)
 	b.open(d.Partecipa+"/profilo", 200)

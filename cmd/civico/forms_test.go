@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/cf"
@@ -109,7 +110,7 @@ func (s *formsSite) login(t testing.TB, accountID string) string {
 	var token string
 	err := s.d.Tx(context.Background(), func(tx *sql.Tx) error {
 		var err error
-		token, err = s.apps.identity.Sessions.Create(context.Background(), tx, accountID, identity.Low, "password", "test")
+		token, err = s.apps.identity.Sessions.Create(context.Background(), tx, accountID, assurance.Low, "password", "test")
 		return err
 	})
 	if err != nil {

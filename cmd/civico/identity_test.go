@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cardca"
 	"github.com/civico-pa/civico/internal/cf"
@@ -480,7 +481,7 @@ func htmlEscape(s string) string { return strings.ReplaceAll(s, "'", "&#39;") }
 func TestStepUpToTheCard(t *testing.T) {
 	s := newIDSite(t, dbtest.SQLite(t))
 	id := &identity.Web{App: s.apps.portal, Svc: s.apps.identity}
-	s.apps.portal.Mux.HandleFunc("GET /test/riservato", id.Require(identity.High)(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "riservato") }))
+	s.apps.portal.Mux.HandleFunc("GET /test/riservato", id.Require(assurance.High)(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "riservato") }))
 	code, _ := cf.Complete("BNCGLI90A41F205")
 	if _, err := s.apps.identity.ImportResident(context.Background(), identity.Registration{Email: "giulia@example.org", Password: "tram-per-Sesto-alle-7",
 		Password2: "tram-per-Sesto-alle-7", FiscalCode: string(code), GivenName: "Giulia", FamilyName: "Bianchi", AcceptPrivacy: true}, "test"); err != nil {

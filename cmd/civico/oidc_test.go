@@ -20,6 +20,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/cardca"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
@@ -171,7 +172,7 @@ func TestSingleSignOnWithAnOutsideApplication(t *testing.T) {
 		if err := rp.provider.Claims(&meta); err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Contains(meta.Methods, "S256") || !slices.Contains(meta.Subject, "pairwise") || !slices.Contains(meta.ACR, oidcop.ACRSmartCard) {
+		if !slices.Contains(meta.Methods, "S256") || !slices.Contains(meta.Subject, "pairwise") || !slices.Contains(meta.ACR, assurance.ACRHigh) {
 			t.Fatalf("discovery: %+v", meta)
 		}
 
@@ -228,7 +229,7 @@ func TestSingleSignOnWithAnOutsideApplication(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if idt.Nonce != a.nonce || claims.ACR != oidcop.ACRSmartCard || !slices.Contains(claims.AMR, "sc") || claims.AuthTime == 0 ||
+		if idt.Nonce != a.nonce || claims.ACR != assurance.ACRHigh || !slices.Contains(claims.AMR, "sc") || claims.AuthTime == 0 ||
 			claims.FiscalCode != string(code) || claims.Resident == nil || !*claims.Resident || claims.District != "Crocetta" ||
 			claims.AgeBand == "" || claims.BirthDate != "" || claims.SID == "" || claims.Name != "Luca Ferrari" {
 			t.Fatalf("claims: nonce %v, %+v", idt.Nonce == a.nonce, claims)
@@ -559,7 +560,7 @@ func TestPartecipaSingleSignOnAndLogout(t *testing.T) {
 		// "Accedi" and the resident is in, with no page in between.
 		s.cardLogin(t, b, "/")
 		last, res, body, hops := s.partecipaLogin(t, b, "/accedi?next=/profilo")
-		if res.StatusCode != 200 || last != s.part.URL+"/profilo" || !strings.Contains(body, "Luca Ferrari") || !strings.Contains(body, "livello alto") {
+		if res.StatusCode != 200 || last != s.part.URL+"/profilo" || !strings.Contains(body, "Luca Ferrari") || !strings.Contains(body, "Alto: Carta Regionale") {
 			t.Fatalf("single sign-on into Partecipa: %d at %s after %d redirects", res.StatusCode, last, hops)
 		}
 		var sub, acc string
@@ -622,18 +623,18 @@ func TestPartecipaAsksForTheCard(t *testing.T) {
 
 	// With a password session Partecipa logs in at the password level...
 	_, res, body, _ := s.partecipaLogin(t, b, "/accedi?next=/profilo")
-	if res.StatusCode != 200 || !strings.Contains(body, "Email e password") {
+	if res.StatusCode != 200 || !strings.Contains(body, "Basso: email e password") {
 		t.Fatalf("password level: %d", res.StatusCode)
 	}
 	// ...and where the card is required it asks the provider for it, which
 	// sends the resident to the card login and back.
-	last, res, _, _ := s.partecipaLogin(t, b, "/accedi?livello=carta&next=/profilo")
+	last, res, _, _ := s.partecipaLogin(t, b, "/accedi?livello=high&next=/profilo")
 	if res.StatusCode != 200 || !strings.Contains(last, "/accedi/carta?next=") {
 		t.Fatalf("step-up: ended at %d %s", res.StatusCode, last)
 	}
 	next, _ := url.Parse(last)
 	last, res, body, _ = b.follow(s.cardLogin(t, b, next.Query().Get("next")), "")
-	if res.StatusCode != 200 || last != s.part.URL+"/profilo" || !strings.Contains(body, "livello alto") {
+	if res.StatusCode != 200 || last != s.part.URL+"/profilo" || !strings.Contains(body, "Alto: Carta Regionale") {
 		t.Fatalf("after the card: %d at %s", res.StatusCode, last)
 	}
 }
@@ -893,7 +894,7 @@ func TestSingleSignOnCannotBeHijacked(t *testing.T) {
 
 		// A request that needs the card cannot be completed by posting the
 		// consent form with a password session.
-		a3 := rp3.start(oauth2.SetAuthURLParam("acr_values", oidcop.ACRSmartCard))
+		a3 := rp3.start(oauth2.SetAuthURLParam("acr_values", assurance.ACRHigh))
 		res, _ = victim.do("GET", a3.url, nil)
 		rid, _ := url.Parse(res.Header.Get("Location"))
 		res, _ = victim.do("POST", s.plain.URL+"/oidc/consenso", url.Values{"id": {rid.Query().Get("id")}, "decision": {"allow"}})

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/crs"
@@ -240,7 +241,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	portalApp.Viewer = identity.Viewer
 	fb := &feedback.Handler{App: portalApp, Store: &feedback.Store{DB: d}}
 	portalApp.Mux.HandleFunc("POST /valutazione", fb.Submit)
-	portalApp.Mux.HandleFunc("GET /backoffice/valutazioni", id.Require(identity.Low, ratingRoles...)(fb.Results))
+	portalApp.Mux.HandleFunc("GET /backoffice/valutazioni", id.Require(assurance.Low, ratingRoles...)(fb.Results))
 
 	prov, err := newProvider(cfg, d, portalApp, id, svc, log)
 	if err != nil {

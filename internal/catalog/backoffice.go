@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/taxonomy"
@@ -150,7 +151,7 @@ type BackOffice struct {
 
 // Routes registers the back-office pages, for editors only.
 func (b *BackOffice) Routes() {
-	editor := b.ID.Require(identity.Low, EditorRoles...)
+	editor := b.ID.Require(assurance.Low, EditorRoles...)
 	m := b.App.Mux
 	m.HandleFunc("GET /backoffice/catalogo", editor(b.index))
 	m.HandleFunc("GET /backoffice/uffici/{id}", editor(b.officeForm))

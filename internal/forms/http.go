@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -38,7 +39,7 @@ func (h *Web) Routes() {
 	m.HandleFunc("GET /moduli/{form}", h.latest)
 	m.HandleFunc("GET /moduli/{form}/{version}", h.versionOnly)
 	m.HandleFunc("GET /moduli/{form}/{version}/{filename}", h.download)
-	op := h.Identity.Require(identity.Low, Roles...)
+	op := h.Identity.Require(assurance.Low, Roles...)
 	m.HandleFunc("GET /backoffice/moduli", op(h.index))
 	m.HandleFunc("POST /backoffice/moduli", op(h.create))
 	m.HandleFunc("GET /backoffice/moduli/{form}", op(h.detail))

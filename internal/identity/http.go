@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -132,7 +133,7 @@ func (h *Web) clearCookie(w http.ResponseWriter, r *http.Request) {
 // one of roles if any are given. Someone not logged in is sent to the login
 // page; someone logged in with a password where the card is needed is asked
 // for the card (step-up), and both come back to the page afterwards.
-func (h *Web) Require(level Assurance, roles ...string) func(http.HandlerFunc) http.HandlerFunc {
+func (h *Web) Require(level assurance.Level, roles ...string) func(http.HandlerFunc) http.HandlerFunc {
 	return func(next http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			a, se := Current(r.Context())
@@ -177,7 +178,7 @@ func (h *Web) Routes() {
 	m.HandleFunc("POST /password-dimenticata", h.forgot)
 	m.HandleFunc("GET /reimposta-password", h.resetForm)
 	m.HandleFunc("POST /reimposta-password", h.reset)
-	low := h.Require(Low)
+	low := h.Require(assurance.Low)
 	m.HandleFunc("GET /profilo", low(h.profile))
 	m.HandleFunc("POST /profilo", low(h.saveProfile))
 	m.HandleFunc("POST /profilo/esci-ovunque", low(h.logoutEverywhere))

@@ -14,21 +14,6 @@ import (
 	"time"
 )
 
-// Assurance is how sure civico is of who is logged in.
-type Assurance string
-
-const (
-	// Low: a password (with a second factor for operators).
-	Low Assurance = "low"
-	// High: the regional smart card (CRS/CNS) or the electronic identity card.
-	High Assurance = "high"
-)
-
-// Satisfies reports whether a session of level a may open a page needing need.
-func (a Assurance) Satisfies(need Assurance) bool {
-	return need == "" || need == Low && (a == Low || a == High) || need == High && a == High
-}
-
 // Kinds of account.
 const (
 	KindResident = "resident"

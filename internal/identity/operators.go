@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -155,7 +156,7 @@ type BackOfficeData struct {
 // roles, for administrators.
 func (h *Web) BackOfficeRoutes(sections ...Section) {
 	all := append([]Section{{Label: "identity.operators.title", Href: "/backoffice/operatori", Roles: []string{"admin"}}}, sections...)
-	h.App.Mux.HandleFunc("GET /backoffice", h.Require(Low, Roles...)(func(w http.ResponseWriter, r *http.Request) {
+	h.App.Mux.HandleFunc("GET /backoffice", h.Require(assurance.Low, Roles...)(func(w http.ResponseWriter, r *http.Request) {
 		a, _ := Current(r.Context())
 		d := &BackOfficeData{}
 		for _, s := range all {
@@ -169,7 +170,7 @@ func (h *Web) BackOfficeRoutes(sections ...Section) {
 		w.Header().Set("Cache-Control", "private, no-store")
 		h.App.HTML(w, r, http.StatusOK, "backoffice", page)
 	}))
-	admin := h.Require(Low, "admin")
+	admin := h.Require(assurance.Low, "admin")
 	h.App.Mux.HandleFunc("GET /backoffice/operatori", admin(h.operators))
 	h.App.Mux.HandleFunc("POST /backoffice/operatori/{id}/ruoli", admin(h.setRole))
 }

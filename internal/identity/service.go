@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 )
@@ -277,7 +278,7 @@ func (s *Service) LoginPassword(ctx context.Context, email, password, remote, us
 		}
 		return nil, &PendingTOTP{Token: token, Enrol: a.TOTPSecret == ""}
 	}
-	return s.startSession(ctx, a, Low, "password", remote, userAgent)
+	return s.startSession(ctx, a, assurance.Low, "password", remote, userAgent)
 }
 
 // LoginTOTP completes an operator's password login with the one-time code.
@@ -319,7 +320,7 @@ func (s *Service) LoginTOTP(ctx context.Context, pending, code, secret, remote, 
 				return err
 			}
 		}
-		login, err = s.sessionTx(ctx, tx, a, Low, "password+totp", remote, userAgent)
+		login, err = s.sessionTx(ctx, tx, a, assurance.Low, "password+totp", remote, userAgent)
 		return err
 	})
 	if errors.Is(err, ErrBadCredentials) {
@@ -328,7 +329,7 @@ func (s *Service) LoginTOTP(ctx context.Context, pending, code, secret, remote, 
 	return login, err
 }
 
-func (s *Service) startSession(ctx context.Context, a *Account, level Assurance, method, remote, userAgent string) (*Login, error) {
+func (s *Service) startSession(ctx context.Context, a *Account, level assurance.Level, method, remote, userAgent string) (*Login, error) {
 	var login *Login
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -338,7 +339,7 @@ func (s *Service) startSession(ctx context.Context, a *Account, level Assurance,
 	return login, err
 }
 
-func (s *Service) sessionTx(ctx context.Context, tx *sql.Tx, a *Account, level Assurance, method, remote, userAgent string) (*Login, error) {
+func (s *Service) sessionTx(ctx context.Context, tx *sql.Tx, a *Account, level assurance.Level, method, remote, userAgent string) (*Login, error) {
 	if a.Email != "" {
 		if err := s.Throttle.Succeed(ctx, tx, a.Email); err != nil {
 			return nil, err
@@ -383,7 +384,7 @@ func (s *Service) LoginCard(ctx context.Context, h CardHolder, remote, userAgent
 		} else if err != nil {
 			return err
 		}
-		login, err = s.sessionTx(ctx, tx, a, High, "crs", remote, userAgent)
+		login, err = s.sessionTx(ctx, tx, a, assurance.High, "crs", remote, userAgent)
 		if login != nil {
 			login.Account = a
 		}

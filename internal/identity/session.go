@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/db"
 )
 
@@ -13,7 +14,7 @@ import (
 type Session struct {
 	Hash       string
 	AccountID  string
-	Assurance  Assurance
+	Assurance  assurance.Level
 	Method     string
 	CreatedAt  time.Time
 	LastSeenAt time.Time
@@ -68,7 +69,7 @@ const touchEvery = time.Minute
 
 // Create starts a session in tx and returns the token for the cookie. A new
 // token at every login: a session id fixed before login is never reused.
-func (s *Sessions) Create(ctx context.Context, tx *sql.Tx, accountID string, level Assurance, method, userAgent string) (string, error) {
+func (s *Sessions) Create(ctx context.Context, tx *sql.Tx, accountID string, level assurance.Level, method, userAgent string) (string, error) {
 	token, hash := newToken()
 	now := s.now()
 	if len(userAgent) > 200 {
@@ -96,7 +97,7 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	se.Assurance = Assurance(level)
+	se.Assurance = assurance.Level(level)
 	now := s.now()
 	if !now.Before(se.ExpiresAt) || now.Sub(se.LastSeenAt) > s.Idle {
 		_, _ = s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hash)
@@ -190,7 +191,7 @@ func (s *Sessions) List(ctx context.Context, accountID string) ([]Session, error
 		if err := rows.Scan(&se.Hash, &se.AccountID, &level, &se.Method, &se.CreatedAt, &se.LastSeenAt, &se.ExpiresAt, &se.UserAgent); err != nil {
 			return nil, err
 		}
-		se.Assurance = Assurance(level)
+		se.Assurance = assurance.Level(level)
 		out = append(out, se)
 	}
 	return out, rows.Err()

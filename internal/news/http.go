@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/web"
@@ -56,7 +57,7 @@ func (h *Web) Routes() {
 	if h.ID == nil {
 		panic("news: Web.ID is required, it guards the back office")
 	}
-	editor := h.ID.Require(identity.Low, EditorRoles...)
+	editor := h.ID.Require(assurance.Low, EditorRoles...)
 	m.HandleFunc("GET /backoffice/notizie", editor(h.adminList))
 	m.HandleFunc("GET /backoffice/notizie/nuova", editor(h.adminNew))
 	m.HandleFunc("POST /backoffice/notizie/nuova", editor(h.adminSave))

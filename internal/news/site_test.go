@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
@@ -157,7 +158,7 @@ func (s *site) operator(t testing.TB, email string, roles ...string) (*browser, 
 	}
 	var token string
 	if err := s.d.Tx(ctx, func(tx *sql.Tx) error {
-		token, err = s.ids.Sessions.Create(ctx, tx, a.ID, identity.Low, "password", "test")
+		token, err = s.ids.Sessions.Create(ctx, tx, a.ID, assurance.Low, "password", "test")
 		return err
 	}); err != nil {
 		t.Fatal(err)

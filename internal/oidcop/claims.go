@@ -6,50 +6,20 @@ import (
 	"encoding/base64"
 	"slices"
 	"time"
-
-	"github.com/civico-pa/civico/internal/identity"
 )
 
-// Authentication context classes, in the acr claim and in acr_values. They
-// are URNs of civico's own, documented in the README; a relying party that
-// needs the smart card asks for ACRSmartCard and checks the acr it gets.
-const (
-	// ACRPassword: email and password (with a one-time code for operators).
-	ACRPassword = "urn:civico:acr:password" // #nosec G101 -- an authentication context class (a URN), not a credential
-	// ACRSmartCard: the regional smart card (CRS/CNS) or the electronic
-	// identity card, with its PIN, over TLS with a client certificate.
-	ACRSmartCard = "urn:civico:acr:smartcard"
-)
-
-// ACRValues are the classes the provider supports, weakest first.
-var ACRValues = []string{ACRPassword, ACRSmartCard}
-
-// acrOf maps how a portal session logged in to acr and amr (RFC 8176).
-func acrOf(method string) (string, []string) {
+// amrOf is how a portal session logged in, as RFC 8176 authentication
+// method references; the acr is the session's level of assurance, in the
+// words of package assurance.
+func amrOf(method string) []string {
 	switch method {
 	case "crs":
-		return ACRSmartCard, []string{"sc", "pin", "hwk", "mfa"}
+		return []string{"sc", "pin", "hwk", "mfa"}
 	case "password+totp":
-		return ACRPassword, []string{"pwd", "otp", "mfa"}
+		return []string{"pwd", "otp", "mfa"}
 	default:
-		return ACRPassword, []string{"pwd"}
+		return []string{"pwd"}
 	}
-}
-
-// requiredAssurance is the level a request's acr_values asks for: the weakest
-// class it names that civico knows (acr_values lists acceptable classes);
-// unknown values are ignored.
-func requiredAssurance(acrValues []string) identity.Assurance {
-	need := identity.Assurance("")
-	for _, v := range acrValues {
-		switch v {
-		case ACRPassword:
-			return identity.Low
-		case ACRSmartCard:
-			need = identity.High
-		}
-	}
-	return need
 }
 
 // mac is HMAC-SHA256 of parts joined by NUL, base64url, cut to n characters.

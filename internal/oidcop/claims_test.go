@@ -8,7 +8,6 @@ import (
 
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
-	"github.com/civico-pa/civico/internal/identity"
 )
 
 func TestAgeBand(t *testing.T) {
@@ -32,26 +31,12 @@ func TestAgeBand(t *testing.T) {
 	}
 }
 
-func TestRequiredAssurance(t *testing.T) {
-	for _, c := range []struct {
-		values []string
-		want   identity.Assurance
-	}{
-		{nil, ""},
-		{[]string{"urn:unknown"}, ""},
-		{[]string{ACRSmartCard}, identity.High},
-		{[]string{ACRSmartCard, ACRPassword}, identity.Low}, // either is acceptable
-		{[]string{ACRPassword}, identity.Low},
-	} {
-		if got := requiredAssurance(c.values); got != c.want {
-			t.Errorf("requiredAssurance(%v) = %q, want %q", c.values, got, c.want)
-		}
+func TestAMR(t *testing.T) {
+	if amr := amrOf("crs"); len(amr) == 0 || amr[0] != "sc" {
+		t.Errorf("card: %v", amr)
 	}
-	if acr, amr := acrOf("crs"); acr != ACRSmartCard || len(amr) == 0 || amr[0] != "sc" {
-		t.Errorf("card: %s %v", acr, amr)
-	}
-	if acr, amr := acrOf("password+totp"); acr != ACRPassword || len(amr) != 3 {
-		t.Errorf("password and code: %s %v", acr, amr)
+	if amr := amrOf("password+totp"); len(amr) != 3 || amr[1] != "otp" {
+		t.Errorf("password and code: %v", amr)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -136,7 +137,7 @@ func (p *Provider) Routes() {
 	p.App.CrossOriginAllowed = append(p.App.CrossOriginAllowed, PathToken, PathEndSession, PathRevoke, PathIntrospect, PathUserinfo)
 	m.HandleFunc("GET "+PathLogin, p.login)
 	m.HandleFunc("POST "+PathConsent, p.consent)
-	low := p.ID.Require(identity.Low)
+	low := p.ID.Require(assurance.Low)
 	m.HandleFunc("GET "+PathApps, low(p.apps))
 	m.HandleFunc("POST "+PathApps+"/{client}/revoca", low(p.revoke))
 }
@@ -147,7 +148,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	ctx := op.ContextWithIssuer(r.Context(), p.Issuer)
 	d := op.CreateDiscoveryConfig(ctx, p.op, p.Storage)
 	d.SubjectTypesSupported = []string{"pairwise", "public"}
-	d.ACRValuesSupported = ACRValues
+	d.ACRValuesSupported = assurance.ACRValues
 	d.ScopesSupported = KnownScopes
 	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode}
@@ -489,7 +490,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back := url.Values{"next": {r.URL.RequestURI()}}
-	need := requiredAssurance(a.Req.ACRValues)
+	need := assurance.Minimum(a.Req.ACRValues)
 	hinted := a.Req.HintSubject == "" || acc != nil && p.Storage.subject(c, acc.ID) == a.Req.HintSubject
 	switch {
 	case acc == nil || !p.fresh(a, se) || !hinted:
@@ -498,7 +499,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		dest := "/accedi"
-		if need == identity.High && p.ID.CardLoginURL != "" {
+		if need == assurance.High && p.ID.CardLoginURL != "" {
 			dest = "/accedi/carta"
 		}
 		web.Redirect(w, r, dest, back)

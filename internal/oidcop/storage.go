@@ -200,7 +200,7 @@ func (s *Storage) authRequest(ctx context.Context, id string) (*AuthRequest, err
 // complete records who logged in for a request, after the login page (and
 // the consent page, when there is one).
 func (s *Storage) complete(ctx context.Context, a *AuthRequest, c *Client, acc *identity.Account, se *identity.Session) error {
-	acr, amr := acrOf(se.Method)
+	acr, amr := se.Assurance.ACR(), amrOf(se.Method)
 	res, err := s.DB.ExecContext(ctx, `UPDATE oidc_auth_requests SET account_id = $1, session_hash = $2, subject = $3, acr = $4, amr = $5,
 		auth_time = $6, done = TRUE WHERE id = $7 AND done = FALSE AND expires_at > $8`,
 		acc.ID, se.Hash, s.subject(c, acc.ID), acr, jsonList(amr), se.CreatedAt, a.ID, s.now())

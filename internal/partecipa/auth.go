@@ -19,16 +19,9 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/web"
-)
-
-// Classes of authentication the portal's provider states in acr (see
-// internal/oidcop; repeated here because Partecipa is a relying party like
-// any other and imports nothing of the provider).
-const (
-	acrPassword  = "urn:civico:acr:password" // #nosec G101 -- an authentication context class (a URN), not a credential
-	acrSmartCard = "urn:civico:acr:smartcard"
 )
 
 // Cookie names: the portal has its own session cookie; a browser sends both
@@ -85,8 +78,8 @@ type Viewer struct {
 	ResidentKnown, Resident bool
 	District                string
 	AgeBand                 string
-	// Card reports whether the login used the smart card.
-	Card bool
+	// Level is how sure the portal was of who logged in.
+	Level assurance.Level
 }
 
 type ctxKey int
@@ -197,7 +190,8 @@ func (a *Auth) lookup(ctx context.Context, token string) (*Viewer, error) {
 	if err := json.Unmarshal([]byte(claims), &c); err != nil {
 		return nil, err
 	}
-	v.District, v.AgeBand, v.Card = c.District, c.AgeBand, v.ACR == acrSmartCard
+	v.District, v.AgeBand = c.District, c.AgeBand
+	v.Level, _ = assurance.OfACR(v.ACR)
 	if c.Resident != nil {
 		v.ResidentKnown, v.Resident = true, *c.Resident
 	}
@@ -210,44 +204,38 @@ type residenceClaims struct {
 	AgeBand  string `json:"age_band,omitempty"`
 }
 
-// login starts the code flow: state, nonce and PKCE verifier are kept in
-// the database, the state also in a cookie of this browser, so a callback
-// carrying someone else's login is refused.
+// login starts the code flow: state, nonce and PKCE verifier travel in a
+// sealed cookie of this browser (nothing is written for an anonymous
+// visit), so a callback carrying someone else's login is refused. With
+// ?livello=substantial or high, the provider is asked for that level.
 func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
+	var need assurance.Level
+	if v := r.URL.Query().Get("livello"); v != "" {
+		l, ok := assurance.Parse(v)
+		if !ok {
+			a.refused(w, r, http.StatusBadRequest, "partecipa.login.bad_level")
+			return
+		}
+		need = l
+	}
 	p, err := a.discover(r.Context())
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
-	next := web.SafeNext(r.URL.Query().Get("next"))
-	card := r.URL.Query().Get("livello") == "carta"
-	state, nonce, verifier := random(), random(), oauth2.GenerateVerifier()
-	if _, err := a.DB.ExecContext(r.Context(), `INSERT INTO partecipa_logins (state_hash, verifier, nonce, next_path, need_card, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, hash(state), verifier, nonce, next, card, a.now().Add(loginLifetime)); err != nil {
+	pl := pendingLogin{State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier(), Next: web.SafeNext(r.URL.Query().Get("next")),
+		Need: need, Expires: a.now().Add(loginLifetime).Unix()}
+	sealed, err := a.seal(pl)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.setCookie(w, loginCookie, state, "/auth/", int(loginLifetime.Seconds()))
-	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), gooidc.Nonce(nonce)}
-	if card {
-		opts = append(opts, oauth2.SetAuthURLParam("acr_values", acrSmartCard))
+	a.setCookie(w, loginCookie, sealed, "/auth/", int(loginLifetime.Seconds()))
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(pl.Verifier), gooidc.Nonce(pl.Nonce)}
+	if need != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("acr_values", need.ACR()))
 	}
-	http.Redirect(w, r, a.oauth(p).AuthCodeURL(state, opts...), http.StatusFound) // #nosec G710 -- the provider's authorization endpoint from its discovery document
-}
-
-type pendingLogin struct {
-	verifier, nonce, next string
-	card                  bool
-}
-
-// takeLogin consumes the login of a state: once.
-func (a *Auth) takeLogin(ctx context.Context, state string) (*pendingLogin, error) {
-	var pl pendingLogin
-	err := a.DB.Tx(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `DELETE FROM partecipa_logins WHERE state_hash = $1 AND expires_at > $2
-			RETURNING verifier, nonce, next_path, need_card`, hash(state), a.now()).Scan(&pl.verifier, &pl.nonce, &pl.next, &pl.card)
-	})
-	return &pl, err
+	http.Redirect(w, r, a.oauth(p).AuthCodeURL(pl.State, opts...), http.StatusFound) // #nosec G710 -- the provider's authorization endpoint from its discovery document
 }
 
 // callback finishes the login: checks the state against the browser's
@@ -259,13 +247,13 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	state := q.Get("state")
 	c, err := r.Cookie(loginCookie)
-	if state == "" || err != nil || c.Value != state {
+	if err != nil {
 		a.refused(w, r, http.StatusBadRequest, "partecipa.login.expired")
 		return
 	}
 	a.setCookie(w, loginCookie, "", "/auth/", -1)
-	pl, err := a.takeLogin(ctx, state)
-	if errors.Is(err, sql.ErrNoRows) {
+	pl, err := a.open(c.Value, state, a.now())
+	if errors.Is(err, errBadLogin) {
 		a.refused(w, r, http.StatusBadRequest, "partecipa.login.expired")
 		return
 	}
@@ -288,7 +276,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hctx := a.clientContext(ctx)
-	tok, err := a.oauth(p).Exchange(hctx, q.Get("code"), oauth2.VerifierOption(pl.verifier))
+	tok, err := a.oauth(p).Exchange(hctx, q.Get("code"), oauth2.VerifierOption(pl.Verifier))
 	if err != nil {
 		a.Log.Warn("code exchange failed", "err", err)
 		a.refused(w, r, http.StatusBadGateway, "partecipa.login.failed")
@@ -296,7 +284,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	idt, err := p.Verifier(&gooidc.Config{ClientID: a.ClientID}).Verify(hctx, raw)
-	if err != nil || idt.Nonce != pl.nonce {
+	if err != nil || idt.Nonce != pl.Nonce {
 		a.Log.Warn("id_token refused", "err", err)
 		a.refused(w, r, http.StatusBadGateway, "partecipa.login.failed")
 		return
@@ -311,8 +299,8 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if pl.card && claims.ACR != acrSmartCard {
-		a.refused(w, r, http.StatusForbidden, "partecipa.login.card_needed")
+	if got, _ := assurance.OfACR(claims.ACR); pl.Need != "" && !got.Satisfies(pl.Need) {
+		a.refused(w, r, http.StatusForbidden, "partecipa.login.level_needed")
 		return
 	}
 	extra, _ := json.Marshal(claims.residenceClaims)
@@ -325,7 +313,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.setCookie(w, sessionCookie, token, "/", 0)
-	http.Redirect(w, r, web.SafeNext(pl.next), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site
+	http.Redirect(w, r, web.SafeNext(pl.Next), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site
 }
 
 // logout ends Partecipa's session and sends the browser to the provider,
@@ -424,12 +412,9 @@ func (a *Auth) verifyLogoutToken(ctx context.Context, p *gooidc.Provider, raw st
 	return t.Subject, c.SID, nil
 }
 
-// Sweep deletes expired logins and sessions.
+// Sweep deletes expired sessions.
 func (a *Auth) Sweep(ctx context.Context) error {
 	now := a.now()
-	if _, err := a.DB.ExecContext(ctx, `DELETE FROM partecipa_logins WHERE expires_at < $1`, now); err != nil {
-		return err
-	}
 	_, err := a.DB.ExecContext(ctx, `DELETE FROM partecipa_sessions WHERE expires_at < $1 OR last_seen_at < $2`, now, now.Add(-sessionIdle))
 	return err
 }

@@ -58,15 +58,11 @@ func (p *Partecipa) Routes() {
 		if v == nil {
 			return nil
 		}
-		level := "low"
-		if v.Card {
-			level = "high"
-		}
 		name := v.Name
 		if name == "" {
 			name = "Partecipa"
 		}
-		return &web.Viewer{Name: name, Assurance: level}
+		return &web.Viewer{Name: name, Assurance: string(v.Level)}
 	}
 }
 
