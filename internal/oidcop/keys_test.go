@@ -1,8 +1,11 @@
 package oidcop
 
 import (
+	"bytes"
 	"context"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -157,7 +160,18 @@ func TestKeysAtRestAreSealed(t *testing.T) {
 	if strings.Contains(pub, `"d"`) || strings.Contains(pub, `"p"`) {
 		t.Fatalf("the public JWK holds private parts: %s", pub)
 	}
-	if strings.Contains(enc, "MII") {
-		t.Fatal("the private key looks stored in clear (DER base64)")
+	// What is stored must not read as a key: not as DER, not as PEM.
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(raw); err == nil {
+		t.Fatal("the private key is stored in clear (PKCS #8)")
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(raw); err == nil {
+		t.Fatal("the private key is stored in clear (PKCS #1)")
+	}
+	if strings.Contains(enc, "PRIVATE KEY") || bytes.Contains(raw, []byte("PRIVATE KEY")) {
+		t.Fatal("the private key is stored in clear (PEM)")
 	}
 }
