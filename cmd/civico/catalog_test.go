@@ -225,12 +225,12 @@ func operatorBrowser(t *testing.T, s *idSite, email string, roles ...string) *br
 	b := s.browser(t, nil)
 	_, body := b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {email}, "password": {"Sportello-Prima-Volta-1"}})
 	token := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(body)
-	secret := regexp.MustCompile(`name="secret" value="([A-Z2-7]+)"`).FindStringSubmatch(body)
+	secret := regexp.MustCompile(`<code class="fs-5">([A-Z2-7]+)</code>`).FindStringSubmatch(body)
 	if token == nil || secret == nil {
 		t.Fatalf("no TOTP enrolment for %s", email)
 	}
 	code, _ := identity.TOTPCode(secret[1], time.Now())
-	if res, _ := b.do("POST", s.plain.URL+"/accedi/codice", url.Values{"token": {token[1]}, "secret": {secret[1]}, "code": {code}}); res.StatusCode != http.StatusSeeOther {
+	if res, _ := b.do("POST", s.plain.URL+"/accedi/codice", url.Values{"token": {token[1]}, "code": {code}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("operator login: %d", res.StatusCode)
 	}
 	return b

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -43,6 +44,11 @@ type config struct {
 
 	// Sessions.
 	SessionIdle, SessionMax time.Duration
+
+	// Limits are the login, one-time code and mail budgets; PasswordQueue
+	// how many password checks may wait for a core.
+	Limits        identity.Limits
+	PasswordQueue int
 
 	// Outgoing mail.
 	SMTPURL, MailFrom string
@@ -82,7 +88,7 @@ func getenv(env func(string) string, name string, secret bool) (string, error) {
 
 func loadConfig(env func(string) string) (config, error) {
 	c := config{DataDir: "./civico-data", Addr: "127.0.0.1:8080", PartecipaAddr: "127.0.0.1:8081", LogFormat: "text", LogLevel: "info", AccessLog: true, PageCacheTTL: 10 * time.Second,
-		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour}
+		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, Limits: identity.DefaultLimits(), PasswordQueue: identity.DefaultPasswordQueue}
 	var err error
 	if c.DatabaseURL, err = getenv(env, "CIVICO_DATABASE_URL", true); err != nil {
 		return c, err
@@ -135,6 +141,7 @@ func loadConfig(env func(string) string) (config, error) {
 	}{
 		{"CIVICO_SESSION_IDLE", &c.SessionIdle, time.Minute, 24 * time.Hour},
 		{"CIVICO_SESSION_MAX", &c.SessionMax, 5 * time.Minute, 30 * 24 * time.Hour},
+		{"CIVICO_LOGIN_LOCK", &c.Limits.Lock, time.Minute, 24 * time.Hour},
 	} {
 		if v := env(d.name); v != "" {
 			x, err := time.ParseDuration(v)
@@ -142,6 +149,27 @@ func loadConfig(env func(string) string) (config, error) {
 				return c, usagef("%s must be a duration from %s to %s, such as 30m, not %q", d.name, d.min, d.max, v)
 			}
 			*d.dst = x
+		}
+	}
+	for _, n := range []struct {
+		name     string
+		dst      *int
+		min, max int
+	}{
+		{"CIVICO_LOGIN_PAIR_ATTEMPTS", &c.Limits.PairAttempts, 4, 1000},
+		{"CIVICO_LOGIN_CLIENT_ATTEMPTS", &c.Limits.ClientAttempts, 21, 1000000},
+		{"CIVICO_LOGIN_ACCOUNT_ATTEMPTS", &c.Limits.AccountAttempts, 10, 1000000},
+		{"CIVICO_OTP_ATTEMPTS", &c.Limits.CodeAttempts, 1, 10},
+		{"CIVICO_MAIL_PER_CLIENT", &c.Limits.MailsPerClient, 1, 1000000},
+		{"CIVICO_MAIL_PER_ADDRESS", &c.Limits.MailsPerAddress, 1, 100},
+		{"CIVICO_PASSWORD_QUEUE", &c.PasswordQueue, 0, 10000},
+	} {
+		if v := env(n.name); v != "" {
+			x, err := strconv.Atoi(v)
+			if err != nil || x < n.min || x > n.max {
+				return c, usagef("%s must be a whole number from %d to %d, not %q", n.name, n.min, n.max, v)
+			}
+			*n.dst = x
 		}
 	}
 	if v := env("CIVICO_PAGE_CACHE_TTL"); v != "" {

@@ -17,6 +17,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/oidcop"
+	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/town"
 )
 
@@ -100,8 +101,8 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 			return err
 		}
 		if p.district != "" {
-			if _, err := d.ExecContext(ctx, `INSERT INTO registry_residents (fiscal_code, district, updated_at) VALUES ($1, $2, $3)
-				ON CONFLICT (fiscal_code) DO NOTHING`, string(code), p.district, time.Now().UTC()); err != nil {
+			birth := code.BirthDate(time.Now()).Format("2006-01-02")
+			if err := (&population.Register{DB: d}).Put(ctx, population.Person{FiscalCode: string(code), District: p.district, Sex: code.Sex(), BirthDate: birth}); err != nil {
 				return err
 			}
 		}
@@ -166,8 +167,16 @@ func demoSSO(ctx context.Context, cfg *config, d *db.DB) (string, error) {
 	return b.String(), nil
 }
 
+// ensureDemoAccount creates a demo person's password account (operators
+// with the fiscal code an administrator writes, so that their card opens
+// it); card holders' accounts are made by their first card login, like
+// everyone's. A resident with both has two accounts until they link them
+// from the personal area after a card login.
 func ensureDemoAccount(ctx context.Context, svc *identity.Service, p demoPerson, code string) error {
-	if _, err := svc.Store.ByFiscalCode(ctx, code); err == nil {
+	if p.email == "" {
+		return nil
+	}
+	if _, err := svc.Store.ByEmail(ctx, p.email); err == nil {
 		return nil
 	} else if !errors.Is(err, identity.ErrNotFound) {
 		return err
@@ -180,8 +189,8 @@ func ensureDemoAccount(ctx context.Context, svc *identity.Service, p demoPerson,
 	if !p.password {
 		return nil // created at the first card login
 	}
-	_, err := svc.ImportResident(ctx, identity.Registration{Email: p.email, Password: demoResidentPassword, Password2: demoResidentPassword,
-		FiscalCode: code, GivenName: p.given, FamilyName: p.family, AcceptPrivacy: true, Lang: "it"}, "demo")
+	_, err := svc.ImportResident(ctx, identity.NewResident{Email: p.email, Password: demoResidentPassword,
+		GivenName: p.given, FamilyName: p.family, Lang: "it"}, "demo")
 	return err
 }
 

@@ -23,7 +23,6 @@ import (
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
-	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/forms"
@@ -71,8 +70,8 @@ func newFormsSite(t testing.TB, d *db.DB) *formsSite {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cfg := config{DataDir: dir, BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", SecretKey: testSecretKey,
-		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour}
+	cfg := testConfig(t)
+	cfg.DataDir, cfg.BaseURL, cfg.PartecipaBaseURL = dir, "http://portal.test", "http://partecipa.test"
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +109,7 @@ func (s *formsSite) login(t testing.TB, accountID string) string {
 	var token string
 	err := s.d.Tx(context.Background(), func(tx *sql.Tx) error {
 		var err error
-		token, err = s.apps.identity.Sessions.Create(context.Background(), tx, accountID, assurance.Low, "password", "test")
+		token, err = s.apps.identity.Sessions.Create(context.Background(), tx, accountID, assurance.Low, "password", "", "test")
 		return err
 	})
 	if err != nil {
@@ -474,9 +473,7 @@ func TestFormsBackOfficeNeedsTheRole(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newFormsSite(t, d)
 		schools := s.operator(t, "scuole@comune.example.it", "schools")
-		code, _ := cf.Complete("RSSMRA85T10A562")
-		resident, err := s.apps.identity.ImportResident(context.Background(), identity.Registration{Email: "mario@example.org", Password: "tram-per-Sesto-alle-7",
-			Password2: "tram-per-Sesto-alle-7", FiscalCode: string(code), GivenName: "Mario", FamilyName: "Rossi", AcceptPrivacy: true}, "test")
+		resident, err := s.apps.identity.ImportResident(context.Background(), identity.NewResident{Email: "mario@example.org", Password: "tram-per-Sesto-alle-7", GivenName: "Mario", FamilyName: "Rossi"}, "test")
 		if err != nil {
 			t.Fatal(err)
 		}

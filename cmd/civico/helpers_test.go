@@ -27,3 +27,16 @@ func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	os.Exit(m.Run())
 }
+
+// testConfig is the configuration serve starts from when nothing is set
+// (every limit at its documented default), with the test installation
+// secret and no access log; sites set their addresses on it.
+func testConfig(t testing.TB) config {
+	t.Helper()
+	c, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SecretKey, c.AccessLog = testSecretKey, false
+	return c
+}

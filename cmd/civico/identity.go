@@ -16,6 +16,8 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
+	"github.com/civico-pa/civico/internal/population"
+	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -49,7 +51,10 @@ func newIdentityService(cfg config, d *db.DB, i18n *web.I18n) *identity.Service 
 		DB:       d,
 		Store:    &identity.Store{DB: d},
 		Sessions: &identity.Sessions{DB: d, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax},
-		Throttle: &identity.Throttle{DB: d},
+		Limiter:  &throttle.Limiter{DB: d},
+		Limits:   cfg.Limits,
+		Hasher:   identity.NewHasher(cfg.PasswordQueue),
+		Register: &population.Register{DB: d},
 		Audit:    auditLog{&audit.Log{DB: d}},
 		Mail:     outbox{&mail.Outbox{DB: d}},
 		Town: func(ctx context.Context) string {
@@ -93,8 +98,13 @@ func (c *cardReader) Holder(r *http.Request) (identity.CardHolder, error) {
 	if err != nil {
 		return identity.CardHolder{}, refusal(err)
 	}
-	return identity.CardHolder{FiscalCode: string(id.FiscalCode), GivenName: id.GivenName, FamilyName: id.FamilyName, Serial: id.Serial, Kind: id.Kind}, nil
+	return identity.CardHolder{FiscalCode: string(id.FiscalCode), GivenName: id.GivenName, FamilyName: id.FamilyName, Serial: id.Serial, Kind: id.Kind,
+		Proof: id.Proof}, nil
 }
+
+// Revoked reports whether the card a session's proof names was revoked
+// since the login.
+func (c *cardReader) Revoked(proof string) bool { return c.verifier.IsRevoked(proof) }
 
 func refusal(err error) error {
 	reason := crs.ReasonOf(err)

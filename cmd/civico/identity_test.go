@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +51,11 @@ type idSite struct {
 
 func newIDSiteB(b *testing.B) *idSite { return newIDSite(b, dbtest.SQLite(b)) }
 
-func newIDSite(t testing.TB, d *db.DB) *idSite {
+func newIDSite(t testing.TB, d *db.DB) *idSite { return newTunedIDSite(t, d, nil) }
+
+// newTunedIDSite is newIDSite with some settings changed, as an
+// installation would change them.
+func newTunedIDSite(t testing.TB, d *db.DB, tune func(*config)) *idSite {
 	t.Helper()
 	ctx := context.Background()
 	towns := town.NewStore(d, time.Minute)
@@ -65,10 +70,14 @@ func newIDSite(t testing.TB, d *db.DB) *idSite {
 	plain := httptest.NewUnstartedServer(nil)
 	tlsSrv := httptest.NewUnstartedServer(nil)
 	part := httptest.NewUnstartedServer(nil)
-	cfg := config{
-		BaseURL: "http://" + plain.Listener.Addr().String(), PartecipaBaseURL: "http://" + part.Listener.Addr().String(),
-		TLSBaseURL: "https://" + tlsSrv.Listener.Addr().String(), CRSCAFile: f.CA, CRSCRLFile: f.CRL,
-		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, SecretKey: testSecretKey,
+	cfg := testConfig(t)
+	cfg.BaseURL, cfg.PartecipaBaseURL = "http://"+plain.Listener.Addr().String(), "http://"+part.Listener.Addr().String()
+	cfg.TLSBaseURL, cfg.CRSCAFile, cfg.CRSCRLFile = "https://"+tlsSrv.Listener.Addr().String(), f.CA, f.CRL
+	// Tests speak through a trusted proxy (127.0.0.1) when they need to
+	// be many clients: X-Forwarded-For then names each one.
+	cfg.TrustedProxies, _ = web.ParseProxies("127.0.0.1")
+	if tune != nil {
+		tune(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cards, err := newCardReader(cfg, log)
@@ -103,9 +112,12 @@ func newIDSite(t testing.TB, d *db.DB) *idSite {
 }
 
 // browser is a client with its own cookies; with a card it presents it.
+// from, when set, is the client address it appears to come from, through
+// the trusted proxy the test sites are configured with.
 type browser struct {
-	t *testing.T
-	c *http.Client
+	t    *testing.T
+	c    *http.Client
+	from string
 }
 
 func (s *idSite) browser(t *testing.T, card *cardca.Card) *browser {
@@ -130,6 +142,9 @@ func (b *browser) do(method, u string, form url.Values) (*http.Response, string)
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.from != "" {
+		req.Header.Set("X-Forwarded-For", b.from)
 	}
 	res, err := b.c.Do(req)
 	if err != nil {
@@ -189,104 +204,153 @@ func (s *idSite) card(t *testing.T, first15, given, family string, edit func(*ca
 	return c
 }
 
-func TestRegistrationVerificationAndLogin(t *testing.T) {
+// register asks for a registration link and completes it, returning the
+// browser logged in.
+func (s *idSite) register(t *testing.T, b *browser, email, given, family, password string) {
+	t.Helper()
+	if res, _ := b.do("POST", s.plain.URL+"/registrati", url.Values{"email": {email}, "privacy": {"1"}}); res.StatusCode != 200 {
+		t.Fatalf("registration request: %d", res.StatusCode)
+	}
+	msgs := s.deliverTo(t, email)
+	res, _ := b.do("POST", s.plain.URL+"/registrati/completa", url.Values{"token": {tokenOf(t, msgs[len(msgs)-1])}, "given_name": {given},
+		"family_name": {family}, "password": {password}, "password2": {password}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("completing the registration: %d", res.StatusCode)
+	}
+}
+
+// deliverTo sends the outbox and returns what arrived for one address.
+func (s *idSite) deliverTo(t *testing.T, to string) []mailtest.Received {
+	t.Helper()
+	if _, _, err := s.worker.DeliverDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var out []mailtest.Received
+	deadline := time.Now().Add(5 * time.Second)
+	for len(out) == 0 && time.Now().Before(deadline) {
+		out = out[:0]
+		for _, m := range s.smtp.Messages() {
+			if len(m.To) > 0 && m.To[0] == to {
+				out = append(out, m)
+			}
+		}
+		if len(out) == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no mail for %s", to)
+	}
+	return out
+}
+
+func (s *idSite) count(t *testing.T, table string) int {
+	t.Helper()
+	var n int
+	if err := s.d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Registration proves the address first: the account exists only once
+// someone who reads the mailbox completes it, and it carries no fiscal code.
+func TestRegistrationByLinkAndLogin(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newIDSite(t, d)
 		b := s.browser(t, nil)
 		base := s.plain.URL
-		form := url.Values{"email": {"Sara.Galli@Example.org"}, "password": {"tram-per-Sesto-alle-7"}, "password2": {"tram-per-Sesto-alle-7"},
-			"fiscal_code": {"glls ra85t50 f205x"}, "given_name": {"Sara"}, "family_name": {"Galli"}, "privacy": {"1"}}
 
-		// Bad input: a message beside each wrong field, input kept, nothing created.
-		bad := url.Values{}
-		for k, v := range form {
-			bad[k] = v
-		}
-		bad.Set("fiscal_code", "GLLSRA85T50F205A")
-		bad.Set("password", "password123")
-		bad.Set("password2", "password123")
-		res, body := b.do("POST", base+"/registrati", bad)
-		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-fiscal_code-error"`) ||
-			!strings.Contains(body, "L&#39;ultimo carattere del codice fiscale") || !strings.Contains(body, `id="f-password-error"`) ||
-			!strings.Contains(body, `value="Sara.Galli@Example.org"`) || strings.Contains(body, "password123") {
+		// Bad input: a message beside each wrong field, input kept, nothing sent.
+		res, body := b.do("POST", base+"/registrati", url.Values{"email": {"not an address"}})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-email-error"`) || !strings.Contains(body, `id="f-privacy-error"`) ||
+			!strings.Contains(body, `value="not an address"`) {
 			t.Fatalf("invalid registration: %d\n%s", res.StatusCode, body)
 		}
-
-		code, _ := cf.Complete("GLLSRA85T50F205")
-		form.Set("fiscal_code", strings.ToLower(string(code)))
+		if n := s.count(t, "mail_outbox"); n != 0 {
+			t.Fatalf("a refused form queued %d mails", n)
+		}
+		// A fiscal code sent along is not a field any more: ignored.
+		form := url.Values{"email": {"Sara.Galli@Example.org"}, "privacy": {"1"}, "fiscal_code": {"GLLSRA85T50F205K"}, "given_name": {"<a href=x>"}}
 		res, body = b.do("POST", base+"/registrati", form)
-		if res.StatusCode != 200 || !strings.Contains(body, "Ti abbiamo scritto") {
+		if res.StatusCode != 200 || !strings.Contains(body, "riceverai a breve un messaggio") {
 			t.Fatalf("registration: %d", res.StatusCode)
 		}
-		// Not verified yet: a right password is told to verify, and gets the link again.
-		res, _ = b.do("POST", base+"/accedi", url.Values{"email": {"sara.galli@example.org"}, "password": {"tram-per-Sesto-alle-7"}})
-		if res.StatusCode != http.StatusForbidden {
-			t.Errorf("login before verification: %d", res.StatusCode)
+		if n := s.count(t, "accounts"); n != 0 {
+			t.Fatalf("%d accounts before the address was proven", n)
 		}
-		msgs := s.deliver(t, 2)
-		if msgs[0].To[0] != "sara.galli@example.org" || !strings.Contains(msgs[0].Subject, "Conferma il tuo indirizzo — Comune di Cinisello Balsamo") {
-			t.Fatalf("verification mail: %+v", msgs[0])
+		// Asked again while the link lives: the same page, no second mail.
+		b.do("POST", base+"/registrati", form)
+		msgs := s.deliverTo(t, "sara.galli@example.org")
+		if len(msgs) != 1 || !strings.Contains(msgs[0].Subject, "Completa la registrazione — Comune di Cinisello Balsamo") {
+			t.Fatalf("registration mails: %d %+v", len(msgs), msgs)
 		}
-		// The first link stopped working when the second was sent.
-		if res, _ := b.do("POST", base+"/verifica-email", url.Values{"token": {tokenOf(t, msgs[0])}}); res.StatusCode != http.StatusBadRequest {
-			t.Errorf("superseded link: %d", res.StatusCode)
+		if strings.Contains(msgs[0].Text, "<a") || strings.Contains(msgs[0].Text, "GLLSRA") {
+			t.Errorf("the mail to an unproven address carries what the requester typed: %q", msgs[0].Text)
 		}
-		tok := tokenOf(t, msgs[1])
-		// Opening the link only shows a button: a mail scanner's GET verifies nothing.
-		if res, body := b.do("GET", base+"/verifica-email?token="+tok, nil); res.StatusCode != 200 || !strings.Contains(body, `name="token" value="`+tok+`"`) {
-			t.Errorf("verification page: %d", res.StatusCode)
+		tok := tokenOf(t, msgs[0])
+		// Opening the link shows the form with the address; a dead link
+		// says so before anyone types a password.
+		if res, body := b.do("GET", base+"/registrati/completa?token="+tok, nil); res.StatusCode != 200 || !strings.Contains(body, "sara.galli@example.org") {
+			t.Errorf("completion page: %d", res.StatusCode)
 		}
-		if res, _ := b.do("POST", base+"/verifica-email", url.Values{"token": {tok}}); res.StatusCode != http.StatusSeeOther {
-			t.Fatalf("verification: %d", res.StatusCode)
+		if res, body := b.do("GET", base+"/registrati/completa?token=nope", nil); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "/registrati") || strings.Contains(body, `name="password"`) {
+			t.Errorf("dead link page: %d", res.StatusCode)
 		}
-		if res, _ := b.do("POST", base+"/verifica-email", url.Values{"token": {tok}}); res.StatusCode != http.StatusBadRequest {
-			t.Errorf("a used link worked twice: %d", res.StatusCode)
+		complete := url.Values{"token": {tok}, "given_name": {"Sara"}, "family_name": {"Galli"}, "password": {"password123"}, "password2": {"password123"}}
+		if res, body := b.do("POST", base+"/registrati/completa", complete); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, `id="f-password-error"`) || !strings.Contains(body, `value="Sara"`) || strings.Contains(body, "password123") {
+			t.Fatalf("weak password: %d", res.StatusCode)
 		}
-
+		complete.Set("password", "tram-per-Sesto-alle-7")
+		complete.Set("password2", "tram-per-Sesto-alle-7")
+		res, _ = b.do("POST", base+"/registrati/completa", complete)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/profilo?benvenuto=1" {
+			t.Fatalf("completion: %d to %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		if res, _ := s.browser(t, nil).do("POST", base+"/registrati/completa", complete); res.StatusCode != http.StatusBadRequest {
+			t.Errorf("a registration link worked twice: %d", res.StatusCode)
+		}
+		status, me := b.me(base)
+		if status != 200 || me.FiscalCode != "" || me.Assurance != "low" || me.GivenName != "Sara" || me.Sources["name"] != "self" || me.Sources["email"] != "email_link" {
+			t.Fatalf("/api/v1/me = %d %+v", status, me)
+		}
+		if res, body := b.do("GET", base+"/profilo?benvenuto=1", nil); res.StatusCode != 200 || !strings.Contains(body, "Benvenuto") || strings.Contains(body, `name="birth_date"`) ||
+			!strings.Contains(res.Header.Get("Cache-Control"), "no-store") {
+			t.Errorf("profile: %d", res.StatusCode)
+		}
+		b.do("POST", base+"/esci", url.Values{})
+		if status, _ := b.me(base); status != http.StatusUnauthorized {
+			t.Errorf("after logout /api/v1/me = %d", status)
+		}
 		res, _ = b.do("POST", base+"/accedi", url.Values{"email": {"SARA.GALLI@example.org"}, "password": {"tram-per-Sesto-alle-7"}, "next": {"/profilo"}})
 		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/profilo" {
 			t.Fatalf("login: %d to %q", res.StatusCode, res.Header.Get("Location"))
 		}
-		c := res.Cookies()[0]
-		if c.Name != identity.SessionCookie || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure {
-			t.Errorf("session cookie %+v", c)
+		var session, device *http.Cookie
+		for _, c := range res.Cookies() {
+			switch c.Name {
+			case identity.SessionCookie:
+				session = c
+			case identity.DeviceCookie:
+				device = c
+			}
 		}
-		status, me := b.me(base)
-		if status != 200 || me.FiscalCode != string(code) || me.Assurance != "low" || me.GivenName != "Sara" {
-			t.Fatalf("/api/v1/me = %d %+v", status, me)
+		if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Secure || device == nil || !device.HttpOnly {
+			t.Errorf("cookies %+v %+v", session, device)
 		}
-		res, body = b.do("GET", base+"/profilo", nil)
-		if res.StatusCode != 200 || !strings.Contains(body, `value="1985-12-10"`) || !strings.Contains(body, "Sara Galli") ||
-			!strings.Contains(res.Header.Get("Cache-Control"), "no-store") {
-			t.Errorf("profile with the birth date from the fiscal code: %d", res.StatusCode)
+		// The address has an account now: registering it again gives the
+		// same page, and its owner a mail saying so, with a reset link.
+		if res, body := s.browser(t, nil).do("POST", base+"/registrati", form); res.StatusCode != 200 || !strings.Contains(body, "riceverai a breve un messaggio") {
+			t.Errorf("registering a taken address: %d", res.StatusCode)
 		}
-		// One account per address and per fiscal code, without telling a stranger so.
-		other := s.browser(t, nil)
-		res, body = other.do("POST", base+"/registrati", form)
-		if res.StatusCode != 200 || !strings.Contains(body, "Ti abbiamo scritto") {
-			t.Errorf("duplicate registration answered %d", res.StatusCode)
+		msgs = s.deliverTo(t, "sara.galli@example.org")
+		last := msgs[len(msgs)-1]
+		if len(msgs) != 2 || !strings.Contains(last.Text, "ha già un account") || !strings.Contains(last.Text, "/reimposta-password?token=") {
+			t.Errorf("notice to the address's owner: %q", last.Text)
 		}
-		form2 := url.Values{}
-		for k, v := range form {
-			form2[k] = v
-		}
-		form2.Set("email", "sara.g@example.org")
-		other.do("POST", base+"/registrati", form2)
-		msgs = s.deliver(t, 4)
-		if !strings.Contains(msgs[2].Text, "ha già un account") || msgs[3].To[0] != "sara.g@example.org" || !strings.Contains(msgs[3].Text, "esiste già un account con il codice fiscale") {
-			t.Errorf("duplicate notices: %q / %q", msgs[2].Text, msgs[3].Text)
-		}
-		var n int
-		d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM accounts`).Scan(&n)
-		if n != 1 {
-			t.Errorf("%d accounts after duplicate registrations", n)
-		}
-
-		if res, _ := b.do("POST", base+"/esci", url.Values{}); res.StatusCode != http.StatusSeeOther {
-			t.Errorf("logout: %d", res.StatusCode)
-		}
-		if status, _ := b.me(base); status != http.StatusUnauthorized {
-			t.Errorf("after logout /api/v1/me = %d", status)
+		if n := s.count(t, "accounts"); n != 1 {
+			t.Errorf("%d accounts", n)
 		}
 	})
 }
@@ -296,10 +360,8 @@ func TestLoginThrottlingDoesNotRevealAccounts(t *testing.T) {
 		s := newIDSite(t, d)
 		svc := s.apps.identity
 		now := time.Now()
-		svc.Throttle.Now = func() time.Time { return now }
-		code, _ := cf.Complete("RSSMRA85T10A562")
-		if _, err := svc.ImportResident(context.Background(), identity.Registration{Email: "mario@example.org", Password: "tram-per-Sesto-alle-7",
-			Password2: "tram-per-Sesto-alle-7", FiscalCode: string(code), GivenName: "Mario", FamilyName: "Rossi", AcceptPrivacy: true}, "test"); err != nil {
+		svc.Limiter.Now = func() time.Time { return now }
+		if _, err := svc.ImportResident(context.Background(), identity.NewResident{Email: "mario@example.org", Password: "tram-per-Sesto-alle-7", GivenName: "Mario", FamilyName: "Rossi"}, "test"); err != nil {
 			t.Fatal(err)
 		}
 		b := s.browser(t, nil)
@@ -314,26 +376,27 @@ func TestLoginThrottlingDoesNotRevealAccounts(t *testing.T) {
 				t.Errorf("%s: statuses %v, want %v", email, statuses, want)
 			}
 		}
-		// Even the right password waits its turn.
+		// Even the right password waits its turn, and is told how long.
 		res, body := b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {"mario@example.org"}, "password": {"tram-per-Sesto-alle-7"}})
-		if res.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "riprova tra") {
+		if res.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "riprova tra") || res.Header.Get("Retry-After") == "" {
 			t.Errorf("right password while throttled: %d", res.StatusCode)
 		}
 		now = now.Add(3 * time.Second)
 		if res, _ := b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {"mario@example.org"}, "password": {"tram-per-Sesto-alle-7"}}); res.StatusCode != http.StatusSeeOther {
 			t.Errorf("right password after the wait: %d", res.StatusCode)
 		}
-		// Ten failures lock the address for the window.
-		// Each attempt after its delay (at most 64 s by the ninth), all within the window.
+		// Ten failures lock the address from this client for the window,
+		// each attempt after its delay (at most 64 s by the ninth).
 		for range 10 {
 			now = now.Add(70 * time.Second)
 			if res, _ := b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {"nobody2@example.org"}, "password": {"x"}}); res.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("an attempt after its delay: %d", res.StatusCode)
 			}
 		}
-		wait, err := svc.Throttle.Wait(context.Background(), "nobody2@example.org", "")
-		if err != nil || wait < 10*time.Minute {
-			t.Errorf("after ten failures the wait is %v, %v", wait, err)
+		now = now.Add(70 * time.Second)
+		res, _ = b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {"nobody2@example.org"}, "password": {"x"}})
+		if wait, _ := strconv.Atoi(res.Header.Get("Retry-After")); res.StatusCode != http.StatusTooManyRequests || wait < 10*60 {
+			t.Errorf("after ten failures: %d, Retry-After %s", res.StatusCode, res.Header.Get("Retry-After"))
 		}
 	})
 }
@@ -353,9 +416,7 @@ func equalInts(a, b []int) bool {
 func TestPasswordReset(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newIDSite(t, d)
-		code, _ := cf.Complete("CLMNNA82M62F205")
-		if _, err := s.apps.identity.ImportResident(context.Background(), identity.Registration{Email: "anna@example.org", Password: "tram-per-Sesto-alle-7",
-			Password2: "tram-per-Sesto-alle-7", FiscalCode: string(code), GivenName: "Anna", FamilyName: "Colombo", AcceptPrivacy: true}, "test"); err != nil {
+		if _, err := s.apps.identity.ImportResident(context.Background(), identity.NewResident{Email: "anna@example.org", Password: "tram-per-Sesto-alle-7", GivenName: "Anna", FamilyName: "Colombo"}, "test"); err != nil {
 			t.Fatal(err)
 		}
 		old := s.browser(t, nil)
@@ -370,8 +431,19 @@ func TestPasswordReset(t *testing.T) {
 		if strip.ReplaceAllString(known, "") != strip.ReplaceAllString(unknown, "") {
 			t.Error("the reset page answers differently for a known and an unknown address")
 		}
-		msgs := s.deliver(t, 1)
+		// Asking again while the link lives sends nothing and kills nothing.
+		b.do("POST", s.plain.URL+"/password-dimenticata", url.Values{"email": {"anna@example.org"}})
+		msgs := s.deliverTo(t, "anna@example.org")
+		if len(msgs) != 1 {
+			t.Fatalf("%d reset mails, want 1", len(msgs))
+		}
+		if strings.Contains(msgs[0].Text, "Anna") {
+			t.Errorf("the reset mail carries the account's name: %q", msgs[0].Text)
+		}
 		tok := tokenOf(t, msgs[0])
+		if res, body := b.do("GET", s.plain.URL+"/reimposta-password?token="+tok, nil); res.StatusCode != 200 || !strings.Contains(body, `name="password"`) {
+			t.Errorf("reset page: %d", res.StatusCode)
+		}
 		if res, body := b.do("POST", s.plain.URL+"/reimposta-password", url.Values{"token": {tok}, "password": {"qwertyuiop123"}, "password2": {"qwertyuiop123"}}); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "troppo comune") {
 			t.Errorf("weak new password: %d", res.StatusCode)
 		}
@@ -381,11 +453,24 @@ func TestPasswordReset(t *testing.T) {
 		if res, _ := b.do("POST", s.plain.URL+"/reimposta-password", url.Values{"token": {tok}, "password": {"altra-Password-del-2026"}, "password2": {"altra-Password-del-2026"}}); res.StatusCode != http.StatusBadRequest {
 			t.Errorf("a reset link worked twice: %d", res.StatusCode)
 		}
+		// A used link says so when opened, before anyone types a password.
+		if res, body := b.do("GET", s.plain.URL+"/reimposta-password?token="+tok, nil); res.StatusCode != http.StatusBadRequest || strings.Contains(body, `name="password"`) ||
+			!strings.Contains(body, `href="/password-dimenticata"`) {
+			t.Errorf("used link page: %d", res.StatusCode)
+		}
 		if st, _ := old.me(s.plain.URL); st != http.StatusUnauthorized {
 			t.Error("the session opened with the old password survived the reset")
 		}
+		if n := s.count(t, "trusted_devices"); n != 0 {
+			t.Errorf("%d browsers still trusted after the reset", n)
+		}
 		if res, _ := b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {"anna@example.org"}, "password": {"nuova-Password-del-2026"}}); res.StatusCode != http.StatusSeeOther {
 			t.Errorf("login with the new password: %d", res.StatusCode)
+		}
+		// The unknown address got a mail of the same shape: one link, to
+		// registration.
+		if m := s.deliverTo(t, "nessuno@example.org"); len(m) != 1 || !strings.Contains(m[0].Text, "/registrati/completa?token=") {
+			t.Errorf("mail to an address without account: %+v", m)
 		}
 	})
 }
@@ -405,7 +490,8 @@ func TestSmartCardLoginOverTLS(t *testing.T) {
 		}
 		status, me := b.me(base)
 		code, _ := cf.Complete("FRRLCU78H15C707")
-		if status != 200 || me.Assurance != "high" || me.FiscalCode != string(code) || me.GivenName != "Luca" || me.Method != "crs" {
+		if status != 200 || me.Assurance != "high" || me.FiscalCode != string(code) || me.GivenName != "Luca" || me.Method != "crs" ||
+			me.Sources["fiscal_code"] != "cns" || me.Sources["name"] != "cns" || me.Sources["sex_and_birth_date"] != "fiscal_code" {
 			t.Fatalf("/api/v1/me after card login = %d %+v", status, me)
 		}
 		// A second login links to the same account.
@@ -477,44 +563,80 @@ type asn1OID = asn1.ObjectIdentifier
 func htmlEscape(s string) string { return strings.ReplaceAll(s, "'", "&#39;") }
 
 // A page that needs the card sends a password session to the card login
-// and brings the resident back.
-func TestStepUpToTheCard(t *testing.T) {
-	s := newIDSite(t, dbtest.SQLite(t))
-	id := &identity.Web{App: s.apps.portal, Svc: s.apps.identity}
-	s.apps.portal.Mux.HandleFunc("GET /test/riservato", id.Require(assurance.High)(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "riservato") }))
-	code, _ := cf.Complete("BNCGLI90A41F205")
-	if _, err := s.apps.identity.ImportResident(context.Background(), identity.Registration{Email: "giulia@example.org", Password: "tram-per-Sesto-alle-7",
-		Password2: "tram-per-Sesto-alle-7", FiscalCode: string(code), GivenName: "Giulia", FamilyName: "Bianchi", AcceptPrivacy: true}, "test"); err != nil {
-		t.Fatal(err)
-	}
-	card := s.card(t, "BNCGLI90A41F205", "GIULIA", "BIANCHI", nil)
-	b := s.browser(t, card)
-	base := s.tls.URL
-	res, _ := b.do("GET", base+"/test/riservato", nil)
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/accedi?next=%2Ftest%2Friservato" {
-		t.Fatalf("anonymous: %d to %q", res.StatusCode, res.Header.Get("Location"))
-	}
-	b.do("POST", base+"/accedi", url.Values{"email": {"giulia@example.org"}, "password": {"tram-per-Sesto-alle-7"}})
-	res, _ = b.do("GET", base+"/test/riservato", nil)
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/accedi/carta?next=%2Ftest%2Friservato" {
-		t.Fatalf("password session: %d to %q", res.StatusCode, res.Header.Get("Location"))
-	}
-	_, body := b.do("GET", base+"/accedi/carta?next=%2Ftest%2Friservato", nil)
-	link := regexp.MustCompile(`href="(https://[^"]+/login/crs\?next=[^"]+)"`).FindStringSubmatch(body)
-	if link == nil {
-		t.Fatal("the step-up page has no card login link")
-	}
-	res, _ = b.do("GET", strings.ReplaceAll(link[1], "&amp;", "&"), nil)
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/test/riservato" {
-		t.Fatalf("card login from step-up: %d to %q", res.StatusCode, res.Header.Get("Location"))
-	}
-	res, body = b.do("GET", base+"/test/riservato", nil)
-	if res.StatusCode != 200 || body != "riservato" {
-		t.Errorf("after the card: %d %q", res.StatusCode, body)
-	}
-	if _, me := b.me(base); me.Assurance != "high" || me.Email != "giulia@example.org" {
-		t.Errorf("the card login did not reach the password account: %+v", me)
-	}
+// and brings the resident back. The card opens the card holder's own
+// account, never the password account that asked; the resident may then
+// link the two by proving, in the same browser, that the password account
+// is theirs.
+func TestStepUpToTheCardAndLinking(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		id := &identity.Web{App: s.apps.portal, Svc: s.apps.identity}
+		s.apps.portal.Mux.HandleFunc("GET /test/riservato", id.Require(assurance.High)(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "riservato") }))
+		if _, err := s.apps.identity.ImportResident(context.Background(), identity.NewResident{Email: "giulia@example.org", Password: "tram-per-Sesto-alle-7", GivenName: "Giulia", FamilyName: "Bianchi"}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		card := s.card(t, "BNCGLI90A41F205", "GIULIA", "BIANCHI", nil)
+		b := s.browser(t, card)
+		base := s.tls.URL
+		res, _ := b.do("GET", base+"/test/riservato", nil)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/accedi?next=%2Ftest%2Friservato" {
+			t.Fatalf("anonymous: %d to %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		b.do("POST", base+"/accedi", url.Values{"email": {"giulia@example.org"}, "password": {"tram-per-Sesto-alle-7"}})
+		_, passwordMe := b.me(base)
+		res, _ = b.do("GET", base+"/test/riservato", nil)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/accedi/carta?next=%2Ftest%2Friservato" {
+			t.Fatalf("password session: %d to %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		_, body := b.do("GET", base+"/accedi/carta?next=%2Ftest%2Friservato", nil)
+		link := regexp.MustCompile(`href="(https://[^"]+/login/crs\?next=[^"]+)"`).FindStringSubmatch(body)
+		if link == nil {
+			t.Fatal("the step-up page has no card login link")
+		}
+		res, _ = b.do("GET", strings.ReplaceAll(link[1], "&amp;", "&"), nil)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/test/riservato" {
+			t.Fatalf("card login from step-up: %d to %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		res, body = b.do("GET", base+"/test/riservato", nil)
+		if res.StatusCode != 200 || body != "riservato" {
+			t.Errorf("after the card: %d %q", res.StatusCode, body)
+		}
+		_, cardMe := b.me(base)
+		if cardMe.Assurance != "high" || cardMe.Email != "" || cardMe.ID == passwordMe.ID || cardMe.FiscalCode == "" {
+			t.Fatalf("the card entered the password account: %+v", cardMe)
+		}
+		// Linking: a wrong password changes nothing...
+		_, body = b.do("GET", base+"/profilo", nil)
+		if !strings.Contains(body, `action="/profilo/collega"`) {
+			t.Fatal("the card holder's profile offers no linking")
+		}
+		if res, body := b.do("POST", base+"/profilo/collega", url.Values{"link_email": {"giulia@example.org"}, "link_password": {"sbagliata-davvero"}}); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, `id="f-link_email-error"`) {
+			t.Fatalf("linking with a wrong password: %d", res.StatusCode)
+		}
+		// ...the right one moves the address and the password to the card's account.
+		if res, _ := b.do("POST", base+"/profilo/collega", url.Values{"link_email": {"giulia@example.org"}, "link_password": {"tram-per-Sesto-alle-7"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("linking: %d", res.StatusCode)
+		}
+		if _, me := b.me(base); me.ID != cardMe.ID || me.Email != "giulia@example.org" || me.Assurance != "high" {
+			t.Errorf("after linking: %+v", me)
+		}
+		// A password login now reaches that account, at the low level and
+		// without the fiscal code the card proved.
+		pw := s.browser(t, nil)
+		pw.do("POST", base+"/accedi", url.Values{"email": {"giulia@example.org"}, "password": {"tram-per-Sesto-alle-7"}})
+		if _, me := pw.me(base); me.ID != cardMe.ID || me.Assurance != "low" || me.FiscalCode != "" {
+			t.Errorf("password login after linking: %+v", me)
+		}
+		if old, err := s.apps.identity.Store.ByID(context.Background(), passwordMe.ID); err != nil || old.ClosedAt == nil {
+			t.Errorf("the password account was not closed: %v", err)
+		}
+		// A password session cannot link anything.
+		if res, _ := pw.do("POST", base+"/profilo/collega", url.Values{"link_email": {"x@example.org"}, "link_password": {"whatever-xyz"}}); res.StatusCode != http.StatusSeeOther ||
+			!strings.HasPrefix(res.Header.Get("Location"), "/accedi/carta") {
+			t.Errorf("linking from a password session: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+	})
 }
 
 func TestOperatorsNeedASecondFactorAndRolesAreChecked(t *testing.T) {
@@ -534,20 +656,26 @@ func TestOperatorsNeedASecondFactorAndRolesAreChecked(t *testing.T) {
 		if res.StatusCode != 200 || len(res.Cookies()) != 0 {
 			t.Fatalf("an operator's password alone: %d, cookies %v", res.StatusCode, res.Cookies())
 		}
-		secret := regexp.MustCompile(`name="secret" value="([A-Z2-7]+)"`).FindStringSubmatch(body)
-		token := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(body)
-		if secret == nil || token == nil {
-			t.Fatalf("no enrolment form:\n%s", body)
+		secretRE := regexp.MustCompile(`<code class="fs-5">([A-Z2-7]+)</code>`)
+		tokenRE := regexp.MustCompile(`name="token" value="([^"]+)"`)
+		secret, token := secretRE.FindStringSubmatch(body), tokenRE.FindStringSubmatch(body)
+		if secret == nil || token == nil || !strings.Contains(body, "<svg") || strings.Contains(body, `name="secret"`) {
+			t.Fatalf("no enrolment form with a QR code:\n%s", body)
 		}
-		if res, _ := b.do("POST", base+"/accedi/codice", url.Values{"token": {token[1]}, "secret": {secret[1]}, "code": {"000000"}}); res.StatusCode != http.StatusUnauthorized {
-			t.Errorf("wrong code: %d", res.StatusCode)
+		// A wrong code asks again, with the same secret: the one the
+		// operator already added to the app.
+		res, body = b.do("POST", base+"/accedi/codice", url.Values{"token": {token[1]}, "code": {"000000"}})
+		if again := secretRE.FindStringSubmatch(body); res.StatusCode != http.StatusUnauthorized || again == nil || again[1] != secret[1] || tokenRE.FindStringSubmatch(body)[1] != token[1] {
+			t.Fatalf("wrong code: %d, the secret kept: %v", res.StatusCode, again)
 		}
-		// The pending login is spent: start again.
+		// A new password login shows the same secret too, until a code succeeds.
 		_, body = b.do("POST", base+"/accedi", url.Values{"email": {"admin@comune.example.it"}, "password": {"Sportello-Prima-Volta-1"}})
-		token = regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(body)
-		secret = regexp.MustCompile(`name="secret" value="([A-Z2-7]+)"`).FindStringSubmatch(body)
+		token = tokenRE.FindStringSubmatch(body)
+		if again := secretRE.FindStringSubmatch(body); again == nil || again[1] != secret[1] {
+			t.Fatalf("the enrolment secret changed at the next login: %v", again)
+		}
 		totp, _ := identity.TOTPCode(secret[1], time.Now())
-		res, _ = b.do("POST", base+"/accedi/codice", url.Values{"token": {token[1]}, "secret": {secret[1]}, "code": {totp}})
+		res, _ = b.do("POST", base+"/accedi/codice", url.Values{"token": {token[1]}, "code": {totp}})
 		if res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("right code: %d", res.StatusCode)
 		}
@@ -599,9 +727,7 @@ func TestOperatorsNeedASecondFactorAndRolesAreChecked(t *testing.T) {
 func TestPrivacyExportAndClosure(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newIDSite(t, d)
-		code, _ := cf.Complete("RSSMRA85T10A562")
-		if _, err := s.apps.identity.ImportResident(context.Background(), identity.Registration{Email: "mario@example.org", Password: "tram-per-Sesto-alle-7",
-			Password2: "tram-per-Sesto-alle-7", FiscalCode: string(code), GivenName: "Mario", FamilyName: "Rossi", AcceptPrivacy: true}, "test"); err != nil {
+		if _, err := s.apps.identity.ImportResident(context.Background(), identity.NewResident{Email: "mario@example.org", Password: "tram-per-Sesto-alle-7", GivenName: "Mario", FamilyName: "Rossi"}, "test"); err != nil {
 			t.Fatal(err)
 		}
 		b := s.browser(t, nil)
@@ -610,7 +736,8 @@ func TestPrivacyExportAndClosure(t *testing.T) {
 		var export struct {
 			Account map[string]any `json:"account"`
 		}
-		if res.StatusCode != 200 || json.Unmarshal([]byte(body), &export) != nil || export.Account["fiscal_code"] != string(code) {
+		if res.StatusCode != 200 || json.Unmarshal([]byte(body), &export) != nil || export.Account["email"] != "mario@example.org" ||
+			export.Account["sources"] == nil {
 			t.Fatalf("export: %d %s", res.StatusCode, body)
 		}
 		if strings.Contains(body, "argon2") {
@@ -625,8 +752,8 @@ func TestPrivacyExportAndClosure(t *testing.T) {
 		if st, _ := b.me(s.plain.URL); st != http.StatusUnauthorized {
 			t.Error("still logged in after closing the account")
 		}
-		if _, err := s.apps.identity.Store.ByFiscalCode(context.Background(), string(code)); err == nil {
-			t.Error("the fiscal code survived the closure")
+		if _, err := s.apps.identity.Store.ByEmail(context.Background(), "mario@example.org"); err == nil {
+			t.Error("the address survived the closure")
 		}
 		msgs := s.deliver(t, 1)
 		if !strings.Contains(msgs[0].Subject, "Account chiuso") {
@@ -656,9 +783,7 @@ func TestCardRefusalsAreTranslated(t *testing.T) {
 func BenchmarkLogin(b *testing.B) {
 	b.Run("password", func(b *testing.B) {
 		s := newIDSiteB(b)
-		code, _ := cf.Complete("RSSMRA85T10A562")
-		if _, err := s.apps.identity.ImportResident(context.Background(), identity.Registration{Email: "mario@example.org", Password: "tram-per-Sesto-alle-7",
-			Password2: "tram-per-Sesto-alle-7", FiscalCode: string(code), GivenName: "Mario", FamilyName: "Rossi", AcceptPrivacy: true}, "bench"); err != nil {
+		if _, err := s.apps.identity.ImportResident(context.Background(), identity.NewResident{Email: "mario@example.org", Password: "tram-per-Sesto-alle-7", GivenName: "Mario", FamilyName: "Rossi"}, "bench"); err != nil {
 			b.Fatal(err)
 		}
 		form := url.Values{"email": {"mario@example.org"}, "password": {"tram-per-Sesto-alle-7"}}.Encode()

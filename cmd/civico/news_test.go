@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
-	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/town"
@@ -72,27 +70,6 @@ func TestNewsSectionIsWired(t *testing.T) {
 	})
 }
 
-// newsOperator logs an operator in with password and authenticator, as
-// people do.
-func newsOperator(t *testing.T, s *idSite, email string, roles ...string) *browser {
-	t.Helper()
-	if _, err := s.apps.identity.CreateOperator(context.Background(), identity.NewOperator{Email: email, Roles: roles}, "Sportello-Prima-Volta-1", "test"); err != nil {
-		t.Fatal(err)
-	}
-	b := s.browser(t, nil)
-	_, body := b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {email}, "password": {"Sportello-Prima-Volta-1"}})
-	secret := regexp.MustCompile(`name="secret" value="([A-Z2-7]+)"`).FindStringSubmatch(body)
-	token := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(body)
-	if secret == nil || token == nil {
-		t.Fatalf("no authenticator enrolment for %s", email)
-	}
-	code, _ := identity.TOTPCode(secret[1], time.Now())
-	if res, _ := b.do("POST", s.plain.URL+"/accedi/codice", url.Values{"token": {token[1]}, "secret": {secret[1]}, "code": {code}}); res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("operator login: %d", res.StatusCode)
-	}
-	return b
-}
-
 // From the operator who publishes to the resident who reads the digest.
 func TestNewsFromOperatorToResident(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
@@ -102,11 +79,11 @@ func TestNewsFromOperatorToResident(t *testing.T) {
 		base := s.plain.URL
 		svc := newsService(s)
 
-		desk := newsOperator(t, s, "desk@comune.example.it", "desk")
+		desk := operatorBrowser(t, s, "desk@comune.example.it", "desk")
 		if res, _ := desk.do("GET", base+"/backoffice/notizie", nil); res.StatusCode != http.StatusForbidden {
 			t.Errorf("operator without urp or admin: %d", res.StatusCode)
 		}
-		urp := newsOperator(t, s, "urp@comune.example.it", "urp")
+		urp := operatorBrowser(t, s, "urp@comune.example.it", "urp")
 		if _, body := urp.do("GET", base+"/backoffice", nil); !strings.Contains(body, `href="/backoffice/notizie"`) {
 			t.Error("the back-office home does not lead to the news")
 		}

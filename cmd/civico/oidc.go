@@ -12,6 +12,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/oidcop"
+	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -26,7 +27,7 @@ func newProvider(cfg config, d *db.DB, portalApp *web.App, id *identity.Web, svc
 	if err != nil {
 		return nil, usagef("CIVICO_SECRET_KEY: %v", err)
 	}
-	store := &oidcop.Storage{DB: d, Keys: &oidcop.Keys{DB: d, Secret: secret}, Clients: &oidcop.Clients{DB: d}, Accounts: svc.Store,
+	store := &oidcop.Storage{DB: d, Keys: &oidcop.Keys{DB: d, Secret: secret}, Clients: &oidcop.Clients{DB: d}, Accounts: svc.Store, Residents: &population.Register{DB: d},
 		Audit: auditLog{&audit.Log{DB: d}}, EndSession: svc.Sessions.EndOne}
 	prov, err := oidcop.New(oidcop.Config{App: portalApp, ID: id, Storage: store, Issuer: cfg.BaseURL, Secret: secret, Log: log.With("app", "oidc")})
 	if err != nil {
@@ -34,6 +35,7 @@ func newProvider(cfg config, d *db.DB, portalApp *web.App, id *identity.Web, svc
 	}
 	prov.Routes()
 	svc.Sessions.OnEndTx, svc.Sessions.OnEnd = prov.SessionsEndTx, prov.SessionsEnded
+	svc.Mergers = append(svc.Mergers, store.MergeAccounts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	p := cfg.PartecipaBaseURL

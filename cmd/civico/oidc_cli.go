@@ -12,9 +12,12 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/oidcop"
+	"github.com/civico-pa/civico/internal/population"
+	"github.com/schollz/progressbar/v3"
 )
 
 // demoSecretFile keeps the demo's secret key in its data directory, so that
@@ -211,8 +214,9 @@ func (c *cli) oidc(args []string) error {
 	return nil
 }
 
-// residents loads the town's registry of residents, which answers the
-// residence scope of single sign-on.
+// residents loads the town's population register, which answers the
+// residence scope of single sign-on and gives sex and birth date to logins
+// that prove a fiscal code.
 func (c *cli) residents(args []string) error {
 	if len(args) == 0 || args[0] != "import" {
 		return usagef("expected `civico residents import FILE.csv`")
@@ -231,7 +235,7 @@ func (c *cli) residents(args []string) error {
 		return usagef("%v", err)
 	}
 	if fs.NArg() != 1 {
-		return usagef("expected one file: civico residents import FILE.csv (lines: codice_fiscale;quartiere)")
+		return usagef("expected one file: civico residents import FILE.csv (lines: codice_fiscale;quartiere[;sesso;data_nascita])")
 	}
 	f, err := os.Open(fs.Arg(0)) // #nosec G304 -- the file named on the command line
 	if err != nil {
@@ -244,7 +248,15 @@ func (c *cli) residents(args []string) error {
 		return err
 	}
 	defer d.Close()
-	n, err := oidcop.ImportRegistry(ctx, &oidcop.Storage{DB: d}, f)
+	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(c.stderr), progressbar.OptionSetDescription("residents"),
+		progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+	n, err := (&population.Register{DB: d}).Import(ctx, f, func(done, total int) {
+		if done == 1 {
+			bar.ChangeMax(total)
+		}
+		_ = bar.Set(done)
+	})
+	_ = bar.Finish()
 	if err != nil {
 		return usagef("%s: %v (nothing was changed)", fs.Arg(0), err)
 	}

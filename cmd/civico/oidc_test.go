@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -27,6 +28,7 @@ import (
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/oidcop"
+	"github.com/civico-pa/civico/internal/population"
 )
 
 // The single sign-on tests drive the provider as an outside application
@@ -314,11 +316,9 @@ func errorOf(t *testing.T, u string) string {
 }
 
 // passwordResident creates a resident with a password and logs the browser in.
-func (s *idSite) passwordResident(t *testing.T, b *browser, first15, email string) {
+func (s *idSite) passwordResident(t *testing.T, b *browser, email string) {
 	t.Helper()
-	code, _ := cf.Complete(first15)
-	if _, err := s.apps.identity.ImportResident(context.Background(), identity.Registration{Email: email, Password: "tram-per-Sesto-alle-7",
-		Password2: "tram-per-Sesto-alle-7", FiscalCode: string(code), GivenName: "Giulia", FamilyName: "Bianchi", AcceptPrivacy: true}, "test"); err != nil {
+	if _, err := s.apps.identity.ImportResident(context.Background(), identity.NewResident{Email: email, Password: "tram-per-Sesto-alle-7", GivenName: "Giulia", FamilyName: "Bianchi"}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	res, _ := b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {email}, "password": {"tram-per-Sesto-alle-7"}})
@@ -395,7 +395,7 @@ func TestSingleSignOnRefusals(t *testing.T) {
 		}
 
 		// Log in with a password; then one code per refusal at the token endpoint.
-		s.passwordResident(t, b, "BNCGLI90A41F205", "giulia@example.org")
+		s.passwordResident(t, b, "giulia@example.org")
 
 		// A mobile app's consent page lets the answer reach its scheme.
 		app, _ := s.addClient(t, oidcop.NewClient{Name: "App del Comune", RedirectURIs: []string{"it.comune.app:/cb"}, Public: true})
@@ -619,7 +619,7 @@ func TestPartecipaAsksForTheCard(t *testing.T) {
 	s := newIDSite(t, dbtest.SQLite(t))
 	card := s.card(t, "BNCGLI90A41F205", "GIULIA", "BIANCHI", nil)
 	b := s.ssoBrowser(t, card)
-	s.passwordResident(t, b, "BNCGLI90A41F205", "giulia@example.org")
+	s.passwordResident(t, b, "giulia@example.org")
 
 	// With a password session Partecipa logs in at the password level...
 	_, res, body, _ := s.partecipaLogin(t, b, "/accedi?next=/profilo")
@@ -686,8 +686,11 @@ func BenchmarkTokenExchange(b *testing.B) {
 	s := newIDSiteB(b)
 	ctx := context.Background()
 	code, _ := cf.Complete("BNCGLI90A41F205")
-	if _, err := s.apps.identity.ImportResident(ctx, identity.Registration{Email: "giulia@example.org", Password: "tram-per-Sesto-alle-7",
-		Password2: "tram-per-Sesto-alle-7", FiscalCode: string(code), GivenName: "Giulia", FamilyName: "Bianchi", AcceptPrivacy: true}, "bench"); err != nil {
+	card, err := s.ca.IssueCard(cardca.CardRequest{FiscalCode: string(code), GivenName: "GIULIA", FamilyName: "BIANCHI"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := (&population.Register{DB: s.d}).Put(ctx, population.Person{FiscalCode: string(code), District: "Centro"}); err != nil {
 		b.Fatal(err)
 	}
 	c, secret, err := s.apps.oidc.Storage.Clients.Add(ctx, oidcop.NewClient{Name: "Bench", RedirectURIs: []string{outsideRedirect}, FirstParty: true,
@@ -695,14 +698,17 @@ func BenchmarkTokenExchange(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The resident logs in with the card, so that the residence claims
+	// (fiscal code proven) are computed at every exchange.
 	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+	tc := &tls.Config{RootCAs: s.roots, Certificates: []tls.Certificate{{Certificate: [][]byte{card.Cert.Raw}, PrivateKey: card.Key, Leaf: card.Cert}}}
+	browser := &http.Client{Jar: loopbackJar{jar}, Transport: &http.Transport{TLSClientConfig: tc}, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 		if strings.HasPrefix(req.URL.String(), outsideRedirect) {
 			return http.ErrUseLastResponse
 		}
 		return nil
 	}}
-	res, err := browser.PostForm(s.plain.URL+"/accedi", url.Values{"email": {"giulia@example.org"}, "password": {"tram-per-Sesto-alle-7"}})
+	res, err := browser.Get(s.tls.URL + "/login/crs")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -767,7 +773,7 @@ func TestBackChannelLogoutIsRetried(t *testing.T) {
 			BackchannelLogoutURI: rpSrv.URL + "/logout"})
 		rp := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid")
 		b := s.ssoBrowser(t, nil)
-		s.passwordResident(t, b, "BNCGLI90A41F205", "giulia@example.org")
+		s.passwordResident(t, b, "giulia@example.org")
 		a := rp.start()
 		last, _, _, _ := b.follow(a.url, outsideRedirect)
 		tok, err := rp.oauth.Exchange(ctx, rp.callback(a, last).Get("code"), oauth2.VerifierOption(a.verifier))
@@ -843,7 +849,7 @@ func TestSingleSignOnCannotBeHijacked(t *testing.T) {
 		rp := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid")
 		rp3 := s.relyingParty(t, third.ID, thirdSecret, outsideRedirect, "openid")
 		victim := s.ssoBrowser(t, nil)
-		s.passwordResident(t, victim, "BNCGLI90A41F205", "giulia@example.org")
+		s.passwordResident(t, victim, "giulia@example.org")
 
 		// An attacker starts a login, sends the victim the login link, and
 		// collects the code at the callback: refused, the request belongs
@@ -912,7 +918,7 @@ func TestSingleSignOnCannotBeHijacked(t *testing.T) {
 		}
 		hint := tok.Extra("id_token").(string)
 		other := s.ssoBrowser(t, nil)
-		s.passwordResident(t, other, "RSSMRA85T10A562", "mario@example.org")
+		s.passwordResident(t, other, "mario@example.org")
 		a = rp.start(oauth2.SetAuthURLParam("prompt", "none"), oauth2.SetAuthURLParam("id_token_hint", hint))
 		last, _, _, _ = other.follow(a.url, outsideRedirect)
 		if rp.callback(a, last).Get("error") != "login_required" {
@@ -952,7 +958,7 @@ func TestLogoutAndItsNoticesCommitTogether(t *testing.T) {
 			BackchannelLogoutURI: "http://127.0.0.1:9/logout"})
 		rp := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid")
 		b := s.ssoBrowser(t, nil)
-		s.passwordResident(t, b, "BNCGLI90A41F205", "giulia@example.org")
+		s.passwordResident(t, b, "giulia@example.org")
 		a := rp.start()
 		last, _, _, _ := b.follow(a.url, outsideRedirect)
 		if _, err := rp.oauth.Exchange(ctx, rp.callback(a, last).Get("code"), oauth2.VerifierOption(a.verifier)); err != nil {

@@ -131,7 +131,8 @@ func (c *cli) serve(args []string, demo bool) error {
 	})
 	background.Go(func() { apps.oidc.RunLogoutRetries(bctx) })
 	background.Go(func() {
-		housekeeping(bctx, apps.identity.Sessions, &mail.Outbox{DB: d}, apps.forms, log, apps.oidc.Storage.Sweep, apps.partecipaAuth.Sweep)
+		housekeeping(bctx, apps.identity.Sessions, &mail.Outbox{DB: d}, apps.forms, log, apps.oidc.Storage.Sweep, apps.partecipaAuth.Sweep,
+			apps.identity.Limiter.Sweep, apps.identity.SweepSignups)
 	})
 	log.Info("civico started", "version", buildVersion(), "database", d.Describe(), "town", profile.FullName(),
 		"portal", listeners[0].Address(), "partecipa", listeners[1].Address())

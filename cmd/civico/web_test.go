@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/catalog"
-	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/feedback"
@@ -44,7 +43,8 @@ func newApps(t testing.TB, d *db.DB) *apps {
 	if err := ensureDemoCatalog(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", AccessLog: false, SecretKey: testSecretKey}
+	cfg := testConfig(t)
+	cfg.BaseURL, cfg.PartecipaBaseURL, cfg.PageCacheTTL = "http://portal.test", "http://partecipa.test", 0
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -525,7 +525,8 @@ func TestPublicPagesAreCachedForAnonymousVisitors(t *testing.T) {
 	if err := ensureDemo(context.Background(), towns); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", PageCacheTTL: time.Minute, SecretKey: testSecretKey}
+	cfg := testConfig(t)
+	cfg.BaseURL, cfg.PartecipaBaseURL, cfg.PageCacheTTL = "http://portal.test", "http://partecipa.test", time.Minute
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -585,8 +586,8 @@ func newCachedSite(t testing.TB) *cachedSite {
 	if err := ensureDemoCatalog(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{BaseURL: "http://portal.test", PartecipaBaseURL: "http://partecipa.test", PageCacheTTL: time.Minute, SecretKey: testSecretKey,
-		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour}
+	cfg := testConfig(t)
+	cfg.BaseURL, cfg.PartecipaBaseURL, cfg.PageCacheTTL = "http://portal.test", "http://partecipa.test", time.Minute
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -594,10 +595,8 @@ func newCachedSite(t testing.TB) *cachedSite {
 	srv := httptest.NewServer(a.portal.Handler())
 	t.Cleanup(srv.Close)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	login := func(first15, given, email string) string {
-		code, _ := cf.Complete(first15)
-		if _, err := a.identity.ImportResident(ctx, identity.Registration{Email: email, Password: "tram-per-Sesto-alle-7", Password2: "tram-per-Sesto-alle-7",
-			FiscalCode: string(code), GivenName: given, FamilyName: "Test", AcceptPrivacy: true}, "test"); err != nil {
+	login := func(_, given, email string) string {
+		if _, err := a.identity.ImportResident(ctx, identity.NewResident{Email: email, Password: "tram-per-Sesto-alle-7", GivenName: given, FamilyName: "Test"}, "test"); err != nil {
 			t.Fatal(err)
 		}
 		res, err := client.PostForm(srv.URL+"/accedi", url.Values{"email": {email}, "password": {"tram-per-Sesto-alle-7"}})

@@ -16,8 +16,10 @@ package crs
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -26,6 +28,7 @@ import (
 	"math/big"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +62,9 @@ type Identity struct {
 	// Kind is KindCNS or KindCIE.
 	Kind     string
 	NotAfter time.Time
+	// Proof names the card for later revocation checks (IsRevoked): its
+	// authority and serial, "<authority>:<serial>".
+	Proof string
 }
 
 // Reason is why a card was refused.
@@ -410,6 +416,10 @@ func (v *Verifier) Verify(chain []*x509.Certificate, now time.Time) (Identity, e
 	if r := v.checkRevocation(leaf, chains, now); r != nil {
 		return Identity{}, r
 	}
+	issuer := chains[0][len(chains[0])-1]
+	if len(chains[0]) > 1 {
+		issuer = chains[0][1]
+	}
 
 	kind := ""
 	for _, p := range leaf.Policies {
@@ -435,6 +445,7 @@ func (v *Verifier) Verify(chain []*x509.Certificate, now time.Time) (Identity, e
 		Serial:     leaf.SerialNumber.Text(16),
 		Kind:       kind,
 		NotAfter:   leaf.NotAfter,
+		Proof:      authorityID(issuer) + ":" + leaf.SerialNumber.Text(16),
 	}
 	for _, n := range leaf.Subject.Names {
 		s, ok := n.Value.(string)
@@ -447,6 +458,36 @@ func (v *Verifier) Verify(chain []*x509.Certificate, now time.Time) (Identity, e
 		}
 	}
 	return id, nil
+}
+
+// authorityID names a card authority in proofs: a short hash of its
+// certificate.
+func authorityID(ca *x509.Certificate) string {
+	sum := sha256.Sum256(ca.Raw)
+	return hex.EncodeToString(sum[:12])
+}
+
+// IsRevoked reports whether the card a proof names (Identity.Proof) is on
+// its authority's current CRL: a session opened with a card revoked since
+// must not keep its level. The check reads the CRLs in memory (the file is
+// reread when it changes), so it costs a map lookup.
+func (v *Verifier) IsRevoked(proof string) bool {
+	id, serial, ok := strings.Cut(proof, ":")
+	if !ok {
+		return false
+	}
+	n, ok := new(big.Int).SetString(serial, 16)
+	if !ok {
+		return false
+	}
+	v.maybeReload()
+	for key, e := range v.crls.Load().byCA {
+		if authorityID(&x509.Certificate{Raw: []byte(key)}) == id {
+			_, revoked := e.revoked[string(n.Bytes())]
+			return revoked
+		}
+	}
+	return false
 }
 
 // timeRefusal explains an x509.Expired error, which x509 gives for any

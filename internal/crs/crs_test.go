@@ -157,6 +157,7 @@ func TestLoginOverTLS(t *testing.T) {
 		want := Identity{
 			FiscalCode: fiscalCode, GivenName: "Antonio", FamilyName: "Masseroni", CardNumber: number,
 			Serial: card.Cert.SerialNumber.Text(16), Kind: KindCNS, NotAfter: card.Cert.NotAfter,
+			Proof: authorityID(f.ca.Cert()) + ":" + card.Cert.SerialNumber.Text(16),
 		}
 		if !id.NotAfter.Equal(want.NotAfter) {
 			t.Errorf("NotAfter %v, want %v", id.NotAfter, want.NotAfter)
@@ -443,6 +444,56 @@ func TestSeveralAuthorities(t *testing.T) {
 			t.Errorf("strict: %v", err)
 		}
 	})
+}
+
+// A session opened with a card remembers the card's proof; once the card's
+// authority revokes it, IsRevoked says so, for that card and authority only.
+func TestRevokedAfterLogin(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "cas.pem")
+	if err := os.WriteFile(bundle, append(mustRead(t, f.ca.Files().CA), mustRead(t, f.other.Files().CA)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	crlFile := filepath.Join(dir, "crl.pem")
+	write := func() {
+		if err := os.WriteFile(crlFile, slices.Concat(mustRead(t, f.ca.Files().CRL), mustRead(t, f.other.Files().CRL)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write()
+	mine, theirs := f.issue(t, f.ca, cardca.CardRequest{}), f.issue(t, f.other, cardca.CardRequest{})
+	v := f.verifier(t, bundle, crlFile)
+	proofs := map[*cardca.Card]string{}
+	for _, c := range []*cardca.Card{mine, theirs} {
+		id, err := v.Verify([]*x509.Certificate{c.Cert}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.IsRevoked(id.Proof) {
+			t.Fatalf("%s revoked before revocation", id.Proof)
+		}
+		proofs[c] = id.Proof
+	}
+	if err := f.ca.Revoke(mine.Cert.SerialNumber, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	write()
+	v = f.verifier(t, bundle, crlFile)
+	if !v.IsRevoked(proofs[mine]) {
+		t.Error("a revoked card's proof is not revoked")
+	}
+	if v.IsRevoked(proofs[theirs]) {
+		t.Error("another authority's card is revoked")
+	}
+	// The same serial from the other authority is another card.
+	_, serial, _ := strings.Cut(proofs[mine], ":")
+	other, _, _ := strings.Cut(proofs[theirs], ":")
+	for _, p := range []string{other + ":" + serial, "", "garbage", proofs[mine] + "zz"} {
+		if v.IsRevoked(p) {
+			t.Errorf("IsRevoked(%q) = true", p)
+		}
+	}
 }
 
 func TestDERCRL(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,9 @@ func (c *CardRefusal) Error() string { return "card refused: " + c.Reason }
 // the TLS client certificate, or the one a trusted proxy forwarded.
 type CardReader interface {
 	Holder(r *http.Request) (CardHolder, error)
+	// Revoked reports whether the card a session's proof names has been
+	// revoked since (CardHolder.Proof).
+	Revoked(proof string) bool
 }
 
 // Web serves the identity pages of the portal.
@@ -88,6 +92,16 @@ func (h *Web) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if se.Proof != "" && h.Card != nil && h.Card.Revoked(se.Proof) {
+			// The card that opened this session was revoked since: the
+			// session ends at once, not when it would have expired.
+			if err := h.Svc.EndRevoked(r.Context(), se, web.RemoteAddr(r)); err != nil {
+				h.App.Log.Error("ending a revoked card's session", "err", err, "request_id", web.RequestID(r.Context()))
+			}
+			h.clearCookie(w, r)
+			next.ServeHTTP(w, r)
+			return
+		}
 		a, err := h.Svc.Store.ByID(r.Context(), se.AccountID)
 		if err != nil || a.ClosedAt != nil {
 			h.clearCookie(w, r)
@@ -119,6 +133,44 @@ func secure(r *http.Request, baseURL string) bool {
 func (h *Web) setCookie(w http.ResponseWriter, r *http.Request, token string) {
 	// #nosec G124 -- Secure is on whenever the portal is reached over HTTPS (its own TLS listener, or a public https address behind a proxy); only a plain-http demo or development listener gets a cookie without it, which a browser would otherwise never send back
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: secure(r, h.BaseURL), SameSite: http.SameSiteLaxMode})
+}
+
+// loggedIn sets the cookies of a login: the session's and, for a password
+// login, the browser's device token (kept half a year, sent only to the
+// login forms).
+func (h *Web) loggedIn(w http.ResponseWriter, r *http.Request, login *Login) {
+	h.setCookie(w, r, login.Token)
+	if login.Device != "" {
+		// #nosec G124 -- as in setCookie: Secure whenever the portal is reached over HTTPS
+		http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: login.Device, Path: "/", MaxAge: int(deviceTTL.Seconds()), HttpOnly: true,
+			Secure: secure(r, h.BaseURL), SameSite: http.SameSiteLaxMode})
+	}
+}
+
+func deviceOf(r *http.Request) string {
+	if c, err := r.Cookie(DeviceCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// refused answers a request turned away by a budget (429) or because the
+// password checks are full (503), with Retry-After, on the page given.
+func (h *Web) refused(w http.ResponseWriter, r *http.Request, err error, name, title string, d *FormData) bool {
+	var throttled *ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.Wait.Seconds())))
+		d.Alert, d.Wait = "identity.error.throttled", throttled.Wait.String()
+		h.form(w, r, http.StatusTooManyRequests, name, title, d)
+	case errors.Is(err, ErrBusy):
+		w.Header().Set("Retry-After", "2")
+		d.Alert = "identity.error.busy"
+		h.form(w, r, http.StatusServiceUnavailable, name, title, d)
+	default:
+		return false
+	}
+	return true
 }
 
 // ClearCookie removes the session cookie (single sign-on logout).
@@ -172,8 +224,8 @@ func (h *Web) Routes() {
 	m.HandleFunc("POST /esci", h.logout)
 	m.HandleFunc("GET /registrati", h.registerForm)
 	m.HandleFunc("POST /registrati", h.register)
-	m.HandleFunc("GET /verifica-email", h.verifyForm)
-	m.HandleFunc("POST /verifica-email", h.verify)
+	m.HandleFunc("GET /registrati/completa", h.signupForm)
+	m.HandleFunc("POST /registrati/completa", h.signup)
 	m.HandleFunc("GET /password-dimenticata", h.forgotForm)
 	m.HandleFunc("POST /password-dimenticata", h.forgot)
 	m.HandleFunc("GET /reimposta-password", h.resetForm)
@@ -185,6 +237,7 @@ func (h *Web) Routes() {
 	m.HandleFunc("POST /profilo/sessioni/{hash}/termina", low(h.endSession))
 	m.HandleFunc("GET /profilo/dati.json", low(h.export))
 	m.HandleFunc("POST /profilo/chiudi", low(h.closeAccount))
+	m.HandleFunc("POST /profilo/collega", h.Require(assurance.Substantial)(h.link))
 	m.HandleFunc("GET /api/v1/me", h.me)
 }
 
@@ -199,9 +252,13 @@ type FormData struct {
 	CardLoginURL string
 	// Token carries a link's token or a pending login into the form.
 	Token string
-	// TOTP enrolment: the secret to type into the app and its otpauth URI.
+	// TOTP enrolment: the secret to type into the app, its otpauth URI and
+	// that URI as a QR code (SVG path data and size in modules).
 	Secret, SecretURI string
+	QR                *QR
 	Wait              string
+	// Email is the address a registration link was sent to.
+	Email string
 }
 
 func (h *Web) form(w http.ResponseWriter, r *http.Request, status int, name, title string, d *FormData) {
@@ -237,9 +294,6 @@ func (h *Web) loginForm(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("reimpostata") != "" {
 		d.Message = "identity.reset.done"
 	}
-	if r.URL.Query().Get("verificato") != "" {
-		d.Message = "identity.verify.done"
-	}
 	h.form(w, r, http.StatusOK, "login", "identity.login.title", d)
 }
 
@@ -249,23 +303,15 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 	}
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	d := &FormData{Values: map[string]string{"email": email}}
-	login, err := h.Svc.LoginPassword(r.Context(), email, r.PostForm.Get("password"), web.RemoteAddr(r), r.UserAgent(), h.BaseURL)
-	var throttled *ThrottledError
+	login, err := h.Svc.LoginPassword(r.Context(), email, r.PostForm.Get("password"), deviceOf(r), web.RemoteAddr(r), r.UserAgent())
 	var pending *PendingTOTP
 	switch {
 	case err == nil:
-		h.setCookie(w, r, login.Token)
+		h.loggedIn(w, r, login)
 		http.Redirect(w, r, web.SafeNext(r.PostForm.Get("next")), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site (FuzzSafeNext)
 	case errors.As(err, &pending):
-		d.Token = pending.Token
-		if pending.Enrol {
-			d.Secret = NewTOTPSecret()
-			d.SecretURI = TOTPURI(h.Svc.Town(r.Context()), email, d.Secret)
-		}
-		h.form(w, r, http.StatusOK, "totp", "identity.totp.title", d)
-	case errors.As(err, &throttled):
-		d.Alert, d.Wait = "identity.error.throttled", throttled.Wait.String()
-		h.form(w, r, http.StatusTooManyRequests, "login", "identity.login.title", d)
+		h.totpForm(w, r, http.StatusOK, email, pending, "")
+	case h.refused(w, r, err, "login", "identity.login.title", d):
 	case errors.Is(err, ErrBadCredentials):
 		d.Alert = "identity.error.credentials"
 		h.form(w, r, http.StatusUnauthorized, "login", "identity.login.title", d)
@@ -277,16 +323,39 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// totpForm asks for the one-time code; an operator enrolling sees the
+// secret as text, as an otpauth address and as a QR code.
+func (h *Web) totpForm(w http.ResponseWriter, r *http.Request, status int, email string, p *PendingTOTP, alert string) {
+	d := &FormData{Token: p.Token, Alert: alert}
+	if p.Secret != "" {
+		d.Secret = p.Secret
+		d.SecretURI = TOTPURI(h.Svc.Town(r.Context()), email, p.Secret)
+		qr, err := NewQR(d.SecretURI)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		d.QR = qr
+	}
+	h.form(w, r, status, "totp", "identity.totp.title", d)
+}
+
 func (h *Web) loginCode(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
 	f := r.PostForm
-	login, err := h.Svc.LoginTOTP(r.Context(), f.Get("token"), f.Get("code"), f.Get("secret"), web.RemoteAddr(r), r.UserAgent())
+	login, err := h.Svc.LoginTOTP(r.Context(), f.Get("token"), f.Get("code"), web.RemoteAddr(r), r.UserAgent())
+	var retry *CodeRefused
 	switch {
 	case err == nil:
-		h.setCookie(w, r, login.Token)
+		h.loggedIn(w, r, login)
 		http.Redirect(w, r, web.SafeNext(f.Get("next")), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site (FuzzSafeNext)
+	case errors.As(err, &retry) && retry.Retry != nil:
+		// A wrong code with attempts left: the same pending login (and the
+		// same secret for an operator enrolling) asks again.
+		h.totpForm(w, r, http.StatusUnauthorized, retry.Email, retry.Retry, "identity.error.totp_retry")
+	case h.refused(w, r, err, "login", "identity.login.title", &FormData{}):
 	case errors.Is(err, ErrBadCredentials), errors.Is(err, ErrTokenInvalid):
 		// The pending login is used up: start again from the password.
 		h.form(w, r, http.StatusUnauthorized, "login", "identity.login.title", &FormData{Alert: "identity.error.totp"})
@@ -318,12 +387,12 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	login, err := h.Svc.LoginCard(r.Context(), holder, web.RemoteAddr(r), r.UserAgent())
+	login, err := h.Svc.LoginCard(r.Context(), holder, holder.Proof, web.RemoteAddr(r), r.UserAgent())
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.setCookie(w, r, login.Token)
+	h.loggedIn(w, r, login)
 	http.Redirect(w, r, web.SafeNext(r.URL.Query().Get("next")), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site (FuzzSafeNext)
 }
 
@@ -342,48 +411,72 @@ func (h *Web) registerForm(w http.ResponseWriter, r *http.Request) {
 	h.form(w, r, http.StatusOK, "register", "identity.register.title", &FormData{})
 }
 
+// register sends the link that completes a registration; the page says the
+// same whether or not the address has an account.
 func (h *Web) register(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
 	f := r.PostForm
-	reg := Registration{Email: f.Get("email"), Password: f.Get("password"), Password2: f.Get("password2"), FiscalCode: f.Get("fiscal_code"),
-		GivenName: f.Get("given_name"), FamilyName: f.Get("family_name"), AcceptPrivacy: f.Get("privacy") == "1", Lang: h.App.I18n.Lang(r)}
-	err := h.Svc.Register(r.Context(), reg, h.BaseURL, web.RemoteAddr(r))
+	req := SignupRequest{Email: f.Get("email"), AcceptPrivacy: f.Get("privacy") == "1", Lang: h.App.I18n.Lang(r)}
+	err := h.Svc.RequestSignup(r.Context(), req, h.BaseURL, web.RemoteAddr(r))
+	d := &FormData{Values: map[string]string{"email": f.Get("email")}}
+	if req.AcceptPrivacy {
+		d.Values["privacy"] = "1"
+	}
 	var fe FieldErrors
 	switch {
 	case errors.As(err, &fe):
-		d := &FormData{Errors: fe, Alert: "identity.error.form", Values: map[string]string{
-			"email": f.Get("email"), "fiscal_code": f.Get("fiscal_code"), "given_name": f.Get("given_name"), "family_name": f.Get("family_name")}}
-		if reg.AcceptPrivacy {
-			d.Values["privacy"] = "1"
-		}
+		d.Errors, d.Alert = fe, "identity.error.form"
 		h.form(w, r, http.StatusUnprocessableEntity, "register", "identity.register.title", d)
+	case h.refused(w, r, err, "register", "identity.register.title", d):
 	case err != nil:
 		h.fail(w, r, err)
 	default:
-		h.form(w, r, http.StatusOK, "notice", "identity.register.title", &FormData{Message: "identity.register.done"})
+		h.form(w, r, http.StatusOK, "notice", "identity.register.title", &FormData{Message: "identity.register.sent"})
 	}
 }
 
-// verifyForm asks for a click: mail scanners open links, and must not
-// verify an address on the resident's behalf.
-func (h *Web) verifyForm(w http.ResponseWriter, r *http.Request) {
-	h.form(w, r, http.StatusOK, "verify", "identity.verify.title", &FormData{Token: r.URL.Query().Get("token")})
+// signupForm is where the registration link leads: a dead link says so at
+// once, before anyone types a password.
+func (h *Web) signupForm(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	email, err := h.Svc.PeekSignup(r.Context(), token)
+	switch {
+	case errors.Is(err, ErrTokenInvalid):
+		h.form(w, r, http.StatusBadRequest, "link_dead", "identity.signup.title", &FormData{Alert: "identity.error.signup_link"})
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		h.form(w, r, http.StatusOK, "signup", "identity.signup.title", &FormData{Token: token, Email: email})
+	}
 }
 
-func (h *Web) verify(w http.ResponseWriter, r *http.Request) {
+func (h *Web) signup(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	err := h.Svc.VerifyEmail(r.Context(), r.PostForm.Get("token"), web.RemoteAddr(r))
+	f := r.PostForm
+	token := f.Get("token")
+	login, err := h.Svc.CompleteSignup(r.Context(), token, Signup{GivenName: f.Get("given_name"), FamilyName: f.Get("family_name"),
+		Password: f.Get("password"), Password2: f.Get("password2")}, h.App.I18n.Lang(r), deviceOf(r), web.RemoteAddr(r), r.UserAgent())
+	d := &FormData{Token: token, Values: map[string]string{"given_name": f.Get("given_name"), "family_name": f.Get("family_name")}}
+	var fe FieldErrors
 	switch {
+	case err == nil:
+		h.loggedIn(w, r, login)
+		web.Redirect(w, r, "/profilo", url.Values{"benvenuto": {"1"}})
+	case errors.As(err, &fe):
+		d.Errors, d.Alert = fe, "identity.error.form"
+		d.Email, _ = h.Svc.PeekSignup(r.Context(), token)
+		h.form(w, r, http.StatusUnprocessableEntity, "signup", "identity.signup.title", d)
 	case errors.Is(err, ErrTokenInvalid):
-		h.form(w, r, http.StatusBadRequest, "notice", "identity.verify.title", &FormData{Alert: "identity.error.token"})
-	case err != nil:
-		h.fail(w, r, err)
+		h.form(w, r, http.StatusBadRequest, "link_dead", "identity.signup.title", &FormData{Alert: "identity.error.signup_link"})
+	case errors.Is(err, ErrEmailTaken):
+		h.form(w, r, http.StatusConflict, "notice", "identity.signup.title", &FormData{Alert: "identity.error.signup_taken"})
+	case h.refused(w, r, err, "signup", "identity.signup.title", d):
 	default:
-		web.Redirect(w, r, "/accedi", url.Values{"verificato": {"1"}})
+		h.fail(w, r, err)
 	}
 }
 
@@ -398,9 +491,12 @@ func (h *Web) forgot(w http.ResponseWriter, r *http.Request) {
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	err := h.Svc.RequestReset(r.Context(), email, h.App.I18n.Lang(r), h.BaseURL, web.RemoteAddr(r))
 	var fe FieldErrors
+	d := &FormData{Values: map[string]string{"email": email}}
 	switch {
 	case errors.As(err, &fe):
-		h.form(w, r, http.StatusUnprocessableEntity, "forgot", "identity.forgot.title", &FormData{Errors: fe, Values: map[string]string{"email": email}})
+		d.Errors = fe
+		h.form(w, r, http.StatusUnprocessableEntity, "forgot", "identity.forgot.title", d)
+	case h.refused(w, r, err, "forgot", "identity.forgot.title", d):
 	case err != nil:
 		h.fail(w, r, err)
 	default:
@@ -408,8 +504,19 @@ func (h *Web) forgot(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// resetForm is where a reset link leads: a dead link says so at once,
+// before anyone types a new password.
 func (h *Web) resetForm(w http.ResponseWriter, r *http.Request) {
-	h.form(w, r, http.StatusOK, "reset", "identity.reset.title", &FormData{Token: r.URL.Query().Get("token")})
+	token := r.URL.Query().Get("token")
+	_, err := h.Svc.Store.PeekToken(r.Context(), token, PurposeReset)
+	switch {
+	case errors.Is(err, ErrTokenInvalid):
+		h.form(w, r, http.StatusBadRequest, "link_dead", "identity.reset.title", &FormData{Alert: "identity.error.reset_link"})
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		h.form(w, r, http.StatusOK, "reset", "identity.reset.title", &FormData{Token: token})
+	}
 }
 
 func (h *Web) reset(w http.ResponseWriter, r *http.Request) {
@@ -423,7 +530,8 @@ func (h *Web) reset(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &fe):
 		h.form(w, r, http.StatusUnprocessableEntity, "reset", "identity.reset.title", &FormData{Errors: fe, Token: f.Get("token")})
 	case errors.Is(err, ErrTokenInvalid):
-		h.form(w, r, http.StatusBadRequest, "notice", "identity.reset.title", &FormData{Alert: "identity.error.token"})
+		h.form(w, r, http.StatusBadRequest, "link_dead", "identity.reset.title", &FormData{Alert: "identity.error.reset_link"})
+	case h.refused(w, r, err, "reset", "identity.reset.title", &FormData{Token: f.Get("token")}):
 	case err != nil:
 		h.fail(w, r, err)
 	default:
@@ -437,6 +545,12 @@ type ProfileData struct {
 	Account  *Account
 	Session  *Session
 	Sessions []Session
+	// FiscalCode is the fiscal code this session proved ("" for a
+	// password session, whatever the account holds).
+	FiscalCode string
+	// CanLink: a session that proved who the person is, on an account
+	// with no password of its own, may take over a password account.
+	CanLink bool
 }
 
 func (h *Web) profile(w http.ResponseWriter, r *http.Request) {
@@ -451,15 +565,25 @@ func (h *Web) renderProfile(w http.ResponseWriter, r *http.Request, status int, 
 		return
 	}
 	if fd.Values == nil {
-		fd.Values = map[string]string{"given_name": a.GivenName, "family_name": a.FamilyName, "sex": a.Sex, "birth_date": a.BirthDate,
-			"phone": a.Phone, "address": a.Address}
+		fd.Values = map[string]string{"given_name": a.GivenName, "family_name": a.FamilyName, "phone": a.Phone, "address": a.Address}
 	}
-	if r.URL.Query().Get("salvato") != "" {
+	switch {
+	case r.URL.Query().Get("salvato") != "":
 		fd.Message = "identity.profile.saved"
+	case r.URL.Query().Get("benvenuto") != "":
+		fd.Message = "identity.signup.done"
+	case r.URL.Query().Get("collegato") != "":
+		fd.Message = "identity.link.done"
 	}
+	if h.CardLoginURL != "" {
+		fd.CardLoginURL = h.CardLoginURL + "?" + url.Values{"next": {"/profilo"}}.Encode()
+	}
+	d := &ProfileData{FormData: *fd, Account: a, Session: se, Sessions: sessions,
+		CanLink: se.Assurance.ProvesIdentity() && a.PasswordHash == "" && a.Kind == KindResident}
+	d.FiscalCode, _ = a.ProvenFiscalCode(se)
 	page := h.App.NewPage(r, "identity.profile.title")
 	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
-	page.Data = &ProfileData{FormData: *fd, Account: a, Session: se, Sessions: sessions}
+	page.Data = d
 	w.Header().Set("Cache-Control", "private, no-store")
 	h.App.HTML(w, r, status, "profile", page)
 }
@@ -470,8 +594,8 @@ func (h *Web) saveProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	a, _ := Current(r.Context())
 	f := r.PostForm
-	p := Profile{GivenName: strings.TrimSpace(f.Get("given_name")), FamilyName: strings.TrimSpace(f.Get("family_name")), Sex: f.Get("sex"),
-		BirthDate: strings.TrimSpace(f.Get("birth_date")), Phone: strings.TrimSpace(f.Get("phone")), Address: strings.TrimSpace(f.Get("address")), Lang: a.Lang}
+	p := Profile{GivenName: strings.TrimSpace(f.Get("given_name")), FamilyName: strings.TrimSpace(f.Get("family_name")),
+		Phone: strings.TrimSpace(f.Get("phone")), Address: strings.TrimSpace(f.Get("address")), Lang: a.Lang}
 	if err := h.Svc.UpdateProfile(r.Context(), a, p, web.RemoteAddr(r)); err != nil {
 		var fe FieldErrors
 		if errors.As(err, &fe) {
@@ -486,6 +610,40 @@ func (h *Web) saveProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	web.Redirect(w, r, "/profilo", url.Values{"salvato": {"1"}})
+}
+
+// link lets a resident logged in with the card take over the password
+// account they also have: they prove they control it here, in the browser
+// where the card just proved who they are.
+func (h *Web) link(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	a, se := Current(r.Context())
+	email := strings.TrimSpace(r.PostForm.Get("link_email"))
+	err := h.Svc.Link(r.Context(), a, se, email, r.PostForm.Get("link_password"), web.RemoteAddr(r))
+	fd := &FormData{Values: map[string]string{"link_email": email}}
+	var throttled *ThrottledError
+	switch {
+	case err == nil:
+		web.Redirect(w, r, "/profilo", url.Values{"collegato": {"1"}})
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.Wait.Seconds())))
+		fd.Alert, fd.Wait = "identity.error.throttled", throttled.Wait.String()
+		h.renderProfile(w, r, http.StatusTooManyRequests, fd)
+	case errors.Is(err, ErrBusy):
+		w.Header().Set("Retry-After", "2")
+		fd.Alert = "identity.error.busy"
+		h.renderProfile(w, r, http.StatusServiceUnavailable, fd)
+	case errors.Is(err, ErrBadCredentials):
+		fd.Errors, fd.Alert = FieldErrors{"link_email": "identity.error.link_credentials"}, "identity.error.form"
+		h.renderProfile(w, r, http.StatusUnprocessableEntity, fd)
+	case errors.Is(err, ErrCannotLink):
+		fd.Alert = "identity.error.link_refused"
+		h.renderProfile(w, r, http.StatusConflict, fd)
+	default:
+		h.fail(w, r, err)
+	}
 }
 
 func (h *Web) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
@@ -537,16 +695,19 @@ func (h *Web) closeAccount(w http.ResponseWriter, r *http.Request) {
 	h.form(w, r, http.StatusOK, "notice", "identity.close.title", &FormData{Message: "identity.close.done"})
 }
 
-// Me is the JSON description of the logged-in person.
+// Me is the JSON description of the logged-in person. FiscalCode is
+// there only when this session's login proved it; Sources says what proved
+// each attribute.
 type Me struct {
-	ID         string   `json:"id"`
-	FiscalCode string   `json:"fiscal_code"`
-	GivenName  string   `json:"given_name"`
-	FamilyName string   `json:"family_name"`
-	Email      string   `json:"email,omitempty"`
-	Assurance  string   `json:"assurance"`
-	Method     string   `json:"method"`
-	Roles      []string `json:"roles"`
+	ID         string            `json:"id"`
+	FiscalCode string            `json:"fiscal_code,omitempty"`
+	GivenName  string            `json:"given_name"`
+	FamilyName string            `json:"family_name"`
+	Email      string            `json:"email,omitempty"`
+	Assurance  string            `json:"assurance"`
+	Method     string            `json:"method"`
+	Roles      []string          `json:"roles"`
+	Sources    map[string]Source `json:"sources"`
 }
 
 func (h *Web) me(w http.ResponseWriter, r *http.Request) {
@@ -562,8 +723,9 @@ func (h *Web) me(w http.ResponseWriter, r *http.Request) {
 	if roles == nil {
 		roles = []string{}
 	}
-	_ = writeJSON(w, Me{ID: a.ID, FiscalCode: a.FiscalCode, GivenName: a.GivenName, FamilyName: a.FamilyName, Email: a.Email,
-		Assurance: string(se.Assurance), Method: se.Method, Roles: roles})
+	cf, _ := a.ProvenFiscalCode(se)
+	_ = writeJSON(w, Me{ID: a.ID, FiscalCode: cf, GivenName: a.GivenName, FamilyName: a.FamilyName, Email: a.Email,
+		Assurance: string(se.Assurance), Method: se.Method, Roles: roles, Sources: a.sources()})
 }
 
 func writeJSON(w http.ResponseWriter, v any) error {
@@ -572,7 +734,8 @@ func writeJSON(w http.ResponseWriter, v any) error {
 	return enc.Encode(v)
 }
 
-// exportOf is everything civico holds about the resident, for download.
+// exportOf is everything civico holds about the resident, for download,
+// with what proved each attribute.
 func exportOf(a *Account, sessions []Session) map[string]any {
 	type sessionOut struct {
 		Started   time.Time `json:"started"`
@@ -591,6 +754,7 @@ func exportOf(a *Account, sessions []Session) map[string]any {
 			"given_name": a.GivenName, "family_name": a.FamilyName, "sex": a.Sex, "birth_date": a.BirthDate,
 			"phone": a.Phone, "address": a.Address, "language": a.Lang, "created_at": a.CreatedAt, "updated_at": a.UpdatedAt,
 			"roles": a.Roles, "has_password": a.PasswordHash != "", "has_authenticator": a.TOTPSecret != "",
+			"sources": a.sources(),
 		},
 		"sessions": out,
 	}

@@ -40,13 +40,17 @@ type Account struct {
 	FamilyName      string
 	Sex             string
 	BirthDate       string // YYYY-MM-DD
-	Phone           string
-	Address         string
-	Lang            string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	ClosedAt        *time.Time
-	Roles           []string
+	// What proved the fiscal code, the names, and sex with birth date.
+	FiscalCodeSource, NameSource, BirthSource Source
+	Phone                                     string
+	Address                                   string
+	Lang                                      string
+	CreatedAt                                 time.Time
+	UpdatedAt                                 time.Time
+	ClosedAt                                  *time.Time
+	Roles                                     []string
+	// totpPending is the authenticator secret an operator is enrolling.
+	totpPending string
 }
 
 // DisplayName is how pages greet the account.
@@ -62,6 +66,40 @@ func (a *Account) DisplayName() string {
 
 // FullName is the given and family name, whichever are known.
 func (a *Account) FullName() string { return joinNonEmpty(a.GivenName, a.FamilyName) }
+
+// ProvenFiscalCode is the fiscal code a session may act on: only when the
+// login that started it proved who the person is (a card, SPID level 2 or
+// more, CIE) and the account's fiscal code comes from such a proof. A
+// password session never has one, whatever the account holds: every
+// feature that hands out something by fiscal code (certificates,
+// payments, enrolments, one-person-one-voice ballots) asks here.
+func (a *Account) ProvenFiscalCode(se *Session) (string, bool) {
+	if a == nil || se == nil || a.FiscalCode == "" || !a.FiscalCodeSource.Proven() || !se.Assurance.ProvesIdentity() {
+		return "", false
+	}
+	return a.FiscalCode, true
+}
+
+// sources says what proved each attribute the account has.
+func (a *Account) sources() map[string]Source {
+	out := map[string]Source{}
+	if a.Email != "" {
+		out["email"] = SourceSelf
+		if a.EmailVerifiedAt != nil {
+			out["email"] = SourceEmailLink
+		}
+	}
+	if a.FiscalCode != "" {
+		out["fiscal_code"] = a.FiscalCodeSource
+	}
+	if a.GivenName != "" || a.FamilyName != "" {
+		out["name"] = a.NameSource
+	}
+	if a.BirthDate != "" {
+		out["sex_and_birth_date"] = a.BirthSource
+	}
+	return out
+}
 
 // HasRole reports whether the account holds role.
 func (a *Account) HasRole(role string) bool { return slices.Contains(a.Roles, role) }

@@ -55,7 +55,9 @@ func (s *Service) CreateOperator(ctx context.Context, op NewOperator, password, 
 		if err != nil {
 			return nil, FieldErrors{"fiscal_code": FiscalCodeMessage(err)}
 		}
-		a.FiscalCode, a.Sex, a.BirthDate = string(code), code.Sex(), code.BirthDate(s.now()).Format("2006-01-02")
+		// Written by an administrator, so that the operator's card opens
+		// this account; the card's first login proves it.
+		a.FiscalCode, a.FiscalCodeSource = string(code), SourceAdmin
 	}
 	if err := CheckPassword(password, op.Email); err != nil {
 		return nil, FieldErrors{"password": passwordMessage(err)}
@@ -217,21 +219,40 @@ func (h *Web) setRole(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ImportResident creates a resident whose address is already known to be
-// theirs: the demo town's residents, or accounts carried over from the
-// town's previous portal. No mail is sent.
-func (s *Service) ImportResident(ctx context.Context, r Registration, actor string) (*Account, error) {
-	if fe := r.Validate(); fe != nil {
+// NewResident is a password account created without the registration
+// form: the demo town's residents, or accounts carried over from the town's
+// previous portal, whose addresses are already known to work. Like every
+// password account it carries no fiscal code.
+type NewResident struct {
+	Email, Password, GivenName, FamilyName, Lang string
+}
+
+// ImportResident creates such an account. No mail is sent.
+func (s *Service) ImportResident(ctx context.Context, r NewResident, actor string) (*Account, error) {
+	r.Email = NormalizeEmail(r.Email)
+	fe := FieldErrors{}
+	if !ValidEmail(r.Email) {
+		fe["email"] = "identity.error.email"
+	}
+	if !validName(r.GivenName) {
+		fe["given_name"] = "identity.error.name"
+	}
+	if !validName(r.FamilyName) {
+		fe["family_name"] = "identity.error.name"
+	}
+	if err := CheckPassword(r.Password, r.Email, r.GivenName, r.FamilyName); err != nil {
+		fe["password"] = passwordMessage(err)
+	}
+	if len(fe) > 0 {
 		return nil, fe
 	}
 	hash, err := HashPassword(r.Password)
 	if err != nil {
 		return nil, err
 	}
-	code, _ := cf.Parse(r.FiscalCode)
 	now := s.now()
-	a := &Account{Kind: KindResident, Email: r.Email, EmailVerifiedAt: &now, PasswordHash: hash, FiscalCode: r.FiscalCode,
-		GivenName: r.GivenName, FamilyName: r.FamilyName, Sex: code.Sex(), BirthDate: code.BirthDate(now).Format("2006-01-02"), Lang: r.Lang}
+	a := &Account{Kind: KindResident, Email: r.Email, EmailVerifiedAt: &now, PasswordHash: hash, GivenName: r.GivenName, FamilyName: r.FamilyName,
+		NameSource: SourceSelf, Lang: r.Lang}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.Store.insert(ctx, tx, a); err != nil {
 			return err

@@ -1,7 +1,9 @@
 package identity
 
 import (
+	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -66,5 +68,32 @@ func BenchmarkPasswordLogin(b *testing.B) {
 	h, _ := HashPassword("tram-per-Sesto-alle-7")
 	for b.Loop() {
 		VerifyPassword(h, "tram-per-Sesto-alle-7")
+	}
+}
+
+// The hasher runs one hash per core and lets Queue more wait; anything
+// beyond is turned away at once with ErrBusy instead of slowing everyone.
+func TestHasherTurnsAwayWhatItCannotQueue(t *testing.T) {
+	h := NewHasher(1)
+	h.slots = make(chan struct{}, 1) // one core, whatever the machine
+	release := make(chan struct{})
+	running := make(chan struct{})
+	go func() { _ = h.run(context.Background(), func() { close(running); <-release }) }()
+	<-running
+	queued := make(chan error, 1)
+	go func() { queued <- h.run(context.Background(), func() {}) }()
+	for h.waiting.Load() != 1 {
+		runtime.Gosched()
+	}
+	if err := h.run(context.Background(), func() { t.Error("ran past the queue") }); !errors.Is(err, ErrBusy) {
+		t.Fatalf("third check while one runs and one waits: %v, want ErrBusy", err)
+	}
+	close(release)
+	if err := <-queued; err != nil {
+		t.Fatalf("the queued check: %v", err)
+	}
+	ok, err := h.Verify(context.Background(), dummyHash, "civico-no-such-account-password")
+	if err != nil || !ok {
+		t.Fatalf("Verify through the hasher: %v %v", ok, err)
 	}
 }

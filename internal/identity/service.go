@@ -13,6 +13,7 @@ import (
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/throttle"
 )
 
 // AuditEvent is a security-relevant fact for the audit log.
@@ -27,6 +28,13 @@ type Auditor interface {
 	Audit(ctx context.Context, tx *sql.Tx, e AuditEvent) error
 }
 
+// Register is the town's population register, as identity needs it.
+type Register interface {
+	// Birth returns the sex and birth date the register holds for a
+	// fiscal code; ok is false for someone it does not hold.
+	Birth(ctx context.Context, fiscalCode string) (sex, birthDate string, ok bool, err error)
+}
+
 // Mailer queues a message in the outbox inside the caller's transaction.
 type Mailer interface {
 	Enqueue(ctx context.Context, tx *sql.Tx, to, subject, text string) error
@@ -38,9 +46,16 @@ type Service struct {
 	DB       *db.DB
 	Store    *Store
 	Sessions *Sessions
-	Throttle *Throttle
+	Limiter  *throttle.Limiter
+	Limits   Limits
+	Hasher   *Hasher
 	Audit    Auditor
 	Mail     Mailer
+	// Mergers move other features' data when two accounts are linked.
+	Mergers []Merger
+	// Register, when the town loaded its population register, gives sex
+	// and birth date of a person whose fiscal code a login proved.
+	Register Register
 	// T translates mail texts; Town names the town in them.
 	T    func(lang, id string, args ...any) string
 	Town func(ctx context.Context) string
@@ -58,12 +73,6 @@ func (s *Service) now() time.Time {
 type FieldErrors map[string]string
 
 func (f FieldErrors) Error() string { return fmt.Sprintf("%d invalid fields", len(f)) }
-
-// Registration is what the registration form asks.
-type Registration struct {
-	Email, Password, Password2, FiscalCode, GivenName, FamilyName, Lang string
-	AcceptPrivacy                                                       bool
-}
 
 // ValidEmail reports whether s is one plain address of sensible length,
 // printable ASCII only: what the outbox can put in a To: header.
@@ -111,93 +120,6 @@ func FiscalCodeMessage(err error) string {
 	}
 }
 
-// Validate checks the form and normalises it.
-func (r *Registration) Validate() FieldErrors {
-	fe := FieldErrors{}
-	r.Email = NormalizeEmail(r.Email)
-	r.GivenName, r.FamilyName = strings.TrimSpace(r.GivenName), strings.TrimSpace(r.FamilyName)
-	if !ValidEmail(r.Email) {
-		fe["email"] = "identity.error.email"
-	}
-	if !validName(r.GivenName) {
-		fe["given_name"] = "identity.error.name"
-	}
-	if !validName(r.FamilyName) {
-		fe["family_name"] = "identity.error.name"
-	}
-	if code, err := cf.Parse(r.FiscalCode); err != nil {
-		fe["fiscal_code"] = FiscalCodeMessage(err)
-	} else {
-		r.FiscalCode = string(code)
-	}
-	if err := CheckPassword(r.Password, r.Email, r.FiscalCode, r.GivenName, r.FamilyName); err != nil {
-		fe["password"] = passwordMessage(err)
-	} else if r.Password != r.Password2 {
-		fe["password2"] = "identity.error.password_mismatch"
-	}
-	if !r.AcceptPrivacy {
-		fe["privacy"] = "identity.error.privacy"
-	}
-	if len(fe) == 0 {
-		return nil
-	}
-	return fe
-}
-
-// Register creates an account waiting for its address to be verified, and
-// mails the verification link. To avoid revealing who is registered, an
-// address or fiscal code already in use gets the same answer as a new one:
-// the owner of the address is told by mail instead.
-func (s *Service) Register(ctx context.Context, r Registration, baseURL, remote string) error {
-	if fe := r.Validate(); fe != nil {
-		return fe
-	}
-	hash, err := HashPassword(r.Password)
-	if err != nil {
-		return err
-	}
-	code, _ := cf.Parse(r.FiscalCode)
-	town := s.Town(ctx)
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		a := &Account{Kind: KindResident, Email: r.Email, PasswordHash: hash, FiscalCode: r.FiscalCode,
-			GivenName: r.GivenName, FamilyName: r.FamilyName, Sex: code.Sex(), BirthDate: code.BirthDate(s.now()).Format("2006-01-02"), Lang: r.Lang}
-		err := s.Store.insert(ctx, tx, a)
-		switch {
-		case errors.Is(err, ErrEmailTaken):
-			return s.Mail.Enqueue(ctx, tx, r.Email, s.T(r.Lang, "mail.exists.subject", "Town", town),
-				s.T(r.Lang, "mail.exists.body", "Town", town, "Login", baseURL+"/accedi", "Reset", baseURL+"/password-dimenticata"))
-		case errors.Is(err, ErrFiscalTaken):
-			return s.Mail.Enqueue(ctx, tx, r.Email, s.T(r.Lang, "mail.cf_exists.subject", "Town", town),
-				s.T(r.Lang, "mail.cf_exists.body", "Town", town, "Reset", baseURL+"/password-dimenticata"))
-		case err != nil:
-			return err
-		}
-		token, err := s.Store.NewToken(ctx, tx, a.ID, PurposeVerify)
-		if err != nil {
-			return err
-		}
-		if err := s.Mail.Enqueue(ctx, tx, r.Email, s.T(r.Lang, "mail.verify.subject", "Town", town),
-			s.T(r.Lang, "mail.verify.body", "Town", town, "Name", a.GivenName, "Link", baseURL+"/verifica-email?token="+token)); err != nil {
-			return err
-		}
-		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + a.ID, Action: "account.registered", Subject: a.ID, Remote: remote})
-	})
-}
-
-// VerifyEmail consumes a verification token.
-func (s *Service) VerifyEmail(ctx context.Context, token, remote string) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		id, err := s.Store.UseToken(ctx, tx, token, PurposeVerify)
-		if err != nil {
-			return err
-		}
-		if err := s.Store.MarkVerified(ctx, tx, id); err != nil {
-			return err
-		}
-		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + id, Action: "account.email_verified", Subject: id, Remote: remote})
-	})
-}
-
 // ThrottledError says how long to wait before trying again.
 type ThrottledError struct{ Wait time.Duration }
 
@@ -206,69 +128,76 @@ func (e *ThrottledError) Unwrap() error { return ErrThrottled }
 
 // PendingTOTP is returned by LoginPassword for an operator: the password was
 // right, the one-time code is still to come. Token carries the login to the
-// second step; Enrol says the operator has no authenticator yet.
+// second step.
 type PendingTOTP struct {
 	Token string
-	Enrol bool
+	// Secret is the authenticator secret to enrol, for an operator who has
+	// none yet: the same at every attempt until a code from it succeeds.
+	Secret string
 }
 
 func (p *PendingTOTP) Error() string { return "second factor required" }
 func (p *PendingTOTP) Unwrap() error { return ErrTOTPRequired }
 
-// Login is a successful login: the account and the session cookie's token.
+// Login is a successful login: the account, the session cookie's token
+// and, for a password login, the browser's new device token.
 type Login struct {
 	Account *Account
 	Token   string
+	Device  string
 }
 
-// LoginPassword checks an address and a password, with the progressive
-// delay, and starts a low-assurance session. Every failure looks the same
-// from outside, whatever the reason.
-func (s *Service) LoginPassword(ctx context.Context, email, password, remote, userAgent, baseURL string) (*Login, error) {
+// LoginPassword checks an address and a password and starts a
+// low-assurance session. The attempt is counted against the login budgets
+// before the password is checked (one transaction: parallel attempts cannot
+// race past a limit), and given back if it was right; argon2 runs only for
+// attempts the budgets allowed. Every failure looks the same from outside,
+// whatever the reason. device is the browser's device token, if any.
+func (s *Service) LoginPassword(ctx context.Context, email, password, device, remote, userAgent string) (*Login, error) {
 	email = NormalizeEmail(email)
-	wait, err := s.Throttle.Wait(ctx, email, remote)
-	if err != nil {
-		return nil, err
+	if len(email) > 254 || len(password) > 4*MaxPasswordLength {
+		return nil, ErrBadCredentials
 	}
-	if wait > 0 {
-		_ = s.Audit.Audit(ctx, nil, AuditEvent{Actor: "anonymous", Action: "login.password.throttled", Subject: email, Remote: remote})
-		return nil, &ThrottledError{Wait: wait.Round(time.Second)}
+	keys := s.loginKeys(email, remote, s.trustedDevice(ctx, device, email))
+	if err := s.take(ctx, keys); err != nil {
+		if errors.Is(err, ErrThrottled) {
+			_ = s.Audit.Audit(ctx, nil, AuditEvent{Actor: "anonymous", Action: "login.password.throttled", Subject: email, Remote: remote})
+		}
+		return nil, err
 	}
 	a, err := s.Store.ByEmail(ctx, email)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
+		return nil, s.giveBack(ctx, keys, err)
 	}
-	ok := false
+	hash := dummyHash // as slow as a real check
 	if a != nil && a.ClosedAt == nil && a.PasswordHash != "" {
-		ok = VerifyPassword(a.PasswordHash, password)
-	} else {
-		VerifyPassword(dummyHash, password) // as slow as a real check
+		hash = a.PasswordHash
 	}
-	if !ok {
-		if err := s.Throttle.Fail(ctx, email, remote); err != nil {
-			return nil, err
-		}
+	ok, err := s.Hasher.Verify(ctx, hash, password)
+	if err != nil {
+		return nil, s.giveBack(ctx, keys, err)
+	}
+	if !ok || hash == dummyHash {
 		_ = s.Audit.Audit(ctx, nil, AuditEvent{Actor: "anonymous", Action: "login.password.refused", Subject: email, Remote: remote})
 		return nil, ErrBadCredentials
 	}
 	if a.EmailVerifiedAt == nil {
-		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-			token, err := s.Store.NewToken(ctx, tx, a.ID, PurposeVerify)
-			if err != nil {
-				return err
-			}
-			town := s.Town(ctx)
-			return s.Mail.Enqueue(ctx, tx, a.Email, s.T(a.Lang, "mail.verify.subject", "Town", town),
-				s.T(a.Lang, "mail.verify.body", "Town", town, "Name", a.GivenName, "Link", baseURL+"/verifica-email?token="+token))
-		})
-		if err != nil {
-			return nil, err
-		}
-		return nil, ErrNotVerified
+		// An address never confirmed proves nothing: registering again
+		// (a link to the address) replaces this account.
+		return nil, s.giveBack(ctx, keys, ErrNotVerified)
 	}
 	if a.Kind == KindOperator {
 		var token string
 		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			if err := s.succeeded(ctx, tx, keys); err != nil {
+				return err
+			}
+			if a.TOTPSecret == "" && a.totpPending == "" {
+				a.totpPending = NewTOTPSecret()
+				if _, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_pending = $1 WHERE id = $2`, a.totpPending, a.ID); err != nil {
+					return err
+				}
+			}
 			var err error
 			token, err = s.Store.NewToken(ctx, tx, a.ID, PurposeTOTP)
 			return err
@@ -276,76 +205,126 @@ func (s *Service) LoginPassword(ctx context.Context, email, password, remote, us
 		if err != nil {
 			return nil, err
 		}
-		return nil, &PendingTOTP{Token: token, Enrol: a.TOTPSecret == ""}
+		return nil, &PendingTOTP{Token: token, Secret: a.totpPending}
 	}
-	return s.startSession(ctx, a, assurance.Low, "password", remote, userAgent)
+	var login *Login
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.succeeded(ctx, tx, keys); err != nil {
+			return err
+		}
+		var err error
+		if login, err = s.sessionTx(ctx, tx, a, assurance.Low, "password", "", remote, userAgent); err != nil {
+			return err
+		}
+		login.Device, err = s.trustDevice(ctx, tx, a.ID, device)
+		return err
+	})
+	return login, err
+}
+
+// take draws an attempt from the budgets; a refusal becomes a
+// *ThrottledError with the wait rounded for the page.
+func (s *Service) take(ctx context.Context, keys []throttle.Key) error {
+	err := s.Limiter.Take(ctx, nil, keys...)
+	var refused *throttle.Refused
+	if errors.As(err, &refused) {
+		return &ThrottledError{Wait: max(time.Second, refused.Wait.Round(time.Second))}
+	}
+	return err
+}
+
+// giveBack returns an attempt that was never judged (the server was busy,
+// the address unconfirmed) and passes err on.
+func (s *Service) giveBack(ctx context.Context, keys []throttle.Key, err error) error {
+	if e := s.DB.Tx(context.WithoutCancel(ctx), func(tx *sql.Tx) error { return s.Limiter.Give(ctx, tx, keys...) }); e != nil {
+		return errors.Join(err, e)
+	}
+	return err
 }
 
 // LoginTOTP completes an operator's password login with the one-time code.
-// For an operator without an authenticator, secret is the one shown to them
-// at enrolment, stored once the first code matches.
-func (s *Service) LoginTOTP(ctx context.Context, pending, code, secret, remote, userAgent string) (*Login, error) {
+// A wrong code counts against the account's budget of codes and the
+// pending login's own attempts (a few, then the password is asked again);
+// an operator enrolling keeps the secret they were shown until a code from
+// it succeeds.
+func (s *Service) LoginTOTP(ctx context.Context, pending, code, remote, userAgent string) (*Login, error) {
+	id, err := s.Store.PeekToken(ctx, pending, PurposeTOTP)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.take(ctx, []throttle.Key{s.codeKey(id)}); err != nil {
+		return nil, err
+	}
 	var login *Login
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		id, err := s.Store.UseToken(ctx, tx, pending, PurposeTOTP)
-		if err != nil {
-			return err
-		}
+	wrong := false
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		a, err := s.Store.get(ctx, tx, `id = $1`, id)
 		if err != nil {
 			return err
 		}
-		stored := a.TOTPSecret
-		if stored == "" {
-			stored = secret
+		secret, enrolling := a.TOTPSecret, false
+		if secret == "" {
+			secret, enrolling = a.totpPending, true
 		}
-		step, ok := MatchTOTP(stored, code, s.now())
-		if stored == "" || !ok {
-			return ErrBadCredentials
+		step, ok := MatchTOTP(secret, code, s.now())
+		if ok {
+			// A code is good once: one seen over someone's shoulder, or
+			// replayed from a captured request, is refused within its window.
+			res, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, a.ID)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			ok = n == 1
 		}
-		// A code is good once: one seen over someone's shoulder, or
-		// replayed from a captured request, is refused within its window.
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, a.ID)
-		if err != nil {
+		if !ok {
+			wrong = true
+			return s.Store.FailToken(ctx, tx, pending, s.Limits.CodeAttempts)
+		}
+		if _, err := s.Store.UseToken(ctx, tx, pending, PurposeTOTP); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrBadCredentials
-		}
-		if a.TOTPSecret == "" {
-			if err := s.Store.SetTOTP(ctx, tx, a.ID, secret); err != nil {
+		if enrolling {
+			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_secret = totp_pending, totp_pending = NULL, updated_at = $1 WHERE id = $2`, s.now(), a.ID); err != nil {
 				return err
 			}
 			if err := s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + a.ID, Action: "totp.enrolled", Subject: a.ID, Remote: remote}); err != nil {
 				return err
 			}
 		}
-		login, err = s.sessionTx(ctx, tx, a, assurance.Low, "password+totp", remote, userAgent)
-		return err
-	})
-	if errors.Is(err, ErrBadCredentials) {
-		_ = s.Audit.Audit(ctx, nil, AuditEvent{Actor: "anonymous", Action: "login.totp.refused", Remote: remote})
-	}
-	return login, err
-}
-
-func (s *Service) startSession(ctx context.Context, a *Account, level assurance.Level, method, remote, userAgent string) (*Login, error) {
-	var login *Login
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		login, err = s.sessionTx(ctx, tx, a, level, method, remote, userAgent)
-		return err
-	})
-	return login, err
-}
-
-func (s *Service) sessionTx(ctx context.Context, tx *sql.Tx, a *Account, level assurance.Level, method, remote, userAgent string) (*Login, error) {
-	if a.Email != "" {
-		if err := s.Throttle.Succeed(ctx, tx, a.Email); err != nil {
-			return nil, err
+		if err := s.Limiter.Reset(ctx, tx, s.codeKey(a.ID).Name); err != nil {
+			return err
 		}
+		login, err = s.sessionTx(ctx, tx, a, assurance.Low, "password+totp", "", remote, userAgent)
+		return err
+	})
+	if err == nil && wrong {
+		_ = s.Audit.Audit(ctx, nil, AuditEvent{Actor: "anonymous", Action: "login.totp.refused", Subject: id, Remote: remote})
+		refused := &CodeRefused{}
+		if _, err := s.Store.PeekToken(ctx, pending, PurposeTOTP); err == nil {
+			a, err := s.Store.ByID(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			refused.Email, refused.Retry = a.Email, &PendingTOTP{Token: pending, Secret: a.totpPending}
+		}
+		return nil, refused
 	}
-	token, err := s.Sessions.Create(ctx, tx, a.ID, level, method, userAgent)
+	return login, err
+}
+
+// CodeRefused is a wrong one-time code. Retry, while the pending login has
+// attempts left, is the same pending login to ask again with.
+type CodeRefused struct {
+	Retry *PendingTOTP
+	Email string
+}
+
+func (e *CodeRefused) Error() string { return "wrong one-time code" }
+func (e *CodeRefused) Unwrap() error { return ErrBadCredentials }
+
+func (s *Service) sessionTx(ctx context.Context, tx *sql.Tx, a *Account, level assurance.Level, method, proof, remote, userAgent string) (*Login, error) {
+	token, err := s.Sessions.Create(ctx, tx, a.ID, level, method, proof, userAgent)
 	if err != nil {
 		return nil, err
 	}
@@ -359,38 +338,86 @@ func (s *Service) sessionTx(ctx context.Context, tx *sql.Tx, a *Account, level a
 // CardHolder is who a verified smart card says it belongs to.
 type CardHolder struct {
 	FiscalCode, GivenName, FamilyName, Serial, Kind string
+	// Proof names the card for revocation checks (authority and serial).
+	Proof string
 }
 
 // LoginCard starts a high-assurance session for the holder of a verified
-// card, creating the account at the first login or linking it by fiscal
-// code to the account registered with a password.
-func (s *Service) LoginCard(ctx context.Context, h CardHolder, remote, userAgent string) (*Login, error) {
+// card. It enters only the account whose fiscal code a proof put there
+// (an earlier card login, or an administrator for an operator), creating
+// it at the first login. A fiscal code merely typed into a form (accounts
+// registered before fiscal codes had to be proven) is a claim: the card
+// holder's login takes it away from that account and opens their own, so a
+// stranger who registered someone's fiscal code never sees what the holder
+// does with the card. proof names the card (authority and serial), so that
+// its revocation ends the session.
+func (s *Service) LoginCard(ctx context.Context, h CardHolder, proof, remote, userAgent string) (*Login, error) {
 	code, err := cf.Parse(h.FiscalCode)
+	if err != nil {
+		return nil, err
+	}
+	sex, birth, birthSource, err := s.birthOf(ctx, code)
 	if err != nil {
 		return nil, err
 	}
 	var login *Login
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		a, err := s.Store.get(ctx, tx, `fiscal_code = $1`, string(code))
-		if errors.Is(err, ErrNotFound) {
-			a = &Account{Kind: KindResident, FiscalCode: string(code), GivenName: titleCase(h.GivenName), FamilyName: titleCase(h.FamilyName),
-				Sex: code.Sex(), BirthDate: code.BirthDate(s.now()).Format("2006-01-02")}
+		if err == nil && !a.FiscalCodeSource.Proven() {
+			if err := s.Store.dropClaim(ctx, tx, a.ID); err != nil {
+				return err
+			}
+			if err := s.Audit.Audit(ctx, tx, AuditEvent{Actor: "system", Action: "account.claim_dropped", Subject: a.ID, Remote: remote,
+				Details: map[string]string{"attribute": "fiscal_code", "reason": "the holder logged in with the card"}}); err != nil {
+				return err
+			}
+			err = ErrNotFound
+		}
+		given, family := titleCase(h.GivenName), titleCase(h.FamilyName)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			a = &Account{Kind: KindResident, FiscalCode: string(code), FiscalCodeSource: SourceCNS, GivenName: given, FamilyName: family,
+				NameSource: SourceCNS, Sex: sex, BirthDate: birth, BirthSource: birthSource}
 			if err := s.Store.insert(ctx, tx, a); err != nil {
 				return err
 			}
 			if err := s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + a.ID, Action: "account.created.crs", Subject: a.ID, Remote: remote}); err != nil {
 				return err
 			}
-		} else if err != nil {
+		case err != nil:
 			return err
+		default:
+			// The card is the better source: what it proves replaces what
+			// an administrator or the person wrote.
+			a.FiscalCodeSource, a.GivenName, a.FamilyName, a.NameSource = SourceCNS, given, family, SourceCNS
+			if a.BirthSource != SourceRegister {
+				a.Sex, a.BirthDate, a.BirthSource = sex, birth, birthSource
+			}
+			if err := s.Store.setProven(ctx, tx, a); err != nil {
+				return err
+			}
 		}
-		login, err = s.sessionTx(ctx, tx, a, assurance.High, "crs", remote, userAgent)
-		if login != nil {
-			login.Account = a
-		}
+		login, err = s.sessionTx(ctx, tx, a, assurance.High, "crs", proof, remote, userAgent)
 		return err
 	})
 	return login, err
+}
+
+// birthOf is the sex and birth date of a person whose fiscal code is
+// proven: from the town's population register when it holds them, else
+// from the fiscal code itself (whose year has two digits: a register
+// settles the century for the very old).
+func (s *Service) birthOf(ctx context.Context, code cf.Code) (sex, birth string, src Source, err error) {
+	if s.Register != nil {
+		sex, birth, ok, err := s.Register.Birth(ctx, string(code))
+		if err != nil {
+			return "", "", "", err
+		}
+		if ok && sex != "" && birth != "" {
+			return sex, birth, SourceRegister, nil
+		}
+	}
+	return code.Sex(), code.BirthDate(s.now()).Format("2006-01-02"), SourceFiscalCode, nil
 }
 
 // titleCase turns the capitals of a certificate ("MARIO ROSSI") into a name.
@@ -401,72 +428,6 @@ func titleCase(s string) string {
 		words[i] = strings.ToUpper(string(r)) + w[n:]
 	}
 	return strings.Join(words, " ")
-}
-
-// RequestReset mails a password-reset link if the address belongs to an
-// open account; the caller shows the same answer either way.
-func (s *Service) RequestReset(ctx context.Context, email, lang, baseURL, remote string) error {
-	email = NormalizeEmail(email)
-	if !ValidEmail(email) {
-		return FieldErrors{"email": "identity.error.email"}
-	}
-	a, err := s.Store.ByEmail(ctx, email)
-	if errors.Is(err, ErrNotFound) || (a != nil && a.ClosedAt != nil) {
-		_ = s.Audit.Audit(ctx, nil, AuditEvent{Actor: "anonymous", Action: "password.reset.unknown", Subject: email, Remote: remote})
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	town := s.Town(ctx)
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		token, err := s.Store.NewToken(ctx, tx, a.ID, PurposeReset)
-		if err != nil {
-			return err
-		}
-		if err := s.Mail.Enqueue(ctx, tx, a.Email, s.T(a.Lang, "mail.reset.subject", "Town", town),
-			s.T(a.Lang, "mail.reset.body", "Town", town, "Name", a.GivenName, "Link", baseURL+"/reimposta-password?token="+token)); err != nil {
-			return err
-		}
-		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "anonymous", Action: "password.reset.requested", Subject: a.ID, Remote: remote})
-	})
-}
-
-// ResetPassword sets a new password with a reset token and ends every
-// session of the account: whoever knew the old password is logged out.
-func (s *Service) ResetPassword(ctx context.Context, token, password, password2, remote string) error {
-	if err := CheckPassword(password); err != nil {
-		return FieldErrors{"password": passwordMessage(err)}
-	}
-	if password != password2 {
-		return FieldErrors{"password2": "identity.error.password_mismatch"}
-	}
-	hash, err := HashPassword(password)
-	if err != nil {
-		return err
-	}
-	var ended []string
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		id, err := s.Store.UseToken(ctx, tx, token, PurposeReset)
-		if err != nil {
-			return err
-		}
-		if err := s.Store.SetPassword(ctx, tx, id, hash); err != nil {
-			return err
-		}
-		// The link came by mail: the address works.
-		if err := s.Store.MarkVerified(ctx, tx, id); err != nil {
-			return err
-		}
-		if ended, err = s.Sessions.EndAll(ctx, tx, id); err != nil {
-			return err
-		}
-		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + id, Action: "password.reset.done", Subject: id, Remote: remote})
-	})
-	if err == nil {
-		s.Sessions.Ended(ctx, ended)
-	}
-	return err
 }
 
 // LogoutEverywhere ends every session of the account.
@@ -512,22 +473,18 @@ func (s *Service) CloseAccount(ctx context.Context, a *Account, remote string) e
 	return err
 }
 
-// UpdateProfile validates and saves what a resident may change.
+// UpdateProfile validates and saves what a resident may change. Names that
+// a card (or the register) proved are not theirs to change.
 func (s *Service) UpdateProfile(ctx context.Context, a *Account, p Profile, remote string) error {
 	fe := FieldErrors{}
+	if a.NameSource.Proven() {
+		p.GivenName, p.FamilyName = a.GivenName, a.FamilyName
+	}
 	if !validName(p.GivenName) {
 		fe["given_name"] = "identity.error.name"
 	}
 	if !validName(p.FamilyName) {
 		fe["family_name"] = "identity.error.name"
-	}
-	if p.Sex != "" && p.Sex != "F" && p.Sex != "M" {
-		fe["sex"] = "identity.error.sex"
-	}
-	if p.BirthDate != "" {
-		if d, err := time.Parse("2006-01-02", p.BirthDate); err != nil || d.After(s.now()) || d.Year() < 1900 {
-			fe["birth_date"] = "identity.error.birth_date"
-		}
 	}
 	if utf8.RuneCountInString(p.Phone) > 30 || strings.Trim(p.Phone, "+0123456789 ") != "" {
 		fe["phone"] = "identity.error.phone"
@@ -544,4 +501,28 @@ func (s *Service) UpdateProfile(ctx context.Context, a *Account, p Profile, remo
 		}
 		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + a.ID, Action: "account.profile_updated", Subject: a.ID, Remote: remote})
 	})
+}
+
+// EndRevoked ends a session whose card was revoked after the login.
+func (s *Service) EndRevoked(ctx context.Context, se *Session, remote string) error {
+	var ended []string
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, se.Hash)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // another request ended it first
+		}
+		ended = []string{se.Hash}
+		if err := s.Sessions.endTx(ctx, tx, ended); err != nil {
+			return err
+		}
+		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "system", Action: "session.ended.card_revoked", Subject: se.AccountID, Remote: remote,
+			Details: map[string]string{"card": se.Proof}})
+	})
+	if err == nil {
+		s.Sessions.Ended(ctx, ended)
+	}
+	return err
 }

@@ -20,6 +20,9 @@ type Session struct {
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
 	UserAgent  string
+	// Proof names what proved a card session (the card's authority and
+	// serial): its revocation ends the session.
+	Proof string
 }
 
 // Sessions are kept in the database so that every civico process knows them.
@@ -69,14 +72,14 @@ const touchEvery = time.Minute
 
 // Create starts a session in tx and returns the token for the cookie. A new
 // token at every login: a session id fixed before login is never reused.
-func (s *Sessions) Create(ctx context.Context, tx *sql.Tx, accountID string, level assurance.Level, method, userAgent string) (string, error) {
+func (s *Sessions) Create(ctx context.Context, tx *sql.Tx, accountID string, level assurance.Level, method, proof, userAgent string) (string, error) {
 	token, hash := newToken()
 	now := s.now()
 	if len(userAgent) > 200 {
 		userAgent = userAgent[:200]
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, account_id, assurance, method, created_at, last_seen_at, expires_at, user_agent)
-		VALUES ($1, $2, $3, $4, $5, $5, $6, $7)`, hash, accountID, string(level), method, now, now.Add(s.Absolute), userAgent)
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, account_id, assurance, method, created_at, last_seen_at, expires_at, user_agent, proof)
+		VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)`, hash, accountID, string(level), method, now, now.Add(s.Absolute), userAgent, proof)
 	return token, err
 }
 
@@ -89,8 +92,8 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*Session, error) {
 	hash := hashToken(token)
 	var se Session
 	var level string
-	err := s.DB.QueryRowContext(ctx, `SELECT id_hash, account_id, assurance, method, created_at, last_seen_at, expires_at, user_agent
-		FROM sessions WHERE id_hash = $1`, hash).Scan(&se.Hash, &se.AccountID, &level, &se.Method, &se.CreatedAt, &se.LastSeenAt, &se.ExpiresAt, &se.UserAgent)
+	err := s.DB.QueryRowContext(ctx, `SELECT id_hash, account_id, assurance, method, created_at, last_seen_at, expires_at, user_agent, proof
+		FROM sessions WHERE id_hash = $1`, hash).Scan(&se.Hash, &se.AccountID, &level, &se.Method, &se.CreatedAt, &se.LastSeenAt, &se.ExpiresAt, &se.UserAgent, &se.Proof)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNoSession
 	}

@@ -25,7 +25,8 @@ func (s *Store) now() time.Time {
 }
 
 const accountColumns = `id, kind, COALESCE(email, ''), email_verified_at, COALESCE(password_hash, ''), COALESCE(totp_secret, ''),
-	COALESCE(fiscal_code, ''), given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at, closed_at`
+	COALESCE(fiscal_code, ''), given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at, closed_at,
+	fiscal_code_source, name_source, birth_source, COALESCE(totp_pending, '')`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -33,7 +34,8 @@ func scanAccount(r rowScanner) (*Account, error) {
 	var a Account
 	var verified, closed sql.NullTime
 	err := r.Scan(&a.ID, &a.Kind, &a.Email, &verified, &a.PasswordHash, &a.TOTPSecret, &a.FiscalCode,
-		&a.GivenName, &a.FamilyName, &a.Sex, &a.BirthDate, &a.Phone, &a.Address, &a.Lang, &a.CreatedAt, &a.UpdatedAt, &closed)
+		&a.GivenName, &a.FamilyName, &a.Sex, &a.BirthDate, &a.Phone, &a.Address, &a.Lang, &a.CreatedAt, &a.UpdatedAt, &closed,
+		&a.FiscalCodeSource, &a.NameSource, &a.BirthSource, &a.totpPending)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -133,11 +135,15 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, a *Account) error {
 	if a.Lang == "" {
 		a.Lang = "it"
 	}
+	if a.NameSource == SourceNone {
+		a.NameSource = SourceSelf
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, kind, email, email_verified_at, password_hash, totp_secret, fiscal_code,
-		given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at, fiscal_code_source, name_source, birth_source)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		a.ID, a.Kind, nullIfEmpty(a.Email), a.EmailVerifiedAt, nullIfEmpty(a.PasswordHash), nullIfEmpty(a.TOTPSecret), nullIfEmpty(a.FiscalCode),
-		a.GivenName, a.FamilyName, a.Sex, a.BirthDate, a.Phone, a.Address, a.Lang, a.CreatedAt, a.UpdatedAt)
+		a.GivenName, a.FamilyName, a.Sex, a.BirthDate, a.Phone, a.Address, a.Lang, a.CreatedAt, a.UpdatedAt,
+		string(a.FiscalCodeSource), string(a.NameSource), string(a.BirthSource))
 	if err != nil && isUniqueViolation(err) {
 		if strings.Contains(err.Error(), "fiscal_code") {
 			return ErrFiscalTaken
@@ -152,16 +158,39 @@ func isUniqueViolation(err error) bool {
 	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
 }
 
-// Profile is what a resident may change about themselves.
+// Profile is what a resident may change about themselves: names only while
+// nothing proved them; sex and birth date never (they come from a proven
+// fiscal code or the population register).
 type Profile struct {
-	GivenName, FamilyName, Sex, BirthDate, Phone, Address, Lang string
+	GivenName, FamilyName, Phone, Address, Lang string
 }
 
-// UpdateProfile changes the account's own data.
+// UpdateProfile changes the account's own data; names only where they are
+// the person's own claim.
 func (s *Store) UpdateProfile(ctx context.Context, tx *sql.Tx, id string, p Profile) error {
-	_, err := tx.ExecContext(ctx, `UPDATE accounts SET given_name = $1, family_name = $2, sex = $3, birth_date = $4,
-		phone = $5, address = $6, lang = $7, updated_at = $8 WHERE id = $9`,
-		p.GivenName, p.FamilyName, p.Sex, p.BirthDate, p.Phone, p.Address, p.Lang, s.now(), id)
+	_, err := tx.ExecContext(ctx, `UPDATE accounts SET
+		given_name = CASE WHEN name_source = 'self' THEN $1 ELSE given_name END,
+		family_name = CASE WHEN name_source = 'self' THEN $2 ELSE family_name END,
+		phone = $3, address = $4, lang = $5, updated_at = $6 WHERE id = $7`,
+		p.GivenName, p.FamilyName, p.Phone, p.Address, p.Lang, s.now(), id)
+	return err
+}
+
+// dropClaim takes away a fiscal code that was only typed, with what was
+// derived from it.
+func (s *Store) dropClaim(ctx context.Context, tx *sql.Tx, id string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE accounts SET fiscal_code = NULL, fiscal_code_source = '',
+		sex = CASE WHEN birth_source = 'self' OR birth_source = '' THEN '' ELSE sex END,
+		birth_date = CASE WHEN birth_source = 'self' OR birth_source = '' THEN '' ELSE birth_date END,
+		birth_source = CASE WHEN birth_source = 'self' THEN '' ELSE birth_source END, updated_at = $1 WHERE id = $2`, s.now(), id)
+	return err
+}
+
+// setProven writes what a login proved about an account.
+func (s *Store) setProven(ctx context.Context, tx *sql.Tx, a *Account) error {
+	_, err := tx.ExecContext(ctx, `UPDATE accounts SET fiscal_code_source = $1, given_name = $2, family_name = $3, name_source = $4,
+		sex = $5, birth_date = $6, birth_source = $7, updated_at = $8 WHERE id = $9`,
+		string(a.FiscalCodeSource), a.GivenName, a.FamilyName, string(a.NameSource), a.Sex, a.BirthDate, string(a.BirthSource), s.now(), a.ID)
 	return err
 }
 

@@ -5,113 +5,88 @@ import (
 	"database/sql"
 	"time"
 
-	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/throttle"
 )
 
-// Throttle slows down and then stops password guessing, per account name and
-// per client address. It keys on the name typed, whether or not an account
-// has it, so its answers reveal nothing about which accounts exist.
-type Throttle struct {
-	DB  *db.DB
-	Now func() time.Time
+// Limits are the budgets that keep guessing, flooding and mail bombing
+// cheap to refuse. Each is a setting (see the README); the defaults are
+// DefaultLimits.
+type Limits struct {
+	// PairAttempts: wrong passwords for one account from one client
+	// address before that pair is locked out for Lock (after three free
+	// attempts each waits twice as long as the one before).
+	PairAttempts int
+	// ClientAttempts: wrong passwords from one client address, whatever
+	// the accounts, before the address is locked out.
+	ClientAttempts int
+	// AccountAttempts: wrong passwords for one account from anywhere
+	// before browsers that never logged into it are locked out for Lock.
+	// Its owner, in a browser where they logged in before, is not.
+	AccountAttempts int
+	// Lock is how long a lockout lasts.
+	Lock time.Duration
+	// MailsPerClient: mails (registration and reset links) one client
+	// address may cause in an hour.
+	MailsPerClient int
+	// MailsPerAddress: mails one address may receive in an hour, whoever
+	// asks (besides: one live link per address and purpose).
+	MailsPerAddress int
+	// CodeAttempts: wrong one-time codes an operator may type against one
+	// pending login before it ends and the password is asked again.
+	CodeAttempts int
 }
 
-// The policy: the window failures are counted in; after FreeAttempts
-// failures each new attempt must wait 2^(n-FreeAttempts) seconds after the
-// last failure (capped at MaxDelay); at LockAt failures the key is locked
-// until the window has passed since the last failure.
-type throttlePolicy struct {
-	FreeAttempts, LockAt int
+// DefaultLimits are the documented defaults.
+func DefaultLimits() Limits {
+	return Limits{PairAttempts: 10, ClientAttempts: 100, AccountAttempts: 50, Lock: 15 * time.Minute,
+		MailsPerClient: 10, MailsPerAddress: 3, CodeAttempts: 3}
 }
 
-const (
-	failureWindow = 15 * time.Minute
-	maxDelay      = 5 * time.Minute
-)
+// freeAttempts go ahead without delay within a window.
+const freeAttempts = 3
 
-var (
-	accountPolicy = throttlePolicy{FreeAttempts: 3, LockAt: 10}
-	addressPolicy = throttlePolicy{FreeAttempts: 20, LockAt: 100}
-)
-
-func (t *Throttle) now() time.Time {
-	if t.Now != nil {
-		return t.Now().UTC()
-	}
-	return time.Now().UTC()
+func (l Limits) backoff(lockAt int) throttle.Rule {
+	return throttle.Rule{Free: freeAttempts, Window: l.Lock, Backoff: true, MaxDelay: 5 * time.Minute, LockAt: lockAt, LockFor: l.Lock}
 }
 
-func accountKey(email string) string { return "account:" + NormalizeEmail(email) }
-func addressKey(addr string) string  { return "address:" + addr }
-
-// Wait returns how long the caller must wait before trying again: zero if an
-// attempt is allowed now.
-func (t *Throttle) Wait(ctx context.Context, email, addr string) (time.Duration, error) {
-	var wait time.Duration
-	for _, k := range []struct {
-		key    string
-		policy throttlePolicy
-	}{{accountKey(email), accountPolicy}, {addressKey(addr), addressPolicy}} {
-		if k.key == "address:" {
-			continue
-		}
-		w, err := t.waitFor(ctx, k.key, k.policy)
-		if err != nil {
-			return 0, err
-		}
-		wait = max(wait, w)
+// loginKeys are the budgets one password attempt draws on: the account
+// from this address, this address, and (unless the browser logged into the
+// account before) the account from anywhere. The keys name the address
+// typed, whether or not an account has it, so the answers reveal nothing.
+func (s *Service) loginKeys(email, addr string, trusted bool) []throttle.Key {
+	l := s.Limits
+	keys := []throttle.Key{
+		{Name: "login:pair:" + email + "|" + addr, Rule: l.backoff(l.PairAttempts)},
+		{Name: "login:client:" + addr, Rule: throttle.Rule{Free: 20, Window: l.Lock, Backoff: true, MaxDelay: 5 * time.Minute, LockAt: l.ClientAttempts, LockFor: l.Lock}},
 	}
-	return wait, nil
+	if !trusted {
+		keys = append(keys, throttle.Key{Name: "login:account:" + email, Rule: throttle.Rule{Free: l.AccountAttempts, Window: l.Lock}})
+	}
+	return keys
 }
 
-func (t *Throttle) waitFor(ctx context.Context, key string, p throttlePolicy) (time.Duration, error) {
-	now := t.now()
-	since := now.Add(-failureWindow)
-	var n int
-	if err := t.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at > $2`, key, since).Scan(&n); err != nil || n == 0 {
-		return 0, err
-	}
-	// The latest failure read as a column, not through MAX(), keeps its
-	// timestamp type on SQLite.
-	var last sql.NullTime
-	if err := t.DB.QueryRowContext(ctx, `SELECT at FROM login_failures WHERE key = $1 ORDER BY at DESC LIMIT 1`, key).Scan(&last); err != nil || !last.Valid {
-		return 0, err
-	}
-	var until time.Time
-	switch {
-	case n >= p.LockAt:
-		until = last.Time.Add(failureWindow)
-	case n >= p.FreeAttempts:
-		until = last.Time.Add(min(maxDelay, time.Duration(1<<min(n-p.FreeAttempts, 20))*time.Second))
-	default:
-		return 0, nil
-	}
-	if w := until.Sub(now); w > 0 {
-		return w, nil
-	}
-	return 0, nil
+// codeKey is the budget of one-time codes of an operator's account.
+func (s *Service) codeKey(accountID string) throttle.Key {
+	return throttle.Key{Name: "login:code:" + accountID, Rule: s.Limits.backoff(s.Limits.PairAttempts)}
 }
 
-// Fail records a failed attempt.
-func (t *Throttle) Fail(ctx context.Context, email, addr string) error {
-	now := t.now()
-	return t.DB.Tx(ctx, func(tx *sql.Tx) error {
-		for _, key := range []string{accountKey(email), addressKey(addr)} {
-			if key == "address:" {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO login_failures (key, at) VALUES ($1, $2)`, key, now); err != nil {
-				return err
-			}
-		}
-		// Forget what is older than the window, so the table stays small.
-		_, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE at < $1`, now.Add(-failureWindow))
+// mailKeys are the budgets a mail to an address, asked for by a client,
+// draws on.
+func (s *Service) mailKeys(to, addr string) []throttle.Key {
+	return []throttle.Key{
+		{Name: "mail:client:" + addr, Rule: throttle.Rule{Free: s.Limits.MailsPerClient, Window: time.Hour}},
+		{Name: "mail:to:" + to, Rule: throttle.Rule{Free: s.Limits.MailsPerAddress, Window: time.Hour}},
+	}
+}
+
+// succeeded settles the budgets of a login attempt that turned out right:
+// the attempt, counted as a failure while the password was checked, is
+// given back to the shared budgets, and the account's own from this
+// address starts afresh. The account's budget from anywhere is not reset:
+// the owner logging in must not hand strangers a fresh set of guesses.
+func (s *Service) succeeded(ctx context.Context, tx *sql.Tx, keys []throttle.Key) error {
+	if err := s.Limiter.Give(ctx, tx, keys[1:]...); err != nil {
 		return err
-	})
-}
-
-// Succeed forgets the account's failures after a successful login.
-func (t *Throttle) Succeed(ctx context.Context, tx *sql.Tx, email string) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE key = $1`, accountKey(email))
-	return err
+	}
+	return s.Limiter.Reset(ctx, tx, keys[0].Name)
 }

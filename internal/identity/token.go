@@ -52,3 +52,38 @@ func (s *Store) UseToken(ctx context.Context, tx *sql.Tx, token, purpose string)
 	}
 	return id, err
 }
+
+// hasLiveToken reports whether the account has an unused token of purpose
+// still in time: a reset link is kept until it is used or expires, and a
+// second request sends nothing new (so nobody can kill a resident's link,
+// or fill their mailbox, by asking again and again).
+func (s *Store) hasLiveToken(ctx context.Context, tx *sql.Tx, accountID, purpose string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM account_tokens WHERE account_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3`,
+		accountID, purpose, s.now()).Scan(&n)
+	return n > 0, err
+}
+
+// PeekToken returns the account of a live token without using it: a page
+// can say at once that a link is dead, and expensive work (a password
+// hash) is done only for a live one.
+func (s *Store) PeekToken(ctx context.Context, token, purpose string) (string, error) {
+	if token == "" || len(token) > 100 {
+		return "", ErrTokenInvalid
+	}
+	var id string
+	err := s.DB.QueryRowContext(ctx, `SELECT account_id FROM account_tokens WHERE hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3`,
+		hashToken(token), purpose, s.now()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrTokenInvalid
+	}
+	return id, err
+}
+
+// FailToken counts a wrong answer given with a token (a one-time code
+// against a pending login); at limit wrong answers the token is spent.
+func (s *Store) FailToken(ctx context.Context, tx *sql.Tx, token string, limit int) error {
+	_, err := tx.ExecContext(ctx, `UPDATE account_tokens SET attempts = attempts + 1,
+		used_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE used_at END WHERE hash = $3`, limit, s.now(), hashToken(token))
+	return err
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/mail/mailtest"
 	"github.com/civico-pa/civico/internal/news"
+	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -103,7 +104,7 @@ func newSite(t testing.TB, d *db.DB) *site {
 	base := "http://" + srv.Listener.Addr().String()
 	lg := &audit.Log{DB: d}
 	ids := &identity.Service{DB: d, Store: &identity.Store{DB: d}, Sessions: &identity.Sessions{DB: d, Idle: time.Hour, Absolute: 12 * time.Hour},
-		Throttle: &identity.Throttle{DB: d}, Audit: auditLog{lg}}
+		Limiter: &throttle.Limiter{DB: d}, Limits: identity.DefaultLimits(), Hasher: identity.NewHasher(4), Audit: auditLog{lg}}
 	id := &identity.Web{App: app, Svc: ids, BaseURL: base}
 	app.Middleware = append(app.Middleware, id.Middleware)
 	app.Viewer = identity.Viewer
@@ -158,7 +159,7 @@ func (s *site) operator(t testing.TB, email string, roles ...string) (*browser, 
 	}
 	var token string
 	if err := s.d.Tx(ctx, func(tx *sql.Tx) error {
-		token, err = s.ids.Sessions.Create(ctx, tx, a.ID, assurance.Low, "password", "test")
+		token, err = s.ids.Sessions.Create(ctx, tx, a.ID, assurance.Low, "password", "", "test")
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -1,13 +1,8 @@
 package oidcop
 
 import (
-	"context"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/civico-pa/civico/internal/db"
-	"github.com/civico-pa/civico/internal/dbtest"
 )
 
 func TestAgeBand(t *testing.T) {
@@ -56,31 +51,4 @@ func TestPairwiseSubjects(t *testing.T) {
 	if s.sessionID("a", "h") == s.sessionID("b", "h") {
 		t.Fatal("sid must be pairwise too")
 	}
-}
-
-func TestImportRegistry(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		s := &Storage{DB: d}
-		ctx := context.Background()
-		n, err := ImportRegistry(ctx, s, strings.NewReader("codice_fiscale;quartiere\nRSSMRA85T10A562S;Crocetta\nFRRLCU78H15C707K;\n"))
-		if err != nil || n != 2 {
-			t.Fatalf("import: %d %v", n, err)
-		}
-		for name, bad := range map[string]string{
-			"bad check character": "RSSMRA85T10A562X;Centro\n",
-			"duplicate":           "RSSMRA85T10A562S;Centro\nRSSMRA85T10A562S;Crocetta\n",
-			"long district":       "RSSMRA85T10A562S;" + strings.Repeat("a", 81) + "\n",
-		} {
-			if _, err := ImportRegistry(ctx, s, strings.NewReader(bad)); err == nil {
-				t.Errorf("%s: accepted", name)
-			}
-		}
-		resident, district, err := s.residence(ctx, "RSSMRA85T10A562S")
-		if err != nil || !resident || district != "Crocetta" {
-			t.Fatalf("a refused import changed the registry: %v %q %v", resident, district, err)
-		}
-		if resident, _, _ := s.residence(ctx, "BNCGLI90A41F205H"); resident {
-			t.Fatal("someone not in the registry is resident")
-		}
-	})
 }

@@ -113,3 +113,15 @@ func (s *Storage) RevokeConsent(ctx context.Context, accountID, clientID, remote
 			Remote: remote, Details: map[string]string{"client": clientID}})
 	})
 }
+
+// MergeAccounts moves the applications one account allowed to another, in
+// the transaction that links them (identity.Merger): where both allowed an
+// application, the account kept keeps its own consent.
+func (s *Storage) MergeAccounts(ctx context.Context, tx *sql.Tx, from, into string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE oidc_consents SET account_id = $1 WHERE account_id = $2
+		AND client_id NOT IN (SELECT client_id FROM oidc_consents WHERE account_id = $1)`, into, from); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM oidc_consents WHERE account_id = $1`, from)
+	return err
+}

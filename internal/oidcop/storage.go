@@ -14,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
@@ -37,8 +38,10 @@ type Storage struct {
 	Keys     *Keys
 	Clients  *Clients
 	Accounts Accounts
-	Audit    Auditor
-	Now      func() time.Time
+	// Residents is the town's population register.
+	Residents Residents
+	Audit     Auditor
+	Now       func() time.Time
 	// EndSession ends a portal session by its hash (identity's EndOne),
 	// which in turn starts back-channel logout.
 	EndSession func(ctx context.Context, accountID, hash string) error
@@ -304,8 +307,8 @@ func (s *Storage) CreateAccessToken(ctx context.Context, tr op.TokenRequest) (st
 		if live == 0 {
 			return oidc.ErrInvalidGrant().WithDescription("the login session has ended")
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_tokens (id, client_id, account_id, subject, scopes, auth_request_id, session_hash, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, id, a.ClientID, a.AccountID, a.Subject, jsonList(a.Req.Scopes), a.ID, a.SessionHash, now, exp); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_tokens (id, client_id, account_id, subject, scopes, auth_request_id, session_hash, created_at, expires_at, acr)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, id, a.ClientID, a.AccountID, a.Subject, jsonList(a.Req.Scopes), a.ID, a.SessionHash, now, exp, a.ACR); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_rp_sessions (session_hash, client_id, account_id, sid, subject, created_at)
@@ -404,7 +407,7 @@ func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 	if !ok {
 		return errors.New("unexpected token request")
 	}
-	if err := s.fill(ctx, info, a.AccountID, a.Subject, scopes); err != nil {
+	if err := s.fill(ctx, info, a.AccountID, a.Subject, a.ACR, scopes); err != nil {
 		return err
 	}
 	if a.SessionHash != "" {
@@ -414,16 +417,16 @@ func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 }
 
 type token struct {
-	ClientID, AccountID, Subject string
-	Scopes                       []string
+	ClientID, AccountID, Subject, ACR string
+	Scopes                            []string
 }
 
 func (s *Storage) token(ctx context.Context, id string) (*token, error) {
 	var t token
 	var scopes string
-	err := s.DB.QueryRowContext(ctx, `SELECT t.client_id, t.account_id, t.subject, t.scopes FROM oidc_tokens t
+	err := s.DB.QueryRowContext(ctx, `SELECT t.client_id, t.account_id, t.subject, t.scopes, t.acr FROM oidc_tokens t
 		JOIN oidc_clients c ON c.id = t.client_id WHERE t.id = $1 AND t.expires_at > $2 AND c.disabled_at IS NULL`, id, s.now()).
-		Scan(&t.ClientID, &t.AccountID, &t.Subject, &scopes)
+		Scan(&t.ClientID, &t.AccountID, &t.Subject, &scopes, &t.ACR)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNotFound
 	}
@@ -442,7 +445,7 @@ func (s *Storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 	if t.Subject != subject {
 		return errNotFound
 	}
-	return s.fill(ctx, info, t.AccountID, t.Subject, t.Scopes)
+	return s.fill(ctx, info, t.AccountID, t.Subject, t.ACR, t.Scopes)
 }
 
 // SetIntrospectionFromToken answers token introspection (RFC 7662) for the
@@ -478,11 +481,16 @@ func (s *Storage) ValidateJWTProfileScopes(context.Context, string, []string) ([
 // Health checks the database.
 func (s *Storage) Health(ctx context.Context) error { return s.DB.Ping(ctx) }
 
-// fill writes the claims of scopes for an account. profile: names and
-// language (not sex nor birth date: least data); email: the address and
-// whether it was verified; fiscal_code; residence: whether the town's
-// registry knows the person as resident, their district and age band.
-func (s *Storage) fill(ctx context.Context, info *oidc.UserInfo, accountID, subject string, scopes []string) error {
+// fill writes the claims of scopes for an account, for a login at the
+// level acr names. Applications receive only proven attributes: profile
+// gives the names when a card (or the register) proved them, and otherwise
+// only preferred_username, which OpenID Connect defines as a name the
+// person chose; email gives an address confirmed by a link; fiscal_code
+// and residence are answered only for a login that proved who the person
+// is (a card, SPID level 2 or more, CIE), whatever the account holds. Sex
+// and birth date are never given: residence's age band is enough for an
+// eligibility check.
+func (s *Storage) fill(ctx context.Context, info *oidc.UserInfo, accountID, subject, acr string, scopes []string) error {
 	acc, err := s.Accounts.ByID(ctx, accountID)
 	if err != nil {
 		return err
@@ -490,28 +498,37 @@ func (s *Storage) fill(ctx context.Context, info *oidc.UserInfo, accountID, subj
 	if acc.ClosedAt != nil {
 		return errNotFound
 	}
+	level, _ := assurance.OfACR(acr)
+	fiscalCode, proven := acc.ProvenFiscalCode(&identity.Session{Assurance: level})
 	info.Subject = subject
 	for _, sc := range scopes {
 		switch sc {
 		case oidc.ScopeProfile:
-			info.Name = acc.FullName()
-			info.GivenName = acc.GivenName
-			info.FamilyName = acc.FamilyName
+			if acc.NameSource.Proven() {
+				info.Name = acc.FullName()
+				info.GivenName = acc.GivenName
+				info.FamilyName = acc.FamilyName
+			} else {
+				info.PreferredUsername = acc.FullName()
+			}
 			if acc.Lang != "" {
 				info.Locale = oidc.NewLocale(language.Make(acc.Lang))
 			}
 			info.UpdatedAt = oidc.FromTime(acc.UpdatedAt)
 		case oidc.ScopeEmail:
-			if acc.Email != "" {
+			if acc.Email != "" && acc.EmailVerifiedAt != nil {
 				info.Email = acc.Email
-				info.EmailVerified = oidc.Bool(acc.EmailVerifiedAt != nil)
+				info.EmailVerified = oidc.Bool(true)
 			}
 		case ScopeFiscalCode:
-			if acc.FiscalCode != "" {
-				info.AppendClaims("fiscal_code", acc.FiscalCode)
+			if proven {
+				info.AppendClaims("fiscal_code", fiscalCode)
 			}
 		case ScopeResidence:
-			resident, district, err := s.residence(ctx, acc.FiscalCode)
+			if !proven {
+				continue
+			}
+			resident, district, err := s.Residents.Residence(ctx, fiscalCode)
 			if err != nil {
 				return err
 			}
@@ -519,7 +536,7 @@ func (s *Storage) fill(ctx context.Context, info *oidc.UserInfo, accountID, subj
 			if district != "" {
 				info.AppendClaims("district", district)
 			}
-			if band := AgeBand(acc.BirthDate, s.now().In(hours.Rome)); band != "" {
+			if band := AgeBand(acc.BirthDate, s.now().In(hours.Rome)); band != "" && acc.BirthSource.Proven() {
 				info.AppendClaims("age_band", band)
 			}
 		}
@@ -527,14 +544,7 @@ func (s *Storage) fill(ctx context.Context, info *oidc.UserInfo, accountID, subj
 	return nil
 }
 
-func (s *Storage) residence(ctx context.Context, fiscalCode string) (bool, string, error) {
-	if fiscalCode == "" {
-		return false, "", nil
-	}
-	var district string
-	err := s.DB.QueryRowContext(ctx, `SELECT district FROM registry_residents WHERE fiscal_code = $1`, fiscalCode).Scan(&district)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, "", nil
-	}
-	return err == nil, district, err
+// Residents answers the residence scope: the town's population register.
+type Residents interface {
+	Residence(ctx context.Context, fiscalCode string) (resident bool, district string, err error)
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/civico-pa/civico/internal/hours"
+
 	"github.com/civico-pa/civico/internal/town"
 )
 
@@ -233,7 +235,9 @@ var funcs = template.FuncMap{
 		return m, nil
 	},
 	"join": strings.Join,
-	"list": func(items ...string) []string { return items },
+	// localtime shows an instant as the town's wall clock reads it.
+	"localtime": func(t time.Time) string { return t.In(hours.Rome).Format("02/01/2006 15:04") },
+	"list":      func(items ...string) []string { return items },
 	// jsonLD inserts JSON produced by encoding/json (which escapes <, > and
 	// &) into a <script type="application/ld+json"> block.
 	"jsonLD": func(s string) template.JS { return template.JS(s) }, // #nosec G203 -- s is JSON from encoding/json, which escapes <, > and &: no </script> in it

@@ -1,0 +1,37 @@
+package identity
+
+// Source is what proved an attribute of an account. Every attribute records
+// its source; only proven ones are given to features and applications.
+type Source string
+
+const (
+	// SourceNone: the account has no such attribute.
+	SourceNone Source = ""
+	// SourceSelf: typed by the person into a form: a claim, proven by
+	// nothing.
+	SourceSelf Source = "self"
+	// SourceEmailLink: an address shown to work by a link sent to it.
+	SourceEmailLink Source = "email_link"
+	// SourceCNS: read from a CNS/CRS smart card (or the CIE used as a card)
+	// whose certificate civico verified, at a login with its PIN.
+	SourceCNS Source = "cns"
+	// SourceFiscalCode: derived from a proven fiscal code (sex and birth
+	// date are written into it).
+	SourceFiscalCode Source = "fiscal_code"
+	// SourceRegister: the town's population register (civico residents
+	// import), for a person whose fiscal code is proven.
+	SourceRegister Source = "register"
+	// SourceAdmin: written by an administrator (an operator's fiscal code,
+	// so that their card opens their operator account).
+	SourceAdmin Source = "admin"
+)
+
+// Proven reports whether the source proves the attribute: a typed claim
+// does not.
+func (s Source) Proven() bool {
+	switch s {
+	case SourceEmailLink, SourceCNS, SourceFiscalCode, SourceRegister, SourceAdmin:
+		return true
+	}
+	return false
+}
