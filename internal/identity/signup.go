@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/throttle"
 )
 
 // Registration starts with the address alone. A link goes to it, and the
@@ -75,7 +76,8 @@ func (s *Service) RequestReset(ctx context.Context, email, lang, baseURL, remote
 }
 
 func (s *Service) mailLink(ctx context.Context, email, lang, baseURL, remote string, kind linkKind) error {
-	if err := s.take(ctx, s.mailKeys(email, remote)); err != nil {
+	client, to := s.mailKeys(email, remote)
+	if err := s.take(ctx, []throttle.Key{client}); err != nil {
 		return err
 	}
 	a, err := s.Store.ByEmail(ctx, email)
@@ -89,6 +91,9 @@ func (s *Service) mailLink(ctx context.Context, email, lang, baseURL, remote str
 			live, err := s.Store.hasLiveToken(ctx, tx, a.ID, PurposeReset)
 			if err != nil || live {
 				return err
+			}
+			if !s.mayMail(ctx, tx, to) {
+				return nil
 			}
 			token, err := s.Store.NewToken(ctx, tx, a.ID, PurposeReset)
 			if err != nil {
@@ -115,6 +120,9 @@ func (s *Service) mailLink(ctx context.Context, email, lang, baseURL, remote str
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM signups WHERE email = $1 AND expires_at > $2`, email, now).Scan(&live); err != nil || live > 0 {
 			return err
 		}
+		if !s.mayMail(ctx, tx, to) {
+			return nil
+		}
 		token, hash := newToken()
 		if _, err := tx.ExecContext(ctx, `DELETE FROM signups WHERE email = $1`, email); err != nil {
 			return err
@@ -134,6 +142,15 @@ func (s *Service) mailLink(ctx context.Context, email, lang, baseURL, remote str
 		}
 		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "anonymous", Action: "signup.requested", Subject: email, Remote: remote})
 	})
+}
+
+// mayMail draws a mail from the address's own budget, in the transaction
+// that sends it: only mails actually sent count, so strangers asking for an
+// address whose link is live do not use up its owner's budget. A spent
+// budget sends nothing and says nothing: the page is the same for every
+// address.
+func (s *Service) mayMail(ctx context.Context, tx *sql.Tx, to throttle.Key) bool {
+	return s.Limiter.Take(ctx, tx, to) == nil
 }
 
 func langOr(l string) string {

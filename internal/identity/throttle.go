@@ -70,13 +70,11 @@ func (s *Service) codeKey(accountID string) throttle.Key {
 	return throttle.Key{Name: "login:code:" + accountID, Rule: s.Limits.backoff(s.Limits.PairAttempts)}
 }
 
-// mailKeys are the budgets a mail to an address, asked for by a client,
-// draws on.
-func (s *Service) mailKeys(to, addr string) []throttle.Key {
-	return []throttle.Key{
-		{Name: "mail:client:" + addr, Rule: throttle.Rule{Free: s.Limits.MailsPerClient, Window: time.Hour}},
-		{Name: "mail:to:" + to, Rule: throttle.Rule{Free: s.Limits.MailsPerAddress, Window: time.Hour}},
-	}
+// mailKeys are the budgets of a mail to an address asked for by a client:
+// every ask draws on the client's, every mail sent on the address's.
+func (s *Service) mailKeys(to, addr string) (client, address throttle.Key) {
+	return throttle.Key{Name: "mail:client:" + addr, Rule: throttle.Rule{Free: s.Limits.MailsPerClient, Window: time.Hour}},
+		throttle.Key{Name: "mail:to:" + to, Rule: throttle.Rule{Free: s.Limits.MailsPerAddress, Window: time.Hour}}
 }
 
 // succeeded settles the budgets of a login attempt that turned out right:
