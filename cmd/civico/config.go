@@ -161,7 +161,6 @@ func loadConfig(env func(string) string) (config, error) {
 		{"CIVICO_LOGIN_ACCOUNT_ATTEMPTS", &c.Limits.AccountAttempts, 10, 1000000},
 		{"CIVICO_OTP_ATTEMPTS", &c.Limits.CodeAttempts, 1, 10},
 		{"CIVICO_MAIL_PER_CLIENT", &c.Limits.MailsPerClient, 1, 1000000},
-		{"CIVICO_MAIL_PER_ADDRESS", &c.Limits.MailsPerAddress, 1, 100},
 		{"CIVICO_PASSWORD_QUEUE", &c.PasswordQueue, 0, 10000},
 	} {
 		if v := env(n.name); v != "" {

@@ -37,7 +37,12 @@ type Signup struct {
 // characters, no markup, no line breaks.
 func ValidName(s string) bool { return validName(s) }
 
-// The mails of registration and recovery. Both requests do the same work
+// The mails of registration and recovery. An address gets at most one live
+// link of each kind (a reset link lives 30 minutes, a registration link 2
+// hours) and a second ask while it lives sends nothing: so at most two
+// mails an hour reach any address, whoever asks, and nobody can kill a
+// resident's link by asking again. Each ask draws on the asking client's
+// budget. Both requests do the same work
 // whether or not the address has an account (a budget drawn, a link made
 // unless one is live, one mail), so neither the page nor its timing tells
 // who is registered; only the address's owner learns it, from the mail.
@@ -76,8 +81,7 @@ func (s *Service) RequestReset(ctx context.Context, email, lang, baseURL, remote
 }
 
 func (s *Service) mailLink(ctx context.Context, email, lang, baseURL, remote string, kind linkKind) error {
-	client, to := s.mailKeys(email, remote)
-	if err := s.take(ctx, []throttle.Key{client}); err != nil {
+	if err := s.take(ctx, []throttle.Key{s.mailKey(remote)}); err != nil {
 		return err
 	}
 	a, err := s.Store.ByEmail(ctx, email)
@@ -91,9 +95,6 @@ func (s *Service) mailLink(ctx context.Context, email, lang, baseURL, remote str
 			live, err := s.Store.hasLiveToken(ctx, tx, a.ID, PurposeReset)
 			if err != nil || live {
 				return err
-			}
-			if !s.mayMail(ctx, tx, to) {
-				return nil
 			}
 			token, err := s.Store.NewToken(ctx, tx, a.ID, PurposeReset)
 			if err != nil {
@@ -120,9 +121,6 @@ func (s *Service) mailLink(ctx context.Context, email, lang, baseURL, remote str
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM signups WHERE email = $1 AND expires_at > $2`, email, now).Scan(&live); err != nil || live > 0 {
 			return err
 		}
-		if !s.mayMail(ctx, tx, to) {
-			return nil
-		}
 		token, hash := newToken()
 		if _, err := tx.ExecContext(ctx, `DELETE FROM signups WHERE email = $1`, email); err != nil {
 			return err
@@ -142,15 +140,6 @@ func (s *Service) mailLink(ctx context.Context, email, lang, baseURL, remote str
 		}
 		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "anonymous", Action: "signup.requested", Subject: email, Remote: remote})
 	})
-}
-
-// mayMail draws a mail from the address's own budget, in the transaction
-// that sends it: only mails actually sent count, so strangers asking for an
-// address whose link is live do not use up its owner's budget. A spent
-// budget sends nothing and says nothing: the page is the same for every
-// address.
-func (s *Service) mayMail(ctx context.Context, tx *sql.Tx, to throttle.Key) bool {
-	return s.Limiter.Take(ctx, tx, to) == nil
 }
 
 func langOr(l string) string {

@@ -28,9 +28,6 @@ type Limits struct {
 	// MailsPerClient: mails (registration and reset links) one client
 	// address may cause in an hour.
 	MailsPerClient int
-	// MailsPerAddress: mails one address may receive in an hour, whoever
-	// asks (besides: one live link per address and purpose).
-	MailsPerAddress int
 	// CodeAttempts: wrong one-time codes an operator may type against one
 	// pending login before it ends and the password is asked again.
 	CodeAttempts int
@@ -39,7 +36,7 @@ type Limits struct {
 // DefaultLimits are the documented defaults.
 func DefaultLimits() Limits {
 	return Limits{PairAttempts: 10, ClientAttempts: 100, AccountAttempts: 50, Lock: 15 * time.Minute,
-		MailsPerClient: 10, MailsPerAddress: 3, CodeAttempts: 3}
+		MailsPerClient: 10, CodeAttempts: 3}
 }
 
 // freeAttempts go ahead without delay within a window.
@@ -70,11 +67,9 @@ func (s *Service) codeKey(accountID string) throttle.Key {
 	return throttle.Key{Name: "login:code:" + accountID, Rule: s.Limits.backoff(s.Limits.PairAttempts)}
 }
 
-// mailKeys are the budgets of a mail to an address asked for by a client:
-// every ask draws on the client's, every mail sent on the address's.
-func (s *Service) mailKeys(to, addr string) (client, address throttle.Key) {
-	return throttle.Key{Name: "mail:client:" + addr, Rule: throttle.Rule{Free: s.Limits.MailsPerClient, Window: time.Hour}},
-		throttle.Key{Name: "mail:to:" + to, Rule: throttle.Rule{Free: s.Limits.MailsPerAddress, Window: time.Hour}}
+// mailKey is the budget of mails a client may ask for.
+func (s *Service) mailKey(addr string) throttle.Key {
+	return throttle.Key{Name: "mail:client:" + addr, Rule: throttle.Rule{Free: s.Limits.MailsPerClient, Window: time.Hour}}
 }
 
 // succeeded settles the budgets of a login attempt that turned out right:
