@@ -51,6 +51,10 @@ type idSite struct {
 
 func newIDSiteB(b *testing.B) *idSite { return newIDSite(b, dbtest.SQLite(b)) }
 
+func newTunedIDSiteB(b *testing.B, tune func(*config)) *idSite {
+	return newTunedIDSite(b, dbtest.SQLite(b), tune)
+}
+
 func newIDSite(t testing.TB, d *db.DB) *idSite { return newTunedIDSite(t, d, nil) }
 
 // newTunedIDSite is newIDSite with some settings changed, as an

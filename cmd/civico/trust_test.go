@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -455,4 +457,58 @@ func (rp *relyingParty) login(t *testing.T, b *browser) map[string]any {
 		t.Fatal(err)
 	}
 	return claims
+}
+
+// BenchmarkEnumeration times the registration and reset forms for an address
+// with an account and for one without: the work is the same (a link, a
+// mail, an audit entry), and so should be the time. bench/enumeration.sh
+// runs it several times and compares the medians; no test asserts a time.
+func BenchmarkEnumeration(b *testing.B) {
+	for _, path := range []string{"/registrati", "/password-dimenticata"} {
+		for _, known := range []bool{true, false} {
+			name := strings.Trim(path, "/") + "/unknown"
+			if known {
+				name = strings.Trim(path, "/") + "/known"
+			}
+			b.Run(name, func(b *testing.B) {
+				s := newTunedIDSiteB(b, func(c *config) { c.Limits.MailsPerClient = 1 << 20 })
+				ctx := context.Background()
+				if known {
+					// Accounts made at once in one transaction: a password
+					// each would cost argon2 per row.
+					a, err := s.apps.identity.ImportResident(ctx, identity.NewResident{Email: "seed@example.org", Password: "tram-per-Sesto-alle-7", GivenName: "Seme", FamilyName: "Prova"}, "bench")
+					if err != nil {
+						b.Fatal(err)
+					}
+					err = s.d.Tx(ctx, func(tx *sql.Tx) error {
+						for i := range b.N {
+							if _, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, kind, email, email_verified_at, password_hash, name_source, created_at, updated_at)
+								VALUES ($1, 'resident', $2, $3, $4, 'self', $3, $3)`, fmt.Sprintf("bench%08d", i), fmt.Sprintf("a%d@example.org", i), time.Now().UTC(), a.PasswordHash); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				client := &http.Client{}
+				b.ResetTimer()
+				for i := range b.N {
+					req, _ := http.NewRequest("POST", s.plain.URL+path, strings.NewReader(url.Values{"email": {fmt.Sprintf("a%d@example.org", i)}, "privacy": {"1"}}.Encode()))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					res, err := client.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != 200 {
+						b.Fatalf("%s: %d", path, res.StatusCode)
+					}
+				}
+			})
+		}
+	}
 }
