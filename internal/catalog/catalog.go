@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/taxonomy"
@@ -42,26 +43,28 @@ type Office struct {
 
 // Service is something residents can ask the town for.
 type Service struct {
-	ID           string   `json:"id"`
-	Category     string   `json:"category"`
-	Title        string   `json:"title"`
-	Status       string   `json:"status"`
-	StatusReason string   `json:"status_reason"`
-	Summary      string   `json:"summary"`
-	Audience     string   `json:"audience"`
-	HowTo        string   `json:"how_to"`
-	Needed       string   `json:"needed"`
-	Outcome      string   `json:"outcome"`
-	Deadlines    string   `json:"deadlines"`
-	MaxDays      int      `json:"max_days"`
-	OnlineURL    string   `json:"online_url"`
-	Assurance    string   `json:"assurance"`
-	Channel      string   `json:"channel"`
-	Fees         string   `json:"fees"`
-	Conditions   string   `json:"conditions"`
-	Topics       []string `json:"topics"`
-	Audiences    []string `json:"audiences"`
-	Offices      []string `json:"offices"`
+	ID           string `json:"id"`
+	Category     string `json:"category"`
+	Title        string `json:"title"`
+	Status       string `json:"status"`
+	StatusReason string `json:"status_reason"`
+	Summary      string `json:"summary"`
+	Audience     string `json:"audience"`
+	HowTo        string `json:"how_to"`
+	Needed       string `json:"needed"`
+	Outcome      string `json:"outcome"`
+	Deadlines    string `json:"deadlines"`
+	MaxDays      int    `json:"max_days"`
+	OnlineURL    string `json:"online_url"`
+	// Assurance is the minimum level of assurance the service asks for
+	// online, in package assurance's words ("" when it asks none).
+	Assurance  string   `json:"assurance"`
+	Channel    string   `json:"channel"`
+	Fees       string   `json:"fees"`
+	Conditions string   `json:"conditions"`
+	Topics     []string `json:"topics"`
+	Audiences  []string `json:"audiences"`
+	Offices    []string `json:"offices"`
 }
 
 // Active reports whether the service can be used now.
@@ -162,8 +165,8 @@ func (c *Catalog) Validate(holidays hours.Holidays) error {
 		if s.OnlineURL != "" && !strings.HasPrefix(s.OnlineURL, "https://") && !strings.HasPrefix(s.OnlineURL, "/") {
 			return &FieldError{f("online_url"), "an https:// address or a path of this site"}
 		}
-		if !slices.Contains([]string{"", "low", "high"}, s.Assurance) {
-			return &FieldError{f("assurance"), `"", "low" or "high"`}
+		if _, ok := assurance.Parse(s.Assurance); s.Assurance != "" && !ok {
+			return &FieldError{f("assurance"), `"", "low", "substantial" or "high" (package assurance)`}
 		}
 		if !slices.Contains([]string{"online", "desk", "both"}, s.Channel) {
 			return &FieldError{f("channel"), "online, desk or both"}
