@@ -5,8 +5,9 @@
 //
 //   - TestBrowse: home, "Servizi" in the main menu, a category, English and back;
 //   - TestClarityRatingWithoutJavaScript: the clarity rating with scripts off;
-//   - TestRegisterWithPassword: registration (a wrong fiscal code first), the
-//     confirmation mail, "Conferma", login, the personal area;
+//   - TestRegisterWithPassword: registration by address (a wrong one first),
+//     the mail's link, names and password (a mismatch first), the personal
+//     area, logout and login;
 //   - TestSmartCardLogin: login with a demo smart card over TLS (a client
 //     certificate in the browser's NSS database, chosen by the Chromium policy
 //     AutoSelectCertificateForUrls, which the test writes to

@@ -9,8 +9,6 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
-
-	"github.com/civico-pa/civico/internal/cf"
 )
 
 // A visitor opens the home page, goes to Servizi through the main menu,
@@ -137,108 +135,93 @@ func (b *browser) scripting() bool {
 		return d.querySelector("noscript p") === null; })()`)
 }
 
-// A resident registers with a password: a wrong fiscal code is refused with
-// the message beside the field and the other answers kept; with the right
-// one, the confirmation mail arrives, the link confirms the address, and the
-// resident logs in and sees their personal area.
+// A resident registers with a password. The address comes first: a wrong
+// one is refused with the message beside the field and the answer kept; the
+// mail's link leads to the names and the password (a mismatch is refused
+// the same way), and the resident lands in their personal area, which says
+// that a password login proves no fiscal code.
 func TestRegisterWithPassword(t *testing.T) {
 	requireE2E(t)
 	d := startDemo(t)
 	b := newBrowser(t)
-
-	code, err := cf.Complete("VRDGPP80A01F205")
-	if err != nil {
-		t.Fatal(err)
-	}
-	good := code.String()
-	wrongCheck := byte('A')
-	if good[15] == 'A' {
-		wrongCheck = 'B'
-	}
-	wrong := good[:15] + string(wrongCheck)
 	const (
 		given    = "Giuseppe"
 		family   = "Verdi"
 		email    = "giuseppe.verdi@example.invalid"
+		wrong    = "giuseppe.verdi@"
 		password = "Lampione-Viola-di-sera-42"
 	)
 
 	b.open(d.Portal+"/registrati", 200)
 	b.wantText("main h1", "Registrati")
-	b.step("filling in the registration form",
-		chromedp.SendKeys(chromedp.CSS("#f-given_name"), given),
-		chromedp.SendKeys(chromedp.CSS("#f-family_name"), family),
-		chromedp.SendKeys(chromedp.CSS("#f-fiscal_code"), wrong),
-		chromedp.SendKeys(chromedp.CSS("#f-email"), email),
-		chromedp.SendKeys(chromedp.CSS("#f-password"), password),
-		chromedp.SendKeys(chromedp.CSS("#f-password2"), password),
-	)
+	if n := eval[int](b, `document.querySelectorAll("#f-fiscal_code").length`); n != 0 {
+		t.Error("the registration form still asks for a fiscal code: only a card, SPID or CIE prove one")
+	}
+	b.step("typing a wrong address", chromedp.SendKeys(chromedp.CSS("#f-email"), wrong))
 	b.clickBox("ticking the privacy box", `label[for="f-privacy"]`)
 	if !eval[bool](b, `document.getElementById("f-privacy").checked`) {
 		t.Fatal("clicking the privacy box did not tick it")
 	}
-	clickAndLoad(b, "sending the form with a wrong fiscal code", chromedp.CSS(`main form button[type="submit"]`), 422)
-
-	// The message is beside the field, tied to it, and the answers are kept.
+	clickAndLoad(b, "sending the form with a wrong address", chromedp.CSS(`main form button[type="submit"]`), 422)
 	b.wantText(`main .alert-danger[role="alert"]`, "Alcuni campi non sono corretti")
-	b.wantText("#f-fiscal_code-error", "L'ultimo carattere del codice fiscale non corrisponde agli altri")
-	type fieldState struct {
-		Invalid, DescribedBy, Value string
-		ErrorBeside                 bool
+	b.wantText("#f-email-error", "Scrivi un indirizzo email valido")
+	wantErrorBeside(t, b, "f-email", wrong)
+	if !eval[bool](b, `document.getElementById("f-privacy").checked`) {
+		t.Error("after the error, the privacy box is no longer ticked")
 	}
-	st := eval[fieldState](b, `(() => { const f = document.getElementById("f-fiscal_code"), e = document.getElementById("f-fiscal_code-error");
-		return {Invalid: f.getAttribute("aria-invalid") ?? "", DescribedBy: f.getAttribute("aria-describedby") ?? "", Value: f.value,
-			ErrorBeside: e.parentElement === f.parentElement && !!(f.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING)}; })()`)
-	if st.Invalid != "true" || !strings.Contains(" "+st.DescribedBy+" ", " f-fiscal_code-error ") || !st.ErrorBeside {
-		t.Errorf("the fiscal code field is not tied to its error: aria-invalid=%q aria-describedby=%q, error right after the field: %v",
-			st.Invalid, st.DescribedBy, st.ErrorBeside)
+
+	b.step("correcting the address",
+		chromedp.Clear(chromedp.CSS("#f-email")),
+		chromedp.SendKeys(chromedp.CSS("#f-email"), email),
+	)
+	clickAndLoad(b, "sending the corrected form", chromedp.CSS(`main form button[type="submit"]`), 200)
+	b.wantText(`main .alert-success[role="status"]`, "riceverai a breve un messaggio")
+
+	msg := d.waitMail(t, 1)
+	if len(msg.To) != 1 || msg.To[0] != email {
+		t.Fatalf("the registration mail went to %v, want %s", msg.To, email)
 	}
-	if st.Value != wrong {
-		t.Errorf("the fiscal code field holds %q after the error, want what was typed (%q)", st.Value, wrong)
+	if !strings.Contains(msg.Subject, "Completa la registrazione") {
+		t.Errorf("the registration mail's subject is %q", msg.Subject)
 	}
-	for id, want := range map[string]string{"f-given_name": given, "f-family_name": family, "f-email": email, "f-password": "", "f-password2": ""} {
+	link, err := linkIn(msg.Text, d.Portal+"/registrati/completa?token=")
+	if err != nil {
+		t.Fatalf("the registration mail: %v\n%s", err, msg.Text)
+	}
+
+	b.open(link, 200)
+	b.wantText("main h1", "Completa la registrazione")
+	b.wantText("main .lead", email)
+	b.step("choosing names and two different passwords",
+		chromedp.SendKeys(chromedp.CSS("#f-given_name"), given),
+		chromedp.SendKeys(chromedp.CSS("#f-family_name"), family),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), password),
+		chromedp.SendKeys(chromedp.CSS("#f-password2"), password+"!"),
+	)
+	clickAndLoad(b, "sending two different passwords", chromedp.CSS(`main form button[type="submit"]`), 422)
+	b.wantText("#f-password2-error", "Le due password non coincidono")
+	wantErrorBeside(t, b, "f-password2", "")
+	for id, want := range map[string]string{"f-given_name": given, "f-family_name": family, "f-password": ""} {
 		if got := eval[string](b, `document.getElementById("`+id+`").value`); got != want {
 			t.Errorf("after the error, #%s holds %q, want %q", id, got, want)
 		}
 	}
-	if !eval[bool](b, `document.getElementById("f-privacy").checked`) {
-		t.Error("after the error, the privacy box is no longer ticked")
-	}
-	if n := eval[int](b, `document.querySelectorAll("main .invalid-feedback").length`); n != 1 {
-		t.Errorf("after a wrong fiscal code, %d fields show an error, want 1", n)
-	}
-
-	// Corrected, the registration goes through.
-	b.step("correcting the fiscal code and typing the password again",
-		chromedp.Clear(chromedp.CSS("#f-fiscal_code")),
-		chromedp.SendKeys(chromedp.CSS("#f-fiscal_code"), good),
+	b.step("typing the password twice",
 		chromedp.SendKeys(chromedp.CSS("#f-password"), password),
 		chromedp.SendKeys(chromedp.CSS("#f-password2"), password),
 	)
-	clickAndLoad(b, "sending the corrected form", chromedp.CSS(`main form button[type="submit"]`), 200)
-	b.wantText(`main .alert-success[role="status"]`, "Ti abbiamo scritto")
+	clickAndLoad(b, "creating the account", chromedp.CSS(`main form button[type="submit"]`), 200)
+	if p := b.path(); p != "/profilo?benvenuto=1" {
+		t.Fatalf("after registering the page is %s, want the personal area", p)
+	}
+	b.wantText(`main .alert-success[role="status"]`, "Benvenuto")
+	b.wantText("main .lead", "Ciao "+given+" "+family+".")
+	b.wantText(`header [data-element="personal-area-login"]`, given+" "+family)
+	b.wantText("main dl", email)
+	b.wantText("main dl", "Non verificato in questo accesso")
 
-	msg := d.waitMail(t, 1)
-	if len(msg.To) != 1 || msg.To[0] != email {
-		t.Fatalf("the confirmation mail went to %v, want %s", msg.To, email)
-	}
-	if !strings.Contains(msg.Subject, "Conferma il tuo indirizzo") {
-		t.Errorf("the confirmation mail's subject is %q", msg.Subject)
-	}
-	link, err := linkIn(msg.Text, d.Portal+"/verifica-email?token=")
-	if err != nil {
-		t.Fatalf("the confirmation mail: %v\n%s", err, msg.Text)
-	}
-
-	b.open(link, 200)
-	b.wantText("main h1", "Conferma l'indirizzo email")
-	clickAndLoad(b, `pressing "Conferma"`, `//main//form//button[normalize-space(.)="Conferma"]`, 200)
-	if p := b.path(); !strings.HasPrefix(p, "/accedi") {
-		t.Errorf("after confirming, the page is %s, want the login page", p)
-	}
-	b.wantText(`main .alert-success[role="status"]`, "Indirizzo confermato: ora puoi accedere.")
-
-	// The personal area asks for a login and comes back after it.
+	// Logged out, the personal area asks for a login and comes back after it.
+	clickAndLoad(b, "logging out", `//main//form[@action="/esci"]//button`, 200)
 	b.open(d.Portal+"/profilo", 200)
 	if p := b.path(); !strings.HasPrefix(p, "/accedi?") {
 		t.Fatalf("/profilo without a session shows %s, want the login page", p)
@@ -251,10 +234,27 @@ func TestRegisterWithPassword(t *testing.T) {
 	if p := b.path(); p != "/profilo" {
 		t.Fatalf("after logging in the page is %s, want /profilo", p)
 	}
-	b.wantText("main .lead", "Ciao "+given+" "+family+".")
-	b.wantText(`header [data-element="personal-area-login"]`, given+" "+family)
-	b.wantText("main dl", good)
-	b.wantText("main dl", email)
+}
+
+// wantErrorBeside checks that a field with an error is tied to it
+// (aria-invalid, aria-describedby), that the message follows the field, and
+// that the field keeps value.
+func wantErrorBeside(t *testing.T, b *browser, id, value string) {
+	t.Helper()
+	type fieldState struct {
+		Invalid, DescribedBy, Value string
+		ErrorBeside                 bool
+	}
+	st := eval[fieldState](b, `(() => { const f = document.getElementById("`+id+`"), e = document.getElementById("`+id+`-error");
+		return {Invalid: f.getAttribute("aria-invalid") ?? "", DescribedBy: f.getAttribute("aria-describedby") ?? "", Value: f.value,
+			ErrorBeside: !!e && e.parentElement === f.parentElement && !!(f.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING)}; })()`)
+	if st.Invalid != "true" || !strings.Contains(" "+st.DescribedBy+" ", " "+id+"-error ") || !st.ErrorBeside {
+		t.Errorf("#%s is not tied to its error: aria-invalid=%q aria-describedby=%q, error right after the field: %v",
+			id, st.Invalid, st.DescribedBy, st.ErrorBeside)
+	}
+	if st.Value != value {
+		t.Errorf("#%s holds %q after the error, want %q", id, st.Value, value)
+	}
 }
 
 // focusState describes the focused element after a key press.
