@@ -219,7 +219,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		return hours.Holidays{PatronMonth: m, PatronDay: day}
 	}
 	formStore := forms.NewStore(d, cfg.DataDir, auditLog{&audit.Log{DB: d}}, formServices(catalogStore))
-	catalogWeb := &catalog.Web{App: portalApp, Store: catalogStore,
+	catalogWeb := &catalog.Web{App: portalApp, Store: catalogStore, Limiter: limiter,
 		Forms: func(ctx context.Context, serviceID string) (any, error) { return formStore.ForService(ctx, serviceID) }}
 	catalogWeb.Routes()
 	svc := newIdentityService(cfg, d, i18n)
