@@ -49,8 +49,8 @@ func newBenchSite(b *testing.B) http.Handler {
 	return newSiteHandler(b, dbtest.SQLite(b))
 }
 
-// BenchmarkCoordinationProposal measures the coordination view with the
-// costliest proposal it accepts (accepted): every day of the week with
+// BenchmarkCoordinationProposal measures the coordination view without a
+// proposal (week), with the costliest proposal it accepts (accepted): every day of the week with
 // catalog.MaxProposalIntervals openings a minute apart (they do not merge),
 // for an office of the category with the most offices; and with the
 // costliest one it accepted before the bounds (refused now): 720 such
@@ -74,6 +74,7 @@ func BenchmarkCoordinationProposal(b *testing.B) {
 		name, path string
 		status     int
 	}{
+		{"week", page, http.StatusOK},
 		{"accepted", page + "&" + accepted.Encode(), http.StatusOK},
 		{"refused", refused, http.StatusRequestURITooLong},
 	} {

@@ -109,7 +109,7 @@ func coverage(offices []*Office, override map[string]*hours.Hours, monday hours.
 			start := monday.AddDays(d).At(hours.Clock(m))
 			end := start.Add(slot)
 			for _, n := range names {
-				if len(hours.Intersect(spansOf[n], []hours.Span{{Start: start, End: end}})) > 0 {
+				if overlaps(spansOf[n], start, end) {
 					row[d].Open++
 					row[d].Offices = append(row[d].Offices, n)
 				}
@@ -125,6 +125,15 @@ func coverage(offices []*Office, override map[string]*hours.Hours, monday hours.
 		Gaps:    Length(hours.Total(hours.Subtract(work, union))),
 	}
 	return cv
+}
+
+// overlaps reports whether spans, sorted and disjoint as Hours.Spans gives
+// them, cover some of [start, end). A binary search: the grid asks it for
+// every half hour of the week and every office, and intersecting the lists
+// (which copies and sorts both) each time was most of the view's cost.
+func overlaps(spans []hours.Span, start, end time.Time) bool {
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].End.After(start) })
+	return i < len(spans) && spans[i].Start.Before(end)
 }
 
 // CoordinationData is the content of the coordination page.
