@@ -157,7 +157,7 @@ func (r *runner) startBurst(s *server) *burst {
 			// A write in flight is not cancelled when the burst stops: after
 			// a kill it fails by itself, and in the final run it completes.
 			for ctx.Err() == nil {
-				b.write(s.base, kind)
+				b.write(s, kind)
 			}
 		}()
 	}
@@ -178,7 +178,7 @@ func (b *burst) stop() string {
 
 // write sends one write and records its fate. Go's HTTP client never
 // retries a POST by itself, so each write reaches the server at most once.
-func (b *burst) write(base string, kind opKind) {
+func (b *burst) write(s *server, kind opKind) {
 	o := b.l.newOp(kind)
 	var form url.Values
 	var path string
@@ -193,14 +193,19 @@ func (b *burst) write(base string, kind opKind) {
 			"given_name": {"Ada"}, "family_name": {"Collaudo"}, "privacy": {"1"}}
 	} else {
 		path = "/valutazione"
-		form = url.Values{"path": {"/"}, "rating": {strconv.Itoa(1 + o.N%5)}, "reason": {""}, "comment": {o.Key}}
+		form = url.Values{"path": {"/"}, "rating": {strconv.Itoa(1 + o.N%5)}, "reason": {""}, "comment": {o.Key}, "token": {s.ratingToken}}
 	}
-	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, s.base+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		b.l.finish(o, unexpected, err.Error())
 		return
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if kind == rating {
+		// Each rating from a client of its own (an IPv6 /64 of the
+		// documentation prefix): one client rates a page once a day.
+		req.Header.Set("X-Forwarded-For", clientOf(o.N))
+	}
 	req.Header.Set("Accept-Language", "it")
 	resp, err := b.client.Do(req)
 	if errors.Is(err, syscall.ECONNREFUSED) {
@@ -225,6 +230,9 @@ func (b *burst) write(base string, kind opKind) {
 	state, detail := judge(kind, resp, body)
 	b.record(o, state, detail)
 }
+
+// clientOf is the address write n comes from: a /64 of its own.
+func clientOf(n int) string { return fmt.Sprintf("2001:db8:%x:%x::1", n>>16&0xffff, n&0xffff) }
 
 // judge tells whether a complete answer is the success acknowledgement.
 func judge(kind opKind, resp *http.Response, body []byte) (outcome, string) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/throttle"
 )
 
 // The harness's registrations need valid, distinct fiscal codes, none of
@@ -51,5 +52,18 @@ func TestJudge(t *testing.T) {
 		if got, detail := judge(tt.kind, tt.resp, []byte(tt.body)); got != tt.want {
 			t.Errorf("%d: judge = %v (%s), want %v", i, got, detail, tt.want)
 		}
+	}
+}
+
+// Every rating comes from a client of its own, so that the per-client
+// limits never refuse one.
+func TestClientsAreDistinct(t *testing.T) {
+	seen := map[string]int{}
+	for n := 0; n < 1<<18; n += 3 {
+		c := throttle.Client(clientOf(n))
+		if m, dup := seen[c]; dup {
+			t.Fatalf("writes %d and %d share the client %s", m, n, c)
+		}
+		seen[c] = n
 	}
 }

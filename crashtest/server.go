@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,12 +37,15 @@ func buildBinary(ctx context.Context, out string) error {
 
 // server is one running civico process.
 type server struct {
-	cmd     *exec.Cmd
-	base    string // http://127.0.0.1:PORT of the portal
-	logPath string
-	exited  chan struct{}
-	waitErr error
-	logFile *os.File
+	cmd  *exec.Cmd
+	base string // http://127.0.0.1:PORT of the portal
+	// ratingToken is the token the home page's rating form carries: a
+	// rating of "/" is taken only with it.
+	ratingToken string
+	logPath     string
+	exited      chan struct{}
+	waitErr     error
+	logFile     *os.File
 }
 
 // env is the environment civico runs with: the harness's own without any
@@ -65,6 +69,10 @@ func (r *runner) env() []string {
 		"CIVICO_TLS_ADDR=127.0.0.1:0",
 		"CIVICO_LOG_FORMAT=json",
 		"CIVICO_ACCESS_LOG=false",
+		// The harness speaks for many clients, each named in
+		// X-Forwarded-For, so that the ratings' per-client limits do not
+		// refuse the writes it counts on.
+		"CIVICO_TRUSTED_PROXIES=127.0.0.1",
 	)
 }
 
@@ -145,6 +153,10 @@ func (r *runner) start(ctx context.Context, label string) (*server, error) {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				if s.ratingToken, err = homeRatingToken(client, s.base); err != nil {
+					_ = s.kill()
+					return nil, err
+				}
 				return s, nil
 			}
 		}
@@ -160,6 +172,26 @@ func (r *runner) start(ctx context.Context, label string) (*server, error) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+var ratingTokenRE = regexp.MustCompile(`name="token" value="([^"]+)"`)
+
+// homeRatingToken reads the token of the home page's rating form.
+func homeRatingToken(client *http.Client, base string) (string, error) {
+	resp, err := client.Get(base + "/")
+	if err != nil {
+		return "", fmt.Errorf("the home page: %w", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return "", fmt.Errorf("the home page: %w", err)
+	}
+	m := ratingTokenRE.FindSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		return "", fmt.Errorf("the home page (%d) has no rating form with a token", resp.StatusCode)
+	}
+	return string(m[1]), nil
 }
 
 func (s *server) hasExited() bool {

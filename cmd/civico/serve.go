@@ -26,6 +26,7 @@ import (
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/portal"
+	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -132,7 +133,7 @@ func (c *cli) serve(args []string, demo bool) error {
 	background.Go(func() { apps.oidc.RunLogoutRetries(bctx) })
 	background.Go(func() {
 		housekeeping(bctx, apps.identity.Sessions, &mail.Outbox{DB: d}, apps.forms, log, apps.oidc.Storage.Sweep, apps.partecipaAuth.Sweep,
-			apps.identity.Limiter.Sweep, apps.identity.SweepSignups)
+			apps.limiter.Sweep, apps.identity.SweepSignups)
 	})
 	log.Info("civico started", "version", buildVersion(), "database", d.Describe(), "town", profile.FullName(),
 		"portal", listeners[0].Address(), "partecipa", listeners[1].Address())
@@ -168,11 +169,19 @@ type apps struct {
 	oidc              *oidcop.Provider
 	partecipaAuth     *partecipa.Auth
 	catalog           *catalog.Store
+	// limiter keeps the budgets of anonymous requests (ratings, the
+	// coordination view).
+	limiter *throttle.Limiter
 }
 
 // buildApps wires every feature into the two applications. cards is nil
 // when smart-card login is not configured.
 func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader) (*apps, error) {
+	secret, err := oidcop.NewSecret([]byte(cfg.SecretKey))
+	if err != nil {
+		return nil, usagef("CIVICO_SECRET_KEY: %v", err)
+	}
+	limiter := &throttle.Limiter{DB: d}
 	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, feedback.Messages, forms.Messages, news.Messages, oidcop.Messages)
 	if err != nil {
 		return nil, err
@@ -211,10 +220,11 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		return hours.Holidays{PatronMonth: m, PatronDay: day}
 	}
 	formStore := forms.NewStore(d, cfg.DataDir, auditLog{&audit.Log{DB: d}}, formServices(catalogStore))
-	catalogWeb := &catalog.Web{App: portalApp, Store: catalogStore,
+	catalogWeb := &catalog.Web{App: portalApp, Store: catalogStore, Limiter: limiter,
 		Forms: func(ctx context.Context, serviceID string) (any, error) { return formStore.ForService(ctx, serviceID) }}
 	catalogWeb.Routes()
 	svc := newIdentityService(cfg, d, i18n)
+	svc.Limiter = limiter // one set of budgets, one sweep
 	id := &identity.Web{App: portalApp, Svc: svc, BaseURL: cfg.BaseURL}
 	if cards != nil {
 		id.Card = cards
@@ -240,7 +250,11 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	(&catalog.BackOffice{Web: catalogWeb, ID: id, Audit: auditLog{&audit.Log{DB: d}}}).Routes()
 	portalApp.Middleware = append(portalApp.Middleware, id.Middleware)
 	portalApp.Viewer = identity.Viewer
-	fb := &feedback.Handler{App: portalApp, Store: &feedback.Store{DB: d}}
+	// The rating form carries a token of its page's path, under a key of
+	// its own derived from the installation secret.
+	ratingTokens := feedback.Tokens{Key: secret.Derive("clarity rating tokens", 32)}
+	portalApp.RatingToken = ratingTokens.Sign
+	fb := &feedback.Handler{App: portalApp, Store: &feedback.Store{DB: d, Limiter: limiter}, Tokens: ratingTokens}
 	portalApp.Mux.HandleFunc("POST /valutazione", fb.Submit)
 	portalApp.Mux.HandleFunc("GET /backoffice/valutazioni", id.Require(assurance.Low, ratingRoles...)(fb.Results))
 
@@ -257,7 +271,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	pauth := &partecipa.Auth{DB: d, Issuer: cfg.BaseURL, BaseURL: cfg.PartecipaBaseURL, ClientID: partecipaClientID,
 		ClientSecret: partecipaSecret(prov), HTTP: &http.Client{Timeout: 10 * time.Second}, Log: log.With("app", "partecipa")}
 	(&partecipa.Partecipa{App: partecipaApp, Auth: pauth}).Routes()
-	return &apps{portal: portalApp, partecipa: partecipaApp, identity: svc, forms: formStore, news: newsSvc, oidc: prov, partecipaAuth: pauth, catalog: catalogStore}, nil
+	return &apps{portal: portalApp, partecipa: partecipaApp, identity: svc, forms: formStore, news: newsSvc, oidc: prov, partecipaAuth: pauth, catalog: catalogStore, limiter: limiter}, nil
 }
 
 func writeJSON(w io.Writer, v any) error {

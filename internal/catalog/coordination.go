@@ -1,7 +1,10 @@
 package catalog
 
 import (
+	"errors"
+	"math"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/taxonomy"
+	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -17,6 +21,37 @@ import (
 // open, and the hours reachable outside the standard working day; and the
 // same figures with one office's hours changed, to weigh a proposal. This is
 // the tool the town coordinates openings with.
+
+// The bounds of the coordination view's question. The page is public and
+// its cost grows with every opening proposed (about 190 ms for the 5,040
+// openings that fitted in a request before these bounds): a proposal holds
+// what a real office's week needs and no more. Beyond a bound the field
+// says so and the proposal is not computed; a query longer than the form
+// can produce is not read at all.
+const (
+	// MaxProposalIntervals is the most openings one day of a proposal may
+	// have (offices here have one to three).
+	MaxProposalIntervals = 8
+	// MaxProposalField is the longest one day's field may be, in bytes:
+	// room for MaxProposalIntervals openings written "09:00-12:30, ".
+	MaxProposalField = 120
+	// MaxCoordinationQuery is the longest query the page reads, in bytes:
+	// the seven longest days escaped as a browser sends them, and the
+	// category, week and office.
+	MaxCoordinationQuery = 4096
+)
+
+// The budget of an anonymous client (throttle.Client of its address): how
+// many weeks it may have computed in a window. A view costs 5-10 ms of CPU
+// (more than ten service pages), and one with a new week or proposal
+// misses the page cache: without a budget a single client could keep the
+// cores busy. Sixty in ten minutes is a comparison every ten seconds, more
+// than a person makes; operators, the planners the view is for, have no
+// budget.
+const (
+	CoordinationViews  = 60
+	CoordinationWindow = 10 * time.Minute
+)
 
 // Slot is one half hour of the grid.
 const slot = 30 * time.Minute
@@ -74,7 +109,7 @@ func coverage(offices []*Office, override map[string]*hours.Hours, monday hours.
 			start := monday.AddDays(d).At(hours.Clock(m))
 			end := start.Add(slot)
 			for _, n := range names {
-				if len(hours.Intersect(spansOf[n], []hours.Span{{Start: start, End: end}})) > 0 {
+				if overlaps(spansOf[n], start, end) {
 					row[d].Open++
 					row[d].Offices = append(row[d].Offices, n)
 				}
@@ -92,6 +127,15 @@ func coverage(offices []*Office, override map[string]*hours.Hours, monday hours.
 	return cv
 }
 
+// overlaps reports whether spans, sorted and disjoint as Hours.Spans gives
+// them, cover some of [start, end). A binary search: the grid asks it for
+// every half hour of the week and every office, and intersecting the lists
+// (which copies and sorts both) each time was most of the view's cost.
+func overlaps(spans []hours.Span, start, end time.Time) bool {
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].End.After(start) })
+	return i < len(spans) && spans[i].Start.Before(end)
+}
+
 // CoordinationData is the content of the coordination page.
 type CoordinationData struct {
 	Categories []taxonomy.Term
@@ -105,7 +149,17 @@ type CoordinationData struct {
 	Errors   map[string]string
 	Proposed *Coverage
 	Fields   []WeekdayField
+	// Computed says the week was computed: false when the query was too
+	// long or the client's budget spent.
+	Computed bool
+	// RetryMinutes is how long a client whose budget is spent must wait.
+	RetryMinutes int
 }
+
+// The bounds, for the form and its messages.
+func (*CoordinationData) MaxIntervals() int { return MaxProposalIntervals }
+func (*CoordinationData) MaxField() int     { return MaxProposalField }
+func (*CoordinationData) MaxQuery() int     { return MaxCoordinationQuery }
 
 // WeekdayField is one day of the proposal form: the field name and the day.
 type WeekdayField struct {
@@ -118,12 +172,20 @@ var Weekdays = []WeekdayField{{"monday", time.Monday}, {"tuesday", time.Tuesday}
 	{"thursday", time.Thursday}, {"friday", time.Friday}, {"saturday", time.Saturday}, {"sunday", time.Sunday}}
 
 func (h *Web) coordination(w http.ResponseWriter, r *http.Request) {
+	d := &CoordinationData{Categories: taxonomy.ServiceCategories, Errors: map[string]string{}, Proposal: map[string]string{}, Fields: Weekdays}
+	if len(r.URL.RawQuery) > MaxCoordinationQuery {
+		// Not even parsed: the form alone, and why.
+		d.Week = hours.DateOf(h.now())
+		d.Errors["query"] = "catalog.coord.error_query"
+		h.coordinationPage(w, r, http.StatusRequestURITooLong, d)
+		return
+	}
 	c, ok := h.catalog(w, r)
 	if !ok {
 		return
 	}
 	q := r.URL.Query()
-	d := &CoordinationData{Categories: taxonomy.ServiceCategories, Category: q.Get("categoria"), Errors: map[string]string{}, Proposal: map[string]string{}, Fields: Weekdays}
+	d.Category = q.Get("categoria")
 	status := http.StatusOK
 	week := hours.DateOf(h.now())
 	if v := q.Get("settimana"); v != "" {
@@ -153,6 +215,15 @@ func (h *Web) coordination(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		sort.Slice(d.Offices, func(a, b int) bool { return d.Offices[a].Name < d.Offices[b].Name })
+		if ok, err := h.coordinationBudget(w, r, d); err != nil {
+			h.App.Log.Error("coordination budget", "err", err, "request_id", web.RequestID(r.Context()))
+			h.App.Error(w, r, http.StatusInternalServerError)
+			return
+		} else if !ok {
+			h.coordinationPage(w, r, http.StatusTooManyRequests, d)
+			return
+		}
+		d.Computed = true
 		d.Current = coverage(d.Offices, nil, week)
 		d.Office = q.Get("ufficio")
 		if d.Office != "" {
@@ -160,36 +231,78 @@ func (h *Web) coordination(w http.ResponseWriter, r *http.Request) {
 			if !found || !seen[o.ID] {
 				d.Errors["ufficio"] = "catalog.coord.error_office"
 				status = http.StatusBadRequest
+			} else if spec, ok := proposal(q, o, d); !ok {
+				status = http.StatusBadRequest
+			} else if alt, err := spec.Hours(o.Hours.Holidays); err != nil {
+				field := "proposal"
+				if fe, ok := err.(*hours.FieldError); ok && strings.HasPrefix(fe.Field, "week.") {
+					field = strings.SplitN(strings.TrimPrefix(fe.Field, "week."), "[", 2)[0]
+				}
+				d.Errors[field] = "catalog.coord.error_hours"
+				status = http.StatusBadRequest
 			} else {
-				spec := hours.Spec{Week: map[string][]string{}, Periods: o.Spec.Periods, Exceptions: o.Spec.Exceptions}
-				for _, f := range Weekdays {
-					v := strings.TrimSpace(q.Get(f.Name))
-					d.Proposal[f.Name] = v
-					if v == "" {
-						continue
-					}
-					for _, part := range strings.Split(v, ",") {
-						spec.Week[f.Name] = append(spec.Week[f.Name], strings.TrimSpace(part))
-					}
-				}
-				// Summer periods would hide the proposal in their weeks: a
-				// proposal is about the ordinary week.
-				spec.Periods = nil
-				alt, err := spec.Hours(o.Hours.Holidays)
-				if err != nil {
-					field := "proposal"
-					if fe, ok := err.(*hours.FieldError); ok && strings.HasPrefix(fe.Field, "week.") {
-						field = strings.SplitN(strings.TrimPrefix(fe.Field, "week."), "[", 2)[0]
-					}
-					d.Errors[field] = "catalog.coord.error_hours"
-					status = http.StatusBadRequest
-				} else {
-					p := coverage(d.Offices, map[string]*hours.Hours{o.ID: alt}, week)
-					d.Proposed = &p
-				}
+				p := coverage(d.Offices, map[string]*hours.Hours{o.ID: alt}, week)
+				d.Proposed = &p
 			}
 		}
 	}
+	h.coordinationPage(w, r, status, d)
+}
+
+// proposal reads the proposed week of office o into d.Proposal and a spec,
+// within the bounds: a day given twice, or with more than
+// MaxProposalIntervals openings, gets an error beside its field (in
+// d.Errors) and ok is false.
+func proposal(q url.Values, o *Office, d *CoordinationData) (spec hours.Spec, ok bool) {
+	// Summer periods would hide the proposal in their weeks: a proposal is
+	// about the ordinary week.
+	spec = hours.Spec{Week: map[string][]string{}, Exceptions: o.Spec.Exceptions}
+	ok = true
+	for _, f := range Weekdays {
+		v := strings.TrimSpace(q.Get(f.Name))
+		d.Proposal[f.Name] = v
+		switch {
+		case len(q[f.Name]) > 1:
+			d.Errors[f.Name] = "catalog.coord.error_twice"
+		case len(v) > MaxProposalField || strings.Count(v, ",") >= MaxProposalIntervals:
+			d.Errors[f.Name] = "catalog.coord.error_long"
+		case v != "":
+			for part := range strings.SplitSeq(v, ",") {
+				spec.Week[f.Name] = append(spec.Week[f.Name], strings.TrimSpace(part))
+			}
+			continue
+		default:
+			continue
+		}
+		ok = false
+	}
+	return spec, ok
+}
+
+// coordinationBudget draws one view from the client's budget; when it is
+// spent it sets Retry-After and the message, and answers false.
+func (h *Web) coordinationBudget(w http.ResponseWriter, r *http.Request, d *CoordinationData) (bool, error) {
+	if h.Limiter == nil {
+		return true, nil
+	}
+	if h.App.Viewer != nil {
+		if v := h.App.Viewer(r); v != nil && v.Operator {
+			return true, nil
+		}
+	}
+	err := h.Limiter.Take(r.Context(), nil, throttle.Key{Name: "coordination:" + throttle.Client(web.RemoteAddr(r)),
+		Rule: throttle.Rule{Free: CoordinationViews, Window: CoordinationWindow}})
+	refused, ok := errors.AsType[*throttle.Refused](err)
+	if !ok {
+		return err == nil, err
+	}
+	d.RetryMinutes = int(math.Ceil(refused.Wait.Minutes()))
+	d.Errors["busy"] = "catalog.coord.error_busy"
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(refused.Wait.Seconds()))))
+	return false, nil
+}
+
+func (h *Web) coordinationPage(w http.ResponseWriter, r *http.Request, status int, d *CoordinationData) {
 	page := h.App.NewPage(r, "catalog.coord.title")
 	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
 	page.Data = d

@@ -14,6 +14,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/taxonomy"
+	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -35,6 +36,9 @@ type Web struct {
 	// library, internal/forms, which the catalogue does not import); nil
 	// lists none.
 	Forms func(ctx context.Context, serviceID string) (any, error)
+	// Limiter keeps anonymous clients' budgets of coordination views
+	// (CoordinationViews); nil sets no budget.
+	Limiter *throttle.Limiter
 
 	days dayTables
 }

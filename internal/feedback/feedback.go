@@ -1,10 +1,19 @@
 // Package feedback records the clarity rating every portal page carries
 // ("Quanto sono chiare le informazioni su questa pagina?"). Answers are
 // anonymous: the page, the stars, the reason, an optional short comment.
+//
+// Which pages may be rated: those that showed the form, which carries a
+// token binding it to the page's path (Tokens). How often: a client rates
+// a page once a day and at most ClientRatings pages an hour, counted in the
+// database (throttle) in the transaction that stores the rating.
 package feedback
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -15,11 +24,66 @@ import (
 	"unicode/utf8"
 
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/web"
 )
 
 // MaxComment is the longest comment accepted, in characters.
 const MaxComment = 200
+
+// How often one client (an IPv4 address, an IPv6 /64: throttle.Client)
+// may rate. A reader answers the question once for a page: a second answer
+// from the same connection the same day would only weigh the page twice
+// (or be the browser sending the form again), so it is not stored. Thirty
+// pages an hour is more than anyone reads with care, and keeps a script
+// from filling the results. Readers behind one shared address (a school, a
+// mobile operator's NAT) share these budgets: a few of their ratings may
+// go unrecorded, which a sample of opinions can bear.
+const (
+	// ClientRatings is how many pages one client may rate in ClientWindow.
+	ClientRatings = 30
+	ClientWindow  = time.Hour
+	// PageRatings is how many times one client may rate one page in
+	// PageWindow.
+	PageRatings = 1
+	PageWindow  = 24 * time.Hour
+)
+
+// Tokens binds the rating form to the page that shows it: the form carries
+// Sign(path), an HMAC of the page's path under a key only the server holds,
+// and a rating is taken only with the token of its own path. A token is
+// the same for every visitor of the page, so the page cache can still
+// share the page, and checking it needs no lookup; only the pages civico
+// rendered with the form (not error pages, whose path may be anything)
+// give one out.
+type Tokens struct {
+	// Key is derived from the installation secret (CIVICO_SECRET_KEY); a
+	// key shorter than MinTokenKey signs nothing and accepts nothing.
+	Key []byte
+}
+
+// MinTokenKey is the shortest key Tokens uses, in bytes.
+const MinTokenKey = 32
+
+// tokenBytes is the length of a token before encoding: 128 bits, beyond
+// guessing.
+const tokenBytes = 16
+
+// Sign returns the token of a page's path ("" without a usable key).
+func (t Tokens) Sign(path string) string {
+	if len(t.Key) < MinTokenKey {
+		return ""
+	}
+	m := hmac.New(sha256.New, t.Key)
+	m.Write([]byte(path))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:tokenBytes])
+}
+
+// Check reports whether token is the one of path.
+func (t Tokens) Check(path, token string) bool {
+	want := t.Sign(path)
+	return want != "" && hmac.Equal([]byte(want), []byte(token))
+}
 
 // Rating is one answer.
 type Rating struct {
@@ -30,8 +94,14 @@ type Rating struct {
 	Lang    string
 }
 
-// ErrInvalid means the answer cannot be recorded as sent.
-var ErrInvalid = errors.New("invalid rating")
+// Errors of Add: the answer cannot be recorded as sent; the client rated
+// this page within PageWindow; the client rated ClientRatings pages within
+// ClientWindow.
+var (
+	ErrInvalid = errors.New("invalid rating")
+	ErrRepeat  = errors.New("page already rated by this client")
+	ErrTooMany = errors.New("too many ratings from this client")
+)
 
 // Validate checks a rating: a local path, 1 to 5 stars, a reason from the
 // list matching the stars (or none), a short comment.
@@ -56,15 +126,37 @@ func (r Rating) Validate() error {
 }
 
 // Store keeps the ratings.
-type Store struct{ DB *db.DB }
+type Store struct {
+	DB *db.DB
+	// Limiter keeps the clients' budgets of ratings.
+	Limiter *throttle.Limiter
+}
 
-// Add records a valid rating.
-func (s *Store) Add(ctx context.Context, r Rating) error {
+// Add records a valid rating from client (the address web.RemoteAddr
+// gives), drawing on the client's budgets in the same transaction: a
+// rating refused is not counted, and one counted is stored.
+func (s *Store) Add(ctx context.Context, r Rating, client string) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	_, err := s.DB.ExecContext(ctx, `INSERT INTO page_feedback (path, rating, reason, comment, lang, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, r.Path, r.Stars, r.Reason, r.Comment, r.Lang, time.Now().UTC())
+	c := throttle.Client(client)
+	page := throttle.Key{Name: "rating:page:" + c + " " + r.Path, Rule: throttle.Rule{Free: PageRatings, Window: PageWindow}}
+	all := throttle.Key{Name: "rating:client:" + c, Rule: throttle.Rule{Free: ClientRatings, Window: ClientWindow}}
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.Limiter.Take(ctx, tx, page, all); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO page_feedback (path, rating, reason, comment, lang, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, r.Path, r.Stars, r.Reason, r.Comment, r.Lang, time.Now().UTC())
+		return err
+	})
+	if refused, ok := errors.AsType[*throttle.Refused](err); ok {
+		// Both budgets may be spent; the page's, when it is, says more.
+		if refused.Key == page.Name {
+			return ErrRepeat
+		}
+		return ErrTooMany
+	}
 	return err
 }
 
@@ -96,8 +188,9 @@ func (s *Store) Summaries(ctx context.Context) ([]Summary, error) {
 
 // Handler receives the rating form posted from any page.
 type Handler struct {
-	App   *web.App
-	Store *Store
+	App    *web.App
+	Store  *Store
+	Tokens Tokens
 }
 
 // Submit handles POST /valutazione and returns the reader to the page they
@@ -115,10 +208,20 @@ func (h *Handler) Submit(w http.ResponseWriter, r *http.Request) {
 		Lang:    h.App.I18n.Lang(r),
 	}
 	back := web.SafeNext(rating.Path)
-	err := h.Store.Add(r.Context(), rating)
+	// A page that did not show the form (one that does not exist) gave
+	// no token for its path.
+	if tokens := r.PostForm["token"]; len(tokens) != 1 || !h.Tokens.Check(rating.Path, tokens[0]) {
+		redirect(w, r, back, "errore")
+		return
+	}
+	err := h.Store.Add(r.Context(), rating, web.RemoteAddr(r))
 	switch {
 	case errors.Is(err, ErrInvalid):
 		redirect(w, r, back, "errore")
+	case errors.Is(err, ErrRepeat):
+		redirect(w, r, back, "ripetuta")
+	case errors.Is(err, ErrTooMany):
+		redirect(w, r, back, "troppe")
 	case err != nil:
 		h.App.Log.Error("store rating", "err", err, "request_id", web.RequestID(r.Context()))
 		h.App.Error(w, r, http.StatusInternalServerError)

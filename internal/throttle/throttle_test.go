@@ -157,3 +157,19 @@ func TestParallelAttemptsCannotRaceTheBudget(t *testing.T) {
 		}
 	})
 }
+
+func TestClientGroupsIPv6ByPrefix(t *testing.T) {
+	for addr, want := range map[string]string{
+		"203.0.113.7":          "203.0.113.7",
+		"::ffff:203.0.113.7":   "203.0.113.7",
+		"2001:db8:1:2::1":      "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::9": "2001:db8:1:2::/64",
+		"fe80::1%eth0":         "fe80::/64",
+		"2001:db8:1:3:0:0:0:1": "2001:db8:1:3::/64",
+		"unknown":              "unknown",
+	} {
+		if got := Client(addr); got != want {
+			t.Errorf("Client(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}

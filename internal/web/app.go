@@ -57,6 +57,10 @@ type App struct {
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed
 	// (CIVICO_TRUSTED_PROXIES): RemoteAddr is then the client's address.
 	Proxies Proxies
+	// RatingToken gives the token the clarity rating's form carries on the
+	// page at path, binding the rating to that page (feedback.Tokens.Sign);
+	// nil gives none, and the form's answers are then refused.
+	RatingToken func(path string) string
 }
 
 // Routes registers the endpoints every application has: static files,
@@ -182,7 +186,8 @@ func (a *App) NewPage(r *http.Request, title string) *Page {
 		Static: a.Static.Prefix,
 		i18n:   a.I18n,
 
-		renderer: a.Render,
+		renderer:    a.Render,
+		ratingToken: a.RatingToken,
 	}
 	if t, err := a.Town.Get(r.Context()); err == nil {
 		p.Town = t
@@ -200,6 +205,10 @@ func (a *App) NewPage(r *http.Request, title string) *Page {
 		p.Feedback = "thanks"
 	case "errore":
 		p.Feedback = "invalid"
+	case "ripetuta":
+		p.Feedback = "again"
+	case "troppe":
+		p.Feedback = "busy"
 	}
 	return p
 }

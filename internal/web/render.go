@@ -78,13 +78,17 @@ type Page struct {
 	// Viewer is who is logged in, nil for an anonymous visitor.
 	Viewer *Viewer
 	// Feedback is the state of the clarity rating after a submission:
-	// "", "thanks" or "invalid".
+	// "", "thanks", "invalid", "again" (this page was rated from this
+	// connection today) or "busy" (too many ratings from it this hour).
 	Feedback string
 	Data     any
 
 	i18n     *I18n
 	tmpl     *template.Template
 	renderer *Renderer
+	// status is the page's HTTP status, known once it is rendered.
+	status      int
+	ratingToken func(path string) string
 
 	// A content shared by every visitor (App.SharedContent).
 	content      template.HTML
@@ -102,6 +106,23 @@ func (p *Page) Icon(name, class string) template.HTML {
 	// #nosec G203 -- name and class are escaped, p.Static is the server's own path prefix
 	return template.HTML(`<svg class="icon ` + template.HTMLEscapeString(class) + `" aria-hidden="true" focusable="false"><use href="` +
 		p.Static + `/vendor/bootstrap-italia/svg/sprites.svg#` + template.HTMLEscapeString(name) + `"></use></svg>`)
+}
+
+// ShowsRating reports whether the page carries the clarity rating: on an
+// application that shows it, and only on a page that answers with success.
+// An error page's path may be anything a visitor typed, and the form it
+// showed would be a token for rating that path.
+func (p *Page) ShowsRating() bool {
+	return p.Chrome != nil && p.Chrome.Feedback && p.status >= 200 && p.status < 400
+}
+
+// RatingToken is the token of the rating form, bound to the page's path
+// (App.RatingToken).
+func (p *Page) RatingToken() string {
+	if p.ratingToken == nil {
+		return ""
+	}
+	return p.ratingToken(p.Path)
 }
 
 // Partial renders a named template with data into HTML, for a feature
@@ -347,7 +368,7 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Pag
 	buf := r.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer r.bufs.Put(buf)
-	p.tmpl, p.renderer = t, r
+	p.tmpl, p.renderer, p.status = t, r, status
 	if !p.hasContent && p.contentCache != nil {
 		content, err := executeHTML(t, "content", p)
 		if err != nil {
