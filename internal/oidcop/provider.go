@@ -123,6 +123,7 @@ func (p *Provider) Routes() {
 	m.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	protocol := p.errorPages(p.op)
 	m.Handle("/oidc/", protocol)
+	m.Handle(PathAuthorize, p.errorPages(p.authorizeRequest(p.op)))
 	m.Handle(PathAuthorize+"/callback", p.sameBrowser(protocol))
 	m.Handle("POST "+PathToken, p.authenticateClient(p.op))
 	m.HandleFunc(PathToken, func(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +243,50 @@ func (p *Provider) authenticateClient(next http.Handler) http.Handler {
 		r.ContentLength = int64(len(body))
 		// The library asks for the client and its secret again: the storage
 		// answers from here instead of reading and hashing twice more.
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), authenticatedKey{}, c)))
+		next.ServeHTTP(w, r.WithContext(withClient(r.Context(), c)))
+	})
+}
+
+// authorizeRequest checks what the library would read loosely before it
+// reads the authorization request.
+func (p *Provider) authorizeRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			next.ServeHTTP(w, r) // the library answers a malformed request
+			return
+		}
+		// Parameter names are case-sensitive (RFC 6749, section 3.1), and
+		// one the specification does not name is ignored; the library
+		// matches names whatever their case, so "REDIRECT_URI" would slip
+		// past the check below yet be used. The library reads r.Form, which
+		// ParseForm above has filled and will not fill again.
+		// A parameter given twice (RFC 6749, section 3.1, forbids it) could
+		// mean one thing here and another to the library, which reads the
+		// last value.
+		for k, v := range r.Form {
+			if k != strings.ToLower(k) {
+				delete(r.Form, k)
+			} else if len(v) > 1 {
+				p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "repeated parameter "+k)
+				return
+			}
+		}
+		ctx := r.Context()
+		c, err := p.Storage.Clients.Get(ctx, r.Form.Get("client_id"))
+		if err == nil && c.DisabledAt == nil {
+			// An unregistered redirect URI gets the portal's page: not even
+			// an error goes there (the library would send the errors it
+			// finds first to any loopback address of a native client).
+			if uri := r.Form.Get("redirect_uri"); uri != "" && !c.registered(uri, c.Redirects) {
+				p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "the redirect_uri is not registered for this client")
+				return
+			}
+			ctx = withClient(ctx, c)
+		} else if err != nil && !errors.Is(err, ErrClientNotFound) {
+			p.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -256,14 +300,18 @@ func pkceMatches(challenge, verifier string) bool {
 	return verifier != "" && subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) == 1
 }
 
-// authenticatedKey holds, in a token request's context, the client
-// authenticateClient checked.
-type authenticatedKey struct{}
+// clientKey holds, in a request's context, the client a handler already
+// read and found enabled (the token endpoint also authenticated it).
+type clientKey struct{}
 
-// authenticated returns the client the token endpoint already checked, if
+func withClient(ctx context.Context, c *Client) context.Context {
+	return context.WithValue(ctx, clientKey{}, c)
+}
+
+// clientOf returns the client a handler already read for this request, if
 // it is id.
-func authenticated(ctx context.Context, id string) *Client {
-	c, _ := ctx.Value(authenticatedKey{}).(*Client)
+func clientOf(ctx context.Context, id string) *Client {
+	c, _ := ctx.Value(clientKey{}).(*Client)
 	if c == nil || c.ID != id {
 		return nil
 	}

@@ -127,9 +127,15 @@ func newID() string { return randomString(24) }
 // the library's checks: only the scopes the client is registered for are
 // kept, PKCE must use S256, and a public client must use PKCE.
 func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
-	c, err := s.Clients.Get(ctx, req.ClientID)
-	if err != nil || c.DisabledAt != nil {
-		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown or disabled client")
+	c := clientOf(ctx, req.ClientID)
+	if c == nil {
+		var err error
+		if c, err = s.Clients.Get(ctx, req.ClientID); err != nil || c.DisabledAt != nil {
+			return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown or disabled client")
+		}
+	}
+	if !c.registered(req.RedirectURI, c.Redirects) {
+		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("the redirect_uri is not registered for this client")
 	}
 	if req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
@@ -355,7 +361,7 @@ func (s *Storage) KeySet(ctx context.Context) ([]op.Key, error) { return s.Keys.
 
 // GetClientByClientID returns an enabled client.
 func (s *Storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
-	if c := authenticated(ctx, id); c != nil {
+	if c := clientOf(ctx, id); c != nil {
 		c.loginURL = s.loginURL
 		return c, nil
 	}
@@ -375,7 +381,7 @@ func (s *Storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 
 // AuthorizeClientIDSecret checks a confidential client's secret.
 func (s *Storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
-	if c := authenticated(ctx, id); c != nil && c.checkSecret(secret) {
+	if c := clientOf(ctx, id); c != nil && c.checkSecret(secret) {
 		return nil
 	}
 	c, err := s.Clients.Get(ctx, id)
