@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,4 +87,49 @@ func authorizeURL(s *idSite, clientID, redirect string, extra ...string) string 
 		opts = append(opts, oauth2.SetAuthURLParam(extra[i], extra[i+1]))
 	}
 	return cfg.AuthCodeURL("st", opts...)
+}
+
+// response_mode=form_post is not offered: its page (a form to the
+// application's origin, sent by a script) is what the portal's policy
+// forbids, so the provider says so in discovery and refuses it with the
+// protocol's error, by redirect; query and fragment still give a code.
+func TestSingleSignOnRefusesFormPost(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		c, secret := s.addClient(t, oidcop.NewClient{Name: "Scuole", RedirectURIs: []string{outsideRedirect}, FirstParty: true})
+		rp := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid")
+		var meta struct {
+			Modes []string `json:"response_modes_supported"`
+		}
+		if err := rp.provider.Claims(&meta); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(meta.Modes, []string{"query", "fragment"}) {
+			t.Fatalf("response_modes_supported: %q", meta.Modes)
+		}
+		b := s.ssoBrowser(t, nil)
+		s.passwordResident(t, b, "BNCGLI90A41F205", "giulia@example.org")
+		for _, mode := range []string{"form_post", "query.jwt", "nonsense"} {
+			a := rp.start(oauth2.SetAuthURLParam("response_mode", mode))
+			last, res, body, _ := b.follow(a.url, outsideRedirect)
+			if !strings.HasPrefix(last, outsideRedirect) {
+				t.Fatalf("response_mode=%s: %d at %s, want a redirect to the application: %.200s", mode, res.StatusCode, last, body)
+			}
+			if q := rp.callback(a, last); q.Get("error") != "invalid_request" || q.Get("code") != "" {
+				t.Errorf("response_mode=%s: %s, want invalid_request and no code", mode, last)
+			}
+		}
+		for _, mode := range []string{"query", "fragment"} {
+			a := rp.start(oauth2.SetAuthURLParam("response_mode", mode))
+			last, _, _, _ := b.follow(a.url, outsideRedirect)
+			u, _ := url.Parse(last)
+			q := u.Query()
+			if mode == "fragment" {
+				q, _ = url.ParseQuery(u.Fragment)
+			}
+			if q.Get("code") == "" || q.Get("state") != a.state {
+				t.Errorf("response_mode=%s: no code at %s", mode, last)
+			}
+		}
+	})
 }

@@ -152,6 +152,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	d.ACRValuesSupported = assurance.ACRValues
 	d.ScopesSupported = KnownScopes
 	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+	d.ResponseModesSupported = responseModes
 	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode}
 	d.DeviceAuthorizationEndpoint = ""
 	d.CheckSessionIframe = ""
@@ -732,3 +733,15 @@ var Templates embed.FS
 
 //go:embed locales
 var Messages embed.FS
+
+// responseModes are how the code reaches the application: by redirect,
+// in the query or the fragment. form_post is refused (CreateAuthRequest):
+// its answer is a page whose form goes to the application's origin, sent
+// by a script, and the portal's policy allows forms to its own origin and
+// scripts from its files only. Opening the policy for it would buy little:
+// the code is good for one minute, once, with the client's PKCE verifier,
+// so keeping it out of the URL protects almost nothing, while a cross-site
+// POST reaches most applications without their SameSite=Lax cookies, so
+// their check of state fails; and every client here (go-oidc with
+// x/oauth2, oauth2-proxy, Partecipa) uses the query.
+var responseModes = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFragment)}

@@ -124,8 +124,10 @@ var errNotFound = errors.New("not found or expired")
 func newID() string { return randomString(24) }
 
 // CreateAuthRequest stores a validated authorization request. On top of
-// the library's checks: only the scopes the client is registered for are
-// kept, PKCE must use S256, and a public client must use PKCE.
+// the library's checks: the redirect URI is the client's (a loopback one
+// may change its port only), the response mode is query or fragment, only
+// the scopes the client is registered for are kept, PKCE must use S256,
+// and a public client must use PKCE.
 func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
 	c := clientOf(ctx, req.ClientID)
 	if c == nil {
@@ -136,6 +138,10 @@ func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	}
 	if !c.registered(req.RedirectURI, c.Redirects) {
 		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("the redirect_uri is not registered for this client")
+	}
+	if req.ResponseMode != "" && !slices.Contains(responseModes, string(req.ResponseMode)) {
+		// The error itself goes back by the default mode, the query.
+		return nil, oidc.ErrInvalidRequest().WithDescription("response_mode must be query or fragment")
 	}
 	if req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
