@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/oidcop"
 )
 
@@ -130,6 +135,136 @@ func TestSingleSignOnRefusesFormPost(t *testing.T) {
 			if q.Get("code") == "" || q.Get("state") != a.state {
 				t.Errorf("response_mode=%s: no code at %s", mode, last)
 			}
+		}
+	})
+}
+
+// rowCounts counts the rows of every table of the database.
+func rowCounts(t *testing.T, d *db.DB) map[string]int {
+	t.Helper()
+	ctx := context.Background()
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	if d.Dialect == db.Postgres {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
+	}
+	rows, err := d.QueryContext(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if len(tables) < 20 {
+		t.Fatalf("only %d tables found: %v", len(tables), tables)
+	}
+	counts := map[string]int{}
+	for _, name := range tables {
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		counts[name] = n
+	}
+	return counts
+}
+
+// Anonymous visits to the authorization endpoint (2,300 rows a second, in
+// the attack) write nothing: the request in flight is sealed into its own
+// id until a logged-in resident completes it. A normal login still works
+// from any of them, and a sealed request expires and cannot be altered.
+func TestSingleSignOnAnonymousAuthorizeWritesNothing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		c, secret := s.addClient(t, oidcop.NewClient{Name: "Scuole", RedirectURIs: []string{outsideRedirect}, FirstParty: true})
+		third, thirdSecret := s.addClient(t, oidcop.NewClient{Name: "Biblioteca", RedirectURIs: []string{outsideRedirect}})
+		rp := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid", "profile")
+		rp3 := s.relyingParty(t, third.ID, thirdSecret, outsideRedirect, "openid")
+		code, _ := cf.Complete("BNCGLI90A41F205")
+		if _, err := s.apps.identity.ImportResident(ctx, identity.Registration{Email: "giulia@example.org", Password: "tram-per-Sesto-alle-7",
+			Password2: "tram-per-Sesto-alle-7", FiscalCode: string(code), GivenName: "Giulia", FamilyName: "Bianchi", AcceptPrivacy: true}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		before := rowCounts(t, d)
+		var kept authorization
+		var keptLogin string
+		for i := range 40 {
+			b := s.ssoBrowser(t, nil)
+			var a authorization
+			switch i % 4 {
+			case 0:
+				a = rp.start()
+			case 1:
+				a = rp.start(oauth2.SetAuthURLParam("prompt", "none"))
+			case 2:
+				a = rp3.start(oauth2.SetAuthURLParam("acr_values", assurance.ACRHigh), oauth2.SetAuthURLParam("max_age", "60"))
+			case 3:
+				a = rp.start(oauth2.SetAuthURLParam("prompt", "login consent"))
+			}
+			last, res, _, _ := b.follow(a.url, outsideRedirect)
+			switch {
+			case i%4 == 1:
+				if rp.callback(a, last).Get("error") != "login_required" {
+					t.Fatalf("prompt=none: %s", last)
+				}
+			case res.StatusCode != http.StatusOK || !strings.Contains(last, "/accedi"):
+				t.Fatalf("anonymous request %d ended at %d %s, want a login page", i, res.StatusCode, last)
+			case i%4 == 0:
+				kept, keptLogin = a, last
+			}
+		}
+		after := rowCounts(t, d)
+		for name, n := range after {
+			if n != before[name] {
+				t.Errorf("%s: %d rows before the anonymous requests, %d after", name, before[name], n)
+			}
+		}
+
+		// The last request of the burst, completed with a password login.
+		b := s.ssoBrowser(t, nil)
+		next, _ := url.Parse(keptLogin)
+		res, _ := b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {"giulia@example.org"}, "password": {"tram-per-Sesto-alle-7"},
+			"next": {next.Query().Get("next")}})
+		last, _, _, _ := b.follow(s.plain.URL+res.Header.Get("Location"), outsideRedirect)
+		tok, err := rp.oauth.Exchange(ctx, rp.callback(kept, last).Get("code"), oauth2.VerifierOption(kept.verifier))
+		if err != nil {
+			t.Fatalf("exchange after the burst: %v", err)
+		}
+		idt, err := rp.verifier.Verify(ctx, tok.Extra("id_token").(string))
+		if err != nil || idt.Nonce != kept.nonce {
+			t.Fatalf("id_token after the burst: %v", err)
+		}
+
+		// A sealed request altered, or past its ten minutes, is no request.
+		a := rp.start()
+		res, _ = s.ssoBrowser(t, nil).do("GET", a.url, nil)
+		loc, _ := url.Parse(res.Header.Get("Location"))
+		id := loc.Query().Get("id")
+		flipped := []byte(id)
+		flipped[len(flipped)/2] ^= 1
+		for name, u := range map[string]string{
+			"altered": oidcop.PathLogin + "?" + url.Values{"id": {string(flipped)}}.Encode(),
+			"cut":     oidcop.PathLogin + "?" + url.Values{"id": {id[:len(id)-4]}}.Encode(),
+		} {
+			if res, _ := b.do("GET", s.plain.URL+u, nil); res.StatusCode != http.StatusBadRequest {
+				t.Errorf("%s request: %d %s", name, res.StatusCode, res.Header.Get("Location"))
+			}
+		}
+		s.apps.oidc.Storage.Now = func() time.Time { return time.Now().Add(11 * time.Minute) }
+		res, _ = b.do("GET", s.plain.URL+loc.String(), nil)
+		s.apps.oidc.Storage.Now = nil
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("expired request: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		res, _ = b.do("GET", s.plain.URL+loc.String(), nil)
+		if !strings.HasPrefix(res.Header.Get("Location"), "/oidc/authorize/callback?") {
+			t.Errorf("the same request in time, logged in: %d %s", res.StatusCode, res.Header.Get("Location"))
 		}
 	})
 }

@@ -860,10 +860,15 @@ func TestSingleSignOnCannotBeHijacked(t *testing.T) {
 		if !strings.HasPrefix(toCallback, "/oidc/authorize/callback") {
 			t.Fatalf("the victim's browser did not complete: %d %s", res.StatusCode, toCallback)
 		}
-		for _, method := range []string{"GET", "POST", "PUT", "DELETE", "PATCH"} {
-			res, _ = attacker.do(method, s.plain.URL+"/oidc/authorize/callback?id="+id.Query().Get("id"), nil)
-			if res.StatusCode < 400 || res.Header.Get("Location") != "" {
-				t.Fatalf("the attacker collected the code with %s: %d %s", method, res.StatusCode, res.Header.Get("Location"))
+		// The request's sealed id, which the attacker has, and the id of
+		// the completed login, should it leak.
+		done, _ := url.Parse(toCallback)
+		for _, rid := range []string{id.Query().Get("id"), done.Query().Get("id")} {
+			for _, method := range []string{"GET", "POST", "PUT", "DELETE", "PATCH"} {
+				res, _ = attacker.do(method, s.plain.URL+"/oidc/authorize/callback?id="+url.QueryEscape(rid), nil)
+				if res.StatusCode < 400 || res.Header.Get("Location") != "" {
+					t.Fatalf("the attacker collected the code with %s: %d %s", method, res.StatusCode, res.Header.Get("Location"))
+				}
 			}
 		}
 		// The victim's own browser still gets it, and takes it to the
@@ -928,15 +933,30 @@ func TestSingleSignOnCannotBeHijacked(t *testing.T) {
 			t.Fatal("a code was exchanged after its session ended")
 		}
 
-		// A refused request cannot be completed later.
+		// A refused request cannot be completed later. prompt=none is
+		// decided in the authorization request itself: the refusal goes
+		// straight to the application and no id of the request is shown.
 		a = rp.start(oauth2.SetAuthURLParam("prompt", "none"))
 		res, _ = attacker.do("GET", a.url, nil)
-		rid, _ = url.Parse(res.Header.Get("Location"))
-		if last, _, _, _ = attacker.follow(s.plain.URL+res.Header.Get("Location"), outsideRedirect); rp.callback(a, last).Get("error") != "login_required" {
-			t.Fatalf("prompt=none without a session: %s", last)
+		if last = res.Header.Get("Location"); !strings.HasPrefix(last, outsideRedirect) || rp.callback(a, last).Get("error") != "login_required" ||
+			strings.Contains(last, "id=") {
+			t.Fatalf("prompt=none without a session: %d %s", res.StatusCode, last)
 		}
-		if res, _ := other.do("GET", s.plain.URL+"/oidc/accedi?id="+rid.Query().Get("id"), nil); res.StatusCode != http.StatusBadRequest {
-			t.Fatalf("a refused request was still open: %d", res.StatusCode)
+		// A consent refused is forgotten: the same answer posted again, now
+		// "allow", finds no request.
+		a3 = rp3.start()
+		_, res, body, _ := other.follow(a3.url, outsideRedirect)
+		rid3 := regexpFind(t, body, `name="id" value="([^"]+)"`)
+		if res.StatusCode != http.StatusOK || strings.HasPrefix(rid3, "s.") {
+			t.Fatalf("consent page: %d, request %q (a consent page's request is written down)", res.StatusCode, rid3)
+		}
+		res, _ = other.do("POST", s.plain.URL+"/oidc/consenso", url.Values{"id": {rid3}, "decision": {"deny"}})
+		if loc := res.Header.Get("Location"); errorOf(t, loc) != "access_denied" {
+			t.Fatalf("consent denied: %d %s", res.StatusCode, loc)
+		}
+		res, _ = other.do("POST", s.plain.URL+"/oidc/consenso", url.Values{"id": {rid3}, "decision": {"allow"}})
+		if res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("a refused request was still open: %d %s", res.StatusCode, res.Header.Get("Location"))
 		}
 	})
 }

@@ -80,6 +80,7 @@ func New(cfg Config) (*Provider, error) {
 	p.secret = cfg.Secret
 	s := cfg.Storage
 	s.pairwiseKey = cfg.Secret.Derive("oidc pairwise subjects", 32)
+	s.requests = newRequestAEAD(cfg.Secret.Derive("oidc authorization requests", 32))
 	s.loginURL = func(id string) string { return PathLogin + "?" + url.Values{"id": {id}}.Encode() }
 	var key [32]byte
 	copy(key[:], cfg.Secret.Derive("oidc codes and access tokens", 32))
@@ -287,8 +288,56 @@ func (p *Provider) authorizeRequest(next http.Handler) http.Handler {
 			p.fail(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		r = r.WithContext(ctx)
+		// The library answers a valid request by sending the browser to the
+		// login page with the request's id. A prompt=none request is decided
+		// here instead, in this same request: it completes or is refused at
+		// once, so its sealed id never reaches the browser and a refused one
+		// cannot be completed later (a sealed request leaves nothing behind
+		// to delete).
+		rec := &recorder{header: w.Header().Clone()}
+		next.ServeHTTP(rec, r)
+		if loc, err := url.Parse(rec.header.Get("Location")); err == nil && rec.status == http.StatusFound && loc.Path == PathLogin {
+			if a, err := p.Storage.authRequest(ctx, loc.Query().Get("id")); err == nil && a.hasPrompt(oidc.PromptNone) {
+				r.URL = loc
+				p.login(w, r)
+				return
+			}
+		}
+		rec.replay(w)
 	})
+}
+
+// recorder holds a response back, to be sent as it is or replaced.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *recorder) Header() http.Header { return c.header }
+func (c *recorder) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+func (c *recorder) Write(b []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	return c.body.Write(b)
+}
+
+func (c *recorder) replay(w http.ResponseWriter) {
+	h := w.Header()
+	for k := range h {
+		if _, ok := c.header[k]; !ok {
+			delete(h, k)
+		}
+	}
+	for k, v := range c.header {
+		h[k] = v
+	}
+	w.WriteHeader(max(c.status, http.StatusOK))
+	_, _ = w.Write(c.body.Bytes())
 }
 
 // pkceMatches checks a verifier against an S256 challenge (RFC 7636,
@@ -538,7 +587,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "this login was not completed in this browser")
 		return
 	}
-	back := url.Values{"next": {r.URL.RequestURI()}}
+	back := url.Values{"next": {p.Storage.loginURL(a.ID)}}
 	need := assurance.Minimum(a.Req.ACRValues)
 	hinted := a.Req.HintSubject == "" || acc != nil && p.Storage.subject(c, acc.ID) == a.Req.HintSubject
 	switch {
@@ -571,6 +620,14 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 			if a.hasPrompt(oidc.PromptNone) {
 				p.refuse(w, r, a, &oidc.Error{ErrorType: "consent_required", Description: "the resident has not allowed this application yet"})
 				return
+			}
+			// The page's answer may be a refusal, which must end the
+			// request: from here on it is written down.
+			if a.sealed() {
+				if a, err = p.Storage.persist(ctx, a); err != nil {
+					p.fail(w, r, err)
+					return
+				}
 			}
 			p.consentPage(w, r, a, c)
 			return
@@ -615,7 +672,8 @@ func (p *Provider) callbackURL(id string) string {
 }
 
 func (p *Provider) finish(w http.ResponseWriter, r *http.Request, a *AuthRequest, c *Client, acc *identity.Account, se *identity.Session) {
-	if err := p.Storage.complete(r.Context(), a, c, acc, se); err != nil {
+	id, err := p.Storage.complete(r.Context(), a, c, acc, se)
+	if err != nil {
 		if errors.Is(err, errNotFound) {
 			p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "")
 			return
@@ -623,7 +681,7 @@ func (p *Provider) finish(w http.ResponseWriter, r *http.Request, a *AuthRequest
 		p.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, p.callbackURL(a.ID), http.StatusFound)
+	http.Redirect(w, r, p.callbackURL(id), http.StatusFound)
 }
 
 func (p *Provider) fail(w http.ResponseWriter, r *http.Request, err error) {
