@@ -268,3 +268,162 @@ func TestSingleSignOnAnonymousAuthorizeWritesNothing(t *testing.T) {
 		}
 	})
 }
+
+// idToken logs the browser's resident into the application and returns
+// the id_token it got.
+func (rp *relyingParty) idToken(b *browser) string {
+	rp.t.Helper()
+	a := rp.start()
+	last, _, _, _ := b.follow(a.url, rp.oauth.RedirectURL)
+	tok, err := rp.oauth.Exchange(context.Background(), rp.callback(a, last).Get("code"), oauth2.VerifierOption(a.verifier))
+	if err != nil {
+		rp.t.Fatalf("exchange: %v", err)
+	}
+	return tok.Extra("id_token").(string)
+}
+
+// crossSite sends a form as a browser does from another site's page.
+func (b *browser) crossSite(u string, form url.Values) *http.Response {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res
+}
+
+// An id_token identifies, it does not authorise: the provider ends a
+// portal session only for a request that carries that browser's own
+// session cookie and, with a hint, a hint naming that same session. Any
+// other request ends nothing: without a session it goes on to the
+// application, with one it asks the resident.
+func TestLogoutNeedsTheBrowsersOwnSession(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		bye := outsideRedirect + "/bye"
+		c, secret := s.addClient(t, oidcop.NewClient{Name: "Scuole", RedirectURIs: []string{outsideRedirect}, PostLogoutURIs: []string{bye}, FirstParty: true})
+		rp := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid")
+		end := s.plain.URL + oidcop.PathEndSession
+		victim := s.ssoBrowser(t, nil)
+		s.passwordResident(t, victim, "BNCGLI90A41F205", "giulia@example.org")
+		login := func(b *browser) {
+			t.Helper()
+			if res, _ := b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {"giulia@example.org"}, "password": {"tram-per-Sesto-alle-7"}}); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("login: %d", res.StatusCode)
+			}
+		}
+		alive := func(name string, b *browser, want bool) {
+			t.Helper()
+			if code, _ := b.me(s.plain.URL); (code == http.StatusOK) != want {
+				t.Fatalf("%s: the portal session answers %d, want alive %v", name, code, want)
+			}
+		}
+		hint := rp.idToken(victim)
+
+		// Someone else holding a copy of the id_token, without the
+		// victim's cookie, by GET, by POST, and as a plain client: nothing
+		// ends. The POST is sent on to the confirmation flow, without the
+		// hint.
+		attacker := s.ssoBrowser(t, nil)
+		q := url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {bye}, "state": {"st"}}
+		res, _ := attacker.do("GET", end+"?"+q.Encode(), nil)
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != bye+"?state=st" {
+			t.Errorf("a hint without a session: %d %s, want the application's address", res.StatusCode, loc)
+		}
+		res = attacker.crossSite(end, q)
+		loc, _ := url.Parse(res.Header.Get("Location"))
+		if res.StatusCode != http.StatusSeeOther || loc.Path != oidcop.PathEndSession || loc.Query().Has("id_token_hint") ||
+			loc.Query().Get("client_id") != c.ID || loc.Query().Get("post_logout_redirect_uri") != bye || loc.Query().Get("state") != "st" {
+			t.Errorf("a cross-site POST without cookies: %d %s, want the confirmation flow without the hint", res.StatusCode, loc)
+		}
+		plain := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		if res, err := plain.PostForm(end, q); err != nil || res.StatusCode != http.StatusSeeOther {
+			t.Errorf("a plain client: %v %v", err, res)
+		} else {
+			res.Body.Close()
+		}
+		alive("after the hint without the session", victim, true)
+
+		// The victim's browser with no hint, or only client_id, or a hint
+		// that names another session (the same resident's phone, another
+		// resident): the resident is asked, a same-origin form; nothing ends.
+		phone := s.ssoBrowser(t, nil)
+		login(phone)
+		phoneHint := rp.idToken(phone)
+		other := s.ssoBrowser(t, nil)
+		s.passwordResident(t, other, "RSSMRA85T10A562", "mario@example.org")
+		otherHint := rp.idToken(other)
+		for name, q := range map[string]url.Values{
+			"no parameter":       {},
+			"client_id only":     {"client_id": {c.ID}, "post_logout_redirect_uri": {bye}},
+			"another session":    {"id_token_hint": {phoneHint}},
+			"another resident's": {"id_token_hint": {otherHint}, "post_logout_redirect_uri": {bye}},
+		} {
+			res, body := victim.do("GET", end+"?"+q.Encode(), nil)
+			if res.StatusCode != http.StatusOK || !strings.Contains(body, "Vuoi uscire dal portale?") || !strings.Contains(body, `method="post" action="/oidc/esci"`) ||
+				strings.Contains(body, "id_token_hint") {
+				t.Errorf("%s: %d, want the confirmation page", name, res.StatusCode)
+			}
+			if q.Has("post_logout_redirect_uri") && !strings.Contains(res.Header.Get("Content-Security-Policy"), "form-action 'self' http://127.0.0.1:9") {
+				t.Errorf("%s: the page's policy stops the way back to the application: %s", name, res.Header.Get("Content-Security-Policy"))
+			}
+			// By POST, sent on to the same page.
+			if res := victim.crossSite(end, q); res.StatusCode != http.StatusSeeOther || strings.Contains(res.Header.Get("Location"), "id_token_hint") {
+				t.Errorf("%s by POST: %d %s", name, res.StatusCode, res.Header.Get("Location"))
+			}
+		}
+		alive("after requests that do not name its session", victim, true)
+		alive("the phone", phone, true)
+
+		// Addresses the client did not register, hints not the provider's.
+		for name, q := range map[string]url.Values{
+			"unregistered address":   {"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://evil.example/"}},
+			"address without client": {"post_logout_redirect_uri": {bye}},
+			"unknown client":         {"client_id": {"nobody"}},
+			"client and hint differ": {"id_token_hint": {hint}, "client_id": {"partecipa"}},
+			"forged hint":            {"id_token_hint": {hint[:len(hint)-6] + "AAAAAA"}},
+		} {
+			res, body := victim.do("GET", end+"?"+q.Encode(), nil)
+			if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" || !strings.Contains(body, "alert-danger") {
+				t.Errorf("%s: %d %s, want the error page", name, res.StatusCode, res.Header.Get("Location"))
+			}
+		}
+		alive("after refused requests", victim, true)
+
+		// The confirmation: only from the portal's own page.
+		confirm := url.Values{"client_id": {c.ID}, "post_logout_redirect_uri": {bye}, "state": {"st"}}
+		if res := victim.crossSite(s.plain.URL+"/oidc/esci", confirm); res.StatusCode != http.StatusForbidden {
+			t.Errorf("a cross-site confirmation: %d", res.StatusCode)
+		}
+		alive("after a cross-site confirmation", victim, true)
+		res, _ = victim.do("POST", s.plain.URL+"/oidc/esci", confirm)
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != bye+"?state=st" {
+			t.Errorf("confirmed: %d %s", res.StatusCode, loc)
+		}
+		alive("after the confirmation", victim, false)
+		alive("the phone, after the confirmation in the other browser", phone, true)
+
+		// The browser's own session named by its hint ends at once, by GET
+		// or POST.
+		for _, method := range []string{"GET", "POST"} {
+			login(victim)
+			q := url.Values{"id_token_hint": {rp.idToken(victim)}, "post_logout_redirect_uri": {bye}, "state": {"st"}}
+			var res *http.Response
+			if method == "GET" {
+				res, _ = victim.do("GET", end+"?"+q.Encode(), nil)
+			} else {
+				res = victim.crossSite(end, q)
+			}
+			if loc := res.Header.Get("Location"); res.StatusCode/100 != 3 || loc != bye+"?state=st" {
+				t.Errorf("%s with the session's own hint: %d %s", method, res.StatusCode, loc)
+			}
+			alive(method+" with the session's own hint", victim, false)
+		}
+		alive("the phone, at the end", phone, true)
+	})
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"embed"
 	"encoding/base64"
 	"encoding/json"
@@ -131,11 +130,13 @@ func (p *Provider) Routes() {
 		w.Header().Set("Allow", http.MethodPost)
 		tokenError(w, http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST only")
 	})
-	m.Handle(PathEndSession, p.endSession(p.op))
+	m.HandleFunc(PathEndSession, p.endSession)
+	m.HandleFunc("POST "+PathLogoutConfirm, p.confirmLogout)
 	// These endpoints authenticate their callers themselves (client
-	// credentials, PKCE, an id_token_hint), and are meant to be called
-	// from other origins: a browser application's token request, an
-	// application's logout form.
+	// credentials, PKCE), or act only on the browser's own session named by
+	// its hint (end_session), and are meant to be called from other
+	// origins: a browser application's token request, an application's
+	// logout form. The logout confirmation is not among them.
 	p.App.CrossOriginAllowed = append(p.App.CrossOriginAllowed, PathToken, PathEndSession, PathRevoke, PathIntrospect, PathUserinfo)
 	m.HandleFunc("GET "+PathLogin, p.login)
 	m.HandleFunc("POST "+PathConsent, p.consent)
@@ -382,6 +383,8 @@ func tokenError(w http.ResponseWriter, status int, code, description string) {
 type ErrorData struct {
 	Code        string
 	Description string
+	// Logout: the refused request was a logout, not a login.
+	Logout bool
 }
 
 // errorPages turns the library's plain-text refusals (a request that cannot
@@ -471,80 +474,6 @@ func (p *Provider) sameBrowser(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// endSession lets the library validate the logout request, then clears the
-// portal cookie when it has ended the session.
-func (p *Provider) endSession(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ended := new(bool)
-		r = r.WithContext(context.WithValue(r.Context(), endedKey{}, ended))
-		next.ServeHTTP(&logoutWriter{ResponseWriter: w, ended: ended, clear: func() { p.ID.ClearCookie(w, r) }}, r)
-	})
-}
-
-// endedKey marks, in the logout request's context, that the browser's own
-// portal session was ended (so its cookie goes too).
-type endedKey struct{}
-
-type logoutWriter struct {
-	http.ResponseWriter
-	ended *bool
-	clear func()
-	done  bool
-}
-
-func (l *logoutWriter) WriteHeader(status int) {
-	if !l.done && status == http.StatusFound && *l.ended {
-		l.clear()
-	}
-	l.done = true
-	l.ResponseWriter.WriteHeader(status)
-}
-
-// TerminateSessionFromRequest ends the portal session of the browser (and,
-// through the id_token_hint's sid, the session that logged into the
-// application, should the browser have lost its cookie): every application
-// that session logged into is then told by back-channel logout.
-//
-// Only a request carrying an id_token_hint issued to this browser's
-// resident ends anything: a bare link to the endpoint, which any page could
-// embed, logs nobody out.
-func (s *Storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
-	if req.IDTokenHintClaims == nil {
-		return req.RedirectURI, nil
-	}
-	acc, se := identity.Current(ctx)
-	if se != nil {
-		c, err := s.Clients.Get(ctx, req.ClientID)
-		if err != nil {
-			return "", err
-		}
-		if s.subject(c, acc.ID) == req.IDTokenHintClaims.GetSubject() {
-			if err := s.endPortalSession(ctx, acc.ID, se.Hash); err != nil {
-				return "", err
-			}
-			if ended, ok := ctx.Value(endedKey{}).(*bool); ok {
-				*ended = true
-			}
-		}
-	}
-	{
-		sid, _ := req.IDTokenHintClaims.Claims["sid"].(string)
-		if sid != "" {
-			var hash, account string
-			err := s.DB.QueryRowContext(ctx, `SELECT session_hash, account_id FROM oidc_rp_sessions WHERE client_id = $1 AND sid = $2`,
-				req.ClientID, sid).Scan(&hash, &account)
-			if err == nil {
-				if err := s.endPortalSession(ctx, account, hash); err != nil {
-					return "", err
-				}
-			} else if !errors.Is(err, sql.ErrNoRows) {
-				return "", err
-			}
-		}
-	}
-	return req.RedirectURI, nil
 }
 
 func (s *Storage) endPortalSession(ctx context.Context, account, hash string) error {
@@ -707,13 +636,8 @@ func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request, a *AuthRe
 	scopes := slices.DeleteFunc(slices.Clone(a.Req.Scopes), func(s string) bool { return s == oidc.ScopeOpenID })
 	page.Data = ConsentData{RequestID: a.ID, Client: c.Name, Host: host, Scopes: scopes}
 	w.Header().Set("Cache-Control", "no-store")
-	// The answer ends at the application: its origin, or the private-use
-	// scheme of a mobile app (it.comune.app:/cb).
-	if u, err := url.Parse(a.Req.RedirectURI); err == nil && u.Host != "" {
-		web.AllowFormAction(w, u.Scheme+"://"+u.Host)
-	} else if err == nil && u.Scheme != "" {
-		web.AllowFormAction(w, u.Scheme+":")
-	}
+	// The answer ends at the application.
+	allowFormActionTo(w, a.Req.RedirectURI)
 	p.App.HTML(w, r, http.StatusOK, "oidc_consent", page)
 }
 

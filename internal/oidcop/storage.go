@@ -454,7 +454,8 @@ func (s *Storage) TokenRequestByRefreshToken(context.Context, string) (op.Refres
 	return nil, oidc.ErrInvalidGrant().WithDescription("refresh tokens are not issued")
 }
 
-// TerminateSession is replaced by TerminateSessionFromRequest.
+// TerminateSession is not called: civico serves end_session itself
+// (logout.go), since the library's ended whatever session a hint named.
 func (s *Storage) TerminateSession(context.Context, string, string) error { return nil }
 
 // RevokeToken revokes an access token of the client (RFC 7009).
