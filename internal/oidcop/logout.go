@@ -70,7 +70,8 @@ func (p *Provider) readLogout(ctx context.Context, form url.Values) (*logoutRequ
 	lr := &logoutRequest{postLogout: form.Get("post_logout_redirect_uri"), state: form.Get("state")}
 	clientID := form.Get("client_id")
 	if raw := form.Get("id_token_hint"); raw != "" {
-		claims, err := op.VerifyIDTokenHint[*oidc.IDTokenClaims](op.ContextWithIssuer(ctx, p.Issuer), raw, p.op.IDTokenHintVerifier(op.ContextWithIssuer(ctx, p.Issuer)))
+		ictx := op.ContextWithIssuer(ctx, p.Issuer) // the library's handlers would have put it there
+		claims, err := op.VerifyIDTokenHint[*oidc.IDTokenClaims](ictx, raw, p.op.IDTokenHintVerifier(ictx))
 		if err != nil && !errors.As(err, &op.IDTokenHintExpiredError{}) {
 			return nil, "the id_token_hint is not an id_token of this provider", nil
 		}
