@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -425,5 +427,75 @@ func TestLogoutNeedsTheBrowsersOwnSession(t *testing.T) {
 			alive(method+" with the session's own hint", victim, false)
 		}
 		alive("the phone, at the end", phone, true)
+	})
+}
+
+// logoutForm is the form of Partecipa's logout page.
+type logoutForm struct {
+	action string
+	fields url.Values
+}
+
+// partecipaLogout logs the browser out of Partecipa and reads the page
+// that continues at the provider: a form, never a redirect with the
+// id_token in its URL.
+func partecipaLogout(t *testing.T, s *idSite, b *browser) (logoutForm, string) {
+	t.Helper()
+	res, body := b.do("POST", s.part.URL+"/esci", url.Values{})
+	if res.StatusCode != http.StatusOK || res.Header.Get("Location") != "" || !strings.Contains(res.Header.Get("Cache-Control"), "no-store") {
+		t.Fatalf("Partecipa's logout: %d %q %q, want a page not kept", res.StatusCode, res.Header.Get("Location"), res.Header.Get("Cache-Control"))
+	}
+	if !strings.Contains(res.Header.Get("Content-Security-Policy"), "form-action 'self' "+s.plain.URL) ||
+		!strings.Contains(res.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Fatalf("Partecipa's logout page's policy: %s", res.Header.Get("Content-Security-Policy"))
+	}
+	if strings.Contains(body, "Luca Ferrari") || strings.Contains(body, "Giulia Bianchi") {
+		t.Fatal("the logout page's header still shows the resident")
+	}
+	form := regexpFind(t, body, `(?s)(<form method="post" action="[^"]+" data-autosubmit>.*?</form>)`)
+	f := logoutForm{action: regexpFind(t, form, `action="([^"]+)"`), fields: url.Values{}}
+	for _, m := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(form, -1) {
+		f.fields.Set(m[1], html.UnescapeString(m[2]))
+	}
+	if f.action != s.plain.URL+oidcop.PathEndSession || f.fields.Get("client_id") != partecipaClientID || f.fields.Get("post_logout_redirect_uri") != s.part.URL+"/" ||
+		!strings.Contains(form, `<button type="submit"`) {
+		t.Fatalf("Partecipa's logout form: %s %v", f.action, f.fields)
+	}
+	return f, body
+}
+
+// Where Partecipa and the portal are two sites, the browser posts
+// Partecipa's logout form without the portal's cookie: the provider sends
+// it, without the id_token, to its confirmation page, where the cookie
+// comes along; the resident confirms and both sessions end.
+func TestPartecipaLogoutAcrossSites(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		b := s.ssoBrowser(t, nil)
+		s.passwordResident(t, b, "BNCGLI90A41F205", "giulia@example.org")
+		if _, res, _, _ := s.partecipaLogin(t, b, "/accedi?next=/profilo"); res.StatusCode != http.StatusOK {
+			t.Fatalf("login into Partecipa: %d", res.StatusCode)
+		}
+		logout, _ := partecipaLogout(t, s, b)
+		res := s.ssoBrowser(t, nil).crossSite(logout.action, logout.fields) // no portal cookie
+		loc := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, oidcop.PathEndSession+"?") || strings.Contains(loc, "id_token_hint") {
+			t.Fatalf("the form without the portal's cookie: %d %s", res.StatusCode, loc)
+		}
+		res, body := b.do("GET", s.plain.URL+loc, nil)
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, "Vuoi uscire dal portale?") || !strings.Contains(body, "Partecipa") {
+			t.Fatalf("the confirmation page: %d", res.StatusCode)
+		}
+		confirm := url.Values{}
+		for _, m := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(body, -1) {
+			confirm.Set(m[1], html.UnescapeString(m[2]))
+		}
+		res, _ = b.do("POST", s.plain.URL+oidcop.PathLogoutConfirm, confirm)
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != s.part.URL+"/" {
+			t.Fatalf("confirmed: %d %s", res.StatusCode, loc)
+		}
+		if code, _ := b.me(s.plain.URL); code != http.StatusUnauthorized {
+			t.Fatalf("the portal session after the confirmation: %d", code)
+		}
 	})
 }

@@ -584,14 +584,30 @@ func TestPartecipaSingleSignOnAndLogout(t *testing.T) {
 			t.Fatalf("a logout request without id_token_hint ended the portal session: %d", code)
 		}
 
-		// Logout on Partecipa ends the portal session too.
-		res, _ = b.do("POST", s.part.URL+"/esci", url.Values{})
-		last, _, _, _ = b.follow(res.Header.Get("Location"), "")
-		if last != s.part.URL+"/" {
-			t.Fatalf("after logout the browser is at %s", last)
+		// Logout on Partecipa ends the portal session too. Partecipa ends
+		// its own session and answers a page whose form takes the id_token
+		// to the provider in a POST body (never in a URL), sent by a script
+		// of Partecipa's own, or by its button without JavaScript.
+		logout, page := partecipaLogout(t, s, b)
+		if logout.fields.Get("id_token_hint") == "" {
+			t.Fatal("Partecipa's logout form carries no id_token_hint")
+		}
+		res = b.crossSite(logout.action, logout.fields)
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != s.part.URL+"/" {
+			t.Fatalf("the provider, given Partecipa's logout form: %d %s", res.StatusCode, loc)
 		}
 		if code, _ := b.me(s.plain.URL); code != http.StatusUnauthorized {
 			t.Fatalf("portal after Partecipa's logout: %d", code)
+		}
+		if res, _ := b.do("GET", s.part.URL+"/profilo", nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("Partecipa after its logout: %d", res.StatusCode)
+		}
+		// The script is a file of Partecipa's own origin, as its policy
+		// allows.
+		script := regexpFind(t, page, `<script src="(/static/[^"]+/autosubmit\.js)" defer></script>`)
+		if res, body := b.do("GET", s.part.URL+script, nil); res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Type"), "javascript") ||
+			!strings.Contains(body, "form[data-autosubmit]") {
+			t.Fatalf("the logout script: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 		}
 
 		// Logout on the portal ends Partecipa's session (back-channel).
