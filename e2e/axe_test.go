@@ -77,9 +77,11 @@ func TestAccessibility(t *testing.T) {
 	axeJS := loadAxe(t)
 	d := startDemo(t)
 	// The error pages of single sign-on are seeds too: the provider's own
-	// (an unknown application) and Partecipa's (a login it did not start).
+	// (an unknown application, at login and at logout) and Partecipa's (a
+	// login it did not start).
 	seeds := []string{d.Portal + "/", d.Partecipa + "/",
 		d.Portal + "/oidc/authorize?client_id=nessuna&redirect_uri=https%3A%2F%2Fx.example%2Fcb&response_type=code&scope=openid",
+		d.Portal + "/oidc/end_session?client_id=nessuna",
 		d.Partecipa + "/auth/callback?code=x&state=y"}
 
 	// The two crawls run side by side, each in a browser of its own.
@@ -104,7 +106,11 @@ func TestAccessibility(t *testing.T) {
 		// third-party application.
 		consent := d.Portal + "/oidc/authorize?" + url.Values{"client_id": {"esempio-biblioteca"}, "redirect_uri": {"http://127.0.0.1:5556/callback"},
 			"response_type": {"code"}, "scope": {"openid profile email residence"}, "state": {"axe"}}.Encode()
-		checkPages(t, b, axeJS, append(slices.Clone(seeds), consent))
+		// The page that asks before a logout an application requested;
+		// first, since the crawl checks one page per path and the logout's
+		// error page has the same.
+		logout := d.Portal + "/oidc/end_session?" + url.Values{"client_id": {"partecipa"}, "post_logout_redirect_uri": {d.Partecipa + "/"}}.Encode()
+		checkPages(t, b, axeJS, append([]string{logout}, append(slices.Clone(seeds), consent)...))
 	})
 }
 

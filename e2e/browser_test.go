@@ -234,6 +234,23 @@ func (b *browser) location() string {
 	return loc
 }
 
+// waitLocation waits until the tab shows want: a page that goes on by
+// itself (a form its script submits) ends there.
+func (b *browser) waitLocation(what, want string) {
+	b.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	for {
+		loc := b.location()
+		if loc == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s: the page is %s after %v, want %s", what, loc, stepTimeout, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // path is the path (and query) of the tab's URL.
 func (b *browser) path() string {
 	b.t.Helper()

@@ -584,14 +584,30 @@ func TestPartecipaSingleSignOnAndLogout(t *testing.T) {
 			t.Fatalf("a logout request without id_token_hint ended the portal session: %d", code)
 		}
 
-		// Logout on Partecipa ends the portal session too.
-		res, _ = b.do("POST", s.part.URL+"/esci", url.Values{})
-		last, _, _, _ = b.follow(res.Header.Get("Location"), "")
-		if last != s.part.URL+"/" {
-			t.Fatalf("after logout the browser is at %s", last)
+		// Logout on Partecipa ends the portal session too. Partecipa ends
+		// its own session and answers a page whose form takes the id_token
+		// to the provider in a POST body (never in a URL), sent by a script
+		// of Partecipa's own, or by its button without JavaScript.
+		logout, page := partecipaLogout(t, s, b)
+		if logout.fields.Get("id_token_hint") == "" {
+			t.Fatal("Partecipa's logout form carries no id_token_hint")
+		}
+		res = b.crossSite(logout.action, logout.fields)
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != s.part.URL+"/" {
+			t.Fatalf("the provider, given Partecipa's logout form: %d %s", res.StatusCode, loc)
 		}
 		if code, _ := b.me(s.plain.URL); code != http.StatusUnauthorized {
 			t.Fatalf("portal after Partecipa's logout: %d", code)
+		}
+		if res, _ := b.do("GET", s.part.URL+"/profilo", nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("Partecipa after its logout: %d", res.StatusCode)
+		}
+		// The script is a file of Partecipa's own origin, as its policy
+		// allows.
+		script := regexpFind(t, page, `<script src="(/static/[^"]+/autosubmit\.js)" defer></script>`)
+		if res, body := b.do("GET", s.part.URL+script, nil); res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Type"), "javascript") ||
+			!strings.Contains(body, "form[data-autosubmit]") {
+			t.Fatalf("the logout script: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 		}
 
 		// Logout on the portal ends Partecipa's session (back-channel).
@@ -866,10 +882,15 @@ func TestSingleSignOnCannotBeHijacked(t *testing.T) {
 		if !strings.HasPrefix(toCallback, "/oidc/authorize/callback") {
 			t.Fatalf("the victim's browser did not complete: %d %s", res.StatusCode, toCallback)
 		}
-		for _, method := range []string{"GET", "POST", "PUT", "DELETE", "PATCH"} {
-			res, _ = attacker.do(method, s.plain.URL+"/oidc/authorize/callback?id="+id.Query().Get("id"), nil)
-			if res.StatusCode < 400 || res.Header.Get("Location") != "" {
-				t.Fatalf("the attacker collected the code with %s: %d %s", method, res.StatusCode, res.Header.Get("Location"))
+		// The request's sealed id, which the attacker has, and the id of
+		// the completed login, should it leak.
+		done, _ := url.Parse(toCallback)
+		for _, rid := range []string{id.Query().Get("id"), done.Query().Get("id")} {
+			for _, method := range []string{"GET", "POST", "PUT", "DELETE", "PATCH"} {
+				res, _ = attacker.do(method, s.plain.URL+"/oidc/authorize/callback?id="+url.QueryEscape(rid), nil)
+				if res.StatusCode < 400 || res.Header.Get("Location") != "" {
+					t.Fatalf("the attacker collected the code with %s: %d %s", method, res.StatusCode, res.Header.Get("Location"))
+				}
 			}
 		}
 		// The victim's own browser still gets it, and takes it to the
@@ -934,15 +955,30 @@ func TestSingleSignOnCannotBeHijacked(t *testing.T) {
 			t.Fatal("a code was exchanged after its session ended")
 		}
 
-		// A refused request cannot be completed later.
+		// A refused request cannot be completed later. prompt=none is
+		// decided in the authorization request itself: the refusal goes
+		// straight to the application and no id of the request is shown.
 		a = rp.start(oauth2.SetAuthURLParam("prompt", "none"))
 		res, _ = attacker.do("GET", a.url, nil)
-		rid, _ = url.Parse(res.Header.Get("Location"))
-		if last, _, _, _ = attacker.follow(s.plain.URL+res.Header.Get("Location"), outsideRedirect); rp.callback(a, last).Get("error") != "login_required" {
-			t.Fatalf("prompt=none without a session: %s", last)
+		if last = res.Header.Get("Location"); !strings.HasPrefix(last, outsideRedirect) || rp.callback(a, last).Get("error") != "login_required" ||
+			strings.Contains(last, "id=") {
+			t.Fatalf("prompt=none without a session: %d %s", res.StatusCode, last)
 		}
-		if res, _ := other.do("GET", s.plain.URL+"/oidc/accedi?id="+rid.Query().Get("id"), nil); res.StatusCode != http.StatusBadRequest {
-			t.Fatalf("a refused request was still open: %d", res.StatusCode)
+		// A consent refused is forgotten: the same answer posted again, now
+		// "allow", finds no request.
+		a3 = rp3.start()
+		_, res, body, _ := other.follow(a3.url, outsideRedirect)
+		rid3 := regexpFind(t, body, `name="id" value="([^"]+)"`)
+		if res.StatusCode != http.StatusOK || strings.HasPrefix(rid3, "s.") {
+			t.Fatalf("consent page: %d, request %q (a consent page's request is written down)", res.StatusCode, rid3)
+		}
+		res, _ = other.do("POST", s.plain.URL+"/oidc/consenso", url.Values{"id": {rid3}, "decision": {"deny"}})
+		if loc := res.Header.Get("Location"); errorOf(t, loc) != "access_denied" {
+			t.Fatalf("consent denied: %d %s", res.StatusCode, loc)
+		}
+		res, _ = other.do("POST", s.plain.URL+"/oidc/consenso", url.Values{"id": {rid3}, "decision": {"allow"}})
+		if res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("a refused request was still open: %d %s", res.StatusCode, res.Header.Get("Location"))
 		}
 	})
 }

@@ -167,6 +167,50 @@ func checkURI(raw string, public, anyHTTP bool) error {
 	return nil
 }
 
+// registered reports whether uri is one of list, the client's redirect or
+// post-logout addresses: exactly, or, for a public client, a loopback
+// address that differs from a registered one in its port alone. RFC 8252
+// (section 7.3) lets a native application listen on whatever port is free;
+// nothing else may change: the scheme, the address (127.0.0.1, [::1] and
+// localhost are three different registrations, 127.0.0.2 is none of them),
+// the path and the query. The library compares only path and query, so a
+// registration for http://127.0.0.1/cb admitted https://localhost:1/cb.
+func (c *Client) registered(uri string, list []string) bool {
+	if slices.Contains(list, uri) {
+		return true
+	}
+	if !c.Public {
+		return false
+	}
+	u, ok := loopbackURL(uri)
+	if !ok {
+		return false
+	}
+	for _, r := range list {
+		reg, ok := loopbackURL(r)
+		if ok && reg.Scheme == u.Scheme && reg.Hostname() == u.Hostname() && reg.EscapedPath() == u.EscapedPath() &&
+			reg.RawQuery == u.RawQuery {
+			return true
+		}
+	}
+	return false
+}
+
+// loopbackURL parses an http or https address on a loopback address or
+// localhost, without credentials, fragment or anything that parses
+// loosely.
+func loopbackURL(raw string) (*url.URL, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil || u.Fragment != "" || u.Opaque != "" || strings.ContainsAny(raw, "#\\ \t\r\n") {
+		return nil, false
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, false
+	}
+	_, loopback := op.HTTPLoopbackOrLocalhost(raw)
+	return u, loopback
+}
+
 func (n *NewClient) check(anyHTTP bool) error {
 	if strings.TrimSpace(n.Name) == "" || len(n.Name) > 100 {
 		return errors.New("a client needs a name of at most 100 characters")

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"embed"
 	"encoding/base64"
 	"encoding/json"
@@ -80,6 +79,7 @@ func New(cfg Config) (*Provider, error) {
 	p.secret = cfg.Secret
 	s := cfg.Storage
 	s.pairwiseKey = cfg.Secret.Derive("oidc pairwise subjects", 32)
+	s.requests = newRequestAEAD(cfg.Secret.Derive("oidc authorization requests", 32))
 	s.loginURL = func(id string) string { return PathLogin + "?" + url.Values{"id": {id}}.Encode() }
 	var key [32]byte
 	copy(key[:], cfg.Secret.Derive("oidc codes and access tokens", 32))
@@ -123,17 +123,20 @@ func (p *Provider) Routes() {
 	m.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	protocol := p.errorPages(p.op)
 	m.Handle("/oidc/", protocol)
+	m.Handle(PathAuthorize, p.errorPages(p.authorizeRequest(p.op)))
 	m.Handle(PathAuthorize+"/callback", p.sameBrowser(protocol))
 	m.Handle("POST "+PathToken, p.authenticateClient(p.op))
 	m.HandleFunc(PathToken, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
 		tokenError(w, http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST only")
 	})
-	m.Handle(PathEndSession, p.endSession(p.op))
+	m.HandleFunc(PathEndSession, p.endSession)
+	m.HandleFunc("POST "+PathLogoutConfirm, p.confirmLogout)
 	// These endpoints authenticate their callers themselves (client
-	// credentials, PKCE, an id_token_hint), and are meant to be called
-	// from other origins: a browser application's token request, an
-	// application's logout form.
+	// credentials, PKCE), or act only on the browser's own session named by
+	// its hint (end_session), and are meant to be called from other
+	// origins: a browser application's token request, an application's
+	// logout form. The logout confirmation is not among them.
 	p.App.CrossOriginAllowed = append(p.App.CrossOriginAllowed, PathToken, PathEndSession, PathRevoke, PathIntrospect, PathUserinfo)
 	m.HandleFunc("GET "+PathLogin, p.login)
 	m.HandleFunc("POST "+PathConsent, p.consent)
@@ -151,6 +154,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	d.ACRValuesSupported = assurance.ACRValues
 	d.ScopesSupported = KnownScopes
 	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+	d.ResponseModesSupported = responseModes
 	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode}
 	d.DeviceAuthorizationEndpoint = ""
 	d.CheckSessionIframe = ""
@@ -242,8 +246,99 @@ func (p *Provider) authenticateClient(next http.Handler) http.Handler {
 		r.ContentLength = int64(len(body))
 		// The library asks for the client and its secret again: the storage
 		// answers from here instead of reading and hashing twice more.
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), authenticatedKey{}, c)))
+		next.ServeHTTP(w, r.WithContext(withClient(r.Context(), c)))
 	})
+}
+
+// authorizeRequest checks what the library would read loosely before it
+// reads the authorization request.
+func (p *Provider) authorizeRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			next.ServeHTTP(w, r) // the library answers a malformed request
+			return
+		}
+		// Parameter names are case-sensitive (RFC 6749, section 3.1), and
+		// one the specification does not name is ignored; the library
+		// matches names whatever their case, so "REDIRECT_URI" would slip
+		// past the check below yet be used. The library reads r.Form, which
+		// ParseForm above has filled and will not fill again.
+		// A parameter given twice (RFC 6749, section 3.1, forbids it) could
+		// mean one thing here and another to the library, which reads the
+		// last value.
+		for k, v := range r.Form {
+			if k != strings.ToLower(k) {
+				delete(r.Form, k)
+			} else if len(v) > 1 {
+				p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "repeated parameter "+k)
+				return
+			}
+		}
+		ctx := r.Context()
+		c, err := p.Storage.Clients.Get(ctx, r.Form.Get("client_id"))
+		if err == nil && c.DisabledAt == nil {
+			// An unregistered redirect URI gets the portal's page: not even
+			// an error goes there (the library would send the errors it
+			// finds first to any loopback address of a native client).
+			if uri := r.Form.Get("redirect_uri"); uri != "" && !c.registered(uri, c.Redirects) {
+				p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "the redirect_uri is not registered for this client")
+				return
+			}
+			ctx = withClient(ctx, c)
+		} else if err != nil && !errors.Is(err, ErrClientNotFound) {
+			p.fail(w, r, err)
+			return
+		}
+		r = r.WithContext(ctx)
+		// The library answers a valid request by sending the browser to the
+		// login page with the request's id. A prompt=none request is decided
+		// here instead, in this same request: it completes or is refused at
+		// once, so its sealed id never reaches the browser and a refused one
+		// cannot be completed later (a sealed request leaves nothing behind
+		// to delete).
+		rec := &recorder{header: w.Header().Clone()}
+		next.ServeHTTP(rec, r)
+		if loc, err := url.Parse(rec.header.Get("Location")); err == nil && rec.status == http.StatusFound && loc.Path == PathLogin {
+			if a, err := p.Storage.authRequest(ctx, loc.Query().Get("id")); err == nil && a.hasPrompt(oidc.PromptNone) {
+				r.URL = loc
+				p.login(w, r)
+				return
+			}
+		}
+		rec.replay(w)
+	})
+}
+
+// recorder holds a response back, to be sent as it is or replaced.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *recorder) Header() http.Header { return c.header }
+func (c *recorder) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+func (c *recorder) Write(b []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	return c.body.Write(b)
+}
+
+func (c *recorder) replay(w http.ResponseWriter) {
+	h := w.Header()
+	for k := range h {
+		if _, ok := c.header[k]; !ok {
+			delete(h, k)
+		}
+	}
+	for k, v := range c.header {
+		h[k] = v
+	}
+	w.WriteHeader(max(c.status, http.StatusOK))
+	_, _ = w.Write(c.body.Bytes())
 }
 
 // pkceMatches checks a verifier against an S256 challenge (RFC 7636,
@@ -256,14 +351,18 @@ func pkceMatches(challenge, verifier string) bool {
 	return verifier != "" && subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) == 1
 }
 
-// authenticatedKey holds, in a token request's context, the client
-// authenticateClient checked.
-type authenticatedKey struct{}
+// clientKey holds, in a request's context, the client a handler already
+// read and found enabled (the token endpoint also authenticated it).
+type clientKey struct{}
 
-// authenticated returns the client the token endpoint already checked, if
+func withClient(ctx context.Context, c *Client) context.Context {
+	return context.WithValue(ctx, clientKey{}, c)
+}
+
+// clientOf returns the client a handler already read for this request, if
 // it is id.
-func authenticated(ctx context.Context, id string) *Client {
-	c, _ := ctx.Value(authenticatedKey{}).(*Client)
+func clientOf(ctx context.Context, id string) *Client {
+	c, _ := ctx.Value(clientKey{}).(*Client)
 	if c == nil || c.ID != id {
 		return nil
 	}
@@ -284,6 +383,8 @@ func tokenError(w http.ResponseWriter, status int, code, description string) {
 type ErrorData struct {
 	Code        string
 	Description string
+	// Logout: the refused request was a logout, not a login.
+	Logout bool
 }
 
 // errorPages turns the library's plain-text refusals (a request that cannot
@@ -375,80 +476,6 @@ func (p *Provider) sameBrowser(next http.Handler) http.Handler {
 	})
 }
 
-// endSession lets the library validate the logout request, then clears the
-// portal cookie when it has ended the session.
-func (p *Provider) endSession(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ended := new(bool)
-		r = r.WithContext(context.WithValue(r.Context(), endedKey{}, ended))
-		next.ServeHTTP(&logoutWriter{ResponseWriter: w, ended: ended, clear: func() { p.ID.ClearCookie(w, r) }}, r)
-	})
-}
-
-// endedKey marks, in the logout request's context, that the browser's own
-// portal session was ended (so its cookie goes too).
-type endedKey struct{}
-
-type logoutWriter struct {
-	http.ResponseWriter
-	ended *bool
-	clear func()
-	done  bool
-}
-
-func (l *logoutWriter) WriteHeader(status int) {
-	if !l.done && status == http.StatusFound && *l.ended {
-		l.clear()
-	}
-	l.done = true
-	l.ResponseWriter.WriteHeader(status)
-}
-
-// TerminateSessionFromRequest ends the portal session of the browser (and,
-// through the id_token_hint's sid, the session that logged into the
-// application, should the browser have lost its cookie): every application
-// that session logged into is then told by back-channel logout.
-//
-// Only a request carrying an id_token_hint issued to this browser's
-// resident ends anything: a bare link to the endpoint, which any page could
-// embed, logs nobody out.
-func (s *Storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
-	if req.IDTokenHintClaims == nil {
-		return req.RedirectURI, nil
-	}
-	acc, se := identity.Current(ctx)
-	if se != nil {
-		c, err := s.Clients.Get(ctx, req.ClientID)
-		if err != nil {
-			return "", err
-		}
-		if s.subject(c, acc.ID) == req.IDTokenHintClaims.GetSubject() {
-			if err := s.endPortalSession(ctx, acc.ID, se.Hash); err != nil {
-				return "", err
-			}
-			if ended, ok := ctx.Value(endedKey{}).(*bool); ok {
-				*ended = true
-			}
-		}
-	}
-	{
-		sid, _ := req.IDTokenHintClaims.Claims["sid"].(string)
-		if sid != "" {
-			var hash, account string
-			err := s.DB.QueryRowContext(ctx, `SELECT session_hash, account_id FROM oidc_rp_sessions WHERE client_id = $1 AND sid = $2`,
-				req.ClientID, sid).Scan(&hash, &account)
-			if err == nil {
-				if err := s.endPortalSession(ctx, account, hash); err != nil {
-					return "", err
-				}
-			} else if !errors.Is(err, sql.ErrNoRows) {
-				return "", err
-			}
-		}
-	}
-	return req.RedirectURI, nil
-}
-
 func (s *Storage) endPortalSession(ctx context.Context, account, hash string) error {
 	if s.EndSession == nil {
 		return errors.New("no session ender configured")
@@ -489,7 +516,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "this login was not completed in this browser")
 		return
 	}
-	back := url.Values{"next": {r.URL.RequestURI()}}
+	back := url.Values{"next": {p.Storage.loginURL(a.ID)}}
 	need := assurance.Minimum(a.Req.ACRValues)
 	hinted := a.Req.HintSubject == "" || acc != nil && p.Storage.subject(c, acc.ID) == a.Req.HintSubject
 	switch {
@@ -522,6 +549,14 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 			if a.hasPrompt(oidc.PromptNone) {
 				p.refuse(w, r, a, &oidc.Error{ErrorType: "consent_required", Description: "the resident has not allowed this application yet"})
 				return
+			}
+			// The page's answer may be a refusal, which must end the
+			// request: from here on it is written down.
+			if a.sealed() {
+				if a, err = p.Storage.persist(ctx, a); err != nil {
+					p.fail(w, r, err)
+					return
+				}
 			}
 			p.consentPage(w, r, a, c)
 			return
@@ -566,7 +601,8 @@ func (p *Provider) callbackURL(id string) string {
 }
 
 func (p *Provider) finish(w http.ResponseWriter, r *http.Request, a *AuthRequest, c *Client, acc *identity.Account, se *identity.Session) {
-	if err := p.Storage.complete(r.Context(), a, c, acc, se); err != nil {
+	id, err := p.Storage.complete(r.Context(), a, c, acc, se)
+	if err != nil {
 		if errors.Is(err, errNotFound) {
 			p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "")
 			return
@@ -574,7 +610,7 @@ func (p *Provider) finish(w http.ResponseWriter, r *http.Request, a *AuthRequest
 		p.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, p.callbackURL(a.ID), http.StatusFound)
+	http.Redirect(w, r, p.callbackURL(id), http.StatusFound)
 }
 
 func (p *Provider) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -600,13 +636,8 @@ func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request, a *AuthRe
 	scopes := slices.DeleteFunc(slices.Clone(a.Req.Scopes), func(s string) bool { return s == oidc.ScopeOpenID })
 	page.Data = ConsentData{RequestID: a.ID, Client: c.Name, Host: host, Scopes: scopes}
 	w.Header().Set("Cache-Control", "no-store")
-	// The answer ends at the application: its origin, or the private-use
-	// scheme of a mobile app (it.comune.app:/cb).
-	if u, err := url.Parse(a.Req.RedirectURI); err == nil && u.Host != "" {
-		web.AllowFormAction(w, u.Scheme+"://"+u.Host)
-	} else if err == nil && u.Scheme != "" {
-		web.AllowFormAction(w, u.Scheme+":")
-	}
+	// The answer ends at the application.
+	allowFormActionTo(w, a.Req.RedirectURI)
 	p.App.HTML(w, r, http.StatusOK, "oidc_consent", page)
 }
 
@@ -684,3 +715,15 @@ var Templates embed.FS
 
 //go:embed locales
 var Messages embed.FS
+
+// responseModes are how the code reaches the application: by redirect,
+// in the query or the fragment. form_post is refused (CreateAuthRequest):
+// its answer is a page whose form goes to the application's origin, sent
+// by a script, and the portal's policy allows forms to its own origin and
+// scripts from its files only. Opening the policy for it would buy little:
+// the code is good for one minute, once, with the client's PKCE verifier,
+// so keeping it out of the URL protects almost nothing, while a cross-site
+// POST reaches most applications without their SameSite=Lax cookies, so
+// their check of state fails; and every client here (go-oidc with
+// x/oauth2, oauth2-proxy, Partecipa) uses the query.
+var responseModes = []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFragment)}

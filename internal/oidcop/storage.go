@@ -2,11 +2,16 @@ package oidcop
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -48,6 +53,8 @@ type Storage struct {
 
 	pairwiseKey []byte
 	loginURL    func(id string) string
+	// requests seals the authorization requests not yet written down.
+	requests cipher.AEAD
 }
 
 func (s *Storage) now() time.Time {
@@ -120,19 +127,100 @@ func (a *AuthRequest) GetCodeChallenge() *oidc.CodeChallenge {
 // PromptNone, PromptLogin and PromptConsent report the prompt values.
 func (a *AuthRequest) hasPrompt(p string) bool { return slices.Contains(a.Req.Prompt, p) }
 
+// sealed reports whether the request lives in its id only (no row yet).
+func (a *AuthRequest) sealed() bool { return strings.HasPrefix(a.ID, sealedPrefix) }
+
+// An authorization request is not written down when it arrives: anyone
+// can send them by the thousand without logging in, and each would be a
+// row. It is sealed into its own id instead (AES-256-GCM under a key
+// derived from the installation secret, with its time of creation), which
+// travels in the login page's URL and comes back; any process can open it,
+// nobody can alter it or make one up. It becomes a row when a logged-in
+// resident completes it, or is shown the consent page (whose refusal must
+// end it): only then is there a login to bind the code to. Row ids are
+// base64url and never contain the prefix's dot.
+const (
+	sealedPrefix = "s."
+	sealedAD     = "civico oidc authorization request"
+)
+
+// sealedRequest is what a sealed id holds.
+type sealedRequest struct {
+	ClientID  string      `json:"c"`
+	Req       requestData `json:"r"`
+	CreatedAt time.Time   `json:"t"`
+}
+
+func newRequestAEAD(key []byte) cipher.AEAD {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err) // only for a key that is not 16, 24 or 32 bytes
+	}
+	g, err := cipher.NewGCM(b)
+	if err != nil {
+		panic(err)
+	}
+	return g
+}
+
+func (s *Storage) seal(a *AuthRequest) (string, error) {
+	plain, err := json.Marshal(sealedRequest{ClientID: a.ClientID, Req: a.Req, CreatedAt: a.CreatedAt})
+	if err != nil {
+		return "", err
+	}
+	nonce := make([]byte, s.requests.NonceSize())
+	_, _ = rand.Read(nonce)
+	return sealedPrefix + base64.RawURLEncoding.EncodeToString(s.requests.Seal(nonce, nonce, plain, []byte(sealedAD))), nil
+}
+
+// openSealed returns the request a sealed id holds, if it is genuine and
+// in time.
+func (s *Storage) openSealed(id string) (*AuthRequest, error) {
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(id, sealedPrefix))
+	if err != nil || len(id) > 8<<10 || len(b) < s.requests.NonceSize() {
+		return nil, errNotFound
+	}
+	n := s.requests.NonceSize()
+	plain, err := s.requests.Open(nil, b[:n], b[n:], []byte(sealedAD))
+	if err != nil {
+		return nil, errNotFound
+	}
+	var sr sealedRequest
+	if err := json.Unmarshal(plain, &sr); err != nil {
+		return nil, errNotFound
+	}
+	if !s.now().Before(sr.CreatedAt.Add(authRequestLifetime)) {
+		return nil, errNotFound
+	}
+	return &AuthRequest{ID: id, ClientID: sr.ClientID, Req: sr.Req, CreatedAt: sr.CreatedAt}, nil
+}
+
 // errNotFound is a plain error: the library answers it as the protocol
 // error its caller chose (invalid_grant for a code, and so on).
 var errNotFound = errors.New("not found or expired")
 
 func newID() string { return randomString(24) }
 
-// CreateAuthRequest stores a validated authorization request. On top of
-// the library's checks: only the scopes the client is registered for are
-// kept, PKCE must use S256, and a public client must use PKCE.
+// CreateAuthRequest seals a validated authorization request into its id
+// (nothing is written: see sealedPrefix). On top of
+// the library's checks: the redirect URI is the client's (a loopback one
+// may change its port only), the response mode is query or fragment, only
+// the scopes the client is registered for are kept, PKCE must use S256,
+// and a public client must use PKCE.
 func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
-	c, err := s.Clients.Get(ctx, req.ClientID)
-	if err != nil || c.DisabledAt != nil {
-		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown or disabled client")
+	c := clientOf(ctx, req.ClientID)
+	if c == nil {
+		var err error
+		if c, err = s.Clients.Get(ctx, req.ClientID); err != nil || c.DisabledAt != nil {
+			return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown or disabled client")
+		}
+	}
+	if !c.registered(req.RedirectURI, c.Redirects) {
+		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("the redirect_uri is not registered for this client")
+	}
+	if req.ResponseMode != "" && !slices.Contains(responseModes, string(req.ResponseMode)) {
+		// The error itself goes back by the default mode, the query.
+		return nil, oidc.ErrInvalidRequest().WithDescription("response_mode must be query or fragment")
 	}
 	if req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
@@ -148,21 +236,17 @@ func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		locales = append(locales, l.String())
 	}
 	a := &AuthRequest{
-		ID: newID(), ClientID: c.ID, CreatedAt: s.now(),
+		ClientID: c.ID, CreatedAt: s.now(),
 		Req: requestData{RedirectURI: req.RedirectURI, Scopes: filterScopes(c, req.Scopes), State: req.State, Nonce: req.Nonce,
 			ResponseType: string(req.ResponseType), ResponseMode: string(req.ResponseMode), CodeChallenge: req.CodeChallenge,
 			CodeChallengeMethod: string(req.CodeChallengeMethod), ACRValues: req.ACRValues, MaxAge: req.MaxAge, Prompt: req.Prompt,
 			UILocales: locales, HintSubject: hintSubject},
 	}
-	data, err := json.Marshal(a.Req)
+	id, err := s.seal(a)
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.DB.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, request, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		a.ID, a.ClientID, string(data), a.CreatedAt, a.CreatedAt.Add(authRequestLifetime))
-	if err != nil {
-		return nil, err
-	}
+	a.ID = id
 	return a, nil
 }
 
@@ -190,35 +274,77 @@ func scanAuthRequest(r rowScanner) (*AuthRequest, error) {
 	return &a, nil
 }
 
-// AuthRequestByID returns a request still in time.
+// AuthRequestByID returns a request still in time, sealed or written down.
+// The library asks for it at the callback, where only a written one (a
+// completed login) is of use.
 func (s *Storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
 	return s.authRequest(ctx, id)
 }
 
 func (s *Storage) authRequest(ctx context.Context, id string) (*AuthRequest, error) {
+	if strings.HasPrefix(id, sealedPrefix) {
+		return s.openSealed(id)
+	}
 	return scanAuthRequest(s.DB.QueryRowContext(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests
 		WHERE id = $1 AND expires_at > $2`, id, s.now()))
 }
 
+// persist writes a sealed request down, not completed yet, under an id of
+// its own; it keeps its time of creation and expiry.
+func (s *Storage) persist(ctx context.Context, a *AuthRequest) (*AuthRequest, error) {
+	data, err := json.Marshal(a.Req)
+	if err != nil {
+		return nil, err
+	}
+	row := *a
+	row.ID = newID()
+	_, err = s.DB.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, request, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		row.ID, row.ClientID, string(data), row.CreatedAt, row.CreatedAt.Add(authRequestLifetime))
+	if err != nil {
+		return nil, err
+	}
+	return &row, nil
+}
+
 // complete records who logged in for a request, after the login page (and
-// the consent page, when there is one).
-func (s *Storage) complete(ctx context.Context, a *AuthRequest, c *Client, acc *identity.Account, se *identity.Session) error {
+// the consent page, when there is one), and returns the id the callback
+// uses: a sealed request is written down here, completed, under an id of
+// its own.
+func (s *Storage) complete(ctx context.Context, a *AuthRequest, c *Client, acc *identity.Account, se *identity.Session) (string, error) {
 	acr, amr := se.Assurance.ACR(), amrOf(se.Method)
+	if a.sealed() {
+		data, err := json.Marshal(a.Req)
+		if err != nil {
+			return "", err
+		}
+		id := newID()
+		_, err = s.DB.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, request, account_id, session_hash, subject, acr, amr,
+			auth_time, done, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10, $11)`,
+			id, a.ClientID, string(data), acc.ID, se.Hash, s.subject(c, acc.ID), acr, jsonList(amr), se.CreatedAt, a.CreatedAt,
+			a.CreatedAt.Add(authRequestLifetime))
+		return id, err
+	}
 	res, err := s.DB.ExecContext(ctx, `UPDATE oidc_auth_requests SET account_id = $1, session_hash = $2, subject = $3, acr = $4, amr = $5,
 		auth_time = $6, done = TRUE WHERE id = $7 AND done = FALSE AND expires_at > $8`,
 		acc.ID, se.Hash, s.subject(c, acc.ID), acr, jsonList(amr), se.CreatedAt, a.ID, s.now())
 	if err != nil {
-		return err
+		return "", err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return errNotFound
+		return "", errNotFound
 	}
-	return nil
+	return a.ID, nil
 }
 
 // kill ends a request that was refused (login_required, access_denied...),
-// so that it cannot be completed afterwards.
+// so that it cannot be completed afterwards. A sealed one has nothing to
+// delete, and needs nothing: the only refusals it meets are prompt=none's,
+// decided in the authorization request itself, whose sealed id never
+// reaches the browser (Provider.authorizeRequest).
 func (s *Storage) kill(ctx context.Context, id string) {
+	if strings.HasPrefix(id, sealedPrefix) {
+		return
+	}
 	_, _ = s.DB.ExecContext(ctx, `DELETE FROM oidc_auth_requests WHERE id = $1`, id)
 }
 
@@ -331,7 +457,8 @@ func (s *Storage) TokenRequestByRefreshToken(context.Context, string) (op.Refres
 	return nil, oidc.ErrInvalidGrant().WithDescription("refresh tokens are not issued")
 }
 
-// TerminateSession is replaced by TerminateSessionFromRequest.
+// TerminateSession is not called: civico serves end_session itself
+// (logout.go), since the library's ended whatever session a hint named.
 func (s *Storage) TerminateSession(context.Context, string, string) error { return nil }
 
 // RevokeToken revokes an access token of the client (RFC 7009).
@@ -358,7 +485,7 @@ func (s *Storage) KeySet(ctx context.Context) ([]op.Key, error) { return s.Keys.
 
 // GetClientByClientID returns an enabled client.
 func (s *Storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
-	if c := authenticated(ctx, id); c != nil {
+	if c := clientOf(ctx, id); c != nil {
 		c.loginURL = s.loginURL
 		return c, nil
 	}
@@ -378,7 +505,7 @@ func (s *Storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 
 // AuthorizeClientIDSecret checks a confidential client's secret.
 func (s *Storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
-	if c := authenticated(ctx, id); c != nil && c.checkSecret(secret) {
+	if c := clientOf(ctx, id); c != nil && c.checkSecret(secret) {
 		return nil
 	}
 	c, err := s.Clients.Get(ctx, id)

@@ -60,6 +60,7 @@ type Auth struct {
 	provider   *gooidc.Provider
 	endSession string
 	notice     func(w http.ResponseWriter, r *http.Request, status int, msg string)
+	logoutPage func(w http.ResponseWriter, r *http.Request, d LogoutData)
 }
 
 func (a *Auth) now() time.Time {
@@ -316,8 +317,22 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, web.SafeNext(pl.Next), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site
 }
 
-// logout ends Partecipa's session and sends the browser to the provider,
-// which ends the portal session and every other application's.
+// logout ends Partecipa's session and takes the browser on to the
+// provider, which ends the portal session and every other application's.
+//
+// The id_token goes to the provider as id_token_hint in the body of a POST,
+// from a page of Partecipa's whose form is sent by a script of its own
+// (autosubmit.js, as the policy's script-src 'self' allows), or by the
+// form's button without JavaScript. It was in the query of a redirect, and
+// so in the browser's history and every log on the way. Sending only
+// client_id would have kept the token home, but then the provider, which
+// ends a session only when the hint names it, would always ask the
+// resident to confirm: one logout would take two clicks. With the hint,
+// where the browser sends the portal its cookie (Partecipa and the portal
+// are one site, as in the demo or under the town's domain), one click
+// ends both; where it does not (two sites, a SameSite=Lax cookie stays
+// behind on a cross-site POST), the provider sends the browser to its
+// confirmation page, and logging out still works.
 func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var idToken string
@@ -331,16 +346,30 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.setCookie(w, sessionCookie, "", "/", -1)
-	if _, err := a.discover(ctx); err != nil || a.endSession == "" {
+	if _, err := a.discover(ctx); err != nil || a.endSession == "" || a.logoutPage == nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	v := url.Values{"post_logout_redirect_uri": {a.BaseURL + "/"}, "client_id": {a.ClientID}}
+	d := LogoutData{Action: a.endSession, Fields: []Field{{"client_id", a.ClientID}}}
 	if idToken != "" {
-		v.Set("id_token_hint", idToken)
+		d.Fields = append(d.Fields, Field{"id_token_hint", idToken})
 	}
-	http.Redirect(w, r, a.endSession+"?"+v.Encode(), http.StatusSeeOther) // #nosec G710 -- the provider's end_session_endpoint from its discovery document
+	d.Fields = append(d.Fields, Field{"post_logout_redirect_uri", a.BaseURL + "/"})
+	// The page holds the id_token: kept by no cache, shown once; and its
+	// header shows nobody logged in any more.
+	w.Header().Set("Cache-Control", "no-store")
+	a.logoutPage(w, r.WithContext(context.WithValue(ctx, viewerKey, (*Viewer)(nil))), d)
 }
+
+// LogoutData is the page that takes a logout on to the provider: a form
+// to its end_session endpoint.
+type LogoutData struct {
+	Action string
+	Fields []Field
+}
+
+// Field is one hidden field of a form.
+type Field struct{ Name, Value string }
 
 // backchannel receives the provider's logout token (OpenID Connect
 // Back-Channel Logout 1.0) and ends the sessions it names.

@@ -47,6 +47,7 @@ func (p *Partecipa) Routes() {
 	m.HandleFunc("GET /come-funziona", p.page("how", "partecipa.how.title"))
 	a := p.Auth
 	a.notice = p.notice
+	a.logoutPage = p.logoutPage
 	m.HandleFunc("GET /accedi", a.login)
 	m.HandleFunc("GET /auth/callback", a.callback)
 	m.HandleFunc("POST /auth/backchannel-logout", a.backchannel)
@@ -78,6 +79,13 @@ func (p *Partecipa) notice(w http.ResponseWriter, r *http.Request, status int, m
 	page.Data = NoticeData{Message: msg, Alert: status >= 400}
 	w.Header().Set("Cache-Control", "no-store")
 	p.App.HTML(w, r, status, "notice", page)
+}
+
+func (p *Partecipa) logoutPage(w http.ResponseWriter, r *http.Request, d LogoutData) {
+	page := p.App.NewPage(r, "partecipa.logout.title")
+	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
+	page.Data = d
+	p.App.HTML(w, r, http.StatusOK, "logout", page)
 }
 
 // profile shows what Partecipa knows of the resident: only what the
