@@ -219,3 +219,71 @@ func TestLimitedConnKeepsWhatNetHTTPLooksFor(t *testing.T) {
 		t.Error("no ReadFrom: net/http cannot use sendfile")
 	}
 }
+
+// BenchmarkConnCap measures what the caps cost a request: with kept-alive
+// connections (what browsers and proxies use) and with a new connection for
+// every request (where the caps do their work: a lock and a map update at
+// accept and at close).
+//
+//	go test ./internal/web -run XXX -bench ConnCap -benchtime 20000x -count 5
+func BenchmarkConnCap(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		limits ConnLimits
+	}{
+		{"uncapped", ConnLimits{}},
+		{"capped", ConnLimits{Total: 4096, PerClient: 128}},
+	} {
+		for _, keepAlive := range []bool{true, false} {
+			name := bc.name + "/new-connection-each"
+			if keepAlive {
+				name = bc.name + "/keep-alive"
+			}
+			b.Run(name, func(b *testing.B) {
+				l := &Listener{Name: "bench", Addr: "127.0.0.1:0", Limits: bc.limits, Metrics: NewMetrics(), Label: "bench",
+					Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })}
+				if err := Listen([]*Listener{l}); err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() {
+					done <- Serve(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), 5*time.Second, []*Listener{l})
+				}()
+				defer func() { cancel(); <-done }()
+				client := &http.Client{Transport: &http.Transport{DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: 64}}
+				defer client.CloseIdleConnections()
+				url := "http://" + l.Address() + "/"
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						res, err := client.Get(url)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						_, _ = io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+					}
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkConnCapBookkeeping is the caps' own work for one connection:
+// counting it in at accept and out at close, from parallel goroutines.
+func BenchmarkConnCapBookkeeping(b *testing.B) {
+	l := limitConns(nil, ConnLimits{Total: 1 << 30, PerClient: 1 << 30}, nil, NewMetrics().connsOpen.WithLabelValues("bench")).(*limitListener)
+	key := netip.MustParseAddr("192.0.2.1")
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if reason := l.admit(key, true); reason != "" {
+				b.Error(reason)
+				return
+			}
+			l.open.Inc()
+			l.release(key, true)
+		}
+	})
+}
