@@ -42,6 +42,14 @@ type config struct {
 	// forwarded card) is believed.
 	TrustedProxies web.Proxies
 
+	// MetricsAddr is the metrics listener's address; empty: none.
+	MetricsAddr string
+	// MaxConns caps the connections of each listener, MaxConnsPerClient
+	// those of one client address; 0 until fitConns sets the defaults.
+	MaxConns, MaxConnsPerClient int
+	// Timeouts bound each part of a connection's life.
+	Timeouts web.Timeouts
+
 	// Sessions.
 	SessionIdle, SessionMax time.Duration
 
@@ -88,7 +96,8 @@ func getenv(env func(string) string, name string, secret bool) (string, error) {
 
 func loadConfig(env func(string) string) (config, error) {
 	c := config{DataDir: "./civico-data", Addr: "127.0.0.1:8080", PartecipaAddr: "127.0.0.1:8081", LogFormat: "text", LogLevel: "info", AccessLog: true, PageCacheTTL: 10 * time.Second,
-		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, Limits: identity.DefaultLimits(), PasswordQueue: identity.DefaultPasswordQueue}
+		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, Limits: identity.DefaultLimits(), PasswordQueue: identity.DefaultPasswordQueue,
+		Timeouts: web.DefaultTimeouts()}
 	var err error
 	if c.DatabaseURL, err = getenv(env, "CIVICO_DATABASE_URL", true); err != nil {
 		return c, err
@@ -107,6 +116,7 @@ func loadConfig(env func(string) string) (config, error) {
 		"CIVICO_TLS_BASE_URL": &c.TLSBaseURL, "CIVICO_CRS_CA_FILE": &c.CRSCAFile, "CIVICO_CRS_CRL_FILE": &c.CRSCRLFile,
 		"CIVICO_CRS_PROXY_HEADER": &c.CRSProxyHeader,
 		"CIVICO_MAIL_FROM":        &c.MailFrom,
+		"CIVICO_METRICS_ADDR":     &c.MetricsAddr,
 	} {
 		if v := env(name); v != "" {
 			*dst = v
@@ -142,6 +152,11 @@ func loadConfig(env func(string) string) (config, error) {
 		{"CIVICO_SESSION_IDLE", &c.SessionIdle, time.Minute, 24 * time.Hour},
 		{"CIVICO_SESSION_MAX", &c.SessionMax, 5 * time.Minute, 30 * 24 * time.Hour},
 		{"CIVICO_LOGIN_LOCK", &c.Limits.Lock, time.Minute, 24 * time.Hour},
+		{"CIVICO_READ_HEADER_TIMEOUT", &c.Timeouts.ReadHeader, time.Second, time.Minute},
+		{"CIVICO_READ_TIMEOUT", &c.Timeouts.Read, time.Second, 10 * time.Minute},
+		{"CIVICO_WRITE_TIMEOUT", &c.Timeouts.Write, time.Second, time.Hour},
+		{"CIVICO_IDLE_TIMEOUT", &c.Timeouts.Idle, time.Second, time.Hour},
+		{"CIVICO_UPLOAD_TIMEOUT", &c.Timeouts.Upload, time.Minute, 24 * time.Hour},
 	} {
 		if v := env(d.name); v != "" {
 			x, err := time.ParseDuration(v)
@@ -162,6 +177,8 @@ func loadConfig(env func(string) string) (config, error) {
 		{"CIVICO_OTP_ATTEMPTS", &c.Limits.CodeAttempts, 1, 10},
 		{"CIVICO_MAIL_PER_CLIENT", &c.Limits.MailsPerClient, 1, 1000000},
 		{"CIVICO_PASSWORD_QUEUE", &c.PasswordQueue, 0, 10000},
+		{"CIVICO_MAX_CONNS", &c.MaxConns, minConns, 1_000_000},
+		{"CIVICO_MAX_CONNS_PER_CLIENT", &c.MaxConnsPerClient, 1, 1_000_000},
 	} {
 		if v := env(n.name); v != "" {
 			x, err := strconv.Atoi(v)
@@ -211,6 +228,17 @@ func (c *config) check() error {
 	}
 	if c.PartecipaBaseURL, err = publicURL("CIVICO_PARTECIPA_BASE_URL", c.PartecipaBaseURL, c.PartecipaAddr); err != nil {
 		return err
+	}
+	if c.MetricsAddr != "" {
+		if err := checkAddr(c.MetricsAddr); err != nil {
+			return usagef("CIVICO_METRICS_ADDR=%q: %v", c.MetricsAddr, err)
+		}
+	}
+	if t := c.Timeouts; t.ReadHeader > t.Read {
+		return usagef("CIVICO_READ_HEADER_TIMEOUT (%s) must not be longer than CIVICO_READ_TIMEOUT (%s), which includes the headers", t.ReadHeader, t.Read)
+	}
+	if t := c.Timeouts; t.Upload < t.Read {
+		return usagef("CIVICO_UPLOAD_TIMEOUT (%s) must not be shorter than CIVICO_READ_TIMEOUT (%s): it extends it for large bodies", t.Upload, t.Read)
 	}
 	switch c.LogFormat {
 	case "text", "json":
@@ -282,6 +310,67 @@ func (c *config) checkLogin() error {
 	}
 	if len(c.SecretKey) < oidcop.MinSecretLen {
 		return usagef("CIVICO_SECRET_KEY (or CIVICO_SECRET_KEY_FILE) must hold a secret of at least %d characters, e.g. the output of: openssl rand -base64 32", oidcop.MinSecretLen)
+	}
+	return nil
+}
+
+// The connection caps' defaults, and the descriptors kept for everything
+// else: the database's connections and files, uploads being written,
+// outgoing mail and back-channel logout requests, the listening sockets.
+const (
+	defaultMaxConns          = 4096
+	defaultMaxConnsPerClient = 128
+	minConns                 = 16
+	fdReserve                = 512
+)
+
+// listenerCount is how many listeners serve opens with this configuration:
+// every one of them may hold MaxConns connections.
+func (c *config) listenerCount() int {
+	n := 2 // the portal and Partecipa
+	if c.TLSAddr != "" {
+		n++
+	}
+	if c.MetricsAddr != "" {
+		n++
+	}
+	return n
+}
+
+// fitConns sets the connection caps' defaults and checks that every
+// listener's connections fit the file-descriptor limit (fdLimit, when
+// known) with fdReserve to spare: past it, accept fails and every
+// listener stops answering, which is what the caps are there to prevent.
+// An unset CIVICO_MAX_CONNS is lowered to fit; a set one that does not fit
+// is refused.
+func (c *config) fitConns(fdLimit uint64, known bool) error {
+	n := uint64(c.listenerCount()) // #nosec G115 -- 2 to 4
+	set := c.MaxConns > 0
+	if !set {
+		c.MaxConns = defaultMaxConns
+		if known {
+			share := uint64(0)
+			if fdLimit > fdReserve {
+				share = (fdLimit - fdReserve) / n
+			}
+			if share < defaultMaxConns {
+				c.MaxConns = int(share) // #nosec G115 -- below defaultMaxConns
+			}
+		}
+	}
+	if need := n*uint64(c.MaxConns) + fdReserve; known && need > fdLimit { // #nosec G115 -- MaxConns is positive
+		return usagef("CIVICO_MAX_CONNS=%d does not fit the file-descriptor limit (ulimit -n) of %d: %d listeners of %d connections and %d descriptors for the database and files need %d, so lower CIVICO_MAX_CONNS or raise the limit",
+			c.MaxConns, fdLimit, n, c.MaxConns, fdReserve, need)
+	}
+	if c.MaxConns < minConns {
+		return usagef("the file-descriptor limit (ulimit -n) of %d leaves fewer than %d connections (CIVICO_MAX_CONNS) to each of %d listeners: raise it",
+			fdLimit, minConns, n)
+	}
+	switch {
+	case c.MaxConnsPerClient == 0:
+		c.MaxConnsPerClient = min(defaultMaxConnsPerClient, c.MaxConns)
+	case c.MaxConnsPerClient > c.MaxConns:
+		return usagef("CIVICO_MAX_CONNS_PER_CLIENT (%d) must not be more than CIVICO_MAX_CONNS (%d), the cap of all clients together", c.MaxConnsPerClient, c.MaxConns)
 	}
 	return nil
 }

@@ -49,10 +49,23 @@ const (
 // demoLogins is filled by prepareDemo with what the demo prints.
 var demoLogins string
 
+// demoAddrs fills in the demo's own listeners, before anything is opened:
+// the portal over TLS for smart-card login (CIVICO_TLS_ADDR, by default
+// 127.0.0.1:8443) and the metrics (CIVICO_METRICS_ADDR, by default
+// 127.0.0.1:8082).
+func (c *config) demoAddrs() {
+	if c.TLSAddr == "" {
+		c.TLSAddr = demoTLSAddr(c.Addr)
+	}
+	if c.MetricsAddr == "" {
+		c.MetricsAddr = demoMetricsAddr(c.Addr)
+	}
+}
+
 // prepareDemo fills an empty database with the demo town and its people,
 // creates the test card authority and the demo cards, and turns smart-card
-// login on (on CIVICO_TLS_ADDR, by default 127.0.0.1:8443). Run again, it
-// reuses all of it.
+// login on (on CIVICO_TLS_ADDR, see demoAddrs). Run again, it reuses all
+// of it.
 func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) error {
 	if err := ensureDemo(ctx, towns); err != nil {
 		return err
@@ -68,9 +81,6 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 		}
 	}
 	files := ca.Files()
-	if cfg.TLSAddr == "" {
-		cfg.TLSAddr = demoTLSAddr(cfg.Addr)
-	}
 	if cfg.TLSCertFile == "" && cfg.TLSKeyFile == "" {
 		cfg.TLSCertFile, cfg.TLSKeyFile = files.ServerCert, files.ServerKey
 	}
@@ -220,6 +230,21 @@ func demoTLSAddr(portal string) string {
 		return net.JoinHostPort(host, "0")
 	}
 	return net.JoinHostPort(host, strconv.Itoa(n+363))
+}
+
+// demoMetricsAddr is where the demo serves its metrics when
+// CIVICO_METRICS_ADDR is not set: always on the loopback interface, whatever
+// the portal's host, at the portal's port + 2 (8080 -> 8082).
+func demoMetricsAddr(portal string) string {
+	_, port, err := net.SplitHostPort(portal)
+	if err != nil {
+		return "127.0.0.1:8082"
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n == 0 || n+2 > 65535 {
+		return "127.0.0.1:0"
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(n+2))
 }
 
 // ensureDemoCatalog loads the demo town's offices and services into an

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/civico-pa/civico/internal/assurance"
-	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/identity"
@@ -115,7 +114,7 @@ func TestSingleSignOnRefusesFormPost(t *testing.T) {
 			t.Fatalf("response_modes_supported: %q", meta.Modes)
 		}
 		b := s.ssoBrowser(t, nil)
-		s.passwordResident(t, b, "BNCGLI90A41F205", "giulia@example.org")
+		s.passwordResident(t, b, "giulia@example.org")
 		for _, mode := range []string{"form_post", "query.jwt", "nonsense"} {
 			a := rp.start(oauth2.SetAuthURLParam("response_mode", mode))
 			last, res, body, _ := b.follow(a.url, outsideRedirect)
@@ -188,9 +187,8 @@ func TestSingleSignOnAnonymousAuthorizeWritesNothing(t *testing.T) {
 		third, thirdSecret := s.addClient(t, oidcop.NewClient{Name: "Biblioteca", RedirectURIs: []string{outsideRedirect}})
 		rp := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid", "profile")
 		rp3 := s.relyingParty(t, third.ID, thirdSecret, outsideRedirect, "openid")
-		code, _ := cf.Complete("BNCGLI90A41F205")
-		if _, err := s.apps.identity.ImportResident(ctx, identity.Registration{Email: "giulia@example.org", Password: "tram-per-Sesto-alle-7",
-			Password2: "tram-per-Sesto-alle-7", FiscalCode: string(code), GivenName: "Giulia", FamilyName: "Bianchi", AcceptPrivacy: true}, "test"); err != nil {
+		if _, err := s.apps.identity.ImportResident(ctx, identity.NewResident{Email: "giulia@example.org", Password: "tram-per-Sesto-alle-7",
+			GivenName: "Giulia", FamilyName: "Bianchi"}, "test"); err != nil {
 			t.Fatal(err)
 		}
 		before := rowCounts(t, d)
@@ -312,7 +310,7 @@ func TestLogoutNeedsTheBrowsersOwnSession(t *testing.T) {
 		rp := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid")
 		end := s.plain.URL + oidcop.PathEndSession
 		victim := s.ssoBrowser(t, nil)
-		s.passwordResident(t, victim, "BNCGLI90A41F205", "giulia@example.org")
+		s.passwordResident(t, victim, "giulia@example.org")
 		login := func(b *browser) {
 			t.Helper()
 			if res, _ := b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {"giulia@example.org"}, "password": {"tram-per-Sesto-alle-7"}}); res.StatusCode != http.StatusSeeOther {
@@ -358,7 +356,7 @@ func TestLogoutNeedsTheBrowsersOwnSession(t *testing.T) {
 		login(phone)
 		phoneHint := rp.idToken(phone)
 		other := s.ssoBrowser(t, nil)
-		s.passwordResident(t, other, "RSSMRA85T10A562", "mario@example.org")
+		s.passwordResident(t, other, "mario@example.org")
 		otherHint := rp.idToken(other)
 		for name, q := range map[string]url.Values{
 			"no parameter":       {},
@@ -472,7 +470,7 @@ func TestPartecipaLogoutAcrossSites(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newIDSite(t, d)
 		b := s.ssoBrowser(t, nil)
-		s.passwordResident(t, b, "BNCGLI90A41F205", "giulia@example.org")
+		s.passwordResident(t, b, "giulia@example.org")
 		if _, res, _, _ := s.partecipaLogin(t, b, "/accedi?next=/profilo"); res.StatusCode != http.StatusOK {
 			t.Fatalf("login into Partecipa: %d", res.StatusCode)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +51,13 @@ func (c *cli) serve(args []string, demo bool) error {
 	if err := cfg.check(); err != nil {
 		return err
 	}
+	if demo {
+		cfg.demoAddrs()
+	}
+	fdLimit, fdKnown := raiseFDLimit()
+	if err := cfg.fitConns(fdLimit, fdKnown); err != nil {
+		return err
+	}
 	log := newLogger(cfg, c.stderr)
 	// zitadel/oidc logs its protocol refusals to the default logger.
 	slog.SetDefault(log.With("component", "oidc"))
@@ -95,14 +103,9 @@ func (c *cli) serve(args []string, demo bool) error {
 	if err != nil {
 		return err
 	}
-	portalHandler := apps.portal.Handler()
-	listeners := []*web.Listener{
-		{Name: "portal (CIVICO_ADDR)", Addr: cfg.Addr, Handler: portalHandler},
-		{Name: "Partecipa (CIVICO_PARTECIPA_ADDR)", Addr: cfg.PartecipaAddr, Handler: apps.partecipa.Handler()},
-	}
+	var tlsConfig *tls.Config
 	if cfg.TLSAddr != "" {
-		tlsConfig, err := crs.TLSConfig(cfg.TLSCertFile, cfg.TLSKeyFile)
-		if err != nil {
+		if tlsConfig, err = crs.TLSConfig(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
 			return fmt.Errorf("CIVICO_TLS_CERT_FILE, CIVICO_TLS_KEY_FILE: %w", err)
 		}
 		if cards != nil {
@@ -110,8 +113,8 @@ func (c *cli) serve(args []string, demo bool) error {
 			// only the resident's card and not every certificate they hold.
 			tlsConfig.ClientCAs = cards.verifier.ClientCAs()
 		}
-		listeners = append(listeners, &web.Listener{Name: "portal over TLS (CIVICO_TLS_ADDR)", Addr: cfg.TLSAddr, Handler: portalHandler, TLS: tlsConfig})
 	}
+	listeners := serverListeners(cfg, apps, tlsConfig)
 	if err := web.Listen(listeners); err != nil {
 		return err
 	}
@@ -135,13 +138,21 @@ func (c *cli) serve(args []string, demo bool) error {
 		housekeeping(bctx, apps.identity.Sessions, &mail.Outbox{DB: d}, apps.forms, log, apps.oidc.Storage.Sweep, apps.partecipaAuth.Sweep,
 			apps.limiter.Sweep, apps.identity.SweepSignups)
 	})
+	metricsAt := ""
+	if m := listeners[len(listeners)-1]; cfg.MetricsAddr != "" {
+		metricsAt = "http://" + m.Address() + "/metrics"
+	}
 	log.Info("civico started", "version", buildVersion(), "database", d.Describe(), "town", profile.FullName(),
-		"portal", listeners[0].Address(), "partecipa", listeners[1].Address())
+		"portal", listeners[0].Address(), "partecipa", listeners[1].Address(), "metrics", metricsAt,
+		"max_conns", cfg.MaxConns, "max_conns_per_client", cfg.MaxConnsPerClient, "fd_limit", fdLimit)
 	if demo {
 		fmt.Fprintf(c.stdout, "\nThe demo town, the %s, is served at:\n  portal     %s/\n  Partecipa  %s/\n",
 			profile.FullName(), cfg.BaseURL, cfg.PartecipaBaseURL)
 		if cfg.TLSAddr != "" {
 			fmt.Fprintf(c.stdout, "  portal with smart-card login  %s/\n", cfg.TLSBaseURL)
+		}
+		if metricsAt != "" {
+			fmt.Fprintf(c.stdout, "  metrics    %s (Prometheus; CIVICO_METRICS_ADDR)\n", metricsAt)
 		}
 		fmt.Fprintf(c.stdout, "Data: %s\n%sStop with Ctrl-C.\n\n", d.Describe(), demoLogins)
 	}
@@ -163,6 +174,7 @@ func ensureDemo(ctx context.Context, towns *town.Store) error {
 
 type apps struct {
 	portal, partecipa *web.App
+	metrics           *web.Metrics
 	identity          *identity.Service
 	forms             *forms.Store
 	news              *news.Service
@@ -191,13 +203,13 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		return nil, err
 	}
 	metrics := web.NewMetrics()
-	newApp := func(chrome web.Chrome, serveMetrics bool, templates ...web.TemplateFS) (*web.App, error) {
+	newApp := func(chrome web.Chrome, templates ...web.TemplateFS) (*web.App, error) {
 		r, err := web.NewRenderer(templates...)
 		if err != nil {
 			return nil, err
 		}
 		a := &web.App{Chrome: chrome, Mux: http.NewServeMux(), Render: r, I18n: i18n, Static: static, Town: towns,
-			DB: d, Metrics: metrics, Log: log.With("app", chrome.App), AccessLog: cfg.AccessLog, ServeMetrics: serveMetrics,
+			DB: d, Metrics: metrics, Log: log.With("app", chrome.App), AccessLog: cfg.AccessLog, Timeouts: cfg.Timeouts,
 			Cache: web.NewPageCache(cfg.PageCacheTTL, 4096), Content: web.NewContentCache(cfg.PageCacheTTL, 4096), PublicHTTPS: strings.HasPrefix(cfg.BaseURL, "https://"), Proxies: cfg.TrustedProxies}
 		a.Routes()
 		return a, nil
@@ -205,7 +217,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 
 	chrome := portal.Chrome()
 	chrome.Login = "/accedi"
-	portalApp, err := newApp(chrome, true, portal.Templates, identity.Templates, catalog.Templates, feedback.Templates, forms.Templates, news.Templates, oidcop.Templates)
+	portalApp, err := newApp(chrome, portal.Templates, identity.Templates, catalog.Templates, feedback.Templates, forms.Templates, news.Templates, oidcop.Templates)
 	if err != nil {
 		return nil, err
 	}
@@ -263,15 +275,48 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		return nil, err
 	}
 
-	partecipaApp, err := newApp(partecipa.Chrome(cfg.BaseURL), false, partecipa.Templates)
+	partecipaApp, err := newApp(partecipa.Chrome(cfg.BaseURL), partecipa.Templates)
 	if err != nil {
 		return nil, err
 	}
 	partecipaApp.FormOrigins = []string{origin(cfg.BaseURL)}
+	// Partecipa reaches the provider through the portal's listener from a
+	// loopback address like any client: its connections are kept under
+	// half the per-client cap, so that a burst of logins queues here
+	// instead of being refused there.
+	toPortal := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.MaxConnsPerClient > 0 {
+		toPortal.MaxConnsPerHost = max(1, cfg.MaxConnsPerClient/2)
+	}
 	pauth := &partecipa.Auth{DB: d, Issuer: cfg.BaseURL, BaseURL: cfg.PartecipaBaseURL, ClientID: partecipaClientID,
-		ClientSecret: partecipaSecret(prov), HTTP: &http.Client{Timeout: 10 * time.Second}, Log: log.With("app", "partecipa")}
+		ClientSecret: partecipaSecret(prov), HTTP: &http.Client{Timeout: 10 * time.Second, Transport: toPortal}, Log: log.With("app", "partecipa")}
 	(&partecipa.Partecipa{App: partecipaApp, Auth: pauth}).Routes()
-	return &apps{portal: portalApp, partecipa: partecipaApp, identity: svc, forms: formStore, news: newsSvc, oidc: prov, partecipaAuth: pauth, catalog: catalogStore, limiter: limiter}, nil
+	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, identity: svc, forms: formStore, news: newsSvc, oidc: prov, partecipaAuth: pauth, catalog: catalogStore, limiter: limiter}, nil
+}
+
+// serverListeners are the addresses serve answers on, in this order: the
+// portal, Partecipa, the portal over TLS (when tlsConfig is set), the
+// metrics (when CIVICO_METRICS_ADDR is). Each has the configured caps and
+// timeouts.
+func serverListeners(cfg config, a *apps, tlsConfig *tls.Config) []*web.Listener {
+	limits := web.ConnLimits{Total: cfg.MaxConns, PerClient: cfg.MaxConnsPerClient, Exempt: cfg.TrustedProxies}
+	listener := func(name, label, addr string, h http.Handler) *web.Listener {
+		return &web.Listener{Name: name, Label: label, Addr: addr, Handler: h, Limits: limits, Timeouts: cfg.Timeouts, Metrics: a.metrics}
+	}
+	portalHandler := a.portal.Handler()
+	ls := []*web.Listener{
+		listener("portal (CIVICO_ADDR)", "portal", cfg.Addr, portalHandler),
+		listener("Partecipa (CIVICO_PARTECIPA_ADDR)", "partecipa", cfg.PartecipaAddr, a.partecipa.Handler()),
+	}
+	if tlsConfig != nil {
+		l := listener("portal over TLS (CIVICO_TLS_ADDR)", "portal-tls", cfg.TLSAddr, portalHandler)
+		l.TLS = tlsConfig
+		ls = append(ls, l)
+	}
+	if cfg.MetricsAddr != "" {
+		ls = append(ls, listener("metrics (CIVICO_METRICS_ADDR)", "metrics", cfg.MetricsAddr, a.metrics.Endpoint()))
+	}
+	return ls
 }
 
 func writeJSON(w io.Writer, v any) error {

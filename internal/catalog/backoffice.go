@@ -368,6 +368,9 @@ func (b *BackOffice) saveService(w http.ResponseWriter, r *http.Request) {
 		b.App.Error(w, r, http.StatusNotFound)
 		return
 	}
+	// A service's texts may reach 256 KiB: more than the listener's read
+	// timeout allows on a slow line. Editors only (Routes checks the role).
+	b.App.LargeBody(w, r)
 	f, values, ok := b.form(w, r, 256<<10)
 	if !ok {
 		return

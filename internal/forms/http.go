@@ -339,6 +339,9 @@ func (h *Web) receive(w http.ResponseWriter, r *http.Request) *upload {
 		u.fileErr = ErrTooLarge
 		return u
 	}
+	// Operators only (the routes check the role first): 20 MiB takes
+	// minutes on a slow line, far beyond the listener's read timeout.
+	h.App.LargeBody(w, r)
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	mr, err := r.MultipartReader()
 	if err != nil {

@@ -143,6 +143,9 @@ func (h *Web) adminEdit(w http.ResponseWriter, r *http.Request) {
 
 // adminSave creates an item (POST /backoffice/notizie/nuova) or saves one.
 func (h *Web) adminSave(w http.ResponseWriter, r *http.Request) {
+	// An item may reach 1 MiB: more than the listener's read timeout allows
+	// on a slow line. Editors only (Routes checks the role).
+	h.App.LargeBody(w, r)
 	if !h.parseForm(w, r, 1<<20) {
 		return
 	}

@@ -32,8 +32,8 @@ type App struct {
 	Metrics   *Metrics
 	Log       *slog.Logger
 	AccessLog bool
-	// ServeMetrics exposes /metrics on this application's listener.
-	ServeMetrics bool
+	// Timeouts are the listener's (see LargeBody).
+	Timeouts Timeouts
 	// Cache keeps public pages for anonymous visitors; nil caches nothing.
 	Cache *PageCache
 	// Content keeps the main content that pages declare shared by every
@@ -64,7 +64,8 @@ type App struct {
 }
 
 // Routes registers the endpoints every application has: static files,
-// health, readiness, metrics, the language switch.
+// health, readiness, the language switch. Metrics have a listener of their
+// own (Metrics.Endpoint).
 func (a *App) Routes() {
 	a.Mux.Handle("GET /static/{version}/{path...}", a.Static)
 	a.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -72,9 +73,6 @@ func (a *App) Routes() {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	a.Mux.HandleFunc("GET /readyz", a.readyz)
-	if a.ServeMetrics {
-		a.Mux.Handle("GET /metrics", a.Metrics.Handler())
-	}
 	a.Mux.HandleFunc("GET /lingua/{lang}", a.switchLanguage)
 	// Browsers ask for /favicon.ico on their own: point them at the icon.
 	a.Mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
@@ -275,6 +273,23 @@ func (a *App) ParseForm(w http.ResponseWriter, r *http.Request, limit int64) boo
 		return false
 	}
 	return true
+}
+
+// LargeBody gives the request Timeouts.Upload to send its body instead of
+// the listener's short Timeouts.Read, and its answer as long again as
+// Timeouts.Write, since that clock started with the request too. Call it
+// only after the caller is known to be allowed (an operator's role checked),
+// so that an anonymous client cannot hold a connection for that long.
+func (a *App) LargeBody(w http.ResponseWriter, r *http.Request) {
+	t := a.Timeouts.orDefault()
+	now := time.Now()
+	rc := http.NewResponseController(w)
+	err := errors.Join(rc.SetReadDeadline(now.Add(t.Upload)), rc.SetWriteDeadline(now.Add(t.Upload+t.Write)))
+	if err != nil {
+		// A ResponseWriter wrapper without Unwrap: the body keeps the short
+		// deadline, and the upload fails where a test can see it.
+		a.Log.Error("cannot extend the deadline for a large body", "err", err, "request_id", RequestID(r.Context()))
+	}
 }
 
 // Redirect sends a 303 to a local path.

@@ -51,9 +51,10 @@ func ParseProxies(list string) (Proxies, error) {
 // address; anything that is not an IP address is not trusted.
 func (t Proxies) Contains(remoteAddr string) bool {
 	addr, ok := parseIP(remoteAddr)
-	if !ok {
-		return false
-	}
+	return ok && t.containsAddr(addr)
+}
+
+func (t Proxies) containsAddr(addr netip.Addr) bool {
 	for _, p := range t.prefixes {
 		if p.Contains(addr) {
 			return true

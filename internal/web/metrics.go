@@ -16,6 +16,9 @@ type Metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// The listeners' connections (see ConnLimits).
+	connsRefused *prometheus.CounterVec
+	connsOpen    *prometheus.GaugeVec
 }
 
 // NewMetrics returns a registry with the HTTP metrics and the Go runtime's.
@@ -31,8 +34,16 @@ func NewMetrics() *Metrics {
 			Help:    "Time to answer HTTP requests, by application, route pattern and method.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"app", "route", "method"}),
+		connsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_connections_refused_total",
+			Help: "Connections closed as soon as accepted, by listener and the cap they were over (total: the listener's, client: one client's).",
+		}, []string{"listener", "reason"}),
+		connsOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "http_connections_open",
+			Help: "Connections open, by listener.",
+		}, []string{"listener"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency,
+	m.registry.MustRegister(m.requests, m.latency, m.connsRefused, m.connsOpen,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -49,4 +60,27 @@ func (m *Metrics) observe(app, route, method string, status int, d time.Duration
 // Handler serves the Prometheus text exposition.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// Endpoint is the whole metrics listener: GET /metrics, and 404 for
+// anything else. It has a listener of its own because what it tells (Go
+// version, descriptors, traffic per route) is for the town's monitoring,
+// not for the public.
+func (m *Metrics) Endpoint() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	return mux
+}
+
+// connCounters are the counters of one listener's connections; a nil
+// Metrics counts nothing.
+func (m *Metrics) connCounters(listener string) (map[string]prometheus.Counter, prometheus.Gauge) {
+	if m == nil {
+		return nil, nil
+	}
+	refused := map[string]prometheus.Counter{}
+	for _, reason := range []string{refusedTotal, refusedClient} {
+		refused[reason] = m.connsRefused.WithLabelValues(listener, reason)
+	}
+	return refused, m.connsOpen.WithLabelValues(listener)
 }

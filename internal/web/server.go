@@ -12,6 +12,43 @@ import (
 	"time"
 )
 
+// Timeouts bound how long a connection may take over each part of its
+// life. A zero field takes DefaultTimeouts' value.
+type Timeouts struct {
+	// ReadHeader bounds reading a request's headers.
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included. Most bodies
+	// are forms of a few kilobytes: a client sending slower than this
+	// allows holds a connection for nothing.
+	Read time.Duration
+	// Write bounds the answer, from the end of the headers.
+	Write time.Duration
+	// Idle is how long a kept-alive connection waits for its next request.
+	Idle time.Duration
+	// Upload replaces Read on the routes that take a large body from an
+	// operator (App.LargeBody): the forms library, long back-office forms.
+	Upload time.Duration
+}
+
+// DefaultTimeouts are the timeouts of a listener whose Timeouts say nothing.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{ReadHeader: 5 * time.Second, Read: 10 * time.Second, Write: 120 * time.Second,
+		Idle: 30 * time.Second, Upload: 10 * time.Minute}
+}
+
+// orDefault fills the zero fields with DefaultTimeouts'.
+func (t Timeouts) orDefault() Timeouts {
+	d := DefaultTimeouts()
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&t.ReadHeader, &d.ReadHeader}, {&t.Read, &d.Read}, {&t.Write, &d.Write}, {&t.Idle, &d.Idle}, {&t.Upload, &d.Upload},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return t
+}
+
 // Listener is one address an application is served on.
 type Listener struct {
 	Name    string // for messages: "portal (CIVICO_ADDR)"
@@ -19,7 +56,15 @@ type Listener struct {
 	Handler http.Handler
 	// TLS, when set, serves HTTPS with this configuration.
 	TLS *tls.Config
-	ln  net.Listener
+	// Limits caps the connections open at once.
+	Limits ConnLimits
+	// Timeouts bound each part of a connection's life.
+	Timeouts Timeouts
+	// Metrics, when set, counts the connections refused and open, with
+	// Label as the listener's name ("portal").
+	Metrics *Metrics
+	Label   string
+	ln      net.Listener
 }
 
 // Listen opens every address before anything is served, so a port in use
@@ -33,6 +78,10 @@ func Listen(ls []*Listener) error {
 			}
 			return fmt.Errorf("cannot listen on %s for the %s: %w", l.Addr, l.Name, errors.Unwrap(err))
 		}
+		// Counted before TLS: a handshake never finished holds a
+		// descriptor all the same.
+		refused, open := l.Metrics.connCounters(l.Label)
+		ln = limitConns(ln, l.Limits, refused, open)
 		if l.TLS != nil {
 			ln = tls.NewListener(ln, l.TLS)
 		}
@@ -51,12 +100,13 @@ func Serve(ctx context.Context, log *slog.Logger, grace time.Duration, ls []*Lis
 	errc := make(chan error, len(ls))
 	var wg sync.WaitGroup
 	for i, l := range ls {
+		t := l.Timeouts.orDefault()
 		srv := &http.Server{
 			Handler:           l.Handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout:       60 * time.Second,
-			WriteTimeout:      120 * time.Second,
-			IdleTimeout:       120 * time.Second,
+			ReadHeaderTimeout: t.ReadHeader,
+			ReadTimeout:       t.Read,
+			WriteTimeout:      t.Write,
+			IdleTimeout:       t.Idle,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },

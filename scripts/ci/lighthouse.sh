@@ -31,7 +31,7 @@ if [[ -z "$bin" ]]; then
 fi
 port=$((20000 + RANDOM % 20000))
 CIVICO_DATA_DIR="$tmp/data" CIVICO_ADDR="127.0.0.1:$port" CIVICO_PARTECIPA_ADDR="127.0.0.1:$((port + 1))" \
-  CIVICO_TLS_ADDR="127.0.0.1:$((port + 2))" CIVICO_ACCESS_LOG=false "$bin" demo >"$tmp/demo.log" 2>&1 &
+  CIVICO_TLS_ADDR="127.0.0.1:$((port + 2))" CIVICO_METRICS_ADDR="127.0.0.1:$((port + 3))" CIVICO_ACCESS_LOG=false "$bin" demo >"$tmp/demo.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 60); do curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break; sleep 0.5; done
 curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { tail -5 "$tmp/demo.log"; fail "the demo did not start"; }
