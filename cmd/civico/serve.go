@@ -193,7 +193,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	if err != nil {
 		return nil, usagef("CIVICO_SECRET_KEY: %v", err)
 	}
-	limiter := &throttle.Limiter{DB: d}
+	limiter := &throttle.Limiter{DB: d, Key: secret.Derive("throttle keys", 32)}
 	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, feedback.Messages, forms.Messages, news.Messages, oidcop.Messages)
 	if err != nil {
 		return nil, err

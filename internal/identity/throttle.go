@@ -52,6 +52,7 @@ func (l Limits) backoff(lockAt int) throttle.Rule {
 // typed, whether or not an account has it, so the answers reveal nothing.
 func (s *Service) loginKeys(email, addr string, trusted bool) []throttle.Key {
 	l := s.Limits
+	addr = throttle.Client(addr)
 	keys := []throttle.Key{
 		{Name: "login:pair:" + email + "|" + addr, Rule: l.backoff(l.PairAttempts)},
 		{Name: "login:client:" + addr, Rule: throttle.Rule{Free: 20, Window: l.Lock, Backoff: true, MaxDelay: 5 * time.Minute, LockAt: l.ClientAttempts, LockFor: l.Lock}},
@@ -69,7 +70,7 @@ func (s *Service) codeKey(accountID string) throttle.Key {
 
 // mailKey is the budget of mails a client may ask for.
 func (s *Service) mailKey(addr string) throttle.Key {
-	return throttle.Key{Name: "mail:client:" + addr, Rule: throttle.Rule{Free: s.Limits.MailsPerClient, Window: time.Hour}}
+	return throttle.Key{Name: "mail:client:" + throttle.Client(addr), Rule: throttle.Rule{Free: s.Limits.MailsPerClient, Window: time.Hour}}
 }
 
 // succeeded settles the budgets of a login attempt that turned out right:

@@ -292,13 +292,19 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	var claims struct {
 		residenceClaims
-		Name string `json:"name"`
-		ACR  string `json:"acr"`
-		SID  string `json:"sid"`
+		Name              string `json:"name"`
+		PreferredUsername string `json:"preferred_username"`
+		ACR               string `json:"acr"`
+		SID               string `json:"sid"`
 	}
 	if err := idt.Claims(&claims); err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	// A name proven by a card comes as name; one the resident chose, as
+	// preferred_username: either greets them.
+	if claims.Name == "" {
+		claims.Name = claims.PreferredUsername
 	}
 	if got, _ := assurance.OfACR(claims.ACR); pl.Need != "" && !got.Satisfies(pl.Need) {
 		a.refused(w, r, http.StatusForbidden, "partecipa.login.level_needed")

@@ -7,6 +7,7 @@ package throttle
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -57,6 +58,10 @@ func (r *Refused) Is(target error) bool { return target == ErrRefused }
 type Limiter struct {
 	DB  *db.DB
 	Now func() time.Time
+	// Key, when set, keys the stored names with HMAC-SHA256: a bare
+	// SHA-256 of an IPv4 address or a mail address is reversed by trying
+	// them all; without the installation's secret it is not.
+	Key []byte
 }
 
 func (l *Limiter) now() time.Time {
@@ -66,7 +71,12 @@ func (l *Limiter) now() time.Time {
 	return time.Now().UTC()
 }
 
-func hashKey(name string) string {
+func (l *Limiter) hashKey(name string) string {
+	if len(l.Key) > 0 {
+		m := hmac.New(sha256.New, l.Key)
+		m.Write([]byte(name))
+		return hex.EncodeToString(m.Sum(nil))
+	}
 	sum := sha256.Sum256([]byte(name))
 	return hex.EncodeToString(sum[:])
 }
@@ -139,7 +149,7 @@ func (l *Limiter) Take(ctx context.Context, tx *sql.Tx, keys ...Key) error {
 // load reads (and, on PostgreSQL, locks) a key's state; a key never seen
 // gets a row first, so that two first attempts in parallel lock the same one.
 func (l *Limiter) load(ctx context.Context, tx *sql.Tx, k Key, now time.Time) (state, error) {
-	h := hashKey(k.Name)
+	h := l.hashKey(k.Name)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO throttle (key_hash, count, window_start, last_at, expires_at) VALUES ($1, 0, $2, $2, $3)
 		ON CONFLICT (key_hash) DO NOTHING`, h, now, now.Add(k.Rule.Window)); err != nil {
 		return state{}, err
@@ -156,7 +166,7 @@ func (l *Limiter) store(ctx context.Context, tx *sql.Tx, k Key, s state) error {
 		expires = s.lockedUntil.Time
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE throttle SET count = $1, window_start = $2, last_at = $3, locked_until = $4, expires_at = $5 WHERE key_hash = $6`,
-		s.count, s.windowStart, s.last, s.lockedUntil, expires, hashKey(k.Name))
+		s.count, s.windowStart, s.last, s.lockedUntil, expires, l.hashKey(k.Name))
 	return err
 }
 
@@ -166,7 +176,7 @@ func (l *Limiter) store(ctx context.Context, tx *sql.Tx, k Key, s state) error {
 func (l *Limiter) Give(ctx context.Context, tx *sql.Tx, keys ...Key) error {
 	for _, k := range keys {
 		var s state
-		err := tx.QueryRowContext(ctx, `SELECT count, window_start, last_at, locked_until FROM throttle WHERE key_hash = $1`+l.DB.ForUpdate(), hashKey(k.Name)).
+		err := tx.QueryRowContext(ctx, `SELECT count, window_start, last_at, locked_until FROM throttle WHERE key_hash = $1`+l.DB.ForUpdate(), l.hashKey(k.Name)).
 			Scan(&s.count, &s.windowStart, &s.last, &s.lockedUntil)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
@@ -190,7 +200,7 @@ func (l *Limiter) Give(ctx context.Context, tx *sql.Tx, keys ...Key) error {
 // Reset forgets keys altogether.
 func (l *Limiter) Reset(ctx context.Context, tx *sql.Tx, names ...string) error {
 	for _, n := range names {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM throttle WHERE key_hash = $1`, hashKey(n)); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM throttle WHERE key_hash = $1`, l.hashKey(n)); err != nil {
 			return err
 		}
 	}
