@@ -31,7 +31,7 @@ func openDataDir(t *testing.T, dir string) *db.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	if _, err := d.Migrate(context.Background()); err != nil {
+	if _, err := d.Migrate(context.Background(), schema()); err != nil {
 		t.Fatal(err)
 	}
 	return d

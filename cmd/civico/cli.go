@@ -152,7 +152,7 @@ func (c *cli) open(ctx context.Context, cfg config, log *slog.Logger, migrate bo
 		return nil, err
 	}
 	if migrate {
-		applied, err := d.Migrate(ctx)
+		applied, err := d.Migrate(ctx, schema())
 		if err != nil {
 			_ = d.Close()
 			return nil, err
@@ -162,7 +162,7 @@ func (c *cli) open(ctx context.Context, cfg config, log *slog.Logger, migrate bo
 		}
 		return d, nil
 	}
-	current, known, err := d.SchemaStatus(ctx)
+	current, known, err := d.SchemaStatus(ctx, schema())
 	if err != nil {
 		_ = d.Close()
 		return nil, err
@@ -201,11 +201,11 @@ func (c *cli) migrate(args []string) error {
 		return err
 	}
 	defer d.Close()
-	applied, err := d.Migrate(ctx)
+	applied, err := d.Migrate(ctx, schema())
 	if err != nil {
 		return err
 	}
-	current, _, err := d.SchemaStatus(ctx)
+	current, _, err := d.SchemaStatus(ctx, schema())
 	if err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ func (c *cli) version(args []string) error {
 	if err := parse(c.flags("version"), args); err != nil {
 		return err
 	}
-	ms, err := db.Migrations(db.SQLite)
+	ms, err := schema().Migrations(db.SQLite)
 	if err != nil {
 		return err
 	}

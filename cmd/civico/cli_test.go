@@ -131,7 +131,7 @@ func TestServeRefusesNewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Migrate(ctx); err != nil {
+	if _, err := d.Migrate(ctx, schema()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', $1)`, time.Now().UTC()); err != nil {

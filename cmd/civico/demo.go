@@ -161,7 +161,7 @@ func demoSSO(ctx context.Context, cfg *config, d *db.DB) (string, error) {
 		return "", err
 	}
 	redirect := "http://127.0.0.1:5556/callback"
-	clientSecret := derivedSecret(secret, demoExampleClient)
+	clientSecret := secret.ClientSecret(demoExampleClient)
 	err = (&oidcop.Clients{DB: d}).Upsert(ctx, oidcop.NewClient{ID: demoExampleClient, Name: "Biblioteca civica (applicazione di esempio)",
 		RedirectURIs: []string{redirect}, Scopes: []string{"openid", "profile", "email", oidcop.ScopeResidence}, Secret: clientSecret})
 	if err != nil {

@@ -22,16 +22,12 @@ import (
 
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
-	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/forms"
 	"github.com/civico-pa/civico/internal/forms/formstest"
 	"github.com/civico-pa/civico/internal/identity"
-	"github.com/civico-pa/civico/internal/partecipa"
-	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/town"
-	"github.com/civico-pa/civico/internal/web"
 )
 
 // formsSite is the portal with the forms library, its data directory, and
@@ -42,21 +38,6 @@ type formsSite struct {
 	srv   *httptest.Server
 	dir   string
 	store *forms.Store
-}
-
-// formsTestServices reads the catalogue's services, as serve.go does.
-func formsTestServices(c *catalog.Store) forms.Services {
-	return func(ctx context.Context) ([]forms.Service, error) {
-		cat, err := c.Get(ctx)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]forms.Service, 0, len(cat.Services))
-		for _, s := range cat.Services {
-			out = append(out, forms.Service{ID: s.ID, Title: s.Title})
-		}
-		return out, nil
-	}
 }
 
 func newFormsSite(t testing.TB, d *db.DB) *formsSite {
@@ -76,31 +57,9 @@ func newFormsSite(t testing.TB, d *db.DB) *formsSite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := forms.NewStore(d, dir, auditLog{&audit.Log{DB: d}}, formsTestServices(newCatalogStore(d)))
-	if _, pattern := a.portal.Mux.Handler(httptest.NewRequest("GET", "/backoffice/moduli", nil)); pattern == "" {
-		testWireForms(t, cfg, a, store)
-	}
-	s := &formsSite{d: d, apps: a, srv: httptest.NewServer(a.portal.Handler()), dir: dir, store: store}
+	s := &formsSite{d: d, apps: a, srv: httptest.NewServer(a.portal.Handler()), dir: dir, store: a.civico.forms.Store}
 	t.Cleanup(s.srv.Close)
 	return s
-}
-
-// testWireForms does what serve.go's buildApps does once the forms library
-// is wired there (translations, templates, routes); until then the tests
-// wire it themselves.
-func testWireForms(t testing.TB, cfg config, a *apps, store *forms.Store) {
-	t.Helper()
-	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, forms.Messages)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := web.NewRenderer(portal.Templates, identity.Templates, catalog.Templates, forms.Templates)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.portal.I18n, a.portal.Render = i18n, r
-	id := &identity.Web{App: a.portal, Svc: a.identity, BaseURL: cfg.BaseURL}
-	(&forms.Web{App: a.portal, Store: store, Identity: id}).Routes()
 }
 
 // login opens a session for the account and returns its cookie value.

@@ -22,18 +22,6 @@ import (
 	"github.com/civico-pa/civico/internal/web"
 )
 
-// auditLog lets identity (and later features) write to the audit log
-// through their own small interface.
-type auditLog struct{ log *audit.Log }
-
-func (a auditLog) Audit(ctx context.Context, tx *sql.Tx, e identity.AuditEvent) error {
-	entry := audit.Entry{Actor: e.Actor, Action: e.Action, Subject: e.Subject, Remote: e.Remote, Details: e.Details}
-	if tx == nil {
-		return a.log.RecordNow(ctx, entry)
-	}
-	return a.log.Record(ctx, tx, entry)
-}
-
 // outbox lets identity queue mail in its own transactions.
 type outbox struct{ out *mail.Outbox }
 
@@ -55,7 +43,7 @@ func newIdentityService(cfg config, d *db.DB, i18n *web.I18n) *identity.Service 
 		Limits:   cfg.Limits,
 		Hasher:   identity.NewHasher(cfg.PasswordQueue),
 		Register: &population.Register{DB: d},
-		Audit:    auditLog{&audit.Log{DB: d}},
+		Audit:    &audit.Log{DB: d},
 		Mail:     outbox{&mail.Outbox{DB: d}},
 		Town: func(ctx context.Context) string {
 			if p, err := towns.Get(ctx); err == nil {

@@ -12,34 +12,18 @@ import (
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
-	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/news"
-	"github.com/civico-pa/civico/internal/town"
-	"github.com/civico-pa/civico/internal/web"
 )
 
-// requireNews skips until buildApps wires the news package (news.Web's
-// routes), so the package builds and passes while that change is pending.
-func requireNews(t *testing.T, portal *web.App) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, "/backoffice/notizie", nil)
-	if _, pattern := portal.Mux.Handler(req); pattern != "GET /backoffice/notizie" {
-		t.Skip("news is not wired into buildApps yet: see the wiring in internal/news")
-	}
-}
-
-// newsService is the news rules over the site's database, as buildApps
-// makes them, for what a test runs directly (the digest).
-func newsService(s *idSite) *news.Service {
-	return &news.Service{DB: s.d, Outbox: &mail.Outbox{DB: s.d}, I18n: s.apps.portal.I18n, Towns: town.NewStore(s.d, time.Minute), BaseURL: s.cfg.BaseURL}
-}
+// newsService is the news rules as buildApps wired them, for what a test
+// runs directly (the digest).
+func newsService(s *idSite) *news.Service { return s.apps.civico.news.Service }
 
 // The portal's Novità section is the news package's: the national
 // categories, their lists, the feeds and the subscription form.
 func TestNewsSectionIsWired(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newSite(t, d)
-		requireNews(t, s.apps.portal)
 		res, body := get(t, s.portal.URL+"/novita")
 		if res.StatusCode != 200 || countElement(body, "news-category-link") != 3 || !strings.Contains(body, `href="/novita/iscriviti"`) {
 			t.Fatalf("GET /novita: %d", res.StatusCode)
@@ -73,7 +57,6 @@ func TestNewsSectionIsWired(t *testing.T) {
 // From the operator who publishes to the resident who reads the digest.
 func TestNewsFromOperatorToResident(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		requireNews(t, newApps(t, d).portal) // before newIDSite starts its SMTP server
 		s := newIDSite(t, d)
 		ctx := context.Background()
 		base := s.plain.URL

@@ -143,7 +143,7 @@ func TestClarityRatingOnlyForPagesThatShowIt(t *testing.T) {
 func TestClarityRatingLimits(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newSiteBehindProxy(t, d)
-		cat, err := s.apps.catalog.Get(context.Background())
+		cat, err := s.apps.civico.catalog.Store.Get(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}

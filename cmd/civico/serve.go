@@ -7,25 +7,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/crs"
 	"github.com/civico-pa/civico/internal/db"
-	"github.com/civico-pa/civico/internal/feedback"
-	"github.com/civico-pa/civico/internal/forms"
-	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
-	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/partecipa"
+	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
@@ -130,14 +128,7 @@ func (c *cli) serve(args []string, demo bool) error {
 	if worker != nil {
 		background.Go(func() { worker.Run(bctx) })
 	}
-	background.Go(func() {
-		(&news.Digest{News: apps.news, Log: log}).RunDaily(bctx, news.DigestHour, news.DigestMinute)
-	})
-	background.Go(func() { apps.oidc.RunLogoutRetries(bctx) })
-	background.Go(func() {
-		housekeeping(bctx, apps.identity.Sessions, &mail.Outbox{DB: d}, apps.forms, log, apps.oidc.Storage.Sweep, apps.partecipaAuth.Sweep,
-			apps.limiter.Sweep, apps.identity.SweepSignups)
-	})
+	background.Go(func() { feature.Run(bctx, apps.tasks, log) })
 	metricsAt := ""
 	if m := listeners[len(listeners)-1]; cfg.MetricsAddr != "" {
 		metricsAt = "http://" + m.Address() + "/metrics"
@@ -172,29 +163,34 @@ func ensureDemo(ctx context.Context, towns *town.Store) error {
 	return err
 }
 
+// apps is civico built for one configuration: the two applications with
+// every feature wired, the background work they registered, and the
+// handles serve and the tests reach into.
 type apps struct {
 	portal, partecipa *web.App
 	metrics           *web.Metrics
+	civico            *civico
+	tasks             []feature.Task
 	identity          *identity.Service
-	forms             *forms.Store
-	news              *news.Service
 	oidc              *oidcop.Provider
 	partecipaAuth     *partecipa.Auth
-	catalog           *catalog.Store
-	// limiter keeps the budgets of anonymous requests (ratings, the
-	// coordination view).
+	// limiter keeps every budget (logins, mail, ratings, the coordination
+	// view).
 	limiter *throttle.Limiter
 }
 
-// buildApps wires every feature into the two applications. cards is nil
-// when smart-card login is not configured.
+// buildApps builds civico from its one list of features (newCivico): the
+// translations and templates of every feature, the two applications, the
+// platform every feature is wired onto, then each feature in order. serve
+// and every test build it this way. cards is nil when smart-card login is
+// not configured.
 func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader) (*apps, error) {
 	secret, err := oidcop.NewSecret([]byte(cfg.SecretKey))
 	if err != nil {
 		return nil, usagef("CIVICO_SECRET_KEY: %v", err)
 	}
-	limiter := &throttle.Limiter{DB: d, Key: secret.Derive("throttle keys", 32)}
-	i18n, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, feedback.Messages, forms.Messages, news.Messages, oidcop.Messages)
+	c := newCivico(cfg, secret, &population.Register{DB: d})
+	i18n, err := web.NewI18n(append([]fs.FS{web.Messages}, feature.Messages(c.features)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +199,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		return nil, err
 	}
 	metrics := web.NewMetrics()
-	newApp := func(chrome web.Chrome, templates ...web.TemplateFS) (*web.App, error) {
+	newApp := func(chrome web.Chrome, templates ...fs.FS) (*web.App, error) {
 		r, err := web.NewRenderer(templates...)
 		if err != nil {
 			return nil, err
@@ -214,27 +210,20 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		a.Routes()
 		return a, nil
 	}
-
 	chrome := portal.Chrome()
 	chrome.Login = "/accedi"
-	portalApp, err := newApp(chrome, portal.Templates, identity.Templates, catalog.Templates, feedback.Templates, forms.Templates, news.Templates, oidcop.Templates)
+	portalApp, err := newApp(chrome, feature.PortalTemplates(c.features)...)
 	if err != nil {
 		return nil, err
 	}
-	(&portal.Portal{App: portalApp, PartecipaURL: cfg.PartecipaBaseURL}).Routes()
-	catalogStore := newCatalogStore(d)
-	catalogStore.Holidays = func(ctx context.Context) hours.Holidays {
-		p, err := towns.Get(ctx)
-		if err != nil {
-			return hours.Holidays{}
-		}
-		m, day := p.Patron()
-		return hours.Holidays{PatronMonth: m, PatronDay: day}
+	partecipaApp, err := newApp(partecipa.Chrome(cfg.BaseURL), feature.PartecipaTemplates(c.features)...)
+	if err != nil {
+		return nil, err
 	}
-	formStore := forms.NewStore(d, cfg.DataDir, auditLog{&audit.Log{DB: d}}, formServices(catalogStore))
-	catalogWeb := &catalog.Web{App: portalApp, Store: catalogStore, Limiter: limiter,
-		Forms: func(ctx context.Context, serviceID string) (any, error) { return formStore.ForService(ctx, serviceID) }}
-	catalogWeb.Routes()
+	// Partecipa's logout continues at the portal's provider.
+	partecipaApp.FormOrigins = []string{origin(cfg.BaseURL)}
+
+	limiter := &throttle.Limiter{DB: d, Key: secret.Derive("throttle keys", 32)}
 	svc := newIdentityService(cfg, d, i18n)
 	svc.Limiter = limiter // one set of budgets, one sweep
 	id := &identity.Web{App: portalApp, Svc: svc, BaseURL: cfg.BaseURL}
@@ -247,51 +236,16 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 			id.CardLoginURL = cfg.BaseURL + "/login/crs"
 		}
 	}
-	id.Routes()
-	ratingRoles := []string{"urp", "admin", "statistics"}
-	id.BackOfficeRoutes(
-		identity.Section{Label: "backoffice.catalog", Href: "/backoffice/catalogo", Roles: catalog.EditorRoles},
-		identity.Section{Label: "backoffice.ratings", Href: "/backoffice/valutazioni", Roles: ratingRoles},
-		identity.Section{Label: "catalog.coord.title", Href: "/coordinamento-orari", Roles: catalog.EditorRoles},
-		identity.Section{Label: "forms.backoffice.title", Href: "/backoffice/moduli", Roles: forms.Roles},
-		identity.Section{Label: "news.admin.title", Href: "/backoffice/notizie", Roles: news.EditorRoles},
-	)
-	newsSvc := &news.Service{DB: d, Outbox: &mail.Outbox{DB: d}, Audit: auditLog{&audit.Log{DB: d}}, I18n: i18n, Towns: towns, BaseURL: cfg.BaseURL}
-	(&news.Web{App: portalApp, News: newsSvc, ID: id}).Routes()
-	(&forms.Web{App: portalApp, Store: formStore, Identity: id}).Routes()
-	(&catalog.BackOffice{Web: catalogWeb, ID: id, Audit: auditLog{&audit.Log{DB: d}}}).Routes()
-	portalApp.Middleware = append(portalApp.Middleware, id.Middleware)
-	portalApp.Viewer = identity.Viewer
-	// The rating form carries a token of its page's path, under a key of
-	// its own derived from the installation secret.
-	ratingTokens := feedback.Tokens{Key: secret.Derive("clarity rating tokens", 32)}
-	portalApp.RatingToken = ratingTokens.Sign
-	fb := &feedback.Handler{App: portalApp, Store: &feedback.Store{DB: d, Limiter: limiter}, Tokens: ratingTokens}
-	portalApp.Mux.HandleFunc("POST /valutazione", fb.Submit)
-	portalApp.Mux.HandleFunc("GET /backoffice/valutazioni", id.Require(assurance.Low, ratingRoles...)(fb.Results))
-
-	prov, err := newProvider(cfg, d, portalApp, id, svc, log)
-	if err != nil {
+	// Every guarded route of every feature is checked by identity.
+	portalApp.Guard = id.Require
+	host := &feature.Host{DB: d, Portal: portalApp, Partecipa: partecipaApp, ID: id, Audit: &audit.Log{DB: d}, Outbox: &mail.Outbox{DB: d},
+		Limiter: limiter, Towns: towns, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
+		BaseURL: cfg.BaseURL, PartecipaBaseURL: cfg.PartecipaBaseURL, DataDir: cfg.DataDir}
+	if err := host.Wire(c.features); err != nil {
 		return nil, err
 	}
-
-	partecipaApp, err := newApp(partecipa.Chrome(cfg.BaseURL), partecipa.Templates)
-	if err != nil {
-		return nil, err
-	}
-	partecipaApp.FormOrigins = []string{origin(cfg.BaseURL)}
-	// Partecipa reaches the provider through the portal's listener from a
-	// loopback address like any client: its connections are kept under
-	// half the per-client cap, so that a burst of logins queues here
-	// instead of being refused there.
-	toPortal := http.DefaultTransport.(*http.Transport).Clone()
-	if cfg.MaxConnsPerClient > 0 {
-		toPortal.MaxConnsPerHost = max(1, cfg.MaxConnsPerClient/2)
-	}
-	pauth := &partecipa.Auth{DB: d, Issuer: cfg.BaseURL, BaseURL: cfg.PartecipaBaseURL, ClientID: partecipaClientID,
-		ClientSecret: partecipaSecret(prov), HTTP: &http.Client{Timeout: 10 * time.Second, Transport: toPortal}, Log: log.With("app", "partecipa")}
-	(&partecipa.Partecipa{App: partecipaApp, Auth: pauth}).Routes()
-	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, identity: svc, forms: formStore, news: newsSvc, oidc: prov, partecipaAuth: pauth, catalog: catalogStore, limiter: limiter}, nil
+	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, civico: c, tasks: host.Tasks(), identity: svc,
+		oidc: c.oidc.Provider, partecipaAuth: c.partecipa.Auth, limiter: limiter}, nil
 }
 
 // serverListeners are the addresses serve answers on, in this order: the
@@ -325,57 +279,7 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// mailRetention is how long sent and failed mail stays in the outbox: the
-// messages hold addresses and links that need not outlive their use.
-const mailRetention = 30 * 24 * time.Hour
-
-// housekeeping deletes expired sessions and old mail every few minutes,
-// and runs the other sweeps given.
-func housekeeping(ctx context.Context, s *identity.Sessions, out *mail.Outbox, files *forms.Store, log *slog.Logger, sweeps ...func(context.Context) error) {
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("session sweep", "err", err)
-			}
-			if _, err := out.Purge(ctx, time.Now().Add(-mailRetention)); err != nil && ctx.Err() == nil {
-				log.Warn("outbox purge", "err", err)
-			}
-			for _, sweep := range sweeps {
-				if err := sweep(ctx); err != nil && ctx.Err() == nil {
-					log.Warn("housekeeping", "err", err)
-				}
-			}
-			if n, err := files.GC(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("forms: collecting unreferenced files", "err", err)
-			} else if n > 0 {
-				log.Info("forms: removed unreferenced files", "files", n)
-			}
-		}
-	}
-}
-
 // newCatalogStore keeps the catalogue cached for 30 seconds per process.
 func newCatalogStore(d *db.DB) *catalog.Store {
 	return &catalog.Store{DB: d, TTL: 30 * time.Second}
-}
-
-// formServices lets the forms library check and list the catalogue's
-// services without importing the catalogue.
-func formServices(c *catalog.Store) forms.Services {
-	return func(ctx context.Context) ([]forms.Service, error) {
-		cat, err := c.Get(ctx)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]forms.Service, 0, len(cat.Services))
-		for _, s := range cat.Services {
-			out = append(out, forms.Service{ID: s.ID, Title: s.Title})
-		}
-		return out, nil
-	}
 }

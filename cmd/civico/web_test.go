@@ -14,14 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
-	"github.com/civico-pa/civico/internal/feedback"
-	"github.com/civico-pa/civico/internal/forms"
+	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/identity"
-	"github.com/civico-pa/civico/internal/partecipa"
-	"github.com/civico-pa/civico/internal/portal"
+	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -490,8 +487,11 @@ func TestCrawlHasNoBrokenLinks(t *testing.T) {
 }
 
 // Every message a template asks for exists in every language.
+// Every template's literal message ids exist in every language, for every
+// feature in civico's list (and the shell's layout).
 func TestTemplatesUseDefinedMessages(t *testing.T) {
-	x, err := web.NewI18n(web.Messages, portal.Messages, partecipa.Messages, identity.Messages, catalog.Messages, feedback.Messages, forms.Messages)
+	features := newCivico(testConfig(t), oidcop.Secret{}, nil).features
+	x, err := web.NewI18n(append([]fs.FS{web.Messages}, feature.Messages(features)...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -501,7 +501,8 @@ func TestTemplatesUseDefinedMessages(t *testing.T) {
 		}
 	}
 	literal := regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
-	for _, src := range []fs.FS{web.Layout(), portal.Templates, partecipa.Templates, identity.Templates, catalog.Templates, feedback.Templates, forms.Templates} {
+	sources := append([]fs.FS{web.Layout()}, feature.PortalTemplates(features)...)
+	for _, src := range append(sources, feature.PartecipaTemplates(features)...) {
 		fs.WalkDir(src, ".", func(p string, e fs.DirEntry, err error) error {
 			if err != nil || e.IsDir() || !strings.HasSuffix(p, ".html") {
 				return err
@@ -649,10 +650,10 @@ func TestSharedContentForLoggedInVisitors(t *testing.T) {
 		t.Fatal("two questions to the finder got the same answer")
 	}
 	// The back office changes the catalogue: the next page shows it.
-	if _, err := a.catalog.DB.ExecContext(ctx, `UPDATE services SET title = 'Carta d''identità (nuovo titolo)' WHERE id = 'carta-identita-elettronica'`); err != nil {
+	if _, err := a.civico.catalog.Store.DB.ExecContext(ctx, `UPDATE services SET title = 'Carta d''identità (nuovo titolo)' WHERE id = 'carta-identita-elettronica'`); err != nil {
 		t.Fatal(err)
 	}
-	a.catalog.Forget()
+	a.civico.catalog.Store.Forget()
 	if _, m2 := get(t, path, "Cookie", mario); !strings.Contains(m2, "nuovo titolo") {
 		t.Fatal("a logged-in visitor still sees the content of the old catalogue")
 	}

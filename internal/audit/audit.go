@@ -85,11 +85,25 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 // detail value stored, in bytes; longer ones are cut.
 const MaxField = 1024
 
-// lockKey is the PostgreSQL advisory lock serialising appends (the migrator
-// uses 7243110041).
-const lockKey = 7243110042
-
 // Entry is an event to record.
+// Writer appends entries to the audit log: inside the caller's
+// transaction, so that an entry is recorded exactly when the action it
+// describes commits, or (tx nil) in a transaction of its own, for what is
+// recorded without one (a refused login). Every package that audits takes
+// one; *Log is the one implementation.
+type Writer interface {
+	Write(ctx context.Context, tx *sql.Tx, e Entry) error
+}
+
+// Write is Record inside tx, or RecordNow when tx is nil.
+func (l *Log) Write(ctx context.Context, tx *sql.Tx, e Entry) error {
+	if tx == nil {
+		return l.RecordNow(ctx, e)
+	}
+	return l.Record(ctx, tx, e)
+}
+
+// Entry is one fact for the audit log.
 type Entry struct {
 	// Actor is who acted: "user:<id>", "operator:<id>", "system", "cli".
 	Actor string
@@ -141,10 +155,8 @@ func (l *Log) Record(ctx context.Context, tx *sql.Tx, e Entry) error {
 	if err != nil {
 		return err
 	}
-	if l.DB.Dialect == db.Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(lockKey)+`)`); err != nil { // #nosec G202 -- lockKey is a constant integer
-			return fmt.Errorf("audit: lock the log: %w", err)
-		}
+	if err := l.DB.Hold(ctx, tx, db.LockAudit); err != nil {
+		return err
 	}
 	var lastID int64
 	prev := GenesisHash

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/taxonomy"
@@ -27,13 +28,8 @@ import (
 // EditorRoles may edit the catalogue.
 var EditorRoles = []string{"urp", "admin"}
 
-// Auditor records changes in the caller's transaction.
-type Auditor interface {
-	Audit(ctx context.Context, tx *sql.Tx, e identity.AuditEvent) error
-}
-
 // SaveOffice validates the catalogue with the office changed and stores it.
-func (s *Store) SaveOffice(ctx context.Context, audit Auditor, actor string, o *Office) error {
+func (s *Store) SaveOffice(ctx context.Context, auditor audit.Writer, actor string, o *Office) error {
 	c, err := s.Get(ctx)
 	if err != nil {
 		return err
@@ -56,7 +52,7 @@ func (s *Store) SaveOffice(ctx context.Context, audit Auditor, actor string, o *
 		if n, _ := res.RowsAffected(); n != 1 {
 			return ErrNotFound
 		}
-		return audit.Audit(ctx, tx, identity.AuditEvent{Actor: actor, Action: "catalog.office.updated", Subject: o.ID,
+		return auditor.Write(ctx, tx, audit.Entry{Actor: actor, Action: "catalog.office.updated", Subject: o.ID,
 			Details: map[string]string{"hours": string(spec)}})
 	})
 	if err != nil {
@@ -67,7 +63,7 @@ func (s *Store) SaveOffice(ctx context.Context, audit Auditor, actor string, o *
 }
 
 // SaveService validates the catalogue with the service changed and stores it.
-func (s *Store) SaveService(ctx context.Context, audit Auditor, actor string, v *Service) error {
+func (s *Store) SaveService(ctx context.Context, auditor audit.Writer, actor string, v *Service) error {
 	c, err := s.Get(ctx)
 	if err != nil {
 		return err
@@ -99,7 +95,7 @@ func (s *Store) SaveService(ctx context.Context, audit Auditor, actor string, v 
 		if err := indexServices(ctx, s.DB, tx, next.Services); err != nil {
 			return err
 		}
-		return audit.Audit(ctx, tx, identity.AuditEvent{Actor: actor, Action: "catalog.service.updated", Subject: v.ID,
+		return auditor.Write(ctx, tx, audit.Entry{Actor: actor, Action: "catalog.service.updated", Subject: v.ID,
 			Details: map[string]string{"status": v.Status, "title": v.Title}})
 	})
 	if err != nil {
@@ -145,19 +141,17 @@ func (c *Catalog) with(o *Office, v *Service) *Catalog {
 // BackOffice serves the catalogue's back-office pages.
 type BackOffice struct {
 	*Web
-	ID    *identity.Web
-	Audit Auditor
+	Audit audit.Writer
 }
 
 // Routes registers the back-office pages, for editors only.
 func (b *BackOffice) Routes() {
-	editor := b.ID.Require(assurance.Low, EditorRoles...)
-	m := b.App.Mux
-	m.HandleFunc("GET /backoffice/catalogo", editor(b.index))
-	m.HandleFunc("GET /backoffice/uffici/{id}", editor(b.officeForm))
-	m.HandleFunc("POST /backoffice/uffici/{id}", editor(b.saveOffice))
-	m.HandleFunc("GET /backoffice/servizi/{id}", editor(b.serviceForm))
-	m.HandleFunc("POST /backoffice/servizi/{id}", editor(b.saveService))
+	m := b.App.For("catalog").Guarded(assurance.Low, EditorRoles...)
+	m.HandleFunc("GET /backoffice/catalogo", b.index)
+	m.HandleFunc("GET /backoffice/uffici/{id}", b.officeForm)
+	m.HandleFunc("POST /backoffice/uffici/{id}", b.saveOffice)
+	m.HandleFunc("GET /backoffice/servizi/{id}", b.serviceForm)
+	m.HandleFunc("POST /backoffice/servizi/{id}", b.saveService)
 }
 
 // EditData is the content of the back-office catalogue pages.

@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -32,10 +31,9 @@ type Web struct {
 	App   *web.App
 	Store *Store
 	Now   func() time.Time
-	// Forms lists a service's downloadable forms for its page (the forms
-	// library, internal/forms, which the catalogue does not import); nil
-	// lists none.
-	Forms func(ctx context.Context, serviceID string) (any, error)
+	// Forms lists a service's downloadable forms for its page; nil lists
+	// none.
+	Forms FormsOf
 	// Limiter keeps anonymous clients' budgets of coordination views
 	// (CoordinationViews); nil sets no budget.
 	Limiter *throttle.Limiter
@@ -92,7 +90,7 @@ func (h *Web) now() time.Time {
 
 // Routes is the map of the catalogue.
 func (h *Web) Routes() {
-	m := h.App.Mux
+	m := h.App.For("catalog")
 	m.HandleFunc("GET /servizi", h.servicesIndex)
 	m.HandleFunc("GET /servizi/{category}", h.category)
 	m.HandleFunc("GET /servizi/{category}/{id}", h.service)
@@ -303,9 +301,8 @@ type ServiceData struct {
 	Topics   []taxonomy.Term
 	Offices  []OfficeView
 	Metadata string // schema.org GovernmentService, JSON
-	// Forms are the service's forms, listed under "Cosa serve":
-	// []*forms.Form, each with its Latest version.
-	Forms any
+	// Forms are the service's forms, listed under "Cosa serve".
+	Forms []ServiceForm
 }
 
 func (h *Web) service(w http.ResponseWriter, r *http.Request) {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/civico-pa/civico/internal/db"
@@ -49,36 +51,45 @@ func TestParseURL(t *testing.T) {
 	}
 }
 
-func TestMigrationsMatchAcrossDialects(t *testing.T) {
-	lite, err := db.Migrations(db.SQLite)
-	if err != nil {
-		t.Fatal(err)
+// Translate keeps one engine's blocks, drops the other's, and turns
+// PostgreSQL's words into SQLite's; a malformed block is an error.
+func TestTranslate(t *testing.T) {
+	text := "CREATE TABLE x (\n    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    at TIMESTAMPTZ NOT NULL\n);\n-- +sqlite\nCREATE VIRTUAL TABLE f USING fts5(a);\n-- +postgres\nCREATE INDEX g ON x USING GIN (a);\n-- +end\nSELECT 1;\n"
+	lite, err := db.Translate(text, db.SQLite)
+	if err != nil || lite != "CREATE TABLE x (\n    id INTEGER PRIMARY KEY,\n    at TIMESTAMP NOT NULL\n);\nCREATE VIRTUAL TABLE f USING fts5(a);\nSELECT 1;\n" {
+		t.Errorf("SQLite: %v\n%s", err, lite)
 	}
-	pg, err := db.Migrations(db.Postgres)
-	if err != nil {
-		t.Fatal(err)
+	pg, err := db.Translate(text, db.Postgres)
+	if err != nil || pg != "CREATE TABLE x (\n    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    at TIMESTAMPTZ NOT NULL\n);\nCREATE INDEX g ON x USING GIN (a);\nSELECT 1;\n" {
+		t.Errorf("PostgreSQL: %v\n%s", err, pg)
 	}
-	if len(lite) == 0 || len(lite) != len(pg) {
-		t.Fatalf("sqlite has %d migrations, postgres %d: every version needs both", len(lite), len(pg))
-	}
-	for i := range lite {
-		if lite[i].Name != pg[i].Name {
-			t.Errorf("migration %d: sqlite %s, postgres %s", i, lite[i].Name, pg[i].Name)
+	for _, bad := range []string{"-- +sqlite\nx\n", "-- +end\n", "-- +sqlite\n-- +postgres\n"} {
+		if _, err := db.Translate(bad, db.SQLite); err == nil {
+			t.Errorf("Translate(%q) accepted", bad)
 		}
+	}
+}
+
+// The schema refuses two migrations with one version, even from two owners.
+func TestSchemaRefusesADuplicateVersion(t *testing.T) {
+	a := fstest.MapFS{"0001_a.sql": {Data: []byte("SELECT 1;")}}
+	b := fstest.MapFS{"0001_b.sql": {Data: []byte("SELECT 2;")}}
+	if _, err := (db.Schema{{Owner: "a", FS: a}, {Owner: "b", FS: b}}).Migrations(db.SQLite); err == nil || !strings.Contains(err.Error(), "version 1") {
+		t.Errorf("two owners with version 1: %v", err)
 	}
 }
 
 func TestMigrateIsIdempotentAndVersioned(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		current, known, err := d.SchemaStatus(ctx)
+		current, known, err := d.SchemaStatus(ctx, dbtest.Schema(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if current != known || known == 0 {
 			t.Fatalf("after migration: current %d, known %d", current, known)
 		}
-		applied, err := d.Migrate(ctx)
+		applied, err := d.Migrate(ctx, dbtest.Schema(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,11 +106,11 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 			9999, "9999_future", time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
-		_, err := d.Migrate(ctx)
+		_, err := d.Migrate(ctx, dbtest.Schema(t))
 		if !errors.Is(err, db.ErrSchemaTooNew) {
 			t.Fatalf("Migrate on a newer schema: %v, want ErrSchemaTooNew", err)
 		}
-		current, known, err := d.SchemaStatus(ctx)
+		current, known, err := d.SchemaStatus(ctx, dbtest.Schema(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +228,7 @@ func TestPostgresBackupRefused(t *testing.T) {
 func TestMigrateAppliesAMissingLowerVersion(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		ms, err := db.Migrations(d.Dialect)
+		ms, err := dbtest.Schema(t).Migrations(d.Dialect)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,7 +242,7 @@ func TestMigrateAppliesAMissingLowerVersion(t *testing.T) {
 		if _, err := d.ExecContext(ctx, `DROP TABLE town_profile`); err != nil {
 			t.Fatal(err)
 		}
-		applied, err := d.Migrate(ctx)
+		applied, err := d.Migrate(ctx, dbtest.Schema(t))
 		if err != nil || len(applied) != 1 || applied[0] != first.Version {
 			t.Fatalf("Migrate = %v, %v; want the missing version %d", applied, err, first.Version)
 		}

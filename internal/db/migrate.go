@@ -3,70 +3,131 @@ package db
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Migrations are embedded per dialect, one file per version named
-// NNNN_what.sql; both dialects carry the same versions.
+// Source is one owner's migrations: a folder of NNNN_name.sql files. Each
+// file is one SQL text for both databases, in PostgreSQL's words; for SQLite
+// the few types that differ are translated (Translate), and what cannot be
+// translated (full-text search) goes in blocks for one engine only:
 //
-//go:embed migrations
-var migrationFS embed.FS
+//	-- +sqlite
+//	CREATE VIRTUAL TABLE ... USING fts5 (...);
+//	-- +postgres
+//	ALTER TABLE ... ADD COLUMN search tsvector ...;
+//	-- +end
+//
+// Version numbers are one sequence across owners: a number is taken once.
+type Source struct {
+	Owner string
+	FS    fs.FS
+}
 
-// Migration is one embedded schema change.
+// Schema is every owner's migrations: what the database is built from.
+type Schema []Source
+
+// Migration is one schema change, ready for one engine.
 type Migration struct {
 	Version int
 	Name    string
+	Owner   string
 	SQL     string
 }
 
 // ErrSchemaTooNew means the database was migrated by a newer civico.
 var ErrSchemaTooNew = errors.New("database schema is newer than this civico")
 
-// Migrations lists the embedded migrations of a dialect in version order.
-func Migrations(d Dialect) ([]Migration, error) {
-	dir := path.Join("migrations", string(d))
-	entries, err := fs.ReadDir(migrationFS, dir)
-	if err != nil {
-		return nil, err
-	}
+// Migrations lists the schema's migrations for an engine in version order.
+func (s Schema) Migrations(d Dialect) ([]Migration, error) {
 	var ms []Migration
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version number and '_'", name)
-		}
-		body, err := fs.ReadFile(migrationFS, path.Join(dir, name))
+	for _, src := range s {
+		entries, err := fs.ReadDir(src.FS, ".")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("migrations of %s: %w", src.Owner, err)
 		}
-		ms = append(ms, Migration{Version: v, Name: strings.TrimSuffix(name, ".sql"), SQL: string(body)})
+		for _, e := range entries {
+			name := e.Name()
+			if e.IsDir() || !strings.HasSuffix(name, ".sql") {
+				continue
+			}
+			num, _, ok := strings.Cut(name, "_")
+			v, err := strconv.Atoi(num)
+			if !ok || err != nil || v <= 0 {
+				return nil, fmt.Errorf("migration %s of %s: the name must start with a positive version number and '_'", name, src.Owner)
+			}
+			body, err := fs.ReadFile(src.FS, name)
+			if err != nil {
+				return nil, err
+			}
+			text, err := Translate(string(body), d)
+			if err != nil {
+				return nil, fmt.Errorf("migration %s of %s: %w", name, src.Owner, err)
+			}
+			ms = append(ms, Migration{Version: v, Name: strings.TrimSuffix(name, ".sql"), Owner: src.Owner, SQL: text})
+		}
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	for i := 1; i < len(ms); i++ {
 		if ms[i].Version == ms[i-1].Version {
-			return nil, fmt.Errorf("two migrations with version %d", ms[i].Version)
+			return nil, fmt.Errorf("two migrations with version %d: %s of %s and %s of %s", ms[i].Version, ms[i-1].Name, ms[i-1].Owner, ms[i].Name, ms[i].Owner)
 		}
 	}
 	return ms, nil
 }
 
+// sqliteTypes are the words PostgreSQL's text says differently from what
+// civico's SQLite schema has always said: an identity column is SQLite's
+// rowid alias, 64-bit integers are INTEGER, instants TIMESTAMP (which
+// modernc's driver reads back as time.Time).
+var sqliteTypes = strings.NewReplacer(
+	"BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "INTEGER PRIMARY KEY",
+	"BIGINT PRIMARY KEY", "INTEGER PRIMARY KEY",
+	"TIMESTAMPTZ", "TIMESTAMP",
+)
+
+// Translate turns a migration's text into one engine's: it keeps the
+// blocks for that engine, drops the other's, and for SQLite translates the
+// types that differ.
+func Translate(text string, d Dialect) (string, error) {
+	var out strings.Builder
+	keep, in := true, ""
+	for line := range strings.SplitAfterSeq(text, "\n") {
+		switch strings.TrimSpace(line) {
+		case "-- +sqlite", "-- +postgres":
+			// A block ends where the next begins, or at -- +end.
+			in = strings.TrimPrefix(strings.TrimSpace(line), "-- +")
+			keep = in == string(d)
+			continue
+		case "-- +end":
+			if in == "" {
+				return "", errors.New("-- +end without a block")
+			}
+			in, keep = "", true
+			continue
+		}
+		if keep {
+			out.WriteString(line)
+		}
+	}
+	if in != "" {
+		return "", fmt.Errorf("a %s block is not closed with -- +end", in)
+	}
+	if d == SQLite {
+		return sqliteTypes.Replace(out.String()), nil
+	}
+	return out.String(), nil
+}
+
 // SchemaStatus reports the version the database is at and the newest version
-// this binary knows. An empty database is at version 0.
-func (d *DB) SchemaStatus(ctx context.Context) (current, known int, err error) {
-	ms, err := Migrations(d.Dialect)
+// the schema knows. An empty database is at version 0.
+func (d *DB) SchemaStatus(ctx context.Context, schema Schema) (current, known int, err error) {
+	ms, err := schema.Migrations(d.Dialect)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -103,8 +164,8 @@ func isMissingTable(err error) bool {
 // Migrate applies every pending migration in one transaction and returns the
 // versions it applied. Several processes may call it at once: on PostgreSQL an
 // advisory lock, on SQLite the write lock, lets one of them do the work.
-func (d *DB) Migrate(ctx context.Context) ([]int, error) {
-	ms, err := Migrations(d.Dialect)
+func (d *DB) Migrate(ctx context.Context, schema Schema) ([]int, error) {
+	ms, err := schema.Migrations(d.Dialect)
 	if err != nil {
 		return nil, err
 	}
@@ -114,10 +175,8 @@ func (d *DB) Migrate(ctx context.Context) ([]int, error) {
 	}
 	var applied []int
 	err = d.Tx(ctx, func(tx *sql.Tx) error {
-		if d.Dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7243110041)`); err != nil {
-				return err
-			}
+		if err := d.Hold(ctx, tx, LockMigrations); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY,
@@ -157,7 +216,7 @@ func (d *DB) Migrate(ctx context.Context) ([]int, error) {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-				return fmt.Errorf("migration %s: %w", m.Name, err)
+				return fmt.Errorf("migration %s of %s: %w", m.Name, m.Owner, err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
 				m.Version, m.Name, time.Now().UTC()); err != nil {

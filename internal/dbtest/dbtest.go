@@ -7,9 +7,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/civico-pa/civico/internal/db"
@@ -105,11 +108,45 @@ func open(t testing.TB, target db.Target) *db.DB {
 		t.Fatalf("open test database: %v", err)
 	}
 	t.Cleanup(func() { _ = d.Close() })
-	if _, err := d.Migrate(context.Background()); err != nil {
+	if _, err := d.Migrate(context.Background(), Schema(t)); err != nil {
 		t.Fatalf("migrate test database: %v", err)
 	}
 	return d
 }
+
+// Schema is every migration in the source tree: each package's
+// migrations folder (internal/*/migrations), read from disk. The binary
+// builds its schema from cmd/civico's explicit list of features instead;
+// a test there checks that the two are the same, so a feature missing from
+// the list fails it.
+func Schema(t testing.TB) db.Schema {
+	t.Helper()
+	schemaOnce.Do(func() {
+		_, self, _, ok := runtime.Caller(0)
+		if !ok {
+			schemaErr = errors.New("dbtest: cannot find the source tree")
+			return
+		}
+		dirs, err := filepath.Glob(filepath.Join(filepath.Dir(self), "..", "*", "migrations"))
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		for _, dir := range dirs {
+			schema = append(schema, db.Source{Owner: filepath.Base(filepath.Dir(dir)), FS: os.DirFS(dir)})
+		}
+	})
+	if schemaErr != nil {
+		t.Fatal(schemaErr)
+	}
+	return schema
+}
+
+var (
+	schemaOnce sync.Once
+	schema     db.Schema
+	schemaErr  error
+)
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -120,24 +120,12 @@ func (s *Store) Open(v *Version) (*os.File, error) {
 	return os.Open(p) // #nosec G304 -- p is Dir/<2 hex>/<64 hex>, from a hash path() has validated
 }
 
-// The PostgreSQL advisory lock between placing files (shared) and
-// collecting them (exclusive), key 7243110043 (audit uses ...42, the
-// migrator ...41). On SQLite the write transaction already excludes both.
-const (
-	lockShared    = `SELECT pg_advisory_xact_lock_shared(7243110043)`
-	lockExclusive = `SELECT pg_advisory_xact_lock(7243110043)`
-)
-
+// lock orders placing files (shared) and collecting them (exclusive).
 func (s *Store) lock(ctx context.Context, tx *sql.Tx, exclusive bool) error {
-	if s.DB.Dialect != db.Postgres {
-		return nil
-	}
-	q := lockShared
 	if exclusive {
-		q = lockExclusive
+		return s.DB.Hold(ctx, tx, db.LockFormFiles)
 	}
-	_, err := tx.ExecContext(ctx, q)
-	return err
+	return s.DB.HoldShared(ctx, tx, db.LockFormFiles)
 }
 
 // place moves a staged file to its final name, unless a file with the same

@@ -22,9 +22,7 @@ package forms
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"net/url"
 	"path/filepath"
@@ -33,9 +31,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
+	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // DefaultMaxSize is the largest file accepted unless Store.MaxSize says
@@ -120,12 +120,6 @@ func HumanSize(n int64, lang string) string {
 	return s + " MB"
 }
 
-// Auditor appends events to the audit log inside the caller's transaction;
-// the same interface as identity.Auditor, so one adapter serves both.
-type Auditor interface {
-	Audit(ctx context.Context, tx *sql.Tx, e identity.AuditEvent) error
-}
-
 // Service is a catalogue service a form can belong to.
 type Service struct {
 	ID, Title string
@@ -152,13 +146,13 @@ type Store struct {
 	MaxSize int64
 	// Limits bound the check of ODT and DOCX archives (DefaultLimits if zero).
 	Limits   Limits
-	Audit    Auditor
+	Audit    audit.Writer
 	Services Services
 	Now      func() time.Time
 }
 
 // NewStore returns the store of forms keeping files under dataDir/forms.
-func NewStore(d *db.DB, dataDir string, audit Auditor, services Services) *Store {
+func NewStore(d *db.DB, dataDir string, audit audit.Writer, services Services) *Store {
 	s := &Store{DB: d, Audit: audit, Services: services}
 	if dataDir != "" {
 		s.Dir = filepath.Join(dataDir, "forms")
@@ -268,14 +262,8 @@ func FileMessage(err error) string {
 	return "forms.error.type"
 }
 
-func newID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 func versionOf(formID string, number int, st *Staged, note string, by Actor, at time.Time) *Version {
-	return &Version{ID: newID(), FormID: formID, Number: number, Filename: st.Filename, MediaType: st.Type.MediaType, Size: st.Size,
+	return &Version{ID: tokens.ID(), FormID: formID, Number: number, Filename: st.Filename, MediaType: st.Type.MediaType, Size: st.Size,
 		SHA256: st.SHA256, UploadedBy: by.AccountID, UploadedAt: at, Note: note}
 }
 
@@ -310,7 +298,7 @@ func (s *Store) Create(ctx context.Context, nf NewForm, st *Staged, by Actor) (*
 		return nil, fe
 	}
 	now := s.now()
-	f := &Form{ID: newID(), ServiceID: nf.ServiceID, Title: nf.Title, Description: nf.Description, CreatedAt: now, UpdatedAt: now}
+	f := &Form{ID: tokens.ID(), ServiceID: nf.ServiceID, Title: nf.Title, Description: nf.Description, CreatedAt: now, UpdatedAt: now}
 	v := versionOf(f.ID, 1, st, "", by, now)
 	err = s.withFile(ctx, st, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO forms (id, service_id, title, description, created_at, updated_at, archived)
@@ -322,7 +310,7 @@ func (s *Store) Create(ctx context.Context, nf NewForm, st *Staged, by Actor) (*
 		}
 		d := versionDetails(v)
 		d["service"], d["title"] = f.ServiceID, f.Title
-		return s.Audit.Audit(ctx, tx, identity.AuditEvent{Actor: by.audit(), Action: "form.created", Subject: f.ID, Remote: by.Remote, Details: d})
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: by.audit(), Action: "form.created", Subject: f.ID, Remote: by.Remote, Details: d})
 	})
 	if err != nil {
 		return nil, err
@@ -372,7 +360,7 @@ func (s *Store) AddVersion(ctx context.Context, formID string, st *Staged, note 
 		if note != "" {
 			d["note"] = note
 		}
-		return s.Audit.Audit(ctx, tx, identity.AuditEvent{Actor: by.audit(), Action: "form.version_added", Subject: formID, Remote: by.Remote, Details: d})
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: by.audit(), Action: "form.version_added", Subject: formID, Remote: by.Remote, Details: d})
 	})
 	if err != nil {
 		return nil, err
@@ -397,7 +385,7 @@ func (s *Store) SetArchived(ctx context.Context, formID string, archived bool, b
 		} else if n == 0 {
 			return ErrNotFound
 		}
-		return s.Audit.Audit(ctx, tx, identity.AuditEvent{Actor: by.audit(), Action: action, Subject: formID, Remote: by.Remote})
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: by.audit(), Action: action, Subject: formID, Remote: by.Remote})
 	})
 }
 

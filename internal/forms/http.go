@@ -35,16 +35,16 @@ type Web struct {
 
 // Routes is the map of the forms library.
 func (h *Web) Routes() {
-	m := h.App.Mux
+	m := h.App.For("forms")
 	m.HandleFunc("GET /moduli/{form}", h.latest)
 	m.HandleFunc("GET /moduli/{form}/{version}", h.versionOnly)
 	m.HandleFunc("GET /moduli/{form}/{version}/{filename}", h.download)
-	op := h.Identity.Require(assurance.Low, Roles...)
-	m.HandleFunc("GET /backoffice/moduli", op(h.index))
-	m.HandleFunc("POST /backoffice/moduli", op(h.create))
-	m.HandleFunc("GET /backoffice/moduli/{form}", op(h.detail))
-	m.HandleFunc("POST /backoffice/moduli/{form}/versioni", op(h.addVersion))
-	m.HandleFunc("POST /backoffice/moduli/{form}/archivio", op(h.archive))
+	op := m.Guarded(assurance.Low, Roles...)
+	op.HandleFunc("GET /backoffice/moduli", h.index)
+	op.HandleFunc("POST /backoffice/moduli", h.create)
+	op.HandleFunc("GET /backoffice/moduli/{form}", h.detail)
+	op.HandleFunc("POST /backoffice/moduli/{form}/versioni", h.addVersion)
+	op.HandleFunc("POST /backoffice/moduli/{form}/archivio", h.archive)
 }
 
 func (h *Web) fail(w http.ResponseWriter, r *http.Request, err error) {

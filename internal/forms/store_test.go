@@ -20,20 +20,12 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/forms/formstest"
-	"github.com/civico-pa/civico/internal/identity"
 )
-
-// auditLog writes to the real, hash-chained audit log.
-type auditLog struct{ log *audit.Log }
-
-func (a auditLog) Audit(ctx context.Context, tx *sql.Tx, e identity.AuditEvent) error {
-	return a.log.Record(ctx, tx, audit.Entry{Actor: e.Actor, Action: e.Action, Subject: e.Subject, Remote: e.Remote, Details: e.Details})
-}
 
 // failingAudit refuses every event, so the transaction it is in fails late.
 type failingAudit struct{}
 
-func (failingAudit) Audit(context.Context, *sql.Tx, identity.AuditEvent) error {
+func (failingAudit) Write(context.Context, *sql.Tx, audit.Entry) error {
 	return errors.New("audit log unavailable")
 }
 
@@ -43,7 +35,7 @@ var testServices = Services(func(context.Context) ([]Service, error) {
 
 func newStore(t testing.TB, d *db.DB) *Store {
 	t.Helper()
-	return NewStore(d, t.TempDir(), auditLog{&audit.Log{DB: d}}, testServices)
+	return NewStore(d, t.TempDir(), &audit.Log{DB: d}, testServices)
 }
 
 var operator = Actor{AccountID: "0123456789abcdef0123456789abcdef", Remote: "192.0.2.1"}

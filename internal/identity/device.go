@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // DeviceCookie names the browsers where a resident logged in: the lockout
@@ -25,7 +27,7 @@ func (s *Service) trustedDevice(ctx context.Context, token, email string) bool {
 	}
 	var n int
 	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM trusted_devices d JOIN accounts a ON a.id = d.account_id
-		WHERE d.hash = $1 AND a.email = $2 AND d.expires_at > $3`, hashToken(token), email, s.now()).Scan(&n)
+		WHERE d.hash = $1 AND a.email = $2 AND d.expires_at > $3`, tokens.Hash(token), email, s.now()).Scan(&n)
 	return err == nil && n > 0
 }
 
@@ -33,11 +35,11 @@ func (s *Service) trustedDevice(ctx context.Context, token, email string) bool {
 // (replacing the one it had), keeping the newest few per account.
 func (s *Service) trustDevice(ctx context.Context, tx *sql.Tx, accountID, old string) (string, error) {
 	if old != "" && len(old) <= 100 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM trusted_devices WHERE hash = $1`, hashToken(old)); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM trusted_devices WHERE hash = $1`, tokens.Hash(old)); err != nil {
 			return "", err
 		}
 	}
-	token, hash := newToken()
+	token, hash := tokens.New()
 	now := s.now()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO trusted_devices (hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 		hash, accountID, now, now.Add(deviceTTL)); err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -54,6 +55,9 @@ type Web struct {
 	// CardLoginURL is where /login/crs is served with TLS ("" when no TLS
 	// listener is configured).
 	BaseURL, CardLoginURL string
+
+	// sections are the parts of the back office (AddSection).
+	sections []Section
 }
 
 type ctxKey int
@@ -215,7 +219,7 @@ func (h *Web) Require(level assurance.Level, roles ...string) func(http.HandlerF
 
 // Routes is the map of the identity pages.
 func (h *Web) Routes() {
-	m := h.App.Mux
+	m := h.App.For("identity")
 	m.HandleFunc("GET /accedi", h.loginForm)
 	m.HandleFunc("POST /accedi", h.login)
 	m.HandleFunc("POST /accedi/codice", h.loginCode)
@@ -230,15 +234,16 @@ func (h *Web) Routes() {
 	m.HandleFunc("POST /password-dimenticata", h.forgot)
 	m.HandleFunc("GET /reimposta-password", h.resetForm)
 	m.HandleFunc("POST /reimposta-password", h.reset)
-	low := h.Require(assurance.Low)
-	m.HandleFunc("GET /profilo", low(h.profile))
-	m.HandleFunc("POST /profilo", low(h.saveProfile))
-	m.HandleFunc("POST /profilo/esci-ovunque", low(h.logoutEverywhere))
-	m.HandleFunc("POST /profilo/sessioni/{hash}/termina", low(h.endSession))
-	m.HandleFunc("GET /profilo/dati.json", low(h.export))
-	m.HandleFunc("POST /profilo/chiudi", low(h.closeAccount))
-	m.HandleFunc("POST /profilo/collega", h.Require(assurance.Substantial)(h.link))
+	low := m.Guarded(assurance.Low)
+	low.HandleFunc("GET /profilo", h.profile)
+	low.HandleFunc("POST /profilo", h.saveProfile)
+	low.HandleFunc("POST /profilo/esci-ovunque", h.logoutEverywhere)
+	low.HandleFunc("POST /profilo/sessioni/{hash}/termina", h.endSession)
+	low.HandleFunc("GET /profilo/dati.json", h.export)
+	low.HandleFunc("POST /profilo/chiudi", h.closeAccount)
+	m.Guarded(assurance.Substantial).HandleFunc("POST /profilo/collega", h.link)
 	m.HandleFunc("GET /api/v1/me", h.me)
+	h.backOfficeRoutes(m)
 }
 
 // FormData is the content of every identity form page.
@@ -377,7 +382,7 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 	holder, err := h.Card.Holder(r)
 	var refusal *CardRefusal
 	if errors.As(err, &refusal) {
-		_ = h.Svc.Audit.Audit(r.Context(), nil, AuditEvent{Actor: "anonymous", Action: "login.crs.refused", Remote: web.RemoteAddr(r),
+		_ = h.Svc.Audit.Write(r.Context(), nil, audit.Entry{Actor: "anonymous", Action: "login.crs.refused", Remote: web.RemoteAddr(r),
 			Details: map[string]string{"reason": refusal.Reason}})
 		h.App.Log.Info("smart card refused", "reason", refusal.Reason, "detail", refusal.Detail, "request_id", web.RequestID(r.Context()))
 		h.form(w, r, http.StatusForbidden, "card_refused", "identity.card.title", &FormData{Alert: refusal.MessageID})

@@ -5,10 +5,6 @@
 package identity
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"slices"
 	"time"
@@ -130,24 +126,3 @@ var (
 	ErrTokenInvalid   = errors.New("link invalid, expired or already used")
 	ErrTOTPRequired   = errors.New("second factor required")
 )
-
-// newID returns a random, unguessable identifier.
-func newID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// newToken returns a random token for a cookie or a link, and the hash the
-// database keeps of it.
-func newToken() (token, hash string) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	token = base64.RawURLEncoding.EncodeToString(b)
-	return token, hashToken(token)
-}
-
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}

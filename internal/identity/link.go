@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+
+	"github.com/civico-pa/civico/internal/audit"
 )
 
 // ErrCannotLink means the password account cannot be taken over: it is the
@@ -48,7 +50,7 @@ func (s *Service) Link(ctx context.Context, into *Account, se *Session, email, p
 		return s.giveBack(ctx, keys, err)
 	}
 	if !ok || hash == dummyHash {
-		_ = s.Audit.Audit(ctx, nil, AuditEvent{Actor: "account:" + into.ID, Action: "account.link.refused", Subject: email, Remote: remote})
+		_ = s.Audit.Write(ctx, nil, audit.Entry{Actor: "account:" + into.ID, Action: "account.link.refused", Subject: email, Remote: remote})
 		return ErrBadCredentials
 	}
 	if from.ID == into.ID || from.Kind != KindResident || from.EmailVerifiedAt == nil || from.FiscalCode != "" && from.FiscalCodeSource.Proven() {
@@ -78,7 +80,7 @@ func (s *Service) Link(ctx context.Context, into *Account, se *Session, email, p
 			from.Email, from.EmailVerifiedAt, from.PasswordHash, from.Phone, from.Address, from.Lang, s.now(), into.ID); err != nil {
 			return err
 		}
-		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + into.ID, Action: "account.linked", Subject: into.ID, Remote: remote,
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + into.ID, Action: "account.linked", Subject: into.ID, Remote: remote,
 			Details: map[string]string{"merged": from.ID}})
 	})
 	if err == nil {

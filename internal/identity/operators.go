@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -73,7 +74,7 @@ func (s *Service) CreateOperator(ctx context.Context, op NewOperator, password, 
 		if err := s.Store.insert(ctx, tx, a); err != nil {
 			return err
 		}
-		if err := s.Audit.Audit(ctx, tx, AuditEvent{Actor: actor, Action: "operator.created", Subject: a.ID,
+		if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "operator.created", Subject: a.ID,
 			Details: map[string]string{"email": a.Email}}); err != nil {
 			return err
 		}
@@ -95,7 +96,7 @@ func (s *Service) grant(ctx context.Context, tx *sql.Tx, id, role, actor string)
 	if err := s.Store.GrantRole(ctx, tx, id, role, actor); err != nil {
 		return err
 	}
-	return s.Audit.Audit(ctx, tx, AuditEvent{Actor: actor, Action: "role.granted", Subject: id, Details: map[string]string{"role": role}})
+	return s.Audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "role.granted", Subject: id, Details: map[string]string{"role": role}})
 }
 
 // ErrLastAdmin protects the back office from losing its last administrator.
@@ -129,7 +130,7 @@ func (s *Service) SetRole(ctx context.Context, id, role string, grant bool, acto
 		if err := s.Store.RevokeRole(ctx, tx, id, role); err != nil {
 			return err
 		}
-		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: actor, Action: "role.revoked", Subject: id, Details: map[string]string{"role": role}})
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "role.revoked", Subject: id, Details: map[string]string{"role": role}})
 	})
 }
 
@@ -156,12 +157,12 @@ type BackOfficeData struct {
 // BackOfficeRoutes are the back-office pages of identity: its home, listing
 // the sections the operator's roles open, and the operators and their
 // roles, for administrators.
-func (h *Web) BackOfficeRoutes(sections ...Section) {
-	all := append([]Section{{Label: "identity.operators.title", Href: "/backoffice/operatori", Roles: []string{"admin"}}}, sections...)
-	h.App.Mux.HandleFunc("GET /backoffice", h.Require(assurance.Low, Roles...)(func(w http.ResponseWriter, r *http.Request) {
+func (h *Web) backOfficeRoutes(m web.Registrar) {
+	h.AddSection(Section{Label: "identity.operators.title", Href: "/backoffice/operatori", Roles: []string{"admin"}})
+	m.Guarded(assurance.Low, Roles...).HandleFunc("GET /backoffice", func(w http.ResponseWriter, r *http.Request) {
 		a, _ := Current(r.Context())
 		d := &BackOfficeData{}
-		for _, s := range all {
+		for _, s := range h.sections {
 			if slices.ContainsFunc(s.Roles, a.HasRole) {
 				d.Sections = append(d.Sections, s)
 			}
@@ -171,11 +172,16 @@ func (h *Web) BackOfficeRoutes(sections ...Section) {
 		page.Data = d
 		w.Header().Set("Cache-Control", "private, no-store")
 		h.App.HTML(w, r, http.StatusOK, "backoffice", page)
-	}))
-	admin := h.Require(assurance.Low, "admin")
-	h.App.Mux.HandleFunc("GET /backoffice/operatori", admin(h.operators))
-	h.App.Mux.HandleFunc("POST /backoffice/operatori/{id}/ruoli", admin(h.setRole))
+	})
+	admin := m.Guarded(assurance.Low, "admin")
+	admin.HandleFunc("GET /backoffice/operatori", h.operators)
+	admin.HandleFunc("POST /backoffice/operatori/{id}/ruoli", h.setRole)
 }
+
+// AddSection lists a part of the back office on its home page, for the
+// operators whose roles open it. Features add theirs when they are wired,
+// before the server starts.
+func (h *Web) AddSection(s Section) { h.sections = append(h.sections, s) }
 
 func (h *Web) operators(w http.ResponseWriter, r *http.Request) {
 	h.renderOperators(w, r, http.StatusOK, "", "")
@@ -257,7 +263,7 @@ func (s *Service) ImportResident(ctx context.Context, r NewResident, actor strin
 		if err := s.Store.insert(ctx, tx, a); err != nil {
 			return err
 		}
-		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: actor, Action: "account.imported", Subject: a.ID})
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "account.imported", Subject: a.ID})
 	})
 	return a, err
 }

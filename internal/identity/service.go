@@ -11,22 +11,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/throttle"
 )
-
-// AuditEvent is a security-relevant fact for the audit log.
-type AuditEvent struct {
-	Actor, Action, Subject, Remote string
-	Details                        map[string]string
-}
-
-// Auditor appends events to the audit log inside the caller's transaction,
-// so an event is recorded exactly when the action it describes commits.
-type Auditor interface {
-	Audit(ctx context.Context, tx *sql.Tx, e AuditEvent) error
-}
 
 // Register is the town's population register, as identity needs it.
 type Register interface {
@@ -49,7 +38,7 @@ type Service struct {
 	Limiter  *throttle.Limiter
 	Limits   Limits
 	Hasher   *Hasher
-	Audit    Auditor
+	Audit    audit.Writer
 	Mail     Mailer
 	// Mergers move other features' data when two accounts are linked.
 	Mergers []Merger
@@ -161,7 +150,7 @@ func (s *Service) LoginPassword(ctx context.Context, email, password, device, re
 	keys := s.loginKeys(email, remote, s.trustedDevice(ctx, device, email))
 	if err := s.take(ctx, keys); err != nil {
 		if errors.Is(err, ErrThrottled) {
-			_ = s.Audit.Audit(ctx, nil, AuditEvent{Actor: "anonymous", Action: "login.password.throttled", Subject: email, Remote: remote})
+			_ = s.Audit.Write(ctx, nil, audit.Entry{Actor: "anonymous", Action: "login.password.throttled", Subject: email, Remote: remote})
 		}
 		return nil, err
 	}
@@ -178,7 +167,7 @@ func (s *Service) LoginPassword(ctx context.Context, email, password, device, re
 		return nil, s.giveBack(ctx, keys, err)
 	}
 	if !ok || hash == dummyHash {
-		_ = s.Audit.Audit(ctx, nil, AuditEvent{Actor: "anonymous", Action: "login.password.refused", Subject: email, Remote: remote})
+		_ = s.Audit.Write(ctx, nil, audit.Entry{Actor: "anonymous", Action: "login.password.refused", Subject: email, Remote: remote})
 		return nil, ErrBadCredentials
 	}
 	if a.EmailVerifiedAt == nil {
@@ -288,7 +277,7 @@ func (s *Service) LoginTOTP(ctx context.Context, pending, code, remote, userAgen
 			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_secret = totp_pending, totp_pending = NULL, updated_at = $1 WHERE id = $2`, s.now(), a.ID); err != nil {
 				return err
 			}
-			if err := s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + a.ID, Action: "totp.enrolled", Subject: a.ID, Remote: remote}); err != nil {
+			if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "totp.enrolled", Subject: a.ID, Remote: remote}); err != nil {
 				return err
 			}
 		}
@@ -299,7 +288,7 @@ func (s *Service) LoginTOTP(ctx context.Context, pending, code, remote, userAgen
 		return err
 	})
 	if err == nil && wrong {
-		_ = s.Audit.Audit(ctx, nil, AuditEvent{Actor: "anonymous", Action: "login.totp.refused", Subject: id, Remote: remote})
+		_ = s.Audit.Write(ctx, nil, audit.Entry{Actor: "anonymous", Action: "login.totp.refused", Subject: id, Remote: remote})
 		refused := &CodeRefused{}
 		if _, err := s.Store.PeekToken(ctx, pending, PurposeTOTP); err == nil {
 			a, err := s.Store.ByID(ctx, id)
@@ -328,7 +317,7 @@ func (s *Service) sessionTx(ctx context.Context, tx *sql.Tx, a *Account, level a
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + a.ID, Action: "login." + method + ".ok", Subject: a.ID, Remote: remote,
+	if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "login." + method + ".ok", Subject: a.ID, Remote: remote,
 		Details: map[string]string{"assurance": string(level)}}); err != nil {
 		return nil, err
 	}
@@ -367,7 +356,7 @@ func (s *Service) LoginCard(ctx context.Context, h CardHolder, proof, remote, us
 			if err := s.Store.dropClaim(ctx, tx, a.ID); err != nil {
 				return err
 			}
-			if err := s.Audit.Audit(ctx, tx, AuditEvent{Actor: "system", Action: "account.claim_dropped", Subject: a.ID, Remote: remote,
+			if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "account.claim_dropped", Subject: a.ID, Remote: remote,
 				Details: map[string]string{"attribute": "fiscal_code", "reason": "the holder logged in with the card"}}); err != nil {
 				return err
 			}
@@ -381,7 +370,7 @@ func (s *Service) LoginCard(ctx context.Context, h CardHolder, proof, remote, us
 			if err := s.Store.insert(ctx, tx, a); err != nil {
 				return err
 			}
-			if err := s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + a.ID, Action: "account.created.crs", Subject: a.ID, Remote: remote}); err != nil {
+			if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "account.created.crs", Subject: a.ID, Remote: remote}); err != nil {
 				return err
 			}
 		case err != nil:
@@ -438,7 +427,7 @@ func (s *Service) LogoutEverywhere(ctx context.Context, id, remote string) error
 		if ended, err = s.Sessions.EndAll(ctx, tx, id); err != nil {
 			return err
 		}
-		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + id, Action: "logout.everywhere", Subject: id, Remote: remote})
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + id, Action: "logout.everywhere", Subject: id, Remote: remote})
 	})
 	if err == nil {
 		s.Sessions.Ended(ctx, ended)
@@ -465,7 +454,7 @@ func (s *Service) CloseAccount(ctx context.Context, a *Account, remote string) e
 		if err := s.Store.Close(ctx, tx, a.ID); err != nil {
 			return err
 		}
-		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + a.ID, Action: "account.closed", Subject: a.ID, Remote: remote})
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "account.closed", Subject: a.ID, Remote: remote})
 	})
 	if err == nil {
 		s.Sessions.Ended(ctx, ended)
@@ -499,7 +488,7 @@ func (s *Service) UpdateProfile(ctx context.Context, a *Account, p Profile, remo
 		if err := s.Store.UpdateProfile(ctx, tx, a.ID, p); err != nil {
 			return err
 		}
-		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + a.ID, Action: "account.profile_updated", Subject: a.ID, Remote: remote})
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "account.profile_updated", Subject: a.ID, Remote: remote})
 	})
 }
 
@@ -518,7 +507,7 @@ func (s *Service) EndRevoked(ctx context.Context, se *Session, remote string) er
 		if err := s.Sessions.endTx(ctx, tx, ended); err != nil {
 			return err
 		}
-		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "system", Action: "session.ended.card_revoked", Subject: se.AccountID, Remote: remote,
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "session.ended.card_revoked", Subject: se.AccountID, Remote: remote,
 			Details: map[string]string{"card": se.Proof}})
 	})
 	if err == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/db"
+	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // Session is one login on one device.
@@ -73,7 +74,7 @@ const touchEvery = time.Minute
 // Create starts a session in tx and returns the token for the cookie. A new
 // token at every login: a session id fixed before login is never reused.
 func (s *Sessions) Create(ctx context.Context, tx *sql.Tx, accountID string, level assurance.Level, method, proof, userAgent string) (string, error) {
-	token, hash := newToken()
+	token, hash := tokens.New()
 	now := s.now()
 	if len(userAgent) > 200 {
 		userAgent = userAgent[:200]
@@ -89,7 +90,7 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*Session, error) {
 	if token == "" || len(token) > 100 {
 		return nil, ErrNoSession
 	}
-	hash := hashToken(token)
+	hash := tokens.Hash(token)
 	var se Session
 	var level string
 	err := s.DB.QueryRowContext(ctx, `SELECT id_hash, account_id, assurance, method, created_at, last_seen_at, expires_at, user_agent, proof
@@ -117,7 +118,7 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*Session, error) {
 
 // End ends the session of a token (logout).
 func (s *Sessions) End(ctx context.Context, token string) error {
-	hash := hashToken(token)
+	hash := tokens.Hash(token)
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hash); err != nil {
 			return err

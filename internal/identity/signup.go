@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/throttle"
+	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // Registration starts with the address alone. A link goes to it, and the
@@ -109,7 +111,7 @@ func (s *Service) mailLink(ctx context.Context, email, lang, baseURL, remote str
 			if err := s.Mail.Enqueue(ctx, tx, email, subject, body); err != nil {
 				return err
 			}
-			return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "anonymous", Action: "password.reset.requested", Subject: a.ID, Remote: remote})
+			return s.Audit.Write(ctx, tx, audit.Entry{Actor: "anonymous", Action: "password.reset.requested", Subject: a.ID, Remote: remote})
 		})
 	}
 	// No account (or one whose address was never confirmed, which a
@@ -121,7 +123,7 @@ func (s *Service) mailLink(ctx context.Context, email, lang, baseURL, remote str
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM signups WHERE email = $1 AND expires_at > $2`, email, now).Scan(&live); err != nil || live > 0 {
 			return err
 		}
-		token, hash := newToken()
+		token, hash := tokens.New()
 		if _, err := tx.ExecContext(ctx, `DELETE FROM signups WHERE email = $1`, email); err != nil {
 			return err
 		}
@@ -138,7 +140,7 @@ func (s *Service) mailLink(ctx context.Context, email, lang, baseURL, remote str
 		if err := s.Mail.Enqueue(ctx, tx, email, subject, body); err != nil {
 			return err
 		}
-		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "anonymous", Action: "signup.requested", Subject: email, Remote: remote})
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "anonymous", Action: "signup.requested", Subject: email, Remote: remote})
 	})
 }
 
@@ -155,7 +157,7 @@ func (s *Service) PeekSignup(ctx context.Context, token string) (string, error) 
 		return "", ErrTokenInvalid
 	}
 	var email string
-	err := s.DB.QueryRowContext(ctx, `SELECT email FROM signups WHERE token_hash = $1 AND expires_at > $2`, hashToken(token), s.now()).Scan(&email)
+	err := s.DB.QueryRowContext(ctx, `SELECT email FROM signups WHERE token_hash = $1 AND expires_at > $2`, tokens.Hash(token), s.now()).Scan(&email)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrTokenInvalid
 	}
@@ -196,7 +198,7 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, f Signup, la
 		var signupLang string
 		// Consumed in one statement: two clicks racing on one link cannot
 		// both create an account.
-		err := tx.QueryRowContext(ctx, `DELETE FROM signups WHERE token_hash = $1 AND expires_at > $2 RETURNING lang`, hashToken(token), now).Scan(&signupLang)
+		err := tx.QueryRowContext(ctx, `DELETE FROM signups WHERE token_hash = $1 AND expires_at > $2 RETURNING lang`, tokens.Hash(token), now).Scan(&signupLang)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrTokenInvalid
 		}
@@ -212,7 +214,7 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, f Signup, la
 			if _, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = $1`, old.ID); err != nil {
 				return err
 			}
-			if err := s.Audit.Audit(ctx, tx, AuditEvent{Actor: "system", Action: "account.unconfirmed_replaced", Subject: old.ID, Remote: remote}); err != nil {
+			if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "account.unconfirmed_replaced", Subject: old.ID, Remote: remote}); err != nil {
 				return err
 			}
 		case err == nil:
@@ -228,7 +230,7 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, f Signup, la
 		if err := s.Store.insert(ctx, tx, a); err != nil {
 			return err
 		}
-		if err := s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + a.ID, Action: "account.registered", Subject: a.ID, Remote: remote}); err != nil {
+		if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "account.registered", Subject: a.ID, Remote: remote}); err != nil {
 			return err
 		}
 		if login, err = s.sessionTx(ctx, tx, a, assurance.Low, "password", "", remote, userAgent); err != nil {
@@ -282,7 +284,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, password2,
 		if _, err := tx.ExecContext(ctx, `DELETE FROM trusted_devices WHERE account_id = $1`, id); err != nil {
 			return err
 		}
-		return s.Audit.Audit(ctx, tx, AuditEvent{Actor: "account:" + id, Action: "password.reset.done", Subject: id, Remote: remote})
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + id, Action: "password.reset.done", Subject: id, Remote: remote})
 	})
 	if err == nil {
 		s.Sessions.Ended(ctx, ended)

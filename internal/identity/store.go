@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/db"
+	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // Store reads and writes accounts. Every query about a resident names the
@@ -131,7 +132,7 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, a *Account) error {
 		}
 	}
 	now := s.now()
-	a.ID, a.CreatedAt, a.UpdatedAt = newID(), now, now
+	a.ID, a.CreatedAt, a.UpdatedAt = tokens.ID(), now, now
 	if a.Lang == "" {
 		a.Lang = "it"
 	}

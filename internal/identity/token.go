@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // Purposes of single-use tokens sent by mail, and how long each lives.
@@ -30,7 +32,7 @@ func (s *Store) NewToken(ctx context.Context, tx *sql.Tx, accountID, purpose str
 	if _, err := tx.ExecContext(ctx, `DELETE FROM account_tokens WHERE account_id = $1 AND purpose = $2`, accountID, purpose); err != nil {
 		return "", err
 	}
-	token, hash := newToken()
+	token, hash := tokens.New()
 	_, err := tx.ExecContext(ctx, `INSERT INTO account_tokens (hash, account_id, purpose, expires_at) VALUES ($1, $2, $3, $4)`,
 		hash, accountID, purpose, s.now().Add(ttl))
 	return token, err
@@ -46,7 +48,7 @@ func (s *Store) UseToken(ctx context.Context, tx *sql.Tx, token, purpose string)
 	var id string
 	err := tx.QueryRowContext(ctx, `UPDATE account_tokens SET used_at = $1
 		WHERE hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 RETURNING account_id`,
-		now, hashToken(token), purpose).Scan(&id)
+		now, tokens.Hash(token), purpose).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrTokenInvalid
 	}
@@ -73,7 +75,7 @@ func (s *Store) PeekToken(ctx context.Context, token, purpose string) (string, e
 	}
 	var id string
 	err := s.DB.QueryRowContext(ctx, `SELECT account_id FROM account_tokens WHERE hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3`,
-		hashToken(token), purpose, s.now()).Scan(&id)
+		tokens.Hash(token), purpose, s.now()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrTokenInvalid
 	}
@@ -84,6 +86,6 @@ func (s *Store) PeekToken(ctx context.Context, token, purpose string) (string, e
 // against a pending login); at limit wrong answers the token is spent.
 func (s *Store) FailToken(ctx context.Context, tx *sql.Tx, token string, limit int) error {
 	_, err := tx.ExecContext(ctx, `UPDATE account_tokens SET attempts = attempts + 1,
-		used_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE used_at END WHERE hash = $3`, limit, s.now(), hashToken(token))
+		used_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE used_at END WHERE hash = $3`, limit, s.now(), tokens.Hash(token))
 	return err
 }

@@ -13,9 +13,7 @@ package mail
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -25,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/token"
 )
 
 // Message is a mail to one recipient. Text is required; when HTML is set,
@@ -127,29 +126,18 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, m Message) (int64, err
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
-	token, err := newToken()
-	if err != nil {
-		return 0, err
-	}
+	// The unique left part of the Message-ID: 128 random bits.
+	messageID := token.ID()
 	now := time.Now().UTC()
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO mail_outbox
+	err := tx.QueryRowContext(ctx, `INSERT INTO mail_outbox
 		(created_at, to_addr, subject, body_text, body_html, status, attempts, next_attempt_at, last_error, message_id)
 		VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, '', $7) RETURNING id`,
-		now, m.To, m.Subject, m.Text, m.HTML, now, token).Scan(&id)
+		now, m.To, m.Subject, m.Text, m.HTML, now, messageID).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("mail: enqueue: %w", err)
 	}
 	return id, nil
-}
-
-// newToken returns the unique left part of a Message-ID: 128 random bits.
-func newToken() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
 }
 
 // MessageID returns the Message-ID header value of a stored message: its

@@ -13,6 +13,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/mail"
+	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // Digest mails each confirmed subscriber what was published on their
@@ -135,7 +136,7 @@ func (d *Digest) one(ctx context.Context, id string, now time.Time, minGap time.
 		if len(items) == 0 {
 			return nil
 		}
-		token, hash := newToken()
+		token, hash := tokens.New()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO news_unsubscribe_tokens (hash, subscription_id, created_at) VALUES ($1, $2, $3)`, hash, id, now); err != nil {
 			return err
 		}

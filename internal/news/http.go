@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/civico-pa/civico/internal/assurance"
-	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -34,14 +33,13 @@ const IndexLatest = 6
 type Web struct {
 	App  *web.App
 	News *Service
-	ID   *identity.Web
 }
 
 // Routes is the map of the news pages. It takes over the whole Novità
 // section: GET /novita and its categories must not be registered by
 // another feature.
 func (h *Web) Routes() {
-	m := h.App.Mux
+	m := h.App.For("news")
 	m.HandleFunc("GET /novita", h.index)
 	m.HandleFunc("GET /novita/feed.atom", h.feed)
 	m.HandleFunc("GET /novita/iscriviti", h.subscribeForm)
@@ -54,15 +52,12 @@ func (h *Web) Routes() {
 	m.HandleFunc("GET /novita/{category}/feed.atom", h.feed)
 	m.HandleFunc("GET /novita/{category}/{slug}", h.item)
 
-	if h.ID == nil {
-		panic("news: Web.ID is required, it guards the back office")
-	}
-	editor := h.ID.Require(assurance.Low, EditorRoles...)
-	m.HandleFunc("GET /backoffice/notizie", editor(h.adminList))
-	m.HandleFunc("GET /backoffice/notizie/nuova", editor(h.adminNew))
-	m.HandleFunc("POST /backoffice/notizie/nuova", editor(h.adminSave))
-	m.HandleFunc("GET /backoffice/notizie/{id}", editor(h.adminEdit))
-	m.HandleFunc("POST /backoffice/notizie/{id}", editor(h.adminSave))
+	editor := m.Guarded(assurance.Low, EditorRoles...)
+	editor.HandleFunc("GET /backoffice/notizie", h.adminList)
+	editor.HandleFunc("GET /backoffice/notizie/nuova", h.adminNew)
+	editor.HandleFunc("POST /backoffice/notizie/nuova", h.adminSave)
+	editor.HandleFunc("GET /backoffice/notizie/{id}", h.adminEdit)
+	editor.HandleFunc("POST /backoffice/notizie/{id}", h.adminSave)
 }
 
 func (h *Web) fail(w http.ResponseWriter, r *http.Request, err error) {

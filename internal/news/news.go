@@ -12,11 +12,7 @@ package news
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -25,11 +21,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
-	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/taxonomy"
+	tokens "github.com/civico-pa/civico/internal/token"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -143,19 +140,13 @@ func terms(slugs []string) []taxonomy.Term {
 	return out
 }
 
-// Auditor appends events to the audit log inside the caller's transaction;
-// it has the shape of identity.Auditor.
-type Auditor interface {
-	Audit(ctx context.Context, tx *sql.Tx, e identity.AuditEvent) error
-}
-
 // Service is the news rules over the database. Outbox, I18n, Towns and
 // BaseURL are what the mails need: their texts, the town's name, the
 // portal's public address for the links.
 type Service struct {
 	DB      *db.DB
 	Outbox  *mail.Outbox
-	Audit   Auditor
+	Audit   audit.Writer
 	I18n    *web.I18n
 	Towns   *town.Store
 	BaseURL string
@@ -308,10 +299,6 @@ func (a Actor) name() string {
 	return "account:" + a.AccountID
 }
 
-// lockKey is the PostgreSQL advisory lock that orders publications and
-// digests (see lockItems).
-const lockKey = 7243110060
-
 // lockItems makes a transaction that makes items visible (exclusive) and
 // one that reads them for a digest (shared) wait for each other on
 // PostgreSQL. Without it, a digest covering the window up to now could read
@@ -319,16 +306,10 @@ const lockKey = 7243110060
 // next digest, starting after the window, would never send it. On SQLite
 // every write transaction already holds the database's write lock.
 func (s *Service) lockItems(ctx context.Context, tx *sql.Tx, shared bool) error {
-	if s.DB.Dialect != db.Postgres {
-		return nil
-	}
-	fn := "pg_advisory_xact_lock"
 	if shared {
-		fn = "pg_advisory_xact_lock_shared"
+		return s.DB.HoldShared(ctx, tx, db.LockNewsItems)
 	}
-	// #nosec G202 -- fn is one of two constant function names and lockKey a constant: nothing from outside reaches the query
-	_, err := tx.ExecContext(ctx, `SELECT `+fn+`(`+strconv.Itoa(lockKey)+`)`)
-	return err
+	return s.DB.Hold(ctx, tx, db.LockNewsItems)
 }
 
 // Create validates and stores a new item.
@@ -337,7 +318,7 @@ func (s *Service) Create(ctx context.Context, in Input, by Actor) (*Item, error)
 	if fe != nil {
 		return nil, fe
 	}
-	it := &Item{ID: newUUID(), Category: in.Category, Title: in.Title, Summary: in.Summary, Body: in.Body, Topics: in.Topics, AuthorID: by.AccountID}
+	it := &Item{ID: tokens.UUID(), Category: in.Category, Title: in.Title, Summary: in.Summary, Body: in.Body, Topics: in.Topics, AuthorID: by.AccountID}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockItems(ctx, tx, false); err != nil {
 			return err
@@ -453,7 +434,7 @@ func (s *Service) audit(ctx context.Context, tx *sql.Tx, by Actor, it, old *Item
 		events = append(events, "news.unpublished")
 	}
 	for _, a := range events {
-		if err := s.Audit.Audit(ctx, tx, identity.AuditEvent{Actor: by.name(), Action: a, Subject: "news:" + it.ID, Remote: by.Remote, Details: details}); err != nil {
+		if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: by.name(), Action: a, Subject: "news:" + it.ID, Remote: by.Remote, Details: details}); err != nil {
 			return err
 		}
 	}
@@ -613,34 +594,4 @@ func (s *Service) All(ctx context.Context, page, perPage int) ([]Item, int, erro
 		out = append(out, *it)
 	}
 	return out, total, rows.Err()
-}
-
-// newUUID returns a random (version 4) UUID: an item's id, and in the feed
-// its permanent identity (urn:uuid:...).
-func newUUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// newToken returns a random token for a link and the hash kept of it.
-func newToken() (token, hash string) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	token = base64.RawURLEncoding.EncodeToString(b)
-	return token, hashToken(token)
-}
-
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
-func newID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

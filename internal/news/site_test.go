@@ -42,17 +42,6 @@ func (c *clock) Add(d time.Duration) time.Time {
 	return c.t
 }
 
-// auditLog is the adapter cmd/civico uses, for the tests.
-type auditLog struct{ log *audit.Log }
-
-func (a auditLog) Audit(ctx context.Context, tx *sql.Tx, e identity.AuditEvent) error {
-	entry := audit.Entry{Actor: e.Actor, Action: e.Action, Subject: e.Subject, Remote: e.Remote, Details: e.Details}
-	if tx == nil {
-		return a.log.RecordNow(ctx, entry)
-	}
-	return a.log.Record(ctx, tx, entry)
-}
-
 // site is the news pages in a portal-like application of their own, with
 // identity's sessions and roles, and a real SMTP server for the mail.
 type site struct {
@@ -104,13 +93,14 @@ func newSite(t testing.TB, d *db.DB) *site {
 	base := "http://" + srv.Listener.Addr().String()
 	lg := &audit.Log{DB: d}
 	ids := &identity.Service{DB: d, Store: &identity.Store{DB: d}, Sessions: &identity.Sessions{DB: d, Idle: time.Hour, Absolute: 12 * time.Hour},
-		Limiter: &throttle.Limiter{DB: d}, Limits: identity.DefaultLimits(), Hasher: identity.NewHasher(4), Audit: auditLog{lg}}
+		Limiter: &throttle.Limiter{DB: d}, Limits: identity.DefaultLimits(), Hasher: identity.NewHasher(4), Audit: lg}
 	id := &identity.Web{App: app, Svc: ids, BaseURL: base}
 	app.Middleware = append(app.Middleware, id.Middleware)
 	app.Viewer = identity.Viewer
+	app.Guard = id.Require
 	c := &clock{t: start}
-	svc := &news.Service{DB: d, Outbox: &mail.Outbox{DB: d}, Audit: auditLog{lg}, I18n: i18n, Towns: towns, BaseURL: base, Now: c.Now}
-	(&news.Web{App: app, News: svc, ID: id}).Routes()
+	svc := &news.Service{DB: d, Outbox: &mail.Outbox{DB: d}, Audit: lg, I18n: i18n, Towns: towns, BaseURL: base, Now: c.Now}
+	(&news.Web{App: app, News: svc}).Routes()
 	srv.Config.Handler = app.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)

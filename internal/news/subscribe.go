@@ -11,6 +11,7 @@ import (
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/taxonomy"
+	tokens "github.com/civico-pa/civico/internal/token"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -61,7 +62,7 @@ func (s *Service) Subscribe(ctx context.Context, email string, topics []string, 
 		var sent sql.NullTime
 		err := tx.QueryRowContext(ctx, q, email).Scan(&id, &pending, &sent)
 		if errors.Is(err, sql.ErrNoRows) {
-			id = newID()
+			id = tokens.ID()
 			// A concurrent request for the same new address: the unique
 			// index decides, and the loser updates the winner's row.
 			res, err := tx.ExecContext(ctx, `INSERT INTO news_subscriptions (id, email, topics, pending_topics, lang, created_at)
@@ -81,7 +82,7 @@ func (s *Service) Subscribe(ctx context.Context, email string, topics []string, 
 			_, err := tx.ExecContext(ctx, `UPDATE news_subscriptions SET pending_topics = $1, lang = $2 WHERE id = $3`, strings.Join(topics, ","), lang, id)
 			return err
 		}
-		token, hash := newToken()
+		token, hash := tokens.New()
 		if _, err := tx.ExecContext(ctx, `UPDATE news_subscriptions SET pending_topics = $1, lang = $2, token_hash = $3, token_expires_at = $4,
 			token_sent_at = $5 WHERE id = $6`, strings.Join(topics, ","), lang, hash, now.Add(ConfirmTTL), now, id); err != nil {
 			return err
@@ -102,7 +103,7 @@ func (s *Service) PendingTopics(ctx context.Context, token string) ([]string, er
 	}
 	var topics string
 	err := s.DB.QueryRowContext(ctx, `SELECT pending_topics FROM news_subscriptions WHERE token_hash = $1 AND token_expires_at > $2`,
-		hashToken(token), s.now()).Scan(&topics)
+		tokens.Hash(token), s.now()).Scan(&topics)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrTokenInvalid
 	}
@@ -120,7 +121,7 @@ func (s *Service) Confirm(ctx context.Context, token string) error {
 	}
 	now := s.now()
 	res, err := s.DB.ExecContext(ctx, `UPDATE news_subscriptions SET confirmed_at = COALESCE(confirmed_at, $1), topics = pending_topics,
-		token_hash = NULL, token_expires_at = NULL WHERE token_hash = $2 AND token_expires_at > $1`, now, hashToken(token))
+		token_hash = NULL, token_expires_at = NULL WHERE token_hash = $2 AND token_expires_at > $1`, now, tokens.Hash(token))
 	if err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func (s *Service) CanUnsubscribe(ctx context.Context, token string) (bool, error
 	}
 	var n int
 	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM news_unsubscribe_tokens WHERE hash = $1 AND created_at > $2`,
-		hashToken(token), s.now().Add(-UnsubscribeTTL)).Scan(&n)
+		tokens.Hash(token), s.now().Add(-UnsubscribeTTL)).Scan(&n)
 	return n > 0, err
 }
 
@@ -150,7 +151,7 @@ func (s *Service) Unsubscribe(ctx context.Context, token string) error {
 		return ErrTokenInvalid
 	}
 	res, err := s.DB.ExecContext(ctx, `DELETE FROM news_subscriptions WHERE id IN
-		(SELECT subscription_id FROM news_unsubscribe_tokens WHERE hash = $1 AND created_at > $2)`, hashToken(token), s.now().Add(-UnsubscribeTTL))
+		(SELECT subscription_id FROM news_unsubscribe_tokens WHERE hash = $1 AND created_at > $2)`, tokens.Hash(token), s.now().Add(-UnsubscribeTTL))
 	if err != nil {
 		return err
 	}

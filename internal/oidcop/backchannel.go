@@ -13,9 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/civico-pa/civico/internal/audit"
+	tokens "github.com/civico-pa/civico/internal/token"
 	jose "github.com/go-jose/go-jose/v4"
-
-	"github.com/civico-pa/civico/internal/identity"
 )
 
 // backchannelEvent is the event a logout token carries (OpenID Connect
@@ -65,7 +65,7 @@ func (p *Provider) SessionsEndTx(ctx context.Context, tx *sql.Tx, hashes []strin
 		}
 		var notices []logoutNotice
 		for rows.Next() {
-			n := logoutNotice{id: newID(), createdAt: now}
+			n := logoutNotice{id: tokens.Secret(24), createdAt: now}
 			if err := rows.Scan(&n.clientID, &n.sid, &n.subject); err != nil {
 				_ = rows.Close()
 				return err
@@ -147,7 +147,7 @@ func (s *Storage) logoutOutcome(ctx context.Context, n logoutNotice, sendErr err
 	if now.Sub(n.createdAt) > logoutGiveUp {
 		_, err := s.DB.ExecContext(ctx, `DELETE FROM oidc_logout_outbox WHERE id = $1`, n.id)
 		if err == nil {
-			err = s.Audit.Audit(ctx, nil, identity.AuditEvent{Actor: "system", Action: "oidc.backchannel.abandoned", Subject: n.clientID,
+			err = s.Audit.Write(ctx, nil, audit.Entry{Actor: "system", Action: "oidc.backchannel.abandoned", Subject: n.clientID,
 				Details: map[string]string{"attempts": fmt.Sprint(attempts), "error": truncate(sendErr.Error(), 200)}})
 		}
 		return err
@@ -233,7 +233,7 @@ func (p *Provider) LogoutToken(ctx context.Context, clientID, subject, sid strin
 	}
 	now := p.Storage.now()
 	claims := map[string]any{
-		"iss": p.Issuer, "aud": clientID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(), "jti": newID(),
+		"iss": p.Issuer, "aud": clientID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(), "jti": tokens.Secret(24),
 		"sub": subject, "sid": sid, "events": map[string]any{backchannelEvent: map[string]any{}},
 	}
 	payload, err := json.Marshal(claims)

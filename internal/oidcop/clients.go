@@ -2,12 +2,8 @@ package oidcop
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +16,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/civico-pa/civico/internal/db"
+	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // Scopes a client may be allowed. openid is always allowed; fiscal_code and
@@ -251,20 +248,6 @@ func validClientID(id string) bool {
 	return true
 }
 
-// sha256Hex is how the provider keeps codes and client secrets: both are
-// long random strings, so their SHA-256 is enough to find them and reveals
-// nothing.
-func sha256Hex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
-
-func randomString(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 func jsonList(v []string) string {
 	if v == nil {
 		v = []string{}
@@ -289,15 +272,15 @@ func (s *Clients) Add(ctx context.Context, n NewClient) (*Client, string, error)
 	}
 	id := n.ID
 	if id == "" {
-		id = randomString(16)
+		id = tokens.Secret(16)
 	}
 	secret, secretHash := "", ""
 	if !n.Public {
 		secret = n.Secret
 		if secret == "" {
-			secret = randomString(32)
+			secret = tokens.Secret(32)
 		}
-		secretHash = sha256Hex(secret)
+		secretHash = tokens.Hash(secret)
 	}
 	c := &Client{ID: id, Name: strings.TrimSpace(n.Name), SecretHash: secretHash, Public: n.Public, FirstParty: n.FirstParty,
 		Pairwise: !n.PublicSubject, Redirects: n.RedirectURIs, PostLogouts: n.PostLogoutURIs,
@@ -336,7 +319,7 @@ func (s *Clients) Upsert(ctx context.Context, n NewClient) error {
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, secret_hash = excluded.secret_hash, first_party = excluded.first_party,
 		pairwise = excluded.pairwise, redirect_uris = excluded.redirect_uris, post_logout_uris = excluded.post_logout_uris,
 		backchannel_logout_uri = excluded.backchannel_logout_uri, scopes = excluded.scopes`,
-		n.ID, strings.TrimSpace(n.Name), sha256Hex(n.Secret), n.FirstParty, !n.PublicSubject, jsonList(n.RedirectURIs),
+		n.ID, strings.TrimSpace(n.Name), tokens.Hash(n.Secret), n.FirstParty, !n.PublicSubject, jsonList(n.RedirectURIs),
 		jsonList(n.PostLogoutURIs), n.BackchannelLogoutURI, jsonList(n.Scopes), s.now())
 	return err
 }
@@ -424,5 +407,5 @@ func (c *Client) checkSecret(secret string) bool {
 	if c.Public || c.SecretHash == "" || secret == "" {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(sha256Hex(secret)), []byte(c.SecretHash)) == 1
+	return subtle.ConstantTimeCompare([]byte(tokens.Hash(secret)), []byte(c.SecretHash)) == 1
 }

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/audit"
 )
 
 // Consent is an application a resident allowed, with what it may read.
@@ -66,7 +66,7 @@ func (s *Storage) grantConsent(ctx context.Context, accountID, clientID string, 
 			accountID, clientID, jsonList(granted), s.now()); err != nil {
 			return err
 		}
-		return s.Audit.Audit(ctx, tx, identity.AuditEvent{Actor: "account:" + accountID, Action: "oidc.consent.granted", Subject: accountID,
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + accountID, Action: "oidc.consent.granted", Subject: accountID,
 			Remote: remote, Details: map[string]string{"client": clientID}})
 	})
 }
@@ -109,7 +109,7 @@ func (s *Storage) RevokeConsent(ctx context.Context, accountID, clientID, remote
 		if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE account_id = $1 AND client_id = $2`, accountID, clientID); err != nil {
 			return err
 		}
-		return s.Audit.Audit(ctx, tx, identity.AuditEvent{Actor: "account:" + accountID, Action: "oidc.consent.revoked", Subject: accountID,
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + accountID, Action: "oidc.consent.revoked", Subject: accountID,
 			Remote: remote, Details: map[string]string{"client": clientID}})
 	})
 }

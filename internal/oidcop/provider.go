@@ -119,7 +119,7 @@ var supportedClaims = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "
 
 // Routes mounts the provider on the portal.
 func (p *Provider) Routes() {
-	m := p.App.Mux
+	m := p.App.For("oidcop")
 	m.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	protocol := p.errorPages(p.op)
 	m.Handle("/oidc/", protocol)
@@ -140,9 +140,9 @@ func (p *Provider) Routes() {
 	p.App.CrossOriginAllowed = append(p.App.CrossOriginAllowed, PathToken, PathEndSession, PathRevoke, PathIntrospect, PathUserinfo)
 	m.HandleFunc("GET "+PathLogin, p.login)
 	m.HandleFunc("POST "+PathConsent, p.consent)
-	low := p.ID.Require(assurance.Low)
-	m.HandleFunc("GET "+PathApps, low(p.apps))
-	m.HandleFunc("POST "+PathApps+"/{client}/revoca", low(p.revoke))
+	low := m.Guarded(assurance.Low)
+	low.HandleFunc("GET "+PathApps, p.apps)
+	low.HandleFunc("POST "+PathApps+"/{client}/revoca", p.revoke)
 }
 
 // discovery is the library's document with what civico adds: pairwise

@@ -20,19 +20,16 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
+	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // Accounts is what the provider reads of the identity store.
 type Accounts interface {
 	ByID(ctx context.Context, id string) (*identity.Account, error)
-}
-
-// Auditor records the provider's sensitive events in the audit log.
-type Auditor interface {
-	Audit(ctx context.Context, tx *sql.Tx, e identity.AuditEvent) error
 }
 
 // Storage is the provider's memory, in the database, so that any civico
@@ -45,7 +42,7 @@ type Storage struct {
 	Accounts Accounts
 	// Residents is the town's population register.
 	Residents Residents
-	Audit     Auditor
+	Audit     audit.Writer
 	Now       func() time.Time
 	// EndSession ends a portal session by its hash (identity's EndOne),
 	// which in turn starts back-channel logout.
@@ -199,8 +196,6 @@ func (s *Storage) openSealed(id string) (*AuthRequest, error) {
 // error its caller chose (invalid_grant for a code, and so on).
 var errNotFound = errors.New("not found or expired")
 
-func newID() string { return randomString(24) }
-
 // CreateAuthRequest seals a validated authorization request into its id
 // (nothing is written: see sealedPrefix). On top of
 // the library's checks: the redirect URI is the client's (a loopback one
@@ -297,7 +292,7 @@ func (s *Storage) persist(ctx context.Context, a *AuthRequest) (*AuthRequest, er
 		return nil, err
 	}
 	row := *a
-	row.ID = newID()
+	row.ID = tokens.Secret(24)
 	_, err = s.DB.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, request, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
 		row.ID, row.ClientID, string(data), row.CreatedAt, row.CreatedAt.Add(authRequestLifetime))
 	if err != nil {
@@ -317,7 +312,7 @@ func (s *Storage) complete(ctx context.Context, a *AuthRequest, c *Client, acc *
 		if err != nil {
 			return "", err
 		}
-		id := newID()
+		id := tokens.Secret(24)
 		_, err = s.DB.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, request, account_id, session_hash, subject, acr, amr,
 			auth_time, done, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10, $11)`,
 			id, a.ClientID, string(data), acc.ID, se.Hash, s.subject(c, acc.ID), acr, jsonList(amr), se.CreatedAt, a.CreatedAt,
@@ -354,7 +349,7 @@ func (s *Storage) peekCode(ctx context.Context, code string) (*AuthRequest, erro
 		return nil, errNotFound
 	}
 	return scanAuthRequest(s.DB.QueryRowContext(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests
-		WHERE code_hash = $1 AND code_used_at IS NULL AND code_expires_at > $2 AND done = TRUE`, sha256Hex(code), s.now()))
+		WHERE code_hash = $1 AND code_used_at IS NULL AND code_expires_at > $2 AND done = TRUE`, tokens.Hash(code), s.now()))
 }
 
 // SaveAuthCode binds the code to its request, once: the code lives one
@@ -362,7 +357,7 @@ func (s *Storage) peekCode(ctx context.Context, code string) (*AuthRequest, erro
 func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	now := s.now()
 	res, err := s.DB.ExecContext(ctx, `UPDATE oidc_auth_requests SET code_hash = $1, code_expires_at = $2
-		WHERE id = $3 AND done = TRUE AND code_hash IS NULL AND expires_at > $4`, sha256Hex(code), now.Add(codeLifetime), id, now)
+		WHERE id = $3 AND done = TRUE AND code_hash IS NULL AND expires_at > $4`, tokens.Hash(code), now.Add(codeLifetime), id, now)
 	if err != nil {
 		return err
 	}
@@ -378,7 +373,7 @@ func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
 // presenters is not the application.
 func (s *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	now := s.now()
-	h := sha256Hex(code)
+	h := tokens.Hash(code)
 	var a *AuthRequest
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -400,7 +395,7 @@ func (s *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 			if _, err := tx.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE auth_request_id = $1`, id); err != nil {
 				return err
 			}
-			return s.Audit.Audit(ctx, tx, identity.AuditEvent{Actor: "client:" + clientID, Action: "oidc.code.reused",
+			return s.Audit.Write(ctx, tx, audit.Entry{Actor: "client:" + clientID, Action: "oidc.code.reused",
 				Subject: id, Details: map[string]string{"client": clientID}})
 		})
 		return nil, fmt.Errorf("code already used: %w", errNotFound)
@@ -422,7 +417,7 @@ func (s *Storage) CreateAccessToken(ctx context.Context, tr op.TokenRequest) (st
 		return "", time.Time{}, oidc.ErrUnsupportedGrantType()
 	}
 	now := s.now()
-	id, exp := newID(), now.Add(accessTokenLifetime)
+	id, exp := tokens.Secret(24), now.Add(accessTokenLifetime)
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		// The portal session that logged in must still be there: a code
 		// exchanged after the resident logged out gets nothing.

@@ -2,11 +2,7 @@ package partecipa
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -21,6 +17,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/db"
+	tokens "github.com/civico-pa/civico/internal/token"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -127,17 +124,6 @@ func (a *Auth) oauth(p *gooidc.Provider) *oauth2.Config {
 		RedirectURL: a.BaseURL + "/auth/callback", Scopes: []string{gooidc.ScopeOpenID, "profile", "residence"}}
 }
 
-func random() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func hash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
-
 func (a *Auth) secure() bool { return strings.HasPrefix(a.BaseURL, "https://") }
 
 func (a *Auth) setCookie(w http.ResponseWriter, name, value, path string, maxAge int) {
@@ -168,7 +154,7 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 }
 
 func (a *Auth) lookup(ctx context.Context, token string) (*Viewer, error) {
-	h := hash(token)
+	h := tokens.Hash(token)
 	var v Viewer
 	var claims string
 	var last, exp time.Time
@@ -224,7 +210,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, err)
 		return
 	}
-	pl := pendingLogin{State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier(), Next: web.SafeNext(r.URL.Query().Get("next")),
+	pl := pendingLogin{State: tokens.Secret(32), Nonce: tokens.Secret(32), Verifier: oauth2.GenerateVerifier(), Next: web.SafeNext(r.URL.Query().Get("next")),
 		Need: need, Expires: a.now().Add(loginLifetime).Unix()}
 	sealed, err := a.seal(pl)
 	if err != nil {
@@ -311,10 +297,10 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	extra, _ := json.Marshal(claims.residenceClaims)
-	token := random()
+	token := tokens.Secret(32)
 	now := a.now()
 	if _, err := a.DB.ExecContext(ctx, `INSERT INTO partecipa_sessions (id_hash, subject, sid, name, acr, claims, id_token, created_at, last_seen_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`, hash(token), idt.Subject, claims.SID, claims.Name, claims.ACR, string(extra), raw,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`, tokens.Hash(token), idt.Subject, claims.SID, claims.Name, claims.ACR, string(extra), raw,
 		now, now.Add(sessionAbsolute)); err != nil {
 		a.fail(w, r, err)
 		return
@@ -344,7 +330,7 @@ func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	var idToken string
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" && len(c.Value) <= 100 {
 		err := a.DB.Tx(ctx, func(tx *sql.Tx) error {
-			return tx.QueryRowContext(ctx, `DELETE FROM partecipa_sessions WHERE id_hash = $1 RETURNING id_token`, hash(c.Value)).Scan(&idToken)
+			return tx.QueryRowContext(ctx, `DELETE FROM partecipa_sessions WHERE id_hash = $1 RETURNING id_token`, tokens.Hash(c.Value)).Scan(&idToken)
 		})
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			a.fail(w, r, err)

@@ -42,7 +42,7 @@ type Partecipa struct {
 
 // Routes is the map of Partecipa.
 func (p *Partecipa) Routes() {
-	m := p.App.Mux
+	m := p.App.For("partecipa")
 	m.HandleFunc("GET /{$}", p.page("home", "partecipa.home.title"))
 	m.HandleFunc("GET /come-funziona", p.page("how", "partecipa.how.title"))
 	a := p.Auth

@@ -69,7 +69,7 @@ var (
 
 // Routes is the map of the portal's own pages.
 func (p *Portal) Routes() {
-	m := p.App.Mux
+	m := p.App.For("portal")
 	m.HandleFunc("GET /{$}", p.home)
 	// The services section is the catalogue's, the news section the news package's.
 	for _, s := range []*section{management, topics} {

@@ -54,6 +54,11 @@ type App struct {
 	// a request arrives without TLS (a reverse proxy terminates it): HSTS and
 	// Secure cookies are then always on.
 	PublicHTTPS bool
+	// Guard checks the level of assurance and roles of guarded routes
+	// (identity's Require), set before features register them.
+	Guard Guard
+	// book keeps who registered each route, for the route map.
+	book routeBook
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed
 	// (CIVICO_TRUSTED_PROXIES): RemoteAddr is then the client's address.
 	Proxies Proxies
@@ -67,15 +72,16 @@ type App struct {
 // health, readiness, the language switch. Metrics have a listener of their
 // own (Metrics.Endpoint).
 func (a *App) Routes() {
-	a.Mux.Handle("GET /static/{version}/{path...}", a.Static)
-	a.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	m := a.For("web")
+	m.Handle("GET /static/{version}/{path...}", a.Static)
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	a.Mux.HandleFunc("GET /readyz", a.readyz)
-	a.Mux.HandleFunc("GET /lingua/{lang}", a.switchLanguage)
+	m.HandleFunc("GET /readyz", a.readyz)
+	m.HandleFunc("GET /lingua/{lang}", a.switchLanguage)
 	// Browsers ask for /favicon.ico on their own: point them at the icon.
-	a.Mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, a.Static.Prefix+"/favicon.svg", http.StatusMovedPermanently)
 	})
 }

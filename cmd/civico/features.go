@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/catalog"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/feature"
+	"github.com/civico-pa/civico/internal/feedback"
+	"github.com/civico-pa/civico/internal/forms"
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/mail"
+	"github.com/civico-pa/civico/internal/news"
+	"github.com/civico-pa/civico/internal/oidcop"
+	"github.com/civico-pa/civico/internal/partecipa"
+	"github.com/civico-pa/civico/internal/population"
+	"github.com/civico-pa/civico/internal/portal"
+	"github.com/civico-pa/civico/internal/throttle"
+	"github.com/civico-pa/civico/internal/town"
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// civico is what civico is made of: the one explicit list of features, in
+// the order they are wired, that serve, migrate, the demo and the tests
+// all build from, and the handles of the features serve and the tests
+// reach into. A new feature is a line in features (and, when it needs
+// another feature, the lines below that join them).
+type civico struct {
+	catalog   *catalog.Module
+	forms     *forms.Module
+	news      *news.Module
+	oidc      *oidcop.Module
+	partecipa *partecipa.Module
+	features  []feature.Feature
+}
+
+// partecipaClientID is the built-in client of the consultation platform.
+const partecipaClientID = "partecipa"
+
+// newCivico lists the features for a configuration. Nothing here touches
+// the database: features get it when they are wired (feature.Host), so the
+// list also serves `civico migrate` and `civico version`, which only read
+// the features' migrations.
+func newCivico(cfg config, secret oidcop.Secret, register *population.Register) *civico {
+	c := &civico{catalog: catalog.New(), forms: &forms.Module{}, news: &news.Module{}}
+	// The catalogue lists each service's forms; the forms library checks
+	// the service a form belongs to against the catalogue.
+	c.catalog.Forms = serviceForms(c.forms)
+	c.forms.Services = formServices(c.catalog.Store)
+	// Partecipa is a first-party client of the portal's provider, with a
+	// secret derived from the installation secret.
+	p := cfg.PartecipaBaseURL
+	c.oidc = &oidcop.Module{Secret: secret, Residents: register, Clients: []oidcop.NewClient{{ID: partecipaClientID, Name: "Partecipa", FirstParty: true,
+		RedirectURIs: []string{p + "/auth/callback"}, PostLogoutURIs: []string{p + "/"}, BackchannelLogoutURI: p + "/auth/backchannel-logout",
+		Scopes: []string{"openid", "profile", oidcop.ScopeResidence}, Secret: secret.ClientSecret(partecipaClientID)}}}
+	// Partecipa reaches the provider through the portal's listener from a
+	// loopback address like any client: its connections are kept under
+	// half the per-client cap, so that a burst of logins queues here
+	// instead of being refused there.
+	toPortal := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.MaxConnsPerClient > 0 {
+		toPortal.MaxConnsPerHost = max(1, cfg.MaxConnsPerClient/2)
+	}
+	c.partecipa = &partecipa.Module{ClientID: partecipaClientID, ClientSecret: secret.ClientSecret(partecipaClientID),
+		HTTP: &http.Client{Timeout: 10 * time.Second, Transport: toPortal}}
+
+	c.features = []feature.Feature{
+		// The platform: tables every feature stands on, and their upkeep.
+		{Name: "town", Migrations: town.Migrations},
+		{Name: "audit", Migrations: audit.Migrations},
+		{Name: "mail", Migrations: mail.Migrations, Wire: wireMail},
+		{Name: "throttle", Migrations: throttle.Migrations, Wire: func(h *feature.Host) error {
+			h.Sweep("spent budgets", 5*time.Minute, h.Limiter.Sweep)
+			return nil
+		}},
+		{Name: "population", Migrations: population.Migrations},
+		identityFeature(),
+		// The features.
+		portal.Feature(cfg.PartecipaBaseURL),
+		c.catalog.Feature(),
+		c.forms.Feature(),
+		c.news.Feature(),
+		feedback.Feature(),
+		c.oidc.Feature(),
+		c.partecipa.Feature(),
+	}
+	return c
+}
+
+// schema is every feature's tables.
+func schema() db.Schema {
+	return feature.Migrations(newCivico(config{}, oidcop.Secret{}, nil).features)
+}
+
+// identityFeature is who is asking: accounts, logins, sessions, operators.
+// identity is a platform package (every feature asks it who is logged in),
+// so its feature is described here rather than in its own folder.
+func identityFeature() feature.Feature {
+	return feature.Feature{
+		Name: "identity", Messages: identity.Messages, Portal: identity.Templates, Migrations: identity.Migrations,
+		Wire: func(h *feature.Host) error {
+			h.ID.Routes()
+			h.Portal.Middleware = append(h.Portal.Middleware, h.ID.Middleware)
+			h.Portal.Viewer = identity.Viewer
+			h.Sweep("expired sessions", 5*time.Minute, h.ID.Svc.Sessions.Sweep)
+			h.Sweep("expired registration links", 5*time.Minute, h.ID.Svc.SweepSignups)
+			return nil
+		},
+	}
+}
+
+// mailRetention is how long sent and failed mail stays in the outbox: the
+// messages hold addresses and links that need not outlive their use.
+const mailRetention = 30 * 24 * time.Hour
+
+func wireMail(h *feature.Host) error {
+	h.Sweep("old mail", time.Hour, func(ctx context.Context) error {
+		_, err := h.Outbox.Purge(ctx, time.Now().Add(-mailRetention))
+		return err
+	})
+	return nil
+}
+
+// serviceForms lists a service's forms for its page in the catalogue's
+// words.
+func serviceForms(m *forms.Module) catalog.FormsOf {
+	return func(ctx context.Context, serviceID string) ([]catalog.ServiceForm, error) {
+		list, err := m.ForService(ctx, serviceID)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]catalog.ServiceForm, 0, len(list))
+		for _, f := range list {
+			v := f.Latest
+			size := map[string]string{}
+			for _, lang := range web.Languages {
+				size[lang] = v.HumanSize(lang)
+			}
+			out = append(out, catalog.ServiceForm{Title: f.Title, Description: f.Description, URL: v.URL(), MediaType: v.MediaType,
+				Icon: v.Icon(), TypeLabel: v.TypeLabel(), Version: v.Number, Date: v.Date(), Size: size})
+		}
+		return out, nil
+	}
+}
+
+// formServices lets the forms library check and list the catalogue's
+// services without importing the catalogue.
+func formServices(c *catalog.Store) forms.Services {
+	return func(ctx context.Context) ([]forms.Service, error) {
+		cat, err := c.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]forms.Service, 0, len(cat.Services))
+		for _, s := range cat.Services {
+			out = append(out, forms.Service{ID: s.ID, Title: s.Title})
+		}
+		return out, nil
+	}
+}

@@ -1,0 +1,63 @@
+package catalog
+
+import (
+	"context"
+	"time"
+
+	"github.com/civico-pa/civico/internal/feature"
+	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/identity"
+)
+
+// ServiceForm is what a service page lists of a downloadable form. The
+// forms library provides them; the catalogue does not import it (cmd/civico
+// joins the two).
+type ServiceForm struct {
+	Title, Description string
+	URL, MediaType     string
+	// Icon names the file type's icon; TypeLabel says the type in words.
+	Icon, TypeLabel string
+	// Size is the file's size in words, by language.
+	Size    map[string]string
+	Version int
+	Date    string
+}
+
+// FormsOf lists the forms of a service, for its page.
+type FormsOf func(ctx context.Context, serviceID string) ([]ServiceForm, error)
+
+// Module is the catalogue as civico wires it.
+type Module struct {
+	// Store is the catalogue (cached for 30 s in each process).
+	Store *Store
+	// Forms lists a service's forms on its page; nil lists none.
+	Forms FormsOf
+}
+
+// New is the catalogue before it is wired.
+func New() *Module { return &Module{Store: &Store{TTL: 30 * time.Second}} }
+
+// Feature is the catalogue: offices, services, the finder, the
+// coordination view, the API and the catalogue's back office.
+func (m *Module) Feature() feature.Feature {
+	return feature.Feature{
+		Name: "catalog", Messages: Messages, Portal: Templates, Migrations: Migrations,
+		Wire: func(h *feature.Host) error {
+			m.Store.DB = h.DB
+			m.Store.Holidays = func(ctx context.Context) hours.Holidays {
+				p, err := h.Towns.Get(ctx)
+				if err != nil {
+					return hours.Holidays{}
+				}
+				month, day := p.Patron()
+				return hours.Holidays{PatronMonth: month, PatronDay: day}
+			}
+			w := &Web{App: h.Portal, Store: m.Store, Forms: m.Forms, Limiter: h.Limiter}
+			w.Routes()
+			(&BackOffice{Web: w, Audit: h.Audit}).Routes()
+			h.BackOffice(identity.Section{Label: "backoffice.catalog", Href: "/backoffice/catalogo", Roles: EditorRoles})
+			h.BackOffice(identity.Section{Label: "catalog.coord.title", Href: "/coordinamento-orari", Roles: EditorRoles})
+			return nil
+		},
+	}
+}

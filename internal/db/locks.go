@@ -1,0 +1,48 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+)
+
+// Lock names work that must not interleave across processes, held by a
+// write transaction until it ends. Every lock civico takes is listed here,
+// so no two features pick the same number by chance.
+type Lock int64
+
+const (
+	// LockMigrations: one process migrates at a time.
+	LockMigrations Lock = 7243110041
+	// LockAudit: appends to the audit log's hash chain, one at a time.
+	LockAudit Lock = 7243110042
+	// LockFormFiles: placing uploaded files (shared) against collecting
+	// the unreferenced ones (exclusive).
+	LockFormFiles Lock = 7243110043
+	// LockNewsItems: making news visible (exclusive) against reading
+	// them for a digest (shared).
+	LockNewsItems Lock = 7243110060
+)
+
+func (l Lock) id() string { return strconv.FormatInt(int64(l), 10) }
+
+// Hold takes l exclusively in tx until tx ends: a PostgreSQL advisory lock.
+// On SQLite a write transaction already holds the database's only write
+// lock, so there is nothing more to take.
+func (d *DB) Hold(ctx context.Context, tx *sql.Tx, l Lock) error {
+	if d.Dialect != Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+l.id()+`)`) // #nosec G202 -- l is one of the constants above
+	return err
+}
+
+// HoldShared takes l shared in tx: holders of the shared lock wait only for
+// a holder of the exclusive one.
+func (d *DB) HoldShared(ctx context.Context, tx *sql.Tx, l Lock) error {
+	if d.Dialect != Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared(`+l.id()+`)`) // #nosec G202 -- l is one of the constants above
+	return err
+}

@@ -1,0 +1,174 @@
+// Package feature is where a capability plugs into civico. A feature
+// describes itself once — its translations, its templates for each
+// application, its tables, and a Wire function that registers its routes,
+// back-office sections and background work on a Host — and cmd/civico holds
+// the one explicit list of features that `serve`, `migrate`, the demo and
+// the tests all build from. Adding a feature touches its own folder and
+// that list.
+package feature
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/mail"
+	"github.com/civico-pa/civico/internal/throttle"
+	"github.com/civico-pa/civico/internal/town"
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// Feature is one capability as civico plugs it in.
+type Feature struct {
+	// Name names the feature in the route map, the logs and the schema:
+	// lower case, its package's name.
+	Name string
+	// Messages are its translations (a locales folder: it.json, en.json).
+	Messages fs.FS
+	// Portal and Partecipa are its templates for each application (a
+	// templates folder: pages/*.html, partials/*.html).
+	Portal, Partecipa fs.FS
+	// Migrations are its tables: a migrations folder of NNNN_name.sql
+	// files, one SQL text for both databases (see db.Source).
+	Migrations fs.FS
+	// Wire plugs the feature into the applications once they exist.
+	Wire func(h *Host) error
+}
+
+// Host is what features are wired into: the platform every feature uses,
+// and the places they register on.
+type Host struct {
+	DB        *db.DB
+	Portal    *web.App
+	Partecipa *web.App
+	// ID is the portal's identity: who is logged in (identity.Current),
+	// the card login's address, the back office's home.
+	ID      *identity.Web
+	Audit   audit.Writer
+	Outbox  *mail.Outbox
+	Limiter *throttle.Limiter
+	Towns   *town.Store
+	Log     *slog.Logger
+	// Key derives a 32-byte key for purpose from the installation secret
+	// (CIVICO_SECRET_KEY): one key per use, none shared.
+	Key func(purpose string) []byte
+	// BaseURL and PartecipaBaseURL are the applications' public addresses;
+	// DataDir is where files live beside the database.
+	BaseURL, PartecipaBaseURL, DataDir string
+
+	name  string
+	tasks []Task
+}
+
+// Task is background work of a feature: a loop that runs until ctx ends
+// (a mail worker), or a job run every Every (a sweep of expired rows).
+type Task struct {
+	Feature, Name string
+	Every         time.Duration
+	Run           func(ctx context.Context) error
+	Loop          func(ctx context.Context)
+}
+
+// Sweep runs fn every d in every process (sweeps are idempotent and take
+// their own locks): the housekeeping of expired rows and files.
+func (h *Host) Sweep(name string, d time.Duration, fn func(context.Context) error) {
+	h.tasks = append(h.tasks, Task{Feature: h.name, Name: name, Every: d, Run: fn})
+}
+
+// Loop runs fn in every process until the server stops: a worker that
+// takes its work from the database under leases (mail, logout notices).
+func (h *Host) Loop(name string, fn func(context.Context)) {
+	h.tasks = append(h.tasks, Task{Feature: h.name, Name: name, Loop: fn})
+}
+
+// BackOffice lists a part of the back office on its home page.
+func (h *Host) BackOffice(s identity.Section) { h.ID.AddSection(s) }
+
+// Tasks are the background work the features registered.
+func (h *Host) Tasks() []Task { return slices.Clone(h.tasks) }
+
+// Wire runs every feature's Wire in order, each told its own name.
+func (h *Host) Wire(features []Feature) error {
+	for _, f := range features {
+		if f.Wire == nil {
+			continue
+		}
+		h.name = f.Name
+		if err := f.Wire(h); err != nil {
+			return fmt.Errorf("%s: %w", f.Name, err)
+		}
+	}
+	h.name = ""
+	return nil
+}
+
+// Messages are the translations of every feature, in order.
+func Messages(features []Feature) []fs.FS {
+	return collect(features, func(f Feature) fs.FS { return f.Messages })
+}
+
+// PortalTemplates are the portal's templates of every feature.
+func PortalTemplates(features []Feature) []fs.FS {
+	return collect(features, func(f Feature) fs.FS { return f.Portal })
+}
+
+// PartecipaTemplates are Partecipa's templates of every feature.
+func PartecipaTemplates(features []Feature) []fs.FS {
+	return collect(features, func(f Feature) fs.FS { return f.Partecipa })
+}
+
+// Migrations are the tables of every feature, named by it.
+func Migrations(features []Feature) db.Schema {
+	var out db.Schema
+	for _, f := range features {
+		if f.Migrations != nil {
+			out = append(out, db.Source{Owner: f.Name, FS: f.Migrations})
+		}
+	}
+	return out
+}
+
+func collect(features []Feature, pick func(Feature) fs.FS) []fs.FS {
+	var out []fs.FS
+	for _, f := range features {
+		if x := pick(f); x != nil {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// Run runs the tasks until ctx ends and returns once they have all
+// stopped: loops until they return, sweeps every Every (a failed sweep is
+// logged and tried again at the next tick).
+func Run(ctx context.Context, tasks []Task, log *slog.Logger) {
+	var wg sync.WaitGroup
+	for _, t := range tasks {
+		wg.Go(func() {
+			if t.Loop != nil {
+				t.Loop(ctx)
+				return
+			}
+			tick := time.NewTicker(t.Every)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					if err := t.Run(ctx); err != nil && ctx.Err() == nil {
+						log.Warn("background task failed", "feature", t.Feature, "task", t.Name, "err", err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

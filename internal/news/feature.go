@@ -1,0 +1,30 @@
+package news
+
+import (
+	"context"
+
+	"github.com/civico-pa/civico/internal/feature"
+	"github.com/civico-pa/civico/internal/identity"
+)
+
+// Module is the news section as civico wires it: Service is set when the
+// feature is wired.
+type Module struct {
+	Service *Service
+}
+
+// Feature is the Novità section, its back office and the daily digest.
+func (m *Module) Feature() feature.Feature {
+	return feature.Feature{
+		Name: "news", Messages: Messages, Portal: Templates, Migrations: Migrations,
+		Wire: func(h *feature.Host) error {
+			m.Service = &Service{DB: h.DB, Outbox: h.Outbox, Audit: h.Audit, I18n: h.Portal.I18n, Towns: h.Towns, BaseURL: h.BaseURL}
+			(&Web{App: h.Portal, News: m.Service}).Routes()
+			h.BackOffice(identity.Section{Label: "news.admin.title", Href: "/backoffice/notizie", Roles: EditorRoles})
+			h.Loop("daily digest", func(ctx context.Context) {
+				(&Digest{News: m.Service, Log: h.Log}).RunDaily(ctx, DigestHour, DigestMinute)
+			})
+			return nil
+		},
+	}
+}

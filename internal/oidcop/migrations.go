@@ -1,0 +1,12 @@
+package oidcop
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations are the tables of package oidcop (see db.Source).
+var Migrations, _ = fs.Sub(migrationFiles, "migrations")

@@ -1,0 +1,35 @@
+package partecipa
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/civico-pa/civico/internal/feature"
+)
+
+// Module is Partecipa as civico wires it: a relying party of the portal's
+// provider, on an application of its own.
+type Module struct {
+	// ClientID and ClientSecret are Partecipa's registration with the
+	// provider; HTTP is how it reaches the provider.
+	ClientID, ClientSecret string
+	HTTP                   *http.Client
+	// Auth is set when the feature is wired; serve sets its Via once the
+	// portal listens.
+	Auth *Auth
+}
+
+// Feature is Partecipa: its pages, its login through the portal and its
+// sessions.
+func (m *Module) Feature() feature.Feature {
+	return feature.Feature{
+		Name: "partecipa", Messages: Messages, Partecipa: Templates, Migrations: Migrations,
+		Wire: func(h *feature.Host) error {
+			m.Auth = &Auth{DB: h.DB, Issuer: h.BaseURL, BaseURL: h.PartecipaBaseURL, ClientID: m.ClientID, ClientSecret: m.ClientSecret,
+				HTTP: m.HTTP, Log: h.Log.With("app", "partecipa")}
+			(&Partecipa{App: h.Partecipa, Auth: m.Auth}).Routes()
+			h.Sweep("expired sessions", 5*time.Minute, m.Auth.Sweep)
+			return nil
+		},
+	}
+}
