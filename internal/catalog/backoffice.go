@@ -15,6 +15,7 @@ import (
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -106,7 +107,7 @@ func (s *Store) SaveService(ctx context.Context, auditor audit.Writer, actor str
 }
 
 // ErrNotFound means no such office or service.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = problem.New(problem.NotFound, "", errors.New("no such office or service"))
 
 // Forget drops the cached catalogue: the next Get reads the database (after an edit).
 func (s *Store) Forget() {

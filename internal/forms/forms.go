@@ -34,7 +34,7 @@ import (
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
-	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/problem"
 	tokens "github.com/civico-pa/civico/internal/token"
 )
 
@@ -184,14 +184,14 @@ func (s *Store) limits() Limits {
 
 // Errors of the store.
 var (
-	ErrNotFound = errors.New("form not found")
+	ErrNotFound = problem.New(problem.NotFound, "", errors.New("form not found"))
 	// ErrTooLarge: the file is larger than Store.Max.
 	ErrTooLarge = errors.New("the file is larger than the limit")
 	errNoDir    = errors.New("forms: no data directory configured")
 )
 
 // FieldErrors maps a form field to the message id saying what is wrong.
-type FieldErrors = identity.FieldErrors
+type FieldErrors = problem.Fields
 
 // Limits of the text fields, in characters.
 const (

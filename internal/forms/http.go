@@ -47,11 +47,6 @@ func (h *Web) Routes() {
 	op.HandleFunc("POST /backoffice/moduli/{form}/archivio", h.archive)
 }
 
-func (h *Web) fail(w http.ResponseWriter, r *http.Request, err error) {
-	h.App.Log.Error("forms", "err", err, "request_id", web.RequestID(r.Context()))
-	h.App.Error(w, r, http.StatusInternalServerError)
-}
-
 // validID is the shape of the ids newID makes.
 func validID(id string) bool {
 	return len(id) == 32 && strings.Trim(id, "0123456789abcdef") == ""
@@ -70,7 +65,7 @@ func (h *Web) version(w http.ResponseWriter, r *http.Request, number int) (*Form
 		return nil, nil, false
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return nil, nil, false
 	}
 	return f, v, true
@@ -132,7 +127,7 @@ func (h *Web) download(w http.ResponseWriter, r *http.Request) {
 func (h *Web) serve(w http.ResponseWriter, r *http.Request, v *Version, immutable bool) {
 	f, err := h.Store.Open(v)
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	defer f.Close()
@@ -211,12 +206,12 @@ func (h *Web) index(w http.ResponseWriter, r *http.Request) {
 func (h *Web) renderIndex(w http.ResponseWriter, r *http.Request, status int, st FormState) {
 	services, err := h.services(r)
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	all, err := h.Store.List(r.Context())
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	byService := map[string][]*Form{}
@@ -273,12 +268,12 @@ func (h *Web) renderDetail(w http.ResponseWriter, r *http.Request, status int, s
 		return
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	services, err := h.services(r)
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	d := &DetailData{FormState: st, Form: f, Service: Service{ID: f.ServiceID, Title: f.ServiceID}, Uploaders: map[string]string{}, Accept: accept}
@@ -393,7 +388,7 @@ func (h *Web) receive(w http.ResponseWriter, r *http.Request) *upload {
 				h.App.Log.Info("form upload refused", "reason", err.Error(), "request_id", web.RequestID(r.Context()))
 				u.fileErr = err
 			default:
-				h.fail(w, r, err)
+				h.App.Fail(w, r, err)
 				return nil
 			}
 			continue
@@ -447,7 +442,7 @@ func (h *Web) create(w http.ResponseWriter, r *http.Request) {
 	values := map[string]string{"service": nf.ServiceID, "title": nf.Title, "description": nf.Description}
 	fe, err := h.Store.Validate(r.Context(), nf)
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	if fe != nil || u.fileErr != nil || u.staged == nil {
@@ -464,7 +459,7 @@ func (h *Web) create(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &ferr):
 		h.renderIndex(w, r, http.StatusUnprocessableEntity, FormState{Values: values, Errors: ferr, Alert: "forms.error.form"})
 	case err != nil:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	default:
 		h.App.PurgeCaches() // the service page shows the change now, in this process
 		web.Redirect(w, r, "/backoffice/moduli/"+f.ID, url.Values{"salvato": {"1"}})
@@ -496,7 +491,7 @@ func (h *Web) addVersion(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNotFound):
 		h.App.Error(w, r, http.StatusNotFound)
 	case err != nil:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	default:
 		h.App.PurgeCaches() // the service page shows the change now, in this process
 		web.Redirect(w, r, "/backoffice/moduli/"+id, url.Values{"salvato": {"1"}})
@@ -530,7 +525,7 @@ func (h *Web) archive(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNotFound):
 		h.App.Error(w, r, http.StatusNotFound)
 	case err != nil:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	default:
 		h.App.PurgeCaches() // the service page shows the change now, in this process
 		web.Redirect(w, r, "/backoffice/moduli/"+id, url.Values{done: {"1"}})

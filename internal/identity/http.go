@@ -289,11 +289,6 @@ func (h *Web) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	return h.App.ParseForm(w, r, 16<<10)
 }
 
-func (h *Web) fail(w http.ResponseWriter, r *http.Request, err error) {
-	h.App.Log.Error("identity", "err", err, "request_id", web.RequestID(r.Context()))
-	h.App.Error(w, r, http.StatusInternalServerError)
-}
-
 func (h *Web) loginForm(w http.ResponseWriter, r *http.Request) {
 	d := &FormData{}
 	if r.URL.Query().Get("reimpostata") != "" {
@@ -324,7 +319,7 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 		d.Alert = "identity.error.not_verified"
 		h.form(w, r, http.StatusForbidden, "login", "identity.login.title", d)
 	default:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	}
 }
 
@@ -337,7 +332,7 @@ func (h *Web) totpForm(w http.ResponseWriter, r *http.Request, status int, email
 		d.SecretURI = TOTPURI(h.Svc.Town(r.Context()), email, p.Secret)
 		qr, err := NewQR(d.SecretURI)
 		if err != nil {
-			h.fail(w, r, err)
+			h.App.Fail(w, r, err)
 			return
 		}
 		d.QR = qr
@@ -365,7 +360,7 @@ func (h *Web) loginCode(w http.ResponseWriter, r *http.Request) {
 		// The pending login is used up: start again from the password.
 		h.form(w, r, http.StatusUnauthorized, "login", "identity.login.title", &FormData{Alert: "identity.error.totp"})
 	default:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	}
 }
 
@@ -389,12 +384,12 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	login, err := h.Svc.LoginCard(r.Context(), holder, holder.Proof, web.RemoteAddr(r), r.UserAgent())
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	h.loggedIn(w, r, login)
@@ -404,7 +399,7 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 func (h *Web) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(SessionCookie); err == nil {
 		if err := h.Svc.Sessions.End(r.Context(), c.Value); err != nil {
-			h.fail(w, r, err)
+			h.App.Fail(w, r, err)
 			return
 		}
 	}
@@ -436,7 +431,7 @@ func (h *Web) register(w http.ResponseWriter, r *http.Request) {
 		h.form(w, r, http.StatusUnprocessableEntity, "register", "identity.register.title", d)
 	case h.refused(w, r, err, "register", "identity.register.title", d):
 	case err != nil:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	default:
 		h.form(w, r, http.StatusOK, "notice", "identity.register.title", &FormData{Message: "identity.register.sent"})
 	}
@@ -451,7 +446,7 @@ func (h *Web) signupForm(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrTokenInvalid):
 		h.form(w, r, http.StatusBadRequest, "link_dead", "identity.signup.title", &FormData{Alert: "identity.error.signup_link"})
 	case err != nil:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	default:
 		h.form(w, r, http.StatusOK, "signup", "identity.signup.title", &FormData{Token: token, Email: email})
 	}
@@ -481,7 +476,7 @@ func (h *Web) signup(w http.ResponseWriter, r *http.Request) {
 		h.form(w, r, http.StatusConflict, "notice", "identity.signup.title", &FormData{Alert: "identity.error.signup_taken"})
 	case h.refused(w, r, err, "signup", "identity.signup.title", d):
 	default:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	}
 }
 
@@ -503,7 +498,7 @@ func (h *Web) forgot(w http.ResponseWriter, r *http.Request) {
 		h.form(w, r, http.StatusUnprocessableEntity, "forgot", "identity.forgot.title", d)
 	case h.refused(w, r, err, "forgot", "identity.forgot.title", d):
 	case err != nil:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	default:
 		h.form(w, r, http.StatusOK, "notice", "identity.forgot.title", &FormData{Message: "identity.forgot.done"})
 	}
@@ -518,7 +513,7 @@ func (h *Web) resetForm(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrTokenInvalid):
 		h.form(w, r, http.StatusBadRequest, "link_dead", "identity.reset.title", &FormData{Alert: "identity.error.reset_link"})
 	case err != nil:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	default:
 		h.form(w, r, http.StatusOK, "reset", "identity.reset.title", &FormData{Token: token})
 	}
@@ -538,7 +533,7 @@ func (h *Web) reset(w http.ResponseWriter, r *http.Request) {
 		h.form(w, r, http.StatusBadRequest, "link_dead", "identity.reset.title", &FormData{Alert: "identity.error.reset_link"})
 	case h.refused(w, r, err, "reset", "identity.reset.title", &FormData{Token: f.Get("token")}):
 	case err != nil:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	default:
 		web.Redirect(w, r, "/accedi", url.Values{"reimpostata": {"1"}})
 	}
@@ -566,7 +561,7 @@ func (h *Web) renderProfile(w http.ResponseWriter, r *http.Request, status int, 
 	a, se := Current(r.Context())
 	sessions, err := h.Svc.Sessions.List(r.Context(), a.ID)
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	if fd.Values == nil {
@@ -611,7 +606,7 @@ func (h *Web) saveProfile(w http.ResponseWriter, r *http.Request) {
 			h.renderProfile(w, r, http.StatusUnprocessableEntity, &FormData{Errors: fe, Alert: "identity.error.form", Values: values})
 			return
 		}
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	web.Redirect(w, r, "/profilo", url.Values{"salvato": {"1"}})
@@ -647,14 +642,14 @@ func (h *Web) link(w http.ResponseWriter, r *http.Request) {
 		fd.Alert = "identity.error.link_refused"
 		h.renderProfile(w, r, http.StatusConflict, fd)
 	default:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	}
 }
 
 func (h *Web) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 	a, _ := Current(r.Context())
 	if err := h.Svc.LogoutEverywhere(r.Context(), a.ID, web.RemoteAddr(r)); err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	h.clearCookie(w, r)
@@ -664,7 +659,7 @@ func (h *Web) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 func (h *Web) endSession(w http.ResponseWriter, r *http.Request) {
 	a, _ := Current(r.Context())
 	if err := h.Svc.Sessions.EndOne(r.Context(), a.ID, r.PathValue("hash")); err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/profilo#sessioni", http.StatusSeeOther)
@@ -674,7 +669,7 @@ func (h *Web) export(w http.ResponseWriter, r *http.Request) {
 	a, _ := Current(r.Context())
 	sessions, err := h.Svc.Sessions.List(r.Context(), a.ID)
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -693,7 +688,7 @@ func (h *Web) closeAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.Svc.CloseAccount(r.Context(), a, web.RemoteAddr(r)); err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	h.clearCookie(w, r)

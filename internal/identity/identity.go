@@ -8,6 +8,8 @@ import (
 	"errors"
 	"slices"
 	"time"
+
+	"github.com/civico-pa/civico/internal/problem"
 )
 
 // Kinds of account.
@@ -116,7 +118,7 @@ func joinNonEmpty(parts ...string) string {
 
 // Errors of the identity rules.
 var (
-	ErrNotFound       = errors.New("account not found")
+	ErrNotFound       = problem.New(problem.NotFound, "", errors.New("account not found"))
 	ErrEmailTaken     = errors.New("email already registered")
 	ErrFiscalTaken    = errors.New("fiscal code already registered")
 	ErrBadCredentials = errors.New("wrong email or password")

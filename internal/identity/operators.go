@@ -190,7 +190,7 @@ func (h *Web) operators(w http.ResponseWriter, r *http.Request) {
 func (h *Web) renderOperators(w http.ResponseWriter, r *http.Request, status int, alert, message string) {
 	ops, err := h.Svc.Store.Operators(r.Context())
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	if message == "" && r.URL.Query().Get("salvato") != "" {
@@ -219,7 +219,7 @@ func (h *Web) setRole(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNotFound):
 		h.App.Error(w, r, http.StatusNotFound)
 	case err != nil:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	default:
 		web.Redirect(w, r, "/backoffice/operatori", url.Values{"salvato": {"1"}})
 	}

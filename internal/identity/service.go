@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/throttle"
 )
 
@@ -58,10 +58,9 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// FieldErrors maps a form field to the message id explaining what is wrong.
-type FieldErrors map[string]string
-
-func (f FieldErrors) Error() string { return fmt.Sprintf("%d invalid fields", len(f)) }
+// FieldErrors maps a form field to the message id explaining what is
+// wrong: problem.Fields, the one type of invalid request.
+type FieldErrors = problem.Fields
 
 // ValidEmail reports whether s is one plain address of sensible length,
 // printable ASCII only: what the outbox can put in a To: header.

@@ -40,7 +40,7 @@ func (h *Web) adminList(w http.ResponseWriter, r *http.Request) {
 	}
 	items, total, err := h.News.All(r.Context(), n, AdminPerPage)
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	d := &AdminListData{Items: items, Now: h.News.now(), Page: n, Pages: pageCount(total, AdminPerPage)}
@@ -131,7 +131,7 @@ func (h *Web) adminEdit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	values := map[string]string{"title": it.Title, "summary": it.Summary, "body": it.Body, "category": it.Category}
@@ -157,7 +157,7 @@ func (h *Web) adminSave(w http.ResponseWriter, r *http.Request) {
 			h.App.Error(w, r, http.StatusNotFound)
 			return
 		} else if err != nil {
-			h.fail(w, r, err)
+			h.App.Fail(w, r, err)
 			return
 		}
 	}
@@ -184,7 +184,7 @@ func (h *Web) adminSave(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrNotFound):
 		h.App.Error(w, r, http.StatusNotFound)
 	case err != nil:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	default:
 		// This process shows the change at once; others within their cache's TTL.
 		h.App.PurgeCaches()

@@ -60,11 +60,6 @@ func (h *Web) Routes() {
 	editor.HandleFunc("POST /backoffice/notizie/{id}", h.adminSave)
 }
 
-func (h *Web) fail(w http.ResponseWriter, r *http.Request, err error) {
-	h.App.Log.Error("news", "err", err, "request_id", web.RequestID(r.Context()))
-	h.App.Error(w, r, http.StatusInternalServerError)
-}
-
 // CategoryLink is an entry of the list of the section's categories.
 type CategoryLink struct {
 	Href, Title string
@@ -100,7 +95,7 @@ type IndexData struct {
 func (h *Web) index(w http.ResponseWriter, r *http.Request) {
 	latest, err := h.News.Latest(r.Context(), IndexLatest)
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	page := h.App.NewPage(r, "menu.news")
@@ -139,7 +134,7 @@ func (h *Web) category(w http.ResponseWriter, r *http.Request) {
 	}
 	items, total, err := h.News.List(r.Context(), term.Slug, n, PerPage)
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	d := &ListData{Category: term, Items: cards(items), Page: n, Pages: pageCount(total, PerPage)}
@@ -173,7 +168,7 @@ func (h *Web) item(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	if it.Category != r.PathValue("category") {
@@ -218,14 +213,14 @@ func (h *Web) feed(w http.ResponseWriter, r *http.Request) {
 	}
 	items, err := h.News.Feed(r.Context(), cat, FeedSize)
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	base := h.baseURL(r)
 	var b bytes.Buffer
 	if err := writeAtom(&b, feedInfo{Title: title, Town: page.Town.FullName(), Self: base + html + "/feed.atom", HTML: base + html,
 		BaseURL: base, Now: h.News.now()}, items); err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
@@ -298,7 +293,7 @@ func (h *Web) subscribe(w http.ResponseWriter, r *http.Request) {
 		h.subscribePage(w, r, http.StatusUnprocessableEntity, &SubscribeData{Values: map[string]string{"email": email}, Errors: fe,
 			Topics: topicChoices(topics)})
 	case err != nil:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	default:
 		h.notice(w, r, http.StatusOK, "news.subscribe.title", "news.subscribe.done", "")
 	}
@@ -340,7 +335,7 @@ func (h *Web) confirmForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	h.tokenPage(w, r, "news_confirm", "news.confirm.title", &TokenData{Token: token, Topics: terms(topics)})
@@ -355,7 +350,7 @@ func (h *Web) confirm(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrTokenInvalid):
 		h.notice(w, r, http.StatusBadRequest, "news.confirm.title", "", "news.error.token")
 	case err != nil:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	default:
 		h.notice(w, r, http.StatusOK, "news.confirm.title", "news.confirm.done", "")
 	}
@@ -365,7 +360,7 @@ func (h *Web) unsubscribeForm(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	ok, err := h.News.CanUnsubscribe(r.Context(), token)
 	if err != nil {
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 		return
 	}
 	if !ok {
@@ -384,7 +379,7 @@ func (h *Web) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrTokenInvalid):
 		h.notice(w, r, http.StatusBadRequest, "news.unsubscribe.title", "", "news.error.unsubscribe_token")
 	case err != nil:
-		h.fail(w, r, err)
+		h.App.Fail(w, r, err)
 	default:
 		h.notice(w, r, http.StatusOK, "news.unsubscribe.title", "news.unsubscribe.done", "")
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/mail"
+	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/taxonomy"
 	tokens "github.com/civico-pa/civico/internal/token"
 	"github.com/civico-pa/civico/internal/town"
@@ -183,14 +184,13 @@ func (s *Service) t(lang, id string, args ...any) string {
 
 // Errors of the news rules.
 var (
-	ErrNotFound     = errors.New("news item not found")
+	ErrNotFound     = problem.New(problem.NotFound, "", errors.New("news item not found"))
 	ErrTokenInvalid = errors.New("link invalid, expired or already used")
 )
 
-// FieldErrors maps a form field to the message id explaining what is wrong.
-type FieldErrors map[string]string
-
-func (f FieldErrors) Error() string { return fmt.Sprintf("%d invalid fields", len(f)) }
+// FieldErrors maps a form field to the message id explaining what is
+// wrong: problem.Fields, the one type of invalid request.
+type FieldErrors = problem.Fields
 
 // Input is what the item form sends.
 type Input struct {

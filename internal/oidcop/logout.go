@@ -164,7 +164,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	lr, problem, err := p.readLogout(r.Context(), r.Form)
 	if err != nil {
-		p.fail(w, r, err)
+		p.App.Fail(w, r, err)
 		return
 	}
 	if problem != "" {
@@ -195,7 +195,7 @@ func (p *Provider) confirmLogout(w http.ResponseWriter, r *http.Request) {
 	form.Del("id_token_hint")
 	lr, problem, err := p.readLogout(r.Context(), form)
 	if err != nil {
-		p.fail(w, r, err)
+		p.App.Fail(w, r, err)
 		return
 	}
 	if problem != "" {
@@ -214,7 +214,7 @@ func (p *Provider) confirmLogout(w http.ResponseWriter, r *http.Request) {
 // it logged into (back-channel logout), and goes on to the application.
 func (p *Provider) logout(w http.ResponseWriter, r *http.Request, lr *logoutRequest, acc *identity.Account, se *identity.Session) {
 	if err := p.Storage.endPortalSession(r.Context(), acc.ID, se.Hash); err != nil {
-		p.fail(w, r, err)
+		p.App.Fail(w, r, err)
 		return
 	}
 	p.ID.ClearCookie(w, r)

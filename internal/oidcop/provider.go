@@ -286,7 +286,7 @@ func (p *Provider) authorizeRequest(next http.Handler) http.Handler {
 			}
 			ctx = withClient(ctx, c)
 		} else if err != nil && !errors.Is(err, ErrClientNotFound) {
-			p.fail(w, r, err)
+			p.App.Fail(w, r, err)
 			return
 		}
 		r = r.WithContext(ctx)
@@ -499,7 +499,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		p.fail(w, r, err)
+		p.App.Fail(w, r, err)
 		return
 	}
 	c, err := p.Storage.Clients.Get(ctx, a.ClientID)
@@ -542,7 +542,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	if !c.FirstParty {
 		ok, at, err := p.Storage.hasConsent(ctx, acc.ID, c.ID, a.Req.Scopes)
 		if err != nil {
-			p.fail(w, r, err)
+			p.App.Fail(w, r, err)
 			return
 		}
 		if !ok || a.hasPrompt(oidc.PromptConsent) && at.Before(a.CreatedAt) {
@@ -554,7 +554,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 			// request: from here on it is written down.
 			if a.sealed() {
 				if a, err = p.Storage.persist(ctx, a); err != nil {
-					p.fail(w, r, err)
+					p.App.Fail(w, r, err)
 					return
 				}
 			}
@@ -607,15 +607,10 @@ func (p *Provider) finish(w http.ResponseWriter, r *http.Request, a *AuthRequest
 			p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "")
 			return
 		}
-		p.fail(w, r, err)
+		p.App.Fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, p.callbackURL(id), http.StatusFound)
-}
-
-func (p *Provider) fail(w http.ResponseWriter, r *http.Request, err error) {
-	p.Log.Error("oidc provider", "err", err, "request_id", web.RequestID(r.Context()))
-	p.App.Error(w, r, http.StatusInternalServerError)
 }
 
 // ConsentData is the content of the consent page.
@@ -669,7 +664,7 @@ func (p *Provider) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := p.Storage.grantConsent(ctx, acc.ID, c.ID, a.Req.Scopes, web.RemoteAddr(r)); err != nil {
-		p.fail(w, r, err)
+		p.App.Fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, p.Storage.loginURL(a.ID), http.StatusSeeOther)
@@ -685,7 +680,7 @@ func (p *Provider) apps(w http.ResponseWriter, r *http.Request) {
 	acc, _ := identity.Current(r.Context())
 	list, err := p.Storage.Consents(r.Context(), acc.ID)
 	if err != nil {
-		p.fail(w, r, err)
+		p.App.Fail(w, r, err)
 		return
 	}
 	page := p.App.NewPage(r, "oidc.apps.title")
@@ -702,7 +697,7 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 			p.App.Error(w, r, http.StatusNotFound)
 			return
 		}
-		p.fail(w, r, err)
+		p.App.Fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, PathApps+"?revocata=1", http.StatusSeeOther)

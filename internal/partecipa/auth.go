@@ -57,6 +57,7 @@ type Auth struct {
 	provider   *gooidc.Provider
 	endSession string
 	notice     func(w http.ResponseWriter, r *http.Request, status int, msg string)
+	app        *web.App // Partecipa's application, for error pages
 	logoutPage func(w http.ResponseWriter, r *http.Request, d LogoutData)
 }
 
@@ -440,10 +441,7 @@ func (a *Auth) Sweep(ctx context.Context) error {
 	return err
 }
 
-func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
-	a.Log.Error("partecipa login", "err", err, "request_id", web.RequestID(r.Context()))
-	http.Error(w, "internal error", http.StatusInternalServerError)
-}
+func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) { a.app.Fail(w, r, err) }
 
 func (a *Auth) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	a.Log.Error("the portal's OpenID Connect provider does not answer", "err", err, "request_id", web.RequestID(r.Context()))

@@ -46,7 +46,7 @@ func (p *Partecipa) Routes() {
 	m.HandleFunc("GET /{$}", p.page("home", "partecipa.home.title"))
 	m.HandleFunc("GET /come-funziona", p.page("how", "partecipa.how.title"))
 	a := p.Auth
-	a.notice = p.notice
+	a.notice, a.app = p.notice, p.App
 	a.logoutPage = p.logoutPage
 	m.HandleFunc("GET /accedi", a.login)
 	m.HandleFunc("GET /auth/callback", a.callback)

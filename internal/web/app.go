@@ -231,6 +231,9 @@ var errorTitles = map[int]string{
 	http.StatusForbidden:             "error.403.title",
 	http.StatusNotFound:              "error.404.title",
 	http.StatusMethodNotAllowed:      "error.405.title",
+	http.StatusConflict:              "error.409.title",
+	http.StatusUnprocessableEntity:   "error.422.title",
+	http.StatusTooManyRequests:       "error.429.title",
 	http.StatusRequestEntityTooLarge: "error.413.title",
 	http.StatusInternalServerError:   "error.500.title",
 	http.StatusServiceUnavailable:    "error.503.title",
@@ -244,12 +247,21 @@ type ErrorData struct {
 
 // Error renders the error page for status in the visitor's language.
 func (a *App) Error(w http.ResponseWriter, r *http.Request, status int) {
+	a.errorPage(w, r, status, "")
+}
+
+// errorPage renders the error page of status with a message id (the
+// status's own when empty).
+func (a *App) errorPage(w http.ResponseWriter, r *http.Request, status int, message string) {
 	title, ok := errorTitles[status]
 	if !ok {
-		title, status = errorTitles[http.StatusInternalServerError], http.StatusInternalServerError
+		title, status, message = errorTitles[http.StatusInternalServerError], http.StatusInternalServerError, ""
+	}
+	if message == "" {
+		message = "error." + itoa3(status) + ".message"
 	}
 	p := a.NewPage(r, title)
-	p.Data = ErrorData{Status: status, Message: "error." + itoa3(status) + ".message"}
+	p.Data = ErrorData{Status: status, Message: message}
 	w.Header().Set("Cache-Control", "no-store")
 	a.HTML(w, r, status, "error", p)
 }
