@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/mail/mailtest"
 )
 
@@ -294,6 +296,19 @@ func (d *demo) mailTo(t *testing.T, addr string) mailtest.Received {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// openDB opens the demo's database (SQLite in its data directory) until the
+// end of the test: a journey reads there what no page shows, and writes
+// what no page can any more (an account from before a change).
+func (d *demo) openDB(t *testing.T) *db.DB {
+	t.Helper()
+	conn, err := db.Open(context.Background(), db.Target{Dialect: db.SQLite, Path: filepath.Join(d.DataDir, "civico.db")})
+	if err != nil {
+		t.Fatalf("opening the demo's database: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }
 
 var errNoLink = errors.New("no link found")

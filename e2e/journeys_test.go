@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -462,6 +463,29 @@ func requestRegistration(b *browser, d *demo, addr string, forged ...field) stri
 	return link
 }
 
+// completeRegistration follows a registration mail's link in b, chooses
+// names and password, and checks that the new account's personal area
+// opens. forged fields are added to the form first.
+func completeRegistration(b *browser, link, given, family, password string, forged ...field) {
+	t := b.t
+	t.Helper()
+	b.open(link, 200)
+	b.wantText("main h1", "Completa la registrazione")
+	wantNoFiscalCodeField(t, b, "the completion of a registration")
+	b.step("choosing names and password",
+		chromedp.SendKeys(chromedp.CSS("#f-given_name"), given),
+		chromedp.SendKeys(chromedp.CSS("#f-family_name"), family),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), password),
+		chromedp.SendKeys(chromedp.CSS("#f-password2"), password),
+	)
+	b.forge(`main form[action="/registrati/completa"]`, forged...)
+	clickAndLoad(b, "creating the account", chromedp.CSS(`main form[action="/registrati/completa"] button[type="submit"]`), 200)
+	if p := b.path(); p != "/profilo?benvenuto=1" {
+		t.Fatalf("after completing the registration the page is %s, want the personal area", p)
+	}
+	b.wantText("main .lead", "Ciao "+given+" "+family+".")
+}
+
 // passwordLogin logs in at base+"/accedi" with email and password; the
 // answer has status want.
 func passwordLogin(b *browser, base, email, password string, want int64) {
@@ -485,4 +509,29 @@ func linkAccount(b *browser, email, password string, want int64) {
 		chromedp.SendKeys(chromedp.CSS("#f-link_password"), password),
 	)
 	clickAndLoad(b, "linking the account of "+email, chromedp.CSS(`main form[action="/profilo/collega"] button[type="submit"]`), want)
+}
+
+// me is what /api/v1/me says about the session.
+type me struct {
+	ID         string            `json:"id"`
+	FiscalCode string            `json:"fiscal_code"`
+	GivenName  string            `json:"given_name"`
+	FamilyName string            `json:"family_name"`
+	Email      string            `json:"email"`
+	Assurance  string            `json:"assurance"`
+	Method     string            `json:"method"`
+	Sources    map[string]string `json:"sources"`
+	raw        string
+}
+
+// readMe opens base+"/api/v1/me" in b, which must be logged in.
+func readMe(b *browser, base string) me {
+	b.t.Helper()
+	b.open(base+"/api/v1/me", 200)
+	var m me
+	m.raw = strings.Join(strings.Fields(eval[string](b, `document.body.innerText`)), " ")
+	if err := json.Unmarshal([]byte(m.raw), &m); err != nil {
+		b.t.Fatalf("%s/api/v1/me is not JSON: %v\n%s", base, err, m.raw)
+	}
+	return m
 }
