@@ -71,7 +71,11 @@ func loadAxe(t *testing.T) string {
 
 // Every page reachable from the portal's and Partecipa's home pages by
 // same-origin links passes axe-core's WCAG 2.1 A and AA rules, for a
-// visitor and for a logged-in resident.
+// visitor and for a logged-in resident; and so do the pages no link leads
+// to: those a mail's link opens (the completion of a registration, a dead
+// link), those a form answers (an operator's enrolment of an authenticator,
+// with its QR code; Partecipa's logout page) and the personal area of a
+// card login, with its form to link a password account.
 func TestAccessibility(t *testing.T) {
 	requireE2E(t)
 	axeJS := loadAxe(t)
@@ -84,23 +88,34 @@ func TestAccessibility(t *testing.T) {
 		d.Portal + "/oidc/end_session?client_id=nessuna",
 		d.Partecipa + "/auth/callback?code=x&state=y"}
 
-	// The two crawls run side by side, each in a browser of its own.
+	// The crawls run side by side, each in a browser of its own.
 	t.Run("logged out", func(t *testing.T) {
 		t.Parallel()
 		b := newBrowser(t)
-		checkPages(t, b, axeJS, seeds)
+		r := newAxeRun(t, b, axeJS)
+		// The completion of a registration, by the link of a real
+		// registration mail; and the page of a dead link (the crawl
+		// checks one page per path: the dead registration link is the
+		// logged-in crawl's).
+		completion := requestRegistration(b, d, "accessibilita@example.invalid")
+		r.crawl(append(slices.Clone(seeds), completion, d.Portal+"/reimposta-password?token=scaduto"))
+
+		// An operator's first password login: the enrolment of an
+		// authenticator app, with the secret as a QR code.
+		email, password := demoLogin(t, d, demoOperatorEmail)
+		passwordLogin(b, d.Portal, email, password, 200)
+		if n := eval[int](b, `document.querySelectorAll('main form[action="/accedi/codice"] svg[role="img"]').length`); n != 1 {
+			t.Fatalf("an operator's first password login shows %s without a QR code", b.location())
+		}
+		r.check("an operator's enrolment of an authenticator")
+		r.finish()
 	})
 
 	t.Run("logged in", func(t *testing.T) {
 		t.Parallel()
 		email, password := demoLogin(t, d, demoResidentEmail)
 		b := newBrowser(t)
-		b.open(d.Portal+"/accedi", 200)
-		b.step("typing email and password",
-			chromedp.SendKeys(chromedp.CSS("#f-email"), email),
-			chromedp.SendKeys(chromedp.CSS("#f-password"), password),
-		)
-		clickAndLoad(b, "logging in as "+email, `//main//form[@action="/accedi"]//button[@type="submit"]`, 200)
+		passwordLogin(b, d.Portal, email, password, 200)
 		b.wantText(`header [data-element="personal-area-login"]`, demoResidentName)
 		// The consent page of single sign-on, for the demo's example
 		// third-party application.
@@ -110,7 +125,51 @@ func TestAccessibility(t *testing.T) {
 		// first, since the crawl checks one page per path and the logout's
 		// error page has the same.
 		logout := d.Portal + "/oidc/end_session?" + url.Values{"client_id": {"partecipa"}, "post_logout_redirect_uri": {d.Partecipa + "/"}}.Encode()
-		checkPages(t, b, axeJS, append([]string{logout}, append(slices.Clone(seeds), consent)...))
+		// An old registration link, followed by someone logged in.
+		dead := d.Portal + "/registrati/completa?token=scaduto"
+		r := newAxeRun(t, b, axeJS)
+		r.crawl(append([]string{logout}, append(slices.Clone(seeds), consent, dead)...))
+
+		// Partecipa's logout page, which its script sends on to the
+		// portal at once: in a browser that does not load the script
+		// (axe-core itself needs scripts) it stays, with its button.
+		b.open(d.Partecipa+"/accedi?next=/profilo", 200)
+		if loc := b.location(); loc != d.Partecipa+"/profilo" {
+			t.Fatalf("Partecipa's Accedi, logged in on the portal, ends on %s, want %s/profilo", loc, d.Partecipa)
+		}
+		b.block(d.Partecipa + "/*autosubmit.js")
+		clickAndLoad(b, "logging out of Partecipa without its script", chromedp.CSS(`main form[action="/esci"] button`), 200)
+		b.wantText("main", "Sei uscito da Partecipa.")
+		r.check("Partecipa's logout page")
+		if loc := b.location(); loc != d.Partecipa+"/esci" {
+			t.Fatalf("Partecipa's logout page went on to %s while axe-core checked it", loc)
+		}
+		r.finish()
+	})
+
+	t.Run("logged in with the card", func(t *testing.T) {
+		t.Parallel()
+		// Giulia Bianchi's card: she has a password account too, which the
+		// personal area of her card login offers to link.
+		b := cardBrowser(t, d, demoBothCardFile, demoBothFiscalCode)
+		cardLogin(b, d)
+		r := newAxeRun(t, b, axeJS)
+		b.open(d.TLS+"/profilo", 200)
+		b.wantText("main dl", demoBothFiscalCode)
+		if n := eval[int](b, `document.querySelectorAll('main form[action="/profilo/collega"]').length`); n != 1 {
+			t.Fatal("the personal area of a card login without a password has no form to link a password account")
+		}
+		r.check("the personal area of a card login, with the linking form")
+
+		email, password := demoLogin(t, d, demoBothEmail)
+		linkAccount(b, email, password+"-sbagliata", 422)
+		b.wantText("#f-link_email-error", "Email o password non corretti.")
+		r.check("the linking form refusing a wrong password")
+
+		linkAccount(b, email, password, 200)
+		b.wantText(`main .alert-success[role="status"]`, "Account collegati")
+		r.check("the personal area after linking")
+		r.finish()
 	})
 }
 
@@ -131,12 +190,36 @@ type finding struct {
 	pages []string
 }
 
-// checkPages crawls from seeds along same-origin links, runs axe-core on
-// every page and fails the test with every violation, grouped by rule and
-// element.
-func checkPages(t *testing.T, b *browser, axeJS string, seeds []string) {
+// axeRun runs axe-core on the pages one browser shows, collects what it
+// finds, and reports it at the end (finish).
+type axeRun struct {
+	t     *testing.T
+	b     *browser
+	axeJS string
+	start time.Time
+
+	findings          map[string]*finding
+	order             []string            // keys of findings, first seen first
+	review            map[string][]string // rule: "page element"
+	version           string
+	checked           map[string]bool // the addresses of the HTML pages checked
+	runs              int             // pages checked (a form's answer may share its address)
+	reached           []string        // those reached by a form or a script, not by an address
+	broken, files     []string
+	loading, checking time.Duration
+	passed            int // rules passed, summed over the pages
+}
+
+func newAxeRun(t *testing.T, b *browser, axeJS string) *axeRun {
+	return &axeRun{t: t, b: b, axeJS: axeJS, start: time.Now(), findings: map[string]*finding{},
+		review: map[string][]string{}, checked: map[string]bool{}}
+}
+
+// crawl visits the seeds and every page reachable from them by
+// same-origin links, and runs axe-core on each.
+func (r *axeRun) crawl(seeds []string) {
+	t, b := r.t, r.b
 	t.Helper()
-	start := time.Now()
 	origins := map[string]bool{}
 	var queue []string
 	queued := map[string]bool{}
@@ -165,15 +248,7 @@ func checkPages(t *testing.T, b *browser, axeJS string, seeds []string) {
 		}
 	}
 	referrer := map[string]string{}
-	findings := map[string]*finding{}
-	var order []string
-	var broken, files []string
-	review := map[string][]string{} // rule: "page element"
-	version := ""
 	visited := map[string]bool{} // every URL loaded
-	checked := map[string]bool{} // the HTML pages among them
-	var loading, checking time.Duration
-	passed := 0
 	for len(queue) > 0 {
 		page := queue[0]
 		queue = queue[1:]
@@ -181,18 +256,18 @@ func checkPages(t *testing.T, b *browser, axeJS string, seeds []string) {
 		ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(page))
 		cancel()
-		loading += time.Since(t0)
+		r.loading += time.Since(t0)
 		var loadErr *chromedp.LoadError
 		switch {
 		case errors.As(err, &loadErr) && loadErr.ErrorText == "net::ERR_ABORTED":
-			files = append(files, shortURL(page)) // a download: not a page
+			r.files = append(r.files, shortURL(page)) // a download: not a page
 			continue
 		case err != nil:
 			t.Fatalf("opening %s (linked from %s): %v", page, referrer[page], err)
 		case resp == nil:
 			t.Fatalf("opening %s: no response", page)
 		case resp.Status >= 400 && !seed[page]:
-			broken = append(broken, fmt.Sprintf("%s answers %d (linked from %s)", page, resp.Status, referrer[page]))
+			r.broken = append(r.broken, fmt.Sprintf("%s answers %d (linked from %s)", page, resp.Status, referrer[page]))
 			continue
 		}
 		final, _ := crawlable(b.location(), origins)
@@ -201,10 +276,9 @@ func checkPages(t *testing.T, b *browser, axeJS string, seeds []string) {
 		}
 		visited[final] = true
 		if ct := eval[string](b, `document.contentType`); ct != "text/html" {
-			files = append(files, shortURL(page)+" ("+ct+")") // shown by the browser, but not a page
+			r.files = append(r.files, shortURL(page)+" ("+ct+")") // shown by the browser, but not a page
 			continue
 		}
-		checked[final] = true
 		here, _, _ := strings.Cut(b.location(), "#")
 		for _, link := range eval[[]string](b, `[...document.querySelectorAll("a[href]")].map(a => a.href)`) {
 			if l, _, _ := strings.Cut(link, "#"); l == here {
@@ -215,64 +289,98 @@ func checkPages(t *testing.T, b *browser, axeJS string, seeds []string) {
 				enqueue(u)
 			}
 		}
-		t0 = time.Now()
-		if !eval[bool](b, `typeof axe === "object"`) {
-			run(b, "injecting axe-core", chromedp.Evaluate[chromedp.Void](axeJS))
-		}
-		res := evalAsync[axeResult](b, axeRunJS)
-		checking += time.Since(t0)
-		version = res.Version
-		passed += res.Passed
-		for _, v := range res.Violations {
-			for _, n := range v.Nodes {
-				key := v.ID + "\x00" + strings.Join(n.Target, ",") + "\x00" + n.HTML
-				f := findings[key]
-				if f == nil {
-					f = &finding{rule: v, node: n}
-					findings[key] = f
-					order = append(order, key)
-				}
-				f.pages = append(f.pages, shortURL(final))
+		r.axe(final)
+	}
+}
+
+// check runs axe-core on the page the browser shows now, which a form or
+// a script led to (what names it in the log): the crawl cannot reach it
+// by an address.
+func (r *axeRun) check(what string) {
+	r.t.Helper()
+	if ct := eval[string](r.b, `document.contentType`); ct != "text/html" {
+		r.t.Fatalf("%s: the browser shows %s (%s), not a page", what, r.b.location(), ct)
+	}
+	page, _, _ := strings.Cut(r.b.location(), "?")
+	page, _, _ = strings.Cut(page, "#")
+	r.reached = append(r.reached, what+" ("+shortURL(page)+")")
+	r.axe(page)
+}
+
+// axe runs axe-core on the page the browser shows, recorded as page.
+func (r *axeRun) axe(page string) {
+	r.t.Helper()
+	b := r.b
+	r.checked[page] = true
+	r.runs++
+	t0 := time.Now()
+	if !eval[bool](b, `typeof axe === "object"`) {
+		run(b, "injecting axe-core", chromedp.Evaluate[chromedp.Void](r.axeJS))
+	}
+	res := evalAsync[axeResult](b, axeRunJS)
+	r.checking += time.Since(t0)
+	r.version = res.Version
+	r.passed += res.Passed
+	for _, v := range res.Violations {
+		for _, n := range v.Nodes {
+			key := v.ID + "\x00" + strings.Join(n.Target, ",") + "\x00" + n.HTML
+			f := r.findings[key]
+			if f == nil {
+				f = &finding{rule: v, node: n}
+				r.findings[key] = f
+				r.order = append(r.order, key)
 			}
-		}
-		for _, v := range res.Incomplete {
-			for _, n := range v.Nodes {
-				review[v.ID] = append(review[v.ID], shortURL(final)+" "+strings.Join(n.Target, ","))
-			}
+			f.pages = append(f.pages, shortURL(page))
 		}
 	}
-	if len(checked) == 0 {
+	for _, v := range res.Incomplete {
+		for _, n := range v.Nodes {
+			r.review[v.ID] = append(r.review[v.ID], shortURL(page)+" "+strings.Join(n.Target, ","))
+		}
+	}
+}
+
+// finish logs what was checked and fails the test with every violation,
+// grouped by rule and element, and every broken link.
+func (r *axeRun) finish() {
+	t := r.t
+	t.Helper()
+	if len(r.checked) == 0 {
 		t.Fatal("no page was checked")
 	}
+	version, checked, findings := r.version, r.checked, r.findings
 	t.Logf("axe-core %s checked %d pages in %s (loading them %s, axe %s), %.1f rules passed per page on average; pages: %s",
-		version, len(checked), time.Since(start).Round(100*time.Millisecond), loading.Round(100*time.Millisecond),
-		checking.Round(100*time.Millisecond), float64(passed)/float64(len(checked)), summarise(sortedKeys(checked)))
-	if len(files) > 0 {
-		t.Logf("linked files, not checked: %s", strings.Join(files, " "))
+		version, r.runs, time.Since(r.start).Round(100*time.Millisecond), r.loading.Round(100*time.Millisecond),
+		r.checking.Round(100*time.Millisecond), float64(r.passed)/float64(r.runs), summarise(sortedKeys(checked)))
+	if len(r.reached) > 0 {
+		t.Logf("pages reached by a form or a script: %s", strings.Join(r.reached, "; "))
 	}
-	if len(review) > 0 {
-		t.Logf("axe-core could not decide on some elements (\"needs review\", not failed): %s", formatReview(review))
+	if len(r.files) > 0 {
+		t.Logf("linked files, not checked: %s", strings.Join(r.files, " "))
 	}
-	if len(broken) > 0 {
-		t.Errorf("broken links:\n  %s", strings.Join(broken, "\n  "))
+	if len(r.review) > 0 {
+		t.Logf("axe-core could not decide on some elements (\"needs review\", not failed): %s", formatReview(r.review))
+	}
+	if len(r.broken) > 0 {
+		t.Errorf("broken links:\n  %s", strings.Join(r.broken, "\n  "))
 	}
 	if len(findings) == 0 {
 		return
 	}
 	report := func(full bool) string {
-		var r strings.Builder
-		fmt.Fprintf(&r, "axe-core %s found %d violations of WCAG 2.1 A/AA (rule on element) on the %d pages checked:\n", version, len(findings), len(checked))
-		for _, key := range order {
+		var w strings.Builder
+		fmt.Fprintf(&w, "axe-core %s found %d violations of WCAG 2.1 A/AA (rule on element) on the %d pages checked:\n", version, len(findings), r.runs)
+		for _, key := range r.order {
 			f := findings[key]
 			pages := pagesList(f.pages, 8)
 			if full {
 				pages = pagesList(f.pages, 0)
 			}
-			fmt.Fprintf(&r, "\n- %s (%s): %s\n    element: %s\n    html:    %s\n    fix:     %s\n    pages:   %s\n    about:   %s\n",
+			fmt.Fprintf(&w, "\n- %s (%s): %s\n    element: %s\n    html:    %s\n    fix:     %s\n    pages:   %s\n    about:   %s\n",
 				f.rule.ID, f.rule.Impact, f.rule.Help, strings.Join(f.node.Target, ", "), shorten(f.node.HTML, 300),
 				strings.ReplaceAll(strings.TrimSpace(f.node.Summary), "\n", "\n             "), pages, f.rule.HelpURL)
 		}
-		return r.String()
+		return w.String()
 	}
 	saveArtifact(t, ".axe.txt", []byte(report(true)))
 	t.Error(report(false))

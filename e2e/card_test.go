@@ -26,54 +26,9 @@ const policyDir = "/etc/chromium/policies/managed"
 // holder, and /api/v1/me says the login's assurance is high.
 func TestSmartCardLogin(t *testing.T) {
 	requireE2E(t)
-	for _, tool := range []string{"certutil", "pk12util"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found: install Debian's libnss3-tools (apt-get install -y libnss3-tools; scripts/ci/e2e.sh does)", tool)
-		}
-	}
 	d := startDemo(t)
-
-	// The browser's own HOME, holding an NSS database with the card and
-	// the demo authority trusted for TLS.
-	home, err := os.MkdirTemp("", "civico-e2e-home-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { removeLater(home) })
-	nssdb := filepath.Join(home, ".pki", "nssdb")
-	if err := os.MkdirAll(nssdb, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	db := "sql:" + nssdb
-	nss(t, "certutil", "-N", "-d", db, "--empty-password")
-	nss(t, "pk12util", "-i", d.CardFile(demoCardFile), "-d", db, "-W", demoCardPassword)
-	nss(t, "certutil", "-A", "-d", db, "-n", "civico demo card authority", "-t", "CT,C,C", "-i", d.CAFile())
-	list := nss(t, "certutil", "-L", "-d", db)
-	if !strings.Contains(list, "FRRLCU78H15C707K") {
-		t.Fatalf("the card's certificate is not in the NSS database:\n%s", list)
-	}
-
-	// The policy that makes Chromium present the certificate to this
-	// listener without a dialog (headless Chromium cannot show one, and
-	// without the policy it waits for an answer forever).
-	writePolicy(t, d.TLSPort)
-
-	b := newBrowser(t, withEnv("HOME="+home))
-	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
-	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(d.TLS+"/login/crs")) // 303 to the home page, logged in
-	cancel()
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		t.Fatalf("the card login at %s/login/crs did not finish within %v: Chromium is waiting for someone to choose a certificate, "+
-			"so it did not apply the policy %s/civico-e2e-%d.json (AutoSelectCertificateForUrls)", d.TLS, stepTimeout, policyDir, d.TLSPort)
-	case err != nil:
-		t.Fatalf("the card login at %s/login/crs: %v", d.TLS, err)
-	case resp.Status != 200:
-		t.Fatalf("the card login at %s/login/crs ends on %s with status %d, want the home page (200)", d.TLS, resp.URL, resp.Status)
-	}
-	if p := b.path(); p != "/" {
-		t.Fatalf("after the card login the page is %s, want /", p)
-	}
+	b := cardBrowser(t, d, demoCardFile, demoCardFiscalCode)
+	cardLogin(b, d)
 	b.wantText(`header [data-element="personal-area-login"]`, demoCardName)
 
 	clickAndLoad(b, "opening the personal area", chromedp.CSS(`header [data-element="personal-area-login"]`), 200)
@@ -93,7 +48,7 @@ func TestSmartCardLogin(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &me); err != nil {
 		t.Fatalf("/api/v1/me is not JSON: %v\n%s", err, raw)
 	}
-	if me.Assurance != "high" || me.FiscalCode != "FRRLCU78H15C707K" {
+	if me.Assurance != "high" || me.FiscalCode != demoCardFiscalCode {
 		t.Fatalf("after the card login /api/v1/me says %s", raw)
 	}
 	t.Logf("/api/v1/me: %s", strings.Join(strings.Fields(raw), " "))
@@ -130,6 +85,70 @@ func TestSmartCardLogin(t *testing.T) {
 	}
 }
 
+// cardBrowser starts a browser that holds a demo card: its HOME has an NSS
+// database with the card (file, a PKCS#12 file of the demo's authority,
+// whose certificate names fiscalCode) and the demo authority trusted for
+// TLS. The Chromium policy that makes it present the card to the demo's
+// TLS listener without asking is written once for the demo, until the end
+// of the test that started it.
+func cardBrowser(t *testing.T, d *demo, file, fiscalCode string) *browser {
+	t.Helper()
+	for _, tool := range []string{"certutil", "pk12util"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found: install Debian's libnss3-tools (apt-get install -y libnss3-tools; scripts/ci/e2e.sh does)", tool)
+		}
+	}
+	home, err := os.MkdirTemp("", "civico-e2e-home-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeLater(home) })
+	nssdb := filepath.Join(home, ".pki", "nssdb")
+	if err := os.MkdirAll(nssdb, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	db := "sql:" + nssdb
+	nss(t, "certutil", "-N", "-d", db, "--empty-password")
+	nss(t, "pk12util", "-i", d.CardFile(file), "-d", db, "-W", demoCardPassword)
+	nss(t, "certutil", "-A", "-d", db, "-n", "civico demo card authority", "-t", "CT,C,C", "-i", d.CAFile())
+	list := nss(t, "certutil", "-L", "-d", db)
+	if !strings.Contains(list, fiscalCode) {
+		t.Fatalf("the card's certificate (%s) is not in the NSS database:\n%s", fiscalCode, list)
+	}
+
+	// The policy that makes Chromium present the certificate to this
+	// listener without a dialog (headless Chromium cannot show one, and
+	// without the policy it waits for an answer forever).
+	d.policyOnce.Do(func() { d.policyErr = writePolicy(d.owner, d.TLSPort) })
+	if errors.Is(d.policyErr, fs.ErrPermission) {
+		t.Skipf("smart-card journey skipped: cannot write Chromium's policy in %s (%v); run as root (CI does)", policyDir, d.policyErr)
+	} else if d.policyErr != nil {
+		t.Fatal(d.policyErr)
+	}
+	return newBrowser(t, withEnv("HOME="+home))
+}
+
+// cardLogin logs the browser, which holds a card (cardBrowser), in at the
+// demo's /login/crs, and checks that it lands on the home page logged in.
+func cardLogin(b *browser, d *demo) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(d.TLS+"/login/crs")) // 303 to the home page, logged in
+	cancel()
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		b.t.Fatalf("the card login at %s/login/crs did not finish within %v: Chromium is waiting for someone to choose a certificate, "+
+			"so it did not apply the policy %s/civico-e2e-%d.json (AutoSelectCertificateForUrls)", d.TLS, stepTimeout, policyDir, d.TLSPort)
+	case err != nil:
+		b.t.Fatalf("the card login at %s/login/crs: %v", d.TLS, err)
+	case resp.Status != 200:
+		b.t.Fatalf("the card login at %s/login/crs ends on %s with status %d, want the home page (200)", d.TLS, resp.URL, resp.Status)
+	}
+	if p := b.path(); p != "/" {
+		b.t.Fatalf("after the card login the page is %s, want /", p)
+	}
+}
+
 // nss runs one of the NSS tools and returns its output.
 func nss(t *testing.T, tool string, args ...string) string {
 	t.Helper()
@@ -144,32 +163,26 @@ func nss(t *testing.T, tool string, args ...string) string {
 // selects the client certificate for https://127.0.0.1:port by itself.
 // Policies are machine-wide: the file is named after the port, so that
 // runs side by side do not remove each other's.
-func writePolicy(t *testing.T, port int) {
-	t.Helper()
+func writePolicy(t *testing.T, port int) error {
 	if err := os.MkdirAll(policyDir, 0o755); err != nil {
-		if errors.Is(err, fs.ErrPermission) {
-			t.Skipf("smart-card journey skipped: cannot write Chromium's policy in %s (%v); run as root (CI does)", policyDir, err)
-		}
-		t.Fatal(err)
+		return err
 	}
 	rule, err := json.Marshal(map[string]any{"pattern": fmt.Sprintf("https://127.0.0.1:%d", port), "filter": map[string]any{}})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	policy, err := json.Marshal(map[string][]string{"AutoSelectCertificateForUrls": {string(rule)}})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	path := filepath.Join(policyDir, fmt.Sprintf("civico-e2e-%d.json", port))
 	if err := os.WriteFile(path, policy, 0o644); err != nil {
-		if errors.Is(err, fs.ErrPermission) {
-			t.Skipf("smart-card journey skipped: cannot write Chromium's policy %s (%v); run as root (CI does)", path, err)
-		}
-		t.Fatal(err)
+		return err
 	}
 	t.Cleanup(func() {
 		if err := os.Remove(path); err != nil {
 			t.Errorf("removing the Chromium policy: %v", err)
 		}
 	})
+	return nil
 }

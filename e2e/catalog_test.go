@@ -1,13 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/chromedp"
 )
 
 // A resident opens a service page from its category, reads where and when
@@ -34,10 +29,7 @@ func TestServicePageAndFinder(t *testing.T) {
 	}
 
 	// The finder, without JavaScript: Saturday.
-	b.step("turning JavaScript off", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
-		return err
-	}))
+	b.scriptsOff()
 	b.open(d.Portal+"/dove-e-quando", 200)
 	if b.scripting() {
 		t.Fatal("JavaScript is still on in the page")

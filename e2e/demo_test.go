@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -9,11 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/mail/mailtest"
 )
 
@@ -30,6 +34,10 @@ type demo struct {
 	stdout, stderr string // log files
 	exited         chan struct{}
 	exitErr        error
+
+	owner      *testing.T // the test that started the demo
+	policyOnce sync.Once  // the Chromium policy for the card login (writePolicy)
+	policyErr  error      // why it could not be written
 }
 
 // Demo mail goes to the test's SMTP server from this address.
@@ -37,11 +45,22 @@ const demoMailFrom = "noreply@demo.civico.invalid"
 
 // The demo's people, as `civico demo` prints them.
 const (
+	// Mario Rossi has a password account and no card.
 	demoResidentEmail = "mario.rossi@demo.civico.invalid"
 	demoResidentName  = "Mario Rossi"
-	demoCardFile      = "luca-ferrari.p12"
-	demoCardPassword  = "demo"
-	demoCardName      = "Luca Ferrari"
+	// Luca Ferrari has a card and no password account.
+	demoCardFile       = "luca-ferrari.p12"
+	demoCardPassword   = "demo"
+	demoCardName       = "Luca Ferrari"
+	demoCardFiscalCode = "FRRLCU78H15C707K"
+	// Giulia Bianchi has a password account and a card: two accounts
+	// until she links them from the personal area of a card login.
+	demoBothEmail      = "giulia.bianchi@demo.civico.invalid"
+	demoBothCardFile   = "giulia-bianchi.p12"
+	demoBothFiscalCode = "BNCGLI90A41F205H"
+	// Paola Esposito is an operator (admin, urp): a password and a
+	// one-time code, or her card.
+	demoOperatorEmail = "paola.esposito@demo.civico.invalid"
 )
 
 // startDemo runs `civico demo` until the end of the test, then stops it with
@@ -52,6 +71,7 @@ func startDemo(t *testing.T) *demo {
 	for attempt := 1; ; attempt++ {
 		d, err := launchDemo(t, mail)
 		if err == nil {
+			d.owner = t
 			t.Cleanup(func() { d.stop(t) })
 			return d
 		}
@@ -254,6 +274,41 @@ func (d *demo) waitMail(t *testing.T, n int) mailtest.Received {
 	t.Helper()
 	msgs := d.Mail.WaitFor(t, n, 30*time.Second)
 	return msgs[n-1]
+}
+
+// mailTo waits for the first message the demo sent to addr.
+func (d *demo) mailTo(t *testing.T, addr string) mailtest.Received {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		msgs := d.Mail.Messages()
+		for _, m := range msgs {
+			if slices.Contains(m.To, addr) {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			var to []string
+			for _, m := range msgs {
+				to = append(to, strings.Join(m.To, ","))
+			}
+			t.Fatalf("no mail to %s within 30 s; the demo wrote to: %v", addr, to)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// openDB opens the demo's database (SQLite in its data directory) until the
+// end of the test: a journey reads there what no page shows, and writes
+// what no page can any more (an account from before a change).
+func (d *demo) openDB(t *testing.T) *db.DB {
+	t.Helper()
+	conn, err := db.Open(context.Background(), db.Target{Dialect: db.SQLite, Path: filepath.Join(d.DataDir, "civico.db")})
+	if err != nil {
+		t.Fatalf("opening the demo's database: %v", err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }
 
 var errNoLink = errors.New("no link found")

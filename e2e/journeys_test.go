@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -77,10 +79,7 @@ func TestClarityRatingWithoutJavaScript(t *testing.T) {
 	if !b.scripting() {
 		t.Fatal("the check for JavaScript says it is off before it was turned off")
 	}
-	b.step("turning JavaScript off", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
-		return err
-	}))
+	b.scriptsOff()
 	b.open(d.Portal+page, 200)
 	if b.scripting() {
 		t.Fatal("JavaScript is still on in the page")
@@ -391,4 +390,148 @@ func TestKeyboardOnly(t *testing.T) {
 	if !eval[bool](b, `!!document.activeElement.closest("main")`) {
 		t.Errorf("after the skip link, Tab focuses %s, want an element inside <main>", evalAsync[focusState](b, focusJS).Desc)
 	}
+}
+
+// scriptsOff turns JavaScript off in the tab, for every page it opens next.
+func (b *browser) scriptsOff() {
+	b.t.Helper()
+	b.step("turning JavaScript off", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+}
+
+// block keeps the tab from loading what matches pattern (URLPattern
+// syntax, an absolute address), from now on.
+func (b *browser) block(pattern string) {
+	b.t.Helper()
+	b.step("blocking "+pattern, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.SetBlockedURLs, network.SetBlockedURLsParams{
+			URLPatterns: []*network.BlockPattern{{URLPattern: pattern, Block: true}}})
+		return err
+	}))
+}
+
+// field is a form field a stranger adds to a page's form before sending
+// it: anyone can post fields a form does not have.
+type field struct{ name, value string }
+
+// forge adds hidden fields to the form matching css.
+func (b *browser) forge(css string, fields ...field) {
+	b.t.Helper()
+	for _, f := range fields {
+		if !eval[bool](b, `(() => { const form = document.querySelector(`+strconv.Quote(css)+`); if (!form) return false;
+			const i = document.createElement("input"); i.type = "hidden"; i.name = `+strconv.Quote(f.name)+`; i.value = `+strconv.Quote(f.value)+`;
+			form.appendChild(i); return true; })()`) {
+			b.t.Fatalf("no form %s on %s to add the field %s to", css, b.location(), f.name)
+		}
+	}
+}
+
+// wantNoFiscalCodeField fails the test when a form of the page asks for a
+// fiscal code: only a card (later SPID or CIE) proves one.
+func wantNoFiscalCodeField(t *testing.T, b *browser, what string) {
+	t.Helper()
+	if n := eval[int](b, `document.querySelectorAll('main form [name="fiscal_code"], main #f-fiscal_code').length +
+		[...document.querySelectorAll("main form label")].filter(l => /codice fiscale/i.test(l.textContent)).length`); n != 0 {
+		t.Fatalf("%s (%s) asks for a fiscal code: a password account never carries one", what, b.location())
+	}
+}
+
+// requestRegistration asks, in b, for the registration of addr (the form
+// asks only the address), and returns the link of the mail the demo sends
+// there. forged fields, which the form does not have, are added to it
+// first.
+func requestRegistration(b *browser, d *demo, addr string, forged ...field) string {
+	t := b.t
+	t.Helper()
+	b.open(d.Portal+"/registrati", 200)
+	wantNoFiscalCodeField(t, b, "the registration form")
+	b.step("typing the address "+addr, chromedp.SendKeys(chromedp.CSS("#f-email"), addr))
+	b.clickBox("ticking the privacy box", `label[for="f-privacy"]`)
+	b.forge(`main form[action="/registrati"]`, forged...)
+	clickAndLoad(b, "asking to register "+addr, chromedp.CSS(`main form[action="/registrati"] button[type="submit"]`), 200)
+	b.wantText(`main .alert-success[role="status"]`, "riceverai a breve un messaggio")
+	msg := d.mailTo(t, addr)
+	if len(msg.To) != 1 {
+		t.Fatalf("the registration mail for %s went to %v", addr, msg.To)
+	}
+	link, err := linkIn(msg.Text, d.Portal+"/registrati/completa?token=")
+	if err != nil {
+		t.Fatalf("the registration mail to %s: %v\n%s", addr, err, msg.Text)
+	}
+	return link
+}
+
+// completeRegistration follows a registration mail's link in b, chooses
+// names and password, and checks that the new account's personal area
+// opens. forged fields are added to the form first.
+func completeRegistration(b *browser, link, given, family, password string, forged ...field) {
+	t := b.t
+	t.Helper()
+	b.open(link, 200)
+	b.wantText("main h1", "Completa la registrazione")
+	wantNoFiscalCodeField(t, b, "the completion of a registration")
+	b.step("choosing names and password",
+		chromedp.SendKeys(chromedp.CSS("#f-given_name"), given),
+		chromedp.SendKeys(chromedp.CSS("#f-family_name"), family),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), password),
+		chromedp.SendKeys(chromedp.CSS("#f-password2"), password),
+	)
+	b.forge(`main form[action="/registrati/completa"]`, forged...)
+	clickAndLoad(b, "creating the account", chromedp.CSS(`main form[action="/registrati/completa"] button[type="submit"]`), 200)
+	if p := b.path(); p != "/profilo?benvenuto=1" {
+		t.Fatalf("after completing the registration the page is %s, want the personal area", p)
+	}
+	b.wantText("main .lead", "Ciao "+given+" "+family+".")
+}
+
+// passwordLogin logs in at base+"/accedi" with email and password; the
+// answer has status want.
+func passwordLogin(b *browser, base, email, password string, want int64) {
+	b.t.Helper()
+	b.open(base+"/accedi", 200)
+	b.step("typing email and password",
+		chromedp.SendKeys(chromedp.CSS("#f-email"), email),
+		chromedp.SendKeys(chromedp.CSS("#f-password"), password),
+	)
+	clickAndLoad(b, "logging in as "+email, `//main//form[@action="/accedi"]//button[@type="submit"]`, want)
+}
+
+// linkAccount sends the personal area's form that links a password
+// account (the page must show it: a card login); the answer has status
+// want.
+func linkAccount(b *browser, email, password string, want int64) {
+	b.t.Helper()
+	b.step("typing the address and password of the account to link",
+		chromedp.Clear(chromedp.CSS("#f-link_email")),
+		chromedp.SendKeys(chromedp.CSS("#f-link_email"), email),
+		chromedp.SendKeys(chromedp.CSS("#f-link_password"), password),
+	)
+	clickAndLoad(b, "linking the account of "+email, chromedp.CSS(`main form[action="/profilo/collega"] button[type="submit"]`), want)
+}
+
+// me is what /api/v1/me says about the session.
+type me struct {
+	ID         string            `json:"id"`
+	FiscalCode string            `json:"fiscal_code"`
+	GivenName  string            `json:"given_name"`
+	FamilyName string            `json:"family_name"`
+	Email      string            `json:"email"`
+	Assurance  string            `json:"assurance"`
+	Method     string            `json:"method"`
+	Sources    map[string]string `json:"sources"`
+	raw        string
+}
+
+// readMe opens base+"/api/v1/me" in b, which must be logged in.
+func readMe(b *browser, base string) me {
+	b.t.Helper()
+	b.open(base+"/api/v1/me", 200)
+	var m me
+	m.raw = strings.Join(strings.Fields(eval[string](b, `document.body.innerText`)), " ")
+	if err := json.Unmarshal([]byte(m.raw), &m); err != nil {
+		b.t.Fatalf("%s/api/v1/me is not JSON: %v\n%s", base, err, m.raw)
+	}
+	return m
 }
