@@ -19,6 +19,7 @@ import (
 type summary struct {
 	kind        string
 	kills       int
+	targeted    int // kills right after an acknowledged completion
 	elapsed     time.Duration
 	cleanStop   bool
 	byKind      [nKinds]kindSummary
@@ -45,7 +46,8 @@ type kindSummary struct {
 var kindLabels = [nKinds]string{"signups:", "completions:", "ratings:"}
 
 func (s *summary) print(w io.Writer) {
-	fmt.Fprintf(w, "crashtest %s summary: %d kills in %.1fs; final restart and SIGTERM: %s\n", s.kind, s.kills, s.elapsed.Seconds(), okString(s.cleanStop))
+	fmt.Fprintf(w, "crashtest %s summary: %d kills (%d right after a completion) in %.1fs; final restart and SIGTERM: %s\n",
+		s.kind, s.kills, s.targeted, s.elapsed.Seconds(), okString(s.cleanStop))
 	for k, ks := range s.byKind {
 		used := ""
 		if opKind(k) == completion {
@@ -204,8 +206,9 @@ func (r *runner) check(ctx context.Context, sum *summary) error {
 	}
 	l := r.ledger
 	l.mu.Lock()
-	problems := append([]string(nil), l.seen...)
-	problems = append(problems, examine(l.ops, st, sum)...)
+	// What the database shows after the kills first, then what a reader
+	// missed while civico ran.
+	problems := append(examine(l.ops, st, sum), l.seen...)
 	l.mu.Unlock()
 
 	integrity, err := r.integrity(ctx, d)

@@ -68,7 +68,7 @@ type op struct {
 const (
 	leaveOpen = 4
 	raceEvery = 3
-	maxTries  = 3
+	maxTries  = 5
 )
 
 // ledger remembers every write sent, and what became of it.
@@ -192,18 +192,26 @@ type burst struct {
 	mail   *mailReader
 	mu     sync.Mutex
 	counts [nKinds][nOutcomes]int
+	// completed is closed when the burst's first completion is
+	// acknowledged.
+	completed     chan struct{}
+	completedOnce sync.Once
 }
 
 // startBurst starts the writers: the first -registration-writers request
 // signups and complete them (reading each link from the outbox through
-// mail), the others post ratings.
-func (r *runner) startBurst(s *server, mail *mailReader) *burst {
+// mail), the others post ratings. With drain > 0 (the final run, which ends
+// without a kill), once the burst is stopped the registering writers go on
+// following the links still queued, for up to drain: every link whose
+// completion was lost in a kill is then followed again and answered.
+func (r *runner) startBurst(s *server, mail *mailReader, drain time.Duration) *burst {
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := &http.Transport{MaxIdleConnsPerHost: r.opts.writers + r.opts.regWriters, DisableCompression: true}
 	b := &burst{
-		cancel: cancel,
-		l:      r.ledger,
-		mail:   mail,
+		cancel:    cancel,
+		l:         r.ledger,
+		mail:      mail,
+		completed: make(chan struct{}),
 		client: &http.Client{
 			Transport: tr,
 			Timeout:   15 * time.Second,
@@ -223,10 +231,20 @@ func (r *runner) startBurst(s *server, mail *mailReader) *burst {
 				if !registers {
 					b.write(s, b.l.newOp(rating))
 				} else if sig, race := b.l.takeReady(); sig != nil {
-					b.complete(ctx, s, sig, race)
+					b.complete(s, sig, race)
 				} else {
 					b.write(s, b.l.newOp(signup))
 				}
+			}
+			if !registers || drain <= 0 {
+				return
+			}
+			for end := time.Now().Add(drain); time.Now().Before(end); {
+				sig, race := b.l.takeReady()
+				if sig == nil {
+					return
+				}
+				b.complete(s, sig, race)
 			}
 		}()
 	}
@@ -250,8 +268,8 @@ func (b *burst) stop() string {
 // complete reads the link of an acknowledged signup from the outbox and
 // follows it: once, or (race) twice at the same moment. If no answer came
 // back, the link goes back into the queue.
-func (b *burst) complete(ctx context.Context, s *server, sig *op, race bool) {
-	token, err := b.mail.token(ctx, sig.Key)
+func (b *burst) complete(s *server, sig *op, race bool) {
+	token, err := b.mail.token(sig.Key)
 	switch {
 	case errors.Is(err, errNoRead):
 		b.l.putBack(sig)
@@ -378,6 +396,9 @@ func (b *burst) record(o *op, state outcome, detail string) {
 	b.mu.Lock()
 	b.counts[o.Kind][state]++
 	b.mu.Unlock()
+	if o.Kind == completion && state == acknowledged {
+		b.completedOnce.Do(func() { close(b.completed) })
+	}
 }
 
 // mailReader reads registration links from the outbox while civico runs:
@@ -403,13 +424,13 @@ var errNoRead = errors.New("the outbox cannot be read now")
 var linkRE = regexp.MustCompile(`/registrati/completa\?token=([A-Za-z0-9_-]+)`)
 
 // token returns the token of the one registration mail to an address.
-func (m *mailReader) token(ctx context.Context, addr string) (string, error) {
+func (m *mailReader) token(addr string) (string, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.db == nil {
 		return "", errNoRead
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	rows, err := m.db.QueryContext(ctx, `SELECT body_text FROM mail_outbox WHERE to_addr = $1`, addr)
 	if err != nil {

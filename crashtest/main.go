@@ -22,8 +22,10 @@
 //   - clarity ratings (POST /valutazione), each carrying its own token in the
 //     comment, acknowledged by the 303 to ...?valutazione=grazie.
 //
-// At a random moment 100-800 ms into each burst it kills the server with
-// SIGKILL, and starts it again on the same data. At the end it stops the
+// At a random moment 100-800 ms into each burst (every third burst: 0-50 ms
+// after its first acknowledged completion) it kills the server with
+// SIGKILL, and starts it again on the same data. The final run follows the
+// links still queued, those whose completion was lost in a kill again. At the end it stops the
 // server, runs `civico audit verify`, opens the database itself and checks
 // that every acknowledged write (a 2xx/3xx answer received in full) is there
 // exactly once, that no write is there twice, that what one transaction
@@ -258,9 +260,25 @@ func (r *runner) cycle(ctx context.Context, n int, sum *summary) error {
 		_ = srv.kill()
 		return err
 	}
-	b := r.startBurst(srv, mail)
+	b := r.startBurst(srv, mail, 0)
+	timer, afterCompletion := time.After(burst), (<-chan struct{})(nil)
+	if n%targetEvery == 0 && r.opts.regWriters > 0 {
+		// A completion takes argon2's time, longer than most bursts on a
+		// busy machine: this burst lasts until one is acknowledged, and the
+		// kill follows it closely.
+		timer, afterCompletion = time.After(targetWait), b.completed
+	}
+	targeted := false
 	select {
-	case <-time.After(burst):
+	case <-timer:
+	case <-afterCompletion:
+		targeted = true
+		burst = time.Duration(r.rnd.Int64N(int64(targetDelay) + 1))
+		select {
+		case <-time.After(burst):
+		case <-ctx.Done():
+		case <-srv.exited:
+		}
 	case <-ctx.Done():
 	case <-srv.exited:
 	}
@@ -271,7 +289,11 @@ func (r *runner) cycle(ctx context.Context, n int, sum *summary) error {
 	killErr := srv.kill()
 	stats := b.stop()
 	if r.opts.verbose {
-		fmt.Printf("  cycle %2d: killed after %v: %s\n", n, burst.Round(time.Millisecond), stats)
+		when := fmt.Sprintf("after %v", burst.Round(time.Millisecond))
+		if targeted {
+			when += " after the first acknowledged completion"
+		}
+		fmt.Printf("  cycle %2d: killed %s: %s\n", n, when, stats)
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("out of time (-timeout %v): %w", r.opts.timeout, ctx.Err())
@@ -283,14 +305,32 @@ func (r *runner) cycle(ctx context.Context, n int, sum *summary) error {
 		return killErr
 	}
 	sum.kills++
+	if targeted {
+		sum.targeted++
+	}
 	if bad := r.ledger.unexpected(); len(bad) > 0 {
 		return fmt.Errorf("civico gave unexpected answers while running, e.g. %s; see %s", bad[0], srv.logPath)
 	}
 	return nil
 }
 
+// One cycle in targetEvery kills civico at most targetDelay after the
+// burst's first acknowledged completion (or targetWait into the burst, if
+// none comes): the completions' durability is tested however slow argon2
+// is on the machine.
+const (
+	targetEvery = 3
+	targetDelay = 50 * time.Millisecond
+	targetWait  = 5 * time.Second
+)
+
+// drainFor bounds how long the final run follows the links still queued.
+const drainFor = time.Minute
+
 // finalRun starts civico once more on the crashed data, writes for a
-// moment, and stops it with SIGTERM: it must exit 0.
+// moment, follows every registration link still queued (those whose
+// completion was lost in a kill again: the answer must agree with what the
+// lost one did), and stops civico with SIGTERM: it must exit 0.
 func (r *runner) finalRun(ctx context.Context, sum *summary) error {
 	srv, err := r.start(ctx, "final")
 	if err != nil {
@@ -301,12 +341,16 @@ func (r *runner) finalRun(ctx context.Context, sum *summary) error {
 		_ = srv.kill()
 		return err
 	}
-	b := r.startBurst(srv, mail)
+	b := r.startBurst(srv, mail, drainFor)
 	select {
 	case <-time.After(500 * time.Millisecond):
 	case <-ctx.Done():
 	}
-	b.stop()
+	stats := b.stop() // waits for the links still queued to be followed
+	if r.opts.verbose {
+		fmt.Printf("  final run: %s\n", stats)
+	}
+
 	mail.close()
 	if err := srv.terminate(25 * time.Second); err != nil {
 		return err
