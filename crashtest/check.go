@@ -40,7 +40,7 @@ type kindSummary struct {
 	phantoms               int           // rows of this run that no write sent
 	open                   int           // signups: links still waiting for their completion
 	median                 time.Duration // from sending to the acknowledgement
-	races, raceSplit       int           // completions: links followed twice at once; of those, one 303 and one 400
+	races, raceSplit       int           // completions: links followed twice at once; of those, one 303 and the rest 400
 }
 
 var kindLabels = [nKinds]string{"signups:", "completions:", "ratings:"}
@@ -60,7 +60,7 @@ func (s *summary) print(w io.Writer) {
 		case signup:
 			extra = fmt.Sprintf("; %d links still open", ks.open)
 		case completion:
-			extra = fmt.Sprintf("; %d links followed twice at once (%d: one 303, one 400)", ks.races, ks.raceSplit)
+			extra = fmt.Sprintf("; %d links followed twice at once (%d: one 303, the rest 400)", ks.races, ks.raceSplit)
 		}
 		if ks.acked > 0 {
 			extra += fmt.Sprintf("; acknowledged in %v (median)", ks.median.Round(time.Millisecond))
@@ -371,7 +371,9 @@ func examine(ops []*op, st *dbState, sum *summary) []string {
 		accounts := len(st.accounts[e])
 		var acks, rejects, losts int
 		var answers []string
+		raced := false
 		for _, o := range cs {
+			raced = raced || o.Race
 			answers = append(answers, stateName(o.State))
 			switch o.State {
 			case acknowledged:
@@ -388,9 +390,9 @@ func examine(ops []*op, st *dbState, sum *summary) []string {
 				losts++
 			}
 		}
-		if cs[0].Race {
+		if raced {
 			ks.races++
-			if acks == 1 && rejects == 1 {
+			if acks == 1 && rejects > 0 {
 				ks.raceSplit++
 			}
 		}

@@ -53,7 +53,6 @@ type op struct {
 	Key     string
 	Token   string // completion: the link's token, read from the outbox
 	Race    bool   // completion: one of two sent at once with the same token
-	Tries   int    // signup: how many times its link was followed
 	State   outcome
 	Detail  string // for unexpected: the status and why
 	Started time.Time
@@ -63,12 +62,11 @@ type op struct {
 // Of the acknowledged signups, one in leaveOpen is never completed, so that
 // the check also finds live links; one completion in raceEvery is sent twice
 // at once, and the two must give one account. A link whose completion got
-// no answer (the kill) is followed again later, up to maxTries times in
-// all: the new answer must agree with what the lost one did.
+// no answer (the kill) is followed again in the final run: the new answer
+// must agree with what the lost one did.
 const (
 	leaveOpen = 4
 	raceEvery = 3
-	maxTries  = 5
 )
 
 // ledger remembers every write sent, and what became of it.
@@ -78,8 +76,9 @@ type ledger struct {
 	ops   []*op
 	next  atomic.Int64
 	odd   []string // unexpected answers
-	// ready are acknowledged signups waiting for their completion.
-	ready []*op
+	// ready are acknowledged signups waiting for their completion; retry
+	// those whose completion got no answer, for the final run.
+	ready, retry []*op
 	// seen are durability failures noticed while civico ran: an
 	// acknowledged signup whose mail a reader did not find.
 	seen        []string
@@ -140,16 +139,21 @@ func (l *ledger) finish(o *op, state outcome, detail string) {
 	}
 }
 
-// takeReady returns an acknowledged signup to complete, or nil, and whether
-// its completion is to be raced.
-func (l *ledger) takeReady() (*op, bool) {
+// takeReady returns an acknowledged signup to complete (with retries: or
+// one whose completion got no answer), or nil, and whether its completion
+// is to be raced.
+func (l *ledger) takeReady(retries bool) (*op, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.ready) == 0 {
+	var s *op
+	switch {
+	case len(l.ready) > 0:
+		s, l.ready = l.ready[0], l.ready[1:]
+	case retries && len(l.retry) > 0:
+		s, l.retry = l.retry[0], l.retry[1:]
+	default:
 		return nil, false
 	}
-	s := l.ready[0]
-	l.ready = l.ready[1:]
 	l.completions++
 	return s, l.completions%raceEvery == 0
 }
@@ -163,12 +167,12 @@ func (l *ledger) putBack(s *op) {
 	l.completions--
 }
 
-// again queues a signup whose completion got no answer, to follow its link
-// once more after the others.
+// again keeps a signup whose completion got no answer, to follow its link
+// once more in the final run.
 func (l *ledger) again(s *op) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.ready = append(l.ready, s)
+	l.retry = append(l.retry, s)
 }
 
 func (l *ledger) notice(format string, args ...any) {
@@ -202,8 +206,8 @@ type burst struct {
 // signups and complete them (reading each link from the outbox through
 // mail), the others post ratings. With drain > 0 (the final run, which ends
 // without a kill), once the burst is stopped the registering writers go on
-// following the links still queued, for up to drain: every link whose
-// completion was lost in a kill is then followed again and answered.
+// following the links still queued and those whose completion was lost in
+// a kill, for up to drain: every such link is then answered.
 func (r *runner) startBurst(s *server, mail *mailReader, drain time.Duration) *burst {
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := &http.Transport{MaxIdleConnsPerHost: r.opts.writers + r.opts.regWriters, DisableCompression: true}
@@ -230,7 +234,7 @@ func (r *runner) startBurst(s *server, mail *mailReader, drain time.Duration) *b
 			for ctx.Err() == nil {
 				if !registers {
 					b.write(s, b.l.newOp(rating))
-				} else if sig, race := b.l.takeReady(); sig != nil {
+				} else if sig, race := b.l.takeReady(false); sig != nil {
 					b.complete(s, sig, race)
 				} else {
 					b.write(s, b.l.newOp(signup))
@@ -240,7 +244,7 @@ func (r *runner) startBurst(s *server, mail *mailReader, drain time.Duration) *b
 				return
 			}
 			for end := time.Now().Add(drain); time.Now().Before(end); {
-				sig, race := b.l.takeReady()
+				sig, race := b.l.takeReady(true)
 				if sig == nil {
 					return
 				}
@@ -267,7 +271,7 @@ func (b *burst) stop() string {
 
 // complete reads the link of an acknowledged signup from the outbox and
 // follows it: once, or (race) twice at the same moment. If no answer came
-// back, the link goes back into the queue.
+// back, the link is kept for the final run.
 func (b *burst) complete(s *server, sig *op, race bool) {
 	token, err := b.mail.token(sig.Key)
 	switch {
@@ -281,7 +285,6 @@ func (b *burst) complete(s *server, sig *op, race bool) {
 		b.l.notice("signup %s was acknowledged (at %s), but afterwards: %v", sig.Key, sig.Started.Format("15:04:05.000"), err)
 		return
 	}
-	sig.Tries++
 	ops := []*op{b.l.newCompletion(sig, token, race)}
 	if race {
 		ops = append(ops, b.l.newCompletion(sig, token, race))
@@ -297,9 +300,7 @@ func (b *burst) complete(s *server, sig *op, race bool) {
 			return // answered: the link is used
 		}
 	}
-	if sig.Tries < maxTries {
-		b.l.again(sig)
-	}
+	b.l.again(sig)
 }
 
 // write sends one write and records its fate. Go's HTTP client never

@@ -72,7 +72,8 @@ func TestLinkToken(t *testing.T) {
 
 // The queue of links to follow: every leaveOpen-th acknowledged signup is
 // left open, every raceEvery-th link followed is raced, a token that could
-// not be read goes back to the front without counting.
+// not be read goes back to the front without counting, a link whose
+// completion got no answer is followed again only in the final run.
 func TestReadyQueue(t *testing.T) {
 	l := newLedger("feed")
 	for range 8 {
@@ -83,7 +84,7 @@ func TestReadyQueue(t *testing.T) {
 	var races []bool
 	first := true
 	for {
-		s, race := l.takeReady()
+		s, race := l.takeReady(false)
 		if s == nil {
 			break
 		}
@@ -100,6 +101,19 @@ func TestReadyQueue(t *testing.T) {
 	}
 	if want := []bool{false, false, true, false, false, true}; !slices.Equal(races, want) {
 		t.Errorf("races: %v, want %v", races, want)
+	}
+	// A link whose completion got no answer waits for the final run, and
+	// a fresh one goes first even then.
+	l.again(l.ops[0])
+	if s, _ := l.takeReady(false); s != nil {
+		t.Errorf("takeReady(false) = %d, want none: retries are for the final run", s.N)
+	}
+	fresh := l.newOp(signup)
+	l.finish(fresh, acknowledged, "")
+	for _, want := range []*op{fresh, l.ops[0], nil} {
+		if s, _ := l.takeReady(true); s != want {
+			t.Errorf("takeReady(true) = %v, want %v", s, want)
+		}
 	}
 }
 

@@ -15,7 +15,7 @@
 #   CRASH_KILLS                kills per database (default 25)
 #   CRASH_SEED                 repeat a run (the seed is printed by every run)
 #   CRASH_ARGS                 more flags for the harness (go run ./crashtest -h lists them)
-# Needs Go, and PostgreSQL 15's server programs for the PostgreSQL part. About a minute on 2 cores.
+# Needs Go, and PostgreSQL 15's server programs for the PostgreSQL part. About two minutes on 2 cores.
 set -euo pipefail
 
 start_time=$SECONDS
