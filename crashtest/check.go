@@ -30,6 +30,7 @@ type summary struct {
 
 type kindSummary struct {
 	sent, acked, lost, odd int
+	ackedInKills           int // acknowledged before a kill, not in the final run
 	rejected               int // completions answered 400: the link was used or dead
 	refused                int // never reached civico (not counted in sent)
 	found                  int // distinct writes of this run in the database (completions: accounts)
@@ -53,8 +54,8 @@ func (s *summary) print(w io.Writer) {
 		if opKind(k) == completion {
 			used = fmt.Sprintf(", link already used %d", ks.rejected)
 		}
-		fmt.Fprintf(w, "  %-13s sent %5d: acknowledged %5d, no answer %4d, unexpected answer %d%s (and %d refused after a kill)\n",
-			kindLabels[k], ks.sent, ks.acked, ks.lost, ks.odd, used, ks.refused)
+		fmt.Fprintf(w, "  %-13s sent %5d: acknowledged %5d (%d before a kill), no answer %4d, unexpected answer %d%s (and %d refused after a kill)\n",
+			kindLabels[k], ks.sent, ks.acked, ks.ackedInKills, ks.lost, ks.odd, used, ks.refused)
 		extra := ""
 		switch opKind(k) {
 		case signup:
@@ -117,6 +118,9 @@ func (l *ledger) summarise(s *summary) {
 		switch o.State {
 		case acknowledged:
 			ks.acked++
+			if !o.Final {
+				ks.ackedInKills++
+			}
 			took[o.Kind] = append(took[o.Kind], o.Took)
 		case lost, pending:
 			ks.lost++

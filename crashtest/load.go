@@ -53,6 +53,7 @@ type op struct {
 	Key     string
 	Token   string // completion: the link's token, read from the outbox
 	Race    bool   // completion: one of two sent at once with the same token
+	Final   bool   // sent in the final run, which no kill ends
 	State   outcome
 	Detail  string // for unexpected: the status and why
 	Started time.Time
@@ -75,7 +76,8 @@ type ledger struct {
 	mu    sync.Mutex
 	ops   []*op
 	next  atomic.Int64
-	odd   []string // unexpected answers
+	final atomic.Bool // the final run has begun
+	odd   []string    // unexpected answers
 	// ready are acknowledged signups waiting for their completion; retry
 	// those whose completion got no answer, for the final run.
 	ready, retry []*op
@@ -114,7 +116,7 @@ func (l *ledger) newCompletion(sig *op, token string, race bool) *op {
 
 func (l *ledger) add(o *op) *op {
 	o.N = int(l.next.Add(1))
-	o.State, o.Started = pending, time.Now()
+	o.State, o.Started, o.Final = pending, time.Now(), l.final.Load()
 	switch o.Kind {
 	case signup:
 		o.Key = l.email(o.N)

@@ -341,6 +341,7 @@ func (r *runner) finalRun(ctx context.Context, sum *summary) error {
 		_ = srv.kill()
 		return err
 	}
+	r.ledger.final.Store(true)
 	b := r.startBurst(srv, mail, drainFor)
 	select {
 	case <-time.After(500 * time.Millisecond):
