@@ -24,13 +24,15 @@
 //
 // At a random moment 100-800 ms into each burst (every third burst: 0-50 ms
 // after its first acknowledged completion) it kills the server with
-// SIGKILL, and starts it again on the same data. The final run follows the
-// links still queued, those whose completion was lost in a kill again. At the end it stops the
-// server, runs `civico audit verify`, opens the database itself and checks
-// that every acknowledged write (a 2xx/3xx answer received in full) is there
-// exactly once, that no write is there twice, that what one transaction
-// writes is there together or not at all, that no account exists without a
-// completion of its own address's link, and that the database is intact.
+// SIGKILL, and starts it again on the same data. A last run, ended by
+// SIGTERM, follows the links still queued and, again, those whose
+// completion was lost in a kill. At the end the harness runs `civico audit
+// verify`, opens the database itself and checks that every acknowledged
+// write (a 2xx/3xx answer received in full) is there exactly once, that no
+// write is there twice, that what one transaction writes is there together
+// or not at all, that a link answered "already used" made an account, that
+// no account exists without a completion of its own address's link, and
+// that the database is intact.
 //
 // Usage, from the repository root:
 //
@@ -271,6 +273,9 @@ func (r *runner) cycle(ctx context.Context, n int, sum *summary) error {
 	targeted := false
 	select {
 	case <-timer:
+		if afterCompletion != nil {
+			burst = targetWait // no completion came
+		}
 	case <-afterCompletion:
 		targeted = true
 		burst = time.Duration(r.rnd.Int64N(int64(targetDelay) + 1))
