@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -18,9 +19,10 @@ import (
 type summary struct {
 	kind        string
 	kills       int
+	targeted    int // kills right after an acknowledged completion
 	elapsed     time.Duration
 	cleanStop   bool
-	byKind      [2]kindSummary
+	byKind      [nKinds]kindSummary
 	integrity   []string
 	auditOutput string
 	problems    []string
@@ -28,22 +30,44 @@ type summary struct {
 
 type kindSummary struct {
 	sent, acked, lost, odd int
+	ackedInKills           int // acknowledged before a kill, not in the final run
+	rejected               int // completions answered 400: the link was used or dead
 	refused                int // never reached civico (not counted in sent)
-	found                  int // distinct writes of this run in the database
+	found                  int // distinct writes of this run in the database (completions: accounts)
 	ackedFound             int
 	ackedMissing           int
-	unackedFound           int // committed, but the answer was lost in the kill
-	duplicates             int // writes found more than once
-	phantoms               int // rows of this run that no write sent
+	unackedFound           int           // committed, but the answer was lost in the kill
+	duplicates             int           // writes found more than once
+	phantoms               int           // rows of this run that no write sent
+	open                   int           // signups: links still waiting for their completion
+	median                 time.Duration // from sending to the acknowledgement
+	races, raceSplit       int           // completions: links followed twice at once; of those, one 303 and the rest 400
 }
 
+var kindLabels = [nKinds]string{"signups:", "completions:", "ratings:"}
+
 func (s *summary) print(w io.Writer) {
-	fmt.Fprintf(w, "crashtest %s summary: %d kills in %.1fs; final restart and SIGTERM: %s\n", s.kind, s.kills, s.elapsed.Seconds(), okString(s.cleanStop))
+	fmt.Fprintf(w, "crashtest %s summary: %d kills (%d right after a completion) in %.1fs; final restart and SIGTERM: %s\n",
+		s.kind, s.kills, s.targeted, s.elapsed.Seconds(), okString(s.cleanStop))
 	for k, ks := range s.byKind {
-		fmt.Fprintf(w, "  %-14s sent %5d: acknowledged %5d, no answer %4d, unexpected answer %d (and %d refused after a kill)\n",
-			opKind(k).String()+"s:", ks.sent, ks.acked, ks.lost, ks.odd, ks.refused)
-		fmt.Fprintf(w, "  %-14s found %5d: acknowledged %d/%d (missing %d), unacknowledged but committed %d; duplicates %d, phantoms %d\n",
-			"", ks.found, ks.ackedFound, ks.acked, ks.ackedMissing, ks.unackedFound, ks.duplicates, ks.phantoms)
+		used := ""
+		if opKind(k) == completion {
+			used = fmt.Sprintf(", link already used %d", ks.rejected)
+		}
+		fmt.Fprintf(w, "  %-13s sent %5d: acknowledged %5d (%d before a kill), no answer %4d, unexpected answer %d%s (and %d refused after a kill)\n",
+			kindLabels[k], ks.sent, ks.acked, ks.ackedInKills, ks.lost, ks.odd, used, ks.refused)
+		extra := ""
+		switch opKind(k) {
+		case signup:
+			extra = fmt.Sprintf("; %d links still open", ks.open)
+		case completion:
+			extra = fmt.Sprintf("; %d links followed twice at once (%d: one 303, the rest 400)", ks.races, ks.raceSplit)
+		}
+		if ks.acked > 0 {
+			extra += fmt.Sprintf("; acknowledged in %v (median)", ks.median.Round(time.Millisecond))
+		}
+		fmt.Fprintf(w, "  %-13s found %4d: acknowledged %d/%d (missing %d), unacknowledged but committed %d; duplicates %d, phantoms %d%s\n",
+			"", ks.found, ks.ackedFound, ks.acked, ks.ackedMissing, ks.unackedFound, ks.duplicates, ks.phantoms, extra)
 	}
 	for _, line := range s.integrity {
 		fmt.Fprintf(w, "  integrity: %s\n", line)
@@ -74,7 +98,16 @@ func okString(ok bool) string {
 func (l *ledger) summarise(s *summary) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s.byKind = [2]kindSummary{}
+	s.byKind = [nKinds]kindSummary{}
+	took := [nKinds][]time.Duration{}
+	defer func() {
+		for k, ds := range took {
+			if len(ds) > 0 {
+				slices.Sort(ds)
+				s.byKind[k].median = ds[len(ds)/2]
+			}
+		}
+	}()
 	for _, o := range l.ops {
 		ks := &s.byKind[o.Kind]
 		if o.State == refused {
@@ -85,10 +118,16 @@ func (l *ledger) summarise(s *summary) {
 		switch o.State {
 		case acknowledged:
 			ks.acked++
+			if !o.Final {
+				ks.ackedInKills++
+			}
+			took[o.Kind] = append(took[o.Kind], o.Took)
 		case lost, pending:
 			ks.lost++
 		case unexpected:
 			ks.odd++
+		case rejected:
+			ks.rejected++
 		}
 	}
 }
@@ -133,6 +172,30 @@ func (r *runner) target() db.Target {
 	return db.Target{Dialect: db.SQLite, Path: filepath.Join(r.dir, "data", "civico.db")}
 }
 
+// openMailReader opens the database beside the running civico, to read
+// registration links from the outbox: on SQLite read-only (mode=ro: it
+// never writes, nor checkpoints the WAL).
+func (r *runner) openMailReader(ctx context.Context) (*mailReader, error) {
+	t := r.target()
+	if t.Dialect == db.Postgres {
+		d, err := db.Open(ctx, t)
+		if err != nil {
+			return nil, fmt.Errorf("open the database to read the outbox: %w", err)
+		}
+		return &mailReader{db: d}, nil
+	}
+	d, err := sql.Open("sqlite", "file:"+t.Path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return nil, err
+	}
+	d.SetMaxOpenConns(2)
+	if err := d.PingContext(ctx); err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("open %s read-only to read the outbox: %w", t.Path, err)
+	}
+	return &mailReader{db: d}, nil
+}
+
 // check reads the database directly, with civico stopped, and compares it
 // with the ledger.
 func (r *runner) check(ctx context.Context, sum *summary) error {
@@ -141,111 +204,21 @@ func (r *runner) check(ctx context.Context, sum *summary) error {
 		return fmt.Errorf("open the database after the run: %w", err)
 	}
 	defer d.Close()
+	st, err := readState(ctx, d, r.ledger)
+	if err != nil {
+		return err
+	}
 	l := r.ledger
-
-	ratings, err := countBy(ctx, d, `SELECT comment, COUNT(*) FROM page_feedback WHERE comment LIKE $1 GROUP BY comment`, l.tokenPrefix()+"%")
-	if err != nil {
-		return err
-	}
-	accounts := map[string]int{} // by e-mail
-	ids := map[string]string{}   // e-mail -> account id
-	rows, err := d.QueryContext(ctx, `SELECT id, email FROM accounts WHERE email LIKE $1`, "c"+l.runID+"-%")
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id, email string
-		if err := rows.Scan(&id, &email); err != nil {
-			_ = rows.Close()
-			return err
-		}
-		accounts[email]++
-		ids[email] = id
-	}
-	_ = rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	audited, err := countBy(ctx, d, `SELECT subject, COUNT(*) FROM audit_log WHERE action = $1 GROUP BY subject`, "account.registered")
-	if err != nil {
-		return err
-	}
-	mails, err := countBy(ctx, d, `SELECT to_addr, COUNT(*) FROM mail_outbox WHERE to_addr LIKE $1 GROUP BY to_addr`, "c"+l.runID+"-%")
-	if err != nil {
-		return err
-	}
-
-	var problems []string
-	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	l.mu.Lock()
-	sent := map[string]*op{}
-	for _, o := range l.ops {
-		sent[o.Key] = o
-		found := ratings[o.Key]
-		if o.Kind == registration {
-			found = accounts[o.Key]
-		}
-		ks := &sum.byKind[o.Kind]
-		if found > 0 {
-			ks.found++
-		}
-		if found > 1 {
-			ks.duplicates++
-			bad("%s %s is in the database %d times (answer: %s)", o.Kind, o.Key, found, stateName(o.State))
-		}
-		switch {
-		case o.State == refused && found > 0:
-			bad("%s %s is in the database, but its connection was refused", o.Kind, o.Key)
-		case o.State == acknowledged && found == 0:
-			ks.ackedMissing++
-			bad("%s %s was acknowledged (at %s) but is not in the database", o.Kind, o.Key, o.Started.Format("15:04:05.000"))
-		case o.State == acknowledged:
-			ks.ackedFound++
-		case found > 0 && o.State != refused:
-			ks.unackedFound++
-		}
-		if o.Kind == registration && found > 0 {
-			// One transaction writes the account, its audit entry and its
-			// verification mail: all three or none.
-			if n := audited[ids[o.Key]]; n != 1 {
-				bad("registration %s: the account is there with %d audit entries account.registered, want 1", o.Key, n)
-			}
-			if n := mails[o.Key]; n != 1 {
-				bad("registration %s: the account is there with %d mails in the outbox, want 1", o.Key, n)
-			}
-		}
-		if o.Kind == registration && found == 0 && mails[o.Key] > 0 {
-			bad("registration %s: no account, but %d mails in the outbox (a torn transaction)", o.Key, mails[o.Key])
-		}
-	}
+	// What the database shows after the kills first, then what a reader
+	// missed while civico ran.
+	problems := append(examine(l.ops, st, sum), l.seen...)
 	l.mu.Unlock()
-	for key := range ratings {
-		if sent[key] == nil {
-			sum.byKind[rating].phantoms++
-			bad("rating %s is in the database but was never sent", key)
-		}
-	}
-	for key := range accounts {
-		if sent[key] == nil {
-			sum.byKind[registration].phantoms++
-			bad("account %s is in the database but was never registered", key)
-		}
-	}
-	// An audit entry for an account that is not there would be a torn
-	// registration too.
-	var orphans int
-	if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = $1 AND subject NOT IN (SELECT id FROM accounts)`,
-		"account.registered").Scan(&orphans); err != nil {
-		return err
-	}
-	if orphans > 0 {
-		bad("%d audit entries account.registered name an account that does not exist", orphans)
-	}
 
 	integrity, err := r.integrity(ctx, d)
 	sum.integrity = integrity
 	if err != nil {
-		bad("%v", err)
+		problems = append(problems, err.Error())
 	}
 	sum.problems = problems
 	if len(problems) > 0 {
@@ -254,8 +227,272 @@ func (r *runner) check(ctx context.Context, sum *summary) error {
 	return nil
 }
 
+// dbState is what the database holds of this run's writes.
+type dbState struct {
+	ratings    map[string]int      // rating comment -> page_feedback rows
+	signups    map[string]int      // address -> signups rows (live links)
+	mails      map[string]int      // address -> mails in the outbox
+	requested  map[string]int      // address -> audit entries signup.requested
+	accounts   map[string][]string // address -> account ids
+	registered map[string]int      // account id -> audit entries account.registered
+	sessions   map[string]int      // account id -> sessions
+	devices    map[string]int      // account id -> trusted browsers
+	// orphans are audit entries account.registered naming no account.
+	orphans int
+}
+
+func readState(ctx context.Context, d *db.DB, l *ledger) (*dbState, error) {
+	st := &dbState{accounts: map[string][]string{}}
+	pat := l.emailPattern()
+	queries := []struct {
+		into  *map[string]int
+		query string
+		args  []any
+	}{
+		{&st.ratings, `SELECT comment, COUNT(*) FROM page_feedback WHERE comment LIKE $1 GROUP BY comment`, []any{l.tokenPrefix() + "%"}},
+		{&st.signups, `SELECT email, COUNT(*) FROM signups WHERE email LIKE $1 GROUP BY email`, []any{pat}},
+		{&st.mails, `SELECT to_addr, COUNT(*) FROM mail_outbox WHERE to_addr LIKE $1 GROUP BY to_addr`, []any{pat}},
+		{&st.requested, `SELECT subject, COUNT(*) FROM audit_log WHERE action = $1 AND subject LIKE $2 GROUP BY subject`, []any{"signup.requested", pat}},
+		{&st.registered, `SELECT subject, COUNT(*) FROM audit_log WHERE action = $1 GROUP BY subject`, []any{"account.registered"}},
+		{&st.sessions, `SELECT account_id, COUNT(*) FROM sessions WHERE account_id IN (SELECT id FROM accounts WHERE email LIKE $1) GROUP BY account_id`, []any{pat}},
+		{&st.devices, `SELECT account_id, COUNT(*) FROM trusted_devices WHERE account_id IN (SELECT id FROM accounts WHERE email LIKE $1) GROUP BY account_id`, []any{pat}},
+	}
+	for _, q := range queries {
+		m, err := countBy(ctx, d, q.query, q.args...)
+		if err != nil {
+			return nil, err
+		}
+		*q.into = m
+	}
+	rows, err := d.QueryContext(ctx, `SELECT id, email FROM accounts WHERE email LIKE $1`, pat)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, email string
+		if err := rows.Scan(&id, &email); err != nil {
+			return nil, err
+		}
+		st.accounts[email] = append(st.accounts[email], id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// An audit entry for an account that is not there would be a torn
+	// registration too (of this run or not).
+	if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = $1 AND subject NOT IN (SELECT id FROM accounts)`,
+		"account.registered").Scan(&st.orphans); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// examine compares the writes sent with what the database holds, fills in
+// the summary and returns the problems found.
+func examine(ops []*op, st *dbState, sum *summary) []string {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	at := func(o *op) string { return o.Started.Format("15:04:05.000") }
+
+	signedUp := map[string]bool{}     // addresses a signup was sent for
+	completions := map[string][]*op{} // address -> the completions of its link
+	var addrs []string                // of completions, in order
+	ratings := map[string]bool{}      // comments sent
+	for _, o := range ops {
+		switch o.Kind {
+		case rating:
+			ratings[o.Key] = true
+			found := st.ratings[o.Key]
+			ks := &sum.byKind[rating]
+			if found > 0 {
+				ks.found++
+			}
+			if found > 1 {
+				ks.duplicates++
+				bad("rating %s is in the database %d times (answer: %s)", o.Key, found, stateName(o.State))
+			}
+			switch {
+			case o.State == refused && found > 0:
+				bad("rating %s is in the database, but its connection was refused", o.Key)
+			case o.State == acknowledged && found == 0:
+				ks.ackedMissing++
+				bad("rating %s was acknowledged (at %s) but is not in the database", o.Key, at(o))
+			case o.State == acknowledged:
+				ks.ackedFound++
+			case found > 0:
+				ks.unackedFound++
+			}
+
+		case signup:
+			// One transaction writes the link, its mail and the audit
+			// entry; a completion later replaces the link with the account.
+			e := o.Key
+			signedUp[e] = true
+			links, accounts, mails, entries := st.signups[e], len(st.accounts[e]), st.mails[e], st.requested[e]
+			committed := links+accounts+mails+entries > 0
+			ks := &sum.byKind[signup]
+			if committed {
+				ks.found++
+			}
+			if links > 0 {
+				ks.open++
+			}
+			if mails > 1 || entries > 1 || links > 1 {
+				ks.duplicates++
+				bad("signup %s is in the database twice: %d mails, %d audit entries signup.requested, %d links (answer: %s)", e, mails, entries, links, stateName(o.State))
+			}
+			if committed && (mails == 0 || entries == 0 || links+accounts == 0) {
+				bad("signup %s is torn: %d links, %d accounts, %d mails, %d audit entries signup.requested; want a link or an account, 1 mail and 1 entry (answer: %s)",
+					e, links, accounts, mails, entries, stateName(o.State))
+			}
+			switch {
+			case o.State == refused && committed:
+				bad("signup %s is in the database, but its connection was refused", e)
+			case o.State == acknowledged && !committed:
+				ks.ackedMissing++
+				bad("signup %s was acknowledged (at %s) but is not in the database", e, at(o))
+			case o.State == acknowledged:
+				ks.ackedFound++
+			case committed:
+				ks.unackedFound++
+			}
+
+		case completion:
+			if completions[o.Key] == nil {
+				addrs = append(addrs, o.Key)
+			}
+			completions[o.Key] = append(completions[o.Key], o)
+		}
+	}
+
+	// Completions, link by link: a link makes one account at most, and a
+	// link whose every completion got a complete answer made exactly one,
+	// acknowledged by exactly one 303.
+	ks := &sum.byKind[completion]
+	for _, e := range addrs {
+		cs := completions[e]
+		accounts := len(st.accounts[e])
+		var acks, rejects, losts int
+		var answers []string
+		raced := false
+		for _, o := range cs {
+			raced = raced || o.Race
+			answers = append(answers, stateName(o.State))
+			switch o.State {
+			case acknowledged:
+				acks++
+				if accounts > 0 {
+					ks.ackedFound++
+				} else {
+					ks.ackedMissing++
+					bad("completion for %s was acknowledged (at %s) but there is no account", e, at(o))
+				}
+			case rejected:
+				rejects++
+			case lost, pending:
+				losts++
+			}
+		}
+		if raced {
+			ks.races++
+			if acks == 1 && rejects > 0 {
+				ks.raceSplit++
+			}
+		}
+		if accounts > 0 {
+			ks.found++
+		}
+		switch {
+		case acks > 1:
+			ks.duplicates++
+			bad("the link of %s was completed %d times: %d answers 303 for one link (answers: %s)", e, acks, acks, strings.Join(answers, ", "))
+		case accounts > 1:
+			ks.duplicates++
+			bad("the link of %s made %d accounts", e, accounts)
+		case accounts > 0 && acks == 0 && losts > 0:
+			ks.unackedFound++
+		case accounts > 0 && acks == 0:
+			bad("there is an account for %s, but no completion of its link got through (answers: %s)", e, strings.Join(answers, ", "))
+		}
+		if accounts == 0 && rejects > 0 {
+			// 400 is right only once another completion consumed the link,
+			// and that one wrote the account in the same transaction.
+			bad("the link of %s (an acknowledged signup) was refused as used, but there is no account (answers: %s)", e, strings.Join(answers, ", "))
+		}
+	}
+
+	// Every account of this run: made by a completion of its own link, in
+	// one transaction with its audit entry, a session and a trusted
+	// browser, which consumed the link.
+	var emails []string
+	for e := range st.accounts {
+		emails = append(emails, e)
+	}
+	sort.Strings(emails)
+	for _, e := range emails {
+		if !signedUp[e] {
+			sum.byKind[signup].phantoms++
+			bad("account %s is in the database, but no signup was ever requested for it", e)
+		}
+		tried := false
+		for _, o := range completions[e] {
+			tried = tried || o.State != refused
+		}
+		if !tried {
+			ks.phantoms++
+			bad("account %s is in the database, but no completion of its link reached civico", e)
+		}
+		if st.signups[e] > 0 {
+			bad("account %s is in the database, and so is its registration link: the completion did not consume it", e)
+		}
+		for _, id := range st.accounts[e] {
+			if n := st.registered[id]; n != 1 {
+				bad("account %s (%s) has %d audit entries account.registered, want 1", e, id, n)
+			}
+			if n := st.sessions[id]; n != 1 {
+				bad("account %s (%s) has %d sessions, want the 1 its completion started", e, id, n)
+			}
+			if n := st.devices[id]; n != 1 {
+				bad("account %s (%s) has %d trusted browsers, want the 1 its completion registered", e, id, n)
+			}
+		}
+	}
+	if st.orphans > 0 {
+		bad("%d audit entries account.registered name an account that does not exist", st.orphans)
+	}
+	// What no write sent.
+	for _, m := range []struct {
+		rows map[string]int
+		what string
+	}{{st.signups, "a registration link"}, {st.mails, "a mail"}, {st.requested, "an audit entry signup.requested"}} {
+		for _, e := range sortedKeys(m.rows) {
+			if !signedUp[e] {
+				sum.byKind[signup].phantoms++
+				bad("%s to %s is in the database, but no signup was ever requested for it", m.what, e)
+			}
+		}
+	}
+	for _, key := range sortedKeys(st.ratings) {
+		if !ratings[key] {
+			sum.byKind[rating].phantoms++
+			bad("rating %s is in the database but was never sent", key)
+		}
+	}
+	return problems
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 func stateName(s outcome) string {
-	return [...]string{"none yet", "acknowledged", "none (lost in the kill)", "connection refused", "unexpected"}[s]
+	return [...]string{"none yet", "acknowledged", "none (lost in the kill)", "connection refused", "unexpected", "400 link used"}[s]
 }
 
 // countBy runs a "SELECT key, COUNT(*) ... GROUP BY key" query.
@@ -279,7 +516,8 @@ func countBy(ctx context.Context, d *db.DB, query string, args ...any) (map[stri
 
 // tables are the tables the writes touch, each with its primary key column.
 var tables = []struct{ name, key string }{
-	{"page_feedback", "id"}, {"accounts", "id"}, {"audit_log", "id"}, {"mail_outbox", "id"}, {"account_tokens", "hash"},
+	{"page_feedback", "id"}, {"accounts", "id"}, {"audit_log", "id"}, {"mail_outbox", "id"}, {"signups", "email"},
+	{"sessions", "id_hash"}, {"trusted_devices", "hash"}, {"throttle", "key_hash"},
 }
 
 // integrity checks the database itself. SQLite: PRAGMA integrity_check and

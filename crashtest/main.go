@@ -4,21 +4,35 @@
 //
 // It builds the real binary, starts `civico demo` on a fresh data directory
 // (SQLite) or a fresh PostgreSQL database, and drives concurrent writes
-// through the public HTTP interface:
+// through the public HTTP interface, each from a client address of its own
+// (X-Forwarded-For; civico trusts 127.0.0.1 as a proxy here):
 //
-//   - resident registrations (POST /registrati), each with its own e-mail
-//     address and codice fiscale, acknowledged by the 200 "Ti abbiamo
-//     scritto" page;
+//   - signup requests (POST /registrati), each for a new e-mail address,
+//     acknowledged by the 200 "riceverai a breve un messaggio" notice; one
+//     transaction writes the link (signups), its mail (mail_outbox) and the
+//     audit entry signup.requested;
+//   - registration completions (POST /registrati/completa): the harness
+//     reads the link of an acknowledged signup from the outbox in the
+//     database while civico runs, and follows it with names and a password;
+//     acknowledged by the 303 to /profilo?benvenuto=1. One transaction
+//     consumes the link and writes the account, the audit entry
+//     account.registered, a session and a trusted browser. Every third link
+//     is followed twice at the same moment: one account, one 303 at most;
+//     every fourth acknowledged signup is left open;
 //   - clarity ratings (POST /valutazione), each carrying its own token in the
 //     comment, acknowledged by the 303 to ...?valutazione=grazie.
 //
-// At a random moment 100-800 ms into each burst it kills the server with
-// SIGKILL, and starts it again on the same data. At the end it stops the
-// server, runs `civico audit verify`, opens the database itself and checks
-// that every acknowledged write (a 2xx/3xx answer received in full) is there
-// exactly once, that no write is there twice, that what a registration writes
-// in one transaction (account, audit entry, verification mail) is there
-// together or not at all, and that the database is intact.
+// At a random moment 100-800 ms into each burst (every third burst: 0-50 ms
+// after its first acknowledged completion) it kills the server with
+// SIGKILL, and starts it again on the same data. A last run, ended by
+// SIGTERM, follows the links still queued and, again, those whose
+// completion was lost in a kill. At the end the harness runs `civico audit
+// verify`, opens the database itself and checks that every acknowledged
+// write (a 2xx/3xx answer received in full) is there exactly once, that no
+// write is there twice, that what one transaction writes is there together
+// or not at all, that a link answered "already used" made an account, that
+// no account exists without a completion of its own address's link, and
+// that the database is intact.
 //
 // Usage, from the repository root:
 //
@@ -71,7 +85,7 @@ func run() int {
 	flag.StringVar(&o.binary, "binary", "", "civico binary to test (default: go build ./cmd/civico into a temporary directory)")
 	flag.IntVar(&o.kills, "kills", 20, "SIGKILLs per database")
 	flag.IntVar(&o.writers, "writers", 6, "concurrent writers during a burst")
-	flag.IntVar(&o.regWriters, "registration-writers", 2, "how many of the writers register residents (argon2 costs ~100 ms each); the others post ratings")
+	flag.IntVar(&o.regWriters, "registration-writers", 2, "how many of the writers register residents: they request signups and complete them (argon2 costs ~100 ms a completion); the others post ratings")
 	flag.DurationVar(&o.minBurst, "min-burst", 100*time.Millisecond, "shortest time from the start of a burst to the kill")
 	flag.DurationVar(&o.maxBurst, "max-burst", 800*time.Millisecond, "longest time from the start of a burst to the kill")
 	flag.Uint64Var(&o.seed, "seed", 0, "random seed (0: from the clock; printed, to repeat a run)")
@@ -243,17 +257,48 @@ func (r *runner) cycle(ctx context.Context, n int, sum *summary) error {
 		return err
 	}
 	burst := r.opts.minBurst + time.Duration(r.rnd.Int64N(int64(r.opts.maxBurst-r.opts.minBurst)+1))
-	b := r.startBurst(srv)
+	mail, err := r.openMailReader(ctx)
+	if err != nil {
+		_ = srv.kill()
+		return err
+	}
+	b := r.startBurst(srv, mail, 0)
+	timer, afterCompletion := time.After(burst), (<-chan struct{})(nil)
+	if n%targetEvery == 0 && r.opts.regWriters > 0 {
+		// A completion takes argon2's time, longer than most bursts on a
+		// busy machine: this burst lasts until one is acknowledged, and the
+		// kill follows it closely.
+		timer, afterCompletion = time.After(targetWait), b.completed
+	}
+	targeted := false
 	select {
-	case <-time.After(burst):
+	case <-timer:
+		if afterCompletion != nil {
+			burst = targetWait // no completion came
+		}
+	case <-afterCompletion:
+		targeted = true
+		burst = time.Duration(r.rnd.Int64N(int64(targetDelay) + 1))
+		select {
+		case <-time.After(burst):
+		case <-ctx.Done():
+		case <-srv.exited:
+		}
 	case <-ctx.Done():
 	case <-srv.exited:
 	}
+	// The reader goes first: civico alone has the database open when it
+	// dies, and alone recovers it (SQLite's WAL) when it starts again.
+	mail.close()
 	died := srv.hasExited()
 	killErr := srv.kill()
 	stats := b.stop()
 	if r.opts.verbose {
-		fmt.Printf("  cycle %2d: killed after %v: %s\n", n, burst.Round(time.Millisecond), stats)
+		when := fmt.Sprintf("after %v", burst.Round(time.Millisecond))
+		if targeted {
+			when += " after the first acknowledged completion"
+		}
+		fmt.Printf("  cycle %2d: killed %s: %s\n", n, when, stats)
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("out of time (-timeout %v): %w", r.opts.timeout, ctx.Err())
@@ -265,25 +310,54 @@ func (r *runner) cycle(ctx context.Context, n int, sum *summary) error {
 		return killErr
 	}
 	sum.kills++
+	if targeted {
+		sum.targeted++
+	}
 	if bad := r.ledger.unexpected(); len(bad) > 0 {
 		return fmt.Errorf("civico gave unexpected answers while running, e.g. %s; see %s", bad[0], srv.logPath)
 	}
 	return nil
 }
 
+// One cycle in targetEvery kills civico at most targetDelay after the
+// burst's first acknowledged completion (or targetWait into the burst, if
+// none comes): the completions' durability is tested however slow argon2
+// is on the machine.
+const (
+	targetEvery = 3
+	targetDelay = 50 * time.Millisecond
+	targetWait  = 5 * time.Second
+)
+
+// drainFor bounds how long the final run follows the links still queued.
+const drainFor = time.Minute
+
 // finalRun starts civico once more on the crashed data, writes for a
-// moment, and stops it with SIGTERM: it must exit 0.
+// moment, follows every registration link still queued (those whose
+// completion was lost in a kill again: the answer must agree with what the
+// lost one did), and stops civico with SIGTERM: it must exit 0.
 func (r *runner) finalRun(ctx context.Context, sum *summary) error {
 	srv, err := r.start(ctx, "final")
 	if err != nil {
 		return err
 	}
-	b := r.startBurst(srv)
+	mail, err := r.openMailReader(ctx)
+	if err != nil {
+		_ = srv.kill()
+		return err
+	}
+	r.ledger.final.Store(true)
+	b := r.startBurst(srv, mail, drainFor)
 	select {
 	case <-time.After(500 * time.Millisecond):
 	case <-ctx.Done():
 	}
-	b.stop()
+	stats := b.stop() // waits for the links still queued to be followed
+	if r.opts.verbose {
+		fmt.Printf("  final run: %s\n", stats)
+	}
+
+	mail.close()
 	if err := srv.terminate(25 * time.Second); err != nil {
 		return err
 	}

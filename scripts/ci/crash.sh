@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Crash durability test of the real binary (crashtest/): `civico demo` on SQLite and on PostgreSQL
-# takes concurrent registrations and clarity ratings over HTTP while it is killed with SIGKILL at
-# random moments (CRASH_KILLS times per database) and restarted on the same data; then every write
-# it acknowledged must be in the database exactly once, nothing twice, the database intact and
-# `civico audit verify` passing.
+# takes concurrent signup requests, registration completions (the link read from the outbox, some
+# followed twice at once) and clarity ratings over HTTP while it is killed with SIGKILL at random
+# moments (CRASH_KILLS times per database) and restarted on the same data; then every write it
+# acknowledged must be in the database exactly once, nothing twice, each transaction's rows all
+# there or none, the database intact and `civico audit verify` passing.
 #
 # Usage, from anywhere in the repository:   scripts/ci/crash.sh
 # Environment:
@@ -14,7 +15,7 @@
 #   CRASH_KILLS                kills per database (default 25)
 #   CRASH_SEED                 repeat a run (the seed is printed by every run)
 #   CRASH_ARGS                 more flags for the harness (go run ./crashtest -h lists them)
-# Needs Go, and PostgreSQL 15's server programs for the PostgreSQL part. About a minute on 2 cores.
+# Needs Go, and PostgreSQL 15's server programs for the PostgreSQL part. About two minutes on 2 cores.
 set -euo pipefail
 
 start_time=$SECONDS
@@ -108,7 +109,9 @@ case $status in
     "'acknowledged but not in the database': a handler answered before its transaction committed -" \
     "  look for a response written before DB.Tx/ExecContext returns, or a write moved to a goroutine;" \
     "'in the database N times': a write applied twice (a retry, or a non-idempotent replay at start);" \
-    "'mails/audit entries without account': one registration's writes are not in one transaction;" \
+    "'torn', 'N audit entries/sessions, want 1', 'and so is its registration link': a signup's or a" \
+    "  completion's writes are not in one transaction; 'completed N times': a link made two accounts or two 303s;" \
+    "'acknowledged ... but afterwards: 0 mails': a signup answered before its mail was committed;" \
     "integrity or 'civico audit verify' failures: the database or the audit chain is damaged after a crash;" \
     "'exited while starting': civico does not start again on the crashed data (its log is printed above)." \
     "repeat exactly: CRASH_SEED=<seed printed above> CRASH_DBS=<database> $0"
