@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -113,5 +114,49 @@ func TestRouteMap(t *testing.T) {
 	}
 	if n := strings.Count(b.String(), "| `"); n < 80 {
 		t.Errorf("only %d routes in the map", n)
+	}
+}
+
+// No package reads or writes another's tables: a feature that needs
+// another's data goes through its Go API. A table belongs to the package
+// whose migration creates it.
+func TestNoPackageTouchesAnothersTables(t *testing.T) {
+	owner := map[string]string{}
+	create := regexp.MustCompile(`CREATE (?:VIRTUAL )?TABLE (?:IF NOT EXISTS )?(\w+)`)
+	migrations, _ := filepath.Glob("../../internal/*/migrations/*.sql")
+	for _, f := range migrations {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range create.FindAllStringSubmatch(string(b), -1) {
+			owner[m[1]] = filepath.Base(filepath.Dir(filepath.Dir(f)))
+		}
+	}
+	// Two tables were created, before migrations lived with their
+	// packages, by another package's migration.
+	owner["page_feedback"], owner["registry_residents"] = "feedback", "population"
+	if len(owner) < 20 {
+		t.Fatalf("only %d tables found", len(owner))
+	}
+	sources, _ := filepath.Glob("../../internal/*/*.go")
+	cmds, _ := filepath.Glob("*.go")
+	for _, f := range append(sources, cmds...) {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		pkg := filepath.Base(filepath.Dir(f))
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for table, o := range owner {
+			if o == pkg {
+				continue
+			}
+			if regexp.MustCompile(`(?i)\b(FROM|JOIN|INTO|UPDATE|TABLE)\s+` + table + `\b`).Match(b) {
+				t.Errorf("%s reads or writes %s, a table of package %s: go through that package", f, table, o)
+			}
+		}
 	}
 }

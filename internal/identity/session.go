@@ -116,6 +116,14 @@ func (s *Sessions) Lookup(ctx context.Context, token string) (*Session, error) {
 	return &se, nil
 }
 
+// Live reports, in tx, whether the session with this hash has neither
+// ended nor expired: single sign-on issues a token only for one that lives.
+func (s *Sessions) Live(ctx context.Context, tx *sql.Tx, hash string) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE id_hash = $1 AND expires_at > $2`, hash, s.now()).Scan(&n)
+	return n > 0, err
+}
+
 // End ends the session of a token (logout).
 func (s *Sessions) End(ctx context.Context, token string) error {
 	hash := tokens.Hash(token)

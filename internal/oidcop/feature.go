@@ -28,7 +28,7 @@ func (m *Module) Feature() feature.Feature {
 		Name: "oidcop", Messages: Messages, Portal: Templates, Migrations: Migrations,
 		Wire: func(h *feature.Host) error {
 			svc := h.ID.Svc
-			store := &Storage{DB: h.DB, Keys: &Keys{DB: h.DB, Secret: m.Secret}, Clients: &Clients{DB: h.DB}, Accounts: svc.Store,
+			store := &Storage{DB: h.DB, Keys: &Keys{DB: h.DB, Secret: m.Secret}, Clients: &Clients{DB: h.DB}, Accounts: svc.Store, Sessions: svc.Sessions,
 				Residents: m.Residents, Audit: h.Audit, EndSession: svc.Sessions.EndOne}
 			p, err := New(Config{App: h.Portal, ID: h.ID, Storage: store, Issuer: h.BaseURL, Secret: m.Secret, Log: h.Log.With("app", "oidc")})
 			if err != nil {

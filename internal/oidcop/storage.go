@@ -40,6 +40,8 @@ type Storage struct {
 	Keys     *Keys
 	Clients  *Clients
 	Accounts Accounts
+	// Sessions says whether a portal session still lives (identity's).
+	Sessions Sessions
 	// Residents is the town's population register.
 	Residents Residents
 	Audit     audit.Writer
@@ -421,18 +423,18 @@ func (s *Storage) CreateAccessToken(ctx context.Context, tr op.TokenRequest) (st
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		// The portal session that logged in must still be there: a code
 		// exchanged after the resident logged out gets nothing.
-		var live int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE id_hash = $1 AND expires_at > $2`, a.SessionHash, now).Scan(&live); err != nil {
+		live, err := s.Sessions.Live(ctx, tx, a.SessionHash)
+		if err != nil {
 			return err
 		}
-		if live == 0 {
+		if !live {
 			return oidc.ErrInvalidGrant().WithDescription("the login session has ended")
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_tokens (id, client_id, account_id, subject, scopes, auth_request_id, session_hash, created_at, expires_at, acr)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, id, a.ClientID, a.AccountID, a.Subject, jsonList(a.Req.Scopes), a.ID, a.SessionHash, now, exp, a.ACR); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_rp_sessions (session_hash, client_id, account_id, sid, subject, created_at)
+		_, err = tx.ExecContext(ctx, `INSERT INTO oidc_rp_sessions (session_hash, client_id, account_id, sid, subject, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_hash, client_id) DO NOTHING`,
 			a.SessionHash, a.ClientID, a.AccountID, s.sessionID(a.ClientID, a.SessionHash), a.Subject, now)
 		return err
@@ -664,6 +666,12 @@ func (s *Storage) fill(ctx context.Context, info *oidc.UserInfo, accountID, subj
 		}
 	}
 	return nil
+}
+
+// Sessions is what the provider asks of the portal's sessions, in the
+// transaction that issues a token.
+type Sessions interface {
+	Live(ctx context.Context, tx *sql.Tx, hash string) (bool, error)
 }
 
 // Residents answers the residence scope: the town's population register.
