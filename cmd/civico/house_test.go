@@ -160,3 +160,24 @@ func TestNoPackageTouchesAnothersTables(t *testing.T) {
 		}
 	}
 }
+
+// A feature never asks which database it runs on: what differs between
+// the engines lives in package db (locks, FOR UPDATE, full-text search,
+// migrations' types).
+func TestDialectsStayInsideDB(t *testing.T) {
+	files, _ := filepath.Glob("../../internal/*/*.go")
+	cmds, _ := filepath.Glob("*.go")
+	for _, f := range append(files, cmds...) {
+		dir := filepath.Base(filepath.Dir(f))
+		if strings.HasSuffix(f, "_test.go") || dir == "db" || dir == "dbtest" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(".Dialect")) || bytes.Contains(b, []byte("pg_advisory")) {
+			t.Errorf("%s asks which database it runs on: move the difference into package db", f)
+		}
+	}
+}

@@ -12,22 +12,17 @@ import (
 // maxQuery bounds what a search may ask.
 const maxQuery = 200
 
-// indexServices rewrites the SQLite full-text index in tx (PostgreSQL keeps
-// its own index from a generated column).
+// serviceIndex is the services' full-text index (see db.FullText and
+// migrations/0008_catalog_search.sql).
+var serviceIndex = db.FullText{Table: "services"}
+
+// indexServices rewrites the services' full-text index in tx.
 func indexServices(ctx context.Context, d *db.DB, tx *sql.Tx, services []*Service) error {
-	if d.Dialect != db.SQLite {
-		return nil
+	docs := make([]db.Doc, len(services))
+	for i, s := range services {
+		docs[i] = db.Doc{ID: s.ID, Title: s.Title, Body: strings.Join([]string{s.Summary, s.Audience, s.HowTo, s.Needed, s.Outcome}, "\n")}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM services_fts`); err != nil {
-		return err
-	}
-	for _, s := range services {
-		body := strings.Join([]string{s.Summary, s.Audience, s.HowTo, s.Needed, s.Outcome}, "\n")
-		if _, err := tx.ExecContext(ctx, `INSERT INTO services_fts (id, title, body) VALUES ($1, $2, $3)`, s.ID, s.Title, body); err != nil {
-			return err
-		}
-	}
-	return nil
+	return serviceIndex.Reindex(ctx, d, tx, docs)
 }
 
 // words splits a query into searchable words: letters and digits only, so
@@ -55,30 +50,5 @@ func (s *Store) Search(ctx context.Context, q string) ([]string, error) {
 	if len(ws) == 0 {
 		return nil, nil
 	}
-	var rows *sql.Rows
-	var err error
-	if s.DB.Dialect == db.SQLite {
-		terms := make([]string, len(ws))
-		for i, w := range ws {
-			terms[i] = `"` + w + `"*`
-		}
-		rows, err = s.DB.QueryContext(ctx, `SELECT id FROM services_fts WHERE services_fts MATCH $1 ORDER BY bm25(services_fts, 0, 5, 1) LIMIT 50`,
-			strings.Join(terms, " "))
-	} else {
-		rows, err = s.DB.QueryContext(ctx, `SELECT id FROM services, plainto_tsquery('italian', $1) AS q
-			WHERE search @@ q ORDER BY ts_rank(search, q) DESC, title LIMIT 50`, strings.Join(ws, " "))
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return serviceIndex.Match(ctx, s.DB, ws, 50)
 }

@@ -46,3 +46,14 @@ func (d *DB) HoldShared(ctx context.Context, tx *sql.Tx, l Lock) error {
 	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared(`+l.id()+`)`) // #nosec G202 -- l is one of the constants above
 	return err
 }
+
+// SkipLocked is the clause that locks the rows a SELECT reads and skips
+// those another transaction holds (" FOR UPDATE SKIP LOCKED" on
+// PostgreSQL): workers in several processes take different rows instead of
+// waiting for each other. SQLite's single writer needs none.
+func (d *DB) SkipLocked() string {
+	if d.Dialect == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"sort"
 	"time"
-
-	"github.com/civico-pa/civico/internal/db"
 )
 
 // Worker defaults.
@@ -129,11 +127,8 @@ func (w *Worker) DeliverDue(ctx context.Context) (sent, failed int, err error) {
 // their last attempt are marked failed instead.
 func (w *Worker) claim(ctx context.Context) ([]claimed, error) {
 	now := w.now()
-	lock := ""
-	if w.Outbox.DB.Dialect == db.Postgres {
-		// Concurrent workers skip each other's rows instead of waiting.
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
+	// Concurrent workers skip each other's rows instead of waiting.
+	lock := w.Outbox.DB.SkipLocked()
 	var out []claimed
 	err := w.Outbox.DB.Tx(ctx, func(tx *sql.Tx) error {
 		out = nil

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/mail"
 	tokens "github.com/civico-pa/civico/internal/token"
@@ -105,10 +104,7 @@ func (d *Digest) one(ctx context.Context, id string, now time.Time, minGap time.
 		if err := s.lockItems(ctx, tx, true); err != nil {
 			return err
 		}
-		q := `SELECT email, topics, lang, confirmed_at, last_digest_at FROM news_subscriptions WHERE id = $1 AND confirmed_at IS NOT NULL`
-		if s.DB.Dialect == db.Postgres {
-			q += ` FOR UPDATE SKIP LOCKED`
-		}
+		q := `SELECT email, topics, lang, confirmed_at, last_digest_at FROM news_subscriptions WHERE id = $1 AND confirmed_at IS NOT NULL` + s.DB.SkipLocked()
 		var email, topics, lang string
 		var confirmed time.Time
 		var last sql.NullTime

@@ -356,10 +356,7 @@ func (s *Service) Update(ctx context.Context, id string, in Input, by Actor) (*I
 		if err := s.lockItems(ctx, tx, false); err != nil {
 			return err
 		}
-		q := `SELECT ` + itemColumns + ` FROM news_items WHERE id = $1`
-		if s.DB.Dialect == db.Postgres {
-			q += ` FOR UPDATE`
-		}
+		q := `SELECT ` + itemColumns + ` FROM news_items WHERE id = $1` + s.DB.ForUpdate()
 		old, err := scanItem(tx.QueryRowContext(ctx, q, id))
 		if err != nil {
 			return err

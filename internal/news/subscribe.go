@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/taxonomy"
@@ -53,10 +52,7 @@ func (s *Service) Subscribe(ctx context.Context, email string, topics []string, 
 	town := s.townName(ctx)
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		q := `SELECT id, token_hash IS NOT NULL, token_sent_at FROM news_subscriptions WHERE email = $1`
-		if s.DB.Dialect == db.Postgres {
-			q += ` FOR UPDATE`
-		}
+		q := `SELECT id, token_hash IS NOT NULL, token_sent_at FROM news_subscriptions WHERE email = $1` + s.DB.ForUpdate()
 		var id string
 		var pending bool
 		var sent sql.NullTime
