@@ -76,7 +76,21 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 			h.Sweep("spent budgets", 5*time.Minute, h.Limiter.Sweep)
 			return nil
 		}},
-		{Name: "population", Migrations: population.Migrations},
+		{Name: "population", Migrations: population.Migrations, Wire: func(h *feature.Host) error {
+			// The register's record of a person whose fiscal code a
+			// login proved (someone's claim leads to no one's record).
+			h.Export("population_register", func(ctx context.Context, a *identity.Account) (any, error) {
+				if a.FiscalCode == "" || !a.FiscalCodeSource.Proven() {
+					return nil, nil
+				}
+				p, ok, err := (&population.Register{DB: h.DB}).Lookup(ctx, a.FiscalCode)
+				if err != nil || !ok {
+					return nil, err
+				}
+				return p, nil
+			})
+			return nil
+		}},
 		identityFeature(),
 		// The features.
 		portal.Feature(cfg.PartecipaBaseURL),
@@ -105,6 +119,11 @@ func identityFeature() feature.Feature {
 			h.ID.Routes()
 			h.Portal.Middleware = append(h.Portal.Middleware, h.ID.Middleware)
 			h.Portal.Viewer = identity.Viewer
+			// The download of a person's data holds their audit entries:
+			// what they did, and what was done about their account.
+			h.Export("audit_log", func(ctx context.Context, a *identity.Account) (any, error) {
+				return (&audit.Log{DB: h.DB}).About(ctx, "account:"+a.ID, a.ID, a.Email)
+			})
 			h.Sweep("expired sessions", 5*time.Minute, h.ID.Svc.Sessions.Sweep)
 			h.Sweep("expired registration links", 5*time.Minute, h.ID.Svc.SweepSignups)
 			return nil

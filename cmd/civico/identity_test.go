@@ -29,6 +29,7 @@ import (
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/mail/mailtest"
+	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -831,5 +832,51 @@ func BenchmarkLogin(b *testing.B) {
 				}
 			}
 		})
+	})
+}
+
+// The download of one's data holds everything civico keeps about the
+// person, from every feature: the account with its sources, sessions, the
+// audit entries, the applications allowed and logged into, the news
+// subscription, and the population register's record when a login proved
+// the fiscal code.
+func TestExportHoldsEverythingAboutThePerson(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		code, _ := cf.Complete("FRRLCU78H15C707")
+		if err := (&population.Register{DB: d}).Put(ctx, population.Person{FiscalCode: string(code), District: "Crocetta", Sex: "M", BirthDate: "1978-06-15"}); err != nil {
+			t.Fatal(err)
+		}
+		card := s.ssoBrowser(t, s.card(t, "FRRLCU78H15C707", "LUCA", "FERRARI", nil))
+		card.do("GET", s.tls.URL+"/login/crs", nil)
+		c, secret := s.addClient(t, newTrustedClient())
+		s.relyingParty(t, c.ID, secret, outsideRedirect, "openid", "profile").login(t, card)
+		export := func(b *browser, base string) map[string]json.RawMessage {
+			t.Helper()
+			res, body := b.do("GET", base+"/profilo/dati.json", nil)
+			var out map[string]json.RawMessage
+			if res.StatusCode != 200 || json.Unmarshal([]byte(body), &out) != nil {
+				t.Fatalf("export: %d %s", res.StatusCode, body)
+			}
+			return out
+		}
+		got := export(card, s.tls.URL)
+		for key, want := range map[string]string{"account": `"cns"`, "sessions": `"crs"`, "audit_log": `"login.crs.ok"`,
+			"single_sign_on": `"Ufficio tributi"`, "population_register": `"Crocetta"`} {
+			if !strings.Contains(string(got[key]), want) {
+				t.Errorf("the card holder's export: %s lacks %s: %s", key, want, got[key])
+			}
+		}
+		// A password resident: no register record, their subscription.
+		b := s.browser(t, nil)
+		s.passwordResident(t, b, "anna@example.org")
+		if res, _ := b.do("POST", s.plain.URL+"/novita/iscriviti", url.Values{"email": {"anna@example.org"}, "topics": {"trasporto-pubblico"}}); res.StatusCode != 200 {
+			t.Fatalf("subscription: %d", res.StatusCode)
+		}
+		got = export(b, s.plain.URL)
+		if !strings.Contains(string(got["news_subscription"]), "trasporto-pubblico") || string(got["population_register"]) != "null" {
+			t.Errorf("the password resident's export: subscription %s, register %s", got["news_subscription"], got["population_register"])
+		}
 	})
 }

@@ -406,3 +406,40 @@ func (l *Log) List(ctx context.Context, f ListFilter) ([]Record, error) {
 	}
 	return out, rows.Err()
 }
+
+// About lists, oldest first, every entry a person acted in (actor) or that
+// concerned them (subject: their account id, their address): what the
+// download of their data includes.
+func (l *Log) About(ctx context.Context, actor string, subjects ...string) ([]Record, error) {
+	args := []any{actor}
+	cond := []string{"actor = $1"}
+	for _, s := range subjects {
+		if s == "" {
+			continue
+		}
+		args = append(args, s)
+		cond = append(cond, fmt.Sprintf("subject = $%d", len(args)))
+	}
+	rows, err := l.DB.QueryContext(ctx, `SELECT id, at, actor, action, subject, details, remote, prev_hash, hash FROM audit_log
+		WHERE `+strings.Join(cond, " OR ")+` ORDER BY id`, args...) // #nosec G202 -- only placeholders are joined in
+	if err != nil {
+		return nil, fmt.Errorf("audit: about: %w", err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var r Record
+		var details string
+		if err := rows.Scan(&r.ID, &r.At, &r.Actor, &r.Action, &r.Subject, &details, &r.Remote, &r.PrevHash, &r.Hash); err != nil {
+			return nil, fmt.Errorf("audit: about: %w", err)
+		}
+		r.At = r.At.UTC()
+		if details != "{}" {
+			if err := json.Unmarshal([]byte(details), &r.Details); err != nil {
+				return nil, fmt.Errorf("audit: entry %d: %w", r.ID, err)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -91,6 +91,10 @@ func (h *Host) Loop(name string, fn func(context.Context)) {
 // BackOffice lists a part of the back office on its home page.
 func (h *Host) BackOffice(s identity.Section) { h.ID.AddSection(s) }
 
+// Export puts what the feature holds about a person under name in the
+// download of their data (/profilo/dati.json).
+func (h *Host) Export(name string, fn identity.Exporter) { h.ID.AddExport(name, fn) }
+
 // Tasks are the background work the features registered.
 func (h *Host) Tasks() []Task { return slices.Clone(h.tasks) }
 

@@ -58,7 +58,23 @@ type Web struct {
 
 	// sections are the parts of the back office (AddSection).
 	sections []Section
+	// exporters add what other features hold about a person to the
+	// download of their data (AddExport).
+	exporters []exporter
 }
+
+// Exporter gives what a feature holds about an account, for the download of
+// the person's data (GDPR art. 15 and 20): a value encoding/json writes.
+type Exporter func(ctx context.Context, a *Account) (any, error)
+
+type exporter struct {
+	name string
+	fn   Exporter
+}
+
+// AddExport puts what a feature holds about a person under name in the
+// download of their data. Features add theirs when they are wired.
+func (h *Web) AddExport(name string, fn Exporter) { h.exporters = append(h.exporters, exporter{name, fn}) }
 
 type ctxKey int
 
@@ -672,10 +688,19 @@ func (h *Web) export(w http.ResponseWriter, r *http.Request) {
 		h.App.Fail(w, r, err)
 		return
 	}
+	out := exportOf(a, sessions)
+	for _, e := range h.exporters {
+		v, err := e.fn(r.Context(), a)
+		if err != nil {
+			h.App.Fail(w, r, err)
+			return
+		}
+		out[e.name] = v
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="i-miei-dati.json"`)
 	w.Header().Set("Cache-Control", "private, no-store")
-	_ = writeJSON(w, exportOf(a, sessions))
+	_ = writeJSON(w, out)
 }
 
 func (h *Web) closeAccount(w http.ResponseWriter, r *http.Request) {

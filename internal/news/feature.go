@@ -21,6 +21,9 @@ func (m *Module) Feature() feature.Feature {
 			m.Service = &Service{DB: h.DB, Outbox: h.Outbox, Audit: h.Audit, I18n: h.Portal.I18n, Towns: h.Towns, BaseURL: h.BaseURL}
 			(&Web{App: h.Portal, News: m.Service}).Routes()
 			h.BackOffice(identity.Section{Label: "news.admin.title", Href: "/backoffice/notizie", Roles: EditorRoles})
+			h.Export("news_subscription", func(ctx context.Context, a *identity.Account) (any, error) {
+				return m.Service.Export(ctx, a.Email)
+			})
 			h.Loop("daily digest", func(ctx context.Context) {
 				(&Digest{News: m.Service, Log: h.Log}).RunDaily(ctx, DigestHour, DigestMinute)
 			})

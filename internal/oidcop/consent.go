@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/identity"
 )
 
 // Consent is an application a resident allowed, with what it may read.
@@ -124,4 +125,37 @@ func (s *Storage) MergeAccounts(ctx context.Context, tx *sql.Tx, from, into stri
 	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM oidc_consents WHERE account_id = $1`, from)
 	return err
+}
+
+// Application is an application a person logged into through the portal.
+type Application struct {
+	Client string    `json:"application"`
+	At     time.Time `json:"first_login_of_the_session"`
+}
+
+// Export is what the provider holds about a person: the applications they
+// allowed, and those their portal sessions logged into.
+func (s *Storage) Export(ctx context.Context, a *identity.Account) (any, error) {
+	consents, err := s.Consents(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT c.name, r.created_at FROM oidc_rp_sessions r JOIN oidc_clients c ON c.id = r.client_id
+		WHERE r.account_id = $1 ORDER BY r.created_at`, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	logins := []Application{}
+	for rows.Next() {
+		var app Application
+		if err := rows.Scan(&app.Client, &app.At); err != nil {
+			return nil, err
+		}
+		logins = append(logins, app)
+	}
+	if consents == nil {
+		consents = []Consent{}
+	}
+	return map[string]any{"consents": consents, "logins": logins}, rows.Err()
 }

@@ -47,6 +47,7 @@ func (m *Module) Feature() feature.Feature {
 					return err
 				}
 			}
+			h.Export("single_sign_on", store.Export)
 			h.Loop("back-channel logout retries", p.RunLogoutRetries)
 			h.Sweep("expired requests and tokens", 5*time.Minute, store.Sweep)
 			m.Provider = p

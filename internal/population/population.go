@@ -34,10 +34,10 @@ func (r *Register) now() time.Time {
 
 // Person is one resident as the register holds them.
 type Person struct {
-	FiscalCode string
-	District   string
-	Sex        string // "F", "M" or "" when the export has none
-	BirthDate  string // YYYY-MM-DD or ""
+	FiscalCode string `json:"fiscal_code"`
+	District   string `json:"district"`
+	Sex        string `json:"sex,omitempty"`        // "F", "M" or "" when the export has none
+	BirthDate  string `json:"birth_date,omitempty"` // YYYY-MM-DD or ""
 }
 
 // Import replaces the register with a CSV export of the civil registry, one
