@@ -74,7 +74,9 @@ type exporter struct {
 
 // AddExport puts what a feature holds about a person under name in the
 // download of their data. Features add theirs when they are wired.
-func (h *Web) AddExport(name string, fn Exporter) { h.exporters = append(h.exporters, exporter{name, fn}) }
+func (h *Web) AddExport(name string, fn Exporter) {
+	h.exporters = append(h.exporters, exporter{name, fn})
+}
 
 type ctxKey int
 
