@@ -20,6 +20,7 @@ import (
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/oidcop"
+	"github.com/civico-pa/civico/internal/web"
 	"golang.org/x/oauth2"
 )
 
@@ -519,4 +520,71 @@ func BenchmarkEnumeration(b *testing.B) {
 			})
 		}
 	}
+}
+
+// An anonymous visitor's GET writes nothing: every public GET route of both
+// applications (with its path parameters filled from the demo catalogue)
+// leaves every table as it was. A flood of anonymous requests cannot grow
+// the database. The one exception is a budget's row (package throttle):
+// one per client and budget, updated in place and swept when spent.
+func TestAnonymousGetsWriteNothing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		if err := ensureDemoCatalog(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+		s := newIDSite(t, d)
+		before := rowCounts(t, d)
+		fill := strings.NewReplacer("{$}", "", "{category}", "anagrafe-e-stato-civile", "{id}", "carta-identita-elettronica",
+			"{slug}", "anagrafe", "{form}", "x", "{version}", "1", "{filename}", "x.pdf", "{lang}", "en", "{version}/{path...}", "x/y.css")
+		visited := 0
+		for _, app := range []struct {
+			base   string
+			routes []web.Route
+		}{{s.plain.URL, s.apps.portal.RouteMap()}, {s.part.URL, s.apps.partecipa.RouteMap()}} {
+			for _, r := range app.routes {
+				method, path, ok := strings.Cut(r.Pattern, " ")
+				if !ok {
+					method, path = "GET", r.Pattern
+				}
+				if method != "GET" || r.Level != "" {
+					continue
+				}
+				path = fill.Replace(path)
+				for _, q := range []string{"", "?next=/profilo&settimana=2026-03-02&categoria=anagrafe-e-stato-civile&client_id=x&redirect_uri=x&response_type=code&scope=openid&token=x"} {
+					s.browser(t, nil).do("GET", app.base+path+q, nil)
+					visited++
+				}
+			}
+		}
+		if visited < 100 {
+			t.Fatalf("only %d requests made", visited)
+		}
+		after := rowCounts(t, d)
+		for table, n := range after {
+			if table != "throttle" && n != before[table] {
+				t.Errorf("anonymous GETs changed %s: %d rows before, %d after", table, before[table], n)
+			}
+		}
+	})
+}
+
+// Refused attempts are audited while the client's budget of such entries
+// lasts (60 an hour): a client hammering the login form cannot grow the
+// audit log at will.
+func TestRefusalsCannotFloodTheAuditLog(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		b := s.browser(t, nil)
+		b.from = "203.0.113.9"
+		for i := range 90 {
+			b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {fmt.Sprintf("x%d@example.org", i%3)}, "password": {"wrong-password-xyz"}})
+		}
+		var n int
+		if err := d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action LIKE 'login.password.%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 60 {
+			t.Errorf("%d refusals audited from one client, want the budget's 60", n)
+		}
+	})
 }

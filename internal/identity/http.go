@@ -37,6 +37,9 @@ type CardRefusal struct {
 
 func (c *CardRefusal) Error() string { return "card refused: " + c.Reason }
 
+// NoCard is the Reason of a request that presented no certificate at all.
+const NoCard = "no_certificate"
+
 // CardReader finds and verifies the smart card presented with a request:
 // the TLS client certificate, or the one a trusted proxy forwarded.
 type CardReader interface {
@@ -395,8 +398,13 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 	holder, err := h.Card.Holder(r)
 	var refusal *CardRefusal
 	if errors.As(err, &refusal) {
-		_ = h.Svc.Audit.Write(r.Context(), nil, audit.Entry{Actor: "anonymous", Action: "login.crs.refused", Remote: web.RemoteAddr(r),
-			Details: map[string]string{"reason": refusal.Reason}})
+		// A visit without any card (a crawler, a click without the
+		// reader) presented nothing: only a certificate refused is a
+		// security event for the audit log.
+		if refusal.Reason != NoCard {
+			h.Svc.auditRefusal(r.Context(), audit.Entry{Actor: "anonymous", Action: "login.crs.refused", Remote: web.RemoteAddr(r),
+				Details: map[string]string{"reason": refusal.Reason}})
+		}
 		h.App.Log.Info("smart card refused", "reason", refusal.Reason, "detail", refusal.Detail, "request_id", web.RequestID(r.Context()))
 		h.form(w, r, http.StatusForbidden, "card_refused", "identity.card.title", &FormData{Alert: refusal.MessageID})
 		return

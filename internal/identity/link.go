@@ -50,7 +50,7 @@ func (s *Service) Link(ctx context.Context, into *Account, se *Session, email, p
 		return s.giveBack(ctx, keys, err)
 	}
 	if !ok || hash == dummyHash {
-		_ = s.Audit.Write(ctx, nil, audit.Entry{Actor: "account:" + into.ID, Action: "account.link.refused", Subject: email, Remote: remote})
+		s.auditRefusal(ctx, audit.Entry{Actor: "account:" + into.ID, Action: "account.link.refused", Subject: email, Remote: remote})
 		return ErrBadCredentials
 	}
 	if from.ID == into.ID || from.Kind != KindResident || from.EmailVerifiedAt == nil || from.FiscalCode != "" && from.FiscalCodeSource.Proven() {

@@ -149,7 +149,7 @@ func (s *Service) LoginPassword(ctx context.Context, email, password, device, re
 	keys := s.loginKeys(email, remote, s.trustedDevice(ctx, device, email))
 	if err := s.take(ctx, keys); err != nil {
 		if errors.Is(err, ErrThrottled) {
-			_ = s.Audit.Write(ctx, nil, audit.Entry{Actor: "anonymous", Action: "login.password.throttled", Subject: email, Remote: remote})
+			s.auditRefusal(ctx, audit.Entry{Actor: "anonymous", Action: "login.password.throttled", Subject: email, Remote: remote})
 		}
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (s *Service) LoginPassword(ctx context.Context, email, password, device, re
 		return nil, s.giveBack(ctx, keys, err)
 	}
 	if !ok || hash == dummyHash {
-		_ = s.Audit.Write(ctx, nil, audit.Entry{Actor: "anonymous", Action: "login.password.refused", Subject: email, Remote: remote})
+		s.auditRefusal(ctx, audit.Entry{Actor: "anonymous", Action: "login.password.refused", Subject: email, Remote: remote})
 		return nil, ErrBadCredentials
 	}
 	if a.EmailVerifiedAt == nil {
@@ -287,7 +287,7 @@ func (s *Service) LoginTOTP(ctx context.Context, pending, code, remote, userAgen
 		return err
 	})
 	if err == nil && wrong {
-		_ = s.Audit.Write(ctx, nil, audit.Entry{Actor: "anonymous", Action: "login.totp.refused", Subject: id, Remote: remote})
+		s.auditRefusal(ctx, audit.Entry{Actor: "anonymous", Action: "login.totp.refused", Subject: id, Remote: remote})
 		refused := &CodeRefused{}
 		if _, err := s.Store.PeekToken(ctx, pending, PurposeTOTP); err == nil {
 			a, err := s.Store.ByID(ctx, id)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/throttle"
 )
 
@@ -66,6 +67,22 @@ func (s *Service) loginKeys(email, addr string, trusted bool) []throttle.Key {
 // codeKey is the budget of one-time codes of an operator's account.
 func (s *Service) codeKey(accountID string) throttle.Key {
 	return throttle.Key{Name: "login:code:" + accountID, Rule: s.Limits.backoff(s.Limits.PairAttempts)}
+}
+
+// refusalsPerClient bounds the refusals a client's requests write into the
+// audit log in an hour: beyond it they are refused all the same, and only
+// counted in the process log, so nobody can grow the audit log at will.
+const refusalsPerClient = 60
+
+// auditRefusal records a refused attempt (a wrong password, a wait, a
+// refused card) in the audit log while the client's budget of such entries
+// lasts.
+func (s *Service) auditRefusal(ctx context.Context, e audit.Entry) {
+	err := s.Limiter.Take(ctx, nil, throttle.Key{Name: "audit:refusals:" + throttle.Client(e.Remote), Rule: throttle.Rule{Free: refusalsPerClient, Window: time.Hour}})
+	if err != nil {
+		return
+	}
+	_ = s.Audit.Write(ctx, nil, e)
 }
 
 // mailKey is the budget of mails a client may ask for.
