@@ -541,3 +541,46 @@ func BenchmarkFormDownload(b *testing.B) {
 		})
 	}
 }
+
+// The service page lists the forms of its service under "Cosa serve", as
+// the real page renders them through the catalogue's typed link to the
+// forms library: title, type, size, version and date, in either language;
+// a service without forms shows no heading.
+func TestServicePageListsItsForms(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newFormsSite(t, d)
+		desk := s.operator(t, "sportello@comune.example.it", "desk")
+		s.createForm(t, desk, nido, "Domanda di iscrizione", "domanda iscrizione.pdf", formstest.PDF("domanda"))
+		delega := s.createForm(t, desk, nido, "Delega", "delega.odt", formstest.ODT("delega"))
+		body, ct := formstest.Multipart(map[string]string{"note": "seconda"}, "delega.docx", "text/html", formstest.DOCX("delega 2"))
+		if res, _ := s.do(t, "POST", "/backoffice/moduli/"+delega+"/versioni", desk, body, "Content-Type", ct); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("second version: %d", res.StatusCode)
+		}
+		page := func(lang, path string) string {
+			t.Helper()
+			res, b := s.do(t, "GET", path, "", nil, "Accept-Language", lang)
+			if res.StatusCode != 200 {
+				t.Fatalf("%s: %d", path, res.StatusCode)
+			}
+			return string(b)
+		}
+		it := page("it", "/servizi/educazione-e-formazione/"+nido)
+		for _, want := range []string{
+			`<h3 class="h5 mt-4" id="moduli">Moduli da scaricare</h3>`,
+			`href="/moduli/` + delega + `/2/delega.docx" type="application/vnd.openxmlformats-officedocument.wordprocessingml.document"><span lang="it">Delega</span>`,
+			`, versione 2 del `,
+			`/1/domanda-iscrizione.pdf" type="application/pdf"><span lang="it">Domanda di iscrizione</span> <span class="text-nowrap">(PDF, `,
+			`#it-file-docx"`, `#it-file-pdf"`,
+		} {
+			if !strings.Contains(it, want) {
+				t.Errorf("the service page lacks %q", want)
+			}
+		}
+		if en := page("en", "/servizi/educazione-e-formazione/"+nido); !strings.Contains(en, "Forms to download") || !strings.Contains(en, ", version 2 of ") {
+			t.Error("the English service page's forms are not translated")
+		}
+		if none := page("it", "/servizi/anagrafe-e-stato-civile/carta-identita-elettronica"); strings.Contains(none, "Moduli da scaricare") {
+			t.Error("a service without forms shows the heading")
+		}
+	})
+}
