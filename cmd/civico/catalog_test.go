@@ -93,126 +93,136 @@ func TestServicePagesFollowTheMunicipalModel(t *testing.T) {
 }
 
 func TestServicesByAudience(t *testing.T) {
-	s := newCatalogSite(t, dbtest.SQLite(t))
-	_, all := get(t, s.portal.URL+"/servizi")
-	_, fam := get(t, s.portal.URL+"/servizi?destinatari=famiglie")
-	n, m := strings.Count(all, `data-element="service-link"`), strings.Count(fam, `data-element="service-link"`)
-	if m == 0 || m >= n {
-		t.Errorf("services for families: %d of %d", m, n)
-	}
-	if res, _ := get(t, s.portal.URL+"/servizi?destinatari=marziani"); res.StatusCode != http.StatusNotFound {
-		t.Errorf("unknown audience: %d", res.StatusCode)
-	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newCatalogSite(t, d)
+		_, all := get(t, s.portal.URL+"/servizi")
+		_, fam := get(t, s.portal.URL+"/servizi?destinatari=famiglie")
+		n, m := strings.Count(all, `data-element="service-link"`), strings.Count(fam, `data-element="service-link"`)
+		if m == 0 || m >= n {
+			t.Errorf("services for families: %d of %d", m, n)
+		}
+		if res, _ := get(t, s.portal.URL+"/servizi?destinatari=marziani"); res.StatusCode != http.StatusNotFound {
+			t.Errorf("unknown audience: %d", res.StatusCode)
+		}
+	})
 }
 
 func TestOfficesAPI(t *testing.T) {
-	s := newCatalogSite(t, dbtest.SQLite(t))
-	var offices []catalog.OfficeJSON
-	_, body := get(t, s.portal.URL+"/api/v1/offices")
-	if err := json.Unmarshal([]byte(body), &offices); err != nil || len(offices) < 8 {
-		t.Fatalf("/api/v1/offices: %v, %d offices", err, len(offices))
-	}
-	if o := offices[0]; o.ID == "" || o.Address == "" || len(o.OpeningHours) == 0 {
-		t.Errorf("office without id, address or hours: %+v", o)
-	}
-	_, body = get(t, s.portal.URL+"/api/v1/offices?open_at="+url.QueryEscape("2026-12-25T10:00:00+01:00"))
-	if strings.TrimSpace(body) != "[]" {
-		t.Errorf("offices open on Christmas morning: %s", body)
-	}
-	_, body = get(t, s.portal.URL+"/api/v1/offices?open_at="+url.QueryEscape("2026-11-25T18:30:00+01:00"))
-	if err := json.Unmarshal([]byte(body), &offices); err != nil || len(offices) == 0 {
-		t.Errorf("no office open on Wednesday evening: %s", body)
-	}
-	res, body := get(t, s.portal.URL+"/api/v1/offices?open_at=domani")
-	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"field": "open_at"`) {
-		t.Errorf("malformed instant: %d %s", res.StatusCode, body)
-	}
-	if res, _ := get(t, s.portal.URL+"/api/v1/offices/nessuno"); res.StatusCode != http.StatusNotFound {
-		t.Errorf("unknown office: %d", res.StatusCode)
-	}
-	res, body = get(t, s.portal.URL+"/api/v1/services/carta-identita-elettronica")
-	if res.StatusCode != 200 || !strings.Contains(body, `"how_to"`) {
-		t.Errorf("service API: %d", res.StatusCode)
-	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newCatalogSite(t, d)
+		var offices []catalog.OfficeJSON
+		_, body := get(t, s.portal.URL+"/api/v1/offices")
+		if err := json.Unmarshal([]byte(body), &offices); err != nil || len(offices) < 8 {
+			t.Fatalf("/api/v1/offices: %v, %d offices", err, len(offices))
+		}
+		if o := offices[0]; o.ID == "" || o.Address == "" || len(o.OpeningHours) == 0 {
+			t.Errorf("office without id, address or hours: %+v", o)
+		}
+		_, body = get(t, s.portal.URL+"/api/v1/offices?open_at="+url.QueryEscape("2026-12-25T10:00:00+01:00"))
+		if strings.TrimSpace(body) != "[]" {
+			t.Errorf("offices open on Christmas morning: %s", body)
+		}
+		_, body = get(t, s.portal.URL+"/api/v1/offices?open_at="+url.QueryEscape("2026-11-25T18:30:00+01:00"))
+		if err := json.Unmarshal([]byte(body), &offices); err != nil || len(offices) == 0 {
+			t.Errorf("no office open on Wednesday evening: %s", body)
+		}
+		res, body := get(t, s.portal.URL+"/api/v1/offices?open_at=domani")
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"field": "open_at"`) {
+			t.Errorf("malformed instant: %d %s", res.StatusCode, body)
+		}
+		if res, _ := get(t, s.portal.URL+"/api/v1/offices/nessuno"); res.StatusCode != http.StatusNotFound {
+			t.Errorf("unknown office: %d", res.StatusCode)
+		}
+		res, body = get(t, s.portal.URL+"/api/v1/services/carta-identita-elettronica")
+		if res.StatusCode != 200 || !strings.Contains(body, `"how_to"`) {
+			t.Errorf("service API: %d", res.StatusCode)
+		}
+	})
 }
 
 func TestFinderWithoutJavaScript(t *testing.T) {
-	s := newCatalogSite(t, dbtest.SQLite(t))
-	res, body := get(t, s.portal.URL+"/dove-e-quando?quando=libero&giorno=2026-11-25&dalle=18:00&alle=19:30")
-	if res.StatusCode != 200 || !strings.Contains(body, "Aperti tra 25/11 18:00 e 19:30") || !strings.Contains(body, "/amministrazione/uffici/") {
-		t.Errorf("Wednesday evening: %d", res.StatusCode)
-	}
-	_, body = get(t, s.portal.URL+"/dove-e-quando?quando=libero&giorno=2026-12-25&dalle=10:00&alle=12:00")
-	if !strings.Contains(body, "Nessun ufficio è aperto in questa fascia") || !strings.Contains(body, "La prima occasione dopo") {
-		t.Error("Christmas morning: no 'next chance'")
-	}
-	res, body = get(t, s.portal.URL+"/dove-e-quando?quando=libero&giorno=2026-02-30&dalle=12:00&alle=11:00")
-	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="f-giorno-error"`) || !strings.Contains(body, `id="f-alle-error"`) {
-		t.Errorf("bad window: %d", res.StatusCode)
-	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newCatalogSite(t, d)
+		res, body := get(t, s.portal.URL+"/dove-e-quando?quando=libero&giorno=2026-11-25&dalle=18:00&alle=19:30")
+		if res.StatusCode != 200 || !strings.Contains(body, "Aperti tra 25/11 18:00 e 19:30") || !strings.Contains(body, "/amministrazione/uffici/") {
+			t.Errorf("Wednesday evening: %d", res.StatusCode)
+		}
+		_, body = get(t, s.portal.URL+"/dove-e-quando?quando=libero&giorno=2026-12-25&dalle=10:00&alle=12:00")
+		if !strings.Contains(body, "Nessun ufficio è aperto in questa fascia") || !strings.Contains(body, "La prima occasione dopo") {
+			t.Error("Christmas morning: no 'next chance'")
+		}
+		res, body = get(t, s.portal.URL+"/dove-e-quando?quando=libero&giorno=2026-02-30&dalle=12:00&alle=11:00")
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="f-giorno-error"`) || !strings.Contains(body, `id="f-alle-error"`) {
+			t.Errorf("bad window: %d", res.StatusCode)
+		}
+	})
 }
 
 func TestCoordinationView(t *testing.T) {
-	s := newCatalogSite(t, dbtest.SQLite(t))
-	base := s.portal.URL + "/coordinamento-orari?categoria=anagrafe-e-stato-civile&settimana=2026-11-25"
-	res, body := get(t, base)
-	if res.StatusCode != 200 || !strings.Contains(body, "dal 2026-11-23") || !strings.Contains(body, `<table class="table table-sm table-bordered coverage">`) {
-		t.Fatalf("coordination view: %d", res.StatusCode)
-	}
-	figure := regexp.MustCompile(`Ore con almeno un ufficio aperto</th><td>([^<]+)</td>`)
-	now := figure.FindStringSubmatch(body)
-	if now == nil {
-		t.Fatal("no total figure")
-	}
-	// Opening the Anagrafe on Sunday morning, when nothing else is open,
-	// adds those hours to the week's coverage and to the time outside work.
-	q := url.Values{"ufficio": {"anagrafe"}, "monday": {"08:30-12:30"}, "tuesday": {"08:30-12:30, 14:00-16:00"}, "wednesday": {"08:30-12:30, 17:00-19:30"},
-		"thursday": {"08:30-12:30, 14:00-16:00"}, "friday": {"08:30-12:30"}, "saturday": {"09:00-12:00"}, "sunday": {"09:00-12:00"}}
-	res, body = get(t, base+"&"+q.Encode())
-	m := regexp.MustCompile(`Ore con almeno un ufficio aperto</th><td>[^<]+</td><td>[^<]+</td><td>([^<]+)</td>`).FindStringSubmatch(body)
-	if res.StatusCode != 200 || m == nil || m[1] != "&#43;3 h" {
-		t.Errorf("proposal with a Sunday morning: %d, change %v", res.StatusCode, m)
-	}
-	res, body = get(t, base+"&ufficio=anagrafe&monday=12:00-08:00")
-	if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="f-monday-error"`) {
-		t.Errorf("inverted hours in a proposal: %d", res.StatusCode)
-	}
-	if res, _ := get(t, s.portal.URL+"/coordinamento-orari?categoria=nessuna"); res.StatusCode != http.StatusNotFound {
-		t.Errorf("unknown category: %d", res.StatusCode)
-	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newCatalogSite(t, d)
+		base := s.portal.URL + "/coordinamento-orari?categoria=anagrafe-e-stato-civile&settimana=2026-11-25"
+		res, body := get(t, base)
+		if res.StatusCode != 200 || !strings.Contains(body, "dal 2026-11-23") || !strings.Contains(body, `<table class="table table-sm table-bordered coverage">`) {
+			t.Fatalf("coordination view: %d", res.StatusCode)
+		}
+		figure := regexp.MustCompile(`Ore con almeno un ufficio aperto</th><td>([^<]+)</td>`)
+		now := figure.FindStringSubmatch(body)
+		if now == nil {
+			t.Fatal("no total figure")
+		}
+		// Opening the Anagrafe on Sunday morning, when nothing else is open,
+		// adds those hours to the week's coverage and to the time outside work.
+		q := url.Values{"ufficio": {"anagrafe"}, "monday": {"08:30-12:30"}, "tuesday": {"08:30-12:30, 14:00-16:00"}, "wednesday": {"08:30-12:30, 17:00-19:30"},
+			"thursday": {"08:30-12:30, 14:00-16:00"}, "friday": {"08:30-12:30"}, "saturday": {"09:00-12:00"}, "sunday": {"09:00-12:00"}}
+		res, body = get(t, base+"&"+q.Encode())
+		m := regexp.MustCompile(`Ore con almeno un ufficio aperto</th><td>[^<]+</td><td>[^<]+</td><td>([^<]+)</td>`).FindStringSubmatch(body)
+		if res.StatusCode != 200 || m == nil || m[1] != "&#43;3 h" {
+			t.Errorf("proposal with a Sunday morning: %d, change %v", res.StatusCode, m)
+		}
+		res, body = get(t, base+"&ufficio=anagrafe&monday=12:00-08:00")
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="f-monday-error"`) {
+			t.Errorf("inverted hours in a proposal: %d", res.StatusCode)
+		}
+		if res, _ := get(t, s.portal.URL+"/coordinamento-orari?categoria=nessuna"); res.StatusCode != http.StatusNotFound {
+			t.Errorf("unknown category: %d", res.StatusCode)
+		}
+	})
 }
 
 func TestOfficeCalendarAndMetadata(t *testing.T) {
-	s := newCatalogSite(t, dbtest.SQLite(t))
-	res, body := get(t, s.portal.URL+"/offices/anagrafe/hours.ics")
-	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/calendar; charset=utf-8" {
-		t.Fatalf("calendar: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
-	}
-	if !strings.HasPrefix(body, "BEGIN:VCALENDAR\r\n") || !strings.HasSuffix(body, "END:VCALENDAR\r\n") || strings.Count(body, "BEGIN:VEVENT") < 20 {
-		t.Errorf("calendar: %d events", strings.Count(body, "BEGIN:VEVENT"))
-	}
-	for _, line := range strings.Split(body, "\r\n") {
-		if len(line) > 75 {
-			t.Errorf("line longer than 75 octets: %q", line)
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newCatalogSite(t, d)
+		res, body := get(t, s.portal.URL+"/offices/anagrafe/hours.ics")
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/calendar; charset=utf-8" {
+			t.Fatalf("calendar: %d %q", res.StatusCode, res.Header.Get("Content-Type"))
 		}
-	}
-	_, page := get(t, s.portal.URL+"/amministrazione/uffici/anagrafe")
-	if !strings.Contains(page, `"@type":"OpeningHoursSpecification"`) || !strings.Contains(page, `"dayOfWeek":"https://schema.org/Wednesday"`) {
-		t.Error("office page without OpeningHoursSpecification")
-	}
-	res, body = get(t, s.portal.URL+"/api/v1/openapi.json")
-	var doc struct {
-		OpenAPI string         `json:"openapi"`
-		Paths   map[string]any `json:"paths"`
-	}
-	if res.StatusCode != 200 || json.Unmarshal([]byte(body), &doc) != nil || doc.OpenAPI == "" {
-		t.Fatalf("openapi: %d", res.StatusCode)
-	}
-	for _, p := range []string{"/offices", "/offices/{id}", "/services", "/services/{id}", "/me"} {
-		if doc.Paths[p] == nil {
-			t.Errorf("openapi lacks %s", p)
+		if !strings.HasPrefix(body, "BEGIN:VCALENDAR\r\n") || !strings.HasSuffix(body, "END:VCALENDAR\r\n") || strings.Count(body, "BEGIN:VEVENT") < 20 {
+			t.Errorf("calendar: %d events", strings.Count(body, "BEGIN:VEVENT"))
 		}
-	}
+		for _, line := range strings.Split(body, "\r\n") {
+			if len(line) > 75 {
+				t.Errorf("line longer than 75 octets: %q", line)
+			}
+		}
+		_, page := get(t, s.portal.URL+"/amministrazione/uffici/anagrafe")
+		if !strings.Contains(page, `"@type":"OpeningHoursSpecification"`) || !strings.Contains(page, `"dayOfWeek":"https://schema.org/Wednesday"`) {
+			t.Error("office page without OpeningHoursSpecification")
+		}
+		res, body = get(t, s.portal.URL+"/api/v1/openapi.json")
+		var doc struct {
+			OpenAPI string         `json:"openapi"`
+			Paths   map[string]any `json:"paths"`
+		}
+		if res.StatusCode != 200 || json.Unmarshal([]byte(body), &doc) != nil || doc.OpenAPI == "" {
+			t.Fatalf("openapi: %d", res.StatusCode)
+		}
+		for _, p := range []string{"/offices", "/offices/{id}", "/services", "/services/{id}", "/me"} {
+			if doc.Paths[p] == nil {
+				t.Errorf("openapi lacks %s", p)
+			}
+		}
+	})
 }
 
 // operatorBrowser logs in an operator with the given roles (password and

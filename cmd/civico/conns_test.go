@@ -125,7 +125,7 @@ func closed(c net.Conn, wait time.Duration) bool {
 // answers another client. Without the per-client cap the greedy client
 // takes the whole listener (CIVICO_MAX_CONNS) and /healthz is refused.
 func TestGreedyClientCannotStarveHealthz(t *testing.T) {
-	s := serveForTest(t, dbtest.SQLite(t), map[string]string{
+	s := serveForTest(t, dbtest.SQLite(t) /* connections and timeouts are the listener's, whatever the database */, map[string]string{
 		"CIVICO_MAX_CONNS": "16", "CIVICO_MAX_CONNS_PER_CLIENT": "8", "CIVICO_METRICS_ADDR": "127.0.0.1:0",
 		// The held connections must outlive the test on a slow machine.
 		"CIVICO_READ_HEADER_TIMEOUT": "1m", "CIVICO_READ_TIMEOUT": "1m",
@@ -223,7 +223,7 @@ func sendSlowly(t *testing.T, addr, head string, body []byte, pieces int, every 
 // would take 20 s to arrive. The 8 s it is given to be cut is less than
 // the default read timeout (10 s), so the setting must reach the server.
 func TestSlowBodyIsCutByTheReadTimeout(t *testing.T) {
-	s := serveForTest(t, dbtest.SQLite(t), map[string]string{"CIVICO_READ_HEADER_TIMEOUT": "1s", "CIVICO_READ_TIMEOUT": "1s"})
+	s := serveForTest(t, dbtest.SQLite(t) /* connections and timeouts are the listener's, whatever the database */, map[string]string{"CIVICO_READ_HEADER_TIMEOUT": "1s", "CIVICO_READ_TIMEOUT": "1s"})
 	body := []byte(url.Values{"email": {"mario.rossi@demo.civico.invalid"}, "password": {strings.Repeat("x", 160)}}.Encode())
 	start := time.Now()
 	status, sent := sendSlowly(t, s.portal(), "POST /accedi HTTP/1.1\r\nHost: portal.test\r\nContent-Type: application/x-www-form-urlencoded\r\n", body, 100, 200*time.Millisecond)
@@ -242,7 +242,7 @@ func TestSlowBodyIsCutByTheReadTimeout(t *testing.T) {
 // read deadline (web.App.LargeBody): a form uploaded slower than
 // CIVICO_READ_TIMEOUT still arrives, as do long back-office forms.
 func TestLargeBodiesOutlastTheReadTimeout(t *testing.T) {
-	d := dbtest.SQLite(t)
+	d := dbtest.SQLite(t) // timeouts are the listener's, whatever the database
 	s := serveForTest(t, d, map[string]string{"CIVICO_READ_HEADER_TIMEOUT": "1s", "CIVICO_READ_TIMEOUT": "1s"})
 	ctx := context.Background()
 	op, err := s.apps.identity.CreateOperator(ctx, identity.NewOperator{Email: "urp@comune.example.it", Roles: []string{"urp"}}, "Modulistica-Comunale-2026", "test")

@@ -117,29 +117,31 @@ func TestCoordinationBudget(t *testing.T) {
 }
 
 func TestCoordinationBudgetSparesOperators(t *testing.T) {
-	d := dbtest.SQLite(t)
-	if err := ensureDemoCatalog(context.Background(), d); err != nil {
-		t.Fatal(err)
-	}
-	s := newIDSite(t, d)
-	urp := operatorBrowser(t, s, "urp@comune.example.it", "urp")
-	u := s.plain.URL + "/coordinamento-orari?categoria=anagrafe-e-stato-civile&settimana="
-	// A different week each time: the page cache (on by default) answers
-	// a week asked before without computing it, and without drawing on the
-	// budget.
-	week := func(i int) string {
-		return time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC).AddDate(0, 0, 7*i).Format(time.DateOnly)
-	}
-	for i := range catalog.CoordinationViews {
-		if res, _ := get(t, u+week(i)); res.StatusCode != http.StatusOK {
-			t.Fatalf("anonymous view %d: %d", i+1, res.StatusCode)
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+
+		if err := ensureDemoCatalog(context.Background(), d); err != nil {
+			t.Fatal(err)
 		}
-	}
-	beyond := week(catalog.CoordinationViews)
-	if res, _ := get(t, u+beyond); res.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("anonymous, beyond the budget: %d", res.StatusCode)
-	}
-	if res, body := urp.do("GET", u+beyond, nil); res.StatusCode != http.StatusOK || !strings.Contains(body, coverageTable) {
-		t.Errorf("an operator from the same address: %d", res.StatusCode)
-	}
+		s := newIDSite(t, d)
+		urp := operatorBrowser(t, s, "urp@comune.example.it", "urp")
+		u := s.plain.URL + "/coordinamento-orari?categoria=anagrafe-e-stato-civile&settimana="
+		// A different week each time: the page cache (on by default) answers
+		// a week asked before without computing it, and without drawing on the
+		// budget.
+		week := func(i int) string {
+			return time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC).AddDate(0, 0, 7*i).Format(time.DateOnly)
+		}
+		for i := range catalog.CoordinationViews {
+			if res, _ := get(t, u+week(i)); res.StatusCode != http.StatusOK {
+				t.Fatalf("anonymous view %d: %d", i+1, res.StatusCode)
+			}
+		}
+		beyond := week(catalog.CoordinationViews)
+		if res, _ := get(t, u+beyond); res.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("anonymous, beyond the budget: %d", res.StatusCode)
+		}
+		if res, body := urp.do("GET", u+beyond, nil); res.StatusCode != http.StatusOK || !strings.Contains(body, coverageTable) {
+			t.Errorf("an operator from the same address: %d", res.StatusCode)
+		}
+	})
 }

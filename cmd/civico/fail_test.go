@@ -17,7 +17,7 @@ import (
 // its page in the visitor's language (or its JSON) and Retry-After; any
 // other error is an internal one.
 func TestFailMapsProblems(t *testing.T) {
-	a := newApps(t, dbtest.SQLite(t)).portal
+	a := newApps(t, dbtest.SQLite(t)).portal // the mapping of errors to pages touches no database
 	for _, c := range []struct {
 		err    error
 		status int

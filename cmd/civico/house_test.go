@@ -86,7 +86,7 @@ func TestEveryFeatureIsInTheList(t *testing.T) {
 // every route, the feature that serves it and who may open it. Regenerate
 // with: go test ./cmd/civico -run TestRouteMap -update
 func TestRouteMap(t *testing.T) {
-	a := newApps(t, dbtest.SQLite(t))
+	a := newApps(t, dbtest.SQLite(t)) // the route map is built in the process, whatever the database
 	var b bytes.Buffer
 	b.WriteString("# Route map\n\nGenerated from the code by `go test ./cmd/civico -run TestRouteMap -update`; a test fails when it is out of date.\n")
 	b.WriteString("Access: `anyone`, or the least level of assurance (`low`, `substantial`, `high`) and the operator roles that open the route.\n")

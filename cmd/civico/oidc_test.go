@@ -632,66 +632,70 @@ func TestPartecipaSingleSignOnAndLogout(t *testing.T) {
 }
 
 func TestPartecipaAsksForTheCard(t *testing.T) {
-	s := newIDSite(t, dbtest.SQLite(t))
-	card := s.card(t, "BNCGLI90A41F205", "GIULIA", "BIANCHI", nil)
-	b := s.ssoBrowser(t, card)
-	s.passwordResident(t, b, "giulia@example.org")
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		card := s.card(t, "BNCGLI90A41F205", "GIULIA", "BIANCHI", nil)
+		b := s.ssoBrowser(t, card)
+		s.passwordResident(t, b, "giulia@example.org")
 
-	// With a password session Partecipa logs in at the password level...
-	_, res, body, _ := s.partecipaLogin(t, b, "/accedi?next=/profilo")
-	if res.StatusCode != 200 || !strings.Contains(body, "Basso: email e password") {
-		t.Fatalf("password level: %d", res.StatusCode)
-	}
-	// ...and where the card is required it asks the provider for it, which
-	// sends the resident to the card login and back.
-	last, res, _, _ := s.partecipaLogin(t, b, "/accedi?livello=high&next=/profilo")
-	if res.StatusCode != 200 || !strings.Contains(last, "/accedi/carta?next=") {
-		t.Fatalf("step-up: ended at %d %s", res.StatusCode, last)
-	}
-	next, _ := url.Parse(last)
-	last, res, body, _ = b.follow(s.cardLogin(t, b, next.Query().Get("next")), "")
-	if res.StatusCode != 200 || last != s.part.URL+"/profilo" || !strings.Contains(body, "Alto: Carta Regionale") {
-		t.Fatalf("after the card: %d at %s", res.StatusCode, last)
-	}
+		// With a password session Partecipa logs in at the password level...
+		_, res, body, _ := s.partecipaLogin(t, b, "/accedi?next=/profilo")
+		if res.StatusCode != 200 || !strings.Contains(body, "Basso: email e password") {
+			t.Fatalf("password level: %d", res.StatusCode)
+		}
+		// ...and where the card is required it asks the provider for it, which
+		// sends the resident to the card login and back.
+		last, res, _, _ := s.partecipaLogin(t, b, "/accedi?livello=high&next=/profilo")
+		if res.StatusCode != 200 || !strings.Contains(last, "/accedi/carta?next=") {
+			t.Fatalf("step-up: ended at %d %s", res.StatusCode, last)
+		}
+		next, _ := url.Parse(last)
+		last, res, body, _ = b.follow(s.cardLogin(t, b, next.Query().Get("next")), "")
+		if res.StatusCode != 200 || last != s.part.URL+"/profilo" || !strings.Contains(body, "Alto: Carta Regionale") {
+			t.Fatalf("after the card: %d at %s", res.StatusCode, last)
+		}
+	})
 }
 
 func TestPartecipaRefusesForgedLogins(t *testing.T) {
-	s := newIDSite(t, dbtest.SQLite(t))
-	b := s.ssoBrowser(t, nil)
-	// A callback without this browser's state cookie (login CSRF).
-	res, _ := b.do("GET", s.part.URL+"/auth/callback?code=x&state=y", nil)
-	if res.StatusCode != http.StatusBadRequest {
-		t.Fatalf("callback without state cookie: %d", res.StatusCode)
-	}
-	// Back-channel logout with tokens that are not the provider's.
-	for name, tok := range map[string]string{
-		"empty":   "",
-		"garbage": "a.b.c",
-		"unsigned": base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." +
-			base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"`+s.plain.URL+`","aud":"partecipa","sid":"x","events":{"http://schemas.openid.net/event/backchannel-logout":{}}}`)) + ".",
-	} {
-		res, _ := b.do("POST", s.part.URL+"/auth/backchannel-logout", url.Values{"logout_token": {tok}})
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		b := s.ssoBrowser(t, nil)
+		// A callback without this browser's state cookie (login CSRF).
+		res, _ := b.do("GET", s.part.URL+"/auth/callback?code=x&state=y", nil)
 		if res.StatusCode != http.StatusBadRequest {
-			t.Errorf("%s logout token: %d", name, res.StatusCode)
+			t.Fatalf("callback without state cookie: %d", res.StatusCode)
 		}
-	}
-	// A genuine logout token is accepted; one with a nonce is not.
-	tok, err := s.apps.oidc.LogoutToken(context.Background(), partecipaClientID, "sub", "sid")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, _ = b.do("POST", s.part.URL+"/auth/backchannel-logout", url.Values{"logout_token": {tok}})
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("genuine logout token: %d", res.StatusCode)
-	}
-	other, err := s.apps.oidc.LogoutToken(context.Background(), "another-client", "sub", "sid")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, _ = b.do("POST", s.part.URL+"/auth/backchannel-logout", url.Values{"logout_token": {other}})
-	if res.StatusCode != http.StatusBadRequest {
-		t.Fatalf("logout token for another audience: %d", res.StatusCode)
-	}
+		// Back-channel logout with tokens that are not the provider's.
+		for name, tok := range map[string]string{
+			"empty":   "",
+			"garbage": "a.b.c",
+			"unsigned": base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." +
+				base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"`+s.plain.URL+`","aud":"partecipa","sid":"x","events":{"http://schemas.openid.net/event/backchannel-logout":{}}}`)) + ".",
+		} {
+			res, _ := b.do("POST", s.part.URL+"/auth/backchannel-logout", url.Values{"logout_token": {tok}})
+			if res.StatusCode != http.StatusBadRequest {
+				t.Errorf("%s logout token: %d", name, res.StatusCode)
+			}
+		}
+		// A genuine logout token is accepted; one with a nonce is not.
+		tok, err := s.apps.oidc.LogoutToken(context.Background(), partecipaClientID, "sub", "sid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _ = b.do("POST", s.part.URL+"/auth/backchannel-logout", url.Values{"logout_token": {tok}})
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("genuine logout token: %d", res.StatusCode)
+		}
+		other, err := s.apps.oidc.LogoutToken(context.Background(), "another-client", "sub", "sid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _ = b.do("POST", s.part.URL+"/auth/backchannel-logout", url.Values{"logout_token": {other}})
+		if res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("logout token for another audience: %d", res.StatusCode)
+		}
+	})
 }
 
 // BenchmarkTokenExchange measures the token endpoint: code for tokens with

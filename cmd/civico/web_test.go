@@ -151,7 +151,7 @@ func TestHomePageFollowsTheMunicipalModel(t *testing.T) {
 }
 
 func TestSecondLevelPagesUseNationalTitles(t *testing.T) {
-	s := newSite(t, dbtest.SQLite(t))
+	s := newSite(t, dbtest.SQLite(t)) // the shell's pages and headers: the same on either database
 	tests := []struct {
 		path, element string
 		want          []string
@@ -197,7 +197,7 @@ func mustGet(t *testing.T, u string) string {
 }
 
 func TestLegalNotesCarryTheNationalLicence(t *testing.T) {
-	s := newSite(t, dbtest.SQLite(t))
+	s := newSite(t, dbtest.SQLite(t)) // the shell's pages and headers: the same on either database
 	for _, lang := range []string{"it", "en"} {
 		_, body := get(t, s.portal.URL+"/note-legali", "Accept-Language", lang)
 		if !strings.Contains(body, `<h2 data-element="legal-notes-section">Licenza dei contenuti</h2>`) {
@@ -211,7 +211,7 @@ func TestLegalNotesCarryTheNationalLicence(t *testing.T) {
 }
 
 func TestLanguageChoice(t *testing.T) {
-	s := newSite(t, dbtest.SQLite(t))
+	s := newSite(t, dbtest.SQLite(t)) // the shell's pages and headers: the same on either database
 	tests := []struct {
 		header []string
 		lang   string
@@ -249,7 +249,7 @@ func TestLanguageChoice(t *testing.T) {
 }
 
 func TestSecurityHeadersAndCrossOriginProtection(t *testing.T) {
-	s := newSite(t, dbtest.SQLite(t))
+	s := newSite(t, dbtest.SQLite(t)) // the shell's pages and headers: the same on either database
 	for _, base := range []string{s.portal.URL, s.partecipa.URL} {
 		res, _ := get(t, base+"/")
 		for h, want := range map[string]string{
@@ -351,7 +351,7 @@ func TestClarityRating(t *testing.T) {
 }
 
 func TestErrorPagesAreTranslated(t *testing.T) {
-	s := newSite(t, dbtest.SQLite(t))
+	s := newSite(t, dbtest.SQLite(t)) // the shell's pages and headers: the same on either database
 	res, body := get(t, s.portal.URL+"/non-esiste")
 	if res.StatusCode != 404 || !strings.Contains(body, "Pagina non trovata") {
 		t.Errorf("404 page: %d", res.StatusCode)
@@ -371,7 +371,7 @@ func TestErrorPagesAreTranslated(t *testing.T) {
 }
 
 func TestPanicBecomesA500Page(t *testing.T) {
-	s := newSite(t, dbtest.SQLite(t))
+	s := newSite(t, dbtest.SQLite(t)) // the shell's pages and headers: the same on either database
 	s.apps.portal.Mux.HandleFunc("GET /boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
 	res, body := get(t, s.portal.URL+"/boom")
 	if res.StatusCode != 500 || !strings.Contains(body, "Errore del sistema") {
@@ -383,7 +383,7 @@ func TestPanicBecomesA500Page(t *testing.T) {
 }
 
 func TestCompressionAndStaticFiles(t *testing.T) {
-	s := newSite(t, dbtest.SQLite(t))
+	s := newSite(t, dbtest.SQLite(t)) // the shell's pages and headers: the same on either database
 	_, plain := get(t, s.portal.URL+"/", "Accept-Encoding", "identity")
 	req, _ := http.NewRequest(http.MethodGet, s.portal.URL+"/", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
@@ -452,7 +452,7 @@ func TestOperationalEndpoints(t *testing.T) {
 
 // Every link of every page leads somewhere, in both languages.
 func TestCrawlHasNoBrokenLinks(t *testing.T) {
-	s := newSite(t, dbtest.SQLite(t))
+	s := newSite(t, dbtest.SQLite(t)) // the shell's pages and headers: the same on either database
 	href := regexp.MustCompile(`href="(/[^"#]*)`)
 	for _, lang := range web.Languages {
 		seen := map[string]bool{"/": true}
@@ -521,7 +521,7 @@ func TestTemplatesUseDefinedMessages(t *testing.T) {
 }
 
 func TestPublicPagesAreCachedForAnonymousVisitors(t *testing.T) {
-	d := dbtest.SQLite(t)
+	d := dbtest.SQLite(t) // the page caches live in the process: the same on either database
 	towns := town.NewStore(d, 0) // no profile cache: only the page cache may hide a change
 	if err := ensureDemo(context.Background(), towns); err != nil {
 		t.Fatal(err)
@@ -578,7 +578,7 @@ type cachedSite struct {
 }
 
 func newCachedSite(t testing.TB) *cachedSite {
-	d := dbtest.SQLite(t)
+	d := dbtest.SQLite(t) // the page caches live in the process: the same on either database
 	towns := town.NewStore(d, time.Minute)
 	ctx := context.Background()
 	if err := ensureDemo(ctx, towns); err != nil {

@@ -183,7 +183,7 @@ func TestTxRollsBackOnError(t *testing.T) {
 }
 
 func TestBackupWhileWriting(t *testing.T) {
-	d := dbtest.SQLite(t)
+	d := dbtest.SQLite(t) // civico backup copies SQLite; PostgreSQL is pg_dump's (TestPostgresBackupRefused)
 	ctx := context.Background()
 	for i := range 50 {
 		if _, err := d.ExecContext(ctx, `INSERT INTO page_feedback (path, rating, reason, comment, lang, created_at)

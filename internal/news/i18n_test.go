@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/web"
@@ -69,26 +70,28 @@ func TestMessagesAreDefined(t *testing.T) {
 
 // Every page, in both languages, with its errors: no message is missing.
 func TestPagesAskForDefinedMessages(t *testing.T) {
-	s := newSite(t, dbtest.SQLite(t))
-	it := s.publish(t, news.Input{Title: "Una notizia"})
-	op, _ := s.operator(t, "urp@comune.example.it", "urp")
-	for _, lang := range web.Languages {
-		h := []string{"Cookie", "lang=" + lang}
-		for _, p := range []string{"/novita", "/novita/notizie", it.Path(), "/novita/iscriviti", "/novita/conferma?token=x", "/novita/disiscriviti?token=x"} {
-			op.get(p, h...)
-			s.browser(t).get(p, h...)
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSite(t, d)
+		it := s.publish(t, news.Input{Title: "Una notizia"})
+		op, _ := s.operator(t, "urp@comune.example.it", "urp")
+		for _, lang := range web.Languages {
+			h := []string{"Cookie", "lang=" + lang}
+			for _, p := range []string{"/novita", "/novita/notizie", it.Path(), "/novita/iscriviti", "/novita/conferma?token=x", "/novita/disiscriviti?token=x"} {
+				op.get(p, h...)
+				s.browser(t).get(p, h...)
+			}
+			for _, p := range []string{"/backoffice/notizie", "/backoffice/notizie/nuova", "/backoffice/notizie/" + it.ID, "/backoffice/notizie/" + it.ID + "?salvato=1"} {
+				op.get(p, h...)
+			}
+			op.do("POST", "/backoffice/notizie/nuova", url.Values{"action": {"x"}, "publish_at": {"x"}, "topics": {"x"}}, h...)
+			op.do("POST", "/backoffice/notizie/nuova", url.Values{"action": {"schedule"}}, h...)
+			op.do("POST", "/novita/iscriviti", url.Values{"email": {"x"}, "topics": {"x"}}, h...)
+			op.do("POST", "/novita/iscriviti", url.Values{"email": {"a@example.org"}}, h...)
+			op.do("POST", "/novita/conferma", url.Values{"token": {"x"}}, h...)
+			op.do("POST", "/novita/disiscriviti", url.Values{"token": {"x"}}, h...)
 		}
-		for _, p := range []string{"/backoffice/notizie", "/backoffice/notizie/nuova", "/backoffice/notizie/" + it.ID, "/backoffice/notizie/" + it.ID + "?salvato=1"} {
-			op.get(p, h...)
+		if m := s.app.I18n.Missing(); len(m) > 0 {
+			t.Errorf("pages asked for undefined messages: %v", m)
 		}
-		op.do("POST", "/backoffice/notizie/nuova", url.Values{"action": {"x"}, "publish_at": {"x"}, "topics": {"x"}}, h...)
-		op.do("POST", "/backoffice/notizie/nuova", url.Values{"action": {"schedule"}}, h...)
-		op.do("POST", "/novita/iscriviti", url.Values{"email": {"x"}, "topics": {"x"}}, h...)
-		op.do("POST", "/novita/iscriviti", url.Values{"email": {"a@example.org"}}, h...)
-		op.do("POST", "/novita/conferma", url.Values{"token": {"x"}}, h...)
-		op.do("POST", "/novita/disiscriviti", url.Values{"token": {"x"}}, h...)
-	}
-	if m := s.app.I18n.Missing(); len(m) > 0 {
-		t.Errorf("pages asked for undefined messages: %v", m)
-	}
+	})
 }

@@ -428,14 +428,16 @@ func TestNextRunIsSevenInRome(t *testing.T) {
 }
 
 func TestRunDailyStopsWithItsContext(t *testing.T) {
-	s := newSite(t, dbtest.SQLite(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { (&news.Digest{News: s.news}).RunDaily(ctx, news.DigestHour, news.DigestMinute); close(done) }()
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("RunDaily did not stop")
-	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSite(t, d)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { (&news.Digest{News: s.news}).RunDaily(ctx, news.DigestHour, news.DigestMinute); close(done) }()
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("RunDaily did not stop")
+		}
+	})
 }

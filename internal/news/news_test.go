@@ -102,25 +102,27 @@ func TestPublishingRules(t *testing.T) {
 
 // The Novità page keeps the national model's categories, as the portal had them.
 func TestSectionPageFollowsTheMunicipalModel(t *testing.T) {
-	s := newSite(t, dbtest.SQLite(t))
-	for _, lang := range []string{"it", "en"} {
-		res, body := s.browser(t).get("/novita", "Accept-Language", lang)
-		if res.StatusCode != 200 {
-			t.Fatalf("GET /novita: %d", res.StatusCode)
-		}
-		for _, c := range []string{"notizie\" data-element=\"news-category-link\" lang=\"it\">Notizie</a>", "comunicati\" data-element=\"news-category-link\" lang=\"it\">Comunicati</a>",
-			"avvisi\" data-element=\"news-category-link\" lang=\"it\">Avvisi</a>"} {
-			if !strings.Contains(body, `href="/novita/`+c) {
-				t.Errorf("%s: no category link %s", lang, c)
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSite(t, d)
+		for _, lang := range []string{"it", "en"} {
+			res, body := s.browser(t).get("/novita", "Accept-Language", lang)
+			if res.StatusCode != 200 {
+				t.Fatalf("GET /novita: %d", res.StatusCode)
+			}
+			for _, c := range []string{"notizie\" data-element=\"news-category-link\" lang=\"it\">Notizie</a>", "comunicati\" data-element=\"news-category-link\" lang=\"it\">Comunicati</a>",
+				"avvisi\" data-element=\"news-category-link\" lang=\"it\">Avvisi</a>"} {
+				if !strings.Contains(body, `href="/novita/`+c) {
+					t.Errorf("%s: no category link %s", lang, c)
+				}
+			}
+			if n := strings.Count(body, `data-element="news-category-link"`); n != 3 {
+				t.Errorf("%s: %d category links", lang, n)
+			}
+			if !strings.Contains(body, "<h1>Novità</h1>") || !strings.Contains(body, `href="/novita/iscriviti"`) {
+				t.Errorf("%s: title or subscription link missing", lang)
 			}
 		}
-		if n := strings.Count(body, `data-element="news-category-link"`); n != 3 {
-			t.Errorf("%s: %d category links", lang, n)
-		}
-		if !strings.Contains(body, "<h1>Novità</h1>") || !strings.Contains(body, `href="/novita/iscriviti"`) {
-			t.Errorf("%s: title or subscription link missing", lang)
-		}
-	}
+	})
 }
 
 func TestPagination(t *testing.T) {
@@ -341,12 +343,14 @@ func TestValidationNamesTheFieldAndChangesNothing(t *testing.T) {
 }
 
 func TestSlugsAreUnique(t *testing.T) {
-	s := newSite(t, dbtest.SQLite(t))
-	a := s.publish(t, news.Input{Title: "Mercato di Natale"})
-	b := s.publish(t, news.Input{Title: "Mercato di Natale!"})
-	c := s.publish(t, news.Input{Title: "¿¿??"})
-	long := s.publish(t, news.Input{Title: strings.Repeat("parola ", 28)})
-	if a.Slug != "mercato-di-natale" || b.Slug != "mercato-di-natale-2" || c.Slug != "notizia" || len(long.Slug) > 80 || strings.HasSuffix(long.Slug, "-") {
-		t.Errorf("slugs %q %q %q %q", a.Slug, b.Slug, c.Slug, long.Slug)
-	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSite(t, d)
+		a := s.publish(t, news.Input{Title: "Mercato di Natale"})
+		b := s.publish(t, news.Input{Title: "Mercato di Natale!"})
+		c := s.publish(t, news.Input{Title: "¿¿??"})
+		long := s.publish(t, news.Input{Title: strings.Repeat("parola ", 28)})
+		if a.Slug != "mercato-di-natale" || b.Slug != "mercato-di-natale-2" || c.Slug != "notizia" || len(long.Slug) > 80 || strings.HasSuffix(long.Slug, "-") {
+			t.Errorf("slugs %q %q %q %q", a.Slug, b.Slug, c.Slug, long.Slug)
+		}
+	})
 }

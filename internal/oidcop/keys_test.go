@@ -150,28 +150,30 @@ func TestKeysRotationAcrossProcesses(t *testing.T) {
 }
 
 func TestKeysAtRestAreSealed(t *testing.T) {
-	d := dbtest.SQLite(t)
-	k := &Keys{DB: d, Secret: testSecret(t, "s")}
-	sign(t, k)
-	var enc, pub string
-	if err := d.QueryRowContext(context.Background(), `SELECT private_enc, public_jwk FROM oidc_keys`).Scan(&enc, &pub); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(pub, `"d"`) || strings.Contains(pub, `"p"`) {
-		t.Fatalf("the public JWK holds private parts: %s", pub)
-	}
-	// What is stored must not read as a key: not as DER, not as PEM.
-	raw, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := x509.ParsePKCS8PrivateKey(raw); err == nil {
-		t.Fatal("the private key is stored in clear (PKCS #8)")
-	}
-	if _, err := x509.ParsePKCS1PrivateKey(raw); err == nil {
-		t.Fatal("the private key is stored in clear (PKCS #1)")
-	}
-	if strings.Contains(enc, "PRIVATE KEY") || bytes.Contains(raw, []byte("PRIVATE KEY")) {
-		t.Fatal("the private key is stored in clear (PEM)")
-	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+
+		k := &Keys{DB: d, Secret: testSecret(t, "s")}
+		sign(t, k)
+		var enc, pub string
+		if err := d.QueryRowContext(context.Background(), `SELECT private_enc, public_jwk FROM oidc_keys`).Scan(&enc, &pub); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(pub, `"d"`) || strings.Contains(pub, `"p"`) {
+			t.Fatalf("the public JWK holds private parts: %s", pub)
+		}
+		// What is stored must not read as a key: not as DER, not as PEM.
+		raw, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := x509.ParsePKCS8PrivateKey(raw); err == nil {
+			t.Fatal("the private key is stored in clear (PKCS #8)")
+		}
+		if _, err := x509.ParsePKCS1PrivateKey(raw); err == nil {
+			t.Fatal("the private key is stored in clear (PKCS #1)")
+		}
+		if strings.Contains(enc, "PRIVATE KEY") || bytes.Contains(raw, []byte("PRIVATE KEY")) {
+			t.Fatal("the private key is stored in clear (PEM)")
+		}
+	})
 }
