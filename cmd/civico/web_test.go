@@ -521,7 +521,7 @@ func TestTemplatesUseDefinedMessages(t *testing.T) {
 }
 
 func TestPublicPagesAreCachedForAnonymousVisitors(t *testing.T) {
-	d := dbtest.SQLite(t) // the page caches live in the process: the same on either database
+	d := dbtest.SQLite(t)        // the page caches live in the process: the same on either database
 	towns := town.NewStore(d, 0) // no profile cache: only the page cache may hide a change
 	if err := ensureDemo(context.Background(), towns); err != nil {
 		t.Fatal(err)
