@@ -482,15 +482,10 @@ func checkName(name string) error {
 		return bad("is empty or too long")
 	case !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }):
 		return bad("holds control characters or backslashes")
-	case strings.HasPrefix(name, "/") || !filepath.IsLocal(filepath.FromSlash(name)):
+	case !filepath.IsLocal(filepath.FromSlash(name)): // absolute, or through ".."
 		return bad("leaves the data directory")
 	case path.Clean(name) != name || name == ".":
 		return bad("is not a clean path")
-	}
-	for _, part := range strings.Split(name, "/") {
-		if part == ".." {
-			return bad("leaves the data directory")
-		}
 	}
 	return nil
 }

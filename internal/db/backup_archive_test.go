@@ -342,10 +342,10 @@ func craft(m db.Manifest, entries ...testEntry) []byte {
 		m.Dialect = db.SQLite
 	}
 	for _, e := range entries {
-		if e.hdr.Typeflag == tar.TypeReg {
-			sum := sha256.Sum256(e.body)
-			m.Members = append(m.Members, db.Member{Name: e.hdr.Name, Size: int64(len(e.body)), SHA256: hex.EncodeToString(sum[:])})
-		}
+		// Links and directories too, as ReadArchive would hash them: only
+		// their type is wrong.
+		sum := sha256.Sum256(e.body)
+		m.Members = append(m.Members, db.Member{Name: e.hdr.Name, Size: int64(len(e.body)), SHA256: hex.EncodeToString(sum[:])})
 	}
 	body, err := json.Marshal(m)
 	if err != nil {
@@ -445,9 +445,10 @@ func TestRestoreRefusesUnsafeMembers(t *testing.T) {
 		"unclean":            {file("forms/./ab", "x")},
 		"backslash":          {file("..\\evil", "x")},
 		"dot":                {file(".", "x")},
-		"symlink":            {{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: "forms", Linkname: "/etc"}}, file("forms/passwd", "x")},
+		"symlink":            {{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: "forms", Linkname: "/etc"}}},
+		"symlink and file":   {{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: "forms", Linkname: "/etc"}}, file("forms/passwd", "x")},
 		"hard link":          {file("a", "x"), {hdr: tar.Header{Typeflag: tar.TypeLink, Name: "b", Linkname: "/etc/passwd"}}},
-		"directory":          {{hdr: tar.Header{Typeflag: tar.TypeDir, Name: "forms/", Mode: 0o777}}},
+		"directory":          {{hdr: tar.Header{Typeflag: tar.TypeDir, Name: "forms", Mode: 0o777}}},
 		"twice":              {file("a", "x"), file("a", "y")},
 		"file and directory": {file("a", "x"), file("a/b", "y")},
 		"directory and file": {file("a/b", "x"), file("a", "y")},
