@@ -422,7 +422,8 @@ func ReadArchive(r io.Reader, each func(name string, mode fs.FileMode, content i
 		if _, dup := seen[hdr.Name]; dup || dirs[hdr.Name] || (hdr.Name == ManifestName && manifest != nil) {
 			return nil, fmt.Errorf("%w: member %q appears twice", ErrArchive, hdr.Name)
 		}
-		for p := path.Dir(hdr.Name); p != "."; p = path.Dir(p) {
+		for p := hdr.Name; strings.Contains(p, "/"); {
+			p = p[:strings.LastIndexByte(p, '/')]
 			if _, file := seen[p]; file {
 				return nil, fmt.Errorf("%w: %q is both a file and a directory", ErrArchive, p)
 			}

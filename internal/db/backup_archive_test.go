@@ -459,6 +459,15 @@ func TestRestoreRefusesUnsafeMembers(t *testing.T) {
 			restoreRefused(t, craft(db.Manifest{}, entries...), db.ErrArchive)
 		})
 	}
+	// The same name twice, the manifest listing it once, as the second.
+	t.Run("twice, listed once", func(t *testing.T) {
+		sum := sha256.Sum256([]byte("y"))
+		m, err := json.Marshal(db.Manifest{Format: db.ArchiveFormat, Dialect: db.SQLite, Members: []db.Member{{Name: "a", Size: 1, SHA256: hex.EncodeToString(sum[:])}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		restoreRefused(t, retar([]testEntry{file("a", "x"), file("a", "y"), file(db.ManifestName, string(m))}), db.ErrArchive)
+	})
 }
 
 func TestRestoreRefusesNewer(t *testing.T) {
