@@ -133,7 +133,7 @@ func (c *cli) restore(args []string) error {
 	made := fmt.Sprintf("made by civico %s on %s", m.Civico, m.Created.Format(time.DateTime+" MST"))
 	if m.Database == "" {
 		fmt.Fprintf(c.stdout, "%d files (%s) restored into %s from %s, %s on PostgreSQL\n", n, forms.HumanSize(size, "en"), cfg.DataDir, *from, made)
-		fmt.Fprintf(c.stdout, "The archive holds no database: restore the pg_dump made with it (schema version %d), e.g. pg_restore --clean --if-exists --no-owner --dbname=\"$CIVICO_DATABASE_URL\" civico.dump, and start civico with CIVICO_DATA_DIR=%s and that CIVICO_DATABASE_URL.\n",
+		fmt.Fprintf(c.stdout, "The archive holds no database: restore the pg_dump made with it (schema version %d) into an empty database, with pg_restore --no-owner --dbname=\"$CIVICO_DATABASE_URL\" FILE.dump, and start civico with CIVICO_DATA_DIR=%s and that CIVICO_DATABASE_URL.\n",
 			m.Schema, cfg.DataDir)
 		return nil
 	}
