@@ -105,6 +105,9 @@ type BackupOptions struct {
 	// Progress, when set, is called once with the bytes to copy and then
 	// written every byte copied.
 	Progress func(total int64) io.Writer
+	// AfterDatabase, when set, is called once the database is copied and
+	// before the files are listed: tests write there meanwhile.
+	AfterDatabase func()
 }
 
 // archiveFile is a file to copy: its name in the archive and on disk.
@@ -160,6 +163,9 @@ func (d *DB) BackupArchive(ctx context.Context, out string, opt BackupOptions) (
 		m.Notes = append(m.Notes, "The database is not in this archive: on PostgreSQL, dump it with pg_dump --format=custom and keep the dump with this archive.")
 	}
 	m.Notes = append(m.Notes, opt.Notes...)
+	if opt.AfterDatabase != nil {
+		opt.AfterDatabase()
+	}
 
 	// 2. The files, listed after the copy was taken.
 	files, skipped, err := listFiles(opt.DataDir, opt.Include, opt.Skip, []string{out, tmp})

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,9 @@ import (
 
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/forms"
+	"github.com/civico-pa/civico/internal/forms/formstest"
+	"github.com/civico-pa/civico/internal/identity"
 )
 
 // testDataDir makes a data directory as civico leaves it: a form file
@@ -516,5 +520,76 @@ func TestRestoreRefusesSQLiteIntoPostgres(t *testing.T) {
 	}
 	if _, err := os.Stat(target); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the refused restore made the data directory: %v", err)
+	}
+}
+
+type noAudit struct{}
+
+func (noAudit) Audit(context.Context, *sql.Tx, identity.AuditEvent) error { return nil }
+
+func uploadForm(t *testing.T, store *forms.Store, title string) *forms.Form {
+	t.Helper()
+	st, err := store.Stage(bytes.NewReader(formstest.PDF(title)), title+".pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := store.Create(context.Background(), forms.NewForm{ServiceID: "anagrafe", Title: title}, st, forms.Actor{AccountID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// A form uploaded while the backup runs, after the database was copied:
+// its file may be in the archive, never a row without its file. Restored,
+// every form has its file, and the extra file is collected.
+func TestBackupArchiveDuringUploads(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.SQLite(t)
+	services := func(context.Context) ([]forms.Service, error) {
+		return []forms.Service{{ID: "anagrafe", Title: "Anagrafe"}}, nil
+	}
+	dataDir := t.TempDir()
+	store := forms.NewStore(d, dataDir, noAudit{}, services)
+	before := uploadForm(t, store, "Prima")
+	var during *forms.Form
+	opt := testOptions
+	opt.DataDir = dataDir
+	opt.AfterDatabase = func() { during = uploadForm(t, store, "Durante") }
+	out := filepath.Join(t.TempDir(), "civico.tar.gz")
+	if _, err := d.BackupArchive(ctx, out, opt); err != nil {
+		t.Fatal(err)
+	}
+
+	target := filepath.Join(t.TempDir(), "restored")
+	tg := db.Target{Dialect: db.SQLite, Path: filepath.Join(target, "civico.db")}
+	if _, err := db.Restore(ctx, out, db.RestoreOptions{DataDir: target, Database: tg}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.Open(ctx, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rs := forms.NewStore(r, target, noAudit{}, services)
+	if _, err := rs.Get(ctx, during.ID); !errors.Is(err, forms.ErrNotFound) {
+		t.Errorf("the form uploaded after the database was copied is in the copy: %v", err)
+	}
+	list, err := rs.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].ID != before.ID {
+		t.Fatalf("restored forms %v", list)
+	}
+	for _, f := range list {
+		file, err := rs.Open(f.Latest)
+		if err != nil {
+			t.Fatalf("restored form %s without its file: %v", f.ID, err)
+		}
+		_ = file.Close()
+	}
+	if n, err := rs.GC(ctx); err != nil || n != 1 {
+		t.Errorf("GC of the restored directory removed %d files (want the one uploaded during the backup), %v", n, err)
 	}
 }
