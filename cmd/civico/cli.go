@@ -24,7 +24,9 @@ Usage:
   civico serve              serve the portal and Partecipa
   civico demo               create the demo town (Cinisello Balsamo) if needed and serve it
   civico migrate            bring the database schema up to date
-  civico backup --out FILE  copy the SQLite database consistently while it is in use
+  civico backup --out FILE  write the database (SQLite) and the data directory's files to one archive
+  civico restore --from FILE [--data-dir DIR]
+                            restore a backup archive into an empty data directory
   civico town import FILE   load the town profile from a JSON file
   civico town show          print the town profile as JSON
   civico user add-operator --email E --role R [--role R2] [--fiscal-code CF]
@@ -86,6 +88,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		"demo":      func(a []string) error { return c.serve(a, true) },
 		"migrate":   c.migrate,
 		"backup":    c.backup,
+		"restore":   c.restore,
 		"town":      c.town,
 		"version":   c.version,
 		"user":      c.user,
@@ -214,34 +217,6 @@ func (c *cli) migrate(args []string) error {
 		return nil
 	}
 	fmt.Fprintf(c.stdout, "%s: applied %d migration(s), schema now at version %d\n", d.Describe(), len(applied), current)
-	return nil
-}
-
-func (c *cli) backup(args []string) error {
-	cfg, err := loadConfig(c.env)
-	if err != nil {
-		return err
-	}
-	fs := c.flags("backup")
-	out := fs.String("out", "", "file to write the copy to (must not exist)")
-	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (CIVICO_DATA_DIR)")
-	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "database URL (CIVICO_DATABASE_URL)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *out == "" {
-		return usagef("--out FILE is required")
-	}
-	ctx := context.Background()
-	d, err := c.open(ctx, cfg, newLogger(cfg, c.stderr), false)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Backup(ctx, *out); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "%s copied to %s\n", d.Describe(), *out)
 	return nil
 }
 

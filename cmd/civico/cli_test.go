@@ -54,6 +54,7 @@ func TestCommandLine(t *testing.T) {
 		{"bad metrics address", map[string]string{"CIVICO_METRICS_ADDR": "9090", "CIVICO_DATA_DIR": dir}, []string{"serve"}, 2, "CIVICO_METRICS_ADDR"},
 		{"secret twice", map[string]string{"CIVICO_DATABASE_URL": "sqlite:x.db", "CIVICO_DATABASE_URL_FILE": "/nonexistent"}, []string{"migrate"}, 2, "both set"},
 		{"backup without --out", map[string]string{"CIVICO_DATA_DIR": dir}, []string{"backup"}, 2, "--out"},
+		{"restore without --from", map[string]string{"CIVICO_DATA_DIR": dir}, []string{"restore"}, 2, "--from"},
 		{"town without verb", nil, []string{"town"}, 2, "civico town import FILE"},
 		{"version", nil, []string{"version"}, 0, "database schema"},
 	}
@@ -115,11 +116,15 @@ func TestMigrateBackupAndTownCommands(t *testing.T) {
 	if code, out, _ := runCLI(t, env, "town", "show"); code != 0 || !strings.Contains(out, `"cadastral_code": "C707"`) {
 		t.Errorf("town show: %d %q", code, out)
 	}
-	copyPath := filepath.Join(dir, "copy.db")
-	if code, out, errOut := runCLI(t, env, "backup", "--out", copyPath); code != 0 || !strings.Contains(out, copyPath) {
+	archive := filepath.Join(t.TempDir(), "civico.tar.gz")
+	if code, out, errOut := runCLI(t, env, "backup", "--out", archive); code != 0 || !strings.Contains(out, archive) {
 		t.Fatalf("backup: %d %q %q", code, out, errOut)
 	}
-	if code, out, _ := runCLI(t, map[string]string{"CIVICO_DATABASE_URL": "sqlite:" + copyPath}, "town", "show"); code != 0 || !strings.Contains(out, "C707") {
+	restored := filepath.Join(t.TempDir(), "restored")
+	if code, out, errOut := runCLI(t, nil, "restore", "--from", archive, "--data-dir", restored); code != 0 {
+		t.Fatalf("restore: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := runCLI(t, map[string]string{"CIVICO_DATA_DIR": restored}, "town", "show"); code != 0 || !strings.Contains(out, "C707") {
 		t.Errorf("the backup does not hold the town profile: %q", out)
 	}
 }
