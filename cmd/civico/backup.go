@@ -52,7 +52,7 @@ func (c *cli) backup(args []string) error {
 	defer d.Close()
 	bar := c.progress("backup")
 	m, err := d.BackupArchive(ctx, *out, db.BackupOptions{DataDir: cfg.DataDir, Include: backupInclude, Skip: backupSkip,
-		Version: buildVersion(), Notes: secretNotes(cfg), Progress: bar.start})
+		Version: buildVersion(), Notes: secretNotes(cfg), Progress: bar.start, Schema: schema()})
 	bar.finish()
 	if err != nil {
 		return err
@@ -119,7 +119,7 @@ func (c *cli) restore(args []string) error {
 	ctx, stop := signalContext()
 	defer stop()
 	bar := c.progress("restore")
-	m, err := db.Restore(ctx, *from, db.RestoreOptions{DataDir: cfg.DataDir, Database: target, Progress: bar.start})
+	m, err := db.Restore(ctx, *from, db.RestoreOptions{DataDir: cfg.DataDir, Database: target, Progress: bar.start, Schema: schema()})
 	bar.finish()
 	switch {
 	case errors.Is(err, db.ErrNotEmpty):

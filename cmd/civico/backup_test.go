@@ -56,7 +56,7 @@ func newBackupFixture(t *testing.T) *backupFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.Close() })
-	if _, err := d.Migrate(ctx); err != nil {
+	if _, err := d.Migrate(ctx, schema()); err != nil {
 		t.Fatal(err)
 	}
 	cfg := testConfig(t)
@@ -102,18 +102,7 @@ func newBackupFixture(t *testing.T) *backupFixture {
 
 // testFormStore is the forms store as serve makes it.
 func testFormStore(d *db.DB, dataDir string) *forms.Store {
-	cat := &catalog.Store{DB: d}
-	return forms.NewStore(d, dataDir, auditLog{&audit.Log{DB: d}}, func(ctx context.Context) ([]forms.Service, error) {
-		c, err := cat.Get(ctx)
-		if err != nil {
-			return nil, err
-		}
-		var out []forms.Service
-		for _, s := range c.Services {
-			out = append(out, forms.Service{ID: s.ID, Title: s.Title})
-		}
-		return out, nil
-	})
+	return forms.NewStore(d, dataDir, &audit.Log{DB: d}, formServices(&catalog.Store{DB: d}))
 }
 
 // archiveNames lists an archive's members in order, checking it.
@@ -164,7 +153,7 @@ func TestBackupRestoreServe(t *testing.T) {
 	if names[0] != db.DatabaseMember || slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "forms/tmp") }) {
 		t.Errorf("archive members %v", names)
 	}
-	ms, _ := db.Migrations(db.SQLite)
+	ms, _ := schema().Migrations(db.SQLite)
 	if m.Dialect != db.SQLite || m.Schema != ms[len(ms)-1].Version || m.Civico != buildVersion() || m.Database != db.DatabaseMember || time.Since(m.Created) > time.Hour {
 		t.Errorf("manifest %+v", m)
 	}
@@ -200,7 +189,7 @@ func TestBackupRestoreServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if _, err := d.Migrate(ctx); err != nil {
+	if _, err := d.Migrate(ctx, schema()); err != nil {
 		t.Fatal(err)
 	}
 	op, err := (&identity.Store{DB: d}).ByEmail(ctx, fx.operator)

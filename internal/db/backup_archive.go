@@ -108,6 +108,9 @@ type BackupOptions struct {
 	// AfterDatabase, when set, is called once the database is copied and
 	// before the files are listed: tests write there meanwhile.
 	AfterDatabase func()
+	// Schema is what the database is built from: on PostgreSQL, the
+	// manifest records the version it is at.
+	Schema Schema
 }
 
 // archiveFile is a file to copy: its name in the archive and on disk.
@@ -157,7 +160,7 @@ func (d *DB) BackupArchive(ctx context.Context, out string, opt BackupOptions) (
 		m.Database = DatabaseMember
 	} else {
 		var err error
-		if m.Schema, _, err = d.SchemaStatus(ctx); err != nil {
+		if m.Schema, _, err = d.SchemaStatus(ctx, opt.Schema); err != nil {
 			return nil, err
 		}
 		m.Notes = append(m.Notes, "The database is not in this archive: on PostgreSQL, dump it with pg_dump --format=custom and keep the dump with this archive.")

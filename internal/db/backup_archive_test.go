@@ -19,11 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/forms"
 	"github.com/civico-pa/civico/internal/forms/formstest"
-	"github.com/civico-pa/civico/internal/identity"
 )
 
 // testDataDir makes a data directory as civico leaves it: a form file
@@ -74,6 +74,7 @@ func backupTo(t *testing.T, d *db.DB, dataDir string) (string, *db.Manifest) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "civico.tar.gz")
 	opt := testOptions
+	opt.Schema = dbtest.Schema(t)
 	opt.DataDir = dataDir
 	m, err := d.BackupArchive(context.Background(), out, opt)
 	if err != nil {
@@ -121,7 +122,7 @@ func TestBackupArchiveRestores(t *testing.T) {
 		if left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*")); len(left) > 0 {
 			t.Errorf("the backup left %v behind", left)
 		}
-		_, known, err := d.SchemaStatus(ctx)
+		_, known, err := d.SchemaStatus(ctx, dbtest.Schema(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +169,7 @@ func TestBackupArchiveRestores(t *testing.T) {
 		if d.Dialect == db.Postgres {
 			tg = db.Target{Dialect: db.Postgres, URL: "postgres://unused"}
 		}
-		rm, err := db.Restore(ctx, out, db.RestoreOptions{DataDir: target, Database: tg})
+		rm, err := db.Restore(ctx, out, db.RestoreOptions{DataDir: target, Database: tg, Schema: dbtest.Schema(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,6 +233,7 @@ func TestBackupArchiveRefusesExisting(t *testing.T) {
 	out, _ := backupTo(t, d, dataDir)
 	before, _ := os.ReadFile(out)
 	opt := testOptions
+	opt.Schema = dbtest.Schema(t)
 	opt.DataDir = dataDir
 	if _, err := d.BackupArchive(context.Background(), out, opt); err == nil {
 		t.Error("a second backup over an existing archive succeeded")
@@ -254,7 +256,7 @@ func restoreRefused(t *testing.T, archive []byte, want error, written ...bool) {
 	}
 	parent := t.TempDir()
 	target := filepath.Join(parent, "restored")
-	_, err := db.Restore(context.Background(), p, db.RestoreOptions{DataDir: target, Database: db.Target{Dialect: db.SQLite, Path: filepath.Join(target, "civico.db")}})
+	_, err := db.Restore(context.Background(), p, db.RestoreOptions{DataDir: target, Database: db.Target{Dialect: db.SQLite, Path: filepath.Join(target, "civico.db")}, Schema: dbtest.Schema(t)})
 	if !errors.Is(err, want) {
 		t.Errorf("Restore: %v, want %v", err, want)
 	}
@@ -272,7 +274,7 @@ func restoreRefused(t *testing.T, archive []byte, want error, written ...bool) {
 	if err := os.Chtimes(empty, past, past); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Restore(context.Background(), p, db.RestoreOptions{DataDir: empty, Database: db.Target{Dialect: db.SQLite, Path: filepath.Join(empty, "civico.db")}}); !errors.Is(err, want) {
+	if _, err := db.Restore(context.Background(), p, db.RestoreOptions{DataDir: empty, Database: db.Target{Dialect: db.SQLite, Path: filepath.Join(empty, "civico.db")}, Schema: dbtest.Schema(t)}); !errors.Is(err, want) {
 		t.Errorf("Restore into an empty directory: %v, want %v", err, want)
 	}
 	if fi, err := os.Stat(empty); err != nil || !fi.ModTime().Equal(past) {
@@ -421,7 +423,7 @@ func TestRestoreRefusesNonEmptyTarget(t *testing.T) {
 	out, _ := backupTo(t, d, dataDir)
 	target := t.TempDir()
 	writeTestFile(t, filepath.Join(target, "keep.txt"), "mine", 0o600)
-	_, err := db.Restore(context.Background(), out, db.RestoreOptions{DataDir: target, Database: db.Target{Dialect: db.SQLite, Path: filepath.Join(target, "civico.db")}})
+	_, err := db.Restore(context.Background(), out, db.RestoreOptions{DataDir: target, Database: db.Target{Dialect: db.SQLite, Path: filepath.Join(target, "civico.db")}, Schema: dbtest.Schema(t)})
 	if !errors.Is(err, db.ErrNotEmpty) {
 		t.Errorf("Restore into a non-empty directory: %v", err)
 	}
@@ -432,7 +434,7 @@ func TestRestoreRefusesNonEmptyTarget(t *testing.T) {
 	empty := t.TempDir()
 	elsewhere := filepath.Join(t.TempDir(), "civico.db")
 	writeTestFile(t, elsewhere, "a database", 0o600)
-	_, err = db.Restore(context.Background(), out, db.RestoreOptions{DataDir: empty, Database: db.Target{Dialect: db.SQLite, Path: elsewhere}})
+	_, err = db.Restore(context.Background(), out, db.RestoreOptions{DataDir: empty, Database: db.Target{Dialect: db.SQLite, Path: elsewhere}, Schema: dbtest.Schema(t)})
 	if !errors.Is(err, db.ErrNotEmpty) {
 		t.Errorf("Restore onto an existing database file: %v", err)
 	}
@@ -475,7 +477,7 @@ func TestRestoreRefusesUnsafeMembers(t *testing.T) {
 }
 
 func TestRestoreRefusesNewer(t *testing.T) {
-	ms, err := db.Migrations(db.SQLite)
+	ms, err := dbtest.Schema(t).Migrations(db.SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,7 +493,7 @@ func TestRestoreRefusesNewer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Migrate(ctx); err != nil {
+	if _, err := d.Migrate(ctx, dbtest.Schema(t)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'future', $2)`, known+1, time.Now().UTC()); err != nil {
@@ -514,7 +516,7 @@ func TestRestoreRefusesSQLiteIntoPostgres(t *testing.T) {
 	dataDir, _ := testDataDir(t)
 	out, _ := backupTo(t, d, dataDir)
 	target := filepath.Join(t.TempDir(), "restored")
-	_, err := db.Restore(context.Background(), out, db.RestoreOptions{DataDir: target, Database: db.Target{Dialect: db.Postgres, URL: "postgres://x"}})
+	_, err := db.Restore(context.Background(), out, db.RestoreOptions{DataDir: target, Database: db.Target{Dialect: db.Postgres, URL: "postgres://x"}, Schema: dbtest.Schema(t)})
 	if !errors.Is(err, db.ErrDialect) {
 		t.Errorf("Restore of a SQLite archive into PostgreSQL: %v", err)
 	}
@@ -525,7 +527,7 @@ func TestRestoreRefusesSQLiteIntoPostgres(t *testing.T) {
 
 type noAudit struct{}
 
-func (noAudit) Audit(context.Context, *sql.Tx, identity.AuditEvent) error { return nil }
+func (noAudit) Write(context.Context, *sql.Tx, audit.Entry) error { return nil }
 
 func uploadForm(t *testing.T, store *forms.Store, title string) *forms.Form {
 	t.Helper()
@@ -554,6 +556,7 @@ func TestBackupArchiveDuringUploads(t *testing.T) {
 	before := uploadForm(t, store, "Prima")
 	var during *forms.Form
 	opt := testOptions
+	opt.Schema = dbtest.Schema(t)
 	opt.DataDir = dataDir
 	opt.AfterDatabase = func() { during = uploadForm(t, store, "Durante") }
 	out := filepath.Join(t.TempDir(), "civico.tar.gz")
@@ -563,7 +566,7 @@ func TestBackupArchiveDuringUploads(t *testing.T) {
 
 	target := filepath.Join(t.TempDir(), "restored")
 	tg := db.Target{Dialect: db.SQLite, Path: filepath.Join(target, "civico.db")}
-	if _, err := db.Restore(ctx, out, db.RestoreOptions{DataDir: target, Database: tg}); err != nil {
+	if _, err := db.Restore(ctx, out, db.RestoreOptions{DataDir: target, Database: tg, Schema: dbtest.Schema(t)}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := db.Open(ctx, tg)

@@ -24,6 +24,9 @@ type RestoreOptions struct {
 	// Progress, when set, is called once with the bytes to read and then
 	// written every byte read.
 	Progress func(total int64) io.Writer
+	// Schema is what this civico builds databases from: an archive whose
+	// database is newer than it knows is refused.
+	Schema Schema
 }
 
 // Restore restores a backup archive made by BackupArchive into an empty data
@@ -56,9 +59,12 @@ func Restore(ctx context.Context, from string, opt RestoreOptions) (*Manifest, e
 	if m.Database != "" && opt.Database.Dialect != SQLite {
 		return nil, ErrDialect
 	}
-	ms, err := Migrations(m.Dialect)
+	ms, err := opt.Schema.Migrations(m.Dialect)
 	if err != nil {
 		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, errors.New("restore: no schema to check the archive against")
 	}
 	if known := ms[len(ms)-1].Version; m.Schema > known {
 		return nil, fmt.Errorf("%w: the archive's database is at version %d, this civico knows up to %d; restore it with a newer civico", ErrSchemaTooNew, m.Schema, known)
