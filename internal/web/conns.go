@@ -62,11 +62,13 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		key, capped := l.clientKey(c.RemoteAddr())
 		if reason := l.admit(key, capped); reason != "" {
-			// Accept has already handed over a descriptor: give it back now.
-			_ = c.Close()
+			// Counted before the close, so that whoever sees the close
+			// also sees the count. Accept has already handed over a
+			// descriptor: give it back now.
 			if ctr := l.refused[reason]; ctr != nil {
 				ctr.Inc()
 			}
+			_ = c.Close()
 			continue
 		}
 		if l.open != nil {
