@@ -196,7 +196,6 @@ func (a *App) NewPage(r *http.Request, title string) *Page {
 		Static: a.Static.Prefix,
 		i18n:   a.I18n,
 
-		renderer:    a.Render,
 		fragments:   a.Fragments,
 		ratingToken: a.RatingToken,
 	}

@@ -82,9 +82,8 @@ type Page struct {
 	Feedback string
 	Data     any
 
-	i18n     *I18n
-	tmpl     *template.Template
-	renderer *Renderer
+	i18n *I18n
+	tmpl *template.Template
 	// status is the page's HTTP status, known once it is rendered.
 	status      int
 	ratingToken func(path string) string
@@ -125,15 +124,6 @@ func (p *Page) RatingToken() string {
 		return ""
 	}
 	return p.ratingToken(p.Path)
-}
-
-// Partial renders a named template with data into HTML, for a feature
-// that caches the result itself (a table that many pages repeat).
-func (p *Page) Partial(name string, data any) (template.HTML, error) {
-	if p.renderer == nil {
-		return "", fmt.Errorf("partial %s: the page has no renderer (make it with App.NewPage)", name)
-	}
-	return executeHTML(p.renderer.partials, name, data)
 }
 
 // executeHTML runs a named template into HTML.
@@ -208,9 +198,7 @@ func (p *Page) Active(href string) bool {
 // request.
 type Renderer struct {
 	pages map[string]*template.Template
-	// partials holds the layout and the features' partials, for Partial.
-	partials *template.Template
-	bufs     sync.Pool
+	bufs  sync.Pool
 }
 
 // The answers of the clarity rating's second step, in the national model's
@@ -345,9 +333,6 @@ func NewRenderer(sources ...TemplateFS) (*Renderer, error) {
 			r.pages[key] = t
 		}
 	}
-	if r.partials, err = base.Clone(); err != nil {
-		return nil, err
-	}
 	return r, nil
 }
 
@@ -364,7 +349,7 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Pag
 	buf := r.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer r.bufs.Put(buf)
-	p.tmpl, p.renderer, p.status = t, r, status
+	p.tmpl, p.status = t, status
 	if !p.hasContent && p.contentCache != nil {
 		content, err := executeHTML(t, "content", p)
 		if err != nil {
