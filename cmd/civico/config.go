@@ -28,7 +28,11 @@ type config struct {
 	LogFormat        string
 	LogLevel         string
 	AccessLog        bool
-	PageCacheTTL     time.Duration
+	// PageCacheTTL is how long a page is kept for anonymous visitors, and a
+	// shared content for logged-in ones (CIVICO_PAGE_CACHE_TTL).
+	PageCacheTTL time.Duration
+	// Caches bound the other caches (caches.go).
+	Caches caches
 
 	// Smart-card login over TLS.
 	TLSAddr, TLSCertFile, TLSKeyFile, TLSBaseURL string
@@ -95,7 +99,7 @@ func getenv(env func(string) string, name string, secret bool) (string, error) {
 }
 
 func loadConfig(env func(string) string) (config, error) {
-	c := config{DataDir: "./civico-data", Addr: "127.0.0.1:8080", PartecipaAddr: "127.0.0.1:8081", LogFormat: "text", LogLevel: "info", AccessLog: true, PageCacheTTL: 10 * time.Second,
+	c := config{DataDir: "./civico-data", Addr: "127.0.0.1:8080", PartecipaAddr: "127.0.0.1:8081", LogFormat: "text", LogLevel: "info", AccessLog: true, PageCacheTTL: 10 * time.Second, Caches: defaultCaches(),
 		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, Limits: identity.DefaultLimits(), PasswordQueue: identity.DefaultPasswordQueue,
 		Timeouts: web.DefaultTimeouts()}
 	var err error

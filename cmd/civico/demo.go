@@ -98,7 +98,7 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 		return err
 	}
 
-	svc := newIdentityService(*cfg, d, nil)
+	svc := newIdentityService(*cfg, d, towns, nil)
 	var out strings.Builder
 	fmt.Fprintf(&out, "\nDemo logins (smart-card authority: %s)\n", caDir)
 	cardDir := filepath.Join(caDir, "cards")

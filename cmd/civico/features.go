@@ -45,7 +45,7 @@ const partecipaClientID = "partecipa"
 // list also serves `civico migrate` and `civico version`, which only read
 // the features' migrations.
 func newCivico(cfg config, secret oidcop.Secret, register *population.Register) *civico {
-	c := &civico{catalog: catalog.New(), forms: &forms.Module{}, news: &news.Module{}}
+	c := &civico{catalog: catalog.New(cfg.Caches.Catalog), forms: &forms.Module{}, news: &news.Module{}}
 	// The catalogue lists each service's forms; the forms library checks
 	// the service a form belongs to against the catalogue.
 	c.catalog.Forms = serviceForms(c.forms)

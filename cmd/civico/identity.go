@@ -31,10 +31,10 @@ func (o outbox) Enqueue(ctx context.Context, tx *sql.Tx, to, subject, text strin
 }
 
 // newIdentityService wires the identity rules to the database, the audit
-// log, the outbox and the translations (i18n may be nil for commands that
-// send no mail).
-func newIdentityService(cfg config, d *db.DB, i18n *web.I18n) *identity.Service {
-	towns := town.NewStore(d, 30*time.Second)
+// log, the outbox, the town profile (the process's one town.Store, for the
+// town's name in mail) and the translations (i18n may be nil for commands
+// that send no mail).
+func newIdentityService(cfg config, d *db.DB, towns *town.Store, i18n *web.I18n) *identity.Service {
 	svc := &identity.Service{
 		DB:       d,
 		Store:    &identity.Store{DB: d},

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
@@ -67,7 +66,7 @@ func (c *cli) serve(args []string, demo bool) error {
 		return err
 	}
 	defer d.Close()
-	towns := town.NewStore(d, 30*time.Second)
+	towns := town.NewStore(d, cfg.Caches.Town)
 	if demo {
 		if err := prepareDemo(ctx, &cfg, d, towns); err != nil {
 			return err
@@ -206,7 +205,9 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		}
 		a := &web.App{Chrome: chrome, Mux: http.NewServeMux(), Render: r, I18n: i18n, Static: static, Town: towns,
 			DB: d, Metrics: metrics, Log: log.With("app", chrome.App), AccessLog: cfg.AccessLog, Timeouts: cfg.Timeouts,
-			Cache: web.NewPageCache(cfg.PageCacheTTL, 4096), Content: web.NewContentCache(cfg.PageCacheTTL, 4096), PublicHTTPS: strings.HasPrefix(cfg.BaseURL, "https://"), Proxies: cfg.TrustedProxies}
+			Cache: web.NewPageCache(cfg.PageCacheTTL, cfg.Caches.Pages), Content: web.NewContentCache(cfg.PageCacheTTL, cfg.Caches.Contents),
+			Fragments:   web.NewFragmentCache(cfg.Caches.FragmentTTL, cfg.Caches.Fragments),
+			PublicHTTPS: strings.HasPrefix(cfg.BaseURL, "https://"), Proxies: cfg.TrustedProxies}
 		a.Routes()
 		return a, nil
 	}
@@ -224,7 +225,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	partecipaApp.FormOrigins = []string{origin(cfg.BaseURL)}
 
 	limiter := &throttle.Limiter{DB: d, Key: secret.Derive("throttle keys", 32)}
-	svc := newIdentityService(cfg, d, i18n)
+	svc := newIdentityService(cfg, d, towns, i18n)
 	svc.Limiter = limiter // one set of budgets, one sweep
 	id := &identity.Web{App: portalApp, Svc: svc, BaseURL: cfg.BaseURL}
 	if cards != nil {
@@ -279,7 +280,6 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// newCatalogStore keeps the catalogue cached for 30 seconds per process.
-func newCatalogStore(d *db.DB) *catalog.Store {
-	return &catalog.Store{DB: d, TTL: 30 * time.Second}
-}
+// newCatalogStore is a catalogue outside serve (the demo's loading), which
+// reads the database at every Get.
+func newCatalogStore(d *db.DB) *catalog.Store { return catalog.NewStore(d, 0) }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/town"
 )
 
 // user manages back-office accounts from the server's command line: the
@@ -58,7 +59,7 @@ func (c *cli) user(args []string) error {
 		return err
 	}
 	defer d.Close()
-	svc := newIdentityService(cfg, d, nil)
+	svc := newIdentityService(cfg, d, town.NewStore(d, cfg.Caches.Town), nil)
 
 	switch verb {
 	case "add-operator":

@@ -570,16 +570,24 @@ func TestPublicPagesAreCachedForAnonymousVisitors(t *testing.T) {
 }
 
 // cachedSite is the portal with the default caches (page and shared
-// content, one minute), and a way to log residents in.
+// content kept one minute, the others as serve keeps them), and a way to
+// log residents in.
 type cachedSite struct {
 	apps  *apps
 	srv   *httptest.Server
 	login func(first15, given, email string) string // returns the Cookie header
 }
 
-func newCachedSite(t testing.TB) *cachedSite {
+// newCachedSite serves the demo town with the default caches; configure,
+// if not nil, changes them first (BenchmarkCaches turns one off).
+func newCachedSite(t testing.TB, configure func(*config)) *cachedSite {
 	d := dbtest.SQLite(t) // the page caches live in the process: the same on either database
-	towns := town.NewStore(d, time.Minute)
+	cfg := testConfig(t)
+	cfg.BaseURL, cfg.PartecipaBaseURL, cfg.PageCacheTTL = "http://portal.test", "http://partecipa.test", time.Minute
+	if configure != nil {
+		configure(&cfg)
+	}
+	towns := town.NewStore(d, cfg.Caches.Town)
 	ctx := context.Background()
 	if err := ensureDemo(ctx, towns); err != nil {
 		t.Fatal(err)
@@ -587,8 +595,6 @@ func newCachedSite(t testing.TB) *cachedSite {
 	if err := ensureDemoCatalog(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t)
-	cfg.BaseURL, cfg.PartecipaBaseURL, cfg.PageCacheTTL = "http://portal.test", "http://partecipa.test", time.Minute
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -620,7 +626,7 @@ func newCachedSite(t testing.TB) *cachedSite {
 // shares, around a header of their own; a change of the catalogue shows at
 // once.
 func TestSharedContentForLoggedInVisitors(t *testing.T) {
-	s := newCachedSite(t)
+	s := newCachedSite(t, nil)
 	ctx := context.Background()
 	a, srv := s.apps, s.srv
 	mario, giulia := s.login("RSSMRA85T10A562", "Mario", "mario@example.org"), s.login("BNCGLI90A41F205", "Giulia", "giulia@example.org")
@@ -659,25 +665,89 @@ func TestSharedContentForLoggedInVisitors(t *testing.T) {
 	}
 }
 
-// BenchmarkLoggedInPages measures pages as a logged-in resident gets them
-// (never from the page cache), with the default shared-content cache.
-func BenchmarkLoggedInPages(b *testing.B) {
-	for name, path := range map[string]string{"home": "/", "service": "/servizi/anagrafe-e-stato-civile/carta-identita-elettronica",
-		"office": "/amministrazione/uffici/anagrafe", "finder": "/dove-e-quando?quando=libero&giorno=2026-11-25&dalle=17:00&alle=20:00"} {
-		b.Run(name, func(b *testing.B) {
-			s := newCachedSite(b)
-			cookie := s.login("RSSMRA85T10A562", "Mario", "mario@example.org")
-			h := s.apps.portal.Handler()
-			req := httptest.NewRequest(http.MethodGet, path, nil)
-			req.Header.Set("Cookie", cookie)
-			b.ReportAllocs()
-			for b.Loop() {
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, req)
-				if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "Mario Test") {
-					b.Fatalf("GET %s = %d, or not logged in", path, w.Code)
-				}
-			}
-		})
+// A process has one town profile store: a change made through it shows at
+// once in identity's mail and in a logged-in visitor's pages (whose layout
+// fragments are keyed by the profile), not after another store's TTL.
+func TestOneTownProfileStore(t *testing.T) {
+	s := newCachedSite(t, nil)
+	ctx := context.Background()
+	mario := s.login("RSSMRA85T10A562", "Mario", "mario@example.org")
+	if got := s.apps.identity.Town(ctx); got != town.Demo().FullName() {
+		t.Fatalf("identity's town: %q", got)
 	}
+	if _, page := get(t, s.srv.URL+"/", "Cookie", mario); strings.Contains(page, "Paese Nuovo") {
+		t.Fatal("the new name before the change")
+	}
+	p := town.Demo()
+	p.Name = "Paese Nuovo"
+	if err := s.apps.portal.Town.Put(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.apps.identity.Town(ctx); got != "Comune di Paese Nuovo" {
+		t.Errorf("identity's town after the change: %q", got)
+	}
+	if _, page := get(t, s.srv.URL+"/", "Cookie", mario); !strings.Contains(page, "Comune di Paese Nuovo") {
+		t.Error("a logged-in visitor's page does not show the change")
+	}
+}
+
+// loggedInPages are the pages the cache benchmarks ask for.
+var loggedInPages = map[string]string{"home": "/", "service": "/servizi/anagrafe-e-stato-civile/carta-identita-elettronica",
+	"office": "/amministrazione/uffici/anagrafe", "finder": "/dove-e-quando?quando=libero&giorno=2026-11-25&dalle=17:00&alle=20:00"}
+
+// BenchmarkLoggedInPages measures pages as a logged-in resident gets them
+// (never from the page cache), with the default caches.
+func BenchmarkLoggedInPages(b *testing.B) {
+	for name, path := range loggedInPages {
+		b.Run(name, func(b *testing.B) { benchCachedPage(b, nil, path, true) })
+	}
+}
+
+// BenchmarkCaches measures what each cache saves on the path it serves
+// (bench/RESULTS.md; docs/ARCHITECTURE.md, "Caches"): the pages as a
+// logged-in resident gets them with every cache (off=none) and with one
+// turned off through its configuration; and, for the page cache, which
+// serves anonymous visitors only, the pages as one of them gets them, with
+// and without it.
+func BenchmarkCaches(b *testing.B) {
+	type off struct {
+		name string
+		set  func(*config)
+	}
+	resident := []off{
+		{"none", nil},
+		{"content", func(c *config) { c.Caches.Contents = 0 }},
+		{"fragments", func(c *config) { c.Caches.Fragments = 0 }},
+		{"catalog", func(c *config) { c.Caches.Catalog = 0 }},
+		{"town", func(c *config) { c.Caches.Town = 0 }},
+	}
+	anonymous := []off{{"none", nil}, {"pages", func(c *config) { c.Caches.Pages = 0 }}}
+	for who, offs := range map[string][]off{"resident": resident, "anonymous": anonymous} {
+		for _, o := range offs {
+			for name, path := range loggedInPages {
+				b.Run(who+"/off="+o.name+"/"+name, func(b *testing.B) { benchCachedPage(b, o.set, path, who == "resident") })
+			}
+		}
+	}
+}
+
+func benchCachedPage(b *testing.B, configure func(*config), path string, loggedIn bool) {
+	s := newCachedSite(b, configure)
+	h := s.apps.portal.Handler()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if loggedIn {
+		req.Header.Set("Cookie", s.login("RSSMRA85T10A562", "Mario", "mario@example.org"))
+	}
+	b.ReportAllocs()
+	// On the shared machine the time per request includes waiting for a
+	// core: the process's CPU time per request is reported too.
+	cpu := processCPU()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK || strings.Contains(w.Body.String(), "Mario Test") != loggedIn {
+			b.Fatalf("GET %s = %d, or not as the visitor it was asked as", path, w.Code)
+		}
+	}
+	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 }

@@ -110,11 +110,7 @@ func (s *Store) SaveService(ctx context.Context, auditor audit.Writer, actor str
 var ErrNotFound = problem.New(problem.NotFound, "", errors.New("no such office or service"))
 
 // Forget drops the cached catalogue: the next Get reads the database (after an edit).
-func (s *Store) Forget() {
-	s.mu.Lock()
-	s.cached = nil
-	s.mu.Unlock()
-}
+func (s *Store) Forget() { s.cached.Purge() }
 
 // with is a copy of the catalogue with one office or service replaced.
 func (c *Catalog) with(o *Office, v *Service) *Catalog {

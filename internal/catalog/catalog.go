@@ -14,11 +14,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/cache"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/taxonomy"
@@ -236,36 +236,38 @@ func (c *Catalog) OfficesOf(s *Service) []*Office {
 	return out
 }
 
-// Store keeps the catalogue in the database and a validated copy in memory
-// for at most TTL, so every process sees a change within it.
+// Store keeps the catalogue in the database and a validated copy in memory.
 type Store struct {
 	DB       *db.DB
-	TTL      time.Duration
 	Holidays func(ctx context.Context) hours.Holidays
 
-	mu       sync.Mutex
-	cached   *Catalog
-	fetched  time.Time
+	// cached is the catalogue as last loaded. Key: none (one catalogue).
+	// Purge rule: the TTL (30 s in civico, so every process sees another's
+	// edit within it), and Forget after an edit through this process.
+	cached   *cache.Cache[struct{}, *Catalog]
 	versions atomic.Int64
+}
+
+// NewStore returns a store keeping its catalogue in memory for ttl (zero:
+// read at every Get). db may be set later, before the first Get.
+func NewStore(d *db.DB, ttl time.Duration) *Store {
+	return &Store{DB: d, cached: cache.New[struct{}, *Catalog](ttl, 1)}
 }
 
 // ErrEmpty means no catalogue has been loaded.
 var ErrEmpty = errors.New("the catalogue is empty")
 
-// Get returns the current catalogue.
+// Get returns the current catalogue. When it must be read, requests asking
+// at once wait for one reading.
 func (s *Store) Get(ctx context.Context) (*Catalog, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cached != nil && time.Since(s.fetched) < s.TTL {
-		return s.cached, nil
-	}
-	c, err := s.load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c.Version = s.versions.Add(1)
-	s.cached, s.fetched = c, time.Now()
-	return c, nil
+	return s.cached.Load(struct{}{}, func() (*Catalog, error) {
+		c, err := s.load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.Version = s.versions.Add(1)
+		return c, nil
+	})
 }
 
 func (s *Store) load(ctx context.Context) (*Catalog, error) {
@@ -386,9 +388,7 @@ func (s *Store) Import(ctx context.Context, c *Catalog) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.cached, s.fetched = c, time.Now()
-	s.mu.Unlock()
+	s.Forget()
 	return nil
 }
 

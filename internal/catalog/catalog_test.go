@@ -85,7 +85,7 @@ func TestValidationNamesTheField(t *testing.T) {
 func TestStoreRoundTrip(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		s := &catalog.Store{DB: d, TTL: time.Minute}
+		s := catalog.NewStore(d, time.Minute)
 		if empty, err := s.Empty(ctx); err != nil || !empty {
 			t.Fatalf("new store: empty %v, %v", empty, err)
 		}
@@ -96,7 +96,7 @@ func TestStoreRoundTrip(t *testing.T) {
 		if err := s.Import(ctx, demo); err != nil {
 			t.Fatal(err)
 		}
-		got, err := (&catalog.Store{DB: d, TTL: time.Minute}).Get(ctx)
+		got, err := catalog.NewStore(d, time.Minute).Get(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +121,7 @@ func TestStoreRoundTrip(t *testing.T) {
 
 func BenchmarkCatalogGet(b *testing.B) {
 	d := dbtest.SQLite(b)
-	s := &catalog.Store{DB: d, TTL: 0}
+	s := catalog.NewStore(d, 0)
 	demo, _ := catalog.Demo()
 	if err := s.Import(context.Background(), demo); err != nil {
 		b.Fatal(err)
@@ -136,7 +136,7 @@ func BenchmarkCatalogGet(b *testing.B) {
 func TestSearchInItalian(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		s := &catalog.Store{DB: d, TTL: time.Minute}
+		s := catalog.NewStore(d, time.Minute)
 		demo, _ := catalog.Demo()
 		if err := s.Import(ctx, demo); err != nil {
 			t.Fatal(err)

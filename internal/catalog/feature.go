@@ -28,14 +28,15 @@ type FormsOf func(ctx context.Context, serviceID string) ([]ServiceForm, error)
 
 // Module is the catalogue as civico wires it.
 type Module struct {
-	// Store is the catalogue (cached for 30 s in each process).
+	// Store is the catalogue, cached in each process (New).
 	Store *Store
 	// Forms lists a service's forms on its page; nil lists none.
 	Forms FormsOf
 }
 
-// New is the catalogue before it is wired.
-func New() *Module { return &Module{Store: &Store{TTL: 30 * time.Second}} }
+// New is the catalogue before it is wired, kept in each process's memory
+// for ttl (civico: 30 s).
+func New(ttl time.Duration) *Module { return &Module{Store: NewStore(nil, ttl)} }
 
 // Feature is the catalogue: offices, services, the finder, the
 // coordination view, the API and the catalogue's back office.

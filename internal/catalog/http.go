@@ -4,11 +4,9 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/civico-pa/civico/internal/hours"
@@ -37,48 +35,6 @@ type Web struct {
 	// Limiter keeps anonymous clients' budgets of coordination views
 	// (CoordinationViews); nil sets no budget.
 	Limiter *throttle.Limiter
-
-	days dayTables
-}
-
-// dayTables keeps the rendered table of an office's coming days: the same
-// for every visitor of a language on a given day, until the catalogue is
-// reloaded. Rendering it (7 or 14 rows, each translated) was most of the
-// cost of a service page.
-type dayTables struct {
-	mu      sync.Mutex
-	catalog int64 // the Version of the catalogue the tables come from
-	tables  map[dayTableKey]template.HTML
-}
-
-type dayTableKey struct {
-	office, lang, date string
-	n                  int
-}
-
-// daysHTML returns the table of an office's next n days from now.
-func (h *Web) daysHTML(page *web.Page, c *Catalog, o *Office, now time.Time, n int) (template.HTML, error) {
-	key := dayTableKey{office: o.ID, lang: page.Lang, date: hours.DateOf(now).String(), n: n}
-	t := &h.days
-	t.mu.Lock()
-	if t.catalog != c.Version || len(t.tables) > 4096 {
-		t.catalog, t.tables = c.Version, map[dayTableKey]template.HTML{}
-	}
-	html, ok := t.tables[key]
-	t.mu.Unlock()
-	if ok {
-		return html, nil
-	}
-	html, err := page.Partial("days", map[string]any{"P": page, "Days": comingDays(o, now, n)})
-	if err != nil {
-		return "", err
-	}
-	t.mu.Lock()
-	if t.catalog == c.Version {
-		t.tables[key] = html
-	}
-	t.mu.Unlock()
-	return html, nil
 }
 
 func (h *Web) now() time.Time {
@@ -162,9 +118,8 @@ func comingDays(o *Office, now time.Time, n int) []DayHours {
 type OfficeView struct {
 	*Office
 	Status Status
-	// DaysHTML is the table of the office's coming days, rendered (and
-	// kept) once per office, language and day.
-	DaysHTML template.HTML
+	// Days are the office's coming days (the "days" table).
+	Days     []DayHours
 	Services []*Service
 	// Metadata is the schema.org GovernmentOffice with its
 	// OpeningHoursSpecification, as JSON.
@@ -331,14 +286,7 @@ func (h *Web) service(w http.ResponseWriter, r *http.Request) {
 	for _, o := range c.OfficesOf(s) {
 		v := OfficeView{Office: o}
 		if !shared {
-			v.Status = statusOf(o, now)
-			days, err := h.daysHTML(page, c, o, now, 7)
-			if err != nil {
-				h.App.Log.Error("office hours table", "err", err, "request_id", web.RequestID(r.Context()))
-				h.App.Error(w, r, http.StatusInternalServerError)
-				return
-			}
-			v.DaysHTML = days
+			v.Status, v.Days = statusOf(o, now), comingDays(o, now, 7)
 		}
 		d.Offices = append(d.Offices, v)
 	}
@@ -431,13 +379,7 @@ func (h *Web) office(w http.ResponseWriter, r *http.Request) {
 	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.management"), Href: "/amministrazione"}, {Label: "Uffici", Href: "/amministrazione/uffici"}, {Label: o.Name}}
 	v := &OfficeView{Office: o, Metadata: officeMetadata(page.Town, o)}
 	if !h.App.SharedContent(page, "office", fmt.Sprintf("%s@%s@%d", o.ID, now.Format("2006-01-02T15:04"), c.Version)) {
-		days, err := h.daysHTML(page, c, o, now, 14)
-		if err != nil {
-			h.App.Log.Error("office hours table", "err", err, "request_id", web.RequestID(r.Context()))
-			h.App.Error(w, r, http.StatusInternalServerError)
-			return
-		}
-		v.Status, v.DaysHTML, v.Services = statusOf(o, now), days, c.At(o.ID)
+		v.Status, v.Days, v.Services = statusOf(o, now), comingDays(o, now, 14), c.At(o.ID)
 	}
 	page.Data = v
 	h.App.HTML(w, r, http.StatusOK, "office", page)

@@ -13,9 +13,9 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/civico-pa/civico/internal/cache"
 	"github.com/civico-pa/civico/internal/db"
 )
 
@@ -151,41 +151,40 @@ func ParseJSON(b []byte) (Profile, error) {
 var ErrNoProfile = errors.New("no town profile in the database: load one with `civico town import FILE`, or start the demo with `civico demo`")
 
 // Store reads and writes the profile, keeping it in memory for a short while:
-// every page needs it, and it changes a few times a year.
+// every page needs it, and it changes a few times a year. civico makes one
+// Store per process, which every feature shares.
 type Store struct {
-	db  *db.DB
-	ttl time.Duration
-
-	mu      sync.Mutex
-	cached  *Profile
-	fetched time.Time
+	db *db.DB
+	// cached is the profile as last read. Key: none (one profile). Purge
+	// rule: the TTL (30 s in civico, so every process sees another's Put
+	// within it), and Put through this Store.
+	cached *cache.Cache[struct{}, Profile]
 }
 
 // NewStore returns a store whose cached profile is at most ttl old, so every
-// process sharing the database sees a change within ttl.
-func NewStore(d *db.DB, ttl time.Duration) *Store { return &Store{db: d, ttl: ttl} }
+// process sharing the database sees a change within ttl (zero: read at every
+// Get).
+func NewStore(d *db.DB, ttl time.Duration) *Store {
+	return &Store{db: d, cached: cache.New[struct{}, Profile](ttl, 1)}
+}
 
 // Get returns the profile, or ErrNoProfile.
 func (s *Store) Get(ctx context.Context) (Profile, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cached != nil && time.Since(s.fetched) < s.ttl {
-		return *s.cached, nil
-	}
-	var raw string
-	err := s.db.QueryRowContext(ctx, `SELECT data FROM town_profile WHERE id = 1`).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Profile{}, ErrNoProfile
-	}
-	if err != nil {
-		return Profile{}, err
-	}
-	var p Profile
-	if err := json.Unmarshal([]byte(raw), &p); err != nil {
-		return Profile{}, fmt.Errorf("stored town profile: %w", err)
-	}
-	s.cached, s.fetched = &p, time.Now()
-	return p, nil
+	return s.cached.Load(struct{}{}, func() (Profile, error) {
+		var raw string
+		err := s.db.QueryRowContext(ctx, `SELECT data FROM town_profile WHERE id = 1`).Scan(&raw)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Profile{}, ErrNoProfile
+		}
+		if err != nil {
+			return Profile{}, err
+		}
+		var p Profile
+		if err := json.Unmarshal([]byte(raw), &p); err != nil {
+			return Profile{}, fmt.Errorf("stored town profile: %w", err)
+		}
+		return p, nil
+	})
 }
 
 // Put validates and stores the profile, replacing any previous one.
@@ -202,8 +201,6 @@ func (s *Store) Put(ctx context.Context, p Profile) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	s.cached, s.fetched = &p, time.Now()
-	s.mu.Unlock()
+	s.cached.Purge()
 	return nil
 }

@@ -90,3 +90,30 @@ func TestStoreRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkStoreGet is what the profile cache saves: every page asks for
+// the profile once (web.App.NewPage), on SQLite and on PostgreSQL, kept as
+// civico keeps it (30 s) or read at every Get (ttl 0).
+func BenchmarkStoreGet(b *testing.B) {
+	for _, engine := range []struct {
+		name string
+		open func(testing.TB) *db.DB
+	}{{"sqlite", dbtest.SQLite}, {"postgres", dbtest.Postgres}} {
+		for _, ttl := range []time.Duration{30 * time.Second, 0} {
+			b.Run(engine.name+"/ttl="+ttl.String(), func(b *testing.B) {
+				d := engine.open(b)
+				s := town.NewStore(d, ttl)
+				ctx := context.Background()
+				if err := s.Put(ctx, town.Demo()); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := s.Get(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

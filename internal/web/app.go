@@ -35,10 +35,16 @@ type App struct {
 	// Timeouts are the listener's (see LargeBody).
 	Timeouts Timeouts
 	// Cache keeps public pages for anonymous visitors; nil caches nothing.
+	// Purged by its TTL and PurgeCaches (PageCache).
 	Cache *PageCache
 	// Content keeps the main content that pages declare shared by every
 	// visitor (SharedContent), for logged-in visitors; nil keeps nothing.
+	// Purged by its TTL and PurgeCaches (ContentCache).
 	Content *ContentCache
+	// Fragments keeps the parts of the layout that depend only on
+	// language, town, application and path (Page.Fragment); nil keeps
+	// nothing. Never stale: the key holds all a fragment reads.
+	Fragments *FragmentCache
 	// FormOrigins are other origins the application's forms lead to
 	// (Partecipa's logout continues at the portal's provider).
 	FormOrigins []string
@@ -132,7 +138,7 @@ func (a *App) Handler() http.Handler {
 	for i := len(a.Middleware) - 1; i >= 0; i-- {
 		h = a.Middleware[i](h)
 	}
-	return a.observe(securityHeaders(a.PublicHTTPS, a.FormOrigins, a.Cache.middleware(a.I18n.Lang, compress(cop.Handler(h)))))
+	return a.observe(securityHeaders(a.PublicHTTPS, a.FormOrigins, pageCache(a.Cache, a.I18n.Lang, compress(cop.Handler(h)))))
 }
 
 // route dispatches through the ServeMux; what the mux would answer with its
@@ -190,7 +196,7 @@ func (a *App) NewPage(r *http.Request, title string) *Page {
 		Static: a.Static.Prefix,
 		i18n:   a.I18n,
 
-		renderer:    a.Render,
+		fragments:   a.Fragments,
 		ratingToken: a.RatingToken,
 	}
 	if t, err := a.Town.Get(r.Context()); err == nil {

@@ -4,54 +4,38 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/civico-pa/civico/internal/cache"
 )
 
 // PageCache keeps the public pages anonymous visitors ask for, as sent, for a
 // few seconds. When the whole town opens the same page at once (the morning
 // school enrolment opens, a payment deadline) the page is rendered a few
-// times per TTL instead of once per visitor. Each process has its own; a
-// change published through another process shows here within the TTL.
+// times per TTL instead of once per visitor.
 //
 // Only GET and HEAD answers with status 200 and an HTML body are kept, and
 // only for requests that carry no cookie but the language choice: anything
 // personal (a session) bypasses the cache. A handler opts out of it by
 // setting Cache-Control to private or no-store.
-type PageCache struct {
-	ttl time.Duration
-	max int
-
-	mu      sync.Mutex
-	entries map[string]*cachedPage
-}
+//
+// Key: language, compression and URL. Purge rule: the TTL
+// (CIVICO_PAGE_CACHE_TTL), and App.PurgeCaches after an edit through this
+// process.
+type PageCache = cache.Cache[string, *cachedPage]
 
 type cachedPage struct {
-	header  http.Header
-	body    []byte
-	expires time.Time
+	header http.Header
+	body   []byte
 }
 
 // maxCachedBody bounds what one cached page may weigh.
 const maxCachedBody = 1 << 20
 
 // NewPageCache returns a cache holding at most max pages for ttl each; a
-// zero ttl returns nil, which caches nothing.
+// zero ttl or max returns nil, which caches nothing.
 func NewPageCache(ttl time.Duration, max int) *PageCache {
-	if ttl <= 0 {
-		return nil
-	}
-	return &PageCache{ttl: ttl, max: max, entries: map[string]*cachedPage{}}
-}
-
-// Purge forgets every page, for a process that has just changed content.
-func (c *PageCache) Purge() {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	clear(c.entries)
-	c.mu.Unlock()
+	return cache.New[string, *cachedPage](ttl, max)
 }
 
 func cacheable(r *http.Request) bool {
@@ -66,7 +50,7 @@ func cacheable(r *http.Request) bool {
 	return !strings.HasPrefix(r.URL.Path, "/static/")
 }
 
-func (c *PageCache) middleware(lang func(*http.Request) string, next http.Handler) http.Handler {
+func pageCache(c *PageCache, lang func(*http.Request) string, next http.Handler) http.Handler {
 	if c == nil {
 		return next
 	}
@@ -80,11 +64,7 @@ func (c *PageCache) middleware(lang func(*http.Request) string, next http.Handle
 			gz = "gzip"
 		}
 		key := lang(r) + " " + gz + " " + r.URL.RequestURI()
-		now := time.Now()
-		c.mu.Lock()
-		e, ok := c.entries[key]
-		c.mu.Unlock()
-		if ok && now.Before(e.expires) {
+		if e, ok := c.Get(key); ok {
 			h := w.Header()
 			for k, v := range e.header {
 				h[k] = v
@@ -95,6 +75,7 @@ func (c *PageCache) middleware(lang func(*http.Request) string, next http.Handle
 			}
 			return
 		}
+		stamp := c.Stamp()
 		rec := &teeWriter{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		if rec.status != http.StatusOK || rec.overflow || r.Method == http.MethodHead {
@@ -112,19 +93,7 @@ func (c *PageCache) middleware(lang func(*http.Request) string, next http.Handle
 				stored[k] = v
 			}
 		}
-		c.mu.Lock()
-		if len(c.entries) >= c.max {
-			for k, old := range c.entries {
-				if now.After(old.expires) {
-					delete(c.entries, k)
-				}
-			}
-			if len(c.entries) >= c.max {
-				clear(c.entries)
-			}
-		}
-		c.entries[key] = &cachedPage{header: stored, body: bytes.Clone(rec.buf.Bytes()), expires: now.Add(c.ttl)}
-		c.mu.Unlock()
+		c.Put(stamp, key, &cachedPage{header: stored, body: bytes.Clone(rec.buf.Bytes())})
 	})
 }
 

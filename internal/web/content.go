@@ -2,70 +2,29 @@ package web
 
 import (
 	"html/template"
-	"sync"
 	"time"
+
+	"github.com/civico-pa/civico/internal/cache"
 )
 
 // ContentCache keeps the rendered main content of pages that is the same
-// for every visitor (a service page, an office page) for a short while. The
-// page cache keeps whole pages, but only for anonymous visitors, since the
-// header greets a logged-in one by name; with this cache a logged-in
-// visitor's page re-renders only the header around the shared content.
-type ContentCache struct {
-	ttl     time.Duration
-	max     int
-	mu      sync.Mutex
-	entries map[string]contentEntry
-}
-
-type contentEntry struct {
-	html    template.HTML
-	expires time.Time
-}
+// for every visitor (a service page, an office page, the finder's answer to
+// a question) for a short while. The page cache keeps whole pages, but only
+// for anonymous visitors, since the header greets a logged-in one by name;
+// with this cache a logged-in visitor's page re-renders only the header
+// around the shared content.
+//
+// Key: the page's template, the language and the key the page declares
+// (SharedContent), which names everything else the content reads (the
+// catalogue's version, the minute). Purge rule: the TTL
+// (CIVICO_PAGE_CACHE_TTL), and App.PurgeCaches after an edit through this
+// process.
+type ContentCache = cache.Cache[string, template.HTML]
 
 // NewContentCache returns a cache of at most max contents kept ttl each; a
-// zero ttl returns nil, which keeps nothing.
+// zero ttl or max returns nil, which keeps nothing.
 func NewContentCache(ttl time.Duration, max int) *ContentCache {
-	if ttl <= 0 {
-		return nil
-	}
-	return &ContentCache{ttl: ttl, max: max, entries: map[string]contentEntry{}}
-}
-
-func (c *ContentCache) get(key string, now time.Time) (template.HTML, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || !now.Before(e.expires) {
-		return "", false
-	}
-	return e.html, true
-}
-
-func (c *ContentCache) put(key string, html template.HTML, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
-		for k, e := range c.entries {
-			if !now.Before(e.expires) {
-				delete(c.entries, k)
-			}
-		}
-		if len(c.entries) >= c.max {
-			clear(c.entries)
-		}
-	}
-	c.entries[key] = contentEntry{html: html, expires: now.Add(c.ttl)}
-}
-
-// Purge forgets every content (after an edit).
-func (c *ContentCache) Purge() {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	clear(c.entries)
-	c.mu.Unlock()
+	return cache.New[string, template.HTML](ttl, max)
 }
 
 // PurgeCaches forgets the pages and contents this process keeps, after an
@@ -86,11 +45,11 @@ func (a *App) SharedContent(p *Page, name, key string) bool {
 		return false
 	}
 	k := name + "\x00" + p.Lang + "\x00" + key
-	if h, ok := a.Content.get(k, time.Now()); ok {
+	if h, ok := a.Content.Get(k); ok {
 		p.content, p.hasContent = h, true
 		return true
 	}
-	p.contentKey, p.contentCache = k, a.Content
+	p.contentKey, p.contentCache, p.contentStamp = k, a.Content, a.Content.Stamp()
 	return false
 }
 

@@ -10,11 +10,10 @@ import (
 	"path"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/civico-pa/civico/internal/cache"
 	"github.com/civico-pa/civico/internal/hours"
-
 	"github.com/civico-pa/civico/internal/town"
 )
 
@@ -83,9 +82,8 @@ type Page struct {
 	Feedback string
 	Data     any
 
-	i18n     *I18n
-	tmpl     *template.Template
-	renderer *Renderer
+	i18n *I18n
+	tmpl *template.Template
 	// status is the page's HTTP status, known once it is rendered.
 	status      int
 	ratingToken func(path string) string
@@ -95,6 +93,9 @@ type Page struct {
 	hasContent   bool
 	contentKey   string
 	contentCache *ContentCache
+	contentStamp cache.Stamp
+	// fragments is the application's (App.Fragments).
+	fragments *FragmentCache
 }
 
 // T translates a message id into the page's language.
@@ -125,15 +126,6 @@ func (p *Page) RatingToken() string {
 	return p.ratingToken(p.Path)
 }
 
-// Partial renders a named template with data into HTML, for a feature
-// that caches the result itself (a table that many pages repeat).
-func (p *Page) Partial(name string, data any) (template.HTML, error) {
-	if p.renderer == nil {
-		return "", fmt.Errorf("partial %s: the page has no renderer (make it with App.NewPage)", name)
-	}
-	return executeHTML(p.renderer.partials, name, data)
-}
-
 // executeHTML runs a named template into HTML.
 func executeHTML(t *template.Template, name string, data any) (template.HTML, error) {
 	var b bytes.Buffer
@@ -158,20 +150,7 @@ func (p *Page) PathFragment(name string) (template.HTML, error) {
 }
 
 func (p *Page) fragment(key fragmentKey) (template.HTML, error) {
-	if v, ok := p.renderer.fragments.Load(key); ok {
-		return v.(template.HTML), nil
-	}
-	h, err := executeHTML(p.tmpl, key.name, p)
-	if err != nil {
-		return "", err
-	}
-	if p.renderer.fragmentCount.Add(1) > maxFragments {
-		// The town profile changed many times: start afresh rather than grow.
-		p.renderer.fragments.Clear()
-		p.renderer.fragmentCount.Store(0)
-	}
-	p.renderer.fragments.Store(key, h)
-	return h, nil
+	return p.fragments.Load(key, func() (template.HTML, error) { return executeHTML(p.tmpl, key.name, p) })
 }
 
 type fragmentKey struct {
@@ -180,10 +159,20 @@ type fragmentKey struct {
 	chrome           *Chrome
 }
 
-// maxFragments bounds the cache: a few fragments per page of the site and
-// language. Requests for made-up paths may churn it; the cost is then a
-// render, as without the cache.
-const maxFragments = 4096
+// FragmentCache keeps the fragments of the layout (Page.Fragment,
+// Page.PathFragment). Key: the fragment's name, language, town profile,
+// application and, for a PathFragment, path: all a fragment reads, so an
+// entry is never stale (a new town profile is a new key). Purge rule:
+// none needed; the TTL only lets the fragments of a former town profile
+// go, and the bound keeps made-up paths from growing it (the cost of a
+// churned entry is a render, as without the cache).
+type FragmentCache = cache.Cache[fragmentKey, template.HTML]
+
+// NewFragmentCache returns a cache of at most max fragments kept ttl each;
+// a zero ttl or max returns nil, which keeps nothing.
+func NewFragmentCache(ttl time.Duration, max int) *FragmentCache {
+	return cache.New[fragmentKey, template.HTML](ttl, max)
+}
 
 // OtherLangs lists the languages the page can switch to.
 func (p *Page) OtherLangs() []string {
@@ -209,12 +198,7 @@ func (p *Page) Active(href string) bool {
 // request.
 type Renderer struct {
 	pages map[string]*template.Template
-	// partials holds the layout and the features' partials, for Partial.
-	partials *template.Template
-	bufs     sync.Pool
-
-	fragments     sync.Map // fragmentKey -> template.HTML
-	fragmentCount atomic.Int64
+	bufs  sync.Pool
 }
 
 // The answers of the clarity rating's second step, in the national model's
@@ -349,9 +333,6 @@ func NewRenderer(sources ...TemplateFS) (*Renderer, error) {
 			r.pages[key] = t
 		}
 	}
-	if r.partials, err = base.Clone(); err != nil {
-		return nil, err
-	}
 	return r, nil
 }
 
@@ -368,14 +349,14 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Pag
 	buf := r.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer r.bufs.Put(buf)
-	p.tmpl, p.renderer, p.status = t, r, status
+	p.tmpl, p.status = t, status
 	if !p.hasContent && p.contentCache != nil {
 		content, err := executeHTML(t, "content", p)
 		if err != nil {
 			return fmt.Errorf("render %s: %w", name, err)
 		}
 		p.content, p.hasContent = content, true
-		p.contentCache.put(p.contentKey, p.content, time.Now())
+		p.contentCache.Put(p.contentStamp, p.contentKey, p.content)
 	}
 	if err := t.ExecuteTemplate(buf, "layout", p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)

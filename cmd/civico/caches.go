@@ -1,0 +1,30 @@
+package main
+
+import "time"
+
+// caches bounds the caches each process keeps, all of one type
+// (internal/cache) and each described in docs/ARCHITECTURE.md, "Caches":
+// how many entries, and for how long. Each cache's purge rule is stated
+// where it is declared. Only the TTL of pages and shared contents is read
+// from the environment (CIVICO_PAGE_CACHE_TTL, config.PageCacheTTL); a zero
+// bound or TTL turns a cache off, which is how BenchmarkCaches measures
+// what each saves.
+type caches struct {
+	// Pages bounds the page cache of each application (web.PageCache:
+	// whole pages for anonymous visitors), Contents its shared contents
+	// (web.ContentCache: the main content of a page for logged-in
+	// visitors); both keep an entry for PageCacheTTL.
+	Pages, Contents int
+	// Fragments bounds the layout fragments of each application
+	// (web.FragmentCache), each kept FragmentTTL.
+	Fragments   int
+	FragmentTTL time.Duration
+	// Town and Catalog are how long the town profile (town.Store) and the
+	// catalogue (catalog.Store) are kept: an edit made through another
+	// process shows here within them.
+	Town, Catalog time.Duration
+}
+
+func defaultCaches() caches {
+	return caches{Pages: 4096, Contents: 4096, Fragments: 4096, FragmentTTL: time.Hour, Town: 30 * time.Second, Catalog: 30 * time.Second}
+}
