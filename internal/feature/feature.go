@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
@@ -63,9 +64,27 @@ type Host struct {
 	// DataDir is where files live beside the database.
 	BaseURL, PartecipaBaseURL, DataDir string
 
-	name  string
-	tasks []Task
+	name   string
+	tasks  []Task
+	panels []Panel
 }
+
+// Panel is a feature's panel on the resident's personal area.
+type Panel struct {
+	Feature string
+	area.Panel
+}
+
+// Panel adds the feature's panel to the resident's personal area, after
+// those of the features before it in the list.
+func (h *Host) Panel(p area.Panel) {
+	h.panels = append(h.panels, Panel{Feature: h.name, Panel: p})
+}
+
+// Panels are the panels the features registered, in the list's order. The
+// personal area reads them when it serves a page, once every feature is
+// wired.
+func (h *Host) Panels() []Panel { return slices.Clone(h.panels) }
 
 // Task is background work of a feature: a loop that runs until ctx ends
 // (a mail worker), or a job run every Every (a sweep of expired rows).
