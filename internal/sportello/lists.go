@@ -1,0 +1,224 @@
+package sportello
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/civico-pa/civico/internal/cf"
+)
+
+// PageSize is the most rows a list shows.
+const PageSize = 50
+
+const summaryColumns = `id, service_id, service_title, state, channel, protocol, applicant, fiscal_code, COALESCE(assignee_id, ''), updated_at, registered_at, due_on`
+
+func scanSummaries(rows *sql.Rows) ([]Summary, error) {
+	var out []Summary
+	err := eachSummary(rows, func(s Summary) error { out = append(out, s); return nil })
+	return out, err
+}
+
+// eachSummary calls fn for every row as it is read, and closes rows.
+func eachSummary(rows *sql.Rows, fn func(Summary) error) error {
+	defer rows.Close()
+	for rows.Next() {
+		var s Summary
+		var applicant string
+		var registered sql.NullTime
+		if err := rows.Scan(&s.ID, &s.ServiceID, &s.ServiceTitle, &s.State, &s.Channel, &s.Protocol, &applicant, &s.FiscalCode,
+			&s.AssigneeID, &s.UpdatedAt, &registered, &s.DueOn); err != nil {
+			return err
+		}
+		var a Applicant
+		if err := json.Unmarshal([]byte(applicant), &a); err != nil {
+			return err
+		}
+		s.Applicant, s.UpdatedAt, s.RegisteredAt = a.Name(), s.UpdatedAt.UTC(), timePtr(registered)
+		if err := fn(s); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Mine lists the resident's applications, most recently changed first,
+// a page of PageSize (page from 1), with how many there are in all.
+func (s *Store) Mine(ctx context.Context, o Owner, page int) ([]Summary, int, error) {
+	var total int
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM sportello_applications WHERE `+ownerWhere1, o.AccountID, o.FiscalCode).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+summaryColumns+` FROM sportello_applications WHERE `+ownerWhere1+`
+		ORDER BY updated_at DESC, id LIMIT $3 OFFSET $4`, o.AccountID, o.FiscalCode, PageSize, (max(page, 1)-1)*PageSize)
+	if err != nil {
+		return nil, 0, err
+	}
+	list, err := scanSummaries(rows)
+	return list, total, err
+}
+
+// ownerWhere1 is ownerWhere with the account as $1 and the fiscal code $2.
+const ownerWhere1 = `(account_id = $1 OR (fiscal_code <> '' AND fiscal_code = $2))`
+
+// Awaiting counts what waits for the resident: drafts to finish,
+// integrations asked, notices to answer; and lists the most recent few.
+func (s *Store) Awaiting(ctx context.Context, o Owner, limit int) (int, []Summary, error) {
+	var n int
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM sportello_applications WHERE `+ownerWhere1+`
+		AND state IN ('draft', 'integration_requested', 'refusal_notice')`, o.AccountID, o.FiscalCode).Scan(&n); err != nil {
+		return 0, nil, err
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+summaryColumns+` FROM sportello_applications WHERE `+ownerWhere1+`
+		ORDER BY updated_at DESC, id LIMIT $3`, o.AccountID, o.FiscalCode, limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	list, err := scanSummaries(rows)
+	return n, list, err
+}
+
+// Queue names a list of the back office.
+type Queue string
+
+// The queues.
+const (
+	QueueToAssign Queue = "da-assegnare"
+	QueueMine     Queue = "mie"
+	QueueOpen     Queue = "aperte"
+	QueueOverdue  Queue = "scadute"
+	QueueClosed   Queue = "chiuse"
+)
+
+// Queues are the queues in the order the back office shows them.
+var Queues = []Queue{QueueToAssign, QueueMine, QueueOpen, QueueOverdue, QueueClosed}
+
+// Filter narrows a queue: a service, a state, a channel, a search (a
+// protocol number, a fiscal code, or the start of a family name).
+type Filter struct {
+	Queue   Queue
+	Me      string // the operator asking (QueueMine)
+	Service string
+	State   State
+	Channel Channel
+	Q       string
+	Page    int
+	Today   string // YYYY-MM-DD in Rome (QueueOverdue)
+}
+
+var protocolRE = regexp.MustCompile(`^([0-9]{4})/([0-9]{1,12})$`)
+
+// where builds the filter's condition and arguments; every form of it
+// starts with an index's leading columns (see the migration).
+func (f Filter) where() (string, []any, string) {
+	var conds []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + itoa(len(args))
+	}
+	order := "registered_at, id"
+	switch f.Queue {
+	case QueueToAssign:
+		conds = append(conds, "phase = 'open'", "assignee_id IS NULL")
+	case QueueMine:
+		conds = append(conds, "phase = 'open'", "assignee_id = "+arg(f.Me))
+	case QueueOverdue:
+		conds = append(conds, "phase = 'open'", "due_on < "+arg(f.Today))
+		order = "due_on, id"
+	case QueueClosed:
+		conds = append(conds, "phase = 'closed'")
+		order = "registered_at DESC, id"
+	default:
+		conds = append(conds, "phase = 'open'")
+	}
+	if f.Service != "" {
+		conds = append(conds, "service_id = "+arg(f.Service))
+	}
+	if f.State != "" {
+		conds = append(conds, "state = "+arg(string(f.State)))
+	}
+	if f.Channel != "" {
+		conds = append(conds, "channel = "+arg(string(f.Channel)))
+	}
+	if q := strings.TrimSpace(f.Q); q != "" {
+		switch {
+		case protocolRE.MatchString(q):
+			m := protocolRE.FindStringSubmatch(q)
+			conds = append(conds, "protocol = "+arg(m[1]+"/"+leftPad(m[2], 7)))
+		case isFiscalCode(q):
+			conds = append(conds, "fiscal_code = "+arg(strings.ToUpper(q)))
+		default:
+			// The start of "family given", lower case: an index range.
+			k := strings.ToLower(q)
+			conds = append(conds, "applicant_key >= "+arg(k), "applicant_key < "+arg(k+"\U0010FFFF"))
+		}
+	}
+	return strings.Join(conds, " AND "), args, order
+}
+
+func isFiscalCode(q string) bool {
+	_, err := cf.Parse(q)
+	return err == nil
+}
+
+func leftPad(s string, n int) string {
+	for len(s) < n {
+		s = "0" + s
+	}
+	return s
+}
+
+func itoa(n int) string {
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+// List lists a page of a queue, with the number of applications in it.
+func (s *Store) List(ctx context.Context, f Filter) ([]Summary, int, error) {
+	where, args, order := f.where()
+	var total int
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM sportello_applications WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	n := len(args)
+	args = append(args, PageSize, (max(f.Page, 1)-1)*PageSize)
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+summaryColumns+` FROM sportello_applications WHERE `+where+` ORDER BY `+order+
+		` LIMIT $`+itoa(n+1)+` OFFSET $`+itoa(n+2), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	list, err := scanSummaries(rows)
+	return list, total, err
+}
+
+// Counts are the sizes of the queues for an operator, each counted on an
+// index.
+func (s *Store) Counts(ctx context.Context, me string, now time.Time) (map[Queue]int, error) {
+	out := map[Queue]int{}
+	for _, q := range Queues {
+		where, args, _ := Filter{Queue: q, Me: me, Today: Day(now)}.where()
+		var n int
+		if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM sportello_applications WHERE `+where, args...).Scan(&n); err != nil {
+			return nil, err
+		}
+		out[q] = n
+	}
+	return out, nil
+}
+
+// Each calls fn for every application of a filter, in order, for the
+// CSV export: all of them, not a page.
+func (s *Store) Each(ctx context.Context, f Filter, fn func(Summary) error) error {
+	where, args, order := f.where()
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+summaryColumns+` FROM sportello_applications WHERE `+where+` ORDER BY `+order, args...)
+	if err != nil {
+		return err
+	}
+	return eachSummary(rows, fn)
+}

@@ -1,0 +1,492 @@
+package sportello
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/problem"
+	"github.com/civico-pa/civico/internal/protocol"
+	tokens "github.com/civico-pa/civico/internal/token"
+)
+
+// MaxNote is the longest message, reason or motivation, in characters.
+const MaxNote = 4000
+
+// Submit sends a resident's draft: checked against the version it was
+// filled with (which must still be the current one: ErrStaleForm
+// otherwise), then submitted and registered with a protocol number in
+// one transaction, with its history, audit entries and the receipt's
+// mail. A second submit of the same application (a double click, a
+// second tab) finds it registered and returns it as it is: one
+// application, one number.
+func (s *Store) Submit(ctx context.Context, id string, o Owner, remote string) (*Application, error) {
+	var out *Application
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		a, err := s.lockTx(ctx, tx, id, &o)
+		if err != nil {
+			return err
+		}
+		if a.State != Draft {
+			out = a
+			return nil
+		}
+		cur, err := s.Forms.Current(ctx, a.ServiceID)
+		if errors.Is(err, ErrNoForm) {
+			return ErrService
+		}
+		if err != nil {
+			return err
+		}
+		if cur.ID != a.FormID {
+			return ErrStaleForm
+		}
+		svc, ok, err := s.Service(ctx, a.ServiceID)
+		if err != nil {
+			return err
+		}
+		if !ok || !svc.Active {
+			return ErrService
+		}
+		if fe := CheckApplicant(a.Applicant); fe != nil {
+			return &StepErrors{Step: "richiedente", Fields: fe}
+		}
+		kept, errs := cur.Def.Check(a.Answers)
+		if errs != nil {
+			return &StepErrors{Step: "modulo", Answers: errs}
+		}
+		a.Answers, a.TermDays, a.Withdrawable = kept, svc.MaxDays, cur.Def.Withdrawable
+		docs, err := s.answerFiles(ctx, cur.Def, a, o.AccountID)
+		if err != nil {
+			return err
+		}
+		if err := s.submitTx(ctx, tx, a, cur.Def, docs, "account:"+o.AccountID, o.AccountID, remote, ""); err != nil {
+			return err
+		}
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+// StepErrors sends the resident back to the step whose answers are
+// wrong, with the errors beside each field.
+type StepErrors struct {
+	Step    string
+	Fields  problem.Fields
+	Answers map[string]FieldError
+}
+
+func (e *StepErrors) Error() string { return "application incomplete at step " + e.Step }
+
+// Is makes StepErrors a problem.Invalid.
+func (e *StepErrors) Is(target error) bool { return errors.Is(problem.Fields{}, target) }
+
+// answerFiles are the documents of the answers' file fields: each must
+// be an upload of the applicant (the owner of the attachment).
+func (s *Store) answerFiles(ctx context.Context, def *Definition, a *Application, owner string) ([]Document, error) {
+	var docs []Document
+	for _, f := range def.Fields {
+		if f.Type != TypeFile || a.Answers.One(f.Name) == "" {
+			continue
+		}
+		if s.Files == nil {
+			return nil, errors.New("sportello: no file store")
+		}
+		info, err := s.Files.Info(ctx, a.Answers.One(f.Name), owner)
+		if err != nil {
+			if problem.KindOf(err) == problem.NotFound {
+				return nil, &StepErrors{Step: "modulo", Answers: map[string]FieldError{f.Name: {Code: "file_missing"}}}
+			}
+			return nil, err
+		}
+		if !kindAccepted(f.Accept, info.MediaType) {
+			return nil, &StepErrors{Step: "modulo", Answers: map[string]FieldError{f.Name: {Code: "file_kind"}}}
+		}
+		docs = append(docs, Document{ID: tokens.ID(), AttachmentID: info.ID, Kind: DocAnswer, Field: f.Name, Filename: info.Filename,
+			MediaType: info.MediaType, Size: info.Size, SHA256: info.SHA256})
+	}
+	return docs, nil
+}
+
+// kindAccepted reports whether a file's detected type is of one of the
+// kinds a field takes (any when none is named).
+func kindAccepted(kinds []string, mediaType string) bool {
+	if len(kinds) == 0 {
+		return true
+	}
+	for _, k := range kinds {
+		switch {
+		case k == "pdf" && mediaType == "application/pdf":
+			return true
+		case k == "image" && strings.HasPrefix(mediaType, "image/"):
+			return true
+		}
+	}
+	return false
+}
+
+// submitTx submits and registers a in tx: the two steps, the protocol
+// entry, the documents, the history, the audit entry and the receipt's
+// mail. by is the audit's actor; actorID the account on the register's
+// step (the resident online, the operator at the counter).
+func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, a *Application, def *Definition, docs []Document, by, actorID, remote, note string) error {
+	now := s.now()
+	from := a.State
+	snap, err := Apply(a.Snapshot, Submit, Resident, Params{}, now)
+	if err != nil {
+		return err
+	}
+	if snap, err = Apply(snap, Register, System, Params{}, now); err != nil {
+		return err
+	}
+	a.Snapshot, a.SubmittedAt, a.UpdatedAt = snap, &now, now
+	subject := "Istanza: " + a.ServiceTitle
+	if a.Channel == Counter {
+		subject += " (presentata allo sportello)"
+	}
+	correspondent := a.Applicant.Name()
+	if fc := a.Applicant.FiscalCode.Value; fc != "" {
+		correspondent += " – " + fc
+	}
+	n, err := s.Protocol.Register(ctx, tx, protocol.Entry{Direction: protocol.In, Subject: subject, Correspondent: correspondent,
+		Ref: "sportello:application:" + a.ID, At: now, DocSHA256: sha(canonical(a)), By: by})
+	if err != nil {
+		return err
+	}
+	a.Protocol = n.String()
+	if err := s.saveTx(ctx, tx, a); err != nil {
+		return err
+	}
+	for _, d := range docs {
+		d.At, d.FromOffice = now, a.Channel == Counter
+		if err := insertDocTx(ctx, tx, a.ID, d); err != nil {
+			return err
+		}
+	}
+	submitter := Resident
+	if a.Channel == Counter {
+		note = strings.TrimSpace("counter " + note)
+	}
+	if err := historyTx(ctx, tx, a.ID, now, Submit, from, Submitted, submitter, a.AccountID, note); err != nil {
+		return err
+	}
+	if err := historyTx(ctx, tx, a.ID, now, Register, Submitted, Registered, System, actorID, a.Protocol); err != nil {
+		return err
+	}
+	if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: by, Action: "sportello.application.submitted", Subject: "application:" + a.ID,
+		Remote: remote, Details: map[string]string{"service": a.ServiceID, "protocol": a.Protocol, "channel": string(a.Channel)}}); err != nil {
+		return err
+	}
+	return s.Notifier.notifyTx(ctx, tx, a, "registered")
+}
+
+func insertDocTx(ctx context.Context, tx *sql.Tx, appID string, d Document) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO sportello_documents (id, application_id, attachment_id, kind, field, filename, media_type, size, sha256,
+		from_office, protocol, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		d.ID, appID, d.AttachmentID, d.Kind, d.Field, d.Filename, d.MediaType, d.Size, d.SHA256, d.FromOffice, d.Protocol, d.At)
+	return err
+}
+
+// CounterApplication is one handed in on paper at the desk, which an
+// operator types in for the resident.
+type CounterApplication struct {
+	ServiceID string
+	// Key is the random key of the counter's form (a double click makes
+	// one application).
+	Key string
+	// FiscalCode identifies the resident: with a login that proves it,
+	// they see the application online.
+	FiscalCode  string
+	GivenName   string
+	FamilyName  string
+	NotifyEmail string
+	Phone       string
+	Address     string
+	Answers     Answers
+	// Files are the scanned documents the operator uploaded, by field.
+	Operator, Remote string
+}
+
+// RegisterCounter registers an application brought to the counter: the
+// same record as an online one, channel counter, submitted and
+// registered at once.
+func (s *Store) RegisterCounter(ctx context.Context, c CounterApplication) (*Application, error) {
+	fe := problem.Fields{}
+	code, err := cf.Parse(c.FiscalCode)
+	if err != nil {
+		fe["fiscal_code"] = "sportello.error." + fiscalCodeError(err)
+	}
+	applicant := Applicant{GivenName: Attribute{strings.TrimSpace(c.GivenName), SourceDesk}, FamilyName: Attribute{strings.TrimSpace(c.FamilyName), SourceDesk},
+		FiscalCode: Attribute{string(code), SourceDesk}, Email: Attribute{strings.TrimSpace(c.NotifyEmail), identity.SourceSelf},
+		Phone: Attribute{strings.TrimSpace(c.Phone), identity.SourceSelf}, Address: Attribute{strings.TrimSpace(c.Address), identity.SourceSelf}}
+	for k, v := range CheckApplicant(applicant) {
+		fe[k] = v
+	}
+	if !validKey(c.Key) {
+		return nil, problem.Fields{"key": "sportello.error.key"}
+	}
+	svc, ok, err := s.Service(ctx, c.ServiceID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrService
+	}
+	form, err := s.Forms.Current(ctx, c.ServiceID)
+	if err != nil {
+		return nil, err
+	}
+	kept, errs := form.Def.Check(c.Answers)
+	if len(fe) > 0 || errs != nil {
+		return nil, &StepErrors{Step: "sportello", Fields: fe, Answers: errs}
+	}
+	var out *Application
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		// The same key again: the application the first post made.
+		if a, err := scanApp(tx.QueryRowContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE idempotency_key = $1 AND channel = 'counter'`, c.Key)); err == nil {
+			out = a
+			return nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		now := s.now()
+		a := &Application{ID: tokens.ID(), ServiceID: svc.ID, ServiceTitle: svc.Title, FormID: form.ID, FiscalCode: string(code), Channel: Counter,
+			Phase: PhaseDraft, Applicant: applicant, Answers: kept, NotifyEmail: applicant.Email.Value, CreatedAt: now, UpdatedAt: now,
+			Snapshot: Snapshot{State: Draft, TermDays: svc.MaxDays, Withdrawable: form.Def.Withdrawable}}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sportello_applications (id, service_id, service_title, form_id, account_id, fiscal_code, channel,
+			phase, state, applicant, applicant_key, answers, idempotency_key, notify_email, created_at, updated_at, term_days, withdrawable)
+			VALUES ($1, $2, $3, $4, NULL, $5, 'counter', 'draft', 'draft', $6, $7, $8, $9, $10, $11, $11, $12, $13)`,
+			a.ID, a.ServiceID, a.ServiceTitle, a.FormID, a.FiscalCode, mustJSON(a.Applicant), a.Applicant.key(), mustJSON(a.Answers), c.Key,
+			a.NotifyEmail, now, a.TermDays, a.Withdrawable); err != nil {
+			return err
+		}
+		docs, err := s.answerFiles(ctx, form.Def, a, c.Operator)
+		if err != nil {
+			return err
+		}
+		if err := s.submitTx(ctx, tx, a, form.Def, docs, "account:"+c.Operator, c.Operator, c.Remote, ""); err != nil {
+			return err
+		}
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+// SourceDesk marks what an operator read from the resident's document at
+// the counter.
+const SourceDesk identity.Source = "desk"
+
+// Step is an action on a submitted application, by the resident or the
+// office.
+type Step struct {
+	Action Action
+	Actor  Actor
+	// ActorID is the account that acts: the resident, or the operator.
+	ActorID string
+	Remote  string
+	Note    string
+	// Days given to integrate (RequestIntegration).
+	Days int
+	// Assignee is the operator an application is assigned to.
+	Assignee string
+	// Files are documents that come with the step: an integration, the
+	// remarks, the office's reply (attachment ids, owned by ActorID).
+	Files []string
+}
+
+// Act applies a step to an application: o is the resident's ownership
+// (nil for the office). The step, its history row, its message, its
+// documents, its audit entry and the resident's notice are one
+// transaction; a step the lifecycle refuses changes nothing and returns
+// the Refusal.
+func (s *Store) Act(ctx context.Context, id string, o *Owner, st Step) (*Application, error) {
+	st.Note = strings.TrimSpace(strings.ReplaceAll(st.Note, "\r\n", "\n"))
+	if utf8.RuneCountInString(st.Note) > MaxNote || !utf8.ValidString(st.Note) {
+		return nil, problem.Fields{"note": "sportello.error.too_long"}
+	}
+	var out *Application
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		a, err := s.lockTx(ctx, tx, id, o)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		var docs []Document
+		for _, fid := range st.Files {
+			info, err := s.Files.Info(ctx, fid, st.ActorID)
+			if err != nil {
+				return err
+			}
+			kind := map[Action]string{Integrate: DocIntegration, Remarks: DocRemarks, Accept: DocReply, Reject: DocReply}[st.Action]
+			if kind == "" {
+				return problem.Fields{"file": "sportello.error.file_not_here"}
+			}
+			docs = append(docs, Document{ID: tokens.ID(), AttachmentID: info.ID, Kind: kind, Filename: info.Filename, MediaType: info.MediaType,
+				Size: info.Size, SHA256: info.SHA256, FromOffice: st.Actor == Office, At: now})
+		}
+		from := a.State
+		snap, err := Apply(a.Snapshot, st.Action, st.Actor, Params{Note: st.Note, Days: st.Days, Document: len(docs) > 0}, now)
+		if err != nil {
+			return err
+		}
+		a.Snapshot, a.UpdatedAt = snap, now
+		switch st.Action {
+		case Take:
+			a.AssigneeID, a.TakenAt = st.ActorID, &now
+		case Assign:
+			if st.Assignee == "" {
+				return problem.Fields{"assignee": "sportello.error.required"}
+			}
+			a.AssigneeID = st.Assignee
+		}
+		for i := range docs {
+			if docs[i].Kind == DocReply {
+				// The reply leaves the town: it is registered too.
+				n, err := s.Protocol.Register(ctx, tx, protocol.Entry{Direction: protocol.Out, Subject: "Esito dell'istanza " + a.Protocol + ": " + a.ServiceTitle,
+					Correspondent: a.Applicant.Name(), Ref: "sportello:application:" + a.ID, DocSHA256: docs[i].SHA256, By: "account:" + st.ActorID})
+				if err != nil {
+					return err
+				}
+				docs[i].Protocol = n.String()
+			}
+			if err := insertDocTx(ctx, tx, a.ID, docs[i]); err != nil {
+				return err
+			}
+		}
+		if err := s.saveTx(ctx, tx, a); err != nil {
+			return err
+		}
+		if kind := messageKind[st.Action]; kind != "" && st.Note != "" {
+			body := st.Note
+			if st.Action == RequestIntegration {
+				body = st.Note
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sportello_messages (id, application_id, at, from_office, author_id, kind, body)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)`, tokens.ID(), a.ID, now, st.Actor == Office, st.ActorID, kind, body); err != nil {
+				return err
+			}
+		}
+		note := ""
+		switch st.Action {
+		case RequestIntegration:
+			note = strconv.Itoa(st.Days)
+		case Assign:
+			note = st.Assignee
+		}
+		if st.Action != Message {
+			if err := historyTx(ctx, tx, a.ID, now, st.Action, from, a.State, st.Actor, st.ActorID, note); err != nil {
+				return err
+			}
+		}
+		details := map[string]string{"from": string(from), "to": string(a.State), "protocol": a.Protocol}
+		if st.Action == Assign {
+			details["assignee"] = st.Assignee
+		}
+		for i, d := range docs {
+			details[fmt.Sprintf("document_%d", i)] = d.SHA256
+		}
+		if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + st.ActorID, Action: "sportello.application." + string(st.Action),
+			Subject: "application:" + a.ID, Remote: st.Remote, Details: details}); err != nil {
+			return err
+		}
+		// The resident hears of every change, and of what the office
+		// writes; an assignment is the office's own business.
+		if from != a.State || st.Action == Message && st.Actor == Office {
+			if err := s.Notifier.notifyTx(ctx, tx, a, string(st.Action)); err != nil {
+				return err
+			}
+		}
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+// messageKind is the kind of message a step's note is kept as.
+var messageKind = map[Action]string{
+	Message: KindMessage, RequestIntegration: KindRequest, Integrate: KindIntegration, SendNotice: KindNotice, Remarks: KindRemarks,
+	Accept: KindDecision, Reject: KindDecision, Withdraw: KindWithdrawal, Cancel: KindCancel,
+}
+
+// History lists an application's steps, oldest first.
+func (s *Store) History(ctx context.Context, id string) ([]HistoryEntry, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT at, action, from_state, to_state, actor, actor_id, note FROM sportello_history WHERE application_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []HistoryEntry
+	for rows.Next() {
+		var h HistoryEntry
+		if err := rows.Scan(&h.At, &h.Action, &h.From, &h.To, &h.Actor, &h.ActorID, &h.Note); err != nil {
+			return nil, err
+		}
+		h.At = h.At.UTC()
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// Messages lists an application's messages, oldest first.
+func (s *Store) Messages(ctx context.Context, id string) ([]Message, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, at, from_office, author_id, kind, body FROM sportello_messages WHERE application_id = $1 ORDER BY at, id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		var m Message
+		if err := rows.Scan(&m.ID, &m.At, &m.FromOffice, &m.AuthorID, &m.Kind, &m.Body); err != nil {
+			return nil, err
+		}
+		m.At = m.At.UTC()
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Documents lists an application's files, oldest first.
+func (s *Store) Documents(ctx context.Context, id string) ([]Document, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, attachment_id, kind, field, filename, media_type, size, sha256, from_office, protocol, at
+		FROM sportello_documents WHERE application_id = $1 ORDER BY at, id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Document
+	for rows.Next() {
+		var d Document
+		if err := rows.Scan(&d.ID, &d.AttachmentID, &d.Kind, &d.Field, &d.Filename, &d.MediaType, &d.Size, &d.SHA256, &d.FromOffice, &d.Protocol, &d.At); err != nil {
+			return nil, err
+		}
+		d.At = d.At.UTC()
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Document reads one file of an application.
+func (s *Store) Document(ctx context.Context, appID, docID string) (Document, error) {
+	var d Document
+	err := s.DB.QueryRowContext(ctx, `SELECT id, attachment_id, kind, field, filename, media_type, size, sha256, from_office, protocol, at
+		FROM sportello_documents WHERE application_id = $1 AND id = $2`, appID, docID).
+		Scan(&d.ID, &d.AttachmentID, &d.Kind, &d.Field, &d.Filename, &d.MediaType, &d.Size, &d.SHA256, &d.FromOffice, &d.Protocol, &d.At)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	return d, err
+}
+
+// Touch is the time for tests.
+var _ = time.Now

@@ -1,0 +1,447 @@
+package sportello
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/problem"
+	"github.com/civico-pa/civico/internal/protocol"
+	tokens "github.com/civico-pa/civico/internal/token"
+)
+
+// Service is what the Sportello needs of a catalogue service: the
+// catalogue is another feature, which cmd/civico joins through Services.
+type Service struct {
+	ID, Title, Category string
+	// MaxDays is the service's maximum response time (0: the law's 30).
+	MaxDays int
+	// Assurance is the least level of login the service asks for online.
+	Assurance assurance.Level
+	Active    bool
+}
+
+// Services lists the catalogue's services.
+type Services func(ctx context.Context) ([]Service, error)
+
+// Owner is whom a resident's request may reach: their account's
+// applications, and those registered under their fiscal code when their
+// session proved it ("" otherwise). Every resident's query has both in
+// its WHERE clause.
+type Owner struct {
+	AccountID, FiscalCode string
+}
+
+// OwnerOf is the owner a logged-in resident is.
+func OwnerOf(a *identity.Account, se *identity.Session) Owner {
+	fc, _ := a.ProvenFiscalCode(se)
+	return Owner{AccountID: a.ID, FiscalCode: fc}
+}
+
+// Errors of the applications.
+var (
+	ErrNotFound = problem.New(problem.NotFound, "", errors.New("application not found"))
+	// ErrStaleForm: the draft was filled with a version that is no longer
+	// the current one.
+	ErrStaleForm = problem.New(problem.Conflict, "sportello.error.stale_form", errors.New("the form changed since the draft was saved"))
+	// ErrService: the service cannot be requested online now.
+	ErrService = problem.New(problem.NotFound, "sportello.error.service", errors.New("the service is not requestable online"))
+)
+
+// Store keeps the applications. Every step is one transaction with its
+// history row, its audit entry, and what it tells the resident (mail
+// through the outbox).
+type Store struct {
+	DB       *db.DB
+	Audit    audit.Writer
+	Forms    *Forms
+	Protocol *protocol.Registry
+	Services Services
+	Notifier *Notifier
+	// Files checks and opens the files of applications (package
+	// attachments).
+	Files Files
+	Now   func() time.Time
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC().Truncate(time.Microsecond)
+	}
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+// Service finds a catalogue service.
+func (s *Store) Service(ctx context.Context, id string) (Service, bool, error) {
+	if s.Services == nil {
+		return Service{}, false, nil
+	}
+	list, err := s.Services(ctx)
+	if err != nil {
+		return Service{}, false, err
+	}
+	for _, v := range list {
+		if v.ID == id {
+			return v, true, nil
+		}
+	}
+	return Service{}, false, nil
+}
+
+const appColumns = `id, service_id, service_title, form_id, COALESCE(account_id, ''), fiscal_code, channel, phase, state, applicant, answers,
+	notify_email, protocol, COALESCE(assignee_id, ''), created_at, updated_at, submitted_at, registered_at, taken_at, decided_at,
+	term_days, withdrawable, suspended_days, pause_from, pause_until, integration_used, integration_until, notice_at, remarks_at`
+
+func scanApp(r scanner) (*Application, error) {
+	a := &Application{}
+	var applicant, answers string
+	var submitted, registered, taken, decided, pauseFrom, pauseUntil, integration, notice, remarks sql.NullTime
+	err := r.Scan(&a.ID, &a.ServiceID, &a.ServiceTitle, &a.FormID, &a.AccountID, &a.FiscalCode, &a.Channel, &a.Phase, &a.State,
+		&applicant, &answers, &a.NotifyEmail, &a.Protocol, &a.AssigneeID, &a.CreatedAt, &a.UpdatedAt, &submitted, &registered, &taken, &decided,
+		&a.TermDays, &a.Withdrawable, &a.SuspendedDays, &pauseFrom, &pauseUntil, &a.IntegrationUsed, &integration, &notice, &remarks)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(applicant), &a.Applicant); err != nil {
+		return nil, fmt.Errorf("application %s: applicant: %w", a.ID, err)
+	}
+	if err := json.Unmarshal([]byte(answers), &a.Answers); err != nil {
+		return nil, fmt.Errorf("application %s: answers: %w", a.ID, err)
+	}
+	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+	a.SubmittedAt, a.TakenAt = timePtr(submitted), timePtr(taken)
+	a.RegisteredAt, a.DecidedAt, a.PauseFrom, a.PauseUntil = timeOf(registered), timeOf(decided), timeOf(pauseFrom), timeOf(pauseUntil)
+	a.IntegrationUntil, a.NoticeAt, a.RemarksAt = timeOf(integration), timeOf(notice), timeOf(remarks)
+	return a, nil
+}
+
+func timeOf(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+func timePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+// null is a time for a nullable column: NULL for the zero time.
+func null(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+func nullPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return *t
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// ownerWhere is the owner's condition: $2 the account, $3 the proven
+// fiscal code ("" matches nothing).
+const ownerWhere = `(account_id = $2 OR (fiscal_code <> '' AND fiscal_code = $3))`
+
+// Get reads one of the owner's applications: another's is ErrNotFound,
+// as one that does not exist.
+func (s *Store) Get(ctx context.Context, id string, o Owner) (*Application, error) {
+	if !ValidID(id) {
+		return nil, ErrNotFound
+	}
+	a, err := scanApp(s.DB.QueryRowContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE id = $1 AND `+ownerWhere, id, o.AccountID, o.FiscalCode))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return a, err
+}
+
+// ForOffice reads any submitted application (the back office: drafts
+// are the resident's alone).
+func (s *Store) ForOffice(ctx context.Context, id string) (*Application, error) {
+	if !ValidID(id) {
+		return nil, ErrNotFound
+	}
+	a, err := scanApp(s.DB.QueryRowContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE id = $1 AND phase <> 'draft'`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return a, err
+}
+
+// lockTx reads an application for a step in tx, locked until tx ends; o
+// nil is the office (any submitted application).
+func (s *Store) lockTx(ctx context.Context, tx *sql.Tx, id string, o *Owner) (*Application, error) {
+	if !ValidID(id) {
+		return nil, ErrNotFound
+	}
+	var row *sql.Row
+	if o == nil {
+		row = tx.QueryRowContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE id = $1 AND phase <> 'draft'`+s.DB.ForUpdate(), id)
+	} else {
+		row = tx.QueryRowContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE id = $1 AND `+ownerWhere+s.DB.ForUpdate(), id, o.AccountID, o.FiscalCode)
+	}
+	a, err := scanApp(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return a, err
+}
+
+// saveTx writes what a step changes of an application.
+func (s *Store) saveTx(ctx context.Context, tx *sql.Tx, a *Application) error {
+	a.Phase = PhaseOf(a.State)
+	_, err := tx.ExecContext(ctx, `UPDATE sportello_applications SET form_id = $2, phase = $3, state = $4, applicant = $5, applicant_key = $6, answers = $7,
+		protocol = $8, assignee_id = $9, updated_at = $10, submitted_at = $11, registered_at = $12, taken_at = $13, decided_at = $14,
+		term_days = $15, withdrawable = $16, suspended_days = $17, pause_from = $18, pause_until = $19, integration_used = $20,
+		integration_until = $21, notice_at = $22, remarks_at = $23, due_on = $24 WHERE id = $1`,
+		a.ID, a.FormID, string(a.Phase), string(a.State), mustJSON(a.Applicant), a.Applicant.key(), mustJSON(a.Answers),
+		a.Protocol, nullString(a.AssigneeID), a.UpdatedAt, nullPtr(a.SubmittedAt), null(a.RegisteredAt), nullPtr(a.TakenAt), null(a.DecidedAt),
+		a.TermDays, a.Withdrawable, a.SuspendedDays, null(a.PauseFrom), null(a.PauseUntil), a.IntegrationUsed,
+		null(a.IntegrationUntil), null(a.NoticeAt), null(a.RemarksAt), a.DueDay())
+	return err
+}
+
+// historyTx records a step.
+func historyTx(ctx context.Context, tx *sql.Tx, id string, at time.Time, act Action, from, to State, by Actor, actorID, note string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO sportello_history (application_id, at, action, from_state, to_state, actor, actor_id, note)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, at, string(act), string(from), string(to), string(by), actorID, note)
+	return err
+}
+
+// Start makes a draft of the service's current form for the resident,
+// with their data as the account and the session give it. key is the
+// random key of the form that asked: the same key again (a double click,
+// a second tab of the same page) gives the same draft.
+func (s *Store) Start(ctx context.Context, serviceID string, acc *identity.Account, se *identity.Session, key, remote string) (*Application, error) {
+	if !validKey(key) {
+		return nil, problem.Fields{"key": "sportello.error.key"}
+	}
+	svc, ok, err := s.Service(ctx, serviceID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !svc.Active {
+		return nil, ErrService
+	}
+	form, err := s.Forms.Current(ctx, serviceID)
+	if err != nil {
+		return nil, err
+	}
+	o := OwnerOf(acc, se)
+	applicant := ApplicantOf(acc, se)
+	now := s.now()
+	id := tokens.ID()
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO sportello_applications (id, service_id, service_title, form_id, account_id, fiscal_code, channel,
+			phase, state, applicant, applicant_key, answers, idempotency_key, created_at, updated_at, term_days, withdrawable)
+			VALUES ($1, $2, $3, $4, $5, $6, 'online', 'draft', 'draft', $7, $8, '{}', $9, $10, $10, $11, $12)
+			ON CONFLICT (idempotency_key) DO NOTHING`,
+			id, serviceID, svc.Title, form.ID, acc.ID, o.FiscalCode, mustJSON(applicant), applicant.key(), key, now, svc.MaxDays, form.Def.Withdrawable)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // made by the first of two posts
+		}
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + acc.ID, Action: "sportello.draft.started", Subject: "application:" + id,
+			Remote: remote, Details: map[string]string{"service": serviceID}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	a, err := scanApp(s.DB.QueryRowContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE idempotency_key = $1 AND account_id = $2`, key, acc.ID))
+	if errors.Is(err, sql.ErrNoRows) {
+		// The key is another's: keys are random, so it was copied.
+		return nil, problem.Fields{"key": "sportello.error.key"}
+	}
+	return a, err
+}
+
+func validKey(k string) bool { return ValidID(k) }
+
+// Draft is what the resident changes of a draft: their data (the
+// self-declared part), the answers, or both.
+type Draft struct {
+	Applicant *Applicant
+	Answers   Answers
+	// Fields are the names of the fields the page posted: their answers
+	// replace the draft's, the others' are kept (the form and the data are
+	// on different steps).
+	Fields []string
+}
+
+// Save stores a draft's changes as they are, errors and all: a draft is
+// saved to be finished later. Proven attributes are never changed.
+func (s *Store) Save(ctx context.Context, id string, o Owner, d Draft, remote string) (*Application, error) {
+	var out *Application
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		a, err := s.lockTx(ctx, tx, id, &o)
+		if err != nil {
+			return err
+		}
+		if _, err := Apply(a.Snapshot, Save, Resident, Params{}, s.now()); err != nil {
+			return err
+		}
+		if d.Applicant != nil {
+			a.Applicant = mergeApplicant(a.Applicant, *d.Applicant)
+		}
+		for _, name := range d.Fields {
+			if v, ok := d.Answers[name]; ok && len(v) > 0 {
+				a.Answers[name] = v
+			} else {
+				delete(a.Answers, name)
+			}
+		}
+		a.UpdatedAt = s.now()
+		out = a
+		return s.saveTx(ctx, tx, a)
+	})
+	return out, err
+}
+
+// mergeApplicant takes the resident's edits of what is not proven.
+func mergeApplicant(old, edit Applicant) Applicant {
+	set := func(dst *Attribute, v Attribute) {
+		if !dst.Proven() {
+			*dst = Attribute{Value: strings.TrimSpace(v.Value), Source: identity.SourceSelf}
+		}
+	}
+	set(&old.GivenName, edit.GivenName)
+	set(&old.FamilyName, edit.FamilyName)
+	set(&old.Email, edit.Email)
+	set(&old.Phone, edit.Phone)
+	set(&old.Address, edit.Address)
+	// An edited address or contact is a claim, whatever it was before.
+	return old
+}
+
+// CheckApplicant checks the "Dati generali" step: names, and the
+// contacts' shapes.
+func CheckApplicant(a Applicant) problem.Fields {
+	fe := problem.Fields{}
+	for name, v := range map[string]string{"given_name": a.GivenName.Value, "family_name": a.FamilyName.Value} {
+		if v = strings.TrimSpace(v); v == "" {
+			fe[name] = "sportello.error.required"
+		} else if utf8.RuneCountInString(v) > 100 || strings.ContainsAny(v, "<>\"\n\r\t") {
+			fe[name] = "sportello.error.invalid"
+		}
+	}
+	if e := strings.TrimSpace(a.Email.Value); e != "" && !identity.ValidEmail(e) {
+		fe["email"] = "sportello.error.email"
+	}
+	if p := strings.TrimSpace(a.Phone.Value); p != "" && (len(p) > 30 || strings.Trim(p, "+0123456789 ./-()") != "") {
+		fe["phone"] = "sportello.error.phone"
+	}
+	if ad := a.Address.Value; utf8.RuneCountInString(ad) > 300 || strings.ContainsAny(ad, "\n\r") {
+		fe["address"] = "sportello.error.invalid"
+	}
+	if len(fe) == 0 {
+		return nil
+	}
+	return fe
+}
+
+// Migration is what moving a stale draft to the current version did.
+type Migration struct {
+	From, To int
+	// Lost are the labels of the answers the new version could not take.
+	Lost []string
+}
+
+// Refresh moves a draft filled with a superseded version to the current
+// one (Migrate): the answers that fit are carried; the labels of those
+// that do not are returned for the resident to be told. A draft on the
+// current version is returned as it is, with a nil Migration.
+func (s *Store) Refresh(ctx context.Context, id string, o Owner, lang string) (*Application, *Migration, error) {
+	a, err := s.Get(ctx, id, o)
+	if err != nil || a.State != Draft {
+		return a, nil, err
+	}
+	cur, err := s.Forms.Current(ctx, a.ServiceID)
+	if err != nil || cur.ID == a.FormID {
+		return a, nil, err
+	}
+	old, err := s.Forms.ByID(ctx, a.FormID)
+	if err != nil {
+		return nil, nil, err
+	}
+	carried, lost := Migrate(old.Def, cur.Def, a.Answers)
+	m := &Migration{From: old.Version, To: cur.Version}
+	for _, name := range lost {
+		if f, ok := old.Def.Field(name); ok {
+			m.Lost = append(m.Lost, f.Label.In(lang))
+		}
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		locked, err := s.lockTx(ctx, tx, id, &o)
+		if err != nil {
+			return err
+		}
+		if locked.State != Draft || locked.FormID != a.FormID {
+			return nil // moved meanwhile (another tab)
+		}
+		locked.FormID, locked.Answers, locked.UpdatedAt = cur.ID, carried, s.now()
+		locked.Withdrawable = cur.Def.Withdrawable
+		a = locked
+		return s.saveTx(ctx, tx, locked)
+	})
+	return a, m, err
+}
+
+// Discard deletes a draft.
+func (s *Store) Discard(ctx context.Context, id string, o Owner, remote string) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		a, err := s.lockTx(ctx, tx, id, &o)
+		if err != nil {
+			return err
+		}
+		if _, err := Apply(a.Snapshot, Discard, Resident, Params{}, s.now()); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sportello_applications WHERE id = $1 AND state = 'draft'`, id); err != nil {
+			return err
+		}
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + o.AccountID, Action: "sportello.draft.discarded", Subject: "application:" + id, Remote: remote})
+	})
+}
+
+// canonical is the content registered with the protocol: what the
+// resident declared, in a stable form (JSON of sorted keys), whose
+// SHA-256 is the registration's fingerprint.
+func canonical(a *Application) []byte {
+	b, _ := json.Marshal(struct {
+		ID        string    `json:"id"`
+		Service   string    `json:"service"`
+		Form      string    `json:"form"`
+		Applicant Applicant `json:"applicant"`
+		Answers   Answers   `json:"answers"`
+	}{a.ID, a.ServiceID, a.FormID, a.Applicant, a.Answers})
+	return b
+}
+
+func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
