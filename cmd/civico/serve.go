@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
+	"github.com/civico-pa/civico/internal/protocol"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -176,6 +178,8 @@ type apps struct {
 	// limiter keeps every budget (logins, mail, ratings, the coordination
 	// view).
 	limiter *throttle.Limiter
+	// protocol is the protocol register features register through.
+	protocol *protocol.Registry
 }
 
 // buildApps builds civico from its one list of features (newCivico): the
@@ -239,14 +243,18 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	}
 	// Every guarded route of every feature is checked by identity.
 	portalApp.Guard = id.Require
+	registry := &protocol.Registry{DB: d, Dir: filepath.Join(cfg.DataDir, "protocol"), Town: func(ctx context.Context) (string, error) {
+		t, err := towns.Get(ctx)
+		return t.FullName(), err
+	}}
 	host := &feature.Host{DB: d, Portal: portalApp, Partecipa: partecipaApp, ID: id, Audit: &audit.Log{DB: d}, Outbox: &mail.Outbox{DB: d},
-		Limiter: limiter, Towns: towns, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
+		Limiter: limiter, Towns: towns, Protocol: registry, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
 		BaseURL: cfg.BaseURL, PartecipaBaseURL: cfg.PartecipaBaseURL, DataDir: cfg.DataDir}
 	if err := host.Wire(c.features); err != nil {
 		return nil, err
 	}
 	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, civico: c, tasks: host.Tasks(), identity: svc,
-		oidc: c.oidc.Provider, partecipaAuth: c.partecipa.Auth, limiter: limiter}, nil
+		oidc: c.oidc.Provider, partecipaAuth: c.partecipa.Auth, limiter: limiter, protocol: registry}, nil
 }
 
 // serverListeners are the addresses serve answers on, in this order: the

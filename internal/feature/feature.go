@@ -21,6 +21,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
+	"github.com/civico-pa/civico/internal/protocol"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -56,7 +57,10 @@ type Host struct {
 	Outbox  *mail.Outbox
 	Limiter *throttle.Limiter
 	Towns   *town.Store
-	Log     *slog.Logger
+	// Protocol is the protocol register: a feature registers what it
+	// receives and sends (Protocol.Register) in its own transaction.
+	Protocol *protocol.Registry
+	Log      *slog.Logger
 	// Key derives a 32-byte key for purpose from the installation secret
 	// (CIVICO_SECRET_KEY): one key per use, none shared.
 	Key func(purpose string) []byte
