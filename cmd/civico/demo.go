@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cardca"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/cf"
@@ -18,6 +19,7 @@ import (
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/population"
+	"github.com/civico-pa/civico/internal/sportello"
 	"github.com/civico-pa/civico/internal/town"
 )
 
@@ -37,6 +39,7 @@ var demoPeople = []demoPerson{
 	{first15: "BNCGLI90A41F205", given: "Giulia", family: "Bianchi", email: "giulia.bianchi@demo.civico.invalid", password: true, card: true, district: "Centro"},
 	{first15: "FRRLCU78H15C707", given: "Luca", family: "Ferrari", card: true, district: "Sant'Eusebio"},
 	{first15: "SPSPLA75C50C707", given: "Paola", family: "Esposito", email: "paola.esposito@demo.civico.invalid", card: true, operator: []string{"admin", "urp"}, district: "Balsamo"},
+	{first15: "GLLMRC80A01F205", given: "Marco", family: "Galli", email: "marco.galli@demo.civico.invalid", operator: []string{"desk"}},
 }
 
 // Demo passwords: printed at every start, they are not secrets.
@@ -71,6 +74,9 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 		return err
 	}
 	if err := ensureDemoCatalog(ctx, d); err != nil {
+		return err
+	}
+	if err := ensureDemoForms(ctx, d); err != nil {
 		return err
 	}
 	caDir := filepath.Join(cfg.DataDir, "ca")
@@ -260,4 +266,11 @@ func ensureDemoCatalog(ctx context.Context, d *db.DB) error {
 		return err
 	}
 	return store.Import(ctx, c)
+}
+
+// ensureDemoForms publishes the demo's online forms (six services) for
+// the services that have none.
+func ensureDemoForms(ctx context.Context, d *db.DB) error {
+	_, err := sportello.NewForms(d, &audit.Log{DB: d}).SeedDemo(ctx)
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/db"
@@ -18,6 +19,7 @@ import (
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
+	"github.com/civico-pa/civico/internal/sportello"
 	"github.com/civico-pa/civico/internal/protocol"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
@@ -35,6 +37,7 @@ type civico struct {
 	news      *news.Module
 	oidc      *oidcop.Module
 	partecipa *partecipa.Module
+	sportello *sportello.Module
 	features  []feature.Feature
 }
 
@@ -51,6 +54,9 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// the service a form belongs to against the catalogue.
 	c.catalog.Forms = serviceForms(c.forms)
 	c.forms.Services = formServices(c.catalog.Store)
+	// The Sportello reads the catalogue's services (their terms and
+	// assurance) and checks its API's bearer tokens with the provider.
+	c.sportello = &sportello.Module{Services: sportelloServices(c.catalog.Store), Tokens: c.bearer}
 	// Partecipa is a first-party client of the portal's provider, with a
 	// secret derived from the installation secret.
 	p := cfg.PartecipaBaseURL
@@ -102,6 +108,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		feedback.Feature(),
 		c.oidc.Feature(),
 		c.partecipa.Feature(),
+		c.sportello.Feature(),
 	}
 	return c
 }
@@ -204,4 +211,34 @@ func formServices(c *catalog.Store) forms.Services {
 		}
 		return out, nil
 	}
+}
+
+// sportelloServices lets the Sportello read the catalogue's services
+// without importing the catalogue.
+func sportelloServices(c *catalog.Store) sportello.Services {
+	return func(ctx context.Context) ([]sportello.Service, error) {
+		cat, err := c.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]sportello.Service, 0, len(cat.Services))
+		for _, s := range cat.Services {
+			level, _ := assurance.Parse(s.Assurance)
+			out = append(out, sportello.Service{ID: s.ID, Title: s.Title, Category: s.Category, MaxDays: s.MaxDays, Assurance: level, Active: s.Active()})
+		}
+		return out, nil
+	}
+}
+
+// bearer checks a bearer token of the portal's provider for the
+// Sportello's API, once the provider is wired.
+func (c *civico) bearer(ctx context.Context, token string) (sportello.Grant, error) {
+	if c.oidc.Provider == nil {
+		return sportello.Grant{}, oidcop.ErrTokenInvalid
+	}
+	g, err := c.oidc.Provider.Bearer(ctx, token)
+	if err != nil {
+		return sportello.Grant{}, err
+	}
+	return sportello.Grant{AccountID: g.AccountID, Scopes: g.Scopes, Level: g.Level}, nil
 }

@@ -139,6 +139,9 @@ func (s Summary) Overdue(now time.Time) bool {
 	return s.State.Open() && s.DueOn != "" && Day(now) > s.DueOn
 }
 
+// DueLabel is the expected decision day as people write it.
+func (s Summary) DueLabel() string { return dayLabel(s.DueOn) }
+
 // HistoryEntry is one step of an application's life.
 type HistoryEntry struct {
 	At       time.Time
@@ -149,8 +152,8 @@ type HistoryEntry struct {
 	Note     string
 }
 
-// Message is what the office and the resident wrote each other.
-type Message struct {
+// Note is what the office and the resident wrote each other.
+type Note struct {
 	ID         string
 	At         time.Time
 	FromOffice bool

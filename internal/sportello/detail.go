@@ -3,7 +3,6 @@ package sportello
 import (
 	"context"
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -21,7 +20,7 @@ type DetailData struct {
 	Service   Service
 	Fields    []FieldView
 	History   []HistoryEntry
-	Messages  []Message
+	Messages  []Note
 	Documents []Document
 	// Names are the operators' names by account id (the office's page).
 	Names map[string]string
@@ -35,8 +34,10 @@ type DetailData struct {
 	// Operators are the desk's operators an application can be assigned to.
 	Operators []Operator
 	MaxDays   int
-	// Drafts for the resident's view: a draft's page leads back into the flow.
-	Counter bool
+	// ApplicantValues and ApplicantProven are the applicant's data and
+	// what proved them.
+	ApplicantValues map[string]string
+	ApplicantProven map[string]bool
 }
 
 // Operator is a desk operator, for the assignment.
@@ -81,6 +82,7 @@ func (h *Web) detailData(ctx context.Context, r *http.Request, a *Application, s
 	lang := h.App.I18n.Lang(r)
 	shown := form.Def.Visible(a.Answers)
 	d := &DetailData{App: a, Service: svc, Documents: docs, Now: time.Now(), Names: map[string]string{}, Values: map[string]string{}}
+	d.ApplicantValues, d.ApplicantProven = applicantValues(a.Applicant)
 	for _, f := range FieldViews(form.Def, a.Answers, nil, files, lang, func(id string, args ...any) string { return h.App.I18n.T(lang, id, args...) }) {
 		if shown[f.Name] {
 			d.Fields = append(d.Fields, f)
@@ -212,5 +214,5 @@ func (h *Web) serveDocument(w http.ResponseWriter, r *http.Request, appID, docID
 	hd.Set("Content-Security-Policy", "sandbox")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cache-Control", "private, no-store")
-	http.ServeContent(w, r, "", doc.At, f.(io.ReadSeeker))
+	http.ServeContent(w, r, "", doc.At, f)
 }

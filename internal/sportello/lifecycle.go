@@ -414,6 +414,9 @@ func (s Snapshot) DueDay() string {
 	return Day(s.Due())
 }
 
+// DueLabel is the expected decision day as people write it, 02/01/2006.
+func (s Snapshot) DueLabel() string { return dayLabel(s.DueDay()) }
+
 // Paused reports whether the term is suspended at now.
 func (s Snapshot) Paused(now time.Time) bool {
 	return !s.PauseFrom.IsZero() && !now.Before(s.PauseFrom) && now.Before(s.PauseUntil)

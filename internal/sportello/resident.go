@@ -210,7 +210,7 @@ func (h *Web) saveApplicant(w http.ResponseWriter, r *http.Request) {
 		h.flowPage(w, r, http.StatusUnprocessableEntity, "sportello_applicant", svc.Title, d)
 		return
 	}
-	if _, err := h.Store.Save(r.Context(), a.ID, o, Draft{Applicant: &edit}, web.RemoteAddr(r)); err != nil {
+	if _, err := h.Store.Save(r.Context(), a.ID, o, DraftEdit{Applicant: &edit}, web.RemoteAddr(r)); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -363,7 +363,7 @@ func (h *Web) saveForm(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	action := post.values.Get("action")
-	saved, err := h.Store.Save(r.Context(), a.ID, o, Draft{Answers: answers, Fields: names}, web.RemoteAddr(r))
+	saved, err := h.Store.Save(r.Context(), a.ID, o, DraftEdit{Answers: answers, Fields: names}, web.RemoteAddr(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -97,8 +97,8 @@ type Condition struct {
 	Values []string `json:"values"`
 }
 
-// Messages replace the standard error messages of a field.
-type Messages struct {
+// FieldMessages replace the standard error messages of a field.
+type FieldMessages struct {
 	Required Text `json:"required,omitzero"`
 	Invalid  Text `json:"invalid,omitzero"`
 }
@@ -123,7 +123,7 @@ type Field struct {
 	When string `json:"when,omitempty"`
 	// Accept are the FileKinds a file field takes (all when empty).
 	Accept   []string `json:"accept,omitempty"`
-	Messages Messages `json:"messages,omitzero"`
+	Messages FieldMessages `json:"messages,omitzero"`
 }
 
 // Definition is a service's application form.

@@ -55,7 +55,7 @@ func TestDefinitionRefused(t *testing.T) {
 		{"label missing", def(field("a", TypeText, func(f *Field) { f.Label = Text{} })), "fields[0].label", "def.text_missing"},
 		{"label only in Italian", def(field("a", TypeText, func(f *Field) { f.Label.EN = "" })), "fields[0].label", "def.text_missing"},
 		{"help only in English", def(field("a", TypeText, func(f *Field) { f.Help = Text{EN: "help"} })), "fields[0].help", "def.text_half"},
-		{"message only in Italian", def(field("a", TypeText, func(f *Field) { f.Messages = Messages{Required: Text{IT: "Serve"}} })), "fields[0].messages.required", "def.text_half"},
+		{"message only in Italian", def(field("a", TypeText, func(f *Field) { f.Messages = FieldMessages{Required: Text{IT: "Serve"}} })), "fields[0].messages.required", "def.text_half"},
 		{"choice with one option", def(field("a", TypeChoice, func(f *Field) { f.Options = f.Options[:1] })), "fields[0].options", "def.options_few"},
 		{"option twice", def(field("a", TypeChoice, func(f *Field) { f.Options[2].Value = "a" })), "fields[0].options[2].value", "def.option_taken"},
 		{"option value bad", def(field("a", TypeMulti, func(f *Field) { f.Options[0].Value = "A B" })), "fields[0].options[0].value", "def.name"},
@@ -136,7 +136,7 @@ func everyType() *Definition {
 		field("giorni", TypeMulti),
 		field("dettaglio", TypeText, required, showIf("tipo", "b", "c")),
 		field("privacy", TypeConsent, required, func(f *Field) {
-			f.Messages = Messages{Required: Text{IT: "Devi accettare", EN: "You must accept"}}
+			f.Messages = FieldMessages{Required: Text{IT: "Devi accettare", EN: "You must accept"}}
 		}),
 		field("dopo_consenso", TypeText, showIf("privacy", "yes")),
 		field("cf_figlio", TypeFiscalCode),

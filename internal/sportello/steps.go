@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/civico-pa/civico/internal/audit"
@@ -368,9 +367,6 @@ func (s *Store) Act(ctx context.Context, id string, o *Owner, st Step) (*Applica
 		}
 		if kind := messageKind[st.Action]; kind != "" && st.Note != "" {
 			body := st.Note
-			if st.Action == RequestIntegration {
-				body = st.Note
-			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO sportello_messages (id, application_id, at, from_office, author_id, kind, body)
 				VALUES ($1, $2, $3, $4, $5, $6, $7)`, tokens.ID(), a.ID, now, st.Actor == Office, st.ActorID, kind, body); err != nil {
 				return err
@@ -438,15 +434,15 @@ func (s *Store) History(ctx context.Context, id string) ([]HistoryEntry, error) 
 }
 
 // Messages lists an application's messages, oldest first.
-func (s *Store) Messages(ctx context.Context, id string) ([]Message, error) {
+func (s *Store) Messages(ctx context.Context, id string) ([]Note, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT id, at, from_office, author_id, kind, body FROM sportello_messages WHERE application_id = $1 ORDER BY at, id`, id)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Message
+	var out []Note
 	for rows.Next() {
-		var m Message
+		var m Note
 		if err := rows.Scan(&m.ID, &m.At, &m.FromOffice, &m.AuthorID, &m.Kind, &m.Body); err != nil {
 			return nil, err
 		}
@@ -487,6 +483,3 @@ func (s *Store) Document(ctx context.Context, appID, docID string) (Document, er
 	}
 	return d, err
 }
-
-// Touch is the time for tests.
-var _ = time.Now

@@ -284,9 +284,9 @@ func (s *Store) Start(ctx context.Context, serviceID string, acc *identity.Accou
 
 func validKey(k string) bool { return ValidID(k) }
 
-// Draft is what the resident changes of a draft: their data (the
+// DraftEdit is what the resident changes of a draft: their data (the
 // self-declared part), the answers, or both.
-type Draft struct {
+type DraftEdit struct {
 	Applicant *Applicant
 	Answers   Answers
 	// Fields are the names of the fields the page posted: their answers
@@ -297,7 +297,7 @@ type Draft struct {
 
 // Save stores a draft's changes as they are, errors and all: a draft is
 // saved to be finished later. Proven attributes are never changed.
-func (s *Store) Save(ctx context.Context, id string, o Owner, d Draft, remote string) (*Application, error) {
+func (s *Store) Save(ctx context.Context, id string, o Owner, d DraftEdit, remote string) (*Application, error) {
 	var out *Application
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		a, err := s.lockTx(ctx, tx, id, &o)

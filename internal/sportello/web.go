@@ -53,6 +53,7 @@ type Web struct {
 // Routes is the map of the Sportello.
 func (h *Web) Routes() {
 	m := h.App.For("sportello")
+	m.HandleFunc("GET "+ScriptPath, serveScript)
 	res := m.Guarded(assurance.Low)
 	res.HandleFunc("GET /servizi-online/{service}", h.privacy)
 	res.HandleFunc("POST /servizi-online/{service}", h.start)

@@ -1,0 +1,112 @@
+package sportello
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+
+	"github.com/civico-pa/civico/internal/area"
+	"github.com/civico-pa/civico/internal/feature"
+	"github.com/civico-pa/civico/internal/identity"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations are the Sportello's tables (see db.Source).
+var Migrations, _ = fs.Sub(migrationFiles, "migrations")
+
+// Module is the Sportello as civico wires it.
+type Module struct {
+	// Services lists the catalogue's services (cmd/civico joins them).
+	Services Services
+	// Tokens checks the API's bearer tokens (the OpenID Connect
+	// provider; cmd/civico joins them).
+	Tokens Tokens
+	// Files and Uploads keep the applications' files.
+	Files   Files
+	Uploads Uploads
+	// Store and Forms are set when the feature is wired.
+	Store *Store
+	Forms *Forms
+}
+
+// Feature is the Sportello: the online application of services, the
+// desk's back office, the forms' editor, the API and the resident's panel.
+func (m *Module) Feature() feature.Feature {
+	return feature.Feature{
+		Name: "sportello", Messages: Messages, Portal: Templates, Migrations: Migrations,
+		Wire: func(h *feature.Host) error {
+			m.Forms = NewForms(h.DB, h.Audit)
+			notifier := &Notifier{Outbox: h.Outbox, Accounts: h.ID.Svc.Store, I18n: h.Portal.I18n, Towns: h.Towns, BaseURL: h.BaseURL}
+			m.Store = &Store{DB: h.DB, Audit: h.Audit, Forms: m.Forms, Protocol: h.Protocol, Services: m.Services, Notifier: notifier, Files: m.Files}
+			(&Web{App: h.Portal, Store: m.Store, Forms: m.Forms, Identity: h.ID, Uploads: m.Uploads, Tokens: m.Tokens,
+				PDF: &Receipts{Towns: h.Towns, I18n: h.Portal.I18n}}).Routes()
+			h.BackOffice(identity.Section{Label: "sportello.bo.title", Href: boPath, Roles: DeskRoles})
+			h.BackOffice(identity.Section{Label: "sportello.counter.title", Href: "/backoffice/sportello", Roles: DeskRoles})
+			h.BackOffice(identity.Section{Label: "sportello.editor.title", Href: edPath, Roles: EditorRoles})
+			h.Panel(area.PanelFunc(m.panel))
+			h.Export("sportello_applications", m.export)
+			return nil
+		},
+	}
+}
+
+// panel is the Sportello's panel on the resident's desk: what waits for
+// them (drafts to finish, integrations asked, notices to answer) and the
+// latest applications.
+func (m *Module) panel(ctx context.Context, r area.Resident) (area.Summary, error) {
+	n, list, err := m.Store.Awaiting(ctx, Owner{AccountID: r.AccountID, FiscalCode: r.FiscalCode}, area.MaxItems)
+	if err != nil {
+		return area.Summary{}, err
+	}
+	s := area.Summary{Title: "sportello.area", Href: AreaPath, Awaiting: n, Empty: "sportello.list.empty"}
+	for _, a := range list {
+		label := a.ServiceTitle
+		if a.Protocol != "" {
+			label += " – " + a.Protocol
+		}
+		s.Items = append(s.Items, area.Item{Label: label, Href: AreaPath + "/" + a.ID, Status: "sportello.state." + string(a.State),
+			Awaiting: a.State == Draft || a.State.AwaitsResident(), When: a.UpdatedAt})
+	}
+	return s, nil
+}
+
+// export is what the Sportello holds about a person, for the download of
+// their data: their applications, with answers, history and messages.
+func (m *Module) export(ctx context.Context, a *identity.Account) (any, error) {
+	o := Owner{AccountID: a.ID}
+	type item struct {
+		Application *Application   `json:"application"`
+		History     []HistoryEntry `json:"history"`
+		Messages    []Note      `json:"messages"`
+		Documents   []Document     `json:"documents"`
+	}
+	var out []item
+	for page := 1; ; page++ {
+		list, total, err := m.Store.Mine(ctx, o, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range list {
+			app, err := m.Store.Get(ctx, s.ID, o)
+			if err != nil {
+				return nil, err
+			}
+			it := item{Application: app}
+			if it.History, err = m.Store.History(ctx, s.ID); err != nil {
+				return nil, err
+			}
+			if it.Messages, err = m.Store.Messages(ctx, s.ID); err != nil {
+				return nil, err
+			}
+			if it.Documents, err = m.Store.Documents(ctx, s.ID); err != nil {
+				return nil, err
+			}
+			out = append(out, it)
+		}
+		if page*PageSize >= total {
+			return out, nil
+		}
+	}
+}
