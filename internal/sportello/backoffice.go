@@ -460,4 +460,3 @@ func (h *Web) counterRegister(w http.ResponseWriter, r *http.Request) {
 		web.Redirect(w, r, boPath+"/"+a.ID, url.Values{"nuova": {"1"}})
 	}
 }
-

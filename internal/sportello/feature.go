@@ -79,7 +79,7 @@ func (m *Module) export(ctx context.Context, a *identity.Account) (any, error) {
 	type item struct {
 		Application *Application   `json:"application"`
 		History     []HistoryEntry `json:"history"`
-		Messages    []Note      `json:"messages"`
+		Messages    []Note         `json:"messages"`
 		Documents   []Document     `json:"documents"`
 	}
 	var out []item

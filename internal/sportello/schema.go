@@ -122,7 +122,7 @@ type Field struct {
 	// When bounds a date: WhenPast or WhenFuture, or any day ("").
 	When string `json:"when,omitempty"`
 	// Accept are the FileKinds a file field takes (all when empty).
-	Accept   []string `json:"accept,omitempty"`
+	Accept   []string      `json:"accept,omitempty"`
 	Messages FieldMessages `json:"messages,omitzero"`
 }
 
