@@ -200,3 +200,7 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+// Version is UpdatedAt as the pages carry it (Step.Seen): an operator's
+// step on an application changed since their page was drawn is refused.
+func (a *Application) Version() string { return a.UpdatedAt.UTC().Format(time.RFC3339Nano) }

@@ -240,6 +240,14 @@ func (h *Web) officeStep(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st := Step{Action: act, Actor: Office, ActorID: op.ID, Remote: web.RemoteAddr(r), Note: note}
+	if v := post.values.Get("seen"); v != "" {
+		seen, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			h.renderOfficeDetail(w, r, http.StatusConflict, "sportello.refused.changed", nil, values)
+			return
+		}
+		st.Seen = seen
+	}
 	for _, f := range post.files {
 		st.Files = append(st.Files, f.ID)
 	}
@@ -266,6 +274,10 @@ func (h *Web) officeStep(w http.ResponseWriter, r *http.Request) {
 		refuse(problem.Fields{form + ".note": "sportello.error.note_" + string(act)})
 	case errors.As(err, &refusal) && refusal.Reason == "document_missing":
 		refuse(problem.Fields{form + ".file": "sportello.error.reply_missing"})
+	case errors.As(err, &refusal):
+		// Another operator acted first, or the step no longer fits: the
+		// page as it is now, with the reason, and what was typed kept.
+		h.renderOfficeDetail(w, r, http.StatusConflict, refusal.Message(), nil, values)
 	case errors.As(err, &fe):
 		out := problem.Fields{}
 		for k, v := range fe {

@@ -26,46 +26,62 @@ type Notifier struct {
 	BaseURL string
 }
 
-// notifyTx queues the mail of event for the application's resident: the
-// account's address when it is confirmed, or the one the desk wrote down
-// for a counter application; nobody without an address.
-func (n *Notifier) notifyTx(ctx context.Context, tx *sql.Tx, a *Application, event string) error {
+// recipient is whom a step's mail goes to, found before the step's
+// transaction: reading the account or the town's profile inside it would
+// hold one connection while asking the pool for another, and enough
+// steps at once would wait for each other for ever.
+type recipient struct {
+	to, lang, town string
+}
+
+// recipient finds the address of an application's resident: the
+// account's when it is confirmed, or the one the desk wrote down for a
+// counter application; nobody without an address.
+func (n *Notifier) recipient(ctx context.Context, accountID, notifyEmail string) (recipient, error) {
 	if n == nil || n.Outbox == nil {
-		return nil
+		return recipient{}, nil
 	}
-	to, lang := a.NotifyEmail, "it"
-	if a.AccountID != "" && n.Accounts != nil {
-		acc, err := n.Accounts.ByID(ctx, a.AccountID)
+	r := recipient{to: notifyEmail, lang: "it", town: "civico"}
+	if accountID != "" && n.Accounts != nil {
+		acc, err := n.Accounts.ByID(ctx, accountID)
 		switch {
 		case errors.Is(err, identity.ErrNotFound):
 		case err != nil:
-			return err
+			return recipient{}, err
 		case acc.ClosedAt == nil && acc.Email != "" && acc.EmailVerifiedAt != nil:
-			to = acc.Email
+			r.to = acc.Email
 			if acc.Lang != "" {
-				lang = acc.Lang
+				r.lang = acc.Lang
 			}
 		}
 	}
-	if to == "" || mail.ValidateAddress(to) != nil {
-		return nil
+	if r.to == "" || mail.ValidateAddress(r.to) != nil {
+		return recipient{}, nil
 	}
-	townName := "civico"
 	if n.Towns != nil {
 		if p, err := n.Towns.Get(ctx); err == nil {
-			townName = p.FullName()
+			r.town = p.FullName()
 		}
+	}
+	return r, nil
+}
+
+// notifyTx queues the mail of event for the application's resident, in
+// the step's transaction, so it leaves if and only if the step commits.
+func (n *Notifier) notifyTx(ctx context.Context, tx *sql.Tx, to recipient, a *Application, event string) error {
+	if n == nil || n.Outbox == nil || to.to == "" {
+		return nil
 	}
 	t := func(id string, args ...any) string {
 		if n.I18n == nil {
 			return id
 		}
-		return n.I18n.T(lang, id, args...)
+		return n.I18n.T(to.lang, id, args...)
 	}
 	link := n.BaseURL + AreaPath + "/" + a.ID
 	what := t("sportello.mail.event." + event)
-	_, err := n.Outbox.Enqueue(ctx, tx, mail.Message{To: to,
-		Subject: t("sportello.mail.subject", "Protocol", a.Protocol, "Town", townName),
-		Text:    t("sportello.mail.text", "Protocol", a.Protocol, "What", what, "Link", link, "Town", townName)})
+	_, err := n.Outbox.Enqueue(ctx, tx, mail.Message{To: to.to,
+		Subject: t("sportello.mail.subject", "Protocol", a.Protocol, "Town", to.town),
+		Text:    t("sportello.mail.text", "Protocol", a.Protocol, "What", what, "Link", link, "Town", to.town)})
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/civico-pa/civico/internal/audit"
@@ -27,53 +28,99 @@ const MaxNote = 4000
 // mail. A second submit of the same application (a double click, a
 // second tab) finds it registered and returns it as it is: one
 // application, one number.
+//
+// What the checks read (the form, the service, the files, the resident's
+// address) is read before the transaction, which holds the application's
+// row and one connection only: a transaction that asked the pool for a
+// second connection would, with as many submits at once as the pool has
+// connections, wait for ever. Inside, the draft must be as it was read;
+// an edit from another tab in between makes Submit check again.
 func (s *Store) Submit(ctx context.Context, id string, o Owner, remote string) (*Application, error) {
-	var out *Application
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		a, err := s.lockTx(ctx, tx, id, &o)
+	for attempt := 0; ; attempt++ {
+		a, err := s.Get(ctx, id, o)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if a.State != Draft {
-			out = a
+			return a, nil
+		}
+		p, err := s.prepareSubmit(ctx, a, o.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		var out *Application
+		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			locked, err := s.lockTx(ctx, tx, id, &o)
+			if err != nil {
+				return err
+			}
+			if locked.State != Draft {
+				out = locked
+				return nil
+			}
+			if !locked.UpdatedAt.Equal(a.UpdatedAt) || locked.FormID != a.FormID {
+				return errChanged
+			}
+			if err := s.submitTx(ctx, tx, p.app, p.docs, p.to, "account:"+o.AccountID, o.AccountID, remote, ""); err != nil {
+				return err
+			}
+			out = p.app
 			return nil
+		})
+		if errors.Is(err, errChanged) && attempt < 3 {
+			continue
 		}
-		cur, err := s.Forms.Current(ctx, a.ServiceID)
-		if errors.Is(err, ErrNoForm) {
-			return ErrService
-		}
-		if err != nil {
-			return err
-		}
-		if cur.ID != a.FormID {
-			return ErrStaleForm
-		}
-		svc, ok, err := s.Service(ctx, a.ServiceID)
-		if err != nil {
-			return err
-		}
-		if !ok || !svc.Active {
-			return ErrService
-		}
-		if fe := CheckApplicant(a.Applicant); fe != nil {
-			return &StepErrors{Step: "richiedente", Fields: fe}
-		}
-		kept, errs := cur.Def.Check(a.Answers)
-		if errs != nil {
-			return &StepErrors{Step: "modulo", Answers: errs}
-		}
-		a.Answers, a.TermDays, a.Withdrawable = kept, svc.MaxDays, cur.Def.Withdrawable
-		docs, err := s.answerFiles(ctx, cur.Def, a, o.AccountID)
-		if err != nil {
-			return err
-		}
-		if err := s.submitTx(ctx, tx, a, cur.Def, docs, "account:"+o.AccountID, o.AccountID, remote, ""); err != nil {
-			return err
-		}
-		out = a
-		return nil
-	})
-	return out, err
+		return out, err
+	}
+}
+
+// errChanged: the draft changed between its checks and its transaction.
+var errChanged = problem.New(problem.Conflict, "sportello.refused.changed", errors.New("the application changed meanwhile"))
+
+// submission is a draft checked and ready to be registered.
+type submission struct {
+	app  *Application
+	docs []Document
+	to   recipient
+}
+
+// prepareSubmit checks a draft against its form and service, and reads
+// what its registration needs, outside any transaction.
+func (s *Store) prepareSubmit(ctx context.Context, a *Application, owner string) (*submission, error) {
+	cur, err := s.Forms.Current(ctx, a.ServiceID)
+	if errors.Is(err, ErrNoForm) {
+		return nil, ErrService
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cur.ID != a.FormID {
+		return nil, ErrStaleForm
+	}
+	svc, ok, err := s.Service(ctx, a.ServiceID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !svc.Active {
+		return nil, ErrService
+	}
+	if fe := CheckApplicant(a.Applicant); fe != nil {
+		return nil, &StepErrors{Step: "richiedente", Fields: fe}
+	}
+	kept, errs := cur.Def.Check(a.Answers)
+	if errs != nil {
+		return nil, &StepErrors{Step: "modulo", Answers: errs}
+	}
+	a.Answers, a.TermDays, a.Withdrawable = kept, svc.MaxDays, cur.Def.Withdrawable
+	docs, err := s.answerFiles(ctx, cur.Def, a, owner)
+	if err != nil {
+		return nil, err
+	}
+	to, err := s.Notifier.recipient(ctx, a.AccountID, a.NotifyEmail)
+	if err != nil {
+		return nil, err
+	}
+	return &submission{app: a, docs: docs, to: to}, nil
 }
 
 // StepErrors sends the resident back to the step whose answers are
@@ -137,7 +184,7 @@ func kindAccepted(kinds []string, mediaType string) bool {
 // entry, the documents, the history, the audit entry and the receipt's
 // mail. by is the audit's actor; actorID the account on the register's
 // step (the resident online, the operator at the counter).
-func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, a *Application, def *Definition, docs []Document, by, actorID, remote, note string) error {
+func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, a *Application, docs []Document, to recipient, by, actorID, remote, note string) error {
 	now := s.now()
 	from := a.State
 	snap, err := Apply(a.Snapshot, Submit, Resident, Params{}, now)
@@ -185,7 +232,7 @@ func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, a *Application, def *D
 		Remote: remote, Details: map[string]string{"service": a.ServiceID, "protocol": a.Protocol, "channel": string(a.Channel)}}); err != nil {
 		return err
 	}
-	return s.Notifier.notifyTx(ctx, tx, a, "registered")
+	return s.Notifier.notifyTx(ctx, tx, to, a, "registered")
 }
 
 func insertDocTx(ctx context.Context, tx *sql.Tx, appID string, d Document) error {
@@ -248,6 +295,15 @@ func (s *Store) RegisterCounter(ctx context.Context, c CounterApplication) (*App
 	if len(fe) > 0 || errs != nil {
 		return nil, &StepErrors{Step: "sportello", Fields: fe, Answers: errs}
 	}
+	// Read before the transaction (see Submit).
+	docs, err := s.answerFiles(ctx, form.Def, &Application{Answers: kept}, c.Operator)
+	if err != nil {
+		return nil, err
+	}
+	to, err := s.Notifier.recipient(ctx, "", applicant.Email.Value)
+	if err != nil {
+		return nil, err
+	}
 	var out *Application
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		// The same key again: the application the first post made.
@@ -268,11 +324,7 @@ func (s *Store) RegisterCounter(ctx context.Context, c CounterApplication) (*App
 			a.NotifyEmail, now, a.TermDays, a.Withdrawable); err != nil {
 			return err
 		}
-		docs, err := s.answerFiles(ctx, form.Def, a, c.Operator)
-		if err != nil {
-			return err
-		}
-		if err := s.submitTx(ctx, tx, a, form.Def, docs, "account:"+c.Operator, c.Operator, c.Remote, ""); err != nil {
+		if err := s.submitTx(ctx, tx, a, docs, to, "account:"+c.Operator, c.Operator, c.Remote, ""); err != nil {
 			return err
 		}
 		out = a
@@ -301,6 +353,10 @@ type Step struct {
 	// Files are documents that come with the step: an integration, the
 	// remarks, the office's reply (attachment ids, owned by ActorID).
 	Files []string
+	// Seen is the application's UpdatedAt on the page the actor acted
+	// from: when set, a step on an application changed since is refused
+	// ("changed"), so of two operators acting at once the second is told.
+	Seen time.Time
 }
 
 // Act applies a step to an application: o is the resident's ownership
@@ -313,25 +369,54 @@ func (s *Store) Act(ctx context.Context, id string, o *Owner, st Step) (*Applica
 	if utf8.RuneCountInString(st.Note) > MaxNote || !utf8.ValidString(st.Note) {
 		return nil, problem.Fields{"note": "sportello.error.too_long"}
 	}
+	// What the step reads beyond the application is read before its
+	// transaction (see Submit): the files, and whom to tell, which are
+	// the same for every version of the application.
+	var seen *Application
+	var err error
+	if o == nil {
+		seen, err = s.ForOffice(ctx, id)
+	} else {
+		seen, err = s.Get(ctx, id, *o)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var docs []Document
+	for _, fid := range st.Files {
+		if s.Files == nil {
+			return nil, errors.New("sportello: no file store")
+		}
+		info, err := s.Files.Info(ctx, fid, st.ActorID)
+		if err != nil {
+			return nil, err
+		}
+		kind := map[Action]string{Integrate: DocIntegration, Remarks: DocRemarks, Accept: DocReply, Reject: DocReply}[st.Action]
+		if kind == "" {
+			return nil, problem.Fields{"file": "sportello.error.file_not_here"}
+		}
+		docs = append(docs, Document{ID: tokens.ID(), AttachmentID: info.ID, Kind: kind, Filename: info.Filename, MediaType: info.MediaType,
+			Size: info.Size, SHA256: info.SHA256, FromOffice: st.Actor == Office})
+	}
+	to, err := s.Notifier.recipient(ctx, seen.AccountID, seen.NotifyEmail)
+	if err != nil {
+		return nil, err
+	}
 	var out *Application
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		a, err := s.lockTx(ctx, tx, id, o)
 		if err != nil {
 			return err
 		}
+		// Two people on one application: who acted on what they saw
+		// wins, the other is told it changed, and nothing of theirs is
+		// done (a message adds to what is there and always goes).
+		if !st.Seen.IsZero() && st.Action != Message && !a.UpdatedAt.Equal(st.Seen) {
+			return &Refusal{Action: st.Action, From: a.State, By: st.Actor, Reason: "changed"}
+		}
 		now := s.now()
-		var docs []Document
-		for _, fid := range st.Files {
-			info, err := s.Files.Info(ctx, fid, st.ActorID)
-			if err != nil {
-				return err
-			}
-			kind := map[Action]string{Integrate: DocIntegration, Remarks: DocRemarks, Accept: DocReply, Reject: DocReply}[st.Action]
-			if kind == "" {
-				return problem.Fields{"file": "sportello.error.file_not_here"}
-			}
-			docs = append(docs, Document{ID: tokens.ID(), AttachmentID: info.ID, Kind: kind, Filename: info.Filename, MediaType: info.MediaType,
-				Size: info.Size, SHA256: info.SHA256, FromOffice: st.Actor == Office, At: now})
+		for i := range docs {
+			docs[i].At = now
 		}
 		from := a.State
 		snap, err := Apply(a.Snapshot, st.Action, st.Actor, Params{Note: st.Note, Days: st.Days, Document: len(docs) > 0}, now)
@@ -398,7 +483,7 @@ func (s *Store) Act(ctx context.Context, id string, o *Owner, st Step) (*Applica
 		// The resident hears of every change, and of what the office
 		// writes; an assignment is the office's own business.
 		if from != a.State || st.Action == Message && st.Actor == Office {
-			if err := s.Notifier.notifyTx(ctx, tx, a, string(st.Action)); err != nil {
+			if err := s.Notifier.notifyTx(ctx, tx, to, a, string(st.Action)); err != nil {
 				return err
 			}
 		}
