@@ -20,12 +20,13 @@
 #     a failing input like any other), and the script kills a run still going FUZZ_GRACE seconds
 #     after its FUZZTIME, with the command that reproduces it;
 #   - it cannot get through its seeds (the "baseline coverage") within FUZZTIME: go test then stops
-#     at the deadline and says PASS although it fuzzed nothing; here it fails;
-#   - its executions stall (the count stands still for a whole progress interval, every worker
-#     stuck, which Go lets pass when the deadline comes first) and a rerun without a deadline
-#     (below) does not clear it.
-# What it cannot see: an input that hangs one worker only in the last 10 s of a run (Go's own
-# check needs 10 s, and the other worker keeps the count going); a longer FUZZTIME sees more.
+#     at the deadline and says PASS although it fuzzed nothing; here it fails.
+# What it cannot see: an input that starts hanging less than 10 s before the deadline. Go's own
+# check needs 10 s on one input; at the deadline Go stops the stuck worker and says PASS. With the
+# default 10 s that is nearly every input fuzzing finds (seeds are covered: see above); FUZZTIME=60s
+# gives the check 50 s of each run. (Watching the execution count for a stall does not tell a hang
+# apart: the count also stands still for seconds while Go minimizes a new input, or on slow inputs
+# such as FuzzDetect's documents; tried, it flagged 6 of 14 healthy targets in one CI run.)
 #
 # Go's fuzzing coordinator (Go 1.26; go.dev/issue/75804, fixed in 1.27) has a race at the
 # -fuzztime deadline: it can fail a run with a bare "context deadline exceeded", no failing input,
@@ -34,8 +35,8 @@
 # quirk only when its seeds were all done (a run that did not get through them fails at once) and
 # it ended within the hard bound; it is then run again with the same number of executions as an
 # iteration count (-fuzztime Nx), which sets no deadline and so cannot hit the race, under the same
-# hard bound: it passes only if that rerun passes. A stalled run gets the same rerun. Whatever
-# fails in a rerun fails CI; the summary marks the targets that needed one.
+# hard bound: it passes only if that rerun passes. Whatever fails in a rerun fails CI; the summary
+# marks the targets that needed one.
 # shellcheck source=scripts/ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" fuzz.sh
 
@@ -115,9 +116,8 @@ crashers() { find "$1/testdata/fuzz/$2" -maxdepth 1 -type f 2>/dev/null | sort |
 # fuzz_run DIR NAME FUZZTIME BOUND LOG runs one target, killed (the whole process group: go, the
 # test binary and its workers) after BOUND seconds, and sets: status (124 or 137 when killed),
 # seeds_done (whether the baseline completed), seeds ("k/N" of the last baseline line), execs (the
-# last count), elapsed (the coordinator's last "elapsed"), stalled (the count stood still between
-# two progress lines before the last one), bare_deadline (a bare "context deadline exceeded"),
-# new_inputs (failing inputs written by this run).
+# last count), elapsed (the coordinator's last "elapsed"), bare_deadline (a bare "context deadline
+# exceeded"), new_inputs (failing inputs written by this run).
 fuzz_run() {
   local dir=$1 name=$2 time=$3 bound=$4 log=$5
   crashers "$dir" "$name" >"$tmp/before"
@@ -131,8 +131,6 @@ fuzz_run() {
   seeds=$(grep -oE 'gathering baseline coverage: [0-9]+/[0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+/[0-9]+' || echo "?")
   execs=$(grep -oE 'execs: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+' || echo 0)
   elapsed=$(grep -oE '^fuzz: elapsed: [0-9]+s' "$log" | tail -n 1 | grep -oE '[0-9]+' || echo "?")
-  stalled=""
-  if grep -oE 'execs: [0-9]+' "$log" | sed '$d' | uniq -d | grep -q .; then stalled=1; fi
   bare_deadline=""
   if grep -q 'context deadline exceeded' "$log" && [[ -z "$new_inputs" ]] &&
     ! grep -qE 'Failing input written to|failure while testing seed corpus entry' "$log"; then
@@ -141,7 +139,7 @@ fuzz_run() {
 }
 
 # judge DIR NAME TIME LOG: whether the run fuzz_run just made failed, and how; sets verdict to
-# "ok", "recheck: why" (stall or bare deadline, worth a rerun without a deadline) or
+# "ok", "recheck: why" (a bare deadline, worth a rerun without a deadline) or
 # "FAIL: what", and prints the log, the failing inputs and the command that reproduces it.
 judge() {
   local dir=$1 name=$2 time=$3 log=$4 c
@@ -175,8 +173,6 @@ judge() {
     verdict="FAIL: did not get through its seeds (baseline $seeds) within $time, so it fuzzed nothing"
     echo "  reproduce: go test -run '^${name}\$' -v -timeout 60s ./$dir   (each seed with its duration; a hanging one panics with its stack)" >&2
     echo "  a seed that hangs is a bug; seeds that are merely slow: make the target faster or the corpus smaller" >&2
-  elif ((status == 0)) && [[ -n "$stalled" && "$time" != *x ]]; then
-    verdict="recheck: the executions stalled (the count stood still at $execs for a whole progress interval)"
   elif ((status == 0)); then
     verdict="ok"
   elif [[ -n "$bare_deadline" && "$time" != *x ]]; then
