@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/identity"
 )
 
 // Findings of an outside attacker's review of identity and throttling,
@@ -55,6 +59,65 @@ func TestAttack_NewsSubscriptionMailsAnyone(t *testing.T) {
 		}
 		if sent != 4 {
 			t.Errorf("after 6 registration mails the client got %d subscription mails, want the 4 left of 10", sent)
+		}
+	})
+}
+
+// Strangers' failures lock an account for every browser that never logged
+// into it, the owner's included; a password reset, the owner's way back,
+// also forgot the browsers the owner had logged in with, and did not trust
+// the one that followed the link. So whoever kept an account's budget spent
+// (50 wrong passwords per 15 minutes from a few addresses) kept its owner
+// out even after a reset: against the demo, the owner's new password got
+// "Troppi tentativi" in the browser that had just reset it. The browser
+// that sets a new password through the mailed link proved it reads the
+// mailbox, and is trusted from then on; strangers stay locked out.
+func TestAttack_ResetLeavesTheOwnerLockedOut(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		// The account's budget from anywhere lowered by configuration to
+		// 6 (50 by default), so that the strangers' failures cost fewer
+		// password checks.
+		s := newTunedIDSite(t, d, func(c *config) { c.Limits.AccountAttempts = 6 })
+		now := time.Now()
+		s.apps.identity.Limiter.Now = func() time.Time { return now }
+		if _, err := s.apps.identity.ImportResident(context.Background(), identity.NewResident{Email: "anna@example.org", Password: "tram-per-Sesto-alle-7", GivenName: "Anna", FamilyName: "Colombo"}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		login := func(b *browser, password string) int {
+			res, _ := b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {"anna@example.org"}, "password": {password}})
+			return res.StatusCode
+		}
+		for i := range 6 {
+			stranger := s.browser(t, nil)
+			stranger.from = "203.0.113." + strconv.Itoa(i+1)
+			if st := login(stranger, "not-her-password"); st != http.StatusUnauthorized {
+				t.Fatalf("stranger %d: %d", i, st)
+			}
+		}
+		// The owner, on a computer she never used here, is locked out like
+		// any stranger, and asks for a reset.
+		owner := s.browser(t, nil)
+		owner.from = "192.0.2.77"
+		if st := login(owner, "tram-per-Sesto-alle-7"); st != http.StatusTooManyRequests {
+			t.Fatalf("a new browser after the strangers' failures: %d, want 429", st)
+		}
+		if res, _ := owner.do("POST", s.plain.URL+"/password-dimenticata", url.Values{"email": {"anna@example.org"}}); res.StatusCode != http.StatusOK {
+			t.Fatalf("reset request: %d", res.StatusCode)
+		}
+		msgs := s.deliverTo(t, "anna@example.org")
+		newPassword := "Bicicletta-Verde-al-Parco-42"
+		if res, _ := owner.do("POST", s.plain.URL+"/reimposta-password", url.Values{"token": {tokenOf(t, msgs[len(msgs)-1])},
+			"password": {newPassword}, "password2": {newPassword}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("reset: %d", res.StatusCode)
+		}
+		if st := login(owner, newPassword); st != http.StatusSeeOther {
+			t.Errorf("the owner, in the browser that reset the password, with the new one: %d, want 303", st)
+		}
+		// The strangers' lockout still holds for everyone else.
+		newcomer := s.browser(t, nil)
+		newcomer.from = "192.0.2.50"
+		if st := login(newcomer, newPassword); st != http.StatusTooManyRequests {
+			t.Errorf("another browser with the new password during the lockout: %d, want 429", st)
 		}
 	})
 }

@@ -165,9 +165,14 @@ func (h *Web) setCookie(w http.ResponseWriter, r *http.Request, token string) {
 // login forms).
 func (h *Web) loggedIn(w http.ResponseWriter, r *http.Request, login *Login) {
 	h.setCookie(w, r, login.Token)
-	if login.Device != "" {
+	h.trustBrowser(w, r, login.Device)
+}
+
+// trustBrowser gives the browser its device token, if it has a new one.
+func (h *Web) trustBrowser(w http.ResponseWriter, r *http.Request, device string) {
+	if device != "" {
 		// #nosec G124 -- as in setCookie: Secure whenever the portal is reached over HTTPS
-		http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: login.Device, Path: "/", MaxAge: int(deviceTTL.Seconds()), HttpOnly: true,
+		http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: device, Path: "/", MaxAge: int(deviceTTL.Seconds()), HttpOnly: true,
 			Secure: secure(r, h.BaseURL), SameSite: http.SameSiteLaxMode})
 	}
 }
@@ -550,7 +555,7 @@ func (h *Web) reset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	err := h.Svc.ResetPassword(r.Context(), f.Get("token"), f.Get("password"), f.Get("password2"), web.RemoteAddr(r))
+	device, err := h.Svc.ResetPassword(r.Context(), f.Get("token"), f.Get("password"), f.Get("password2"), deviceOf(r), web.RemoteAddr(r))
 	var fe FieldErrors
 	switch {
 	case errors.As(err, &fe):
@@ -561,6 +566,7 @@ func (h *Web) reset(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.App.Fail(w, r, err)
 	default:
+		h.trustBrowser(w, r, device)
 		web.Redirect(w, r, "/accedi", url.Values{"reimpostata": {"1"}})
 	}
 }
