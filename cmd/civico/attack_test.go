@@ -2,13 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/cardca"
+	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/identity"
@@ -120,4 +127,109 @@ func TestAttack_ResetLeavesTheOwnerLockedOut(t *testing.T) {
 			t.Errorf("another browser with the new password during the lockout: %d, want 429", st)
 		}
 	})
+}
+
+// A card revoked after its holder logged in ended the portal session only
+// when that browser came back to the portal: its Partecipa session (and
+// any application's) kept the card's high assurance for up to 12 hours,
+// and the portal session and its tokens stayed in the database. Against
+// the demo, after `civico ca revoke`, Partecipa still greeted the holder at
+// acr high while the card itself was refused. The housekeeping every
+// process runs now ends the sessions of revoked cards, which tells every
+// application (back-channel logout) and stops their tokens.
+func TestAttack_RevokedCardKeepsItsApplicationSessions(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		card := s.card(t, "FRRLCU78H15C707", "LUCA", "FERRARI", nil)
+		b := s.ssoBrowser(t, card)
+		s.cardLogin(t, b, "/")
+		if _, res, body, _ := s.partecipaLogin(t, b, "/accedi?next=/profilo"); res.StatusCode != 200 || !strings.Contains(body, "Luca Ferrari") {
+			t.Fatalf("single sign-on into Partecipa: %d", res.StatusCode)
+		}
+		if s.count(t, "partecipa_sessions") != 1 || s.count(t, "oidc_tokens") != 1 {
+			t.Fatal("no Partecipa session or access token after the login")
+		}
+		if err := s.ca.Revoke(card.Cert.SerialNumber, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		// The verifier looks at the CRL file at most once a second.
+		time.Sleep(1100 * time.Millisecond)
+		// The holder stays on Partecipa and never comes back to the
+		// portal; the town's housekeeping runs, as in every process.
+		for _, task := range s.apps.tasks {
+			if task.Feature == "identity" && task.Run != nil {
+				if err := task.Run(context.Background()); err != nil {
+					t.Fatalf("%s: %v", task.Name, err)
+				}
+			}
+		}
+		if _, body := b.do("GET", s.part.URL+"/profilo", nil); strings.Contains(body, "Luca Ferrari") {
+			t.Error("Partecipa still greets the holder of a revoked card")
+		}
+		for _, table := range []string{"partecipa_sessions", "sessions", "oidc_tokens"} {
+			if n := s.count(t, table); n != 0 {
+				t.Errorf("%d rows left in %s after the card's revocation", n, table)
+			}
+		}
+		records, _ := (&audit.Log{DB: d}).List(context.Background(), audit.ListFilter{Action: "session.ended.card_revoked", Limit: 5})
+		if len(records) != 1 {
+			t.Errorf("%d audit entries for the ended session, want 1", len(records))
+		}
+	})
+}
+
+// BenchmarkRevokedCardSweep is the minute's look for sessions of revoked
+// cards that every process runs, with 1,000 live card sessions of which
+// none is revoked (the usual case): one read of the card sessions and a
+// CRL lookup each.
+func BenchmarkRevokedCardSweep(b *testing.B) {
+	s := newIDSiteB(b)
+	ctx := context.Background()
+	code, _ := cf.Complete("FRRLCU78H15C707")
+	card, err := s.ca.IssueCard(cardca.CardRequest{FiscalCode: string(code), GivenName: "LUCA", FamilyName: "FERRARI"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	holder, err := s.verifier.Verify([]*x509.Certificate{card.Cert}, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := s.apps.identity.LoginCard(ctx, identity.CardHolder{FiscalCode: string(holder.FiscalCode), Proof: holder.Proof}, holder.Proof, "192.0.2.1", "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	authority, _, _ := strings.Cut(holder.Proof, ":")
+	err = s.d.Tx(ctx, func(tx *sql.Tx) error {
+		for i := range 999 {
+			if _, err := s.apps.identity.Sessions.Create(ctx, tx, a.Account.ID, assurance.High, "crs", fmt.Sprintf("%s:%x", authority, 1000+i), "bench"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sweep func(context.Context) error
+	for _, t := range s.apps.tasks {
+		if t.Name == "sessions of revoked cards" {
+			sweep = t.Run
+		}
+	}
+	if sweep == nil {
+		b.Fatal("no sweep of revoked cards' sessions")
+	}
+	// On a shared machine the time per sweep includes waiting for a core;
+	// its CPU time is what it costs.
+	cpu := processCPU()
+	for b.Loop() {
+		if err := sweep(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	var n int
+	if err := s.d.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions`).Scan(&n); err != nil || n != 1000 {
+		b.Fatalf("%d sessions after the sweeps, want the 1000 of cards not revoked (%v)", n, err)
+	}
 }

@@ -139,6 +139,30 @@ func (h *Web) Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// EndRevokedSessions ends every live session opened with a card that has
+// been revoked since, whether or not its browser comes back to the portal:
+// the applications it logged into are told (back-channel logout) and its
+// tokens stop. The middleware ends such a session at its next request;
+// this ends the others, each process running it every minute. Any process
+// may run it: a session another one ended first is skipped.
+func (h *Web) EndRevokedSessions(ctx context.Context) error {
+	if h.Card == nil {
+		return nil
+	}
+	list, err := h.Svc.Sessions.Proven(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range list {
+		if h.Card.Revoked(list[i].Proof) {
+			if err := h.Svc.EndRevoked(ctx, &list[i], ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Viewer is the web.App hook that shows the logged-in person in the header.
 func Viewer(r *http.Request) *web.Viewer {
 	a, se := Current(r.Context())
