@@ -3,15 +3,27 @@ package oidcop
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/problem"
 )
 
-// ScopeApplications lets an application read the resident's applications
-// to the town (the Sportello's API, /api/v1/applications).
-const ScopeApplications = "applications"
+// Scopes of the portal's own APIs, checked on the bearer token's grant.
+const (
+	// ScopeApplications lets an application read the resident's
+	// applications to the town (the Sportello's API, /api/v1/applications).
+	ScopeApplications = "applications"
+	// ScopePayments lets an application read the resident's debt
+	// positions (GET /api/v1/positions).
+	ScopePayments = "payments"
+)
+
+// Has says whether the grant includes scope.
+func (g Grant) Has(scope string) bool {
+	return slices.Contains(g.Scopes, scope)
+}
 
 // Grant is what an access token the provider issued allows.
 type Grant struct {

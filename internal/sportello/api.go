@@ -57,7 +57,7 @@ func (h *Web) apiOwner(w http.ResponseWriter, r *http.Request) (Owner, bool) {
 		return Owner{}, false
 	}
 	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || h.Tokens == nil || len(token) > 200 {
+	if !ok || h.Tokens == nil || len(token) > 512 { // oidcop.Bearer's bound
 		h.unauthorized(w, r, "invalid_request")
 		return Owner{}, false
 	}
