@@ -24,8 +24,9 @@ type DetailData struct {
 	Documents []Document
 	// Names are the operators' names by account id (the office's page).
 	Names map[string]string
-	// Can lists the actions the viewer may take now, by name.
-	Can     map[Action]bool
+	// Can lists the actions the viewer may take now, by name (strings:
+	// the templates index it with literals).
+	Can     map[string]bool
 	Now     time.Time
 	Message string
 	Alert   string
@@ -52,12 +53,12 @@ func (d *DetailData) Overdue() bool { return d.App.Overdue(d.Now) }
 func (d *DetailData) Paused() bool { return d.App.Paused(d.Now) }
 
 // can lists what actor may do now, asking the lifecycle itself.
-func can(a *Application, by Actor, now time.Time) map[Action]bool {
-	out := map[Action]bool{}
+func can(a *Application, by Actor, now time.Time) map[string]bool {
+	out := map[string]bool{}
 	for _, act := range Actions {
 		p := Params{Note: "x", Days: 1, Document: true}
 		if _, err := Apply(a.Snapshot, act, by, p, now); err == nil {
-			out[act] = true
+			out[string(act)] = true
 		}
 	}
 	return out

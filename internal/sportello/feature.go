@@ -45,17 +45,17 @@ func (m *Module) Feature() feature.Feature {
 			h.BackOffice(identity.Section{Label: "sportello.bo.title", Href: boPath, Roles: DeskRoles})
 			h.BackOffice(identity.Section{Label: "sportello.counter.title", Href: "/backoffice/sportello", Roles: DeskRoles})
 			h.BackOffice(identity.Section{Label: "sportello.editor.title", Href: edPath, Roles: EditorRoles})
-			h.Panel(area.PanelFunc(m.panel))
+			h.Panel(m)
 			h.Export("sportello_applications", m.export)
 			return nil
 		},
 	}
 }
 
-// panel is the Sportello's panel on the resident's desk: what waits for
-// them (drafts to finish, integrations asked, notices to answer) and the
-// latest applications.
-func (m *Module) panel(ctx context.Context, r area.Resident) (area.Summary, error) {
+// Panel is the Sportello's panel on the resident's desk (area.Panel):
+// what waits for them (drafts to finish, integrations asked, notices to
+// answer) and the latest applications.
+func (m *Module) Panel(ctx context.Context, r area.Resident) (area.Summary, error) {
 	n, list, err := m.Store.Awaiting(ctx, Owner{AccountID: r.AccountID, FiscalCode: r.FiscalCode}, area.MaxItems)
 	if err != nil {
 		return area.Summary{}, err
