@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -16,7 +17,10 @@ import (
 	"github.com/civico-pa/civico/internal/cardca"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/sportello"
+	"golang.org/x/oauth2"
 )
 
 // journeyService is a demo service the journey fills; its form is the
@@ -210,6 +214,12 @@ func TestSportelloJourney(t *testing.T) {
 		// The office: two operators on the same page; the first takes it.
 		desk1 := operatorBrowser(t, s.idSite, "desk1@comune.example.it", "desk")
 		desk2 := operatorBrowser(t, s.idSite, "desk2@comune.example.it", "desk")
+		if res, body = desk1.do("GET", s.plain.URL+"/backoffice/pratiche?coda=da-assegnare", nil); res.StatusCode != 200 || !strings.Contains(body, protocolNo) {
+			t.Fatalf("the queue to assign: %d", res.StatusCode)
+		}
+		if res, _ = b.do("GET", s.plain.URL+"/backoffice/pratiche/"+id, nil); res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound {
+			t.Fatalf("a resident in the back office: %d", res.StatusCode)
+		}
 		bo := s.plain.URL + "/backoffice/pratiche/" + id
 		res, page1 := desk1.do("GET", bo, nil)
 		if res.StatusCode != 200 {
@@ -257,7 +267,9 @@ func TestSportelloJourney(t *testing.T) {
 		if res, _ = b.do("POST", app+"/integrazione", url.Values{"note": {"Di nuovo"}}); res.StatusCode != http.StatusConflict {
 			t.Fatalf("a second integration: %d", res.StatusCode)
 		}
-		res, body = b.do("GET", app, nil)
+		if res, body = b.do("GET", app, nil); res.StatusCode != 200 {
+			t.Fatalf("the detail: %d", res.StatusCode)
+		}
 		for _, want := range []string{protocolNo, "Serve il libretto di circolazione", "Il veicolo è in comproprietà con mia moglie"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("the detail lacks %q", want)
@@ -305,4 +317,110 @@ func accountByEmail(t *testing.T, s *sportelloSite, email string) string {
 		t.Fatal(err)
 	}
 	return a.ID
+}
+
+// apiToken runs an outside application's login with the card and
+// returns the access token the provider issued for scopes.
+func (s *sportelloSite) apiToken(card *cardca.Card, name string, scopes ...string) string {
+	t := s.t
+	t.Helper()
+	ctx := context.Background()
+	c, secret := s.addClient(t, oidcop.NewClient{Name: name, RedirectURIs: []string{outsideRedirect}, Scopes: scopes})
+	rp := s.relyingParty(t, c.ID, secret, outsideRedirect, scopes...)
+	b := s.ssoBrowser(t, card)
+	a := rp.start()
+	last, _, _, _ := b.follow(a.url, outsideRedirect)
+	next, _ := url.Parse(last)
+	last, res, body, _ := b.follow(s.cardLogin(t, b, next.Query().Get("next")), outsideRedirect)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, `action="/oidc/consenso"`) {
+		t.Fatalf("consent: %d at %s", res.StatusCode, last)
+	}
+	res, _ = b.do("POST", s.tls.URL+"/oidc/consenso", url.Values{"id": {regexpFind(t, body, `name="id" value="([^"]+)"`)}, "decision": {"allow"}})
+	base, _ := url.Parse(s.tls.URL)
+	loc, _ := base.Parse(res.Header.Get("Location"))
+	last, _, _, _ = b.follow(loc.String(), outsideRedirect)
+	tok, err := rp.oauth.Exchange(ctx, rp.callback(a, last).Get("code"), oauth2.VerifierOption(a.verifier))
+	if err != nil {
+		t.Fatalf("code exchange: %v", err)
+	}
+	return tok.AccessToken
+}
+
+func (s *sportelloSite) api(token, path string) (int, string, string) {
+	s.t.Helper()
+	req, _ := http.NewRequest("GET", s.plain.URL+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("WWW-Authenticate"), string(b)
+}
+
+// The API gives a resident's applications to an application they let
+// read them (scope applications), and nothing to anyone else.
+func TestSportelloAPI(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSportelloSite(t, d)
+		ctx := context.Background()
+		_, card := s.resident("FRRLCU78H15C707", "LUCA", "FERRARI", "")
+		accID, _ := accountOf(t, s, "FRRLCU78H15C707")
+		acc, err := s.apps.identity.Store.ByID(ctx, accID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := s.apps.civico.sportello.Store
+		se := &identity.Session{Assurance: assurance.High}
+		mine, err := st.Start(ctx, journeyService, acc, se, "0123456789abcdef0123456789abcdef", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := sportello.OwnerOf(acc, se)
+		if _, err := st.Save(ctx, mine.ID, o, sportello.DraftEdit{Answers: sportello.Answers{"zona": {"centro"}, "targa": {"ZZ999ZZ"}, "conferma": {"yes"}},
+			Fields: []string{"zona", "targa", "conferma"}}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Submit(ctx, mine.ID, o, ""); err != nil {
+			t.Fatal(err)
+		}
+
+		token := s.apiToken(card, "Fascicolo del cittadino", "openid", oidcop.ScopeApplications)
+		code, _, body := s.api(token, "/api/v1/applications")
+		if code != 200 || !strings.Contains(body, mine.ID) || !strings.Contains(body, `"state": "registered"`) || strings.Contains(body, "ZZ999ZZ") {
+			t.Fatalf("the list: %d %s", code, body)
+		}
+		code, _, body = s.api(token, "/api/v1/applications/"+mine.ID)
+		if code != 200 || !strings.Contains(body, "ZZ999ZZ") || !strings.Contains(body, `"history"`) {
+			t.Fatalf("the detail: %d %s", code, body)
+		}
+		// Another resident's application, and one that does not exist.
+		card2 := s.card(t, "BNCGLI80A41F205", "GIULIA", "BIANCHI", func(r *cardca.CardRequest) { r.NotAfter = time.Now().AddDate(1, 0, 0) })
+		token2 := s.apiToken(card2, "Fascicolo di Giulia", "openid", oidcop.ScopeApplications)
+		if code, _, body = s.api(token2, "/api/v1/applications/"+mine.ID); code != http.StatusNotFound {
+			t.Fatalf("another's application: %d %s", code, body)
+		}
+		if code, _, body = s.api(token2, "/api/v1/applications"); code != 200 || strings.Contains(body, mine.ID) {
+			t.Fatalf("another's list: %d %s", code, body)
+		}
+		// The OpenAPI document names both, with the scope.
+		if code, _, body = s.api("", "/api/v1/openapi.json"); code != 200 || !strings.Contains(body, `"/applications/{id}"`) || !strings.Contains(body, `{"bearer": ["applications"]}`) {
+			t.Fatalf("openapi: %d", code)
+		}
+		// A token without the scope, a tampered one, none.
+		plain := s.apiToken(card, "Biblioteca", "openid")
+		if code, auth, _ := s.api(plain, "/api/v1/applications"); code != http.StatusForbidden || !strings.Contains(auth, "insufficient_scope") {
+			t.Fatalf("without the scope: %d %s", code, auth)
+		}
+		tampered := []byte(token)
+		tampered[len(tampered)/2] ^= 1
+		for _, bad := range []string{string(tampered), ""} {
+			if code, auth, _ := s.api(bad, "/api/v1/applications"); code != http.StatusUnauthorized || !strings.Contains(auth, "Bearer") {
+				t.Fatalf("token %.10q: %d %s", bad, code, auth)
+			}
+		}
+	})
 }

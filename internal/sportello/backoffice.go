@@ -40,8 +40,10 @@ func (h *Web) backOfficeRoutes(m web.Registrar) {
 
 // QueueData is the content of the back office's queues.
 type QueueData struct {
-	Filter   Filter
-	Counts   map[Queue]int
+	Filter Filter
+	Counts map[Queue]Count
+	// Total is the queue's count (Pager.Total, as shown).
+	Total    Count
 	Queues   []Queue
 	List     []Summary
 	Pager    Pager
@@ -100,7 +102,7 @@ func (h *Web) queue(w http.ResponseWriter, r *http.Request) {
 	for k, v := range keep {
 		link[k] = v
 	}
-	d := &QueueData{Filter: f, Counts: counts, Queues: Queues, List: list, Pager: newPager(f.Page, total, link, boPath), Services: services,
+	d := &QueueData{Filter: f, Counts: counts, Total: total, Queues: Queues, List: list, Pager: newPager(f.Page, int(total), link, boPath), Services: services,
 		States: States[2:], Now: time.Now(), Query: keep.Encode()}
 	d.Names = h.operatorNames(r)
 	p := h.App.NewPage(r, "sportello.bo.title")

@@ -131,7 +131,7 @@ func (f Filter) where() (string, []any, string) {
 		order = "due_on, id"
 	case QueueClosed:
 		conds = append(conds, "phase = 'closed'")
-		order = "registered_at DESC, id"
+		order = "registered_at DESC, id DESC"
 	default:
 		conds = append(conds, "phase = 'open'")
 	}
@@ -179,15 +179,45 @@ func itoa(n int) string {
 	return itoa(n/10) + string(rune('0'+n%10))
 }
 
-// List lists a page of a queue, with the number of applications in it.
-func (s *Store) List(ctx context.Context, f Filter) ([]Summary, int, error) {
+// CountCap is the most a queue's count goes to: beyond it the back office
+// shows "1000+", and its pages end there (filters and the search narrow
+// a queue that long). Each count then reads at most CountCap+1 index
+// entries, and a page at most CountCap+PageSize, whatever the number of
+// applications: the queue page costs the same with 100 or 100,000.
+const CountCap = 1000
+
+// Count is a queue's size, up to CountCap+1 (more than CountCap).
+type Count int
+
+func (c Count) String() string {
+	if c > CountCap {
+		return itoa(CountCap) + "+"
+	}
+	return itoa(int(c))
+}
+
+// count counts a filter's applications up to CountCap+1, in the queue's
+// order: so the planner reads them off the queue's index (without the
+// order PostgreSQL reads the table until it has found enough, which for
+// a small queue in a large table is most of it).
+func (s *Store) count(ctx context.Context, where string, args []any, order string) (Count, error) {
+	var n int
+	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM sportello_applications WHERE `+where+` ORDER BY `+order+
+		` LIMIT `+itoa(CountCap+1)+`) c`, args...).Scan(&n)
+	return Count(n), err
+}
+
+// List lists a page of a queue, with the number of applications in it
+// (at most CountCap+1: see CountCap).
+func (s *Store) List(ctx context.Context, f Filter) ([]Summary, Count, error) {
 	where, args, order := f.where()
-	var total int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM sportello_applications WHERE `+where, args...).Scan(&total); err != nil {
+	total, err := s.count(ctx, where, args, order)
+	if err != nil {
 		return nil, 0, err
 	}
+	page := min(max(f.Page, 1), CountCap/PageSize+1)
 	n := len(args)
-	args = append(args, PageSize, (max(f.Page, 1)-1)*PageSize)
+	args = append(args, PageSize, (page-1)*PageSize)
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+summaryColumns+` FROM sportello_applications WHERE `+where+` ORDER BY `+order+
 		` LIMIT $`+itoa(n+1)+` OFFSET $`+itoa(n+2), args...)
 	if err != nil {
@@ -198,13 +228,13 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Summary, int, error) {
 }
 
 // Counts are the sizes of the queues for an operator, each counted on an
-// index.
-func (s *Store) Counts(ctx context.Context, me string, now time.Time) (map[Queue]int, error) {
-	out := map[Queue]int{}
+// index, up to CountCap+1.
+func (s *Store) Counts(ctx context.Context, me string, now time.Time) (map[Queue]Count, error) {
+	out := map[Queue]Count{}
 	for _, q := range Queues {
-		where, args, _ := Filter{Queue: q, Me: me, Today: Day(now)}.where()
-		var n int
-		if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM sportello_applications WHERE `+where, args...).Scan(&n); err != nil {
+		where, args, order := Filter{Queue: q, Me: me, Today: Day(now)}.where()
+		n, err := s.count(ctx, where, args, order)
+		if err != nil {
 			return nil, err
 		}
 		out[q] = n

@@ -414,7 +414,7 @@ func TestQueues(t *testing.T) {
 		}
 		want := map[Queue]int{QueueToAssign: 3, QueueMine: 1, QueueOpen: 4, QueueOverdue: 1, QueueClosed: 1}
 		for q, n := range want {
-			if counts[q] != n {
+			if int(counts[q]) != n {
 				t.Errorf("queue %s: %d, want %d", q, counts[q], n)
 			}
 		}
@@ -442,7 +442,7 @@ func TestQueues(t *testing.T) {
 			slices.Sort(got)
 			want := slices.Clone(c.want)
 			slices.Sort(want)
-			if total != len(c.want) || !slices.Equal(got, want) {
+			if int(total) != len(c.want) || !slices.Equal(got, want) {
 				t.Errorf("search %q: %d %v, want %v", c.q, total, got, want)
 			}
 		}
@@ -560,6 +560,31 @@ func TestTwoOperatorsOneApplication(t *testing.T) {
 					t.Fatalf("a message from an older page: %v", err)
 				}
 			}
+		}
+	})
+}
+
+// A queue longer than CountCap is counted up to it ("1000+") and paged up
+// to it: the cost of the queue page does not grow with the queue.
+func TestQueueCountsStopAtTheCap(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newTestStore(t, d)
+		ctx := context.Background()
+		fill(t, d, s, 1600, 200) // 1,067 open (1 + 1,066), 533 closed
+		counts, err := s.Counts(ctx, "op-3", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts[QueueOpen] != CountCap+1 || counts[QueueOpen].String() != "1000+" || counts[QueueClosed] != 533 || counts[QueueClosed].String() != "533" {
+			t.Fatalf("counts %v", counts)
+		}
+		list, total, err := s.List(ctx, Filter{Queue: QueueOpen, Page: 500})
+		if err != nil || total != CountCap+1 || len(list) != PageSize {
+			t.Fatalf("page 500: %d of %v (%v)", len(list), total, err)
+		}
+		first, _, _ := s.List(ctx, Filter{Queue: QueueOpen, Page: CountCap/PageSize + 1})
+		if first[0].ID != list[0].ID {
+			t.Error("a page past the cap is not the last page")
 		}
 	})
 }

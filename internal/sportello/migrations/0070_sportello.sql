@@ -87,16 +87,18 @@ CREATE TABLE sportello_applications (
     UNIQUE (idempotency_key)
 );
 CREATE UNIQUE INDEX sportello_applications_protocol ON sportello_applications (protocol) WHERE protocol <> '';
--- The resident's list: by account, and by proven fiscal code.
-CREATE INDEX sportello_applications_account ON sportello_applications (account_id, updated_at);
-CREATE INDEX sportello_applications_fiscal_code ON sportello_applications (fiscal_code, updated_at);
--- The back office's queues: to assign and mine (phase, assignee), all
--- open and closed (phase), overdue (phase, due day), by service.
-CREATE INDEX sportello_applications_queue ON sportello_applications (phase, assignee_id, registered_at);
-CREATE INDEX sportello_applications_phase ON sportello_applications (phase, registered_at);
-CREATE INDEX sportello_applications_due ON sportello_applications (phase, due_on);
-CREATE INDEX sportello_applications_service ON sportello_applications (service_id, phase, registered_at);
-CREATE INDEX sportello_applications_state ON sportello_applications (state, registered_at);
+-- The resident's list: by account, and by proven fiscal code, in the
+-- list's order (id breaks ties, so a page is read off the index).
+CREATE INDEX sportello_applications_account ON sportello_applications (account_id, updated_at, id);
+CREATE INDEX sportello_applications_fiscal_code ON sportello_applications (fiscal_code, updated_at, id);
+-- The back office's queues, each in its order: to assign and mine (phase,
+-- assignee), all open and closed (phase), overdue (phase, due day), by
+-- service and by state.
+CREATE INDEX sportello_applications_queue ON sportello_applications (phase, assignee_id, registered_at, id);
+CREATE INDEX sportello_applications_phase ON sportello_applications (phase, registered_at, id);
+CREATE INDEX sportello_applications_due ON sportello_applications (phase, due_on, id);
+CREATE INDEX sportello_applications_service ON sportello_applications (service_id, phase, registered_at, id);
+CREATE INDEX sportello_applications_state ON sportello_applications (state, registered_at, id);
 CREATE INDEX sportello_applications_applicant ON sportello_applications (applicant_key);
 
 -- Every step of an application's life, written in the step's transaction.
