@@ -233,3 +233,33 @@ func BenchmarkRevokedCardSweep(b *testing.B) {
 		b.Fatalf("%d sessions after the sweeps, want the 1000 of cards not revoked (%v)", n, err)
 	}
 }
+
+// The news subscription sent its confirmation again to the same address
+// every 5 minutes (each mail killing the link before): 12 mails an hour to
+// one address from clients that each stayed within their budget, where
+// registration and reset send at most two. It now keeps the pace of reset
+// links (identity.MailEvery, 30 minutes): two mails an hour at most, and
+// the asks in between answer the same page and send nothing.
+func TestAttack_NewsConfirmationsEveryFiveMinutes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		now := time.Now()
+		s.apps.civico.news.Service.Now = func() time.Time { return now }
+		for i := range 10 { // one ask every 6 minutes for 54 minutes, each from another client
+			b := s.browser(t, nil)
+			b.from = fmt.Sprintf("203.0.113.%d", 100+i)
+			if res, _ := b.do("POST", s.plain.URL+"/novita/iscriviti", url.Values{"email": {"victim@example.org"}}); res.StatusCode != http.StatusOK {
+				t.Fatalf("ask %d: %d", i, res.StatusCode)
+			}
+			now = now.Add(6 * time.Minute)
+		}
+		msgs := s.deliverTo(t, "victim@example.org")
+		if len(msgs) != 2 {
+			t.Errorf("%d confirmation mails to one address in 54 minutes; want 2, as registration and reset", len(msgs))
+		}
+		// The last mail's link works.
+		if _, err := s.apps.civico.news.Service.PendingTopics(context.Background(), tokenOf(t, msgs[len(msgs)-1])); err != nil {
+			t.Errorf("the last confirmation link: %v", err)
+		}
+	})
+}
