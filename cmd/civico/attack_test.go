@@ -263,3 +263,45 @@ func TestAttack_NewsConfirmationsEveryFiveMinutes(t *testing.T) {
 		}
 	})
 }
+
+// Budgets counted an IPv6 client by its /64 alone. A single person holding
+// a /48 (Hurricane Electric's tunnel broker hands one out for free; many
+// providers give homes a /56 or /48) was 65,536 or 256 clients: 65,536
+// times the mail budget (10 mails an hour each, to addresses of their
+// choice), the login budgets, and enough password checks to keep the
+// argon2 queue full. Every budget of an IPv6 /64 now also draws on its
+// /48's, ten clients' worth, in the same step; IPv4 addresses are as they
+// were.
+func TestAttack_OneSlash48IsThousandsOfClients(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ask := func(from, email string) int {
+			b := s.browser(t, nil)
+			b.from = from
+			res, _ := b.do("POST", s.plain.URL+"/registrati", url.Values{"email": {email}, "privacy": {"1"}})
+			if res.StatusCode == http.StatusTooManyRequests && res.Header.Get("Retry-After") == "" {
+				t.Error("a refused registration says nothing of when to try again")
+			}
+			return res.StatusCode
+		}
+		answers := map[int]int{}
+		for i := range 101 { // 101 /64s of one /48, 1 mail each
+			answers[ask(fmt.Sprintf("2001:db8:77:%x::1", i), fmt.Sprintf("target%d@example.org", i))]++
+		}
+		if answers[http.StatusOK] != 100 || answers[http.StatusTooManyRequests] != 1 {
+			t.Errorf("101 /64s of one /48 asked a mail each: %v, want 100 sent (ten clients' worth) and 1 refused", answers)
+		}
+		if n := s.count(t, "mail_outbox"); n != 100 {
+			t.Errorf("%d mails queued, want 100", n)
+		}
+		// Another /48 has its own budget, and IPv4 is counted as before.
+		if st := ask("2001:db8:78::1", "other@example.org"); st != http.StatusOK {
+			t.Errorf("another /48: %d", st)
+		}
+		for i := range 20 {
+			if st := ask(fmt.Sprintf("198.51.100.%d", i), fmt.Sprintf("v4-%d@example.org", i)); st != http.StatusOK {
+				t.Errorf("IPv4 address %d: %d", i, st)
+			}
+		}
+	})
+}
