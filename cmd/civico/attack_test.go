@@ -19,6 +19,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/population"
 )
 
 // Findings of an outside attacker's review of identity and throttling,
@@ -302,6 +303,65 @@ func TestAttack_OneSlash48IsThousandsOfClients(t *testing.T) {
 			if st := ask(fmt.Sprintf("198.51.100.%d", i), fmt.Sprintf("v4-%d@example.org", i)); st != http.StatusOK {
 				t.Errorf("IPv4 address %d: %d", i, st)
 			}
+		}
+	})
+}
+
+// linkByCard links the password account of email into the account of the
+// card logged in on b, as its holder does from the profile.
+func (s *idSite) linkByCard(t *testing.T, b *browser, email, password string) {
+	t.Helper()
+	if res, _ := b.do("POST", s.tls.URL+"/profilo/collega", url.Values{"link_email": {email}, "link_password": {password}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("linking %s: %d", email, res.StatusCode)
+	}
+}
+
+// A password session read, in the download of the person's data, the
+// fiscal code a card proved, the sex and birth date that came with it and
+// the population register's record (district), which /api/v1/me and
+// /profilo show only to a session that proved the fiscal code ("a password
+// session never gets one, whatever the account holds"). A card account
+// gets a password by linking. The download now follows the same rule, and
+// says what it withheld and how to get it.
+func TestAttack_PasswordSessionDownloadsTheProvenFiscalCode(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		code := s.inRegister(t, population.Person{FiscalCode: "FRRLCU78H15C707", District: "Crocetta", Sex: "M", BirthDate: "1978-06-15"})
+		if _, err := s.apps.identity.ImportResident(ctx, identity.NewResident{Email: "luca@example.org", Password: "tram-per-Sesto-alle-7", GivenName: "Luca", FamilyName: "Ferrari"}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		card := s.browser(t, s.card(t, "FRRLCU78H15C707", "LUCA", "FERRARI", nil))
+		card.do("GET", s.tls.URL+"/login/crs", nil)
+		s.linkByCard(t, card, "luca@example.org", "tram-per-Sesto-alle-7")
+		// An entry naming a card, as the end of a revoked card's session
+		// writes.
+		_, me := card.me(s.tls.URL)
+		if err := (&audit.Log{DB: d}).Write(ctx, nil, audit.Entry{Actor: "system", Action: "session.ended.card_revoked", Subject: me.ID,
+			Details: map[string]string{"card": "CN=Test CA|0x5eed"}}); err != nil {
+			t.Fatal(err)
+		}
+		body, out := card.download(t, s.tls.URL)
+		if !strings.Contains(body, string(code)) || !strings.Contains(string(out["population_register"]), "Crocetta") || !strings.Contains(body, "0x5eed") ||
+			!strings.Contains(string(out["account"]), "1978-06-15") || out["withheld"] != nil {
+			t.Errorf("the card session's download lacks what the card proved: %s", body)
+		}
+		pw := s.browser(t, nil)
+		pw.do("POST", s.plain.URL+"/accedi", url.Values{"email": {"luca@example.org"}, "password": {"tram-per-Sesto-alle-7"}})
+		if _, pme := pw.me(s.plain.URL); pme.FiscalCode != "" || pme.Assurance != "low" {
+			t.Fatalf("password session: %+v", pme)
+		}
+		body, out = pw.download(t, s.plain.URL)
+		for _, proven := range []string{string(code), "Crocetta", "1978-06-15", "0x5eed"} {
+			if strings.Contains(body, proven) {
+				t.Errorf("a password session downloads %s, which only a card proved", proven)
+			}
+		}
+		if string(out["population_register"]) != "null" || !strings.Contains(string(out["withheld"]), "accedi con la carta") {
+			t.Errorf("the password session's download: register %s, withheld %s; want null and a note saying to log in with the card", out["population_register"], out["withheld"])
+		}
+		if !strings.Contains(string(out["account"]), "luca@example.org") || !strings.Contains(string(out["audit_log"]), "account.linked") {
+			t.Errorf("the password session's download lacks the rest: %s", body)
 		}
 	})
 }

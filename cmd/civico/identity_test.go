@@ -224,6 +224,29 @@ func (s *idSite) register(t *testing.T, b *browser, email, given, family, passwo
 	}
 }
 
+// inRegister puts a person in the population register, the fiscal code
+// given by its first 15 characters, and returns the whole code.
+func (s *idSite) inRegister(t *testing.T, p population.Person) cf.Code {
+	t.Helper()
+	code, _ := cf.Complete(p.FiscalCode)
+	p.FiscalCode = string(code)
+	if err := (&population.Register{DB: s.d}).Put(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// download fetches the download of the logged-in person's data.
+func (b *browser) download(t *testing.T, base string) (string, map[string]json.RawMessage) {
+	t.Helper()
+	res, body := b.do("GET", base+"/profilo/dati.json", nil)
+	var out map[string]json.RawMessage
+	if res.StatusCode != 200 || json.Unmarshal([]byte(body), &out) != nil {
+		t.Fatalf("download: %d %s", res.StatusCode, body)
+	}
+	return body, out
+}
+
 // deliverTo sends the outbox and returns what arrived for one address.
 func (s *idSite) deliverTo(t *testing.T, to string) []mailtest.Received {
 	t.Helper()
@@ -847,25 +870,12 @@ func BenchmarkLogin(b *testing.B) {
 func TestExportHoldsEverythingAboutThePerson(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newIDSite(t, d)
-		ctx := context.Background()
-		code, _ := cf.Complete("FRRLCU78H15C707")
-		if err := (&population.Register{DB: d}).Put(ctx, population.Person{FiscalCode: string(code), District: "Crocetta", Sex: "M", BirthDate: "1978-06-15"}); err != nil {
-			t.Fatal(err)
-		}
+		s.inRegister(t, population.Person{FiscalCode: "FRRLCU78H15C707", District: "Crocetta", Sex: "M", BirthDate: "1978-06-15"})
 		card := s.ssoBrowser(t, s.card(t, "FRRLCU78H15C707", "LUCA", "FERRARI", nil))
 		card.do("GET", s.tls.URL+"/login/crs", nil)
 		c, secret := s.addClient(t, newTrustedClient())
 		s.relyingParty(t, c.ID, secret, outsideRedirect, "openid", "profile").login(t, card)
-		export := func(b *browser, base string) map[string]json.RawMessage {
-			t.Helper()
-			res, body := b.do("GET", base+"/profilo/dati.json", nil)
-			var out map[string]json.RawMessage
-			if res.StatusCode != 200 || json.Unmarshal([]byte(body), &out) != nil {
-				t.Fatalf("export: %d %s", res.StatusCode, body)
-			}
-			return out
-		}
-		got := export(card, s.tls.URL)
+		_, got := card.download(t, s.tls.URL)
 		for key, want := range map[string]string{"account": `"cns"`, "sessions": `"crs"`, "audit_log": `"login.crs.ok"`,
 			"single_sign_on": `"Ufficio tributi"`, "population_register": `"Crocetta"`} {
 			if !strings.Contains(string(got[key]), want) {
@@ -878,7 +888,7 @@ func TestExportHoldsEverythingAboutThePerson(t *testing.T) {
 		if res, _ := b.do("POST", s.plain.URL+"/novita/iscriviti", url.Values{"email": {"anna@example.org"}, "topics": {"trasporto-pubblico"}}); res.StatusCode != 200 {
 			t.Fatalf("subscription: %d", res.StatusCode)
 		}
-		got = export(b, s.plain.URL)
+		_, got = b.download(t, s.plain.URL)
 		if !strings.Contains(string(got["news_subscription"]), "trasporto-pubblico") || string(got["population_register"]) != "null" {
 			t.Errorf("the password resident's export: subscription %s, register %s", got["news_subscription"], got["population_register"])
 		}

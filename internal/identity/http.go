@@ -68,6 +68,10 @@ type Web struct {
 
 // Exporter gives what a feature holds about an account, for the download of
 // the person's data (GDPR art. 15 and 20): a value encoding/json writes.
+// The account is the one the session may see (Account.SeenBy): for a login
+// that did not prove who the person is, without the fiscal code a card
+// proved and what came with it, so an exporter that hands out anything by
+// fiscal code, or names a card, checks FiscalCodeSource.Proven().
 type Exporter func(ctx context.Context, a *Account) (any, error)
 
 type exporter struct {
@@ -721,14 +725,24 @@ func (h *Web) endSession(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/profilo#sessioni", http.StatusSeeOther)
 }
 
+// export is the download of the person's data. Like /profilo and
+// /api/v1/me, it holds proven attributes (the fiscal code, sex and birth
+// date, the population register's record, the cards that logged in) only
+// for a session whose login proved them; otherwise it says they are
+// withheld and how to get them.
 func (h *Web) export(w http.ResponseWriter, r *http.Request) {
-	a, _ := Current(r.Context())
+	a, se := Current(r.Context())
 	sessions, err := h.Svc.Sessions.List(r.Context(), a.ID)
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return
 	}
+	a, withheld := a.SeenBy(se)
 	out := exportOf(a, sessions)
+	if withheld {
+		out["withheld"] = map[string]any{"attributes": []string{"fiscal_code", "sex_and_birth_date", "population_register", "cards"},
+			"why": h.App.I18n.T(h.App.I18n.Lang(r), "identity.export.withheld")}
+	}
 	for _, e := range h.exporters {
 		v, err := e.fn(r.Context(), a)
 		if err != nil {
