@@ -307,15 +307,6 @@ func TestAttack_OneSlash48IsThousandsOfClients(t *testing.T) {
 	})
 }
 
-// linkByCard links the password account of email into the account of the
-// card logged in on b, as its holder does from the profile.
-func (s *idSite) linkByCard(t *testing.T, b *browser, email, password string) {
-	t.Helper()
-	if res, _ := b.do("POST", s.tls.URL+"/profilo/collega", url.Values{"link_email": {email}, "link_password": {password}}); res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("linking %s: %d", email, res.StatusCode)
-	}
-}
-
 // A password session read, in the download of the person's data, the
 // fiscal code a card proved, the sex and birth date that came with it and
 // the population register's record (district), which /api/v1/me and
@@ -362,6 +353,70 @@ func TestAttack_PasswordSessionDownloadsTheProvenFiscalCode(t *testing.T) {
 		}
 		if !strings.Contains(string(out["account"]), "luca@example.org") || !strings.Contains(string(out["audit_log"]), "account.linked") {
 			t.Errorf("the password session's download lacks the rest: %s", body)
+		}
+	})
+}
+
+// Linking took the password account's address and password into the card
+// holder's account on the password alone, and told the address nothing.
+// Whoever learnt a resident's password once (phishing, reuse) and had a
+// card of their own linked the resident's account into their own: the
+// resident's password, and the reset she did when she suspected something,
+// then opened the thief's account, which the thief's card kept opening. A
+// one-time compromise became permanent, and a reset did not end it. The
+// password now only has a link mailed to the address, which tells its
+// owner in any case; the link works only in a session of the card account
+// that asked, and a reset kills it.
+func TestAttack_LinkMakesAStolenPasswordPermanent(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		if _, err := s.apps.identity.ImportResident(context.Background(), identity.NewResident{Email: "anna@example.org", Password: "tram-per-Sesto-alle-7", GivenName: "Anna", FamilyName: "Colombo"}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		thief := s.browser(t, s.card(t, "RSSMRA85T10A562", "MARIO", "ROSSI", nil))
+		thief.do("GET", s.tls.URL+"/login/crs", nil)
+		s.askLink(t, thief, "anna@example.org", "tram-per-Sesto-alle-7")
+		if _, me := thief.me(s.tls.URL); me.Email != "" {
+			t.Fatalf("the stolen password alone linked the account: %+v", me)
+		}
+		// The owner is told, and told what to do.
+		mail := s.deliverTo(t, "anna@example.org")
+		if len(mail) != 1 || !strings.Contains(mail[0].Text, "/password-dimenticata") || !strings.Contains(mail[0].Text, "qualcuno conosce la tua password") {
+			t.Fatalf("the owner's mail: %+v", mail)
+		}
+		stolenLink := tokenOf(t, mail[0])
+		// Clicked by the owner in her own card's session, the link links
+		// nothing: only the card that asked may follow it.
+		owner := s.browser(t, s.card(t, "CLMNNA80A41F205", "ANNA", "COLOMBO", nil))
+		owner.do("GET", s.tls.URL+"/login/crs", nil)
+		if res, body := owner.do("GET", s.tls.URL+"/profilo/collega/conferma?token="+stolenLink, nil); res.StatusCode != http.StatusForbidden || !strings.Contains(body, "con un&#39;altra carta") {
+			t.Errorf("the link in another card's session: %d", res.StatusCode)
+		}
+		if res, _ := owner.do("POST", s.tls.URL+"/profilo/collega/conferma", url.Values{"token": {stolenLink}}); res.StatusCode != http.StatusForbidden {
+			t.Errorf("confirming the link in another card's session: %d", res.StatusCode)
+		}
+		// She resets her password by mail: the link dies with the old one.
+		pw := s.browser(t, nil)
+		pw.do("POST", s.plain.URL+"/password-dimenticata", url.Values{"email": {"anna@example.org"}})
+		msgs := s.deliverTo(t, "anna@example.org")
+		newPassword := "Bicicletta-Verde-al-Parco-42"
+		pw.do("POST", s.plain.URL+"/reimposta-password", url.Values{"token": {tokenOf(t, msgs[len(msgs)-1])}, "password": {newPassword}, "password2": {newPassword}})
+		pw.do("POST", s.plain.URL+"/accedi", url.Values{"email": {"anna@example.org"}, "password": {newPassword}})
+		_, ownerMe := pw.me(s.plain.URL)
+		if ownerMe.ID == "" {
+			t.Fatal("the owner cannot log in after the reset")
+		}
+		// Even a thief who also got the mail cannot use it now.
+		if res, _ := thief.do("POST", s.tls.URL+"/profilo/collega/conferma", url.Values{"token": {stolenLink}}); res.StatusCode != http.StatusBadRequest {
+			t.Errorf("the link after the reset: %d, want 400", res.StatusCode)
+		}
+		thief.do("GET", s.tls.URL+"/login/crs", nil)
+		if _, thiefMe := thief.me(s.tls.URL); thiefMe.ID == ownerMe.ID || thiefMe.Email != "" {
+			t.Errorf("the thief's card opens the account her address and password open (%s, %s)", ownerMe.ID, thiefMe.Email)
+		}
+		var asked int
+		if err := d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE action = 'account.link.requested'`).Scan(&asked); err != nil || asked != 1 {
+			t.Errorf("%d audited link requests (%v), want 1", asked, err)
 		}
 	})
 }

@@ -224,6 +224,48 @@ func (s *idSite) register(t *testing.T, b *browser, email, given, family, passwo
 	}
 }
 
+// linkByCard links the password account of email into the account of the
+// card logged in on b, as its holder does from the profile: the address and
+// password, then the link mailed to that address, followed in b.
+func (s *idSite) linkByCard(t *testing.T, b *browser, email, password string) {
+	t.Helper()
+	s.askLink(t, b, email, password)
+	s.followLink(t, b, email, s.linkToken(t, email))
+}
+
+// askLink gives the address and password of the account to link in the
+// card session of b.
+func (s *idSite) askLink(t *testing.T, b *browser, email, password string) {
+	t.Helper()
+	res, _ := b.do("POST", s.tls.URL+"/profilo/collega", url.Values{"link_email": {email}, "link_password": {password}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/profilo?collegamento=inviato" {
+		t.Fatalf("asking to link %s: %d to %q", email, res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
+// linkToken is the token of the last linking link mailed to email.
+func (s *idSite) linkToken(t *testing.T, email string) string {
+	t.Helper()
+	msgs := s.deliverTo(t, email)
+	m := msgs[len(msgs)-1]
+	if !strings.Contains(m.Text, "/profilo/collega/conferma?token=") {
+		t.Fatalf("the last mail to %s holds no linking link: %q", email, m.Text)
+	}
+	return tokenOf(t, m)
+}
+
+// followLink follows a linking link in b and confirms it.
+func (s *idSite) followLink(t *testing.T, b *browser, email, token string) {
+	t.Helper()
+	if res, body := b.do("GET", s.tls.URL+"/profilo/collega/conferma?token="+token, nil); res.StatusCode != http.StatusOK || !strings.Contains(body, email) {
+		t.Fatalf("the linking link: %d %s", res.StatusCode, body)
+	}
+	if res, _ := b.do("POST", s.tls.URL+"/profilo/collega/conferma", url.Values{"token": {token}}); res.StatusCode != http.StatusSeeOther ||
+		res.Header.Get("Location") != "/profilo?collegato=1" {
+		t.Fatalf("confirming the link: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
 // inRegister puts a person in the population register, the fiscal code
 // given by its first 15 characters, and returns the whole code.
 func (s *idSite) inRegister(t *testing.T, p population.Person) cf.Code {
@@ -646,10 +688,23 @@ func TestStepUpToTheCardAndLinking(t *testing.T) {
 			!strings.Contains(body, `id="f-link_email-error"`) {
 			t.Fatalf("linking with a wrong password: %d", res.StatusCode)
 		}
-		// ...the right one moves the address and the password to the card's account.
-		if res, _ := b.do("POST", base+"/profilo/collega", url.Values{"link_email": {"giulia@example.org"}, "link_password": {"tram-per-Sesto-alle-7"}}); res.StatusCode != http.StatusSeeOther {
-			t.Fatalf("linking: %d", res.StatusCode)
+		// ...the right one mails the address a link and changes nothing
+		// yet; asking again while it lives sends nothing more...
+		s.askLink(t, b, "giulia@example.org", "tram-per-Sesto-alle-7")
+		s.askLink(t, b, "giulia@example.org", "tram-per-Sesto-alle-7")
+		if _, me := b.me(base); me.Email != "" {
+			t.Fatalf("linked before the mailed link was followed: %+v", me)
 		}
+		if msgs := s.deliverTo(t, "giulia@example.org"); len(msgs) != 1 {
+			t.Errorf("%d linking mails for two asks", len(msgs))
+		}
+		_, body = b.do("GET", base+"/profilo?collegamento=inviato", nil)
+		if !strings.Contains(body, "Abbiamo scritto all&#39;indirizzo") {
+			t.Error("the profile does not say a link was mailed")
+		}
+		// ...and the link, followed in the card's session, moves the
+		// address and the password to the card's account.
+		s.followLink(t, b, "giulia@example.org", s.linkToken(t, "giulia@example.org"))
 		if _, me := b.me(base); me.ID != cardMe.ID || me.Email != "giulia@example.org" || me.Assurance != "high" {
 			t.Errorf("after linking: %+v", me)
 		}

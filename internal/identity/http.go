@@ -295,7 +295,10 @@ func (h *Web) Routes() {
 	low.HandleFunc("POST /profilo/sessioni/{hash}/termina", h.endSession)
 	low.HandleFunc("GET /profilo/dati.json", h.export)
 	low.HandleFunc("POST /profilo/chiudi", h.closeAccount)
-	m.Guarded(assurance.Substantial).HandleFunc("POST /profilo/collega", h.link)
+	card := m.Guarded(assurance.Substantial)
+	card.HandleFunc("POST /profilo/collega", h.link)
+	card.HandleFunc("GET /profilo/collega/conferma", h.linkConfirmForm)
+	card.HandleFunc("POST /profilo/collega/conferma", h.linkConfirm)
 	m.HandleFunc("GET /api/v1/me", h.me)
 	h.backOfficeRoutes(m)
 }
@@ -634,6 +637,8 @@ func (h *Web) renderProfile(w http.ResponseWriter, r *http.Request, status int, 
 		fd.Message = "identity.signup.done"
 	case r.URL.Query().Get("collegato") != "":
 		fd.Message = "identity.link.done"
+	case r.URL.Query().Get("collegamento") != "":
+		fd.Message = "identity.link.sent"
 	}
 	if h.CardLoginURL != "" {
 		fd.CardLoginURL = h.CardLoginURL + "?" + url.Values{"next": {"/profilo"}}.Encode()
@@ -673,20 +678,21 @@ func (h *Web) saveProfile(w http.ResponseWriter, r *http.Request) {
 }
 
 // link lets a resident logged in with the card take over the password
-// account they also have: they prove they control it here, in the browser
-// where the card just proved who they are.
+// account they also have: they give its address and password here, in the
+// browser where the card just proved who they are, and follow the link
+// mailed to that address (RequestLink).
 func (h *Web) link(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
 	a, se := Current(r.Context())
 	email := strings.TrimSpace(r.PostForm.Get("link_email"))
-	err := h.Svc.Link(r.Context(), a, se, email, r.PostForm.Get("link_password"), web.RemoteAddr(r))
+	err := h.Svc.RequestLink(r.Context(), a, se, email, r.PostForm.Get("link_password"), h.BaseURL, web.RemoteAddr(r))
 	fd := &FormData{Values: map[string]string{"link_email": email}}
 	var throttled *ThrottledError
 	switch {
 	case err == nil:
-		web.Redirect(w, r, "/profilo", url.Values{"collegato": {"1"}})
+		web.Redirect(w, r, "/profilo", url.Values{"collegamento": {"inviato"}})
 	case errors.As(err, &throttled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.Wait.Seconds())))
 		fd.Alert, fd.Wait = "identity.error.throttled", throttled.Wait.String()
@@ -704,6 +710,50 @@ func (h *Web) link(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.App.Fail(w, r, err)
 	}
+}
+
+// linkConfirmForm is where the mailed linking link leads, in a card
+// session (Require sends anyone else to log in with the card first): it
+// names the account to join and asks for a click, so that nothing that
+// merely fetches links (a mail scanner) links anything.
+func (h *Web) linkConfirmForm(w http.ResponseWriter, r *http.Request) {
+	a, _ := Current(r.Context())
+	token := r.URL.Query().Get("token")
+	email, err := h.Svc.PeekLink(r.Context(), a, token)
+	if h.linkDead(w, r, err) {
+		return
+	}
+	h.form(w, r, http.StatusOK, "link_confirm", "identity.link.confirm_title", &FormData{Token: token, Email: email})
+}
+
+func (h *Web) linkConfirm(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	a, se := Current(r.Context())
+	err := h.Svc.CompleteLink(r.Context(), a, se, r.PostForm.Get("token"), web.RemoteAddr(r))
+	if h.linkDead(w, r, err) {
+		return
+	}
+	web.Redirect(w, r, "/profilo", url.Values{"collegato": {"1"}})
+}
+
+// linkDead answers a linking link that cannot be followed, and reports
+// whether it did.
+func (h *Web) linkDead(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, ErrTokenInvalid):
+		h.form(w, r, http.StatusBadRequest, "notice", "identity.link.confirm_title", &FormData{Alert: "identity.error.link_link"})
+	case errors.Is(err, ErrLinkOtherCard):
+		h.form(w, r, http.StatusForbidden, "notice", "identity.link.confirm_title", &FormData{Alert: "identity.error.link_other_card"})
+	case errors.Is(err, ErrCannotLink):
+		h.form(w, r, http.StatusConflict, "notice", "identity.link.confirm_title", &FormData{Alert: "identity.error.link_refused"})
+	default:
+		h.App.Fail(w, r, err)
+	}
+	return true
 }
 
 func (h *Web) logoutEverywhere(w http.ResponseWriter, r *http.Request) {

@@ -213,7 +213,12 @@ func (s *Service) LoginPassword(ctx context.Context, email, password, device, re
 // take draws an attempt from the budgets; a refusal becomes a
 // *ThrottledError with the wait rounded for the page.
 func (s *Service) take(ctx context.Context, keys []throttle.Key) error {
-	err := s.Limiter.Take(ctx, nil, keys...)
+	return throttled(s.Limiter.Take(ctx, nil, keys...))
+}
+
+// throttled turns a refusal of the budgets into a *ThrottledError with the
+// wait rounded for the page; any other error passes as it is.
+func throttled(err error) error {
 	var refused *throttle.Refused
 	if errors.As(err, &refused) {
 		return &ThrottledError{Wait: max(time.Second, refused.Wait.Round(time.Second))}

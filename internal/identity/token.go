@@ -14,6 +14,7 @@ const (
 	PurposeVerify = "verify"
 	PurposeReset  = "reset"
 	PurposeTOTP   = "totp"
+	PurposeLink   = "link"
 )
 
 // MailEvery is the least time between two mails of one kind that
@@ -26,6 +27,7 @@ const MailEvery = 30 * time.Minute
 var tokenTTL = map[string]time.Duration{
 	PurposeVerify: 48 * time.Hour,
 	PurposeReset:  MailEvery,
+	PurposeLink:   MailEvery,
 	PurposeTOTP:   5 * time.Minute,
 }
 
