@@ -420,3 +420,71 @@ func TestAttack_LinkMakesAStolenPasswordPermanent(t *testing.T) {
 		}
 	})
 }
+
+// Any resident (registration costs a mailbox) grew the audit log and the
+// sessions table as fast as the server answered: every profile save was an
+// audit entry, every card login a session and an audit entry, with no
+// budget. Against the demo: 500 profile saves wrote 500 entries in 20 s,
+// 300 card logins 300 sessions and 300 entries in 8 s. An account now holds
+// at most 20 sessions (a new login ends the oldest, audited once as such),
+// one fiscal code logs in with a card at most 30 times an hour, and an
+// account saves its profile at most 60 times an hour; beyond, a translated
+// 429 and nothing saved.
+func TestAttack_ResidentGrowsTheAuditLogAtWill(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		actions := func(action string) int {
+			var n int
+			if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = $1`, action).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		card := s.card(t, "FRRLCU78H15C707", "LUCA", "FERRARI", nil)
+		b := s.browser(t, card)
+		b.from = "203.0.113.90"
+		answers := map[int]int{}
+		for range 100 {
+			res, body := b.do("GET", s.tls.URL+"/login/crs", nil)
+			answers[res.StatusCode]++
+			if res.StatusCode == http.StatusTooManyRequests && (res.Header.Get("Retry-After") == "" || !strings.Contains(body, "Troppi accessi con questa carta")) {
+				t.Fatalf("a refused card login says nothing of why or when: %s", body)
+			}
+		}
+		if answers[http.StatusSeeOther] != identity.DefaultLimits().CardLogins || answers[http.StatusTooManyRequests] != 100-identity.DefaultLimits().CardLogins {
+			t.Errorf("100 card logins in a moment: %v, want %d and the rest refused", answers, identity.DefaultLimits().CardLogins)
+		}
+		if n := s.count(t, "sessions"); n != identity.MaxPerAccount {
+			t.Errorf("one card logged in %d times holds %d live sessions, want %d", identity.DefaultLimits().CardLogins, n, identity.MaxPerAccount)
+		}
+		if ok, ended := actions("login.crs.ok"), actions("session.ended.limit"); ok != identity.DefaultLimits().CardLogins || ended != identity.DefaultLimits().CardLogins-identity.MaxPerAccount {
+			t.Errorf("audited %d card logins and %d sessions ended by the bound, want %d and %d", ok, ended, identity.DefaultLimits().CardLogins, identity.DefaultLimits().CardLogins-identity.MaxPerAccount)
+		}
+		// The newest session, the browser's, is one of those kept.
+		if st, me := b.me(s.tls.URL); st != 200 || me.FiscalCode == "" {
+			t.Fatalf("the newest session after the bound: %d", st)
+		}
+		answers = map[int]int{}
+		for i := range 100 {
+			res, body := b.do("POST", s.tls.URL+"/profilo", url.Values{"given_name": {"x"}, "family_name": {"y"}, "phone": {fmt.Sprint(i)}})
+			answers[res.StatusCode]++
+			if res.StatusCode == http.StatusTooManyRequests && (res.Header.Get("Retry-After") == "" || !strings.Contains(body, "non è stato salvato nulla") ||
+				!strings.Contains(body, fmt.Sprintf(`value="%d"`, i))) {
+				t.Fatalf("a refused profile save says nothing of why or when, or loses what was typed: %s", body)
+			}
+		}
+		if answers[http.StatusSeeOther] != identity.ProfileSavesPerHour || answers[http.StatusTooManyRequests] != 100-identity.ProfileSavesPerHour {
+			t.Errorf("100 profile saves in a moment: %v, want %d and the rest refused", answers, identity.ProfileSavesPerHour)
+		}
+		if n := actions("account.profile_updated"); n != identity.ProfileSavesPerHour {
+			t.Errorf("%d profile saves audited, want %d", n, identity.ProfileSavesPerHour)
+		}
+		if _, me := b.me(s.tls.URL); me.ID != "" {
+			a, err := s.apps.identity.Store.ByID(ctx, me.ID)
+			if err != nil || a.Phone != fmt.Sprint(identity.ProfileSavesPerHour-1) {
+				t.Errorf("the phone after the refused saves: %q (%v), want the last one saved", a.Phone, err)
+			}
+		}
+	})
+}

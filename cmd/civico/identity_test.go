@@ -891,7 +891,8 @@ func BenchmarkLogin(b *testing.B) {
 		})
 	})
 	b.Run("card", func(b *testing.B) {
-		s := newIDSiteB(b)
+		// One card logs in b.N times: its budget of logins an hour raised.
+		s := newTunedIDSiteB(b, func(c *config) { c.Limits.CardLogins = 1 << 30 })
 		code, _ := cf.Complete("FRRLCU78H15C707")
 		card, err := s.ca.IssueCard(cardca.CardRequest{FiscalCode: string(code), GivenName: "LUCA", FamilyName: "FERRARI"})
 		if err != nil {

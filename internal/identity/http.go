@@ -450,6 +450,13 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	login, err := h.Svc.LoginCard(r.Context(), holder, holder.Proof, web.RemoteAddr(r), r.UserAgent())
+	var throttled *ThrottledError
+	if errors.As(err, &throttled) {
+		h.Svc.auditRefusal(r.Context(), audit.Entry{Actor: "anonymous", Action: "login.crs.throttled", Remote: web.RemoteAddr(r)})
+		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.Wait.Seconds())))
+		h.form(w, r, http.StatusTooManyRequests, "card_refused", "identity.card.title", &FormData{Alert: "identity.error.card_throttled", Wait: throttled.Wait.String()})
+		return
+	}
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return
@@ -662,16 +669,22 @@ func (h *Web) saveProfile(w http.ResponseWriter, r *http.Request) {
 	p := Profile{GivenName: strings.TrimSpace(f.Get("given_name")), FamilyName: strings.TrimSpace(f.Get("family_name")),
 		Phone: strings.TrimSpace(f.Get("phone")), Address: strings.TrimSpace(f.Get("address")), Lang: a.Lang}
 	if err := h.Svc.UpdateProfile(r.Context(), a, p, web.RemoteAddr(r)); err != nil {
-		var fe FieldErrors
-		if errors.As(err, &fe) {
-			values := map[string]string{}
-			for k := range f {
-				values[k] = f.Get(k)
-			}
-			h.renderProfile(w, r, http.StatusUnprocessableEntity, &FormData{Errors: fe, Alert: "identity.error.form", Values: values})
-			return
+		// The form comes back as it was typed.
+		values := map[string]string{}
+		for k := range f {
+			values[k] = f.Get(k)
 		}
-		h.App.Fail(w, r, err)
+		var fe FieldErrors
+		var throttled *ThrottledError
+		switch {
+		case errors.As(err, &throttled):
+			w.Header().Set("Retry-After", strconv.Itoa(int(throttled.Wait.Seconds())))
+			h.renderProfile(w, r, http.StatusTooManyRequests, &FormData{Alert: "identity.error.profile_throttled", Wait: throttled.Wait.String(), Values: values})
+		case errors.As(err, &fe):
+			h.renderProfile(w, r, http.StatusUnprocessableEntity, &FormData{Errors: fe, Alert: "identity.error.form", Values: values})
+		default:
+			h.App.Fail(w, r, err)
+		}
 		return
 	}
 	web.Redirect(w, r, "/profilo", url.Values{"salvato": {"1"}})

@@ -239,7 +239,7 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, f Signup, la
 		login.Device, err = s.trustDevice(ctx, tx, a.ID, device)
 		return err
 	})
-	return login, err
+	return s.started(ctx, login, err)
 }
 
 // ResetPassword sets a new password with a reset link and ends every

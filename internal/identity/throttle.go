@@ -32,12 +32,15 @@ type Limits struct {
 	// CodeAttempts: wrong one-time codes an operator may type against one
 	// pending login before it ends and the password is asked again.
 	CodeAttempts int
+	// CardLogins: card logins one fiscal code may make in an hour (each is
+	// a session and an audit entry).
+	CardLogins int
 }
 
 // DefaultLimits are the documented defaults.
 func DefaultLimits() Limits {
 	return Limits{PairAttempts: 10, ClientAttempts: 100, AccountAttempts: 50, Lock: 15 * time.Minute,
-		MailsPerClient: 10, CodeAttempts: 3}
+		MailsPerClient: 10, CodeAttempts: 3, CardLogins: 30}
 }
 
 // freeAttempts go ahead without delay within a window.
