@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/db"
@@ -94,6 +95,16 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		}},
 		identityFeature(),
 		protocolFeature(),
+		{Name: "attachments", Messages: attachments.Messages, Migrations: attachments.Migrations, Wire: func(h *feature.Host) error {
+			h.Sweep("collect unreferenced attachments", 5*time.Minute, func(ctx context.Context) error {
+				n, err := h.Attachments.GC(ctx)
+				if n > 0 {
+					h.Log.Info("attachments: removed unreferenced files", "files", n)
+				}
+				return err
+			})
+			return nil
+		}},
 		// The features.
 		portal.Feature(cfg.PartecipaBaseURL),
 		c.catalog.Feature(),

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/crs"
@@ -186,13 +187,16 @@ type apps struct {
 // translations and templates of every feature, the two applications, the
 // platform every feature is wired onto, then each feature in order. serve
 // and every test build it this way. cards is nil when smart-card login is
-// not configured.
-func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader) (*apps, error) {
+// not configured. extra are features a test adds after the list's,
+// through the same Host (panels of the personal area's tests and
+// benchmark); serve adds none.
+func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader, extra ...feature.Feature) (*apps, error) {
 	secret, err := oidcop.NewSecret([]byte(cfg.SecretKey))
 	if err != nil {
 		return nil, usagef("CIVICO_SECRET_KEY: %v", err)
 	}
 	c := newCivico(cfg, secret, &population.Register{DB: d})
+	c.features = append(c.features, extra...)
 	i18n, err := web.NewI18n(append([]fs.FS{web.Messages}, feature.Messages(c.features)...)...)
 	if err != nil {
 		return nil, err
@@ -247,7 +251,11 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		t, err := towns.Get(ctx)
 		return t.FullName(), err
 	}}
-	host := &feature.Host{DB: d, Portal: portalApp, Partecipa: partecipaApp, ID: id, Audit: &audit.Log{DB: d}, Outbox: &mail.Outbox{DB: d},
+	var scanner attachments.Scanner = attachments.NoScan{}
+	if cfg.Clamd != nil {
+		scanner = cfg.Clamd
+	}
+	host := &feature.Host{Attachments: attachments.NewStore(d, cfg.DataDir, scanner), DB: d, Portal: portalApp, Partecipa: partecipaApp, ID: id, Audit: &audit.Log{DB: d}, Outbox: &mail.Outbox{DB: d},
 		Limiter: limiter, Towns: towns, Protocol: registry, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
 		BaseURL: cfg.BaseURL, PartecipaBaseURL: cfg.PartecipaBaseURL, DataDir: cfg.DataDir}
 	if err := host.Wire(c.features); err != nil {

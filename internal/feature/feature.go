@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/area"
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
@@ -57,6 +58,10 @@ type Host struct {
 	Outbox  *mail.Outbox
 	Limiter *throttle.Limiter
 	Towns   *town.Store
+	// Attachments keeps the files residents and features upload: a
+	// feature stages an upload (Attachments.Stage), then adds it in its own
+	// transaction, owned by an account or a record of its own.
+	Attachments *attachments.Store
 	// Protocol is the protocol register: a feature registers what it
 	// receives and sends (Protocol.Register) in its own transaction.
 	Protocol *protocol.Registry
