@@ -94,6 +94,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 			return nil
 		}},
 		identityFeature(),
+		areaFeature(onlineServices(c.catalog.Store)),
 		protocolFeature(),
 		{Name: "attachments", Messages: attachments.Messages, Migrations: attachments.Migrations, Wire: func(h *feature.Host) error {
 			h.Sweep("collect unreferenced attachments", 5*time.Minute, func(ctx context.Context) error {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
@@ -181,6 +182,8 @@ type apps struct {
 	limiter *throttle.Limiter
 	// protocol is the protocol register features register through.
 	protocol *protocol.Registry
+	// inbox is the residents' messages features post to.
+	inbox *area.Inbox
 }
 
 // buildApps builds civico from its one list of features (newCivico): the
@@ -258,11 +261,12 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	host := &feature.Host{Attachments: attachments.NewStore(d, cfg.DataDir, scanner), DB: d, Portal: portalApp, Partecipa: partecipaApp, ID: id, Audit: &audit.Log{DB: d}, Outbox: &mail.Outbox{DB: d},
 		Limiter: limiter, Towns: towns, Protocol: registry, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
 		BaseURL: cfg.BaseURL, PartecipaBaseURL: cfg.PartecipaBaseURL, DataDir: cfg.DataDir}
+	host.Messages = newInbox(host, i18n, svc.Store, towns)
 	if err := host.Wire(c.features); err != nil {
 		return nil, err
 	}
 	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, civico: c, tasks: host.Tasks(), identity: svc,
-		oidc: c.oidc.Provider, partecipaAuth: c.partecipa.Auth, limiter: limiter, protocol: registry}, nil
+		oidc: c.oidc.Provider, partecipaAuth: c.partecipa.Auth, limiter: limiter, protocol: registry, inbox: host.Messages}, nil
 }
 
 // serverListeners are the addresses serve answers on, in this order: the

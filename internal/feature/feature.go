@@ -58,6 +58,10 @@ type Host struct {
 	Outbox  *mail.Outbox
 	Limiter *throttle.Limiter
 	Towns   *town.Store
+	// Messages is the residents' inbox in the personal area: a feature
+	// posts a message to an account in its own transaction
+	// (Messages.Post), and the resident is told by mail.
+	Messages *area.Inbox
 	// Attachments keeps the files residents and features upload: a
 	// feature stages an upload (Attachments.Stage), then adds it in its own
 	// transaction, owned by an account or a record of its own.
