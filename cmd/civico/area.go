@@ -46,6 +46,10 @@ func areaFeature(services area.Services) feature.Feature {
 			h.Export("area_messages", func(ctx context.Context, a *identity.Account) (any, error) {
 				return h.Messages.All(ctx, a.ID)
 			})
+			// Linking a password account to a card's moves its messages;
+			// closing an account erases them.
+			h.ID.Svc.Mergers = append(h.ID.Svc.Mergers, h.Messages.MergeAccounts)
+			h.ID.Svc.Closers = append(h.ID.Svc.Closers, h.Messages.Erase)
 			return nil
 		},
 	}

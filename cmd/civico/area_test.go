@@ -409,3 +409,45 @@ func BenchmarkPersonalArea(b *testing.B) {
 		})
 	}
 }
+
+// Linking a password account to a card's moves its messages to the card's
+// account; closing an account erases them, and only its own.
+func TestPersonalAreaMessagesFollowTheAccount(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newAreaSite(t, d)
+		from, _ := s.resident(t, "lucia@example.org", "Lucia")
+		into, _ := s.resident(t, "lucia.carta@example.org", "Lucia")
+		other, _ := s.resident(t, "marco@example.org", "Marco")
+		id := s.post(t, from, area.Message{Sender: "test", Category: "area.tab.activities", Subject: "Pratica registrata", Body: "Testo."})
+		s.post(t, other, area.Message{Sender: "test", Category: "area.tab.activities", Subject: "Di Marco", Body: "Testo."})
+		if err := d.Tx(ctx, func(tx *sql.Tx) error {
+			for _, m := range s.apps.identity.Mergers {
+				if err := m(ctx, tx, from, into); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.apps.inbox.Get(ctx, into, id); err != nil {
+			t.Fatalf("the message did not follow the link: %v", err)
+		}
+		if _, err := s.apps.inbox.Get(ctx, from, id); !errors.Is(err, area.ErrNotFound) {
+			t.Fatalf("the linked account still reads the message: %v", err)
+		}
+		a, err := s.apps.identity.Store.ByID(ctx, into)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.apps.identity.CloseAccount(ctx, a, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		for acc, want := range map[string]int{into: 0, other: 1} {
+			if total, _, err := s.apps.inbox.Counts(ctx, acc); err != nil || total != want {
+				t.Errorf("after closing: %d messages (%v), want %d", total, err, want)
+			}
+		}
+	})
+}

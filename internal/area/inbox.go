@@ -284,3 +284,17 @@ func (b *Inbox) All(ctx context.Context, accountID string) ([]*Stored, error) {
 	}
 	return out, rows.Err()
 }
+
+// MergeAccounts moves the messages of the account from to the account
+// into, in tx, the transaction that links them (identity.Merger).
+func (b *Inbox) MergeAccounts(ctx context.Context, tx *sql.Tx, from, into string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE area_messages SET account_id = $1 WHERE account_id = $2`, into, from)
+	return err
+}
+
+// Erase deletes every message of an account its owner closes, in tx, the
+// closure's transaction (identity.Closer).
+func (b *Inbox) Erase(ctx context.Context, tx *sql.Tx, accountID string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM area_messages WHERE account_id = $1`, accountID)
+	return err
+}

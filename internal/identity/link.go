@@ -17,6 +17,10 @@ var ErrCannotLink = errors.New("this account cannot be linked")
 // the transaction that links them (single sign-on's consents, say).
 type Merger func(ctx context.Context, tx *sql.Tx, from, into string) error
 
+// Closer erases what a feature keeps of an account its owner closes, in
+// the closure's transaction.
+type Closer func(ctx context.Context, tx *sql.Tx, accountID string) error
+
 // Link joins a password account to the account of a session that proved
 // who the person is (a card login), when the person proves, in that same
 // browser, that they control the password account: its address and

@@ -2,10 +2,11 @@
 -- tells one account, posted by a feature in its own transaction (an
 -- application registered, an integration asked for). Every read has the
 -- account in its WHERE clause. read_at is NULL until the resident opens
--- the message or marks it read.
+-- the message or marks it read. Linking a password account to a card's moves
+-- its messages (identity's Mergers); closing an account deletes them (Closers).
 CREATE TABLE area_messages (
     id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL,
+    account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     sender TEXT NOT NULL,
     category TEXT NOT NULL,
     subject TEXT NOT NULL,
