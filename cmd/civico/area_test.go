@@ -171,6 +171,30 @@ func TestPersonalAreaIsTheHome(t *testing.T) {
 				t.Errorf("login with next=%q leads to %q, want %q", next, loc, want)
 			}
 		}
+		// An operator's login without a return address leads home, as before.
+		if _, err := s.apps.identity.CreateOperator(context.Background(), identity.NewOperator{Email: "urp@comune.example.it", Roles: []string{"urp"}},
+			"Sportello-Prima-Volta-1", "test"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := noRedirect.PostForm(s.srv.URL+"/accedi", url.Values{"email": {"urp@comune.example.it"}, "password": {"Sportello-Prima-Volta-1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		token := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(string(body))
+		secret := regexp.MustCompile(`<code class="fs-5">([A-Z2-7]+)</code>`).FindStringSubmatch(string(body))
+		if token == nil || secret == nil {
+			t.Fatal("no TOTP enrolment for the operator")
+		}
+		code, _ := identity.TOTPCode(secret[1], time.Now())
+		if res, err = noRedirect.PostForm(s.srv.URL+"/accedi/codice", url.Values{"token": {token[1]}, "code": {code}}); err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/" {
+			t.Errorf("an operator's login leads to %d %q, want /", res.StatusCode, loc)
+		}
 		if res, _ := s.do(t, "GET", area.Home, ""); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/accedi?next=") {
 			t.Errorf("anonymous at the personal area: %d %q", res.StatusCode, res.Header.Get("Location"))
 		}
@@ -265,6 +289,10 @@ func TestPersonalAreaMessages(t *testing.T) {
 		_, second := s.do(t, "GET", "/area-personale/messaggi?pagina=2", cookie)
 		if n := strings.Count(second, `<li class="list-item py-3 border-bottom">`); n != 7 || !strings.Contains(second, "La tua domanda di contrassegno") {
 			t.Fatalf("second page: %d messages", n)
+		}
+		if res, _ := s.do(t, "GET", "/area-personale/messaggi?pagina=9", cookie); res.StatusCode != http.StatusSeeOther ||
+			res.Header.Get("Location") != "/area-personale/messaggi?pagina=2" {
+			t.Errorf("a page past the last: %d %q", res.StatusCode, res.Header.Get("Location"))
 		}
 		_, unreadOnly := s.do(t, "GET", "/area-personale/messaggi?non-letti=1", cookie)
 		if strings.Contains(unreadOnly, "La tua domanda di contrassegno") || strings.Count(unreadOnly, `<li class="list-item py-3 border-bottom">`) != 20 {

@@ -170,6 +170,11 @@ func (h *Web) messages(w http.ResponseWriter, r *http.Request) {
 		}
 		return Home + "/messaggi?" + v.Encode()
 	}
+	if d.Page > d.Pages {
+		// Past the last page (messages read or gone since): the last one.
+		http.Redirect(w, r, link(d.Pages), http.StatusSeeOther)
+		return
+	}
 	if d.Page > 1 {
 		d.Prev = link(d.Page - 1)
 	}

@@ -271,12 +271,13 @@ func (h *Web) Require(level assurance.Level, roles ...string) func(http.HandlerF
 }
 
 // next is where a login leads: the return address asked, if it is a path
-// on this site, and Landing otherwise.
-func (h *Web) next(raw string) string {
+// on this site, and otherwise Landing for a resident, the home page for an
+// operator.
+func (h *Web) next(raw string, login *Login) string {
 	if next := web.SafeNext(raw); next != "/" || raw == "/" {
 		return next
 	}
-	if h.Landing != "" {
+	if h.Landing != "" && (login == nil || login.Account == nil || login.Account.Kind != KindOperator) {
 		return h.Landing
 	}
 	return "/"
@@ -373,7 +374,7 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		h.loggedIn(w, r, login)
-		http.Redirect(w, r, h.next(r.PostForm.Get("next")), http.StatusSeeOther) // #nosec G710 -- next admits only a path on this site (SafeNext, FuzzSafeNext)
+		http.Redirect(w, r, h.next(r.PostForm.Get("next"), login), http.StatusSeeOther) // #nosec G710 -- next admits only a path on this site (SafeNext, FuzzSafeNext)
 	case errors.As(err, &pending):
 		h.totpForm(w, r, http.StatusOK, email, pending, "")
 	case h.refused(w, r, err, "login", "identity.login.title", d):
@@ -415,7 +416,7 @@ func (h *Web) loginCode(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		h.loggedIn(w, r, login)
-		http.Redirect(w, r, h.next(f.Get("next")), http.StatusSeeOther) // #nosec G710 -- next admits only a path on this site (SafeNext, FuzzSafeNext)
+		http.Redirect(w, r, h.next(f.Get("next"), login), http.StatusSeeOther) // #nosec G710 -- next admits only a path on this site (SafeNext, FuzzSafeNext)
 	case errors.As(err, &retry) && retry.Retry != nil:
 		// A wrong code with attempts left: the same pending login (and the
 		// same secret for an operator enrolling) asks again.
@@ -463,7 +464,7 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.loggedIn(w, r, login)
-	http.Redirect(w, r, h.next(r.URL.Query().Get("next")), http.StatusSeeOther) // #nosec G710 -- next admits only a path on this site (SafeNext, FuzzSafeNext)
+	http.Redirect(w, r, h.next(r.URL.Query().Get("next"), login), http.StatusSeeOther) // #nosec G710 -- next admits only a path on this site (SafeNext, FuzzSafeNext)
 }
 
 func (h *Web) logout(w http.ResponseWriter, r *http.Request) {
