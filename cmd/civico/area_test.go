@@ -244,7 +244,7 @@ func TestPersonalAreaMessages(t *testing.T) {
 		if !strings.Contains(desk, "La tua domanda di contrassegno") || !strings.Contains(desk, "2 cose aspettano") || strings.Contains(desk, "Mai inviato") {
 			t.Fatal("the desk does not show the latest messages and what awaits")
 		}
-		if !regexp.MustCompile(`Messaggi <span class="badge bg-primary ms-1">2<span class="visually-hidden"> messaggi non letti`).MatchString(desk) {
+		if !regexp.MustCompile(`Messaggi <span class="badge bg-primary ms-1">2<span class="visually-hidden"> da leggere`).MatchString(desk) {
 			t.Error("the Messages tab does not count the unread ones")
 		}
 		// Another resident cannot read, or mark, Lucia's message.
@@ -260,6 +260,29 @@ func TestPersonalAreaMessages(t *testing.T) {
 		}
 		if _, unread, _ := s.apps.inbox.Counts(ctx, lucia); unread != 1 {
 			t.Fatalf("after opening one, %d unread", unread)
+		}
+		if _, desk := s.do(t, "GET", area.Home, cookie); !strings.Contains(desk, "Una cosa aspetta una tua azione o lettura.") {
+			t.Error("the desk does not say one thing awaits")
+		}
+		req, _ := http.NewRequest("GET", s.srv.URL+"/area-personale/messaggi", nil)
+		req.Header.Set("Cookie", cookie)
+		req.Header.Set("Accept-Language", "en")
+		if res, err := noRedirect.Do(req); err != nil {
+			t.Fatal(err)
+		} else {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if !strings.Contains(string(b), "2 messages, 1 unread.") || !strings.Contains(string(b), "Mark all as read") {
+				t.Error("the inbox in English")
+			}
+		}
+		// The messages are in the download of the resident's data, and
+		// only theirs.
+		if _, data := s.do(t, "GET", "/profilo/dati.json", cookie); !strings.Contains(data, "Il contrassegno n. 4411") || !strings.Contains(data, `"area_messages"`) {
+			t.Error("the data download lacks the messages")
+		}
+		if _, data := s.do(t, "GET", "/profilo/dati.json", other); strings.Contains(data, "4411") {
+			t.Error("another resident's download holds Lucia's message")
 		}
 		if res, _ := s.do(t, "POST", "/area-personale/messaggi/"+personal+"/non-letto", cookie); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("mark unread: %d", res.StatusCode)
