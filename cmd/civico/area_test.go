@@ -502,3 +502,39 @@ func TestPersonalAreaMessagesFollowTheAccount(t *testing.T) {
 		}
 	})
 }
+
+// The demo puts one message from the town in the personal area of each
+// resident with a password account, once however often it starts.
+func TestDemoWelcomesResidents(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		cfg := testConfig(t)
+		cfg.DataDir, cfg.SecretKey = t.TempDir(), ""
+		for range 2 {
+			if err := prepareDemo(ctx, &cfg, d, town.NewStore(d, 0)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		accounts := &identity.Store{DB: d}
+		inbox := &area.Inbox{DB: d}
+		for _, p := range demoPeople {
+			if p.email == "" {
+				continue
+			}
+			a, err := accounts.ByEmail(ctx, p.email)
+			if errors.Is(err, identity.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			if p.password && len(p.operator) == 0 {
+				want = 1
+			}
+			if total, unread, err := inbox.Counts(ctx, a.ID); err != nil || total != want || unread != want {
+				t.Errorf("%s: %d messages, %d unread (%v), want %d", p.email, total, unread, err, want)
+			}
+		}
+	})
+}
