@@ -414,6 +414,30 @@ func TestPersonalAreaPanels(t *testing.T) {
 			!strings.Contains(services, "serve un accesso che provi la tua identità") {
 			t.Error("the Services tab does not list the online service, or its step-up")
 		}
+		// Every service online: pages of 24.
+		if _, err := d.ExecContext(context.Background(), `UPDATE services SET channel = 'online', online_url = '/sportello/x'`); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM services WHERE status = 'active'`).Scan(&n); err != nil || n <= 24 {
+			t.Fatalf("the demo catalogue has %d active services (%v): too few to page", n, err)
+		}
+		s.apps.civico.catalog.Store.Forget()
+		pages := (n + 23) / 24
+		seen := 0
+		for p := 1; p <= pages; p++ {
+			_, page := s.do(t, "GET", fmt.Sprintf("/area-personale/servizi?pagina=%d", p), cookie)
+			seen += strings.Count(page, `<div class="card card-bg shadow-sm mb-4">`)
+			if !strings.Contains(page, fmt.Sprintf("Pagina %d di %d", p, pages)) {
+				t.Errorf("services page %d lacks its position", p)
+			}
+		}
+		if seen != n {
+			t.Errorf("the pages of Servizi show %d services, want %d", seen, n)
+		}
+		if res, _ := s.do(t, "GET", "/area-personale/servizi?pagina=99", cookie); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("a page of services past the last: %d", res.StatusCode)
+		}
 	})
 }
 

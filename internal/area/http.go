@@ -142,16 +142,25 @@ func (h *Web) desk(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "desk", "area.title", d)
 }
 
-// pageSize is how many messages a page of the inbox lists.
-const pageSize = 20
+// pageSize is how many messages a page of the inbox lists, servicesPage
+// how many services a page of Servizi.
+const (
+	pageSize     = 20
+	servicesPage = 24
+)
+
+// pageParam is the page asked for (?pagina=), 1 if none or nonsense.
+func pageParam(r *http.Request) int {
+	if p, err := strconv.Atoi(r.URL.Query().Get("pagina")); err == nil && p > 1 && p < 100000 {
+		return p
+	}
+	return 1
+}
 
 func (h *Web) messages(w http.ResponseWriter, r *http.Request) {
 	res, d := h.resident(r)
 	q := r.URL.Query()
-	d.Page, d.UnreadOnly = 1, q.Get("non-letti") == "1"
-	if p, err := strconv.Atoi(q.Get("pagina")); err == nil && p > 1 && p < 100000 {
-		d.Page = p
-	}
+	d.Page, d.UnreadOnly = pageParam(r), q.Get("non-letti") == "1"
 	page, err := h.Inbox.List(r.Context(), res.AccountID, pageSize, (d.Page-1)*pageSize, d.UnreadOnly)
 	if err != nil {
 		h.App.Fail(w, r, err)
@@ -274,7 +283,20 @@ func (h *Web) services(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	for _, s := range list {
+	// Pages of servicesPage, in the catalogue's order.
+	d.Page, d.Pages, d.Total = pageParam(r), max(1, (len(list)+servicesPage-1)/servicesPage), len(list)
+	link := func(p int) string { return Home + "/servizi?" + url.Values{"pagina": {strconv.Itoa(p)}}.Encode() }
+	if d.Page > d.Pages {
+		http.Redirect(w, r, link(d.Pages), http.StatusSeeOther)
+		return
+	}
+	if d.Page > 1 {
+		d.Prev = link(d.Page - 1)
+	}
+	if d.Page < d.Pages {
+		d.Next = link(d.Page + 1)
+	}
+	for _, s := range list[min((d.Page-1)*servicesPage, len(list)):min(d.Page*servicesPage, len(list))] {
 		d.Services = append(d.Services, ServiceView{Service: s, StepUp: s.Needs != "" && !res.Level.Satisfies(s.Needs)})
 	}
 	if d.Unread, err = h.Inbox.Unread(r.Context(), res.AccountID); err != nil {
