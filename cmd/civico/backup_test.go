@@ -22,13 +22,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/attachments/attachmentstest"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cardca"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/forms"
-	"github.com/civico-pa/civico/internal/forms/formstest"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/town"
@@ -76,8 +76,8 @@ func newBackupFixture(t *testing.T) *backupFixture {
 		t.Fatal(err)
 	}
 	store := testFormStore(d, dir)
-	pdf := formstest.PDF("Domanda di iscrizione")
-	st, err := store.Stage(bytes.NewReader(pdf), "domanda.pdf")
+	pdf := attachmentstest.PDF("Domanda di iscrizione")
+	st, err := store.Stage(context.Background(), bytes.NewReader(pdf), "domanda.pdf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,8 +487,8 @@ func TestBackupPostgresFilesOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := testFormStore(d, dir)
-	pdf := formstest.PDF("Modulo")
-	st, err := store.Stage(bytes.NewReader(pdf), "modulo.pdf")
+	pdf := attachmentstest.PDF("Modulo")
+	st, err := store.Stage(context.Background(), bytes.NewReader(pdf), "modulo.pdf")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/web"
@@ -64,6 +65,10 @@ type config struct {
 
 	// Outgoing mail.
 	SMTPURL, MailFrom string
+
+	// Clamd is the virus scanner every upload goes through (nil: none),
+	// from CIVICO_CLAMD_ADDR.
+	Clamd *attachments.Clamd
 
 	// SecretKey seals the OpenID Connect signing keys and derives the other
 	// keys of single sign-on.
@@ -124,6 +129,11 @@ func loadConfig(env func(string) string) (config, error) {
 	} {
 		if v := env(name); v != "" {
 			*dst = v
+		}
+	}
+	if v := env("CIVICO_CLAMD_ADDR"); v != "" {
+		if c.Clamd, err = attachments.ParseClamd(v); err != nil {
+			return c, usagef("CIVICO_CLAMD_ADDR: %v", err)
 		}
 	}
 	if env("CIVICO_CRS_TRUSTED_PROXIES") != "" {

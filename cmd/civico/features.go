@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/db"
@@ -18,6 +19,7 @@ import (
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
+	"github.com/civico-pa/civico/internal/protocol"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -92,6 +94,18 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 			return nil
 		}},
 		identityFeature(),
+		areaFeature(onlineServices(c.catalog.Store)),
+		protocolFeature(),
+		{Name: "attachments", Messages: attachments.Messages, Migrations: attachments.Migrations, Wire: func(h *feature.Host) error {
+			h.Sweep("collect unreferenced attachments", 5*time.Minute, func(ctx context.Context) error {
+				n, err := h.Attachments.GC(ctx)
+				if n > 0 {
+					h.Log.Info("attachments: removed unreferenced files", "files", n)
+				}
+				return err
+			})
+			return nil
+		}},
 		// The features.
 		portal.Feature(cfg.PartecipaBaseURL),
 		c.catalog.Feature(),
@@ -135,6 +149,29 @@ func identityFeature() feature.Feature {
 			h.Sweep("expired sessions", 5*time.Minute, h.ID.Svc.Sessions.Sweep)
 			h.Sweep("sessions of revoked cards", time.Minute, h.ID.EndRevokedSessions)
 			h.Sweep("expired registration links", 5*time.Minute, h.ID.Svc.SweepSignups)
+			return nil
+		},
+	}
+}
+
+// protocolFeature is the protocol register: a platform package (features
+// register through Host.Protocol, in their own transactions), with its
+// back office and its daily job.
+func protocolFeature() feature.Feature {
+	return feature.Feature{
+		Name: "protocol", Messages: protocol.Messages, Portal: protocol.Templates, Migrations: protocol.Migrations,
+		Wire: func(h *feature.Host) error {
+			(&protocol.Web{App: h.Portal, Registry: h.Protocol, Audit: h.Audit}).Routes()
+			h.BackOffice(identity.Section{Label: "protocol.backoffice.title", Href: "/backoffice/protocollo", Roles: protocol.Roles})
+			// The daily registers of the days that are over, once each:
+			// every hour, so a day is exported within the hour after it ends.
+			h.Sweep("daily protocol registers", time.Hour, func(ctx context.Context) error {
+				n, err := h.Protocol.ExportDue(ctx)
+				if n > 0 {
+					h.Log.Info("protocol: daily registers exported", "days", n)
+				}
+				return err
+			})
 			return nil
 		},
 	}

@@ -10,9 +10,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/civico-pa/civico/internal/area"
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/crs"
@@ -24,6 +27,7 @@ import (
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
+	"github.com/civico-pa/civico/internal/protocol"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -176,19 +180,26 @@ type apps struct {
 	// limiter keeps every budget (logins, mail, ratings, the coordination
 	// view).
 	limiter *throttle.Limiter
+	// protocol is the protocol register features register through.
+	protocol *protocol.Registry
+	// inbox is the residents' messages features post to.
+	inbox *area.Inbox
 }
 
 // buildApps builds civico from its one list of features (newCivico): the
 // translations and templates of every feature, the two applications, the
 // platform every feature is wired onto, then each feature in order. serve
 // and every test build it this way. cards is nil when smart-card login is
-// not configured.
-func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader) (*apps, error) {
+// not configured. extra are features a test adds after the list's,
+// through the same Host (panels of the personal area's tests and
+// benchmark); serve adds none.
+func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader, extra ...feature.Feature) (*apps, error) {
 	secret, err := oidcop.NewSecret([]byte(cfg.SecretKey))
 	if err != nil {
 		return nil, usagef("CIVICO_SECRET_KEY: %v", err)
 	}
 	c := newCivico(cfg, secret, &population.Register{DB: d})
+	c.features = append(c.features, extra...)
 	i18n, err := web.NewI18n(append([]fs.FS{web.Messages}, feature.Messages(c.features)...)...)
 	if err != nil {
 		return nil, err
@@ -239,14 +250,23 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	}
 	// Every guarded route of every feature is checked by identity.
 	portalApp.Guard = id.Require
-	host := &feature.Host{DB: d, Portal: portalApp, Partecipa: partecipaApp, ID: id, Audit: &audit.Log{DB: d}, Outbox: &mail.Outbox{DB: d},
-		Limiter: limiter, Towns: towns, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
+	registry := &protocol.Registry{DB: d, Dir: filepath.Join(cfg.DataDir, "protocol"), Town: func(ctx context.Context) (string, error) {
+		t, err := towns.Get(ctx)
+		return t.FullName(), err
+	}}
+	var scanner attachments.Scanner = attachments.NoScan{}
+	if cfg.Clamd != nil {
+		scanner = cfg.Clamd
+	}
+	host := &feature.Host{Attachments: attachments.NewStore(d, cfg.DataDir, scanner), DB: d, Portal: portalApp, Partecipa: partecipaApp, ID: id, Audit: &audit.Log{DB: d}, Outbox: &mail.Outbox{DB: d},
+		Limiter: limiter, Towns: towns, Protocol: registry, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
 		BaseURL: cfg.BaseURL, PartecipaBaseURL: cfg.PartecipaBaseURL, DataDir: cfg.DataDir}
+	host.Messages = newInbox(host, i18n, svc.Store, towns)
 	if err := host.Wire(c.features); err != nil {
 		return nil, err
 	}
 	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, civico: c, tasks: host.Tasks(), identity: svc,
-		oidc: c.oidc.Provider, partecipaAuth: c.partecipa.Auth, limiter: limiter}, nil
+		oidc: c.oidc.Provider, partecipaAuth: c.partecipa.Auth, limiter: limiter, protocol: registry, inbox: host.Messages}, nil
 }
 
 // serverListeners are the addresses serve answers on, in this order: the

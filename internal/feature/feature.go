@@ -17,10 +17,12 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/area"
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
+	"github.com/civico-pa/civico/internal/protocol"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -56,7 +58,18 @@ type Host struct {
 	Outbox  *mail.Outbox
 	Limiter *throttle.Limiter
 	Towns   *town.Store
-	Log     *slog.Logger
+	// Messages is the residents' inbox in the personal area: a feature
+	// posts a message to an account in its own transaction
+	// (Messages.Post), and the resident is told by mail.
+	Messages *area.Inbox
+	// Attachments keeps the files residents and features upload: a
+	// feature stages an upload (Attachments.Stage), then adds it in its own
+	// transaction, owned by an account or a record of its own.
+	Attachments *attachments.Store
+	// Protocol is the protocol register: a feature registers what it
+	// receives and sends (Protocol.Register) in its own transaction.
+	Protocol *protocol.Registry
+	Log      *slog.Logger
 	// Key derives a 32-byte key for purpose from the installation secret
 	// (CIVICO_SECRET_KEY): one key per use, none shared.
 	Key func(purpose string) []byte
