@@ -12,6 +12,7 @@ import (
 	"github.com/civico-pa/civico/internal/feedback"
 	"github.com/civico-pa/civico/internal/forms"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/oidcop"
@@ -71,9 +72,11 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		// The platform: tables every feature stands on, and their upkeep.
 		{Name: "town", Migrations: town.Migrations},
 		{Name: "audit", Migrations: audit.Migrations},
+		// The job queue: river's tables, built by river's migrator.
+		{Name: "jobs", Steps: jobs.Migrations},
 		{Name: "mail", Migrations: mail.Migrations, Wire: wireMail},
 		{Name: "throttle", Migrations: throttle.Migrations, Wire: func(h *feature.Host) error {
-			h.Sweep("spent budgets", 5*time.Minute, h.Limiter.Sweep)
+			h.Every("spent budgets", 5*time.Minute, h.Limiter.Sweep)
 			return nil
 		}},
 		{Name: "population", Migrations: population.Migrations, Wire: func(h *feature.Host) error {
@@ -124,8 +127,8 @@ func identityFeature() feature.Feature {
 			h.Export("audit_log", func(ctx context.Context, a *identity.Account) (any, error) {
 				return (&audit.Log{DB: h.DB}).About(ctx, "account:"+a.ID, a.ID, a.Email)
 			})
-			h.Sweep("expired sessions", 5*time.Minute, h.ID.Svc.Sessions.Sweep)
-			h.Sweep("expired registration links", 5*time.Minute, h.ID.Svc.SweepSignups)
+			h.Every("expired sessions", 5*time.Minute, h.ID.Svc.Sessions.Sweep)
+			h.Every("expired registration links", 5*time.Minute, h.ID.Svc.SweepSignups)
 			return nil
 		},
 	}
@@ -136,7 +139,7 @@ func identityFeature() feature.Feature {
 const mailRetention = 30 * 24 * time.Hour
 
 func wireMail(h *feature.Host) error {
-	h.Sweep("old mail", time.Hour, func(ctx context.Context) error {
+	h.Every("old mail", time.Hour, func(ctx context.Context) error {
 		_, err := h.Outbox.Purge(ctx, time.Now().Add(-mailRetention))
 		return err
 	})

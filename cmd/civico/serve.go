@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
@@ -19,6 +20,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/partecipa"
@@ -96,6 +98,10 @@ func (c *cli) serve(args []string, demo bool) error {
 	if _, err := apps.oidc.Storage.Keys.SigningKey(ctx); err != nil {
 		return err
 	}
+	// river's schema must be complete before anything listens.
+	if err := jobs.Check(ctx, d); err != nil {
+		return err
+	}
 	worker, err := newMailWorker(cfg, d, log, demo, c.stdout)
 	if err != nil {
 		return err
@@ -127,7 +133,22 @@ func (c *cli) serve(args []string, demo bool) error {
 	if worker != nil {
 		background.Go(func() { worker.Run(bctx) })
 	}
-	background.Go(func() { feature.Run(bctx, apps.tasks, log) })
+	background.Go(func() { feature.Run(bctx, apps.tasks) })
+	// Jobs: this process works them and takes part in electing the leader
+	// that inserts the periodic ones. At shutdown running jobs get
+	// jobs.DefaultStopGrace to finish; one still running then is cancelled
+	// and retried later, here or by another process.
+	if err := apps.jobs.Start(bctx); err != nil {
+		return err
+	}
+	background.Go(func() {
+		<-bctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), jobs.DefaultStopGrace+10*time.Second)
+		defer cancel()
+		if err := apps.jobs.Stop(sctx); err != nil {
+			log.Error("stopping the jobs", "err", err)
+		}
+	})
 	metricsAt := ""
 	if m := listeners[len(listeners)-1]; cfg.MetricsAddr != "" {
 		metricsAt = "http://" + m.Address() + "/metrics"
@@ -170,9 +191,11 @@ type apps struct {
 	metrics           *web.Metrics
 	civico            *civico
 	tasks             []feature.Task
-	identity          *identity.Service
-	oidc              *oidcop.Provider
-	partecipaAuth     *partecipa.Auth
+	// jobs is the job queue, ready (every kind registered), not started.
+	jobs          *jobs.Jobs
+	identity      *identity.Service
+	oidc          *oidcop.Provider
+	partecipaAuth *partecipa.Auth
 	// limiter keeps every budget (logins, mail, ratings, the coordination
 	// view).
 	limiter *throttle.Limiter
@@ -239,13 +262,17 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	}
 	// Every guarded route of every feature is checked by identity.
 	portalApp.Guard = id.Require
+	queue := jobs.New(d, jobs.Config{Workers: cfg.JobWorkers, Log: log.With("component", "jobs"), Metrics: metrics.Registry()})
 	host := &feature.Host{DB: d, Portal: portalApp, Partecipa: partecipaApp, ID: id, Audit: &audit.Log{DB: d}, Outbox: &mail.Outbox{DB: d},
-		Limiter: limiter, Towns: towns, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
+		Limiter: limiter, Towns: towns, Jobs: queue, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
 		BaseURL: cfg.BaseURL, PartecipaBaseURL: cfg.PartecipaBaseURL, DataDir: cfg.DataDir}
 	if err := host.Wire(c.features); err != nil {
 		return nil, err
 	}
-	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, civico: c, tasks: host.Tasks(), identity: svc,
+	if err := queue.Ready(); err != nil {
+		return nil, err
+	}
+	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, civico: c, tasks: host.Tasks(), jobs: queue, identity: svc,
 		oidc: c.oidc.Provider, partecipaAuth: c.partecipa.Auth, limiter: limiter}, nil
 }
 

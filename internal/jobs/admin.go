@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -100,12 +101,13 @@ func (j *Jobs) Get(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 	return job, err
 }
 
-// ErrRunning means a job cannot be retried while it runs.
-var ErrRunning = errors.New("the job is running: it cannot be retried now")
+// ErrNotFailed means a job that has not failed was asked to be retried.
+var ErrNotFailed = errors.New("only a failed job (retryable, discarded or cancelled) can be retried")
 
-// Retry makes a job available to run at once, whatever its state (a
-// discarded or cancelled one gets one more attempt; a completed one runs
-// again). A running job is left alone.
+// Retry runs a failed job again at once: one waiting for its next attempt
+// stops waiting, one given up or cancelled gets one more attempt. A job
+// that did not fail is left alone (ErrNotFailed): a completed one is not
+// done twice, and a running or waiting one will run anyway.
 func (j *Jobs) Retry(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 	c, err := j.get()
 	if err != nil {
@@ -115,8 +117,8 @@ func (j *Jobs) Retry(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	if job.State == rivertype.JobStateRunning {
-		return job, ErrRunning
+	if !slices.Contains(Views["failed"], job.State) {
+		return job, fmt.Errorf("job %d is %s: %w", id, job.State, ErrNotFailed)
 	}
 	job, err = c.JobRetry(ctx, id)
 	if errors.Is(err, river.ErrNotFound) {

@@ -189,6 +189,10 @@ func TestAJobRunsOnlyIfItsTransactionCommits(t *testing.T) {
 		if len(all) != 1 || string(all[0].EncodedArgs) != `{"n": 2}` && string(all[0].EncodedArgs) != `{"n":2}` || all[0].State != rivertype.JobStateCompleted {
 			t.Errorf("jobs in the database: %v", describe(all))
 		}
+		// A completed job is not done twice at an operator's word.
+		if _, err := j.Retry(ctx, all[0].ID); !errors.Is(err, jobs.ErrNotFailed) {
+			t.Errorf("retry of a completed job: %v", err)
+		}
 	})
 }
 
@@ -563,4 +567,61 @@ func TestShutdownUnderLoadLosesNoJob(t *testing.T) {
 			}
 		})
 	}
+}
+
+// blockArgs is a job that runs until the test lets it end.
+type blockArgs struct{}
+
+func (blockArgs) Kind() string { return "test.block" }
+
+// Stop waits for a running job to finish within the grace, and the job
+// ends completed, its context never cancelled.
+func TestStopWaitsForRunningJobs(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		running, release := make(chan struct{}), make(chan struct{})
+		var cancelled atomic.Bool
+		j := newJobs(t, d, jobs.Config{StopGrace: 30 * time.Second}, func(j *jobs.Jobs) {
+			j.Add(jobs.Work(func(ctx context.Context, _ *river.Job[blockArgs]) error {
+				close(running)
+				select {
+				case <-release:
+				case <-ctx.Done():
+					cancelled.Store(true)
+					return ctx.Err()
+				}
+				return nil
+			}))
+		})
+		res, err := j.Insert(ctx, blockArgs{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		<-running
+		stopped := make(chan error, 1)
+		go func() {
+			sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			defer cancel()
+			stopped <- j.Stop(sctx)
+		}()
+		select {
+		case err := <-stopped:
+			t.Fatalf("Stop returned while a job ran: %v", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		close(release)
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+		if cancelled.Load() {
+			t.Error("the running job's context was cancelled within the grace")
+		}
+		job, err := j.Get(ctx, res.Job.ID)
+		if err != nil || job.State != rivertype.JobStateCompleted {
+			t.Fatalf("the job after Stop: %+v %v", job, err)
+		}
+	})
 }
