@@ -128,6 +128,7 @@ func identityFeature() feature.Feature {
 				return (&audit.Log{DB: h.DB}).About(ctx, "account:"+a.ID, a.ID, a.Email)
 			})
 			h.Every("expired sessions", 5*time.Minute, h.ID.Svc.Sessions.Sweep)
+			h.Every("sessions of revoked cards", time.Minute, h.ID.EndRevokedSessions)
 			h.Every("expired registration links", 5*time.Minute, h.ID.Svc.SweepSignups)
 			return nil
 		},

@@ -24,6 +24,7 @@ import (
 var periodicKinds = []string{
 	"throttle.spent-budgets",
 	"identity.expired-sessions",
+	"identity.sessions-of-revoked-cards",
 	"identity.expired-registration-links",
 	"mail.old-mail",
 	"forms.collect-unreferenced-files",

@@ -94,11 +94,15 @@ func (h *Host) Panel(p area.Panel) {
 // wired.
 func (h *Host) Panels() []Panel { return slices.Clone(h.panels) }
 
-// Task is a feature's worker loop: it runs in every process until ctx
-// ends, and takes its work from the database under leases (the
-// back-channel logout notices).
+// Task is a feature's background work: a periodic job (Every and Run:
+// river runs it once across the processes; a test may call Run itself) or
+// a worker loop (Loop: it runs in every process until ctx ends, and takes
+// its work from the database under leases, as the back-channel logout
+// notices do).
 type Task struct {
 	Feature, Name string
+	Every         time.Duration
+	Run           func(ctx context.Context) error
 	Loop          func(ctx context.Context)
 }
 
@@ -124,6 +128,7 @@ func (h *Host) Job(k jobs.Kind) {
 // retried a few times, logged, then left to the next period (jobs.Every).
 func (h *Host) Every(name string, period time.Duration, fn func(context.Context) error) {
 	h.Jobs.Every(jobs.KindOf(h.name, name), period, fn)
+	h.tasks = append(h.tasks, Task{Feature: h.name, Name: name, Every: period, Run: fn})
 }
 
 // Daily runs fn once a day at hour:minute, Rome time, once across all the
@@ -148,7 +153,7 @@ func (h *Host) BackOffice(s identity.Section) { h.ID.AddSection(s) }
 // download of their data (/profilo/dati.json).
 func (h *Host) Export(name string, fn identity.Exporter) { h.ID.AddExport(name, fn) }
 
-// Tasks are the worker loops the features registered.
+// Tasks are the periodic jobs and worker loops the features registered.
 func (h *Host) Tasks() []Task { return slices.Clone(h.tasks) }
 
 // Wire runs every feature's Wire in order, each told its own name.
@@ -202,12 +207,14 @@ func collect(features []Feature, pick func(Feature) fs.FS) []fs.FS {
 	return out
 }
 
-// Run runs the loops until ctx ends and returns once they have all
-// returned.
+// Run runs the worker loops until ctx ends and returns once they have all
+// returned (the periodic jobs are river's: jobs.Jobs.Start).
 func Run(ctx context.Context, tasks []Task) {
 	var wg sync.WaitGroup
 	for _, t := range tasks {
-		wg.Go(func() { t.Loop(ctx) })
+		if t.Loop != nil {
+			wg.Go(func() { t.Loop(ctx) })
+		}
 	}
 	wg.Wait()
 }
