@@ -29,6 +29,7 @@ var periodicKinds = []string{
 	"mail.old-mail",
 	"forms.collect-unreferenced-files",
 	"news.digest",
+	"oidcop.back-channel-logout-retries",
 	"oidcop.expired-requests-and-tokens",
 	"partecipa.expired-sessions",
 }

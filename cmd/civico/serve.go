@@ -133,7 +133,6 @@ func (c *cli) serve(args []string, demo bool) error {
 	if worker != nil {
 		background.Go(func() { worker.Run(bctx) })
 	}
-	background.Go(func() { feature.Run(bctx, apps.tasks) })
 	// Jobs: this process works them and takes part in electing the leader
 	// that inserts the periodic ones. At shutdown running jobs get
 	// jobs.DefaultStopGrace to finish; one still running then is cancelled
@@ -190,8 +189,10 @@ type apps struct {
 	portal, partecipa *web.App
 	metrics           *web.Metrics
 	civico            *civico
-	tasks             []feature.Task
-	// jobs is the job queue, ready (every kind registered), not started.
+	// tasks are the features' periodic jobs, which a test may run in place.
+	tasks []feature.Task
+	// jobs is the job queue, ready (every kind registered), not started:
+	// serve starts it.
 	jobs          *jobs.Jobs
 	identity      *identity.Service
 	oidc          *oidcop.Provider

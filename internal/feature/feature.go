@@ -1,7 +1,7 @@
 // Package feature is where a capability plugs into civico. A feature
 // describes itself once — its translations, its templates for each
 // application, its tables, and a Wire function that registers its routes,
-// back-office sections, jobs and background work on a Host — and cmd/civico holds
+// back-office sections and background jobs on a Host — and cmd/civico holds
 // the one explicit list of features that `serve`, `migrate`, the demo and
 // the tests all build from. Adding a feature touches its own folder and
 // that list.
@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/civico-pa/civico/internal/area"
@@ -94,16 +93,12 @@ func (h *Host) Panel(p area.Panel) {
 // wired.
 func (h *Host) Panels() []Panel { return slices.Clone(h.panels) }
 
-// Task is a feature's background work: a periodic job (Every and Run:
-// river runs it once across the processes; a test may call Run itself) or
-// a worker loop (Loop: it runs in every process until ctx ends, and takes
-// its work from the database under leases, as the back-channel logout
-// notices do).
+// Task is a feature's periodic job: river runs Run every Every, once
+// across the processes (Host.Every); a test may call Run itself.
 type Task struct {
 	Feature, Name string
 	Every         time.Duration
 	Run           func(ctx context.Context) error
-	Loop          func(ctx context.Context)
 }
 
 // Job registers a kind of job the feature inserts (with h.Jobs, in its
@@ -138,14 +133,6 @@ func (h *Host) Daily(name string, hour, minute int, fn func(ctx context.Context,
 	h.Jobs.Daily(jobs.KindOf(h.name, name), hour, minute, fn)
 }
 
-// Loop runs fn in every process until the server stops: a worker that
-// takes its work from the database under leases, for work that must also
-// be done at once inside a request (see docs/ARCHITECTURE.md, "Background
-// work").
-func (h *Host) Loop(name string, fn func(context.Context)) {
-	h.tasks = append(h.tasks, Task{Feature: h.name, Name: name, Loop: fn})
-}
-
 // BackOffice lists a part of the back office on its home page.
 func (h *Host) BackOffice(s identity.Section) { h.ID.AddSection(s) }
 
@@ -153,7 +140,7 @@ func (h *Host) BackOffice(s identity.Section) { h.ID.AddSection(s) }
 // download of their data (/profilo/dati.json).
 func (h *Host) Export(name string, fn identity.Exporter) { h.ID.AddExport(name, fn) }
 
-// Tasks are the periodic jobs and worker loops the features registered.
+// Tasks are the periodic jobs the features registered.
 func (h *Host) Tasks() []Task { return slices.Clone(h.tasks) }
 
 // Wire runs every feature's Wire in order, each told its own name.
@@ -205,16 +192,4 @@ func collect(features []Feature, pick func(Feature) fs.FS) []fs.FS {
 		}
 	}
 	return out
-}
-
-// Run runs the worker loops until ctx ends and returns once they have all
-// returned (the periodic jobs are river's: jobs.Jobs.Start).
-func Run(ctx context.Context, tasks []Task) {
-	var wg sync.WaitGroup
-	for _, t := range tasks {
-		if t.Loop != nil {
-			wg.Go(func() { t.Loop(ctx) })
-		}
-	}
-	wg.Wait()
 }

@@ -48,7 +48,10 @@ func (m *Module) Feature() feature.Feature {
 				}
 			}
 			h.Export("single_sign_on", store.Export)
-			h.Loop("back-channel logout retries", p.RunLogoutRetries)
+			h.Every("back-channel logout retries", 15*time.Second, func(ctx context.Context) error {
+				_, err := p.DeliverDueLogouts(ctx)
+				return err
+			})
 			h.Every("expired requests and tokens", 5*time.Minute, store.Sweep)
 			m.Provider = p
 			return nil
