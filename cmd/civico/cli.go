@@ -51,6 +51,10 @@ Usage:
                             load the registry of residents (codice_fiscale;quartiere)
   civico audit verify       check the audit log's hash chain
   civico audit list         show the latest audit entries
+  civico jobs list [--state failed|pending|done|all] [--kind K]
+                            list background jobs (failed ones by default)
+  civico jobs show ID       print a job and the error of each attempt
+  civico jobs retry ID      run a failed job again at once
   civico version            print the version
   civico help               print this help
 
@@ -65,7 +69,8 @@ Configuration comes from environment variables (see the README):
   CIVICO_SMTP_URL, CIVICO_MAIL_FROM, CIVICO_SECRET_KEY, CIVICO_METRICS_ADDR,
   CIVICO_MAX_CONNS, CIVICO_MAX_CONNS_PER_CLIENT, CIVICO_READ_HEADER_TIMEOUT,
   CIVICO_READ_TIMEOUT, CIVICO_WRITE_TIMEOUT, CIVICO_IDLE_TIMEOUT,
-  CIVICO_UPLOAD_TIMEOUT. Secrets may also be given as NAME_FILE.
+  CIVICO_UPLOAD_TIMEOUT, CIVICO_JOB_WORKERS. Secrets may also be given as
+  NAME_FILE.
 `
 
 // cli carries what every subcommand needs.
@@ -96,6 +101,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		"audit":     c.audit,
 		"oidc":      c.oidc,
 		"residents": c.residents,
+		"jobs":      c.jobs,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -70,6 +71,9 @@ type config struct {
 	// from CIVICO_CLAMD_ADDR.
 	Clamd *attachments.Clamd
 
+	// JobWorkers is how many background jobs this process runs at once.
+	JobWorkers int
+
 	// SecretKey seals the OpenID Connect signing keys and derives the other
 	// keys of single sign-on.
 	SecretKey string
@@ -106,7 +110,7 @@ func getenv(env func(string) string, name string, secret bool) (string, error) {
 func loadConfig(env func(string) string) (config, error) {
 	c := config{DataDir: "./civico-data", Addr: "127.0.0.1:8080", PartecipaAddr: "127.0.0.1:8081", LogFormat: "text", LogLevel: "info", AccessLog: true, PageCacheTTL: 10 * time.Second, Caches: defaultCaches(),
 		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, Limits: identity.DefaultLimits(), PasswordQueue: identity.DefaultPasswordQueue,
-		Timeouts: web.DefaultTimeouts()}
+		Timeouts: web.DefaultTimeouts(), JobWorkers: jobs.DefaultWorkers}
 	var err error
 	if c.DatabaseURL, err = getenv(env, "CIVICO_DATABASE_URL", true); err != nil {
 		return c, err
@@ -194,6 +198,7 @@ func loadConfig(env func(string) string) (config, error) {
 		{"CIVICO_PASSWORD_QUEUE", &c.PasswordQueue, 0, 10000},
 		{"CIVICO_MAX_CONNS", &c.MaxConns, minConns, 1_000_000},
 		{"CIVICO_MAX_CONNS_PER_CLIENT", &c.MaxConnsPerClient, 1, 1_000_000},
+		{"CIVICO_JOB_WORKERS", &c.JobWorkers, 1, 1000},
 	} {
 		if v := env(n.name); v != "" {
 			x, err := strconv.Atoi(v)

@@ -13,6 +13,7 @@ import (
 	"github.com/civico-pa/civico/internal/feedback"
 	"github.com/civico-pa/civico/internal/forms"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/oidcop"
@@ -73,9 +74,11 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		// The platform: tables every feature stands on, and their upkeep.
 		{Name: "town", Migrations: town.Migrations},
 		{Name: "audit", Migrations: audit.Migrations},
+		// The job queue: river's tables, built by river's migrator.
+		{Name: "jobs", Steps: jobs.Migrations},
 		{Name: "mail", Migrations: mail.Migrations, Wire: wireMail},
 		{Name: "throttle", Migrations: throttle.Migrations, Wire: func(h *feature.Host) error {
-			h.Sweep("spent budgets", 5*time.Minute, h.Limiter.Sweep)
+			h.Every("spent budgets", 5*time.Minute, h.Limiter.Sweep)
 			return nil
 		}},
 		{Name: "population", Migrations: population.Migrations, Wire: func(h *feature.Host) error {
@@ -97,7 +100,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		areaFeature(onlineServices(c.catalog.Store)),
 		protocolFeature(),
 		{Name: "attachments", Messages: attachments.Messages, Migrations: attachments.Migrations, Wire: func(h *feature.Host) error {
-			h.Sweep("collect unreferenced attachments", 5*time.Minute, func(ctx context.Context) error {
+			h.Every("collect unreferenced attachments", 5*time.Minute, func(ctx context.Context) error {
 				n, err := h.Attachments.GC(ctx)
 				if n > 0 {
 					h.Log.Info("attachments: removed unreferenced files", "files", n)
@@ -146,9 +149,9 @@ func identityFeature() feature.Feature {
 				}
 				return records, err
 			})
-			h.Sweep("expired sessions", 5*time.Minute, h.ID.Svc.Sessions.Sweep)
-			h.Sweep("sessions of revoked cards", time.Minute, h.ID.EndRevokedSessions)
-			h.Sweep("expired registration links", 5*time.Minute, h.ID.Svc.SweepSignups)
+			h.Every("expired sessions", 5*time.Minute, h.ID.Svc.Sessions.Sweep)
+			h.Every("sessions of revoked cards", time.Minute, h.ID.EndRevokedSessions)
+			h.Every("expired registration links", 5*time.Minute, h.ID.Svc.SweepSignups)
 			return nil
 		},
 	}
@@ -165,7 +168,7 @@ func protocolFeature() feature.Feature {
 			h.BackOffice(identity.Section{Label: "protocol.backoffice.title", Href: "/backoffice/protocollo", Roles: protocol.Roles})
 			// The daily registers of the days that are over, once each:
 			// every hour, so a day is exported within the hour after it ends.
-			h.Sweep("daily protocol registers", time.Hour, func(ctx context.Context) error {
+			h.Every("daily protocol registers", time.Hour, func(ctx context.Context) error {
 				n, err := h.Protocol.ExportDue(ctx)
 				if n > 0 {
 					h.Log.Info("protocol: daily registers exported", "days", n)
@@ -182,7 +185,7 @@ func protocolFeature() feature.Feature {
 const mailRetention = 30 * 24 * time.Hour
 
 func wireMail(h *feature.Host) error {
-	h.Sweep("old mail", time.Hour, func(ctx context.Context) error {
+	h.Every("old mail", time.Hour, func(ctx context.Context) error {
 		_, err := h.Outbox.Purge(ctx, time.Now().Add(-mailRetention))
 		return err
 	})

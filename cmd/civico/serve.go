@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/attachments"
@@ -22,6 +23,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/partecipa"
@@ -100,6 +102,10 @@ func (c *cli) serve(args []string, demo bool) error {
 	if _, err := apps.oidc.Storage.Keys.SigningKey(ctx); err != nil {
 		return err
 	}
+	// river's schema must be complete before anything listens.
+	if err := jobs.Check(ctx, d); err != nil {
+		return err
+	}
 	worker, err := newMailWorker(cfg, d, log, demo, c.stdout)
 	if err != nil {
 		return err
@@ -131,7 +137,21 @@ func (c *cli) serve(args []string, demo bool) error {
 	if worker != nil {
 		background.Go(func() { worker.Run(bctx) })
 	}
-	background.Go(func() { feature.Run(bctx, apps.tasks, log) })
+	// Jobs: this process works them and takes part in electing the leader
+	// that inserts the periodic ones. At shutdown running jobs get
+	// jobs.DefaultStopGrace to finish; one still running then is cancelled
+	// and retried later, here or by another process.
+	if err := apps.jobs.Start(bctx); err != nil {
+		return err
+	}
+	background.Go(func() {
+		<-bctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), jobs.DefaultStopGrace+10*time.Second)
+		defer cancel()
+		if err := apps.jobs.Stop(sctx); err != nil {
+			log.Error("stopping the jobs", "err", err)
+		}
+	})
 	metricsAt := ""
 	if m := listeners[len(listeners)-1]; cfg.MetricsAddr != "" {
 		metricsAt = "http://" + m.Address() + "/metrics"
@@ -173,10 +193,14 @@ type apps struct {
 	portal, partecipa *web.App
 	metrics           *web.Metrics
 	civico            *civico
-	tasks             []feature.Task
-	identity          *identity.Service
-	oidc              *oidcop.Provider
-	partecipaAuth     *partecipa.Auth
+	// tasks are the features' periodic jobs, which a test may run in place.
+	tasks []feature.Task
+	// jobs is the job queue, ready (every kind registered), not started:
+	// serve starts it.
+	jobs          *jobs.Jobs
+	identity      *identity.Service
+	oidc          *oidcop.Provider
+	partecipaAuth *partecipa.Auth
 	// limiter keeps every budget (logins, mail, ratings, the coordination
 	// view).
 	limiter *throttle.Limiter
@@ -258,14 +282,18 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	if cfg.Clamd != nil {
 		scanner = cfg.Clamd
 	}
+	queue := jobs.New(d, jobs.Config{Workers: cfg.JobWorkers, Log: log.With("component", "jobs"), Metrics: metrics.Registry()})
 	host := &feature.Host{Attachments: attachments.NewStore(d, cfg.DataDir, scanner), DB: d, Portal: portalApp, Partecipa: partecipaApp, ID: id, Audit: &audit.Log{DB: d}, Outbox: &mail.Outbox{DB: d},
-		Limiter: limiter, Towns: towns, Protocol: registry, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
+		Limiter: limiter, Towns: towns, Protocol: registry, Jobs: queue, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
 		BaseURL: cfg.BaseURL, PartecipaBaseURL: cfg.PartecipaBaseURL, DataDir: cfg.DataDir}
 	host.Messages = newInbox(host, i18n, svc.Store, towns)
 	if err := host.Wire(c.features); err != nil {
 		return nil, err
 	}
-	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, civico: c, tasks: host.Tasks(), identity: svc,
+	if err := queue.Ready(); err != nil {
+		return nil, err
+	}
+	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, civico: c, tasks: host.Tasks(), jobs: queue, identity: svc,
 		oidc: c.oidc.Provider, partecipaAuth: c.partecipa.Auth, limiter: limiter, protocol: registry, inbox: host.Messages}, nil
 }
 

@@ -150,7 +150,7 @@ func (h *Web) Middleware(next http.Handler) http.Handler {
 // been revoked since, whether or not its browser comes back to the portal:
 // the applications it logged into are told (back-channel logout) and its
 // tokens stop. The middleware ends such a session at its next request;
-// this ends the others, each process running it every minute. Any process
+// this ends the others, a periodic job running it every minute. Any process
 // may run it: a session another one ended first is skipped.
 func (h *Web) EndRevokedSessions(ctx context.Context) error {
 	if h.Card == nil {
