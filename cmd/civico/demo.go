@@ -97,6 +97,9 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	if err := cfg.checkLogin(); err != nil {
 		return err
 	}
+	if cfg.Payments.Segregation == "" {
+		cfg.Payments.Segregation = demoSegregation
+	}
 
 	svc := newIdentityService(*cfg, d, towns, nil)
 	var out strings.Builder

@@ -78,6 +78,9 @@ func (c *cli) serve(args []string, demo bool) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Payments.Segregation == "" {
+		log.Warn("payments: CIVICO_PAGOPA_SEGREGATION_CODE is not set: no payment notice can be issued until it is")
+	}
 
 	cards, err := newCardReader(cfg, log)
 	if err != nil {
@@ -118,6 +121,8 @@ func (c *cli) serve(args []string, demo bool) error {
 	// Partecipa reaches the provider through the portal's own listener in
 	// this process, whatever the public address resolves to from here.
 	apps.partecipaAuth.Via = "http://" + loopback(listeners[0].Address())
+	// So does the payments feature reach its sandbox gateway.
+	apps.civico.payments.SetSandboxVia("http://" + loopback(listeners[0].Address()))
 	// Background work stops with the server and is waited for before the
 	// database closes, so its last writes land.
 	var background sync.WaitGroup
@@ -239,6 +244,8 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	}
 	// Every guarded route of every feature is checked by identity.
 	portalApp.Guard = id.Require
+	c.identity = svc.Store
+	c.payments.Notifiers = reminderNotifiers(cfg, d, svc.Store)
 	host := &feature.Host{DB: d, Portal: portalApp, Partecipa: partecipaApp, ID: id, Audit: &audit.Log{DB: d}, Outbox: &mail.Outbox{DB: d},
 		Limiter: limiter, Towns: towns, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
 		BaseURL: cfg.BaseURL, PartecipaBaseURL: cfg.PartecipaBaseURL, DataDir: cfg.DataDir}

@@ -340,4 +340,3 @@ func (s *Service) Search(ctx context.Context, f Filter) ([]Position, int, error)
 	list, err := s.positions(ctx, where+` ORDER BY created_at DESC, id LIMIT `+arg(PerPage)+` OFFSET `+arg((max(f.Page, 1)-1)*PerPage), args...)
 	return list, total, err
 }
-
