@@ -123,7 +123,7 @@ func loadCallers(path string) ([]payments.Caller, error) {
 // address for reminders) and the outbox.
 func paymentsModule(cfg config, c *civico) (*payments.Module, error) {
 	pc := cfg.Payments
-	m := &payments.Module{Segregation: pc.Segregation, Sandbox: pc.Gateway == "sandbox", ReconcileAfter: pc.ReconcileAfter}
+	m := &payments.Module{Segregation: pc.Segregation, Sandbox: pc.Gateway == "sandbox", ReconcileAfter: pc.ReconcileAfter, TLSBaseURL: cfg.TLSBaseURL}
 	if pc.RatesFile != "" {
 		r, err := payments.LoadRates(pc.RatesFile)
 		if err != nil {

@@ -38,7 +38,10 @@ const (
 // key is the idempotency key of the resident's form: the same key gives
 // the same attempt back (a second click, a reload), whatever happened to
 // the first request.
-func (s *Service) Checkout(ctx context.Context, debtorCF string, noticeIDs []string, key, returnURL, notifyURL string, by Actor) (*Attempt, error) {
+//
+// returnBase is the portal's address the resident is sent back to (the
+// outcome page of the attempt); notifyURL where the gateway notifies.
+func (s *Service) Checkout(ctx context.Context, debtorCF string, noticeIDs []string, key, returnBase, notifyURL string, by Actor) (*Attempt, error) {
 	if s.Gateway == nil {
 		return nil, ErrGateway
 	}
@@ -64,7 +67,7 @@ func (s *Service) Checkout(ctx context.Context, debtorCF string, noticeIDs []str
 		return nil, err
 	}
 	started, err := s.Gateway.Start(ctx, StartRequest{AttemptID: a.ID, Amount: a.Amount, Description: desc, Notices: a.Notices,
-		ReturnURL: returnURL, NotifyURL: notifyURL, ExpiresAt: a.ExpiresAt})
+		ReturnURL: returnURL(returnBase, a.ID), NotifyURL: notifyURL, ExpiresAt: a.ExpiresAt})
 	if err != nil {
 		// The gateway never took it: the notices are payable again.
 		s.log().Warn("payments: the gateway refused to start a payment", "attempt", a.ID, "err", err)

@@ -54,6 +54,9 @@ type Module struct {
 	// Notifiers send reminders (mail, App IO); Contacts finds a debtor's
 	// address for the mail one.
 	Notifiers []Notifier
+	// TLSBaseURL is the portal's TLS listener's address (card logins
+	// come back to it from the gateway).
+	TLSBaseURL string
 	// ReconcileAfter is how long an attempt stays in payment before the
 	// gateway is asked (ReconcileAfter when 0).
 	ReconcileAfter time.Duration
@@ -66,6 +69,9 @@ type Module struct {
 	sandbox *Sandbox
 	client  *SandboxClient
 }
+
+// SandboxGateway is the sandbox gateway, nil when it is off.
+func (m *Module) SandboxGateway() *Sandbox { return m.sandbox }
 
 // SetSandboxVia points the sandbox client at this process's own listener
 // once it is open (serve calls it).
@@ -109,7 +115,7 @@ func (m *Module) wire(h *feature.Host) error {
 		s.Gateway = m.client
 		h.Sweep("sandbox gateway: delayed outcomes", 2*time.Second, m.sandbox.SendDelayed)
 	}
-	w := &Web{App: h.Portal, Svc: s, BaseURL: h.BaseURL, Tokens: m.Tokens, Callers: m.Callers, Rates: m.Rates, Limiter: h.Limiter}
+	w := &Web{App: h.Portal, Svc: s, BaseURL: h.BaseURL, TLSBaseURL: m.TLSBaseURL, Tokens: m.Tokens, Callers: m.Callers, Rates: m.Rates, Limiter: h.Limiter}
 	w.Routes()
 	h.BackOffice(identity.Section{Label: "payments.admin.title", Href: "/backoffice/pagamenti", Roles: FinanceRoles})
 	h.Panel(area.PanelFunc(w.panel))
@@ -144,10 +150,12 @@ type Web struct {
 	App     *web.App
 	Svc     *Service
 	BaseURL string
-	Tokens  TokenChecker
-	Callers []Caller
-	Rates   *Rates
-	Limiter *throttle.Limiter
+	// TLSBaseURL is the portal's TLS listener (card login), if any.
+	TLSBaseURL string
+	Tokens     TokenChecker
+	Callers    []Caller
+	Rates      *Rates
+	Limiter    *throttle.Limiter
 }
 
 func migrations() fs.FS {

@@ -296,7 +296,7 @@ func (h *Web) checkout(w http.ResponseWriter, r *http.Request) {
 	ids := r.PostForm["avviso"]
 	key := r.PostForm.Get("chiave")
 	var attemptID string
-	a, err := h.Svc.Checkout(r.Context(), code, ids, key, "", h.notifyURL(), actorOf(r))
+	a, err := h.Svc.Checkout(r.Context(), code, ids, key, h.origin(r), h.notifyURL(), actorOf(r))
 	var fe problem.Fields
 	switch {
 	case errors.As(err, &fe):
@@ -321,6 +321,16 @@ func (h *Web) checkout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, a.RedirectURL, http.StatusSeeOther) // #nosec G710 -- the gateway's page, as the configured gateway returned it
+}
+
+// origin is the portal's address the request came through: the TLS
+// listener's for a card login (its cookie is for https), the public one
+// otherwise. Never the Host header.
+func (h *Web) origin(r *http.Request) string {
+	if r.TLS != nil && h.TLSBaseURL != "" {
+		return h.TLSBaseURL
+	}
+	return h.BaseURL
 }
 
 func (h *Web) notifyURL() string {

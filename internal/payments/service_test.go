@@ -147,7 +147,7 @@ func TestThousandConcurrentAttemptsPayOnce(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				a, err := s.Checkout(context.Background(), mario, []string{id}, fmt.Sprintf("key-%d", i), "http://x/back", "http://x/notify", Actor{Name: "user:x"})
+				a, err := s.Checkout(context.Background(), mario, []string{id}, fmt.Sprintf("key-%d", i), "http://x", "http://x/notify", Actor{Name: "user:x"})
 				switch {
 				case err == nil:
 					ok.Add(1)
