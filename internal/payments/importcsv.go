@@ -133,13 +133,18 @@ func (s *Service) ParseImport(ctx context.Context, data []byte, rates *Rates) ([
 		if strings.Join(rec, "") == "" {
 			continue
 		}
-		bad := func(c, m string) { errs = append(errs, LineError{Line: line, Column: c, Message: m}) }
+		reported := map[string]bool{}
+		bad := func(c, m string) {
+			if !reported[c] {
+				reported[c] = true
+				errs = append(errs, LineError{Line: line, Column: c, Message: m})
+			}
+		}
 		id := get("id")
 		if id == "" || len(id) > 64 {
 			bad("id", "payments.error.external_id")
-		} else if prev, dup := seen[id]; dup {
+		} else if _, dup := seen[id]; dup {
 			bad("id", "payments.import.error.duplicate_line")
-			_ = prev
 		} else {
 			seen[id] = line
 		}
@@ -185,9 +190,14 @@ func (s *Service) ParseImport(ctx context.Context, data []byte, rates *Rates) ([
 		}
 		p.Source = "import"
 		if fe := p.Validate(); fe != nil {
-			for field, msg := range fe {
-				bad(importColumn(field), msg)
+			for _, field := range []string{"external_id", "debtor_cf", "debtor_name", "category", "reason", "year", "amount", "due_date", "payable_until", "instalments"} {
+				if msg, ok := fe[field]; ok {
+					bad(importColumn(field), msg)
+				}
 			}
+			continue
+		}
+		if len(reported) > 0 {
 			continue
 		}
 		out = append(out, ImportLine{Line: line, Position: p})

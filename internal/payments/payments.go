@@ -191,25 +191,39 @@ type NewPosition struct {
 }
 
 // ParseCents reads an amount in euro as people write it ("12,50",
-// "1.234,56", "12.50", "12") into cents.
+// "1.234,56", "12.50", "1,234.56", "12") into cents. The decimal
+// separator is the last one when one or two digits follow it; the others
+// must be the other sign, grouping three digits. Without decimals only
+// the Italian grouping (".") is read: "12,345" is refused, being 12.345
+// to an Italian and 12345 to an English reader.
 func ParseCents(s string) (int64, bool) {
 	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "€"))
 	s = strings.TrimSpace(s)
-	if s == "" {
+	if s == "" || len(s) > 20 {
 		return 0, false
 	}
-	// The last separator, if followed by one or two digits, is the decimal one.
-	dec := strings.LastIndexAny(s, ",.")
-	intPart, frac := s, ""
-	if dec >= 0 && len(s)-dec-1 <= 2 && len(s)-dec-1 >= 1 {
+	intPart, frac, group := s, "", byte('.')
+	if dec := strings.LastIndexAny(s, ",."); dec >= 0 && len(s)-dec-1 >= 1 && len(s)-dec-1 <= 2 {
 		intPart, frac = s[:dec], s[dec+1:]
+		if s[dec] == '.' {
+			group = ','
+		}
 	}
-	intPart = strings.NewReplacer(".", "", ",", "", " ", "", "'", "").Replace(intPart)
-	if intPart == "" || len(intPart) > 10 || len(frac) > 2 {
+	if intPart == "" {
+		return 0, false
+	}
+	groups := strings.Split(intPart, string(group))
+	for i, g := range groups {
+		if g == "" || len(g) > 3 && len(groups) > 1 || i > 0 && len(g) != 3 {
+			return 0, false
+		}
+	}
+	digits := strings.Join(groups, "") + frac
+	if len(digits)-len(frac) > 10 {
 		return 0, false
 	}
 	var v int64
-	for _, r := range intPart + frac {
+	for _, r := range digits {
 		if r < '0' || r > '9' {
 			return 0, false
 		}

@@ -78,7 +78,7 @@ func newService(t testing.TB, d *db.DB) (*Service, *testGateway) {
 
 const (
 	mario = "RSSMRA85T10A562S"
-	anna  = "CLMNNA82M62F205T"
+	anna  = "CLMNNA82M62F205K"
 )
 
 func canteen(debtor string, cents int64) NewPosition {
