@@ -149,7 +149,7 @@ func (b bearerTokens) Check(ctx context.Context, token string) (payments.Grant, 
 	if p == nil {
 		return payments.Grant{}, payments.ErrToken
 	}
-	accountID, acr, scopes, err := p.Storage.AccessToken(ctx, token)
+	accountID, acr, scopes, err := p.Bearer(ctx, token)
 	if errors.Is(err, oidcop.ErrTokenNotFound) {
 		return payments.Grant{}, payments.ErrToken
 	}

@@ -560,21 +560,6 @@ func (s *Storage) token(ctx context.Context, id string) (*token, error) {
 	return &t, json.Unmarshal([]byte(scopes), &t.Scopes)
 }
 
-// AccessToken is what an access token of an enabled client grants: whose
-// account, the level of the login behind it (acr), and its scopes;
-// ErrTokenNotFound when it is unknown, expired or its client disabled.
-// The portal's own APIs read a bearer token through it.
-func (s *Storage) AccessToken(ctx context.Context, id string) (accountID, acr string, scopes []string, err error) {
-	t, err := s.token(ctx, id)
-	if errors.Is(err, errNotFound) {
-		return "", "", nil, ErrTokenNotFound
-	}
-	if err != nil {
-		return "", "", nil, err
-	}
-	return t.AccountID, t.ACR, t.Scopes, nil
-}
-
 // ErrTokenNotFound is an access token that grants nothing.
 var ErrTokenNotFound = errors.New("oidcop: unknown or expired access token")
 

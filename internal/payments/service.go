@@ -167,7 +167,8 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in NewPosition, by A
 	if err := ledger(ctx, tx, now, "position.created", p.ID, "", "", p.Amount, by.Name, string(p.Category)+" "+p.Source); err != nil {
 		return nil, err
 	}
-	if s.Audit != nil && strings.HasPrefix(by.Name, "operator:") {
+	// An import is audited once, for all its positions.
+	if s.Audit != nil && strings.HasPrefix(by.Name, "operator:") && p.Source != "import" {
 		if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: by.Name, Action: "payments.position.created", Subject: "position:" + p.ID, Remote: by.Remote,
 			Details: map[string]string{"amount": EuroDot(p.Amount), "category": string(p.Category)}}); err != nil {
 			return nil, err
