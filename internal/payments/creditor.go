@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/pagopa"
-	tokens "github.com/civico-pa/civico/internal/token"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -244,48 +242,7 @@ func (h *Web) paReceipt(ctx context.Context, c *Caller, in CreditorRequest, n *N
 	if psp == "" {
 		psp = c.ID
 	}
-	gw := "node:" + c.ID
-	mismatch := false
-	err := h.Svc.DB.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO payments_notifications (gateway, id, attempt_id, outcome, received_at) VALUES ($1, $2, '', 'paid', $3)
-			ON CONFLICT (gateway, id) DO NOTHING`, gw, in.ReceiptID, h.Svc.now())
-		if err != nil {
-			return err
-		}
-		if k, _ := res.RowsAffected(); k == 0 {
-			return nil // this receipt was recorded before
-		}
-		var status, attempt string
-		if err := tx.QueryRowContext(ctx, `SELECT status, COALESCE(attempt_id, '') FROM payments_notices WHERE id = $1`+h.Svc.DB.ForUpdate(), n.ID).
-			Scan(&status, &attempt); err != nil {
-			return err
-		}
-		var channel, astatus string
-		if attempt != "" {
-			if err := tx.QueryRowContext(ctx, `SELECT channel, status FROM payments_attempts WHERE id = $1`, attempt).Scan(&channel, &astatus); err != nil {
-				return err
-			}
-		}
-		if status != StatusInPayment || channel != "node" || astatus != AttemptInPayment {
-			// No activation of the node holds it (it expired, or the
-			// notice was paid at a counter without one): an attempt of
-			// its own, settled at once.
-			now := h.Svc.now()
-			attempt = tokens.ID()
-			if _, err := tx.ExecContext(ctx, `INSERT INTO payments_attempts (id, debtor_cf, idempotency_key, channel, gateway, amount, status, created_at, expires_at)
-				VALUES ($1, $2, $3, 'node', $4, $5, 'in_payment', $6, $6)`, attempt, n.DebtorCF, gw+":receipt:"+in.ReceiptID, gw, in.Amount, now); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO payments_attempt_notices (attempt_id, notice_id, amount) VALUES ($1, $2, $3)`, attempt, n.ID, n.Amount); err != nil {
-				return err
-			}
-		}
-		st, err := h.Svc.settleTx(ctx, tx, Payment{AttemptID: attempt, Amount: in.Amount, PSP: psp, PSPRef: in.ReceiptID, PaidAt: paidAt}, gw)
-		if st != nil && st.Mismatch {
-			mismatch = true
-		}
-		return err
-	})
+	mismatch, err := h.Svc.NodeReceipt(ctx, c.ID, n, in.ReceiptID, in.Amount, psp, paidAt)
 	if err != nil {
 		return CreditorAnswer{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/hours"
+	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // Notify applies a gateway's verified notification, once: its id is
@@ -194,4 +195,55 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// NodeReceipt records the receipt of a notice paid at the pagoPA node (a
+// bank, a post office, a tobacconist, the IO app): once per receipt id; it
+// settles the node's activation holding the notice, or an attempt of its
+// own when none does (the activation expired, or none was made); a notice
+// paid before is recorded for a refund. mismatch reports a receipt for
+// another amount, recorded in the ledger and not settled.
+func (s *Service) NodeReceipt(ctx context.Context, caller string, n *Notice, receiptID string, amount int64, psp string, paidAt time.Time) (mismatch bool, err error) {
+	gw := "node:" + caller
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO payments_notifications (gateway, id, attempt_id, outcome, received_at) VALUES ($1, $2, '', 'paid', $3)
+			ON CONFLICT (gateway, id) DO NOTHING`, gw, receiptID, s.now())
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			return nil // this receipt was recorded before
+		}
+		var status, attempt string
+		if err := tx.QueryRowContext(ctx, `SELECT status, COALESCE(attempt_id, '') FROM payments_notices WHERE id = $1`+s.DB.ForUpdate(), n.ID).
+			Scan(&status, &attempt); err != nil {
+			return err
+		}
+		var channel, astatus string
+		if attempt != "" {
+			if err := tx.QueryRowContext(ctx, `SELECT channel, status FROM payments_attempts WHERE id = $1`, attempt).Scan(&channel, &astatus); err != nil {
+				return err
+			}
+		}
+		if status != StatusInPayment || channel != "node" || astatus != AttemptInPayment {
+			// No activation of the node holds it (it expired, or the
+			// notice was paid at a counter without one): an attempt of
+			// its own, settled at once.
+			now := s.now()
+			attempt = tokens.ID()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO payments_attempts (id, debtor_cf, idempotency_key, channel, gateway, amount, status, created_at, expires_at)
+				VALUES ($1, $2, $3, 'node', $4, $5, 'in_payment', $6, $6)`, attempt, n.DebtorCF, gw+":receipt:"+receiptID, gw, amount, now); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO payments_attempt_notices (attempt_id, notice_id, amount) VALUES ($1, $2, $3)`, attempt, n.ID, n.Amount); err != nil {
+				return err
+			}
+		}
+		st, err := s.settleTx(ctx, tx, Payment{AttemptID: attempt, Amount: amount, PSP: psp, PSPRef: receiptID, PaidAt: paidAt}, gw)
+		if st != nil && st.Mismatch {
+			mismatch = true
+		}
+		return err
+	})
+	return mismatch, err
 }

@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -366,6 +367,45 @@ func TestReconciliation(t *testing.T) {
 		}
 		if n := count(t, d, `SELECT COUNT(*) FROM payments_notices WHERE id = $1 AND status = 'open'`, p2.Notices[0].ID); n != 1 {
 			t.Fatal("the abandoned attempt still holds its notice")
+		}
+	})
+}
+
+// Another feature bills inside its own transaction: a rollback there
+// leaves no position and no notice number taken on SQLite.
+func TestBillInTheCallersTransaction(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, _ := newService(t, d)
+		m := &Module{Service: s}
+		stamp := NewPosition{DebtorCF: mario, Category: Stamp, Reason: "Imposta di bollo, certificato di residenza", Year: 2026, Amount: 1600,
+			DueDate: "2026-12-31", Source: "desk", ExternalID: "desk:cert:1"}
+		var n Notice
+		err := d.Tx(context.Background(), func(tx *sql.Tx) error {
+			var err error
+			n, err = m.Biller().Bill(context.Background(), tx, stamp)
+			return err
+		})
+		if err != nil || n.Amount != 1600 || n.Number == "" {
+			t.Fatalf("bill: %+v %v", n, err)
+		}
+		var fe problem.Fields
+		err = d.Tx(context.Background(), func(tx *sql.Tx) error {
+			_, err := m.Biller().Bill(context.Background(), tx, stamp)
+			return err
+		})
+		if !errors.As(err, &fe) || fe["external_id"] == "" {
+			t.Fatalf("the same bill twice: %v", err)
+		}
+		rollback := errors.New("the certificate failed")
+		stamp.ExternalID = "desk:cert:2"
+		err = d.Tx(context.Background(), func(tx *sql.Tx) error {
+			if _, err := m.Biller().Bill(context.Background(), tx, stamp); err != nil {
+				return err
+			}
+			return rollback
+		})
+		if !errors.Is(err, rollback) || count(t, d, `SELECT COUNT(*) FROM payments_positions`) != 1 {
+			t.Fatalf("a rolled-back bill left a position: %v", err)
 		}
 	})
 }
