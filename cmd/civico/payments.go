@@ -17,7 +17,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
@@ -149,14 +148,14 @@ func (b bearerTokens) Check(ctx context.Context, token string) (payments.Grant, 
 	if p == nil {
 		return payments.Grant{}, payments.ErrToken
 	}
-	accountID, acr, scopes, err := p.Bearer(ctx, token)
-	if errors.Is(err, oidcop.ErrTokenNotFound) {
+	g, err := p.Bearer(ctx, token)
+	if errors.Is(err, oidcop.ErrTokenInvalid) {
 		return payments.Grant{}, payments.ErrToken
 	}
 	if err != nil {
 		return payments.Grant{}, err
 	}
-	a, err := b.c.identity.ByID(ctx, accountID)
+	a, err := b.c.identity.ByID(ctx, g.AccountID)
 	if errors.Is(err, identity.ErrNotFound) {
 		return payments.Grant{}, payments.ErrToken
 	}
@@ -166,9 +165,8 @@ func (b bearerTokens) Check(ctx context.Context, token string) (payments.Grant, 
 	if a.ClosedAt != nil {
 		return payments.Grant{}, payments.ErrToken
 	}
-	level, _ := assurance.OfACR(acr)
-	code, _ := a.ProvenFiscalCode(&identity.Session{Assurance: level})
-	return payments.Grant{FiscalCode: code, Scopes: scopes}, nil
+	code, _ := a.ProvenFiscalCode(&identity.Session{Assurance: g.Level})
+	return payments.Grant{FiscalCode: code, Payments: g.Has(oidcop.ScopePayments)}, nil
 }
 
 // reminderNotifiers are the channels reminders go through: mail to the

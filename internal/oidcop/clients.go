@@ -24,13 +24,10 @@ import (
 const (
 	ScopeFiscalCode = "fiscal_code"
 	ScopeResidence  = "residence"
-	// ScopePayments lets an application read the resident's debt
-	// positions (GET /api/v1/positions).
-	ScopePayments = "payments"
 )
 
 // KnownScopes are the scopes the provider understands.
-var KnownScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, ScopeFiscalCode, ScopeResidence, ScopePayments}
+var KnownScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, ScopeFiscalCode, ScopeResidence, ScopeApplications, ScopePayments}
 
 // Client is an application registered with the provider.
 type Client struct {

@@ -61,33 +61,6 @@ type Provider struct {
 // Secret is the installation secret the provider was built with.
 func (p *Provider) Secret() Secret { return p.secret }
 
-// Bearer reads an access token as a client presents it (the token
-// endpoint's opaque access_token): whose account, the acr of its login and
-// its scopes. ErrTokenNotFound when it does not decrypt, or is unknown,
-// expired or its client disabled. The portal's own APIs check bearer
-// tokens with it.
-func (p *Provider) Bearer(ctx context.Context, token string) (accountID, acr string, scopes []string, err error) {
-	plain, err := p.op.Crypto().Decrypt(token)
-	if err != nil {
-		return "", "", nil, ErrTokenNotFound
-	}
-	id, subject, ok := strings.Cut(plain, ":")
-	if !ok || id == "" {
-		return "", "", nil, ErrTokenNotFound
-	}
-	t, err := p.Storage.token(ctx, id)
-	if errors.Is(err, errNotFound) {
-		return "", "", nil, ErrTokenNotFound
-	}
-	if err != nil {
-		return "", "", nil, err
-	}
-	if t.Subject != subject {
-		return "", "", nil, ErrTokenNotFound
-	}
-	return t.AccountID, t.ACR, t.Scopes, nil
-}
-
 // Config is what New needs.
 type Config struct {
 	App     *web.App

@@ -560,9 +560,6 @@ func (s *Storage) token(ctx context.Context, id string) (*token, error) {
 	return &t, json.Unmarshal([]byte(scopes), &t.Scopes)
 }
 
-// ErrTokenNotFound is an access token that grants nothing.
-var ErrTokenNotFound = errors.New("oidcop: unknown or expired access token")
-
 // SetUserinfoFromToken answers the userinfo endpoint for an access token.
 func (s *Storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
 	t, err := s.token(ctx, tokenID)

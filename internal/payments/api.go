@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,8 +14,9 @@ import (
 	"github.com/civico-pa/civico/internal/web"
 )
 
-// ScopePayments is the OAuth scope an application needs to read a
-// resident's positions.
+// ScopePayments names the OAuth scope an application needs to read a
+// resident's positions, in the API's answers; whether a token holds it is
+// the provider's to say (Grant.Payments).
 const ScopePayments = "payments"
 
 // Grant is what a bearer token lets an application do.
@@ -24,7 +24,8 @@ type Grant struct {
 	// FiscalCode is the resident's, when the login behind the token proved
 	// it; "" otherwise.
 	FiscalCode string
-	Scopes     []string
+	// Payments: the token holds the payments scope.
+	Payments bool
 }
 
 // TokenChecker reads an access token of the town's OpenID Connect
@@ -126,7 +127,7 @@ func (h *Web) apiPositions(w http.ResponseWriter, r *http.Request) {
 		h.App.FailJSON(w, r, err)
 		return
 	}
-	if !slices.Contains(g.Scopes, ScopePayments) {
+	if !g.Payments {
 		deny(http.StatusForbidden, "insufficient_scope", "the token lacks the payments scope")
 		return
 	}
