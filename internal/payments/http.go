@@ -7,8 +7,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/civico-pa/civico/internal/area"
+	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/pagopa"
 	"github.com/civico-pa/civico/internal/problem"
@@ -442,7 +444,13 @@ func (h *Web) panel(ctx context.Context, r area.Resident) (area.Summary, error) 
 	}
 	s.Awaiting = n
 	for _, x := range list {
-		s.Items = append(s.Items, area.Item{Label: x.Reason + " — € " + Euro(x.Amount), Href: AreaPath + "/avvisi/" + x.ID, Status: "payments.status.open", Awaiting: true})
+		label := x.Reason
+		if x.Seq > 0 {
+			label += " — " + h.App.I18n.T(r.Lang, "payments.instalment", "N", x.Seq, "Of", x.Instalments)
+		}
+		label += " — € " + Euro(x.Amount)
+		due, _ := time.ParseInLocation(time.DateOnly, x.DueDate, hours.Rome)
+		s.Items = append(s.Items, area.Item{Label: label, Href: AreaPath + "/avvisi/" + x.ID, Status: "payments.status.open", Awaiting: true, When: due})
 	}
 	return s, nil
 }

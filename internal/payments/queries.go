@@ -197,13 +197,20 @@ func (s *Service) Totals(ctx context.Context, debtorCF string) ([]Total, error) 
 }
 
 // Awaiting counts a debtor's notices to pay, and the first few by due date
-// (the personal area's panel).
+// (the personal area's panel). A position offered both in one go and in
+// instalments waits for one of the two: its instalments are counted, not
+// the single payment (the position's page offers both).
 func (s *Service) Awaiting(ctx context.Context, debtorCF string, n int) (int, []Notice, error) {
+	const alternative = ` AND NOT (n.seq = 0 AND EXISTS (SELECT 1 FROM payments_notices i WHERE i.position_id = n.position_id AND i.seq > 0))`
 	var total int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_notices WHERE debtor_cf = $1 AND status = 'open'`, debtorCF).Scan(&total); err != nil {
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_notices n WHERE n.debtor_cf = $1 AND n.status = 'open'`+alternative, debtorCF).
+		Scan(&total); err != nil {
 		return 0, nil, err
 	}
-	list, err := s.notices(ctx, `WHERE n.debtor_cf = $1 AND n.status = 'open' ORDER BY n.due_date, n.number LIMIT $2`, debtorCF, n)
+	if total == 0 {
+		return 0, nil, nil
+	}
+	list, err := s.notices(ctx, `WHERE n.debtor_cf = $1 AND n.status = 'open'`+alternative+` ORDER BY n.due_date, n.number LIMIT $2`, debtorCF, n)
 	return total, list, err
 }
 
