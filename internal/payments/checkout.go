@@ -158,7 +158,22 @@ func (s *Service) lock(ctx context.Context, debtorCF string, ids []string, chann
 			amounts[id] = amount
 			a.Amount += amount
 		}
-		for pos, seqs := range positions {
+		// The position's row is the lock between its single payment and
+		// its instalments (other rows than the ones just locked): taken
+		// after the notices, as settlement does, in one order.
+		order := make([]string, 0, len(positions))
+		for pos := range positions {
+			order = append(order, pos)
+		}
+		sort.Strings(order)
+		for _, pos := range order {
+			var id string
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM payments_positions WHERE id = $1`+s.DB.ForUpdate(), pos).Scan(&id); err != nil {
+				return err
+			}
+		}
+		for _, pos := range order {
+			seqs := positions[pos]
 			single := false
 			for _, q := range seqs {
 				single = single || q == 0
@@ -193,7 +208,7 @@ func (s *Service) lock(ctx context.Context, debtorCF string, ids []string, chann
 			VALUES ($1, $2, $3, $4, $5, $6, 'in_payment', $7, $8)`, a.ID, debtorCF, key, channel, gateway, a.Amount, now, a.ExpiresAt); err != nil {
 			if isUniqueViolation(err) {
 				// The same key by a concurrent request: its attempt wins.
-				return problem.New(problem.Conflict, "payments.error.not_payable", err)
+				return errSameKey
 			}
 			return err
 		}
@@ -223,14 +238,29 @@ func (s *Service) lock(ctx context.Context, debtorCF string, ids []string, chann
 		}
 		return nil
 	})
+	if errors.Is(err, ErrNotPayable) || errors.Is(err, errSameKey) {
+		// A concurrent request with the same key (a double click) took
+		// the notices, or the key, first: its attempt is this one.
+		old, rerr := attemptByKey(ctx, s.DB, key)
+		if rerr != nil {
+			return nil, false, rerr
+		}
+		if old != nil && old.DebtorCF == debtorCF {
+			return old, true, nil
+		}
+		return nil, false, ErrNotPayable
+	}
 	if err != nil {
 		return nil, false, err
 	}
 	return a, existed, nil
 }
 
-func attemptByKey(ctx context.Context, tx *sql.Tx, key string) (*Attempt, error) {
-	return scanAttempt(ctx, tx, `WHERE idempotency_key = $1`, key)
+// errSameKey: another request recorded an attempt with the same key.
+var errSameKey = errors.New("payments: an attempt with this idempotency key exists")
+
+func attemptByKey(ctx context.Context, q querier, key string) (*Attempt, error) {
+	return scanAttempt(ctx, q, `WHERE idempotency_key = $1`, key)
 }
 
 type querier interface {
