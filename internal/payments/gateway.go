@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,11 @@ import (
 type Gateway interface {
 	// Name names the gateway in attempts and notifications.
 	Name() string
+	// Origin is the scheme, host and port of the gateway's payment pages:
+	// the portal's pages with a checkout form allow it in their
+	// Content-Security-Policy's form-action, which browsers apply to the
+	// redirect that follows the form.
+	Origin() string
 	// Start registers a payment of the attempt and returns the page the
 	// resident pays on. Starting the same attempt again returns the same
 	// payment (the attempt id is the gateway's idempotency key).
@@ -147,6 +153,24 @@ const SandboxName = "sandbox"
 
 // Name is "sandbox".
 func (c *SandboxClient) Name() string { return SandboxName }
+
+// Origin is the origin of the sandbox's pages: the portal's public address.
+func (c *SandboxClient) Origin() string {
+	if c.Public != "" {
+		return originOf(c.Public)
+	}
+	return originOf(c.URL)
+}
+
+// originOf is the scheme://host[:port] of an absolute address; "" for
+// anything else.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
 
 func (c *SandboxClient) now() time.Time {
 	if c.Now != nil {

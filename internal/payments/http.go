@@ -240,6 +240,7 @@ func (h *Web) renderMine(w http.ResponseWriter, r *http.Request, status int, fe 
 	}
 	page.Data = d
 	w.Header().Set("Cache-Control", "private, no-store")
+	h.allowGateway(w)
 	h.App.HTML(w, r, status, "payments_mine", page)
 }
 
@@ -282,6 +283,7 @@ func (h *Web) notice(w http.ResponseWriter, r *http.Request) {
 		d.Transfers = append(d.Transfers, TransferRow{Transfer: t, Euro: Euro(t.Amount)})
 	}
 	page.Data = d
+	h.allowGateway(w)
 	h.App.HTML(w, r, http.StatusOK, "payments_notice", page)
 }
 
@@ -453,6 +455,14 @@ func (h *Web) panel(ctx context.Context, r area.Resident) (area.Summary, error) 
 		s.Items = append(s.Items, area.Item{Label: label, Href: AreaPath + "/avvisi/" + x.ID, Status: "payments.status.open", Awaiting: true, When: due})
 	}
 	return s, nil
+}
+
+// allowGateway lets the page's checkout form lead, through the checkout's
+// redirect, to the gateway's payment page.
+func (h *Web) allowGateway(w http.ResponseWriter) {
+	if h.Svc.Gateway != nil {
+		web.AllowFormAction(w, h.Svc.Gateway.Origin())
+	}
 }
 
 // identityName is the logged-in resident's name, when proven.

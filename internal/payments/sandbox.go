@@ -186,6 +186,9 @@ func (g *Sandbox) page(w http.ResponseWriter, r *http.Request) {
 	o := g.outcome(p)
 	page.Data = &SandboxPage{Ref: p.Ref, Description: p.Description, Amount: Euro(p.Amount), Outcome: string(o), Done: o != OutcomePending, Return: p.ReturnURL}
 	w.Header().Set("Cache-Control", "no-store")
+	// The choice's form returns the resident to the portal's listener
+	// they came from (another origin than the sandbox's, over TLS).
+	web.AllowFormAction(w, originOf(p.ReturnURL))
 	g.App.HTML(w, r, http.StatusOK, "payments_sandbox", page)
 }
 

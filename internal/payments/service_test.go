@@ -37,6 +37,8 @@ func newTestGateway() *testGateway {
 	return &testGateway{SandboxClient: SandboxClient{Key: key}, outcomes: map[string]Status{}}
 }
 
+func (g *testGateway) Origin() string { return "https://gateway.example" }
+
 func (g *testGateway) Start(_ context.Context, r StartRequest) (Started, error) {
 	g.starts.Add(1)
 	return Started{Ref: "ref-" + r.AttemptID, RedirectURL: "https://gateway.example/pay/" + r.AttemptID}, nil
