@@ -18,6 +18,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
@@ -349,3 +350,40 @@ func certDigest(path string) (string, error) {
 }
 
 func auditLog(d *db.DB) *audit.Log { return &audit.Log{DB: d} }
+
+// ensureDemoPayments gives the demo's card holder Luca Ferrari notices to
+// pay (the school canteen, the school bus, a parking fine, the year's TARI
+// in instalments), through the import the finance office uses; loaded
+// once (the same file again is refused as a duplicate, and skipped).
+func ensureDemoPayments(ctx context.Context, cfg config, d *db.DB, towns *town.Store) error {
+	code, err := cf.Complete("FRRLCU78H15C707")
+	if err != nil {
+		return err
+	}
+	seg := cfg.Payments.Segregation
+	if seg == "" {
+		seg = demoSegregation
+	}
+	rates, err := payments.DemoRates()
+	if err != nil {
+		return err
+	}
+	svc := &payments.Service{DB: d, Audit: auditLog(d), Towns: towns, Segregation: seg}
+	data := []byte("id;codice_fiscale;nominativo;categoria;causale;anno;importo;scadenza;rate\n" +
+		"demo-mensa-11;" + string(code) + ";Luca Ferrari;mensa;Mensa scolastica, novembre 2026;2026;45,20;2026-12-31;\n" +
+		"demo-scuolabus-1;" + string(code) + ";Luca Ferrari;trasporto;Scuolabus, primo quadrimestre 2026/27;2026;120,00;2027-01-31;\n" +
+		"demo-sanzione-1;" + string(code) + ";Luca Ferrari;sanzione;Sanzione sosta vietata, verbale 2026/1187;2026;42,00;2026-12-15;\n" +
+		"demo-tari-2026;" + string(code) + ";Luca Ferrari;tari;Abitazione, via Frova 12;2026;240,00;2026-05-31;\n")
+	lines, err := svc.ParseImport(ctx, data, rates)
+	if err != nil {
+		return fmt.Errorf("demo payments: %w", err)
+	}
+	_, err = svc.Import(ctx, "demo-pagamenti.csv", data, lines, payments.Actor{Name: "demo"}, nil)
+	if errors.Is(err, payments.ErrDuplicate) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("demo payments: %w", err)
+	}
+	return nil
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/pagopa"
 	"github.com/civico-pa/civico/internal/payments"
+	"github.com/civico-pa/civico/internal/town"
 )
 
 // paySite is the portal with Luca Ferrari's card and two notices of his.
@@ -61,6 +62,7 @@ var (
 func (p *paySite) checkout(t *testing.T, b *browser) (string, string) {
 	t.Helper()
 	res, body := b.do("GET", p.tls.URL+payments.AreaPath, nil)
+	mine := res
 	if res.StatusCode != 200 || !strings.Contains(body, "Mensa scolastica, novembre") || !strings.Contains(body, "Sanzione sosta vietata") {
 		t.Fatalf("I miei pagamenti: %d\n%s", res.StatusCode, body)
 	}
@@ -82,9 +84,18 @@ func (p *paySite) checkout(t *testing.T, b *browser) (string, string) {
 	if res2.Header.Get("Location") != loc {
 		t.Fatalf("the same form posted twice went to %q and %q", loc, res2.Header.Get("Location"))
 	}
+	// Browsers apply the form's page's form-action to the redirect that
+	// follows it: the payments page allows the gateway's origin, the
+	// sandbox's page the listener the resident returns to.
+	if csp := mine.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' "+origin(loc)+";") {
+		t.Fatalf("the payments page's form cannot lead to the gateway at %s: %s", origin(loc), csp)
+	}
 	res, body = b.do("GET", loc, nil)
 	if res.StatusCode != 200 || !strings.Contains(body, "87,20") {
 		t.Fatalf("sandbox page: %d, want the total € 87,20\n%s", res.StatusCode, body)
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' "+origin(p.tls.URL)+";") {
+		t.Fatalf("the sandbox's form cannot return to %s: %s", p.tls.URL, csp)
 	}
 	return loc, key[1]
 }
@@ -258,3 +269,38 @@ type nopCloser struct{ *bytes.Reader }
 func (nopCloser) Close() error { return nil }
 
 func readCloser(b []byte) nopCloser { return nopCloser{bytes.NewReader(b)} }
+
+// The demo gives Luca Ferrari's card notices to pay, once however often it
+// starts, numbered with the demo's segregation code.
+func TestDemoPayments(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if _, err := d.Migrate(ctx, schema()); err != nil {
+			t.Fatal(err)
+		}
+		towns := town.NewStore(d, 0)
+		for range 2 {
+			cfg := testConfig(t)
+			cfg.DataDir, cfg.SecretKey = t.TempDir(), ""
+			if err := prepareDemo(ctx, &cfg, d, towns); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, _ := cf.Complete("FRRLCU78H15C707")
+		svc := &payments.Service{DB: d, Towns: towns, Segregation: demoSegregation}
+		list, total, err := svc.ToPay(ctx, string(code), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Canteen, bus, fine; TARI in one go and in its three instalments.
+		if total != 7 || len(list) != 7 {
+			t.Fatalf("%d notices to pay: %+v", total, list)
+		}
+		for _, n := range list {
+			p, err := pagopa.Parse(n.Number)
+			if err != nil || p.Code != demoSegregation {
+				t.Fatalf("notice number %s: %+v %v", n.Number, p, err)
+			}
+		}
+	})
+}
