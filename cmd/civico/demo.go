@@ -100,6 +100,9 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	if cfg.Payments.Segregation == "" {
 		cfg.Payments.Segregation = demoSegregation
 	}
+	if cfg.Payments.Gateway == "" {
+		cfg.Payments.Gateway = "sandbox"
+	}
 	if err := ensureDemoPayments(ctx, *cfg, d, towns); err != nil {
 		return err
 	}

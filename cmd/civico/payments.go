@@ -32,7 +32,9 @@ import (
 type paymentsConfig struct {
 	// Segregation is the pagoPA segregation code (CIVICO_PAGOPA_SEGREGATION_CODE).
 	Segregation string
-	// Gateway is "sandbox" (the default) or "none" (CIVICO_PAYMENTS_GATEWAY).
+	// Gateway is "sandbox" or "none" (CIVICO_PAYMENTS_GATEWAY); empty is
+	// none for serve and the sandbox for the demo: with the sandbox anyone
+	// logged in marks their notices paid without paying.
 	Gateway string
 	// RatesFile holds the tax rates (CIVICO_TAX_RATES_FILE); empty: the demo's.
 	RatesFile string
@@ -51,9 +53,7 @@ func loadPaymentsConfig(env func(string) string, c *paymentsConfig) error {
 	}
 	c.Gateway = env("CIVICO_PAYMENTS_GATEWAY")
 	switch c.Gateway {
-	case "":
-		c.Gateway = "sandbox"
-	case "sandbox", "none":
+	case "", "sandbox", "none":
 	default:
 		return usagef("CIVICO_PAYMENTS_GATEWAY must be sandbox or none, not %q", c.Gateway)
 	}

@@ -304,3 +304,27 @@ func TestDemoPayments(t *testing.T) {
 		}
 	})
 }
+
+// An installation that chose no gateway has no sandbox, where anyone
+// logged in could mark their notices paid without paying: serve starts
+// without one unless CIVICO_PAYMENTS_GATEWAY=sandbox (the demo has it).
+func TestNoSandboxUnlessChosen(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		cfg, err := loadConfig(func(string) string { return "" })
+		if err != nil || cfg.Payments.Gateway != "" {
+			t.Fatalf("the default gateway is %q (%v), want none", cfg.Payments.Gateway, err)
+		}
+		s := newTunedIDSite(t, d, func(c *config) { c.Payments.Gateway = cfg.Payments.Gateway })
+		if g := s.apps.civico.payments.Service.Gateway; g != nil {
+			t.Fatalf("serve's default has the gateway %s", g.Name())
+		}
+		res, err := http.Post(s.plain.URL+payments.SandboxPath+"/api/payments", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Fatalf("the sandbox's API answers %d without the sandbox, want 404", res.StatusCode)
+		}
+	})
+}

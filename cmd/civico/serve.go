@@ -81,6 +81,9 @@ func (c *cli) serve(args []string, demo bool) error {
 	if cfg.Payments.Segregation == "" {
 		log.Warn("payments: CIVICO_PAGOPA_SEGREGATION_CODE is not set: no payment notice can be issued until it is")
 	}
+	if cfg.Payments.Gateway == "sandbox" && !demo {
+		log.Warn("payments: CIVICO_PAYMENTS_GATEWAY=sandbox: residents can mark their notices paid without paying; a test installation only")
+	}
 
 	cards, err := newCardReader(cfg, log)
 	if err != nil {
