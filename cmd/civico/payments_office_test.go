@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -146,6 +147,22 @@ func TestPaymentsAPI(t *testing.T) {
 		unknown += checkDigits(unknown)
 		if st, _, _ := get(p.plain.URL+"/api/v1/notices/"+unknown, ""); st != 404 {
 			t.Fatalf("unknown: %d", st)
+		}
+		// Walking the numbers (they follow a sequence) is bounded: 60
+		// lookups a minute per client, then 429 with Retry-After.
+		refused := 0
+		for i := range 60 {
+			base := fmt.Sprintf("301%013d", 9000000+i)
+			st, _, h := get(p.plain.URL+"/api/v1/notices/"+base+checkDigits(base), "")
+			if st == http.StatusTooManyRequests {
+				if h.Get("Retry-After") == "" {
+					t.Fatal("429 without Retry-After")
+				}
+				refused++
+			}
+		}
+		if refused == 0 {
+			t.Fatal("64 lookups of notice numbers from one client in a minute, none refused")
 		}
 
 		if st, _, h := get(p.plain.URL+"/api/v1/positions", ""); st != 401 || !strings.Contains(h.Get("WWW-Authenticate"), "payments") {

@@ -73,7 +73,9 @@ func (p *paySite) checkout(t *testing.T, b *browser) (string, string) {
 	if key == nil {
 		t.Fatal("no idempotency key in the checkout form")
 	}
-	form := url.Values{"chiave": {key[1]}, "avviso": {p.canteen.Notices[0].ID, p.fine.Notices[0].ID}}
+	// Amounts a stranger adds to the form are not read: the total is the
+	// notices' own (the sandbox's page shows € 87,20 below).
+	form := url.Values{"chiave": {key[1]}, "avviso": {p.canteen.Notices[0].ID, p.fine.Notices[0].ID}, "importo": {"0,01"}, "amount": {"1"}}
 	res, _ = b.do("POST", p.tls.URL+payments.AreaPath+"/paga", form)
 	loc := res.Header.Get("Location")
 	if res.StatusCode != http.StatusSeeOther || !sandboxRE.MatchString(loc) {
@@ -144,6 +146,34 @@ func TestPayTwoNoticesInOneCheckoutAndDownloadTheReceipt(t *testing.T) {
 		p.cardLogin(t, other, "/")
 		if res, _ := other.do("GET", p.tls.URL+links[0], nil); res.StatusCode != 404 {
 			t.Fatalf("another resident's receipt: %d", res.StatusCode)
+		}
+		// Nor their notice, its PDF, or the outcome of their payment.
+		for _, path := range []string{payments.AreaPath + "/avvisi/" + p.canteen.Notices[0].ID, payments.AreaPath + "/avvisi/" + p.canteen.Notices[0].ID + "/avviso.pdf",
+			back[len(p.tls.URL):]} {
+			if res, _ := other.do("GET", p.tls.URL+path, nil); res.StatusCode != 404 {
+				t.Fatalf("another resident's %s: %d", path, res.StatusCode)
+			}
+		}
+		// Nor can they pay someone else's notice in their own checkout.
+		open, err := p.svc.Create(context.Background(), payments.NewPosition{DebtorCF: p.code, Category: payments.Canteen, Reason: "Mensa scolastica, dicembre",
+			Year: 2026, Amount: 3000, DueDate: "2026-12-31"}, payments.Actor{Name: "cli"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, body = other.do("GET", p.tls.URL+payments.AreaPath, nil)
+		if strings.Contains(body, "Mensa scolastica, dicembre") {
+			t.Fatal("another resident's notice is listed")
+		}
+		if key := keyRE.FindStringSubmatch(body); key != nil {
+			res, _ := other.do("POST", p.tls.URL+payments.AreaPath+"/paga", url.Values{"chiave": {key[1]}, "avviso": {open.Notices[0].ID}})
+			if res.StatusCode == http.StatusSeeOther {
+				t.Fatalf("another resident's notice was checked out: to %s", res.Header.Get("Location"))
+			}
+		} else if res, _ := other.do("POST", p.tls.URL+payments.AreaPath+"/paga", url.Values{"chiave": {"k"}, "avviso": {open.Notices[0].ID}}); res.StatusCode == http.StatusSeeOther {
+			t.Fatalf("another resident's notice was checked out: to %s", res.Header.Get("Location"))
+		}
+		if n, err := p.svc.OwnNotice(context.Background(), p.code, open.Notices[0].ID); err != nil || n.Status != payments.StatusOpen {
+			t.Fatalf("another resident's checkout touched the notice: %+v %v", n, err)
 		}
 		// The day balances.
 		today, err := p.svc.DailyReport(context.Background(), time.Now().In(hours.Rome).Format("2006-01-02"))
