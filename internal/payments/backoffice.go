@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/civico-pa/civico/internal/assurance"
-	"github.com/civico-pa/civico/internal/pagopa"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -341,6 +340,3 @@ func (h *Web) adminReportCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	sendFile(w, "text/csv; charset=utf-8", "quadratura-"+day+".csv", b.b)
 }
-
-// grouped is a template helper.
-func grouped(s string) string { return pagopa.Grouped(s) }
