@@ -51,6 +51,9 @@ CREATE TABLE payments_notices (
     UNIQUE (position_id, seq)
 );
 CREATE INDEX payments_notices_debtor ON payments_notices (debtor_cf, status, due_date);
+-- A debtor's notices in the order of their page (I miei pagamenti): a page
+-- reads its rows, not all of them sorted.
+CREATE INDEX payments_notices_debtor_due ON payments_notices (debtor_cf, due_date, number);
 CREATE INDEX payments_notices_due ON payments_notices (status, due_date);
 CREATE INDEX payments_notices_attempt ON payments_notices (attempt_id);
 
