@@ -82,7 +82,7 @@ func (h *Web) adminList(w http.ResponseWriter, r *http.Request) {
 	}
 	page := h.adminPage(r, "payments.admin.title", "")
 	d := &AdminListData{Q: f.Q, Status: f.Status, Category: string(f.Category), Year: q.Get("anno"), Categories: Categories,
-		Statuses: []string{StatusOpen, StatusInPayment, StatusPaid, StatusCancelled, StatusExpired}, Total: total, Pager: pager(adminPath, "pagina", n, total, q)}
+		Statuses: []string{StatusOpen, StatusInPayment, StatusPaid, StatusCancelled, StatusExpired}, Total: total, Pager: pager(adminPath, "pagina", n, total, PerPage, q)}
 	for _, p := range list {
 		d.Rows = append(d.Rows, PositionRow{Position: p, Euro: Euro(p.Amount), Paid: Euro(p.PaidAmount), Category: page.T("payments.category." + string(p.Category))})
 	}

@@ -75,7 +75,7 @@ func pageParam(r *http.Request, name string) (int, bool) {
 	return n, err == nil && n >= 1 && n <= 100000
 }
 
-func pages(total int) int { return max(1, (total+PerPage-1)/PerPage) }
+func pagesOf(total, per int) int { return max(1, (total+per-1)/per) }
 
 // Pager is a list's page and its neighbours' addresses.
 type Pager struct {
@@ -83,8 +83,8 @@ type Pager struct {
 	Prev, Next  string
 }
 
-func pager(path, param string, page, total int, keep url.Values) Pager {
-	p := Pager{Page: page, Pages: pages(total)}
+func pager(path, param string, page, total, per int, keep url.Values) Pager {
+	p := Pager{Page: page, Pages: pagesOf(total, per)}
 	href := func(n int) string {
 		q := url.Values{}
 		for k, v := range keep {
@@ -235,8 +235,8 @@ func (h *Web) renderMine(w http.ResponseWriter, r *http.Request, status int, fe 
 	d := &MineData{ToPay: h.rows(page, toPay), ToPayTotal: nToPay, Paid: make([]ReceiptRow, len(paid)), PaidTotal: nPaid,
 		Key: tokens.Secret(16), Errors: fe, Alert: alert, Selected: map[string]bool{}, CanPay: h.Svc.Gateway != nil}
 	keep := r.URL.Query()
-	d.ToPayPager = pager(AreaPath, "pagina", p1, nToPay, keep)
-	d.PaidPager = pager(AreaPath, "pagati", p2, nPaid, keep)
+	d.ToPayPager = pager(AreaPath, "pagina", p1, nToPay, PerPage, keep)
+	d.PaidPager = pager(AreaPath, "pagati", p2, nPaid, ReceiptsPerPage, keep)
 	for _, id := range selected {
 		d.Selected[id] = true
 	}

@@ -2,8 +2,10 @@ package payments
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/assurance"
@@ -84,6 +86,33 @@ func TestPanel(t *testing.T) {
 		}
 		if sum := panel(anna); sum.Awaiting != 1 || len(sum.Items) != 1 || !strings.Contains(sum.Items[0].Label, "99,99") {
 			t.Fatalf("anna's panel %+v", sum)
+		}
+	})
+}
+
+// I miei pagamenti shows the latest receipts, ReceiptsPerPage at a time,
+// and pages on to the older ones.
+func TestReceiptsPaged(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, _ := newService(t, d)
+		ctx := context.Background()
+		for i := range ReceiptsPerPage + 2 {
+			p := mustCreate(t, s, canteen(mario, int64(100+i)))
+			if _, err := s.NodeReceipt(ctx, "bank", &p.Notices[0], fmt.Sprintf("r%d", i), int64(100+i), "bank", time.Date(2026, 11, 1+i, 9, 0, 0, 0, time.UTC)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		first, total, err := s.Paid(ctx, mario, 1)
+		if err != nil || total != ReceiptsPerPage+2 || len(first) != ReceiptsPerPage || first[0].Amount != int64(100+ReceiptsPerPage+1) {
+			t.Fatalf("first page: %d of %d, %v", len(first), total, err)
+		}
+		second, _, err := s.Paid(ctx, mario, 2)
+		if err != nil || len(second) != 2 || second[1].Amount != 100 {
+			t.Fatalf("second page: %+v %v", second, err)
+		}
+		pg := pager(AreaPath, "pagati", 1, total, ReceiptsPerPage, nil)
+		if pg.Pages != 2 || pg.Next != AreaPath+"?pagati=2" || pg.Prev != "" {
+			t.Fatalf("pager %+v", pg)
 		}
 	})
 }

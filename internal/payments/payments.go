@@ -99,6 +99,9 @@ const (
 	AttemptTTL = 30 * time.Minute
 	// PerPage is the longest list a page shows.
 	PerPage = 50
+	// ReceiptsPerPage are the receipts I miei pagamenti shows at once, the
+	// latest first: the yearly statements list every one.
+	ReceiptsPerPage = 10
 )
 
 // Position is a debt of one debtor.

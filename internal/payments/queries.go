@@ -138,7 +138,7 @@ func (s *Service) Paid(ctx context.Context, debtorCF string, page int) ([]Receip
 	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_receipts WHERE debtor_cf = $1`, debtorCF).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	list, err := s.receipts(ctx, `WHERE r.debtor_cf = $1 ORDER BY r.paid_at DESC, r.id LIMIT $2 OFFSET $3`, debtorCF, PerPage, (max(page, 1)-1)*PerPage)
+	list, err := s.receipts(ctx, `WHERE r.debtor_cf = $1 ORDER BY r.paid_at DESC, r.id LIMIT $2 OFFSET $3`, debtorCF, ReceiptsPerPage, (max(page, 1)-1)*ReceiptsPerPage)
 	return list, total, err
 }
 
