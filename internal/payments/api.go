@@ -70,7 +70,7 @@ var noticeBudget = throttle.Rule{Free: 60, Window: time.Minute}
 // malformed number, 404 for an unknown one, otherwise status and amount.
 func (h *Web) apiNotice(w http.ResponseWriter, r *http.Request) {
 	if h.Limiter != nil {
-		if err := h.Limiter.Take(r.Context(), nil, throttle.Key{Name: "payments:notice:" + throttle.Client(web.RemoteAddr(r)), Rule: noticeBudget}); err != nil {
+		if err := h.Limiter.Take(r.Context(), nil, throttle.ClientKey("payments:notice:", web.RemoteAddr(r), "", noticeBudget)); err != nil {
 			var refused *throttle.Refused
 			if errors.As(err, &refused) {
 				h.App.FailJSON(w, r, &problem.Error{Kind: problem.Throttled, Retry: refused.Wait, Err: err})
