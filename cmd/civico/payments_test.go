@@ -358,3 +358,44 @@ func TestNoSandboxUnlessChosen(t *testing.T) {
 		}
 	})
 }
+
+// IMU calculated and turned into a payable position: a wrong field is
+// explained beside it with the form kept; the amount is recomputed from
+// the inputs (a posted one is ignored); the same calculation twice makes
+// one position, which I miei pagamenti lists to pay.
+func TestIMUCalculatedAndPaid(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		p := newPaySite(t, d)
+		b := p.browser(t, p.card)
+		p.cardLogin(t, b, "/")
+		form := url.Values{"rendita": {"750,00"}, "category": {"A/2"}, "share": {"100"}, "months": {"12"}, "year": {"2026"}}
+		wrong := url.Values{"rendita": {"sette"}, "category": {"A/2"}, "share": {"100"}, "months": {"12"}, "year": {"2026"}}
+		res, body := b.do("POST", p.tls.URL+payments.AreaPath+"/imu", wrong)
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-rendita-error"`) || !strings.Contains(body, `value="sette"`) {
+			t.Fatalf("a wrong cadastral income: %d\n%s", res.StatusCode, body)
+		}
+		res, body = b.do("POST", p.tls.URL+payments.AreaPath+"/imu", form)
+		if res.StatusCode != 200 || !strings.Contains(body, "1.335,60") {
+			t.Fatalf("the calculation: %d, want € 1.335,60\n%s", res.StatusCode, body)
+		}
+		tampered := url.Values{"tax": {"1"}, "importo": {"0,01"}, "amount": {"1"}}
+		for k, v := range form {
+			tampered[k] = v
+		}
+		for range 2 {
+			res, _ = b.do("POST", p.tls.URL+payments.AreaPath+"/imu/paga", tampered)
+			if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), payments.AreaPath) {
+				t.Fatalf("paying the IMU: %d to %q", res.StatusCode, res.Header.Get("Location"))
+			}
+		}
+		var n int
+		var amount int64
+		if err := d.QueryRowContext(context.Background(), `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM payments_positions WHERE debtor_cf = $1 AND category = 'imu'`, p.code).
+			Scan(&n, &amount); err != nil || n != 1 || amount != 133560 {
+			t.Fatalf("%d IMU positions for %d cents (%v), want one of 133560", n, amount, err)
+		}
+		if _, body := b.do("GET", p.tls.URL+payments.AreaPath, nil); !strings.Contains(body, "IMU 2026") {
+			t.Fatal("the IMU position is not among the notices to pay")
+		}
+	})
+}
