@@ -77,6 +77,9 @@ type config struct {
 	// SecretKey seals the OpenID Connect signing keys and derives the other
 	// keys of single sign-on.
 	SecretKey string
+
+	// Payments configures the payments feature (payments.go).
+	Payments paymentsConfig
 }
 
 // usageError is a mistake in how civico was invoked: exit status 2.
@@ -207,6 +210,9 @@ func loadConfig(env func(string) string) (config, error) {
 			}
 			*n.dst = x
 		}
+	}
+	if err := loadPaymentsConfig(env, &c.Payments); err != nil {
+		return c, err
 	}
 	if v := env("CIVICO_PAGE_CACHE_TTL"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -99,6 +99,15 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	if err := cfg.checkLogin(); err != nil {
 		return err
 	}
+	if cfg.Payments.Segregation == "" {
+		cfg.Payments.Segregation = demoSegregation
+	}
+	if cfg.Payments.Gateway == "" {
+		cfg.Payments.Gateway = "sandbox"
+	}
+	if err := ensureDemoPayments(ctx, *cfg, d, towns); err != nil {
+		return err
+	}
 
 	svc := newIdentityService(*cfg, d, towns, nil)
 	var out strings.Builder

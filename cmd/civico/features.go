@@ -18,6 +18,7 @@ import (
 	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/partecipa"
+	"github.com/civico-pa/civico/internal/payments"
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/protocol"
@@ -37,7 +38,11 @@ type civico struct {
 	news      *news.Module
 	oidc      *oidcop.Module
 	partecipa *partecipa.Module
-	features  []feature.Feature
+	payments  *payments.Module
+	// identity is the accounts' store, set when civico is built
+	// (buildApps): payments asks it whose a bearer token is.
+	identity *identity.Store
+	features []feature.Feature
 }
 
 // partecipaClientID is the built-in client of the consultation platform.
@@ -70,6 +75,14 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	c.partecipa = &partecipa.Module{ClientID: partecipaClientID, ClientSecret: secret.ClientSecret(partecipaClientID),
 		HTTP: &http.Client{Timeout: 10 * time.Second, Transport: toPortal}}
 
+	// Payments reads the provider's bearer tokens for its API, and
+	// identity's accounts for them and for reminders (buildApps).
+	var err error
+	if c.payments, err = paymentsModule(cfg, c); err != nil {
+		// The configuration was checked when it was loaded; a file that
+		// went missing since fails the start with its message.
+		c.payments = &payments.Module{Segregation: cfg.Payments.Segregation, Sandbox: true, ConfigErr: err}
+	}
 	c.features = []feature.Feature{
 		// The platform: tables every feature stands on, and their upkeep.
 		{Name: "town", Migrations: town.Migrations},
@@ -117,6 +130,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		feedback.Feature(),
 		c.oidc.Feature(),
 		c.partecipa.Feature(),
+		c.payments.Feature(),
 	}
 	return c
 }

@@ -35,6 +35,11 @@ var periodicKinds = []string{
 	"oidcop.back-channel-logout-retries",
 	"oidcop.expired-requests-and-tokens",
 	"partecipa.expired-sessions",
+	"payments.expired-notices",
+	"payments.payment-reminders",
+	"payments.payment-reminders-delivery",
+	"payments.reconciliation",
+	"payments.sandbox-gateway-delayed-outcomes",
 }
 
 // Two processes built as serve builds them share one database: each

@@ -84,6 +84,12 @@ func (c *cli) serve(args []string, demo bool) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Payments.Segregation == "" {
+		log.Warn("payments: CIVICO_PAGOPA_SEGREGATION_CODE is not set: no payment notice can be issued until it is")
+	}
+	if cfg.Payments.Gateway == "sandbox" && !demo {
+		log.Warn("payments: CIVICO_PAYMENTS_GATEWAY=sandbox: residents can mark their notices paid without paying; a test installation only")
+	}
 
 	cards, err := newCardReader(cfg, log)
 	if err != nil {
@@ -128,6 +134,8 @@ func (c *cli) serve(args []string, demo bool) error {
 	// Partecipa reaches the provider through the portal's own listener in
 	// this process, whatever the public address resolves to from here.
 	apps.partecipaAuth.Via = "http://" + loopback(listeners[0].Address())
+	// So does the payments feature reach its sandbox gateway.
+	apps.civico.payments.SetSandboxVia("http://" + loopback(listeners[0].Address()))
 	// Background work stops with the server and is waited for before the
 	// database closes, so its last writes land.
 	var background sync.WaitGroup
@@ -274,6 +282,8 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	}
 	// Every guarded route of every feature is checked by identity.
 	portalApp.Guard = id.Require
+	c.identity = svc.Store
+	c.payments.Notifiers = reminderNotifiers(cfg, d, svc.Store)
 	registry := &protocol.Registry{DB: d, Dir: filepath.Join(cfg.DataDir, "protocol"), Town: func(ctx context.Context) (string, error) {
 		t, err := towns.Get(ctx)
 		return t.FullName(), err
