@@ -407,7 +407,7 @@ func TestSportelloAPI(t *testing.T) {
 			t.Fatalf("another's list: %d %s", code, body)
 		}
 		// The OpenAPI document names both, with the scope.
-		if code, _, body = s.api("", "/api/v1/openapi.json"); code != 200 || !strings.Contains(body, `"/applications/{id}"`) || !strings.Contains(body, `{"bearer": ["applications"]}`) {
+		if code, _, body = s.api("", "/api/v1/openapi.json"); code != 200 || !strings.Contains(body, `"/applications/{id}"`) || !strings.Contains(body, `{"oidc": ["applications"]}`) {
 			t.Fatalf("openapi: %d", code)
 		}
 		// A token without the scope, a tampered one, none.
