@@ -11,9 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cardca"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/content"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/oidcop"
@@ -71,6 +73,9 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 		return err
 	}
 	if err := ensureDemoCatalog(ctx, d); err != nil {
+		return err
+	}
+	if err := ensureDemoContent(ctx, d, time.Now()); err != nil {
 		return err
 	}
 	caDir := filepath.Join(cfg.DataDir, "ca")
@@ -260,4 +265,11 @@ func ensureDemoCatalog(ctx context.Context, d *db.DB) error {
 		return err
 	}
 	return store.Import(ctx, c)
+}
+
+// ensureDemoContent fills the demo town's places, events, Amministrazione
+// and home page choices (internal/content's demo), and dates new events
+// from now when none is coming.
+func ensureDemoContent(ctx context.Context, d *db.DB, now time.Time) error {
+	return (&content.Store{DB: d, Audit: &audit.Log{DB: d}}).EnsureDemo(ctx, now)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
+	"github.com/civico-pa/civico/internal/content"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/feedback"
@@ -30,6 +31,7 @@ import (
 // another feature, the lines below that join them).
 type civico struct {
 	catalog   *catalog.Module
+	content   *content.Module
 	forms     *forms.Module
 	news      *news.Module
 	oidc      *oidcop.Module
@@ -50,6 +52,9 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// the service a form belongs to against the catalogue.
 	c.catalog.Forms = serviceForms(c.forms)
 	c.forms.Services = formServices(c.catalog.Store)
+	// What the home page puts in evidence is chosen among the
+	// catalogue's services.
+	c.content = &content.Module{Services: contentServices(c.catalog.Store)}
 	// Partecipa is a first-party client of the portal's provider, with a
 	// secret derived from the installation secret.
 	p := cfg.PartecipaBaseURL
@@ -97,6 +102,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.catalog.Feature(),
 		c.forms.Feature(),
 		c.news.Feature(),
+		c.content.Feature(),
 		feedback.Feature(),
 		c.oidc.Feature(),
 		c.partecipa.Feature(),
@@ -176,6 +182,22 @@ func formServices(c *catalog.Store) forms.Services {
 		out := make([]forms.Service, 0, len(cat.Services))
 		for _, s := range cat.Services {
 			out = append(out, forms.Service{ID: s.ID, Title: s.Title})
+		}
+		return out, nil
+	}
+}
+
+// contentServices lets the content's back office offer the catalogue's
+// services for the home page without importing the catalogue.
+func contentServices(c *catalog.Store) content.Services {
+	return func(ctx context.Context) ([]content.Service, error) {
+		cat, err := c.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]content.Service, 0, len(cat.Services))
+		for _, s := range cat.Services {
+			out = append(out, content.Service{ID: s.ID, Title: s.Title})
 		}
 		return out, nil
 	}

@@ -71,14 +71,14 @@ var (
 func (p *Portal) Routes() {
 	m := p.App.For("portal")
 	m.HandleFunc("GET /{$}", p.home)
-	// The services section is the catalogue's, the news section the news package's.
-	for _, s := range []*section{management, topics} {
+	// The services section is the catalogue's, the news section the news
+	// package's, Amministrazione and the places and events of Vivere il
+	// Comune the content package's.
+	for _, s := range []*section{topics} {
 		m.HandleFunc("GET "+s.Path, p.sectionIndex(s))
 		m.HandleFunc("GET "+s.Path+"/{slug}", p.sectionCategory(s))
 	}
 	m.HandleFunc("GET /vivere-il-comune", p.static("live", "menu.live"))
-	m.HandleFunc("GET /vivere-il-comune/luoghi", p.empty("live.places", "live.places.empty", liveCrumb))
-	m.HandleFunc("GET /vivere-il-comune/eventi", p.empty("live.events", "live.events.empty", liveCrumb))
 	m.HandleFunc("GET /faq", p.static("faq", "faq.title"))
 	m.HandleFunc("GET /prenota-appuntamento", p.static("booking", "booking.title"))
 	m.HandleFunc("GET /segnala-disservizio", p.static("report", "report.title"))
