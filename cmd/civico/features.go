@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/civico-pa/civico/internal/audit"
@@ -12,6 +13,7 @@ import (
 	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/feedback"
 	"github.com/civico-pa/civico/internal/forms"
+	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/news"
@@ -19,6 +21,7 @@ import (
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
+	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -98,7 +101,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		}},
 		identityFeature(),
 		// The features.
-		portal.Feature(cfg.PartecipaBaseURL),
+		portal.Feature(cfg.PartecipaBaseURL, c.homeSources()),
 		c.catalog.Feature(),
 		c.forms.Feature(),
 		c.news.Feature(),
@@ -200,5 +203,92 @@ func contentServices(c *catalog.Store) content.Services {
 			out = append(out, content.Service{ID: s.ID, Title: s.Title})
 		}
 		return out, nil
+	}
+}
+
+// homeSources are what the home page shows of the catalogue (the offices
+// open now and this evening, the services in evidence), the news and the
+// content (the next events, what is in evidence), in the portal's words.
+func (c *civico) homeSources() portal.Sources {
+	office := func(o *catalog.Office, start, end time.Time) portal.Opening {
+		return portal.Opening{Name: o.Name, Href: "/amministrazione/uffici/" + o.ID, Start: start, End: end}
+	}
+	return portal.Sources{
+		Openings: func(ctx context.Context, now time.Time) (portal.Openings, error) {
+			cat, err := c.catalog.Store.Get(ctx)
+			if err != nil {
+				return portal.Openings{}, err
+			}
+			o := cat.Openings(now)
+			out := portal.Openings{EveningStart: o.EveningStart}
+			for _, x := range o.Now {
+				out.Now = append(out.Now, office(x.Office, x.Start, x.End))
+			}
+			for _, x := range o.Evening {
+				out.Evening = append(out.Evening, office(x.Office, x.Start, x.End))
+			}
+			if o.Next != nil {
+				next := office(o.Next.Office, o.Next.Start, o.Next.End)
+				out.Next = &next
+			}
+			return out, nil
+		},
+		News: func(ctx context.Context, n int) ([]portal.Teaser, error) {
+			if c.news.Service == nil {
+				return nil, nil
+			}
+			items, err := c.news.Service.Latest(ctx, n)
+			out := make([]portal.Teaser, 0, len(items))
+			for _, it := range items {
+				out = append(out, portal.Teaser{Title: it.Title, Summary: it.Summary, Href: it.Path(), Meta: it.CategoryTitle(), Date: it.PublishAt.In(hours.Rome)})
+			}
+			return out, err
+		},
+		Events: func(ctx context.Context, now time.Time, n int) ([]portal.Event, error) {
+			events, err := c.content.Upcoming(ctx, now, n)
+			out := make([]portal.Event, 0, len(events))
+			for _, e := range events {
+				// The home page's calendar is in Italian: titles keep the
+				// town's own words, marked as such.
+				ev := portal.Event{Title: e.Title.IT, Summary: e.Summary.IT, Href: e.Path(), TitleLang: "it", Start: e.Start(), End: e.End()}
+				if e.Place != nil {
+					ev.Place = e.Place.Title.IT
+				}
+				out = append(out, ev)
+			}
+			return out, err
+		},
+		Featured: func(ctx context.Context) ([]portal.Teaser, []taxonomy.Term, error) {
+			ids, slugs, err := c.content.Featured(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			var services []portal.Teaser
+			if len(ids) > 0 {
+				cat, err := c.catalog.Store.Get(ctx)
+				if err != nil {
+					return nil, nil, err
+				}
+				for _, id := range ids {
+					if s, ok := cat.Service(id); ok {
+						services = append(services, portal.Teaser{Title: s.Title, Summary: s.Summary, Href: "/servizi/" + s.Category + "/" + s.ID})
+					}
+				}
+			}
+			var topics []taxonomy.Term
+			for _, slug := range slugs {
+				if t, ok := taxonomy.Find(taxonomy.Topics, slug); ok {
+					topics = append(topics, t)
+				}
+			}
+			return services, topics, nil
+		},
+		Version: func(ctx context.Context) string {
+			cat, err := c.catalog.Store.Get(ctx)
+			if err != nil {
+				return "" // no version: nothing shared
+			}
+			return strconv.FormatInt(cat.Version, 10)
+		},
 	}
 }
