@@ -184,7 +184,7 @@ func formServices(c *catalog.Store) forms.Services {
 		}
 		out := make([]forms.Service, 0, len(cat.Services))
 		for _, s := range cat.Services {
-			out = append(out, forms.Service{ID: s.ID, Title: s.Title})
+			out = append(out, forms.Service{ID: s.ID, Title: s.Title, Path: "/servizi/" + s.Category + "/" + s.ID})
 		}
 		return out, nil
 	}

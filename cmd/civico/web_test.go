@@ -43,6 +43,9 @@ func newApps(t testing.TB, d *db.DB) *apps {
 	if err := ensureDemoContent(context.Background(), d, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	if err := ensureDemoNews(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
 	cfg := testConfig(t)
 	cfg.BaseURL, cfg.PartecipaBaseURL, cfg.PageCacheTTL = "http://portal.test", "http://partecipa.test", 0
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
@@ -599,6 +602,9 @@ func newCachedSite(t testing.TB, configure func(*config)) *cachedSite {
 		t.Fatal(err)
 	}
 	if err := ensureDemoContent(ctx, d, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureDemoNews(ctx, d); err != nil {
 		t.Fatal(err)
 	}
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)

@@ -36,7 +36,9 @@ func ids(list []catalog.OfficeOpening) []string {
 // town's clock, including across the change to summer time.
 func TestOpeningsNowAndThisEvening(t *testing.T) {
 	c := openingsCatalog(t)
-	at := func(y int, m time.Month, d, hh, mm int) time.Time { return time.Date(y, m, d, hh, mm, 0, 0, hours.Rome) }
+	at := func(y int, m time.Month, d, hh, mm int) time.Time {
+		return time.Date(y, m, d, hh, mm, 0, 0, hours.Rome)
+	}
 	tests := []struct {
 		name         string
 		now          time.Time

@@ -108,6 +108,7 @@ func (p *Portal) homeCards() []Card {
 		{Title: management.Title, Text: management.Intro, Href: management.Path},
 		{Title: "home.partecipa", Text: "home.partecipa_text", Href: p.PartecipaURL + "/"},
 		{Title: "home.booking", Text: "home.booking_text", Href: "/prenota-appuntamento"},
+		{Title: "home.forms", Text: "home.forms_text", Href: "/moduli"},
 		{Title: topics.Title, Text: topics.Intro, Href: topics.Path},
 	}
 }
