@@ -8,7 +8,7 @@ import (
 
 func TestParseMapTiles(t *testing.T) {
 	for raw, origin := range map[string]string{
-		"https://tile.openstreetmap.org/{z}/{x}/{y}.png":        "https://tile.openstreetmap.org",
+		"https://tile.openstreetmap.org/{z}/{x}/{y}.png":         "https://tile.openstreetmap.org",
 		"https://tiles.example.org:8443/osm/{z}/{x}/{y}.png?k=1": "https://tiles.example.org:8443",
 		"http://127.0.0.1:8099/{z}/{x}/{y}.png":                  "http://127.0.0.1:8099",
 	} {
