@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,9 +21,11 @@ import (
 
 // newContentSite is the demo town with its content, news and forms, as
 // `civico demo` fills it, served as serve builds it.
-func newContentSite(t testing.TB, d *db.DB) *formsSite {
+func newContentSite(t testing.TB, d *db.DB) *formsSite { return newTunedContentSite(t, d, nil) }
+
+func newTunedContentSite(t testing.TB, d *db.DB, tune func(*config)) *formsSite {
 	t.Helper()
-	s := newFormsSite(t, d)
+	s := newTunedFormsSite(t, d, tune)
 	ctx := context.Background()
 	if err := ensureDemoContent(ctx, d, time.Now()); err != nil {
 		t.Fatal(err)
@@ -496,4 +499,31 @@ func TestHomePageSaysWhatIsOpen(t *testing.T) {
 			t.Error("the home page repeats a national menu entry")
 		}
 	})
+}
+
+// BenchmarkContentPages measures the lists and pages of places, events,
+// Amministrazione and forms as an anonymous visitor gets them without the
+// page cache (as BenchmarkPages), on the demo's content.
+func BenchmarkContentPages(b *testing.B) {
+	for name, path := range map[string]string{"places": "/vivere-il-comune/luoghi", "place": "/vivere-il-comune/luoghi/biblioteca-civica-il-pertini",
+		"events": "/vivere-il-comune/eventi", "event": "/vivere-il-comune/eventi/letture-animate-per-bambini",
+		"events.ics": "/vivere-il-comune/eventi/calendario.ics", "management": "/amministrazione",
+		"organs": "/amministrazione/organi-di-governo", "body": "/amministrazione/organi-di-governo/giunta-comunale",
+		"documents": "/amministrazione/documenti-e-dati", "forms": "/moduli", "forms-search": "/moduli?q=domanda+suolo+pubblico"} {
+		b.Run(name, func(b *testing.B) {
+			s := newTunedContentSite(b, dbtest.SQLite(b), func(c *config) { c.PageCacheTTL = 0 })
+			h := s.apps.portal.Handler()
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			b.ReportAllocs()
+			cpu := processCPU()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatalf("GET %s = %d", path, w.Code)
+				}
+			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+		})
+	}
 }

@@ -120,7 +120,7 @@ func (e Entry) End() time.Time { return e.EndsAt.In(hours.Rome) }
 func (e Entry) SameDay() bool { return hours.DateOf(e.StartsAt) == hours.DateOf(e.EndsAt) }
 
 // Upcoming reports whether an event has not ended at now.
-func (e Entry) Upcoming(now time.Time) bool { return !e.EndsAt.Before(now) }
+func (e Entry) Upcoming(now time.Time) bool { return e.EndsAt.After(now) }
 
 // DocDay is a document's date as 02/01/2006.
 func (e Entry) DocDay() string {

@@ -160,12 +160,12 @@ func (s *Store) List(ctx context.Context, kind, category string, n, perPage int)
 }
 
 // Events returns page n of the published events that have not ended at
-// now, soonest first (past: those that have, latest first), and how many
+// now (end after now), soonest first (past: those that have, latest first), and how many
 // there are. placeID, when set, keeps those at one place.
 func (s *Store) Events(ctx context.Context, now time.Time, past bool, placeID string, n, perPage int) ([]Entry, int, error) {
-	where, order := `kind = 'event' AND status = 'published' AND ends_at >= $1`, ` ORDER BY starts_at, title, id`
+	where, order := `kind = 'event' AND status = 'published' AND ends_at > $1`, ` ORDER BY starts_at, title, id`
 	if past {
-		where, order = `kind = 'event' AND status = 'published' AND ends_at < $1`, ` ORDER BY starts_at DESC, title, id`
+		where, order = `kind = 'event' AND status = 'published' AND ends_at <= $1`, ` ORDER BY starts_at DESC, title, id`
 	}
 	args := []any{now.UTC()}
 	if placeID != "" {

@@ -119,14 +119,15 @@ func (k *Kind) validate(in Input, e *Entry) FieldErrors {
 	e.Address, e.PostalCode = in.get("address"), in.get("postal_code")
 	e.Phone, e.Email, e.Website = in.get("phone"), in.get("email"), in.get("website")
 	e.PlaceID, e.UnitID = in.get("place"), in.get("unit")
-	if k.has("lat") && fe["lat"] == "" && fe["lon"] == "" {
-		e.Lat, _ = parseCoord(in.get("lat"))
-		e.Lon, _ = parseCoord(in.get("lon"))
-		e.HasCoords = true
-		if e.Lat < -90 || e.Lat > 90 {
+	if k.has("lat") {
+		var ok1, ok2 bool
+		e.Lat, ok1 = parseCoord(in.get("lat"))
+		e.Lon, ok2 = parseCoord(in.get("lon"))
+		e.HasCoords = ok1 && ok2
+		if ok1 && (e.Lat < -90 || e.Lat > 90) {
 			fe["lat"] = "content.error.lat"
 		}
-		if e.Lon < -180 || e.Lon > 180 {
+		if ok2 && (e.Lon < -180 || e.Lon > 180) {
 			fe["lon"] = "content.error.lon"
 		}
 	}
