@@ -501,11 +501,13 @@ func TestHomePageSaysWhatIsOpen(t *testing.T) {
 	})
 }
 
-// BenchmarkContentPages measures the lists and pages of places, events,
-// Amministrazione and forms as an anonymous visitor gets them without the
-// page cache (as BenchmarkPages), on the demo's content.
+// BenchmarkContentPages measures the home page and the lists and pages of
+// places, events, Amministrazione and forms as an anonymous visitor gets
+// them without the page cache and the shared contents
+// (CIVICO_PAGE_CACHE_TTL=0), on the demo's content: every part read and
+// rendered at each request. BenchmarkCaches has the home page with them.
 func BenchmarkContentPages(b *testing.B) {
-	for name, path := range map[string]string{"places": "/vivere-il-comune/luoghi", "place": "/vivere-il-comune/luoghi/biblioteca-civica-il-pertini",
+	for name, path := range map[string]string{"home": "/", "places": "/vivere-il-comune/luoghi", "place": "/vivere-il-comune/luoghi/biblioteca-civica-il-pertini",
 		"events": "/vivere-il-comune/eventi", "event": "/vivere-il-comune/eventi/letture-animate-per-bambini",
 		"events.ics": "/vivere-il-comune/eventi/calendario.ics", "management": "/amministrazione",
 		"organs": "/amministrazione/organi-di-governo", "body": "/amministrazione/organi-di-governo/giunta-comunale",
