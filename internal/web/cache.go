@@ -79,7 +79,11 @@ func pageCache(c *PageCache, lang func(*http.Request) string, next http.Handler)
 		stamp := c.Stamp()
 		rec := &teeWriter{ResponseWriter: w}
 		fresh := new(time.Duration)
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), freshKey{}, fresh)))
+		inner := r.WithContext(context.WithValue(r.Context(), freshKey{}, fresh))
+		next.ServeHTTP(rec, inner)
+		// The mux names the route on the request it was given: the access
+		// log and the metrics read it on this one.
+		r.Pattern = inner.Pattern
 		if rec.status != http.StatusOK || rec.overflow || r.Method == http.MethodHead {
 			return
 		}

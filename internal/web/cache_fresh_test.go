@@ -42,3 +42,19 @@ func TestFreshForShortensThePageCache(t *testing.T) {
 		FreshFor(httptest.NewRequest(http.MethodGet, "/", nil), time.Second)
 	})
 }
+
+// The route the mux found behind the page cache is the one the access log
+// and the metrics name (they read it on the request they passed on).
+func TestPageCacheKeepsTheRoute(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /faq", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<p>faq</p>"))
+	})
+	h := pageCache(NewPageCache(time.Hour, 10), func(*http.Request) string { return "it" }, mux)
+	r := httptest.NewRequest(http.MethodGet, "/faq", nil)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if r.Pattern != "GET /faq" {
+		t.Errorf("the route after a miss of the page cache: %q", r.Pattern)
+	}
+}
