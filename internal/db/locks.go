@@ -25,6 +25,10 @@ const (
 	// LockNewsItems: making news visible (exclusive) against reading
 	// them for a digest (shared).
 	LockNewsItems Lock = 7243110060
+	// LockContent: every change of the town's places, events, bodies,
+	// people and documents, one at a time (slugs, and the checks of what
+	// points at what, hold across processes).
+	LockContent Lock = 7243110070
 )
 
 func (l Lock) id() string { return strconv.FormatInt(int64(l), 10) }
