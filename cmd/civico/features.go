@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"time"
 
@@ -50,6 +51,8 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// the service a form belongs to against the catalogue.
 	c.catalog.Forms = serviceForms(c.forms)
 	c.forms.Services = formServices(c.catalog.Store)
+	// A service that forms belong to is not deleted.
+	c.catalog.Store.Uses = serviceUses(c.forms)
 	// Partecipa is a first-party client of the portal's provider, with a
 	// secret derived from the installation secret.
 	p := cfg.PartecipaBaseURL
@@ -160,6 +163,26 @@ func serviceForms(m *forms.Module) catalog.FormsOf {
 			}
 			out = append(out, catalog.ServiceForm{Title: f.Title, Description: f.Description, URL: v.URL(), MediaType: v.MediaType,
 				Icon: v.Icon(), TypeLabel: v.TypeLabel(), Version: v.Number, Date: v.Date(), Size: size})
+		}
+		return out, nil
+	}
+}
+
+// serviceUses lists the forms of a service, archived ones too, as what
+// keeps the catalogue from deleting it.
+func serviceUses(m *forms.Module) catalog.ServiceUses {
+	return func(ctx context.Context, tx *sql.Tx, serviceID string) ([]catalog.Use, error) {
+		list, err := m.OfService(ctx, tx, serviceID)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]catalog.Use, 0, len(list))
+		for _, f := range list {
+			kind := "form"
+			if f.Archived {
+				kind = "form_archived"
+			}
+			out = append(out, catalog.Use{Kind: kind, Title: f.Title, Href: "/backoffice/moduli/" + f.ID})
 		}
 		return out, nil
 	}

@@ -22,6 +22,9 @@ const (
 	// LockNewsItems: making news visible (exclusive) against reading
 	// them for a digest (shared).
 	LockNewsItems Lock = 7243110060
+	// LockCatalog: one edit of the catalogue at a time, each validated
+	// against the catalogue as the edits before it left it.
+	LockCatalog Lock = 7243110070
 )
 
 func (l Lock) id() string { return strconv.FormatInt(int64(l), 10) }
