@@ -92,7 +92,15 @@ func (s *Service) CreateOperator(ctx context.Context, op NewOperator, password, 
 	if err := CheckPassword(password, op.Email); err != nil {
 		return nil, FieldErrors{"password": passwordMessage(err)}
 	}
-	hash, err := HashPassword(password)
+	// Through the bounded hasher when there is one: an administrator's
+	// additions wait their turn with the logins.
+	var hash string
+	var err error
+	if s.Hasher != nil {
+		hash, err = s.Hasher.Hash(ctx, password)
+	} else {
+		hash, err = HashPassword(password)
+	}
 	if err != nil {
 		return nil, err
 	}
