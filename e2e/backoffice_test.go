@@ -32,7 +32,7 @@ func operatorLogin(b *browser, d *demo, email, password string) {
 		t.Fatalf("the enrolment page's secret %q: %v", secret, err)
 	}
 	b.step("typing the one-time code", chromedp.SendKeys(chromedp.CSS("#f-code"), code))
-	clickAndLoad(b, "sending the one-time code", chromedp.CSS(`main form[action="/accedi/codice"] button[type="submit"]`), 200)
+	b.submit("sending the one-time code", `main form[action="/accedi/codice"] button[type="submit"]`, 200)
 }
 
 // fill puts value into the field named name of the form at action: typed
@@ -296,14 +296,14 @@ func TestOperatorAddedFromTheWeb(t *testing.T) {
 	admin.fill(form, "email", "anna.neri@")
 	admin.fill(form, "given_name", "Anna")
 	admin.fill(form, "family_name", "Neri")
-	clickAndLoad(admin, "adding an operator without roles and with a wrong address", chromedp.CSS(`main form button[type="submit"]`), 422)
+	admin.submit("adding an operator without roles and with a wrong address", `main form button[type="submit"]`, 422)
 	admin.wantText("#f-email-error", "Scrivi un indirizzo email valido")
 	wantErrorBeside(t, admin, "f-email", "anna.neri@")
 	admin.wantText("#f-role-error", "Ruolo sconosciuto")
 	r.check("the new operator form with errors")
 	admin.fill(form, "email", "anna.neri@comune.example.it")
 	admin.tick(form, "role", "urp")
-	clickAndLoad(admin, "adding the operator", chromedp.CSS(`main form button[type="submit"]`), 200)
+	admin.submit("adding the operator", `main form button[type="submit"]`, 200)
 	initial := admin.text(`main [data-element="initial-password"]`)
 	if len(initial) != 20 {
 		t.Fatalf("the initial password shown is %q", initial)
@@ -329,14 +329,14 @@ func TestOperatorAddedFromTheWeb(t *testing.T) {
 	op.fill("/profilo/password", "current", initial)
 	op.fill("/profilo/password", "password", own)
 	op.fill("/profilo/password", "password2", own+"!")
-	clickAndLoad(op, "two different new passwords", chromedp.CSS(`main form[action="/profilo/password"] button[type="submit"]`), 422)
+	op.submit("two different new passwords", `main form[action="/profilo/password"] button[type="submit"]`, 422)
 	op.wantText("#f-password2-error", "Le due password non coincidono")
 	wantErrorBeside(t, op, "f-password2", "")
 	rOp.check("the password change with an error")
 	op.fill("/profilo/password", "current", initial)
 	op.fill("/profilo/password", "password", own)
 	op.fill("/profilo/password", "password2", own)
-	clickAndLoad(op, "choosing her own password", chromedp.CSS(`main form[action="/profilo/password"] button[type="submit"]`), 200)
+	op.submit("choosing her own password", `main form[action="/profilo/password"] button[type="submit"]`, 200)
 	if p := op.path(); p != "/backoffice" {
 		t.Fatalf("after choosing her password the page is %s, want the back office", p)
 	}
