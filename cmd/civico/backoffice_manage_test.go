@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/civico-pa/civico/internal/attachments/attachmentstest"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
-	"github.com/civico-pa/civico/internal/forms/formstest"
 )
 
 // postForm sends a form with the session of a formsSite.
@@ -156,7 +156,7 @@ func TestRetireAndDelete(t *testing.T) {
 		if res.StatusCode != http.StatusUnprocessableEntity || fieldError(page, "confirm") != "Per eliminare, spunta la conferma." {
 			t.Errorf("delete without confirmation: %d %q", res.StatusCode, fieldError(page, "confirm"))
 		}
-		formID := s.createForm(t, urp, "carta-identita-elettronica", "Richiesta CIE per minori", "cie.pdf", formstest.PDF("CIE"))
+		formID := s.createForm(t, urp, "carta-identita-elettronica", "Richiesta CIE per minori", "cie.pdf", attachmentstest.PDF("CIE"))
 		res, page = s.postForm(t, cie+"/elimina", urp, url.Values{"confirm": {"1"}})
 		if res.StatusCode != http.StatusConflict || !strings.Contains(page, `<a href="/backoffice/moduli/`+formID+`">Il modulo «Richiesta CIE per minori»</a>`) {
 			t.Errorf("delete of a service a form belongs to: %d", res.StatusCode)
