@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"strconv"
 	"time"
@@ -66,6 +67,8 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// What the home page puts in evidence is chosen among the
 	// catalogue's services.
 	c.content = &content.Module{Services: contentServices(c.catalog.Store)}
+	// A service that forms belong to is not deleted.
+	c.catalog.Store.Uses = serviceUses(c.forms)
 	// Partecipa is a first-party client of the portal's provider, with a
 	// secret derived from the installation secret.
 	p := cfg.PartecipaBaseURL
@@ -232,6 +235,26 @@ func serviceForms(m *forms.Module) catalog.FormsOf {
 			}
 			out = append(out, catalog.ServiceForm{Title: f.Title, Description: f.Description, URL: v.URL(), MediaType: v.MediaType,
 				Icon: v.Icon(), TypeLabel: v.TypeLabel(), Version: v.Number, Date: v.Date(), Size: size})
+		}
+		return out, nil
+	}
+}
+
+// serviceUses lists the forms of a service, archived ones too, as what
+// keeps the catalogue from deleting it.
+func serviceUses(m *forms.Module) catalog.ServiceUses {
+	return func(ctx context.Context, tx *sql.Tx, serviceID string) ([]catalog.Use, error) {
+		list, err := m.OfService(ctx, tx, serviceID)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]catalog.Use, 0, len(list))
+		for _, f := range list {
+			kind := "form"
+			if f.Archived {
+				kind = "form_archived"
+			}
+			out = append(out, catalog.Use{Kind: kind, Title: f.Title, Href: "/backoffice/moduli/" + f.ID})
 		}
 		return out, nil
 	}

@@ -11,11 +11,11 @@ import (
 func openingsCatalog(t *testing.T) *catalog.Catalog {
 	t.Helper()
 	c, err := catalog.ParseJSON([]byte(`{"offices": [
-		{"id": "giorno", "name": "Giorno", "description": "", "address": "Via A 1", "postal_code": "20092", "lat": 45.5, "lon": 9.2, "phone": "02 660231",
+		{"id": "giorno", "name": "Giorno", "description": "Sportello al pubblico.", "address": "Via A 1", "postal_code": "20092", "lat": 45.5, "lon": 9.2, "phone": "02 660231",
 		 "email": "", "accessibility": "", "hours": {"week": {"monday": ["08:30-12:30", "14:00-17:00"], "tuesday": ["08:30-12:30"]}}},
-		{"id": "sera", "name": "Sera", "description": "", "address": "Via B 2", "postal_code": "20092", "lat": 45.5, "lon": 9.2, "phone": "02 660231",
+		{"id": "sera", "name": "Sera", "description": "Sportello al pubblico.", "address": "Via B 2", "postal_code": "20092", "lat": 45.5, "lon": 9.2, "phone": "02 660231",
 		 "email": "", "accessibility": "", "hours": {"week": {"monday": ["16:00-19:30"], "tuesday": ["20:00-23:00"]}}},
-		{"id": "chiuso", "name": "Chiuso", "description": "", "address": "Via C 3", "postal_code": "20092", "lat": 45.5, "lon": 9.2, "phone": "02 660231",
+		{"id": "chiuso", "name": "Chiuso", "description": "Sportello al pubblico.", "address": "Via C 3", "postal_code": "20092", "lat": 45.5, "lon": 9.2, "phone": "02 660231",
 		 "email": "", "accessibility": "", "hours": {"week": {"saturday": ["09:00-12:00"]}}}],
 		"services": []}`), hours.Holidays{})
 	if err != nil {

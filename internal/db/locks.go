@@ -29,6 +29,9 @@ const (
 	// people and documents, one at a time (slugs, and the checks of what
 	// points at what, hold across processes).
 	LockContent Lock = 7243110070
+	// LockCatalog: one edit of the catalogue at a time, each validated
+	// against the catalogue as the edits before it left it.
+	LockCatalog Lock = 7243110071
 )
 
 func (l Lock) id() string { return strconv.FormatInt(int64(l), 10) }
