@@ -99,6 +99,11 @@ func TestAccessibility(t *testing.T) {
 		// logged-in crawl's).
 		completion := requestRegistration(b, d, "accessibilita@example.invalid")
 		r.crawl(append(slices.Clone(seeds), completion, d.Portal+"/reimposta-password?token=scaduto"))
+		// The home page leads to the pages of places, events,
+		// Amministrazione and forms: the crawl checked some of each.
+		r.wantChecked([]string{d.Portal + "/", d.Portal + "/moduli", d.Portal + "/amministrazione"},
+			[]string{d.Portal + "/vivere-il-comune/luoghi/", d.Portal + "/vivere-il-comune/eventi/", d.Portal + "/amministrazione/organi-di-governo/",
+				d.Portal + "/amministrazione/politici/", d.Portal + "/amministrazione/documenti-e-dati/"})
 
 		// An operator's first password login: the enrolment of an
 		// authenticator app, with the secret as a QR code.
@@ -296,6 +301,29 @@ func (r *axeRun) crawl(seeds []string) {
 			}
 		}
 		r.axe(final)
+	}
+}
+
+// wantChecked fails the test unless the crawl checked every page of
+// pages, and a page below each of sections.
+func (r *axeRun) wantChecked(pages, sections []string) {
+	r.t.Helper()
+	for _, p := range pages {
+		if !r.checked[p] {
+			r.t.Errorf("the crawl did not check %s", p)
+		}
+	}
+	for _, s := range sections {
+		found := false
+		for page := range r.checked {
+			if strings.HasPrefix(page, s) && len(page) > len(s) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			r.t.Errorf("the crawl checked no page below %s", s)
+		}
 	}
 }
 

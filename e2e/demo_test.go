@@ -67,9 +67,16 @@ const (
 // SIGTERM and checks that it exited with status 0.
 func startDemo(t *testing.T) *demo {
 	t.Helper()
+	return startDemoWith(t)
+}
+
+// startDemoWith is startDemo with more settings (NAME=value) in the
+// demo's environment.
+func startDemoWith(t *testing.T, env ...string) *demo {
+	t.Helper()
 	mail := mailtest.Start(t)
 	for attempt := 1; ; attempt++ {
-		d, err := launchDemo(t, mail)
+		d, err := launchDemo(t, mail, env)
 		if err == nil {
 			d.owner = t
 			t.Cleanup(func() { d.stop(t) })
@@ -91,7 +98,7 @@ func startDemo(t *testing.T) *demo {
 
 // launchDemo starts the demo on free ports and waits until it serves; on
 // failure the process is gone and the error says why.
-func launchDemo(t *testing.T, mail *mailtest.Server) (*demo, error) {
+func launchDemo(t *testing.T, mail *mailtest.Server, env []string) (*demo, error) {
 	t.Helper()
 	logs := t.TempDir()
 	d := &demo{DataDir: t.TempDir(), Mail: mail, exited: make(chan struct{}),
@@ -123,6 +130,7 @@ func launchDemo(t *testing.T, mail *mailtest.Server) (*demo, error) {
 		"CIVICO_SMTP_URL="+mail.URL(),
 		"CIVICO_MAIL_FROM="+demoMailFrom,
 	)
+	d.cmd.Env = append(d.cmd.Env, env...)
 	if err := d.cmd.Start(); err != nil {
 		_ = stdout.Close()
 		_ = stderr.Close()

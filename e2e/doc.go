@@ -30,6 +30,21 @@
 //     registration from the mail and sees an account without any fiscal
 //     code (personal area, /api/v1/me, data download), which their password
 //     still opens;
+//   - TestBackOfficeCreatesOfficeAndService (backoffice_test.go): the demo's
+//     administrator logs in (password, authenticator enrolled from the page),
+//     creates an office (a wrong postcode first: the error beside it, nothing
+//     lost) with a summer timetable, a Christmas Eve morning opening and a
+//     closure, and a service handled there; the office page lists the
+//     service and the closure, the service page its office, the finder
+//     finds them at 08:30 on an ordinary weekday but not on a summer one, on
+//     Christmas Eve morning but not at noon, not on the closure day, and the
+//     calendar feed has the openings and not the closure; axe-core checks
+//     each back-office page on the way;
+//   - TestOperatorAddedFromTheWeb (backoffice_test.go): the administrator
+//     adds an operator (a wrong address and no role first), the password is
+//     shown once; the operator logs in with it, enrols an authenticator, is
+//     held at the password change until choosing their own (a mismatch
+//     first), then reaches the back office; axe-core on every page;
 //   - TestPayTwoNoticesInTheSandbox (payments_test.go): the demo card
 //     holder's notices (the demo loads them): two ticked with the space bar
 //     and paid in one checkout on the sandbox's page, the outcome, the

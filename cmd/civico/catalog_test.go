@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
@@ -244,91 +243,4 @@ func operatorBrowser(t *testing.T, s *idSite, email string, roles ...string) *br
 		t.Fatalf("operator login: %d", res.StatusCode)
 	}
 	return b
-}
-
-func TestBackOfficeEditsHoursAndServices(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		if err := ensureDemoCatalog(context.Background(), d); err != nil {
-			t.Fatal(err)
-		}
-		s := newIDSite(t, d)
-		urp := operatorBrowser(t, s, "urp@comune.example.it", "urp")
-		desk := operatorBrowser(t, s, "desk@comune.example.it", "desk")
-		base := s.plain.URL
-
-		res, body := urp.do("GET", base+"/backoffice", nil)
-		if res.StatusCode != 200 || !strings.Contains(body, `href="/backoffice/catalogo"`) || strings.Contains(body, `href="/backoffice/operatori"`) {
-			t.Errorf("back-office home for urp: %d", res.StatusCode)
-		}
-		if res, _ := desk.do("GET", base+"/backoffice/uffici/anagrafe", nil); res.StatusCode != http.StatusForbidden {
-			t.Errorf("desk operator on the catalogue: %d, want 403", res.StatusCode)
-		}
-		_, form := urp.do("GET", base+"/backoffice/uffici/anagrafe", nil)
-		values := url.Values{}
-		for _, m := range regexp.MustCompile(`name="([a-z_]+)" value="([^"]*)"`).FindAllStringSubmatch(form, -1) {
-			values.Set(m[1], strings.ReplaceAll(strings.ReplaceAll(m[2], "&#39;", "'"), "&amp;", "&"))
-		}
-		values.Set("exceptions", regexp.MustCompile(`(?s)<textarea[^>]*name="exceptions"[^>]*>(.*?)</textarea>`).FindStringSubmatch(form)[1])
-
-		// Overlapping hours: refused with the field named, nothing changed.
-		bad := url.Values{}
-		for k, v := range values {
-			bad[k] = v
-		}
-		bad.Set("sunday", "09:00-12:00, 11:00-13:00")
-		res, body = urp.do("POST", base+"/backoffice/uffici/anagrafe", bad)
-		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `aria-invalid="true"`) {
-			t.Errorf("overlapping hours: %d", res.StatusCode)
-		}
-		_, page := get(t, base+"/api/v1/offices/anagrafe")
-		if strings.Contains(page, `"sunday"`) {
-			t.Fatal("refused hours were saved")
-		}
-
-		good := url.Values{}
-		for k, v := range values {
-			good[k] = v
-		}
-		good.Set("sunday", "09:00-12:00")
-		good.Set("exceptions", good.Get("exceptions")+"\n2027-03-07 chiuso # disinfestazione")
-		if res, _ := urp.do("POST", base+"/backoffice/uffici/anagrafe", good); res.StatusCode != http.StatusSeeOther {
-			t.Fatalf("save hours: %d", res.StatusCode)
-		}
-		_, page = get(t, base+"/api/v1/offices/anagrafe")
-		if !strings.Contains(page, `"sunday": [`) || !strings.Contains(page, `"disinfestazione"`) {
-			t.Errorf("saved hours not served: %s", page)
-		}
-
-		// A service suspended without a reason is refused; with one, saved.
-		_, sform := urp.do("GET", base+"/backoffice/servizi/carta-identita-elettronica", nil)
-		sv := url.Values{}
-		for _, m := range regexp.MustCompile(`name="([a-z_]+)" value="([^"]*)"`).FindAllStringSubmatch(sform, -1) {
-			sv.Set(m[1], m[2])
-		}
-		for _, m := range regexp.MustCompile(`(?s)<textarea[^>]*name="([a-z_]+)"[^>]*>(.*?)</textarea>`).FindAllStringSubmatch(sform, -1) {
-			sv.Set(m[1], strings.ReplaceAll(strings.ReplaceAll(m[2], "&#39;", "'"), "&amp;", "&"))
-		}
-		sv.Set("category", "anagrafe-e-stato-civile")
-		sv.Set("status", "suspended")
-		sv.Set("status_reason", "")
-		if res, body := urp.do("POST", base+"/backoffice/servizi/carta-identita-elettronica", sv); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-status_reason-error"`) {
-			t.Errorf("suspension without a reason: %d", res.StatusCode)
-		}
-		sv.Set("status_reason", "Sistema ministeriale in manutenzione fino al 30 novembre")
-		if res, _ := urp.do("POST", base+"/backoffice/servizi/carta-identita-elettronica", sv); res.StatusCode != http.StatusSeeOther {
-			t.Fatalf("save service: %d", res.StatusCode)
-		}
-		_, svc := get(t, base+"/servizi/anagrafe-e-stato-civile/carta-identita-elettronica")
-		if !strings.Contains(svc, "Servizio sospeso") || !strings.Contains(svc, "manutenzione fino al 30 novembre") {
-			t.Error("the suspension is not shown")
-		}
-		records, _ := (&audit.Log{DB: d}).List(context.Background(), audit.ListFilter{Action: "catalog.office.updated", Limit: 5})
-		records2, _ := (&audit.Log{DB: d}).List(context.Background(), audit.ListFilter{Action: "catalog.service.updated", Limit: 5})
-		if len(records) != 1 || len(records2) != 1 {
-			t.Errorf("audit: %d office and %d service changes, want 1 and 1", len(records), len(records2))
-		}
-		if res, body := urp.do("GET", base+"/backoffice/valutazioni", nil); res.StatusCode != 200 || !strings.Contains(body, "Chiarezza delle pagine") {
-			t.Errorf("ratings page: %d", res.StatusCode)
-		}
-	})
 }

@@ -50,6 +50,9 @@ type config struct {
 
 	// MetricsAddr is the metrics listener's address; empty: none.
 	MetricsAddr string
+	// Maps is the tile server of the maps on office and place pages
+	// (CIVICO_MAP_TILES_URL, CIVICO_MAP_ATTRIBUTION); nil: no maps.
+	Maps *web.MapTiles
 	// MaxConns caps the connections of each listener, MaxConnsPerClient
 	// those of one client address; 0 until fitConns sets the defaults.
 	MaxConns, MaxConnsPerClient int
@@ -142,6 +145,9 @@ func loadConfig(env func(string) string) (config, error) {
 		if c.Clamd, err = attachments.ParseClamd(v); err != nil {
 			return c, usagef("CIVICO_CLAMD_ADDR: %v", err)
 		}
+	}
+	if c.Maps, err = web.ParseMapTiles(env("CIVICO_MAP_TILES_URL"), env("CIVICO_MAP_ATTRIBUTION")); err != nil {
+		return c, usagef("CIVICO_MAP_TILES_URL: %v", err)
 	}
 	if env("CIVICO_CRS_TRUSTED_PROXIES") != "" {
 		return c, usagef("CIVICO_CRS_TRUSTED_PROXIES is now CIVICO_TRUSTED_PROXIES: it names the reverse proxies for every purpose (the client's address, the forwarded card)")

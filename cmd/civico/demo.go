@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -17,8 +18,11 @@ import (
 	"github.com/civico-pa/civico/internal/cardca"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/content"
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/forms"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/sportello"
@@ -78,7 +82,16 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	if err := ensureDemoCatalog(ctx, d); err != nil {
 		return err
 	}
-	if err := ensureDemoForms(ctx, d); err != nil {
+	if err := ensureDemoContent(ctx, d, time.Now()); err != nil {
+		return err
+	}
+	if err := ensureDemoNews(ctx, d); err != nil {
+		return err
+	}
+	if err := ensureDemoForms(ctx, d, towns, cfg.DataDir); err != nil {
+		return err
+	}
+	if err := ensureDemoOnlineForms(ctx, d); err != nil {
 		return err
 	}
 	caDir := filepath.Join(cfg.DataDir, "ca")
@@ -307,9 +320,72 @@ func ensureDemoCatalog(ctx context.Context, d *db.DB) error {
 	return store.Import(ctx, c)
 }
 
-// ensureDemoForms publishes the demo's online forms (six services) for
+// ensureDemoOnlineForms publishes the demo's online forms (six services) for
 // the services that have none.
-func ensureDemoForms(ctx context.Context, d *db.DB) error {
+func ensureDemoOnlineForms(ctx context.Context, d *db.DB) error {
 	_, err := sportello.NewForms(d, &audit.Log{DB: d}).SeedDemo(ctx)
 	return err
+}
+
+// ensureDemoContent fills the demo town's places, events, Amministrazione
+// and home page choices (internal/content's demo), and dates new events
+// from now when none is coming.
+func ensureDemoContent(ctx context.Context, d *db.DB, now time.Time) error {
+	return (&content.Store{DB: d, Audit: &audit.Log{DB: d}}).EnsureDemo(ctx, now)
+}
+
+// demoNews are the demo town's first news items, published by the demo
+// when it has none.
+var demoNews = []news.Input{
+	{Category: "notizie", Title: "Lo sportello polifunzionale apre anche la sera", Topics: []string{"anagrafe", "residenza"},
+		Summary: "Il giovedì lo sportello resta aperto fino alle 18.30: carta d'identità, certificati e cambi di residenza anche dopo il lavoro.",
+		Body:    "Da questa settimana lo sportello polifunzionale del cittadino resta aperto il giovedì fino alle 18.30.\n\nGli orari di ogni ufficio, con le aperture di oggi e di stasera, sono nella pagina «Dove e quando»."},
+	{Category: "avvisi", Title: "Raccolta dei rifiuti nei giorni festivi", Topics: []string{"gestione-rifiuti"},
+		Summary: "Nei giorni festivi la raccolta porta a porta si sposta al giorno dopo; la piattaforma ecologica resta chiusa.",
+		Body:    "Il calendario completo della raccolta è disponibile all'Ufficio relazioni con il pubblico e nella scheda del servizio."},
+	{Category: "comunicati", Title: "Bilancio partecipativo: i progetti dei quartieri su Partecipa", Topics: []string{"bilancio", "comunicazione-istituzionale"},
+		Summary: "I cittadini possono leggere e votare online i progetti proposti per i quartieri, con un solo accesso per il portale e per Partecipa.",
+		Body:    "La votazione resta aperta quattro settimane. Chi non ha accesso a internet può votare all'URP o nei centri civici."},
+}
+
+// ensureDemoNews publishes the demo's news items when there are none.
+func ensureDemoNews(ctx context.Context, d *db.DB) error {
+	svc := &news.Service{DB: d, Audit: &audit.Log{DB: d}}
+	if _, total, err := svc.All(ctx, 1, 1); err != nil || total > 0 {
+		return err
+	}
+	for _, in := range demoNews {
+		in.Action = news.ActionPublish
+		if _, err := svc.Create(ctx, in, news.Actor{}); err != nil {
+			return fmt.Errorf("demo news %q: %w", in.Title, err)
+		}
+	}
+	return nil
+}
+
+// ensureDemoForms adds the demo's forms (PDFs made now with fpdf) to the
+// services they belong to, when the library has none.
+func ensureDemoForms(ctx context.Context, d *db.DB, towns *town.Store, dataDir string) error {
+	store := forms.NewStore(d, dataDir, &audit.Log{DB: d}, formServices(newCatalogStore(d)))
+	if list, err := store.List(ctx); err != nil || len(list) > 0 {
+		return err
+	}
+	t, err := towns.Get(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range forms.DemoForms {
+		pdf, err := f.PDF(t.FullName(), t.Address+", "+t.PostalCode+" "+t.Name+" ("+t.Province+")")
+		if err != nil {
+			return fmt.Errorf("demo form %q: %w", f.Title, err)
+		}
+		st, err := store.Stage(ctx, bytes.NewReader(pdf), f.Filename)
+		if err != nil {
+			return fmt.Errorf("demo form %q: %w", f.Title, err)
+		}
+		if _, err := store.Create(ctx, forms.NewForm{ServiceID: f.ServiceID, Title: f.Title, Description: f.Description}, st, forms.Actor{AccountID: "demo"}); err != nil {
+			return fmt.Errorf("demo form %q: %w", f.Title, err)
+		}
+	}
+	return nil
 }

@@ -2,17 +2,21 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
+	"github.com/civico-pa/civico/internal/content"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/feedback"
 	"github.com/civico-pa/civico/internal/forms"
+	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/mail"
@@ -24,6 +28,7 @@ import (
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/protocol"
 	"github.com/civico-pa/civico/internal/sportello"
+	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -36,6 +41,7 @@ import (
 // another feature, the lines below that join them).
 type civico struct {
 	catalog   *catalog.Module
+	content   *content.Module
 	forms     *forms.Module
 	news      *news.Module
 	oidc      *oidcop.Module
@@ -64,6 +70,11 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// The Sportello reads the catalogue's services (their terms and
 	// assurance) and checks its API's bearer tokens with the provider.
 	c.sportello = &sportello.Module{Services: sportelloServices(c.catalog.Store), Tokens: c.bearer}
+	// What the home page puts in evidence is chosen among the
+	// catalogue's services.
+	c.content = &content.Module{Services: contentServices(c.catalog.Store)}
+	// A service that forms belong to is not deleted.
+	c.catalog.Store.Uses = serviceUses(c.forms)
 	// Partecipa is a first-party client of the portal's provider, with a
 	// secret derived from the installation secret.
 	p := cfg.PartecipaBaseURL
@@ -129,10 +140,11 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 			return nil
 		}},
 		// The features.
-		portal.Feature(cfg.PartecipaBaseURL),
+		portal.Feature(cfg.PartecipaBaseURL, c.homeSources()),
 		c.catalog.Feature(),
 		c.forms.Feature(),
 		c.news.Feature(),
+		c.content.Feature(),
 		feedback.Feature(),
 		c.oidc.Feature(),
 		c.partecipa.Feature(),
@@ -235,6 +247,26 @@ func serviceForms(m *forms.Module) catalog.FormsOf {
 	}
 }
 
+// serviceUses lists the forms of a service, archived ones too, as what
+// keeps the catalogue from deleting it.
+func serviceUses(m *forms.Module) catalog.ServiceUses {
+	return func(ctx context.Context, tx *sql.Tx, serviceID string) ([]catalog.Use, error) {
+		list, err := m.OfService(ctx, tx, serviceID)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]catalog.Use, 0, len(list))
+		for _, f := range list {
+			kind := "form"
+			if f.Archived {
+				kind = "form_archived"
+			}
+			out = append(out, catalog.Use{Kind: kind, Title: f.Title, Href: "/backoffice/moduli/" + f.ID})
+		}
+		return out, nil
+	}
+}
+
 // formServices lets the forms library check and list the catalogue's
 // services without importing the catalogue.
 func formServices(c *catalog.Store) forms.Services {
@@ -245,7 +277,7 @@ func formServices(c *catalog.Store) forms.Services {
 		}
 		out := make([]forms.Service, 0, len(cat.Services))
 		for _, s := range cat.Services {
-			out = append(out, forms.Service{ID: s.ID, Title: s.Title})
+			out = append(out, forms.Service{ID: s.ID, Title: s.Title, Path: "/servizi/" + s.Category + "/" + s.ID})
 		}
 		return out, nil
 	}
@@ -268,6 +300,22 @@ func sportelloServices(c *catalog.Store) sportello.Services {
 	}
 }
 
+// contentServices lets the content's back office offer the catalogue's
+// services for the home page without importing the catalogue.
+func contentServices(c *catalog.Store) content.Services {
+	return func(ctx context.Context) ([]content.Service, error) {
+		cat, err := c.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]content.Service, 0, len(cat.Services))
+		for _, s := range cat.Services {
+			out = append(out, content.Service{ID: s.ID, Title: s.Title})
+		}
+		return out, nil
+	}
+}
+
 // bearer checks a bearer token of the portal's provider for the
 // Sportello's API, once the provider is wired.
 func (c *civico) bearer(ctx context.Context, token string) (sportello.Grant, error) {
@@ -279,4 +327,91 @@ func (c *civico) bearer(ctx context.Context, token string) (sportello.Grant, err
 		return sportello.Grant{}, err
 	}
 	return sportello.Grant{AccountID: g.AccountID, Scopes: g.Scopes, Level: g.Level}, nil
+}
+
+// homeSources are what the home page shows of the catalogue (the offices
+// open now and this evening, the services in evidence), the news and the
+// content (the next events, what is in evidence), in the portal's words.
+func (c *civico) homeSources() portal.Sources {
+	office := func(o *catalog.Office, start, end time.Time) portal.Opening {
+		return portal.Opening{Name: o.Name, Href: "/amministrazione/uffici/" + o.ID, Start: start, End: end}
+	}
+	return portal.Sources{
+		Openings: func(ctx context.Context, now time.Time) (portal.Openings, error) {
+			cat, err := c.catalog.Store.Get(ctx)
+			if err != nil {
+				return portal.Openings{}, err
+			}
+			o := cat.Openings(now)
+			out := portal.Openings{EveningStart: o.EveningStart}
+			for _, x := range o.Now {
+				out.Now = append(out.Now, office(x.Office, x.Start, x.End))
+			}
+			for _, x := range o.Evening {
+				out.Evening = append(out.Evening, office(x.Office, x.Start, x.End))
+			}
+			if o.Next != nil {
+				next := office(o.Next.Office, o.Next.Start, o.Next.End)
+				out.Next = &next
+			}
+			return out, nil
+		},
+		News: func(ctx context.Context, n int) ([]portal.Teaser, error) {
+			if c.news.Service == nil {
+				return nil, nil
+			}
+			items, err := c.news.Service.Latest(ctx, n)
+			out := make([]portal.Teaser, 0, len(items))
+			for _, it := range items {
+				out = append(out, portal.Teaser{Title: it.Title, Summary: it.Summary, Href: it.Path(), Meta: it.CategoryTitle(), Date: it.PublishAt.In(hours.Rome)})
+			}
+			return out, err
+		},
+		Events: func(ctx context.Context, now time.Time, n int) ([]portal.Event, error) {
+			events, err := c.content.Upcoming(ctx, now, n)
+			out := make([]portal.Event, 0, len(events))
+			for _, e := range events {
+				// The home page's calendar is in Italian: titles keep the
+				// town's own words, marked as such.
+				ev := portal.Event{Title: e.Title.IT, Summary: e.Summary.IT, Href: e.Path(), TitleLang: "it", Start: e.Start(), End: e.End()}
+				if e.Place != nil {
+					ev.Place = e.Place.Title.IT
+				}
+				out = append(out, ev)
+			}
+			return out, err
+		},
+		Featured: func(ctx context.Context) ([]portal.Teaser, []taxonomy.Term, error) {
+			ids, slugs, err := c.content.Featured(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			var services []portal.Teaser
+			if len(ids) > 0 {
+				cat, err := c.catalog.Store.Get(ctx)
+				if err != nil {
+					return nil, nil, err
+				}
+				for _, id := range ids {
+					if s, ok := cat.Service(id); ok {
+						services = append(services, portal.Teaser{Title: s.Title, Summary: s.Summary, Href: "/servizi/" + s.Category + "/" + s.ID})
+					}
+				}
+			}
+			var topics []taxonomy.Term
+			for _, slug := range slugs {
+				if t, ok := taxonomy.Find(taxonomy.Topics, slug); ok {
+					topics = append(topics, t)
+				}
+			}
+			return services, topics, nil
+		},
+		Version: func(ctx context.Context) string {
+			cat, err := c.catalog.Store.Get(ctx)
+			if err != nil {
+				return "" // no version: nothing shared
+			}
+			return strconv.FormatInt(cat.Version, 10)
+		},
+	}
 }

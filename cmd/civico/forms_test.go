@@ -41,7 +41,10 @@ type formsSite struct {
 	store *forms.Store
 }
 
-func newFormsSite(t testing.TB, d *db.DB) *formsSite {
+func newFormsSite(t testing.TB, d *db.DB) *formsSite { return newTunedFormsSite(t, d, nil) }
+
+// newTunedFormsSite is newFormsSite with some settings changed.
+func newTunedFormsSite(t testing.TB, d *db.DB, tune func(*config)) *formsSite {
 	t.Helper()
 	ctx := context.Background()
 	towns := town.NewStore(d, time.Minute)
@@ -54,6 +57,9 @@ func newFormsSite(t testing.TB, d *db.DB) *formsSite {
 	dir := t.TempDir()
 	cfg := testConfig(t)
 	cfg.DataDir, cfg.BaseURL, cfg.PartecipaBaseURL = dir, "http://portal.test", "http://partecipa.test"
+	if tune != nil {
+		tune(&cfg)
+	}
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)

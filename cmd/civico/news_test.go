@@ -98,7 +98,7 @@ func TestNewsFromOperatorToResident(t *testing.T) {
 			t.Fatalf("publish: %d", res.StatusCode)
 		}
 		res, body = get(t, base+"/novita/avvisi/sciopero-dei-mezzi-pubblici-venerdi")
-		if res.StatusCode != 200 || !strings.Contains(body, "<h1>Sciopero dei mezzi pubblici venerdì</h1>") {
+		if res.StatusCode != 200 || !strings.Contains(body, `<h1 lang="it">Sciopero dei mezzi pubblici venerdì</h1>`) {
 			t.Fatalf("the published item: %d", res.StatusCode)
 		}
 		if _, body := get(t, base+"/novita"); !strings.Contains(body, "Sciopero dei mezzi pubblici venerdì") {

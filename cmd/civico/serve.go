@@ -260,6 +260,9 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	if err != nil {
 		return nil, err
 	}
+	// Maps on the portal's office and place pages, when the town chose a
+	// tile server: its origin joins the portal's img-src.
+	portalApp.Maps = cfg.Maps
 	partecipaApp, err := newApp(partecipa.Chrome(cfg.BaseURL), feature.PartecipaTemplates(c.features)...)
 	if err != nil {
 		return nil, err

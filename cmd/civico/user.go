@@ -64,7 +64,8 @@ func (c *cli) user(args []string) error {
 	switch verb {
 	case "add-operator":
 		password := identity.GeneratePassword()
-		a, err := svc.CreateOperator(ctx, identity.NewOperator{Email: *email, FiscalCode: *fiscal, GivenName: *given, FamilyName: *family, Roles: roles}, password, "cli")
+		a, err := svc.CreateOperator(ctx, identity.NewOperator{Email: *email, FiscalCode: *fiscal, GivenName: *given, FamilyName: *family, Roles: roles,
+			ChangePassword: true}, password, "cli")
 		var fe identity.FieldErrors
 		switch {
 		case errors.As(err, &fe):
@@ -79,7 +80,7 @@ func (c *cli) user(args []string) error {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "operator %s created with roles %s\ninitial password (shown once): %s\n", a.Email, strings.Join(a.Roles, ", "), password)
-		fmt.Fprintln(c.stdout, "At the first password login the operator sets up an authenticator app (TOTP).")
+		fmt.Fprintln(c.stdout, "At the first password login the operator sets up an authenticator app (TOTP) and chooses their own password.")
 		return nil
 	case "grant", "revoke":
 		a, err := svc.Store.ByEmail(ctx, *email)
@@ -108,6 +109,9 @@ func (c *cli) user(args []string) error {
 			second := "totp"
 			if a.TOTPSecret == "" {
 				second = "totp not set up"
+			}
+			if a.PasswordChange {
+				second += ", password to change"
 			}
 			fmt.Fprintf(c.stdout, "%s\t%s\t%s\n", a.Email, strings.Join(a.Roles, ","), second)
 		}

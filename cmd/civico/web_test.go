@@ -40,6 +40,12 @@ func newApps(t testing.TB, d *db.DB) *apps {
 	if err := ensureDemoCatalog(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
+	if err := ensureDemoContent(context.Background(), d, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureDemoNews(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
 	cfg := testConfig(t)
 	cfg.BaseURL, cfg.PartecipaBaseURL, cfg.PageCacheTTL = "http://portal.test", "http://partecipa.test", 0
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
@@ -593,6 +599,12 @@ func newCachedSite(t testing.TB, configure func(*config)) *cachedSite {
 		t.Fatal(err)
 	}
 	if err := ensureDemoCatalog(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureDemoContent(ctx, d, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureDemoNews(ctx, d); err != nil {
 		t.Fatal(err)
 	}
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)

@@ -78,9 +78,16 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 // it more than three quarters full, everything goes (the cost is then a
 // recomputation of each entry, as without the cache), so that a full cache
 // is swept at most once every quarter of its bound.
-func (c *Cache[K, V]) Put(s Stamp, k K, v V) {
+func (c *Cache[K, V]) Put(s Stamp, k K, v V) { c.PutFor(s, k, v, 0) }
+
+// PutFor is Put for a value that must not be kept longer than ttl: it is
+// kept for the shorter of ttl and the cache's TTL (0: the cache's).
+func (c *Cache[K, V]) PutFor(s Stamp, k K, v V, ttl time.Duration) {
 	if c == nil {
 		return
+	}
+	if ttl <= 0 || ttl > c.ttl {
+		ttl = c.ttl
 	}
 	now := time.Now()
 	c.mu.Lock()
@@ -98,7 +105,7 @@ func (c *Cache[K, V]) Put(s Stamp, k K, v V) {
 			clear(c.entries)
 		}
 	}
-	c.entries[k] = entry[V]{value: v, expires: now.Add(c.ttl)}
+	c.entries[k] = entry[V]{value: v, expires: now.Add(ttl)}
 }
 
 // Load returns the value of k, computing it with load when it is missing.

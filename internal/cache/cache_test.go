@@ -235,3 +235,32 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// PutFor keeps a value for the shorter of its own TTL and the cache's.
+func TestPutForKeepsAtMostItsTTL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := cache.New[string, int](time.Hour, 10)
+		c.PutFor(c.Stamp(), "short", 1, 10*time.Second)
+		c.PutFor(c.Stamp(), "long", 2, 2*time.Hour)
+		c.PutFor(c.Stamp(), "default", 3, 0)
+		time.Sleep(9 * time.Second)
+		if _, ok := c.Get("short"); !ok {
+			t.Fatal("a value within its own TTL is gone")
+		}
+		time.Sleep(time.Second)
+		if _, ok := c.Get("short"); ok {
+			t.Fatal("a value outlived its own TTL")
+		}
+		time.Sleep(time.Hour - 10*time.Second - time.Nanosecond)
+		if _, ok := c.Get("long"); !ok {
+			t.Fatal("a value is gone before the cache's TTL")
+		}
+		if _, ok := c.Get("default"); !ok {
+			t.Fatal("a value with no TTL of its own is gone before the cache's")
+		}
+		time.Sleep(time.Nanosecond)
+		if _, ok := c.Get("long"); ok {
+			t.Fatal("a value outlived the cache's TTL")
+		}
+	})
+}

@@ -28,12 +28,14 @@ type OfficeJSON struct {
 	OpenNow       bool                  `json:"open_now"`
 	NextOpening   *time.Time            `json:"next_opening,omitempty"`
 	Services      []string              `json:"services"`
+	// Translations are the office's texts in other languages ("en").
+	Translations map[string]*OfficeText `json:"translations,omitempty"`
 }
 
 func officeJSON(c *Catalog, o *Office, now time.Time) OfficeJSON {
 	j := OfficeJSON{ID: o.ID, Name: o.Name, Description: o.Description, Address: o.Address, PostalCode: o.PostalCode, Lat: o.Lat, Lon: o.Lon,
 		Phone: o.Phone, Email: o.Email, Accessibility: o.Accessibility, OpeningHours: o.Spec.Week, Periods: o.Spec.Periods,
-		Exceptions: o.Spec.Exceptions, Services: []string{}}
+		Exceptions: o.Spec.Exceptions, Services: []string{}, Translations: o.Translations}
 	if j.OpeningHours == nil {
 		j.OpeningHours = map[string][]string{}
 	}

@@ -1,139 +1,30 @@
 package catalog
 
 import (
-	"context"
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
-	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/web"
 )
 
 // The back office of the catalogue: operators of the public relations
-// office (urp) and administrators edit offices' hours and details and the
-// services' texts. Every change is validated against the whole catalogue,
-// saved in one transaction with its audit entry, and seen by every process
-// within the store's TTL.
+// office (urp) and administrators create, edit, retire, restore and delete
+// offices, with all their timetables, and services, with the national
+// model's fields and an English version beside the Italian. Every change
+// is validated with every error shown beside its field, saved in one
+// transaction with its audit entry (see edit.go), shown at once by this
+// process (its caches purged) and by the others within the store's TTL.
 
 // EditorRoles may edit the catalogue.
 var EditorRoles = []string{"urp", "admin"}
-
-// SaveOffice validates the catalogue with the office changed and stores it.
-func (s *Store) SaveOffice(ctx context.Context, auditor audit.Writer, actor string, o *Office) error {
-	c, err := s.Get(ctx)
-	if err != nil {
-		return err
-	}
-	next := c.with(o, nil)
-	if err := next.Validate(s.holidays(ctx)); err != nil {
-		return err
-	}
-	spec, err := json.Marshal(o.Spec)
-	if err != nil {
-		return err
-	}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE offices SET name = $1, description = $2, address = $3, postal_code = $4, phone = $5, email = $6,
-			accessibility = $7, hours = $8, updated_at = $9 WHERE id = $10`,
-			o.Name, o.Description, o.Address, o.PostalCode, o.Phone, o.Email, o.Accessibility, string(spec), time.Now().UTC(), o.ID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrNotFound
-		}
-		return auditor.Write(ctx, tx, audit.Entry{Actor: actor, Action: "catalog.office.updated", Subject: o.ID,
-			Details: map[string]string{"hours": string(spec)}})
-	})
-	if err != nil {
-		return err
-	}
-	s.Forget()
-	return nil
-}
-
-// SaveService validates the catalogue with the service changed and stores it.
-func (s *Store) SaveService(ctx context.Context, auditor audit.Writer, actor string, v *Service) error {
-	c, err := s.Get(ctx)
-	if err != nil {
-		return err
-	}
-	next := c.with(nil, v)
-	if err := next.Validate(s.holidays(ctx)); err != nil {
-		return err
-	}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE services SET category = $1, title = $2, status = $3, status_reason = $4, summary = $5, audience = $6,
-			how_to = $7, needed = $8, outcome = $9, deadlines = $10, max_days = $11, online_url = $12, assurance = $13, channel = $14, fees = $15,
-			conditions = $16, topics = $17, audiences = $18, updated_at = $19 WHERE id = $20`,
-			v.Category, v.Title, v.Status, v.StatusReason, v.Summary, v.Audience, v.HowTo, v.Needed, v.Outcome, v.Deadlines, v.MaxDays, v.OnlineURL,
-			v.Assurance, v.Channel, v.Fees, v.Conditions, strings.Join(v.Topics, ","), strings.Join(v.Audiences, ","), time.Now().UTC(), v.ID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrNotFound
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM service_offices WHERE service_id = $1`, v.ID); err != nil {
-			return err
-		}
-		for pos, o := range v.Offices {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO service_offices (service_id, office_id, position) VALUES ($1, $2, $3)`, v.ID, o, pos); err != nil {
-				return err
-			}
-		}
-		if err := indexServices(ctx, s.DB, tx, next.Services); err != nil {
-			return err
-		}
-		return auditor.Write(ctx, tx, audit.Entry{Actor: actor, Action: "catalog.service.updated", Subject: v.ID,
-			Details: map[string]string{"status": v.Status, "title": v.Title}})
-	})
-	if err != nil {
-		return err
-	}
-	s.Forget()
-	return nil
-}
-
-// ErrNotFound means no such office or service.
-var ErrNotFound = problem.New(problem.NotFound, "", errors.New("no such office or service"))
-
-// Forget drops the cached catalogue: the next Get reads the database (after an edit).
-func (s *Store) Forget() { s.cached.Purge() }
-
-// with is a copy of the catalogue with one office or service replaced.
-func (c *Catalog) with(o *Office, v *Service) *Catalog {
-	n := &Catalog{}
-	for _, x := range c.Offices {
-		if o != nil && x.ID == o.ID {
-			x = o
-		} else {
-			// Validate recomputes each office's hours: work on copies, the
-			// cached catalogue is being read by other requests.
-			cp := *x
-			x = &cp
-		}
-		n.Offices = append(n.Offices, x)
-	}
-	for _, x := range c.Services {
-		if v != nil && x.ID == v.ID {
-			x = v
-		}
-		n.Services = append(n.Services, x)
-	}
-	return n
-}
 
 // BackOffice serves the catalogue's back-office pages.
 type BackOffice struct {
@@ -145,42 +36,71 @@ type BackOffice struct {
 func (b *BackOffice) Routes() {
 	m := b.App.For("catalog").Guarded(assurance.Low, EditorRoles...)
 	m.HandleFunc("GET /backoffice/catalogo", b.index)
-	m.HandleFunc("GET /backoffice/uffici/{id}", b.officeForm)
+	m.HandleFunc("GET /backoffice/uffici/nuovo", b.newOffice)
+	m.HandleFunc("POST /backoffice/uffici/nuovo", b.createOffice)
+	m.HandleFunc("GET /backoffice/uffici/{id}", b.officeEditPage)
 	m.HandleFunc("POST /backoffice/uffici/{id}", b.saveOffice)
-	m.HandleFunc("GET /backoffice/servizi/{id}", b.serviceForm)
+	m.HandleFunc("POST /backoffice/uffici/{id}/ritira", b.retireOffice)
+	m.HandleFunc("POST /backoffice/uffici/{id}/ripubblica", b.restoreOffice)
+	m.HandleFunc("POST /backoffice/uffici/{id}/elimina", b.deleteOffice)
+	m.HandleFunc("GET /backoffice/servizi/nuovo", b.newService)
+	m.HandleFunc("POST /backoffice/servizi/nuovo", b.createService)
+	m.HandleFunc("GET /backoffice/servizi/{id}", b.serviceEditPage)
 	m.HandleFunc("POST /backoffice/servizi/{id}", b.saveService)
+	m.HandleFunc("POST /backoffice/servizi/{id}/ritira", b.retireService)
+	m.HandleFunc("POST /backoffice/servizi/{id}/ripubblica", b.restoreService)
+	m.HandleFunc("POST /backoffice/servizi/{id}/elimina", b.deleteService)
 }
 
-// EditData is the content of the back-office catalogue pages.
-type EditData struct {
-	Catalog *Catalog
-	Office  *Office
-	Service *Service
-	// Values are the fields as typed; Error names the field in error.
-	Values     map[string]string
-	ErrorField string
-	ErrorText  string
-	Saved      bool
-	Fields     []WeekdayField
-	Categories []taxonomy.Term
-	Topics     []taxonomy.Term
+// IndexData is the content of the catalogue's back-office home.
+type IndexData struct {
+	Offices []*Office
+	// Services are one page of every service, published or retired.
+	Services    []*Service
+	Page, Pages int
+	Prev, Next  string
+	Total       int
+	Message     string
 }
 
-func (b *BackOffice) page(w http.ResponseWriter, r *http.Request, status int, name, title string, d *EditData) {
+// IndexPerPage is how many services a page of the index lists.
+const IndexPerPage = 50
+
+func (b *BackOffice) t(r *http.Request) translator {
+	lang := b.App.I18n.Lang(r)
+	return func(id string, args ...any) string { return b.App.I18n.T(lang, id, args...) }
+}
+
+func (b *BackOffice) editor(r *http.Request) Editor {
+	me, _ := identity.Current(r.Context())
+	return Editor{Audit: b.Audit, Actor: "account:" + me.ID, Remote: web.RemoteAddr(r)}
+}
+
+func (b *BackOffice) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
 	page := b.App.NewPage(r, "")
 	page.Title = title
-	page.Breadcrumb = []web.Crumb{{Label: page.T("backoffice.title"), Href: "/backoffice"}, {Label: page.T("catalog.bo.title"), Href: "/backoffice/catalogo"}}
-	if name != "bo_catalog" {
+	page.Breadcrumb = []web.Crumb{{Label: page.T("backoffice.title"), Href: "/backoffice"}}
+	if name == "bo_catalog" {
 		page.Breadcrumb = append(page.Breadcrumb, web.Crumb{Label: title})
 	} else {
-		page.Breadcrumb = page.Breadcrumb[:1]
-		page.Breadcrumb = append(page.Breadcrumb, web.Crumb{Label: title})
+		page.Breadcrumb = append(page.Breadcrumb, web.Crumb{Label: page.T("catalog.bo.title"), Href: "/backoffice/catalogo"}, web.Crumb{Label: title})
 	}
-	d.Saved = r.URL.Query().Get("salvato") != ""
-	d.Fields, d.Categories, d.Topics = Weekdays, taxonomy.ServiceCategories, taxonomy.Topics
-	page.Data = d
+	page.Data = data
 	w.Header().Set("Cache-Control", "private, no-store")
 	b.App.HTML(w, r, status, name, page)
+}
+
+// notices are the messages of the redirects after an action.
+var notices = map[string]string{"salvato": "catalog.bo.saved", "creato": "catalog.bo.created", "ritirato": "catalog.bo.retired_done",
+	"ripubblicato": "catalog.bo.restored_done", "eliminato": "catalog.bo.deleted_done"}
+
+func notice(r *http.Request) string {
+	for q, id := range notices {
+		if r.URL.Query().Get(q) != "" {
+			return id
+		}
+	}
+	return ""
 }
 
 func (b *BackOffice) index(w http.ResponseWriter, r *http.Request) {
@@ -188,165 +108,148 @@ func (b *BackOffice) index(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	b.page(w, r, http.StatusOK, "bo_catalog", b.App.I18n.T(b.App.I18n.Lang(r), "catalog.bo.title"), &EditData{Catalog: c})
+	all := append(append([]*Service{}, c.Services...), c.RetiredServices...)
+	d := &IndexData{Offices: append(append([]*Office{}, c.Offices...), c.RetiredOffices...), Total: len(all), Page: 1}
+	d.Pages = max(1, (len(all)+IndexPerPage-1)/IndexPerPage)
+	if p := r.URL.Query().Get("pagina"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > d.Pages {
+			b.App.Error(w, r, http.StatusNotFound)
+			return
+		}
+		d.Page = n
+	}
+	d.Services = all[(d.Page-1)*IndexPerPage : min(len(all), d.Page*IndexPerPage)]
+	if d.Page > 1 {
+		d.Prev = "/backoffice/catalogo?pagina=" + strconv.Itoa(d.Page-1)
+	}
+	if d.Page < d.Pages {
+		d.Next = "/backoffice/catalogo?pagina=" + strconv.Itoa(d.Page+1)
+	}
+	if id := notice(r); id != "" {
+		d.Message = b.t(r)(id)
+	}
+	b.render(w, r, http.StatusOK, "bo_catalog", b.t(r)("catalog.bo.title"), d)
 }
 
-func officeValues(o *Office) map[string]string {
-	v := map[string]string{"name": o.Name, "description": o.Description, "address": o.Address, "postal_code": o.PostalCode,
-		"phone": o.Phone, "email": o.Email, "accessibility": o.Accessibility}
-	for _, f := range Weekdays {
-		v[f.Name] = strings.Join(o.Spec.Week[f.Name], ", ")
-	}
-	var ex []string
-	for _, e := range o.Spec.Exceptions {
-		line := e.Date + " "
-		if e.Closed {
-			line += "chiuso"
-		} else {
-			line += strings.Join(e.Hours, ", ")
-		}
-		if e.Note != "" {
-			line += " # " + e.Note
-		}
-		ex = append(ex, line)
-	}
-	v["exceptions"] = strings.Join(ex, "\n")
-	return v
-}
-
-func (b *BackOffice) officeForm(w http.ResponseWriter, r *http.Request) {
-	c, ok := b.catalog(w, r)
-	if !ok {
-		return
-	}
-	o, found := c.Office(r.PathValue("id"))
-	if !found {
-		b.App.Error(w, r, http.StatusNotFound)
-		return
-	}
-	b.page(w, r, http.StatusOK, "bo_office", o.Name, &EditData{Office: o, Values: officeValues(o)})
-}
-
-// parseExceptions reads one exception a line: "2026-12-24 chiuso # note" or
-// "2026-12-31 09:00-12:00, 14:00-16:00 # note".
-func parseExceptions(text string) ([]hours.ExceptionSpec, error) {
-	var out []hours.ExceptionSpec
-	for _, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		spec, note, _ := strings.Cut(line, "#")
-		date, rest, _ := strings.Cut(strings.TrimSpace(spec), " ")
-		e := hours.ExceptionSpec{Date: date, Note: strings.TrimSpace(note)}
-		rest = strings.TrimSpace(rest)
-		switch strings.ToLower(rest) {
-		case "chiuso", "closed":
-			e.Closed = true
-		case "":
-			return nil, errors.New(line)
-		default:
-			for _, p := range strings.Split(rest, ",") {
-				e.Hours = append(e.Hours, strings.TrimSpace(p))
-			}
-		}
-		out = append(out, e)
-	}
-	return out, nil
-}
-
-// form reads a posted back-office form of at most limit bytes: the values,
-// and the same as a map to put back in the fields when it is refused. A
-// malformed or oversized body gets its error page and ok false.
-func (b *BackOffice) form(w http.ResponseWriter, r *http.Request, limit int64) (f url.Values, values map[string]string, ok bool) {
+// posted reads a back-office form of at most limit bytes.
+func (b *BackOffice) posted(w http.ResponseWriter, r *http.Request, limit int64) (form, bool) {
+	// A service's texts may reach hundreds of KiB: more than the
+	// listener's read timeout allows on a slow line. Editors only (Routes
+	// checks the role).
+	b.App.LargeBody(w, r)
 	if !b.App.ParseForm(w, r, limit) {
-		return nil, nil, false
+		return nil, false
 	}
-	values = make(map[string]string, len(r.PostForm))
-	for k := range r.PostForm {
-		values[k] = r.PostForm.Get(k)
-	}
-	return r.PostForm, values, true
+	return form(r.PostForm), true
 }
 
-func (b *BackOffice) saveOffice(w http.ResponseWriter, r *http.Request) {
+// Form bodies: a service has 11 long texts in two languages; an office its
+// timetables.
+const (
+	serviceFormLimit = 1 << 20
+	officeFormLimit  = 256 << 10
+)
+
+// split separates the errors of the edited entity from those of others,
+// which are shown in the catalogue's terms.
+func split(t translator, inv Invalid, entity string) (Invalid, []string) {
+	var others []string
+	for _, e := range inv {
+		if e.Entity != "" && e.Entity != entity {
+			others = append(others, e.Path+": "+t(e.Message, e.Args...))
+		}
+	}
+	return inv.Of(entity), others
+}
+
+// failed answers an error that is neither Invalid, stale nor in use.
+func (b *BackOffice) failed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrNotFound) {
+		b.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	b.App.Fail(w, r, err)
+}
+
+// ----- services
+
+func (b *BackOffice) showService(w http.ResponseWriter, r *http.Request, status int, c *Catalog, v *Service, raw map[string]string, errs Invalid, creating bool) *ServiceEdit {
+	t := b.t(r)
+	entity := "service:" + v.ID
+	mine, others := split(t, errs, entity)
+	if creating {
+		mine = errs
+		others = nil
+	}
+	d := serviceForm(t, c, v, raw, mine, creating)
+	d.Others = append(d.Others, others...)
+	d.Action = "/backoffice/servizi/nuovo"
+	title := t("catalog.bo.new_service")
+	if !creating {
+		d.Action = "/backoffice/servizi/" + v.ID
+		d.Stored, _ = c.AnyService(v.ID)
+		title = d.Stored.Title
+		d.Public = "/servizi/" + d.Stored.Category + "/" + d.Stored.ID
+	}
+	if len(d.Errors)+len(d.Others) > 0 && d.Alert == "" {
+		d.Alert = t("catalog.bo.not_saved", "N", len(d.Errors)+len(d.Others))
+	}
+	if id := notice(r); id != "" && status == http.StatusOK {
+		d.Message = t(id)
+	}
+	b.render(w, r, status, "bo_service", title, d)
+	return d
+}
+
+func (b *BackOffice) newService(w http.ResponseWriter, r *http.Request) {
 	c, ok := b.catalog(w, r)
 	if !ok {
 		return
 	}
-	old, found := c.Office(r.PathValue("id"))
-	if !found {
-		b.App.Error(w, r, http.StatusNotFound)
-		return
+	v := &Service{Status: "active", Channel: "desk", Category: taxonomy.ServiceCategories[0].Slug}
+	if cat, ok := taxonomy.Find(taxonomy.ServiceCategories, r.URL.Query().Get("categoria")); ok {
+		v.Category = cat.Slug
 	}
-	f, values, ok := b.form(w, r, 64<<10)
+	b.showService(w, r, http.StatusOK, c, v, map[string]string{"max_days": "30"}, nil, true)
+}
+
+func (b *BackOffice) createService(w http.ResponseWriter, r *http.Request) {
+	f, ok := b.posted(w, r, serviceFormLimit)
 	if !ok {
 		return
 	}
-	o := &Office{ID: old.ID, Name: strings.TrimSpace(f.Get("name")), Description: strings.TrimSpace(f.Get("description")),
-		Address: strings.TrimSpace(f.Get("address")), PostalCode: strings.TrimSpace(f.Get("postal_code")), Lat: old.Lat, Lon: old.Lon,
-		Phone: strings.TrimSpace(f.Get("phone")), Email: strings.TrimSpace(f.Get("email")), Accessibility: strings.TrimSpace(f.Get("accessibility")),
-		Spec: hours.Spec{Week: map[string][]string{}, Periods: old.Spec.Periods}}
-	for _, wd := range Weekdays {
-		if v := strings.TrimSpace(f.Get(wd.Name)); v != "" {
-			for _, p := range strings.Split(v, ",") {
-				o.Spec.Week[wd.Name] = append(o.Spec.Week[wd.Name], strings.TrimSpace(p))
-			}
+	id := f.text("id")
+	if id == "" {
+		id = slug(f.text("title"))
+	}
+	v, errs, raw := parseService(f, id)
+	b.saveServiceAs(w, r, v, errs, raw, true)
+}
+
+// slug makes an id from a title, cut at a hyphen to the longest id.
+func slug(title string) string {
+	s := taxonomy.Slug(title)
+	if len(s) > MaxID {
+		s = s[:MaxID]
+		if i := strings.LastIndexByte(s, '-'); i > MaxID/2 {
+			s = s[:i]
 		}
 	}
-	lang := b.App.I18n.Lang(r)
-	ex, err := parseExceptions(f.Get("exceptions"))
-	if err != nil {
-		b.page(w, r, http.StatusUnprocessableEntity, "bo_office", old.Name, &EditData{Office: old, Values: values, ErrorField: "exceptions",
-			ErrorText: b.App.I18n.T(lang, "catalog.bo.error_exceptions", "Line", err.Error())})
-		return
-	}
-	o.Spec.Exceptions = ex
-	me, _ := identity.Current(r.Context())
-	err = b.Store.SaveOffice(r.Context(), b.Audit, "account:"+me.ID, o)
-	var fe *FieldError
-	switch {
-	case errors.As(err, &fe):
-		field := officeField(fe.Field)
-		b.page(w, r, http.StatusUnprocessableEntity, "bo_office", old.Name, &EditData{Office: old, Values: values, ErrorField: field,
-			ErrorText: b.App.I18n.T(lang, "catalog.bo.error_field", "Reason", fe.Reason)})
-	case err != nil:
-		b.App.Log.Error("save office", "err", err, "request_id", web.RequestID(r.Context()))
-		b.App.Error(w, r, http.StatusInternalServerError)
-	default:
-		b.App.PurgeCaches()
-		web.Redirect(w, r, "/backoffice/uffici/"+o.ID, url.Values{"salvato": {"1"}})
-	}
+	return strings.Trim(s, "-")
 }
 
-func serviceValues(s *Service) map[string]string {
-	return map[string]string{"category": s.Category, "title": s.Title, "status": s.Status, "status_reason": s.StatusReason,
-		"summary": s.Summary, "audience": s.Audience, "how_to": s.HowTo, "needed": s.Needed, "outcome": s.Outcome, "deadlines": s.Deadlines,
-		"max_days": strconv.Itoa(s.MaxDays), "online_url": s.OnlineURL, "assurance": s.Assurance, "channel": s.Channel, "fees": s.Fees,
-		"conditions": s.Conditions, "topics": strings.Join(s.Topics, ", "), "audiences": strings.Join(s.Audiences, ", "), "offices": strings.Join(s.Offices, ", ")}
-}
-
-func (b *BackOffice) serviceForm(w http.ResponseWriter, r *http.Request) {
+func (b *BackOffice) serviceEditPage(w http.ResponseWriter, r *http.Request) {
 	c, ok := b.catalog(w, r)
 	if !ok {
 		return
 	}
-	s, found := c.Service(r.PathValue("id"))
+	v, found := c.AnyService(r.PathValue("id"))
 	if !found {
 		b.App.Error(w, r, http.StatusNotFound)
 		return
 	}
-	b.page(w, r, http.StatusOK, "bo_service", s.Title, &EditData{Service: s, Values: serviceValues(s), Catalog: c})
-}
-
-func list(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
+	b.showService(w, r, http.StatusOK, c, v, nil, nil, false)
 }
 
 func (b *BackOffice) saveService(w http.ResponseWriter, r *http.Request) {
@@ -354,65 +257,428 @@ func (b *BackOffice) saveService(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	old, found := c.Service(r.PathValue("id"))
+	if _, found := c.AnyService(r.PathValue("id")); !found {
+		b.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	f, ok := b.posted(w, r, serviceFormLimit)
+	if !ok {
+		return
+	}
+	v, errs, raw := parseService(f, r.PathValue("id"))
+	b.saveServiceAs(w, r, v, errs, raw, false)
+}
+
+// saveServiceAs validates and saves a service as typed: every error at
+// once (the form's own and the catalogue's), nothing saved unless none.
+func (b *BackOffice) saveServiceAs(w http.ResponseWriter, r *http.Request, v *Service, errs Invalid, raw map[string]string, creating bool) {
+	ctx := r.Context()
+	var err error
+	if len(errs) > 0 {
+		var more Invalid
+		if more, err = b.Store.CheckService(ctx, v, creating); err == nil {
+			err = append(errs, more...)
+		}
+	} else if creating {
+		err = b.Store.CreateService(ctx, b.editor(r), v)
+	} else {
+		err = b.Store.UpdateService(ctx, b.editor(r), v)
+	}
+	var inv Invalid
+	switch {
+	case err == nil:
+		b.App.PurgeCaches()
+		q := "salvato"
+		if creating {
+			q = "creato"
+		}
+		web.Redirect(w, r, "/backoffice/servizi/"+v.ID, url.Values{q: {"1"}})
+		return
+	case errors.As(err, &inv):
+		c, ok := b.catalog(w, r)
+		if !ok {
+			return
+		}
+		b.showService(w, r, http.StatusUnprocessableEntity, c, v, raw, inv, creating)
+	case errors.Is(err, ErrStale):
+		b.Store.Forget()
+		c, ok := b.catalog(w, r)
+		if !ok {
+			return
+		}
+		cur, found := c.AnyService(v.ID)
+		if !found {
+			b.App.Error(w, r, http.StatusNotFound)
+			return
+		}
+		t := b.t(r)
+		fields := changed(serviceValues(cur), serviceValues(v))
+		labels := make([]string, 0, len(fields))
+		for _, f := range fields {
+			labels = append(labels, label(t, "catalog.bo.s.", f))
+		}
+		// The form keeps what the operator typed, now based on the stored
+		// version: saving again replaces the other edit, knowingly.
+		v.Version = cur.Version
+		b.renderStale(w, r, c, v, raw, strings.Join(labels, ", "))
+	default:
+		b.failed(w, r, err)
+	}
+}
+
+func (b *BackOffice) renderStale(w http.ResponseWriter, r *http.Request, c *Catalog, v *Service, raw map[string]string, fields string) {
+	t := b.t(r)
+	d := serviceForm(t, c, v, raw, nil, false)
+	d.Action = "/backoffice/servizi/" + v.ID
+	d.Stored, _ = c.AnyService(v.ID)
+	d.Public = "/servizi/" + d.Stored.Category + "/" + d.Stored.ID
+	d.Alert = t("catalog.error.stale", "Fields", fields)
+	b.render(w, r, http.StatusConflict, "bo_service", d.Stored.Title, d)
+}
+
+// label is a field's label for a message ("en.title": "Titolo in inglese").
+func label(t translator, prefix, field string) string {
+	if f, ok := strings.CutPrefix(field, "en."); ok {
+		return t("catalog.bo.en", "Label", t(prefix+f))
+	}
+	return t(prefix + field)
+}
+
+func (b *BackOffice) retireService(w http.ResponseWriter, r *http.Request) {
+	b.setServiceRetired(w, r, true)
+}
+
+func (b *BackOffice) restoreService(w http.ResponseWriter, r *http.Request) {
+	b.setServiceRetired(w, r, false)
+}
+
+func (b *BackOffice) setServiceRetired(w http.ResponseWriter, r *http.Request, retired bool) {
+	if !b.App.ParseForm(w, r, 4<<10) {
+		return
+	}
+	id := r.PathValue("id")
+	err := b.Store.SetServiceRetired(r.Context(), b.editor(r), id, retired)
+	var inv Invalid
+	switch {
+	case err == nil:
+		b.App.PurgeCaches()
+		q := "ripubblicato"
+		if retired {
+			q = "ritirato"
+		}
+		web.Redirect(w, r, "/backoffice/servizi/"+id, url.Values{q: {"1"}})
+	case errors.As(err, &inv):
+		// Put back, it no longer meets the rules (an office retired since):
+		// the form says what to fix first.
+		c, ok := b.catalog(w, r)
+		if !ok {
+			return
+		}
+		v, _ := c.AnyService(id)
+		d := b.showServiceConflict(r, c, v, inv)
+		b.render(w, r, http.StatusConflict, "bo_service", v.Title, d)
+	default:
+		b.failed(w, r, err)
+	}
+}
+
+func (b *BackOffice) showServiceConflict(r *http.Request, c *Catalog, v *Service, inv Invalid) *ServiceEdit {
+	t := b.t(r)
+	mine, others := split(t, inv, "service:"+v.ID)
+	d := serviceForm(t, c, v, nil, mine, false)
+	d.Others = append(d.Others, others...)
+	d.Action, d.Stored, d.Public = "/backoffice/servizi/"+v.ID, v, "/servizi/"+v.Category+"/"+v.ID
+	d.Alert = t("catalog.bo.restore_refused")
+	return d
+}
+
+func (b *BackOffice) deleteService(w http.ResponseWriter, r *http.Request) {
+	if !b.App.ParseForm(w, r, 4<<10) {
+		return
+	}
+	id := r.PathValue("id")
+	c, ok := b.catalog(w, r)
+	if !ok {
+		return
+	}
+	v, found := c.AnyService(id)
 	if !found {
 		b.App.Error(w, r, http.StatusNotFound)
 		return
 	}
-	// A service's texts may reach 256 KiB: more than the listener's read
-	// timeout allows on a slow line. Editors only (Routes checks the role).
-	b.App.LargeBody(w, r)
-	f, values, ok := b.form(w, r, 256<<10)
-	if !ok {
+	t := b.t(r)
+	if r.PostForm.Get("confirm") != "1" {
+		d := serviceForm(t, c, v, nil, nil, false)
+		d.Action, d.Stored, d.Public = "/backoffice/servizi/"+id, v, "/servizi/"+v.Category+"/"+id
+		d.Confirm.Errors = []string{t("catalog.bo.delete_unconfirmed")}
+		d.Alert = t("catalog.bo.delete_unconfirmed")
+		b.render(w, r, http.StatusUnprocessableEntity, "bo_service", v.Title, d)
 		return
 	}
-	lang := b.App.I18n.Lang(r)
-	maxDays, err := strconv.Atoi(strings.TrimSpace(f.Get("max_days")))
-	if err != nil {
-		b.page(w, r, http.StatusUnprocessableEntity, "bo_service", old.Title, &EditData{Service: old, Values: values, Catalog: c,
-			ErrorField: "max_days", ErrorText: b.App.I18n.T(lang, "catalog.bo.error_field", "Reason", "0-3650")})
-		return
-	}
-	t := strings.TrimSpace
-	v := &Service{ID: old.ID, Category: t(f.Get("category")), Title: t(f.Get("title")), Status: t(f.Get("status")), StatusReason: t(f.Get("status_reason")),
-		Summary: t(f.Get("summary")), Audience: t(f.Get("audience")), HowTo: t(f.Get("how_to")), Needed: t(f.Get("needed")), Outcome: t(f.Get("outcome")),
-		Deadlines: t(f.Get("deadlines")), MaxDays: maxDays, OnlineURL: t(f.Get("online_url")), Assurance: t(f.Get("assurance")), Channel: t(f.Get("channel")),
-		Fees: t(f.Get("fees")), Conditions: t(f.Get("conditions")), Topics: list(f.Get("topics")), Audiences: list(f.Get("audiences")), Offices: list(f.Get("offices"))}
-	me, _ := identity.Current(r.Context())
-	err = b.Store.SaveService(r.Context(), b.Audit, "account:"+me.ID, v)
-	var fe *FieldError
+	err := b.Store.DeleteService(r.Context(), b.editor(r), id)
+	var inUse *InUse
 	switch {
-	case errors.As(err, &fe):
-		field := fe.Field[strings.LastIndex(fe.Field, ".")+1:]
-		if i := strings.Index(field, "["); i > 0 {
-			field = field[:i]
-		}
-		b.page(w, r, http.StatusUnprocessableEntity, "bo_service", old.Title, &EditData{Service: old, Values: values, Catalog: c,
-			ErrorField: field, ErrorText: b.App.I18n.T(lang, "catalog.bo.error_field", "Reason", fe.Reason)})
-	case err != nil:
-		b.App.Log.Error("save service", "err", err, "request_id", web.RequestID(r.Context()))
-		b.App.Error(w, r, http.StatusInternalServerError)
-	default:
+	case err == nil:
 		b.App.PurgeCaches()
-		web.Redirect(w, r, "/backoffice/servizi/"+v.ID, url.Values{"salvato": {"1"}})
+		web.Redirect(w, r, "/backoffice/catalogo", url.Values{"eliminato": {"1"}})
+	case errors.As(err, &inUse):
+		d := serviceForm(t, c, v, nil, nil, false)
+		d.Action, d.Stored, d.Public = "/backoffice/servizi/"+id, v, "/servizi/"+v.Category+"/"+id
+		d.Uses, d.Alert = inUse.Uses, t("catalog.bo.delete_refused_service", "N", len(inUse.Uses))
+		b.render(w, r, http.StatusConflict, "bo_service", v.Title, d)
+	default:
+		b.failed(w, r, err)
 	}
 }
 
-// officeField maps an error's path in the catalogue ("offices[3].hours.
-// week.sunday", "offices[3].hours.exceptions[0].date", "offices[3].name")
-// to the form field to mark.
-func officeField(path string) string {
-	if strings.Contains(path, ".exceptions") {
-		return "exceptions"
+// ----- offices
+
+// previewFrom is the first day of the timetable's preview: the form's
+// "anteprima_dal", else today.
+func (b *BackOffice) previewFrom(r *http.Request, t translator) (hours.Date, *Field) {
+	f := &Field{Name: "preview_from", ID: "f-preview_from", Label: t("catalog.bo.preview_from"), Type: "date", Help: t("catalog.bo.help.preview_from")}
+	v := r.FormValue("preview_from")
+	f.Value = v
+	today := hours.DateOf(b.now())
+	if v == "" {
+		return today, f
 	}
-	for _, wd := range Weekdays {
-		if strings.Contains(path, "week."+wd.Name) {
-			return wd.Name
+	d, err := hours.ParseDate(v)
+	if err != nil {
+		f.Errors = []string{t("catalog.error.date")}
+		return today, f
+	}
+	return d, f
+}
+
+func (b *BackOffice) showOffice(w http.ResponseWriter, r *http.Request, status int, c *Catalog, o *Office, raw map[string]string, errs Invalid, creating bool) {
+	t := b.t(r)
+	mine, others := split(t, errs, "office:"+o.ID)
+	if creating {
+		mine, others = errs, nil
+	}
+	d := officeForm(t, o, raw, mine, creating)
+	d.Others = append(d.Others, others...)
+	d.Action = "/backoffice/uffici/nuovo"
+	title := t("catalog.bo.new_office")
+	if !creating {
+		d.Action = "/backoffice/uffici/" + o.ID
+		d.Stored, _ = c.AnyOffice(o.ID)
+		title = d.Stored.Name
+		d.Services = c.Users(o.ID)
+		d.Public = "/amministrazione/uffici/" + o.ID
+	}
+	from, field := b.previewFrom(r, t)
+	d.PreviewFrom = field
+	if len(errs) == 0 && o.Hours != nil {
+		d.Preview = preview(o, from)
+	}
+	if len(d.Errors)+len(d.Others) > 0 {
+		d.Alert = t("catalog.bo.not_saved", "N", len(d.Errors)+len(d.Others))
+	}
+	if id := notice(r); id != "" && status == http.StatusOK && r.Method == http.MethodGet {
+		d.Message = t(id)
+	}
+	b.render(w, r, status, "bo_office", title, d)
+}
+
+func (b *BackOffice) newOffice(w http.ResponseWriter, r *http.Request) {
+	c, ok := b.catalog(w, r)
+	if !ok {
+		return
+	}
+	b.showOffice(w, r, http.StatusOK, c, &Office{Spec: hours.Spec{Week: map[string][]string{}}}, nil, nil, true)
+}
+
+func (b *BackOffice) createOffice(w http.ResponseWriter, r *http.Request) {
+	f, ok := b.posted(w, r, officeFormLimit)
+	if !ok {
+		return
+	}
+	id := f.text("id")
+	if id == "" {
+		id = slug(f.text("name"))
+	}
+	o, errs, raw := parseOffice(f, id)
+	b.saveOfficeAs(w, r, o, errs, raw, true, f.get("action") == "preview")
+}
+
+func (b *BackOffice) officeEditPage(w http.ResponseWriter, r *http.Request) {
+	c, ok := b.catalog(w, r)
+	if !ok {
+		return
+	}
+	o, found := c.AnyOffice(r.PathValue("id"))
+	if !found {
+		b.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	b.showOffice(w, r, http.StatusOK, c, o, nil, nil, false)
+}
+
+func (b *BackOffice) saveOffice(w http.ResponseWriter, r *http.Request) {
+	c, ok := b.catalog(w, r)
+	if !ok {
+		return
+	}
+	if _, found := c.AnyOffice(r.PathValue("id")); !found {
+		b.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	f, ok := b.posted(w, r, officeFormLimit)
+	if !ok {
+		return
+	}
+	o, errs, raw := parseOffice(f, r.PathValue("id"))
+	b.saveOfficeAs(w, r, o, errs, raw, false, f.get("action") == "preview")
+}
+
+// saveOfficeAs validates an office as typed and saves it, or only shows
+// its preview.
+func (b *BackOffice) saveOfficeAs(w http.ResponseWriter, r *http.Request, o *Office, errs Invalid, raw map[string]string, creating, previewOnly bool) {
+	ctx := r.Context()
+	var err error
+	if len(errs) > 0 || previewOnly {
+		var more Invalid
+		if more, err = b.Store.CheckOffice(ctx, o, creating); err == nil && len(errs)+len(more) > 0 {
+			err = append(errs, more...)
 		}
+	} else if creating {
+		err = b.Store.CreateOffice(ctx, b.editor(r), o)
+	} else {
+		err = b.Store.UpdateOffice(ctx, b.editor(r), o)
 	}
-	last := path[strings.LastIndex(path, ".")+1:]
-	if i := strings.Index(last, "["); i > 0 {
-		last = last[:i]
+	var inv Invalid
+	switch {
+	case err == nil && previewOnly:
+		c, ok := b.catalog(w, r)
+		if !ok {
+			return
+		}
+		b.showOffice(w, r, http.StatusOK, c, o, raw, nil, creating)
+	case err == nil:
+		b.App.PurgeCaches()
+		q := "salvato"
+		if creating {
+			q = "creato"
+		}
+		web.Redirect(w, r, "/backoffice/uffici/"+o.ID, url.Values{q: {"1"}})
+	case errors.As(err, &inv):
+		c, ok := b.catalog(w, r)
+		if !ok {
+			return
+		}
+		o.Hours = nil
+		b.showOffice(w, r, http.StatusUnprocessableEntity, c, o, raw, inv, creating)
+	case errors.Is(err, ErrStale):
+		b.Store.Forget()
+		c, ok := b.catalog(w, r)
+		if !ok {
+			return
+		}
+		cur, found := c.AnyOffice(o.ID)
+		if !found {
+			b.App.Error(w, r, http.StatusNotFound)
+			return
+		}
+		t := b.t(r)
+		var labels []string
+		for _, f := range changed(officeValues(cur), officeValues(o)) {
+			if f == "hours" {
+				labels = append(labels, t("catalog.bo.timetables"))
+				continue
+			}
+			labels = append(labels, label(t, "catalog.bo.o.", f))
+		}
+		o.Version = cur.Version
+		d := officeForm(t, o, raw, nil, false)
+		d.Action, d.Stored, d.Services, d.Public = "/backoffice/uffici/"+o.ID, cur, c.Users(o.ID), "/amministrazione/uffici/"+o.ID
+		_, d.PreviewFrom = b.previewFrom(r, t)
+		d.Alert = t("catalog.error.stale", "Fields", strings.Join(labels, ", "))
+		b.render(w, r, http.StatusConflict, "bo_office", cur.Name, d)
+	default:
+		b.failed(w, r, err)
 	}
-	return last
+}
+
+func (b *BackOffice) retireOffice(w http.ResponseWriter, r *http.Request) {
+	b.setOfficeRetired(w, r, true)
+}
+
+func (b *BackOffice) restoreOffice(w http.ResponseWriter, r *http.Request) {
+	b.setOfficeRetired(w, r, false)
+}
+
+func (b *BackOffice) setOfficeRetired(w http.ResponseWriter, r *http.Request, retired bool) {
+	if !b.App.ParseForm(w, r, 4<<10) {
+		return
+	}
+	id := r.PathValue("id")
+	err := b.Store.SetOfficeRetired(r.Context(), b.editor(r), id, retired)
+	var inUse *InUse
+	switch {
+	case err == nil:
+		b.App.PurgeCaches()
+		q := "ripubblicato"
+		if retired {
+			q = "ritirato"
+		}
+		web.Redirect(w, r, "/backoffice/uffici/"+id, url.Values{q: {"1"}})
+	case errors.As(err, &inUse):
+		b.officeRefused(w, r, id, inUse, "catalog.bo.retire_refused_office")
+	default:
+		b.failed(w, r, err)
+	}
+}
+
+// officeRefused shows the office's page with what keeps an action from
+// being done.
+func (b *BackOffice) officeRefused(w http.ResponseWriter, r *http.Request, id string, inUse *InUse, message string) {
+	c, ok := b.catalog(w, r)
+	if !ok {
+		return
+	}
+	o, found := c.AnyOffice(id)
+	if !found {
+		b.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	t := b.t(r)
+	d := officeForm(t, o, nil, nil, false)
+	d.Action, d.Stored, d.Services, d.Public = "/backoffice/uffici/"+id, o, c.Users(id), "/amministrazione/uffici/"+id
+	_, d.PreviewFrom = b.previewFrom(r, t)
+	if inUse != nil {
+		d.Uses = inUse.Uses
+		d.Alert = t(message, "N", len(inUse.Uses))
+	} else {
+		d.Confirm.Errors = []string{t(message)}
+		d.Alert = t(message)
+	}
+	status := http.StatusConflict
+	if inUse == nil {
+		status = http.StatusUnprocessableEntity
+	}
+	b.render(w, r, status, "bo_office", o.Name, d)
+}
+
+func (b *BackOffice) deleteOffice(w http.ResponseWriter, r *http.Request) {
+	if !b.App.ParseForm(w, r, 4<<10) {
+		return
+	}
+	id := r.PathValue("id")
+	if r.PostForm.Get("confirm") != "1" {
+		b.officeRefused(w, r, id, nil, "catalog.bo.delete_unconfirmed")
+		return
+	}
+	err := b.Store.DeleteOffice(r.Context(), b.editor(r), id)
+	var inUse *InUse
+	switch {
+	case err == nil:
+		b.App.PurgeCaches()
+		web.Redirect(w, r, "/backoffice/catalogo", url.Values{"eliminato": {"1"}})
+	case errors.As(err, &inUse):
+		b.officeRefused(w, r, id, inUse, "catalog.bo.delete_refused_office")
+	default:
+		b.failed(w, r, err)
+	}
 }

@@ -5,38 +5,40 @@
 package catalog
 
 import (
-	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
-	"sync/atomic"
-	"time"
 
-	"github.com/civico-pa/civico/internal/assurance"
-	"github.com/civico-pa/civico/internal/cache"
-	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
-	"github.com/civico-pa/civico/internal/taxonomy"
 )
 
 // Office is a place residents go to.
 type Office struct {
-	ID            string     `json:"id"`
-	Name          string     `json:"name"`
-	Description   string     `json:"description"`
-	Address       string     `json:"address"`
-	PostalCode    string     `json:"postal_code"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Description is the office's short description (at most 160
+	// characters, as the national model's "descrizione breve").
+	Description string `json:"description"`
+	Address     string `json:"address"`
+	PostalCode  string `json:"postal_code"`
+	// Lat and Lon are in decimal degrees; both zero when unknown.
 	Lat           float64    `json:"lat"`
 	Lon           float64    `json:"lon"`
 	Phone         string     `json:"phone"`
 	Email         string     `json:"email"`
 	Accessibility string     `json:"accessibility"`
 	Spec          hours.Spec `json:"hours"`
+	// Translations are the office's texts in other languages than
+	// Italian, by language ("en"); each field may be missing.
+	Translations map[string]*OfficeText `json:"translations,omitempty"`
+	// Retired offices are off the portal and the API, kept for the back
+	// office.
+	Retired bool `json:"retired,omitempty"`
+	// Version counts the office's saves: an edit based on an older one is
+	// refused (Stale).
+	Version int `json:"-"`
 
 	Hours *hours.Hours `json:"-"`
 }
@@ -48,14 +50,17 @@ type Service struct {
 	Title        string `json:"title"`
 	Status       string `json:"status"`
 	StatusReason string `json:"status_reason"`
-	Summary      string `json:"summary"`
-	Audience     string `json:"audience"`
-	HowTo        string `json:"how_to"`
-	Needed       string `json:"needed"`
-	Outcome      string `json:"outcome"`
-	Deadlines    string `json:"deadlines"`
-	MaxDays      int    `json:"max_days"`
-	OnlineURL    string `json:"online_url"`
+	// Summary is the short description (at most 160 characters);
+	// Description the long one, optional.
+	Summary     string `json:"summary"`
+	Description string `json:"description,omitempty"`
+	Audience    string `json:"audience"`
+	HowTo       string `json:"how_to"`
+	Needed      string `json:"needed"`
+	Outcome     string `json:"outcome"`
+	Deadlines   string `json:"deadlines"`
+	MaxDays     int    `json:"max_days"`
+	OnlineURL   string `json:"online_url"`
 	// Assurance is the minimum level of assurance the service asks for
 	// online, in package assurance's words ("" when it asks none).
 	Assurance  string   `json:"assurance"`
@@ -65,36 +70,51 @@ type Service struct {
 	Topics     []string `json:"topics"`
 	Audiences  []string `json:"audiences"`
 	Offices    []string `json:"offices"`
+	// LifeEvents and BusinessEvents are codes of the national
+	// vocabularies (taxonomy.LifeEvents, taxonomy.BusinessEvents).
+	LifeEvents     []string `json:"life_events,omitempty"`
+	BusinessEvents []string `json:"business_events,omitempty"`
+	// Translations are the service's texts in other languages than
+	// Italian, by language ("en"); each field may be missing.
+	Translations map[string]*ServiceText `json:"translations,omitempty"`
+	// Retired services are off the portal and the API, kept for the back
+	// office.
+	Retired bool `json:"retired,omitempty"`
+	// Version counts the service's saves (see Office.Version).
+	Version int `json:"-"`
 }
 
 // Active reports whether the service can be used now.
 func (s *Service) Active() bool { return s.Status == "active" }
 
+// Channels a service is offered through.
+var Channels = []string{"online", "desk", "both"}
+
+// Statuses of a service.
+var Statuses = []string{"active", "suspended"}
+
 // Catalog is every office and service, as imported and as cached.
 type Catalog struct {
-	Offices  []*Office  `json:"offices"`
-	Services []*Service `json:"services"`
+	// Offices and Services are the published ones: what the portal and
+	// the API show. Once validated, each list is sorted by name or title
+	// and the retired ones are in RetiredOffices and RetiredServices.
+	Offices         []*Office  `json:"offices"`
+	Services        []*Service `json:"services"`
+	RetiredOffices  []*Office  `json:"retired_offices,omitempty"`
+	RetiredServices []*Service `json:"retired_services,omitempty"`
 	// Version numbers the catalogues a Store loads, so that what was
 	// rendered from one is not taken for another's.
 	Version int64 `json:"-"`
 
-	offices  map[string]*Office
-	services map[string]*Service
+	offices, allOffices   map[string]*Office
+	services, allServices map[string]*Service
 }
-
-// FieldError names what is wrong in a catalogue, e.g. "services[3].category".
-type FieldError struct {
-	Field, Reason string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
-
-var idRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // Audiences residents can filter services by.
 var Audiences = []string{"cittadini", "imprese", "famiglie", "studenti", "anziani", "persone-con-disabilita", "associazioni", "professionisti"}
 
-// ParseJSON reads and validates a catalogue.
+// ParseJSON reads and validates a catalogue, every field by the rules of
+// the back office.
 func ParseJSON(b []byte, holidays hours.Holidays) (*Catalog, error) {
 	var c Catalog
 	dec := json.NewDecoder(strings.NewReader(string(b)))
@@ -105,107 +125,113 @@ func ParseJSON(b []byte, holidays hours.Holidays) (*Catalog, error) {
 	return &c, c.Validate(holidays)
 }
 
-// Validate checks every field the pages and the national validator rely on,
-// and computes each office's hours.
+// Validate checks every field of every office and service by the rules of
+// the back office, computes each office's hours and sorts the published
+// from the retired. The error is Invalid, with every error found.
 func (c *Catalog) Validate(holidays hours.Holidays) error {
-	c.offices, c.services = map[string]*Office{}, map[string]*Service{}
+	return c.validate(holidays, func(string, string) bool { return true })
+}
+
+// validate checks the catalogue. strict says which offices and services
+// ("office", id / "service", id) are held to every rule of the back
+// office; the others only to what the pages rely on (ids, references,
+// closed lists, required texts, readable hours), so that a catalogue stored
+// before a rule was added still loads, and editing one service never fails
+// on another's old text.
+func (c *Catalog) validate(holidays hours.Holidays, strict func(kind, id string) bool) error {
+	var errs Invalid
+	type officeAt struct {
+		o    *Office
+		path string
+	}
+	type serviceAt struct {
+		s    *Service
+		path string
+	}
+	var offices []officeAt
 	for k, o := range c.Offices {
-		f := func(name string) string { return fmt.Sprintf("offices[%d].%s", k, name) }
-		if !idRE.MatchString(o.ID) {
-			return &FieldError{f("id"), "lower-case letters, digits and hyphens"}
-		}
-		if c.offices[o.ID] != nil {
-			return &FieldError{f("id"), "used twice"}
-		}
-		for name, v := range map[string]string{"name": o.Name, "address": o.Address, "phone": o.Phone} {
-			if len(strings.TrimSpace(v)) < 3 {
-				return &FieldError{f(name), "required"}
-			}
-		}
-		h, err := o.Spec.Hours(holidays)
-		if err != nil {
-			var hfe *hours.FieldError
-			if errors.As(err, &hfe) {
-				return &FieldError{f("hours." + hfe.Field), hfe.Err.Error()}
-			}
-			return &FieldError{f("hours"), err.Error()}
-		}
-		o.Hours = h
-		c.offices[o.ID] = o
+		offices = append(offices, officeAt{o, fmt.Sprintf("offices[%d]", k)})
 	}
+	for k, o := range c.RetiredOffices {
+		offices = append(offices, officeAt{o, fmt.Sprintf("retired_offices[%d]", k)})
+	}
+	var services []serviceAt
 	for k, s := range c.Services {
-		f := func(name string) string { return fmt.Sprintf("services[%d].%s", k, name) }
-		if !idRE.MatchString(s.ID) {
-			return &FieldError{f("id"), "lower-case letters, digits and hyphens"}
-		}
-		if c.services[s.ID] != nil {
-			return &FieldError{f("id"), "used twice"}
-		}
-		if _, ok := taxonomy.Find(taxonomy.ServiceCategories, s.Category); !ok {
-			return &FieldError{f("category"), "not a national service category"}
-		}
-		switch s.Status {
-		case "active":
-		case "suspended":
-			if len(strings.TrimSpace(s.StatusReason)) < 3 {
-				return &FieldError{f("status_reason"), "say why the service is suspended"}
-			}
-		default:
-			return &FieldError{f("status"), "active or suspended"}
-		}
-		for name, v := range map[string]string{"title": s.Title, "summary": s.Summary, "audience": s.Audience, "how_to": s.HowTo,
-			"needed": s.Needed, "outcome": s.Outcome, "deadlines": s.Deadlines, "conditions": s.Conditions} {
-			if len(strings.TrimSpace(v)) < 3 {
-				return &FieldError{f(name), "at least 3 characters"}
-			}
-		}
-		if s.MaxDays < 0 || s.MaxDays > 3650 {
-			return &FieldError{f("max_days"), "from 0 to 3650"}
-		}
-		if s.OnlineURL != "" && !strings.HasPrefix(s.OnlineURL, "https://") && !strings.HasPrefix(s.OnlineURL, "/") {
-			return &FieldError{f("online_url"), "an https:// address or a path of this site"}
-		}
-		if _, ok := assurance.Parse(s.Assurance); s.Assurance != "" && !ok {
-			return &FieldError{f("assurance"), `"", "low", "substantial" or "high" (package assurance)`}
-		}
-		if !slices.Contains([]string{"online", "desk", "both"}, s.Channel) {
-			return &FieldError{f("channel"), "online, desk or both"}
-		}
-		if len(s.Topics) == 0 {
-			return &FieldError{f("topics"), "at least one topic"}
-		}
-		for j, t := range s.Topics {
-			if _, ok := taxonomy.Find(taxonomy.Topics, t); !ok {
-				return &FieldError{fmt.Sprintf("services[%d].topics[%d]", k, j), "not a national topic"}
-			}
-		}
-		for j, a := range s.Audiences {
-			if !slices.Contains(Audiences, a) {
-				return &FieldError{fmt.Sprintf("services[%d].audiences[%d]", k, j), "unknown audience"}
-			}
-		}
-		if len(s.Offices) == 0 && s.Channel != "online" {
-			return &FieldError{f("offices"), "a service at the desk needs an office"}
-		}
-		for j, o := range s.Offices {
-			if c.offices[o] == nil {
-				return &FieldError{fmt.Sprintf("services[%d].offices[%d]", k, j), "unknown office " + o}
-			}
-		}
-		c.services[s.ID] = s
+		services = append(services, serviceAt{s, fmt.Sprintf("services[%d]", k)})
 	}
-	sort.Slice(c.Services, func(a, b int) bool { return c.Services[a].Title < c.Services[b].Title })
-	sort.Slice(c.Offices, func(a, b int) bool { return c.Offices[a].Name < c.Offices[b].Name })
+	for k, s := range c.RetiredServices {
+		services = append(services, serviceAt{s, fmt.Sprintf("retired_services[%d]", k)})
+	}
+
+	c.offices, c.allOffices = map[string]*Office{}, map[string]*Office{}
+	c.services, c.allServices = map[string]*Service{}, map[string]*Service{}
+	c.Offices, c.RetiredOffices, c.Services, c.RetiredServices = nil, nil, nil, nil
+	for _, at := range offices {
+		o := at.o
+		strictly := strict("office", o.ID)
+		oerrs := checkOffice(o, strictly)
+		h, err := o.Spec.Hours(holidays)
+		if err == nil {
+			o.Hours = h
+		} else if !strictly || !slices.ContainsFunc(oerrs, func(e *FieldError) bool { return strings.HasPrefix(e.Field, "hours") }) {
+			// Check finds whatever Hours refuses; a stored timetable is
+			// held to Hours alone.
+			oerrs = append(oerrs, hoursErrors([]*hours.FieldError{asFieldError(err)})...)
+		}
+		errs = append(errs, entityErrors(at.path, "office", o.ID, oerrs)...)
+		if c.allOffices[o.ID] != nil {
+			errs = append(errs, entityErrors(at.path, "office", o.ID, []*FieldError{{Field: "id", Message: "catalog.error.id_taken"}})...)
+			continue
+		}
+		c.allOffices[o.ID] = o
+		if o.Retired {
+			c.RetiredOffices = append(c.RetiredOffices, o)
+		} else {
+			c.offices[o.ID] = o
+			c.Offices = append(c.Offices, o)
+		}
+	}
+	for _, at := range services {
+		s := at.s
+		errs = append(errs, entityErrors(at.path, "service", s.ID, c.checkService(s, strict("service", s.ID)))...)
+		if c.allServices[s.ID] != nil {
+			errs = append(errs, entityErrors(at.path, "service", s.ID, []*FieldError{{Field: "id", Message: "catalog.error.id_taken"}})...)
+			continue
+		}
+		c.allServices[s.ID] = s
+		if s.Retired {
+			c.RetiredServices = append(c.RetiredServices, s)
+		} else {
+			c.services[s.ID] = s
+			c.Services = append(c.Services, s)
+		}
+	}
+	for _, list := range [][]*Service{c.Services, c.RetiredServices} {
+		sort.SliceStable(list, func(a, b int) bool { return list[a].Title < list[b].Title })
+	}
+	for _, list := range [][]*Office{c.Offices, c.RetiredOffices} {
+		sort.SliceStable(list, func(a, b int) bool { return list[a].Name < list[b].Name })
+	}
+	if len(errs) > 0 {
+		return errs
+	}
 	return nil
 }
 
-// Office returns an office by id.
+// Office returns a published office by id.
 func (c *Catalog) Office(id string) (*Office, bool) { o, ok := c.offices[id]; return o, ok }
 
-// Service returns a service by id.
+// Service returns a published service by id.
 func (c *Catalog) Service(id string) (*Service, bool) { s, ok := c.services[id]; return s, ok }
 
-// In lists the services of a category.
+// AnyOffice returns an office by id, published or retired (the back office).
+func (c *Catalog) AnyOffice(id string) (*Office, bool) { o, ok := c.allOffices[id]; return o, ok }
+
+// AnyService returns a service by id, published or retired (the back
+// office).
+func (c *Catalog) AnyService(id string) (*Service, bool) { s, ok := c.allServices[id]; return s, ok }
+
+// In lists the published services of a category.
 func (c *Catalog) In(category string) []*Service {
 	var out []*Service
 	for _, s := range c.Services {
@@ -216,7 +242,7 @@ func (c *Catalog) In(category string) []*Service {
 	return out
 }
 
-// At lists the services an office handles.
+// At lists the published services an office handles.
 func (c *Catalog) At(office string) []*Service {
 	var out []*Service
 	for _, s := range c.Services {
@@ -227,174 +253,69 @@ func (c *Catalog) At(office string) []*Service {
 	return out
 }
 
-// OfficesOf lists a service's offices.
-func (c *Catalog) OfficesOf(s *Service) []*Office {
-	out := make([]*Office, 0, len(s.Offices))
-	for _, id := range s.Offices {
-		out = append(out, c.offices[id])
+// Users lists every service, published or retired, that names the office:
+// what keeps it from being deleted.
+func (c *Catalog) Users(office string) []*Service {
+	var out []*Service
+	for _, list := range [][]*Service{c.Services, c.RetiredServices} {
+		for _, s := range list {
+			if slices.Contains(s.Offices, office) {
+				out = append(out, s)
+			}
+		}
 	}
 	return out
 }
 
-// Store keeps the catalogue in the database and a validated copy in memory.
-type Store struct {
-	DB       *db.DB
-	Holidays func(ctx context.Context) hours.Holidays
-
-	// cached is the catalogue as last loaded. Key: none (one catalogue).
-	// Purge rule: the TTL (30 s in civico, so every process sees another's
-	// edit within it), and Forget after an edit through this process.
-	cached   *cache.Cache[struct{}, *Catalog]
-	versions atomic.Int64
+// OfficesOf lists a service's offices.
+func (c *Catalog) OfficesOf(s *Service) []*Office {
+	out := make([]*Office, 0, len(s.Offices))
+	for _, id := range s.Offices {
+		if o := c.allOffices[id]; o != nil {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
-// NewStore returns a store keeping its catalogue in memory for ttl (zero:
-// read at every Get). db may be set later, before the first Get.
-func NewStore(d *db.DB, ttl time.Duration) *Store {
-	return &Store{DB: d, cached: cache.New[struct{}, *Catalog](ttl, 1)}
+// clone is a copy of the catalogue that validate may change without
+// touching what other requests read: its lists, and a copy of each office
+// (validate computes hours).
+func (c *Catalog) clone() *Catalog {
+	n := &Catalog{Services: slices.Clone(c.Services), RetiredServices: slices.Clone(c.RetiredServices)}
+	for _, list := range []struct {
+		from []*Office
+		to   *[]*Office
+	}{{c.Offices, &n.Offices}, {c.RetiredOffices, &n.RetiredOffices}} {
+		for _, o := range list.from {
+			cp := *o
+			*list.to = append(*list.to, &cp)
+		}
+	}
+	return n
 }
 
-// ErrEmpty means no catalogue has been loaded.
-var ErrEmpty = errors.New("the catalogue is empty")
-
-// Get returns the current catalogue. When it must be read, requests asking
-// at once wait for one reading.
-func (s *Store) Get(ctx context.Context) (*Catalog, error) {
-	return s.cached.Load(struct{}{}, func() (*Catalog, error) {
-		c, err := s.load(ctx)
-		if err != nil {
-			return nil, err
-		}
-		c.Version = s.versions.Add(1)
-		return c, nil
-	})
+// putOffice puts o in the catalogue in place of the office with its id, or
+// adds it.
+func (c *Catalog) putOffice(o *Office) {
+	for _, list := range []*[]*Office{&c.Offices, &c.RetiredOffices} {
+		*list = slices.DeleteFunc(*list, func(x *Office) bool { return x.ID == o.ID })
+	}
+	c.Offices = append(c.Offices, o)
 }
 
-func (s *Store) load(ctx context.Context) (*Catalog, error) {
-	c := &Catalog{}
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, name, description, address, postal_code, COALESCE(lat, 0), COALESCE(lon, 0), phone, email, accessibility, hours FROM offices`)
-	if err != nil {
-		return nil, err
+// putService puts v in the catalogue in place of the service with its id,
+// or adds it.
+func (c *Catalog) putService(v *Service) {
+	for _, list := range []*[]*Service{&c.Services, &c.RetiredServices} {
+		*list = slices.DeleteFunc(*list, func(x *Service) bool { return x.ID == v.ID })
 	}
-	for rows.Next() {
-		o := &Office{}
-		var spec string
-		if err := rows.Scan(&o.ID, &o.Name, &o.Description, &o.Address, &o.PostalCode, &o.Lat, &o.Lon, &o.Phone, &o.Email, &o.Accessibility, &spec); err != nil {
-			_ = rows.Close()
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(spec), &o.Spec); err != nil {
-			_ = rows.Close()
-			return nil, fmt.Errorf("office %s: stored hours: %w", o.ID, err)
-		}
-		c.Offices = append(c.Offices, o)
-	}
-	_ = rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	links := map[string][]string{}
-	lrows, err := s.DB.QueryContext(ctx, `SELECT service_id, office_id FROM service_offices ORDER BY service_id, position`)
-	if err != nil {
-		return nil, err
-	}
-	for lrows.Next() {
-		var sid, oid string
-		if err := lrows.Scan(&sid, &oid); err != nil {
-			_ = lrows.Close()
-			return nil, err
-		}
-		links[sid] = append(links[sid], oid)
-	}
-	_ = lrows.Close()
-	srows, err := s.DB.QueryContext(ctx, `SELECT id, category, title, status, status_reason, summary, audience, how_to, needed, outcome, deadlines,
-		max_days, online_url, assurance, channel, fees, conditions, topics, audiences FROM services`)
-	if err != nil {
-		return nil, err
-	}
-	defer srows.Close()
-	for srows.Next() {
-		v := &Service{}
-		var topics, audiences string
-		if err := srows.Scan(&v.ID, &v.Category, &v.Title, &v.Status, &v.StatusReason, &v.Summary, &v.Audience, &v.HowTo, &v.Needed,
-			&v.Outcome, &v.Deadlines, &v.MaxDays, &v.OnlineURL, &v.Assurance, &v.Channel, &v.Fees, &v.Conditions, &topics, &audiences); err != nil {
-			return nil, err
-		}
-		v.Topics, v.Audiences, v.Offices = splitList(topics), splitList(audiences), links[v.ID]
-		c.Services = append(c.Services, v)
-	}
-	if err := srows.Err(); err != nil {
-		return nil, err
-	}
-	if err := c.Validate(s.holidays(ctx)); err != nil {
-		return nil, fmt.Errorf("stored catalogue: %w", err)
-	}
-	return c, nil
+	c.Services = append(c.Services, v)
 }
 
-func (s *Store) holidays(ctx context.Context) hours.Holidays {
-	if s.Holidays == nil {
-		return hours.Holidays{}
+// dropService takes a service out.
+func (c *Catalog) dropService(id string) {
+	for _, list := range []*[]*Service{&c.Services, &c.RetiredServices} {
+		*list = slices.DeleteFunc(*list, func(x *Service) bool { return x.ID == id })
 	}
-	return s.Holidays(ctx)
-}
-
-func splitList(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
-}
-
-// Import replaces the whole catalogue in one transaction.
-func (s *Store) Import(ctx context.Context, c *Catalog) error {
-	if err := c.Validate(s.holidays(ctx)); err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM service_offices`, `DELETE FROM services`, `DELETE FROM offices`} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return err
-			}
-		}
-		for _, o := range c.Offices {
-			spec, err := json.Marshal(o.Spec)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO offices (id, name, description, address, postal_code, lat, lon, phone, email, accessibility, hours, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-				o.ID, o.Name, o.Description, o.Address, o.PostalCode, o.Lat, o.Lon, o.Phone, o.Email, o.Accessibility, string(spec), now); err != nil {
-				return err
-			}
-		}
-		for _, v := range c.Services {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO services (id, category, title, status, status_reason, summary, audience, how_to, needed, outcome,
-				deadlines, max_days, online_url, assurance, channel, fees, conditions, topics, audiences, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
-				v.ID, v.Category, v.Title, v.Status, v.StatusReason, v.Summary, v.Audience, v.HowTo, v.Needed, v.Outcome, v.Deadlines,
-				v.MaxDays, v.OnlineURL, v.Assurance, v.Channel, v.Fees, v.Conditions, strings.Join(v.Topics, ","), strings.Join(v.Audiences, ","), now); err != nil {
-				return err
-			}
-			for pos, o := range v.Offices {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO service_offices (service_id, office_id, position) VALUES ($1, $2, $3)`, v.ID, o, pos); err != nil {
-					return err
-				}
-			}
-		}
-		return indexServices(ctx, s.DB, tx, c.Services)
-	})
-	if err != nil {
-		return err
-	}
-	s.Forget()
-	return nil
-}
-
-// Empty reports whether no office has been loaded yet.
-func (s *Store) Empty(ctx context.Context) (bool, error) {
-	var n int
-	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM offices`).Scan(&n)
-	return n == 0, err
 }

@@ -53,7 +53,7 @@ func TestDemoCatalog(t *testing.T) {
 
 func TestValidationNamesTheField(t *testing.T) {
 	base := func() string {
-		return `{"offices": [{"id": "urp", "name": "URP", "description": "", "address": "Via XXV Aprile 4", "postal_code": "20092", "lat": 45.5, "lon": 9.2,
+		return `{"offices": [{"id": "urp", "name": "URP", "description": "Informazioni", "address": "Via XXV Aprile 4", "postal_code": "20092", "lat": 45.5, "lon": 9.2,
 			"phone": "02 660231", "email": "", "accessibility": "", "hours": {"week": {"monday": ["09:00-12:00"]}}}],
 		"services": [{"id": "cie", "category": "anagrafe-e-stato-civile", "title": "Carta d'identità", "status": "active", "status_reason": "",
 			"summary": "La carta", "audience": "Tutti", "how_to": "Prenota", "needed": "Foto", "outcome": "La carta", "deadlines": "6 giorni",
@@ -65,8 +65,8 @@ func TestValidationNamesTheField(t *testing.T) {
 	}
 	tests := []struct{ from, to, field string }{
 		{`"category": "anagrafe-e-stato-civile"`, `"category": "burocrazia"`, "services[0].category"},
-		{`"offices": ["urp"]}]}`, `"offices": ["nessuno"]}]}`, "services[0].offices[0]"},
-		{`"topics": ["anagrafe"]`, `"topics": ["gatti"]`, "services[0].topics[0]"},
+		{`"offices": ["urp"]}]}`, `"offices": ["nessuno"]}]}`, "services[0].offices"},
+		{`"topics": ["anagrafe"]`, `"topics": ["gatti"]`, "services[0].topics"},
 		{`"status": "active"`, `"status": "suspended"`, "services[0].status_reason"},
 		{`"how_to": "Prenota"`, `"how_to": ""`, "services[0].how_to"},
 		{`"channel": "desk"`, `"channel": "fax"`, "services[0].channel"},
@@ -76,7 +76,7 @@ func TestValidationNamesTheField(t *testing.T) {
 	for _, tt := range tests {
 		_, err := catalog.ParseJSON([]byte(strings.Replace(base(), tt.from, tt.to, 1)), hours.Holidays{})
 		var fe *catalog.FieldError
-		if !errors.As(err, &fe) || fe.Field != tt.field {
+		if !errors.As(err, &fe) || fe.Path != tt.field {
 			t.Errorf("%s: %v, want an error naming %s", tt.to, err, tt.field)
 		}
 	}

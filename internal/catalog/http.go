@@ -117,6 +117,9 @@ func comingDays(o *Office, now time.Time, n int) []DayHours {
 // OfficeView is an office with its situation now.
 type OfficeView struct {
 	*Office
+	// Text are the office's texts in the page's language where it has
+	// them, else in Italian.
+	Text   OfficeTexts
 	Status Status
 	// Days are the office's coming days (the "days" table).
 	Days     []DayHours
@@ -251,7 +254,10 @@ func (h *Web) category(w http.ResponseWriter, r *http.Request) {
 
 // ServiceData is the content of a service page.
 type ServiceData struct {
-	Service  *Service
+	Service *Service
+	// Text are the service's texts in the page's language where it has
+	// them, else in Italian.
+	Text     ServiceTexts
 	Category taxonomy.Term
 	Topics   []taxonomy.Term
 	Offices  []OfficeView
@@ -272,13 +278,13 @@ func (h *Web) service(w http.ResponseWriter, r *http.Request) {
 	}
 	cat, _ := taxonomy.Find(taxonomy.ServiceCategories, s.Category)
 	now := h.now()
-	d := &ServiceData{Service: s, Category: cat}
+	page := h.App.NewPage(r, "")
+	d := &ServiceData{Service: s, Category: cat, Text: s.Texts(page.Lang)}
 	for _, t := range s.Topics {
 		if term, ok := taxonomy.Find(taxonomy.Topics, t); ok {
 			d.Topics = append(d.Topics, term)
 		}
 	}
-	page := h.App.NewPage(r, "")
 	// The content is everyone's: the same service, offices, hours and
 	// forms, with the offices' status of this minute, until the catalogue
 	// changes (a new catalogue, a new key).
@@ -298,8 +304,8 @@ func (h *Web) service(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Forms = list
 	}
-	page.Title, page.Description = s.Title, s.Summary
-	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.services"), Href: "/servizi"}, {Label: cat.Title, Href: "/servizi/" + cat.Slug}, {Label: s.Title}}
+	page.Title, page.Description = d.Text.Title.Value, d.Text.Summary.Value
+	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.services"), Href: "/servizi"}, {Label: cat.Title, Href: "/servizi/" + cat.Slug}, {Label: page.Title}}
 	d.Metadata = metadata(page.Town, s, d.Offices, audienceLabel(page, s))
 	page.Data = d
 	h.App.HTML(w, r, http.StatusOK, "service", page)
@@ -375,9 +381,9 @@ func (h *Web) office(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.now()
 	page := h.App.NewPage(r, "")
-	page.Title, page.Description = o.Name, o.Description
-	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.management"), Href: "/amministrazione"}, {Label: "Uffici", Href: "/amministrazione/uffici"}, {Label: o.Name}}
-	v := &OfficeView{Office: o, Metadata: officeMetadata(page.Town, o)}
+	v := &OfficeView{Office: o, Metadata: officeMetadata(page.Town, o), Text: o.Texts(page.Lang)}
+	page.Title, page.Description = v.Text.Name.Value, v.Text.Description.Value
+	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.management"), Href: "/amministrazione"}, {Label: "Uffici", Href: "/amministrazione/uffici"}, {Label: page.Title}}
 	if !h.App.SharedContent(page, "office", fmt.Sprintf("%s@%s@%d", o.ID, now.Format("2006-01-02T15:04"), c.Version)) {
 		v.Status, v.Days, v.Services = statusOf(o, now), comingDays(o, now, 14), c.At(o.ID)
 	}

@@ -25,6 +25,13 @@ const (
 	// LockNewsItems: making news visible (exclusive) against reading
 	// them for a digest (shared).
 	LockNewsItems Lock = 7243110060
+	// LockContent: every change of the town's places, events, bodies,
+	// people and documents, one at a time (slugs, and the checks of what
+	// points at what, hold across processes).
+	LockContent Lock = 7243110070
+	// LockCatalog: one edit of the catalogue at a time, each validated
+	// against the catalogue as the edits before it left it.
+	LockCatalog Lock = 7243110071
 )
 
 func (l Lock) id() string { return strconv.FormatInt(int64(l), 10) }

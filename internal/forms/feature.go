@@ -2,6 +2,7 @@ package forms
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/civico-pa/civico/internal/feature"
@@ -45,4 +46,34 @@ func (m *Module) ForService(ctx context.Context, serviceID string) ([]*Form, err
 		return nil, nil
 	}
 	return m.Store.ForService(ctx, serviceID)
+}
+
+// FormRef names a form: what the catalogue lists when a service it
+// belongs to is to be deleted.
+type FormRef struct {
+	ID, Title string
+	Archived  bool
+}
+
+// OfService lists every form of a service, archived ones too, by title, in
+// tx (the catalogue's transaction that would delete the service). Nil
+// before the feature is wired.
+func (m *Module) OfService(ctx context.Context, tx *sql.Tx, serviceID string) ([]FormRef, error) {
+	if m.Store == nil {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, title, archived FROM forms WHERE service_id = $1 ORDER BY title, id`, serviceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []FormRef
+	for rows.Next() {
+		var f FormRef
+		if err := rows.Scan(&f.ID, &f.Title, &f.Archived); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }

@@ -122,9 +122,9 @@ func HumanSize(n int64, lang string) string {
 	return s + " MB"
 }
 
-// Service is a catalogue service a form can belong to.
+// Service is a catalogue service a form can belong to; Path is its page.
 type Service struct {
-	ID, Title string
+	ID, Title, Path string
 }
 
 // Services lists the catalogue's services. The catalogue is another

@@ -38,6 +38,7 @@ type Web struct {
 // Routes is the map of the forms library.
 func (h *Web) Routes() {
 	m := h.App.For("forms")
+	m.HandleFunc("GET /moduli", h.publicIndex)
 	m.HandleFunc("GET /moduli/{form}", h.latest)
 	m.HandleFunc("GET /moduli/{form}/{version}", h.versionOnly)
 	m.HandleFunc("GET /moduli/{form}/{version}/{filename}", h.download)

@@ -42,12 +42,12 @@ const DayLength Clock = 24 * 60
 func ParseClock(s string) (Clock, error) {
 	h, m, ok := strings.Cut(strings.TrimSpace(s), ":")
 	if !ok || len(m) != 2 || len(h) == 0 || len(h) > 2 {
-		return 0, fmt.Errorf("%q is not a time as HH:MM", s)
+		return 0, fmt.Errorf("%w: %q", ErrClock, s)
 	}
 	hh, err1 := strconv.Atoi(h)
 	mm, err2 := strconv.Atoi(m)
 	if err1 != nil || err2 != nil || hh < 0 || mm < 0 || mm > 59 || hh*60+mm > int(2*DayLength) {
-		return 0, fmt.Errorf("%q is not a time between 00:00 and 48:00", s)
+		return 0, fmt.Errorf("%w: %q", ErrClock, s)
 	}
 	return Clock(hh*60 + mm), nil
 }
@@ -72,6 +72,8 @@ var (
 	ErrTooLong  = errors.New("an interval lasts at most 24 hours and ends by 48:00")
 	ErrPeriod   = errors.New("a schedule's period must end on or after its start")
 	ErrOutside  = errors.New("an exception lies outside the schedules' periods")
+	ErrClock    = errors.New("not a time between 00:00 and 48:00 as HH:MM")
+	ErrDate     = errors.New("not a date as YYYY-MM-DD")
 )
 
 // ValidateDay checks one day's intervals: each ends after it starts, none
@@ -143,7 +145,7 @@ func DateOf(t time.Time) Date {
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse("2006-01-02", strings.TrimSpace(s))
 	if err != nil {
-		return Date{}, fmt.Errorf("%q is not a date as YYYY-MM-DD", s)
+		return Date{}, fmt.Errorf("%w: %q", ErrDate, s)
 	}
 	return Date{t.Year(), t.Month(), t.Day()}, nil
 }

@@ -58,14 +58,14 @@ func (h *Hours) Validate() error {
 	for k := range h.Exceptions {
 		e := &h.Exceptions[k]
 		if seen[e.Date] {
-			return fmt.Errorf("two exceptions on %s", e.Date)
+			return fmt.Errorf("%w: %s", ErrDuplicate, e.Date)
 		}
 		seen[e.Date] = true
 		if e.Closed && len(e.Intervals) > 0 {
-			return fmt.Errorf("exception on %s: a closure has no intervals", e.Date)
+			return fmt.Errorf("exception on %s: %w", e.Date, ErrClosedHours)
 		}
 		if !e.Closed && len(e.Intervals) == 0 {
-			return fmt.Errorf("exception on %s: give the hours, or mark it closed", e.Date)
+			return fmt.Errorf("exception on %s: %w", e.Date, ErrNoHours)
 		}
 		if err := ValidateDay(e.Intervals); err != nil {
 			return fmt.Errorf("exception on %s: %w", e.Date, err)

@@ -48,7 +48,7 @@ var weekdayNames = map[string]time.Weekday{
 func ParseInterval(s string) (Interval, error) {
 	a, b, ok := strings.Cut(s, "-")
 	if !ok {
-		return Interval{}, fmt.Errorf("%q is not an interval as HH:MM-HH:MM", s)
+		return Interval{}, fmt.Errorf("%w: %q", ErrInterval, s)
 	}
 	start, err := ParseClock(a)
 	if err != nil {
@@ -66,7 +66,7 @@ func parseWeek(field string, m map[string][]string) (Week, error) {
 	for name, ivs := range m {
 		wd, ok := weekdayNames[strings.ToLower(name)]
 		if !ok {
-			return w, &FieldError{field + "." + name, fmt.Errorf("not a weekday (monday ... sunday)")}
+			return w, &FieldError{field + "." + name, ErrWeekday}
 		}
 		for k, s := range ivs {
 			i, err := ParseInterval(s)

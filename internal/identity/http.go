@@ -255,6 +255,10 @@ func (h *Web) Require(level assurance.Level, roles ...string) func(http.HandlerF
 				web.Redirect(w, r, "/accedi", back)
 				return
 			}
+			if mustChangePassword(a, se) && r.URL.Path != PasswordPath {
+				web.Redirect(w, r, PasswordPath, back)
+				return
+			}
 			if !se.Assurance.Satisfies(level) {
 				web.Redirect(w, r, "/accedi/carta", back)
 				return
@@ -305,6 +309,8 @@ func (h *Web) Routes() {
 	m.HandleFunc("GET /reimposta-password", h.resetForm)
 	m.HandleFunc("POST /reimposta-password", h.reset)
 	low := m.Guarded(assurance.Low)
+	low.HandleFunc("GET "+PasswordPath, h.passwordForm)
+	low.HandleFunc("POST "+PasswordPath, h.changePassword)
 	low.HandleFunc("GET /profilo", h.profile)
 	low.HandleFunc("POST /profilo", h.saveProfile)
 	low.HandleFunc("POST /profilo/esci-ovunque", h.logoutEverywhere)
@@ -423,6 +429,11 @@ func (h *Web) loginCode(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		h.loggedIn(w, r, login)
+		if login.Account.PasswordChange {
+			// A password someone else chose: the operator's own first.
+			web.Redirect(w, r, PasswordPath, url.Values{"next": {h.next(f.Get("next"), login)}})
+			return
+		}
 		http.Redirect(w, r, h.next(f.Get("next"), login), http.StatusSeeOther) // #nosec G710 -- next admits only a path on this site (SafeNext, FuzzSafeNext)
 	case errors.As(err, &retry) && retry.Retry != nil:
 		// A wrong code with attempts left: the same pending login (and the

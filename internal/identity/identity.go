@@ -47,6 +47,10 @@ type Account struct {
 	UpdatedAt                                 time.Time
 	ClosedAt                                  *time.Time
 	Roles                                     []string
+	// PasswordChange: someone else chose the operator's password (the
+	// command line, an administrator); they choose their own before any
+	// back-office page.
+	PasswordChange bool
 	// totpPending is the authenticator secret an operator is enrolling.
 	totpPending string
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
@@ -20,6 +21,12 @@ import (
 type NewOperator struct {
 	Email, FiscalCode, GivenName, FamilyName string
 	Roles                                    []string
+	// ChangePassword: the initial password is not the operator's own (the
+	// command line printed it, an administrator saw it): they choose
+	// their own at their first password login.
+	ChangePassword bool
+	// Remote is the client address of the administrator, for the audit.
+	Remote string
 }
 
 // GeneratePassword returns a random password of 20 characters from an
@@ -34,28 +41,50 @@ func GeneratePassword() string {
 	return string(b)
 }
 
+// validate checks every field of a new operator at once; names are
+// optional (the command line may leave them out) but bounded.
+func (op *NewOperator) validate() (FieldErrors, cf.Code) {
+	fe := FieldErrors{}
+	op.Email = NormalizeEmail(op.Email)
+	op.GivenName, op.FamilyName = strings.TrimSpace(op.GivenName), strings.TrimSpace(op.FamilyName)
+	if !ValidEmail(op.Email) {
+		fe["email"] = "identity.error.email"
+	}
+	if op.GivenName != "" && !validName(op.GivenName) {
+		fe["given_name"] = "identity.error.name"
+	}
+	if op.FamilyName != "" && !validName(op.FamilyName) {
+		fe["family_name"] = "identity.error.name"
+	}
+	var code cf.Code
+	if op.FiscalCode = strings.TrimSpace(op.FiscalCode); op.FiscalCode != "" {
+		var err error
+		if code, err = cf.Parse(op.FiscalCode); err != nil {
+			fe["fiscal_code"] = FiscalCodeMessage(err)
+		}
+	}
+	if len(op.Roles) == 0 || slices.ContainsFunc(op.Roles, func(r string) bool { return !ValidRole(r) }) {
+		fe["role"] = "identity.error.role"
+	}
+	op.Roles = slices.Compact(slices.Sorted(slices.Values(op.Roles)))
+	if len(fe) > 0 {
+		return fe, ""
+	}
+	return nil, code
+}
+
 // CreateOperator adds an operator with the given roles and initial
 // password; they enrol an authenticator at their first password login, or
-// log in with their card if a fiscal code is given.
+// log in with their card if a fiscal code is given. Every invalid field is
+// reported at once (FieldErrors); an address or fiscal code that has an
+// account already is ErrEmailTaken or ErrFiscalTaken.
 func (s *Service) CreateOperator(ctx context.Context, op NewOperator, password, actor string) (*Account, error) {
-	op.Email = NormalizeEmail(op.Email)
-	if !ValidEmail(op.Email) {
-		return nil, FieldErrors{"email": "identity.error.email"}
+	fe, code := op.validate()
+	if fe != nil {
+		return nil, fe
 	}
-	if len(op.Roles) == 0 {
-		return nil, FieldErrors{"role": "identity.error.role"}
-	}
-	for _, r := range op.Roles {
-		if !ValidRole(r) {
-			return nil, FieldErrors{"role": "identity.error.role"}
-		}
-	}
-	a := &Account{Kind: KindOperator, Email: op.Email, GivenName: op.GivenName, FamilyName: op.FamilyName}
-	if op.FiscalCode != "" {
-		code, err := cf.Parse(op.FiscalCode)
-		if err != nil {
-			return nil, FieldErrors{"fiscal_code": FiscalCodeMessage(err)}
-		}
+	a := &Account{Kind: KindOperator, Email: op.Email, GivenName: op.GivenName, FamilyName: op.FamilyName, PasswordChange: op.ChangePassword}
+	if code != "" {
 		// Written by an administrator, so that the operator's card opens
 		// this account; the card's first login proves it.
 		a.FiscalCode, a.FiscalCodeSource = string(code), SourceAdmin
@@ -63,7 +92,15 @@ func (s *Service) CreateOperator(ctx context.Context, op NewOperator, password, 
 	if err := CheckPassword(password, op.Email); err != nil {
 		return nil, FieldErrors{"password": passwordMessage(err)}
 	}
-	hash, err := HashPassword(password)
+	// Through the bounded hasher when there is one: an administrator's
+	// additions wait their turn with the logins.
+	var hash string
+	var err error
+	if s.Hasher != nil {
+		hash, err = s.Hasher.Hash(ctx, password)
+	} else {
+		hash, err = HashPassword(password)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -74,8 +111,12 @@ func (s *Service) CreateOperator(ctx context.Context, op NewOperator, password, 
 		if err := s.Store.insert(ctx, tx, a); err != nil {
 			return err
 		}
-		if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "operator.created", Subject: a.ID,
-			Details: map[string]string{"email": a.Email}}); err != nil {
+		details := map[string]string{"email": a.Email, "roles": strings.Join(op.Roles, ",")}
+		if a.FiscalCode != "" {
+			details["card"] = "yes"
+		}
+		if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "operator.created", Subject: a.ID, Remote: op.Remote,
+			Details: details}); err != nil {
 			return err
 		}
 		for _, r := range op.Roles {
@@ -176,6 +217,11 @@ func (h *Web) backOfficeRoutes(m web.Registrar) {
 	admin := m.Guarded(assurance.Low, "admin")
 	admin.HandleFunc("GET /backoffice/operatori", h.operators)
 	admin.HandleFunc("POST /backoffice/operatori/{id}/ruoli", h.setRole)
+	admin.HandleFunc("GET /backoffice/operatori/nuovo", h.newOperatorForm)
+	admin.HandleFunc("POST /backoffice/operatori/nuovo", h.addOperator)
+	admin.HandleFunc("GET /backoffice/operatori/{id}", h.operator)
+	admin.HandleFunc("POST /backoffice/operatori/{id}/autenticatore", h.resetTOTP)
+	admin.HandleFunc("POST /backoffice/operatori/{id}/password", h.forcePassword)
 }
 
 // AddSection lists a part of the back office on its home page, for the

@@ -27,7 +27,7 @@ func (s *Store) now() time.Time {
 
 const accountColumns = `id, kind, COALESCE(email, ''), email_verified_at, COALESCE(password_hash, ''), COALESCE(totp_secret, ''),
 	COALESCE(fiscal_code, ''), given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at, closed_at,
-	fiscal_code_source, name_source, birth_source, COALESCE(totp_pending, '')`
+	fiscal_code_source, name_source, birth_source, COALESCE(totp_pending, ''), password_change`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -36,7 +36,7 @@ func scanAccount(r rowScanner) (*Account, error) {
 	var verified, closed sql.NullTime
 	err := r.Scan(&a.ID, &a.Kind, &a.Email, &verified, &a.PasswordHash, &a.TOTPSecret, &a.FiscalCode,
 		&a.GivenName, &a.FamilyName, &a.Sex, &a.BirthDate, &a.Phone, &a.Address, &a.Lang, &a.CreatedAt, &a.UpdatedAt, &closed,
-		&a.FiscalCodeSource, &a.NameSource, &a.BirthSource, &a.totpPending)
+		&a.FiscalCodeSource, &a.NameSource, &a.BirthSource, &a.totpPending, &a.PasswordChange)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -140,11 +140,12 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, a *Account) error {
 		a.NameSource = SourceSelf
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, kind, email, email_verified_at, password_hash, totp_secret, fiscal_code,
-		given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at, fiscal_code_source, name_source, birth_source)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at, fiscal_code_source, name_source, birth_source,
+		password_change)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		a.ID, a.Kind, nullIfEmpty(a.Email), a.EmailVerifiedAt, nullIfEmpty(a.PasswordHash), nullIfEmpty(a.TOTPSecret), nullIfEmpty(a.FiscalCode),
 		a.GivenName, a.FamilyName, a.Sex, a.BirthDate, a.Phone, a.Address, a.Lang, a.CreatedAt, a.UpdatedAt,
-		string(a.FiscalCodeSource), string(a.NameSource), string(a.BirthSource))
+		string(a.FiscalCodeSource), string(a.NameSource), string(a.BirthSource), a.PasswordChange)
 	if err != nil && isUniqueViolation(err) {
 		if strings.Contains(err.Error(), "fiscal_code") {
 			return ErrFiscalTaken

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/civico-pa/civico/internal/hours"
@@ -83,6 +84,8 @@ type AdminFormData struct {
 	Errors     FieldErrors
 	ErrorList  []FieldError
 	Message    string // message id
+	// Alert is a message id above the form (a stale edit).
+	Alert string
 }
 
 func errorList(fe FieldErrors, order []string) []FieldError {
@@ -96,10 +99,14 @@ func errorList(fe FieldErrors, order []string) []FieldError {
 }
 
 // formFields is the order of the fields, for the error summary.
-var formFields = []string{"title", "summary", "body", "category", "topics", "publish_at", "action"}
+var formFields = []string{"title", "en_title", "summary", "en_summary", "body", "en_body", "category", "topics", "publish_at", "action"}
 
 func (h *Web) adminForm(w http.ResponseWriter, r *http.Request, status int, it *Item, values map[string]string, topics []string, fe FieldErrors) {
-	d := &AdminFormData{Item: it, Values: values, Topics: topicChoices(topics), Errors: fe, Action: "/backoffice/notizie/nuova"}
+	h.adminFormWith(w, r, status, it, values, topics, fe, "")
+}
+
+func (h *Web) adminFormWith(w http.ResponseWriter, r *http.Request, status int, it *Item, values map[string]string, topics []string, fe FieldErrors, alert string) {
+	d := &AdminFormData{Alert: alert, Item: it, Values: values, Topics: topicChoices(topics), Errors: fe, Action: "/backoffice/notizie/nuova"}
 	for _, t := range taxonomy.NewsCategories {
 		d.Categories = append(d.Categories, CategoryChoice{Term: t, Selected: t.Slug == values["category"]})
 	}
@@ -109,7 +116,7 @@ func (h *Web) adminForm(w http.ResponseWriter, r *http.Request, status int, it *
 		title = "news.admin.edit"
 		d.Action = "/backoffice/notizie/" + it.ID
 		d.State = it.State(h.News.now())
-		if r.URL.Query().Get("salvato") != "" && len(fe) == 0 {
+		if r.URL.Query().Get("salvato") != "" && len(fe) == 0 && alert == "" {
 			d.Message = "news.admin.saved." + d.State
 		}
 	}
@@ -134,7 +141,9 @@ func (h *Web) adminEdit(w http.ResponseWriter, r *http.Request) {
 		h.App.Fail(w, r, err)
 		return
 	}
-	values := map[string]string{"title": it.Title, "summary": it.Summary, "body": it.Body, "category": it.Category}
+	values := map[string]string{"title": it.Title, "summary": it.Summary, "body": it.Body, "category": it.Category, "version": strconv.Itoa(it.Version)}
+	en := it.Translations["en"]
+	values["en_title"], values["en_summary"], values["en_body"] = en.Title, en.Summary, en.Body
 	if !it.PublishAt.IsZero() {
 		values["publish_at"] = it.PublishAt.In(hours.Rome).Format(DateTimeLocal)
 	}
@@ -163,7 +172,16 @@ func (h *Web) adminSave(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	in := Input{Title: f.Get("title"), Summary: f.Get("summary"), Body: f.Get("body"), Category: f.Get("category"),
-		Topics: f["topics"], PublishAt: f.Get("publish_at"), Action: f.Get("action")}
+		Topics: f["topics"], PublishAt: f.Get("publish_at"), Action: f.Get("action"),
+		EN: ItemText{Title: f.Get("en_title"), Summary: f.Get("en_summary"), Body: f.Get("en_body")}}
+	if old != nil {
+		// A form always carries the version it was opened at; one without
+		// is refused as stale rather than saved over whatever is there.
+		in.Version = -1
+		if v, err := strconv.Atoi(f.Get("version")); err == nil && v > 0 {
+			in.Version = v
+		}
+	}
 	by := Actor{Remote: web.RemoteAddr(r)}
 	if a, _ := identity.Current(r.Context()); a != nil {
 		by.AccountID = a.ID
@@ -176,11 +194,22 @@ func (h *Web) adminSave(w http.ResponseWriter, r *http.Request) {
 		it, err = h.News.Update(r.Context(), old.ID, in, by)
 	}
 	var fe FieldErrors
+	values := map[string]string{"title": f.Get("title"), "summary": f.Get("summary"), "body": f.Get("body"),
+		"category": f.Get("category"), "publish_at": f.Get("publish_at"), "version": f.Get("version"),
+		"en_title": f.Get("en_title"), "en_summary": f.Get("en_summary"), "en_body": f.Get("en_body")}
 	switch {
 	case errors.As(err, &fe):
-		values := map[string]string{"title": f.Get("title"), "summary": f.Get("summary"), "body": f.Get("body"),
-			"category": f.Get("category"), "publish_at": f.Get("publish_at")}
 		h.adminForm(w, r, http.StatusUnprocessableEntity, old, values, f["topics"], fe)
+	case errors.Is(err, ErrStale):
+		// What the operator typed stays, now based on the stored version:
+		// saving again replaces the other edit, knowingly.
+		cur, err := h.News.Get(r.Context(), old.ID)
+		if err != nil {
+			h.App.Fail(w, r, err)
+			return
+		}
+		values["version"] = strconv.Itoa(cur.Version)
+		h.adminFormWith(w, r, http.StatusConflict, cur, values, f["topics"], nil, "news.error.stale")
 	case errors.Is(err, ErrNotFound):
 		h.App.Error(w, r, http.StatusNotFound)
 	case err != nil:

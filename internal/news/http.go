@@ -73,15 +73,18 @@ var categoryLinks = func() []CategoryLink {
 	return out
 }()
 
-// Card is an item as lists show it, ready for the template.
+// Card is an item as lists show it, ready for the template: its title and
+// summary in the page's language where the item has them.
 type Card struct {
-	Path, Title, Summary, Category, Date, DateTime string
+	Path, Category, Date, DateTime string
+	Title, Summary                 Text
 }
 
-func cards(items []Item) []Card {
+func cards(items []Item, lang string) []Card {
 	out := make([]Card, len(items))
 	for i, it := range items {
-		out[i] = Card{Path: it.Path(), Title: it.Title, Summary: it.Summary, Category: it.CategoryTitle(), Date: it.Date(), DateTime: it.DateTime()}
+		t := it.Texts(lang)
+		out[i] = Card{Path: it.Path(), Title: t.Title, Summary: t.Summary, Category: it.CategoryTitle(), Date: it.Date(), DateTime: it.DateTime()}
 	}
 	return out
 }
@@ -101,7 +104,7 @@ func (h *Web) index(w http.ResponseWriter, r *http.Request) {
 	page := h.App.NewPage(r, "menu.news")
 	page.Description = page.T("news.intro")
 	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
-	page.Data = &IndexData{Categories: categoryLinks, Latest: cards(latest)}
+	page.Data = &IndexData{Categories: categoryLinks, Latest: cards(latest, page.Lang)}
 	h.App.HTML(w, r, http.StatusOK, "news_index", page)
 }
 
@@ -137,7 +140,7 @@ func (h *Web) category(w http.ResponseWriter, r *http.Request) {
 		h.App.Fail(w, r, err)
 		return
 	}
-	d := &ListData{Category: term, Items: cards(items), Page: n, Pages: pageCount(total, PerPage)}
+	d := &ListData{Category: term, Items: cards(items, h.App.I18n.Lang(r)), Page: n, Pages: pageCount(total, PerPage)}
 	if n > d.Pages {
 		h.App.Error(w, r, http.StatusNotFound)
 		return
@@ -158,6 +161,8 @@ func (h *Web) category(w http.ResponseWriter, r *http.Request) {
 
 // ItemData is the content of an item's page.
 type ItemData struct {
+	// Text are the item's texts in the page's language where it has them.
+	Text ItemTexts
 	Item Item
 }
 
@@ -177,9 +182,10 @@ func (h *Web) item(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := h.App.NewPage(r, "")
-	page.Title, page.Description = it.Title, it.Summary
-	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.news"), Href: "/novita"}, {Label: it.CategoryTitle(), Href: "/novita/" + it.Category}, {Label: it.Title}}
-	page.Data = &ItemData{Item: *it}
+	d := &ItemData{Item: *it, Text: it.Texts(page.Lang)}
+	page.Title, page.Description = d.Text.Title.Value, d.Text.Summary.Value
+	page.Breadcrumb = []web.Crumb{{Label: page.T("menu.news"), Href: "/novita"}, {Label: it.CategoryTitle(), Href: "/novita/" + it.Category}, {Label: page.Title}}
+	page.Data = d
 	h.App.HTML(w, r, http.StatusOK, "news_item", page)
 }
 

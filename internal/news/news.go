@@ -80,6 +80,56 @@ type Item struct {
 	AuthorID  string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Version counts the item's saves: an edit based on an older one is
+	// refused (ErrStale).
+	Version int
+	// Translations are the item's texts in other languages than Italian
+	// ("en"); each may be missing.
+	Translations map[string]ItemText
+}
+
+// ItemText are an item's texts in one language.
+type ItemText struct {
+	Title, Summary, Body string
+}
+
+// Text is a piece of content and the language it is written in.
+type Text struct {
+	Value, Lang string
+}
+
+func (t Text) String() string { return t.Value }
+
+func pick(lang, italian, translated string) Text {
+	if lang != "it" && translated != "" {
+		return Text{translated, lang}
+	}
+	return Text{italian, "it"}
+}
+
+// ItemTexts are an item's texts as a page in one language shows them.
+type ItemTexts struct {
+	Title, Summary, Body Text
+	// Italian: some text is shown in Italian on a page in another
+	// language; All: none of it is translated.
+	Italian, All bool
+}
+
+// Texts are the item's texts for a page in lang: the translation where
+// there is one, the Italian elsewhere.
+func (i Item) Texts(lang string) ItemTexts {
+	tr := i.Translations[lang]
+	t := ItemTexts{Title: pick(lang, i.Title, tr.Title), Summary: pick(lang, i.Summary, tr.Summary), Body: pick(lang, i.Body, tr.Body)}
+	if lang != "it" {
+		t.All = true
+		for _, x := range []Text{t.Title, t.Summary, t.Body} {
+			if x.Value != "" {
+				t.Italian = t.Italian || x.Lang == "it"
+				t.All = t.All && x.Lang == "it"
+			}
+		}
+	}
+	return t
 }
 
 // State is what the item is at now: draft, scheduled or published.
@@ -189,7 +239,10 @@ func (s *Service) t(lang, id string, args ...any) string {
 
 // Errors of the news rules.
 var (
-	ErrNotFound     = problem.New(problem.NotFound, "", errors.New("news item not found"))
+	ErrNotFound = problem.New(problem.NotFound, "", errors.New("news item not found"))
+	// ErrStale: the item was saved by someone else since the form was
+	// opened.
+	ErrStale        = problem.New(problem.Conflict, "news.error.stale", errors.New("edit based on an older version"))
 	ErrTokenInvalid = errors.New("link invalid, expired or already used")
 )
 
@@ -205,6 +258,11 @@ type Input struct {
 	// time, possibly empty.
 	PublishAt string
 	Action    string
+	// EN is the English version, each text optional.
+	EN ItemText
+	// Version is the version the edit is based on; 0 saves whatever the
+	// stored one (a program, not a form).
+	Version int
 }
 
 // DateTimeLocal is the layout of an <input type="datetime-local">.
@@ -220,6 +278,11 @@ func (in *Input) validate(now time.Time) (time.Time, FieldErrors) {
 	textField(fe, "title", in.Title, MaxTitle, "news.error.title")
 	textField(fe, "summary", in.Summary, MaxSummary, "news.error.summary")
 	textField(fe, "body", in.Body, MaxBody, "news.error.body")
+	in.EN.Title, in.EN.Summary = strings.TrimSpace(in.EN.Title), strings.TrimSpace(in.EN.Summary)
+	in.EN.Body = strings.TrimSpace(strings.ReplaceAll(in.EN.Body, "\r\n", "\n"))
+	optionalField(fe, "en_title", in.EN.Title, MaxTitle, "news.error.en_title")
+	optionalField(fe, "en_summary", in.EN.Summary, MaxSummary, "news.error.en_summary")
+	optionalField(fe, "en_body", in.EN.Body, MaxBody, "news.error.en_body")
 	if _, ok := taxonomy.Find(taxonomy.NewsCategories, in.Category); !ok {
 		fe["category"] = "news.error.category"
 	}
@@ -279,6 +342,14 @@ func textField(fe FieldErrors, name, v string, max int, msg string) {
 	}
 }
 
+// optionalField checks a text that may be empty.
+func optionalField(fe FieldErrors, name, v string, max int, msg string) {
+	if v == "" {
+		return
+	}
+	textField(fe, name, v, max, msg)
+}
+
 // cleanTopics drops empty and repeated values, keeping the order.
 func cleanTopics(in []string) []string {
 	out := make([]string, 0, len(in))
@@ -323,7 +394,8 @@ func (s *Service) Create(ctx context.Context, in Input, by Actor) (*Item, error)
 	if fe != nil {
 		return nil, fe
 	}
-	it := &Item{ID: tokens.UUID(), Category: in.Category, Title: in.Title, Summary: in.Summary, Body: in.Body, Topics: in.Topics, AuthorID: by.AccountID}
+	it := &Item{ID: tokens.UUID(), Category: in.Category, Title: in.Title, Summary: in.Summary, Body: in.Body, Topics: in.Topics, AuthorID: by.AccountID,
+		Version: 1, Translations: translations(in.EN)}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockItems(ctx, tx, false); err != nil {
 			return err
@@ -340,6 +412,9 @@ func (s *Service) Create(ctx context.Context, in Input, by Actor) (*Item, error)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			it.ID, it.Slug, it.Category, it.Title, it.Summary, it.Body, strings.Join(it.Topics, ","), it.Status, nullTime(it.PublishAt),
 			it.AuthorID, it.CreatedAt, it.UpdatedAt); err != nil {
+			return err
+		}
+		if err := writeTranslations(ctx, tx, it); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, by, it, nil, now)
@@ -366,13 +441,20 @@ func (s *Service) Update(ctx context.Context, id string, in Input, by Actor) (*I
 		if err != nil {
 			return err
 		}
+		if in.Version != 0 && in.Version != old.Version {
+			return ErrStale
+		}
 		now := s.now()
 		n := *old
 		n.Title, n.Summary, n.Body, n.Category, n.Topics, n.UpdatedAt = in.Title, in.Summary, in.Body, in.Category, in.Topics, now
 		n.Status, n.PublishAt = publication(in.Action, planned, old, now)
+		n.Version, n.Translations = old.Version+1, translations(in.EN)
 		if _, err := tx.ExecContext(ctx, `UPDATE news_items SET category = $1, title = $2, summary = $3, body = $4, topics = $5, status = $6,
-			publish_at = $7, updated_at = $8 WHERE id = $9`,
+			publish_at = $7, updated_at = $8, version = version + 1 WHERE id = $9`,
 			n.Category, n.Title, n.Summary, n.Body, strings.Join(n.Topics, ","), n.Status, nullTime(n.PublishAt), n.UpdatedAt, n.ID); err != nil {
+			return err
+		}
+		if err := writeTranslations(ctx, tx, &n); err != nil {
 			return err
 		}
 		it = &n
@@ -417,6 +499,14 @@ func (s *Service) audit(ctx context.Context, tx *sql.Tx, by Actor, it, old *Item
 	details := map[string]string{"slug": it.Slug, "category": it.Category, "state": state}
 	if !it.PublishAt.IsZero() {
 		details["publish_at"] = it.PublishAt.Format(time.RFC3339)
+	}
+	if len(it.Translations) > 0 {
+		langs := make([]string, 0, len(it.Translations))
+		for l := range it.Translations {
+			langs = append(langs, l)
+		}
+		slices.Sort(langs)
+		details["translations"] = strings.Join(langs, ",")
 	}
 	action := "news.updated"
 	if old == nil {
@@ -473,10 +563,10 @@ func (s *Service) freeSlug(ctx context.Context, tx *sql.Tx, base string) (string
 	}
 }
 
-const itemColumns = `id, slug, category, title, summary, body, topics, status, publish_at, author_id, created_at, updated_at`
+const itemColumns = `id, slug, category, title, summary, body, topics, status, publish_at, author_id, created_at, updated_at, version`
 
 // listColumns leave the body out: lists do not show it.
-const listColumns = `id, slug, category, title, summary, '', topics, status, publish_at, author_id, created_at, updated_at`
+const listColumns = `id, slug, category, title, summary, '', topics, status, publish_at, author_id, created_at, updated_at, version`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -484,7 +574,8 @@ func scanItem(r rowScanner) (*Item, error) {
 	it := &Item{}
 	var topics string
 	var at sql.NullTime
-	err := r.Scan(&it.ID, &it.Slug, &it.Category, &it.Title, &it.Summary, &it.Body, &topics, &it.Status, &at, &it.AuthorID, &it.CreatedAt, &it.UpdatedAt)
+	err := r.Scan(&it.ID, &it.Slug, &it.Category, &it.Title, &it.Summary, &it.Body, &topics, &it.Status, &at, &it.AuthorID, &it.CreatedAt, &it.UpdatedAt,
+		&it.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -510,13 +601,84 @@ func nullTime(t time.Time) any {
 
 // Get returns an item whatever its state, for the back office.
 func (s *Service) Get(ctx context.Context, id string) (*Item, error) {
-	return scanItem(s.DB.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM news_items WHERE id = $1`, id))
+	it, err := scanItem(s.DB.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM news_items WHERE id = $1`, id))
+	if err != nil {
+		return nil, err
+	}
+	return it, s.translate(ctx, []*Item{it}, true)
 }
 
 // Published returns the item with the slug if the public may read it now.
 func (s *Service) Published(ctx context.Context, slug string) (*Item, error) {
-	return scanItem(s.DB.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM news_items
+	it, err := scanItem(s.DB.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM news_items
 		WHERE slug = $1 AND status = 'published' AND publish_at <= $2`, slug, s.now()))
+	if err != nil {
+		return nil, err
+	}
+	return it, s.translate(ctx, []*Item{it}, true)
+}
+
+// translations are an input's English texts as an item's, none when
+// empty.
+func translations(en ItemText) map[string]ItemText {
+	if en == (ItemText{}) {
+		return nil
+	}
+	return map[string]ItemText{"en": en}
+}
+
+// writeTranslations replaces the stored translations of an item.
+func writeTranslations(ctx context.Context, tx *sql.Tx, it *Item) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM news_translations WHERE item_id = $1`, it.ID); err != nil {
+		return err
+	}
+	for lang, t := range it.Translations {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO news_translations (item_id, lang, title, summary, body) VALUES ($1, $2, $3, $4, $5)`,
+			it.ID, lang, t.Title, t.Summary, t.Body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// translate reads the translations of the items (their bodies only when
+// withBody: lists show titles and summaries).
+func (s *Service) translate(ctx context.Context, items []*Item, withBody bool) error {
+	if len(items) == 0 {
+		return nil
+	}
+	byID := make(map[string]*Item, len(items))
+	marks := make([]string, 0, len(items))
+	args := make([]any, 0, len(items))
+	for _, it := range items {
+		byID[it.ID] = it
+		args = append(args, it.ID)
+		marks = append(marks, "$"+strconv.Itoa(len(args)))
+	}
+	body := "''"
+	if withBody {
+		body = "body"
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT item_id, lang, title, summary, `+body+` FROM news_translations WHERE item_id IN (`+ // #nosec G202 -- only placeholders and a column name are joined in
+		strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, lang string
+		var t ItemText
+		if err := rows.Scan(&id, &lang, &t.Title, &t.Summary, &t.Body); err != nil {
+			return err
+		}
+		if it := byID[id]; it != nil {
+			if it.Translations == nil {
+				it.Translations = map[string]ItemText{}
+			}
+			it.Translations[lang] = t
+		}
+	}
+	return rows.Err()
 }
 
 // List returns page (from 1) of the items the public may read now, of a
@@ -570,7 +732,19 @@ func (s *Service) query(ctx context.Context, columns, where string, limit, offse
 		}
 		out = append(out, *it)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, s.translateAll(ctx, out, columns == itemColumns)
+}
+
+// translateAll reads the translations of a list of items.
+func (s *Service) translateAll(ctx context.Context, items []Item, withBody bool) error {
+	ptrs := make([]*Item, len(items))
+	for i := range items {
+		ptrs[i] = &items[i]
+	}
+	return s.translate(ctx, ptrs, withBody)
 }
 
 // All returns page (from 1) of every item, drafts and scheduled ones

@@ -45,7 +45,7 @@ func TestPublishingRules(t *testing.T) {
 			t.Fatalf("published item: %d", res.StatusCode)
 		}
 		for _, want := range []string{`data-element="breadcrumb"`, `<a href="/novita">Novità</a>`, `<a href="/novita/notizie">Notizie</a>`,
-			`aria-current="page">Nuova linea di autobus per Sesto</li>`, `<h1>Nuova linea di autobus per Sesto</h1>`,
+			`aria-current="page">Nuova linea di autobus per Sesto</li>`, `<h1 lang="it">Nuova linea di autobus per Sesto</h1>`,
 			`<time datetime="2026-05-12T11:00:00&#43;02:00">12/05/2026</time>`, `href="/argomenti/trasporto-pubblico"`, `lang="it">Trasporto pubblico</span>`,
 			`<p>Dal 1° giugno la linea 708 arriva a Sesto.</p><p>Le fermate sono dodici.<br>Il biglietto è quello urbano.</p>`} {
 			if !strings.Contains(body, want) {
@@ -133,7 +133,7 @@ func TestPagination(t *testing.T) {
 			s.publish(t, news.Input{Title: "Comunicato numero " + string(rune('A'+i/26)) + string(rune('a'+i%26))})
 		}
 		b := s.browser(t)
-		titles := regexp.MustCompile(`<h2 class="card-title h5"><a href="[^"]+">([^<]+)</a>`)
+		titles := regexp.MustCompile(`<h2 class="card-title h5"[^>]*><a href="[^"]+">([^<]+)</a>`)
 		_, p1 := b.get("/novita/notizie")
 		got := titles.FindAllStringSubmatch(p1, -1)
 		if len(got) != 20 || got[0][1] != "Comunicato numero Bs" || got[19][1] != "Comunicato numero Az" {
@@ -223,7 +223,7 @@ func TestBackOfficeWritesAndAudits(t *testing.T) {
 		// Schedule it for tomorrow at 08:00, Rome time.
 		form.Set("action", "schedule")
 		form.Set("publish_at", "2026-05-13T08:00")
-		if res, _ := b.do("POST", "/backoffice/notizie/"+id, form); res.StatusCode != http.StatusSeeOther {
+		if res, _ := b.do("POST", "/backoffice/notizie/"+id, s.current(t, id, form)); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("schedule: %d", res.StatusCode)
 		}
 		_, body = b.get("/backoffice/notizie/" + id + "?salvato=1")
@@ -235,9 +235,9 @@ func TestBackOfficeWritesAndAudits(t *testing.T) {
 			t.Errorf("publish_at %v, want %v", it.PublishAt, want)
 		}
 		form.Set("action", "publish")
-		b.do("POST", "/backoffice/notizie/"+id, form)
+		b.do("POST", "/backoffice/notizie/"+id, s.current(t, id, form))
 		form.Set("action", "draft")
-		b.do("POST", "/backoffice/notizie/"+id, form)
+		b.do("POST", "/backoffice/notizie/"+id, s.current(t, id, form))
 		_, list := b.get("/backoffice/notizie")
 		if !strings.Contains(list, "Lavori in via Garibaldi") || !strings.Contains(list, `data-state="draft"`) {
 			t.Error("the back-office list lacks the item or its state")
@@ -284,6 +284,9 @@ func TestValidationNamesTheFieldAndChangesNothing(t *testing.T) {
 			{"topics", "gatti", "Scegli gli argomenti dall&#39;elenco."},
 			{"topics", "", "Scegli almeno un argomento."},
 			{"publish_at", "domani", "Scrivi data e ora"},
+			{"en_title", "ab", "Il titolo in inglese, se lo scrivi, deve avere da 3 a 200 caratteri."},
+			{"en_summary", strings.Repeat("x", 301), "La descrizione breve in inglese, se la scrivi, deve avere da 3 a 300 caratteri."},
+			{"en_body", "ok", "Il testo in inglese, se lo scrivi, deve avere almeno 3 caratteri."},
 		}
 		entries := count(t, d, `SELECT COUNT(*) FROM audit_log`)
 		for _, tt := range tests {
@@ -351,6 +354,109 @@ func TestSlugsAreUnique(t *testing.T) {
 		long := s.publish(t, news.Input{Title: strings.Repeat("parola ", 28)})
 		if a.Slug != "mercato-di-natale" || b.Slug != "mercato-di-natale-2" || c.Slug != "notizia" || len(long.Slug) > 80 || strings.HasSuffix(long.Slug, "-") {
 			t.Errorf("slugs %q %q %q %q", a.Slug, b.Slug, c.Slug, long.Slug)
+		}
+	})
+}
+
+// An item's English texts show on the English pages; where one is missing
+// the page shows the Italian, marked lang="it", and says so.
+func TestEnglishVersion(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSite(t, d)
+		ctx := context.Background()
+		b, _ := s.operator(t, "urp@comune.example.it", "urp")
+		form := url.Values{"title": {"Nuova linea di autobus"}, "summary": {"La linea 708 arriva a Sesto"}, "body": {"Dal 1° giugno la linea 708 arriva a Sesto."},
+			"en_title": {"  New bus line  "}, "en_summary": {"Line 708 reaches Sesto"}, "en_body": {""},
+			"category": {"notizie"}, "topics": {"trasporto-pubblico"}, "action": {"publish"}}
+		res, _ := b.do("POST", "/backoffice/notizie/nuova", form)
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("create: %d", res.StatusCode)
+		}
+		id := strings.TrimSuffix(strings.TrimPrefix(res.Header.Get("Location"), "/backoffice/notizie/"), "?salvato=1")
+		it, err := s.news.Get(ctx, id)
+		if err != nil || it.Translations["en"] != (news.ItemText{Title: "New bus line", Summary: "Line 708 reaches Sesto"}) {
+			t.Fatalf("stored translation: %v %+v", err, it)
+		}
+		_, edit := b.get("/backoffice/notizie/" + id)
+		if !strings.Contains(edit, `name="en_title" value="New bus line" lang="en"`) || !strings.Contains(edit, `name="version" value="1"`) {
+			t.Error("the edit form lacks the English title or the version")
+		}
+		plain := s.publish(t, news.Input{Title: "Chiusura della biblioteca"})
+
+		// English: the title and summary in English, the body in Italian, said so.
+		_, page := b.get(it.Path(), "Accept-Language", "en")
+		for _, want := range []string{`<h1 lang="en">New bus line</h1>`, `<p class="lead" lang="en">Line 708 reaches Sesto</p>`,
+			`<div class="mt-4" lang="it"><p>Dal 1° giugno la linea 708 arriva a Sesto.</p></div>`, "Some parts of this page are available in Italian only.",
+			`aria-current="page">New bus line</li>`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("English page lacks %s", want)
+			}
+		}
+		_, page = b.get(plain.Path(), "Accept-Language", "en")
+		if !strings.Contains(page, `<h1 lang="it">Chiusura della biblioteca</h1>`) || !strings.Contains(page, "This text is available in Italian only.") {
+			t.Error("an untranslated item's English page does not mark the Italian")
+		}
+		_, list := b.get("/novita/notizie", "Accept-Language", "en")
+		if !strings.Contains(list, `<h2 class="card-title h5" lang="en"><a href="`+it.Path()+`">New bus line</a>`) ||
+			!strings.Contains(list, `<h2 class="card-title h5" lang="it"><a href="`+plain.Path()+`">Chiusura della biblioteca</a>`) {
+			t.Error("the English list does not show each title in its language")
+		}
+		// Italian: the Italian text, no note.
+		_, page = b.get(it.Path(), "Accept-Language", "it")
+		if !strings.Contains(page, `<h1 lang="it">Nuova linea di autobus</h1>`) || strings.Contains(page, "solo in italiano") || strings.Contains(page, "New bus line") {
+			t.Error("the Italian page shows English or a note")
+		}
+		// Emptied, the translation is gone.
+		form.Set("en_title", "")
+		form.Set("en_summary", "")
+		if res, _ := b.do("POST", "/backoffice/notizie/"+id, s.current(t, id, form)); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("update: %d", res.StatusCode)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM news_translations WHERE item_id = $1`, id); n != 0 {
+			t.Errorf("%d translations left after emptying them", n)
+		}
+		records, _ := s.log.List(ctx, audit.ListFilter{Subject: "news:" + id})
+		if len(records) < 2 || records[len(records)-1].Details["translations"] != "en" || records[0].Details["translations"] != "" {
+			t.Errorf("the audit does not record the translations: %+v", records)
+		}
+	})
+}
+
+// An edit based on a version someone else has saved over is refused, what
+// was typed kept; saving again from that page replaces it, knowingly.
+func TestStaleEditIsRefused(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSite(t, d)
+		ctx := context.Background()
+		first, _ := s.operator(t, "urp@comune.example.it", "urp")
+		second, _ := s.operator(t, "stampa@comune.example.it", "urp")
+		it := s.publish(t, news.Input{Title: "Orari estivi"})
+		form := func(title string, version string) url.Values {
+			return url.Values{"title": {title}, "summary": {it.Summary}, "body": {it.Body}, "category": {it.Category},
+				"topics": it.Topics, "action": {"publish"}, "version": {version}}
+		}
+		if res, _ := first.do("POST", "/backoffice/notizie/"+it.ID, form("Orari estivi della biblioteca", "1")); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("first save: %d", res.StatusCode)
+		}
+		entries := count(t, d, `SELECT COUNT(*) FROM audit_log`)
+		for _, version := range []string{"1", "", "x"} {
+			res, body := second.do("POST", "/backoffice/notizie/"+it.ID, form("Orari estivi del museo", version))
+			if res.StatusCode != http.StatusConflict || !strings.Contains(body, "Non salvato: qualcun altro ha salvato") ||
+				!strings.Contains(body, `value="Orari estivi del museo"`) || !strings.Contains(body, `name="version" value="2"`) {
+				t.Errorf("stale save (version %q): %d", version, res.StatusCode)
+			}
+		}
+		if got, _ := s.news.Get(ctx, it.ID); got.Title != "Orari estivi della biblioteca" || got.Version != 2 {
+			t.Errorf("a stale save changed the item: %q version %d", got.Title, got.Version)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM audit_log`); n != entries {
+			t.Errorf("stale saves wrote %d audit entries", n-entries)
+		}
+		if res, _ := second.do("POST", "/backoffice/notizie/"+it.ID, form("Orari estivi del museo", "2")); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("save from the refreshed form: %d", res.StatusCode)
+		}
+		if got, _ := s.news.Get(ctx, it.ID); got.Title != "Orari estivi del museo" || got.Version != 3 {
+			t.Errorf("after the knowing save: %q version %d", got.Title, got.Version)
 		}
 	})
 }

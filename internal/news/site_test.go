@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -237,4 +238,16 @@ func count(t testing.TB, d *db.DB, q string, args ...any) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// current sets a form's version to the item's stored one, as the form page
+// would have it.
+func (s *site) current(t testing.TB, id string, form url.Values) url.Values {
+	t.Helper()
+	it, err := s.news.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form.Set("version", strconv.Itoa(it.Version))
+	return form
 }

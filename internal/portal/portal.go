@@ -7,6 +7,7 @@ package portal
 import (
 	"embed"
 	"net/http"
+	"time"
 
 	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/web"
@@ -44,6 +45,12 @@ type Portal struct {
 	App *web.App
 	// PartecipaURL is the public address of the consultation platform.
 	PartecipaURL string
+	// Sources are what the home page shows of the other features.
+	Sources Sources
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+
+	cards []Card
 }
 
 // section is a first-level page whose second level is a national vocabulary.
@@ -70,15 +77,16 @@ var (
 // Routes is the map of the portal's own pages.
 func (p *Portal) Routes() {
 	m := p.App.For("portal")
+	p.cards = p.homeCards()
 	m.HandleFunc("GET /{$}", p.home)
-	// The services section is the catalogue's, the news section the news package's.
-	for _, s := range []*section{management, topics} {
+	// The services section is the catalogue's, the news section the news
+	// package's, Amministrazione and the places and events of Vivere il
+	// Comune the content package's.
+	for _, s := range []*section{topics} {
 		m.HandleFunc("GET "+s.Path, p.sectionIndex(s))
 		m.HandleFunc("GET "+s.Path+"/{slug}", p.sectionCategory(s))
 	}
 	m.HandleFunc("GET /vivere-il-comune", p.static("live", "menu.live"))
-	m.HandleFunc("GET /vivere-il-comune/luoghi", p.empty("live.places", "live.places.empty", liveCrumb))
-	m.HandleFunc("GET /vivere-il-comune/eventi", p.empty("live.events", "live.events.empty", liveCrumb))
 	m.HandleFunc("GET /faq", p.static("faq", "faq.title"))
 	m.HandleFunc("GET /prenota-appuntamento", p.static("booking", "booking.title"))
 	m.HandleFunc("GET /segnala-disservizio", p.static("report", "report.title"))
@@ -92,28 +100,17 @@ func (p *Portal) Routes() {
 	})
 }
 
-// HomeData is the content of the home page.
-type HomeData struct {
-	Cards []Card
-}
-
-// Card is a teaser on the home page; Title and Text are message ids.
-type Card struct {
-	Title, Text, Href string
-}
-
-func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
-	page := p.App.NewPage(r, "home.title")
-	page.Description = page.T("home.description", "Town", page.Town.FullName())
-	page.Data = HomeData{Cards: []Card{
+// homeCards lead to the site's sections and services.
+func (p *Portal) homeCards() []Card {
+	return []Card{
 		{Title: services.Title, Text: services.Intro, Href: services.Path},
 		{Title: news.Title, Text: news.Intro, Href: news.Path},
 		{Title: management.Title, Text: management.Intro, Href: management.Path},
 		{Title: "home.partecipa", Text: "home.partecipa_text", Href: p.PartecipaURL + "/"},
 		{Title: "home.booking", Text: "home.booking_text", Href: "/prenota-appuntamento"},
+		{Title: "home.forms", Text: "home.forms_text", Href: "/moduli"},
 		{Title: topics.Title, Text: topics.Intro, Href: topics.Path},
-	}}
-	p.App.HTML(w, r, http.StatusOK, "home", page)
+	}
 }
 
 // SectionData is the content of a first-level page or of one of its categories.
@@ -163,9 +160,6 @@ func (p *Portal) sectionCategory(s *section) http.HandlerFunc {
 	}
 }
 
-// liveCrumb leads back to Vivere il Comune from its second level.
-var liveCrumb = &web.Crumb{Label: "menu.live", Href: "/vivere-il-comune"}
-
 // static serves a page whose content is all in its template; parent, if
 // any, is the breadcrumb step above it (its Label a message id).
 func (p *Portal) static(name, title string, parent ...*web.Crumb) http.HandlerFunc {
@@ -183,15 +177,4 @@ func (p *Portal) page(name, title string, data any, parent ...*web.Crumb) http.H
 		page.Breadcrumb = append(page.Breadcrumb, web.Crumb{Label: page.Title})
 		p.App.HTML(w, r, http.StatusOK, name, page)
 	}
-}
-
-// EmptyData is the content of a page with nothing published yet; Message is
-// a message id.
-type EmptyData struct {
-	Message string
-}
-
-// empty serves a page of a kind whose content has not been published yet.
-func (p *Portal) empty(title, message string, parent ...*web.Crumb) http.HandlerFunc {
-	return p.page("empty", title, EmptyData{Message: message}, parent...)
 }

@@ -5,6 +5,7 @@
 package taxonomy
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -71,6 +72,61 @@ var Topics = terms(
 	"Residenza", "Risposta alle emergenze", "Sistema giuridico", "Spazio Verde", "Sport", "Sviluppo sostenibile",
 	"Tassa sui servizi", "Tempo libero", "Trasparenza amministrativa", "Trasporto pubblico", "Turismo",
 	"Urbanizzazione", "Viaggi", "Zone pedonali", "ZTL",
+)
+
+// coded makes a vocabulary whose entries are named by their national code
+// (1, 2, ...) rather than by a slug of their title.
+func coded(titles ...string) []Term {
+	out := make([]Term, len(titles))
+	for i, t := range titles {
+		out[i] = Term{Slug: strconv.Itoa(i + 1), Title: t}
+	}
+	return out
+}
+
+// LifeEvents are the national vocabulary of the events in a person's life
+// that services are grouped by (OntoPiA "life-event", codes 1 to 19), in
+// its order and words.
+var LifeEvents = coded(
+	"Iscrizione scuola/università e/o richiesta borsa di studio",
+	"Invalidità",
+	"Ricerca di lavoro, avvio nuovo lavoro, disoccupazione",
+	"Pensionamento",
+	"Richiesta o rinnovo patente",
+	"Registrazione/possesso veicolo",
+	"Accesso al trasporto pubblico",
+	"Compravendita/affitto casa/edifici/terreni, costruzione o ristrutturazione casa/edificio",
+	"Cambio di residenza/domicilio",
+	"Espatrio per lavoro, studio, pensionamento",
+	"Richiesta passaporto, visto e assistenza viaggi internazionali",
+	"Nascita di un bambino, richiesta adozioni",
+	"Matrimonio e/o cambio stato civile",
+	"Morte ed eredità",
+	"Prenotazione e disdetta visite/esami",
+	"Denuncia crimini",
+	"Dichiarazione dei redditi, versamento e riscossione tributi/imposte e contributi",
+	"Accesso luoghi della cultura",
+	"Possesso, cura, smarrimento animale da compagnia",
+)
+
+// BusinessEvents are the national vocabulary of the events in a business's
+// life (OntoPiA "business-event", codes 1 to 15).
+var BusinessEvents = coded(
+	"Avvio impresa",
+	"Avvio nuova attività professionale",
+	"Richiesta licenze/permessi/certificati",
+	"Registrazione impresa transfrontaliera",
+	"Avvio/registrazione filiale",
+	"Finanziamento impresa",
+	"Gestione personale",
+	"Pagamento tasse, iva e dogane",
+	"Notifiche autorità",
+	"Chiusura impresa e attività professionale",
+	"Chiusura filiale",
+	"Ristrutturazione impresa",
+	"Vendita impresa",
+	"Bancarotta",
+	"Partecipazione ad appalti pubblici nazionali e trasfrontalieri",
 )
 
 // Find returns the term with the slug.

@@ -20,6 +20,7 @@ func TestSlug(t *testing.T) {
 func TestVocabulariesHaveUniqueSlugs(t *testing.T) {
 	for name, vocab := range map[string][]Term{
 		"services": ServiceCategories, "management": ManagementCategories, "news": NewsCategories, "topics": Topics,
+		"life events": LifeEvents, "business events": BusinessEvents,
 	} {
 		seen := map[string]bool{}
 		for _, term := range vocab {
@@ -34,5 +35,13 @@ func TestVocabulariesHaveUniqueSlugs(t *testing.T) {
 	}
 	if len(Topics) != 64 {
 		t.Errorf("%d topics, the national vocabulary has 64", len(Topics))
+	}
+	// The national codes: life-event 9 is the change of residence,
+	// business-event 1 the start of a company.
+	if e, _ := Find(LifeEvents, "9"); len(LifeEvents) != 19 || e.Title != "Cambio di residenza/domicilio" {
+		t.Errorf("%d life events, code 9 is %q", len(LifeEvents), e.Title)
+	}
+	if e, _ := Find(BusinessEvents, "1"); len(BusinessEvents) != 15 || e.Title != "Avvio impresa" {
+		t.Errorf("%d business events, code 1 is %q", len(BusinessEvents), e.Title)
 	}
 }

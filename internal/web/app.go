@@ -68,6 +68,10 @@ type App struct {
 	// Proxies are the reverse proxies whose X-Forwarded-For is believed
 	// (CIVICO_TRUSTED_PROXIES): RemoteAddr is then the client's address.
 	Proxies Proxies
+	// Maps is the tile server of the pages' maps (CIVICO_MAP_TILES_URL);
+	// nil draws none, and the Content Security Policy admits no image
+	// from another origin.
+	Maps *MapTiles
 	// RatingToken gives the token the clarity rating's form carries on the
 	// page at path, binding the rating to that page (feedback.Tokens.Sign);
 	// nil gives none, and the form's answers are then refused.
@@ -138,7 +142,11 @@ func (a *App) Handler() http.Handler {
 	for i := len(a.Middleware) - 1; i >= 0; i-- {
 		h = a.Middleware[i](h)
 	}
-	return a.observe(securityHeaders(a.PublicHTTPS, a.FormOrigins, pageCache(a.Cache, a.I18n.Lang, compress(cop.Handler(h)))))
+	var imgOrigins []string
+	if a.Maps != nil {
+		imgOrigins = append(imgOrigins, a.Maps.Origin)
+	}
+	return a.observe(securityHeaders(a.PublicHTTPS, a.FormOrigins, imgOrigins, pageCache(a.Cache, a.I18n.Lang, compress(cop.Handler(h)))))
 }
 
 // route dispatches through the ServeMux; what the mux would answer with its
@@ -198,6 +206,7 @@ func (a *App) NewPage(r *http.Request, title string) *Page {
 
 		fragments:   a.Fragments,
 		ratingToken: a.RatingToken,
+		Maps:        a.Maps,
 	}
 	if t, err := a.Town.Get(r.Context()); err == nil {
 		p.Town = t

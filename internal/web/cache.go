@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -77,7 +78,12 @@ func pageCache(c *PageCache, lang func(*http.Request) string, next http.Handler)
 		}
 		stamp := c.Stamp()
 		rec := &teeWriter{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
+		fresh := new(time.Duration)
+		inner := r.WithContext(context.WithValue(r.Context(), freshKey{}, fresh))
+		next.ServeHTTP(rec, inner)
+		// The mux names the route on the request it was given: the access
+		// log and the metrics read it on this one.
+		r.Pattern = inner.Pattern
 		if rec.status != http.StatusOK || rec.overflow || r.Method == http.MethodHead {
 			return
 		}
@@ -93,8 +99,19 @@ func pageCache(c *PageCache, lang func(*http.Request) string, next http.Handler)
 				stored[k] = v
 			}
 		}
-		c.Put(stamp, key, &cachedPage{header: stored, body: bytes.Clone(rec.buf.Bytes())})
+		c.PutFor(stamp, key, &cachedPage{header: stored, body: bytes.Clone(rec.buf.Bytes())}, *fresh)
 	})
+}
+
+type freshKey struct{}
+
+// FreshFor tells the page cache not to keep this request's page longer
+// than d, whatever its TTL: a page that says what is open now is right for
+// a few seconds only. Outside the page cache it does nothing.
+func FreshFor(r *http.Request, d time.Duration) {
+	if p, ok := r.Context().Value(freshKey{}).(*time.Duration); ok && d > 0 && (*p == 0 || d < *p) {
+		*p = d
+	}
 }
 
 // teeWriter passes a response through and keeps a copy of it.

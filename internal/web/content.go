@@ -53,6 +53,11 @@ func (a *App) SharedContent(p *Page, name, key string) bool {
 	return false
 }
 
+// KeepContentPrivate undoes SharedContent for this rendering: what the
+// handler read went wrong in part (a source failed), and the page it
+// shows is not to be kept for others.
+func (p *Page) KeepContentPrivate() { p.contentCache = nil }
+
 // HasCachedContent and CachedContent let the layout use a shared content.
 func (p *Page) HasCachedContent() bool { return p.hasContent }
 

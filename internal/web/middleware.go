@@ -81,11 +81,24 @@ func withFormAction(csp string, origins ...string) string {
 	return csp
 }
 
+// withImgSrc adds origins to the policy's img-src (a map's tile server);
+// anything that could break out of the directive is left out.
+func withImgSrc(csp string, origins ...string) string {
+	for _, o := range origins {
+		if o == "" || strings.ContainsAny(o, " ;,'\"\r\n") {
+			continue
+		}
+		csp = strings.Replace(csp, "img-src 'self' data:", "img-src 'self' data: "+o, 1)
+	}
+	return csp
+}
+
 // securityHeaders sets the headers every response carries; httpsBehindProxy
 // says the public address is https while TLS ends at a reverse proxy;
-// formOrigins are other origins the application's forms lead to.
-func securityHeaders(httpsBehindProxy bool, formOrigins []string, next http.Handler) http.Handler {
-	csp := withFormAction(contentSecurityPolicy, formOrigins...)
+// formOrigins are other origins the application's forms lead to,
+// imgOrigins others its images come from.
+func securityHeaders(httpsBehindProxy bool, formOrigins, imgOrigins []string, next http.Handler) http.Handler {
+	csp := withImgSrc(withFormAction(contentSecurityPolicy, formOrigins...), imgOrigins...)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)

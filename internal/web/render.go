@@ -81,6 +81,8 @@ type Page struct {
 	// connection today) or "busy" (too many ratings from it this hour).
 	Feedback string
 	Data     any
+	// Maps is the application's tile server (App.Maps), nil for none.
+	Maps *MapTiles
 
 	i18n *I18n
 	tmpl *template.Template
@@ -281,6 +283,10 @@ var funcs = template.FuncMap{
 		}
 		return template.URL("tel:" + n) // #nosec G203 -- the scheme is fixed to tel:, and html/template still escapes the attribute
 	},
+	// directions is the way to a point on OpenStreetMap; geoHref the
+	// point as a geo: URI for the phone's maps application.
+	"directions": Directions,
+	"geoHref":    func(lat, lon float64) template.URL { return template.URL(GeoURI(lat, lon)) }, // #nosec G203 -- the scheme is fixed to geo: and the rest is two formatted numbers
 	"waHref": func(number string) template.URL {
 		return template.URL("https://wa.me/39" + strings.ReplaceAll(number, " ", "")) // #nosec G203 -- scheme and host are fixed (https://wa.me/), the attribute is still escaped
 	},
