@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/attachments"
+	"github.com/civico-pa/civico/internal/attachments/attachmentstest"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cardca"
 	"github.com/civico-pa/civico/internal/db"
@@ -24,13 +28,14 @@ import (
 )
 
 // journeyService is a demo service the journey fills; its form is the
-// test's own (no files), published as an editor would.
+// test's own (with a PDF to attach), published as an editor would.
 const journeyService = "permesso-sosta-residenti"
 
 const journeyForm = `{"withdrawable": true, "purpose": {"it": "Rilasciare il permesso di sosta.", "en": "To issue the parking permit."}, "fields": [
  {"name": "zona", "type": "choice", "label": {"it": "Zona di sosta", "en": "Parking zone"}, "required": true,
   "options": [{"value": "centro", "label": {"it": "Centro", "en": "Centre"}}, {"value": "crocetta", "label": {"it": "Crocetta", "en": "Crocetta"}}]},
  {"name": "targa", "type": "text", "label": {"it": "Targa del veicolo", "en": "Number plate"}, "required": true, "max_length": 10},
+ {"name": "libretto", "type": "file", "accept": ["pdf"], "label": {"it": "Libretto di circolazione", "en": "Vehicle registration"}, "required": true},
  {"name": "conferma", "type": "consent", "label": {"it": "Dichiaro che i dati sono veri", "en": "I declare the data true"}, "required": true}]}`
 
 type sportelloSite struct {
@@ -91,6 +96,30 @@ func (s *sportelloSite) mailsTo(to string) []string {
 		}
 	}
 	return out
+}
+
+// multipart posts a form with one file as a browser does.
+func (b *browser) multipart(u string, values url.Values, field, name string, data []byte) (*http.Response, string) {
+	b.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, vs := range values {
+		for _, v := range vs {
+			_ = mw.WriteField(k, v)
+		}
+	}
+	fw, _ := mw.CreateFormFile(field, name)
+	_, _ = fw.Write(data)
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", u, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res, string(out)
 }
 
 var appIDRE = regexp.MustCompile(`^/area-personale/pratiche/([0-9a-f]{32})/richiedente$`)
@@ -157,7 +186,16 @@ func TestSportelloJourney(t *testing.T) {
 		if res.StatusCode != 200 || !strings.Contains(body, `value="AB123CD"`) || !regexp.MustCompile(`value="crocetta" checked`).MatchString(body) {
 			t.Fatalf("the saved answers: %d", res.StatusCode)
 		}
-		if res, _ = b2.do("POST", app+"/modulo", url.Values{"zona": {"crocetta"}, "targa": {"AB123CD"}, "conferma": {"yes"}, "action": {"next"}}); res.Header.Get("Location") != sportello.AreaPath+"/"+id+"/riepilogo" {
+		// The registration as a program named .pdf: refused beside its
+		// field, the answers kept; then the real PDF.
+		answers := url.Values{"zona": {"crocetta"}, "targa": {"AB123CD"}, "conferma": {"yes"}, "action": {"next"}}
+		res, body = b2.multipart(app+"/modulo", answers, "libretto", "libretto.pdf", attachmentstest.EXE())
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="AB123CD"`) ||
+			!regexp.MustCompile(`(?s)id="f-libretto-error"[^>]*>.*?Formato non accettato`).MatchString(body) {
+			t.Fatalf("a program as the registration: %d\n%s", res.StatusCode, body)
+		}
+		libretto := attachmentstest.PDF("Libretto di circolazione AB123CD")
+		if res, _ = b2.multipart(app+"/modulo", answers, "libretto", "libretto.pdf", libretto); res.Header.Get("Location") != sportello.AreaPath+"/"+id+"/riepilogo" {
 			t.Fatalf("form step: %d %s", res.StatusCode, res.Header.Get("Location"))
 		}
 		res, body = b2.do("GET", app+"/riepilogo", nil)
@@ -298,6 +336,70 @@ func TestSportelloJourney(t *testing.T) {
 			if !strings.Contains(strings.Join(acts, " "), want) {
 				t.Errorf("audit lacks %s: %v", want, acts)
 			}
+		}
+
+		// The registration was the resident's upload until the submit
+		// made it the application's, in the same transaction.
+		owned := func(owner attachments.Owner) int {
+			var n int
+			if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM attachments WHERE owner = $1`, string(owner)).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		record := attachments.Record("sportello", "application", id)
+		if n, left := owned(record), owned(attachments.Account(accID)); n != 1 || left != 0 { // the PDF moved; the refused program was never kept
+			t.Fatalf("the application owns %d files, the resident %d (the refused upload must not be kept either)", n, left)
+		}
+
+		// The office accepts: a reply document is needed, a program is
+		// refused beside the file input with the reason kept, then the
+		// PDF goes through, registered on the way out.
+		_, page1 = desk1.do("GET", bo, nil)
+		seen = regexpFind(t, page1, `name="seen" value="([^"]+)"`)
+		accept := url.Values{"seen": {seen}, "form": {"accept"}, "note": {"Requisiti verificati"}}
+		if res, body = desk1.do("POST", bo+"/accoglimento", accept); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Allega il documento di risposta") {
+			t.Fatalf("accepted without a reply: %d", res.StatusCode)
+		}
+		res, body = desk1.multipart(bo+"/accoglimento", accept, "file", "permesso.pdf", attachmentstest.HTML())
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Requisiti verificati") ||
+			!regexp.MustCompile(`(?s)id="f-accept-file-error"[^>]*>Formato non accettato`).MatchString(body) {
+			t.Fatalf("a web page as the reply: %d\n%s", res.StatusCode, body)
+		}
+		reply := attachmentstest.PDF("Permesso di sosta n. 42, zona Crocetta")
+		if res, _ = desk1.multipart(bo+"/accoglimento", accept, "file", "permesso.pdf", reply); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("accept: %d", res.StatusCode)
+		}
+		if n := owned(record); n != 2 {
+			t.Fatalf("the application owns %d files after the reply, want 2", n)
+		}
+		if n := s.count(t, "protocol_entries"); n != 2 {
+			t.Fatalf("%d protocol entries after the reply, want 2", n)
+		}
+
+		// The resident downloads both documents; another resident finds
+		// neither.
+		res, body = b.do("GET", app, nil)
+		docs := regexp.MustCompile(`href="`+regexp.QuoteMeta(sportello.AreaPath+"/"+id)+`/documenti/([0-9a-f]{32})"`).FindAllStringSubmatch(body, -1)
+		if res.StatusCode != 200 || len(docs) != 2 {
+			t.Fatalf("the accepted application's documents: %d %v", res.StatusCode, docs)
+		}
+		got := map[string]bool{}
+		for _, m := range docs {
+			res, body := b.do("GET", app+"/documenti/"+m[1], nil)
+			if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(res.Header.Get("Content-Disposition"), "attachment") {
+				t.Fatalf("download %s: %d %s", m[1], res.StatusCode, res.Header.Get("Content-Type"))
+			}
+			got[body] = true
+			if res, _ = other.do("GET", app+"/documenti/"+m[1], nil); res.StatusCode != http.StatusNotFound {
+				t.Errorf("another resident's download: %d", res.StatusCode)
+			}
+		}
+		if !got[string(reply)] || !got[string(libretto)] {
+			t.Fatal("the downloads are not the registration and the reply")
+		}
+		if a, err := s.apps.civico.sportello.Store.ForOffice(ctx, id); err != nil || a.State != sportello.Accepted {
+			t.Fatalf("the application after the reply: %v %v", a, err)
 		}
 	})
 }

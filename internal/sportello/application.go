@@ -175,6 +175,9 @@ type Document struct {
 	FromOffice   bool
 	Protocol     string
 	At           time.Time
+	// from is the account whose upload the document was until the step
+	// that adds it (Files.Attach).
+	from string
 }
 
 // The kinds of message and document.

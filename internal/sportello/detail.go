@@ -203,7 +203,7 @@ func (h *Web) serveDocument(w http.ResponseWriter, r *http.Request, appID, docID
 		h.App.Fail(w, r, err)
 		return
 	}
-	f, info, err := h.Store.Files.Open(r.Context(), doc.AttachmentID)
+	f, info, err := h.Store.Files.Open(r.Context(), appID, doc.AttachmentID)
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return

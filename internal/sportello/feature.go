@@ -23,7 +23,8 @@ type Module struct {
 	// Tokens checks the API's bearer tokens (the OpenID Connect
 	// provider; cmd/civico joins them).
 	Tokens Tokens
-	// Files and Uploads keep the applications' files.
+	// Files and Uploads keep the applications' files: the platform's
+	// attachments (Attachments) when the feature is wired.
 	Files   Files
 	Uploads Uploads
 	// Store and Forms are set when the feature is wired.
@@ -38,6 +39,10 @@ func (m *Module) Feature() feature.Feature {
 		Name: "sportello", Messages: Messages, Portal: Templates, Migrations: Migrations,
 		Wire: func(h *feature.Host) error {
 			m.Forms = NewForms(h.DB, h.Audit)
+			if h.Attachments != nil {
+				files := &Attachments{DB: h.DB, Store: h.Attachments}
+				m.Files, m.Uploads = files, files
+			}
 			notifier := &Notifier{Outbox: h.Outbox, Accounts: h.ID.Svc.Store, I18n: h.Portal.I18n, Towns: h.Towns, BaseURL: h.BaseURL}
 			m.Store = &Store{DB: h.DB, Audit: h.Audit, Forms: m.Forms, Protocol: h.Protocol, Services: m.Services, Notifier: notifier, Files: m.Files}
 			(&Web{App: h.Portal, Store: m.Store, Forms: m.Forms, Identity: h.ID, Uploads: m.Uploads, Tokens: m.Tokens,

@@ -140,6 +140,7 @@ func (e *StepErrors) Is(target error) bool { return errors.Is(problem.Fields{}, 
 // be an upload of the applicant (the owner of the attachment).
 func (s *Store) answerFiles(ctx context.Context, def *Definition, a *Application, owner string) ([]Document, error) {
 	var docs []Document
+	seen := map[string]bool{}
 	for _, f := range def.Fields {
 		if f.Type != TypeFile || a.Answers.One(f.Name) == "" {
 			continue
@@ -157,8 +158,13 @@ func (s *Store) answerFiles(ctx context.Context, def *Definition, a *Application
 		if !kindAccepted(f.Accept, info.MediaType) {
 			return nil, &StepErrors{Step: "modulo", Answers: map[string]FieldError{f.Name: {Code: "file_kind"}}}
 		}
+		if seen[info.ID] {
+			// One upload is one document.
+			return nil, &StepErrors{Step: "modulo", Answers: map[string]FieldError{f.Name: {Code: "file_missing"}}}
+		}
+		seen[info.ID] = true
 		docs = append(docs, Document{ID: tokens.ID(), AttachmentID: info.ID, Kind: DocAnswer, Field: f.Name, Filename: info.Filename,
-			MediaType: info.MediaType, Size: info.Size, SHA256: info.SHA256})
+			MediaType: info.MediaType, Size: info.Size, SHA256: info.SHA256, from: owner})
 	}
 	return docs, nil
 }
@@ -214,7 +220,7 @@ func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, a *Application, docs [
 	}
 	for _, d := range docs {
 		d.At, d.FromOffice = now, a.Channel == Counter
-		if err := insertDocTx(ctx, tx, a.ID, d); err != nil {
+		if err := s.insertDocTx(ctx, tx, a.ID, d); err != nil {
 			return err
 		}
 	}
@@ -235,7 +241,12 @@ func (s *Store) submitTx(ctx context.Context, tx *sql.Tx, a *Application, docs [
 	return s.Notifier.notifyTx(ctx, tx, to, a, "registered")
 }
 
-func insertDocTx(ctx context.Context, tx *sql.Tx, appID string, d Document) error {
+// insertDocTx makes d's upload the application's (Files.Attach) and
+// records it, in tx.
+func (s *Store) insertDocTx(ctx context.Context, tx *sql.Tx, appID string, d Document) error {
+	if err := s.Files.Attach(ctx, tx, d.AttachmentID, d.from, appID); err != nil {
+		return err
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO sportello_documents (id, application_id, attachment_id, kind, field, filename, media_type, size, sha256,
 		from_office, protocol, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		d.ID, appID, d.AttachmentID, d.Kind, d.Field, d.Filename, d.MediaType, d.Size, d.SHA256, d.FromOffice, d.Protocol, d.At)
@@ -396,7 +407,7 @@ func (s *Store) Act(ctx context.Context, id string, o *Owner, st Step) (*Applica
 			return nil, problem.Fields{"file": "sportello.error.file_not_here"}
 		}
 		docs = append(docs, Document{ID: tokens.ID(), AttachmentID: info.ID, Kind: kind, Filename: info.Filename, MediaType: info.MediaType,
-			Size: info.Size, SHA256: info.SHA256, FromOffice: st.Actor == Office})
+			Size: info.Size, SHA256: info.SHA256, FromOffice: st.Actor == Office, from: st.ActorID})
 	}
 	to, err := s.Notifier.recipient(ctx, seen.AccountID, seen.NotifyEmail)
 	if err != nil {
@@ -443,7 +454,7 @@ func (s *Store) Act(ctx context.Context, id string, o *Owner, st Step) (*Applica
 				}
 				docs[i].Protocol = n.String()
 			}
-			if err := insertDocTx(ctx, tx, a.ID, docs[i]); err != nil {
+			if err := s.insertDocTx(ctx, tx, a.ID, docs[i]); err != nil {
 				return err
 			}
 		}
