@@ -482,8 +482,12 @@ func TestSportelloAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		o := sportello.OwnerOf(acc, se)
-		if _, err := st.Save(ctx, mine.ID, o, sportello.DraftEdit{Answers: sportello.Answers{"zona": {"centro"}, "targa": {"ZZ999ZZ"}, "conferma": {"yes"}},
-			Fields: []string{"zona", "targa", "conferma"}}, ""); err != nil {
+		libretto, err := s.apps.civico.sportello.Uploads.Put(ctx, accID, "libretto.pdf", bytes.NewReader(attachmentstest.PDF("Libretto ZZ999ZZ")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Save(ctx, mine.ID, o, sportello.DraftEdit{Answers: sportello.Answers{"zona": {"centro"}, "targa": {"ZZ999ZZ"}, "conferma": {"yes"}, "libretto": {libretto.ID}},
+			Fields: []string{"zona", "targa", "libretto", "conferma"}}, ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.Submit(ctx, mine.ID, o, ""); err != nil {
