@@ -16,7 +16,7 @@ import (
 // BenchmarkPages measures whole requests through the middleware chain, as
 // bench/http.sh does over the network.
 func BenchmarkPages(b *testing.B) {
-	for name, path := range map[string]string{"home": "/", "services": "/servizi", "topics": "/argomenti", "healthz": "/healthz",
+	for name, path := range map[string]string{"home": "/", "services": "/servizi", "topics": "/argomenti", "topic": "/argomenti/anagrafe", "healthz": "/healthz",
 		"service": "/servizi/anagrafe-e-stato-civile/carta-identita-elettronica", "office": "/amministrazione/uffici/anagrafe",
 		"finder":       "/dove-e-quando?quando=libero&giorno=2026-11-25&dalle=17:00&alle=20:00",
 		"coordination": "/coordinamento-orari?categoria=anagrafe-e-stato-civile&settimana=2026-11-25"} {

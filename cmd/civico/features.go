@@ -18,6 +18,7 @@ import (
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
+	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -93,7 +94,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		}},
 		identityFeature(),
 		// The features.
-		portal.Feature(cfg.PartecipaBaseURL),
+		portal.Feature(cfg.PartecipaBaseURL, portal.Topics{Services: topicServices(c.catalog.Store), News: topicNews(c.news)}),
 		c.catalog.Feature(),
 		c.forms.Feature(),
 		c.news.Feature(),
@@ -178,5 +179,37 @@ func formServices(c *catalog.Store) forms.Services {
 			out = append(out, forms.Service{ID: s.ID, Title: s.Title})
 		}
 		return out, nil
+	}
+}
+
+// topicServices lists the catalogue's services on a topic's page.
+func topicServices(c *catalog.Store) func(ctx context.Context, topic string) ([]portal.TopicItem, error) {
+	return func(ctx context.Context, topic string) ([]portal.TopicItem, error) {
+		cat, err := c.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		list := cat.About(topic)
+		out := make([]portal.TopicItem, len(list))
+		for i, s := range list {
+			term, _ := taxonomy.Find(taxonomy.ServiceCategories, s.Category)
+			out[i] = portal.TopicItem{Href: "/servizi/" + s.Category + "/" + s.ID, Title: s.Title, Summary: s.Summary, Kind: term.Title}
+		}
+		return out, nil
+	}
+}
+
+// topicNews lists the published news on a topic's page.
+func topicNews(m *news.Module) func(ctx context.Context, topic string, page, perPage int) ([]portal.TopicItem, int, error) {
+	return func(ctx context.Context, topic string, page, perPage int) ([]portal.TopicItem, int, error) {
+		items, total, err := m.Service.ByTopic(ctx, topic, page, perPage)
+		if err != nil {
+			return nil, 0, err
+		}
+		out := make([]portal.TopicItem, len(items))
+		for i, it := range items {
+			out[i] = portal.TopicItem{Href: it.Path(), Title: it.Title, Summary: it.Summary, Kind: it.CategoryTitle(), Date: it.Date(), DateTime: it.DateTime()}
+		}
+		return out, total, nil
 	}
 }

@@ -216,6 +216,17 @@ func (c *Catalog) In(category string) []*Service {
 	return out
 }
 
+// About lists the services that carry a national topic.
+func (c *Catalog) About(topic string) []*Service {
+	var out []*Service
+	for _, s := range c.Services {
+		if slices.Contains(s.Topics, topic) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // At lists the services an office handles.
 func (c *Catalog) At(office string) []*Service {
 	var out []*Service

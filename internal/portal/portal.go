@@ -44,6 +44,8 @@ type Portal struct {
 	App *web.App
 	// PartecipaURL is the public address of the consultation platform.
 	PartecipaURL string
+	// Topics is what the topic pages list.
+	Topics Topics
 }
 
 // section is a first-level page whose second level is a national vocabulary.
@@ -74,8 +76,9 @@ func (p *Portal) Routes() {
 	// The services section is the catalogue's, the news section the news package's.
 	for _, s := range []*section{management, topics} {
 		m.HandleFunc("GET "+s.Path, p.sectionIndex(s))
-		m.HandleFunc("GET "+s.Path+"/{slug}", p.sectionCategory(s))
 	}
+	m.HandleFunc("GET "+management.Path+"/{slug}", p.sectionCategory(management))
+	m.HandleFunc("GET "+topics.Path+"/{slug}", p.topic)
 	m.HandleFunc("GET /vivere-il-comune", p.static("live", "menu.live"))
 	m.HandleFunc("GET /vivere-il-comune/luoghi", p.empty("live.places", "live.places.empty", liveCrumb))
 	m.HandleFunc("GET /vivere-il-comune/eventi", p.empty("live.events", "live.events.empty", liveCrumb))
