@@ -35,6 +35,9 @@ type Web struct {
 	// Limiter keeps anonymous clients' budgets of coordination views
 	// (CoordinationViews); nil sets no budget.
 	Limiter *throttle.Limiter
+	// Host is the portal's public host name, which names the openings of
+	// the calendar feeds (their UIDs); empty: the request's.
+	Host string
 }
 
 func (h *Web) now() time.Time {
