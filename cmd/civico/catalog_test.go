@@ -332,3 +332,55 @@ func TestBackOfficeEditsHoursAndServices(t *testing.T) {
 		}
 	})
 }
+
+// A service that is online says where: every demo service whose channel is
+// online or both leads there from its page, and one that is only online
+// offers no appointment as its way in.
+func TestOnlineServicesLeadOnline(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newCatalogSite(t, d)
+		cat, err := s.apps.civico.catalog.Store.Get(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		access := regexp.MustCompile(`(?s)<section id="accedi-al-servizio".*?</section>`)
+		online := 0
+		for _, sv := range cat.Services {
+			_, body := get(t, s.portal.URL+"/servizi/"+sv.Category+"/"+sv.ID)
+			sec := access.FindString(body)
+			hasOnline := strings.Contains(sec, `data-element="service-online-access"`) && strings.Contains(sec, "Accedi al servizio online")
+			hasBooking := strings.Contains(sec, `href="/prenota-appuntamento"`)
+			switch sv.Channel {
+			case "online", "both":
+				online++
+				if sv.OnlineURL == "" || !hasOnline || !strings.Contains(sec, `href="`+sv.OnlineURL+`"`) {
+					t.Errorf("%s (%s): no way online (%q)", sv.ID, sv.Channel, sv.OnlineURL)
+				}
+				if sv.Channel == "online" && hasBooking {
+					t.Errorf("%s is online only and offers an appointment", sv.ID)
+				}
+				if sv.Channel == "both" && !hasBooking {
+					t.Errorf("%s is also at the desk and offers no appointment", sv.ID)
+				}
+				// An address on the portal itself leads to a page.
+				if strings.HasPrefix(sv.OnlineURL, "/") {
+					path, _, _ := strings.Cut(sv.OnlineURL, "#")
+					if res, _ := get(t, s.portal.URL+path); res.StatusCode != http.StatusOK {
+						t.Errorf("%s: its online address %s answers %d", sv.ID, sv.OnlineURL, res.StatusCode)
+					}
+				}
+			case "desk":
+				if !hasBooking {
+					t.Errorf("%s is at the desk and offers no appointment", sv.ID)
+				}
+			}
+		}
+		if online < 50 {
+			t.Errorf("%d demo services online", online)
+		}
+		_, body := get(t, s.portal.URL+"/servizi/tributi-finanze-e-contravvenzioni/pagamenti-pagopa")
+		if sec := access.FindString(body); !strings.Contains(sec, "Accedi al servizio online") || strings.Contains(sec, "Prenota un appuntamento") {
+			t.Errorf("Pagare online con pagoPA:\n%s", sec)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -65,6 +66,19 @@ type Service struct {
 	Topics     []string `json:"topics"`
 	Audiences  []string `json:"audiences"`
 	Offices    []string `json:"offices"`
+}
+
+// OnlineHost is the host of the service's online address when it is on
+// another site ("" on this one), so the page can say where it leads.
+func (s *Service) OnlineHost() string {
+	if !strings.HasPrefix(s.OnlineURL, "https://") {
+		return ""
+	}
+	u, err := url.Parse(s.OnlineURL)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 // Active reports whether the service can be used now.
@@ -170,6 +184,9 @@ func (c *Catalog) Validate(holidays hours.Holidays) error {
 		}
 		if !slices.Contains([]string{"online", "desk", "both"}, s.Channel) {
 			return &FieldError{f("channel"), "online, desk or both"}
+		}
+		if s.Channel != "desk" && s.OnlineURL == "" {
+			return &FieldError{f("online_url"), "a service online says where: its address is required"}
 		}
 		if len(s.Topics) == 0 {
 			return &FieldError{f("topics"), "at least one topic"}

@@ -70,6 +70,11 @@ func TestValidationNamesTheField(t *testing.T) {
 		{`"status": "active"`, `"status": "suspended"`, "services[0].status_reason"},
 		{`"how_to": "Prenota"`, `"how_to": ""`, "services[0].how_to"},
 		{`"channel": "desk"`, `"channel": "fax"`, "services[0].channel"},
+		// A service that claims to be online says where.
+		{`"channel": "desk"`, `"channel": "online"`, "services[0].online_url"},
+		{`"channel": "desk"`, `"channel": "both"`, "services[0].online_url"},
+		{`"online_url": "", "assurance": "", "channel": "desk"`, `"online_url": "   ", "assurance": "", "channel": "both"`, "services[0].online_url"},
+		{`"online_url": ""`, `"online_url": "http://example.org/"`, "services[0].online_url"},
 		{`"monday": ["09:00-12:00"]`, `"monday": ["09:00-12:00", "11:00-13:00"]`, "offices[0].hours.week.monday"},
 		{`"id": "urp"`, `"id": "URP!"`, "offices[0].id"},
 	}
@@ -158,6 +163,39 @@ func TestSearchInItalian(t *testing.T) {
 		}
 		if ids, _ := s.Search(ctx, "zzzzqqq"); len(ids) != 0 {
 			t.Errorf("nonsense found %v", ids)
+		}
+	})
+}
+
+// A catalogue stored before services online needed an address still
+// loads: the migration that brought the rule gives them their own
+// instructions.
+func TestStoredOnlineServiceWithoutAddressLoads(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		demo, err := catalog.Demo()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := catalog.NewStore(d, 0).Import(ctx, demo); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{`UPDATE services SET online_url = '' WHERE id = 'iscrizione-mensa-scolastica'`,
+			`DELETE FROM schema_migrations WHERE version = 21`} {
+			if _, err := d.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := d.Migrate(ctx, dbtest.Schema(t)); err != nil {
+			t.Fatal(err)
+		}
+		c, err := catalog.NewStore(d, 0).Get(ctx)
+		if err != nil {
+			t.Fatalf("the stored catalogue does not load: %v", err)
+		}
+		s, _ := c.Service("iscrizione-mensa-scolastica")
+		if want := "/servizi/educazione-e-formazione/iscrizione-mensa-scolastica#come-fare"; s.OnlineURL != want {
+			t.Errorf("online address %q, want %q", s.OnlineURL, want)
 		}
 	})
 }
