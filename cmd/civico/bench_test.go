@@ -46,7 +46,9 @@ func benchClient(n int) string {
 }
 
 func newBenchSite(b *testing.B) http.Handler {
-	return newSiteHandler(b, dbtest.SQLite(b))
+	a := newApps(b, dbtest.SQLite(b))
+	atDemoWednesday(a) // the finder's question is about that week
+	return a.portal.Handler()
 }
 
 // BenchmarkCoordinationProposal measures the coordination view without a

@@ -142,7 +142,7 @@ func TestOfficesAPI(t *testing.T) {
 
 func TestFinderWithoutJavaScript(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		s := newCatalogSite(t, d)
+		s, _ := finderSite(t, d)
 		res, body := get(t, s.portal.URL+"/dove-e-quando?quando=libero&giorno=2026-11-25&dalle=18:00&alle=19:30")
 		if res.StatusCode != 200 || !strings.Contains(body, "Aperti tra 25/11 18:00 e 19:30") || !strings.Contains(body, "/amministrazione/uffici/") {
 			t.Errorf("Wednesday evening: %d", res.StatusCode)
@@ -163,7 +163,7 @@ func TestCoordinationView(t *testing.T) {
 		s := newCatalogSite(t, d)
 		base := s.portal.URL + "/coordinamento-orari?categoria=anagrafe-e-stato-civile&settimana=2026-11-25"
 		res, body := get(t, base)
-		if res.StatusCode != 200 || !strings.Contains(body, "dal 2026-11-23") || !strings.Contains(body, `<table class="table table-sm table-bordered coverage">`) {
+		if res.StatusCode != 200 || !strings.Contains(body, "dal 23/11/2026") || !strings.Contains(body, `<table class="table table-sm table-bordered coverage">`) {
 			t.Fatalf("coordination view: %d", res.StatusCode)
 		}
 		figure := regexp.MustCompile(`Ore con almeno un ufficio aperto</th><td>([^<]+)</td>`)

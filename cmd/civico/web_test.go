@@ -49,8 +49,6 @@ func newApps(t testing.TB, d *db.DB) *apps {
 	return a
 }
 
-func newSiteHandler(t testing.TB, d *db.DB) http.Handler { return newApps(t, d).portal.Handler() }
-
 func newSite(t *testing.T, d *db.DB) *site {
 	t.Helper()
 	a := newApps(t, d)
@@ -599,6 +597,8 @@ func newCachedSite(t testing.TB, configure func(*config)) *cachedSite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The finder's questions are about the week of demoWednesday.
+	atDemoWednesday(a)
 	srv := httptest.NewServer(a.portal.Handler())
 	t.Cleanup(srv.Close)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
