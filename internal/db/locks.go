@@ -22,6 +22,9 @@ const (
 	// LockNewsItems: making news visible (exclusive) against reading
 	// them for a digest (shared).
 	LockNewsItems Lock = 7243110060
+	// LockEmailLinks: checking that no link to change an account's
+	// address to an address lives, and writing one.
+	LockEmailLinks Lock = 7243110070
 )
 
 func (l Lock) id() string { return strconv.FormatInt(int64(l), 10) }

@@ -166,6 +166,33 @@ func (s *Sessions) EndAll(ctx context.Context, tx *sql.Tx, accountID string) ([]
 	return hashes, s.endTx(ctx, tx, hashes)
 }
 
+// EndOthers ends every session of an account but keep (the one that
+// changed the password) in tx and returns their hashes, for Ended once tx
+// has committed.
+func (s *Sessions) EndOthers(ctx context.Context, tx *sql.Tx, accountID, keep string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id_hash FROM sessions WHERE account_id = $1 AND id_hash <> $2`, accountID, keep)
+	if err != nil {
+		return nil, err
+	}
+	var hashes []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		hashes = append(hashes, h)
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if _, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id_hash <> $2`, accountID, keep); err != nil {
+		return nil, err
+	}
+	return hashes, s.endTx(ctx, tx, hashes)
+}
+
 // EndOne ends one of the account's own sessions, named by its hash.
 func (s *Sessions) EndOne(ctx context.Context, accountID, hash string) error {
 	ended := false

@@ -14,12 +14,16 @@ const (
 	PurposeVerify = "verify"
 	PurposeReset  = "reset"
 	PurposeTOTP   = "totp"
+	// PurposeEmail moves an account to a new address: the token's row
+	// holds the address (RequestEmailChange).
+	PurposeEmail = "email"
 )
 
 var tokenTTL = map[string]time.Duration{
 	PurposeVerify: 48 * time.Hour,
 	PurposeReset:  30 * time.Minute,
 	PurposeTOTP:   5 * time.Minute,
+	PurposeEmail:  2 * time.Hour,
 }
 
 // NewToken creates a single-use token for the account in tx; the caller
