@@ -3,6 +3,7 @@ module github.com/civico-pa/civico
 go 1.26.10
 
 require (
+	github.com/blevesearch/snowballstem v0.9.0
 	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0

@@ -56,6 +56,11 @@ func (m *Module) Feature() feature.Feature {
 		Name: "catalog", Messages: Messages, Portal: Templates, Migrations: Migrations,
 		Wire: func(h *feature.Host) error {
 			m.Store.DB = h.DB
+			// A search index that cannot be written anew leaves the search
+			// short of some services, not the portal down.
+			if err := m.Store.Reindex(context.Background()); err != nil && h.Log != nil {
+				h.Log.Error("catalog: writing the search index", "err", err)
+			}
 			m.Store.Holidays = func(ctx context.Context) hours.Holidays {
 				p, err := h.Towns.Get(ctx)
 				if err != nil {
