@@ -27,8 +27,10 @@ func browserPath() string {
 
 // stepTimeout bounds every browser step of a journey: a page that never
 // loads (or a certificate dialog nobody answers) fails the test instead of
-// hanging it.
-const stepTimeout = 30 * time.Second
+// hanging it. A minute, not less: the parallel journeys share two cores
+// with argon2 hashing, and a step that waited 30 s on a loaded machine
+// failed a run that was otherwise right.
+const stepTimeout = time.Minute
 
 // browser is a headless Chromium with a fresh profile, one tab, for one test.
 type browser struct {

@@ -2,16 +2,17 @@
 # civico's test command: every package on SQLite, and on PostgreSQL as well
 # when CIVICO_TEST_POSTGRES_URL names a server (scripts/pg-test-cluster.sh
 # starts a throwaway one). Extra arguments go to `go test`.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-# go.mod names Go 1.26.10 (earlier 1.26 releases have reachable standard-library
-# vulnerabilities); a machine whose go.env says GOTOOLCHAIN=local would refuse to
-# build, so let the go command fetch that version when the installed one is older.
-if [ "$(go env GOTOOLCHAIN)" = local ]; then export GOTOOLCHAIN=auto; fi
+# It sets up Go as CI does (scripts/ci/lib.sh: Go found at /usr/local/go/bin,
+# GOTOOLCHAIN=go1.26.10, whose earlier 1.26 releases have reachable
+# standard-library vulnerabilities, caches, GOFLAGS without -mod=).
+# shellcheck source=scripts/ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ci/lib.sh" test.sh
 if [ -z "${CIVICO_TEST_POSTGRES_URL:-}" ]; then
   echo "PostgreSQL runs skipped: set CIVICO_TEST_POSTGRES_URL to run them too, e.g." >&2
   echo "  export CIVICO_TEST_POSTGRES_URL=\$(scripts/pg-test-cluster.sh start /tmp/civico-pg)" >&2
 else
   echo "Running every database test on SQLite and on PostgreSQL." >&2
 fi
-exec go test "$@" ./...
+status=0
+go test "$@" ./... || status=$?
+exit "$status"

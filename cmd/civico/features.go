@@ -126,6 +126,7 @@ func identityFeature() feature.Feature {
 				return (&audit.Log{DB: h.DB}).About(ctx, "account:"+a.ID, a.ID, a.Email)
 			})
 			h.Sweep("expired sessions", 5*time.Minute, h.ID.Svc.Sessions.Sweep)
+			h.Sweep("sessions of revoked cards", time.Minute, h.ID.EndRevokedSessions)
 			h.Sweep("expired registration links", 5*time.Minute, h.ID.Svc.SweepSignups)
 			return nil
 		},

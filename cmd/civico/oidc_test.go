@@ -249,12 +249,28 @@ func TestSingleSignOnWithAnOutsideApplication(t *testing.T) {
 			t.Fatalf("userinfo: %v", infoClaims)
 		}
 
+		// The portal's own APIs read the same token as a grant.
+		grant, err := s.apps.oidc.Bearer(ctx, tok.AccessToken)
+		if err != nil || grant.AccountID != acc.ID || grant.Level != assurance.High || !grant.Has("openid") || grant.Has(oidcop.ScopePayments) {
+			t.Fatalf("bearer grant: %+v, %v", grant, err)
+		}
+		tampered := []byte(tok.AccessToken)
+		tampered[len(tampered)/2] ^= 1
+		for _, bad := range []string{"", string(tampered), strings.Repeat("a", 600), "not-a-token"} {
+			if _, err := s.apps.oidc.Bearer(ctx, bad); !errors.Is(err, oidcop.ErrTokenInvalid) {
+				t.Fatalf("bearer %.20q: %v, want ErrTokenInvalid", bad, err)
+			}
+		}
+
 		// The same code again: refused, and the tokens it gave are revoked.
 		if _, err := rp.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(a.verifier)); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
 			t.Fatalf("reused code: %v", err)
 		}
 		if _, err := rp.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
 			t.Fatal("userinfo still answers for the tokens of a reused code")
+		}
+		if _, err := s.apps.oidc.Bearer(ctx, tok.AccessToken); !errors.Is(err, oidcop.ErrTokenInvalid) {
+			t.Fatalf("bearer after the code's reuse: %v", err)
 		}
 
 		// A second login: consent remembered, so no page in between.

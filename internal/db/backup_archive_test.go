@@ -308,6 +308,19 @@ func untar(t *testing.T, archive []byte) []testEntry {
 	}
 }
 
+func gunzip(t *testing.T, archive []byte) []byte {
+	t.Helper()
+	gz, err := gzip.NewReader(bytes.NewReader(archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 type testEntry struct {
 	hdr  tar.Header
 	body []byte
@@ -384,6 +397,23 @@ func TestRestoreRefusesDamage(t *testing.T) {
 	})
 	t.Run("trailing data", func(t *testing.T) {
 		restoreRefused(t, append(bytes.Clone(good), 0), db.ErrArchive)
+	})
+	t.Run("a bomb after the tar's end", func(t *testing.T) {
+		// 64 MiB of zeros compressed after the tar's end, inside the same
+		// gzip stream: refused without reading it through.
+		var b bytes.Buffer
+		gz := gzip.NewWriter(&b)
+		raw := gunzip(t, good)
+		if _, err := gz.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := gz.Write(make([]byte, 64<<20)); err != nil {
+			t.Fatal(err)
+		}
+		if err := gz.Close(); err != nil {
+			t.Fatal(err)
+		}
+		restoreRefused(t, b.Bytes(), db.ErrArchive)
 	})
 	// One byte changed in a member, the archive compressed again: the gzip
 	// checksum is right, only the manifest's SHA-256 tells.

@@ -139,6 +139,30 @@ func (h *Web) Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// EndRevokedSessions ends every live session opened with a card that has
+// been revoked since, whether or not its browser comes back to the portal:
+// the applications it logged into are told (back-channel logout) and its
+// tokens stop. The middleware ends such a session at its next request;
+// this ends the others, each process running it every minute. Any process
+// may run it: a session another one ended first is skipped.
+func (h *Web) EndRevokedSessions(ctx context.Context) error {
+	if h.Card == nil {
+		return nil
+	}
+	list, err := h.Svc.Sessions.Proven(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range list {
+		if h.Card.Revoked(list[i].Proof) {
+			if err := h.Svc.EndRevoked(ctx, &list[i], ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Viewer is the web.App hook that shows the logged-in person in the header.
 func Viewer(r *http.Request) *web.Viewer {
 	a, se := Current(r.Context())
@@ -165,9 +189,14 @@ func (h *Web) setCookie(w http.ResponseWriter, r *http.Request, token string) {
 // login forms).
 func (h *Web) loggedIn(w http.ResponseWriter, r *http.Request, login *Login) {
 	h.setCookie(w, r, login.Token)
-	if login.Device != "" {
+	h.trustBrowser(w, r, login.Device)
+}
+
+// trustBrowser gives the browser its device token, if it has a new one.
+func (h *Web) trustBrowser(w http.ResponseWriter, r *http.Request, device string) {
+	if device != "" {
 		// #nosec G124 -- as in setCookie: Secure whenever the portal is reached over HTTPS
-		http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: login.Device, Path: "/", MaxAge: int(deviceTTL.Seconds()), HttpOnly: true,
+		http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: device, Path: "/", MaxAge: int(deviceTTL.Seconds()), HttpOnly: true,
 			Secure: secure(r, h.BaseURL), SameSite: http.SameSiteLaxMode})
 	}
 }
@@ -575,7 +604,7 @@ func (h *Web) reset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	err := h.Svc.ResetPassword(r.Context(), f.Get("token"), f.Get("password"), f.Get("password2"), web.RemoteAddr(r))
+	device, err := h.Svc.ResetPassword(r.Context(), f.Get("token"), f.Get("password"), f.Get("password2"), deviceOf(r), web.RemoteAddr(r))
 	var fe FieldErrors
 	switch {
 	case errors.As(err, &fe):
@@ -586,6 +615,7 @@ func (h *Web) reset(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.App.Fail(w, r, err)
 	default:
+		h.trustBrowser(w, r, device)
 		web.Redirect(w, r, "/accedi", url.Values{"reimpostata": {"1"}})
 	}
 }

@@ -236,6 +236,25 @@ func (s *Sessions) List(ctx context.Context, accountID string) ([]Session, error
 	return out, rows.Err()
 }
 
+// Proven lists the live sessions opened with a proof (a card), for the
+// revocation check: their hash, account and proof.
+func (s *Sessions) Proven(ctx context.Context) ([]Session, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT id_hash, account_id, proof FROM sessions WHERE proof <> '' AND expires_at > $1`, s.now())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var se Session
+		if err := rows.Scan(&se.Hash, &se.AccountID, &se.Proof); err != nil {
+			return nil, err
+		}
+		out = append(out, se)
+	}
+	return out, rows.Err()
+}
+
 // Sweep deletes sessions past their time; any process may run it.
 func (s *Sessions) Sweep(ctx context.Context) error {
 	now := s.now()

@@ -239,28 +239,33 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, f Signup, la
 
 // ResetPassword sets a new password with a reset link and ends every
 // session of the account, and forgets the browsers it trusted: whoever knew
-// the old password is logged out. The link is checked before the password
-// is hashed.
-func (s *Service) ResetPassword(ctx context.Context, token, password, password2, remote string) error {
+// the old password is logged out. The browser that followed the link
+// proved it reads the mailbox: it is trusted from now on, and its new
+// device token (for the cookie DeviceCookie) is returned, so that a lockout
+// strangers keep up does not keep out the owner who just reset the
+// password (device is the browser's old token, if any). The link is
+// checked before the password is hashed.
+func (s *Service) ResetPassword(ctx context.Context, token, password, password2, device, remote string) (string, error) {
 	id, err := s.Store.PeekToken(ctx, token, PurposeReset)
 	if err != nil {
-		return err
+		return "", err
 	}
 	a, err := s.Store.ByID(ctx, id)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := CheckPassword(password, a.Email, a.GivenName, a.FamilyName); err != nil {
-		return FieldErrors{"password": passwordMessage(err)}
+		return "", FieldErrors{"password": passwordMessage(err)}
 	}
 	if password != password2 {
-		return FieldErrors{"password2": "identity.error.password_mismatch"}
+		return "", FieldErrors{"password2": "identity.error.password_mismatch"}
 	}
 	hash, err := s.Hasher.Hash(ctx, password)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var ended []string
+	var trusted string
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		id, err := s.Store.UseToken(ctx, tx, token, PurposeReset)
 		if err != nil {
@@ -279,12 +284,16 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, password2,
 		if _, err := tx.ExecContext(ctx, `DELETE FROM trusted_devices WHERE account_id = $1`, id); err != nil {
 			return err
 		}
+		if trusted, err = s.trustDevice(ctx, tx, id, device); err != nil {
+			return err
+		}
 		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + id, Action: "password.reset.done", Subject: id, Remote: remote})
 	})
-	if err == nil {
-		s.Sessions.Ended(ctx, ended)
+	if err != nil {
+		return "", err
 	}
-	return err
+	s.Sessions.Ended(ctx, ended)
+	return trusted, nil
 }
 
 // SweepSignups forgets registration links past their time and accounts

@@ -90,6 +90,12 @@ func (s *Service) mailKey(addr string) throttle.Key {
 	return throttle.Key{Name: "mail:client:" + throttle.Client(addr), Rule: throttle.Rule{Free: s.Limits.MailsPerClient, Window: time.Hour}}
 }
 
+// MailBudget is the budget of mails to typed addresses the client at addr
+// may ask for (MailsPerClient an hour): one budget for every form that
+// mails an address a visitor typed (registration, reset, the news
+// subscription), so that together they send no more.
+func (s *Service) MailBudget(addr string) throttle.Key { return s.mailKey(addr) }
+
 // succeeded settles the budgets of a login attempt that turned out right:
 // the attempt, counted as a failure while the password was checked, is
 // given back to the shared budgets, and the account's own from this

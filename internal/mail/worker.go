@@ -141,6 +141,7 @@ func (w *Worker) claim(ctx context.Context) ([]claimed, error) {
 		if n, _ := res.RowsAffected(); n > 0 {
 			w.log().Warn("mail outbox: messages given up after an interrupted last attempt", "count", n)
 		}
+		// #nosec G202 -- lock is db.SkipLocked(): one of two constant clauses, no input
 		rows, err := tx.QueryContext(ctx, `UPDATE mail_outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM mail_outbox
 				WHERE (status = 'pending' AND next_attempt_at <= $2) OR (status = 'sending' AND lease_until <= $2)

@@ -18,7 +18,8 @@ func (m *Module) Feature() feature.Feature {
 	return feature.Feature{
 		Name: "news", Messages: Messages, Portal: Templates, Migrations: Migrations,
 		Wire: func(h *feature.Host) error {
-			m.Service = &Service{DB: h.DB, Outbox: h.Outbox, Audit: h.Audit, I18n: h.Portal.I18n, Towns: h.Towns, BaseURL: h.BaseURL}
+			m.Service = &Service{DB: h.DB, Outbox: h.Outbox, Audit: h.Audit, I18n: h.Portal.I18n, Towns: h.Towns, BaseURL: h.BaseURL,
+				Limiter: h.Limiter, MailBudget: h.ID.Svc.MailBudget}
 			(&Web{App: h.Portal, News: m.Service}).Routes()
 			h.BackOffice(identity.Section{Label: "news.admin.title", Href: "/backoffice/notizie", Roles: EditorRoles})
 			h.Export("news_subscription", func(ctx context.Context, a *identity.Account) (any, error) {

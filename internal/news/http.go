@@ -286,7 +286,7 @@ func (h *Web) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	topics := r.PostForm["topics"]
-	err := h.News.Subscribe(r.Context(), email, topics, h.App.I18n.Lang(r))
+	err := h.News.Subscribe(r.Context(), email, topics, h.App.I18n.Lang(r), web.RemoteAddr(r))
 	var fe FieldErrors
 	switch {
 	case errors.As(err, &fe):

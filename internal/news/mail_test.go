@@ -3,6 +3,7 @@ package news_test
 import (
 	"context"
 	"encoding/xml"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -144,7 +145,7 @@ func TestSubscriptionDoesNotRevealWhoIsSubscribed(t *testing.T) {
 		}
 		code0, fresh := answer("nuovo@example.org")
 		// A subscribed address.
-		if err := s.news.Subscribe(ctx, "iscritto@example.org", nil, "it"); err != nil {
+		if err := s.news.Subscribe(ctx, "iscritto@example.org", nil, "it", "192.0.2.1"); err != nil {
 			t.Fatal(err)
 		}
 		msgs := s.deliver(t, 2)
@@ -219,7 +220,7 @@ func TestDigestIsSentOnceByConcurrentProcesses(t *testing.T) {
 				case 2:
 					topics = []string{"aria"}
 				}
-				if err := s.news.Subscribe(ctx, "persona"+string(rune('a'+i))+"@example.org", topics, "it"); err != nil {
+				if err := s.news.Subscribe(ctx, "persona"+string(rune('a'+i))+"@example.org", topics, "it", fmt.Sprintf("192.0.2.%d", i+1)); err != nil {
 					t.Fatal(err)
 				}
 			}

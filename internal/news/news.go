@@ -27,6 +27,7 @@ import (
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/taxonomy"
+	"github.com/civico-pa/civico/internal/throttle"
 	tokens "github.com/civico-pa/civico/internal/token"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -151,6 +152,10 @@ type Service struct {
 	I18n    *web.I18n
 	Towns   *town.Store
 	BaseURL string
+	// Limiter keeps the budget MailBudget names: the asking client's
+	// budget of mails to typed addresses, shared with identity's forms.
+	Limiter    *throttle.Limiter
+	MailBudget func(client string) throttle.Key
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }

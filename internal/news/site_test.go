@@ -99,7 +99,8 @@ func newSite(t testing.TB, d *db.DB) *site {
 	app.Viewer = identity.Viewer
 	app.Guard = id.Require
 	c := &clock{t: start}
-	svc := &news.Service{DB: d, Outbox: &mail.Outbox{DB: d}, Audit: lg, I18n: i18n, Towns: towns, BaseURL: base, Now: c.Now}
+	svc := &news.Service{DB: d, Outbox: &mail.Outbox{DB: d}, Audit: lg, I18n: i18n, Towns: towns, BaseURL: base, Now: c.Now,
+		Limiter: ids.Limiter, MailBudget: ids.MailBudget}
 	(&news.Web{App: app, News: svc}).Routes()
 	srv.Config.Handler = app.Handler()
 	srv.Start()

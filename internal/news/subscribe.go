@@ -9,7 +9,9 @@ import (
 
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
+	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/taxonomy"
+	"github.com/civico-pa/civico/internal/throttle"
 	tokens "github.com/civico-pa/civico/internal/token"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -30,8 +32,11 @@ const UnsubscribeTTL = 366 * 24 * time.Hour
 // topics (none: every topic), in lang. The answer is the same whether the
 // address is new, pending or already subscribed: only its owner, by mail,
 // learns which; confirming a link sent to a subscribed address changes its
-// topics.
-func (s *Service) Subscribe(ctx context.Context, email string, topics []string, lang string) error {
+// topics. Each valid request draws on the budget of mails the asking
+// client (its address, client) may cause, shared with registration and
+// password reset: a refusal is a problem.Throttled saying how long to
+// wait, and changes nothing.
+func (s *Service) Subscribe(ctx context.Context, email string, topics []string, lang, client string) error {
 	email = identity.NormalizeEmail(email)
 	fe := FieldErrors{}
 	if !identity.ValidEmail(email) || mail.ValidateAddress(email) != nil {
@@ -51,6 +56,12 @@ func (s *Service) Subscribe(ctx context.Context, email string, topics []string, 
 	}
 	town := s.townName(ctx)
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.Limiter.Take(ctx, tx, s.MailBudget(client)); err != nil {
+			if refused, ok := errors.AsType[*throttle.Refused](err); ok {
+				return &problem.Error{Kind: problem.Throttled, Retry: refused.Wait, Err: refused}
+			}
+			return err
+		}
 		now := s.now()
 		q := `SELECT id, token_hash IS NOT NULL, token_sent_at FROM news_subscriptions WHERE email = $1` + s.DB.ForUpdate()
 		var id string

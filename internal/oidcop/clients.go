@@ -27,7 +27,7 @@ const (
 )
 
 // KnownScopes are the scopes the provider understands.
-var KnownScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, ScopeFiscalCode, ScopeResidence}
+var KnownScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, ScopeFiscalCode, ScopeResidence, ScopeApplications, ScopePayments}
 
 // Client is an application registered with the provider.
 type Client struct {

@@ -16,56 +16,15 @@
 #   CRASH_SEED                 repeat a run (the seed is printed by every run)
 #   CRASH_ARGS                 more flags for the harness (go run ./crashtest -h lists them)
 # Needs Go, and PostgreSQL 15's server programs for the PostgreSQL part. About two minutes on 2 cores.
-set -euo pipefail
-
-start_time=$SECONDS
-step="setup"
-header() {
-  step=$1
-  printf '\n==== crash [%s +%ds] %s ====\n' "$(date -u +%H:%M:%S)" "$((SECONDS - start_time))" "$step"
-}
-fail() {
-  printf '\nCRASH TEST FAILED in step "%s":\n' "$step" >&2
-  printf '  %s\n' "$@" >&2
-  printf 'crash.sh failed after %ds\n' "$((SECONDS - start_time))" >&2
-  exit 1
-}
-# shellcheck disable=SC2154 # rc is assigned inside the trap
-trap 'rc=$?; printf "\ncrash.sh: step \"%s\": command at line %s exited with status %s\n" "$step" "$LINENO" "$rc" >&2' ERR
-
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-[[ -f go.mod && -d crashtest ]] || fail "run from a civico checkout: no go.mod or crashtest/ in $(pwd)"
-if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
-  export PATH="/usr/local/go/bin:$PATH"
-fi
-command -v go >/dev/null 2>&1 || fail "go not found on PATH nor at /usr/local/go/bin/go" "install Go (the version in go.mod)"
-if [[ -z "${HOME:-}" ]]; then
-  HOME=$(getent passwd "$(id -u)" | cut -d: -f6)
-  export HOME="${HOME:-/root}"
-fi
+# shellcheck source=scripts/ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" crash.sh
+[[ -d crashtest ]] || fail "no crashtest/ in $ci_root"
 
 dbs=${CRASH_DBS:-sqlite,postgres}
 kills=${CRASH_KILLS:-25}
 if ! [[ "$kills" =~ ^[0-9]+$ ]] || ((kills < 1)); then
   fail "CRASH_KILLS must be a positive number, not '$kills'"
 fi
-
-tmp=$(mktemp -d)
-pgdir=""
-cleanup() {
-  local rc=$?
-  trap - ERR
-  if [[ -n "$pgdir" ]]; then
-    scripts/pg-test-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true
-    rm -rf "$pgdir"
-  fi
-  rm -rf "$tmp"
-  if ((rc == 0)); then
-    printf '\ncrash test passed in %ds\n' "$((SECONDS - start_time))"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
 
 # ---------------------------------------------------------------------------------------------
 header "1/3 build the harness (crashtest/) and civico"
@@ -81,12 +40,11 @@ if [[ ",$dbs," == *",postgres,"* ]]; then
   if [[ -n "${CIVICO_CRASH_POSTGRES_URL:-}" ]]; then
     echo "using CIVICO_CRASH_POSTGRES_URL (a fresh database is created on that server)"
   else
-    pgdir=$(mktemp -d)
-    CIVICO_CRASH_POSTGRES_URL=$(scripts/pg-test-cluster.sh start "$pgdir") ||
+    start_pg_cluster ||
       fail "scripts/pg-test-cluster.sh could not start a throwaway PostgreSQL (its message is above)" \
         "install PostgreSQL 15's server programs (apt-get install -y postgresql-15), or set CIVICO_CRASH_POSTGRES_URL," \
         "or run only SQLite: CRASH_DBS=sqlite $0"
-    export CIVICO_CRASH_POSTGRES_URL
+    export CIVICO_CRASH_POSTGRES_URL=$pg_url
     echo "throwaway cluster: $CIVICO_CRASH_POSTGRES_URL"
   fi
 else

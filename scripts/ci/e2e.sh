@@ -4,7 +4,7 @@
 # axe-core checks every page against WCAG 2.1 A/AA. Run from anywhere:
 #   scripts/ci/e2e.sh [extra go test flags, e.g. -run TestBrowse]
 # Installs what is missing: Debian's chromium and libnss3-tools (apt-get, as
-# root), axe-core (npm, pinned, cached in ${XDG_CACHE_HOME:-$HOME/.cache}/civico-e2e).
+# root), axe-core (npm, pinned, cached in ~/.cache/civico-ci/e2e-npm, see lib.sh).
 # Never downloads a browser. The two accessibility crawls, side by side,
 # take most of the time: a whole run took 2m52s on 2 cores before the hijack
 # journeys (about 25 s more), and 8m41s with them while other jobs kept the
@@ -13,92 +13,44 @@
 # Settings: CIVICO_E2E_CHROMIUM (default /usr/bin/chromium),
 # CIVICO_E2E_ARTIFACTS (default e2e/artifacts: screenshots, HTML and logs of
 # failing tests), CIVICO_E2E_TIMEOUT (go test -timeout, default 15m).
-set -euo pipefail
+#
+# Any skipped test fails the script, whoever runs it: a skip here is a check that did not run (the
+# smart-card journey, for one, skips when it cannot write Chromium's policy, i.e. without root).
+# shellcheck source=scripts/ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" e2e.sh
 
 AXE_VERSION=4.14.1
-start_time=$SECONDS
-step="setup"
+[[ -d e2e ]] || fail "no e2e/ in $ci_root"
+repo=$ci_root
 
-# fail prints what went wrong and what to fix, then stops.
-fail() {
-  printf '\nE2E FAILED in step "%s":\n' "$step" >&2
-  printf '  %s\n' "$@" >&2
-  exit 1
-}
-trap 'rc=$?; printf "\nE2E FAILED in step \"%s\": command at scripts/ci/e2e.sh line %s exited with status %s\n" "$step" "$LINENO" "$rc" >&2' ERR
-
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-[[ -f go.mod && -d e2e ]] || fail "no go.mod and e2e/ in $(pwd): the script must live in scripts/ci/ of the repository"
-repo=$(pwd)
-
-tmp=$(mktemp -d)
 policy_dir=/etc/chromium/policies/managed
-cleanup() {
-  local rc=$?
-  trap - ERR
-  # The tests remove the Chromium policy they install; a test process that was
-  # killed cannot. Remove the ones whose demo no longer listens.
+# The tests remove the Chromium policy they install; a test process that was killed cannot.
+# Remove the ones whose demo no longer listens.
+remove_stale_policies() {
   local f port
   for f in "$policy_dir"/civico-e2e-*.json; do
     [[ -e "$f" ]] || continue
     port=${f##*/civico-e2e-}
     port=${port%.json}
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    if ! port_in_use "$port"; then
       rm -f "$f" || true
     fi
   done
-  rm -rf "$tmp"
-  if ((rc == 0)); then
-    printf '\nE2E passed in %ds\n' "$((SECONDS - start_time))"
-  else
-    printf '\nE2E failed after %ds\n' "$((SECONDS - start_time))" >&2
-  fi
-  exit "$rc"
 }
-trap cleanup EXIT
-
-apt_updated=""
-apt_install() {
-  if [[ "$(id -u)" != 0 ]]; then
-    fail "missing Debian packages: $*" "install them (apt-get install -y $*) or run this script as root"
-  fi
-  echo "installing with apt-get: $*"
-  if [[ -z "$apt_updated" ]]; then
-    apt-get update -qq >"$tmp/apt.log" 2>&1 || { tail -n 20 "$tmp/apt.log" >&2; fail "apt-get update failed (see above)"; }
-    apt_updated=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >>"$tmp/apt.log" 2>&1 ||
-    { tail -n 20 "$tmp/apt.log" >&2; fail "apt-get install $* failed (see above)"; }
-}
+on_exit remove_stale_policies
 
 # ---------------------------------------------------------------------------------------------
-step="prerequisites"
-echo "==== e2e: prerequisites"
-if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
-  export PATH="/usr/local/go/bin:$PATH"
-fi
-command -v go >/dev/null 2>&1 || fail "go not found on PATH nor at /usr/local/go/bin/go" "install Go (the version in go.mod)"
-if [[ -z "${HOME:-}" ]]; then
-  HOME=$(getent passwd "$(id -u)" | cut -d: -f6)
-  export HOME="${HOME:-/root}"
-fi
-
+header "prerequisites"
 chromium=${CIVICO_E2E_CHROMIUM:-/usr/bin/chromium}
-missing=()
-if [[ ! -x "$chromium" ]]; then
-  [[ -n "${CIVICO_E2E_CHROMIUM:-}" ]] && fail "CIVICO_E2E_CHROMIUM=$chromium is not an executable"
-  missing+=(chromium)
+if [[ ! -x "$chromium" && -n "${CIVICO_E2E_CHROMIUM:-}" ]]; then
+  fail "CIVICO_E2E_CHROMIUM=$chromium is not an executable"
 fi
-command -v certutil >/dev/null 2>&1 && command -v pk12util >/dev/null 2>&1 || missing+=(libnss3-tools)
-command -v npm >/dev/null 2>&1 || missing+=(npm)
-if ((${#missing[@]} > 0)); then
-  apt_install "${missing[@]}"
-fi
+ensure_commands "$chromium=chromium" certutil=libnss3-tools pk12util=libnss3-tools npm=npm
 [[ -x "$chromium" ]] || fail "no browser at $chromium after installing chromium"
 echo "browser: $("$chromium" --version 2>/dev/null | head -n 1)"
 
 # axe-core, pinned, installed once into the cache and reused.
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/civico-e2e/npm
+cache=$ci_cache/e2e-npm
 axe_js="$cache/node_modules/axe-core/axe.min.js"
 installed=""
 if [[ -f "$cache/node_modules/axe-core/package.json" ]]; then
@@ -114,8 +66,7 @@ fi
 echo "axe-core: $AXE_VERSION ($axe_js)"
 
 # ---------------------------------------------------------------------------------------------
-step="browser journeys and accessibility (go test ./e2e/)"
-echo "==== e2e: go test ./e2e/"
+header "browser journeys and accessibility (go test ./e2e/)"
 artifacts=${CIVICO_E2E_ARTIFACTS:-$repo/e2e/artifacts}
 if [[ -z "${CIVICO_E2E_ARTIFACTS:-}" ]]; then
   rm -rf "$artifacts" # only the default folder: what is there is from an earlier run
@@ -136,10 +87,10 @@ if ((status != 0)); then
 fi
 if [[ -n "$skipped" ]]; then
   echo "$skipped" >&2
-  if [[ "$(id -u)" == 0 ]]; then
-    fail "some tests were skipped (above) although the script runs as root with everything installed" \
-      "a skip here hides a check: read its message in the log above"
-  fi
-  echo "warning: the tests above were skipped (not running as root)" >&2
+  fail "$(grep -cE '^\s*--- SKIP' <<<"$skipped") tests were skipped (above; each one's reason is in the log above it): a skip here is a check that did not run" \
+    "run this script as root (the smart-card journey installs a Chromium policy in $policy_dir)," \
+    "with the programs it installs; a skip for any other reason is a bug in the test or in this script"
 fi
-echo "e2e: $(grep -cE '^--- PASS' "$log" || true) tests passed"
+passed=$(grep -cE '^--- PASS' "$log" || true)
+((passed > 0)) || fail "no test ran (go test ./e2e/ $*): check the -run pattern"
+echo "e2e: $passed tests passed, none skipped"

@@ -6,36 +6,38 @@
 # (Targets: performance 95+, accessibility 100. The national model obliges a
 # town scoring below 50 on performance to publish an improvement plan.)
 # Usage: scripts/ci/lighthouse.sh [CIVICO_BINARY]
-set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/civico-ci/lighthouse"
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-  [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "lighthouse: $*" >&2; exit 1; }
+# shellcheck source=scripts/ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" lighthouse.sh
 
-command -v chromium >/dev/null || { [[ "$(id -u)" == 0 ]] && apt-get install -y -qq chromium >/dev/null; } || fail "install Debian's chromium"
+header "prerequisites"
+cache="$ci_cache/lighthouse"
+ensure_commands /usr/bin/chromium=chromium npm=npm python3=python3 curl=curl
 if [[ ! -x "$cache/node_modules/.bin/lighthouse" ]]; then
   mkdir -p "$cache"
   (cd "$cache" && npm i -E lighthouse@12.2.3 --no-audit --no-fund --silent) || fail "npm could not install lighthouse@12.2.3"
 fi
 
+header "civico demo"
 bin=${1:-}
 if [[ -z "$bin" ]]; then
   bin="$tmp/civico"
-  (cd "$top" && go build -o "$bin" ./cmd/civico) || fail "go build failed"
+  go build -o "$bin" ./cmd/civico || fail "go build ./cmd/civico failed"
 fi
-port=$((20000 + RANDOM % 20000))
-CIVICO_DATA_DIR="$tmp/data" CIVICO_ADDR="127.0.0.1:$port" CIVICO_PARTECIPA_ADDR="127.0.0.1:$((port + 1))" \
-  CIVICO_TLS_ADDR="127.0.0.1:$((port + 2))" CIVICO_METRICS_ADDR="127.0.0.1:$((port + 3))" CIVICO_ACCESS_LOG=false "$bin" demo >"$tmp/demo.log" 2>&1 &
+pid=""
+stop_demo() { stop_pid "$pid"; }
+on_exit stop_demo
+port=$(free_port)
+partecipa_port=$(free_port)
+tls_port=$(free_port)
+metrics_port=$(free_port)
+check_ports_free portal="$port" partecipa="$partecipa_port" tls="$tls_port" metrics="$metrics_port"
+CIVICO_DATA_DIR="$tmp/data" CIVICO_ADDR="127.0.0.1:$port" CIVICO_PARTECIPA_ADDR="127.0.0.1:$partecipa_port" \
+  CIVICO_TLS_ADDR="127.0.0.1:$tls_port" CIVICO_METRICS_ADDR="127.0.0.1:$metrics_port" CIVICO_ACCESS_LOG=false \
+  "$bin" demo </dev/null >"$tmp/demo.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 60); do curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break; sleep 0.5; done
-curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" || { tail -5 "$tmp/demo.log"; fail "the demo did not start"; }
+wait_healthy "http://127.0.0.1:$port/healthz" "$pid" "civico demo" || { tail -5 "$tmp/demo.log"; fail "$wait_error"; }
 
+header "Lighthouse"
 status=0
 printf '| page | performance | accessibility | best practices |\n| --- | ---: | ---: | ---: |\n'
 for path in / /servizi/anagrafe-e-stato-civile/carta-identita-elettronica /dove-e-quando; do

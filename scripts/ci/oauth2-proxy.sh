@@ -10,83 +10,23 @@
 # Usage: scripts/ci/oauth2-proxy.sh [CIVICO_BINARY]
 # (without an argument it builds ./cmd/civico). Needs Go and curl. oauth2-proxy
 # is built once (about 45 s on 2 cores) and cached in
-# ${XDG_CACHE_HOME:-$HOME/.cache}/civico-ci/oauth2-proxy-v7.15.6.
-set -euo pipefail
+# ~/.cache/civico-ci/oauth2-proxy-v7.15.6 (CIVICO_TOOLS_CACHE, see lib.sh).
+# shellcheck source=scripts/ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" oauth2-proxy.sh
 
 OAUTH2_PROXY_VERSION=v7.15.6
 OAUTH2_PROXY_MODULE=github.com/oauth2-proxy/oauth2-proxy/v7
-start_time=$SECONDS
-step="setup"
+[[ -d cmd/civico && -d bench/hello ]] || fail "no cmd/civico and bench/hello in $ci_root"
 
-# fail prints what went wrong and what to fix, then stops.
-fail() {
-  printf '\nOAUTH2-PROXY FAILED in step "%s":\n' "$step" >&2
-  printf '  %s\n' "$@" >&2
-  exit 1
-}
-trap 'rc=$?; printf "\nOAUTH2-PROXY FAILED in step \"%s\": command at scripts/ci/oauth2-proxy.sh line %s exited with status %s\n" "$step" "$LINENO" "$rc" >&2' ERR
-
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-[[ -f go.mod && -d cmd/civico && -d bench/hello ]] ||
-  fail "no go.mod, cmd/civico and bench/hello in $(pwd): the script must live in scripts/ci/ of the repository"
-
-tmp=$(mktemp -d)
 demo_pid=""
 hello_pid=""
 proxy_pid=""
-
-# stop PID: SIGTERM, then SIGKILL after 5 s.
-stop() {
-  local pid=$1 i
-  [[ -n "$pid" ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+stop_all() {
+  stop_pid "$proxy_pid"
+  stop_pid "$hello_pid"
+  stop_pid "$demo_pid"
 }
-
-cleanup() {
-  local rc=$?
-  trap - ERR
-  stop "$proxy_pid"
-  stop "$hello_pid"
-  stop "$demo_pid"
-  rm -rf "$tmp"
-  if ((rc == 0)); then
-    printf '\noauth2-proxy passed in %ds\n' "$((SECONDS - start_time))"
-  else
-    printf '\noauth2-proxy failed after %ds\n' "$((SECONDS - start_time))" >&2
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-
-# free_port prints a TCP port on 127.0.0.1 that nothing listens on and that
-# this script has not handed out yet, below the ephemeral range.
-taken=" "
-free_port() {
-  local p i
-  for ((i = 0; i < 200; i++)); do
-    p=$((15000 + RANDOM % 17000))
-    [[ "$taken" != *" $p "* ]] || continue
-    if [[ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]] && ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      taken+="$p "
-      echo "$p"
-      return 0
-    fi
-  done
-  fail "found no free TCP port on 127.0.0.1"
-}
-
-# status_of URL [curl options...] prints the HTTP status code (000 when there is no answer).
-status_of() {
-  local url=$1
-  shift
-  curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" "$url" || true
-}
+on_exit stop_all
 
 # json_str KEY prints the string value of "KEY" in the JSON on stdin (flat objects as
 # civico and oauth2-proxy write them; enough here, and no jq or python needed).
@@ -128,38 +68,21 @@ logs_tail() {
 }
 
 # ---------------------------------------------------------------------------------------------
-step="prerequisites"
-echo "==== oauth2-proxy: prerequisites"
-if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
-  export PATH="/usr/local/go/bin:$PATH"
-fi
-command -v go >/dev/null 2>&1 || fail "go not found on PATH nor at /usr/local/go/bin/go" "install Go (the version in go.mod)"
-command -v curl >/dev/null 2>&1 || fail "curl not found" "install it (apt-get install -y curl)"
-if [[ -z "${HOME:-}" ]]; then
-  HOME=$(getent passwd "$(id -u)" | cut -d: -f6)
-  export HOME="${HOME:-/root}"
-fi
-# The toolchain CI builds with (.ci/run says why).
-export GOTOOLCHAIN=go1.26.10
-# `go install pkg@version` ignores the repository's go.mod and refuses most -mod= values.
-install_goflags=""
-for f in $(go env GOFLAGS); do
-  [[ "$f" == -mod=* ]] || install_goflags="$install_goflags $f"
-done
+header "prerequisites"
+ensure_commands curl=curl
 
 # ---------------------------------------------------------------------------------------------
-step="build oauth2-proxy $OAUTH2_PROXY_VERSION"
-echo "==== oauth2-proxy: $step"
-o2p_dir=${XDG_CACHE_HOME:-$HOME/.cache}/civico-ci/oauth2-proxy-$OAUTH2_PROXY_VERSION
+header "build oauth2-proxy $OAUTH2_PROXY_VERSION"
+o2p_dir=$ci_cache/oauth2-proxy-$OAUTH2_PROXY_VERSION
 o2p="$o2p_dir/oauth2-proxy"
 if [[ -x "$o2p" ]] && "$o2p" --version >/dev/null 2>&1; then
   echo "cached: $o2p"
 else
   build_start=$SECONDS
   # Into a scratch GOBIN first, so that an interrupted build leaves no half-written binary in the cache.
-  (cd "$tmp" && env GOFLAGS="${install_goflags# }" GOWORK=off CGO_ENABLED=0 GOBIN="$tmp/o2p-bin" \
+  go_outside env CGO_ENABLED=0 GOBIN="$tmp/o2p-bin" \
     go install -trimpath -ldflags "-s -w -X $OAUTH2_PROXY_MODULE/pkg/version.VERSION=$OAUTH2_PROXY_VERSION" \
-    "$OAUTH2_PROXY_MODULE@$OAUTH2_PROXY_VERSION") >"$tmp/o2p-build.log" 2>&1 ||
+    "$OAUTH2_PROXY_MODULE@$OAUTH2_PROXY_VERSION" >"$tmp/o2p-build.log" 2>&1 ||
     {
       tail -n 20 "$tmp/o2p-build.log" >&2
       fail "go install $OAUTH2_PROXY_MODULE@$OAUTH2_PROXY_VERSION failed (above)" "the Go module proxy must be reachable (GOPROXY=$(go env GOPROXY))"
@@ -171,8 +94,7 @@ fi
 echo "$("$o2p" --version 2>&1 | head -n 1) ($(du -h "$o2p" | cut -f1))"
 
 # ---------------------------------------------------------------------------------------------
-step="build civico and the test page"
-echo "==== oauth2-proxy: $step"
+header "build civico and the test page"
 civico=${1:-}
 if [[ -z "$civico" ]]; then
   civico="$tmp/civico"
@@ -184,13 +106,16 @@ CGO_ENABLED=0 go build -o "$tmp/hello" ./bench/hello || fail "go build ./bench/h
 echo "test page: bench/hello"
 
 # ---------------------------------------------------------------------------------------------
-step="civico demo"
-echo "==== oauth2-proxy: $step"
+header "civico demo"
 datadir="$tmp/data"
 mkdir -p "$datadir"
+# All picked now (the client's redirect URI names the proxy's port); each is checked again right
+# before what listens on it starts. The demo's metrics listener gets one too (by default it
+# would take the portal's port + 2, unchecked).
 portal_port=$(free_port)
 partecipa_port=$(free_port)
 tls_port=$(free_port)
+metrics_port=$(free_port)
 hello_port=$(free_port)
 proxy_port=$(free_port)
 portal="http://127.0.0.1:$portal_port"
@@ -199,9 +124,10 @@ hello="http://127.0.0.1:$hello_port"
 proxy="http://127.0.0.1:$proxy_port"
 demo_log="$tmp/demo.log"
 
+check_ports_free portal="$portal_port" partecipa="$partecipa_port" tls="$tls_port" metrics="$metrics_port"
 env -u CIVICO_TEST_POSTGRES_URL CIVICO_DATA_DIR="$datadir" CIVICO_DATABASE_URL="" \
   CIVICO_ADDR="127.0.0.1:$portal_port" CIVICO_PARTECIPA_ADDR="127.0.0.1:$partecipa_port" CIVICO_TLS_ADDR="127.0.0.1:$tls_port" \
-  "$civico" demo </dev/null >"$demo_log" 2>&1 &
+  CIVICO_METRICS_ADDR="127.0.0.1:$metrics_port" "$civico" demo </dev/null >"$demo_log" 2>&1 &
 demo_pid=$!
 echo "civico demo started (pid $demo_pid): portal $portal, TLS $tls"
 
@@ -210,17 +136,7 @@ demo_fail() {
   fail "$@"
 }
 
-ready=""
-for ((i = 0; i < 60; i++)); do
-  kill -0 "$demo_pid" 2>/dev/null || demo_fail "civico demo exited before answering /healthz"
-  if [[ "$(status_of "$portal/healthz" --max-time 2)" == 200 ]]; then
-    ready=1
-    break
-  fi
-  sleep 0.5
-done
-[[ -n "$ready" ]] || demo_fail "civico demo did not answer 200 on $portal/healthz within 30 s"
-echo "healthz: 200 after $((i / 2)) s"
+wait_healthy "$portal/healthz" "$demo_pid" "civico demo" || demo_fail "$wait_error"
 
 # The issuer is the portal's base URL; oauth2-proxy compares it with the discovered one byte for byte.
 discovery=$(curl -sS --max-time 10 -w '\n%{http_code}' "$portal/.well-known/openid-configuration") ||
@@ -239,8 +155,7 @@ grep -q '"S256"' <<<"$discovery" ||
 echo "discovery: issuer $issuer, authorize at $authorize_url"
 
 # ---------------------------------------------------------------------------------------------
-step="register oauth2-proxy as a client (civico oidc client add)"
-echo "==== oauth2-proxy: $step"
+header "register oauth2-proxy as a client (civico oidc client add)"
 reg_status=0
 env -u CIVICO_TEST_POSTGRES_URL CIVICO_DATA_DIR="$datadir" CIVICO_DATABASE_URL="" \
   "$civico" oidc client add --name "oauth2-proxy test page" --redirect-uri "$proxy/oauth2/callback" --first-party \
@@ -258,8 +173,8 @@ fi
 echo "client_id: $client_id (redirect URI $proxy/oauth2/callback)"
 
 # ---------------------------------------------------------------------------------------------
-step="start the test page and oauth2-proxy"
-echo "==== oauth2-proxy: $step"
+header "start the test page and oauth2-proxy"
+check_ports_free "test page"="$hello_port"
 "$tmp/hello" -addr "127.0.0.1:$hello_port" </dev/null >"$tmp/hello.log" 2>&1 &
 hello_pid=$!
 for ((i = 0; i < 50; i++)); do
@@ -297,6 +212,7 @@ proxy_flags=(
   --show-debug-on-error
   --silence-ping-logging
 )
+check_ports_free oauth2-proxy="$proxy_port"
 "$o2p" "${proxy_flags[@]}" </dev/null >"$tmp/oauth2-proxy.log" 2>&1 &
 proxy_pid=$!
 echo "oauth2-proxy started (pid $proxy_pid) on $proxy:"
@@ -320,8 +236,7 @@ done
 echo "oauth2-proxy: /ping 200"
 
 # ---------------------------------------------------------------------------------------------
-step="login through the provider"
-echo "==== oauth2-proxy: $step"
+header "login through the provider"
 jar="$tmp/cookies"
 : >"$jar"
 hop_n=0
@@ -472,8 +387,7 @@ hop "$name" "$proxy/"
 [[ "$(cat "$hop_body")" == "hello, world" ]] || hop_fail "$name" "the body is not the test page's 'hello, world'"
 
 # ---------------------------------------------------------------------------------------------
-step="oauth2-proxy's view of the session"
-echo "==== oauth2-proxy: $step"
+header "oauth2-proxy's view of the session"
 name="oauth2-proxy's /oauth2/userinfo"
 hop "$name" "$proxy/oauth2/userinfo"
 [[ "$hop_code" == 200 ]] || hop_fail "$name" "answered $hop_code, want 200"
