@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -422,6 +423,37 @@ func TestCompressionAndStaticFiles(t *testing.T) {
 	res4, _ := get(t, s.portal.URL+font, "Accept-Encoding", "gzip")
 	if res4.StatusCode != 200 || res4.Header.Get("Content-Encoding") != "" || res4.Header.Get("Content-Type") != "font/woff2" {
 		t.Errorf("font: %d, encoding %q, type %q", res4.StatusCode, res4.Header.Get("Content-Encoding"), res4.Header.Get("Content-Type"))
+	}
+}
+
+// C.SI.1.2: the national validator for municipal sites reads the Bootstrap
+// Italia version of a page from the --bootstrap-italia-version custom
+// property of :root in its stylesheets, stripping double quotes only (or from
+// window.BOOTSTRAP_ITALIA_VERSION, which civico does not set: pages work
+// without script), and wants a version number there. Read as it reads it,
+// from the stylesheet the home page links, the version is the vendored one.
+func TestBootstrapItaliaVersionReadableByTheNationalValidator(t *testing.T) {
+	s := newSite(t, dbtest.SQLite(t)) // the shell's assets: the same on either database
+	_, page := get(t, s.portal.URL+"/")
+	href := regexp.MustCompile(`<link rel="stylesheet" href="([^"]*bootstrap-italia\.min\.css)"`).FindStringSubmatch(page)
+	if href == nil {
+		t.Fatal("the home page links no Bootstrap Italia stylesheet")
+	}
+	res, css := get(t, s.portal.URL+href[1])
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d", href[1], res.StatusCode)
+	}
+	decls := regexp.MustCompile(`:root\s*\{[^}]*--bootstrap-italia-version\s*:\s*([^;}]*)`).FindAllStringSubmatch(css, -1)
+	if len(decls) == 0 {
+		t.Fatal("the stylesheet declares no --bootstrap-italia-version on :root")
+	}
+	got := strings.ReplaceAll(strings.TrimSpace(decls[len(decls)-1][1]), `"`, "") // the last declaration wins
+	vendored, err := os.ReadFile("../../internal/web/static/vendor/bootstrap-italia/VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimSpace(string(vendored)); got != want || !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(got) {
+		t.Errorf("the validator reads the version %q, want %s", got, want)
 	}
 }
 
