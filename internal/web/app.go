@@ -198,6 +198,7 @@ func (a *App) NewPage(r *http.Request, title string) *Page {
 
 		fragments:   a.Fragments,
 		ratingToken: a.RatingToken,
+		Staff:       IsStaff(r.Context()),
 	}
 	if t, err := a.Town.Get(r.Context()); err == nil {
 		p.Town = t
