@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -69,6 +70,27 @@ func TestStaffPagesAndTheWayToTheBackOffice(t *testing.T) {
 			if _, body := b.do("GET", base+"/", nil); strings.Contains(body, `href="/backoffice"`) {
 				t.Error("a resident or a visitor sees a link to the back office")
 			}
+		}
+	})
+}
+
+// An operator replaces the first password the CLI printed from their
+// profile; the old one stops working, the new one (with their code) works.
+func TestOperatorChangesTheFirstPassword(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		base := s.plain.URL
+		op := operatorBrowser(t, s, "urp@comune.example.it", "urp")
+		const next = "Una-Frase-Solo-Mia-2026"
+		if res, body := op.do("POST", base+"/profilo/password", url.Values{"current_password": {"Sportello-Prima-Volta-1"}, "new_password": {next}, "new_password2": {next}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("an operator's change of password: %d\n%s", res.StatusCode, body)
+		}
+		fresh := s.browser(t, nil)
+		if _, body := fresh.do("POST", base+"/accedi", url.Values{"email": {"urp@comune.example.it"}, "password": {"Sportello-Prima-Volta-1"}}); strings.Contains(body, `name="code"`) {
+			t.Error("the first password still opens the way to the code")
+		}
+		if _, body := fresh.do("POST", base+"/accedi", url.Values{"email": {"urp@comune.example.it"}, "password": {next}}); !strings.Contains(body, `name="code"`) {
+			t.Error("the new password does not lead to the code")
 		}
 	})
 }
