@@ -167,6 +167,12 @@ func TestAccessibility(t *testing.T) {
 		r.check("the linking form refusing a wrong password")
 
 		linkAccount(b, email, password, 200)
+		b.wantText(`main .alert-success[role="status"]`, "Abbiamo scritto all'indirizzo")
+		r.check("the personal area after asking to link")
+
+		followLinkMail(b, d, email)
+		r.check("the confirmation of the mailed linking link")
+		clickAndLoad(b, "confirming the link", chromedp.CSS(`main form[action="/profilo/collega/conferma"] button[type="submit"]`), 200)
 		b.wantText(`main .alert-success[role="status"]`, "Account collegati")
 		r.check("the personal area after linking")
 		r.finish()

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -515,6 +516,24 @@ func linkAccount(b *browser, email, password string, want int64) {
 		chromedp.SendKeys(chromedp.CSS("#f-link_password"), password),
 	)
 	clickAndLoad(b, "linking the account of "+email, chromedp.CSS(`main form[action="/profilo/collega"] button[type="submit"]`), want)
+}
+
+// followLinkMail takes the linking link the demo mailed to email and
+// follows it by logging in again with the card that asked (the browser's),
+// which brings b to the confirmation page.
+func followLinkMail(b *browser, d *demo, email string) {
+	t := b.t
+	t.Helper()
+	msg := d.mailTo(t, email)
+	link, err := linkIn(msg.Text, d.Portal+"/profilo/collega/conferma?token=")
+	if err != nil {
+		t.Fatalf("the linking mail to %s: %v\n%s", email, err, msg.Text)
+	}
+	b.open(d.TLS+"/login/crs?"+url.Values{"next": {strings.TrimPrefix(link, d.Portal)}}.Encode(), 200)
+	if p := b.path(); !strings.HasPrefix(p, "/profilo/collega/conferma?token=") {
+		t.Fatalf("following the linking link with the card ends on %s", p)
+	}
+	b.wantText("main", email)
 }
 
 // me is what /api/v1/me says about the session.

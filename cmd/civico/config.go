@@ -180,6 +180,7 @@ func loadConfig(env func(string) string) (config, error) {
 		{"CIVICO_LOGIN_ACCOUNT_ATTEMPTS", &c.Limits.AccountAttempts, 10, 1000000},
 		{"CIVICO_OTP_ATTEMPTS", &c.Limits.CodeAttempts, 1, 10},
 		{"CIVICO_MAIL_PER_CLIENT", &c.Limits.MailsPerClient, 1, 1000000},
+		{"CIVICO_CARD_LOGINS_PER_HOUR", &c.Limits.CardLogins, 1, 1000000},
 		{"CIVICO_PASSWORD_QUEUE", &c.PasswordQueue, 0, 10000},
 		{"CIVICO_MAX_CONNS", &c.MaxConns, minConns, 1_000_000},
 		{"CIVICO_MAX_CONNS_PER_CLIENT", &c.MaxConnsPerClient, 1, 1_000_000},

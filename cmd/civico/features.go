@@ -121,9 +121,17 @@ func identityFeature() feature.Feature {
 			h.Portal.Middleware = append(h.Portal.Middleware, h.ID.Middleware)
 			h.Portal.Viewer = identity.Viewer
 			// The download of a person's data holds their audit entries:
-			// what they did, and what was done about their account.
+			// what they did, and what was done about their account. The
+			// card an entry names (its authority and serial) only for a
+			// session that proved the fiscal code.
 			h.Export("audit_log", func(ctx context.Context, a *identity.Account) (any, error) {
-				return (&audit.Log{DB: h.DB}).About(ctx, "account:"+a.ID, a.ID, a.Email)
+				records, err := (&audit.Log{DB: h.DB}).About(ctx, "account:"+a.ID, a.ID, a.Email)
+				if !a.FiscalCodeSource.Proven() {
+					for _, r := range records {
+						delete(r.Details, "card")
+					}
+				}
+				return records, err
 			})
 			h.Sweep("expired sessions", 5*time.Minute, h.ID.Svc.Sessions.Sweep)
 			h.Sweep("sessions of revoked cards", time.Minute, h.ID.EndRevokedSessions)

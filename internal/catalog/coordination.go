@@ -41,7 +41,7 @@ const (
 	MaxCoordinationQuery = 4096
 )
 
-// The budget of an anonymous client (throttle.Client of its address): how
+// The budget of an anonymous client (throttle.ClientKey of its address): how
 // many weeks it may have computed in a window. A view costs 5-10 ms of CPU
 // (more than ten service pages), and one with a new week or proposal
 // misses the page cache: without a budget a single client could keep the
@@ -310,8 +310,8 @@ func (h *Web) coordinationBudget(w http.ResponseWriter, r *http.Request, d *Coor
 			return true, nil
 		}
 	}
-	err := h.Limiter.Take(r.Context(), nil, throttle.Key{Name: "coordination:" + throttle.Client(web.RemoteAddr(r)),
-		Rule: throttle.Rule{Free: CoordinationViews, Window: CoordinationWindow}})
+	err := h.Limiter.Take(r.Context(), nil, throttle.ClientKey("coordination:", web.RemoteAddr(r), "",
+		throttle.Rule{Free: CoordinationViews, Window: CoordinationWindow}))
 	refused, ok := errors.AsType[*throttle.Refused](err)
 	if !ok {
 		return err == nil, err

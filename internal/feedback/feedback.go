@@ -33,7 +33,7 @@ import (
 // MaxComment is the longest comment accepted, in characters.
 const MaxComment = 200
 
-// How often one client (an IPv4 address, an IPv6 /64: throttle.Client)
+// How often one client (an IPv4 address, an IPv6 /64: throttle.ClientKey)
 // may rate. A reader answers the question once for a page: a second answer
 // from the same connection the same day would only weigh the page twice
 // (or be the browser sending the form again), so it is not stored. Thirty
@@ -141,9 +141,8 @@ func (s *Store) Add(ctx context.Context, r Rating, client string) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	c := throttle.Client(client)
-	page := throttle.Key{Name: "rating:page:" + c + " " + r.Path, Rule: throttle.Rule{Free: PageRatings, Window: PageWindow}}
-	all := throttle.Key{Name: "rating:client:" + c, Rule: throttle.Rule{Free: ClientRatings, Window: ClientWindow}}
+	page := throttle.ClientKey("rating:page:", client, " "+r.Path, throttle.Rule{Free: PageRatings, Window: PageWindow})
+	all := throttle.ClientKey("rating:client:", client, "", throttle.Rule{Free: ClientRatings, Window: ClientWindow})
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.Limiter.Take(ctx, tx, page, all); err != nil {
 			return err

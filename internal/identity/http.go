@@ -68,6 +68,10 @@ type Web struct {
 
 // Exporter gives what a feature holds about an account, for the download of
 // the person's data (GDPR art. 15 and 20): a value encoding/json writes.
+// The account is the one the session may see (Account.SeenBy): for a login
+// that did not prove who the person is, without the fiscal code a card
+// proved and what came with it, so an exporter that hands out anything by
+// fiscal code, or names a card, checks FiscalCodeSource.Proven().
 type Exporter func(ctx context.Context, a *Account) (any, error)
 
 type exporter struct {
@@ -295,7 +299,10 @@ func (h *Web) Routes() {
 	m.HandleFunc("POST /profilo/email/conferma", h.emailConfirm)
 	low.HandleFunc("GET /profilo/dati.json", h.export)
 	low.HandleFunc("POST /profilo/chiudi", h.closeAccount)
-	m.Guarded(assurance.Substantial).HandleFunc("POST /profilo/collega", h.link)
+	card := m.Guarded(assurance.Substantial)
+	card.HandleFunc("POST /profilo/collega", h.link)
+	card.HandleFunc("GET /profilo/collega/conferma", h.linkConfirmForm)
+	card.HandleFunc("POST /profilo/collega/conferma", h.linkConfirm)
 	m.HandleFunc("GET /api/v1/me", h.me)
 	h.backOfficeRoutes(m)
 }
@@ -468,6 +475,13 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	login, err := h.Svc.LoginCard(r.Context(), holder, holder.Proof, web.RemoteAddr(r), r.UserAgent())
+	var throttled *ThrottledError
+	if errors.As(err, &throttled) {
+		h.Svc.auditRefusal(r.Context(), audit.Entry{Actor: "anonymous", Action: "login.crs.throttled", Remote: web.RemoteAddr(r)})
+		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.Wait.Seconds())))
+		h.form(w, r, http.StatusTooManyRequests, "card_refused", "identity.card.title", &FormData{Alert: "identity.error.card_throttled", Wait: throttled.Wait.String()})
+		return
+	}
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return
@@ -657,6 +671,8 @@ func (h *Web) renderProfile(w http.ResponseWriter, r *http.Request, status int, 
 		fd.Message = "identity.link.done"
 	case r.URL.Query().Get("password") != "":
 		fd.Message = "identity.password.changed"
+	case r.URL.Query().Get("collegamento") != "":
+		fd.Message = "identity.link.sent"
 	}
 	if h.CardLoginURL != "" {
 		fd.CardLoginURL = h.CardLoginURL + "?" + url.Values{"next": {"/profilo"}}.Encode()
@@ -680,36 +696,43 @@ func (h *Web) saveProfile(w http.ResponseWriter, r *http.Request) {
 	p := Profile{GivenName: strings.TrimSpace(f.Get("given_name")), FamilyName: strings.TrimSpace(f.Get("family_name")),
 		Phone: strings.TrimSpace(f.Get("phone")), Address: strings.TrimSpace(f.Get("address")), Lang: a.Lang}
 	if err := h.Svc.UpdateProfile(r.Context(), a, p, web.RemoteAddr(r)); err != nil {
-		var fe FieldErrors
-		if errors.As(err, &fe) {
-			values := map[string]string{}
-			for k := range f {
-				values[k] = f.Get(k)
-			}
-			h.renderProfile(w, r, http.StatusUnprocessableEntity, &FormData{Errors: fe, Alert: "identity.error.form", Values: values})
-			return
+		// The form comes back as it was typed.
+		values := map[string]string{}
+		for k := range f {
+			values[k] = f.Get(k)
 		}
-		h.App.Fail(w, r, err)
+		var fe FieldErrors
+		var throttled *ThrottledError
+		switch {
+		case errors.As(err, &throttled):
+			w.Header().Set("Retry-After", strconv.Itoa(int(throttled.Wait.Seconds())))
+			h.renderProfile(w, r, http.StatusTooManyRequests, &FormData{Alert: "identity.error.profile_throttled", Wait: throttled.Wait.String(), Values: values})
+		case errors.As(err, &fe):
+			h.renderProfile(w, r, http.StatusUnprocessableEntity, &FormData{Errors: fe, Alert: "identity.error.form", Values: values})
+		default:
+			h.App.Fail(w, r, err)
+		}
 		return
 	}
 	web.Redirect(w, r, "/profilo", url.Values{"salvato": {"1"}})
 }
 
 // link lets a resident logged in with the card take over the password
-// account they also have: they prove they control it here, in the browser
-// where the card just proved who they are.
+// account they also have: they give its address and password here, in the
+// browser where the card just proved who they are, and follow the link
+// mailed to that address (RequestLink).
 func (h *Web) link(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
 	a, se := Current(r.Context())
 	email := strings.TrimSpace(r.PostForm.Get("link_email"))
-	err := h.Svc.Link(r.Context(), a, se, email, r.PostForm.Get("link_password"), web.RemoteAddr(r))
+	err := h.Svc.RequestLink(r.Context(), a, se, email, r.PostForm.Get("link_password"), h.BaseURL, web.RemoteAddr(r))
 	fd := &FormData{Values: map[string]string{"link_email": email}}
 	var throttled *ThrottledError
 	switch {
 	case err == nil:
-		web.Redirect(w, r, "/profilo", url.Values{"collegato": {"1"}})
+		web.Redirect(w, r, "/profilo", url.Values{"collegamento": {"inviato"}})
 	case errors.As(err, &throttled):
 		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.Wait.Seconds())))
 		fd.Alert, fd.Wait = "identity.error.throttled", throttled.Wait.String()
@@ -748,6 +771,50 @@ func (h *Web) profileFailed(w http.ResponseWriter, r *http.Request, err error, f
 		h.renderProfile(w, r, http.StatusServiceUnavailable, fd)
 	default:
 		return false
+	}
+	return true
+}
+
+// linkConfirmForm is where the mailed linking link leads, in a card
+// session (Require sends anyone else to log in with the card first): it
+// names the account to join and asks for a click, so that nothing that
+// merely fetches links (a mail scanner) links anything.
+func (h *Web) linkConfirmForm(w http.ResponseWriter, r *http.Request) {
+	a, _ := Current(r.Context())
+	token := r.URL.Query().Get("token")
+	email, err := h.Svc.PeekLink(r.Context(), a, token)
+	if h.linkDead(w, r, err) {
+		return
+	}
+	h.form(w, r, http.StatusOK, "link_confirm", "identity.link.confirm_title", &FormData{Token: token, Email: email})
+}
+
+func (h *Web) linkConfirm(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	a, se := Current(r.Context())
+	err := h.Svc.CompleteLink(r.Context(), a, se, r.PostForm.Get("token"), web.RemoteAddr(r))
+	if h.linkDead(w, r, err) {
+		return
+	}
+	web.Redirect(w, r, "/profilo", url.Values{"collegato": {"1"}})
+}
+
+// linkDead answers a linking link that cannot be followed, and reports
+// whether it did.
+func (h *Web) linkDead(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, ErrTokenInvalid):
+		h.form(w, r, http.StatusBadRequest, "notice", "identity.link.confirm_title", &FormData{Alert: "identity.error.link_link"})
+	case errors.Is(err, ErrLinkOtherCard):
+		h.form(w, r, http.StatusForbidden, "notice", "identity.link.confirm_title", &FormData{Alert: "identity.error.link_other_card"})
+	case errors.Is(err, ErrCannotLink):
+		h.form(w, r, http.StatusConflict, "notice", "identity.link.confirm_title", &FormData{Alert: "identity.error.link_refused"})
+	default:
+		h.App.Fail(w, r, err)
 	}
 	return true
 }
@@ -839,14 +906,24 @@ func (h *Web) endSession(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/profilo#sessioni", http.StatusSeeOther)
 }
 
+// export is the download of the person's data. Like /profilo and
+// /api/v1/me, it holds proven attributes (the fiscal code, sex and birth
+// date, the population register's record, the cards that logged in) only
+// for a session whose login proved them; otherwise it says they are
+// withheld and how to get them.
 func (h *Web) export(w http.ResponseWriter, r *http.Request) {
-	a, _ := Current(r.Context())
+	a, se := Current(r.Context())
 	sessions, err := h.Svc.Sessions.List(r.Context(), a.ID)
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return
 	}
+	a, withheld := a.SeenBy(se)
 	out := exportOf(a, sessions)
+	if withheld {
+		out["withheld"] = map[string]any{"attributes": []string{"fiscal_code", "sex_and_birth_date", "population_register", "cards"},
+			"why": h.App.I18n.T(h.App.I18n.Lang(r), "identity.export.withheld")}
+	}
 	for _, e := range h.exporters {
 		v, err := e.fn(r.Context(), a)
 		if err != nil {

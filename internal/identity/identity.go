@@ -78,6 +78,20 @@ func (a *Account) ProvenFiscalCode(se *Session) (string, bool) {
 	return a.FiscalCode, true
 }
 
+// SeenBy is the account as a session may see it, and whether anything was
+// withheld: a session whose login did not prove who the person is (a
+// password) gets it without the fiscal code a card (or an administrator)
+// proved, nor the sex and birth date that came with it, as /profilo and
+// /api/v1/me show them. A code merely typed by the person is theirs to see.
+func (a *Account) SeenBy(se *Session) (*Account, bool) {
+	if _, ok := a.ProvenFiscalCode(se); ok || a.FiscalCode == "" || !a.FiscalCodeSource.Proven() {
+		return a, false
+	}
+	v := *a
+	v.FiscalCode, v.FiscalCodeSource, v.Sex, v.BirthDate, v.BirthSource = "", SourceNone, "", "", SourceNone
+	return &v, true
+}
+
 // sources says what proved each attribute the account has.
 func (a *Account) sources() map[string]Source {
 	out := map[string]Source{}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,6 +17,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/throttle"
+	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // Register is the town's population register, as identity needs it.
@@ -179,6 +181,18 @@ type Login struct {
 	Account *Account
 	Token   string
 	Device  string
+	// ended are the sessions the login ended (beyond MaxPerAccount), for
+	// Sessions.Ended once its transaction has committed.
+	ended []string
+}
+
+// started passes on a login whose transaction has ended with err, telling
+// single sign-on about the sessions it ended once it has committed.
+func (s *Service) started(ctx context.Context, login *Login, err error) (*Login, error) {
+	if err == nil && login != nil {
+		s.Sessions.Ended(ctx, login.ended)
+	}
+	return login, err
 }
 
 // LoginPassword checks an address and a password and starts a
@@ -253,13 +267,18 @@ func (s *Service) LoginPassword(ctx context.Context, email, password, device, re
 		login.Device, err = s.trustDevice(ctx, tx, a.ID, device)
 		return err
 	})
-	return login, err
+	return s.started(ctx, login, err)
 }
 
 // take draws an attempt from the budgets; a refusal becomes a
 // *ThrottledError with the wait rounded for the page.
 func (s *Service) take(ctx context.Context, keys []throttle.Key) error {
-	err := s.Limiter.Take(ctx, nil, keys...)
+	return throttled(s.Limiter.Take(ctx, nil, keys...))
+}
+
+// throttled turns a refusal of the budgets into a *ThrottledError with the
+// wait rounded for the page; any other error passes as it is.
+func throttled(err error) error {
 	var refused *throttle.Refused
 	if errors.As(err, &refused) {
 		return &ThrottledError{Wait: max(time.Second, refused.Wait.Round(time.Second))}
@@ -344,7 +363,7 @@ func (s *Service) LoginTOTP(ctx context.Context, pending, code, remote, userAgen
 		}
 		return nil, refused
 	}
-	return login, err
+	return s.started(ctx, login, err)
 }
 
 // CodeRefused is a wrong one-time code. Retry, while the pending login has
@@ -362,11 +381,21 @@ func (s *Service) sessionTx(ctx context.Context, tx *sql.Tx, a *Account, level a
 	if err != nil {
 		return nil, err
 	}
+	ended, err := s.Sessions.trimTx(ctx, tx, a.ID, tokens.Hash(token))
+	if err != nil {
+		return nil, err
+	}
+	if len(ended) > 0 {
+		if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "session.ended.limit", Subject: a.ID, Remote: remote,
+			Details: map[string]string{"sessions": strconv.Itoa(len(ended)), "limit": strconv.Itoa(MaxPerAccount)}}); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "login." + method + ".ok", Subject: a.ID, Remote: remote,
 		Details: map[string]string{"assurance": string(level)}}); err != nil {
 		return nil, err
 	}
-	return &Login{Account: a, Token: token}, nil
+	return &Login{Account: a, Token: token, ended: ended}, nil
 }
 
 // CardHolder is who a verified smart card says it belongs to.
@@ -384,7 +413,8 @@ type CardHolder struct {
 // holder's login takes it away from that account and opens their own, so a
 // stranger who registered someone's fiscal code never sees what the holder
 // does with the card. proof names the card (authority and serial), so that
-// its revocation ends the session.
+// its revocation ends the session. One fiscal code logs in at most
+// Limits.CardLogins times an hour (a *ThrottledError beyond).
 func (s *Service) LoginCard(ctx context.Context, h CardHolder, proof, remote, userAgent string) (*Login, error) {
 	code, err := cf.Parse(h.FiscalCode)
 	if err != nil {
@@ -396,6 +426,9 @@ func (s *Service) LoginCard(ctx context.Context, h CardHolder, proof, remote, us
 	}
 	var login *Login
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := throttled(s.Limiter.Take(ctx, tx, throttle.Key{Name: "login:card:" + string(code), Rule: throttle.Rule{Free: s.Limits.CardLogins, Window: time.Hour}})); err != nil {
+			return err
+		}
 		a, err := s.Store.get(ctx, tx, `fiscal_code = $1`, string(code))
 		if err == nil && !a.FiscalCodeSource.Proven() {
 			if err := s.Store.dropClaim(ctx, tx, a.ID); err != nil {
@@ -434,7 +467,7 @@ func (s *Service) LoginCard(ctx context.Context, h CardHolder, proof, remote, us
 		login, err = s.sessionTx(ctx, tx, a, assurance.High, "crs", proof, remote, userAgent)
 		return err
 	})
-	return login, err
+	return s.started(ctx, login, err)
 }
 
 // birthOf is the sex and birth date of a person whose fiscal code is
@@ -507,8 +540,15 @@ func (s *Service) CloseAccount(ctx context.Context, a *Account, remote string) e
 	return err
 }
 
+// ProfileSavesPerHour is how many times one account may save its profile in
+// an hour: each save is an audit entry, and nobody may grow the audit log
+// at will.
+const ProfileSavesPerHour = 60
+
 // UpdateProfile validates and saves what a resident may change. Names that
-// a card (or the register) proved are not theirs to change.
+// a card (or the register) proved are not theirs to change. A valid save
+// draws on the account's budget (ProfileSavesPerHour): beyond it, a
+// *ThrottledError and nothing saved.
 func (s *Service) UpdateProfile(ctx context.Context, a *Account, p Profile, remote string) error {
 	fe := FieldErrors{}
 	if a.NameSource.Proven() {
@@ -525,6 +565,9 @@ func (s *Service) UpdateProfile(ctx context.Context, a *Account, p Profile, remo
 		return fe
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := throttled(s.Limiter.Take(ctx, tx, throttle.Key{Name: "profile:account:" + a.ID, Rule: throttle.Rule{Free: ProfileSavesPerHour, Window: time.Hour}})); err != nil {
+			return err
+		}
 		if err := s.Store.UpdateProfile(ctx, tx, a.ID, p); err != nil {
 			return err
 		}

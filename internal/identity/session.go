@@ -143,21 +143,8 @@ func (s *Sessions) End(ctx context.Context, token string) error {
 // EndAll ends every session of an account ("log out everywhere") in tx and
 // returns their hashes, for Ended once tx has committed.
 func (s *Sessions) EndAll(ctx context.Context, tx *sql.Tx, accountID string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id_hash FROM sessions WHERE account_id = $1`, accountID)
+	hashes, err := hashesOf(ctx, tx, `SELECT id_hash FROM sessions WHERE account_id = $1`, accountID)
 	if err != nil {
-		return nil, err
-	}
-	var hashes []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			_ = rows.Close()
-			return nil, err
-		}
-		hashes = append(hashes, h)
-	}
-	_ = rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	if _, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1`, accountID); err != nil {
@@ -170,27 +157,59 @@ func (s *Sessions) EndAll(ctx context.Context, tx *sql.Tx, accountID string) ([]
 // changed the password) in tx and returns their hashes, for Ended once tx
 // has committed.
 func (s *Sessions) EndOthers(ctx context.Context, tx *sql.Tx, accountID, keep string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id_hash FROM sessions WHERE account_id = $1 AND id_hash <> $2`, accountID, keep)
+	hashes, err := hashesOf(ctx, tx, `SELECT id_hash FROM sessions WHERE account_id = $1 AND id_hash <> $2`, accountID, keep)
 	if err != nil {
-		return nil, err
-	}
-	var hashes []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			_ = rows.Close()
-			return nil, err
-		}
-		hashes = append(hashes, h)
-	}
-	_ = rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	if _, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id_hash <> $2`, accountID, keep); err != nil {
 		return nil, err
 	}
 	return hashes, s.endTx(ctx, tx, hashes)
+}
+
+// MaxPerAccount is how many sessions one account holds at once: a login
+// beyond it ends the account's oldest session. Without a bound, anyone with
+// an account (or a card) grew the sessions table, and the audit log, as
+// fast as the server answered logins.
+const MaxPerAccount = 20
+
+// trimTx ends, in tx, the account's oldest sessions beyond MaxPerAccount,
+// never the one a login has just started (keep), and returns their hashes,
+// for Ended once tx has committed. The account's row is locked first, so
+// that logins racing on PostgreSQL count one after the other.
+func (s *Sessions) trimTx(ctx context.Context, tx *sql.Tx, accountID, keep string) ([]string, error) {
+	if _, err := tx.ExecContext(ctx, `SELECT id FROM accounts WHERE id = $1`+s.DB.ForUpdate(), accountID); err != nil {
+		return nil, err
+	}
+	others, err := hashesOf(ctx, tx, `SELECT id_hash FROM sessions WHERE account_id = $1 AND id_hash <> $2 ORDER BY created_at DESC, id_hash`, accountID, keep)
+	if err != nil || len(others) < MaxPerAccount {
+		return nil, err
+	}
+	ended := others[MaxPerAccount-1:]
+	for _, h := range ended {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, h); err != nil {
+			return nil, err
+		}
+	}
+	return ended, s.endTx(ctx, tx, ended)
+}
+
+// hashesOf runs a query of session hashes in tx.
+func hashesOf(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var hashes []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		hashes = append(hashes, h)
+	}
+	return hashes, rows.Err()
 }
 
 // EndOne ends one of the account's own sessions, named by its hash.

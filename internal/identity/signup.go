@@ -234,7 +234,7 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, f Signup, la
 		login.Device, err = s.trustDevice(ctx, tx, a.ID, device)
 		return err
 	})
-	return login, err
+	return s.started(ctx, login, err)
 }
 
 // ResetPassword sets a new password with a reset link and ends every
@@ -282,6 +282,10 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, password2,
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM trusted_devices WHERE account_id = $1`, id); err != nil {
+			return err
+		}
+		// A linking link asked with the old password dies with it.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM account_tokens WHERE account_id = $1 AND purpose = $2`, id, PurposeLink); err != nil {
 			return err
 		}
 		if trusted, err = s.trustDevice(ctx, tx, id, device); err != nil {

@@ -32,12 +32,15 @@ type Limits struct {
 	// CodeAttempts: wrong one-time codes an operator may type against one
 	// pending login before it ends and the password is asked again.
 	CodeAttempts int
+	// CardLogins: card logins one fiscal code may make in an hour (each is
+	// a session and an audit entry).
+	CardLogins int
 }
 
 // DefaultLimits are the documented defaults.
 func DefaultLimits() Limits {
 	return Limits{PairAttempts: 10, ClientAttempts: 100, AccountAttempts: 50, Lock: 15 * time.Minute,
-		MailsPerClient: 10, CodeAttempts: 3}
+		MailsPerClient: 10, CodeAttempts: 3, CardLogins: 30}
 }
 
 // freeAttempts go ahead without delay within a window.
@@ -53,10 +56,9 @@ func (l Limits) backoff(lockAt int) throttle.Rule {
 // typed, whether or not an account has it, so the answers reveal nothing.
 func (s *Service) loginKeys(email, addr string, trusted bool) []throttle.Key {
 	l := s.Limits
-	addr = throttle.Client(addr)
 	keys := []throttle.Key{
-		{Name: "login:pair:" + email + "|" + addr, Rule: l.backoff(l.PairAttempts)},
-		{Name: "login:client:" + addr, Rule: throttle.Rule{Free: 20, Window: l.Lock, Backoff: true, MaxDelay: 5 * time.Minute, LockAt: l.ClientAttempts, LockFor: l.Lock}},
+		throttle.ClientKey("login:pair:"+email+"|", addr, "", l.backoff(l.PairAttempts)),
+		throttle.ClientKey("login:client:", addr, "", throttle.Rule{Free: 20, Window: l.Lock, Backoff: true, MaxDelay: 5 * time.Minute, LockAt: l.ClientAttempts, LockFor: l.Lock}),
 	}
 	if !trusted {
 		keys = append(keys, throttle.Key{Name: "login:account:" + email, Rule: throttle.Rule{Free: l.AccountAttempts, Window: l.Lock}})
@@ -78,7 +80,7 @@ const refusalsPerClient = 60
 // refused card) in the audit log while the client's budget of such entries
 // lasts.
 func (s *Service) auditRefusal(ctx context.Context, e audit.Entry) {
-	err := s.Limiter.Take(ctx, nil, throttle.Key{Name: "audit:refusals:" + throttle.Client(e.Remote), Rule: throttle.Rule{Free: refusalsPerClient, Window: time.Hour}})
+	err := s.Limiter.Take(ctx, nil, throttle.ClientKey("audit:refusals:", e.Remote, "", throttle.Rule{Free: refusalsPerClient, Window: time.Hour}))
 	if err != nil {
 		return
 	}
@@ -87,7 +89,7 @@ func (s *Service) auditRefusal(ctx context.Context, e audit.Entry) {
 
 // mailKey is the budget of mails a client may ask for.
 func (s *Service) mailKey(addr string) throttle.Key {
-	return throttle.Key{Name: "mail:client:" + throttle.Client(addr), Rule: throttle.Rule{Free: s.Limits.MailsPerClient, Window: time.Hour}}
+	return throttle.ClientKey("mail:client:", addr, "", throttle.Rule{Free: s.Limits.MailsPerClient, Window: time.Hour})
 }
 
 // MailBudget is the budget of mails to typed addresses the client at addr
@@ -98,11 +100,12 @@ func (s *Service) MailBudget(addr string) throttle.Key { return s.mailKey(addr) 
 
 // succeeded settles the budgets of a login attempt that turned out right:
 // the attempt, counted as a failure while the password was checked, is
-// given back to the shared budgets, and the account's own from this
-// address starts afresh. The account's budget from anywhere is not reset:
-// the owner logging in must not hand strangers a fresh set of guesses.
+// given back to the shared budgets (and to the /48's), and the account's
+// own from this address starts afresh. The account's budget from anywhere
+// is not reset: the owner logging in must not hand strangers a fresh set
+// of guesses.
 func (s *Service) succeeded(ctx context.Context, tx *sql.Tx, keys []throttle.Key) error {
-	if err := s.Limiter.Give(ctx, tx, keys[1:]...); err != nil {
+	if err := s.Limiter.Give(ctx, tx, keys...); err != nil {
 		return err
 	}
 	return s.Limiter.Reset(ctx, tx, keys[0].Name)

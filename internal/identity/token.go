@@ -14,14 +14,23 @@ const (
 	PurposeVerify = "verify"
 	PurposeReset  = "reset"
 	PurposeTOTP   = "totp"
+	PurposeLink   = "link"
 	// PurposeEmail moves an account to a new address: the token's row
 	// holds the address (RequestEmailChange).
 	PurposeEmail = "email"
 )
 
+// MailEvery is the least time between two mails of one kind that
+// strangers' forms may send to one address: a reset link lives this long
+// and a second ask while it lives sends nothing, so at most two such mails
+// an hour reach an address, whoever asks. The news subscription's
+// confirmation keeps the same pace.
+const MailEvery = 30 * time.Minute
+
 var tokenTTL = map[string]time.Duration{
 	PurposeVerify: 48 * time.Hour,
-	PurposeReset:  30 * time.Minute,
+	PurposeReset:  MailEvery,
+	PurposeLink:   MailEvery,
 	PurposeTOTP:   5 * time.Minute,
 	PurposeEmail:  2 * time.Hour,
 }

@@ -20,9 +20,11 @@ import (
 const ConfirmTTL = 48 * time.Hour
 
 // ResendAfter is the least time between two confirmation mails to one
-// address: the form cannot be used to flood someone's mailbox. A request
-// within it still changes the topics the pending link will confirm.
-const ResendAfter = 5 * time.Minute
+// address: identity's MailEvery, the pace of its reset links, so that the
+// form, like registration and reset, sends at most two mails an hour to an
+// address whoever asks. A request within it still changes the topics the
+// pending link will confirm.
+const ResendAfter = identity.MailEvery
 
 // UnsubscribeTTL is how long the unsubscribe link of a digest keeps
 // working; each digest brings a new one.

@@ -33,17 +33,22 @@ type Rule struct {
 }
 
 // Key is one budget a request draws on: its name ("login:pair:...") and its
-// rule.
+// rule. A budget of a client is made by ClientKey, so that an IPv6 client
+// draws on its /48's as well.
 type Key struct {
 	Name string
 	Rule Rule
+	// network is the name of the /48's budget an IPv6 client's key also
+	// draws on ("" for any other key).
+	network string
 }
 
 // Refused is returned when a budget is spent: Wait says how long until the
 // next attempt may go ahead.
 type Refused struct {
 	Wait time.Duration
-	// Key is the name of the budget that refused (for logs, never shown).
+	// Key is the name of the budget that refused (for logs, never shown):
+	// when it is a /48's, the name of the client key that drew on it.
 	Key string
 }
 
@@ -106,13 +111,15 @@ func (s state) wait(r Rule, now time.Time) time.Duration {
 	return max(0, s.last.Add(delay).Sub(now))
 }
 
-// Take draws one attempt from every key, in tx, or from none: when any key
-// must wait it returns a *Refused with the longest wait and records
-// nothing. A nil tx runs it in a transaction of its own.
+// Take draws one attempt from every key (and the /48 budgets of IPv6
+// clients' keys), in tx, or from none: when any must wait it returns a
+// *Refused with the longest wait and records nothing. A nil tx runs it in
+// a transaction of its own.
 func (l *Limiter) Take(ctx context.Context, tx *sql.Tx, keys ...Key) error {
 	if tx == nil {
 		return l.DB.Tx(ctx, func(tx *sql.Tx) error { return l.Take(ctx, tx, keys...) })
 	}
+	keys, from := withNetworks(keys)
 	now := l.now()
 	states := make([]state, len(keys))
 	var refused *Refused
@@ -123,7 +130,7 @@ func (l *Limiter) Take(ctx context.Context, tx *sql.Tx, keys ...Key) error {
 		}
 		states[i] = s
 		if w := s.wait(k.Rule, now); w > 0 && (refused == nil || w > refused.Wait) {
-			refused = &Refused{Wait: w, Key: k.Name}
+			refused = &Refused{Wait: w, Key: keys[from[i]].Name}
 		}
 	}
 	if refused != nil {
@@ -171,9 +178,11 @@ func (l *Limiter) store(ctx context.Context, tx *sql.Tx, k Key, s state) error {
 }
 
 // Give returns one attempt to each key (a login that succeeded was counted
-// as a failure while its password was checked): the count goes down by one,
-// and a lock the returned attempt caused is lifted.
+// as a failure while its password was checked), and to the /48 budgets
+// Take drew on with them: the count goes down by one, and a lock the
+// returned attempt caused is lifted.
 func (l *Limiter) Give(ctx context.Context, tx *sql.Tx, keys ...Key) error {
+	keys, _ = withNetworks(keys)
 	for _, k := range keys {
 		var s state
 		err := tx.QueryRowContext(ctx, `SELECT count, window_start, last_at, locked_until FROM throttle WHERE key_hash = $1`+l.DB.ForUpdate(), l.hashKey(k.Name)).
@@ -197,7 +206,7 @@ func (l *Limiter) Give(ctx context.Context, tx *sql.Tx, keys ...Key) error {
 	return nil
 }
 
-// Reset forgets keys altogether.
+// Reset forgets keys altogether (only those named: not a /48's budget).
 func (l *Limiter) Reset(ctx context.Context, tx *sql.Tx, names ...string) error {
 	for _, n := range names {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM throttle WHERE key_hash = $1`, l.hashKey(n)); err != nil {

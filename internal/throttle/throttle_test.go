@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -172,4 +173,60 @@ func TestClientGroupsIPv6ByPrefix(t *testing.T) {
 			t.Errorf("Client(%q) = %q, want %q", addr, got, want)
 		}
 	}
+}
+
+func TestClientKeyChargesTheSlash48(t *testing.T) {
+	v4 := ClientKey("mail:client:", "203.0.113.7", "", Rule{Free: 2, Window: time.Hour})
+	if v4.Name != "mail:client:203.0.113.7" || v4.network != "" {
+		t.Errorf("IPv4 key %+v: want its address alone", v4)
+	}
+	v6 := ClientKey("rating:page:", "2001:db8:77:1::9", " /x", Rule{Free: 2, Window: time.Hour, LockAt: 3})
+	if v6.Name != "rating:page:2001:db8:77:1::/64 /x" || v6.network != "rating:page:2001:db8:77::/48 /x" {
+		t.Errorf("IPv6 key %+v: want the /64 and its /48", v6)
+	}
+	if r := v6.networkKey().Rule; r.Free != 20 || r.LockAt != 30 || r.Window != time.Hour {
+		t.Errorf("the /48's rule %+v: want ten clients' worth", r)
+	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		l := &Limiter{DB: d}
+		rule := Rule{Free: 2, Window: time.Hour}
+		// Ten /64s of one /48 spend its budget (2 each, 20 in all); an
+		// eleventh /64 is refused though its own budget is whole, and the
+		// refusal names its own key and records nothing.
+		for i := range 10 {
+			for range 2 {
+				if err := l.Take(ctx, nil, ClientKey("mail:client:", fmt.Sprintf("2001:db8:77:%x::1", i), "", rule)); err != nil {
+					t.Fatalf("/64 number %d: %v", i, err)
+				}
+			}
+		}
+		eleventh := ClientKey("mail:client:", "2001:db8:77:ff::1", "", rule)
+		var r *Refused
+		if err := l.Take(ctx, nil, eleventh); !errors.As(err, &r) || r.Key != eleventh.Name {
+			t.Fatalf("an eleventh /64 of the /48: %v, want refused by its /48", err)
+		}
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COALESCE(SUM(count), 0) FROM throttle WHERE key_hash = $1`, l.hashKey(eleventh.Name)).Scan(&n); err != nil || n != 0 {
+			t.Errorf("the refused /64's own budget: %d (%v), want nothing drawn", n, err)
+		}
+		// Giving back returns an attempt to the /48 too.
+		if err := d.Tx(ctx, func(tx *sql.Tx) error {
+			return l.Give(ctx, tx, ClientKey("mail:client:", "2001:db8:77:0::1", "", rule))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Take(ctx, nil, eleventh); err != nil {
+			t.Errorf("after one attempt given back: %v", err)
+		}
+		// Another /48 and IPv4 addresses are not concerned.
+		if err := l.Take(ctx, nil, ClientKey("mail:client:", "2001:db8:78::1", "", rule)); err != nil {
+			t.Errorf("another /48: %v", err)
+		}
+		for i := range 30 {
+			if err := l.Take(ctx, nil, ClientKey("mail:client:", fmt.Sprintf("203.0.113.%d", i), "", rule)); err != nil {
+				t.Fatalf("IPv4 address %d: %v", i, err)
+			}
+		}
+	})
 }
