@@ -32,9 +32,12 @@ func TestSmartCardLogin(t *testing.T) {
 	b.wantText(`header [data-element="personal-area-login"]`, demoCardName)
 
 	clickAndLoad(b, "opening the personal area", chromedp.CSS(`header [data-element="personal-area-login"]`), 200)
-	if p := b.path(); p != "/profilo" {
-		t.Fatalf("the personal-area button led to %s, want /profilo", p)
+	if p := b.path(); p != "/area-personale" {
+		t.Fatalf("the personal-area button led to %s, want /area-personale", p)
 	}
+	b.wantText("main h1", "Area personale")
+	b.wantText("main", demoCardFiscalCode) // the card proved it
+	clickAndLoad(b, "opening the profile", chromedp.CSS(`main a[href="/profilo"]`), 200)
 	b.wantText("main .lead", "Ciao "+demoCardName+".")
 	b.wantText("main", "Hai effettuato l'accesso con la carta: livello di sicurezza alto.")
 
@@ -129,11 +132,11 @@ func cardBrowser(t *testing.T, d *demo, file, fiscalCode string) *browser {
 }
 
 // cardLogin logs the browser, which holds a card (cardBrowser), in at the
-// demo's /login/crs, and checks that it lands on the home page logged in.
+// demo's /login/crs, and checks that it lands on the personal area.
 func cardLogin(b *browser, d *demo) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
-	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(d.TLS+"/login/crs")) // 303 to the home page, logged in
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(d.TLS+"/login/crs")) // 303 to the personal area, logged in
 	cancel()
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
@@ -142,10 +145,10 @@ func cardLogin(b *browser, d *demo) {
 	case err != nil:
 		b.t.Fatalf("the card login at %s/login/crs: %v", d.TLS, err)
 	case resp.Status != 200:
-		b.t.Fatalf("the card login at %s/login/crs ends on %s with status %d, want the home page (200)", d.TLS, resp.URL, resp.Status)
+		b.t.Fatalf("the card login at %s/login/crs ends on %s with status %d, want the personal area (200)", d.TLS, resp.URL, resp.Status)
 	}
-	if p := b.path(); p != "/" {
-		b.t.Fatalf("after the card login the page is %s, want /", p)
+	if p := b.path(); p != "/area-personale" {
+		b.t.Fatalf("after the card login the page is %s, want /area-personale", p)
 	}
 }
 

@@ -30,6 +30,12 @@
 //     registration from the mail and sees an account without any fiscal
 //     code (personal area, /api/v1/me, data download), which their password
 //     still opens;
+//   - TestPayTwoNoticesInTheSandbox (payments_test.go): the demo card
+//     holder's notices (the demo loads them): two ticked with the space bar
+//     and paid in one checkout on the sandbox's page, the outcome, the
+//     receipt downloaded as a PDF; with JavaScript (axe-core on each page:
+//     I miei pagamenti, the sandbox, the outcome, a notice, the IMU
+//     calculator) and again without it;
 //   - TestKeyboardOnly: the home page with the Tab key alone;
 //   - TestAccessibility: axe-core's WCAG 2.1 A and AA rules on every page
 //     reachable from the home pages, logged out and logged in, and on those

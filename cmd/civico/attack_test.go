@@ -135,9 +135,10 @@ func TestAttack_ResetLeavesTheOwnerLockedOut(t *testing.T) {
 // any application's) kept the card's high assurance for up to 12 hours,
 // and the portal session and its tokens stayed in the database. Against
 // the demo, after `civico ca revoke`, Partecipa still greeted the holder at
-// acr high while the card itself was refused. The housekeeping every
-// process runs now ends the sessions of revoked cards, which tells every
-// application (back-channel logout) and stops their tokens.
+// acr high while the card itself was refused. A periodic job, run every
+// minute across the processes, now ends the sessions of revoked cards,
+// which tells every application (back-channel logout) and stops their
+// tokens.
 func TestAttack_RevokedCardKeepsItsApplicationSessions(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newIDSite(t, d)
@@ -156,7 +157,7 @@ func TestAttack_RevokedCardKeepsItsApplicationSessions(t *testing.T) {
 		// The verifier looks at the CRL file at most once a second.
 		time.Sleep(1100 * time.Millisecond)
 		// The holder stays on Partecipa and never comes back to the
-		// portal; the town's housekeeping runs, as in every process.
+		// portal; the identity feature's periodic jobs run.
 		for _, task := range s.apps.tasks {
 			if task.Feature == "identity" && task.Run != nil {
 				if err := task.Run(context.Background()); err != nil {
@@ -180,7 +181,7 @@ func TestAttack_RevokedCardKeepsItsApplicationSessions(t *testing.T) {
 }
 
 // BenchmarkRevokedCardSweep is the minute's look for sessions of revoked
-// cards that every process runs, with 1,000 live card sessions of which
+// cards (a periodic job), with 1,000 live card sessions of which
 // none is revoked (the usual case): one read of the card sessions and a
 // CRL lookup each.
 func BenchmarkRevokedCardSweep(b *testing.B) {

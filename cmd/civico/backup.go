@@ -19,11 +19,13 @@ import (
 
 // What a backup copies from the data directory besides the database: the
 // forms library's files (forms.NewStore keeps them in forms/, and uploads
-// being received in forms/tmp, which no form names yet), the test card
-// authority of the demo (ca/, see prepareDemo) and the demo's secret key.
+// being received in forms/tmp, which no form names yet), the attachments'
+// files (attachments/, less attachments/tmp), the protocol register's
+// daily registers (protocol/), the test card authority of the demo (ca/,
+// see prepareDemo) and the demo's secret key.
 var (
-	backupInclude = []string{"forms", "ca", demoSecretFile}
-	backupSkip    = []string{"forms/tmp"}
+	backupInclude = []string{"forms", "attachments", "protocol", "ca", demoSecretFile}
+	backupSkip    = []string{"forms/tmp", "attachments/tmp"}
 )
 
 // backup writes one archive of the database (SQLite) and the data

@@ -22,14 +22,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
+	"github.com/civico-pa/civico/internal/attachments/attachmentstest"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cardca"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/forms"
-	"github.com/civico-pa/civico/internal/forms/formstest"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/town"
 )
@@ -76,8 +79,8 @@ func newBackupFixture(t *testing.T) *backupFixture {
 		t.Fatal(err)
 	}
 	store := testFormStore(d, dir)
-	pdf := formstest.PDF("Domanda di iscrizione")
-	st, err := store.Stage(bytes.NewReader(pdf), "domanda.pdf")
+	pdf := attachmentstest.PDF("Domanda di iscrizione")
+	st, err := store.Stage(context.Background(), bytes.NewReader(pdf), "domanda.pdf")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +94,15 @@ func newBackupFixture(t *testing.T) *backupFixture {
 	}
 	// An upload being received when the backup runs: not copied.
 	if err := os.WriteFile(filepath.Join(dir, "forms", "tmp", "upload-1"), []byte("half"), 0o640); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	// A job waiting for next month: river's tables are copied too.
+	q := jobs.New(d, jobs.Config{})
+	q.Add(jobs.Work(func(context.Context, *river.Job[brokenArgs]) error { return nil }))
+	if err := q.Ready(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Insert(ctx, brokenArgs{Protocol: "2025/7"}, &river.InsertOpts{ScheduledAt: time.Now().Add(30 * 24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := (&audit.Log{DB: d}).Verify(ctx)
@@ -178,6 +190,16 @@ func TestBackupRestoreServe(t *testing.T) {
 	if err := json.Unmarshal(body, &disc); res.StatusCode != http.StatusOK || err != nil || disc.JWKS == "" {
 		t.Fatalf("discovery: %d %q", res.StatusCode, body)
 	}
+	// serve works the jobs: the periodic ones run as it starts.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, out, _ := runCLI(t, map[string]string{"CIVICO_DATA_DIR": restored}, "jobs", "list", "--state", "done")
+		if !slices.ContainsFunc(periodicKinds, func(k string) bool { return !strings.Contains(out, " "+k+" ") }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not run the periodic jobs: %s", out)
+		}
+	}
 	if code, log := srv.stop(); code != 0 {
 		t.Fatalf("serve on the restored directory exited %d: %s", code, log)
 	}
@@ -222,6 +244,9 @@ func TestBackupRestoreServe(t *testing.T) {
 	}
 	if code, stdout, _ := runCLI(t, map[string]string{"CIVICO_DATA_DIR": restored}, "audit", "verify"); code != 0 {
 		t.Errorf("civico audit verify on the restored directory: %d %q", code, stdout)
+	}
+	if code, stdout, _ := runCLI(t, map[string]string{"CIVICO_DATA_DIR": restored}, "jobs", "list", "--state", "pending", "--kind", "test.broken"); code != 0 || !strings.Contains(stdout, "scheduled") {
+		t.Errorf("the job waiting in the backup: %d %q", code, stdout)
 	}
 }
 
@@ -487,8 +512,8 @@ func TestBackupPostgresFilesOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := testFormStore(d, dir)
-	pdf := formstest.PDF("Modulo")
-	st, err := store.Stage(bytes.NewReader(pdf), "modulo.pdf")
+	pdf := attachmentstest.PDF("Modulo")
+	st, err := store.Stage(context.Background(), bytes.NewReader(pdf), "modulo.pdf")
 	if err != nil {
 		t.Fatal(err)
 	}

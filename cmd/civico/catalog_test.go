@@ -217,7 +217,7 @@ func TestOfficeCalendarAndMetadata(t *testing.T) {
 		if res.StatusCode != 200 || json.Unmarshal([]byte(body), &doc) != nil || doc.OpenAPI == "" {
 			t.Fatalf("openapi: %d", res.StatusCode)
 		}
-		for _, p := range []string{"/offices", "/offices/{id}", "/services", "/services/{id}", "/me"} {
+		for _, p := range []string{"/offices", "/offices/{id}", "/services", "/services/{id}", "/me", "/notices/{number}", "/positions"} {
 			if doc.Paths[p] == nil {
 				t.Errorf("openapi lacks %s", p)
 			}

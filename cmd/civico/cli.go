@@ -50,8 +50,17 @@ Usage:
   civico oidc keys          list the signing keys
   civico residents import FILE.csv
                             load the registry of residents (codice_fiscale;quartiere)
+  civico payments import FILE.csv
+                            load debt positions (all lines or none, with a progress bar)
+  civico payments report [--day YYYY-MM-DD]
+                            the day's balancing as CSV (exit 1 when it does not balance)
+  civico payments reconcile release node activations past their expiry
   civico audit verify       check the audit log's hash chain
   civico audit list         show the latest audit entries
+  civico jobs list [--state failed|pending|done|all] [--kind K]
+                            list background jobs (failed ones by default)
+  civico jobs show ID       print a job and the error of each attempt
+  civico jobs retry ID      run a failed job again at once
   civico version            print the version
   civico help               print this help
 
@@ -66,7 +75,9 @@ Configuration comes from environment variables (see the README):
   CIVICO_SMTP_URL, CIVICO_MAIL_FROM, CIVICO_SECRET_KEY, CIVICO_METRICS_ADDR,
   CIVICO_MAX_CONNS, CIVICO_MAX_CONNS_PER_CLIENT, CIVICO_READ_HEADER_TIMEOUT,
   CIVICO_READ_TIMEOUT, CIVICO_WRITE_TIMEOUT, CIVICO_IDLE_TIMEOUT,
-  CIVICO_UPLOAD_TIMEOUT. Secrets may also be given as NAME_FILE.
+  CIVICO_UPLOAD_TIMEOUT, CIVICO_PAGOPA_SEGREGATION_CODE, CIVICO_PAYMENTS_GATEWAY,
+  CIVICO_PAYMENTS_RECONCILE_AFTER, CIVICO_TAX_RATES_FILE, CIVICO_PAGOPA_CALLERS_FILE,
+  CIVICO_APPIO_URL, CIVICO_APPIO_KEY, CIVICO_JOB_WORKERS. Secrets may also be given as NAME_FILE.
 `
 
 // cli carries what every subcommand needs.
@@ -127,6 +138,8 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		"audit":     c.audit,
 		"oidc":      c.oidc,
 		"residents": c.residents,
+		"jobs":      c.jobs,
+		"payments":  c.payments,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

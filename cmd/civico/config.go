@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -65,9 +67,19 @@ type config struct {
 	// Outgoing mail.
 	SMTPURL, MailFrom string
 
+	// Clamd is the virus scanner every upload goes through (nil: none),
+	// from CIVICO_CLAMD_ADDR.
+	Clamd *attachments.Clamd
+
+	// JobWorkers is how many background jobs this process runs at once.
+	JobWorkers int
+
 	// SecretKey seals the OpenID Connect signing keys and derives the other
 	// keys of single sign-on.
 	SecretKey string
+
+	// Payments configures the payments feature (payments.go).
+	Payments paymentsConfig
 }
 
 // usageError is a mistake in how civico was invoked: exit status 2.
@@ -101,7 +113,7 @@ func getenv(env func(string) string, name string, secret bool) (string, error) {
 func loadConfig(env func(string) string) (config, error) {
 	c := config{DataDir: "./civico-data", Addr: "127.0.0.1:8080", PartecipaAddr: "127.0.0.1:8081", LogFormat: "text", LogLevel: "info", AccessLog: true, PageCacheTTL: 10 * time.Second, Caches: defaultCaches(),
 		SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, Limits: identity.DefaultLimits(), PasswordQueue: identity.DefaultPasswordQueue,
-		Timeouts: web.DefaultTimeouts()}
+		Timeouts: web.DefaultTimeouts(), JobWorkers: jobs.DefaultWorkers}
 	var err error
 	if c.DatabaseURL, err = getenv(env, "CIVICO_DATABASE_URL", true); err != nil {
 		return c, err
@@ -124,6 +136,11 @@ func loadConfig(env func(string) string) (config, error) {
 	} {
 		if v := env(name); v != "" {
 			*dst = v
+		}
+	}
+	if v := env("CIVICO_CLAMD_ADDR"); v != "" {
+		if c.Clamd, err = attachments.ParseClamd(v); err != nil {
+			return c, usagef("CIVICO_CLAMD_ADDR: %v", err)
 		}
 	}
 	if env("CIVICO_CRS_TRUSTED_PROXIES") != "" {
@@ -184,6 +201,7 @@ func loadConfig(env func(string) string) (config, error) {
 		{"CIVICO_PASSWORD_QUEUE", &c.PasswordQueue, 0, 10000},
 		{"CIVICO_MAX_CONNS", &c.MaxConns, minConns, 1_000_000},
 		{"CIVICO_MAX_CONNS_PER_CLIENT", &c.MaxConnsPerClient, 1, 1_000_000},
+		{"CIVICO_JOB_WORKERS", &c.JobWorkers, 1, 1000},
 	} {
 		if v := env(n.name); v != "" {
 			x, err := strconv.Atoi(v)
@@ -192,6 +210,9 @@ func loadConfig(env func(string) string) (config, error) {
 			}
 			*n.dst = x
 		}
+	}
+	if err := loadPaymentsConfig(env, &c.Payments); err != nil {
+		return c, err
 	}
 	if v := env("CIVICO_PAGE_CACHE_TTL"); v != "" {
 		d, err := time.ParseDuration(v)

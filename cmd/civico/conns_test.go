@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/attachments/attachmentstest"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
-	"github.com/civico-pa/civico/internal/forms/formstest"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -259,8 +259,8 @@ func TestLargeBodiesOutlastTheReadTimeout(t *testing.T) {
 	head := func(path, contentType string) string {
 		return "POST " + path + " HTTP/1.1\r\nHost: portal.test\r\nCookie: " + identity.SessionCookie + "=" + session + "\r\nContent-Type: " + contentType + "\r\n"
 	}
-	upload, uploadType := formstest.Multipart(map[string]string{"service": "iscrizione-nidi-comunali", "title": "Domanda di iscrizione"},
-		"domanda.pdf", "application/pdf", formstest.PDF("Domanda di iscrizione al nido"))
+	upload, uploadType := attachmentstest.Multipart(map[string]string{"service": "iscrizione-nidi-comunali", "title": "Domanda di iscrizione"},
+		"domanda.pdf", "application/pdf", attachmentstest.PDF("Domanda di iscrizione al nido"))
 	form := "application/x-www-form-urlencoded"
 	for _, tt := range []struct {
 		name, head string

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/cardca"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/cf"
@@ -99,6 +101,15 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	if err := cfg.checkLogin(); err != nil {
 		return err
 	}
+	if cfg.Payments.Segregation == "" {
+		cfg.Payments.Segregation = demoSegregation
+	}
+	if cfg.Payments.Gateway == "" {
+		cfg.Payments.Gateway = "sandbox"
+	}
+	if err := ensureDemoPayments(ctx, *cfg, d, towns); err != nil {
+		return err
+	}
 
 	svc := newIdentityService(*cfg, d, towns, nil)
 	var out strings.Builder
@@ -110,6 +121,9 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 			return fmt.Errorf("demo person %s %s: %w", p.given, p.family, err)
 		}
 		if err := ensureDemoAccount(ctx, svc, p, string(code)); err != nil {
+			return err
+		}
+		if err := ensureDemoWelcome(ctx, d, svc, p); err != nil {
 			return err
 		}
 		if p.district != "" {
@@ -207,6 +221,31 @@ func ensureDemoAccount(ctx context.Context, svc *identity.Service, p demoPerson,
 	_, err := svc.ImportResident(ctx, identity.NewResident{Email: p.email, Password: demoResidentPassword,
 		GivenName: p.given, FamilyName: p.family, Lang: "it"}, "demo")
 	return err
+}
+
+// ensureDemoWelcome puts a message from the town in the personal area of a
+// demo resident with a password account whose inbox is empty, so that the
+// demo's Messaggi tab shows one (without a mail: the demo prints mail).
+func ensureDemoWelcome(ctx context.Context, d *db.DB, svc *identity.Service, p demoPerson) error {
+	if p.email == "" || !p.password || len(p.operator) > 0 {
+		return nil
+	}
+	a, err := svc.Store.ByEmail(ctx, p.email)
+	if err != nil {
+		return err
+	}
+	inbox := &area.Inbox{DB: d}
+	if total, _, err := inbox.Counts(ctx, a.ID); err != nil || total > 0 {
+		return err
+	}
+	return d.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := inbox.Post(ctx, tx, a.ID, area.Message{Sender: "area", Category: "area.category.town", Public: true,
+			Subject: "Benvenuta, benvenuto nell'area personale",
+			Body: "Qui il Comune ti scrive: le ricevute delle tue domande, le richieste di integrazione, le scadenze dei pagamenti.\n\n" +
+				"Nella Scrivania trovi ciò che aspetta una tua azione; in Servizi, quelli che puoi richiedere online.",
+			Link: area.Home + "/servizi"})
+		return err
+	})
 }
 
 func ensureDemoCard(ca *cardca.Authority, dir, base string, p demoPerson, code string) (cardca.CardFiles, error) {

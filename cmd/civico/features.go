@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/db"
@@ -12,12 +13,15 @@ import (
 	"github.com/civico-pa/civico/internal/feedback"
 	"github.com/civico-pa/civico/internal/forms"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/partecipa"
+	"github.com/civico-pa/civico/internal/payments"
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
+	"github.com/civico-pa/civico/internal/protocol"
 	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
@@ -35,7 +39,11 @@ type civico struct {
 	news      *news.Module
 	oidc      *oidcop.Module
 	partecipa *partecipa.Module
-	features  []feature.Feature
+	payments  *payments.Module
+	// identity is the accounts' store, set when civico is built
+	// (buildApps): payments asks it whose a bearer token is.
+	identity *identity.Store
+	features []feature.Feature
 }
 
 // partecipaClientID is the built-in client of the consultation platform.
@@ -68,13 +76,23 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	c.partecipa = &partecipa.Module{ClientID: partecipaClientID, ClientSecret: secret.ClientSecret(partecipaClientID),
 		HTTP: &http.Client{Timeout: 10 * time.Second, Transport: toPortal}}
 
+	// Payments reads the provider's bearer tokens for its API, and
+	// identity's accounts for them and for reminders (buildApps).
+	var err error
+	if c.payments, err = paymentsModule(cfg, c); err != nil {
+		// The configuration was checked when it was loaded; a file that
+		// went missing since fails the start with its message.
+		c.payments = &payments.Module{Segregation: cfg.Payments.Segregation, Sandbox: true, ConfigErr: err}
+	}
 	c.features = []feature.Feature{
 		// The platform: tables every feature stands on, and their upkeep.
 		{Name: "town", Migrations: town.Migrations},
 		{Name: "audit", Migrations: audit.Migrations},
+		// The job queue: river's tables, built by river's migrator.
+		{Name: "jobs", Steps: jobs.Migrations},
 		{Name: "mail", Migrations: mail.Migrations, Wire: wireMail},
 		{Name: "throttle", Migrations: throttle.Migrations, Wire: func(h *feature.Host) error {
-			h.Sweep("spent budgets", 5*time.Minute, h.Limiter.Sweep)
+			h.Every("spent budgets", 5*time.Minute, h.Limiter.Sweep)
 			return nil
 		}},
 		{Name: "population", Migrations: population.Migrations, Wire: func(h *feature.Host) error {
@@ -93,6 +111,18 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 			return nil
 		}},
 		identityFeature(),
+		areaFeature(onlineServices(c.catalog.Store)),
+		protocolFeature(),
+		{Name: "attachments", Messages: attachments.Messages, Migrations: attachments.Migrations, Wire: func(h *feature.Host) error {
+			h.Every("collect unreferenced attachments", 5*time.Minute, func(ctx context.Context) error {
+				n, err := h.Attachments.GC(ctx)
+				if n > 0 {
+					h.Log.Info("attachments: removed unreferenced files", "files", n)
+				}
+				return err
+			})
+			return nil
+		}},
 		// The features.
 		portal.Feature(cfg.PartecipaBaseURL, portal.Topics{Services: topicServices(c.catalog.Store), News: topicNews(c.news)}),
 		c.catalog.Feature(),
@@ -101,6 +131,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		feedback.Feature(),
 		c.oidc.Feature(),
 		c.partecipa.Feature(),
+		c.payments.Feature(),
 	}
 	return c
 }
@@ -133,9 +164,32 @@ func identityFeature() feature.Feature {
 				}
 				return records, err
 			})
-			h.Sweep("expired sessions", 5*time.Minute, h.ID.Svc.Sessions.Sweep)
-			h.Sweep("sessions of revoked cards", time.Minute, h.ID.EndRevokedSessions)
-			h.Sweep("expired registration links", 5*time.Minute, h.ID.Svc.SweepSignups)
+			h.Every("expired sessions", 5*time.Minute, h.ID.Svc.Sessions.Sweep)
+			h.Every("sessions of revoked cards", time.Minute, h.ID.EndRevokedSessions)
+			h.Every("expired registration links", 5*time.Minute, h.ID.Svc.SweepSignups)
+			return nil
+		},
+	}
+}
+
+// protocolFeature is the protocol register: a platform package (features
+// register through Host.Protocol, in their own transactions), with its
+// back office and its daily job.
+func protocolFeature() feature.Feature {
+	return feature.Feature{
+		Name: "protocol", Messages: protocol.Messages, Portal: protocol.Templates, Migrations: protocol.Migrations,
+		Wire: func(h *feature.Host) error {
+			(&protocol.Web{App: h.Portal, Registry: h.Protocol, Audit: h.Audit}).Routes()
+			h.BackOffice(identity.Section{Label: "protocol.backoffice.title", Href: "/backoffice/protocollo", Roles: protocol.Roles})
+			// The daily registers of the days that are over, once each:
+			// every hour, so a day is exported within the hour after it ends.
+			h.Every("daily protocol registers", time.Hour, func(ctx context.Context) error {
+				n, err := h.Protocol.ExportDue(ctx)
+				if n > 0 {
+					h.Log.Info("protocol: daily registers exported", "days", n)
+				}
+				return err
+			})
 			return nil
 		},
 	}
@@ -146,7 +200,7 @@ func identityFeature() feature.Feature {
 const mailRetention = 30 * 24 * time.Hour
 
 func wireMail(h *feature.Host) error {
-	h.Sweep("old mail", time.Hour, func(ctx context.Context) error {
+	h.Every("old mail", time.Hour, func(ctx context.Context) error {
 		_, err := h.Outbox.Purge(ctx, time.Now().Add(-mailRetention))
 		return err
 	})

@@ -21,11 +21,12 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/attachments"
+	"github.com/civico-pa/civico/internal/attachments/attachmentstest"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/forms"
-	"github.com/civico-pa/civico/internal/forms/formstest"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/town"
 )
@@ -120,7 +121,7 @@ func (s *formsSite) do(t testing.TB, method, path, session string, body []byte, 
 // to be text/html, which must not matter.
 func (s *formsSite) upload(t testing.TB, session, path string, fields map[string]string, filename string, file []byte, header ...string) (*http.Response, string) {
 	t.Helper()
-	body, ct := formstest.Multipart(fields, filename, "text/html", file)
+	body, ct := attachmentstest.Multipart(fields, filename, "text/html", file)
 	res, b := s.do(t, "POST", path, session, body, append([]string{"Content-Type", ct}, header...)...)
 	return res, string(b)
 }
@@ -141,7 +142,7 @@ func (s *formsSite) createForm(t testing.TB, session, service, title, filename s
 
 // tryCreateForm is createForm for other goroutines than the test's.
 func (s *formsSite) tryCreateForm(session, service, title, filename string, file []byte) (string, error) {
-	body, ct := formstest.Multipart(map[string]string{"service": service, "title": title}, filename, "text/html", file)
+	body, ct := attachmentstest.Multipart(map[string]string{"service": service, "title": title}, filename, "text/html", file)
 	req, err := http.NewRequest("POST", s.srv.URL+"/backoffice/moduli", bytes.NewReader(body))
 	if err != nil {
 		return "", err
@@ -209,7 +210,7 @@ func TestFormsUploadDownloadAndVersions(t *testing.T) {
 			t.Fatalf("back office: %d, Cache-Control %q", res.StatusCode, res.Header.Get("Cache-Control"))
 		}
 
-		v1 := formstest.PDF("Domanda di iscrizione al nido")
+		v1 := attachmentstest.PDF("Domanda di iscrizione al nido")
 		id := s.createForm(t, desk, nido, "Domanda di iscrizione", "Domanda iscrizione nido.pdf", v1)
 		res, page = s.do(t, "GET", "/backoffice/moduli/"+id+"?salvato=1", desk, nil)
 		if res.StatusCode != 200 || !strings.Contains(string(page), "Modulo salvato.") || !strings.Contains(string(page), "Domanda-iscrizione-nido.pdf") {
@@ -255,13 +256,13 @@ func TestFormsUploadDownloadAndVersions(t *testing.T) {
 		}
 
 		// A second version: the unversioned URL serves it, the first stays.
-		v2 := formstest.DOCX("Domanda di iscrizione, tariffe 2026")
+		v2 := attachmentstest.DOCX("Domanda di iscrizione, tariffe 2026")
 		res, body := s.upload(t, desk, "/backoffice/moduli/"+id+"/versioni", map[string]string{"note": "tariffe 2026"}, "domanda.docx", v2)
 		if res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("new version: %d\n%s", res.StatusCode, body)
 		}
 		res, latest := s.do(t, "GET", "/moduli/"+id, "", nil)
-		if !bytes.Equal(latest, v2) || res.Header.Get("Content-Type") != forms.DOCX.MediaType || res.Header.Get("ETag") != `"`+sha(v2)+`"` ||
+		if !bytes.Equal(latest, v2) || res.Header.Get("Content-Type") != attachments.DOCX.MediaType || res.Header.Get("ETag") != `"`+sha(v2)+`"` ||
 			!strings.Contains(res.Header.Get("Content-Disposition"), "filename*=UTF-8''domanda.docx") {
 			t.Errorf("latest after a new version: %q %q", res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"))
 		}
@@ -313,11 +314,11 @@ func TestFormsUploadDownloadAndVersions(t *testing.T) {
 		}
 
 		// A name in another script keeps its letters, percent-encoded.
-		odt := formstest.ODT("Delega")
+		odt := attachmentstest.ODT("Delega")
 		oid := s.createForm(t, desk, nido, "Delega al ritiro", "Delega più però.odt", odt)
 		res, got = s.do(t, "GET", "/moduli/"+oid, "", nil)
 		if !bytes.Equal(got, odt) || res.Header.Get("Content-Disposition") != `attachment; filename="Delega-piu-pero.odt"; filename*=UTF-8''Delega-pi%C3%B9-per%C3%B2.odt` ||
-			res.Header.Get("Content-Type") != forms.ODT.MediaType {
+			res.Header.Get("Content-Type") != attachments.ODT.MediaType {
 			t.Errorf("ODT: %q %q", res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"))
 		}
 		if res, _ := s.do(t, "GET", "/moduli/"+oid+"/1/Delega-pi%C3%B9-per%C3%B2.odt", "", nil); res.StatusCode != 200 {
@@ -352,7 +353,7 @@ func TestFormsRefusalsAreExplainedAndStoreNothing(t *testing.T) {
 			return m
 		}
 		big := make([]byte, forms.DefaultMaxSize+1)
-		copy(big, formstest.PDF("troppo grande"))
+		copy(big, attachmentstest.PDF("troppo grande"))
 		cases := []struct {
 			name, lang     string
 			fields         map[string]string
@@ -361,17 +362,17 @@ func TestFormsRefusalsAreExplainedAndStoreNothing(t *testing.T) {
 			status         int
 			field, message string
 		}{
-			{"html named .pdf", "it", ok, "modulo.pdf", formstest.HTML(), 422, "file", "Il file non è un documento PDF, ODT o DOCX valido"},
-			{"renamed exe", "it", ok, "modulo.docx", formstest.EXE(), 422, "file", "Il file non è un documento PDF, ODT o DOCX valido"},
-			{"macro-enabled docx", "it", ok, "modulo.docx", formstest.DOCM(), 422, "file", "Il documento contiene macro"},
-			{"zip bomb", "it", ok, "bomba.docx", formstest.LyingBomb(1<<40, 1024), 422, "file", "troppo grande una volta decompresso"},
+			{"html named .pdf", "it", ok, "modulo.pdf", attachmentstest.HTML(), 422, "file", "Il file non è un documento PDF, ODT o DOCX valido"},
+			{"renamed exe", "it", ok, "modulo.docx", attachmentstest.EXE(), 422, "file", "Il file non è un documento PDF, ODT o DOCX valido"},
+			{"macro-enabled docx", "it", ok, "modulo.docx", attachmentstest.DOCM(), 422, "file", "Il documento contiene macro"},
+			{"zip bomb", "it", ok, "bomba.docx", attachmentstest.LyingBomb(1<<40, 1024), 422, "file", "troppo grande una volta decompresso"},
 			{"empty file", "it", ok, "vuoto.pdf", []byte{}, 422, "file", "Il file è vuoto."},
 			{"no file", "it", ok, "", nil, 422, "file", "Scegli il file da caricare."},
-			{"unknown service", "it", with("service", "rilascio-passaporto-lunare"), "modulo.pdf", formstest.PDF("x"), 422, "service", "Scegli un servizio del catalogo."},
-			{"empty title", "it", with("title", " "), "modulo.pdf", formstest.PDF("x"), 422, "title", "Scrivi un titolo di almeno 3 caratteri."},
+			{"unknown service", "it", with("service", "rilascio-passaporto-lunare"), "modulo.pdf", attachmentstest.PDF("x"), 422, "service", "Scegli un servizio del catalogo."},
+			{"empty title", "it", with("title", " "), "modulo.pdf", attachmentstest.PDF("x"), 422, "title", "Scrivi un titolo di almeno 3 caratteri."},
 			{"too large", "it", ok, "grande.pdf", big, 413, "file", "Il file è troppo grande: il massimo è 20 MB."},
 			{"too large, in English", "en", ok, "grande.pdf", big, 413, "file", "The file is too large: the limit is 20 MB."},
-			{"wrong type, in English", "en", ok, "modulo.pdf", formstest.HTML(), 422, "file", "The file is not a valid PDF, ODT or DOCX document"},
+			{"wrong type, in English", "en", ok, "modulo.pdf", attachmentstest.HTML(), 422, "file", "The file is not a valid PDF, ODT or DOCX document"},
 		}
 		for _, c := range cases {
 			res, page := s.upload(t, urp, "/backoffice/moduli", c.fields, c.filename, c.file, "Accept-Language", c.lang)
@@ -394,8 +395,8 @@ func TestFormsRefusalsAreExplainedAndStoreNothing(t *testing.T) {
 			}
 		}
 		// A refused new version of an existing form is explained on its page.
-		id := s.createForm(t, urp, nido, "Domanda", "domanda.pdf", formstest.PDF("buono"))
-		res, page := s.upload(t, urp, "/backoffice/moduli/"+id+"/versioni", map[string]string{"note": "prova"}, "x.pdf", formstest.DOCM())
+		id := s.createForm(t, urp, nido, "Domanda", "domanda.pdf", attachmentstest.PDF("buono"))
+		res, page := s.upload(t, urp, "/backoffice/moduli/"+id+"/versioni", map[string]string{"note": "prova"}, "x.pdf", attachmentstest.DOCM())
 		if res.StatusCode != 422 || !strings.Contains(page, `id="f-file-error"`) || !strings.Contains(page, ">prova</textarea>") {
 			t.Errorf("refused version: %d", res.StatusCode)
 		}
@@ -403,7 +404,7 @@ func TestFormsRefusalsAreExplainedAndStoreNothing(t *testing.T) {
 		if res.StatusCode != 413 {
 			t.Errorf("too large version: %d", res.StatusCode)
 		}
-		if res, _ := s.upload(t, urp, "/backoffice/moduli/ffffffffffffffffffffffffffffffff/versioni", nil, "x.pdf", formstest.PDF("x")); res.StatusCode != 404 {
+		if res, _ := s.upload(t, urp, "/backoffice/moduli/ffffffffffffffffffffffffffffffff/versioni", nil, "x.pdf", attachmentstest.PDF("x")); res.StatusCode != 404 {
 			t.Errorf("version of an unknown form: %d", res.StatusCode)
 		}
 		// Malformed requests.
@@ -437,7 +438,7 @@ func TestFormsBackOfficeNeedsTheRole(t *testing.T) {
 			t.Fatal(err)
 		}
 		residentSession := s.login(t, resident.ID)
-		body, ct := formstest.Multipart(map[string]string{"service": nido, "title": "Domanda"}, "a.pdf", "application/pdf", formstest.PDF("x"))
+		body, ct := attachmentstest.Multipart(map[string]string{"service": nido, "title": "Domanda"}, "a.pdf", "application/pdf", attachmentstest.PDF("x"))
 		paths := []struct{ method, path string }{
 			{"GET", "/backoffice/moduli"}, {"POST", "/backoffice/moduli"}, {"GET", "/backoffice/moduli/ffffffffffffffffffffffffffffffff"},
 			{"POST", "/backoffice/moduli/ffffffffffffffffffffffffffffffff/versioni"}, {"POST", "/backoffice/moduli/ffffffffffffffffffffffffffffffff/archivio"},
@@ -477,7 +478,7 @@ func TestFormsConcurrentUploadsShareOneFile(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newFormsSite(t, d)
 		desk := s.operator(t, "sportello@comune.example.it", "desk")
-		content := formstest.PaddedPDF("lo stesso modulo", 256<<10)
+		content := attachmentstest.PaddedPDF("lo stesso modulo", 256<<10)
 		const n = 6
 		ids, errs := make([]string, n), make([]error, n)
 		var wg sync.WaitGroup
@@ -509,7 +510,7 @@ func TestFormsConcurrentUploadsShareOneFile(t *testing.T) {
 func BenchmarkFormDownload(b *testing.B) {
 	s := newFormsSite(b, dbtest.SQLite(b))
 	desk := s.operator(b, "sportello@comune.example.it", "desk")
-	content := formstest.PaddedPDF("benchmark", 1<<20)
+	content := attachmentstest.PaddedPDF("benchmark", 1<<20)
 	id := s.createForm(b, desk, nido, "Modulo", "modulo.pdf", content)
 	_, v, err := s.store.Version(context.Background(), id, 1)
 	if err != nil {
@@ -550,9 +551,9 @@ func TestServicePageListsItsForms(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newFormsSite(t, d)
 		desk := s.operator(t, "sportello@comune.example.it", "desk")
-		s.createForm(t, desk, nido, "Domanda di iscrizione", "domanda iscrizione.pdf", formstest.PDF("domanda"))
-		delega := s.createForm(t, desk, nido, "Delega", "delega.odt", formstest.ODT("delega"))
-		body, ct := formstest.Multipart(map[string]string{"note": "seconda"}, "delega.docx", "text/html", formstest.DOCX("delega 2"))
+		s.createForm(t, desk, nido, "Domanda di iscrizione", "domanda iscrizione.pdf", attachmentstest.PDF("domanda"))
+		delega := s.createForm(t, desk, nido, "Delega", "delega.odt", attachmentstest.ODT("delega"))
+		body, ct := attachmentstest.Multipart(map[string]string{"note": "seconda"}, "delega.docx", "text/html", attachmentstest.DOCX("delega 2"))
 		if res, _ := s.do(t, "POST", "/backoffice/moduli/"+delega+"/versioni", desk, body, "Content-Type", ct); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("second version: %d", res.StatusCode)
 		}

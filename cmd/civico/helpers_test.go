@@ -38,5 +38,6 @@ func testConfig(t testing.TB) config {
 		t.Fatal(err)
 	}
 	c.SecretKey, c.AccessLog = testSecretKey, false
+	c.Payments.Segregation, c.Payments.Gateway = demoSegregation, "sandbox"
 	return c
 }

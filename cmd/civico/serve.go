@@ -10,20 +10,26 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/civico-pa/civico/internal/area"
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/crs"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
+	"github.com/civico-pa/civico/internal/protocol"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -78,6 +84,12 @@ func (c *cli) serve(args []string, demo bool) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Payments.Segregation == "" {
+		log.Warn("payments: CIVICO_PAGOPA_SEGREGATION_CODE is not set: no payment notice can be issued until it is")
+	}
+	if cfg.Payments.Gateway == "sandbox" && !demo {
+		log.Warn("payments: CIVICO_PAYMENTS_GATEWAY=sandbox: residents can mark their notices paid without paying; a test installation only")
+	}
 
 	cards, err := newCardReader(cfg, log)
 	if err != nil {
@@ -94,6 +106,10 @@ func (c *cli) serve(args []string, demo bool) error {
 		return err
 	}
 	if _, err := apps.oidc.Storage.Keys.SigningKey(ctx); err != nil {
+		return err
+	}
+	// river's schema must be complete before anything listens.
+	if err := jobs.Check(ctx, d); err != nil {
 		return err
 	}
 	worker, err := newMailWorker(cfg, d, log, demo, c.stdout)
@@ -118,6 +134,8 @@ func (c *cli) serve(args []string, demo bool) error {
 	// Partecipa reaches the provider through the portal's own listener in
 	// this process, whatever the public address resolves to from here.
 	apps.partecipaAuth.Via = "http://" + loopback(listeners[0].Address())
+	// So does the payments feature reach its sandbox gateway.
+	apps.civico.payments.SetSandboxVia("http://" + loopback(listeners[0].Address()))
 	// Background work stops with the server and is waited for before the
 	// database closes, so its last writes land.
 	var background sync.WaitGroup
@@ -127,7 +145,21 @@ func (c *cli) serve(args []string, demo bool) error {
 	if worker != nil {
 		background.Go(func() { worker.Run(bctx) })
 	}
-	background.Go(func() { feature.Run(bctx, apps.tasks, log) })
+	// Jobs: this process works them and takes part in electing the leader
+	// that inserts the periodic ones. At shutdown running jobs get
+	// jobs.DefaultStopGrace to finish; one still running then is cancelled
+	// and retried later, here or by another process.
+	if err := apps.jobs.Start(bctx); err != nil {
+		return err
+	}
+	background.Go(func() {
+		<-bctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), jobs.DefaultStopGrace+10*time.Second)
+		defer cancel()
+		if err := apps.jobs.Stop(sctx); err != nil {
+			log.Error("stopping the jobs", "err", err)
+		}
+	})
 	metricsAt := ""
 	if m := listeners[len(listeners)-1]; cfg.MetricsAddr != "" {
 		metricsAt = "http://" + m.Address() + "/metrics"
@@ -169,26 +201,37 @@ type apps struct {
 	portal, partecipa *web.App
 	metrics           *web.Metrics
 	civico            *civico
-	tasks             []feature.Task
-	identity          *identity.Service
-	oidc              *oidcop.Provider
-	partecipaAuth     *partecipa.Auth
+	// tasks are the features' periodic jobs, which a test may run in place.
+	tasks []feature.Task
+	// jobs is the job queue, ready (every kind registered), not started:
+	// serve starts it.
+	jobs          *jobs.Jobs
+	identity      *identity.Service
+	oidc          *oidcop.Provider
+	partecipaAuth *partecipa.Auth
 	// limiter keeps every budget (logins, mail, ratings, the coordination
 	// view).
 	limiter *throttle.Limiter
+	// protocol is the protocol register features register through.
+	protocol *protocol.Registry
+	// inbox is the residents' messages features post to.
+	inbox *area.Inbox
 }
 
 // buildApps builds civico from its one list of features (newCivico): the
 // translations and templates of every feature, the two applications, the
 // platform every feature is wired onto, then each feature in order. serve
 // and every test build it this way. cards is nil when smart-card login is
-// not configured.
-func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader) (*apps, error) {
+// not configured. extra are features a test adds after the list's,
+// through the same Host (panels of the personal area's tests and
+// benchmark); serve adds none.
+func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards *cardReader, extra ...feature.Feature) (*apps, error) {
 	secret, err := oidcop.NewSecret([]byte(cfg.SecretKey))
 	if err != nil {
 		return nil, usagef("CIVICO_SECRET_KEY: %v", err)
 	}
 	c := newCivico(cfg, secret, &population.Register{DB: d})
+	c.features = append(c.features, extra...)
 	i18n, err := web.NewI18n(append([]fs.FS{web.Messages}, feature.Messages(c.features)...)...)
 	if err != nil {
 		return nil, err
@@ -239,14 +282,29 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	}
 	// Every guarded route of every feature is checked by identity.
 	portalApp.Guard = id.Require
-	host := &feature.Host{DB: d, Portal: portalApp, Partecipa: partecipaApp, ID: id, Audit: &audit.Log{DB: d}, Outbox: &mail.Outbox{DB: d},
-		Limiter: limiter, Towns: towns, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
+	c.identity = svc.Store
+	c.payments.Notifiers = reminderNotifiers(cfg, d, svc.Store)
+	registry := &protocol.Registry{DB: d, Dir: filepath.Join(cfg.DataDir, "protocol"), Town: func(ctx context.Context) (string, error) {
+		t, err := towns.Get(ctx)
+		return t.FullName(), err
+	}}
+	var scanner attachments.Scanner = attachments.NoScan{}
+	if cfg.Clamd != nil {
+		scanner = cfg.Clamd
+	}
+	queue := jobs.New(d, jobs.Config{Workers: cfg.JobWorkers, Log: log.With("component", "jobs"), Metrics: metrics.Registry()})
+	host := &feature.Host{Attachments: attachments.NewStore(d, cfg.DataDir, scanner), DB: d, Portal: portalApp, Partecipa: partecipaApp, ID: id, Audit: &audit.Log{DB: d}, Outbox: &mail.Outbox{DB: d},
+		Limiter: limiter, Towns: towns, Protocol: registry, Jobs: queue, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
 		BaseURL: cfg.BaseURL, PartecipaBaseURL: cfg.PartecipaBaseURL, DataDir: cfg.DataDir}
+	host.Messages = newInbox(host, i18n, svc.Store, towns)
 	if err := host.Wire(c.features); err != nil {
 		return nil, err
 	}
-	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, civico: c, tasks: host.Tasks(), identity: svc,
-		oidc: c.oidc.Provider, partecipaAuth: c.partecipa.Auth, limiter: limiter}, nil
+	if err := queue.Ready(); err != nil {
+		return nil, err
+	}
+	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, civico: c, tasks: host.Tasks(), jobs: queue, identity: svc,
+		oidc: c.oidc.Provider, partecipaAuth: c.partecipa.Auth, limiter: limiter, protocol: registry, inbox: host.Messages}, nil
 }
 
 // serverListeners are the addresses serve answers on, in this order: the

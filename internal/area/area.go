@@ -57,6 +57,26 @@ type Summary struct {
 	Needs assurance.Level
 	// Empty is a message id shown when there are no items.
 	Empty string
+	// Kind says which tab of the area shows the panel: Activities (the
+	// default: requests, payments, bookings) or Documents (what the town
+	// issued to the resident: certificates, receipts, decisions).
+	Kind Kind
+}
+
+// Kind is the tab of the area a panel belongs to.
+type Kind string
+
+const (
+	// Activities are the resident's requests, payments, bookings.
+	Activities Kind = ""
+	// Documents are the documents issued to the resident.
+	Documents Kind = "documents"
+)
+
+// Named is a panel with the name of the feature that registered it.
+type Named struct {
+	Feature string
+	Panel   Panel
 }
 
 // MaxItems is the most items a panel shows on the desk.

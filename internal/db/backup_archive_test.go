@@ -19,11 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/attachments/attachmentstest"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/forms"
-	"github.com/civico-pa/civico/internal/forms/formstest"
 )
 
 // testDataDir makes a data directory as civico leaves it: a form file
@@ -561,7 +561,7 @@ func (noAudit) Write(context.Context, *sql.Tx, audit.Entry) error { return nil }
 
 func uploadForm(t *testing.T, store *forms.Store, title string) *forms.Form {
 	t.Helper()
-	st, err := store.Stage(bytes.NewReader(formstest.PDF(title)), title+".pdf")
+	st, err := store.Stage(context.Background(), bytes.NewReader(attachmentstest.PDF(title)), title+".pdf")
 	if err != nil {
 		t.Fatal(err)
 	}

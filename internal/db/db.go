@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 )
@@ -74,6 +75,12 @@ type DB struct {
 
 	stmts  sync.Map // query -> *sql.Stmt on read (SQLite)
 	nstmts atomic.Int64
+
+	// listen is the pgx pool of river's LISTEN connections (PostgreSQL),
+	// opened by the first call to River.
+	listenOnce sync.Once
+	listen     *pgxpool.Pool
+	listenErr  error
 }
 
 // Open connects to the target and checks that it answers. It does not migrate.
@@ -145,6 +152,9 @@ func (d *DB) Close() error {
 		return true
 	})
 	err := d.write.Close()
+	if d.listen != nil {
+		d.listen.Close()
+	}
 	if d.read != d.write {
 		err = errors.Join(err, d.read.Close())
 	}

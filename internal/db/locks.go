@@ -19,6 +19,9 @@ const (
 	// LockFormFiles: placing uploaded files (shared) against collecting
 	// the unreferenced ones (exclusive).
 	LockFormFiles Lock = 7243110043
+	// LockAttachmentFiles: placing attachments' files (shared) against
+	// collecting the unreferenced ones (exclusive).
+	LockAttachmentFiles Lock = 7243110061
 	// LockNewsItems: making news visible (exclusive) against reading
 	// them for a digest (shared).
 	LockNewsItems Lock = 7243110060

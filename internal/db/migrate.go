@@ -24,20 +24,35 @@ import (
 //	-- +end
 //
 // Version numbers are one sequence across owners: a number is taken once.
+// Steps are migrations written in Go, numbered in the same sequence: a
+// schema that another library builds with its own migrator (river's, for
+// package jobs), run in the same transaction as the SQL texts.
 type Source struct {
 	Owner string
 	FS    fs.FS
+	Steps []Step
+}
+
+// Step is a migration written in Go. Apply runs in the migration's
+// transaction, under the migration lock, like a SQL text; it must leave
+// the same schema whatever the engine's own words for it.
+type Step struct {
+	Version int
+	Name    string
+	Apply   func(ctx context.Context, d *DB, tx *sql.Tx) error
 }
 
 // Schema is every owner's migrations: what the database is built from.
 type Schema []Source
 
-// Migration is one schema change, ready for one engine.
+// Migration is one schema change, ready for one engine: a SQL text, or a
+// Step's Apply.
 type Migration struct {
 	Version int
 	Name    string
 	Owner   string
 	SQL     string
+	Apply   func(ctx context.Context, d *DB, tx *sql.Tx) error
 }
 
 // ErrSchemaTooNew means the database was migrated by a newer civico.
@@ -47,6 +62,15 @@ var ErrSchemaTooNew = errors.New("database schema is newer than this civico")
 func (s Schema) Migrations(d Dialect) ([]Migration, error) {
 	var ms []Migration
 	for _, src := range s {
+		for _, st := range src.Steps {
+			if st.Version <= 0 || st.Name == "" || st.Apply == nil {
+				return nil, fmt.Errorf("step %d %q of %s: a step needs a positive version, a name and Apply", st.Version, st.Name, src.Owner)
+			}
+			ms = append(ms, Migration{Version: st.Version, Name: fmt.Sprintf("%04d_%s", st.Version, st.Name), Owner: src.Owner, Apply: st.Apply})
+		}
+		if src.FS == nil {
+			continue
+		}
 		entries, err := fs.ReadDir(src.FS, ".")
 		if err != nil {
 			return nil, fmt.Errorf("migrations of %s: %w", src.Owner, err)
@@ -215,7 +239,12 @@ func (d *DB) Migrate(ctx context.Context, schema Schema) ([]int, error) {
 			if done[m.Version] {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			if m.Apply != nil {
+				err = m.Apply(ctx, d, tx)
+			} else {
+				_, err = tx.ExecContext(ctx, m.SQL)
+			}
+			if err != nil {
 				return fmt.Errorf("migration %s of %s: %w", m.Name, m.Owner, err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/jobs"
 )
 
 // PostgresEnv names the variable holding the PostgreSQL server for tests.
@@ -115,7 +116,8 @@ func open(t testing.TB, target db.Target) *db.DB {
 }
 
 // Schema is every migration in the source tree: each package's
-// migrations folder (internal/*/migrations), read from disk. The binary
+// migrations folder (internal/*/migrations), read from disk, and the
+// steps written in Go (river's schema, package jobs). The binary
 // builds its schema from cmd/civico's explicit list of features instead;
 // a test there checks that the two are the same, so a feature missing from
 // the list fails it.
@@ -135,6 +137,7 @@ func Schema(t testing.TB) db.Schema {
 		for _, dir := range dirs {
 			schema = append(schema, db.Source{Owner: filepath.Base(filepath.Dir(dir)), FS: os.DirFS(dir)})
 		}
+		schema = append(schema, db.Source{Owner: "jobs", Steps: jobs.Migrations})
 	})
 	if schemaErr != nil {
 		t.Fatal(schemaErr)

@@ -1,7 +1,7 @@
 // Package feature is where a capability plugs into civico. A feature
 // describes itself once — its translations, its templates for each
 // application, its tables, and a Wire function that registers its routes,
-// back-office sections and background work on a Host — and cmd/civico holds
+// back-office sections and background jobs on a Host — and cmd/civico holds
 // the one explicit list of features that `serve`, `migrate`, the demo and
 // the tests all build from. Adding a feature touches its own folder and
 // that list.
@@ -13,14 +13,17 @@ import (
 	"io/fs"
 	"log/slog"
 	"slices"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/civico-pa/civico/internal/area"
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/mail"
+	"github.com/civico-pa/civico/internal/protocol"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -39,6 +42,9 @@ type Feature struct {
 	// Migrations are its tables: a migrations folder of NNNN_name.sql
 	// files, one SQL text for both databases (see db.Source).
 	Migrations fs.FS
+	// Steps are migrations written in Go, in the same sequence of
+	// versions: a schema another library builds (river's, package jobs).
+	Steps []db.Step
 	// Wire plugs the feature into the applications once they exist.
 	Wire func(h *Host) error
 }
@@ -56,7 +62,21 @@ type Host struct {
 	Outbox  *mail.Outbox
 	Limiter *throttle.Limiter
 	Towns   *town.Store
-	Log     *slog.Logger
+	// Messages is the residents' inbox in the personal area: a feature
+	// posts a message to an account in its own transaction
+	// (Messages.Post), and the resident is told by mail.
+	Messages *area.Inbox
+	// Attachments keeps the files residents and features upload: a
+	// feature stages an upload (Attachments.Stage), then adds it in its own
+	// transaction, owned by an account or a record of its own.
+	Attachments *attachments.Store
+	// Protocol is the protocol register: a feature registers what it
+	// receives and sends (Protocol.Register) in its own transaction.
+	Protocol *protocol.Registry
+	// Jobs is the job queue: a feature's store keeps it as its
+	// jobs.Enqueuer, to insert jobs in its own transactions.
+	Jobs *jobs.Jobs
+	Log  *slog.Logger
 	// Key derives a 32-byte key for purpose from the installation secret
 	// (CIVICO_SECRET_KEY): one key per use, none shared.
 	Key func(purpose string) []byte
@@ -86,25 +106,44 @@ func (h *Host) Panel(p area.Panel) {
 // wired.
 func (h *Host) Panels() []Panel { return slices.Clone(h.panels) }
 
-// Task is background work of a feature: a loop that runs until ctx ends
-// (a mail worker), or a job run every Every (a sweep of expired rows).
+// Task is a feature's periodic job: river runs Run every Every, once
+// across the processes (Host.Every); a test may call Run itself.
 type Task struct {
 	Feature, Name string
 	Every         time.Duration
 	Run           func(ctx context.Context) error
-	Loop          func(ctx context.Context)
 }
 
-// Sweep runs fn every d in every process (sweeps are idempotent and take
-// their own locks): the housekeeping of expired rows and files.
-func (h *Host) Sweep(name string, d time.Duration, fn func(context.Context) error) {
-	h.tasks = append(h.tasks, Task{Feature: h.name, Name: name, Every: d, Run: fn})
+// Job registers a kind of job the feature inserts (with h.Jobs, in its
+// own transaction: jobs.Enqueuer) and its worker, as river's AddWorker
+// does:
+//
+//	h.Job(jobs.Work(func(ctx context.Context, job *river.Job[ExportArgs]) error { ... }))
+//
+// The kind (the args' Kind method) starts with the feature's name and a
+// dot ("applications.export"): kinds are one namespace across features.
+func (h *Host) Job(k jobs.Kind) {
+	if !strings.HasPrefix(k.Name(), h.name+".") {
+		h.Jobs.Fail(fmt.Errorf("%s: job kind %q must start with %q", h.name, k.Name(), h.name+"."))
+		return
+	}
+	h.Jobs.Add(k)
 }
 
-// Loop runs fn in every process until the server stops: a worker that
-// takes its work from the database under leases (mail, logout notices).
-func (h *Host) Loop(name string, fn func(context.Context)) {
-	h.tasks = append(h.tasks, Task{Feature: h.name, Name: name, Loop: fn})
+// Every runs fn every period, once across all the processes: the
+// housekeeping of expired rows and files. Its kind is the feature's name
+// and the task's ("forms.collect-unreferenced-files"); a failed run is
+// retried a few times, logged, then left to the next period (jobs.Every).
+func (h *Host) Every(name string, period time.Duration, fn func(context.Context) error) {
+	h.Jobs.Every(jobs.KindOf(h.name, name), period, fn)
+	h.tasks = append(h.tasks, Task{Feature: h.name, Name: name, Every: period, Run: fn})
+}
+
+// Daily runs fn once a day at hour:minute, Rome time, once across all the
+// processes, told which day it is for; a day whose time passed while no
+// process was up runs when one starts (jobs.Daily).
+func (h *Host) Daily(name string, hour, minute int, fn func(ctx context.Context, day time.Time) error) {
+	h.Jobs.Daily(jobs.KindOf(h.name, name), hour, minute, fn)
 }
 
 // BackOffice lists a part of the back office on its home page.
@@ -114,7 +153,7 @@ func (h *Host) BackOffice(s identity.Section) { h.ID.AddSection(s) }
 // download of their data (/profilo/dati.json).
 func (h *Host) Export(name string, fn identity.Exporter) { h.ID.AddExport(name, fn) }
 
-// Tasks are the background work the features registered.
+// Tasks are the periodic jobs the features registered.
 func (h *Host) Tasks() []Task { return slices.Clone(h.tasks) }
 
 // Wire runs every feature's Wire in order, each told its own name.
@@ -151,8 +190,8 @@ func PartecipaTemplates(features []Feature) []fs.FS {
 func Migrations(features []Feature) db.Schema {
 	var out db.Schema
 	for _, f := range features {
-		if f.Migrations != nil {
-			out = append(out, db.Source{Owner: f.Name, FS: f.Migrations})
+		if f.Migrations != nil || f.Steps != nil {
+			out = append(out, db.Source{Owner: f.Name, FS: f.Migrations, Steps: f.Steps})
 		}
 	}
 	return out
@@ -166,32 +205,4 @@ func collect(features []Feature, pick func(Feature) fs.FS) []fs.FS {
 		}
 	}
 	return out
-}
-
-// Run runs the tasks until ctx ends and returns once they have all
-// stopped: loops until they return, sweeps every Every (a failed sweep is
-// logged and tried again at the next tick).
-func Run(ctx context.Context, tasks []Task, log *slog.Logger) {
-	var wg sync.WaitGroup
-	for _, t := range tasks {
-		wg.Go(func() {
-			if t.Loop != nil {
-				t.Loop(ctx)
-				return
-			}
-			tick := time.NewTicker(t.Every)
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-					if err := t.Run(ctx); err != nil && ctx.Err() == nil {
-						log.Warn("background task failed", "feature", t.Feature, "task", t.Name, "err", err)
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
 }

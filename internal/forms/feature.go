@@ -24,9 +24,10 @@ func (m *Module) Feature() feature.Feature {
 		Name: "forms", Messages: Messages, Portal: Templates, Migrations: Migrations,
 		Wire: func(h *feature.Host) error {
 			m.Store = NewStore(h.DB, h.DataDir, h.Audit, m.Services)
+			m.Store.Scanner = h.Attachments.Files.Scanner
 			(&Web{App: h.Portal, Store: m.Store, Identity: h.ID}).Routes()
 			h.BackOffice(identity.Section{Label: "forms.backoffice.title", Href: "/backoffice/moduli", Roles: Roles})
-			h.Sweep("collect unreferenced files", 5*time.Minute, func(ctx context.Context) error {
+			h.Every("collect unreferenced files", 5*time.Minute, func(ctx context.Context) error {
 				n, err := m.Store.GC(ctx)
 				if n > 0 {
 					h.Log.Info("forms: removed unreferenced files", "files", n)

@@ -2,216 +2,49 @@ package forms
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
-	"errors"
-	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
-	"time"
 
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/db"
 )
 
-// Staged is an uploaded file received, hashed and checked, not yet part
-// of a form. Create or AddVersion take it; Discard removes it otherwise.
-type Staged struct {
-	SHA256   string
-	Size     int64
-	Type     Type
-	Filename string // sanitised, with the extension of Type
-	path     string // the temporary file until it is placed
+// Types are the documents the forms library accepts: what residents can
+// open and fill in. PDFs keep their scripts (a fillable form's checks).
+var Types = []attachments.Type{attachments.PDF, attachments.ODT, attachments.DOCX}
+
+// Staged is an uploaded form received, hashed, checked and scanned, not
+// yet a version: Create or AddVersion take it; Discard removes it otherwise.
+type Staged = attachments.Staged
+
+// referenced lists the files the versions name (attachments.Blobs).
+const referenced = `SELECT DISTINCT sha256 FROM form_versions`
+
+// files are the library's files under Dir, kept by attachments.Blobs.
+func (s *Store) files() *attachments.Blobs {
+	return &attachments.Blobs{DB: s.DB, Dir: s.Dir, Lock: db.LockFormFiles, Referenced: referenced, Scanner: s.Scanner, Now: s.Now}
 }
 
-// Discard removes the temporary file, if it is still there.
-func (st *Staged) Discard() {
-	if st != nil && st.path != "" {
-		_ = os.Remove(st.path) // a leftover would be removed by GC
-		st.path = ""
-	}
+func (s *Store) policy() attachments.Policy {
+	return attachments.Policy{Types: Types, MaxSize: s.Max(), Limits: s.Limits}
 }
 
-// Stage receives a file: it streams r to a temporary file under Dir,
-// hashing it on the way and stopping after Max bytes (ErrTooLarge), then
-// checks its type by content (ErrEmpty, ErrType, ErrMacro, ErrExpands) and
-// syncs it to disk. name is the name it was uploaded with. Whatever goes
-// wrong, nothing stays on disk.
-func (s *Store) Stage(r io.Reader, name string) (*Staged, error) {
-	if s.Dir == "" {
-		return nil, errNoDir
-	}
-	tmpDir := filepath.Join(s.Dir, "tmp")
-	if err := os.MkdirAll(tmpDir, 0o750); err != nil {
-		return nil, err
-	}
-	f, err := os.CreateTemp(tmpDir, "upload-*")
-	if err != nil {
-		return nil, err
-	}
-	st := &Staged{path: f.Name()}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = f.Close()
-			st.Discard()
-		}
-	}()
-	if err := f.Chmod(0o640); err != nil {
-		return nil, err
-	}
-	h := sha256.New()
-	max := s.Max()
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), io.LimitReader(readErrors{r}, max+1), make([]byte, 64<<10))
-	if err != nil {
-		return nil, err
-	}
-	if n > max {
-		return nil, ErrTooLarge
-	}
-	if st.Type, err = s.limits().Detect(f, n); err != nil {
-		return nil, err
-	}
-	if err := f.Sync(); err != nil {
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	st.SHA256, st.Size, st.Filename = hex.EncodeToString(h.Sum(nil)), n, SanitizeFilename(name, st.Type)
-	ok = true
-	return st, nil
-}
-
-// ReadError is a failure to read the upload itself (the client went away,
-// sent a malformed body, or more than the server accepts), as opposed to a
-// failure of the server's disk.
-type ReadError struct{ Err error }
-
-func (e *ReadError) Error() string { return "reading the upload: " + e.Err.Error() }
-func (e *ReadError) Unwrap() error { return e.Err }
-
-type readErrors struct{ r io.Reader }
-
-func (r readErrors) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = &ReadError{err}
-	}
-	return n, err
-}
-
-// path is where the file with this hash lives.
-func (s *Store) path(sum string) (string, error) {
-	if len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" {
-		return "", fmt.Errorf("forms: bad file hash %q", sum)
-	}
-	return filepath.Join(s.Dir, sum[:2], sum), nil
+// Stage receives a file (see attachments.Blobs.Stage): streamed to a
+// temporary file under Dir, hashed, checked by content as one of Types,
+// scanned, synced. name is the name it was uploaded with.
+func (s *Store) Stage(ctx context.Context, r io.Reader, name string) (*Staged, error) {
+	return s.files().Stage(ctx, r, name, "modulo", s.policy())
 }
 
 // Open opens a version's file for reading.
-func (s *Store) Open(v *Version) (*os.File, error) {
-	p, err := s.path(v.SHA256)
-	if err != nil {
-		return nil, err
-	}
-	return os.Open(p) // #nosec G304 -- p is Dir/<2 hex>/<64 hex>, from a hash path() has validated
-}
+func (s *Store) Open(v *Version) (*os.File, error) { return s.files().Open(v.SHA256) }
 
-// lock orders placing files (shared) and collecting them (exclusive).
-func (s *Store) lock(ctx context.Context, tx *sql.Tx, exclusive bool) error {
-	if exclusive {
-		return s.DB.Hold(ctx, tx, db.LockFormFiles)
-	}
-	return s.DB.HoldShared(ctx, tx, db.LockFormFiles)
-}
-
-// place moves a staged file to its final name, unless a file with the same
-// content is there already. It reports whether it created the file.
-func (s *Store) place(st *Staged) (bool, error) {
-	final, err := s.path(st.SHA256)
-	if err != nil {
-		return false, err
-	}
-	dir := filepath.Dir(final)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return false, err
-	}
-	if same, err := hasContent(final, st.SHA256, st.Size); err != nil {
-		return false, err
-	} else if same {
-		return false, nil
-	}
-	if st.path == "" {
-		return false, errors.New("forms: staged file already used")
-	}
-	if err := os.Rename(st.path, final); err != nil {
-		return false, err
-	}
-	st.path = ""
-	if err := syncDir(dir); err != nil {
-		return true, err
-	}
-	return true, syncDir(s.Dir)
-}
-
-// hasContent reports whether the file at p exists with exactly this
-// content; a damaged copy is replaced by the caller.
-func hasContent(p, sum string, size int64) (bool, error) {
-	f, err := os.Open(p) // #nosec G304 -- p is Dir/<2 hex>/<64 hex>, from a hash path() has validated
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	defer func() { _ = f.Close() }()
-	if fi, err := f.Stat(); err != nil || fi.Size() != size {
-		return false, err
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return false, err
-	}
-	return hex.EncodeToString(h.Sum(nil)) == sum, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir) // #nosec G304 -- dir is Dir or one of its <2 hex> subdirectories
-	if err != nil {
-		return err
-	}
-	defer func() { _ = d.Close() }()
-	return d.Sync()
-}
-
-// withFile runs fn in a write transaction after placing the staged file.
-// The staged file is consumed either way; a file placed by a transaction
-// that then failed is removed at once if nothing else references it.
+// withFile runs fn in a write transaction after placing the staged file
+// (attachments.Blobs.WithFile).
 func (s *Store) withFile(ctx context.Context, st *Staged, fn func(tx *sql.Tx) error) error {
-	defer st.Discard()
-	created := false
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lock(ctx, tx, false); err != nil {
-			return err
-		}
-		var err error
-		if created, err = s.place(st); err != nil {
-			return err
-		}
-		return fn(tx)
-	})
-	if err != nil && created {
-		_, _ = s.collect(ctx, map[string]bool{st.SHA256: true}, false)
-	}
-	return err
+	return s.files().WithFile(ctx, st, fn)
 }
-
-// staleUpload is how old a temporary file must be before GC takes it for
-// the leftover of an interrupted upload.
-const staleUpload = 24 * time.Hour
 
 // GC removes the files no version references (left by a crash between
 // placing a file and committing its version) and temporary files of
@@ -220,94 +53,5 @@ func (s *Store) GC(ctx context.Context) (int, error) {
 	if s.Dir == "" {
 		return 0, nil
 	}
-	return s.collect(ctx, nil, true)
-}
-
-// collect removes the unreferenced files among only (every file when only
-// is nil), under the exclusive lock; stale temporary files too if asked.
-func (s *Store) collect(ctx context.Context, only map[string]bool, temps bool) (int, error) {
-	removed := 0
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		removed = 0
-		if err := s.lock(ctx, tx, true); err != nil {
-			return err
-		}
-		refs := map[string]bool{}
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT sha256 FROM form_versions`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var sum string
-			if err := rows.Scan(&sum); err != nil {
-				_ = rows.Close()
-				return err
-			}
-			refs[sum] = true
-		}
-		_ = rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		dirs, err := os.ReadDir(s.Dir)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		for _, d := range dirs {
-			name := d.Name()
-			if !d.IsDir() {
-				continue
-			}
-			if name == "tmp" {
-				if temps {
-					n, err := removeStale(filepath.Join(s.Dir, name), s.now().Add(-staleUpload))
-					removed += n
-					if err != nil {
-						return err
-					}
-				}
-				continue
-			}
-			if len(name) != 2 {
-				continue
-			}
-			files, err := os.ReadDir(filepath.Join(s.Dir, name))
-			if err != nil {
-				return err
-			}
-			for _, f := range files {
-				sum := f.Name()
-				if _, err := s.path(sum); err != nil || sum[:2] != name || refs[sum] || (only != nil && !only[sum]) {
-					continue
-				}
-				if err := os.Remove(filepath.Join(s.Dir, name, sum)); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return err
-				}
-				removed++
-			}
-		}
-		return nil
-	})
-	return removed, err
-}
-
-func removeStale(dir string, before time.Time) (int, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, e := range entries {
-		info, err := e.Info()
-		if err != nil || e.IsDir() || !strings.HasPrefix(e.Name(), "upload-") || !info.ModTime().Before(before) {
-			continue
-		}
-		if err := os.Remove(filepath.Join(dir, e.Name())); err == nil {
-			n++
-		}
-	}
-	return n, nil
+	return s.files().GC(ctx)
 }

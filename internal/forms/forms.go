@@ -7,15 +7,15 @@
 // giving the document it gave. A form can be archived: it leaves the lists,
 // its versioned links keep working.
 //
-// Files are checked by content (see Detect), never by name or by what the
+// Files are checked by content (attachments.Policy.Detect), never by name or by what the
 // browser claims, and stored under the data directory by SHA-256:
 //
 //	<data dir>/forms/ab/ab12...ef    mode 0640, one file per distinct content
 //	<data dir>/forms/tmp/upload-*    uploads being received
 //
-// An upload is streamed to a temporary file while hashed, checked, synced,
+// An upload is streamed to a temporary file while hashed, checked, scanned, synced,
 // and renamed into place in the same transaction that records its version,
-// so no version ever names a file that is not complete on disk. A file no
+// so no version ever names a file that is not complete on disk (attachments.Blobs, as for every upload). A file no
 // version names (after a crash between the rename and the commit) is
 // removed by GC.
 package forms
@@ -31,6 +31,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/civico-pa/civico/internal/attachments"
+
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
@@ -40,7 +42,7 @@ import (
 
 // DefaultMaxSize is the largest file accepted unless Store.MaxSize says
 // otherwise: 20 MiB.
-const DefaultMaxSize = 20 << 20
+const DefaultMaxSize = attachments.DefaultMaxSize
 
 // Form is a document of a service, with its versions.
 type Form struct {
@@ -80,7 +82,7 @@ func (v *Version) URL() string {
 }
 
 // Type is the version's document type.
-func (v *Version) Type() Type { t, _ := TypeOf(v.MediaType); return t }
+func (v *Version) Type() attachments.Type { t, _ := attachments.TypeOf(v.MediaType); return t }
 
 // TypeLabel names the type for people: "PDF", "ODT", "DOCX".
 func (v *Version) TypeLabel() string { return v.Type().Label }
@@ -144,8 +146,10 @@ type Store struct {
 	Dir string
 	// MaxSize is the largest file accepted, in bytes (DefaultMaxSize if 0).
 	MaxSize int64
-	// Limits bound the check of ODT and DOCX archives (DefaultLimits if zero).
-	Limits   Limits
+	// Limits bound the check of ODT and DOCX archives (attachments.DefaultLimits if zero).
+	Limits attachments.Limits
+	// Scanner looks for viruses in every upload (none when nil).
+	Scanner  attachments.Scanner
 	Audit    audit.Writer
 	Services Services
 	Now      func() time.Time
@@ -175,19 +179,9 @@ func (s *Store) Max() int64 {
 	return DefaultMaxSize
 }
 
-func (s *Store) limits() Limits {
-	if s.Limits == (Limits{}) {
-		return DefaultLimits
-	}
-	return s.Limits
-}
-
 // Errors of the store.
 var (
 	ErrNotFound = problem.New(problem.NotFound, "", errors.New("form not found"))
-	// ErrTooLarge: the file is larger than Store.Max.
-	ErrTooLarge = errors.New("the file is larger than the limit")
-	errNoDir    = errors.New("forms: no data directory configured")
 )
 
 // FieldErrors maps a form field to the message id saying what is wrong.
@@ -250,14 +244,17 @@ func (s *Store) serviceKnown(ctx context.Context, id string) (bool, error) {
 // FileMessage is the message id explaining why an upload was refused.
 func FileMessage(err error) string {
 	switch {
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, attachments.ErrTooLarge):
 		return "forms.error.too_large"
-	case errors.Is(err, ErrEmpty):
+	case errors.Is(err, attachments.ErrEmpty):
 		return "forms.error.empty"
-	case errors.Is(err, ErrMacro):
+	case errors.Is(err, attachments.ErrMacro):
 		return "forms.error.macro"
-	case errors.Is(err, ErrExpands):
+	case errors.Is(err, attachments.ErrExpands):
 		return "forms.error.expands"
+	case errors.Is(err, attachments.ErrInfected), errors.Is(err, attachments.ErrScanFailed):
+		id, _ := attachments.Message(err)
+		return id
 	}
 	return "forms.error.type"
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/civico-pa/civico/internal/attachments"
+
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/web"
@@ -131,19 +133,12 @@ func (h *Web) serve(w http.ResponseWriter, r *http.Request, v *Version, immutabl
 		return
 	}
 	defer f.Close()
-	hd := w.Header()
-	hd.Set("Content-Type", v.MediaType)
-	hd.Set("Content-Disposition", ContentDisposition(v.Filename))
-	hd.Set("Content-Security-Policy", "sandbox")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("ETag", `"`+v.SHA256+`"`)
+	// The latest version changes: revalidate, cheaply, with the ETag.
+	cache := "public, no-cache"
 	if immutable {
-		hd.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		// The latest version changes: revalidate, cheaply, with the ETag.
-		hd.Set("Cache-Control", "public, no-cache")
+		cache = "public, max-age=31536000, immutable"
 	}
-	http.ServeContent(w, r, "", v.UploadedAt, f)
+	attachments.Serve(w, r, f, v.Filename, v.MediaType, v.SHA256, v.UploadedAt, cache)
 }
 
 // FormState is what an upload form shows again after a refusal.
@@ -180,13 +175,7 @@ type DetailData struct {
 }
 
 // accept is the file chooser's hint; the server checks the content anyway.
-var accept = func() string {
-	var parts []string
-	for _, t := range Types {
-		parts = append(parts, "."+t.Ext, t.MediaType)
-	}
-	return strings.Join(parts, ",")
-}()
+var accept = attachments.Policy{Types: Types}.Accept()
 
 func (h *Web) services(r *http.Request) ([]Service, error) {
 	if h.Store.Services == nil {
@@ -331,7 +320,7 @@ func (h *Web) receive(w http.ResponseWriter, r *http.Request) *upload {
 	if r.ContentLength > limit {
 		// Refused before a byte is read: the browser may not even show
 		// the answer if it is still sending, but nothing is stored.
-		u.fileErr = ErrTooLarge
+		u.fileErr = attachments.ErrTooLarge
 		return u
 	}
 	// Operators only (the routes check the role first): 20 MiB takes
@@ -347,7 +336,7 @@ func (h *Web) receive(w http.ResponseWriter, r *http.Request) *upload {
 		u.staged.Discard()
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			u.staged, u.fileErr = nil, ErrTooLarge
+			u.staged, u.fileErr = nil, attachments.ErrTooLarge
 			return u
 		}
 		h.App.Error(w, r, http.StatusBadRequest)
@@ -372,19 +361,19 @@ func (h *Web) receive(w http.ResponseWriter, r *http.Request) *upload {
 			if p.FileName() == "" {
 				continue // no file chosen; NextPart skips the empty content
 			}
-			u.staged, err = h.Store.Stage(p, p.FileName())
-			var rerr *ReadError
+			u.staged, err = h.Store.Stage(r.Context(), p, p.FileName())
+			var rerr *attachments.ReadError
 			switch {
 			case err == nil:
 			case errors.As(err, &rerr):
 				return bad(rerr.Err)
-			case errors.Is(err, ErrTooLarge):
+			case errors.Is(err, attachments.ErrTooLarge):
 				// Read on (up to the cap, discarding) so that the browser,
 				// still sending, receives the answer rather than a reset.
 				_, _ = io.Copy(io.Discard, r.Body)
-				u.fileErr = ErrTooLarge
+				u.fileErr = attachments.ErrTooLarge
 				return u
-			case errors.Is(err, ErrType), errors.Is(err, ErrEmpty), errors.Is(err, ErrMacro), errors.Is(err, ErrExpands):
+			case attachments.Refused(err):
 				h.App.Log.Info("form upload refused", "reason", err.Error(), "request_id", web.RequestID(r.Context()))
 				u.fileErr = err
 			default:
@@ -417,7 +406,8 @@ func actor(r *http.Request) Actor {
 }
 
 // refusal merges the file's refusal into the field errors and picks the
-// status: 413 for a file too large, 422 otherwise.
+// status: 413 for a file too large, 503 when the virus scan could not be
+// made, 422 otherwise.
 func refusal(fe FieldErrors, fileErr error) (FieldErrors, int) {
 	if fe == nil {
 		fe = FieldErrors{}
@@ -425,9 +415,7 @@ func refusal(fe FieldErrors, fileErr error) (FieldErrors, int) {
 	status := http.StatusUnprocessableEntity
 	if fileErr != nil {
 		fe["file"] = FileMessage(fileErr)
-		if errors.Is(fileErr, ErrTooLarge) {
-			status = http.StatusRequestEntityTooLarge
-		}
+		_, status = attachments.Message(fileErr)
 	}
 	return fe, status
 }

@@ -16,10 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/attachments"
+
+	"github.com/civico-pa/civico/internal/attachments/attachmentstest"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
-	"github.com/civico-pa/civico/internal/forms/formstest"
 )
 
 // failingAudit refuses every event, so the transaction it is in fails late.
@@ -42,7 +44,7 @@ var operator = Actor{AccountID: "0123456789abcdef0123456789abcdef", Remote: "192
 
 func stage(t testing.TB, s *Store, data []byte, name string) *Staged {
 	t.Helper()
-	st, err := s.Stage(bytes.NewReader(data), name)
+	st, err := s.Stage(context.Background(), bytes.NewReader(data), name)
 	if err != nil {
 		t.Fatalf("Stage(%s): %v", name, err)
 	}
@@ -53,20 +55,7 @@ func hashOf(b []byte) string { sum := sha256.Sum256(b); return hex.EncodeToStrin
 
 // filesOnDisk lists the stored files (by hash) and the temporary ones.
 func filesOnDisk(t testing.TB, s *Store) (stored, temps []string) {
-	t.Helper()
-	filepath.WalkDir(s.Dir, func(p string, e os.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return nil
-		}
-		if filepath.Base(filepath.Dir(p)) == "tmp" {
-			temps = append(temps, e.Name())
-		} else {
-			stored = append(stored, e.Name())
-		}
-		return nil
-	})
-	sort.Strings(stored)
-	return stored, temps
+	return attachmentstest.OnDisk(s.Dir)
 }
 
 func count(t testing.TB, d *db.DB, table string) int {
@@ -82,7 +71,7 @@ func TestVersionsAreKept(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		s := newStore(t, d)
-		v1, v2 := formstest.PDF("versione 1"), formstest.DOCX("versione 2")
+		v1, v2 := attachmentstest.PDF("versione 1"), attachmentstest.DOCX("versione 2")
 		f, err := s.Create(ctx, NewForm{ServiceID: "iscrizione-asilo-nido", Title: "  Domanda di iscrizione  ", Description: "Per l'anno 2026/27"},
 			stage(t, s, v1, "Domanda iscrizione.pdf"), operator)
 		if err != nil {
@@ -99,7 +88,7 @@ func TestVersionsAreKept(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.Number != 2 || v.MediaType != DOCX.MediaType || v.Note != "nuove tariffe" {
+		if v.Number != 2 || v.MediaType != attachments.DOCX.MediaType || v.Note != "nuove tariffe" {
 			t.Errorf("second version %+v", v)
 		}
 		got, err := s.Get(ctx, f.ID)
@@ -193,10 +182,10 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 			file []byte
 			want map[string]string
 		}{
-			{"unknown service", NewForm{ServiceID: "rilascio-passaporti", Title: "Domanda"}, formstest.PDF("x"), map[string]string{"service": "forms.error.service"}},
-			{"no service", NewForm{Title: "Domanda"}, formstest.PDF("x"), map[string]string{"service": "forms.error.service"}},
-			{"empty title", NewForm{ServiceID: "accesso-atti", Title: "  "}, formstest.PDF("x"), map[string]string{"title": "forms.error.title"}},
-			{"long title", NewForm{ServiceID: "accesso-atti", Title: string(bytes.Repeat([]byte("à"), 201))}, formstest.PDF("x"), map[string]string{"title": "forms.error.title_long"}},
+			{"unknown service", NewForm{ServiceID: "rilascio-passaporti", Title: "Domanda"}, attachmentstest.PDF("x"), map[string]string{"service": "forms.error.service"}},
+			{"no service", NewForm{Title: "Domanda"}, attachmentstest.PDF("x"), map[string]string{"service": "forms.error.service"}},
+			{"empty title", NewForm{ServiceID: "accesso-atti", Title: "  "}, attachmentstest.PDF("x"), map[string]string{"title": "forms.error.title"}},
+			{"long title", NewForm{ServiceID: "accesso-atti", Title: string(bytes.Repeat([]byte("à"), 201))}, attachmentstest.PDF("x"), map[string]string{"title": "forms.error.title_long"}},
 			{"no file", NewForm{ServiceID: "accesso-atti", Title: "Domanda"}, nil, map[string]string{"file": "forms.error.file_missing"}},
 		}
 		for _, c := range cases {
@@ -211,20 +200,20 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 			}
 		}
 		// Files refused by Stage.
-		big := append(formstest.PDF("x"), bytes.Repeat([]byte(" "), 64<<10)...)
-		for name, data := range map[string][]byte{"big.pdf": big, "page.pdf": formstest.HTML(), "empty.pdf": nil, "macro.docx": formstest.DOCM()} {
-			if st, err := s.Stage(bytes.NewReader(data), name); err == nil {
+		big := append(attachmentstest.PDF("x"), bytes.Repeat([]byte(" "), 64<<10)...)
+		for name, data := range map[string][]byte{"big.pdf": big, "page.pdf": attachmentstest.HTML(), "empty.pdf": nil, "macro.docx": attachmentstest.DOCM()} {
+			if st, err := s.Stage(context.Background(), bytes.NewReader(data), name); err == nil {
 				st.Discard()
 				t.Errorf("%s accepted", name)
 			}
 		}
-		if _, err := s.Stage(bytes.NewReader(big), "big.pdf"); !errors.Is(err, ErrTooLarge) || FileMessage(err) != "forms.error.too_large" {
+		if _, err := s.Stage(context.Background(), bytes.NewReader(big), "big.pdf"); !errors.Is(err, attachments.ErrTooLarge) || FileMessage(err) != "forms.error.too_large" {
 			t.Errorf("too large: %v", err)
 		}
 		// A transaction failing after the file was placed takes it away.
 		failing := *s
 		failing.Audit = failingAudit{}
-		if _, err := failing.Create(ctx, NewForm{ServiceID: "accesso-atti", Title: "Domanda"}, stage(t, s, formstest.PDF("late"), "a.pdf"), operator); err == nil {
+		if _, err := failing.Create(ctx, NewForm{ServiceID: "accesso-atti", Title: "Domanda"}, stage(t, s, attachmentstest.PDF("late"), "a.pdf"), operator); err == nil {
 			t.Error("Create succeeded with a failing audit log")
 		}
 		if n := count(t, d, "forms") + count(t, d, "form_versions"); n != 0 {
@@ -240,8 +229,8 @@ func TestConcurrentUploadsOfTheSameContent(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		s := newStore(t, d)
-		content := formstest.PDF("lo stesso modulo caricato da più sportelli")
-		first, err := s.Create(ctx, NewForm{ServiceID: "accesso-atti", Title: "Modulo condiviso"}, stage(t, s, formstest.ODT("v1"), "v1.odt"), operator)
+		content := attachmentstest.PDF("lo stesso modulo caricato da più sportelli")
+		first, err := s.Create(ctx, NewForm{ServiceID: "accesso-atti", Title: "Modulo condiviso"}, stage(t, s, attachmentstest.ODT("v1"), "v1.odt"), operator)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +239,7 @@ func TestConcurrentUploadsOfTheSameContent(t *testing.T) {
 		errs := make(chan error, 2*n)
 		for i := range n {
 			wg.Go(func() {
-				st, err := s.Stage(bytes.NewReader(content), fmt.Sprintf("copia-%d.pdf", i))
+				st, err := s.Stage(context.Background(), bytes.NewReader(content), fmt.Sprintf("copia-%d.pdf", i))
 				if err != nil {
 					errs <- err
 					return
@@ -259,7 +248,7 @@ func TestConcurrentUploadsOfTheSameContent(t *testing.T) {
 				errs <- err
 			})
 			wg.Go(func() {
-				st, err := s.Stage(bytes.NewReader(content), "nuova.pdf")
+				st, err := s.Stage(context.Background(), bytes.NewReader(content), "nuova.pdf")
 				if err != nil {
 					errs <- err
 					return
@@ -314,8 +303,8 @@ func TestGCRemovesOnlyUnreferencedFiles(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		s := newStore(t, d)
-		kept := formstest.PDF("in uso")
-		archived := formstest.ODT("archiviato")
+		kept := attachmentstest.PDF("in uso")
+		archived := attachmentstest.ODT("archiviato")
 		f, err := s.Create(ctx, NewForm{ServiceID: "accesso-atti", Title: "In uso"}, stage(t, s, kept, "a.pdf"), operator)
 		if err != nil {
 			t.Fatal(err)
@@ -324,7 +313,7 @@ func TestGCRemovesOnlyUnreferencedFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.AddVersion(ctx, f.ID, stage(t, s, formstest.DOCX("nuova"), "c.docx"), "", operator); err != nil {
+		if _, err := s.AddVersion(ctx, f.ID, stage(t, s, attachmentstest.DOCX("nuova"), "c.docx"), "", operator); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.SetArchived(ctx, g.ID, true, operator); err != nil {
@@ -332,7 +321,7 @@ func TestGCRemovesOnlyUnreferencedFiles(t *testing.T) {
 		}
 		// What a crash leaves: a file placed whose version never committed,
 		// an interrupted upload from yesterday, and one in progress.
-		orphan := formstest.PDF("orfano")
+		orphan := attachmentstest.PDF("orfano")
 		op := filepath.Join(s.Dir, hashOf(orphan)[:2], hashOf(orphan))
 		os.MkdirAll(filepath.Dir(op), 0o750)
 		if err := os.WriteFile(op, orphan, 0o640); err != nil {
@@ -354,7 +343,7 @@ func TestGCRemovesOnlyUnreferencedFiles(t *testing.T) {
 			t.Errorf("GC removed %d files, want 2", removed)
 		}
 		stored, temps := filesOnDisk(t, s)
-		want := []string{hashOf(archived), hashOf(kept), hashOf(formstest.DOCX("nuova")), "LEGGIMI.txt"}
+		want := []string{hashOf(archived), hashOf(kept), hashOf(attachmentstest.DOCX("nuova")), "LEGGIMI.txt"}
 		sort.Strings(want)
 		if fmt.Sprint(stored) != fmt.Sprint(want) || fmt.Sprint(temps) != "[upload-222]" {
 			t.Errorf("after GC: %v, temporary %v; want %v", stored, temps, want)
@@ -371,7 +360,7 @@ func TestGCRemovesOnlyUnreferencedFiles(t *testing.T) {
 
 func TestStageNeedsADataDirectory(t *testing.T) {
 	s := NewStore(nil, "", nil, nil)
-	if _, err := s.Stage(bytes.NewReader(formstest.PDF("x")), "a.pdf"); err == nil {
+	if _, err := s.Stage(context.Background(), bytes.NewReader(attachmentstest.PDF("x")), "a.pdf"); err == nil {
 		t.Error("Stage without a data directory succeeded")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/civico-pa/civico/internal/attachments"
+
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -51,7 +53,7 @@ func TestMessagesAreDefined(t *testing.T) {
 			}
 		}
 	}
-	for _, err := range []error{ErrTooLarge, ErrEmpty, ErrType, ErrMacro, ErrExpands} {
+	for _, err := range []error{attachments.ErrTooLarge, attachments.ErrEmpty, attachments.ErrType, attachments.ErrMacro, attachments.ErrExpands} {
 		if id := FileMessage(err); !x.Has("it", id) || !x.Has("en", id) {
 			t.Errorf("FileMessage(%v) = %q, undefined", err, id)
 		}

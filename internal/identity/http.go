@@ -58,6 +58,9 @@ type Web struct {
 	// CardLoginURL is where /login/crs is served with TLS ("" when no TLS
 	// listener is configured).
 	BaseURL, CardLoginURL string
+	// Landing is where a login leads when no return address was asked
+	// (the personal area); "/" when empty.
+	Landing string
 
 	// sections are the parts of the back office (AddSection).
 	sections []Section
@@ -147,7 +150,7 @@ func (h *Web) Middleware(next http.Handler) http.Handler {
 // been revoked since, whether or not its browser comes back to the portal:
 // the applications it logged into are told (back-channel logout) and its
 // tokens stop. The middleware ends such a session at its next request;
-// this ends the others, each process running it every minute. Any process
+// this ends the others, a periodic job running it every minute. Any process
 // may run it: a session another one ended first is skipped.
 func (h *Web) EndRevokedSessions(ctx context.Context) error {
 	if h.Card == nil {
@@ -271,6 +274,19 @@ func (h *Web) Require(level assurance.Level, roles ...string) func(http.HandlerF
 	}
 }
 
+// next is where a login leads: the return address asked, if it is a path
+// on this site, and otherwise Landing for a resident, the home page for an
+// operator.
+func (h *Web) next(raw string, login *Login) string {
+	if next := web.SafeNext(raw); next != "/" || raw == "/" {
+		return next
+	}
+	if h.Landing != "" && (login == nil || login.Account == nil || login.Account.Kind != KindOperator) {
+		return h.Landing
+	}
+	return "/"
+}
+
 // Routes is the map of the identity pages.
 func (h *Web) Routes() {
 	m := h.App.For("identity")
@@ -352,7 +368,7 @@ func (h *Web) form(w http.ResponseWriter, r *http.Request, status int, name, tit
 	if d.Values == nil {
 		d.Values = map[string]string{}
 	}
-	if d.Next == "" {
+	if d.Next == "" && r.FormValue("next") != "" {
 		d.Next = web.SafeNext(r.FormValue("next"))
 	}
 	if h.CardLoginURL != "" {
@@ -390,7 +406,7 @@ func (h *Web) login(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		h.loggedIn(w, r, login)
-		http.Redirect(w, r, web.SafeNext(r.PostForm.Get("next")), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site (FuzzSafeNext)
+		http.Redirect(w, r, h.next(r.PostForm.Get("next"), login), http.StatusSeeOther) // #nosec G710 -- next admits only a path on this site (SafeNext, FuzzSafeNext)
 	case errors.As(err, &pending):
 		h.totpForm(w, r, http.StatusOK, email, pending, "")
 	case h.refused(w, r, err, "login", "identity.login.title", d):
@@ -432,7 +448,7 @@ func (h *Web) loginCode(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		h.loggedIn(w, r, login)
-		http.Redirect(w, r, web.SafeNext(f.Get("next")), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site (FuzzSafeNext)
+		http.Redirect(w, r, h.next(f.Get("next"), login), http.StatusSeeOther) // #nosec G710 -- next admits only a path on this site (SafeNext, FuzzSafeNext)
 	case errors.As(err, &retry) && retry.Retry != nil:
 		// A wrong code with attempts left: the same pending login (and the
 		// same secret for an operator enrolling) asks again.
@@ -487,7 +503,7 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.loggedIn(w, r, login)
-	http.Redirect(w, r, web.SafeNext(r.URL.Query().Get("next")), http.StatusSeeOther) // #nosec G710 -- SafeNext admits only a path on this site (FuzzSafeNext)
+	http.Redirect(w, r, h.next(r.URL.Query().Get("next"), login), http.StatusSeeOther) // #nosec G710 -- next admits only a path on this site (SafeNext, FuzzSafeNext)
 }
 
 func (h *Web) logout(w http.ResponseWriter, r *http.Request) {

@@ -23,6 +23,10 @@ var ErrLinkOtherCard = errors.New("the link was asked for by another account")
 // the transaction that links them (single sign-on's consents, say).
 type Merger func(ctx context.Context, tx *sql.Tx, from, into string) error
 
+// Closer erases what a feature keeps of an account its owner closes, in
+// the closure's transaction.
+type Closer func(ctx context.Context, tx *sql.Tx, accountID string) error
+
 // Linking joins a password account to the account of a session that proved
 // who the person is (a card login). The card's account keeps its id and
 // gains the address and the password; the password account's sessions end

@@ -45,6 +45,9 @@ type Service struct {
 	Mail     Mailer
 	// Mergers move other features' data when two accounts are linked.
 	Mergers []Merger
+	// Closers erase other features' personal data of an account its
+	// owner closes, in the closure's transaction.
+	Closers []Closer
 	// Register, when the town loaded its population register, gives sex
 	// and birth date of a person whose fiscal code a login proved.
 	Register Register
@@ -526,6 +529,11 @@ func (s *Service) CloseAccount(ctx context.Context, a *Account, remote string) e
 		if a.Email != "" {
 			if err := s.Mail.Enqueue(ctx, tx, a.Email, s.T(a.Lang, "mail.closed.subject", "Town", town),
 				s.T(a.Lang, "mail.closed.body", "Town", town, "Name", a.GivenName)); err != nil {
+				return err
+			}
+		}
+		for _, c := range s.Closers {
+			if err := c(ctx, tx, a.ID); err != nil {
 				return err
 			}
 		}

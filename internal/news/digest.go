@@ -27,7 +27,7 @@ import (
 // ends at now; on SQLite transactions take the write lock when they begin.
 type Digest struct {
 	News *Service
-	// Log receives errors of RunDaily; nil discards them.
+	// Log is told how many digests Daily sent; nil tells nothing.
 	Log *slog.Logger
 }
 
@@ -195,44 +195,21 @@ func (d *Digest) message(to, lang, town string, since time.Time, items []Item, u
 	return mail.Message{To: to, Subject: s.t(lang, "news.mail.digest.subject", "Town", town, "Count", len(items)), Text: b.String()}
 }
 
-// DigestHour and DigestMinute are when, in Rome, RunDaily sends.
+// DigestHour and DigestMinute are when, in Rome, the digest is sent
+// (Daily, a daily job).
 const (
 	DigestHour   = 7
 	DigestMinute = 0
 )
 
-// RunDaily sends the digest every day at hour:minute, Rome time, until ctx
-// ends. Every civico process may run it: a subscription that had its digest
-// in the last twelve hours is left alone, so processes whose clocks differ
-// by a little do not each send one.
-func (d *Digest) RunDaily(ctx context.Context, hour, minute int) {
-	for {
-		next := NextRun(time.Now(), hour, minute)
-		t := time.NewTimer(time.Until(next))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		n, err := d.send(ctx, time.Now(), 12*time.Hour)
-		if d.Log != nil {
-			if err != nil && ctx.Err() == nil {
-				d.Log.Error("news digest", "err", err, "sent", n)
-			} else if n > 0 {
-				d.Log.Info("news digest", "sent", n)
-			}
-		}
+// Daily sends the day's digest: the daily job, run once a day across the
+// processes (feature.Host.Daily). A subscription that had its digest in
+// the last twelve hours is left alone, so a retry of the job, or an
+// operator's, sends only what failed.
+func (d *Digest) Daily(ctx context.Context, _ time.Time) error {
+	n, err := d.send(ctx, time.Now(), 12*time.Hour)
+	if d.Log != nil && n > 0 {
+		d.Log.Info("news digest", "sent", n)
 	}
-}
-
-// NextRun is the first hour:minute in Rome strictly after now.
-func NextRun(now time.Time, hour, minute int) time.Time {
-	r := now.In(hours.Rome)
-	next := time.Date(r.Year(), r.Month(), r.Day(), hour, minute, 0, 0, hours.Rome)
-	for !next.After(now) {
-		r = r.AddDate(0, 0, 1)
-		next = time.Date(r.Year(), r.Month(), r.Day(), hour, minute, 0, 0, hours.Rome)
-	}
-	return next
+	return err
 }

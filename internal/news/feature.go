@@ -25,9 +25,7 @@ func (m *Module) Feature() feature.Feature {
 			h.Export("news_subscription", func(ctx context.Context, a *identity.Account) (any, error) {
 				return m.Service.Export(ctx, a.Email)
 			})
-			h.Loop("daily digest", func(ctx context.Context) {
-				(&Digest{News: m.Service, Log: h.Log}).RunDaily(ctx, DigestHour, DigestMinute)
-			})
+			h.Daily("digest", DigestHour, DigestMinute, (&Digest{News: m.Service, Log: h.Log}).Daily)
 			return nil
 		},
 	}

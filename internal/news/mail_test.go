@@ -413,32 +413,3 @@ func TestAtomFeeds(t *testing.T) {
 		}
 	})
 }
-
-func TestNextRunIsSevenInRome(t *testing.T) {
-	for _, tt := range []struct{ now, want string }{
-		{"2026-05-12T04:59:00Z", "2026-05-12T07:00:00+02:00"},
-		{"2026-05-12T05:00:00Z", "2026-05-13T07:00:00+02:00"},
-		{"2026-03-28T12:00:00Z", "2026-03-29T07:00:00+02:00"}, // the night summer time starts
-		{"2026-12-31T23:30:00Z", "2027-01-01T07:00:00+01:00"},
-	} {
-		now, _ := time.Parse(time.RFC3339, tt.now)
-		if got := news.NextRun(now, news.DigestHour, news.DigestMinute).In(hours.Rome).Format(time.RFC3339); got != tt.want {
-			t.Errorf("after %s: %s, want %s", tt.now, got, tt.want)
-		}
-	}
-}
-
-func TestRunDailyStopsWithItsContext(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		s := newSite(t, d)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { (&news.Digest{News: s.news}).RunDaily(ctx, news.DigestHour, news.DigestMinute); close(done) }()
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("RunDaily did not stop")
-		}
-	})
-}

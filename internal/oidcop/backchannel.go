@@ -204,22 +204,6 @@ func (p *Provider) DeliverDueLogouts(ctx context.Context) (int, error) {
 	return len(claimed), nil
 }
 
-// RunLogoutRetries calls DeliverDueLogouts every 15 seconds until ctx ends.
-func (p *Provider) RunLogoutRetries(ctx context.Context) {
-	t := time.NewTicker(15 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := p.DeliverDueLogouts(ctx); err != nil && ctx.Err() == nil {
-				p.Log.Warn("back-channel logout retries", "err", err)
-			}
-		}
-	}
-}
-
 // LogoutToken signs a logout token for a client.
 func (p *Provider) LogoutToken(ctx context.Context, clientID, subject, sid string) (string, error) {
 	key, err := p.Storage.Keys.SigningKey(ctx)

@@ -48,8 +48,11 @@ func (m *Module) Feature() feature.Feature {
 				}
 			}
 			h.Export("single_sign_on", store.Export)
-			h.Loop("back-channel logout retries", p.RunLogoutRetries)
-			h.Sweep("expired requests and tokens", 5*time.Minute, store.Sweep)
+			h.Every("back-channel logout retries", 15*time.Second, func(ctx context.Context) error {
+				_, err := p.DeliverDueLogouts(ctx)
+				return err
+			})
+			h.Every("expired requests and tokens", 5*time.Minute, store.Sweep)
 			m.Provider = p
 			return nil
 		},

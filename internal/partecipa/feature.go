@@ -28,7 +28,7 @@ func (m *Module) Feature() feature.Feature {
 			m.Auth = &Auth{DB: h.DB, Issuer: h.BaseURL, BaseURL: h.PartecipaBaseURL, ClientID: m.ClientID, ClientSecret: m.ClientSecret,
 				HTTP: m.HTTP, Log: h.Log.With("app", "partecipa")}
 			(&Partecipa{App: h.Partecipa, Auth: m.Auth}).Routes()
-			h.Sweep("expired sessions", 5*time.Minute, m.Auth.Sweep)
+			h.Every("expired sessions", 5*time.Minute, m.Auth.Sweep)
 			return nil
 		},
 	}

@@ -1,4 +1,4 @@
-package forms
+package attachments
 
 import (
 	"bytes"
@@ -7,12 +7,12 @@ import (
 )
 
 // FuzzDetect checks that Detect never panics, refuses only with one of its
-// four errors, decides the same twice, and accepts nothing that does not
+// five errors, decides the same twice, and accepts nothing that does not
 // start as the type it names. The seeds, in testdata/fuzz/FuzzDetect, are
 // the documents of TestDetect: real PDF, ODT and DOCX files and the refused
 // kinds (renamed program, web page, macro-enabled DOCX, ZIP bombs...).
 func FuzzDetect(f *testing.F) {
-	limits := Limits{MaxExpanded: 1 << 20, MaxEntries: 64}
+	limits := Policy{Types: Types, Limits: Limits{MaxExpanded: 1 << 20, MaxEntries: 64, MaxPixels: 1 << 20}, RefuseScripts: true}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := limits.Detect(bytes.NewReader(data), int64(len(data)))
 		again, err2 := limits.Detect(bytes.NewReader(data), int64(len(data)))
@@ -20,8 +20,8 @@ func FuzzDetect(f *testing.F) {
 			t.Fatalf("Detect decided %v, %v then %v, %v", got, err, again, err2)
 		}
 		if err != nil {
-			if !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrType) && !errors.Is(err, ErrMacro) && !errors.Is(err, ErrExpands) {
-				t.Fatalf("Detect error %v is none of the four", err)
+			if !errors.Is(err, ErrEmpty) && !errors.Is(err, ErrType) && !errors.Is(err, ErrMacro) && !errors.Is(err, ErrExpands) && !errors.Is(err, ErrScript) {
+				t.Fatalf("Detect error %v is none of the five", err)
 			}
 			if got != (Type{}) {
 				t.Fatalf("Detect = %v with error %v", got, err)
@@ -37,10 +37,18 @@ func FuzzDetect(f *testing.F) {
 			if !bytes.HasPrefix(data, []byte("PK\x03\x04")) {
 				t.Fatalf("accepted as %s: %q", got.Label, data[:min(len(data), 16)])
 			}
+		case PNG:
+			if !bytes.HasPrefix(data, pngSignature) || !bytes.HasSuffix(data, []byte("IEND\xaeB`\x82")) {
+				t.Fatalf("accepted as PNG: %q", data[:min(len(data), 16)])
+			}
+		case JPEG:
+			if !bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}) || !bytes.Contains(data, []byte{0xFF, 0xD9}) {
+				t.Fatalf("accepted as JPEG: %q", data[:min(len(data), 16)])
+			}
 		default:
 			t.Fatalf("Detect = %v, not an accepted type", got)
 		}
-		if name := SanitizeFilename("x", got); name != "x."+got.Ext {
+		if name := SanitizeFilename("x", got, "documento"); name != "x."+got.Ext {
 			t.Fatalf("SanitizeFilename = %q", name)
 		}
 	})

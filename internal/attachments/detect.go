@@ -1,4 +1,4 @@
-package forms
+package attachments
 
 import (
 	"archive/zip"
@@ -8,28 +8,31 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 )
 
-// Type is a kind of document civico accepts as a form.
+// Type is a kind of file civico accepts.
 type Type struct {
 	// Ext is the file name extension given to downloads, without the dot.
 	Ext string
 	// MediaType is sent as the download's Content-Type.
 	MediaType string
-	// Label names the type for people: "PDF", "ODT", "DOCX".
+	// Label names the type for people: "PDF", "ODT", "DOCX", "PNG", "JPEG".
 	Label string
 }
 
-// The accepted types.
+// The types civico can recognise; each use accepts some of them (Policy).
 var (
 	PDF  = Type{Ext: "pdf", MediaType: "application/pdf", Label: "PDF"}
 	ODT  = Type{Ext: "odt", MediaType: "application/vnd.oasis.opendocument.text", Label: "ODT"}
 	DOCX = Type{Ext: "docx", MediaType: "application/vnd.openxmlformats-officedocument.wordprocessingml.document", Label: "DOCX"}
+	PNG  = Type{Ext: "png", MediaType: "image/png", Label: "PNG"}
+	JPEG = Type{Ext: "jpg", MediaType: "image/jpeg", Label: "JPEG"}
 )
 
-// Types lists every accepted type.
-var Types = []Type{PDF, ODT, DOCX}
+// Types lists every type civico can recognise.
+var Types = []Type{PDF, ODT, DOCX, PNG, JPEG}
 
 // TypeOf returns the type of a stored media type.
 func TypeOf(mediaType string) (Type, bool) {
@@ -45,36 +48,49 @@ func TypeOf(mediaType string) (Type, bool) {
 // compare with errors.Is.
 var (
 	ErrEmpty = errors.New("the file is empty")
-	// ErrType: not a PDF, ODT or DOCX document (whatever its name says).
-	ErrType = errors.New("not a PDF, ODT or DOCX document")
+	// ErrType: not one of the accepted types (whatever its name says).
+	ErrType = errors.New("not a file of an accepted type")
 	// ErrMacro: an office document carrying macros or ActiveX controls.
 	ErrMacro = errors.New("the document contains macros")
-	// ErrExpands: an archive that would expand beyond the limits (a ZIP bomb).
-	ErrExpands = errors.New("the archive expands beyond the limits")
+	// ErrExpands: an archive or image that would expand beyond the limits
+	// (a ZIP bomb, a decompression bomb).
+	ErrExpands = errors.New("the file expands beyond the limits")
+	// ErrScript: a PDF carrying JavaScript or actions that launch programs.
+	ErrScript = errors.New("the PDF contains scripts")
 )
 
-// Limits bound the work of checking an ODT or DOCX (both ZIP archives).
+// Limits bound the work of checking a file.
 type Limits struct {
-	// MaxExpanded is the most the archive's entries may weigh once
-	// decompressed, all together.
+	// MaxExpanded is the most an ODT's or DOCX's entries (both ZIP
+	// archives), or a PDF's object streams, may weigh once decompressed,
+	// all together.
 	MaxExpanded uint64
 	// MaxEntries is the most entries an archive may have.
 	MaxEntries int
+	// MaxPixels is the most pixels an image may have (width x height).
+	MaxPixels int64
 }
 
 // DefaultLimits are generous for real documents: a 20 MiB DOCX full of
 // photographs expands to little more than 20 MiB, and text compresses
-// about tenfold.
-var DefaultLimits = Limits{MaxExpanded: 256 << 20, MaxEntries: 10000}
+// about tenfold; a phone's photo is some 50 million pixels at most.
+var DefaultLimits = Limits{MaxExpanded: 256 << 20, MaxEntries: 10000, MaxPixels: 100_000_000}
 
-// Detect is DefaultLimits.Detect.
-func Detect(r io.ReaderAt, size int64) (Type, error) { return DefaultLimits.Detect(r, size) }
+// Detect tells the type of a file from its content alone, among every
+// type civico knows, with DefaultLimits and PDF scripts allowed.
+func Detect(r io.ReaderAt, size int64) (Type, error) {
+	return Policy{Types: Types}.Detect(r, size)
+}
 
-// Detect tells the type of a document from its content alone: the name it
-// was uploaded with and the Content-Type the browser claimed do not count.
+// Detect tells the type of a file from its content alone, among the
+// policy's types: the name it was uploaded with and the Content-Type the
+// browser claimed do not count. The first bytes are sniffed
+// (http.DetectContentType, and the ZIP signature for ODF and OOXML), then
+// each type's structure is checked:
 //
 //   - PDF: starts with "%PDF-" and a version, and "%%EOF" appears in its
-//     last kilobyte.
+//     last kilobyte; with RefuseScripts, no JavaScript, launch or
+//     embedded-file actions, in the file or in its object streams.
 //   - ODT: a ZIP archive whose first entry, at the very start of the file,
 //     is "mimetype", stored uncompressed, holding exactly
 //     "application/vnd.oasis.opendocument.text"; with content.xml, and
@@ -83,24 +99,46 @@ func Detect(r io.ReaderAt, size int64) (Type, error) { return DefaultLimits.Dete
 //     [Content_Types].xml declaring /word/document.xml as a Word document
 //     (not a template, not macro-enabled), and no vbaProject.bin,
 //     vbaData.xml or ActiveX part.
+//   - PNG: the signature, an IHDR chunk first, every chunk's CRC right,
+//     IEND last and nothing after it, at most MaxPixels.
+//   - JPEG: a start-of-image marker, well-formed segments up to a frame
+//     header (at most MaxPixels) and the start of scan, and an end-of-image
+//     marker after it.
 //
 // Every entry of an archive is decompressed, up to the limits, so that a
 // damaged archive or one whose sizes lie (a ZIP bomb) is refused too.
-func (l Limits) Detect(r io.ReaderAt, size int64) (Type, error) {
+func (p Policy) Detect(r io.ReaderAt, size int64) (Type, error) {
+	l := p.limits()
 	if size <= 0 {
 		return Type{}, ErrEmpty
 	}
-	head := make([]byte, min(size, 64))
+	head := make([]byte, min(size, 512))
 	if _, err := r.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
 		return Type{}, err
 	}
-	switch {
-	case bytes.HasPrefix(head, []byte("%PDF-")):
-		return detectPDF(r, size, head)
-	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
-		return l.detectZip(r, size, head)
+	var t Type
+	var err error
+	switch sniffed := http.DetectContentType(head); {
+	case sniffed == "application/pdf" && p.accepts(PDF):
+		if t, err = detectPDF(r, size, head); err == nil && p.RefuseScripts {
+			err = l.pdfScripts(r, size)
+		}
+	case sniffed == "image/png" && p.accepts(PNG):
+		t, err = l.detectPNG(r, size)
+	case sniffed == "image/jpeg" && p.accepts(JPEG):
+		t, err = l.detectJPEG(r, size)
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")) && (p.accepts(ODT) || p.accepts(DOCX)):
+		t, err = l.detectZip(r, size, head)
+	default:
+		return Type{}, fmt.Errorf("%w: %s, signature %q", ErrType, sniffed, head[:min(len(head), 8)])
 	}
-	return Type{}, fmt.Errorf("%w: unknown signature %q", ErrType, head[:min(len(head), 8)])
+	if err != nil {
+		return Type{}, err
+	}
+	if !p.accepts(t) {
+		return refuse(ErrType, t.Label+" is not accepted here")
+	}
+	return t, nil
 }
 
 func refuse(err error, detail string) (Type, error) { return Type{}, fmt.Errorf("%w: %s", err, detail) }

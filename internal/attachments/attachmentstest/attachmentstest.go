@@ -1,18 +1,27 @@
-// Package formstest builds small, real documents for the tests of the
-// forms library and of its users: a PDF, an ODT and a DOCX that office
-// programs open, and the refused kinds (macro-enabled, ZIP bombs).
-package formstest
+// Package attachmentstest builds small, real documents for the tests of
+// attachments and of their users (the forms library): a PDF, an ODT and a
+// DOCX that office programs open, images, and the refused kinds
+// (macro-enabled, ZIP bombs, disguised programs).
+package attachmentstest
 
 import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"compress/zlib"
+	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
 	"io"
 	"maps"
 	"mime/multipart"
 	"net/textproto"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -24,18 +33,41 @@ func PDF(text string) []byte { return PaddedPDF(text, 0) }
 // PaddedPDF is PDF(text) grown by about pad bytes of comment inside its
 // page's content stream, still a valid PDF: for tests of sizes.
 func PaddedPDF(text string, pad int) []byte {
+	return pdf(text, pad, "<< /Type /Catalog /Pages 2 0 R >>")
+}
+
+// ScriptedPDF is PDF(text) whose catalogue runs JavaScript when opened,
+// the name written as given (escape it with #xx to test the decoding).
+func ScriptedPDF(text, name string) []byte {
+	return pdf(text, 0, "<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /"+name+" /JS (app.alert\\(1\\)) >> >>")
+}
+
+// ObjStmScriptedPDF is PDF(text) with JavaScript hidden in a compressed
+// object stream (PDF 1.5), invisible to a scan of the file's bytes.
+func ObjStmScriptedPDF(text string) []byte {
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	_, err := zw.Write([]byte("6 0 << /S /JavaScript /JS (app.alert\\(1\\)) >>"))
+	check(err)
+	check(zw.Close())
+	return pdf(text, 0, "<< /Type /Catalog /Pages 2 0 R >>",
+		fmt.Sprintf("<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream", z.Len(), z.String()))
+}
+
+func pdf(text string, pad int, catalog string, more ...string) []byte {
 	content := "BT /F1 24 Tf 72 770 Td (" + text + ") Tj ET"
 	if pad > 0 {
 		line := "% " + strings.Repeat("civico ", 10) + "\n"
 		content += "\n" + strings.Repeat(line, pad/len(line)+1)
 	}
 	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
+		catalog,
 		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
 		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
 		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
 		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
 	}
+	objs = append(objs, more...)
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 	offsets := make([]int, len(objs))
@@ -220,6 +252,55 @@ func xmlEscape(s string) string {
 	return b.String()
 }
 
+// PNG is a real PNG image of w x h pixels.
+func PNG(w, h int) []byte {
+	var b bytes.Buffer
+	check(png.Encode(&b, picture(w, h)))
+	return b.Bytes()
+}
+
+// JPEG is a real JPEG photograph of w x h pixels.
+func JPEG(w, h int) []byte {
+	var b bytes.Buffer
+	check(jpeg.Encode(&b, picture(w, h), &jpeg.Options{Quality: 80}))
+	return b.Bytes()
+}
+
+func picture(w, h int) image.Image {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{uint8(x * 7), uint8(y * 5), 90, 255})
+		}
+	}
+	return img
+}
+
+// HugePNG is a PNG whose header claims w x h pixels (correct CRCs, one
+// tiny data chunk): a decompression bomb's announcement.
+func HugePNG(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(kind string, data []byte) {
+		_ = binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		b.WriteString(kind)
+		b.Write(data)
+		_ = binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(kind), data...)))
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 2
+	chunk("IHDR", ihdr)
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	_, _ = zw.Write([]byte{0, 0, 0, 0})
+	check(zw.Close())
+	chunk("IDAT", z.Bytes())
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
 // EXE is the start of a Windows program: what a renamed .exe looks like.
 func EXE() []byte {
 	b := make([]byte, 512)
@@ -258,4 +339,22 @@ func Multipart(fields map[string]string, filename, contentType string, file []by
 	}
 	check(mw.Close())
 	return b.Bytes(), mw.FormDataContentType()
+}
+
+// OnDisk lists the files a Blobs folder holds, by name (their hashes,
+// sorted), and the temporary files of uploads being received.
+func OnDisk(dir string) (stored, temps []string) {
+	_ = filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return nil
+		}
+		if filepath.Base(filepath.Dir(p)) == "tmp" {
+			temps = append(temps, e.Name())
+		} else {
+			stored = append(stored, e.Name())
+		}
+		return nil
+	})
+	slices.Sort(stored)
+	return stored, temps
 }

@@ -1,4 +1,4 @@
-package forms
+package attachments
 
 import (
 	"strings"
@@ -15,9 +15,10 @@ const maxNameRunes = 80
 // is offered under: no directory, letters and digits of any script, with
 // '-' and '_' (anything else, spaces and dots included, becomes one '-'),
 // at most 80 characters, and the extension of its detected type whatever
-// the original one was. Control and bidirectional characters, which could
-// disguise an extension, are dropped with the rest.
-func SanitizeFilename(name string, t Type) string {
+// the original one was; fallback when nothing of the name is left. Control
+// and bidirectional characters, which could disguise an extension, are
+// dropped with the rest.
+func SanitizeFilename(name string, t Type, fallback string) string {
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:] // some browsers send the whole path
 	}
@@ -45,7 +46,7 @@ func SanitizeFilename(name string, t Type) string {
 	}
 	base := strings.Trim(b.String(), "-_")
 	if base == "" {
-		base = "modulo"
+		base = fallback
 	}
 	return base + "." + t.Ext
 }
@@ -70,7 +71,7 @@ func asciiFallback(name string) string {
 	}
 	out := strings.Trim(b.String(), "-")
 	if out == "" {
-		out = "modulo"
+		out = "documento"
 	}
 	return out + strings.Map(func(r rune) rune {
 		if r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.') {

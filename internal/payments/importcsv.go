@@ -1,0 +1,303 @@
+package payments
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/problem"
+	tokens "github.com/civico-pa/civico/internal/token"
+)
+
+// The columns of an import file (CSV with a header, comma or semicolon):
+//
+//	id             the office's own reference of the position: unique
+//	codice_fiscale the debtor's
+//	nominativo     the debtor's name (optional)
+//	categoria      mensa, trasporto, prepost, tari, imu, bollo, sanzione, altro
+//	               (or the English names)
+//	causale        the reason (for TARI: the property)
+//	anno           the year
+//	importo        euro ("45,20"); for TARI the tax without TEFA, which is added
+//	scadenza       due date, YYYY-MM-DD or DD/MM/YYYY
+//	rate           optional instalments "YYYY-MM-DD:euro|YYYY-MM-DD:euro"
+//	               (TARI takes the year's due dates from the rates)
+var importColumns = []string{"id", "codice_fiscale", "nominativo", "categoria", "causale", "anno", "importo", "scadenza", "rate"}
+
+var categoryNames = map[string]Category{
+	"mensa": Canteen, "canteen": Canteen, "trasporto": Transport, "transport": Transport, "prepost": School, "pre-post-scuola": School, "school": School,
+	"tari": TARI, "imu": IMU, "bollo": Stamp, "stamp": Stamp, "sanzione": Fine, "multa": Fine, "fine": Fine, "altro": Other, "other": Other,
+}
+
+// LineError is a wrong line of an import: its number (the header is 1),
+// the column and what is wrong (a message id).
+type LineError struct {
+	Line    int
+	Column  string
+	Message string
+}
+
+// ImportErrors are every wrong line: nothing was imported.
+type ImportErrors []LineError
+
+func (e ImportErrors) Error() string { return fmt.Sprintf("%d wrong lines: nothing imported", len(e)) }
+
+// MaxImportLines bounds one file.
+const MaxImportLines = 100_000
+
+// ImportLine is a validated line, ready to be created.
+type ImportLine struct {
+	Line     int
+	Position NewPosition
+}
+
+func parseDay(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if validDate(s) {
+		return s, true
+	}
+	if t, err := time.Parse("02/01/2006", s); err == nil {
+		return t.Format(dateLayout), true
+	}
+	return "", false
+}
+
+// ParseImport reads and validates a whole file, line by line: every error
+// of every line is returned (ImportErrors), or every line ready to be
+// created. Duplicate ids within the file are errors; ids already loaded
+// are found by Import.
+func (s *Service) ParseImport(ctx context.Context, data []byte, rates *Rates) ([]ImportLine, error) {
+	creditor, err := s.Creditor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.Towns.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	first, _, _ := bytes.Cut(data, []byte("\n"))
+	r := csv.NewReader(bytes.NewReader(data))
+	if bytes.Count(first, []byte(";")) > bytes.Count(first, []byte(",")) {
+		r.Comma = ';'
+	}
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return nil, ImportErrors{{Line: 1, Column: "", Message: "payments.import.error.header"}}
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	for _, c := range importColumns {
+		if _, ok := col[c]; !ok && c != "nominativo" && c != "rate" {
+			return nil, ImportErrors{{Line: 1, Column: c, Message: "payments.import.error.header"}}
+		}
+	}
+	var errs ImportErrors
+	var out []ImportLine
+	seen := map[string]int{}
+	line := 1
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		line++
+		if line > MaxImportLines+1 {
+			errs = append(errs, LineError{Line: line, Message: "payments.import.error.too_long"})
+			break
+		}
+		if err != nil {
+			errs = append(errs, LineError{Line: line, Message: "payments.import.error.csv"})
+			continue
+		}
+		get := func(c string) string {
+			i, ok := col[c]
+			if !ok || i >= len(rec) {
+				return ""
+			}
+			return strings.TrimSpace(rec[i])
+		}
+		if strings.Join(rec, "") == "" {
+			continue
+		}
+		reported := map[string]bool{}
+		bad := func(c, m string) {
+			if !reported[c] {
+				reported[c] = true
+				errs = append(errs, LineError{Line: line, Column: c, Message: m})
+			}
+		}
+		id := get("id")
+		if id == "" || len(id) > 64 {
+			bad("id", "payments.error.external_id")
+		} else if _, dup := seen[id]; dup {
+			bad("id", "payments.import.error.duplicate_line")
+		} else {
+			seen[id] = line
+		}
+		cat, ok := categoryNames[strings.ToLower(get("categoria"))]
+		if !ok {
+			bad("categoria", "payments.error.category")
+		}
+		year, err := strconv.Atoi(get("anno"))
+		if err != nil {
+			bad("anno", "payments.error.year")
+		}
+		amount, ok := ParseCents(get("importo"))
+		if !ok {
+			bad("importo", "payments.error.amount")
+		}
+		due, ok := parseDay(get("scadenza"))
+		if !ok && cat != TARI {
+			bad("scadenza", "payments.error.due_date")
+		}
+		var p NewPosition
+		if cat == TARI && amount > 0 && year > 0 {
+			p, err = rates.TARIPosition(upper(get("codice_fiscale")), get("nominativo"), get("causale"), t.CadastralCode, creditor, year, amount, id)
+			if err != nil {
+				bad("anno", "payments.import.error.no_rates")
+				continue
+			}
+		} else {
+			p = NewPosition{DebtorCF: get("codice_fiscale"), DebtorName: get("nominativo"), Category: cat, Reason: get("causale"), Year: year, Amount: amount,
+				DueDate: due, ExternalID: id, Source: "import"}
+			if rs := get("rate"); rs != "" {
+				p.Single = true
+				for _, part := range strings.Split(rs, "|") {
+					d, a, _ := strings.Cut(strings.TrimSpace(part), ":")
+					dd, okd := parseDay(d)
+					cents, oka := ParseCents(a)
+					if !okd || !oka {
+						bad("rate", "payments.error.instalments")
+						break
+					}
+					p.Instalments = append(p.Instalments, Instalment{Amount: cents, DueDate: dd})
+				}
+			}
+		}
+		p.Source = "import"
+		if fe := p.Validate(); fe != nil {
+			for _, field := range []string{"external_id", "debtor_cf", "debtor_name", "category", "reason", "year", "amount", "due_date", "payable_until", "instalments"} {
+				if msg, ok := fe[field]; ok {
+					bad(importColumn(field), msg)
+				}
+			}
+			continue
+		}
+		if len(reported) > 0 {
+			continue
+		}
+		out = append(out, ImportLine{Line: line, Position: p})
+	}
+	if len(out) == 0 && len(errs) == 0 {
+		errs = append(errs, LineError{Line: 2, Message: "payments.import.error.empty"})
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return out, nil
+}
+
+func importColumn(field string) string {
+	switch field {
+	case "debtor_cf":
+		return "codice_fiscale"
+	case "debtor_name":
+		return "nominativo"
+	case "category":
+		return "categoria"
+	case "reason":
+		return "causale"
+	case "year":
+		return "anno"
+	case "amount":
+		return "importo"
+	case "due_date":
+		return "scadenza"
+	case "instalments":
+		return "rate"
+	case "external_id":
+		return "id"
+	}
+	return field
+}
+
+// Imported is what an import created.
+type Imported struct {
+	ID        string
+	Positions int
+	Amount    int64
+}
+
+// Import creates every line in one transaction, or nothing: a line whose
+// id was loaded before fails the whole file with its line number, and the
+// same file (by its SHA-256) cannot be loaded twice. progress is told
+// after each line.
+func (s *Service) Import(ctx context.Context, name string, data []byte, lines []ImportLine, by Actor, progress func(done int)) (*Imported, error) {
+	sum := sha256.Sum256(data)
+	out := &Imported{ID: tokens.ID()}
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_imports WHERE sha256 = $1`, hex.EncodeToString(sum[:])).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrDuplicate
+		}
+		var errs ImportErrors
+		for i, l := range lines {
+			var exists int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_positions WHERE external_id = $1`, l.Position.ExternalID).Scan(&exists); err != nil {
+				return err
+			}
+			if exists > 0 {
+				errs = append(errs, LineError{Line: l.Line, Column: "id", Message: "payments.import.error.loaded"})
+				continue
+			}
+			if len(errs) > 0 {
+				continue // checking the rest, creating nothing
+			}
+			if _, err := s.CreateTx(ctx, tx, l.Position, by); err != nil {
+				var fe problem.Fields
+				if errors.As(err, &fe) {
+					for f, m := range fe {
+						errs = append(errs, LineError{Line: l.Line, Column: importColumn(f), Message: m})
+					}
+					continue
+				}
+				return err
+			}
+			out.Positions++
+			out.Amount += l.Position.Amount
+			if progress != nil {
+				progress(i + 1)
+			}
+		}
+		if len(errs) > 0 {
+			return errs
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO payments_imports (id, sha256, name, positions, amount, by_actor, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			out.ID, hex.EncodeToString(sum[:]), truncate(name, 200), out.Positions, out.Amount, by.Name, s.now()); err != nil {
+			return err
+		}
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: by.Name, Action: "payments.import", Subject: "import:" + out.ID, Remote: by.Remote,
+			Details: map[string]string{"file": truncate(name, 200), "positions": strconv.Itoa(out.Positions), "amount": EuroDot(out.Amount)}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
