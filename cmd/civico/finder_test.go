@@ -99,7 +99,7 @@ func section(body string) string {
 func TestOfficesReopenToday(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s, set := finderSite(t, d)
-		card := regexp.MustCompile(`(?s)href="/amministrazione/uffici/anagrafe">.*?</li>`)
+		card := regexp.MustCompile(`(?s)href="/amministrazione/uffici/anagrafe"[^>]*>.*?</li>`)
 		set(time.Date(2026, 11, 25, 7, 0, 0, 0, hours.Rome))
 		if _, body := get(t, s.portal.URL+"/amministrazione/uffici"); !strings.Contains(card.FindString(body), "riapre oggi alle 08:30") {
 			t.Errorf("at 7:00: %s", card.FindString(body))
