@@ -357,8 +357,11 @@ func (b *burst) write(s *server, o *op) {
 	b.record(o, state, detail)
 }
 
-// clientOf is the address write n comes from: a /64 of its own.
-func clientOf(n int) string { return fmt.Sprintf("2001:db8:%x:%x::1", n>>16&0xffff, n&0xffff) }
+// clientOf is the address write n comes from: a /48 of its own, so that
+// no budget (a client's /64, or the /48 it also draws on) refuses it.
+func clientOf(n int) string {
+	return fmt.Sprintf("2001:db8:%x:%x::1", n&0xffff, n>>16&0xffff)
+}
 
 // The pages' words (Italian, as the writes ask with Accept-Language: it),
 // without the apostrophes that HTML escapes.

@@ -50,7 +50,7 @@ const (
 	demoResidentName  = "Mario Rossi"
 	// Luca Ferrari has a card and no password account.
 	demoCardFile       = "luca-ferrari.p12"
-	demoCardPassword   = "demo"
+	demoCardPassword   = "civico"
 	demoCardName       = "Luca Ferrari"
 	demoCardFiscalCode = "FRRLCU78H15C707K"
 	// Giulia Bianchi has a password account and a card: two accounts

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,6 +26,11 @@ func TestBrowse(t *testing.T) {
 	b.wantText("main h1", "Comune di Cinisello Balsamo")
 	if lang := eval[string](b, `document.documentElement.lang`); lang != "it" {
 		t.Fatalf("home page: <html lang=%q>, want it", lang)
+	}
+	// C.SI.1.2 as the national validator checks it in its browser: the
+	// computed --bootstrap-italia-version, double quotes stripped, is a version.
+	if v := eval[string](b, `getComputedStyle(document.body).getPropertyValue('--bootstrap-italia-version').trim().replace(/"/g, '')`); !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(v) {
+		t.Errorf("the validator reads the Bootstrap Italia version %q, want a version number", v)
 	}
 
 	clickAndLoad(b, `clicking "Servizi" in the main menu`,

@@ -398,9 +398,14 @@ func TestPersonalAreaPanels(t *testing.T) {
 		if !strings.Contains(acts, "Accesso agli atti") || !strings.Contains(acts, `href="/pratiche/2"`) {
 			t.Error("the Activities tab lacks a panel's items")
 		}
-		// The demo catalogue has no service online yet: the tab says so;
-		// one made requestable online (card login) appears, with the
-		// step-up for a password session.
+		// A catalogue with no service online: the tab says so; one made
+		// requestable online (card login) appears, with the step-up for a
+		// password session. (The demo's online services lead to the
+		// national portals: none is left online here.)
+		if _, err := d.ExecContext(context.Background(), `UPDATE services SET channel = 'desk', online_url = ''`); err != nil {
+			t.Fatal(err)
+		}
+		s.apps.civico.catalog.Store.Forget()
 		if _, services := s.do(t, "GET", "/area-personale/servizi", cookie); !strings.Contains(services, "Non ci sono ancora servizi da richiedere online.") {
 			t.Error("the Services tab without online services")
 		}

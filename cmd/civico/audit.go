@@ -29,12 +29,14 @@ func (c *cli) audit(args []string) error {
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (CIVICO_DATA_DIR)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "database URL (CIVICO_DATABASE_URL)")
 	var filter audit.ListFilter
+	var full bool
 	if verb == "list" {
 		fs.IntVar(&filter.Limit, "limit", audit.DefaultLimit, fmt.Sprintf("most entries to print, newest first (at most %d)", audit.MaxLimit))
 		fs.StringVar(&filter.Actor, "actor", "", "only entries by this actor, e.g. user:42, operator:3, system, cli")
 		fs.StringVar(&filter.Action, "action", "", "only entries with this action, e.g. login.password.ok")
 		fs.StringVar(&filter.Subject, "subject", "", "only entries about this subject")
 		fs.Int64Var(&filter.BeforeID, "before", 0, "only entries older than this id (the next page)")
+		fs.BoolVar(&full, "full", false, "print every detail whole (lines are otherwise cut to stay readable)")
 	}
 	if err := parse(fs, args[1:]); err != nil {
 		return err
@@ -50,7 +52,7 @@ func (c *cli) audit(args []string) error {
 	defer d.Close()
 	log := &audit.Log{DB: d}
 	if verb == "list" {
-		return c.auditList(ctx, log, filter)
+		return c.auditList(ctx, log, filter, full)
 	}
 	n, err := log.Verify(ctx)
 	var broken *audit.BrokenError
@@ -73,7 +75,7 @@ func (c *cli) audit(args []string) error {
 	return nil
 }
 
-func (c *cli) auditList(ctx context.Context, log *audit.Log, filter audit.ListFilter) error {
+func (c *cli) auditList(ctx context.Context, log *audit.Log, filter audit.ListFilter, full bool) error {
 	recs, err := log.List(ctx, filter)
 	if err != nil {
 		return err
@@ -84,12 +86,18 @@ func (c *cli) auditList(ctx context.Context, log *audit.Log, filter audit.ListFi
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tAT (UTC)\tACTOR\tACTION\tSUBJECT\tREMOTE\tDETAILS")
+	cut := false
 	for _, r := range recs {
+		details, short := formatDetails(r.Details, full)
+		cut = cut || short
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.At.Format(time.DateTime), dash(r.Actor), dash(r.Action),
-			dash(r.Subject), dash(r.Remote), formatDetails(r.Details))
+			dash(r.Subject), dash(r.Remote), details)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if cut {
+		fmt.Fprintln(c.stdout, "details marked … were cut: add --full to print them whole")
 	}
 	if len(recs) == filter.Limit {
 		fmt.Fprintf(c.stdout, "more entries may follow: add --before %d\n", recs[len(recs)-1].ID)
@@ -104,12 +112,22 @@ func dash(s string) string {
 	return s
 }
 
+// How much of the details a line of `audit list` prints without --full:
+// each value at most maxDetailRunes, the whole column at most
+// maxDetailsRunes; what is cut ends with "…".
+const (
+	maxDetailRunes  = 60
+	maxDetailsRunes = 240
+)
+
 // formatDetails prints details as key=value pairs in key order, values
-// quoted when they hold spaces or special characters.
-func formatDetails(details map[string]string) string {
+// quoted when they hold spaces or special characters; cut to the bounds
+// above unless full, and then says whether it cut something.
+func formatDetails(details map[string]string, full bool) (string, bool) {
 	if len(details) == 0 {
-		return "-"
+		return "-", false
 	}
+	cut := false
 	keys := make([]string, 0, len(details))
 	for k := range details {
 		keys = append(keys, k)
@@ -117,9 +135,17 @@ func formatDetails(details map[string]string) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = quote(k) + "=" + quote(details[k])
+		v := details[k]
+		if !full && utf8.RuneCountInString(v) > maxDetailRunes {
+			v, cut = string([]rune(v)[:maxDetailRunes])+"…", true
+		}
+		parts[i] = quote(k) + "=" + quote(v)
 	}
-	return strings.Join(parts, " ")
+	line := strings.Join(parts, " ")
+	if !full && utf8.RuneCountInString(line) > maxDetailsRunes {
+		line, cut = string([]rune(line)[:maxDetailsRunes-1])+"…", true
+	}
+	return line, cut
 }
 
 // quote returns s as it is when it reads unambiguously in key=value pairs,

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
@@ -138,5 +140,39 @@ func TestAuditUsage(t *testing.T) {
 		if !errors.As(err, &ue) {
 			t.Errorf("audit %q: %v, want a usage error", args, err)
 		}
+	}
+}
+
+// A line of `audit list` stays readable whatever an entry carries: each
+// detail is cut at MaxDetailRunes and the column at MaxDetailsRunes, saying
+// so; --full prints them whole.
+func TestAuditListLinesAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	d := openDataDir(t, dir)
+	long := `{"hours":"` + strings.Repeat("lun 08:30-12:30 ", 60) + `"}`
+	details := map[string]string{"spec": long, "title": "Ufficio anagrafe"}
+	for i := range 12 {
+		details[fmt.Sprintf("field%02d", i)] = strings.Repeat("x", 70)
+	}
+	if err := (&audit.Log{DB: d}).RecordNow(context.Background(), audit.Entry{Actor: "operator:1", Action: "catalog.office.updated", Subject: "anagrafe", Details: details}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runAudit(t, dir, "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("list:\n%s", out)
+	}
+	if n := utf8.RuneCountInString(lines[1]); n > 100+maxDetailsRunes {
+		t.Errorf("a line of %d characters", n)
+	}
+	if !strings.Contains(lines[1], "…") || !strings.Contains(out, "--full") {
+		t.Errorf("a cut line does not say so:\n%s", out)
+	}
+	full, err := runAudit(t, dir, "list", "--full")
+	if err != nil || !strings.Contains(full, strings.Repeat("lun 08:30-12:30 ", 60)) || !strings.Contains(full, "field11=") {
+		t.Errorf("--full does not print the details whole")
 	}
 }

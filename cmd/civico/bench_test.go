@@ -16,7 +16,7 @@ import (
 // BenchmarkPages measures whole requests through the middleware chain, as
 // bench/http.sh does over the network.
 func BenchmarkPages(b *testing.B) {
-	for name, path := range map[string]string{"home": "/", "services": "/servizi", "topics": "/argomenti", "healthz": "/healthz",
+	for name, path := range map[string]string{"home": "/", "services": "/servizi", "topics": "/argomenti", "topic": "/argomenti/anagrafe", "healthz": "/healthz",
 		"service": "/servizi/anagrafe-e-stato-civile/carta-identita-elettronica", "office": "/amministrazione/uffici/anagrafe",
 		"finder":       "/dove-e-quando?quando=libero&giorno=2026-11-25&dalle=17:00&alle=20:00",
 		"coordination": "/coordinamento-orari?categoria=anagrafe-e-stato-civile&settimana=2026-11-25"} {
@@ -46,7 +46,9 @@ func benchClient(n int) string {
 }
 
 func newBenchSite(b *testing.B) http.Handler {
-	return newSiteHandler(b, dbtest.SQLite(b))
+	a := newApps(b, dbtest.SQLite(b))
+	atDemoWednesday(a) // the finder's question is about that week
+	return a.portal.Handler()
 }
 
 // BenchmarkCoordinationProposal measures the coordination view without a

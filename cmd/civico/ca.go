@@ -83,6 +83,10 @@ func (c *cli) caInit(args []string) error {
 	return nil
 }
 
+// cardPassword is the password of a test card's PKCS#12 file: `civico ca
+// card`'s default and the demo's cards'.
+const cardPassword = "civico"
+
 func (c *cli) caCard(args []string) error {
 	fs, dir, err := c.caFlags("card")
 	if err != nil {
@@ -92,7 +96,7 @@ func (c *cli) caCard(args []string) error {
 	given := fs.String("given-name", "", "the card holder's given name (required)")
 	family := fs.String("family-name", "", "the card holder's family name (required)")
 	out := fs.String("out", "", "directory to write the card's files to (default DIR/cards)")
-	password := fs.String("password", "civico", "password of the PKCS#12 file a browser imports")
+	password := fs.String("password", cardPassword, "password of the PKCS#12 file a browser imports")
 	days := fs.Int("days", 365, "days the card is valid, from 1 to 3650")
 	if err := parse(fs, args); err != nil {
 		return err

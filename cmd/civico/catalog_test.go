@@ -141,7 +141,7 @@ func TestOfficesAPI(t *testing.T) {
 
 func TestFinderWithoutJavaScript(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		s := newCatalogSite(t, d)
+		s, _ := finderSite(t, d)
 		res, body := get(t, s.portal.URL+"/dove-e-quando?quando=libero&giorno=2026-11-25&dalle=18:00&alle=19:30")
 		if res.StatusCode != 200 || !strings.Contains(body, "Aperti tra 25/11 18:00 e 19:30") || !strings.Contains(body, "/amministrazione/uffici/") {
 			t.Errorf("Wednesday evening: %d", res.StatusCode)
@@ -162,7 +162,7 @@ func TestCoordinationView(t *testing.T) {
 		s := newCatalogSite(t, d)
 		base := s.portal.URL + "/coordinamento-orari?categoria=anagrafe-e-stato-civile&settimana=2026-11-25"
 		res, body := get(t, base)
-		if res.StatusCode != 200 || !strings.Contains(body, "dal 2026-11-23") || !strings.Contains(body, `<table class="table table-sm table-bordered coverage">`) {
+		if res.StatusCode != 200 || !strings.Contains(body, "dal 23/11/2026") || !strings.Contains(body, `<table class="table table-sm table-bordered coverage">`) {
 			t.Fatalf("coordination view: %d", res.StatusCode)
 		}
 		figure := regexp.MustCompile(`Ore con almeno un ufficio aperto</th><td>([^<]+)</td>`)
@@ -243,4 +243,56 @@ func operatorBrowser(t *testing.T, s *idSite, email string, roles ...string) *br
 		t.Fatalf("operator login: %d", res.StatusCode)
 	}
 	return b
+}
+
+// A service that is online says where: every demo service whose channel is
+// online or both leads there from its page, and one that is only online
+// offers no appointment as its way in.
+func TestOnlineServicesLeadOnline(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newCatalogSite(t, d)
+		cat, err := s.apps.civico.catalog.Store.Get(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		access := regexp.MustCompile(`(?s)<section id="accedi-al-servizio".*?</section>`)
+		online := 0
+		for _, sv := range cat.Services {
+			_, body := get(t, s.portal.URL+"/servizi/"+sv.Category+"/"+sv.ID)
+			sec := access.FindString(body)
+			hasOnline := strings.Contains(sec, `data-element="service-online-access"`) && strings.Contains(sec, "Accedi al servizio online")
+			hasBooking := strings.Contains(sec, `href="/prenota-appuntamento"`)
+			switch sv.Channel {
+			case "online", "both":
+				online++
+				if sv.OnlineURL == "" || !hasOnline || !strings.Contains(sec, `href="`+sv.OnlineURL+`"`) {
+					t.Errorf("%s (%s): no way online (%q)", sv.ID, sv.Channel, sv.OnlineURL)
+				}
+				if sv.Channel == "online" && hasBooking {
+					t.Errorf("%s is online only and offers an appointment", sv.ID)
+				}
+				if sv.Channel == "both" && !hasBooking {
+					t.Errorf("%s is also at the desk and offers no appointment", sv.ID)
+				}
+				// An address on the portal itself leads to a page.
+				if strings.HasPrefix(sv.OnlineURL, "/") {
+					path, _, _ := strings.Cut(sv.OnlineURL, "#")
+					if res, _ := get(t, s.portal.URL+path); res.StatusCode != http.StatusOK {
+						t.Errorf("%s: its online address %s answers %d", sv.ID, sv.OnlineURL, res.StatusCode)
+					}
+				}
+			case "desk":
+				if !hasBooking {
+					t.Errorf("%s is at the desk and offers no appointment", sv.ID)
+				}
+			}
+		}
+		if online < 50 {
+			t.Errorf("%d demo services online", online)
+		}
+		_, body := get(t, s.portal.URL+"/servizi/tributi-finanze-e-contravvenzioni/pagamenti-pagopa")
+		if sec := access.FindString(body); !strings.Contains(sec, "Accedi al servizio online") || strings.Contains(sec, "Prenota un appuntamento") {
+			t.Errorf("Pagare online con pagoPA:\n%s", sec)
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 
 	"syscall"
 	"time"
@@ -83,6 +84,36 @@ Configuration comes from environment variables (see the README):
 type cli struct {
 	stdout, stderr io.Writer
 	env            func(string) string
+	// flagSet is the command's last flag set (flags), whose flags --help
+	// prints.
+	flagSet *flag.FlagSet
+}
+
+// verbCommands are the commands whose first argument is a verb: `civico
+// NAME --help` prints their lines of the usage.
+var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true}
+
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
+}
+
+// commandUsage is the lines of the usage about one command: each line
+// "  civico NAME ..." and the lines that continue it.
+func commandUsage(name string) string {
+	var b strings.Builder
+	in := false
+	for line := range strings.SplitSeq(usage, "\n") {
+		switch {
+		case strings.HasPrefix(line, "  civico "+name+" "):
+			in = true
+		case strings.HasPrefix(line, "  civico "), strings.TrimSpace(line) == "":
+			in = false
+		}
+		if in {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
 }
 
 // run executes a command line and returns the process's exit status: 0 on
@@ -120,12 +151,22 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		fmt.Fprintf(stderr, "civico: unknown command %q; run `civico help` for the list\n", name)
 		return 2
 	}
+	if verbCommands[name] && len(args) > 1 && isHelp(args[1]) {
+		fmt.Fprintf(stdout, "Usage:\n%s", commandUsage(name))
+		return 0
+	}
 	err := cmd(args[1:])
 	var ue *usageError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
+		// Asked for: the flags, on standard output.
+		if fs := c.flagSet; fs != nil {
+			fmt.Fprintf(stdout, "Usage of %s:\n", fs.Name())
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+		}
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "civico %s: %v\n", name, err)
@@ -139,7 +180,11 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 // flags returns a flag set whose errors are reported as usage errors.
 func (c *cli) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("civico "+name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+	// A wrong flag is one sentence, said by run; the flags are printed
+	// only when asked for (--help, see run).
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	c.flagSet = fs
 	return fs
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -120,6 +121,10 @@ func TestMigrateBackupAndTownCommands(t *testing.T) {
 	if code, out, errOut := runCLI(t, env, "backup", "--out", archive); code != 0 || !strings.Contains(out, archive) {
 		t.Fatalf("backup: %d %q %q", code, out, errOut)
 	}
+	// The archive holds every account's data: readable by its owner alone.
+	if fi, err := os.Stat(archive); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the backup archive's mode: %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
 	restored := filepath.Join(t.TempDir(), "restored")
 	if code, out, errOut := runCLI(t, nil, "restore", "--from", archive, "--data-dir", restored); code != 0 {
 		t.Fatalf("restore: %d %q %q", code, out, errOut)
@@ -156,5 +161,47 @@ func TestServeRefusesWithoutTownProfile(t *testing.T) {
 	code, _, errOut := runCLI(t, env, "serve")
 	if code != 1 || !strings.Contains(errOut, "civico town import") {
 		t.Errorf("serve without a town: exit %d, %q", code, errOut)
+	}
+}
+
+// A wrong flag is one sentence on standard error (the README promises it),
+// not the flag list; --help asks for the list, on standard output, and
+// succeeds; a command made of verbs answers --help with its verbs.
+func TestFlagErrorsAndHelp(t *testing.T) {
+	for _, args := range [][]string{{"serve", "--bogus"}, {"demo", "-bogus=1"}, {"user", "list", "--nope"}, {"audit", "list", "--limit", "x"}} {
+		code, out, errOut := runCLI(t, nil, args...)
+		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "civico "+args[0]) {
+			t.Errorf("civico %v: status %d, stdout %q, stderr %q; want 2 and one line on stderr", args, code, out, errOut)
+		}
+	}
+	code, out, errOut := runCLI(t, nil, "serve", "--help")
+	if code != 0 || !strings.Contains(out, "Usage of civico serve:") || !strings.Contains(out, "-addr") || errOut != "" {
+		t.Errorf("serve --help: %d %q %q", code, out, errOut)
+	}
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"user", "--help"}, []string{"civico user add-operator --email E --role R", "civico user grant|revoke", "civico user list"}},
+		{[]string{"user", "-h"}, []string{"civico user list"}},
+		{[]string{"user", "help"}, []string{"civico user list"}},
+		{[]string{"audit", "--help"}, []string{"civico audit verify", "civico audit list"}},
+		{[]string{"ca", "--help"}, []string{"civico ca init", "civico ca card --cf CF", "civico ca revoke SERIAL"}},
+		{[]string{"oidc", "--help"}, []string{"civico oidc client add", "[--post-logout-uri U]", "civico oidc keys"}},
+		{[]string{"town", "--help"}, []string{"civico town import FILE", "civico town show"}},
+		{[]string{"user", "add-operator", "--help"}, []string{"Usage of civico user add-operator:", "-email", "-role"}},
+	} {
+		code, out, errOut := runCLI(t, nil, tt.args...)
+		if code != 0 || errOut != "" {
+			t.Errorf("civico %v: status %d, stderr %q", tt.args, code, errOut)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("civico %v prints %q, lacking %q", tt.args, out, w)
+			}
+		}
+		if strings.Contains(out, "civico serve") {
+			t.Errorf("civico %v prints the help of other commands", tt.args)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -27,6 +28,8 @@ import (
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/sportello"
 	"github.com/civico-pa/civico/internal/town"
+
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // The demo town's people. Their addresses are under .invalid: nothing is
@@ -52,7 +55,6 @@ var demoPeople = []demoPerson{
 const (
 	demoResidentPassword = "Tram-Sesto-alle-7"       // #nosec G101 -- a demo password, printed at every start and in the README
 	demoOperatorPassword = "Sportello-URP-demo-2026" // #nosec G101 -- a demo password, printed at every start and in the README
-	demoCardPassword     = "demo"
 )
 
 // demoLogins is filled by prepareDemo with what the demo prints.
@@ -167,8 +169,11 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(&out, "    smart card: %s (browser, password %q)\n", cf.P12, demoCardPassword)
-			fmt.Fprintf(&out, "      curl --cacert %s --cert %s --key %s %s/login/crs\n", files.CA, cf.Cert, cf.Key, cfg.TLSBaseURL)
+			fmt.Fprintf(&out, "    smart card: %s (browser, password %q)\n", cf.P12, cardPassword)
+			// The login sets the session cookie in the jar; the next request uses it.
+			jar := filepath.Join(cardDir, base+".cookies")
+			fmt.Fprintf(&out, "      curl --cacert %s --cert %s --key %s -c %s %s/login/crs\n", files.CA, cf.Cert, cf.Key, jar, cfg.TLSBaseURL)
+			fmt.Fprintf(&out, "      curl --cacert %s -b %s %s/api/v1/me\n", files.CA, jar, cfg.TLSBaseURL)
 		}
 	}
 	fmt.Fprintf(&out, "  The TLS certificate of %s is issued by the demo authority: trust %s, or accept the browser's warning.\n",
@@ -264,15 +269,24 @@ func ensureDemoWelcome(ctx context.Context, d *db.DB, svc *identity.Service, p d
 
 func ensureDemoCard(ca *cardca.Authority, dir, base string, p demoPerson, code string) (cardca.CardFiles, error) {
 	files := cardca.CardFiles{Cert: filepath.Join(dir, base+".pem"), Key: filepath.Join(dir, base+".key"), P12: filepath.Join(dir, base+".p12")}
-	if _, err := os.Stat(files.P12); err == nil {
-		return files, nil
+	if p12, err := os.ReadFile(files.P12); err == nil {
+		if _, _, _, err := pkcs12.DecodeChain(p12, cardPassword); err == nil {
+			return files, nil
+		}
+		// Made with another password (civico's demo used "demo"): made
+		// anew, so the password printed opens it.
+		for _, f := range []string{files.Cert, files.Key, files.P12} {
+			if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return files, err
+			}
+		}
 	}
 	card, err := ca.IssueCard(cardca.CardRequest{FiscalCode: code, GivenName: strings.ToUpper(p.given), FamilyName: strings.ToUpper(p.family),
 		NotAfter: time.Now().AddDate(3, 0, 0)})
 	if err != nil {
 		return files, fmt.Errorf("demo card of %s %s: %w", p.given, p.family, err)
 	}
-	return card.WriteFiles(dir, base, demoCardPassword)
+	return card.WriteFiles(dir, base, cardPassword)
 }
 
 // demoTLSAddr is where the demo serves the portal over TLS when

@@ -140,7 +140,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 			return nil
 		}},
 		// The features.
-		portal.Feature(cfg.PartecipaBaseURL, c.homeSources()),
+		portal.Feature(cfg.PartecipaBaseURL, c.homeSources(), portal.Topics{Services: topicServices(c.catalog.Store), News: topicNews(c.news)}),
 		c.catalog.Feature(),
 		c.forms.Feature(),
 		c.news.Feature(),
@@ -413,5 +413,37 @@ func (c *civico) homeSources() portal.Sources {
 			}
 			return strconv.FormatInt(cat.Version, 10)
 		},
+	}
+}
+
+// topicServices lists the catalogue's services on a topic's page.
+func topicServices(c *catalog.Store) func(ctx context.Context, topic string) ([]portal.TopicItem, error) {
+	return func(ctx context.Context, topic string) ([]portal.TopicItem, error) {
+		cat, err := c.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		list := cat.About(topic)
+		out := make([]portal.TopicItem, len(list))
+		for i, s := range list {
+			term, _ := taxonomy.Find(taxonomy.ServiceCategories, s.Category)
+			out[i] = portal.TopicItem{Href: "/servizi/" + s.Category + "/" + s.ID, Title: s.Title, Summary: s.Summary, Kind: term.Title}
+		}
+		return out, nil
+	}
+}
+
+// topicNews lists the published news on a topic's page.
+func topicNews(m *news.Module) func(ctx context.Context, topic string, page, perPage int) ([]portal.TopicItem, int, error) {
+	return func(ctx context.Context, topic string, page, perPage int) ([]portal.TopicItem, int, error) {
+		items, total, err := m.Service.ByTopic(ctx, topic, page, perPage)
+		if err != nil {
+			return nil, 0, err
+		}
+		out := make([]portal.TopicItem, len(items))
+		for i, it := range items {
+			out[i] = portal.TopicItem{Href: it.Path(), Title: it.Title, Summary: it.Summary, Kind: it.CategoryTitle(), Date: it.Date(), DateTime: it.DateTime()}
+		}
+		return out, total, nil
 	}
 }

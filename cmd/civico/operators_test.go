@@ -145,7 +145,7 @@ func TestOperatorsFromTheWeb(t *testing.T) {
 			form          url.Values
 			field, errMsg string
 		}{
-			{url.Values{"current": {"sbagliata-del-tutto"}, "password": {own}, "password2": {own}}, "current", "La password attuale non è giusta."},
+			{url.Values{"current": {"sbagliata-del-tutto"}, "password": {own}, "password2": {own}}, "current", "La password attuale non è corretta."},
 			{url.Values{"current": {""}, "password": {own}, "password2": {own}}, "current", "Scrivi la password attuale."},
 			{url.Values{"current": {first}, "password": {first}, "password2": {first}}, "password", "La nuova password deve essere diversa da quella attuale."},
 			{url.Values{"current": {first}, "password": {"password123"}, "password2": {"password123"}}, "password", "Questa password è troppo comune"},

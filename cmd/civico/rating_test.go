@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -201,6 +202,71 @@ func TestClarityRatingLimits(t *testing.T) {
 		_, bodyEN := get(t, s.portal.URL+paths[0]+"?valutazione=troppe", "Accept-Language", "en")
 		if !strings.Contains(body, "già stata registrata oggi") || !strings.Contains(bodyEN, "too many ratings came from this connection") {
 			t.Error("the refusals are not explained")
+		}
+	})
+}
+
+// The office reads what readers wrote: from the results, each page leads
+// to the reasons given and the comments, 50 at a time, newest first. URP
+// and administrators read the comments; statistics sees only the numbers;
+// other operators and residents see nothing.
+func TestRatingCommentsReachTheOffice(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		store := &feedback.Store{DB: d, Limiter: s.apps.limiter}
+		if err := store.Add(ctx, feedback.Rating{Path: "/faq", Stars: 2, Reason: "Ho avuto problemi tecnici", Comment: "Il modulo <b>non</b> si apre", Lang: "it"}, "203.0.113.250"); err != nil {
+			t.Fatal(err)
+		}
+		for i := range feedback.PerPage {
+			if err := store.Add(ctx, feedback.Rating{Path: "/faq", Stars: 3, Comment: fmt.Sprintf("commento numero %d", i), Lang: "en"}, fmt.Sprintf("203.0.113.%d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		base := s.plain.URL
+		detail := base + feedback.DetailPath + "?" + url.Values{"percorso": {"/faq"}}.Encode()
+
+		urp := operatorBrowser(t, s, "urp@comune.example.it", "urp")
+		_, list := urp.do("GET", base+"/backoffice/valutazioni", nil)
+		if !strings.Contains(list, `href="/backoffice/valutazioni/pagina?percorso=%2ffaq"`) {
+			t.Fatalf("the results do not lead to the page's answers:\n%s", list)
+		}
+		res, body := urp.do("GET", detail, nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("URP on the answers: %d", res.StatusCode)
+		}
+		for _, want := range []string{"Ho avuto problemi tecnici", "commento numero 49", "commento numero 0<", "Commenti (51)", "Pagina 1 di 2", `rel="next"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("URP's page of answers lacks %q", want)
+			}
+		}
+		if strings.Contains(body, "Il modulo") || strings.Contains(body, "<b>non</b>") {
+			t.Error("the oldest comment is on the first page, or a comment's markup is not escaped")
+		}
+		_, second := urp.do("GET", detail+"&pagina=2", nil)
+		if !strings.Contains(second, "Il modulo &lt;b&gt;non&lt;/b&gt; si apre") || strings.Contains(second, "commento numero") {
+			t.Error("the second page does not hold the oldest comment, escaped, alone")
+		}
+		if res, _ := urp.do("GET", detail+"&pagina=3", nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("a page past the last: %d, want 404", res.StatusCode)
+		}
+		for _, bad := range []string{"https://evil.example/", "/mai-valutata", ""} {
+			if res, _ := urp.do("GET", base+feedback.DetailPath+"?"+url.Values{"percorso": {bad}}.Encode(), nil); res.StatusCode != http.StatusNotFound {
+				t.Errorf("answers of %q: %d, want 404", bad, res.StatusCode)
+			}
+		}
+
+		stats := operatorBrowser(t, s, "stat@comune.example.it", "statistics")
+		_, body = stats.do("GET", detail, nil)
+		if !strings.Contains(body, "Ho avuto problemi tecnici") || strings.Contains(body, "commento numero") || !strings.Contains(body, "Ufficio Relazioni con il Pubblico") {
+			t.Error("statistics must see the reasons and not the comments")
+		}
+		desk := operatorBrowser(t, s, "desk@comune.example.it", "desk")
+		if res, _ := desk.do("GET", detail, nil); res.StatusCode != http.StatusForbidden {
+			t.Errorf("a desk operator on the answers: %d, want 403", res.StatusCode)
+		}
+		if res, _ := noRedirect.Get(detail); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("an anonymous visitor on the answers: %d, want a redirect to the login", res.StatusCode)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -54,8 +55,6 @@ func newApps(t testing.TB, d *db.DB) *apps {
 	}
 	return a
 }
-
-func newSiteHandler(t testing.TB, d *db.DB) http.Handler { return newApps(t, d).portal.Handler() }
 
 func newSite(t *testing.T, d *db.DB) *site {
 	t.Helper()
@@ -433,6 +432,37 @@ func TestCompressionAndStaticFiles(t *testing.T) {
 	}
 }
 
+// C.SI.1.2: the national validator for municipal sites reads the Bootstrap
+// Italia version of a page from the --bootstrap-italia-version custom
+// property of :root in its stylesheets, stripping double quotes only (or from
+// window.BOOTSTRAP_ITALIA_VERSION, which civico does not set: pages work
+// without script), and wants a version number there. Read as it reads it,
+// from the stylesheet the home page links, the version is the vendored one.
+func TestBootstrapItaliaVersionReadableByTheNationalValidator(t *testing.T) {
+	s := newSite(t, dbtest.SQLite(t)) // the shell's assets: the same on either database
+	_, page := get(t, s.portal.URL+"/")
+	href := regexp.MustCompile(`<link rel="stylesheet" href="([^"]*bootstrap-italia\.min\.css)"`).FindStringSubmatch(page)
+	if href == nil {
+		t.Fatal("the home page links no Bootstrap Italia stylesheet")
+	}
+	res, css := get(t, s.portal.URL+href[1])
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d", href[1], res.StatusCode)
+	}
+	decls := regexp.MustCompile(`:root\s*\{[^}]*--bootstrap-italia-version\s*:\s*([^;}]*)`).FindAllStringSubmatch(css, -1)
+	if len(decls) == 0 {
+		t.Fatal("the stylesheet declares no --bootstrap-italia-version on :root")
+	}
+	got := strings.ReplaceAll(strings.TrimSpace(decls[len(decls)-1][1]), `"`, "") // the last declaration wins
+	vendored, err := os.ReadFile("../../internal/web/static/vendor/bootstrap-italia/VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimSpace(string(vendored)); got != want || !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(got) {
+		t.Errorf("the validator reads the version %q, want %s", got, want)
+	}
+}
+
 func TestOperationalEndpoints(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newSite(t, d)
@@ -611,6 +641,8 @@ func newCachedSite(t testing.TB, configure func(*config)) *cachedSite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The finder's questions are about the week of demoWednesday.
+	atDemoWednesday(a)
 	srv := httptest.NewServer(a.portal.Handler())
 	t.Cleanup(srv.Close)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -7,6 +7,7 @@ package catalog
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -82,6 +83,19 @@ type Service struct {
 	Retired bool `json:"retired,omitempty"`
 	// Version counts the service's saves (see Office.Version).
 	Version int `json:"-"`
+}
+
+// OnlineHost is the host of the service's online address when it is on
+// another site ("" on this one), so the page can say where it leads.
+func (s *Service) OnlineHost() string {
+	if !strings.HasPrefix(s.OnlineURL, "https://") {
+		return ""
+	}
+	u, err := url.Parse(s.OnlineURL)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 // Active reports whether the service can be used now.
@@ -242,7 +256,18 @@ func (c *Catalog) In(category string) []*Service {
 	return out
 }
 
-// At lists the published services an office handles.
+// About lists the services that carry a national topic.
+func (c *Catalog) About(topic string) []*Service {
+	var out []*Service
+	for _, s := range c.Services {
+		if slices.Contains(s.Topics, topic) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// At lists the services an office handles.
 func (c *Catalog) At(office string) []*Service {
 	var out []*Service
 	for _, s := range c.Services {

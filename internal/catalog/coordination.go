@@ -65,6 +65,26 @@ type Cell struct {
 	Offices []string
 }
 
+// CoverageLevels are the shades of the grid: none open, one, two, three,
+// and four or more (the last level).
+const CoverageLevels = 5
+
+// Level is the cell's shade: how many offices are open, up to the last
+// level.
+func (c Cell) Level() int { return min(c.Open, CoverageLevels-1) }
+
+// Legend lists the grid's shades, for its legend.
+func (*CoordinationData) Legend() []int {
+	out := make([]int, CoverageLevels)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// WeekLabel is the week's Monday as the site writes dates (02/01/2006).
+func (d *CoordinationData) WeekLabel() string { return d.Week.At(12 * 60).Format("02/01/2006") }
+
 // Figures sum up a week's coverage.
 type Figures struct {
 	Total   Length // time at least one office is open

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"net/url"
 	"time"
 
 	"github.com/civico-pa/civico/internal/feature"
@@ -32,6 +33,16 @@ type Module struct {
 	Store *Store
 	// Forms lists a service's forms on its page; nil lists none.
 	Forms FormsOf
+	// Now is the pages' clock (time.Now when nil); tests set it, after
+	// wiring too.
+	Now func() time.Time
+}
+
+func (m *Module) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
 }
 
 // New is the catalogue before it is wired, kept in each process's memory
@@ -45,6 +56,11 @@ func (m *Module) Feature() feature.Feature {
 		Name: "catalog", Messages: Messages, Portal: Templates, Migrations: Migrations,
 		Wire: func(h *feature.Host) error {
 			m.Store.DB = h.DB
+			// A search index that cannot be written anew leaves the search
+			// short of some services, not the portal down.
+			if err := m.Store.Reindex(context.Background()); err != nil && h.Log != nil {
+				h.Log.Error("catalog: writing the search index", "err", err)
+			}
 			m.Store.Holidays = func(ctx context.Context) hours.Holidays {
 				p, err := h.Towns.Get(ctx)
 				if err != nil {
@@ -53,7 +69,7 @@ func (m *Module) Feature() feature.Feature {
 				month, day := p.Patron()
 				return hours.Holidays{PatronMonth: month, PatronDay: day}
 			}
-			w := &Web{App: h.Portal, Store: m.Store, Forms: m.Forms, Limiter: h.Limiter}
+			w := &Web{App: h.Portal, Store: m.Store, Forms: m.Forms, Limiter: h.Limiter, Now: m.now, Host: hostOf(h.BaseURL)}
 			w.Routes()
 			(&BackOffice{Web: w, Audit: h.Audit}).Routes()
 			h.BackOffice(identity.Section{Label: "backoffice.catalog", Href: "/backoffice/catalogo", Roles: EditorRoles})
@@ -61,4 +77,13 @@ func (m *Module) Feature() feature.Feature {
 			return nil
 		},
 	}
+}
+
+// hostOf is the host name of a base URL; "" if it has none.
+func hostOf(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }

@@ -35,6 +35,9 @@ type Web struct {
 	// Limiter keeps anonymous clients' budgets of coordination views
 	// (CoordinationViews); nil sets no budget.
 	Limiter *throttle.Limiter
+	// Host is the portal's public host name, which names the openings of
+	// the calendar feeds (their UIDs); empty: the request's.
+	Host string
 }
 
 func (h *Web) now() time.Time {
@@ -73,11 +76,14 @@ func (h *Web) catalog(w http.ResponseWriter, r *http.Request) (*Catalog, bool) {
 
 // Status is an office's situation at an instant, for the pages.
 type Status struct {
-	Open     bool
-	Until    time.Time // when it closes, if open
-	Next     time.Time // next opening, if closed
-	HasNext  bool
-	TodayStr string
+	Open    bool
+	Until   time.Time // when it closes, if open
+	Next    time.Time // next opening, if closed
+	HasNext bool
+	// NextToday says the next opening is later today; NextDate is its day
+	// as the site writes it (with the year when it is not this year's).
+	NextToday bool
+	NextDate  string
 }
 
 func statusOf(o *Office, now time.Time) Status {
@@ -88,6 +94,10 @@ func statusOf(o *Office, now time.Time) Status {
 		return s
 	}
 	s.Next, s.HasNext = span.Start.In(hours.Rome), ok
+	if ok {
+		s.NextToday = hours.DateOf(span.Start) == hours.DateOf(now)
+		s.NextDate = shortDate(span.Start, now)
+	}
 	return s
 }
 

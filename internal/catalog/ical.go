@@ -5,13 +5,15 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/civico-pa/civico/internal/hours"
 )
 
 // icsHorizon is how far ahead an office's calendar feed reaches.
 const icsHorizon = 60 * 24 * time.Hour
 
-// officeICS serves GET /offices/{id}/hours.ics: the office's openings for
-// the next 60 days as an iCalendar feed residents can subscribe to.
+// officeICS serves GET /offices/{id}/hours.ics: the office's openings from
+// today for 60 days as an iCalendar feed residents can subscribe to.
 func (h *Web) officeICS(w http.ResponseWriter, r *http.Request) {
 	c, ok := h.catalog(w, r)
 	if !ok {
@@ -24,7 +26,10 @@ func (h *Web) officeICS(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.now().UTC()
 	town, _ := h.App.Town.Get(r.Context())
-	host := r.Host
+	host := h.Host
+	if host == "" {
+		host = r.Host
+	}
 	var b strings.Builder
 	line := func(s string) { b.WriteString(foldICS(s)) }
 	line("BEGIN:VCALENDAR")
@@ -34,9 +39,15 @@ func (h *Web) officeICS(w http.ResponseWriter, r *http.Request) {
 	line("METHOD:PUBLISH")
 	line("X-WR-CALNAME:" + escapeICS(o.Name))
 	line("X-WR-TIMEZONE:Europe/Rome")
-	for _, s := range o.Hours.Spans(now, now.Add(icsHorizon)) {
+	// The feed starts at the beginning of today, so that today's openings
+	// start when the office opens whenever the feed is read; each opening's
+	// UID is its office, day and time of opening in Rome, the same at every
+	// read, so that a subscribed calendar updates it instead of adding it
+	// again.
+	from := hours.DateOf(now).At(0)
+	for _, s := range o.Hours.Spans(from, from.Add(icsHorizon)) {
 		line("BEGIN:VEVENT")
-		line(fmt.Sprintf("UID:%s-%d@%s", o.ID, s.Start.Unix(), host))
+		line(fmt.Sprintf("UID:%s-%s@%s", o.ID, s.Start.In(hours.Rome).Format("20060102T1504"), host))
 		line("DTSTAMP:" + now.Format("20060102T150405Z"))
 		line("DTSTART:" + s.Start.UTC().Format("20060102T150405Z"))
 		line("DTEND:" + s.End.UTC().Format("20060102T150405Z"))

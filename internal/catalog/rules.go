@@ -358,6 +358,9 @@ func (c *Catalog) checkService(s *Service, strict bool) []*FieldError {
 	}
 	if s.OnlineURL != "" && (!ValidURL(s.OnlineURL) || (!strict && !strings.HasPrefix(s.OnlineURL, "https://") && !strings.HasPrefix(s.OnlineURL, "/"))) {
 		errs = append(errs, &FieldError{Field: "online_url", Message: "catalog.error.online_url"})
+	} else if s.OnlineURL == "" && s.Channel != "desk" && slices.Contains(Channels, s.Channel) {
+		// A service that claims to be online says where.
+		errs = append(errs, &FieldError{Field: "online_url", Message: "catalog.error.online_url_required"})
 	}
 	if _, ok := assurance.Parse(s.Assurance); s.Assurance != "" && !ok {
 		errs = append(errs, &FieldError{Field: "assurance", Message: "catalog.error.assurance"})

@@ -52,3 +52,18 @@ func (s *Store) Search(ctx context.Context, q string) ([]string, error) {
 	}
 	return serviceIndex.Match(ctx, s.DB, ws, 50)
 }
+
+// Reindex writes the services' full-text index anew when it lacks some of
+// them (on SQLite, after a migration that emptied it); it does nothing
+// otherwise. The catalogue calls it when it is wired.
+func (s *Store) Reindex(ctx context.Context) error {
+	stale, err := serviceIndex.Stale(ctx, s.DB)
+	if err != nil || !stale {
+		return err
+	}
+	c, err := s.load(ctx, s.DB)
+	if err != nil {
+		return err
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error { return indexServices(ctx, s.DB, tx, c.Services) })
+}

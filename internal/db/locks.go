@@ -32,6 +32,9 @@ const (
 	// LockCatalog: one edit of the catalogue at a time, each validated
 	// against the catalogue as the edits before it left it.
 	LockCatalog Lock = 7243110071
+	// LockEmailLinks: checking that no link to change an account's
+	// address to an address lives, and writing one.
+	LockEmailLinks Lock = 7243110072
 )
 
 func (l Lock) id() string { return strconv.FormatInt(int64(l), 10) }

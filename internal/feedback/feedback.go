@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -24,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -166,23 +168,106 @@ type Summary struct {
 	Average float64
 }
 
-// Summaries returns every rated page with its number of answers and mean
-// stars, the least clear first.
-func (s *Store) Summaries(ctx context.Context) ([]Summary, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT path, COUNT(*), CAST(AVG(rating) AS DOUBLE PRECISION) FROM page_feedback GROUP BY path ORDER BY AVG(rating), path`)
+// PerPage is how many rows a results page shows at once.
+const PerPage = 50
+
+// Summaries returns a page of the rated pages (offset, at most limit), each
+// with its number of answers and mean stars, the least clear first, and
+// how many pages were rated.
+func (s *Store) Summaries(ctx context.Context, offset, limit int) ([]Summary, int, error) {
+	var total int
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(DISTINCT path) FROM page_feedback`).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT path, COUNT(*), CAST(AVG(rating) AS DOUBLE PRECISION) FROM page_feedback
+		GROUP BY path ORDER BY AVG(rating), path LIMIT $1 OFFSET $2`, limit, offset)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer rows.Close()
 	var out []Summary
 	for rows.Next() {
 		var sm Summary
 		if err := rows.Scan(&sm.Path, &sm.Count, &sm.Average); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		out = append(out, sm)
 	}
-	return out, rows.Err()
+	return out, total, rows.Err()
+}
+
+// ReasonCount is how many readers of a page gave one reason ("Altro" is
+// counted apart for the satisfied and the dissatisfied).
+type ReasonCount struct {
+	Reason   string
+	Positive bool // a reason of 4 or 5 stars
+	Count    int
+}
+
+// Comment is one answer that carries a comment.
+type Comment struct {
+	Stars   int
+	Reason  string
+	Comment string
+	Lang    string
+	At      time.Time
+}
+
+// Detail is what a page's readers answered: its summary, the reasons
+// given (most given first), and a page of its comments, newest first.
+type Detail struct {
+	Summary
+	Reasons  []ReasonCount
+	Comments []Comment
+	// CommentCount is how many answers of the page carry a comment.
+	CommentCount int
+}
+
+// ErrNoRatings means the page has no rating.
+var ErrNoRatings = errors.New("no rating of this page")
+
+// Detail returns what the readers of path answered, with the comments
+// from offset (at most limit; none when limit is 0).
+func (s *Store) Detail(ctx context.Context, path string, offset, limit int) (*Detail, error) {
+	d := &Detail{Summary: Summary{Path: path}}
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(CAST(AVG(rating) AS DOUBLE PRECISION), 0),
+		COUNT(CASE WHEN comment <> '' THEN 1 END) FROM page_feedback WHERE path = $1`, path).Scan(&d.Count, &d.Average, &d.CommentCount); err != nil {
+		return nil, err
+	}
+	if d.Count == 0 {
+		return nil, ErrNoRatings
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT reason, rating >= 4, COUNT(*) FROM page_feedback
+		WHERE path = $1 AND reason <> '' GROUP BY reason, rating >= 4 ORDER BY COUNT(*) DESC, reason`, path)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var rc ReasonCount
+		if err := rows.Scan(&rc.Reason, &rc.Positive, &rc.Count); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		d.Reasons = append(d.Reasons, rc)
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil || limit == 0 {
+		return d, err
+	}
+	rows, err = s.DB.QueryContext(ctx, `SELECT rating, reason, comment, lang, created_at FROM page_feedback
+		WHERE path = $1 AND comment <> '' ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`, path, limit, offset)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Comment
+		if err := rows.Scan(&c.Stars, &c.Reason, &c.Comment, &c.Lang, &c.At); err != nil {
+			return nil, err
+		}
+		d.Comments = append(d.Comments, c)
+	}
+	return d, rows.Err()
 }
 
 // Handler receives the rating form posted from any page.
@@ -235,21 +320,129 @@ func redirect(w http.ResponseWriter, r *http.Request, path, outcome string) {
 
 // ResultsData is the content of the clarity results page.
 type ResultsData struct {
-	Pages []Summary
+	Rows        []Summary
+	Total       int // pages rated
+	Page, Pages int // this page of results and how many there are
+	Prev, Next  string
 }
 
-// Results serves the clarity ratings per page, the least clear first, for
-// the back office (the caller wraps it with the role check).
+// pageNumber reads ?pagina=N (1 when absent); false for a number that is
+// not one.
+func pageNumber(r *http.Request) (int, bool) {
+	v := r.URL.Query().Get("pagina")
+	if v == "" {
+		return 1, true
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n >= 1 && n <= 100000
+}
+
+// pageHref is a results page's address with its page number.
+func pageHref(path string, q url.Values, n int) string {
+	q = maps.Clone(q)
+	q.Del("pagina")
+	if n > 1 {
+		q.Set("pagina", strconv.Itoa(n))
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+// pages is how many pages of PerPage rows total rows fill (at least one).
+func pages(total int) int { return max(1, (total+PerPage-1)/PerPage) }
+
+// Results serves the clarity ratings per page, the least clear first,
+// PerPage at a time, for the back office (the caller wraps it with the
+// role check).
 func (h *Handler) Results(w http.ResponseWriter, r *http.Request) {
-	sums, err := h.Store.Summaries(r.Context())
+	n, ok := pageNumber(r)
+	if !ok {
+		h.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	sums, total, err := h.Store.Summaries(r.Context(), (n-1)*PerPage, PerPage)
 	if err != nil {
 		h.App.Log.Error("rating results", "err", err, "request_id", web.RequestID(r.Context()))
 		h.App.Error(w, r, http.StatusInternalServerError)
 		return
 	}
+	d := &ResultsData{Rows: sums, Total: total, Page: n, Pages: pages(total)}
+	if n > d.Pages {
+		h.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	if n > 1 {
+		d.Prev = pageHref(r.URL.Path, nil, n-1)
+	}
+	if n < d.Pages {
+		d.Next = pageHref(r.URL.Path, nil, n+1)
+	}
 	page := h.App.NewPage(r, "feedback.results.title")
 	page.Breadcrumb = []web.Crumb{{Label: page.T("backoffice.title"), Href: "/backoffice"}, {Label: page.Title}}
-	page.Data = &ResultsData{Pages: sums}
+	page.Data = d
 	w.Header().Set("Cache-Control", "private, no-store")
 	h.App.HTML(w, r, http.StatusOK, "feedback_results", page)
+}
+
+// DetailData is the content of a page's answers in the back office.
+type DetailData struct {
+	*Detail
+	// ShowComments is false for the roles that see only the numbers.
+	ShowComments bool
+	Page, Pages  int
+	Prev, Next   string
+}
+
+// DetailPath is where the back office shows a page's answers
+// (?percorso=/the/page).
+const DetailPath = "/backoffice/valutazioni/pagina"
+
+// Detail serves what the readers of one page answered: the reasons they
+// gave and, to CommentRoles only, their comments, PerPage at a time.
+func (h *Handler) Detail(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Query().Get("percorso")
+	n, ok := pageNumber(r)
+	if !ok || path == "" || len(path) > 512 || web.SafeNext(path) != path {
+		h.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	a, _ := identity.Current(r.Context())
+	show := a != nil && slices.ContainsFunc(CommentRoles, a.HasRole)
+	limit := 0
+	if show {
+		limit = PerPage
+	}
+	d, err := h.Store.Detail(r.Context(), path, (n-1)*PerPage, limit)
+	if errors.Is(err, ErrNoRatings) {
+		h.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		h.App.Log.Error("rating detail", "err", err, "request_id", web.RequestID(r.Context()))
+		h.App.Error(w, r, http.StatusInternalServerError)
+		return
+	}
+	data := &DetailData{Detail: d, ShowComments: show, Page: n, Pages: 1}
+	if show {
+		data.Pages = pages(d.CommentCount)
+	}
+	if n > data.Pages {
+		h.App.Error(w, r, http.StatusNotFound)
+		return
+	}
+	q := url.Values{"percorso": {path}}
+	if n > 1 {
+		data.Prev = pageHref(DetailPath, q, n-1)
+	}
+	if n < data.Pages {
+		data.Next = pageHref(DetailPath, q, n+1)
+	}
+	page := h.App.NewPage(r, "feedback.detail.title")
+	page.Breadcrumb = []web.Crumb{{Label: page.T("backoffice.title"), Href: "/backoffice"},
+		{Label: page.T("feedback.results.title"), Href: "/backoffice/valutazioni"}, {Label: path}}
+	page.Data = data
+	w.Header().Set("Cache-Control", "private, no-store")
+	h.App.HTML(w, r, http.StatusOK, "feedback_detail", page)
 }

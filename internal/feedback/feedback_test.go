@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,9 +30,9 @@ func TestSummariesPutTheLeastClearPageFirst(t *testing.T) {
 		if err := s.Add(ctx, Rating{Path: "/faq", Stars: 5, Reason: "Ho avuto problemi tecnici"}, "192.0.2.9"); !errors.Is(err, ErrInvalid) {
 			t.Errorf("a negative reason with five stars: %v", err)
 		}
-		got, err := s.Summaries(ctx)
-		if err != nil {
-			t.Fatal(err)
+		got, total, err := s.Summaries(ctx, 0, PerPage)
+		if err != nil || total != 2 {
+			t.Fatal(total, err)
 		}
 		want := []Summary{{Path: "/servizi", Count: 2, Average: 1.5}, {Path: "/faq", Count: 2, Average: 4.5}}
 		if len(got) != len(want) {
@@ -68,4 +69,63 @@ func TestTokensBindThePath(t *testing.T) {
 			t.Errorf("%s accepted", name)
 		}
 	}
+}
+
+// A page's detail counts the reasons by side (Altro of the satisfied apart
+// from Altro of the dissatisfied) and pages its comments newest first; no
+// comment is read when none is asked for.
+func TestDetailCountsReasonsAndPagesComments(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := &Store{DB: d, Limiter: &throttle.Limiter{DB: d}}
+		add := func(i int, r Rating) {
+			t.Helper()
+			if err := s.Add(ctx, r, fmt.Sprintf("198.51.100.%d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		add(200, Rating{Path: "/faq", Stars: 5, Reason: "Altro", Lang: "it"})
+		add(201, Rating{Path: "/faq", Stars: 1, Reason: "Altro", Lang: "it"})
+		add(202, Rating{Path: "/faq", Stars: 2, Reason: "Altro", Lang: "it"})
+		add(203, Rating{Path: "/altro", Stars: 2, Comment: "di un'altra pagina", Lang: "it"})
+		for i := range PerPage + 2 {
+			add(i, Rating{Path: "/faq", Stars: 3, Comment: fmt.Sprintf("commento %d", i), Lang: "it"})
+		}
+		first, err := s.Detail(ctx, "/faq", 0, PerPage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.Count != PerPage+5 || first.CommentCount != PerPage+2 || len(first.Comments) != PerPage {
+			t.Fatalf("detail: %d ratings, %d comments, %d shown", first.Count, first.CommentCount, len(first.Comments))
+		}
+		want := []ReasonCount{{Reason: "Altro", Positive: false, Count: 2}, {Reason: "Altro", Positive: true, Count: 1}}
+		if !slices.Equal(first.Reasons, want) {
+			t.Errorf("reasons = %+v, want %+v", first.Reasons, want)
+		}
+		second, err := s.Detail(ctx, "/faq", PerPage, PerPage)
+		if err != nil || len(second.Comments) != 2 {
+			t.Fatalf("second page: %+v, %v", second, err)
+		}
+		seen := map[string]bool{}
+		for _, c := range append(first.Comments, second.Comments...) {
+			if seen[c.Comment] || !strings.HasPrefix(c.Comment, "commento ") {
+				t.Errorf("comment %q twice or of another page", c.Comment)
+			}
+			seen[c.Comment] = true
+		}
+		if first.Comments[0].Comment != fmt.Sprintf("commento %d", PerPage+1) {
+			t.Errorf("first comment %q, want the newest", first.Comments[0].Comment)
+		}
+		numbers, err := s.Detail(ctx, "/faq", 0, 0)
+		if err != nil || len(numbers.Comments) != 0 || numbers.CommentCount != PerPage+2 {
+			t.Errorf("numbers only: %+v, %v", numbers, err)
+		}
+		if _, err := s.Detail(ctx, "/mai-valutata", 0, PerPage); !errors.Is(err, ErrNoRatings) {
+			t.Errorf("a page never rated: %v", err)
+		}
+		page, total, err := s.Summaries(ctx, 1, 1)
+		if err != nil || total != 2 || len(page) != 1 || page[0].Path != "/faq" {
+			t.Errorf("Summaries(1, 1) = %+v, %d, %v", page, total, err)
+		}
+	})
 }

@@ -315,6 +315,9 @@ func (h *Web) Routes() {
 	low.HandleFunc("POST /profilo", h.saveProfile)
 	low.HandleFunc("POST /profilo/esci-ovunque", h.logoutEverywhere)
 	low.HandleFunc("POST /profilo/sessioni/{hash}/termina", h.endSession)
+	low.HandleFunc("POST /profilo/email", h.changeEmail)
+	m.HandleFunc("GET /profilo/email/conferma", h.emailConfirmForm)
+	m.HandleFunc("POST /profilo/email/conferma", h.emailConfirm)
 	low.HandleFunc("GET /profilo/dati.json", h.export)
 	low.HandleFunc("POST /profilo/chiudi", h.closeAccount)
 	card := m.Guarded(assurance.Substantial)
@@ -343,6 +346,27 @@ type FormData struct {
 	Wait              string
 	// Email is the address a registration link was sent to.
 	Email string
+	// Again is where a dead link's reader asks for a new one.
+	Again *Again
+}
+
+// Again is the way to a new link of a dead one's kind: the page that sends
+// it, and what the button says (a message id).
+type Again struct {
+	Href, Label string
+}
+
+// The pages that send each kind of link again.
+var (
+	deadSignup = &Again{Href: "/registrati", Label: "identity.link_dead.register"}
+	deadReset  = &Again{Href: "/password-dimenticata", Label: "identity.link_dead.reset"}
+	deadEmail  = &Again{Href: "/profilo#email", Label: "identity.link_dead.email"}
+)
+
+// deadLink answers a link that is unknown, used or expired, at once and
+// before anything is typed: why, and the way to a new one of its kind.
+func (h *Web) deadLink(w http.ResponseWriter, r *http.Request, title, alert string, again *Again) {
+	h.form(w, r, http.StatusBadRequest, "link_dead", title, &FormData{Alert: alert, Again: again})
 }
 
 func (h *Web) form(w http.ResponseWriter, r *http.Request, status int, name, title string, d *FormData) {
@@ -540,7 +564,7 @@ func (h *Web) signupForm(w http.ResponseWriter, r *http.Request) {
 	email, err := h.Svc.PeekSignup(r.Context(), token)
 	switch {
 	case errors.Is(err, ErrTokenInvalid):
-		h.form(w, r, http.StatusBadRequest, "link_dead", "identity.signup.title", &FormData{Alert: "identity.error.signup_link"})
+		h.deadLink(w, r, "identity.signup.title", "identity.error.signup_link", deadSignup)
 	case err != nil:
 		h.App.Fail(w, r, err)
 	default:
@@ -567,7 +591,7 @@ func (h *Web) signup(w http.ResponseWriter, r *http.Request) {
 		d.Email, _ = h.Svc.PeekSignup(r.Context(), token)
 		h.form(w, r, http.StatusUnprocessableEntity, "signup", "identity.signup.title", d)
 	case errors.Is(err, ErrTokenInvalid):
-		h.form(w, r, http.StatusBadRequest, "link_dead", "identity.signup.title", &FormData{Alert: "identity.error.signup_link"})
+		h.deadLink(w, r, "identity.signup.title", "identity.error.signup_link", deadSignup)
 	case errors.Is(err, ErrEmailTaken):
 		h.form(w, r, http.StatusConflict, "notice", "identity.signup.title", &FormData{Alert: "identity.error.signup_taken"})
 	case h.refused(w, r, err, "signup", "identity.signup.title", d):
@@ -607,7 +631,7 @@ func (h *Web) resetForm(w http.ResponseWriter, r *http.Request) {
 	_, err := h.Svc.Store.PeekToken(r.Context(), token, PurposeReset)
 	switch {
 	case errors.Is(err, ErrTokenInvalid):
-		h.form(w, r, http.StatusBadRequest, "link_dead", "identity.reset.title", &FormData{Alert: "identity.error.reset_link"})
+		h.deadLink(w, r, "identity.reset.title", "identity.error.reset_link", deadReset)
 	case err != nil:
 		h.App.Fail(w, r, err)
 	default:
@@ -626,7 +650,7 @@ func (h *Web) reset(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &fe):
 		h.form(w, r, http.StatusUnprocessableEntity, "reset", "identity.reset.title", &FormData{Errors: fe, Token: f.Get("token")})
 	case errors.Is(err, ErrTokenInvalid):
-		h.form(w, r, http.StatusBadRequest, "link_dead", "identity.reset.title", &FormData{Alert: "identity.error.reset_link"})
+		h.deadLink(w, r, "identity.reset.title", "identity.error.reset_link", deadReset)
 	case h.refused(w, r, err, "reset", "identity.reset.title", &FormData{Token: f.Get("token")}):
 	case err != nil:
 		h.App.Fail(w, r, err)
@@ -671,6 +695,8 @@ func (h *Web) renderProfile(w http.ResponseWriter, r *http.Request, status int, 
 		fd.Message = "identity.signup.done"
 	case r.URL.Query().Get("collegato") != "":
 		fd.Message = "identity.link.done"
+	case r.URL.Query().Get("password") != "":
+		fd.Message = "identity.password.changed"
 	case r.URL.Query().Get("collegamento") != "":
 		fd.Message = "identity.link.sent"
 	}
@@ -752,6 +778,29 @@ func (h *Web) link(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// profileFailed answers a form of the profile that was refused: a message
+// beside each wrong field, or why it must wait; false for any other error.
+func (h *Web) profileFailed(w http.ResponseWriter, r *http.Request, err error, fd *FormData) bool {
+	var throttled *ThrottledError
+	var fe FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		fd.Errors, fd.Alert = fe, "identity.error.form"
+		h.renderProfile(w, r, http.StatusUnprocessableEntity, fd)
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", strconv.Itoa(int(throttled.Wait.Seconds())))
+		fd.Alert, fd.Wait = "identity.error.throttled", throttled.Wait.String()
+		h.renderProfile(w, r, http.StatusTooManyRequests, fd)
+	case errors.Is(err, ErrBusy):
+		w.Header().Set("Retry-After", "2")
+		fd.Alert = "identity.error.busy"
+		h.renderProfile(w, r, http.StatusServiceUnavailable, fd)
+	default:
+		return false
+	}
+	return true
+}
+
 // linkConfirmForm is where the mailed linking link leads, in a card
 // session (Require sends anyone else to log in with the card first): it
 // names the account to join and asks for a click, so that nothing that
@@ -794,6 +843,56 @@ func (h *Web) linkDead(w http.ResponseWriter, r *http.Request, err error) bool {
 		h.App.Fail(w, r, err)
 	}
 	return true
+}
+
+// changeEmail sends the link that moves the account to a new address.
+func (h *Web) changeEmail(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	a, se := Current(r.Context())
+	f := r.PostForm
+	email, err := h.Svc.RequestEmailChange(r.Context(), a, se, f.Get("new_email"), f.Get("email_password"), h.BaseURL, web.RemoteAddr(r))
+	switch {
+	case err == nil:
+		h.renderProfile(w, r, http.StatusOK, &FormData{Message: "identity.email.sent", Email: email})
+	case h.profileFailed(w, r, err, &FormData{Values: map[string]string{"new_email": f.Get("new_email")}}):
+	default:
+		h.App.Fail(w, r, err)
+	}
+}
+
+// emailConfirmForm is where the link to a new address leads: what it will
+// do, and the button that does it (a GET changes nothing, so a mail
+// scanner that opens links moves no one). A dead link says so at once.
+func (h *Web) emailConfirmForm(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	email, err := h.Svc.PeekEmailChange(r.Context(), token)
+	switch {
+	case errors.Is(err, ErrTokenInvalid):
+		h.deadLink(w, r, "identity.email.title", "identity.error.email_link", deadEmail)
+	case err != nil:
+		h.App.Fail(w, r, err)
+	default:
+		h.form(w, r, http.StatusOK, "email_confirm", "identity.email.title", &FormData{Token: token, Email: email})
+	}
+}
+
+func (h *Web) emailConfirm(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	email, err := h.Svc.ConfirmEmailChange(r.Context(), r.PostForm.Get("token"), web.RemoteAddr(r))
+	switch {
+	case err == nil:
+		h.form(w, r, http.StatusOK, "notice", "identity.email.title", &FormData{Message: "identity.email.changed", Email: email})
+	case errors.Is(err, ErrTokenInvalid):
+		h.deadLink(w, r, "identity.email.title", "identity.error.email_link", deadEmail)
+	case errors.Is(err, ErrEmailTaken):
+		h.form(w, r, http.StatusConflict, "notice", "identity.email.title", &FormData{Alert: "identity.error.email_taken"})
+	default:
+		h.App.Fail(w, r, err)
+	}
 }
 
 func (h *Web) logoutEverywhere(w http.ResponseWriter, r *http.Request) {

@@ -194,6 +194,16 @@ func (s *Service) ChangePassword(ctx context.Context, a *Account, se *Session, c
 		if err := s.Limiter.Reset(ctx, tx, key.Name); err != nil {
 			return err
 		}
+		// Browsers trusted with the old password are trusted no more, and
+		// the address hears of the change (whoever made it).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM trusted_devices WHERE account_id = $1`, a.ID); err != nil {
+			return err
+		}
+		town := s.Town(ctx)
+		if err := s.Mail.Enqueue(ctx, tx, a.Email, s.T(a.Lang, "mail.password_changed.subject", "Town", town),
+			s.T(a.Lang, "mail.password_changed.body", "Town", town)); err != nil {
+			return err
+		}
 		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "password.changed", Subject: a.ID, Remote: remote,
 			Details: map[string]string{"sessions_ended": strconv.Itoa(len(ended))}})
 	})

@@ -286,12 +286,7 @@ func (s *Service) ImportResident(ctx context.Context, r NewResident, actor strin
 	if !ValidEmail(r.Email) {
 		fe["email"] = "identity.error.email"
 	}
-	if !validName(r.GivenName) {
-		fe["given_name"] = "identity.error.name"
-	}
-	if !validName(r.FamilyName) {
-		fe["family_name"] = "identity.error.name"
-	}
+	nameErrors(fe, r.GivenName, r.FamilyName)
 	if err := CheckPassword(r.Password, r.Email, r.GivenName, r.FamilyName); err != nil {
 		fe["password"] = passwordMessage(err)
 	}

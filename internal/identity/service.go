@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/mail"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -82,9 +83,54 @@ func ValidEmail(s string) bool {
 	return err == nil && a.Address == s && strings.Contains(s[strings.LastIndex(s, "@"):], ".")
 }
 
-func validName(s string) bool {
-	n := utf8.RuneCountInString(s)
-	return n >= 1 && n <= 100 && !strings.ContainsAny(s, "<>\r\n\t")
+func validName(s string) bool { return nameMessage(s) == "" }
+
+// nameMessage is the form message of a name that cannot be one ("" for a
+// good name): its length, or the characters a name may not hold (markup,
+// line breaks), said as such.
+func nameMessage(s string) string {
+	switch n := utf8.RuneCountInString(s); {
+	case strings.ContainsAny(s, "<>"):
+		return "identity.error.name_markup"
+	case strings.ContainsAny(s, "\r\n\t"):
+		return "identity.error.name_breaks"
+	case n < 1 || n > 100:
+		return "identity.error.name"
+	}
+	return ""
+}
+
+// nameErrors sets the message of each name field that cannot be one.
+func nameErrors(fe FieldErrors, given, family string) {
+	if m := nameMessage(given); m != "" {
+		fe["given_name"] = m
+	}
+	if m := nameMessage(family); m != "" {
+		fe["family_name"] = m
+	}
+}
+
+// Phone numbers as people write them: an optional international prefix
+// (+ or 00), then digits in groups separated by spaces, dots, slashes or
+// hyphens; 6 to 15 digits in all (E.164 allows 15, the shortest Italian
+// landline numbers have 6).
+var phoneRE = regexp.MustCompile(`^(\+|00)?[0-9]+([ ./-]?[0-9]+)*$`)
+
+// ValidPhone reports whether s is a phone number, Italian or international.
+func ValidPhone(s string) bool {
+	if len(s) > 30 || !phoneRE.MatchString(s) {
+		return false
+	}
+	digits := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			digits++
+		}
+	}
+	if strings.HasPrefix(s, "00") {
+		digits -= 2
+	}
+	return digits >= 6 && digits <= 15
 }
 
 // passwordMessage is the form message of a password policy error.
@@ -516,13 +562,8 @@ func (s *Service) UpdateProfile(ctx context.Context, a *Account, p Profile, remo
 	if a.NameSource.Proven() {
 		p.GivenName, p.FamilyName = a.GivenName, a.FamilyName
 	}
-	if !validName(p.GivenName) {
-		fe["given_name"] = "identity.error.name"
-	}
-	if !validName(p.FamilyName) {
-		fe["family_name"] = "identity.error.name"
-	}
-	if utf8.RuneCountInString(p.Phone) > 30 || strings.Trim(p.Phone, "+0123456789 ") != "" {
+	nameErrors(fe, p.GivenName, p.FamilyName)
+	if p.Phone != "" && !ValidPhone(p.Phone) {
 		fe["phone"] = "identity.error.phone"
 	}
 	if utf8.RuneCountInString(p.Address) > 200 || strings.ContainsAny(p.Address, "<>\r\n") {

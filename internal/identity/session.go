@@ -153,6 +153,20 @@ func (s *Sessions) EndAll(ctx context.Context, tx *sql.Tx, accountID string) ([]
 	return hashes, s.endTx(ctx, tx, hashes)
 }
 
+// EndOthers ends every session of an account but keep (the one that
+// changed the password) in tx and returns their hashes, for Ended once tx
+// has committed.
+func (s *Sessions) EndOthers(ctx context.Context, tx *sql.Tx, accountID, keep string) ([]string, error) {
+	hashes, err := hashesOf(ctx, tx, `SELECT id_hash FROM sessions WHERE account_id = $1 AND id_hash <> $2`, accountID, keep)
+	if err != nil {
+		return nil, err
+	}
+	if _, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id_hash <> $2`, accountID, keep); err != nil {
+		return nil, err
+	}
+	return hashes, s.endTx(ctx, tx, hashes)
+}
+
 // MaxPerAccount is how many sessions one account holds at once: a login
 // beyond it ends the account's oldest session. Without a bound, anyone with
 // an account (or a card) grew the sessions table, and the audit log, as

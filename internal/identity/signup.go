@@ -174,12 +174,7 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, f Signup, la
 	}
 	f.GivenName, f.FamilyName = strings.TrimSpace(f.GivenName), strings.TrimSpace(f.FamilyName)
 	fe := FieldErrors{}
-	if !validName(f.GivenName) {
-		fe["given_name"] = "identity.error.name"
-	}
-	if !validName(f.FamilyName) {
-		fe["family_name"] = "identity.error.name"
-	}
+	nameErrors(fe, f.GivenName, f.FamilyName)
 	if err := CheckPassword(f.Password, email, f.GivenName, f.FamilyName); err != nil {
 		fe["password"] = passwordMessage(err)
 	} else if f.Password != f.Password2 {

@@ -15,6 +15,9 @@ const (
 	PurposeReset  = "reset"
 	PurposeTOTP   = "totp"
 	PurposeLink   = "link"
+	// PurposeEmail moves an account to a new address: the token's row
+	// holds the address (RequestEmailChange).
+	PurposeEmail = "email"
 )
 
 // MailEvery is the least time between two mails of one kind that
@@ -29,6 +32,7 @@ var tokenTTL = map[string]time.Duration{
 	PurposeReset:  MailEvery,
 	PurposeLink:   MailEvery,
 	PurposeTOTP:   5 * time.Minute,
+	PurposeEmail:  2 * time.Hour,
 }
 
 // NewToken creates a single-use token for the account in tx; the caller

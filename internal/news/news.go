@@ -417,6 +417,9 @@ func (s *Service) Create(ctx context.Context, in Input, by Actor) (*Item, error)
 		if err := writeTranslations(ctx, tx, it); err != nil {
 			return err
 		}
+		if err := setTopics(ctx, tx, it.ID, it.Topics); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, by, it, nil, now)
 	})
 	if err != nil {
@@ -455,6 +458,9 @@ func (s *Service) Update(ctx context.Context, id string, in Input, by Actor) (*I
 			return err
 		}
 		if err := writeTranslations(ctx, tx, &n); err != nil {
+			return err
+		}
+		if err := setTopics(ctx, tx, n.ID, n.Topics); err != nil {
 			return err
 		}
 		it = &n
@@ -527,6 +533,19 @@ func (s *Service) audit(ctx context.Context, tx *sql.Tx, by Actor, it, old *Item
 	}
 	for _, a := range events {
 		if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: by.name(), Action: a, Subject: "news:" + it.ID, Remote: by.Remote, Details: details}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setTopics writes an item's topics where a topic's page finds them.
+func setTopics(ctx context.Context, tx *sql.Tx, id string, topics []string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM news_item_topics WHERE item_id = $1`, id); err != nil {
+		return err
+	}
+	for _, t := range topics {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO news_item_topics (item_id, topic) VALUES ($1, $2)`, id, t); err != nil {
 			return err
 		}
 	}
@@ -691,6 +710,22 @@ func (s *Service) List(ctx context.Context, category string, page, perPage int) 
 		where += ` AND category = $2`
 		args = append(args, category)
 	}
+	var total int
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM news_items WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	if total == 0 || (page-1)*perPage >= total {
+		return nil, total, nil
+	}
+	items, err := s.query(ctx, listColumns, where, perPage, (page-1)*perPage, args...)
+	return items, total, err
+}
+
+// ByTopic returns page (from 1) of the items the public may read now that
+// carry a national topic, newest first, and how many there are in all.
+func (s *Service) ByTopic(ctx context.Context, topic string, page, perPage int) ([]Item, int, error) {
+	where := `status = 'published' AND publish_at <= $1 AND id IN (SELECT item_id FROM news_item_topics WHERE topic = $2)`
+	args := []any{s.now(), topic}
 	var total int
 	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM news_items WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, err

@@ -460,3 +460,59 @@ func TestStaleEditIsRefused(t *testing.T) {
 		}
 	})
 }
+
+// ByTopic finds the items a topic's page lists: published, visible now,
+// carrying the topic; after an edit, by their new topics; and the items
+// written before the topic index existed, by the migration that built it.
+func TestNewsByTopic(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSite(t, d)
+		ctx := context.Background()
+		a := s.publish(t, news.Input{Title: "Orari dell'anagrafe", Topics: []string{"anagrafe", "residenza"}})
+		s.publish(t, news.Input{Title: "Bozza", Topics: []string{"anagrafe"}, Action: news.ActionDraft})
+		at := s.clock.Now().Add(time.Hour).In(hours.Rome).Format(news.DateTimeLocal)
+		s.publish(t, news.Input{Title: "Domani", Topics: []string{"anagrafe"}, Action: news.ActionSchedule, PublishAt: at})
+		ids := func(topic string, page int) ([]string, int) {
+			t.Helper()
+			items, total, err := s.news.ByTopic(ctx, topic, page, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, it := range items {
+				out = append(out, it.ID)
+			}
+			return out, total
+		}
+		if got, total := ids("anagrafe", 1); len(got) != 1 || got[0] != a.ID || total != 1 {
+			t.Errorf("anagrafe: %v of %d", got, total)
+		}
+		if _, err := s.news.Update(ctx, a.ID, news.Input{Title: a.Title, Summary: a.Summary, Body: a.Body, Category: a.Category,
+			Topics: []string{"residenza"}, Action: news.ActionPublish}, news.Actor{}); err != nil {
+			t.Fatal(err)
+		}
+		if got, total := ids("anagrafe", 1); len(got) != 0 || total != 0 {
+			t.Errorf("anagrafe after the edit: %v of %d", got, total)
+		}
+		if got, _ := ids("residenza", 1); len(got) != 1 {
+			t.Errorf("residenza after the edit: %v", got)
+		}
+
+		// The index is rebuilt from the items' own lists by its migration.
+		for _, q := range []string{`DROP TABLE news_item_topics`, `DELETE FROM schema_migrations WHERE version = 20`} {
+			if _, err := d.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := d.Migrate(ctx, dbtest.Schema(t)); err != nil {
+			t.Fatal(err)
+		}
+		if got, total := ids("residenza", 1); len(got) != 1 || got[0] != a.ID || total != 1 {
+			t.Errorf("residenza after the migration: %v of %d", got, total)
+		}
+		var rows int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM news_item_topics`).Scan(&rows); err != nil || rows != 3 {
+			t.Errorf("topic rows after the migration: %d %v", rows, err)
+		}
+	})
+}

@@ -51,6 +51,8 @@ type Portal struct {
 	Now func() time.Time
 
 	cards []Card
+	// Topics is what the topic pages list.
+	Topics Topics
 }
 
 // section is a first-level page whose second level is a national vocabulary.
@@ -84,8 +86,8 @@ func (p *Portal) Routes() {
 	// Comune the content package's.
 	for _, s := range []*section{topics} {
 		m.HandleFunc("GET "+s.Path, p.sectionIndex(s))
-		m.HandleFunc("GET "+s.Path+"/{slug}", p.sectionCategory(s))
 	}
+	m.HandleFunc("GET "+topics.Path+"/{slug}", p.topic)
 	m.HandleFunc("GET /vivere-il-comune", p.static("live", "menu.live"))
 	m.HandleFunc("GET /faq", p.static("faq", "faq.title"))
 	m.HandleFunc("GET /prenota-appuntamento", p.static("booking", "booking.title"))
@@ -142,21 +144,6 @@ func (p *Portal) sectionIndex(s *section) http.HandlerFunc {
 		page.Breadcrumb = []web.Crumb{{Label: page.Title}}
 		page.Data = SectionData{Section: s, Links: links}
 		p.App.HTML(w, r, http.StatusOK, "section", page)
-	}
-}
-
-func (p *Portal) sectionCategory(s *section) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		term, ok := taxonomy.Find(s.Terms, r.PathValue("slug"))
-		if !ok {
-			p.App.Error(w, r, http.StatusNotFound)
-			return
-		}
-		page := p.App.NewPage(r, "")
-		page.Title = term.Title
-		page.Breadcrumb = []web.Crumb{{Label: page.T(s.Title), Href: s.Path}, {Label: term.Title}}
-		page.Data = SectionData{Section: s, Term: term}
-		p.App.HTML(w, r, http.StatusOK, "category", page)
 	}
 }
 

@@ -207,6 +207,7 @@ func (a *App) NewPage(r *http.Request, title string) *Page {
 		fragments:   a.Fragments,
 		ratingToken: a.RatingToken,
 		Maps:        a.Maps,
+		Staff:       IsStaff(r.Context()),
 	}
 	if t, err := a.Town.Get(r.Context()); err == nil {
 		p.Town = t

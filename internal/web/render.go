@@ -76,6 +76,10 @@ type Page struct {
 	Breadcrumb  []Crumb
 	// Viewer is who is logged in, nil for an anonymous visitor.
 	Viewer *Viewer
+	// Staff is a page only operators of some role may open (IsStaff): a
+	// tool, without the clarity rating and the contacts box meant for
+	// residents.
+	Staff bool
 	// Feedback is the state of the clarity rating after a submission:
 	// "", "thanks", "invalid", "again" (this page was rated from this
 	// connection today) or "busy" (too many ratings from it this hour).
@@ -112,11 +116,12 @@ func (p *Page) Icon(name, class string) template.HTML {
 }
 
 // ShowsRating reports whether the page carries the clarity rating: on an
-// application that shows it, and only on a page that answers with success.
+// application that shows it, and only on a page for residents (not Staff)
+// that answers with success.
 // An error page's path may be anything a visitor typed, and the form it
 // showed would be a token for rating that path.
 func (p *Page) ShowsRating() bool {
-	return p.Chrome != nil && p.Chrome.Feedback && p.status >= 200 && p.status < 400
+	return p.Chrome != nil && p.Chrome.Feedback && !p.Staff && p.status >= 200 && p.status < 400
 }
 
 // RatingToken is the token of the rating form, bound to the page's path

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -68,6 +69,13 @@ func (r Registrar) HandleFunc(pattern string, fn http.HandlerFunc) { r.Handle(pa
 // app's Guard, which must be set before (a route that should be guarded
 // is never served unguarded).
 func (r Registrar) Handle(pattern string, h http.Handler) {
+	if len(r.roles) > 0 {
+		// Only operators of some role reach it: a staff page (Page.Staff).
+		inner := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			inner.ServeHTTP(w, req.WithContext(context.WithValue(req.Context(), staffKey{}, true)))
+		})
+	}
 	if r.level != "" {
 		if r.app.Guard == nil {
 			panic("web: " + r.feature + " registers the guarded route " + pattern + " before the application has a Guard")
@@ -101,4 +109,13 @@ func (a *App) RouteMap() []Route {
 		return strings.Compare(mx, my)
 	})
 	return out
+}
+
+type staffKey struct{}
+
+// IsStaff reports whether the request is for a staff page: one registered
+// for operators of some role (Registrar.Guarded with roles).
+func IsStaff(ctx context.Context) bool {
+	v, _ := ctx.Value(staffKey{}).(bool)
+	return v
 }
