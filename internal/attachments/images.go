@@ -52,7 +52,7 @@ func (l Limits) detectPNG(r io.ReaderAt, size int64) (Type, error) {
 			}
 		}
 		crc := crc32.NewIEEE()
-		crc.Write(hdr[4:8])
+		_, _ = crc.Write(hdr[4:8]) // a hash.Hash never returns an error
 		if _, err := io.CopyBuffer(crc, io.NewSectionReader(r, off+8, length), buf); err != nil {
 			return Type{}, err
 		}

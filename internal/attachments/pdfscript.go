@@ -31,7 +31,7 @@ func (l Limits) pdfScripts(r io.ReaderAt, size int64) error {
 	if name, ok := dangerousName(data); ok {
 		return fmt.Errorf("%w: /%s", ErrScript, name)
 	}
-	budget := int64(l.MaxExpanded)
+	budget := int64(min(l.MaxExpanded, 1<<62)) // #nosec G115 -- bounded below 2^62 first
 	for rest := data; ; {
 		i := bytes.Index(rest, []byte("/ObjStm"))
 		if i < 0 {

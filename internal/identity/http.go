@@ -560,15 +560,22 @@ func (h *Web) register(w http.ResponseWriter, r *http.Request) {
 // signupForm is where the registration link leads: a dead link says so at
 // once, before anyone types a password.
 func (h *Web) signupForm(w http.ResponseWriter, r *http.Request) {
+	h.linkForm(w, r, h.Svc.PeekSignup, "signup", "identity.signup.title", "identity.error.signup_link", deadSignup)
+}
+
+// linkForm answers the GET of a page a mailed link leads to: peek reads
+// the link's address without using it; a dead link gets the page that
+// sends a new one (again), a live one the page named with its token.
+func (h *Web) linkForm(w http.ResponseWriter, r *http.Request, peek func(context.Context, string) (string, error), page, title, dead string, again *Again) {
 	token := r.URL.Query().Get("token")
-	email, err := h.Svc.PeekSignup(r.Context(), token)
+	email, err := peek(r.Context(), token)
 	switch {
 	case errors.Is(err, ErrTokenInvalid):
-		h.deadLink(w, r, "identity.signup.title", "identity.error.signup_link", deadSignup)
+		h.deadLink(w, r, title, dead, again)
 	case err != nil:
 		h.App.Fail(w, r, err)
 	default:
-		h.form(w, r, http.StatusOK, "signup", "identity.signup.title", &FormData{Token: token, Email: email})
+		h.form(w, r, http.StatusOK, page, title, &FormData{Token: token, Email: email})
 	}
 }
 
@@ -627,16 +634,11 @@ func (h *Web) forgot(w http.ResponseWriter, r *http.Request) {
 // resetForm is where a reset link leads: a dead link says so at once,
 // before anyone types a new password.
 func (h *Web) resetForm(w http.ResponseWriter, r *http.Request) {
-	token := r.URL.Query().Get("token")
-	_, err := h.Svc.Store.PeekToken(r.Context(), token, PurposeReset)
-	switch {
-	case errors.Is(err, ErrTokenInvalid):
-		h.deadLink(w, r, "identity.reset.title", "identity.error.reset_link", deadReset)
-	case err != nil:
-		h.App.Fail(w, r, err)
-	default:
-		h.form(w, r, http.StatusOK, "reset", "identity.reset.title", &FormData{Token: token})
+	peek := func(ctx context.Context, token string) (string, error) {
+		_, err := h.Svc.Store.PeekToken(ctx, token, PurposeReset)
+		return "", err // the page does not show the address
 	}
+	h.linkForm(w, r, peek, "reset", "identity.reset.title", "identity.error.reset_link", deadReset)
 }
 
 func (h *Web) reset(w http.ResponseWriter, r *http.Request) {
@@ -866,16 +868,7 @@ func (h *Web) changeEmail(w http.ResponseWriter, r *http.Request) {
 // do, and the button that does it (a GET changes nothing, so a mail
 // scanner that opens links moves no one). A dead link says so at once.
 func (h *Web) emailConfirmForm(w http.ResponseWriter, r *http.Request) {
-	token := r.URL.Query().Get("token")
-	email, err := h.Svc.PeekEmailChange(r.Context(), token)
-	switch {
-	case errors.Is(err, ErrTokenInvalid):
-		h.deadLink(w, r, "identity.email.title", "identity.error.email_link", deadEmail)
-	case err != nil:
-		h.App.Fail(w, r, err)
-	default:
-		h.form(w, r, http.StatusOK, "email_confirm", "identity.email.title", &FormData{Token: token, Email: email})
-	}
+	h.linkForm(w, r, h.Svc.PeekEmailChange, "email_confirm", "identity.email.title", "identity.error.email_link", deadEmail)
 }
 
 func (h *Web) emailConfirm(w http.ResponseWriter, r *http.Request) {

@@ -11,7 +11,7 @@ import (
 
 // PasswordPath is where a logged-in person changes their password, and
 // where an operator whose password someone else chose is sent first.
-const PasswordPath = "/profilo/password"
+const PasswordPath = "/profilo/password" // #nosec G101 -- a URL path, no credential
 
 // mustChangePassword: an operator logged in with a password someone else
 // chose (the command line's, an administrator's) chooses their own before

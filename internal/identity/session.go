@@ -178,7 +178,7 @@ const MaxPerAccount = 20
 // for Ended once tx has committed. The account's row is locked first, so
 // that logins racing on PostgreSQL count one after the other.
 func (s *Sessions) trimTx(ctx context.Context, tx *sql.Tx, accountID, keep string) ([]string, error) {
-	if _, err := tx.ExecContext(ctx, `SELECT id FROM accounts WHERE id = $1`+s.DB.ForUpdate(), accountID); err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT id FROM accounts WHERE id = $1`+s.DB.ForUpdate(), accountID); err != nil { // #nosec G202 -- ForUpdate is a constant clause of the dialect
 		return nil, err
 	}
 	others, err := hashesOf(ctx, tx, `SELECT id_hash FROM sessions WHERE account_id = $1 AND id_hash <> $2 ORDER BY created_at DESC, id_hash`, accountID, keep)

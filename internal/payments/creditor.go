@@ -32,7 +32,7 @@ type Caller struct {
 const CallerHeader = "X-PagoPA-Caller"
 
 // CreditorPath is where the creditor-side endpoints answer.
-const CreditorPath = "/pagopa/v1"
+const CreditorPath = "/pagopa/v1" // #nosec G101 -- a URL path, no credential
 
 func (h *Web) creditorRoutes(m web.Registrar) {
 	m.HandleFunc("POST "+CreditorPath+"/verify", h.creditor(h.paVerify))
