@@ -35,14 +35,14 @@ func TestSegnalaJourney(t *testing.T) {
 		res, body = anon.do("POST", base+segnala.NewPath, bad)
 		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-category-error"`) ||
 			!strings.Contains(body, `id="f-description-error"`) || !strings.Contains(body, `id="f-email-error"`) ||
-			!strings.Contains(body, `value="Via Libertà 12"`) || strings.Contains(body, `id="f-address-error"`) {
+			!strings.Contains(body, `id="f-privacy-error"`) || !strings.Contains(body, `value="Via Libertà 12"`) || strings.Contains(body, `id="f-address-error"`) {
 			t.Fatalf("a wrong report: %d\n%s", res.StatusCode, body)
 		}
 		if n := s.count(t, "segnala_reports"); n != 0 {
 			t.Fatalf("a wrong report left %d rows", n)
 		}
 		report := url.Values{"category": {"illuminazione"}, "address": {"Via Libertà 12"},
-			"description": {"Il lampione davanti al civico 12 è spento da una settimana.\nDi sera la strada è buia."}, "email": {mailbox}}
+			"description": {"Il lampione davanti al civico 12 è spento da una settimana.\nDi sera la strada è buia."}, "email": {mailbox}, "privacy": {"1"}}
 		if res, _ = anon.do("POST", base+segnala.NewPath, report); res.StatusCode != 200 {
 			t.Fatalf("report: %d", res.StatusCode)
 		}

@@ -80,6 +80,8 @@ type Report struct {
 // Input is what a resident reports.
 type Input struct {
 	Category, Address, Description, Email, Lang string
+	// Privacy: the reporter accepted the privacy notice.
+	Privacy bool
 	// Remote is the client's address (its budget).
 	Remote string
 }
@@ -119,6 +121,9 @@ func (s *Store) now() time.Time {
 // Check validates a report; the errors are message ids by field.
 func Check(in *Input, needEmail bool) Fields {
 	fe := Fields{}
+	if !in.Privacy {
+		fe["privacy"] = "segnala.error.privacy"
+	}
 	in.Category = strings.TrimSpace(in.Category)
 	in.Address = strings.TrimSpace(in.Address)
 	in.Description = strings.TrimSpace(strings.ReplaceAll(in.Description, "\r\n", "\n"))

@@ -26,7 +26,7 @@ func newStore(d *db.DB) *segnala.Store {
 		T: func(lang, id string, args ...any) string { return strings.TrimSpace(id + " " + fmt.Sprintln(args...)) }, BaseURL: "https://comune.example.it"}
 }
 
-var good = segnala.Input{Category: "strade", Address: "Via Verdi 3", Description: "Una buca profonda sul lato destro.", Lang: "it", Remote: "192.0.2.1"}
+var good = segnala.Input{Category: "strade", Address: "Via Verdi 3", Description: "Una buca profonda sul lato destro.", Lang: "it", Remote: "192.0.2.1", Privacy: true}
 
 // Each field's rule, with the message beside it.
 func TestCheck(t *testing.T) {
@@ -43,6 +43,7 @@ func TestCheck(t *testing.T) {
 		{func(in *segnala.Input) { in.Description = strings.Repeat("x", 4001) }, "description"},
 		{func(in *segnala.Input) { in.Description = "buca\xff profonda davvero" }, "description"},
 		{func(in *segnala.Input) { in.Email = "a@b" }, "email"},
+		{func(in *segnala.Input) { in.Privacy = false }, "privacy"},
 	} {
 		in := good
 		in.Email = "a@example.org"

@@ -187,13 +187,14 @@ func (h *Web) create(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	in := Input{Category: f.Get("category"), Address: f.Get("address"), Description: f.Get("description"), Email: f.Get("email"),
-		Lang: h.App.I18n.Lang(r), Remote: web.RemoteAddr(r)}
+		Privacy: f.Get("privacy") == "1", Lang: h.App.I18n.Lang(r), Remote: web.RemoteAddr(r)}
 	rep, err := h.Store.Create(r.Context(), in, reporter(r))
 	var fe problem.Fields
 	switch {
 	case errors.As(err, &fe):
 		h.formPage(w, r, http.StatusUnprocessableEntity, &FormData{Errors: fe,
-			Values: map[string]string{"category": in.Category, "address": in.Address, "description": in.Description, "email": in.Email}})
+			Values: map[string]string{"category": in.Category, "address": in.Address, "description": in.Description, "email": in.Email,
+				"privacy": f.Get("privacy")}})
 	case err != nil:
 		h.App.Fail(w, r, err)
 	case rep.Status == Unconfirmed:
