@@ -23,7 +23,9 @@ func mustChangePassword(a *Account, se *Session) bool {
 // MustChangePassword reports whether the session's operator must choose
 // their own password before going anywhere a login opens, single sign-on
 // into another application included (see PasswordPath).
-func MustChangePassword(a *Account, se *Session) bool { return a != nil && se != nil && mustChangePassword(a, se) }
+func MustChangePassword(a *Account, se *Session) bool {
+	return a != nil && se != nil && mustChangePassword(a, se)
+}
 
 // OperatorFormData is the content of the page that adds an operator.
 type OperatorFormData struct {
