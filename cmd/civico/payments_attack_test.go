@@ -66,3 +66,81 @@ func TestNodeReceiptForLessIsNotASettlement(t *testing.T) {
 		}
 	})
 }
+
+// notifySandbox posts a notification signed with the sandbox's key, as
+// the sandbox gateway sends it.
+func notifySandbox(t *testing.T, s *idSite, n payments.Notification) {
+	t.Helper()
+	body, _ := json.Marshal(n)
+	req, _ := http.NewRequest("POST", s.plain.URL+"/pagamenti/notifiche/sandbox", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(payments.SignatureHeader, payments.Sign(s.apps.civico.payments.SandboxGateway().Key, body, time.Now()))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("notification %s: %d", n.ID, res.StatusCode)
+	}
+}
+
+// A position offered in one go and in two instalments: the single
+// payment's attempt is released (reconciliation gave up on it), the
+// resident starts paying the first instalment, and then the single
+// payment's money arrives after all, followed by the instalment's. The
+// position is paid once: the instalment's payment is a duplicate to
+// refund, not a second receipt (the settlement voided the other way of
+// paying only where it was open, and the instalment held by the second
+// attempt was then paid as well, with no refund recorded).
+func TestLatePaymentDoesNotPayBothWaysOfAPosition(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		p := newPaySite(t, d)
+		ctx := context.Background()
+		pos, err := p.svc.Create(ctx, payments.NewPosition{DebtorCF: p.code, Category: payments.TARI, Reason: "TARI 2026", Year: 2026, Amount: 9000,
+			DueDate: "2026-12-31", Single: true, Instalments: []payments.Instalment{{Amount: 4500, DueDate: "2026-12-31"}, {Amount: 4500, DueDate: "2027-01-31"}}},
+			payments.Actor{Name: "cli"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var single, first string
+		for _, n := range pos.Notices {
+			switch n.Seq {
+			case 0:
+				single = n.ID
+			case 1:
+				first = n.ID
+			}
+		}
+		notify := p.plain.URL + "/pagamenti/notifiche/sandbox"
+		a, err := p.svc.Checkout(ctx, p.code, []string{single}, "key-a", p.tls.URL, notify, payments.Actor{Name: "user:test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.svc.Release(ctx, a.ID, payments.OutcomeExpired, "reconciliation"); err != nil {
+			t.Fatal(err)
+		}
+		b, err := p.svc.Checkout(ctx, p.code, []string{first}, "key-b", p.tls.URL, notify, payments.Actor{Name: "user:test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		notifySandbox(t, p.idSite, payments.Notification{ID: "late-a", Status: payments.Status{AttemptID: a.ID, Outcome: payments.OutcomePaid, Amount: 9000,
+			PSP: "Sandbox PSP", PSPRef: "A"}})
+		notifySandbox(t, p.idSite, payments.Notification{ID: "paid-b", Status: payments.Status{AttemptID: b.ID, Outcome: payments.OutcomePaid, Amount: 4500,
+			PSP: "Sandbox PSP", PSPRef: "B"}})
+		if n := p.count(t, "payments_receipts"); n != 1 {
+			t.Errorf("%d receipts for a position of € 90 paid in one go, want 1", n)
+		}
+		var dups int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_ledger WHERE event = 'payment.duplicate' AND attempt_id = $1`, b.ID).Scan(&dups); err != nil || dups != 1 {
+			t.Errorf("the instalment's payment: %d refunds due in the ledger, want 1 (%v)", dups, err)
+		}
+		after, err := p.svc.Position(ctx, pos.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.PaidAmount != 9000 || after.Status != payments.StatusPaid {
+			t.Errorf("the position: paid %d, status %s; want 9000, paid", after.PaidAmount, after.Status)
+		}
+	})
+}
