@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -141,6 +143,37 @@ func TestLatePaymentDoesNotPayBothWaysOfAPosition(t *testing.T) {
 		}
 		if after.PaidAmount != 9000 || after.Status != payments.StatusPaid {
 			t.Errorf("the position: paid %d, status %s; want 9000, paid", after.PaidAmount, after.Status)
+		}
+	})
+}
+
+// Each IMU calculation turned into a position writes a position, its
+// notices and their transfers: a resident who posts calculation after
+// calculation (another cadastral income each time) is stopped after a
+// day's budget, with nothing written past it.
+func TestIMUPositionsAreBudgeted(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		p := newPaySite(t, d)
+		b := p.browser(t, p.card)
+		p.cardLogin(t, b, "/")
+		refused := 0
+		for i := range payments.IMUPositionsPerDay + 3 {
+			form := url.Values{"rendita": {strconv.Itoa(700+i) + ",00"}, "category": {"A/2"}, "share": {"100"}, "months": {"12"}, "year": {"2026"}}
+			res, _ := b.do("POST", p.tls.URL+payments.AreaPath+"/imu/paga", form)
+			switch res.StatusCode {
+			case http.StatusSeeOther:
+			case http.StatusTooManyRequests:
+				refused++
+			default:
+				t.Fatalf("calculation %d: %d", i, res.StatusCode)
+			}
+		}
+		var n int
+		if err := d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM payments_positions WHERE debtor_cf = $1 AND category = 'imu'`, p.code).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != payments.IMUPositionsPerDay || refused != 3 {
+			t.Fatalf("%d IMU positions, %d refused; want %d and 3", n, refused, payments.IMUPositionsPerDay)
 		}
 	})
 }
