@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/civico-pa/civico/internal/booking"
 	"github.com/civico-pa/civico/internal/db"
@@ -281,6 +284,62 @@ func TestBookingWithoutAccount(t *testing.T) {
 		}
 		if !confirmed {
 			t.Error("no confirmation mail with the .ics")
+		}
+	})
+}
+
+// The public API of free places: RFC 3339 instants, 400 for a malformed or
+// inverted range, 404 for an office or a service it does not book, each
+// slot with its free places (the booking just made counted).
+func TestBookingSlotsAPI(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSportelloSite(t, d)
+		ctx := context.Background()
+		if err := (&booking.Store{DB: d}).SeedDemo(ctx); err != nil {
+			t.Fatal(err)
+		}
+		base := s.tls.URL + "/api/v1/offices/"
+		anon := s.browser(t, nil)
+		for _, c := range []struct {
+			path   string
+			status int
+			field  string
+		}{
+			{"anagrafe/slots?service=carta-identita-elettronica&from=ieri", 400, "from"},
+			{"anagrafe/slots?service=carta-identita-elettronica&from=2027-03-02T00:00:00Z&to=2027-03-01T00:00:00Z", 400, "to"},
+			{"anagrafe/slots?service=carta-identita-elettronica&from=2027-03-01T00:00:00Z&to=2027-06-01T00:00:00Z", 400, "to"},
+			{"anagrafe/slots", 400, "service"},
+			{"nessuno/slots?service=carta-identita-elettronica", 404, "id"},
+			{"tributi/slots?service=carta-identita-elettronica", 404, "service"},
+		} {
+			res, body := anon.do("GET", base+c.path, nil)
+			var e struct{ Error, Field, Message string }
+			if res.StatusCode != c.status || json.Unmarshal([]byte(body), &e) != nil || e.Field != c.field || e.Message == "" {
+				t.Errorf("%s: %d %s", c.path, res.StatusCode, body)
+			}
+		}
+		res, body := anon.do("GET", base+"anagrafe/slots?service=carta-identita-elettronica", nil)
+		var got booking.SlotsJSON
+		if res.StatusCode != 200 || json.Unmarshal([]byte(body), &got) != nil || len(got.Slots) == 0 || got.Minutes != 20 {
+			t.Fatalf("slots: %d %s", res.StatusCode, body)
+		}
+		first := got.Slots[0]
+		if first.Free != 2 || first.Capacity != 2 || first.End.Sub(first.Start) != 20*time.Minute || first.Start.Before(time.Now()) {
+			t.Fatalf("first slot %+v", first)
+		}
+		// Booked once, it has one place left.
+		b, _ := s.resident("CNTGLI85M41F205", "GIULIA", "CONTI", "giulia.conti@example.org")
+		form := url.Values{"ufficio": {"anagrafe"}, "servizio": {"carta-identita-elettronica"}, "inizio": {strconv.FormatInt(first.Start.Unix(), 10)}}
+		if res, _ = b.do("POST", s.tls.URL+"/prenota-appuntamento/conferma", form); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("book: %d", res.StatusCode)
+		}
+		_, body = anon.do("GET", base+"anagrafe/slots?service=carta-identita-elettronica&from="+url.QueryEscape(first.Start.Format(time.RFC3339))+
+			"&to="+url.QueryEscape(first.End.Format(time.RFC3339)), nil)
+		if err := json.Unmarshal([]byte(body), &got); err != nil || len(got.Slots) != 1 || got.Slots[0].Free != 1 {
+			t.Fatalf("after a booking: %s", body)
+		}
+		if _, body = anon.do("GET", s.tls.URL+"/api/v1/openapi.json", nil); !strings.Contains(body, `"/offices/{id}/slots"`) {
+			t.Error("the OpenAPI document lacks the slots")
 		}
 	})
 }

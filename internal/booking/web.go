@@ -71,6 +71,7 @@ func (h *Web) Routes() {
 	m.HandleFunc("GET "+StartPath+"/link/{token}", h.linkPage)
 	m.HandleFunc("POST "+StartPath+"/link/{token}/conferma", h.linkConfirm)
 	m.HandleFunc("POST "+StartPath+"/link/{token}/annulla", h.linkCancel)
+	m.HandleFunc("GET /api/v1/offices/{id}/slots", h.apiSlots)
 	res := m.Guarded(assurance.Low)
 	res.HandleFunc("GET "+AreaPath, h.mine)
 	res.HandleFunc("GET "+AreaPath+"/{id}", h.detail)
