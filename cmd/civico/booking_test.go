@@ -14,6 +14,7 @@ import (
 	"github.com/civico-pa/civico/internal/booking"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/hours"
 )
 
 // The booking journey through the server as built: from a service's page,
@@ -338,8 +339,86 @@ func TestBookingSlotsAPI(t *testing.T) {
 		if err := json.Unmarshal([]byte(body), &got); err != nil || len(got.Slots) != 1 || got.Slots[0].Free != 1 {
 			t.Fatalf("after a booking: %s", body)
 		}
+		// The first free evening or Saturday time across the competent
+		// offices: shown at the time step of the office that has it.
+		res, _ = anon.do("GET", s.tls.URL+"/prenota-appuntamento/primo-libero?servizio=carta-identita-elettronica&sera=1", nil)
+		loc, _ := url.Parse(res.Header.Get("Location"))
+		if res.StatusCode != http.StatusSeeOther || loc == nil || loc.Path != "/prenota-appuntamento/orario" || loc.Query().Get("sera") != "1" ||
+			(loc.Query().Get("ufficio") != "anagrafe" && loc.Query().Get("ufficio") != "sportello-unico-cittadino") || loc.Query().Get("giorno") == "" {
+			t.Fatalf("first free: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		if res, body = anon.do("GET", s.tls.URL+loc.String(), nil); res.StatusCode != 200 || !strings.Contains(body, `id="f-slot-0"`) {
+			t.Fatalf("first free's times: %d", res.StatusCode)
+		}
 		if _, body = anon.do("GET", s.tls.URL+"/api/v1/openapi.json", nil); !strings.Contains(body, `"/offices/{id}/slots"`) {
 			t.Error("the OpenAPI document lacks the slots")
+		}
+	})
+}
+
+// The offices' back office: an operator sets what an office receives by
+// appointment (a wrong figure kept beside its field, a service the office
+// is not competent for refused), reads the day's agenda and cancels a
+// booking with a reason, which the resident receives and the audit log
+// keeps; a resident is refused the back office.
+func TestBookingBackOffice(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSportelloSite(t, d)
+		ctx := context.Background()
+		desk := operatorBrowser(t, s.idSite, "desk1@comune.example.it", "desk")
+		bo := s.plain.URL + "/backoffice/appuntamenti"
+		offer := url.Values{"office": {"tributi"}, "service": {"tari"}, "minutes": {"300"}, "counters": {"2"}, "max_future": {"1"}}
+		if res, body := desk.do("POST", bo+"/offerte", offer); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-minutes-error"`) ||
+			!strings.Contains(body, `value="300"`) {
+			t.Fatalf("a wrong length: %d", res.StatusCode)
+		}
+		offer.Set("minutes", "30")
+		offer.Set("service", "carta-identita-elettronica")
+		if res, body := desk.do("POST", bo+"/offerte", offer); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "non è competente") {
+			t.Fatalf("a service the office does not handle: %d", res.StatusCode)
+		}
+		offer.Set("service", "tari")
+		if res, _ := desk.do("POST", bo+"/offerte", offer); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("save: %d", res.StatusCode)
+		}
+		const mailbox = "giulia.conti@example.org"
+		b, _ := s.resident("CNTGLI85M41F205", "GIULIA", "CONTI", mailbox)
+		if res, _ := b.do("GET", s.tls.URL+"/backoffice/appuntamenti", nil); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("a resident in the back office: %d", res.StatusCode)
+		}
+		res, body := b.do("GET", s.tls.URL+"/prenota-appuntamento/orario?ufficio=tributi&servizio=tari", nil)
+		m := regexp.MustCompile(`name="inizio" id="f-slot-0" value="(\d+)"`).FindStringSubmatch(body)
+		if res.StatusCode != 200 || m == nil {
+			t.Fatalf("times: %d", res.StatusCode)
+		}
+		res, _ = b.do("POST", s.tls.URL+"/prenota-appuntamento/conferma", url.Values{"ufficio": {"tributi"}, "servizio": {"tari"}, "inizio": {m[1]}})
+		id := regexp.MustCompile(`appuntamenti/([0-9a-f]{32})`).FindStringSubmatch(res.Header.Get("Location"))
+		if res.StatusCode != http.StatusSeeOther || id == nil {
+			t.Fatalf("book: %d", res.StatusCode)
+		}
+		unix, _ := strconv.ParseInt(m[1], 10, 64)
+		day := time.Unix(unix, 0).In(hours.Rome).Format("2006-01-02")
+		agenda := bo + "/uffici/tributi?giorno=" + day
+		if res, body = desk.do("GET", agenda, nil); res.StatusCode != 200 || !strings.Contains(body, "/uffici/tributi/"+id[1]+"/annulla") {
+			t.Fatalf("agenda: %d", res.StatusCode)
+		}
+		if res, body = desk.do("POST", bo+"/uffici/tributi/"+id[1]+"/annulla", url.Values{"reason": {" "}, "giorno": {day}}); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, `id="f-reason-`+id[1]+`-error"`) {
+			t.Fatalf("a cancellation without a reason: %d", res.StatusCode)
+		}
+		if res, _ = desk.do("POST", bo+"/uffici/tributi/"+id[1]+"/annulla", url.Values{"reason": {"Sportello chiuso per guasto"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("cancel: %d", res.StatusCode)
+		}
+		told := false
+		for _, msg := range s.deliverTo(t, mailbox) {
+			told = told || strings.Contains(msg.Subject, "ha annullato") && strings.Contains(msg.Text, "Sportello chiuso per guasto")
+		}
+		if !told {
+			t.Error("the resident was not told why")
+		}
+		var n int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'booking.cancel' AND subject = $1`, "booking:"+id[1]).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("audit entries: %d %v", n, err)
 		}
 	})
 }

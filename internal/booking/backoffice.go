@@ -182,7 +182,9 @@ func (h *Web) renderAgenda(w http.ResponseWriter, r *http.Request, status int, d
 	}
 	d.Office = office
 	d.Day = hours.DateOf(h.now())
-	if v := r.URL.Query().Get("giorno"); v != "" {
+	// A refused cancellation shows the day it was asked from (the
+	// form's).
+	if v := r.FormValue("giorno"); v != "" {
 		if day, err := hours.ParseDate(v); err == nil {
 			d.Day = day
 		}
