@@ -35,9 +35,6 @@ const (
 	// LockEmailLinks: checking that no link to change an account's
 	// address to an address lives, and writing one.
 	LockEmailLinks Lock = 7243110072
-	// LockPartecipaBallots: casting and editing ballots (shared) against
-	// closing, publishing and mixing the ballot box (exclusive).
-	LockPartecipaBallots Lock = 7243110140
 )
 
 func (l Lock) id() string { return strconv.FormatInt(int64(l), 10) }

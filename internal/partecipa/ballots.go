@@ -7,7 +7,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/problem"
 	tokens "github.com/civico-pa/civico/internal/token"
 )
@@ -79,9 +78,10 @@ func onRoll(ctx context.Context, tx *sql.Tx, cid, subject string) (bool, error) 
 
 // open checks, inside tx, that the consultation accepts answers now and
 // that v may give them: the consultation as it is at this instant, not
-// as the page saw it.
+// as the page saw it, its row held shared until tx ends (closing and the
+// mix wait for the ballots being cast).
 func (s *Store) open(ctx context.Context, tx *sql.Tx, cid string, v *Viewer) error {
-	c, err := getTx(ctx, tx, cid)
+	c, err := getTx(ctx, tx, cid, s.DB.ForShare())
 	if err != nil {
 		return err
 	}
@@ -109,9 +109,6 @@ func (s *Store) Cast(ctx context.Context, c *Consultation, v *Viewer, a Answers)
 	}
 	receipt := newReceipt()
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if err := s.DB.HoldShared(ctx, tx, db.LockPartecipaBallots); err != nil {
-			return err
-		}
 		if err := s.open(ctx, tx, c.ID, v); err != nil {
 			return err
 		}
@@ -226,9 +223,6 @@ func (s *Store) Amend(ctx context.Context, c *Consultation, v *Viewer, receipt s
 		return err
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if err := s.DB.HoldShared(ctx, tx, db.LockPartecipaBallots); err != nil {
-			return err
-		}
 		if err := s.open(ctx, tx, c.ID, v); err != nil {
 			return err
 		}
@@ -277,9 +271,6 @@ func (s *Store) Sweep(ctx context.Context) error {
 	}
 	for _, id := range ids {
 		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-			if err := s.DB.Hold(ctx, tx, db.LockPartecipaBallots); err != nil {
-				return err
-			}
 			res, err := tx.ExecContext(ctx, `UPDATE partecipa_consultations SET state = 'closed', updated_at = $1 WHERE id = $2 AND state = 'open' AND closes_at <= $1`, now, id)
 			if err != nil {
 				return err
@@ -287,7 +278,7 @@ func (s *Store) Sweep(ctx context.Context) error {
 			if n, _ := res.RowsAffected(); n == 0 {
 				return nil
 			}
-			if err := s.mixTx(ctx, tx, id, true); err != nil {
+			if _, err := s.mixTx(ctx, tx, id, true); err != nil {
 				return err
 			}
 			_, err = tx.ExecContext(ctx, `DELETE FROM partecipa_drafts WHERE consultation_id = $1`, id)

@@ -225,8 +225,10 @@ func (s *Store) Get(ctx context.Context, id string, drafts bool) (*Consultation,
 	return c, err
 }
 
-func getTx(ctx context.Context, tx *sql.Tx, id string) (*Consultation, error) {
-	c, err := scanConsultation(tx.QueryRowContext(ctx, `SELECT `+consultationColumns+` FROM partecipa_consultations WHERE id = $1`, id))
+// getTx reads a consultation in tx, its row locked with lock (the
+// ballot lock: d.ForShare() to cast or edit, d.ForUpdate() to mix).
+func getTx(ctx context.Context, tx *sql.Tx, id, lock string) (*Consultation, error) {
+	c, err := scanConsultation(tx.QueryRowContext(ctx, `SELECT `+consultationColumns+` FROM partecipa_consultations WHERE id = $1`+lock, id)) // #nosec G202 -- lock is db.ForShare or db.ForUpdate
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, problem.ErrNotFound
 	}
@@ -336,13 +338,11 @@ func (s *Store) Open(ctx context.Context, id, actor string) error {
 }
 
 // Close stops a consultation now (or leaves the instant it closed at),
-// and mixes its whole ballot box, under the ballot lock: no ballot is
-// accepted once this commits.
+// and mixes its whole ballot box. Its row is the consultation's ballot
+// lock: casting and editing read it shared, closing, publishing and the
+// mix write it, so no ballot is accepted once this commits.
 func (s *Store) Close(ctx context.Context, id, actor string) error {
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if err := s.DB.Hold(ctx, tx, db.LockPartecipaBallots); err != nil {
-			return err
-		}
 		now := s.now()
 		res, err := tx.ExecContext(ctx, `UPDATE partecipa_consultations SET state = 'closed',
 			closes_at = CASE WHEN closes_at > $1 THEN $1 ELSE closes_at END, updated_at = $1 WHERE id = $2 AND state = 'open'`, now, id)
@@ -352,7 +352,7 @@ func (s *Store) Close(ctx context.Context, id, actor string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return problem.New(problem.Conflict, "partecipa.office.cannot_close", nil)
 		}
-		if err := s.mixTx(ctx, tx, id, true); err != nil {
+		if _, err := s.mixTx(ctx, tx, id, true); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM partecipa_drafts WHERE consultation_id = $1`, id); err != nil {
@@ -365,7 +365,7 @@ func (s *Store) Close(ctx context.Context, id, actor string) error {
 // Publish makes the results of a closed consultation public.
 func (s *Store) Publish(ctx context.Context, id, actor string) error {
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if err := s.DB.Hold(ctx, tx, db.LockPartecipaBallots); err != nil {
+		if _, err := getTx(ctx, tx, id, s.DB.ForUpdate()); err != nil {
 			return err
 		}
 		now := s.now()
@@ -382,7 +382,7 @@ func (s *Store) Publish(ctx context.Context, id, actor string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return problem.New(problem.Conflict, "partecipa.office.cannot_publish", nil)
 		}
-		if err := s.mixTx(ctx, tx, id, true); err != nil {
+		if _, err := s.mixTx(ctx, tx, id, true); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, actor, "publish", id, nil)

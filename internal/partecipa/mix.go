@@ -5,9 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
-
-	"github.com/civico-pa/civico/internal/db"
 )
 
 // MixFresh mixes the fresh ballots of every consultation that has some:
@@ -31,13 +30,20 @@ func (s *Store) MixFresh(ctx context.Context) error {
 		return err
 	}
 	for _, id := range ids {
-		if err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-			if err := s.DB.Hold(ctx, tx, db.LockPartecipaBallots); err != nil {
+		// A chunk at a time, so that casting in this consultation waits
+		// for a short transaction only.
+		for more := true; more; {
+			err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+				if _, err := getTx(ctx, tx, id, s.DB.ForUpdate()); err != nil {
+					return err
+				}
+				n, err := s.mixTx(ctx, tx, id, false)
+				more = n == mixChunk
+				return err
+			})
+			if err != nil {
 				return err
 			}
-			return s.mixTx(ctx, tx, id, false)
-		}); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -48,37 +54,42 @@ type mixedBallot struct {
 	verified             bool
 }
 
-// mixTx, under the exclusive ballot lock, takes the consultation's fresh
-// ballots (all of them when whole), deletes them and inserts them again in
+// mixChunk is how many fresh ballots one transaction of MixFresh mixes:
+// the least number any of them could be told apart among.
+const mixChunk = 2000
+
+// mixTx, holding the consultation's row (its ballot lock) exclusively,
+// takes the consultation's fresh ballots (at most mixChunk, in the order
+// of their random ids), or all of them when whole, deletes them and inserts them again in
 // the order of their ids, which are random: each then carries the mix's
 // transaction (PostgreSQL's xmin) and sits in an order unrelated to when
 // it was cast. What changed since each ballot was last counted goes into
 // the tallies, and every tally row is rewritten, so none keeps the
 // transaction of the last ballot that changed it.
-func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string, whole bool) error {
+func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string, whole bool) (int, error) {
 	q := `SELECT id, verified, answers, counted FROM partecipa_ballots WHERE consultation_id = $1`
 	if !whole {
-		q += ` AND fresh`
+		q += ` AND fresh ORDER BY id LIMIT ` + strconv.Itoa(mixChunk)
 	}
 	rows, err := tx.QueryContext(ctx, q, cid)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var batch []mixedBallot
 	for rows.Next() {
 		var b mixedBallot
 		if err := rows.Scan(&b.id, &b.verified, &b.answers, &b.counted); err != nil {
 			rows.Close()
-			return err
+			return 0, err
 		}
 		batch = append(batch, b)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	if len(batch) == 0 {
-		return nil
+		return 0, nil
 	}
 	type key struct {
 		verified bool
@@ -103,21 +114,31 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string, whole bool) e
 			continue
 		}
 		if err := add(b.counted, b.verified, -1); err != nil {
-			return err
+			return 0, err
 		}
 		if err := add(b.answers, b.verified, 1); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	del := `DELETE FROM partecipa_ballots WHERE consultation_id = $1`
-	if !whole {
-		del += ` AND fresh`
-	}
-	if _, err := tx.ExecContext(ctx, del, cid); err != nil {
-		return err
+	if whole {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM partecipa_ballots WHERE consultation_id = $1`, cid); err != nil {
+			return 0, err
+		}
+	} else {
+		for start := 0; start < len(batch); start += 500 {
+			part := batch[start:min(start+500, len(batch))]
+			args := make([]any, len(part))
+			marks := make([]string, len(part))
+			for i, b := range part {
+				args[i], marks[i] = b.id, "$"+strconv.Itoa(i+1)
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM partecipa_ballots WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...); err != nil {
+				return 0, err
+			}
+		}
 	}
 	slices.SortFunc(batch, func(a, b mixedBallot) int { return strings.Compare(a.id, b.id) })
-	const per = 200
+	const per = 1000
 	for start := 0; start < len(batch); start += per {
 		part := batch[start:min(start+per, len(batch))]
 		var sb strings.Builder
@@ -129,11 +150,11 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string, whole bool) e
 				sb.WriteString(", ")
 			}
 			n := len(args)
-			sb.WriteString("($" + itoa(n+1) + ", $1, $" + itoa(n+2) + ", $" + itoa(n+3) + ", $" + itoa(n+3) + ", FALSE)")
+			sb.WriteString("($" + strconv.Itoa(n+1) + ", $1, $" + strconv.Itoa(n+2) + ", $" + strconv.Itoa(n+3) + ", $" + strconv.Itoa(n+3) + ", FALSE)")
 			args = append(args, b.id, b.verified, b.answers)
 		}
 		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	keys := make([]key, 0, len(delta))
@@ -146,16 +167,9 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string, whole bool) e
 		if _, err := tx.ExecContext(ctx, `INSERT INTO partecipa_tallies (consultation_id, verified, question, answer, n) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (consultation_id, verified, question, answer) DO UPDATE SET n = partecipa_tallies.n + excluded.n`,
 			cid, k.verified, k.Question, k.Answer, delta[k]); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE partecipa_tallies SET n = n WHERE consultation_id = $1`, cid)
-	return err
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
+	return len(batch), err
 }

@@ -228,3 +228,79 @@ func TestReceiptEditsAndTallies(t *testing.T) {
 		}
 	})
 }
+
+// Ballots cast while the office closes the consultation are either
+// refused or in the final count: none is left out of the tallies, on
+// the roll without a ballot, or the reverse.
+func TestClosingRacesCasting(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStore(d)
+		ctx := context.Background()
+		c := newConsultation(t, s, assurance.High, false)
+		var wg sync.WaitGroup
+		for i := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.Cast(ctx, c, resident(fmt.Sprint("sub-", i), assurance.High), answers("nord", "3")); err != nil && problem.KindOf(err) != problem.Conflict {
+					t.Errorf("cast: %v", err)
+				}
+			}()
+		}
+		time.Sleep(5 * time.Millisecond)
+		if err := s.Close(ctx, c.ID, "office"); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		var ballots, roll, fresh int
+		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM partecipa_ballots`).Scan(&ballots)
+		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM partecipa_roll`).Scan(&roll)
+		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM partecipa_ballots WHERE fresh`).Scan(&fresh)
+		r, err := s.Results(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ballots != roll || fresh != 0 || r.Ballots[Verified] != int64(ballots) {
+			t.Fatalf("%d ballots, %d on the roll, %d not counted, %d counted", ballots, roll, fresh, r.Ballots[Verified])
+		}
+	})
+}
+
+// The minute's mix works in chunks: every fresh ballot is counted once,
+// and on PostgreSQL each chunk's ballots carry one transaction.
+func TestMixInChunks(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStore(d)
+		ctx := context.Background()
+		c := newConsultation(t, s, assurance.Low, false)
+		const n = 2*mixChunk + 100
+		for start := 0; start < n; start += 500 {
+			q := `INSERT INTO partecipa_ballots (id, consultation_id, verified, answers) VALUES `
+			args := []any{c.ID}
+			for i := start; i < min(start+500, n); i++ {
+				if i > start {
+					q += ", "
+				}
+				q += fmt.Sprintf("($%d, $1, $%d, $%d)", len(args)+1, len(args)+2, len(args)+3)
+				args = append(args, ballotID(newReceipt()), i%3 == 0, `{"parco":{"c":["nord"]},"voto":{"c":["2"]}}`)
+			}
+			if _, err := d.ExecContext(ctx, q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.MixFresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := s.Results(ctx, c)
+		if r.Ballots[Verified]+r.Ballots[Survey] != n || r.Questions[0].Rows[0].N[Verified] != (n+2)/3 {
+			t.Fatalf("counted %v of %d", r.Ballots, n)
+		}
+		if d.Dialect == db.Postgres {
+			var txs int
+			_ = d.QueryRowContext(ctx, `SELECT COUNT(DISTINCT xmin::text) FROM partecipa_ballots`).Scan(&txs)
+			if txs != 3 {
+				t.Fatalf("the ballots carry %d transactions, want 3 chunks", txs)
+			}
+		}
+	})
+}
