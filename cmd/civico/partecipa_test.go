@@ -63,7 +63,7 @@ func TestPartecipaConsultationJourney(t *testing.T) {
 			t.Fatalf("the office into Partecipa: %d at %s", res.StatusCode, last)
 		}
 		now := time.Now().In(hours.Rome)
-		form := url.Values{"title": {"I parchi di Cinisello"}, "summary": {"Dove investire nel verde."}, "min_level": {"substantial"}, "residents_only": {"1"},
+		form := url.Values{"title": {"I parchi di Cinisello"}, "summary": {"Dove investire nel verde."}, "min_level": {"substantial"}, "residents_only": {"1"}, "editable": {"1"},
 			"opens_at": {now.Add(-time.Minute).Format("2006-01-02T15:04")}, "closes_at": {now.Add(48 * time.Hour).Format("2006-01-02T15:04")},
 			"source": {"[parco] single required\nQuale parco?\n- nord: Parco Nord\n\n[voto] colour\nTesto"}}
 		res, body := office.do("POST", part+"/ufficio/nuova", form)
@@ -111,6 +111,21 @@ func TestPartecipaConsultationJourney(t *testing.T) {
 		if res.StatusCode != 200 || !strings.Contains(body, "le tue risposte sono state registrate") {
 			t.Fatalf("send: %d", res.StatusCode)
 		}
+		receipt := regexpFind(t, body, `data-element="receipt">([A-Z0-9-]{24})<`)
+		// Changing his mind: a wrong code is told beside its field; his
+		// own opens his answers, which he changes.
+		if res, body := luca.do("POST", part+page+"/modifica", url.Values{"receipt": {"ABCD-EFGH-JKMN-PQRS-TUVW"}}); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, `id="receipt-error"`) || !strings.Contains(body, `value="ABCD-EFGH-JKMN-PQRS-TUVW"`) {
+			t.Fatalf("a wrong receipt: %d", res.StatusCode)
+		}
+		res, body = luca.do("POST", part+page+"/modifica", url.Values{"receipt": {strings.ToLower(receipt)}})
+		if res.StatusCode != 200 || !strings.Contains(body, `value="Più alberi"`) || !regexp.MustCompile(`value="4" checked`).MatchString(body) {
+			t.Fatalf("his answers by receipt: %d", res.StatusCode)
+		}
+		if res, body := luca.do("POST", part+page+"/modifica", url.Values{"receipt": {receipt}, "q-parco": {"ghirlanda"}, "q-voto": {"4"}, "action": {"send"}}); res.StatusCode != 200 ||
+			!strings.Contains(body, "risposte sono state aggiornate") {
+			t.Fatalf("amend: %d", res.StatusCode)
+		}
 		// Luca again, later: one voice.
 		if res, _ := luca.do("POST", part+page, url.Values{"q-parco": {"ghirlanda"}, "q-voto": {"1"}, "action": {"send"}}); res.StatusCode != http.StatusConflict {
 			t.Fatalf("a second ballot: %d", res.StatusCode)
@@ -148,7 +163,7 @@ func TestPartecipaConsultationJourney(t *testing.T) {
 		}
 		res, body = s.browser(t, nil).do("GET", part+page+"/risultati", nil)
 		if res.StatusCode != 200 || !strings.Contains(body, `data-element="ballots-1">2<`) || !strings.Contains(body, "<svg role=\"img\"") ||
-			!regexp.MustCompile(`(?s)<th scope="row">Parco Nord</th><td>1</td><td>50.0</td>`).MatchString(body) {
+			!regexp.MustCompile(`(?s)<th scope="row">Parco Nord</th><td>0</td><td>0.0</td>.*<th scope="row">Villa Ghirlanda</th><td>2</td><td>100.0</td>`).MatchString(body) {
 			t.Fatalf("results: %d\n%s", res.StatusCode, body)
 		}
 		var entries int

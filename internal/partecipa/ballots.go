@@ -247,16 +247,14 @@ func (s *Store) Amend(ctx context.Context, c *Consultation, v *Viewer, receipt s
 	})
 }
 
-// Sweep closes consultations whose closing instant passed (mixing their
-// whole ballot box), forgets their drafts, and mixes the fresh ballots of
-// the others.
+// Sweep closes consultations whose closing instant passed (their whole
+// ballot box marked for the mix), and mixes every fresh ballot.
 func (s *Store) Sweep(ctx context.Context) error {
-	now := s.now()
-	var ids []string
-	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM partecipa_consultations WHERE state = 'open' AND closes_at <= $1`, now)
+	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM partecipa_consultations WHERE state = 'open' AND closes_at <= $1`, s.now())
 	if err != nil {
 		return err
 	}
+	var ids []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
@@ -270,23 +268,23 @@ func (s *Store) Sweep(ctx context.Context) error {
 		return err
 	}
 	for _, id := range ids {
-		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `UPDATE partecipa_consultations SET state = 'closed', updated_at = $1 WHERE id = $2 AND state = 'open' AND closes_at <= $1`, now, id)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return nil
-			}
-			if _, err := s.mixTx(ctx, tx, id, true); err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx, `DELETE FROM partecipa_drafts WHERE consultation_id = $1`, id)
-			return err
-		})
-		if err != nil {
+		if err := s.closeExpired(ctx, id); err != nil {
 			return err
 		}
 	}
 	return s.MixFresh(ctx)
+}
+
+// closeExpired closes a consultation whose closing instant passed.
+func (s *Store) closeExpired(ctx context.Context, id string) error {
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE partecipa_consultations SET state = 'closed', updated_at = $1 WHERE id = $2 AND state = 'open' AND closes_at <= $1`, s.now(), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return remix(ctx, tx, id)
+	})
 }

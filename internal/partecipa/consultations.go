@@ -337,12 +337,12 @@ func (s *Store) Open(ctx context.Context, id, actor string) error {
 	})
 }
 
-// Close stops a consultation now (or leaves the instant it closed at),
+// Close stops a consultation now (or leaves the instant it closed at)
 // and mixes its whole ballot box. Its row is the consultation's ballot
 // lock: casting and editing read it shared, closing, publishing and the
 // mix write it, so no ballot is accepted once this commits.
 func (s *Store) Close(ctx context.Context, id, actor string) error {
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		res, err := tx.ExecContext(ctx, `UPDATE partecipa_consultations SET state = 'closed',
 			closes_at = CASE WHEN closes_at > $1 THEN $1 ELSE closes_at END, updated_at = $1 WHERE id = $2 AND state = 'open'`, now, id)
@@ -352,38 +352,64 @@ func (s *Store) Close(ctx context.Context, id, actor string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return problem.New(problem.Conflict, "partecipa.office.cannot_close", nil)
 		}
-		if _, err := s.mixTx(ctx, tx, id, true); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM partecipa_drafts WHERE consultation_id = $1`, id); err != nil {
+		if err := remix(ctx, tx, id); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, actor, "close", id, nil)
 	})
+	if err != nil {
+		return err
+	}
+	// If this fails the minute's job finishes it.
+	return s.mixConsultation(ctx, id)
 }
 
-// Publish makes the results of a closed consultation public.
+// remix, in the transaction that closes a consultation, forgets its
+// drafts and marks every ballot of it for the mix again: mixed in chunks
+// of random ids drawn from the whole consultation, no ballot is then
+// nearer in the database to the participants of its own minute than to
+// any other.
+func remix(ctx context.Context, tx *sql.Tx, id string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM partecipa_drafts WHERE consultation_id = $1`, id); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE partecipa_ballots SET fresh = TRUE WHERE consultation_id = $1`, id)
+	return err
+}
+
+// Publish makes the results of a closed consultation public, once every
+// ballot is counted.
 func (s *Store) Publish(ctx context.Context, id, actor string) error {
+	c, err := s.Get(ctx, id, true)
+	if err != nil {
+		return err
+	}
+	// A consultation whose closing instant passed is closed here if the
+	// minute's job has not yet.
+	if c.State == StateOpen && !s.now().Before(c.ClosesAt) {
+		if err := s.closeExpired(ctx, id); err != nil {
+			return err
+		}
+	}
+	if err := s.mixConsultation(ctx, id); err != nil {
+		return err
+	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := getTx(ctx, tx, id, s.DB.ForUpdate()); err != nil {
 			return err
 		}
-		now := s.now()
-		// A consultation whose closing instant passed is closed here if
-		// the sweep has not yet.
-		if _, err := tx.ExecContext(ctx, `UPDATE partecipa_consultations SET state = 'closed' WHERE id = $1 AND state = 'open' AND closes_at <= $2`, id, now); err != nil {
+		var fresh int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM partecipa_ballots WHERE consultation_id = $1 AND fresh`, id).Scan(&fresh); err != nil {
 			return err
 		}
+		now := s.now()
 		res, err := tx.ExecContext(ctx, `UPDATE partecipa_consultations SET published_at = $1, updated_at = $1
 			WHERE id = $2 AND state = 'closed' AND published_at IS NULL`, now, id)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n, _ := res.RowsAffected(); n == 0 || fresh > 0 {
 			return problem.New(problem.Conflict, "partecipa.office.cannot_publish", nil)
-		}
-		if _, err := s.mixTx(ctx, tx, id, true); err != nil {
-			return err
 		}
 		return s.record(ctx, tx, actor, "publish", id, nil)
 	})

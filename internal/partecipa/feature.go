@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/feature"
+	"github.com/civico-pa/civico/internal/identity"
 )
 
 // Module is Partecipa as civico wires it: a relying party of the portal's
@@ -36,6 +37,9 @@ func (m *Module) Feature() feature.Feature {
 			// brought up to date, consultations past their closing
 			// instant closed (docs/PARTECIPA.md).
 			h.Every("mix", time.Minute, m.Store.Sweep)
+			// The portal's back office leads the office to its pages, on
+			// Partecipa's origin.
+			h.BackOffice(identity.Section{Label: "partecipa.office.title", Href: h.PartecipaBaseURL + "/ufficio", Roles: []string{OfficeRole}})
 			return nil
 		},
 	}

@@ -30,20 +30,27 @@ func (s *Store) MixFresh(ctx context.Context) error {
 		return err
 	}
 	for _, id := range ids {
-		// A chunk at a time, so that casting in this consultation waits
-		// for a short transaction only.
-		for more := true; more; {
-			err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-				if _, err := getTx(ctx, tx, id, s.DB.ForUpdate()); err != nil {
-					return err
-				}
-				n, err := s.mixTx(ctx, tx, id, false)
-				more = n == mixChunk
-				return err
-			})
-			if err != nil {
+		if err := s.mixConsultation(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mixConsultation mixes a consultation's fresh ballots a chunk at a time,
+// so that casting in it waits for a short transaction only.
+func (s *Store) mixConsultation(ctx context.Context, id string) error {
+	for more := true; more; {
+		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := getTx(ctx, tx, id, s.DB.ForUpdate()); err != nil {
 				return err
 			}
+			n, err := s.mixTx(ctx, tx, id)
+			more = n == mixChunk
+			return err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -60,18 +67,15 @@ const mixChunk = 2000
 
 // mixTx, holding the consultation's row (its ballot lock) exclusively,
 // takes the consultation's fresh ballots (at most mixChunk, in the order
-// of their random ids), or all of them when whole, deletes them and inserts them again in
+// of their random ids), deletes them and inserts them again in
 // the order of their ids, which are random: each then carries the mix's
 // transaction (PostgreSQL's xmin) and sits in an order unrelated to when
 // it was cast. What changed since each ballot was last counted goes into
 // the tallies, and every tally row is rewritten, so none keeps the
 // transaction of the last ballot that changed it.
-func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string, whole bool) (int, error) {
-	q := `SELECT id, verified, answers, counted FROM partecipa_ballots WHERE consultation_id = $1`
-	if !whole {
-		q += ` AND fresh ORDER BY id LIMIT ` + strconv.Itoa(mixChunk)
-	}
-	rows, err := tx.QueryContext(ctx, q, cid)
+func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, verified, answers, counted FROM partecipa_ballots WHERE consultation_id = $1 AND fresh
+		ORDER BY id LIMIT `+strconv.Itoa(mixChunk), cid) // #nosec G202 -- a constant
 	if err != nil {
 		return 0, err
 	}
@@ -120,21 +124,15 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string, whole bool) (
 			return 0, err
 		}
 	}
-	if whole {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM partecipa_ballots WHERE consultation_id = $1`, cid); err != nil {
-			return 0, err
+	for start := 0; start < len(batch); start += 500 {
+		part := batch[start:min(start+500, len(batch))]
+		args := make([]any, len(part))
+		marks := make([]string, len(part))
+		for i, b := range part {
+			args[i], marks[i] = b.id, "$"+strconv.Itoa(i+1)
 		}
-	} else {
-		for start := 0; start < len(batch); start += 500 {
-			part := batch[start:min(start+500, len(batch))]
-			args := make([]any, len(part))
-			marks := make([]string, len(part))
-			for i, b := range part {
-				args[i], marks[i] = b.id, "$"+strconv.Itoa(i+1)
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM partecipa_ballots WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...); err != nil {
-				return 0, err
-			}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM partecipa_ballots WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...); err != nil { // #nosec G202 -- placeholders only
+			return 0, err
 		}
 	}
 	slices.SortFunc(batch, func(a, b mixedBallot) int { return strings.Compare(a.id, b.id) })
