@@ -90,6 +90,9 @@ func TestPartecipaConsultationJourney(t *testing.T) {
 		}
 
 		page := "/consultazioni/" + id
+		if res, body := s.browser(t, nil).do("GET", part+"/", nil); res.StatusCode != 200 || !strings.Contains(body, `href="`+page+`"`) {
+			t.Fatalf("the open consultation on the home page: %d", res.StatusCode)
+		}
 		luca := partecipaResident(t, s, "FRRLCU78H15C707", "LUCA", "FERRARI", page)
 		if res, _ := luca.do("GET", part+"/ufficio", nil); res.StatusCode != http.StatusForbidden {
 			t.Fatalf("a resident in the office: %d", res.StatusCode)

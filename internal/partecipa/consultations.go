@@ -399,7 +399,7 @@ func (s *Store) Publish(ctx context.Context, id, actor string) error {
 			return err
 		}
 		var fresh int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM partecipa_ballots WHERE consultation_id = $1 AND fresh`, id).Scan(&fresh); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM partecipa_ballots WHERE consultation_id = $1 AND fresh = TRUE`, id).Scan(&fresh); err != nil {
 			return err
 		}
 		now := s.now()

@@ -12,7 +12,8 @@ import (
 // MixFresh mixes the fresh ballots of every consultation that has some:
 // see mixTx.
 func (s *Store) MixFresh(ctx context.Context) error {
-	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT consultation_id FROM partecipa_ballots WHERE fresh`)
+	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM partecipa_consultations c
+		WHERE EXISTS (SELECT 1 FROM partecipa_ballots b WHERE b.consultation_id = c.id AND b.fresh = TRUE)`)
 	if err != nil {
 		return err
 	}
@@ -61,9 +62,11 @@ type mixedBallot struct {
 	verified             bool
 }
 
-// mixChunk is how many fresh ballots one transaction of MixFresh mixes:
-// the least number any of them could be told apart among.
-const mixChunk = 2000
+// mixChunk is how many fresh ballots one transaction mixes. Chunks are
+// drawn by random id from all the fresh ballots, so their size bounds only
+// how long casting in the consultation waits, not how many ballots each
+// could be told apart among (all those fresh at the mix).
+const mixChunk = 500
 
 // mixTx, holding the consultation's row (its ballot lock) exclusively,
 // takes the consultation's fresh ballots (at most mixChunk, in the order
@@ -74,7 +77,7 @@ const mixChunk = 2000
 // the tallies, and every tally row is rewritten, so none keeps the
 // transaction of the last ballot that changed it.
 func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string) (int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, verified, answers, counted FROM partecipa_ballots WHERE consultation_id = $1 AND fresh
+	rows, err := tx.QueryContext(ctx, `SELECT id, verified, answers, counted FROM partecipa_ballots WHERE consultation_id = $1 AND fresh = TRUE
 		ORDER BY id LIMIT `+strconv.Itoa(mixChunk), cid) // #nosec G202 -- a constant
 	if err != nil {
 		return 0, err

@@ -67,7 +67,7 @@ CREATE TABLE partecipa_ballots (
     fresh BOOLEAN NOT NULL DEFAULT TRUE
 ) WITHOUT ROWID;
 -- +end
-CREATE INDEX partecipa_ballots_fresh ON partecipa_ballots (consultation_id, fresh);
+CREATE INDEX partecipa_ballots_fresh ON partecipa_ballots (consultation_id, fresh, id);
 
 -- The counts results are read from, updated only by the mix.
 CREATE TABLE partecipa_tallies (
