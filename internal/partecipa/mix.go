@@ -21,12 +21,12 @@ func (s *Store) MixFresh(ctx context.Context) error {
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return err
 		}
 		ids = append(ids, id)
 	}
-	rows.Close()
+	_ = rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
@@ -86,12 +86,12 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string) (int, error) 
 	for rows.Next() {
 		var b mixedBallot
 		if err := rows.Scan(&b.id, &b.verified, &b.answers, &b.counted); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return 0, err
 		}
 		batch = append(batch, b)
 	}
-	rows.Close()
+	_ = rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}

@@ -161,7 +161,7 @@ func (p *Partecipa) officeCreate(w http.ResponseWriter, r *http.Request) {
 		p.officeForm(w, r, http.StatusUnprocessableEntity, &OfficeFormData{V: v}, err)
 		return
 	}
-	http.Redirect(w, r, "/ufficio/"+id, http.StatusSeeOther)
+	http.Redirect(w, r, "/ufficio/"+id, http.StatusSeeOther) // #nosec G710 -- id is the random hex id Create made, a path on this site
 }
 
 func (p *Partecipa) officeConsultation(w http.ResponseWriter, r *http.Request) {
