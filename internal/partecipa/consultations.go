@@ -360,8 +360,9 @@ func (s *Store) Close(ctx context.Context, id, actor string) error {
 	if err != nil {
 		return err
 	}
-	// If this fails the minute's job finishes it.
-	return s.mixConsultation(ctx, id)
+	// The first chunks at once; the minute's job mixes the rest, and
+	// finishes if this fails.
+	return s.mixConsultation(ctx, id, officeChunks)
 }
 
 // remix, in the transaction that closes a consultation, forgets its
@@ -377,6 +378,10 @@ func remix(ctx context.Context, tx *sql.Tx, id string) error {
 	return err
 }
 
+// officeChunks is how many chunks of the mix closing and publishing each
+// do while the office waits (10,000 ballots); a variable for the tests.
+var officeChunks = 20
+
 // Publish makes the results of a closed consultation public, once every
 // ballot is counted.
 func (s *Store) Publish(ctx context.Context, id, actor string) error {
@@ -391,7 +396,7 @@ func (s *Store) Publish(ctx context.Context, id, actor string) error {
 			return err
 		}
 	}
-	if err := s.mixConsultation(ctx, id); err != nil {
+	if err := s.mixConsultation(ctx, id, officeChunks); err != nil {
 		return err
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -408,8 +413,11 @@ func (s *Store) Publish(ctx context.Context, id, actor string) error {
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 || fresh > 0 {
+		if n, _ := res.RowsAffected(); n == 0 {
 			return problem.New(problem.Conflict, "partecipa.office.cannot_publish", nil)
+		}
+		if fresh > 0 {
+			return problem.New(problem.Conflict, "partecipa.office.still_counting", nil)
 		}
 		return s.record(ctx, tx, actor, "publish", id, nil)
 	})

@@ -31,7 +31,7 @@ func (s *Store) MixFresh(ctx context.Context) error {
 		return err
 	}
 	for _, id := range ids {
-		if err := s.mixConsultation(ctx, id); err != nil {
+		if err := s.mixConsultation(ctx, id, 0); err != nil {
 			return err
 		}
 	}
@@ -39,9 +39,11 @@ func (s *Store) MixFresh(ctx context.Context) error {
 }
 
 // mixConsultation mixes a consultation's fresh ballots a chunk at a time,
-// so that casting in it waits for a short transaction only.
-func (s *Store) mixConsultation(ctx context.Context, id string) error {
-	for more := true; more; {
+// so that casting in it waits for a short transaction only; at most
+// chunks chunks when chunks > 0 (the office's click waits for those; the
+// minute's job does the rest).
+func (s *Store) mixConsultation(ctx context.Context, id string, chunks int) error {
+	for i, more := 0, true; more && (chunks <= 0 || i < chunks); i++ {
 		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 			if _, err := getTx(ctx, tx, id, s.DB.ForUpdate()); err != nil {
 				return err

@@ -274,20 +274,7 @@ func TestMixInChunks(t *testing.T) {
 		ctx := context.Background()
 		c := newConsultation(t, s, assurance.Low, false)
 		const n = 2*mixChunk + 100
-		for start := 0; start < n; start += 500 {
-			q := `INSERT INTO partecipa_ballots (id, consultation_id, verified, answers) VALUES `
-			args := []any{c.ID}
-			for i := start; i < min(start+500, n); i++ {
-				if i > start {
-					q += ", "
-				}
-				q += fmt.Sprintf("($%d, $1, $%d, $%d)", len(args)+1, len(args)+2, len(args)+3)
-				args = append(args, ballotID(newReceipt()), i%3 == 0, `{"parco":{"c":["nord"]},"voto":{"c":["2"]}}`)
-			}
-			if _, err := d.ExecContext(ctx, q, args...); err != nil {
-				t.Fatal(err)
-			}
-		}
+		seed(t, d, c.ID, n)
 		if err := s.MixFresh(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -301,6 +288,57 @@ func TestMixInChunks(t *testing.T) {
 			if txs != 3 {
 				t.Fatalf("the ballots carry %d transactions, want 3 chunks", txs)
 			}
+		}
+	})
+}
+
+// seed writes n fresh ballots as Cast does, a third of them verified.
+func seed(t *testing.T, d *db.DB, cid string, n int) {
+	t.Helper()
+	for start := 0; start < n; start += 500 {
+		q := `INSERT INTO partecipa_ballots (id, consultation_id, verified, answers) VALUES `
+		args := []any{cid}
+		for i := start; i < min(start+500, n); i++ {
+			if i > start {
+				q += ", "
+			}
+			q += fmt.Sprintf("($%d, $1, $%d, $%d)", len(args)+1, len(args)+2, len(args)+3)
+			args = append(args, ballotID(newReceipt()), i%3 == 0, `{"parco":{"c":["nord"]},"voto":{"c":["2"]}}`)
+		}
+		if _, err := d.ExecContext(context.Background(), q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Closing a large consultation mixes what the office can wait for and
+// leaves the rest to the minute's job; publishing waits until every
+// ballot is counted.
+func TestPublishingWaitsForTheCount(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStore(d)
+		ctx := context.Background()
+		c := newConsultation(t, s, assurance.Low, false)
+		was := officeChunks
+		officeChunks = 2
+		t.Cleanup(func() { officeChunks = was })
+		n := 2*officeChunks*mixChunk + 300
+		seed(t, d, c.ID, n)
+		if err := s.Close(ctx, c.ID, "office"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Publish(ctx, c.ID, "office"); problem.KindOf(err) != problem.Conflict {
+			t.Fatalf("published before every ballot was counted: %v", err)
+		}
+		if err := s.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Publish(ctx, c.ID, "office"); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := s.Results(ctx, c)
+		if r.Ballots[Verified]+r.Ballots[Survey] != int64(n) {
+			t.Fatalf("published %v of %d", r.Ballots, n)
 		}
 	})
 }
