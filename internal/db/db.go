@@ -281,6 +281,17 @@ func redactUser(u string) string {
 	return scheme + "://" + user + "@" + rest[at+1:]
 }
 
+// ForShare is the clause that locks the rows a SELECT reads against
+// writers (not against other sharers) until the transaction ends: " FOR
+// SHARE" on PostgreSQL, nothing on SQLite, whose write transaction already
+// holds the only write lock.
+func (d *DB) ForShare() string {
+	if d.Dialect == Postgres {
+		return " FOR SHARE"
+	}
+	return ""
+}
+
 // ForUpdate is the clause that locks the rows a SELECT reads inside a
 // transaction until it ends: " FOR UPDATE" on PostgreSQL. SQLite needs none:
 // a write transaction (BEGIN IMMEDIATE) already holds the only write lock.

@@ -24,10 +24,13 @@ import (
 const (
 	ScopeFiscalCode = "fiscal_code"
 	ScopeResidence  = "residence"
+	// ScopeRoles gives the back-office roles of an operator, to the
+	// town's own applications only (a first-party client).
+	ScopeRoles = "roles"
 )
 
 // KnownScopes are the scopes the provider understands.
-var KnownScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, ScopeFiscalCode, ScopeResidence, ScopeApplications, ScopePayments}
+var KnownScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, ScopeFiscalCode, ScopeResidence, ScopeApplications, ScopePayments, ScopeRoles}
 
 // Client is an application registered with the provider.
 type Client struct {
@@ -228,6 +231,9 @@ func (n *NewClient) check(anyHTTP bool) error {
 	for _, sc := range n.Scopes {
 		if !slices.Contains(KnownScopes, sc) {
 			return fmt.Errorf("unknown scope %q (known: %s)", sc, strings.Join(KnownScopes, " "))
+		}
+		if sc == ScopeRoles && !n.FirstParty {
+			return fmt.Errorf("scope %q is only for the town's own (first-party) applications", sc)
 		}
 	}
 	if n.ID != "" && !validClientID(n.ID) {

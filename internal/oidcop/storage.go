@@ -648,6 +648,11 @@ func (s *Storage) fill(ctx context.Context, info *oidc.UserInfo, accountID, subj
 			if proven {
 				info.AppendClaims("fiscal_code", fiscalCode)
 			}
+		case ScopeRoles:
+			// Only first-party clients are registered with it.
+			if len(acc.Roles) > 0 {
+				info.AppendClaims("roles", acc.Roles)
+			}
 		case ScopeResidence:
 			if !proven {
 				continue

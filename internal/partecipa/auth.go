@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -79,7 +80,13 @@ type Viewer struct {
 	AgeBand                 string
 	// Level is how sure the portal was of who logged in.
 	Level assurance.Level
+	// Roles are the back-office roles the provider released (first-party
+	// applications only).
+	Roles []string
 }
+
+// HasRole reports whether the viewer holds role.
+func (v *Viewer) HasRole(role string) bool { return v != nil && slices.Contains(v.Roles, role) }
 
 type ctxKey int
 
@@ -122,7 +129,7 @@ func (a *Auth) discover(ctx context.Context) (*gooidc.Provider, error) {
 
 func (a *Auth) oauth(p *gooidc.Provider) *oauth2.Config {
 	return &oauth2.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, Endpoint: p.Endpoint(),
-		RedirectURL: a.BaseURL + "/auth/callback", Scopes: []string{gooidc.ScopeOpenID, "profile", "residence"}}
+		RedirectURL: a.BaseURL + "/auth/callback", Scopes: []string{gooidc.ScopeOpenID, "profile", "residence", "roles"}}
 }
 
 func (a *Auth) secure() bool { return strings.HasPrefix(a.BaseURL, "https://") }
@@ -178,7 +185,7 @@ func (a *Auth) lookup(ctx context.Context, token string) (*Viewer, error) {
 	if err := json.Unmarshal([]byte(claims), &c); err != nil {
 		return nil, err
 	}
-	v.District, v.AgeBand = c.District, c.AgeBand
+	v.District, v.AgeBand, v.Roles = c.District, c.AgeBand, c.Roles
 	v.Level, _ = assurance.OfACR(v.ACR)
 	if c.Resident != nil {
 		v.ResidentKnown, v.Resident = true, *c.Resident
@@ -190,6 +197,8 @@ type residenceClaims struct {
 	Resident *bool  `json:"resident,omitempty"`
 	District string `json:"district,omitempty"`
 	AgeBand  string `json:"age_band,omitempty"`
+	// Roles come with the roles scope, not residence: kept beside them.
+	Roles []string `json:"roles,omitempty"`
 }
 
 // login starts the code flow: state, nonce and PKCE verifier travel in a

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/feature"
+	"github.com/civico-pa/civico/internal/identity"
 )
 
 // Module is Partecipa as civico wires it: a relying party of the portal's
@@ -17,6 +18,8 @@ type Module struct {
 	// Auth is set when the feature is wired; serve sets its Via once the
 	// portal listens.
 	Auth *Auth
+	// Store keeps consultations and ballots, set when wired.
+	Store *Store
 }
 
 // Feature is Partecipa: its pages, its login through the portal and its
@@ -27,8 +30,16 @@ func (m *Module) Feature() feature.Feature {
 		Wire: func(h *feature.Host) error {
 			m.Auth = &Auth{DB: h.DB, Issuer: h.BaseURL, BaseURL: h.PartecipaBaseURL, ClientID: m.ClientID, ClientSecret: m.ClientSecret,
 				HTTP: m.HTTP, Log: h.Log.With("app", "partecipa")}
-			(&Partecipa{App: h.Partecipa, Auth: m.Auth}).Routes()
+			m.Store = &Store{DB: h.DB, Audit: h.Audit}
+			(&Partecipa{App: h.Partecipa, Auth: m.Auth, Store: m.Store}).Routes()
 			h.Every("expired sessions", 5*time.Minute, m.Auth.Sweep)
+			// The mix: fresh ballots rewritten in random order, tallies
+			// brought up to date, consultations past their closing
+			// instant closed (docs/PARTECIPA.md).
+			h.Every("mix", time.Minute, m.Store.Sweep)
+			// The portal's back office leads the office to its pages, on
+			// Partecipa's origin.
+			h.BackOffice(identity.Section{Label: "partecipa.office.title", Href: h.PartecipaBaseURL + "/ufficio", Roles: []string{OfficeRole}})
 			return nil
 		},
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -36,15 +37,32 @@ func Chrome(portalURL string) web.Chrome {
 
 // Partecipa serves the consultation platform's pages.
 type Partecipa struct {
-	App  *web.App
-	Auth *Auth
+	App   *web.App
+	Auth  *Auth
+	Store *Store
 }
 
 // Routes is the map of Partecipa.
 func (p *Partecipa) Routes() {
 	m := p.App.For("partecipa")
-	m.HandleFunc("GET /{$}", p.page("home", "partecipa.home.title"))
+	p.App.Guard = p.guard
+	m.HandleFunc("GET /{$}", p.home)
 	m.HandleFunc("GET /come-funziona", p.page("how", "partecipa.how.title"))
+	m.HandleFunc("GET /consultazioni/{id}", p.consultation)
+	m.HandleFunc("POST /consultazioni/{id}", p.answer)
+	m.HandleFunc("POST /consultazioni/{id}/modifica", p.amend)
+	m.HandleFunc("GET /consultazioni/{id}/risultati", p.results)
+	office := m.Guarded(assurance.Low, OfficeRole)
+	office.HandleFunc("GET /ufficio", p.officeList)
+	office.HandleFunc("GET /ufficio/nuova", p.officeNew)
+	office.HandleFunc("POST /ufficio/nuova", p.officeCreate)
+	office.HandleFunc("GET /ufficio/{id}", p.officeConsultation)
+	office.HandleFunc("POST /ufficio/{id}", p.officeUpdate)
+	office.HandleFunc("GET /ufficio/{id}/anteprima", p.officePreview)
+	office.HandleFunc("POST /ufficio/{id}/apri", p.officeAction(p.Store.Open, "opened"))
+	office.HandleFunc("POST /ufficio/{id}/chiudi", p.officeAction(p.Store.Close, "closed"))
+	office.HandleFunc("POST /ufficio/{id}/pubblica", p.officeAction(p.Store.Publish, "published"))
+	office.HandleFunc("GET /ufficio/{id}/risultati", p.officeResults)
 	a := p.Auth
 	a.notice, a.app = p.notice, p.App
 	a.logoutPage = p.logoutPage

@@ -1,0 +1,51 @@
+package partecipa
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+)
+
+func engines(b *testing.B, fn func(b *testing.B, d *db.DB)) {
+	b.Run("sqlite", func(b *testing.B) { fn(b, dbtest.SQLite(b)) })
+	if os.Getenv(dbtest.PostgresEnv) != "" {
+		b.Run("postgres", func(b *testing.B) { fn(b, dbtest.Postgres(b)) })
+	}
+}
+
+// BenchmarkCast measures accepting answers: each ballot one transaction
+// that checks the consultation and the roll, marks the roll, writes the
+// ballot and drops the draft, from GOMAXPROCS×8 residents at once, in one
+// consultation. The figure is ballots per second.
+func BenchmarkCast(b *testing.B) {
+	engines(b, func(b *testing.B, d *db.DB) {
+		s := newStore(d)
+		c := newConsultation(b, s, assurance.High, true)
+		a := Answers{"parco": {Choices: []string{"nord"}}, "perche": {Text: "Più alberi e più ombra d'estate"}, "voto": {Choices: []string{"4"}},
+			"ordine": {Rank: map[string]int{"verde": 1, "sport": 2, "cultura": 3}}, "giudizio": {Rows: map[string]string{"pulizia": "buona", "sicurezza": "cattiva"}}}
+		if _, errs := Check(c.Questions, a, true); len(errs) > 0 {
+			b.Fatal(errs)
+		}
+		var n atomic.Int64
+		b.SetParallelism(8)
+		b.ResetTimer()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				v := resident(fmt.Sprint("sub-", n.Add(1)), assurance.High)
+				if _, err := s.Cast(context.Background(), c, v, a); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ballots/s")
+	})
+}

@@ -1,0 +1,133 @@
+package partecipa
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// ResultsData is a consultation's results page.
+type ResultsData struct {
+	C      *Consultation
+	R      *Results
+	Status string
+	Office bool
+	// Pending: the results are not public yet.
+	Pending bool
+	Columns []ChannelView
+	Charts  []QuestionChart
+}
+
+// ChannelView is a channel as a column of the results: its name and its
+// number of ballots.
+type ChannelView struct {
+	Channel int
+	Name    string
+	Ballots int64
+}
+
+// QuestionChart is a question's results: a chart per channel (bars
+// drawn as SVG with their numbers as text) and the table beside it.
+type QuestionChart struct {
+	QuestionResult
+	Number int
+	Bars   []BarChart
+	// Places are a ranking's positions, 1 to its number of options.
+	Places []int
+}
+
+// BarChart is one SVG chart: a bar per row.
+type BarChart struct {
+	ID, Title string
+	Height    int
+	Bars      []Bar
+}
+
+// Bar is one bar of a chart, placed.
+type Bar struct {
+	Label, Value                        string
+	Width, TextY, RectY, ValueX, ValueY int
+}
+
+const barWidth = 360
+
+func (p *Partecipa) results(w http.ResponseWriter, r *http.Request) {
+	c, err := p.Store.Get(r.Context(), r.PathValue("id"), false)
+	if err != nil {
+		p.App.Fail(w, r, err)
+		return
+	}
+	if !c.ResultsPublic(p.Store.now()) {
+		page := p.App.NewPage(r, "partecipa.results.title")
+		page.Breadcrumb = []web.Crumb{{Label: c.Title, Href: "/consultazioni/" + c.ID}, {Label: page.Title}}
+		page.Data = &ResultsData{C: c, Status: c.Status(p.Store.now()), Pending: true}
+		p.App.HTML(w, r, http.StatusOK, "results", page)
+		return
+	}
+	p.renderResults(w, r, c, false)
+}
+
+func (p *Partecipa) renderResults(w http.ResponseWriter, r *http.Request, c *Consultation, office bool) {
+	res, err := p.Store.Results(r.Context(), c)
+	if err != nil {
+		p.App.Fail(w, r, err)
+		return
+	}
+	page := p.App.NewPage(r, "partecipa.results.title")
+	page.Title = page.T("partecipa.results.title_of", "Title", c.Title)
+	if office {
+		page.Breadcrumb = []web.Crumb{{Label: page.T("partecipa.office.title"), Href: "/ufficio"}, {Label: c.Title, Href: "/ufficio/" + c.ID}, {Label: page.T("partecipa.results.title")}}
+		page.Staff = true
+	} else {
+		page.Breadcrumb = []web.Crumb{{Label: c.Title, Href: "/consultazioni/" + c.ID}, {Label: page.T("partecipa.results.title")}}
+	}
+	d := &ResultsData{C: c, R: res, Status: c.Status(p.Store.now()), Office: office}
+	for _, ch := range res.Channels {
+		d.Columns = append(d.Columns, ChannelView{Channel: ch, Name: page.T(channelName(ch)), Ballots: res.Ballots[ch]})
+	}
+	for i, q := range res.Questions {
+		qc := QuestionChart{QuestionResult: q, Number: i + 1}
+		if q.Question.Kind == Ranking {
+			for n := range q.Question.Options {
+				qc.Places = append(qc.Places, n+1)
+			}
+		}
+		if q.Question.Choosing() {
+			for _, ch := range res.Channels {
+				qc.Bars = append(qc.Bars, barChart(page, q, ch, i+1))
+			}
+		}
+		d.Charts = append(d.Charts, qc)
+	}
+	page.Data = d
+	if office {
+		w.Header().Set("Cache-Control", "private, no-store")
+	}
+	p.App.HTML(w, r, http.StatusOK, "results", page)
+}
+
+func channelName(ch int) string {
+	if ch == Verified {
+		return "partecipa.results.verified"
+	}
+	return "partecipa.results.survey"
+}
+
+// barChart draws a choice question's counts in one channel: a bar per
+// choice, its width the share of those who answered the question.
+func barChart(page *web.Page, q QuestionResult, ch, n int) BarChart {
+	c := BarChart{ID: "chart-" + strconv.Itoa(n) + "-" + strconv.Itoa(ch),
+		Title: page.T("partecipa.results.chart_title", "N", n, "Channel", page.T(channelName(ch)), "Answered", q.Answered[ch])}
+	for i, row := range q.Rows {
+		width := 0
+		if q.Answered[ch] > 0 {
+			width = int(row.N[ch] * barWidth / q.Answered[ch])
+		}
+		y := 8 + i*44
+		c.Bars = append(c.Bars, Bar{Label: row.Label, Value: strconv.FormatInt(row.N[ch], 10) + " (" + Pct(row.N[ch], q.Answered[ch]) + "%)",
+			Width: width, TextY: y + 14, RectY: y + 20, ValueX: width + 6, ValueY: y + 33})
+	}
+	c.Height = 16 + len(q.Rows)*44
+	return c
+}
