@@ -37,6 +37,7 @@ var periodicKinds = []string{
 	"oidcop.back-channel-logout-retries",
 	"oidcop.expired-requests-and-tokens",
 	"partecipa.expired-sessions",
+	"partecipa.mix",
 	"payments.expired-notices",
 	"payments.payment-reminders",
 	"payments.payment-reminders-delivery",

@@ -94,6 +94,9 @@ type Choice struct {
 	// Move is the resident's booking this one replaces ("" for a new
 	// booking).
 	Move string
+	// Unbookable is the service the flow was asked to start from when no
+	// office books it online.
+	Unbookable *Service
 }
 
 // Query is the choice as the next step's query.
@@ -193,13 +196,15 @@ type FlowData struct {
 	// The second step.
 	Services []ServiceOption
 	// The third: the days with free slots, the chosen day's slots.
-	Days      []Day
-	Day       *Day
-	Nearest   []Slot
-	Alert     string
-	Applicant Applicant
-	Errors    problem.Fields
-	Index     []ErrorLink
+	Days    []Day
+	Day     *Day
+	Nearest []Slot
+	Alert   string
+	// Unbookable names the service asked for that no office books online.
+	Unbookable string
+	Applicant  Applicant
+	Errors     problem.Fields
+	Index      []ErrorLink
 	// LoggedIn: the details come from the account; Anonymous: the offer
 	// lets a resident without one book with a mail address.
 	LoggedIn, Anonymous bool
@@ -254,10 +259,17 @@ func (h *Web) read(r *http.Request, dir *Directory, offers []Offer) (*Choice, pr
 	}
 	if id := q.Get("servizio"); id != "" {
 		s, ok := dir.Service(id)
-		if !ok || !s.Active || !slices.ContainsFunc(offers, func(o Offer) bool { return o.ServiceID == id && slices.Contains(s.Offices, o.OfficeID) }) {
+		bookable := ok && s.Active && slices.ContainsFunc(offers, func(o Offer) bool { return o.ServiceID == id && slices.Contains(s.Offices, o.OfficeID) })
+		switch {
+		case bookable:
+			c.Preset = s
+		case ok && r.Method == http.MethodGet && q.Get("ufficio") == "":
+			// Every service page links here; one no office books for
+			// online gets the first step with every office and a word.
+			c.Unbookable = s
+		default:
 			return c, problem.Fields{"service": "booking.error.service"}
 		}
-		c.Preset = s
 	}
 	if id := q.Get("ufficio"); id != "" {
 		o, ok := dir.Office(id)
@@ -332,6 +344,9 @@ func (h *Web) place(w http.ResponseWriter, r *http.Request) {
 
 func (h *Web) renderPlace(w http.ResponseWriter, r *http.Request, dir *Directory, offers []Offer, c *Choice, errs problem.Fields) {
 	d := &FlowData{Step: 1, Choice: c, Errors: errs}
+	if c.Unbookable != nil {
+		d.Unbookable = c.Unbookable.Title
+	}
 	now := h.now()
 	for _, o := range dir.Offices {
 		n := len(officeOffers(dir, offers, o.ID, c.Preset))
