@@ -11,6 +11,7 @@ import (
 	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
+	"github.com/civico-pa/civico/internal/certificates"
 	"github.com/civico-pa/civico/internal/content"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feature"
@@ -48,6 +49,8 @@ type civico struct {
 	partecipa *partecipa.Module
 	payments  *payments.Module
 	sportello *sportello.Module
+	// certificates reads the population register.
+	certificates *certificates.Module
 	// identity is the accounts' store, set when civico is built
 	// (buildApps): payments asks it whose a bearer token is.
 	identity *identity.Store
@@ -70,6 +73,8 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// The Sportello reads the catalogue's services (their terms and
 	// assurance) and checks its API's bearer tokens with the provider.
 	c.sportello = &sportello.Module{Services: sportelloServices(c.catalog.Store), Tokens: c.bearer}
+	// Certificates state what the population register holds.
+	c.certificates = &certificates.Module{Register: register}
 	// What the home page puts in evidence is chosen among the
 	// catalogue's services.
 	c.content = &content.Module{Services: contentServices(c.catalog.Store)}
@@ -150,6 +155,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.partecipa.Feature(),
 		c.payments.Feature(),
 		c.sportello.Feature(),
+		c.certificates.Feature(),
 	}
 	return c
 }
