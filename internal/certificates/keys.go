@@ -173,3 +173,16 @@ func Set(keys []PublicKey) KeySet {
 	}
 	return out
 }
+
+// InForce is the id of the key that seals now, opened to prove the
+// configured secret opens it; "" when there is none yet.
+func (k *Keys) InForce(ctx context.Context) (string, error) {
+	s, err := k.current(ctx)
+	if errors.Is(err, errNoKey) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return s.id, nil
+}
