@@ -21,11 +21,15 @@ import (
 
 	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/certificates"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/population"
+	"github.com/civico-pa/civico/internal/sealed"
+	"github.com/civico-pa/civico/internal/town"
 )
 
 // certResidents puts Luca Ferrari's household in the register, and
@@ -341,4 +345,86 @@ func pdfQRIs(t *testing.T, pdf []byte, want string) bool {
 		}
 	}
 	return true
+}
+
+// The seal keys from the command line: rotate-keys makes the first key
+// and retires it at the next (audited), keys lists them, another secret
+// is refused; `cert verify` without --keys reads the database's keys and
+// tells the status, revoked included; a wrong command line is exit 2.
+func TestCertCommands(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"CIVICO_DATA_DIR": dir, "CIVICO_SECRET_KEY": testSecretKey}
+	for range 2 {
+		if code, out, errOut := runCLI(t, env, "cert", "rotate-keys"); code != 0 || !strings.Contains(out, "new seal key") {
+			t.Fatalf("rotate-keys: %d %q %q", code, out, errOut)
+		}
+	}
+	code, out, _ := runCLI(t, env, "cert", "keys")
+	if code != 0 || strings.Count(out, "(seals)") != 1 || len(strings.Split(strings.TrimSpace(out), "\n")) != 3 {
+		t.Fatalf("keys: %q", out)
+	}
+	other := map[string]string{"CIVICO_DATA_DIR": dir, "CIVICO_SECRET_KEY": strings.Repeat("z", 40)}
+	if code, _, errOut := runCLI(t, other, "cert", "rotate-keys"); code == 0 || !strings.Contains(errOut, "CIVICO_SECRET_KEY") {
+		t.Fatalf("rotate-keys with another secret: %d %q", code, errOut)
+	}
+	if _, out, _ = runCLI(t, env, "audit", "list"); strings.Count(out, "certificates.keys.rotated") != 2 {
+		t.Errorf("the rotations are not in the audit log:\n%s", out)
+	}
+
+	ctx := context.Background()
+	target, err := db.ParseURL("", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	towns := town.NewStore(d, time.Minute)
+	if err := towns.Put(ctx, town.Demo()); err != nil {
+		t.Fatal(err)
+	}
+	luca, _ := cf.Complete("FRRLCU78H15C707")
+	reg := &population.Register{DB: d}
+	if err := reg.Put(ctx, population.Person{FiscalCode: string(luca), Sex: "M", BirthDate: "1978-06-15", FamilyName: "Ferrari", GivenName: "Luca",
+		BirthPlace: "Cinisello Balsamo (MI)", Citizenship: "italiana", Address: "Via Monte Ortigara 31"}); err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := oidcop.NewSecret([]byte(testSecretKey))
+	box, _ := sealed.New(secret.Derive(certificates.KeyPurpose, 32))
+	store := &certificates.Store{DB: d, Keys: &certificates.Keys{DB: d, Box: box}, Register: reg, Towns: towns, Audit: &audit.Log{DB: d}}
+	c, err := store.Issue(ctx, certificates.Request{AccountID: "a", FiscalCode: string(luca), Kind: certificates.Residence, Use: "identita", Disclosure: certificates.ShowNothing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, err := store.Render(ctx, c, "https://comune.example.it", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "residenza.pdf")
+	if err := os.WriteFile(file, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, env, "cert", "verify", file); code != 0 || !strings.Contains(out, "AUTHENTIC") || !regexp.MustCompile(`status\s+valid`).MatchString(out) ||
+		!strings.Contains(out, "Via Monte Ortigara 31") {
+		t.Fatalf("verify: %d %q %q", code, out, errOut)
+	}
+	if err := store.Revoke(ctx, c.ID, "op", "Residenza cambiata", ""); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runCLI(t, env, "cert", "verify", file); code != 0 || !regexp.MustCompile(`status\s+revoked on .*: Residenza cambiata`).MatchString(out) {
+		t.Fatalf("verify a revoked certificate: %d %q", code, out)
+	}
+	if err := os.WriteFile(file, tamperCertContent(pdf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runCLI(t, env, "cert", "verify", file); code != 1 || !strings.Contains(out, "NOT AUTHENTIC") || !strings.Contains(out, "content was altered") {
+		t.Fatalf("verify a tampered copy: %d %q", code, out)
+	}
+	for _, args := range [][]string{{"cert"}, {"cert", "verify"}, {"cert", "sign", file}, {"cert", "keys", file}, {"cert", "verify", filepath.Join(dir, "none.pdf")}} {
+		if code, _, errOut := runCLI(t, env, args...); code != 2 || errOut == "" {
+			t.Errorf("%v: exit %d %q", args, code, errOut)
+		}
+	}
 }
