@@ -129,7 +129,7 @@ func (s *Store) Issue(ctx context.Context, req Request) (*Certificate, error) {
 	if !ok {
 		return nil, problem.New(problem.Conflict, "certificates.error.not_resident", errors.New("certificates: not in the register"))
 	}
-	if !p.Certifiable() || p.Address == "" {
+	if !p.Certifiable() || p.Address == "" && req.Kind != Birth {
 		return nil, problem.New(problem.Conflict, "certificates.error.incomplete", errors.New("certificates: the register lacks data"))
 	}
 	profile, err := s.Towns.Get(ctx)
