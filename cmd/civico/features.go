@@ -28,6 +28,7 @@ import (
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/protocol"
+	"github.com/civico-pa/civico/internal/segnala"
 	"github.com/civico-pa/civico/internal/sportello"
 	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/throttle"
@@ -156,6 +157,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.payments.Feature(),
 		c.sportello.Feature(),
 		c.certificates.Feature(),
+		segnala.Feature(),
 	}
 	return c
 }
