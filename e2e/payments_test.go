@@ -145,6 +145,12 @@ type download struct {
 // file the browser saves.
 func downloadReceipt(t *testing.T, b *browser) download {
 	t.Helper()
+	return downloadPDF(t, b, "the receipt", `main a[data-element="receipt-link"]`)
+}
+
+// downloadPDF clicks the link css and returns the PDF the browser saves.
+func downloadPDF(t *testing.T, b *browser, what, css string) download {
+	t.Helper()
 	dir := t.TempDir()
 	if _, err := chromedp.CallBrowser(b.ctx, cdpbrowser.SetDownloadBehavior,
 		cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir}); err != nil {
@@ -154,7 +160,7 @@ func downloadReceipt(t *testing.T, b *browser) download {
 		_, _ = chromedp.CallBrowser(b.ctx, cdpbrowser.SetDownloadBehavior,
 			cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorDeny})
 	}()
-	b.step("downloading the receipt", chromedp.Click(chromedp.CSS(`main a[data-element="receipt-link"]`), chromedp.NodeVisible))
+	b.step("downloading "+what, chromedp.Click(chromedp.CSS(css), chromedp.NodeVisible))
 	deadline := time.Now().Add(stepTimeout)
 	for time.Now().Before(deadline) {
 		entries, _ := os.ReadDir(dir)
@@ -167,12 +173,12 @@ func downloadReceipt(t *testing.T, b *browser) download {
 				continue
 			}
 			if !bytes.HasPrefix(data, []byte("%PDF-")) || !strings.HasSuffix(e.Name(), ".pdf") {
-				t.Fatalf("the receipt saved is %s, not a PDF: %q", e.Name(), data[:min(len(data), 40)])
+				t.Fatalf("%s saved is %s, not a PDF: %q", what, e.Name(), data[:min(len(data), 40)])
 			}
 			return download{name: e.Name(), data: data}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("no receipt downloaded into %s within %v", dir, stepTimeout)
+	t.Fatalf("%s: nothing downloaded into %s within %v", what, dir, stepTimeout)
 	return download{}
 }

@@ -50,6 +50,12 @@ Usage:
   civico oidc keys          list the signing keys
   civico residents import FILE.csv
                             load the registry of residents (codice_fiscale;quartiere)
+  civico cert verify FILE.pdf [--keys FILE.json]
+                            check a certificate's PDF offline against the town's seal keys
+                            (from the database, or as /api/v1/certificates/keys serves them);
+                            exit 1 when it is not authentic (an edited file, another key)
+  civico cert keys          list the certificates' seal keys with their public halves
+  civico cert rotate-keys   start sealing with a new key (old certificates stay verifiable)
   civico payments import FILE.csv
                             load debt positions (all lines or none, with a progress bar)
   civico payments report [--day YYYY-MM-DD]
@@ -91,7 +97,7 @@ type cli struct {
 
 // verbCommands are the commands whose first argument is a verb: `civico
 // NAME --help` prints their lines of the usage.
-var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true}
+var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true, "cert": true}
 
 func isHelp(arg string) bool {
 	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
@@ -140,6 +146,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		"residents": c.residents,
 		"jobs":      c.jobs,
 		"payments":  c.payments,
+		"cert":      c.cert,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

@@ -41,14 +41,28 @@ type demoPerson struct {
 	card                          bool // has a smart card
 	operator                      []string
 	district                      string // the district of residence; "" for a non-resident
+	// What the register states for certificates: the birthplace as it
+	// writes it ("" when the demo does not say), the address, and the
+	// household's other members.
+	birthPlace, address string
+	household           []demoMember
+}
+
+// demoMember is someone who lives with a demo person: in the register,
+// without an account.
+type demoMember struct {
+	given, family, sex, birth, place, placeName, relation string
 }
 
 var demoPeople = []demoPerson{
 	{first15: "RSSMRA85T10A562", given: "Mario", family: "Rossi", email: "mario.rossi@demo.civico.invalid", password: true, district: "Crocetta"},
 	{first15: "CLMNNA82M62F205", given: "Anna", family: "Colombo", email: "anna.colombo@demo.civico.invalid", password: true},
-	{first15: "BNCGLI90A41F205", given: "Giulia", family: "Bianchi", email: "giulia.bianchi@demo.civico.invalid", password: true, card: true, district: "Centro"},
-	{first15: "FRRLCU78H15C707", given: "Luca", family: "Ferrari", card: true, district: "Sant'Eusebio"},
-	{first15: "SPSPLA75C50C707", given: "Paola", family: "Esposito", email: "paola.esposito@demo.civico.invalid", card: true, operator: []string{"admin", "urp"}, district: "Balsamo"},
+	{first15: "BNCGLI90A41F205", given: "Giulia", family: "Bianchi", email: "giulia.bianchi@demo.civico.invalid", password: true, card: true, district: "Centro",
+		birthPlace: "Milano (MI)", address: "Via Frova 14"},
+	{first15: "FRRLCU78H15C707", given: "Luca", family: "Ferrari", card: true, district: "Sant'Eusebio", birthPlace: "Cinisello Balsamo (MI)", address: "Via Monte Ortigara 31",
+		household: []demoMember{{"Elena", "Marchetti", "F", "1981-03-22", "F205", "Milano (MI)", "coniuge"}, {"Sofia", "Ferrari", "F", "2012-09-05", "C707", "Cinisello Balsamo (MI)", "figlia"}}},
+	{first15: "SPSPLA75C50C707", given: "Paola", family: "Esposito", email: "paola.esposito@demo.civico.invalid", card: true, operator: []string{"admin", "urp"}, district: "Balsamo",
+		birthPlace: "Cinisello Balsamo (MI)", address: "Via Sardegna 7"},
 	{first15: "GLLMRC80A01F205", given: "Marco", family: "Galli", email: "marco.galli@demo.civico.invalid", operator: []string{"desk"}},
 }
 
@@ -95,6 +109,9 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 		return err
 	}
 	if err := ensureDemoOnlineForms(ctx, d); err != nil {
+		return err
+	}
+	if err := ensureDemoRegister(ctx, d); err != nil {
 		return err
 	}
 	if err := (&booking.Store{DB: d}).SeedDemo(ctx); err != nil {
@@ -150,8 +167,7 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 			return err
 		}
 		if p.district != "" {
-			birth := code.BirthDate(time.Now()).Format("2006-01-02")
-			if err := (&population.Register{DB: d}).Put(ctx, population.Person{FiscalCode: string(code), District: p.district, Sex: code.Sex(), BirthDate: birth}); err != nil {
+			if err := ensureDemoResident(ctx, d, p, code); err != nil {
 				return err
 			}
 		}
@@ -406,4 +422,48 @@ func ensureDemoForms(ctx context.Context, d *db.DB, towns *town.Store, dataDir s
 		}
 	}
 	return nil
+}
+
+// demoSyntheticResidents is the size of the demo's invented population
+// register (population.Synthetic): made-up people, never anyone's data.
+const demoSyntheticResidents = 3000
+
+// demoDistricts are the districts the invented residents live in.
+var demoDistricts = []string{"Centro", "Crocetta", "Sant'Eusebio", "Balsamo", "Cornaggia", "Borgomisto"}
+
+// ensureDemoRegister fills the register with the invented residents when
+// it holds fewer (a first start; an installation's own import is kept).
+func ensureDemoRegister(ctx context.Context, d *db.DB) error {
+	r := &population.Register{DB: d}
+	n, err := r.Count(ctx)
+	if err != nil || n >= demoSyntheticResidents {
+		return err
+	}
+	return r.Put(ctx, population.Synthetic(demoSyntheticResidents, 2026, demoDistricts)...)
+}
+
+// ensureDemoResident puts a demo person, and the people they live with,
+// in the register.
+func ensureDemoResident(ctx context.Context, d *db.DB, p demoPerson, code cf.Code) error {
+	birth := code.BirthDate(time.Now()).Format("2006-01-02")
+	head := population.Person{FiscalCode: string(code), District: p.district, Sex: code.Sex(), BirthDate: birth,
+		FamilyName: p.family, GivenName: p.given, BirthPlace: p.birthPlace, Address: p.address}
+	if p.birthPlace != "" {
+		head.Citizenship = "italiana"
+		head.Household, head.Relation = "D"+string(code)[:11], population.HeadOfHousehold
+	}
+	people := []population.Person{head}
+	for _, m := range p.household {
+		born, err := time.Parse("2006-01-02", m.birth)
+		if err != nil {
+			return err
+		}
+		mc, err := cf.Make(m.family, m.given, m.sex, born, m.place)
+		if err != nil {
+			return err
+		}
+		people = append(people, population.Person{FiscalCode: string(mc), District: p.district, Sex: m.sex, BirthDate: m.birth, FamilyName: m.family,
+			GivenName: m.given, BirthPlace: m.placeName, Citizenship: "italiana", Address: p.address, Household: head.Household, Relation: m.relation})
+	}
+	return (&population.Register{DB: d}).Put(ctx, people...)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/booking"
 	"github.com/civico-pa/civico/internal/catalog"
+	"github.com/civico-pa/civico/internal/certificates"
 	"github.com/civico-pa/civico/internal/content"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feature"
@@ -50,7 +51,9 @@ type civico struct {
 	partecipa *partecipa.Module
 	payments  *payments.Module
 	sportello *sportello.Module
-	booking   *booking.Module
+	// certificates reads the population register.
+	certificates *certificates.Module
+	booking      *booking.Module
 	// identity is the accounts' store, set when civico is built
 	// (buildApps): payments asks it whose a bearer token is.
 	identity *identity.Store
@@ -73,6 +76,8 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// The Sportello reads the catalogue's services (their terms and
 	// assurance) and checks its API's bearer tokens with the provider.
 	c.sportello = &sportello.Module{Services: sportelloServices(c.catalog.Store), Tokens: c.bearer}
+	// Certificates state what the population register holds.
+	c.certificates = &certificates.Module{Register: register}
 	// Booking cuts the catalogue's offices' hours into slots for their
 	// services.
 	c.booking = &booking.Module{Catalogue: bookingCatalogue(c.catalog.Store)}
@@ -156,6 +161,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.partecipa.Feature(),
 		c.payments.Feature(),
 		c.sportello.Feature(),
+		c.certificates.Feature(),
 		segnala.Feature(),
 		c.booking.Feature(),
 	}

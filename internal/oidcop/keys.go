@@ -2,8 +2,6 @@ package oidcop
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/rsa"
@@ -21,6 +19,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/sealed"
 )
 
 // Secret is the installation's master secret (CIVICO_SECRET_KEY): every key
@@ -95,12 +94,8 @@ func (p *publicKey) Algorithm() jose.SignatureAlgorithm {
 func (p *publicKey) Use() string { return "sig" }
 func (p *publicKey) Key() any    { return p.jwk.Key }
 
-func (k *Keys) aead() (cipher.AEAD, error) {
-	b, err := aes.NewCipher(k.Secret.Derive("oidc signing keys", 32))
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(b)
+func (k *Keys) box() (*sealed.Box, error) {
+	return sealed.New(k.Secret.Derive("oidc signing keys", 32))
 }
 
 // Ensure creates a signing key when there is none (first start). Two
@@ -130,16 +125,14 @@ func (k *Keys) Rotate(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	aead, err := k.aead()
+	box, err := k.box()
 	if err != nil {
 		return "", err
 	}
 	idb := make([]byte, 12)
 	_, _ = rand.Read(idb)
 	id := base64.RawURLEncoding.EncodeToString(idb)
-	nonce := make([]byte, aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	sealed := aead.Seal(nonce, nonce, der, []byte(id))
+	enc := box.Seal(der, id)
 	pub, err := json.Marshal(jose.JSONWebKey{Key: &priv.PublicKey, KeyID: id, Algorithm: string(jose.RS256), Use: "sig"})
 	if err != nil {
 		return "", err
@@ -150,7 +143,7 @@ func (k *Keys) Rotate(ctx context.Context) (string, error) {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_keys (id, alg, private_enc, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			id, string(jose.RS256), base64.StdEncoding.EncodeToString(sealed), string(pub), now)
+			id, string(jose.RS256), enc, string(pub), now)
 		return err
 	})
 	if err != nil {
@@ -195,18 +188,11 @@ func (k *Keys) signingKey(ctx context.Context) (*signingKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := base64.StdEncoding.DecodeString(enc)
+	box, err := k.box()
 	if err != nil {
 		return nil, err
 	}
-	aead, err := k.aead()
-	if err != nil {
-		return nil, err
-	}
-	if len(sealed) < aead.NonceSize() {
-		return nil, ErrSecretMismatch
-	}
-	der, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(id))
+	der, err := box.Open(enc, id)
 	if err != nil {
 		return nil, ErrSecretMismatch
 	}
