@@ -15,6 +15,7 @@ package payments
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -243,23 +244,24 @@ func ParseCents(s string) (int64, bool) {
 // Euro writes cents as Italians read an amount: "1.234,56".
 func Euro(cents int64) string {
 	neg := cents < 0
+	u := uint64(cents)
 	if neg {
-		cents = -cents
+		u = -u // also right for math.MinInt64
 	}
-	whole, frac := cents/100, cents%100
-	s := fmt.Sprintf("%d", whole)
-	var b strings.Builder
-	for i, r := range s {
+	whole, frac := u/100, u%100
+	s := strconv.FormatUint(whole, 10)
+	b := make([]byte, 0, len(s)+len(s)/3+4)
+	if neg {
+		b = append(b, '-')
+	}
+	for i := 0; i < len(s); i++ {
 		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte('.')
+			b = append(b, '.')
 		}
-		b.WriteRune(r)
+		b = append(b, s[i])
 	}
-	out := fmt.Sprintf("%s,%02d", b.String(), frac)
-	if neg {
-		out = "-" + out
-	}
-	return out
+	b = append(b, ',', byte('0'+frac/10), byte('0'+frac%10))
+	return string(b)
 }
 
 // EuroDot writes cents with a decimal point and no grouping, as CSV files

@@ -9,8 +9,7 @@ import (
 )
 
 const noticeColumns = `n.id, n.position_id, n.debtor_cf, n.seq, n.number, n.amount, n.due_date, COALESCE(n.payable_until, ''), n.status,
-	COALESCE(n.attempt_id, ''), n.paid_at, p.category, p.reason, p.year,
-	(SELECT COUNT(*) FROM payments_notices i WHERE i.position_id = n.position_id AND i.seq > 0)`
+	COALESCE(n.attempt_id, ''), n.paid_at, p.category, p.reason, p.year, p.instalments`
 
 func scanNotice(rows interface{ Scan(...any) error }) (Notice, error) {
 	var n Notice
@@ -138,7 +137,9 @@ func (s *Service) Paid(ctx context.Context, debtorCF string, page int) ([]Receip
 	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_receipts WHERE debtor_cf = $1`, debtorCF).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	list, err := s.receipts(ctx, `WHERE r.debtor_cf = $1 ORDER BY r.paid_at DESC, r.id LIMIT $2 OFFSET $3`, debtorCF, ReceiptsPerPage, (max(page, 1)-1)*ReceiptsPerPage)
+	// The page's ids first, from the index in its order; then its rows.
+	list, err := s.receipts(ctx, `WHERE r.id IN (SELECT id FROM payments_receipts WHERE debtor_cf = $1 ORDER BY paid_at DESC, id DESC LIMIT $2 OFFSET $3)
+		ORDER BY r.paid_at DESC, r.id DESC`, debtorCF, ReceiptsPerPage, (max(page, 1)-1)*ReceiptsPerPage)
 	return list, total, err
 }
 
