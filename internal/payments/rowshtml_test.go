@@ -36,8 +36,8 @@ func TestMineRowsEscape(t *testing.T) {
 	receipts := []ReceiptRow{{ID: "r1", Reason: hostile, Date: "01/02/2026", Category: "Mensa", Euro: "45,20"}, {ID: "r2", Reason: "Scuolabus", Date: "02/02/2026", Category: hostile, Euro: "1,00"}}
 	for _, c := range []struct {
 		name, tmpl string
-		data     any
-		got      template.HTML
+		data       any
+		got        template.HTML
 	}{
 		{"to pay", toPayRowsTemplate, map[string]any{"Rows": notices, "Overdue": "Scaduto " + hostile}, toPayRowsHTML(notices, "Scaduto "+hostile)},
 		{"paid", paidRowsTemplate, map[string]any{"Rows": receipts, "ReceiptPDF": "Ricevuta " + hostile}, paidRowsHTML(receipts, "Ricevuta "+hostile)},
