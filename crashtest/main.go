@@ -180,8 +180,8 @@ func run() int {
 			failed = true
 			keepWork = true
 			fmt.Fprintf(os.Stderr, "\ncrashtest %s: FAIL: %v\n", d, err)
-			fmt.Fprintf(os.Stderr, "crashtest %s: server logs kept in %s; repeat with: go run ./crashtest -db %s -seed %d -kills %d\n",
-				d, r.dir, d, r.seed, o.kills)
+			fmt.Fprintf(os.Stderr, "crashtest %s: server logs kept in %s; repeat with: go run ./crashtest -db %s -seed %d -kills %d -payment-kills %d\n",
+				d, r.dir, d, r.seed, o.kills, o.paymentKills)
 		} else {
 			fmt.Printf("crashtest %s: PASS\n", d)
 		}
