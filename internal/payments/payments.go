@@ -74,6 +74,11 @@ const (
 	OutcomeRefused   Outcome = "refused"
 	OutcomeAbandoned Outcome = "abandoned"
 	OutcomeExpired   Outcome = "expired"
+	// OutcomeMismatch: the gateway took another amount than the attempt's.
+	// The notices are not paid and become payable again; the money taken
+	// is a discrepancy for the finance office (ledger
+	// payment.amount_mismatch, the daily report), to refund.
+	OutcomeMismatch Outcome = "amount_mismatch"
 	// OutcomeUnknown: the gateway does not know the attempt (it never
 	// reached it).
 	OutcomeUnknown Outcome = "unknown"
