@@ -43,18 +43,37 @@ func (s *Service) notices(ctx context.Context, where string, args ...any) ([]Not
 }
 
 // ToPay are a debtor's notices that wait for them (open, in payment,
-// expired), by due date, one page of PerPage, and how many there are.
+// expired), by due date, one page of PerPage, and how many there are. A
+// list's notice carries what the list shows: its id, position, number,
+// instalment (seq of how many), amount, due date, status and reason, and
+// the debtor; the rest of a notice (OwnNotice) is on its own page. Reading
+// a column costs about as much as finding a row here (SQLite in Go), so
+// the list reads no others.
 func (s *Service) ToPay(ctx context.Context, debtorCF string, page int) ([]Notice, int, error) {
 	var total int
 	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_notices WHERE debtor_cf = $1 AND status IN ('open', 'in_payment', 'expired')`, debtorCF).
 		Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	// The page's ids first: the columns (an instalments count each) are
-	// then made for its 50 rows, not for every notice the sort reads.
-	list, err := s.notices(ctx, `WHERE n.id IN (SELECT id FROM payments_notices WHERE debtor_cf = $1 AND status IN ('open', 'in_payment', 'expired')
+	// The page's ids first, from payments_notices_debtor_page in its
+	// order; then the columns of those 50 rows only.
+	rows, err := s.DB.QueryContext(ctx, `SELECT n.id, n.position_id, n.seq, n.number, n.amount, n.due_date, n.status, p.reason, p.instalments
+		FROM payments_notices n JOIN payments_positions p ON p.id = n.position_id
+		WHERE n.id IN (SELECT id FROM payments_notices WHERE debtor_cf = $1 AND status IN ('open', 'in_payment', 'expired')
 		ORDER BY due_date, number LIMIT $2 OFFSET $3) ORDER BY n.due_date, n.number`, debtorCF, PerPage, (max(page, 1)-1)*PerPage)
-	return list, total, err
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	list := make([]Notice, 0, PerPage)
+	for rows.Next() {
+		n := Notice{DebtorCF: debtorCF}
+		if err := rows.Scan(&n.ID, &n.PositionID, &n.Seq, &n.Number, &n.Amount, &n.DueDate, &n.Status, &n.Reason, &n.Instalments); err != nil {
+			return nil, 0, err
+		}
+		list = append(list, n)
+	}
+	return list, total, rows.Err()
 }
 
 // OwnNotice is one of a debtor's notices (404 for anyone else's).
