@@ -150,16 +150,35 @@ func (s *Service) receipts(ctx context.Context, where string, args ...any) ([]Re
 	return out, rows.Err()
 }
 
-// Paid are a debtor's receipts, newest first, one page, and their count.
+// Paid are a debtor's receipts, newest first, one page, and their count:
+// what the list shows of each (OwnReceipt has the rest).
 func (s *Service) Paid(ctx context.Context, debtorCF string, page int) ([]Receipt, int, error) {
 	var total int
 	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_receipts WHERE debtor_cf = $1`, debtorCF).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	// The page's ids first, from the index in its order; then its rows.
-	list, err := s.receipts(ctx, `WHERE r.id IN (SELECT id FROM payments_receipts WHERE debtor_cf = $1 ORDER BY paid_at DESC, id DESC LIMIT $2 OFFSET $3)
+	// The page's ids first, from the index in its order; then the columns
+	// the list shows (its id, reason, category, amount and day; the rest of
+	// a receipt is in its PDF), as ToPay.
+	rows, err := s.DB.QueryContext(ctx, `SELECT r.id, r.notice_id, r.category, r.year, r.amount, r.paid_at, p.reason
+		FROM payments_receipts r JOIN payments_positions p ON p.id = r.position_id
+		WHERE r.id IN (SELECT id FROM payments_receipts WHERE debtor_cf = $1 ORDER BY paid_at DESC, id DESC LIMIT $2 OFFSET $3)
 		ORDER BY r.paid_at DESC, r.id DESC`, debtorCF, ReceiptsPerPage, (max(page, 1)-1)*ReceiptsPerPage)
-	return list, total, err
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	list := make([]Receipt, 0, ReceiptsPerPage)
+	for rows.Next() {
+		r := Receipt{DebtorCF: debtorCF}
+		var cat string
+		if err := rows.Scan(&r.ID, &r.NoticeID, &cat, &r.Year, &r.Amount, &r.PaidAt, &r.Reason); err != nil {
+			return nil, 0, err
+		}
+		r.Category = Category(cat)
+		list = append(list, r)
+	}
+	return list, total, rows.Err()
 }
 
 // AllPaid are every receipt of a debtor in a year (0: all years), for the
