@@ -212,6 +212,8 @@ type MineData struct {
 	// ToPayRows and PaidRows are the two lists' rows, written in Go
 	// (rowshtml.go).
 	ToPayRows, PaidRows template.HTML
+	// W are the page's words (minewords.go).
+	W *MineWords
 }
 
 func (h *Web) mine(w http.ResponseWriter, r *http.Request) {
@@ -287,6 +289,7 @@ func (h *Web) renderMine(w http.ResponseWriter, r *http.Request, status int, fe 
 		}
 	}
 	d.ToPayRows, d.PaidRows = toPayRowsHTML(d.ToPay, d.Overdue), paidRowsHTML(d.Paid, d.ReceiptPDF)
+	d.W = mineWords(page)
 	if p1 > d.ToPayPager.Pages || p2 > d.PaidPager.Pages {
 		h.App.Error(w, r, http.StatusNotFound)
 		return
