@@ -243,7 +243,7 @@ func (p *paymentsRun) pay(ctx context.Context, srv *server, cycle int, mode stri
 	_ = res.Body.Close()
 	m := chiaveRE.FindSubmatch(body)
 	if res.StatusCode != http.StatusOK || m == nil {
-		return nil, fmt.Errorf("I miei pagamenti: %d, checkout form found: %v", res.StatusCode, m != nil)
+		return nil, fmt.Errorf("the page of payments (I miei pagamenti): %d, checkout form found: %v", res.StatusCode, m != nil)
 	}
 	form := url.Values{"chiave": {string(m[1])}, "avviso": a.notices}
 	res, err = c.PostForm(srv.tlsBase()+"/area-personale/pagamenti/paga", form)
