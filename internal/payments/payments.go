@@ -249,7 +249,7 @@ func ParseCents(s string) (int64, bool) {
 // Euro writes cents as Italians read an amount: "1.234,56".
 func Euro(cents int64) string {
 	neg := cents < 0
-	u := uint64(cents)
+	u := uint64(cents) // #nosec G115 -- the bits of cents, negated below when negative: the magnitude of any int64, math.MinInt64 included
 	if neg {
 		u = -u // also right for math.MinInt64
 	}
