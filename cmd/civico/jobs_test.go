@@ -36,6 +36,7 @@ var periodicKinds = []string{
 	"oidcop.expired-requests-and-tokens",
 	"partecipa.expired-sessions",
 	"payments.expired-notices",
+	"payments.payment-receipts-to-their-debtors",
 	"payments.payment-reminders",
 	"payments.payment-reminders-delivery",
 	"payments.reconciliation",
