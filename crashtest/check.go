@@ -26,6 +26,10 @@ type summary struct {
 	integrity   []string
 	auditOutput string
 	problems    []string
+	// The payments scenario: kills, and where each landed (with civico
+	// dead: the gateway had the payment and civico not; neither; both),
+	// and how many reconciliation settled.
+	paymentKills, payWindow, payBefore, payAfter, payByReconciliation int
 }
 
 type kindSummary struct {
@@ -68,6 +72,10 @@ func (s *summary) print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-13s found %4d: acknowledged %d/%d (missing %d), unacknowledged but committed %d; duplicates %d, phantoms %d%s\n",
 			"", ks.found, ks.ackedFound, ks.acked, ks.ackedMissing, ks.unackedFound, ks.duplicates, ks.phantoms, extra)
+	}
+	if s.paymentKills > 0 {
+		fmt.Fprintf(w, "  payments:     %d kills: %d between the gateway's success and civico's commit, %d before the gateway's, %d after civico's; reconciliation settled %d after the restart\n",
+			s.paymentKills, s.payWindow, s.payBefore, s.payAfter, s.payByReconciliation)
 	}
 	for _, line := range s.integrity {
 		fmt.Fprintf(w, "  integrity: %s\n", line)
@@ -214,6 +222,7 @@ func (r *runner) check(ctx context.Context, sum *summary) error {
 	// missed while civico ran.
 	problems := append(examine(l.ops, st, sum), l.seen...)
 	l.mu.Unlock()
+	problems = append(problems, r.checkPayments(ctx, d)...)
 
 	integrity, err := r.integrity(ctx, d)
 	sum.integrity = integrity

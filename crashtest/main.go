@@ -34,6 +34,12 @@
 // no account exists without a completion of its own address's link, and
 // that the database is intact.
 //
+// Then the payments scenario (payments.go): the demo's card holder pays
+// notices through the sandbox gateway and civico is killed between the
+// gateway's success and its own commit; after each restart reconciliation
+// must settle the payment exactly once, with a receipt per notice, and the
+// day's `civico payments report` must balance.
+//
 // Usage, from the repository root:
 //
 //	go run ./crashtest -db sqlite
@@ -61,6 +67,7 @@ type options struct {
 	postgresURL  string
 	binary       string
 	kills        int
+	paymentKills int
 	writers      int
 	regWriters   int
 	minBurst     time.Duration
@@ -84,6 +91,7 @@ func run() int {
 		"PostgreSQL server URL (a superuser may create databases there); a fresh database is created on it (default $CIVICO_CRASH_POSTGRES_URL)")
 	flag.StringVar(&o.binary, "binary", "", "civico binary to test (default: go build ./cmd/civico into a temporary directory)")
 	flag.IntVar(&o.kills, "kills", 20, "SIGKILLs per database")
+	flag.IntVar(&o.paymentKills, "payment-kills", 4, "SIGKILLs per database between the payment gateway's success and civico's commit (the payments scenario; 0: none)")
 	flag.IntVar(&o.writers, "writers", 6, "concurrent writers during a burst")
 	flag.IntVar(&o.regWriters, "registration-writers", 2, "how many of the writers register residents: they request signups and complete them (argon2 costs ~100 ms a completion); the others post ratings")
 	flag.DurationVar(&o.minBurst, "min-burst", 100*time.Millisecond, "shortest time from the start of a burst to the kill")
@@ -91,7 +99,7 @@ func run() int {
 	flag.Uint64Var(&o.seed, "seed", 0, "random seed (0: from the clock; printed, to repeat a run)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directory and the PostgreSQL database afterwards")
 	flag.BoolVar(&o.verbose, "v", false, "print every cycle")
-	flag.DurationVar(&o.timeout, "timeout", 4*time.Minute, "give up on one database after this long")
+	flag.DurationVar(&o.timeout, "timeout", 8*time.Minute, "give up on one database after this long")
 	flag.DurationVar(&o.startTimeout, "start-timeout", 30*time.Second, "how long civico may take to start")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -112,8 +120,8 @@ func run() int {
 	case len(o.dbs) == 0:
 		fmt.Fprintln(os.Stderr, "crashtest: -db names no database")
 		return 2
-	case o.kills < 1, o.writers < 1, o.regWriters < 0, o.regWriters > o.writers:
-		fmt.Fprintln(os.Stderr, "crashtest: need -kills >= 1, -writers >= 1 and 0 <= -registration-writers <= -writers")
+	case o.kills < 1, o.paymentKills < 0, o.writers < 1, o.regWriters < 0, o.regWriters > o.writers:
+		fmt.Fprintln(os.Stderr, "crashtest: need -kills >= 1, -payment-kills >= 0, -writers >= 1 and 0 <= -registration-writers <= -writers")
 		return 2
 	case o.minBurst <= 0 || o.maxBurst < o.minBurst:
 		fmt.Fprintln(os.Stderr, "crashtest: need 0 < -min-burst <= -max-burst")
@@ -162,8 +170,8 @@ func run() int {
 		// Each database gets its own seed, derived from the run's, so either
 		// can be repeated alone.
 		r := &runner{opts: o, kind: d, bin: bin, seed: o.seed + uint64(i), dir: filepath.Join(work, d)}
-		fmt.Printf("crashtest %s: seed %d, %d kills, %d writers (%d registering), kill %v-%v into each burst\n",
-			d, r.seed, o.kills, o.writers, o.regWriters, o.minBurst, o.maxBurst)
+		fmt.Printf("crashtest %s: seed %d, %d kills, %d writers (%d registering), kill %v-%v into each burst; %d payment kills\n",
+			d, r.seed, o.kills, o.writers, o.regWriters, o.minBurst, o.maxBurst, o.paymentKills)
 		sum, err := r.run(ctx)
 		if sum != nil {
 			sum.print(os.Stdout)
@@ -172,8 +180,8 @@ func run() int {
 			failed = true
 			keepWork = true
 			fmt.Fprintf(os.Stderr, "\ncrashtest %s: FAIL: %v\n", d, err)
-			fmt.Fprintf(os.Stderr, "crashtest %s: server logs kept in %s; repeat with: go run ./crashtest -db %s -seed %d -kills %d\n",
-				d, r.dir, d, r.seed, o.kills)
+			fmt.Fprintf(os.Stderr, "crashtest %s: server logs kept in %s; repeat with: go run ./crashtest -db %s -seed %d -kills %d -payment-kills %d\n",
+				d, r.dir, d, r.seed, o.kills, o.paymentKills)
 		} else {
 			fmt.Printf("crashtest %s: PASS\n", d)
 		}
@@ -201,6 +209,11 @@ type runner struct {
 	dbName string // the fresh PostgreSQL database
 	runID  string
 	ledger *ledger
+	// portalAddr and tlsAddr are the portal's listeners, the same at
+	// every start (the payments' return and notification addresses are
+	// made from them).
+	portalAddr, tlsAddr string
+	payments            *paymentsRun
 }
 
 func (r *runner) run(parent context.Context) (_ *summary, err error) {
@@ -211,6 +224,12 @@ func (r *runner) run(parent context.Context) (_ *summary, err error) {
 	r.runID = fmt.Sprintf("%08x", r.rnd.Uint32())
 	r.ledger = newLedger(r.runID)
 	if err := os.MkdirAll(r.dir, 0o750); err != nil {
+		return nil, err
+	}
+	if r.portalAddr, err = freePort(); err != nil {
+		return nil, err
+	}
+	if r.tlsAddr, err = freePort(); err != nil {
 		return nil, err
 	}
 	if r.kind == "postgres" {
@@ -233,6 +252,14 @@ func (r *runner) run(parent context.Context) (_ *summary, err error) {
 		if err := r.cycle(ctx, cycle, sum); err != nil {
 			r.ledger.summarise(sum)
 			return sum, fmt.Errorf("cycle %d: %w", cycle, err)
+		}
+	}
+	// Payments killed between the gateway's success and civico's commit
+	// (payments.go).
+	if r.opts.paymentKills > 0 {
+		if err := r.paymentsPhase(ctx, sum); err != nil {
+			r.ledger.summarise(sum)
+			return sum, fmt.Errorf("payments: %w", err)
 		}
 	}
 	// A last start on the crashed data: it must recover, take writes, and

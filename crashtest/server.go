@@ -43,6 +43,7 @@ type server struct {
 	// rating of "/" is taken only with it.
 	ratingToken string
 	logPath     string
+	tlsAddr     string // the portal over TLS (card login)
 	exited      chan struct{}
 	waitErr     error
 	logFile     *os.File
@@ -62,11 +63,17 @@ func (r *runner) env() []string {
 	return append(env,
 		"CIVICO_DATA_DIR="+filepath.Join(r.dir, "data"),
 		"CIVICO_DATABASE_URL="+r.dbURL,
-		"CIVICO_ADDR=127.0.0.1:0",
+		"CIVICO_ADDR="+r.portalAddr,
 		// Another spelling of the same "any port": civico refuses two
 		// identical addresses.
 		"CIVICO_PARTECIPA_ADDR=localhost:0",
-		"CIVICO_TLS_ADDR=127.0.0.1:0",
+		"CIVICO_TLS_ADDR="+r.tlsAddr,
+		// Reconciliation asks the gateway about an attempt a second after
+		// it began, and the sandbox's delayed notification never comes
+		// within a run: what the payments scenario kills, reconciliation
+		// alone settles (payments.go).
+		"CIVICO_PAYMENTS_RECONCILE_AFTER=1s",
+		"CIVICO_PAYMENTS_SANDBOX_DELAY="+paymentsDelay,
 		"CIVICO_LOG_FORMAT=json",
 		"CIVICO_ACCESS_LOG=false",
 		// The harness speaks for many clients, each named in
@@ -99,7 +106,7 @@ func (r *runner) start(ctx context.Context, label string) (*server, error) {
 		_ = lf.Close()
 		return nil, fmt.Errorf("start %s demo: %w", r.bin, err)
 	}
-	s := &server{cmd: cmd, logPath: logPath, exited: make(chan struct{}), logFile: lf}
+	s := &server{cmd: cmd, logPath: logPath, tlsAddr: r.tlsAddr, exited: make(chan struct{}), logFile: lf}
 	addr := make(chan string, 1)
 	var logMu sync.Mutex
 	copied := make(chan struct{})

@@ -18,10 +18,11 @@ import (
 // notices to pay: in a browser with JavaScript he ticks the school canteen
 // and the parking fine with the keyboard, pays both in one checkout on the
 // sandbox's payment page, comes back to the outcome and downloads the
-// receipt (axe-core checks each page on the way); in a browser without
+// receipt (axe-core checks each page on the way), then calculates his
+// IMU, makes it payable and pays its two instalments together; in a browser without
 // JavaScript he pays the school bus and the first TARI instalment the
 // same way and downloads that receipt too. I miei pagamenti then lists
-// the four as paid and the others still to pay.
+// the six as paid and the others still to pay.
 func TestPayTwoNoticesInTheSandbox(t *testing.T) {
 	requireE2E(t)
 	axeJS := loadAxe(t)
@@ -78,8 +79,21 @@ func TestPayTwoNoticesInTheSandbox(t *testing.T) {
 		id := noticeRow(b, "Scuolabus")
 		b.open(d.TLS+"/area-personale/pagamenti/avvisi/"+id, 200)
 		r.check("a notice to pay")
+		// IMU: calculated, turned into a position, and its two instalments
+		// paid together.
 		b.open(d.TLS+"/area-personale/pagamenti/imu", 200)
 		r.check("the IMU calculator")
+		const imuForm = "/area-personale/pagamenti/imu"
+		b.fill(imuForm, "rendita", "750,00")
+		b.fill(imuForm, "category", "A/2")
+		b.fill(imuForm, "share", "100")
+		b.fill(imuForm, "months", "12")
+		b.fill(imuForm, "year", "2026")
+		pressAndLoad(b, "calculating the IMU", `main form[action="`+imuForm+`"] button[type="submit"]`, 200)
+		b.wantText(`[data-element="imu-tax"]`, "1.335,60")
+		r.check("the IMU calculated")
+		pressAndLoad(b, "making the IMU payable", `button[data-element="imu-pay"]`, 200)
+		pay(t, b, nil, []string{"IMU 2026", "rata 1 di 2"}, []string{"IMU 2026", "rata 2 di 2"}, "1.335,60")
 		r.finish()
 	})
 
@@ -93,7 +107,7 @@ func TestPayTwoNoticesInTheSandbox(t *testing.T) {
 		}
 		pay(t, b, nil, []string{"Scuolabus"}, []string{"Frova", "rata 1 di 3"}, "204,00")
 		b.open(d.TLS+"/area-personale/pagamenti", 200)
-		b.wantText("#paid", "4")
+		b.wantText("#paid", "6") // with the two and the IMU's two paid with JavaScript
 		// Left to pay: TARI's other two instalments (its single payment is
 		// void once an instalment is paid).
 		if n := eval[int](b, `document.querySelectorAll('#topay-table tr[data-notice] input[type="checkbox"]').length`); n != 2 {

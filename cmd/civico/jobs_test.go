@@ -39,6 +39,7 @@ var periodicKinds = []string{
 	"partecipa.expired-sessions",
 	"partecipa.mix",
 	"payments.expired-notices",
+	"payments.payment-receipts-to-their-debtors",
 	"payments.payment-reminders",
 	"payments.payment-reminders-delivery",
 	"payments.reconciliation",

@@ -44,6 +44,8 @@ type paymentsConfig struct {
 	AppIOURL, AppIOKey string
 	// ReconcileAfter is CIVICO_PAYMENTS_RECONCILE_AFTER.
 	ReconcileAfter time.Duration
+	// SandboxDelay is CIVICO_PAYMENTS_SANDBOX_DELAY.
+	SandboxDelay time.Duration
 }
 
 func loadPaymentsConfig(env func(string) string, c *paymentsConfig) error {
@@ -71,6 +73,13 @@ func loadPaymentsConfig(env func(string) string, c *paymentsConfig) error {
 			return usagef("CIVICO_PAYMENTS_RECONCILE_AFTER must be a duration from 1s to 1h, such as 3m, not %q", v)
 		}
 		c.ReconcileAfter = d
+	}
+	if v := env("CIVICO_PAYMENTS_SANDBOX_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			return usagef("CIVICO_PAYMENTS_SANDBOX_DELAY must be a duration from 1s to 24h, such as 20s, not %q", v)
+		}
+		c.SandboxDelay = d
 	}
 	return nil
 }
@@ -123,7 +132,7 @@ func loadCallers(path string) ([]payments.Caller, error) {
 // address for reminders) and the outbox.
 func paymentsModule(cfg config, c *civico) (*payments.Module, error) {
 	pc := cfg.Payments
-	m := &payments.Module{Segregation: pc.Segregation, Sandbox: pc.Gateway == "sandbox", ReconcileAfter: pc.ReconcileAfter, TLSBaseURL: cfg.TLSBaseURL}
+	m := &payments.Module{Segregation: pc.Segregation, Sandbox: pc.Gateway == "sandbox", ReconcileAfter: pc.ReconcileAfter, SandboxDelay: pc.SandboxDelay, TLSBaseURL: cfg.TLSBaseURL}
 	if pc.RatesFile != "" {
 		r, err := payments.LoadRates(pc.RatesFile)
 		if err != nil {

@@ -370,9 +370,27 @@ func (s *Service) settleTx(ctx context.Context, tx *sql.Tx, p Payment, actor str
 	}
 	now := s.now()
 	if p.Amount != amount {
-		if err := ledger(ctx, tx, now, "payment.amount_mismatch", "", "", p.AttemptID, -p.Amount, actor,
-			fmt.Sprintf("paid %s, attempt %s, %s %s", EuroDot(p.Amount), EuroDot(amount), p.PSP, p.PSPRef)); err != nil {
+		// Recorded once per payment (the same word again, from a replayed
+		// notification under another id or from reconciliation, adds
+		// nothing), and the attempt released: its notices are not paid and
+		// must not stay locked, or reconciliation would ask, and record,
+		// again and again. The money taken is the finance office's to
+		// refund.
+		detail := fmt.Sprintf("paid %s, attempt %s, %s %s", EuroDot(p.Amount), EuroDot(amount), p.PSP, p.PSPRef)
+		var seen int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_ledger WHERE event = 'payment.amount_mismatch' AND attempt_id = $1 AND amount = $2 AND detail = $3`,
+			p.AttemptID, -p.Amount, detail).Scan(&seen); err != nil {
 			return nil, err
+		}
+		if seen == 0 {
+			if err := ledger(ctx, tx, now, "payment.amount_mismatch", "", "", p.AttemptID, -p.Amount, actor, detail); err != nil {
+				return nil, err
+			}
+		}
+		if status == AttemptInPayment {
+			if err := s.releaseTx(ctx, tx, p.AttemptID, OutcomeMismatch, actor, "amount mismatch"); err != nil {
+				return nil, err
+			}
 		}
 		out.Mismatch = true
 		return out, nil

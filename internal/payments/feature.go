@@ -60,6 +60,9 @@ type Module struct {
 	// ReconcileAfter is how long an attempt stays in payment before the
 	// gateway is asked (ReconcileAfter when 0).
 	ReconcileAfter time.Duration
+	// SandboxDelay is how long the sandbox's delayed outcome waits before
+	// its notification (SandboxDelay when 0).
+	SandboxDelay time.Duration
 
 	// ConfigErr is a configuration the module could not be built from:
 	// wiring fails with it.
@@ -105,7 +108,7 @@ func (m *Module) wire(h *feature.Host) error {
 	}
 	if m.Sandbox {
 		key := h.Key("payments sandbox gateway")
-		m.sandbox = &Sandbox{DB: h.DB, App: h.Portal, Key: key, Log: h.Log}
+		m.sandbox = &Sandbox{DB: h.DB, App: h.Portal, Key: key, Log: h.Log, Delay: m.SandboxDelay}
 		m.sandbox.Routes()
 		via := m.SandboxVia
 		if via == "" {
@@ -141,6 +144,12 @@ func (m *Module) wire(h *feature.Host) error {
 		rem := &Reminders{Svc: s, Notifiers: m.Notifiers, Log: h.Log, BaseURL: h.BaseURL}
 		h.Every("payment reminders", 10*time.Minute, rem.Plan)
 		h.Every("payment reminders delivery", 30*time.Second, rem.Deliver)
+		h.Every("payment receipts to their debtors", 30*time.Second, func(ctx context.Context) error {
+			if err := rem.PlanReceipts(ctx); err != nil {
+				return err
+			}
+			return rem.DeliverReceipts(ctx)
+		})
 	}
 	return nil
 }

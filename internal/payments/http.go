@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -142,20 +143,32 @@ func statusClass(status string) string {
 func (h *Web) rows(page *web.Page, list []Notice) []NoticeRow {
 	out := make([]NoticeRow, len(list))
 	today := h.Svc.now().Format(dateLayout)
+	// The words every row repeats, translated once for the request.
+	statusText := map[string]string{}
+	single := ""
 	for i, n := range list {
-		out[i] = NoticeRow{Notice: n, Euro: Euro(n.Amount), Grouped: pagopa.Grouped(n.Number), Label: label(page, n), Overdue: n.DueDate < today && n.Status == StatusOpen,
-			StatusText: page.T("payments.status." + n.Status), StatusClass: statusClass(n.Status), CanPay: n.Payable(), ID: n.ID, DueDate: n.DueDate, Status: n.Status}
+		st, ok := statusText[n.Status]
+		if !ok {
+			st = page.T("payments.status." + n.Status)
+			statusText[n.Status] = st
+		}
+		if n.Instalments > 0 && n.Seq == 0 && single == "" {
+			single = page.T("payments.single")
+		}
+		out[i] = NoticeRow{Notice: n, Euro: Euro(n.Amount), Grouped: pagopa.Grouped(n.Number), Label: label(page, n, single), Overdue: n.DueDate < today && n.Status == StatusOpen,
+			StatusText: st, StatusClass: statusClass(n.Status), CanPay: n.Payable(), ID: n.ID, DueDate: n.DueDate, Status: n.Status}
 	}
 	return out
 }
 
-// label names a notice: its reason, and which instalment it is.
-func label(page *web.Page, n Notice) string {
+// label names a notice: its reason, and which instalment it is; single is
+// the translation of "payments.single".
+func label(page *web.Page, n Notice, single string) string {
 	switch {
 	case n.Instalments == 0:
 		return n.Reason
 	case n.Seq == 0:
-		return n.Reason + " — " + page.T("payments.single")
+		return n.Reason + " — " + single
 	}
 	return n.Reason + " — " + page.T("payments.instalment", "N", n.Seq, "Of", n.Instalments)
 }
@@ -196,6 +209,11 @@ type MineData struct {
 	NoticeCount int
 	// Overdue and ReceiptPDF are the lists' repeated words.
 	Overdue, ReceiptPDF string
+	// ToPayRows and PaidRows are the two lists' rows, written in Go
+	// (rowshtml.go).
+	ToPayRows, PaidRows template.HTML
+	// W are the page's words (minewords.go).
+	W *MineWords
 }
 
 func (h *Web) mine(w http.ResponseWriter, r *http.Request) {
@@ -270,6 +288,8 @@ func (h *Web) renderMine(w http.ResponseWriter, r *http.Request, status int, fe 
 			d.NoticeCount++
 		}
 	}
+	d.ToPayRows, d.PaidRows = toPayRowsHTML(d.ToPay, d.Overdue), paidRowsHTML(d.Paid, d.ReceiptPDF)
+	d.W = mineWords(page)
 	if p1 > d.ToPayPager.Pages || p2 > d.PaidPager.Pages {
 		h.App.Error(w, r, http.StatusNotFound)
 		return

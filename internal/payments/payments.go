@@ -15,6 +15,7 @@ package payments
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -73,6 +74,11 @@ const (
 	OutcomeRefused   Outcome = "refused"
 	OutcomeAbandoned Outcome = "abandoned"
 	OutcomeExpired   Outcome = "expired"
+	// OutcomeMismatch: the gateway took another amount than the attempt's.
+	// The notices are not paid and become payable again; the money taken
+	// is a discrepancy for the finance office (ledger
+	// payment.amount_mismatch, the daily report), to refund.
+	OutcomeMismatch Outcome = "amount_mismatch"
 	// OutcomeUnknown: the gateway does not know the attempt (it never
 	// reached it).
 	OutcomeUnknown Outcome = "unknown"
@@ -243,23 +249,24 @@ func ParseCents(s string) (int64, bool) {
 // Euro writes cents as Italians read an amount: "1.234,56".
 func Euro(cents int64) string {
 	neg := cents < 0
+	u := uint64(cents) // #nosec G115 -- the bits of cents, negated below when negative: the magnitude of any int64, math.MinInt64 included
 	if neg {
-		cents = -cents
+		u = -u // also right for math.MinInt64
 	}
-	whole, frac := cents/100, cents%100
-	s := fmt.Sprintf("%d", whole)
-	var b strings.Builder
-	for i, r := range s {
+	whole, frac := u/100, u%100
+	s := strconv.FormatUint(whole, 10)
+	b := make([]byte, 0, len(s)+len(s)/3+4)
+	if neg {
+		b = append(b, '-')
+	}
+	for i := 0; i < len(s); i++ {
 		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte('.')
+			b = append(b, '.')
 		}
-		b.WriteRune(r)
+		b = append(b, s[i])
 	}
-	out := fmt.Sprintf("%s,%02d", b.String(), frac)
-	if neg {
-		out = "-" + out
-	}
-	return out
+	b = append(b, ',', byte('0'+frac/10), byte('0'+frac%10))
+	return string(b)
 }
 
 // EuroDot writes cents with a decimal point and no grouping, as CSV files

@@ -21,14 +21,22 @@ import (
 // Reminder is a notice to remind its debtor of, before its due date or
 // after it.
 type Reminder struct {
-	Kind                       string // "before" or "after"
+	Kind                       string // "before", "after" or KindReceipt
 	DebtorCF, NoticeID, Number string
 	Reason, DueDate, Creditor  string
 	Amount                     int64
 	Link                       string
+	// A receipt's (KindReceipt): its id, when and through whom it was
+	// paid; Link is then the receipt's PDF.
+	ReceiptID, PSP, PSPRef string
+	PaidAt                 time.Time
 }
 
-// Notifier sends reminders through one channel: mail, App IO.
+// KindReceipt is the kind of the message that carries a payment's receipt
+// (receiptmsg.go): the same channels as the reminders.
+const KindReceipt = "receipt"
+
+// Notifier sends reminders and receipts through one channel: mail, App IO.
 type Notifier interface {
 	Channel() string
 	Remind(ctx context.Context, r Reminder) error
@@ -192,6 +200,15 @@ func truncate(s string, n int) string {
 
 // reminderText is a reminder's subject and body in Italian and English.
 func reminderText(r Reminder) (subject, body string) {
+	if r.Kind == KindReceipt {
+		paid := r.PaidAt.In(rome()).Format("02/01/2006 15:04")
+		subject = "Ricevuta di pagamento, avviso " + pagopa.Grouped(r.Number)
+		body = fmt.Sprintf("%s\n\nCodice avviso: %s\nImporto pagato: € %s\nPagato il: %s\nPrestatore del servizio di pagamento: %s (riferimento %s)\n"+
+			"Ente creditore (codice fiscale): %s\n\nLa ricevuta in PDF è in \"I miei pagamenti\": %s\n\n"+
+			"— English —\nThe town received your payment of € %s for notice %s on %s. The receipt (PDF) is in \"I miei pagamenti\" at the address above.\n",
+			r.Reason, pagopa.Grouped(r.Number), Euro(r.Amount), paid, r.PSP, r.PSPRef, r.Creditor, r.Link, Euro(r.Amount), pagopa.Grouped(r.Number), paid)
+		return subject, body
+	}
 	due := date(r.DueDate)
 	if r.Kind == "before" {
 		subject = "Promemoria: avviso di pagamento in scadenza il " + due
@@ -291,10 +308,11 @@ type IOMessage struct {
 
 // IOContent is a message's content, with the payment the app offers.
 type IOContent struct {
-	Subject     string        `json:"subject"`
-	Markdown    string        `json:"markdown"`
-	DueDate     string        `json:"due_date,omitempty"`
-	PaymentData IOPaymentData `json:"payment_data"`
+	Subject  string `json:"subject"`
+	Markdown string `json:"markdown"`
+	DueDate  string `json:"due_date,omitempty"`
+	// PaymentData lets the app pay the notice: none for a receipt.
+	PaymentData *IOPaymentData `json:"payment_data,omitempty"`
 }
 
 // IOPaymentData lets the app pay the notice.
@@ -323,12 +341,13 @@ func (a *AppIO) Remind(ctx context.Context, r Reminder) error {
 	if len([]rune(subject)) > 120 {
 		subject = string([]rune(subject)[:120])
 	}
-	due := ""
-	if t, err := time.ParseInLocation(dateLayout, r.DueDate, rome()); err == nil {
-		due = t.Add(23*time.Hour + 59*time.Minute).UTC().Format(time.RFC3339)
+	msg := IOMessage{FiscalCode: r.DebtorCF, TimeToLive: 3600, Content: IOContent{Subject: subject, Markdown: body}}
+	if r.Kind != KindReceipt {
+		if t, err := time.ParseInLocation(dateLayout, r.DueDate, rome()); err == nil {
+			msg.Content.DueDate = t.Add(23*time.Hour + 59*time.Minute).UTC().Format(time.RFC3339)
+		}
+		msg.Content.PaymentData = &IOPaymentData{Amount: r.Amount, NoticeNumber: r.Number, PayeeFiscalCode: r.Creditor}
 	}
-	msg := IOMessage{FiscalCode: r.DebtorCF, TimeToLive: 3600, Content: IOContent{Subject: subject, Markdown: body, DueDate: due,
-		PaymentData: IOPaymentData{Amount: r.Amount, NoticeNumber: r.Number, PayeeFiscalCode: r.Creditor}}}
 	var sent struct {
 		ID string `json:"id"`
 	}

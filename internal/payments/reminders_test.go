@@ -49,8 +49,10 @@ func (f *fakeIO) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]bool{"sender_allowed": allowed})
 	case r.Method == "POST" && r.URL.Path == "/api/v1/messages":
 		var m IOMessage
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil || len([]rune(m.Content.Subject)) < 10 || len([]rune(m.Content.Subject)) > 120 ||
-			len(m.Content.Markdown) < 80 || len(m.Content.Markdown) > 10000 || len(m.Content.PaymentData.NoticeNumber) != 18 || m.Content.PaymentData.Amount <= 0 {
+		err := json.NewDecoder(r.Body).Decode(&m)
+		pd := m.Content.PaymentData // optional: a message without one pays nothing
+		if err != nil || len([]rune(m.Content.Subject)) < 10 || len([]rune(m.Content.Subject)) > 120 ||
+			len(m.Content.Markdown) < 80 || len(m.Content.Markdown) > 10000 || pd != nil && (len(pd.NoticeNumber) != 18 || pd.Amount <= 0) {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
@@ -137,4 +139,100 @@ func mustSender(t *testing.T, s *mailtest.Server) *mail.SMTPSender {
 		t.Fatal(err)
 	}
 	return snd
+}
+
+// Every receipt reaches its debtor, whoever settled the payment: by mail
+// (through a real SMTP server) to the account that proved the fiscal code,
+// and in the IO app (a local fake of its API) without an offer to pay;
+// once, planning twice plans once, a failure is retried, a debtor no
+// channel reaches is not, and a receipt older than ReceiptWindow is not
+// sent.
+func TestReceiptsReachTheirDebtors(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, g := newService(t, d)
+		ctx := context.Background()
+		now := time.Now()
+		s.Now = func() time.Time { return now }
+		pay := func(debtor string, cents int64, key string) string {
+			p := mustCreate(t, s, canteen(debtor, cents))
+			a, err := s.Checkout(ctx, debtor, []string{p.Notices[0].ID}, key, "", "", Actor{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g.set(Status{AttemptID: a.ID, Outcome: OutcomePaid, Amount: cents, PSP: "Banca Prova", PSPRef: "psp-" + key})
+			if _, err := s.Settle(ctx, Payment{AttemptID: a.ID, Amount: cents, PSP: "Banca Prova", PSPRef: "psp-" + key}, "gateway:test"); err != nil {
+				t.Fatal(err)
+			}
+			return p.Notices[0].Number
+		}
+		old := pay(mario, 1000, "old") // before the window: never sent
+		now = now.Add(ReceiptWindow + time.Hour)
+		number := pay(mario, 4520, "m1")
+		pay(anna, 4200, "a1")
+		io := &fakeIO{key: "io-key", users: map[string]bool{mario: true}, failNext: 1}
+		srv := httptest.NewServer(io)
+		defer srv.Close()
+		smtp := mailtest.Start(t)
+		outbox := &mail.Outbox{DB: d}
+		m := &Reminders{Svc: s, BaseURL: "https://servizi.example.it", Notifiers: []Notifier{
+			&MailNotifier{DB: d, Outbox: outbox, Contacts: func(_ context.Context, code string) (string, bool, error) {
+				return map[string]string{mario: "mario@example.it"}[code], code == mario, nil
+			}},
+			&AppIO{URL: srv.URL, Key: "io-key"},
+		}}
+		for range 2 {
+			if err := m.PlanReceipts(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM payments_receipt_messages`); n != 4 {
+			t.Fatalf("%d receipt messages planned, want 4 (two receipts × two channels)", n)
+		}
+		for range 2 { // the IO API fails once: retried later
+			if err := m.DeliverReceipts(ctx); err != nil {
+				t.Fatal(err)
+			}
+			now = now.Add(time.Hour)
+		}
+		if err := m.DeliverReceipts(ctx); err != nil {
+			t.Fatal(err)
+		}
+		io.mu.Lock()
+		msgs := append([]IOMessage(nil), io.messages...)
+		io.mu.Unlock()
+		if len(msgs) != 1 || msgs[0].FiscalCode != mario || msgs[0].Content.PaymentData != nil || !strings.Contains(msgs[0].Content.Markdown, "45,20") {
+			t.Fatalf("IO messages %+v", msgs)
+		}
+		w := &mail.Worker{Outbox: outbox, Sender: mustSender(t, smtp), From: "noreply@example.it"}
+		if _, _, err := w.DeliverDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := smtp.WaitFor(t, 1, 5*time.Second)
+		var rid string
+		if err := d.QueryRowContext(ctx, `SELECT r.id FROM payments_receipts r JOIN payments_notices n ON n.id = r.notice_id WHERE n.number = $1`, number).Scan(&rid); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !strings.Contains(got[0].Text, "/area-personale/pagamenti/ricevute/"+rid) || !strings.Contains(got[0].Text, "45,20") ||
+			!strings.Contains(got[0].Text, "psp-m1") || strings.Contains(got[0].Text, old) {
+			t.Fatalf("mail %+v", got)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM payments_receipt_messages WHERE status = 'sent'`); n != 2 {
+			t.Fatalf("%d receipt messages sent, want 2", n)
+		}
+		// Anna has neither an address nor the app: failed, not retried.
+		if n := count(t, d, `SELECT COUNT(*) FROM payments_receipt_messages m JOIN payments_receipts r ON r.id = m.receipt_id WHERE r.debtor_cf = $1 AND m.status = 'failed'`, anna); n != 2 {
+			t.Fatalf("%d of Anna's receipt messages marked failed, want 2", n)
+		}
+		// Nothing more to send.
+		now = now.Add(24 * time.Hour)
+		if err := m.PlanReceipts(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.DeliverReceipts(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM payments_receipt_messages`); n != 4 {
+			t.Fatalf("%d receipt messages after another round", n)
+		}
+	})
 }

@@ -107,8 +107,8 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in NewPosition, by A
 		ext = in.ExternalID
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO payments_positions (id, debtor_cf, debtor_name, category, reason, year, amount, paid_amount, status,
-		external_id, source, detail, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 'open', $8, $9, $10, $11, $12, $12)`,
-		p.ID, p.DebtorCF, p.DebtorName, string(p.Category), p.Reason, p.Year, p.Amount, ext, p.Source, p.Detail, by.Name, now)
+		external_id, source, detail, created_by, created_at, updated_at, instalments) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 'open', $8, $9, $10, $11, $12, $12, $13)`,
+		p.ID, p.DebtorCF, p.DebtorName, string(p.Category), p.Reason, p.Year, p.Amount, ext, p.Source, p.Detail, by.Name, now, len(in.Instalments))
 	if err != nil {
 		if isUniqueViolation(err) {
 			return nil, problem.Fields{"external_id": "payments.error.duplicate"}

@@ -280,6 +280,24 @@ func TestNotificationsReplayedForgedAndOutOfOrder(t *testing.T) {
 		if l := count(t, d, `SELECT COUNT(*) FROM payments_ledger WHERE event = 'payment.amount_mismatch' AND attempt_id = $1`, a3.ID); l != 1 {
 			t.Fatal("the discrepancy is not in the ledger")
 		}
+		// Its notice is not left locked: payable again, the attempt
+		// released; the same word again (another notification id, the
+		// reconciliation) records nothing more.
+		if n := count(t, d, `SELECT COUNT(*) FROM payments_notices WHERE id = $1 AND status = 'open' AND attempt_id IS NULL`, p3.Notices[0].ID); n != 1 {
+			t.Fatal("a payment of another amount left its notice locked")
+		}
+		if n := count(t, d, `SELECT COUNT(*) FROM payments_attempts WHERE id = $1 AND status = 'released' AND outcome = 'amount_mismatch'`, a3.ID); n != 1 {
+			t.Fatal("the attempt paid with another amount is not released as such")
+		}
+		if _, err := s.Notify(context.Background(), g.Name(), Notification{ID: "p3-again", Status: Status{AttemptID: a3.ID, Outcome: OutcomePaid, Amount: 300}}); !errors.Is(err, ErrAmountMismatch) {
+			t.Fatalf("the same payment of another amount again: %v", err)
+		}
+		if _, err := s.Settle(context.Background(), Payment{AttemptID: a3.ID, Amount: 300}, "reconciliation"); !errors.Is(err, ErrAmountMismatch) {
+			t.Fatalf("the same payment of another amount from reconciliation: %v", err)
+		}
+		if l := count(t, d, `SELECT COUNT(*) FROM payments_ledger WHERE event = 'payment.amount_mismatch' AND attempt_id = $1`, a3.ID); l != 1 {
+			t.Fatalf("the discrepancy is in the ledger %d times, want once", l)
+		}
 	})
 }
 

@@ -131,7 +131,13 @@ func TestParseCents(t *testing.T) {
 			t.Errorf("ParseCents(%q) = %d", bad, v)
 		}
 	}
-	if Euro(123456) != "1.234,56" || Euro(5) != "0,05" || EuroDot(123456) != "1234.56" {
-		t.Error("Euro")
+	for cents, want := range map[int64]string{123456: "1.234,56", 5: "0,05", 0: "0,00", 100: "1,00", 99999: "999,99", 100000: "1.000,00",
+		123456789: "1.234.567,89", -5: "-0,05", -123456: "-1.234,56"} {
+		if got := Euro(cents); got != want {
+			t.Errorf("Euro(%d) = %q, want %q", cents, got, want)
+		}
+	}
+	if EuroDot(123456) != "1234.56" {
+		t.Error("EuroDot")
 	}
 }

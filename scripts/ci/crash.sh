@@ -13,9 +13,11 @@
 #                              is started with scripts/pg-test-cluster.sh and removed afterwards
 #   CRASH_DBS                  which databases: "sqlite,postgres" (default), "sqlite" or "postgres"
 #   CRASH_KILLS                kills per database (default 25)
+#   CRASH_PAYMENT_KILLS        kills per database between a payment's gateway success and civico's commit (default 4)
 #   CRASH_SEED                 repeat a run (the seed is printed by every run)
 #   CRASH_ARGS                 more flags for the harness (go run ./crashtest -h lists them)
-# Needs Go, and PostgreSQL 15's server programs for the PostgreSQL part. About two minutes on 2 cores.
+# Needs Go, and PostgreSQL 15's server programs for the PostgreSQL part. About five minutes on 2 cores (the payments
+# scenario restarts civico and waits for reconciliation after each of its kills: 10-30 s each).
 # shellcheck source=scripts/ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" crash.sh
 [[ -d crashtest ]] || fail "no crashtest/ in $ci_root"
@@ -24,6 +26,10 @@ dbs=${CRASH_DBS:-sqlite,postgres}
 kills=${CRASH_KILLS:-25}
 if ! [[ "$kills" =~ ^[0-9]+$ ]] || ((kills < 1)); then
   fail "CRASH_KILLS must be a positive number, not '$kills'"
+fi
+payment_kills=${CRASH_PAYMENT_KILLS:-4}
+if ! [[ "$payment_kills" =~ ^[0-9]+$ ]]; then
+  fail "CRASH_PAYMENT_KILLS must be a number (0: no payments scenario), not '$payment_kills'"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -52,8 +58,8 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-header "3/3 kill, restart, check: $dbs, $kills kills each"
-args=(-db "$dbs" -kills "$kills" -binary "$tmp/civico")
+header "3/3 kill, restart, check: $dbs, $kills kills and $payment_kills payment kills each"
+args=(-db "$dbs" -kills "$kills" -payment-kills "$payment_kills" -binary "$tmp/civico")
 if [[ -n "${CRASH_SEED:-}" ]]; then args+=(-seed "$CRASH_SEED"); fi
 # shellcheck disable=SC2206 # CRASH_ARGS is a list of flags, split on purpose
 if [[ -n "${CRASH_ARGS:-}" ]]; then args+=($CRASH_ARGS); fi
@@ -72,6 +78,9 @@ case $status in
     "'acknowledged ... but afterwards: 0 mails': a signup answered before its mail was committed;" \
     "integrity or 'civico audit verify' failures: the database or the audit chain is damaged after a crash;" \
     "'exited while starting': civico does not start again on the crashed data (its log is printed above)." \
+    "payments: 'reconciliation did not settle it': an attempt the gateway had paid stayed in payment after the restart -" \
+    "  look at Service.Reconcile and the reconciliation job (CIVICO_PAYMENTS_RECONCILE_AFTER); 'N receipts, N settlements':" \
+    "  a payment settled twice or half (settleTx is one transaction, idempotent per attempt); 'does not balance': civico payments report;" \
     "repeat exactly: CRASH_SEED=<seed printed above> CRASH_DBS=<database> $0"
   ;;
 esac
