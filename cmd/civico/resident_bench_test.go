@@ -4,6 +4,10 @@ import (
 	"context"
 	"crypto/x509"
 	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -194,4 +198,58 @@ func TestQueriesHeader(t *testing.T) {
 			t.Errorf("the metrics do not count the home page's statements:\n%s", w.Body.String())
 		}
 	}
+}
+
+// A session's account read with it in one statement is the account ByID
+// reads, roles (sorted) included, with none or several; an unknown or
+// ended session is none.
+func TestSessionLookupAccount(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		svc := s.apps.identity
+		for _, roles := range [][]string{nil, {"urp"}, {"urp", "admin", "desk"}} {
+			email := fmt.Sprintf("roles%d@example.org", len(roles))
+			a, err := svc.ImportResident(ctx, identity.NewResident{Email: email, Password: "tram-per-Sesto-alle-7", GivenName: "Rosa", FamilyName: "Test"}, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var token string
+			if err := d.Tx(ctx, func(tx *sql.Tx) error {
+				for _, r := range roles {
+					if err := svc.Store.GrantRole(ctx, tx, a.ID, r, "test"); err != nil {
+						return err
+					}
+				}
+				token, err = svc.Sessions.Create(ctx, tx, a.ID, assurance.Low, "password", "", "test")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			se, got, err := svc.Sessions.LookupAccount(ctx, token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := svc.Store.ByID(ctx, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alone, err := svc.Sessions.Lookup(ctx, token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(se, alone) || len(got.Roles) != len(roles) || !slices.IsSorted(got.Roles) {
+				t.Errorf("roles %v: the session's account %+v, session %+v; ByID %+v, Lookup %+v", roles, got, se, want, alone)
+			}
+			if err := svc.Sessions.End(ctx, token); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := svc.Sessions.LookupAccount(ctx, token); !errors.Is(err, identity.ErrNoSession) {
+				t.Errorf("an ended session: %v", err)
+			}
+		}
+		if _, _, err := svc.Sessions.LookupAccount(ctx, "no-such-token"); !errors.Is(err, identity.ErrNoSession) {
+			t.Errorf("an unknown token: %v", err)
+		}
+	})
 }
