@@ -170,19 +170,19 @@ if [[ "$dbkind" == postgres ]]; then
     backend="$backend, pinned to CPU 1 (civico and wrk on CPU 0)"
   fi
 fi
-# on_cpu0 runs a command on CPU 0 when PostgreSQL has CPU 1 (PIN=1).
-on_cpu0() {
-  if [[ "$pin" == 1 ]]; then taskset -c 0 "$@"; else "$@"; fi
-}
+# cpu0 prefixes a command to run it on CPU 0 when PostgreSQL has CPU 1 (PIN=1). A prefix, not
+# a function: a background command's $! must be the server itself, which cleanup stops.
+cpu0=()
+[[ "$pin" != 1 ]] || cpu0=(taskset -c 0)
 
 mkdir -p "$tmp/data"
 CIVICO_DATA_DIR="$tmp/data" CIVICO_DATABASE_URL="$database_url" CIVICO_DEBUG_QUERIES=true \
   CIVICO_ADDR="127.0.0.1:$portal_port" CIVICO_PARTECIPA_ADDR="127.0.0.1:$partecipa_port" \
   CIVICO_TLS_ADDR="127.0.0.1:$tls_port" CIVICO_METRICS_ADDR="127.0.0.1:$metrics_port" \
-  on_cpu0 "$tmp/civico" demo </dev/null >"$tmp/civico.log" 2>&1 &
+  "${cpu0[@]}" "$tmp/civico" demo </dev/null >"$tmp/civico.log" 2>&1 &
 pids+=($!)
 civico_pid=$!
-on_cpu0 "$tmp/hello" -addr "127.0.0.1:$hello_port" </dev/null >"$tmp/hello.log" 2>&1 &
+"${cpu0[@]}" "$tmp/hello" -addr "127.0.0.1:$hello_port" </dev/null >"$tmp/hello.log" 2>&1 &
 pids+=($!)
 hello_pid=$!
 
@@ -248,12 +248,16 @@ if ((${#paths[@]} == 0)); then
 fi
 
 # Every path must answer 200 before it is measured: a fast 404 or a redirect to the login would
-# look like a fast page. Its database statements are read from the same request.
+# look like a fast page. Its database statements are read from a second request, as wrk's see
+# the page (the first may fill a cache of shared contents); an anonymous page that the page cache
+# answers shows 0.
 declare -A queries
 for p in "${paths[@]}"; do
   [[ "$p" == /* ]] || die "path '$p' must start with /"
-  code=$(curl -s -o /dev/null -D "$tmp/probe.h" -w '%{http_code}' --max-time 10 "${cookie[@]}" "$portal$p" || true)
-  [[ "$code" == 200 ]] || die "GET $p answered $code, not 200: not measuring it"
+  for _ in 1 2; do
+    code=$(curl -s -o /dev/null -D "$tmp/probe.h" -w '%{http_code}' --max-time 10 "${cookie[@]}" "$portal$p" || true)
+    [[ "$code" == 200 ]] || die "GET $p answered $code, not 200: not measuring it"
+  done
   queries[$p]=$(tr -d '\r' <"$tmp/probe.h" | awk 'tolower($1) == "x-civico-queries:" {print $2}')
 done
 
@@ -270,7 +274,7 @@ to_ms() {
 run() {
   local name=$1 url=$2 out="$tmp/wrk-$RANDOM.txt" rps p50 p99 errors
   echo "wrk -t$threads -c$connections -d$duration --latency $url" >&2
-  on_cpu0 wrk -t"$threads" -c"$connections" -d"$duration" --latency "${@:3}" "$url" >"$out" 2>&1 ||
+  "${cpu0[@]}" wrk -t"$threads" -c"$connections" -d"$duration" --latency "${@:3}" "$url" >"$out" 2>&1 ||
     { cat "$out" >&2; die "wrk failed against $url"; }
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
   p50=$(awk '$1 == "50%" {print $2}' "$out")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"net/http/httptest"
 	"net/url"
 	"reflect"
@@ -21,7 +22,9 @@ import (
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -252,4 +255,32 @@ func TestSessionLookupAccount(t *testing.T) {
 			t.Errorf("an unknown token: %v", err)
 		}
 	})
+}
+
+// BenchmarkRenderers measures building the portal's and Partecipa's
+// templates, as every start does (docs/RENDERING.md), with the memory they
+// keep: the heap in use after a collection, per build.
+func BenchmarkRenderers(b *testing.B) {
+	features := newCivico(testConfig(b), oidcop.Secret{}, nil).features
+	b.ReportAllocs()
+	var kept uint64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		p, err := web.NewRenderer(feature.PortalTemplates(features)...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q, err := web.NewRenderer(feature.PartecipaTemplates(features)...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		kept += after.HeapAlloc - min(after.HeapAlloc, before.HeapAlloc)
+		runtime.KeepAlive(p)
+		runtime.KeepAlive(q)
+	}
+	b.ReportMetric(float64(kept)/float64(b.N)/(1<<20), "MiB-kept/op")
 }
