@@ -161,6 +161,8 @@ if [[ "$dbkind" == postgres ]]; then
     backend="PostgreSQL (BENCH_POSTGRES_URL)"
   else
     pgdir="$tmp/pg"
+    # Run as root, the cluster belongs to the postgres user, who must reach it.
+    chmod o+x "$tmp"
     database_url=$(scripts/pg-test-cluster.sh start "$pgdir") || die "cannot start a PostgreSQL cluster (scripts/pg-test-cluster.sh)"
     backend="PostgreSQL (a throwaway local cluster, fsync off)"
   fi
