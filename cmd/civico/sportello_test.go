@@ -530,3 +530,39 @@ func TestSportelloAPI(t *testing.T) {
 		}
 	})
 }
+
+// The privacy step is public, so the catalogue can link it: an anonymous
+// visitor reads the notice and is offered the login the service needs (the
+// card, for a service at "high"), and comes back to it; starting is not
+// public. A password session is offered the card, not the form.
+func TestSportelloPrivacyStepIsPublic(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSportelloSite(t, d)
+		base := s.tls.URL
+		start := "/servizi-online/" + journeyService
+		anon := s.browser(t, nil)
+		res, body := anon.do("GET", base+start, nil)
+		if res.StatusCode != 200 {
+			t.Fatalf("anonymous privacy step: %d", res.StatusCode)
+		}
+		if strings.Contains(body, `name="privacy"`) || !strings.Contains(body, `href="/accedi/carta?next=`+url.QueryEscape(start)+`"`) {
+			t.Errorf("an anonymous visitor is not offered the card login back to the service:\n%s", body)
+		}
+		if strings.Contains(body, "accedi al portale") {
+			t.Error("a service at high offers the password login")
+		}
+		res, _ = anon.do("POST", base+start, url.Values{"privacy": {"1"}})
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/accedi") {
+			t.Errorf("an anonymous start: %d %s, want the login", res.StatusCode, loc)
+		}
+		var n int
+		if err := d.QueryRowContext(context.Background(), `SELECT count(*) FROM sportello_applications`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("an anonymous start left %d applications (%v)", n, err)
+		}
+		// The catalogue's service page leads here.
+		res, body = anon.do("GET", base+"/servizi/mobilita-e-trasporti/"+journeyService, nil)
+		if res.StatusCode != 200 || !strings.Contains(body, `href="`+start+`"`) {
+			t.Errorf("the service page does not lead to its online request: %d", res.StatusCode)
+		}
+	})
+}

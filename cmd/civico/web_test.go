@@ -47,6 +47,9 @@ func newApps(t testing.TB, d *db.DB) *apps {
 	if err := ensureDemoNews(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
+	if err := ensureDemoOnlineForms(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
 	cfg := testConfig(t)
 	cfg.BaseURL, cfg.PartecipaBaseURL, cfg.PageCacheTTL = "http://portal.test", "http://partecipa.test", 0
 	a, err := buildApps(cfg, d, towns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
 	tokens "github.com/civico-pa/civico/internal/token"
@@ -55,6 +56,10 @@ type FlowData struct {
 	// Purpose is the privacy notice's purpose, in the page's language.
 	Purpose string
 	Intro   string
+	// Login and CardLogin are set on the privacy step when the visitor
+	// must log in (or step up to the card) before starting: the notice is
+	// public, starting is not.
+	Login, CardLogin string
 }
 
 func (h *Web) flowPage(w http.ResponseWriter, r *http.Request, status int, name, title string, d *FlowData) {
@@ -68,6 +73,10 @@ func (h *Web) flowPage(w http.ResponseWriter, r *http.Request, status int, name,
 		d.Purpose, d.Intro = d.Def.Purpose.In(p.Lang), d.Def.Intro.In(p.Lang)
 	}
 	p.Breadcrumb = []web.Crumb{{Label: p.T("sportello.area"), Href: AreaPath}, {Label: title}}
+	if d.Login != "" || d.CardLogin != "" {
+		// Not logged in (or not enough): no personal area to go back to.
+		p.Breadcrumb = p.Breadcrumb[1:]
+	}
 	p.Data = d
 	w.Header().Set("Cache-Control", "private, no-store")
 	h.App.HTML(w, r, status, name, p)
@@ -79,8 +88,21 @@ func (h *Web) privacy(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Web) renderPrivacy(w http.ResponseWriter, r *http.Request, status int, key string, errs problem.Fields) {
-	svc, form, ok := h.online(w, r)
+	svc, form, ok := h.requestable(w, r)
 	if !ok {
+		return
+	}
+	d := &FlowData{Service: svc, Def: form.Def, Step: 1, Key: key, Errors: errs}
+	acc, se := identity.Current(r.Context())
+	if acc == nil || !(svc.Assurance == "" || se.Assurance.Satisfies(svc.Assurance)) {
+		// Anyone may read what the service asks and how the data are
+		// used (the catalogue links here); starting needs the login.
+		back := url.Values{"next": {r.URL.RequestURI()}}.Encode()
+		d.CardLogin = "/accedi/carta?" + back
+		if acc == nil && (svc.Assurance == "" || svc.Assurance == assurance.Low) {
+			d.Login = "/accedi?" + back
+		}
+		h.flowPage(w, r, status, "sportello_privacy", svc.Title, d)
 		return
 	}
 	_, _, o := resident(r)
@@ -89,7 +111,6 @@ func (h *Web) renderPrivacy(w http.ResponseWriter, r *http.Request, status int, 
 		h.App.Fail(w, r, err)
 		return
 	}
-	d := &FlowData{Service: svc, Def: form.Def, Step: 1, Key: key, Errors: errs}
 	for _, s := range list {
 		if s.ServiceID == svc.ID && s.State == Draft {
 			d.Drafts = append(d.Drafts, s)
@@ -104,6 +125,15 @@ func (h *Web) renderPrivacy(w http.ResponseWriter, r *http.Request, status int, 
 // online finds the service of the path, requestable online, and checks the
 // session is strong enough for it.
 func (h *Web) online(w http.ResponseWriter, r *http.Request) (Service, *Form, bool) {
+	svc, form, ok := h.requestable(w, r)
+	if !ok || !h.enough(w, r, svc) {
+		return svc, nil, false
+	}
+	return svc, form, true
+}
+
+// requestable finds the service of the path with its current online form.
+func (h *Web) requestable(w http.ResponseWriter, r *http.Request) (Service, *Form, bool) {
 	svc, ok, err := h.Store.Service(r.Context(), r.PathValue("service"))
 	if err != nil {
 		h.App.Fail(w, r, err)
@@ -120,9 +150,6 @@ func (h *Web) online(w http.ResponseWriter, r *http.Request) (Service, *Form, bo
 	}
 	if err != nil {
 		h.App.Fail(w, r, err)
-		return svc, nil, false
-	}
-	if !h.enough(w, r, svc) {
 		return svc, nil, false
 	}
 	return svc, form, true

@@ -54,8 +54,10 @@ type Web struct {
 func (h *Web) Routes() {
 	m := h.App.For("sportello")
 	m.HandleFunc("GET "+ScriptPath, serveScript)
+	// The privacy step is public (the catalogue's "Accedi al servizio"
+	// leads here); it asks for the login the service needs.
+	m.HandleFunc("GET /servizi-online/{service}", h.privacy)
 	res := m.Guarded(assurance.Low)
-	res.HandleFunc("GET /servizi-online/{service}", h.privacy)
 	res.HandleFunc("POST /servizi-online/{service}", h.start)
 	res.HandleFunc("GET "+AreaPath, h.mine)
 	res.HandleFunc("GET "+AreaPath+"/{id}", h.detail)
