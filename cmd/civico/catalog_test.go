@@ -228,10 +228,19 @@ func TestOfficeCalendarAndMetadata(t *testing.T) {
 // TOTP) and returns their browser.
 func operatorBrowser(t *testing.T, s *idSite, email string, roles ...string) *browser {
 	t.Helper()
-	if _, err := s.apps.identity.CreateOperator(context.Background(), identity.NewOperator{Email: email, Roles: roles}, "Sportello-Prima-Volta-1", "test"); err != nil {
+	b := s.browser(t, nil)
+	operatorLogin(t, s, b, identity.NewOperator{Email: email, Roles: roles})
+	return b
+}
+
+// operatorLogin creates the operator and logs them in on b (password and
+// TOTP enrolment).
+func operatorLogin(t *testing.T, s *idSite, b *browser, op identity.NewOperator) {
+	t.Helper()
+	email := op.Email
+	if _, err := s.apps.identity.CreateOperator(context.Background(), op, "Sportello-Prima-Volta-1", "test"); err != nil {
 		t.Fatal(err)
 	}
-	b := s.browser(t, nil)
 	_, body := b.do("POST", s.plain.URL+"/accedi", url.Values{"email": {email}, "password": {"Sportello-Prima-Volta-1"}})
 	token := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(body)
 	secret := regexp.MustCompile(`<code class="fs-5">([A-Z2-7]+)</code>`).FindStringSubmatch(body)
@@ -242,7 +251,6 @@ func operatorBrowser(t *testing.T, s *idSite, email string, roles ...string) *br
 	if res, _ := b.do("POST", s.plain.URL+"/accedi/codice", url.Values{"token": {token[1]}, "code": {code}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("operator login: %d", res.StatusCode)
 	}
-	return b
 }
 
 // A service that is online says where: every demo service whose channel is

@@ -27,6 +27,7 @@ import (
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/protocol"
+	"github.com/civico-pa/civico/internal/segnala"
 	"github.com/civico-pa/civico/internal/sportello"
 	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/throttle"
@@ -150,6 +151,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.partecipa.Feature(),
 		c.payments.Feature(),
 		c.sportello.Feature(),
+		segnala.Feature(),
 	}
 	return c
 }

@@ -40,6 +40,7 @@ var periodicKinds = []string{
 	"payments.payment-reminders-delivery",
 	"payments.reconciliation",
 	"payments.sandbox-gateway-delayed-outcomes",
+	"segnala.purge-unconfirmed",
 }
 
 // Two processes built as serve builds them share one database: each

@@ -1049,3 +1049,23 @@ func TestLogoutAndItsNoticesCommitTogether(t *testing.T) {
 		}
 	})
 }
+
+// An operator logged in with the password an administrator chose must
+// choose their own before any page, and single sign-on into Partecipa is
+// no way around it: the provider sends them to the password page first,
+// with the way back to the login it interrupted.
+func TestFlaggedOperatorChangesPasswordBeforeSingleSignOn(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		b := s.ssoBrowser(t, nil)
+		operatorLogin(t, s, b, identity.NewOperator{Email: "urp@comune.example.it", Roles: []string{"urp"}, ChangePassword: true})
+		last, res, _, _ := s.partecipaLogin(t, b, "/accedi?next=/profilo")
+		if u, _ := url.Parse(last); res.StatusCode != 200 || u.Path != identity.PasswordPath {
+			t.Fatalf("single sign-on of an operator who must change password: %d at %s", res.StatusCode, last)
+		}
+		var n int
+		if err := d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM partecipa_sessions`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("Partecipa sessions before the change: %d (%v)", n, err)
+		}
+	})
+}

@@ -20,6 +20,13 @@ func mustChangePassword(a *Account, se *Session) bool {
 	return a.Kind == KindOperator && a.PasswordChange && se.Method == "password+totp"
 }
 
+// MustChangePassword reports whether the session's operator must choose
+// their own password before going anywhere a login opens, single sign-on
+// into another application included (see PasswordPath).
+func MustChangePassword(a *Account, se *Session) bool {
+	return a != nil && se != nil && mustChangePassword(a, se)
+}
+
 // OperatorFormData is the content of the page that adds an operator.
 type OperatorFormData struct {
 	FormData

@@ -538,6 +538,15 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		}
 		web.Redirect(w, r, "/accedi/carta", back)
 		return
+	case identity.MustChangePassword(acc, se):
+		// An operator still on a password someone else chose takes it
+		// nowhere, Partecipa included, until they choose their own.
+		if a.hasPrompt(oidc.PromptNone) {
+			p.refuse(w, r, a, oidc.ErrLoginRequired().WithDescription("the password must be changed first"))
+			return
+		}
+		web.Redirect(w, r, identity.PasswordPath, back)
+		return
 	}
 	if !c.FirstParty {
 		ok, at, err := p.Storage.hasConsent(ctx, acc.ID, c.ID, a.Req.Scopes)
