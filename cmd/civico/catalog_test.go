@@ -269,7 +269,7 @@ func TestOnlineServicesLeadOnline(t *testing.T) {
 			_, body := get(t, s.portal.URL+"/servizi/"+sv.Category+"/"+sv.ID)
 			sec := access.FindString(body)
 			hasOnline := strings.Contains(sec, `data-element="service-online-access"`) && strings.Contains(sec, "Accedi al servizio online")
-			hasBooking := strings.Contains(sec, `href="/prenota-appuntamento"`)
+			hasBooking := strings.Contains(sec, `href="/prenota-appuntamento?servizio=`+sv.ID+`"`)
 			switch sv.Channel {
 			case "online", "both":
 				online++

@@ -16,6 +16,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/booking"
 	"github.com/civico-pa/civico/internal/cardca"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/cf"
@@ -94,6 +95,9 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 		return err
 	}
 	if err := ensureDemoOnlineForms(ctx, d); err != nil {
+		return err
+	}
+	if err := (&booking.Store{DB: d}).SeedDemo(ctx); err != nil {
 		return err
 	}
 	caDir := filepath.Join(cfg.DataDir, "ca")

@@ -10,6 +10,7 @@ import (
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/booking"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/content"
 	"github.com/civico-pa/civico/internal/db"
@@ -49,6 +50,7 @@ type civico struct {
 	partecipa *partecipa.Module
 	payments  *payments.Module
 	sportello *sportello.Module
+	booking   *booking.Module
 	// identity is the accounts' store, set when civico is built
 	// (buildApps): payments asks it whose a bearer token is.
 	identity *identity.Store
@@ -71,6 +73,9 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// The Sportello reads the catalogue's services (their terms and
 	// assurance) and checks its API's bearer tokens with the provider.
 	c.sportello = &sportello.Module{Services: sportelloServices(c.catalog.Store), Tokens: c.bearer}
+	// Booking cuts the catalogue's offices' hours into slots for their
+	// services.
+	c.booking = &booking.Module{Catalogue: bookingCatalogue(c.catalog.Store)}
 	// What the home page puts in evidence is chosen among the
 	// catalogue's services.
 	c.content = &content.Module{Services: contentServices(c.catalog.Store)}
@@ -152,6 +157,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.payments.Feature(),
 		c.sportello.Feature(),
 		segnala.Feature(),
+		c.booking.Feature(),
 	}
 	return c
 }
@@ -299,6 +305,26 @@ func sportelloServices(c *catalog.Store) sportello.Services {
 			out = append(out, sportello.Service{ID: s.ID, Title: s.Title, Category: s.Category, MaxDays: s.MaxDays, Assurance: level, Active: s.Active()})
 		}
 		return out, nil
+	}
+}
+
+// bookingCatalogue lets the booking read the catalogue's offices (their
+// hours) and services (their competent offices) without importing it.
+func bookingCatalogue(c *catalog.Store) booking.Catalogue {
+	return func(ctx context.Context) (*booking.Directory, error) {
+		cat, err := c.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		offices := make([]*booking.Office, 0, len(cat.Offices))
+		for _, o := range cat.Offices {
+			offices = append(offices, &booking.Office{ID: o.ID, Name: o.Name, Address: o.Address, Hours: o.Hours})
+		}
+		services := make([]*booking.Service, 0, len(cat.Services))
+		for _, s := range cat.Services {
+			services = append(services, &booking.Service{ID: s.ID, Title: s.Title, Category: s.Category, Offices: s.Offices, Active: s.Active()})
+		}
+		return booking.NewDirectory(offices, services), nil
 	}
 }
 

@@ -38,6 +38,9 @@ func testConfig(t testing.TB) config {
 		t.Fatal(err)
 	}
 	c.SecretKey, c.AccessLog = testSecretKey, false
+	// Files (attachments, forms) in the test's own folder, never in the
+	// package's source folder (the default ./civico-data).
+	c.DataDir = t.TempDir()
 	c.Payments.Segregation, c.Payments.Gateway = demoSegregation, "sandbox"
 	return c
 }

@@ -24,6 +24,8 @@ import (
 // housekeeping that once ran in every process, and the news digest.
 var periodicKinds = []string{
 	"throttle.spent-budgets",
+	"booking.unconfirmed-bookings",
+	"booking.reminders",
 	"attachments.collect-unreferenced-attachments",
 	"protocol.daily-protocol-registers",
 	"identity.expired-sessions",
@@ -53,7 +55,7 @@ func TestPeriodicJobsRunOnceAcrossProcessesAsWired(t *testing.T) {
 			ctx := context.Background()
 			var queues []*jobs.Jobs
 			// period is each periodic job's period; the daily digest's is a day.
-			period := map[string]time.Duration{"news.digest": 24 * time.Hour}
+			period := map[string]time.Duration{"news.digest": 24 * time.Hour, "booking.reminders": 24 * time.Hour}
 			for _, d := range h {
 				a := newApps(t, d)
 				kinds := a.jobs.Kinds()

@@ -14,8 +14,10 @@ package mail
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/mail"
 	"strings"
 	"time"
@@ -27,13 +29,26 @@ import (
 )
 
 // Message is a mail to one recipient. Text is required; when HTML is set,
-// the mail carries both as multipart/alternative.
+// the mail carries both as multipart/alternative. Attachments follow the
+// body in a multipart/mixed mail.
 type Message struct {
-	To      string
-	Subject string
-	Text    string
-	HTML    string
+	To          string
+	Subject     string
+	Text        string
+	HTML        string
+	Attachments []Attachment
 }
+
+// Attachment is a file a mail carries: its name (plain ASCII, as the
+// recipient's client offers to save it), its media type, its content.
+type Attachment struct {
+	Name      string `json:"name"`
+	MediaType string `json:"media_type"`
+	Content   []byte `json:"content"`
+}
+
+// MaxAttachments is the most files a mail carries.
+const MaxAttachments = 5
 
 // Limits on what Enqueue accepts.
 const (
@@ -87,7 +102,42 @@ func (m Message) Validate() error {
 			return invalid(b.field, fmt.Sprintf("longer than %d bytes", MaxBody))
 		}
 	}
+	if len(m.Attachments) > MaxAttachments {
+		return invalid("Attachments", fmt.Sprintf("more than %d files", MaxAttachments))
+	}
+	size := 0
+	for _, a := range m.Attachments {
+		size += len(a.Content)
+		if a.Name == "" || len(a.Name) > 100 || strings.ContainsFunc(a.Name, func(r rune) bool {
+			return r > unicode.MaxASCII || r < ' ' || r == 0x7f || strings.ContainsRune(`"\\/`, r)
+		}) {
+			return invalid("Attachments", "a file's name must be plain ASCII without quotes, slashes or control characters")
+		}
+		if _, _, err := mime.ParseMediaType(a.MediaType); err != nil || strings.ContainsFunc(a.MediaType, unicode.IsControl) {
+			return invalid("Attachments", "a file's media type is not valid")
+		}
+	}
+	if size > MaxBody {
+		return invalid("Attachments", fmt.Sprintf("longer than %d bytes together", MaxBody))
+	}
 	return nil
+}
+
+// encodeAttachments is how the outbox keeps a message's files.
+func encodeAttachments(list []Attachment) (string, error) {
+	if len(list) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(list)
+	return string(b), err
+}
+
+func decodeAttachments(s string) ([]Attachment, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []Attachment
+	return out, json.Unmarshal([]byte(s), &out)
 }
 
 // ValidateAddress checks that addr is a single plain address such as
@@ -126,14 +176,18 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, m Message) (int64, err
 	if err := m.Validate(); err != nil {
 		return 0, err
 	}
+	files, err := encodeAttachments(m.Attachments)
+	if err != nil {
+		return 0, err
+	}
 	// The unique left part of the Message-ID: 128 random bits.
 	messageID := token.ID()
 	now := time.Now().UTC()
 	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO mail_outbox
-		(created_at, to_addr, subject, body_text, body_html, status, attempts, next_attempt_at, last_error, message_id)
-		VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, '', $7) RETURNING id`,
-		now, m.To, m.Subject, m.Text, m.HTML, now, messageID).Scan(&id)
+	err = tx.QueryRowContext(ctx, `INSERT INTO mail_outbox
+		(created_at, to_addr, subject, body_text, body_html, status, attempts, next_attempt_at, last_error, message_id, attachments)
+		VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, '', $7, $8) RETURNING id`,
+		now, m.To, m.Subject, m.Text, m.HTML, now, messageID, files).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("mail: enqueue: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -345,21 +346,61 @@ func Build(from *mail.Address, m Message, messageID string, date time.Time) ([]b
 	header("MIME-Version", "1.0")
 	// RFC 3834: tells auto-responders not to answer.
 	header("Auto-Submitted", "auto-generated")
+	if len(m.Attachments) > 0 {
+		// multipart/mixed: the body (itself alternative when it has
+		// HTML), then each file in base64.
+		mixed, err := newBoundary()
+		if err != nil {
+			return nil, err
+		}
+		header("Content-Type", fold(len("Content-Type: "), mime.FormatMediaType("multipart/mixed", map[string]string{"boundary": mixed})))
+		b.WriteString("\r\n")
+		b.WriteString("--" + mixed + "\r\n")
+		body := m
+		body.Attachments = nil
+		if err := writeBody(&b, header, body); err != nil {
+			return nil, err
+		}
+		for _, a := range m.Attachments {
+			b.WriteString("\r\n--" + mixed + "\r\n")
+			header("Content-Type", fold(len("Content-Type: "), a.MediaType))
+			header("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Name}))
+			header("Content-Transfer-Encoding", "base64")
+			b.WriteString("\r\n")
+			enc := base64.StdEncoding.EncodeToString(a.Content)
+			for len(enc) > 76 {
+				b.WriteString(enc[:76] + "\r\n")
+				enc = enc[76:]
+			}
+			b.WriteString(enc + "\r\n")
+		}
+		b.WriteString("--" + mixed + "--\r\n")
+		return b.Bytes(), nil
+	}
+	if err := writeBody(&b, header, m); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// writeBody writes the Content-Type of m's body and the body: plain text,
+// or multipart/alternative text and HTML.
+func writeBody(b *bytes.Buffer, header func(name, value string), m Message) error {
 	if m.HTML == "" {
 		header("Content-Type", "text/plain; charset=utf-8")
 		header("Content-Transfer-Encoding", "quoted-printable")
 		b.WriteString("\r\n")
-		if err := writeQP(&b, m.Text); err != nil {
-			return nil, err
+		if err := writeQP(b, m.Text); err != nil {
+			return err
 		}
 		if !bytes.HasSuffix(b.Bytes(), []byte("\r\n")) {
 			b.WriteString("\r\n")
 		}
-		return b.Bytes(), nil
+		return nil
 	}
 	boundary, err := newBoundary()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	header("Content-Type", fold(len("Content-Type: "), mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": boundary})))
 	b.WriteString("\r\n")
@@ -368,14 +409,14 @@ func Build(from *mail.Address, m Message, messageID string, date time.Time) ([]b
 		header("Content-Type", part.media+"; charset=utf-8")
 		header("Content-Transfer-Encoding", "quoted-printable")
 		b.WriteString("\r\n")
-		if err := writeQP(&b, part.body); err != nil {
-			return nil, err
+		if err := writeQP(b, part.body); err != nil {
+			return err
 		}
 		// This line end belongs to the boundary, not to the part.
 		b.WriteString("\r\n")
 	}
 	b.WriteString("--" + boundary + "--\r\n")
-	return b.Bytes(), nil
+	return nil
 }
 
 // newBoundary returns a multipart boundary that cannot occur in

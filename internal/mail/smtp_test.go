@@ -359,3 +359,34 @@ func TestBuildFoldsAndEncodes(t *testing.T) {
 		t.Error("a Message-ID with a space was accepted")
 	}
 }
+
+// A message with files is multipart/mixed: its body, then each file in
+// base64, read back as sent by the test server's parser.
+func TestBuildAttachments(t *testing.T) {
+	from := &mail.Address{Address: "urp@example.it"}
+	ics := "BEGIN:VCALENDAR\r\n" + strings.Repeat("X-LINE:àèìòù lunga riga di prova\r\n", 20) + "END:VCALENDAR\r\n"
+	for _, html := range []string{"", "<p>Ciao</p>"} {
+		m := Message{To: "a@example.it", Subject: "Appuntamento", Text: "Ciao", HTML: html,
+			Attachments: []Attachment{{Name: "appuntamento.ics", MediaType: "text/calendar; charset=utf-8; method=PUBLISH", Content: []byte(ics)}}}
+		data, err := Build(from, m, "abc@example.it", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLines(t, data)
+		r := mailtest.Parse(data)
+		if r.ParseErr != nil || strings.TrimSpace(r.Text) != "Ciao" || strings.TrimSpace(r.HTML) != strings.TrimSpace(html) {
+			t.Fatalf("read back: text %q html %q err %v", r.Text, r.HTML, r.ParseErr)
+		}
+		if len(r.Attachments) != 1 || r.Attachments[0].Name != "appuntamento.ics" || string(r.Attachments[0].Content) != ics ||
+			!strings.HasPrefix(r.Attachments[0].MediaType, "text/calendar") {
+			t.Fatalf("attachments read back: %+v", r.Attachments)
+		}
+	}
+	for _, bad := range []Attachment{{Name: "a\"b.ics", MediaType: "text/calendar"}, {Name: "", MediaType: "text/calendar"},
+		{Name: "a.ics", MediaType: "not a type;;"}, {Name: "../a.ics", MediaType: "text/calendar"}} {
+		m := Message{To: "a@example.it", Subject: "x", Text: "y", Attachments: []Attachment{bad}}
+		if err := m.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v: %v", bad, err)
+		}
+	}
+}

@@ -146,7 +146,7 @@ func (w *Worker) claim(ctx context.Context) ([]claimed, error) {
 			WHERE id IN (SELECT id FROM mail_outbox
 				WHERE (status = 'pending' AND next_attempt_at <= $2) OR (status = 'sending' AND lease_until <= $2)
 				ORDER BY next_attempt_at, id LIMIT $3`+lock+`)
-			RETURNING id, to_addr, subject, body_text, body_html, attempts, message_id`,
+			RETURNING id, to_addr, subject, body_text, body_html, attempts, message_id, attachments`,
 			now.Add(w.lease()), now, batchSize)
 		if err != nil {
 			return err
@@ -154,8 +154,12 @@ func (w *Worker) claim(ctx context.Context) ([]claimed, error) {
 		defer rows.Close()
 		for rows.Next() {
 			var c claimed
-			if err := rows.Scan(&c.id, &c.To, &c.Subject, &c.Text, &c.HTML, &c.attempts, &c.token); err != nil {
+			var files string
+			if err := rows.Scan(&c.id, &c.To, &c.Subject, &c.Text, &c.HTML, &c.attempts, &c.token, &files); err != nil {
 				return err
+			}
+			if c.Attachments, err = decodeAttachments(files); err != nil {
+				return fmt.Errorf("message %d: its files: %w", c.id, err)
 			}
 			out = append(out, c)
 		}

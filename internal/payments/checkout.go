@@ -442,12 +442,15 @@ func (s *Service) settleNotice(ctx context.Context, tx *sql.Tx, noticeID, attemp
 	if _, err := tx.ExecContext(ctx, `UPDATE payments_notices SET status = 'paid', paid_at = $1, attempt_id = $2 WHERE id = $3`, p.PaidAt.UTC(), attemptID, noticeID); err != nil {
 		return "", false, err
 	}
-	// The other ways of paying the same position.
+	// The other ways of paying the same position, also one held by
+	// another attempt (this payment came late, after its attempt had been
+	// released and a sibling taken): that attempt's payment, if it comes,
+	// is a duplicate to refund, and its release leaves the sibling void.
 	other := `seq > 0`
 	if seq > 0 {
 		other = `seq = 0`
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE payments_notices SET status = 'void', attempt_id = NULL WHERE position_id = $1 AND `+other+` AND status IN ('open', 'expired')`, pos); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE payments_notices SET status = 'void', attempt_id = NULL WHERE position_id = $1 AND `+other+` AND status IN ('open', 'expired', 'in_payment')`, pos); err != nil {
 		return "", false, err
 	}
 	if err := ledger(ctx, tx, now, "payment.settled", pos, noticeID, attemptID, -amount, actor, p.PSP+" "+p.PSPRef); err != nil {

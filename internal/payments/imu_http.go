@@ -1,15 +1,24 @@
 package payments
 
 import (
+	"database/sql"
 	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
+	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/web"
 )
+
+// IMUPositionsPerDay is how many IMU calculations an account may turn
+// into positions in a day: each writes a position, its notices and their
+// transfers.
+const IMUPositionsPerDay = 20
 
 // IMUData is the calculator's form and result.
 type IMUData struct {
@@ -136,7 +145,23 @@ func (h *Web) imuPay(w http.ResponseWriter, r *http.Request) {
 	if a, _ := identityName(r); a != "" {
 		p.DebtorName = a
 	}
-	_, err := h.Svc.Create(r.Context(), p, actorOf(r))
+	// The budget is drawn in the position's transaction: a calculation
+	// turned into a position before spends nothing.
+	err := h.Svc.DB.Tx(r.Context(), func(tx *sql.Tx) error {
+		if h.Limiter != nil {
+			a, _ := identity.Current(r.Context())
+			if err := h.Limiter.Take(r.Context(), tx, throttle.Key{Name: "payments:imu:" + a.ID, Rule: throttle.Rule{Free: IMUPositionsPerDay, Window: 24 * time.Hour}}); err != nil {
+				return err
+			}
+		}
+		_, err := h.Svc.CreateTx(r.Context(), tx, p, actorOf(r))
+		return err
+	})
+	var refused *throttle.Refused
+	if errors.As(err, &refused) {
+		h.App.Fail(w, r, &problem.Error{Kind: problem.Throttled, Retry: refused.Wait, Err: err})
+		return
+	}
 	var fe problem.Fields
 	if errors.As(err, &fe) && fe["external_id"] == "payments.error.duplicate" {
 		// The same calculation turned into a position before: it is there.

@@ -228,11 +228,13 @@ func (s *Service) NodeReceipt(ctx context.Context, caller string, n *Notice, rec
 		if status != StatusInPayment || channel != "node" || astatus != AttemptInPayment {
 			// No activation of the node holds it (it expired, or the
 			// notice was paid at a counter without one): an attempt of
-			// its own, settled at once.
+			// its own, settled at once. Its amount is the notice's, not
+			// the receipt's, so that a receipt for another amount is a
+			// discrepancy here too.
 			now := s.now()
 			attempt = tokens.ID()
 			if _, err := tx.ExecContext(ctx, `INSERT INTO payments_attempts (id, debtor_cf, idempotency_key, channel, gateway, amount, status, created_at, expires_at)
-				VALUES ($1, $2, $3, 'node', $4, $5, 'in_payment', $6, $6)`, attempt, n.DebtorCF, gw+":receipt:"+receiptID, gw, amount, now); err != nil {
+				VALUES ($1, $2, $3, 'node', $4, $5, 'in_payment', $6, $6)`, attempt, n.DebtorCF, gw+":receipt:"+receiptID, gw, n.Amount, now); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO payments_attempt_notices (attempt_id, notice_id, amount) VALUES ($1, $2, $3)`, attempt, n.ID, n.Amount); err != nil {

@@ -90,7 +90,6 @@ func (p *Portal) Routes() {
 	m.HandleFunc("GET "+topics.Path+"/{slug}", p.topic)
 	m.HandleFunc("GET /vivere-il-comune", p.static("live", "menu.live"))
 	m.HandleFunc("GET /faq", p.static("faq", "faq.title"))
-	m.HandleFunc("GET /prenota-appuntamento", p.static("booking", "booking.title"))
 	m.HandleFunc("GET /note-legali", p.static("legal", "legal.title"))
 	m.HandleFunc("GET /privacy", p.static("privacy", "privacy.title"))
 	m.HandleFunc("GET /cookie", p.static("cookies", "cookies.title"))

@@ -1,9 +1,11 @@
 package segnala
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+)
 
-// Templates, Messages and Migrations are the feature's pages, texts and
-// table.
+// Templates and Messages are the feature's pages and texts.
 //
 //go:embed templates
 var Templates embed.FS
@@ -12,4 +14,7 @@ var Templates embed.FS
 var Messages embed.FS
 
 //go:embed migrations
-var Migrations embed.FS
+var migrationFiles embed.FS
+
+// Migrations is the feature's table (see db.Source).
+var Migrations, _ = fs.Sub(migrationFiles, "migrations")

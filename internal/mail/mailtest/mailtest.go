@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -62,6 +63,9 @@ type Received struct {
 	// Text and HTML are the decoded text/plain and text/html bodies, with
 	// line ends as "\n".
 	Text, HTML string
+	// Attachments are the files the message carries (parts with a
+	// Content-Disposition of attachment), decoded.
+	Attachments []Attachment
 	// ParseErr tells why Data could not be read as a MIME message.
 	ParseErr error
 	// User is the name the client authenticated as; TLS tells whether the
@@ -262,6 +266,19 @@ func (ss *session) Reset() {
 
 func (ss *session) Logout() error { return nil }
 
+// Attachment is a file a received message carries.
+type Attachment struct {
+	Name, MediaType string
+	Content         []byte
+}
+
+// Parse reads a message as the server does when it receives one.
+func Parse(data []byte) Received {
+	r := Received{Data: data}
+	r.ParseErr = parse(&r)
+	return r
+}
+
 // parse fills the header, subject and bodies of r from r.Data.
 func parse(r *Received) error {
 	m, err := mail.ReadMessage(bytes.NewReader(r.Data))
@@ -273,10 +290,10 @@ func parse(r *Received) error {
 	if r.Subject, err = dec.DecodeHeader(m.Header.Get("Subject")); err != nil {
 		return fmt.Errorf("subject: %w", err)
 	}
-	return readPart(r, m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body)
+	return readPart(r, m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), "", m.Body)
 }
 
-func readPart(r *Received, contentType, encoding string, body io.Reader) error {
+func readPart(r *Received, contentType, encoding, disposition string, body io.Reader) error {
 	if contentType == "" {
 		contentType = "text/plain; charset=us-ascii"
 	}
@@ -296,7 +313,7 @@ func readPart(r *Received, contentType, encoding string, body io.Reader) error {
 			}
 			// multipart.Reader decodes quoted-printable parts itself and
 			// drops their Content-Transfer-Encoding header.
-			if err := readPart(r, p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p); err != nil {
+			if err := readPart(r, p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p.Header.Get("Content-Disposition"), p); err != nil {
 				return err
 			}
 		}
@@ -304,6 +321,8 @@ func readPart(r *Received, contentType, encoding string, body io.Reader) error {
 	switch strings.ToLower(encoding) {
 	case "quoted-printable":
 		body = quotedprintable.NewReader(body)
+	case "base64":
+		body = base64.NewDecoder(base64.StdEncoding, body)
 	case "", "7bit", "8bit":
 	default:
 		return fmt.Errorf("unexpected Content-Transfer-Encoding %q", encoding)
@@ -311,6 +330,10 @@ func readPart(r *Received, contentType, encoding string, body io.Reader) error {
 	b, err := io.ReadAll(body)
 	if err != nil {
 		return err
+	}
+	if d, dp, err := mime.ParseMediaType(disposition); err == nil && d == "attachment" {
+		r.Attachments = append(r.Attachments, Attachment{Name: dp["filename"], MediaType: contentType, Content: b})
+		return nil
 	}
 	text := strings.ReplaceAll(string(b), "\r\n", "\n")
 	switch media {

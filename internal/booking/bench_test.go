@@ -1,0 +1,74 @@
+package booking
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/hours"
+)
+
+// The slots of one office over 60 days: the demo registry office's hours
+// (mornings, two afternoons, an evening, Saturday), 20-minute slots, with
+// a few exceptions and some places taken. The yardstick: under
+// 20 ms.
+func BenchmarkSlots60Days(b *testing.B) {
+	h, err := hours.Spec{Week: map[string][]string{
+		"monday": {"08:30-12:30"}, "tuesday": {"08:30-12:30", "14:00-16:00"}, "wednesday": {"08:30-12:30", "17:00-19:30"},
+		"thursday": {"08:30-12:30", "14:00-16:00"}, "friday": {"08:30-12:30"}, "saturday": {"09:00-12:00"},
+	}, Exceptions: []hours.ExceptionSpec{{Date: "2027-03-03", Closed: true}, {Date: "2027-03-10", Hours: []string{"10:00-11:00"}}}}.Hours(hours.Holidays{PatronMonth: time.June, PatronDay: 24})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := Grid{Hours: h, Length: 20 * time.Minute, Counters: 2}
+	from := hours.Date{Year: 2027, Month: time.March, Day: 1}.At(0)
+	to := from.Add(60 * 24 * time.Hour)
+	taken := map[int64]int{}
+	for i, s := range g.Slots(from, to, from, nil) {
+		if i%3 == 0 {
+			taken[Key(s.Start)] = 1 + i%2
+		}
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		n = len(g.Slots(from, to, from, taken))
+	}
+	b.ReportMetric(float64(n), "slots")
+}
+
+// Bookings of distinct residents, 8 at once, each in one of 180 slots of
+// one office's service: the holder's row, the count, the slot's row, the
+// insert, in one transaction (no mail).
+func BenchmarkBook(b *testing.B) {
+	for _, engine := range []struct {
+		name string
+		open func(testing.TB) *db.DB
+	}{{"sqlite", dbtest.SQLite}, {"postgres", dbtest.Postgres}} {
+		b.Run(engine.name, func(b *testing.B) {
+			d := engine.open(b)
+			ts := newTestStore(b, d, 50)
+			ts.Notify = nil
+			start := tomorrow10()
+			var n atomic.Int64
+			b.SetParallelism(4) // 8 goroutines on the 2 cores
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					// 180 slots of 50 places: 36 a day (08:00-20:00) on 5 days.
+					day := hours.DateOf(start).AddDays(int(i/36) % 5)
+					slot := day.At(8*60 + hours.Clock(i%36)*20)
+					if _, _, err := ts.Book(context.Background(), ts.request(fmt.Sprintf("acc-%d", i), slot)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
