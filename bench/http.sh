@@ -1,13 +1,37 @@
 #!/usr/bin/env bash
 # HTTP throughput of civico's pages against the machine's ceiling, a hello-world net/http server
-# (bench/hello), measured with wrk on loopback.
+# (bench/hello), measured with wrk on loopback, anonymous or logged in, on SQLite or PostgreSQL.
 #
-# Usage: bench/http.sh [PATH...]          (default PATH: /)
-#   e.g. bench/http.sh / /notizie /eventi
-# Environment: DURATION (10s), CONNECTIONS (32), THREADS (2) for wrk; CIVICO_DATABASE_URL is passed
-# to `civico demo` (empty: SQLite in a temporary data dir).
+# Usage: bench/http.sh [PATH...]
+#   With no PATH: the standard pages (below); with some: those, e.g. bench/http.sh / /novita
+#   LOGIN=card bench/http.sh                      every page as the demo's card holder
+#   LOGIN=card DB=postgres bench/http.sh          the same on PostgreSQL
 #
-# Prints a markdown table: target, req/s, p50, p99, and req/s as a percentage of hello's.
+# Environment:
+#   DURATION (10s), CONNECTIONS (32), THREADS (2)  for wrk
+#   LOGIN   none (default): an anonymous visitor, whom the page cache serves;
+#           password: Mario Rossi, logged in through the login form (POST /accedi);
+#           card: Luca Ferrari, logged in with his smart card over TLS (GET /login/crs with the
+#           demo card authority's certificate, as a browser does): the only one who may open
+#           the payments page (substantial assurance).
+#           Either way the session cookie is made by a real login, and every request carries it:
+#           a session never reads the page cache, so every page is rendered at every request.
+#   DB      sqlite (default, in a temporary data dir) or postgres: a new database on
+#           BENCH_POSTGRES_URL (a server URL whose user may CREATE DATABASE; dropped at the end),
+#           or without it a throwaway cluster (scripts/pg-test-cluster.sh, fsync off) in the
+#           temporary dir. CIVICO_DATABASE_URL, when set, is used as it is instead.
+#   PIN     with DB=postgres, 1 pins PostgreSQL to CPU 1 and civico and wrk to CPU 0 (taskset);
+#           default: all share every core.
+#   CIVICO_PAGE_CACHE_TTL and any other CIVICO_ setting are passed to `civico demo`.
+#
+# The standard pages: home, a service page, an office page, the finder, the coordination view,
+# the JSON API (/api/v1/offices, /api/v1/services); logged in also the profile, the personal area
+# (/area-personale and its tabs), the Sportello's applications list and the detail of an
+# application the bench submits first through the resident's pages (the school canteen's form),
+# and with LOGIN=card the payments page.
+#
+# Prints a markdown table: target, req/s, p50, p99, req/s as a percentage of hello's, and the
+# database statements of one request of the page (X-Civico-Queries, CIVICO_DEBUG_QUERIES).
 # Target: a database-backed page should reach at least 20% of the hello-world ceiling.
 #
 # wrk and the servers share the machine's cores: the absolute numbers say little, the ratio to
@@ -17,8 +41,10 @@ set -euo pipefail
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-32}
 threads=${THREADS:-2}
+login=${LOGIN:-none}
+dbkind=${DB:-sqlite}
+pin=${PIN:-0}
 paths=("$@")
-((${#paths[@]} > 0)) || paths=(/)
 
 die() {
   echo "bench/http.sh: error: $*" >&2
@@ -32,6 +58,10 @@ if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
 fi
 command -v go >/dev/null 2>&1 || die "go not found: add /usr/local/go/bin to PATH"
 command -v curl >/dev/null 2>&1 || die "curl not found: apt-get install -y curl"
+case "$login" in none | password | card) ;; *) die "LOGIN must be none, password or card, not '$login'" ;; esac
+case "$dbkind" in sqlite | postgres) ;; *) die "DB must be sqlite or postgres, not '$dbkind'" ;; esac
+[[ "$pin" == 0 || "$dbkind" == postgres ]] || die "PIN=1 pins PostgreSQL: it needs DB=postgres"
+[[ "$pin" == 0 ]] || command -v taskset >/dev/null 2>&1 || die "PIN=1 needs taskset (util-linux)"
 
 if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk with apt-get" >&2
@@ -51,6 +81,8 @@ fi
 
 tmp=$(mktemp -d)
 pids=()
+pgdir=""
+pgdrop=""
 cleanup() {
   local p
   for p in "${pids[@]}"; do
@@ -59,6 +91,12 @@ cleanup() {
   for p in "${pids[@]}"; do
     wait "$p" 2>/dev/null || true
   done
+  if [[ -n "$pgdrop" ]]; then
+    psql -q "$BENCH_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $pgdrop" >/dev/null 2>&1 || true
+  fi
+  if [[ -n "$pgdir" ]]; then
+    scripts/pg-test-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true
+  fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -98,30 +136,131 @@ wait_up() {
   die "$url did not answer 200 within 30 s"
 }
 
-portal_port=$(free_port) || die "no free port"
-partecipa_port=$(free_port) || die "no free port"
-hello_port=$(free_port) || die "no free port"
-while [[ "$partecipa_port" == "$portal_port" ]]; do partecipa_port=$(free_port); done
-while [[ "$hello_port" == "$portal_port" || "$hello_port" == "$partecipa_port" ]]; do hello_port=$(free_port); done
+ports=()
+for _ in 1 2 3 4 5; do
+  p=$(free_port) || die "no free port"
+  while [[ " ${ports[*]} " == *" $p "* ]]; do p=$(free_port) || die "no free port"; done
+  ports+=("$p")
+done
+portal_port=${ports[0]} partecipa_port=${ports[1]} hello_port=${ports[2]} tls_port=${ports[3]} metrics_port=${ports[4]}
+
+# The database: SQLite in the data dir, or a PostgreSQL database of the bench's own.
+database_url=${CIVICO_DATABASE_URL:-}
+backend="SQLite"
+if [[ "$dbkind" == postgres ]]; then
+  backend="PostgreSQL"
+  command -v psql >/dev/null 2>&1 || die "DB=postgres needs psql (apt-get install -y postgresql-client)"
+  if [[ -n "$database_url" ]]; then
+    backend="PostgreSQL (CIVICO_DATABASE_URL)"
+  elif [[ -n "${BENCH_POSTGRES_URL:-}" ]]; then
+    pgdrop="civico_bench_$$_$RANDOM"
+    psql -q "$BENCH_POSTGRES_URL" -c "CREATE DATABASE $pgdrop" >/dev/null || die "cannot create a database on BENCH_POSTGRES_URL"
+    database_url=$(awk -v u="$BENCH_POSTGRES_URL" -v d="$pgdrop" 'BEGIN {
+      q = ""; i = index(u, "?"); if (i) { q = substr(u, i); u = substr(u, 1, i - 1) }
+      sub(/\/[^\/]*$/, "", u); print u "/" d q }')
+    backend="PostgreSQL (BENCH_POSTGRES_URL)"
+  else
+    pgdir="$tmp/pg"
+    # Run as root, the cluster belongs to the postgres user, who must reach it.
+    chmod o+x "$tmp"
+    database_url=$(scripts/pg-test-cluster.sh start "$pgdir") || die "cannot start a PostgreSQL cluster (scripts/pg-test-cluster.sh)"
+    backend="PostgreSQL (a throwaway local cluster, fsync off)"
+  fi
+  if [[ "$pin" == 1 ]]; then
+    [[ -n "$pgdir" ]] || die "PIN=1 pins the bench's own cluster: unset BENCH_POSTGRES_URL and CIVICO_DATABASE_URL"
+    taskset -a -p -c 1 "$(head -n 1 "$pgdir/data/postmaster.pid")" >/dev/null || die "cannot pin PostgreSQL to CPU 1"
+    backend="$backend, pinned to CPU 1 (civico and wrk on CPU 0)"
+  fi
+fi
+# cpu0 prefixes a command to run it on CPU 0 when PostgreSQL has CPU 1 (PIN=1). A prefix, not
+# a function: a background command's $! must be the server itself, which cleanup stops.
+cpu0=()
+[[ "$pin" != 1 ]] || cpu0=(taskset -c 0)
 
 mkdir -p "$tmp/data"
-CIVICO_DATA_DIR="$tmp/data" CIVICO_DATABASE_URL="${CIVICO_DATABASE_URL:-}" \
+CIVICO_DATA_DIR="$tmp/data" CIVICO_DATABASE_URL="$database_url" CIVICO_DEBUG_QUERIES=true \
   CIVICO_ADDR="127.0.0.1:$portal_port" CIVICO_PARTECIPA_ADDR="127.0.0.1:$partecipa_port" \
-  "$tmp/civico" demo </dev/null >"$tmp/civico.log" 2>&1 &
+  CIVICO_TLS_ADDR="127.0.0.1:$tls_port" CIVICO_METRICS_ADDR="127.0.0.1:$metrics_port" \
+  "${cpu0[@]}" "$tmp/civico" demo </dev/null >"$tmp/civico.log" 2>&1 &
 pids+=($!)
 civico_pid=$!
-"$tmp/hello" -addr "127.0.0.1:$hello_port" </dev/null >"$tmp/hello.log" 2>&1 &
+"${cpu0[@]}" "$tmp/hello" -addr "127.0.0.1:$hello_port" </dev/null >"$tmp/hello.log" 2>&1 &
 pids+=($!)
 hello_pid=$!
 
 wait_up "http://127.0.0.1:$hello_port/" "$hello_pid" "$tmp/hello.log"
 wait_up "http://127.0.0.1:$portal_port/healthz" "$civico_pid" "$tmp/civico.log"
 
-# Every path must answer 200 before it is measured: a fast 404 would look like a fast page.
+portal="http://127.0.0.1:$portal_port"
+
+# session_of prints the civico_session cookie a response's headers (file $1) set.
+session_of() {
+  tr -d '\r' <"$1" | awk -F'[=;]' 'tolower($1) == "set-cookie: civico_session" {print $2; exit}'
+}
+
+# The login: a real one, as a browser makes it; every request then carries its cookie.
+cookie=()
+if [[ "$login" == password ]]; then
+  curl -s -o /dev/null -D "$tmp/login.h" --max-time 30 "$portal/accedi" \
+    --data-urlencode email=mario.rossi@demo.civico.invalid --data-urlencode password=Tram-Sesto-alle-7 ||
+    die "the password login failed"
+  who="Mario Rossi, password"
+elif [[ "$login" == card ]]; then
+  ca="$tmp/data/ca"
+  curl -s -o /dev/null -D "$tmp/login.h" --max-time 30 --cacert "$ca/ca.pem" \
+    --cert "$ca/cards/luca-ferrari.pem" --key "$ca/cards/luca-ferrari.key" "https://127.0.0.1:$tls_port/login/crs" ||
+    die "the card login failed"
+  who="Luca Ferrari, smart card"
+fi
+if [[ "$login" != none ]]; then
+  session=$(session_of "$tmp/login.h")
+  [[ -n "$session" ]] || { cat "$tmp/login.h" >&2; die "the $login login set no session cookie"; }
+  cookie=(-H "Cookie: civico_session=$session")
+  echo "logged in: $who" >&2
+fi
+
+# post PATH EXPECTED-LOCATION-SUFFIX CURL-ARGS... sends a form as the logged-in resident and
+# prints where it leads (a 303's Location).
+post() {
+  local path=$1 want=$2 loc
+  shift 2
+  loc=$(curl -s -o "$tmp/post.html" -w '%{http_code} %{redirect_url}' --max-time 30 "${cookie[@]}" "$@" "$portal$path") ||
+    die "POST $path failed"
+  [[ "$loc" == "303 "*"$want" ]] || { grep -o 'invalid-feedback[^<]*' "$tmp/post.html" >&2 || true; die "POST $path answered '$loc', not a 303 to ...$want"; }
+  echo "${loc#303 $portal}"
+}
+
+if ((${#paths[@]} == 0)); then
+  paths=(/ /servizi/anagrafe-e-stato-civile/carta-identita-elettronica /amministrazione/uffici/anagrafe
+    "/dove-e-quando?quando=sabato" "/coordinamento-orari?categoria=anagrafe-e-stato-civile"
+    /api/v1/offices /api/v1/services)
+  if [[ "$login" != none ]]; then
+    # An application of the resident's, submitted through the pages as a resident submits it.
+    step=$(post /servizi-online/iscrizione-mensa-scolastica /richiedente -d privacy=1)
+    application=${step%/richiedente}
+    post "$step" /modulo -d given_name=Luca -d family_name=Ferrari -d email=bench@example.org -d phone='02 1234567' \
+      -d address='Via Frova 12' -d action=next >/dev/null
+    post "$application/modulo" /riepilogo -d alunno_nome=Sara -d alunno_cognome=Ferrari -d alunno_cf=RSSMRA85T10A562S \
+      -d scuola=primaria_parini -d classe=2B -d giorni=lun -d giorni=mer -d dieta=normale -d action=next >/dev/null
+    post "$application/invia" /ricevuta -d confirm=1 >/dev/null
+    paths+=(/profilo /area-personale /area-personale/messaggi /area-personale/servizi /area-personale/documenti
+      /area-personale/attivita /area-personale/pratiche "$application")
+    [[ "$login" != card ]] || paths+=(/area-personale/pagamenti)
+  fi
+fi
+
+# Every path must answer 200 before it is measured: a fast 404 or a redirect to the login would
+# look like a fast page. Its database statements are read from a second request, as wrk's see
+# the page (the first may fill a cache of shared contents); an anonymous page that the page cache
+# answers shows 0.
+declare -A queries
 for p in "${paths[@]}"; do
   [[ "$p" == /* ]] || die "path '$p' must start with /"
-  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$portal_port$p" || true)
-  [[ "$code" == 200 ]] || die "GET $p answered $code, not 200: not measuring it"
+  for _ in 1 2; do
+    code=$(curl -s -o /dev/null -D "$tmp/probe.h" -w '%{http_code}' --max-time 10 "${cookie[@]}" "$portal$p" || true)
+    [[ "$code" == 200 ]] || die "GET $p answered $code, not 200: not measuring it"
+  done
+  queries[$p]=$(tr -d '\r' <"$tmp/probe.h" | awk 'tolower($1) == "x-civico-queries:" {print $2}')
 done
 
 # to_ms converts a wrk duration (123.45us, 1.23ms, 1.05s, 2.00m) to milliseconds.
@@ -133,49 +272,51 @@ to_ms() {
   }'
 }
 
-# run NAME URL runs wrk and appends "NAME rps p50ms p99ms errors" to $tmp/results.
+# run NAME URL [WRK-ARGS...] runs wrk and appends "NAME rps p50ms p99ms errors" to $tmp/results.
 run() {
   local name=$1 url=$2 out="$tmp/wrk-$RANDOM.txt" rps p50 p99 errors
   echo "wrk -t$threads -c$connections -d$duration --latency $url" >&2
-  wrk -t"$threads" -c"$connections" -d"$duration" --latency "$url" >"$out" 2>&1 ||
+  "${cpu0[@]}" wrk -t"$threads" -c"$connections" -d"$duration" --latency "${@:3}" "$url" >"$out" 2>&1 ||
     { cat "$out" >&2; die "wrk failed against $url"; }
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
   p50=$(awk '$1 == "50%" {print $2}' "$out")
   p99=$(awk '$1 == "99%" {print $2}' "$out")
   [[ -n "$rps" && -n "$p50" && -n "$p99" ]] || { cat "$out" >&2; die "cannot read wrk's output for $url"; }
   errors=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$out")
-  echo "$name $rps $(to_ms "$p50") $(to_ms "$p99") $errors" >>"$tmp/results"
+  echo "$name $rps $(to_ms "$p50") $(to_ms "$p99") $errors ${queries[${name#civico }]:--}" >>"$tmp/results"
   echo "  -> $rps req/s, p50 $p50, p99 $p99, errors $errors" >&2
 }
 
 : >"$tmp/results"
 run hello "http://127.0.0.1:$hello_port/"
 for p in "${paths[@]}"; do
-  run "civico $p" "http://127.0.0.1:$portal_port$p"
+  run "civico $p" "$portal$p" "${cookie[@]}"
 done
 
 cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
-backend="SQLite"
-[[ -z "${CIVICO_DATABASE_URL:-}" ]] || backend="PostgreSQL"
-
 echo
 echo "### civico HTTP benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "- machine: $(nproc) cores, ${cpu:-unknown CPU}"
 echo "- $(go version)"
 echo "- civico version: $("$tmp/civico" version </dev/null 2>&1 | head -n 1), database: $backend"
+if [[ "$login" == none ]]; then
+  echo "- anonymous visitor (page cache TTL: ${CIVICO_PAGE_CACHE_TTL:-10s})"
+else
+  echo "- logged in ($who): every page rendered at every request"
+fi
 echo "- wrk -t$threads -c$connections -d$duration --latency, all on 127.0.0.1"
 echo
-echo "| target | req/s | p50 | p99 | vs hello |"
-echo "| --- | ---: | ---: | ---: | ---: |"
-# The target name may contain spaces ("civico /notizie"): the four numbers are the last fields.
+echo "| target | req/s | p50 | p99 | vs hello | queries |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+# The target name may contain spaces ("civico /notizie"): the five values are the last fields.
 awk '{
-  errors = $NF; p99 = $(NF-1); p50 = $(NF-2); rps = $(NF-3)
-  name = $1; for (i = 2; i <= NF-4; i++) name = name " " $i
+  q = $NF; errors = $(NF-1); p99 = $(NF-2); p50 = $(NF-3); rps = $(NF-4)
+  name = $1; for (i = 2; i <= NF-5; i++) name = name " " $i
   if (NR == 1) ceiling = rps
-  ratio = (ceiling > 0) ? sprintf("%.0f%%", 100 * rps / ceiling) : "?"
+  ratio = (ceiling > 0) ? sprintf("%.1f%%", 100 * rps / ceiling) : "?"
   note = (errors > 0) ? sprintf(" (%d errors)", errors) : ""
-  printf "| %s%s | %.0f | %s ms | %s ms | %s |\n", name, note, rps, p50, p99, ratio
+  printf "| %s%s | %.0f | %s ms | %s ms | %s | %s |\n", name, note, rps, p50, p99, ratio, q
 }' "$tmp/results"
 echo
 echo "A database-backed page should reach at least 20% of hello's req/s."

@@ -15,6 +15,10 @@ type caches struct {
 	// (web.ContentCache: the main content of a page for logged-in
 	// visitors); both keep an entry for PageCacheTTL.
 	Pages, Contents int
+	// Answers bounds the shared answers of each application
+	// (web.AnswerCache: the public API's documents, for every client),
+	// each kept PageCacheTTL.
+	Answers int
 	// Fragments bounds the layout fragments of each application
 	// (web.FragmentCache), each kept FragmentTTL.
 	Fragments   int
@@ -26,5 +30,5 @@ type caches struct {
 }
 
 func defaultCaches() caches {
-	return caches{Pages: 4096, Contents: 4096, Fragments: 4096, FragmentTTL: time.Hour, Town: 30 * time.Second, Catalog: 30 * time.Second}
+	return caches{Pages: 4096, Contents: 4096, Answers: 1024, Fragments: 4096, FragmentTTL: time.Hour, Town: 30 * time.Second, Catalog: 30 * time.Second}
 }

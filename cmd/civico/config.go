@@ -30,6 +30,8 @@ type config struct {
 	LogFormat        string
 	LogLevel         string
 	AccessLog        bool
+	// DebugQueries: CIVICO_DEBUG_QUERIES (web.App.DebugQueries).
+	DebugQueries bool
 	// PageCacheTTL is how long a page is kept for anonymous visitors, and a
 	// shared content for logged-in ones (CIVICO_PAGE_CACHE_TTL).
 	PageCacheTTL time.Duration
@@ -170,6 +172,13 @@ func loadConfig(env func(string) string) (config, error) {
 			return c, usagef("CIVICO_ACCESS_LOG must be true or false, not %q", v)
 		}
 		c.AccessLog = b
+	}
+	if v := env("CIVICO_DEBUG_QUERIES"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, usagef("CIVICO_DEBUG_QUERIES must be true or false, not %q", v)
+		}
+		c.DebugQueries = b
 	}
 	for _, d := range []struct {
 		name     string

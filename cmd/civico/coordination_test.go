@@ -110,6 +110,7 @@ func TestCoordinationBudget(t *testing.T) {
 		if res, _ := view(b, 0); res.StatusCode != http.StatusOK {
 			t.Errorf("another client: %d", res.StatusCode)
 		}
+
 		if res, _ := get(t, s.portal.URL+"/coordinamento-orari", "X-Forwarded-For", a); res.StatusCode != http.StatusOK {
 			t.Errorf("the bare form: %d", res.StatusCode)
 		}
@@ -142,6 +143,16 @@ func TestCoordinationBudgetSparesOperators(t *testing.T) {
 		}
 		if res, body := urp.do("GET", u+beyond, nil); res.StatusCode != http.StatusOK || !strings.Contains(body, coverageTable) {
 			t.Errorf("an operator from the same address: %d", res.StatusCode)
+		}
+		// A week computed before is everyone's (the shared contents), even
+		// for the spent client: a cookie keeps the page cache out of it.
+		for _, w := range []string{week(0), beyond} {
+			if res, body := get(t, u+w, "Cookie", "civico_session=none"); res.StatusCode != http.StatusOK || !strings.Contains(body, coverageTable) {
+				t.Errorf("the week of %s, computed before, for the spent client: %d", w, res.StatusCode)
+			}
+		}
+		if res, _ := get(t, u+week(catalog.CoordinationViews+1), "Cookie", "civico_session=none"); res.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("a week not computed yet, for the spent client: %d", res.StatusCode)
 		}
 	})
 }

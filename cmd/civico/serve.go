@@ -247,8 +247,9 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 			return nil, err
 		}
 		a := &web.App{Chrome: chrome, Mux: http.NewServeMux(), Render: r, I18n: i18n, Static: static, Town: towns,
-			DB: d, Metrics: metrics, Log: log.With("app", chrome.App), AccessLog: cfg.AccessLog, Timeouts: cfg.Timeouts,
+			DB: d, Metrics: metrics, Log: log.With("app", chrome.App), AccessLog: cfg.AccessLog, DebugQueries: cfg.DebugQueries, Timeouts: cfg.Timeouts,
 			Cache: web.NewPageCache(cfg.PageCacheTTL, cfg.Caches.Pages), Content: web.NewContentCache(cfg.PageCacheTTL, cfg.Caches.Contents),
+			Answers:     web.NewAnswerCache(cfg.PageCacheTTL, cfg.Caches.Answers),
 			Fragments:   web.NewFragmentCache(cfg.Caches.FragmentTTL, cfg.Caches.Fragments),
 			PublicHTTPS: strings.HasPrefix(cfg.BaseURL, "https://"), Proxies: cfg.TrustedProxies}
 		a.Routes()

@@ -1,11 +1,15 @@
 package catalog
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/taxonomy"
+	"github.com/civico-pa/civico/internal/web"
 )
 
 // The JSON API: offices with their hours, services.
@@ -57,6 +61,28 @@ func officeJSON(c *Catalog, o *Office, now time.Time) OfficeJSON {
 	return j
 }
 
+// encodeJSON is v as writeJSON sends it.
+func encodeJSON(v any) (string, []byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return "", nil, err
+	}
+	return jsonType, b.Bytes(), nil
+}
+
+const jsonType = "application/json; charset=utf-8"
+
+// sharedJSON sends the document of key, the same for every client, built
+// by build when it is not kept (web.App.SharedAnswer).
+func (h *Web) sharedJSON(w http.ResponseWriter, r *http.Request, key string, build func() any) {
+	if err := h.App.SharedAnswer(w, r, key, func() (string, []byte, error) { return encodeJSON(build()) }); err != nil {
+		h.App.Log.Error("api", "err", err, "request_id", web.RequestID(r.Context()))
+		h.apiError(w, r, http.StatusInternalServerError, "internal", "", "catalog.api.internal")
+	}
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -91,14 +117,19 @@ func (h *Web) apiOffices(w http.ResponseWriter, r *http.Request) {
 		}
 		at = t
 	}
-	out := []OfficeJSON{}
-	for _, o := range c.Offices {
-		if !at.IsZero() && !o.Hours.OpenAt(at) {
-			continue
+	// Everyone's list: the catalogue's offices with their status of this
+	// minute, until the catalogue changes (a new catalogue, a new key).
+	key := fmt.Sprintf("offices|%s|%s|%d", at.UTC().Format(time.RFC3339), now.Format("2006-01-02T15:04"), c.Version)
+	h.sharedJSON(w, r, key, func() any {
+		out := []OfficeJSON{}
+		for _, o := range c.Offices {
+			if !at.IsZero() && !o.Hours.OpenAt(at) {
+				continue
+			}
+			out = append(out, officeJSON(c, o, now))
 		}
-		out = append(out, officeJSON(c, o, now))
-	}
-	writeJSON(w, http.StatusOK, out)
+		return out
+	})
 }
 
 func (h *Web) apiOffice(w http.ResponseWriter, r *http.Request) {
@@ -119,14 +150,24 @@ func (h *Web) apiServices(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	out := c.Services
-	if cat := r.URL.Query().Get("category"); cat != "" {
-		out = c.In(cat)
+	cat := r.URL.Query().Get("category")
+	if cat != "" {
+		if _, found := taxonomy.Find(taxonomy.ServiceCategories, cat); !found {
+			// Not a category: an empty list, as before, not kept.
+			writeJSON(w, http.StatusOK, []*Service{})
+			return
+		}
 	}
-	if out == nil {
-		out = []*Service{}
-	}
-	writeJSON(w, http.StatusOK, out)
+	h.sharedJSON(w, r, fmt.Sprintf("services|%s|%d", cat, c.Version), func() any {
+		out := c.Services
+		if cat != "" {
+			out = c.In(cat)
+		}
+		if out == nil {
+			out = []*Service{}
+		}
+		return out
+	})
 }
 
 func (h *Web) apiService(w http.ResponseWriter, r *http.Request) {

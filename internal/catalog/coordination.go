@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -235,6 +236,17 @@ func (h *Web) coordination(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		sort.Slice(d.Offices, func(a, b int) bool { return d.Offices[a].Name < d.Offices[b].Name })
+		d.Office = q.Get("ufficio")
+		page := h.coordinationShell(r, d)
+		// The week of a category without a proposal is everyone's: its
+		// grid, computed once per category, week and catalogue, costs the
+		// next visitors nothing, and draws on no budget. Only what must be
+		// computed does: a week not at hand, or a proposal.
+		if d.Office == "" && len(d.Errors) == 0 &&
+			h.App.SharedContent(page, "coordination", fmt.Sprintf("%s|%s|%d", d.Category, week, c.Version)) {
+			h.App.HTML(w, r, status, "coordination", page)
+			return
+		}
 		if ok, err := h.coordinationBudget(w, r, d); err != nil {
 			h.App.Log.Error("coordination budget", "err", err, "request_id", web.RequestID(r.Context()))
 			h.App.Error(w, r, http.StatusInternalServerError)
@@ -245,7 +257,6 @@ func (h *Web) coordination(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Computed = true
 		d.Current = coverage(d.Offices, nil, week)
-		d.Office = q.Get("ufficio")
 		if d.Office != "" {
 			o, found := c.Office(d.Office)
 			if !found || !seen[o.ID] {
@@ -265,6 +276,11 @@ func (h *Web) coordination(w http.ResponseWriter, r *http.Request) {
 				d.Proposed = &p
 			}
 		}
+		if status != http.StatusOK {
+			page.KeepContentPrivate()
+		}
+		h.App.HTML(w, r, status, "coordination", page)
+		return
 	}
 	h.coordinationPage(w, r, status, d)
 }
@@ -323,10 +339,14 @@ func (h *Web) coordinationBudget(w http.ResponseWriter, r *http.Request, d *Coor
 }
 
 func (h *Web) coordinationPage(w http.ResponseWriter, r *http.Request, status int, d *CoordinationData) {
+	h.App.HTML(w, r, status, "coordination", h.coordinationShell(r, d))
+}
+
+func (h *Web) coordinationShell(r *http.Request, d *CoordinationData) *web.Page {
 	page := h.App.NewPage(r, "catalog.coord.title")
 	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
 	page.Data = d
-	h.App.HTML(w, r, status, "coordination", page)
+	return page
 }
 
 // Length is a duration shown as hours and minutes ("12 h 30 min").

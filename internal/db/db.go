@@ -171,6 +171,7 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // QueryContext runs a read-only query.
 func (d *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	defer counted(ctx, time.Now())
 	if st := d.prepared(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -179,6 +180,7 @@ func (d *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.
 
 // QueryRowContext runs a read-only query that returns at most one row.
 func (d *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	defer counted(ctx, time.Now())
 	if st := d.prepared(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -219,6 +221,7 @@ func (d *DB) prepared(ctx context.Context, query string) *sql.Stmt {
 
 // ExecContext runs one write statement in its own transaction.
 func (d *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	defer counted(ctx, time.Now())
 	return d.write.ExecContext(ctx, query, args...)
 }
 
@@ -226,6 +229,7 @@ func (d *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Re
 // back otherwise. The commit has happened when Tx returns nil: only then may a
 // handler tell the user that their action succeeded.
 func (d *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	defer counted(ctx, time.Now())
 	tx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -115,7 +115,7 @@ func (h *Web) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		se, err := h.Svc.Sessions.Lookup(r.Context(), c.Value)
+		se, a, err := h.Svc.Sessions.LookupAccount(r.Context(), c.Value)
 		if err != nil {
 			if !errors.Is(err, ErrNoSession) {
 				h.App.Log.Error("session lookup", "err", err, "request_id", web.RequestID(r.Context()))
@@ -134,8 +134,7 @@ func (h *Web) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		a, err := h.Svc.Store.ByID(r.Context(), se.AccountID)
-		if err != nil || a.ClosedAt != nil {
+		if a.ClosedAt != nil {
 			h.clearCookie(w, r)
 			next.ServeHTTP(w, r)
 			return

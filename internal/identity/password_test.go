@@ -92,8 +92,29 @@ func TestHasherTurnsAwayWhatItCannotQueue(t *testing.T) {
 	if err := <-queued; err != nil {
 		t.Fatalf("the queued check: %v", err)
 	}
-	ok, err := h.Verify(context.Background(), dummyHash, "civico-no-such-account-password")
+	hash, err := HashPassword("civico-a-real-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := h.Verify(context.Background(), hash, "civico-a-real-password")
 	if err != nil || !ok {
 		t.Fatalf("Verify through the hasher: %v %v", ok, err)
+	}
+}
+
+// The hash an unknown account is checked against costs what a real one
+// does: the same algorithm, parameters, and salt and key lengths; no
+// password is known to match it.
+func TestDummyHashCostsAsARealOne(t *testing.T) {
+	real, err := HashPassword("civico-a-real-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, r := strings.Split(dummyHash, "$"), strings.Split(real, "$")
+	if len(d) != 6 || d[1] != r[1] || d[2] != r[2] || d[3] != r[3] || len(d[4]) != len(r[4]) || len(d[5]) != len(r[5]) {
+		t.Fatalf("dummy %q, real %q", dummyHash, real)
+	}
+	if VerifyPassword(dummyHash, "") || VerifyPassword(dummyHash, "civico-no-such-account-password") {
+		t.Fatal("a password matches the dummy hash")
 	}
 }

@@ -32,6 +32,12 @@ type App struct {
 	Metrics   *Metrics
 	Log       *slog.Logger
 	AccessLog bool
+	// DebugQueries tells each answer's database statements and their time
+	// in QueriesHeader and QueryTimeHeader (CIVICO_DEBUG_QUERIES): for
+	// measuring, off in production, where a count could tell apart what a
+	// page's text does not (an account that exists). The metrics always
+	// count them.
+	DebugQueries bool
 	// Timeouts are the listener's (see LargeBody).
 	Timeouts Timeouts
 	// Cache keeps public pages for anonymous visitors; nil caches nothing.
@@ -41,6 +47,10 @@ type App struct {
 	// visitor (SharedContent), for logged-in visitors; nil keeps nothing.
 	// Purged by its TTL and PurgeCaches (ContentCache).
 	Content *ContentCache
+	// Answers keeps whole answers that are the same for every client, logged
+	// in or not (SharedAnswer: the public API's documents); nil keeps
+	// nothing. Purged by its TTL and PurgeCaches (AnswerCache).
+	Answers *AnswerCache
 	// Fragments keeps the parts of the layout that depend only on
 	// language, town, application and path (Page.Fragment); nil keeps
 	// nothing. Never stale: the key holds all a fragment reads.
@@ -153,6 +163,9 @@ func (a *App) Handler() http.Handler {
 // plain-text 404 or 405 gets a page in the visitor's language instead.
 func (a *App) route(w http.ResponseWriter, r *http.Request) {
 	h, pattern := a.Mux.Handler(r)
+	if p, ok := r.Context().Value(routeKey).(*string); ok {
+		*p = pattern
+	}
 	if pattern != "" {
 		a.Mux.ServeHTTP(w, r)
 		return

@@ -28,6 +28,8 @@ type PageCache = cache.Cache[string, *cachedPage]
 type cachedPage struct {
 	header http.Header
 	body   []byte
+	// route is the page's route pattern, for the access log and metrics.
+	route string
 }
 
 // maxCachedBody bounds what one cached page may weigh.
@@ -66,6 +68,9 @@ func pageCache(c *PageCache, lang func(*http.Request) string, next http.Handler)
 		}
 		key := lang(r) + " " + gz + " " + r.URL.RequestURI()
 		if e, ok := c.Get(key); ok {
+			if p, ok := r.Context().Value(routeKey).(*string); ok {
+				*p = e.route
+			}
 			h := w.Header()
 			for k, v := range e.header {
 				h[k] = v
@@ -99,8 +104,17 @@ func pageCache(c *PageCache, lang func(*http.Request) string, next http.Handler)
 				stored[k] = v
 			}
 		}
-		c.PutFor(stamp, key, &cachedPage{header: stored, body: bytes.Clone(rec.buf.Bytes())}, *fresh)
+		c.PutFor(stamp, key, &cachedPage{header: stored, body: bytes.Clone(rec.buf.Bytes()), route: routeOf(inner)}, *fresh)
 	})
+}
+
+// routeOf is the route pattern App.route found for r (see routeKey), or the
+// one the mux set on r.
+func routeOf(r *http.Request) string {
+	if p, ok := r.Context().Value(routeKey).(*string); ok && *p != "" {
+		return *p
+	}
+	return r.Pattern
 }
 
 type freshKey struct{}

@@ -33,6 +33,7 @@ func NewContentCache(ttl time.Duration, max int) *ContentCache {
 func (a *App) PurgeCaches() {
 	a.Cache.Purge()
 	a.Content.Purge()
+	a.Answers.Purge()
 }
 
 // SharedContent declares that the page's main content (its "content"

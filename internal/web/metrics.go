@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/civico-pa/civico/internal/db"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -16,6 +18,9 @@ type Metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// The database statements of each request (db.QueryCount).
+	queries   *prometheus.HistogramVec
+	queryTime *prometheus.CounterVec
 	// The listeners' connections (see ConnLimits).
 	connsRefused *prometheus.CounterVec
 	connsOpen    *prometheus.GaugeVec
@@ -34,6 +39,15 @@ func NewMetrics() *Metrics {
 			Help:    "Time to answer HTTP requests, by application, route pattern and method.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"app", "route", "method"}),
+		queries: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "http_request_db_queries",
+			Help:    "Database statements (a transaction counts as one) a request sent, by application, route pattern and method.",
+			Buckets: []float64{0, 1, 2, 3, 5, 8, 13, 21, 34, 55},
+		}, []string{"app", "route", "method"}),
+		queryTime: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_request_db_seconds_total",
+			Help: "Time requests waited for the database, by application, route pattern and method.",
+		}, []string{"app", "route", "method"}),
 		connsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "http_connections_refused_total",
 			Help: "Connections closed as soon as accepted, by listener and the cap they were over (total: the listener's, client: one client's).",
@@ -43,7 +57,7 @@ func NewMetrics() *Metrics {
 			Help: "Connections open, by listener.",
 		}, []string{"listener"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.connsRefused, m.connsOpen,
+	m.registry.MustRegister(m.requests, m.latency, m.queries, m.queryTime, m.connsRefused, m.connsOpen,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -51,10 +65,12 @@ func NewMetrics() *Metrics {
 // Registry lets features register metrics of their own.
 func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
 
-func (m *Metrics) observe(app, route, method string, status int, d time.Duration) {
+func (m *Metrics) observe(app, route, method string, status int, d time.Duration, q *db.QueryCount) {
 	method = cleanMethod(method)
 	m.requests.WithLabelValues(app, route, method, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(app, route, method).Observe(d.Seconds())
+	m.queries.WithLabelValues(app, route, method).Observe(float64(q.Queries()))
+	m.queryTime.WithLabelValues(app, route, method).Add(q.Elapsed().Seconds())
 }
 
 // Handler serves the Prometheus text exposition.

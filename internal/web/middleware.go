@@ -9,14 +9,23 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/civico-pa/civico/internal/db"
 )
 
 type ctxKey int
 
-const requestIDKey ctxKey = iota
+const (
+	requestIDKey ctxKey = iota
+	// routeKey holds a *string, the route pattern App.route found for the
+	// request: the request observe sees is not the one the mux gives the
+	// pattern to when a middleware (the session loader) made a copy.
+	routeKey
+)
 
 // RequestID returns the id given to the request by the middleware.
 func RequestID(ctx context.Context) string {
@@ -35,11 +44,14 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	// queries, when set, are told in QueriesHeader as the header is sent.
+	queries *db.QueryCount
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		w.tellQueries()
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -47,6 +59,7 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+		w.tellQueries()
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
@@ -54,6 +67,23 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// QueriesHeader and QueryTimeHeader tell the database statements a request
+// sent before its answer began, and the microseconds spent on them
+// (db.QueryCount), when App.DebugQueries is on (CIVICO_DEBUG_QUERIES).
+const (
+	QueriesHeader   = "X-Civico-Queries"
+	QueryTimeHeader = "X-Civico-Query-Time"
+)
+
+func (w *statusWriter) tellQueries() {
+	if w.queries == nil {
+		return
+	}
+	h := w.ResponseWriter.Header()
+	h.Set(QueriesHeader, strconv.Itoa(w.queries.Queries()))
+	h.Set(QueryTimeHeader, strconv.FormatInt(w.queries.Elapsed().Microseconds(), 10))
+}
 
 // contentSecurityPolicy allows only the site's own files; Bootstrap Italia's
 // stylesheet embeds small images and an icon font as data: URIs.
@@ -202,8 +232,13 @@ func (a *App) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
-		r = withClient(r.WithContext(context.WithValue(r.Context(), requestIDKey, id)), a.Proxies.ClientAddr(r))
+		var pattern string
+		ctx, queries := db.CountQueries(context.WithValue(context.WithValue(r.Context(), requestIDKey, id), routeKey, &pattern))
+		r = withClient(r.WithContext(ctx), a.Proxies.ClientAddr(r))
 		sw := &statusWriter{ResponseWriter: w}
+		if a.DebugQueries {
+			sw.queries = queries
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -214,7 +249,7 @@ func (a *App) observe(next http.Handler) http.Handler {
 					a.Error(sw, r, http.StatusInternalServerError)
 				}
 			}
-			route := r.Pattern
+			route := pattern
 			if route == "" {
 				route = "unmatched"
 			}
@@ -222,7 +257,7 @@ func (a *App) observe(next http.Handler) http.Handler {
 				sw.status = http.StatusOK
 			}
 			elapsed := time.Since(start)
-			a.Metrics.observe(a.Chrome.App, route, r.Method, sw.status, elapsed)
+			a.Metrics.observe(a.Chrome.App, route, r.Method, sw.status, elapsed, queries)
 			if a.AccessLog {
 				a.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 					slog.String("request_id", id),
@@ -232,6 +267,7 @@ func (a *App) observe(next http.Handler) http.Handler {
 					slog.Int("status", sw.status),
 					slog.Int64("bytes", sw.bytes),
 					slog.Duration("duration", elapsed),
+					slog.Int("queries", queries.Queries()),
 				)
 			}
 		}()

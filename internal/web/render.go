@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -200,11 +201,18 @@ func (p *Page) Active(href string) bool {
 	return p.Path == href || strings.HasPrefix(p.Path, href+"/")
 }
 
-// Renderer holds every page template of one application, each parsed once
-// at start with the shared layout: a broken template fails the start, not a
-// request.
+// Renderer holds every page template of one application in one set of
+// templates, parsed once at start with the shared layout: a broken template
+// fails the start, not a request. The layout, header, footer and the
+// features' partials are parsed once and shared by every page; each page
+// adds only its own templates and its copy of the shell
+// (templates/shell/page.html), in which "layout", "prose", "content",
+// "head" and "body" are renamed for the page ("content@office"). A page
+// template is written as before: it defines "content" (and may define
+// "head", or "body" for "prose").
 type Renderer struct {
-	pages map[string]*template.Template
+	set   *template.Template
+	pages map[string]bool
 	bufs  sync.Pool
 }
 
@@ -301,28 +309,67 @@ var funcs = template.FuncMap{
 // optionally, templates/partials/*.html.
 type TemplateFS = fs.FS
 
+// pageNames are the names of the templates that are each page's own: the
+// shell's ("layout", "prose") and the page's ("content", "head", "body").
+var pageNames = regexp.MustCompile(`(\{\{-?\s*(?:define|template|block)\s+")(layout|prose|content|head|body)(")`)
+
+// definedNames finds the templates a source defines.
+var definedNames = regexp.MustCompile(`\{\{-?\s*(?:define|block)\s+"([^"]+)"`)
+
+// ownNames renames a page's own templates in a template source: "content"
+// of page office becomes "content@office".
+func ownNames(src, page string) string {
+	return pageNames.ReplaceAllString(src, "${1}${2}@"+page+"${3}")
+}
+
 // NewRenderer parses every "templates/pages/*.html" page of the sources
 // (the features served by one application) together with the shared layout
 // and the features' "templates/partials/*.html". A page defines a "content"
-// template (and may define "head").
+// template (and may define "head"). A name defined twice, in two pages or
+// partials, fails: in one set the later would silently replace the other.
 func NewRenderer(sources ...TemplateFS) (*Renderer, error) {
-	r := &Renderer{pages: map[string]*template.Template{}}
+	r := &Renderer{pages: map[string]bool{}}
 	r.bufs.New = func() any { return new(bytes.Buffer) }
 	sources = append([]fs.FS{layoutFS}, sources...)
-	base, err := template.New("").Funcs(funcs).ParseFS(layoutFS, "templates/*.html")
+	set, err := template.New("").Funcs(funcs).ParseFS(layoutFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("layout: %w", err)
+	}
+	defined := map[string]string{}
+	for _, t := range set.Templates() {
+		defined[t.Name()] = "the layout"
+	}
+	// define parses src (the file name) into the set, after checking that
+	// it defines no template another owner's file did (a page and its
+	// shell are one owner: the page's "head" replaces the shell's default).
+	define := func(owner, name, src string) error {
+		for _, m := range definedNames.FindAllStringSubmatch(src, -1) {
+			if other, dup := defined[m[1]]; dup && other != owner {
+				return fmt.Errorf("template %q defined in %s and in %s", m[1], other, owner)
+			}
+			defined[m[1]] = owner
+		}
+		_, err := set.New(name).Parse(src)
+		return err
 	}
 	for _, src := range sources {
 		partials, err := fs.Glob(src, "templates/partials/*.html")
 		if err != nil {
 			return nil, err
 		}
-		if len(partials) > 0 {
-			if base, err = base.ParseFS(src, partials...); err != nil {
+		for _, name := range partials {
+			b, err := fs.ReadFile(src, name)
+			if err != nil {
+				return nil, err
+			}
+			if err := define(name, name, string(b)); err != nil {
 				return nil, fmt.Errorf("partials: %w", err)
 			}
 		}
+	}
+	shell, err := fs.ReadFile(layoutFS, "templates/shell/page.html")
+	if err != nil {
+		return nil, err
 	}
 	for _, src := range sources {
 		names, err := fs.Glob(src, "templates/pages/*.html")
@@ -331,45 +378,54 @@ func NewRenderer(sources ...TemplateFS) (*Renderer, error) {
 		}
 		for _, name := range names {
 			key := strings.TrimSuffix(path.Base(name), ".html")
-			if _, dup := r.pages[key]; dup {
+			if r.pages[key] {
 				return nil, fmt.Errorf("template %s defined twice", key)
 			}
-			t, err := base.Clone()
+			b, err := fs.ReadFile(src, name)
 			if err != nil {
 				return nil, err
 			}
-			if t, err = t.ParseFS(src, name); err != nil {
+			// The shell first: the page's "head" replaces the shell's
+			// empty default.
+			if err := define(name, "shell@"+key, ownNames(string(shell), key)); err != nil {
 				return nil, fmt.Errorf("page %s: %w", key, err)
 			}
-			r.pages[key] = t
+			if err := define(name, name, ownNames(string(b), key)); err != nil {
+				return nil, fmt.Errorf("page %s: %w", key, err)
+			}
+			if set.Lookup("content@"+key) == nil {
+				return nil, fmt.Errorf("page %s defines no \"content\"", key)
+			}
+			r.pages[key] = true
 		}
 	}
+	r.set = set
 	return r, nil
 }
 
 // Has reports whether a page template exists.
-func (r *Renderer) Has(name string) bool { _, ok := r.pages[name]; return ok }
+func (r *Renderer) Has(name string) bool { return r.pages[name] }
 
 // Render writes the page with the given status. The page is rendered into a
 // buffer first, so a template error becomes a clean 500, not half a page.
 func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Page) error {
-	t, ok := r.pages[name]
-	if !ok {
+	if !r.pages[name] {
 		return fmt.Errorf("no page template %q", name)
 	}
+	t := r.set
 	buf := r.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer r.bufs.Put(buf)
 	p.tmpl, p.status = t, status
 	if !p.hasContent && p.contentCache != nil {
-		content, err := executeHTML(t, "content", p)
+		content, err := executeHTML(t, "content@"+name, p)
 		if err != nil {
 			return fmt.Errorf("render %s: %w", name, err)
 		}
 		p.content, p.hasContent = content, true
 		p.contentCache.Put(p.contentStamp, p.contentKey, p.content)
 	}
-	if err := t.ExecuteTemplate(buf, "layout", p); err != nil {
+	if err := t.ExecuteTemplate(buf, "layout@"+name, p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	h := w.Header()
