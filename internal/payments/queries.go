@@ -256,12 +256,13 @@ func (s *Service) Awaiting(ctx context.Context, debtorCF string, n int) (int, []
 }
 
 // PublicNotice is what anyone may learn of a notice by its number: its
-// status and amount, nothing personal.
+// status and amount, as the issue asks, nothing personal. Not the due
+// date: notice numbers follow a sequence, and a walk through them would
+// otherwise map when each debt falls due.
 type PublicNotice struct {
 	Number string `json:"number"`
 	Status string `json:"status"`
 	Amount int64  `json:"amount"`
-	Due    string `json:"due_date"`
 }
 
 // ByNumber reads a notice by its number: ErrNotFound when well-formed but
@@ -281,7 +282,7 @@ func (s *Service) ByNumber(ctx context.Context, n pagopa.Notice) (*Notice, error
 
 // Public is a notice as the public API shows it.
 func (n *Notice) Public() PublicNotice {
-	return PublicNotice{Number: n.Number, Status: n.Status, Amount: n.Amount, Due: n.DueDate}
+	return PublicNotice{Number: n.Number, Status: n.Status, Amount: n.Amount}
 }
 
 // Position reads a position with its notices (back office).
