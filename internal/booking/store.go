@@ -615,12 +615,12 @@ func (s *Store) Expire(ctx context.Context) (int, error) {
 			for rows.Next() {
 				var x slot
 				if err := rows.Scan(&x.office, &x.service, &x.start); err != nil {
-					rows.Close()
+					_ = rows.Close()
 					return err
 				}
 				freed = append(freed, x)
 			}
-			rows.Close()
+			_ = rows.Close()
 			if err := rows.Err(); err != nil {
 				return err
 			}
@@ -660,12 +660,12 @@ func (s *Store) Remind(ctx context.Context, from, to time.Time) (int, error) {
 			for rows.Next() {
 				b, err := scan(rows)
 				if err != nil {
-					rows.Close()
+					_ = rows.Close()
 					return err
 				}
 				list = append(list, b)
 			}
-			rows.Close()
+			_ = rows.Close()
 			if err := rows.Err(); err != nil {
 				return err
 			}
@@ -742,12 +742,12 @@ func (s *Store) Erase(ctx context.Context, tx *sql.Tx, accountID string) error {
 	for rows.Next() {
 		var x slot
 		if err := rows.Scan(&x.office, &x.service, &x.start); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return err
 		}
 		freed = append(freed, x)
 	}
-	rows.Close()
+	_ = rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -172,12 +173,7 @@ func leftPad(s string, n int) string {
 	return s
 }
 
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
-}
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // CountCap is the most a queue's count goes to: beyond it the back office
 // shows "1000+", and its pages end there (filters and the search narrow

@@ -201,8 +201,10 @@ func (s *Store) lockTx(ctx context.Context, tx *sql.Tx, id string, o *Owner) (*A
 	}
 	var row *sql.Row
 	if o == nil {
+		// #nosec G202 -- appColumns and ForUpdate are constant SQL text; the values are parameters
 		row = tx.QueryRowContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE id = $1 AND phase <> 'draft'`+s.DB.ForUpdate(), id)
 	} else {
+		// #nosec G202 -- appColumns, ownerWhere and ForUpdate are constant SQL text; the values are parameters
 		row = tx.QueryRowContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE id = $1 AND `+ownerWhere+s.DB.ForUpdate(), id, o.AccountID, o.FiscalCode)
 	}
 	a, err := scanApp(row)
