@@ -175,7 +175,6 @@ func scanMessage(r interface{ Scan(...any) error }) (*Stored, error) {
 }
 
 // validID is the shape of the ids tokens.ID makes.
-func validID(id string) bool { return len(id) == 32 && strings.Trim(id, "0123456789abcdef") == "" }
 
 // Get reads a message of accountID; another's is ErrNotFound.
 func (b *Inbox) Get(ctx context.Context, accountID, id string) (*Stored, error) {
@@ -298,3 +297,6 @@ func (b *Inbox) Erase(ctx context.Context, tx *sql.Tx, accountID string) error {
 	_, err := tx.ExecContext(ctx, `DELETE FROM area_messages WHERE account_id = $1`, accountID)
 	return err
 }
+
+// validID is the shape of the ids the token package makes.
+var validID = tokens.ValidID

@@ -25,7 +25,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/civico-pa/civico/internal/db"
@@ -143,7 +142,6 @@ func scanAttachment(r interface{ Scan(...any) error }) (*Attachment, error) {
 }
 
 // validID is the shape of the ids tokens.ID makes.
-func validID(id string) bool { return len(id) == 32 && strings.Trim(id, "0123456789abcdef") == "" }
 
 // Get reads owner's attachment id; another owner's is ErrNotFound.
 func (s *Store) Get(ctx context.Context, owner Owner, id string) (*Attachment, error) {
@@ -297,3 +295,6 @@ func Refused(err error) bool {
 	}
 	return false
 }
+
+// validID is the shape of the ids the token package makes.
+var validID = tokens.ValidID

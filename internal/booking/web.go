@@ -14,6 +14,7 @@ import (
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/throttle"
+	"github.com/civico-pa/civico/internal/token"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -698,19 +699,6 @@ func (h *Web) book(w http.ResponseWriter, r *http.Request) {
 // its confirmation.
 func (d *FlowData) PendingMinutes() int { return int(PendingFor / time.Minute) }
 
-// validID reports whether s looks like a booking's id (32 hex digits).
-func validID(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for _, r := range s {
-		if !strings.ContainsRune("0123456789abcdef", r) {
-			return false
-		}
-	}
-	return true
-}
-
 // move replaces the resident's booking with the chosen slot.
 func (h *Web) move(w http.ResponseWriter, r *http.Request, c *Choice, a Applicant) {
 	b, err := h.Store.Move(r.Context(), c.Move, h.request(r, c, a))
@@ -736,3 +724,6 @@ func (h *Web) move(w http.ResponseWriter, r *http.Request, c *Choice, a Applican
 	}
 	web.Redirect(w, r, AreaPath+"/"+b.ID, url.Values{"spostato": {"1"}})
 }
+
+// validID is the shape of the ids token.ID makes.
+var validID = token.ValidID

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/civico-pa/civico/internal/attachments"
+	"github.com/civico-pa/civico/internal/token"
 
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/identity"
@@ -48,11 +49,6 @@ func (h *Web) Routes() {
 	op.HandleFunc("GET /backoffice/moduli/{form}", h.detail)
 	op.HandleFunc("POST /backoffice/moduli/{form}/versioni", h.addVersion)
 	op.HandleFunc("POST /backoffice/moduli/{form}/archivio", h.archive)
-}
-
-// validID is the shape of the ids newID makes.
-func validID(id string) bool {
-	return len(id) == 32 && strings.Trim(id, "0123456789abcdef") == ""
 }
 
 // version finds the version a public URL names; number 0 is the latest.
@@ -520,3 +516,6 @@ func (h *Web) archive(w http.ResponseWriter, r *http.Request) {
 		web.Redirect(w, r, "/backoffice/moduli/"+id, url.Values{done: {"1"}})
 	}
 }
+
+// validID is the shape of the ids token.ID makes.
+var validID = token.ValidID

@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -299,18 +300,6 @@ func (s *Store) Get(ctx context.Context, id string) (*Report, error) {
 	return s.scanOne(s.DB.QueryRowContext(ctx, selectReport+` WHERE id = $1`, id))
 }
 
-func validID(id string) bool {
-	if len(id) != 32 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 // CountCap bounds the counts of the lists: pages end there ("1000+").
 const CountCap = 1000
 
@@ -324,10 +313,10 @@ func (s *Store) List(ctx context.Context, status string, page int) ([]*Report, i
 	}
 	n := len(args)
 	var total int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM segnala_reports WHERE `+where+` LIMIT `+itoa(CountCap)+`) AS capped`, args...).Scan(&total); err != nil {
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM segnala_reports WHERE `+where+` LIMIT `+strconv.Itoa(CountCap)+`) AS capped`, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.DB.QueryContext(ctx, selectReport+` WHERE `+where+` ORDER BY published_at DESC, id DESC LIMIT $`+itoa(n+1)+` OFFSET $`+itoa(n+2),
+	rows, err := s.DB.QueryContext(ctx, selectReport+` WHERE `+where+` ORDER BY published_at DESC, id DESC LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2),
 		append(args, PageSize, (page-1)*PageSize)...)
 	if err != nil {
 		return nil, 0, err
@@ -343,17 +332,6 @@ func (s *Store) List(ctx context.Context, status string, page int) ([]*Report, i
 		out = append(out, r)
 	}
 	return out, total, rows.Err()
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }
 
 // Answer is the office's change to a report.
@@ -425,7 +403,7 @@ func (s *Store) Queue(ctx context.Context, status string, page int) ([]*Report, 
 	}
 	page = max(page, 1)
 	var total int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM segnala_reports WHERE status = $1 LIMIT `+itoa(CountCap)+`) AS capped`,
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM segnala_reports WHERE status = $1 LIMIT `+strconv.Itoa(CountCap)+`) AS capped`,
 		status).Scan(&total); err != nil {
 		return nil, 0, err
 	}
@@ -468,3 +446,6 @@ func (s *Store) Export(ctx context.Context, accountID string) (any, error) {
 	}
 	return out, rows.Err()
 }
+
+// validID is the shape of the ids the token package makes.
+var validID = tokens.ValidID

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"strings"
 )
 
 // ID is a random, unguessable identifier of 128 bits in hex (32
@@ -47,4 +48,11 @@ func Bytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
+}
+
+// ValidID reports whether s has the shape of the ids ID makes (32
+// lower-case hex characters): anything else is refused before it reaches
+// a query.
+func ValidID(s string) bool {
+	return len(s) == 32 && strings.Trim(s, "0123456789abcdef") == ""
 }
