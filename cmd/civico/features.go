@@ -33,6 +33,7 @@ import (
 	"github.com/civico-pa/civico/internal/sportello"
 	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/throttle"
+	"github.com/civico-pa/civico/internal/timeuse"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -164,6 +165,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.certificates.Feature(),
 		segnala.Feature(),
 		c.booking.Feature(),
+		(&timeuse.Module{}).Feature(),
 	}
 	return c
 }

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/timeuse"
+)
+
+// episode is the form of one diary episode.
+func episode(start, end, activity, where, who string) url.Values {
+	return url.Values{"start": {start}, "end": {end}, "activity": {activity}, "location": {where}, "with_whom": {who}, "azione": {"salva"}}
+}
+
+// addEpisode adds an episode through the diary's form.
+func addEpisode(t *testing.T, b *browser, base, day string, form url.Values) {
+	t.Helper()
+	res, body := b.do("POST", base+timeuse.DiaryPath+"/"+day+"/episodio", form)
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), timeuse.DiaryPath+"/"+day+"?salvato=episodio") {
+		t.Fatalf("episode %v: %d %s\n%s", form, res.StatusCode, res.Header.Get("Location"), body)
+	}
+}
+
+var tuQuestionnaire = url.Values{"sex": {"F"}, "age": {"41"}, "employment": {"employed"}, "work_hours": {"38"}, "commuter": {"yes"},
+	"destination": {"milan"}, "commute_minutes": {"50"}, "commute_mode": {"31"}, "household_size": {"4"}, "children_ages": {"7, 12"},
+	"education": {"tertiary"}, "preferred": {"weekday_evening", "saturday_morning"}}
+
+// The time-use survey through the server as built, on both engines,
+// without JavaScript: a password login is sent to the card; the card
+// holder sees the survey on the desk, is told beside the fields what is
+// wrong in the questionnaire (answers kept), fills it, searches an
+// activity, adds a weekday's episodes, is told of the gap and where it is,
+// fills it, copies the morning into the weekend day, completes it, sends
+// the answers once (eight sends at once make one respondent), and the
+// anonymous dataset holds them under a random id with no account.
+func TestTimeUseJourney(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := &sportelloSite{idSite: newIDSite(t, d), t: t}
+		ctx := context.Background()
+		base := s.tls.URL
+
+		pw := s.browser(t, nil)
+		s.passwordResident(t, pw, "giulia@example.org")
+		if res, _ := pw.do("GET", s.plain.URL+timeuse.AreaPath, nil); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/accedi/carta") {
+			t.Fatalf("a password login: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+
+		b, _ := s.resident("FRRLCU78H15C707", "LUCA", "FERRARI", "")
+		res, body := b.do("GET", base+"/area-personale", nil)
+		if res.StatusCode != 200 || !strings.Contains(body, "Indagine sull&#39;uso del tempo") || !strings.Contains(body, "Racconta una tua giornata") {
+			t.Fatalf("the desk: %d\n%s", res.StatusCode, body)
+		}
+		res, body = b.do("GET", base+timeuse.AreaPath, nil)
+		if res.StatusCode != 200 || !strings.Contains(body, "Le tue risposte sono anonime") || strings.Contains(body, `action="/area-personale/uso-del-tempo/invia"`) {
+			t.Fatalf("the overview: %d\n%s", res.StatusCode, body)
+		}
+
+		// The questionnaire: errors beside their fields, answers kept.
+		bad := url.Values{}
+		for k, v := range tuQuestionnaire {
+			bad[k] = v
+		}
+		bad.Set("age", "12")
+		bad.Set("children_ages", "7, dodici")
+		res, body = b.do("POST", base+timeuse.QuestionnairePath, bad)
+		if res.StatusCode != http.StatusUnprocessableEntity ||
+			!regexp.MustCompile(`id="f-age-error">Scrivi la tua età in anni`).MatchString(body) ||
+			!strings.Contains(body, `id="f-children_ages-error"`) || !strings.Contains(body, `value="7, dodici"`) ||
+			!strings.Contains(body, `value="milan" selected`) || !strings.Contains(body, `id="f-preferred-saturday_morning" value="saturday_morning" checked`) {
+			t.Fatalf("a wrong questionnaire: %d\n%s", res.StatusCode, body)
+		}
+		res, _ = b.do("POST", base+timeuse.QuestionnairePath, tuQuestionnaire)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != timeuse.DiaryPath+"/feriale" {
+			t.Fatalf("the questionnaire: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		if _, body = b.do("GET", base+timeuse.QuestionnairePath, nil); !strings.Contains(body, `value="7, 12"`) {
+			t.Errorf("the saved questionnaire is not shown again")
+		}
+
+		// The activity search without JavaScript: the button filters the
+		// select server-side and keeps what was typed.
+		day := base + timeuse.DiaryPath + "/feriale"
+		res, body = b.do("POST", day+"/episodio", url.Values{"start": {"04:00"}, "end": {"07:00"}, "q": {"dormire"}, "azione": {"cerca"}})
+		activities := regexp.MustCompile(`(?s)<select id="f-activity".*?</select>`).FindString(body)
+		if res.StatusCode != 200 || !strings.Contains(activities, `<option value="011">Dormire</option>`) || strings.Contains(activities, `value="111"`) ||
+			!strings.Contains(body, `value="07:00"`) || !strings.Contains(body, "Attività trovate per «dormire»: 1.") {
+			t.Fatalf("the search: %d\n%s", res.StatusCode, body)
+		}
+		// An episode that ends before it starts: told beside the field.
+		res, body = b.do("POST", day+"/episodio", episode("09:00", "08:00", "111", "13", "others"))
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-end-error">La fine deve venire dopo l&#39;inizio`) ||
+			!strings.Contains(body, `<option value="111" selected>`) {
+			t.Fatalf("an episode backwards: %d\n%s", res.StatusCode, body)
+		}
+		addEpisode(t, b, base, "feriale", episode("04:00", "06:30", "011", "11", "alone"))
+		addEpisode(t, b, base, "feriale", episode("06:30", "07:20", "91", "31", "alone"))
+		addEpisode(t, b, base, "feriale", episode("07:20", "13:20", "111", "13", "others"))
+		addEpisode(t, b, base, "feriale", episode("14:00", "23:00", "821", "11", "children"))
+		res, body = b.do("GET", day, nil)
+		if !strings.Contains(body, "Manca il tempo tra le 13:20 e le 14:00: aggiungi un&#39;attività o prolunga la precedente.") ||
+			!strings.Contains(body, "La giornata finisce alle 4:00 del giorno dopo: aggiungi un&#39;attività dalle 23:00 alle 04:00") ||
+			!strings.Contains(body, `name="start" value="23:00"`) {
+			t.Fatalf("the gaps: %d\n%s", res.StatusCode, body)
+		}
+		// Copy an episode: its activity, place and company, from the end
+		// of the day.
+		if _, body = b.do("GET", day+"?copia=0", nil); !strings.Contains(body, `<option value="011" selected>`) || !strings.Contains(body, `name="start" value="23:00"`) {
+			t.Errorf("copying an episode:\n%s", body)
+		}
+		addEpisode(t, b, base, "feriale", episode("13:20", "14:00", "121", "15", "others"))
+		addEpisode(t, b, base, "feriale", episode("23:00", "04:00", "011", "11", "alone"))
+		if _, body = b.do("GET", day, nil); !strings.Contains(body, "La giornata è completa.") {
+			t.Fatalf("the weekday is not complete:\n%s", body)
+		}
+
+		// Sending too early.
+		res, _ = b.do("POST", base+timeuse.SendPath, url.Values{})
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != timeuse.AreaPath+"?errore=incompleto" {
+			t.Fatalf("an early send: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+
+		// The weekend day: a Sunday, the morning copied, then completed.
+		weekend := base + timeuse.DiaryPath + "/festivo"
+		if res, _ = b.do("POST", weekend+"/giorno", url.Values{"day_type": {"sunday"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("the day type: %d", res.StatusCode)
+		}
+		if res, _ = b.do("POST", weekend+"/copia-mattina", url.Values{}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("copying the morning: %d", res.StatusCode)
+		}
+		_, body = b.do("GET", weekend, nil)
+		if !strings.Contains(body, `value="sunday" checked`) || !strings.Contains(body, "Manca il tempo tra le 12:00 e le 04:00") && !strings.Contains(body, "dalle 12:00 alle 04:00") {
+			t.Fatalf("after copying the morning:\n%s", body)
+		}
+		addEpisode(t, b, base, "festivo", episode("12:00", "23:30", "512", "14", "others"))
+		addEpisode(t, b, base, "festivo", episode("23:30", "04:00", "011", "11", "alone"))
+		if _, body = b.do("GET", weekend, nil); !strings.Contains(body, "La giornata è completa.") {
+			t.Fatalf("the weekend day is not complete:\n%s", body)
+		}
+		// Delete an episode and add it again.
+		if res, _ = b.do("POST", weekend+"/elimina", url.Values{"n": {"3"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("delete: %d", res.StatusCode)
+		}
+		if _, body = b.do("GET", weekend, nil); !strings.Contains(body, "Manca il tempo") {
+			t.Fatalf("the deletion left no gap:\n%s", body)
+		}
+		addEpisode(t, b, base, "festivo", episode("12:00", "23:30", "512", "14", "others"))
+
+		_, body = b.do("GET", base+timeuse.AreaPath, nil)
+		if !strings.Contains(body, `action="/area-personale/uso-del-tempo/invia"`) {
+			t.Fatalf("no send button:\n%s", body)
+		}
+		// Eight sends at once: one respondent.
+		var wg sync.WaitGroup
+		codes := make([]string, 8)
+		for i := range codes {
+			wg.Go(func() {
+				res, err := b.c.PostForm(base+timeuse.SendPath, url.Values{})
+				if err != nil {
+					codes[i] = err.Error()
+					return
+				}
+				_ = res.Body.Close()
+				codes[i] = res.Header.Get("Location")
+			})
+		}
+		wg.Wait()
+		sent := 0
+		for _, c := range codes {
+			switch c {
+			case timeuse.AreaPath + "?inviato=1":
+				sent++
+			case timeuse.AreaPath:
+			default:
+				t.Errorf("a send: %s", c)
+			}
+		}
+		if sent != 1 {
+			t.Errorf("%d sends succeeded: %v", sent, codes)
+		}
+		_, body = b.do("GET", base+timeuse.AreaPath, nil)
+		if !strings.Contains(body, "Hai già partecipato a questa indagine") {
+			t.Errorf("after sending:\n%s", body)
+		}
+		if res, _ = b.do("GET", day, nil); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != timeuse.AreaPath {
+			t.Errorf("the diary after sending: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		var respondents, episodes, drafts int
+		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_respondents WHERE synthetic = FALSE`).Scan(&respondents)
+		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_episodes`).Scan(&episodes)
+		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_drafts`).Scan(&drafts)
+		if respondents != 1 || episodes != 6+5 || drafts != 0 {
+			t.Errorf("%d respondents, %d episodes, %d drafts", respondents, episodes, drafts)
+		}
+		var sex, ages string
+		var age int
+		_ = d.QueryRowContext(ctx, `SELECT sex, age, children_ages FROM timeuse_respondents`).Scan(&sex, &age, &ages)
+		if sex != "F" || age != 41 || ages != "7 12" {
+			t.Errorf("stored %s %d %q", sex, age, ages)
+		}
+	})
+}

@@ -1,0 +1,100 @@
+package timeuse
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+
+	"github.com/civico-pa/civico/internal/area"
+	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/feature"
+	"github.com/civico-pa/civico/internal/sealed"
+)
+
+// Templates and Messages are the survey's pages and texts.
+//
+//go:embed templates
+var Templates embed.FS
+
+//go:embed locales
+var Messages embed.FS
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// Migrations are the survey's tables (see db.Source).
+var Migrations, _ = fs.Sub(migrationFiles, "migrations")
+
+// DefaultNeed is the assurance the survey asks by default: a login that
+// proved the fiscal code (a card, SPID or CIE), so that each person
+// answers once, not each mail address.
+const DefaultNeed = assurance.Substantial
+
+// KeyPurpose derives the key that seals the drafts.
+const KeyPurpose = "timeuse drafts"
+
+// Module is the survey as civico wires it.
+type Module struct {
+	// Need is the assurance a resident logs in with to answer
+	// (DefaultNeed when zero).
+	Need assurance.Level
+	// Store is set when the feature is wired.
+	Store *Store
+	// t translates the desk's item.
+	t func(lang, id string, args ...any) string
+}
+
+func (m *Module) need() assurance.Level {
+	if !m.Need.Valid() {
+		return DefaultNeed
+	}
+	return m.Need
+}
+
+// Feature is the time-use survey's instrument.
+func (m *Module) Feature() feature.Feature {
+	return feature.Feature{
+		Name: "timeuse", Messages: Messages, Portal: Templates, Migrations: Migrations,
+		Wire: func(h *feature.Host) error {
+			box, err := sealed.New(h.Key(KeyPurpose))
+			if err != nil {
+				return err
+			}
+			m.Store = &Store{DB: h.DB, Box: box, Acts: ACL()}
+			w := &Web{App: h.Portal, Store: m.Store}
+			m.t = h.Portal.I18n.T
+			res := h.Portal.For("timeuse").Guarded(m.need())
+			res.HandleFunc("GET "+AreaPath, w.overview)
+			res.HandleFunc("POST "+SendPath, w.send)
+			res.HandleFunc("GET "+QuestionnairePath, w.questionnaireForm)
+			res.HandleFunc("POST "+QuestionnairePath, w.questionnaire)
+			res.HandleFunc("GET "+DiaryPath+"/{day}", w.diary)
+			res.HandleFunc("POST "+DiaryPath+"/{day}/episodio", w.episode)
+			res.HandleFunc("POST "+DiaryPath+"/{day}/elimina", w.remove)
+			res.HandleFunc("POST "+DiaryPath+"/{day}/copia-mattina", w.copyMorning)
+			res.HandleFunc("POST "+DiaryPath+"/{day}/giorno", w.dayType)
+			h.Panel(m)
+			// The draft is the account's until sent: erased with it. The
+			// participation mark follows a linked account.
+			h.ID.Svc.Mergers = append(h.ID.Svc.Mergers, m.Store.MergeAccounts)
+			h.ID.Svc.Closers = append(h.ID.Svc.Closers, m.Store.Erase)
+			return nil
+		},
+	}
+}
+
+// Panel is the survey on the resident's desk: waiting for them until they
+// have taken part.
+func (m *Module) Panel(ctx context.Context, r area.Resident) (area.Summary, error) {
+	s := area.Summary{Title: "timeuse.title", Href: AreaPath, Needs: m.need(), Empty: "timeuse.panel.done"}
+	if !r.Level.Satisfies(m.need()) {
+		return s, nil
+	}
+	done, err := m.Store.Participated(ctx, r.AccountID)
+	if err != nil || done {
+		return s, err
+	}
+	s.Awaiting = 1
+	s.Items = []area.Item{{Label: m.t(r.Lang, "timeuse.panel.item"), Href: AreaPath, Status: "timeuse.panel.todo", Awaiting: true}}
+	return s, nil
+}
