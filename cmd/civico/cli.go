@@ -61,6 +61,10 @@ Usage:
   civico payments report [--day YYYY-MM-DD]
                             the day's balancing as CSV (exit 1 when it does not balance)
   civico payments reconcile release node activations past their expiry
+  civico timeuse synth --n N [--seed S]
+                            add N synthetic time-use respondents (marked synthetic)
+  civico timeuse export --out DIR [--rows real|synthetic|all]
+                            write the anonymous time-use dataset as CSV (real answers by default)
   civico audit verify       check the audit log's hash chain
   civico audit list         show the latest audit entries
   civico jobs list [--state failed|pending|done|all] [--kind K]
@@ -149,6 +153,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		"jobs":      c.jobs,
 		"payments":  c.payments,
 		"cert":      c.cert,
+		"timeuse":   c.timeuse,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
@@ -205,4 +208,81 @@ func TestTimeUseJourney(t *testing.T) {
 			t.Errorf("stored %s %d %q", sex, age, ages)
 		}
 	})
+}
+
+// cliDatabases are the databases a command-line test runs on: a SQLite
+// file, and a fresh schema of the PostgreSQL test cluster when there is
+// one.
+func cliDatabases(t *testing.T) map[string]map[string]string {
+	dir := t.TempDir()
+	out := map[string]map[string]string{"sqlite": {"CIVICO_DATA_DIR": dir, "CIVICO_DATABASE_URL": "sqlite:" + filepath.Join(dir, "civico.db")}}
+	base := os.Getenv(dbtest.PostgresEnv)
+	if base == "" {
+		return out
+	}
+	ctx := context.Background()
+	admin, err := db.Open(ctx, db.Target{Dialect: db.Postgres, URL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Close() })
+	schema := "t_timeuse_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`) })
+	out["postgres"] = map[string]string{"CIVICO_DATA_DIR": t.TempDir(), "CIVICO_DATABASE_URL": dbtest.WithSearchPath(t, base, schema)}
+	return out
+}
+
+// `civico timeuse synth` then `civico timeuse export`: the issue's files,
+// columns and values; real answers only unless asked; the same seed makes
+// the same respondents; wrong command lines are usage errors.
+func TestTimeUseSynthExportCLI(t *testing.T) {
+	for engine, env := range cliDatabases(t) {
+		t.Run(engine, func(t *testing.T) {
+			if code, out, errOut := runCLI(t, env, "migrate"); code != 0 {
+				t.Fatalf("migrate: %d %q %q", code, out, errOut)
+			}
+			for _, args := range [][]string{{"timeuse"}, {"timeuse", "synth"}, {"timeuse", "synth", "--n", "0"}, {"timeuse", "export"},
+				{"timeuse", "export", "--out", t.TempDir(), "--rows", "some"}, {"timeuse", "nonsense"}} {
+				if code, _, _ := runCLI(t, env, args...); code != 2 {
+					t.Errorf("%v: exit %d, want 2", args, code)
+				}
+			}
+			code, out, errOut := runCLI(t, env, "timeuse", "synth", "--n", "60", "--seed", "42")
+			if code != 0 || !strings.Contains(out, "added 60 synthetic respondents (seed 42)") || !strings.Contains(errOut, "synthetic respondents: 60/60") {
+				t.Fatalf("synth: %d %q %q", code, out, errOut)
+			}
+			real := t.TempDir()
+			if code, out, _ = runCLI(t, env, "timeuse", "export", "--out", real); code != 0 || !strings.Contains(out, "wrote 0 respondents") {
+				t.Fatalf("export of real answers: %d %q", code, out)
+			}
+			dir := t.TempDir()
+			if code, out, errOut = runCLI(t, env, "timeuse", "export", "--out", dir, "--rows", "synthetic"); code != 0 || !strings.Contains(out, "wrote 60 respondents, 120 diaries") {
+				t.Fatalf("export: %d %q %q", code, out, errOut)
+			}
+			head := func(name string) (string, int) {
+				b, err := os.ReadFile(filepath.Join(dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+				return lines[0], len(lines) - 1
+			}
+			if h, n := head("respondents.csv"); n != 60 || !strings.HasPrefix(h, "respondent_id,sex,age,age_band,employment,commuter,children,weight") {
+				t.Errorf("respondents.csv: %d rows, %s", n, h)
+			}
+			if h, n := head("diaries.csv"); n != 120 || h != "diary_id,respondent_id,day_type,weight" {
+				t.Errorf("diaries.csv: %d rows, %s", n, h)
+			}
+			if h, n := head("episodes.csv"); n < 120*5 || h != "diary_id,start_min,end_min,activity,secondary,location,with_whom" {
+				t.Errorf("episodes.csv: %d rows, %s", n, h)
+			}
+			b, _ := os.ReadFile(filepath.Join(dir, "episodes.csv"))
+			if !regexp.MustCompile(`(?m)^[0-9a-f]{32},0,\d+,011,`).Match(b) || !regexp.MustCompile(`(?m),1440,011,,11,alone$`).Match(b) {
+				t.Errorf("episodes.csv does not start days at 0 with sleep (011) and end them at 1440")
+			}
+		})
+	}
 }
