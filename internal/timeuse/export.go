@@ -105,7 +105,7 @@ func (s *Store) exportRespondents(ctx context.Context, out io.Writer, where stri
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT r.id, r.sex, r.age, r.employment, r.commuter, r.weight, r.work_hours, r.commute_destination,
 		r.commute_minutes, r.commute_mode, r.household_size, r.children_ages, r.education, r.preferred_times, r.synthetic
-		FROM timeuse_respondents r`+where+` ORDER BY r.id`)
+		FROM timeuse_respondents r`+where+` ORDER BY r.id`) // #nosec G202 -- where is a constant clause (which)
 	if err != nil {
 		return 0, err
 	}
@@ -146,7 +146,7 @@ func (s *Store) exportDiaries(ctx context.Context, out io.Writer, where string) 
 		return 0, err
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT d.id, d.respondent_id, d.day_type, d.weight
-		FROM timeuse_diaries d JOIN timeuse_respondents r ON r.id = d.respondent_id`+where+` ORDER BY d.id`)
+		FROM timeuse_diaries d JOIN timeuse_respondents r ON r.id = d.respondent_id`+where+` ORDER BY d.id`) // #nosec G202 -- where is a constant clause (which)
 	if err != nil {
 		return 0, err
 	}
@@ -177,7 +177,7 @@ func (s *Store) exportEpisodes(ctx context.Context, out io.Writer, where string)
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT e.diary_id, e.start_min, e.end_min, e.activity, e.secondary, e.location, e.with_whom
 		FROM timeuse_episodes e JOIN timeuse_diaries d ON d.id = e.diary_id JOIN timeuse_respondents r ON r.id = d.respondent_id`+where+`
-		ORDER BY e.diary_id, e.start_min`)
+		ORDER BY e.diary_id, e.start_min`) // #nosec G202 -- where is a constant clause (which)
 	if err != nil {
 		return 0, err
 	}

@@ -143,7 +143,7 @@ func (s *Store) Submit(ctx context.Context, account string) error {
 			return err
 		}
 		var enc string
-		err = tx.QueryRowContext(ctx, `SELECT sealed FROM timeuse_drafts WHERE account_id = $1`+s.DB.ForUpdate(), account).Scan(&enc)
+		err = tx.QueryRowContext(ctx, `SELECT sealed FROM timeuse_drafts WHERE account_id = $1`+s.DB.ForUpdate(), account).Scan(&enc) // #nosec G202 -- ForUpdate is a constant clause of the dialect
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrIncomplete
 		}
@@ -219,11 +219,27 @@ func insert(ctx context.Context, tx *sql.Tx, r *Respondent, synthetic bool) erro
 			did, id, d.DayType, weight); err != nil {
 			return err
 		}
-		for _, e := range d.Episodes {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO timeuse_episodes (diary_id, start_min, end_min, activity, secondary, location, with_whom)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)`, did, e.Start, e.End, e.Activity, e.Secondary, e.Location, e.WithWhom); err != nil {
-				return err
+		// The day's episodes in one statement (at most MaxEpisodes rows).
+		var b strings.Builder
+		args := make([]any, 0, 7*len(d.Episodes))
+		b.WriteString(`INSERT INTO timeuse_episodes (diary_id, start_min, end_min, activity, secondary, location, with_whom) VALUES `)
+		for i, e := range d.Episodes {
+			if i > 0 {
+				b.WriteString(", ")
 			}
+			n := len(args)
+			b.WriteString("($" + strconv.Itoa(n+1))
+			for k := 2; k <= 7; k++ {
+				b.WriteString(", $" + strconv.Itoa(n+k))
+			}
+			b.WriteString(")")
+			args = append(args, did, e.Start, e.End, e.Activity, e.Secondary, e.Location, e.WithWhom)
+		}
+		if len(d.Episodes) == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil { // #nosec G202 -- only placeholders are joined in
+			return err
 		}
 	}
 	return nil

@@ -346,3 +346,18 @@ func TestSynthExport(t *testing.T) {
 		}
 	})
 }
+
+// The demo's respondents are seeded once.
+func TestSeedDemo(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, ctx := newStore(t, d), context.Background()
+		for range 2 {
+			if err := s.SeedDemo(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c, err := s.Count(ctx); err != nil || c.Synthetic != timeuse.DemoRespondents || c.Real != 0 {
+			t.Errorf("%+v %v", c, err)
+		}
+	})
+}

@@ -280,3 +280,17 @@ func (g *generator) day(q *Questionnaire, dayType string) Diary {
 	b.eps = append(b.eps, Episode{Start: b.at, End: DayMinutes, Activity: "011", Location: "11", WithWhom: "alone"})
 	return Diary{DayType: dayType, Episodes: b.eps}
 }
+
+// DemoRespondents is how many synthetic respondents the demo holds, so
+// that the analysis and its pages have data.
+const DemoRespondents = 600
+
+// SeedDemo adds the demo's synthetic respondents when there are none
+// (always the same ones: a fixed seed).
+func (s *Store) SeedDemo(ctx context.Context) error {
+	c, err := s.Count(ctx)
+	if err != nil || c.Synthetic > 0 {
+		return err
+	}
+	return s.Synth(ctx, DemoRespondents, 2026, nil)
+}
