@@ -25,12 +25,13 @@ func (a Activity) Label(lang string) string {
 type Activities struct {
 	all    map[string]Activity
 	leaves []Activity
+	valid  map[string]bool
 }
 
 // NewActivities indexes a coding list (codes of 1 to 3 digits, parents
 // before children).
 func NewActivities(list []Activity) *Activities {
-	a := &Activities{all: map[string]Activity{}}
+	a := &Activities{all: map[string]Activity{}, valid: map[string]bool{}}
 	for _, x := range list {
 		a.all[x.Code] = x
 	}
@@ -44,20 +45,14 @@ func NewActivities(list []Activity) *Activities {
 		}
 		if leaf {
 			a.leaves = append(a.leaves, x)
+			a.valid[x.Code] = true
 		}
 	}
 	return a
 }
 
 // Valid says whether a diary may record code.
-func (a *Activities) Valid(code string) bool {
-	for _, x := range a.leaves {
-		if x.Code == code {
-			return true
-		}
-	}
-	return false
-}
+func (a *Activities) Valid(code string) bool { return a.valid[code] }
 
 // Get returns a code of the list.
 func (a *Activities) Get(code string) (Activity, bool) { x, ok := a.all[code]; return x, ok }
