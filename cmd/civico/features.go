@@ -165,7 +165,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.certificates.Feature(),
 		segnala.Feature(),
 		c.booking.Feature(),
-		(&timeuse.Module{}).Feature(),
+		(&timeuse.Module{Need: cfg.TimeUseAssurance}).Feature(),
 	}
 	return c
 }

@@ -286,3 +286,19 @@ func TestTimeUseSynthExportCLI(t *testing.T) {
 		})
 	}
 }
+
+// CIVICO_TIMEUSE_ASSURANCE=low lets a password account answer; a wrong
+// value is refused at the start.
+func TestTimeUseAssuranceSetting(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newTunedIDSite(t, d, func(c *config) { c.TimeUseAssurance = "low" })
+		b := s.browser(t, nil)
+		s.passwordResident(t, b, "giulia@example.org")
+		if res, body := b.do("GET", s.plain.URL+timeuse.AreaPath, nil); res.StatusCode != 200 || !strings.Contains(body, "Le tue risposte sono anonime") {
+			t.Fatalf("a password login at low: %d", res.StatusCode)
+		}
+	})
+	if _, err := loadConfig(func(k string) string { return map[string]string{"CIVICO_TIMEUSE_ASSURANCE": "medium"}[k] }); err == nil || !strings.Contains(err.Error(), "CIVICO_TIMEUSE_ASSURANCE") {
+		t.Errorf("a wrong level: %v", err)
+	}
+}
