@@ -65,6 +65,8 @@ Usage:
                             add N synthetic time-use respondents (marked synthetic)
   civico timeuse export --out DIR [--rows real|synthetic|all]
                             write the anonymous time-use dataset as CSV (real answers by default)
+  civico timeuse invite --n N [--days D]
+                            print N invitation links to the time-use survey (each good for one answer)
   civico audit verify       check the audit log's hash chain
   civico audit list         show the latest audit entries
   civico jobs list [--state failed|pending|done|all] [--kind K]

@@ -10,17 +10,17 @@ import (
 	"github.com/civico-pa/civico/internal/timeuse"
 )
 
-// timeuse runs `civico timeuse synth|export` (the survey's instrument
+// timeuse runs `civico timeuse synth|export|invite` (the survey's instrument
 // side; see docs/TIMEUSE.md).
 func (c *cli) timeuse(args []string) error {
 	if len(args) == 0 {
-		return usagef("timeuse needs a command: synth --n N [--seed S], export --out DIR [--rows real|synthetic|all]")
+		return usagef("timeuse needs a command: synth --n N [--seed S], export --out DIR [--rows real|synthetic|all], invite --n N [--days D]")
 	}
 	switch args[0] {
-	case "synth", "export":
+	case "synth", "export", "invite":
 		return c.timeuseStore(args)
 	}
-	return usagef("unknown timeuse command %q: synth or export", args[0])
+	return usagef("unknown timeuse command %q: synth, export or invite", args[0])
 }
 
 // timeuseStore runs the commands that read or write the survey's dataset.
@@ -32,7 +32,8 @@ func (c *cli) timeuseStore(args []string) error {
 	fs := c.flags("timeuse " + args[0])
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (CIVICO_DATA_DIR)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "database URL (CIVICO_DATABASE_URL)")
-	n := fs.Int("n", 0, "synthetic respondents to add (synth)")
+	n := fs.Int("n", 0, "synthetic respondents to add (synth), invitations to make (invite)")
+	days := fs.Int("days", timeuse.DefaultInvitationDays, "days an invitation works (invite)")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed (synth): the same seed makes the same respondents")
 	out := fs.String("out", "", "directory to write respondents.csv, diaries.csv and episodes.csv into (export)")
 	rows := fs.String("rows", timeuse.RealOnly, "respondents to export: real, synthetic or all (export)")
@@ -42,6 +43,8 @@ func (c *cli) timeuseStore(args []string) error {
 	switch {
 	case args[0] == "synth" && (*n < 1 || *n > 1_000_000):
 		return usagef("timeuse synth needs --n between 1 and 1000000")
+	case args[0] == "invite" && (*n < 1 || *n > timeuse.MaxInvitations || *days < 1 || *days > 366):
+		return usagef("timeuse invite needs --n between 1 and %d and --days between 1 and 366", timeuse.MaxInvitations)
 	case args[0] == "export" && *out == "":
 		return usagef("timeuse export needs --out DIR")
 	case args[0] == "export" && *rows != timeuse.RealOnly && *rows != timeuse.SyntheticOnly && *rows != timeuse.AllRows:
@@ -55,6 +58,20 @@ func (c *cli) timeuseStore(args []string) error {
 	}
 	defer d.Close()
 	s := &timeuse.Store{DB: d, Acts: timeuse.ACL()}
+	if args[0] == "invite" {
+		baseURL, err := publicURL("CIVICO_BASE_URL", cfg.BaseURL, cfg.Addr)
+		if err != nil {
+			return err
+		}
+		secrets, err := s.Invite(ctx, auditLog(d), *n, *days, "cli", "")
+		if err != nil {
+			return err
+		}
+		for _, secret := range secrets {
+			fmt.Fprintln(c.stdout, timeuse.InviteURL(baseURL, secret))
+		}
+		return nil
+	}
 	if args[0] == "synth" {
 		progress := c.countBar(*n, "synthetic respondents")
 		if err := s.Synth(ctx, *n, *seed, progress); err != nil {

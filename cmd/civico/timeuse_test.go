@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"net/url"
 	"os"
@@ -254,6 +255,13 @@ func TestTimeUseSynthExportCLI(t *testing.T) {
 			if code != 0 || !strings.Contains(out, "added 60 synthetic respondents (seed 42)") || !strings.Contains(errOut, "synthetic respondents: 60/60") {
 				t.Fatalf("synth: %d %q %q", code, out, errOut)
 			}
+			code, out, _ = runCLI(t, env, "timeuse", "invite", "--n", "2")
+			if links := regexp.MustCompile(`(?m)^https?://\S+/uso-del-tempo/invito\?t=[A-Za-z0-9_-]{43}$`).FindAllString(out, -1); code != 0 || len(links) != 2 {
+				t.Errorf("invite: %d %q", code, out)
+			}
+			if code, _, _ = runCLI(t, env, "timeuse", "invite", "--n", "2", "--days", "0"); code != 2 {
+				t.Errorf("invite --days 0: %d", code)
+			}
 			real := t.TempDir()
 			if code, out, _ = runCLI(t, env, "timeuse", "export", "--out", real); code != 0 || !strings.Contains(out, "wrote 0 respondents") {
 				t.Fatalf("export of real answers: %d %q", code, out)
@@ -301,4 +309,113 @@ func TestTimeUseAssuranceSetting(t *testing.T) {
 	if _, err := loadConfig(func(k string) string { return map[string]string{"CIVICO_TIMEUSE_ASSURANCE": "medium"}[k] }); err == nil || !strings.Contains(err.Error(), "CIVICO_TIMEUSE_ASSURANCE") {
 		t.Errorf("a wrong level: %v", err)
 	}
+}
+
+// fillSurvey answers the questionnaire and both diary days through the
+// forms under prefix (the personal area's or the invitation's).
+func fillSurvey(t *testing.T, b *browser, base, prefix string) {
+	t.Helper()
+	if res, body := b.do("POST", base+prefix+"/questionario", tuQuestionnaire); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the questionnaire: %d\n%s", res.StatusCode, body)
+	}
+	for _, day := range []string{"feriale", "festivo"} {
+		if day == "festivo" {
+			if res, _ := b.do("POST", base+prefix+"/diario/festivo/giorno", url.Values{"day_type": {"saturday"}}); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("the day type: %d", res.StatusCode)
+			}
+		}
+		for _, e := range []url.Values{episode("04:00", "07:00", "011", "11", "alone"), episode("07:00", "08:00", "021", "11", "partner"),
+			episode("08:00", "12:00", "321", "11", "alone"), episode("12:00", "22:00", "531", "11", "partner"), episode("22:00", "04:00", "011", "11", "alone")} {
+			res, body := b.do("POST", base+prefix+"/diario/"+day+"/episodio", e)
+			if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), prefix+"/diario/"+day+"?salvato=episodio") {
+				t.Fatalf("episode %v: %d %s\n%s", e, res.StatusCode, res.Header.Get("Location"), body)
+			}
+		}
+	}
+}
+
+// Invitations: the statistics office makes them in the back office (shown
+// once, audited); a visitor without an account opens a link (a button,
+// not the GET, starts), answers and sends once; the same link in another
+// browser finds the invitation used; an unknown link and the pages
+// without an invitation say so; a resident cannot reach the office.
+func TestTimeUseInvitations(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		base := s.plain.URL
+		if res, _ := s.browser(t, nil).do("GET", base+timeuse.InvitePath, nil); res.StatusCode != http.StatusForbidden {
+			t.Errorf("the survey without an invitation: %d", res.StatusCode)
+		}
+		resident := s.browser(t, nil)
+		s.passwordResident(t, resident, "giulia@example.org")
+		if res, _ := resident.do("GET", base+timeuse.OfficePath, nil); res.StatusCode != http.StatusForbidden {
+			t.Errorf("a resident at the office: %d", res.StatusCode)
+		}
+
+		office := operatorBrowser(t, s, "istat@comune.example.it", "statistics")
+		res, body := office.do("POST", base+timeuse.OfficePath, url.Values{"n": {"0"}, "days": {"30"}})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-n-error"`) || !strings.Contains(body, `value="30"`) {
+			t.Fatalf("zero invitations: %d\n%s", res.StatusCode, body)
+		}
+		res, body = office.do("POST", base+timeuse.OfficePath, url.Values{"n": {"3"}, "days": {"30"}})
+		links := regexp.MustCompile(regexp.QuoteMeta(s.cfg.BaseURL+timeuse.InviteLink)+`\?t=([A-Za-z0-9_-]{43})`).FindAllStringSubmatch(body, -1)
+		if res.StatusCode != 200 || len(links) != 3 || !strings.Contains(body, "3 creati, 0 usati") {
+			t.Fatalf("the invitations: %d %d\n%s", res.StatusCode, len(links), body)
+		}
+		if _, body = office.do("GET", base+timeuse.OfficePath, nil); strings.Contains(body, links[0][1]) {
+			t.Errorf("the links are shown again")
+		}
+		var audited int
+		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'timeuse.invitations'`).Scan(&audited)
+		if audited != 1 {
+			t.Errorf("%d audit entries", audited)
+		}
+
+		if res, body = s.browser(t, nil).do("GET", base+timeuse.InviteLink+"?t=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", nil); res.StatusCode != http.StatusNotFound || !strings.Contains(body, "non è valido o è scaduto") {
+			t.Errorf("an unknown invitation: %d", res.StatusCode)
+		}
+		guest := s.browser(t, nil)
+		secret := links[0][1]
+		res, body = guest.do("GET", base+timeuse.InviteLink+"?t="+secret, nil)
+		if res.StatusCode != 200 || !strings.Contains(body, `name="t" value="`+secret+`"`) || len(res.Cookies()) > 0 && res.Cookies()[0].Name == timeuse.InviteCookie {
+			t.Fatalf("the invitation's page: %d\n%s", res.StatusCode, body)
+		}
+		if res, _ = guest.do("POST", base+timeuse.InviteLink, url.Values{"t": {secret}}); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != timeuse.InvitePath {
+			t.Fatalf("opening the invitation: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		fillSurvey(t, guest, base, timeuse.InvitePath)
+		var wg sync.WaitGroup
+		codes := make([]string, 8)
+		for i := range codes {
+			wg.Go(func() {
+				res, err := guest.c.PostForm(base+timeuse.InvitePath+"/invia", url.Values{})
+				if err != nil {
+					codes[i] = err.Error()
+					return
+				}
+				_ = res.Body.Close()
+				codes[i] = res.Header.Get("Location")
+			})
+		}
+		wg.Wait()
+		if n := strings.Count(strings.Join(codes, " "), timeuse.InvitePath+"?inviato=1"); n != 1 {
+			t.Errorf("%d sends succeeded: %v", n, codes)
+		}
+		other := s.browser(t, nil)
+		other.do("POST", base+timeuse.InviteLink, url.Values{"t": {secret}})
+		if _, body = other.do("GET", base+timeuse.InvitePath, nil); !strings.Contains(body, "Hai già partecipato") {
+			t.Errorf("the used invitation in another browser:\n%s", body)
+		}
+		var respondents int
+		var sealed sql.NullString
+		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_respondents`).Scan(&respondents)
+		_ = d.QueryRowContext(ctx, `SELECT sealed FROM timeuse_invitations WHERE used = TRUE`).Scan(&sealed)
+		if respondents != 1 || sealed.Valid {
+			t.Errorf("%d respondents, the used invitation's draft kept: %v", respondents, sealed.Valid)
+		}
+		if _, body = office.do("GET", base+timeuse.OfficePath, nil); !strings.Contains(body, "3 creati, 1 usati") {
+			t.Errorf("the office's counts:\n%s", body)
+		}
+	})
 }

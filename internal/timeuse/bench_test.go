@@ -40,10 +40,10 @@ func BenchmarkSubmit(b *testing.B) {
 		if _, err := d.ExecContext(ctx, `INSERT INTO accounts (id, kind, created_at, updated_at) VALUES ($1, 'resident', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`, id); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.SaveDraft(ctx, id, a); err != nil {
+		if err := s.SaveDraft(ctx, timeuse.Subject{Account: id}, a); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Submit(ctx, id); err != nil {
+		if err := s.Submit(ctx, timeuse.Subject{Account: id}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -162,7 +162,7 @@ func (h *Web) episode(w http.ResponseWriter, r *http.Request) {
 
 func redirectDiary(w http.ResponseWriter, r *http.Request, day, saved string) {
 	// #nosec G710 -- a fixed local path and a day among Days
-	http.Redirect(w, r, DiaryPath+"/"+day+"?"+url.Values{"salvato": {saved}}.Encode()+"#episodi", http.StatusSeeOther)
+	http.Redirect(w, r, base(r)+"/diario/"+day+"?"+url.Values{"salvato": {saved}}.Encode()+"#episodi", http.StatusSeeOther)
 }
 
 // remove deletes an episode.

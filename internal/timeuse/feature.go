@@ -4,10 +4,13 @@ import (
 	"context"
 	"embed"
 	"io/fs"
+	"net/http"
+	"time"
 
 	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/feature"
+	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/sealed"
 )
 
@@ -61,18 +64,32 @@ func (m *Module) Feature() feature.Feature {
 				return err
 			}
 			m.Store = &Store{DB: h.DB, Box: box, Acts: ACL()}
-			w := &Web{App: h.Portal, Store: m.Store}
+			w := &Web{App: h.Portal, Store: m.Store, Audit: h.Audit, BaseURL: h.BaseURL}
 			m.t = h.Portal.I18n.T
-			res := h.Portal.For("timeuse").Guarded(m.need())
-			res.HandleFunc("GET "+AreaPath, w.overview)
-			res.HandleFunc("POST "+SendPath, w.send)
-			res.HandleFunc("GET "+QuestionnairePath, w.questionnaireForm)
-			res.HandleFunc("POST "+QuestionnairePath, w.questionnaire)
-			res.HandleFunc("GET "+DiaryPath+"/{day}", w.diary)
-			res.HandleFunc("POST "+DiaryPath+"/{day}/episodio", w.episode)
-			res.HandleFunc("POST "+DiaryPath+"/{day}/elimina", w.remove)
-			res.HandleFunc("POST "+DiaryPath+"/{day}/copia-mattina", w.copyMorning)
-			res.HandleFunc("POST "+DiaryPath+"/{day}/giorno", w.dayType)
+			mux := h.Portal.For("timeuse")
+			res := mux.Guarded(m.need())
+			pages := func(prefix string, add func(pattern string, fn http.HandlerFunc)) {
+				add("GET "+prefix, w.overview)
+				add("POST "+prefix+"/invia", w.send)
+				add("GET "+prefix+"/questionario", w.questionnaireForm)
+				add("POST "+prefix+"/questionario", w.questionnaire)
+				add("GET "+prefix+"/diario/{day}", w.diary)
+				add("POST "+prefix+"/diario/{day}/episodio", w.episode)
+				add("POST "+prefix+"/diario/{day}/elimina", w.remove)
+				add("POST "+prefix+"/diario/{day}/copia-mattina", w.copyMorning)
+				add("POST "+prefix+"/diario/{day}/giorno", w.dayType)
+			}
+			pages(AreaPath, res.HandleFunc)
+			// The same pages for the holder of an invitation, without a
+			// login (the invitation's cookie is the subject).
+			mux.HandleFunc("GET "+InviteLink, w.inviteForm)
+			mux.HandleFunc("POST "+InviteLink, w.invite)
+			pages(InvitePath, mux.HandleFunc)
+			office := mux.Guarded(assurance.Low, OfficeRoles...)
+			office.HandleFunc("GET "+OfficePath, w.office)
+			office.HandleFunc("POST "+OfficePath, w.makeInvitations)
+			h.BackOffice(identity.Section{Label: "timeuse.office.title", Href: OfficePath, Roles: OfficeRoles})
+			h.Every("expired invitations", time.Hour, m.Store.PurgeInvitations)
 			h.Panel(m)
 			// The draft is the account's until sent: erased with it. The
 			// participation mark follows a linked account.
@@ -90,7 +107,7 @@ func (m *Module) Panel(ctx context.Context, r area.Resident) (area.Summary, erro
 	if !r.Level.Satisfies(m.need()) {
 		return s, nil
 	}
-	done, err := m.Store.Participated(ctx, r.AccountID)
+	done, err := m.Store.Participated(ctx, Subject{Account: r.AccountID})
 	if err != nil || done {
 		return s, err
 	}

@@ -43,24 +43,34 @@ func (s *Store) now() time.Time {
 	return time.Now().UTC()
 }
 
-// draftID binds a sealed draft to its account's row.
-func draftID(account string) string { return "timeuse-draft:" + account }
+// draftID binds a sealed draft to its owner's row.
+func (sub Subject) draftID() string {
+	if sub.Invitation != "" {
+		return "timeuse-invitation:" + sub.Invitation
+	}
+	return "timeuse-draft:" + sub.Account
+}
 
-// Draft returns the account's saved answers (empty ones if none).
-func (s *Store) Draft(ctx context.Context, account string) (*Answers, error) {
-	var enc string
-	err := s.DB.QueryRowContext(ctx, `SELECT sealed FROM timeuse_drafts WHERE account_id = $1`, account).Scan(&enc)
-	if errors.Is(err, sql.ErrNoRows) {
+// Draft returns the subject's saved answers (empty ones if none).
+func (s *Store) Draft(ctx context.Context, sub Subject) (*Answers, error) {
+	var enc sql.NullString
+	var err error
+	if sub.Invitation != "" {
+		err = s.DB.QueryRowContext(ctx, `SELECT sealed FROM timeuse_invitations WHERE token_hash = $1`, sub.Invitation).Scan(&enc)
+	} else {
+		err = s.DB.QueryRowContext(ctx, `SELECT sealed FROM timeuse_drafts WHERE account_id = $1`, sub.Account).Scan(&enc)
+	}
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !enc.Valid {
 		return &Answers{Diaries: map[string]*Diary{}}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return s.open(account, enc)
+	return s.open(sub, enc.String)
 }
 
-func (s *Store) open(account, enc string) (*Answers, error) {
-	plain, err := s.Box.Open(enc, draftID(account))
+func (s *Store) open(sub Subject, enc string) (*Answers, error) {
+	plain, err := s.Box.Open(enc, sub.draftID())
 	if err != nil {
 		return nil, err
 	}
@@ -74,31 +84,49 @@ func (s *Store) open(account, enc string) (*Answers, error) {
 	return a, nil
 }
 
-// Participated reports whether the account has sent its answers.
-func (s *Store) Participated(ctx context.Context, account string) (bool, error) {
+// Participated reports whether the subject has sent its answers.
+func (s *Store) Participated(ctx context.Context, sub Subject) (bool, error) {
 	var n int
-	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_participants WHERE account_id = $1`, account).Scan(&n)
+	var err error
+	if sub.Invitation != "" {
+		err = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_invitations WHERE token_hash = $1 AND used = TRUE`, sub.Invitation).Scan(&n)
+	} else {
+		err = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_participants WHERE account_id = $1`, sub.Account).Scan(&n)
+	}
 	return n > 0, err
 }
 
-// SaveDraft keeps the account's answers, complete or not, until it sends
+// SaveDraft keeps the subject's answers, complete or not, until it sends
 // them; refused once it has taken part.
-func (s *Store) SaveDraft(ctx context.Context, account string, a *Answers) error {
+func (s *Store) SaveDraft(ctx context.Context, sub Subject, a *Answers) error {
 	plain, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
-	enc := s.Box.Seal(plain, draftID(account))
+	enc := s.Box.Seal(plain, sub.draftID())
+	if sub.Invitation != "" {
+		res, err := s.DB.ExecContext(ctx, `UPDATE timeuse_invitations SET sealed = $1, saved_at = $2 WHERE token_hash = $3 AND used = FALSE`, enc, s.now(), sub.Invitation)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err == nil {
+				err = ErrAnswered
+			}
+			return err
+		}
+		return nil
+	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_participants WHERE account_id = $1`, account).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_participants WHERE account_id = $1`, sub.Account).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
 			return ErrAnswered
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO timeuse_drafts (account_id, sealed, saved_at) VALUES ($1, $2, $3)
-			ON CONFLICT (account_id) DO UPDATE SET sealed = excluded.sealed, saved_at = excluded.saved_at`, account, enc, s.now())
+			ON CONFLICT (account_id) DO UPDATE SET sealed = excluded.sealed, saved_at = excluded.saved_at`, sub.Account, enc, s.now())
 		return err
 	})
 }
@@ -125,32 +153,43 @@ func validDayType(day, t string) bool {
 	return t == "saturday" || t == "sunday"
 }
 
-// Submit sends the account's draft: in one transaction it marks the
-// account as having taken part (refused with ErrAnswered if it already
-// has: two submissions at once meet at the mark's primary key), writes
-// the answers to the anonymous dataset under a random respondent id, and
-// deletes the draft.
-func (s *Store) Submit(ctx context.Context, account string) error {
+// Submit sends the subject's draft: in one transaction it marks the
+// account (or the invitation) as having taken part, refused with
+// ErrAnswered if it already has (two submissions at once meet at the
+// mark's primary key, or at the invitation's row), writes the answers to
+// the anonymous dataset under a random respondent id, and deletes the
+// draft.
+func (s *Store) Submit(ctx context.Context, sub Subject) error {
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO timeuse_participants (account_id) VALUES ($1) ON CONFLICT (account_id) DO NOTHING`, account)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err == nil {
-				err = ErrAnswered
+		var enc sql.NullString
+		if sub.Invitation != "" {
+			err := tx.QueryRowContext(ctx, `UPDATE timeuse_invitations SET used = TRUE WHERE token_hash = $1 AND used = FALSE RETURNING sealed`, sub.Invitation).Scan(&enc)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrAnswered
 			}
-			return err
+			if err != nil {
+				return err
+			}
+		} else {
+			res, err := tx.ExecContext(ctx, `INSERT INTO timeuse_participants (account_id) VALUES ($1) ON CONFLICT (account_id) DO NOTHING`, sub.Account)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				if err == nil {
+					err = ErrAnswered
+				}
+				return err
+			}
+			err = tx.QueryRowContext(ctx, `SELECT sealed FROM timeuse_drafts WHERE account_id = $1`+s.DB.ForUpdate(), sub.Account).Scan(&enc) // #nosec G202 -- ForUpdate is a constant clause of the dialect
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
 		}
-		var enc string
-		err = tx.QueryRowContext(ctx, `SELECT sealed FROM timeuse_drafts WHERE account_id = $1`+s.DB.ForUpdate(), account).Scan(&enc) // #nosec G202 -- ForUpdate is a constant clause of the dialect
-		if errors.Is(err, sql.ErrNoRows) {
+		if !enc.Valid {
 			return ErrIncomplete
 		}
-		if err != nil {
-			return err
-		}
-		a, err := s.open(account, enc)
+		a, err := s.open(sub, enc.String)
 		if err != nil {
 			return err
 		}
@@ -160,7 +199,11 @@ func (s *Store) Submit(ctx context.Context, account string) error {
 		if err := insert(ctx, tx, respondentOf(a), false); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM timeuse_drafts WHERE account_id = $1`, account)
+		if sub.Invitation != "" {
+			_, err = tx.ExecContext(ctx, `UPDATE timeuse_invitations SET sealed = NULL, saved_at = NULL WHERE token_hash = $1`, sub.Invitation)
+		} else {
+			_, err = tx.ExecContext(ctx, `DELETE FROM timeuse_drafts WHERE account_id = $1`, sub.Account)
+		}
 		return err
 	})
 }

@@ -150,22 +150,22 @@ func TestSubmitOnce(t *testing.T) {
 		account(t, d, "acc1")
 		incomplete := complete()
 		incomplete.Diaries[timeuse.Weekend].Episodes = incomplete.Diaries[timeuse.Weekend].Episodes[:4]
-		if err := s.SaveDraft(ctx, "acc1", incomplete); err != nil {
+		if err := s.SaveDraft(ctx, timeuse.Subject{Account: "acc1"}, incomplete); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Submit(ctx, "acc1"); !errors.Is(err, timeuse.ErrIncomplete) {
+		if err := s.Submit(ctx, timeuse.Subject{Account: "acc1"}); !errors.Is(err, timeuse.ErrIncomplete) {
 			t.Fatalf("an incomplete draft: %v", err)
 		}
-		if done, _ := s.Participated(ctx, "acc1"); done {
+		if done, _ := s.Participated(ctx, timeuse.Subject{Account: "acc1"}); done {
 			t.Fatal("the refused submission left a mark")
 		}
-		if err := s.SaveDraft(ctx, "acc1", complete()); err != nil {
+		if err := s.SaveDraft(ctx, timeuse.Subject{Account: "acc1"}, complete()); err != nil {
 			t.Fatal(err)
 		}
 		var wg sync.WaitGroup
 		errs := make([]error, 8)
 		for i := range errs {
-			wg.Go(func() { errs[i] = s.Submit(ctx, "acc1") })
+			wg.Go(func() { errs[i] = s.Submit(ctx, timeuse.Subject{Account: "acc1"}) })
 		}
 		wg.Wait()
 		ok := 0
@@ -187,7 +187,7 @@ func TestSubmitOnce(t *testing.T) {
 		if drafts != 0 || episodes != 10 {
 			t.Errorf("%d drafts, %d episodes left", drafts, episodes)
 		}
-		if err := s.SaveDraft(ctx, "acc1", complete()); !errors.Is(err, timeuse.ErrAnswered) {
+		if err := s.SaveDraft(ctx, timeuse.Subject{Account: "acc1"}, complete()); !errors.Is(err, timeuse.ErrAnswered) {
 			t.Errorf("a draft after taking part: %v", err)
 		}
 	})
@@ -200,7 +200,7 @@ func TestAnonymousStoreHoldsNoIdentity(t *testing.T) {
 		s, ctx := newStore(t, d), context.Background()
 		const acc = "0f0e0d0c0b0a09080706050403020100"
 		account(t, d, acc)
-		if err := s.SaveDraft(ctx, acc, complete()); err != nil {
+		if err := s.SaveDraft(ctx, timeuse.Subject{Account: acc}, complete()); err != nil {
 			t.Fatal(err)
 		}
 		var sealedDraft string
@@ -208,7 +208,7 @@ func TestAnonymousStoreHoldsNoIdentity(t *testing.T) {
 		if strings.Contains(sealedDraft, "milan") || strings.Contains(sealedDraft, "821") {
 			t.Errorf("the draft is stored in clear: %s", sealedDraft)
 		}
-		if err := s.Submit(ctx, acc); err != nil {
+		if err := s.Submit(ctx, timeuse.Subject{Account: acc}); err != nil {
 			t.Fatal(err)
 		}
 		for _, table := range []string{"timeuse_respondents", "timeuse_diaries", "timeuse_episodes"} {
@@ -358,6 +358,43 @@ func TestSeedDemo(t *testing.T) {
 		}
 		if c, err := s.Count(ctx); err != nil || c.Synthetic != timeuse.DemoRespondents || c.Real != 0 {
 			t.Errorf("%+v %v", c, err)
+		}
+	})
+}
+
+// Invitations expire: the link stops working, and the job deletes those
+// never used (with their drafts), keeping the used ones.
+func TestInvitationsExpire(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, ctx := newStore(t, d), context.Background()
+		past := time.Now().AddDate(0, 0, -3)
+		s.Now = func() time.Time { return past }
+		secrets, err := s.Invite(ctx, nil, 2, 1, "test", "")
+		if err != nil || len(secrets) != 2 {
+			t.Fatal(secrets, err)
+		}
+		sub, err := s.Invitation(ctx, secrets[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveDraft(ctx, sub, complete()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Submit(ctx, sub); err != nil {
+			t.Fatal(err)
+		}
+		s.Now = nil
+		if _, err := s.Invitation(ctx, secrets[1]); !errors.Is(err, timeuse.ErrInvitation) {
+			t.Errorf("an expired invitation: %v", err)
+		}
+		if err := s.PurgeInvitations(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := s.CountInvitations(ctx); err != nil || c.Made != 1 || c.Answered != 1 {
+			t.Errorf("after the purge: %+v %v", c, err)
+		}
+		if _, err := s.Invite(ctx, nil, 0, 30, "test", ""); err == nil {
+			t.Error("zero invitations made")
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -18,7 +19,23 @@ const (
 	QuestionnairePath = AreaPath + "/questionario"
 	DiaryPath         = AreaPath + "/diario"
 	SendPath          = AreaPath + "/invia"
+	// InvitePath is the survey for the holder of an invitation link,
+	// without a login: the same pages under another prefix.
+	InvitePath = "/uso-del-tempo"
+	// InviteLink is where an invitation's link leads (?t=secret).
+	InviteLink = InvitePath + "/invito"
+	// InviteCookie keeps an opened invitation's secret in the browser.
+	InviteCookie = "civico_uso_del_tempo"
 )
+
+// base is the survey's prefix for a request: the personal area's, or the
+// invitation's.
+func base(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, InvitePath+"/") || r.URL.Path == InvitePath {
+		return InvitePath
+	}
+	return AreaPath
+}
 
 // Steps of the survey, as the stepper names them.
 var Steps = []string{"timeuse.step.questionnaire", "timeuse.step.weekday", "timeuse.step.weekend", "timeuse.step.send"}
@@ -27,6 +44,9 @@ var Steps = []string{"timeuse.step.questionnaire", "timeuse.step.weekday", "time
 type Web struct {
 	App   *web.App
 	Store *Store
+	Audit audit.Writer
+	// BaseURL starts the invitations' links.
+	BaseURL string
 }
 
 // Lists are the answers' codes the forms offer.
@@ -38,7 +58,10 @@ var lists = Lists{Sexes, Employments, Destinations, Educations, PreferredTimes, 
 
 // Data is what every page of the survey shows.
 type Data struct {
-	L            Lists
+	L Lists
+	// Base is the survey's prefix: the personal area's or the
+	// invitation's.
+	Base         string
 	Step         int
 	Steps        []string
 	Answers      *Answers
@@ -93,28 +116,52 @@ func (h *Web) Rows(d *Diary, lang string) []Row {
 	return out
 }
 
-func account(r *http.Request) string {
-	a, _ := identity.Current(r.Context())
-	if a == nil {
-		return ""
+// subject is who answers: the logged-in account in the personal area,
+// the invitation of the browser's cookie under InvitePath (ok false, and
+// the page answered, when it has none that works).
+func (h *Web) subject(w http.ResponseWriter, r *http.Request) (Subject, bool) {
+	if base(r) == AreaPath {
+		a, _ := identity.Current(r.Context())
+		if a == nil {
+			h.App.Error(w, r, http.StatusForbidden)
+			return Subject{}, false
+		}
+		return Subject{Account: a.ID}, true
 	}
-	return a.ID
+	c, err := r.Cookie(InviteCookie)
+	if err != nil {
+		h.inviteNotice(w, r, http.StatusForbidden, "timeuse.invite.none")
+		return Subject{}, false
+	}
+	sub, err := h.Store.Invitation(r.Context(), c.Value)
+	if errors.Is(err, ErrInvitation) {
+		h.inviteNotice(w, r, http.StatusForbidden, "timeuse.invite.invalid")
+		return Subject{}, false
+	}
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return Subject{}, false
+	}
+	return sub, true
 }
 
 // load reads the resident's state; a resident who has taken part is sent
 // to the overview, which thanks them.
 func (h *Web) load(w http.ResponseWriter, r *http.Request) (*Answers, bool) {
-	acc := account(r)
+	acc, ok := h.subject(w, r)
+	if !ok {
+		return nil, false
+	}
 	done, err := h.Store.Participated(r.Context(), acc)
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return nil, false
 	}
 	if done {
-		if r.URL.Path == AreaPath {
+		if r.URL.Path == base(r) {
 			return nil, true
 		}
-		web.Redirect(w, r, AreaPath, nil)
+		web.Redirect(w, r, base(r), nil)
 		return nil, false
 	}
 	a, err := h.Store.Draft(r.Context(), acc)
@@ -128,13 +175,16 @@ func (h *Web) load(w http.ResponseWriter, r *http.Request) (*Answers, bool) {
 func (h *Web) page(w http.ResponseWriter, r *http.Request, status int, name, title string, d *Data) {
 	p := h.App.NewPage(r, title)
 	p.Breadcrumb = []web.Crumb{{Label: p.T("area.title"), Href: "/area-personale"}, {Label: p.T("timeuse.title"), Href: AreaPath}}
-	if r.URL.Path == AreaPath {
+	if base(r) == InvitePath {
+		p.Breadcrumb = []web.Crumb{{Label: p.T("timeuse.title"), Href: InvitePath}}
+	}
+	if r.URL.Path == base(r) {
 		p.Breadcrumb = p.Breadcrumb[:1]
 		p.Breadcrumb = append(p.Breadcrumb, web.Crumb{Label: p.T("timeuse.title")})
 	} else {
 		p.Breadcrumb = append(p.Breadcrumb, web.Crumb{Label: p.Title})
 	}
-	d.Steps, d.L = Steps, lists
+	d.Steps, d.L, d.Base = Steps, lists, base(r)
 	p.Data = d
 	w.Header().Set("Cache-Control", "private, no-store")
 	h.App.HTML(w, r, status, name, p)
@@ -168,16 +218,20 @@ func (h *Web) send(w http.ResponseWriter, r *http.Request) {
 	if !h.App.ParseForm(w, r, 4<<10) {
 		return
 	}
-	err := h.Store.Submit(r.Context(), account(r))
+	sub, ok := h.subject(w, r)
+	if !ok {
+		return
+	}
+	err := h.Store.Submit(r.Context(), sub)
 	switch {
 	case errors.Is(err, ErrIncomplete):
-		web.Redirect(w, r, AreaPath, url.Values{"errore": {"incompleto"}})
+		web.Redirect(w, r, base(r), url.Values{"errore": {"incompleto"}})
 	case errors.Is(err, ErrAnswered):
-		web.Redirect(w, r, AreaPath, nil)
+		web.Redirect(w, r, base(r), nil)
 	case err != nil:
 		h.App.Fail(w, r, err)
 	default:
-		web.Redirect(w, r, AreaPath, url.Values{"inviato": {"1"}})
+		web.Redirect(w, r, base(r), url.Values{"inviato": {"1"}})
 	}
 }
 
@@ -281,14 +335,18 @@ func (h *Web) questionnaire(w http.ResponseWriter, r *http.Request) {
 	if !h.save(w, r, a) {
 		return
 	}
-	web.Redirect(w, r, DiaryPath+"/"+Weekday, nil)
+	web.Redirect(w, r, base(r)+"/diario/"+Weekday, nil)
 }
 
 // save keeps the draft; false when it answered the request itself.
 func (h *Web) save(w http.ResponseWriter, r *http.Request, a *Answers) bool {
-	err := h.Store.SaveDraft(r.Context(), account(r), a)
+	sub, ok := h.subject(w, r)
+	if !ok {
+		return false
+	}
+	err := h.Store.SaveDraft(r.Context(), sub, a)
 	if errors.Is(err, ErrAnswered) {
-		web.Redirect(w, r, AreaPath, nil)
+		web.Redirect(w, r, base(r), nil)
 		return false
 	}
 	if err != nil {
