@@ -351,27 +351,10 @@ func Compute(ds *Dataset, opt Options) (*Results, error) {
 
 	// Roll the finest cells up to every group: for each key in turn, a
 	// group with "all" for it is the sum of the groups with each value.
-	for k := range 5 {
-		for g := range cb.n {
-			if cb.coord(g, k) != 0 {
-				continue
-			}
-			dst := vec(g)
-			for x := 1; x < cb.radix[k]; x++ {
-				src := vec(g + x*cb.stride[k])
-				for i, s := range src {
-					dst[i] += s
-				}
-			}
-		}
-	}
+	cb.rollup(sums, L.size)
 
 	res := &Results{Activities: acts, tempo: make([][]float64, cb.n*4), cellStat: make([]Status, cb.n*4)}
-	order := make([]int, cb.n)
-	for g := range order {
-		order[g] = g
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cb.keys(a) - cb.keys(b) })
+	order := cb.order()
 	pos := make([]int, cb.n) // cube index -> position in res.Groups
 	for i, g := range order {
 		pos[g] = i
