@@ -136,7 +136,6 @@ type reachModel struct {
 	days  []freeDay
 	opt   ReachOptions
 	nResp []int // per cube group: respondents with a weekday diary
-	w     []float64
 }
 
 func newReachModel(ds *Dataset, opt ReachOptions) (*reachModel, error) {
