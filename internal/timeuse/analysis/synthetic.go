@@ -5,8 +5,9 @@ import (
 	"math/rand/v2"
 )
 
-// Synthetic is a deterministic synthetic dataset of about days diary days
-// (a weekday and a weekend day per respondent), for tests and benchmarks:
+// Synthetic is a deterministic SYNTHETIC dataset (no real person) of
+// about days diary days (a weekday and a weekend day per respondent), for
+// tests, benchmarks and trying the analysis on any size:
 // plausible days by employment (sleep, work or study with travel, meals,
 // housework, childcare for parents, leisure), with episode boundaries on
 // minutes, not only ten-minute marks.
