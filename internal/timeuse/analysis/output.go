@@ -1,10 +1,11 @@
 package analysis
 
 import (
-	"encoding/csv"
+	"bufio"
 	"io"
 	"math"
 	"strconv"
+	"strings"
 )
 
 var (
@@ -18,70 +19,93 @@ const (
 	TempogramsFile = "tempograms.csv"
 )
 
-func num(f float64, prec int) string {
+// appendNum appends f with prec decimals, nothing when f is NaN.
+func appendNum(b []byte, f float64, prec int) []byte {
 	if math.IsNaN(f) {
-		return ""
+		return b
 	}
-	return strconv.FormatFloat(f, 'f', prec, 64)
+	return strconv.AppendFloat(b, f, 'f', prec, 64)
 }
+
+// The fields written are group names, day types, codes and numbers: none
+// holds a comma, a quote or a line break, so rows are written as they are,
+// without encoding/csv's per-field work (the files stay RFC 4180 CSV).
 
 // WriteIndicators writes indicators.csv: one row per group, day type and
 // 1- or 2-digit activity; minutes with two decimals, participation and CV
 // as fractions with four; empty where suppressed or undefined.
 func (r *Results) WriteIndicators(w io.Writer) error {
-	cw := csv.NewWriter(w)
-	_ = cw.Write(indicatorColumns)
-	rec := make([]string, len(indicatorColumns))
+	bw := bufio.NewWriterSize(w, 1<<16)
+	b := append([]byte(nil), strings.Join(indicatorColumns, ",")+"\n"...)
 	for i := range r.Indicators {
 		ind := &r.Indicators[i]
-		rec[0] = r.Groups[ind.Group]
-		rec[1] = ResultDays[ind.Day]
-		rec[2] = ind.Activity
-		rec[3] = strconv.Itoa(ind.Respondents)
-		rec[4] = num(ind.DPR, 2)
-		rec[5] = num(ind.Participation, 4)
-		rec[6] = num(ind.DPP, 2)
-		rec[7] = num(ind.SE, 2)
-		rec[8] = num(ind.CV, 4)
-		rec[9] = ind.Status.String()
-		if err := cw.Write(rec); err != nil {
-			return err
+		b = append(b, r.Groups[ind.Group]...)
+		b = append(b, ',')
+		b = append(b, ResultDays[ind.Day]...)
+		b = append(b, ',')
+		b = append(b, ind.Activity...)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(ind.Respondents), 10)
+		b = append(b, ',')
+		b = appendNum(b, ind.DPR, 2)
+		b = append(b, ',')
+		b = appendNum(b, ind.Participation, 4)
+		b = append(b, ',')
+		b = appendNum(b, ind.DPP, 2)
+		b = append(b, ',')
+		b = appendNum(b, ind.SE, 2)
+		b = append(b, ',')
+		b = appendNum(b, ind.CV, 4)
+		b = append(b, ',')
+		b = append(b, ind.Status.String()...)
+		b = append(b, '\n')
+		if len(b) > 1<<15 {
+			if _, err := bw.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	if _, err := bw.Write(b); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // WriteTempograms writes tempograms.csv: for each published group and day
 // type, 144 slots (0 is 04:00-04:10) × the ten 1-digit activities, the
 // share with six decimals.
 func (r *Results) WriteTempograms(w io.Writer) error {
-	cw := csv.NewWriter(w)
-	_ = cw.Write(tempogramColumns)
-	rec := make([]string, len(tempogramColumns))
-	var slot [Slots]string
-	for s := range slot {
-		slot[s] = strconv.Itoa(s)
-	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	b := append([]byte(nil), strings.Join(tempogramColumns, ",")+"\n"...)
 	for g, name := range r.Groups {
 		for day, dt := range ResultDays {
 			shares, ok := r.Tempogram(g, day)
 			if !ok {
 				continue
 			}
-			rec[0], rec[1] = name, dt
 			for s := range Slots {
-				rec[2] = slot[s]
 				for k := range nAct {
-					rec[3] = strconv.Itoa(k)
-					rec[4] = num(shares[s*nAct+k], 6)
-					if err := cw.Write(rec); err != nil {
+					b = append(b, name...)
+					b = append(b, ',')
+					b = append(b, dt...)
+					b = append(b, ',')
+					b = strconv.AppendInt(b, int64(s), 10)
+					b = append(b, ',', byte('0'+k), ',')
+					b = strconv.AppendFloat(b, shares[s*nAct+k], 'f', 6, 64)
+					b = append(b, '\n')
+				}
+				if len(b) > 1<<15 {
+					if _, err := bw.Write(b); err != nil {
 						return err
 					}
+					b = b[:0]
 				}
 			}
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	if _, err := bw.Write(b); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
