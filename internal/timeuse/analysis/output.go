@@ -74,7 +74,9 @@ func (r *Results) WriteIndicators(w io.Writer) error {
 
 // WriteTempograms writes tempograms.csv: for each published group and day
 // type, 144 slots (0 is 04:00-04:10) × the ten 1-digit activities, the
-// share with six decimals.
+// share with four decimals; a row whose share is zero at that precision is
+// left out (the file is long otherwise: 3,240 groups × 4 day types ×
+// 1,440 rows), so a missing row means 0.
 func (r *Results) WriteTempograms(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	b := append([]byte(nil), strings.Join(tempogramColumns, ",")+"\n"...)
@@ -86,13 +88,17 @@ func (r *Results) WriteTempograms(w io.Writer) error {
 			}
 			for s := range Slots {
 				for k := range nAct {
+					sh := shares[s*nAct+k]
+					if sh < 0.00005 {
+						continue
+					}
 					b = append(b, name...)
 					b = append(b, ',')
 					b = append(b, dt...)
 					b = append(b, ',')
 					b = strconv.AppendInt(b, int64(s), 10)
 					b = append(b, ',', byte('0'+k), ',')
-					b = strconv.AppendFloat(b, shares[s*nAct+k], 'f', 6, 64)
+					b = strconv.AppendFloat(b, sh, 'f', 4, 64)
 					b = append(b, '\n')
 				}
 				if len(b) > 1<<15 {
