@@ -49,7 +49,9 @@ func (c *cli) timeuseAnalyze(args []string) error {
 		}
 	}
 	start := time.Now()
-	ds, err := analysis.ReadDataset(*in)
+	reading := c.timeuseProgress("reading")
+	ds, err := analysis.ReadDatasetProgress(*in, func(done, total int64) { reading.set(int(done), int(total)) })
+	reading.finish()
 	if err != nil {
 		return err
 	}

@@ -30,8 +30,21 @@ var (
 // ReadDataset reads respondents.csv, diaries.csv and episodes.csv from dir
 // and validates them (see Dataset.Validate). A malformed file is refused
 // with a *FormatError naming the file, the line and the reason.
-func ReadDataset(dir string) (*Dataset, error) {
+func ReadDataset(dir string) (*Dataset, error) { return ReadDatasetProgress(dir, nil) }
+
+// ReadDatasetProgress is ReadDataset calling progress, when not nil, with
+// the bytes read of the three files and their total size now and then.
+func ReadDatasetProgress(dir string, progress func(done, total int64)) (*Dataset, error) {
 	ds := &Dataset{}
+	var total int64
+	for _, name := range []string{RespondentsFile, DiariesFile, EpisodesFile} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		total += fi.Size()
+	}
+	counter := &countingReader{progress: progress, total: total}
 	for _, f := range []struct {
 		name string
 		read func(io.Reader, *Dataset) error
@@ -44,7 +57,8 @@ func ReadDataset(dir string) (*Dataset, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = f.read(bufio.NewReaderSize(fh, 1<<16), ds)
+		counter.r = fh
+		err = f.read(bufio.NewReaderSize(counter, 1<<16), ds)
 		_ = fh.Close()
 		if err != nil {
 			return nil, err
@@ -54,6 +68,41 @@ func ReadDataset(dir string) (*Dataset, error) {
 		return nil, err
 	}
 	return ds, nil
+}
+
+// countingReader reports the bytes read through it every megabyte.
+type countingReader struct {
+	r           io.Reader
+	progress    func(done, total int64)
+	done, total int64
+	last        int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.done += int64(n)
+	if c.progress != nil && (c.done-c.last >= 1<<20 || err == io.EOF && c.done == c.total) {
+		c.progress(c.done, c.total)
+		c.last = c.done
+	}
+	return n, err
+}
+
+// interner keeps one copy of each of the few distinct values of a column
+// (activity codes, locations, with whom), so a row's strings do not hold
+// on to the line they were read from.
+type interner map[string]string
+
+func (in interner) get(s string) string {
+	if v, ok := in[s]; ok {
+		return v
+	}
+	if len(in) > 4096 {
+		return strings.Clone(s)
+	}
+	v := strings.Clone(s)
+	in[v] = v
+	return v
 }
 
 // table walks a CSV file whose header must hold the named columns.
@@ -196,6 +245,7 @@ func readEpisodes(in io.Reader, ds *Dataset) error {
 	// Diary ids repeat on consecutive rows: one string per diary, not per
 	// episode.
 	var last string
+	codes := interner{}
 	for {
 		ok, err := t.next()
 		if !ok {
@@ -208,7 +258,7 @@ func readEpisodes(in io.Reader, ds *Dataset) error {
 			id = strings.Clone(id)
 			last = id
 		}
-		e := Episode{DiaryID: id, Activity: t.field(3), Secondary: t.field(4), Location: t.field(5), WithWhom: t.field(6)}
+		e := Episode{DiaryID: id, Activity: codes.get(t.field(3)), Secondary: codes.get(t.field(4)), Location: codes.get(t.field(5)), WithWhom: codes.get(t.field(6))}
 		if e.Start, err = t.int(1); err != nil {
 			return err
 		}
