@@ -328,3 +328,24 @@ func aggregateSQL(ctx context.Context, d *db.DB) (int, error) {
 	}
 	return rows, nil
 }
+
+// BenchmarkRecommend is the recommender on the 100,000 diary days: two
+// offices, 25 candidate openings each, every group's share per candidate.
+func BenchmarkRecommend(b *testing.B) {
+	ds := dataset()
+	offices := []analysis.Office{
+		{Name: "Anagrafe", Travel: 15, Openings: []analysis.Opening{{Weekday: time.Monday, From: 510, To: 750}, {Weekday: time.Wednesday, From: 510, To: 750}, {Weekday: time.Thursday, From: 840, To: 960}}},
+		{Name: "Tributi", Travel: 25, Openings: []analysis.Opening{{Weekday: time.Tuesday, From: 540, To: 720}}},
+	}
+	b.ReportAllocs()
+	var cpu time.Duration
+	for b.Loop() {
+		c0 := processCPU()
+		rec, err := analysis.Recommend(ds, offices, analysis.ReachOptions{})
+		if err != nil || rec == nil {
+			b.Fatal(rec, err)
+		}
+		cpu += processCPU() - c0
+	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+}

@@ -270,12 +270,22 @@ func Compute(ds *Dataset, opt Options) (*Results, error) {
 			last = e.DiaryID
 		}
 		a := e.Activity
+		// Cheap checks, so that a dataset nobody validated gives an
+		// error, not a panic or a wrong figure.
+		if len(a) == 0 || len(a) > 3 || a[0] < '0' || a[0] > '9' || (len(a) >= 2 && (a[1] < '0' || a[1] > '9')) ||
+			e.Start < 0 || e.End > DayLength || e.End <= e.Start {
+			return nil, fmt.Errorf("episode %d of diary %q: not valid (%d-%d, %q): validate the dataset first", i, e.DiaryID, e.Start, e.End, a)
+		}
 		dur := uint16(e.End - e.Start)
 		d1 := int(a[0] - '0')
 		m := mins[int(di)*A : int(di)*A+A]
 		m[col1[d1]] += dur
 		if len(a) >= 2 {
-			m[col2[d1*10+int(a[1]-'0')]] += dur
+			c := d1*10 + int(a[1]-'0')
+			if twoDigit[c] < 0 {
+				return nil, fmt.Errorf("episode %d of diary %q: %q is not a HETUS code", i, e.DiaryID, a)
+			}
+			m[col2[c]] += dur
 		}
 		w := ds.Diaries[di].Weight / 10
 		t := vec(int(cell[dResp[di]]))[L.tempo+int(dDay[di])*Slots*nAct:]

@@ -276,3 +276,19 @@ func TestCVFlagsAndSuppression(t *testing.T) {
 		t.Errorf("CV %v between the thresholds: status %v", ind.CV, ind.Status)
 	}
 }
+
+func TestComputeRefusesWhatValidateWould(t *testing.T) {
+	for _, bad := range []func(*Dataset){
+		func(ds *Dataset) { ds.Episodes[0].Activity = "" },
+		func(ds *Dataset) { ds.Episodes[0].Activity = "97" },
+		func(ds *Dataset) { ds.Episodes[0].End = 2000 },
+		func(ds *Dataset) { ds.Episodes[0].DiaryID = "nobody" },
+		func(ds *Dataset) { ds.Respondents[0].Sex = "X" },
+	} {
+		ds := handDataset()
+		bad(ds)
+		if _, err := Compute(ds, Options{}); err == nil {
+			t.Errorf("%+v computed", ds.Episodes[0])
+		}
+	}
+}
