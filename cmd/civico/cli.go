@@ -67,6 +67,8 @@ Usage:
                             write the anonymous time-use dataset as CSV (real answers by default)
   civico timeuse invite --n N [--days D]
                             print N invitation links to the time-use survey (each good for one answer)
+  civico timeuse analyze --in DIR --out DIR [--min-cell N] [--margins FILE.csv] [--offices FILE.json]
+                            a time-use dataset's indicators and tempograms by group (README: Time-use analysis)
   civico audit verify       check the audit log's hash chain
   civico audit list         show the latest audit entries
   civico jobs list [--state failed|pending|done|all] [--kind K]
@@ -105,7 +107,7 @@ type cli struct {
 
 // verbCommands are the commands whose first argument is a verb: `civico
 // NAME --help` prints their lines of the usage.
-var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true, "cert": true}
+var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true, "cert": true, "timeuse": true}
 
 func isHelp(arg string) bool {
 	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
@@ -191,6 +193,23 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		fmt.Fprintf(stderr, "civico %s: %v\n", name, err)
 		return 1
 	}
+}
+
+// timeuse dispatches `civico timeuse VERB`: each verb is in its own file
+// (timeuse_analyze.go, ...).
+func (c *cli) timeuse(args []string) error {
+	verbs := map[string]func([]string) error{
+		"analyze": c.timeuseAnalyze,
+		"synth":   c.timeuseSynth,
+		"export":  c.timeuseExport,
+		"invite":  c.timeuseInvite,
+	}
+	if len(args) > 0 {
+		if verb, ok := verbs[args[0]]; ok {
+			return verb(args[1:])
+		}
+	}
+	return usagef("expected `civico timeuse VERB`; run `civico timeuse --help` for the verbs")
 }
 
 // flags returns a flag set whose errors are reported as usage errors.

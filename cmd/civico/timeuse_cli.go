@@ -10,17 +10,19 @@ import (
 	"github.com/civico-pa/civico/internal/timeuse"
 )
 
-// timeuse runs `civico timeuse synth|export|invite` (the survey's instrument
-// side; see docs/TIMEUSE.md).
-func (c *cli) timeuse(args []string) error {
-	if len(args) == 0 {
-		return usagef("timeuse needs a command: synth --n N [--seed S], export --out DIR [--rows real|synthetic|all], invite --n N [--days D]")
-	}
-	switch args[0] {
-	case "synth", "export", "invite":
-		return c.timeuseStore(args)
-	}
-	return usagef("unknown timeuse command %q: synth, export or invite", args[0])
+// The survey's instrument side of `civico timeuse` (see docs/TIMEUSE.md):
+// synth, export and invite, verbs of the dispatcher in cli.go.
+
+func (c *cli) timeuseSynth(args []string) error {
+	return c.timeuseStore(append([]string{"synth"}, args...))
+}
+
+func (c *cli) timeuseExport(args []string) error {
+	return c.timeuseStore(append([]string{"export"}, args...))
+}
+
+func (c *cli) timeuseInvite(args []string) error {
+	return c.timeuseStore(append([]string{"invite"}, args...))
 }
 
 // timeuseStore runs the commands that read or write the survey's dataset.

@@ -16,6 +16,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/timeuse"
+	"github.com/civico-pa/civico/internal/timeuse/analysis"
 )
 
 // episode is the form of one diary episode.
@@ -286,6 +287,18 @@ func TestTimeUseSynthExportCLI(t *testing.T) {
 			}
 			if h, n := head("episodes.csv"); n < 120*5 || h != "diary_id,start_min,end_min,activity,secondary,location,with_whom" {
 				t.Errorf("episodes.csv: %d rows, %s", n, h)
+			}
+			// The analysis reads the export as it is, and analyzes it.
+			ds, err := analysis.ReadDataset(dir)
+			if err != nil || len(ds.Respondents) != 60 || len(ds.Diaries) != 120 {
+				t.Fatalf("the analysis reads the export: %v", err)
+			}
+			results := t.TempDir()
+			if code, out, errOut = runCLI(t, env, "timeuse", "analyze", "--in", dir, "--out", results); code != 0 {
+				t.Fatalf("analyze: %d %q %q", code, out, errOut)
+			}
+			if _, err := os.Stat(filepath.Join(results, "indicators.csv")); err != nil {
+				t.Errorf("no indicators: %v", err)
 			}
 			b, _ := os.ReadFile(filepath.Join(dir, "episodes.csv"))
 			if !regexp.MustCompile(`(?m)^[0-9a-f]{32},0,\d+,011,`).Match(b) || !regexp.MustCompile(`(?m),1440,011,,11,alone$`).Match(b) {
