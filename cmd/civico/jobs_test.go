@@ -46,6 +46,7 @@ var periodicKinds = []string{
 	"payments.sandbox-gateway-delayed-outcomes",
 	"segnala.purge-unconfirmed",
 	"timeuse.expired-invitations",
+	"timeuse.mix",
 }
 
 // Two processes built as serve builds them share one database: each

@@ -90,6 +90,12 @@ func (m *Module) Feature() feature.Feature {
 			office.HandleFunc("POST "+OfficePath, w.makeInvitations)
 			h.BackOffice(identity.Section{Label: "timeuse.office.title", Href: OfficePath, Roles: OfficeRoles})
 			h.Every("expired invitations", time.Hour, m.Store.PurgeInvitations)
+			// The mix: submitted answers rewritten apart from their
+			// participation marks (docs/TIMEUSE.md).
+			h.Every("mix", time.Minute, func(ctx context.Context) error {
+				_, err := m.Store.Mix(ctx)
+				return err
+			})
 			h.Panel(m)
 			// The draft is the account's until sent: erased with it. The
 			// participation mark follows a linked account.

@@ -196,7 +196,7 @@ func (s *Store) Submit(ctx context.Context, sub Subject) error {
 		if !s.Complete(a) {
 			return ErrIncomplete
 		}
-		if err := insert(ctx, tx, respondentOf(a), false); err != nil {
+		if err := insertRow(ctx, tx, respondentOf(a), false, true); err != nil {
 			return err
 		}
 		if sub.Invitation != "" {
@@ -238,6 +238,12 @@ func respondentOf(a *Answers) *Respondent {
 
 // insert writes a respondent and their diaries under new random ids.
 func insert(ctx context.Context, tx *sql.Tx, r *Respondent, synthetic bool) error {
+	return insertRow(ctx, tx, r, synthetic, false)
+}
+
+// insertRow writes a respondent and their diaries under new random ids;
+// fresh marks a submission's, for the mix.
+func insertRow(ctx context.Context, tx *sql.Tx, r *Respondent, synthetic, fresh bool) error {
 	q := r.Q
 	q.normalise()
 	id := tokens.ID()
@@ -249,10 +255,10 @@ func insert(ctx context.Context, tx *sql.Tx, r *Respondent, synthetic bool) erro
 	if weight <= 0 {
 		weight = 1
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO timeuse_respondents (id, synthetic, sex, age, employment, work_hours, commuter, commute_destination,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO timeuse_respondents (id, synthetic, fresh, sex, age, employment, work_hours, commuter, commute_destination,
 		commute_minutes, commute_mode, household_size, children_ages, education, preferred_times, weight)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		id, synthetic, q.Sex, q.Age, q.Employment, q.WorkHours, q.Commuter, q.Destination, q.CommuteMinutes, q.CommuteMode, q.HouseholdSize,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		id, synthetic, fresh, q.Sex, q.Age, q.Employment, q.WorkHours, q.Commuter, q.Destination, q.CommuteMinutes, q.CommuteMode, q.HouseholdSize,
 		strings.Join(ages, " "), q.Education, strings.Join(q.Preferred, " "), weight); err != nil {
 		return err
 	}

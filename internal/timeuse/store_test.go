@@ -398,3 +398,81 @@ func TestInvitationsExpire(t *testing.T) {
 		}
 	})
 }
+
+// The mix rewrites submitted answers under new ids in its own transaction:
+// on PostgreSQL the respondent no longer shares the participation mark's
+// xmin; the answers are the same; synthetic ones are not touched.
+func TestMix(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, ctx := newStore(t, d), context.Background()
+		if err := s.Synth(ctx, 3, 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, acc := range []string{"a1", "a2"} {
+			account(t, d, acc)
+			if err := s.SaveDraft(ctx, timeuse.Subject{Account: acc}, complete()); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Submit(ctx, timeuse.Subject{Account: acc}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sameTx := func() int {
+			if d.Dialect != db.Postgres {
+				return -1
+			}
+			var n int
+			if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_respondents r JOIN timeuse_participants p ON p.xmin = r.xmin`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		export := func() string {
+			dir := t.TempDir()
+			if _, err := s.ExportDir(ctx, dir, timeuse.RealOnly, nil); err != nil {
+				t.Fatal(err)
+			}
+			var parts []string
+			for _, f := range []string{"respondents.csv", "episodes.csv"} {
+				b, _ := os.ReadFile(filepath.Join(dir, f))
+				for _, line := range strings.Split(string(b), "\n") {
+					if _, rest, ok := strings.Cut(line, ","); ok {
+						parts = append(parts, rest)
+					}
+				}
+			}
+			slices.Sort(parts)
+			return strings.Join(parts, "\n")
+		}
+		if d.Dialect == db.Postgres && sameTx() != 2 {
+			t.Fatalf("before the mix %d respondents share a mark's transaction", sameTx())
+		}
+		before := export()
+		var ids []string
+		rows, _ := d.QueryContext(ctx, `SELECT id FROM timeuse_respondents WHERE synthetic = FALSE`)
+		for rows.Next() {
+			var id string
+			_ = rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		_ = rows.Close()
+		n, err := s.Mix(ctx)
+		if err != nil || n != 2 {
+			t.Fatalf("mixed %d: %v", n, err)
+		}
+		if n, _ := s.Mix(ctx); n != 0 {
+			t.Errorf("a second mix rewrote %d", n)
+		}
+		if got := sameTx(); got > 0 {
+			t.Errorf("after the mix %d respondents share a mark's transaction", got)
+		}
+		if after := export(); after != before {
+			t.Errorf("the mix changed the answers:\n%s\n---\n%s", before, after)
+		}
+		var kept int
+		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_respondents WHERE id = $1 OR id = $2`, ids[0], ids[1]).Scan(&kept)
+		if c, _ := s.Count(ctx); kept != 0 || c.Real != 2 || c.Synthetic != 3 {
+			t.Errorf("after the mix: %d old ids, %+v", kept, c)
+		}
+	})
+}
