@@ -88,6 +88,10 @@ func TestTimeUseJourney(t *testing.T) {
 		if _, body = b.do("GET", base+timeuse.QuestionnairePath, nil); !strings.Contains(body, `value="7, 12"`) {
 			t.Errorf("the saved questionnaire is not shown again")
 		}
+		// The data download has the draft while there is one.
+		if _, body = b.do("GET", base+"/profilo/dati.json", nil); !regexp.MustCompile(`"participated":\s*false`).MatchString(body) || !regexp.MustCompile(`"age":\s*41`).MatchString(body) {
+			t.Errorf("the data download without the draft:\n%s", body)
+		}
 
 		// The activity search without JavaScript: the button filters the
 		// select server-side and keeps what was typed.
@@ -192,6 +196,9 @@ func TestTimeUseJourney(t *testing.T) {
 		_, body = b.do("GET", base+timeuse.AreaPath, nil)
 		if !strings.Contains(body, "Hai già partecipato a questa indagine") {
 			t.Errorf("after sending:\n%s", body)
+		}
+		if _, body = b.do("GET", base+"/profilo/dati.json", nil); !regexp.MustCompile(`"participated":\s*true`).MatchString(body) || regexp.MustCompile(`"age":\s*41`).MatchString(body) {
+			t.Errorf("the data download after sending:\n%s", body)
 		}
 		if res, _ = b.do("GET", day, nil); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != timeuse.AreaPath {
 			t.Errorf("the diary after sending: %d %s", res.StatusCode, res.Header.Get("Location"))

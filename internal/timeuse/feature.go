@@ -97,6 +97,25 @@ func (m *Module) Feature() feature.Feature {
 				return err
 			})
 			h.Panel(m)
+			// The data download holds whether the account took part and
+			// its draft; the answers it sent are in the anonymous
+			// dataset, which nothing ties to it.
+			h.Export("timeuse", func(ctx context.Context, a *identity.Account) (any, error) {
+				sub := Subject{Account: a.ID}
+				done, err := m.Store.Participated(ctx, sub)
+				if err != nil {
+					return nil, err
+				}
+				out := map[string]any{"participated": done}
+				if !done {
+					draft, err := m.Store.Draft(ctx, sub)
+					if err != nil {
+						return nil, err
+					}
+					out["draft"] = draft
+				}
+				return out, nil
+			})
 			// The draft is the account's until sent: erased with it. The
 			// participation mark follows a linked account.
 			h.ID.Svc.Mergers = append(h.ID.Svc.Mergers, m.Store.MergeAccounts)
