@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -392,8 +393,11 @@ func TestTimeUseInvitations(t *testing.T) {
 			t.Errorf("%d audit entries", audited)
 		}
 
-		if res, body = s.browser(t, nil).do("GET", base+timeuse.InviteLink+"?t=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", nil); res.StatusCode != http.StatusNotFound || !strings.Contains(body, "non è valido o è scaduto") {
+		if res, body = s.browser(t, nil).do("POST", base+timeuse.InviteLink, url.Values{"t": {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}); res.StatusCode != http.StatusNotFound || !strings.Contains(body, "non è valido o è scaduto") {
 			t.Errorf("an unknown invitation: %d", res.StatusCode)
+		}
+		if res, _ = s.browser(t, nil).do("GET", base+timeuse.InviteLink+"?t=short", nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("a malformed invitation link: %d", res.StatusCode)
 		}
 		guest := s.browser(t, nil)
 		secret := links[0][1]
@@ -436,6 +440,16 @@ func TestTimeUseInvitations(t *testing.T) {
 		}
 		if _, body = office.do("GET", base+timeuse.OfficePath, nil); !strings.Contains(body, "3 creati, 1 usati") {
 			t.Errorf("the office's counts:\n%s", body)
+		}
+		// A client trying links is stopped: the budget is per client, and
+		// this one has opened three invitations so far.
+		var codes2 []int
+		for range timeuse.InviteRule.Free {
+			res, _ := s.browser(t, nil).do("POST", base+timeuse.InviteLink, url.Values{"t": {links[1][1]}})
+			codes2 = append(codes2, res.StatusCode)
+		}
+		if want := []int{303, 303, 303, 303, 303, 303, 303, 429, 429, 429}; !slices.Equal(codes2, want) {
+			t.Errorf("opening invitations: %v, want %v", codes2, want)
 		}
 	})
 }

@@ -64,7 +64,7 @@ func (m *Module) Feature() feature.Feature {
 				return err
 			}
 			m.Store = &Store{DB: h.DB, Box: box, Acts: ACL()}
-			w := &Web{App: h.Portal, Store: m.Store, Audit: h.Audit, BaseURL: h.BaseURL}
+			w := &Web{App: h.Portal, Store: m.Store, Audit: h.Audit, Limiter: h.Limiter, BaseURL: h.BaseURL}
 			m.t = h.Portal.I18n.T
 			mux := h.Portal.For("timeuse")
 			res := mux.Guarded(m.need())

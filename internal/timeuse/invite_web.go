@@ -1,12 +1,16 @@
 package timeuse
 
 import (
+	"database/sql"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/problem"
+	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -31,15 +35,13 @@ func (h *Web) inviteNotice(w http.ResponseWriter, r *http.Request, status int, m
 }
 
 // inviteForm is where an invitation's link leads: a page with a button,
-// so that a mail scanner opening the link starts nothing.
+// so that a mail scanner opening the link starts nothing. It reads
+// nothing from the database: the button's POST checks the invitation,
+// within the client's budget.
 func (h *Web) inviteForm(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("t")
-	if _, err := h.Store.Invitation(r.Context(), token); err != nil {
-		if errors.Is(err, ErrInvitation) {
-			h.inviteNotice(w, r, http.StatusNotFound, "timeuse.invite.invalid")
-			return
-		}
-		h.App.Fail(w, r, err)
+	if len(token) < 20 || len(token) > 100 {
+		h.inviteNotice(w, r, http.StatusNotFound, "timeuse.invite.invalid")
 		return
 	}
 	p := h.App.NewPage(r, "timeuse.title")
@@ -49,6 +51,10 @@ func (h *Web) inviteForm(w http.ResponseWriter, r *http.Request) {
 	h.App.HTML(w, r, http.StatusOK, "timeuse_invite", p)
 }
 
+// InviteRule bounds the invitations a client opens: one is what a person
+// needs; a few more allow for mistakes; more is someone trying links.
+var InviteRule = throttle.Rule{Free: 10, Window: time.Hour}
+
 // invite opens an invitation in this browser: its secret goes into a
 // cookie for the survey's pages under InvitePath.
 func (h *Web) invite(w http.ResponseWriter, r *http.Request) {
@@ -56,6 +62,15 @@ func (h *Web) invite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.PostForm.Get("t")
+	key := throttle.ClientKey("timeuse-invite:", web.RemoteAddr(r), "", InviteRule)
+	if err := h.Store.DB.Tx(r.Context(), func(tx *sql.Tx) error { return h.Limiter.Take(r.Context(), tx, key) }); err != nil {
+		var refused *throttle.Refused
+		if errors.As(err, &refused) {
+			err = &problem.Error{Kind: problem.Throttled, Retry: refused.Wait, Err: refused}
+		}
+		h.App.Fail(w, r, err)
+		return
+	}
 	if _, err := h.Store.Invitation(r.Context(), token); err != nil {
 		if errors.Is(err, ErrInvitation) {
 			h.inviteNotice(w, r, http.StatusNotFound, "timeuse.invite.invalid")

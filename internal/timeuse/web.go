@@ -10,6 +10,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -45,6 +46,8 @@ type Web struct {
 	App   *web.App
 	Store *Store
 	Audit audit.Writer
+	// Limiter bounds the invitations a client opens.
+	Limiter *throttle.Limiter
 	// BaseURL starts the invitations' links.
 	BaseURL string
 }
