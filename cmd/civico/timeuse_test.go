@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"database/sql"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -451,5 +453,66 @@ func TestTimeUseInvitations(t *testing.T) {
 		if want := []int{303, 303, 303, 303, 303, 303, 303, 429, 429, 429}; !slices.Equal(codes2, want) {
 			t.Errorf("opening invitations: %v, want %v", codes2, want)
 		}
+	})
+}
+
+// BenchmarkTimeUsePages measures the survey's pages as the demo's card
+// holder gets them, his weekday diary holding 12 episodes, through the
+// portal's whole middleware chain (SQLite; CPU time of the process per
+// request as cpu-ns/op).
+//
+//	go test ./cmd/civico -run XXX -bench TimeUsePages -benchtime 200x
+func BenchmarkTimeUsePages(b *testing.B) {
+	s, cookie, _ := newResidentSite(b, dbtest.SQLite(b))
+	h := s.apps.portal.Handler()
+	do := func(method, path string, form url.Values) *httptest.ResponseRecorder {
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req := httptest.NewRequest(method, path, body)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		req.Header.Set("Cookie", cookie)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	if w := do("POST", timeuse.QuestionnairePath, tuQuestionnaire); w.Code != http.StatusSeeOther {
+		b.Fatalf("questionnaire: %d", w.Code)
+	}
+	for i := range 12 {
+		start, end := timeuse.Clock(i*120), timeuse.Clock((i+1)*120)
+		if w := do("POST", timeuse.DiaryPath+"/feriale/episodio", episode(start, end, "821", "11", "alone")); w.Code != http.StatusSeeOther {
+			b.Fatalf("episode: %d", w.Code)
+		}
+	}
+	for _, p := range []struct{ name, path string }{{"overview", timeuse.AreaPath}, {"questionnaire", timeuse.QuestionnairePath},
+		{"diary", timeuse.DiaryPath + "/feriale"}} {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := processCPU()
+			for b.Loop() {
+				if w := do("GET", p.path, nil); w.Code != http.StatusOK {
+					b.Fatalf("GET %s = %d", p.path, w.Code)
+				}
+			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+		})
+	}
+	b.Run("add-episode", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu := processCPU()
+		for b.Loop() {
+			// Changing the last episode: a draft read, checked, sealed
+			// and written.
+			form := episode("02:00", "04:00", "011", "11", "alone")
+			form.Set("n", "11")
+			if w := do("POST", timeuse.DiaryPath+"/feriale/episodio", form); w.Code != http.StatusSeeOther {
+				b.Fatalf("episode: %d", w.Code)
+			}
+		}
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 	})
 }

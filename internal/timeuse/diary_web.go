@@ -1,11 +1,14 @@
 package timeuse
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/civico-pa/civico/internal/web"
 )
 
 // dayOf is the diary day of a request's path, "" when unknown.
@@ -66,7 +69,10 @@ func (h *Web) diaryPage(w http.ResponseWriter, r *http.Request, status int, a *A
 	if d.Options == nil {
 		d.Options = h.Store.Acts.Search(d.Query, d.Form["activity"])
 	}
-	d.Secondaries = h.Store.Acts.Search("", "")
+	// The two lists of activities (about 120 options each) are written
+	// by Go, not the template: ten times cheaper (web.Markup).
+	d.ActivityOptions = options(d.Options, d.Form["activity"], lang)
+	d.SecondaryOptions = options(h.Store.Acts.Search("", ""), d.Form["secondary"], lang)
 	if len(diary.Episodes) > 0 {
 		d.Issues = diary.Check(h.Store.Acts)
 	}
@@ -75,6 +81,24 @@ func (h *Web) diaryPage(w http.ResponseWriter, r *http.Request, status int, a *A
 	}
 	d.Rows = h.Rows(diary, lang)
 	h.page(w, r, status, "timeuse_diary", "timeuse.step."+map[string]string{Weekday: "weekday", Weekend: "weekend"}[day], d)
+}
+
+// options writes the <option>s of a list of activities, chosen selected.
+func options(list []Activity, chosen, lang string) template.HTML {
+	var m web.Markup
+	m.Grow(64 * len(list))
+	for _, a := range list {
+		m.Raw(`<option value="`)
+		m.Text(a.Code)
+		if a.Code == chosen {
+			m.Raw(`" selected>`)
+		} else {
+			m.Raw(`">`)
+		}
+		m.Text(a.Label(lang))
+		m.Raw(`</option>`)
+	}
+	return m.HTML()
 }
 
 func (h *Web) diary(w http.ResponseWriter, r *http.Request) {

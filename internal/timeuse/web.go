@@ -2,6 +2,7 @@ package timeuse
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -81,20 +82,21 @@ type Data struct {
 	Errors Fields
 
 	// A diary day.
-	Day, Other   string
-	DayTypes     []string
-	Diary        *Diary
-	Rows         []Row
-	Issues       []Issue
-	Form         map[string]string
-	FormErrors   Fields
-	Options      []Activity
-	Secondaries  []Activity
-	Query        string
-	Editing      int
-	OtherMorning bool
-	Saved        string
-	Alert        string
+	Day, Other string
+	DayTypes   []string
+	Diary      *Diary
+	Rows       []Row
+	Issues     []Issue
+	Form       map[string]string
+	FormErrors Fields
+	Options    []Activity
+	// ActivityOptions and SecondaryOptions are the lists' <option>s.
+	ActivityOptions, SecondaryOptions template.HTML
+	Query                             string
+	Editing                           int
+	OtherMorning                      bool
+	Saved                             string
+	Alert                             string
 }
 
 // Row is an episode as the diary's table shows it.
