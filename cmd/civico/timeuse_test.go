@@ -140,6 +140,9 @@ func TestTimeUseJourney(t *testing.T) {
 
 		// The weekend day: a Sunday, the morning copied, then completed.
 		weekend := base + timeuse.DiaryPath + "/festivo"
+		if _, body = b.do("GET", weekend, nil); !strings.Contains(body, "Scegli se descrivi un sabato o una domenica") {
+			t.Errorf("the weekend day does not ask which day it is:\n%s", body)
+		}
 		if res, _ = b.do("POST", weekend+"/giorno", url.Values{"day_type": {"sunday"}}); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("the day type: %d", res.StatusCode)
 		}

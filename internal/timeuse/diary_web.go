@@ -76,6 +76,9 @@ func (h *Web) diaryPage(w http.ResponseWriter, r *http.Request, status int, a *A
 	if len(diary.Episodes) > 0 {
 		d.Issues = diary.Check(h.Store.Acts)
 	}
+	if !validDayType(day, diary.DayType) {
+		d.Issues = append([]Issue{{Message: "timeuse.diary.issue.day_type", Episode: -1}}, d.Issues...)
+	}
 	if other := a.Diaries[otherDay(day)]; other != nil {
 		d.OtherMorning = slices.ContainsFunc(other.Episodes, func(e Episode) bool { return e.Start < Morning })
 	}

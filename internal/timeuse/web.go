@@ -208,6 +208,9 @@ func (h *Web) overview(w http.ResponseWriter, r *http.Request) {
 		d.QuestionnaireDone = len(a.Q.Check()) == 0
 		for _, day := range Days {
 			d.DayIssues[day] = len(a.Diaries[day].Check(h.Store.Acts))
+			if dd := a.Diaries[day]; dd == nil || !validDayType(day, dd.DayType) {
+				d.DayIssues[day]++
+			}
 		}
 		d.Complete = h.Store.Complete(a)
 	}
