@@ -249,11 +249,26 @@ func TestQueueJourney(t *testing.T) {
 		if st := ticketNow(t, marco, base, a2); st.State != "skipped" {
 			t.Fatalf("the absent: %+v", st)
 		}
-		res, body = desk.do("POST", bo+"/chiama", url.Values{"counter": {"Sportello 2"}})
+		res, _ = desk.do("POST", bo+"/chiama", url.Values{"counter": {"Sportello 2"}})
 		if res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Location"), "esito=nobody") {
 			t.Fatalf("a call with nobody waiting: %d %s", res.StatusCode, res.Header.Get("Location"))
 		}
-		_ = body
+
+		// The day's figures: three tickets (the booking called at once and
+		// served in 12 minutes, Marco called after 21 and absent, Anna
+		// withdrawn), one appointment served; a wrong period refused.
+		figures := s.plain.URL + "/backoffice/appuntamenti/cifre?dal=2026-11-25&al=2026-11-25"
+		if res, body := desk.do("GET", figures, nil); res.StatusCode != 200 || !strings.Contains(body, "Anagrafe") || !strings.Contains(body, ">21 min<") {
+			t.Fatalf("the figures: %d\n%s", res.StatusCode, section(body))
+		}
+		if res, body := desk.do("GET", s.plain.URL+"/backoffice/appuntamenti/cifre.csv?dal=2026-11-25&al=2026-11-25", nil); res.StatusCode != 200 ||
+			!strings.Contains(body, "all,,3,1,1,1,0.0,21.0,12.0,") || !strings.Contains(body, ",1,0,1,0,0.000,") {
+			t.Fatalf("the figures' CSV: %d\n%s", res.StatusCode, body)
+		}
+		if res, body := desk.do("GET", s.plain.URL+"/backoffice/appuntamenti/cifre?dal=2026-11-25&al=2026-11-01", nil); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, `id="f-al-error"`) {
+			t.Fatalf("an inverted period: %d", res.StatusCode)
+		}
 	})
 }
 
