@@ -289,7 +289,7 @@ func (r *runner) checkOutbox(ctx context.Context) (string, error) {
 	}
 	for a, c := range got {
 		if c != 1 {
-			return "", fmt.Errorf("the SMTP server received %d mails to %s, want 1: two processes' workers sent the same outbox message", c, a)
+			return "", fmt.Errorf("the SMTP server received %d mails to %s, want 1: the outbox sent one message more than once (a claim that is not exclusive across the processes' workers)", c, a)
 		}
 	}
 	for id, c := range ids {
