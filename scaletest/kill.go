@@ -166,7 +166,7 @@ func (r *runner) checkKill(ctx context.Context) (string, error) {
 			problems = append(problems, fmt.Sprintf("before the kill, %s was refused (%s): %s", w.key, w.backend, w.detail))
 		case w.start.Before(killedAt.Add(killWindow)):
 			errWindow++
-			windowErrs = append(windowErrs, fmt.Sprintf("%s +%dms %s", w.backend, w.end.Sub(killedAt).Milliseconds(), shorten(w.detail)))
+			windowErrs = append(windowErrs, fmt.Sprintf("%s +%dms %s", orNoAnswer(w.backend), w.end.Sub(killedAt).Milliseconds(), shorten(w.detail)))
 		default:
 			errAfter++
 			problems = append(problems, fmt.Sprintf("%v after the kill (HAProxy should have routed around %s), %s was refused (%s): %s",
@@ -260,4 +260,12 @@ func countBy(ctx context.Context, r *runner, query string, args ...any) (map[str
 		out[k] = n
 	}
 	return out, rows.Err()
+}
+
+// orNoAnswer names the process that answered, or says none did.
+func orNoAnswer(backend string) string {
+	if backend == "" {
+		return "(no answer)"
+	}
+	return backend
 }
