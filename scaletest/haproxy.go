@@ -46,6 +46,9 @@ defaults
     timeout client 30s
     timeout server 30s
     timeout http-request 10s
+    # A busy machine may take a while to answer /readyz: a slow answer is
+    # not a dead process.
+    timeout check 2s
     # civico believes the client address in X-Forwarded-For from 127.0.0.1
     # (CIVICO_TRUSTED_PROXIES).
     option forwardfor
