@@ -58,18 +58,24 @@ func TestBackOfficeImportRunsAsAJob(t *testing.T) {
 			t.Fatalf("upload: %d %q", res.StatusCode, loc)
 		}
 		id := strings.TrimPrefix(loc, "/backoffice/pagamenti/importa/")
+		// The waiting import's page: the bar, the words, a refresh button,
+		// and the progress updating in place with JavaScript; reloading
+		// by itself without only when asked (a time limit otherwise).
 		res, body = op.do("GET", s.plain.URL+loc, nil)
-		for _, want := range []string{`<meta http-equiv="refresh" content="2">`, `data-element="import-progress"`, `class="progress-bar progress-0" role="progressbar" aria-valuenow="0" aria-valuemin="0" aria-valuemax="250"`,
-			"0 di 250 righe", "mensa-ottobre.csv", `href="/backoffice/pagamenti/importa/` + id + `?aggiorna=no"`} {
+		for _, want := range []string{`data-element="import-progress" data-live-refresh="2000"`, `/live-refresh.js" defer></script>`,
+			`class="progress-bar progress-0" role="progressbar" aria-valuenow="0" aria-valuemin="0" aria-valuemax="250"`,
+			"0 di 250 righe", "mensa-ottobre.csv", `href="/backoffice/pagamenti/importa/` + id + `" data-element="import-refresh"`,
+			`href="/backoffice/pagamenti/importa/` + id + `?aggiorna=auto" data-element="import-auto-refresh"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("the waiting import's page lacks %q", want)
 			}
 		}
-		if res.StatusCode != 200 || t.Failed() {
+		if res.StatusCode != 200 || strings.Contains(body, `http-equiv="refresh"`) || t.Failed() {
 			t.Fatalf("%d\n%s", res.StatusCode, body)
 		}
-		if _, body = op.do("GET", s.plain.URL+loc+"?aggiorna=no", nil); strings.Contains(body, `http-equiv="refresh"`) || !strings.Contains(body, `data-element="import-refresh"`) {
-			t.Fatalf("refreshing turned off:\n%s", body)
+		if _, body = op.do("GET", s.plain.URL+loc+"?aggiorna=auto", nil); !strings.Contains(body, `<meta http-equiv="refresh" content="2">`) ||
+			!strings.Contains(body, `href="/backoffice/pagamenti/importa/`+id+`?aggiorna=auto" data-element="import-refresh"`) {
+			t.Fatalf("refreshing by itself, asked:\n%s", body)
 		}
 		if _, body = op.do("GET", base, nil); !strings.Contains(body, `data-element="import-list"`) || !strings.Contains(body, ">mensa-ottobre.csv</a>") || !strings.Contains(body, "In attesa") {
 			t.Fatalf("the list of imports:\n%s", body)
@@ -107,7 +113,8 @@ func TestBackOfficeImportRunsAsAJob(t *testing.T) {
 				t.Errorf("the done import's page lacks %q", want)
 			}
 		}
-		if strings.Contains(body, `http-equiv="refresh"`) || strings.Contains(body, `role="progressbar"`) {
+		if _, body := op.do("GET", s.plain.URL+loc+"?aggiorna=auto", nil); strings.Contains(body, `http-equiv="refresh"`) || strings.Contains(body, `role="progressbar"`) ||
+			strings.Contains(body, "live-refresh.js") {
 			t.Error("a done import's page still refreshes")
 		}
 		if n := rows(`SELECT COUNT(*) FROM payments_positions WHERE external_id LIKE 'OTT-%'`); n != 250 {

@@ -354,8 +354,10 @@ func operatorName(r *http.Request) string {
 // ImportRunData is an import's page.
 type ImportRunData struct {
 	Run *ImportRow
-	// Refresh is whether the page reloads itself while the import runs
-	// (the operator may turn it off: ?aggiorna=no).
+	// Refresh is whether the page reloads itself while the import runs,
+	// without JavaScript: only when the operator asked (?aggiorna=auto),
+	// since a page that reloads by itself is a time limit (WCAG 2.2.1).
+	// With JavaScript the progress updates in place (live-refresh.js).
 	Refresh bool
 	Self    string
 }
@@ -371,7 +373,7 @@ func (h *Web) adminImportRun(w http.ResponseWriter, r *http.Request) {
 	page.Title = h.App.I18n.T(lang, "payments.import.run")
 	page.Breadcrumb = append(page.Breadcrumb[:len(page.Breadcrumb)-1], web.Crumb{Label: h.App.I18n.T(lang, "payments.import.title"), Href: adminPath + "/importa"},
 		web.Crumb{Label: page.Title})
-	page.Data = &ImportRunData{Run: h.importRow(page, run), Refresh: run.Pending() && r.URL.Query().Get("aggiorna") != "no",
+	page.Data = &ImportRunData{Run: h.importRow(page, run), Refresh: run.Pending() && r.URL.Query().Get("aggiorna") == "auto",
 		Self: adminPath + "/importa/" + run.ID}
 	w.Header().Set("Cache-Control", "private, no-store")
 	h.App.HTML(w, r, http.StatusOK, "payments_admin_import_run", page)
