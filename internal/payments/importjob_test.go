@@ -194,3 +194,58 @@ func TestImportJob(t *testing.T) {
 		}
 	})
 }
+
+// Operators sending the same file at the same moment: one import is
+// accepted, every other is told of it.
+func TestOperatorsSendTheSameFileAtOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, _ := newService(t, d)
+		rates, _ := DemoRates()
+		q := jobs.New(d, jobs.Config{})
+		q.Add(s.ImportJob(rates))
+		if err := q.Ready(); err != nil {
+			t.Fatal(err)
+		}
+		s.Jobs = q
+		data := canteenFile("S", 50)
+		const n = 8
+		type result struct {
+			run *ImportRun
+			err error
+		}
+		results := make(chan result, n)
+		start := make(chan struct{})
+		for i := range n {
+			go func() {
+				<-start
+				run, err := s.Accept(ctx, "dicembre.csv", data, rates, Actor{Name: fmt.Sprintf("operator:%d", i)}, "")
+				results <- result{run, err}
+			}()
+		}
+		close(start)
+		var accepted *ImportRun
+		dups := 0
+		for range n {
+			r := <-results
+			var dup *DuplicateImport
+			switch {
+			case r.err == nil && accepted == nil:
+				accepted = r.run
+			case errors.As(r.err, &dup):
+				dups++
+			default:
+				t.Errorf("a send: %+v %v", r.run, r.err)
+			}
+		}
+		if accepted == nil || dups != n-1 {
+			t.Fatalf("accepted %v, %d told of it", accepted, dups)
+		}
+		if c := count(t, d, `SELECT COUNT(*) FROM payments_import_runs`) + count(t, d, `SELECT COUNT(*) FROM payments_import_files`); c != 2 {
+			t.Fatalf("%d rows for one accepted file", c)
+		}
+		if list, err := q.List(ctx, jobs.Filter{Kind: "payments.import", Limit: 10}); err != nil || len(list) != 1 {
+			t.Fatalf("%d jobs, %v", len(list), err)
+		}
+	})
+}
