@@ -336,7 +336,7 @@ func (s *Service) importLines(ctx context.Context, run *ImportRun, lines []Impor
 			Details: map[string]string{"file": run.Name, "positions": strconv.Itoa(out.Positions), "notices": strconv.Itoa(out.Notices), "amount": EuroDot(out.Amount)}})
 	})
 	if err != nil {
-		if isUniqueViolation(err) {
+		if db.IsUniqueViolation(err) {
 			// The same file, accepted by the back office meanwhile.
 			if earlier, e2 := earlierImport(ctx, s.DB, run.SHA256, run.ID); e2 == nil && earlier != nil {
 				return nil, &DuplicateImport{Earlier: earlier}

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/jobs"
 	tokens "github.com/civico-pa/civico/internal/token"
 )
@@ -164,7 +165,7 @@ func (s *Service) Accept(ctx context.Context, name string, data []byte, rates *R
 		_, err = s.Jobs.InsertTx(ctx, tx, ImportArgs{ID: run.ID}, nil)
 		return err
 	})
-	if err != nil && isUniqueViolation(err) {
+	if err != nil && db.IsUniqueViolation(err) {
 		// Another operator's same file, accepted a moment before.
 		if earlier, e2 := earlierImport(ctx, s.DB, run.SHA256, ""); e2 == nil && earlier != nil {
 			return nil, &DuplicateImport{Earlier: earlier}
