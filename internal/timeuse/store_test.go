@@ -2,6 +2,7 @@ package timeuse_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"errors"
 	"os"
@@ -473,6 +474,44 @@ func TestMix(t *testing.T) {
 		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_respondents WHERE id = $1 OR id = $2`, ids[0], ids[1]).Scan(&kept)
 		if c, _ := s.Count(ctx); kept != 0 || c.Real != 2 || c.Synthetic != 3 {
 			t.Errorf("after the mix: %d old ids, %+v", kept, c)
+		}
+	})
+}
+
+// Linking an account that took part to a card's moves the mark: the card's
+// account cannot answer again; the linked account's draft is dropped.
+func TestMergeAccounts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, ctx := newStore(t, d), context.Background()
+		for _, acc := range []string{"pw", "card"} {
+			account(t, d, acc)
+		}
+		pw, card := timeuse.Subject{Account: "pw"}, timeuse.Subject{Account: "card"}
+		if err := s.SaveDraft(ctx, pw, complete()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Submit(ctx, pw); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveDraft(ctx, card, complete()); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Tx(ctx, func(tx *sql.Tx) error { return s.MergeAccounts(ctx, tx, "pw", "card") }); err != nil {
+			t.Fatal(err)
+		}
+		if done, _ := s.Participated(ctx, card); !done {
+			t.Error("the card's account has no mark")
+		}
+		if done, _ := s.Participated(ctx, pw); done {
+			t.Error("the linked account keeps its mark")
+		}
+		if err := s.Submit(ctx, card); !errors.Is(err, timeuse.ErrAnswered) {
+			t.Errorf("the card's account answers again: %v", err)
+		}
+		var drafts int
+		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_drafts`).Scan(&drafts)
+		if drafts != 0 {
+			t.Errorf("%d drafts left", drafts)
 		}
 	})
 }
