@@ -387,6 +387,9 @@ func Compute(ds *Dataset, opt Options) (*Results, error) {
 	res.Indicators = make([]Indicator, 0, cb.n*4*A)
 	for _, g := range order {
 		v := vec(g)
+		if count(g, 3) > 0 && stat[g*4+3] == Published {
+			res.tempo[pos[g]*4+3] = weekTempogram(v, L)
+		}
 		var R [3][]float64 // DPR per day type, for the week
 		for day := range 4 {
 			n := count(g, day)
@@ -423,8 +426,15 @@ func Compute(ds *Dataset, opt Options) (*Results, error) {
 				}
 				res.Indicators = append(res.Indicators, ind)
 			}
-			if cs == Published {
-				res.tempo[pos[g]*4+day] = tempogram(v, L, day)
+			if cs == Published && day < 3 {
+				// The day's sums become its shares in place; the week was
+				// computed from them before (see above).
+				t := v[L.tempo+day*Slots*nAct : L.tempo+(day+1)*Slots*nAct]
+				f := 1 / v[L.w+day]
+				for i := range t {
+					t[i] *= f
+				}
+				res.tempo[pos[g]*4+day] = t
 			}
 		}
 		progress(1)
@@ -487,18 +497,12 @@ func weekEstimates(v []float64, L layout, R [3][]float64, a int) (dpr, p, dpp, s
 	return dpr, p, dpp, se
 }
 
-// tempogram is the shares of a group's day type (3: the week).
-func tempogram(v []float64, L layout, day int) []float64 {
+// weekTempogram is the shares of a group's average week: 5/7, 1/7, 1/7
+// of its day types' shares.
+func weekTempogram(v []float64, L layout) []float64 {
 	out := make([]float64, Slots*nAct)
 	for d := range 3 {
-		if day != 3 && d != day {
-			continue
-		}
-		f := 1.0
-		if day == 3 {
-			f = weekFactor[d]
-		}
-		f /= v[L.w+d]
+		f := weekFactor[d] / v[L.w+d]
 		t := v[L.tempo+d*Slots*nAct : L.tempo+(d+1)*Slots*nAct]
 		for i, x := range t {
 			out[i] += f * x
