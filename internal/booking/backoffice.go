@@ -197,8 +197,21 @@ func (h *Web) renderAgenda(w http.ResponseWriter, r *http.Request, status int, d
 		return
 	}
 	d.Total, d.Pages = total, max(1, (total+AgendaSize-1)/AgendaSize)
+	ids := make([]string, len(list))
+	for i, b := range list {
+		ids[i] = b.ID
+	}
+	outcomes, err := h.Store.Outcomes(r.Context(), ids)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	now := h.now()
 	for _, b := range list {
-		d.Entries = append(d.Entries, h.entry(h.App.I18n.Lang(r), dir, b))
+		e := h.entry(h.App.I18n.Lang(r), dir, b)
+		e.Outcome = outcomes[b.ID]
+		e.Recordable = e.Outcome == "" && b.State == Confirmed && !b.Start.After(now)
+		d.Entries = append(d.Entries, e)
 	}
 	base := boPath + "/uffici/" + office.ID + "?giorno="
 	d.Prev, d.Next = base+d.Day.AddDays(-1).String(), base+d.Day.AddDays(1).String()
