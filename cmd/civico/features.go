@@ -350,17 +350,17 @@ func contentServices(c *catalog.Store) content.Services {
 	}
 }
 
-// bearer checks a bearer token of the portal's provider for the
-// Sportello's API, once the provider is wired.
-func (c *civico) bearer(ctx context.Context, token string) (sportello.Grant, error) {
+// bearer checks a bearer token of the portal's provider for the features'
+// APIs, once the provider is wired.
+func (c *civico) bearer(ctx context.Context, token string) (feature.Grant, error) {
 	if c.oidc.Provider == nil {
-		return sportello.Grant{}, oidcop.ErrTokenInvalid
+		return feature.Grant{}, oidcop.ErrTokenInvalid
 	}
 	g, err := c.oidc.Provider.Bearer(ctx, token)
 	if err != nil {
-		return sportello.Grant{}, err
+		return feature.Grant{}, err
 	}
-	return sportello.Grant{AccountID: g.AccountID, Scopes: g.Scopes, Level: g.Level}, nil
+	return feature.Grant{AccountID: g.AccountID, Scopes: g.Scopes, Level: g.Level}, nil
 }
 
 // homeSources are what the home page shows of the catalogue (the offices

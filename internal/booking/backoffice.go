@@ -25,6 +25,8 @@ func (h *Web) backOfficeRoutes(m web.Registrar) {
 	m.HandleFunc("POST "+boPath+"/offerte/elimina", h.boDeleteOffer)
 	m.HandleFunc("GET "+boPath+"/uffici/{office}", h.boAgenda)
 	m.HandleFunc("POST "+boPath+"/uffici/{office}/{id}/annulla", h.boCancel)
+	m.HandleFunc("GET "+boPath+"/cifre", h.boFigures)
+	m.HandleFunc("GET "+boPath+"/cifre.csv", h.boFiguresCSV)
 }
 
 // OfferRow is an offer as the back office lists it.
