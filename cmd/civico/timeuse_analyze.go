@@ -111,12 +111,13 @@ func (c *cli) timeuseAnalyze(args []string) error {
 	if err != nil {
 		return err
 	}
-	before, after := (*analysis.Reach)(nil), (*analysis.Reach)(nil)
+	var before, after *analysis.Reach
 	if rec != nil {
 		before, after = rec.Before, rec.After
-	} else if before, err = analysis.Reachability(ds, offs, opt); err != nil {
-		return err
 	} else {
+		if before, err = analysis.Reachability(ds, offs, opt); err != nil {
+			return err
+		}
 		after = before
 	}
 	if err := analysis.WriteFile(filepath.Join(*out, "reachability.csv"), func(w io.Writer) error { return writeReach(w, offs, before, after) }); err != nil {

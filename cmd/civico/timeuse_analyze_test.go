@@ -49,6 +49,24 @@ func TestTimeuseAnalyze(t *testing.T) {
 		}
 	}
 
+	// Post-stratified to the town's margins; a bad margins file is refused
+	// with its line.
+	margins := filepath.Join(t.TempDir(), "margins.csv")
+	if err := os.WriteFile(margins, []byte("key,value,population\nsex,F,38210\nsex,M,36000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	if code := run([]string{"timeuse", "analyze", "--in", in, "--out", filepath.Join(t.TempDir(), "w"), "--margins", margins}, &stdout, &stderr, func(string) string { return "" }); code != 0 {
+		t.Fatalf("with margins: exit %d: %s", code, stderr.String())
+	}
+	if err := os.WriteFile(margins, []byte("key,value,population\nsex,X,38210\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	if code := run([]string{"timeuse", "analyze", "--in", in, "--out", filepath.Join(t.TempDir(), "w"), "--margins", margins}, &stdout, &stderr, func(string) string { return "" }); code != 1 || !strings.Contains(stderr.String(), "margins line 2, column value") {
+		t.Errorf("bad margins: exit %d: %s", code, stderr.String())
+	}
+
 	// A malformed file: the line and the reason, exit 1, nothing written.
 	ep := filepath.Join(in, "episodes.csv")
 	body, _ := os.ReadFile(ep)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,25 +37,27 @@ func dataset() *analysis.Dataset {
 	return benchDS
 }
 
-// peakHeap samples the live heap while fn runs and returns its highest
-// value above the heap before fn (MemStats.HeapAlloc, every 2 ms).
+// peakHeap samples the bytes of live and not yet swept heap objects
+// while fn runs (runtime/metrics, every 2 ms: no stop of the world, unlike
+// ReadMemStats) and returns the highest value above the heap before fn.
 func peakHeap(fn func()) uint64 {
 	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 {
+		metrics.Read(sample)
+		return sample[0].Value.Uint64()
+	}
+	base := read()
 	var peak atomic.Uint64
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		var ms runtime.MemStats
 		t := time.NewTicker(2 * time.Millisecond)
 		defer t.Stop()
 		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > peak.Load() {
-				peak.Store(ms.HeapAlloc)
+			if v := read(); v > peak.Load() {
+				peak.Store(v)
 			}
 			select {
 			case <-stop:
@@ -66,8 +69,7 @@ func peakHeap(fn func()) uint64 {
 	fn()
 	close(stop)
 	<-done
-	runtime.ReadMemStats(&ms)
-	p := max(peak.Load(), ms.HeapAlloc)
+	p := max(peak.Load(), read())
 	if p < base {
 		return 0
 	}

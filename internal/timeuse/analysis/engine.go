@@ -78,7 +78,8 @@ type Results struct {
 	Groups     []string    // group names, "all" first, then by number of keys
 	Indicators []Indicator // by group, day (ResultDays order), activity (list order)
 	Activities []string    // the 1- and 2-digit codes, in list order
-	// Tempo activities are the ten 1-digit codes "0" to "9".
+	// tempo are views into the sums Compute built (a day's sums turned
+	// into shares in place), or the week's own slice.
 	tempo    [][]float64 // per group*4+day: Slots*10 shares, nil when not published
 	cellStat []Status    // per group*4+day: Published, SuppressedSize or SuppressedSecondary
 }
@@ -86,7 +87,7 @@ type Results struct {
 // Tempogram returns the shares of group g on day (index into ResultDays):
 // shares[slot*10+k] is the share of the group doing 1-digit activity k in
 // that ten-minute slot (slot 0 is 04:00-04:10). ok is false when the cell
-// is suppressed or empty.
+// is suppressed or empty. The slice belongs to r: read it, do not change it.
 func (r *Results) Tempogram(g, day int) (shares []float64, ok bool) {
 	s := r.tempo[g*4+day]
 	return s, s != nil
@@ -142,7 +143,7 @@ func (c cube) keys(g int) int {
 	return n
 }
 
-// The activity columns: the ten 1-digit codes and the 2-digit codes.
+// nAct is the number of 1-digit activities, the tempograms' columns.
 const nAct = 10
 
 // layout is the position of each sum in a group's vector of sums.
@@ -151,7 +152,7 @@ const nAct = 10
 type layout struct {
 	acts               int // number of activity columns
 	n, nAny, w, w2, ww int // counts, ΣW, ΣW², ΣW^dW^e
-	y, y2, wy, pw, np  int // per d, a: ΣY, ΣY², ΣWY, Σw[t>0], #diaries with t>0
+	y, y2, wy, pw      int // per d, a: ΣY, ΣY², ΣWY, Σw[t>0]
 	yy, yw, wyx        int // per pair, a: ΣY^dY^e, ΣY^dW^e, ΣW^dY^e
 	tempo              int // per d, slot, 1-digit activity: Σ w·minutes/10
 	size               int
@@ -171,7 +172,6 @@ func newLayout(acts int) layout {
 	l.y2 = next(3 * acts)
 	l.wy = next(3 * acts)
 	l.pw = next(3 * acts)
-	l.np = next(3 * acts)
 	l.yy = next(3 * acts)
 	l.yw = next(3 * acts)
 	l.wyx = next(3 * acts)
@@ -318,12 +318,11 @@ func Compute(ds *Dataset, opt Options) (*Results, error) {
 			has[d] = true
 			W[d] += w
 			m := mins[int(i)*A : int(i)*A+A]
-			pw, np, y := v[L.pw+d*A:L.pw+d*A+A], v[L.np+d*A:L.np+d*A+A], Y[d*A:d*A+A]
+			pw, y := v[L.pw+d*A:L.pw+d*A+A], Y[d*A:d*A+A]
 			for a, t := range m {
 				if t > 0 {
 					y[a] += w * float64(t)
 					pw[a] += w
-					np[a]++
 				}
 			}
 		}
@@ -387,6 +386,9 @@ func Compute(ds *Dataset, opt Options) (*Results, error) {
 	res.Indicators = make([]Indicator, 0, cb.n*4*A)
 	for _, g := range order {
 		v := vec(g)
+		if count(g, 3) > 0 && stat[g*4+3] == Published {
+			res.tempo[pos[g]*4+3] = weekTempogram(v, L)
+		}
 		var R [3][]float64 // DPR per day type, for the week
 		for day := range 4 {
 			n := count(g, day)
@@ -423,8 +425,15 @@ func Compute(ds *Dataset, opt Options) (*Results, error) {
 				}
 				res.Indicators = append(res.Indicators, ind)
 			}
-			if cs == Published {
-				res.tempo[pos[g]*4+day] = tempogram(v, L, day)
+			if cs == Published && day < 3 {
+				// The day's sums become its shares in place; the week was
+				// computed from them before (see above).
+				t := v[L.tempo+day*Slots*nAct : L.tempo+(day+1)*Slots*nAct]
+				f := 1 / v[L.w+day]
+				for i := range t {
+					t[i] *= f
+				}
+				res.tempo[pos[g]*4+day] = t
 			}
 		}
 		progress(1)
@@ -487,18 +496,12 @@ func weekEstimates(v []float64, L layout, R [3][]float64, a int) (dpr, p, dpp, s
 	return dpr, p, dpp, se
 }
 
-// tempogram is the shares of a group's day type (3: the week).
-func tempogram(v []float64, L layout, day int) []float64 {
+// weekTempogram is the shares of a group's average week: 5/7, 1/7, 1/7
+// of its day types' shares.
+func weekTempogram(v []float64, L layout) []float64 {
 	out := make([]float64, Slots*nAct)
 	for d := range 3 {
-		if day != 3 && d != day {
-			continue
-		}
-		f := 1.0
-		if day == 3 {
-			f = weekFactor[d]
-		}
-		f /= v[L.w+d]
+		f := weekFactor[d] / v[L.w+d]
 		t := v[L.tempo+d*Slots*nAct : L.tempo+(d+1)*Slots*nAct]
 		for i, x := range t {
 			out[i] += f * x
