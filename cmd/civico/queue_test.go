@@ -389,6 +389,11 @@ func TestBookingsAPI(t *testing.T) {
 		if res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("book: %d", res.StatusCode)
 		}
+		// Its page shows the code as a QR code for the kiosk.
+		if res, body := giulia.do("GET", s.tls.URL+res.Header.Get("Location"), nil); res.StatusCode != 200 ||
+			!regexp.MustCompile(`aria-labelledby="code-qr-caption"[^>]*><rect[^>]*/><path d="M\d+ \d+h1v1h-1z`).MatchString(body) {
+			t.Fatalf("the booking's QR code: %d\n%s", res.StatusCode, section(body))
+		}
 		_, card2 := s.resident("RSSMRA80A01F205", "MARIO", "ROSSI", "mario.rossi@example.org")
 
 		token := s.apiToken(card, "Agenda personale", "openid", oidcop.ScopeBookings)
