@@ -424,3 +424,60 @@ func TestBookingsAPI(t *testing.T) {
 		}
 	})
 }
+
+// An office's calendar feed: made by an operator and shown once, read by
+// a calendar program without a login, holding the code and the service
+// but not the resident's name; a new one turns the old off.
+func TestOfficeCalendarFeed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, _ := queueSite(t, d, time.Date(2026, 11, 25, 7, 0, 0, 0, hours.Rome))
+		giulia, _ := s.resident("CNTGLI85M41F205", "GIULIA", "CONTI", "giulia.conti@example.org")
+		_, body := giulia.do("GET", s.tls.URL+"/prenota-appuntamento/orario?ufficio=anagrafe&servizio=carta-identita-elettronica", nil)
+		m := regexp.MustCompile(`name="inizio" id="f-slot-0" value="(\d+)"`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatal("no slot")
+		}
+		res, _ := giulia.do("POST", s.tls.URL+"/prenota-appuntamento/conferma", url.Values{"ufficio": {"anagrafe"}, "servizio": {"carta-identita-elettronica"}, "inizio": {m[1]}})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("book: %d", res.StatusCode)
+		}
+		var code string
+		if err := d.QueryRowContext(context.Background(), `SELECT code FROM bookings`).Scan(&code); err != nil {
+			t.Fatal(err)
+		}
+		desk := operatorBrowser(t, s.idSite, "desk1@comune.example.it", "desk")
+		feedURL := regexp.MustCompile(`<code class="text-break">(http[^<]+\.ics)</code>`)
+		newFeed := func() string {
+			t.Helper()
+			res, body := desk.do("POST", s.plain.URL+"/backoffice/appuntamenti/uffici/anagrafe/calendario", url.Values{})
+			m := feedURL.FindStringSubmatch(body)
+			if res.StatusCode != 200 || m == nil {
+				t.Fatalf("make the feed: %d\n%s", res.StatusCode, section(body))
+			}
+			return m[1]
+		}
+		first := newFeed()
+		path := first[strings.Index(first, "/appuntamenti/calendario/"):]
+		anon := s.browser(t, nil)
+		res, body = anon.do("GET", s.plain.URL+path, nil)
+		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/calendar") || !strings.Contains(body, "SUMMARY:Carta d") ||
+			!strings.Contains(body, code) || strings.Contains(strings.ToUpper(body), "CONTI") || strings.Contains(body, "giulia") {
+			t.Fatalf("the feed: %d %s\n%s", res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+		// The agenda says a feed exists, without showing its address again.
+		if res, body := desk.do("GET", s.plain.URL+"/backoffice/appuntamenti/uffici/anagrafe", nil); res.StatusCode != 200 ||
+			!strings.Contains(body, "Un indirizzo del calendario è attivo") || strings.Contains(body, path) {
+			t.Fatalf("the agenda after: %d", res.StatusCode)
+		}
+		second := newFeed()
+		if second == first {
+			t.Fatal("the same address twice")
+		}
+		if res, _ := anon.do("GET", s.plain.URL+path, nil); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("the replaced feed: %d", res.StatusCode)
+		}
+		if res, _ := anon.do("GET", s.plain.URL+"/appuntamenti/calendario/inventato.ics", nil); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("a made-up feed: %d", res.StatusCode)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
@@ -25,6 +26,7 @@ func (h *Web) backOfficeRoutes(m web.Registrar) {
 	m.HandleFunc("POST "+boPath+"/offerte/elimina", h.boDeleteOffer)
 	m.HandleFunc("GET "+boPath+"/uffici/{office}", h.boAgenda)
 	m.HandleFunc("POST "+boPath+"/uffici/{office}/{id}/annulla", h.boCancel)
+	m.HandleFunc("POST "+boPath+"/uffici/{office}/calendario", h.boNewFeed)
 	m.HandleFunc("GET "+boPath+"/cifre", h.boFigures)
 	m.HandleFunc("GET "+boPath+"/cifre.csv", h.boFiguresCSV)
 }
@@ -165,6 +167,10 @@ type AgendaData struct {
 	// reason written (kept).
 	Failed, Reason string
 	DayLabel       string
+	// FeedURL is the office's new calendar feed, shown once; FeedMade when
+	// the current one was made (zero: none).
+	FeedURL  string
+	FeedMade time.Time
 }
 
 func (h *Web) boAgenda(w http.ResponseWriter, r *http.Request) {
@@ -184,6 +190,10 @@ func (h *Web) renderAgenda(w http.ResponseWriter, r *http.Request, status int, d
 	}
 	d.Office = office
 	d.Day = hours.DateOf(h.now())
+	if d.FeedMade, err = h.Store.FeedMade(r.Context(), office.ID); err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
 	// A refused cancellation shows the day it was asked from (the
 	// form's).
 	if v := r.FormValue("giorno"); v != "" {

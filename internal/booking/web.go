@@ -50,6 +50,8 @@ type Web struct {
 	Catalogue Catalogue
 	Limiter   *throttle.Limiter
 	Now       func() time.Time
+	// BaseURL is the portal's public address (the feeds' addresses).
+	BaseURL string
 	// Tokens and Accounts check the API's bearer tokens (nil: refused).
 	Tokens   feature.Tokens
 	Accounts *identity.Store
@@ -78,6 +80,7 @@ func (h *Web) Routes() {
 	m.HandleFunc("POST "+StartPath+"/link/{token}/annulla", h.linkCancel)
 	m.HandleFunc("GET /api/v1/offices/{id}/slots", h.apiSlots)
 	m.HandleFunc("GET /api/v1/bookings", h.apiMine)
+	m.HandleFunc("GET "+FeedPath+"/{file}", h.feed)
 	res := m.Guarded(assurance.Low)
 	res.HandleFunc("GET "+AreaPath, h.mine)
 	res.HandleFunc("GET "+AreaPath+"/{id}", h.detail)
