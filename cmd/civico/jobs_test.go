@@ -26,6 +26,7 @@ var periodicKinds = []string{
 	"throttle.spent-budgets",
 	"booking.unconfirmed-bookings",
 	"booking.reminders",
+	"booking.bookings-the-hours-no-longer-hold",
 	"attachments.collect-unreferenced-attachments",
 	"protocol.daily-protocol-registers",
 	"identity.expired-sessions",

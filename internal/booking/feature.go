@@ -126,6 +126,19 @@ func (m *Module) Feature() feature.Feature {
 				}
 				return err
 			})
+			// What a change of hours or counters no longer holds is
+			// cancelled, and the residents told why.
+			h.Every("bookings the hours no longer hold", 5*time.Minute, func(ctx context.Context) error {
+				dir, err := m.Catalogue(ctx)
+				if err != nil {
+					return err
+				}
+				n, err := m.Store.Reconcile(ctx, dir, func(lang string) string { return h.Portal.I18n.T(lang, "booking.reconcile.reason") })
+				if n > 0 {
+					h.Log.Info("booking: appointments the offices no longer hold were cancelled", "bookings", n)
+				}
+				return err
+			})
 			// The reminder of tomorrow's appointments, at 09:00.
 			h.Daily("reminders", 9, 0, func(ctx context.Context, day time.Time) error {
 				next := hours.DateOf(day).AddDays(1)

@@ -119,3 +119,69 @@ func TestQuantile(t *testing.T) {
 		}
 	}
 }
+
+// Reconcile: an exception that closes the office on a morning cancels
+// that morning's appointments (and tells the residents), not the others';
+// one counter fewer cancels the latest booked of a full slot; an office
+// that left the catalogue keeps its bookings.
+func TestReconcile(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ts := newTestStore(t, d, 2)
+		day := hours.DateOf(time.Now()).AddDays(2)
+		at := func(hh, mm int) time.Time { return day.At(hours.Clock(hh*60 + mm)) }
+		book := func(account string, start time.Time) *Booking {
+			t.Helper()
+			b, _, err := ts.Book(ctx, ts.request(account, start))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		early := book("a", at(9, 0))
+		first := book("b", at(15, 0))
+		time.Sleep(2 * time.Millisecond)
+		second := book("c", at(15, 0))
+		other := book("d", at(16, 0))
+		reason := func(lang string) string { return "motivo " + lang }
+		state := func(b *Booking) State {
+			var s State
+			if err := d.QueryRowContext(ctx, `SELECT state FROM bookings WHERE id = $1`, b.ID).Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+
+		// Nothing changed: nothing cancelled.
+		dir := NewDirectory([]*Office{{ID: "anagrafe", Hours: ts.grid.Hours}}, nil)
+		if n, err := ts.Reconcile(ctx, dir, reason); err != nil || n != 0 {
+			t.Fatalf("unchanged: %d %v", n, err)
+		}
+		// The office closes that morning.
+		closed, err := hours.Spec{Week: everyDay.Week, Exceptions: []hours.ExceptionSpec{{Date: day.String(), Hours: []string{"13:00-20:00"}}}}.Hours(hours.Holidays{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed.OpenOnHolidays = true
+		dir = NewDirectory([]*Office{{ID: "anagrafe", Hours: closed}}, nil)
+		if n, err := ts.Reconcile(ctx, dir, reason); err != nil || n != 1 || state(early) != Cancelled || state(first) != Confirmed {
+			t.Fatalf("a closed morning: %d %v", n, err)
+		}
+		if last := ts.sent[len(ts.sent)-1]; last.id != early.ID || last.what != "cancelled_by_office" {
+			t.Fatalf("the resident was not told: %+v", last)
+		}
+		// One counter fewer: the 15:00 slot's later booking goes.
+		o := ts.offer
+		o.Counters = 1
+		if err := ts.PutOffer(ctx, o, "op-1", "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := ts.Reconcile(ctx, dir, reason); err != nil || n != 1 || state(second) != Cancelled || state(first) != Confirmed || state(other) != Confirmed {
+			t.Fatalf("one counter fewer: %d %v (first %s, second %s)", n, err, state(first), state(second))
+		}
+		// An office no longer in the catalogue: its bookings stand.
+		if n, err := ts.Reconcile(ctx, NewDirectory(nil, nil), reason); err != nil || n != 0 {
+			t.Fatalf("an office gone: %d %v", n, err)
+		}
+	})
+}

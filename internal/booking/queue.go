@@ -565,3 +565,64 @@ func (s *Store) Version(ctx context.Context, officeID string) (int, error) {
 func (s *Store) OfficeBooking(ctx context.Context, officeID, id string) (*Booking, error) {
 	return scan(s.DB.QueryRowContext(ctx, `SELECT `+columns+` FROM bookings WHERE id = $1 AND office_id = $2`, id, officeID))
 }
+
+// Reconcile cancels the coming appointments the offices can no longer
+// hold, and tells their residents (the mail of an office's cancellation,
+// with reason(lang) as the reason): those whose time the office's hours no
+// longer cover (a closure or shorter hours added as an exception), and
+// those beyond a slot's places when the office opens fewer counters for
+// the service (the latest booked go first). An office or offer that left
+// the catalogue is left alone: its bookings stand. It returns how many it
+// cancelled.
+func (s *Store) Reconcile(ctx context.Context, dir *Directory, reason func(lang string) string) (int, error) {
+	now := s.now()
+	offers, err := s.Offers(ctx)
+	if err != nil {
+		return 0, err
+	}
+	counters := map[[2]string]int{}
+	for _, o := range offers {
+		counters[[2]string{o.OfficeID, o.ServiceID}] = o.Counters
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+columns+` FROM bookings WHERE state IN ('pending', 'confirmed') AND start_at > $1
+		ORDER BY office_id, service_id, start_at, created_at, id`, now)
+	if err != nil {
+		return 0, err
+	}
+	var cancel []*Booking
+	seen := map[[3]string]int{}
+	for rows.Next() {
+		b, err := scan(rows)
+		if err != nil {
+			rows.Close()
+			return 0, err
+		}
+		o, ok := dir.Office(b.OfficeID)
+		if !ok || o.Hours == nil {
+			continue
+		}
+		if spans := o.Hours.Spans(b.Start, b.End); len(spans) != 1 || !spans[0].Start.Equal(b.Start) || !spans[0].End.Equal(b.End) {
+			cancel = append(cancel, b)
+			continue
+		}
+		slot := [3]string{b.OfficeID, b.ServiceID, strconv.FormatInt(Key(b.Start), 10)}
+		seen[slot]++
+		if n, ok := counters[[2]string{b.OfficeID, b.ServiceID}]; ok && seen[slot] > n {
+			cancel = append(cancel, b) // booked after the places now open were taken
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, b := range cancel {
+		if _, err := s.CancelByOffice(ctx, b.ID, b.OfficeID, Actor{Operator: "system", Reason: reason(b.Lang)}); err != nil {
+			if errors.Is(err, ErrNotLive) {
+				continue // cancelled or moved meanwhile
+			}
+			return done, err
+		}
+		done++
+	}
+	return done, nil
+}
