@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/spid/spidtest"
+
 	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/jobs"
@@ -21,6 +23,9 @@ import (
 // config is everything serve and demo need, read from the environment and
 // overridden by flags.
 type config struct {
+	// demoSPID is the demo's TEST SPID identity provider: set only by
+	// `civico demo`, never read from the environment.
+	demoSPID         *spidtest.IdP
 	DataDir          string
 	DatabaseURL      string
 	Addr             string

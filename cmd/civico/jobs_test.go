@@ -45,6 +45,7 @@ var periodicKinds = []string{
 	"payments.reconciliation",
 	"payments.sandbox-gateway-delayed-outcomes",
 	"segnala.purge-unconfirmed",
+	"spid.expired-requests",
 }
 
 // Two processes built as serve builds them share one database: each

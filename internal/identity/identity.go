@@ -38,6 +38,9 @@ type Account struct {
 	FamilyName      string
 	Sex             string
 	BirthDate       string // YYYY-MM-DD
+	// BirthPlace is the Belfiore code of the municipality (or foreign
+	// state) of birth, as SPID asserts it; it goes with BirthSource.
+	BirthPlace string
 	// What proved the fiscal code, the names, and sex with birth date.
 	FiscalCodeSource, NameSource, BirthSource Source
 	Phone                                     string
@@ -92,7 +95,7 @@ func (a *Account) SeenBy(se *Session) (*Account, bool) {
 		return a, false
 	}
 	v := *a
-	v.FiscalCode, v.FiscalCodeSource, v.Sex, v.BirthDate, v.BirthSource = "", SourceNone, "", "", SourceNone
+	v.FiscalCode, v.FiscalCodeSource, v.Sex, v.BirthDate, v.BirthPlace, v.BirthSource = "", SourceNone, "", "", "", SourceNone
 	return &v, true
 }
 

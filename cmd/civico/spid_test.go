@@ -1,0 +1,538 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/spid"
+	"github.com/civico-pa/civico/internal/spid/spidtest"
+)
+
+// spidSite is the portal with a SPID test identity provider on its
+// registry (imported from metadata, as `civico spid registry import`
+// does), the provider living inside the test.
+type spidSite struct {
+	*idSite
+	idp     *spidtest.IdP
+	clients atomic.Int32
+	codes   atomic.Int32
+}
+
+func newSPIDSite(t *testing.T, d *db.DB) *spidSite {
+	t.Helper()
+	s := &spidSite{idSite: newIDSite(t, d)}
+	idp, err := spidtest.New("https://idp.spid.test", "https://idp.spid.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.idp = idp
+	idps, err := spid.ParseMetadata(idp.Metadata("Gestore di prova"), "spid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Tx(context.Background(), func(tx *sql.Tx) error { return (&spid.Registry{DB: d}).Put(context.Background(), tx, idps) }); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// browser is a new browser from a client address of its own (each its
+// own budgets).
+func (s *spidSite) spidBrowser(t *testing.T) *browser {
+	b := s.browser(t, nil)
+	n := s.clients.Add(1)
+	b.from = fmt.Sprintf("10.77.%d.%d", n/200, n%200+1)
+	return b
+}
+
+// person is a new person with a valid fiscal code.
+func (s *spidSite) person(t *testing.T) spidtest.Person {
+	n := int(s.codes.Add(1))
+	first15 := fmt.Sprintf("SPDTST%02dA%02dC707", 50+n/28, 1+n%28)
+	c, err := cf.CheckChar(first15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spidtest.Person{FiscalNumber: "TINIT-" + first15 + string(c), Name: "Prova", FamilyName: fmt.Sprintf("Spid%d", n), DateOfBirth: "1950-01-01", PlaceOfBirth: "C707"}
+}
+
+// start asks the portal for a login at level through the provider and
+// reads the signed request the browser is sent with.
+func (s *spidSite) start(t *testing.T, b *browser, level, next string) *spidtest.Request {
+	t.Helper()
+	res, body := b.do("GET", s.plain.URL+spid.PathLogin+"?"+url.Values{"idp": {s.idp.EntityID}, "livello": {level}, "next": {next}}.Encode(), nil)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("start: %d %s", res.StatusCode, body)
+	}
+	loc, _ := url.Parse(res.Header.Get("Location"))
+	if !strings.HasPrefix(loc.String(), s.idp.SSOURL+"?") {
+		t.Fatalf("start went to %s", loc)
+	}
+	key, err := s.apps.civico.spid.Web.SP.Keys.Signer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := spidtest.ReadRedirect(loc, "SAMLRequest", key.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// answer is the baseline answer to req for p.
+func (s *spidSite) answer(req *spidtest.Request, p spidtest.Person, classRef string) spidtest.Answer {
+	sp := s.apps.civico.spid.Web.SP
+	return spidtest.Answer{Request: req, ACS: sp.ACS(), Audience: sp.EntityID(), Person: p, ClassRef: classRef, Now: time.Now()}
+}
+
+// post posts a response to the ACS as the provider's page does (from its
+// own origin) and follows the redirects: the final status, URL and body.
+func (s *spidSite) post(t *testing.T, b *browser, xml []byte, relayState string) (int, string, string) {
+	t.Helper()
+	form := url.Values{"SAMLResponse": {spidtest.Encode(xml)}, "RelayState": {relayState}}
+	req, _ := http.NewRequest("POST", s.plain.URL+spid.PathACS, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://idp.spid.test")
+	req.Header.Set("X-Forwarded-For", b.from)
+	res, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusSeeOther {
+		return res.StatusCode, s.plain.URL + spid.PathACS, string(body)
+	}
+	u, final, page, _ := b.follow(s.plain.URL+res.Header.Get("Location"), "")
+	return final.StatusCode, u, page
+}
+
+// The elements a case edits.
+func assertionEl(doc *etree.Document) *etree.Element {
+	return doc.Root().FindElement("./Assertion")
+}
+func find(doc *etree.Document, path string) *etree.Element { return doc.Root().FindElement(path) }
+func drop(el *etree.Element) {
+	if el != nil && el.Parent() != nil {
+		el.Parent().RemoveChild(el)
+	}
+}
+func setAttr(el *etree.Element, k, v string) { el.CreateAttr(k, v) }
+func delAttr(el *etree.Element, k string)    { el.RemoveAttr(k) }
+
+type spidCase struct {
+	name  string
+	level string // asked; substantial when empty
+	// classRef answered; SpidL2 when empty.
+	classRef string
+	// edit changes the answer before it is signed; signed changes the
+	// signed XML (wrapping); noRespSig, noAssertSig, otherKey sign
+	// otherwise.
+	edit                             func(doc *etree.Document, a *spidtest.Answer)
+	signed                           func(t *testing.T, s *spidSite, doc *etree.Document) []byte
+	noRespSig, noAssertSig, otherKey bool
+	ok                               bool
+	status                           int    // the 4xx expected (any 4xx when 0)
+	page                             string // text the final page shows
+	failure, failureMessage          string
+}
+
+// unregistered is a key no registered provider holds.
+var unregistered = func() *rsa.PrivateKey { k, _ := rsa.GenerateKey(rand.Reader, 2048); return k }()
+
+func spidCases() []spidCase {
+	const past, future = "2000-01-01T00:00:00Z", "2099-01-01T00:00:00Z"
+	ra := func(path string) func(doc *etree.Document, _ *spidtest.Answer) {
+		return func(doc *etree.Document, _ *spidtest.Answer) { drop(find(doc, path)) }
+	}
+	at := func(path, k, v string) func(doc *etree.Document, _ *spidtest.Answer) {
+		return func(doc *etree.Document, _ *spidtest.Answer) {
+			el := doc.Root()
+			if path != "" {
+				el = find(doc, path)
+			}
+			if v == "\x00" {
+				delAttr(el, k)
+			} else {
+				setAttr(el, k, v)
+			}
+		}
+	}
+	text := func(path, v string) func(doc *etree.Document, _ *spidtest.Answer) {
+		return func(doc *etree.Document, _ *spidtest.Answer) { find(doc, path).SetText(v) }
+	}
+	both := func(fs ...func(*etree.Document, *spidtest.Answer)) func(*etree.Document, *spidtest.Answer) {
+		return func(doc *etree.Document, a *spidtest.Answer) {
+			for _, f := range fs {
+				f(doc, a)
+			}
+		}
+	}
+	const absent = "\x00"
+	const scd = "./Assertion/Subject/SubjectConfirmation/SubjectConfirmationData"
+	return []spidCase{
+		{name: "01 baseline", ok: true},
+		{name: "01-NS without SessionIndex", ok: true, edit: func(doc *etree.Document, _ *spidtest.Answer) {
+			delAttr(find(doc, "./Assertion/AuthnStatement"), "SessionIndex")
+		}},
+		{name: "02 nothing signed", noRespSig: true, noAssertSig: true},
+		{name: "03 response signed, assertion not", noAssertSig: true},
+		{name: "04 signed with an unregistered key", otherKey: true},
+		{name: "05 unregistered key with its certificate in KeyInfo", otherKey: true},
+		{name: "08 response ID empty", edit: at("", "ID", "")},
+		{name: "09 response ID absent", edit: at("", "ID", absent)},
+		{name: "10 response Version 1.0", edit: at("", "Version", "1.0")},
+		{name: "11 IssueInstant empty", edit: both(at("", "IssueInstant", ""), at("./Assertion", "IssueInstant", ""), at("./Assertion/Conditions", "NotBefore", ""))},
+		{name: "12 response IssueInstant absent", edit: at("", "IssueInstant", absent)},
+		{name: "13 response IssueInstant date only", edit: at("", "IssueInstant", "2018-09-04")},
+		{name: "14 IssueInstant before the request", edit: both(at("", "IssueInstant", "2018-01-01T00:00:00Z"), at("./Assertion", "IssueInstant", "2018-01-01T00:00:00Z"), at("./Assertion/Conditions", "NotBefore", "2018-01-01T00:00:00Z"))},
+		{name: "15 IssueInstant in the future", edit: both(at("", "IssueInstant", future), at("./Assertion", "IssueInstant", future), at("./Assertion/Conditions", "NotBefore", future))},
+		{name: "16 InResponseTo empty", edit: both(at("", "InResponseTo", ""), at(scd, "InResponseTo", ""))},
+		{name: "17 InResponseTo absent", edit: both(at("", "InResponseTo", absent), at(scd, "InResponseTo", absent))},
+		{name: "18 InResponseTo foreign", edit: both(at("", "InResponseTo", "_foreign"), at(scd, "InResponseTo", "_foreign"))},
+		{name: "19 Destination empty", edit: at("", "Destination", "")},
+		{name: "20 Destination absent", edit: at("", "Destination", absent)},
+		{name: "21 Destination and Recipient elsewhere", edit: both(at("", "Destination", "https://sp.example/acs"), at(scd, "Recipient", "https://sp.example/acs"))},
+		{name: "22/25 Status without StatusCode", edit: ra("./Status/StatusCode")},
+		{name: "23 Status absent", edit: ra("./Status")},
+		{name: "24 StatusCode Value empty", edit: at("./Status/StatusCode", "Value", "")},
+		{name: "26 StatusCode unknown", edit: at("./Status/StatusCode", "Value", "urn:oasis:names:tc:SAML:2.0:status:Unknown")},
+		{name: "27 response Issuer empty", edit: text("./Issuer", "")},
+		{name: "28 response Issuer absent", edit: ra("./Issuer")},
+		{name: "29 response Issuer another", edit: text("./Issuer", "https://other-idp.example")},
+		{name: "30 response Issuer Format another", edit: at("./Issuer", "Format", "urn:oasis:names:tc:SAML:2.0:nameid-format:transient")},
+		{name: "31 response Issuer without Format", edit: at("./Issuer", "Format", absent), ok: true},
+		{name: "32 no Assertion", edit: ra("./Assertion")},
+		{name: "33 assertion ID empty", edit: at("./Assertion", "ID", "")},
+		{name: "34 assertion ID absent", edit: at("./Assertion", "ID", absent)},
+		{name: "35 assertion Version 1.0", edit: at("./Assertion", "Version", "1.0")},
+		{name: "36 assertion IssueInstant empty", edit: at("./Assertion", "IssueInstant", "")},
+		{name: "37 assertion IssueInstant absent", edit: at("./Assertion", "IssueInstant", absent)},
+		{name: "38 assertion IssueInstant malformed", edit: at("./Assertion", "IssueInstant", "2018-09-06 16:00")},
+		{name: "39 assertion IssueInstant before the request", edit: at("./Assertion", "IssueInstant", past)},
+		{name: "40 assertion IssueInstant in the future", edit: at("./Assertion", "IssueInstant", future)},
+		{name: "41 Subject empty", edit: func(doc *etree.Document, _ *spidtest.Answer) {
+			s := find(doc, "./Assertion/Subject")
+			for _, c := range s.ChildElements() {
+				s.RemoveChild(c)
+			}
+		}},
+		{name: "42 Subject absent", edit: ra("./Assertion/Subject")},
+		{name: "43 NameID without value", edit: both(text("./Assertion/Subject/NameID", ""), at("./Assertion/Subject/NameID", "NameQualifier", ""))},
+		{name: "44 NameID absent", edit: ra("./Assertion/Subject/NameID")},
+		{name: "45 NameID Format empty", edit: at("./Assertion/Subject/NameID", "Format", "")},
+		{name: "46 NameID Format absent", edit: at("./Assertion/Subject/NameID", "Format", absent)},
+		{name: "47 NameID Format persistent", edit: at("./Assertion/Subject/NameID", "Format", "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent")},
+		{name: "48 NameQualifier empty", edit: at("./Assertion/Subject/NameID", "NameQualifier", "")},
+		{name: "49 NameQualifier absent", edit: at("./Assertion/Subject/NameID", "NameQualifier", absent)},
+		{name: "51/56 SubjectConfirmationData absent", edit: ra(scd)},
+		{name: "52 SubjectConfirmation absent", edit: ra("./Assertion/Subject/SubjectConfirmation")},
+		{name: "53 Method empty", edit: at("./Assertion/Subject/SubjectConfirmation", "Method", "")},
+		{name: "54 Method absent", edit: at("./Assertion/Subject/SubjectConfirmation", "Method", absent)},
+		{name: "55 Method holder-of-key", edit: at("./Assertion/Subject/SubjectConfirmation", "Method", "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key")},
+		{name: "57 Recipient empty", edit: at(scd, "Recipient", "")},
+		{name: "58 Recipient absent", edit: at(scd, "Recipient", absent)},
+		{name: "59 Recipient elsewhere", edit: at(scd, "Recipient", "https://sp.example/acs")},
+		{name: "60 Data InResponseTo empty", edit: at(scd, "InResponseTo", "")},
+		{name: "61 Data InResponseTo absent", edit: at(scd, "InResponseTo", absent)},
+		{name: "62 Data InResponseTo foreign", edit: at(scd, "InResponseTo", "_foreign")},
+		{name: "63 Data NotOnOrAfter empty", edit: at(scd, "NotOnOrAfter", "")},
+		{name: "64 Data NotOnOrAfter absent", edit: at(scd, "NotOnOrAfter", absent)},
+		{name: "65 Data NotOnOrAfter malformed", edit: at(scd, "NotOnOrAfter", "2018.09.18")},
+		{name: "66 Data NotOnOrAfter past", edit: at(scd, "NotOnOrAfter", past)},
+		{name: "67 assertion Issuer empty", edit: text("./Assertion/Issuer", "")},
+		{name: "68 assertion Issuer absent", edit: ra("./Assertion/Issuer")},
+		{name: "69 assertion Issuer another", edit: text("./Assertion/Issuer", "https://other-idp.example")},
+		{name: "70 assertion Issuer Format empty", edit: at("./Assertion/Issuer", "Format", "")},
+		{name: "71 assertion Issuer Format absent", edit: at("./Assertion/Issuer", "Format", absent)},
+		{name: "72 assertion Issuer Format another", edit: at("./Assertion/Issuer", "Format", "urn:oasis:names:tc:SAML:2.0:nameid-format:transient")},
+		{name: "73/84 AudienceRestriction absent", edit: ra("./Assertion/Conditions/AudienceRestriction")},
+		{name: "74 Conditions absent", edit: ra("./Assertion/Conditions")},
+		{name: "75 NotBefore empty", edit: at("./Assertion/Conditions", "NotBefore", "")},
+		{name: "76 NotBefore absent", edit: at("./Assertion/Conditions", "NotBefore", absent)},
+		{name: "77 NotBefore malformed", edit: at("./Assertion/Conditions", "NotBefore", "2018/09/10")},
+		{name: "78 NotBefore future", edit: at("./Assertion/Conditions", "NotBefore", future)},
+		{name: "79 NotOnOrAfter empty", edit: at("./Assertion/Conditions", "NotOnOrAfter", "")},
+		{name: "80 NotOnOrAfter absent", edit: at("./Assertion/Conditions", "NotOnOrAfter", absent)},
+		{name: "81 NotOnOrAfter malformed", edit: at("./Assertion/Conditions", "NotOnOrAfter", "10-09-2018")},
+		{name: "82 NotOnOrAfter past", edit: at("./Assertion/Conditions", "NotOnOrAfter", past)},
+		{name: "83/86 AudienceRestriction without Audience", edit: ra("./Assertion/Conditions/AudienceRestriction/Audience")},
+		{name: "85 Audience empty", edit: text("./Assertion/Conditions/AudienceRestriction/Audience", "")},
+		{name: "87 Audience another SP", edit: text("./Assertion/Conditions/AudienceRestriction/Audience", "https://other-sp.example/metadata")},
+		{name: "88/91 AuthnStatement without AuthnContext", edit: ra("./Assertion/AuthnStatement/AuthnContext")},
+		{name: "89 AuthnStatement absent", edit: ra("./Assertion/AuthnStatement")},
+		{name: "90/93 AuthnContext without ClassRef", edit: ra("./Assertion/AuthnStatement/AuthnContext/AuthnContextClassRef")},
+		{name: "92 ClassRef empty", edit: text("./Assertion/AuthnStatement/AuthnContext/AuthnContextClassRef", "")},
+		{name: "94 SpidL1 to an L2 minimum request", classRef: spid.SpidL1, status: http.StatusForbidden, page: "livello"},
+		{name: "94 SpidL1 to an L1 request", level: "low", classRef: spid.SpidL1, ok: true},
+		{name: "95 SpidL2 to an L2 request", classRef: spid.SpidL2, ok: true},
+		{name: "95 SpidL2 to an L3 request", level: "high", classRef: spid.SpidL2, status: http.StatusForbidden},
+		{name: "96 SpidL3 to an L2 request", classRef: spid.SpidL3, ok: true},
+		{name: "96 SpidL3 to an L1 request", level: "low", classRef: spid.SpidL3, ok: true},
+		{name: "97 obsolete urn ClassRef", classRef: "urn:oasis:names:tc:SAML:2.0:ac:classes:SpidL2"},
+		{name: "98 AttributeStatement without Attribute", edit: func(doc *etree.Document, _ *spidtest.Answer) {
+			st := find(doc, "./Assertion/AttributeStatement")
+			for _, c := range st.ChildElements() {
+				st.RemoveChild(c)
+			}
+		}},
+		{name: "99 attribute without value", edit: func(doc *etree.Document, _ *spidtest.Answer) {
+			at := find(doc, "./Assertion/AttributeStatement").CreateElement("saml:Attribute")
+			at.CreateAttr("Name", "spidCode")
+		}},
+		{name: "100 assertion signed with an unregistered key", otherKey: true},
+		{name: "103 attribute set differs (no fiscal number)", edit: func(doc *etree.Document, _ *spidtest.Answer) {
+			for _, at := range find(doc, "./Assertion/AttributeStatement").ChildElements() {
+				if at.SelectAttrValue("Name", "") == "fiscalNumber" {
+					at.Parent().RemoveChild(at)
+				}
+			}
+		}},
+		{name: "104 anomaly 19", failure: "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed", failureMessage: "ErrorCode nr19", noRespSig: true, page: "troppe volte"},
+		{name: "105 anomaly 20", failure: "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed", failureMessage: "ErrorCode nr20", noRespSig: true, page: "secondo fattore"},
+		{name: "106 anomaly 21", failure: "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed", failureMessage: "ErrorCode nr21", noRespSig: true, page: "scaduto"},
+		{name: "107 anomaly 22", failure: "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed", failureMessage: "ErrorCode nr22", noRespSig: true, page: "consenso"},
+		{name: "108 anomaly 23", failure: "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed", failureMessage: "ErrorCode nr23", noRespSig: true, page: "sospesa"},
+		{name: "111 anomaly 25 (signed)", failure: "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed", failureMessage: "ErrorCode nr25", page: "annullato"},
+		{name: "anomaly 30", failure: "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed", failureMessage: "ErrorCode nr30", page: "professionale"},
+		{name: "109 attributes without NameFormat", ok: true},
+		{name: "110 IssueInstant with milliseconds", ok: true, edit: func(doc *etree.Document, _ *spidtest.Answer) {
+			now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+			setAttr(doc.Root(), "IssueInstant", now)
+			setAttr(find(doc, "./Assertion"), "IssueInstant", now)
+		}},
+		{name: "112 signed foreign element first, response by another key", signed: func(t *testing.T, s *spidSite, doc *etree.Document) []byte {
+			foreign := etree.NewDocument()
+			if err := foreign.ReadFromBytes(s.idp.Metadata("x")); err != nil {
+				t.Fatal(err)
+			}
+			fr := foreign.Root()
+			fr.CreateAttr("ID", "_meta")
+			if err := spidtest.SignElement(fr, s.idp.Key, s.idp.Cert); err != nil {
+				t.Fatal(err)
+			}
+			if err := spidtest.SignElement(doc.Root(), unregistered, s.otherCert(t)); err != nil {
+				t.Fatal(err)
+			}
+			doc.Root().InsertChildAt(0, fr)
+			b, _ := doc.WriteToBytes()
+			return b
+		}},
+		{name: "113 as 112, assertion signature stale", signed: func(t *testing.T, s *spidSite, doc *etree.Document) []byte {
+			if err := spidtest.SignElement(assertionEl(doc), s.idp.Key, s.idp.Cert); err != nil {
+				t.Fatal(err)
+			}
+			find(doc, "./Assertion/Subject/NameID").SetText("_changed")
+			foreign := etree.NewDocument()
+			_ = foreign.ReadFromBytes(s.idp.Metadata("x"))
+			fr := foreign.Root()
+			fr.CreateAttr("ID", "_meta")
+			_ = spidtest.SignElement(fr, s.idp.Key, s.idp.Cert)
+			if err := spidtest.SignElement(doc.Root(), unregistered, s.otherCert(t)); err != nil {
+				t.Fatal(err)
+			}
+			doc.Root().InsertChildAt(0, fr)
+			b, _ := doc.WriteToBytes()
+			return b
+		}},
+		{name: "xsw1 signed response copied inside the signature", signed: xsw(func(t *testing.T, s *spidSite, doc *etree.Document) {
+			orig := doc.Root().Copy()
+			sig := doc.Root().FindElement("./Signature")
+			sig.AddChild(orig)
+			doc.Root().CreateAttr("ID", "_evil")
+			evilAssertion(doc)
+		})},
+		{name: "xsw2 signed response beside the signature", signed: xsw(func(t *testing.T, s *spidSite, doc *etree.Document) {
+			orig := doc.Root().Copy()
+			doc.Root().InsertChildAt(2, orig)
+			doc.Root().CreateAttr("ID", "_evil")
+			evilAssertion(doc)
+		})},
+		{name: "xsw3 unsigned assertion copy before the signed one", signed: xsw(func(t *testing.T, s *spidSite, doc *etree.Document) {
+			drop(doc.Root().FindElement("./Signature"))
+			as := assertionEl(doc)
+			ev := as.Copy()
+			drop(ev.FindElement("./Signature"))
+			ev.CreateAttr("ID", "_evil")
+			ev.FindElement("./AttributeStatement/Attribute/AttributeValue").SetText("TINIT-RSSMRA80A01C707K")
+			doc.Root().InsertChildAt(as.Index(), ev)
+		})},
+		{name: "xsw4 unsigned assertion wraps the signed one", signed: xsw(func(t *testing.T, s *spidSite, doc *etree.Document) {
+			drop(doc.Root().FindElement("./Signature"))
+			as := assertionEl(doc)
+			ev := as.Copy()
+			drop(ev.FindElement("./Signature"))
+			ev.CreateAttr("ID", "_evil")
+			ev.FindElement("./AttributeStatement/Attribute/AttributeValue").SetText("TINIT-RSSMRA80A01C707K")
+			doc.Root().RemoveChild(as)
+			ev.AddChild(as)
+			doc.Root().AddChild(ev)
+		})},
+		{name: "xsw5 signed assertion renamed, unsigned copy keeps the id", signed: xsw(func(t *testing.T, s *spidSite, doc *etree.Document) {
+			drop(doc.Root().FindElement("./Signature"))
+			as := assertionEl(doc)
+			ev := as.Copy()
+			drop(ev.FindElement("./Signature"))
+			ev.FindElement("./AttributeStatement/Attribute/AttributeValue").SetText("TINIT-RSSMRA80A01C707K")
+			as.CreateAttr("ID", "_renamed")
+			doc.Root().AddChild(ev)
+		})},
+		{name: "xsw6 as xsw5, copy inside the signature", signed: xsw(func(t *testing.T, s *spidSite, doc *etree.Document) {
+			drop(doc.Root().FindElement("./Signature"))
+			as := assertionEl(doc)
+			ev := as.Copy()
+			drop(ev.FindElement("./Signature"))
+			ev.FindElement("./AttributeStatement/Attribute/AttributeValue").SetText("TINIT-RSSMRA80A01C707K")
+			as.CreateAttr("ID", "_renamed")
+			as.FindElement("./Signature").AddChild(ev)
+		})},
+		{name: "xsw7 unsigned copy inside Extensions", signed: xsw(func(t *testing.T, s *spidSite, doc *etree.Document) {
+			drop(doc.Root().FindElement("./Signature"))
+			as := assertionEl(doc)
+			ev := as.Copy()
+			drop(ev.FindElement("./Signature"))
+			ev.FindElement("./AttributeStatement/Attribute/AttributeValue").SetText("TINIT-RSSMRA80A01C707K")
+			ext := etree.NewElement("samlp:Extensions")
+			ext.AddChild(ev)
+			doc.Root().InsertChildAt(1, ext)
+			doc.Root().RemoveChild(as)
+			doc.Root().AddChild(ev.Copy())
+			ext.AddChild(as)
+		})},
+		{name: "xsw8 unsigned copy inside an Object of the signature", signed: xsw(func(t *testing.T, s *spidSite, doc *etree.Document) {
+			drop(doc.Root().FindElement("./Signature"))
+			as := assertionEl(doc)
+			ev := as.Copy()
+			drop(ev.FindElement("./Signature"))
+			ev.FindElement("./AttributeStatement/Attribute/AttributeValue").SetText("TINIT-RSSMRA80A01C707K")
+			obj := as.FindElement("./Signature").CreateElement("ds:Object")
+			obj.AddChild(ev)
+		})},
+		{name: "xslt transform in the response signature", signed: xsw(func(t *testing.T, s *spidSite, doc *etree.Document) {
+			tr := doc.Root().FindElement("./Signature/SignedInfo/Reference/Transforms").CreateElement("ds:Transform")
+			tr.CreateAttr("Algorithm", "http://www.w3.org/TR/1999/REC-xslt-19991116")
+			tr.CreateElement("xsl:stylesheet").CreateAttr("xmlns:xsl", "https://evil.example/x.xsl")
+		})},
+	}
+}
+
+// xsw signs the answer as the provider does, then wraps it.
+func xsw(wrap func(t *testing.T, s *spidSite, doc *etree.Document)) func(t *testing.T, s *spidSite, doc *etree.Document) []byte {
+	return func(t *testing.T, s *spidSite, doc *etree.Document) []byte {
+		b, err := s.idp.Sign(doc, true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed := etree.NewDocument()
+		if err := signed.ReadFromBytes(b); err != nil {
+			t.Fatal(err)
+		}
+		wrap(t, s, signed)
+		out, _ := signed.WriteToBytes()
+		return out
+	}
+}
+
+// evilAssertion changes the outer (unsigned) assertion's person.
+func evilAssertion(doc *etree.Document) {
+	as := assertionEl(doc)
+	drop(as.FindElement("./Signature"))
+	as.CreateAttr("ID", "_evilassertion")
+	as.FindElement("./AttributeStatement/Attribute/AttributeValue").SetText("TINIT-RSSMRA80A01C707K")
+}
+
+func (s *spidSite) otherCert(t *testing.T) *x509.Certificate {
+	c, err := spidtest.SelfSigned(unregistered, "not a registered provider")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestSPIDResponseCases runs one row per numbered case of SPID's SP test
+// suites that applies to an SP: each edits (and re-signs) the provider's
+// answer to a real request of the portal, posts it to the assertion
+// consumer, follows the redirects, and judges the final status as the
+// validator does: 200 for OK, a 4xx for KO.
+func TestSPIDResponseCases(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSPIDSite(t, d)
+		for _, c := range spidCases() {
+			t.Run(c.name, func(t *testing.T) {
+				b := s.spidBrowser(t)
+				level := c.level
+				if level == "" {
+					level = "substantial"
+				}
+				req := s.start(t, b, level, "/area-personale")
+				p := s.person(t)
+				classRef := c.classRef
+				if classRef == "" {
+					classRef = spid.ClassRef(assurance.Level(level))
+				}
+				a := s.answer(req, p, classRef)
+				a.Status, a.Message = c.failure, c.failureMessage
+				doc := s.idp.Response(a)
+				if c.edit != nil {
+					c.edit(doc, &a)
+				}
+				var xml []byte
+				var err error
+				switch {
+				case c.signed != nil:
+					xml = c.signed(t, s, doc)
+				case c.otherKey:
+					xml, err = spidtest.SignWith(doc, true, true, unregistered, s.otherCert(t))
+				default:
+					xml, err = s.idp.Sign(doc, !c.noRespSig, !c.noAssertSig)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				status, u, body := s.post(t, b, xml, req.RelayState)
+				if c.ok {
+					if status != http.StatusOK || !strings.HasSuffix(u, "/area-personale") {
+						t.Fatalf("want 200 at the personal area, got %d at %s", status, u)
+					}
+					code, me := b.me(s.plain.URL)
+					got, _ := spid.LevelOf(classRef)
+					if code != http.StatusOK || me.Method != "spid" || me.Assurance != string(got) || me.Sources["fiscal_code"] != identity.SourceSPID {
+						t.Fatalf("me: %d %+v", code, me)
+					}
+					if got != assurance.Low && me.FiscalCode != strings.TrimPrefix(p.FiscalNumber, "TINIT-") {
+						t.Fatalf("me: %+v", me)
+					}
+					return
+				}
+				if status < 400 || status > 499 || (c.status != 0 && status != c.status) {
+					t.Fatalf("want a 4xx (%d), got %d at %s", c.status, status, u)
+				}
+				if c.page != "" && !strings.Contains(body, c.page) {
+					t.Fatalf("the page does not say %q", c.page)
+				}
+				if code, _ := b.me(s.plain.URL); code == http.StatusOK {
+					t.Fatal("logged in after a refused answer")
+				}
+			})
+		}
+	})
+}
