@@ -18,10 +18,12 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/payments"
 	"github.com/civico-pa/civico/internal/spid"
 	"github.com/civico-pa/civico/internal/spid/spidtest"
 )
@@ -534,5 +536,256 @@ func TestSPIDResponseCases(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// login runs a whole SPID login at level asked, answered at classRef for
+// p, returning where it ended.
+func (s *spidSite) login(t *testing.T, b *browser, level, classRef, next string, p spidtest.Person) (int, string, string, []byte, *spidtest.Request) {
+	t.Helper()
+	req := s.start(t, b, level, next)
+	xml, err := s.idp.Sign(s.idp.Response(s.answer(req, p, classRef)), true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, u, body := s.post(t, b, xml, req.RelayState)
+	return status, u, body, xml, req
+}
+
+// The journeys of a resident with SPID: the button on the login page, a
+// level 2 login to the personal area, a page that needs level 2 refusing a
+// level 1 login and stepping up, logout at the provider, and the attacks
+// an outsider would try.
+func TestSPIDJourneys(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSPIDSite(t, d)
+		ctx := context.Background()
+
+		t.Run("the login page lists the providers, without JavaScript", func(t *testing.T) {
+			b := s.spidBrowser(t)
+			_, body := b.do("GET", s.plain.URL+"/accedi?next=/area-personale", nil)
+			want := spid.PathLogin + "?" + url.Values{"idp": {s.idp.EntityID}, "livello": {"substantial"}, "next": {"/area-personale"}}.Encode()
+			if !strings.Contains(body, "Entra con SPID") || !strings.Contains(body, "Gestore di prova") || !strings.Contains(body, strings.ReplaceAll(want, "&", "&amp;")) {
+				t.Fatalf("no SPID button with the provider's link %s", want)
+			}
+		})
+
+		t.Run("level 2 reaches the personal area at substantial, with what SPID proved", func(t *testing.T) {
+			b := s.spidBrowser(t)
+			p := s.person(t)
+			status, u, _, _, _ := s.login(t, b, "substantial", spid.SpidL2, "/area-personale", p)
+			if status != http.StatusOK || !strings.HasSuffix(u, "/area-personale") {
+				t.Fatalf("%d at %s", status, u)
+			}
+			_, me := b.me(s.plain.URL)
+			if me.Assurance != "substantial" || me.Method != "spid" || me.FiscalCode != strings.TrimPrefix(p.FiscalNumber, "TINIT-") ||
+				me.FamilyName != p.FamilyName || me.Sources["name"] != identity.SourceSPID || me.Sources["sex_and_birth_date"] != identity.SourceSPID {
+				t.Fatalf("me: %+v", me)
+			}
+			a, err := s.apps.identity.Store.ByFiscalCode(ctx, me.FiscalCode)
+			if err != nil || a.BirthDate != p.DateOfBirth || a.BirthPlace != p.PlaceOfBirth || a.Email != "" {
+				t.Fatalf("account: %+v %v", a, err)
+			}
+			// The pair is in the audit log.
+			for _, action := range []string{"spid.request", "spid.response.ok"} {
+				records, _ := (&audit.Log{DB: d}).List(ctx, audit.ListFilter{Action: action, Limit: 200})
+				if len(records) == 0 {
+					t.Fatalf("no %s in the audit log", action)
+				}
+			}
+		})
+
+		t.Run("a service needing level 2 refuses a level 1 login and steps up", func(t *testing.T) {
+			b := s.spidBrowser(t)
+			p := s.person(t)
+			if status, _, _, _, _ := s.login(t, b, "low", spid.SpidL1, "/area-personale", p); status != http.StatusOK {
+				t.Fatalf("level 1 login: %d", status)
+			}
+			res, _ := b.do("GET", s.plain.URL+payments.AreaPath, nil)
+			loc := res.Header.Get("Location")
+			if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/accedi/carta?") || !strings.Contains(loc, "livello=substantial") {
+				t.Fatalf("level 1 at a level 2 page: %d %s", res.StatusCode, loc)
+			}
+			_, page := b.do("GET", s.plain.URL+loc, nil)
+			want := spid.PathLogin + "?" + url.Values{"idp": {s.idp.EntityID}, "livello": {"substantial"}, "next": {payments.AreaPath}}.Encode()
+			if !strings.Contains(page, strings.ReplaceAll(want, "&", "&amp;")) {
+				t.Fatalf("the step-up page offers no SPID level 2: %s", want)
+			}
+			// An answer still at level 1 to the level 2 request is refused.
+			req := s.start(t, b, "substantial", payments.AreaPath)
+			if req.ClassRef != spid.SpidL2 || req.Comparison != "minimum" || req.ForceAuthn != "true" {
+				t.Fatalf("step-up request: %+v", req)
+			}
+			xml, _ := s.idp.Sign(s.idp.Response(s.answer(req, p, spid.SpidL1)), true, true)
+			if status, _, body := s.post(t, b, xml, req.RelayState); status != http.StatusForbidden || !strings.Contains(body, "livello") {
+				t.Fatalf("level 1 answer to a level 2 request: %d", status)
+			}
+			status, u, _, _, _ := s.login(t, b, "substantial", spid.SpidL2, payments.AreaPath, p)
+			if status != http.StatusOK || !strings.HasSuffix(u, payments.AreaPath) {
+				t.Fatalf("after the step-up: %d at %s", status, u)
+			}
+			if _, me := b.me(s.plain.URL); me.Assurance != "substantial" {
+				t.Fatalf("after the step-up: %+v", me)
+			}
+		})
+
+		t.Run("the requests are SPID's", func(t *testing.T) {
+			b := s.spidBrowser(t)
+			req := s.start(t, b, "low", "/")
+			root := req.Doc.Root()
+			if req.ACSIndex != "0" || req.AttrIndex != "0" || req.IssuerFormat != spid.NameIDEntity || req.IssuerQualifier != s.apps.civico.spid.Web.SP.EntityID() ||
+				req.Destination != s.idp.SSOURL || req.ForceAuthn != "" || req.ClassRef != spid.SpidL1 || root.SelectAttrValue("Version", "") != "2.0" {
+				t.Fatalf("request: %+v", req)
+			}
+			pol := root.FindElement("./NameIDPolicy")
+			if pol == nil || pol.SelectAttrValue("Format", "") != spid.NameIDTransient || pol.SelectAttr("AllowCreate") != nil || root.SelectAttr("IsPassive") != nil {
+				t.Fatal("NameIDPolicy must be transient without AllowCreate")
+			}
+		})
+
+		t.Run("a replayed answer is refused", func(t *testing.T) {
+			b := s.spidBrowser(t)
+			status, _, _, xml, req := s.login(t, b, "substantial", spid.SpidL2, "/area-personale", s.person(t))
+			if status != http.StatusOK {
+				t.Fatal(status)
+			}
+			other := s.spidBrowser(t)
+			if status, _, _ := s.post(t, other, xml, req.RelayState); status != http.StatusForbidden {
+				t.Fatalf("replay: %d", status)
+			}
+			if status, _, _ := s.post(t, b, xml, req.RelayState); status != http.StatusForbidden {
+				t.Fatalf("replay in the same browser: %d", status)
+			}
+		})
+
+		t.Run("an answer to another browser's request logs no one in here", func(t *testing.T) {
+			attacker, victim := s.spidBrowser(t), s.spidBrowser(t)
+			// The victim has a login of their own in progress (a binding
+			// cookie of their own).
+			s.start(t, victim, "substantial", "/area-personale")
+			req := s.start(t, attacker, "substantial", "/area-personale")
+			xml, _ := s.idp.Sign(s.idp.Response(s.answer(req, s.person(t), spid.SpidL2)), true, true)
+			status, _, body := s.post(t, victim, xml, req.RelayState)
+			if status != http.StatusForbidden || !strings.Contains(body, "altro browser") {
+				t.Fatalf("login forced into another browser: %d", status)
+			}
+			if code, _ := victim.me(s.plain.URL); code == http.StatusOK {
+				t.Fatal("the victim's browser was logged in as the attacker")
+			}
+		})
+
+		t.Run("an answer for another SP's audience is refused", func(t *testing.T) {
+			b := s.spidBrowser(t)
+			req := s.start(t, b, "substantial", "/")
+			a := s.answer(req, s.person(t), spid.SpidL2)
+			a.Audience = "https://another-town.example/spid/metadata"
+			xml, _ := s.idp.Sign(s.idp.Response(a), true, true)
+			if status, _, _ := s.post(t, b, xml, req.RelayState); status != http.StatusForbidden {
+				t.Fatalf("another audience: %d", status)
+			}
+		})
+
+		t.Run("SPID never enters a password account that only claims the fiscal code", func(t *testing.T) {
+			p := s.person(t)
+			code := strings.TrimPrefix(p.FiscalNumber, "TINIT-")
+			attacker := s.browser(t, nil)
+			s.register(t, attacker, "claimant@example.org", "Prova", p.FamilyName, "tram-per-Sesto-alle-7")
+			if _, err := d.ExecContext(ctx, `UPDATE accounts SET fiscal_code = $1, fiscal_code_source = 'self' WHERE email = 'claimant@example.org'`, code); err != nil {
+				t.Fatal(err)
+			}
+			holder := s.spidBrowser(t)
+			if status, _, _, _, _ := s.login(t, holder, "substantial", spid.SpidL2, "/area-personale", p); status != http.StatusOK {
+				t.Fatal(status)
+			}
+			_, me := holder.me(s.plain.URL)
+			if me.Email == "claimant@example.org" || me.FiscalCode != code {
+				t.Fatalf("SPID landed in the claimant's account: %+v", me)
+			}
+			if a, err := s.apps.identity.Store.ByEmail(ctx, "claimant@example.org"); err != nil || a.FiscalCode != "" {
+				t.Fatalf("the claim stayed: %+v %v", a, err)
+			}
+		})
+
+		t.Run("logout ends the session here and at the provider", func(t *testing.T) {
+			b := s.spidBrowser(t)
+			if status, _, _, _, _ := s.login(t, b, "substantial", spid.SpidL2, "/area-personale", s.person(t)); status != http.StatusOK {
+				t.Fatal(status)
+			}
+			res, _ := b.do("POST", s.plain.URL+"/esci", url.Values{})
+			loc, _ := url.Parse(res.Header.Get("Location"))
+			if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc.String(), s.idp.SLOURL+"?") {
+				t.Fatalf("logout: %d %s", res.StatusCode, loc)
+			}
+			if code, _ := b.me(s.plain.URL); code == http.StatusOK {
+				t.Fatal("still logged in here")
+			}
+			key, _ := s.apps.civico.spid.Web.SP.Keys.Signer(ctx)
+			lr, err := spidtest.ReadRedirect(loc, "SAMLRequest", key.Cert)
+			if err != nil || lr.NameID == "" || lr.IssuerQualifier == "" || lr.Doc.Root().Tag != "LogoutRequest" {
+				t.Fatalf("LogoutRequest: %+v %v", lr, err)
+			}
+			back, err := s.idp.LogoutResponse(lr, s.apps.civico.spid.Web.SP.SLO(), lr.RelayState, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, body := b.do("GET", back, nil)
+			if res.StatusCode != http.StatusOK || !strings.Contains(body, "gestore di identità") {
+				t.Fatalf("LogoutResponse: %d", res.StatusCode)
+			}
+			if res, _ := b.do("GET", back, nil); res.StatusCode != http.StatusBadRequest {
+				t.Fatalf("LogoutResponse replayed: %d", res.StatusCode)
+			}
+			// A LogoutResponse signed by someone else is refused.
+			other, _ := spidtest.New(s.idp.EntityID, s.idp.EntityID)
+			forged, _ := other.LogoutResponse(lr, s.apps.civico.spid.Web.SP.SLO(), "", time.Now())
+			if res, _ := b.do("GET", forged, nil); res.StatusCode != http.StatusBadRequest {
+				t.Fatalf("forged LogoutResponse: %d", res.StatusCode)
+			}
+		})
+
+		t.Run("the metadata is signed and lists both certificates during a rotation", func(t *testing.T) {
+			check := func(n int) *etree.Element {
+				res, body := s.spidBrowser(t).do("GET", s.plain.URL+spid.PathMetadata, nil)
+				if res.StatusCode != http.StatusOK {
+					t.Fatal(res.StatusCode)
+				}
+				doc := etree.NewDocument()
+				if err := doc.ReadFromString(body); err != nil {
+					t.Fatal(err)
+				}
+				root := doc.Root()
+				if root.SelectAttrValue("entityID", "") != s.apps.civico.spid.Web.SP.EntityID() || root.FindElement("./Signature") == nil {
+					t.Fatal("entityID or signature")
+				}
+				if len(root.FindElements("./SPSSODescriptor/KeyDescriptor")) != n {
+					t.Fatalf("want %d certificates", n)
+				}
+				acs := root.FindElement("./SPSSODescriptor/AssertionConsumerService")
+				if acs.SelectAttrValue("index", "") != "0" || acs.SelectAttrValue("isDefault", "") != "true" || acs.SelectAttrValue("Location", "") != s.apps.civico.spid.Web.SP.ACS() {
+					t.Fatal("AssertionConsumerService")
+				}
+				if ipa := root.FindElement("./ContactPerson/Extensions/IPACode"); ipa == nil || ipa.Text() != "c_c707" || root.FindElement("./ContactPerson/Extensions/Public") == nil {
+					t.Fatal("no public SP extensions")
+				}
+				// The signature verifies with the certificate it lists.
+				idps, err := spid.ParseMetadata([]byte(strings.Replace(strings.Replace(body, "SPSSODescriptor", "IDPSSODescriptor", -1),
+					`<md:NameIDFormat>`, `<md:SingleSignOnService Binding="`+spid.BindingRedirect+`" Location="https://x.example/sso"/><md:NameIDFormat>`, 1)), "spid")
+				if err != nil || len(idps[0].Certs) != n {
+					t.Fatalf("metadata certificates: %v", err)
+				}
+				return root
+			}
+			check(1)
+			sp := s.apps.civico.spid.Web.SP
+			before, _ := sp.Keys.Signer(ctx)
+			p, _ := s.apps.portal.Town.Get(ctx)
+			if _, err := sp.Keys.Add(ctx, sp.Subject(p), time.Now().Add(time.Hour), true); err != nil {
+				t.Fatal(err)
+			}
+			check(2)
+			if after, _ := sp.Keys.Signer(ctx); after.ID != before.ID {
+				t.Fatal("the new key signs before the overlap ends")
+			}
+		})
 	})
 }
