@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -788,4 +790,72 @@ func TestSPIDJourneys(t *testing.T) {
 			}
 		})
 	})
+}
+
+// The operator's commands: the providers' registry from metadata files, the
+// metadata to send to AgID, the keys and their rotation.
+func TestSPIDCommands(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"CIVICO_DATA_DIR": dir, "CIVICO_SECRET_KEY": testSecretKey, "CIVICO_BASE_URL": "https://servizi.comune.example"}
+	good := filepath.Join(dir, "town.json")
+	if err := writeFile(good, string(mustRead(t, "../../internal/town/cinisello-balsamo.json"))); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, env, "town", "import", good); code != 0 {
+		t.Fatalf("town import: %q", errOut)
+	}
+	reg := filepath.Join(dir, "registry")
+	if err := os.Mkdir(reg, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"Primo gestore", "Secondo gestore"} {
+		idp, err := spidtest.New(fmt.Sprintf("https://idp%d.example", i), fmt.Sprintf("https://idp%d.example", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(reg, fmt.Sprintf("idp%d.xml", i)), idp.Metadata(name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(reg, "notes.txt"), []byte("not metadata"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, env, "spid", "registry", "import", reg); code != 0 || !strings.Contains(out, "2 identity provider(s) imported") {
+		t.Fatalf("registry import: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := runCLI(t, env, "spid", "registry", "list"); code != 0 || !strings.Contains(out, "Primo gestore") || !strings.Contains(out, "https://idp1.example") {
+		t.Fatalf("registry list: %q", out)
+	}
+	// A folder with one bad file imports nothing.
+	if err := os.WriteFile(filepath.Join(reg, "idp9.xml"), []byte(`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://bad.example"><md:IDPSSODescriptor/></md:EntityDescriptor>`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, env, "spid", "registry", "import", reg); code != 1 || !strings.Contains(errOut, "nothing imported") {
+		t.Fatalf("import of a bad folder: %d %q", code, errOut)
+	}
+	if code, _, _ := runCLI(t, env, "spid", "registry", "remove", "https://idp0.example"); code != 0 {
+		t.Fatal("remove")
+	}
+	if _, out, _ := runCLI(t, env, "spid", "registry", "list"); strings.Contains(out, "Primo gestore") {
+		t.Fatalf("removed provider still listed: %q", out)
+	}
+	code, md, errOut := runCLI(t, env, "spid", "metadata")
+	if code != 0 || !strings.Contains(md, `entityID="https://servizi.comune.example/spid/metadata"`) || !strings.Contains(md, "c_c707</spid:IPACode>") ||
+		strings.Count(md, "<md:KeyDescriptor") != 1 {
+		t.Fatalf("metadata: %d %q %q", code, md, errOut)
+	}
+	if code, out, errOut := runCLI(t, env, "spid", "rotate-keys", "--overlap", "48h"); code != 0 || !strings.Contains(out, "Send the new metadata to AgID") {
+		t.Fatalf("rotate-keys: %d %q %q", code, out, errOut)
+	}
+	if _, md, _ := runCLI(t, env, "spid", "metadata"); strings.Count(md, "<md:KeyDescriptor") != 2 {
+		t.Fatalf("during the overlap the metadata lists both certificates: %q", md)
+	}
+	if _, out, _ := runCLI(t, env, "spid", "keys"); strings.Count(out, "Comune di Cinisello Balsamo") != 2 {
+		t.Fatalf("keys: %q", out)
+	}
+	// Another secret cannot sign.
+	other := map[string]string{"CIVICO_DATA_DIR": dir, "CIVICO_SECRET_KEY": strings.Repeat("x", 40)}
+	if code, _, errOut := runCLI(t, other, "spid", "metadata"); code == 0 || !strings.Contains(errOut, "CIVICO_SECRET_KEY") {
+		t.Fatalf("metadata with another secret: %d %q", code, errOut)
+	}
 }
