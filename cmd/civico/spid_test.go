@@ -7,11 +7,13 @@ import (
 	"crypto/x509"
 	"database/sql"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -858,4 +860,78 @@ func TestSPIDCommands(t *testing.T) {
 	if code, _, errOut := runCLI(t, other, "spid", "metadata"); code == 0 || !strings.Contains(errOut, "CIVICO_SECRET_KEY") {
 		t.Fatalf("metadata with another secret: %d %q", code, errOut)
 	}
+}
+
+// hidden reads a hidden field's value from a page.
+func hidden(t *testing.T, page, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no field %s", name)
+	}
+	return html.UnescapeString(m[1])
+}
+
+// The demo's TEST provider: served on the portal only by `civico demo`,
+// clearly labelled, and a whole login through it in the browser's steps.
+func TestSPIDDemoProvider(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newTunedIDSite(t, d, func(c *config) {
+			var err error
+			if c.demoSPID, err = spidtest.New(c.BaseURL+spid.TestIdPPath, c.BaseURL+spid.TestIdPPath); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if err := prepareDemoSPID(context.Background(), s.apps); err != nil {
+			t.Fatal(err)
+		}
+		b := s.browser(t, nil)
+		_, login := b.do("GET", s.plain.URL+"/accedi", nil)
+		if !strings.Contains(login, "SPID di prova (solo demo)") {
+			t.Fatal("the demo provider is not on the login page")
+		}
+		u := s.plain.URL + spid.PathLogin + "?" + url.Values{"idp": {s.cfg.BaseURL + spid.TestIdPPath}, "livello": {"substantial"}, "next": {"/area-personale"}}.Encode()
+		res, _ := b.do("GET", u, nil)
+		sso := res.Header.Get("Location")
+		if !strings.HasPrefix(sso, s.cfg.BaseURL+spid.TestIdPPath+"/sso?") {
+			t.Fatalf("start: %d %s", res.StatusCode, sso)
+		}
+		res, page := b.do("GET", sso, nil)
+		if res.StatusCode != http.StatusOK || !strings.Contains(page, "Solo per la demo") {
+			t.Fatalf("the test provider's page: %d", res.StatusCode)
+		}
+		form := url.Values{}
+		for _, f := range []string{"SAMLRequest", "RelayState", "SigAlg", "Signature"} {
+			form.Set(f, hidden(t, page, f))
+		}
+		code, _ := cf.Complete("FRRLCU78H15C707")
+		form.Set("person", "TINIT-"+string(code))
+		form.Set("level", spid.SpidL2)
+		res, page = b.do("POST", s.plain.URL+spid.TestIdPPath+"/sso", form)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("answer: %d", res.StatusCode)
+		}
+		res, _ = b.do("POST", s.plain.URL+spid.PathACS, url.Values{"SAMLResponse": {hidden(t, page, "SAMLResponse")}, "RelayState": {hidden(t, page, "RelayState")}})
+		last, final, _, _ := b.follow(s.plain.URL+res.Header.Get("Location"), "")
+		if final.StatusCode != http.StatusOK || !strings.HasSuffix(last, "/area-personale") {
+			t.Fatalf("after the test provider: %d at %s", final.StatusCode, last)
+		}
+		if _, me := b.me(s.plain.URL); me.FiscalCode != string(code) || me.GivenName != "Luca" || me.Assurance != "substantial" {
+			t.Fatalf("me: %+v", me)
+		}
+
+		// serve has no test provider, nor lists or uses one a demo left
+		// in the database.
+		prod := newIDSite(t, d)
+		pb := prod.browser(t, nil)
+		if res, _ := pb.do("GET", prod.plain.URL+spid.TestIdPPath+"/sso", nil); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("the test provider outside the demo: %d", res.StatusCode)
+		}
+		if _, login := pb.do("GET", prod.plain.URL+"/accedi", nil); strings.Contains(login, "SPID di prova") {
+			t.Fatal("serve lists the demo's test provider")
+		}
+		if res, _ := pb.do("GET", prod.plain.URL+spid.PathLogin+"?"+url.Values{"idp": {s.cfg.BaseURL + spid.TestIdPPath}}.Encode(), nil); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("serve starts a login at the demo's test provider: %d", res.StatusCode)
+		}
+	})
 }

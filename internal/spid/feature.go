@@ -41,6 +41,7 @@ func (m *Module) wire(h *feature.Host) error {
 	sp := &SP{BaseURL: h.BaseURL, Keys: &Keys{DB: h.DB, Box: box}}
 	w := &Web{App: h.Portal, ID: h.ID, SP: sp, Registry: &Registry{DB: h.DB}, Requests: &Requests{DB: h.DB},
 		Audit: h.Audit, Limiter: h.Limiter, Towns: h.Towns, DB: h.DB}
+	w.allowTest = m.TestIdP != nil
 	m.Web = w
 	r := h.Portal.For("spid")
 	r.HandleFunc("GET "+PathMetadata, w.metadata)

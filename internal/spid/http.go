@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,8 @@ type Web struct {
 	DB       *db.DB
 	// Now, when set, is the time (tests).
 	Now func() time.Time
+	// allowTest admits the registry's test providers: only in the demo.
+	allowTest bool
 }
 
 func (h *Web) now() time.Time {
@@ -84,6 +87,12 @@ func (h *Web) loginMethod(r *http.Request, next string, need assurance.Level) *i
 	if err != nil {
 		h.App.Log.Error("spid: providers", "err", err, "request_id", web.RequestID(r.Context()))
 		return nil
+	}
+	if len(idps) == 0 {
+		return nil
+	}
+	if !h.allowTest {
+		idps = slices.DeleteFunc(idps, func(p IdP) bool { return p.Test })
 	}
 	if len(idps) == 0 {
 		return nil
@@ -130,6 +139,10 @@ func (h *Web) start(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	idp, err := h.Registry.Get(ctx, q.Get("idp"))
+	if err == nil && idp.Test && !h.allowTest {
+		// A demo's test provider left in a database now served for real.
+		err = ErrUnknownIdP
+	}
 	if errors.Is(err, ErrUnknownIdP) {
 		h.notice(w, r, http.StatusNotFound, &NoticeData{Heading: "spid.error.title", Text: "spid.error.unknown_idp", Retry: "/accedi"})
 		return
