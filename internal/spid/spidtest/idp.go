@@ -376,3 +376,6 @@ func (p *IdP) LogoutResponse(req *Request, slo, relayState string, now time.Time
 	}
 	return slo + "?" + q + "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig)), nil
 }
+
+// CertList is the provider's signing certificates.
+func (p *IdP) CertList() []*x509.Certificate { return []*x509.Certificate{p.Cert} }
