@@ -188,6 +188,7 @@ func (c *cli) serve(args []string, demo bool) error {
 		if metricsAt != "" {
 			fmt.Fprintf(c.stdout, "  metrics    %s (Prometheus; CIVICO_METRICS_ADDR)\n", metricsAt)
 		}
+		fmt.Fprintf(c.stdout, "  SPID       a TEST identity provider, \"%s\", under \"Entra con SPID\" (demo only)\n", spid.TestIdPName)
 		fmt.Fprintf(c.stdout, "Data: %s\n%sStop with Ctrl-C.\n\n", d.Describe(), demoLogins)
 	}
 	if err := web.Serve(ctx, log, gracePeriod, listeners); err != nil {
