@@ -111,6 +111,10 @@ func (c *cli) serve(args []string, demo bool) error {
 			return err
 		}
 	}
+	// The SPID key likewise, once the town has its IPA code.
+	if err := apps.civico.spid.Ensure(ctx, profile); err != nil {
+		return err
+	}
 	// The signing key is made at the first start and must open with the
 	// configured secret key: a wrong secret stops civico here, not at the
 	// first login.

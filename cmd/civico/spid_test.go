@@ -710,6 +710,53 @@ func TestSPIDJourneys(t *testing.T) {
 			}
 		})
 
+		t.Run("an operator's account needs SPID level 2", func(t *testing.T) {
+			p := s.person(t)
+			code := strings.TrimPrefix(p.FiscalNumber, "TINIT-")
+			if _, err := s.apps.identity.CreateOperator(ctx, identity.NewOperator{Email: "op-" + code + "@comune.example", FiscalCode: code,
+				GivenName: "Prova", FamilyName: p.FamilyName, Roles: []string{"desk"}}, "Sportello-URP-demo-2026", "test"); err != nil {
+				t.Fatal(err)
+			}
+			b := s.spidBrowser(t)
+			status, _, body, _, _ := s.login(t, b, "low", spid.SpidL1, "/", p)
+			if status != http.StatusForbidden || !strings.Contains(body, "operatore") {
+				t.Fatalf("level 1 into an operator's account: %d", status)
+			}
+			if code, _ := b.me(s.plain.URL); code == http.StatusOK {
+				t.Fatal("logged in as an operator with one factor")
+			}
+			if status, _, _, _, _ := s.login(t, b, "substantial", spid.SpidL2, "/", p); status != http.StatusOK {
+				t.Fatalf("level 2 into an operator's account: %d", status)
+			}
+			if _, me := b.me(s.plain.URL); len(me.Roles) != 1 || me.Roles[0] != "desk" {
+				t.Fatalf("me: %+v", me)
+			}
+		})
+
+		t.Run("an answer signed by another registered provider is refused", func(t *testing.T) {
+			other, err := spidtest.New("https://other-idp.spid.test", "https://other-idp.spid.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			idps, _ := spid.ParseMetadata(other.Metadata("Altro gestore"), "spid")
+			if err := d.Tx(ctx, func(tx *sql.Tx) error { return (&spid.Registry{DB: d}).Put(ctx, tx, idps) }); err != nil {
+				t.Fatal(err)
+			}
+			for _, asIssuer := range []bool{false, true} {
+				b := s.spidBrowser(t)
+				req := s.start(t, b, "substantial", "/")
+				doc := s.idp.Response(s.answer(req, s.person(t), spid.SpidL2))
+				if asIssuer {
+					// The other provider's answer in its own name.
+					doc = other.Response(s.answer(req, s.person(t), spid.SpidL2))
+				}
+				xml, _ := other.Sign(doc, true, true)
+				if status, _, _ := s.post(t, b, xml, req.RelayState); status != http.StatusForbidden {
+					t.Fatalf("another provider's signature (its own issuer: %v): %d", asIssuer, status)
+				}
+			}
+		})
+
 		t.Run("logout ends the session here and at the provider", func(t *testing.T) {
 			b := s.spidBrowser(t)
 			if status, _, _, _, _ := s.login(t, b, "substantial", spid.SpidL2, "/area-personale", s.person(t)); status != http.StatusOK {

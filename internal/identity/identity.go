@@ -148,4 +148,8 @@ var (
 	ErrClosed         = errors.New("account closed")
 	ErrTokenInvalid   = errors.New("link invalid, expired or already used")
 	ErrTOTPRequired   = errors.New("second factor required")
+	// ErrOperatorLevel: an operator's account opens only with a second
+	// factor (a one-time code, SPID level 2 or more, the card), never with
+	// a provider's single-factor login (SPID level 1).
+	ErrOperatorLevel = errors.New("an operator's account needs a login with a second factor")
 )

@@ -500,6 +500,10 @@ func (s *Service) loginProven(ctx context.Context, p Proven, remote, userAgent s
 			}
 		case err != nil:
 			return err
+		case a.Kind == KindOperator && !p.Level.Satisfies(assurance.Substantial):
+			// An operator's password needs a one-time code too: a
+			// single-factor login elsewhere does not replace it.
+			return ErrOperatorLevel
 		default:
 			// The proof is the better source: what it proves replaces what
 			// an administrator or the person wrote.

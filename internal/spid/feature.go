@@ -9,6 +9,7 @@ import (
 	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/sealed"
 	"github.com/civico-pa/civico/internal/spid/spidtest"
+	"github.com/civico-pa/civico/internal/town"
 )
 
 // Module is the SPID Service Provider as civico plugs it in.
@@ -67,6 +68,21 @@ func (m *Module) wire(h *feature.Host) error {
 		r.HandleFunc("GET "+TestIdPPath+"/slo", t.slo)
 	}
 	return nil
+}
+
+// Ensure makes the SP's first key when the town has an IPA code and there
+// is none, and checks that the key in force opens with the secret: at
+// start, so that no anonymous request pays for making it, and a wrong
+// secret stops civico there.
+func (m *Module) Ensure(ctx context.Context, p town.Profile) error {
+	if m.Web == nil || p.IPACode == "" {
+		return nil
+	}
+	if err := m.Web.SP.Keys.Ensure(ctx, m.Web.SP.Subject(p)); err != nil {
+		return err
+	}
+	_, err := m.Web.SP.Keys.Signer(ctx)
+	return err
 }
 
 // RegisterTestIdP puts the demo's test provider on the registry (at each

@@ -385,6 +385,10 @@ func (h *Web) complete(w http.ResponseWriter, r *http.Request) {
 	if h.throttled(w, r, err) {
 		return
 	}
+	if errors.Is(err, identity.ErrOperatorLevel) {
+		h.notice(w, r, http.StatusForbidden, &NoticeData{Heading: "spid.error.title", Text: "spid.error.operator_level", Retry: "/accedi"})
+		return
+	}
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return
