@@ -794,6 +794,44 @@ func TestSPIDJourneys(t *testing.T) {
 			}
 		})
 
+		t.Run("a provider's logout ends the session its login opened", func(t *testing.T) {
+			b := s.spidBrowser(t)
+			req := s.start(t, b, "substantial", "/")
+			a := s.answer(req, s.person(t), spid.SpidL2)
+			a.SessionIndex = "_session-" + req.ID
+			doc := s.idp.Response(a)
+			nameID := find(doc, "./Assertion/Subject/NameID").Text()
+			xml, _ := s.idp.Sign(doc, true, true)
+			if status, _, _ := s.post(t, b, xml, req.RelayState); status != http.StatusOK {
+				t.Fatal(status)
+			}
+			slo := s.apps.civico.spid.Web.SP.SLO()
+			// A LogoutRequest signed by someone else ends nothing.
+			other, _ := spidtest.New(s.idp.EntityID, s.idp.EntityID)
+			forged, _ := other.LogoutRequest(slo, nameID, s.idp.EntityID, a.SessionIndex, time.Now())
+			if res, _ := s.spidBrowser(t).do("GET", forged, nil); res.StatusCode != http.StatusBadRequest {
+				t.Fatalf("forged LogoutRequest: %d", res.StatusCode)
+			}
+			if code, _ := b.me(s.plain.URL); code != http.StatusOK {
+				t.Fatal("a forged LogoutRequest ended the session")
+			}
+			u, _ := s.idp.LogoutRequest(slo, nameID, s.idp.EntityID, a.SessionIndex, time.Now())
+			res, _ := s.spidBrowser(t).do("GET", u, nil)
+			loc, _ := url.Parse(res.Header.Get("Location"))
+			if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc.String(), s.idp.SLOURL+"?") {
+				t.Fatalf("LogoutRequest: %d %s", res.StatusCode, loc)
+			}
+			key, _ := s.apps.civico.spid.Web.SP.Keys.Signer(ctx)
+			lr, err := spidtest.ReadRedirect(loc, "SAMLResponse", key.Cert)
+			if err != nil || lr.Doc.Root().Tag != "LogoutResponse" || lr.RelayState != "relay" ||
+				lr.Doc.Root().FindElement("./Status/StatusCode").SelectAttrValue("Value", "") != spid.StatusSuccess {
+				t.Fatalf("LogoutResponse: %v", err)
+			}
+			if code, _ := b.me(s.plain.URL); code == http.StatusOK {
+				t.Fatal("the session outlived the provider's logout")
+			}
+		})
+
 		t.Run("the metadata is signed and lists both certificates during a rotation", func(t *testing.T) {
 			check := func(n int) *etree.Element {
 				res, body := s.spidBrowser(t).do("GET", s.plain.URL+spid.PathMetadata, nil)

@@ -394,8 +394,8 @@ func (h *Web) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.DB.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO spid_sessions (session_hash, idp, name_id, name_qualifier, session_index, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, tokens.Hash(login.Token), out.IdP, out.NameID, out.NameQualifier, out.SessionIndex, h.now())
+		_, err := tx.ExecContext(ctx, `INSERT INTO spid_sessions (session_hash, account_id, idp, name_id, name_qualifier, session_index, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, tokens.Hash(login.Token), login.Account.ID, out.IdP, out.NameID, out.NameQualifier, out.SessionIndex, h.now())
 		return err
 	}); err != nil {
 		// The login stands; only the provider's logout will not follow.

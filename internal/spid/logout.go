@@ -12,6 +12,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -93,9 +94,8 @@ func (h *Web) logoutStep(ctx context.Context, se *identity.Session) (string, err
 }
 
 // slo receives a provider's LogoutResponse (HTTP-Redirect, signed in the
-// query, or HTTP-POST, signed in the XML) to a logout civico asked for. A
-// LogoutRequest of a provider (IdP-initiated logout) is not handled yet:
-// it gets a 501 page.
+// query, or HTTP-POST, signed in the XML) to a logout civico asked for, or
+// a provider's own LogoutRequest (idpLogout).
 func (h *Web) slo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, MaxResponseSize+8<<10)
@@ -104,7 +104,7 @@ func (h *Web) slo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Form.Get("SAMLRequest") != "" {
-		h.notice(w, r, http.StatusNotImplemented, &NoticeData{Heading: "spid.logout.title", Text: "spid.logout.idp_initiated"})
+		h.idpLogout(w, r)
 		return
 	}
 	raw, redirect, err := logoutMessage(r)
@@ -191,20 +191,163 @@ func (h *Web) logoutRefused(w http.ResponseWriter, r *http.Request, err error) {
 
 // logoutMessage is the XML of a LogoutResponse, and whether it came by
 // the Redirect binding (deflated in the query) or by POST.
-func logoutMessage(r *http.Request) ([]byte, bool, error) {
+func logoutMessage(r *http.Request) ([]byte, bool, error) { return message(r, "SAMLResponse") }
+
+// message is the XML a binding carries in param, and whether it came by
+// the Redirect binding.
+func message(r *http.Request, param string) ([]byte, bool, error) {
 	if r.Method == http.MethodGet {
-		b, err := base64.StdEncoding.DecodeString(r.URL.Query().Get("SAMLResponse"))
+		b, err := base64.StdEncoding.DecodeString(r.URL.Query().Get(param))
 		if err != nil || len(b) == 0 {
-			return nil, true, errors.New("no SAMLResponse")
+			return nil, true, errors.New("no " + param)
 		}
 		xml, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b)), MaxResponseSize))
 		return xml, true, err
 	}
-	b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(r.PostForm.Get("SAMLResponse")), ""))
+	b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(r.PostForm.Get(param)), ""))
 	if err != nil || len(b) == 0 {
-		return nil, false, errors.New("no SAMLResponse")
+		return nil, false, errors.New("no " + param)
 	}
 	return b, false, nil
+}
+
+// idpLogout ends, at a provider's signed LogoutRequest, the sessions its
+// login opened here for the NameID it names (and SessionIndex, when
+// given), and answers with a signed LogoutResponse, Success even when the
+// sessions had already ended (SPID's rule).
+func (h *Web) idpLogout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	raw, redirect, err := message(r, "SAMLRequest")
+	doc := etree.NewDocument()
+	if err != nil || bytes.Contains(raw, []byte("<!DOCTYPE")) || doc.ReadFromBytes(raw) != nil {
+		h.logoutRefused(w, r, errors.New("not a LogoutRequest"))
+		return
+	}
+	root := doc.Root()
+	if root == nil || root.Tag != "LogoutRequest" || root.NamespaceURI() != nsProtocol {
+		h.logoutRefused(w, r, errors.New("not a LogoutRequest"))
+		return
+	}
+	iss := child(root, nsAssertion, "Issuer")
+	if iss == nil {
+		h.logoutRefused(w, r, errors.New("LogoutRequest without Issuer"))
+		return
+	}
+	idp, err := h.Registry.Get(ctx, strings.TrimSpace(iss.Text()))
+	if err != nil || (idp.Test && !h.allowTest) {
+		h.logoutRefused(w, r, errors.New("LogoutRequest of an unknown provider"))
+		return
+	}
+	if redirect {
+		err = verifyQuery(r, "SAMLRequest", idp)
+	} else if len(children(root, nsDSig, "Signature")) != 1 {
+		err = errors.New("unsigned LogoutRequest")
+	} else {
+		root, err = verify(root, idp.Certs, h.now())
+	}
+	if err != nil {
+		h.logoutRefused(w, r, err)
+		return
+	}
+	id := root.SelectAttrValue("ID", "")
+	t, terr := instant(root.SelectAttr("IssueInstant"))
+	nameID := child(root, nsAssertion, "NameID")
+	switch {
+	case id == "" || root.SelectAttrValue("Version", "") != "2.0" || root.SelectAttrValue("Destination", "") != h.SP.SLO():
+		err = errors.New("LogoutRequest ID, Version or Destination")
+	case terr != nil || t.Before(h.now().Add(-LogoutTTL)) || t.After(h.now().Add(Skew)):
+		err = errors.New("LogoutRequest IssueInstant")
+	case checkIssuer(iss, idp.EntityID, false) != nil:
+		err = errors.New("LogoutRequest Issuer")
+	case nameID == nil || strings.TrimSpace(nameID.Text()) == "":
+		err = errors.New("LogoutRequest without NameID")
+	}
+	if err != nil {
+		h.logoutRefused(w, r, err)
+		return
+	}
+	q := `SELECT session_hash, account_id FROM spid_sessions WHERE idp = $1 AND name_id = $2`
+	args := []any{idp.EntityID, strings.TrimSpace(nameID.Text())}
+	if si := child(root, nsProtocol, "SessionIndex"); si != nil {
+		q += ` AND session_index = $3`
+		args = append(args, strings.TrimSpace(si.Text()))
+	}
+	rows, err := h.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	var ended [][2]string
+	for rows.Next() {
+		var hash, account string
+		if err := rows.Scan(&hash, &account); err != nil {
+			rows.Close()
+			h.App.Fail(w, r, err)
+			return
+		}
+		ended = append(ended, [2]string{hash, account})
+	}
+	rows.Close()
+	for _, e := range ended {
+		if err := h.ID.Svc.Sessions.EndOne(ctx, e[1], e[0]); err != nil {
+			h.App.Fail(w, r, err)
+			return
+		}
+	}
+	key, err := h.SP.Keys.Signer(ctx)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	dest := idp.SLOURL
+	if dest == "" || idp.SLOBinding != BindingRedirect {
+		dest = ""
+	}
+	out := etree.NewDocument()
+	lr := out.CreateElement("samlp:LogoutResponse")
+	lr.CreateAttr("xmlns:samlp", nsProtocol)
+	lr.CreateAttr("xmlns:saml", nsAssertion)
+	lr.CreateAttr("ID", "_"+tokens.ID())
+	lr.CreateAttr("Version", "2.0")
+	lr.CreateAttr("IssueInstant", samlTime(h.now()))
+	lr.CreateAttr("InResponseTo", id)
+	if dest != "" {
+		lr.CreateAttr("Destination", dest)
+	}
+	is := lr.CreateElement("saml:Issuer")
+	is.CreateAttr("Format", NameIDEntity)
+	is.CreateAttr("NameQualifier", h.SP.EntityID())
+	is.SetText(h.SP.EntityID())
+	lr.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", StatusSuccess)
+	xml, err := out.WriteToBytes()
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	err = h.DB.Tx(ctx, func(tx *sql.Tx) error {
+		for _, e := range ended {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM spid_sessions WHERE session_hash = $1`, e[0]); err != nil {
+				return err
+			}
+		}
+		return h.Audit.Write(ctx, tx, audit.Entry{Actor: "anonymous", Action: "spid.logout.idp", Subject: id, Remote: web.RemoteAddr(r),
+			Details: map[string]string{"idp": idp.EntityID, "sessions": strconv.Itoa(len(ended)), "request": base64.StdEncoding.EncodeToString(raw), "response": string(xml)}})
+	})
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	if dest == "" {
+		// No Redirect endpoint to answer to: the sessions have ended.
+		h.notice(w, r, http.StatusOK, &NoticeData{Heading: "spid.logout.title", Text: "spid.logout.done"})
+		return
+	}
+	u, err := RedirectURL(dest, "SAMLResponse", xml, r.Form.Get("RelayState"), key)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, u, http.StatusSeeOther) // #nosec G710 -- the registered provider's logout address
 }
 
 // verifyQuery checks the HTTP-Redirect binding's signature of a message

@@ -53,15 +53,18 @@ CREATE INDEX spid_requests_expiry ON spid_requests (expires_at);
 
 -- Which SPID login opened each portal session (by the session's hash), for
 -- the LogoutRequest: the provider, the NameID with its qualifier, and the
--- SessionIndex. Logout requests in flight are spid_logouts.
+-- SessionIndex; and the account, so that a provider's LogoutRequest ends
+-- the session. Logout requests in flight are spid_logouts.
 CREATE TABLE spid_sessions (
     session_hash TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
     idp TEXT NOT NULL,
     name_id TEXT NOT NULL,
     name_qualifier TEXT NOT NULL,
     session_index TEXT NOT NULL DEFAULT '',
     created_at TIMESTAMPTZ NOT NULL
 );
+CREATE INDEX spid_sessions_name ON spid_sessions (idp, name_id);
 CREATE TABLE spid_logouts (
     id TEXT PRIMARY KEY,
     idp TEXT NOT NULL,

@@ -360,11 +360,44 @@ func (p *IdP) LogoutResponse(req *Request, slo, relayState string, now time.Time
 	if err != nil {
 		return "", err
 	}
+	return p.redirect(slo, "SAMLResponse", xml, relayState)
+}
+
+// LogoutRequest is the address that carries the provider's own signed
+// LogoutRequest for a NameID (and SessionIndex, when given) to the SP's
+// slo address, with the Redirect binding.
+func (p *IdP) LogoutRequest(slo, nameID, qualifier, sessionIndex string, now time.Time) (string, error) {
+	doc := etree.NewDocument()
+	lr := doc.CreateElement("samlp:LogoutRequest")
+	lr.CreateAttr("xmlns:samlp", nsProtocol)
+	lr.CreateAttr("xmlns:saml", nsAssertion)
+	lr.CreateAttr("ID", id())
+	lr.CreateAttr("Version", "2.0")
+	lr.CreateAttr("IssueInstant", stamp(now))
+	lr.CreateAttr("Destination", slo)
+	iss := lr.CreateElement("saml:Issuer")
+	iss.CreateAttr("Format", entity)
+	iss.SetText(p.EntityID)
+	n := lr.CreateElement("saml:NameID")
+	n.CreateAttr("Format", transient)
+	n.CreateAttr("NameQualifier", qualifier)
+	n.SetText(nameID)
+	if sessionIndex != "" {
+		lr.CreateElement("samlp:SessionIndex").SetText(sessionIndex)
+	}
+	xml, err := doc.WriteToBytes()
+	if err != nil {
+		return "", err
+	}
+	return p.redirect(slo, "SAMLRequest", xml, "relay")
+}
+
+func (p *IdP) redirect(dest, param string, xml []byte, relayState string) (string, error) {
 	var buf bytes.Buffer
 	fw, _ := flate.NewWriter(&buf, flate.BestCompression)
 	_, _ = fw.Write(xml)
 	_ = fw.Close()
-	q := "SAMLResponse=" + url.QueryEscape(base64.StdEncoding.EncodeToString(buf.Bytes()))
+	q := param + "=" + url.QueryEscape(base64.StdEncoding.EncodeToString(buf.Bytes()))
 	if relayState != "" {
 		q += "&RelayState=" + url.QueryEscape(relayState)
 	}
@@ -374,7 +407,7 @@ func (p *IdP) LogoutResponse(req *Request, slo, relayState string, now time.Time
 	if err != nil {
 		return "", err
 	}
-	return slo + "?" + q + "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig)), nil
+	return dest + "?" + q + "&Signature=" + url.QueryEscape(base64.StdEncoding.EncodeToString(sig)), nil
 }
 
 // CertList is the provider's signing certificates.
