@@ -69,6 +69,7 @@ func (c *cli) serve(args []string, demo bool) error {
 		return err
 	}
 	log := newLogger(cfg, c.stderr)
+	gc := tuneGC(c.env)
 	// zitadel/oidc logs its protocol refusals to the default logger.
 	slog.SetDefault(log.With("component", "oidc"))
 	ctx, stop := signalContext()
@@ -182,7 +183,8 @@ func (c *cli) serve(args []string, demo bool) error {
 	}
 	log.Info("civico started", "version", buildVersion(), "database", d.Describe(), "town", profile.FullName(),
 		"portal", listeners[0].Address(), "partecipa", listeners[1].Address(), "metrics", metricsAt,
-		"max_conns", cfg.MaxConns, "max_conns_per_client", cfg.MaxConnsPerClient, "fd_limit", fdLimit)
+		"max_conns", cfg.MaxConns, "max_conns_per_client", cfg.MaxConnsPerClient, "fd_limit", fdLimit,
+		"gc_percent", gc.Percent, "memory_limit", gc.limitText())
 	if demo {
 		fmt.Fprintf(c.stdout, "\nThe demo town, the %s, is served at:\n  portal     %s/\n  Partecipa  %s/\n",
 			profile.FullName(), cfg.BaseURL, cfg.PartecipaBaseURL)

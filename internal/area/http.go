@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -90,6 +91,8 @@ type Data struct {
 	// StepUpURL raises the session's assurance and comes back here.
 	StepUpURL string
 	Notice    string
+	// The lists above, written by Go code (lists.go).
+	PanelsHTML, RecentHTML, MessagesHTML, ServicesHTML template.HTML
 }
 
 // ServiceView is a service with whether this session may request it.
@@ -118,6 +121,17 @@ func (h *Web) render(w http.ResponseWriter, r *http.Request, status int, tab, ti
 		page.Breadcrumb = []web.Crumb{{Label: page.T("area.title")}}
 	} else {
 		page.Breadcrumb = append(page.Breadcrumb, web.Crumb{Label: page.Title})
+	}
+	switch tab {
+	case "desk":
+		d.PanelsHTML = panelsHTML(page, d, "col-12 col-md-6 col-lg-4")
+		d.RecentHTML, d.MessagesHTML = recentHTML(page, d), messagesHTML(page, d)
+	case "activities", "documents":
+		d.PanelsHTML = panelsHTML(page, d, "col-12 col-lg-6")
+	case "messages":
+		d.MessagesHTML = messagesHTML(page, d)
+	case "services":
+		d.ServicesHTML = servicesHTML(page, d)
 	}
 	page.Data = d
 	w.Header().Set("Cache-Control", "private, no-store")

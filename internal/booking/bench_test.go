@@ -72,3 +72,54 @@ func BenchmarkBook(b *testing.B) {
 		})
 	}
 }
+
+// The queue's hot paths with 200 tickets waiting at one office: reading
+// the queue (the office's page, a ticket's page, the console), taking a
+// ticket, and a call (the queue read, then one conditional update).
+//
+//	go test ./internal/booking -run XXX -bench Queue
+func BenchmarkQueue(b *testing.B) {
+	for _, engine := range []struct {
+		name string
+		open func(testing.TB) *db.DB
+	}{{"sqlite", dbtest.SQLite}, {"postgres", dbtest.Postgres}} {
+		b.Run(engine.name, func(b *testing.B) {
+			ctx := context.Background()
+			h, err := everyDay.Hours(hours.Holidays{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			h.OpenOnHolidays = true
+			now := hours.DateOf(time.Now()).At(10 * 60)
+			s := &Store{DB: engine.open(b), Now: func() time.Time { return now }}
+			o := &Office{ID: "anagrafe", Name: "Anagrafe", Hours: h}
+			for range 200 {
+				if _, _, err := s.TakeTicket(ctx, o, "carta-identita", ChannelOnline); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run("today", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if q, err := s.Today(ctx, o.ID); err != nil || q.WaitingCount < 100 {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("take", func(b *testing.B) {
+				for b.Loop() {
+					if _, _, err := s.TakeTicket(ctx, o, "carta-identita", ChannelOnline); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("call", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := s.CallNext(ctx, o.ID, "Sportello 1", "op"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}

@@ -79,7 +79,16 @@ type Module struct {
 	Catalogue Catalogue
 	// Store is set when the feature is wired.
 	Store *Store
-	web   *Web
+	// Now is the clock (nil: the system's), read at every use.
+	Now func() time.Time
+	web *Web
+}
+
+func (m *Module) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
 }
 
 // AreaPath is where a resident's bookings live in the personal area.
@@ -99,8 +108,8 @@ func (m *Module) Feature() feature.Feature {
 		Name: "booking", Messages: Messages, Portal: Templates, Migrations: Migrations,
 		Wire: func(h *feature.Host) error {
 			notifier := &Notifier{Outbox: h.Outbox, I18n: h.Portal.I18n, Towns: h.Towns, BaseURL: h.BaseURL, Catalogue: m.Catalogue}
-			m.Store = &Store{DB: h.DB, Audit: h.Audit, Key: h.Key("booking links"), Notify: notifier.Ready}
-			m.web = &Web{App: h.Portal, Store: m.Store, Catalogue: m.Catalogue, Limiter: h.Limiter}
+			m.Store = &Store{DB: h.DB, Audit: h.Audit, Key: h.Key("booking links"), Notify: notifier.Ready, Now: m.now}
+			m.web = &Web{App: h.Portal, Store: m.Store, Catalogue: m.Catalogue, Limiter: h.Limiter, Now: m.now}
 			m.web.Routes()
 			h.BackOffice(identity.Section{Label: "booking.bo.title", Href: boPath, Roles: OperatorRoles})
 			h.Panel(m)

@@ -78,7 +78,10 @@ func (h *Web) Routes() {
 	res.HandleFunc("GET "+AreaPath+"/{id}", h.detail)
 	res.HandleFunc("GET "+AreaPath+"/{id}/appuntamento.ics", h.ics)
 	res.HandleFunc("POST "+AreaPath+"/{id}/annulla", h.cancel)
-	h.backOfficeRoutes(m.Guarded(assurance.Low, OperatorRoles...))
+	h.queueRoutes(m)
+	bo := m.Guarded(assurance.Low, OperatorRoles...)
+	h.backOfficeRoutes(bo)
+	h.queueBackOfficeRoutes(bo)
 }
 
 // Choice is where the flow is: the office, service and slot chosen so far.
@@ -210,6 +213,15 @@ type FlowData struct {
 	// lets a resident without one book with a mail address.
 	LoggedIn, Anonymous bool
 	Lang                string
+	// Queues are the offices' walk-in queues (the first step), those open
+	// now first.
+	Queues []QueueLink
+}
+
+// QueueLink leads to an office's walk-in queue.
+type QueueLink struct {
+	Office *Office
+	Open   bool
 }
 
 // DayLabel and When write days and slots in the page's language.
@@ -356,6 +368,22 @@ func (h *Web) renderPlace(w http.ResponseWriter, r *http.Request, dir *Directory
 		}
 		next, _ := o.Hours.NextOpening(now, 14)
 		d.Offices = append(d.Offices, OfficeOption{Office: o, Next: next, Services: n})
+	}
+	if c.Preset == nil {
+		for _, o := range dir.Offices {
+			if o.Hours != nil {
+				d.Queues = append(d.Queues, QueueLink{Office: o, Open: o.Hours.OpenAt(now)})
+			}
+		}
+		slices.SortStableFunc(d.Queues, func(a, b QueueLink) int {
+			if a.Open == b.Open {
+				return 0
+			}
+			if a.Open {
+				return -1
+			}
+			return 1
+		})
 	}
 	status := http.StatusOK
 	if len(errs) > 0 {

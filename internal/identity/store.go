@@ -146,18 +146,13 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, a *Account) error {
 		a.ID, a.Kind, nullIfEmpty(a.Email), a.EmailVerifiedAt, nullIfEmpty(a.PasswordHash), nullIfEmpty(a.TOTPSecret), nullIfEmpty(a.FiscalCode),
 		a.GivenName, a.FamilyName, a.Sex, a.BirthDate, a.Phone, a.Address, a.Lang, a.CreatedAt, a.UpdatedAt,
 		string(a.FiscalCodeSource), string(a.NameSource), string(a.BirthSource), a.PasswordChange, a.BirthPlace)
-	if err != nil && isUniqueViolation(err) {
+	if err != nil && db.IsUniqueViolation(err) {
 		if strings.Contains(err.Error(), "fiscal_code") {
 			return ErrFiscalTaken
 		}
 		return ErrEmailTaken
 	}
 	return err
-}
-
-func isUniqueViolation(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
 }
 
 // Profile is what a resident may change about themselves: names only while

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/problem"
 	tokens "github.com/civico-pa/civico/internal/token"
@@ -206,7 +207,7 @@ func (s *Service) lock(ctx context.Context, debtorCF string, ids []string, chann
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO payments_attempts (id, debtor_cf, idempotency_key, channel, gateway, amount, status, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, 'in_payment', $7, $8)`, a.ID, debtorCF, key, channel, gateway, a.Amount, now, a.ExpiresAt); err != nil {
-			if isUniqueViolation(err) {
+			if db.IsUniqueViolation(err) {
 				// The same key by a concurrent request: its attempt wins.
 				return errSameKey
 			}

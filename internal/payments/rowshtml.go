@@ -1,10 +1,10 @@
 package payments
 
 import (
-	"html"
 	"html/template"
 	"net/url"
-	"strings"
+
+	"github.com/civico-pa/civico/internal/web"
 )
 
 // The two long lists of I miei pagamenti (up to 50 notices, 10 receipts a
@@ -12,89 +12,81 @@ import (
 // template calls every field and every escaper through reflection, and a
 // list of 50 rows of a dozen values each cost ten times the rest of the
 // page (README, "Payments and taxes": the profile and the figures). Every
-// value is escaped (html.EscapeString; every attribute is quoted), the
-// markup is the template's, and TestMineRowsEscape checks both.
-
-// esc writes s escaped for HTML text or a quoted attribute value.
-func esc(b *strings.Builder, s string) {
-	if strings.ContainsAny(s, `<>&'"`) {
-		s = html.EscapeString(s)
-	}
-	b.WriteString(s)
-}
+// value goes through web.Markup, which escapes it (every attribute is
+// quoted); the markup is the template's, and TestMineRowsEscape checks both.
 
 // toPayRowsHTML is the body of the table of notices to pay.
 func toPayRowsHTML(rows []NoticeRow, overdue string) template.HTML {
-	var b strings.Builder
-	b.Grow(len(rows) * 900)
+	var m web.Markup
+	m.Grow(len(rows) * 900)
 	for i := range rows {
 		n := &rows[i]
 		id := url.PathEscape(n.ID)
-		b.WriteString("\n              <tr data-notice=\"")
-		esc(&b, n.ID)
-		b.WriteString("\">\n                <td>")
+		m.Raw("\n              <tr data-notice=\"")
+		m.Text(n.ID)
+		m.Raw("\">\n                <td>")
 		if n.CanPay {
-			b.WriteString(`<div class="form-check"><input class="form-check-input" type="checkbox" name="avviso" value="`)
-			esc(&b, n.ID)
-			b.WriteString(`" id="pay-`)
-			esc(&b, n.ID)
-			b.WriteByte('"')
+			m.Raw(`<div class="form-check"><input class="form-check-input" type="checkbox" name="avviso" value="`)
+			m.Text(n.ID)
+			m.Raw(`" id="pay-`)
+			m.Text(n.ID)
+			m.Raw(`"`)
 			if n.Selected {
-				b.WriteString(" checked")
+				m.Raw(" checked")
 			}
-			b.WriteString(`><label class="form-check-label" for="pay-`)
-			esc(&b, n.ID)
-			b.WriteString(`"><span class="visually-hidden">`)
-			esc(&b, n.Choose)
-			b.WriteString(`</span></label></div>`)
+			m.Raw(`><label class="form-check-label" for="pay-`)
+			m.Text(n.ID)
+			m.Raw(`"><span class="visually-hidden">`)
+			m.Text(n.Choose)
+			m.Raw(`</span></label></div>`)
 		}
-		b.WriteString("</td>\n                <th scope=\"row\"><a href=\"" + AreaPath + "/avvisi/")
-		esc(&b, id)
-		b.WriteString(`">`)
-		esc(&b, n.Label)
-		b.WriteString("</a></th>\n                <td>")
-		esc(&b, n.DueDate)
+		m.Raw("</td>\n                <th scope=\"row\"><a href=\"" + AreaPath + "/avvisi/")
+		m.Text(id)
+		m.Raw(`">`)
+		m.Text(n.Label)
+		m.Raw("</a></th>\n                <td>")
+		m.Text(n.DueDate)
 		if n.Overdue {
-			b.WriteString(` <span class="badge bg-danger">`)
-			esc(&b, overdue)
-			b.WriteString(`</span>`)
+			m.Raw(` <span class="badge bg-danger">`)
+			m.Text(overdue)
+			m.Raw(`</span>`)
 		}
-		b.WriteString("</td>\n                <td class=\"text-end\">€&nbsp;")
-		esc(&b, n.Euro)
-		b.WriteString("</td>\n                <td><span class=\"badge ")
-		esc(&b, n.StatusClass)
-		b.WriteString(`" data-status="`)
-		esc(&b, n.Status)
-		b.WriteString(`">`)
-		esc(&b, n.StatusText)
-		b.WriteString("</span></td>\n                <td><span class=\"text-nowrap\">")
-		esc(&b, n.Grouped)
-		b.WriteString("</span></td>\n              </tr>")
+		m.Raw("</td>\n                <td class=\"text-end\">€&nbsp;")
+		m.Text(n.Euro)
+		m.Raw("</td>\n                <td><span class=\"badge ")
+		m.Text(n.StatusClass)
+		m.Raw(`" data-status="`)
+		m.Text(n.Status)
+		m.Raw(`">`)
+		m.Text(n.StatusText)
+		m.Raw("</span></td>\n                <td><span class=\"text-nowrap\">")
+		m.Text(n.Grouped)
+		m.Raw("</span></td>\n              </tr>")
 	}
-	return template.HTML(b.String()) // #nosec G203 -- every value above is escaped
+	return m.HTML()
 }
 
 // paidRowsHTML is the body of the table of receipts.
 func paidRowsHTML(rows []ReceiptRow, receiptPDF string) template.HTML {
-	var b strings.Builder
-	b.Grow(len(rows) * 500)
+	var m web.Markup
+	m.Grow(len(rows) * 500)
 	for i := range rows {
 		r := &rows[i]
-		b.WriteString("\n            <tr><td>")
-		esc(&b, r.Date)
-		b.WriteString(`</td><th scope="row">`)
-		esc(&b, r.Reason)
-		b.WriteString(`</th><td>`)
-		esc(&b, r.Category)
-		b.WriteString(`</td><td class="text-end">€&nbsp;`)
-		esc(&b, r.Euro)
-		b.WriteString("</td>\n              <td><a href=\"" + AreaPath + "/ricevute/")
-		esc(&b, url.PathEscape(r.ID))
-		b.WriteString(`" data-element="receipt-link">`)
-		esc(&b, receiptPDF)
-		b.WriteString(`<span class="visually-hidden"> `)
-		esc(&b, r.Reason)
-		b.WriteString("</span></a></td></tr>")
+		m.Raw("\n            <tr><td>")
+		m.Text(r.Date)
+		m.Raw(`</td><th scope="row">`)
+		m.Text(r.Reason)
+		m.Raw(`</th><td>`)
+		m.Text(r.Category)
+		m.Raw(`</td><td class="text-end">€&nbsp;`)
+		m.Text(r.Euro)
+		m.Raw("</td>\n              <td><a href=\"" + AreaPath + "/ricevute/")
+		m.Text(url.PathEscape(r.ID))
+		m.Raw(`" data-element="receipt-link">`)
+		m.Text(receiptPDF)
+		m.Raw(`<span class="visually-hidden"> `)
+		m.Text(r.Reason)
+		m.Raw("</span></a></td></tr>")
 	}
-	return template.HTML(b.String()) // #nosec G203 -- every value above is escaped
+	return m.HTML()
 }

@@ -110,7 +110,7 @@ func (s *Service) CreateTx(ctx context.Context, tx *sql.Tx, in NewPosition, by A
 		external_id, source, detail, created_by, created_at, updated_at, instalments) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 'open', $8, $9, $10, $11, $12, $12, $13)`,
 		p.ID, p.DebtorCF, p.DebtorName, string(p.Category), p.Reason, p.Year, p.Amount, ext, p.Source, p.Detail, by.Name, now, len(in.Instalments))
 	if err != nil {
-		if isUniqueViolation(err) {
+		if db.IsUniqueViolation(err) {
 			return nil, problem.Fields{"external_id": "payments.error.duplicate"}
 		}
 		return nil, err
@@ -184,11 +184,6 @@ func remittance(reason string) string {
 		r = r[:140]
 	}
 	return string(r)
-}
-
-func isUniqueViolation(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
 }
 
 // Cancel cancels a position that nothing was paid on, with a reason: its

@@ -53,7 +53,7 @@ type Web struct {
 // Routes is the map of the Sportello.
 func (h *Web) Routes() {
 	m := h.App.For("sportello")
-	m.HandleFunc("GET "+ScriptPath, serveScript)
+	m.HandleFunc("GET "+ScriptPath, web.Script(script))
 	// The privacy step is public (the catalogue's "Accedi al servizio"
 	// leads here); it asks for the login the service needs.
 	m.HandleFunc("GET /servizi-online/{service}", h.privacy)

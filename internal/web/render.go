@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/cache"
-	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/town"
 )
 
@@ -256,7 +255,7 @@ var funcs = template.FuncMap{
 	},
 	"join": strings.Join,
 	// localtime shows an instant as the town's wall clock reads it.
-	"localtime": func(t time.Time) string { return t.In(hours.Rome).Format("02/01/2006 15:04") },
+	"localtime": LocalTime,
 	"list":      func(items ...string) []string { return items },
 	// jsonLD inserts JSON produced by encoding/json (which escapes <, > and
 	// &) into a <script type="application/ld+json"> block.

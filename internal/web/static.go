@@ -132,3 +132,21 @@ func acceptsGzipHeader(accept string) bool {
 	}
 	return false
 }
+
+// Script serves one script of a feature's (an enhancement of its pages,
+// which work without it), revalidated by its ETag.
+func Script(body []byte) http.HandlerFunc {
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/javascript; charset=utf-8")
+		h.Set("Cache-Control", "public, no-cache")
+		h.Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		_, _ = w.Write(body)
+	}
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/booking"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/hours"
+)
+
+// queueSite is the demo town's offices and offers at a clock the test
+// moves (the booking's and the catalogue's).
+func queueSite(t *testing.T, d *db.DB, at time.Time) (*sportelloSite, func(time.Time)) {
+	t.Helper()
+	s := newSportelloSite(t, d)
+	if err := (&booking.Store{DB: d}).SeedDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	now := at
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s.apps.civico.booking.Now = clock
+	s.apps.civico.catalog.Now = clock
+	return s, func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }
+}
+
+var ticketLink = regexp.MustCompile(`/coda/biglietti/([A-Za-z0-9_-]+)$`)
+
+// take takes a ticket for a service at an office as b, and returns its
+// token.
+func take(t *testing.T, b *browser, base, office, service string) string {
+	t.Helper()
+	res, body := b.do("POST", base+"/coda/uffici/"+office+"/biglietto", url.Values{"service": {service}})
+	m := ticketLink.FindStringSubmatch(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusSeeOther || m == nil {
+		t.Fatalf("take a ticket at %s for %s: %d %s\n%s", office, service, res.StatusCode, res.Header.Get("Location"), section(body))
+	}
+	return m[1]
+}
+
+type ticketState struct {
+	Number, State, Counter, Text string
+	Ahead                        int `json:"ahead"`
+}
+
+func ticketNow(t *testing.T, b *browser, base, token string) ticketState {
+	t.Helper()
+	res, body := b.do("GET", base+"/coda/biglietti/"+token+"/stato", nil)
+	var s ticketState
+	if res.StatusCode != 200 || json.Unmarshal([]byte(body), &s) != nil {
+		t.Fatalf("ticket state: %d %s", res.StatusCode, body)
+	}
+	return s
+}
+
+// The walk-in queue through the server as built: two residents take
+// numbers online and see who is ahead; a booked resident checks in with
+// the booking's code and is called at the appointment's time ahead of the
+// walk-ins; the operator calls, recalls, serves and marks absent from the
+// back office; the display shows the call; bad input (a service the
+// office does not handle, a code of no appointment today, a closed office)
+// is refused with the reason and changes nothing.
+func TestQueueJourney(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		// Wednesday, before the office opens: the resident books the
+		// morning's appointment.
+		morning := time.Date(2026, 11, 25, 7, 0, 0, 0, hours.Rome)
+		s, set := queueSite(t, d, morning)
+		ctx := context.Background()
+		base := s.tls.URL
+		const office, service = "anagrafe", "carta-identita-elettronica"
+
+		giulia, _ := s.resident("CNTGLI85M41F205", "GIULIA", "CONTI", "giulia.conti@example.org")
+		res, body := giulia.do("GET", base+"/prenota-appuntamento/orario?ufficio="+office+"&servizio="+service, nil)
+		var start string
+		for _, m := range regexp.MustCompile(`name="inizio" id="f-slot-\d+" value="(\d+)"`).FindAllStringSubmatch(body, -1) {
+			unix, _ := strconv.ParseInt(m[1], 10, 64)
+			if at := time.Unix(unix, 0).In(hours.Rome); at.Day() == 25 && at.Hour() == 9 && at.Minute() >= 30 {
+				start = m[1]
+				break
+			}
+		}
+		if res.StatusCode != 200 || start == "" {
+			t.Fatalf("no 9:30-10:00 slot on Wednesday morning: %d", res.StatusCode)
+		}
+		res, _ = giulia.do("POST", base+"/prenota-appuntamento/conferma", url.Values{"ufficio": {office}, "servizio": {service}, "inizio": {start}})
+		id := regexp.MustCompile(`appuntamenti/([0-9a-f]{32})`).FindStringSubmatch(res.Header.Get("Location"))
+		if res.StatusCode != http.StatusSeeOther || id == nil {
+			t.Fatalf("book: %d", res.StatusCode)
+		}
+		var code string
+		if err := d.QueryRowContext(ctx, `SELECT code FROM bookings WHERE id = $1`, id[1]).Scan(&code); err != nil {
+			t.Fatal(err)
+		}
+
+		// Closed: no number, said so, nothing stored.
+		anna := s.browser(t, nil)
+		res, body = anna.do("POST", base+"/coda/uffici/"+office+"/biglietto", url.Values{"service": {service}})
+		if res.StatusCode != http.StatusConflict || !strings.Contains(body, "non è aperto ora") {
+			t.Fatalf("a ticket at a closed office: %d\n%s", res.StatusCode, section(body))
+		}
+		countTickets := func() int {
+			var n int
+			if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM queue_tickets`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := countTickets(); n != 0 {
+			t.Fatalf("%d tickets after a refusal", n)
+		}
+
+		set(time.Date(2026, 11, 25, 9, 20, 0, 0, hours.Rome))
+		res, body = anna.do("GET", base+"/coda/uffici/"+office, nil)
+		if res.StatusCode != 200 || !strings.Contains(body, "Persone in attesa: 0") || !strings.Contains(body, `value="`+service+`"`) {
+			t.Fatalf("the office's queue: %d\n%s", res.StatusCode, section(body))
+		}
+		// A service the office does not handle: refused beside the field.
+		res, body = anna.do("POST", base+"/coda/uffici/"+office+"/biglietto", url.Values{"service": {"tari"}})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-service-error"`) || countTickets() != 0 {
+			t.Fatalf("a service the office does not handle: %d", res.StatusCode)
+		}
+		a1 := take(t, anna, base, office, service)
+		marco := s.browser(t, nil)
+		a2 := take(t, marco, base, office, service)
+		if st := ticketNow(t, marco, base, a2); st.Number != "A002" || st.State != "waiting" || st.Ahead != 1 {
+			t.Fatalf("the second ticket: %+v", st)
+		}
+		res, body = anna.do("GET", base+"/coda/biglietti/"+a1, nil)
+		if res.StatusCode != 200 || !strings.Contains(body, "A001") || !strings.Contains(body, "Persone prima di te: 0") {
+			t.Fatalf("the first ticket's page: %d\n%s", res.StatusCode, section(body))
+		}
+		// A made-up ticket: not found.
+		if res, _ := anna.do("GET", base+"/coda/biglietti/inventato", nil); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("a made-up ticket: %d", res.StatusCode)
+		}
+
+		// The booked resident arrives and checks in: a wrong code is
+		// refused; the right one puts her ahead of the walk-ins at her time.
+		res, body = giulia.do("POST", base+"/coda/uffici/"+office+"/arrivo", url.Values{"code": {"ZZZZZZ"}})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "Non c&#39;è un appuntamento di oggi") {
+			t.Fatalf("a code of no appointment: %d\n%s", res.StatusCode, section(body))
+		}
+		set(time.Date(2026, 11, 25, 9, 29, 0, 0, hours.Rome))
+		res, _ = giulia.do("POST", base+"/coda/uffici/"+office+"/arrivo", url.Values{"code": {strings.ToLower(code)}})
+		m := ticketLink.FindStringSubmatch(res.Header.Get("Location"))
+		if res.StatusCode != http.StatusSeeOther || m == nil {
+			t.Fatalf("check in: %d", res.StatusCode)
+		}
+		p3 := m[1]
+		if st := ticketNow(t, giulia, base, p3); st.Number != "P003" || st.Ahead != 0 {
+			t.Fatalf("the checked-in booking: %+v", st)
+		}
+		if st := ticketNow(t, anna, base, a1); st.Ahead != 1 {
+			t.Fatalf("the walk-in ahead of a booking due now: %+v", st)
+		}
+		// Checking in twice gives the same number.
+		res, body = giulia.do("POST", base+"/coda/uffici/"+office+"/arrivo", url.Values{"code": {code}})
+		if res.StatusCode != 200 || !strings.Contains(body, "il tuo numero è P003") || countTickets() != 3 {
+			t.Fatalf("a second check-in: %d", res.StatusCode)
+		}
+
+		// The operator's console: a resident may not open it.
+		if res, _ := anna.do("GET", base+"/backoffice/appuntamenti/coda/"+office, nil); res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("a visitor in the console: %d", res.StatusCode)
+		}
+		desk := operatorBrowser(t, s.idSite, "desk1@comune.example.it", "desk")
+		bo := s.plain.URL + "/backoffice/appuntamenti/coda/" + office
+		if res, body := desk.do("POST", bo+"/chiama", url.Values{"counter": {""}}); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-counter-error"`) {
+			t.Fatalf("a call without a counter: %d", res.StatusCode)
+		}
+		if res, _ := desk.do("POST", bo+"/chiama", url.Values{"counter": {"Sportello 1"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("call: %d", res.StatusCode)
+		}
+		if st := ticketNow(t, giulia, base, p3); st.State != "called" || !strings.Contains(st.Text, "vai allo sportello Sportello 1") {
+			t.Fatalf("the booking was not called first: %+v", st)
+		}
+		res, body = anna.do("GET", base+"/coda/uffici/"+office+"/schermo", nil)
+		if res.StatusCode != 200 || !strings.Contains(body, "P003 → Sportello 1") {
+			t.Fatalf("the display: %d\n%s", res.StatusCode, section(body))
+		}
+		var p3id string
+		if err := d.QueryRowContext(ctx, `SELECT id FROM queue_tickets WHERE number = 3`).Scan(&p3id); err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := desk.do("POST", bo+"/"+p3id+"/richiama", url.Values{"counter": {"Sportello 1"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("recall: %d", res.StatusCode)
+		}
+		set(time.Date(2026, 11, 25, 9, 41, 0, 0, hours.Rome))
+		if res, _ := desk.do("POST", bo+"/"+p3id+"/servito", url.Values{"counter": {"Sportello 1"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("served: %d", res.StatusCode)
+		}
+		// Served twice: the second is refused, nothing changes.
+		if res, _ := desk.do("POST", bo+"/"+p3id+"/servito", nil); res.StatusCode != http.StatusConflict {
+			t.Fatalf("served twice: %d", res.StatusCode)
+		}
+		var outcome string
+		if err := d.QueryRowContext(ctx, `SELECT outcome FROM booking_outcomes WHERE booking_id = $1`, id[1]).Scan(&outcome); err != nil || outcome != "served" {
+			t.Fatalf("the booking's outcome: %q %v", outcome, err)
+		}
+		// The estimate now follows the service just given (12 minutes).
+		if st := ticketNow(t, marco, base, a2); st.Ahead != 1 || !strings.Contains(st.Text, "circa 18 minuti") {
+			t.Fatalf("the estimate after a service of 12 minutes: %+v", st)
+		}
+		// Anna gives up her number; Marco is called next, then marked absent.
+		if res, _ := anna.do("POST", base+"/coda/biglietti/"+a1+"/ritira", url.Values{}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("withdraw: %d", res.StatusCode)
+		}
+		if res, _ := anna.do("POST", base+"/coda/biglietti/"+a1+"/ritira", url.Values{}); res.StatusCode != http.StatusConflict {
+			t.Fatalf("withdraw twice: %d", res.StatusCode)
+		}
+		if res, _ := desk.do("POST", bo+"/chiama", url.Values{"counter": {"Sportello 2"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("call: %d", res.StatusCode)
+		}
+		if st := ticketNow(t, marco, base, a2); st.State != "called" || st.Counter != "Sportello 2" {
+			t.Fatalf("the next walk-in: %+v", st)
+		}
+		var a2id string
+		if err := d.QueryRowContext(ctx, `SELECT id FROM queue_tickets WHERE number = 2`).Scan(&a2id); err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := desk.do("POST", bo+"/"+a2id+"/assente", nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("absent: %d", res.StatusCode)
+		}
+		if st := ticketNow(t, marco, base, a2); st.State != "skipped" {
+			t.Fatalf("the absent: %+v", st)
+		}
+		res, body = desk.do("POST", bo+"/chiama", url.Values{"counter": {"Sportello 2"}})
+		if res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Location"), "esito=nobody") {
+			t.Fatalf("a call with nobody waiting: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		_ = body
+	})
+}
+
+// Operators calling at once never call the same ticket twice: 8 calls for
+// 3 waiting tickets call each once, and the other 5 hear that nobody
+// waits.
+func TestQueueCallsAreNeverDoubled(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, _ := queueSite(t, d, time.Date(2026, 11, 25, 10, 0, 0, 0, hours.Rome))
+		ctx := context.Background()
+		store := s.apps.civico.booking.Store
+		dir, err := bookingCatalogue(s.apps.civico.catalog.Store)(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := dir.Office("anagrafe")
+		for range 3 {
+			if _, _, err := store.TakeTicket(ctx, o, "carta-identita-elettronica", booking.ChannelOnline); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		called, nobody := map[string]int{}, 0
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tk, err := store.CallNext(ctx, "anagrafe", "Sportello "+strconv.Itoa(i), "op")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case errors.Is(err, booking.ErrNobody):
+					nobody++
+				case err != nil:
+					t.Error(err)
+				default:
+					called[tk.ID]++
+				}
+			}()
+		}
+		wg.Wait()
+		if len(called) != 3 || nobody != 5 {
+			t.Fatalf("called %v, nobody %d", called, nobody)
+		}
+		for id, n := range called {
+			if n != 1 {
+				t.Errorf("ticket %s called %d times", id, n)
+			}
+		}
+	})
+}
