@@ -447,7 +447,7 @@ func (h *Web) parseForm(w http.ResponseWriter, r *http.Request) bool {
 // step-up page.
 func (h *Web) methodsFor(r *http.Request, d *FormData, need assurance.Level) {
 	next := d.Next
-	if next == "" {
+	if next == "" && r.FormValue("next") != "" {
 		next = web.SafeNext(r.FormValue("next"))
 	}
 	for _, fn := range h.methods {

@@ -186,7 +186,13 @@ func (h *Web) start(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		var err error
-		if req, bind, err = h.Requests.Start(ctx, tx, idp.EntityID, level, web.SafeNext(q.Get("next"))); err != nil {
+		// No return address asked: the login's landing (the personal
+		// area), as for the other logins.
+		next := q.Get("next")
+		if next != "" {
+			next = web.SafeNext(next)
+		}
+		if req, bind, err = h.Requests.Start(ctx, tx, idp.EntityID, level, next); err != nil {
 			return err
 		}
 		xml, err := h.SP.AuthnRequest(req, idp, prof)
