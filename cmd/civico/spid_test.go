@@ -599,6 +599,21 @@ func TestSPIDJourneys(t *testing.T) {
 			}
 		})
 
+		t.Run("applications get the level as acr and the proven fiscal code", func(t *testing.T) {
+			b := s.ssoBrowser(t, nil)
+			b.from = "10.78.0.1"
+			p := s.person(t)
+			if status, _, _, _, _ := s.login(t, b, "substantial", spid.SpidL2, "/", p); status != http.StatusOK {
+				t.Fatal(status)
+			}
+			c, secret := s.addClient(t, newTrustedClient())
+			claims := s.relyingParty(t, c.ID, secret, outsideRedirect, "openid", "profile", "fiscal_code").login(t, b)
+			amr, _ := claims["amr"].([]any)
+			if claims["acr"] != assurance.ACRSubstantial || claims["fiscal_code"] != strings.TrimPrefix(p.FiscalNumber, "TINIT-") || len(amr) != 3 {
+				t.Fatalf("claims after a SPID level 2 login: %v", claims)
+			}
+		})
+
 		t.Run("a service needing level 2 refuses a level 1 login and steps up", func(t *testing.T) {
 			b := s.spidBrowser(t)
 			p := s.person(t)
