@@ -27,7 +27,6 @@ import (
 	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/population"
-	"github.com/civico-pa/civico/internal/spid"
 	"github.com/civico-pa/civico/internal/spid/spidtest"
 	"github.com/civico-pa/civico/internal/sportello"
 	"github.com/civico-pa/civico/internal/town"
@@ -473,7 +472,7 @@ func ensureDemoResident(ctx context.Context, d *db.DB, p demoPerson, code cf.Cod
 // prepareDemoSPID puts the demo's TEST SPID provider on the registry, with
 // the demo's people as the identities it vouches for.
 func prepareDemoSPID(ctx context.Context, a *apps) error {
-	spid.TestPeople = nil
+	var people []spidtest.Person
 	for _, p := range demoPeople {
 		check, err := cf.CheckChar(p.first15)
 		if err != nil {
@@ -484,8 +483,9 @@ func prepareDemoSPID(ctx context.Context, a *apps) error {
 		if err != nil {
 			return err
 		}
-		spid.TestPeople = append(spid.TestPeople, spidtest.Person{FiscalNumber: "TINIT-" + code, Name: p.given, FamilyName: p.family,
+		people = append(people, spidtest.Person{FiscalNumber: "TINIT-" + code, Name: p.given, FamilyName: p.family,
 			DateOfBirth: parsed.BirthDate(time.Now()).Format("2006-01-02"), PlaceOfBirth: p.first15[11:15]})
 	}
+	a.civico.spid.TestPeople = people
 	return a.civico.spid.RegisterTestIdP(ctx)
 }

@@ -18,6 +18,9 @@ type Module struct {
 	// served at TestIdPPath and put on the registry at start, so that the
 	// demo's "Entra con SPID" works offline. Never set by `civico serve`.
 	TestIdP *spidtest.IdP
+	// TestPeople are the identities the test provider vouches for: the
+	// demo town's people (valid fiscal codes, not real persons).
+	TestPeople []spidtest.Person
 
 	// Web is the feature's handlers, once wired.
 	Web *Web
@@ -62,7 +65,7 @@ func (m *Module) wire(h *feature.Host) error {
 		return w.sweepSessions(ctx, h.ID.Svc.Sessions.Absolute)
 	})
 	if m.TestIdP != nil {
-		t := &testIdP{idp: m.TestIdP, web: w}
+		t := &testIdP{idp: m.TestIdP, web: w, module: m}
 		r.HandleFunc("GET "+TestIdPPath+"/sso", t.sso)
 		r.HandleFunc("POST "+TestIdPPath+"/sso", t.answer)
 		r.HandleFunc("GET "+TestIdPPath+"/slo", t.slo)

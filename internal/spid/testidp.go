@@ -13,8 +13,9 @@ import (
 // civico's signed request, lets the visitor choose a demo person and a
 // level, and posts a signed SPID-shaped answer to the assertion consumer.
 type testIdP struct {
-	idp *spidtest.IdP
-	web *Web
+	idp    *spidtest.IdP
+	web    *Web
+	module *Module
 }
 
 // TestIdPData is the test provider's page.
@@ -59,13 +60,8 @@ func (t *testIdP) sso(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.page(w, r, http.StatusOK, &TestIdPData{SAMLRequest: q.Get("SAMLRequest"), RelayState: q.Get("RelayState"), SigAlg: q.Get("SigAlg"),
-		Signature: q.Get("Signature"), People: TestPeople, Levels: []string{SpidL1, SpidL2, SpidL3}, Asked: req.ClassRef})
+		Signature: q.Get("Signature"), People: t.module.TestPeople, Levels: []string{SpidL1, SpidL2, SpidL3}, Asked: req.ClassRef})
 }
-
-// TestPeople are the identities the demo's test provider vouches for:
-// the demo town's people (their fiscal codes are valid, they are not real
-// persons).
-var TestPeople []spidtest.Person
 
 func (t *testIdP) answer(w http.ResponseWriter, r *http.Request) {
 	if !t.web.App.ParseForm(w, r, 64<<10) {
@@ -82,9 +78,9 @@ func (t *testIdP) answer(w http.ResponseWriter, r *http.Request) {
 		level = req.ClassRef
 	}
 	var person *spidtest.Person
-	for i := range TestPeople {
-		if TestPeople[i].FiscalNumber == f.Get("person") {
-			person = &TestPeople[i]
+	for i, p := range t.module.TestPeople {
+		if p.FiscalNumber == f.Get("person") {
+			person = &t.module.TestPeople[i]
 		}
 	}
 	a := spidtest.Answer{Request: req, ACS: t.web.SP.ACS(), Audience: t.web.SP.EntityID(), ClassRef: level, Now: t.web.now()}
