@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -209,6 +210,18 @@ func TestQueueJourney(t *testing.T) {
 		if err := d.QueryRowContext(ctx, `SELECT outcome FROM booking_outcomes WHERE booking_id = $1`, id[1]).Scan(&outcome); err != nil || outcome != "served" {
 			t.Fatalf("the booking's outcome: %q %v", outcome, err)
 		}
+		// The agenda shows the appointment's outcome; a second word on it
+		// changes nothing.
+		agenda := s.plain.URL + "/backoffice/appuntamenti/uffici/" + office
+		if res, body := desk.do("GET", agenda+"?giorno=2026-11-25", nil); res.StatusCode != 200 || !strings.Contains(body, `<span class="badge bg-success">Servito</span>`) {
+			t.Fatalf("the agenda's outcome: %d", res.StatusCode)
+		}
+		if res, _ := desk.do("POST", agenda+"/"+id[1]+"/esito", url.Values{"outcome": {"no_show"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("a second outcome: %d", res.StatusCode)
+		}
+		if err := d.QueryRowContext(ctx, `SELECT outcome FROM booking_outcomes WHERE booking_id = $1`, id[1]).Scan(&outcome); err != nil || outcome != "served" {
+			t.Fatalf("the outcome was rewritten: %q %v", outcome, err)
+		}
 		// The estimate now follows the service just given (12 minutes).
 		if st := ticketNow(t, marco, base, a2); st.Ahead != 1 || !strings.Contains(st.Text, "circa 18 minuti") {
 			t.Fatalf("the estimate after a service of 12 minutes: %+v", st)
@@ -236,11 +249,26 @@ func TestQueueJourney(t *testing.T) {
 		if st := ticketNow(t, marco, base, a2); st.State != "skipped" {
 			t.Fatalf("the absent: %+v", st)
 		}
-		res, body = desk.do("POST", bo+"/chiama", url.Values{"counter": {"Sportello 2"}})
+		res, _ = desk.do("POST", bo+"/chiama", url.Values{"counter": {"Sportello 2"}})
 		if res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Location"), "esito=nobody") {
 			t.Fatalf("a call with nobody waiting: %d %s", res.StatusCode, res.Header.Get("Location"))
 		}
-		_ = body
+
+		// The day's figures: three tickets (the booking called at once and
+		// served in 12 minutes, Marco called after 21 and absent, Anna
+		// withdrawn), one appointment served; a wrong period refused.
+		figures := s.plain.URL + "/backoffice/appuntamenti/cifre?dal=2026-11-25&al=2026-11-25"
+		if res, body := desk.do("GET", figures, nil); res.StatusCode != 200 || !strings.Contains(body, "Anagrafe") || !strings.Contains(body, ">21 min<") {
+			t.Fatalf("the figures: %d\n%s", res.StatusCode, section(body))
+		}
+		if res, body := desk.do("GET", s.plain.URL+"/backoffice/appuntamenti/cifre.csv?dal=2026-11-25&al=2026-11-25", nil); res.StatusCode != 200 ||
+			!strings.Contains(body, "all,,3,1,1,1,0.0,21.0,12.0,") || !strings.Contains(body, ",1,0,1,0,0.000,") {
+			t.Fatalf("the figures' CSV: %d\n%s", res.StatusCode, body)
+		}
+		if res, body := desk.do("GET", s.plain.URL+"/backoffice/appuntamenti/cifre?dal=2026-11-25&al=2026-11-01", nil); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, `id="f-al-error"`) {
+			t.Fatalf("an inverted period: %d", res.StatusCode)
+		}
 	})
 }
 
@@ -290,6 +318,56 @@ func TestQueueCallsAreNeverDoubled(t *testing.T) {
 			if n != 1 {
 				t.Errorf("ticket %s called %d times", id, n)
 			}
+		}
+	})
+}
+
+// The display's live connection sends the office's marker at once and
+// again at each call.
+func TestQueueDisplayEvents(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, _ := queueSite(t, d, time.Date(2026, 11, 25, 10, 0, 0, 0, hours.Rome))
+		poll := booking.DisplayPoll
+		booking.DisplayPoll = 20 * time.Millisecond
+		t.Cleanup(func() { booking.DisplayPoll = poll })
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", s.plain.URL+"/coda/uffici/anagrafe/eventi", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
+			t.Fatalf("events: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		lines := bufio.NewScanner(res.Body)
+		next := func() string {
+			for lines.Scan() {
+				if v, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+					return v
+				}
+			}
+			t.Fatalf("the stream ended: %v", lines.Err())
+			return ""
+		}
+		if v := next(); v != "0" {
+			t.Fatalf("the first event: %q", v)
+		}
+		store := s.apps.civico.booking.Store
+		dir, err := bookingCatalogue(s.apps.civico.catalog.Store)(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := dir.Office("anagrafe")
+		if _, _, err := store.TakeTicket(ctx, o, "carta-identita-elettronica", booking.ChannelOnline); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.CallNext(ctx, "anagrafe", "Sportello 1", "op"); err != nil {
+			t.Fatal(err)
+		}
+		if v := next(); v != "1" {
+			t.Fatalf("the event after a call: %q", v)
 		}
 	})
 }

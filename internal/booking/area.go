@@ -26,6 +26,11 @@ type Entry struct {
 	Move string
 	// When is the slot in the page's language.
 	When string
+	// Outcome is what the office recorded of the appointment ("served",
+	// "no_show"); Recordable: begun and confirmed, with none yet (the
+	// agenda offers it).
+	Outcome    string
+	Recordable bool
 }
 
 // ListData is the resident's bookings.

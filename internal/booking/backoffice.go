@@ -25,6 +25,8 @@ func (h *Web) backOfficeRoutes(m web.Registrar) {
 	m.HandleFunc("POST "+boPath+"/offerte/elimina", h.boDeleteOffer)
 	m.HandleFunc("GET "+boPath+"/uffici/{office}", h.boAgenda)
 	m.HandleFunc("POST "+boPath+"/uffici/{office}/{id}/annulla", h.boCancel)
+	m.HandleFunc("GET "+boPath+"/cifre", h.boFigures)
+	m.HandleFunc("GET "+boPath+"/cifre.csv", h.boFiguresCSV)
 }
 
 // OfferRow is an offer as the back office lists it.
@@ -197,8 +199,21 @@ func (h *Web) renderAgenda(w http.ResponseWriter, r *http.Request, status int, d
 		return
 	}
 	d.Total, d.Pages = total, max(1, (total+AgendaSize-1)/AgendaSize)
+	ids := make([]string, len(list))
+	for i, b := range list {
+		ids[i] = b.ID
+	}
+	outcomes, err := h.Store.Outcomes(r.Context(), ids)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	now := h.now()
 	for _, b := range list {
-		d.Entries = append(d.Entries, h.entry(h.App.I18n.Lang(r), dir, b))
+		e := h.entry(h.App.I18n.Lang(r), dir, b)
+		e.Outcome = outcomes[b.ID]
+		e.Recordable = e.Outcome == "" && b.State == Confirmed && !b.Start.After(now)
+		d.Entries = append(d.Entries, e)
 	}
 	base := boPath + "/uffici/" + office.ID + "?giorno="
 	d.Prev, d.Next = base+d.Day.AddDays(-1).String(), base+d.Day.AddDays(1).String()
