@@ -260,7 +260,7 @@ func (h *Web) acs(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var ref *Refusal
 		if errors.As(err, &ref) {
-			h.record(ctx, nil, "", nil, remote, ref)
+			h.record(ctx, nil, remote, ref)
 		}
 		h.refused(w, r, http.StatusBadRequest, err)
 		return
@@ -269,7 +269,7 @@ func (h *Web) acs(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// Unsolicited, expired, or a replay of an answered request.
 		ref := &Refusal{Message: "spid.error.unsolicited", Detail: "InResponseTo " + strconv.Quote(ans.InResponseTo) + ": " + err.Error()}
-		h.record(ctx, nil, "", ans.Raw, remote, ref)
+		h.record(ctx, ans.Raw, remote, ref)
 		h.refused(w, r, http.StatusForbidden, ref)
 		return
 	}
@@ -317,9 +317,9 @@ func (h *Web) answer(ctx context.Context, req *Request, out *Outcome, raw []byte
 }
 
 // record keeps an answer that names no request in flight.
-func (h *Web) record(ctx context.Context, req *Request, _ string, raw []byte, remote string, verr error) {
+func (h *Web) record(ctx context.Context, raw []byte, remote string, verr error) {
 	if err := h.DB.Tx(ctx, func(tx *sql.Tx) error {
-		return h.Audit.Write(ctx, tx, responseEntry(req, raw, remote, verr, nil))
+		return h.Audit.Write(ctx, tx, responseEntry(nil, raw, remote, verr, nil))
 	}); err != nil {
 		h.App.Log.Error("spid: audit", "err", err)
 	}
