@@ -130,6 +130,13 @@ func (c *cli) spidCmd(args []string) error {
 	}
 	switch verb {
 	case "metadata":
+		// The first key, when there is none yet (a server not restarted
+		// since the IPA code was set).
+		if profileTown.IPACode != "" {
+			if err := keys.Ensure(ctx, sp.Subject(profileTown)); err != nil {
+				return err
+			}
+		}
 		md, err := sp.Metadata(ctx, profileTown)
 		if err != nil {
 			return err

@@ -30,6 +30,7 @@ import (
 	"github.com/civico-pa/civico/internal/payments"
 	"github.com/civico-pa/civico/internal/spid"
 	"github.com/civico-pa/civico/internal/spid/spidtest"
+	"github.com/civico-pa/civico/internal/town"
 )
 
 // spidSite is the portal with a SPID test identity provider on its
@@ -45,6 +46,10 @@ type spidSite struct {
 func newSPIDSite(t *testing.T, d *db.DB) *spidSite {
 	t.Helper()
 	s := &spidSite{idSite: newIDSite(t, d)}
+	// As serve does at start.
+	if err := s.apps.civico.spid.Ensure(context.Background(), town.Demo()); err != nil {
+		t.Fatal(err)
+	}
 	idp, err := spidtest.New("https://idp.spid.test", "https://idp.spid.test")
 	if err != nil {
 		t.Fatal(err)
@@ -983,6 +988,9 @@ func TestSPIDDemoProvider(t *testing.T) {
 			}
 		})
 		if err := prepareDemoSPID(context.Background(), s.apps); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.apps.civico.spid.Ensure(context.Background(), town.Demo()); err != nil {
 			t.Fatal(err)
 		}
 		b := s.browser(t, nil)

@@ -123,6 +123,10 @@ func (h *Web) metadata(w http.ResponseWriter, r *http.Request) {
 		h.notice(w, r, http.StatusServiceUnavailable, &NoticeData{Heading: "spid.unavailable.title", Text: "spid.unavailable.no_ipa"})
 		return
 	}
+	if errors.Is(err, ErrNoKey) {
+		h.notice(w, r, http.StatusServiceUnavailable, &NoticeData{Heading: "spid.unavailable.title", Text: "spid.unavailable.no_key"})
+		return
+	}
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return
@@ -169,11 +173,12 @@ func (h *Web) start(w http.ResponseWriter, r *http.Request) {
 		h.notice(w, r, http.StatusServiceUnavailable, &NoticeData{Heading: "spid.unavailable.title", Text: "spid.unavailable.no_ipa"})
 		return
 	}
-	if err := h.SP.Keys.Ensure(ctx, h.SP.Subject(p)); err != nil {
-		h.App.Fail(w, r, err)
+	// The key is made at start (an anonymous request never pays for it).
+	key, err := h.SP.Keys.Signer(ctx)
+	if errors.Is(err, ErrNoKey) {
+		h.notice(w, r, http.StatusServiceUnavailable, &NoticeData{Heading: "spid.unavailable.title", Text: "spid.unavailable.no_key"})
 		return
 	}
-	key, err := h.SP.Keys.Signer(ctx)
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return

@@ -49,6 +49,10 @@ func (sp *SP) Subject(p town.Profile) Subject {
 // metadata and certificate must carry.
 var ErrNoIPACode = errors.New("the town profile has no ipa_code: set it (civico town import) before SPID can be used")
 
+// ErrNoKey: no SP key signs yet (serve makes the first at start once the
+// town has an IPA code; `civico spid metadata` does too).
+var ErrNoKey = errNoKey
+
 // Metadata is the SP's signed metadata, to serve and to send to AgID: the
 // signing certificates of every key not retired (two during a rotation),
 // the assertion consumer service (index 0, HTTP-POST), the single logout
@@ -57,9 +61,6 @@ var ErrNoIPACode = errors.New("the town profile has no ipa_code: set it (civico 
 func (sp *SP) Metadata(ctx context.Context, p town.Profile) ([]byte, error) {
 	if p.IPACode == "" {
 		return nil, ErrNoIPACode
-	}
-	if err := sp.Keys.Ensure(ctx, sp.Subject(p)); err != nil {
-		return nil, err
 	}
 	signer, err := sp.Keys.Signer(ctx)
 	if err != nil {

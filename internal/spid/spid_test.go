@@ -23,6 +23,9 @@ func TestMetadataSignatureVerifies(t *testing.T) {
 			t.Fatal(err)
 		}
 		sp := &SP{BaseURL: "https://servizi.comune.example", Keys: &Keys{DB: d, Box: box}}
+		if err := sp.Keys.Ensure(context.Background(), sp.Subject(town.Demo())); err != nil {
+			t.Fatal(err)
+		}
 		md, err := sp.Metadata(context.Background(), town.Demo())
 		if err != nil {
 			t.Fatal(err)
