@@ -51,6 +51,12 @@
 //     receipt downloaded as a PDF; with JavaScript (axe-core on each page:
 //     I miei pagamenti, the sandbox, the outcome, a notice, the IMU
 //     calculator) and again without it;
+//   - TestTimeUseSurvey (timeuse_test.go): the card holder's time-use
+//     survey: the questionnaire (a wrong age beside its field first) and
+//     a weekday diary with JavaScript (the activity search, a gap told with
+//     its times, then filled; axe-core on each page), then in another
+//     browser without JavaScript the saved answers, a Sunday with the
+//     weekday's morning copied, completed, and the answers sent;
 //   - TestKeyboardOnly: the home page with the Tab key alone;
 //   - TestAccessibility: axe-core's WCAG 2.1 A and AA rules on every page
 //     reachable from the home pages, logged out and logged in, and on those

@@ -70,6 +70,14 @@ Usage:
   civico payments report [--day YYYY-MM-DD]
                             the day's balancing as CSV (exit 1 when it does not balance)
   civico payments reconcile release node activations past their expiry
+  civico timeuse synth --n N [--seed S]
+                            add N synthetic time-use respondents (marked synthetic)
+  civico timeuse export --out DIR [--rows real|synthetic|all]
+                            write the anonymous time-use dataset as CSV (real answers by default)
+  civico timeuse invite --n N [--days D]
+                            print N invitation links to the time-use survey (each good for one answer)
+  civico timeuse analyze --in DIR --out DIR [--min-cell N] [--margins FILE.csv] [--offices FILE.json]
+                            a time-use dataset's indicators and tempograms by group (README: Time-use analysis)
   civico audit verify       check the audit log's hash chain
   civico audit list         show the latest audit entries
   civico jobs list [--state failed|pending|done|all] [--kind K]
@@ -94,7 +102,7 @@ Configuration comes from environment variables (see the README):
   CIVICO_UPLOAD_TIMEOUT, CIVICO_PAGOPA_SEGREGATION_CODE, CIVICO_PAYMENTS_GATEWAY,
   CIVICO_PAYMENTS_RECONCILE_AFTER, CIVICO_PAYMENTS_SANDBOX_DELAY, CIVICO_TAX_RATES_FILE,
   CIVICO_PAGOPA_CALLERS_FILE,
-  CIVICO_APPIO_URL, CIVICO_APPIO_KEY, CIVICO_JOB_WORKERS. Secrets may also be given as NAME_FILE.
+  CIVICO_APPIO_URL, CIVICO_APPIO_KEY, CIVICO_JOB_WORKERS, CIVICO_TIMEUSE_ASSURANCE. Secrets may also be given as NAME_FILE.
 `
 
 // cli carries what every subcommand needs.
@@ -108,7 +116,7 @@ type cli struct {
 
 // verbCommands are the commands whose first argument is a verb: `civico
 // NAME --help` prints their lines of the usage.
-var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true, "cert": true, "spid": true}
+var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true, "cert": true, "timeuse": true, "spid": true}
 
 func isHelp(arg string) bool {
 	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
@@ -159,6 +167,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		"payments":  c.payments,
 		"cert":      c.cert,
 		"spid":      c.spidCmd,
+		"timeuse":   c.timeuse,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {
@@ -194,6 +203,23 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		fmt.Fprintf(stderr, "civico %s: %v\n", name, err)
 		return 1
 	}
+}
+
+// timeuse dispatches `civico timeuse VERB`: each verb is in its own file
+// (timeuse_analyze.go, ...).
+func (c *cli) timeuse(args []string) error {
+	verbs := map[string]func([]string) error{
+		"analyze": c.timeuseAnalyze,
+		"synth":   c.timeuseSynth,
+		"export":  c.timeuseExport,
+		"invite":  c.timeuseInvite,
+	}
+	if len(args) > 0 {
+		if verb, ok := verbs[args[0]]; ok {
+			return verb(args[1:])
+		}
+	}
+	return usagef("expected `civico timeuse VERB`; run `civico timeuse --help` for the verbs")
 }
 
 // flags returns a flag set whose errors are reported as usage errors.

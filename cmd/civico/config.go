@@ -11,12 +11,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/civico-pa/civico/internal/spid/spidtest"
-
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/oidcop"
+	"github.com/civico-pa/civico/internal/spid/spidtest"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -54,6 +54,10 @@ type config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For (and
 	// forwarded card) is believed.
 	TrustedProxies web.Proxies
+
+	// TimeUseAssurance is the login the time-use survey asks
+	// (CIVICO_TIMEUSE_ASSURANCE; substantial when empty).
+	TimeUseAssurance assurance.Level
 
 	// MetricsAddr is the metrics listener's address; empty: none.
 	MetricsAddr string
@@ -162,6 +166,11 @@ func loadConfig(env func(string) string) (config, error) {
 	if v := env("CIVICO_TRUSTED_PROXIES"); v != "" {
 		if c.TrustedProxies, err = web.ParseProxies(v); err != nil {
 			return c, usagef("CIVICO_TRUSTED_PROXIES: %v", err)
+		}
+	}
+	if v := env("CIVICO_TIMEUSE_ASSURANCE"); v != "" {
+		if c.TimeUseAssurance = assurance.Level(v); !c.TimeUseAssurance.Valid() {
+			return c, usagef("CIVICO_TIMEUSE_ASSURANCE must be low, substantial or high, not %q", v)
 		}
 	}
 	if v := env("CIVICO_CRS_STRICT_CRL"); v != "" {

@@ -29,6 +29,7 @@ import (
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/spid/spidtest"
 	"github.com/civico-pa/civico/internal/sportello"
+	"github.com/civico-pa/civico/internal/timeuse"
 	"github.com/civico-pa/civico/internal/town"
 
 	"software.sslmate.com/src/go-pkcs12"
@@ -116,6 +117,10 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 		return err
 	}
 	if err := (&booking.Store{DB: d}).SeedDemo(ctx); err != nil {
+		return err
+	}
+	// Synthetic time-use respondents, marked as such, for the analysis.
+	if err := (&timeuse.Store{DB: d}).SeedDemo(ctx); err != nil {
 		return err
 	}
 	caDir := filepath.Join(cfg.DataDir, "ca")

@@ -34,6 +34,7 @@ import (
 	"github.com/civico-pa/civico/internal/sportello"
 	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/throttle"
+	"github.com/civico-pa/civico/internal/timeuse"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -170,6 +171,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		segnala.Feature(),
 		c.booking.Feature(),
 		c.spid.Feature(),
+		(&timeuse.Module{Need: cfg.TimeUseAssurance}).Feature(),
 	}
 	return c
 }
@@ -356,17 +358,17 @@ func contentServices(c *catalog.Store) content.Services {
 	}
 }
 
-// bearer checks a bearer token of the portal's provider for the
-// Sportello's API, once the provider is wired.
-func (c *civico) bearer(ctx context.Context, token string) (sportello.Grant, error) {
+// bearer checks a bearer token of the portal's provider for the features'
+// APIs, once the provider is wired.
+func (c *civico) bearer(ctx context.Context, token string) (feature.Grant, error) {
 	if c.oidc.Provider == nil {
-		return sportello.Grant{}, oidcop.ErrTokenInvalid
+		return feature.Grant{}, oidcop.ErrTokenInvalid
 	}
 	g, err := c.oidc.Provider.Bearer(ctx, token)
 	if err != nil {
-		return sportello.Grant{}, err
+		return feature.Grant{}, err
 	}
-	return sportello.Grant{AccountID: g.AccountID, Scopes: g.Scopes, Level: g.Level}, nil
+	return feature.Grant{AccountID: g.AccountID, Scopes: g.Scopes, Level: g.Level}, nil
 }
 
 // homeSources are what the home page shows of the catalogue (the offices

@@ -18,6 +18,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/oidcop"
 )
 
 // queueSite is the demo town's offices and offers at a clock the test
@@ -368,6 +369,58 @@ func TestQueueDisplayEvents(t *testing.T) {
 		}
 		if v := next(); v != "1" {
 			t.Fatalf("the event after a call: %q", v)
+		}
+	})
+}
+
+// GET /api/v1/bookings: a token with the bookings scope reads its
+// resident's appointments only; without the scope, without a token or with
+// a made-up one, nothing.
+func TestBookingsAPI(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, _ := queueSite(t, d, time.Date(2026, 11, 25, 7, 0, 0, 0, hours.Rome))
+		giulia, card := s.resident("CNTGLI85M41F205", "GIULIA", "CONTI", "giulia.conti@example.org")
+		_, body := giulia.do("GET", s.tls.URL+"/prenota-appuntamento/orario?ufficio=anagrafe&servizio=carta-identita-elettronica", nil)
+		m := regexp.MustCompile(`name="inizio" id="f-slot-0" value="(\d+)"`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatal("no slot")
+		}
+		res, _ := giulia.do("POST", s.tls.URL+"/prenota-appuntamento/conferma", url.Values{"ufficio": {"anagrafe"}, "servizio": {"carta-identita-elettronica"}, "inizio": {m[1]}})
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("book: %d", res.StatusCode)
+		}
+		// Its page shows the code as a QR code for the kiosk.
+		if res, body := giulia.do("GET", s.tls.URL+res.Header.Get("Location"), nil); res.StatusCode != 200 ||
+			!regexp.MustCompile(`aria-labelledby="code-qr-caption"[^>]*><rect[^>]*/><path d="M\d+ \d+h1v1h-1z`).MatchString(body) {
+			t.Fatalf("the booking's QR code: %d\n%s", res.StatusCode, section(body))
+		}
+		_, card2 := s.resident("RSSMRA80A01F205", "MARIO", "ROSSI", "mario.rossi@example.org")
+
+		token := s.apiToken(card, "Agenda personale", "openid", oidcop.ScopeBookings)
+		status, _, body := s.api(token, "/api/v1/bookings")
+		var got struct {
+			Bookings []booking.BookingJSON `json:"bookings"`
+			Total    int                   `json:"total"`
+		}
+		if status != 200 || json.Unmarshal([]byte(body), &got) != nil || got.Total != 1 || len(got.Bookings) != 1 ||
+			got.Bookings[0].OfficeName == "" || got.Bookings[0].State != booking.Confirmed {
+			t.Fatalf("her bookings: %d %s", status, body)
+		}
+		other := s.apiToken(card2, "Agenda di Mario", "openid", oidcop.ScopeBookings)
+		if status, _, body := s.api(other, "/api/v1/bookings"); status != 200 || !strings.Contains(body, `"total": 0`) {
+			t.Fatalf("another resident's token: %d %s", status, body)
+		}
+		if status, _, _ := s.api(token, "/api/v1/bookings?page=x"); status != http.StatusBadRequest {
+			t.Fatalf("a wrong page: %d", status)
+		}
+		plain := s.apiToken(card, "Biblioteca", "openid")
+		if status, auth, _ := s.api(plain, "/api/v1/bookings"); status != http.StatusForbidden || !strings.Contains(auth, "insufficient_scope") {
+			t.Fatalf("a token without the scope: %d %s", status, auth)
+		}
+		for _, tok := range []string{"", "inventato"} {
+			if status, auth, _ := s.api(tok, "/api/v1/bookings"); status != http.StatusUnauthorized || !strings.Contains(auth, "Bearer") {
+				t.Fatalf("token %q: %d %s", tok, status, auth)
+			}
 		}
 	})
 }

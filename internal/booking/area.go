@@ -33,6 +33,20 @@ type Entry struct {
 	Recordable bool
 }
 
+// CodeQR is the booking's code as a QR code, for the office's kiosk or
+// counter to read at check-in (nil when the booking is not coming, or on
+// an encoding error: the code is printed beside it anyway).
+func (e Entry) CodeQR() *identity.QR {
+	if !e.Cancellable {
+		return nil
+	}
+	q, err := identity.NewQR(e.Code)
+	if err != nil {
+		return nil
+	}
+	return q
+}
+
 // ListData is the resident's bookings.
 type ListData struct {
 	Entries            []Entry

@@ -109,7 +109,8 @@ func (m *Module) Feature() feature.Feature {
 		Wire: func(h *feature.Host) error {
 			notifier := &Notifier{Outbox: h.Outbox, I18n: h.Portal.I18n, Towns: h.Towns, BaseURL: h.BaseURL, Catalogue: m.Catalogue}
 			m.Store = &Store{DB: h.DB, Audit: h.Audit, Key: h.Key("booking links"), Notify: notifier.Ready, Now: m.now}
-			m.web = &Web{App: h.Portal, Store: m.Store, Catalogue: m.Catalogue, Limiter: h.Limiter, Now: m.now}
+			m.web = &Web{App: h.Portal, Store: m.Store, Catalogue: m.Catalogue, Limiter: h.Limiter, Now: m.now,
+				Tokens: h.Tokens, Accounts: h.ID.Svc.Store}
 			m.web.Routes()
 			h.BackOffice(identity.Section{Label: "booking.bo.title", Href: boPath, Roles: OperatorRoles})
 			h.Panel(m)

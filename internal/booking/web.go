@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
@@ -49,6 +50,9 @@ type Web struct {
 	Catalogue Catalogue
 	Limiter   *throttle.Limiter
 	Now       func() time.Time
+	// Tokens and Accounts check the API's bearer tokens (nil: refused).
+	Tokens   feature.Tokens
+	Accounts *identity.Store
 }
 
 func (h *Web) now() time.Time {
@@ -73,6 +77,7 @@ func (h *Web) Routes() {
 	m.HandleFunc("POST "+StartPath+"/link/{token}/conferma", h.linkConfirm)
 	m.HandleFunc("POST "+StartPath+"/link/{token}/annulla", h.linkCancel)
 	m.HandleFunc("GET /api/v1/offices/{id}/slots", h.apiSlots)
+	m.HandleFunc("GET /api/v1/bookings", h.apiMine)
 	res := m.Guarded(assurance.Low)
 	res.HandleFunc("GET "+AreaPath, h.mine)
 	res.HandleFunc("GET "+AreaPath+"/{id}", h.detail)

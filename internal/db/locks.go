@@ -35,6 +35,10 @@ const (
 	// LockEmailLinks: checking that no link to change an account's
 	// address to an address lives, and writing one.
 	LockEmailLinks Lock = 7243110072
+	// LockPaymentsImport: one import of debt positions at a time, so
+	// that an import run twice (a retried job, the command line beside a
+	// worker) finds the first one's commit and does nothing.
+	LockPaymentsImport Lock = 7243110103
 )
 
 func (l Lock) id() string { return strconv.FormatInt(int64(l), 10) }
@@ -70,3 +74,11 @@ func (d *DB) SkipLocked() string {
 	}
 	return ""
 }
+
+// WritesBesideTx says whether a write in a transaction of its own can
+// commit while this process holds a write transaction open: PostgreSQL's
+// connections write side by side; SQLite has one writer, and such a write
+// would wait for the open transaction to end. Work that reports progress
+// from inside a long transaction (an import) writes it only when this is
+// true, and otherwise keeps it in the process's memory.
+func (d *DB) WritesBesideTx() bool { return d.Dialect == Postgres }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/area"
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
@@ -62,6 +63,10 @@ type Host struct {
 	Outbox  *mail.Outbox
 	Limiter *throttle.Limiter
 	Towns   *town.Store
+	// Tokens checks the bearer tokens of the portal's OpenID Connect
+	// provider, for a feature's API (nil until the provider is wired:
+	// every token is then refused).
+	Tokens Tokens
 	// Messages is the residents' inbox in the personal area: a feature
 	// posts a message to an account in its own transaction
 	// (Messages.Post), and the resident is told by mail.
@@ -206,3 +211,18 @@ func collect(features []Feature, pick func(Feature) fs.FS) []fs.FS {
 	}
 	return out
 }
+
+// Grant is what a bearer token of the portal's provider allows: whose it
+// is, for which scopes, after a login of which level.
+type Grant struct {
+	AccountID string
+	Scopes    []string
+	Level     assurance.Level
+}
+
+// Has says whether the grant includes scope.
+func (g Grant) Has(scope string) bool { return slices.Contains(g.Scopes, scope) }
+
+// Tokens checks a bearer token; an unknown, expired or revoked token is a
+// problem.NotFound.
+type Tokens func(ctx context.Context, token string) (Grant, error)

@@ -18,6 +18,9 @@ const (
 	// ScopePayments lets an application read the resident's debt
 	// positions (GET /api/v1/positions).
 	ScopePayments = "payments"
+	// ScopeBookings lets an application read the resident's appointments
+	// (GET /api/v1/bookings).
+	ScopeBookings = "bookings"
 )
 
 // Has says whether the grant includes scope.

@@ -30,7 +30,7 @@ const (
 )
 
 // KnownScopes are the scopes the provider understands.
-var KnownScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, ScopeFiscalCode, ScopeResidence, ScopeApplications, ScopePayments, ScopeRoles}
+var KnownScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, ScopeFiscalCode, ScopeResidence, ScopeApplications, ScopePayments, ScopeBookings, ScopeRoles}
 
 // Client is an application registered with the provider.
 type Client struct {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -23,6 +24,7 @@ func (h *Web) backOfficeRoutes(m web.Registrar) {
 	fin.HandleFunc("POST "+adminPath+"/nuova", h.adminCreate)
 	fin.HandleFunc("GET "+adminPath+"/importa", h.adminImportForm)
 	fin.HandleFunc("POST "+adminPath+"/importa", h.adminImport)
+	fin.HandleFunc("GET "+adminPath+"/importa/{id}", h.adminImportRun)
 	fin.HandleFunc("GET "+adminPath+"/quadratura", h.adminReport)
 	fin.HandleFunc("GET "+adminPath+"/quadratura.csv", h.adminReportCSV)
 	fin.HandleFunc("GET "+adminPath+"/posizioni/{id}", h.adminPosition)
@@ -230,16 +232,68 @@ func (h *Web) adminCancel(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ImportData is the import form and its outcome.
+// ImportData is the import form, a refused file's lines, and the list
+// of the imports.
 type ImportData struct {
-	Errors   []LineError
-	Imported *Imported
-	Euro     string
-	Alert    string
+	Errors []LineError
+	Alert  string
+	// Earlier is the import of the same file, when one is refused as a
+	// duplicate.
+	Earlier *ImportRow
+	Rows    []*ImportRow
+	Total   int
+	Pager   Pager
+}
+
+// ImportRow is an import as the pages show it.
+type ImportRow struct {
+	*ImportRun
+	When, DoneText, LinesText, Euro string
+}
+
+func (h *Web) importRow(page *web.Page, r *ImportRun) *ImportRow {
+	return &ImportRow{ImportRun: r, When: r.CreatedAt.In(rome()).Format("02/01/2006 15:04"), DoneText: thousands(r.Done, page.Lang),
+		LinesText: thousands(r.Lines, page.Lang), Euro: Euro(r.Amount)}
+}
+
+// thousands writes n with the language's thousands separator.
+func thousands(n int, lang string) string {
+	sep := "."
+	if lang == "en" {
+		sep = ","
+	}
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString(sep)
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
 }
 
 func (h *Web) importPage(w http.ResponseWriter, r *http.Request, status int, d *ImportData) {
+	n, ok := pageParam(r, "pagina")
+	if !ok {
+		h.App.Error(w, r, http.StatusNotFound)
+		return
+	}
 	page := h.adminPage(r, "payments.import.title", h.App.I18n.T(h.App.I18n.Lang(r), "payments.import.title"))
+	runs, total, err := h.Svc.ImportRuns(r.Context(), n)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	for _, run := range runs {
+		d.Rows = append(d.Rows, h.importRow(page, run))
+	}
+	d.Total, d.Pager = total, pager(adminPath+"/importa", "pagina", n, total, ImportsPerPage, nil)
 	page.Data = d
 	w.Header().Set("Cache-Control", "private, no-store")
 	h.App.HTML(w, r, status, "payments_admin_import", page)
@@ -252,6 +306,9 @@ func (h *Web) adminImportForm(w http.ResponseWriter, r *http.Request) {
 // maxImportBytes bounds an uploaded file.
 const maxImportBytes = 20 << 20
 
+// adminImport accepts a file: checked line by line here (a wrong line
+// refuses it whole, nothing kept), then imported by a job while the
+// operator watches its page.
 func (h *Web) adminImport(w http.ResponseWriter, r *http.Request) {
 	h.App.LargeBody(w, r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes+(64<<10))
@@ -266,27 +323,60 @@ func (h *Web) adminImport(w http.ResponseWriter, r *http.Request) {
 		h.importPage(w, r, http.StatusRequestEntityTooLarge, &ImportData{Alert: "payments.import.error.file"})
 		return
 	}
-	lines, err := h.Svc.ParseImport(r.Context(), b.Bytes(), h.Rates)
+	run, err := h.Svc.Accept(r.Context(), hdr.Filename, b.Bytes(), h.Rates, actorOf(r), operatorName(r))
 	var ie ImportErrors
-	if errors.As(err, &ie) {
+	var dup *DuplicateImport
+	switch {
+	case errors.As(err, &ie):
 		h.importPage(w, r, http.StatusUnprocessableEntity, &ImportData{Errors: ie})
-		return
+	case errors.As(err, &dup):
+		page := h.App.NewPage(r, "")
+		h.importPage(w, r, http.StatusConflict, &ImportData{Alert: "payments.import.error.same_file", Earlier: h.importRow(page, dup.Earlier)})
+	case err != nil:
+		h.App.Fail(w, r, err)
+	default:
+		web.Redirect(w, r, adminPath+"/importa/"+run.ID, nil)
 	}
+}
+
+// operatorName names who is logged in, for the list of imports.
+func operatorName(r *http.Request) string {
+	a, _ := identity.Current(r.Context())
+	if a == nil {
+		return ""
+	}
+	if name := strings.TrimSpace(a.GivenName + " " + a.FamilyName); name != "" {
+		return name
+	}
+	return a.Email
+}
+
+// ImportRunData is an import's page.
+type ImportRunData struct {
+	Run *ImportRow
+	// Refresh is whether the page reloads itself while the import runs,
+	// without JavaScript: only when the operator asked (?aggiorna=auto),
+	// since a page that reloads by itself is a time limit (WCAG 2.2.1).
+	// With JavaScript the progress updates in place (live-refresh.js).
+	Refresh bool
+	Self    string
+}
+
+func (h *Web) adminImportRun(w http.ResponseWriter, r *http.Request) {
+	run, err := h.Svc.ImportRun(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return
 	}
-	imp, err := h.Svc.Import(r.Context(), hdr.Filename, b.Bytes(), lines, actorOf(r), nil)
-	switch {
-	case errors.As(err, &ie):
-		h.importPage(w, r, http.StatusUnprocessableEntity, &ImportData{Errors: ie})
-	case errors.Is(err, ErrDuplicate):
-		h.importPage(w, r, http.StatusConflict, &ImportData{Alert: "payments.error.duplicate"})
-	case err != nil:
-		h.App.Fail(w, r, err)
-	default:
-		h.importPage(w, r, http.StatusOK, &ImportData{Imported: imp, Euro: Euro(imp.Amount)})
-	}
+	lang := h.App.I18n.Lang(r)
+	page := h.adminPage(r, "", h.App.I18n.T(lang, "payments.import.run"))
+	page.Title = h.App.I18n.T(lang, "payments.import.run")
+	page.Breadcrumb = append(page.Breadcrumb[:len(page.Breadcrumb)-1], web.Crumb{Label: h.App.I18n.T(lang, "payments.import.title"), Href: adminPath + "/importa"},
+		web.Crumb{Label: page.Title})
+	page.Data = &ImportRunData{Run: h.importRow(page, run), Refresh: run.Pending() && r.URL.Query().Get("aggiorna") == "auto",
+		Self: adminPath + "/importa/" + run.ID}
+	w.Header().Set("Cache-Control", "private, no-store")
+	h.App.HTML(w, r, http.StatusOK, "payments_admin_import_run", page)
 }
 
 // ReportData is the daily balancing page.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/jobs"
 )
 
 // BenchmarkSettle measures settlements per second on each database: a
@@ -54,6 +55,49 @@ func BenchmarkSettle(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "settlements/s")
+		})
+	}
+}
+
+// BenchmarkImportJob measures the back office's import as its job runs
+// it: a 1,000-line file accepted (outside the timer), then validated
+// again and created in one transaction with its progress written in
+// throttled steps. Each op is one file; lines/s is the figure the README
+// quotes.
+//
+//	go test ./internal/payments -run XXX -bench ImportJob -benchtime 5x
+//	CIVICO_TEST_POSTGRES_URL=... go test ./internal/payments -run XXX -bench ImportJob -benchtime 5x
+func BenchmarkImportJob(b *testing.B) {
+	const lines = 1000
+	for _, e := range []struct {
+		name string
+		open func(testing.TB) *db.DB
+	}{{"sqlite", dbtest.SQLite}, {"postgres", dbtest.Postgres}} {
+		b.Run(e.name, func(b *testing.B) {
+			d := e.open(b)
+			s, _ := newService(b, d)
+			rates, _ := DemoRates()
+			q := jobs.New(d, jobs.Config{})
+			q.Add(s.ImportJob(rates))
+			if err := q.Ready(); err != nil {
+				b.Fatal(err)
+			}
+			s.Jobs = q
+			ctx := context.Background()
+			n := 0
+			for b.Loop() {
+				b.StopTimer()
+				n++
+				run, err := s.Accept(ctx, "bench.csv", canteenFile(fmt.Sprintf("B%d", n), lines), rates, Actor{Name: "operator:bench"}, "Bench")
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if r, err := s.RunImport(ctx, run.ID, rates, nil); err != nil || r.Status != ImportDone {
+					b.Fatalf("%+v %v", r, err)
+				}
+			}
+			b.ReportMetric(float64(b.N*lines)/b.Elapsed().Seconds(), "lines/s")
 		})
 	}
 }

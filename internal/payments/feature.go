@@ -97,7 +97,7 @@ func (m *Module) wire(h *feature.Host) error {
 	if m.ConfigErr != nil {
 		return m.ConfigErr
 	}
-	s := &Service{DB: h.DB, Audit: h.Audit, Towns: h.Towns, Segregation: m.Segregation, Log: h.Log}
+	s := &Service{DB: h.DB, Audit: h.Audit, Towns: h.Towns, Segregation: m.Segregation, Log: h.Log, Jobs: h.Jobs}
 	m.Service = s
 	if m.Rates == nil {
 		r, err := DemoRates()
@@ -106,6 +106,16 @@ func (m *Module) wire(h *feature.Host) error {
 		}
 		m.Rates = r
 	}
+	// The back office's imports run as jobs; their files are deleted
+	// ImportFilesKept after the import ended.
+	h.Job(s.ImportJob(m.Rates))
+	h.Every("import files retention", time.Hour, func(ctx context.Context) error {
+		n, err := s.PurgeImportFiles(ctx)
+		if n > 0 {
+			h.Log.Info("payments: deleted the files of ended imports", "files", n)
+		}
+		return err
+	})
 	if m.Sandbox {
 		key := h.Key("payments sandbox gateway")
 		m.sandbox = &Sandbox{DB: h.DB, App: h.Portal, Key: key, Log: h.Log, Delay: m.SandboxDelay}

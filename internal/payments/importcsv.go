@@ -3,10 +3,8 @@ package payments
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/problem"
 	tokens "github.com/civico-pa/civico/internal/token"
 )
@@ -239,23 +238,53 @@ func importColumn(field string) string {
 type Imported struct {
 	ID        string
 	Positions int
+	Notices   int
 	Amount    int64
 }
 
 // Import creates every line in one transaction, or nothing: a line whose
 // id was loaded before fails the whole file with its line number, and the
-// same file (by its SHA-256) cannot be loaded twice. progress is told
-// after each line.
+// same file (by its SHA-256) cannot be loaded twice (DuplicateImport,
+// which is ErrDuplicate). progress is told after each line. It is the
+// command line's import, in its own process, recorded among the back
+// office's imports (by the actor); the back office's runs the same
+// creation as a job (RunImport).
 func (s *Service) Import(ctx context.Context, name string, data []byte, lines []ImportLine, by Actor, progress func(done int)) (*Imported, error) {
-	sum := sha256.Sum256(data)
-	out := &Imported{ID: tokens.ID()}
+	now := s.now()
+	run := &ImportRun{ID: tokens.ID(), SHA256: fileSum(data), Name: truncate(name, 200), Lines: len(lines), By: by.Name, ByName: by.Name, CreatedAt: now}
+	return s.importLines(ctx, run, lines, by, progress)
+}
+
+// importLines creates an import's lines in one transaction, or none, and
+// records the import as done in the same transaction: its row in
+// payments_imports (the file's SHA-256, unique) and in
+// payments_import_runs, written or brought to done. Imports run one at a
+// time (LockPaymentsImport), and an import whose record is there already
+// is not run again: its first run's outcome is returned.
+func (s *Service) importLines(ctx context.Context, run *ImportRun, lines []ImportLine, by Actor, progress func(done int)) (*Imported, error) {
+	out := &Imported{ID: run.ID}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_imports WHERE sha256 = $1`, hex.EncodeToString(sum[:])).Scan(&n); err != nil {
+		if err := s.DB.Hold(ctx, tx, db.LockPaymentsImport); err != nil {
 			return err
 		}
-		if n > 0 {
-			return ErrDuplicate
+		err := tx.QueryRowContext(ctx, `SELECT positions, amount FROM payments_imports WHERE id = $1`, run.ID).Scan(&out.Positions, &out.Amount)
+		if err == nil {
+			// Done before: the record says so, whatever a run read.
+			if _, err := tx.ExecContext(ctx, `UPDATE payments_import_runs SET status = 'done', done = lines, updated_at = $2 WHERE id = $1 AND status <> 'done'`,
+				run.ID, s.now()); err != nil {
+				return err
+			}
+			return tx.QueryRowContext(ctx, `SELECT notices FROM payments_import_runs WHERE id = $1`, run.ID).Scan(&out.Notices)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		earlier, err := earlierImport(ctx, tx, run.SHA256, run.ID)
+		if err != nil {
+			return err
+		}
+		if earlier != nil {
+			return &DuplicateImport{Earlier: earlier}
 		}
 		var errs ImportErrors
 		for i, l := range lines {
@@ -270,7 +299,8 @@ func (s *Service) Import(ctx context.Context, name string, data []byte, lines []
 			if len(errs) > 0 {
 				continue // checking the rest, creating nothing
 			}
-			if _, err := s.CreateTx(ctx, tx, l.Position, by); err != nil {
+			p, err := s.CreateTx(ctx, tx, l.Position, by)
+			if err != nil {
 				var fe problem.Fields
 				if errors.As(err, &fe) {
 					for f, m := range fe {
@@ -281,6 +311,7 @@ func (s *Service) Import(ctx context.Context, name string, data []byte, lines []
 				return err
 			}
 			out.Positions++
+			out.Notices += len(p.Notices)
 			out.Amount += l.Position.Amount
 			if progress != nil {
 				progress(i + 1)
@@ -289,14 +320,28 @@ func (s *Service) Import(ctx context.Context, name string, data []byte, lines []
 		if len(errs) > 0 {
 			return errs
 		}
+		now := s.now()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO payments_imports (id, sha256, name, positions, amount, by_actor, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			out.ID, hex.EncodeToString(sum[:]), truncate(name, 200), out.Positions, out.Amount, by.Name, s.now()); err != nil {
+			out.ID, run.SHA256, run.Name, out.Positions, out.Amount, run.By, now); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO payments_import_runs (id, sha256, name, lines, done, status, positions, notices, amount, by_actor, by_name, created_at, updated_at, finished_at)
+			VALUES ($1, $2, $3, $4, $4, 'done', $5, $6, $7, $8, $9, $10, $11, $11)
+			ON CONFLICT (id) DO UPDATE SET status = 'done', lines = excluded.lines, done = excluded.done, positions = excluded.positions, notices = excluded.notices,
+				amount = excluded.amount, updated_at = excluded.updated_at, finished_at = excluded.finished_at`,
+			out.ID, run.SHA256, run.Name, len(lines), out.Positions, out.Notices, out.Amount, run.By, run.ByName, run.CreatedAt, now); err != nil {
 			return err
 		}
 		return s.Audit.Write(ctx, tx, audit.Entry{Actor: by.Name, Action: "payments.import", Subject: "import:" + out.ID, Remote: by.Remote,
-			Details: map[string]string{"file": truncate(name, 200), "positions": strconv.Itoa(out.Positions), "amount": EuroDot(out.Amount)}})
+			Details: map[string]string{"file": run.Name, "positions": strconv.Itoa(out.Positions), "notices": strconv.Itoa(out.Notices), "amount": EuroDot(out.Amount)}})
 	})
 	if err != nil {
+		if db.IsUniqueViolation(err) {
+			// The same file, accepted by the back office meanwhile.
+			if earlier, e2 := earlierImport(ctx, s.DB, run.SHA256, run.ID); e2 == nil && earlier != nil {
+				return nil, &DuplicateImport{Earlier: earlier}
+			}
+		}
 		return nil, err
 	}
 	return out, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/pagopa"
 	"github.com/civico-pa/civico/internal/problem"
 	tokens "github.com/civico-pa/civico/internal/token"
@@ -29,6 +30,12 @@ type Service struct {
 	Gateway Gateway
 	Log     *slog.Logger
 	Now     func() time.Time
+	// Jobs queues the back office's imports (Accept); nil on the command
+	// line, which runs its imports itself.
+	Jobs jobs.Enqueuer
+
+	// running is the progress of the imports this process runs.
+	running progress
 }
 
 func (s *Service) now() time.Time {

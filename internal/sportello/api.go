@@ -1,7 +1,6 @@
 package sportello
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -9,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/web"
@@ -25,17 +24,12 @@ import (
 // Scope is the OpenID Connect scope that opens the API.
 const Scope = "applications"
 
-// Grant is what a bearer token allows: whose it is, for which scopes,
-// from a login of which level.
-type Grant struct {
-	AccountID string
-	Scopes    []string
-	Level     assurance.Level
-}
-
-// Tokens checks a bearer token of the OpenID Connect provider; an unknown
-// or expired token is a problem.NotFound.
-type Tokens func(ctx context.Context, token string) (Grant, error)
+// Grant and Tokens are the house's (feature.Grant): a bearer token's
+// account, scopes and level.
+type (
+	Grant  = feature.Grant
+	Tokens = feature.Tokens
+)
 
 func (h *Web) apiRoutes(m web.Registrar) {
 	m.HandleFunc("GET /api/v1/applications", h.apiList)

@@ -1,0 +1,142 @@
+package timeuse
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"net/http"
+	"time"
+
+	"github.com/civico-pa/civico/internal/area"
+	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/feature"
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/sealed"
+)
+
+// Templates and Messages are the survey's pages and texts.
+//
+//go:embed templates
+var Templates embed.FS
+
+//go:embed locales
+var Messages embed.FS
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// Migrations are the survey's tables (see db.Source).
+var Migrations, _ = fs.Sub(migrationFiles, "migrations")
+
+// DefaultNeed is the assurance the survey asks by default: a login that
+// proved the fiscal code (a card, SPID or CIE), so that each person
+// answers once, not each mail address.
+const DefaultNeed = assurance.Substantial
+
+// KeyPurpose derives the key that seals the drafts.
+const KeyPurpose = "timeuse drafts"
+
+// Module is the survey as civico wires it.
+type Module struct {
+	// Need is the assurance a resident logs in with to answer
+	// (DefaultNeed when zero).
+	Need assurance.Level
+	// Store is set when the feature is wired.
+	Store *Store
+	// t translates the desk's item.
+	t func(lang, id string, args ...any) string
+}
+
+func (m *Module) need() assurance.Level {
+	if !m.Need.Valid() {
+		return DefaultNeed
+	}
+	return m.Need
+}
+
+// Feature is the time-use survey's instrument.
+func (m *Module) Feature() feature.Feature {
+	return feature.Feature{
+		Name: "timeuse", Messages: Messages, Portal: Templates, Migrations: Migrations,
+		Wire: func(h *feature.Host) error {
+			box, err := sealed.New(h.Key(KeyPurpose))
+			if err != nil {
+				return err
+			}
+			m.Store = &Store{DB: h.DB, Box: box, Acts: ACL()}
+			w := &Web{App: h.Portal, Store: m.Store, Audit: h.Audit, Limiter: h.Limiter, BaseURL: h.BaseURL}
+			m.t = h.Portal.I18n.T
+			mux := h.Portal.For("timeuse")
+			res := mux.Guarded(m.need())
+			pages := func(prefix string, add func(pattern string, fn http.HandlerFunc)) {
+				add("GET "+prefix, w.overview)
+				add("POST "+prefix+"/invia", w.send)
+				add("GET "+prefix+"/questionario", w.questionnaireForm)
+				add("POST "+prefix+"/questionario", w.questionnaire)
+				add("GET "+prefix+"/diario/{day}", w.diary)
+				add("POST "+prefix+"/diario/{day}/episodio", w.episode)
+				add("POST "+prefix+"/diario/{day}/elimina", w.remove)
+				add("POST "+prefix+"/diario/{day}/copia-mattina", w.copyMorning)
+				add("POST "+prefix+"/diario/{day}/giorno", w.dayType)
+			}
+			pages(AreaPath, res.HandleFunc)
+			// The same pages for the holder of an invitation, without a
+			// login (the invitation's cookie is the subject).
+			mux.HandleFunc("GET "+InviteLink, w.inviteForm)
+			mux.HandleFunc("POST "+InviteLink, w.invite)
+			pages(InvitePath, mux.HandleFunc)
+			office := mux.Guarded(assurance.Low, OfficeRoles...)
+			office.HandleFunc("GET "+OfficePath, w.office)
+			office.HandleFunc("POST "+OfficePath, w.makeInvitations)
+			h.BackOffice(identity.Section{Label: "timeuse.office.title", Href: OfficePath, Roles: OfficeRoles})
+			h.Every("expired invitations", time.Hour, m.Store.PurgeInvitations)
+			// The mix: submitted answers rewritten apart from their
+			// participation marks (docs/TIMEUSE.md).
+			h.Every("mix", time.Minute, func(ctx context.Context) error {
+				_, err := m.Store.Mix(ctx)
+				return err
+			})
+			h.Panel(m)
+			// The data download holds whether the account took part and
+			// its draft; the answers it sent are in the anonymous
+			// dataset, which nothing ties to it.
+			h.Export("timeuse", func(ctx context.Context, a *identity.Account) (any, error) {
+				sub := Subject{Account: a.ID}
+				done, err := m.Store.Participated(ctx, sub)
+				if err != nil {
+					return nil, err
+				}
+				out := map[string]any{"participated": done}
+				if !done {
+					draft, err := m.Store.Draft(ctx, sub)
+					if err != nil {
+						return nil, err
+					}
+					out["draft"] = draft
+				}
+				return out, nil
+			})
+			// The draft is the account's until sent: erased with it. The
+			// participation mark follows a linked account.
+			h.ID.Svc.Mergers = append(h.ID.Svc.Mergers, m.Store.MergeAccounts)
+			h.ID.Svc.Closers = append(h.ID.Svc.Closers, m.Store.Erase)
+			return nil
+		},
+	}
+}
+
+// Panel is the survey on the resident's desk: waiting for them until they
+// have taken part.
+func (m *Module) Panel(ctx context.Context, r area.Resident) (area.Summary, error) {
+	s := area.Summary{Title: "timeuse.title", Href: AreaPath, Needs: m.need(), Empty: "timeuse.panel.done"}
+	if !r.Level.Satisfies(m.need()) {
+		return s, nil
+	}
+	done, err := m.Store.Participated(ctx, Subject{Account: r.AccountID})
+	if err != nil || done {
+		return s, err
+	}
+	s.Awaiting = 1
+	s.Items = []area.Item{{Label: m.t(r.Lang, "timeuse.panel.item"), Href: AreaPath, Status: "timeuse.panel.todo", Awaiting: true}}
+	return s, nil
+}
