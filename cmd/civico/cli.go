@@ -56,6 +56,15 @@ Usage:
                             exit 1 when it is not authentic (an edited file, another key)
   civico cert keys          list the certificates' seal keys with their public halves
   civico cert rotate-keys   start sealing with a new key (old certificates stay verifiable)
+  civico spid metadata      print the SPID Service Provider's signed metadata (to send to AgID)
+  civico spid keys          list the SPID keys and certificates
+  civico spid rotate-keys [--overlap 168h]
+                            add a SPID key published at once and signing after the overlap
+  civico spid registry import PATH [--profile spid]
+                            load identity providers from SAML metadata (one XML file or a folder)
+  civico spid registry list list the identity providers
+  civico spid registry remove ENTITYID
+                            take an identity provider off the list
   civico payments import FILE.csv
                             load debt positions (all lines or none, with a progress bar)
   civico payments report [--day YYYY-MM-DD]
@@ -107,7 +116,7 @@ type cli struct {
 
 // verbCommands are the commands whose first argument is a verb: `civico
 // NAME --help` prints their lines of the usage.
-var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true, "cert": true, "timeuse": true}
+var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true, "cert": true, "timeuse": true, "spid": true}
 
 func isHelp(arg string) bool {
 	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
@@ -157,6 +166,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		"jobs":      c.jobs,
 		"payments":  c.payments,
 		"cert":      c.cert,
+		"spid":      c.spidCmd,
 		"timeuse":   c.timeuse,
 	}
 	name := args[0]

@@ -16,12 +16,16 @@ import (
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/oidcop"
+	"github.com/civico-pa/civico/internal/spid/spidtest"
 	"github.com/civico-pa/civico/internal/web"
 )
 
 // config is everything serve and demo need, read from the environment and
 // overridden by flags.
 type config struct {
+	// demoSPID is the demo's TEST SPID identity provider: set only by
+	// `civico demo`, never read from the environment.
+	demoSPID         *spidtest.IdP
 	DataDir          string
 	DatabaseURL      string
 	Addr             string

@@ -27,6 +27,7 @@ import (
 	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/population"
+	"github.com/civico-pa/civico/internal/spid/spidtest"
 	"github.com/civico-pa/civico/internal/sportello"
 	"github.com/civico-pa/civico/internal/timeuse"
 	"github.com/civico-pa/civico/internal/town"
@@ -471,4 +472,25 @@ func ensureDemoResident(ctx context.Context, d *db.DB, p demoPerson, code cf.Cod
 			GivenName: m.given, BirthPlace: m.placeName, Citizenship: "italiana", Address: p.address, Household: head.Household, Relation: m.relation})
 	}
 	return (&population.Register{DB: d}).Put(ctx, people...)
+}
+
+// prepareDemoSPID puts the demo's TEST SPID provider on the registry, with
+// the demo's people as the identities it vouches for.
+func prepareDemoSPID(ctx context.Context, a *apps) error {
+	var people []spidtest.Person
+	for _, p := range demoPeople {
+		check, err := cf.CheckChar(p.first15)
+		if err != nil {
+			return err
+		}
+		code := p.first15 + string(check)
+		parsed, err := cf.Parse(code)
+		if err != nil {
+			return err
+		}
+		people = append(people, spidtest.Person{FiscalNumber: "TINIT-" + code, Name: p.given, FamilyName: p.family,
+			DateOfBirth: parsed.BirthDate(time.Now()).Format("2006-01-02"), PlaceOfBirth: p.first15[11:15]})
+	}
+	a.civico.spid.TestPeople = people
+	return a.civico.spid.RegisterTestIdP(ctx)
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/protocol"
 	"github.com/civico-pa/civico/internal/segnala"
+	"github.com/civico-pa/civico/internal/spid"
 	"github.com/civico-pa/civico/internal/sportello"
 	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/throttle"
@@ -55,6 +56,9 @@ type civico struct {
 	// certificates reads the population register.
 	certificates *certificates.Module
 	booking      *booking.Module
+	// spid is the SPID Service Provider (the demo registers its test
+	// provider through it).
+	spid *spid.Module
 	// identity is the accounts' store, set when civico is built
 	// (buildApps): payments asks it whose a bearer token is.
 	identity *identity.Store
@@ -112,6 +116,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		// went missing since fails the start with its message.
 		c.payments = &payments.Module{Segregation: cfg.Payments.Segregation, Sandbox: true, ConfigErr: err}
 	}
+	c.spid = &spid.Module{TestIdP: cfg.demoSPID}
 	c.features = []feature.Feature{
 		// The platform: tables every feature stands on, and their upkeep.
 		{Name: "town", Migrations: town.Migrations},
@@ -165,6 +170,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.certificates.Feature(),
 		segnala.Feature(),
 		c.booking.Feature(),
+		c.spid.Feature(),
 		(&timeuse.Module{Need: cfg.TimeUseAssurance}).Feature(),
 	}
 	return c

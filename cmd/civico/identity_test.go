@@ -659,7 +659,7 @@ func TestStepUpToTheCardAndLinking(t *testing.T) {
 		b.do("POST", base+"/accedi", url.Values{"email": {"giulia@example.org"}, "password": {"tram-per-Sesto-alle-7"}})
 		_, passwordMe := b.me(base)
 		res, _ = b.do("GET", base+"/test/riservato", nil)
-		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/accedi/carta?next=%2Ftest%2Friservato" {
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/accedi/carta?livello=high&next=%2Ftest%2Friservato" {
 			t.Fatalf("password session: %d to %q", res.StatusCode, res.Header.Get("Location"))
 		}
 		_, body := b.do("GET", base+"/accedi/carta?next=%2Ftest%2Friservato", nil)

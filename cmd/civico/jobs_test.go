@@ -47,6 +47,7 @@ var periodicKinds = []string{
 	"payments.reconciliation",
 	"payments.sandbox-gateway-delayed-outcomes",
 	"segnala.purge-unconfirmed",
+	"spid.expired-requests",
 	"timeuse.expired-invitations",
 	"timeuse.mix",
 }

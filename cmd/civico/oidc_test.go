@@ -662,7 +662,7 @@ func TestPartecipaAsksForTheCard(t *testing.T) {
 		// ...and where the card is required it asks the provider for it, which
 		// sends the resident to the card login and back.
 		last, res, _, _ := s.partecipaLogin(t, b, "/accedi?livello=high&next=/profilo")
-		if res.StatusCode != 200 || !strings.Contains(last, "/accedi/carta?next=") {
+		if res.StatusCode != 200 || !strings.Contains(last, "/accedi/carta?livello=high&next=") {
 			t.Fatalf("step-up: ended at %d %s", res.StatusCode, last)
 		}
 		next, _ := url.Parse(last)

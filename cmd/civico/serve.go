@@ -30,6 +30,8 @@ import (
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/protocol"
+	"github.com/civico-pa/civico/internal/spid"
+	"github.com/civico-pa/civico/internal/spid/spidtest"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -56,6 +58,11 @@ func (c *cli) serve(args []string, demo bool) error {
 	}
 	if demo {
 		cfg.demoAddrs()
+		// The demo's TEST SPID provider, with a key of its own at each
+		// start, served on the portal (never by serve).
+		if cfg.demoSPID, err = spidtest.New(strings.TrimSuffix(cfg.BaseURL, "/")+spid.TestIdPPath, strings.TrimSuffix(cfg.BaseURL, "/")+spid.TestIdPPath); err != nil {
+			return err
+		}
 	}
 	fdLimit, fdKnown := raiseFDLimit()
 	if err := cfg.fitConns(fdLimit, fdKnown); err != nil {
@@ -98,6 +105,15 @@ func (c *cli) serve(args []string, demo bool) error {
 	}
 	apps, err := buildApps(cfg, d, towns, log, cards)
 	if err != nil {
+		return err
+	}
+	if demo {
+		if err := prepareDemoSPID(ctx, apps); err != nil {
+			return err
+		}
+	}
+	// The SPID key likewise, once the town has its IPA code.
+	if err := apps.civico.spid.Ensure(ctx, profile); err != nil {
 		return err
 	}
 	// The signing key is made at the first start and must open with the
@@ -178,6 +194,7 @@ func (c *cli) serve(args []string, demo bool) error {
 		if metricsAt != "" {
 			fmt.Fprintf(c.stdout, "  metrics    %s (Prometheus; CIVICO_METRICS_ADDR)\n", metricsAt)
 		}
+		fmt.Fprintf(c.stdout, "  SPID       a TEST identity provider, \"%s\", under \"Entra con SPID\" (demo only)\n", spid.TestIdPName)
 		fmt.Fprintf(c.stdout, "Data: %s\n%sStop with Ctrl-C.\n\n", d.Describe(), demoLogins)
 	}
 	if err := web.Serve(ctx, log, gracePeriod, listeners); err != nil {

@@ -64,6 +64,10 @@ type Web struct {
 
 	// sections are the parts of the back office (AddSection).
 	sections []Section
+	// methods are the other ways to log in features offer (AddLoginMethod).
+	methods []LoginMethods
+	// logoutSteps continue a logout elsewhere (AddLogoutStep).
+	logoutSteps []LogoutStep
 	// exporters add what other features hold about a person to the
 	// download of their data (AddExport).
 	exporters []exporter
@@ -87,6 +91,48 @@ type exporter struct {
 func (h *Web) AddExport(name string, fn Exporter) {
 	h.exporters = append(h.exporters, exporter{name, fn})
 }
+
+// LoginMethod is another way to log in, offered by a feature beside the
+// card and the password (SPID; later CIE): the login and step-up pages
+// show it as a section with its choices, as plain links.
+type LoginMethod struct {
+	// ID is the section's anchor; Title and Text are message ids; Button
+	// is the message id of what opens the list of choices.
+	ID, Title, Text, Button string
+	// Options are the choices (one per identity provider), in the order
+	// to show them.
+	Options []LoginOption
+}
+
+// LoginOption is one choice of a LoginMethod: a label shown as it is (an
+// identity provider's name) and where it leads.
+type LoginOption struct {
+	Label, Href string
+}
+
+// LoginMethods gives a feature's way to log in for a login (need is
+// empty) or a step-up to need, returning to next afterwards; nil offers
+// nothing (nothing configured).
+type LoginMethods func(r *http.Request, next string, need assurance.Level) *LoginMethod
+
+// AddLoginMethod offers a feature's way to log in on the login and
+// step-up pages.
+func (h *Web) AddLoginMethod(fn LoginMethods) { h.methods = append(h.methods, fn) }
+
+// LogoutStep is told of a session a logout ended (already ended and its
+// cookie cleared) and returns where the browser goes next to end it
+// elsewhere too (the identity provider that opened it), or "".
+type LogoutStep func(ctx context.Context, se *Session) (string, error)
+
+// AddLogoutStep continues the logout of the sessions a feature opened.
+func (h *Web) AddLogoutStep(fn LogoutStep) { h.logoutSteps = append(h.logoutSteps, fn) }
+
+// LoggedIn sets the session cookie of a login a feature completed (SPID).
+func (h *Web) LoggedIn(w http.ResponseWriter, r *http.Request, login *Login) { h.loggedIn(w, r, login) }
+
+// Next is where a login leads: the return address asked, if it is a path
+// on this site, else the resident's landing page.
+func (h *Web) Next(raw string, login *Login) string { return h.next(raw, login) }
 
 type ctxKey int
 
@@ -259,6 +305,7 @@ func (h *Web) Require(level assurance.Level, roles ...string) func(http.HandlerF
 				return
 			}
 			if !se.Assurance.Satisfies(level) {
+				back.Set("livello", string(level))
 				web.Redirect(w, r, "/accedi/carta", back)
 				return
 			}
@@ -347,6 +394,8 @@ type FormData struct {
 	Email string
 	// Again is where a dead link's reader asks for a new one.
 	Again *Again
+	// Methods are the other ways to log in (login and step-up pages).
+	Methods []*LoginMethod
 }
 
 // Again is the way to a new link of a dead one's kind: the page that sends
@@ -378,6 +427,9 @@ func (h *Web) form(w http.ResponseWriter, r *http.Request, status int, name, tit
 	if h.CardLoginURL != "" {
 		d.CardLoginURL = h.CardLoginURL + "?" + url.Values{"next": {d.Next}}.Encode()
 	}
+	if name == "login" && d.Methods == nil {
+		h.methodsFor(r, d, "")
+	}
 	page := h.App.NewPage(r, title)
 	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
 	page.Data = d
@@ -389,6 +441,20 @@ func (h *Web) form(w http.ResponseWriter, r *http.Request, status int, name, tit
 // its error page and false.
 func (h *Web) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	return h.App.ParseForm(w, r, 16<<10)
+}
+
+// methodsFor fills the other ways to log in of a login (need empty) or
+// step-up page.
+func (h *Web) methodsFor(r *http.Request, d *FormData, need assurance.Level) {
+	next := d.Next
+	if next == "" && r.FormValue("next") != "" {
+		next = web.SafeNext(r.FormValue("next"))
+	}
+	for _, fn := range h.methods {
+		if m := fn(r, next, need); m != nil {
+			d.Methods = append(d.Methods, m)
+		}
+	}
 }
 
 func (h *Web) loginForm(w http.ResponseWriter, r *http.Request) {
@@ -472,7 +538,13 @@ func (h *Web) loginCode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Web) stepUp(w http.ResponseWriter, r *http.Request) {
-	h.form(w, r, http.StatusOK, "stepup", "identity.stepup.title", &FormData{})
+	d := &FormData{}
+	need, ok := assurance.Parse(r.URL.Query().Get("livello"))
+	if !ok || need == assurance.Low {
+		need = assurance.Substantial
+	}
+	h.methodsFor(r, d, need)
+	h.form(w, r, http.StatusOK, "stepup", "identity.stepup.title", d)
 }
 
 // loginCard verifies the presented smart card and logs its holder in.
@@ -516,6 +588,7 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Web) logout(w http.ResponseWriter, r *http.Request) {
+	_, se := Current(r.Context())
 	if c, err := r.Cookie(SessionCookie); err == nil {
 		if err := h.Svc.Sessions.End(r.Context(), c.Value); err != nil {
 			h.App.Fail(w, r, err)
@@ -523,6 +596,21 @@ func (h *Web) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.clearCookie(w, r)
+	if se != nil {
+		for _, step := range h.logoutSteps {
+			next, err := step(r.Context(), se)
+			if err != nil {
+				// The session here has ended: the provider's is left to
+				// expire, and the resident is told nothing went wrong here.
+				h.App.Log.Error("logout step", "err", err, "request_id", web.RequestID(r.Context()))
+				continue
+			}
+			if next != "" {
+				http.Redirect(w, r, next, http.StatusSeeOther) // #nosec G710 -- an identity provider's registered logout address, with a signed request
+				return
+			}
+		}
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -1011,7 +1099,7 @@ func exportOf(a *Account, sessions []Session) map[string]any {
 	return map[string]any{
 		"account": map[string]any{
 			"id": a.ID, "kind": a.Kind, "email": a.Email, "email_verified_at": a.EmailVerifiedAt, "fiscal_code": a.FiscalCode,
-			"given_name": a.GivenName, "family_name": a.FamilyName, "sex": a.Sex, "birth_date": a.BirthDate,
+			"given_name": a.GivenName, "family_name": a.FamilyName, "sex": a.Sex, "birth_date": a.BirthDate, "birth_place": a.BirthPlace,
 			"phone": a.Phone, "address": a.Address, "language": a.Lang, "created_at": a.CreatedAt, "updated_at": a.UpdatedAt,
 			"roles": a.Roles, "has_password": a.PasswordHash != "", "has_authenticator": a.TOTPSecret != "",
 			"sources": a.sources(),

@@ -38,6 +38,9 @@ type Account struct {
 	FamilyName      string
 	Sex             string
 	BirthDate       string // YYYY-MM-DD
+	// BirthPlace is the Belfiore code of the municipality (or foreign
+	// state) of birth, as SPID asserts it; it goes with BirthSource.
+	BirthPlace string
 	// What proved the fiscal code, the names, and sex with birth date.
 	FiscalCodeSource, NameSource, BirthSource Source
 	Phone                                     string
@@ -92,7 +95,7 @@ func (a *Account) SeenBy(se *Session) (*Account, bool) {
 		return a, false
 	}
 	v := *a
-	v.FiscalCode, v.FiscalCodeSource, v.Sex, v.BirthDate, v.BirthSource = "", SourceNone, "", "", SourceNone
+	v.FiscalCode, v.FiscalCodeSource, v.Sex, v.BirthDate, v.BirthPlace, v.BirthSource = "", SourceNone, "", "", "", SourceNone
 	return &v, true
 }
 
@@ -145,4 +148,8 @@ var (
 	ErrClosed         = errors.New("account closed")
 	ErrTokenInvalid   = errors.New("link invalid, expired or already used")
 	ErrTOTPRequired   = errors.New("second factor required")
+	// ErrOperatorLevel: an operator's account opens only with a second
+	// factor (a one-time code, SPID level 2 or more, the card), never with
+	// a provider's single-factor login (SPID level 1).
+	ErrOperatorLevel = errors.New("an operator's account needs a login with a second factor")
 )

@@ -419,7 +419,42 @@ type CardHolder struct {
 // its revocation ends the session. One fiscal code logs in at most
 // Limits.CardLogins times an hour (a *ThrottledError beyond).
 func (s *Service) LoginCard(ctx context.Context, h CardHolder, proof, remote, userAgent string) (*Login, error) {
-	code, err := cf.Parse(h.FiscalCode)
+	return s.loginProven(ctx, Proven{FiscalCode: h.FiscalCode, GivenName: h.GivenName, FamilyName: h.FamilyName, Source: SourceCNS,
+		Level: assurance.High, Method: "crs", Proof: proof}, remote, userAgent)
+}
+
+// Proven is who an identity provider civico trusts says a person is, in an
+// answer civico verified: a SPID assertion (later a CIE one).
+type Proven struct {
+	// FiscalCode without any TINIT- prefix; the names as asserted.
+	FiscalCode, GivenName, FamilyName string
+	// BirthDate (YYYY-MM-DD) and BirthPlace (a Belfiore code), when the
+	// provider asserted them.
+	BirthDate, BirthPlace string
+	// Source is what proved them (SourceSPID); Level the assurance of the
+	// login; Method names it in sessions and the audit log ("spid").
+	Source Source
+	Level  assurance.Level
+	Method string
+	// Proof names what a later revocation would end the session for (a
+	// card); empty for a provider's login.
+	Proof string
+}
+
+// LoginProven starts a session for a person an identity provider proved,
+// under the same rule as the card: it enters only the account whose fiscal
+// code a proof put there, creating it at the first login, and takes a
+// merely typed fiscal code away from the account that claimed it. One
+// fiscal code logs in at most Limits.CardLogins times an hour per method.
+func (s *Service) LoginProven(ctx context.Context, p Proven, remote, userAgent string) (*Login, error) {
+	if !p.Source.Proven() || p.Source == SourceSelf || !p.Level.Valid() || p.Method == "" {
+		return nil, errors.New("identity: LoginProven needs a proving source, a level and a method")
+	}
+	return s.loginProven(ctx, p, remote, userAgent)
+}
+
+func (s *Service) loginProven(ctx context.Context, p Proven, remote, userAgent string) (*Login, error) {
+	code, err := cf.Parse(p.FiscalCode)
 	if err != nil {
 		return nil, err
 	}
@@ -427,9 +462,18 @@ func (s *Service) LoginCard(ctx context.Context, h CardHolder, proof, remote, us
 	if err != nil {
 		return nil, err
 	}
+	if birthSource != SourceRegister && p.BirthDate != "" {
+		if _, err := time.Parse("2006-01-02", p.BirthDate); err == nil {
+			birth, birthSource = p.BirthDate, p.Source
+		}
+	}
 	var login *Login
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if err := throttled(s.Limiter.Take(ctx, tx, throttle.Key{Name: "login:card:" + string(code), Rule: throttle.Rule{Free: s.Limits.CardLogins, Window: time.Hour}})); err != nil {
+		budget := "login:card:" + string(code)
+		if p.Method != "crs" {
+			budget = "login:" + p.Method + ":" + string(code)
+		}
+		if err := throttled(s.Limiter.Take(ctx, tx, throttle.Key{Name: budget, Rule: throttle.Rule{Free: s.Limits.CardLogins, Window: time.Hour}})); err != nil {
 			return err
 		}
 		a, err := s.Store.get(ctx, tx, `fiscal_code = $1`, string(code))
@@ -438,36 +482,43 @@ func (s *Service) LoginCard(ctx context.Context, h CardHolder, proof, remote, us
 				return err
 			}
 			if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "account.claim_dropped", Subject: a.ID, Remote: remote,
-				Details: map[string]string{"attribute": "fiscal_code", "reason": "the holder logged in with the card"}}); err != nil {
+				Details: map[string]string{"attribute": "fiscal_code", "reason": "the holder logged in with " + p.Method}}); err != nil {
 				return err
 			}
 			err = ErrNotFound
 		}
-		given, family := titleCase(h.GivenName), titleCase(h.FamilyName)
+		given, family := titleCase(p.GivenName), titleCase(p.FamilyName)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			a = &Account{Kind: KindResident, FiscalCode: string(code), FiscalCodeSource: SourceCNS, GivenName: given, FamilyName: family,
-				NameSource: SourceCNS, Sex: sex, BirthDate: birth, BirthSource: birthSource}
+			a = &Account{Kind: KindResident, FiscalCode: string(code), FiscalCodeSource: p.Source, GivenName: given, FamilyName: family,
+				NameSource: p.Source, Sex: sex, BirthDate: birth, BirthPlace: p.BirthPlace, BirthSource: birthSource}
 			if err := s.Store.insert(ctx, tx, a); err != nil {
 				return err
 			}
-			if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "account.created.crs", Subject: a.ID, Remote: remote}); err != nil {
+			if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "account.created." + p.Method, Subject: a.ID, Remote: remote}); err != nil {
 				return err
 			}
 		case err != nil:
 			return err
+		case a.Kind == KindOperator && !p.Level.Satisfies(assurance.Substantial):
+			// An operator's password needs a one-time code too: a
+			// single-factor login elsewhere does not replace it.
+			return ErrOperatorLevel
 		default:
-			// The card is the better source: what it proves replaces what
+			// The proof is the better source: what it proves replaces what
 			// an administrator or the person wrote.
-			a.FiscalCodeSource, a.GivenName, a.FamilyName, a.NameSource = SourceCNS, given, family, SourceCNS
+			a.FiscalCodeSource, a.GivenName, a.FamilyName, a.NameSource = p.Source, given, family, p.Source
 			if a.BirthSource != SourceRegister {
 				a.Sex, a.BirthDate, a.BirthSource = sex, birth, birthSource
+			}
+			if p.BirthPlace != "" {
+				a.BirthPlace = p.BirthPlace
 			}
 			if err := s.Store.setProven(ctx, tx, a); err != nil {
 				return err
 			}
 		}
-		login, err = s.sessionTx(ctx, tx, a, assurance.High, "crs", proof, remote, userAgent)
+		login, err = s.sessionTx(ctx, tx, a, p.Level, p.Method, p.Proof, remote, userAgent)
 		return err
 	})
 	return s.started(ctx, login, err)

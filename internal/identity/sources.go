@@ -15,6 +15,10 @@ const (
 	// SourceCNS: read from a CNS/CRS smart card (or the CIE used as a card)
 	// whose certificate civico verified, at a login with its PIN.
 	SourceCNS Source = "cns"
+	// SourceSPID: asserted by a SPID identity provider in a response
+	// civico validated (signed assertion, for a request it made), which
+	// checked the person's identity when it issued the SPID identity.
+	SourceSPID Source = "spid"
 	// SourceFiscalCode: derived from a proven fiscal code (sex and birth
 	// date are written into it).
 	SourceFiscalCode Source = "fiscal_code"
@@ -30,7 +34,7 @@ const (
 // does not.
 func (s Source) Proven() bool {
 	switch s {
-	case SourceEmailLink, SourceCNS, SourceFiscalCode, SourceRegister, SourceAdmin:
+	case SourceEmailLink, SourceCNS, SourceSPID, SourceFiscalCode, SourceRegister, SourceAdmin:
 		return true
 	}
 	return false

@@ -27,7 +27,7 @@ func (s *Store) now() time.Time {
 
 const accountColumns = `id, kind, COALESCE(email, ''), email_verified_at, COALESCE(password_hash, ''), COALESCE(totp_secret, ''),
 	COALESCE(fiscal_code, ''), given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at, closed_at,
-	fiscal_code_source, name_source, birth_source, COALESCE(totp_pending, ''), password_change`
+	fiscal_code_source, name_source, birth_source, COALESCE(totp_pending, ''), password_change, birth_place`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -36,7 +36,7 @@ func scanAccount(r rowScanner) (*Account, error) {
 	var verified, closed sql.NullTime
 	err := r.Scan(&a.ID, &a.Kind, &a.Email, &verified, &a.PasswordHash, &a.TOTPSecret, &a.FiscalCode,
 		&a.GivenName, &a.FamilyName, &a.Sex, &a.BirthDate, &a.Phone, &a.Address, &a.Lang, &a.CreatedAt, &a.UpdatedAt, &closed,
-		&a.FiscalCodeSource, &a.NameSource, &a.BirthSource, &a.totpPending, &a.PasswordChange)
+		&a.FiscalCodeSource, &a.NameSource, &a.BirthSource, &a.totpPending, &a.PasswordChange, &a.BirthPlace)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -141,11 +141,11 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, a *Account) error {
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, kind, email, email_verified_at, password_hash, totp_secret, fiscal_code,
 		given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at, fiscal_code_source, name_source, birth_source,
-		password_change)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		password_change, birth_place)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		a.ID, a.Kind, nullIfEmpty(a.Email), a.EmailVerifiedAt, nullIfEmpty(a.PasswordHash), nullIfEmpty(a.TOTPSecret), nullIfEmpty(a.FiscalCode),
 		a.GivenName, a.FamilyName, a.Sex, a.BirthDate, a.Phone, a.Address, a.Lang, a.CreatedAt, a.UpdatedAt,
-		string(a.FiscalCodeSource), string(a.NameSource), string(a.BirthSource), a.PasswordChange)
+		string(a.FiscalCodeSource), string(a.NameSource), string(a.BirthSource), a.PasswordChange, a.BirthPlace)
 	if err != nil && db.IsUniqueViolation(err) {
 		if strings.Contains(err.Error(), "fiscal_code") {
 			return ErrFiscalTaken
@@ -179,6 +179,7 @@ func (s *Store) dropClaim(ctx context.Context, tx *sql.Tx, id string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE accounts SET fiscal_code = NULL, fiscal_code_source = '',
 		sex = CASE WHEN birth_source = 'self' OR birth_source = '' THEN '' ELSE sex END,
 		birth_date = CASE WHEN birth_source = 'self' OR birth_source = '' THEN '' ELSE birth_date END,
+		birth_place = CASE WHEN birth_source = 'self' OR birth_source = '' THEN '' ELSE birth_place END,
 		birth_source = CASE WHEN birth_source = 'self' THEN '' ELSE birth_source END, updated_at = $1 WHERE id = $2`, s.now(), id)
 	return err
 }
@@ -186,8 +187,8 @@ func (s *Store) dropClaim(ctx context.Context, tx *sql.Tx, id string) error {
 // setProven writes what a login proved about an account.
 func (s *Store) setProven(ctx context.Context, tx *sql.Tx, a *Account) error {
 	_, err := tx.ExecContext(ctx, `UPDATE accounts SET fiscal_code_source = $1, given_name = $2, family_name = $3, name_source = $4,
-		sex = $5, birth_date = $6, birth_source = $7, updated_at = $8 WHERE id = $9`,
-		string(a.FiscalCodeSource), a.GivenName, a.FamilyName, string(a.NameSource), a.Sex, a.BirthDate, string(a.BirthSource), s.now(), a.ID)
+		sex = $5, birth_date = $6, birth_source = $7, updated_at = $8, birth_place = $10 WHERE id = $9`,
+		string(a.FiscalCodeSource), a.GivenName, a.FamilyName, string(a.NameSource), a.Sex, a.BirthDate, string(a.BirthSource), s.now(), a.ID, a.BirthPlace)
 	return err
 }
 
@@ -254,7 +255,7 @@ func (s *Store) Operators(ctx context.Context) ([]*Account, error) {
 func (s *Store) Close(ctx context.Context, tx *sql.Tx, id string) error {
 	now := s.now()
 	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET email = NULL, email_verified_at = NULL, password_hash = NULL, totp_secret = NULL,
-		fiscal_code = NULL, given_name = '', family_name = '', sex = '', birth_date = '', phone = '', address = '',
+		fiscal_code = NULL, given_name = '', family_name = '', sex = '', birth_date = '', birth_place = '', phone = '', address = '',
 		closed_at = $1, updated_at = $1 WHERE id = $2`, now, id); err != nil {
 		return err
 	}

@@ -6,17 +6,31 @@ import (
 	"encoding/base64"
 	"slices"
 	"time"
+
+	"github.com/civico-pa/civico/internal/assurance"
 )
 
 // amrOf is how a portal session logged in, as RFC 8176 authentication
 // method references; the acr is the session's level of assurance, in the
 // words of package assurance.
-func amrOf(method string) []string {
+func amrOf(method string, levels ...assurance.Level) []string {
 	switch method {
 	case "crs":
 		return []string{"sc", "pin", "hwk", "mfa"}
 	case "password+totp":
 		return []string{"pwd", "otp", "mfa"}
+	case "spid":
+		// SPID's levels: a password; with a one-time code or app; with a
+		// device or smart card.
+		if len(levels) > 0 {
+			switch levels[0] {
+			case assurance.Substantial:
+				return []string{"pwd", "otp", "mfa"}
+			case assurance.High:
+				return []string{"hwk", "mfa"}
+			}
+		}
+		return []string{"pwd"}
 	default:
 		return []string{"pwd"}
 	}

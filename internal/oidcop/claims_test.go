@@ -3,6 +3,8 @@ package oidcop
 import (
 	"testing"
 	"time"
+
+	"github.com/civico-pa/civico/internal/assurance"
 )
 
 func TestAgeBand(t *testing.T) {
@@ -29,6 +31,12 @@ func TestAgeBand(t *testing.T) {
 func TestAMR(t *testing.T) {
 	if amr := amrOf("crs"); len(amr) == 0 || amr[0] != "sc" {
 		t.Errorf("card: %v", amr)
+	}
+	if amr := amrOf("spid", assurance.Substantial); len(amr) != 3 || amr[2] != "mfa" {
+		t.Fatalf("SPID level 2: %v", amr)
+	}
+	if amr := amrOf("spid", assurance.Low); len(amr) != 1 || amr[0] != "pwd" {
+		t.Fatalf("SPID level 1: %v", amr)
 	}
 	if amr := amrOf("password+totp"); len(amr) != 3 || amr[1] != "otp" {
 		t.Errorf("password and code: %v", amr)

@@ -536,6 +536,9 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 			p.refuse(w, r, a, oidc.ErrLoginRequired().WithDescription("the smart card is required"))
 			return
 		}
+		// The step-up page offers the card and what else reaches the
+		// level (SPID at that level).
+		back.Set("livello", string(need))
 		web.Redirect(w, r, "/accedi/carta", back)
 		return
 	case identity.MustChangePassword(acc, se):

@@ -308,7 +308,7 @@ func (s *Storage) persist(ctx context.Context, a *AuthRequest) (*AuthRequest, er
 // uses: a sealed request is written down here, completed, under an id of
 // its own.
 func (s *Storage) complete(ctx context.Context, a *AuthRequest, c *Client, acc *identity.Account, se *identity.Session) (string, error) {
-	acr, amr := se.Assurance.ACR(), amrOf(se.Method)
+	acr, amr := se.Assurance.ACR(), amrOf(se.Method, se.Assurance)
 	if a.sealed() {
 		data, err := json.Marshal(a.Req)
 		if err != nil {

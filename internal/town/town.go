@@ -40,6 +40,10 @@ type Profile struct {
 	VATNumber  string `json:"vat_number"`
 	// CadastralCode is the Belfiore code of the municipality: "C707".
 	CadastralCode string `json:"cadastral_code"`
+	// IPACode is the body's code in the Indice delle Pubbliche
+	// Amministrazioni (a municipality's is "c_" and its Belfiore code in
+	// lower case: "c_c707"); SPID's metadata names the town by it.
+	IPACode string `json:"ipa_code,omitempty"`
 	// Website is the town's institutional site, if it is not this portal.
 	Website string `json:"website,omitempty"`
 	// AccessibilityStatementURL is the town's statement on AgID's form
@@ -75,6 +79,7 @@ var (
 	postalRE    = regexp.MustCompile(`^[0-9]{5}$`)
 	cadastralRE = regexp.MustCompile(`^[A-Z][0-9]{3}$`)
 	bodyCodeRE  = regexp.MustCompile(`^[0-9]{11}$`)
+	ipaRE       = regexp.MustCompile(`^[a-z0-9_]{2,20}$`)
 	phoneRE     = regexp.MustCompile(`^\+?[0-9][0-9 ]{4,18}[0-9]$`)
 )
 
@@ -102,6 +107,7 @@ func (p Profile) Validate() error {
 		{"phone", p.Phone, phoneRE, "digits and spaces", false},
 		{"toll_free", p.TollFree, phoneRE, "digits and spaces", true},
 		{"whatsapp", p.WhatsApp, phoneRE, "digits and spaces", true},
+		{"ipa_code", p.IPACode, ipaRE, "the IPA code in lower case, e.g. c_c707", true},
 	}
 	for _, c := range checks {
 		if c.optional && c.value == "" {

@@ -1,0 +1,110 @@
+// Package spid is civico's SPID Service Provider (SAML 2.0, AgID's
+// technical rules and notices): the town's signed metadata, signed
+// authentication requests at the level each service needs, the checks of
+// every answer the official SP test suites run, the anomaly pages, the
+// identity providers' registry as data, SP-initiated logout, and the SP's
+// keys sealed in the database with rotation.
+//
+// A validated assertion proves the person's fiscal code, names, birth date
+// and place (identity.SourceSPID) and logs them in at the level it carries
+// (SpidL1 low, SpidL2 substantial, SpidL3 high) through identity's one rule
+// for proven logins. The checks are profile-aware (Profile), so that the
+// CIE's SAML profile can plug in beside SPID's.
+package spid
+
+import (
+	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/identity"
+)
+
+// SAML's and SPID's names.
+const (
+	nsProtocol  = "urn:oasis:names:tc:SAML:2.0:protocol"
+	nsAssertion = "urn:oasis:names:tc:SAML:2.0:assertion"
+	nsMetadata  = "urn:oasis:names:tc:SAML:2.0:metadata"
+	nsDSig      = "http://www.w3.org/2000/09/xmldsig#"
+	nsSPID      = "https://spid.gov.it/saml-extensions"
+
+	// NameIDEntity is the Format of an Issuer.
+	NameIDEntity = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
+	// NameIDTransient is the only NameID format SPID uses.
+	NameIDTransient = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+	// BindingRedirect and BindingPOST are the bindings SPID allows.
+	BindingRedirect = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+	BindingPOST     = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+	// StatusSuccess is the status of an answer that carries an assertion.
+	StatusSuccess = "urn:oasis:names:tc:SAML:2.0:status:Success"
+	// MethodBearer is the subject confirmation method SPID requires.
+	MethodBearer = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+
+	algRSASHA256    = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+	algRSASHA512    = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
+	algECDSASHA256  = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+	algSHA256       = "http://www.w3.org/2001/04/xmlenc#sha256"
+	algSHA512       = "http://www.w3.org/2001/04/xmlenc#sha512"
+	algExcC14N      = "http://www.w3.org/2001/10/xml-exc-c14n#"
+	algEnvelopedSig = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+)
+
+// The SPID levels' class references.
+const (
+	SpidL1 = "https://www.spid.gov.it/SpidL1"
+	SpidL2 = "https://www.spid.gov.it/SpidL2"
+	SpidL3 = "https://www.spid.gov.it/SpidL3"
+)
+
+// ClassRef is the SPID level that carries an assurance level.
+func ClassRef(l assurance.Level) string {
+	switch l {
+	case assurance.High:
+		return SpidL3
+	case assurance.Substantial:
+		return SpidL2
+	}
+	return SpidL1
+}
+
+// LevelOf is the assurance level of a SPID class reference: only the three
+// https names (the obsolete urn:oasis:...:SpidLx form is refused).
+func LevelOf(classRef string) (assurance.Level, bool) {
+	switch classRef {
+	case SpidL1:
+		return assurance.Low, true
+	case SpidL2:
+		return assurance.Substantial, true
+	case SpidL3:
+		return assurance.High, true
+	}
+	return "", false
+}
+
+// Profile is what differs between the SAML profiles civico speaks: SPID's
+// today, the CIE's next (its Response Issuer has no Format, its Assertion
+// Issuer's Format is not checked, ForceAuthn is always true).
+type Profile struct {
+	// Name is stored with each identity provider ("spid").
+	Name string
+	// Method names the login in sessions and the audit log; Source is
+	// what proved the attributes.
+	Method string
+	Source identity.Source
+	// AssertionIssuerFormat: the Assertion's Issuer must carry
+	// Format=entity (SPID's cases 70 and 71; CIE skips them).
+	AssertionIssuerFormat bool
+	// AlwaysForceAuthn: ForceAuthn even at level 1.
+	AlwaysForceAuthn bool
+}
+
+// SPID is the SPID profile.
+var SPID = Profile{Name: "spid", Method: "spid", Source: identity.SourceSPID, AssertionIssuerFormat: true}
+
+// profiles are the profiles an identity provider may be registered with.
+var profiles = map[string]Profile{SPID.Name: SPID}
+
+// Attributes are the attributes civico asks for at login (the
+// AttributeConsumingService of index 0): what proves who the person is.
+// Index 1 asks for the email address too.
+var Attributes = []string{"fiscalNumber", "name", "familyName", "dateOfBirth", "placeOfBirth"}
+
+// AttributesWithEmail are those of the AttributeConsumingService of index 1.
+var AttributesWithEmail = append(append([]string(nil), Attributes...), "email")
