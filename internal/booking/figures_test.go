@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -184,4 +185,66 @@ func TestReconcile(t *testing.T) {
 			t.Fatalf("an office gone: %d %v", n, err)
 		}
 	})
+}
+
+// The queue's bounds against tickets nobody holds and codes others know:
+// at most MaxOnlineWaiting online tickets wait at an office (the kiosk's
+// still come), a withdrawn check-in comes back with the next check-in,
+// and one client holds at most MaxDisplaysPerClient live connections.
+func TestQueueBounds(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ts := newTestStore(t, d, 2)
+		now := hours.DateOf(time.Now()).AddDays(1).At(9 * 60)
+		ts.Now = func() time.Time { return now }
+		o := &Office{ID: "anagrafe", Hours: ts.grid.Hours}
+		for range MaxOnlineWaiting {
+			if _, _, err := ts.TakeTicket(ctx, o, "carta-identita", ChannelOnline); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := ts.TakeTicket(ctx, o, "carta-identita", ChannelOnline); !errors.Is(err, ErrTooManyOnline) {
+			t.Fatalf("one online ticket too many: %v", err)
+		}
+		if _, _, err := ts.TakeTicket(ctx, o, "carta-identita", ChannelKiosk); err != nil {
+			t.Fatalf("the kiosk: %v", err)
+		}
+
+		b, _, err := ts.Book(ctx, ts.request("acc-1", now.Add(20*time.Minute)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, token, err := ts.CheckIn(ctx, "anagrafe", b.Code)
+		if err != nil || token == "" {
+			t.Fatalf("check in: %v", err)
+		}
+		if _, err := ts.Withdraw(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+		again, token2, err := ts.CheckIn(ctx, "anagrafe", b.Code)
+		if err != nil || token2 == "" || token2 == token || again.ID != tk.ID || again.State != Waiting {
+			t.Fatalf("checking in after a withdrawal: %+v %q %v", again, token2, err)
+		}
+		if _, err := ts.TicketByToken(ctx, token); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("the withdrawn link still works: %v", err)
+		}
+		if _, third, err := ts.CheckIn(ctx, "anagrafe", b.Code); err != nil || third != "" {
+			t.Fatalf("a third check-in of a waiting ticket gave a link: %q %v", third, err)
+		}
+	})
+	for range MaxDisplaysPerClient {
+		if !holdDisplay("192.0.2.1") {
+			t.Fatal("a client's first connections refused")
+		}
+	}
+	if holdDisplay("192.0.2.1") || !holdDisplay("192.0.2.2") {
+		t.Fatal("the per-client bound")
+	}
+	for range MaxDisplaysPerClient {
+		releaseDisplay("192.0.2.1")
+	}
+	releaseDisplay("192.0.2.2")
+	if displays != 0 || len(displayClients) != 0 {
+		t.Fatalf("left held: %d %v", displays, displayClients)
+	}
 }

@@ -53,6 +53,9 @@ const (
 	DefaultServiceTime = 10 * time.Minute
 	// MaxCounter bounds the name of a counter ("Sportello 3").
 	MaxCounter = 30
+	// MaxOnlineWaiting bounds the tickets taken online that wait at once
+	// at an office: tickets nobody holds cannot fill its queue.
+	MaxOnlineWaiting = 40
 )
 
 // Errors of the queue.
@@ -62,6 +65,8 @@ var (
 	ErrNotToday     = problem.New(problem.Conflict, "booking.queue.error.not_today", errors.New("booking: the booking is not today at this office"))
 	ErrTicketState  = problem.New(problem.Conflict, "booking.queue.error.state", errors.New("booking: the ticket is no longer in that state"))
 	ErrNobody       = problem.New(problem.Conflict, "booking.queue.error.nobody", errors.New("booking: nobody is waiting"))
+	// ErrTooManyOnline: MaxOnlineWaiting tickets taken online wait already.
+	ErrTooManyOnline = problem.New(problem.Conflict, "booking.queue.error.too_many_online", errors.New("booking: too many online tickets waiting"))
 )
 
 // Ticket is a place in an office's queue of a day.
@@ -154,6 +159,18 @@ func (s *Store) insertTicket(ctx context.Context, tx *sql.Tx, t *Ticket, token s
 	if t.Number > MaxTicketsADay {
 		return ErrQueueFull
 	}
+	if t.Channel == ChannelOnline {
+		// Counted after the day's row is locked (the upsert above): the
+		// tickets of one office are numbered one at a time.
+		var waiting int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM queue_tickets WHERE office_id = $1 AND day = $2 AND state = 'waiting' AND channel = 'online'`,
+			t.OfficeID, t.Day).Scan(&waiting); err != nil {
+			return err
+		}
+		if waiting >= MaxOnlineWaiting {
+			return ErrTooManyOnline
+		}
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO queue_tickets (id, office_id, day, number, service_id, booking_id, channel, state, token_hash, taken_at, due_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		t.ID, t.OfficeID, t.Day, t.Number, t.ServiceID, t.BookingID, t.Channel, t.State, tokens.Hash(token), t.TakenAt, t.DueAt)
@@ -187,9 +204,20 @@ func (s *Store) CheckIn(ctx context.Context, officeID, code string) (*Ticket, st
 		return s.insertTicket(ctx, tx, t, token)
 	})
 	if errors.Is(err, errCheckedIn) || db.IsUniqueViolation(err) {
-		// Checked in already (or at the same instant): the same ticket.
+		// Checked in already (or at the same instant): the same ticket,
+		// back in the queue if it had been withdrawn or marked absent
+		// (whoever knew the code could have withdrawn it), with a new
+		// link for whoever checks in now.
+		res, err := s.DB.ExecContext(ctx, `UPDATE queue_tickets SET state = 'waiting', token_hash = $1, taken_at = $2, called_at = NULL, done_at = NULL, counter = ''
+			WHERE booking_id = $3 AND state IN ('withdrawn', 'skipped')`, tokens.Hash(token), now, b.ID)
+		if err != nil {
+			return nil, "", err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			token = ""
+		}
 		t, err = scanTicket(s.DB.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM queue_tickets WHERE booking_id = $1`, b.ID))
-		return t, "", err
+		return t, token, err
 	}
 	if err != nil {
 		return nil, "", err

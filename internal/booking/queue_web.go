@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/civico-pa/civico/internal/identity"
@@ -37,17 +37,46 @@ var (
 	CheckInRule      = throttle.Rule{Free: 10, Window: time.Hour}
 )
 
-// Displays bound the display's live connections in a process; the
-// display works without them (a refresh link).
+// Live connections (displays and tickets' pages) are bounded in a
+// process, and per client address, so that one client cannot take them
+// all; the pages work without them (a refresh link).
 var (
-	displays    atomic.Int64
-	MaxDisplays int64 = 64
+	displayMu      sync.Mutex
+	displays       int
+	displayClients = map[string]int{}
+	MaxDisplays    = 256
+	// MaxDisplaysPerClient: an office's display and a few tickets' pages
+	// behind one address.
+	MaxDisplaysPerClient = 4
+	// DisplayRetry is when a browser turned away comes back.
+	DisplayRetry = 30 * time.Second
 	// DisplayFor is how long one live connection lasts; the browser
 	// reconnects.
 	DisplayFor = 5 * time.Minute
 	// DisplayPoll is how often a live connection reads the office's marker.
 	DisplayPoll = 2 * time.Second
 )
+
+// holdDisplay takes a live connection for client, if one is free.
+func holdDisplay(client string) bool {
+	displayMu.Lock()
+	defer displayMu.Unlock()
+	if displays >= MaxDisplays || displayClients[client] >= MaxDisplaysPerClient {
+		return false
+	}
+	displays++
+	displayClients[client]++
+	return true
+}
+
+func releaseDisplay(client string) {
+	displayMu.Lock()
+	defer displayMu.Unlock()
+	displays--
+	if displayClients[client]--; displayClients[client] <= 0 {
+		delete(displayClients, client)
+	}
+}
 
 func (h *Web) queueRoutes(m web.Registrar) {
 	m.HandleFunc("GET "+QueuePath+"/uffici/{office}", h.queueOffice)
@@ -175,6 +204,10 @@ func (h *Web) queueTake(w http.ResponseWriter, r *http.Request) {
 	if !found || !s.Active || !containsString(s.Offices, o.ID) {
 		h.renderQueueOffice(w, r, http.StatusUnprocessableEntity, &QueueData{Errors: problem.Fields{"service": "booking.queue.error.service"},
 			Values: map[string]string{"service": service}})
+		return
+	}
+	if now := h.now(); !o.Hours.OpenAt(now) || !o.Hours.OpenAt(now.Add(LastTicketBefore)) {
+		h.queueRefused(w, r, ErrOfficeClosed, map[string]string{"service": service})
 		return
 	}
 	channel := ChannelOnline
@@ -369,19 +402,21 @@ func (h *Web) queueEvents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if displays.Add(1) > MaxDisplays {
-		displays.Add(-1)
-		w.Header().Set("Retry-After", "30")
-		http.Error(w, "busy", http.StatusServiceUnavailable)
-		return
-	}
-	defer displays.Add(-1)
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Now().Add(DisplayFor + 30*time.Second))
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Accel-Buffering", "no")
+	client := web.RemoteAddr(r)
+	if !holdDisplay(client) {
+		// Busy: a stream that only asks the browser to come back later
+		// (an error status would end an EventSource for good).
+		w.WriteHeader(http.StatusOK)
+		_, _ = fmt.Fprintf(w, "retry: %d\n\n", DisplayRetry.Milliseconds())
+		return
+	}
+	defer releaseDisplay(client)
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(DisplayFor + 30*time.Second))
 	w.WriteHeader(http.StatusOK)
 	ctx, cancel := context.WithTimeout(r.Context(), DisplayFor)
 	defer cancel()
