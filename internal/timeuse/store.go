@@ -326,11 +326,16 @@ func (s *Store) Count(ctx context.Context) (Counts, error) {
 // its id, is dropped (the survey needs a proven fiscal code, which only
 // the card's account has).
 func (s *Store) MergeAccounts(ctx context.Context, tx *sql.Tx, from, into string) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_participants WHERE account_id = $1`, from).Scan(&n); err != nil {
+	// The mark is deleted and moved in one step: a submission of from's
+	// committing between a count and the delete would otherwise lose its
+	// mark, and the person could answer again (outside review).
+	res, err := tx.ExecContext(ctx, `DELETE FROM timeuse_participants WHERE account_id = $1`, from)
+	if err != nil {
 		return err
 	}
-	if n > 0 {
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO timeuse_participants (account_id) VALUES ($1) ON CONFLICT (account_id) DO NOTHING`, into); err != nil {
 			return err
 		}
@@ -338,9 +343,6 @@ func (s *Store) MergeAccounts(ctx context.Context, tx *sql.Tx, from, into string
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM timeuse_participants WHERE account_id = $1`, from); err != nil {
-		return err
-	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM timeuse_drafts WHERE account_id = $1`, from)
+	_, err = tx.ExecContext(ctx, `DELETE FROM timeuse_drafts WHERE account_id = $1`, from)
 	return err
 }
