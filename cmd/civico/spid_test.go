@@ -998,6 +998,12 @@ func TestSPIDDemoProvider(t *testing.T) {
 		if !strings.Contains(login, "SPID di prova (solo demo)") {
 			t.Fatal("the demo provider is not on the login page")
 		}
+		// The login's address without a provider (typed, cut short, or
+		// read by a crawler that drops queries): the login page.
+		if res, _ := b.do("GET", s.plain.URL+spid.PathLogin+"?next=/area-personale", nil); res.StatusCode != http.StatusSeeOther ||
+			res.Header.Get("Location") != "/accedi?next=%2Farea-personale" {
+			t.Fatalf("no provider: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
 		u := s.plain.URL + spid.PathLogin + "?" + url.Values{"idp": {s.cfg.BaseURL + spid.TestIdPPath}, "livello": {"substantial"}, "next": {"/area-personale"}}.Encode()
 		res, _ := b.do("GET", u, nil)
 		sso := res.Header.Get("Location")

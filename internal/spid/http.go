@@ -142,6 +142,16 @@ func (h *Web) metadata(w http.ResponseWriter, r *http.Request) {
 func (h *Web) start(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
+	if q.Get("idp") == "" {
+		// No provider chosen (an address typed or cut short): the login
+		// page, which lists them.
+		to := "/accedi"
+		if next := q.Get("next"); next != "" {
+			to += "?" + url.Values{"next": {web.SafeNext(next)}}.Encode()
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
 	idp, err := h.Registry.Get(ctx, q.Get("idp"))
 	if err == nil && idp.Test && !h.allowTest {
 		// A demo's test provider left in a database now served for real.
