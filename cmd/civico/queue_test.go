@@ -481,3 +481,23 @@ func TestOfficeCalendarFeed(t *testing.T) {
 		}
 	})
 }
+
+// A client address takes at most 4 tickets an hour: the fifth is refused
+// with 429 and Retry-After, and nothing is stored.
+func TestQueueTicketBudget(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, _ := queueSite(t, d, time.Date(2026, 11, 25, 10, 0, 0, 0, hours.Rome))
+		b := s.browser(t, nil)
+		for range 4 {
+			take(t, b, s.tls.URL, "anagrafe", "carta-identita-elettronica")
+		}
+		res, _ := b.do("POST", s.tls.URL+"/coda/uffici/anagrafe/biglietto", url.Values{"service": {"carta-identita-elettronica"}})
+		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("the fifth ticket: %d %q", res.StatusCode, res.Header.Get("Retry-After"))
+		}
+		var n int
+		if err := d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM queue_tickets`).Scan(&n); err != nil || n != 4 {
+			t.Fatalf("%d tickets stored: %v", n, err)
+		}
+	})
+}

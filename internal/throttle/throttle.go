@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/problem"
 )
 
 // Rule is the policy of a budget. Within Window (counted from the first
@@ -58,6 +59,17 @@ func (r *Refused) Error() string { return fmt.Sprintf("throttled for %s", r.Wait
 var ErrRefused = errors.New("throttled")
 
 func (r *Refused) Is(target error) bool { return target == ErrRefused }
+
+// As reads a refusal as a problem.Throttled with its wait, so that a
+// handler passing it to App.Fail answers 429 with Retry-After (a bare
+// refusal was a 500 wherever the caller forgot to wrap it).
+func (r *Refused) As(target any) bool {
+	if p, ok := target.(**problem.Error); ok {
+		*p = &problem.Error{Kind: problem.Throttled, Retry: r.Wait, Err: errors.New(r.Error())}
+		return true
+	}
+	return false
+}
 
 // Limiter keeps the budgets.
 type Limiter struct {

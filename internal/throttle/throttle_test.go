@@ -11,6 +11,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/problem"
 )
 
 type clock struct {
@@ -229,4 +230,17 @@ func TestClientKeyChargesTheSlash48(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A refusal is a problem.Throttled with its wait, wrapped or not.
+func TestRefusedIsAProblem(t *testing.T) {
+	for _, err := range []error{&Refused{Wait: 90 * time.Second, Key: "k"}, fmt.Errorf("booking: %w", &Refused{Wait: 90 * time.Second})} {
+		var p *problem.Error
+		if problem.KindOf(err) != problem.Throttled || !errors.As(err, &p) || p.Retry != 90*time.Second {
+			t.Fatalf("%v: kind %v, %+v", err, problem.KindOf(err), p)
+		}
+		if !errors.Is(err, ErrRefused) {
+			t.Fatalf("%v is not ErrRefused", err)
+		}
+	}
 }
