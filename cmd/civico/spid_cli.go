@@ -209,7 +209,7 @@ func (c *cli) spidKeys(cfg config, d *db.DB) (*spid.Keys, error) {
 // spidImport reads one metadata file, or every .xml file of a folder, and
 // stores their providers, all or none.
 func (c *cli) spidImport(ctx context.Context, d *db.DB, reg *spid.Registry, path, profile string) error {
-	info, err := os.Stat(path)
+	info, err := os.Stat(path) // #nosec G703 -- the file or folder the operator names on the command line
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -233,7 +233,7 @@ func (c *cli) spidImport(ctx context.Context, d *db.DB, reg *spid.Registry, path
 	var all []spid.IdP
 	seen := map[string]string{}
 	for _, f := range files {
-		b, err := os.ReadFile(f) // #nosec G304 -- the file the operator names on the command line
+		b, err := os.ReadFile(f) // #nosec G304 G703 -- the file the operator names on the command line
 		if err != nil {
 			return err
 		}

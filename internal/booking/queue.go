@@ -311,7 +311,7 @@ func (s *Store) waiting(ctx context.Context, office, day string, now time.Time, 
 		for rows.Next() {
 			t, err := scanTicket(rows)
 			if err != nil {
-				rows.Close()
+				_ = rows.Close()
 				return nil, err
 			}
 			out = append(out, t)
@@ -622,7 +622,7 @@ func (s *Store) Reconcile(ctx context.Context, dir *Directory, reason func(lang 
 	for rows.Next() {
 		b, err := scan(rows)
 		if err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return 0, err
 		}
 		o, ok := dir.Office(b.OfficeID)

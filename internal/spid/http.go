@@ -290,7 +290,10 @@ func (h *Web) acs(w http.ResponseWriter, r *http.Request) {
 	}
 	if rs := r.PostForm.Get("RelayState"); rs != "" && rs != req.RelayState {
 		ref := &Refusal{Message: "spid.error.invalid", Detail: "RelayState is not the request's"}
-		h.answer(ctx, req, nil, ans.Raw, remote, ref)
+		if err := h.answer(ctx, req, nil, ans.Raw, remote, ref); err != nil && !errors.Is(err, ErrNoRequest) {
+			h.App.Fail(w, r, err)
+			return
+		}
 		h.refused(w, r, http.StatusForbidden, ref)
 		return
 	}

@@ -281,13 +281,16 @@ func (h *Web) idpLogout(w http.ResponseWriter, r *http.Request) {
 	for rows.Next() {
 		var hash, account string
 		if err := rows.Scan(&hash, &account); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			h.App.Fail(w, r, err)
 			return
 		}
 		ended = append(ended, [2]string{hash, account})
 	}
-	rows.Close()
+	if err := rows.Close(); err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
 	for _, e := range ended {
 		if err := h.ID.Svc.Sessions.EndOne(ctx, e[1], e[0]); err != nil {
 			h.App.Fail(w, r, err)

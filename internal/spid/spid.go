@@ -35,7 +35,7 @@ const (
 	// StatusSuccess is the status of an answer that carries an assertion.
 	StatusSuccess = "urn:oasis:names:tc:SAML:2.0:status:Success"
 	// MethodBearer is the subject confirmation method SPID requires.
-	MethodBearer = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+	MethodBearer = "urn:oasis:names:tc:SAML:2.0:cm:bearer" // #nosec G101 -- a SAML method name, not a credential
 
 	algRSASHA256    = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 	algRSASHA512    = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"

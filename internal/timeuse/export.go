@@ -76,7 +76,7 @@ func (s *Store) ExportDir(ctx context.Context, dir, rows string, progress func(d
 
 func writeFile(path string, fill func(io.Writer) error) error {
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640) // #nosec G304 -- the directory the operator named
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600) // #nosec G304 -- the directory the operator named
 	if err != nil {
 		return err
 	}

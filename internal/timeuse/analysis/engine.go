@@ -247,7 +247,7 @@ func Compute(ds *Dataset, opt Options) (*Results, error) {
 			return nil, fmt.Errorf("diary %q: respondent %q unknown", d.ID, d.RespondentID)
 		}
 		dResp[i] = j
-		dDay[i] = int8(slices.Index(DayTypes, d.DayType))
+		dDay[i] = int8(slices.Index(DayTypes, d.DayType)) // #nosec G115 -- an index of DayTypes (three) or -1
 		if dDay[i] < 0 {
 			return nil, fmt.Errorf("diary %q: day type %q unknown", d.ID, d.DayType)
 		}
@@ -276,7 +276,7 @@ func Compute(ds *Dataset, opt Options) (*Results, error) {
 			e.Start < 0 || e.End > DayLength || e.End <= e.Start {
 			return nil, fmt.Errorf("episode %d of diary %q: not valid (%d-%d, %q): validate the dataset first", i, e.DiaryID, e.Start, e.End, a)
 		}
-		dur := uint16(e.End - e.Start)
+		dur := uint16(e.End - e.Start) // #nosec G115 -- checked above: 0 < End-Start <= DayLength (1440)
 		d1 := int(a[0] - '0')
 		m := mins[int(di)*A : int(di)*A+A]
 		m[col1[d1]] += dur
