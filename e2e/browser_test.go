@@ -199,11 +199,17 @@ func (b *browser) open(url string, wantStatus int64) {
 // string) and waits for the page it leads to, checking its status.
 func clickAndLoad[S chromedp.Selectable](b *browser, what string, sel S, wantStatus int64) {
 	b.t.Helper()
+	// A click lands where the element was drawn: wait until the page's
+	// scripts and fonts are done moving it (a font arriving late reflows
+	// the page between the scroll and the click, and the click then
+	// misses, waiting for a navigation that never comes).
+	evalAsync[string](b, `document.fonts.ready.then(() => document.readyState === "complete" ? "complete" :
+		new Promise(ok => addEventListener("load", () => ok("complete"), {once: true})))`)
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
 	resp, err := chromedp.RunResponse(ctx, chromedp.Click(sel, chromedp.NodeVisible))
 	if err != nil {
-		b.t.Fatalf("%s: %v (page: %s)", what, err, b.location())
+		b.t.Fatalf("%s: %v (page: %s; %s)", what, err, b.location(), b.pageState())
 	}
 	if resp == nil {
 		b.t.Fatalf("%s: no page loaded (page: %s)", what, b.location())
@@ -223,6 +229,19 @@ func (b *browser) clickBox(what, css string) {
 	p := eval[point](b, `(() => { const r = document.querySelector(`+strconv.Quote(css)+`).getBoundingClientRect();
 		return {X: r.left + 10, Y: r.top + Math.min(12, r.height / 2)}; })()`)
 	b.step(what, chromedp.MouseClickXY(p.X, p.Y))
+}
+
+// pageState says what a click that led nowhere may have hit: the page's
+// load state and the focused element, for the failure's message.
+func (b *browser) pageState() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`"readyState " + document.readyState + ", focus on " +
+		(document.activeElement ? document.activeElement.outerHTML.slice(0, 160) : "nothing")`))
+	if err != nil {
+		return "state unknown: " + err.Error()
+	}
+	return s
 }
 
 // location is the tab's URL, or a note when it cannot be read.
