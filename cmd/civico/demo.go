@@ -27,6 +27,7 @@ import (
 	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/population"
+	"github.com/civico-pa/civico/internal/schools"
 	"github.com/civico-pa/civico/internal/spid/spidtest"
 	"github.com/civico-pa/civico/internal/sportello"
 	"github.com/civico-pa/civico/internal/timeuse"
@@ -117,6 +118,9 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 		return err
 	}
 	if err := (&booking.Store{DB: d}).SeedDemo(ctx); err != nil {
+		return err
+	}
+	if err := (&schools.Store{DB: d}).SeedDemo(ctx, time.Now()); err != nil {
 		return err
 	}
 	// Synthetic time-use respondents, marked as such, for the analysis.

@@ -29,6 +29,7 @@ import (
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/protocol"
+	"github.com/civico-pa/civico/internal/schools"
 	"github.com/civico-pa/civico/internal/segnala"
 	"github.com/civico-pa/civico/internal/spid"
 	"github.com/civico-pa/civico/internal/sportello"
@@ -56,6 +57,7 @@ type civico struct {
 	// certificates reads the population register.
 	certificates *certificates.Module
 	booking      *booking.Module
+	schools      *schools.Module
 	// spid is the SPID Service Provider (the demo registers its test
 	// provider through it).
 	spid *spid.Module
@@ -86,6 +88,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// Booking cuts the catalogue's offices' hours into slots for their
 	// services.
 	c.booking = &booking.Module{Catalogue: bookingCatalogue(c.catalog.Store)}
+	c.schools = &schools.Module{}
 	// What the home page puts in evidence is chosen among the
 	// catalogue's services.
 	c.content = &content.Module{Services: contentServices(c.catalog.Store)}
@@ -172,6 +175,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.booking.Feature(),
 		c.spid.Feature(),
 		(&timeuse.Module{Need: cfg.TimeUseAssurance}).Feature(),
+		c.schools.Feature(),
 	}
 	return c
 }

@@ -111,7 +111,7 @@ var (
 	// in the register.
 	ErrNotResident = problem.New(problem.Conflict, "schools.error.not_resident", errors.New("schools: not a resident"))
 	// ErrTaken: another parent enrolled the child.
-	ErrTaken = problem.New(problem.Conflict, "schools.error.taken", errors.New("schools: the child is enrolled by another account"))
+	ErrTaken    = problem.New(problem.Conflict, "schools.error.taken", errors.New("schools: the child is enrolled by another account"))
 	errNoParent = problem.New(problem.Forbidden, "schools.error.no_fiscal_code", errors.New("schools: no proven fiscal code"))
 )
 

@@ -264,3 +264,39 @@ func splitLines(s string) []string {
 	}
 	return out
 }
+
+// Amount is the band's amount in euro, for the pages.
+func (b Band) Amount() string { return Euro(b.Cents) }
+
+// Limit is the band's ISEE limit in euro ("" for the last band).
+func (b Band) Limit() string {
+	if b.UpTo == nil {
+		return ""
+	}
+	return Euro(*b.UpTo)
+}
+
+// Opens and Closes are the window's ends in Rome time, for the pages.
+func (s *Service) Opens() string  { return s.OpensAt.In(rome).Format("02/01/2006 15:04") }
+func (s *Service) Closes() string { return s.ClosesAt.In(rome).Format("02/01/2006 15:04") }
+
+// OpensISO and ClosesISO are the window's ends for <time datetime>.
+func (s *Service) OpensISO() string  { return s.OpensAt.Format(time.RFC3339) }
+func (s *Service) ClosesISO() string { return s.ClosesAt.Format(time.RFC3339) }
+
+// Amount is the enrolment's tariff in euro.
+func (e *Enrolment) Amount() string { return Euro(e.AmountCents) }
+
+// ISEEText is the declared ISEE in euro ("" for none).
+func (e *Enrolment) ISEEText() string {
+	if e.ISEE == nil {
+		return ""
+	}
+	return Euro(*e.ISEE)
+}
+
+// Date is when the enrolment was sent, in Rome time.
+func (e *Enrolment) Date() string { return e.CreatedAt.In(rome).Format("02/01/2006 15:04:05") }
+
+// Live says whether the enrolment may be withdrawn.
+func (e *Enrolment) Live() bool { return e.Status != Withdrawn }

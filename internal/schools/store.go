@@ -31,14 +31,14 @@ const (
 
 // Enrolment is a child's enrolment in a service's unit.
 type Enrolment struct {
-	ID, ServiceID, UnitID  string
-	AccountID, ParentFC    string
-	Email, Lang            string
-	ChildFC                string
+	ID, ServiceID, UnitID   string
+	AccountID, ParentFC     string
+	Email, Lang             string
+	ChildFC                 string
 	ChildGiven, ChildFamily string
-	School, Class, Stop    string
-	Diet                   string
-	CertificateID          string
+	School, Class, Stop     string
+	Diet                    string
+	CertificateID           string
 	// ISEE is the declared value in cents; nil: no ISEE (the last band).
 	ISEE        *int64
 	Band        int
@@ -171,6 +171,19 @@ func (s *Store) Service(ctx context.Context, id string) (*Service, error) {
 		svc.Units = append(svc.Units, u)
 	}
 	return svc, rows.Err()
+}
+
+// ServiceOfUnit reads the service of a unit, with its units.
+func (s *Store) ServiceOfUnit(ctx context.Context, unitID string) (*Service, error) {
+	var id string
+	err := s.DB.QueryRowContext(ctx, `SELECT service_id FROM schools_units WHERE id = $1`, unitID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("schools: unit: %w", err)
+	}
+	return s.Service(ctx, id)
 }
 
 // Actor is who changes something, for the audit log.
