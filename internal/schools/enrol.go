@@ -164,30 +164,8 @@ func (s *Store) Enrol(ctx context.Context, p Parent, r Request, cert *Certificat
 	slot := svc.slotKey(unit.ID)
 	var again *Enrolment
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		// A second submission finds the first (and a concurrent one is
-		// stopped by the unique index below).
-		prev, err := s.live(ctx, tx, slot, r.ChildFC)
-		if err != nil {
-			return err
-		}
-		if prev != nil {
-			if prev.AccountID != p.AccountID {
-				return ErrTaken
-			}
-			again = prev
-			return nil
-		}
-		// The place: one UPDATE that succeeds only while one is free.
-		err = tx.QueryRowContext(ctx, `UPDATE schools_units SET taken = taken + 1, queued = queued + 1
-			WHERE id = $1 AND taken < capacity RETURNING queued`, unit.ID).Scan(&e.Seq)
-		e.Status = Accepted
-		if errors.Is(err, sql.ErrNoRows) {
-			e.Status = Waiting
-			err = tx.QueryRowContext(ctx, `UPDATE schools_units SET queued = queued + 1 WHERE id = $1 RETURNING queued`, unit.ID).Scan(&e.Seq)
-		}
-		if err != nil {
-			return err
-		}
+		// The certificate first: its file is placed before the unit's row
+		// is held.
 		if cert != nil {
 			a, err := s.Files.Add(ctx, tx, attachments.Record("schools", "enrolment", e.ID), cert)
 			if err != nil {
@@ -195,17 +173,30 @@ func (s *Store) Enrol(ctx context.Context, p Parent, r Request, cert *Certificat
 			}
 			e.CertificateID = a.ID
 		}
+		// The place: one UPDATE that takes it while one is free, or else
+		// the next place on the waiting list (every waiting enrolment has a
+		// lower seq: their count is the position). The row stays held until
+		// the commit. A second submission of the same child is stopped by
+		// the unique index at the insert, and the transaction undone.
+		var status string
+		err := tx.QueryRowContext(ctx, `UPDATE schools_units SET
+			last_outcome = CASE WHEN taken < capacity THEN 'accepted' ELSE 'waiting' END,
+			waiting = CASE WHEN taken < capacity THEN waiting ELSE waiting + 1 END,
+			taken = CASE WHEN taken < capacity THEN taken + 1 ELSE taken END,
+			queued = queued + 1
+			WHERE id = $1 RETURNING last_outcome, queued, waiting`, unit.ID).Scan(&status, &e.Seq, &e.Position)
+		if err != nil {
+			return err
+		}
+		if e.Status = Status(status); e.Status == Accepted {
+			e.Position = 0
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schools_enrolments (id, service_id, unit_id, slot_key, account_id, parent_fc, email, lang,
 			child_fc, child_given, child_family, school, class, stop, diet, certificate_id, isee_cents, band, amount_cents, status, seq, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)`,
 			e.ID, e.ServiceID, e.UnitID, slot, e.AccountID, e.ParentFC, e.Email, e.Lang, e.ChildFC, e.ChildGiven, e.ChildFamily, e.School,
 			e.Class, e.Stop, e.Diet, nullString(e.CertificateID), e.ISEE, e.Band, e.AmountCents, string(e.Status), e.Seq, now); err != nil {
 			return err
-		}
-		if e.Status == Waiting {
-			if e.Position, err = position(ctx, tx, e.UnitID, e.Seq); err != nil {
-				return err
-			}
 		}
 		if s.Letters != nil {
 			return s.Letters(ctx, tx, e, string(e.Status))
@@ -419,6 +410,11 @@ func (s *Store) withdraw(ctx context.Context, tx *sql.Tx, id, accountID string) 
 	}
 	if s.Letters != nil {
 		if err := s.Letters(ctx, tx, e, "withdrawn"); err != nil {
+			return nil, err
+		}
+	}
+	if was == Waiting {
+		if _, err := tx.ExecContext(ctx, `UPDATE schools_units SET waiting = waiting - 1 WHERE id = $1`, unitID); err != nil {
 			return nil, err
 		}
 	}

@@ -145,7 +145,7 @@ func (s *Store) Open(ctx context.Context, now time.Time) ([]*Service, error) {
 	return out, rows.Err()
 }
 
-// Service reads a service with its units and how many wait in each.
+// Service reads a service with its units.
 func (s *Store) Service(ctx context.Context, id string) (*Service, error) {
 	svc, err := scanService(s.DB.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM schools_services WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -154,9 +154,7 @@ func (s *Store) Service(ctx context.Context, id string) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schools: service: %w", err)
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT u.id, u.label, u.stops, u.capacity, u.taken,
-		(SELECT COUNT(*) FROM schools_enrolments e WHERE e.unit_id = u.id AND e.status = 'waiting')
-		FROM schools_units u WHERE u.service_id = $1 ORDER BY u.place, u.id`, id)
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, label, stops, capacity, taken, waiting FROM schools_units WHERE service_id = $1 ORDER BY place, id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("schools: units: %w", err)
 	}
@@ -414,7 +412,7 @@ func (s *Store) promote(ctx context.Context, tx *sql.Tx, unitID string) (int, er
 		if err != nil {
 			return n, err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE schools_units SET taken = taken + 1 WHERE id = $1`, unitID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE schools_units SET taken = taken + 1, waiting = waiting - 1 WHERE id = $1`, unitID); err != nil {
 			return n, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE schools_enrolments SET status = 'accepted', updated_at = $2 WHERE id = $1`, id, s.now()); err != nil {

@@ -27,10 +27,11 @@ CREATE TABLE schools_services (
 );
 CREATE INDEX schools_services_year ON schools_services (school_year, opens_at, id);
 
--- The places of a service. taken counts the accepted enrolments; queued
--- numbers every enrolment of the unit in commit order (its seq). Both are
--- changed only by an UPDATE of this row, in the transaction that inserts
--- or withdraws the enrolment: the row is the capacity's lock.
+-- The places of a service. taken counts the accepted enrolments, waiting
+-- the waiting ones; queued numbers every enrolment of the unit in commit
+-- order (its seq). They are changed only by an UPDATE of this row, in the
+-- transaction that inserts, promotes or withdraws the enrolment: the row
+-- is the capacity's lock.
 CREATE TABLE schools_units (
     id TEXT PRIMARY KEY,
     service_id TEXT NOT NULL REFERENCES schools_services (id) ON DELETE CASCADE,
@@ -40,7 +41,11 @@ CREATE TABLE schools_units (
     place INTEGER NOT NULL,
     capacity INTEGER NOT NULL CHECK (capacity >= 0),
     taken INTEGER NOT NULL DEFAULT 0 CHECK (taken >= 0 AND taken <= capacity),
-    queued INTEGER NOT NULL DEFAULT 0
+    waiting INTEGER NOT NULL DEFAULT 0 CHECK (waiting >= 0),
+    queued INTEGER NOT NULL DEFAULT 0,
+    -- What the last enrolment got (accepted, waiting): read back by the
+    -- UPDATE that decided it, in one statement.
+    last_outcome TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX schools_units_service ON schools_units (service_id, place, id);
 
