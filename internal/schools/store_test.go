@@ -394,3 +394,36 @@ func TestParseEuro(t *testing.T) {
 		}
 	}
 }
+
+// Closing an account gives its places to the waiting list and deletes its
+// enrolments, in the closure's transaction.
+func TestEraseGivesThePlacesOn(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newTestStore(t, d)
+		svc := openService(t, s.Store, Camp, 1, 1)
+		ps := parents(t, d, 2)
+		var waiting []string
+		for u := range 2 {
+			if _, err := s.Enrol(ctx, ps[0], request(t, svc, u, 0), nil); err != nil {
+				t.Fatal(err)
+			}
+			o, err := s.Enrol(ctx, ps[1], request(t, svc, u, 1), nil)
+			if err != nil || o.Position != 1 {
+				t.Fatal(o, err)
+			}
+			waiting = append(waiting, o.ID)
+		}
+		if err := d.Tx(ctx, func(tx *sql.Tx) error { return s.Erase(ctx, tx, ps[0].AccountID) }); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range waiting {
+			if e, err := s.Get(ctx, id, ps[1].AccountID); err != nil || e.Status != Accepted {
+				t.Errorf("after the erasure: %+v %v", e, err)
+			}
+		}
+		if list, total, err := s.Mine(ctx, ps[0].AccountID, 1); err != nil || total != 0 || len(list) != 0 {
+			t.Errorf("the closed account keeps %d enrolments (%v)", total, err)
+		}
+	})
+}
