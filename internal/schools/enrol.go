@@ -369,7 +369,7 @@ func (s *Store) Withdraw(ctx context.Context, id, accountID string, by Actor) (*
 	var out *Enrolment
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.withdraw(ctx, tx, id, accountID)
+		out, err = s.withdraw(ctx, tx, id, accountID, true)
 		if err != nil || out.Status != Withdrawn {
 			return err
 		}
@@ -381,9 +381,9 @@ func (s *Store) Withdraw(ctx context.Context, id, accountID string, by Actor) (*
 	return out, nil
 }
 
-// withdraw is Withdraw in tx. The unit's row is taken first, as Enrol and
+// withdraw is Withdraw in tx (tell: mail the parent). The unit's row is taken first, as Enrol and
 // SetCapacity take it: the one order of locks.
-func (s *Store) withdraw(ctx context.Context, tx *sql.Tx, id, accountID string) (*Enrolment, error) {
+func (s *Store) withdraw(ctx context.Context, tx *sql.Tx, id, accountID string, tell bool) (*Enrolment, error) {
 	var unitID string
 	err := tx.QueryRowContext(ctx, `SELECT unit_id FROM schools_enrolments WHERE id = $1 AND account_id = $2`, id, accountID).Scan(&unitID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -408,7 +408,7 @@ func (s *Store) withdraw(ctx context.Context, tx *sql.Tx, id, accountID string) 
 	if _, err := tx.ExecContext(ctx, `UPDATE schools_enrolments SET status = 'withdrawn', updated_at = $2 WHERE id = $1`, id, e.UpdatedAt); err != nil {
 		return nil, err
 	}
-	if s.Letters != nil {
+	if s.Letters != nil && tell {
 		if err := s.Letters(ctx, tx, e, "withdrawn"); err != nil {
 			return nil, err
 		}
@@ -451,7 +451,8 @@ func (s *Store) Erase(ctx context.Context, tx *sql.Tx, accountID string) error {
 		return err
 	}
 	for _, r := range list {
-		if _, err := s.withdraw(ctx, tx, r.id, accountID); err != nil {
+		// The closed account is not written to; the promoted parents are.
+		if _, err := s.withdraw(ctx, tx, r.id, accountID, false); err != nil {
 			return err
 		}
 		if r.cert != "" && s.Files != nil {
