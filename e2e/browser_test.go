@@ -90,6 +90,13 @@ func newBrowser(t *testing.T, opts ...browserOption) *browser {
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("mute-audio", true),
 		chromedp.WindowSize(1280, 900),
+		// Bootstrap Italia scrolls smoothly unless the person asked for
+		// reduced motion: a click scrolls its element into view and
+		// presses the mouse at its centre while the page still moves,
+		// so the button gets the press and something else the release
+		// (focus on the button, no click, no navigation: seen in CI on
+		// a loaded machine).
+		chromedp.Flag("force-prefers-reduced-motion", true),
 		// An Italian resident's browser: Accept-Language it.
 		chromedp.Flag("lang", "it-IT"),
 		chromedp.Flag("accept-lang", "it-IT,it"),
@@ -132,6 +139,9 @@ func newBrowser(t *testing.T, opts ...browserOption) *browser {
 	if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetDownloadBehavior,
 		cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorDeny}); err != nil {
 		t.Fatalf("turning downloads off: %v", err)
+	}
+	if !eval[bool](b, `matchMedia("(prefers-reduced-motion: reduce)").matches`) {
+		t.Fatal("the browser scrolls smoothly (no --force-prefers-reduced-motion): a click can miss while the page moves")
 	}
 	return b
 }
