@@ -209,12 +209,6 @@ func (b *browser) open(url string, wantStatus int64) {
 // string) and waits for the page it leads to, checking its status.
 func clickAndLoad[S chromedp.Selectable](b *browser, what string, sel S, wantStatus int64) {
 	b.t.Helper()
-	// A click lands where the element was drawn: wait until the page's
-	// scripts and fonts are done moving it (a font arriving late reflows
-	// the page between the scroll and the click, and the click then
-	// misses, waiting for a navigation that never comes).
-	evalAsync[string](b, `document.fonts.ready.then(() => document.readyState === "complete" ? "complete" :
-		new Promise(ok => addEventListener("load", () => ok("complete"), {once: true})))`)
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
 	resp, err := chromedp.RunResponse(ctx, chromedp.Click(sel, chromedp.NodeVisible))
