@@ -427,3 +427,37 @@ func TestEraseGivesThePlacesOn(t *testing.T) {
 		}
 	})
 }
+
+// The ranking's order: points, then the lower ISEE (none last), then who
+// sent first; the same whatever order the candidates come in.
+func TestRank(t *testing.T) {
+	v := func(euro int64) *int64 { c := euro * 100; return &c }
+	list := []Candidate{
+		{ID: "late-rich", Points: 10, ISEE: v(30000), Seq: 9},
+		{ID: "no-isee", Points: 10, Seq: 1},
+		{ID: "poor", Points: 10, ISEE: v(5000), Seq: 8},
+		{ID: "top", Points: 25, Seq: 7},
+		{ID: "poor-later", Points: 10, ISEE: v(5000), Seq: 10},
+		{ID: "none", Points: 0, ISEE: v(0), Seq: 2},
+	}
+	want := []string{"top", "poor", "poor-later", "late-rich", "no-isee", "none"}
+	for range 20 {
+		got := Rank(list)
+		ids := make([]string, len(got))
+		for i, c := range got {
+			ids[i] = c.ID
+		}
+		if !slices.Equal(ids, want) {
+			t.Fatalf("rank %v, want %v", ids, want)
+		}
+		slices.Reverse(list)
+		list = append(list[1:], list[0])
+	}
+	p := Points{Resident: 10, Sibling: 5, WorkingParents: 3}
+	if got := p.Score(true, false, true); got != 13 {
+		t.Errorf("score %d", got)
+	}
+	if (Points{Resident: -1}).Validate() == nil || (Points{Sibling: MaxPoints + 1}).Validate() == nil {
+		t.Error("points out of range accepted")
+	}
+}
