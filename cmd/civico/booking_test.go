@@ -276,6 +276,11 @@ func TestBookingWithoutAccount(t *testing.T) {
 		if res, body = anon.do("GET", base+link, nil); res.StatusCode != 200 || !strings.Contains(body, "Conferma la prenotazione") || state() != "pending" {
 			t.Fatalf("link page: %d %s", res.StatusCode, state())
 		}
+		// Without an account it cannot be moved: the link page leads to
+		// booking another time of the same office and service.
+		if other := `href="/prenota-appuntamento/orario?servizio=` + service + `&amp;ufficio=anagrafe">Prenota un altro orario`; !strings.Contains(body, other) || strings.Contains(body, "sposta=") {
+			t.Errorf("the link page's other time: %s", body)
+		}
 		if res, _ = anon.do("POST", base+link+"/conferma", url.Values{}); res.StatusCode != 200 || state() != "confirmed" {
 			t.Fatalf("confirm by link: %d %s", res.StatusCode, state())
 		}

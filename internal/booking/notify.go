@@ -69,12 +69,16 @@ func (n *Notifier) Letter(dir *Directory, townName string, b *Booking, what, lin
 		"Date", start.Format("02/01/2006"), "Time", start.Format("15:04") + "–" + b.End.In(hours.Rome).Format("15:04"),
 		"Link", n.BaseURL + LinkPath(link), "Town", townName, "Name", b.GivenName, "Minutes", int(PendingFor / time.Minute),
 		"Reason", b.Notes}
+	if !b.WasStart.IsZero() {
+		was := b.WasStart.In(hours.Rome)
+		args = append(args, "WasDate", was.Format("02/01/2006"), "WasTime", was.Format("15:04")+"–"+b.WasEnd.In(hours.Rome).Format("15:04"))
+	}
 	if strings.HasPrefix(what, "cancelled") {
 		// The link of a cancelled booking leads to booking another.
 		args[13] = n.BaseURL + StartPath
 	}
 	m := mail.Message{To: b.Email, Subject: t("booking.mail."+what+".subject", args...), Text: t("booking.mail."+what+".text", args...)}
-	if what == "booked" || what == "reminder" {
+	if what == "booked" || what == "reminder" || what == "moved_by_office" {
 		m.Attachments = []mail.Attachment{{Name: "appuntamento.ics", MediaType: "text/calendar; charset=utf-8; method=PUBLISH",
 			Content: []byte(ICS(b, office, service, townName, n.BaseURL))}}
 	}

@@ -73,6 +73,9 @@ type Booking struct {
 	CancelledAt         *time.Time
 	// CancelledBy is "resident", "office" or "expiry".
 	CancelledBy string
+	// WasStart and WasEnd are the time an office's change moved the
+	// appointment from, for the mail that says so (not stored).
+	WasStart, WasEnd time.Time `json:"-"`
 }
 
 // Coming reports whether the appointment is still ahead and holds its place.
@@ -359,7 +362,8 @@ func give(ctx context.Context, tx *sql.Tx, office, service string, start int64) 
 }
 
 // Letters writes the booking's mail in tx: what happened ("booked",
-// "confirm", "cancelled", "cancelled_by_office", "reminder"), and the
+// "confirm", "cancelled", "cancelled_by_office", "moved_by_office",
+// "reminder"), and the
 // token of the booking's mailed link.
 type Letters func(ctx context.Context, tx *sql.Tx, b *Booking, what, link string) error
 
