@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"regexp"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/civico-pa/civico/internal/booking"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/mail/mailtest"
 )
@@ -39,8 +41,8 @@ func (d *demo) mailAbout(t *testing.T, addr, subject string) mailtest.Received {
 // appointmentCode is the booking code (AP-XXXXXXXX) the page shows.
 var appointmentCode = regexp.MustCompile(`AP-[A-Z2-9]{8}`)
 
-// wantICS checks the mail's calendar file: one event, the booking's, at
-// start.
+// wantICS checks the mail's calendar file (one event, the booking's, at
+// start) and its QR code of the booking's code.
 func wantICS(t *testing.T, m mailtest.Received, code string, start time.Time) {
 	t.Helper()
 	var ics string
@@ -54,6 +56,15 @@ func wantICS(t *testing.T, m mailtest.Received, code string, start time.Time) {
 	}
 	if ics == "" {
 		t.Fatalf("the mail %q has no calendar file: %+v", m.Subject, m.Attachments)
+	}
+	// The code as a QR code too, the booking page's, and in the text.
+	qr, err := booking.CodePNG(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(m.Attachments, func(a mailtest.Attachment) bool { return a.Name == booking.QRFile }); i < 0 ||
+		m.Attachments[i].MediaType != "image/png" || !bytes.Equal(m.Attachments[i].Content, qr) || !strings.Contains(m.Text, code) {
+		t.Errorf("the mail %q lacks the code's QR code or the code", m.Subject)
 	}
 	for _, want := range []string{"BEGIN:VEVENT\r\n", "Codice " + code, "DTSTART:" + start.UTC().Format("20060102T150405Z") + "\r\n", "STATUS:CONFIRMED"} {
 		if !strings.Contains(ics, want) {

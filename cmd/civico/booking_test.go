@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -108,8 +109,13 @@ func TestBookingJourney(t *testing.T) {
 			if !strings.Contains(msg.Subject, "Appuntamento confermato "+code) {
 				continue
 			}
-			if len(msg.Attachments) != 1 || msg.Attachments[0].Name != "appuntamento.ics" || !strings.HasPrefix(msg.Attachments[0].MediaType, "text/calendar") {
+			if len(msg.Attachments) != 2 || msg.Attachments[0].Name != "appuntamento.ics" || !strings.HasPrefix(msg.Attachments[0].MediaType, "text/calendar") {
 				t.Fatalf("attachments: %+v", msg.Attachments)
+			}
+			// The code as a QR code, the page's, with the code in the text.
+			if qr, err := booking.CodePNG(code); err != nil || msg.Attachments[1].Name != booking.QRFile || msg.Attachments[1].MediaType != "image/png" ||
+				!bytes.Equal(msg.Attachments[1].Content, qr) || !strings.Contains(msg.Text, "Codice: "+code) || !strings.Contains(msg.Text, "QR code") {
+				t.Fatalf("the QR code: %s %s %v\n%s", msg.Attachments[1].Name, msg.Attachments[1].MediaType, err, msg.Text)
 			}
 			ics := string(msg.Attachments[0].Content)
 			if !strings.Contains(ics, "BEGIN:VEVENT\r\n") || !strings.Contains(ics, "UID:"+loc[1]+"@booking.civico") || !strings.Contains(ics, "Codice "+code) {
@@ -286,7 +292,7 @@ func TestBookingWithoutAccount(t *testing.T) {
 		}
 		confirmed := false
 		for _, msg := range s.deliverTo(t, mailbox) {
-			confirmed = confirmed || strings.HasPrefix(msg.Subject, "Appuntamento confermato") && len(msg.Attachments) == 1
+			confirmed = confirmed || strings.HasPrefix(msg.Subject, "Appuntamento confermato") && len(msg.Attachments) == 2 && msg.Attachments[1].Name == booking.QRFile
 		}
 		if !confirmed {
 			t.Error("no confirmation mail with the .ics")

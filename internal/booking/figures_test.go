@@ -1,6 +1,7 @@
 package booking
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -400,8 +401,12 @@ func TestReconcileMail(t *testing.T) {
 			t.Errorf("the mail lacks %q:\n%s", want, m.Text)
 		}
 	}
-	if !strings.Contains(m.Subject, "10/12/2026") || len(m.Attachments) != 1 || !strings.Contains(string(m.Attachments[0].Content), "DTSTART:20261210T130000Z") {
-		t.Errorf("subject %q, attachments %d", m.Subject, len(m.Attachments))
+	if !strings.Contains(m.Subject, "10/12/2026") || len(m.Attachments) != 2 || !strings.Contains(string(m.Attachments[0].Content), "DTSTART:20261210T130000Z") {
+		t.Fatalf("subject %q, attachments %d", m.Subject, len(m.Attachments))
+	}
+	if qr, err := CodePNG(b.Code); err != nil || m.Attachments[1].Name != QRFile || m.Attachments[1].MediaType != "image/png" || !bytes.Equal(m.Attachments[1].Content, qr) ||
+		!strings.Contains(m.Text, QRFile) {
+		t.Errorf("the QR code: %s %s %v", m.Attachments[1].Name, m.Attachments[1].MediaType, err)
 	}
 }
 

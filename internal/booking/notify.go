@@ -79,8 +79,14 @@ func (n *Notifier) Letter(dir *Directory, townName string, b *Booking, what, lin
 	}
 	m := mail.Message{To: b.Email, Subject: t("booking.mail."+what+".subject", args...), Text: t("booking.mail."+what+".text", args...)}
 	if what == "booked" || what == "reminder" || what == "moved_by_office" {
+		// The calendar file, and the code as a QR code for the kiosk (the
+		// text gives the code too).
+		qr, err := CodePNG(b.Code)
+		if err != nil {
+			return m, err
+		}
 		m.Attachments = []mail.Attachment{{Name: "appuntamento.ics", MediaType: "text/calendar; charset=utf-8; method=PUBLISH",
-			Content: []byte(ICS(b, office, service, townName, n.BaseURL))}}
+			Content: []byte(ICS(b, office, service, townName, n.BaseURL))}, {Name: QRFile, MediaType: "image/png", Content: qr}}
 	}
 	if m.Subject == "" || strings.HasPrefix(m.Subject, "booking.") {
 		return m, fmt.Errorf("booking: no mail for %q", what)
