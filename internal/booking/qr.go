@@ -16,8 +16,8 @@ import (
 
 const (
 	// qrModule is the side of a module in pixels, and qrQuiet the white
-	// border in modules: a 25-module code is 264 pixels a side, readable
-	// from a phone's screen.
+	// border in modules: a booking code is 21 modules, 232 pixels a side,
+	// readable from a phone's screen.
 	qrModule = 8
 	qrQuiet  = 4
 	// QRFile is the name of the mails' QR code file.
