@@ -91,6 +91,11 @@ func TestBookingJourney(t *testing.T) {
 			t.Fatalf("book: %d %s", res.StatusCode, res.Header.Get("Location"))
 		}
 		page := base + booking.AreaPath + "/" + loc[1]
+		// The card proved her fiscal code: her sex is kept for the figures.
+		var sex string
+		if err := d.QueryRowContext(ctx, `SELECT sex FROM bookings WHERE id = $1`, loc[1]).Scan(&sex); err != nil || sex != "F" {
+			t.Fatalf("the booking's sex: %q %v", sex, err)
+		}
 		res, body = b.do("GET", page+"?prenotato=1", nil)
 		code := regexp.MustCompile(`AP-[A-Z2-9]{8}`).FindString(body)
 		if res.StatusCode != 200 || code == "" || !strings.Contains(body, "Appuntamento confermato") {
@@ -286,6 +291,10 @@ func TestBookingWithoutAccount(t *testing.T) {
 		// booking another time of the same office and service.
 		if other := `href="/prenota-appuntamento/orario?servizio=` + service + `&amp;ufficio=anagrafe">Prenota un altro orario`; !strings.Contains(body, other) || strings.Contains(body, "sposta=") {
 			t.Errorf("the link page's other time: %s", body)
+		}
+		var sex string
+		if err := d.QueryRowContext(ctx, `SELECT sex FROM bookings WHERE email = $1`, mailbox).Scan(&sex); err != nil || sex != "" {
+			t.Fatalf("a booking without an account has a sex: %q %v", sex, err)
 		}
 		if res, _ = anon.do("POST", base+link+"/conferma", url.Values{}); res.StatusCode != 200 || state() != "confirmed" {
 			t.Fatalf("confirm by link: %d %s", res.StatusCode, state())

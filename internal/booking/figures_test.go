@@ -3,6 +3,7 @@ package booking
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -469,5 +470,99 @@ func TestQueueBounds(t *testing.T) {
 	releaseDisplay("192.0.2.2")
 	if displays != 0 || len(displayClients) != 0 {
 		t.Fatalf("left held: %d %v", displays, displayClients)
+	}
+}
+
+// Figures by sex on a hand-counted day: 6 appointments of women (one
+// cancelled), 3 of men, 7 unknown (a typed claim of sex counts as
+// unknown). Men's 3 is below MinCell and hidden, and the next smallest
+// (women's 6) with it, or it would be the total less the others; of the
+// cancelled, women's 1 is hidden and men's 0 with it; the shares drawn
+// from a hidden count are hidden. Closing an account erases its sex.
+func TestFiguresBySex(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ts := newTestStore(t, d, 2)
+		day := hours.DateOf(time.Now()).AddDays(1)
+		for wd := day.At(12 * 60).Weekday(); wd == time.Saturday || wd == time.Sunday; wd = day.At(12 * 60).Weekday() {
+			day = day.AddDays(1) // within the working day: none outside it
+		}
+		n := 0
+		book := func(sex string, proven bool) *Booking {
+			t.Helper()
+			r := ts.request(fmt.Sprintf("acc-%d", n), day.At(hours.Clock(8*60+20*(n/2))))
+			r.Sex = ProvenSex(sex, proven)
+			n++
+			b, _, err := ts.Book(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		var women []*Booking
+		for range 6 {
+			women = append(women, book("F", true))
+		}
+		for range 3 {
+			book("M", true)
+		}
+		for range 6 {
+			book("", true)
+		}
+		book("M", false) // a claim: unknown
+		if _, err := ts.Cancel(ctx, women[0].ID, women[0].AccountID, ""); err != nil {
+			t.Fatal(err)
+		}
+		f, err := ts.Figures(ctx, day, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.All.Bookings != 16 || len(f.BySex) != 3 {
+			t.Fatalf("all %d, by sex %+v", f.All.Bookings, f.BySex)
+		}
+		want := []SexTally{
+			{Sex: "F", Bookings: Cell{6, true}, Cancelled: Cell{1, true}, Outside: Cell{0, false}},
+			{Sex: "M", Bookings: Cell{3, true}, Cancelled: Cell{0, true}},
+			{Sex: "", Bookings: Cell{7, false}, Cancelled: Cell{0, false}},
+		}
+		for i, w := range want {
+			g := f.BySex[i]
+			if g.Sex != w.Sex || g.Bookings != w.Bookings || g.Cancelled != w.Cancelled || g.Outside != w.Outside {
+				t.Errorf("%q: %+v, want %+v", w.Sex, g, w)
+			}
+		}
+		if _, ok := f.BySex[0].OutsideShare(); ok {
+			t.Error("women's share outside working hours is drawn from hidden counts")
+		}
+		if v, ok := f.BySex[2].OutsideShare(); !ok || v != 0 {
+			t.Errorf("unknown's share outside working hours: %v %v", v, ok)
+		}
+		// Closing an account erases the sex with the rest.
+		if err := d.Tx(ctx, func(tx *sql.Tx) error { return ts.Erase(ctx, tx, women[1].AccountID) }); err != nil {
+			t.Fatal(err)
+		}
+		var sex string
+		if err := d.QueryRowContext(ctx, `SELECT sex FROM bookings WHERE id = $1`, women[1].ID).Scan(&sex); err != nil || sex != "" {
+			t.Fatalf("after closing the account: %q %v", sex, err)
+		}
+	})
+}
+
+func TestBySexHidesOneOnlyWithAnother(t *testing.T) {
+	for _, c := range []struct {
+		f, m, u    int
+		hf, hm, hu bool
+	}{
+		{10, 10, 10, false, false, false},
+		{0, 0, 12, false, false, false}, // zeros are not small
+		{4, 20, 30, true, true, false},  // one small: the next smallest too
+		{2, 3, 40, true, true, false},   // two small: enough
+		{4, 0, 9, true, true, false},    // the smallest other may be a zero
+		{5, 5, 5, false, false, false},  // MinCell itself shows
+	} {
+		rows := bySex(map[string]*Tally{"F": {Bookings: c.f}, "M": {Bookings: c.m}, "": {Bookings: c.u}})
+		if rows[0].Bookings.Hidden != c.hf || rows[1].Bookings.Hidden != c.hm || rows[2].Bookings.Hidden != c.hu {
+			t.Errorf("%d %d %d: hidden %v %v %v", c.f, c.m, c.u, rows[0].Bookings.Hidden, rows[1].Bookings.Hidden, rows[2].Bookings.Hidden)
+		}
 	}
 }

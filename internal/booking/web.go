@@ -645,6 +645,7 @@ func (h *Web) request(r *http.Request, c *Choice, a Applicant) Request {
 		Phone: a.Phone, Notes: a.Notes, Lang: h.App.I18n.Lang(r), Remote: web.RemoteAddr(r)}
 	if acc != nil {
 		req.AccountID = acc.ID
+		req.Sex = ProvenSex(acc.Sex, acc.BirthSource.Proven())
 	}
 	return req
 }
