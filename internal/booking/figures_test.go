@@ -566,3 +566,79 @@ func TestBySexHidesOneOnlyWithAnother(t *testing.T) {
 		}
 	}
 }
+
+// A move follows the resident's check-in: their waiting ticket is called
+// at the new time when the appointment stays on the day, withdrawn when it
+// leaves the day; the reminder is sent again for the new time.
+func TestReconcileMovesTheCheckIn(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ts := newTestStore(t, d, 1)
+		day := hours.DateOf(time.Now()).AddDays(2)
+		at := func(dd, hh, mm int) time.Time { return day.AddDays(dd).At(hours.Clock(hh*60 + mm)) }
+		now := at(0, 8, 0)
+		ts.Now = func() time.Time { return now }
+		a, _, err := ts.Book(ctx, ts.request("a", at(0, 15, 0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _, err := ts.Book(ctx, ts.request("b", at(0, 16, 0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.ExecContext(ctx, `UPDATE bookings SET reminded_at = $1`, now); err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range []*Booking{a, b} {
+			if _, _, err := ts.CheckIn(ctx, "anagrafe", x.Code); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The afternoon closes from 14:40 to 17:00: 15:00 goes to 14:20
+		// (nearer than 17:00); 16:00 to 17:00 (14:20 is taken by then).
+		// Then, with the whole day closed, 14:20 leaves the day.
+		h, err := hours.Spec{Week: everyDay.Week, Exceptions: []hours.ExceptionSpec{{Date: day.String(), Hours: []string{"08:00-14:40", "17:00-20:00"}}}}.Hours(hours.Holidays{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.OpenOnHolidays = true
+		// Others hold 10:00 to 14:00, so that 14:20 is the nearest free.
+		for c := hours.Clock(10 * 60); c < 14*60+20; c += 20 {
+			if _, _, err := ts.Book(ctx, ts.request(fmt.Sprintf("m%d", c), day.At(c))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reason := func(string) string { return "chiuso" }
+		if n, err := ts.Reconcile(ctx, NewDirectory([]*Office{{ID: "anagrafe", Hours: h}}, nil), reason); err != nil || n != (Reconciled{Moved: 2}) {
+			t.Fatalf("moves: %+v %v", n, err)
+		}
+		due := func(x *Booking) (time.Time, TicketState, bool) {
+			t.Helper()
+			var due time.Time
+			var st TicketState
+			var reminded sql.NullTime
+			if err := d.QueryRowContext(ctx, `SELECT q.due_at, q.state, b.reminded_at FROM queue_tickets q JOIN bookings b ON b.id = q.booking_id WHERE q.booking_id = $1`, x.ID).
+				Scan(&due, &st, &reminded); err != nil {
+				t.Fatal(err)
+			}
+			return due.UTC(), st, reminded.Valid
+		}
+		if got, st, reminded := due(a); !got.Equal(at(0, 14, 20)) || st != Waiting || reminded {
+			t.Errorf("15:00's ticket: due %v, %s, reminded %v", got.In(hours.Rome), st, reminded)
+		}
+		if got, st, _ := due(b); !got.Equal(at(0, 17, 0)) || st != Waiting {
+			t.Errorf("16:00's ticket: due %v, %s", got.In(hours.Rome), st)
+		}
+		closed, err := hours.Spec{Week: everyDay.Week, Exceptions: []hours.ExceptionSpec{{Date: day.String(), Closed: true}}}.Hours(hours.Holidays{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed.OpenOnHolidays = true
+		if _, err := ts.Reconcile(ctx, NewDirectory([]*Office{{ID: "anagrafe", Hours: closed}}, nil), reason); err != nil {
+			t.Fatal(err)
+		}
+		if _, st, _ := due(a); st != Withdrawn {
+			t.Errorf("a ticket of a day the appointment left: %s", st)
+		}
+	})
+}
