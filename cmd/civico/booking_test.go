@@ -258,6 +258,11 @@ func TestBookingWithoutAccount(t *testing.T) {
 		if m = regexp.MustCompile(`name="inizio" id="f-slot-0" value="(\d+)"`).FindStringSubmatch(body); res.StatusCode != 200 || m == nil {
 			t.Fatalf("time step: %d", res.StatusCode)
 		}
+		// Moving a booking needs the login even where booking does not.
+		if res, _ = anon.do("GET", base+"/prenota-appuntamento/richiedente?ufficio=anagrafe&servizio="+service+"&inizio="+m[1]+"&sposta=0123456789abcdef0123456789abcdef", nil); res.StatusCode != http.StatusSeeOther ||
+			!strings.HasPrefix(res.Header.Get("Location"), "/accedi?") {
+			t.Fatalf("a move without a login: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
 		const mailbox = "anna.neri@example.org"
 		form := url.Values{"ufficio": {"anagrafe"}, "servizio": {service}, "inizio": {m[1]}, "given_name": {"Anna"}, "family_name": {"Neri"}, "email": {"anna.neri@"}}
 		if res, body = anon.do("POST", base+"/prenota-appuntamento/riepilogo", form); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-email-error"`) ||
