@@ -157,7 +157,7 @@ func (h *Web) ics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="appuntamento.ics"`)
 	w.Header().Set("Cache-Control", "private, no-store")
-	_, _ = w.Write([]byte(ICS(b, office, service, name, baseURL(r))))
+	_, _ = w.Write([]byte(ICS(b, office, service, name, baseURL(r), h.now())))
 }
 
 func baseURL(r *http.Request) string {

@@ -405,6 +405,10 @@ func TestReconcileMail(t *testing.T) {
 	if !strings.Contains(m.Subject, "10/12/2026") || len(m.Attachments) != 2 || !strings.Contains(string(m.Attachments[0].Content), "DTSTART:20261210T130000Z") {
 		t.Fatalf("subject %q, attachments %d", m.Subject, len(m.Attachments))
 	}
+	// A later file than the booking's: its DTSTAMP is the mail's.
+	if ics := string(m.Attachments[0].Content); strings.Contains(ics, "DTSTAMP:"+b.CreatedAt.UTC().Format("20060102T150405Z")) || !strings.Contains(ics, "UID:b1@booking.civico") {
+		t.Errorf("the moved appointment's calendar file does not replace the first:\n%s", ics)
+	}
 	if qr, err := CodePNG(b.Code); err != nil || m.Attachments[1].Name != QRFile || m.Attachments[1].MediaType != "image/png" || !bytes.Equal(m.Attachments[1].Content, qr) ||
 		!strings.Contains(m.Text, QRFile) {
 		t.Errorf("the QR code: %s %s %v", m.Attachments[1].Name, m.Attachments[1].MediaType, err)

@@ -86,7 +86,7 @@ func (n *Notifier) Letter(dir *Directory, townName string, b *Booking, what, lin
 			return m, err
 		}
 		m.Attachments = []mail.Attachment{{Name: "appuntamento.ics", MediaType: "text/calendar; charset=utf-8; method=PUBLISH",
-			Content: []byte(ICS(b, office, service, townName, n.BaseURL))}, {Name: QRFile, MediaType: "image/png", Content: qr}}
+			Content: []byte(ICS(b, office, service, townName, n.BaseURL, time.Now()))}, {Name: QRFile, MediaType: "image/png", Content: qr}}
 	}
 	if m.Subject == "" || strings.HasPrefix(m.Subject, "booking.") {
 		return m, fmt.Errorf("booking: no mail for %q", what)
@@ -112,9 +112,10 @@ func placeOf(dir *Directory, b *Booking) (*Office, *Service) {
 func LinkPath(link string) string { return StartPath + "/link/" + link }
 
 // ICS is the appointment as an iCalendar event (RFC 5545), for the
-// resident's calendar: its UID is the booking's, so a second file (the
-// reminder's) updates the first.
-func ICS(b *Booking, office *Office, service *Service, townName, baseURL string) string {
+// resident's calendar: its UID is the booking's and its DTSTAMP when the
+// file was made (stamp), so a later file (the reminder's, an office's
+// move) updates the first.
+func ICS(b *Booking, office *Office, service *Service, townName, baseURL string, stamp time.Time) string {
 	var s strings.Builder
 	line := func(v string) { s.WriteString(ical.Line(v)) }
 	line("BEGIN:VCALENDAR")
@@ -124,7 +125,7 @@ func ICS(b *Booking, office *Office, service *Service, townName, baseURL string)
 	line("METHOD:PUBLISH")
 	line("BEGIN:VEVENT")
 	line("UID:" + b.ID + "@booking.civico")
-	line("DTSTAMP:" + b.CreatedAt.UTC().Format(ical.UTC))
+	line("DTSTAMP:" + stamp.UTC().Format(ical.UTC))
 	line("DTSTART:" + b.Start.UTC().Format(ical.UTC))
 	line("DTEND:" + b.End.UTC().Format(ical.UTC))
 	line("SUMMARY:" + ical.Escape(service.Title+" – "+office.Name))
