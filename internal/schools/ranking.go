@@ -2,7 +2,6 @@ package schools
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"slices"
 )
@@ -54,22 +53,6 @@ func (p Points) Score(resident, sibling, workingParents bool) int {
 		n += p.WorkingParents
 	}
 	return n
-}
-
-func encodePoints(p Points) string {
-	out, _ := json.Marshal(p) // plain struct: cannot fail
-	return string(out)
-}
-
-func decodePoints(s string) (Points, error) {
-	var p Points
-	if s == "" {
-		return p, nil
-	}
-	if err := json.Unmarshal([]byte(s), &p); err != nil {
-		return p, fmt.Errorf("schools: points: %w", err)
-	}
-	return p, p.Validate()
 }
 
 // Candidate is an enrolment as the ranking reads it.
