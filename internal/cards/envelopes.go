@@ -136,7 +136,9 @@ func (s *Service) ParseEnvelopes(ctx context.Context, file string, data []byte) 
 	seen := map[string]int{}
 	serials := map[string]bool{}
 	_, err := readCSV(file, data, EnvelopeHeader, func(n int, rec []string) []LineError {
-		bad := func(col, msg string) []LineError { return []LineError{{File: file, Line: n, Column: col, Message: msg}} }
+		bad := func(col, msg string) []LineError {
+			return []LineError{{File: file, Line: n, Column: col, Message: msg}}
+		}
 		serial := strings.TrimSpace(rec[0])
 		if !serialRE.MatchString(serial) {
 			return bad("seriale", "cards.error.serial")

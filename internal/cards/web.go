@@ -107,9 +107,9 @@ type DeliverData struct {
 	// Collectors are who may collect: the holder, a delegate.
 	Collectors []string
 	Values     map[string]string
-	Errors   problem.Fields
-	Alert string
-	Today string
+	Errors     problem.Fields
+	Alert      string
+	Today      string
 }
 
 func (h *Web) envelope(ctx context.Context, id string) (*Envelope, *Card, error) {
