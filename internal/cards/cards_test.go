@@ -79,7 +79,7 @@ type site struct {
 	key *Key
 }
 
-func newSite(t *testing.T, d *db.DB, lines ...string) *site {
+func newSite(t testing.TB, d *db.DB, lines ...string) *site {
 	t.Helper()
 	ctx := context.Background()
 	box, err := sealed.New(bytes.Repeat([]byte{7}, 32))
@@ -106,7 +106,7 @@ func newSite(t *testing.T, d *db.DB, lines ...string) *site {
 }
 
 // envelopes imports one envelope per secret, returning their ids.
-func (s *site) envelopes(t *testing.T, recipient string, secrets ...Secret) []string {
+func (s *site) envelopes(t testing.TB, recipient string, secrets ...Secret) []string {
 	t.Helper()
 	ctx := context.Background()
 	var b strings.Builder
