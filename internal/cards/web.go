@@ -151,6 +151,7 @@ const maxScan = 10 << 20
 func (h *Web) deliver(w http.ResponseWriter, r *http.Request) {
 	h.App.LargeBody(w, r)
 	r.Body = http.MaxBytesReader(w, r.Body, 2*maxScan+(64<<10))
+	// #nosec G120 -- the body is bounded just above (MaxBytesReader: two scans and the fields); past 1 MiB the parts go to temporary files, removed below
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
 		h.renderDeliver(w, r, http.StatusRequestEntityTooLarge, map[string]string{}, nil, "cards.error.upload")
 		return
