@@ -46,7 +46,9 @@ func TestPINDeliveryJourney(t *testing.T) {
 	op.submit("an expired document, no attestation", `main form[action="`+form+`"] button[type="submit"]`, 422)
 	wantErrorBeside(t, op, "f-doc_expiry", "2001-01-01")
 	op.wantText("#f-attested-error", "Conferma di aver visto firmare la ricevuta")
-	wantErrorBeside(t, op, "f-doc_number", "CA12345AB")
+	if v := eval[string](op, `document.getElementById("f-doc_number").value`); v != "CA12345AB" {
+		t.Errorf("the document number typed is not kept: %q", v)
+	}
 	r.check("errors beside their fields")
 
 	op.fill(form, "doc_expiry", time.Now().AddDate(3, 0, 0).Format(time.DateOnly))
