@@ -256,3 +256,131 @@ func TestCardsImportCommand(t *testing.T) {
 		t.Fatalf("cards key: %d %q", c, stdout)
 	}
 }
+
+// The URP uploads the registry and then envelopes in the back office: a
+// wrong file is refused at once with file, line and column, nothing kept;
+// an accepted one is imported by river's job while its page says it
+// waits, then that it is done; the same file again is refused; the job run
+// again changes nothing.
+func TestBackOfficeUploadRunsAsAJob(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		opCode, _ := cf.Complete("BNCGLI90A41F205")
+		if _, err := s.apps.identity.CreateOperator(ctx, identity.NewOperator{Email: "urp@comune.example.it", FiscalCode: string(opCode), Roles: []string{"urp"}},
+			"Sportello-Prima-Volta-1", "test"); err != nil {
+			t.Fatal(err)
+		}
+		op := s.browser(t, s.card(t, "BNCGLI90A41F205", "GIULIA", "BIANCHI", nil))
+		s.cardLogin(t, op, "/")
+		base := s.tls.URL + cards.UploadPath
+		code, _ := cf.Complete("FRRLCU78H15C707")
+		head := "seriale;codice_fiscale;data_emissione;data_scadenza;stato\n"
+		send := func(kind, name string, data []byte) (*http.Response, string) {
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			_ = mw.WriteField("kind", kind)
+			fw, _ := mw.CreateFormFile("file", name)
+			_, _ = fw.Write(data)
+			_ = mw.Close()
+			req, _ := http.NewRequest("POST", base, &body)
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+			res, err := op.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var out bytes.Buffer
+			_, _ = out.ReadFrom(res.Body)
+			return res, out.String()
+		}
+		res, body := send("registry", "sbagliato.csv", []byte(head+"6120016461039008;"+string(code)+";2024-01-10;2030-01-10;ATTIVA\n6120016461039009;"+string(code)+";2024-01-10;2030-01-10;PERSA\n"))
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `<td>sbagliato.csv</td><th scope="row">3</th><td>stato</td>`) {
+			t.Fatalf("a wrong file: %d\n%s", res.StatusCode, body)
+		}
+		var n int
+		d.QueryRowContext(ctx, `SELECT COUNT(*) FROM card_uploads`).Scan(&n)
+		if n != 0 {
+			t.Fatalf("a wrong file left %d uploads", n)
+		}
+		good := []byte(head + "6120016461039008;" + string(code) + ";2024-01-10;2030-01-10;ATTIVA\n")
+		res, _ = send("registry", "carte.csv", good)
+		loc := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, cards.UploadPath+"/") {
+			t.Fatalf("a good file: %d %q", res.StatusCode, loc)
+		}
+		if _, body := op.do("GET", s.tls.URL+loc, nil); !strings.Contains(body, `data-element="upload-queued"`) {
+			t.Fatalf("the waiting upload's page:\n%s", body)
+		}
+		if res, _ := send("registry", "copia.csv", good); res.StatusCode != http.StatusConflict {
+			t.Fatalf("the same file twice: %d", res.StatusCode)
+		}
+		if err := s.apps.jobs.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			_, body = op.do("GET", s.tls.URL+loc, nil)
+			if strings.Contains(body, `data-element="upload-done"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the upload was not imported:\n%s", body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if err := s.apps.jobs.Stop(stopCtx); err != nil {
+			t.Error(err)
+		}
+		cancel()
+		svc := s.apps.civico.cards.Svc
+		if c, err := svc.Registry.Card(ctx, "6120016461039008"); err != nil || c.FiscalCode != string(code) {
+			t.Fatalf("the card after the job: %+v %v", c, err)
+		}
+		if u, err := svc.RunUpload(ctx, strings.TrimPrefix(loc, cards.UploadPath+"/")); err != nil || u.Status != cards.UploadDone {
+			t.Fatalf("the job again: %+v %v", u, err)
+		}
+		d.QueryRowContext(ctx, `SELECT COUNT(*) FROM card_imports`).Scan(&n)
+		if n != 1 {
+			t.Errorf("%d imports after the job ran again", n)
+		}
+		var kept *string
+		d.QueryRowContext(ctx, `SELECT data FROM card_uploads`).Scan(&kept)
+		if kept != nil {
+			t.Error("the file is kept after its import")
+		}
+
+		// Envelopes: one for a card the registry lacks is refused at once;
+		// the right one waits for its job, here run in place.
+		key, _, err := svc.Keys.Current(ctx, false, &audit.Log{DB: d}, "cli")
+		if err != nil {
+			t.Fatal(err)
+		}
+		envelope := func(serial string) []byte {
+			c, err := cards.Seal(cards.Secret{Ref: "LOM-" + serial, Serial: serial, FiscalCode: string(code), PIN: "48213", PUK: "90817263"}, key.Recipient)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return []byte("seriale;busta\n" + serial + ";" + base64.StdEncoding.EncodeToString(c) + "\n")
+		}
+		if res, body := send("envelopes", "buste.csv", envelope("6120016461039999")); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, `<th scope="row">2</th><td>seriale</td>`) {
+			t.Fatalf("an envelope of an unknown card: %d\n%s", res.StatusCode, body)
+		}
+		res, _ = send("envelopes", "buste.csv", envelope("6120016461039008"))
+		loc = res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("the envelopes: %d", res.StatusCode)
+		}
+		if u, err := svc.RunUpload(ctx, strings.TrimPrefix(loc, cards.UploadPath+"/")); err != nil || u.Status != cards.UploadDone {
+			t.Fatalf("the envelopes' job: %+v %v", u, err)
+		}
+		if list, err := svc.Envelopes(ctx, "6120016461039008"); err != nil || len(list) != 1 || list[0].Status != "pending" {
+			t.Errorf("the card's envelopes: %+v %v", list, err)
+		}
+		if _, body := op.do("GET", base, nil); !strings.Contains(body, `data-element="upload-list"`) || !strings.Contains(body, ">buste.csv</a>") {
+			t.Errorf("the upload page does not list the files sent:\n%s", body)
+		}
+	})
+}

@@ -69,13 +69,14 @@ func (m *Module) Feature() feature.Feature {
 				place = DefaultPlace
 			}
 			m.Svc = &Service{DB: h.DB, Registry: &Registry{DB: h.DB, Audit: h.Audit}, Keys: &Keys{DB: h.DB, Box: box}, Audit: h.Audit,
-				Attachments: h.Attachments, Place: place, Town: func(ctx context.Context) string {
+				Attachments: h.Attachments, Jobs: h.Jobs, Place: place, Town: func(ctx context.Context) string {
 					if t, err := h.Towns.Get(ctx); err == nil {
 						return t.FullName()
 					}
 					return "Comune"
 				}}
 			(&Web{App: h.Portal, Svc: m.Svc}).Routes()
+			h.Job(m.Svc.uploadJob())
 			h.BackOffice(identity.Section{Label: "cards.bo.title", Href: BOPath, Roles: Roles})
 			h.Panel(m)
 			h.Export("cards", m.export)

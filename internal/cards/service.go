@@ -14,6 +14,7 @@ import (
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/token"
 )
@@ -26,6 +27,9 @@ type Service struct {
 	Keys        *Keys
 	Audit       audit.Writer
 	Attachments *attachments.Store
+	// Jobs queues the back office's uploads (Accept); nil on the
+	// command line, which imports at once.
+	Jobs jobs.Enqueuer
 	// Place is where PINs are handed out, as the resident reads it
 	// (CIVICO_CARDS_PLACE).
 	Place string

@@ -1,11 +1,14 @@
 package cards
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +26,7 @@ import (
 const (
 	BOPath     = "/backoffice/carte"
 	ReportPath = "/backoffice/carte/registro"
+	UploadPath = "/backoffice/carte/importa"
 	AreaPath   = "/area-personale/carta"
 )
 
@@ -40,6 +44,9 @@ func (h *Web) Routes() {
 	urp.HandleFunc("GET "+BOPath+"/buste/{id}", h.deliverForm)
 	urp.HandleFunc("POST "+BOPath+"/buste/{id}", h.deliver)
 	urp.HandleFunc("GET "+ReportPath, h.report)
+	urp.HandleFunc("GET "+UploadPath, h.uploadForm)
+	urp.HandleFunc("POST "+UploadPath, h.upload)
+	urp.HandleFunc("GET "+UploadPath+"/{id}", h.uploadStatus)
 	m.Guarded(assurance.Low).HandleFunc("GET "+AreaPath, h.area)
 }
 
@@ -298,4 +305,83 @@ func (h *Web) area(w http.ResponseWriter, r *http.Request) {
 	p.Data = d
 	w.Header().Set("Cache-Control", "private, no-store")
 	h.App.HTML(w, r, http.StatusOK, "cards_area", p)
+}
+
+// UploadData is the back office's upload page.
+type UploadData struct {
+	Kind    string
+	Kinds   []string
+	Alert   string
+	Errors  LineErrors
+	Recent  []*Upload
+	Pending bool
+}
+
+func (h *Web) uploadPage(w http.ResponseWriter, r *http.Request, status int, d *UploadData) {
+	p := h.App.NewPage(r, "cards.upload.title")
+	p.Breadcrumb = []web.Crumb{{Label: p.T("cards.bo.home"), Href: "/backoffice"}, {Label: p.T("cards.bo.title"), Href: BOPath}, {Label: p.Title}}
+	d.Kinds = []string{KindRegistry, KindEnvelopes}
+	if d.Kind == "" {
+		d.Kind = KindRegistry
+	}
+	var err error
+	if d.Recent, err = h.Svc.Uploads(r.Context(), 20); err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	p.Data = d
+	w.Header().Set("Cache-Control", "private, no-store")
+	h.App.HTML(w, r, status, "cards_upload", p)
+}
+
+func (h *Web) uploadForm(w http.ResponseWriter, r *http.Request) {
+	h.uploadPage(w, r, http.StatusOK, &UploadData{})
+}
+
+// upload accepts a file: checked line by line here (a wrong line refuses
+// it whole, nothing kept), then imported by its job (cards.import).
+func (h *Web) upload(w http.ResponseWriter, r *http.Request) {
+	h.App.LargeBody(w, r)
+	r.Body = http.MaxBytesReader(w, r.Body, MaxFile+(64<<10))
+	kind := r.FormValue("kind")
+	file, hdr, err := r.FormFile("file")
+	if err != nil {
+		h.uploadPage(w, r, http.StatusUnprocessableEntity, &UploadData{Kind: kind, Alert: "cards.error.upload_file"})
+		return
+	}
+	defer file.Close()
+	var b bytes.Buffer
+	if _, err := io.Copy(&b, io.LimitReader(file, MaxFile+1)); err != nil || b.Len() > MaxFile {
+		h.uploadPage(w, r, http.StatusRequestEntityTooLarge, &UploadData{Kind: kind, Alert: "cards.error.too_big"})
+		return
+	}
+	a, _ := identity.Current(r.Context())
+	u, err := h.Svc.Accept(r.Context(), kind, filepath.Base(hdr.Filename), b.Bytes(), "account:"+a.ID, strings.TrimSpace(a.GivenName+" "+a.FamilyName))
+	var le LineErrors
+	var fields problem.Fields
+	switch {
+	case errors.As(err, &le):
+		h.uploadPage(w, r, http.StatusUnprocessableEntity, &UploadData{Kind: kind, Errors: le})
+	case errors.As(err, &fields):
+		h.uploadPage(w, r, http.StatusUnprocessableEntity, &UploadData{Kind: kind, Alert: "cards.error.kind"})
+	case errors.Is(err, ErrUploadedBefore):
+		h.uploadPage(w, r, http.StatusConflict, &UploadData{Kind: kind, Alert: "cards.error.duplicate"})
+	case err != nil:
+		h.App.Fail(w, r, err)
+	default:
+		web.Redirect(w, r, UploadPath+"/"+u.ID, nil)
+	}
+}
+
+func (h *Web) uploadStatus(w http.ResponseWriter, r *http.Request) {
+	u, err := h.Svc.Upload(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	p := h.App.NewPage(r, "cards.upload.status")
+	p.Breadcrumb = []web.Crumb{{Label: p.T("cards.bo.home"), Href: "/backoffice"}, {Label: p.T("cards.upload.title"), Href: UploadPath}, {Label: u.FileName}}
+	p.Data = u
+	w.Header().Set("Cache-Control", "private, no-store")
+	h.App.HTML(w, r, http.StatusOK, "cards_upload_status", p)
 }
