@@ -62,6 +62,9 @@ func TestPINDeliveryJourney(t *testing.T) {
 	op.open(d.TLS+cards.ReportPath, 200)
 	op.wantText("main table", demoCardFiscalCode)
 	r.check("the day's report")
+	op.open(d.TLS+cards.UploadPath, 200)
+	op.wantText("main h1", "Importa registro o buste")
+	r.check("the upload page")
 	r.finish()
 
 	conn := d.openDB(t)
