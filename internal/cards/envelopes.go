@@ -164,22 +164,22 @@ func (s *Service) ParseEnvelopes(ctx context.Context, file string, data []byte) 
 		return nil, err
 	}
 	// The cards must be in the registry, and an envelope already received
-	// is a replay: both are checked against the database once, by line.
+	// is a replay: both are read from the database in batches.
+	known, err := s.present(ctx, `SELECT serial FROM cards WHERE serial IN `, out, func(e envelopeFile) string { return e.Serial })
+	if err != nil {
+		return nil, err
+	}
+	received, err := s.present(ctx, `SELECT sha256 FROM card_envelopes WHERE sha256 IN `, out, func(e envelopeFile) string { return e.SHA256 })
+	if err != nil {
+		return nil, err
+	}
 	var errs LineErrors
 	for _, e := range out {
-		var known, dup int
-		if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM cards WHERE serial = $1`, e.Serial).Scan(&known); err != nil {
-			return nil, err
-		}
-		if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM card_envelopes WHERE sha256 = $1`, e.SHA256).Scan(&dup); err != nil {
-			return nil, err
-		}
-		line := e.Line
 		switch {
-		case known == 0:
-			errs = append(errs, LineError{File: file, Line: line, Column: "seriale", Message: "cards.error.unknown_card"})
-		case dup > 0:
-			errs = append(errs, LineError{File: file, Line: line, Column: "busta", Message: "cards.error.envelope_replayed"})
+		case !known[e.Serial]:
+			errs = append(errs, LineError{File: file, Line: e.Line, Column: "seriale", Message: "cards.error.unknown_card"})
+		case received[e.SHA256]:
+			errs = append(errs, LineError{File: file, Line: e.Line, Column: "busta", Message: "cards.error.envelope_replayed"})
 		}
 		if len(errs) >= MaxLineErrors {
 			break
@@ -189,6 +189,39 @@ func (s *Service) ParseEnvelopes(ctx context.Context, file string, data []byte) 
 		return nil, errs
 	}
 	return out, nil
+}
+
+// present reads which of the lines' keys a query finds, 500 at a time:
+// query ends with "IN " and selects the key.
+func (s *Service) present(ctx context.Context, query string, lines []envelopeFile, key func(envelopeFile) string) (map[string]bool, error) {
+	found := map[string]bool{}
+	for start := 0; start < len(lines); start += 500 {
+		chunk := lines[start:min(start+500, len(lines))]
+		args := make([]any, len(chunk))
+		marks := make([]string, len(chunk))
+		for i, e := range chunk {
+			args[i], marks[i] = key(e), fmt.Sprintf("$%d", i+1)
+		}
+		rows, err := s.DB.QueryContext(ctx, query+"("+strings.Join(marks, ", ")+")", args...) // #nosec G202 -- placeholders only
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found[k] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
 }
 
 // ImportEnvelopes records an accepted envelopes' file in one transaction.
