@@ -209,8 +209,7 @@ func (s *Service) present(ctx context.Context, query string, lines []envelopeFil
 		for rows.Next() {
 			var k string
 			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return nil, err
+				return nil, errors.Join(err, rows.Close())
 			}
 			found[k] = true
 		}
