@@ -59,6 +59,10 @@ type config struct {
 	// (CIVICO_TIMEUSE_ASSURANCE; substantial when empty).
 	TimeUseAssurance assurance.Level
 
+	// CardsPlace is where the URP hands PINs out, as residents read it
+	// (CIVICO_CARDS_PLACE).
+	CardsPlace string
+
 	// MetricsAddr is the metrics listener's address; empty: none.
 	MetricsAddr string
 	// Maps is the tile server of the maps on office and place pages
@@ -168,6 +172,7 @@ func loadConfig(env func(string) string) (config, error) {
 			return c, usagef("CIVICO_TRUSTED_PROXIES: %v", err)
 		}
 	}
+	c.CardsPlace = strings.TrimSpace(env("CIVICO_CARDS_PLACE"))
 	if v := env("CIVICO_TIMEUSE_ASSURANCE"); v != "" {
 		if c.TimeUseAssurance = assurance.Level(v); !c.TimeUseAssurance.Valid() {
 			return c, usagef("CIVICO_TIMEUSE_ASSURANCE must be low, substantial or high, not %q", v)

@@ -208,6 +208,11 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	}
 	fmt.Fprintf(&out, "  The TLS certificate of %s is issued by the demo authority: trust %s, or accept the browser's warning.\n",
 		cfg.TLSBaseURL, files.CA)
+	cardsNote, err := ensureDemoCards(ctx, cfg, d, cardDir)
+	if err != nil {
+		return fmt.Errorf("demo cards: %w", err)
+	}
+	out.WriteString(cardsNote)
 	sso, err := demoSSO(ctx, cfg, d)
 	if err != nil {
 		return err

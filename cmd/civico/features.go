@@ -11,6 +11,7 @@ import (
 	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/booking"
+	"github.com/civico-pa/civico/internal/cards"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/certificates"
 	"github.com/civico-pa/civico/internal/content"
@@ -61,6 +62,9 @@ type civico struct {
 	// spid is the SPID Service Provider (the demo registers its test
 	// provider through it).
 	spid *spid.Module
+	// cards is the card registry and the PINs' delivery; identity asks it
+	// at every card login whether the registry refuses the card.
+	cards *cards.Module
 	// identity is the accounts' store, set when civico is built
 	// (buildApps): payments asks it whose a bearer token is.
 	identity *identity.Store
@@ -120,6 +124,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.payments = &payments.Module{Segregation: cfg.Payments.Segregation, Sandbox: true, ConfigErr: err}
 	}
 	c.spid = &spid.Module{TestIdP: cfg.demoSPID}
+	c.cards = &cards.Module{Place: cfg.CardsPlace}
 	c.features = []feature.Feature{
 		// The platform: tables every feature stands on, and their upkeep.
 		{Name: "town", Migrations: town.Migrations},
@@ -146,7 +151,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 			})
 			return nil
 		}},
-		identityFeature(),
+		identityFeature(c.cards),
 		areaFeature(onlineServices(c.catalog.Store)),
 		protocolFeature(),
 		{Name: "attachments", Messages: attachments.Messages, Migrations: attachments.Migrations, Wire: func(h *feature.Host) error {
@@ -176,6 +181,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.spid.Feature(),
 		(&timeuse.Module{Need: cfg.TimeUseAssurance}).Feature(),
 		c.schools.Feature(),
+		c.cards.Feature(),
 	}
 	return c
 }
@@ -188,11 +194,15 @@ func schema() db.Schema {
 // identityFeature is who is asking: accounts, logins, sessions, operators.
 // identity is a platform package (every feature asks it who is logged in),
 // so its feature is described here rather than in its own folder.
-func identityFeature() feature.Feature {
+// checks refuse verified cards at login (the card registry's state).
+func identityFeature(checks ...identity.CardCheck) feature.Feature {
 	return feature.Feature{
 		Name: "identity", Messages: identity.Messages, Portal: identity.Templates, Migrations: identity.Migrations,
 		Wire: func(h *feature.Host) error {
 			h.ID.Routes()
+			for _, c := range checks {
+				h.ID.AddCardCheck(c)
+			}
 			h.Portal.Middleware = append(h.Portal.Middleware, h.ID.Middleware)
 			h.Portal.Viewer = identity.Viewer
 			// The download of a person's data holds their audit entries:

@@ -57,6 +57,7 @@ var periodicKinds = []string{
 // (feature.Host.Job).
 var workKinds = []string{
 	"payments.import",
+	"cards.import",
 }
 
 // Two processes built as serve builds them share one database: each
