@@ -65,6 +65,7 @@ func (p *Partecipa) Routes() {
 	office.HandleFunc("POST /ufficio/{id}/pubblica", p.officeAction(p.Store.Publish, "published"))
 	office.HandleFunc("GET /ufficio/{id}/risultati", p.officeResults)
 	p.proposalRoutes(m, office)
+	p.apiRoutes()
 	a := p.Auth
 	a.notice, a.app = p.notice, p.App
 	a.logoutPage = p.logoutPage
