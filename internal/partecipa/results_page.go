@@ -16,8 +16,8 @@ type ResultsData struct {
 	// Pending: the results are not public yet. Export: they are, and
 	// the open-data files may be downloaded.
 	Pending, Export bool
-	Columns []ChannelView
-	Charts  []QuestionChart
+	Columns         []ChannelView
+	Charts          []QuestionChart
 }
 
 // ChannelView is a channel as a column of the results: its name and its
