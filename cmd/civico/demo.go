@@ -26,6 +26,7 @@ import (
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/oidcop"
+	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/spid/spidtest"
 	"github.com/civico-pa/civico/internal/sportello"
@@ -121,6 +122,10 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	}
 	// Synthetic time-use respondents, marked as such, for the analysis.
 	if err := (&timeuse.Store{DB: d}).SeedDemo(ctx); err != nil {
+		return err
+	}
+	// A few proposals on Partecipa, one answered and one discussed.
+	if err := (&partecipa.Store{DB: d, Audit: &audit.Log{DB: d}}).SeedDemo(ctx); err != nil {
 		return err
 	}
 	caDir := filepath.Join(cfg.DataDir, "ca")

@@ -369,3 +369,30 @@ func TestModeration(t *testing.T) {
 		}
 	})
 }
+
+// The demo's proposals are seeded once, one of them answered at its
+// threshold.
+func TestSeedDemo(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStore(d)
+		ctx := context.Background()
+		for range 2 {
+			if err := s.SeedDemo(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, total, err := s.Proposals(ctx, ProposalQuery{})
+		if err != nil || total != 3 {
+			t.Fatalf("%d demo proposals, %v", total, err)
+		}
+		answered := 0
+		for _, p := range list {
+			if p.Reached() && p.AnsweredAt != nil && p.Status == StatusProgress {
+				answered++
+			}
+		}
+		if answered != 1 {
+			t.Fatalf("%d answered at the threshold, want 1", answered)
+		}
+	})
+}
