@@ -396,3 +396,19 @@ func TestSeedDemo(t *testing.T) {
 		}
 	})
 }
+
+func TestExcerpt(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"Breve.", 200, "Breve."},
+		{"Una  riga\nnuova", 200, "Una riga nuova"},
+		{"Più alberi nella piazza grande", 18, "Più alberi nella…"},
+	} {
+		if got := excerpt(c.in, c.n); got != c.want {
+			t.Errorf("excerpt(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/civico-pa/civico/internal/problem"
@@ -214,7 +215,7 @@ func (p *Partecipa) proposalPage(w http.ResponseWriter, r *http.Request, status 
 	if pr.Hidden() {
 		page.Title = page.T("partecipa.mod.hidden_proposal")
 	} else {
-		page.Description = pr.Body
+		page.Description = excerpt(pr.Body, 200)
 	}
 	page.Breadcrumb = []web.Crumb{{Label: page.T("partecipa.p.title"), Href: "/proposte"}, {Label: page.Title}}
 	d.P, d.Now, d.Reasons, d.Categories = pr, p.Store.now(), Reasons, Categories
@@ -574,4 +575,17 @@ func (p *Partecipa) officeDismiss(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/ufficio/segnalazioni?fatto=dismissed", http.StatusSeeOther)
+}
+
+// excerpt is s cut to at most n characters, at a space, with an ellipsis.
+func excerpt(s string, n int) string {
+	r := []rune(strings.Join(strings.Fields(s), " "))
+	if len(r) <= n {
+		return string(r)
+	}
+	cut := string(r[:n])
+	if i := strings.LastIndex(cut, " "); i > n/2 {
+		cut = cut[:i]
+	}
+	return cut + "…"
 }
