@@ -120,12 +120,19 @@ func scanComments(rows *sql.Rows) ([]*Comment, error) {
 	return out, rows.Err()
 }
 
+// Threads is how many threads a proposal's discussion has.
+func (s *Store) Threads(ctx context.Context, proposalID string) (int, error) {
+	var n int
+	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM partecipa_comments WHERE proposal_id = $1 AND depth = 0`, proposalID).Scan(&n)
+	return n, err
+}
+
 // Comments is a page of a proposal's threads, oldest first (PageSize
 // first comments at offset, each with all its replies in a tree), and how
 // many threads there are.
 func (s *Store) Comments(ctx context.Context, proposalID string, offset int) ([]*Comment, int, error) {
-	var total int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM partecipa_comments WHERE proposal_id = $1 AND depth = 0`, proposalID).Scan(&total); err != nil {
+	total, err := s.Threads(ctx, proposalID)
+	if err != nil {
 		return nil, 0, err
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+commentColumns+` FROM partecipa_comments WHERE proposal_id = $1 AND depth = 0

@@ -254,6 +254,9 @@ func TestCommentThreads(t *testing.T) {
 		if err != nil || total != PageSize+3 || len(threads) != PageSize || threads[0].ID != first {
 			t.Fatalf("first page of threads: %d of %d, %v", len(threads), total, err)
 		}
+		if n, err := s.Threads(ctx, id); err != nil || n != total {
+			t.Fatalf("Threads says %d, the page %d: %v", n, total, err)
+		}
 		c, depth := threads[0], 0
 		for len(c.Replies) == 1 {
 			c, depth = c.Replies[0], depth+1

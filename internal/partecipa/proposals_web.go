@@ -326,9 +326,16 @@ func (p *Partecipa) proposalComment(w http.ResponseWriter, r *http.Request) {
 		p.proposalPage(w, r, http.StatusUnprocessableEntity, pr, &ProposalData{Err: &FormError{Form: "comment", Target: parent, Body: f.Get("body"), Errors: bad}})
 		return
 	}
+	// A reply shows on its thread's page; a new thread on the last page
+	// (threads run oldest first).
 	page := f.Get("pagina")
 	if parent == "" {
-		page = ""
+		n, err := p.Store.Threads(r.Context(), pr.ID)
+		if err != nil {
+			p.App.Fail(w, r, err)
+			return
+		}
+		page = strconv.Itoa(max(1, (n+PageSize-1)/PageSize))
 	}
 	backTo(w, r, pr.ID, "commented", page, "#c-"+id)
 }
