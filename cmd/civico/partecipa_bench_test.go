@@ -152,7 +152,7 @@ func seedBallots(b *testing.B, d *db.DB, id string, n int) {
 // BenchmarkPartecipaProposals measures the list of proposals with 1,000
 // of them, each request rendered afresh (no page cache), on both engines:
 // the first page (the newest 50), the last page (offset 950, the worst
-// an OFFSET gets), and a category's first page. The count and the page
+// an OFFSET gets), a category's first page, and the API's first page. The count and the page
 // each read one index.
 func BenchmarkPartecipaProposals(b *testing.B) {
 	engines := map[string]func(testing.TB) *db.DB{"sqlite": dbtest.SQLite}
@@ -171,12 +171,14 @@ func BenchmarkPartecipaProposals(b *testing.B) {
 			{"first", "/proposte", `data-element="proposals-count">1000 proposte<`},
 			{"last", "/proposte?pagina=20", `Pagina 20 di 20`},
 			{"category", "/proposte?categoria=mobilita", `data-element="proposals-count">100 proposte<`},
+			{"api", "/api/v1/proposals", `"total": 1000`},
 		} {
 			b.Run(engine+"/"+page.name, func(b *testing.B) {
 				req := httptest.NewRequest(http.MethodGet, page.path, nil)
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, req)
-				if w.Code != 200 || !strings.Contains(w.Body.String(), page.want) || strings.Count(w.Body.String(), `data-element="proposal-link"`) != 50 {
+				links := strings.Count(w.Body.String(), `data-element="proposal-link"`) + strings.Count(w.Body.String(), `"url": "http://partecipa.test/proposte/`)
+				if w.Code != 200 || !strings.Contains(w.Body.String(), page.want) || links != 50 {
 					b.Fatalf("%s: %d\n%s", page.path, w.Code, w.Body.String())
 				}
 				b.ReportAllocs()
