@@ -15,6 +15,12 @@
 //     AutoSelectCertificateForUrls, which the test writes to
 //     /etc/chromium/policies/managed and removes: it needs root), single
 //     sign-on into Partecipa, and logout from either;
+//   - TestProposalThresholdAndAnswer (partecipa_test.go): on a demo whose
+//     proposals need 2 supports, a card holder opens Partecipa without a
+//     second login, writes a proposal by keyboard and supports it; another
+//     supports it, which shows the answer's deadline; the participation
+//     office (the demo operator's card) finds it among the answers due and
+//     publishes its status and answer, which the proposal's page shows;
 //   - TestHijackByFiscalCode (trust_test.go): a stranger registers through
 //     the mail with the card holder's names and cannot claim the holder's
 //     fiscal code (no form has the field; one added by hand is ignored);

@@ -13,8 +13,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/civico-pa/civico/internal/cards"
-	"github.com/civico-pa/civico/internal/oidcop"
-	"github.com/civico-pa/civico/internal/sealed"
 )
 
 // cardsCmd runs `civico cards import|envelopes|key`.
@@ -75,17 +73,7 @@ func (c *cli) cardsCmd(args []string) error {
 			return len(list), err
 		}, "envelopes")
 	}
-	secret := cfg.SecretKey
-	if secret == "" {
-		if b, err := os.ReadFile(filepath.Join(cfg.DataDir, demoSecretFile)); err == nil { // #nosec G304 -- the demo's own secret file
-			secret = strings.TrimSpace(string(b))
-		}
-	}
-	s, err := oidcop.NewSecret([]byte(secret))
-	if err != nil {
-		return usagef("CIVICO_SECRET_KEY: %v", err)
-	}
-	box, err := sealed.New(s.Derive(cards.KeyPurpose, 32))
+	box, err := cliSealer(cfg, cards.KeyPurpose)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,8 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		toPortal.MaxConnsPerHost = max(1, cfg.MaxConnsPerClient/2)
 	}
 	c.partecipa = &partecipa.Module{ClientID: partecipaClientID, ClientSecret: secret.ClientSecret(partecipaClientID),
-		HTTP: &http.Client{Timeout: 10 * time.Second, Transport: toPortal}}
+		HTTP: &http.Client{Timeout: 10 * time.Second, Transport: toPortal}, Threshold: cfg.ProposalThreshold,
+		AnswerWithin: time.Duration(cfg.ProposalAnswerDays) * 24 * time.Hour}
 
 	// Payments reads the provider's bearer tokens for its API, and
 	// identity's accounts for them and for reminders (buildApps).

@@ -78,7 +78,7 @@ func (m *Module) Feature() feature.Feature {
 			(&Web{App: h.Portal, Svc: m.Svc}).Routes()
 			h.Job(m.Svc.uploadJob())
 			h.BackOffice(identity.Section{Label: "cards.bo.title", Href: BOPath, Roles: Roles})
-			h.Panel(m)
+			h.Panel(area.Of(area.Activities, m))
 			h.Export("cards", m.export)
 			return nil
 		},
