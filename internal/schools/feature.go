@@ -65,7 +65,7 @@ func (m *Module) Feature() feature.Feature {
 				}}
 			(&Web{App: h.Portal, Store: m.Store, Now: m.Now}).Routes()
 			h.BackOffice(identity.Section{Label: "schools.bo.title", Href: boPath, Roles: OfficeRoles})
-			h.Panel(m)
+			h.Panel(area.Of(area.Activities, m))
 			h.Export("school_enrolments", m.export)
 			h.ID.Svc.Mergers = append(h.ID.Svc.Mergers, m.Store.MergeAccounts)
 			h.ID.Svc.Closers = append(h.ID.Svc.Closers, m.Store.Erase)
