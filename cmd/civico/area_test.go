@@ -586,3 +586,18 @@ func TestDemoWelcomesResidents(t *testing.T) {
 		}
 	})
 }
+
+// Every feature's panel declares its kind (area.Of): a panel without one
+// is called by every tab of the personal area, and its queries paid by
+// pages that do not show it.
+func TestEveryPanelDeclaresItsKind(t *testing.T) {
+	a := newApps(t, dbtest.SQLite(t))
+	if len(a.panels) < 5 {
+		t.Fatalf("%d panels registered, want the features' (at least 5)", len(a.panels))
+	}
+	for _, p := range a.panels {
+		if _, ok := area.KindOf(p.Panel); !ok {
+			t.Errorf("the panel of %s declares no kind: register it with h.Panel(area.Of(kind, p))", p.Feature)
+		}
+	}
+}

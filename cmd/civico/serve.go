@@ -222,6 +222,8 @@ type apps struct {
 	civico            *civico
 	// tasks are the features' periodic jobs, which a test may run in place.
 	tasks []feature.Task
+	// panels are the features' panels on the personal area.
+	panels []feature.Panel
 	// jobs is the job queue, ready (every kind registered), not started:
 	// serve starts it.
 	jobs          *jobs.Jobs
@@ -329,7 +331,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	if err := queue.Ready(); err != nil {
 		return nil, err
 	}
-	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, civico: c, tasks: host.Tasks(), jobs: queue, identity: svc,
+	return &apps{portal: portalApp, partecipa: partecipaApp, metrics: metrics, civico: c, tasks: host.Tasks(), panels: host.Panels(), jobs: queue, identity: svc,
 		oidc: c.oidc.Provider, partecipaAuth: c.partecipa.Auth, limiter: limiter, protocol: registry, inbox: host.Messages}, nil
 }
 

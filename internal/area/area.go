@@ -85,6 +85,9 @@ type kinded struct {
 
 func (k kinded) Panel(ctx context.Context, r Resident) (Summary, error) { return k.p.Panel(ctx, r) }
 
+// KindOf is the kind Of gave p, if any.
+func KindOf(p Panel) (Kind, bool) { return declaredKind(p) }
+
 // declaredKind is the kind Of gave p, if any.
 func declaredKind(p Panel) (Kind, bool) {
 	k, ok := p.(kinded)
