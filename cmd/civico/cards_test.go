@@ -267,7 +267,7 @@ func TestBackOfficeUploadRunsAsAJob(t *testing.T) {
 		s := newIDSite(t, d)
 		ctx := context.Background()
 		opCode, _ := cf.Complete("BNCGLI90A41F205")
-		if _, err := s.apps.identity.CreateOperator(ctx, identity.NewOperator{Email: "urp@comune.example.it", FiscalCode: string(opCode), Roles: []string{"urp"}},
+		if _, err := s.apps.identity.CreateOperator(ctx, identity.NewOperator{Email: "urp@comune.example.it", FiscalCode: string(opCode), Roles: []string{"admin"}},
 			"Sportello-Prima-Volta-1", "test"); err != nil {
 			t.Fatal(err)
 		}

@@ -128,7 +128,7 @@ func (s *site) envelopes(t testing.TB, recipient string, secrets ...Secret) []st
 	var ids []string
 	for _, sec := range secrets {
 		var id string
-		if err := s.d.QueryRowContext(ctx, `SELECT id FROM card_envelopes WHERE serial = $1 AND status = 'pending'`, sec.Serial).Scan(&id); err != nil {
+		if err := s.d.QueryRowContext(ctx, `SELECT id FROM card_envelopes WHERE serial = $1 AND status = 'pending' ORDER BY imported_at DESC LIMIT 1`, sec.Serial).Scan(&id); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, id)
@@ -372,11 +372,16 @@ func TestReissueAndDelegate(t *testing.T) {
 			t.Errorf("an envelope sent to the former key: %v", err)
 		}
 		second := s.envelopes(t, s.key.Recipient, Secret{Ref: "B-0002", Serial: "6120016461039008", FiscalCode: luca, PIN: "55555", PUK: "66666666"})
-		if st, has := s.envelopeState(t, first[0]); st != "superseded" || has {
-			t.Errorf("the first envelope after the re-issue: %s, ciphertext %v", st, has)
+		// The import destroys nothing: the first still waits, and is
+		// refused while the newer does, without being touched.
+		if st, has := s.envelopeState(t, first[0]); st != "pending" || !has {
+			t.Errorf("the first envelope after the re-issue's import: %s, ciphertext %v", st, has)
 		}
-		if _, _, err := s.svc.Deliver(ctx, holderDelivery(first[0])); !errors.Is(err, ErrNotPending) {
-			t.Errorf("a superseded envelope: %v", err)
+		if _, _, err := s.svc.Deliver(ctx, holderDelivery(first[0])); !errors.Is(err, ErrNewerEnvelope) {
+			t.Errorf("the older envelope while a newer waits: %v", err)
+		}
+		if st, has := s.envelopeState(t, first[0]); st != "pending" || !has {
+			t.Errorf("the first envelope after its refused delivery: %s, ciphertext %v", st, has)
 		}
 		stage := func() *attachments.Staged {
 			st, err := s.svc.Attachments.Stage(ctx, bytes.NewReader(attachmentstest.PNG(40, 30)), "delega.png", attachments.Policy{})
@@ -394,6 +399,13 @@ func TestReissueAndDelegate(t *testing.T) {
 		}
 		if got.DelegationAttach == "" || got.ReceiptAttachment == "" {
 			t.Errorf("the scans are not kept: %+v", got)
+		}
+		// The newer delivered, the older's replaced PIN is destroyed.
+		if st, has := s.envelopeState(t, first[0]); st != "superseded" || has {
+			t.Errorf("the first envelope after the re-issue's delivery: %s, ciphertext %v", st, has)
+		}
+		if _, _, err := s.svc.Deliver(ctx, holderDelivery(first[0])); !errors.Is(err, ErrNotPending) {
+			t.Errorf("a superseded envelope: %v", err)
 		}
 		list, total, err := s.svc.Attachments.List(ctx, attachments.Record("cards", "delivery", got.ID), 10, 0)
 		if err != nil || total != 2 || len(list) != 2 {

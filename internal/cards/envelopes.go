@@ -224,9 +224,12 @@ func (s *Service) present(ctx context.Context, query string, lines []envelopeFil
 }
 
 // ImportEnvelopes records an accepted envelopes' file in one transaction.
-// A card's envelope still waiting when a new one arrives is superseded
-// (its ciphertext destroyed): the re-issued PIN is the only one that can
-// be delivered.
+// A card's envelope still waiting when a new one arrives stays as it is:
+// the newer is the one to deliver (Deliver refuses the older while it
+// waits), and the older is destroyed only when the newer has been opened
+// and delivered. An import therefore never destroys a PIN: a forged file
+// can make an operator try an envelope that is then refused, never erase
+// the genuine one (docs/CARDS.md).
 func (s *Service) ImportEnvelopes(ctx context.Context, file string, data []byte, list []envelopeFile, actor string, progress func(int)) (*Import, error) {
 	sum := sha256.Sum256(data)
 	now := s.now()
@@ -235,16 +238,8 @@ func (s *Service) ImportEnvelopes(ctx context.Context, file string, data []byte,
 		if err := insertImport(ctx, tx, imp); err != nil {
 			return err
 		}
-		superseded := 0
 		for i, e := range list {
-			res, err := tx.ExecContext(ctx, `UPDATE card_envelopes SET status = 'superseded', ciphertext = NULL, closed_at = $1
-				WHERE serial = $2 AND status = 'pending'`, now, e.Serial)
-			if err != nil {
-				return err
-			}
-			n, _ := res.RowsAffected()
-			superseded += int(n)
-			_, err = tx.ExecContext(ctx, `INSERT INTO card_envelopes (id, serial, sha256, ciphertext, status, import_id, imported_at)
+			_, err := tx.ExecContext(ctx, `INSERT INTO card_envelopes (id, serial, sha256, ciphertext, status, import_id, imported_at)
 				VALUES ($1, $2, $3, $4, 'pending', $5, $6)`, token.ID(), e.Serial, e.SHA256, base64.StdEncoding.EncodeToString(e.Ciphertext), imp.ID, now)
 			if db.IsUniqueViolation(err) {
 				return LineErrors{{File: file, Line: e.Line, Column: "busta", Message: "cards.error.envelope_replayed"}}
@@ -257,7 +252,7 @@ func (s *Service) ImportEnvelopes(ctx context.Context, file string, data []byte,
 			}
 		}
 		return s.Audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "cards.envelopes.imported", Subject: "card_import:" + imp.ID,
-			Details: map[string]string{"file": file, "sha256": imp.SHA256, "envelopes": fmt.Sprint(len(list)), "superseded": fmt.Sprint(superseded)}})
+			Details: map[string]string{"file": file, "sha256": imp.SHA256, "envelopes": fmt.Sprint(len(list))}})
 	})
 	if err != nil {
 		return nil, err
@@ -355,6 +350,10 @@ func (s *Service) Envelopes(ctx context.Context, serial string) ([]*Envelope, er
 	}
 	return out, rows.Err()
 }
+
+// ErrNewerEnvelope is an envelope of a card for which a newer one waits:
+// the newer is the re-issued PIN, to be delivered instead.
+var ErrNewerEnvelope = problem.New(problem.Conflict, "cards.error.newer_envelope", errors.New("cards: a newer envelope waits for this card"))
 
 // ErrNotPending is an envelope already delivered, superseded or refused.
 var ErrNotPending = problem.New(problem.Conflict, "cards.error.not_pending", errors.New("cards: the envelope is no longer waiting"))

@@ -39,6 +39,11 @@ var Migrations, _ = fs.Sub(migrationFiles, "migrations")
 // Roles hand PINs out at the URP.
 var Roles = []string{"urp"}
 
+// UploadRoles load the registry's and the envelopes' files: not the
+// URP's role, so that whoever hands a PIN out cannot also have placed
+// the envelope, or revoked a card (docs/CARDS.md, "Threat model").
+var UploadRoles = []string{"admin"}
+
 // Need is what a PIN's delivery asks of the operator: logged in with
 // their card (a password and a one-time code are not enough to open a
 // resident's PIN).

@@ -207,8 +207,19 @@ func (s *Service) Deliver(ctx context.Context, d Delivery) (*Delivered, []byte, 
 			}
 			return ErrNotPending
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT serial, ciphertext FROM card_envelopes WHERE id = $1`, d.EnvelopeID).Scan(&serial, &cipher); err != nil {
+		var imported time.Time
+		if err := tx.QueryRowContext(ctx, `SELECT serial, ciphertext, imported_at FROM card_envelopes WHERE id = $1`, d.EnvelopeID).Scan(&serial, &cipher, &imported); err != nil {
 			return err
+		}
+		// A newer envelope waits for this card: it is the one to deliver
+		// (the claim rolls back; nothing is destroyed).
+		var newer int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM card_envelopes WHERE serial = $1 AND status = 'pending' AND id <> $2
+			AND imported_at > $3`, serial, d.EnvelopeID, imported).Scan(&newer); err != nil {
+			return err
+		}
+		if newer > 0 {
+			return ErrNewerEnvelope
 		}
 		card, err := scanCard(tx.QueryRowContext(ctx, selectCard+` WHERE serial = $1`, serial))
 		if err != nil {
@@ -269,6 +280,12 @@ func (s *Service) Deliver(ctx context.Context, d Delivery) (*Delivered, []byte, 
 		// The secret is destroyed with the delivery's record: after this
 		// commit no copy of the PIN exists at the town but the letter.
 		if _, err := tx.ExecContext(ctx, `UPDATE card_envelopes SET status = 'delivered', ciphertext = NULL, closed_at = $1 WHERE id = $2`, now, d.EnvelopeID); err != nil {
+			return err
+		}
+		// The card's older envelopes still waiting hold a PIN the re-issue
+		// replaced: destroyed now that the newer has been opened.
+		if _, err := tx.ExecContext(ctx, `UPDATE card_envelopes SET status = 'superseded', ciphertext = NULL, closed_at = $1
+			WHERE serial = $2 AND status = 'pending' AND id <> $3`, now, serial, d.EnvelopeID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO card_deliveries (id, envelope_id, envelope_ref, serial, fiscal_code, delivered_at, day, place,

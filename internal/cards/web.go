@@ -44,9 +44,10 @@ func (h *Web) Routes() {
 	urp.HandleFunc("GET "+BOPath+"/buste/{id}", h.deliverForm)
 	urp.HandleFunc("POST "+BOPath+"/buste/{id}", h.deliver)
 	urp.HandleFunc("GET "+ReportPath, h.report)
-	urp.HandleFunc("GET "+UploadPath, h.uploadForm)
-	urp.HandleFunc("POST "+UploadPath, h.upload)
-	urp.HandleFunc("GET "+UploadPath+"/{id}", h.uploadStatus)
+	files := m.Guarded(Need, UploadRoles...)
+	files.HandleFunc("GET "+UploadPath, h.uploadForm)
+	files.HandleFunc("POST "+UploadPath, h.upload)
+	files.HandleFunc("GET "+UploadPath+"/{id}", h.uploadStatus)
 	m.Guarded(assurance.Low).HandleFunc("GET "+AreaPath, h.area)
 }
 
