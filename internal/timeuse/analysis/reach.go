@@ -368,17 +368,48 @@ type Recommendation struct {
 // diaries stand for any weekday). It returns nil when no candidate raises
 // any eligible group's share.
 func Recommend(ds *Dataset, offices []Office, opt ReachOptions) (*Recommendation, error) {
-	if len(offices) == 0 {
-		return nil, fmt.Errorf("no office to recommend an opening for")
-	}
-	m, err := newReachModel(ds, opt)
+	m, before, err := recommender(ds, offices, opt)
 	if err != nil {
 		return nil, err
 	}
+	return m.best(offices, before, -1), nil
+}
+
+// RecommendEach is Recommend for each office on its own: out[o] is the
+// extra opening at office o that raises reachability (to any office) most
+// for the least-served groups, by the same objective, or nil when no
+// opening there raises any eligible group's share. The coordination of
+// opening hours offers each office's proposal.
+func RecommendEach(ds *Dataset, offices []Office, opt ReachOptions) ([]*Recommendation, *Reach, error) {
+	m, before, err := recommender(ds, offices, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]*Recommendation, len(offices))
+	for o := range offices {
+		out[o] = m.best(offices, before, o)
+	}
+	return out, before, nil
+}
+
+func recommender(ds *Dataset, offices []Office, opt ReachOptions) (*reachModel, *Reach, error) {
+	if len(offices) == 0 {
+		return nil, nil, fmt.Errorf("no office to recommend an opening for")
+	}
+	m, err := newReachModel(ds, opt)
+	if err != nil {
+		return nil, nil, err
+	}
 	before := m.reach(offices, nil)
 	if len(before.Groups) == 0 {
-		return nil, fmt.Errorf("no weekday diary: nothing to recommend from")
+		return nil, nil, fmt.Errorf("no weekday diary: nothing to recommend from")
 	}
+	return m, before, nil
+}
+
+// best is the best candidate opening at office only (every office when
+// only is negative), nil when none raises any eligible group's share.
+func (m *reachModel) best(offices []Office, before *Reach, only int) *Recommendation {
 	key := func(r *Reach) []float64 {
 		var s []float64
 		for _, g := range r.Groups {
@@ -405,6 +436,9 @@ func Recommend(ds *Dataset, offices []Office, opt ReachOptions) (*Recommendation
 	var best *candidate
 	var bestReach *Reach
 	for o := range offices {
+		if only >= 0 && o != only {
+			continue
+		}
 		for start := m.opt.Earliest; start+m.opt.Length <= m.opt.Latest; start += m.opt.Step {
 			ws := windows([]Opening{{time.Monday, start, start + m.opt.Length}})
 			if len(ws) != 1 {
@@ -419,7 +453,7 @@ func Recommend(ds *Dataset, offices []Office, opt ReachOptions) (*Recommendation
 		}
 	}
 	if best == nil {
-		return nil, nil
+		return nil
 	}
 	rec := &Recommendation{Office: best.office, Name: offices[best.office].Name, Before: before, After: bestReach,
 		AllBefore: before.Groups[0].Share, AllAfter: bestReach.Groups[0].Share}
@@ -434,7 +468,7 @@ func Recommend(ds *Dataset, offices []Office, opt ReachOptions) (*Recommendation
 		}
 		rec.MinAfter = min(rec.MinAfter, bestReach.Groups[i].Share)
 	}
-	return rec, nil
+	return rec
 }
 
 func quietestWeekday(o Office) time.Weekday {
