@@ -35,6 +35,7 @@ import (
 	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/timeuse"
+	"github.com/civico-pa/civico/internal/timeuse/analysis"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -171,7 +172,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		segnala.Feature(),
 		c.booking.Feature(),
 		c.spid.Feature(),
-		(&timeuse.Module{Need: cfg.TimeUseAssurance}).Feature(),
+		(&timeuse.Module{Need: cfg.TimeUseAssurance, Offices: timeuseOffices(c.catalog.Store)}).Feature(),
 	}
 	return c
 }
@@ -339,6 +340,31 @@ func bookingCatalogue(c *catalog.Store) booking.Catalogue {
 			services = append(services, &booking.Service{ID: s.ID, Title: s.Title, Category: s.Category, Offices: s.Offices, Active: s.Active()})
 		}
 		return booking.NewDirectory(offices, services), nil
+	}
+}
+
+// timeuseOffices lets the time-use survey's results weigh the
+// catalogue's offices' ordinary weekly hours without importing it.
+func timeuseOffices(c *catalog.Store) timeuse.Offices {
+	return func(ctx context.Context) ([]timeuse.ResultsOffice, error) {
+		cat, err := c.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]timeuse.ResultsOffice, 0, len(cat.Offices))
+		for _, o := range cat.Offices {
+			ro := timeuse.ResultsOffice{ID: o.ID, Name: o.Name}
+			for _, d := range catalog.Weekdays {
+				for _, s := range o.Spec.Week[d.Name] {
+					// The catalogue checked its hours when they were saved.
+					if iv, err := hours.ParseInterval(s); err == nil {
+						ro.Openings = append(ro.Openings, analysis.Opening{Weekday: d.Day, From: int(iv.Start), To: int(iv.End)})
+					}
+				}
+			}
+			out = append(out, ro)
+		}
+		return out, nil
 	}
 }
 

@@ -41,10 +41,26 @@ type Module struct {
 	// Need is the assurance a resident logs in with to answer
 	// (DefaultNeed when zero).
 	Need assurance.Level
+	// Offices are the offices whose reachability the results weigh (the
+	// catalogue's, joined in cmd/civico); nil: no reachability.
+	Offices Offices
+	// Travel is the time to reach an office, one way, in minutes
+	// (DefaultTravel when zero).
+	Travel int
 	// Store is set when the feature is wired.
 	Store *Store
 	// t translates the desk's item.
 	t func(lang, id string, args ...any) string
+}
+
+// ResultsPeriod is how often the results job looks for new answers.
+const ResultsPeriod = 10 * time.Minute
+
+func (m *Module) travel() int {
+	if m.Travel <= 0 {
+		return DefaultTravel
+	}
+	return m.Travel
 }
 
 func (m *Module) need() assurance.Level {
@@ -94,6 +110,16 @@ func (m *Module) Feature() feature.Feature {
 			// participation marks (docs/TIMEUSE.md).
 			h.Every("mix", time.Minute, func(ctx context.Context) error {
 				_, err := m.Store.Mix(ctx)
+				return err
+			})
+			// The results: the engine on the mixed answers, computed again
+			// when they or the offices changed, and stored for the pages
+			// (never computed by a request).
+			h.Every("results", ResultsPeriod, func(ctx context.Context) error {
+				did, err := m.Store.RefreshResults(ctx, m.Offices, m.travel())
+				if did {
+					h.Log.Info("timeuse: results computed")
+				}
 				return err
 			})
 			h.Panel(m)
