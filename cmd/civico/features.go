@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
@@ -354,14 +357,21 @@ func timeuseOffices(c *catalog.Store) timeuse.Offices {
 		out := make([]timeuse.ResultsOffice, 0, len(cat.Offices))
 		for _, o := range cat.Offices {
 			ro := timeuse.ResultsOffice{ID: o.ID, Name: o.Name}
-			for _, d := range catalog.Weekdays {
-				for _, s := range o.Spec.Week[d.Name] {
-					// The catalogue checked its hours when they were saved.
-					if iv, err := hours.ParseInterval(s); err == nil {
-						ro.Openings = append(ro.Openings, analysis.Opening{Weekday: d.Day, From: int(iv.Start), To: int(iv.End)})
+			for name, list := range o.Spec.Week {
+				for _, d := range catalog.Weekdays {
+					if !strings.EqualFold(name, d.Name) {
+						continue
+					}
+					for _, s := range list {
+						// The catalogue checked its hours when they were saved.
+						if iv, err := hours.ParseInterval(s); err == nil {
+							ro.Openings = append(ro.Openings, analysis.Opening{Weekday: d.Day, From: int(iv.Start), To: int(iv.End)})
+						}
 					}
 				}
 			}
+			// In the week's order, so that the same hours fingerprint the same.
+			slices.SortFunc(ro.Openings, func(a, b analysis.Opening) int { return cmp.Or(int(a.Weekday)-int(b.Weekday), a.From-b.From) })
 			out = append(out, ro)
 		}
 		return out, nil
