@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"database/sql"
 	"io"
 	"net/http"
@@ -518,4 +519,154 @@ func BenchmarkTimeUsePages(b *testing.B) {
 		}
 		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 	})
+}
+
+// runTask runs a feature's periodic job as its queue would.
+func runTask(t *testing.T, s *idSite, feature, name string) {
+	t.Helper()
+	for _, task := range s.apps.tasks {
+		if task.Feature == feature && task.Name == name {
+			if err := task.Run(context.Background()); err != nil {
+				t.Fatalf("%s.%s: %v", feature, name, err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no job %s.%s", feature, name)
+}
+
+// The results through the server as built, on both engines: nothing to
+// show until the results job has run on answers; the statistics office
+// sees the latest (synthetic, and said so) with its charts (SVG named by
+// title and description) and tables, a wrong choice told beside its field;
+// it publishes them (audited), and everyone then sees them and downloads
+// them as CSV and JSON with a README, where a cell too small shows
+// nothing; a resident cannot reach the office's page.
+func TestTimeUseResults(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := ensureDemoCatalog(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		s := newIDSite(t, d)
+		base := s.plain.URL
+		anon := s.browser(t, nil)
+		if res, body := anon.do("GET", base+timeuse.ResultsPath, nil); res.StatusCode != 200 || !strings.Contains(body, "non sono ancora stati pubblicati") {
+			t.Fatalf("the public page before any result: %d\n%s", res.StatusCode, body)
+		}
+		if res, _ := anon.do("GET", base+timeuse.ResultsPath+"/indicators.csv", nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("a download before any result: %d", res.StatusCode)
+		}
+		office := operatorBrowser(t, s, "istat@comune.example.it", "statistics")
+		if res, body := office.do("GET", base+timeuse.OfficeResultsPath, nil); res.StatusCode != 200 || !strings.Contains(body, "Nessun risultato ancora") {
+			t.Fatalf("the office's page before any result: %d\n%s", res.StatusCode, body)
+		}
+		if err := (&timeuse.Store{DB: d}).Synth(ctx, 300, 11, nil); err != nil {
+			t.Fatal(err)
+		}
+		runTask(t, s, "timeuse", "results")
+
+		res, body := office.do("GET", base+timeuse.OfficeResultsPath, nil)
+		for _, want := range []string{`data-element="synthetic"`, `<svg role="img" aria-labelledby="budget-t budget-d"`, `<title id="tempogram-t">Tempogramma: Tutti, Giorno feriale</title>`,
+			`aria-labelledby="reach-t reach-d"`, `<caption>Minuti medi al giorno per rispondente (DPR), Giorno feriale, per Sesso</caption>`,
+			`<th scope="row">Donne</th>`, `name="version"`, "Nessun risultato è ancora pubblicato", `data-element="best-proposal"`} {
+			if res.StatusCode != 200 || !strings.Contains(body, want) {
+				t.Fatalf("the office's page: %d, no %s\n%s", res.StatusCode, want, body)
+			}
+		}
+		if strings.Contains(body, "<canvas") || strings.Contains(body, "<script") && strings.Contains(body, "chart") {
+			t.Error("a chart that needs JavaScript")
+		}
+		// A wrong choice: said beside its field, the others kept.
+		res, body = office.do("GET", base+timeuse.OfficeResultsPath+"?giorno=lunedi&per=eta", nil)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="f-giorno-error"`) || !regexp.MustCompile(`<option value="eta" selected>`).MatchString(body) {
+			t.Fatalf("a wrong day: %d\n%s", res.StatusCode, body)
+		}
+		resident := s.browser(t, nil)
+		s.passwordResident(t, resident, "giulia@example.org")
+		if res, _ := resident.do("GET", base+timeuse.OfficeResultsPath, nil); res.StatusCode != http.StatusForbidden {
+			t.Errorf("a resident at the office's results: %d", res.StatusCode)
+		}
+		if res, _ := resident.do("POST", base+timeuse.PublishPath, url.Values{"version": {"1"}}); res.StatusCode != http.StatusForbidden {
+			t.Errorf("a resident publishing: %d", res.StatusCode)
+		}
+		if _, body := anon.do("GET", base+timeuse.ResultsPath, nil); !strings.Contains(body, "non sono ancora stati pubblicati") {
+			t.Fatal("published before the office published")
+		}
+
+		// Publishing an older version is refused; the one seen is published.
+		if res, _ := office.do("POST", base+timeuse.PublishPath, url.Values{"version": {"1"}}); res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Location"), "esito=cambiati") {
+			t.Fatalf("publishing another version: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		_, body = office.do("GET", base+timeuse.OfficeResultsPath, nil)
+		version := regexp.MustCompile(`name="version" value="(\d+)"`).FindStringSubmatch(body)
+		if res, _ := office.do("POST", base+timeuse.PublishPath, url.Values{"version": {version[1]}}); res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Location"), "esito=pubblicati") {
+			t.Fatalf("publishing: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		var audited int
+		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'timeuse.results.published'`).Scan(&audited)
+		if audited != 1 {
+			t.Errorf("%d audit entries of publishing", audited)
+		}
+		if _, body := office.do("GET", base+timeuse.OfficeResultsPath, nil); !strings.Contains(body, "Questi risultati sono pubblicati") || strings.Contains(body, `name="version"`) {
+			t.Errorf("the office's page after publishing:\n%s", body)
+		}
+
+		res, body = anon.do("GET", base+timeuse.ResultsPath+"?giorno=settimana&per=occupazione&gruppo=sex%3DF", nil)
+		for _, want := range []string{`<title id="budget-t">Minuti medi al giorno per attività, Settimana media, per Condizione professionale</title>`,
+			`<title id="tempogram-t">Tempogramma: Donne, Settimana media</title>`, `<th scope="row">In pensione</th>`, `href="/uso-del-tempo/risultati/results.json"`} {
+			if res.StatusCode != 200 || !strings.Contains(body, want) {
+				t.Fatalf("the public page: %d, no %s\n%s", res.StatusCode, want, body)
+			}
+		}
+		if strings.Contains(body, `name="version"`) {
+			t.Error("the public page offers to publish")
+		}
+		for _, f := range timeuse.ResultFiles {
+			res, body := anon.do("GET", base+timeuse.ResultsPath+"/"+f, nil)
+			if res.StatusCode != 200 || res.Header.Get("Content-Disposition") == "" || len(body) < 100 {
+				t.Fatalf("%s: %d %q", f, res.StatusCode, res.Header.Get("Content-Disposition"))
+			}
+			switch f {
+			case "indicators.csv":
+				rows, err := csvRows(body)
+				if err != nil || strings.Join(rows[0], ",") != "group,day_type,activity,respondents,dpr_min,participation,dpp_min,se_dpr,cv_dpr,suppressed" {
+					t.Fatalf("indicators.csv: %v %v", err, rows[0])
+				}
+				published, small := 0, 0
+				for _, r := range rows[1:] {
+					switch r[9] {
+					case "no":
+						published++
+						if r[3] == "" || r[4] == "" {
+							t.Errorf("a published row without figures: %v", r)
+						}
+					case "size":
+						small++
+						if r[3] != "" || r[4] != "" || r[5] != "" || r[6] != "" {
+							t.Errorf("a cell too small with figures: %v", r)
+						}
+					}
+				}
+				if published == 0 || small == 0 {
+					t.Errorf("%d published rows, %d too small", published, small)
+				}
+			case "README.txt":
+				if !strings.Contains(body, "CC-BY 4.0") || !strings.Contains(body, "RISPOSTE SINTETICHE") {
+					t.Errorf("README:\n%s", body)
+				}
+			case "results.json":
+				if res.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, `"synthetic":true`) {
+					t.Errorf("results.json: %s", res.Header.Get("Content-Type"))
+				}
+			}
+		}
+		if res, _ := anon.do("GET", base+timeuse.ResultsPath+"/other.csv", nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("an unknown file: %d", res.StatusCode)
+		}
+	})
+}
+
+func csvRows(body string) ([][]string, error) {
+	return csv.NewReader(strings.NewReader(body)).ReadAll()
 }

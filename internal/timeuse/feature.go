@@ -105,6 +105,14 @@ func (m *Module) Feature() feature.Feature {
 			office.HandleFunc("GET "+OfficePath, w.office)
 			office.HandleFunc("POST "+OfficePath, w.makeInvitations)
 			h.BackOffice(identity.Section{Label: "timeuse.office.title", Href: OfficePath, Roles: OfficeRoles})
+			// The results: the office's latest, which it publishes; the
+			// published ones for everyone. Both read what the results job
+			// stored.
+			office.HandleFunc("GET "+OfficeResultsPath, w.officeResults)
+			office.HandleFunc("GET "+OfficeResultsPath+"/{file}", w.officeFile)
+			office.HandleFunc("POST "+PublishPath, w.publish)
+			mux.HandleFunc("GET "+ResultsPath, w.publicResults)
+			mux.HandleFunc("GET "+ResultsPath+"/{file}", w.publicFile)
 			h.Every("expired invitations", time.Hour, m.Store.PurgeInvitations)
 			// The mix: submitted answers rewritten apart from their
 			// participation marks (docs/TIMEUSE.md).

@@ -117,7 +117,8 @@ type Group struct {
 type Day struct {
 	Respondents int `json:"respondents"`
 	// Status is the cell's disclosure status: "no" (published), "size"
-	// (too few respondents) or "secondary".
+	// (too few respondents: Respondents is then 0, not said) or
+	// "secondary".
 	Status     string      `json:"status"`
 	Indicators []Indicator `json:"indicators"` // by Summary.Activities
 	// Tempogram is the share of the group in each 1-digit activity
@@ -136,8 +137,9 @@ type Indicator struct {
 }
 
 // Reach is a group's reachability on weekdays: the share with a window to
-// reach any office, and each office (by Summary.Offices). Shares of a
-// group with fewer than MinCell respondents are not kept.
+// reach any office, and each office (by Summary.Offices). Neither the
+// shares nor the count of a group with fewer than MinCell respondents
+// are kept.
 type Reach struct {
 	Respondents int   `json:"respondents"`
 	Eligible    bool  `json:"eligible"`
@@ -212,6 +214,9 @@ func Summarize(ds *analysis.Dataset, offices []ResultsOffice, travel int) (*Summ
 		if d == nil {
 			d = &Day{Respondents: ind.Respondents, Status: res.CellStatus(ind.Group, ind.Day).String(),
 				Indicators: make([]Indicator, 0, len(res.Activities))}
+			if d.Status == analysis.SuppressedSize.String() {
+				d.Respondents = 0 // fewer than MinCell: not said how many
+			}
 			if shares, ok := res.Tempogram(ind.Group, ind.Day); ok {
 				d.Tempogram = make([]uint16, len(shares))
 				for k, s := range shares {
@@ -246,8 +251,9 @@ func Summarize(ds *analysis.Dataset, offices []ResultsOffice, travel int) (*Summ
 		if !ok {
 			continue
 		}
-		r := &Reach{Respondents: gr.Respondents, Eligible: gr.Eligible, Share: Num(math.NaN())}
+		r := &Reach{Eligible: gr.Eligible, Share: Num(math.NaN())}
 		if gr.Eligible {
+			r.Respondents = gr.Respondents
 			r.Share = Num(gr.Share)
 			for _, s := range gr.PerOffice {
 				r.PerOffice = append(r.PerOffice, Num(s))

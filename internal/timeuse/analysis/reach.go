@@ -136,6 +136,8 @@ type reachModel struct {
 	days  []freeDay
 	opt   ReachOptions
 	nResp []int // per cube group: respondents with a weekday diary
+	// base[o][j]: diary j reaches office o as it opens now (reach).
+	base [][]bool
 }
 
 func newReachModel(ds *Dataset, opt ReachOptions) (*reachModel, error) {
@@ -279,22 +281,41 @@ func Reachability(ds *Dataset, offices []Office, opt ReachOptions) (*Reach, erro
 }
 
 // reach computes the groups' reachability; extra, when not nil, adds a
-// window to office extra.office.
+// window to office extra.office. Whether each diary reaches each office
+// without extra is computed once (m.base) and reused: a candidate changes
+// one office's windows only.
 func (m *reachModel) reach(offices []Office, extra *candidate) *Reach {
-	ws := make([][]window, len(offices))
-	for o, of := range offices {
-		ws[o] = windows(of.Openings)
-		if extra != nil && extra.office == o {
-			ws[o] = append(ws[o], extra.w)
+	nO := len(offices)
+	if m.base == nil {
+		m.base = make([][]bool, nO)
+		for o, of := range offices {
+			ws := windows(of.Openings)
+			m.base[o] = make([]bool, len(m.days))
+			for j := range m.days {
+				m.base[o][j] = reaches(m.days[j].iv, ws, of.Travel, m.opt.MinFree)
+			}
 		}
 	}
-	nO := len(offices)
+	var extraHit []bool
+	if extra != nil {
+		ws := append(windows(offices[extra.office].Openings), extra.w)
+		extraHit = make([]bool, len(m.days))
+		for j := range m.days {
+			extraHit[j] = m.base[extra.office][j] || reaches(m.days[j].iv, ws, offices[extra.office].Travel, m.opt.MinFree)
+		}
+	}
+	hit := func(j, o int) bool {
+		if extraHit != nil && o == extra.office {
+			return extraHit[j]
+		}
+		return m.base[o][j]
+	}
 	sh := m.shares(nO+1, func(j, k int) bool {
 		if k < nO {
-			return reaches(m.days[j].iv, ws[k], offices[k].Travel, m.opt.MinFree)
+			return hit(j, k)
 		}
 		for o := range nO {
-			if reaches(m.days[j].iv, ws[o], offices[o].Travel, m.opt.MinFree) {
+			if hit(j, o) {
 				return true
 			}
 		}
