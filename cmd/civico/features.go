@@ -121,6 +121,10 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.payments = &payments.Module{Segregation: cfg.Payments.Segregation, Sandbox: true, ConfigErr: err}
 	}
 	c.spid = &spid.Module{TestIdP: cfg.demoSPID}
+	// The time-use survey weighs the catalogue's offices' hours; the
+	// coordination view shows the extra openings its results propose.
+	tu := &timeuse.Module{Need: cfg.TimeUseAssurance, Offices: timeuseOffices(c.catalog.Store)}
+	c.catalog.Proposals = hoursProposals(tu)
 	c.features = []feature.Feature{
 		// The platform: tables every feature stands on, and their upkeep.
 		{Name: "town", Migrations: town.Migrations},
@@ -175,7 +179,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		segnala.Feature(),
 		c.booking.Feature(),
 		c.spid.Feature(),
-		(&timeuse.Module{Need: cfg.TimeUseAssurance, Offices: timeuseOffices(c.catalog.Store)}).Feature(),
+		tu.Feature(),
 	}
 	return c
 }
@@ -375,6 +379,27 @@ func timeuseOffices(c *catalog.Store) timeuse.Offices {
 			out = append(out, ro)
 		}
 		return out, nil
+	}
+}
+
+// hoursProposals lets the coordination view show the time-use survey's
+// proposed openings without importing it.
+func hoursProposals(m *timeuse.Module) catalog.HoursProposals {
+	return func(ctx context.Context, lang string) (string, map[string]catalog.HoursProposal, error) {
+		version, list, err := m.Proposals(ctx, lang)
+		if err != nil || list == nil {
+			return version, nil, err
+		}
+		out := make(map[string]catalog.HoursProposal, len(list))
+		for id, p := range list {
+			hp := catalog.HoursProposal{Weekday: p.Weekday, From: hours.Clock(p.From), To: hours.Clock(p.To), LeastServed: p.LeastServed,
+				MinBefore: p.MinBefore, MinAfter: p.MinAfter, AllBefore: p.AllBefore, AllAfter: p.AllAfter}
+			for _, g := range p.Gains {
+				hp.Gains = append(hp.Gains, catalog.HoursGain{Group: g.Group, Respondents: g.Respondents, Before: g.Before, After: g.After})
+			}
+			out[id] = hp
+		}
+		return version, out, nil
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/timeuse"
@@ -593,6 +594,27 @@ func TestTimeUseResults(t *testing.T) {
 		if _, body := anon.do("GET", base+timeuse.ResultsPath, nil); !strings.Contains(body, "non sono ancora stati pubblicati") {
 			t.Fatal("published before the office published")
 		}
+		// The coordination view of the best proposal's office's category:
+		// no proposal until published.
+		latest, err := (&timeuse.Store{DB: d}).Results(ctx, timeuse.LatestResults)
+		if err != nil || latest.Best == nil {
+			t.Fatalf("no proposal in the results: %v", err)
+		}
+		cat, err := catalog.NewStore(d, 0).Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		category := ""
+		for _, sv := range cat.Services {
+			if slices.Contains(sv.Offices, latest.Best.Office) {
+				category = sv.Category
+				break
+			}
+		}
+		coord := base + "/coordinamento-orari?categoria=" + category
+		if res, body := anon.do("GET", coord, nil); res.StatusCode != 200 || strings.Contains(body, `data-element="timeuse-proposals"`) {
+			t.Fatalf("the coordination view before publishing: %d", res.StatusCode)
+		}
 
 		// Publishing an older version is refused; the one seen is published.
 		if res, _ := office.do("POST", base+timeuse.PublishPath, url.Values{"version": {"1"}}); res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Location"), "esito=cambiati") {
@@ -610,6 +632,20 @@ func TestTimeUseResults(t *testing.T) {
 		}
 		if _, body := office.do("GET", base+timeuse.OfficeResultsPath, nil); !strings.Contains(body, "Questi risultati sono pubblicati") || strings.Contains(body, `name="version"`) {
 			t.Errorf("the office's page after publishing:\n%s", body)
+		}
+
+		// The coordination view now shows the office's proposal, and tries
+		// it in the week's grid.
+		res, body = anon.do("GET", coord, nil)
+		best := latest.Best
+		row := regexp.MustCompile(`(?s)<tr><th scope="row">` + regexp.QuoteMeta(best.Name) + `</th><td>[^<]* ` + best.FromText + `-` + best.ToText + `</td>.*?<a href="([^"]+)">Prova nella settimana`).FindStringSubmatch(body)
+		if res.StatusCode != 200 || !strings.Contains(body, `data-element="timeuse-proposals"`) || row == nil {
+			t.Fatalf("the coordination view's proposals: %d\n%s", res.StatusCode, body)
+		}
+		try := strings.ReplaceAll(row[1], "&amp;", "&")
+		res, body = anon.do("GET", base+try, nil)
+		if res.StatusCode != 200 || strings.Count(body, coverageTable) != 2 || !strings.Contains(body, best.FromText) {
+			t.Fatalf("trying the proposal %s: %d, %d grids\n%s", try, res.StatusCode, strings.Count(body, coverageTable), body)
 		}
 
 		res, body = anon.do("GET", base+timeuse.ResultsPath+"?giorno=settimana&per=occupazione&gruppo=sex%3DF", nil)

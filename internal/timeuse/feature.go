@@ -3,8 +3,10 @@ package timeuse
 import (
 	"context"
 	"embed"
+	"errors"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/civico-pa/civico/internal/area"
@@ -173,4 +175,55 @@ func (m *Module) Panel(ctx context.Context, r area.Resident) (area.Summary, erro
 	s.Awaiting = 1
 	s.Items = []area.Item{{Label: m.t(r.Lang, "timeuse.panel.item"), Href: AreaPath, Status: "timeuse.panel.todo", Awaiting: true}}
 	return s, nil
+}
+
+// OfficeProposal is the extra weekly opening the published results
+// propose for an office, its groups named in a language.
+type OfficeProposal struct {
+	Weekday  time.Weekday
+	From, To int // minutes since midnight
+	// LeastServed is the least-served group; the shares are 0-1.
+	LeastServed                              string
+	MinBefore, MinAfter, AllBefore, AllAfter float64
+	// Gains are the groups of one key it reaches more of, most first.
+	Gains []NamedGain
+}
+
+// NamedGain is a group a proposal reaches more of, named.
+type NamedGain struct {
+	Group         string
+	Respondents   int
+	Before, After float64
+}
+
+// Proposals are the published results' proposals by office id, their
+// groups named in lang, and the version of the results they come from
+// ("" and none when nothing is published). The coordination of opening
+// hours shows them (cmd/civico joins it).
+func (m *Module) Proposals(ctx context.Context, lang string) (string, map[string]OfficeProposal, error) {
+	if m.Store == nil {
+		return "", nil, nil
+	}
+	sum, err := m.Store.Results(ctx, PublishedResults)
+	if errors.Is(err, ErrNoResults) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	t := func(id string, args ...any) string { return m.t(lang, id, args...) }
+	out := map[string]OfficeProposal{}
+	for _, o := range sum.Offices {
+		p := o.Proposal
+		if p == nil {
+			continue
+		}
+		op := OfficeProposal{Weekday: p.Weekday, From: p.From, To: p.To, LeastServed: groupLabel(t, p.LeastServed),
+			MinBefore: float64(p.MinBefore), MinAfter: float64(p.MinAfter), AllBefore: float64(p.AllBefore), AllAfter: float64(p.AllAfter)}
+		for _, g := range p.Gains {
+			op.Gains = append(op.Gains, NamedGain{Group: groupLabel(t, g.Group), Respondents: g.Respondents, Before: float64(g.Before), After: float64(g.After)})
+		}
+		out[o.ID] = op
+	}
+	return strconv.FormatInt(sum.Computed.UnixNano(), 10), out, nil
 }

@@ -168,20 +168,23 @@ func readResultsQuery(r *http.Request, sum *Summary, errs Fields) resultsQuery {
 
 // GroupLabel names a group in the page's language: "Tutti", "Donne",
 // "Donne, età 25-34".
-func GroupLabel(p *web.Page, name string) string {
+func GroupLabel(p *web.Page, name string) string { return groupLabel(p.T, name) }
+
+// groupLabel names a group with the translations of t.
+func groupLabel(t func(id string, args ...any) string, name string) string {
 	if name == "all" || name == "" {
-		return p.T("timeuse.g.all")
+		return t("timeuse.g.all")
 	}
 	var parts []string
 	for part := range strings.SplitSeq(name, "&") {
 		k, v, _ := strings.Cut(part, "=")
 		switch k {
 		case "age_band", "children":
-			parts = append(parts, p.T("timeuse.g."+k, "V", v))
+			parts = append(parts, t("timeuse.g."+k, "V", v))
 		case "employment":
-			parts = append(parts, p.T("timeuse.employment."+v))
+			parts = append(parts, t("timeuse.employment."+v))
 		default:
-			parts = append(parts, p.T("timeuse.g."+k+"."+v))
+			parts = append(parts, t("timeuse.g."+k+"."+v))
 		}
 	}
 	return strings.Join(parts, ", ")
