@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"database/sql"
+	"encoding/csv"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
@@ -569,7 +570,7 @@ func TestTimeUseResults(t *testing.T) {
 
 		res, body := office.do("GET", base+timeuse.OfficeResultsPath, nil)
 		for _, want := range []string{`data-element="synthetic"`, `<svg role="img" aria-labelledby="budget-t budget-d"`, `<title id="tempogram-t">Tempogramma: Tutti, Giorno feriale</title>`,
-			`aria-labelledby="reach-t reach-d"`, `<caption>Minuti medi al giorno per rispondente (DPR), Giorno feriale, per Sesso</caption>`,
+			`aria-labelledby="reach-t reach-d"`, `<caption id="table-dpr">Minuti medi al giorno per rispondente (DPR), Giorno feriale, per Sesso</caption>`,
 			`<th scope="row">Donne</th>`, `name="version"`, "Nessun risultato è ancora pubblicato", `data-element="best-proposal"`} {
 			if res.StatusCode != 200 || !strings.Contains(body, want) {
 				t.Fatalf("the office's page: %d, no %s\n%s", res.StatusCode, want, body)
@@ -705,4 +706,74 @@ func TestTimeUseResults(t *testing.T) {
 
 func csvRows(body string) ([][]string, error) {
 	return csv.NewReader(strings.NewReader(body)).ReadAll()
+}
+
+// BenchmarkTimeUseResults measures the results: the public page as the
+// portal serves it with no content cache (every request renders the
+// charts and tables from the stored results), grouped by sex (the
+// default) and by age band on the average week; and the engine's run the
+// results job makes (Summarize: every indicator, tempogram, the
+// reachability of the demo catalogue's 14 offices and each one's
+// proposal) on the demo's 600 synthetic respondents (SQLite; CPU time of
+// the process per op as cpu-ns/op).
+//
+//	go test ./cmd/civico -run XXX -bench TimeUseResults -benchtime 100x
+func BenchmarkTimeUseResults(b *testing.B) {
+	d := dbtest.SQLite(b)
+	ctx := context.Background()
+	if err := ensureDemoCatalog(ctx, d); err != nil {
+		b.Fatal(err)
+	}
+	s := newTunedIDSite(b, d, func(c *config) { c.PageCacheTTL = 0 })
+	store := &timeuse.Store{DB: d}
+	if err := store.Synth(ctx, timeuse.DemoRespondents, 2026, nil); err != nil {
+		b.Fatal(err)
+	}
+	offices := timeuseOffices(catalog.NewStore(d, 0))
+	if _, err := store.RefreshResults(ctx, offices, timeuse.DefaultTravel); err != nil {
+		b.Fatal(err)
+	}
+	sum, err := store.Results(ctx, timeuse.LatestResults)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := store.Publish(ctx, &audit.Log{DB: d}, sum.Computed.UnixNano(), "cli", ""); err != nil {
+		b.Fatal(err)
+	}
+	h := s.apps.portal.Handler()
+	for _, p := range []struct{ name, path string }{{"page", timeuse.ResultsPath}, {"page-by-age-week", timeuse.ResultsPath + "?per=eta&giorno=settimana&gruppo=sex%3DF"}} {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			size := 0
+			cpu := processCPU()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest("GET", p.path, nil))
+				if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `id="tempogram-t"`) {
+					b.Fatalf("GET %s = %d", p.path, w.Code)
+				}
+				size = w.Body.Len()
+			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(size), "bytes/page")
+		})
+	}
+	b.Run("summarize", func(b *testing.B) {
+		ds, err := store.Dataset(ctx, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		offs, err := offices(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		cpu := processCPU()
+		for b.Loop() {
+			if _, err := timeuse.Summarize(ds, offs, timeuse.DefaultTravel); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	})
 }

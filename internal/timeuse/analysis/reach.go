@@ -138,6 +138,10 @@ type reachModel struct {
 	nResp []int // per cube group: respondents with a weekday diary
 	// base[o][j]: diary j reaches office o as it opens now (reach).
 	base [][]bool
+	// groups are the cube's groups with weekday diaries in the results'
+	// order, names their names (reach).
+	groups []int
+	names  []string
 }
 
 func newReachModel(ds *Dataset, opt ReachOptions) (*reachModel, error) {
@@ -321,14 +325,21 @@ func (m *reachModel) reach(offices []Office, extra *candidate) *Reach {
 		}
 		return false
 	})
-	r := &Reach{}
-	for _, g := range m.cb.order() {
-		if m.nResp[g] == 0 {
-			continue
+	if m.groups == nil {
+		// The groups with weekday diaries, in the results' order, named
+		// once: every candidate of the recommender lists them.
+		for _, g := range m.cb.order() {
+			if m.nResp[g] > 0 {
+				m.groups = append(m.groups, g)
+				m.names = append(m.names, m.cb.name(g))
+			}
 		}
-		gr := GroupReach{Group: m.cb.name(g), Respondents: m.nResp[g], Eligible: m.nResp[g] >= m.opt.MinCell, Share: sh[g*(nO+1)+nO]}
-		gr.PerOffice = slices.Clone(sh[g*(nO+1) : g*(nO+1)+nO])
-		r.Groups = append(r.Groups, gr)
+	}
+	r := &Reach{Groups: make([]GroupReach, len(m.groups))}
+	for i, g := range m.groups {
+		// PerOffice is a view of sh, which this call made.
+		r.Groups[i] = GroupReach{Group: m.names[i], Respondents: m.nResp[g], Eligible: m.nResp[g] >= m.opt.MinCell, Share: sh[g*(nO+1)+nO],
+			PerOffice: sh[g*(nO+1) : g*(nO+1)+nO : g*(nO+1)+nO]}
 	}
 	return r
 }
