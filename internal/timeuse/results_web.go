@@ -1,6 +1,7 @@
 package timeuse
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"html/template"
@@ -10,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/civico-pa/civico/internal/chart"
 	"github.com/civico-pa/civico/internal/hours"
@@ -494,34 +494,46 @@ func (h *Web) resultsFile(w http.ResponseWriter, r *http.Request, kind string) {
 		h.App.Fail(w, r, err)
 		return
 	}
-	var b strings.Builder
-	ctype := "text/csv; charset=utf-8"
-	switch name {
-	case "indicators.csv":
-		writeIndicatorsCSV(&b, sum)
-	case "tempograms.csv":
-		writeTempogramsCSV(&b, sum)
-	case "reachability.csv":
-		writeReachCSV(&b, sum)
-	case "proposals.csv":
-		writeProposalsCSV(&b, sum)
-	case "results.json":
-		ctype = "application/json"
-		if err := writeJSON(&b, sum); err != nil {
+	build := func() (string, []byte, error) {
+		var b bytes.Buffer
+		ctype := "text/csv; charset=utf-8"
+		switch name {
+		case "indicators.csv":
+			writeIndicatorsCSV(&b, sum)
+		case "tempograms.csv":
+			writeTempogramsCSV(&b, sum)
+		case "reachability.csv":
+			writeReachCSV(&b, sum)
+		case "proposals.csv":
+			writeProposalsCSV(&b, sum)
+		case "results.json":
+			ctype = "application/json"
+			if err := writeJSON(&b, sum); err != nil {
+				return "", nil, err
+			}
+		case "README.txt":
+			ctype = "text/plain; charset=utf-8"
+			writeReadme(&b, sum)
+		}
+		return ctype, b.Bytes(), nil
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="timeuse-`+sum.Computed.In(hours.Rome).Format("2006-01-02")+"-"+name+`"`)
+	w.Header().Set("Last-Modified", sum.Computed.UTC().Format(http.TimeFormat))
+	if kind == LatestResults {
+		w.Header().Set("Cache-Control", "private, no-store")
+		ctype, body, err := build()
+		if err != nil {
 			h.App.Fail(w, r, err)
 			return
 		}
-	case "README.txt":
-		ctype = "text/plain; charset=utf-8"
-		writeReadme(&b, sum)
+		w.Header().Set("Content-Type", ctype)
+		_, _ = w.Write(body)
+		return
 	}
-	if kind == LatestResults {
-		w.Header().Set("Cache-Control", "private, no-store")
-	} else {
-		w.Header().Set("Cache-Control", "public, max-age=300")
+	// The published files are everyone's: built once per version (they
+	// are anonymous work, and results.json is most of a megabyte).
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	if err := h.App.SharedAnswer(w, r, "timeuse-results|"+strconv.FormatInt(sum.Computed.UnixNano(), 10)+"|"+name, build); err != nil {
+		h.App.Fail(w, r, err)
 	}
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Disposition", `attachment; filename="timeuse-`+sum.Computed.In(hours.Rome).Format("2006-01-02")+"-"+name+`"`)
-	w.Header().Set("Last-Modified", sum.Computed.UTC().Format(time.RFC1123))
-	_, _ = w.Write([]byte(b.String()))
 }
