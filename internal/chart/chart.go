@@ -28,17 +28,18 @@ const Width = 640
 // BarWidth is the longest bar of Bars.
 const BarWidth = 360
 
+// builder writes an SVG; a strings.Builder never fails to write.
 type builder struct{ strings.Builder }
 
 func (b *builder) s(parts ...string) {
 	for _, p := range parts {
-		b.WriteString(p)
+		_, _ = b.WriteString(p)
 	}
 }
 
-func (b *builder) n(x int) { b.WriteString(strconv.Itoa(x)) }
+func (b *builder) n(x int) { _, _ = b.WriteString(strconv.Itoa(x)) }
 
-func (b *builder) f(x float64) { b.WriteString(strconv.FormatFloat(x, 'f', 1, 64)) }
+func (b *builder) f(x float64) { _, _ = b.WriteString(strconv.FormatFloat(x, 'f', 1, 64)) }
 
 func esc(s string) string { return template.HTMLEscapeString(s) }
 
