@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -345,7 +346,17 @@ func panelFeature(name string, p area.PanelFunc) feature.Feature {
 func TestPersonalAreaPanels(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		when := time.Date(2027, 3, 14, 9, 30, 0, 0, time.UTC)
-		s := newAreaSite(t, d,
+		// A panel declared of the documents' kind is called by the
+		// Documents tab only: the other pages do not pay its queries.
+		var archiveCalls atomic.Int32
+		archive := feature.Feature{Name: "archivio", Wire: func(h *feature.Host) error {
+			h.Panel(area.Of(area.Documents, area.PanelFunc(func(ctx context.Context, r area.Resident) (area.Summary, error) {
+				archiveCalls.Add(1)
+				return area.Summary{Title: "area.tab.documents", Items: []area.Item{{Label: "Atto di archivio", Href: "/archivio/1"}}}, nil
+			})))
+			return nil
+		}}
+		s := newAreaSite(t, d, archive,
 			panelFeature("pratiche", func(ctx context.Context, r area.Resident) (area.Summary, error) {
 				return area.Summary{Title: "area.tab.activities", Href: "/pratiche", Awaiting: 2, Items: []area.Item{
 					{Label: "Domanda di contrassegno " + r.AccountID[:6], Href: "/pratiche/1", Status: "area.messages.new", Awaiting: true, When: when},
@@ -392,13 +403,19 @@ func TestPersonalAreaPanels(t *testing.T) {
 		if strings.Contains(desk, "Certificato di residenza") {
 			t.Error("a documents panel on the desk")
 		}
+		_, acts := s.do(t, "GET", "/area-personale/attivita", cookie)
+		if !strings.Contains(acts, "Accesso agli atti") || !strings.Contains(acts, `href="/pratiche/2"`) {
+			t.Error("the Activities tab lacks a panel's items")
+		}
+		if n := archiveCalls.Load(); n != 0 || strings.Contains(desk+acts, "Atto di archivio") {
+			t.Errorf("the desk and the Activities tab called a documents panel %d times", n)
+		}
 		_, docs := s.do(t, "GET", "/area-personale/documenti", cookie)
 		if !strings.Contains(docs, "Certificato di residenza") || strings.Contains(docs, "Accesso agli atti") {
 			t.Error("the Documents tab")
 		}
-		_, acts := s.do(t, "GET", "/area-personale/attivita", cookie)
-		if !strings.Contains(acts, "Accesso agli atti") || !strings.Contains(acts, `href="/pratiche/2"`) {
-			t.Error("the Activities tab lacks a panel's items")
+		if n := archiveCalls.Load(); n != 1 || !strings.Contains(docs, "Atto di archivio") {
+			t.Errorf("the Documents tab called the documents panel %d times, or does not show it", n)
 		}
 		// A catalogue with no service online: the tab says so; one made
 		// requestable online (card login) appears, with the step-up for a

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,8 +14,6 @@ import (
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/certificates"
 	"github.com/civico-pa/civico/internal/hours"
-	"github.com/civico-pa/civico/internal/oidcop"
-	"github.com/civico-pa/civico/internal/sealed"
 )
 
 // errNotAuthentic is the exit status 1 of `civico cert verify` on a file
@@ -90,17 +87,7 @@ func (c *cli) cert(args []string) error {
 		}
 		return tw.Flush()
 	}
-	secret := cfg.SecretKey
-	if secret == "" {
-		if b, err := os.ReadFile(filepath.Join(cfg.DataDir, demoSecretFile)); err == nil { // #nosec G304 -- the demo's own secret file
-			secret = strings.TrimSpace(string(b))
-		}
-	}
-	s, err := oidcop.NewSecret([]byte(secret))
-	if err != nil {
-		return usagef("CIVICO_SECRET_KEY: %v", err)
-	}
-	box, err := sealed.New(s.Derive(certificates.KeyPurpose, 32))
+	box, err := cliSealer(cfg, certificates.KeyPurpose)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/population"
+	"github.com/civico-pa/civico/internal/sealed"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -181,15 +182,9 @@ func (c *cli) oidc(args []string) error {
 		return tw.Flush()
 	}
 	// rotate-keys
-	secret := cfg.SecretKey
-	if secret == "" {
-		if b, err := os.ReadFile(filepath.Join(cfg.DataDir, demoSecretFile)); err == nil { // #nosec G304 -- the demo's own secret file
-			secret = strings.TrimSpace(string(b))
-		}
-	}
-	s, err := oidcop.NewSecret([]byte(secret))
+	s, err := cliSecret(cfg)
 	if err != nil {
-		return usagef("CIVICO_SECRET_KEY: %v", err)
+		return err
 	}
 	keys := &oidcop.Keys{DB: d, Secret: s}
 	existing, err := keys.List(ctx)
@@ -262,4 +257,30 @@ func (c *cli) residents(args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "%d residents loaded\n", n)
 	return nil
+}
+
+// cliSecret is the installation's secret key for a command: the
+// configured one, or the demo's file in its data directory.
+func cliSecret(cfg config) (oidcop.Secret, error) {
+	secret := cfg.SecretKey
+	if secret == "" {
+		if b, err := os.ReadFile(filepath.Join(cfg.DataDir, demoSecretFile)); err == nil { // #nosec G304 -- the demo's own secret file
+			secret = strings.TrimSpace(string(b))
+		}
+	}
+	s, err := oidcop.NewSecret([]byte(secret))
+	if err != nil {
+		return s, usagef("CIVICO_SECRET_KEY: %v", err)
+	}
+	return s, nil
+}
+
+// cliSealer is the box that seals a feature's keys (purpose names them),
+// from the installation's secret, for a command.
+func cliSealer(cfg config, purpose string) (*sealed.Box, error) {
+	s, err := cliSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return sealed.New(s.Derive(purpose, 32))
 }

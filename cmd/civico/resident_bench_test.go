@@ -56,7 +56,8 @@ var residentPages = []struct{ name, path string }{
 // never reads the page cache), through the portal's whole middleware
 // chain, on SQLite and, with CIVICO_TEST_POSTGRES_URL, PostgreSQL. Besides
 // time and allocations it reports the process's CPU time and the database
-// queries of one request (the X-Civico-Queries header).
+// queries of one request (the X-Civico-Queries header), and on PostgreSQL
+// the CPU time its server processes spent (db-cpu-ns/op; bench/capacity.sh).
 //
 //	go test ./cmd/civico -run XXX -bench ResidentPages -benchmem
 func BenchmarkResidentPages(b *testing.B) {
@@ -65,7 +66,8 @@ func BenchmarkResidentPages(b *testing.B) {
 		open func(testing.TB) *db.DB
 	}{{"sqlite", dbtest.SQLite}, {"postgres", dbtest.Postgres}} {
 		b.Run(engine.name, func(b *testing.B) {
-			s, cookie, app := newResidentSite(b, engine.open(b))
+			d := engine.open(b)
+			s, cookie, app := newResidentSite(b, d)
 			h := s.apps.portal.Handler()
 			for _, p := range residentPages {
 				path := strings.ReplaceAll(p.path, "{application}", app)
@@ -74,6 +76,7 @@ func BenchmarkResidentPages(b *testing.B) {
 					req.Header.Set("Cookie", cookie)
 					b.ReportAllocs()
 					cpu, queries := processCPU(), 0
+					dbCPU, dbOK := databaseCPU(d)
 					for b.Loop() {
 						w := httptest.NewRecorder()
 						h.ServeHTTP(w, req)
@@ -85,6 +88,9 @@ func BenchmarkResidentPages(b *testing.B) {
 					}
 					b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 					b.ReportMetric(float64(queries)/float64(b.N), "queries/op")
+					if after, ok := databaseCPU(d); ok && dbOK {
+						b.ReportMetric(float64(after-dbCPU)/float64(b.N), "db-cpu-ns/op")
+					}
 				})
 			}
 		})

@@ -261,7 +261,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	}
 	metrics := web.NewMetrics()
 	newApp := func(chrome web.Chrome, templates ...fs.FS) (*web.App, error) {
-		r, err := web.NewRenderer(templates...)
+		r, err := web.NewLocalizedRenderer(i18n, templates...)
 		if err != nil {
 			return nil, err
 		}

@@ -15,8 +15,6 @@ import (
 
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
-	"github.com/civico-pa/civico/internal/oidcop"
-	"github.com/civico-pa/civico/internal/sealed"
 	"github.com/civico-pa/civico/internal/spid"
 	"github.com/civico-pa/civico/internal/town"
 )
@@ -189,17 +187,7 @@ func (c *cli) spidCmd(args []string) error {
 
 // spidKeys opens the SP's keys with the installation's secret.
 func (c *cli) spidKeys(cfg config, d *db.DB) (*spid.Keys, error) {
-	secret := cfg.SecretKey
-	if secret == "" {
-		if b, err := os.ReadFile(filepath.Join(cfg.DataDir, demoSecretFile)); err == nil { // #nosec G304 -- the demo's own secret file
-			secret = strings.TrimSpace(string(b))
-		}
-	}
-	s, err := oidcop.NewSecret([]byte(secret))
-	if err != nil {
-		return nil, usagef("CIVICO_SECRET_KEY: %v", err)
-	}
-	box, err := sealed.New(s.Derive(spid.KeyPurpose, 32))
+	box, err := cliSealer(cfg, spid.KeyPurpose)
 	if err != nil {
 		return nil, err
 	}

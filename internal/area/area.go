@@ -73,6 +73,24 @@ const (
 	Documents Kind = "documents"
 )
 
+// Of declares that p's summaries are of kind: the pages of the other kind
+// do not call it (a panel registered without Of is called on every page,
+// and shown where its summary's Kind says).
+func Of(kind Kind, p Panel) Panel { return kinded{kind: kind, p: p} }
+
+type kinded struct {
+	kind Kind
+	p    Panel
+}
+
+func (k kinded) Panel(ctx context.Context, r Resident) (Summary, error) { return k.p.Panel(ctx, r) }
+
+// declaredKind is the kind Of gave p, if any.
+func declaredKind(p Panel) (Kind, bool) {
+	k, ok := p.(kinded)
+	return k.kind, ok
+}
+
 // Named is a panel with the name of the feature that registered it.
 type Named struct {
 	Feature string

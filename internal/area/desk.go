@@ -42,7 +42,12 @@ var errLate = errors.New("area: the panel did not answer in time")
 func (d *Desk) Show(ctx context.Context, r Resident, kind Kind) []Shown {
 	var panels []Named
 	if d.Panels != nil {
-		panels = d.Panels()
+		// Only the panels of this page's kind, or of no declared kind.
+		for _, p := range d.Panels() {
+			if k, ok := declaredKind(p.Panel); !ok || k == kind {
+				panels = append(panels, p)
+			}
+		}
 	}
 	timeout := d.Timeout
 	if timeout <= 0 {
@@ -83,6 +88,9 @@ func (d *Desk) Show(ctx context.Context, r Resident, kind Kind) []Shown {
 			res.err = errLate
 		}
 		sh := Shown{Feature: p.Feature, Summary: res.s}
+		if k, ok := declaredKind(p.Panel); ok {
+			sh.Kind = k
+		}
 		if res.err != nil {
 			if d.Failed != nil {
 				d.Failed(p.Feature, res.err)

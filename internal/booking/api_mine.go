@@ -1,13 +1,12 @@
 package booking
 
 import (
+	"context"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/civico-pa/civico/internal/identity"
-	"github.com/civico-pa/civico/internal/problem"
 )
 
 // GET /api/v1/bookings: the resident's appointments, for an application
@@ -36,50 +35,17 @@ type BookingJSON struct {
 // apiAccount is who asks: a bearer token with the scope, or the session.
 // It answers the request itself when it returns "".
 func (h *Web) apiAccount(w http.ResponseWriter, r *http.Request) string {
-	w.Header().Set("Cache-Control", "private, no-store")
-	auth := r.Header.Get("Authorization")
-	if auth == "" {
-		if a, _ := identity.Current(r.Context()); a != nil {
-			return a.ID
-		}
-		h.apiUnauthorized(w, "")
+	tokens := h.Tokens
+	if h.Accounts == nil {
+		tokens = nil // no way to read a token's account: every token is refused
+	}
+	c, ok := tokens.Caller(h.App, w, r, APIScope, func(ctx context.Context, id string) (*identity.Account, error) {
+		return h.Accounts.ByID(ctx, id)
+	})
+	if !ok {
 		return ""
 	}
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || h.Tokens == nil || len(token) > 512 {
-		h.apiUnauthorized(w, "invalid_request")
-		return ""
-	}
-	g, err := h.Tokens(r.Context(), strings.TrimSpace(token))
-	if problem.KindOf(err) == problem.NotFound {
-		h.apiUnauthorized(w, "invalid_token")
-		return ""
-	}
-	if err != nil {
-		h.App.FailJSON(w, r, err)
-		return ""
-	}
-	if !g.Has(APIScope) {
-		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+APIScope+`"`)
-		writeJSON(w, http.StatusForbidden, apiError{Error: "insufficient_scope", Message: "the token lacks the bookings scope"})
-		return ""
-	}
-	if h.Accounts != nil {
-		if a, err := h.Accounts.ByID(r.Context(), g.AccountID); err != nil || a.ClosedAt != nil {
-			h.apiUnauthorized(w, "invalid_token")
-			return ""
-		}
-	}
-	return g.AccountID
-}
-
-func (h *Web) apiUnauthorized(w http.ResponseWriter, code string) {
-	v := `Bearer realm="civico", scope="` + APIScope + `"`
-	if code != "" {
-		v = `Bearer error="` + code + `", scope="` + APIScope + `"`
-	}
-	w.Header().Set("WWW-Authenticate", v)
-	writeJSON(w, http.StatusUnauthorized, apiError{Error: "unauthorized", Message: "a bearer token with the bookings scope is needed"})
+	return c.Account.ID
 }
 
 // apiMine is GET /api/v1/bookings?page=N: the coming appointments first

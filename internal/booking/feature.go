@@ -113,7 +113,7 @@ func (m *Module) Feature() feature.Feature {
 				Tokens: h.Tokens, Accounts: h.ID.Svc.Store, BaseURL: h.BaseURL}
 			m.web.Routes()
 			h.BackOffice(identity.Section{Label: "booking.bo.title", Href: boPath, Roles: OperatorRoles})
-			h.Panel(m)
+			h.Panel(area.Of(area.Activities, m))
 			h.Export("bookings", m.export)
 			// Bookings follow the account: moved when it is linked to a
 			// card's, erased when it is closed.

@@ -70,7 +70,7 @@ func (s *Store) FeedOffice(ctx context.Context, token string) (string, error) {
 
 // feed serves an office's calendar.
 func (h *Web) feed(w http.ResponseWriter, r *http.Request) {
-	token, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+	token, ok := strings.CutSuffix(r.PathValue("token"), ".ics")
 	if !ok {
 		h.App.Fail(w, r, ErrNotFound)
 		return

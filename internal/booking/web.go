@@ -80,7 +80,7 @@ func (h *Web) Routes() {
 	m.HandleFunc("POST "+StartPath+"/link/{token}/annulla", h.linkCancel)
 	m.HandleFunc("GET /api/v1/offices/{id}/slots", h.apiSlots)
 	m.HandleFunc("GET /api/v1/bookings", h.apiMine)
-	m.HandleFunc("GET "+FeedPath+"/{file}", h.feed)
+	m.HandleFunc("GET "+FeedPath+"/{token}", h.feed) // {token} keeps the secret out of the access log
 	res := m.Guarded(assurance.Low)
 	res.HandleFunc("GET "+AreaPath, h.mine)
 	res.HandleFunc("GET "+AreaPath+"/{id}", h.detail)

@@ -53,7 +53,7 @@ func (m *Module) Feature() feature.Feature {
 			m.Store = &Store{DB: h.DB, Keys: &Keys{DB: h.DB, Box: box}, Register: m.Register, Towns: h.Towns, Audit: h.Audit, Limiter: h.Limiter}
 			(&Web{App: h.Portal, Store: m.Store, BaseURL: h.BaseURL}).Routes()
 			h.BackOffice(identity.Section{Label: "certificates.bo.title", Href: BOPath, Roles: DeskRoles})
-			h.Panel(m)
+			h.Panel(area.Of(area.Documents, m))
 			h.Export("certificates", m.export)
 			return nil
 		},

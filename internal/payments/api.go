@@ -5,9 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/pagopa"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/throttle"
@@ -97,14 +97,6 @@ func (h *Web) apiNotice(w http.ResponseWriter, r *http.Request) {
 	writeJSONStatus(w, http.StatusOK, notice.Public())
 }
 
-func bearer(r *http.Request) string {
-	v := r.Header.Get("Authorization")
-	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-		return strings.TrimSpace(v[7:])
-	}
-	return ""
-}
-
 // apiPositions is GET /api/v1/positions: the token's resident's
 // positions, for an application holding the payments scope.
 func (h *Web) apiPositions(w http.ResponseWriter, r *http.Request) {
@@ -112,7 +104,7 @@ func (h *Web) apiPositions(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+desc+`"`)
 		writeJSONStatus(w, status, map[string]string{"error": code, "message": desc})
 	}
-	tok := bearer(r)
+	tok, _ := feature.BearerToken(r)
 	if h.Tokens == nil || tok == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer scope="`+ScopePayments+`"`)
 		writeJSONStatus(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized", "message": "a bearer token with the payments scope is needed"})

@@ -131,7 +131,7 @@ func (m *Module) wire(h *feature.Host) error {
 	w := &Web{App: h.Portal, Svc: s, BaseURL: h.BaseURL, TLSBaseURL: m.TLSBaseURL, Tokens: m.Tokens, Callers: m.Callers, Rates: m.Rates, Limiter: h.Limiter}
 	w.Routes()
 	h.BackOffice(identity.Section{Label: "payments.admin.title", Href: "/backoffice/pagamenti", Roles: FinanceRoles})
-	h.Panel(area.PanelFunc(w.panel))
+	h.Panel(area.Of(area.Activities, area.PanelFunc(w.panel)))
 	h.Export("payments", func(ctx context.Context, a *identity.Account) (any, error) {
 		if a.FiscalCode == "" || !a.FiscalCodeSource.Proven() {
 			return nil, nil

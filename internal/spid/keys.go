@@ -160,39 +160,24 @@ func (k *Keys) Ensure(ctx context.Context, s Subject) error {
 // Published are the keys the metadata lists: every key not retired yet,
 // the one signing first.
 func (k *Keys) Published(ctx context.Context) ([]Key, error) {
-	rows, err := k.DB.QueryContext(ctx, `SELECT id, cert_pem, created_at, signs_from, retired_at FROM spid_keys
-		WHERE retired_at IS NULL OR retired_at > $1 ORDER BY signs_from, created_at, id`, k.now())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Key
-	for rows.Next() {
-		var key Key
-		var certPEM string
-		var retired sql.NullTime
-		if err := rows.Scan(&key.ID, &certPEM, &key.CreatedAt, &key.SignsFrom, &retired); err != nil {
-			return nil, err
-		}
-		if key.Cert, err = parseCertPEM(certPEM); err != nil {
-			return nil, err
-		}
-		if retired.Valid {
-			t := retired.Time
-			key.RetiredAt = &t
-		}
-		out = append(out, key)
-	}
-	return out, rows.Err()
+	return k.list(ctx, `WHERE retired_at IS NULL OR retired_at > $1`, k.now())
 }
 
 // All lists every key, retired ones too (civico spid keys).
 func (k *Keys) All(ctx context.Context) ([]Key, error) {
-	rows, err := k.DB.QueryContext(ctx, `SELECT id, cert_pem, created_at, signs_from, retired_at FROM spid_keys ORDER BY signs_from, created_at, id`)
+	return k.list(ctx, ``)
+}
+
+// list reads the keys the condition where (with its arguments) selects,
+// in the order they sign.
+func (k *Keys) list(ctx context.Context, where string, args ...any) ([]Key, error) {
+	// #nosec G202 -- where is one of the two constant conditions above.
+	rows, err := k.DB.QueryContext(ctx, `SELECT id, cert_pem, created_at, signs_from, retired_at FROM spid_keys `+
+		where+` ORDER BY signs_from, created_at, id`, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []Key
 	for rows.Next() {
 		var key Key

@@ -2,15 +2,10 @@ package sportello
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/civico-pa/civico/internal/feature"
-	"github.com/civico-pa/civico/internal/identity"
-	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -39,48 +34,11 @@ func (h *Web) apiRoutes(m web.Registrar) {
 // apiOwner is who asks: a bearer token with the scope, or the session.
 // It answers the request itself when it returns false.
 func (h *Web) apiOwner(w http.ResponseWriter, r *http.Request) (Owner, bool) {
-	w.Header().Set("Cache-Control", "private, no-store")
-	auth := r.Header.Get("Authorization")
-	if auth == "" {
-		if a, se := identity.Current(r.Context()); a != nil {
-			return OwnerOf(a, se), true
-		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="civico", scope="`+Scope+`"`)
-		writeAPI(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized",
-			"message": h.App.I18n.T(h.App.I18n.Lang(r), "sportello.api.unauthorized")})
+	c, ok := h.Tokens.Caller(h.App, w, r, Scope, h.Identity.Svc.Store.ByID)
+	if !ok {
 		return Owner{}, false
 	}
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || h.Tokens == nil || len(token) > 512 { // oidcop.Bearer's bound
-		h.unauthorized(w, r, "invalid_request")
-		return Owner{}, false
-	}
-	g, err := h.Tokens(r.Context(), strings.TrimSpace(token))
-	if problem.KindOf(err) == problem.NotFound {
-		h.unauthorized(w, r, "invalid_token")
-		return Owner{}, false
-	}
-	if err != nil {
-		h.App.FailJSON(w, r, err)
-		return Owner{}, false
-	}
-	if !slices.Contains(g.Scopes, Scope) {
-		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+Scope+`"`)
-		h.App.FailJSON(w, r, problem.New(problem.Forbidden, "sportello.api.scope", errors.New("token without the applications scope")))
-		return Owner{}, false
-	}
-	acc, err := h.Identity.Svc.Store.ByID(r.Context(), g.AccountID)
-	if err != nil || acc.ClosedAt != nil {
-		h.unauthorized(w, r, "invalid_token")
-		return Owner{}, false
-	}
-	return OwnerOf(acc, &identity.Session{Assurance: g.Level}), true
-}
-
-func (h *Web) unauthorized(w http.ResponseWriter, r *http.Request, code string) {
-	w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", scope="`+Scope+`"`)
-	writeAPI(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized",
-		"message": h.App.I18n.T(h.App.I18n.Lang(r), "sportello.api.unauthorized")})
+	return OwnerOf(c.Account, c.Session), true
 }
 
 // ApplicationJSON is an application as the API shows it.

@@ -50,7 +50,7 @@ func (m *Module) Feature() feature.Feature {
 			h.BackOffice(identity.Section{Label: "sportello.bo.title", Href: boPath, Roles: DeskRoles})
 			h.BackOffice(identity.Section{Label: "sportello.counter.title", Href: "/backoffice/sportello", Roles: DeskRoles})
 			h.BackOffice(identity.Section{Label: "sportello.editor.title", Href: edPath, Roles: EditorRoles})
-			h.Panel(m)
+			h.Panel(area.Of(area.Activities, m))
 			h.Export("sportello_applications", m.export)
 			return nil
 		},

@@ -132,7 +132,7 @@ func (m *Module) Feature() feature.Feature {
 				}
 				return err
 			})
-			h.Panel(m)
+			h.Panel(area.Of(area.Activities, m))
 			// The data download holds whether the account took part and
 			// its draft; the answers it sent are in the anonymous
 			// dataset, which nothing ties to it.

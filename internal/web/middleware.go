@@ -244,7 +244,7 @@ func (a *App) observe(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				a.Log.Error("panic", "request_id", id, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				a.Log.Error("panic", "request_id", id, "path", loggedPath(r, pattern), "panic", v, "stack", string(debug.Stack()))
 				if sw.status == 0 {
 					a.Error(sw, r, http.StatusInternalServerError)
 				}
@@ -262,7 +262,7 @@ func (a *App) observe(next http.Handler) http.Handler {
 				a.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 					slog.String("request_id", id),
 					slog.String("method", r.Method),
-					slog.String("path", r.URL.Path),
+					slog.String("path", loggedPath(r, pattern)),
 					slog.String("route", route),
 					slog.Int("status", sw.status),
 					slog.Int64("bytes", sw.bytes),
@@ -273,6 +273,20 @@ func (a *App) observe(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// loggedPath is the request's path as the logs keep it: a route whose
+// path carries a secret (a wildcard named {token}: a queue ticket, a
+// mailed booking link, a calendar feed's address) is logged as its
+// pattern, since whoever reads the log could otherwise use the secret.
+func loggedPath(r *http.Request, pattern string) string {
+	if !strings.Contains(pattern, "{token}") && !strings.Contains(pattern, "{token...}") {
+		return r.URL.Path
+	}
+	if _, p, ok := strings.Cut(pattern, " "); ok {
+		return p
+	}
+	return pattern
 }
 
 // cleanMethod keeps metric labels bounded whatever methods clients invent.

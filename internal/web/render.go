@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -213,6 +214,17 @@ type Renderer struct {
 	set   *template.Template
 	pages map[string]bool
 	bufs  sync.Pool
+	// langs holds a set for each language when the renderer knows the
+	// messages (NewLocalizedRenderer); set is then the default language's.
+	langs map[string]*langSet
+}
+
+// langSet is one language's templates, parsed at its first page.
+type langSet struct {
+	load func() (*template.Template, error)
+	once sync.Once
+	set  *template.Template
+	err  error
 }
 
 // The answers of the clarity rating's second step, in the national model's
@@ -327,12 +339,97 @@ func ownNames(src, page string) string {
 // template (and may define "head"). A name defined twice, in two pages or
 // partials, fails: in one set the later would silently replace the other.
 func NewRenderer(sources ...TemplateFS) (*Renderer, error) {
-	r := &Renderer{pages: map[string]bool{}}
+	return NewLocalizedRenderer(nil, sources...)
+}
+
+// NewLocalizedRenderer is NewRenderer for the messages of x: each language
+// gets its own set, in which every action that is only a translation of
+// a literal id ({{.T "id"}} or {{$.T "id"}}, no arguments) is the
+// message's text as a string constant. html/template escapes a constant
+// for its context exactly as it escaped T's result, so the pages are the
+// same, without a reflective call per message (about a third of a
+// logged-in page's rendering: docs/RENDERING.md). The default language
+// is parsed now, which checks every template; the others at their first
+// page. A nil x gives NewRenderer's one set.
+func NewLocalizedRenderer(x *I18n, sources ...TemplateFS) (*Renderer, error) {
+	r := &Renderer{}
 	r.bufs.New = func() any { return new(bytes.Buffer) }
 	sources = append([]fs.FS{layoutFS}, sources...)
-	set, err := template.New("").Funcs(funcs).ParseFS(layoutFS, "templates/*.html")
+	var rewrite func(string) string
+	if x != nil {
+		rewrite = literalMessages(x, Languages[0])
+	}
+	set, pages, err := parseSet(sources, rewrite)
 	if err != nil {
-		return nil, fmt.Errorf("layout: %w", err)
+		return nil, err
+	}
+	r.set, r.pages = set, pages
+	if x != nil {
+		r.langs = map[string]*langSet{Languages[0]: {set: set}}
+		for _, lang := range Languages[1:] {
+			r.langs[lang] = &langSet{load: func() (*template.Template, error) {
+				set, _, err := parseSet(sources, literalMessages(x, lang))
+				return set, err
+			}}
+		}
+	}
+	return r, nil
+}
+
+// literalAction is an action that only translates a literal message id.
+var literalAction = regexp.MustCompile(`\{\{(-\s+|)\$?\.T\s+"([A-Za-z0-9_.@-]+)"(\s+-|\s*)\}\}`)
+
+// literalMessages rewrites a template source's literal translations into
+// lang's texts (NewLocalizedRenderer).
+func literalMessages(x *I18n, lang string) func(string) string {
+	return func(src string) string {
+		return literalAction.ReplaceAllStringFunc(src, func(action string) string {
+			m := literalAction.FindStringSubmatch(action)
+			left, right := "{{", "}}"
+			if m[1] != "" {
+				left = "{{- "
+			}
+			if strings.HasSuffix(m[3], "-") {
+				right = " -}}"
+			}
+			return left + strconv.Quote(x.T(lang, m[2])) + right
+		})
+	}
+}
+
+// forLang is the set that renders lang.
+func (r *Renderer) forLang(lang string) (*template.Template, error) {
+	ls, ok := r.langs[lang]
+	if !ok {
+		return r.set, nil
+	}
+	if ls.load != nil {
+		ls.once.Do(func() { ls.set, ls.err = ls.load() })
+	}
+	return ls.set, ls.err
+}
+
+// parseSet parses the layout's and the sources' templates into one set,
+// each source text through rewrite first when it is not nil; it returns
+// the set and the names of its pages.
+func parseSet(sources []fs.FS, rewrite func(string) string) (*template.Template, map[string]bool, error) {
+	if rewrite == nil {
+		rewrite = func(s string) string { return s }
+	}
+	pages := map[string]bool{}
+	set := template.New("").Funcs(funcs)
+	layouts, err := fs.Glob(layoutFS, "templates/*.html")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, name := range layouts {
+		b, err := fs.ReadFile(layoutFS, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := set.New(path.Base(name)).Parse(rewrite(string(b))); err != nil {
+			return nil, nil, fmt.Errorf("layout: %w", err)
+		}
 	}
 	defined := map[string]string{}
 	for _, t := range set.Templates() {
@@ -348,58 +445,57 @@ func NewRenderer(sources ...TemplateFS) (*Renderer, error) {
 			}
 			defined[m[1]] = owner
 		}
-		_, err := set.New(name).Parse(src)
+		_, err := set.New(name).Parse(rewrite(src))
 		return err
 	}
 	for _, src := range sources {
 		partials, err := fs.Glob(src, "templates/partials/*.html")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, name := range partials {
 			b, err := fs.ReadFile(src, name)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if err := define(name, name, string(b)); err != nil {
-				return nil, fmt.Errorf("partials: %w", err)
+				return nil, nil, fmt.Errorf("partials: %w", err)
 			}
 		}
 	}
 	shell, err := fs.ReadFile(layoutFS, "templates/shell/page.html")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, src := range sources {
 		names, err := fs.Glob(src, "templates/pages/*.html")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, name := range names {
 			key := strings.TrimSuffix(path.Base(name), ".html")
-			if r.pages[key] {
-				return nil, fmt.Errorf("template %s defined twice", key)
+			if pages[key] {
+				return nil, nil, fmt.Errorf("template %s defined twice", key)
 			}
 			b, err := fs.ReadFile(src, name)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			// The shell first: the page's "head" replaces the shell's
 			// empty default.
 			if err := define(name, "shell@"+key, ownNames(string(shell), key)); err != nil {
-				return nil, fmt.Errorf("page %s: %w", key, err)
+				return nil, nil, fmt.Errorf("page %s: %w", key, err)
 			}
 			if err := define(name, name, ownNames(string(b), key)); err != nil {
-				return nil, fmt.Errorf("page %s: %w", key, err)
+				return nil, nil, fmt.Errorf("page %s: %w", key, err)
 			}
 			if set.Lookup("content@"+key) == nil {
-				return nil, fmt.Errorf("page %s defines no \"content\"", key)
+				return nil, nil, fmt.Errorf("page %s defines no \"content\"", key)
 			}
-			r.pages[key] = true
+			pages[key] = true
 		}
 	}
-	r.set = set
-	return r, nil
+	return set, pages, nil
 }
 
 // Has reports whether a page template exists.
@@ -411,7 +507,10 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Pag
 	if !r.pages[name] {
 		return fmt.Errorf("no page template %q", name)
 	}
-	t := r.set
+	t, err := r.forLang(p.Lang)
+	if err != nil {
+		return fmt.Errorf("render %s in %s: %w", name, p.Lang, err)
+	}
 	buf := r.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer r.bufs.Put(buf)
@@ -431,6 +530,6 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Pag
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", p.Lang)
 	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
+	_, err = w.Write(buf.Bytes())
 	return err
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -64,5 +65,57 @@ func TestRendererOneSet(t *testing.T) {
 		} else {
 			t.Logf("%s: %v", name, err)
 		}
+	}
+}
+
+// A localized renderer writes the same bytes as the plain one, in every
+// language and in every context html/template escapes differently (text,
+// attribute, URL, script, style), for messages full of what each context
+// must escape; actions that are not a bare literal translation (with
+// arguments, in a pipeline, of a computed id) are left to T.
+func TestLocalizedRendererWritesTheSamePage(t *testing.T) {
+	page := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+	hostile := `<b>"Tom" & 'Jerry'</b> </script> javascript:alert(1) {{.X}}`
+	msgs := fstest.MapFS{
+		"locales/it.json": page(`{"t.hostile": ` + strconv.Quote(hostile) + `, "t.args": "Ciao {{.Name}}", "t.plain": "Ciao"}`),
+		"locales/en.json": page(`{"t.hostile": ` + strconv.Quote(hostile+" en") + `, "t.args": "Hello {{.Name}}", "t.plain": "Hello"}`),
+	}
+	src := `{{define "content"}}<p>{{.T "t.hostile"}}</p><p title="{{.T "t.hostile"}}">{{- .T "t.plain" -}}</p>` +
+		`<a href="/x?q={{.T "t.hostile"}}">{{$.T "t.plain"}}</a><a href="{{.T "t.hostile"}}">u</a>` +
+		`<script>var s = {{.T "t.hostile"}};</script><div style="content: '{{.T "t.hostile"}}'"></div>` +
+		`<p>{{.T "t.args" "Name" "<i>Ada</i>"}} {{.T "t.plain" | printf "%s!"}} {{.T (printf "t.%s" "plain")}} {{.T "t.missing"}}</p>` +
+		`{{range $i, $x := .Breadcrumb}}<p>{{$.T "t.plain"}}</p>{{end}}{{end}}`
+	pages := fstest.MapFS{"templates/pages/alpha.html": page(src)}
+	i18n, err := NewI18n(Messages, msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := NewRenderer(pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	localized, err := NewLocalizedRenderer(i18n, pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range Languages {
+		render := func(r *Renderer) string {
+			w := httptest.NewRecorder()
+			p := &Page{Lang: lang, Title: "Titolo", Chrome: &Chrome{}, i18n: i18n, Breadcrumb: []Crumb{{Label: "a"}, {Label: "b"}}}
+			if err := r.Render(w, 200, "alpha", p); err != nil {
+				t.Fatalf("%s: %v", lang, err)
+			}
+			return w.Body.String()
+		}
+		want, got := render(plain), render(localized)
+		if got != want {
+			t.Errorf("%s: the localized page differs\n got: %s\nwant: %s", lang, got, want)
+		}
+		if !strings.Contains(got, "&lt;b&gt;&#34;Tom&#34; &amp; &#39;Jerry&#39;&lt;/b&gt;") {
+			t.Errorf("%s: the message is not escaped as text:\n%s", lang, got)
+		}
+	}
+	if n := len(literalAction.FindAllString(src, -1)); n != 10 {
+		t.Errorf("%d literal translations found in the page, want 10", n)
 	}
 }
