@@ -58,7 +58,7 @@ const (
 	demoBothEmail      = "giulia.bianchi@demo.civico.invalid"
 	demoBothCardFile   = "giulia-bianchi.p12"
 	demoBothFiscalCode = "BNCGLI90A41F205H"
-	// Paola Esposito is an operator (admin, urp): a password and a
+	// Paola Esposito is an operator (admin, urp, participation): a password and a
 	// one-time code, or her card.
 	demoOperatorEmail = "paola.esposito@demo.civico.invalid"
 )

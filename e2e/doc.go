@@ -15,6 +15,12 @@
 //     AutoSelectCertificateForUrls, which the test writes to
 //     /etc/chromium/policies/managed and removes: it needs root), single
 //     sign-on into Partecipa, and logout from either;
+//   - TestProposalThresholdAndAnswer (partecipa_test.go): on a demo whose
+//     proposals need 2 supports, a card holder opens Partecipa without a
+//     second login, writes a proposal by keyboard and supports it; another
+//     supports it, which shows the answer's deadline; the participation
+//     office (the demo operator's card) finds it among the answers due and
+//     publishes its status and answer, which the proposal's page shows;
 //   - TestHijackByFiscalCode (trust_test.go): a stranger registers through
 //     the mail with the card holder's names and cannot claim the holder's
 //     fiscal code (no form has the field; one added by hand is ignored);
@@ -57,6 +63,19 @@
 //     its times, then filled; axe-core on each page), then in another
 //     browser without JavaScript the saved answers, a Sunday with the
 //     weekday's morning copied, completed, and the answers sent;
+//   - TestBookMoveAndCancelAnAppointment (booking_test.go): the demo's
+//     resident books an identity card appointment from the service's
+//     booking page (office, service, first free time, details, summary),
+//     sees the code and its QR code, gets the mail with the code and the
+//     .ics at that time, moves it (the old one cancelled, a new mail and
+//     .ics) and cancels it (a mail says so); axe-core on each step;
+//   - TestQueueTicketCalledOnTheDisplay (booking_test.go): the administrator
+//     opens the registry office all day (an exception, so that the journey
+//     runs at any hour); a walk-in takes a number online and is called to
+//     a counter from the back office's console: with JavaScript the
+//     waiting-room display shows the call by itself (server-sent events),
+//     without it after its refresh link; the ticket's page says which
+//     counter; axe-core on the ticket and the display;
 //   - TestKeyboardOnly: the home page with the Tab key alone;
 //   - TestAccessibility: axe-core's WCAG 2.1 A and AA rules on every page
 //     reachable from the home pages, logged out and logged in, and on those

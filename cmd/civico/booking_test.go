@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -90,6 +91,11 @@ func TestBookingJourney(t *testing.T) {
 			t.Fatalf("book: %d %s", res.StatusCode, res.Header.Get("Location"))
 		}
 		page := base + booking.AreaPath + "/" + loc[1]
+		// The card proved her fiscal code: her sex is kept for the figures.
+		var sex string
+		if err := d.QueryRowContext(ctx, `SELECT sex FROM bookings WHERE id = $1`, loc[1]).Scan(&sex); err != nil || sex != "F" {
+			t.Fatalf("the booking's sex: %q %v", sex, err)
+		}
 		res, body = b.do("GET", page+"?prenotato=1", nil)
 		code := regexp.MustCompile(`AP-[A-Z2-9]{8}`).FindString(body)
 		if res.StatusCode != 200 || code == "" || !strings.Contains(body, "Appuntamento confermato") {
@@ -108,8 +114,13 @@ func TestBookingJourney(t *testing.T) {
 			if !strings.Contains(msg.Subject, "Appuntamento confermato "+code) {
 				continue
 			}
-			if len(msg.Attachments) != 1 || msg.Attachments[0].Name != "appuntamento.ics" || !strings.HasPrefix(msg.Attachments[0].MediaType, "text/calendar") {
+			if len(msg.Attachments) != 2 || msg.Attachments[0].Name != "appuntamento.ics" || !strings.HasPrefix(msg.Attachments[0].MediaType, "text/calendar") {
 				t.Fatalf("attachments: %+v", msg.Attachments)
+			}
+			// The code as a QR code, the page's, with the code in the text.
+			if qr, err := booking.CodePNG(code); err != nil || msg.Attachments[1].Name != booking.QRFile || msg.Attachments[1].MediaType != "image/png" ||
+				!bytes.Equal(msg.Attachments[1].Content, qr) || !strings.Contains(msg.Text, "Codice: "+code) || !strings.Contains(msg.Text, "QR code") {
+				t.Fatalf("the QR code: %s %s %v\n%s", msg.Attachments[1].Name, msg.Attachments[1].MediaType, err, msg.Text)
 			}
 			ics := string(msg.Attachments[0].Content)
 			if !strings.Contains(ics, "BEGIN:VEVENT\r\n") || !strings.Contains(ics, "UID:"+loc[1]+"@booking.civico") || !strings.Contains(ics, "Codice "+code) {
@@ -247,6 +258,11 @@ func TestBookingWithoutAccount(t *testing.T) {
 		if m = regexp.MustCompile(`name="inizio" id="f-slot-0" value="(\d+)"`).FindStringSubmatch(body); res.StatusCode != 200 || m == nil {
 			t.Fatalf("time step: %d", res.StatusCode)
 		}
+		// Moving a booking needs the login even where booking does not.
+		if res, _ = anon.do("GET", base+"/prenota-appuntamento/richiedente?ufficio=anagrafe&servizio="+service+"&inizio="+m[1]+"&sposta=0123456789abcdef0123456789abcdef", nil); res.StatusCode != http.StatusSeeOther ||
+			!strings.HasPrefix(res.Header.Get("Location"), "/accedi?") {
+			t.Fatalf("a move without a login: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
 		const mailbox = "anna.neri@example.org"
 		form := url.Values{"ufficio": {"anagrafe"}, "servizio": {service}, "inizio": {m[1]}, "given_name": {"Anna"}, "family_name": {"Neri"}, "email": {"anna.neri@"}}
 		if res, body = anon.do("POST", base+"/prenota-appuntamento/riepilogo", form); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-email-error"`) ||
@@ -276,12 +292,21 @@ func TestBookingWithoutAccount(t *testing.T) {
 		if res, body = anon.do("GET", base+link, nil); res.StatusCode != 200 || !strings.Contains(body, "Conferma la prenotazione") || state() != "pending" {
 			t.Fatalf("link page: %d %s", res.StatusCode, state())
 		}
+		// Without an account it cannot be moved: the link page leads to
+		// booking another time of the same office and service.
+		if other := `href="/prenota-appuntamento/orario?servizio=` + service + `&amp;ufficio=anagrafe">Prenota un altro orario`; !strings.Contains(body, other) || strings.Contains(body, "sposta=") {
+			t.Errorf("the link page's other time: %s", body)
+		}
+		var sex string
+		if err := d.QueryRowContext(ctx, `SELECT sex FROM bookings WHERE email = $1`, mailbox).Scan(&sex); err != nil || sex != "" {
+			t.Fatalf("a booking without an account has a sex: %q %v", sex, err)
+		}
 		if res, _ = anon.do("POST", base+link+"/conferma", url.Values{}); res.StatusCode != 200 || state() != "confirmed" {
 			t.Fatalf("confirm by link: %d %s", res.StatusCode, state())
 		}
 		confirmed := false
 		for _, msg := range s.deliverTo(t, mailbox) {
-			confirmed = confirmed || strings.HasPrefix(msg.Subject, "Appuntamento confermato") && len(msg.Attachments) == 1
+			confirmed = confirmed || strings.HasPrefix(msg.Subject, "Appuntamento confermato") && len(msg.Attachments) == 2 && msg.Attachments[1].Name == booking.QRFile
 		}
 		if !confirmed {
 			t.Error("no confirmation mail with the .ics")

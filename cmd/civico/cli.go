@@ -70,6 +70,12 @@ Usage:
   civico payments report [--day YYYY-MM-DD]
                             the day's balancing as CSV (exit 1 when it does not balance)
   civico payments reconcile release node activations past their expiry
+  civico cards import FILE.csv
+                            load the regional authority's card registry (all lines or none, with a progress bar)
+  civico cards envelopes FILE.csv
+                            load PIN/PUK envelopes encrypted for the town (all lines or none)
+  civico cards key [--rotate]
+                            print the age recipient the issuing service encrypts envelopes for
   civico timeuse synth --n N [--seed S]
                             add N synthetic time-use respondents (marked synthetic)
   civico timeuse export --out DIR [--rows real|synthetic|all]
@@ -102,7 +108,7 @@ Configuration comes from environment variables (see the README):
   CIVICO_UPLOAD_TIMEOUT, CIVICO_PAGOPA_SEGREGATION_CODE, CIVICO_PAYMENTS_GATEWAY,
   CIVICO_PAYMENTS_RECONCILE_AFTER, CIVICO_PAYMENTS_SANDBOX_DELAY, CIVICO_TAX_RATES_FILE,
   CIVICO_PAGOPA_CALLERS_FILE,
-  CIVICO_APPIO_URL, CIVICO_APPIO_KEY, CIVICO_JOB_WORKERS, CIVICO_TIMEUSE_ASSURANCE. Secrets may also be given as NAME_FILE.
+  CIVICO_APPIO_URL, CIVICO_APPIO_KEY, CIVICO_JOB_WORKERS, CIVICO_TIMEUSE_ASSURANCE, CIVICO_CARDS_PLACE. Secrets may also be given as NAME_FILE.
 `
 
 // cli carries what every subcommand needs.
@@ -116,7 +122,7 @@ type cli struct {
 
 // verbCommands are the commands whose first argument is a verb: `civico
 // NAME --help` prints their lines of the usage.
-var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true, "cert": true, "timeuse": true, "spid": true}
+var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true, "cert": true, "timeuse": true, "spid": true, "cards": true}
 
 func isHelp(arg string) bool {
 	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
@@ -168,6 +174,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		"cert":      c.cert,
 		"spid":      c.spidCmd,
 		"timeuse":   c.timeuse,
+		"cards":     c.cardsCmd,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

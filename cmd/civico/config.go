@@ -58,6 +58,16 @@ type config struct {
 	// TimeUseAssurance is the login the time-use survey asks
 	// (CIVICO_TIMEUSE_ASSURANCE; substantial when empty).
 	TimeUseAssurance assurance.Level
+	// ProposalThreshold and ProposalAnswerDays are Partecipa's rule for
+	// proposals: the supports after which the administration owes an
+	// answer, and the days it has (CIVICO_PARTECIPA_THRESHOLD,
+	// CIVICO_PARTECIPA_ANSWER_DAYS; 100 and 60 when unset).
+	ProposalThreshold  int64
+	ProposalAnswerDays int
+
+	// CardsPlace is where the URP hands PINs out, as residents read it
+	// (CIVICO_CARDS_PLACE).
+	CardsPlace string
 
 	// MetricsAddr is the metrics listener's address; empty: none.
 	MetricsAddr string
@@ -168,10 +178,25 @@ func loadConfig(env func(string) string) (config, error) {
 			return c, usagef("CIVICO_TRUSTED_PROXIES: %v", err)
 		}
 	}
+	c.CardsPlace = strings.TrimSpace(env("CIVICO_CARDS_PLACE"))
 	if v := env("CIVICO_TIMEUSE_ASSURANCE"); v != "" {
 		if c.TimeUseAssurance = assurance.Level(v); !c.TimeUseAssurance.Valid() {
 			return c, usagef("CIVICO_TIMEUSE_ASSURANCE must be low, substantial or high, not %q", v)
 		}
+	}
+	if v := env("CIVICO_PARTECIPA_THRESHOLD"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return c, usagef("CIVICO_PARTECIPA_THRESHOLD must be a number of supports from 1 to 1000000, not %q", v)
+		}
+		c.ProposalThreshold = n
+	}
+	if v := env("CIVICO_PARTECIPA_ANSWER_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 365 {
+			return c, usagef("CIVICO_PARTECIPA_ANSWER_DAYS must be a number of days from 1 to 365, not %q", v)
+		}
+		c.ProposalAnswerDays = n
 	}
 	if v := env("CIVICO_CRS_STRICT_CRL"); v != "" {
 		b, err := strconv.ParseBool(v)

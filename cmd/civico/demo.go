@@ -26,7 +26,9 @@ import (
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/news"
 	"github.com/civico-pa/civico/internal/oidcop"
+	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/population"
+	"github.com/civico-pa/civico/internal/schools"
 	"github.com/civico-pa/civico/internal/spid/spidtest"
 	"github.com/civico-pa/civico/internal/sportello"
 	"github.com/civico-pa/civico/internal/timeuse"
@@ -63,7 +65,7 @@ var demoPeople = []demoPerson{
 		birthPlace: "Milano (MI)", address: "Via Frova 14"},
 	{first15: "FRRLCU78H15C707", given: "Luca", family: "Ferrari", card: true, district: "Sant'Eusebio", birthPlace: "Cinisello Balsamo (MI)", address: "Via Monte Ortigara 31",
 		household: []demoMember{{"Elena", "Marchetti", "F", "1981-03-22", "F205", "Milano (MI)", "coniuge"}, {"Sofia", "Ferrari", "F", "2012-09-05", "C707", "Cinisello Balsamo (MI)", "figlia"}}},
-	{first15: "SPSPLA75C50C707", given: "Paola", family: "Esposito", email: "paola.esposito@demo.civico.invalid", card: true, operator: []string{"admin", "urp"}, district: "Balsamo",
+	{first15: "SPSPLA75C50C707", given: "Paola", family: "Esposito", email: "paola.esposito@demo.civico.invalid", card: true, operator: []string{"admin", "urp", "participation"}, district: "Balsamo",
 		birthPlace: "Cinisello Balsamo (MI)", address: "Via Sardegna 7"},
 	{first15: "GLLMRC80A01F205", given: "Marco", family: "Galli", email: "marco.galli@demo.civico.invalid", operator: []string{"desk"}},
 }
@@ -119,8 +121,15 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	if err := (&booking.Store{DB: d}).SeedDemo(ctx); err != nil {
 		return err
 	}
+	if err := (&schools.Store{DB: d}).SeedDemo(ctx, time.Now()); err != nil {
+		return err
+	}
 	// Synthetic time-use respondents, marked as such, for the analysis.
 	if err := (&timeuse.Store{DB: d}).SeedDemo(ctx); err != nil {
+		return err
+	}
+	// A few proposals on Partecipa, one answered and one discussed.
+	if err := (&partecipa.Store{DB: d, Audit: &audit.Log{DB: d}}).SeedDemo(ctx); err != nil {
 		return err
 	}
 	caDir := filepath.Join(cfg.DataDir, "ca")
@@ -204,6 +213,11 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	}
 	fmt.Fprintf(&out, "  The TLS certificate of %s is issued by the demo authority: trust %s, or accept the browser's warning.\n",
 		cfg.TLSBaseURL, files.CA)
+	cardsNote, err := ensureDemoCards(ctx, cfg, d, cardDir)
+	if err != nil {
+		return fmt.Errorf("demo cards: %w", err)
+	}
+	out.WriteString(cardsNote)
 	sso, err := demoSSO(ctx, cfg, d)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/booking"
+	"github.com/civico-pa/civico/internal/cards"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/certificates"
 	"github.com/civico-pa/civico/internal/content"
@@ -32,6 +33,7 @@ import (
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/portal"
 	"github.com/civico-pa/civico/internal/protocol"
+	"github.com/civico-pa/civico/internal/schools"
 	"github.com/civico-pa/civico/internal/segnala"
 	"github.com/civico-pa/civico/internal/spid"
 	"github.com/civico-pa/civico/internal/sportello"
@@ -60,9 +62,13 @@ type civico struct {
 	// certificates reads the population register.
 	certificates *certificates.Module
 	booking      *booking.Module
+	schools      *schools.Module
 	// spid is the SPID Service Provider (the demo registers its test
 	// provider through it).
 	spid *spid.Module
+	// cards is the card registry and the PINs' delivery; identity asks it
+	// at every card login whether the registry refuses the card.
+	cards *cards.Module
 	// identity is the accounts' store, set when civico is built
 	// (buildApps): payments asks it whose a bearer token is.
 	identity *identity.Store
@@ -90,6 +96,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// Booking cuts the catalogue's offices' hours into slots for their
 	// services.
 	c.booking = &booking.Module{Catalogue: bookingCatalogue(c.catalog.Store)}
+	c.schools = &schools.Module{}
 	// What the home page puts in evidence is chosen among the
 	// catalogue's services.
 	c.content = &content.Module{Services: contentServices(c.catalog.Store)}
@@ -110,7 +117,8 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		toPortal.MaxConnsPerHost = max(1, cfg.MaxConnsPerClient/2)
 	}
 	c.partecipa = &partecipa.Module{ClientID: partecipaClientID, ClientSecret: secret.ClientSecret(partecipaClientID),
-		HTTP: &http.Client{Timeout: 10 * time.Second, Transport: toPortal}}
+		HTTP: &http.Client{Timeout: 10 * time.Second, Transport: toPortal}, Threshold: cfg.ProposalThreshold,
+		AnswerWithin: time.Duration(cfg.ProposalAnswerDays) * 24 * time.Hour}
 
 	// Payments reads the provider's bearer tokens for its API, and
 	// identity's accounts for them and for reminders (buildApps).
@@ -121,6 +129,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.payments = &payments.Module{Segregation: cfg.Payments.Segregation, Sandbox: true, ConfigErr: err}
 	}
 	c.spid = &spid.Module{TestIdP: cfg.demoSPID}
+	c.cards = &cards.Module{Place: cfg.CardsPlace}
 	// The time-use survey weighs the catalogue's offices' hours; the
 	// coordination view shows the extra openings its results propose.
 	tu := &timeuse.Module{Need: cfg.TimeUseAssurance, Offices: timeuseOffices(c.catalog.Store)}
@@ -151,7 +160,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 			})
 			return nil
 		}},
-		identityFeature(),
+		identityFeature(c.cards),
 		areaFeature(onlineServices(c.catalog.Store)),
 		protocolFeature(),
 		{Name: "attachments", Messages: attachments.Messages, Migrations: attachments.Migrations, Wire: func(h *feature.Host) error {
@@ -180,6 +189,8 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.booking.Feature(),
 		c.spid.Feature(),
 		tu.Feature(),
+		c.schools.Feature(),
+		c.cards.Feature(),
 	}
 	return c
 }
@@ -192,11 +203,15 @@ func schema() db.Schema {
 // identityFeature is who is asking: accounts, logins, sessions, operators.
 // identity is a platform package (every feature asks it who is logged in),
 // so its feature is described here rather than in its own folder.
-func identityFeature() feature.Feature {
+// checks refuse verified cards at login (the card registry's state).
+func identityFeature(checks ...identity.CardCheck) feature.Feature {
 	return feature.Feature{
 		Name: "identity", Messages: identity.Messages, Portal: identity.Templates, Migrations: identity.Migrations,
 		Wire: func(h *feature.Host) error {
 			h.ID.Routes()
+			for _, c := range checks {
+				h.ID.AddCardCheck(c)
+			}
 			h.Portal.Middleware = append(h.Portal.Middleware, h.ID.Middleware)
 			h.Portal.Viewer = identity.Viewer
 			// The download of a person's data holds their audit entries:

@@ -87,7 +87,7 @@ func (c *cardReader) Holder(r *http.Request) (identity.CardHolder, error) {
 		return identity.CardHolder{}, refusal(err)
 	}
 	return identity.CardHolder{FiscalCode: string(id.FiscalCode), GivenName: id.GivenName, FamilyName: id.FamilyName, Serial: id.Serial, Kind: id.Kind,
-		Proof: id.Proof}, nil
+		CardNumber: id.CardNumber, Proof: id.Proof}, nil
 }
 
 // Revoked reports whether the card a session's proof names was revoked

@@ -47,6 +47,7 @@ var periodicKinds = []string{
 	"payments.reconciliation",
 	"payments.sandbox-gateway-delayed-outcomes",
 	"segnala.purge-unconfirmed",
+	"sportello.expired-applications",
 	"spid.expired-requests",
 	"timeuse.expired-invitations",
 	"timeuse.mix",
@@ -57,6 +58,7 @@ var periodicKinds = []string{
 // (feature.Host.Job).
 var workKinds = []string{
 	"payments.import",
+	"cards.import",
 }
 
 // Two processes built as serve builds them share one database: each
@@ -68,8 +70,8 @@ func TestPeriodicJobsRunOnceAcrossProcessesAsWired(t *testing.T) {
 			h := dbtest.Handles(t, dialect, 2)
 			ctx := context.Background()
 			var queues []*jobs.Jobs
-			// period is each periodic job's period; the daily digest's is a day.
-			period := map[string]time.Duration{"news.digest": 24 * time.Hour, "booking.reminders": 24 * time.Hour}
+			// period is each periodic job's period; the daily ones' is a day.
+			period := map[string]time.Duration{"news.digest": 24 * time.Hour, "booking.reminders": 24 * time.Hour, "sportello.expired-applications": 24 * time.Hour}
 			for _, d := range h {
 				a := newApps(t, d)
 				kinds := a.jobs.Kinds()

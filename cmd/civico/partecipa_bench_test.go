@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +142,86 @@ func seedBallots(b *testing.B, d *db.DB, id string, n int) {
 				pick("buona", "media", "cattiva"), pick("buona", "media", "cattiva"), pick("buona", "media", "cattiva"))
 			fmt.Fprintf(&sb, "($%d, $1, $%d, $%d)", len(args)+1, len(args)+2, len(args)+3)
 			args = append(args, tokens.Hash(tokens.Secret(16)), i%2 == 1, answers)
+		}
+		if _, err := d.ExecContext(ctx, sb.String(), args...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPartecipaProposals measures the list of proposals with 1,000
+// of them, each request rendered afresh (no page cache), on both engines:
+// the first page (the newest 50), the last page (offset 950, the worst
+// an OFFSET gets), a category's first page, and the API's first page. The count and the page
+// each read one index.
+func BenchmarkPartecipaProposals(b *testing.B) {
+	engines := map[string]func(testing.TB) *db.DB{"sqlite": dbtest.SQLite}
+	if os.Getenv(dbtest.PostgresEnv) != "" {
+		engines["postgres"] = dbtest.Postgres
+	}
+	for _, engine := range []string{"sqlite", "postgres"} {
+		open, ok := engines[engine]
+		if !ok {
+			continue
+		}
+		a := newApps(b, open(b))
+		seedProposals(b, a.civico.partecipa.Store.DB, 1000)
+		h := a.partecipa.Handler()
+		for _, page := range []struct{ name, path, want string }{
+			{"first", "/proposte", `data-element="proposals-count">1000 proposte<`},
+			{"last", "/proposte?pagina=20", `Pagina 20 di 20`},
+			{"category", "/proposte?categoria=mobilita", `data-element="proposals-count">100 proposte<`},
+			{"api", "/api/v1/proposals", `"total": 1000`},
+		} {
+			b.Run(engine+"/"+page.name, func(b *testing.B) {
+				req := httptest.NewRequest(http.MethodGet, page.path, nil)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				links := strings.Count(w.Body.String(), `data-element="proposal-link"`) + strings.Count(w.Body.String(), `"url": "http://partecipa.test/proposte/`)
+				if w.Code != 200 || !strings.Contains(w.Body.String(), page.want) || links != 50 {
+					b.Fatalf("%s: %d\n%s", page.path, w.Code, w.Body.String())
+				}
+				b.ReportAllocs()
+				cpu := processCPU()
+				for b.Loop() {
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, req)
+					if w.Code != 200 {
+						b.Fatalf("%s: %d", page.path, w.Code)
+					}
+				}
+				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			})
+		}
+	}
+}
+
+// seedProposals writes n proposals as CreateProposal writes them, one in
+// ten of each category, with supports and some answered, in
+// transactions of 500.
+func seedProposals(b *testing.B, d *db.DB, n int) {
+	b.Helper()
+	ctx := context.Background()
+	now := time.Now().Add(-time.Duration(n) * time.Minute)
+	for start := 0; start < n; start += 500 {
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO partecipa_proposals (id, author, title, body, category, address, status, supports, threshold, answer, answered_at, created_at, updated_at) VALUES `)
+		var args []any
+		for i := start; i < min(start+500, n); i++ {
+			if i > start {
+				sb.WriteString(", ")
+			}
+			var answered any
+			status, answer := "evaluation", ""
+			if i%7 == 0 {
+				status, answer, answered = "accepted", "Sì, nel bilancio del prossimo anno.", now
+			}
+			at := now.Add(time.Duration(i) * time.Minute)
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, 100, $%d, $%d, $%d, $%d)", len(args)+1, len(args)+2, len(args)+3, len(args)+4, len(args)+5,
+				len(args)+6, len(args)+7, len(args)+8, len(args)+9, len(args)+10, len(args)+11, len(args)+11)
+			args = append(args, tokens.ID(), fmt.Sprint("sub-", i), fmt.Sprintf("Proposta numero %d per il quartiere", i),
+				strings.Repeat("Una descrizione della proposta, con le sue ragioni. ", 8), partecipa.Categories[i%len(partecipa.Categories)],
+				"Via Frova "+strconv.Itoa(i), status, int64(i%120), answer, answered, at)
 		}
 		if _, err := d.ExecContext(ctx, sb.String(), args...); err != nil {
 			b.Fatal(err)

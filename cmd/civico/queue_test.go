@@ -266,6 +266,14 @@ func TestQueueJourney(t *testing.T) {
 			!strings.Contains(body, "all,,3,1,1,1,0.0,21.0,12.0,") || !strings.Contains(body, ",1,0,1,0,0.000,") {
 			t.Fatalf("the figures' CSV: %d\n%s", res.StatusCode, body)
 		}
+		// By sex: the one appointment is a small count, hidden with another.
+		if res, body := desk.do("GET", figures, nil); res.StatusCode != 200 || !strings.Contains(body, "Appuntamenti per sesso") || strings.Count(body, "dato nascosto: troppo piccolo") < 2 {
+			t.Fatalf("the figures by sex: %d\n%s", res.StatusCode, section(body))
+		}
+		if _, body := desk.do("GET", s.plain.URL+"/backoffice/appuntamenti/cifre.csv?dal=2026-11-25&al=2026-11-25", nil); !strings.Contains(body, "\nsex,unknown,,,,,,,,0,0,0,0,0.000,0,0.000") ||
+			!regexp.MustCompile(`\nsex,[FM],,,,,,,,c,`).MatchString(body) || strings.Count(body, "\nsex,") != 3 {
+			t.Fatalf("the figures' CSV by sex:\n%s", body)
+		}
 		if res, body := desk.do("GET", s.plain.URL+"/backoffice/appuntamenti/cifre?dal=2026-11-25&al=2026-11-01", nil); res.StatusCode != http.StatusUnprocessableEntity ||
 			!strings.Contains(body, `id="f-al-error"`) {
 			t.Fatalf("an inverted period: %d", res.StatusCode)

@@ -287,6 +287,8 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 	if err != nil {
 		return nil, err
 	}
+	// Proposals' places on Partecipa, with the same tile server.
+	partecipaApp.Maps = cfg.Maps
 	// Partecipa's logout continues at the portal's provider.
 	partecipaApp.FormOrigins = []string{origin(cfg.BaseURL)}
 

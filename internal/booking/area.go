@@ -22,8 +22,10 @@ type Entry struct {
 	Service *Service
 	// Cancellable: coming and live.
 	Cancellable bool
-	// Move is the flow's third step for the same office and service.
-	Move string
+	// Move is the flow's third step for the same office and service,
+	// moving this booking; Other the same step for a new booking (the
+	// link page of a booking without an account, which cannot be moved).
+	Move, Other string
 	// When is the slot in the page's language.
 	When string
 	// Outcome is what the office recorded of the appointment ("served",
@@ -68,6 +70,8 @@ func (h *Web) entry(lang string, dir *Directory, b *Booking) Entry {
 	e := Entry{Booking: b, Office: office, Service: service, Cancellable: b.Coming(h.now()), When: When(lang, b.Start, b.End)}
 	q := url.Values{"ufficio": {b.OfficeID}, "servizio": {b.ServiceID}, "sposta": {b.ID}}
 	e.Move = StartPath + "/orario?" + q.Encode()
+	q.Del("sposta")
+	e.Other = StartPath + "/orario?" + q.Encode()
 	return e
 }
 
@@ -153,7 +157,7 @@ func (h *Web) ics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="appuntamento.ics"`)
 	w.Header().Set("Cache-Control", "private, no-store")
-	_, _ = w.Write([]byte(ICS(b, office, service, name, baseURL(r))))
+	_, _ = w.Write([]byte(ICS(b, office, service, name, baseURL(r), h.now())))
 }
 
 func baseURL(r *http.Request) string {

@@ -123,3 +123,66 @@ func BenchmarkQueue(b *testing.B) {
 		})
 	}
 }
+
+// The job that moves what a change of hours displaces, with 500 other
+// coming appointments it reads and leaves: each run moves 10 appointments
+// of a day between its morning and its afternoon (the two hours it is
+// given in turn close one or the other), one transaction each, no mail.
+func BenchmarkReconcile(b *testing.B) {
+	for _, engine := range []struct {
+		name string
+		open func(testing.TB) *db.DB
+	}{{"sqlite", dbtest.SQLite}, {"postgres", dbtest.Postgres}} {
+		b.Run(engine.name, func(b *testing.B) {
+			ctx := context.Background()
+			d := engine.open(b)
+			ts := newTestStore(b, d, 50)
+			ts.Notify = nil
+			day := hours.DateOf(time.Now()).AddDays(3)
+			for i := range 510 {
+				start := day.At(9 * 60)
+				if i >= 10 {
+					start = day.AddDays(1 + i%20).At(hours.Clock(8*60 + 20*(i%30)))
+				}
+				r := ts.request(fmt.Sprintf("acc-%d", i), start)
+				if _, _, err := ts.Book(ctx, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			dirs := make([]*Directory, 2)
+			for i, open := range []string{"13:00-20:00", "08:00-12:00"} {
+				h, err := hours.Spec{Week: everyDay.Week, Exceptions: []hours.ExceptionSpec{{Date: day.String(), Hours: []string{open}}}}.Hours(hours.Holidays{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				h.OpenOnHolidays = true
+				dirs[i] = NewDirectory([]*Office{{ID: "anagrafe", Hours: h}}, nil)
+			}
+			reason := func(string) string { return "" }
+			// The run that finds nothing to move (every 5 minutes, nearly
+			// always), then the runs that move 10.
+			idle := NewDirectory([]*Office{{ID: "anagrafe", Hours: ts.grid.Hours}}, nil)
+			cpu := processCPU()
+			const idleRuns = 20
+			for range idleRuns {
+				if n, err := ts.Reconcile(ctx, idle, reason); err != nil || n.Total() != 0 {
+					b.Fatalf("idle: %+v %v", n, err)
+				}
+			}
+			idleCPU := (processCPU() - cpu) / idleRuns
+			b.ReportAllocs()
+			i := 0
+			cpu = processCPU()
+			for b.Loop() {
+				n, err := ts.Reconcile(ctx, dirs[i%2], reason)
+				if err != nil || n.Moved != 10 {
+					b.Fatalf("run %d: %+v %v", i, n, err)
+				}
+				i++
+			}
+			b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(i)/1000, "cpu-ms/op")
+			b.ReportMetric(float64(idleCPU.Microseconds())/1000, "idle-cpu-ms/op")
+			b.ReportMetric(10, "moves/op")
+		})
+	}
+}

@@ -127,15 +127,16 @@ func (m *Module) Feature() feature.Feature {
 				return err
 			})
 			// What a change of hours or counters no longer holds is
-			// cancelled, and the residents told why.
+			// moved to the nearest free slot (cancelled when there is
+			// none), and the residents told why.
 			h.Every("bookings the hours no longer hold", 5*time.Minute, func(ctx context.Context) error {
 				dir, err := m.Catalogue(ctx)
 				if err != nil {
 					return err
 				}
 				n, err := m.Store.Reconcile(ctx, dir, func(lang string) string { return h.Portal.I18n.T(lang, "booking.reconcile.reason") })
-				if n > 0 {
-					h.Log.Info("booking: appointments the offices no longer hold were cancelled", "bookings", n)
+				if n.Total() > 0 {
+					h.Log.Info("booking: appointments the offices no longer hold were moved or cancelled", "moved", n.Moved, "cancelled", n.Cancelled)
 				}
 				return err
 			})

@@ -23,6 +23,91 @@ type Figures struct {
 	All      Tally
 	Offices  []Tally // by office id
 	Services []Tally // by service id
+	// BySex are the appointments by the booker's proven sex: one row per
+	// Sexes, small counts hidden (MinCell). Tickets are anonymous: none
+	// is counted by sex.
+	BySex []SexTally
+}
+
+// MinCell is the fewest appointments a figure by sex shows: a smaller
+// count (not a zero) is hidden, and when one count of a figure is hidden
+// the smallest other is too, so that none is the total less the others.
+const MinCell = 5
+
+// Sexes are the groups of the figures by sex: proven female, proven male,
+// and unknown (a booking with a mail address only, an account whose sex
+// nothing proved, a booking from before it was recorded).
+var Sexes = []string{"F", "M", ""}
+
+// Cell is a count of the figures by sex; Hidden: too small to show, or the
+// one that would give a hidden one away.
+type Cell struct {
+	N      int
+	Hidden bool
+}
+
+// SexTally is one sex's appointments in the period.
+type SexTally struct {
+	Sex                                                string
+	Bookings, Cancelled, BookedServed, NoShow, Outside Cell
+}
+
+// NoShowRate is as Tally's; ok is false when a count it comes from is
+// hidden.
+func (t SexTally) NoShowRate() (rate float64, ok bool) {
+	if t.BookedServed.Hidden || t.NoShow.Hidden {
+		return 0, false
+	}
+	return Tally{BookedServed: t.BookedServed.N, NoShow: t.NoShow.N}.NoShowRate(), true
+}
+
+// OutsideShare is as Tally's; ok is false when a count it comes from is
+// hidden.
+func (t SexTally) OutsideShare() (share float64, ok bool) {
+	if t.Bookings.Hidden || t.Cancelled.Hidden || t.Outside.Hidden {
+		return 0, false
+	}
+	return Tally{Bookings: t.Bookings.N, Cancelled: t.Cancelled.N, Outside: t.Outside.N}.OutsideShare(), true
+}
+
+// bySex turns the counts by sex into the published rows: each figure's
+// counts below MinCell (but above zero) hidden, and a second, the smallest
+// other, when only one is.
+func bySex(raw map[string]*Tally) []SexTally {
+	out := make([]SexTally, len(Sexes))
+	for i, sex := range Sexes {
+		t := raw[sex]
+		if t == nil {
+			t = &Tally{}
+		}
+		out[i] = SexTally{Sex: sex, Bookings: Cell{N: t.Bookings}, Cancelled: Cell{N: t.Cancelled}, BookedServed: Cell{N: t.BookedServed},
+			NoShow: Cell{N: t.NoShow}, Outside: Cell{N: t.Outside}}
+	}
+	fields := []func(*SexTally) *Cell{
+		func(t *SexTally) *Cell { return &t.Bookings }, func(t *SexTally) *Cell { return &t.Cancelled },
+		func(t *SexTally) *Cell { return &t.BookedServed }, func(t *SexTally) *Cell { return &t.NoShow },
+		func(t *SexTally) *Cell { return &t.Outside },
+	}
+	for _, field := range fields {
+		hidden := 0
+		for i := range out {
+			if c := field(&out[i]); c.N > 0 && c.N < MinCell {
+				c.Hidden = true
+				hidden++
+			}
+		}
+		if hidden != 1 {
+			continue
+		}
+		var smallest *Cell
+		for i := range out {
+			if c := field(&out[i]); !c.Hidden && (smallest == nil || c.N < smallest.N) {
+				smallest = c
+			}
+		}
+		smallest.Hidden = true
+	}
+	return out
 }
 
 // Tally counts one group's tickets and appointments.
@@ -128,21 +213,22 @@ func (s *Store) Figures(ctx context.Context, from, to hours.Date) (*Figures, err
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	brows, err := s.DB.QueryContext(ctx, `SELECT b.office_id, b.service_id, b.state, b.start_at, COALESCE(o.outcome, '') FROM bookings b
+	sexes := map[string]*Tally{}
+	brows, err := s.DB.QueryContext(ctx, `SELECT b.office_id, b.service_id, b.state, b.start_at, COALESCE(o.outcome, ''), b.sex FROM bookings b
 		LEFT JOIN booking_outcomes o ON o.booking_id = b.id WHERE b.start_at >= $1 AND b.start_at < $2 AND b.state <> 'expired'`, start, end)
 	if err != nil {
 		return nil, err
 	}
 	defer brows.Close()
 	for brows.Next() {
-		var office, service, outcome string
+		var office, service, outcome, sex string
 		var state State
 		var at time.Time
-		if err := brows.Scan(&office, &service, &state, &at, &outcome); err != nil {
+		if err := brows.Scan(&office, &service, &state, &at, &outcome, &sex); err != nil {
 			return nil, err
 		}
 		l := at.In(hours.Rome)
-		for _, t := range []*Tally{&f.All, group(offices, office), group(services, service)} {
+		for _, t := range []*Tally{&f.All, group(offices, office), group(services, service), group(sexes, sex)} {
 			t.Bookings++
 			if state == Cancelled {
 				t.Cancelled++
@@ -165,6 +251,7 @@ func (s *Store) Figures(ctx context.Context, from, to hours.Date) (*Figures, err
 		return nil, err
 	}
 	f.All.summarise()
+	f.BySex = bySex(sexes)
 	for _, m := range []struct {
 		from map[string]*Tally
 		to   *[]Tally

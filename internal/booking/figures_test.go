@@ -1,15 +1,20 @@
 package booking
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/web"
 )
 
 // Figures on a hand-counted day: four tickets (served after a wait of 10
@@ -121,10 +126,11 @@ func TestQuantile(t *testing.T) {
 	}
 }
 
-// Reconcile: an exception that closes the office on a morning cancels
-// that morning's appointments (and tells the residents), not the others';
-// one counter fewer cancels the latest booked of a full slot; an office
-// that left the catalogue keeps its bookings.
+// Reconcile: an exception that closes the office on a morning moves
+// that morning's appointment to the day's nearest free slot (and tells the
+// resident), not the others; one counter fewer moves the latest booked of
+// a full slot (a tie of distance to the later slot); an office that left
+// the catalogue keeps its bookings.
 func TestReconcile(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -145,46 +151,268 @@ func TestReconcile(t *testing.T) {
 		second := book("c", at(15, 0))
 		other := book("d", at(16, 0))
 		reason := func(lang string) string { return "motivo " + lang }
-		state := func(b *Booking) State {
-			var s State
-			if err := d.QueryRowContext(ctx, `SELECT state FROM bookings WHERE id = $1`, b.ID).Scan(&s); err != nil {
+		read := func(b *Booking) *Booking {
+			t.Helper()
+			got, err := scan(d.QueryRowContext(ctx, `SELECT `+columns+` FROM bookings WHERE id = $1`, b.ID))
+			if err != nil {
 				t.Fatal(err)
 			}
-			return s
+			return got
+		}
+		taken := func(start time.Time) int {
+			t.Helper()
+			m, err := ts.Taken(ctx, "anagrafe", "carta-identita", start, start.Add(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m[Key(start)]
 		}
 
-		// Nothing changed: nothing cancelled.
+		// Nothing changed: nothing moved.
 		dir := NewDirectory([]*Office{{ID: "anagrafe", Hours: ts.grid.Hours}}, nil)
-		if n, err := ts.Reconcile(ctx, dir, reason); err != nil || n != 0 {
-			t.Fatalf("unchanged: %d %v", n, err)
+		if n, err := ts.Reconcile(ctx, dir, reason); err != nil || n.Total() != 0 {
+			t.Fatalf("unchanged: %+v %v", n, err)
 		}
-		// The office closes that morning.
+		// The office closes that morning: 09:00 goes to 13:00, the day's
+		// nearest free slot, in place (same code, same link).
 		closed, err := hours.Spec{Week: everyDay.Week, Exceptions: []hours.ExceptionSpec{{Date: day.String(), Hours: []string{"13:00-20:00"}}}}.Hours(hours.Holidays{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		closed.OpenOnHolidays = true
 		dir = NewDirectory([]*Office{{ID: "anagrafe", Hours: closed}}, nil)
-		if n, err := ts.Reconcile(ctx, dir, reason); err != nil || n != 1 || state(early) != Cancelled || state(first) != Confirmed {
-			t.Fatalf("a closed morning: %d %v", n, err)
+		if n, err := ts.Reconcile(ctx, dir, reason); err != nil || n != (Reconciled{Moved: 1}) {
+			t.Fatalf("a closed morning: %+v %v", n, err)
 		}
-		if last := ts.sent[len(ts.sent)-1]; last.id != early.ID || last.what != "cancelled_by_office" {
+		if got := read(early); got.State != Confirmed || !got.Start.Equal(at(13, 0)) || !got.End.Equal(at(13, 20)) || got.Code != early.Code {
+			t.Fatalf("the closed morning's appointment: %+v", got)
+		}
+		if got := read(first); got.State != Confirmed || !got.Start.Equal(at(15, 0)) {
+			t.Fatalf("an afternoon appointment changed: %+v", got)
+		}
+		if taken(at(9, 0)) != 0 || taken(at(13, 0)) != 1 {
+			t.Fatalf("places: 09:00 %d, 13:00 %d", taken(at(9, 0)), taken(at(13, 0)))
+		}
+		if last := ts.sent[len(ts.sent)-1]; last.id != early.ID || last.what != "moved_by_office" {
 			t.Fatalf("the resident was not told: %+v", last)
 		}
-		// One counter fewer: the 15:00 slot's later booking goes.
+		var audited int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'booking.move' AND subject = $1`, "booking:"+early.ID).Scan(&audited); err != nil || audited != 1 {
+			t.Fatalf("audit of the move: %d %v", audited, err)
+		}
+		// One counter fewer: the 15:00 slot's later booking goes to 15:20
+		// (as near as 14:40, and later).
 		o := ts.offer
 		o.Counters = 1
 		if err := ts.PutOffer(ctx, o, "op-1", "127.0.0.1"); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := ts.Reconcile(ctx, dir, reason); err != nil || n != 1 || state(second) != Cancelled || state(first) != Confirmed || state(other) != Confirmed {
-			t.Fatalf("one counter fewer: %d %v (first %s, second %s)", n, err, state(first), state(second))
+		if n, err := ts.Reconcile(ctx, dir, reason); err != nil || n != (Reconciled{Moved: 1}) {
+			t.Fatalf("one counter fewer: %+v %v", n, err)
+		}
+		if got := read(second); got.State != Confirmed || !got.Start.Equal(at(15, 20)) {
+			t.Fatalf("the later booking of the full slot: %+v", got)
+		}
+		if read(first).State != Confirmed || read(other).State != Confirmed || !read(other).Start.Equal(at(16, 0)) {
+			t.Fatal("another appointment changed")
+		}
+		if taken(at(15, 0)) != 1 || taken(at(15, 20)) != 1 {
+			t.Fatalf("places: 15:00 %d, 15:20 %d", taken(at(15, 0)), taken(at(15, 20)))
+		}
+		// Stable: a second run finds nothing.
+		if n, err := ts.Reconcile(ctx, dir, reason); err != nil || n.Total() != 0 {
+			t.Fatalf("a second run: %+v %v", n, err)
 		}
 		// An office no longer in the catalogue: its bookings stand.
-		if n, err := ts.Reconcile(ctx, NewDirectory(nil, nil), reason); err != nil || n != 0 {
-			t.Fatalf("an office gone: %d %v", n, err)
+		if n, err := ts.Reconcile(ctx, NewDirectory(nil, nil), reason); err != nil || n.Total() != 0 {
+			t.Fatalf("an office gone: %+v %v", n, err)
 		}
 	})
+}
+
+// Two displaced appointments compete for the one free slot within the
+// horizon, with two runs of the job at once: one is moved there, the
+// other cancelled (and told), the slot holds one, the old slots none.
+// The move goes to the next day when its day has no room, and an
+// appointment whose offer is gone is cancelled.
+func TestReconcileCompetes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ts := newTestStore(t, d, 1)
+		day := hours.DateOf(time.Now()).AddDays(2)
+		at := func(dd, hh, mm int) time.Time { return day.AddDays(dd).At(hours.Clock(hh*60 + mm)) }
+		spec := func(exc ...hours.ExceptionSpec) *hours.Hours {
+			t.Helper()
+			// Closed every day of the horizon but what exc opens.
+			var all []hours.ExceptionSpec
+			for i := -3; i <= MoveHorizon+3; i++ {
+				e := hours.ExceptionSpec{Date: day.AddDays(i).String(), Closed: true}
+				for _, x := range exc {
+					if x.Date == e.Date {
+						e = x
+					}
+				}
+				all = append(all, e)
+			}
+			h, err := hours.Spec{Week: everyDay.Week, Exceptions: all}.Hours(hours.Holidays{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.OpenOnHolidays = true
+			return h
+		}
+		everyDayHours := ts.grid.Hours
+		ts.grid.Hours = spec(hours.ExceptionSpec{Date: day.String(), Hours: []string{"09:00-09:40"}})
+		a, _, err := ts.Book(ctx, ts.request("a", at(0, 9, 0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _, err := ts.Book(ctx, ts.request("b", at(0, 9, 20)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The morning closes; one slot opens the day after.
+		after := spec(hours.ExceptionSpec{Date: day.AddDays(1).String(), Hours: []string{"10:00-10:20"}})
+		dir := NewDirectory([]*Office{{ID: "anagrafe", Hours: after}}, nil)
+		reason := func(string) string { return "chiuso" }
+		var wg sync.WaitGroup
+		results := make([]Reconciled, 2)
+		errs := make([]error, 2)
+		for i := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i], errs[i] = ts.Reconcile(ctx, dir, reason)
+			}()
+		}
+		wg.Wait()
+		var total Reconciled
+		for i := range 2 {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			total.Moved += results[i].Moved
+			total.Cancelled += results[i].Cancelled
+		}
+		if total != (Reconciled{Moved: 1, Cancelled: 1}) {
+			t.Fatalf("two runs: %+v", results)
+		}
+		states := map[State][]*Booking{}
+		for _, x := range []*Booking{a, b} {
+			got, err := scan(d.QueryRowContext(ctx, `SELECT `+columns+` FROM bookings WHERE id = $1`, x.ID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			states[got.State] = append(states[got.State], got)
+		}
+		if len(states[Confirmed]) != 1 || len(states[Cancelled]) != 1 || !states[Confirmed][0].Start.Equal(at(1, 10, 0)) || states[Cancelled][0].CancelledBy != "office" {
+			t.Fatalf("states: %+v", states)
+		}
+		taken, err := ts.Taken(ctx, "anagrafe", "carta-identita", at(0, 0, 0), at(2, 0, 0))
+		if err != nil || len(taken) != 1 || taken[Key(at(1, 10, 0))] != 1 {
+			t.Fatalf("places: %v %v", taken, err)
+		}
+		told := map[string]string{}
+		for _, n := range ts.sent {
+			if n.what == "moved_by_office" || n.what == "cancelled_by_office" {
+				if told[n.id] != "" {
+					t.Fatalf("told twice: %+v", ts.sent)
+				}
+				told[n.id] = n.what
+			}
+		}
+		if told[states[Confirmed][0].ID] != "moved_by_office" || told[states[Cancelled][0].ID] != "cancelled_by_office" {
+			t.Fatalf("mails: %v", told)
+		}
+
+		// The same race without luck: both read the one free place (10:20)
+		// before either moves; the second's take is refused below the
+		// capacity and it is cancelled.
+		ts.grid.Hours = spec(hours.ExceptionSpec{Date: day.String(), Hours: []string{"09:00-09:40"}})
+		var late []*Booking
+		for _, acc := range []string{"d", "e"} {
+			x, _, err := ts.Book(ctx, ts.request(acc, at(0, 9, 0).Add(time.Duration(len(late))*20*time.Minute)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			late = append(late, x)
+		}
+		wider := spec(hours.ExceptionSpec{Date: day.AddDays(1).String(), Hours: []string{"10:00-10:40"}})
+		office := &Office{ID: "anagrafe", Hours: wider}
+		var cands [][]Slot
+		for _, x := range late {
+			c, err := ts.candidates(ctx, x, office, ts.offer, time.Now())
+			if err != nil || len(c) != 1 || !c[0].Start.Equal(at(1, 10, 20)) {
+				t.Fatalf("candidates: %+v %v", c, err)
+			}
+			cands = append(cands, c)
+		}
+		letters, err := ts.letters(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []bool{true, false} {
+			if moved, err := ts.displace(ctx, late[i], cands[i], letters, "chiuso"); err != nil || moved != want {
+				t.Fatalf("displace %d: %v %v", i, moved, err)
+			}
+		}
+		if taken, err := ts.Taken(ctx, "anagrafe", "carta-identita", at(1, 10, 20), at(1, 10, 21)); err != nil || taken[Key(at(1, 10, 20))] != 1 {
+			t.Fatalf("10:20 holds %v %v", taken, err)
+		}
+		// A booking moved or cancelled meanwhile is not displaced again.
+		if _, err := ts.displace(ctx, late[0], cands[0], letters, "chiuso"); !errors.Is(err, ErrNotLive) {
+			t.Fatalf("a stale displacement: %v", err)
+		}
+
+		// An offer gone: its displaced appointment is cancelled, though
+		// slots are free.
+		ts.grid.Hours = everyDayHours
+		if _, _, err := ts.Book(ctx, ts.request("c", at(3, 11, 0))); err != nil {
+			t.Fatal(err)
+		}
+		if err := ts.DeleteOffer(ctx, "anagrafe", "carta-identita", "op-1", ""); err != nil {
+			t.Fatal(err)
+		}
+		closedDay := spec(hours.ExceptionSpec{Date: day.AddDays(1).String(), Hours: []string{"10:00-10:40"}},
+			hours.ExceptionSpec{Date: day.AddDays(4).String(), Hours: []string{"08:00-20:00"}})
+		if n, err := ts.Reconcile(ctx, NewDirectory([]*Office{{ID: "anagrafe", Hours: closedDay}}, nil), reason); err != nil || n != (Reconciled{Cancelled: 1}) {
+			t.Fatalf("an offer gone: %+v %v", n, err)
+		}
+	})
+}
+
+// The mail of a move says the new time, the old and why, with the link
+// and the updated calendar file.
+func TestReconcileMail(t *testing.T) {
+	x, err := web.NewI18n(web.Messages, Messages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &Notifier{I18n: x, BaseURL: "https://comune.example.it"}
+	start := time.Date(2026, 12, 10, 14, 0, 0, 0, hours.Rome)
+	b := &Booking{ID: "b1", Code: "AP-ABCDEFGH", OfficeID: "anagrafe", ServiceID: "cie", Start: start.UTC(), End: start.Add(20 * time.Minute).UTC(),
+		WasStart: start.Add(-5 * time.Hour).UTC(), WasEnd: start.Add(-5*time.Hour + 20*time.Minute).UTC(), Email: "a@example.it", GivenName: "Maria",
+		Notes: "l'ufficio ha cambiato i suoi orari", State: Confirmed, Lang: "it", CreatedAt: start.Add(-48 * time.Hour)}
+	m, err := n.Letter(NewDirectory([]*Office{{ID: "anagrafe", Name: "Anagrafe", Address: "Piazza 1"}}, nil), "Comune di Prova", b, "moved_by_office", "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"10/12/2026, ore 14:00–14:20", "10/12/2026, ore 09:00–09:20", "Motivo: l'ufficio ha cambiato i suoi orari", "https://comune.example.it/prenota-appuntamento/link/tok", "AP-ABCDEFGH"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("the mail lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if !strings.Contains(m.Subject, "10/12/2026") || len(m.Attachments) != 2 || !strings.Contains(string(m.Attachments[0].Content), "DTSTART:20261210T130000Z") {
+		t.Fatalf("subject %q, attachments %d", m.Subject, len(m.Attachments))
+	}
+	// A later file than the booking's: its DTSTAMP is the mail's.
+	if ics := string(m.Attachments[0].Content); strings.Contains(ics, "DTSTAMP:"+b.CreatedAt.UTC().Format("20060102T150405Z")) || !strings.Contains(ics, "UID:b1@booking.civico") {
+		t.Errorf("the moved appointment's calendar file does not replace the first:\n%s", ics)
+	}
+	if qr, err := CodePNG(b.Code); err != nil || m.Attachments[1].Name != QRFile || m.Attachments[1].MediaType != "image/png" || !bytes.Equal(m.Attachments[1].Content, qr) ||
+		!strings.Contains(m.Text, QRFile) {
+		t.Errorf("the QR code: %s %s %v", m.Attachments[1].Name, m.Attachments[1].MediaType, err)
+	}
 }
 
 // The queue's bounds against tickets nobody holds and codes others know:
@@ -247,4 +475,174 @@ func TestQueueBounds(t *testing.T) {
 	if displays != 0 || len(displayClients) != 0 {
 		t.Fatalf("left held: %d %v", displays, displayClients)
 	}
+}
+
+// Figures by sex on a hand-counted day: 6 appointments of women (one
+// cancelled), 3 of men, 7 unknown (a typed claim of sex counts as
+// unknown). Men's 3 is below MinCell and hidden, and the next smallest
+// (women's 6) with it, or it would be the total less the others; of the
+// cancelled, women's 1 is hidden and men's 0 with it; the shares drawn
+// from a hidden count are hidden. Closing an account erases its sex.
+func TestFiguresBySex(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ts := newTestStore(t, d, 2)
+		day := hours.DateOf(time.Now()).AddDays(1)
+		for wd := day.At(12 * 60).Weekday(); wd == time.Saturday || wd == time.Sunday; wd = day.At(12 * 60).Weekday() {
+			day = day.AddDays(1) // within the working day: none outside it
+		}
+		n := 0
+		book := func(sex string, proven bool) *Booking {
+			t.Helper()
+			r := ts.request(fmt.Sprintf("acc-%d", n), day.At(hours.Clock(8*60+20*(n/2))))
+			r.Sex = ProvenSex(sex, proven)
+			n++
+			b, _, err := ts.Book(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		var women []*Booking
+		for range 6 {
+			women = append(women, book("F", true))
+		}
+		for range 3 {
+			book("M", true)
+		}
+		for range 6 {
+			book("", true)
+		}
+		book("M", false) // a claim: unknown
+		if _, err := ts.Cancel(ctx, women[0].ID, women[0].AccountID, ""); err != nil {
+			t.Fatal(err)
+		}
+		f, err := ts.Figures(ctx, day, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.All.Bookings != 16 || len(f.BySex) != 3 {
+			t.Fatalf("all %d, by sex %+v", f.All.Bookings, f.BySex)
+		}
+		want := []SexTally{
+			{Sex: "F", Bookings: Cell{6, true}, Cancelled: Cell{1, true}, Outside: Cell{0, false}},
+			{Sex: "M", Bookings: Cell{3, true}, Cancelled: Cell{0, true}},
+			{Sex: "", Bookings: Cell{7, false}, Cancelled: Cell{0, false}},
+		}
+		for i, w := range want {
+			g := f.BySex[i]
+			if g.Sex != w.Sex || g.Bookings != w.Bookings || g.Cancelled != w.Cancelled || g.Outside != w.Outside {
+				t.Errorf("%q: %+v, want %+v", w.Sex, g, w)
+			}
+		}
+		if _, ok := f.BySex[0].OutsideShare(); ok {
+			t.Error("women's share outside working hours is drawn from hidden counts")
+		}
+		if v, ok := f.BySex[2].OutsideShare(); !ok || v != 0 {
+			t.Errorf("unknown's share outside working hours: %v %v", v, ok)
+		}
+		// Closing an account erases the sex with the rest.
+		if err := d.Tx(ctx, func(tx *sql.Tx) error { return ts.Erase(ctx, tx, women[1].AccountID) }); err != nil {
+			t.Fatal(err)
+		}
+		var sex string
+		if err := d.QueryRowContext(ctx, `SELECT sex FROM bookings WHERE id = $1`, women[1].ID).Scan(&sex); err != nil || sex != "" {
+			t.Fatalf("after closing the account: %q %v", sex, err)
+		}
+	})
+}
+
+func TestBySexHidesOneOnlyWithAnother(t *testing.T) {
+	for _, c := range []struct {
+		f, m, u    int
+		hf, hm, hu bool
+	}{
+		{10, 10, 10, false, false, false},
+		{0, 0, 12, false, false, false}, // zeros are not small
+		{4, 20, 30, true, true, false},  // one small: the next smallest too
+		{2, 3, 40, true, true, false},   // two small: enough
+		{4, 0, 9, true, true, false},    // the smallest other may be a zero
+		{5, 5, 5, false, false, false},  // MinCell itself shows
+	} {
+		rows := bySex(map[string]*Tally{"F": {Bookings: c.f}, "M": {Bookings: c.m}, "": {Bookings: c.u}})
+		if rows[0].Bookings.Hidden != c.hf || rows[1].Bookings.Hidden != c.hm || rows[2].Bookings.Hidden != c.hu {
+			t.Errorf("%d %d %d: hidden %v %v %v", c.f, c.m, c.u, rows[0].Bookings.Hidden, rows[1].Bookings.Hidden, rows[2].Bookings.Hidden)
+		}
+	}
+}
+
+// A move follows the resident's check-in: their waiting ticket is called
+// at the new time when the appointment stays on the day, withdrawn when it
+// leaves the day; the reminder is sent again for the new time.
+func TestReconcileMovesTheCheckIn(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ts := newTestStore(t, d, 1)
+		day := hours.DateOf(time.Now()).AddDays(2)
+		at := func(dd, hh, mm int) time.Time { return day.AddDays(dd).At(hours.Clock(hh*60 + mm)) }
+		now := at(0, 8, 0)
+		ts.Now = func() time.Time { return now }
+		a, _, err := ts.Book(ctx, ts.request("a", at(0, 15, 0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _, err := ts.Book(ctx, ts.request("b", at(0, 16, 0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.ExecContext(ctx, `UPDATE bookings SET reminded_at = $1`, now); err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range []*Booking{a, b} {
+			if _, _, err := ts.CheckIn(ctx, "anagrafe", x.Code); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The afternoon closes from 14:40 to 17:00: 15:00 goes to 14:20
+		// (nearer than 17:00); 16:00 to 17:00 (14:20 is taken by then).
+		// Then, with the whole day closed, 14:20 leaves the day.
+		h, err := hours.Spec{Week: everyDay.Week, Exceptions: []hours.ExceptionSpec{{Date: day.String(), Hours: []string{"08:00-14:40", "17:00-20:00"}}}}.Hours(hours.Holidays{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.OpenOnHolidays = true
+		// Others hold 10:00 to 14:00, so that 14:20 is the nearest free.
+		for c := hours.Clock(10 * 60); c < 14*60+20; c += 20 {
+			if _, _, err := ts.Book(ctx, ts.request(fmt.Sprintf("m%d", c), day.At(c))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reason := func(string) string { return "chiuso" }
+		if n, err := ts.Reconcile(ctx, NewDirectory([]*Office{{ID: "anagrafe", Hours: h}}, nil), reason); err != nil || n != (Reconciled{Moved: 2}) {
+			t.Fatalf("moves: %+v %v", n, err)
+		}
+		due := func(x *Booking) (time.Time, TicketState, bool) {
+			t.Helper()
+			var due time.Time
+			var st TicketState
+			var reminded sql.NullTime
+			if err := d.QueryRowContext(ctx, `SELECT q.due_at, q.state, b.reminded_at FROM queue_tickets q JOIN bookings b ON b.id = q.booking_id WHERE q.booking_id = $1`, x.ID).
+				Scan(&due, &st, &reminded); err != nil {
+				t.Fatal(err)
+			}
+			return due.UTC(), st, reminded.Valid
+		}
+		if got, st, reminded := due(a); !got.Equal(at(0, 14, 20)) || st != Waiting || reminded {
+			t.Errorf("15:00's ticket: due %v, %s, reminded %v", got.In(hours.Rome), st, reminded)
+		}
+		if got, st, _ := due(b); !got.Equal(at(0, 17, 0)) || st != Waiting {
+			t.Errorf("16:00's ticket: due %v, %s", got.In(hours.Rome), st)
+		}
+		closed, err := hours.Spec{Week: everyDay.Week, Exceptions: []hours.ExceptionSpec{{Date: day.String(), Closed: true}}}.Hours(hours.Holidays{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed.OpenOnHolidays = true
+		if _, err := ts.Reconcile(ctx, NewDirectory([]*Office{{ID: "anagrafe", Hours: closed}}, nil), reason); err != nil {
+			t.Fatal(err)
+		}
+		if _, st, _ := due(a); st != Withdrawn {
+			t.Errorf("a ticket of a day the appointment left: %s", st)
+		}
+	})
 }

@@ -21,6 +21,10 @@ type FiguresData struct {
 	// ByHour and ByDay are the live appointments of all offices by the
 	// hour and the weekday they start (hours without any left out).
 	ByHour, ByDay []Count
+	// BySex are the appointments by the booker's proven sex.
+	BySex []SexRow
+	// MinCell is the fewest appointments a count by sex shows.
+	MinCell int
 }
 
 // Count is one row of a distribution.
@@ -102,6 +106,17 @@ func (h *Web) boFigures(w http.ResponseWriter, r *http.Request) {
 		for _, wd := range []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday} {
 			d.ByDay = append(d.ByDay, Count{names[wd], f.All.ByWeekday[wd]})
 		}
+		d.MinCell = MinCell
+		for _, t := range f.BySex {
+			row := SexRow{SexTally: t, Label: h.App.I18n.T(lang, "booking.figures.sex."+map[string]string{"F": "f", "M": "m", "": "unknown"}[t.Sex])}
+			if v, ok := t.NoShowRate(); ok && t.BookedServed.N+t.NoShow.N > 0 {
+				row.NoShow = percent(v)
+			}
+			if v, ok := t.OutsideShare(); ok && t.Bookings.N > t.Cancelled.N {
+				row.Outside = percent(v)
+			}
+			d.BySex = append(d.BySex, row)
+		}
 	}
 	h.boPage(w, r, status, "booking_bo_figures", h.App.I18n.T(lang, "booking.figures.title"), d)
 }
@@ -137,7 +152,41 @@ func (h *Web) boFiguresCSV(w http.ResponseWriter, r *http.Request) {
 	for i := range f.Services {
 		row("service", &f.Services[i])
 	}
+	// By sex: appointments only (tickets are anonymous); a hidden count is
+	// "c" (confidential, as Eurostat marks it), and so is a share from it.
+	for _, t := range f.BySex {
+		key := t.Sex
+		if key == "" {
+			key = "unknown"
+		}
+		noShow, ok1 := t.NoShowRate()
+		outside, ok2 := t.OutsideShare()
+		_ = cw.Write([]string{"sex", key, "", "", "", "", "", "", "", cell(t.Bookings), cell(t.Cancelled), cell(t.BookedServed), cell(t.NoShow),
+			share(noShow, ok1), cell(t.Outside), share(outside, ok2)})
+	}
 	cw.Flush()
+}
+
+func cell(c Cell) string {
+	if c.Hidden {
+		return "c"
+	}
+	return strconv.Itoa(c.N)
+}
+
+func share(v float64, ok bool) string {
+	if !ok {
+		return "c"
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+// SexRow is a row of the page's figures by sex.
+type SexRow struct {
+	SexTally
+	// Label names the group; NoShow and Outside are the shares as
+	// percentages, "" when hidden.
+	Label, NoShow, Outside string
 }
 
 func minutes(d time.Duration) string { return strconv.FormatFloat(d.Minutes(), 'f', 1, 64) }

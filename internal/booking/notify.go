@@ -69,14 +69,24 @@ func (n *Notifier) Letter(dir *Directory, townName string, b *Booking, what, lin
 		"Date", start.Format("02/01/2006"), "Time", start.Format("15:04") + "–" + b.End.In(hours.Rome).Format("15:04"),
 		"Link", n.BaseURL + LinkPath(link), "Town", townName, "Name", b.GivenName, "Minutes", int(PendingFor / time.Minute),
 		"Reason", b.Notes}
+	if !b.WasStart.IsZero() {
+		was := b.WasStart.In(hours.Rome)
+		args = append(args, "WasDate", was.Format("02/01/2006"), "WasTime", was.Format("15:04")+"–"+b.WasEnd.In(hours.Rome).Format("15:04"))
+	}
 	if strings.HasPrefix(what, "cancelled") {
 		// The link of a cancelled booking leads to booking another.
 		args[13] = n.BaseURL + StartPath
 	}
 	m := mail.Message{To: b.Email, Subject: t("booking.mail."+what+".subject", args...), Text: t("booking.mail."+what+".text", args...)}
-	if what == "booked" || what == "reminder" {
+	if what == "booked" || what == "reminder" || what == "moved_by_office" {
+		// The calendar file, and the code as a QR code for the kiosk (the
+		// text gives the code too).
+		qr, err := CodePNG(b.Code)
+		if err != nil {
+			return m, err
+		}
 		m.Attachments = []mail.Attachment{{Name: "appuntamento.ics", MediaType: "text/calendar; charset=utf-8; method=PUBLISH",
-			Content: []byte(ICS(b, office, service, townName, n.BaseURL))}}
+			Content: []byte(ICS(b, office, service, townName, n.BaseURL, time.Now()))}, {Name: QRFile, MediaType: "image/png", Content: qr}}
 	}
 	if m.Subject == "" || strings.HasPrefix(m.Subject, "booking.") {
 		return m, fmt.Errorf("booking: no mail for %q", what)
@@ -102,9 +112,10 @@ func placeOf(dir *Directory, b *Booking) (*Office, *Service) {
 func LinkPath(link string) string { return StartPath + "/link/" + link }
 
 // ICS is the appointment as an iCalendar event (RFC 5545), for the
-// resident's calendar: its UID is the booking's, so a second file (the
-// reminder's) updates the first.
-func ICS(b *Booking, office *Office, service *Service, townName, baseURL string) string {
+// resident's calendar: its UID is the booking's and its DTSTAMP when the
+// file was made (stamp), so a later file (the reminder's, an office's
+// move) updates the first.
+func ICS(b *Booking, office *Office, service *Service, townName, baseURL string, stamp time.Time) string {
 	var s strings.Builder
 	line := func(v string) { s.WriteString(ical.Line(v)) }
 	line("BEGIN:VCALENDAR")
@@ -114,7 +125,7 @@ func ICS(b *Booking, office *Office, service *Service, townName, baseURL string)
 	line("METHOD:PUBLISH")
 	line("BEGIN:VEVENT")
 	line("UID:" + b.ID + "@booking.civico")
-	line("DTSTAMP:" + b.CreatedAt.UTC().Format(ical.UTC))
+	line("DTSTAMP:" + stamp.UTC().Format(ical.UTC))
 	line("DTSTART:" + b.Start.UTC().Format(ical.UTC))
 	line("DTEND:" + b.End.UTC().Format(ical.UTC))
 	line("SUMMARY:" + ical.Escape(service.Title+" – "+office.Name))

@@ -73,6 +73,9 @@ type Booking struct {
 	CancelledAt         *time.Time
 	// CancelledBy is "resident", "office" or "expiry".
 	CancelledBy string
+	// WasStart and WasEnd are the time an office's change moved the
+	// appointment from, for the mail that says so (not stored).
+	WasStart, WasEnd time.Time `json:"-"`
 }
 
 // Coming reports whether the appointment is still ahead and holds its place.
@@ -242,6 +245,19 @@ type Request struct {
 	AccountID                    string
 	Email, GivenName, FamilyName string
 	Phone, Notes, Lang, Remote   string
+	// Sex is the booker's, "F" or "M" only as their account proves it
+	// (ProvenSex), for the figures; "" when unknown.
+	Sex string
+}
+
+// ProvenSex is the sex a booking records for the figures: "F" or "M" when
+// what proved it is a proof (a proven fiscal code, the population
+// register, a card, SPID), else "" (a typed claim, no attribute).
+func ProvenSex(sex string, proven bool) string {
+	if !proven || (sex != "F" && sex != "M") {
+		return ""
+	}
+	return sex
 }
 
 // Check validates the applicant's fields, each with its message.
@@ -359,7 +375,8 @@ func give(ctx context.Context, tx *sql.Tx, office, service string, start int64) 
 }
 
 // Letters writes the booking's mail in tx: what happened ("booked",
-// "confirm", "cancelled", "cancelled_by_office", "reminder"), and the
+// "confirm", "cancelled", "cancelled_by_office", "moved_by_office",
+// "reminder"), and the
 // token of the booking's mailed link.
 type Letters func(ctx context.Context, tx *sql.Tx, b *Booking, what, link string) error
 
@@ -756,7 +773,7 @@ func (s *Store) Erase(ctx context.Context, tx *sql.Tx, accountID string) error {
 			return err
 		}
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE bookings SET given_name = '', family_name = '', email = '', phone = '', notes = '',
+	_, err = tx.ExecContext(ctx, `UPDATE bookings SET given_name = '', family_name = '', email = '', phone = '', notes = '', sex = '',
 		account_id = '', holder = 'closed:' || id WHERE account_id = $1`, accountID)
 	return err
 }
@@ -780,10 +797,10 @@ func (s *Store) bookTx(ctx context.Context, tx *sql.Tx, r Request, b *Booking, h
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO bookings (id, code, office_id, service_id, start_at, end_at, start_unix, holder, account_id,
-		email, given_name, family_name, phone, notes, state, link_hash, lang, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		email, given_name, family_name, phone, notes, state, link_hash, lang, created_at, expires_at, sex)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		b.ID, b.Code, b.OfficeID, b.ServiceID, b.Start, b.End, Key(b.Start), r.holder(), b.AccountID,
-		b.Email, b.GivenName, b.FamilyName, b.Phone, b.Notes, string(b.State), hash, b.Lang, now, b.ExpiresAt); err != nil {
+		b.Email, b.GivenName, b.FamilyName, b.Phone, b.Notes, string(b.State), hash, b.Lang, now, b.ExpiresAt, ProvenSex(r.Sex, true)); err != nil {
 		return err
 	}
 	what := "booked"

@@ -614,9 +614,11 @@ func (h *Web) complete(w http.ResponseWriter, r *http.Request, dir *Directory, o
 }
 
 // canBook sends a visitor without a login to it, unless the offer lets
-// them book with a mail address.
+// them book with a mail address; moving a booking always needs it (the
+// mailed link of a booking with an account leads here: without the login
+// a new booking would be made beside the old one).
 func (h *Web) canBook(w http.ResponseWriter, r *http.Request, c *Choice) bool {
-	if acc, _ := identity.Current(r.Context()); acc != nil || c.Offer.Anonymous {
+	if acc, _ := identity.Current(r.Context()); acc != nil || (c.Offer.Anonymous && c.Move == "") {
 		return true
 	}
 	web.Redirect(w, r, "/accedi", url.Values{"next": {StartPath + "/richiedente?" + c.Query().Encode()}})
@@ -645,6 +647,7 @@ func (h *Web) request(r *http.Request, c *Choice, a Applicant) Request {
 		Phone: a.Phone, Notes: a.Notes, Lang: h.App.I18n.Lang(r), Remote: web.RemoteAddr(r)}
 	if acc != nil {
 		req.AccountID = acc.ID
+		req.Sex = ProvenSex(acc.Sex, acc.BirthSource.Proven())
 	}
 	return req
 }

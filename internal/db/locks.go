@@ -39,6 +39,9 @@ const (
 	// that an import run twice (a retried job, the command line beside a
 	// worker) finds the first one's commit and does nothing.
 	LockPaymentsImport Lock = 7243110103
+	// LockCardKeys: making the card envelopes' age identity (cards),
+	// so that two commands at once leave one current key.
+	LockCardKeys Lock = 7243110220
 )
 
 func (l Lock) id() string { return strconv.FormatInt(int64(l), 10) }

@@ -49,6 +49,14 @@ type CardReader interface {
 	Revoked(proof string) bool
 }
 
+// CardCheck is a further check of a verified card at login, by a
+// feature that knows more about it than its certificate says (the town's
+// card registry): a *CardRefusal refuses the login, with the message
+// that tells the holder why; any other error is a failure.
+type CardCheck interface {
+	CheckCard(ctx context.Context, h CardHolder) error
+}
+
 // Web serves the identity pages of the portal.
 type Web struct {
 	App  *web.App
@@ -68,6 +76,8 @@ type Web struct {
 	methods []LoginMethods
 	// logoutSteps continue a logout elsewhere (AddLogoutStep).
 	logoutSteps []LogoutStep
+	// cardChecks refuse verified cards (AddCardCheck).
+	cardChecks []CardCheck
 	// exporters add what other features hold about a person to the
 	// download of their data (AddExport).
 	exporters []exporter
@@ -126,6 +136,10 @@ type LogoutStep func(ctx context.Context, se *Session) (string, error)
 
 // AddLogoutStep continues the logout of the sessions a feature opened.
 func (h *Web) AddLogoutStep(fn LogoutStep) { h.logoutSteps = append(h.logoutSteps, fn) }
+
+// AddCardCheck adds a check every verified card passes at login, after
+// its certificate's (cmd/civico joins the card registry).
+func (h *Web) AddCardCheck(c CardCheck) { h.cardChecks = append(h.cardChecks, c) }
 
 // LoggedIn sets the session cookie of a login a feature completed (SPID).
 func (h *Web) LoggedIn(w http.ResponseWriter, r *http.Request, login *Login) { h.loggedIn(w, r, login) }
@@ -554,6 +568,9 @@ func (h *Web) loginCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	holder, err := h.Card.Holder(r)
+	for i := 0; err == nil && i < len(h.cardChecks); i++ {
+		err = h.cardChecks[i].CheckCard(r.Context(), holder)
+	}
 	var refusal *CardRefusal
 	if errors.As(err, &refusal) {
 		// A visit without any card (a crawler, a click without the

@@ -404,6 +404,10 @@ func (s *Service) sessionTx(ctx context.Context, tx *sql.Tx, a *Account, level a
 // CardHolder is who a verified smart card says it belongs to.
 type CardHolder struct {
 	FiscalCode, GivenName, FamilyName, Serial, Kind string
+	// CardNumber is the card's own number (in the certificate's CN, between
+	// the slash and the dot): the serial the issuing authority's registry
+	// knows the card by.
+	CardNumber string
 	// Proof names the card for revocation checks (authority and serial).
 	Proof string
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/problem"
+	"github.com/civico-pa/civico/internal/throttle"
 	tokens "github.com/civico-pa/civico/internal/token"
 )
 
@@ -103,6 +104,14 @@ type Store struct {
 	DB    *db.DB
 	Audit audit.Writer
 	Now   func() time.Time
+	// Limiter keeps residents' budgets of proposals, comments and
+	// reports.
+	Limiter *throttle.Limiter
+	// Threshold is the supports a new proposal needs for the
+	// administration to owe it an answer, within AnswerWithin of
+	// reaching them (DefaultThreshold, DefaultAnswerWithin when zero).
+	Threshold    int64
+	AnswerWithin time.Duration
 }
 
 func (s *Store) now() time.Time {

@@ -20,6 +20,11 @@ type Module struct {
 	Auth *Auth
 	// Store keeps consultations and ballots, set when wired.
 	Store *Store
+	// Threshold and AnswerWithin are the proposals' rules: the supports
+	// after which the administration owes an answer, and the time it has
+	// (DefaultThreshold, DefaultAnswerWithin when zero).
+	Threshold    int64
+	AnswerWithin time.Duration
 }
 
 // Feature is Partecipa: its pages, its login through the portal and its
@@ -30,7 +35,7 @@ func (m *Module) Feature() feature.Feature {
 		Wire: func(h *feature.Host) error {
 			m.Auth = &Auth{DB: h.DB, Issuer: h.BaseURL, BaseURL: h.PartecipaBaseURL, ClientID: m.ClientID, ClientSecret: m.ClientSecret,
 				HTTP: m.HTTP, Log: h.Log.With("app", "partecipa")}
-			m.Store = &Store{DB: h.DB, Audit: h.Audit}
+			m.Store = &Store{DB: h.DB, Audit: h.Audit, Limiter: h.Limiter, Threshold: m.Threshold, AnswerWithin: m.AnswerWithin}
 			(&Partecipa{App: h.Partecipa, Auth: m.Auth, Store: m.Store}).Routes()
 			h.Every("expired sessions", 5*time.Minute, m.Auth.Sweep)
 			// The mix: fresh ballots rewritten in random order, tallies

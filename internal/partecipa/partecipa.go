@@ -27,6 +27,7 @@ func Chrome(portalURL string) web.Chrome {
 		SiteTitle: "partecipa.site",
 		Menu: []web.MenuItem{
 			{Label: "partecipa.menu.consultations", Href: "/"},
+			{Label: "partecipa.menu.proposals", Href: "/proposte"},
 			{Label: "partecipa.menu.how", Href: "/come-funziona"},
 		},
 		PortalURL: portalURL,
@@ -63,6 +64,8 @@ func (p *Partecipa) Routes() {
 	office.HandleFunc("POST /ufficio/{id}/chiudi", p.officeAction(p.Store.Close, "closed"))
 	office.HandleFunc("POST /ufficio/{id}/pubblica", p.officeAction(p.Store.Publish, "published"))
 	office.HandleFunc("GET /ufficio/{id}/risultati", p.officeResults)
+	p.proposalRoutes(m, office)
+	p.apiRoutes()
 	a := p.Auth
 	a.notice, a.app = p.notice, p.App
 	a.logoutPage = p.logoutPage

@@ -15,10 +15,11 @@ type ResultsData struct {
 	R      *Results
 	Status string
 	Office bool
-	// Pending: the results are not public yet.
-	Pending bool
-	Columns []ChannelView
-	Charts  []QuestionChart
+	// Pending: the results are not public yet. Export: they are, and
+	// the open-data files may be downloaded.
+	Pending, Export bool
+	Columns         []ChannelView
+	Charts          []QuestionChart
 }
 
 // ChannelView is a channel as a column of the results: its name and its
@@ -70,7 +71,7 @@ func (p *Partecipa) renderResults(w http.ResponseWriter, r *http.Request, c *Con
 	} else {
 		page.Breadcrumb = []web.Crumb{{Label: c.Title, Href: "/consultazioni/" + c.ID}, {Label: page.T("partecipa.results.title")}}
 	}
-	d := &ResultsData{C: c, R: res, Status: c.Status(p.Store.now()), Office: office}
+	d := &ResultsData{C: c, R: res, Status: c.Status(p.Store.now()), Office: office, Export: c.ResultsPublic(p.Store.now())}
 	for _, ch := range res.Channels {
 		d.Columns = append(d.Columns, ChannelView{Channel: ch, Name: page.T(channelName(ch)), Ballots: res.Ballots[ch]})
 	}

@@ -128,6 +128,10 @@ type EditorData struct {
 	Choices []Field
 }
 
+// DefaultRetention is the years a form without its own retention keeps
+// its applications (the settings' hint).
+func (EditorData) DefaultRetention() int { return DefaultRetentionYears }
+
 // editorService finds the path's service in the catalogue.
 func (h *Web) editorService(w http.ResponseWriter, r *http.Request) (Service, bool) {
 	svc, ok, err := h.Store.Service(r.Context(), r.PathValue("service"))
@@ -270,7 +274,7 @@ var pathRE = regexp.MustCompile(`^fields\[(\d+)\]\.(.+)$`)
 func inputOf(path, form string, index int) (string, bool) {
 	m := pathRE.FindStringSubmatch(path)
 	if m == nil {
-		if form == "settings" && (path == "purpose" || path == "intro") {
+		if form == "settings" && (path == "purpose" || path == "intro" || path == "retention_years") {
 			return path, true
 		}
 		return "", false
@@ -346,6 +350,9 @@ func settingsValues(d *Definition) map[string]string {
 	if d.Withdrawable {
 		v["withdrawable"] = "1"
 	}
+	if d.RetentionYears != 0 {
+		v["retention_years"] = strconv.Itoa(d.RetentionYears)
+	}
 	return v
 }
 
@@ -361,11 +368,21 @@ func (h *Web) edSettings(w http.ResponseWriter, r *http.Request) {
 	if !h.App.ParseForm(w, r, 64<<10) {
 		return
 	}
-	v := formValues(r.PostForm, "purpose.it", "purpose.en", "intro.it", "intro.en", "withdrawable")
+	v := formValues(r.PostForm, "purpose.it", "purpose.en", "intro.it", "intro.en", "withdrawable", "retention_years")
+	years := 0
+	if s := strings.TrimSpace(v["retention_years"]); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxRetentionYears {
+			h.editorRefused(w, r, "settings", v, problem.Fields{"retention_years": "sportello.def.retention"}, "", "")
+			return
+		}
+		years = n
+	}
 	h.edit(w, r, "settings", v, "", func(d *Definition) error {
 		d.Purpose = Text{IT: strings.TrimSpace(v["purpose.it"]), EN: strings.TrimSpace(v["purpose.en"])}
 		d.Intro = Text{IT: strings.TrimSpace(v["intro.it"]), EN: strings.TrimSpace(v["intro.en"])}
 		d.Withdrawable = v["withdrawable"] == "1"
+		d.RetentionYears = years
 		return nil
 	}, "saved")
 }

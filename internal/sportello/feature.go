@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"io/fs"
+	"time"
 
 	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/feature"
@@ -52,6 +53,14 @@ func (m *Module) Feature() feature.Feature {
 			h.BackOffice(identity.Section{Label: "sportello.editor.title", Href: edPath, Roles: EditorRoles})
 			h.Panel(area.Of(area.Activities, m))
 			h.Export("sportello_applications", m.export)
+			// Applications past their retention, and stale drafts: at night.
+			h.Daily("expired applications", 3, 30, func(ctx context.Context, _ time.Time) error {
+				concluded, drafts, err := m.Store.Purge(ctx)
+				if concluded+drafts > 0 {
+					h.Log.Info("sportello: applications purged", "concluded", concluded, "drafts", drafts)
+				}
+				return err
+			})
 			return nil
 		},
 	}

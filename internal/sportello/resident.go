@@ -56,6 +56,9 @@ type FlowData struct {
 	// Purpose is the privacy notice's purpose, in the page's language.
 	Purpose string
 	Intro   string
+	// Retention is how many years the application is kept after its
+	// conclusion (Definition.Retention).
+	Retention int
 	// Login and CardLogin are set on the privacy step when the visitor
 	// must log in (or step up to the card) before starting: the notice is
 	// public, starting is not.
@@ -70,7 +73,7 @@ func (h *Web) flowPage(w http.ResponseWriter, r *http.Request, status int, name,
 	p := h.App.NewPage(r, "")
 	p.Title = title
 	if d.Def != nil {
-		d.Purpose, d.Intro = d.Def.Purpose.In(p.Lang), d.Def.Intro.In(p.Lang)
+		d.Purpose, d.Intro, d.Retention = d.Def.Purpose.In(p.Lang), d.Def.Intro.In(p.Lang), d.Def.Retention()
 	}
 	p.Breadcrumb = []web.Crumb{{Label: p.T("sportello.area"), Href: AreaPath}, {Label: title}}
 	if d.Login != "" || d.CardLogin != "" {

@@ -135,8 +135,30 @@ type Definition struct {
 	Purpose Text `json:"purpose"`
 	// Withdrawable: the resident may withdraw a submitted application
 	// until it is decided.
-	Withdrawable bool    `json:"withdrawable,omitempty"`
-	Fields       []Field `json:"fields"`
+	Withdrawable bool `json:"withdrawable,omitempty"`
+	// RetentionYears is how long a concluded application, its messages
+	// and its files are kept (from its conclusion) before the purge job
+	// deletes them; 0 is DefaultRetentionYears. The privacy notice
+	// states it (GDPR art. 13.2.a).
+	RetentionYears int     `json:"retention_years,omitempty"`
+	Fields         []Field `json:"fields"`
+}
+
+// DefaultRetentionYears is the retention of a service's applications when
+// its form sets none: ten years, the usual term of the records of an
+// administrative proceeding in a town's retention schedule (the town's
+// own schedule may say otherwise: set it per service).
+const DefaultRetentionYears = 10
+
+// MaxRetentionYears bounds RetentionYears.
+const MaxRetentionYears = 100
+
+// Retention is how long the definition's applications are kept.
+func (d *Definition) Retention() int {
+	if d.RetentionYears == 0 {
+		return DefaultRetentionYears
+	}
+	return d.RetentionYears
 }
 
 // DefinitionError says what is wrong in a definition: where (a path like
@@ -195,6 +217,9 @@ func (d *Definition) Validate() error {
 	}
 	if err := checkText("intro", d.Intro, false, maxLongTextChars); err != nil {
 		return err
+	}
+	if d.RetentionYears < 0 || d.RetentionYears > MaxRetentionYears {
+		return bad("retention_years", "def.retention")
 	}
 	if len(d.Fields) == 0 {
 		return bad("fields", "def.no_fields")

@@ -1,0 +1,108 @@
+package schools
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"time"
+
+	"github.com/civico-pa/civico/internal/area"
+	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/feature"
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/population"
+)
+
+// Templates and Messages are the feature's pages and texts.
+//
+//go:embed templates
+var Templates embed.FS
+
+//go:embed locales
+var Messages embed.FS
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// Migrations are the feature's tables (see db.Source).
+var Migrations, _ = fs.Sub(migrationFiles, "migrations")
+
+// Paths of the feature.
+const (
+	Path     = "/servizi-scolastici"
+	AreaPath = "/area-personale/iscrizioni-scolastiche"
+	boPath   = "/backoffice/servizi-scolastici"
+)
+
+// OfficeRoles define the services and read the lists: the school office
+// and the administrators.
+var OfficeRoles = []string{"schools", "admin"}
+
+// Need is the assurance an enrolment needs: a login that proved the
+// parent's fiscal code (SPID, CIE, the card).
+const Need = assurance.Substantial
+
+// Module is the school services as civico wires it.
+type Module struct {
+	// Now is the clock (nil: the system's).
+	Now   func() time.Time
+	Store *Store
+}
+
+// Feature is the school services: the public list, the enrolment, the
+// parent's enrolments in the personal area, the school office's back
+// office.
+func (m *Module) Feature() feature.Feature {
+	return feature.Feature{
+		Name: "schools", Messages: Messages, Portal: Templates, Migrations: Migrations,
+		Wire: func(h *feature.Host) error {
+			n := &Notifier{Outbox: h.Outbox, I18n: h.Portal.I18n, Towns: h.Towns, BaseURL: h.BaseURL}
+			register := &population.Register{DB: h.DB}
+			m.Store = &Store{DB: h.DB, Audit: h.Audit, Letters: n.Letter, Files: h.Attachments, Now: m.Now,
+				Resident: func(ctx context.Context, code string) (bool, error) {
+					_, ok, err := register.Lookup(ctx, code)
+					return ok, err
+				}}
+			(&Web{App: h.Portal, Store: m.Store, Now: m.Now}).Routes()
+			h.BackOffice(identity.Section{Label: "schools.bo.title", Href: boPath, Roles: OfficeRoles})
+			h.Panel(area.Of(area.Activities, m))
+			h.Export("school_enrolments", m.export)
+			h.ID.Svc.Mergers = append(h.ID.Svc.Mergers, m.Store.MergeAccounts)
+			h.ID.Svc.Closers = append(h.ID.Svc.Closers, m.Store.Erase)
+			return nil
+		},
+	}
+}
+
+// Panel is the feature's panel on the parent's desk: the latest
+// enrolments with their status.
+func (m *Module) Panel(ctx context.Context, r area.Resident) (area.Summary, error) {
+	s := area.Summary{Title: "schools.area", Href: AreaPath, Needs: Need, Empty: "schools.area.empty"}
+	if r.FiscalCode == "" {
+		return s, nil
+	}
+	list, err := m.Store.Latest(ctx, r.AccountID, area.MaxItems)
+	if err != nil {
+		return area.Summary{}, err
+	}
+	for _, e := range list {
+		s.Items = append(s.Items, area.Item{Label: e.Service + " – " + e.ChildGiven + " " + e.ChildFamily, Href: AreaPath + "/" + e.ID,
+			Status: "schools.status." + string(e.Status), When: e.UpdatedAt})
+	}
+	return s, nil
+}
+
+// export is the person's enrolments, for the download of their data.
+func (m *Module) export(ctx context.Context, a *identity.Account) (any, error) {
+	var out []*Enrolment
+	for page := 1; ; page++ {
+		list, total, err := m.Store.Mine(ctx, a.ID, page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list...)
+		if page*PageSize >= total {
+			return out, nil
+		}
+	}
+}
