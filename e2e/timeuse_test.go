@@ -132,3 +132,54 @@ func TestTimeUseSurvey(t *testing.T) {
 		b.wantText("main", "Grazie: le tue risposte sono state inviate.")
 	})
 }
+
+// The survey's results in a browser, axe on every page: the results job
+// ran on the demo's synthetic answers when the server started; the
+// statistics office (the demo's administrator) sees them, said to be
+// synthetic, with their SVG charts, and publishes them; everyone sees
+// them and chooses another grouping and day with the form (no script);
+// the coordination view of opening hours shows the proposed openings.
+func TestTimeUseResultsPages(t *testing.T) {
+	requireE2E(t)
+	d := startDemo(t)
+	b := newBrowser(t)
+	r := newAxeRun(t, b, loadAxe(t))
+	email, password := demoLogin(t, d, demoOperatorEmail)
+	operatorLogin(b, d, email, password)
+	charts := `document.querySelectorAll('main svg[role="img"] > title').length`
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(2 * time.Second) {
+		b.open(d.Portal+timeuse.OfficeResultsPath, 200)
+		if eval[int](b, charts) >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the results job has not run two minutes after the start: %s", b.text("main"))
+		}
+	}
+	b.wantText(`main [data-element="synthetic"]`, "risposte sintetiche")
+	r.check("the statistics office's results")
+
+	b.submit("publishing the results", `main form[action="`+timeuse.PublishPath+`"] button[type="submit"]`, 200)
+	b.wantText(`main .alert-info[role="status"]`, "Risultati pubblicati")
+	r.check("the office's results once published")
+
+	b.open(d.Portal+timeuse.ResultsPath, 200)
+	b.wantText("main h1", "Risultati dell'indagine sull'uso del tempo")
+	if n := eval[int](b, charts); n != 3 {
+		t.Fatalf("the public results show %d charts, want the budget, the tempogram and the reachability", n)
+	}
+	r.check("the public results")
+	b.fill(timeuse.ResultsPath, "per", "eta")
+	b.fill(timeuse.ResultsPath, "giorno", "domenica")
+	b.submit("showing the results by age on Sundays", `main form[action="`+timeuse.ResultsPath+`"] button[type="submit"]`, 200)
+	b.wantText("#budget-h", "Domenica")
+	b.wantText("main table caption", "per Fascia d'età")
+	r.check("the public results by age on Sundays")
+
+	b.open(d.Portal+"/coordinamento-orari?categoria=anagrafe-e-stato-civile", 200)
+	if n := eval[int](b, `document.querySelectorAll('main [data-element="timeuse-proposals"] tbody tr').length`); n == 0 {
+		t.Fatalf("the coordination view shows no proposed opening: %s", b.text("main"))
+	}
+	r.check("the coordination view with the survey's proposals")
+	r.finish()
+}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
@@ -37,6 +40,7 @@ import (
 	"github.com/civico-pa/civico/internal/taxonomy"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/timeuse"
+	"github.com/civico-pa/civico/internal/timeuse/analysis"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -126,6 +130,10 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	}
 	c.spid = &spid.Module{TestIdP: cfg.demoSPID}
 	c.cards = &cards.Module{Place: cfg.CardsPlace}
+	// The time-use survey weighs the catalogue's offices' hours; the
+	// coordination view shows the extra openings its results propose.
+	tu := &timeuse.Module{Need: cfg.TimeUseAssurance, Offices: timeuseOffices(c.catalog.Store)}
+	c.catalog.Proposals = hoursProposals(tu)
 	c.features = []feature.Feature{
 		// The platform: tables every feature stands on, and their upkeep.
 		{Name: "town", Migrations: town.Migrations},
@@ -180,7 +188,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		segnala.Feature(),
 		c.booking.Feature(),
 		c.spid.Feature(),
-		(&timeuse.Module{Need: cfg.TimeUseAssurance}).Feature(),
+		tu.Feature(),
 		c.schools.Feature(),
 		c.cards.Feature(),
 	}
@@ -354,6 +362,59 @@ func bookingCatalogue(c *catalog.Store) booking.Catalogue {
 			services = append(services, &booking.Service{ID: s.ID, Title: s.Title, Category: s.Category, Offices: s.Offices, Active: s.Active()})
 		}
 		return booking.NewDirectory(offices, services), nil
+	}
+}
+
+// timeuseOffices lets the time-use survey's results weigh the
+// catalogue's offices' ordinary weekly hours without importing it.
+func timeuseOffices(c *catalog.Store) timeuse.Offices {
+	return func(ctx context.Context) ([]timeuse.ResultsOffice, error) {
+		cat, err := c.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]timeuse.ResultsOffice, 0, len(cat.Offices))
+		for _, o := range cat.Offices {
+			ro := timeuse.ResultsOffice{ID: o.ID, Name: o.Name}
+			for name, list := range o.Spec.Week {
+				for _, d := range catalog.Weekdays {
+					if !strings.EqualFold(name, d.Name) {
+						continue
+					}
+					for _, s := range list {
+						// The catalogue checked its hours when they were saved.
+						if iv, err := hours.ParseInterval(s); err == nil {
+							ro.Openings = append(ro.Openings, analysis.Opening{Weekday: d.Day, From: int(iv.Start), To: int(iv.End)})
+						}
+					}
+				}
+			}
+			// In the week's order, so that the same hours fingerprint the same.
+			slices.SortFunc(ro.Openings, func(a, b analysis.Opening) int { return cmp.Or(int(a.Weekday)-int(b.Weekday), a.From-b.From) })
+			out = append(out, ro)
+		}
+		return out, nil
+	}
+}
+
+// hoursProposals lets the coordination view show the time-use survey's
+// proposed openings without importing it.
+func hoursProposals(m *timeuse.Module) catalog.HoursProposals {
+	return func(ctx context.Context, lang string) (string, map[string]catalog.HoursProposal, error) {
+		version, list, err := m.Proposals(ctx, lang)
+		if err != nil || list == nil {
+			return version, nil, err
+		}
+		out := make(map[string]catalog.HoursProposal, len(list))
+		for id, p := range list {
+			hp := catalog.HoursProposal{Weekday: p.Weekday, From: hours.Clock(p.From), To: hours.Clock(p.To), LeastServed: p.LeastServed,
+				MinBefore: p.MinBefore, MinAfter: p.MinAfter, AllBefore: p.AllBefore, AllAfter: p.AllAfter}
+			for _, g := range p.Gains {
+				hp.Gains = append(hp.Gains, catalog.HoursGain{Group: g.Group, Respondents: g.Respondents, Before: g.Before, After: g.After})
+			}
+			out[id] = hp
+		}
+		return version, out, nil
 	}
 }
 

@@ -51,6 +51,7 @@ var periodicKinds = []string{
 	"spid.expired-requests",
 	"timeuse.expired-invitations",
 	"timeuse.mix",
+	"timeuse.results",
 }
 
 // workKinds are the kinds of jobs features insert with their writes

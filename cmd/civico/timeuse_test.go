@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/timeuse"
@@ -514,6 +517,261 @@ func BenchmarkTimeUsePages(b *testing.B) {
 			form.Set("n", "11")
 			if w := do("POST", timeuse.DiaryPath+"/feriale/episodio", form); w.Code != http.StatusSeeOther {
 				b.Fatalf("episode: %d", w.Code)
+			}
+		}
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	})
+}
+
+// runTask runs a feature's periodic job as its queue would.
+func runTask(t *testing.T, s *idSite, feature, name string) {
+	t.Helper()
+	for _, task := range s.apps.tasks {
+		if task.Feature == feature && task.Name == name {
+			if err := task.Run(context.Background()); err != nil {
+				t.Fatalf("%s.%s: %v", feature, name, err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no job %s.%s", feature, name)
+}
+
+// The results through the server as built, on both engines: nothing to
+// show until the results job has run on answers; the statistics office
+// sees the latest (synthetic, and said so) with its charts (SVG named by
+// title and description) and tables, a wrong choice told beside its field;
+// it publishes them (audited), and everyone then sees them and downloads
+// them as CSV and JSON with a README, where a cell too small shows
+// nothing; a resident cannot reach the office's page.
+func TestTimeUseResults(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := ensureDemoCatalog(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		s := newIDSite(t, d)
+		base := s.plain.URL
+		anon := s.browser(t, nil)
+		if res, body := anon.do("GET", base+timeuse.ResultsPath, nil); res.StatusCode != 200 || !strings.Contains(body, "non sono ancora stati pubblicati") {
+			t.Fatalf("the public page before any result: %d\n%s", res.StatusCode, body)
+		}
+		if res, _ := anon.do("GET", base+timeuse.ResultsPath+"/indicators.csv", nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("a download before any result: %d", res.StatusCode)
+		}
+		office := operatorBrowser(t, s, "istat@comune.example.it", "statistics")
+		if res, body := office.do("GET", base+timeuse.OfficeResultsPath, nil); res.StatusCode != 200 || !strings.Contains(body, "Nessun risultato ancora") {
+			t.Fatalf("the office's page before any result: %d\n%s", res.StatusCode, body)
+		}
+		if err := (&timeuse.Store{DB: d}).Synth(ctx, 300, 11, nil); err != nil {
+			t.Fatal(err)
+		}
+		runTask(t, s, "timeuse", "results")
+
+		res, body := office.do("GET", base+timeuse.OfficeResultsPath, nil)
+		for _, want := range []string{`data-element="synthetic"`, `<svg role="img" aria-labelledby="budget-t budget-d"`, `<title id="tempogram-t">Tempogramma: Tutti, Giorno feriale</title>`,
+			`aria-labelledby="reach-t reach-d"`, `<caption id="table-dpr">Minuti medi al giorno per rispondente (DPR), Giorno feriale, per Sesso</caption>`,
+			`<th scope="row">Donne</th>`, `name="version"`, "Nessun risultato è ancora pubblicato", `data-element="best-proposal"`} {
+			if res.StatusCode != 200 || !strings.Contains(body, want) {
+				t.Fatalf("the office's page: %d, no %s\n%s", res.StatusCode, want, body)
+			}
+		}
+		if strings.Contains(body, "<canvas") || strings.Contains(body, "<script") && strings.Contains(body, "chart") {
+			t.Error("a chart that needs JavaScript")
+		}
+		// A wrong choice: said beside its field, the others kept.
+		res, body = office.do("GET", base+timeuse.OfficeResultsPath+"?giorno=lunedi&per=eta", nil)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="f-giorno-error"`) || !regexp.MustCompile(`<option value="eta" selected>`).MatchString(body) {
+			t.Fatalf("a wrong day: %d\n%s", res.StatusCode, body)
+		}
+		resident := s.browser(t, nil)
+		s.passwordResident(t, resident, "giulia@example.org")
+		if res, _ := resident.do("GET", base+timeuse.OfficeResultsPath, nil); res.StatusCode != http.StatusForbidden {
+			t.Errorf("a resident at the office's results: %d", res.StatusCode)
+		}
+		if res, _ := resident.do("POST", base+timeuse.PublishPath, url.Values{"version": {"1"}}); res.StatusCode != http.StatusForbidden {
+			t.Errorf("a resident publishing: %d", res.StatusCode)
+		}
+		if _, body := anon.do("GET", base+timeuse.ResultsPath, nil); !strings.Contains(body, "non sono ancora stati pubblicati") {
+			t.Fatal("published before the office published")
+		}
+		// The coordination view of the best proposal's office's category:
+		// no proposal until published.
+		latest, err := (&timeuse.Store{DB: d}).Results(ctx, timeuse.LatestResults)
+		if err != nil || latest.Best == nil {
+			t.Fatalf("no proposal in the results: %v", err)
+		}
+		cat, err := catalog.NewStore(d, 0).Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		category := ""
+		for _, sv := range cat.Services {
+			if slices.Contains(sv.Offices, latest.Best.Office) {
+				category = sv.Category
+				break
+			}
+		}
+		coord := base + "/coordinamento-orari?categoria=" + category
+		if res, body := anon.do("GET", coord, nil); res.StatusCode != 200 || strings.Contains(body, `data-element="timeuse-proposals"`) {
+			t.Fatalf("the coordination view before publishing: %d", res.StatusCode)
+		}
+
+		// Publishing an older version is refused; the one seen is published.
+		if res, _ := office.do("POST", base+timeuse.PublishPath, url.Values{"version": {"1"}}); res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Location"), "esito=cambiati") {
+			t.Fatalf("publishing another version: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		_, body = office.do("GET", base+timeuse.OfficeResultsPath, nil)
+		version := regexp.MustCompile(`name="version" value="(\d+)"`).FindStringSubmatch(body)
+		if res, _ := office.do("POST", base+timeuse.PublishPath, url.Values{"version": {version[1]}}); res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Location"), "esito=pubblicati") {
+			t.Fatalf("publishing: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		var audited int
+		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'timeuse.results.published'`).Scan(&audited)
+		if audited != 1 {
+			t.Errorf("%d audit entries of publishing", audited)
+		}
+		if _, body := office.do("GET", base+timeuse.OfficeResultsPath, nil); !strings.Contains(body, "Questi risultati sono pubblicati") || strings.Contains(body, `name="version"`) {
+			t.Errorf("the office's page after publishing:\n%s", body)
+		}
+
+		// The coordination view now shows the office's proposal, and tries
+		// it in the week's grid.
+		res, body = anon.do("GET", coord, nil)
+		best := latest.Best
+		row := regexp.MustCompile(`(?s)<tr><th scope="row">` + regexp.QuoteMeta(best.Name) + `</th><td>[^<]* ` + best.FromText + `-` + best.ToText + `</td>.*?<a href="([^"]+)">Prova nella settimana`).FindStringSubmatch(body)
+		if res.StatusCode != 200 || !strings.Contains(body, `data-element="timeuse-proposals"`) || row == nil {
+			t.Fatalf("the coordination view's proposals: %d\n%s", res.StatusCode, body)
+		}
+		try := strings.ReplaceAll(row[1], "&amp;", "&")
+		res, body = anon.do("GET", base+try, nil)
+		if res.StatusCode != 200 || strings.Count(body, coverageTable) != 2 || !strings.Contains(body, best.FromText) {
+			t.Fatalf("trying the proposal %s: %d, %d grids\n%s", try, res.StatusCode, strings.Count(body, coverageTable), body)
+		}
+
+		res, body = anon.do("GET", base+timeuse.ResultsPath+"?giorno=settimana&per=occupazione&gruppo=sex%3DF", nil)
+		for _, want := range []string{`<title id="budget-t">Minuti medi al giorno per attività, Settimana media, per Condizione professionale</title>`,
+			`<title id="tempogram-t">Tempogramma: Donne, Settimana media</title>`, `<th scope="row">In pensione</th>`, `href="/uso-del-tempo/risultati/results.json"`} {
+			if res.StatusCode != 200 || !strings.Contains(body, want) {
+				t.Fatalf("the public page: %d, no %s\n%s", res.StatusCode, want, body)
+			}
+		}
+		if strings.Contains(body, `name="version"`) {
+			t.Error("the public page offers to publish")
+		}
+		for _, f := range timeuse.ResultFiles {
+			res, body := anon.do("GET", base+timeuse.ResultsPath+"/"+f, nil)
+			if res.StatusCode != 200 || res.Header.Get("Content-Disposition") == "" || len(body) < 100 {
+				t.Fatalf("%s: %d %q", f, res.StatusCode, res.Header.Get("Content-Disposition"))
+			}
+			switch f {
+			case "indicators.csv":
+				rows, err := csvRows(body)
+				if err != nil || strings.Join(rows[0], ",") != "group,day_type,activity,respondents,dpr_min,participation,dpp_min,se_dpr,cv_dpr,suppressed" {
+					t.Fatalf("indicators.csv: %v %v", err, rows[0])
+				}
+				published, small := 0, 0
+				for _, r := range rows[1:] {
+					switch r[9] {
+					case "no":
+						published++
+						if r[3] == "" || r[4] == "" {
+							t.Errorf("a published row without figures: %v", r)
+						}
+					case "size":
+						small++
+						if r[3] != "" || r[4] != "" || r[5] != "" || r[6] != "" {
+							t.Errorf("a cell too small with figures: %v", r)
+						}
+					}
+				}
+				if published == 0 || small == 0 {
+					t.Errorf("%d published rows, %d too small", published, small)
+				}
+			case "README.txt":
+				if !strings.Contains(body, "CC-BY 4.0") || !strings.Contains(body, "RISPOSTE SINTETICHE") {
+					t.Errorf("README:\n%s", body)
+				}
+			case "results.json":
+				if res.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, `"synthetic":true`) {
+					t.Errorf("results.json: %s", res.Header.Get("Content-Type"))
+				}
+			}
+		}
+		if res, _ := anon.do("GET", base+timeuse.ResultsPath+"/other.csv", nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("an unknown file: %d", res.StatusCode)
+		}
+	})
+}
+
+func csvRows(body string) ([][]string, error) {
+	return csv.NewReader(strings.NewReader(body)).ReadAll()
+}
+
+// BenchmarkTimeUseResults measures the results: the public page as the
+// portal serves it with no content cache (every request renders the
+// charts and tables from the stored results), grouped by sex (the
+// default) and by age band on the average week; and the engine's run the
+// results job makes (Summarize: every indicator, tempogram, the
+// reachability of the demo catalogue's 14 offices and each one's
+// proposal) on the demo's 600 synthetic respondents (SQLite; CPU time of
+// the process per op as cpu-ns/op).
+//
+//	go test ./cmd/civico -run XXX -bench TimeUseResults -benchtime 100x
+func BenchmarkTimeUseResults(b *testing.B) {
+	d := dbtest.SQLite(b)
+	ctx := context.Background()
+	if err := ensureDemoCatalog(ctx, d); err != nil {
+		b.Fatal(err)
+	}
+	s := newTunedIDSite(b, d, func(c *config) { c.PageCacheTTL = 0 })
+	store := &timeuse.Store{DB: d}
+	if err := store.Synth(ctx, timeuse.DemoRespondents, 2026, nil); err != nil {
+		b.Fatal(err)
+	}
+	offices := timeuseOffices(catalog.NewStore(d, 0))
+	if _, err := store.RefreshResults(ctx, offices, timeuse.DefaultTravel); err != nil {
+		b.Fatal(err)
+	}
+	sum, err := store.Results(ctx, timeuse.LatestResults)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := store.Publish(ctx, &audit.Log{DB: d}, sum.Computed.UnixNano(), "cli", ""); err != nil {
+		b.Fatal(err)
+	}
+	h := s.apps.portal.Handler()
+	for _, p := range []struct{ name, path string }{{"page", timeuse.ResultsPath}, {"page-by-age-week", timeuse.ResultsPath + "?per=eta&giorno=settimana&gruppo=sex%3DF"}} {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			size := 0
+			cpu := processCPU()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest("GET", p.path, nil))
+				if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `id="tempogram-t"`) {
+					b.Fatalf("GET %s = %d", p.path, w.Code)
+				}
+				size = w.Body.Len()
+			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(size), "bytes/page")
+		})
+	}
+	b.Run("summarize", func(b *testing.B) {
+		ds, err := store.Dataset(ctx, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		offs, err := offices(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		cpu := processCPU()
+		for b.Loop() {
+			if _, err := timeuse.Summarize(ds, offs, timeuse.DefaultTravel); err != nil {
+				b.Fatal(err)
 			}
 		}
 		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")

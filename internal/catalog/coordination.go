@@ -175,6 +175,9 @@ type CoordinationData struct {
 	Computed bool
 	// RetryMinutes is how long a client whose budget is spent must wait.
 	RetryMinutes int
+	// Proposals are the time-use survey's proposed extra openings for the
+	// offices shown.
+	Proposals []ProposalRow
 }
 
 // The bounds, for the form and its messages.
@@ -238,12 +241,22 @@ func (h *Web) coordination(w http.ResponseWriter, r *http.Request) {
 		sort.Slice(d.Offices, func(a, b int) bool { return d.Offices[a].Name < d.Offices[b].Name })
 		d.Office = q.Get("ufficio")
 		page := h.coordinationShell(r, d)
+		// The time-use survey's proposals: from its published results,
+		// read from their store (never computed here).
+		pversion, proposals := "", map[string]HoursProposal(nil)
+		if h.Proposals != nil {
+			var err error
+			if pversion, proposals, err = h.Proposals(r.Context(), page.Lang); err != nil {
+				h.App.Fail(w, r, err)
+				return
+			}
+		}
 		// The week of a category without a proposal is everyone's: its
 		// grid, computed once per category, week and catalogue, costs the
 		// next visitors nothing, and draws on no budget. Only what must be
 		// computed does: a week not at hand, or a proposal.
 		if d.Office == "" && len(d.Errors) == 0 &&
-			h.App.SharedContent(page, "coordination", fmt.Sprintf("%s|%s|%d", d.Category, week, c.Version)) {
+			h.App.SharedContent(page, "coordination", fmt.Sprintf("%s|%s|%d|%s", d.Category, week, c.Version, pversion)) {
 			h.App.HTML(w, r, status, "coordination", page)
 			return
 		}
@@ -257,6 +270,7 @@ func (h *Web) coordination(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Computed = true
 		d.Current = coverage(d.Offices, nil, week)
+		d.Proposals = proposalRows(page.Lang, d.Offices, proposals, d.Category, week)
 		if d.Office != "" {
 			o, found := c.Office(d.Office)
 			if !found || !seen[o.ID] {

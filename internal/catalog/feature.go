@@ -33,6 +33,9 @@ type Module struct {
 	Store *Store
 	// Forms lists a service's forms on its page; nil lists none.
 	Forms FormsOf
+	// Proposals are the time-use survey's proposed extra openings, shown
+	// in the coordination view; nil shows none.
+	Proposals HoursProposals
 	// Now is the pages' clock (time.Now when nil); tests set it, after
 	// wiring too.
 	Now func() time.Time
@@ -69,7 +72,7 @@ func (m *Module) Feature() feature.Feature {
 				month, day := p.Patron()
 				return hours.Holidays{PatronMonth: month, PatronDay: day}
 			}
-			w := &Web{App: h.Portal, Store: m.Store, Forms: m.Forms, Limiter: h.Limiter, Now: m.now, Host: hostOf(h.BaseURL)}
+			w := &Web{App: h.Portal, Store: m.Store, Forms: m.Forms, Proposals: m.Proposals, Limiter: h.Limiter, Now: m.now, Host: hostOf(h.BaseURL)}
 			w.Routes()
 			(&BackOffice{Web: w, Audit: h.Audit}).Routes()
 			h.BackOffice(identity.Section{Label: "backoffice.catalog", Href: "/backoffice/catalogo", Roles: EditorRoles})

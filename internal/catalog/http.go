@@ -32,6 +32,9 @@ type Web struct {
 	// Forms lists a service's downloadable forms for its page; nil lists
 	// none.
 	Forms FormsOf
+	// Proposals are the time-use survey's proposed extra openings for the
+	// coordination view; nil shows none.
+	Proposals HoursProposals
 	// Limiter keeps anonymous clients' budgets of coordination views
 	// (CoordinationViews); nil sets no budget.
 	Limiter *throttle.Limiter

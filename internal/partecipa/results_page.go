@@ -1,9 +1,11 @@
 package partecipa
 
 import (
+	"html/template"
 	"net/http"
 	"strconv"
 
+	"github.com/civico-pa/civico/internal/chart"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -33,25 +35,11 @@ type ChannelView struct {
 type QuestionChart struct {
 	QuestionResult
 	Number int
-	Bars   []BarChart
+	// Bars are the charts, one per channel (package chart).
+	Bars []template.HTML
 	// Places are a ranking's positions, 1 to its number of options.
 	Places []int
 }
-
-// BarChart is one SVG chart: a bar per row.
-type BarChart struct {
-	ID, Title string
-	Height    int
-	Bars      []Bar
-}
-
-// Bar is one bar of a chart, placed.
-type Bar struct {
-	Label, Value                        string
-	Width, TextY, RectY, ValueX, ValueY int
-}
-
-const barWidth = 360
 
 func (p *Partecipa) results(w http.ResponseWriter, r *http.Request) {
 	c, err := p.Store.Get(r.Context(), r.PathValue("id"), false)
@@ -116,19 +104,12 @@ func channelName(ch int) string {
 }
 
 // barChart draws a choice question's counts in one channel: a bar per
-// choice, its width the share of those who answered the question.
-func barChart(page *web.Page, q QuestionResult, ch, n int) BarChart {
-	c := BarChart{ID: "chart-" + strconv.Itoa(n) + "-" + strconv.Itoa(ch),
+// choice, its length the share of those who answered the question.
+func barChart(page *web.Page, q QuestionResult, ch, n int) template.HTML {
+	c := chart.Bars{ID: "chart-" + strconv.Itoa(n) + "-" + strconv.Itoa(ch), Max: float64(q.Answered[ch]),
 		Title: page.T("partecipa.results.chart_title", "N", n, "Channel", page.T(channelName(ch)), "Answered", q.Answered[ch])}
-	for i, row := range q.Rows {
-		width := 0
-		if q.Answered[ch] > 0 {
-			width = int(row.N[ch] * barWidth / q.Answered[ch])
-		}
-		y := 8 + i*44
-		c.Bars = append(c.Bars, Bar{Label: row.Label, Value: strconv.FormatInt(row.N[ch], 10) + " (" + Pct(row.N[ch], q.Answered[ch]) + "%)",
-			Width: width, TextY: y + 14, RectY: y + 20, ValueX: width + 6, ValueY: y + 33})
+	for _, row := range q.Rows {
+		c.Bars = append(c.Bars, chart.Bar{Label: row.Label, Value: float64(row.N[ch]), Text: strconv.FormatInt(row.N[ch], 10) + " (" + Pct(row.N[ch], q.Answered[ch]) + "%)"})
 	}
-	c.Height = 16 + len(q.Rows)*44
-	return c
+	return c.SVG()
 }

@@ -3,8 +3,10 @@ package timeuse
 import (
 	"context"
 	"embed"
+	"errors"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/civico-pa/civico/internal/area"
@@ -41,10 +43,26 @@ type Module struct {
 	// Need is the assurance a resident logs in with to answer
 	// (DefaultNeed when zero).
 	Need assurance.Level
+	// Offices are the offices whose reachability the results weigh (the
+	// catalogue's, joined in cmd/civico); nil: no reachability.
+	Offices Offices
+	// Travel is the time to reach an office, one way, in minutes
+	// (DefaultTravel when zero).
+	Travel int
 	// Store is set when the feature is wired.
 	Store *Store
 	// t translates the desk's item.
 	t func(lang, id string, args ...any) string
+}
+
+// ResultsPeriod is how often the results job looks for new answers.
+const ResultsPeriod = 10 * time.Minute
+
+func (m *Module) travel() int {
+	if m.Travel <= 0 {
+		return DefaultTravel
+	}
+	return m.Travel
 }
 
 func (m *Module) need() assurance.Level {
@@ -89,11 +107,29 @@ func (m *Module) Feature() feature.Feature {
 			office.HandleFunc("GET "+OfficePath, w.office)
 			office.HandleFunc("POST "+OfficePath, w.makeInvitations)
 			h.BackOffice(identity.Section{Label: "timeuse.office.title", Href: OfficePath, Roles: OfficeRoles})
+			// The results: the office's latest, which it publishes; the
+			// published ones for everyone. Both read what the results job
+			// stored.
+			office.HandleFunc("GET "+OfficeResultsPath, w.officeResults)
+			office.HandleFunc("GET "+OfficeResultsPath+"/{file}", w.officeFile)
+			office.HandleFunc("POST "+PublishPath, w.publish)
+			mux.HandleFunc("GET "+ResultsPath, w.publicResults)
+			mux.HandleFunc("GET "+ResultsPath+"/{file}", w.publicFile)
 			h.Every("expired invitations", time.Hour, m.Store.PurgeInvitations)
 			// The mix: submitted answers rewritten apart from their
 			// participation marks (docs/TIMEUSE.md).
 			h.Every("mix", time.Minute, func(ctx context.Context) error {
 				_, err := m.Store.Mix(ctx)
+				return err
+			})
+			// The results: the engine on the mixed answers, computed again
+			// when they or the offices changed, and stored for the pages
+			// (never computed by a request).
+			h.Every("results", ResultsPeriod, func(ctx context.Context) error {
+				did, err := m.Store.RefreshResults(ctx, m.Offices, m.travel())
+				if did {
+					h.Log.Info("timeuse: results computed")
+				}
 				return err
 			})
 			h.Panel(area.Of(area.Activities, m))
@@ -139,4 +175,55 @@ func (m *Module) Panel(ctx context.Context, r area.Resident) (area.Summary, erro
 	s.Awaiting = 1
 	s.Items = []area.Item{{Label: m.t(r.Lang, "timeuse.panel.item"), Href: AreaPath, Status: "timeuse.panel.todo", Awaiting: true}}
 	return s, nil
+}
+
+// OfficeProposal is the extra weekly opening the published results
+// propose for an office, its groups named in a language.
+type OfficeProposal struct {
+	Weekday  time.Weekday
+	From, To int // minutes since midnight
+	// LeastServed is the least-served group; the shares are 0-1.
+	LeastServed                              string
+	MinBefore, MinAfter, AllBefore, AllAfter float64
+	// Gains are the groups of one key it reaches more of, most first.
+	Gains []NamedGain
+}
+
+// NamedGain is a group a proposal reaches more of, named.
+type NamedGain struct {
+	Group         string
+	Respondents   int
+	Before, After float64
+}
+
+// Proposals are the published results' proposals by office id, their
+// groups named in lang, and the version of the results they come from
+// ("" and none when nothing is published). The coordination of opening
+// hours shows them (cmd/civico joins it).
+func (m *Module) Proposals(ctx context.Context, lang string) (string, map[string]OfficeProposal, error) {
+	if m.Store == nil {
+		return "", nil, nil
+	}
+	sum, err := m.Store.Results(ctx, PublishedResults)
+	if errors.Is(err, ErrNoResults) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	t := func(id string, args ...any) string { return m.t(lang, id, args...) }
+	out := map[string]OfficeProposal{}
+	for _, o := range sum.Offices {
+		p := o.Proposal
+		if p == nil {
+			continue
+		}
+		op := OfficeProposal{Weekday: p.Weekday, From: p.From, To: p.To, LeastServed: groupLabel(t, p.LeastServed),
+			MinBefore: float64(p.MinBefore), MinAfter: float64(p.MinAfter), AllBefore: float64(p.AllBefore), AllAfter: float64(p.AllAfter)}
+		for _, g := range p.Gains {
+			op.Gains = append(op.Gains, NamedGain{Group: groupLabel(t, g.Group), Respondents: g.Respondents, Before: float64(g.Before), After: float64(g.After)})
+		}
+		out[o.ID] = op
+	}
+	return strconv.FormatInt(sum.Computed.UnixNano(), 10), out, nil
 }

@@ -34,6 +34,8 @@ type Store struct {
 	Box  *sealed.Box
 	Acts *Activities
 	Now  func() time.Time
+	// cache keeps the decoded results (Results).
+	cache resultsCache
 }
 
 func (s *Store) now() time.Time {

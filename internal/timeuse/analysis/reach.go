@@ -136,6 +136,12 @@ type reachModel struct {
 	days  []freeDay
 	opt   ReachOptions
 	nResp []int // per cube group: respondents with a weekday diary
+	// base[o][j]: diary j reaches office o as it opens now (reach).
+	base [][]bool
+	// groups are the cube's groups with weekday diaries in the results'
+	// order, names their names (reach).
+	groups []int
+	names  []string
 }
 
 func newReachModel(ds *Dataset, opt ReachOptions) (*reachModel, error) {
@@ -279,35 +285,61 @@ func Reachability(ds *Dataset, offices []Office, opt ReachOptions) (*Reach, erro
 }
 
 // reach computes the groups' reachability; extra, when not nil, adds a
-// window to office extra.office.
+// window to office extra.office. Whether each diary reaches each office
+// without extra is computed once (m.base) and reused: a candidate changes
+// one office's windows only.
 func (m *reachModel) reach(offices []Office, extra *candidate) *Reach {
-	ws := make([][]window, len(offices))
-	for o, of := range offices {
-		ws[o] = windows(of.Openings)
-		if extra != nil && extra.office == o {
-			ws[o] = append(ws[o], extra.w)
+	nO := len(offices)
+	if m.base == nil {
+		m.base = make([][]bool, nO)
+		for o, of := range offices {
+			ws := windows(of.Openings)
+			m.base[o] = make([]bool, len(m.days))
+			for j := range m.days {
+				m.base[o][j] = reaches(m.days[j].iv, ws, of.Travel, m.opt.MinFree)
+			}
 		}
 	}
-	nO := len(offices)
+	var extraHit []bool
+	if extra != nil {
+		ws := append(windows(offices[extra.office].Openings), extra.w)
+		extraHit = make([]bool, len(m.days))
+		for j := range m.days {
+			extraHit[j] = m.base[extra.office][j] || reaches(m.days[j].iv, ws, offices[extra.office].Travel, m.opt.MinFree)
+		}
+	}
+	hit := func(j, o int) bool {
+		if extraHit != nil && o == extra.office {
+			return extraHit[j]
+		}
+		return m.base[o][j]
+	}
 	sh := m.shares(nO+1, func(j, k int) bool {
 		if k < nO {
-			return reaches(m.days[j].iv, ws[k], offices[k].Travel, m.opt.MinFree)
+			return hit(j, k)
 		}
 		for o := range nO {
-			if reaches(m.days[j].iv, ws[o], offices[o].Travel, m.opt.MinFree) {
+			if hit(j, o) {
 				return true
 			}
 		}
 		return false
 	})
-	r := &Reach{}
-	for _, g := range m.cb.order() {
-		if m.nResp[g] == 0 {
-			continue
+	if m.groups == nil {
+		// The groups with weekday diaries, in the results' order, named
+		// once: every candidate of the recommender lists them.
+		for _, g := range m.cb.order() {
+			if m.nResp[g] > 0 {
+				m.groups = append(m.groups, g)
+				m.names = append(m.names, m.cb.name(g))
+			}
 		}
-		gr := GroupReach{Group: m.cb.name(g), Respondents: m.nResp[g], Eligible: m.nResp[g] >= m.opt.MinCell, Share: sh[g*(nO+1)+nO]}
-		gr.PerOffice = slices.Clone(sh[g*(nO+1) : g*(nO+1)+nO])
-		r.Groups = append(r.Groups, gr)
+	}
+	r := &Reach{Groups: make([]GroupReach, len(m.groups))}
+	for i, g := range m.groups {
+		// PerOffice is a view of sh, which this call made.
+		r.Groups[i] = GroupReach{Group: m.names[i], Respondents: m.nResp[g], Eligible: m.nResp[g] >= m.opt.MinCell, Share: sh[g*(nO+1)+nO],
+			PerOffice: sh[g*(nO+1) : g*(nO+1)+nO : g*(nO+1)+nO]}
 	}
 	return r
 }
@@ -368,17 +400,48 @@ type Recommendation struct {
 // diaries stand for any weekday). It returns nil when no candidate raises
 // any eligible group's share.
 func Recommend(ds *Dataset, offices []Office, opt ReachOptions) (*Recommendation, error) {
-	if len(offices) == 0 {
-		return nil, fmt.Errorf("no office to recommend an opening for")
-	}
-	m, err := newReachModel(ds, opt)
+	m, before, err := recommender(ds, offices, opt)
 	if err != nil {
 		return nil, err
 	}
+	return m.best(offices, before, -1), nil
+}
+
+// RecommendEach is Recommend for each office on its own: out[o] is the
+// extra opening at office o that raises reachability (to any office) most
+// for the least-served groups, by the same objective, or nil when no
+// opening there raises any eligible group's share. The coordination of
+// opening hours offers each office's proposal.
+func RecommendEach(ds *Dataset, offices []Office, opt ReachOptions) ([]*Recommendation, *Reach, error) {
+	m, before, err := recommender(ds, offices, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]*Recommendation, len(offices))
+	for o := range offices {
+		out[o] = m.best(offices, before, o)
+	}
+	return out, before, nil
+}
+
+func recommender(ds *Dataset, offices []Office, opt ReachOptions) (*reachModel, *Reach, error) {
+	if len(offices) == 0 {
+		return nil, nil, fmt.Errorf("no office to recommend an opening for")
+	}
+	m, err := newReachModel(ds, opt)
+	if err != nil {
+		return nil, nil, err
+	}
 	before := m.reach(offices, nil)
 	if len(before.Groups) == 0 {
-		return nil, fmt.Errorf("no weekday diary: nothing to recommend from")
+		return nil, nil, fmt.Errorf("no weekday diary: nothing to recommend from")
 	}
+	return m, before, nil
+}
+
+// best is the best candidate opening at office only (every office when
+// only is negative), nil when none raises any eligible group's share.
+func (m *reachModel) best(offices []Office, before *Reach, only int) *Recommendation {
 	key := func(r *Reach) []float64 {
 		var s []float64
 		for _, g := range r.Groups {
@@ -405,6 +468,9 @@ func Recommend(ds *Dataset, offices []Office, opt ReachOptions) (*Recommendation
 	var best *candidate
 	var bestReach *Reach
 	for o := range offices {
+		if only >= 0 && o != only {
+			continue
+		}
 		for start := m.opt.Earliest; start+m.opt.Length <= m.opt.Latest; start += m.opt.Step {
 			ws := windows([]Opening{{time.Monday, start, start + m.opt.Length}})
 			if len(ws) != 1 {
@@ -419,7 +485,7 @@ func Recommend(ds *Dataset, offices []Office, opt ReachOptions) (*Recommendation
 		}
 	}
 	if best == nil {
-		return nil, nil
+		return nil
 	}
 	rec := &Recommendation{Office: best.office, Name: offices[best.office].Name, Before: before, After: bestReach,
 		AllBefore: before.Groups[0].Share, AllAfter: bestReach.Groups[0].Share}
@@ -434,7 +500,7 @@ func Recommend(ds *Dataset, offices []Office, opt ReachOptions) (*Recommendation
 		}
 		rec.MinAfter = min(rec.MinAfter, bestReach.Groups[i].Share)
 	}
-	return rec, nil
+	return rec
 }
 
 func quietestWeekday(o Office) time.Weekday {

@@ -131,3 +131,48 @@ func TestRecommendOnASurvey(t *testing.T) {
 	}
 	t.Logf("%s %v %d-%d: least served %s %.3f -> %.3f, all %.3f -> %.3f", rec.Name, rec.Opening.Weekday, rec.Opening.From, rec.Opening.To, rec.LeastServed, rec.MinBefore, rec.MinAfter, rec.AllBefore, rec.AllAfter)
 }
+
+func TestRecommendEachOffice(t *testing.T) {
+	ds := reachDataset()
+	offices := []Office{
+		{Name: "Anagrafe", Travel: 10, Openings: []Opening{{time.Monday, 9 * 60, 12 * 60}, {time.Tuesday, 14 * 60, 16 * 60}}},
+		{Name: "Tributi", Travel: 40, Openings: []Opening{{time.Monday, 9 * 60, 12 * 60}}},
+		// Open every evening already: no extra opening here adds anyone.
+		{Name: "Biblioteca", Travel: 5, Openings: []Opening{{time.Monday, 18*60 + 40, 21 * 60}}},
+	}
+	recs, before, err := RecommendEach(ds, offices, ReachOptions{})
+	if err != nil || len(recs) != 3 || before == nil {
+		t.Fatal(recs, before, err)
+	}
+	// The library's evenings already give everyone a window: no office
+	// has an opening to propose.
+	for o, r := range recs {
+		if r != nil {
+			t.Errorf("%s: everyone reaches already, got %+v", offices[o].Name, r)
+		}
+	}
+	if before.Groups[0].Share != 1 {
+		t.Errorf("before: %v", before.Groups[0].Share)
+	}
+	// Without the library: Anagrafe as Recommend, 17:30-19:30. Tributi is
+	// 40 minutes away: the women, free from 18:30, arrive at 19:10 and
+	// need until 19:40, so its first window on the half hour that holds
+	// that is 18:00-20:00 (17:30-19:30 ends too early).
+	offices = offices[:2]
+	recs, _, err = RecommendEach(ds, offices, ReachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := recs[0]; r == nil || r.Opening.From != 17*60+30 || r.Opening.To != 19*60+30 || r.MinAfter != 1 || r.LeastServed != "sex=F" {
+		t.Errorf("Anagrafe: %+v", r)
+	}
+	if r := recs[1]; r == nil || r.Office != 1 || r.Opening.From != 18*60 || r.Opening.To != 20*60 || r.MinAfter != 1 || r.AllAfter != 1 {
+		t.Errorf("Tributi: %+v", r)
+	}
+	// Each office's proposal is the one Recommend finds when only that
+	// office may open more.
+	whole, _ := Recommend(ds, offices, ReachOptions{})
+	if whole.Office != recs[0].Office || whole.Opening != recs[0].Opening {
+		t.Errorf("Recommend %+v, RecommendEach %+v", whole, recs[0])
+	}
+}
