@@ -150,7 +150,7 @@ func (s *Store) Comments(ctx context.Context, proposalID string, offset int) ([]
 	for i, c := range roots {
 		ids[i], marks[i], byID[c.ID] = c.ID, "$"+strconv.Itoa(i+1), c
 	}
-	rows, err = s.DB.QueryContext(ctx, `SELECT `+commentColumns+` FROM partecipa_comments WHERE depth > 0 AND root_id IN (`+strings.Join(marks, ", ")+`) ORDER BY created_at, id`, ids...) // #nosec G202 -- placeholders only
+	rows, err = s.DB.QueryContext(ctx, `SELECT `+commentColumns+` FROM partecipa_comments WHERE depth > 0 AND root_id IN (`+strings.Join(marks, ", ")+`) ORDER BY created_at, id LIMIT `+strconv.Itoa(MaxReplies), ids...) // #nosec G202 -- placeholders and a constant only
 	if err != nil {
 		return nil, 0, err
 	}
@@ -168,6 +168,11 @@ func (s *Store) Comments(ctx context.Context, proposalID string, offset int) ([]
 	}
 	return roots, total, nil
 }
+
+// MaxReplies bounds the replies one page of threads reads and shows, the
+// oldest first: a flood of replies to one thread (accounts are cheap)
+// cannot make every view of the proposal slow (outside review).
+const MaxReplies = 1000
 
 // ErrReported: the resident has already reported this.
 var ErrReported = problem.New(problem.Conflict, "partecipa.report.already", nil)
