@@ -16,6 +16,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/mail"
+	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/town"
@@ -35,9 +36,13 @@ func (o outbox) Enqueue(ctx context.Context, tx *sql.Tx, to, subject, text strin
 // town's name in mail) and the translations (i18n may be nil for commands
 // that send no mail).
 func newIdentityService(cfg config, d *db.DB, towns *town.Store, i18n *web.I18n) *identity.Service {
+	store := &identity.Store{DB: d}
+	if secret, err := oidcop.NewSecret([]byte(cfg.SecretKey)); err == nil {
+		store.Pepper = secret.Derive("identity account successors", 32)
+	}
 	svc := &identity.Service{
 		DB:       d,
-		Store:    &identity.Store{DB: d},
+		Store:    store,
 		Sessions: &identity.Sessions{DB: d, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax},
 		Limiter:  &throttle.Limiter{DB: d},
 		Limits:   cfg.Limits,

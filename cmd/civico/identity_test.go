@@ -950,3 +950,71 @@ func TestExportHoldsEverythingAboutThePerson(t *testing.T) {
 		}
 	})
 }
+
+// Closing an account never gives a second voice: the person's next account,
+// made by their next proven login, takes the closed one's subject (the
+// pairwise subject Partecipa counts people by), once; a claimed fiscal
+// code leaves nothing behind.
+func TestClosedAccountsSubjectGoesToTheNextAccount(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		code, _ := cf.Complete("FRRLCU78H15C707")
+		login := func() *identity.Account {
+			card, err := s.ca.IssueCard(cardca.CardRequest{FiscalCode: string(code), GivenName: "LUCA", FamilyName: "FERRARI"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			holder, err := s.verifier.Verify([]*x509.Certificate{card.Cert}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := s.apps.identity.LoginCard(ctx, identity.CardHolder{FiscalCode: string(holder.FiscalCode), Proof: holder.Proof}, holder.Proof, "192.0.2.1", "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.Account
+		}
+		first := login()
+		if first.Subject() != first.ID {
+			t.Fatalf("a first account's subject %q, want its id", first.Subject())
+		}
+		if err := s.apps.identity.CloseAccount(ctx, first, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		var macs int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM account_successors WHERE fiscal_code_mac = $1 OR fiscal_code_mac LIKE '%' || $1 || '%'`, string(code)).Scan(&macs); err != nil || macs != 0 {
+			t.Fatalf("the fiscal code is stored in clear among the successors (%d, %v)", macs, err)
+		}
+		second := login()
+		if second.ID == first.ID || second.Subject() != first.ID {
+			t.Fatalf("the next account: id %s, subject %s; want a new id with the closed account's subject %s", second.ID, second.Subject(), first.ID)
+		}
+		again, err := s.apps.identity.Store.ByID(ctx, second.ID)
+		if err != nil || again.Subject() != first.ID {
+			t.Fatalf("the next account as stored: %v, %v", again, err)
+		}
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM account_successors`).Scan(&macs); err != nil || macs != 0 {
+			t.Errorf("%d successions left after the next account took it (%v)", macs, err)
+		}
+		// Closed again, and again a new account: still the same subject.
+		if err := s.apps.identity.CloseAccount(ctx, second, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		third := login()
+		if third.Subject() != first.ID {
+			t.Errorf("the third account's subject %s, want %s", third.Subject(), first.ID)
+		}
+		// A fiscal code only claimed (an old registration form's) leaves
+		// nothing behind when its account closes.
+		if _, err := d.ExecContext(ctx, `UPDATE accounts SET fiscal_code_source = 'self' WHERE id = $1`, third.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.apps.identity.CloseAccount(ctx, third, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM account_successors`).Scan(&macs); err != nil || macs != 0 {
+			t.Errorf("a claimed fiscal code's closure left %d successions (%v)", macs, err)
+		}
+	})
+}

@@ -56,6 +56,20 @@ type Account struct {
 	PasswordChange bool
 	// totpPending is the authenticator secret an operator is enrolling.
 	totpPending string
+	// SubjectSeed is what the subjects applications know the person by
+	// derive from ('': the account's ID): a new account of a proven fiscal
+	// code whose account was closed takes that account's (Subject).
+	SubjectSeed string
+}
+
+// Subject is what the subjects applications know the person by derive
+// from: the same across a closed account and the person's next one, so
+// that closing an account never gives a second voice.
+func (a *Account) Subject() string {
+	if a.SubjectSeed != "" {
+		return a.SubjectSeed
+	}
+	return a.ID
 }
 
 // DisplayName is how pages greet the account.

@@ -2,7 +2,10 @@ package identity
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -16,6 +19,22 @@ import (
 type Store struct {
 	DB  *db.DB
 	Now func() time.Time
+	// Pepper keys the MAC under which a closed account's proven fiscal
+	// code waits for the person's next account (account_successors): a
+	// copy of the database alone cannot tell whose it was. nil: a fixed
+	// key (tests, commands that close no account).
+	Pepper []byte
+}
+
+// fiscalCodeMAC is the key of account_successors for a fiscal code.
+func (s *Store) fiscalCodeMAC(code string) string {
+	key := s.Pepper
+	if len(key) == 0 {
+		key = []byte("civico account successors")
+	}
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(code))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func (s *Store) now() time.Time {
@@ -27,7 +46,7 @@ func (s *Store) now() time.Time {
 
 const accountColumns = `id, kind, COALESCE(email, ''), email_verified_at, COALESCE(password_hash, ''), COALESCE(totp_secret, ''),
 	COALESCE(fiscal_code, ''), given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at, closed_at,
-	fiscal_code_source, name_source, birth_source, COALESCE(totp_pending, ''), password_change, birth_place`
+	fiscal_code_source, name_source, birth_source, COALESCE(totp_pending, ''), password_change, birth_place, subject_seed`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -36,7 +55,7 @@ func scanAccount(r rowScanner) (*Account, error) {
 	var verified, closed sql.NullTime
 	err := r.Scan(&a.ID, &a.Kind, &a.Email, &verified, &a.PasswordHash, &a.TOTPSecret, &a.FiscalCode,
 		&a.GivenName, &a.FamilyName, &a.Sex, &a.BirthDate, &a.Phone, &a.Address, &a.Lang, &a.CreatedAt, &a.UpdatedAt, &closed,
-		&a.FiscalCodeSource, &a.NameSource, &a.BirthSource, &a.totpPending, &a.PasswordChange, &a.BirthPlace)
+		&a.FiscalCodeSource, &a.NameSource, &a.BirthSource, &a.totpPending, &a.PasswordChange, &a.BirthPlace, &a.SubjectSeed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -141,11 +160,11 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, a *Account) error {
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, kind, email, email_verified_at, password_hash, totp_secret, fiscal_code,
 		given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at, fiscal_code_source, name_source, birth_source,
-		password_change, birth_place)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+		password_change, birth_place, subject_seed)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		a.ID, a.Kind, nullIfEmpty(a.Email), a.EmailVerifiedAt, nullIfEmpty(a.PasswordHash), nullIfEmpty(a.TOTPSecret), nullIfEmpty(a.FiscalCode),
 		a.GivenName, a.FamilyName, a.Sex, a.BirthDate, a.Phone, a.Address, a.Lang, a.CreatedAt, a.UpdatedAt,
-		string(a.FiscalCodeSource), string(a.NameSource), string(a.BirthSource), a.PasswordChange, a.BirthPlace)
+		string(a.FiscalCodeSource), string(a.NameSource), string(a.BirthSource), a.PasswordChange, a.BirthPlace, a.SubjectSeed)
 	if err != nil && db.IsUniqueViolation(err) {
 		if strings.Contains(err.Error(), "fiscal_code") {
 			return ErrFiscalTaken
@@ -254,6 +273,23 @@ func (s *Store) Operators(ctx context.Context) ([]*Account, error) {
 // bare record stays so that the audit log's references keep their meaning.
 func (s *Store) Close(ctx context.Context, tx *sql.Tx, id string) error {
 	now := s.now()
+	// A proven fiscal code leaves its subject for the person's next
+	// account (account_successors), under a MAC, not the code.
+	var code, source, seed string
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(fiscal_code, ''), fiscal_code_source, subject_seed FROM accounts WHERE id = $1`, id).Scan(&code, &source, &seed)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if code != "" && Source(source).Proven() {
+		if seed == "" {
+			seed = id
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO account_successors (fiscal_code_mac, subject_seed, closed_at) VALUES ($1, $2, $3)
+			ON CONFLICT (fiscal_code_mac) DO UPDATE SET subject_seed = excluded.subject_seed, closed_at = excluded.closed_at`,
+			s.fiscalCodeMAC(code), seed, now); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET email = NULL, email_verified_at = NULL, password_hash = NULL, totp_secret = NULL,
 		fiscal_code = NULL, given_name = '', family_name = '', sex = '', birth_date = '', birth_place = '', phone = '', address = '',
 		closed_at = $1, updated_at = $1 WHERE id = $2`, now, id); err != nil {
@@ -264,5 +300,24 @@ func (s *Store) Close(ctx context.Context, tx *sql.Tx, id string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// takeSuccession gives a new account of a proven fiscal code the subject of
+// the person's closed account, if there is one, and forgets the link.
+func (s *Store) takeSuccession(ctx context.Context, tx *sql.Tx, a *Account) error {
+	mac := s.fiscalCodeMAC(a.FiscalCode)
+	var seed string
+	err := tx.QueryRowContext(ctx, `SELECT subject_seed FROM account_successors WHERE fiscal_code_mac = $1`, mac).Scan(&seed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM account_successors WHERE fiscal_code_mac = $1`, mac); err != nil {
+		return err
+	}
+	a.SubjectSeed = seed
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/identity"
 )
 
 // amrOf is how a portal session logged in, as RFC 8176 authentication
@@ -52,11 +53,16 @@ func mac(key []byte, n int, parts ...string) string {
 // subject is the sub a client sees for an account: pairwise (different for
 // every client, so applications cannot join their users by sub) unless the
 // client is registered for the public one.
-func (s *Storage) subject(c *Client, accountID string) string {
+//
+// A pairwise subject derives from the account's Subject: the same for the
+// person's next account after closing one (identity.Account.Subject), so
+// that an application counting people by sub (Partecipa's one voice) is
+// not given a new person by a closed account.
+func (s *Storage) subject(c *Client, acc *identity.Account) string {
 	if !c.Pairwise {
-		return accountID
+		return acc.ID
 	}
-	return mac(s.pairwiseKey, 43, "sub", c.ID, accountID)
+	return mac(s.pairwiseKey, 43, "sub", c.ID, acc.Subject())
 }
 
 // sessionID is the sid a client is told for a portal session: pairwise too.

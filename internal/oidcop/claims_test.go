@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/identity"
 )
 
 func TestAgeBand(t *testing.T) {
@@ -46,15 +47,21 @@ func TestAMR(t *testing.T) {
 func TestPairwiseSubjects(t *testing.T) {
 	s := &Storage{pairwiseKey: testSecret(t, "p").Derive("oidc pairwise subjects", 32)}
 	a, b := &Client{ID: "a", Pairwise: true}, &Client{ID: "b", Pairwise: true}
-	if s.subject(a, "acc1") == s.subject(b, "acc1") || s.subject(a, "acc1") == s.subject(a, "acc2") {
+	acc1, acc2 := &identity.Account{ID: "acc1"}, &identity.Account{ID: "acc2"}
+	if s.subject(a, acc1) == s.subject(b, acc1) || s.subject(a, acc1) == s.subject(a, acc2) {
 		t.Fatal("pairwise subjects must differ per client and per account")
 	}
 	again := &Storage{pairwiseKey: testSecret(t, "p").Derive("oidc pairwise subjects", 32)}
-	if s.subject(a, "acc1") != again.subject(a, "acc1") || len(s.subject(a, "acc1")) != 43 {
+	if s.subject(a, acc1) != again.subject(a, acc1) || len(s.subject(a, acc1)) != 43 {
 		t.Fatal("pairwise subjects must be stable")
 	}
-	if s.subject(&Client{ID: "c"}, "acc1") != "acc1" {
+	if s.subject(&Client{ID: "c"}, acc1) != "acc1" {
 		t.Fatal("a public-subject client gets the account id")
+	}
+	// The person's next account, after closing acc1, takes its seed: the
+	// same pairwise subject.
+	if next := (&identity.Account{ID: "acc9", SubjectSeed: "acc1"}); s.subject(a, next) != s.subject(a, acc1) {
+		t.Fatal("an account that took a closed one's subject seed has another subject")
 	}
 	if s.sessionID("a", "h") == s.sessionID("b", "h") {
 		t.Fatal("sid must be pairwise too")

@@ -112,7 +112,7 @@ func (p *Provider) namesSession(lr *logoutRequest, acc *identity.Account, se *id
 	sid, _ := lr.hint.Claims["sid"].(string)
 	want := p.Storage.sessionID(lr.client.ID, se.Hash)
 	return sid != "" && subtle.ConstantTimeCompare([]byte(sid), []byte(want)) == 1 &&
-		lr.hint.GetSubject() == p.Storage.subject(lr.client, acc.ID)
+		lr.hint.GetSubject() == p.Storage.subject(lr.client, acc)
 }
 
 // query is the request again without the hint: for the confirmation page.

@@ -518,7 +518,7 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 	}
 	back := url.Values{"next": {p.Storage.loginURL(a.ID)}}
 	need := assurance.Minimum(a.Req.ACRValues)
-	hinted := a.Req.HintSubject == "" || acc != nil && p.Storage.subject(c, acc.ID) == a.Req.HintSubject
+	hinted := a.Req.HintSubject == "" || acc != nil && p.Storage.subject(c, acc) == a.Req.HintSubject
 	switch {
 	case acc == nil || !p.fresh(a, se) || !hinted:
 		if a.hasPrompt(oidc.PromptNone) {

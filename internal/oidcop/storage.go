@@ -317,13 +317,13 @@ func (s *Storage) complete(ctx context.Context, a *AuthRequest, c *Client, acc *
 		id := tokens.Secret(24)
 		_, err = s.DB.ExecContext(ctx, `INSERT INTO oidc_auth_requests (id, client_id, request, account_id, session_hash, subject, acr, amr,
 			auth_time, done, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10, $11)`,
-			id, a.ClientID, string(data), acc.ID, se.Hash, s.subject(c, acc.ID), acr, jsonList(amr), se.CreatedAt, a.CreatedAt,
+			id, a.ClientID, string(data), acc.ID, se.Hash, s.subject(c, acc), acr, jsonList(amr), se.CreatedAt, a.CreatedAt,
 			a.CreatedAt.Add(authRequestLifetime))
 		return id, err
 	}
 	res, err := s.DB.ExecContext(ctx, `UPDATE oidc_auth_requests SET account_id = $1, session_hash = $2, subject = $3, acr = $4, amr = $5,
 		auth_time = $6, done = TRUE WHERE id = $7 AND done = FALSE AND expires_at > $8`,
-		acc.ID, se.Hash, s.subject(c, acc.ID), acr, jsonList(amr), se.CreatedAt, a.ID, s.now())
+		acc.ID, se.Hash, s.subject(c, acc), acr, jsonList(amr), se.CreatedAt, a.ID, s.now())
 	if err != nil {
 		return "", err
 	}
