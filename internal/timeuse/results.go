@@ -462,7 +462,14 @@ func (s *Store) RefreshResults(ctx context.Context, offices Offices, travel int)
 		return false, err
 	}
 	return true, s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		return putResults(ctx, tx, LatestResults, sum.Computed.UnixNano(), fingerprint, sum.Computed, string(body))
+		// The version names this computation alone: two in one second
+		// (Computed is to the second) must not share one, or a process
+		// would keep the other's decoded results (Results' cache).
+		var prev int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM timeuse_results`).Scan(&prev); err != nil {
+			return err
+		}
+		return putResults(ctx, tx, LatestResults, max(sum.Computed.UnixNano(), prev+1), fingerprint, sum.Computed, string(body))
 	})
 }
 
