@@ -44,7 +44,7 @@ ensure_commands haproxy=haproxy
 if [[ "$check_only" != 1 ]]; then
   ensure_commands wrk=wrk
 fi
-haproxy -v | head -n 1
+haproxy -v | sed -n 1p # sed reads it all: head would leave haproxy writing into a closed pipe (SIGPIPE, status 141 under pipefail)
 
 # ---------------------------------------------------------------------------------------------
 header "2/4 build the harness (scaletest/) and civico"
