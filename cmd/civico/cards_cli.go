@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/civico-pa/civico/internal/cards"
 )
 
@@ -60,7 +58,7 @@ func (c *cli) cardsCmd(args []string) error {
 			if err != nil {
 				return 0, err
 			}
-			_, err = svc.Registry.Import(ctx, name, data, list, "cli", c.cardsProgress(len(list), "importing cards"))
+			_, err = svc.Registry.Import(ctx, name, data, list, "cli", c.countBar(len(list), "importing cards"))
 			return len(list), err
 		}, "cards")
 	case "envelopes":
@@ -69,7 +67,7 @@ func (c *cli) cardsCmd(args []string) error {
 			if err != nil {
 				return 0, err
 			}
-			_, err = svc.ImportEnvelopes(ctx, name, data, list, "cli", c.cardsProgress(len(list), "importing envelopes"))
+			_, err = svc.ImportEnvelopes(ctx, name, data, list, "cli", c.countBar(len(list), "importing envelopes"))
 			return len(list), err
 		}, "envelopes")
 	}
@@ -87,27 +85,6 @@ func (c *cli) cardsCmd(args []string) error {
 	}
 	fmt.Fprintln(c.stdout, key.Recipient)
 	return nil
-}
-
-// progress is a progress bar on a terminal, else a line every 2 s.
-func (c *cli) cardsProgress(total int, what string) func(int) {
-	var bar *progressbar.ProgressBar
-	if f, ok := c.stderr.(*os.File); ok && isTerminal(f) {
-		bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(c.stderr), progressbar.OptionSetDescription(what),
-			progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-	}
-	last := time.Now()
-	return func(done int) {
-		if bar != nil {
-			_ = bar.Set(done)
-			if done == total {
-				_ = bar.Finish()
-			}
-		} else if time.Since(last) > 2*time.Second || done == total {
-			fmt.Fprintf(c.stderr, "%s: %d/%d\n", what, done, total)
-			last = time.Now()
-		}
-	}
 }
 
 // cardsImport reads file and imports it; a refusal lists every wrong line

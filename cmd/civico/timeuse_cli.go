@@ -113,6 +113,9 @@ func (c *cli) countBar(total int, what string) func(done int) {
 	return func(done int) {
 		if bar != nil {
 			_ = bar.Set(done)
+			if done == total {
+				_ = bar.Finish()
+			}
 		} else if time.Since(last) > 2*time.Second || done == total {
 			fmt.Fprintf(c.stderr, "%s: %d/%d\n", what, done, total)
 			last = time.Now()
