@@ -226,3 +226,20 @@ func (g Grant) Has(scope string) bool { return slices.Contains(g.Scopes, scope) 
 // Tokens checks a bearer token; an unknown, expired or revoked token is a
 // problem.NotFound.
 type Tokens func(ctx context.Context, token string) (Grant, error)
+
+// AllPages reads every page of a paged list (fetch answers page n, from 1,
+// with the total count), pageSize rows a page: what a feature's export
+// (Host.Export) gives of a person's things.
+func AllPages[T any](pageSize int, fetch func(page int) ([]T, int, error)) ([]T, error) {
+	var out []T
+	for page := 1; ; page++ {
+		list, total, err := fetch(page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list...)
+		if page*pageSize >= total || len(list) == 0 {
+			return out, nil
+		}
+	}
+}

@@ -94,15 +94,5 @@ func (m *Module) Panel(ctx context.Context, r area.Resident) (area.Summary, erro
 
 // export is the person's enrolments, for the download of their data.
 func (m *Module) export(ctx context.Context, a *identity.Account) (any, error) {
-	var out []*Enrolment
-	for page := 1; ; page++ {
-		list, total, err := m.Store.Mine(ctx, a.ID, page)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, list...)
-		if page*PageSize >= total {
-			return out, nil
-		}
-	}
+	return feature.AllPages(PageSize, func(page int) ([]*Enrolment, int, error) { return m.Store.Mine(ctx, a.ID, page) })
 }
