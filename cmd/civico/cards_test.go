@@ -46,6 +46,18 @@ func registerCards(t *testing.T, s *idSite, lines ...string) {
 	}
 }
 
+// twoActiveCards issues Luca's and Elena's cards, which the registry
+// holds as active, and returns them with their fiscal codes.
+func twoActiveCards(t *testing.T, s *idSite) (luca, elena *cardca.Card, codeL, codeE cf.Code) {
+	t.Helper()
+	luca = s.card(t, "FRRLCU78H15C707", "LUCA", "FERRARI", nil)
+	elena = s.card(t, "MRCLNE81C62F205", "ELENA", "MARCHETTI", nil)
+	codeL, _ = cf.Complete("FRRLCU78H15C707")
+	codeE, _ = cf.Complete("MRCLNE81C62F205")
+	registerCards(t, s, cardNumber(luca)+";"+string(codeL)+";2024-01-10;2030-01-10;ATTIVA", cardNumber(elena)+";"+string(codeE)+";2024-01-10;2030-01-10;ATTIVA")
+	return luca, elena, codeL, codeE
+}
+
 // A card the town's registry says is revoked (or suspended) is refused at
 // the card login over TLS, with its reason, even though its certificate
 // is valid and on no CRL; an active one logs in.
@@ -53,11 +65,7 @@ func TestRegistryRevokedCardIsRefusedAtLogin(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newIDSite(t, d)
 		ctx := context.Background()
-		luca := s.card(t, "FRRLCU78H15C707", "LUCA", "FERRARI", nil)
-		elena := s.card(t, "MRCLNE81C62F205", "ELENA", "MARCHETTI", nil)
-		codeL, _ := cf.Complete("FRRLCU78H15C707")
-		codeE, _ := cf.Complete("MRCLNE81C62F205")
-		registerCards(t, s, cardNumber(luca)+";"+string(codeL)+";2024-01-10;2030-01-10;ATTIVA", cardNumber(elena)+";"+string(codeE)+";2024-01-10;2030-01-10;ATTIVA")
+		luca, elena, codeL, codeE := twoActiveCards(t, s)
 		if res, _ := s.browser(t, elena).do("GET", s.tls.URL+"/login/crs", nil); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("an active card: %d", res.StatusCode)
 		}
@@ -88,11 +96,7 @@ func TestRegistryRevocationEndsLiveSessions(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newIDSite(t, d)
 		ctx := context.Background()
-		luca := s.card(t, "FRRLCU78H15C707", "LUCA", "FERRARI", nil)
-		elena := s.card(t, "MRCLNE81C62F205", "ELENA", "MARCHETTI", nil)
-		codeL, _ := cf.Complete("FRRLCU78H15C707")
-		codeE, _ := cf.Complete("MRCLNE81C62F205")
-		registerCards(t, s, cardNumber(luca)+";"+string(codeL)+";2024-01-10;2030-01-10;ATTIVA", cardNumber(elena)+";"+string(codeE)+";2024-01-10;2030-01-10;ATTIVA")
+		luca, elena, codeL, _ := twoActiveCards(t, s)
 		b := s.ssoBrowser(t, luca)
 		s.cardLogin(t, b, "/")
 		if _, res, body, _ := s.partecipaLogin(t, b, "/accedi?next=/profilo"); res.StatusCode != 200 || !strings.Contains(body, "Luca Ferrari") {
