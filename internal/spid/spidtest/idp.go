@@ -38,8 +38,8 @@ const (
 	transient   = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
 	redirect    = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 	// Post is the HTTP-POST binding (IdP.PostOnly).
-	Post = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-	rsaSHA256   = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+	Post      = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+	rsaSHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 )
 
 // IdP is a test identity provider with its own key.
