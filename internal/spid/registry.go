@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -251,10 +252,19 @@ func localized(els []*etree.Element) string {
 }
 
 // checkEndpoint accepts https addresses, and http ones on loopback (tests).
+// hostRE is a DNS name or an IPv4 address, or an IPv6 one (url.Hostname
+// strips its brackets).
+var hostRE = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]+)$`)
+
 func checkEndpoint(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
 		return errors.New("not an absolute address")
+	}
+	// A host name or an address, nothing a policy could read as a
+	// wildcard (the SSO address is opened in form-action).
+	if !hostRE.MatchString(u.Hostname()) || u.User != nil {
+		return errors.New("not a host name")
 	}
 	if u.Scheme == "https" {
 		return nil

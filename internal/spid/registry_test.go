@@ -42,6 +42,7 @@ func TestParseMetadata(t *testing.T) {
 		t.Errorf("a provider offering Redirect is taken by %s", idps[0].SSOBinding)
 	}
 	for name, bad := range map[string]string{
+		"a wildcard host":         strings.ReplaceAll(one, `Location="https://a.example/sso"`, `Location="https://*/sso"`),
 		"no Redirect or POST SSO": strings.Replace(one, BindingRedirect+`" Location="https://a.example/sso"`, `urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="https://a.example/sso"`, 1),
 		"plain http":              strings.Replace(one, `Location="https://a.example/sso"`, `Location="http://a.example/sso"`, 1),
 		"no certificate":          strings.Replace(one, `use="signing"`, `use="encryption"`, 1),
