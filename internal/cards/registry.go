@@ -342,13 +342,13 @@ func (r *Registry) Refused(ctx context.Context, serials []string) ([]string, err
 		for rows.Next() {
 			var s string
 			if err := rows.Scan(&s); err != nil {
-				rows.Close()
+				_ = rows.Close()
 				return nil, err
 			}
 			out = append(out, s)
 		}
 		err = rows.Err()
-		rows.Close()
+		_ = rows.Close()
 		if err != nil {
 			return nil, err
 		}
