@@ -71,6 +71,10 @@ type Store struct {
 	// register (nil: everyone is, for services open to residents only).
 	Resident func(ctx context.Context, fiscalCode string) (bool, error)
 	Now      func() time.Time
+	// Biller makes the bills' debt positions (payments); BillLetters mail
+	// the parents their notices (nil: no mail).
+	Biller      Biller
+	BillLetters BillLetters
 }
 
 func (s *Store) now() time.Time {

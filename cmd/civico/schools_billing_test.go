@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/schools"
+	"github.com/civico-pa/civico/internal/town"
+)
+
+// billMonth is the month the billing tests bill: October of the school
+// year billFixture's service is of.
+const billMonth, billYear = "2026-10", "2026/2027"
+
+// billFixture adds, through the school services' store, a pre-school
+// service of billYear billed by the month (bands 4.000: 0, 7.000: 30,
+// above: 60) with one unit of paying+1 places, and enrols paying children
+// with an ISEE of 7.000 (€ 30,00 each), one with an ISEE of 3.000 (exempt)
+// and one more who waits. Each parent is an account with a valid fiscal
+// code (payments checks the debtor's). It returns the service's id.
+func billFixture(t testing.TB, d *db.DB, paying int) string {
+	t.Helper()
+	ctx := context.Background()
+	s := &schools.Store{DB: d}
+	now := time.Now().In(hours.Rome)
+	by := schools.Actor{Name: "operator:test"}
+	id, err := s.PutService(ctx, "", schools.ServiceInput{SchoolYear: billYear, Kind: string(schools.PreSchool), Title: "Pre scuola",
+		Opens: now.Add(-time.Hour).Format("2006-01-02T15:04"), Closes: now.Add(24 * time.Hour).Format("2006-01-02T15:04"), Classes: []string{"P1", "P2"},
+		TariffUnit: "month", Bands: "4000: 0\n7000: 30,00\noltre: 60,00"}, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit, err := s.AddUnit(ctx, id, schools.UnitInput{Label: "Primaria Garibaldi", Capacity: fmt.Sprint(paying + 1)}, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < paying+2; i++ {
+		acc := fmt.Sprintf("bill-%06d", i)
+		if _, err := d.ExecContext(ctx, `INSERT INTO accounts (id, kind, created_at, updated_at) VALUES ($1, 'resident', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`, acc); err != nil {
+			t.Fatal(err)
+		}
+		born := time.Date(1980, time.January, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i)
+		parent, err := cf.Make("Verdi", "Anna", "F", born, "F205")
+		if err != nil {
+			t.Fatal(err)
+		}
+		kid, err := cf.Make("Verdi", "Sofia", "F", time.Date(2019, time.January, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i), "F205")
+		if err != nil {
+			t.Fatal(err)
+		}
+		isee := "7.000,00"
+		if i == paying {
+			isee = "3.000,00"
+		}
+		o, err := s.Enrol(ctx, schools.Parent{AccountID: acc, FiscalCode: parent.String(), Email: fmt.Sprintf("genitore%d@example.org", i), Lang: "it"},
+			schools.Request{ServiceID: id, UnitID: unit, ChildFC: kid.String(), ChildGiven: "Sofia", ChildFamily: "Verdi", School: "Primaria Garibaldi",
+				Class: "P2", ISEE: isee, Privacy: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := i <= paying; (o.Status == schools.Accepted) != want {
+			t.Fatalf("enrolment %d: %s", i, o.Status)
+		}
+	}
+	return id
+}
+
+func countRows(t testing.TB, d *db.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := d.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Two processes built as serve builds them bill the same month at once,
+// twice each: every accepted enrolment gets one debt position in
+// payments (one pagoPA notice, € 30,00, the parent the debtor), the
+// exempt one a bill of nothing, the waiting one none; one mail per
+// notice. Billing the month again makes nothing new. On both databases.
+func TestSchoolsBillingOnceAcrossProcesses(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			const paying = 12
+			h := dbtest.Handles(t, dialect, 2)
+			ctx := context.Background()
+			billFixture(t, h[0], paying)
+			stores := []*schools.Store{newApps(t, h[0]).civico.schools.Store, newApps(t, h[1]).civico.schools.Store}
+			var wg sync.WaitGroup
+			results := make([]*schools.BillingResult, 4)
+			errs := make([]error, 4)
+			start := make(chan struct{})
+			for i := range results {
+				wg.Go(func() {
+					<-start
+					results[i], errs[i] = stores[i%2].BillMonth(ctx, billMonth, schools.Actor{Name: "system"}, nil)
+				})
+			}
+			close(start)
+			wg.Wait()
+			billed, exempt := 0, 0
+			var amount int64
+			for i, r := range results {
+				if errs[i] != nil || r.Failed > 0 {
+					t.Fatalf("run %d: %v %+v", i, errs[i], r)
+				}
+				billed, exempt, amount = billed+r.Billed, exempt+r.Exempt, amount+r.Amount
+			}
+			if billed != paying || exempt != 1 || amount != paying*3000 {
+				t.Fatalf("4 runs at once billed %d (€ %s), %d exempt: want %d and 1", billed, schools.Euro(amount), exempt, paying)
+			}
+			d := h[0]
+			if n := countRows(t, d, `SELECT COUNT(*) FROM payments_positions WHERE source = 'schools' AND category = 'school' AND amount = 3000 AND year = 2026`); n != paying {
+				t.Fatalf("%d positions in payments, want %d", n, paying)
+			}
+			if n := countRows(t, d, `SELECT COUNT(DISTINCT n.number) FROM payments_notices n JOIN payments_positions p ON p.id = n.position_id
+				JOIN schools_bills b ON b.notice_id = n.id JOIN schools_enrolments e ON e.id = b.enrolment_id
+				WHERE p.source = 'schools' AND p.debtor_cf = e.parent_fc AND n.due_date = '2026-10-31' AND b.period = $1`, billMonth); n != paying {
+				t.Fatalf("%d notices of the parents due at the month's end, want %d", n, paying)
+			}
+			if n := countRows(t, d, `SELECT COUNT(*) FROM schools_bills WHERE period = $1 AND notice_id IS NULL AND amount_cents = 0`, billMonth); n != 1 {
+				t.Fatalf("%d exemptions recorded, want 1", n)
+			}
+			if n := countRows(t, d, `SELECT COUNT(*) FROM schools_bills b JOIN schools_enrolments e ON e.id = b.enrolment_id WHERE e.status <> 'accepted'`); n != 0 {
+				t.Fatalf("%d bills of enrolments not accepted", n)
+			}
+			if n := countRows(t, d, `SELECT COUNT(*) FROM mail_outbox WHERE subject = $1`, "Pre scuola: avviso di pagamento 10/2026"); n != paying {
+				t.Fatalf("%d mails with the notices, want %d", n, paying)
+			}
+			// Again: nothing new.
+			r, err := stores[1].BillMonth(ctx, billMonth, schools.Actor{Name: "system"}, nil)
+			if err != nil || r.Billed != 0 || r.Exempt != 0 || r.Already != paying+1 {
+				t.Fatalf("the month again: %+v %v", r, err)
+			}
+			if n := countRows(t, d, `SELECT COUNT(*) FROM payments_positions`); n != paying {
+				t.Fatalf("%d positions after the month again", n)
+			}
+			// July is not a month of school: no monthly fee.
+			if r, err := stores[0].BillMonth(ctx, "2027-07", schools.Actor{Name: "system"}, nil); err != nil || r.Billed+r.Exempt+r.Already != 0 {
+				t.Fatalf("July: %+v %v", r, err)
+			}
+			// November is a month of its own.
+			if r, err := stores[0].BillMonth(ctx, "2026-11", schools.Actor{Name: "system"}, nil); err != nil || r.Billed != paying || r.Exempt != 1 {
+				t.Fatalf("November: %+v %v", r, err)
+			}
+			if n := countRows(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'schools.billing.run'`); n < 2 {
+				t.Fatalf("%d audit entries of billing runs", n)
+			}
+		})
+	}
+}
+
+// `civico billing run --month YYYY-MM` bills through payments as the daily
+// job does, shows its progress, and bills nothing the second time; a
+// month written otherwise is a usage error. On both databases.
+func TestBillingRunCommand(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			env := map[string]string{"CIVICO_DATA_DIR": dir}
+			if dialect == db.Postgres {
+				base := os.Getenv(dbtest.PostgresEnv)
+				if base == "" {
+					t.Skip(dbtest.SkipMessage)
+				}
+				admin, err := db.Open(ctx, db.Target{Dialect: db.Postgres, URL: base})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer admin.Close()
+				schema := "t_billing_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+				if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _, _ = admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`) })
+				env["CIVICO_DATABASE_URL"] = dbtest.WithSearchPath(t, base, schema)
+			}
+			if code, out, errOut := runCLI(t, env, "migrate"); code != 0 {
+				t.Fatalf("migrate: %d %q %q", code, out, errOut)
+			}
+			target, err := db.ParseURL(env["CIVICO_DATABASE_URL"], dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := db.Open(ctx, target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			if err := ensureDemo(ctx, town.NewStore(d, 0)); err != nil {
+				t.Fatal(err)
+			}
+			billFixture(t, d, 3)
+			code, out, errOut := runCLI(t, env, "billing", "run", "--month", billMonth)
+			if code != 0 || !strings.Contains(out, "2026-10: 3 bills, € 90,00; 1 exempt; 0 billed before") || !strings.Contains(errOut, "billing 2026-10: 4/4") {
+				t.Fatalf("billing run: %d %q %q", code, out, errOut)
+			}
+			if code, out, _ := runCLI(t, env, "billing", "run", "--month", billMonth); code != 0 || !strings.Contains(out, "0 bills, € 0,00; 0 exempt; 4 billed before") {
+				t.Fatalf("billing run again: %d %q", code, out)
+			}
+			if n := countRows(t, d, `SELECT COUNT(*) FROM payments_positions WHERE source = 'schools'`); n != 3 {
+				t.Fatalf("%d positions", n)
+			}
+			if code, _, errOut := runCLI(t, env, "billing", "run", "--month", "10/2026"); code != 2 || !strings.Contains(errOut, "YYYY-MM") {
+				t.Fatalf("a wrong month: %d %q", code, errOut)
+			}
+		})
+	}
+}
