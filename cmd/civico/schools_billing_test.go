@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/payments"
 	"github.com/civico-pa/civico/internal/schools"
 	"github.com/civico-pa/civico/internal/town"
 )
@@ -217,4 +221,97 @@ func TestBillingRunCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The journey from enrolment to bill to payment through the server as
+// built: a parent (card login) enrols a child in a monthly service; the
+// month is billed; the parent gets the notice by mail (real SMTP), sees it
+// on the enrolment and in I miei pagamenti, and pays it in the sandbox.
+// Another parent sees none of it.
+func TestSchoolsBillPaidInTheSandbox(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newSportelloSite(t, d)
+		base := s.tls.URL
+		store := s.apps.civico.schools.Store
+		now := time.Now().In(hours.Rome)
+		by := schools.Actor{Name: "operator:test"}
+		svcID, err := store.PutService(ctx, "", schools.ServiceInput{SchoolYear: billYear, Kind: string(schools.PostSchool), Title: "Post scuola",
+			Opens: now.Add(-time.Hour).Format("2006-01-02T15:04"), Closes: now.Add(24 * time.Hour).Format("2006-01-02T15:04"), Classes: []string{"P2"},
+			TariffUnit: "month", Bands: "7000: 25,00\noltre: 55,00"}, by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unit, err := store.AddUnit(ctx, svcID, schools.UnitInput{Label: "Primaria Costa", Capacity: "10"}, by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const mailA = "anna.verdi@example.org"
+		a, _ := s.resident("VRDNNA80A41F205", "ANNA", "VERDI", mailA)
+		fields := url.Values{"privacy": {"1"}, "unit": {unit}, "child_given": {"Sofia"}, "child_family": {"Verdi"}, "child_fc": {complete(t, "VRDSFO19A41F205")},
+			"school": {"Primaria Costa"}, "class": {"P2"}, "isee": {"6.500"}}
+		res, _ := postMultipart(a, base+schools.Path+"/"+svcID+"/iscrizione", fields, "", nil)
+		m := regexp.MustCompile(`^/area-personale/iscrizioni-scolastiche/([0-9a-f]{32})\?inviata=1$`).FindStringSubmatch(res.Header.Get("Location"))
+		if res.StatusCode != http.StatusSeeOther || m == nil {
+			t.Fatalf("enrol: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		enrolment := m[1]
+		r, err := store.BillMonth(ctx, billMonth, schools.Actor{Name: "system"}, nil)
+		if err != nil || r.Billed != 1 || r.Amount != 2500 {
+			t.Fatalf("billing: %+v %v", r, err)
+		}
+		var noticeID, number string
+		if err := d.QueryRowContext(ctx, `SELECT notice_id, notice_number FROM schools_bills WHERE enrolment_id = $1 AND period = $2`, enrolment, billMonth).Scan(&noticeID, &number); err != nil {
+			t.Fatal(err)
+		}
+		// The mail names the notice and where to pay it.
+		got := s.mailsTo(mailA)
+		if len(got) != 2 || !strings.HasPrefix(got[1], "Post scuola: avviso di pagamento 10/2026\n") || !strings.Contains(got[1], number) ||
+			!strings.Contains(got[1], "€ 25,00") || !strings.Contains(got[1], "/area-personale/pagamenti/avvisi/"+noticeID) {
+			t.Fatalf("mails: %q", got)
+		}
+		// The enrolment shows its bill, linked to the notice.
+		if res, body := a.do("GET", base+schools.AreaPath+"/"+enrolment, nil); res.StatusCode != 200 || !strings.Contains(body, "/area-personale/pagamenti/avvisi/"+noticeID) ||
+			!strings.Contains(body, "10/2026") || !strings.Contains(body, "€ 25,00") {
+			t.Fatalf("the enrolment's bills: %d", res.StatusCode)
+		}
+		// I miei pagamenti lists it; another parent sees nothing of it.
+		res, body := a.do("GET", base+payments.AreaPath, nil)
+		if res.StatusCode != 200 || !strings.Contains(body, "Post scuola – ottobre 2026 – Sofia") {
+			t.Fatalf("I miei pagamenti: %d\n%s", res.StatusCode, body)
+		}
+		b, _ := s.resident("NREBRN82B01F205", "BRUNO", "NERI", "")
+		if _, body := b.do("GET", base+payments.AreaPath, nil); strings.Contains(body, "Post scuola – ottobre 2026") {
+			t.Fatal("another parent sees the bill")
+		}
+		if res, _ := b.do("GET", base+payments.AreaPath+"/avvisi/"+noticeID, nil); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("another parent's notice: %d", res.StatusCode)
+		}
+		// Paid in the sandbox.
+		_, body = a.do("GET", base+payments.AreaPath, nil)
+		key := keyRE.FindStringSubmatch(body)
+		if key == nil {
+			t.Fatal("no checkout form in I miei pagamenti")
+		}
+		res, _ = a.do("POST", base+payments.AreaPath+"/paga", url.Values{"chiave": {key[1]}, "avviso": {noticeID}})
+		page := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther || !sandboxRE.MatchString(page) {
+			t.Fatalf("checkout: %d to %q", res.StatusCode, page)
+		}
+		if res, body := a.do("GET", page, nil); res.StatusCode != 200 || !strings.Contains(body, "25,00") {
+			t.Fatalf("sandbox page: %d", res.StatusCode)
+		}
+		res, _ = a.do("POST", page, url.Values{"esito": {"paid"}})
+		back := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(back, base+payments.AreaPath+"/esito/") {
+			t.Fatalf("sandbox: %d back to %q", res.StatusCode, back)
+		}
+		if res, body := a.do("GET", back, nil); res.StatusCode != 200 || !strings.Contains(body, `data-outcome="paid"`) {
+			t.Fatalf("outcome: %d", res.StatusCode)
+		}
+		n, err := s.apps.civico.payments.Service.OwnNotice(ctx, complete(t, "VRDNNA80A41F205"), noticeID)
+		if err != nil || n.Status != payments.StatusPaid {
+			t.Fatalf("the notice after the payment: %+v %v", n, err)
+		}
+	})
 }

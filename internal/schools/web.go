@@ -328,6 +328,8 @@ func (h *Web) mine(w http.ResponseWriter, r *http.Request) {
 type DetailData struct {
 	Enrolment *Enrolment
 	Message   string
+	// Bills are the enrolment's payment notices, the latest first.
+	Bills []*BillRecord
 }
 
 func (h *Web) detail(w http.ResponseWriter, r *http.Request) {
@@ -340,7 +342,12 @@ func (h *Web) detail(w http.ResponseWriter, r *http.Request) {
 		h.App.Fail(w, r, err)
 		return
 	}
-	d := &DetailData{Enrolment: e}
+	bills, err := h.Store.Bills(r.Context(), e.ID)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	d := &DetailData{Enrolment: e, Bills: bills}
 	switch q := r.URL.Query(); {
 	case q.Get("inviata") == "1":
 		d.Message = "schools.detail.sent." + string(e.Status)
