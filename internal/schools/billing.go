@@ -173,7 +173,13 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 			res.PerMeal += r.accepted
 		}
 		if r.period != "" {
-			total += r.accepted
+			var before int
+			if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM schools_bills b JOIN schools_enrolments e ON e.id = b.enrolment_id
+				WHERE b.period = $1 AND b.service_id = $2 AND e.status = 'accepted'`, r.period, r.id).Scan(&before); err != nil {
+				return nil, err
+			}
+			res.Already += before
+			total += max(0, r.accepted-before)
 		}
 	}
 	done := 0
@@ -187,7 +193,7 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 		}
 		last := ""
 		for {
-			ids, err := s.acceptedAfter(ctx, r.id, last)
+			ids, err := s.acceptedAfter(ctx, r.id, r.period, last)
 			if err != nil {
 				return nil, err
 			}
@@ -229,10 +235,13 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 }
 
 // acceptedAfter is a batch of a service's accepted enrolments after the
-// id last, in order (an index range).
-func (s *Store) acceptedAfter(ctx context.Context, serviceID, last string) ([]string, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM schools_enrolments WHERE service_id = $1 AND status = 'accepted' AND id > $2 ORDER BY id LIMIT $3`,
-		serviceID, last, billBatch)
+// id last, in order (an index range), that have no bill for period (each
+// bill's transaction checks again: this only spares a run again the
+// transactions of what was billed).
+func (s *Store) acceptedAfter(ctx context.Context, serviceID, period, last string) ([]string, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT e.id FROM schools_enrolments e WHERE e.service_id = $1 AND e.status = 'accepted' AND e.id > $2
+		AND NOT EXISTS (SELECT 1 FROM schools_bills b WHERE b.enrolment_id = e.id AND b.period = $3) ORDER BY e.id LIMIT $4`,
+		serviceID, last, period, billBatch)
 	if err != nil {
 		return nil, fmt.Errorf("schools: billing: %w", err)
 	}
