@@ -238,7 +238,7 @@ func TestSchoolsBillPaidInTheSandbox(t *testing.T) {
 		by := schools.Actor{Name: "operator:test"}
 		svcID, err := store.PutService(ctx, "", schools.ServiceInput{SchoolYear: billYear, Kind: string(schools.PostSchool), Title: "Post scuola",
 			Opens: now.Add(-time.Hour).Format("2006-01-02T15:04"), Closes: now.Add(24 * time.Hour).Format("2006-01-02T15:04"), Classes: []string{"P2"},
-			TariffUnit: "month", Bands: "7000: 25,00\noltre: 55,00"}, by)
+			TariffUnit: "month", Bands: "7000: 25,00\noltre: 55,00", Sibling2: "30"}, by)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,8 +256,18 @@ func TestSchoolsBillPaidInTheSandbox(t *testing.T) {
 			t.Fatalf("enrol: %d %s", res.StatusCode, res.Header.Get("Location"))
 		}
 		enrolment := m[1]
+		// A second child: the form shows the reduced tariff before sending.
+		res, body := a.do("GET", base+schools.Path+"/"+svcID+"/iscrizione", nil)
+		if res.StatusCode != 200 || !strings.Contains(body, "Per te (−30 %)") || !strings.Contains(body, "€ 17,50") || !strings.Contains(body, "questo sarebbe il 2°") {
+			t.Fatalf("the form of a second child: %d", res.StatusCode)
+		}
+		fields.Set("child_given", "Luca")
+		fields.Set("child_fc", complete(t, "VRDLCU20A01F205"))
+		if res, _ := postMultipart(a, base+schools.Path+"/"+svcID+"/iscrizione", fields, "", nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("second child: %d", res.StatusCode)
+		}
 		r, err := store.BillMonth(ctx, billMonth, schools.Actor{Name: "system"}, nil)
-		if err != nil || r.Billed != 1 || r.Amount != 2500 {
+		if err != nil || r.Billed != 2 || r.Amount != 2500+1750 {
 			t.Fatalf("billing: %+v %v", r, err)
 		}
 		var noticeID, number string
@@ -265,10 +275,17 @@ func TestSchoolsBillPaidInTheSandbox(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The mail names the notice and where to pay it.
-		got := s.mailsTo(mailA)
-		if len(got) != 2 || !strings.HasPrefix(got[1], "Post scuola: avviso di pagamento 10/2026\n") || !strings.Contains(got[1], number) ||
-			!strings.Contains(got[1], "€ 25,00") || !strings.Contains(got[1], "/area-personale/pagamenti/avvisi/"+noticeID) {
-			t.Fatalf("mails: %q", got)
+		var notices []string
+		for _, m := range s.mailsTo(mailA) {
+			if strings.HasPrefix(m, "Post scuola: avviso di pagamento 10/2026\n") {
+				notices = append(notices, m)
+			}
+		}
+		if len(notices) != 2 || !strings.Contains(strings.Join(notices, "\n"), number) || !strings.Contains(strings.Join(notices, "\n"), "€ 17,50") {
+			t.Fatalf("mails with the notices: %q", notices)
+		}
+		if m := notices[0] + notices[1]; !strings.Contains(m, "€ 25,00, avviso pagoPA n. "+number) || !strings.Contains(m, "/area-personale/pagamenti/avvisi/"+noticeID) {
+			t.Fatalf("the first child's notice is not mailed: %q", notices)
 		}
 		// The enrolment shows its bill, linked to the notice.
 		if res, body := a.do("GET", base+schools.AreaPath+"/"+enrolment, nil); res.StatusCode != 200 || !strings.Contains(body, "/area-personale/pagamenti/avvisi/"+noticeID) ||
@@ -276,8 +293,8 @@ func TestSchoolsBillPaidInTheSandbox(t *testing.T) {
 			t.Fatalf("the enrolment's bills: %d", res.StatusCode)
 		}
 		// I miei pagamenti lists it; another parent sees nothing of it.
-		res, body := a.do("GET", base+payments.AreaPath, nil)
-		if res.StatusCode != 200 || !strings.Contains(body, "Post scuola – ottobre 2026 – Sofia") {
+		res, body = a.do("GET", base+payments.AreaPath, nil)
+		if res.StatusCode != 200 || !strings.Contains(body, "Post scuola – ottobre 2026 – Sofia") || !strings.Contains(body, "Post scuola – ottobre 2026 – Luca") {
 			t.Fatalf("I miei pagamenti: %d\n%s", res.StatusCode, body)
 		}
 		b, _ := s.resident("NREBRN82B01F205", "BRUNO", "NERI", "")

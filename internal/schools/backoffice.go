@@ -69,7 +69,13 @@ type BOServiceData struct {
 func serviceValues(s *Service) (map[string]string, map[string]bool) {
 	v := map[string]string{"school_year": s.SchoolYear, "kind": string(s.Kind), "title": s.Title, "description": s.Description,
 		"opens": s.OpensAt.In(rome).Format(formTime), "closes": s.ClosesAt.In(rome).Format(formTime), "tariff_unit": s.TariffUnit,
-		"bands": s.Bands.String()}
+		"bands": s.Bands.String(), "exempt_isee": s.ExemptText()}
+	if s.Sibling2 > 0 {
+		v["sibling2"] = strconv.Itoa(s.Sibling2)
+	}
+	if s.Sibling3 > 0 {
+		v["sibling3"] = strconv.Itoa(s.Sibling3)
+	}
 	if s.ResidentsOnly {
 		v["residents_only"] = "1"
 	}
@@ -100,12 +106,12 @@ func (h *Web) renderService(w http.ResponseWriter, r *http.Request, status int, 
 func serviceInput(f url.Values) ServiceInput {
 	return ServiceInput{SchoolYear: f.Get("school_year"), Kind: f.Get("kind"), Title: f.Get("title"), Description: f.Get("description"),
 		Opens: f.Get("opens"), Closes: f.Get("closes"), Classes: f["classes"], ResidentsOnly: f.Get("residents_only") == "1",
-		TariffUnit: f.Get("tariff_unit"), Bands: f.Get("bands")}
+		TariffUnit: f.Get("tariff_unit"), Bands: f.Get("bands"), Sibling2: f.Get("sibling2"), Sibling3: f.Get("sibling3"), ExemptISEE: f.Get("exempt_isee")}
 }
 
 func formValues(f url.Values) (map[string]string, map[string]bool) {
 	v := map[string]string{}
-	for _, k := range []string{"school_year", "kind", "title", "description", "opens", "closes", "residents_only", "tariff_unit", "bands"} {
+	for _, k := range []string{"school_year", "kind", "title", "description", "opens", "closes", "residents_only", "tariff_unit", "bands", "sibling2", "sibling3", "exempt_isee"} {
 		v[k] = f.Get(k)
 	}
 	c := map[string]bool{}

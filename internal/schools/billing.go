@@ -280,19 +280,27 @@ func (s *Store) billOne(ctx context.Context, id, period string, m time.Time, due
 		if err != nil {
 			return err
 		}
+		c, err := s.charge(ctx, tx, e)
+		if err != nil {
+			return err
+		}
 		now := s.now()
-		b := &BillRecord{EnrolmentID: id, Period: period, ServiceID: e.ServiceID, AmountCents: e.AmountCents, CreatedAt: now}
+		b := &BillRecord{EnrolmentID: id, Period: period, ServiceID: e.ServiceID, AmountCents: c.Cents, CreatedAt: now}
 		claim, err := tx.ExecContext(ctx, `INSERT INTO schools_bills (enrolment_id, period, service_id, amount_cents, created_at) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (enrolment_id, period) DO NOTHING`, id, period, e.ServiceID, e.AmountCents, now)
+			ON CONFLICT (enrolment_id, period) DO NOTHING`, id, period, e.ServiceID, c.Cents, now)
 		if err != nil {
 			return err
 		}
 		if n, err := claim.RowsAffected(); err != nil || n == 0 {
 			return err // billed before
 		}
-		if e.AmountCents > 0 {
+		if c.Cents > 0 {
+			detail := e.ChildGiven + " " + e.ChildFamily
+			if c.Percent > 0 {
+				detail += fmt.Sprintf(", %d° figlio: riduzione del %d%%", c.Nth, c.Percent)
+			}
 			n, err := s.Biller.Bill(ctx, tx, Bill{DebtorCF: e.ParentFC, Category: kind.category(), Reason: billReason(e, period, m), Year: m.Year(),
-				Amount: e.AmountCents, DueDate: due, ExternalID: "schools:" + id + ":" + period, Detail: e.ChildGiven + " " + e.ChildFamily})
+				Amount: c.Cents, DueDate: due, ExternalID: "schools:" + id + ":" + period, Detail: detail})
 			if err != nil {
 				return err
 			}
@@ -323,6 +331,51 @@ func (s *Store) billOne(ctx context.Context, id, period string, m time.Time, due
 		res.Already++
 	}
 	return nil
+}
+
+// Charge is what an enrolment costs a period: the band's amount less the
+// reduction of the Nth child of the parent in the service (docs/SCHOOLS.md,
+// "Reductions and exemptions"), 0 when exempt.
+type Charge struct {
+	Nth, Percent int
+	Cents        int64
+}
+
+// Amount is the charge in euro.
+func (c Charge) Amount() string { return Euro(c.Cents) }
+
+// charge counts which child of its parent an accepted enrolment is among
+// the parent's accepted enrolments of the service, in the order they were
+// sent (the same child in several weeks of a camp is one child), and
+// reduces its amount by that.
+func (s *Store) charge(ctx context.Context, q querier, e *Enrolment) (Charge, error) {
+	c := Charge{Nth: 1, Cents: e.AmountCents}
+	if e.Exempt || e.AmountCents == 0 {
+		return Charge{Nth: 1}, nil
+	}
+	var before int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(DISTINCT child_fc) FROM schools_enrolments WHERE service_id = $1 AND parent_fc = $2 AND status = 'accepted'
+		AND child_fc <> $3 AND (created_at < $4 OR created_at = $4 AND id < $5)`, e.ServiceID, e.ParentFC, e.ChildFC, e.CreatedAt, e.ID).Scan(&before); err != nil {
+		return c, err
+	}
+	c.Nth = before + 1
+	c.Percent = Percent(c.Nth, e.Sibling2, e.Sibling3)
+	c.Cents = Reduced(e.AmountCents, c.Percent)
+	return c, nil
+}
+
+// Charge is what the accepted enrolment e costs a period now (the pages).
+func (s *Store) Charge(ctx context.Context, e *Enrolment) (Charge, error) {
+	return s.charge(ctx, s.DB, e)
+}
+
+// Siblings is how many children the parent has accepted in the service:
+// the form tells the reduction the next one would get.
+func (s *Store) Siblings(ctx context.Context, serviceID, parentFC string) (int, error) {
+	var n int
+	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(DISTINCT child_fc) FROM schools_enrolments WHERE service_id = $1 AND parent_fc = $2 AND status = 'accepted'`,
+		serviceID, parentFC).Scan(&n)
+	return n, err
 }
 
 // kindOf is a service's kind.

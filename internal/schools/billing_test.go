@@ -12,6 +12,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/problem"
 )
 
 // testBiller makes notices without payments (cmd/civico's tests bill
@@ -171,4 +172,101 @@ func TestBillingBesideWithdrawals(t *testing.T) {
 			t.Fatalf("again: %+v %v", r, err)
 		}
 	})
+}
+
+// The reductions and the exemption: a parent's second and third child
+// accepted in a service pay the service's reduced tariffs, counted when
+// the month is billed (the first withdrawn, the others move up); an ISEE
+// within the exemption pays nothing (no ISEE is never exempt); the
+// office's form refuses a percentage or a limit that is not one.
+func TestReductionsAndExemption(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newTestStore(t, d)
+		b := &testBiller{}
+		s.Biller = b
+		now := time.Now().In(rome)
+		in := ServiceInput{SchoolYear: "2026/2027", Kind: string(PostSchool), Title: "Post scuola",
+			Opens: now.Add(-time.Hour).Format(formTime), Closes: now.Add(24 * time.Hour).Format(formTime), Classes: []string{"P2"},
+			TariffUnit: "month", Bands: "7000: 30,00\noltre: 60,00", Sibling2: "30", Sibling3: "50 %", ExemptISEE: "101"}
+		for field, bad := range map[string]ServiceInput{"sibling2": {Sibling2: "101"}, "sibling3": {Sibling3: "-1"}, "exempt_isee": {ExemptISEE: "tremila"}} {
+			x := in
+			x.Sibling2, x.Sibling3, x.ExemptISEE = bad.Sibling2, bad.Sibling3, bad.ExemptISEE
+			var fe problem.Fields
+			if _, err := s.PutService(ctx, "", x, office); !errors.As(err, &fe) || fe[field] == "" || len(fe) != 1 {
+				t.Errorf("%s: %v", field, err)
+			}
+		}
+		in.ExemptISEE = "3.000"
+		id, err := s.PutService(ctx, "", in, office)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddUnit(ctx, id, UnitInput{Label: "Primaria Costa", Capacity: "10"}, office); err != nil {
+			t.Fatal(err)
+		}
+		svc, err := s.Service(ctx, id)
+		if err != nil || svc.Sibling2 != 30 || svc.Sibling3 != 50 || svc.ExemptText() != "3.000,00" {
+			t.Fatalf("%+v %v", svc, err)
+		}
+		ps := parents(t, d, 3)
+		enrol := func(p Parent, n int, isee string) *Outcome {
+			r := request(t, svc, 0, n)
+			r.ISEE, r.NoISEE = isee, isee == ""
+			o, err := s.Enrol(ctx, p, r, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return o
+		}
+		first := enrol(ps[0], 0, "6.500")
+		enrol(ps[0], 1, "6.500")
+		enrol(ps[0], 2, "6.500")
+		if n, err := s.Siblings(ctx, id, ps[0].FiscalCode); err != nil || n != 3 {
+			t.Fatalf("siblings: %d %v", n, err)
+		}
+		if o := enrol(ps[1], 3, "2.500"); !o.Exempt || o.AmountCents != 0 {
+			t.Fatalf("ISEE 2.500: %+v", o.Enrolment)
+		}
+		if o := enrol(ps[2], 4, ""); o.Exempt || o.AmountCents != 6000 {
+			t.Fatalf("no ISEE: %+v", o.Enrolment)
+		}
+		amounts := func(month string) map[int64]int {
+			t.Helper()
+			b.bills = nil
+			r, err := s.BillMonth(ctx, month, office, nil)
+			if err != nil || r.Failed > 0 {
+				t.Fatalf("%s: %+v %v", month, r, err)
+			}
+			out := map[int64]int{}
+			for _, x := range b.bills {
+				out[x.Amount]++
+			}
+			if r.Exempt != 1 {
+				t.Errorf("%s: %d exempt", month, r.Exempt)
+			}
+			return out
+		}
+		if got, want := amounts("2026-10"), map[int64]int{3000: 1, 2100: 1, 1500: 1, 6000: 1}; !equalCounts(got, want) {
+			t.Fatalf("October: %v, want %v", got, want)
+		}
+		if _, err := s.Withdraw(ctx, first.ID, ps[0].AccountID, office); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := amounts("2026-11"), map[int64]int{3000: 1, 2100: 1, 6000: 1}; !equalCounts(got, want) {
+			t.Fatalf("November, the first child withdrawn: %v, want %v", got, want)
+		}
+	})
+}
+
+func equalCounts(a, b map[int64]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,7 +44,13 @@ type Enrolment struct {
 	ISEE        *int64
 	Band        int
 	AmountCents int64
-	Status      Status
+	// Exempt says the ISEE is within the service's exemption (the amount
+	// is 0); Sibling2 and Sibling3 are the service's reductions when the
+	// enrolment was sent, applied when a month is billed by which child
+	// of the parent it is.
+	Exempt             bool
+	Sibling2, Sibling3 int
+	Status             Status
 	Seq         int
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
@@ -88,14 +95,19 @@ func (s *Store) now() time.Time {
 // another parent's).
 var ErrNotFound = problem.New(problem.NotFound, "", errors.New("schools: not found"))
 
-const serviceColumns = `id, school_year, kind, title, description, opens_at, closes_at, classes, residents_only, tariff_unit, bands, updated_at`
+const serviceColumns = `id, school_year, kind, title, description, opens_at, closes_at, classes, residents_only, tariff_unit, bands, updated_at,
+	sibling2_percent, sibling3_percent, exempt_isee_cents`
 
 func scanService(row interface{ Scan(...any) error }) (*Service, error) {
 	var s Service
 	var kind, classes, bands string
+	var exempt sql.NullInt64
 	if err := row.Scan(&s.ID, &s.SchoolYear, &kind, &s.Title, &s.Description, &s.OpensAt, &s.ClosesAt, &classes, &s.ResidentsOnly,
-		&s.TariffUnit, &bands, &s.UpdatedAt); err != nil {
+		&s.TariffUnit, &bands, &s.UpdatedAt, &s.Sibling2, &s.Sibling3, &exempt); err != nil {
 		return nil, err
+	}
+	if exempt.Valid {
+		s.ExemptISEE = &exempt.Int64
 	}
 	s.Kind, s.Classes = Kind(kind), strings.Fields(classes)
 	var err error
@@ -200,6 +212,10 @@ type ServiceInput struct {
 	Classes                              []string
 	ResidentsOnly                        bool
 	TariffUnit, Bands                    string
+	// Sibling2 and Sibling3 are the reductions in percent for a parent's
+	// second child and for the third and later ("" is 0); ExemptISEE the
+	// ISEE in euro up to which the service is free ("": none).
+	Sibling2, Sibling3, ExemptISEE string
 }
 
 // formTime is how the office's forms write a moment (Rome time).
@@ -246,6 +262,25 @@ func (in ServiceInput) parse() (*Service, problem.Fields) {
 	if svc.Bands, err = ParseBands(in.Bands); err != nil {
 		fe["bands"] = "schools.error.bands"
 	}
+	for field, dst := range map[string]*int{"sibling2": &svc.Sibling2, "sibling3": &svc.Sibling3} {
+		v := strings.TrimSpace(map[string]string{"sibling2": in.Sibling2, "sibling3": in.Sibling3}[field])
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(v, "%")))
+		if err != nil || n < 0 || n > 100 {
+			fe[field] = "schools.error.percent"
+			continue
+		}
+		*dst = n
+	}
+	if v := strings.TrimSpace(in.ExemptISEE); v != "" {
+		if c, err := ParseEuro(v); err != nil {
+			fe["exempt_isee"] = "schools.error.exempt_isee"
+		} else {
+			svc.ExemptISEE = &c
+		}
+	}
 	if len(fe) > 0 {
 		return nil, fe
 	}
@@ -284,17 +319,19 @@ func (s *Store) PutService(ctx context.Context, id string, in ServiceInput, by A
 		if id == "" {
 			id = tokens.ID()
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schools_services (id, school_year, kind, title, description, opens_at, closes_at,
-				classes, residents_only, tariff_unit, bands, created_at, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)`,
+				classes, residents_only, tariff_unit, bands, created_at, updated_at, updated_by, sibling2_percent, sibling3_percent, exempt_isee_cents)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)`,
 				id, svc.SchoolYear, string(svc.Kind), svc.Title, svc.Description, svc.OpensAt.UTC(), svc.ClosesAt.UTC(), strings.Join(svc.Classes, " "),
-				svc.ResidentsOnly, svc.TariffUnit, encodeBands(svc.Bands), now, by.Name); err != nil {
+				svc.ResidentsOnly, svc.TariffUnit, encodeBands(svc.Bands), now, by.Name, svc.Sibling2, svc.Sibling3, svc.ExemptISEE); err != nil {
 				return err
 			}
 		} else {
 			// The kind stays: the enrolments' slots depend on it.
 			res, err := tx.ExecContext(ctx, `UPDATE schools_services SET school_year = $2, title = $3, description = $4, opens_at = $5, closes_at = $6,
-				classes = $7, residents_only = $8, tariff_unit = $9, bands = $10, updated_at = $11, updated_by = $12 WHERE id = $1`,
+				classes = $7, residents_only = $8, tariff_unit = $9, bands = $10, updated_at = $11, updated_by = $12,
+				sibling2_percent = $13, sibling3_percent = $14, exempt_isee_cents = $15 WHERE id = $1`,
 				id, svc.SchoolYear, svc.Title, svc.Description, svc.OpensAt.UTC(), svc.ClosesAt.UTC(), strings.Join(svc.Classes, " "),
-				svc.ResidentsOnly, svc.TariffUnit, encodeBands(svc.Bands), now, by.Name)
+				svc.ResidentsOnly, svc.TariffUnit, encodeBands(svc.Bands), now, by.Name, svc.Sibling2, svc.Sibling3, svc.ExemptISEE)
 			if err != nil {
 				return err
 			}
@@ -302,7 +339,8 @@ func (s *Store) PutService(ctx context.Context, id string, in ServiceInput, by A
 				return ErrNotFound
 			}
 		}
-		return s.audit(ctx, tx, by, "schools.service.put", "schools_service:"+id, map[string]string{"title": svc.Title, "opens": in.Opens, "closes": in.Closes})
+		return s.audit(ctx, tx, by, "schools.service.put", "schools_service:"+id, map[string]string{"title": svc.Title, "opens": in.Opens, "closes": in.Closes,
+			"bands": svc.Bands.String(), "sibling2": strconv.Itoa(svc.Sibling2), "sibling3": strconv.Itoa(svc.Sibling3), "exempt_isee": svc.ExemptText()})
 	})
 	if err != nil {
 		return "", fmt.Errorf("schools: put service: %w", err)

@@ -101,14 +101,26 @@ type FormData struct {
 	Errors problem.Fields
 	// Index is the anchored list of what is wrong, in the form's order.
 	Index []string
+	// Nth is which child of the parent in the service this enrolment
+	// would be, and Percent its reduction (shown before sending).
+	Nth, Percent int
 }
 
 // formOrder is the form's fields in order, for the index of errors.
 var formOrder = []string{"privacy", "unit", "stop", "child_given", "child_family", "child_fc", "school", "class", "diet", "certificate", "isee"}
 
 func (h *Web) formPage(w http.ResponseWriter, r *http.Request, status int, svc *Service, d *FormData) {
-	a, _ := identity.Current(r.Context())
+	a, se := identity.Current(r.Context())
 	d.Service, d.Parent, d.Window = svc, a, svc.Window(h.now())
+	if code, ok := a.ProvenFiscalCode(se); ok && (svc.Sibling2 > 0 || svc.Sibling3 > 0) {
+		n, err := h.Store.Siblings(r.Context(), svc.ID, code)
+		if err != nil {
+			h.App.Fail(w, r, err)
+			return
+		}
+		d.Nth = n + 1
+		d.Percent = Percent(d.Nth, svc.Sibling2, svc.Sibling3)
+	}
 	if d.Values == nil {
 		d.Values = map[string]string{}
 	}
@@ -330,6 +342,8 @@ type DetailData struct {
 	Message   string
 	// Bills are the enrolment's payment notices, the latest first.
 	Bills []*BillRecord
+	// Charge is what an accepted enrolment costs a period now.
+	Charge *Charge
 }
 
 func (h *Web) detail(w http.ResponseWriter, r *http.Request) {
@@ -348,6 +362,14 @@ func (h *Web) detail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &DetailData{Enrolment: e, Bills: bills}
+	if e.Status == Accepted {
+		c, err := h.Store.Charge(r.Context(), e)
+		if err != nil {
+			h.App.Fail(w, r, err)
+			return
+		}
+		d.Charge = &c
+	}
 	switch q := r.URL.Query(); {
 	case q.Get("inviata") == "1":
 		d.Message = "schools.detail.sent." + string(e.Status)
