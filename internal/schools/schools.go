@@ -220,7 +220,9 @@ func (s *Service) ExemptText() string {
 }
 
 // HasReductions says whether the service reduces or exempts any tariff.
-func (s *Service) HasReductions() bool { return s.Sibling2 > 0 || s.Sibling3 > 0 || s.ExemptISEE != nil }
+func (s *Service) HasReductions() bool {
+	return s.Sibling2 > 0 || s.Sibling3 > 0 || s.ExemptISEE != nil
+}
 
 // Percent is the reduction of the n-th child (1: the first, none).
 func Percent(n, sibling2, sibling3 int) int {

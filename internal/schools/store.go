@@ -51,9 +51,9 @@ type Enrolment struct {
 	Exempt             bool
 	Sibling2, Sibling3 int
 	Status             Status
-	Seq         int
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	Seq                int
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 	// Position is the place on the waiting list (1 is next), 0 when not
 	// waiting; read with the enrolment.
 	Position int
