@@ -47,6 +47,7 @@ var periodicKinds = []string{
 	"payments.reconciliation",
 	"payments.sandbox-gateway-delayed-outcomes",
 	"schools.monthly-bills",
+	"schools.rankings-at-window-close",
 	"segnala.purge-unconfirmed",
 	"sportello.expired-applications",
 	"spid.expired-requests",

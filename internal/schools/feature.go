@@ -82,6 +82,14 @@ func (m *Module) Feature() feature.Feature {
 			h.Export("school_enrolments", m.export)
 			h.ID.Svc.Mergers = append(h.ID.Svc.Mergers, m.Store.MergeAccounts)
 			h.ID.Svc.Closers = append(h.ID.Svc.Closers, m.Store.Erase)
+			// A service by ranking is ranked within the minute its window closes.
+			h.Every("rankings at window close", time.Minute, func(ctx context.Context) error {
+				n, err := m.Store.RankDue(ctx)
+				if n > 0 {
+					h.Log.Info("schools: rankings applied", "services", n)
+				}
+				return err
+			})
 			if m.Biller != nil {
 				h.Daily("monthly bills", BillHour, BillMinute, func(ctx context.Context, day time.Time) error {
 					res, err := m.Store.BillMonth(ctx, day.In(rome).Format("2006-01"), Actor{Name: "system"}, nil)

@@ -196,8 +196,21 @@ type Service struct {
 	// the ISEE (cents) up to which the service is free, nil for none.
 	Sibling2, Sibling3 int
 	ExemptISEE         *int64
-	UpdatedAt          time.Time
-	Units              []*Unit
+	// Mode is how places are given; Points the ranking's; RankedAt when
+	// the ranking was applied (nil: not yet, or first come).
+	Mode      Mode
+	Points    Points
+	RankedAt  *time.Time
+	UpdatedAt time.Time
+	Units     []*Unit
+}
+
+// ByRanking says the service's places wait for its ranking.
+func (s *Service) ByRanking() bool { return s.Mode == Ranking && s.RankedAt == nil }
+
+func encodePoints(p Points) string {
+	out, _ := json.Marshal(p) // plain struct: cannot fail
+	return string(out)
 }
 
 // Tariff is the band of an ISEE value and its amount, and whether the

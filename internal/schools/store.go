@@ -3,6 +3,7 @@ package schools
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -28,6 +29,9 @@ const (
 	Accepted  Status = "accepted"
 	Waiting   Status = "waiting"
 	Withdrawn Status = "withdrawn"
+	// Pending is an enrolment of a service by ranking whose ranking is
+	// not applied yet: no place is taken.
+	Pending Status = "pending"
 )
 
 // Enrolment is a child's enrolment in a service's unit.
@@ -50,10 +54,14 @@ type Enrolment struct {
 	// of the parent it is.
 	Exempt             bool
 	Sibling2, Sibling3 int
-	Status             Status
-	Seq                int
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// SiblingDeclared and WorkingParents are the ranking's declarations;
+	// Points what the ranking gave.
+	SiblingDeclared, WorkingParents bool
+	Points                          int
+	Status                          Status
+	Seq                             int
+	CreatedAt                       time.Time
+	UpdatedAt                       time.Time
 	// Position is the place on the waiting list (1 is next), 0 when not
 	// waiting; read with the enrolment.
 	Position int
@@ -96,15 +104,25 @@ func (s *Store) now() time.Time {
 var ErrNotFound = problem.New(problem.NotFound, "", errors.New("schools: not found"))
 
 const serviceColumns = `id, school_year, kind, title, description, opens_at, closes_at, classes, residents_only, tariff_unit, bands, updated_at,
-	sibling2_percent, sibling3_percent, exempt_isee_cents`
+	sibling2_percent, sibling3_percent, exempt_isee_cents, mode, points, ranked_at`
 
 func scanService(row interface{ Scan(...any) error }) (*Service, error) {
 	var s Service
 	var kind, classes, bands string
 	var exempt sql.NullInt64
+	var mode, points string
+	var ranked sql.NullTime
 	if err := row.Scan(&s.ID, &s.SchoolYear, &kind, &s.Title, &s.Description, &s.OpensAt, &s.ClosesAt, &classes, &s.ResidentsOnly,
-		&s.TariffUnit, &bands, &s.UpdatedAt, &s.Sibling2, &s.Sibling3, &exempt); err != nil {
+		&s.TariffUnit, &bands, &s.UpdatedAt, &s.Sibling2, &s.Sibling3, &exempt, &mode, &points, &ranked); err != nil {
 		return nil, err
+	}
+	s.Mode = Mode(mode)
+	if err := json.Unmarshal([]byte(points), &s.Points); err != nil {
+		return nil, fmt.Errorf("schools: points: %w", err)
+	}
+	if ranked.Valid {
+		t := ranked.Time.UTC()
+		s.RankedAt = &t
 	}
 	if exempt.Valid {
 		s.ExemptISEE = &exempt.Int64
@@ -216,6 +234,10 @@ type ServiceInput struct {
 	// second child and for the third and later ("" is 0); ExemptISEE the
 	// ISEE in euro up to which the service is free ("": none).
 	Sibling2, Sibling3, ExemptISEE string
+	// Mode is "first_come" or "ranking"; PointsResident, PointsSibling
+	// and PointsWorking the ranking's points ("" is 0).
+	Mode                                         string
+	PointsResident, PointsSibling, PointsWorking string
 }
 
 // formTime is how the office's forms write a moment (Rome time).
@@ -274,6 +296,25 @@ func (in ServiceInput) parse() (*Service, problem.Fields) {
 		}
 		*dst = n
 	}
+	switch svc.Mode = Mode(in.Mode); svc.Mode {
+	case "":
+		svc.Mode = FirstCome
+	case FirstCome, Ranking:
+	default:
+		fe["mode"] = "schools.error.mode"
+	}
+	for field, dst := range map[string]*int{"points_resident": &svc.Points.Resident, "points_sibling": &svc.Points.Sibling, "points_working": &svc.Points.WorkingParents} {
+		v := strings.TrimSpace(map[string]string{"points_resident": in.PointsResident, "points_sibling": in.PointsSibling, "points_working": in.PointsWorking}[field])
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > MaxPoints {
+			fe[field] = "schools.error.points"
+			continue
+		}
+		*dst = n
+	}
 	if v := strings.TrimSpace(in.ExemptISEE); v != "" {
 		if c, err := ParseEuro(v); err != nil {
 			fe["exempt_isee"] = "schools.error.exempt_isee"
@@ -319,19 +360,37 @@ func (s *Store) PutService(ctx context.Context, id string, in ServiceInput, by A
 		if id == "" {
 			id = tokens.ID()
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schools_services (id, school_year, kind, title, description, opens_at, closes_at,
-				classes, residents_only, tariff_unit, bands, created_at, updated_at, updated_by, sibling2_percent, sibling3_percent, exempt_isee_cents)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16)`,
+				classes, residents_only, tariff_unit, bands, created_at, updated_at, updated_by, sibling2_percent, sibling3_percent, exempt_isee_cents, mode, points)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18)`,
 				id, svc.SchoolYear, string(svc.Kind), svc.Title, svc.Description, svc.OpensAt.UTC(), svc.ClosesAt.UTC(), strings.Join(svc.Classes, " "),
-				svc.ResidentsOnly, svc.TariffUnit, encodeBands(svc.Bands), now, by.Name, svc.Sibling2, svc.Sibling3, svc.ExemptISEE); err != nil {
+				svc.ResidentsOnly, svc.TariffUnit, encodeBands(svc.Bands), now, by.Name, svc.Sibling2, svc.Sibling3, svc.ExemptISEE,
+				string(svc.Mode), encodePoints(svc.Points)); err != nil {
 				return err
 			}
 		} else {
+			// The mode changes only while nobody has enrolled, and not once
+			// the ranking was applied.
+			var mode string
+			var ranked sql.NullTime
+			var enrolled bool
+			err := tx.QueryRowContext(ctx, `SELECT mode, ranked_at, EXISTS (SELECT 1 FROM schools_enrolments WHERE service_id = $1) FROM schools_services WHERE id = $1`+s.DB.ForUpdate(),
+				id).Scan(&mode, &ranked, &enrolled)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			if Mode(mode) != svc.Mode && (enrolled || ranked.Valid) {
+				return problem.Fields{"mode": "schools.error.mode_locked"}
+			}
 			// The kind stays: the enrolments' slots depend on it.
 			res, err := tx.ExecContext(ctx, `UPDATE schools_services SET school_year = $2, title = $3, description = $4, opens_at = $5, closes_at = $6,
 				classes = $7, residents_only = $8, tariff_unit = $9, bands = $10, updated_at = $11, updated_by = $12,
-				sibling2_percent = $13, sibling3_percent = $14, exempt_isee_cents = $15 WHERE id = $1`,
+				sibling2_percent = $13, sibling3_percent = $14, exempt_isee_cents = $15, mode = $16, points = $17 WHERE id = $1`,
 				id, svc.SchoolYear, svc.Title, svc.Description, svc.OpensAt.UTC(), svc.ClosesAt.UTC(), strings.Join(svc.Classes, " "),
-				svc.ResidentsOnly, svc.TariffUnit, encodeBands(svc.Bands), now, by.Name, svc.Sibling2, svc.Sibling3, svc.ExemptISEE)
+				svc.ResidentsOnly, svc.TariffUnit, encodeBands(svc.Bands), now, by.Name, svc.Sibling2, svc.Sibling3, svc.ExemptISEE,
+				string(svc.Mode), encodePoints(svc.Points))
 			if err != nil {
 				return err
 			}

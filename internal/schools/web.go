@@ -269,7 +269,7 @@ func (h *Web) enrol(w http.ResponseWriter, r *http.Request) {
 	}
 	req := Request{ServiceID: svc.ID, UnitID: f.Get("unit"), ChildFC: f.Get("child_fc"), ChildGiven: f.Get("child_given"), ChildFamily: f.Get("child_family"),
 		School: f.Get("school"), Class: f.Get("class"), Stop: f.Get("stop"), Diet: f.Get("diet"), ISEE: f.Get("isee"), NoISEE: f.Get("no_isee") == "1",
-		Privacy: f.Get("privacy") == "1"}
+		Privacy: f.Get("privacy") == "1", Sibling: f.Get("sibling") == "1", WorkingParents: f.Get("working_parents") == "1"}
 	var out *Outcome
 	if refusal != "" {
 		err = problem.Fields{"certificate": refusal}
@@ -279,7 +279,7 @@ func (h *Web) enrol(w http.ResponseWriter, r *http.Request) {
 	var fe problem.Fields
 	if errors.As(err, &fe) {
 		values := map[string]string{}
-		for _, k := range []string{"unit", "stop", "child_given", "child_family", "child_fc", "school", "class", "diet", "isee", "no_isee", "privacy"} {
+		for _, k := range []string{"unit", "stop", "child_given", "child_family", "child_fc", "school", "class", "diet", "isee", "no_isee", "privacy", "sibling", "working_parents"} {
 			values[k] = f.Get(k)
 		}
 		h.formPage(w, r, http.StatusUnprocessableEntity, svc, &FormData{Values: values, Errors: fe})
