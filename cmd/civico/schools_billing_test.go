@@ -332,3 +332,89 @@ func TestSchoolsBillPaidInTheSandbox(t *testing.T) {
 		}
 	})
 }
+
+// A service by ranking through the server as built: the school office
+// makes it with its points (and cannot switch it to first come once a
+// parent enrolled); its page and form say how places are given, the form
+// takes the declarations; the parent's enrolment is received without a
+// place and listed as waiting for the ranking; when the window has closed
+// the periodic job ranks it and the parent is mailed the outcome.
+func TestSchoolsRankingThroughTheServer(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newSportelloSite(t, d)
+		base := s.tls.URL
+		office := operatorBrowser(t, s.idSite, "scuole@comune.example.it", "schools")
+		now := time.Now().In(hours.Rome)
+		form := url.Values{"title": {"Pre scuola"}, "school_year": {billYear}, "kind": {"preschool"}, "opens": {now.Add(-time.Hour).Format("2006-01-02T15:04")},
+			"closes": {now.Add(48 * time.Hour).Format("2006-01-02T15:04")}, "classes": {"P2"}, "tariff_unit": {"month"}, "bands": {"oltre: 20"},
+			"mode": {"ranking"}, "points_resident": {"10"}, "points_sibling": {"abc"}, "points_working": {"3"}}
+		if res, body := office.do("POST", s.plain.URL+"/backoffice/servizi-scolastici/nuovo", form); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, `id="f-points_sibling-error"`) || !strings.Contains(body, `value="10"`) {
+			t.Fatalf("wrong points: %d", res.StatusCode)
+		}
+		form.Set("points_sibling", "5")
+		res, _ := office.do("POST", s.plain.URL+"/backoffice/servizi-scolastici/nuovo", form)
+		m := regexp.MustCompile(`^/backoffice/servizi-scolastici/([0-9a-f]{32})\?salvato=1$`).FindStringSubmatch(res.Header.Get("Location"))
+		if res.StatusCode != http.StatusSeeOther || m == nil {
+			t.Fatalf("new service: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		svcID := m[1]
+		if res, _ := office.do("POST", s.plain.URL+"/backoffice/servizi-scolastici/"+svcID+"/unita", url.Values{"label": {"Primaria Garibaldi"}, "capacity": {"1"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("add unit: %d", res.StatusCode)
+		}
+		_, body := office.do("GET", s.plain.URL+"/backoffice/servizi-scolastici/"+svcID, nil)
+		unit := regexp.MustCompile(`/backoffice/servizi-scolastici/unita/([0-9a-f]{32})`).FindStringSubmatch(body)
+		if unit == nil || !strings.Contains(body, `<option value="ranking" selected>`) {
+			t.Fatal("the service's page: no unit, or not by ranking")
+		}
+		if res, body := s.browser(t, nil).do("GET", s.plain.URL+schools.Path+"/"+svcID, nil); res.StatusCode != 200 || !strings.Contains(body, "residenza del bambino nel Comune: 10 punti") {
+			t.Fatalf("the service's public page: %d", res.StatusCode)
+		}
+		const mailA = "anna.verdi@example.org"
+		a, _ := s.resident("VRDNNA80A41F205", "ANNA", "VERDI", mailA)
+		if res, body := a.do("GET", base+schools.Path+"/"+svcID+"/iscrizione", nil); res.StatusCode != 200 || !strings.Contains(body, `name="working_parents"`) {
+			t.Fatalf("the form: %d", res.StatusCode)
+		}
+		fields := url.Values{"privacy": {"1"}, "unit": {unit[1]}, "child_given": {"Sofia"}, "child_family": {"Verdi"}, "child_fc": {complete(t, "VRDSFO19A41F205")},
+			"school": {"Primaria Garibaldi"}, "class": {"P2"}, "no_isee": {"1"}, "working_parents": {"1"}}
+		res, _ = postMultipart(a, base+schools.Path+"/"+svcID+"/iscrizione", fields, "", nil)
+		loc := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther || !strings.HasSuffix(loc, "?inviata=1") {
+			t.Fatalf("enrol: %d %s", res.StatusCode, loc)
+		}
+		if _, body := a.do("GET", base+loc, nil); !strings.Contains(body, "In attesa di graduatoria") || !strings.Contains(body, "i posti si assegnano con la graduatoria") {
+			t.Fatal("the answer does not say the ranking decides")
+		}
+		if _, body := office.do("GET", s.plain.URL+"/backoffice/servizi-scolastici/unita/"+unit[1]+"?stato=pending", nil); !strings.Contains(body, "VRDSFO19A41F205") {
+			t.Fatal("the office's list of enrolments waiting for the ranking")
+		}
+		form.Set("mode", "first_come")
+		if res, body := office.do("POST", s.plain.URL+"/backoffice/servizi-scolastici/"+svcID, form); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-mode-error"`) {
+			t.Fatalf("the mode changed after an enrolment: %d", res.StatusCode)
+		}
+		// The window closes; the periodic job ranks.
+		if _, err := d.ExecContext(ctx, `UPDATE schools_services SET opens_at = $2, closes_at = $3 WHERE id = $1`, svcID, time.Now().Add(-2*time.Hour).UTC(), time.Now().Add(-time.Minute).UTC()); err != nil {
+			t.Fatal(err)
+		}
+		ranked := false
+		for _, task := range s.apps.tasks {
+			if task.Feature == "schools" && task.Name == "rankings at window close" {
+				if err := task.Run(ctx); err != nil {
+					t.Fatal(err)
+				}
+				ranked = true
+			}
+		}
+		if !ranked {
+			t.Fatal("no ranking job")
+		}
+		if _, body := a.do("GET", base+strings.TrimSuffix(loc, "?inviata=1"), nil); !strings.Contains(body, "badge bg-success") {
+			t.Fatal("not accepted after the ranking")
+		}
+		got := s.mailsTo(mailA)
+		if len(got) != 2 || !strings.HasPrefix(got[0], "Pre scuola: iscrizione ricevuta\n") || !strings.HasPrefix(got[1], "Pre scuola: graduatoria, iscrizione accolta\n") {
+			t.Fatalf("mails: %q", got)
+		}
+	})
+}
