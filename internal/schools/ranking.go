@@ -153,12 +153,13 @@ func (s *Store) ApplyRanking(ctx context.Context, serviceID string) (bool, error
 	}
 	var counts map[string]string
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		claim, err := tx.ExecContext(ctx, `UPDATE schools_services SET ranked_at = $2 WHERE id = $1 AND mode = 'ranking' AND ranked_at IS NULL`, serviceID, now)
+		claim, err := tx.ExecContext(ctx, `UPDATE schools_services SET ranked_at = $2 WHERE id = $1 AND mode = 'ranking' AND ranked_at IS NULL
+			AND closes_at <= $2`, serviceID, now)
 		if err != nil {
 			return err
 		}
 		if n, err := claim.RowsAffected(); err != nil || n == 0 {
-			return err // ranked by another process meanwhile
+			return err // ranked by another process meanwhile, or its window moved on
 		}
 		accepted, waiting := 0, 0
 		for _, u := range svc.Units {
