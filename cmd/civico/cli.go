@@ -71,6 +71,8 @@ Usage:
   civico payments report [--day YYYY-MM-DD]
                             the day's balancing as CSV (exit 1 when it does not balance)
   civico payments reconcile release node activations past their expiry
+  civico billing run [--month YYYY-MM]
+                            the school services' bills of a month through payments (with a progress bar; a month runs once)
   civico cards import FILE.csv
                             load the regional authority's card registry (all lines or none, with a progress bar)
   civico cards envelopes FILE.csv
@@ -172,6 +174,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		"residents": c.residents,
 		"jobs":      c.jobs,
 		"payments":  c.payments,
+		"billing":   c.billing,
 		"cert":      c.cert,
 		"spid":      c.spidCmd,
 		"timeuse":   c.timeuse,

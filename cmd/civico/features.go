@@ -96,6 +96,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// Booking cuts the catalogue's offices' hours into slots for their
 	// services.
 	c.booking = &booking.Module{Catalogue: bookingCatalogue(c.catalog.Store)}
+	// The school services bill their fees through payments (set below).
 	c.schools = &schools.Module{}
 	// What the home page puts in evidence is chosen among the
 	// catalogue's services.
@@ -128,6 +129,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		// went missing since fails the start with its message.
 		c.payments = &payments.Module{Segregation: cfg.Payments.Segregation, Sandbox: true, ConfigErr: err}
 	}
+	c.schools.Biller = schoolsBiller{c.payments.Biller()}
 	c.spid = &spid.Module{TestIdP: cfg.demoSPID}
 	c.cards = &cards.Module{Place: cfg.CardsPlace}
 	// The time-use survey weighs the catalogue's offices' hours; the
@@ -432,6 +434,19 @@ func contentServices(c *catalog.Store) content.Services {
 		}
 		return out, nil
 	}
+}
+
+// schoolsBiller lets the school services make their bills' debt
+// positions through payments without importing it.
+type schoolsBiller struct{ b *payments.Biller }
+
+func (s schoolsBiller) Bill(ctx context.Context, tx *sql.Tx, b schools.Bill) (schools.BillNotice, error) {
+	n, err := s.b.Bill(ctx, tx, payments.NewPosition{DebtorCF: b.DebtorCF, Category: payments.Category(b.Category), Reason: b.Reason, Year: b.Year,
+		Amount: b.Amount, DueDate: b.DueDate, ExternalID: b.ExternalID, Source: "schools", Detail: b.Detail})
+	if err != nil {
+		return schools.BillNotice{}, err
+	}
+	return schools.BillNotice{ID: n.ID, PositionID: n.PositionID, Number: n.Number}, nil
 }
 
 // bearer checks a bearer token of the portal's provider for the features'

@@ -46,6 +46,8 @@ var periodicKinds = []string{
 	"payments.payment-reminders-delivery",
 	"payments.reconciliation",
 	"payments.sandbox-gateway-delayed-outcomes",
+	"schools.monthly-bills",
+	"schools.rankings-at-window-close",
 	"segnala.purge-unconfirmed",
 	"sportello.expired-applications",
 	"spid.expired-requests",
@@ -71,7 +73,8 @@ func TestPeriodicJobsRunOnceAcrossProcessesAsWired(t *testing.T) {
 			ctx := context.Background()
 			var queues []*jobs.Jobs
 			// period is each periodic job's period; the daily ones' is a day.
-			period := map[string]time.Duration{"news.digest": 24 * time.Hour, "booking.reminders": 24 * time.Hour, "sportello.expired-applications": 24 * time.Hour}
+			period := map[string]time.Duration{"news.digest": 24 * time.Hour, "booking.reminders": 24 * time.Hour, "sportello.expired-applications": 24 * time.Hour,
+				"schools.monthly-bills": 24 * time.Hour}
 			for _, d := range h {
 				a := newApps(t, d)
 				kinds := a.jobs.Kinds()

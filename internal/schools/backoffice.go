@@ -69,7 +69,14 @@ type BOServiceData struct {
 func serviceValues(s *Service) (map[string]string, map[string]bool) {
 	v := map[string]string{"school_year": s.SchoolYear, "kind": string(s.Kind), "title": s.Title, "description": s.Description,
 		"opens": s.OpensAt.In(rome).Format(formTime), "closes": s.ClosesAt.In(rome).Format(formTime), "tariff_unit": s.TariffUnit,
-		"bands": s.Bands.String()}
+		"bands": s.Bands.String(), "exempt_isee": s.ExemptText(), "mode": string(s.Mode),
+		"points_resident": strconv.Itoa(s.Points.Resident), "points_sibling": strconv.Itoa(s.Points.Sibling), "points_working": strconv.Itoa(s.Points.WorkingParents)}
+	if s.Sibling2 > 0 {
+		v["sibling2"] = strconv.Itoa(s.Sibling2)
+	}
+	if s.Sibling3 > 0 {
+		v["sibling3"] = strconv.Itoa(s.Sibling3)
+	}
 	if s.ResidentsOnly {
 		v["residents_only"] = "1"
 	}
@@ -100,12 +107,14 @@ func (h *Web) renderService(w http.ResponseWriter, r *http.Request, status int, 
 func serviceInput(f url.Values) ServiceInput {
 	return ServiceInput{SchoolYear: f.Get("school_year"), Kind: f.Get("kind"), Title: f.Get("title"), Description: f.Get("description"),
 		Opens: f.Get("opens"), Closes: f.Get("closes"), Classes: f["classes"], ResidentsOnly: f.Get("residents_only") == "1",
-		TariffUnit: f.Get("tariff_unit"), Bands: f.Get("bands")}
+		TariffUnit: f.Get("tariff_unit"), Bands: f.Get("bands"), Sibling2: f.Get("sibling2"), Sibling3: f.Get("sibling3"), ExemptISEE: f.Get("exempt_isee"),
+		Mode: f.Get("mode"), PointsResident: f.Get("points_resident"), PointsSibling: f.Get("points_sibling"), PointsWorking: f.Get("points_working")}
 }
 
 func formValues(f url.Values) (map[string]string, map[string]bool) {
 	v := map[string]string{}
-	for _, k := range []string{"school_year", "kind", "title", "description", "opens", "closes", "residents_only", "tariff_unit", "bands"} {
+	for _, k := range []string{"school_year", "kind", "title", "description", "opens", "closes", "residents_only", "tariff_unit", "bands", "sibling2", "sibling3", "exempt_isee",
+		"mode", "points_resident", "points_sibling", "points_working"} {
 		v[k] = f.Get(k)
 	}
 	c := map[string]bool{}
@@ -233,8 +242,11 @@ func (h *Web) renderUnit(w http.ResponseWriter, r *http.Request, status int, err
 		return
 	}
 	st := Accepted
-	if r.URL.Query().Get("stato") == string(Waiting) {
+	switch Status(r.URL.Query().Get("stato")) {
+	case Waiting:
 		st = Waiting
+	case Pending:
+		st = Pending
 	}
 	page := pageOf(r)
 	list, total, err := h.Store.Unit(r.Context(), u.ID, st, page)

@@ -32,6 +32,9 @@ type Request struct {
 	ISEE    string
 	NoISEE  bool
 	Privacy bool
+	// Sibling and WorkingParents are the ranking's declarations (read
+	// only for a service by ranking).
+	Sibling, WorkingParents bool
 }
 
 // Certificate is a medical certificate staged for the enrolment (a diet
@@ -157,10 +160,25 @@ func (s *Store) Enrol(ctx context.Context, p Parent, r Request, cert *Certificat
 			return nil, ErrNotResident
 		}
 	}
-	band, cents := svc.Bands.Tariff(isee)
+	band, cents, exempt := svc.Tariff(isee)
 	e := &Enrolment{ID: tokens.ID(), ServiceID: svc.ID, UnitID: unit.ID, AccountID: p.AccountID, ParentFC: p.FiscalCode, Email: p.Email, Lang: p.Lang,
 		ChildFC: r.ChildFC, ChildGiven: r.ChildGiven, ChildFamily: r.ChildFamily, School: r.School, Class: r.Class, Stop: r.Stop, Diet: r.Diet,
-		ISEE: isee, Band: band, AmountCents: cents, CreatedAt: now, UpdatedAt: now, Service: svc.Title, Unit: unit.Label}
+		ISEE: isee, Band: band, AmountCents: cents, Exempt: exempt, Sibling2: svc.Sibling2, Sibling3: svc.Sibling3,
+		CreatedAt: now, UpdatedAt: now, Service: svc.Title, Unit: unit.Label}
+	if svc.Mode == Ranking {
+		e.SiblingDeclared, e.WorkingParents = r.Sibling, r.WorkingParents
+	}
+	// Before the ranking, an enrolment only draws its order number: the
+	// ranking gives the places when the window closes.
+	decide := `UPDATE schools_units SET
+			last_outcome = CASE WHEN taken < capacity THEN 'accepted' ELSE 'waiting' END,
+			waiting = CASE WHEN taken < capacity THEN waiting ELSE waiting + 1 END,
+			taken = CASE WHEN taken < capacity THEN taken + 1 ELSE taken END,
+			queued = queued + 1
+			WHERE id = $1 RETURNING last_outcome, queued, waiting`
+	if svc.ByRanking() {
+		decide = `UPDATE schools_units SET last_outcome = 'pending', queued = queued + 1 WHERE id = $1 RETURNING last_outcome, queued, waiting`
+	}
 	slot := svc.slotKey(unit.ID)
 	var again *Enrolment
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -179,23 +197,20 @@ func (s *Store) Enrol(ctx context.Context, p Parent, r Request, cert *Certificat
 		// the commit. A second submission of the same child is stopped by
 		// the unique index at the insert, and the transaction undone.
 		var status string
-		err := tx.QueryRowContext(ctx, `UPDATE schools_units SET
-			last_outcome = CASE WHEN taken < capacity THEN 'accepted' ELSE 'waiting' END,
-			waiting = CASE WHEN taken < capacity THEN waiting ELSE waiting + 1 END,
-			taken = CASE WHEN taken < capacity THEN taken + 1 ELSE taken END,
-			queued = queued + 1
-			WHERE id = $1 RETURNING last_outcome, queued, waiting`, unit.ID).Scan(&status, &e.Seq, &e.Position)
+		err := tx.QueryRowContext(ctx, decide, unit.ID).Scan(&status, &e.Seq, &e.Position)
 		if err != nil {
 			return err
 		}
-		if e.Status = Status(status); e.Status == Accepted {
+		if e.Status = Status(status); e.Status != Waiting {
 			e.Position = 0
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schools_enrolments (id, service_id, unit_id, slot_key, account_id, parent_fc, email, lang,
-			child_fc, child_given, child_family, school, class, stop, diet, certificate_id, isee_cents, band, amount_cents, status, seq, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)`,
+			child_fc, child_given, child_family, school, class, stop, diet, certificate_id, isee_cents, band, amount_cents, status, seq, created_at, updated_at,
+			exempt, sibling2_percent, sibling3_percent, sibling_declared, working_parents)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, $23, $24, $25, $26, $27)`,
 			e.ID, e.ServiceID, e.UnitID, slot, e.AccountID, e.ParentFC, e.Email, e.Lang, e.ChildFC, e.ChildGiven, e.ChildFamily, e.School,
-			e.Class, e.Stop, e.Diet, nullString(e.CertificateID), e.ISEE, e.Band, e.AmountCents, string(e.Status), e.Seq, now); err != nil {
+			e.Class, e.Stop, e.Diet, nullString(e.CertificateID), e.ISEE, e.Band, e.AmountCents, string(e.Status), e.Seq, now,
+			e.Exempt, e.Sibling2, e.Sibling3, e.SiblingDeclared, e.WorkingParents); err != nil {
 			return err
 		}
 		if s.Letters != nil {
@@ -244,7 +259,7 @@ func position(ctx context.Context, q querier, unitID string, seq int) (int, erro
 
 const enrolmentColumns = `e.id, e.service_id, e.unit_id, e.account_id, e.parent_fc, e.email, e.lang, e.child_fc, e.child_given, e.child_family,
 	e.school, e.class, e.stop, e.diet, COALESCE(e.certificate_id, ''), e.isee_cents, e.band, e.amount_cents, e.status, e.seq, e.created_at, e.updated_at,
-	s.title, u.label`
+	s.title, u.label, e.exempt, e.sibling2_percent, e.sibling3_percent, e.sibling_declared, e.working_parents, e.points`
 
 const enrolmentFrom = ` FROM schools_enrolments e JOIN schools_services s ON s.id = e.service_id JOIN schools_units u ON u.id = e.unit_id `
 
@@ -254,7 +269,7 @@ func scanEnrolment(row interface{ Scan(...any) error }) (*Enrolment, error) {
 	var isee sql.NullInt64
 	if err := row.Scan(&e.ID, &e.ServiceID, &e.UnitID, &e.AccountID, &e.ParentFC, &e.Email, &e.Lang, &e.ChildFC, &e.ChildGiven, &e.ChildFamily,
 		&e.School, &e.Class, &e.Stop, &e.Diet, &e.CertificateID, &isee, &e.Band, &e.AmountCents, &status, &e.Seq, &e.CreatedAt, &e.UpdatedAt,
-		&e.Service, &e.Unit); err != nil {
+		&e.Service, &e.Unit, &e.Exempt, &e.Sibling2, &e.Sibling3, &e.SiblingDeclared, &e.WorkingParents, &e.Points); err != nil {
 		return nil, err
 	}
 	e.Status = Status(status)

@@ -3,6 +3,8 @@ package schools
 import (
 	"context"
 	"embed"
+	"errors"
+	"fmt"
 	"io/fs"
 	"time"
 
@@ -47,7 +49,18 @@ type Module struct {
 	// Now is the clock (nil: the system's).
 	Now   func() time.Time
 	Store *Store
+	// Biller makes the monthly bills' debt positions (the payments
+	// feature, joined in cmd/civico): nil, no bills.
+	Biller Biller
 }
+
+// BillHour and BillMinute are when, Rome time, the daily job bills the
+// day's month: the first run of a month bills every accepted enrolment,
+// the next ones only those accepted since (docs/SCHOOLS.md).
+const (
+	BillHour   = 6
+	BillMinute = 15
+)
 
 // Feature is the school services: the public list, the enrolment, the
 // parent's enrolments in the personal area, the school office's back
@@ -58,7 +71,7 @@ func (m *Module) Feature() feature.Feature {
 		Wire: func(h *feature.Host) error {
 			n := &Notifier{Outbox: h.Outbox, I18n: h.Portal.I18n, Towns: h.Towns, BaseURL: h.BaseURL}
 			register := &population.Register{DB: h.DB}
-			m.Store = &Store{DB: h.DB, Audit: h.Audit, Letters: n.Letter, Files: h.Attachments, Now: m.Now,
+			m.Store = &Store{DB: h.DB, Audit: h.Audit, Letters: n.Letter, Files: h.Attachments, Now: m.Now, Biller: m.Biller, BillLetters: n.BillLetter,
 				Resident: func(ctx context.Context, code string) (bool, error) {
 					_, ok, err := register.Lookup(ctx, code)
 					return ok, err
@@ -69,6 +82,29 @@ func (m *Module) Feature() feature.Feature {
 			h.Export("school_enrolments", m.export)
 			h.ID.Svc.Mergers = append(h.ID.Svc.Mergers, m.Store.MergeAccounts)
 			h.ID.Svc.Closers = append(h.ID.Svc.Closers, m.Store.Erase)
+			// A service by ranking is ranked within the minute its window closes.
+			h.Every("rankings at window close", time.Minute, func(ctx context.Context) error {
+				n, err := m.Store.RankDue(ctx)
+				if n > 0 {
+					h.Log.Info("schools: rankings applied", "services", n)
+				}
+				return err
+			})
+			if m.Biller != nil {
+				h.Daily("monthly bills", BillHour, BillMinute, func(ctx context.Context, day time.Time) error {
+					res, err := m.Store.BillMonth(ctx, day.In(rome).Format("2006-01"), Actor{Name: "system"}, nil)
+					if err != nil {
+						return err
+					}
+					if res.Billed+res.Exempt > 0 {
+						h.Log.Info("schools: monthly bills", "month", res.Month, "billed", res.Billed, "exempt", res.Exempt, "amount", Euro(res.Amount))
+					}
+					if res.Failed > 0 {
+						return fmt.Errorf("schools: %d enrolments not billed for %s: %w", res.Failed, res.Month, errors.Join(res.Errors...))
+					}
+					return nil
+				})
+			}
 			return nil
 		},
 	}

@@ -53,3 +53,31 @@ func (n *Notifier) Message(ctx context.Context, e *Enrolment, what string) (mail
 	}
 	return m, nil
 }
+
+// PaymentsPath is where a parent pays: I miei pagamenti.
+const PaymentsPath = "/area-personale/pagamenti"
+
+// BillLetter is a BillLetters: the notice of a bill (its number, amount
+// and due date, and where to pay it). An exemption is not mailed: there
+// is nothing to pay.
+func (n *Notifier) BillLetter(ctx context.Context, tx *sql.Tx, e *Enrolment, b *BillRecord) error {
+	if n == nil || n.Outbox == nil || e.Email == "" || b.Exempt() {
+		return nil
+	}
+	townName := "civico"
+	if n.Towns != nil {
+		if p, err := n.Towns.Get(ctx); err == nil {
+			townName = p.FullName()
+		}
+	}
+	period := b.PeriodText()
+	if period == "" {
+		period = n.I18n.T(e.Lang, "schools.bills.once")
+	}
+	args := []any{"Child", e.ChildGiven, "Service", e.Service, "Period", period, "Amount", b.Amount(), "Number", b.NoticeNumber,
+		"Link", n.BaseURL + PaymentsPath + "/avvisi/" + b.NoticeID, "Town", townName}
+	t := func(id string) string { return n.I18n.T(e.Lang, id, args...) }
+	m := mail.Message{To: e.Email, Subject: t("schools.mail.billed.subject"), Text: t("schools.mail.billed.text")}
+	_, err := n.Outbox.Enqueue(ctx, tx, m)
+	return err
+}

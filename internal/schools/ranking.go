@@ -2,8 +2,11 @@ package schools
 
 import (
 	"cmp"
+	"context"
+	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 )
 
 // Mode is how a service's places are given: first come by commit order,
@@ -89,4 +92,179 @@ func Rank(list []Candidate) []Candidate {
 		return cmp.Compare(a.Seq, b.Seq)
 	})
 	return out
+}
+
+// RankDue applies the ranking of every service by ranking whose window
+// has closed and whose ranking is not applied yet, and returns how many
+// it ranked. It is the periodic job's (every minute, once across the
+// processes), safe to run twice at once: each service is claimed by
+// setting its ranked_at in the ranking's transaction.
+func (s *Store) RankDue(ctx context.Context) (int, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM schools_services WHERE mode = 'ranking' AND ranked_at IS NULL AND closes_at <= $1 ORDER BY closes_at, id LIMIT $2`,
+		s.now(), PageSize)
+	if err != nil {
+		return 0, fmt.Errorf("schools: rankings due: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			_ = rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		done, err := s.ApplyRanking(ctx, id)
+		if err != nil {
+			return n, err
+		}
+		if done {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// ApplyRanking applies a closed service's ranking, in one transaction: the
+// service claimed (ranked_at set, or false when it was ranked before or
+// is not by ranking or still open), then unit by unit, each unit's row
+// held, its pending enrolments ranked (Rank: points, ISEE, order
+// received), the first ones accepted up to the places, the others on the
+// waiting list in rank order (seq is the rank, so the waiting list and
+// its promotions then work as first come), and every parent mailed.
+// Residence is read from the register before the transaction.
+func (s *Store) ApplyRanking(ctx context.Context, serviceID string) (bool, error) {
+	svc, err := s.Service(ctx, serviceID)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	if svc.Mode != Ranking || svc.RankedAt != nil || now.Before(svc.ClosesAt) {
+		return false, nil
+	}
+	resident, err := s.residents(ctx, serviceID)
+	if err != nil {
+		return false, err
+	}
+	var counts map[string]string
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		claim, err := tx.ExecContext(ctx, `UPDATE schools_services SET ranked_at = $2 WHERE id = $1 AND mode = 'ranking' AND ranked_at IS NULL
+			AND closes_at <= $2`, serviceID, now)
+		if err != nil {
+			return err
+		}
+		if n, err := claim.RowsAffected(); err != nil || n == 0 {
+			return err // ranked by another process meanwhile, or its window moved on
+		}
+		accepted, waiting := 0, 0
+		for _, u := range svc.Units {
+			var capacity, taken, wait int
+			if err := tx.QueryRowContext(ctx, `SELECT capacity, taken, waiting FROM schools_units WHERE id = $1`+s.DB.ForUpdate(), u.ID).Scan(&capacity, &taken, &wait); err != nil {
+				return err
+			}
+			list, err := s.pending(ctx, tx, u.ID)
+			if err != nil {
+				return err
+			}
+			cands := make([]Candidate, 0, len(list))
+			byID := map[string]*Enrolment{}
+			for _, e := range list {
+				isResident, ok := resident[e.ChildFC]
+				if !ok {
+					return fmt.Errorf("schools: ranking %s: enrolment %s came after the register was read", serviceID, e.ID)
+				}
+				e.Points = svc.Points.Score(isResident, e.SiblingDeclared, e.WorkingParents)
+				cands = append(cands, Candidate{ID: e.ID, Points: e.Points, ISEE: e.ISEE, Seq: e.Seq})
+				byID[e.ID] = e
+			}
+			for i, c := range Rank(cands) {
+				e := byID[c.ID]
+				e.Seq, e.UpdatedAt = i+1, now
+				if taken < capacity {
+					taken++
+					e.Status, e.Position = Accepted, 0
+				} else {
+					wait++
+					e.Status, e.Position = Waiting, wait
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE schools_enrolments SET status = $2, seq = $3, points = $4, updated_at = $5 WHERE id = $1`,
+					e.ID, string(e.Status), e.Seq, e.Points, now); err != nil {
+					return err
+				}
+				if s.Letters != nil {
+					if err := s.Letters(ctx, tx, e, "ranked_"+string(e.Status)); err != nil {
+						return err
+					}
+				}
+			}
+			// Later enrolments (a window opened again) number after the ranked.
+			if _, err := tx.ExecContext(ctx, `UPDATE schools_units SET taken = $2, waiting = $3, queued = $4, last_outcome = '' WHERE id = $1`,
+				u.ID, taken, wait, len(cands)); err != nil {
+				return err
+			}
+			accepted, waiting = accepted+taken, waiting+wait
+		}
+		counts = map[string]string{"accepted": strconv.Itoa(accepted), "waiting": strconv.Itoa(waiting)}
+		return s.audit(ctx, tx, Actor{Name: "system"}, "schools.ranking.applied", "schools_service:"+serviceID, counts)
+	})
+	if err != nil {
+		return false, fmt.Errorf("schools: ranking: %w", err)
+	}
+	return counts != nil, nil
+}
+
+// pending are a unit's enrolments waiting for the ranking.
+func (s *Store) pending(ctx context.Context, tx *sql.Tx, unitID string) ([]*Enrolment, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+enrolmentColumns+enrolmentFrom+` WHERE e.unit_id = $1 AND e.status = 'pending' ORDER BY e.seq`, unitID)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []*Enrolment
+	for rows.Next() {
+		e, err := scanEnrolment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// residents reads, for the children pending in a service, whether the
+// population register holds them (nil Resident: everyone is).
+func (s *Store) residents(ctx context.Context, serviceID string) (map[string]bool, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT child_fc FROM schools_enrolments WHERE service_id = $1 AND status = 'pending'`, serviceID)
+	if err != nil {
+		return nil, err
+	}
+	var codes []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		codes = append(codes, c)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		ok := true
+		if s.Resident != nil {
+			var err error
+			if ok, err = s.Resident(ctx, c); err != nil {
+				return nil, err
+			}
+		}
+		out[c] = ok
+	}
+	return out, nil
 }

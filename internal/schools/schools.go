@@ -191,8 +191,66 @@ type Service struct {
 	ResidentsOnly bool
 	TariffUnit    string
 	Bands         Bands
-	UpdatedAt     time.Time
-	Units         []*Unit
+	// Sibling2 and Sibling3 are the reductions, in percent, of a parent's
+	// second child in the service and of the third and later; ExemptISEE
+	// the ISEE (cents) up to which the service is free, nil for none.
+	Sibling2, Sibling3 int
+	ExemptISEE         *int64
+	// Mode is how places are given; Points the ranking's; RankedAt when
+	// the ranking was applied (nil: not yet, or first come).
+	Mode      Mode
+	Points    Points
+	RankedAt  *time.Time
+	UpdatedAt time.Time
+	Units     []*Unit
+}
+
+// ByRanking says the service's places wait for its ranking.
+func (s *Service) ByRanking() bool { return s.Mode == Ranking && s.RankedAt == nil }
+
+func encodePoints(p Points) string {
+	out, _ := json.Marshal(p) // plain struct: cannot fail
+	return string(out)
+}
+
+// Tariff is the band of an ISEE value and its amount, and whether the
+// value is within the service's exemption (then the amount is 0). No
+// ISEE is never exempt.
+func (s *Service) Tariff(isee *int64) (band int, cents int64, exempt bool) {
+	band, cents = s.Bands.Tariff(isee)
+	if isee != nil && s.ExemptISEE != nil && *isee <= *s.ExemptISEE {
+		return band, 0, true
+	}
+	return band, cents, false
+}
+
+// ExemptText is the exemption's ISEE limit in euro ("" for none).
+func (s *Service) ExemptText() string {
+	if s.ExemptISEE == nil {
+		return ""
+	}
+	return Euro(*s.ExemptISEE)
+}
+
+// HasReductions says whether the service reduces or exempts any tariff.
+func (s *Service) HasReductions() bool {
+	return s.Sibling2 > 0 || s.Sibling3 > 0 || s.ExemptISEE != nil
+}
+
+// Percent is the reduction of the n-th child (1: the first, none).
+func Percent(n, sibling2, sibling3 int) int {
+	switch {
+	case n == 2:
+		return sibling2
+	case n >= 3:
+		return sibling3
+	}
+	return 0
+}
+
+// Reduced is cents less percent, to the nearest cent.
+func Reduced(cents int64, percent int) int64 {
+	return (cents*int64(100-percent) + 50) / 100
 }
 
 // Unit is a service's places at a school, on a route, in a week.
@@ -267,6 +325,9 @@ func splitLines(s string) []string {
 
 // Amount is the band's amount in euro, for the pages.
 func (b Band) Amount() string { return Euro(b.Cents) }
+
+// ReducedAmount is the band's amount less percent, in euro.
+func (b Band) ReducedAmount(percent int) string { return Euro(Reduced(b.Cents, percent)) }
 
 // Limit is the band's ISEE limit in euro ("" for the last band).
 func (b Band) Limit() string {

@@ -3,8 +3,10 @@ package schools
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +29,9 @@ const (
 	Accepted  Status = "accepted"
 	Waiting   Status = "waiting"
 	Withdrawn Status = "withdrawn"
+	// Pending is an enrolment of a service by ranking whose ranking is
+	// not applied yet: no place is taken.
+	Pending Status = "pending"
 )
 
 // Enrolment is a child's enrolment in a service's unit.
@@ -43,10 +48,20 @@ type Enrolment struct {
 	ISEE        *int64
 	Band        int
 	AmountCents int64
-	Status      Status
-	Seq         int
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Exempt says the ISEE is within the service's exemption (the amount
+	// is 0); Sibling2 and Sibling3 are the service's reductions when the
+	// enrolment was sent, applied when a month is billed by which child
+	// of the parent it is.
+	Exempt             bool
+	Sibling2, Sibling3 int
+	// SiblingDeclared and WorkingParents are the ranking's declarations;
+	// Points what the ranking gave.
+	SiblingDeclared, WorkingParents bool
+	Points                          int
+	Status                          Status
+	Seq                             int
+	CreatedAt                       time.Time
+	UpdatedAt                       time.Time
 	// Position is the place on the waiting list (1 is next), 0 when not
 	// waiting; read with the enrolment.
 	Position int
@@ -71,6 +86,10 @@ type Store struct {
 	// register (nil: everyone is, for services open to residents only).
 	Resident func(ctx context.Context, fiscalCode string) (bool, error)
 	Now      func() time.Time
+	// Biller makes the bills' debt positions (payments); BillLetters mail
+	// the parents their notices (nil: no mail).
+	Biller      Biller
+	BillLetters BillLetters
 }
 
 func (s *Store) now() time.Time {
@@ -84,14 +103,29 @@ func (s *Store) now() time.Time {
 // another parent's).
 var ErrNotFound = problem.New(problem.NotFound, "", errors.New("schools: not found"))
 
-const serviceColumns = `id, school_year, kind, title, description, opens_at, closes_at, classes, residents_only, tariff_unit, bands, updated_at`
+const serviceColumns = `id, school_year, kind, title, description, opens_at, closes_at, classes, residents_only, tariff_unit, bands, updated_at,
+	sibling2_percent, sibling3_percent, exempt_isee_cents, mode, points, ranked_at`
 
 func scanService(row interface{ Scan(...any) error }) (*Service, error) {
 	var s Service
 	var kind, classes, bands string
+	var exempt sql.NullInt64
+	var mode, points string
+	var ranked sql.NullTime
 	if err := row.Scan(&s.ID, &s.SchoolYear, &kind, &s.Title, &s.Description, &s.OpensAt, &s.ClosesAt, &classes, &s.ResidentsOnly,
-		&s.TariffUnit, &bands, &s.UpdatedAt); err != nil {
+		&s.TariffUnit, &bands, &s.UpdatedAt, &s.Sibling2, &s.Sibling3, &exempt, &mode, &points, &ranked); err != nil {
 		return nil, err
+	}
+	s.Mode = Mode(mode)
+	if err := json.Unmarshal([]byte(points), &s.Points); err != nil {
+		return nil, fmt.Errorf("schools: points: %w", err)
+	}
+	if ranked.Valid {
+		t := ranked.Time.UTC()
+		s.RankedAt = &t
+	}
+	if exempt.Valid {
+		s.ExemptISEE = &exempt.Int64
 	}
 	s.Kind, s.Classes = Kind(kind), strings.Fields(classes)
 	var err error
@@ -196,6 +230,14 @@ type ServiceInput struct {
 	Classes                              []string
 	ResidentsOnly                        bool
 	TariffUnit, Bands                    string
+	// Sibling2 and Sibling3 are the reductions in percent for a parent's
+	// second child and for the third and later ("" is 0); ExemptISEE the
+	// ISEE in euro up to which the service is free ("": none).
+	Sibling2, Sibling3, ExemptISEE string
+	// Mode is "first_come" or "ranking"; PointsResident, PointsSibling
+	// and PointsWorking the ranking's points ("" is 0).
+	Mode                                         string
+	PointsResident, PointsSibling, PointsWorking string
 }
 
 // formTime is how the office's forms write a moment (Rome time).
@@ -242,6 +284,44 @@ func (in ServiceInput) parse() (*Service, problem.Fields) {
 	if svc.Bands, err = ParseBands(in.Bands); err != nil {
 		fe["bands"] = "schools.error.bands"
 	}
+	for field, dst := range map[string]*int{"sibling2": &svc.Sibling2, "sibling3": &svc.Sibling3} {
+		v := strings.TrimSpace(map[string]string{"sibling2": in.Sibling2, "sibling3": in.Sibling3}[field])
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(v, "%")))
+		if err != nil || n < 0 || n > 100 {
+			fe[field] = "schools.error.percent"
+			continue
+		}
+		*dst = n
+	}
+	switch svc.Mode = Mode(in.Mode); svc.Mode {
+	case "":
+		svc.Mode = FirstCome
+	case FirstCome, Ranking:
+	default:
+		fe["mode"] = "schools.error.mode"
+	}
+	for field, dst := range map[string]*int{"points_resident": &svc.Points.Resident, "points_sibling": &svc.Points.Sibling, "points_working": &svc.Points.WorkingParents} {
+		v := strings.TrimSpace(map[string]string{"points_resident": in.PointsResident, "points_sibling": in.PointsSibling, "points_working": in.PointsWorking}[field])
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > MaxPoints {
+			fe[field] = "schools.error.points"
+			continue
+		}
+		*dst = n
+	}
+	if v := strings.TrimSpace(in.ExemptISEE); v != "" {
+		if c, err := ParseEuro(v); err != nil {
+			fe["exempt_isee"] = "schools.error.exempt_isee"
+		} else {
+			svc.ExemptISEE = &c
+		}
+	}
 	if len(fe) > 0 {
 		return nil, fe
 	}
@@ -280,17 +360,37 @@ func (s *Store) PutService(ctx context.Context, id string, in ServiceInput, by A
 		if id == "" {
 			id = tokens.ID()
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schools_services (id, school_year, kind, title, description, opens_at, closes_at,
-				classes, residents_only, tariff_unit, bands, created_at, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)`,
+				classes, residents_only, tariff_unit, bands, created_at, updated_at, updated_by, sibling2_percent, sibling3_percent, exempt_isee_cents, mode, points)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18)`,
 				id, svc.SchoolYear, string(svc.Kind), svc.Title, svc.Description, svc.OpensAt.UTC(), svc.ClosesAt.UTC(), strings.Join(svc.Classes, " "),
-				svc.ResidentsOnly, svc.TariffUnit, encodeBands(svc.Bands), now, by.Name); err != nil {
+				svc.ResidentsOnly, svc.TariffUnit, encodeBands(svc.Bands), now, by.Name, svc.Sibling2, svc.Sibling3, svc.ExemptISEE,
+				string(svc.Mode), encodePoints(svc.Points)); err != nil {
 				return err
 			}
 		} else {
+			// The mode changes only while nobody has enrolled, and not once
+			// the ranking was applied.
+			var mode string
+			var ranked sql.NullTime
+			var enrolled bool
+			err := tx.QueryRowContext(ctx, `SELECT mode, ranked_at, EXISTS (SELECT 1 FROM schools_enrolments WHERE service_id = $1) FROM schools_services WHERE id = $1`+s.DB.ForUpdate(),
+				id).Scan(&mode, &ranked, &enrolled)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			if Mode(mode) != svc.Mode && (enrolled || ranked.Valid) {
+				return problem.Fields{"mode": "schools.error.mode_locked"}
+			}
 			// The kind stays: the enrolments' slots depend on it.
 			res, err := tx.ExecContext(ctx, `UPDATE schools_services SET school_year = $2, title = $3, description = $4, opens_at = $5, closes_at = $6,
-				classes = $7, residents_only = $8, tariff_unit = $9, bands = $10, updated_at = $11, updated_by = $12 WHERE id = $1`,
+				classes = $7, residents_only = $8, tariff_unit = $9, bands = $10, updated_at = $11, updated_by = $12,
+				sibling2_percent = $13, sibling3_percent = $14, exempt_isee_cents = $15, mode = $16, points = $17 WHERE id = $1`,
 				id, svc.SchoolYear, svc.Title, svc.Description, svc.OpensAt.UTC(), svc.ClosesAt.UTC(), strings.Join(svc.Classes, " "),
-				svc.ResidentsOnly, svc.TariffUnit, encodeBands(svc.Bands), now, by.Name)
+				svc.ResidentsOnly, svc.TariffUnit, encodeBands(svc.Bands), now, by.Name, svc.Sibling2, svc.Sibling3, svc.ExemptISEE,
+				string(svc.Mode), encodePoints(svc.Points))
 			if err != nil {
 				return err
 			}
@@ -298,7 +398,8 @@ func (s *Store) PutService(ctx context.Context, id string, in ServiceInput, by A
 				return ErrNotFound
 			}
 		}
-		return s.audit(ctx, tx, by, "schools.service.put", "schools_service:"+id, map[string]string{"title": svc.Title, "opens": in.Opens, "closes": in.Closes})
+		return s.audit(ctx, tx, by, "schools.service.put", "schools_service:"+id, map[string]string{"title": svc.Title, "opens": in.Opens, "closes": in.Closes,
+			"bands": svc.Bands.String(), "sibling2": strconv.Itoa(svc.Sibling2), "sibling3": strconv.Itoa(svc.Sibling3), "exempt_isee": svc.ExemptText()})
 	})
 	if err != nil {
 		return "", fmt.Errorf("schools: put service: %w", err)

@@ -101,14 +101,26 @@ type FormData struct {
 	Errors problem.Fields
 	// Index is the anchored list of what is wrong, in the form's order.
 	Index []string
+	// Nth is which child of the parent in the service this enrolment
+	// would be, and Percent its reduction (shown before sending).
+	Nth, Percent int
 }
 
 // formOrder is the form's fields in order, for the index of errors.
 var formOrder = []string{"privacy", "unit", "stop", "child_given", "child_family", "child_fc", "school", "class", "diet", "certificate", "isee"}
 
 func (h *Web) formPage(w http.ResponseWriter, r *http.Request, status int, svc *Service, d *FormData) {
-	a, _ := identity.Current(r.Context())
+	a, se := identity.Current(r.Context())
 	d.Service, d.Parent, d.Window = svc, a, svc.Window(h.now())
+	if code, ok := a.ProvenFiscalCode(se); ok && (svc.Sibling2 > 0 || svc.Sibling3 > 0) {
+		n, err := h.Store.Siblings(r.Context(), svc.ID, code)
+		if err != nil {
+			h.App.Fail(w, r, err)
+			return
+		}
+		d.Nth = n + 1
+		d.Percent = Percent(d.Nth, svc.Sibling2, svc.Sibling3)
+	}
 	if d.Values == nil {
 		d.Values = map[string]string{}
 	}
@@ -257,7 +269,7 @@ func (h *Web) enrol(w http.ResponseWriter, r *http.Request) {
 	}
 	req := Request{ServiceID: svc.ID, UnitID: f.Get("unit"), ChildFC: f.Get("child_fc"), ChildGiven: f.Get("child_given"), ChildFamily: f.Get("child_family"),
 		School: f.Get("school"), Class: f.Get("class"), Stop: f.Get("stop"), Diet: f.Get("diet"), ISEE: f.Get("isee"), NoISEE: f.Get("no_isee") == "1",
-		Privacy: f.Get("privacy") == "1"}
+		Privacy: f.Get("privacy") == "1", Sibling: f.Get("sibling") == "1", WorkingParents: f.Get("working_parents") == "1"}
 	var out *Outcome
 	if refusal != "" {
 		err = problem.Fields{"certificate": refusal}
@@ -267,7 +279,7 @@ func (h *Web) enrol(w http.ResponseWriter, r *http.Request) {
 	var fe problem.Fields
 	if errors.As(err, &fe) {
 		values := map[string]string{}
-		for _, k := range []string{"unit", "stop", "child_given", "child_family", "child_fc", "school", "class", "diet", "isee", "no_isee", "privacy"} {
+		for _, k := range []string{"unit", "stop", "child_given", "child_family", "child_fc", "school", "class", "diet", "isee", "no_isee", "privacy", "sibling", "working_parents"} {
 			values[k] = f.Get(k)
 		}
 		h.formPage(w, r, http.StatusUnprocessableEntity, svc, &FormData{Values: values, Errors: fe})
@@ -328,6 +340,10 @@ func (h *Web) mine(w http.ResponseWriter, r *http.Request) {
 type DetailData struct {
 	Enrolment *Enrolment
 	Message   string
+	// Bills are the enrolment's payment notices, the latest first.
+	Bills []*BillRecord
+	// Charge is what an accepted enrolment costs a period now.
+	Charge *Charge
 }
 
 func (h *Web) detail(w http.ResponseWriter, r *http.Request) {
@@ -340,7 +356,20 @@ func (h *Web) detail(w http.ResponseWriter, r *http.Request) {
 		h.App.Fail(w, r, err)
 		return
 	}
-	d := &DetailData{Enrolment: e}
+	bills, err := h.Store.Bills(r.Context(), e.ID)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	d := &DetailData{Enrolment: e, Bills: bills}
+	if e.Status == Accepted {
+		c, err := h.Store.Charge(r.Context(), e)
+		if err != nil {
+			h.App.Fail(w, r, err)
+			return
+		}
+		d.Charge = &c
+	}
 	switch q := r.URL.Query(); {
 	case q.Get("inviata") == "1":
 		d.Message = "schools.detail.sent." + string(e.Status)

@@ -1,0 +1,420 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/payments"
+	"github.com/civico-pa/civico/internal/schools"
+	"github.com/civico-pa/civico/internal/town"
+)
+
+// billMonth is the month the billing tests bill: October of the school
+// year billFixture's service is of.
+const billMonth, billYear = "2026-10", "2026/2027"
+
+// billFixture adds, through the school services' store, a pre-school
+// service of billYear billed by the month (bands 4.000: 0, 7.000: 30,
+// above: 60) with one unit of paying+1 places, and enrols paying children
+// with an ISEE of 7.000 (€ 30,00 each), one with an ISEE of 3.000 (exempt)
+// and one more who waits. Each parent is an account with a valid fiscal
+// code (payments checks the debtor's). It returns the service's id.
+func billFixture(t testing.TB, d *db.DB, paying int) string {
+	t.Helper()
+	ctx := context.Background()
+	s := &schools.Store{DB: d}
+	now := time.Now().In(hours.Rome)
+	by := schools.Actor{Name: "operator:test"}
+	id, err := s.PutService(ctx, "", schools.ServiceInput{SchoolYear: billYear, Kind: string(schools.PreSchool), Title: "Pre scuola",
+		Opens: now.Add(-time.Hour).Format("2006-01-02T15:04"), Closes: now.Add(24 * time.Hour).Format("2006-01-02T15:04"), Classes: []string{"P1", "P2"},
+		TariffUnit: "month", Bands: "4000: 0\n7000: 30,00\noltre: 60,00"}, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit, err := s.AddUnit(ctx, id, schools.UnitInput{Label: "Primaria Garibaldi", Capacity: fmt.Sprint(paying + 1)}, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < paying+2; i++ {
+		acc := fmt.Sprintf("bill-%06d", i)
+		if _, err := d.ExecContext(ctx, `INSERT INTO accounts (id, kind, created_at, updated_at) VALUES ($1, 'resident', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`, acc); err != nil {
+			t.Fatal(err)
+		}
+		born := time.Date(1980, time.January, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i)
+		parent, err := cf.Make("Verdi", "Anna", "F", born, "F205")
+		if err != nil {
+			t.Fatal(err)
+		}
+		kid, err := cf.Make("Verdi", "Sofia", "F", time.Date(2019, time.January, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i), "F205")
+		if err != nil {
+			t.Fatal(err)
+		}
+		isee := "7.000,00"
+		if i == paying {
+			isee = "3.000,00"
+		}
+		o, err := s.Enrol(ctx, schools.Parent{AccountID: acc, FiscalCode: parent.String(), Email: fmt.Sprintf("genitore%d@example.org", i), Lang: "it"},
+			schools.Request{ServiceID: id, UnitID: unit, ChildFC: kid.String(), ChildGiven: "Sofia", ChildFamily: "Verdi", School: "Primaria Garibaldi",
+				Class: "P2", ISEE: isee, Privacy: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := i <= paying; (o.Status == schools.Accepted) != want {
+			t.Fatalf("enrolment %d: %s", i, o.Status)
+		}
+	}
+	return id
+}
+
+func countRows(t testing.TB, d *db.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := d.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Two processes built as serve builds them bill the same month at once,
+// twice each: every accepted enrolment gets one debt position in
+// payments (one pagoPA notice, € 30,00, the parent the debtor), the
+// exempt one a bill of nothing, the waiting one none; one mail per
+// notice. Billing the month again makes nothing new. On both databases.
+func TestSchoolsBillingOnceAcrossProcesses(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			const paying = 12
+			h := dbtest.Handles(t, dialect, 2)
+			ctx := context.Background()
+			billFixture(t, h[0], paying)
+			stores := []*schools.Store{newApps(t, h[0]).civico.schools.Store, newApps(t, h[1]).civico.schools.Store}
+			var wg sync.WaitGroup
+			results := make([]*schools.BillingResult, 4)
+			errs := make([]error, 4)
+			start := make(chan struct{})
+			for i := range results {
+				wg.Go(func() {
+					<-start
+					results[i], errs[i] = stores[i%2].BillMonth(ctx, billMonth, schools.Actor{Name: "system"}, nil)
+				})
+			}
+			close(start)
+			wg.Wait()
+			billed, exempt := 0, 0
+			var amount int64
+			for i, r := range results {
+				if errs[i] != nil || r.Failed > 0 {
+					t.Fatalf("run %d: %v %+v", i, errs[i], r)
+				}
+				billed, exempt, amount = billed+r.Billed, exempt+r.Exempt, amount+r.Amount
+			}
+			if billed != paying || exempt != 1 || amount != paying*3000 {
+				t.Fatalf("4 runs at once billed %d (€ %s), %d exempt: want %d and 1", billed, schools.Euro(amount), exempt, paying)
+			}
+			d := h[0]
+			if n := countRows(t, d, `SELECT COUNT(*) FROM payments_positions WHERE source = 'schools' AND category = 'school' AND amount = 3000 AND year = 2026`); n != paying {
+				t.Fatalf("%d positions in payments, want %d", n, paying)
+			}
+			if n := countRows(t, d, `SELECT COUNT(DISTINCT n.number) FROM payments_notices n JOIN payments_positions p ON p.id = n.position_id
+				JOIN schools_bills b ON b.notice_id = n.id JOIN schools_enrolments e ON e.id = b.enrolment_id
+				WHERE p.source = 'schools' AND p.debtor_cf = e.parent_fc AND n.due_date = '2026-10-31' AND b.period = $1`, billMonth); n != paying {
+				t.Fatalf("%d notices of the parents due at the month's end, want %d", n, paying)
+			}
+			if n := countRows(t, d, `SELECT COUNT(*) FROM schools_bills WHERE period = $1 AND notice_id IS NULL AND amount_cents = 0`, billMonth); n != 1 {
+				t.Fatalf("%d exemptions recorded, want 1", n)
+			}
+			if n := countRows(t, d, `SELECT COUNT(*) FROM schools_bills b JOIN schools_enrolments e ON e.id = b.enrolment_id WHERE e.status <> 'accepted'`); n != 0 {
+				t.Fatalf("%d bills of enrolments not accepted", n)
+			}
+			if n := countRows(t, d, `SELECT COUNT(*) FROM mail_outbox WHERE subject = $1`, "Pre scuola: avviso di pagamento 10/2026"); n != paying {
+				t.Fatalf("%d mails with the notices, want %d", n, paying)
+			}
+			// Again: nothing new.
+			r, err := stores[1].BillMonth(ctx, billMonth, schools.Actor{Name: "system"}, nil)
+			if err != nil || r.Billed != 0 || r.Exempt != 0 || r.Already != paying+1 {
+				t.Fatalf("the month again: %+v %v", r, err)
+			}
+			if n := countRows(t, d, `SELECT COUNT(*) FROM payments_positions`); n != paying {
+				t.Fatalf("%d positions after the month again", n)
+			}
+			// July is not a month of school: no monthly fee.
+			if r, err := stores[0].BillMonth(ctx, "2027-07", schools.Actor{Name: "system"}, nil); err != nil || r.Billed+r.Exempt+r.Already != 0 {
+				t.Fatalf("July: %+v %v", r, err)
+			}
+			// November is a month of its own.
+			if r, err := stores[0].BillMonth(ctx, "2026-11", schools.Actor{Name: "system"}, nil); err != nil || r.Billed != paying || r.Exempt != 1 {
+				t.Fatalf("November: %+v %v", r, err)
+			}
+			if n := countRows(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'schools.billing.run'`); n < 2 {
+				t.Fatalf("%d audit entries of billing runs", n)
+			}
+		})
+	}
+}
+
+// `civico billing run --month YYYY-MM` bills through payments as the daily
+// job does, shows its progress, and bills nothing the second time; a
+// month written otherwise is a usage error. On both databases.
+func TestBillingRunCommand(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			env := map[string]string{"CIVICO_DATA_DIR": dir}
+			if dialect == db.Postgres {
+				base := os.Getenv(dbtest.PostgresEnv)
+				if base == "" {
+					t.Skip(dbtest.SkipMessage)
+				}
+				admin, err := db.Open(ctx, db.Target{Dialect: db.Postgres, URL: base})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer admin.Close()
+				schema := "t_billing_" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+				if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _, _ = admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`) })
+				env["CIVICO_DATABASE_URL"] = dbtest.WithSearchPath(t, base, schema)
+			}
+			if code, out, errOut := runCLI(t, env, "migrate"); code != 0 {
+				t.Fatalf("migrate: %d %q %q", code, out, errOut)
+			}
+			target, err := db.ParseURL(env["CIVICO_DATABASE_URL"], dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := db.Open(ctx, target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			if err := ensureDemo(ctx, town.NewStore(d, 0)); err != nil {
+				t.Fatal(err)
+			}
+			billFixture(t, d, 3)
+			code, out, errOut := runCLI(t, env, "billing", "run", "--month", billMonth)
+			if code != 0 || !strings.Contains(out, "2026-10: 3 bills, € 90,00; 1 exempt; 0 billed before") || !strings.Contains(errOut, "billing 2026-10: 4/4") {
+				t.Fatalf("billing run: %d %q %q", code, out, errOut)
+			}
+			if code, out, _ := runCLI(t, env, "billing", "run", "--month", billMonth); code != 0 || !strings.Contains(out, "0 bills, € 0,00; 0 exempt; 4 billed before") {
+				t.Fatalf("billing run again: %d %q", code, out)
+			}
+			if n := countRows(t, d, `SELECT COUNT(*) FROM payments_positions WHERE source = 'schools'`); n != 3 {
+				t.Fatalf("%d positions", n)
+			}
+			if code, _, errOut := runCLI(t, env, "billing", "run", "--month", "10/2026"); code != 2 || !strings.Contains(errOut, "YYYY-MM") {
+				t.Fatalf("a wrong month: %d %q", code, errOut)
+			}
+		})
+	}
+}
+
+// The journey from enrolment to bill to payment through the server as
+// built: a parent (card login) enrols a child in a monthly service; the
+// month is billed; the parent gets the notice by mail (real SMTP), sees it
+// on the enrolment and in I miei pagamenti, and pays it in the sandbox.
+// Another parent sees none of it.
+func TestSchoolsBillPaidInTheSandbox(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newSportelloSite(t, d)
+		base := s.tls.URL
+		store := s.apps.civico.schools.Store
+		now := time.Now().In(hours.Rome)
+		by := schools.Actor{Name: "operator:test"}
+		svcID, err := store.PutService(ctx, "", schools.ServiceInput{SchoolYear: billYear, Kind: string(schools.PostSchool), Title: "Post scuola",
+			Opens: now.Add(-time.Hour).Format("2006-01-02T15:04"), Closes: now.Add(24 * time.Hour).Format("2006-01-02T15:04"), Classes: []string{"P2"},
+			TariffUnit: "month", Bands: "7000: 25,00\noltre: 55,00", Sibling2: "30"}, by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unit, err := store.AddUnit(ctx, svcID, schools.UnitInput{Label: "Primaria Costa", Capacity: "10"}, by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const mailA = "anna.verdi@example.org"
+		a, _ := s.resident("VRDNNA80A41F205", "ANNA", "VERDI", mailA)
+		fields := url.Values{"privacy": {"1"}, "unit": {unit}, "child_given": {"Sofia"}, "child_family": {"Verdi"}, "child_fc": {complete(t, "VRDSFO19A41F205")},
+			"school": {"Primaria Costa"}, "class": {"P2"}, "isee": {"6.500"}}
+		res, _ := postMultipart(a, base+schools.Path+"/"+svcID+"/iscrizione", fields, "", nil)
+		m := regexp.MustCompile(`^/area-personale/iscrizioni-scolastiche/([0-9a-f]{32})\?inviata=1$`).FindStringSubmatch(res.Header.Get("Location"))
+		if res.StatusCode != http.StatusSeeOther || m == nil {
+			t.Fatalf("enrol: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		enrolment := m[1]
+		// A second child: the form shows the reduced tariff before sending.
+		res, body := a.do("GET", base+schools.Path+"/"+svcID+"/iscrizione", nil)
+		if res.StatusCode != 200 || !strings.Contains(body, "Per te (−30 %)") || !strings.Contains(body, "€ 17,50") || !strings.Contains(body, "questo sarebbe il 2°") {
+			t.Fatalf("the form of a second child: %d", res.StatusCode)
+		}
+		fields.Set("child_given", "Luca")
+		fields.Set("child_fc", complete(t, "VRDLCU20A01F205"))
+		if res, _ := postMultipart(a, base+schools.Path+"/"+svcID+"/iscrizione", fields, "", nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("second child: %d", res.StatusCode)
+		}
+		r, err := store.BillMonth(ctx, billMonth, schools.Actor{Name: "system"}, nil)
+		if err != nil || r.Billed != 2 || r.Amount != 2500+1750 {
+			t.Fatalf("billing: %+v %v", r, err)
+		}
+		var noticeID, number string
+		if err := d.QueryRowContext(ctx, `SELECT notice_id, notice_number FROM schools_bills WHERE enrolment_id = $1 AND period = $2`, enrolment, billMonth).Scan(&noticeID, &number); err != nil {
+			t.Fatal(err)
+		}
+		// The mail names the notice and where to pay it.
+		var notices []string
+		for _, m := range s.mailsTo(mailA) {
+			if strings.HasPrefix(m, "Post scuola: avviso di pagamento 10/2026\n") {
+				notices = append(notices, m)
+			}
+		}
+		if len(notices) != 2 || !strings.Contains(strings.Join(notices, "\n"), number) || !strings.Contains(strings.Join(notices, "\n"), "€ 17,50") {
+			t.Fatalf("mails with the notices: %q", notices)
+		}
+		if m := notices[0] + notices[1]; !strings.Contains(m, "€ 25,00, avviso pagoPA n. "+number) || !strings.Contains(m, "/area-personale/pagamenti/avvisi/"+noticeID) {
+			t.Fatalf("the first child's notice is not mailed: %q", notices)
+		}
+		// The enrolment shows its bill, linked to the notice.
+		if res, body := a.do("GET", base+schools.AreaPath+"/"+enrolment, nil); res.StatusCode != 200 || !strings.Contains(body, "/area-personale/pagamenti/avvisi/"+noticeID) ||
+			!strings.Contains(body, "10/2026") || !strings.Contains(body, "€ 25,00") {
+			t.Fatalf("the enrolment's bills: %d", res.StatusCode)
+		}
+		// I miei pagamenti lists it; another parent sees nothing of it.
+		res, body = a.do("GET", base+payments.AreaPath, nil)
+		if res.StatusCode != 200 || !strings.Contains(body, "Post scuola – ottobre 2026 – Sofia") || !strings.Contains(body, "Post scuola – ottobre 2026 – Luca") {
+			t.Fatalf("I miei pagamenti: %d\n%s", res.StatusCode, body)
+		}
+		b, _ := s.resident("NREBRN82B01F205", "BRUNO", "NERI", "")
+		if _, body := b.do("GET", base+payments.AreaPath, nil); strings.Contains(body, "Post scuola – ottobre 2026") {
+			t.Fatal("another parent sees the bill")
+		}
+		if res, _ := b.do("GET", base+payments.AreaPath+"/avvisi/"+noticeID, nil); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("another parent's notice: %d", res.StatusCode)
+		}
+		// Paid in the sandbox.
+		_, body = a.do("GET", base+payments.AreaPath, nil)
+		key := keyRE.FindStringSubmatch(body)
+		if key == nil {
+			t.Fatal("no checkout form in I miei pagamenti")
+		}
+		res, _ = a.do("POST", base+payments.AreaPath+"/paga", url.Values{"chiave": {key[1]}, "avviso": {noticeID}})
+		page := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther || !sandboxRE.MatchString(page) {
+			t.Fatalf("checkout: %d to %q", res.StatusCode, page)
+		}
+		if res, body := a.do("GET", page, nil); res.StatusCode != 200 || !strings.Contains(body, "25,00") {
+			t.Fatalf("sandbox page: %d", res.StatusCode)
+		}
+		res, _ = a.do("POST", page, url.Values{"esito": {"paid"}})
+		back := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(back, base+payments.AreaPath+"/esito/") {
+			t.Fatalf("sandbox: %d back to %q", res.StatusCode, back)
+		}
+		if res, body := a.do("GET", back, nil); res.StatusCode != 200 || !strings.Contains(body, `data-outcome="paid"`) {
+			t.Fatalf("outcome: %d", res.StatusCode)
+		}
+		n, err := s.apps.civico.payments.Service.OwnNotice(ctx, complete(t, "VRDNNA80A41F205"), noticeID)
+		if err != nil || n.Status != payments.StatusPaid {
+			t.Fatalf("the notice after the payment: %+v %v", n, err)
+		}
+	})
+}
+
+// A service by ranking through the server as built: the school office
+// makes it with its points (and cannot switch it to first come once a
+// parent enrolled); its page and form say how places are given, the form
+// takes the declarations; the parent's enrolment is received without a
+// place and listed as waiting for the ranking; when the window has closed
+// the periodic job ranks it and the parent is mailed the outcome.
+func TestSchoolsRankingThroughTheServer(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newSportelloSite(t, d)
+		base := s.tls.URL
+		office := operatorBrowser(t, s.idSite, "scuole@comune.example.it", "schools")
+		now := time.Now().In(hours.Rome)
+		form := url.Values{"title": {"Pre scuola"}, "school_year": {billYear}, "kind": {"preschool"}, "opens": {now.Add(-time.Hour).Format("2006-01-02T15:04")},
+			"closes": {now.Add(48 * time.Hour).Format("2006-01-02T15:04")}, "classes": {"P2"}, "tariff_unit": {"month"}, "bands": {"oltre: 20"},
+			"mode": {"ranking"}, "points_resident": {"10"}, "points_sibling": {"abc"}, "points_working": {"3"}}
+		if res, body := office.do("POST", s.plain.URL+"/backoffice/servizi-scolastici/nuovo", form); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, `id="f-points_sibling-error"`) || !strings.Contains(body, `value="10"`) {
+			t.Fatalf("wrong points: %d", res.StatusCode)
+		}
+		form.Set("points_sibling", "5")
+		res, _ := office.do("POST", s.plain.URL+"/backoffice/servizi-scolastici/nuovo", form)
+		m := regexp.MustCompile(`^/backoffice/servizi-scolastici/([0-9a-f]{32})\?salvato=1$`).FindStringSubmatch(res.Header.Get("Location"))
+		if res.StatusCode != http.StatusSeeOther || m == nil {
+			t.Fatalf("new service: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		svcID := m[1]
+		if res, _ := office.do("POST", s.plain.URL+"/backoffice/servizi-scolastici/"+svcID+"/unita", url.Values{"label": {"Primaria Garibaldi"}, "capacity": {"1"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("add unit: %d", res.StatusCode)
+		}
+		_, body := office.do("GET", s.plain.URL+"/backoffice/servizi-scolastici/"+svcID, nil)
+		unit := regexp.MustCompile(`/backoffice/servizi-scolastici/unita/([0-9a-f]{32})`).FindStringSubmatch(body)
+		if unit == nil || !strings.Contains(body, `<option value="ranking" selected>`) {
+			t.Fatal("the service's page: no unit, or not by ranking")
+		}
+		if res, body := s.browser(t, nil).do("GET", s.plain.URL+schools.Path+"/"+svcID, nil); res.StatusCode != 200 || !strings.Contains(body, "residenza del bambino nel Comune: 10 punti") {
+			t.Fatalf("the service's public page: %d", res.StatusCode)
+		}
+		const mailA = "anna.verdi@example.org"
+		a, _ := s.resident("VRDNNA80A41F205", "ANNA", "VERDI", mailA)
+		if res, body := a.do("GET", base+schools.Path+"/"+svcID+"/iscrizione", nil); res.StatusCode != 200 || !strings.Contains(body, `name="working_parents"`) {
+			t.Fatalf("the form: %d", res.StatusCode)
+		}
+		fields := url.Values{"privacy": {"1"}, "unit": {unit[1]}, "child_given": {"Sofia"}, "child_family": {"Verdi"}, "child_fc": {complete(t, "VRDSFO19A41F205")},
+			"school": {"Primaria Garibaldi"}, "class": {"P2"}, "no_isee": {"1"}, "working_parents": {"1"}}
+		res, _ = postMultipart(a, base+schools.Path+"/"+svcID+"/iscrizione", fields, "", nil)
+		loc := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther || !strings.HasSuffix(loc, "?inviata=1") {
+			t.Fatalf("enrol: %d %s", res.StatusCode, loc)
+		}
+		if _, body := a.do("GET", base+loc, nil); !strings.Contains(body, "In attesa di graduatoria") || !strings.Contains(body, "i posti si assegnano con la graduatoria") {
+			t.Fatal("the answer does not say the ranking decides")
+		}
+		if _, body := office.do("GET", s.plain.URL+"/backoffice/servizi-scolastici/unita/"+unit[1]+"?stato=pending", nil); !strings.Contains(body, "VRDSFO19A41F205") {
+			t.Fatal("the office's list of enrolments waiting for the ranking")
+		}
+		form.Set("mode", "first_come")
+		if res, body := office.do("POST", s.plain.URL+"/backoffice/servizi-scolastici/"+svcID, form); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-mode-error"`) {
+			t.Fatalf("the mode changed after an enrolment: %d", res.StatusCode)
+		}
+		// The window closes; the periodic job ranks.
+		if _, err := d.ExecContext(ctx, `UPDATE schools_services SET opens_at = $2, closes_at = $3 WHERE id = $1`, svcID, time.Now().Add(-2*time.Hour).UTC(), time.Now().Add(-time.Minute).UTC()); err != nil {
+			t.Fatal(err)
+		}
+		ranked := false
+		for _, task := range s.apps.tasks {
+			if task.Feature == "schools" && task.Name == "rankings at window close" {
+				if err := task.Run(ctx); err != nil {
+					t.Fatal(err)
+				}
+				ranked = true
+			}
+		}
+		if !ranked {
+			t.Fatal("no ranking job")
+		}
+		if _, body := a.do("GET", base+strings.TrimSuffix(loc, "?inviata=1"), nil); !strings.Contains(body, "badge bg-success") {
+			t.Fatal("not accepted after the ranking")
+		}
+		got := s.mailsTo(mailA)
+		if len(got) != 2 || !strings.HasPrefix(got[0], "Pre scuola: iscrizione ricevuta\n") || !strings.HasPrefix(got[1], "Pre scuola: graduatoria, iscrizione accolta\n") {
+			t.Fatalf("mails: %q", got)
+		}
+	})
+}

@@ -1,0 +1,435 @@
+package schools
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// The monthly bills (docs/SCHOOLS.md, "Monthly bills"): for a month, every
+// accepted enrolment of a service of that month's school year gets its
+// debt position in payments, one transaction each, claimed by the key
+// (enrolment, period) in schools_bills in the transaction that makes it.
+
+// Bill is a debt position the school services ask payments for, in the
+// words the payments feature reads (cmd/civico joins them).
+type Bill struct {
+	// DebtorCF is the parent's proven fiscal code.
+	DebtorCF string
+	// Category is payments' category: canteen, transport or school.
+	Category string
+	Reason   string
+	Year     int
+	Amount   int64
+	DueDate  string // YYYY-MM-DD
+	// ExternalID is unique per enrolment and period: payments refuses a
+	// second position with it.
+	ExternalID string
+	Detail     string
+}
+
+// BillNotice is the pagoPA notice payments made for a Bill.
+type BillNotice struct {
+	ID, PositionID, Number string
+}
+
+// Biller makes a debt position inside the caller's transaction, so that
+// the bill's record and the position commit together (payments'
+// Module.Biller, joined in cmd/civico).
+type Biller interface {
+	Bill(ctx context.Context, tx *sql.Tx, b Bill) (BillNotice, error)
+}
+
+// BillLetters write the mail of a bill in its transaction.
+type BillLetters func(ctx context.Context, tx *sql.Tx, e *Enrolment, b *BillRecord) error
+
+// BillRecord is a bill of an enrolment.
+type BillRecord struct {
+	EnrolmentID, Period, ServiceID string
+	AmountCents                    int64
+	// NoticeID and NoticeNumber are payments' notice ("" for an exemption).
+	NoticeID, NoticeNumber string
+	CreatedAt              time.Time
+}
+
+// Amount is the bill's amount in euro.
+func (b *BillRecord) Amount() string { return Euro(b.AmountCents) }
+
+// Exempt says the bill is nothing to pay (an exemption, a band of 0).
+func (b *BillRecord) Exempt() bool { return b.NoticeID == "" }
+
+// Once is the period of a tariff by year or by week: billed once.
+const Once = "once"
+
+// BillingResult is what a billing run did.
+type BillingResult struct {
+	Month string
+	// Billed are the positions made, Amount their total; Exempt the bills
+	// of nothing to pay; Already the enrolments billed before (by an
+	// earlier run, or a run beside this one).
+	Billed, Exempt, Already int
+	Amount                  int64
+	// PerMeal are the accepted enrolments of services with a tariff per
+	// meal, left to the attendance import (not built).
+	PerMeal int
+	// Failed are the enrolments that could not be billed, with the first
+	// errors: the run goes on with the others, and a later run tries
+	// them again.
+	Failed int
+	Errors []error
+}
+
+// maxBillErrors bounds the errors a result keeps.
+const maxBillErrors = 10
+
+// ErrMonth is a month that is not YYYY-MM.
+var ErrMonth = errors.New("schools: the month must be written YYYY-MM")
+
+// schoolYearOf is the school year a month belongs to: September to August.
+func schoolYearOf(m time.Time) string {
+	y := m.Year()
+	if m.Month() < time.September {
+		y--
+	}
+	return fmt.Sprintf("%d/%d", y, y+1)
+}
+
+// monthlyFee says whether a monthly tariff is due in month m: the ten
+// months of school, September to June.
+func monthlyFee(m time.Time) bool { return m.Month() >= time.September || m.Month() <= time.June }
+
+// category is payments' category of a kind of service.
+func (k Kind) category() string {
+	switch k {
+	case Canteen:
+		return "canteen"
+	case Bus:
+		return "transport"
+	}
+	return "school"
+}
+
+var monthsIT = [...]string{"gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre"}
+
+// billBatch is how many enrolments a run reads at once.
+const billBatch = 200
+
+// BillMonth bills the month ("2026-10") of every accepted enrolment of
+// the services of its school year: a monthly tariff in the months from
+// September to June, a yearly or weekly one once. Each bill is one
+// transaction that holds the enrolment's row, claims (enrolment, period)
+// and makes the position: a second run, or a run beside this one, finds
+// the claim and bills nothing again. progress, if set, is told the
+// enrolments seen out of those to see.
+func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress func(done, total int)) (*BillingResult, error) {
+	m, err := time.ParseInLocation("2006-01", month, rome)
+	if err != nil || len(month) != 7 {
+		return nil, ErrMonth
+	}
+	if s.Biller == nil {
+		return nil, errors.New("schools: no biller: the payments feature is not joined")
+	}
+	res := &BillingResult{Month: month}
+	year := schoolYearOf(m)
+	type svcRow struct {
+		id, unit string
+		period   string
+		accepted int
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, tariff_unit FROM schools_services WHERE school_year = $1 ORDER BY id`, year)
+	if err != nil {
+		return nil, fmt.Errorf("schools: billing: %w", err)
+	}
+	var list []svcRow
+	for rows.Next() {
+		var r svcRow
+		if err := rows.Scan(&r.id, &r.unit); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		list = append(list, r)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	total := 0
+	for i := range list {
+		r := &list[i]
+		if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM schools_enrolments WHERE service_id = $1 AND status = 'accepted'`, r.id).Scan(&r.accepted); err != nil {
+			return nil, err
+		}
+		switch r.unit {
+		case "month":
+			if monthlyFee(m) {
+				r.period = month
+			}
+		case "year", "week":
+			r.period = Once
+		case "meal":
+			res.PerMeal += r.accepted
+		}
+		if r.period != "" {
+			var before int
+			if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM schools_bills b JOIN schools_enrolments e ON e.id = b.enrolment_id
+				WHERE b.period = $1 AND b.service_id = $2 AND e.status = 'accepted'`, r.period, r.id).Scan(&before); err != nil {
+				return nil, err
+			}
+			res.Already += before
+			total += max(0, r.accepted-before)
+		}
+	}
+	done := 0
+	if progress != nil {
+		progress(0, total)
+	}
+	due := m.AddDate(0, 1, -1).Format("2006-01-02")
+	for _, r := range list {
+		if r.period == "" {
+			continue
+		}
+		last := ""
+		for {
+			ids, err := s.acceptedAfter(ctx, r.id, r.period, last)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				if err := ctx.Err(); err != nil {
+					return res, err
+				}
+				if err := s.billOne(ctx, id, r.period, m, due, res); err != nil {
+					res.Failed++
+					if len(res.Errors) < maxBillErrors {
+						res.Errors = append(res.Errors, fmt.Errorf("enrolment %s: %w", id, err))
+					}
+				}
+				done++
+				if progress != nil {
+					progress(min(done, total), total)
+				}
+			}
+			if len(ids) < billBatch {
+				break
+			}
+			last = ids[len(ids)-1]
+		}
+	}
+	if progress != nil && done < total {
+		// Enrolments withdrawn since they were counted.
+		progress(total, total)
+	}
+	if res.Billed+res.Exempt > 0 && s.Audit != nil {
+		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			return s.audit(ctx, tx, by, "schools.billing.run", "schools_billing:"+month, map[string]string{"billed": strconv.Itoa(res.Billed),
+				"exempt": strconv.Itoa(res.Exempt), "amount": Euro(res.Amount), "failed": strconv.Itoa(res.Failed)})
+		})
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// acceptedAfter is a batch of a service's accepted enrolments after the
+// id last, in order (an index range), that have no bill for period (each
+// bill's transaction checks again: this only spares a run again the
+// transactions of what was billed).
+func (s *Store) acceptedAfter(ctx context.Context, serviceID, period, last string) ([]string, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT e.id FROM schools_enrolments e WHERE e.service_id = $1 AND e.status = 'accepted' AND e.id > $2
+		AND NOT EXISTS (SELECT 1 FROM schools_bills b WHERE b.enrolment_id = e.id AND b.period = $3) ORDER BY e.id LIMIT $4`,
+		serviceID, last, period, billBatch)
+	if err != nil {
+		return nil, fmt.Errorf("schools: billing: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// billOne bills an enrolment's period in one transaction: the enrolment's
+// row held (a withdrawal waits, or went first and nothing is billed), the
+// claim of (enrolment, period), the position in payments and the mail.
+func (s *Store) billOne(ctx context.Context, id, period string, m time.Time, due string, res *BillingResult) error {
+	var billed, exempt bool
+	var amount int64
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM schools_enrolments WHERE id = $1`+s.DB.ForUpdate(), id).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && status != string(Accepted) {
+			return nil // withdrawn, or erased, since it was listed
+		}
+		if err != nil {
+			return err
+		}
+		e, err := s.get(ctx, tx, id, "")
+		if err != nil {
+			return err
+		}
+		kind, err := s.kindOf(ctx, tx, e.ServiceID)
+		if err != nil {
+			return err
+		}
+		c, err := s.charge(ctx, tx, e)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		b := &BillRecord{EnrolmentID: id, Period: period, ServiceID: e.ServiceID, AmountCents: c.Cents, CreatedAt: now}
+		claim, err := tx.ExecContext(ctx, `INSERT INTO schools_bills (enrolment_id, period, service_id, amount_cents, created_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (enrolment_id, period) DO NOTHING`, id, period, e.ServiceID, c.Cents, now)
+		if err != nil {
+			return err
+		}
+		if n, err := claim.RowsAffected(); err != nil || n == 0 {
+			return err // billed before
+		}
+		if c.Cents > 0 {
+			detail := e.ChildGiven + " " + e.ChildFamily
+			if c.Percent > 0 {
+				detail += fmt.Sprintf(", %d° figlio: riduzione del %d%%", c.Nth, c.Percent)
+			}
+			n, err := s.Biller.Bill(ctx, tx, Bill{DebtorCF: e.ParentFC, Category: kind.category(), Reason: billReason(e, period, m), Year: m.Year(),
+				Amount: c.Cents, DueDate: due, ExternalID: "schools:" + id + ":" + period, Detail: detail})
+			if err != nil {
+				return err
+			}
+			b.NoticeID, b.NoticeNumber = n.ID, n.Number
+			if _, err := tx.ExecContext(ctx, `UPDATE schools_bills SET position_id = $3, notice_id = $4, notice_number = $5 WHERE enrolment_id = $1 AND period = $2`,
+				id, period, n.PositionID, n.ID, n.Number); err != nil {
+				return err
+			}
+		}
+		if s.BillLetters != nil {
+			if err := s.BillLetters(ctx, tx, e, b); err != nil {
+				return err
+			}
+		}
+		billed, exempt, amount = b.NoticeID != "", b.NoticeID == "", b.AmountCents
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case billed:
+		res.Billed++
+		res.Amount += amount
+	case exempt:
+		res.Exempt++
+	default:
+		res.Already++
+	}
+	return nil
+}
+
+// Charge is what an enrolment costs a period: the band's amount less the
+// reduction of the Nth child of the parent in the service (docs/SCHOOLS.md,
+// "Reductions and exemptions"), 0 when exempt.
+type Charge struct {
+	Nth, Percent int
+	Cents        int64
+}
+
+// Amount is the charge in euro.
+func (c Charge) Amount() string { return Euro(c.Cents) }
+
+// charge counts which child of its parent an accepted enrolment is among
+// the parent's accepted enrolments of the service, in the order they were
+// sent (the same child in several weeks of a camp is one child), and
+// reduces its amount by that.
+func (s *Store) charge(ctx context.Context, q querier, e *Enrolment) (Charge, error) {
+	c := Charge{Nth: 1, Cents: e.AmountCents}
+	if e.Exempt || e.AmountCents == 0 {
+		return Charge{Nth: 1}, nil
+	}
+	var before int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(DISTINCT child_fc) FROM schools_enrolments WHERE service_id = $1 AND parent_fc = $2 AND status = 'accepted'
+		AND child_fc <> $3 AND (created_at < $4 OR created_at = $4 AND id < $5)`, e.ServiceID, e.ParentFC, e.ChildFC, e.CreatedAt, e.ID).Scan(&before); err != nil {
+		return c, err
+	}
+	c.Nth = before + 1
+	c.Percent = Percent(c.Nth, e.Sibling2, e.Sibling3)
+	c.Cents = Reduced(e.AmountCents, c.Percent)
+	return c, nil
+}
+
+// Charge is what the accepted enrolment e costs a period now (the pages).
+func (s *Store) Charge(ctx context.Context, e *Enrolment) (Charge, error) {
+	return s.charge(ctx, s.DB, e)
+}
+
+// Siblings is how many children the parent has accepted in the service:
+// the form tells the reduction the next one would get.
+func (s *Store) Siblings(ctx context.Context, serviceID, parentFC string) (int, error) {
+	var n int
+	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(DISTINCT child_fc) FROM schools_enrolments WHERE service_id = $1 AND parent_fc = $2 AND status = 'accepted'`,
+		serviceID, parentFC).Scan(&n)
+	return n, err
+}
+
+// kindOf is a service's kind.
+func (s *Store) kindOf(ctx context.Context, q querier, serviceID string) (Kind, error) {
+	var k string
+	err := q.QueryRowContext(ctx, `SELECT kind FROM schools_services WHERE id = $1`, serviceID).Scan(&k)
+	return Kind(k), err
+}
+
+// billReason is the position's reason, pagoPA's remittance: the service,
+// the month (or the school year) and the child's given name, at most
+// 140 characters.
+func billReason(e *Enrolment, period string, m time.Time) string {
+	when := monthsIT[m.Month()-1] + " " + strconv.Itoa(m.Year())
+	if period == Once {
+		when = schoolYearOf(m)
+	}
+	tail := " – " + when + " – " + e.ChildGiven
+	title := e.Service
+	for utf8.RuneCountInString(title+tail) > 140 && title != "" {
+		r := []rune(title)
+		title = string(r[:len(r)-1])
+	}
+	return title + tail
+}
+
+// Bills are an enrolment's bills, the latest first (at most PageSize:
+// one school year holds ten months).
+func (s *Store) Bills(ctx context.Context, enrolmentID string) ([]*BillRecord, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT enrolment_id, period, service_id, amount_cents, COALESCE(notice_id, ''), notice_number, created_at
+		FROM schools_bills WHERE enrolment_id = $1 ORDER BY created_at DESC, period DESC LIMIT $2`, enrolmentID, PageSize)
+	if err != nil {
+		return nil, fmt.Errorf("schools: bills: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []*BillRecord
+	for rows.Next() {
+		var b BillRecord
+		if err := rows.Scan(&b.EnrolmentID, &b.Period, &b.ServiceID, &b.AmountCents, &b.NoticeID, &b.NoticeNumber, &b.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, &b)
+	}
+	return out, rows.Err()
+}
+
+// PeriodText is the bill's period for people: "10/2026", or the school
+// year's whole.
+func (b *BillRecord) PeriodText() string {
+	if b.Period == Once {
+		return ""
+	}
+	if m, err := time.Parse("2006-01", b.Period); err == nil {
+		return m.Format("01/2006")
+	}
+	return b.Period
+}

@@ -1,0 +1,272 @@
+package schools
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/problem"
+)
+
+// testBiller makes notices without payments (cmd/civico's tests bill
+// through the real feature): it records what it was asked, and fails for
+// the debtors in fail.
+type testBiller struct {
+	mu    sync.Mutex
+	bills []Bill
+	fail  map[string]bool
+}
+
+func (b *testBiller) Bill(_ context.Context, _ *sql.Tx, x Bill) (BillNotice, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.fail[x.DebtorCF] {
+		return BillNotice{}, errors.New("payments refused the debtor")
+	}
+	b.bills = append(b.bills, x)
+	n := fmt.Sprintf("%018d", len(b.bills))
+	return BillNotice{ID: "notice-" + n, PositionID: "position-" + n, Number: n}, nil
+}
+
+func billed(t *testing.T, d *db.DB, period string) int {
+	t.Helper()
+	var n int
+	if err := d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM schools_bills WHERE period = $1`, period).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A tariff by the year is billed once, whatever the months run; a
+// withdrawn or waiting enrolment is not billed; an enrolment payments
+// refuses is left unbilled (its claim undone with its transaction) while
+// the others are billed, and a later run bills it; a month not written
+// YYYY-MM is refused.
+func TestBillingOnceAndFailures(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newTestStore(t, d)
+		b := &testBiller{fail: map[string]bool{}}
+		s.Biller = b
+		now := time.Now().In(rome)
+		id, err := s.PutService(ctx, "", ServiceInput{SchoolYear: "2026/2027", Kind: string(Bus), Title: "Trasporto scolastico",
+			Opens: now.Add(-time.Hour).Format(formTime), Closes: now.Add(24 * time.Hour).Format(formTime), Classes: []string{"P2"},
+			TariffUnit: "year", Bands: "7000: 120,00\noltre: 200,00"}, office)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddUnit(ctx, id, UnitInput{Label: "Linea A", Capacity: "4", Stops: "Piazza Gramsci\nVia Frova"}, office); err != nil {
+			t.Fatal(err)
+		}
+		svc, err := s.Service(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps := parents(t, d, 6)
+		var ids []string
+		for i, p := range ps {
+			o, err := s.Enrol(ctx, p, request(t, svc, 0, i), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, o.ID)
+		}
+		// 4 accepted, 2 waiting; the first withdraws, the first waiting
+		// is promoted: 4 accepted, 1 waiting, 1 withdrawn.
+		if _, err := s.Withdraw(ctx, ids[0], ps[0].AccountID, office); err != nil {
+			t.Fatal(err)
+		}
+		b.fail[ps[1].FiscalCode] = true
+		r, err := s.BillMonth(ctx, "2026-09", office, nil)
+		if err != nil || r.Billed != 3 || r.Failed != 1 || len(r.Errors) != 1 || r.Amount != 3*12000 {
+			t.Fatalf("September: %+v %v", r, err)
+		}
+		if n := billed(t, d, Once); n != 3 {
+			t.Fatalf("%d bills recorded, want 3 (the refused one's claim undone)", n)
+		}
+		for _, x := range b.bills {
+			if x.Category != "transport" || x.Year != 2026 || x.DueDate != "2026-09-30" || !strings.HasPrefix(x.ExternalID, "schools:") ||
+				x.Reason != "Trasporto scolastico – 2026/2027 – Sofia" || x.DebtorCF == ps[0].FiscalCode {
+				t.Errorf("bill %+v", x)
+			}
+		}
+		delete(b.fail, ps[1].FiscalCode)
+		r, err = s.BillMonth(ctx, "2027-03", office, nil)
+		if err != nil || r.Billed != 1 || r.Already != 3 || r.Failed != 0 {
+			t.Fatalf("March: %+v %v", r, err)
+		}
+		if n := billed(t, d, Once); n != 4 || len(b.bills) != 4 {
+			t.Fatalf("%d bills recorded, %d made: want 4", n, len(b.bills))
+		}
+		// Another school year's month bills nothing of this one.
+		if r, err := s.BillMonth(ctx, "2027-09", office, nil); err != nil || r.Billed+r.Already != 0 {
+			t.Fatalf("the next school year: %+v %v", r, err)
+		}
+		for _, m := range []string{"2026-13", "10/2026", "2026-1", ""} {
+			if _, err := s.BillMonth(ctx, m, office, nil); !errors.Is(err, ErrMonth) {
+				t.Errorf("month %q: %v", m, err)
+			}
+		}
+	})
+}
+
+// Withdrawals while the month is billed: an enrolment is billed only if
+// it was still accepted when its bill committed, and every bill is of an
+// enrolment that was accepted then (its row is held by the bill's
+// transaction).
+func TestBillingBesideWithdrawals(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newTestStore(t, d)
+		b := &testBiller{}
+		s.Biller = b
+		svc := openService(t, s.Store, PreSchool, 40)
+		ps := parents(t, d, 40)
+		ids := make([]string, len(ps))
+		for i, p := range ps {
+			o, err := s.Enrol(ctx, p, request(t, svc, 0, i), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = o.ID
+		}
+		var wg sync.WaitGroup
+		var res *BillingResult
+		var berr error
+		wg.Go(func() { res, berr = s.BillMonth(ctx, "2026-10", office, nil) })
+		for i := 0; i < len(ps); i += 2 {
+			wg.Go(func() {
+				if _, err := s.Withdraw(ctx, ids[i], ps[i].AccountID, office); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if berr != nil || res.Failed != 0 {
+			t.Fatalf("%+v %v", res, berr)
+		}
+		// Every bill's enrolment was billed before its withdrawal, if any:
+		// a bill after a withdrawal would have its created_at after the
+		// enrolment's updated_at.
+		var late int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM schools_bills b JOIN schools_enrolments e ON e.id = b.enrolment_id
+			WHERE e.status = 'withdrawn' AND b.created_at > e.updated_at`).Scan(&late); err != nil {
+			t.Fatal(err)
+		}
+		if late != 0 {
+			t.Fatalf("%d bills of enrolments withdrawn before their bill", late)
+		}
+		if n := billed(t, d, "2026-10"); n != res.Billed || n < 20 || n > 40 {
+			t.Fatalf("%d bills recorded, the run says %d", n, res.Billed)
+		}
+		// The rest of the accepted are billed by the next run.
+		r, err := s.BillMonth(ctx, "2026-10", office, nil)
+		if err != nil || r.Billed != 0 || r.Already < 20 {
+			t.Fatalf("again: %+v %v", r, err)
+		}
+	})
+}
+
+// The reductions and the exemption: a parent's second and third child
+// accepted in a service pay the service's reduced tariffs, counted when
+// the month is billed (the first withdrawn, the others move up); an ISEE
+// within the exemption pays nothing (no ISEE is never exempt); the
+// office's form refuses a percentage or a limit that is not one.
+func TestReductionsAndExemption(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newTestStore(t, d)
+		b := &testBiller{}
+		s.Biller = b
+		now := time.Now().In(rome)
+		in := ServiceInput{SchoolYear: "2026/2027", Kind: string(PostSchool), Title: "Post scuola",
+			Opens: now.Add(-time.Hour).Format(formTime), Closes: now.Add(24 * time.Hour).Format(formTime), Classes: []string{"P2"},
+			TariffUnit: "month", Bands: "7000: 30,00\noltre: 60,00", Sibling2: "30", Sibling3: "50 %", ExemptISEE: "101"}
+		for field, bad := range map[string]ServiceInput{"sibling2": {Sibling2: "101"}, "sibling3": {Sibling3: "-1"}, "exempt_isee": {ExemptISEE: "tremila"}} {
+			x := in
+			x.Sibling2, x.Sibling3, x.ExemptISEE = bad.Sibling2, bad.Sibling3, bad.ExemptISEE
+			var fe problem.Fields
+			if _, err := s.PutService(ctx, "", x, office); !errors.As(err, &fe) || fe[field] == "" || len(fe) != 1 {
+				t.Errorf("%s: %v", field, err)
+			}
+		}
+		in.ExemptISEE = "3.000"
+		id, err := s.PutService(ctx, "", in, office)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddUnit(ctx, id, UnitInput{Label: "Primaria Costa", Capacity: "10"}, office); err != nil {
+			t.Fatal(err)
+		}
+		svc, err := s.Service(ctx, id)
+		if err != nil || svc.Sibling2 != 30 || svc.Sibling3 != 50 || svc.ExemptText() != "3.000,00" {
+			t.Fatalf("%+v %v", svc, err)
+		}
+		ps := parents(t, d, 3)
+		enrol := func(p Parent, n int, isee string) *Outcome {
+			r := request(t, svc, 0, n)
+			r.ISEE, r.NoISEE = isee, isee == ""
+			o, err := s.Enrol(ctx, p, r, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return o
+		}
+		first := enrol(ps[0], 0, "6.500")
+		enrol(ps[0], 1, "6.500")
+		enrol(ps[0], 2, "6.500")
+		if n, err := s.Siblings(ctx, id, ps[0].FiscalCode); err != nil || n != 3 {
+			t.Fatalf("siblings: %d %v", n, err)
+		}
+		if o := enrol(ps[1], 3, "2.500"); !o.Exempt || o.AmountCents != 0 {
+			t.Fatalf("ISEE 2.500: %+v", o.Enrolment)
+		}
+		if o := enrol(ps[2], 4, ""); o.Exempt || o.AmountCents != 6000 {
+			t.Fatalf("no ISEE: %+v", o.Enrolment)
+		}
+		amounts := func(month string) map[int64]int {
+			t.Helper()
+			b.bills = nil
+			r, err := s.BillMonth(ctx, month, office, nil)
+			if err != nil || r.Failed > 0 {
+				t.Fatalf("%s: %+v %v", month, r, err)
+			}
+			out := map[int64]int{}
+			for _, x := range b.bills {
+				out[x.Amount]++
+			}
+			if r.Exempt != 1 {
+				t.Errorf("%s: %d exempt", month, r.Exempt)
+			}
+			return out
+		}
+		if got, want := amounts("2026-10"), map[int64]int{3000: 1, 2100: 1, 1500: 1, 6000: 1}; !equalCounts(got, want) {
+			t.Fatalf("October: %v, want %v", got, want)
+		}
+		if _, err := s.Withdraw(ctx, first.ID, ps[0].AccountID, office); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := amounts("2026-11"), map[int64]int{3000: 1, 2100: 1, 6000: 1}; !equalCounts(got, want) {
+			t.Fatalf("November, the first child withdrawn: %v, want %v", got, want)
+		}
+	})
+}
+
+func equalCounts(a, b map[int64]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

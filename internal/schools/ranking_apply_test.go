@@ -1,0 +1,149 @@
+package schools
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/population"
+	"github.com/civico-pa/civico/internal/problem"
+)
+
+// A service by ranking: during the window every enrolment is received
+// (pending, no place taken); when the window closes the ranking job,
+// run three times at once, ranks each unit once by the office's points
+// (residence from the population register, the declared sibling and
+// working parents), then the lower ISEE, then the order received; the
+// first get the places, the others the waiting list in rank order, and
+// every parent is mailed; a withdrawal then promotes the next in rank.
+// The mode cannot change once someone enrolled.
+func TestRankingAtWindowClose(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newTestStore(t, d)
+		clock := time.Now().UTC().Truncate(time.Second)
+		s.Now = func() time.Time { return clock }
+		register := &population.Register{DB: d}
+		s.Resident = func(ctx context.Context, code string) (bool, error) {
+			_, ok, err := register.Lookup(ctx, code)
+			return ok, err
+		}
+		in := ServiceInput{SchoolYear: "2026/2027", Kind: string(Canteen), Title: "Refezione scolastica", Mode: string(Ranking),
+			Opens: clock.Add(-time.Hour).In(rome).Format(formTime), Closes: clock.Add(time.Hour).In(rome).Format(formTime), Classes: []string{"P2"},
+			TariffUnit: "month", Bands: "7000: 30,00\noltre: 60,00", PointsResident: "10", PointsSibling: "5", PointsWorking: "3"}
+		if _, err := s.PutService(ctx, "", ServiceInput{PointsResident: "1001"}, office); err == nil {
+			t.Fatal("1001 points accepted")
+		}
+		id, err := s.PutService(ctx, "", in, office)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddUnit(ctx, id, UnitInput{Label: "Primaria Garibaldi", Capacity: "2"}, office); err != nil {
+			t.Fatal(err)
+		}
+		svc, err := s.Service(ctx, id)
+		if err != nil || !svc.ByRanking() || svc.Points != (Points{Resident: 10, Sibling: 5, WorkingParents: 3}) {
+			t.Fatalf("%+v %v", svc, err)
+		}
+		if err := register.Put(ctx, population.Person{FiscalCode: child(t, 0), District: "Centro"}, population.Person{FiscalCode: child(t, 2), District: "Centro"},
+			population.Person{FiscalCode: child(t, 4), District: "Centro"}); err != nil {
+			t.Fatal(err)
+		}
+		ps := parents(t, d, 5)
+		type decl struct {
+			isee             string
+			sibling, working bool
+		}
+		// Points: 10, 8, 13 (no ISEE), 0, 10 (a lower ISEE than the first).
+		decls := []decl{{"6.500", false, false}, {"6.500", true, true}, {"", false, true}, {"1.000", false, false}, {"5.000", false, false}}
+		ids := make([]string, len(ps))
+		for i, p := range ps {
+			r := request(t, svc, 0, i)
+			r.ISEE, r.NoISEE, r.Sibling, r.WorkingParents = decls[i].isee, decls[i].isee == "", decls[i].sibling, decls[i].working
+			o, err := s.Enrol(ctx, p, r, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Status != Pending || o.Position != 0 {
+				t.Fatalf("enrolment %d before the ranking: %s %d", i, o.Status, o.Position)
+			}
+			ids[i] = o.ID
+		}
+		if svc, _ := s.Service(ctx, id); svc.Units[0].Taken != 0 || svc.Units[0].Waiting != 0 {
+			t.Fatalf("places taken before the ranking: %+v", svc.Units[0])
+		}
+		if in2 := in; true {
+			in2.Mode = string(FirstCome)
+			var fe problem.Fields
+			if _, err := s.PutService(ctx, id, in2, office); !errors.As(err, &fe) || fe["mode"] != "schools.error.mode_locked" {
+				t.Fatalf("mode changed after enrolments: %v", err)
+			}
+		}
+		if n, err := s.RankDue(ctx); err != nil || n != 0 {
+			t.Fatalf("ranked while open: %d %v", n, err)
+		}
+		clock = clock.Add(2 * time.Hour)
+		if _, err := s.Enrol(ctx, ps[0], request(t, svc, 0, 9), nil); !errors.Is(err, ErrWindow) {
+			t.Fatalf("after the close: %v", err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ranked := 0
+		for range 3 {
+			wg.Go(func() {
+				n, err := s.RankDue(ctx)
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				ranked += n
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if ranked != 1 {
+			t.Fatalf("ranked %d times", ranked)
+		}
+		want := []struct {
+			status   Status
+			position int
+			points   int
+			letter   string
+		}{{Waiting, 1, 10, "ranked_waiting"}, {Waiting, 2, 8, "ranked_waiting"}, {Accepted, 0, 13, "ranked_accepted"},
+			{Waiting, 3, 0, "ranked_waiting"}, {Accepted, 0, 10, "ranked_accepted"}}
+		letters := map[string][]string{}
+		for _, l := range s.letters() {
+			letters[l.id] = append(letters[l.id], l.what)
+		}
+		for i, w := range want {
+			e, err := s.Get(ctx, ids[i], ps[i].AccountID)
+			if err != nil || e.Status != w.status || e.Position != w.position || e.Points != w.points {
+				t.Errorf("enrolment %d: %+v %v, want %+v", i, e, err, w)
+			}
+			if got := letters[ids[i]]; len(got) != 2 || got[0] != "pending" || got[1] != w.letter {
+				t.Errorf("enrolment %d's mail: %v", i, got)
+			}
+		}
+		svc, _ = s.Service(ctx, id)
+		if u := svc.Units[0]; u.Taken != 2 || u.Waiting != 3 || svc.RankedAt == nil {
+			t.Fatalf("after the ranking: %+v %v", u, svc.RankedAt)
+		}
+		// A withdrawal promotes the first in rank.
+		if _, err := s.Withdraw(ctx, ids[4], ps[4].AccountID, office); err != nil {
+			t.Fatal(err)
+		}
+		if e, _ := s.Get(ctx, ids[0], ps[0].AccountID); e.Status != Accepted {
+			t.Fatalf("the first waiting after a withdrawal: %s", e.Status)
+		}
+		if e, _ := s.Get(ctx, ids[3], ps[3].AccountID); e.Position != 2 {
+			t.Fatalf("the last waiting's position after a promotion: %d", e.Position)
+		}
+		if n, err := s.RankDue(ctx); err != nil || n != 0 {
+			t.Fatalf("ranked again: %d %v", n, err)
+		}
+	})
+}
