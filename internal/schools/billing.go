@@ -13,7 +13,8 @@ import (
 // The monthly bills (docs/SCHOOLS.md, "Monthly bills"): for a month, every
 // accepted enrolment of a service of that month's school year gets its
 // debt position in payments, one transaction each, claimed by the key
-// (enrolment, period) in schools_bills in the transaction that makes it.
+// (slot, child, period) in schools_bill_claims and (enrolment, period) in
+// schools_bills in the transaction that makes it.
 
 // Bill is a debt position the school services ask payments for, in the
 // words the payments feature reads (cmd/civico joins them).
@@ -121,7 +122,7 @@ const billBatch = 200
 // BillMonth bills the month ("2026-10") of every accepted enrolment of
 // the services of its school year: a monthly tariff in the months from
 // September to June, a yearly or weekly one once. Each bill is one
-// transaction that holds the enrolment's row, claims (enrolment, period)
+// transaction that holds the enrolment's row, claims (slot, child, period)
 // and makes the position: a second run, or a run beside this one, finds
 // the claim and bills nothing again. progress, if set, is told the
 // enrolments seen out of those to see.
@@ -159,9 +160,6 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 	total := 0
 	for i := range list {
 		r := &list[i]
-		if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM schools_enrolments WHERE service_id = $1 AND status = 'accepted'`, r.id).Scan(&r.accepted); err != nil {
-			return nil, err
-		}
 		switch r.unit {
 		case "month":
 			if monthlyFee(m) {
@@ -169,15 +167,19 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 			}
 		case "year", "week":
 			r.period = Once
-		case "meal":
+		}
+		// The accepted enrolments, and those whose child was billed the
+		// period in the slot (by this enrolment or an earlier one).
+		var before int
+		if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(c.child_fc) FROM schools_enrolments e
+			LEFT JOIN schools_bill_claims c ON c.slot_key = e.slot_key AND c.child_fc = e.child_fc AND c.period = $2
+			WHERE e.service_id = $1 AND e.status = 'accepted'`, r.id, r.period).Scan(&r.accepted, &before); err != nil {
+			return nil, err
+		}
+		if r.unit == "meal" {
 			res.PerMeal += r.accepted
 		}
 		if r.period != "" {
-			var before int
-			if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM schools_bills b JOIN schools_enrolments e ON e.id = b.enrolment_id
-				WHERE b.period = $1 AND b.service_id = $2 AND e.status = 'accepted'`, r.period, r.id).Scan(&before); err != nil {
-				return nil, err
-			}
 			res.Already += before
 			total += max(0, r.accepted-before)
 		}
@@ -235,12 +237,12 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 }
 
 // acceptedAfter is a batch of a service's accepted enrolments after the
-// id last, in order (an index range), that have no bill for period (each
-// bill's transaction checks again: this only spares a run again the
-// transactions of what was billed).
+// id last, in order (an index range), whose child has no bill for period
+// in the enrolment's slot (each bill's transaction checks again: this
+// only spares a run again the transactions of what was billed).
 func (s *Store) acceptedAfter(ctx context.Context, serviceID, period, last string) ([]string, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT e.id FROM schools_enrolments e WHERE e.service_id = $1 AND e.status = 'accepted' AND e.id > $2
-		AND NOT EXISTS (SELECT 1 FROM schools_bills b WHERE b.enrolment_id = e.id AND b.period = $3) ORDER BY e.id LIMIT $4`,
+		AND NOT EXISTS (SELECT 1 FROM schools_bill_claims c WHERE c.slot_key = e.slot_key AND c.child_fc = e.child_fc AND c.period = $3) ORDER BY e.id LIMIT $4`,
 		serviceID, last, period, billBatch)
 	if err != nil {
 		return nil, fmt.Errorf("schools: billing: %w", err)
@@ -259,13 +261,15 @@ func (s *Store) acceptedAfter(ctx context.Context, serviceID, period, last strin
 
 // billOne bills an enrolment's period in one transaction: the enrolment's
 // row held (a withdrawal waits, or went first and nothing is billed), the
-// claim of (enrolment, period), the position in payments and the mail.
+// claim of (slot, child, period) (the same child enrolled again after a
+// withdrawal is not billed twice), the bill of (enrolment, period), the
+// position in payments and the mail.
 func (s *Store) billOne(ctx context.Context, id, period string, m time.Time, due string, res *BillingResult) error {
 	var billed, exempt bool
 	var amount int64
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM schools_enrolments WHERE id = $1`+s.DB.ForUpdate(), id).Scan(&status)
+		var status, slot string
+		err := tx.QueryRowContext(ctx, `SELECT status, slot_key FROM schools_enrolments WHERE id = $1`+s.DB.ForUpdate(), id).Scan(&status, &slot)
 		if errors.Is(err, sql.ErrNoRows) || err == nil && status != string(Accepted) {
 			return nil // withdrawn, or erased, since it was listed
 		}
@@ -285,6 +289,14 @@ func (s *Store) billOne(ctx context.Context, id, period string, m time.Time, due
 			return err
 		}
 		now := s.now()
+		child, err := tx.ExecContext(ctx, `INSERT INTO schools_bill_claims (slot_key, child_fc, period, service_id, enrolment_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (slot_key, child_fc, period) DO NOTHING`, slot, e.ChildFC, period, e.ServiceID, id, now)
+		if err != nil {
+			return err
+		}
+		if n, err := child.RowsAffected(); err != nil || n == 0 {
+			return err // the child billed before, by this enrolment or an earlier one
+		}
 		b := &BillRecord{EnrolmentID: id, Period: period, ServiceID: e.ServiceID, AmountCents: c.Cents, CreatedAt: now}
 		claim, err := tx.ExecContext(ctx, `INSERT INTO schools_bills (enrolment_id, period, service_id, amount_cents, created_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (enrolment_id, period) DO NOTHING`, id, period, e.ServiceID, c.Cents, now)

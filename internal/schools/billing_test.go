@@ -270,3 +270,46 @@ func equalCounts(a, b map[int64]int) bool {
 	}
 	return true
 }
+
+// A child withdrawn after the month's bill and enrolled again in the same
+// service (a new enrolment) is not billed the month a second time: the
+// claim is the child's in the service for the period, not the
+// enrolment's (outside review, S1).
+func TestBillingOnceAChildWithdrawnAndEnrolledAgain(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newTestStore(t, d)
+		b := &testBiller{}
+		s.Biller = b
+		svc := openService(t, s.Store, PreSchool, 5)
+		p := parents(t, d, 1)[0]
+		o, err := s.Enrol(ctx, p, request(t, svc, 0, 0), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		month := time.Now().In(rome).Format("2006-01")
+		if r, err := s.BillMonth(ctx, month, office, nil); err != nil || r.Billed != 1 {
+			t.Fatalf("%+v %v", r, err)
+		}
+		if _, err := s.Withdraw(ctx, o.ID, p.AccountID, office); err != nil {
+			t.Fatal(err)
+		}
+		again, err := s.Enrol(ctx, p, request(t, svc, 0, 0), nil)
+		if err != nil || again.ID == o.ID || again.Status != Accepted {
+			t.Fatalf("%+v %v", again, err)
+		}
+		r, err := s.BillMonth(ctx, month, office, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Billed != 0 || r.Exempt != 0 || len(b.bills) != 1 {
+			t.Errorf("the same child billed %s again in the same service: %+v; positions made: %d", month, r, len(b.bills))
+		}
+		if r.Already != 1 {
+			t.Errorf("the child billed before is not counted as such: %+v", r)
+		}
+		if n := billed(t, d, month); n != 1 {
+			t.Errorf("%d bills of %s", n, month)
+		}
+	})
+}
