@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -30,12 +31,14 @@ const billMonth, billYear = "2026-10", "2026/2027"
 // above: 60) with one unit of paying+1 places, and enrols paying children
 // with an ISEE of 7.000 (€ 30,00 each), one with an ISEE of 3.000 (exempt)
 // and one more who waits. Each parent is an account with a valid fiscal
-// code (payments checks the debtor's). It returns the service's id.
+// code (payments checks the debtor's). The parents enrol in the summer
+// before billYear (the store's clock), so billMonth is theirs to pay. It
+// returns the service's id.
 func billFixture(t testing.TB, d *db.DB, paying int) string {
 	t.Helper()
 	ctx := context.Background()
-	s := &schools.Store{DB: d}
-	now := time.Now().In(hours.Rome)
+	now := time.Date(2026, time.August, 20, 9, 0, 0, 0, hours.Rome)
+	s := &schools.Store{DB: d, Now: func() time.Time { return now }}
 	by := schools.Actor{Name: "operator:test"}
 	id, err := s.PutService(ctx, "", schools.ServiceInput{SchoolYear: billYear, Kind: string(schools.PreSchool), Title: "Pre scuola",
 		Opens: now.Add(-time.Hour).Format("2006-01-02T15:04"), Closes: now.Add(24 * time.Hour).Format("2006-01-02T15:04"), Classes: []string{"P1", "P2"},
@@ -149,8 +152,13 @@ func TestSchoolsBillingOnceAcrossProcesses(t *testing.T) {
 			if n := countRows(t, d, `SELECT COUNT(*) FROM payments_positions`); n != paying {
 				t.Fatalf("%d positions after the month again", n)
 			}
-			// July is not a month of school: no monthly fee.
-			if r, err := stores[0].BillMonth(ctx, "2027-07", schools.Actor{Name: "system"}, nil); err != nil || r.Billed+r.Exempt+r.Already != 0 {
+			// July is not a month of school: no monthly fee (billed in July:
+			// a month not begun is refused).
+			if _, err := stores[0].BillMonth(ctx, "2027-07", schools.Actor{Name: "system"}, nil); !errors.Is(err, schools.ErrMonthAhead) {
+				t.Fatalf("July billed ahead: %v", err)
+			}
+			july := &schools.Store{DB: h[0], Biller: stores[0].Biller, Now: func() time.Time { return time.Date(2027, time.July, 2, 9, 0, 0, 0, hours.Rome) }}
+			if r, err := july.BillMonth(ctx, "2027-07", schools.Actor{Name: "system"}, nil); err != nil || r.Billed+r.Exempt+r.Already != 0 {
 				t.Fatalf("July: %+v %v", r, err)
 			}
 			// November is a month of its own.
@@ -219,6 +227,10 @@ func TestBillingRunCommand(t *testing.T) {
 			if code, _, errOut := runCLI(t, env, "billing", "run", "--month", "10/2026"); code != 2 || !strings.Contains(errOut, "YYYY-MM") {
 				t.Fatalf("a wrong month: %d %q", code, errOut)
 			}
+			ahead := time.Now().In(hours.Rome).AddDate(0, 2, 0).Format("2006-01")
+			if code, _, errOut := runCLI(t, env, "billing", "run", "--month", ahead); code != 2 || !strings.Contains(errOut, "has not begun") {
+				t.Fatalf("a month not begun: %d %q", code, errOut)
+			}
 		})
 	}
 }
@@ -265,6 +277,12 @@ func TestSchoolsBillPaidInTheSandbox(t *testing.T) {
 		fields.Set("child_fc", complete(t, "VRDLCU20A01F205"))
 		if res, _ := postMultipart(a, base+schools.Path+"/"+svcID+"/iscrizione", fields, "", nil); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("second child: %d", res.StatusCode)
+		}
+		// The children were enrolled through the server today; billMonth is
+		// October: the parent enrolled them before it.
+		if _, err := d.ExecContext(ctx, `UPDATE schools_enrolments SET accepted_at = $2 WHERE service_id = $1`, svcID,
+			time.Date(2026, time.September, 1, 9, 0, 0, 0, hours.Rome).UTC()); err != nil {
+			t.Fatal(err)
 		}
 		r, err := store.BillMonth(ctx, billMonth, schools.Actor{Name: "system"}, nil)
 		if err != nil || r.Billed != 2 || r.Amount != 2500+1750 {

@@ -62,6 +62,9 @@ func (c *cli) billing(args []string) error {
 	if errors.Is(err, schools.ErrMonth) {
 		return usagef("--month %q: write it YYYY-MM", *month)
 	}
+	if errors.Is(err, schools.ErrMonthAhead) {
+		return usagef("--month %s has not begun: a month is billed from its first day", *month)
+	}
 	if err != nil {
 		return err
 	}

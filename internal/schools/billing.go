@@ -90,6 +90,9 @@ const maxBillErrors = 10
 // ErrMonth is a month that is not YYYY-MM.
 var ErrMonth = errors.New("schools: the month must be written YYYY-MM")
 
+// ErrMonthAhead is a month that has not begun: nothing is billed ahead.
+var ErrMonthAhead = errors.New("schools: the month has not begun")
+
 // schoolYearOf is the school year a month belongs to: September to August.
 func schoolYearOf(m time.Time) string {
 	y := m.Year()
@@ -119,8 +122,9 @@ var monthsIT = [...]string{"gennaio", "febbraio", "marzo", "aprile", "maggio", "
 // billBatch is how many enrolments a run reads at once.
 const billBatch = 200
 
-// BillMonth bills the month ("2026-10") of every accepted enrolment of
-// the services of its school year: a monthly tariff in the months from
+// BillMonth bills the month ("2026-10") of every enrolment accepted by
+// the month's end (a month not begun is refused: ErrMonthAhead) of the
+// services of its school year: a monthly tariff in the months from
 // September to June, a yearly or weekly one once. Each bill is one
 // transaction that holds the enrolment's row, claims (slot, child, period)
 // and makes the position: a second run, or a run beside this one, finds
@@ -133,6 +137,12 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 	}
 	if s.Biller == nil {
 		return nil, errors.New("schools: no biller: the payments feature is not joined")
+	}
+	// A month is billed to the enrolments accepted by its end; one not
+	// begun has none yet.
+	end := m.AddDate(0, 1, 0).UTC()
+	if s.now().Before(m) {
+		return nil, ErrMonthAhead
 	}
 	res := &BillingResult{Month: month}
 	year := schoolYearOf(m)
@@ -173,7 +183,7 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 		var before int
 		if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(c.child_fc) FROM schools_enrolments e
 			LEFT JOIN schools_bill_claims c ON c.slot_key = e.slot_key AND c.child_fc = e.child_fc AND c.period = $2
-			WHERE e.service_id = $1 AND e.status = 'accepted'`, r.id, r.period).Scan(&r.accepted, &before); err != nil {
+			WHERE e.service_id = $1 AND e.status = 'accepted' AND e.accepted_at < $3`, r.id, r.period, end).Scan(&r.accepted, &before); err != nil {
 			return nil, err
 		}
 		if r.unit == "meal" {
@@ -195,7 +205,7 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 		}
 		last := ""
 		for {
-			ids, err := s.acceptedAfter(ctx, r.id, r.period, last)
+			ids, err := s.acceptedAfter(ctx, r.id, r.period, last, end)
 			if err != nil {
 				return nil, err
 			}
@@ -203,7 +213,7 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 				if err := ctx.Err(); err != nil {
 					return res, err
 				}
-				if err := s.billOne(ctx, id, r.period, m, due, res); err != nil {
+				if err := s.billOne(ctx, id, r.period, m, end, due, res); err != nil {
 					res.Failed++
 					if len(res.Errors) < maxBillErrors {
 						res.Errors = append(res.Errors, fmt.Errorf("enrolment %s: %w", id, err))
@@ -236,14 +246,16 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 	return res, nil
 }
 
-// acceptedAfter is a batch of a service's accepted enrolments after the
-// id last, in order (an index range), whose child has no bill for period
-// in the enrolment's slot (each bill's transaction checks again: this
-// only spares a run again the transactions of what was billed).
-func (s *Store) acceptedAfter(ctx context.Context, serviceID, period, last string) ([]string, error) {
+// acceptedAfter is a batch of a service's enrolments accepted before end
+// after the id last, in order (an index range), whose child has no bill
+// for period in the enrolment's slot (each bill's transaction checks
+// again: this only spares a run again the transactions of what was
+// billed).
+func (s *Store) acceptedAfter(ctx context.Context, serviceID, period, last string, end time.Time) ([]string, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT e.id FROM schools_enrolments e WHERE e.service_id = $1 AND e.status = 'accepted' AND e.id > $2
+		AND e.accepted_at < $5
 		AND NOT EXISTS (SELECT 1 FROM schools_bill_claims c WHERE c.slot_key = e.slot_key AND c.child_fc = e.child_fc AND c.period = $3) ORDER BY e.id LIMIT $4`,
-		serviceID, last, period, billBatch)
+		serviceID, last, period, billBatch, end)
 	if err != nil {
 		return nil, fmt.Errorf("schools: billing: %w", err)
 	}
@@ -264,14 +276,15 @@ func (s *Store) acceptedAfter(ctx context.Context, serviceID, period, last strin
 // claim of (slot, child, period) (the same child enrolled again after a
 // withdrawal is not billed twice), the bill of (enrolment, period), the
 // position in payments and the mail.
-func (s *Store) billOne(ctx context.Context, id, period string, m time.Time, due string, res *BillingResult) error {
+func (s *Store) billOne(ctx context.Context, id, period string, m, end time.Time, due string, res *BillingResult) error {
 	var billed, exempt bool
 	var amount int64
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var status, slot string
-		err := tx.QueryRowContext(ctx, `SELECT status, slot_key FROM schools_enrolments WHERE id = $1`+s.DB.ForUpdate(), id).Scan(&status, &slot)
-		if errors.Is(err, sql.ErrNoRows) || err == nil && status != string(Accepted) {
-			return nil // withdrawn, or erased, since it was listed
+		var accepted sql.NullTime
+		err := tx.QueryRowContext(ctx, `SELECT status, slot_key, accepted_at FROM schools_enrolments WHERE id = $1`+s.DB.ForUpdate(), id).Scan(&status, &slot, &accepted)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && (status != string(Accepted) || !accepted.Valid || !accepted.Time.Before(end)) {
+			return nil // withdrawn, or erased, since it was listed; or accepted after the month
 		}
 		if err != nil {
 			return err

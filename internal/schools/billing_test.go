@@ -35,6 +35,30 @@ func (b *testBiller) Bill(_ context.Context, _ *sql.Tx, x Bill) (BillNotice, err
 	return BillNotice{ID: "notice-" + n, PositionID: "position-" + n, Number: n}, nil
 }
 
+// testClock is a store's clock set to a moment, from which it runs on.
+type testClock struct {
+	mu        sync.Mutex
+	at, since time.Time
+}
+
+func clockAt(at time.Time) *testClock { return &testClock{at: at, since: time.Now()} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.at.Add(time.Since(c.since))
+}
+
+func (c *testClock) Set(at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at, c.since = at, time.Now()
+}
+
+// summer is when the billing tests' parents enrol: before the school
+// year 2026/2027.
+var summer = time.Date(2026, time.August, 20, 9, 0, 0, 0, rome)
+
 func billed(t *testing.T, d *db.DB, period string) int {
 	t.Helper()
 	var n int
@@ -55,7 +79,9 @@ func TestBillingOnceAndFailures(t *testing.T) {
 		s := newTestStore(t, d)
 		b := &testBiller{fail: map[string]bool{}}
 		s.Biller = b
-		now := time.Now().In(rome)
+		clock := clockAt(summer)
+		s.Now = clock.Now
+		now := summer
 		id, err := s.PutService(ctx, "", ServiceInput{SchoolYear: "2026/2027", Kind: string(Bus), Title: "Trasporto scolastico",
 			Opens: now.Add(-time.Hour).Format(formTime), Closes: now.Add(24 * time.Hour).Format(formTime), Classes: []string{"P2"},
 			TariffUnit: "year", Bands: "7000: 120,00\noltre: 200,00"}, office)
@@ -84,6 +110,7 @@ func TestBillingOnceAndFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.fail[ps[1].FiscalCode] = true
+		clock.Set(time.Date(2026, time.September, 15, 9, 0, 0, 0, rome))
 		r, err := s.BillMonth(ctx, "2026-09", office, nil)
 		if err != nil || r.Billed != 3 || r.Failed != 1 || len(r.Errors) != 1 || r.Amount != 3*12000 {
 			t.Fatalf("September: %+v %v", r, err)
@@ -98,6 +125,7 @@ func TestBillingOnceAndFailures(t *testing.T) {
 			}
 		}
 		delete(b.fail, ps[1].FiscalCode)
+		clock.Set(time.Date(2027, time.March, 2, 9, 0, 0, 0, rome))
 		r, err = s.BillMonth(ctx, "2027-03", office, nil)
 		if err != nil || r.Billed != 1 || r.Already != 3 || r.Failed != 0 {
 			t.Fatalf("March: %+v %v", r, err)
@@ -106,6 +134,7 @@ func TestBillingOnceAndFailures(t *testing.T) {
 			t.Fatalf("%d bills recorded, %d made: want 4", n, len(b.bills))
 		}
 		// Another school year's month bills nothing of this one.
+		clock.Set(time.Date(2027, time.September, 2, 9, 0, 0, 0, rome))
 		if r, err := s.BillMonth(ctx, "2027-09", office, nil); err != nil || r.Billed+r.Already != 0 {
 			t.Fatalf("the next school year: %+v %v", r, err)
 		}
@@ -127,7 +156,9 @@ func TestBillingBesideWithdrawals(t *testing.T) {
 		s := newTestStore(t, d)
 		b := &testBiller{}
 		s.Biller = b
-		svc := openService(t, s.Store, PreSchool, 40)
+		clock := clockAt(summer)
+		s.Now = clock.Now
+		svc := openServiceAt(t, s.Store, PreSchool, summer, 40)
 		ps := parents(t, d, 40)
 		ids := make([]string, len(ps))
 		for i, p := range ps {
@@ -137,6 +168,7 @@ func TestBillingBesideWithdrawals(t *testing.T) {
 			}
 			ids[i] = o.ID
 		}
+		clock.Set(time.Date(2026, time.October, 5, 9, 0, 0, 0, rome))
 		var wg sync.WaitGroup
 		var res *BillingResult
 		var berr error
@@ -185,7 +217,9 @@ func TestReductionsAndExemption(t *testing.T) {
 		s := newTestStore(t, d)
 		b := &testBiller{}
 		s.Biller = b
-		now := time.Now().In(rome)
+		clock := clockAt(summer)
+		s.Now = clock.Now
+		now := summer
 		in := ServiceInput{SchoolYear: "2026/2027", Kind: string(PostSchool), Title: "Post scuola",
 			Opens: now.Add(-time.Hour).Format(formTime), Closes: now.Add(24 * time.Hour).Format(formTime), Classes: []string{"P2"},
 			TariffUnit: "month", Bands: "7000: 30,00\noltre: 60,00", Sibling2: "30", Sibling3: "50 %", ExemptISEE: "101"}
@@ -247,6 +281,7 @@ func TestReductionsAndExemption(t *testing.T) {
 			}
 			return out
 		}
+		clock.Set(time.Date(2026, time.November, 2, 9, 0, 0, 0, rome))
 		if got, want := amounts("2026-10"), map[int64]int{3000: 1, 2100: 1, 1500: 1, 6000: 1}; !equalCounts(got, want) {
 			t.Fatalf("October: %v, want %v", got, want)
 		}
@@ -310,6 +345,61 @@ func TestBillingOnceAChildWithdrawnAndEnrolledAgain(t *testing.T) {
 		}
 		if n := billed(t, d, month); n != 1 {
 			t.Errorf("%d bills of %s", n, month)
+		}
+	})
+}
+
+// A month is billed to the enrolments accepted by its end: a child
+// enrolled in December is not billed for September to November by a run
+// of those months again, a child promoted from the waiting list in
+// January is billed from January, and a month not begun is refused
+// (outside review S2).
+func TestBillingOnlyMonthsSinceAccepted(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newTestStore(t, d)
+		b := &testBiller{}
+		s.Biller = b
+		december := time.Date(2026, time.December, 4, 9, 0, 0, 0, rome)
+		clock := clockAt(december)
+		s.Now = clock.Now
+		svc := openServiceAt(t, s.Store, PreSchool, december, 1)
+		ps := parents(t, d, 2)
+		first, err := s.Enrol(ctx, ps[0], request(t, svc, 0, 0), nil)
+		if err != nil || first.Status != Accepted {
+			t.Fatalf("%+v %v", first, err)
+		}
+		if o, err := s.Enrol(ctx, ps[1], request(t, svc, 0, 1), nil); err != nil || o.Status != Waiting {
+			t.Fatalf("%+v %v", o, err)
+		}
+		for _, m := range []string{"2026-09", "2026-10", "2026-11"} {
+			r, err := s.BillMonth(ctx, m, office, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Billed+r.Exempt+r.Already+r.Failed != 0 {
+				t.Errorf("%s: %+v for an enrolment accepted on 2026-12-04", m, r)
+			}
+		}
+		if _, err := s.BillMonth(ctx, "2027-01", office, nil); !errors.Is(err, ErrMonthAhead) {
+			t.Errorf("January billed in December: %v", err)
+		}
+		if r, err := s.BillMonth(ctx, "2026-12", office, nil); err != nil || r.Billed != 1 {
+			t.Fatalf("December: %+v %v", r, err)
+		}
+		// In January the first withdraws and the second is promoted.
+		clock.Set(time.Date(2027, time.January, 10, 9, 0, 0, 0, rome))
+		if _, err := s.Withdraw(ctx, first.ID, ps[0].AccountID, office); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := s.BillMonth(ctx, "2026-12", office, nil); err != nil || r.Billed+r.Exempt != 0 {
+			t.Errorf("December again, with the child promoted in January: %+v %v", r, err)
+		}
+		if r, err := s.BillMonth(ctx, "2027-01", office, nil); err != nil || r.Billed != 1 {
+			t.Fatalf("January: %+v %v", r, err)
+		}
+		if len(b.bills) != 2 || b.bills[1].DebtorCF != ps[1].FiscalCode {
+			t.Fatalf("bills: %+v", b.bills)
 		}
 	})
 }

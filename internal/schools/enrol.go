@@ -204,13 +204,17 @@ func (s *Store) Enrol(ctx context.Context, p Parent, r Request, cert *Certificat
 		if e.Status = Status(status); e.Status != Waiting {
 			e.Position = 0
 		}
+		var acceptedAt any // when it was accepted, the bills' (NULL: not yet)
+		if e.Status == Accepted {
+			acceptedAt = now
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schools_enrolments (id, service_id, unit_id, slot_key, account_id, parent_fc, email, lang,
 			child_fc, child_given, child_family, school, class, stop, diet, certificate_id, isee_cents, band, amount_cents, status, seq, created_at, updated_at,
-			exempt, sibling2_percent, sibling3_percent, sibling_declared, working_parents)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, $23, $24, $25, $26, $27)`,
+			exempt, sibling2_percent, sibling3_percent, sibling_declared, working_parents, accepted_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, $23, $24, $25, $26, $27, $28)`,
 			e.ID, e.ServiceID, e.UnitID, slot, e.AccountID, e.ParentFC, e.Email, e.Lang, e.ChildFC, e.ChildGiven, e.ChildFamily, e.School,
 			e.Class, e.Stop, e.Diet, nullString(e.CertificateID), e.ISEE, e.Band, e.AmountCents, string(e.Status), e.Seq, now,
-			e.Exempt, e.Sibling2, e.Sibling3, e.SiblingDeclared, e.WorkingParents); err != nil {
+			e.Exempt, e.Sibling2, e.Sibling3, e.SiblingDeclared, e.WorkingParents, acceptedAt); err != nil {
 			return err
 		}
 		if s.Letters != nil {
@@ -409,6 +413,11 @@ func (s *Store) withdraw(ctx context.Context, tx *sql.Tx, id, accountID string, 
 	}
 	var taken int
 	if err := tx.QueryRowContext(ctx, `SELECT taken FROM schools_units WHERE id = $1`+s.DB.ForUpdate(), unitID).Scan(&taken); err != nil {
+		return nil, err
+	}
+	// Then the enrolment's row (a bill being made holds it): the time of
+	// the withdrawal is read once it is ours, after any bill it waited for.
+	if err := tx.QueryRowContext(ctx, `SELECT unit_id FROM schools_enrolments WHERE id = $1`+s.DB.ForUpdate(), id).Scan(&unitID); err != nil {
 		return nil, err
 	}
 	e, err := s.get(ctx, tx, id, accountID)

@@ -192,8 +192,12 @@ func (s *Store) ApplyRanking(ctx context.Context, serviceID string) (bool, error
 					wait++
 					e.Status, e.Position = Waiting, wait
 				}
-				if _, err := tx.ExecContext(ctx, `UPDATE schools_enrolments SET status = $2, seq = $3, points = $4, updated_at = $5 WHERE id = $1`,
-					e.ID, string(e.Status), e.Seq, e.Points, now); err != nil {
+				var acceptedAt any // NULL: waiting
+				if e.Status == Accepted {
+					acceptedAt = now
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE schools_enrolments SET status = $2, seq = $3, points = $4, updated_at = $5, accepted_at = $6 WHERE id = $1`,
+					e.ID, string(e.Status), e.Seq, e.Points, now, acceptedAt); err != nil {
 					return err
 				}
 				if s.Letters != nil {

@@ -516,7 +516,7 @@ func (s *Store) promote(ctx context.Context, tx *sql.Tx, unitID string) (int, er
 		if _, err := tx.ExecContext(ctx, `UPDATE schools_units SET taken = taken + 1, waiting = waiting - 1 WHERE id = $1`, unitID); err != nil {
 			return n, err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE schools_enrolments SET status = 'accepted', updated_at = $2 WHERE id = $1`, id, s.now()); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE schools_enrolments SET status = 'accepted', updated_at = $2, accepted_at = $2 WHERE id = $1`, id, s.now()); err != nil {
 			return n, err
 		}
 		n++

@@ -49,8 +49,15 @@ var office = Actor{Name: "operator:test", Remote: "127.0.0.1"}
 // unit per capacity, and returns it.
 func openService(t testing.TB, s *Store, kind Kind, capacities ...int) *Service {
 	t.Helper()
+	return openServiceAt(t, s, kind, time.Now(), capacities...)
+}
+
+// openServiceAt is openService whose window is open at now (the store's
+// clock, for the bills of a past month).
+func openServiceAt(t testing.TB, s *Store, kind Kind, now time.Time, capacities ...int) *Service {
+	t.Helper()
 	ctx := context.Background()
-	now := time.Now().In(rome)
+	now = now.In(rome)
 	id, err := s.PutService(ctx, "", ServiceInput{SchoolYear: "2026/2027", Kind: string(kind), Title: "Refezione scolastica",
 		Opens: now.Add(-time.Hour).Format(formTime), Closes: now.Add(24 * time.Hour).Format(formTime), Classes: []string{"P1", "P2", "P3"},
 		TariffUnit: "month", Bands: "4000: 0\n7000: 30,00\noltre: 60,00"}, office)
