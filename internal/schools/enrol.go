@@ -168,17 +168,6 @@ func (s *Store) Enrol(ctx context.Context, p Parent, r Request, cert *Certificat
 	if svc.Mode == Ranking {
 		e.SiblingDeclared, e.WorkingParents = r.Sibling, r.WorkingParents
 	}
-	// Before the ranking, an enrolment only draws its order number: the
-	// ranking gives the places when the window closes.
-	decide := `UPDATE schools_units SET
-			last_outcome = CASE WHEN taken < capacity THEN 'accepted' ELSE 'waiting' END,
-			waiting = CASE WHEN taken < capacity THEN waiting ELSE waiting + 1 END,
-			taken = CASE WHEN taken < capacity THEN taken + 1 ELSE taken END,
-			queued = queued + 1
-			WHERE id = $1 RETURNING last_outcome, queued, waiting`
-	if svc.ByRanking() {
-		decide = `UPDATE schools_units SET last_outcome = 'pending', queued = queued + 1 WHERE id = $1 RETURNING last_outcome, queued, waiting`
-	}
 	slot := svc.slotKey(unit.ID)
 	var again *Enrolment
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -190,6 +179,36 @@ func (s *Store) Enrol(ctx context.Context, p Parent, r Request, cert *Certificat
 				return err
 			}
 			e.CertificateID = a.ID
+		}
+		// The window again, the unit's row held (outside review S3): the
+		// ranking holds it too, so it either ranked before (ranked_at is
+		// read set: the places go first come) or waits for this enrolment
+		// to commit and ranks it. A request that saw the window open before
+		// the close and gets here after is refused, not left pending.
+		var held string
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM schools_units WHERE id = $1`+s.DB.ForUpdate(), unit.ID).Scan(&held); err != nil {
+			return err
+		}
+		var opens, closes time.Time
+		var mode string
+		var ranked sql.NullTime
+		if err := tx.QueryRowContext(ctx, `SELECT opens_at, closes_at, mode, ranked_at FROM schools_services WHERE id = $1`, svc.ID).Scan(&opens, &closes,
+			&mode, &ranked); err != nil {
+			return err
+		}
+		if at := s.now(); at.Before(opens) || !at.Before(closes) {
+			return ErrWindow
+		}
+		// Before the ranking, an enrolment only draws its order number: the
+		// ranking gives the places when the window closes.
+		decide := `UPDATE schools_units SET
+			last_outcome = CASE WHEN taken < capacity THEN 'accepted' ELSE 'waiting' END,
+			waiting = CASE WHEN taken < capacity THEN waiting ELSE waiting + 1 END,
+			taken = CASE WHEN taken < capacity THEN taken + 1 ELSE taken END,
+			queued = queued + 1
+			WHERE id = $1 RETURNING last_outcome, queued, waiting`
+		if Mode(mode) == Ranking && !ranked.Valid {
+			decide = `UPDATE schools_units SET last_outcome = 'pending', queued = queued + 1 WHERE id = $1 RETURNING last_outcome, queued, waiting`
 		}
 		// The place: one UPDATE that takes it while one is free, or else
 		// the next place on the waiting list (every waiting enrolment has a

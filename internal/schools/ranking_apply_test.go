@@ -147,3 +147,67 @@ func TestRankingAtWindowClose(t *testing.T) {
 		}
 	})
 }
+
+// An enrolment sent just before a ranking service's window closes, whose
+// transaction begins after the window closed and the ranking ran, is
+// refused (the window is read again in the transaction, the unit's row
+// held): it is not left pending for ever, never ranked (outside review
+// S3).
+func TestEnrolmentRacingTheRankingIsRefused(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newTestStore(t, d)
+		clock := clockAt(time.Now().UTC().Truncate(time.Second))
+		s.Now = clock.Now
+		start := clock.Now()
+		register := &population.Register{DB: d}
+		in := ServiceInput{SchoolYear: "2026/2027", Kind: string(Canteen), Title: "Refezione", Mode: string(Ranking), ResidentsOnly: true,
+			Opens: start.Add(-time.Hour).In(rome).Format(formTime), Closes: start.Add(time.Minute).In(rome).Format(formTime), Classes: []string{"P2"},
+			TariffUnit: "month", Bands: "7000: 30,00\noltre: 60,00", PointsResident: "10"}
+		id, err := s.PutService(ctx, "", in, office)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddUnit(ctx, id, UnitInput{Label: "Primaria", Capacity: "5"}, office); err != nil {
+			t.Fatal(err)
+		}
+		svc, err := s.Service(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			if err := register.Put(ctx, population.Person{FiscalCode: child(t, i), District: "Centro"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ps := parents(t, d, 2)
+		ranked := false
+		s.Resident = func(ctx context.Context, code string) (bool, error) {
+			_, ok, err := register.Lookup(ctx, code)
+			if code == child(t, 1) && !ranked {
+				// The late parent's request is between its window check
+				// and its transaction when the window closes and the job runs.
+				ranked = true
+				clock.Set(start.Add(2 * time.Minute))
+				if done, err := s.ApplyRanking(ctx, id); err != nil || !done {
+					t.Errorf("ranking: %v %v", done, err)
+				}
+			}
+			return ok, err
+		}
+		if _, err := s.Enrol(ctx, ps[0], request(t, svc, 0, 0), nil); err != nil {
+			t.Fatal(err)
+		}
+		if o, err := s.Enrol(ctx, ps[1], request(t, svc, 0, 1), nil); !errors.Is(err, ErrWindow) {
+			t.Errorf("an enrolment after the window closed and the ranking ran: %+v %v", o, err)
+		}
+		var pending, accepted int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FILTER (WHERE status = 'pending'), COUNT(*) FILTER (WHERE status = 'accepted') FROM schools_enrolments
+			WHERE service_id = $1`, id).Scan(&pending, &accepted); err != nil {
+			t.Fatal(err)
+		}
+		if pending != 0 || accepted != 1 {
+			t.Errorf("%d pending, %d accepted after the ranking: want 0 and 1", pending, accepted)
+		}
+	})
+}
