@@ -71,7 +71,7 @@ func (m *Module) Feature() feature.Feature {
 		Wire: func(h *feature.Host) error {
 			n := &Notifier{Outbox: h.Outbox, I18n: h.Portal.I18n, Towns: h.Towns, BaseURL: h.BaseURL}
 			register := &population.Register{DB: h.DB}
-			m.Store = &Store{DB: h.DB, Audit: h.Audit, Letters: n.Letter, Files: h.Attachments, Now: m.Now, Biller: m.Biller, BillLetters: n.BillLetter,
+			m.Store = &Store{DB: h.DB, Audit: h.Audit, Letters: n.Letter, Files: h.Attachments, Now: m.Now, Biller: m.Biller, BillLetters: n.BillLetter, Log: h.Log,
 				Resident: func(ctx context.Context, code string) (bool, error) {
 					_, ok, err := register.Lookup(ctx, code)
 					return ok, err

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -98,7 +99,8 @@ func Rank(list []Candidate) []Candidate {
 // has closed and whose ranking is not applied yet, and returns how many
 // it ranked. It is the periodic job's (every minute, once across the
 // processes), safe to run twice at once: each service is claimed by
-// setting its ranked_at in the ranking's transaction.
+// setting its ranked_at in the ranking's transaction. A service that
+// fails is logged and skipped: the error returned joins the failures.
 func (s *Store) RankDue(ctx context.Context) (int, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM schools_services WHERE mode = 'ranking' AND ranked_at IS NULL AND closes_at <= $1 ORDER BY closes_at, id LIMIT $2`,
 		s.now(), PageSize)
@@ -117,17 +119,28 @@ func (s *Store) RankDue(ctx context.Context) (int, error) {
 	if err := rows.Close(); err != nil {
 		return 0, err
 	}
+	// A service whose ranking fails (the register does not answer, a
+	// conflict) is logged and left to the next run: the others due are
+	// ranked (outside review S5).
 	n := 0
+	var errs []error
 	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return n, errors.Join(append(errs, err)...)
+		}
 		done, err := s.ApplyRanking(ctx, id)
 		if err != nil {
-			return n, err
+			if s.Log != nil {
+				s.Log.Error("schools: ranking failed, tried again at the next run", "service", id, "err", err)
+			}
+			errs = append(errs, fmt.Errorf("service %s: %w", id, err))
+			continue
 		}
 		if done {
 			n++
 		}
 	}
-	return n, nil
+	return n, errors.Join(errs...)
 }
 
 // ApplyRanking applies a closed service's ranking, in one transaction: the

@@ -211,3 +211,63 @@ func TestEnrolmentRacingTheRankingIsRefused(t *testing.T) {
 		}
 	})
 }
+
+// A service whose ranking fails does not hold up the others due: the job
+// ranks them, returns the failure, and the next run ranks the one that
+// failed (outside review S5).
+func TestRankDueGoesOnPastAFailure(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newTestStore(t, d)
+		clock := clockAt(time.Now().UTC().Truncate(time.Second))
+		s.Now = clock.Now
+		start := clock.Now()
+		ps := parents(t, d, 2)
+		var ids []string
+		for i := range 2 {
+			in := ServiceInput{SchoolYear: "2026/2027", Kind: string(Canteen), Title: "Refezione", Mode: string(Ranking),
+				Opens: start.Add(-time.Hour).In(rome).Format(formTime), Closes: start.Add(time.Duration(i+1) * time.Minute).In(rome).Format(formTime),
+				Classes: []string{"P2"}, TariffUnit: "month", Bands: "oltre: 60,00", PointsResident: "10"}
+			id, err := s.PutService(ctx, "", in, office)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.AddUnit(ctx, id, UnitInput{Label: "Primaria", Capacity: "5"}, office); err != nil {
+				t.Fatal(err)
+			}
+			svc, err := s.Service(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Enrol(ctx, ps[i], request(t, svc, 0, i), nil); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		down := errors.New("the register does not answer")
+		s.Resident = func(_ context.Context, code string) (bool, error) {
+			if code == child(t, 0) {
+				return false, down
+			}
+			return true, nil
+		}
+		clock.Set(start.Add(3 * time.Minute))
+		n, err := s.RankDue(ctx)
+		if n != 1 || !errors.Is(err, down) {
+			t.Fatalf("ranked %d, %v: want the second service ranked and the first's failure", n, err)
+		}
+		for i, id := range ids {
+			svc, err := s.Service(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (svc.RankedAt != nil) != (i == 1) {
+				t.Errorf("service %d ranked at %v", i, svc.RankedAt)
+			}
+		}
+		s.Resident = nil
+		if n, err := s.RankDue(ctx); n != 1 || err != nil {
+			t.Fatalf("the next run: %d %v", n, err)
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -90,6 +91,8 @@ type Store struct {
 	// the parents their notices (nil: no mail).
 	Biller      Biller
 	BillLetters BillLetters
+	// Log tells the failures the periodic jobs go on past (nil: none told).
+	Log *slog.Logger
 }
 
 func (s *Store) now() time.Time {
