@@ -39,7 +39,13 @@ type DetailData struct {
 	// what proved them.
 	ApplicantValues map[string]string
 	ApplicantProven map[string]bool
+	// Delegation is the one the application was made under (the
+	// office's page).
+	Delegation *Delegation
 }
+
+// Today is the day of the page, in Rome.
+func (d *DetailData) Today() string { return Day(d.Now) }
 
 // Operator is a desk operator, for the assignment.
 type Operator struct {

@@ -50,6 +50,7 @@ func (m *Module) Feature() feature.Feature {
 				PDF: &Receipts{Towns: h.Towns, I18n: h.Portal.I18n}}).Routes()
 			h.BackOffice(identity.Section{Label: "sportello.bo.title", Href: boPath, Roles: DeskRoles})
 			h.BackOffice(identity.Section{Label: "sportello.counter.title", Href: "/backoffice/sportello", Roles: DeskRoles})
+			h.BackOffice(identity.Section{Label: "sportello.delegations.title", Href: dgPath, Roles: DeskRoles})
 			h.BackOffice(identity.Section{Label: "sportello.editor.title", Href: edPath, Roles: EditorRoles})
 			h.Panel(area.Of(area.Activities, m))
 			h.Export("sportello_applications", m.export)
