@@ -131,8 +131,13 @@ func (h *Web) renderPrivacy(w http.ResponseWriter, r *http.Request, status int, 
 		d.For = r.PostForm.Get("for")
 	}
 	lang := h.App.I18n.Lang(r)
+	if msg, bad := errs["for"]; bad && len(d.Delegations) == 0 {
+		// The delegation chosen is gone, and with it the choice: the
+		// reason above the form.
+		d.Alert = msg
+	}
 	for _, name := range []string{"for", "privacy"} {
-		if msg, bad := errs[name]; bad {
+		if msg, bad := errs[name]; bad && d.Alert == "" || bad && name == "privacy" {
 			label := map[string]string{"for": "sportello.privacy.for", "privacy": "sportello.privacy.accept"}[name]
 			d.Index = append(d.Index, ErrorLink{ID: "f-" + name, Label: h.App.I18n.T(lang, label), Message: h.App.I18n.T(lang, msg)})
 		}
