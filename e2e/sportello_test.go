@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/civico-pa/civico/internal/attachments/attachmentstest"
+	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/mail/mailtest"
 	"github.com/civico-pa/civico/internal/sportello"
 )
@@ -326,4 +327,69 @@ func (mb *residentMail) none() {
 	if got := sportelloMails(mb.d, mb.addr); len(got) != mb.seen {
 		mb.t.Fatalf("%d mails to %s, want %d: the last says %q", len(got), mb.addr, mb.seen, got[len(got)-1].Text)
 	}
+}
+
+// A parent acts for his daughter: the desk operator records, in the
+// browser, that the demo's card holder Luca Ferrari holds parental
+// responsibility for Sofia (her birth deed and her document attached),
+// for the school canteen only; Luca, with his card, is offered on the
+// canteen's privacy step to apply for her, and every step of the draft
+// says who acts for whom. axe-core checks the desk's page (with its error
+// and with the delegation listed) and the delegate's.
+func TestDelegatedApplication(t *testing.T) {
+	requireE2E(t)
+	axeJS := loadAxe(t)
+	d := startDemo(t)
+	const service = "iscrizione-mensa-scolastica"
+	sofia, err := cf.Make("Ferrari", "Sofia", "F", time.Date(2012, time.September, 5, 0, 0, 0, 0, time.UTC), "C707")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	op := newBrowser(t)
+	email, password := demoLogin(t, d, demoDeskEmail)
+	operatorLogin(op, d, email, password)
+	ro := newAxeRun(t, op, axeJS)
+	const dg = "/backoffice/deleghe"
+	op.open(d.Portal+dg, 200)
+	op.wantText("main h1", "Deleghe")
+	ro.check("the desk's delegations")
+	op.fill(dg, "holder_fiscal_code", sofia.String())
+	op.fill(dg, "holder_given_name", "Sofia")
+	op.fill(dg, "holder_family_name", "Ferrari")
+	op.fill(dg, "delegate_fiscal_code", demoCardFiscalCode)
+	op.tick(dg, "basis", "parent")
+	op.tick(dg, "services", service)
+	op.fill(dg, "valid_until", weekdayFrom(200).String())
+	op.upload(dg, "form", pdfFile(t, "atto-di-nascita.pdf", "Estratto dell'atto di nascita di Sofia Ferrari"))
+	op.submit("recording without the child's document", `main form[action="`+dg+`"] button[type="submit"]`, 422)
+	op.wantText("#f-dg-document-error", "Allega il documento")
+	if got := eval[string](op, `document.getElementById("f-dg-holder_given_name").value`); got != "Sofia" {
+		t.Fatalf("the name typed was not kept: %q", got)
+	}
+	ro.check("the delegation refused beside its file")
+	op.upload(dg, "form", pdfFile(t, "atto-di-nascita.pdf", "Estratto dell'atto di nascita di Sofia Ferrari"))
+	op.upload(dg, "document", pdfFile(t, "documento-sofia.pdf", "Carta d'identita di Sofia Ferrari"))
+	op.submit("recording the delegation", `main form[action="`+dg+`"] button[type="submit"]`, 200)
+	op.wantText("main .alert-success", "Delega registrata.")
+	op.wantText("main table", sofia.String())
+	ro.check("the delegation listed")
+	ro.finish()
+
+	b := cardBrowser(t, d, demoCardFile, demoCardFiscalCode)
+	cardLogin(b, d)
+	r := newAxeRun(t, b, axeJS)
+	start := sportello.StartPath(service)
+	b.open(d.TLS+start, 200)
+	b.wantText("main fieldset", "Per conto di Sofia Ferrari")
+	r.check("the privacy step with the choice of whom to apply for")
+	id := eval[string](b, `(() => { const l = [...document.querySelectorAll("main label")].find(l => l.textContent.includes("Sofia Ferrari"));
+		return l ? document.getElementById(l.htmlFor).value : ""; })()`)
+	b.tick(start, "for", id)
+	b.tick(start, "privacy", "1")
+	b.submit("starting for Sofia", `main form[action="`+start+`"] button[type="submit"]`, 200)
+	b.wantText(`main [data-element="acting"]`, "Presentata da "+demoCardName+" (codice fiscale "+demoCardFiscalCode+") per conto di Sofia Ferrari")
+	b.wantText("main", sofia.String())
+	r.check("the applicant's step of Sofia's application")
+	r.finish()
 }
