@@ -46,6 +46,18 @@ func registerCards(t *testing.T, s *idSite, lines ...string) {
 	}
 }
 
+// twoActiveCards issues Luca's and Elena's cards, which the registry
+// holds as active, and returns them with their fiscal codes.
+func twoActiveCards(t *testing.T, s *idSite) (luca, elena *cardca.Card, codeL, codeE cf.Code) {
+	t.Helper()
+	luca = s.card(t, "FRRLCU78H15C707", "LUCA", "FERRARI", nil)
+	elena = s.card(t, "MRCLNE81C62F205", "ELENA", "MARCHETTI", nil)
+	codeL, _ = cf.Complete("FRRLCU78H15C707")
+	codeE, _ = cf.Complete("MRCLNE81C62F205")
+	registerCards(t, s, cardNumber(luca)+";"+string(codeL)+";2024-01-10;2030-01-10;ATTIVA", cardNumber(elena)+";"+string(codeE)+";2024-01-10;2030-01-10;ATTIVA")
+	return luca, elena, codeL, codeE
+}
+
 // A card the town's registry says is revoked (or suspended) is refused at
 // the card login over TLS, with its reason, even though its certificate
 // is valid and on no CRL; an active one logs in.
@@ -53,11 +65,7 @@ func TestRegistryRevokedCardIsRefusedAtLogin(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newIDSite(t, d)
 		ctx := context.Background()
-		luca := s.card(t, "FRRLCU78H15C707", "LUCA", "FERRARI", nil)
-		elena := s.card(t, "MRCLNE81C62F205", "ELENA", "MARCHETTI", nil)
-		codeL, _ := cf.Complete("FRRLCU78H15C707")
-		codeE, _ := cf.Complete("MRCLNE81C62F205")
-		registerCards(t, s, cardNumber(luca)+";"+string(codeL)+";2024-01-10;2030-01-10;ATTIVA", cardNumber(elena)+";"+string(codeE)+";2024-01-10;2030-01-10;ATTIVA")
+		luca, elena, codeL, codeE := twoActiveCards(t, s)
 		if res, _ := s.browser(t, elena).do("GET", s.tls.URL+"/login/crs", nil); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("an active card: %d", res.StatusCode)
 		}
@@ -75,6 +83,57 @@ func TestRegistryRevokedCardIsRefusedAtLogin(t *testing.T) {
 		records, err := (&audit.Log{DB: d}).List(ctx, audit.ListFilter{Action: "login.crs.refused", Limit: 10})
 		if err != nil || len(records) != 2 || records[0].Details["reason"] != "registry_SOSPESA" || records[1].Details["reason"] != "registry_REVOCATA" {
 			t.Errorf("refusals in the audit log: %+v, %v", records, err)
+		}
+	})
+}
+
+// A card the registry suspends or revokes while its holder is logged in
+// ended nothing: the session (and Partecipa's, by single sign-on) kept the
+// card's high assurance until it expired, though the same card was
+// refused at its next login. The minute's sweep of card sessions now asks
+// the registry too, and ends the sessions of a refused card only.
+func TestRegistryRevocationEndsLiveSessions(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		luca, elena, codeL, _ := twoActiveCards(t, s)
+		b := s.ssoBrowser(t, luca)
+		s.cardLogin(t, b, "/")
+		if _, res, body, _ := s.partecipaLogin(t, b, "/accedi?next=/profilo"); res.StatusCode != 200 || !strings.Contains(body, "Luca Ferrari") {
+			t.Fatalf("single sign-on into Partecipa: %d", res.StatusCode)
+		}
+		s.cardLogin(t, s.ssoBrowser(t, elena), "/")
+		sweep := func() {
+			t.Helper()
+			for _, task := range s.apps.tasks {
+				if task.Feature == "identity" && task.Run != nil {
+					if err := task.Run(ctx); err != nil {
+						t.Fatalf("%s: %v", task.Name, err)
+					}
+				}
+			}
+		}
+		sweep()
+		if n := s.count(t, "sessions"); n != 2 {
+			t.Fatalf("%d sessions after a sweep with both cards active, want 2", n)
+		}
+		registerCards(t, s, cardNumber(luca)+";"+string(codeL)+";2024-01-10;2030-01-10;REVOCATA")
+		sweep()
+		if _, body := b.do("GET", s.part.URL+"/profilo", nil); strings.Contains(body, "Luca Ferrari") {
+			t.Error("Partecipa still greets the holder of a card the registry revoked")
+		}
+		if _, body := b.do("GET", s.tls.URL+"/profilo", nil); strings.Contains(body, "Luca Ferrari") {
+			t.Error("the portal still greets the holder of a card the registry revoked")
+		}
+		if n := s.count(t, "sessions"); n != 1 {
+			t.Errorf("%d sessions after the revocation, want 1 (the other card's)", n)
+		}
+		if n := s.count(t, "partecipa_sessions"); n != 0 {
+			t.Errorf("%d Partecipa sessions left after the revocation", n)
+		}
+		records, err := (&audit.Log{DB: d}).List(ctx, audit.ListFilter{Action: "session.ended.card_refused", Limit: 5})
+		if err != nil || len(records) != 1 || !strings.HasSuffix(records[0].Details["card"], "|"+cardNumber(luca)) {
+			t.Errorf("audit entries for the ended session: %+v, %v", records, err)
 		}
 	})
 }

@@ -497,3 +497,43 @@ func TestPartecipaLogoutAcrossSites(t *testing.T) {
 		}
 	})
 }
+
+// A role revoked in the back office stayed in Partecipa: its session keeps
+// the roles claim of the login, for up to its 12 hours, so an operator
+// removed from the participation office could still moderate and answer
+// proposals. Revoking a role now ends the operator's sessions, which logs
+// them out of every application (back-channel logout); the next login
+// carries the roles they still have.
+func TestRevokedRoleEndsTheOperatorsSessions(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		part := s.part.URL
+		office := operatorBrowser(t, s, "partecipazione@comune.example.it", "participation", "desk")
+		if last, res, _, _ := office.follow(part+"/accedi?next=/ufficio", ""); res.StatusCode != 200 || last != part+"/ufficio" {
+			t.Fatalf("the office into Partecipa: %d at %s", res.StatusCode, last)
+		}
+		var id string
+		if err := d.QueryRowContext(ctx, `SELECT id FROM accounts WHERE email = 'partecipazione@comune.example.it'`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		// Granting a role ends nothing.
+		if err := s.apps.identity.SetRole(ctx, id, "urp", true, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := office.do("GET", part+"/ufficio", nil); res.StatusCode != 200 {
+			t.Fatalf("the office after a grant: %d", res.StatusCode)
+		}
+		if err := s.apps.identity.SetRole(ctx, id, "participation", false, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := office.do("GET", part+"/ufficio", nil); res.StatusCode == 200 {
+			t.Error("Partecipa's office still open to an operator whose role was revoked")
+		}
+		for _, table := range []string{"sessions", "partecipa_sessions"} {
+			if n := s.count(t, table); n != 0 {
+				t.Errorf("%d rows left in %s after the revocation", n, table)
+			}
+		}
+	})
+}

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
 	"database/sql"
+	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,6 +49,7 @@ func (c *cli) spidCmd(args []string) error {
 	fs.StringVar(&cfg.BaseURL, "base-url", cfg.BaseURL, "the portal's public address (CIVICO_BASE_URL): the SP's entityID is its "+spid.PathMetadata)
 	overlap := fs.Duration("overlap", 7*24*time.Hour, "how long the new certificate is published before it signs (AgID and the providers must have it)")
 	profile := fs.String("profile", spid.SPID.Name, "the SAML profile of the providers imported")
+	signer := fs.String("signer", "", "a PEM file of the registry's signing certificate(s): each metadata file's signature must hold (AgID signs its registry)")
 	switch verb {
 	case "metadata", "keys", "rotate-keys", "registry import", "registry list", "registry remove":
 	default:
@@ -79,7 +84,13 @@ func (c *cli) spidCmd(args []string) error {
 	reg := &spid.Registry{DB: d}
 	switch verb {
 	case "registry import":
-		return c.spidImport(ctx, d, reg, files[0], *profile)
+		var signers []*x509.Certificate
+		if *signer != "" {
+			if signers, err = readCertificates(*signer); err != nil {
+				return usagef("--signer: %v", err)
+			}
+		}
+		return c.spidImport(ctx, d, reg, files[0], *profile, signers)
 	case "registry list":
 		idps, err := reg.List(ctx)
 		if err != nil {
@@ -194,9 +205,39 @@ func (c *cli) spidKeys(cfg config, d *db.DB) (*spid.Keys, error) {
 	return &spid.Keys{DB: d, Box: box}, nil
 }
 
+// readCertificates reads the certificates of a PEM file.
+func readCertificates(path string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(path) // #nosec G304 G703 -- the file the operator names on the command line
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no PEM certificate", path)
+	}
+	return out, nil
+}
+
 // spidImport reads one metadata file, or every .xml file of a folder, and
-// stores their providers, all or none.
-func (c *cli) spidImport(ctx context.Context, d *db.DB, reg *spid.Registry, path, profile string) error {
+// stores their providers, all or none. With signers, each file's
+// signature must hold, and only what it signs is read; without, the
+// import says (and the audit entry records) that it was not checked.
+func (c *cli) spidImport(ctx context.Context, d *db.DB, reg *spid.Registry, path, profile string, signers []*x509.Certificate) error {
 	info, err := os.Stat(path) // #nosec G703 -- the file or folder the operator names on the command line
 	if err != nil {
 		return usagef("%v", err)
@@ -225,6 +266,11 @@ func (c *cli) spidImport(ctx context.Context, d *db.DB, reg *spid.Registry, path
 		if err != nil {
 			return err
 		}
+		if signers != nil {
+			if b, err = spid.VerifyMetadata(b, signers, time.Now()); err != nil {
+				return fmt.Errorf("%s: %w (nothing imported)", f, err)
+			}
+		}
 		idps, err := spid.ParseMetadata(b, profile)
 		if err != nil {
 			return fmt.Errorf("%s: %w (nothing imported)", f, err)
@@ -237,6 +283,15 @@ func (c *cli) spidImport(ctx context.Context, d *db.DB, reg *spid.Registry, path
 		}
 		all = append(all, idps...)
 	}
+	signature := "not checked"
+	if signers != nil {
+		var subjects []string
+		for _, c := range signers {
+			sum := sha256.Sum256(c.Raw)
+			subjects = append(subjects, c.Subject.CommonName+" sha256:"+hex.EncodeToString(sum[:]))
+		}
+		signature = "verified: " + strings.Join(subjects, ", ")
+	}
 	err = d.Tx(ctx, func(tx *sql.Tx) error {
 		if err := reg.Put(ctx, tx, all); err != nil {
 			return err
@@ -246,7 +301,7 @@ func (c *cli) spidImport(ctx context.Context, d *db.DB, reg *spid.Registry, path
 			names[i] = p.EntityID
 		}
 		return (&audit.Log{DB: d}).Write(ctx, tx, audit.Entry{Actor: "cli", Action: "spid.registry.imported",
-			Details: map[string]string{"providers": strings.Join(names, " "), "source": path}})
+			Details: map[string]string{"providers": strings.Join(names, " "), "source": path, "signature": signature}})
 	})
 	if err != nil {
 		return err
@@ -254,6 +309,6 @@ func (c *cli) spidImport(ctx context.Context, d *db.DB, reg *spid.Registry, path
 	for _, p := range all {
 		fmt.Fprintf(c.stdout, "%s\t%s\n", p.EntityID, p.Name)
 	}
-	fmt.Fprintf(c.stdout, "%d identity provider(s) imported\n", len(all))
+	fmt.Fprintf(c.stdout, "%d identity provider(s) imported; the metadata's signature: %s\n", len(all), signature)
 	return nil
 }

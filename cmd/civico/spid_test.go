@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"database/sql"
+	"encoding/pem"
 	"fmt"
 	"html"
 	"io"
@@ -932,6 +933,50 @@ func TestSPIDCommands(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, env, "spid", "registry", "list"); code != 0 || !strings.Contains(out, "Primo gestore") || !strings.Contains(out, "https://idp1.example") {
 		t.Fatalf("registry list: %q", out)
+	}
+	// With the registry's certificate, an unsigned folder imports nothing;
+	// a file the registry signed does, and a signed file changed since
+	// does not.
+	regKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	regCert, err := spidtest.SelfSigned(regKey, "Registro SPID")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signerPEM := filepath.Join(dir, "registro.pem")
+	if err := os.WriteFile(signerPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: regCert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, env, "spid", "registry", "import", "--signer", signerPEM, reg); code != 1 || !strings.Contains(errOut, "not signed") {
+		t.Fatalf("an unsigned folder with --signer: %d %q", code, errOut)
+	}
+	idp, err := spidtest.New("https://idp7.example", "https://idp7.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(idp.Metadata("Gestore firmato")); err != nil {
+		t.Fatal(err)
+	}
+	doc.Root().CreateAttr("ID", "_registro")
+	if err := spidtest.SignElement(doc.Root(), regKey, regCert); err != nil {
+		t.Fatal(err)
+	}
+	signed, _ := doc.WriteToBytes()
+	signedFile := filepath.Join(dir, "firmato.xml")
+	if err := os.WriteFile(signedFile, []byte(strings.Replace(string(signed), "Gestore firmato", "Gestore alterato", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, env, "spid", "registry", "import", "--signer", signerPEM, signedFile); code != 1 || !strings.Contains(errOut, "does not hold") {
+		t.Fatalf("a changed signed file: %d %q", code, errOut)
+	}
+	if err := os.WriteFile(signedFile, signed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, env, "spid", "registry", "import", "--signer", signerPEM, signedFile); code != 0 || !strings.Contains(out, "signature: verified") {
+		t.Fatalf("a signed file: %d %q %q", code, out, errOut)
+	}
+	if _, out, _ := runCLI(t, env, "spid", "registry", "list"); !strings.Contains(out, "Gestore firmato") {
+		t.Fatalf("the signed file's provider is not listed: %q", out)
 	}
 	// A folder with one bad file imports nothing.
 	if err := os.WriteFile(filepath.Join(reg, "idp9.xml"), []byte(`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://bad.example"><md:IDPSSODescriptor/></md:EntityDescriptor>`), 0o600); err != nil {

@@ -225,6 +225,27 @@ func TestTimeUseJourney(t *testing.T) {
 		if sex != "F" || age != 41 || ages != "7 12" {
 			t.Errorf("stored %s %d %q", sex, age, ages)
 		}
+
+		// Closing the account and logging in again with the card opens
+		// no second answer: the next account is the same person.
+		var id string
+		if err := d.QueryRowContext(ctx, `SELECT id FROM accounts WHERE fiscal_code LIKE 'FRRLCU78H15C707%'`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		acc, err := s.apps.identity.Store.ByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.apps.identity.CloseAccount(ctx, acc, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		again, _ := s.resident("FRRLCU78H15C707", "LUCA", "FERRARI", "")
+		if _, body = again.do("GET", base+"/area-personale", nil); strings.Contains(body, "Racconta una tua giornata") {
+			t.Error("the next account's desk asks for the survey again")
+		}
+		if _, body = again.do("GET", base+timeuse.AreaPath, nil); !strings.Contains(body, "Hai già partecipato a questa indagine") {
+			t.Errorf("the next account may answer again:\n%s", body)
+		}
 	})
 }
 

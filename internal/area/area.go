@@ -19,7 +19,10 @@ import (
 // the feature keys them by fiscal code, by FiscalCode, which is set only
 // when the session proved it: empty otherwise).
 type Resident struct {
-	AccountID  string
+	AccountID string
+	// Subject is the account's identity.Account.Subject: the person across
+	// a closed account and their next one (what one-answer rules count).
+	Subject    string
 	FiscalCode string
 	Level      assurance.Level
 	Lang       string

@@ -106,7 +106,7 @@ func (h *Web) resident(r *http.Request) (Resident, *Data) {
 	a, se := identity.Current(r.Context())
 	cf, _ := a.ProvenFiscalCode(se)
 	lang := h.App.I18n.Lang(r)
-	return Resident{AccountID: a.ID, FiscalCode: cf, Level: se.Assurance, Lang: lang},
+	return Resident{AccountID: a.ID, Subject: a.Subject(), FiscalCode: cf, Level: se.Assurance, Lang: lang},
 		&Data{Name: a.DisplayName(), FiscalCode: cf, Level: se.Assurance}
 }
 

@@ -230,6 +230,60 @@ func TestReconcile(t *testing.T) {
 	})
 }
 
+// The list of displaced appointments is read before their transactions:
+// an appointment beyond its slot's places when the list was read, whose
+// slot has room again when its transaction comes (another resident
+// cancelled meanwhile), stays where it is.
+func TestReconcileRechecksTheSlot(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ts := newTestStore(t, d, 2)
+		day := hours.DateOf(time.Now()).AddDays(2)
+		at := day.At(hours.Clock(15 * 60))
+		var booked []*Booking
+		for _, acc := range []string{"b", "c"} {
+			b, _, err := ts.Book(ctx, ts.request(acc, at))
+			if err != nil {
+				t.Fatal(err)
+			}
+			booked = append(booked, b)
+			time.Sleep(2 * time.Millisecond)
+		}
+		o := ts.offer
+		o.Counters = 1
+		if err := ts.PutOffer(ctx, o, "op-1", "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		office := &Office{ID: "anagrafe", Hours: ts.grid.Hours}
+		list, err := ts.displaced(ctx, NewDirectory([]*Office{office}, nil), map[[2]string]Offer{{o.OfficeID, o.ServiceID}: o}, time.Now())
+		if err != nil || len(list) != 1 || list[0].ID != booked[1].ID || list[0].Counters != 1 {
+			t.Fatalf("displaced: %+v %v", list, err)
+		}
+		cands, err := ts.candidates(ctx, list[0].Booking, office, o, time.Now())
+		if err != nil || len(cands) == 0 {
+			t.Fatalf("candidates: %+v %v", cands, err)
+		}
+		if _, err := ts.Cancel(ctx, booked[0].ID, "b", "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		letters, err := ts.letters(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if moved, err := ts.displace(ctx, list[0], cands, letters, "uno sportello in meno"); moved || !errors.Is(err, errFitsAgain) {
+			t.Fatalf("an appointment whose slot has room again: moved %v, %v", moved, err)
+		}
+		got, err := scan(d.QueryRowContext(ctx, `SELECT `+columns+` FROM bookings WHERE id = $1`, booked[1].ID))
+		if err != nil || got.State != Confirmed || !got.Start.Equal(at) {
+			t.Fatalf("the appointment: %+v %v", got, err)
+		}
+		taken, err := ts.Taken(ctx, "anagrafe", "carta-identita", at, at.Add(time.Second))
+		if err != nil || taken[Key(at)] != 1 {
+			t.Fatalf("15:00 holds %v %v", taken, err)
+		}
+	})
+}
+
 // Two displaced appointments compete for the one free slot within the
 // horizon, with two runs of the job at once: one is moved there, the
 // other cancelled (and told), the slot holds one, the old slots none.
@@ -352,7 +406,7 @@ func TestReconcileCompetes(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, want := range []bool{true, false} {
-			if moved, err := ts.displace(ctx, late[i], cands[i], letters, "chiuso"); err != nil || moved != want {
+			if moved, err := ts.displace(ctx, displacement{Booking: late[i]}, cands[i], letters, "chiuso"); err != nil || moved != want {
 				t.Fatalf("displace %d: %v %v", i, moved, err)
 			}
 		}
@@ -360,7 +414,7 @@ func TestReconcileCompetes(t *testing.T) {
 			t.Fatalf("10:20 holds %v %v", taken, err)
 		}
 		// A booking moved or cancelled meanwhile is not displaced again.
-		if _, err := ts.displace(ctx, late[0], cands[0], letters, "chiuso"); !errors.Is(err, ErrNotLive) {
+		if _, err := ts.displace(ctx, displacement{Booking: late[0]}, cands[0], letters, "chiuso"); !errors.Is(err, ErrNotLive) {
 			t.Fatalf("a stale displacement: %v", err)
 		}
 

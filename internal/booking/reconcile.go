@@ -66,7 +66,8 @@ func (s *Store) Reconcile(ctx context.Context, dir *Directory, reason func(lang 
 	if err != nil {
 		return done, err
 	}
-	for _, b := range displaced {
+	for _, dp := range displaced {
+		b := dp.Booking
 		var cands []Slot
 		if offer, ok := byKey[[2]string{b.OfficeID, b.ServiceID}]; ok {
 			office, _ := dir.Office(b.OfficeID)
@@ -74,10 +75,10 @@ func (s *Store) Reconcile(ctx context.Context, dir *Directory, reason func(lang 
 				return done, err
 			}
 		}
-		moved, err := s.displace(ctx, b, cands, letters, reason(b.Lang))
+		moved, err := s.displace(ctx, dp, cands, letters, reason(b.Lang))
 		switch {
-		case errors.Is(err, ErrNotLive):
-			continue // cancelled or moved meanwhile
+		case errors.Is(err, ErrNotLive), errors.Is(err, errFitsAgain):
+			continue // cancelled or moved meanwhile, or its slot has room again
 		case err != nil:
 			return done, err
 		case moved:
@@ -89,16 +90,28 @@ func (s *Store) Reconcile(ctx context.Context, dir *Directory, reason func(lang 
 	return done, nil
 }
 
+// displacement is an appointment the offices can no longer hold: outside
+// their hours (Counters 0), or beyond the Counters places of its slot.
+type displacement struct {
+	*Booking
+	Counters int
+}
+
+// errFitsAgain is a displacement beyond its slot's places whose slot had
+// room again when its transaction came (another appointment of the slot
+// was cancelled or moved since the list was read): it stays.
+var errFitsAgain = errors.New("booking: the slot holds the appointment again")
+
 // displaced lists the coming, live appointments the offices' hours or
 // counters no longer hold, in order of office, service and time.
-func (s *Store) displaced(ctx context.Context, dir *Directory, offers map[[2]string]Offer, now time.Time) ([]*Booking, error) {
+func (s *Store) displaced(ctx context.Context, dir *Directory, offers map[[2]string]Offer, now time.Time) ([]displacement, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+columns+` FROM bookings WHERE state IN ('pending', 'confirmed') AND start_at > $1
 		ORDER BY office_id, service_id, start_at, created_at, id`, now)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*Booking
+	var out []displacement
 	seen := map[[3]string]int{}
 	for rows.Next() {
 		b, err := scan(rows)
@@ -110,13 +123,13 @@ func (s *Store) displaced(ctx context.Context, dir *Directory, offers map[[2]str
 			continue
 		}
 		if spans := o.Hours.Spans(b.Start, b.End); len(spans) != 1 || !spans[0].Start.Equal(b.Start) || !spans[0].End.Equal(b.End) {
-			out = append(out, b)
+			out = append(out, displacement{Booking: b})
 			continue
 		}
 		slot := [3]string{b.OfficeID, b.ServiceID, strconv.FormatInt(Key(b.Start), 10)}
 		seen[slot]++
 		if offer, ok := offers[[2]string{b.OfficeID, b.ServiceID}]; ok && seen[slot] > offer.Counters {
-			out = append(out, b) // booked after the places now open were taken
+			out = append(out, displacement{Booking: b, Counters: offer.Counters}) // booked after the places now open were taken
 		}
 	}
 	return out, rows.Err()
@@ -157,11 +170,14 @@ func (s *Store) candidates(ctx context.Context, b *Booking, office *Office, offe
 
 // displace moves b to the first of cands with a free place, or cancels it
 // when none has one, in one transaction: the booking's row first (still
-// live, coming and at its time, else ErrNotLive), then its old slot given
-// back, then the new one taken below its capacity (the order a resident's
-// move takes them in), the audit entry, the queue's check-in ticket and
-// the resident's mail.
-func (s *Store) displace(ctx context.Context, b *Booking, cands []Slot, letters Letters, reason string) (bool, error) {
+// live, coming and at its time, else ErrNotLive), for one beyond its
+// slot's places the slot again (locked, and errFitsAgain if it has room
+// now: the list was read before the transaction), then its old slot
+// given back, then the new one taken below its capacity (the order a
+// resident's move takes them in), the audit entry, the queue's check-in
+// ticket and the resident's mail.
+func (s *Store) displace(ctx context.Context, dp displacement, cands []Slot, letters Letters, reason string) (bool, error) {
+	b := dp.Booking
 	now := s.now()
 	moved := false
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -173,6 +189,17 @@ func (s *Store) displace(ctx context.Context, b *Booking, cands []Slot, letters 
 		}
 		if err != nil {
 			return err
+		}
+		if dp.Counters > 0 {
+			var taken int
+			err := tx.QueryRowContext(ctx, `UPDATE booking_slots SET taken = taken WHERE office_id = $1 AND service_id = $2 AND start_unix = $3 RETURNING taken`,
+				cur.OfficeID, cur.ServiceID, Key(cur.Start)).Scan(&taken)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if taken <= dp.Counters {
+				return errFitsAgain
+			}
 		}
 		if err := give(ctx, tx, cur.OfficeID, cur.ServiceID, Key(cur.Start)); err != nil {
 			return err

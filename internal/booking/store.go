@@ -367,6 +367,38 @@ func (s *Store) take(ctx context.Context, tx *sql.Tx, office, service string, st
 	return err
 }
 
+// giveBack returns a place to the slot of each row of an update's
+// RETURNING office_id, service_id, start_unix (rows and err are the
+// query's), and how many there were.
+func giveBack(ctx context.Context, tx *sql.Tx, rows *sql.Rows, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	type slot struct {
+		office, service string
+		start           int64
+	}
+	var freed []slot
+	for rows.Next() {
+		var x slot
+		if err := rows.Scan(&x.office, &x.service, &x.start); err != nil {
+			_ = rows.Close()
+			return 0, err
+		}
+		freed = append(freed, x)
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, x := range freed {
+		if err := give(ctx, tx, x.office, x.service, x.start); err != nil {
+			return 0, err
+		}
+	}
+	return len(freed), nil
+}
+
 // give returns a place of the slot.
 func give(ctx context.Context, tx *sql.Tx, office, service string, start int64) error {
 	_, err := tx.ExecContext(ctx, `UPDATE booking_slots SET taken = taken - 1 WHERE office_id = $1 AND service_id = $2 AND start_unix = $3 AND taken > 0`,
@@ -621,33 +653,8 @@ func (s *Store) Expire(ctx context.Context) (int, error) {
 			rows, err := tx.QueryContext(ctx, `UPDATE bookings SET state = 'expired', cancelled_at = $1, cancelled_by = 'expiry'
 				WHERE id IN (SELECT id FROM bookings WHERE state = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT 200)
 				RETURNING office_id, service_id, start_unix`, s.now())
-			if err != nil {
-				return err
-			}
-			type slot struct {
-				office, service string
-				start           int64
-			}
-			var freed []slot
-			for rows.Next() {
-				var x slot
-				if err := rows.Scan(&x.office, &x.service, &x.start); err != nil {
-					_ = rows.Close()
-					return err
-				}
-				freed = append(freed, x)
-			}
-			_ = rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			for _, x := range freed {
-				if err := give(ctx, tx, x.office, x.service, x.start); err != nil {
-					return err
-				}
-			}
-			n = len(freed)
-			return nil
+			n, err = giveBack(ctx, tx, rows, err)
+			return err
 		})
 		total += n
 		if err != nil || n < 200 {
@@ -748,30 +755,8 @@ func (s *Store) Erase(ctx context.Context, tx *sql.Tx, accountID string) error {
 	now := s.now()
 	rows, err := tx.QueryContext(ctx, `UPDATE bookings SET state = 'cancelled', cancelled_at = $1, cancelled_by = 'resident'
 		WHERE account_id = $2 AND state IN ('pending', 'confirmed') AND start_at > $1 RETURNING office_id, service_id, start_unix`, now, accountID)
-	if err != nil {
+	if _, err := giveBack(ctx, tx, rows, err); err != nil {
 		return err
-	}
-	type slot struct {
-		office, service string
-		start           int64
-	}
-	var freed []slot
-	for rows.Next() {
-		var x slot
-		if err := rows.Scan(&x.office, &x.service, &x.start); err != nil {
-			_ = rows.Close()
-			return err
-		}
-		freed = append(freed, x)
-	}
-	_ = rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, x := range freed {
-		if err := give(ctx, tx, x.office, x.service, x.start); err != nil {
-			return err
-		}
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE bookings SET given_name = '', family_name = '', email = '', phone = '', notes = '', sex = '',
 		account_id = '', holder = 'closed:' || id WHERE account_id = $1`, accountID)

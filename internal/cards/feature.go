@@ -112,6 +112,21 @@ func (m *Module) CheckCard(ctx context.Context, h identity.CardHolder) error {
 	return nil
 }
 
+// refusedBatch is how many card numbers one query of RefusedCards asks
+// about.
+const refusedBatch = 500
+
+// RefusedCards returns those of numbers the registry says are suspended or
+// revoked (identity.CardRegistry): the minute's sweep of live card
+// sessions ends theirs, so a card the authority's file stops is refused
+// at once at login and within a minute where it is already logged in.
+func (m *Module) RefusedCards(ctx context.Context, numbers []string) ([]string, error) {
+	if m.Svc == nil {
+		return nil, nil
+	}
+	return m.Svc.Registry.Refused(ctx, numbers)
+}
+
 // Panel is "PIN della carta" on the resident's desk: where and when the
 // PINs of their cards were handed out.
 func (m *Module) Panel(ctx context.Context, r area.Resident) (area.Summary, error) {

@@ -318,6 +318,44 @@ func (r *Registry) Card(ctx context.Context, serial string) (*Card, error) {
 	return c, err
 }
 
+// Refused returns those of serials that the registry holds as suspended
+// or revoked.
+func (r *Registry) Refused(ctx context.Context, serials []string) ([]string, error) {
+	var out []string
+	for start := 0; start < len(serials); start += refusedBatch {
+		part := serials[start:min(start+refusedBatch, len(serials))]
+		var q strings.Builder
+		q.WriteString(`SELECT serial FROM cards WHERE status IN ($1, $2) AND serial IN (`)
+		args := []any{string(Suspended), string(Revoked)}
+		for i, s := range part {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			args = append(args, s)
+			fmt.Fprintf(&q, "$%d", len(args))
+		}
+		q.WriteString(")")
+		rows, err := r.DB.QueryContext(ctx, q.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, s)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Of lists the cards of a fiscal code, newest first (at most 20: a
 // person has a handful).
 func (r *Registry) Of(ctx context.Context, fiscalCode string) ([]*Card, error) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,16 @@ type CardReader interface {
 // that tells the holder why; any other error is a failure.
 type CardCheck interface {
 	CheckCard(ctx context.Context, h CardHolder) error
+}
+
+// CardRegistry is a CardCheck that also answers, for the cards of live
+// sessions, which may no longer be used (EndRevokedSessions): a card the
+// registry suspends or revokes after the login ends its sessions, as one
+// its authority's CRL names does.
+type CardRegistry interface {
+	CardCheck
+	// RefusedCards returns those of numbers that are refused now.
+	RefusedCards(ctx context.Context, numbers []string) ([]string, error)
 }
 
 // Web serves the identity pages of the portal.
@@ -184,7 +195,7 @@ func (h *Web) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if se.Proof != "" && h.Card != nil && h.Card.Revoked(se.Proof) {
+		if se.Proof != "" && h.Card != nil && h.Card.Revoked(se.RevocationProof()) {
 			// The card that opened this session was revoked since: the
 			// session ends at once, not when it would have expired.
 			if err := h.Svc.EndRevoked(r.Context(), se, web.RemoteAddr(r)); err != nil {
@@ -208,22 +219,58 @@ func (h *Web) Middleware(next http.Handler) http.Handler {
 // EndRevokedSessions ends every live session opened with a card that has
 // been revoked since, whether or not its browser comes back to the portal:
 // the applications it logged into are told (back-channel logout) and its
-// tokens stop. The middleware ends such a session at its next request;
-// this ends the others, a periodic job running it every minute. Any process
-// may run it: a session another one ended first is skipped.
+// tokens stop. A card is revoked when its authority's CRL names it (the
+// middleware also ends such a session at its next request) or when the
+// town's card registry (a CardRegistry among the card checks) suspends or
+// revokes it. A periodic job runs this every minute. Any process may run
+// it: a session another one ended first is skipped.
 func (h *Web) EndRevokedSessions(ctx context.Context) error {
-	if h.Card == nil {
+	var registries []CardRegistry
+	for _, c := range h.cardChecks {
+		if r, ok := c.(CardRegistry); ok {
+			registries = append(registries, r)
+		}
+	}
+	if h.Card == nil && len(registries) == 0 {
 		return nil
 	}
 	list, err := h.Svc.Sessions.Proven(ctx)
 	if err != nil {
 		return err
 	}
+	byNumber := map[string][]*Session{}
 	for i := range list {
-		if h.Card.Revoked(list[i].Proof) {
-			if err := h.Svc.EndRevoked(ctx, &list[i], ""); err != nil {
+		se := &list[i]
+		if h.Card != nil && h.Card.Revoked(se.RevocationProof()) {
+			if err := h.Svc.EndRevoked(ctx, se, ""); err != nil {
 				return err
 			}
+			continue
+		}
+		if n := se.CardNumber(); n != "" {
+			byNumber[n] = append(byNumber[n], se)
+		}
+	}
+	if len(byNumber) == 0 {
+		return nil
+	}
+	numbers := make([]string, 0, len(byNumber))
+	for n := range byNumber {
+		numbers = append(numbers, n)
+	}
+	slices.Sort(numbers)
+	for _, reg := range registries {
+		refused, err := reg.RefusedCards(ctx, numbers)
+		if err != nil {
+			return err
+		}
+		for _, n := range refused {
+			for _, se := range byNumber[n] {
+				if err := h.Svc.endCardSession(ctx, se, "", "session.ended.card_refused"); err != nil {
+					return err
+				}
+			}
+			delete(byNumber, n)
 		}
 	}
 	return nil

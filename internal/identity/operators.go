@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/civico-pa/civico/internal/assurance"
@@ -143,12 +144,17 @@ func (s *Service) grant(ctx context.Context, tx *sql.Tx, id, role, actor string)
 // ErrLastAdmin protects the back office from losing its last administrator.
 var ErrLastAdmin = errors.New("the last administrator keeps the admin role")
 
-// SetRole grants or revokes a role of an operator.
+// SetRole grants or revokes a role of an operator. Revoking one ends the
+// operator's sessions in the same transaction: the applications they
+// logged into by single sign-on hold the roles of that login (Partecipa's
+// office), and are told to log them out; the next login carries the roles
+// left. A grant ends nothing: it shows at the next login.
 func (s *Service) SetRole(ctx context.Context, id, role string, grant bool, actor string) error {
 	if !ValidRole(role) {
 		return FieldErrors{"role": "identity.error.role"}
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	var ended []string
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		a, err := s.Store.get(ctx, tx, `id = $1`, id)
 		if err != nil {
 			return err
@@ -171,8 +177,16 @@ func (s *Service) SetRole(ctx context.Context, id, role string, grant bool, acto
 		if err := s.Store.RevokeRole(ctx, tx, id, role); err != nil {
 			return err
 		}
-		return s.Audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "role.revoked", Subject: id, Details: map[string]string{"role": role}})
+		if ended, err = s.Sessions.EndAll(ctx, tx, id); err != nil {
+			return err
+		}
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: actor, Action: "role.revoked", Subject: id,
+			Details: map[string]string{"role": role, "sessions_ended": strconv.Itoa(len(ended))}})
 	})
+	if err == nil {
+		s.Sessions.Ended(ctx, ended)
+	}
+	return err
 }
 
 // OperatorsData is the content of the operators page.

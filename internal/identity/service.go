@@ -424,7 +424,7 @@ type CardHolder struct {
 // Limits.CardLogins times an hour (a *ThrottledError beyond).
 func (s *Service) LoginCard(ctx context.Context, h CardHolder, proof, remote, userAgent string) (*Login, error) {
 	return s.loginProven(ctx, Proven{FiscalCode: h.FiscalCode, GivenName: h.GivenName, FamilyName: h.FamilyName, Source: SourceCNS,
-		Level: assurance.High, Method: "crs", Proof: proof}, remote, userAgent)
+		Level: assurance.High, Method: "crs", Proof: cardProof(proof, h.CardNumber)}, remote, userAgent)
 }
 
 // Proven is who an identity provider civico trusts says a person is, in an
@@ -641,8 +641,15 @@ func (s *Service) UpdateProfile(ctx context.Context, a *Account, p Profile, remo
 	})
 }
 
-// EndRevoked ends a session whose card was revoked after the login.
+// EndRevoked ends a session whose card its authority revoked after the
+// login (its CRL names it).
 func (s *Service) EndRevoked(ctx context.Context, se *Session, remote string) error {
+	return s.endCardSession(ctx, se, remote, "session.ended.card_revoked")
+}
+
+// endCardSession ends a session whose card may no longer be used, telling
+// the applications it logged into, with action in the audit log.
+func (s *Service) endCardSession(ctx context.Context, se *Session, remote, action string) error {
 	var ended []string
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, se.Hash)
@@ -656,7 +663,7 @@ func (s *Service) EndRevoked(ctx context.Context, se *Session, remote string) er
 		if err := s.Sessions.endTx(ctx, tx, ended); err != nil {
 			return err
 		}
-		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "session.ended.card_revoked", Subject: se.AccountID, Remote: remote,
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: action, Subject: se.AccountID, Remote: remote,
 			Details: map[string]string{"card": se.Proof}})
 	})
 	if err == nil {

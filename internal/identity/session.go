@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
@@ -21,9 +22,37 @@ type Session struct {
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
 	UserAgent  string
-	// Proof names what proved a card session (the card's authority and
-	// serial): its revocation ends the session.
+	// Proof names what proved a card session: the card's authority and
+	// certificate serial, then, after a "|", the card's own number (see
+	// cardProof). Either one's revocation ends the session.
 	Proof string
+}
+
+// cardProof is a card session's Proof: what the card's authority revokes
+// it by (its CRL names the certificate's serial) and, after a "|", the
+// card's number, which the town's registry knows it by (CardRegistry).
+// The number is digits only (the CN's rule), so the "|" cannot be forged
+// into it.
+func cardProof(proof, number string) string {
+	if number == "" {
+		return proof
+	}
+	return proof + "|" + number
+}
+
+// RevocationProof is what the card's authority revokes the session's card
+// by (CardReader.Revoked); empty for a session no card opened.
+func (se *Session) RevocationProof() string {
+	p, _, _ := strings.Cut(se.Proof, "|")
+	return p
+}
+
+// CardNumber is the number of the card that opened the session, as the
+// town's registry knows it; empty for a session no card opened, or one
+// opened before sessions kept it.
+func (se *Session) CardNumber() string {
+	_, n, _ := strings.Cut(se.Proof, "|")
+	return n
 }
 
 // Sessions are kept in the database so that every civico process knows them.

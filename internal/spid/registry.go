@@ -92,6 +92,51 @@ func ParseMetadata(data []byte, profile string) ([]IdP, error) {
 	return out, nil
 }
 
+// VerifyMetadata checks the signature of a registry's metadata (AgID
+// signs the file of the SPID providers) against the registry's
+// certificates, and returns the signed element alone, as a document, for
+// ParseMetadata: anything around it is dropped. The root itself must be
+// signed (an enveloped signature referencing its ID, by the rules of
+// verify), and a validUntil on it must not have passed.
+func VerifyMetadata(data []byte, signers []*x509.Certificate, now time.Time) ([]byte, error) {
+	if len(signers) == 0 {
+		return nil, errors.New("no certificate to check the metadata's signature with")
+	}
+	if len(data) > MaxMetadataSize {
+		return nil, fmt.Errorf("metadata larger than %d bytes", MaxMetadataSize)
+	}
+	if bytes.Contains(data, []byte("<!DOCTYPE")) || bytes.Contains(data, []byte("<!ENTITY")) {
+		return nil, errors.New("metadata with a DOCTYPE is refused")
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(data); err != nil {
+		return nil, fmt.Errorf("not XML: %w", err)
+	}
+	root := doc.Root()
+	if root == nil || root.NamespaceURI() != nsMetadata || (root.Tag != "EntityDescriptor" && root.Tag != "EntitiesDescriptor") {
+		return nil, errors.New("not SAML metadata (EntityDescriptor or EntitiesDescriptor)")
+	}
+	if child(root, nsDSig, "Signature") == nil {
+		return nil, errors.New("the metadata is not signed (no Signature in its root)")
+	}
+	v, err := verify(root, signers, now)
+	if err != nil {
+		return nil, fmt.Errorf("the metadata's signature does not hold: %w", err)
+	}
+	if until := v.SelectAttrValue("validUntil", ""); until != "" {
+		t, err := time.Parse(time.RFC3339, until)
+		if err != nil {
+			return nil, fmt.Errorf("the metadata's validUntil %q is not an instant", until)
+		}
+		if !now.Before(t) {
+			return nil, fmt.Errorf("the metadata expired (validUntil %s)", until)
+		}
+	}
+	out := etree.NewDocument()
+	out.SetRoot(v)
+	return out.WriteToBytes()
+}
+
 func child(el *etree.Element, ns, tag string) *etree.Element {
 	if el == nil {
 		return nil

@@ -1,8 +1,14 @@
 package spid
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/beevik/etree"
 
 	"github.com/civico-pa/civico/internal/spid/spidtest"
 )
@@ -44,5 +50,79 @@ func TestParseMetadata(t *testing.T) {
 		if _, err := ParseMetadata([]byte(bad), prof); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// signedRegistry is an EntitiesDescriptor of two providers signed by the
+// registry's key, as AgID publishes it, valid until until.
+func signedRegistry(t *testing.T, key *rsa.PrivateKey, cert *x509.Certificate, until time.Time) []byte {
+	t.Helper()
+	var parts []string
+	for _, e := range []string{"https://a.example", "https://b.example"} {
+		p, err := spidtest.New(e, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(p.Metadata("Gestore " + e))
+		parts = append(parts, s[strings.Index(s, "<md:EntityDescriptor"):])
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(`<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" ID="_registry" validUntil="` +
+		until.UTC().Format(time.RFC3339) + `">` + strings.Join(parts, "") + `</md:EntitiesDescriptor>`); err != nil {
+		t.Fatal(err)
+	}
+	if err := spidtest.SignElement(doc.Root(), key, cert); err != nil {
+		t.Fatal(err)
+	}
+	out, err := doc.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// The registry's metadata is read only when the registry's signature
+// holds: a file signed by another key, changed after signing, unsigned,
+// past its validUntil, or with a second entity smuggled beside the signed
+// one, is refused; what is parsed is what was signed.
+func TestVerifyMetadata(t *testing.T) {
+	now := time.Now()
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	cert, err := spidtest.SelfSigned(key, "Registro SPID")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	otherCert, _ := spidtest.SelfSigned(other, "Registro SPID")
+	good := signedRegistry(t, key, cert, now.Add(48*time.Hour))
+	data, err := VerifyMetadata(good, []*x509.Certificate{otherCert, cert}, now)
+	if err != nil {
+		t.Fatalf("a good registry: %v", err)
+	}
+	if idps, err := ParseMetadata(data, "spid"); err != nil || len(idps) != 2 {
+		t.Fatalf("the verified registry: %+v %v", idps, err)
+	}
+	unsigned := strings.Replace(string(good), string(good[strings.Index(string(good), "<ds:Signature"):strings.Index(string(good), "</ds:Signature>")+len("</ds:Signature>")]), "", 1)
+	for name, tt := range map[string]struct {
+		data    []byte
+		signers []*x509.Certificate
+		want    string
+	}{
+		"another signer": {good, []*x509.Certificate{otherCert}, ""},
+		"changed":        {[]byte(strings.Replace(string(good), "https://b.example/sso", "https://evil.example/sso", 1)), []*x509.Certificate{cert}, ""},
+		"unsigned":       {[]byte(unsigned), []*x509.Certificate{cert}, "not signed"},
+		"expired":        {signedRegistry(t, key, cert, now.Add(-time.Hour)), []*x509.Certificate{cert}, "validUntil"},
+		"no signer":      {good, nil, "no certificate"},
+		"doctype":        {[]byte(`<!DOCTYPE x [<!ENTITY a "b">]>` + string(good)), []*x509.Certificate{cert}, "DOCTYPE"},
+	} {
+		if _, err := VerifyMetadata(tt.data, tt.signers, now); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, tt.want)
+		}
+	}
+	// An entity added outside the signed element is not read: what comes
+	// back is the signed element only.
+	wrapped := `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">` + string(good[strings.Index(string(good), "<md:EntitiesDescriptor"):]) + `</md:EntitiesDescriptor>`
+	if _, err := VerifyMetadata([]byte(wrapped), []*x509.Certificate{cert}, now); err == nil {
+		t.Error("a signed registry wrapped in an unsigned one was accepted")
 	}
 }

@@ -137,7 +137,7 @@ func (m *Module) Feature() feature.Feature {
 			// its draft; the answers it sent are in the anonymous
 			// dataset, which nothing ties to it.
 			h.Export("timeuse", func(ctx context.Context, a *identity.Account) (any, error) {
-				sub := Subject{Account: a.ID}
+				sub := AccountSubject(a)
 				done, err := m.Store.Participated(ctx, sub)
 				if err != nil {
 					return nil, err
@@ -168,7 +168,7 @@ func (m *Module) Panel(ctx context.Context, r area.Resident) (area.Summary, erro
 	if !r.Level.Satisfies(m.need()) {
 		return s, nil
 	}
-	done, err := m.Store.Participated(ctx, Subject{Account: r.AccountID})
+	done, err := m.Store.Participated(ctx, Subject{Account: r.AccountID, Person: r.Subject})
 	if err != nil || done {
 		return s, err
 	}

@@ -8,14 +8,33 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/identity"
 	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // Subject is who answers: an account, or the holder of an invitation
 // (the hash of its secret).
 type Subject struct {
-	Account    string
+	Account string
+	// Person is the account's identity.Account.Subject: the same across
+	// a closed account and the person's next one, so the participation
+	// mark is kept under it ('' : Account) and closing an account never
+	// opens a second answer.
+	Person     string
 	Invitation string
+}
+
+// AccountSubject is the Subject of an account.
+func AccountSubject(a *identity.Account) Subject {
+	return Subject{Account: a.ID, Person: a.Subject()}
+}
+
+// mark is what the participation mark is kept under.
+func (sub Subject) mark() string {
+	if sub.Person != "" {
+		return sub.Person
+	}
+	return sub.Account
 }
 
 // MaxInvitations bounds the invitations made at once.

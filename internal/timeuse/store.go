@@ -93,7 +93,7 @@ func (s *Store) Participated(ctx context.Context, sub Subject) (bool, error) {
 	if sub.Invitation != "" {
 		err = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_invitations WHERE token_hash = $1 AND used = TRUE`, sub.Invitation).Scan(&n)
 	} else {
-		err = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_participants WHERE account_id = $1`, sub.Account).Scan(&n)
+		err = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_participants WHERE account_id IN ($1, $2)`, sub.Account, sub.mark()).Scan(&n)
 	}
 	return n > 0, err
 }
@@ -121,7 +121,7 @@ func (s *Store) SaveDraft(ctx context.Context, sub Subject, a *Answers) error {
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_participants WHERE account_id = $1`, sub.Account).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_participants WHERE account_id IN ($1, $2)`, sub.Account, sub.mark()).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -173,7 +173,17 @@ func (s *Store) Submit(ctx context.Context, sub Subject) error {
 				return err
 			}
 		} else {
-			res, err := tx.ExecContext(ctx, `INSERT INTO timeuse_participants (account_id) VALUES ($1) ON CONFLICT (account_id) DO NOTHING`, sub.Account)
+			// The account's own id may hold the mark too (a linked
+			// account's, moved by MergeAccounts); the insert under the
+			// person answers two submissions at once.
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM timeuse_participants WHERE account_id IN ($1, $2)`, sub.Account, sub.mark()).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return ErrAnswered
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO timeuse_participants (account_id) VALUES ($1) ON CONFLICT (account_id) DO NOTHING`, sub.mark())
 			if err != nil {
 				return err
 			}

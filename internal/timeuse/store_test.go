@@ -480,6 +480,42 @@ func TestMix(t *testing.T) {
 
 // Linking an account that took part to a card's moves the mark: the card's
 // account cannot answer again; the linked account's draft is dropped.
+// Closing an account and logging in again gave a second answer: the mark
+// was kept under the closed account's id. It is kept under the person
+// (identity.Account.Subject), which the next account takes over.
+func TestNextAccountCannotAnswerAgain(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, ctx := newStore(t, d), context.Background()
+		for _, acc := range []string{"first", "next"} {
+			account(t, d, acc)
+		}
+		first, next := timeuse.Subject{Account: "first", Person: "first"}, timeuse.Subject{Account: "next", Person: "first"}
+		if err := s.SaveDraft(ctx, first, complete()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Submit(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		if done, err := s.Participated(ctx, next); !done || err != nil {
+			t.Errorf("the person's next account has not taken part (%v)", err)
+		}
+		if err := s.SaveDraft(ctx, next, complete()); !errors.Is(err, timeuse.ErrAnswered) {
+			t.Errorf("a draft of the next account: %v", err)
+		}
+		if err := s.Submit(ctx, next); !errors.Is(err, timeuse.ErrAnswered) {
+			t.Errorf("the next account answers again: %v", err)
+		}
+		if c, err := s.Count(ctx); err != nil || c.Real != 1 {
+			t.Errorf("%+v respondents (%v), want 1", c, err)
+		}
+		// Another person's account is not held back.
+		account(t, d, "other")
+		if done, _ := s.Participated(ctx, timeuse.Subject{Account: "other", Person: "other"}); done {
+			t.Error("another person has taken part")
+		}
+	})
+}
+
 func TestMergeAccounts(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s, ctx := newStore(t, d), context.Background()

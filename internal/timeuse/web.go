@@ -131,7 +131,7 @@ func (h *Web) subject(w http.ResponseWriter, r *http.Request) (Subject, bool) {
 			h.App.Error(w, r, http.StatusForbidden)
 			return Subject{}, false
 		}
-		return Subject{Account: a.ID}, true
+		return AccountSubject(a), true
 	}
 	c, err := r.Cookie(InviteCookie)
 	if err != nil {
