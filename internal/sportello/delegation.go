@@ -270,8 +270,14 @@ func (s *Store) RevokeDelegation(ctx context.Context, id, operator, reason, remo
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			if _, err := s.Delegation(ctx, id); err != nil {
+			// Revoked already, or none: asked on the transaction's own
+			// connection (a second one from the pool could wait for ever).
+			var found int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sportello_delegations WHERE id = $1`, id).Scan(&found); err != nil {
 				return err
+			}
+			if found == 0 {
+				return ErrNotFound
 			}
 			return problem.New(problem.Conflict, "sportello.error.revoked_already", errors.New("the delegation was revoked already"))
 		}

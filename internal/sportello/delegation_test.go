@@ -230,6 +230,9 @@ func TestDelegationLetsTheDelegateActOnlyWithinIt(t *testing.T) {
 		if err := s.RevokeDelegation(ctx, dg.ID, "op-1", "di nuovo", "test"); problem.KindOf(err) != problem.Conflict {
 			t.Fatalf("revoked twice: %v", err)
 		}
+		if err := s.RevokeDelegation(ctx, tokens.ID(), "op-1", "nessuna", "test"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("revoking a delegation that does not exist: %v", err)
+		}
 		if _, err := s.Get(ctx, a.ID, delegate); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("the revoked delegate reads it: %v", err)
 		}
