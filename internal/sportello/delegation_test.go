@@ -3,8 +3,10 @@ package sportello
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -218,6 +220,23 @@ func TestDelegationLetsTheDelegateActOnlyWithinIt(t *testing.T) {
 		own, err := s.Start(ctx, svc, delegateAcc, delegateSe, tokens.ID(), "test")
 		if err != nil {
 			t.Fatal(err)
+		}
+
+		// The download of one's data: the holder's has the application
+		// made in their name, the delegate's does not.
+		m := &Module{Store: s}
+		for who, c := range map[string]struct {
+			acc  *identity.Account
+			want bool
+		}{"the holder": {holderAcc, true}, "the delegate": {delegateAcc, false}} {
+			out, err := m.export(ctx, c.acc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := json.Marshal(out)
+			if got := strings.Contains(string(raw), a.ID); got != c.want {
+				t.Fatalf("%s's data download holds the application: %v, want %v", who, got, c.want)
+			}
 		}
 
 		// Revoked: gone from the delegate, there for the holder.
