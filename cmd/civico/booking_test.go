@@ -292,9 +292,8 @@ func TestBookingWithoutAccount(t *testing.T) {
 		if res, body = anon.do("GET", base+link, nil); res.StatusCode != 200 || !strings.Contains(body, "Conferma la prenotazione") || state() != "pending" {
 			t.Fatalf("link page: %d %s", res.StatusCode, state())
 		}
-		// Without an account it cannot be moved: the link page leads to
-		// booking another time of the same office and service.
-		if other := `href="/prenota-appuntamento/orario?servizio=` + service + `&amp;ufficio=anagrafe">Prenota un altro orario`; !strings.Contains(body, other) || strings.Contains(body, "sposta=") {
+		// Without an account it is moved from the link's own pages.
+		if other := `href="` + link + `/orario">Scegli un altro orario`; !strings.Contains(body, other) || strings.Contains(body, "sposta=") {
 			t.Errorf("the link page's other time: %s", body)
 		}
 		var sex string
@@ -310,6 +309,50 @@ func TestBookingWithoutAccount(t *testing.T) {
 		}
 		if !confirmed {
 			t.Error("no confirmation mail with the .ics")
+		}
+
+		// Moved from the link: the times of its office and service, with
+		// a POST to the link's own address; the same code and link.
+		var code, start string
+		if err := d.QueryRowContext(ctx, `SELECT code FROM bookings WHERE email = $1`, mailbox).Scan(&code); err != nil {
+			t.Fatal(err)
+		}
+		res, body = anon.do("GET", base+link+"/orario", nil)
+		slots := regexp.MustCompile(`name="inizio" id="f-slot-\d+" value="(\d+)"`).FindAllStringSubmatch(body, -1)
+		if res.StatusCode != 200 || len(slots) < 2 || !strings.Contains(body, `action="`+link+`/sposta"`) || strings.Contains(body, `action="/prenota-appuntamento/richiedente"`) ||
+			res.Header.Get("Referrer-Policy") != "no-referrer" {
+			t.Fatalf("the link's time step: %d %d slots\n%s", res.StatusCode, len(slots), body)
+		}
+		for _, sl := range slots {
+			if sl[1] != m[1] {
+				start = sl[1]
+				break
+			}
+		}
+		if res, body = anon.do("POST", base+link+"/sposta", url.Values{"inizio": {"123"}}); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-slot-error"`) {
+			t.Fatalf("a time that is no slot: %d", res.StatusCode)
+		}
+		if res, body = anon.do("POST", base+link+"/sposta", url.Values{"inizio": {start}}); res.StatusCode != 200 || !strings.Contains(body, "l&#39;appuntamento è spostato") {
+			t.Fatalf("the move by link: %d\n%s", res.StatusCode, body)
+		}
+		var now int64
+		var nowCode string
+		if err := d.QueryRowContext(ctx, `SELECT start_unix, code FROM bookings WHERE email = $1`, mailbox).Scan(&now, &nowCode); err != nil || strconv.FormatInt(now, 10) != start || nowCode != code {
+			t.Fatalf("after the move: %d %s (%v), want %s %s", now, nowCode, err, start, code)
+		}
+		moved := false
+		for _, msg := range s.deliverTo(t, mailbox) {
+			moved = moved || strings.HasPrefix(msg.Subject, "Appuntamento "+code+" spostato") && strings.Contains(msg.Text, link) && len(msg.Attachments) == 2
+		}
+		if !moved {
+			t.Error("no mail of the move with the link and the .ics")
+		}
+		// Once cancelled, the link moves nothing.
+		if res, _ = anon.do("POST", base+link+"/annulla", url.Values{}); res.StatusCode != 200 {
+			t.Fatalf("cancel by link: %d", res.StatusCode)
+		}
+		if res, _ = anon.do("POST", base+link+"/sposta", url.Values{"inizio": {m[1]}}); res.StatusCode != http.StatusConflict {
+			t.Errorf("a cancelled booking's link moves: %d", res.StatusCode)
 		}
 	})
 }

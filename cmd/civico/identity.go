@@ -57,6 +57,10 @@ func newIdentityService(cfg config, d *db.DB, towns *town.Store, i18n *web.I18n)
 			return "civico"
 		},
 	}
+	// Sessions a command ends (a role revoked, an account closed) stop
+	// their tokens and leave back-channel logout notices for a server to
+	// deliver; a server's provider installs its own hooks over these.
+	svc.Sessions.OnEndTx = (&oidcop.Storage{DB: d}).EndSessionsTx
 	svc.T = func(lang, id string, args ...any) string {
 		if i18n == nil {
 			return id

@@ -1016,5 +1016,24 @@ func TestClosedAccountsSubjectGoesToTheNextAccount(t *testing.T) {
 		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM account_successors`).Scan(&macs); err != nil || macs != 0 {
 			t.Errorf("a claimed fiscal code's closure left %d successions (%v)", macs, err)
 		}
+		// An account an administrator makes with the proven code (the
+		// town hires the person: an operator whose card opens the back
+		// office) is the same person too (outside review: it had a
+		// subject of its own, and a second answer and voice).
+		fourth := login()
+		if err := s.apps.identity.CloseAccount(ctx, fourth, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		op, err := s.apps.identity.CreateOperator(ctx, identity.NewOperator{Email: "luca.ferrari@comune.example.it", FiscalCode: string(code),
+			GivenName: "Luca", FamilyName: "Ferrari", Roles: []string{"desk"}}, "Sportello-Prima-Volta-1", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if op.Subject() != fourth.Subject() {
+			t.Errorf("the operator account of the person: subject %s, want %s", op.Subject(), fourth.Subject())
+		}
+		if byCard := login(); byCard.ID != op.ID || byCard.Subject() != fourth.Subject() {
+			t.Errorf("the card opens %s (subject %s), want the operator %s with subject %s", byCard.ID, byCard.Subject(), op.ID, fourth.Subject())
+		}
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/oidcop"
+	"github.com/civico-pa/civico/internal/town"
 )
 
 // The third review's findings, each an attack on the demo, each refused.
@@ -534,6 +535,54 @@ func TestRevokedRoleEndsTheOperatorsSessions(t *testing.T) {
 			if n := s.count(t, table); n != 0 {
 				t.Errorf("%d rows left in %s after the revocation", n, table)
 			}
+		}
+	})
+}
+
+// The command line revoked a role without telling Partecipa: its identity
+// service had no provider hooks, so the portal's sessions went but the
+// single sign-on's sessions, tokens and logout notices stayed, and the
+// office stayed open (outside review). A command's service now writes the
+// notices, due at once, which the server's retries deliver.
+func TestCommandLineRevokeLogsOutOfPartecipa(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		part := s.part.URL
+		office := operatorBrowser(t, s, "partecipazione@comune.example.it", "participation", "desk")
+		if last, res, _, _ := office.follow(part+"/accedi?next=/ufficio", ""); res.StatusCode != 200 || last != part+"/ufficio" {
+			t.Fatalf("the office into Partecipa: %d at %s", res.StatusCode, last)
+		}
+		var id string
+		if err := d.QueryRowContext(ctx, `SELECT id FROM accounts WHERE email = 'partecipazione@comune.example.it'`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		// What `civico user revoke` builds (cmd/civico/user.go).
+		cli := newIdentityService(s.cfg, d, town.NewStore(d, time.Minute), nil)
+		if err := cli.SetRole(ctx, id, "participation", false, "cli"); err != nil {
+			t.Fatal(err)
+		}
+		for _, table := range []string{"sessions", "oidc_rp_sessions", "oidc_tokens"} {
+			if n := s.count(t, table); n != 0 {
+				t.Errorf("%d rows left in %s after the command", n, table)
+			}
+		}
+		if n := s.count(t, "oidc_logout_outbox"); n != 1 {
+			t.Fatalf("%d logout notices written by the command, want 1", n)
+		}
+		// The server's retries deliver it.
+		for _, task := range s.apps.tasks {
+			if task.Name == "back-channel logout retries" {
+				if err := task.Run(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if res, _ := office.do("GET", part+"/ufficio", nil); res.StatusCode == 200 {
+			t.Error("Partecipa's office still open after the command revoked the role")
+		}
+		if n := s.count(t, "partecipa_sessions"); n != 0 {
+			t.Errorf("%d Partecipa sessions left", n)
 		}
 	})
 }

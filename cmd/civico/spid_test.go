@@ -46,6 +46,13 @@ type spidSite struct {
 
 func newSPIDSite(t *testing.T, d *db.DB) *spidSite {
 	t.Helper()
+	return newSPIDSiteOf(t, d, false)
+}
+
+// newSPIDSiteOf is a spidSite whose provider takes requests by HTTP-POST
+// only when postOnly.
+func newSPIDSiteOf(t *testing.T, d *db.DB, postOnly bool) *spidSite {
+	t.Helper()
 	s := &spidSite{idSite: newIDSite(t, d)}
 	// As serve does at start.
 	if err := s.apps.civico.spid.Ensure(context.Background(), town.Demo()); err != nil {
@@ -55,6 +62,7 @@ func newSPIDSite(t *testing.T, d *db.DB) *spidSite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	idp.PostOnly = postOnly
 	s.idp = idp
 	idps, err := spid.ParseMetadata(idp.Metadata("Gestore di prova"), "spid")
 	if err != nil {
@@ -91,16 +99,30 @@ func (s *spidSite) person(t *testing.T) spidtest.Person {
 func (s *spidSite) start(t *testing.T, b *browser, level, next string) *spidtest.Request {
 	t.Helper()
 	res, body := b.do("GET", s.plain.URL+spid.PathLogin+"?"+url.Values{"idp": {s.idp.EntityID}, "livello": {level}, "next": {next}}.Encode(), nil)
+	key, err := s.apps.civico.spid.Web.SP.Keys.Signer(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.idp.PostOnly {
+		// A page with a form the browser posts to the provider, which
+		// the page's policy lets it post to.
+		form := regexp.MustCompile(`<form method="post" action="([^"]+)">[\s\S]*?name="SAMLRequest" value="([^"]+)">\s*<input type="hidden" name="RelayState" value="([^"]+)">`).FindStringSubmatch(body)
+		if res.StatusCode != http.StatusOK || form == nil || html.UnescapeString(form[1]) != s.idp.SSOURL ||
+			!strings.Contains(res.Header.Get("Content-Security-Policy"), "form-action 'self' https://idp.spid.test;") {
+			t.Fatalf("start by HTTP-POST: %d %q\n%s", res.StatusCode, res.Header.Get("Content-Security-Policy"), body)
+		}
+		req, err := spidtest.ReadPost(html.UnescapeString(form[2]), html.UnescapeString(form[3]), key.Cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req
+	}
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("start: %d %s", res.StatusCode, body)
 	}
 	loc, _ := url.Parse(res.Header.Get("Location"))
 	if !strings.HasPrefix(loc.String(), s.idp.SSOURL+"?") {
 		t.Fatalf("start went to %s", loc)
-	}
-	key, err := s.apps.civico.spid.Web.SP.Keys.Signer(context.Background())
-	if err != nil {
-		t.Fatal(err)
 	}
 	req, err := spidtest.ReadRedirect(loc, "SAMLRequest", key.Cert)
 	if err != nil {
@@ -560,6 +582,40 @@ func (s *spidSite) login(t *testing.T, b *browser, level, classRef, next string,
 	}
 	status, u, body := s.post(t, b, xml, req.RelayState)
 	return status, u, body, xml, req
+}
+
+// A provider whose metadata offers the HTTP-POST binding only is sent the
+// request signed inside, by a form the resident posts (it works without
+// JavaScript); the request is what SPID's rules want, and the login ends
+// in the personal area. A request changed after signing is caught by the
+// provider's check (ReadPost), as it would be by a real one.
+func TestSPIDLoginByPostBinding(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSPIDSiteOf(t, d, true)
+		b := s.spidBrowser(t)
+		p := s.person(t)
+		status, u, _, _, req := s.login(t, b, "substantial", spid.SpidL2, "/area-personale", p)
+		if status != http.StatusOK || !strings.HasSuffix(u, "/area-personale") {
+			t.Fatalf("%d at %s", status, u)
+		}
+		if req.Destination != s.idp.SSOURL || req.ForceAuthn != "true" || req.ClassRef != spid.SpidL2 || req.IssuerQualifier == "" || req.ACSIndex != "0" {
+			t.Errorf("the request: %+v", req)
+		}
+		if _, me := b.me(s.plain.URL); me.Assurance != "substantial" || me.Method != "spid" {
+			t.Errorf("me: %+v", me)
+		}
+		key, err := s.apps.civico.spid.Web.SP.Keys.Signer(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(req.Raw), "<ds:Signature") {
+			t.Fatal("the request as posted has no enveloped signature")
+		}
+		changed := strings.Replace(string(req.Raw), spid.SpidL2, spid.SpidL1, 1)
+		if _, err := spidtest.ReadPost(spidtest.Encode([]byte(changed)), req.RelayState, key.Cert); err == nil {
+			t.Error("a changed request passed the signature check")
+		}
+	})
 }
 
 // The journeys of a resident with SPID: the button on the login page, a

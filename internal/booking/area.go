@@ -4,10 +4,14 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
+	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -23,9 +27,9 @@ type Entry struct {
 	// Cancellable: coming and live.
 	Cancellable bool
 	// Move is the flow's third step for the same office and service,
-	// moving this booking; Other the same step for a new booking (the
-	// link page of a booking without an account, which cannot be moved).
-	Move, Other string
+	// moving this booking (of an account: one without is moved from its
+	// link's page).
+	Move string
 	// When is the slot in the page's language.
 	When string
 	// Outcome is what the office recorded of the appointment ("served",
@@ -70,8 +74,6 @@ func (h *Web) entry(lang string, dir *Directory, b *Booking) Entry {
 	e := Entry{Booking: b, Office: office, Service: service, Cancellable: b.Coming(h.now()), When: When(lang, b.Start, b.End)}
 	q := url.Values{"ufficio": {b.OfficeID}, "servizio": {b.ServiceID}, "sposta": {b.ID}}
 	e.Move = StartPath + "/orario?" + q.Encode()
-	q.Del("sposta")
-	e.Other = StartPath + "/orario?" + q.Encode()
 	return e
 }
 
@@ -211,6 +213,94 @@ func (h *Web) renderLink(w http.ResponseWriter, r *http.Request, status int, mes
 	p.Data = d
 	w.Header().Set("Cache-Control", "private, no-store")
 	h.App.HTML(w, r, status, "booking_link", p)
+}
+
+// linkChoice is the office, service and offer of the booking of a mailed
+// link that may be moved by it: made without an account, coming and live.
+// A booking of an account is moved in the personal area (ok false: the
+// link page says how); one whose office or offer is gone, not at all.
+func (h *Web) linkChoice(w http.ResponseWriter, r *http.Request) (*Choice, *Booking, bool) {
+	token := r.PathValue("token")
+	b, err := h.Store.ByLink(r.Context(), token)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return nil, nil, false
+	}
+	now := h.now()
+	if b.AccountID != "" || !b.Coming(now) || (b.State == Pending && b.ExpiresAt != nil && !b.ExpiresAt.After(now)) {
+		h.renderLink(w, r, http.StatusConflict, "booking.error.not_live")
+		return nil, nil, false
+	}
+	dir, err := h.Catalogue(r.Context())
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return nil, nil, false
+	}
+	offers, err := h.Store.Offers(r.Context())
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return nil, nil, false
+	}
+	office, okO := dir.Office(b.OfficeID)
+	service, okS := dir.Service(b.ServiceID)
+	i := slices.IndexFunc(offers, func(o Offer) bool { return o.OfficeID == b.OfficeID && o.ServiceID == b.ServiceID })
+	if !okO || !okS || i < 0 || office.Hours == nil {
+		h.renderLink(w, r, http.StatusConflict, "booking.error.not_movable")
+		return nil, nil, false
+	}
+	// The page holds the link's token: no referrer.
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	return &Choice{Office: office, Service: service, Offer: offers[i], LinkMove: token, Evening: r.URL.Query().Get("sera") == "1"}, b, true
+}
+
+// linkTimes is the time step for moving the booking of a mailed link:
+// the free slots of its office and service.
+func (h *Web) linkTimes(w http.ResponseWriter, r *http.Request) {
+	c, _, ok := h.linkChoice(w, r)
+	if !ok {
+		return
+	}
+	h.renderTimes(w, r, c, nil, "")
+}
+
+// linkMove moves the booking of a mailed link to the chosen slot, in
+// place; a slot taken meanwhile shows the nearest free ones.
+func (h *Web) linkMove(w http.ResponseWriter, r *http.Request) {
+	if !h.App.ParseForm(w, r, 1<<10) {
+		return
+	}
+	c, b, ok := h.linkChoice(w, r)
+	if !ok {
+		return
+	}
+	// Each move mails the booking's address: a few a day, as booking.
+	if err := h.Limiter.Take(r.Context(), nil, throttle.Key{Name: "booking:mail:" + strings.ToLower(strings.TrimSpace(b.Email)), Rule: MailRule}); err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	start, err := strconv.ParseInt(r.PostForm.Get("inizio"), 10, 64)
+	if err != nil {
+		h.renderTimes(w, r, c, problem.Fields{"slot": "booking.error.slot_closed"}, "")
+		return
+	}
+	at := time.Unix(start, 0)
+	_, err = h.Store.MoveByLink(r.Context(), c.LinkMove, h.grid(c), at, web.RemoteAddr(r))
+	var fields problem.Fields
+	switch {
+	case errors.Is(err, ErrSlotTaken):
+		if sl, ok := h.grid(c).Find(at, h.now(), nil); ok {
+			c.Slot = &sl
+		}
+		h.renderTimes(w, r, c, nil, "booking.error.slot_taken")
+	case errors.As(err, &fields):
+		h.renderTimes(w, r, c, fields, "")
+	case errors.Is(err, ErrNotLive):
+		h.renderLink(w, r, http.StatusConflict, "booking.error.not_live")
+	case err != nil:
+		h.App.Fail(w, r, err)
+	default:
+		h.renderLink(w, r, http.StatusOK, "booking.link.moved")
+	}
 }
 
 func (h *Web) linkConfirm(w http.ResponseWriter, r *http.Request) {

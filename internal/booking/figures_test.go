@@ -700,3 +700,67 @@ func TestReconcileMovesTheCheckIn(t *testing.T) {
 		}
 	})
 }
+
+// A booking made without an account is moved from its mailed link, in
+// place (same id, code and link): to a full slot it is not, and stays;
+// to a free one it is, the old place given back, the resident told, the
+// move audited. A link of an account's booking, or an unknown one, moves
+// nothing.
+func TestMoveByLink(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ts := newTestStore(t, d, 1)
+		day := hours.DateOf(time.Now()).AddDays(2)
+		at := func(hh int) time.Time { return day.At(hours.Clock(hh * 60)) }
+		b, link, err := ts.Book(ctx, ts.request("", at(10)))
+		if err != nil || link == "" {
+			t.Fatal(err)
+		}
+		if _, _, err := ts.Book(ctx, ts.request("other", at(11))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ts.MoveByLink(ctx, link, ts.grid, at(11), "192.0.2.1"); !errors.Is(err, ErrSlotTaken) {
+			t.Fatalf("to a full slot: %v", err)
+		}
+		if _, err := ts.MoveByLink(ctx, link, ts.grid, at(10).Add(7*time.Minute), "192.0.2.1"); err == nil {
+			t.Fatal("to a time that is no slot: moved")
+		}
+		moved, err := ts.MoveByLink(ctx, link, ts.grid, at(12), "192.0.2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ts.ByLink(ctx, link)
+		if err != nil || got.ID != b.ID || got.Code != b.Code || !got.Start.Equal(at(12)) || got.State != Confirmed || !moved.WasStart.Equal(at(10)) {
+			t.Fatalf("the booking after the move: %+v %v", got, err)
+		}
+		taken, err := ts.Taken(ctx, "anagrafe", "carta-identita", at(10), at(13))
+		if err != nil || taken[Key(at(10))] != 0 || taken[Key(at(11))] != 1 || taken[Key(at(12))] != 1 {
+			t.Fatalf("places: %v %v", taken, err)
+		}
+		if last := ts.sent[len(ts.sent)-1]; last.id != b.ID || last.what != "moved" || last.link != link {
+			t.Fatalf("the resident was not told: %+v", last)
+		}
+		var audited int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'booking.move' AND subject = $1`, "booking:"+b.ID).Scan(&audited); err != nil || audited != 1 {
+			t.Fatalf("audit of the move: %d %v", audited, err)
+		}
+		// An account's booking is moved in the personal area, not by its
+		// link; an unknown link moves nothing.
+		_, accLink, err := ts.Book(ctx, ts.request("acc", at(14)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, l := range map[string]string{"an account's link": accLink, "an unknown link": "nonesiste", "no link": ""} {
+			if _, err := ts.MoveByLink(ctx, l, ts.grid, at(15), ""); !errors.Is(err, ErrNotLive) {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+		// Once cancelled, its link moves nothing.
+		if _, err := ts.CancelByLink(ctx, link); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ts.MoveByLink(ctx, link, ts.grid, at(16), ""); !errors.Is(err, ErrNotLive) {
+			t.Errorf("a cancelled booking's link: %v", err)
+		}
+	})
+}

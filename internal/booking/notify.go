@@ -78,7 +78,7 @@ func (n *Notifier) Letter(dir *Directory, townName string, b *Booking, what, lin
 		args[13] = n.BaseURL + StartPath
 	}
 	m := mail.Message{To: b.Email, Subject: t("booking.mail."+what+".subject", args...), Text: t("booking.mail."+what+".text", args...)}
-	if what == "booked" || what == "reminder" || what == "moved_by_office" {
+	if what == "booked" || what == "reminder" || what == "moved_by_office" || what == "moved" {
 		// The calendar file, and the code as a QR code for the kiosk (the
 		// text gives the code too).
 		qr, err := CodePNG(b.Code)

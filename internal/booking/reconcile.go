@@ -206,7 +206,7 @@ func (s *Store) displace(ctx context.Context, dp displacement, cands []Slot, let
 		}
 		details := map[string]string{"office": cur.OfficeID, "service": cur.ServiceID, "start": cur.Start.Format(time.RFC3339), "code": cur.Code, "reason": reason}
 		for _, sl := range cands {
-			err := s.take(ctx, tx, cur.OfficeID, cur.ServiceID, Key(sl.Start), sl.Capacity)
+			err := s.relocate(ctx, tx, cur, sl, now)
 			if errors.Is(err, ErrSlotTaken) {
 				continue // taken since it was read
 			}
@@ -214,13 +214,6 @@ func (s *Store) displace(ctx context.Context, dp displacement, cands []Slot, let
 				return err
 			}
 			start, end := sl.Start.UTC(), sl.End.UTC()
-			if _, err := tx.ExecContext(ctx, `UPDATE bookings SET start_at = $1, end_at = $2, start_unix = $3, reminded_at = NULL WHERE id = $4`,
-				start, end, Key(start), cur.ID); err != nil {
-				return err
-			}
-			if err := s.moveTicket(ctx, tx, cur, start, now); err != nil {
-				return err
-			}
 			details["to"] = start.Format(time.RFC3339)
 			if err := s.audit(ctx, tx, "operator:system", "booking.move", "booking:"+cur.ID, "", details); err != nil {
 				return err
@@ -243,6 +236,21 @@ func (s *Store) displace(ctx context.Context, dp displacement, cands []Slot, let
 		return letters(ctx, tx, cur, "cancelled_by_office", "")
 	})
 	return moved, err
+}
+
+// relocate moves b, whose old place was given back, to slot in tx: the
+// new place taken below its capacity (ErrSlotTaken), the row's time, and
+// its check-in ticket (moveTicket). b itself is left as it was.
+func (s *Store) relocate(ctx context.Context, tx *sql.Tx, b *Booking, slot Slot, now time.Time) error {
+	if err := s.take(ctx, tx, b.OfficeID, b.ServiceID, Key(slot.Start), slot.Capacity); err != nil {
+		return err
+	}
+	start, end := slot.Start.UTC(), slot.End.UTC()
+	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET start_at = $1, end_at = $2, start_unix = $3, reminded_at = NULL WHERE id = $4`,
+		start, end, Key(start), b.ID); err != nil {
+		return err
+	}
+	return s.moveTicket(ctx, tx, b, start, now)
 }
 
 // moveTicket follows a move with the booking's waiting check-in ticket of

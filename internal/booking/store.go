@@ -407,7 +407,7 @@ func give(ctx context.Context, tx *sql.Tx, office, service string, start int64) 
 }
 
 // Letters writes the booking's mail in tx: what happened ("booked",
-// "confirm", "cancelled", "cancelled_by_office", "moved_by_office",
+// "confirm", "cancelled", "cancelled_by_office", "moved_by_office", "moved",
 // "reminder"), and the
 // token of the booking's mailed link.
 type Letters func(ctx context.Context, tx *sql.Tx, b *Booking, what, link string) error
@@ -793,6 +793,65 @@ func (s *Store) bookTx(ctx context.Context, tx *sql.Tx, r Request, b *Booking, h
 		what = "confirm"
 	}
 	return letters(ctx, tx, b, what, link)
+}
+
+// MoveByLink moves the booking of a mailed link, one made without an
+// account, to the slot of g that starts at start (g is the grid of the
+// booking's own office and service: another office or service is a new
+// booking). It moves in place, as the office's moves do: the booking keeps
+// its id, code and link, so the mailed link and the calendar entry (the
+// same UID) follow it. One transaction takes the row (still live and
+// coming, else ErrNotLive; a pending one is confirmed, since its link
+// proved the address), gives the old place back, takes the new one below
+// its capacity (ErrSlotTaken), follows with the queue's check-in ticket,
+// and writes the audit entry and the mail ("moved").
+func (s *Store) MoveByLink(ctx context.Context, link string, g Grid, start time.Time, remote string) (*Booking, error) {
+	if link == "" || len(link) > 100 {
+		return nil, ErrNotLive
+	}
+	now := s.now()
+	slot, ok := g.Find(start, now, nil)
+	if !ok {
+		return nil, ErrSlot
+	}
+	letters, err := s.letters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var cur *Booking
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		cur, err = scan(tx.QueryRowContext(ctx, `UPDATE bookings SET state = 'confirmed', expires_at = NULL
+			WHERE link_hash = $1 AND account_id = '' AND state IN ('pending', 'confirmed') AND start_at > $2 AND (expires_at IS NULL OR expires_at > $2)
+			RETURNING `+columns, tokens.Hash(link), now))
+		if errors.Is(err, ErrNotFound) {
+			return ErrNotLive
+		}
+		if err != nil {
+			return err
+		}
+		if Key(cur.Start) == Key(slot.Start) {
+			return nil // already there
+		}
+		if err := give(ctx, tx, cur.OfficeID, cur.ServiceID, Key(cur.Start)); err != nil {
+			return err
+		}
+		if err := s.relocate(ctx, tx, cur, slot, now); err != nil {
+			return err
+		}
+		from, to := slot.Start.UTC(), slot.End.UTC()
+		if err := s.audit(ctx, tx, "link", "booking.move", "booking:"+cur.ID, remote, map[string]string{"office": cur.OfficeID,
+			"service": cur.ServiceID, "start": cur.Start.Format(time.RFC3339), "to": from.Format(time.RFC3339), "code": cur.Code}); err != nil {
+			return err
+		}
+		cur.WasStart, cur.WasEnd = cur.Start, cur.End
+		cur.Start, cur.End, cur.State, cur.ExpiresAt = from, to, Confirmed, nil
+		return letters(ctx, tx, cur, "moved", link)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cur, nil
 }
 
 // Move moves the account's coming booking to another slot (of the same

@@ -78,6 +78,8 @@ func (h *Web) Routes() {
 	m.HandleFunc("GET "+StartPath+"/link/{token}", h.linkPage)
 	m.HandleFunc("POST "+StartPath+"/link/{token}/conferma", h.linkConfirm)
 	m.HandleFunc("POST "+StartPath+"/link/{token}/annulla", h.linkCancel)
+	m.HandleFunc("GET "+StartPath+"/link/{token}/orario", h.linkTimes)
+	m.HandleFunc("POST "+StartPath+"/link/{token}/sposta", h.linkMove)
 	m.HandleFunc("GET /api/v1/offices/{id}/slots", h.apiSlots)
 	m.HandleFunc("GET /api/v1/bookings", h.apiMine)
 	m.HandleFunc("GET "+FeedPath+"/{token}", h.feed) // {token} keeps the secret out of the access log
@@ -106,6 +108,10 @@ type Choice struct {
 	// Move is the resident's booking this one replaces ("" for a new
 	// booking).
 	Move string
+	// LinkMove is the mailed link's token of the booking without an
+	// account being moved to another time of its office and service
+	// (MoveByLink): the step's forms lead to the link's pages.
+	LinkMove string
 	// Unbookable is the service the flow was asked to start from when no
 	// office books it online.
 	Unbookable *Service

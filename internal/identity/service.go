@@ -496,9 +496,6 @@ func (s *Service) loginProven(ctx context.Context, p Proven, remote, userAgent s
 		case errors.Is(err, ErrNotFound):
 			a = &Account{Kind: KindResident, FiscalCode: string(code), FiscalCodeSource: p.Source, GivenName: given, FamilyName: family,
 				NameSource: p.Source, Sex: sex, BirthDate: birth, BirthPlace: p.BirthPlace, BirthSource: birthSource}
-			if err := s.Store.takeSuccession(ctx, tx, a); err != nil {
-				return err
-			}
 			if err := s.Store.insert(ctx, tx, a); err != nil {
 				return err
 			}

@@ -150,6 +150,15 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, a *Account) error {
 			return err
 		}
 	}
+	// A new account of a proven fiscal code, whatever made it (a login,
+	// an administrator's operator), is the person of a closed account of
+	// that code: it takes its subject, so that closing never gives a
+	// second voice or answer.
+	if a.FiscalCode != "" && a.FiscalCodeSource.Proven() && a.SubjectSeed == "" {
+		if err := s.takeSuccession(ctx, tx, a); err != nil {
+			return err
+		}
+	}
 	now := s.now()
 	a.ID, a.CreatedAt, a.UpdatedAt = tokens.ID(), now, now
 	if a.Lang == "" {

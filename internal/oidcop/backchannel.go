@@ -55,7 +55,20 @@ func backoff(attempts int) time.Duration {
 // this process, which delivers them once the logout has committed
 // (SessionsEnded).
 func (p *Provider) SessionsEndTx(ctx context.Context, tx *sql.Tx, hashes []string) error {
-	s := p.Storage
+	return p.Storage.endSessionsTx(ctx, tx, hashes, logoutLease)
+}
+
+// EndSessionsTx is SessionsEndTx without a provider: what a process that
+// serves no provider (a command such as `civico user revoke`) installs as
+// identity's OnEndTx, so that sessions it ends stop their tokens and leave
+// their logout notices in the outbox, which a server's retries deliver
+// at their next run (the notices are due at once: no lease).
+func (s *Storage) EndSessionsTx(ctx context.Context, tx *sql.Tx, hashes []string) error {
+	return s.endSessionsTx(ctx, tx, hashes, 0)
+}
+
+// endSessionsTx writes the notices leased to this process for lease.
+func (s *Storage) endSessionsTx(ctx context.Context, tx *sql.Tx, hashes []string, lease time.Duration) error {
 	now := s.now()
 	for _, h := range hashes {
 		rows, err := tx.QueryContext(ctx, `SELECT r.client_id, r.sid, r.subject FROM oidc_rp_sessions r
@@ -78,7 +91,7 @@ func (p *Provider) SessionsEndTx(ctx context.Context, tx *sql.Tx, hashes []strin
 		}
 		for _, n := range notices {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_logout_outbox (id, client_id, subject, sid, session_hash, next_attempt_at, lease_until, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $6)`, n.id, n.clientID, n.subject, n.sid, h, now, now.Add(logoutLease)); err != nil {
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $6)`, n.id, n.clientID, n.subject, n.sid, h, now, now.Add(lease)); err != nil {
 				return err
 			}
 		}

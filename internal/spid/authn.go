@@ -189,6 +189,26 @@ func (sp *SP) AuthnRequest(r *Request, idp *IdP, prof Profile) ([]byte, error) {
 	return doc.WriteToBytes()
 }
 
+// PostForm is the HTTP-POST binding's form: the browser posts SAMLRequest
+// (the request signed inside, base64) and RelayState to Action.
+type PostForm struct {
+	Action, SAMLRequest, RelayState string
+}
+
+// SignedForPost signs the request xml (AuthnRequest's) with an enveloped
+// signature after its Issuer, as the HTTP-POST binding carries it, and
+// returns it.
+func SignedForPost(xml []byte, key *Key) ([]byte, error) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(xml); err != nil {
+		return nil, err
+	}
+	if err := signEnveloped(doc.Root(), key, 1); err != nil {
+		return nil, err
+	}
+	return doc.WriteToBytes()
+}
+
 // deflate64 is the HTTP-Redirect binding's encoding: raw DEFLATE, base64.
 func deflate64(b []byte) (string, error) {
 	var buf bytes.Buffer

@@ -196,6 +196,7 @@ func (h *Web) start(w http.ResponseWriter, r *http.Request) {
 	remote := web.RemoteAddr(r)
 	var req *Request
 	var bind, dest string
+	var post *PostForm
 	err = h.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if err := h.Limiter.Take(ctx, tx, throttle.ClientKey("spid:start:", remote, "", startRule)); err != nil {
 			return err
@@ -214,7 +215,12 @@ func (h *Web) start(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		if dest, err = RedirectURL(idp.SSOURL, "SAMLRequest", xml, req.RelayState, key); err != nil {
+		if idp.SSOBinding == BindingPOST {
+			if xml, err = SignedForPost(xml, key); err != nil {
+				return err
+			}
+			post = &PostForm{Action: idp.SSOURL, SAMLRequest: base64.StdEncoding.EncodeToString(xml), RelayState: req.RelayState}
+		} else if dest, err = RedirectURL(idp.SSOURL, "SAMLRequest", xml, req.RelayState, key); err != nil {
 			return err
 		}
 		return h.Audit.Write(ctx, tx, audit.Entry{Actor: "anonymous", Action: "spid.request", Subject: req.ID, Remote: remote,
@@ -231,6 +237,22 @@ func (h *Web) start(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: BindCookie, Value: bind, Path: "/spid", MaxAge: int(RequestTTL.Seconds()), HttpOnly: true,
 		Secure: secure(r, h.SP.BaseURL), SameSite: http.SameSiteLaxMode})
 	w.Header().Set("Cache-Control", "no-store")
+	if post != nil {
+		// The provider takes the request by HTTP-POST: a form the
+		// browser posts to it (a button, without JavaScript), which the
+		// page's policy lets go to that origin only.
+		if u, err := url.Parse(idp.SSOURL); err == nil {
+			web.AllowFormAction(w, u.Scheme+"://"+u.Host)
+		}
+		page := h.App.NewPage(r, "spid.post.title")
+		page.Breadcrumb = []web.Crumb{{Label: page.Title}}
+		page.Data = struct {
+			Form *PostForm
+			Name string
+		}{post, idp.Name}
+		h.App.HTML(w, r, http.StatusOK, "spid_post", page)
+		return
+	}
 	http.Redirect(w, r, dest, http.StatusSeeOther) // #nosec G710 -- the registered provider's SSO address
 }
 

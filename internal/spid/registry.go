@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -23,9 +24,10 @@ type IdP struct {
 	EntityID, Name string
 	// Profile is the SAML profile its answers are checked by ("spid").
 	Profile string
-	// SSOURL is its SingleSignOnService with the HTTP-Redirect binding;
-	// SLOURL and SLOBinding its SingleLogoutService (Redirect preferred).
-	SSOURL, SLOURL, SLOBinding string
+	// SSOURL and SSOBinding are its SingleSignOnService (HTTP-Redirect
+	// preferred, else HTTP-POST); SLOURL and SLOBinding its
+	// SingleLogoutService (Redirect preferred).
+	SSOURL, SSOBinding, SLOURL, SLOBinding string
 	// Certs are its signing certificates.
 	Certs []*x509.Certificate
 	// Test marks the demo's test provider.
@@ -41,7 +43,7 @@ const MaxMetadataSize = 4 << 20
 // ParseMetadata reads the identity providers of a SAML metadata document:
 // one EntityDescriptor, or an EntitiesDescriptor of several (as AgID's
 // registry publishes them). Each needs an IDPSSODescriptor with a
-// SingleSignOnService of the HTTP-Redirect binding at an https address (or
+// SingleSignOnService of the HTTP-Redirect (preferred) or HTTP-POST binding at an https address (or
 // http on a loopback address, for tests), and at least one signing
 // certificate. Entities without an IDPSSODescriptor are skipped; an
 // entity that has one but is incomplete is an error naming it.
@@ -180,12 +182,13 @@ func parseEntity(e *etree.Element, profile string) (IdP, bool, error) {
 		}
 	}
 	for _, s := range children(sso, nsMetadata, "SingleSignOnService") {
-		if s.SelectAttrValue("Binding", "") == BindingRedirect && idp.SSOURL == "" {
-			idp.SSOURL = strings.TrimSpace(s.SelectAttrValue("Location", ""))
+		b := s.SelectAttrValue("Binding", "")
+		if (b == BindingRedirect && idp.SSOBinding != BindingRedirect) || (b == BindingPOST && idp.SSOURL == "") {
+			idp.SSOURL, idp.SSOBinding = strings.TrimSpace(s.SelectAttrValue("Location", "")), b
 		}
 	}
 	if idp.SSOURL == "" {
-		return IdP{}, false, fmt.Errorf("%s: no SingleSignOnService with the HTTP-Redirect binding", id)
+		return IdP{}, false, fmt.Errorf("%s: no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding", id)
 	}
 	if err := checkEndpoint(idp.SSOURL); err != nil {
 		return IdP{}, false, fmt.Errorf("%s: SingleSignOnService: %w", id, err)
@@ -249,10 +252,19 @@ func localized(els []*etree.Element) string {
 }
 
 // checkEndpoint accepts https addresses, and http ones on loopback (tests).
+// hostRE is a DNS name or an IPv4 address, or an IPv6 one (url.Hostname
+// strips its brackets).
+var hostRE = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]+)$`)
+
 func checkEndpoint(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
 		return errors.New("not an absolute address")
+	}
+	// A host name or an address, nothing a policy could read as a
+	// wildcard (the SSO address is opened in form-action).
+	if !hostRE.MatchString(u.Hostname()) || u.User != nil {
+		return errors.New("not a host name")
 	}
 	if u.Scheme == "https" {
 		return nil
@@ -285,12 +297,16 @@ func (r *Registry) Put(ctx context.Context, tx *sql.Tx, idps []IdP) error {
 		for _, c := range p.Certs {
 			_ = pem.Encode(&certs, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO spid_idps (entity_id, name, profile, sso_url, slo_url, slo_binding, certs_pem, metadata, test, imported_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		binding := p.SSOBinding
+		if binding == "" {
+			binding = BindingRedirect
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO spid_idps (entity_id, name, profile, sso_url, sso_binding, slo_url, slo_binding, certs_pem, metadata, test, imported_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			ON CONFLICT (entity_id) DO UPDATE SET name = excluded.name, profile = excluded.profile, sso_url = excluded.sso_url,
-			slo_url = excluded.slo_url, slo_binding = excluded.slo_binding, certs_pem = excluded.certs_pem, metadata = excluded.metadata,
-			test = excluded.test, imported_at = excluded.imported_at`,
-			p.EntityID, p.Name, p.Profile, p.SSOURL, p.SLOURL, p.SLOBinding, certs.String(), p.Metadata, p.Test, now)
+			sso_binding = excluded.sso_binding, slo_url = excluded.slo_url, slo_binding = excluded.slo_binding, certs_pem = excluded.certs_pem,
+			metadata = excluded.metadata, test = excluded.test, imported_at = excluded.imported_at`,
+			p.EntityID, p.Name, p.Profile, p.SSOURL, binding, p.SLOURL, p.SLOBinding, certs.String(), p.Metadata, p.Test, now)
 		if err != nil {
 			return err
 		}
@@ -308,12 +324,12 @@ func (r *Registry) Remove(ctx context.Context, tx *sql.Tx, entityID string) (boo
 	return n > 0, err
 }
 
-const idpColumns = `entity_id, name, profile, sso_url, slo_url, slo_binding, certs_pem, test, imported_at`
+const idpColumns = `entity_id, name, profile, sso_url, sso_binding, slo_url, slo_binding, certs_pem, test, imported_at`
 
 func scanIdP(s interface{ Scan(...any) error }) (*IdP, error) {
 	var p IdP
 	var certs string
-	if err := s.Scan(&p.EntityID, &p.Name, &p.Profile, &p.SSOURL, &p.SLOURL, &p.SLOBinding, &certs, &p.Test, &p.ImportedAt); err != nil {
+	if err := s.Scan(&p.EntityID, &p.Name, &p.Profile, &p.SSOURL, &p.SSOBinding, &p.SLOURL, &p.SLOBinding, &certs, &p.Test, &p.ImportedAt); err != nil {
 		return nil, err
 	}
 	rest := []byte(certs)

@@ -33,15 +33,24 @@ func TestParseMetadata(t *testing.T) {
 	if idps, err := ParseMetadata([]byte(many), "spid"); err != nil || len(idps) != 2 || idps[1].EntityID != "https://b.example" {
 		t.Fatalf("an EntitiesDescriptor: %+v %v", idps, err)
 	}
+	// A provider offering the HTTP-POST binding only is taken by it.
+	post := strings.Replace(one, BindingRedirect+`" Location="https://a.example/sso"`, BindingPOST+`" Location="https://a.example/sso"`, 1)
+	if idps, err := ParseMetadata([]byte(post), "spid"); err != nil || len(idps) != 1 || idps[0].SSOBinding != BindingPOST {
+		t.Fatalf("a POST-only provider: %+v %v", idps, err)
+	}
+	if idps[0].SSOBinding != BindingRedirect {
+		t.Errorf("a provider offering Redirect is taken by %s", idps[0].SSOBinding)
+	}
 	for name, bad := range map[string]string{
-		"no Redirect SSO":     strings.Replace(one, BindingRedirect+`" Location="https://a.example/sso"`, BindingPOST+`" Location="https://a.example/sso"`, 1),
-		"plain http":          strings.Replace(one, `Location="https://a.example/sso"`, `Location="http://a.example/sso"`, 1),
-		"no certificate":      strings.Replace(one, `use="signing"`, `use="encryption"`, 1),
-		"a DTD":               `<!DOCTYPE x [<!ENTITY e "x">]>` + one,
-		"not metadata":        `<x/>`,
-		"no entityID":         strings.Replace(one, `entityID="https://a.example"`, ``, 1),
-		"only a SP":           `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp.example"><md:SPSSODescriptor/></md:EntityDescriptor>`,
-		"an unknown profile ": "",
+		"a wildcard host":         strings.ReplaceAll(one, `Location="https://a.example/sso"`, `Location="https://*/sso"`),
+		"no Redirect or POST SSO": strings.Replace(one, BindingRedirect+`" Location="https://a.example/sso"`, `urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="https://a.example/sso"`, 1),
+		"plain http":              strings.Replace(one, `Location="https://a.example/sso"`, `Location="http://a.example/sso"`, 1),
+		"no certificate":          strings.Replace(one, `use="signing"`, `use="encryption"`, 1),
+		"a DTD":                   `<!DOCTYPE x [<!ENTITY e "x">]>` + one,
+		"not metadata":            `<x/>`,
+		"no entityID":             strings.Replace(one, `entityID="https://a.example"`, ``, 1),
+		"only a SP":               `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp.example"><md:SPSSODescriptor/></md:EntityDescriptor>`,
+		"an unknown profile ":     "",
 	} {
 		prof := "spid"
 		if bad == "" {

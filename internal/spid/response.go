@@ -357,6 +357,22 @@ func verify(el *etree.Element, certs []*x509.Certificate, now time.Time) (*etree
 		return nil, fmt.Errorf("signed element without ID")
 	}
 	sig := child(el, nsDSig, "Signature")
+	if sig == nil {
+		return nil, fmt.Errorf("the element is not signed")
+	}
+	// The signature checked below must be the one the library validates:
+	// it takes the first, depth first, that references the element (by
+	// its ID, or by ""), so any other one referencing it is refused.
+	for _, other := range el.FindElements(".//Signature") {
+		if other == sig || other.NamespaceURI() != nsDSig {
+			continue
+		}
+		for _, ref := range other.FindElements("./SignedInfo/Reference") {
+			if u := ref.SelectAttrValue("URI", ""); u == "" || u == "#"+id {
+				return nil, fmt.Errorf("a second signature of the element")
+			}
+		}
+	}
 	for _, c := range sig.ChildElements() {
 		if c.NamespaceURI() != nsDSig || (c.Tag != "SignedInfo" && c.Tag != "SignatureValue" && c.Tag != "KeyInfo") {
 			return nil, fmt.Errorf("unexpected %s in the signature", c.Tag)

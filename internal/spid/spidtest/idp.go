@@ -37,7 +37,9 @@ const (
 	entity      = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
 	transient   = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
 	redirect    = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
-	rsaSHA256   = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+	// Post is the HTTP-POST binding (IdP.PostOnly).
+	Post      = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+	rsaSHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 )
 
 // IdP is a test identity provider with its own key.
@@ -45,6 +47,9 @@ type IdP struct {
 	EntityID, SSOURL, SLOURL string
 	Key                      *rsa.PrivateKey
 	Cert                     *x509.Certificate
+	// PostOnly makes its metadata offer the SingleSignOnService with the
+	// HTTP-POST binding only (ReadPost reads what it receives).
+	PostOnly bool
 }
 
 // New makes a test provider whose addresses are under base (base+"/sso",
@@ -91,7 +96,11 @@ func (p *IdP) Metadata(name string) []byte {
 	slo.CreateAttr("Location", p.SLOURL)
 	sso.CreateElement("md:NameIDFormat").SetText(transient)
 	s := sso.CreateElement("md:SingleSignOnService")
-	s.CreateAttr("Binding", redirect)
+	if p.PostOnly {
+		s.CreateAttr("Binding", Post)
+	} else {
+		s.CreateAttr("Binding", redirect)
+	}
 	s.CreateAttr("Location", p.SSOURL)
 	org := ed.CreateElement("md:Organization")
 	for _, tag := range []string{"md:OrganizationName", "md:OrganizationDisplayName"} {
@@ -114,6 +123,8 @@ type Request struct {
 	ClassRef, Comparison, ForceAuthn, RelayState string
 	ACSIndex, AttrIndex                          string
 	NameID, SessionIndex                         string
+	// Raw is the request as received, signature included (ReadPost).
+	Raw []byte
 }
 
 // ReadRedirect reads a message carried by the HTTP-Redirect binding
@@ -155,11 +166,49 @@ func ReadRedirect(u *url.URL, param string, cert *x509.Certificate) (*Request, e
 	if err := doc.ReadFromBytes(xml); err != nil {
 		return nil, err
 	}
+	return readRequest(doc, q.Get("RelayState")), nil
+}
+
+// ReadPost reads an AuthnRequest carried by the HTTP-POST binding (the
+// form's SAMLRequest and RelayState) and checks its enveloped signature by
+// cert: RSA-SHA256 referencing the request's ID, the certificate in
+// KeyInfo cert's.
+func ReadPost(samlRequest, relayState string, cert *x509.Certificate) (*Request, error) {
+	xml, err := base64.StdEncoding.DecodeString(samlRequest)
+	if err != nil {
+		return nil, err
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(xml); err != nil {
+		return nil, err
+	}
+	root := doc.Root()
+	if root == nil || root.FindElement("./Signature") == nil {
+		return nil, errors.New("the request is not signed")
+	}
+	if sm := root.FindElement("./Signature/SignedInfo/SignatureMethod"); sm == nil || sm.SelectAttrValue("Algorithm", "") != rsaSHA256 {
+		return nil, errors.New("the request's signature is not rsa-sha256")
+	}
+	ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}})
+	ctx.IdAttribute = "ID"
+	v, err := ctx.Validate(root)
+	if err != nil {
+		return nil, fmt.Errorf("request signature: %w", err)
+	}
+	signed := etree.NewDocument()
+	signed.SetRoot(v)
+	req := readRequest(signed, relayState)
+	req.Raw = xml
+	return req, nil
+}
+
+// readRequest reads the fields of a request's document.
+func readRequest(doc *etree.Document, relayState string) *Request {
 	r := doc.Root()
 	req := &Request{Doc: doc, ID: r.SelectAttrValue("ID", ""), IssueInstant: r.SelectAttrValue("IssueInstant", ""),
 		Destination: r.SelectAttrValue("Destination", ""), ForceAuthn: r.SelectAttrValue("ForceAuthn", ""),
 		ACSIndex: r.SelectAttrValue("AssertionConsumerServiceIndex", ""), AttrIndex: r.SelectAttrValue("AttributeConsumingServiceIndex", ""),
-		RelayState: q.Get("RelayState")}
+		RelayState: relayState}
 	if iss := r.FindElement("./Issuer"); iss != nil {
 		req.Issuer, req.IssuerFormat, req.IssuerQualifier = iss.Text(), iss.SelectAttrValue("Format", ""), iss.SelectAttrValue("NameQualifier", "")
 	}
@@ -175,7 +224,7 @@ func ReadRedirect(u *url.URL, param string, cert *x509.Certificate) (*Request, e
 	if s := r.FindElement("./SessionIndex"); s != nil {
 		req.SessionIndex = s.Text()
 	}
-	return req, nil
+	return req
 }
 
 // Person is whom the provider vouches for.
