@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/civico-pa/civico/internal/certificates"
+	"github.com/civico-pa/civico/internal/certificates/certtest"
 )
 
 // The certificates' journey of the demo's card holder, Luca Ferrari: he
@@ -15,7 +16,7 @@ import (
 // downloads its PDF, which verifies against the town's published keys
 // (and a copy with one byte of its content changed does not). Someone
 // without a login opens the verification address the certificate carries
-// (its QR code's) and reads that it is authentic and valid, with only his
+// (its QR code's, read back from the file) and reads that it is authentic and valid, with only his
 // name. Mario Rossi, with a password, is told why he needs the card.
 // axe-core checks each page on the way.
 func TestCertificateIssuedAndVerified(t *testing.T) {
@@ -61,6 +62,11 @@ func TestCertificateIssuedAndVerified(t *testing.T) {
 	}
 	if want := certificates.VerifyURL(d.Portal, content.ID); verifyURL != want {
 		t.Fatalf("the verification link is %s, the QR code's address %s", verifyURL, want)
+	}
+	// The QR code printed on the downloaded file, module by module, is
+	// the address the visitor below opens.
+	if ok, err := certtest.QRIs(pdf.data, verifyURL); !ok || err != nil {
+		t.Fatalf("the certificate's QR code does not lead to %s (%v)", verifyURL, err)
 	}
 	tampered := append([]byte(nil), pdf.data...)
 	i := strings.Index(string(tampered), " content=") + 50

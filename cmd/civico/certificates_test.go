@@ -2,11 +2,8 @@ package main
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
 	"encoding/json"
-	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,12 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/boombuler/barcode/qr"
-
 	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/certificates"
+	"github.com/civico-pa/civico/internal/certificates/certtest"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
@@ -116,8 +112,8 @@ func TestCertificatesJourney(t *testing.T) {
 
 		// The QR code printed on the PDF encodes the verification address.
 		verifyURL := certificates.VerifyURL(s.cfg.BaseURL, id)
-		if !pdfQRIs(t, pdf, verifyURL) {
-			t.Fatalf("the PDF's QR code does not encode %s", verifyURL)
+		if ok, err := certtest.QRIs(pdf, verifyURL); !ok || err != nil {
+			t.Fatalf("the PDF's QR code does not encode %s (%v)", verifyURL, err)
 		}
 		anon := s.browser(t, nil)
 		res, body = anon.do("GET", verifyURL, nil)
@@ -277,74 +273,6 @@ func tamperCertContent(pdf []byte) []byte {
 		out[i] = 'A'
 	}
 	return out
-}
-
-var rectRE = regexp.MustCompile(`([\d.]+) ([\d.]+) ([\d.]+) (-?[\d.]+) re f`)
-
-// pdfQRIs reads the QR code drawn on a certificate's page (its filled
-// squares, in the page's compressed content stream) and tells whether its
-// modules are those of want's QR code.
-func pdfQRIs(t *testing.T, pdf []byte, want string) bool {
-	t.Helper()
-	var squares [][2]float64
-	var size float64
-	for rest := pdf; ; {
-		i := bytes.Index(rest, []byte("stream\n"))
-		if i < 0 {
-			break
-		}
-		rest = rest[i+len("stream\n"):]
-		j := bytes.Index(rest, []byte("endstream"))
-		if j < 0 {
-			break
-		}
-		zr, err := zlib.NewReader(bytes.NewReader(rest[:j]))
-		if err != nil {
-			continue
-		}
-		text, _ := io.ReadAll(zr)
-		for _, m := range rectRE.FindAllStringSubmatch(string(text), -1) {
-			x, _ := strconv.ParseFloat(m[1], 64)
-			y, _ := strconv.ParseFloat(m[2], 64)
-			w, _ := strconv.ParseFloat(m[3], 64)
-			squares, size = append(squares, [2]float64{x, y}), w
-		}
-	}
-	if len(squares) == 0 {
-		t.Fatal("no QR code on the page")
-	}
-	minX, maxY := math.Inf(1), math.Inf(-1)
-	for _, q := range squares {
-		minX, maxY = math.Min(minX, q[0]), math.Max(maxY, q[1])
-	}
-	got := map[[2]int]bool{}
-	for _, q := range squares {
-		got[[2]int{int(math.Round((q[0] - minX) / size)), int(math.Round((maxY - q[1]) / size))}] = true
-	}
-	code, err := qr.Encode(want, qr.M, qr.Auto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bnd := code.Bounds()
-	wantSet := map[[2]int]bool{}
-	mi, mj := math.MaxInt, math.MaxInt
-	for i := 0; i < bnd.Dx(); i++ {
-		for j := 0; j < bnd.Dy(); j++ {
-			if r, _, _, _ := code.At(bnd.Min.X+i, bnd.Min.Y+j).RGBA(); r == 0 {
-				wantSet[[2]int{i, j}] = true
-				mi, mj = min(mi, i), min(mj, j)
-			}
-		}
-	}
-	if len(got) != len(wantSet) {
-		return false
-	}
-	for k := range wantSet {
-		if !got[[2]int{k[0] - mi, k[1] - mj}] {
-			return false
-		}
-	}
-	return true
 }
 
 // The seal keys from the command line: rotate-keys makes the first key

@@ -49,6 +49,13 @@ type Attribute struct {
 // Proven reports whether a login or a register proved the value.
 func (a Attribute) Proven() bool { return a.Source.Proven() }
 
+// Fixed reports whether the resident may not change the value for this
+// application: proven, or read by the desk from a document (a counter
+// application's, a delegation's holder).
+func (a Attribute) Fixed() bool {
+	return a.Proven() || a.Source == SourceDesk || a.Source == SourceDelegation
+}
+
 // Applicant is who the application is from, as the "Dati generali" step
 // shows and the receipt prints.
 type Applicant struct {
@@ -115,6 +122,10 @@ type Application struct {
 	UpdatedAt    time.Time
 	SubmittedAt  *time.Time
 	TakenAt      *time.Time
+	// DelegationID names the delegation it was made under, and Acting
+	// who acted (nil: the applicant themselves).
+	DelegationID string
+	Acting       *Acting
 	Snapshot
 }
 

@@ -36,6 +36,7 @@ func (h *Web) backOfficeRoutes(m web.Registrar) {
 	desk.HandleFunc("GET /backoffice/sportello", h.counterServices)
 	desk.HandleFunc("GET /backoffice/sportello/{service}", h.counterForm)
 	desk.HandleFunc("POST /backoffice/sportello/{service}", h.counterRegister)
+	h.delegationRoutes(desk)
 }
 
 // QueueData is the content of the back office's queues.
@@ -191,6 +192,12 @@ func (h *Web) renderOfficeDetail(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	d.Alert, d.Errors, d.Operators, d.MaxDays = alert, errs, h.operators(r), MaxIntegrationDays
+	if a.DelegationID != "" {
+		if d.Delegation, err = h.Store.Delegation(r.Context(), a.DelegationID); err != nil {
+			h.App.Fail(w, r, err)
+			return
+		}
+	}
 	for _, o := range d.Operators {
 		d.Names[o.ID] = o.Name
 	}

@@ -154,3 +154,34 @@ func BenchmarkResidentArea(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDelegateArea is BenchmarkResidentArea for a delegate whose 200
+// applications of 100,000 were all made under a delegation in force: each
+// row of theirs passes the delegation's condition of the owner query.
+func BenchmarkDelegateArea(b *testing.B) {
+	engines(b, func(b *testing.B, d *db.DB) {
+		s := newTestStore(b, d)
+		fill(b, d, s, 100_000, 200)
+		ctx := context.Background()
+		const delegate, holder = "FRRLCU78H15C707K", "FRRSFO12P45C707H"
+		if _, err := d.ExecContext(ctx, `INSERT INTO sportello_delegations (id, holder_fiscal_code, holder_given_name, holder_family_name,
+			delegate_fiscal_code, basis, services, valid_until, form_attachment, document_attachment, recorded_by, recorded_at)
+			VALUES ('dg', $1, 'Sofia', 'Ferrari', $2, 'parent', '["permesso-prova"]', '2999-12-31', 'f', 'd', 'op', CURRENT_TIMESTAMP)`, holder, delegate); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.ExecContext(ctx, `UPDATE sportello_applications SET delegation_id = 'dg', fiscal_code = $1 WHERE account_id = 'res-000123'`, holder); err != nil {
+			b.Fatal(err)
+		}
+		o := Owner{AccountID: "res-000123", FiscalCode: delegate}
+		b.ResetTimer()
+		for b.Loop() {
+			if _, _, err := s.Awaiting(ctx, o, 5); err != nil {
+				b.Fatal(err)
+			}
+			list, total, err := s.Mine(ctx, o, 1)
+			if err != nil || total != 200 || len(list) != PageSize {
+				b.Fatalf("%d of %d (%v)", len(list), total, err)
+			}
+		}
+	})
+}

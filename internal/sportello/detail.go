@@ -39,7 +39,13 @@ type DetailData struct {
 	// what proved them.
 	ApplicantValues map[string]string
 	ApplicantProven map[string]bool
+	// Delegation is the one the application was made under (the
+	// office's page).
+	Delegation *Delegation
 }
+
+// Today is the day of the page, in Rome.
+func (d *DetailData) Today() string { return Day(d.Now) }
 
 // Operator is a desk operator, for the assignment.
 type Operator struct {
@@ -155,11 +161,14 @@ func (h *Web) residentStep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	note := post.values.Get("note")
-	values := map[string]string{"note": note}
+	// Each form of the page has its own name (its fields' ids, its
+	// errors): the action's.
+	form := string(act)
+	values := map[string]string{"note": note, "form": form}
 	if len(post.fileErrs) > 0 {
 		fe := problem.Fields{}
 		for _, msg := range post.fileErrs {
-			fe["file"] = "sportello.error." + msg
+			fe[form+".file"] = "sportello.error." + msg
 		}
 		h.renderDetail(w, r, http.StatusUnprocessableEntity, "sportello.error.form", fe, values)
 		return
@@ -173,9 +182,13 @@ func (h *Web) residentStep(w http.ResponseWriter, r *http.Request) {
 	var fe problem.Fields
 	switch {
 	case errors.As(err, &refusal) && refusal.Reason == "note_missing":
-		h.renderDetail(w, r, http.StatusUnprocessableEntity, "sportello.error.form", problem.Fields{"note": "sportello.error.note_" + string(act)}, values)
+		h.renderDetail(w, r, http.StatusUnprocessableEntity, "sportello.error.form", problem.Fields{form + ".note": "sportello.error.note_" + string(act)}, values)
 	case errors.As(err, &fe):
-		h.renderDetail(w, r, http.StatusUnprocessableEntity, "sportello.error.form", fe, values)
+		out := problem.Fields{}
+		for k, v := range fe {
+			out[form+"."+k] = v
+		}
+		h.renderDetail(w, r, http.StatusUnprocessableEntity, "sportello.error.form", out, values)
 	case err != nil:
 		h.fail(w, r, err)
 	default:

@@ -50,6 +50,7 @@ func (m *Module) Feature() feature.Feature {
 				PDF: &Receipts{Towns: h.Towns, I18n: h.Portal.I18n}}).Routes()
 			h.BackOffice(identity.Section{Label: "sportello.bo.title", Href: boPath, Roles: DeskRoles})
 			h.BackOffice(identity.Section{Label: "sportello.counter.title", Href: "/backoffice/sportello", Roles: DeskRoles})
+			h.BackOffice(identity.Section{Label: "sportello.delegations.title", Href: dgPath, Roles: DeskRoles})
 			h.BackOffice(identity.Section{Label: "sportello.editor.title", Href: edPath, Roles: EditorRoles})
 			h.Panel(area.Of(area.Activities, m))
 			h.Export("sportello_applications", m.export)
@@ -87,9 +88,16 @@ func (m *Module) Panel(ctx context.Context, r area.Resident) (area.Summary, erro
 }
 
 // export is what the Sportello holds about a person, for the download of
-// their data: their applications, with answers, history and messages.
+// their data: their applications, with answers, history and messages,
+// and those made in their name (by the desk, or under a delegation) when
+// the account's fiscal code is proven. An application the person made
+// for someone else under a delegation is that person's, not theirs: it
+// is left out.
 func (m *Module) export(ctx context.Context, a *identity.Account) (any, error) {
 	o := Owner{AccountID: a.ID}
+	if a.FiscalCode != "" && a.FiscalCodeSource.Proven() {
+		o.FiscalCode = a.FiscalCode
+	}
 	type item struct {
 		Application *Application   `json:"application"`
 		History     []HistoryEntry `json:"history"`
@@ -106,6 +114,9 @@ func (m *Module) export(ctx context.Context, a *identity.Account) (any, error) {
 			app, err := m.Store.Get(ctx, s.ID, o)
 			if err != nil {
 				return nil, err
+			}
+			if app.DelegationID != "" && app.FiscalCode != o.FiscalCode {
+				continue
 			}
 			it := item{Application: app}
 			if it.History, err = m.Store.History(ctx, s.ID); err != nil {

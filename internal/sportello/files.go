@@ -28,6 +28,10 @@ type Files interface {
 	Attach(ctx context.Context, tx *sql.Tx, id, account, appID string) error
 	// Open opens application appID's file id (not found otherwise).
 	Open(ctx context.Context, appID, id string) (io.ReadSeekCloser, FileInfo, error)
+	// AttachDelegation gives account's upload id to delegation
+	// delegationID in tx; OpenDelegation opens the delegation's file id.
+	AttachDelegation(ctx context.Context, tx *sql.Tx, id, account, delegationID string) error
+	OpenDelegation(ctx context.Context, delegationID, id string) (io.ReadSeekCloser, FileInfo, error)
 }
 
 // Policy is what the Sportello accepts: PDF documents without scripts and
@@ -45,6 +49,10 @@ type Attachments struct {
 
 func applicationOwner(id string) attachments.Owner {
 	return attachments.Record("sportello", "application", id)
+}
+
+func delegationOwner(id string) attachments.Owner {
+	return attachments.Record("sportello", "delegation", id)
 }
 
 func infoOf(a *attachments.Attachment) FileInfo {
@@ -110,6 +118,21 @@ func (f *Attachments) Attach(ctx context.Context, tx *sql.Tx, id, account, appID
 // Open opens application appID's file id.
 func (f *Attachments) Open(ctx context.Context, appID, id string) (io.ReadSeekCloser, FileInfo, error) {
 	a, file, err := f.Store.Open(ctx, applicationOwner(appID), id)
+	if err != nil {
+		return nil, FileInfo{}, err
+	}
+	return file, infoOf(a), nil
+}
+
+// AttachDelegation moves account's upload id to delegation delegationID
+// in tx.
+func (f *Attachments) AttachDelegation(ctx context.Context, tx *sql.Tx, id, account, delegationID string) error {
+	return f.Store.Move(ctx, tx, attachments.Account(account), delegationOwner(delegationID), id)
+}
+
+// OpenDelegation opens delegation delegationID's file id.
+func (f *Attachments) OpenDelegation(ctx context.Context, delegationID, id string) (io.ReadSeekCloser, FileInfo, error) {
+	a, file, err := f.Store.Open(ctx, delegationOwner(delegationID), id)
 	if err != nil {
 		return nil, FileInfo{}, err
 	}

@@ -50,11 +50,12 @@ func eachSummary(rows *sql.Rows, fn func(Summary) error) error {
 // a page of PageSize (page from 1), with how many there are in all.
 func (s *Store) Mine(ctx context.Context, o Owner, page int) ([]Summary, int, error) {
 	var total int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM sportello_applications WHERE `+ownerWhere1, o.AccountID, o.FiscalCode).Scan(&total); err != nil {
+	today := Day(s.now())
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM sportello_applications WHERE `+ownerWhere1, o.AccountID, o.FiscalCode, today).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+summaryColumns+` FROM sportello_applications WHERE `+ownerWhere1+`
-		ORDER BY updated_at DESC, id LIMIT $3 OFFSET $4`, o.AccountID, o.FiscalCode, PageSize, (max(page, 1)-1)*PageSize)
+		ORDER BY updated_at DESC, id LIMIT $4 OFFSET $5`, o.AccountID, o.FiscalCode, today, PageSize, (max(page, 1)-1)*PageSize)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -62,19 +63,22 @@ func (s *Store) Mine(ctx context.Context, o Owner, page int) ([]Summary, int, er
 	return list, total, err
 }
 
-// ownerWhere1 is ownerWhere with the account as $1 and the fiscal code $2.
-const ownerWhere1 = `(account_id = $1 OR (fiscal_code <> '' AND fiscal_code = $2))`
+// ownerWhere1 is ownerWhere with the account as $1, the fiscal code $2
+// and today $3.
+const ownerWhere1 = `((account_id = $1 AND (delegation_id IS NULL OR delegation_id IN (SELECT g.id FROM sportello_delegations g
+	WHERE g.revoked_at IS NULL AND g.valid_until >= $3))) OR (fiscal_code <> '' AND fiscal_code = $2))`
 
 // Awaiting counts what waits for the resident: drafts to finish,
 // integrations asked, notices to answer; and lists the most recent few.
 func (s *Store) Awaiting(ctx context.Context, o Owner, limit int) (int, []Summary, error) {
 	var n int
+	today := Day(s.now())
 	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM sportello_applications WHERE `+ownerWhere1+`
-		AND state IN ('draft', 'integration_requested', 'refusal_notice')`, o.AccountID, o.FiscalCode).Scan(&n); err != nil {
+		AND state IN ('draft', 'integration_requested', 'refusal_notice')`, o.AccountID, o.FiscalCode, today).Scan(&n); err != nil {
 		return 0, nil, err
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+summaryColumns+` FROM sportello_applications WHERE `+ownerWhere1+`
-		ORDER BY updated_at DESC, id LIMIT $3`, o.AccountID, o.FiscalCode, limit)
+		ORDER BY updated_at DESC, id LIMIT $4`, o.AccountID, o.FiscalCode, today, limit)
 	if err != nil {
 		return 0, nil, err
 	}

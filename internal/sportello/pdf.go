@@ -97,10 +97,14 @@ func (rc *Receipts) PDF(ctx context.Context, a *Application, def *Definition, do
 			continue
 		}
 		v := x.attr.Value
-		if x.attr.Proven() || x.attr.Source == SourceDesk {
+		if x.attr.Fixed() {
 			v += " (" + t("sportello.source."+sourceKey(x.attr.Source)) + ")"
 		}
 		row(t("sportello.applicant."+x.id), v)
+	}
+	if a.Acting != nil {
+		// Made under a delegation: who acted, beside the holder.
+		row(t("sportello.field.acting"), a.Acting.Name()+" ("+a.Acting.FiscalCode+")")
 	}
 	section(t("sportello.step.form"))
 	shown := def.Visible(a.Answers)

@@ -53,6 +53,10 @@ type FlowData struct {
 	// Drafts are the resident's drafts of this service (the privacy
 	// step offers to resume them).
 	Drafts []Summary
+	// Delegations are those that let the resident act for someone else
+	// for this service today; For is the one chosen ("": themselves).
+	Delegations []Delegation
+	For         string
 	// Purpose is the privacy notice's purpose, in the page's language.
 	Purpose string
 	Intro   string
@@ -119,8 +123,24 @@ func (h *Web) renderPrivacy(w http.ResponseWriter, r *http.Request, status int, 
 			d.Drafts = append(d.Drafts, s)
 		}
 	}
-	if errs != nil {
-		d.Index = []ErrorLink{{ID: "f-privacy", Label: h.App.I18n.T(h.App.I18n.Lang(r), "sportello.privacy.accept"), Message: h.App.I18n.T(h.App.I18n.Lang(r), errs["privacy"])}}
+	if d.Delegations, err = h.Store.DelegationsFor(r.Context(), o.FiscalCode, svc.ID); err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	if r.Method == http.MethodPost {
+		d.For = r.PostForm.Get("for")
+	}
+	lang := h.App.I18n.Lang(r)
+	if msg, bad := errs["for"]; bad && len(d.Delegations) == 0 {
+		// The delegation chosen is gone, and with it the choice: the
+		// reason above the form.
+		d.Alert = msg
+	}
+	for _, name := range []string{"for", "privacy"} {
+		if msg, bad := errs[name]; bad && d.Alert == "" || bad && name == "privacy" {
+			label := map[string]string{"for": "sportello.privacy.for", "privacy": "sportello.privacy.accept"}[name]
+			d.Index = append(d.Index, ErrorLink{ID: "f-" + name, Label: h.App.I18n.T(lang, label), Message: h.App.I18n.T(lang, msg)})
+		}
 	}
 	h.flowPage(w, r, status, "sportello_privacy", svc.Title, d)
 }
@@ -174,7 +194,13 @@ func (h *Web) start(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acc, se := identity.Current(r.Context())
-	a, err := h.Store.Start(r.Context(), r.PathValue("service"), acc, se, key, web.RemoteAddr(r))
+	a, err := h.Store.StartFor(r.Context(), r.PathValue("service"), acc, se, key, r.PostForm.Get("for"), web.RemoteAddr(r))
+	if errors.Is(err, ErrDelegation) {
+		// Revoked or expired since the page was drawn: the page again,
+		// without it, and why.
+		h.renderPrivacy(w, r, http.StatusUnprocessableEntity, key, problem.Fields{"for": "sportello.error.delegation"})
+		return
+	}
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return
@@ -195,7 +221,7 @@ func draftOnly(w http.ResponseWriter, r *http.Request, a *Application) bool {
 func applicantValues(a Applicant) (map[string]string, map[string]bool) {
 	values := map[string]string{"given_name": a.GivenName.Value, "family_name": a.FamilyName.Value, "fiscal_code": a.FiscalCode.Value,
 		"email": a.Email.Value, "phone": a.Phone.Value, "address": a.Address.Value}
-	proven := map[string]bool{"given_name": a.GivenName.Proven(), "family_name": a.FamilyName.Proven(), "fiscal_code": a.FiscalCode.Proven(),
+	proven := map[string]bool{"given_name": a.GivenName.Fixed(), "family_name": a.FamilyName.Fixed(), "fiscal_code": a.FiscalCode.Fixed(),
 		"email": a.Email.Proven(), "phone": false, "address": false}
 	return values, proven
 }

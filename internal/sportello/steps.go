@@ -409,7 +409,7 @@ func (s *Store) Act(ctx context.Context, id string, o *Owner, st Step) (*Applica
 		docs = append(docs, Document{ID: tokens.ID(), AttachmentID: info.ID, Kind: kind, Filename: info.Filename, MediaType: info.MediaType,
 			Size: info.Size, SHA256: info.SHA256, FromOffice: st.Actor == Office, from: st.ActorID})
 	}
-	to, err := s.Notifier.recipient(ctx, seen.AccountID, seen.NotifyEmail)
+	to, err := s.recipientOf(ctx, seen)
 	if err != nil {
 		return nil, err
 	}
@@ -578,4 +578,21 @@ func (s *Store) Document(ctx context.Context, appID, docID string) (Document, er
 		return d, ErrNotFound
 	}
 	return d, err
+}
+
+// recipientOf is whom a step of a's is mailed to: its account's address
+// (or the one the desk wrote down); for an application made under a
+// delegation, the delegate's only while the delegation is in force (a
+// revoked delegate learns nothing more of the holder's affairs).
+func (s *Store) recipientOf(ctx context.Context, a *Application) (recipient, error) {
+	if a.DelegationID != "" {
+		d, err := s.Delegation(ctx, a.DelegationID)
+		if err != nil {
+			return recipient{}, err
+		}
+		if !d.InForce(Day(s.now())) {
+			return recipient{}, nil
+		}
+	}
+	return s.Notifier.recipient(ctx, a.AccountID, a.NotifyEmail)
 }

@@ -101,17 +101,25 @@ func (s *Store) Service(ctx context.Context, id string) (Service, bool, error) {
 
 const appColumns = `id, service_id, service_title, form_id, COALESCE(account_id, ''), fiscal_code, channel, phase, state, applicant, answers,
 	notify_email, protocol, COALESCE(assignee_id, ''), created_at, updated_at, submitted_at, registered_at, taken_at, decided_at,
-	term_days, withdrawable, suspended_days, pause_from, pause_until, integration_used, integration_until, notice_at, remarks_at`
+	term_days, withdrawable, suspended_days, pause_from, pause_until, integration_used, integration_until, notice_at, remarks_at,
+	COALESCE(delegation_id, ''), acting`
 
 func scanApp(r scanner) (*Application, error) {
 	a := &Application{}
-	var applicant, answers string
+	var applicant, answers, acting string
 	var submitted, registered, taken, decided, pauseFrom, pauseUntil, integration, notice, remarks sql.NullTime
 	err := r.Scan(&a.ID, &a.ServiceID, &a.ServiceTitle, &a.FormID, &a.AccountID, &a.FiscalCode, &a.Channel, &a.Phase, &a.State,
 		&applicant, &answers, &a.NotifyEmail, &a.Protocol, &a.AssigneeID, &a.CreatedAt, &a.UpdatedAt, &submitted, &registered, &taken, &decided,
-		&a.TermDays, &a.Withdrawable, &a.SuspendedDays, &pauseFrom, &pauseUntil, &a.IntegrationUsed, &integration, &notice, &remarks)
+		&a.TermDays, &a.Withdrawable, &a.SuspendedDays, &pauseFrom, &pauseUntil, &a.IntegrationUsed, &integration, &notice, &remarks,
+		&a.DelegationID, &acting)
 	if err != nil {
 		return nil, err
+	}
+	if acting != "" {
+		a.Acting = &Acting{}
+		if err := json.Unmarshal([]byte(acting), a.Acting); err != nil {
+			return nil, fmt.Errorf("application %s: acting: %w", a.ID, err)
+		}
 	}
 	if err := json.Unmarshal([]byte(applicant), &a.Applicant); err != nil {
 		return nil, fmt.Errorf("application %s: applicant: %w", a.ID, err)
@@ -164,8 +172,12 @@ func nullString(s string) any {
 }
 
 // ownerWhere is the owner's condition: $2 the account, $3 the proven
-// fiscal code ("" matches nothing).
-const ownerWhere = `(account_id = $2 OR (fiscal_code <> '' AND fiscal_code = $3))`
+// fiscal code ("" matches nothing), $4 today (YYYY-MM-DD in Rome). An
+// application made under a delegation is its delegate's (the account)
+// only while the delegation is in force; the holder's (the fiscal code)
+// always.
+const ownerWhere = `((account_id = $2 AND (delegation_id IS NULL OR delegation_id IN (SELECT g.id FROM sportello_delegations g
+	WHERE g.revoked_at IS NULL AND g.valid_until >= $4))) OR (fiscal_code <> '' AND fiscal_code = $3))`
 
 // Get reads one of the owner's applications: another's is ErrNotFound,
 // as one that does not exist.
@@ -173,7 +185,8 @@ func (s *Store) Get(ctx context.Context, id string, o Owner) (*Application, erro
 	if !ValidID(id) {
 		return nil, ErrNotFound
 	}
-	a, err := scanApp(s.DB.QueryRowContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE id = $1 AND `+ownerWhere, id, o.AccountID, o.FiscalCode))
+	a, err := scanApp(s.DB.QueryRowContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE id = $1 AND `+ownerWhere,
+		id, o.AccountID, o.FiscalCode, Day(s.now())))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -205,7 +218,8 @@ func (s *Store) lockTx(ctx context.Context, tx *sql.Tx, id string, o *Owner) (*A
 		row = tx.QueryRowContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE id = $1 AND phase <> 'draft'`+s.DB.ForUpdate(), id)
 	} else {
 		// #nosec G202 -- appColumns, ownerWhere and ForUpdate are constant SQL text; the values are parameters
-		row = tx.QueryRowContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE id = $1 AND `+ownerWhere+s.DB.ForUpdate(), id, o.AccountID, o.FiscalCode)
+		row = tx.QueryRowContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE id = $1 AND `+ownerWhere+s.DB.ForUpdate(),
+			id, o.AccountID, o.FiscalCode, Day(s.now()))
 	}
 	a, err := scanApp(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -240,6 +254,16 @@ func historyTx(ctx context.Context, tx *sql.Tx, id string, at time.Time, act Act
 // random key of the form that asked: the same key again (a double click,
 // a second tab of the same page) gives the same draft.
 func (s *Store) Start(ctx context.Context, serviceID string, acc *identity.Account, se *identity.Session, key, remote string) (*Application, error) {
+	return s.StartFor(ctx, serviceID, acc, se, key, "", remote)
+}
+
+// StartFor is Start for the holder of delegation (none: "", Start): the
+// delegation must let this resident, by the fiscal code their session
+// proved, act for the service today (ErrDelegation otherwise), checked
+// in the transaction that makes the draft. The draft's applicant is then
+// the holder, with the names and fiscal code the desk recorded; the
+// resident is who acts, and the contacts are theirs.
+func (s *Store) StartFor(ctx context.Context, serviceID string, acc *identity.Account, se *identity.Session, key, delegation, remote string) (*Application, error) {
 	if !validKey(key) {
 		return nil, problem.Fields{"key": "sportello.error.key"}
 	}
@@ -256,14 +280,30 @@ func (s *Store) Start(ctx context.Context, serviceID string, acc *identity.Accou
 	}
 	o := OwnerOf(acc, se)
 	applicant := ApplicantOf(acc, se)
+	fiscalCode, acting, details := o.FiscalCode, "", map[string]string{"service": serviceID}
+	if delegation != "" && o.FiscalCode == "" {
+		return nil, ErrDelegation
+	}
 	now := s.now()
 	id := tokens.ID()
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if delegation != "" {
+			d, err := s.delegationInForceTx(ctx, tx, delegation, o.FiscalCode, serviceID)
+			if err != nil {
+				return err
+			}
+			acting = mustJSON(Acting{GivenName: acc.GivenName, FamilyName: acc.FamilyName, FiscalCode: o.FiscalCode})
+			applicant.GivenName = Attribute{d.HolderGivenName, SourceDelegation}
+			applicant.FamilyName = Attribute{d.HolderFamilyName, SourceDelegation}
+			applicant.FiscalCode = Attribute{d.HolderFiscalCode, SourceDelegation}
+			fiscalCode, details["delegation"] = d.HolderFiscalCode, d.ID
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO sportello_applications (id, service_id, service_title, form_id, account_id, fiscal_code, channel,
-			phase, state, applicant, applicant_key, answers, idempotency_key, created_at, updated_at, term_days, withdrawable)
-			VALUES ($1, $2, $3, $4, $5, $6, 'online', 'draft', 'draft', $7, $8, '{}', $9, $10, $10, $11, $12)
+			phase, state, applicant, applicant_key, answers, idempotency_key, created_at, updated_at, term_days, withdrawable, delegation_id, acting)
+			VALUES ($1, $2, $3, $4, $5, $6, 'online', 'draft', 'draft', $7, $8, '{}', $9, $10, $10, $11, $12, $13, $14)
 			ON CONFLICT (idempotency_key) DO NOTHING`,
-			id, serviceID, svc.Title, form.ID, acc.ID, o.FiscalCode, mustJSON(applicant), applicant.key(), key, now, svc.MaxDays, form.Def.Withdrawable)
+			id, serviceID, svc.Title, form.ID, acc.ID, fiscalCode, mustJSON(applicant), applicant.key(), key, now, svc.MaxDays, form.Def.Withdrawable,
+			nullString(delegation), acting)
 		if err != nil {
 			return err
 		}
@@ -271,7 +311,7 @@ func (s *Store) Start(ctx context.Context, serviceID string, acc *identity.Accou
 			return nil // made by the first of two posts
 		}
 		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + acc.ID, Action: "sportello.draft.started", Subject: "application:" + id,
-			Remote: remote, Details: map[string]string{"service": serviceID}})
+			Remote: remote, Details: details})
 	})
 	if err != nil {
 		return nil, err
@@ -329,7 +369,7 @@ func (s *Store) Save(ctx context.Context, id string, o Owner, d DraftEdit, remot
 // mergeApplicant takes the resident's edits of what is not proven.
 func mergeApplicant(old, edit Applicant) Applicant {
 	set := func(dst *Attribute, v Attribute) {
-		if !dst.Proven() {
+		if !dst.Fixed() {
 			*dst = Attribute{Value: strings.TrimSpace(v.Value), Source: identity.SourceSelf}
 		}
 	}

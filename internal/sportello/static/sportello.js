@@ -24,7 +24,9 @@
         if (typeof value === "string") { body.append(key, value); }
       });
       body.set("action", "save");
-      fetch(form.action, { method: "POST", body: body, credentials: "same-origin", headers: { "X-Autosave": "1" } })
+      // getAttribute, not form.action: the form's buttons are named
+      // "action", and form.action is then those buttons, not the address.
+      fetch(form.getAttribute("action"), { method: "POST", body: body, credentials: "same-origin", headers: { "X-Autosave": "1" } })
         .then(function (res) {
           if (res.status !== 204) { throw new Error(String(res.status)); }
           var now = new Date();
