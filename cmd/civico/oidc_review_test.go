@@ -510,14 +510,7 @@ func TestRevokedRoleEndsTheOperatorsSessions(t *testing.T) {
 		s := newIDSite(t, d)
 		ctx := context.Background()
 		part := s.part.URL
-		office := operatorBrowser(t, s, "partecipazione@comune.example.it", "participation", "desk")
-		if last, res, _, _ := office.follow(part+"/accedi?next=/ufficio", ""); res.StatusCode != 200 || last != part+"/ufficio" {
-			t.Fatalf("the office into Partecipa: %d at %s", res.StatusCode, last)
-		}
-		var id string
-		if err := d.QueryRowContext(ctx, `SELECT id FROM accounts WHERE email = 'partecipazione@comune.example.it'`).Scan(&id); err != nil {
-			t.Fatal(err)
-		}
+		office, id := officeInPartecipa(t, s)
 		// Granting a role ends nothing.
 		if err := s.apps.identity.SetRole(ctx, id, "urp", true, "test"); err != nil {
 			t.Fatal(err)
@@ -549,14 +542,7 @@ func TestCommandLineRevokeLogsOutOfPartecipa(t *testing.T) {
 		s := newIDSite(t, d)
 		ctx := context.Background()
 		part := s.part.URL
-		office := operatorBrowser(t, s, "partecipazione@comune.example.it", "participation", "desk")
-		if last, res, _, _ := office.follow(part+"/accedi?next=/ufficio", ""); res.StatusCode != 200 || last != part+"/ufficio" {
-			t.Fatalf("the office into Partecipa: %d at %s", res.StatusCode, last)
-		}
-		var id string
-		if err := d.QueryRowContext(ctx, `SELECT id FROM accounts WHERE email = 'partecipazione@comune.example.it'`).Scan(&id); err != nil {
-			t.Fatal(err)
-		}
+		office, id := officeInPartecipa(t, s)
 		// What `civico user revoke` builds (cmd/civico/user.go).
 		cli := newIdentityService(s.cfg, d, town.NewStore(d, time.Minute), nil)
 		if err := cli.SetRole(ctx, id, "participation", false, "cli"); err != nil {
@@ -585,4 +571,19 @@ func TestCommandLineRevokeLogsOutOfPartecipa(t *testing.T) {
 			t.Errorf("%d Partecipa sessions left", n)
 		}
 	})
+}
+
+// officeInPartecipa is an operator of the participation office logged into
+// Partecipa's office, and their account's id.
+func officeInPartecipa(t *testing.T, s *idSite) (*browser, string) {
+	t.Helper()
+	office := operatorBrowser(t, s, "partecipazione@comune.example.it", "participation", "desk")
+	if last, res, _, _ := office.follow(s.part.URL+"/accedi?next=/ufficio", ""); res.StatusCode != 200 || last != s.part.URL+"/ufficio" {
+		t.Fatalf("the office into Partecipa: %d at %s", res.StatusCode, last)
+	}
+	var id string
+	if err := s.d.QueryRowContext(context.Background(), `SELECT id FROM accounts WHERE email = 'partecipazione@comune.example.it'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return office, id
 }
