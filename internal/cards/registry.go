@@ -359,18 +359,8 @@ func (r *Registry) Refused(ctx context.Context, serials []string) ([]string, err
 	var out []string
 	for start := 0; start < len(canon); start += refusedBatch {
 		part := canon[start:min(start+refusedBatch, len(canon))]
-		var q strings.Builder
-		q.WriteString(`SELECT serial FROM cards WHERE status IN ($1, $2) AND serial IN (`)
-		args := []any{string(Suspended), string(Revoked)}
-		for i, s := range part {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			args = append(args, s)
-			fmt.Fprintf(&q, "$%d", len(args))
-		}
-		q.WriteString(")")
-		rows, err := r.DB.QueryContext(ctx, q.String(), args...)
+		in, args := db.InList([]any{string(Suspended), string(Revoked)}, part)
+		rows, err := r.DB.QueryContext(ctx, `SELECT serial FROM cards WHERE status IN ($1, $2) AND serial IN `+in, args...)
 		if err != nil {
 			return nil, err
 		}
