@@ -106,10 +106,11 @@ func openSQLite(ctx context.Context, t Target) (*DB, error) {
 	}
 	// BEGIN IMMEDIATE takes the write lock at the start of a transaction, so a
 	// transaction never fails half-way when it first writes.
-	w, err := sql.Open("sqlite", "file:"+t.Path+"?"+sqlitePragmas+"&_txlock=immediate")
+	drv, err := sqliteDriver()
 	if err != nil {
 		return nil, err
 	}
+	w := sql.OpenDB(cachingConnector{drv: drv, dsn: "file:" + t.Path + "?" + sqlitePragmas + "&_txlock=immediate", size: stmtCacheSize})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
