@@ -261,9 +261,9 @@ func TestStatementCacheDiesWithItsConnection(t *testing.T) {
 	}
 }
 
-// civico's write pool on SQLite runs through the cache: a transaction's
+// civico's pools on SQLite run through the cache: a transaction's
 // statements are prepared once on the writer connection.
-func TestWritePoolCachesStatements(t *testing.T) {
+func TestPoolsCacheStatements(t *testing.T) {
 	ctx := context.Background()
 	d, err := Open(ctx, Target{Dialect: SQLite, Path: filepath.Join(t.TempDir(), "w.db")})
 	if err != nil {
@@ -289,5 +289,20 @@ func TestWritePoolCachesStatements(t *testing.T) {
 	cc := cacheOf(t, c)
 	if cc.prepares != 2 || cc.cached() != 2 {
 		t.Fatalf("writer prepared %d and keeps %d statements, want 2 (CREATE, INSERT)", cc.prepares, cc.cached())
+	}
+	// Reads too: the read pool's connections keep theirs.
+	rc, err := d.read.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	for range 3 {
+		var n int
+		if err := rc.QueryRowContext(ctx, `SELECT count(*) FROM t WHERE v <> $1`, "x").Scan(&n); err != nil || n != 20 {
+			t.Fatalf("count %d, %v", n, err)
+		}
+	}
+	if rcc := cacheOf(t, rc); rcc.prepares != 1 || rcc.cached() != 1 {
+		t.Fatalf("a read connection prepared %d and keeps %d statements for one query run 3 times, want 1", rcc.prepares, rcc.cached())
 	}
 }
