@@ -18,6 +18,7 @@ import (
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/payments"
+	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/schools"
 	"github.com/civico-pa/civico/internal/town"
 )
@@ -260,6 +261,15 @@ func TestSchoolsBillPaidInTheSandbox(t *testing.T) {
 		}
 		const mailA = "anna.verdi@example.org"
 		a, _ := s.resident("VRDNNA80A41F205", "ANNA", "VERDI", mailA)
+		// The mother and her two children are one household in the
+		// register: the second child's reduction counts the first.
+		var family []population.Person
+		for _, fc := range []string{"VRDNNA80A41F205", "VRDSFO19A41F205", "VRDLCU20A01F205"} {
+			family = append(family, population.Person{FiscalCode: complete(t, fc), District: "Centro", Household: "F-VRD"})
+		}
+		if err := (&population.Register{DB: d}).Put(ctx, family...); err != nil {
+			t.Fatal(err)
+		}
 		fields := url.Values{"privacy": {"1"}, "unit": {unit}, "child_given": {"Sofia"}, "child_family": {"Verdi"}, "child_fc": {complete(t, "VRDSFO19A41F205")},
 			"school": {"Primaria Costa"}, "class": {"P2"}, "isee": {"6.500"}}
 		res, _ := postMultipart(a, base+schools.Path+"/"+svcID+"/iscrizione", fields, "", nil)

@@ -8,6 +8,7 @@ import (
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/payments"
+	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/schools"
 	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
@@ -50,7 +51,10 @@ func (c *cli) billing(args []string) error {
 		return err
 	}
 	n := &schools.Notifier{Outbox: &mail.Outbox{DB: d}, I18n: i18n, Towns: towns, BaseURL: cfg.BaseURL}
-	store := &schools.Store{DB: d, Audit: auditLog(d), Biller: schoolsBiller{pay.Biller()}, BillLetters: n.BillLetter}
+	// The sibling reductions count the child's household in the register,
+	// as the daily job's store does (internal/schools/feature.go).
+	store := &schools.Store{DB: d, Audit: auditLog(d), Biller: schoolsBiller{pay.Biller()}, BillLetters: n.BillLetter,
+		Household: (&population.Register{DB: d}).Housemates}
 	// The bar is made once the run has counted the enrolments to bill.
 	var bar func(done int)
 	res, err := store.BillMonth(ctx, *month, schools.Actor{Name: "cli"}, func(done, total int) {

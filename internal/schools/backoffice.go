@@ -283,3 +283,68 @@ func (h *Web) boCapacity(w http.ResponseWriter, r *http.Request) {
 	}
 	web.Redirect(w, r, boPath+"/unita/"+r.PathValue("unit"), url.Values{"promossi": {strconv.Itoa(n)}})
 }
+
+// BOISEEData is a service's declared ISEE to check.
+type BOISEEData struct {
+	Service            *Service
+	Enrolments         []*Enrolment
+	Page, Pages, Total int
+	Message, Error     string
+}
+
+func (h *Web) boISEE(w http.ResponseWriter, r *http.Request) {
+	h.renderISEE(w, r, http.StatusOK, r.PathValue("id"), "")
+}
+
+func (h *Web) renderISEE(w http.ResponseWriter, r *http.Request, status int, serviceID, errMsg string) {
+	svc, err := h.Store.Service(r.Context(), serviceID)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	page := pageOf(r)
+	list, total, err := h.Store.ISEEToCheck(r.Context(), svc.ID, page)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	d := &BOISEEData{Service: svc, Enrolments: list, Page: page, Total: total, Pages: max(1, (total+PageSize-1)/PageSize), Error: errMsg}
+	switch r.URL.Query().Get("fatto") {
+	case ISEEConfirmed:
+		d.Message = "schools.bo.isee.done_confirmed"
+	case ISEECorrected:
+		d.Message = "schools.bo.isee.done_corrected"
+	}
+	lang := h.App.I18n.Lang(r)
+	name := svc.Title + " " + svc.SchoolYear
+	h.boPage(w, r, status, "schools_bo_isee", h.App.I18n.T(lang, "schools.bo.isee.title")+" – "+name,
+		[]web.Crumb{{Label: name, Href: boPath + "/" + svc.ID}, {Label: h.App.I18n.T(lang, "schools.bo.isee.title")}}, d)
+}
+
+func (h *Web) boCheckISEE(w http.ResponseWriter, r *http.Request) {
+	if !h.App.ParseForm(w, r, 1<<10) {
+		return
+	}
+	f := r.PostForm
+	in := ISEECheckInput{Confirm: f.Get("azione") == "conferma", ISEE: f.Get("isee"), NoISEE: f.Get("no_isee") == "1"}
+	e, err := h.Store.CheckISEE(r.Context(), r.PathValue("enrolment"), in, actor(r))
+	var fe problem.Fields
+	if errors.As(err, &fe) || errors.Is(err, ErrISEEWithdrawn) {
+		msg := fe["isee"]
+		if msg == "" {
+			msg = "schools.error.isee_withdrawn"
+		}
+		var serviceID string
+		if qerr := h.Store.DB.QueryRowContext(r.Context(), `SELECT service_id FROM schools_enrolments WHERE id = $1`, r.PathValue("enrolment")).Scan(&serviceID); qerr != nil {
+			h.App.Fail(w, r, ErrNotFound)
+			return
+		}
+		h.renderISEE(w, r, http.StatusUnprocessableEntity, serviceID, msg)
+		return
+	}
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	web.Redirect(w, r, boPath+"/isee/"+e.ServiceID, url.Values{"fatto": {e.ISEECheck}})
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -279,7 +280,19 @@ func (s *Store) acceptedAfter(ctx context.Context, serviceID, period, last strin
 func (s *Store) billOne(ctx context.Context, id, period string, m, end time.Time, due string, res *BillingResult) error {
 	var billed, exempt bool
 	var amount int64
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	// The child's household, asked of the register before the transaction
+	// (the register is another feature's, read through its API).
+	var childFC string
+	if err := s.DB.QueryRowContext(ctx, `SELECT child_fc FROM schools_enrolments WHERE id = $1`, id).Scan(&childFC); errors.Is(err, sql.ErrNoRows) {
+		return nil // erased since it was listed
+	} else if err != nil {
+		return err
+	}
+	house, err := s.housemates(ctx, childFC)
+	if err != nil {
+		return err
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var status, slot string
 		var accepted sql.NullTime
 		err := tx.QueryRowContext(ctx, `SELECT status, slot_key, accepted_at FROM schools_enrolments WHERE id = $1`+s.DB.ForUpdate(), id).Scan(&status, &slot, &accepted)
@@ -297,7 +310,7 @@ func (s *Store) billOne(ctx context.Context, id, period string, m, end time.Time
 		if err != nil {
 			return err
 		}
-		c, err := s.charge(ctx, tx, e)
+		c, err := s.charge(ctx, tx, e, end, house)
 		if err != nil {
 			return err
 		}
@@ -359,8 +372,8 @@ func (s *Store) billOne(ctx context.Context, id, period string, m, end time.Time
 }
 
 // Charge is what an enrolment costs a period: the band's amount less the
-// reduction of the Nth child of the parent in the service (docs/SCHOOLS.md,
-// "Reductions and exemptions"), 0 when exempt.
+// reduction of the Nth child of the household in the service
+// (docs/SCHOOLS.md, "The ISEE and the siblings"), 0 when exempt.
 type Charge struct {
 	Nth, Percent int
 	Cents        int64
@@ -369,18 +382,60 @@ type Charge struct {
 // Amount is the charge in euro.
 func (c Charge) Amount() string { return Euro(c.Cents) }
 
-// charge counts which child of its parent an accepted enrolment is among
-// the parent's accepted enrolments of the service, in the order they were
+// maxHousemates bounds the fiscal codes a count of siblings binds (the
+// register's households are at most 50).
+const maxHousemates = 50
+
+// siblingsSQL counts the distinct children of the service among the
+// housemates bound from $4 on whose enrolment is billed in the period: accepted
+// before its end ($2), neither exempt nor of a tariff of 0, other than
+// the child ($3); and (charge) sent before the enrolment.
+func siblingsSQL(house []string, from int, before bool) (string, []any) {
+	var ph []string
+	args := make([]any, 0, len(house))
+	for i, fc := range house {
+		ph = append(ph, fmt.Sprintf("$%d", from+i))
+		args = append(args, fc)
+	}
+	q := `SELECT COUNT(DISTINCT child_fc) FROM schools_enrolments WHERE service_id = $1 AND status = 'accepted' AND accepted_at < $2
+		AND exempt = FALSE AND amount_cents > 0 AND child_fc <> $3 AND child_fc IN (` + strings.Join(ph, ", ") + `)`
+	if before {
+		q += ` AND (created_at < $` + strconv.Itoa(from+len(house)) + ` OR created_at = $` + strconv.Itoa(from+len(house)) + ` AND id < $` + strconv.Itoa(from+len(house)+1) + `)`
+	}
+	return q, args
+}
+
+// housemates is the child's household in the register (none without the
+// register, or for a child it does not hold).
+func (s *Store) housemates(ctx context.Context, fiscalCode string) ([]string, error) {
+	if s.Household == nil {
+		return nil, nil
+	}
+	house, err := s.Household(ctx, fiscalCode)
+	if err != nil {
+		return nil, fmt.Errorf("schools: household: %w", err)
+	}
+	return house[:min(len(house), maxHousemates)], nil
+}
+
+// charge counts which child of its household an accepted enrolment is
+// among the service's children billed in the period ending at end (the
+// household is the population register's, house; a sibling counts only if
+// accepted by then, not exempt and not of a tariff of 0: an exempt
+// "decoy" gives no reduction; outside review S4), in the order they were
 // sent (the same child in several weeks of a camp is one child), and
 // reduces its amount by that.
-func (s *Store) charge(ctx context.Context, q querier, e *Enrolment) (Charge, error) {
+func (s *Store) charge(ctx context.Context, q querier, e *Enrolment, end time.Time, house []string) (Charge, error) {
 	c := Charge{Nth: 1, Cents: e.AmountCents}
 	if e.Exempt || e.AmountCents == 0 {
 		return Charge{Nth: 1}, nil
 	}
+	if !contains(house, e.ChildFC) || len(house) < 2 {
+		return c, nil
+	}
+	query, args := siblingsSQL(house, 4, true)
 	var before int
-	if err := q.QueryRowContext(ctx, `SELECT COUNT(DISTINCT child_fc) FROM schools_enrolments WHERE service_id = $1 AND parent_fc = $2 AND status = 'accepted'
-		AND child_fc <> $3 AND (created_at < $4 OR created_at = $4 AND id < $5)`, e.ServiceID, e.ParentFC, e.ChildFC, e.CreatedAt, e.ID).Scan(&before); err != nil {
+	if err := q.QueryRowContext(ctx, query, append(append([]any{e.ServiceID, end, e.ChildFC}, args...), e.CreatedAt, e.ID)...).Scan(&before); err != nil {
 		return c, err
 	}
 	c.Nth = before + 1
@@ -391,15 +446,24 @@ func (s *Store) charge(ctx context.Context, q querier, e *Enrolment) (Charge, er
 
 // Charge is what the accepted enrolment e costs a period now (the pages).
 func (s *Store) Charge(ctx context.Context, e *Enrolment) (Charge, error) {
-	return s.charge(ctx, s.DB, e)
+	house, err := s.housemates(ctx, e.ChildFC)
+	if err != nil {
+		return Charge{}, err
+	}
+	return s.charge(ctx, s.DB, e, s.now().Add(time.Microsecond), house)
 }
 
-// Siblings is how many children the parent has accepted in the service:
-// the form tells the reduction the next one would get.
+// Siblings is how many children of the parent's household in the
+// register are accepted and paying in the service: the form tells the
+// reduction the next one would get.
 func (s *Store) Siblings(ctx context.Context, serviceID, parentFC string) (int, error) {
+	house, err := s.housemates(ctx, parentFC)
+	if err != nil || len(house) < 2 {
+		return 0, err
+	}
+	query, args := siblingsSQL(house, 4, false)
 	var n int
-	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(DISTINCT child_fc) FROM schools_enrolments WHERE service_id = $1 AND parent_fc = $2 AND status = 'accepted'`,
-		serviceID, parentFC).Scan(&n)
+	err = s.DB.QueryRowContext(ctx, query, append([]any{serviceID, s.now().Add(time.Microsecond), parentFC}, args...)...).Scan(&n)
 	return n, err
 }
 

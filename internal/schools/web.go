@@ -50,6 +50,8 @@ func (h *Web) Routes() {
 	office.HandleFunc("POST "+boPath+"/{id}/unita", h.boAddUnit)
 	office.HandleFunc("GET "+boPath+"/unita/{unit}", h.boUnit)
 	office.HandleFunc("POST "+boPath+"/unita/{unit}/posti", h.boCapacity)
+	office.HandleFunc("GET "+boPath+"/isee/{id}", h.boISEE)
+	office.HandleFunc("POST "+boPath+"/iscrizioni/{enrolment}/isee", h.boCheckISEE)
 }
 
 // ListData is the public list of the services whose window has not
