@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -80,6 +81,44 @@ func billFixture(t testing.TB, d *db.DB, paying int) string {
 		}
 	}
 	return id
+}
+
+// mealFixture is a canteen billed per meal (€ 3,50 a meal) with one child
+// accepted in August; it returns the service's id and the child's fiscal
+// code.
+func mealFixture(t testing.TB, d *db.DB) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Date(2026, time.August, 20, 9, 0, 0, 0, hours.Rome)
+	s := &schools.Store{DB: d, Now: func() time.Time { return now }}
+	by := schools.Actor{Name: "operator:test"}
+	id, err := s.PutService(ctx, "", schools.ServiceInput{SchoolYear: billYear, Kind: string(schools.Canteen), Title: "Refezione",
+		Opens: now.Add(-time.Hour).Format("2006-01-02T15:04"), Closes: now.Add(24 * time.Hour).Format("2006-01-02T15:04"), Classes: []string{"P2"},
+		TariffUnit: "meal", Bands: "oltre: 3,50"}, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit, err := s.AddUnit(ctx, id, schools.UnitInput{Label: "Primaria Garibaldi", Capacity: "5"}, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ExecContext(ctx, `INSERT INTO accounts (id, kind, created_at, updated_at) VALUES ('meal-parent', 'resident', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`); err != nil {
+		t.Fatal(err)
+	}
+	kid, err := cf.Make("Neri", "Luca", "M", time.Date(2019, time.May, 1, 0, 0, 0, 0, time.UTC), "F205")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, err := cf.Make("Neri", "Bruno", "M", time.Date(1982, time.May, 1, 0, 0, 0, 0, time.UTC), "F205")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Enrol(ctx, schools.Parent{AccountID: "meal-parent", FiscalCode: parent.String(), Email: "neri@example.org", Lang: "it"},
+		schools.Request{ServiceID: id, UnitID: unit, ChildFC: kid.String(), ChildGiven: "Luca", ChildFamily: "Neri", School: "Primaria Garibaldi",
+			Class: "P2", NoISEE: true, Privacy: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return id, kid.String()
 }
 
 func countRows(t testing.TB, d *db.DB, query string, args ...any) int {
@@ -231,6 +270,33 @@ func TestBillingRunCommand(t *testing.T) {
 			ahead := time.Now().In(hours.Rome).AddDate(0, 2, 0).Format("2006-01")
 			if code, _, errOut := runCLI(t, env, "billing", "run", "--month", ahead); code != 2 || !strings.Contains(errOut, "has not begun") {
 				t.Fatalf("a month not begun: %d %q", code, errOut)
+			}
+			// The canteen's attendance: a wrong file imports nothing and names
+			// the line; the right one is imported once; the month's run bills
+			// its meals.
+			canteen, kid := mealFixture(t, d)
+			wrong := filepath.Join(dir, "sbagliato.csv")
+			right := filepath.Join(dir, "ottobre.csv")
+			if err := os.WriteFile(wrong, []byte(schools.AttendanceHeader+"\n"+kid+";2026-10;40\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(right, []byte(schools.AttendanceHeader+"\n"+kid+";2026-10;18\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if code, _, errOut := runCLI(t, env, "billing", "attendance", "--service", canteen, wrong); code != 1 || !strings.Contains(errOut, "line 2: the meals are a number from 0 to 31") {
+				t.Fatalf("a wrong attendance file: %d %q", code, errOut)
+			}
+			if code, out, errOut := runCLI(t, env, "billing", "attendance", "--service", canteen, right); code != 0 || !strings.Contains(out, "1 lines, 18 meals imported for Refezione") {
+				t.Fatalf("attendance: %d %q %q", code, out, errOut)
+			}
+			if code, out, _ := runCLI(t, env, "billing", "attendance", right, "--service", canteen); code != 0 || !strings.Contains(out, "imported before, nothing changed") {
+				t.Fatalf("attendance again: %d %q", code, out)
+			}
+			if code, _, errOut := runCLI(t, env, "billing", "attendance", "--service", "nessuno", right); code != 2 {
+				t.Fatalf("attendance of no service: %d %q", code, errOut)
+			}
+			if code, out, _ := runCLI(t, env, "billing", "run", "--month", billMonth); code != 0 || !strings.Contains(out, "1 bills, € 63,00") || !strings.Contains(out, "18 meals billed") {
+				t.Fatalf("billing the meals: %d %q", code, out)
 			}
 		})
 	}
