@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -483,6 +484,22 @@ func TestSchoolsRankingThroughTheServer(t *testing.T) {
 		if _, body := office.do("GET", s.plain.URL+"/backoffice/servizi-scolastici/unita/"+unit[1]+"?stato=pending", nil); !strings.Contains(body, "VRDSFO19A41F205") {
 			t.Fatal("the office's list of enrolments waiting for the ranking")
 		}
+		// A second parent, without the working parents' points: ranked second.
+		b, _ := s.resident("NREBRN82B01F205", "BRUNO", "NERI", "bruno.neri@example.org")
+		fieldsB := url.Values{"privacy": {"1"}, "unit": {unit[1]}, "child_given": {"Luca"}, "child_family": {"Neri"}, "child_fc": {complete(t, "NRELCU19A01F205")},
+			"school": {"Primaria Garibaldi"}, "class": {"P2"}, "no_isee": {"1"}}
+		res, _ = postMultipart(b, base+schools.Path+"/"+svcID+"/iscrizione", fieldsB, "", nil)
+		locB := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("enrol B: %d", res.StatusCode)
+		}
+		// No published ranking before the ranking.
+		public := s.plain.URL + schools.Path + "/" + svcID + "/graduatoria"
+		for _, u := range []string{public, public + ".csv", public + ".json"} {
+			if res, _ := s.browser(t, nil).do("GET", u, nil); res.StatusCode != http.StatusNotFound {
+				t.Fatalf("%s before the ranking: %d", u, res.StatusCode)
+			}
+		}
 		form.Set("mode", "first_come")
 		if res, body := office.do("POST", s.plain.URL+"/backoffice/servizi-scolastici/"+svcID, form); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-mode-error"`) {
 			t.Fatalf("the mode changed after an enrolment: %d", res.StatusCode)
@@ -509,6 +526,63 @@ func TestSchoolsRankingThroughTheServer(t *testing.T) {
 		got := s.mailsTo(mailA)
 		if len(got) != 2 || !strings.HasPrefix(got[0], "Pre scuola: iscrizione ricevuta\n") || !strings.HasPrefix(got[1], "Pre scuola: graduatoria, iscrizione accolta\n") {
 			t.Fatalf("mails: %q", got)
+		}
+		// The published ranking: application numbers, positions, outcomes;
+		// no names, no fiscal codes; as a page (no JavaScript), CSV and JSON.
+		idA := regexp.MustCompile(`([0-9a-f]{32})`).FindString(loc)
+		idB := regexp.MustCompile(`([0-9a-f]{32})`).FindString(locB)
+		protoA, protoB := schools.Protocol(idA), schools.Protocol(idB)
+		if _, body := a.do("GET", base+strings.TrimSuffix(loc, "?inviata=1"), nil); !strings.Contains(body, protoA) {
+			t.Fatal("the parent's page does not show the application number")
+		}
+		// (Another address than before: the public page's cache keeps the
+		// page as it was for a few seconds.)
+		if _, body := s.browser(t, nil).do("GET", s.plain.URL+schools.Path+"/"+svcID+"?dopo=1", nil); !strings.Contains(body, `href="/servizi-scolastici/`+svcID+`/graduatoria"`) {
+			t.Fatal("the service's page does not link the published ranking")
+		}
+		res, body = s.browser(t, nil).do("GET", public, nil)
+		rowA := regexp.MustCompile(`<tr><td>1</td><th scope="row"><code>` + protoA + `</code></th><td>Ammessa</td><td>Accolta</td></tr>`)
+		rowB := regexp.MustCompile(`<tr><td>2</td><th scope="row"><code>` + protoB + `</code></th><td>In lista d&#39;attesa</td><td>In lista d&#39;attesa</td></tr>`)
+		if res.StatusCode != 200 || !rowA.MatchString(body) || !rowB.MatchString(body) {
+			t.Fatalf("the published ranking: %d", res.StatusCode)
+		}
+		res, csvBody := s.browser(t, nil).do("GET", public+".csv", nil)
+		if res.StatusCode != 200 || csvBody != schools.RankingCSVHeader+"\nPrimaria Garibaldi;1;"+protoA+";accepted;accepted\nPrimaria Garibaldi;2;"+protoB+";waiting;waiting\n" {
+			t.Fatalf("the CSV: %d %q", res.StatusCode, csvBody)
+		}
+		res, jsonBody := s.browser(t, nil).do("GET", public+".json", nil)
+		var published schools.RankingJSON
+		if err := json.Unmarshal([]byte(jsonBody), &published); res.StatusCode != 200 || err != nil || len(published.Units) != 1 || len(published.Units[0].Lines) != 2 ||
+			published.Units[0].Lines[1] != (schools.Ranked{Rank: 2, Protocol: protoB, Outcome: schools.Waiting, Status: schools.Waiting}) {
+			t.Fatalf("the JSON: %d %v %q", res.StatusCode, err, jsonBody)
+		}
+		for _, got := range []string{body, csvBody, jsonBody} {
+			for _, personal := range []string{"Sofia", "Luca", "Verdi", "Neri", "VRDSFO", "NRELCU", "VRDNNA", "NREBRN", idA, idB} {
+				if strings.Contains(got, personal) {
+					t.Fatalf("the published ranking holds %q", personal)
+				}
+			}
+		}
+		// A withdrawal shows in the status now, not in the outcome.
+		if res, _ := a.do("POST", base+strings.TrimSuffix(loc, "?inviata=1")+"/ritira", url.Values{}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("withdraw: %d", res.StatusCode)
+		}
+		if _, csvBody := s.browser(t, nil).do("GET", public+".csv", nil); !strings.Contains(csvBody, protoA+";accepted;withdrawn\n") || !strings.Contains(csvBody, protoB+";waiting;accepted\n") {
+			t.Fatalf("the CSV after a withdrawal: %q", csvBody)
+		}
+		// The exports read the whole list: a client has a budget of them.
+		busy := false
+		for range schools.RankingExports + 1 {
+			if res, _ := s.browser(t, nil).do("GET", public+".json", nil); res.StatusCode == http.StatusTooManyRequests && res.Header.Get("Retry-After") != "" {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			t.Fatal("the exports have no budget")
+		}
+		if res, _ := s.browser(t, nil).do("GET", public, nil); res.StatusCode != 200 {
+			t.Fatalf("the page past the exports' budget: %d", res.StatusCode)
 		}
 	})
 }

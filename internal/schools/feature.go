@@ -76,7 +76,7 @@ func (m *Module) Feature() feature.Feature {
 					_, ok, err := register.Lookup(ctx, code)
 					return ok, err
 				}, Household: register.Housemates}
-			(&Web{App: h.Portal, Store: m.Store, Now: m.Now}).Routes()
+			(&Web{App: h.Portal, Store: m.Store, Now: m.Now, Limiter: h.Limiter}).Routes()
 			h.BackOffice(identity.Section{Label: "schools.bo.title", Href: boPath, Roles: OfficeRoles})
 			h.Panel(area.Of(area.Activities, m))
 			h.Export("school_enrolments", m.export)

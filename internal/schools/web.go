@@ -13,6 +13,7 @@ import (
 	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
+	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -21,6 +22,9 @@ type Web struct {
 	App   *web.App
 	Store *Store
 	Now   func() time.Time
+	// Limiter keeps anonymous clients' budgets of the published rankings'
+	// exports (nil: none).
+	Limiter *throttle.Limiter
 }
 
 func (h *Web) now() time.Time {
@@ -35,6 +39,9 @@ func (h *Web) Routes() {
 	m := h.App.For("schools")
 	m.HandleFunc("GET "+Path, h.list)
 	m.HandleFunc("GET "+Path+"/{id}", h.service)
+	m.HandleFunc("GET "+Path+"/{id}/graduatoria", h.ranking)
+	m.HandleFunc("GET "+Path+"/{id}/graduatoria.csv", h.rankingExport("csv"))
+	m.HandleFunc("GET "+Path+"/{id}/graduatoria.json", h.rankingExport("json"))
 	parent := m.Guarded(Need)
 	parent.HandleFunc("GET "+Path+"/{id}/iscrizione", h.form)
 	parent.HandleFunc("POST "+Path+"/{id}/iscrizione", h.enrol)
