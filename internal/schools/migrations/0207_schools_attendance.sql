@@ -26,3 +26,6 @@ CREATE TABLE schools_attendance (
 );
 -- The billing run's list of a service's months to bill.
 CREATE INDEX schools_attendance_month ON schools_attendance (service_id, month, enrolment_id);
+-- A child's enrolments of a service, for the import's lookup of the
+-- enrolment a line is billed to (an index range per line).
+CREATE INDEX schools_enrolments_child ON schools_enrolments (service_id, child_fc, accepted_at);
