@@ -586,3 +586,53 @@ func TestSchoolsRankingThroughTheServer(t *testing.T) {
 		}
 	})
 }
+
+// The school office uploads the canteen's attendance through the back
+// office as built: a wrong line is named on the page and nothing is
+// imported; the right file is imported once; the page of a service not
+// billed per meal does not exist; a parent may not upload.
+func TestSchoolsAttendanceUpload(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSportelloSite(t, d)
+		office := operatorBrowser(t, s.idSite, "scuole@comune.example.it", "schools")
+		canteen, kid := mealFixture(t, d)
+		page := s.plain.URL + "/backoffice/servizi-scolastici/presenze/" + canteen
+		if res, body := office.do("GET", s.plain.URL+"/backoffice/servizi-scolastici/"+canteen, nil); res.StatusCode != 200 || !strings.Contains(body, `href="/backoffice/servizi-scolastici/presenze/`+canteen+`"`) {
+			t.Fatalf("the service's page does not link the attendance: %d", res.StatusCode)
+		}
+		if res, body := office.do("GET", page, nil); res.StatusCode != 200 || !strings.Contains(body, `enctype="multipart/form-data"`) || !strings.Contains(body, "Nessun file importato") {
+			t.Fatalf("the attendance page: %d", res.StatusCode)
+		}
+		wrong := []byte(schools.AttendanceHeader + "\n" + kid + ";2026-10;18\n" + kid + ";2026-09;40\n")
+		if res, body := postFile(office, page+"/importa", nil, "file", "sbagliato.csv", wrong); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, "1 righe da correggere") || !strings.Contains(body, "I pasti sono un numero da 0 a 31") {
+			t.Fatalf("a wrong file: %d", res.StatusCode)
+		}
+		if n := countRows(t, d, `SELECT COUNT(*) FROM schools_attendance`); n != 0 {
+			t.Fatalf("a wrong file imported %d lines", n)
+		}
+		right := []byte(schools.AttendanceHeader + "\n" + kid + ";2026-10;18\n")
+		if res, body := postFile(office, page+"/importa", nil, "file", "ottobre.csv", right); res.StatusCode != 200 || !strings.Contains(body, "Presenze importate: 1 righe, 18 pasti") ||
+			!strings.Contains(body, "ottobre.csv") {
+			t.Fatalf("the right file: %d", res.StatusCode)
+		}
+		if res, body := postFile(office, page+"/importa", nil, "file", "ottobre-bis.csv", right); res.StatusCode != http.StatusConflict || !strings.Contains(body, "già stato importato") {
+			t.Fatalf("the same file again: %d", res.StatusCode)
+		}
+		if res, _ := postFile(office, page+"/importa", nil, "nope", "x.csv", right); res.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("no file: %d", res.StatusCode)
+		}
+		monthly := billFixture(t, d, 1)
+		if res, _ := office.do("GET", s.plain.URL+"/backoffice/servizi-scolastici/presenze/"+monthly, nil); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("a monthly service's attendance: %d", res.StatusCode)
+		}
+		a, _ := s.resident("VRDNNA80A41F205", "ANNA", "VERDI", "anna.verdi@example.org")
+		if res, _ := postFile(a, s.tls.URL+"/backoffice/servizi-scolastici/presenze/"+canteen+"/importa", nil, "file", "x.csv", right); res.StatusCode != http.StatusForbidden &&
+			res.StatusCode != http.StatusNotFound {
+			t.Fatalf("a parent uploads: %d", res.StatusCode)
+		}
+		if n := countRows(t, d, `SELECT COUNT(*) FROM schools_attendance`); n != 1 {
+			t.Fatalf("%d lines", n)
+		}
+	})
+}

@@ -22,6 +22,12 @@ import (
 // postMultipart sends fields and, when content is set, the file "certificate".
 func postMultipart(b *browser, u string, fields url.Values, name string, content []byte) (*http.Response, string) {
 	b.t.Helper()
+	return postFile(b, u, fields, "certificate", name, content)
+}
+
+// postFile posts a multipart form with a file in the part field.
+func postFile(b *browser, u string, fields url.Values, field, name string, content []byte) (*http.Response, string) {
+	b.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for k, vs := range fields {
@@ -30,7 +36,7 @@ func postMultipart(b *browser, u string, fields url.Values, name string, content
 		}
 	}
 	if content != nil {
-		fw, err := mw.CreateFormFile("certificate", name)
+		fw, err := mw.CreateFormFile(field, name)
 		if err != nil {
 			b.t.Fatal(err)
 		}

@@ -2,8 +2,10 @@ package schools
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -347,4 +349,80 @@ func (h *Web) boCheckISEE(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	web.Redirect(w, r, boPath+"/isee/"+e.ServiceID, url.Values{"fatto": {e.ISEECheck}})
+}
+
+// BOAttendanceData is a service's attendance page: the upload form, the
+// wrong lines of a file refused, the files imported.
+type BOAttendanceData struct {
+	Service *Service
+	Alert   string
+	Errors  LineErrors
+	Done    *AttendanceResult
+	Files   []AttendanceFile
+}
+
+func (h *Web) attendancePage(w http.ResponseWriter, r *http.Request, status int, svc *Service, d *BOAttendanceData) {
+	var err error
+	d.Service = svc
+	if d.Files, err = h.Store.AttendanceFiles(r.Context(), svc.ID); err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	lang := h.App.I18n.Lang(r)
+	name := svc.Title + " " + svc.SchoolYear
+	h.boPage(w, r, status, "schools_bo_attendance", h.App.I18n.T(lang, "schools.attendance.title")+" – "+name,
+		[]web.Crumb{{Label: name, Href: boPath + "/" + svc.ID}, {Label: h.App.I18n.T(lang, "schools.attendance.title")}}, d)
+}
+
+func (h *Web) mealService(w http.ResponseWriter, r *http.Request) (*Service, bool) {
+	svc, err := h.Store.Service(r.Context(), r.PathValue("id"))
+	if err == nil && svc.TariffUnit != "meal" {
+		err = ErrNotFound
+	}
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return nil, false
+	}
+	return svc, true
+}
+
+func (h *Web) boAttendance(w http.ResponseWriter, r *http.Request) {
+	if svc, ok := h.mealService(w, r); ok {
+		h.attendancePage(w, r, http.StatusOK, svc, &BOAttendanceData{})
+	}
+}
+
+// boImportAttendance imports an attendance file at once, in one
+// transaction (at most MaxAttendanceLines lines: a second or two), so the
+// office sees every wrong line on the page it sent the file from.
+func (h *Web) boImportAttendance(w http.ResponseWriter, r *http.Request) {
+	svc, ok := h.mealService(w, r)
+	if !ok {
+		return
+	}
+	h.App.LargeBody(w, r)
+	r.Body = http.MaxBytesReader(w, r.Body, MaxAttendanceFile+(64<<10))
+	file, hdr, err := r.FormFile("file")
+	if err != nil {
+		h.attendancePage(w, r, http.StatusUnprocessableEntity, svc, &BOAttendanceData{Alert: "schools.attendance.no_file"})
+		return
+	}
+	defer func() { _ = file.Close() }()
+	data, err := io.ReadAll(io.LimitReader(file, MaxAttendanceFile+1))
+	if err != nil || len(data) > MaxAttendanceFile {
+		h.attendancePage(w, r, http.StatusRequestEntityTooLarge, svc, &BOAttendanceData{Alert: "schools.attendance.too_big"})
+		return
+	}
+	res, err := h.Store.ImportAttendance(r.Context(), svc.ID, filepath.Base(hdr.Filename), data, actor(r), nil)
+	var le LineErrors
+	switch {
+	case errors.As(err, &le):
+		h.attendancePage(w, r, http.StatusUnprocessableEntity, svc, &BOAttendanceData{Errors: le})
+	case errors.Is(err, ErrAttendanceBefore):
+		h.attendancePage(w, r, http.StatusConflict, svc, &BOAttendanceData{Alert: "schools.attendance.before"})
+	case err != nil:
+		h.App.Fail(w, r, err)
+	default:
+		h.attendancePage(w, r, http.StatusOK, svc, &BOAttendanceData{Done: res})
+	}
 }

@@ -58,6 +58,8 @@ func (h *Web) Routes() {
 	office.HandleFunc("GET "+boPath+"/unita/{unit}", h.boUnit)
 	office.HandleFunc("POST "+boPath+"/unita/{unit}/posti", h.boCapacity)
 	office.HandleFunc("GET "+boPath+"/isee/{id}", h.boISEE)
+	office.HandleFunc("GET "+boPath+"/presenze/{id}", h.boAttendance)
+	office.HandleFunc("POST "+boPath+"/presenze/{id}/importa", h.boImportAttendance)
 	office.HandleFunc("POST "+boPath+"/iscrizioni/{enrolment}/isee", h.boCheckISEE)
 }
 
