@@ -138,6 +138,8 @@ func (p *Provider) Routes() {
 	// origins: a browser application's token request, an application's
 	// logout form. The logout confirmation is not among them.
 	p.App.CrossOriginAllowed = append(p.App.CrossOriginAllowed, PathToken, PathEndSession, PathRevoke, PathIntrospect, PathUserinfo)
+	m.HandleFunc("POST "+PathCounterSubject, p.counterSubject)
+	p.App.CrossOriginAllowed = append(p.App.CrossOriginAllowed, PathCounterSubject)
 	m.HandleFunc("GET "+PathLogin, p.login)
 	m.HandleFunc("POST "+PathConsent, p.consent)
 	low := m.Guarded(assurance.Low)

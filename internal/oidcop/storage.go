@@ -24,6 +24,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/throttle"
 	tokens "github.com/civico-pa/civico/internal/token"
 )
 
@@ -46,6 +47,12 @@ type Storage struct {
 	Residents Residents
 	Audit     audit.Writer
 	Now       func() time.Time
+	// CounterClient is the client the counter endpoint answers (Partecipa;
+	// "": none), Seeds finds its residents' subjects, Limiter keeps the
+	// operators' budgets of look-ups.
+	CounterClient string
+	Seeds         CounterSeeds
+	Limiter       *throttle.Limiter
 	// EndSession ends a portal session by its hash (identity's EndOne),
 	// which in turn starts back-channel logout.
 	EndSession func(ctx context.Context, accountID, hash string) error

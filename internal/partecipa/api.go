@@ -170,8 +170,16 @@ type ResultsJSON struct {
 	Readme      string `json:"readme"`
 }
 
-func channelKey(ch int) string {
-	if ch == Verified {
+// channelKey names a channel in the open data: verified (every verified
+// answer, or the online ones when the counter's are apart), counter,
+// survey.
+func (r *Results) channelKey(ch int) string {
+	switch {
+	case ch == Counter:
+		return "counter"
+	case ch == Verified && r.Split:
+		return "online"
+	case ch == Verified:
 		return "verified"
 	}
 	return "survey"
@@ -184,7 +192,7 @@ func resultLines(res *Results) []ResultLine {
 	for i, q := range res.Questions {
 		qq := q.Question
 		for _, ch := range res.Channels {
-			base := ResultLine{Question: qq.ID, Number: i + 1, Kind: qq.Kind, Text: qq.Text, Channel: channelKey(ch), Answered: q.Answered[ch]}
+			base := ResultLine{Question: qq.ID, Number: i + 1, Kind: qq.Kind, Text: qq.Text, Channel: res.channelKey(ch), Answered: q.Answered[ch]}
 			switch qq.Kind {
 			case Single, Multiple, Scale:
 				for j, o := range qq.Choices() {
@@ -244,7 +252,7 @@ func (p *Partecipa) apiResults(w http.ResponseWriter, r *http.Request) {
 	out := ResultsJSON{Consultation: p.consultationJSON(c, p.Store.now(), false), Ballots: map[string]int64{}, Lines: resultLines(res),
 		Licence: Licence, LicenceURL: LicenceURL, Attribution: page.Town.Name, Readme: p.Auth.BaseURL + "/dati-aperti"}
 	for _, ch := range res.Channels {
-		out.Ballots[channelKey(ch)] = res.Ballots[ch]
+		out.Ballots[res.channelKey(ch)] = res.Ballots[ch]
 	}
 	if !c.LiveResults || c.PublishedAt != nil {
 		w.Header().Set("Cache-Control", "public, max-age=60")

@@ -83,6 +83,11 @@ type Viewer struct {
 	// Roles are the back-office roles the provider released (first-party
 	// applications only).
 	Roles []string
+	// accessToken is the sealed access token of an operator holding
+	// CounterRole, until accessExpires: what the provider's counter
+	// endpoint asks for.
+	accessToken   string
+	accessExpires time.Time
 }
 
 // HasRole reports whether the viewer holds role.
@@ -166,8 +171,10 @@ func (a *Auth) lookup(ctx context.Context, token string) (*Viewer, error) {
 	var v Viewer
 	var claims string
 	var last, exp time.Time
-	err := a.DB.QueryRowContext(ctx, `SELECT subject, name, acr, claims, last_seen_at, expires_at FROM partecipa_sessions WHERE id_hash = $1`, h).
-		Scan(&v.Subject, &v.Name, &v.ACR, &claims, &last, &exp)
+	var accessExp sql.NullTime
+	err := a.DB.QueryRowContext(ctx, `SELECT subject, name, acr, claims, last_seen_at, expires_at, access_token, access_expires_at FROM partecipa_sessions WHERE id_hash = $1`, h).
+		Scan(&v.Subject, &v.Name, &v.ACR, &claims, &last, &exp, &v.accessToken, &accessExp)
+	v.accessExpires = accessExp.Time
 	if err != nil {
 		return nil, err
 	}
@@ -309,9 +316,22 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 	extra, _ := json.Marshal(claims.residenceClaims)
 	token := tokens.Secret(32)
 	now := a.now()
-	if _, err := a.DB.ExecContext(ctx, `INSERT INTO partecipa_sessions (id_hash, subject, sid, name, acr, claims, id_token, created_at, last_seen_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`, tokens.Hash(token), idt.Subject, claims.SID, claims.Name, claims.ACR, string(extra), raw,
-		now, now.Add(sessionAbsolute)); err != nil {
+	// Only an operator of the counter keeps their access token, sealed:
+	// the provider's counter endpoint wants it.
+	var access string
+	var accessExp *time.Time
+	if slices.Contains(claims.Roles, CounterRole) && tok.AccessToken != "" {
+		if access, err = a.sealToken(tok.AccessToken); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		e := tok.Expiry.UTC()
+		accessExp = &e
+	}
+	if _, err := a.DB.ExecContext(ctx, `INSERT INTO partecipa_sessions (id_hash, subject, sid, name, acr, claims, id_token, created_at, last_seen_at, expires_at,
+		access_token, access_expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)`, tokens.Hash(token), idt.Subject, claims.SID, claims.Name, claims.ACR, string(extra), raw,
+		now, now.Add(sessionAbsolute), access, accessExp); err != nil {
 		a.fail(w, r, err)
 		return
 	}

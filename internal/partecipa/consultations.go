@@ -103,6 +103,9 @@ func (c *Consultation) Eligible(v *Viewer) (bool, string) {
 type Store struct {
 	DB    *db.DB
 	Audit audit.Writer
+	// MinCell is the fewest answers a published group may stand for
+	// (DefaultMinCell when 0): the counter's column, a breakdown's cell.
+	MinCell int
 	Now   func() time.Time
 	// Limiter keeps residents' budgets of proposals, comments and
 	// reports.

@@ -64,6 +64,10 @@ func (p *Partecipa) Routes() {
 	office.HandleFunc("POST /ufficio/{id}/chiudi", p.officeAction(p.Store.Close, "closed"))
 	office.HandleFunc("POST /ufficio/{id}/pubblica", p.officeAction(p.Store.Publish, "published"))
 	office.HandleFunc("GET /ufficio/{id}/risultati", p.officeResults)
+	counter := m.Guarded(assurance.Low, CounterRole)
+	counter.HandleFunc("GET /sportello", p.counterList)
+	counter.HandleFunc("GET /sportello/{id}", p.counterForm)
+	counter.HandleFunc("POST /sportello/{id}", p.counterRecord)
 	p.proposalRoutes(m, office)
 	p.apiRoutes()
 	a := p.Auth
