@@ -106,7 +106,7 @@ type Store struct {
 	// MinCell is the fewest answers a published group may stand for
 	// (DefaultMinCell when 0): the counter's column, a breakdown's cell.
 	MinCell int
-	Now   func() time.Time
+	Now     func() time.Time
 	// Limiter keeps residents' budgets of proposals, comments and
 	// reports.
 	Limiter *throttle.Limiter

@@ -196,7 +196,7 @@ func (p *Partecipa) counterRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	resident, err := p.Auth.CounterLookup(ctx, operator, code)
 	if errors.Is(err, ErrCounterLogin) {
-		web.Redirect(w, r, "/accedi", url.Values{"next": {"/sportello/" + c.ID}, })
+		web.Redirect(w, r, "/accedi", url.Values{"next": {"/sportello/" + c.ID}})
 		return
 	}
 	var f problem.Fields

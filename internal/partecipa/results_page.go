@@ -21,7 +21,7 @@ type ResultsData struct {
 	Columns         []ChannelView
 	// MinCell is the fewest answers a column shown apart stands for.
 	MinCell int
-	Charts          []QuestionChart
+	Charts  []QuestionChart
 }
 
 // ChannelView is a channel as a column of the results: its name and its
