@@ -41,13 +41,17 @@ type CounterSeeds interface {
 
 // CounterAnswer is all the counter endpoint answers: the subject the
 // counter client knows the person by, and what its residence scope would
-// say of them (resident, district, age band), for eligibility. Never
+// say of them (resident, district, age band), for eligibility, and the
+// demographics scope's sex, for the breakdowns. Never
 // whether they took part in anything: the provider does not know.
 type CounterAnswer struct {
 	Subject  string `json:"sub"`
 	Resident bool   `json:"resident"`
 	District string `json:"district,omitempty"`
 	AgeBand  string `json:"age_band,omitempty"`
+	// Sex, from the register, for the breakdowns (the demographics
+	// scope's; Partecipa keeps it only as aggregate counts).
+	Sex string `json:"sex,omitempty"`
 }
 
 // Birthdays is what the register says of a person's birth, for the age
@@ -164,8 +168,11 @@ func (p *Provider) counterSubject(w http.ResponseWriter, r *http.Request) {
 	if resident {
 		a.District = district
 		if b, ok := s.Residents.(Birthdays); ok {
-			if _, date, ok, err := b.Birth(ctx, string(code)); err == nil && ok {
+			if sex, date, ok, err := b.Birth(ctx, string(code)); err == nil && ok {
 				a.AgeBand = AgeBand(date, s.now().In(hours.Rome))
+				if sex == "F" || sex == "M" {
+					a.Sex = sex
+				}
 			}
 		}
 	}

@@ -115,7 +115,7 @@ func New(cfg Config) (*Provider, error) {
 }
 
 var supportedClaims = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash", "c_hash",
-	"name", "given_name", "family_name", "locale", "updated_at", "preferred_username", "email", "email_verified", "fiscal_code", "resident", "district", "age_band", "roles"}
+	"name", "given_name", "family_name", "locale", "updated_at", "preferred_username", "email", "email_verified", "fiscal_code", "resident", "district", "age_band", "roles", "sex"}
 
 // Routes mounts the provider on the portal.
 func (p *Provider) Routes() {

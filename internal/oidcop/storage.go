@@ -660,6 +660,27 @@ func (s *Storage) fill(ctx context.Context, info *oidc.UserInfo, accountID, subj
 			if len(acc.Roles) > 0 {
 				info.AppendClaims("roles", acc.Roles)
 			}
+		case ScopeDemographics:
+			// Only first-party clients are registered with it; only
+			// what a proof or the register settled.
+			if !proven {
+				continue
+			}
+			resident, district, err := s.Residents.Residence(ctx, fiscalCode)
+			if err != nil {
+				return err
+			}
+			if resident && district != "" {
+				info.AppendClaims("district", district)
+			}
+			if acc.BirthSource.Proven() {
+				if acc.Sex == "F" || acc.Sex == "M" {
+					info.AppendClaims("sex", acc.Sex)
+				}
+				if band := AgeBand(acc.BirthDate, s.now().In(hours.Rome)); band != "" {
+					info.AppendClaims("age_band", band)
+				}
+			}
 		case ScopeResidence:
 			if !proven {
 				continue

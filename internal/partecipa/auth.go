@@ -78,6 +78,8 @@ type Viewer struct {
 	ResidentKnown, Resident bool
 	District                string
 	AgeBand                 string
+	// Sex is the demographics scope's, for the breakdowns only.
+	Sex string
 	// Level is how sure the portal was of who logged in.
 	Level assurance.Level
 	// Roles are the back-office roles the provider released (first-party
@@ -134,7 +136,7 @@ func (a *Auth) discover(ctx context.Context) (*gooidc.Provider, error) {
 
 func (a *Auth) oauth(p *gooidc.Provider) *oauth2.Config {
 	return &oauth2.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, Endpoint: p.Endpoint(),
-		RedirectURL: a.BaseURL + "/auth/callback", Scopes: []string{gooidc.ScopeOpenID, "profile", "residence", "roles"}}
+		RedirectURL: a.BaseURL + "/auth/callback", Scopes: []string{gooidc.ScopeOpenID, "profile", "residence", "roles", "demographics"}}
 }
 
 func (a *Auth) secure() bool { return strings.HasPrefix(a.BaseURL, "https://") }
@@ -192,7 +194,7 @@ func (a *Auth) lookup(ctx context.Context, token string) (*Viewer, error) {
 	if err := json.Unmarshal([]byte(claims), &c); err != nil {
 		return nil, err
 	}
-	v.District, v.AgeBand, v.Roles = c.District, c.AgeBand, c.Roles
+	v.District, v.AgeBand, v.Roles, v.Sex = c.District, c.AgeBand, c.Roles, c.Sex
 	v.Level, _ = assurance.OfACR(v.ACR)
 	if c.Resident != nil {
 		v.ResidentKnown, v.Resident = true, *c.Resident
@@ -204,6 +206,7 @@ type residenceClaims struct {
 	Resident *bool  `json:"resident,omitempty"`
 	District string `json:"district,omitempty"`
 	AgeBand  string `json:"age_band,omitempty"`
+	Sex      string `json:"sex,omitempty"`
 	// Roles come with the roles scope, not residence: kept beside them.
 	Roles []string `json:"roles,omitempty"`
 }

@@ -123,8 +123,8 @@ func (s *Store) Cast(ctx context.Context, c *Consultation, v *Viewer, a Answers)
 // as the provider's counter endpoint described them: their subject for
 // Partecipa and their residence. A person identified by a document in
 // front of an operator is as sure as a card login: High.
-func CounterResident(subject string, resident bool, district, ageBand string) *Viewer {
-	return &Viewer{Subject: subject, ResidentKnown: true, Resident: resident, District: district, AgeBand: ageBand, Level: assurance.High}
+func CounterResident(subject string, resident bool, district, ageBand, sex string) *Viewer {
+	return &Viewer{Subject: subject, ResidentKnown: true, Resident: resident, District: district, AgeBand: ageBand, Sex: sex, Level: assurance.High}
 }
 
 // CastCounter records the answers an operator took at a counter for
@@ -168,6 +168,9 @@ func (s *Store) cast(ctx context.Context, c *Consultation, v *Viewer, a Answers,
 			return err
 		}
 		if _, err = tx.ExecContext(ctx, `DELETE FROM partecipa_drafts WHERE consultation_id = $1 AND subject = $2`, c.ID, v.Subject); err != nil {
+			return err
+		}
+		if err := keepBreakdowns(ctx, tx, c, v, a); err != nil {
 			return err
 		}
 		if then != nil {

@@ -85,11 +85,12 @@ func (a *Auth) CounterLookup(ctx context.Context, operator *Viewer, fiscalCode s
 		Resident bool   `json:"resident"`
 		District string `json:"district"`
 		AgeBand  string `json:"age_band"`
+		Sex      string `json:"sex"`
 	}
 	if err := json.Unmarshal(body, &ans); err != nil || ans.Subject == "" {
 		return nil, errors.New("counter subject: an answer without a subject")
 	}
-	return CounterResident(ans.Subject, ans.Resident, ans.District, ans.AgeBand), nil
+	return CounterResident(ans.Subject, ans.Resident, ans.District, ans.AgeBand, ans.Sex), nil
 }
 
 // CounterData is the counter's page: the consultations open now, or one

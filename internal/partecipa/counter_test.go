@@ -14,7 +14,7 @@ import (
 
 var deskOperator = &Viewer{Subject: "sub-operator", Level: assurance.Substantial, Roles: []string{CounterRole}}
 
-func counterResident(sub string) *Viewer { return CounterResident(sub, true, "Crocetta", "25-34") }
+func counterResident(sub string) *Viewer { return CounterResident(sub, true, "Crocetta", "25-34", "F") }
 
 // One roll, one constraint: the counter and online meet at the roll's
 // primary key, in either order and at once, and the loser writes nothing.
@@ -92,7 +92,7 @@ func TestCounterEligibility(t *testing.T) {
 		s := newStore(d)
 		ctx := context.Background()
 		c := newConsultation(t, s, assurance.High, false)
-		if err := s.CastCounter(ctx, c, deskOperator, CounterResident("sub-out", false, "", ""), answers("nord", "4")); err == nil {
+		if err := s.CastCounter(ctx, c, deskOperator, CounterResident("sub-out", false, "", "", ""), answers("nord", "4")); err == nil {
 			t.Fatal("a non-resident answered a residents' consultation at the counter")
 		}
 		if err := s.CastCounter(ctx, c, deskOperator, counterResident(deskOperator.Subject), answers("nord", "4")); err == nil {

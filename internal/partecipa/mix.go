@@ -191,6 +191,9 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string) (int, error) 
 	if _, err := tx.ExecContext(ctx, `UPDATE partecipa_counter_tallies SET n = n WHERE consultation_id = $1`, cid); err != nil {
 		return 0, err
 	}
+	if err := mixBreakdowns(ctx, tx, cid); err != nil {
+		return 0, err
+	}
 	_, err = tx.ExecContext(ctx, `UPDATE partecipa_tallies SET n = n WHERE consultation_id = $1`, cid)
 	return len(batch), err
 }

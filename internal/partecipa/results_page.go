@@ -21,6 +21,9 @@ type ResultsData struct {
 	Columns         []ChannelView
 	// MinCell is the fewest answers a column shown apart stands for.
 	MinCell int
+	// Breakdowns by sex, age band and district, once the consultation
+	// closed (Store.Breakdowns), suppressed.
+	Breakdowns []BreakdownTable
 	Charts  []QuestionChart
 }
 
@@ -74,6 +77,10 @@ func (p *Partecipa) renderResults(w http.ResponseWriter, r *http.Request, c *Con
 		page.Breadcrumb = []web.Crumb{{Label: c.Title, Href: "/consultazioni/" + c.ID}, {Label: page.T("partecipa.results.title")}}
 	}
 	d := &ResultsData{C: c, R: res, Status: c.Status(p.Store.now()), Office: office, Export: c.ResultsPublic(p.Store.now()), MinCell: p.Store.minCell()}
+	if d.Breakdowns, err = p.Store.Breakdowns(r.Context(), c); err != nil {
+		p.App.Fail(w, r, err)
+		return
+	}
 	for _, ch := range res.Channels {
 		d.Columns = append(d.Columns, ChannelView{Channel: ch, Name: page.T(res.channelName(ch)), Ballots: res.Ballots[ch]})
 	}
