@@ -24,7 +24,7 @@ type ResultsData struct {
 	// Breakdowns by sex, age band and district, once the consultation
 	// closed (Store.Breakdowns), suppressed.
 	Breakdowns []BreakdownTable
-	Charts  []QuestionChart
+	Charts     []QuestionChart
 }
 
 // ChannelView is a channel as a column of the results: its name and its
