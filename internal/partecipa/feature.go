@@ -45,6 +45,7 @@ func (m *Module) Feature() feature.Feature {
 			// The portal's back office leads the office to its pages, on
 			// Partecipa's origin.
 			h.BackOffice(identity.Section{Label: "partecipa.office.title", Href: h.PartecipaBaseURL + "/ufficio", Roles: []string{OfficeRole}})
+			h.BackOffice(identity.Section{Label: "partecipa.counter.title", Href: h.PartecipaBaseURL + "/sportello", Roles: []string{CounterRole}})
 			return nil
 		},
 	}
