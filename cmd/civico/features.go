@@ -108,7 +108,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	p := cfg.PartecipaBaseURL
 	c.oidc = &oidcop.Module{Secret: secret, Residents: register, CounterClient: partecipaClientID, Clients: []oidcop.NewClient{{ID: partecipaClientID, Name: "Partecipa", FirstParty: true,
 		RedirectURIs: []string{p + "/auth/callback"}, PostLogoutURIs: []string{p + "/"}, BackchannelLogoutURI: p + "/auth/backchannel-logout",
-		Scopes: []string{"openid", "profile", oidcop.ScopeResidence, oidcop.ScopeRoles, oidcop.ScopeDemographics}, Secret: secret.ClientSecret(partecipaClientID)}}}
+		Scopes: []string{"openid", "profile", "email", oidcop.ScopeResidence, oidcop.ScopeRoles, oidcop.ScopeDemographics}, Secret: secret.ClientSecret(partecipaClientID)}}}
 	// Partecipa reaches the provider through the portal's listener from a
 	// loopback address like any client: its connections are kept under
 	// half the per-client cap, so that a burst of logins queues here

@@ -80,6 +80,9 @@ type Viewer struct {
 	AgeBand                 string
 	// Sex is the demographics scope's, for the breakdowns only.
 	Sex string
+	// Email is the confirmed address the provider released, for the
+	// notifications the resident opts into.
+	Email string
 	// Level is how sure the portal was of who logged in.
 	Level assurance.Level
 	// Roles are the back-office roles the provider released (first-party
@@ -136,7 +139,7 @@ func (a *Auth) discover(ctx context.Context) (*gooidc.Provider, error) {
 
 func (a *Auth) oauth(p *gooidc.Provider) *oauth2.Config {
 	return &oauth2.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, Endpoint: p.Endpoint(),
-		RedirectURL: a.BaseURL + "/auth/callback", Scopes: []string{gooidc.ScopeOpenID, "profile", "residence", "roles", "demographics"}}
+		RedirectURL: a.BaseURL + "/auth/callback", Scopes: []string{gooidc.ScopeOpenID, "profile", "residence", "roles", "demographics", "email"}}
 }
 
 func (a *Auth) secure() bool { return strings.HasPrefix(a.BaseURL, "https://") }
@@ -194,7 +197,7 @@ func (a *Auth) lookup(ctx context.Context, token string) (*Viewer, error) {
 	if err := json.Unmarshal([]byte(claims), &c); err != nil {
 		return nil, err
 	}
-	v.District, v.AgeBand, v.Roles, v.Sex = c.District, c.AgeBand, c.Roles, c.Sex
+	v.District, v.AgeBand, v.Roles, v.Sex, v.Email = c.District, c.AgeBand, c.Roles, c.Sex, c.Email
 	v.Level, _ = assurance.OfACR(v.ACR)
 	if c.Resident != nil {
 		v.ResidentKnown, v.Resident = true, *c.Resident
@@ -207,6 +210,7 @@ type residenceClaims struct {
 	District string `json:"district,omitempty"`
 	AgeBand  string `json:"age_band,omitempty"`
 	Sex      string `json:"sex,omitempty"`
+	Email    string `json:"email,omitempty"`
 	// Roles come with the roles scope, not residence: kept beside them.
 	Roles []string `json:"roles,omitempty"`
 }

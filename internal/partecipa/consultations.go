@@ -15,6 +15,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/throttle"
+	"github.com/civico-pa/civico/internal/mail"
 	tokens "github.com/civico-pa/civico/internal/token"
 )
 
@@ -103,6 +104,11 @@ func (c *Consultation) Eligible(v *Viewer) (bool, string) {
 type Store struct {
 	DB    *db.DB
 	Audit audit.Writer
+	// Outbox sends the notifications, in T's words (Italian), with links
+	// to BaseURL (Partecipa's).
+	Outbox  *mail.Outbox
+	T       func(id string, args ...any) string
+	BaseURL string
 	// MinCell is the fewest answers a published group may stand for
 	// (DefaultMinCell when 0): the counter's column, a breakdown's cell.
 	MinCell int
@@ -344,6 +350,13 @@ func (s *Store) Open(ctx context.Context, id, actor string) error {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return problem.New(problem.Conflict, "partecipa.office.cannot_open", nil)
+		}
+		c, err := getTx(ctx, tx, id, "")
+		if err != nil {
+			return err
+		}
+		if err := s.notifyOpened(ctx, tx, c); err != nil {
+			return err
 		}
 		return s.record(ctx, tx, actor, "open", id, nil)
 	})

@@ -429,6 +429,12 @@ func (s *Store) Decide(ctx context.Context, id string, d Decision, actor string)
 			d.Status, d.Answer, answered, now, id); err != nil {
 			return err
 		}
+		// A new or changed answer is news for the supporters who asked.
+		if answered != nil && (p.AnsweredAt == nil || !answered.Equal(*p.AnsweredAt)) {
+			if err := s.notifyAnswered(ctx, tx, id, p.Title); err != nil {
+				return err
+			}
+		}
 		return s.recordProposal(ctx, tx, actor, "proposal.decide", "proposal:"+id, map[string]string{"status": d.Status, "from": p.Status,
 			"answered": strconv.FormatBool(d.Answer != "")})
 	})
