@@ -13,9 +13,9 @@ import (
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/throttle"
-	"github.com/civico-pa/civico/internal/mail"
 	tokens "github.com/civico-pa/civico/internal/token"
 )
 

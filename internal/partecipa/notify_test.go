@@ -107,7 +107,7 @@ func TestNotifications(t *testing.T) {
 
 func TestMailSubjectText(t *testing.T) {
 	for in, want := range map[string]string{
-		"Parco\r\nBcc: x@example.it":  "Parco Bcc: x@example.it",
+		"Parco\r\nBcc: x@example.it":   "Parco Bcc: x@example.it",
 		"  due\t spazi \x00\x7f fine ": "due spazi fine",
 		"riga\u2028nuova\u200b!":       "riga nuova !",
 	} {
