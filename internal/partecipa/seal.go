@@ -83,7 +83,7 @@ func (a *Auth) open(value, state string, now time.Time) (*pendingLogin, error) {
 }
 
 // accessTokenAAD binds a sealed access token to its purpose.
-const accessTokenAAD = "partecipa counter access token"
+const accessTokenAAD = "partecipa counter access token" // #nosec G101 -- a purpose label (AEAD additional data), not a credential
 
 // sealToken seals an operator's access token for their session's row: a
 // copy of the database alone does not let anyone call the provider.
