@@ -4,8 +4,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/civico-pa/civico/internal/hours"
 )
 
 // The demo's operator with the participation role: her card.
@@ -68,4 +71,59 @@ func TestProposalThresholdAndAnswer(t *testing.T) {
 	giulia.open(page, 200)
 	giulia.wantText(`main [data-element="answer"]`, "Pianteremo quattro alberi nella piazza entro l'autunno.")
 	giulia.wantText("main", "Accolta")
+}
+
+// A desk answer blocks the online one, in Chromium: Paola (the office,
+// who also holds the counter role), logged in by card, creates and opens
+// a consultation, then at Partecipa's counter records by keyboard the
+// answer of Luca, whom she identified by his fiscal code; Luca, logged in
+// on the portal with his card, opens the consultation on Partecipa
+// without logging in again and is told he has taken part, with no form
+// to answer twice.
+func TestDeskAnswerBlocksOnline(t *testing.T) {
+	requireE2E(t)
+	d := startDemo(t)
+
+	paola := cardBrowser(t, d, demoOfficeCardFile, demoOfficeFiscalCode)
+	paola.open(d.TLS+"/login/crs", 200)
+	paola.open(d.Partecipa+"/accedi?"+url.Values{"next": {"/ufficio/nuova"}}.Encode(), 200)
+	paola.waitLocation("the new consultation's form, Paola logged in by single sign-on", d.Partecipa+"/ufficio/nuova")
+	opens := time.Now().In(hours.Rome).Add(-time.Minute).Format("2006-01-02T15:04")
+	paola.step("writing the consultation",
+		chromedp.SendKeys(chromedp.CSS("#f-title"), "Il nuovo parco di Via Cilea"),
+		chromedp.SetValue(chromedp.CSS("#f-opens_at"), opens),
+		chromedp.SetValue(chromedp.CSS("#f-source"), "[parco] single required\nChe cosa vorresti nel parco?\n- giochi: Giochi per bambini\n- alberi: Più alberi\n"),
+	)
+	clickAndLoad(paola, "creating the consultation", chromedp.CSS(`main form[action="/ufficio/nuova"] button[type="submit"]`), 200)
+	id := strings.TrimPrefix(strings.SplitN(paola.location(), "?", 2)[0], d.Partecipa+"/ufficio/")
+	if len(id) != 32 {
+		t.Fatalf("after creating, the page is %s", paola.location())
+	}
+	clickAndLoad(paola, "opening the consultation", chromedp.CSS(`main form[action="/ufficio/`+id+`/apri"] button`), 200)
+
+	paola.open(d.Partecipa+"/sportello", 200)
+	clickAndLoad(paola, "the consultation at the counter", chromedp.CSS(`main a[href="/sportello/`+id+`"]`), 200)
+	paola.step("Luca's answer, typed at the counter",
+		chromedp.SendKeys(chromedp.CSS("#fiscal_code"), demoCardFiscalCode),
+		chromedp.Click(chromedp.CSS(`input[name="q-parco"][value="alberi"]`)),
+	)
+	clickAndLoad(paola, "recording Luca's answer", chromedp.CSS(`main form[action="/sportello/`+id+`"] button[type="submit"]`), 200)
+	paola.wantText("main", "Risposta registrata.")
+	// Twice: refused, nothing recorded.
+	paola.step("Luca's answer again",
+		chromedp.SendKeys(chromedp.CSS("#fiscal_code"), demoCardFiscalCode),
+		chromedp.Click(chromedp.CSS(`input[name="q-parco"][value="giochi"]`)),
+	)
+	clickAndLoad(paola, "recording Luca's answer again", chromedp.CSS(`main form[action="/sportello/`+id+`"] button[type="submit"]`), 422)
+	paola.wantText("main", "Questa persona ha già partecipato")
+
+	luca := cardBrowser(t, d, demoCardFile, demoCardFiscalCode)
+	cardLogin(luca, d)
+	page := "/consultazioni/" + id
+	luca.open(d.Partecipa+"/accedi?"+url.Values{"livello": {"substantial"}, "next": {page}}.Encode(), 200)
+	luca.waitLocation("the consultation, Luca logged in by single sign-on", d.Partecipa+page)
+	luca.wantText("main", "Hai già partecipato a questa consultazione")
+	if forms := eval[int](luca, `document.querySelectorAll('input[name="q-parco"]').length`); forms != 0 {
+		t.Fatalf("Luca is offered the questionnaire after answering at the counter (%d inputs)", forms)
+	}
 }

@@ -65,7 +65,7 @@ var demoPeople = []demoPerson{
 		birthPlace: "Milano (MI)", address: "Via Frova 14"},
 	{first15: "FRRLCU78H15C707", given: "Luca", family: "Ferrari", card: true, district: "Sant'Eusebio", birthPlace: "Cinisello Balsamo (MI)", address: "Via Monte Ortigara 31",
 		household: []demoMember{{"Elena", "Marchetti", "F", "1981-03-22", "F205", "Milano (MI)", "coniuge"}, {"Sofia", "Ferrari", "F", "2012-09-05", "C707", "Cinisello Balsamo (MI)", "figlia"}}},
-	{first15: "SPSPLA75C50C707", given: "Paola", family: "Esposito", email: "paola.esposito@demo.civico.invalid", card: true, operator: []string{"admin", "urp", "participation"}, district: "Balsamo",
+	{first15: "SPSPLA75C50C707", given: "Paola", family: "Esposito", email: "paola.esposito@demo.civico.invalid", card: true, operator: []string{"admin", "urp", "participation", "participation_desk"}, district: "Balsamo",
 		birthPlace: "Cinisello Balsamo (MI)", address: "Via Sardegna 7"},
 	{first15: "GLLMRC80A01F205", given: "Marco", family: "Galli", email: "marco.galli@demo.civico.invalid", operator: []string{"desk"}},
 }

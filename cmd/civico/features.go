@@ -106,9 +106,9 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// Partecipa is a first-party client of the portal's provider, with a
 	// secret derived from the installation secret.
 	p := cfg.PartecipaBaseURL
-	c.oidc = &oidcop.Module{Secret: secret, Residents: register, Clients: []oidcop.NewClient{{ID: partecipaClientID, Name: "Partecipa", FirstParty: true,
+	c.oidc = &oidcop.Module{Secret: secret, Residents: register, CounterClient: partecipaClientID, Clients: []oidcop.NewClient{{ID: partecipaClientID, Name: "Partecipa", FirstParty: true,
 		RedirectURIs: []string{p + "/auth/callback"}, PostLogoutURIs: []string{p + "/"}, BackchannelLogoutURI: p + "/auth/backchannel-logout",
-		Scopes: []string{"openid", "profile", oidcop.ScopeResidence, oidcop.ScopeRoles}, Secret: secret.ClientSecret(partecipaClientID)}}}
+		Scopes: []string{"openid", "profile", "email", oidcop.ScopeResidence, oidcop.ScopeRoles, oidcop.ScopeDemographics}, Secret: secret.ClientSecret(partecipaClientID)}}}
 	// Partecipa reaches the provider through the portal's listener from a
 	// loopback address like any client: its connections are kept under
 	// half the per-client cap, so that a burst of logins queues here

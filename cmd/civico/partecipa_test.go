@@ -191,7 +191,9 @@ func assertUnlinkable(t *testing.T, d *db.DB, consultation string) {
 		t.Fatal(err)
 	}
 	cols, _ := rows.Columns()
-	if want := []string{"id", "consultation_id", "verified", "answers", "counted", "fresh"}; !slices.Equal(cols, want) {
+	// channel (online or counter) is the one column a ballot shares with
+	// its roll mark: docs/PARTECIPA.md, "The counter channel".
+	if want := []string{"id", "consultation_id", "verified", "answers", "counted", "fresh", "channel"}; !slices.Equal(cols, want) {
 		t.Fatalf("the ballot box's columns are %v, want %v", cols, want)
 	}
 	var ballots []string

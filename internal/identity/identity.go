@@ -20,7 +20,7 @@ const (
 
 // Roles of operators. More can be added: a role is a name the route table
 // checks, nothing else.
-var Roles = []string{"admin", "desk", "urp", "schools", "finance", "moderator", "statistics", "protocol", "participation"}
+var Roles = []string{"admin", "desk", "urp", "schools", "finance", "moderator", "statistics", "protocol", "participation", "participation_desk"}
 
 // ValidRole reports whether r is a known role.
 func ValidRole(r string) bool { return slices.Contains(Roles, r) }

@@ -509,6 +509,13 @@ func (s *Service) loginProven(ctx context.Context, p Proven, remote, userAgent s
 			// single-factor login elsewhere does not replace it.
 			return ErrOperatorLevel
 		default:
+			// A code typed and now proved is the person's: it takes the
+			// subject their closed account or the counter left for them.
+			if !a.FiscalCodeSource.Proven() && a.SubjectSeed == "" {
+				if err := s.Store.takeSuccession(ctx, tx, a); err != nil {
+					return err
+				}
+			}
 			// The proof is the better source: what it proves replaces what
 			// an administrator or the person wrote.
 			a.FiscalCodeSource, a.GivenName, a.FamilyName, a.NameSource = p.Source, given, family, p.Source

@@ -215,8 +215,9 @@ func (s *Store) dropClaim(ctx context.Context, tx *sql.Tx, id string) error {
 // setProven writes what a login proved about an account.
 func (s *Store) setProven(ctx context.Context, tx *sql.Tx, a *Account) error {
 	_, err := tx.ExecContext(ctx, `UPDATE accounts SET fiscal_code_source = $1, given_name = $2, family_name = $3, name_source = $4,
-		sex = $5, birth_date = $6, birth_source = $7, updated_at = $8, birth_place = $10 WHERE id = $9`,
-		string(a.FiscalCodeSource), a.GivenName, a.FamilyName, string(a.NameSource), a.Sex, a.BirthDate, string(a.BirthSource), s.now(), a.ID, a.BirthPlace)
+		sex = $5, birth_date = $6, birth_source = $7, updated_at = $8, birth_place = $10, subject_seed = $11 WHERE id = $9`,
+		string(a.FiscalCodeSource), a.GivenName, a.FamilyName, string(a.NameSource), a.Sex, a.BirthDate, string(a.BirthSource), s.now(), a.ID, a.BirthPlace,
+		a.SubjectSeed)
 	return err
 }
 
@@ -312,15 +313,20 @@ func (s *Store) Close(ctx context.Context, tx *sql.Tx, id string) error {
 	return nil
 }
 
-// takeSuccession gives a new account of a proven fiscal code the subject of
-// the person's closed account, if there is one, and forgets the link.
+// takeSuccession gives an account of a proven fiscal code (new, or one
+// whose typed code a login has just proved) the subject of the person's
+// closed account, or the one the counter reserved for them
+// (CounterSeed), if there is one, and forgets the link.
+//
+// It claims the row by an upsert, not a read: on PostgreSQL an upsert
+// waits for a concurrent transaction that inserted the same key (a
+// counter's reservation in flight) and then sees its row, where a read
+// would see nothing and give the person a second subject.
 func (s *Store) takeSuccession(ctx context.Context, tx *sql.Tx, a *Account) error {
 	mac := s.fiscalCodeMAC(a.FiscalCode)
 	var seed string
-	err := tx.QueryRowContext(ctx, `SELECT subject_seed FROM account_successors WHERE fiscal_code_mac = $1`, mac).Scan(&seed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
+	err := tx.QueryRowContext(ctx, `INSERT INTO account_successors (fiscal_code_mac, subject_seed, closed_at) VALUES ($1, '', $2)
+		ON CONFLICT (fiscal_code_mac) DO UPDATE SET closed_at = account_successors.closed_at RETURNING subject_seed`, mac, s.now()).Scan(&seed)
 	if err != nil {
 		return err
 	}
@@ -329,4 +335,58 @@ func (s *Store) takeSuccession(ctx context.Context, tx *sql.Tx, a *Account) erro
 	}
 	a.SubjectSeed = seed
 	return nil
+}
+
+// ErrUnknownPerson: a fiscal code that is neither in the population
+// register nor proven on an account: nobody the counter may act for.
+var ErrUnknownPerson = errors.New("identity: no known person has this fiscal code")
+
+// CounterSeed is the subject seed of the person a fiscal code names, for
+// an operator who identified them at a counter: the seed of their account
+// when one holds the code proven (the same subjects as their online
+// login); otherwise, when the population register holds the code
+// (inRegister), the seed their future account will take over
+// (account_successors, reserved here if need be, taken by takeSuccession);
+// then runs in the same transaction (the look-up's audit entry).
+// A code of nobody, or typed on an account without proof and not in the
+// register, is ErrUnknownPerson and nothing is written. The code is taken
+// as it is: an omocodic variant is another person's code, never the same.
+//
+// One transaction: the reservation comes first, so that an account of the
+// code being created at the same moment either waits for it and takes it
+// over, or committed before it and is seen by the read that follows.
+func (s *Store) CounterSeed(ctx context.Context, code string, inRegister bool, then func(tx *sql.Tx, seed string) error) (string, error) {
+	var seed string
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		mac, candidate := s.fiscalCodeMAC(code), tokens.ID()
+		if inRegister {
+			if err := tx.QueryRowContext(ctx, `INSERT INTO account_successors (fiscal_code_mac, subject_seed, closed_at) VALUES ($1, $2, $3)
+				ON CONFLICT (fiscal_code_mac) DO UPDATE SET closed_at = account_successors.closed_at RETURNING subject_seed`,
+				mac, candidate, s.now()).Scan(&seed); err != nil {
+				return err
+			}
+		}
+		if !inRegister {
+			// The seed a closed account of a proven code left.
+			err := tx.QueryRowContext(ctx, `SELECT subject_seed FROM account_successors WHERE fiscal_code_mac = $1`, mac).Scan(&seed)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		a, err := s.get(ctx, tx, `fiscal_code = $1`, code)
+		switch {
+		case err == nil && a.ClosedAt == nil && a.FiscalCodeSource.Proven():
+			seed = a.Subject()
+			if _, err = tx.ExecContext(ctx, `DELETE FROM account_successors WHERE fiscal_code_mac = $1 AND subject_seed = $2`, mac, candidate); err != nil {
+				return err
+			}
+			return then(tx, seed)
+		case err != nil && !errors.Is(err, ErrNotFound):
+			return err
+		case seed == "":
+			return ErrUnknownPerson
+		}
+		return then(tx, seed)
+	})
+	return seed, err
 }

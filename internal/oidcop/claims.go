@@ -62,7 +62,7 @@ func (s *Storage) subject(c *Client, acc *identity.Account) string {
 	if !c.Pairwise {
 		return acc.ID
 	}
-	return mac(s.pairwiseKey, 43, "sub", c.ID, acc.Subject())
+	return s.seedSubject(c, acc.Subject())
 }
 
 // sessionID is the sid a client is told for a portal session: pairwise too.

@@ -27,10 +27,14 @@ const (
 	// ScopeRoles gives the back-office roles of an operator, to the
 	// town's own applications only (a first-party client).
 	ScopeRoles = "roles"
+	// ScopeDemographics gives sex, age band and district, from proven
+	// sources only, to the town's own applications only (a first-party
+	// client: Partecipa's breakdowns, kept as aggregate counts).
+	ScopeDemographics = "demographics"
 )
 
 // KnownScopes are the scopes the provider understands.
-var KnownScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, ScopeFiscalCode, ScopeResidence, ScopeApplications, ScopePayments, ScopeBookings, ScopeRoles}
+var KnownScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, ScopeFiscalCode, ScopeResidence, ScopeApplications, ScopePayments, ScopeBookings, ScopeRoles, ScopeDemographics}
 
 // Client is an application registered with the provider.
 type Client struct {
@@ -232,7 +236,7 @@ func (n *NewClient) check(anyHTTP bool) error {
 		if !slices.Contains(KnownScopes, sc) {
 			return fmt.Errorf("unknown scope %q (known: %s)", sc, strings.Join(KnownScopes, " "))
 		}
-		if sc == ScopeRoles && !n.FirstParty {
+		if (sc == ScopeRoles || sc == ScopeDemographics) && !n.FirstParty {
 			return fmt.Errorf("scope %q is only for the town's own (first-party) applications", sc)
 		}
 	}

@@ -16,6 +16,9 @@ type Module struct {
 	// Clients are the town's own applications, registered (or brought up
 	// to date) at every start: Partecipa.
 	Clients []NewClient
+	// CounterClient is the client (Partecipa) the counter endpoint
+	// answers; "" turns it off.
+	CounterClient string
 	// Provider is set when the feature is wired.
 	Provider *Provider
 }
@@ -29,7 +32,8 @@ func (m *Module) Feature() feature.Feature {
 		Wire: func(h *feature.Host) error {
 			svc := h.ID.Svc
 			store := &Storage{DB: h.DB, Keys: &Keys{DB: h.DB, Secret: m.Secret}, Clients: &Clients{DB: h.DB}, Accounts: svc.Store, Sessions: svc.Sessions,
-				Residents: m.Residents, Audit: h.Audit, EndSession: svc.Sessions.EndOne}
+				Residents: m.Residents, Audit: h.Audit, EndSession: svc.Sessions.EndOne,
+				CounterClient: m.CounterClient, Seeds: svc.Store, Limiter: h.Limiter}
 			p, err := New(Config{App: h.Portal, ID: h.ID, Storage: store, Issuer: h.BaseURL, Secret: m.Secret, Log: h.Log.With("app", "oidc")})
 			if err != nil {
 				return err

@@ -115,7 +115,7 @@ func New(cfg Config) (*Provider, error) {
 }
 
 var supportedClaims = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash", "c_hash",
-	"name", "given_name", "family_name", "locale", "updated_at", "preferred_username", "email", "email_verified", "fiscal_code", "resident", "district", "age_band", "roles"}
+	"name", "given_name", "family_name", "locale", "updated_at", "preferred_username", "email", "email_verified", "fiscal_code", "resident", "district", "age_band", "roles", "sex"}
 
 // Routes mounts the provider on the portal.
 func (p *Provider) Routes() {
@@ -138,6 +138,8 @@ func (p *Provider) Routes() {
 	// origins: a browser application's token request, an application's
 	// logout form. The logout confirmation is not among them.
 	p.App.CrossOriginAllowed = append(p.App.CrossOriginAllowed, PathToken, PathEndSession, PathRevoke, PathIntrospect, PathUserinfo)
+	m.HandleFunc("POST "+PathCounterSubject, p.counterSubject)
+	p.App.CrossOriginAllowed = append(p.App.CrossOriginAllowed, PathCounterSubject)
 	m.HandleFunc("GET "+PathLogin, p.login)
 	m.HandleFunc("POST "+PathConsent, p.consent)
 	low := m.Guarded(assurance.Low)

@@ -24,6 +24,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/throttle"
 	tokens "github.com/civico-pa/civico/internal/token"
 )
 
@@ -46,6 +47,12 @@ type Storage struct {
 	Residents Residents
 	Audit     audit.Writer
 	Now       func() time.Time
+	// CounterClient is the client the counter endpoint answers (Partecipa;
+	// "": none), Seeds finds its residents' subjects, Limiter keeps the
+	// operators' budgets of look-ups.
+	CounterClient string
+	Seeds         CounterSeeds
+	Limiter       *throttle.Limiter
 	// EndSession ends a portal session by its hash (identity's EndOne),
 	// which in turn starts back-channel logout.
 	EndSession func(ctx context.Context, accountID, hash string) error
@@ -652,6 +659,27 @@ func (s *Storage) fill(ctx context.Context, info *oidc.UserInfo, accountID, subj
 			// Only first-party clients are registered with it.
 			if len(acc.Roles) > 0 {
 				info.AppendClaims("roles", acc.Roles)
+			}
+		case ScopeDemographics:
+			// Only first-party clients are registered with it; only
+			// what a proof or the register settled.
+			if !proven {
+				continue
+			}
+			resident, district, err := s.Residents.Residence(ctx, fiscalCode)
+			if err != nil {
+				return err
+			}
+			if resident && district != "" {
+				info.AppendClaims("district", district)
+			}
+			if acc.BirthSource.Proven() {
+				if acc.Sex == "F" || acc.Sex == "M" {
+					info.AppendClaims("sex", acc.Sex)
+				}
+				if band := AgeBand(acc.BirthDate, s.now().In(hours.Rome)); band != "" {
+					info.AppendClaims("age_band", band)
+				}
 			}
 		case ScopeResidence:
 			if !proven {

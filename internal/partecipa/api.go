@@ -162,7 +162,12 @@ type ResultsJSON struct {
 	// Ballots by channel: verified, and survey for an open survey.
 	Ballots map[string]int64 `json:"ballots"`
 	Lines   []ResultLine     `json:"lines"`
-	Licence string           `json:"licence"`
+	// Breakdowns are the counts by sex, age band and district, once the
+	// consultation closed; a hidden cell (fewer answers than the
+	// smallest published, or hidden so that the totals do not give one
+	// away) has no count.
+	Breakdowns []BreakdownLine `json:"breakdowns"`
+	Licence    string          `json:"licence"`
 	// LicenceURL, Attribution and Readme say how the data may be reused
 	// and what each field means.
 	LicenceURL  string `json:"licence_url"`
@@ -170,8 +175,48 @@ type ResultsJSON struct {
 	Readme      string `json:"readme"`
 }
 
-func channelKey(ch int) string {
-	if ch == Verified {
+// BreakdownLine is a cell of a breakdown: a question's answer ("" for
+// how many of the group answered it) among a group ("" for those no
+// proof placed) of a dimension (sex, age_band, district).
+type BreakdownLine struct {
+	Question  string `json:"question"`
+	Dimension string `json:"dimension"`
+	Group     string `json:"group"`
+	Answer    string `json:"answer"`
+	Count     *int64 `json:"count"`
+	Hidden    bool   `json:"hidden,omitempty"`
+}
+
+func breakdownLines(bd []BreakdownTable) []BreakdownLine {
+	out := []BreakdownLine{}
+	for _, t := range bd {
+		for i, g := range t.Groups {
+			for j, cell := range t.Cells[i] {
+				l := BreakdownLine{Question: t.Question.ID, Dimension: t.Dimension, Group: g, Hidden: cell.Hidden}
+				if j < len(t.Keys) {
+					l.Answer = t.Keys[j]
+				}
+				if !cell.Hidden {
+					n := cell.N
+					l.Count = &n
+				}
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// channelKey names a channel in the open data: verified (every verified
+// answer, or the online ones when the counter's are apart), counter,
+// survey.
+func (r *Results) channelKey(ch int) string {
+	switch {
+	case ch == Counter:
+		return "counter"
+	case ch == Verified && r.Split:
+		return "online"
+	case ch == Verified:
 		return "verified"
 	}
 	return "survey"
@@ -184,7 +229,7 @@ func resultLines(res *Results) []ResultLine {
 	for i, q := range res.Questions {
 		qq := q.Question
 		for _, ch := range res.Channels {
-			base := ResultLine{Question: qq.ID, Number: i + 1, Kind: qq.Kind, Text: qq.Text, Channel: channelKey(ch), Answered: q.Answered[ch]}
+			base := ResultLine{Question: qq.ID, Number: i + 1, Kind: qq.Kind, Text: qq.Text, Channel: res.channelKey(ch), Answered: q.Answered[ch]}
 			switch qq.Kind {
 			case Single, Multiple, Scale:
 				for j, o := range qq.Choices() {
@@ -244,8 +289,14 @@ func (p *Partecipa) apiResults(w http.ResponseWriter, r *http.Request) {
 	out := ResultsJSON{Consultation: p.consultationJSON(c, p.Store.now(), false), Ballots: map[string]int64{}, Lines: resultLines(res),
 		Licence: Licence, LicenceURL: LicenceURL, Attribution: page.Town.Name, Readme: p.Auth.BaseURL + "/dati-aperti"}
 	for _, ch := range res.Channels {
-		out.Ballots[channelKey(ch)] = res.Ballots[ch]
+		out.Ballots[res.channelKey(ch)] = res.Ballots[ch]
 	}
+	bd, err := p.Store.Breakdowns(r.Context(), c)
+	if err != nil {
+		p.App.FailJSON(w, r, err)
+		return
+	}
+	out.Breakdowns = breakdownLines(bd)
 	if !c.LiveResults || c.PublishedAt != nil {
 		w.Header().Set("Cache-Control", "public, max-age=60")
 	}

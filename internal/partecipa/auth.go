@@ -78,11 +78,21 @@ type Viewer struct {
 	ResidentKnown, Resident bool
 	District                string
 	AgeBand                 string
+	// Sex is the demographics scope's, for the breakdowns only.
+	Sex string
+	// Email is the confirmed address the provider released, for the
+	// notifications the resident opts into.
+	Email string
 	// Level is how sure the portal was of who logged in.
 	Level assurance.Level
 	// Roles are the back-office roles the provider released (first-party
 	// applications only).
 	Roles []string
+	// accessToken is the sealed access token of an operator holding
+	// CounterRole, until accessExpires: what the provider's counter
+	// endpoint asks for.
+	accessToken   string
+	accessExpires time.Time
 }
 
 // HasRole reports whether the viewer holds role.
@@ -129,7 +139,7 @@ func (a *Auth) discover(ctx context.Context) (*gooidc.Provider, error) {
 
 func (a *Auth) oauth(p *gooidc.Provider) *oauth2.Config {
 	return &oauth2.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret, Endpoint: p.Endpoint(),
-		RedirectURL: a.BaseURL + "/auth/callback", Scopes: []string{gooidc.ScopeOpenID, "profile", "residence", "roles"}}
+		RedirectURL: a.BaseURL + "/auth/callback", Scopes: []string{gooidc.ScopeOpenID, "profile", "residence", "roles", "demographics", "email"}}
 }
 
 func (a *Auth) secure() bool { return strings.HasPrefix(a.BaseURL, "https://") }
@@ -166,8 +176,10 @@ func (a *Auth) lookup(ctx context.Context, token string) (*Viewer, error) {
 	var v Viewer
 	var claims string
 	var last, exp time.Time
-	err := a.DB.QueryRowContext(ctx, `SELECT subject, name, acr, claims, last_seen_at, expires_at FROM partecipa_sessions WHERE id_hash = $1`, h).
-		Scan(&v.Subject, &v.Name, &v.ACR, &claims, &last, &exp)
+	var accessExp sql.NullTime
+	err := a.DB.QueryRowContext(ctx, `SELECT subject, name, acr, claims, last_seen_at, expires_at, access_token, access_expires_at FROM partecipa_sessions WHERE id_hash = $1`, h).
+		Scan(&v.Subject, &v.Name, &v.ACR, &claims, &last, &exp, &v.accessToken, &accessExp)
+	v.accessExpires = accessExp.Time
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +197,7 @@ func (a *Auth) lookup(ctx context.Context, token string) (*Viewer, error) {
 	if err := json.Unmarshal([]byte(claims), &c); err != nil {
 		return nil, err
 	}
-	v.District, v.AgeBand, v.Roles = c.District, c.AgeBand, c.Roles
+	v.District, v.AgeBand, v.Roles, v.Sex, v.Email = c.District, c.AgeBand, c.Roles, c.Sex, c.Email
 	v.Level, _ = assurance.OfACR(v.ACR)
 	if c.Resident != nil {
 		v.ResidentKnown, v.Resident = true, *c.Resident
@@ -197,6 +209,8 @@ type residenceClaims struct {
 	Resident *bool  `json:"resident,omitempty"`
 	District string `json:"district,omitempty"`
 	AgeBand  string `json:"age_band,omitempty"`
+	Sex      string `json:"sex,omitempty"`
+	Email    string `json:"email,omitempty"`
 	// Roles come with the roles scope, not residence: kept beside them.
 	Roles []string `json:"roles,omitempty"`
 }
@@ -309,9 +323,22 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 	extra, _ := json.Marshal(claims.residenceClaims)
 	token := tokens.Secret(32)
 	now := a.now()
-	if _, err := a.DB.ExecContext(ctx, `INSERT INTO partecipa_sessions (id_hash, subject, sid, name, acr, claims, id_token, created_at, last_seen_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`, tokens.Hash(token), idt.Subject, claims.SID, claims.Name, claims.ACR, string(extra), raw,
-		now, now.Add(sessionAbsolute)); err != nil {
+	// Only an operator of the counter keeps their access token, sealed:
+	// the provider's counter endpoint wants it.
+	var access string
+	var accessExp *time.Time
+	if slices.Contains(claims.Roles, CounterRole) && tok.AccessToken != "" {
+		if access, err = a.sealToken(tok.AccessToken); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		e := tok.Expiry.UTC()
+		accessExp = &e
+	}
+	if _, err := a.DB.ExecContext(ctx, `INSERT INTO partecipa_sessions (id_hash, subject, sid, name, acr, claims, id_token, created_at, last_seen_at, expires_at,
+		access_token, access_expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)`, tokens.Hash(token), idt.Subject, claims.SID, claims.Name, claims.ACR, string(extra), raw,
+		now, now.Add(sessionAbsolute), access, accessExp); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/problem"
 	tokens "github.com/civico-pa/civico/internal/token"
 )
@@ -97,40 +99,85 @@ func (s *Store) open(ctx context.Context, tx *sql.Tx, cid string, v *Viewer) err
 	return nil
 }
 
+// Channels of the roll and the ballot box: online, or recorded by an
+// operator at a counter.
+const (
+	ChannelOnline  = "online"
+	ChannelCounter = "counter"
+)
+
 // Cast records that v took part and their ballot, in one transaction: the
 // roll's primary key lets one of two submissions at once through. It
 // returns the receipt, which alone finds the ballot again (only worth
 // showing when the consultation is editable). The answers must have been
 // checked against the consultation's questions (Check, complete).
 func (s *Store) Cast(ctx context.Context, c *Consultation, v *Viewer, a Answers) (string, error) {
-	raw, err := json.Marshal(a)
-	if err != nil {
+	receipt := newReceipt()
+	if err := s.cast(ctx, c, v, a, ChannelOnline, receipt, nil); err != nil {
 		return "", err
 	}
-	receipt := newReceipt()
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return receipt, nil
+}
+
+// CounterResident is the resident v an operator identified at a counter,
+// as the provider's counter endpoint described them: their subject for
+// Partecipa and their residence. A person identified by a document in
+// front of an operator is as sure as a card login: High.
+func CounterResident(subject string, resident bool, district, ageBand, sex string) *Viewer {
+	return &Viewer{Subject: subject, ResidentKnown: true, Resident: resident, District: district, AgeBand: ageBand, Sex: sex, Level: assurance.High}
+}
+
+// CastCounter records the answers an operator took at a counter for
+// resident (CounterResident): the same roll as online, so one who took
+// part at the counter cannot online and the reverse, in one transaction
+// with the ballot (channel counter) and the office's audit entry (the
+// operator and the consultation, not the resident: the provider's audit
+// has the look-up). Nobody keeps a receipt: a counter answer is not
+// edited.
+func (s *Store) CastCounter(ctx context.Context, c *Consultation, operator, resident *Viewer, a Answers) error {
+	if operator == nil || resident == nil || resident.Subject == "" || operator.Subject == resident.Subject {
+		return problem.ErrForbidden
+	}
+	return s.cast(ctx, c, resident, a, ChannelCounter, newReceipt(), func(tx *sql.Tx) error {
+		if s.Audit == nil {
+			return nil
+		}
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "partecipa:" + operator.Subject, Action: "partecipa.counter.recorded", Subject: "consultation:" + c.ID})
+	})
+}
+
+func (s *Store) cast(ctx context.Context, c *Consultation, v *Viewer, a Answers, channel, receipt string, then func(tx *sql.Tx) error) error {
+	raw, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if err := s.open(ctx, tx, c.ID, v); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO partecipa_roll (consultation_id, subject, channel) VALUES ($1, $2, 'online')
-			ON CONFLICT (consultation_id, subject) DO NOTHING`, c.ID, v.Subject)
+		res, err := tx.ExecContext(ctx, `INSERT INTO partecipa_roll (consultation_id, subject, channel) VALUES ($1, $2, $3)
+			ON CONFLICT (consultation_id, subject) DO NOTHING`, c.ID, v.Subject, channel)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrAnswered
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO partecipa_ballots (id, consultation_id, verified, answers) VALUES ($1, $2, $3, $4)`,
-			ballotID(receipt), c.ID, v.Level.ProvesIdentity(), string(raw)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO partecipa_ballots (id, consultation_id, verified, answers, channel) VALUES ($1, $2, $3, $4, $5)`,
+			ballotID(receipt), c.ID, v.Level.ProvesIdentity(), string(raw), channel); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM partecipa_drafts WHERE consultation_id = $1 AND subject = $2`, c.ID, v.Subject)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM partecipa_drafts WHERE consultation_id = $1 AND subject = $2`, c.ID, v.Subject); err != nil {
+			return err
+		}
+		if err := keepBreakdowns(ctx, tx, c, v, a); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(tx)
+		}
+		return nil
 	})
-	if err != nil {
-		return "", err
-	}
-	return receipt, nil
 }
 
 // newReceipt is a ballot's secret: 20 random bytes, written in groups of

@@ -49,3 +49,35 @@ func BenchmarkCast(b *testing.B) {
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ballots/s")
 	})
 }
+
+// BenchmarkCastCounter measures accepting counter answers as the store
+// does them: the same roll and ballot as online, channel counter, the
+// breakdowns' three rows (the consultation is not editable) and the
+// office's audit entry, from GOMAXPROCS×8 operators at once. The
+// provider's look-up of the resident (an HTTP round trip and its own
+// transaction) is not in it. The figure is answers per second.
+func BenchmarkCastCounter(b *testing.B) {
+	engines(b, func(b *testing.B, d *db.DB) {
+		s := newStore(d)
+		c := newConsultation(b, s, assurance.High, false)
+		a := Answers{"parco": {Choices: []string{"nord"}}, "perche": {Text: "Più alberi e più ombra d'estate"}, "voto": {Choices: []string{"4"}},
+			"ordine": {Rank: map[string]int{"verde": 1, "sport": 2, "cultura": 3}}, "giudizio": {Rows: map[string]string{"pulizia": "buona", "sicurezza": "cattiva"}}}
+		if _, errs := Check(c.Questions, a, true); len(errs) > 0 {
+			b.Fatal(errs)
+		}
+		var n atomic.Int64
+		b.SetParallelism(8)
+		b.ResetTimer()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				v := CounterResident(fmt.Sprint("sub-", n.Add(1)), true, "Crocetta", "25-34", "F")
+				if err := s.CastCounter(context.Background(), c, deskOperator, v, a); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "answers/s")
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/throttle"
 	tokens "github.com/civico-pa/civico/internal/token"
@@ -103,7 +104,15 @@ func (c *Consultation) Eligible(v *Viewer) (bool, string) {
 type Store struct {
 	DB    *db.DB
 	Audit audit.Writer
-	Now   func() time.Time
+	// Outbox sends the notifications, in T's words (Italian), with links
+	// to BaseURL (Partecipa's).
+	Outbox  *mail.Outbox
+	T       func(id string, args ...any) string
+	BaseURL string
+	// MinCell is the fewest answers a published group may stand for
+	// (DefaultMinCell when 0): the counter's column, a breakdown's cell.
+	MinCell int
+	Now     func() time.Time
 	// Limiter keeps residents' budgets of proposals, comments and
 	// reports.
 	Limiter *throttle.Limiter
@@ -341,6 +350,13 @@ func (s *Store) Open(ctx context.Context, id, actor string) error {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return problem.New(problem.Conflict, "partecipa.office.cannot_open", nil)
+		}
+		c, err := getTx(ctx, tx, id, "")
+		if err != nil {
+			return err
+		}
+		if err := s.notifyOpened(ctx, tx, c); err != nil {
+			return err
 		}
 		return s.record(ctx, tx, actor, "open", id, nil)
 	})

@@ -35,7 +35,11 @@ func (m *Module) Feature() feature.Feature {
 		Wire: func(h *feature.Host) error {
 			m.Auth = &Auth{DB: h.DB, Issuer: h.BaseURL, BaseURL: h.PartecipaBaseURL, ClientID: m.ClientID, ClientSecret: m.ClientSecret,
 				HTTP: m.HTTP, Log: h.Log.With("app", "partecipa")}
-			m.Store = &Store{DB: h.DB, Audit: h.Audit, Limiter: h.Limiter, Threshold: m.Threshold, AnswerWithin: m.AnswerWithin}
+			m.Store = &Store{DB: h.DB, Audit: h.Audit, Limiter: h.Limiter, Threshold: m.Threshold, AnswerWithin: m.AnswerWithin,
+				Outbox: h.Outbox, BaseURL: h.PartecipaBaseURL}
+			if i := h.Partecipa.I18n; i != nil {
+				m.Store.T = func(id string, args ...any) string { return i.T("it", id, args...) }
+			}
 			(&Partecipa{App: h.Partecipa, Auth: m.Auth, Store: m.Store}).Routes()
 			h.Every("expired sessions", 5*time.Minute, m.Auth.Sweep)
 			// The mix: fresh ballots rewritten in random order, tallies
@@ -45,6 +49,7 @@ func (m *Module) Feature() feature.Feature {
 			// The portal's back office leads the office to its pages, on
 			// Partecipa's origin.
 			h.BackOffice(identity.Section{Label: "partecipa.office.title", Href: h.PartecipaBaseURL + "/ufficio", Roles: []string{OfficeRole}})
+			h.BackOffice(identity.Section{Label: "partecipa.counter.title", Href: h.PartecipaBaseURL + "/sportello", Roles: []string{CounterRole}})
 			return nil
 		},
 	}

@@ -60,8 +60,8 @@ func (s *Store) mixConsultation(ctx context.Context, id string, chunks int) erro
 }
 
 type mixedBallot struct {
-	id, answers, counted string
-	verified             bool
+	id, answers, counted, channel string
+	verified                      bool
 }
 
 // mixChunk is how many fresh ballots one transaction mixes. Chunks are
@@ -79,7 +79,7 @@ const mixChunk = 500
 // the tallies, and every tally row is rewritten, so none keeps the
 // transaction of the last ballot that changed it.
 func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string) (int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, verified, answers, counted FROM partecipa_ballots WHERE consultation_id = $1 AND fresh = TRUE
+	rows, err := tx.QueryContext(ctx, `SELECT id, verified, answers, counted, channel FROM partecipa_ballots WHERE consultation_id = $1 AND fresh = TRUE
 		ORDER BY id LIMIT `+strconv.Itoa(mixChunk), cid) // #nosec G202 -- a constant
 	if err != nil {
 		return 0, err
@@ -87,7 +87,7 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string) (int, error) 
 	var batch []mixedBallot
 	for rows.Next() {
 		var b mixedBallot
-		if err := rows.Scan(&b.id, &b.verified, &b.answers, &b.counted); err != nil {
+		if err := rows.Scan(&b.id, &b.verified, &b.answers, &b.counted, &b.channel); err != nil {
 			_ = rows.Close()
 			return 0, err
 		}
@@ -105,7 +105,9 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string) (int, error) 
 		tallyKey
 	}
 	delta := map[key]int64{}
-	add := func(raw string, verified bool, by int64) error {
+	// counter is the counter ballots' share of the verified tallies.
+	counter := map[tallyKey]int64{}
+	add := func(raw string, verified, atCounter bool, by int64) error {
 		if raw == "" {
 			return nil
 		}
@@ -115,6 +117,9 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string) (int, error) 
 		}
 		for _, k := range tallyKeys(a) {
 			delta[key{verified, k}] += by
+			if atCounter {
+				counter[k] += by
+			}
 		}
 		return nil
 	}
@@ -122,10 +127,10 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string) (int, error) 
 		if b.answers == b.counted {
 			continue
 		}
-		if err := add(b.counted, b.verified, -1); err != nil {
+		if err := add(b.counted, b.verified, b.channel == ChannelCounter, -1); err != nil {
 			return 0, err
 		}
-		if err := add(b.answers, b.verified, 1); err != nil {
+		if err := add(b.answers, b.verified, b.channel == ChannelCounter, 1); err != nil {
 			return 0, err
 		}
 	}
@@ -145,7 +150,7 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string) (int, error) 
 	for start := 0; start < len(batch); start += per {
 		part := batch[start:min(start+per, len(batch))]
 		var sb strings.Builder
-		sb.WriteString(`INSERT INTO partecipa_ballots (id, consultation_id, verified, answers, counted, fresh) VALUES `)
+		sb.WriteString(`INSERT INTO partecipa_ballots (id, consultation_id, verified, answers, counted, fresh, channel) VALUES `)
 		args := make([]any, 0, 4*len(part)+1)
 		args = append(args, cid)
 		for i, b := range part {
@@ -153,8 +158,8 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string) (int, error) 
 				sb.WriteString(", ")
 			}
 			n := len(args)
-			sb.WriteString("($" + strconv.Itoa(n+1) + ", $1, $" + strconv.Itoa(n+2) + ", $" + strconv.Itoa(n+3) + ", $" + strconv.Itoa(n+3) + ", FALSE)")
-			args = append(args, b.id, b.verified, b.answers)
+			sb.WriteString("($" + strconv.Itoa(n+1) + ", $1, $" + strconv.Itoa(n+2) + ", $" + strconv.Itoa(n+3) + ", $" + strconv.Itoa(n+3) + ", FALSE, $" + strconv.Itoa(n+4) + ")")
+			args = append(args, b.id, b.verified, b.answers, b.channel)
 		}
 		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 			return 0, err
@@ -172,6 +177,22 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string) (int, error) 
 			cid, k.verified, k.Question, k.Answer, delta[k]); err != nil {
 			return 0, err
 		}
+	}
+	for k, n := range counter {
+		if n == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO partecipa_counter_tallies (consultation_id, question, answer, n) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (consultation_id, question, answer) DO UPDATE SET n = partecipa_counter_tallies.n + excluded.n`,
+			cid, k.Question, k.Answer, n); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE partecipa_counter_tallies SET n = n WHERE consultation_id = $1`, cid); err != nil {
+		return 0, err
+	}
+	if err := mixBreakdowns(ctx, tx, cid); err != nil {
+		return 0, err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE partecipa_tallies SET n = n WHERE consultation_id = $1`, cid)
 	return len(batch), err

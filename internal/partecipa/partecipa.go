@@ -5,10 +5,12 @@ package partecipa
 
 import (
 	"embed"
+	"errors"
 	"net/http"
 	"net/url"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -64,6 +66,10 @@ func (p *Partecipa) Routes() {
 	office.HandleFunc("POST /ufficio/{id}/chiudi", p.officeAction(p.Store.Close, "closed"))
 	office.HandleFunc("POST /ufficio/{id}/pubblica", p.officeAction(p.Store.Publish, "published"))
 	office.HandleFunc("GET /ufficio/{id}/risultati", p.officeResults)
+	counter := m.Guarded(assurance.Low, CounterRole)
+	counter.HandleFunc("GET /sportello", p.counterList)
+	counter.HandleFunc("GET /sportello/{id}", p.counterForm)
+	counter.HandleFunc("POST /sportello/{id}", p.counterRecord)
 	p.proposalRoutes(m, office)
 	p.apiRoutes()
 	a := p.Auth
@@ -74,6 +80,7 @@ func (p *Partecipa) Routes() {
 	m.HandleFunc("POST /auth/backchannel-logout", a.backchannel)
 	m.HandleFunc("POST /esci", a.logout)
 	m.HandleFunc("GET /profilo", p.profile)
+	m.HandleFunc("POST /profilo/avvisi", p.subscribe)
 	p.App.Middleware = append(p.App.Middleware, a.Middleware)
 	p.App.Viewer = func(r *http.Request) *web.Viewer {
 		v := Current(r.Context())
@@ -111,17 +118,60 @@ func (p *Partecipa) logoutPage(w http.ResponseWriter, r *http.Request, d LogoutD
 
 // profile shows what Partecipa knows of the resident: only what the
 // provider gave it.
+// ProfileData is the profile page: the login's claims and the
+// notifications the resident chose.
+type ProfileData struct {
+	*Viewer
+	Sub         Subscription
+	Saved       bool
+	NotifyError string
+}
+
 func (p *Partecipa) profile(w http.ResponseWriter, r *http.Request) {
 	v := Current(r.Context())
 	if v == nil {
 		web.Redirect(w, r, "/accedi", url.Values{"next": {"/profilo"}})
 		return
 	}
+	sub, err := p.Store.Subscription(r.Context(), v.Subject)
+	if err != nil {
+		p.App.Fail(w, r, err)
+		return
+	}
+	p.profilePage(w, r, http.StatusOK, &ProfileData{Viewer: v, Sub: sub, Saved: r.URL.Query().Get("avvisi") == "1"})
+}
+
+func (p *Partecipa) profilePage(w http.ResponseWriter, r *http.Request, status int, d *ProfileData) {
 	page := p.App.NewPage(r, "partecipa.profile.title")
 	page.Breadcrumb = []web.Crumb{{Label: page.Title}}
-	page.Data = v
+	page.Data = d
 	w.Header().Set("Cache-Control", "no-store")
-	p.App.HTML(w, r, http.StatusOK, "profile", page)
+	p.App.HTML(w, r, status, "profile", page)
+}
+
+// subscribe records the notifications the resident chose.
+func (p *Partecipa) subscribe(w http.ResponseWriter, r *http.Request) {
+	v := Current(r.Context())
+	if v == nil {
+		web.Redirect(w, r, "/accedi", url.Values{"next": {"/profilo"}})
+		return
+	}
+	if !p.App.ParseForm(w, r, 4<<10) {
+		return
+	}
+	want := Subscription{Consultations: r.PostForm.Get("consultations") == "1", Answers: r.PostForm.Get("answers") == "1"}
+	err := p.Store.Subscribe(r.Context(), v, want.Consultations, want.Answers)
+	var f problem.Fields
+	if errors.As(err, &f) {
+		page := p.App.NewPage(r, "")
+		p.profilePage(w, r, http.StatusUnprocessableEntity, &ProfileData{Viewer: v, Sub: want, NotifyError: page.T(f["notify"])})
+		return
+	}
+	if err != nil {
+		p.App.Fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/profilo?avvisi=1#avvisi", http.StatusSeeOther)
 }
 
 func (p *Partecipa) page(name, title string) http.HandlerFunc {

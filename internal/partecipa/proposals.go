@@ -342,6 +342,43 @@ func (s *Store) Support(ctx context.Context, id string, v *Viewer) error {
 	})
 }
 
+// ErrNotSupported: the resident does not support the proposal (any more).
+var ErrNotSupported = problem.New(problem.Conflict, "partecipa.p.not_supported", nil)
+
+// Withdraw takes back the resident's support of a proposal, while it is
+// still open to supports, in one transaction with the proposal's row
+// locked (PostgreSQL; SQLite's one writer serialises): the support's row
+// is deleted and only a deleted row lowers the counter, so two
+// withdrawals at once (two sessions) count once, and a support and a
+// withdrawal at once leave the counter equal to the rows. A threshold
+// once reached stays reached: the answer is owed.
+func (s *Store) Withdraw(ctx context.Context, id string, v *Viewer) error {
+	if v == nil || v.Subject == "" {
+		return problem.ErrForbidden
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		p, err := scanProposal(tx.QueryRowContext(ctx, `SELECT `+proposalColumns+` FROM partecipa_proposals WHERE id = $1`+s.DB.ForUpdate(), id)) // #nosec G202 -- ForUpdate is a fixed clause
+		if errors.Is(err, sql.ErrNoRows) {
+			return problem.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if !p.Supportable() {
+			return problem.New(problem.Conflict, "partecipa.p.closed", nil)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM partecipa_supports WHERE proposal_id = $1 AND subject = $2`, id, v.Subject)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotSupported
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE partecipa_proposals SET supports = supports - 1 WHERE id = $1 AND supports > 0`, id)
+		return err
+	})
+}
+
 // Supports reports whether subject supports the proposal.
 func (s *Store) Supports(ctx context.Context, id, subject string) (bool, error) {
 	var n int
@@ -391,6 +428,12 @@ func (s *Store) Decide(ctx context.Context, id string, d Decision, actor string)
 		if _, err := tx.ExecContext(ctx, `UPDATE partecipa_proposals SET status = $1, answer = $2, answered_at = $3, updated_at = $4 WHERE id = $5`,
 			d.Status, d.Answer, answered, now, id); err != nil {
 			return err
+		}
+		// A new or changed answer is news for the supporters who asked.
+		if answered != nil && (p.AnsweredAt == nil || !answered.Equal(*p.AnsweredAt)) {
+			if err := s.notifyAnswered(ctx, tx, id, p.Title); err != nil {
+				return err
+			}
 		}
 		return s.recordProposal(ctx, tx, actor, "proposal.decide", "proposal:"+id, map[string]string{"status": d.Status, "from": p.Status,
 			"answered": strconv.FormatBool(d.Answer != "")})

@@ -415,3 +415,76 @@ func TestExcerpt(t *testing.T) {
 		}
 	}
 }
+
+// Withdrawing a support: many sessions of one resident withdrawing at
+// once count once; supports and withdrawals of others at once leave the
+// counter equal to the rows; a threshold once reached stays reached;
+// nothing is withdrawn once the office decided.
+func TestWithdrawSupportUnderConcurrency(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStore(d)
+		s.Threshold, s.AnswerWithin = 3, 30*24*time.Hour
+		ctx := context.Background()
+		id := newProposal(t, s, "sub-author")
+		for _, sub := range []string{"sub-luca", "sub-giulia", "sub-anna"} {
+			if err := s.Support(ctx, id, resident(sub, assurance.High)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Withdraw(ctx, id, resident("sub-nobody", assurance.High)); !errors.Is(err, ErrNotSupported) {
+			t.Fatalf("withdrawing a support never given: %v", err)
+		}
+		const tries = 12
+		var wg sync.WaitGroup
+		errs := make([]error, tries)
+		for i := range tries {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				switch {
+				case i%3 == 2:
+					// Others support at the same time.
+					errs[i] = s.Support(ctx, id, resident(fmt.Sprint("sub-new-", i), assurance.High))
+				default:
+					errs[i] = s.Withdraw(ctx, id, resident("sub-luca", assurance.High))
+				}
+			}()
+		}
+		wg.Wait()
+		withdrawn := 0
+		for i, err := range errs {
+			switch {
+			case err == nil && i%3 != 2:
+				withdrawn++
+			case err == nil, errors.Is(err, ErrNotSupported):
+			default:
+				t.Fatalf("a concurrent withdrawal or support failed otherwise: %v", err)
+			}
+		}
+		p, err := s.Proposal(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows int
+		_ = d.QueryRowContext(ctx, `SELECT COUNT(*) FROM partecipa_supports WHERE proposal_id = $1`, id).Scan(&rows)
+		if withdrawn != 1 || int64(rows) != p.Supports || p.Supports != 2+tries/3 {
+			t.Fatalf("%d withdrawals went through; counter %d, rows %d; want 1 and %d", withdrawn, p.Supports, rows, 2+tries/3)
+		}
+		if yes, _ := s.Supports(ctx, id, "sub-luca"); yes {
+			t.Fatal("Luca still supports it")
+		}
+		if !p.Reached() {
+			t.Fatal("a withdrawal undid the threshold")
+		}
+		// Supporting again after withdrawing counts again.
+		if err := s.Support(ctx, id, resident("sub-luca", assurance.High)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Decide(ctx, id, Decision{Status: StatusAccepted, Answer: "La fontanella sarà installata in primavera."}, "office"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Withdraw(ctx, id, resident("sub-luca", assurance.High)); problem.KindOf(err) != problem.Conflict || errors.Is(err, ErrNotSupported) {
+			t.Fatalf("a withdrawal after the decision: %v", err)
+		}
+	})
+}

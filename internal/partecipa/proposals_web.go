@@ -24,6 +24,7 @@ func (p *Partecipa) proposalRoutes(m, office web.Registrar) {
 	m.HandleFunc("POST /proposte/nuova", p.proposalCreate)
 	m.HandleFunc("GET /proposte/{id}", p.proposal)
 	m.HandleFunc("POST /proposte/{id}/sostieni", p.proposalSupport)
+	m.HandleFunc("POST /proposte/{id}/ritira", p.proposalWithdraw)
 	m.HandleFunc("POST /proposte/{id}/commenti", p.proposalComment)
 	m.HandleFunc("POST /proposte/{id}/segnala", p.proposalReport)
 	office.HandleFunc("GET /ufficio/proposte", p.officeProposals)
@@ -179,7 +180,7 @@ type FormError struct {
 }
 
 // messages a redirect may carry back to a proposal's page.
-var proposalMessages = []string{"created", "supported", "already_supported", "commented", "reported", "already_reported"}
+var proposalMessages = []string{"created", "supported", "already_supported", "withdrawn", "not_supported", "commented", "reported", "already_reported"}
 
 func (p *Partecipa) proposalPage(w http.ResponseWriter, r *http.Request, status int, pr *Proposal, d *ProposalData) {
 	ctx := r.Context()
@@ -280,6 +281,22 @@ func (p *Partecipa) proposalSupport(w http.ResponseWriter, r *http.Request) {
 		p.App.Fail(w, r, err)
 	default:
 		backTo(w, r, pr.ID, "supported", "", "#sostegno")
+	}
+}
+
+func (p *Partecipa) proposalWithdraw(w http.ResponseWriter, r *http.Request) {
+	v, pr, ok := p.residentPost(w, r)
+	if !ok {
+		return
+	}
+	err := p.Store.Withdraw(r.Context(), pr.ID, v)
+	switch {
+	case errors.Is(err, ErrNotSupported):
+		backTo(w, r, pr.ID, "not_supported", "", "#sostegno")
+	case err != nil:
+		p.App.Fail(w, r, err)
+	default:
+		backTo(w, r, pr.ID, "withdrawn", "", "#sostegno")
 	}
 }
 

@@ -7,26 +7,41 @@ import (
 )
 
 // Channels of a result: the open survey (logins at low) and the verified
-// answers (a proven identity), always apart.
+// answers (a proven identity), always apart; the verified answers given
+// at a counter, apart from the online ones only when there are enough
+// of them (Split).
 const (
 	Survey   = 0
 	Verified = 1
+	Counter  = 2
 )
+
+// DefaultMinCell is the fewest answers a published count of a group may
+// stand for: a channel or a breakdown's cell with fewer is not shown.
+const DefaultMinCell = 10
+
+// nch is the number of channels.
+const nch = 3
 
 // Results are a consultation's counts as of the last mix.
 type Results struct {
-	// Ballots by channel (Survey, Verified).
-	Ballots [2]int64
+	// Ballots by channel (Survey, Verified, Counter).
+	Ballots [nch]int64
 	// Channels are the channels shown: Verified, and Survey for an open
-	// survey.
-	Channels  []int
+	// survey, and Counter when Split.
+	Channels []int
+	// Split: the counter's answers are shown apart, and Verified counts
+	// the online ones only. Without it (fewer counter ballots than the
+	// smallest cell), the counter's answers are in Verified, and nothing
+	// published tells them apart: not even their number.
+	Split     bool
 	Questions []QuestionResult
 }
 
 // QuestionResult is one question's counts.
 type QuestionResult struct {
 	Question Question
-	Answered [2]int64
+	Answered [nch]int64
 	// Rows: a count per choice (single, multiple, scale), per option with
 	// its mean position (ranking), per row and column (matrix).
 	Rows []ResultRow
@@ -35,13 +50,13 @@ type QuestionResult struct {
 // ResultRow is one line of a question's table.
 type ResultRow struct {
 	Label string
-	N     [2]int64
+	N     [nch]int64
 	// Cells are a matrix row's counts per column; Mean a ranking
 	// option's mean position (0 if nobody ranked it).
-	Cells [][2]int64
-	Mean  [2]float64
+	Cells [][nch]int64
+	Mean  [nch]float64
 	// Pct is N as a share of those who answered the question.
-	Pct [2]string
+	Pct [nch]string
 }
 
 // Pct is n out of of, in percent with one decimal, as text.
@@ -60,7 +75,7 @@ func (s *Store) Results(ctx context.Context, c *Consultation) (*Results, error) 
 		return nil, err
 	}
 	defer rows.Close()
-	counts := map[tallyKey]*[2]int64{}
+	counts := map[tallyKey]*[nch]int64{}
 	for rows.Next() {
 		var verified bool
 		var k tallyKey
@@ -69,7 +84,7 @@ func (s *Store) Results(ctx context.Context, c *Consultation) (*Results, error) 
 			return nil, err
 		}
 		if counts[k] == nil {
-			counts[k] = &[2]int64{}
+			counts[k] = &[nch]int64{}
 		}
 		ch := Survey
 		if verified {
@@ -80,15 +95,30 @@ func (s *Store) Results(ctx context.Context, c *Consultation) (*Results, error) 
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	get := func(q, a string) [2]int64 {
+	if err := s.counterCounts(ctx, c.ID, counts); err != nil {
+		return nil, err
+	}
+	get := func(q, a string) [nch]int64 {
 		if p := counts[tallyKey{q, a}]; p != nil {
 			return *p
 		}
-		return [2]int64{}
+		return [nch]int64{}
 	}
 	r := &Results{Ballots: get("", ""), Channels: []int{Verified}}
+	r.Split = r.Ballots[Counter] >= int64(s.minCell())
+	for _, p := range counts {
+		if r.Split {
+			p[Verified] -= p[Counter]
+		} else {
+			p[Counter] = 0
+		}
+	}
+	r.Ballots = get("", "")
+	if r.Split {
+		r.Channels = append(r.Channels, Counter)
+	}
 	if c.Survey() {
-		r.Channels = []int{Survey, Verified}
+		r.Channels = append([]int{Survey}, r.Channels...)
 	}
 	for _, q := range c.Questions {
 		qr := QuestionResult{Question: q, Answered: get(q.ID, "")}
@@ -104,16 +134,16 @@ func (s *Store) Results(ctx context.Context, c *Consultation) (*Results, error) 
 		case Ranking:
 			for _, o := range q.Options {
 				row := ResultRow{Label: o.Label}
-				var sum [2]int64
+				var sum [nch]int64
 				for p := 1; p <= len(q.Options); p++ {
 					n := get(q.ID, o.Key+"#"+strconv.Itoa(p))
 					row.Cells = append(row.Cells, n)
-					for ch := range 2 {
+					for ch := range nch {
 						row.N[ch] += n[ch]
 						sum[ch] += n[ch] * int64(p)
 					}
 				}
-				for ch := range 2 {
+				for ch := range nch {
 					if row.N[ch] > 0 {
 						row.Mean[ch] = float64(sum[ch]) / float64(row.N[ch])
 					}
@@ -130,11 +160,39 @@ func (s *Store) Results(ctx context.Context, c *Consultation) (*Results, error) 
 			}
 		}
 		for i := range qr.Rows {
-			for ch := range 2 {
+			for ch := range nch {
 				qr.Rows[i].Pct[ch] = Pct(qr.Rows[i].N[ch], qr.Answered[ch])
 			}
 		}
 		r.Questions = append(r.Questions, qr)
 	}
 	return r, nil
+}
+
+// counterCounts adds the counter's share of the verified tallies to counts.
+func (s *Store) counterCounts(ctx context.Context, cid string, counts map[tallyKey]*[nch]int64) error {
+	rows, err := s.DB.QueryContext(ctx, `SELECT question, answer, n FROM partecipa_counter_tallies WHERE consultation_id = $1`, cid)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k tallyKey
+		var n int64
+		if err := rows.Scan(&k.Question, &k.Answer, &n); err != nil {
+			return err
+		}
+		if counts[k] == nil {
+			counts[k] = &[nch]int64{}
+		}
+		counts[k][Counter] = n
+	}
+	return rows.Err()
+}
+
+func (s *Store) minCell() int {
+	if s.MinCell > 0 {
+		return s.MinCell
+	}
+	return DefaultMinCell
 }

@@ -19,7 +19,12 @@ type ResultsData struct {
 	// the open-data files may be downloaded.
 	Pending, Export bool
 	Columns         []ChannelView
-	Charts          []QuestionChart
+	// MinCell is the fewest answers a column shown apart stands for.
+	MinCell int
+	// Breakdowns by sex, age band and district, once the consultation
+	// closed (Store.Breakdowns), suppressed.
+	Breakdowns []BreakdownTable
+	Charts     []QuestionChart
 }
 
 // ChannelView is a channel as a column of the results: its name and its
@@ -71,9 +76,13 @@ func (p *Partecipa) renderResults(w http.ResponseWriter, r *http.Request, c *Con
 	} else {
 		page.Breadcrumb = []web.Crumb{{Label: c.Title, Href: "/consultazioni/" + c.ID}, {Label: page.T("partecipa.results.title")}}
 	}
-	d := &ResultsData{C: c, R: res, Status: c.Status(p.Store.now()), Office: office, Export: c.ResultsPublic(p.Store.now())}
+	d := &ResultsData{C: c, R: res, Status: c.Status(p.Store.now()), Office: office, Export: c.ResultsPublic(p.Store.now()), MinCell: p.Store.minCell()}
+	if d.Breakdowns, err = p.Store.Breakdowns(r.Context(), c); err != nil {
+		p.App.Fail(w, r, err)
+		return
+	}
 	for _, ch := range res.Channels {
-		d.Columns = append(d.Columns, ChannelView{Channel: ch, Name: page.T(channelName(ch)), Ballots: res.Ballots[ch]})
+		d.Columns = append(d.Columns, ChannelView{Channel: ch, Name: page.T(res.channelName(ch)), Ballots: res.Ballots[ch]})
 	}
 	for i, q := range res.Questions {
 		qc := QuestionChart{QuestionResult: q, Number: i + 1}
@@ -84,7 +93,7 @@ func (p *Partecipa) renderResults(w http.ResponseWriter, r *http.Request, c *Con
 		}
 		if q.Question.Choosing() {
 			for _, ch := range res.Channels {
-				qc.Bars = append(qc.Bars, barChart(page, q, ch, i+1))
+				qc.Bars = append(qc.Bars, barChart(page, res, q, ch, i+1))
 			}
 		}
 		d.Charts = append(d.Charts, qc)
@@ -96,8 +105,13 @@ func (p *Partecipa) renderResults(w http.ResponseWriter, r *http.Request, c *Con
 	p.App.HTML(w, r, http.StatusOK, "results", page)
 }
 
-func channelName(ch int) string {
-	if ch == Verified {
+func (r *Results) channelName(ch int) string {
+	switch {
+	case ch == Counter:
+		return "partecipa.results.counter"
+	case ch == Verified && r.Split:
+		return "partecipa.results.online"
+	case ch == Verified:
 		return "partecipa.results.verified"
 	}
 	return "partecipa.results.survey"
@@ -105,9 +119,9 @@ func channelName(ch int) string {
 
 // barChart draws a choice question's counts in one channel: a bar per
 // choice, its length the share of those who answered the question.
-func barChart(page *web.Page, q QuestionResult, ch, n int) template.HTML {
+func barChart(page *web.Page, res *Results, q QuestionResult, ch, n int) template.HTML {
 	c := chart.Bars{ID: "chart-" + strconv.Itoa(n) + "-" + strconv.Itoa(ch), Max: float64(q.Answered[ch]),
-		Title: page.T("partecipa.results.chart_title", "N", n, "Channel", page.T(channelName(ch)), "Answered", q.Answered[ch])}
+		Title: page.T("partecipa.results.chart_title", "N", n, "Channel", page.T(res.channelName(ch)), "Answered", q.Answered[ch])}
 	for _, row := range q.Rows {
 		c.Bars = append(c.Bars, chart.Bar{Label: row.Label, Value: float64(row.N[ch]), Text: strconv.FormatInt(row.N[ch], 10) + " (" + Pct(row.N[ch], q.Answered[ch]) + "%)"})
 	}

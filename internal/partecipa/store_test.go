@@ -190,7 +190,7 @@ func TestReceiptEditsAndTallies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Ballots != [2]int64{1, 1} || r.Questions[0].Rows[0].N != [2]int64{1, 1} {
+		if r.Ballots != [3]int64{1, 1} || r.Questions[0].Rows[0].N != [3]int64{1, 1} {
 			t.Fatalf("after the first mix: ballots %v, nord %v", r.Ballots, r.Questions[0].Rows[0].N)
 		}
 		// Another participant's receipt-less guess, a malformed code, a
@@ -212,7 +212,7 @@ func TestReceiptEditsAndTallies(t *testing.T) {
 			t.Fatal(err)
 		}
 		r, _ = s.Results(ctx, c)
-		if r.Ballots != [2]int64{1, 1} || r.Questions[0].Rows[0].N != [2]int64{1, 0} || r.Questions[0].Rows[1].N != [2]int64{0, 1} {
+		if r.Ballots != [3]int64{1, 1} || r.Questions[0].Rows[0].N != [3]int64{1, 0} || r.Questions[0].Rows[1].N != [3]int64{0, 1} {
 			t.Fatalf("after the edit: ballots %v, nord %v, ghirlanda %v", r.Ballots, r.Questions[0].Rows[0].N, r.Questions[0].Rows[1].N)
 		}
 		// A whole mix changes no count.

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/oidcop"
+	"github.com/civico-pa/civico/internal/partecipa"
+	"github.com/civico-pa/civico/internal/population"
+)
+
+// openCounterConsultation opens a residents' consultation of
+// journeyQuestions at substantial, closing in a day.
+func openCounterConsultation(t *testing.T, s *idSite) string {
+	t.Helper()
+	ctx := context.Background()
+	store := s.apps.civico.partecipa.Store
+	id, err := store.Create(ctx, partecipa.Input{Title: "I parchi", Source: journeyQuestions, MinLevel: "substantial", ResidentsOnly: true,
+		OpensAt: time.Now().Add(-time.Hour), ClosesAt: time.Now().Add(24 * time.Hour)}, "office")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Open(ctx, id, "office"); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// omocodic is code with its last digit replaced by its omocodic letter and
+// the check character recomputed: a valid code of another person.
+func omocodic(t *testing.T, code cf.Code) cf.Code {
+	t.Helper()
+	b := []byte(code[:15])
+	b[14] = "LMNPQRSTUV"[b[14]-'0']
+	out, err := cf.Complete(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// The counter channel through the server as built, on both engines: an
+// operator with the counter role, logged into Partecipa by single
+// sign-on, records the answer of a resident of the register who has no
+// account yet; her first card login later makes an account with the same
+// subject, and Partecipa tells her she took part. A resident who answered
+// online is refused at the counter. An omocodic variant of a code, and a
+// valid code of nobody, are refused, and nothing is written. The provider
+// answers only the counter client with an operator's token, only while
+// the operator holds the role, within a budget; each look-up is audited.
+func TestPartecipaCounterChannel(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		part := s.part.URL
+		id := openCounterConsultation(t, s)
+		page := "/consultazioni/" + id
+		anna := s.inRegister(t, population.Person{FiscalCode: "RSSNNA85M41F205", District: "Crocetta", BirthDate: "1985-08-01", Sex: "F"})
+
+		// An operator of the office only is refused the counter.
+		office := operatorBrowser(t, s, "ufficio@comune.example.it", "participation")
+		if last, res, _, _ := office.follow(part+"/accedi?next=/sportello", ""); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("the office at the counter: %d at %s", res.StatusCode, last)
+		}
+		desk := operatorBrowser(t, s, "banco@comune.example.it", oidcop.CounterRole)
+		if last, res, body, _ := desk.follow(part+"/accedi?next=/sportello", ""); res.StatusCode != 200 || last != part+"/sportello" || !strings.Contains(body, `href="/sportello/`+id+`"`) {
+			t.Fatalf("the counter: %d at %s", res.StatusCode, last)
+		}
+		answer := func(code string) url.Values {
+			return url.Values{"fiscal_code": {code}, "q-parco": {"nord"}, "q-voto": {"4"}, "action": {"send"}}
+		}
+		state := func() [3]int {
+			return [3]int{countRows(t, d, `SELECT COUNT(*) FROM partecipa_roll`), countRows(t, d, `SELECT COUNT(*) FROM partecipa_ballots`),
+				countRows(t, d, `SELECT COUNT(*) FROM account_successors`)}
+		}
+
+		// A missing answer: told beside its question, the code kept.
+		res, body := desk.do("POST", part+"/sportello/"+id, url.Values{"fiscal_code": {string(anna)}, "q-parco": {"nord"}, "action": {"send"}})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="q-voto-error"`) || !strings.Contains(body, `value="`+string(anna)+`"`) {
+			t.Fatalf("a missing answer at the counter: %d", res.StatusCode)
+		}
+		// An omocodic variant of Anna's code, a valid code of nobody, a
+		// malformed one: refused beside the field, nothing written.
+		before := state()
+		nobody, _ := cf.Complete("VRDMRA70A01F205")
+		for _, code := range []string{string(omocodic(t, anna)), string(nobody), "RSSNNA85M41F20"} {
+			res, body := desk.do("POST", part+"/sportello/"+id, answer(code))
+			if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="fiscal_code-error"`) {
+				t.Fatalf("the code %s at the counter: %d", code, res.StatusCode)
+			}
+		}
+		if after := state(); after != before {
+			t.Fatalf("refused codes wrote something: %v then %v", before, after)
+		}
+
+		// Anna at the counter: recorded; a reservation of her subject waits
+		// for her account.
+		res, _ = desk.do("POST", part+"/sportello/"+id, answer(string(anna)))
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/sportello/"+id+"?registrata=1" {
+			t.Fatalf("Anna at the counter: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		if got := state(); got != [3]int{1, 1, 1} {
+			t.Fatalf("after Anna at the counter: roll, ballots, reservations %v", got)
+		}
+		// Again at the counter: refused, whatever the answers.
+		if res, body := desk.do("POST", part+"/sportello/"+id, answer(string(anna))); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "ha già partecipato") {
+			t.Fatalf("Anna twice at the counter: %d", res.StatusCode)
+		}
+		// Anna's first card login, then Partecipa: the same subject.
+		annaOnline := s.ssoBrowser(t, s.card(t, string(anna)[:15], "ANNA", "ROSSI", nil))
+		s.cardLogin(t, annaOnline, "/")
+		if last, res, body, _ := s.partecipaLogin(t, annaOnline, "/accedi?livello=high&next="+url.QueryEscape(page)); res.StatusCode != 200 || last != part+page ||
+			strings.Contains(body, `name="q-parco"`) {
+			t.Fatalf("Anna online after the counter: %d at %s, a form shown: %v", res.StatusCode, last, strings.Contains(body, `name="q-parco"`))
+		}
+		if res, _ := annaOnline.do("POST", part+page, url.Values{"q-parco": {"ghirlanda"}, "q-voto": {"1"}, "action": {"send"}}); res.StatusCode != http.StatusConflict {
+			t.Fatalf("Anna online after the counter: %d", res.StatusCode)
+		}
+		if got := state(); got != [3]int{1, 1, 0} {
+			t.Fatalf("after Anna's account took her subject: roll, ballots, reservations %v", got)
+		}
+
+		// Luca answers online; the counter is refused after.
+		luca := partecipaResident(t, s, "FRRLCU78H15C707", "LUCA", "FERRARI", page)
+		if res, _ := luca.do("POST", part+page, url.Values{"q-parco": {"nord"}, "q-voto": {"2"}, "action": {"send"}}); res.StatusCode != 200 {
+			t.Fatalf("Luca online: %d", res.StatusCode)
+		}
+		lucaCode, _ := cf.Complete("FRRLCU78H15C707")
+		if res, body := desk.do("POST", part+"/sportello/"+id, answer(string(lucaCode))); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "ha già partecipato") {
+			t.Fatalf("Luca at the counter after online: %d", res.StatusCode)
+		}
+		if got := state(); got != [3]int{2, 2, 0} {
+			t.Fatalf("after Luca: roll, ballots, reservations %v", got)
+		}
+
+		// Every look-up is audited, by operator, with the code.
+		if n := countRows(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'oidc.counter.subject' AND actor LIKE 'operator:%'`); n != 3 {
+			t.Fatalf("%d audited look-ups, want 3", n)
+		}
+		if n := countRows(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'oidc.counter.unknown'`); n != 2 {
+			t.Fatalf("%d audited refusals, want 2 (the malformed code never reached the register)", n)
+		}
+
+		// The endpoint itself: another client's credentials, no token, a
+		// forged one: refused.
+		endpoint := s.plain.URL + oidcop.PathCounterSubject
+		post := func(form url.Values, bearer string) int {
+			req, _ := http.NewRequest("POST", endpoint, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if bearer != "" {
+				req.Header.Set("Authorization", "Bearer "+bearer)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+		secret := s.apps.civico.oidc.Secret.ClientSecret(partecipaClientID)
+		if code := post(url.Values{"client_id": {partecipaClientID}, "client_secret": {"wrong"}, "fiscal_code": {string(anna)}}, "x"); code != http.StatusUnauthorized {
+			t.Fatalf("a wrong client secret: %d", code)
+		}
+		if code := post(url.Values{"client_id": {partecipaClientID}, "client_secret": {secret}, "fiscal_code": {string(anna)}}, ""); code != http.StatusUnauthorized {
+			t.Fatalf("no operator's token: %d", code)
+		}
+		if code := post(url.Values{"client_id": {partecipaClientID}, "client_secret": {secret}, "fiscal_code": {string(anna)}}, "forged"); code != http.StatusUnauthorized {
+			t.Fatalf("a forged token: %d", code)
+		}
+
+		// The role, read at each look-up: taken away, the counter is refused.
+		if _, err := d.ExecContext(context.Background(), `DELETE FROM account_roles WHERE role = $1`, oidcop.CounterRole); err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := desk.do("POST", part+"/sportello/"+id, answer(string(nobody))); res.StatusCode != http.StatusForbidden {
+			t.Fatalf("a look-up after the role was taken away: %d", res.StatusCode)
+		}
+	})
+}
+
+// An operator's look-ups are limited (oidcop.CounterRule): past the
+// budget the provider refuses, and the counter says to wait.
+func TestPartecipaCounterBudget(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		part := s.part.URL
+		id := openCounterConsultation(t, s)
+		desk := operatorBrowser(t, s, "banco@comune.example.it", oidcop.CounterRole)
+		desk.follow(part+"/accedi?next=/sportello", "")
+		nobody, _ := cf.Complete("VRDMRA70A01F205")
+		form := url.Values{"fiscal_code": {string(nobody)}, "q-parco": {"nord"}, "q-voto": {"4"}, "action": {"send"}}
+		for i := range oidcop.CounterRule.Free {
+			if res, _ := desk.do("POST", part+"/sportello/"+id, form); res.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("look-up %d: %d", i+1, res.StatusCode)
+			}
+		}
+		if res, _ := desk.do("POST", part+"/sportello/"+id, form); res.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("past the budget: %d", res.StatusCode)
+		}
+	})
+}
