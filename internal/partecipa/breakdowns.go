@@ -272,5 +272,109 @@ func Suppress(n [][]int64, min int64) [][]Cell {
 			}
 		}
 	}
+	protect(out)
 	return out
+}
+
+// protect hides more cells until no hidden cell is fixed by the published
+// sums. Rows and columns are the nodes of a graph whose edges are the
+// hidden cells; the sums are one equation per node, and a hidden cell's
+// value is determined by them, whatever the others are, exactly when its
+// edge lies on no cycle (a bridge): the equations' solutions differ by
+// the graph's cycles, signed alternately. A line with one hidden cell is
+// the simplest bridge, but not the only one: two rows and two columns
+// together can pin a cell no single line does (outside review M1). For
+// each bridge, protect hides the smallest shown cell that joins the two
+// sides the bridge separates, closing a cycle through it, or, when none
+// does, the smallest shown cell of the bridge's row or column to grow a
+// side. With two rows and two columns at least, a table all hidden has no
+// bridge, so it ends; a table of one row or one column cannot be
+// protected and its caller does not publish it.
+func protect(out [][]Cell) {
+	rows := len(out)
+	if rows == 0 {
+		return
+	}
+	cols := len(out[0])
+	for {
+		bi, bj, side := bridge(out, rows, cols)
+		if bi < 0 {
+			return
+		}
+		// Join the sides: a shown cell with its row on one side and its
+		// column on the other.
+		best := [2]int{-1, -1}
+		consider := func(i, j int) {
+			if !out[i][j].Hidden && (best[0] < 0 || out[i][j].N < out[best[0]][best[1]].N) {
+				best = [2]int{i, j}
+			}
+		}
+		for i := range rows {
+			for j := range cols {
+				if side[i] != side[rows+j] {
+					consider(i, j)
+				}
+			}
+		}
+		if best[0] < 0 {
+			for j := range cols {
+				consider(bi, j)
+			}
+			for i := range rows {
+				consider(i, bj)
+			}
+		}
+		if best[0] < 0 {
+			// Nothing joins the sides (one row or one column): hide all.
+			for i := range out {
+				for j := range out[i] {
+					out[i][j].Hidden = true
+				}
+			}
+			return
+		}
+		out[best[0]][best[1]].Hidden = true
+	}
+}
+
+// bridge finds a hidden cell whose edge is a bridge of the graph of
+// hidden cells, with, for each node (rows first, then columns), whether it
+// is on the bridge's column's side once the bridge is taken away; -1 when
+// there is none.
+func bridge(out [][]Cell, rows, cols int) (int, int, []bool) {
+	adj := make([][]int, rows+cols)
+	for i := range rows {
+		for j := range cols {
+			if out[i][j].Hidden {
+				adj[i] = append(adj[i], rows+j)
+				adj[rows+j] = append(adj[rows+j], i)
+			}
+		}
+	}
+	for i := range rows {
+		for j := range cols {
+			if !out[i][j].Hidden {
+				continue
+			}
+			// Reach from the column without the edge (i, j).
+			seen := make([]bool, rows+cols)
+			stack := []int{rows + j}
+			seen[rows+j] = true
+			for len(stack) > 0 {
+				v := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				for _, w := range adj[v] {
+					if (v == i && w == rows+j) || (v == rows+j && w == i) || seen[w] {
+						continue
+					}
+					seen[w] = true
+					stack = append(stack, w)
+				}
+			}
+			if !seen[i] {
+				return i, j, seen
+			}
+		}
+	}
+	return -1, -1, nil
 }

@@ -3,7 +3,9 @@ package partecipa
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/civico-pa/civico/internal/assurance"
@@ -17,6 +19,90 @@ import (
 // up to its total (single choice). It solves every row and column with a
 // single unknown, again and again, and returns the hidden cells it worked
 // out.
+// determined lists the hidden cells whose value the published sums fix,
+// taken all together: one equation per row (the choices less the total)
+// and one per column (the column's total over the rows, published as the
+// result), over the hidden cells as unknowns. A cell is fixed exactly when
+// its unit vector lies in the span of the equations' rows, which Gaussian
+// elimination tells by the rank: an attacker's whole linear algebra, not
+// line by line.
+func determined(cells [][]Cell) [][2]int {
+	rows, cols := len(cells), len(cells[0])
+	var vars [][2]int
+	index := map[[2]int]int{}
+	for i := range rows {
+		for j := range cols {
+			if cells[i][j].Hidden {
+				index[[2]int{i, j}] = len(vars)
+				vars = append(vars, [2]int{i, j})
+			}
+		}
+	}
+	var eqs [][]float64
+	for i := range rows {
+		e := make([]float64, len(vars))
+		for j := range cols {
+			if k, ok := index[[2]int{i, j}]; ok {
+				e[k] = 1
+				if j == cols-1 {
+					e[k] = -1
+				}
+			}
+		}
+		eqs = append(eqs, e)
+	}
+	for j := range cols {
+		e := make([]float64, len(vars))
+		for i := range rows {
+			if k, ok := index[[2]int{i, j}]; ok {
+				e[k] = 1
+			}
+		}
+		eqs = append(eqs, e)
+	}
+	base := rank(eqs)
+	var out [][2]int
+	for k, v := range vars {
+		unit := make([]float64, len(vars))
+		unit[k] = 1
+		if rank(append(slices.Clone(eqs), unit)) == base {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func rank(m [][]float64) int {
+	a := make([][]float64, len(m))
+	for i := range m {
+		a[i] = slices.Clone(m[i])
+	}
+	r := 0
+	for c := 0; len(a) > 0 && c < len(a[0]) && r < len(a); c++ {
+		p := -1
+		for i := r; i < len(a); i++ {
+			if math.Abs(a[i][c]) > 1e-9 {
+				p = i
+				break
+			}
+		}
+		if p < 0 {
+			continue
+		}
+		a[r], a[p] = a[p], a[r]
+		for i := range a {
+			if i != r && math.Abs(a[i][c]) > 1e-9 {
+				f := a[i][c] / a[r][c]
+				for k := c; k < len(a[i]); k++ {
+					a[i][k] -= f * a[r][k]
+				}
+			}
+		}
+		r++
+	}
+	return r
+}
+
 func recompute(n [][]int64, cells [][]Cell) [][2]int {
 	known := make([][]bool, len(cells))
 	val := make([][]int64, len(cells))
@@ -115,6 +201,15 @@ func TestSuppressionCannotBeRecomputed(t *testing.T) {
 		if found := recompute(n, cells); len(found) > 0 {
 			t.Fatalf("trial %d: %v\n%v\nhidden cells worked out from the totals: %v", trial, n, cells, found)
 		}
+		if found := determined(cells); len(found) > 0 {
+			t.Fatalf("trial %d: %v\n%v\nhidden cells fixed by the sums taken together: %v", trial, n, cells, found)
+		}
+	}
+	// The outside review's table (M1): no line has one hidden cell, yet
+	// rows 0 and 3 with columns A and B pin the cell of row 3, column D.
+	m1 := [][]int64{{1, 0, 21, 17, 39}, {17, 10, 7, 7, 41}, {21, 24, 21, 21, 87}, {8, 7, 16, 1, 32}, {22, 23, 15, 5, 65}, {17, 21, 6, 13, 57}}
+	if found := determined(Suppress(m1, min)); len(found) > 0 {
+		t.Fatalf("the review's table: hidden cells fixed by the sums: %v", found)
 	}
 	// The case of the outside review: one small cell in a row.
 	n := [][]int64{{3, 40, 43}, {25, 30, 55}}

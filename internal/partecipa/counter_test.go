@@ -106,9 +106,10 @@ func TestCounterEligibility(t *testing.T) {
 	})
 }
 
-// The counter's column is published apart only when it stands for at
-// least MinCell answers; below, its answers are inside the verified
-// column and no published number tells them apart (P5).
+// The counter's column is published apart only once the consultation is
+// closed and when it stands for at least MinCell answers; below, or while
+// open, its answers are inside the verified column and no published
+// number tells them apart (P5, outside review M2).
 func TestCounterColumnSuppressedBelowMinCell(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newStore(d)
@@ -144,11 +145,31 @@ func TestCounterColumnSuppressedBelowMinCell(t *testing.T) {
 			}
 		}
 		cast(2)
+		// Mixed, no ballot says it came from the counter: the channel is in
+		// the tallies only (outside review M3).
+		var marked int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM partecipa_ballots WHERE channel <> 'online'`).Scan(&marked); err != nil || marked != 0 {
+			t.Fatalf("%d mixed ballots keep their channel (%v)", marked, err)
+		}
+		// Enough for the column, but open: it stays merged, or its change
+		// from one mix to the next would be one resident's answers.
+		if r, err = s.Results(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if r.Split || r.Ballots != [nch]int64{0, 7, 0} {
+			t.Fatalf("three counter answers while open: split %v, ballots %v", r.Split, r.Ballots)
+		}
+		if err := s.Close(ctx, c.ID, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if c, err = s.Get(ctx, c.ID, true); err != nil {
+			t.Fatal(err)
+		}
 		if r, err = s.Results(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 		if !r.Split || len(r.Channels) != 2 || r.Ballots != [nch]int64{0, 4, 3} || r.Questions[0].Rows[0].N != [nch]int64{0, 0, 3} || r.Questions[0].Rows[1].N != [nch]int64{0, 4, 0} {
-			t.Fatalf("three counter answers: split %v, ballots %v, nord %v, ghirlanda %v", r.Split, r.Ballots, r.Questions[0].Rows[0].N, r.Questions[0].Rows[1].N)
+			t.Fatalf("three counter answers once closed: split %v, ballots %v, nord %v, ghirlanda %v", r.Split, r.Ballots, r.Questions[0].Rows[0].N, r.Questions[0].Rows[1].N)
 		}
 	})
 }

@@ -159,7 +159,11 @@ func (s *Store) mixTx(ctx context.Context, tx *sql.Tx, cid string) (int, error) 
 			}
 			n := len(args)
 			sb.WriteString("($" + strconv.Itoa(n+1) + ", $1, $" + strconv.Itoa(n+2) + ", $" + strconv.Itoa(n+3) + ", $" + strconv.Itoa(n+3) + ", FALSE, $" + strconv.Itoa(n+4) + ")")
-			args = append(args, b.id, b.verified, b.answers, b.channel)
+			// Counted, a ballot's channel is in the tallies and no longer on
+			// the ballot: a counter ballot (never edited) written back as
+			// online cannot be narrowed to the roll's counter subjects
+			// (outside review M3).
+			args = append(args, b.id, b.verified, b.answers, ChannelOnline)
 		}
 		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 			return 0, err

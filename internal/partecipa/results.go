@@ -105,7 +105,12 @@ func (s *Store) Results(ctx context.Context, c *Consultation) (*Results, error) 
 		return [nch]int64{}
 	}
 	r := &Results{Ballots: get("", ""), Channels: []int{Verified}}
-	r.Split = r.Ballots[Counter] >= int64(s.minCell())
+	// The counter's column is shown apart only once the consultation is
+	// closed, and with at least MinCell answers: while it is open the
+	// results change at each mix, and a counter answer's time is known to
+	// whoever stands in the office, so the column's change from one mix to
+	// the next would be one resident's answers (outside review M2).
+	r.Split = c.State == StateClosed && r.Ballots[Counter] >= int64(s.minCell())
 	for _, p := range counts {
 		if r.Split {
 			p[Verified] -= p[Counter]
