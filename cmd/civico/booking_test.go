@@ -493,7 +493,6 @@ func TestBookingBackOffice(t *testing.T) {
 	})
 }
 
-
 // dayWithRoom is the times page u answered, or, when its first day (today,
 // late in an opening) has fewer than two free times left, the same page for
 // the first day offered with more: the tests move a booking to another
