@@ -27,6 +27,7 @@ var periodicKinds = []string{
 	"booking.unconfirmed-bookings",
 	"booking.reminders",
 	"booking.bookings-the-hours-no-longer-hold",
+	"dashboard.figures",
 	"attachments.collect-unreferenced-attachments",
 	"protocol.daily-protocol-registers",
 	"identity.expired-sessions",

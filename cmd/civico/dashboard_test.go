@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/dashboard"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+)
+
+// openData sums the public JSON's rows of figure whose period is in
+// [from, to], by sex.
+func openData(t *testing.T, rows []dashboard.Row, figure, from, to string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for _, r := range rows {
+		if r.Figure == figure && r.Period >= from && r.Period <= to {
+			out[r.Sex] += r.Value
+		}
+	}
+	return out
+}
+
+// The demo's history, through the server as built and on both engines,
+// gives the dashboard the seed's figures exactly: 2,027 residents
+// registered by November 2009 (841 women, 1,186 men) and 1,552 PINs
+// handed out in 2009-2010, on the public page, in the open data (JSON and
+// CSV) and on the statistics office's page; loading the history again or
+// collecting again counts nothing twice; a resident's registration and
+// login today are counted at the next collection, by method and as
+// active; a resident cannot open the office's page.
+func TestDashboardDemoHistory(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newIDSite(t, d)
+		now := time.Now()
+		na, np, err := ensureDemoHistory(ctx, d, now)
+		if err != nil || na < 30000 || np < 1552 {
+			t.Fatalf("history: %d accounts, %d PINs, %v", na, np, err)
+		}
+		runTask(t, s, "dashboard", "figures")
+		store := s.apps.civico.dashboard.Store
+		check := func() {
+			t.Helper()
+			regs, err := store.Total(ctx, dashboard.Registrations, "", "2009-11")
+			if err != nil || regs["F"] != 841 || regs["M"] != 1186 || regs[""] != 0 {
+				t.Fatalf("registrations by November 2009: %v, %v; want 841 women, 1,186 men", regs, err)
+			}
+			pins, err := store.Total(ctx, dashboard.PINs, "2009-01", "2010-12")
+			if err != nil || pins["F"]+pins["M"]+pins[""] != 1552 || pins[""] != 0 {
+				t.Fatalf("PINs in 2009-2010: %v, %v; want 1,552", pins, err)
+			}
+		}
+		check()
+		anon := s.browser(t, nil)
+		base := s.plain.URL
+		res, body := anon.do("GET", base+dashboard.JSONPath, nil)
+		var set dashboard.Dataset
+		if res.StatusCode != 200 || json.Unmarshal([]byte(body), &set) != nil || set.Licence != "CC-BY-4.0" {
+			t.Fatalf("the open data in JSON: %d\n%.300s", res.StatusCode, body)
+		}
+		if got := openData(t, set.Rows, dashboard.Registrations, "0000", "2009-11"); got["F"] != 841 || got["M"] != 1186 || len(got) != 2 {
+			t.Errorf("open data, registrations by November 2009: %v", got)
+		}
+		if got := openData(t, set.Rows, dashboard.PINs, "2009-01", "2010-12"); got["F"]+got["M"] != 1552 {
+			t.Errorf("open data, PINs in 2009-2010: %v", got)
+		}
+		res, body = anon.do("GET", base+dashboard.CSVPath, nil)
+		lines, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+		if res.StatusCode != 200 || err != nil || strings.Join(lines[0], ",") != "figure,period,key,sex,value" || len(lines) != len(set.Rows)+1 {
+			t.Fatalf("the open data in CSV: %d, %v, %d lines for %d rows", res.StatusCode, err, len(lines), len(set.Rows))
+		}
+		var pinsCSV int64
+		for _, l := range lines[1:] {
+			if l[0] == dashboard.PINs && l[1] >= "2009-01" && l[1] <= "2010-12" {
+				n, _ := strconv.ParseInt(l[4], 10, 64)
+				pinsCSV += n
+			}
+		}
+		if pinsCSV != 1552 {
+			t.Errorf("CSV, PINs in 2009-2010: %d", pinsCSV)
+		}
+		// The public page: the seed's years in the tables, charts that
+		// need no script.
+		res, body = anon.do("GET", base+dashboard.PublicPath, nil)
+		for _, want := range []string{`<svg role="img" aria-labelledby="chart-registrazioni-t chart-registrazioni-d"`, `<caption>Registrazioni per anno e sesso</caption>`,
+			`<th scope="row">2008</th>`, `<th scope="row">2010</th><td>`, `href="/dati/cruscotto.csv"`, "CC BY 4.0", "SOCITM"} {
+			if res.StatusCode != 200 || !strings.Contains(body, want) {
+				t.Fatalf("the public page: %d, no %s\n%s", res.StatusCode, want, body)
+			}
+		}
+		if strings.Contains(body, "<script") && strings.Contains(body, "chart") {
+			t.Error("a chart that needs JavaScript")
+		}
+		// 2009's PINs: the seed's 812 of the 1,552, women and men.
+		pins2009, _ := store.Total(ctx, dashboard.PINs, "2009-01", "2009-12")
+		row := `<th scope="row">2009</th><td>` + strconv.FormatInt(pins2009["F"], 10) + `</td><td>` + strconv.FormatInt(pins2009["M"], 10) + `</td><td>0</td><td>812</td>`
+		if !strings.Contains(body, row) {
+			t.Errorf("the PINs' table has no %s", row)
+		}
+
+		// Again: nothing counted twice.
+		if na, np, err := ensureDemoHistory(ctx, d, now); err != nil || na != 0 || np != 0 {
+			t.Fatalf("history again: %d accounts, %d PINs, %v", na, np, err)
+		}
+		runTask(t, s, "dashboard", "figures")
+		check()
+
+		// A resident registers and logs in today: counted once the
+		// collection reaches that minute (here at once).
+		store.Lag = time.Nanosecond
+		month := dashboard.Month(time.Now())
+		before, _ := store.Total(ctx, dashboard.Registrations, month, month)
+		byPassword := func() int64 {
+			t.Helper()
+			counts, err := store.Counts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			for _, c := range counts {
+				if c.Figure == dashboard.Registrations && c.Month == month && c.Key == "password" {
+					n += c.N
+				}
+			}
+			return n
+		}
+		passwords := byPassword()
+		resident := s.browser(t, nil)
+		s.passwordResident(t, resident, "giulia@example.org")
+		if res, _ := resident.do("GET", base+dashboard.BOPath, nil); res.StatusCode != http.StatusForbidden {
+			t.Errorf("a resident at the office's dashboard: %d", res.StatusCode)
+		}
+		runTask(t, s, "dashboard", "figures")
+		after, _ := store.Total(ctx, dashboard.Registrations, month, month)
+		if after[""] != before[""]+1 {
+			t.Errorf("this month's registrations of unknown sex: %d then %d, want one more", before[""], after[""])
+		}
+		if n := byPassword(); n != passwords+1 {
+			t.Errorf("this month's registrations by password: %d then %d, want one more", passwords, n)
+		}
+		v, err := store.View(ctx)
+		if err != nil || v.Active30.Total() == 0 || v.Active90.Total() < v.Active30.Total() {
+			t.Fatalf("active residents: %+v / %+v, %v", v.Active30, v.Active90, err)
+		}
+		office := operatorBrowser(t, s, "istat@comune.example.it", "statistics")
+		res, body = office.do("GET", base+dashboard.BOPath, nil)
+		if res.StatusCode != 200 || !strings.Contains(body, `data-element="dashboard-key"`) || !strings.Contains(body, "Password") {
+			t.Fatalf("the office's dashboard: %d\n%.2000s", res.StatusCode, body)
+		}
+	})
+}
