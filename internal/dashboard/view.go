@@ -223,3 +223,11 @@ func sortedYears(m map[string]*Year) []Year {
 	slices.SortFunc(out, func(a, b Year) int { return strings.Compare(a.Year, b.Year) })
 	return out
 }
+
+// Forget drops the cached view: the next page builds it again (a
+// benchmark's measure of the uncached page).
+func (s *Store) Forget() {
+	s.mu.Lock()
+	s.cache = nil
+	s.mu.Unlock()
+}
