@@ -2,7 +2,7 @@
 // figures that say whether the town's online services work — residents
 // registered and active, PINs handed out, applications online against the
 // desk and what that saved, by sex — for the statistics office and, as
-// open data, for everyone (docs/DASHBOARD.md).
+// open data, for everyone (README, "Cruscotto").
 //
 // The dashboard reads no other feature's tables: each feature hands it a
 // Source (events in a time window) or a Gauge (a state now) through the

@@ -1,7 +1,7 @@
 package dashboard
 
-// The method of the costs saved and the hours returned (docs/DASHBOARD.md,
-// "Method"). Every figure is an estimate of the dashboard's own, stated
+// The method of the costs saved and the hours returned (README,
+// "Cruscotto": "Cost saved and hours returned"). Every figure is an estimate of the dashboard's own, stated
 // here with where it comes from, so that the town can replace it with its
 // own measures (the time-use survey's trips, the queue's waits).
 const (

@@ -1,12 +1,15 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
@@ -35,6 +38,13 @@ type Web struct {
 	// Names are the services' titles by id (the catalogue's); nil shows
 	// the ids.
 	Names func(ctx context.Context) (map[string]string, error)
+
+	// pages are the pages' data made from view, by language and
+	// audience: the tables and charts are built once a collection.
+	mu    sync.Mutex
+	view  *View
+	pages map[string]*PageData
+	files map[string][]byte
 }
 
 // Routes is the dashboard's map.
@@ -54,12 +64,38 @@ type Table struct {
 	Rows    [][]string
 }
 
+// HTML is the table, escaped, built once with the page's data.
+func (t Table) HTML() template.HTML {
+	var b strings.Builder
+	esc := template.HTMLEscapeString
+	b.WriteString(`<div class="table-responsive"><table class="table"><caption>` + esc(t.Caption) + `</caption><thead><tr>`)
+	for _, h := range t.Head {
+		b.WriteString(`<th scope="col">` + esc(h) + `</th>`)
+	}
+	b.WriteString("</tr></thead><tbody>")
+	for _, row := range t.Rows {
+		b.WriteString("\n<tr>")
+		for i, c := range row {
+			if i == 0 {
+				b.WriteString(`<th scope="row">` + esc(c) + `</th>`)
+			} else {
+				b.WriteString(`<td>` + esc(c) + `</td>`)
+			}
+		}
+		b.WriteString("</tr>")
+	}
+	b.WriteString("</tbody></table></div>")
+	return template.HTML(b.String()) // #nosec G203 -- every cell is escaped above
+}
+
 // Figure is a chart and its table.
 type Figure struct {
 	ID, Title, Lead string
 	Chart           template.HTML
 	Legend          []Swatch
 	Table           Table
+	// TableHTML is Table, rendered.
+	TableHTML template.HTML
 }
 
 // Swatch is one series of a chart's legend.
@@ -102,12 +138,6 @@ func (h *Web) page(staff bool) http.HandlerFunc {
 			h.App.Fail(w, r, err)
 			return
 		}
-		names := map[string]string{}
-		if h.Names != nil {
-			if n, err := h.Names(r.Context()); err == nil {
-				names = n
-			}
-		}
 		p := h.App.NewPage(r, "dashboard.title")
 		if staff {
 			p.Breadcrumb = []web.Crumb{{Label: p.T("dashboard.bo.home"), Href: "/backoffice"}, {Label: p.Title}}
@@ -115,9 +145,34 @@ func (h *Web) page(staff bool) http.HandlerFunc {
 		} else {
 			p.Breadcrumb = []web.Crumb{{Label: p.T("dashboard.home"), Href: "/"}, {Label: p.Title}}
 		}
-		p.Data = h.data(p, v, names, staff)
+		p.Data = h.cached(r.Context(), p, v, staff)
 		h.App.HTML(w, r, http.StatusOK, "dashboard", p)
 	}
+}
+
+// cached is the page's data for view in the page's language, made once.
+func (h *Web) cached(ctx context.Context, p *web.Page, v *View, staff bool) *PageData {
+	key := p.Lang + "|" + strconv.FormatBool(staff)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.view != v {
+		h.view, h.pages, h.files = v, map[string]*PageData{}, map[string][]byte{}
+	}
+	if d := h.pages[key]; d != nil {
+		return d
+	}
+	names := map[string]string{}
+	if h.Names != nil {
+		if n, err := h.Names(ctx); err == nil {
+			names = n
+		}
+	}
+	d := h.data(p, v, names, staff)
+	for i := range d.Figures {
+		d.Figures[i].TableHTML = d.Figures[i].Table.HTML()
+	}
+	h.pages[key] = d
+	return d
 }
 
 func (h *Web) data(p *web.Page, v *View, names map[string]string, staff bool) *PageData {
@@ -230,11 +285,51 @@ func (s *Store) OpenData(ctx context.Context) ([]Row, error) {
 	return out, nil
 }
 
-// Columns are the open data's columns (docs/DASHBOARD.md).
+// Columns are the open data's columns (README, "Cruscotto").
 var Columns = []string{"figure", "period", "key", "sex", "value"}
 
+// file is an open-data file for the current view, made once a
+// collection by build.
+func (h *Web) file(ctx context.Context, name string, build func(rows []Row) ([]byte, error)) ([]byte, error) {
+	v, err := h.Store.View(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	if h.view == v && h.files[name] != nil {
+		out := h.files[name]
+		h.mu.Unlock()
+		return out, nil
+	}
+	h.mu.Unlock()
+	rows, err := h.Store.OpenData(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := build(rows)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	if h.view != v {
+		h.view, h.pages, h.files = v, map[string]*PageData{}, map[string][]byte{}
+	}
+	h.files[name] = out
+	h.mu.Unlock()
+	return out, nil
+}
+
 func (h *Web) csv(w http.ResponseWriter, r *http.Request) {
-	rows, err := h.Store.OpenData(r.Context())
+	out, err := h.file(r.Context(), "csv", func(rows []Row) ([]byte, error) {
+		var b bytes.Buffer
+		cw := csv.NewWriter(&b)
+		_ = cw.Write(Columns)
+		for _, x := range rows {
+			_ = cw.Write([]string{x.Figure, x.Period, x.Key, x.Sex, num(x.Value)})
+		}
+		cw.Flush()
+		return b.Bytes(), cw.Error()
+	})
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return
@@ -242,12 +337,7 @@ func (h *Web) csv(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="cruscotto.csv"`)
 	w.Header().Set("Cache-Control", "public, max-age=900")
-	cw := csv.NewWriter(w)
-	_ = cw.Write(Columns)
-	for _, x := range rows {
-		_ = cw.Write([]string{x.Figure, x.Period, x.Key, x.Sex, num(x.Value)})
-	}
-	cw.Flush()
+	_, _ = w.Write(out)
 }
 
 // Dataset is the open data in JSON.
@@ -260,16 +350,18 @@ type Dataset struct {
 }
 
 func (h *Web) json(w http.ResponseWriter, r *http.Request) {
-	rows, err := h.Store.OpenData(r.Context())
+	out, err := h.file(r.Context(), "json", func(rows []Row) ([]byte, error) {
+		if rows == nil {
+			rows = []Row{}
+		}
+		return json.Marshal(Dataset{Title: "Cruscotto dei servizi online", Licence: Licence, Columns: Columns,
+			Method: PublicPath + "#metodo", Rows: rows})
+	})
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=900")
-	if rows == nil {
-		rows = []Row{}
-	}
-	_ = json.NewEncoder(w).Encode(Dataset{Title: "Cruscotto dei servizi online", Licence: Licence, Columns: Columns,
-		Method: "https://github.com/civico-pa/civico/blob/main/docs/DASHBOARD.md", Rows: rows})
+	_, _ = w.Write(out)
 }
