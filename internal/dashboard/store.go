@@ -204,6 +204,9 @@ func (s *Store) Measure(ctx context.Context) error {
 			continue
 		}
 		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			if err := s.DB.Hold(ctx, tx, db.LockDashboardLevels); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM dashboard_levels WHERE figure = $1`, g.Figure); err != nil {
 				return err
 			}
@@ -314,10 +317,8 @@ func (s *Store) Levels(ctx context.Context) ([]LevelRow, error) {
 // collection and measure. The pages' view is cached by it.
 func (s *Store) version(ctx context.Context) (string, error) {
 	var a, b sql.NullString
-	if err := s.DB.QueryRowContext(ctx, `SELECT CAST(MAX(collected_at) AS TEXT) FROM dashboard_watermarks`).Scan(&a); err != nil {
-		return "", err
-	}
-	if err := s.DB.QueryRowContext(ctx, `SELECT CAST(MAX(measured_at) AS TEXT) FROM dashboard_levels`).Scan(&b); err != nil {
+	if err := s.DB.QueryRowContext(ctx, `SELECT (SELECT CAST(MAX(collected_at) AS TEXT) FROM dashboard_watermarks),
+		(SELECT CAST(MAX(measured_at) AS TEXT) FROM dashboard_levels)`).Scan(&a, &b); err != nil {
 		return "", err
 	}
 	return a.String + "|" + b.String, nil
