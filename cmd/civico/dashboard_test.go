@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/civico-pa/civico/internal/dashboard"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/payments"
 )
 
 // openData sums the public JSON's rows of figure whose period is in
@@ -207,5 +209,46 @@ func BenchmarkDashboard(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	})
+}
+
+// A resident's first card login and a checkout of two notices paid on the
+// portal reach the dashboard at the next collection: a registration by
+// card of a man (the card proves it), and two payments on the portal out
+// of two, by category, on the public page too.
+func TestDashboardCountsLoginAndPayments(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		p := newPaySite(t, d)
+		store := p.apps.civico.dashboard.Store
+		store.Lag = time.Nanosecond
+		b := p.browser(t, p.card)
+		p.cardLogin(t, b, "/")
+		page, _ := p.checkout(t, b)
+		if res, _ := b.do("POST", page, url.Values{"esito": {"paid"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sandbox: %d", res.StatusCode)
+		}
+		runTask(t, p.idSite, "dashboard", "figures")
+		counts, err := store.Counts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, c := range counts {
+			got[c.Figure+"|"+c.Key+"|"+c.Sex] += c.N
+		}
+		want := map[string]int64{"registrations|crs|M": 1, "payments|" + string(payments.Canteen) + ":checkout|M": 1, "payments|" + string(payments.Fine) + ":checkout|M": 1}
+		if len(got) != len(want) {
+			t.Errorf("counters %v, want %v", got, want)
+		}
+		for k, n := range want {
+			if got[k] != n {
+				t.Errorf("counter %s = %d, want %d (all: %v)", k, got[k], n, got)
+			}
+		}
+		res, body := p.browser(t, nil).do("GET", p.plain.URL+dashboard.PublicPath, nil)
+		if res.StatusCode != 200 || !strings.Contains(body, `<dt class="col-sm-6">Pagamenti fatti sul portale</dt><dd class="col-sm-6">100.0%</dd>`) {
+			t.Errorf("the public page: %d, no share of payments on the portal", res.StatusCode)
+		}
 	})
 }

@@ -50,6 +50,7 @@ const (
 	Registrations = "registrations" // accounts made, key the first login's method
 	PINs          = "pins"          // PIN/PUK envelopes handed out at the URP
 	Applications  = "applications"  // applications registered, key "service:channel"
+	Payments      = "payments"      // receipts recorded, key "category:channel" (checkout: on the portal)
 	Active30      = "active_30"     // residents who logged in in the last 30 days
 	Active90      = "active_90"     // ... 90 days
 	Open          = "open_applications"

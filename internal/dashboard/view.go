@@ -55,6 +55,12 @@ func (r ServiceRow) Share() float64 {
 	return float64(r.Online.Total()) * 100 / float64(t)
 }
 
+// PaidRow is a category's payments: on the portal, and all.
+type PaidRow struct {
+	Category    string
+	Online, All BySex
+}
+
 // StateRow is the applications open in a state, with the late ones.
 type StateRow struct {
 	State   string
@@ -77,6 +83,10 @@ type View struct {
 	Hours              float64
 	HoursBySex         [3]float64
 	States             []StateRow
+	// Paid are the payments by category: on the portal (checkout) and
+	// all of them; PaidOnline and PaidAll their sums.
+	Paid                []PaidRow
+	PaidOnline, PaidAll BySex
 	MeasuredAt         time.Time
 	CollectedAt        string
 }
@@ -121,6 +131,7 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 	regs, pins := map[string]*Year{}, map[string]*Year{}
 	methods := map[string]map[string]int64{}
 	services := map[string]*ServiceRow{}
+	paid := map[string]*PaidRow{}
 	year := func(m map[string]*Year, y string) *Year {
 		if m[y] == nil {
 			m[y] = &Year{Year: y}
@@ -150,6 +161,19 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 		case PINs:
 			year(pins, y).add(sex, n)
 			v.PINsTotal.add(sex, n)
+		case Payments:
+			category, channel, _ := strings.Cut(key, ":")
+			r := paid[category]
+			if r == nil {
+				r = &PaidRow{Category: category}
+				paid[category] = r
+			}
+			r.All.add(sex, n)
+			v.PaidAll.add(sex, n)
+			if channel == "checkout" {
+				r.Online.add(sex, n)
+				v.PaidOnline.add(sex, n)
+			}
 		case Applications:
 			service, channel, _ := strings.Cut(key, ":")
 			r := services[service]
@@ -181,6 +205,10 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 	}
 	slices.SortFunc(v.Services, func(a, b ServiceRow) int { return strings.Compare(a.Service, b.Service) })
 	v.SavedCents, v.Hours = Saved(v.Online.Total())
+	for _, r := range paid {
+		v.Paid = append(v.Paid, *r)
+	}
+	slices.SortFunc(v.Paid, func(a, b PaidRow) int { return strings.Compare(a.Category, b.Category) })
 	for i, n := range []int64{v.Online.F, v.Online.M, v.Online.U} {
 		_, v.HoursBySex[i] = Saved(n)
 	}

@@ -187,6 +187,7 @@ func (h *Web) data(p *web.Page, v *View, names map[string]string, staff bool) *P
 		{p.T("dashboard.key.pins"), num(v.PINsTotal.Total()) + " (" + p.T("dashboard.key.fm", "F", num(v.PINsTotal.F), "M", num(v.PINsTotal.M)) + ")"},
 		{p.T("dashboard.key.online"), pct(v.Online.Total(), v.Online.Total()+v.Desk.Total())},
 		{p.T("dashboard.key.saved"), euro(v.SavedCents)},
+		{p.T("dashboard.key.paid_online"), pct(v.PaidOnline.Total(), v.PaidAll.Total())},
 		{p.T("dashboard.key.hours"), hrs(v.Hours) + " (" + p.T("dashboard.key.fm", "F", hrs(v.HoursBySex[0]), "M", hrs(v.HoursBySex[1])) + ")"},
 	}
 	years := func(id, title, lead string, list []Year) Figure {
@@ -241,13 +242,26 @@ func (h *Web) data(p *web.Page, v *View, names map[string]string, staff bool) *P
 			num(s.Late.Total()) + " (" + num(s.Late.F) + " / " + num(s.Late.M) + ")"})
 	}
 	d.Figures = append(d.Figures, states)
+	pay := Figure{ID: "pagamenti", Title: p.T("dashboard.payments.title"), Lead: p.T("dashboard.payments.lead"),
+		Legend: []Swatch{{chart.Swatch(0), p.T("dashboard.payments.online")}, {chart.Swatch(1), p.T("dashboard.payments.elsewhere")}},
+		Table: Table{Caption: p.T("dashboard.payments.title"), Head: []string{p.T("dashboard.payments.category"), p.T("dashboard.payments.online_fm"),
+			p.T("dashboard.payments.all_fm"), p.T("dashboard.payments.share")}}}
+	var payRows []chart.Row
+	for _, r := range v.Paid {
+		all := float64(r.All.Total())
+		payRows = append(payRows, chart.Row{Label: r.Category + ": " + pct(r.Online.Total(), r.All.Total()), Values: []float64{float64(r.Online.Total()) / all, (all - float64(r.Online.Total())) / all}})
+		pay.Table.Rows = append(pay.Table.Rows, []string{r.Category, num(r.Online.Total()) + " (" + num(r.Online.F) + " / " + num(r.Online.M) + ")",
+			num(r.All.Total()) + " (" + num(r.All.F) + " / " + num(r.All.M) + ")", pct(r.Online.Total(), r.All.Total())})
+	}
+	pay.Chart = chart.Stacked{ID: "chart-pagamenti", Title: pay.Title, Desc: p.T("dashboard.chart.desc"), Total: 1, Rows: payRows}.SVG()
+	d.Figures = append(d.Figures, pay)
 	d.Costs = [][2]string{
 		{p.T("dashboard.est.cost_desk"), euro(CostDesk)},
 		{p.T("dashboard.est.cost_online"), euro(CostOnline)},
 		{p.T("dashboard.est.trip"), strconv.Itoa(TripMinutes) + " min"},
 		{p.T("dashboard.est.wait"), strconv.Itoa(WaitMinutes) + " min"},
 	}
-	d.Missing = []string{"dashboard.missing.payments", "dashboard.missing.waits", "dashboard.missing.hours"}
+	d.Missing = []string{"dashboard.missing.waits", "dashboard.missing.hours"}
 	return d
 }
 
