@@ -87,8 +87,8 @@ type View struct {
 	// all of them; PaidOnline and PaidAll their sums.
 	Paid                []PaidRow
 	PaidOnline, PaidAll BySex
-	MeasuredAt         time.Time
-	CollectedAt        string
+	MeasuredAt          time.Time
+	CollectedAt         string
 }
 
 type cached struct {
