@@ -591,7 +591,7 @@ func topicNews(m *news.Module) func(ctx context.Context, topic string, page, per
 // dashboardModule hands the dashboard each feature's figures, in the
 // dashboard's words: identity's registrations and active residents, the
 // cards' PINs handed out, the Sportello's applications by channel and
-// those open, the payments by channel; the catalogue names the services.
+// those open, the payments by channel, the queue's waits; the catalogue names the services.
 func (c *civico) dashboardModule() *dashboard.Module {
 	return &dashboard.Module{
 		Sources: []dashboard.Source{
@@ -627,6 +627,14 @@ func (c *civico) dashboardModule() *dashboard.Module {
 				out := make([]dashboard.Event, len(list))
 				for i, p := range list {
 					out[i] = dashboard.Event{At: p.At, Key: p.Category + ":" + p.Channel, Sex: p.Sex}
+				}
+				return out, err
+			}},
+			{Figure: dashboard.QueueWaits, Events: func(ctx context.Context, from, to time.Time) ([]dashboard.Event, error) {
+				list, err := c.booking.Store.Served(ctx, from, to)
+				out := make([]dashboard.Event, len(list))
+				for i, t := range list {
+					out[i] = dashboard.Event{At: t.At, Key: t.Service + ":" + dashboard.WaitBucket(t.Wait)}
 				}
 				return out, err
 			}},

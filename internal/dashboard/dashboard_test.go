@@ -56,10 +56,13 @@ func TestCollectCountsOnce(t *testing.T) {
 			gauge := Gauge{Figure: Active30, Levels: func(context.Context, time.Time) ([]Level, error) {
 				return []Level{{Sex: "F", N: active}, {Sex: "M", N: 2}, {Sex: "M", N: 1}}, nil
 			}}
+			waits := &events{}
+			waits.add(Event{At: time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC), Key: "cie:" + WaitBucket(9*time.Minute)},
+				Event{At: time.Date(2025, 3, 3, 9, 30, 0, 0, time.UTC), Key: "cie:" + WaitBucket(75*time.Minute)})
 			handles := dbtest.Handles(t, dialect, 4)
 			stores := make([]*Store, len(handles))
 			for i, d := range handles {
-				stores[i] = &Store{DB: d, Sources: []Source{src.source(Registrations)}, Gauges: []Gauge{gauge}, Now: func() time.Time { return now }}
+				stores[i] = &Store{DB: d, Sources: []Source{src.source(Registrations), waits.source(QueueWaits)}, Gauges: []Gauge{gauge}, Now: func() time.Time { return now }}
 			}
 			collectAll := func() {
 				t.Helper()
@@ -101,6 +104,9 @@ func TestCollectCountsOnce(t *testing.T) {
 			v, err := stores[3].View(ctx)
 			if err != nil || v.Active30.F != 7 || v.Active30.M != 3 || v.RegistrationsTotal.Total() != 5 {
 				t.Errorf("the view: active %+v, registrations %+v, %v", v.Active30, v.RegistrationsTotal, err)
+			}
+			if len(v.Waits) != 1 || v.Waits[0].Year != "2025" || v.Waits[0].N["0-10"] != 1 || v.Waits[0].N["60+"] != 1 {
+				t.Errorf("the queue's waits: %+v", v.Waits)
 			}
 		})
 	}

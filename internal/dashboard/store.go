@@ -51,10 +51,29 @@ const (
 	PINs          = "pins"          // PIN/PUK envelopes handed out at the URP
 	Applications  = "applications"  // applications registered, key "service:channel"
 	Payments      = "payments"      // receipts recorded, key "category:channel" (checkout: on the portal)
+	QueueWaits    = "queue_waits"   // tickets served, key "service:bucket" (WaitBucket)
 	Active30      = "active_30"     // residents who logged in in the last 30 days
 	Active90      = "active_90"     // ... 90 days
 	Open          = "open_applications"
 )
+
+// WaitBuckets are the classes of a queue's wait, in minutes.
+var WaitBuckets = []string{"0-10", "10-20", "20-30", "30-60", "60+"}
+
+// WaitBucket is the class of a wait.
+func WaitBucket(d time.Duration) string {
+	switch m := d.Minutes(); {
+	case m < 10:
+		return "0-10"
+	case m < 20:
+		return "10-20"
+	case m < 30:
+		return "20-30"
+	case m < 60:
+		return "30-60"
+	}
+	return "60+"
+}
 
 // Sexes are the sexes the figures count, "" for unknown.
 var Sexes = []string{"F", "M", ""}

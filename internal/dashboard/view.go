@@ -55,6 +55,12 @@ func (r ServiceRow) Share() float64 {
 	return float64(r.Online.Total()) * 100 / float64(t)
 }
 
+// WaitYear is a year's tickets served by class of wait.
+type WaitYear struct {
+	Year string
+	N    map[string]int64
+}
+
 // PaidRow is a category's payments: on the portal, and all.
 type PaidRow struct {
 	Category    string
@@ -85,7 +91,9 @@ type View struct {
 	States             []StateRow
 	// Paid are the payments by category: on the portal (checkout) and
 	// all of them; PaidOnline and PaidAll their sums.
-	Paid                []PaidRow
+	Paid []PaidRow
+	// Waits are the queue's tickets served by year and wait (WaitBuckets).
+	Waits               []WaitYear
 	PaidOnline, PaidAll BySex
 	MeasuredAt          time.Time
 	CollectedAt         string
@@ -132,6 +140,7 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 	methods := map[string]map[string]int64{}
 	services := map[string]*ServiceRow{}
 	paid := map[string]*PaidRow{}
+	waits := map[string]map[string]int64{}
 	year := func(m map[string]*Year, y string) *Year {
 		if m[y] == nil {
 			m[y] = &Year{Year: y}
@@ -161,6 +170,12 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 		case PINs:
 			year(pins, y).add(sex, n)
 			v.PINsTotal.add(sex, n)
+		case QueueWaits:
+			_, bucket, _ := strings.Cut(key, ":")
+			if waits[y] == nil {
+				waits[y] = map[string]int64{}
+			}
+			waits[y][bucket] += n
 		case Payments:
 			category, channel, _ := strings.Cut(key, ":")
 			r := paid[category]
@@ -205,6 +220,10 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 	}
 	slices.SortFunc(v.Services, func(a, b ServiceRow) int { return strings.Compare(a.Service, b.Service) })
 	v.SavedCents, v.Hours = Saved(v.Online.Total())
+	for y, n := range waits {
+		v.Waits = append(v.Waits, WaitYear{Year: y, N: n})
+	}
+	slices.SortFunc(v.Waits, func(a, b WaitYear) int { return strings.Compare(a.Year, b.Year) })
 	for _, r := range paid {
 		v.Paid = append(v.Paid, *r)
 	}

@@ -255,6 +255,21 @@ func (h *Web) data(p *web.Page, v *View, names map[string]string, staff bool) *P
 	}
 	pay.Chart = chart.Stacked{ID: "chart-pagamenti", Title: pay.Title, Desc: p.T("dashboard.chart.desc"), Total: 1, Rows: payRows}.SVG()
 	d.Figures = append(d.Figures, pay)
+	waits := Figure{ID: "attese", Title: p.T("dashboard.waits.title"), Lead: p.T("dashboard.waits.lead"),
+		Table: Table{Caption: p.T("dashboard.waits.title"), Head: []string{p.T("dashboard.year")}}}
+	for _, b := range WaitBuckets {
+		waits.Table.Head = append(waits.Table.Head, b+" min")
+	}
+	waits.Table.Head = append(waits.Table.Head, p.T("dashboard.total"))
+	for _, y := range v.Waits {
+		row, total := []string{y.Year}, int64(0)
+		for _, b := range WaitBuckets {
+			row = append(row, num(y.N[b]))
+			total += y.N[b]
+		}
+		waits.Table.Rows = append(waits.Table.Rows, append(row, num(total)))
+	}
+	d.Figures = append(d.Figures, waits)
 	d.Costs = [][2]string{
 		{p.T("dashboard.est.cost_desk"), euro(CostDesk)},
 		{p.T("dashboard.est.cost_online"), euro(CostOnline)},
