@@ -28,6 +28,7 @@ var periodicKinds = []string{
 	"booking.reminders",
 	"booking.bookings-the-hours-no-longer-hold",
 	"dashboard.figures",
+	"certificates.paid-stamp-duties",
 	"attachments.collect-unreferenced-attachments",
 	"protocol.daily-protocol-registers",
 	"identity.expired-sessions",
