@@ -81,6 +81,8 @@ Usage:
                             load PIN/PUK envelopes encrypted for the town (all lines or none)
   civico cards key [--rotate]
                             print the age recipient the issuing service encrypts envelopes for
+  civico dashboard history
+                            load the demo's history (accounts since 2008, PINs since 2009) once, and count it on the dashboard
   civico timeuse synth --n N [--seed S]
                             add N synthetic time-use respondents (marked synthetic)
   civico timeuse export --out DIR [--rows real|synthetic|all]
@@ -127,7 +129,7 @@ type cli struct {
 
 // verbCommands are the commands whose first argument is a verb: `civico
 // NAME --help` prints their lines of the usage.
-var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true, "cert": true, "timeuse": true, "spid": true, "cards": true}
+var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true, "cert": true, "timeuse": true, "spid": true, "cards": true, "dashboard": true}
 
 func isHelp(arg string) bool {
 	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
@@ -181,6 +183,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		"spid":      c.spidCmd,
 		"timeuse":   c.timeuse,
 		"cards":     c.cardsCmd,
+		"dashboard": c.dashboardCmd,
 	}
 	name := args[0]
 	if name == "help" || name == "-h" || name == "--help" {

@@ -128,6 +128,10 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	if err := (&timeuse.Store{DB: d}).SeedDemo(ctx); err != nil {
 		return err
 	}
+	// Ten years and more of registrations and PINs, for the dashboard.
+	if _, _, err := ensureDemoHistory(ctx, d, time.Now()); err != nil {
+		return err
+	}
 	// A few proposals on Partecipa, one answered and one discussed.
 	if err := (&partecipa.Store{DB: d, Audit: &audit.Log{DB: d}}).SeedDemo(ctx); err != nil {
 		return err

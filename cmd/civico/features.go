@@ -18,6 +18,7 @@ import (
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/certificates"
 	"github.com/civico-pa/civico/internal/content"
+	"github.com/civico-pa/civico/internal/dashboard"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/feedback"
@@ -69,6 +70,8 @@ type civico struct {
 	// cards is the card registry and the PINs' delivery; identity asks it
 	// at every card login whether the registry refuses the card.
 	cards *cards.Module
+	// dashboard counts what the features hand it (dashboardSources).
+	dashboard *dashboard.Module
 	// identity is the accounts' store, set when civico is built
 	// (buildApps): payments asks it whose a bearer token is.
 	identity *identity.Store
@@ -142,6 +145,9 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// coordination view shows the extra openings its results propose.
 	tu := &timeuse.Module{Need: cfg.TimeUseAssurance, Offices: timeuseOffices(c.catalog.Store)}
 	c.catalog.Proposals = hoursProposals(tu)
+	// The dashboard counts the features' figures without reading their
+	// tables.
+	c.dashboard = c.dashboardModule()
 	c.features = []feature.Feature{
 		// The platform: tables every feature stands on, and their upkeep.
 		{Name: "town", Migrations: town.Migrations},
@@ -199,6 +205,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		tu.Feature(),
 		c.schools.Feature(),
 		c.cards.Feature(),
+		c.dashboard.Feature(),
 	}
 	return c
 }
@@ -601,5 +608,94 @@ func topicNews(m *news.Module) func(ctx context.Context, topic string, page, per
 			out[i] = portal.TopicItem{Href: it.Path(), Title: it.Title, Summary: it.Summary, Kind: it.CategoryTitle(), Date: it.Date(), DateTime: it.DateTime()}
 		}
 		return out, total, nil
+	}
+}
+
+// dashboardModule hands the dashboard each feature's figures, in the
+// dashboard's words: identity's registrations and active residents, the
+// cards' PINs handed out, the Sportello's applications by channel and
+// those open, the payments by channel, the queue's waits; the catalogue names the services.
+func (c *civico) dashboardModule() *dashboard.Module {
+	return &dashboard.Module{
+		Sources: []dashboard.Source{
+			{Figure: dashboard.Registrations, Events: func(ctx context.Context, from, to time.Time) ([]dashboard.Event, error) {
+				list, err := c.identity.Registrations(ctx, from, to)
+				out := make([]dashboard.Event, len(list))
+				for i, r := range list {
+					out[i] = dashboard.Event{At: r.At, Key: r.Method, Sex: r.Sex}
+				}
+				return out, err
+			}},
+			{Figure: dashboard.PINs, Events: func(ctx context.Context, from, to time.Time) ([]dashboard.Event, error) {
+				list, err := c.cards.Svc.PINs(ctx, from, to)
+				out := make([]dashboard.Event, len(list))
+				for i, p := range list {
+					out[i] = dashboard.Event{At: p.At, Sex: p.Sex}
+				}
+				return out, err
+			}},
+			{Figure: dashboard.Applications, Events: func(ctx context.Context, from, to time.Time) ([]dashboard.Event, error) {
+				list, err := c.sportello.Store.Registered(ctx, from, to)
+				out := make([]dashboard.Event, len(list))
+				for i, r := range list {
+					out[i] = dashboard.Event{At: r.At, Key: r.Service + ":" + r.Channel, Sex: r.Sex}
+				}
+				return out, err
+			}},
+			{Figure: dashboard.Payments, Events: func(ctx context.Context, from, to time.Time) ([]dashboard.Event, error) {
+				if c.payments.Service == nil {
+					return nil, nil
+				}
+				list, err := c.payments.Service.Receipts(ctx, from, to)
+				out := make([]dashboard.Event, len(list))
+				for i, p := range list {
+					out[i] = dashboard.Event{At: p.At, Key: p.Category + ":" + p.Channel, Sex: p.Sex}
+				}
+				return out, err
+			}},
+			{Figure: dashboard.QueueWaits, Events: func(ctx context.Context, from, to time.Time) ([]dashboard.Event, error) {
+				list, err := c.booking.Store.Served(ctx, from, to)
+				out := make([]dashboard.Event, len(list))
+				for i, t := range list {
+					out[i] = dashboard.Event{At: t.At, Key: t.Service + ":" + dashboard.WaitBucket(t.Wait)}
+				}
+				return out, err
+			}},
+		},
+		Gauges: []dashboard.Gauge{
+			{Figure: dashboard.Active30, Levels: activeSince(c, 30)},
+			{Figure: dashboard.Active90, Levels: activeSince(c, 90)},
+			{Figure: dashboard.Open, Levels: func(ctx context.Context, now time.Time) ([]dashboard.Level, error) {
+				list, err := c.sportello.Store.States(ctx, now)
+				out := make([]dashboard.Level, len(list))
+				for i, s := range list {
+					out[i] = dashboard.Level{Key: s.State, Sex: s.Sex, N: s.N, Late: s.Late}
+				}
+				return out, err
+			}},
+		},
+		Names: func(ctx context.Context) (map[string]string, error) {
+			cat, err := c.catalog.Store.Get(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out := make(map[string]string, len(cat.Services))
+			for _, s := range cat.Services {
+				out[s.ID] = s.Title
+			}
+			return out, nil
+		},
+	}
+}
+
+// activeSince counts the residents who logged in in the last days.
+func activeSince(c *civico, days int) func(ctx context.Context, now time.Time) ([]dashboard.Level, error) {
+	return func(ctx context.Context, now time.Time) ([]dashboard.Level, error) {
+		by, err := c.identity.ActiveBySex(ctx, now.AddDate(0, 0, -days))
+		out := make([]dashboard.Level, 0, len(by))
+		for sex, n := range by {
+			out = append(out, dashboard.Level{Sex: sex, N: n})
+		}
+		return out, err
 	}
 }

@@ -27,6 +27,7 @@ var periodicKinds = []string{
 	"booking.unconfirmed-bookings",
 	"booking.reminders",
 	"booking.bookings-the-hours-no-longer-hold",
+	"dashboard.figures",
 	"certificates.paid-stamp-duties",
 	"attachments.collect-unreferenced-attachments",
 	"protocol.daily-protocol-registers",

@@ -42,6 +42,9 @@ const (
 	// LockCardKeys: making the card envelopes' age identity (cards),
 	// so that two commands at once leave one current key.
 	LockCardKeys Lock = 7243110220
+	// LockDashboardLevels: one measure of the dashboard's gauges at a
+	// time, so that two processes measuring at once leave one set.
+	LockDashboardLevels Lock = 7243110246
 )
 
 func (l Lock) id() string { return strconv.FormatInt(int64(l), 10) }

@@ -384,6 +384,9 @@ func (s *Service) sessionTx(ctx context.Context, tx *sql.Tx, a *Account, level a
 	if err != nil {
 		return nil, err
 	}
+	if err := s.Store.recordLogin(ctx, tx, a.ID, method); err != nil {
+		return nil, err
+	}
 	ended, err := s.Sessions.trimTx(ctx, tx, a.ID, tokens.Hash(token))
 	if err != nil {
 		return nil, err

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/dashboard"
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/payments"
+)
+
+// openData sums the public JSON's rows of figure whose period is in
+// [from, to], by sex.
+func openData(t *testing.T, rows []dashboard.Row, figure, from, to string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for _, r := range rows {
+		if r.Figure == figure && r.Period >= from && r.Period <= to {
+			out[r.Sex] += r.Value
+		}
+	}
+	return out
+}
+
+// The demo's history, through the server as built and on both engines,
+// gives the dashboard the seed's figures exactly: 2,027 residents
+// registered by November 2009 (841 women, 1,186 men) and 1,552 PINs
+// handed out in 2009-2010, on the public page, in the open data (JSON and
+// CSV) and on the statistics office's page; loading the history again or
+// collecting again counts nothing twice; a resident's registration and
+// login today are counted at the next collection, by method and as
+// active; a resident cannot open the office's page.
+func TestDashboardDemoHistory(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newIDSite(t, d)
+		now := time.Now()
+		na, np, err := ensureDemoHistory(ctx, d, now)
+		if err != nil || na < 30000 || np < 1552 {
+			t.Fatalf("history: %d accounts, %d PINs, %v", na, np, err)
+		}
+		runTask(t, s, "dashboard", "figures")
+		store := s.apps.civico.dashboard.Store
+		check := func() {
+			t.Helper()
+			regs, err := store.Total(ctx, dashboard.Registrations, "", "2009-11")
+			if err != nil || regs["F"] != 841 || regs["M"] != 1186 || regs[""] != 0 {
+				t.Fatalf("registrations by November 2009: %v, %v; want 841 women, 1,186 men", regs, err)
+			}
+			pins, err := store.Total(ctx, dashboard.PINs, "2009-01", "2010-12")
+			if err != nil || pins["F"]+pins["M"]+pins[""] != 1552 || pins[""] != 0 {
+				t.Fatalf("PINs in 2009-2010: %v, %v; want 1,552", pins, err)
+			}
+		}
+		check()
+		anon := s.browser(t, nil)
+		base := s.plain.URL
+		res, body := anon.do("GET", base+dashboard.JSONPath, nil)
+		var set dashboard.Dataset
+		if res.StatusCode != 200 || json.Unmarshal([]byte(body), &set) != nil || set.Licence != "CC-BY-4.0" {
+			t.Fatalf("the open data in JSON: %d\n%.300s", res.StatusCode, body)
+		}
+		if got := openData(t, set.Rows, dashboard.Registrations, "0000", "2009-11"); got["F"] != 841 || got["M"] != 1186 || len(got) != 2 {
+			t.Errorf("open data, registrations by November 2009: %v", got)
+		}
+		if got := openData(t, set.Rows, dashboard.PINs, "2009-01", "2010-12"); got["F"]+got["M"] != 1552 {
+			t.Errorf("open data, PINs in 2009-2010: %v", got)
+		}
+		res, body = anon.do("GET", base+dashboard.CSVPath, nil)
+		lines, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+		if res.StatusCode != 200 || err != nil || strings.Join(lines[0], ",") != "figure,period,key,sex,value" || len(lines) != len(set.Rows)+1 {
+			t.Fatalf("the open data in CSV: %d, %v, %d lines for %d rows", res.StatusCode, err, len(lines), len(set.Rows))
+		}
+		var pinsCSV int64
+		for _, l := range lines[1:] {
+			if l[0] == dashboard.PINs && l[1] >= "2009-01" && l[1] <= "2010-12" {
+				n, _ := strconv.ParseInt(l[4], 10, 64)
+				pinsCSV += n
+			}
+		}
+		if pinsCSV != 1552 {
+			t.Errorf("CSV, PINs in 2009-2010: %d", pinsCSV)
+		}
+		// The public page: the seed's years in the tables, charts that
+		// need no script.
+		res, body = anon.do("GET", base+dashboard.PublicPath, nil)
+		for _, want := range []string{`<svg role="img" aria-labelledby="chart-registrazioni-t chart-registrazioni-d"`, `<caption>Registrazioni per anno e sesso</caption>`,
+			`<th scope="row">2008</th>`, `<th scope="row">2010</th><td>`, `href="/dati/cruscotto.csv"`, "CC BY 4.0", "SOCITM"} {
+			if res.StatusCode != 200 || !strings.Contains(body, want) {
+				t.Fatalf("the public page: %d, no %s\n%s", res.StatusCode, want, body)
+			}
+		}
+		if strings.Contains(body, "<script") && strings.Contains(body, "chart") {
+			t.Error("a chart that needs JavaScript")
+		}
+		// 2009's PINs: the seed's 812 of the 1,552, women and men.
+		pins2009, _ := store.Total(ctx, dashboard.PINs, "2009-01", "2009-12")
+		row := `<th scope="row">2009</th><td>` + strconv.FormatInt(pins2009["F"], 10) + `</td><td>` + strconv.FormatInt(pins2009["M"], 10) + `</td><td>0</td><td>812</td>`
+		if !strings.Contains(body, row) {
+			t.Errorf("the PINs' table has no %s", row)
+		}
+
+		// Again: nothing counted twice.
+		if na, np, err := ensureDemoHistory(ctx, d, now); err != nil || na != 0 || np != 0 {
+			t.Fatalf("history again: %d accounts, %d PINs, %v", na, np, err)
+		}
+		runTask(t, s, "dashboard", "figures")
+		check()
+
+		// A resident registers and logs in today: counted once the
+		// collection reaches that minute (here at once).
+		store.Lag = time.Nanosecond
+		month := dashboard.Month(time.Now())
+		before, _ := store.Total(ctx, dashboard.Registrations, month, month)
+		byPassword := func() int64 {
+			t.Helper()
+			counts, err := store.Counts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			for _, c := range counts {
+				if c.Figure == dashboard.Registrations && c.Month == month && c.Key == "password" {
+					n += c.N
+				}
+			}
+			return n
+		}
+		passwords := byPassword()
+		resident := s.browser(t, nil)
+		s.passwordResident(t, resident, "giulia@example.org")
+		if res, _ := resident.do("GET", base+dashboard.BOPath, nil); res.StatusCode != http.StatusForbidden {
+			t.Errorf("a resident at the office's dashboard: %d", res.StatusCode)
+		}
+		runTask(t, s, "dashboard", "figures")
+		after, _ := store.Total(ctx, dashboard.Registrations, month, month)
+		if after[""] != before[""]+1 {
+			t.Errorf("this month's registrations of unknown sex: %d then %d, want one more", before[""], after[""])
+		}
+		if n := byPassword(); n != passwords+1 {
+			t.Errorf("this month's registrations by password: %d then %d, want one more", passwords, n)
+		}
+		v, err := store.View(ctx)
+		if err != nil || v.Active30.Total() == 0 || v.Active90.Total() < v.Active30.Total() {
+			t.Fatalf("active residents: %+v / %+v, %v", v.Active30, v.Active90, err)
+		}
+		office := operatorBrowser(t, s, "istat@comune.example.it", "statistics")
+		res, body = office.do("GET", base+dashboard.BOPath, nil)
+		if res.StatusCode != 200 || !strings.Contains(body, `data-element="dashboard-key"`) || !strings.Contains(body, "Password") {
+			t.Fatalf("the office's dashboard: %d\n%.2000s", res.StatusCode, body)
+		}
+	})
+}
+
+// BenchmarkDashboard measures the dashboard with the demo's history (from
+// 2008 to today, some 40,000 accounts and 5,000 PINs) counted: the public
+// page as served (the view cached until the next collection), the page
+// with its view rebuilt from the counters at every request, the open data
+// in CSV, and a collection with nothing new.
+func BenchmarkDashboard(b *testing.B) {
+	s := newIDSiteB(b)
+	ctx := context.Background()
+	if _, _, err := ensureDemoHistory(ctx, s.d, time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	store := s.apps.civico.dashboard.Store
+	if _, err := store.Collect(ctx); err != nil {
+		b.Fatal(err)
+	}
+	h := s.apps.portal.Handler()
+	get := func(b *testing.B, path string, before func()) {
+		b.ReportAllocs()
+		cpu := processCPU()
+		n := 0
+		for b.Loop() {
+			n++
+			if before != nil {
+				before()
+			}
+			// A query of its own: the anonymous page cache misses, and the
+			// page is rendered.
+			req := httptest.NewRequest(http.MethodGet, path+"?b="+b.Name()+strconv.Itoa(n), nil)
+			req.RemoteAddr = benchClient(n)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Fatalf("GET %s = %d", path, w.Code)
+			}
+		}
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	}
+	b.Run("page", func(b *testing.B) { get(b, dashboard.PublicPath, nil) })
+	b.Run("page-rebuilt", func(b *testing.B) { get(b, dashboard.PublicPath, store.Forget) })
+	b.Run("csv", func(b *testing.B) { get(b, dashboard.CSVPath, nil) })
+	b.Run("collect", func(b *testing.B) {
+		cpu := processCPU()
+		for b.Loop() {
+			if _, err := store.Collect(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	})
+}
+
+// A resident's first card login and a checkout of two notices paid on the
+// portal reach the dashboard at the next collection: a registration by
+// card of a man (the card proves it), and two payments on the portal out
+// of two, by category, on the public page too.
+func TestDashboardCountsLoginAndPayments(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		p := newPaySite(t, d)
+		store := p.apps.civico.dashboard.Store
+		store.Lag = time.Nanosecond
+		b := p.browser(t, p.card)
+		p.cardLogin(t, b, "/")
+		page, _ := p.checkout(t, b)
+		if res, _ := b.do("POST", page, url.Values{"esito": {"paid"}}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sandbox: %d", res.StatusCode)
+		}
+		runTask(t, p.idSite, "dashboard", "figures")
+		counts, err := store.Counts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, c := range counts {
+			got[c.Figure+"|"+c.Key+"|"+c.Sex] += c.N
+		}
+		want := map[string]int64{"registrations|crs|M": 1, "payments|" + string(payments.Canteen) + ":checkout|M": 1, "payments|" + string(payments.Fine) + ":checkout|M": 1}
+		if len(got) != len(want) {
+			t.Errorf("counters %v, want %v", got, want)
+		}
+		for k, n := range want {
+			if got[k] != n {
+				t.Errorf("counter %s = %d, want %d (all: %v)", k, got[k], n, got)
+			}
+		}
+		res, body := p.browser(t, nil).do("GET", p.plain.URL+dashboard.PublicPath, nil)
+		if res.StatusCode != 200 || !strings.Contains(body, `<dt class="col-sm-6">Pagamenti fatti sul portale</dt><dd class="col-sm-6">100.0%</dd>`) {
+			t.Errorf("the public page: %d, no share of payments on the portal", res.StatusCode)
+		}
+	})
+}

@@ -1,0 +1,113 @@
+package dashboard
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+)
+
+// events is a source of fixed events, as a feature's table would give
+// them: those in [from, to).
+type events struct {
+	mu   sync.Mutex
+	list []Event
+}
+
+func (e *events) add(ev ...Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.list = append(e.list, ev...)
+}
+
+func (e *events) source(figure string) Source {
+	return Source{Figure: figure, Events: func(_ context.Context, from, to time.Time) ([]Event, error) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		var out []Event
+		for _, x := range e.list {
+			if !x.At.Before(from) && x.At.Before(to) {
+				out = append(out, x)
+			}
+		}
+		return out, nil
+	}}
+}
+
+// Every event is counted once, in its Rome month, whatever the number of
+// processes collecting at once (each a store on its own handle of the
+// same database); an event within the lag waits for the next collection;
+// a sex other than F or M counts as unknown; a gauge's levels replace
+// the former ones.
+func TestCollectCountsOnce(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+			src := &events{}
+			// 23:30 UTC on 31 January is 1 February in Rome.
+			src.add(Event{At: time.Date(2009, 1, 31, 23, 30, 0, 0, time.UTC), Key: "crs", Sex: "F"},
+				Event{At: time.Date(2009, 11, 30, 10, 0, 0, 0, time.UTC), Key: "crs", Sex: "M"},
+				Event{At: time.Date(2009, 11, 30, 11, 0, 0, 0, time.UTC), Key: "password", Sex: "?"})
+			active := int64(5)
+			gauge := Gauge{Figure: Active30, Levels: func(context.Context, time.Time) ([]Level, error) {
+				return []Level{{Sex: "F", N: active}, {Sex: "M", N: 2}, {Sex: "M", N: 1}}, nil
+			}}
+			waits := &events{}
+			waits.add(Event{At: time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC), Key: "cie:" + WaitBucket(9*time.Minute)},
+				Event{At: time.Date(2025, 3, 3, 9, 30, 0, 0, time.UTC), Key: "cie:" + WaitBucket(75*time.Minute)})
+			handles := dbtest.Handles(t, dialect, 4)
+			stores := make([]*Store, len(handles))
+			for i, d := range handles {
+				stores[i] = &Store{DB: d, Sources: []Source{src.source(Registrations), waits.source(QueueWaits)}, Gauges: []Gauge{gauge}, Now: func() time.Time { return now }}
+			}
+			collectAll := func() {
+				t.Helper()
+				var wg sync.WaitGroup
+				errs := make([]error, len(stores))
+				for i, s := range stores {
+					wg.Go(func() { _, errs[i] = s.Collect(ctx) })
+				}
+				wg.Wait()
+				for _, err := range errs {
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			collectAll()
+			total, err := stores[0].Total(ctx, Registrations, "", "")
+			if err != nil || total["F"] != 1 || total["M"] != 1 || total[""] != 1 {
+				t.Fatalf("after four collections at once: %v, %v", total, err)
+			}
+			if feb, _ := stores[0].Total(ctx, Registrations, "2009-02", "2009-02"); feb["F"] != 1 {
+				t.Errorf("the event of 1 February in Rome: %v", feb)
+			}
+			// An hour later: one just now (within the lag) and one after the
+			// last collection's watermark.
+			src.add(Event{At: now.Add(time.Hour - time.Minute), Key: "spid", Sex: "F"}, Event{At: now.Add(time.Minute), Key: "spid", Sex: "M"})
+			now = now.Add(time.Hour)
+			collectAll()
+			if got, _ := stores[1].Total(ctx, Registrations, "2026-12", "2026-12"); got["F"] != 0 || got["M"] != 1 {
+				t.Errorf("this month before the lag has passed: %v", got)
+			}
+			now = now.Add(DefaultLag)
+			collectAll()
+			if got, _ := stores[2].Total(ctx, Registrations, "2026-12", "2026-12"); got["F"] != 1 || got["M"] != 1 {
+				t.Errorf("this month after the lag: %v", got)
+			}
+			active = 7
+			collectAll()
+			v, err := stores[3].View(ctx)
+			if err != nil || v.Active30.F != 7 || v.Active30.M != 3 || v.RegistrationsTotal.Total() != 5 {
+				t.Errorf("the view: active %+v, registrations %+v, %v", v.Active30, v.RegistrationsTotal, err)
+			}
+			if len(v.Waits) != 1 || v.Waits[0].Year != "2025" || v.Waits[0].N["0-10"] != 1 || v.Waits[0].N["60+"] != 1 {
+				t.Errorf("the queue's waits: %+v", v.Waits)
+			}
+		})
+	}
+}

@@ -1,0 +1,345 @@
+package dashboard
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/hours"
+)
+
+// Event is one thing a feature counts for the dashboard: when it
+// happened, its key within the figure (a login method; a service and a
+// channel) and the person's sex (F, M, "" unknown).
+type Event struct {
+	At       time.Time
+	Key, Sex string
+}
+
+// Source is a feature's figure of events: Events returns what happened in
+// [from, to), read from the feature's own tables. The dashboard asks each
+// source for the minutes since its watermark and adds them to its monthly
+// counters; it never reads another feature's tables.
+type Source struct {
+	Figure string
+	Events func(ctx context.Context, from, to time.Time) ([]Event, error)
+}
+
+// Level is one value of a state figure: how many there are now of key and
+// sex, and how many of them are late (an application past its due day).
+type Level struct {
+	Key, Sex string
+	N, Late  int64
+}
+
+// Gauge is a feature's figure of a state (residents active lately,
+// applications open), measured at each collection and replaced.
+type Gauge struct {
+	Figure string
+	Levels func(ctx context.Context, now time.Time) ([]Level, error)
+}
+
+// The figures civico's features hand the dashboard (cmd/civico wires the
+// sources).
+const (
+	Registrations = "registrations" // accounts made, key the first login's method
+	PINs          = "pins"          // PIN/PUK envelopes handed out at the URP
+	Applications  = "applications"  // applications registered, key "service:channel"
+	Payments      = "payments"      // receipts recorded, key "category:channel" (checkout: on the portal)
+	QueueWaits    = "queue_waits"   // tickets served, key "service:bucket" (WaitBucket)
+	Active30      = "active_30"     // residents who logged in in the last 30 days
+	Active90      = "active_90"     // ... 90 days
+	Open          = "open_applications"
+)
+
+// WaitBuckets are the classes of a queue's wait, in minutes.
+var WaitBuckets = []string{"0-10", "10-20", "20-30", "30-60", "60+"}
+
+// WaitBucket is the class of a wait.
+func WaitBucket(d time.Duration) string {
+	switch m := d.Minutes(); {
+	case m < 10:
+		return "0-10"
+	case m < 20:
+		return "10-20"
+	case m < 30:
+		return "20-30"
+	case m < 60:
+		return "30-60"
+	}
+	return "60+"
+}
+
+// Sexes are the sexes the figures count, "" for unknown.
+var Sexes = []string{"F", "M", ""}
+
+// Store keeps the dashboard's counters.
+type Store struct {
+	DB      *db.DB
+	Sources []Source
+	Gauges  []Gauge
+	// Lag keeps the collection this far behind the clock, so that an event
+	// whose transaction commits a little after its timestamp is still
+	// counted (DefaultLag).
+	Lag time.Duration
+	Now func() time.Time
+
+	mu    sync.Mutex
+	cache *cached
+}
+
+// DefaultLag is how far the collection stays behind the clock.
+const DefaultLag = 5 * time.Minute
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Month is the Rome month of t, as the counters key it (YYYY-MM).
+func Month(t time.Time) string { return t.In(hours.Rome).Format("2006-01") }
+
+// ErrConcurrent is a collection that found its watermark moved by another:
+// nothing was added, the other counted.
+var ErrConcurrent = errors.New("dashboard: another collection moved the watermark")
+
+// Collect adds to the counters what each source's events since its
+// watermark, up to the clock less the lag, and measures the gauges. It
+// returns how many events it counted.
+func (s *Store) Collect(ctx context.Context) (int, error) {
+	lag := s.Lag
+	if lag == 0 {
+		lag = DefaultLag
+	}
+	now := s.now()
+	// Microseconds, as PostgreSQL keeps them: the watermark read back is
+	// the one written.
+	upto := now.Add(-lag).Truncate(time.Microsecond)
+	total := 0
+	var errs []error
+	for _, src := range s.Sources {
+		n, err := s.collect(ctx, src, upto, now)
+		total += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("dashboard: %s: %w", src.Figure, err))
+		}
+	}
+	if err := s.Measure(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return total, errors.Join(errs...)
+}
+
+func (s *Store) collect(ctx context.Context, src Source, upto, now time.Time) (int, error) {
+	var from time.Time
+	var known bool
+	var last sql.NullTime
+	err := s.DB.QueryRowContext(ctx, `SELECT upto FROM dashboard_watermarks WHERE source = $1`, src.Figure).Scan(&last)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return 0, err
+	default:
+		from, known = last.Time.UTC(), true
+	}
+	if known && !upto.After(from) {
+		return 0, nil
+	}
+	events, err := src.Events(ctx, from, upto)
+	if err != nil {
+		return 0, err
+	}
+	type cell struct{ month, key, sex string }
+	counts := map[cell]int64{}
+	for _, e := range events {
+		sex := e.Sex
+		if sex != "F" && sex != "M" {
+			sex = ""
+		}
+		counts[cell{Month(e.At), e.Key, sex}]++
+	}
+	cells := make([]cell, 0, len(counts))
+	for c := range counts {
+		cells = append(cells, c)
+	}
+	// In the key's order, so that two writers lock rows in the same order.
+	sort.Slice(cells, func(i, j int) bool {
+		a, b := cells[i], cells[j]
+		if a.month != b.month {
+			return a.month < b.month
+		}
+		if a.key != b.key {
+			return a.key < b.key
+		}
+		return a.sex < b.sex
+	})
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		// The watermark moves first, conditionally: a collection racing
+		// this one (a second process) finds it moved and adds nothing.
+		var res sql.Result
+		var err error
+		if known {
+			res, err = tx.ExecContext(ctx, `UPDATE dashboard_watermarks SET upto = $1, collected_at = $2 WHERE source = $3 AND upto = $4`, upto, now, src.Figure, from)
+		} else {
+			res, err = tx.ExecContext(ctx, `INSERT INTO dashboard_watermarks (source, upto, collected_at) VALUES ($1, $2, $3) ON CONFLICT (source) DO NOTHING`, src.Figure, upto, now)
+		}
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return ErrConcurrent
+		}
+		for _, c := range cells {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO dashboard_counts (figure, month, key, sex, n) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (figure, month, key, sex) DO UPDATE SET n = dashboard_counts.n + excluded.n`, src.Figure, c.month, c.key, c.sex, counts[c]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, ErrConcurrent) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return len(events), nil
+}
+
+// Measure replaces the gauges' levels with what they measure now.
+func (s *Store) Measure(ctx context.Context) error {
+	now := s.now()
+	var errs []error
+	for _, g := range s.Gauges {
+		levels, err := g.Levels(ctx, now)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("dashboard: %s: %w", g.Figure, err))
+			continue
+		}
+		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			if err := s.DB.Hold(ctx, tx, db.LockDashboardLevels); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM dashboard_levels WHERE figure = $1`, g.Figure); err != nil {
+				return err
+			}
+			sum := map[[2]string]Level{}
+			for _, l := range levels {
+				if l.Sex != "F" && l.Sex != "M" {
+					l.Sex = ""
+				}
+				k := [2]string{l.Key, l.Sex}
+				x := sum[k]
+				x.Key, x.Sex, x.N, x.Late = l.Key, l.Sex, x.N+l.N, x.Late+l.Late
+				sum[k] = x
+			}
+			for _, l := range sum {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO dashboard_levels (figure, key, sex, n, late, measured_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+					g.Figure, l.Key, l.Sex, l.N, l.Late, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Count is one counter: a figure's events of a month, key and sex.
+type Count struct {
+	Figure string `json:"figure"`
+	Month  string `json:"month"`
+	Key    string `json:"key"`
+	Sex    string `json:"sex"`
+	N      int64  `json:"count"`
+}
+
+// Counts are every counter, in order: the open data's rows.
+func (s *Store) Counts(ctx context.Context) ([]Count, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT figure, month, key, sex, n FROM dashboard_counts ORDER BY figure, month, key, sex`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []Count
+	for rows.Next() {
+		var c Count
+		if err := rows.Scan(&c.Figure, &c.Month, &c.Key, &c.Sex, &c.N); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Total is a figure's events from month to month (YYYY-MM, both
+// included; "" for no bound), by sex.
+func (s *Store) Total(ctx context.Context, figure, from, to string) (map[string]int64, error) {
+	if to == "" {
+		to = "9999-12"
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT sex, SUM(n) FROM dashboard_counts WHERE figure = $1 AND month >= $2 AND month <= $3 GROUP BY sex`, figure, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[string]int64{}
+	for rows.Next() {
+		var sex string
+		var n int64
+		if err := rows.Scan(&sex, &n); err != nil {
+			return nil, err
+		}
+		out[sex] = n
+	}
+	return out, rows.Err()
+}
+
+// LevelRow is a gauge's level as stored.
+type LevelRow struct {
+	Figure     string    `json:"figure"`
+	Key        string    `json:"key"`
+	Sex        string    `json:"sex"`
+	N          int64     `json:"count"`
+	Late       int64     `json:"late"`
+	MeasuredAt time.Time `json:"measured_at"`
+}
+
+// Levels are the gauges' levels, in order.
+func (s *Store) Levels(ctx context.Context) ([]LevelRow, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT figure, key, sex, n, late, measured_at FROM dashboard_levels ORDER BY figure, key, sex`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []LevelRow
+	for rows.Next() {
+		var l LevelRow
+		if err := rows.Scan(&l.Figure, &l.Key, &l.Sex, &l.N, &l.Late, &l.MeasuredAt); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// version is what changes when the counters may have: the latest
+// collection and measure. The pages' view is cached by it.
+func (s *Store) version(ctx context.Context) (string, error) {
+	var a, b sql.NullString
+	if err := s.DB.QueryRowContext(ctx, `SELECT (SELECT CAST(MAX(collected_at) AS TEXT) FROM dashboard_watermarks),
+		(SELECT CAST(MAX(measured_at) AS TEXT) FROM dashboard_levels)`).Scan(&a, &b); err != nil {
+		return "", err
+	}
+	return a.String + "|" + b.String, nil
+}
