@@ -17,6 +17,7 @@ import (
 	"github.com/civico-pa/civico/internal/cards"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/certificates"
+	"github.com/civico-pa/civico/internal/cie"
 	"github.com/civico-pa/civico/internal/content"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/feature"
@@ -66,6 +67,9 @@ type civico struct {
 	// spid is the SPID Service Provider (the demo registers its test
 	// provider through it).
 	spid *spid.Module
+	// cie is the CIE ID OpenID Connect federation relying party (off
+	// without CIVICO_CIE_OIDC_CONFIG).
+	cie *cie.Module
 	// cards is the card registry and the PINs' delivery; identity asks it
 	// at every card login whether the registry refuses the card.
 	cards *cards.Module
@@ -131,6 +135,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	}
 	c.schools.Biller = schoolsBiller{c.payments.Biller()}
 	c.spid = &spid.Module{TestIdP: cfg.demoSPID}
+	c.cie = &cie.Module{Config: cfg.CIE, HTTP: cfg.cieHTTP}
 	c.cards = &cards.Module{Place: cfg.CardsPlace}
 	// The time-use survey weighs the catalogue's offices' hours; the
 	// coordination view shows the extra openings its results propose.
@@ -190,6 +195,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		segnala.Feature(),
 		c.booking.Feature(),
 		c.spid.Feature(),
+		c.cie.Feature(),
 		tu.Feature(),
 		c.schools.Feature(),
 		c.cards.Feature(),
