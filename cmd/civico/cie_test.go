@@ -72,9 +72,21 @@ func (s *cieSite) person(t *testing.T) cietest.Person {
 // returns the final status and address, and the callback's address.
 func (s *cieSite) login(t *testing.T, b *browser, level string) (int, string, string) {
 	t.Helper()
+	status, cb, body := s.toCallback(t, b, level)
+	if cb == "" {
+		return status, s.plain.URL + cie.PathLogin, body
+	}
+	u, final, _, _ := b.follow(cb, "")
+	return final.StatusCode, u, cb
+}
+
+// toCallback runs a login up to the provider's redirect to the callback,
+// which it returns ("" when the portal did not send the browser on).
+func (s *cieSite) toCallback(t *testing.T, b *browser, level string) (int, string, string) {
+	t.Helper()
 	res, body := b.do("GET", s.plain.URL+cie.PathLogin+"?"+url.Values{"livello": {level}, "next": {"/area-personale"}}.Encode(), nil)
 	if res.StatusCode != http.StatusSeeOther {
-		return res.StatusCode, s.plain.URL + cie.PathLogin, body
+		return res.StatusCode, "", body
 	}
 	loc := res.Header.Get("Location")
 	if !strings.HasPrefix(loc, s.fed.OP.ID+"/authorize?") {
@@ -84,9 +96,7 @@ func (s *cieSite) login(t *testing.T, b *browser, level string) (int, string, st
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("provider: %d %s", res.StatusCode, body)
 	}
-	cb := res.Header.Get("Location")
-	u, final, _, _ := b.follow(cb, "")
-	return final.StatusCode, u, cb
+	return res.StatusCode, res.Header.Get("Location"), body
 }
 
 // TestCIEFederationLogin runs the federation's login: the success lands in
@@ -203,7 +213,12 @@ func TestCIEFederationLogin(t *testing.T) {
 			p := s.person(t)
 			b := s.cieBrowser(t)
 			before := s.counts(t)
-			status, u, cb := s.login(t, b, "substantial")
+			_, cb, _ := s.toCallback(t, b, "substantial")
+			// The browser's binding cookie, kept to replay with it.
+			cbURL, _ := url.Parse(cb)
+			kept := b.c.Jar.Cookies(cbURL)
+			u, final, _, _ := b.follow(cb, "")
+			status := final.StatusCode
 			if status != http.StatusOK || !strings.HasSuffix(u, "/area-personale") {
 				t.Fatalf("want 200 at the personal area, got %d at %s", status, u)
 			}
@@ -220,11 +235,17 @@ func TestCIEFederationLogin(t *testing.T) {
 			if ro["code_challenge_method"] != "S256" || ro["code_challenge"] == "" || ro["acr_values"] != cie.AcrL2 || ro["iss"] != rp.EntityID() {
 				t.Fatalf("request object %v", ro)
 			}
-			// The same callback again, in the same browser: refused.
+			// The same callback again, in the same browser with its
+			// binding cookie back: refused, the state answered already
+			// (before the code reaches the provider).
+			if len(kept) != 1 || kept[0].Name != cie.BindCookie {
+				t.Fatalf("binding cookie %v", kept)
+			}
+			b.c.Jar.SetCookies(cbURL, kept)
 			mid := s.counts(t)
-			_, final, _, _ := b.follow(cb, "")
-			if final.StatusCode != http.StatusForbidden || s.counts(t) != mid {
-				t.Fatalf("replay: %d", final.StatusCode)
+			_, final, _, _ = b.follow(cb, "")
+			if final.StatusCode != http.StatusForbidden || s.counts(t) != mid || !strings.Contains(s.lastRefusal(t), "no login in flight") {
+				t.Fatalf("replay: %d %s", final.StatusCode, s.lastRefusal(t))
 			}
 			// A second login of the same person enters the same account.
 			b2 := s.cieBrowser(t)
