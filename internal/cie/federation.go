@@ -66,7 +66,7 @@ func Sign(key *rsa.PrivateKey, kid, typ string, claims any) (string, error) {
 // verifyJWT checks raw's signature with the key of keys its kid names and
 // returns the payload.
 func verifyJWT(raw string, keys jose.JSONWebKeySet, typ string) ([]byte, error) {
-	obj, err := jose.ParseSigned(raw, statementAlgs)
+	obj, err := jose.ParseSignedCompact(raw, statementAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("not a signed JWT: %w", err)
 	}
@@ -124,7 +124,7 @@ func VerifyStatement(raw string, keys jose.JSONWebKeySet, now time.Time) (*State
 // unverifiedStatement reads a statement's claims before its signature is
 // checked (to find the keys of a self-signed configuration).
 func unverifiedStatement(raw string) (*Statement, error) {
-	obj, err := jose.ParseSigned(raw, statementAlgs)
+	obj, err := jose.ParseSignedCompact(raw, statementAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("not a signed JWT: %w", err)
 	}

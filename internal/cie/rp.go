@@ -16,8 +16,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/civico-pa/civico/internal/assurance"
-	"github.com/civico-pa/civico/internal/town"
 	tokens "github.com/civico-pa/civico/internal/token"
+	"github.com/civico-pa/civico/internal/town"
 )
 
 // RP is the relying party.
@@ -390,7 +390,7 @@ func (rp *RP) userinfo(ctx context.Context, p *Provider, access string) ([]byte,
 	if strings.Count(raw, ".") != 4 {
 		return nil, refused("userinfo is not encrypted (not a JWE)")
 	}
-	jwe, err := jose.ParseEncrypted(raw, userinfoKeyAlgs, userinfoEncs)
+	jwe, err := jose.ParseEncryptedCompact(raw, userinfoKeyAlgs, userinfoEncs)
 	if err != nil {
 		return nil, refused("userinfo: %v", err)
 	}
@@ -408,4 +408,3 @@ func (rp *RP) userinfo(ctx context.Context, p *Provider, access string) ([]byte,
 	}
 	return payload, nil
 }
-

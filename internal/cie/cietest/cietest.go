@@ -217,7 +217,7 @@ func (f *Federation) rp(clientID string) (sig, enc jose.JSONWebKeySet, redirects
 		err = fmt.Errorf("entity configuration: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 		return
 	}
-	obj, err := jose.ParseSigned(string(b), []jose.SignatureAlgorithm{jose.RS256})
+	obj, err := jose.ParseSignedCompact(string(b), []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return
 	}
@@ -257,7 +257,7 @@ func (f *Federation) rp(clientID string) (sig, enc jose.JSONWebKeySet, redirects
 }
 
 func verifyWith(raw string, keys jose.JSONWebKeySet) (map[string]any, error) {
-	obj, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	obj, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return nil, err
 	}
