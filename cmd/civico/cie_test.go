@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -285,4 +287,56 @@ func (s *cieSite) reset() {
 		}
 	})
 	s.apps.civico.cie.Web.RP.Forget()
+}
+
+// TestCIECommands: the relying party's keys and their rotation, and the
+// entity configuration to register with the federation, from the
+// command line; a configuration file that is wrong stops civico.
+func TestCIECommands(t *testing.T) {
+	dir := t.TempDir()
+	fed := cietest.New()
+	defer fed.Close()
+	c := fed.Config()
+	c.TrustAnchor, c.Provider, c.AuthorityHints = "https://registry.cie.example", "https://id.cie.example", []string{"https://registry.cie.example"}
+	raw, _ := json.Marshal(c)
+	conf := filepath.Join(dir, "cie.json")
+	if err := os.WriteFile(conf, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"CIVICO_DATA_DIR": dir, "CIVICO_SECRET_KEY": testSecretKey, "CIVICO_BASE_URL": "https://servizi.comune.example", "CIVICO_CIE_OIDC_CONFIG": conf}
+	good := filepath.Join(dir, "town.json")
+	if err := writeFile(good, string(mustRead(t, "../../internal/town/cinisello-balsamo.json"))); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, env, "town", "import", good); code != 0 {
+		t.Fatalf("town import: %q", errOut)
+	}
+	code, out, errOut := runCLI(t, env, "cie", "entity-configuration")
+	if code != 0 || strings.Count(strings.TrimSpace(out), ".") != 2 {
+		t.Fatalf("entity-configuration: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := runCLI(t, env, "cie", "keys"); code != 0 || strings.Count(out, "\n") != 4 || !strings.Contains(out, "federation") || !strings.Contains(out, "enc") {
+		t.Fatalf("keys: %q", out)
+	}
+	if code, out, errOut := runCLI(t, env, "cie", "rotate-keys", "--overlap", "1h", "--use", "sig"); code != 0 || !strings.Contains(out, "new CIE key(s)") || strings.Contains(out, "federation key changed") {
+		t.Fatalf("rotate-keys: %d %q %q", code, out, errOut)
+	}
+	if _, out, _ := runCLI(t, env, "cie", "keys"); strings.Count(out, "\n") != 5 {
+		t.Fatalf("keys after rotation: %q", out)
+	}
+	if code, _, _ := runCLI(t, env, "cie", "rotate-keys", "--use", "signing"); code != 2 {
+		t.Fatalf("a wrong --use: %d", code)
+	}
+	other := map[string]string{"CIVICO_DATA_DIR": dir, "CIVICO_SECRET_KEY": strings.Repeat("x", 40), "CIVICO_CIE_OIDC_CONFIG": conf}
+	if code, _, errOut := runCLI(t, other, "cie", "entity-configuration"); code == 0 || !strings.Contains(errOut, "CIVICO_SECRET_KEY") {
+		t.Fatalf("another secret: %d %q", code, errOut)
+	}
+	c.TrustAnchor = "http://registry.cie.example"
+	raw, _ = json.Marshal(c)
+	if err := os.WriteFile(conf, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, env, "cie", "keys"); code != 2 || !strings.Contains(errOut, "trust_anchor") {
+		t.Fatalf("an http trust anchor: %d %q", code, errOut)
+	}
 }
