@@ -134,6 +134,14 @@ func TestCIEFederationLogin(t *testing.T) {
 			}
 		})
 
+		t.Run("the button on the login page", func(t *testing.T) {
+			res, body := s.cieBrowser(t).do("GET", s.plain.URL+"/accedi?next=%2Farea-personale", nil)
+			want := `<a class="btn btn-primary btn-cie" href="` + cie.PathLogin + `?livello=substantial&amp;next=%2Farea-personale">`
+			if res.StatusCode != http.StatusOK || !strings.Contains(body, want) || !strings.Contains(body, "Entra con CIE</a>") {
+				t.Fatalf("%d %s", res.StatusCode, body)
+			}
+		})
+
 		cases := []struct {
 			name   string
 			level  string
@@ -338,5 +346,21 @@ func TestCIECommands(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, env, "cie", "keys"); code != 2 || !strings.Contains(errOut, "trust_anchor") {
 		t.Fatalf("an http trust anchor: %d %q", code, errOut)
+	}
+}
+
+// TestCIEOff: without CIVICO_CIE_OIDC_CONFIG there is no button, the login
+// says it is not available and no entity configuration is served.
+func TestCIEOff(t *testing.T) {
+	s := newIDSite(t, dbtest.SQLite(t))
+	b := s.browser(t, nil)
+	if _, body := b.do("GET", s.plain.URL+"/accedi", nil); strings.Contains(body, cie.PathLogin) {
+		t.Fatal("a CIE button while CIE is off")
+	}
+	if res, _ := b.do("GET", s.plain.URL+cie.PathLogin, nil); res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("login: %d", res.StatusCode)
+	}
+	if res, _ := b.do("GET", s.plain.URL+cie.PathEntityConfiguration, nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("entity configuration: %d", res.StatusCode)
 	}
 }

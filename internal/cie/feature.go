@@ -35,21 +35,22 @@ func (m *Module) wire(h *feature.Host) error {
 	}
 	m.Keys = &Keys{DB: h.DB, Box: box}
 	h.Every("expired logins", 10*time.Minute, func(ctx context.Context) error { return sweep(ctx, h.DB, time.Now()) })
-	if m.Config == nil {
-		return nil
-	}
-	client := m.HTTP
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	rp := &RP{Config: m.Config, Keys: m.Keys, Resolver: &Resolver{Config: m.Config, HTTP: client}, BaseURL: h.BaseURL, HTTP: client}
-	w := &Web{App: h.Portal, ID: h.ID, RP: rp, Audit: h.Audit, Limiter: h.Limiter, Towns: h.Towns, DB: h.DB}
+	w := &Web{App: h.Portal, ID: h.ID, Audit: h.Audit, Limiter: h.Limiter, Towns: h.Towns, DB: h.DB}
 	m.Web = w
+	if m.Config != nil {
+		client := m.HTTP
+		if client == nil {
+			client = &http.Client{Timeout: 10 * time.Second}
+		}
+		w.RP = &RP{Config: m.Config, Keys: m.Keys, Resolver: &Resolver{Config: m.Config, HTTP: client}, BaseURL: h.BaseURL, HTTP: client}
+		h.ID.AddLoginMethod(w.loginMethod)
+	}
+	// The routes are there when CIE login is off too: they answer that
+	// it is not available.
 	r := h.Portal.For("cie")
 	r.HandleFunc("GET "+PathEntityConfiguration, w.entityConfiguration)
 	r.HandleFunc("GET "+PathLogin, w.start)
 	r.HandleFunc("GET "+PathCallback, w.callback)
-	h.ID.AddLoginMethod(w.loginMethod)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
@@ -60,7 +61,7 @@ func (h *Web) notice(w http.ResponseWriter, r *http.Request, status int, d *Noti
 }
 
 func (h *Web) secure(r *http.Request) bool {
-	return r.TLS != nil || len(h.RP.BaseURL) > 8 && h.RP.BaseURL[:8] == "https://"
+	return r.TLS != nil || strings.HasPrefix(h.RP.BaseURL, "https://")
 }
 
 // loginMethod is "Entra con CIE" on the login and step-up pages: one
@@ -77,7 +78,23 @@ func (h *Web) loginMethod(r *http.Request, next string, need assurance.Level) *i
 		Direct: &identity.LoginOption{Label: "cie.login.button", Href: PathLogin + "?" + q.Encode()}, Look: "cie"}
 }
 
+// off answers a request when CIE login is not configured.
+func (h *Web) off(w http.ResponseWriter, r *http.Request) bool {
+	if h.RP != nil {
+		return false
+	}
+	if r.URL.Path == PathEntityConfiguration {
+		http.NotFound(w, r)
+		return true
+	}
+	h.notice(w, r, http.StatusServiceUnavailable, &NoticeData{Heading: "cie.unavailable.title", Text: "cie.unavailable.text", Retry: "/accedi"})
+	return true
+}
+
 func (h *Web) entityConfiguration(w http.ResponseWriter, r *http.Request) {
+	if h.off(w, r) {
+		return
+	}
 	p, err := h.Towns.Get(r.Context())
 	if err != nil {
 		h.App.Fail(w, r, err)
@@ -117,6 +134,9 @@ func (h *Web) throttled(w http.ResponseWriter, r *http.Request, err error) bool 
 // start resolves the provider's trust chain, keeps the login in flight
 // and sends the browser to the provider with a signed request object.
 func (h *Web) start(w http.ResponseWriter, r *http.Request) {
+	if h.off(w, r) {
+		return
+	}
 	ctx := r.Context()
 	q := r.URL.Query()
 	level, ok := assurance.Parse(q.Get("livello"))
@@ -211,6 +231,9 @@ func (h *Web) claim(ctx context.Context, state, bind string) (*Pending, string, 
 // browser (once), the code is exchanged, the ID token and userinfo
 // verified, and the person the userinfo proves logged in.
 func (h *Web) callback(w http.ResponseWriter, r *http.Request) {
+	if h.off(w, r) {
+		return
+	}
 	ctx := r.Context()
 	q := r.URL.Query()
 	remote := web.RemoteAddr(r)
