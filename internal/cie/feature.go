@@ -42,7 +42,8 @@ func (m *Module) wire(h *feature.Host) error {
 		if client == nil {
 			client = &http.Client{Timeout: 10 * time.Second}
 		}
-		w.RP = &RP{Config: m.Config, Keys: m.Keys, Resolver: &Resolver{Config: m.Config, HTTP: client}, BaseURL: h.BaseURL, HTTP: client}
+		w.RP = &RP{Config: m.Config, Keys: m.Keys, Resolver: &Resolver{Config: m.Config, HTTP: client}, BaseURL: h.BaseURL, HTTP: client,
+			Logo: h.Portal.Static.Prefix + "/favicon.svg"}
 		h.ID.AddLoginMethod(w.loginMethod)
 	}
 	// The routes are there when CIE login is off too: they answer that

@@ -30,6 +30,8 @@ type RP struct {
 	BaseURL string
 	HTTP    *http.Client
 	Now     func() time.Time
+	// Logo is the portal's own logo's path, the default logo_uri.
+	Logo string
 
 	mu       sync.Mutex
 	provider *Provider
@@ -78,16 +80,20 @@ func (rp *RP) EntityConfiguration(ctx context.Context, p town.Profile) (string, 
 	if policy == "" {
 		policy = rp.EntityID() + "/privacy"
 	}
-	if logo == "" {
-		logo = rp.EntityID() + "/static/img/logo.svg"
+	if logo == "" && rp.Logo != "" {
+		logo = rp.EntityID() + rp.Logo
 	}
 	name := "Comune di " + p.Name
+	fedEntity := map[string]any{"organization_name": name, "homepage_uri": home, "policy_uri": policy, "contacts": contacts}
+	if logo != "" {
+		fedEntity["logo_uri"] = logo
+	}
 	now := rp.now()
 	claims := map[string]any{
 		"iss": rp.EntityID(), "sub": rp.EntityID(), "iat": now.Unix(), "exp": now.Add(ConfigurationTTL).Unix(),
 		"jwks": fed, "authority_hints": c.AuthorityHints,
 		"metadata": map[string]any{
-			"federation_entity": map[string]any{"organization_name": name, "homepage_uri": home, "policy_uri": policy, "logo_uri": logo, "contacts": contacts},
+			"federation_entity": fedEntity,
 			"openid_relying_party": map[string]any{
 				"client_id": rp.EntityID(), "client_name": name, "application_type": "web",
 				"client_registration_types": []string{"automatic"}, "redirect_uris": []string{rp.RedirectURI()},
