@@ -163,6 +163,7 @@ func TestCIEFederationLogin(t *testing.T) {
 			{name: "userinfo not signed by the provider", why: "userinfo signature", breaks: func(f *cietest.Federation) { f.UserinfoKey = true }, status: http.StatusForbidden},
 			{name: "acr below the level asked", why: "level substantial, high asked", level: "high", breaks: func(f *cietest.Federation) { f.ACR = cie.AcrL2 }, status: http.StatusForbidden},
 			{name: "acr unknown", why: "is not a CIE level", breaks: func(f *cietest.Federation) { f.ACR = "urn:oasis:names:tc:SAML:2.0:ac:classes:SpidL3" }, status: http.StatusForbidden},
+			{name: "callback naming another issuer", why: "is not the provider", breaks: func(f *cietest.Federation) { f.WrongIssuer = true }, status: http.StatusForbidden},
 			{name: "access denied", why: "access_denied", breaks: func(f *cietest.Federation) { f.Deny = true }, status: http.StatusForbidden},
 		}
 		for _, c := range cases {
@@ -193,6 +194,20 @@ func TestCIEFederationLogin(t *testing.T) {
 				}
 			})
 		}
+
+		t.Run("an encrypted ID token", func(t *testing.T) {
+			s.reset()
+			s.fed.Set(func(f *cietest.Federation) { f.EncryptIDToken = true })
+			t.Cleanup(s.reset)
+			p := s.person(t)
+			b := s.cieBrowser(t)
+			if status, u, _ := s.login(t, b, "high"); status != http.StatusOK || !strings.HasSuffix(u, "/area-personale") {
+				t.Fatalf("%d at %s", status, u)
+			}
+			if _, me := b.me(s.plain.URL); me.FiscalCode != strings.TrimPrefix(p.FiscalNumber, "TINIT-") || me.Assurance != "high" {
+				t.Fatalf("me: %+v", me)
+			}
+		})
 
 		t.Run("state of no login in flight", func(t *testing.T) {
 			s.reset()
@@ -290,6 +305,7 @@ func (s *cieSite) counts(t *testing.T) cieCounts {
 func (s *cieSite) reset() {
 	s.fed.Set(func(f *cietest.Federation) {
 		f.ACR, f.WrongAudience, f.WrongNonce, f.PlainUserinfo, f.ForgetChallenge, f.Deny, f.UserinfoKey = "", false, false, false, false, false, false
+		f.EncryptIDToken, f.WrongIssuer = false, false
 		for _, e := range []*cietest.Entity{f.TA, f.Intermediate, f.OP} {
 			e.ExpiredStatements, e.ForeignSignature, e.ExpiredConfiguration = false, false, false
 		}

@@ -275,6 +275,12 @@ func (h *Web) callback(w http.ResponseWriter, r *http.Request) {
 	if err == nil && p.Issuer != provider {
 		err = errors.New("the provider changed since the login started")
 	}
+	if iss := q.Get("iss"); err == nil && iss != "" && iss != p.Issuer {
+		// RFC 9207: the answer names another issuer (a mix-up).
+		h.record(ctx, state, remote, "callback iss "+strconv.Quote(iss)+" is not the provider")
+		h.notice(w, r, http.StatusForbidden, &NoticeData{Heading: "cie.error.title", Text: "cie.error.invalid", Retry: "/accedi"})
+		return
+	}
 	if err != nil {
 		h.record(ctx, state, remote, err.Error())
 		h.notice(w, r, http.StatusServiceUnavailable, &NoticeData{Heading: "cie.unavailable.title", Text: "cie.unavailable.chain", Retry: "/accedi"})

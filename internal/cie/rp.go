@@ -216,7 +216,15 @@ func (rp *RP) Finish(ctx context.Context, p *Provider, code string, pend Pending
 		return nil, err
 	}
 	now := rp.now()
-	idPayload, err := verifyJWT(tok.IDToken, p.JWKS, "")
+	idToken := tok.IDToken
+	if strings.Count(idToken, ".") == 4 {
+		// The CIE may encrypt the ID token to the relying party: a JWE
+		// holding the signed token.
+		if idToken, err = rp.decrypt(ctx, idToken); err != nil {
+			return nil, refused("ID token: %v", err)
+		}
+	}
+	idPayload, err := verifyJWT(idToken, p.JWKS, "")
 	if err != nil {
 		return nil, refused("ID token: %v", err)
 	}
@@ -396,21 +404,31 @@ func (rp *RP) userinfo(ctx context.Context, p *Provider, access string) ([]byte,
 	if strings.Count(raw, ".") != 4 {
 		return nil, refused("userinfo is not encrypted (not a JWE)")
 	}
-	jwe, err := jose.ParseEncryptedCompact(raw, userinfoKeyAlgs, userinfoEncs)
+	inner, err := rp.decrypt(ctx, raw)
 	if err != nil {
 		return nil, refused("userinfo: %v", err)
 	}
-	priv, err := rp.Keys.decrypter(ctx, jwe.Header.KeyID)
-	if err != nil {
-		return nil, refused("userinfo: %v", err)
-	}
-	inner, err := jwe.Decrypt(priv)
-	if err != nil {
-		return nil, refused("userinfo does not decrypt: %v", err)
-	}
-	payload, err := verifyJWT(strings.TrimSpace(string(inner)), p.JWKS, "")
+	payload, err := verifyJWT(inner, p.JWKS, "")
 	if err != nil {
 		return nil, refused("userinfo signature: %v", err)
 	}
 	return payload, nil
+}
+
+// decrypt opens a JWE (compact) encrypted to one of the relying party's
+// encryption keys in force and returns what it holds.
+func (rp *RP) decrypt(ctx context.Context, raw string) (string, error) {
+	jwe, err := jose.ParseEncryptedCompact(raw, userinfoKeyAlgs, userinfoEncs)
+	if err != nil {
+		return "", err
+	}
+	priv, err := rp.Keys.decrypter(ctx, jwe.Header.KeyID)
+	if err != nil {
+		return "", err
+	}
+	inner, err := jwe.Decrypt(priv)
+	if err != nil {
+		return "", fmt.Errorf("does not decrypt: %w", err)
+	}
+	return strings.TrimSpace(string(inner)), nil
 }

@@ -151,6 +151,8 @@ type Federation struct {
 	ForgetChallenge bool   // the PKCE challenge is lost: the verifier no longer matches
 	Deny            bool   // the person refuses (access_denied)
 	UserinfoKey     bool   // the userinfo signed with a key not the provider's
+	EncryptIDToken  bool   // the ID token encrypted to the relying party (as the CIE may)
+	WrongIssuer     bool   // the callback names another issuer (iss)
 	codes           map[string]*grant
 	access          map[string]*grant
 	// Requests are the request objects' claims received.
@@ -314,6 +316,9 @@ func (f *Federation) authorize(w http.ResponseWriter, r *http.Request) {
 	back := func(v url.Values) {
 		v.Set("state", str("state"))
 		v.Set("iss", f.OP.ID)
+		if f.WrongIssuer {
+			v.Set("iss", "https://another-op.example")
+		}
 		http.Redirect(w, r, redirect+"?"+v.Encode(), http.StatusSeeOther)
 	}
 	if str("code_challenge") == "" || str("code_challenge_method") != "S256" || len(str("state")) < 32 || len(str("nonce")) < 32 || str("response_type") != "code" {
@@ -395,6 +400,17 @@ func (f *Federation) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, "server_error", err.Error())
 		return
 	}
+	if f.EncryptIDToken {
+		_, enc, _, err := f.rp(client)
+		if err != nil || len(enc.Keys) == 0 {
+			oauthError(w, "server_error", "no encryption key")
+			return
+		}
+		if idt, err = encrypt(idt, enc.Keys[0]); err != nil {
+			oauthError(w, "server_error", err.Error())
+			return
+		}
+	}
 	at := random()
 	f.access[at] = g
 	w.Header().Set("Content-Type", "application/json")
@@ -433,20 +449,26 @@ func (f *Federation) userinfo(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, jws)
 		return
 	}
-	k := enc.Keys[0]
+	s, err := encrypt(jws, enc.Keys[0])
+	if err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	_, _ = io.WriteString(w, s)
+}
+
+// encrypt puts a signed JWT into a JWE to the relying party's key.
+func encrypt(jws string, k jose.JSONWebKey) (string, error) {
 	e, err := jose.NewEncrypter(jose.A256CBC_HS512, jose.Recipient{Algorithm: jose.RSA_OAEP, Key: k.Key, KeyID: k.KeyID},
 		(&jose.EncrypterOptions{}).WithContentType("JWT"))
 	if err != nil {
-		http.Error(w, err.Error(), 500)
-		return
+		return "", err
 	}
 	obj, err := e.Encrypt([]byte(jws))
 	if err != nil {
-		http.Error(w, err.Error(), 500)
-		return
+		return "", err
 	}
-	s, _ := obj.CompactSerialize()
-	_, _ = io.WriteString(w, s)
+	return obj.CompactSerialize()
 }
 
 // Set changes the provider's behaviour under its lock.
