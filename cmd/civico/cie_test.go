@@ -156,6 +156,9 @@ func TestCIEFederationLogin(t *testing.T) {
 			{name: "chain: expired subordinate statement", why: "expired", breaks: func(f *cietest.Federation) { f.TA.ExpiredStatements = true }, status: http.StatusServiceUnavailable},
 			{name: "chain: expired entity configuration", why: "expired", breaks: func(f *cietest.Federation) { f.Intermediate.ExpiredConfiguration = true }, status: http.StatusServiceUnavailable},
 			{name: "chain: expired provider configuration", why: "expired", breaks: func(f *cietest.Federation) { f.OP.ExpiredConfiguration = true }, status: http.StatusServiceUnavailable},
+			{name: "chain: a policy the provider's metadata does not meet", why: "superset", breaks: func(f *cietest.Federation) {
+				f.TA.Policy = map[string]any{"openid_provider": map[string]any{"token_endpoint_auth_methods_supported": map[string]any{"superset_of": []string{"private_key_jwt", "tls_client_auth"}}}}
+			}, status: http.StatusServiceUnavailable},
 			{name: "ID token for another audience", why: "ID token audience", breaks: func(f *cietest.Federation) { f.WrongAudience = true }, status: http.StatusForbidden},
 			{name: "nonce mismatch", why: "nonce", breaks: func(f *cietest.Federation) { f.WrongNonce = true }, status: http.StatusForbidden},
 			{name: "PKCE verifier does not match", why: "PKCE verifier", breaks: func(f *cietest.Federation) { f.ForgetChallenge = true }, status: http.StatusForbidden},
@@ -195,9 +198,12 @@ func TestCIEFederationLogin(t *testing.T) {
 			})
 		}
 
-		t.Run("an encrypted ID token", func(t *testing.T) {
+		t.Run("an encrypted ID token, under the anchor's policy", func(t *testing.T) {
 			s.reset()
-			s.fed.Set(func(f *cietest.Federation) { f.EncryptIDToken = true })
+			s.fed.Set(func(f *cietest.Federation) {
+				f.EncryptIDToken = true
+				f.TA.Policy = map[string]any{"openid_provider": map[string]any{"acr_values_supported": map[string]any{"subset_of": []string{cie.AcrL2, cie.AcrL3}}}}
+			})
 			t.Cleanup(s.reset)
 			p := s.person(t)
 			b := s.cieBrowser(t)
@@ -206,6 +212,9 @@ func TestCIEFederationLogin(t *testing.T) {
 			}
 			if _, me := b.me(s.plain.URL); me.FiscalCode != strings.TrimPrefix(p.FiscalNumber, "TINIT-") || me.Assurance != "high" {
 				t.Fatalf("me: %+v", me)
+			}
+			if op, err := rp.Provider(context.Background()); err != nil || len(op.AcrValuesSupported) != 2 {
+				t.Fatalf("the policy not applied: %v %+v", err, op)
 			}
 		})
 
@@ -307,7 +316,7 @@ func (s *cieSite) reset() {
 		f.ACR, f.WrongAudience, f.WrongNonce, f.PlainUserinfo, f.ForgetChallenge, f.Deny, f.UserinfoKey = "", false, false, false, false, false, false
 		f.EncryptIDToken, f.WrongIssuer = false, false
 		for _, e := range []*cietest.Entity{f.TA, f.Intermediate, f.OP} {
-			e.ExpiredStatements, e.ForeignSignature, e.ExpiredConfiguration = false, false, false
+			e.ExpiredStatements, e.ForeignSignature, e.ExpiredConfiguration, e.Policy = false, false, false, nil
 		}
 	})
 	s.apps.civico.cie.Web.RP.Forget()

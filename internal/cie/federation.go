@@ -28,6 +28,9 @@ type Statement struct {
 	AuthorityHints []string                   `json:"authority_hints,omitempty"`
 	Metadata       map[string]json.RawMessage `json:"metadata,omitempty"`
 	TrustMarks     []json.RawMessage          `json:"trust_marks,omitempty"`
+	// MetadataPolicy is a superior's policy over its subordinates'
+	// metadata, by entity type.
+	MetadataPolicy map[string]json.RawMessage `json:"metadata_policy,omitempty"`
 
 	raw string
 }
@@ -332,6 +335,20 @@ func (r *Resolver) Provider(ctx context.Context, now time.Time) (*Provider, erro
 	raw, ok := chain[0].Metadata["openid_provider"]
 	if !ok {
 		return nil, fmt.Errorf("%s has no openid_provider metadata", r.Config.Provider)
+	}
+	// The superiors' policies: the subordinate statements (every
+	// statement but the leaf's configuration and the anchor's), the
+	// anchor's last in the list, applied first.
+	var policies []json.RawMessage
+	for _, s := range chain[1 : len(chain)-1] {
+		if p, ok := s.MetadataPolicy["openid_provider"]; ok {
+			policies = append(policies, p)
+		}
+	}
+	if len(policies) > 0 {
+		if raw, err = applyPolicies(raw, policies); err != nil {
+			return nil, err
+		}
 	}
 	var p Provider
 	if err := json.Unmarshal(raw, &p); err != nil {

@@ -45,6 +45,9 @@ type Entity struct {
 	ForeignSignature  bool
 	// ExpiredConfiguration: its own entity configuration is expired.
 	ExpiredConfiguration bool
+	// Policy is the metadata_policy of its statements about its
+	// subordinates.
+	Policy map[string]any
 
 	mu *sync.Mutex
 }
@@ -110,7 +113,11 @@ func newEntity(mux *http.ServeMux, mu *sync.Mutex) *Entity {
 			// Signed by a key that is not the authority's, under its kid.
 			key, _ = newKey()
 		}
-		e.serve(w, key, map[string]any{"iss": e.ID, "sub": sub, "iat": now.Unix(), "exp": exp.Unix(), "jwks": keys})
+		claims := map[string]any{"iss": e.ID, "sub": sub, "iat": now.Unix(), "exp": exp.Unix(), "jwks": keys}
+		if e.Policy != nil {
+			claims["metadata_policy"] = e.Policy
+		}
+		e.serve(w, key, claims)
 	})
 	return e
 }
