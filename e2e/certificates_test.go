@@ -31,16 +31,38 @@ func TestCertificateIssuedAndVerified(t *testing.T) {
 	b.wantText("main h1", "I miei certificati")
 	r.check("I miei certificati")
 
-	b.tick(certificates.AreaPath, "kind", "stato-famiglia")
+	// With no exemption the certificate waits for its stamp duty: the
+	// resident pays the notice in the sandbox and finds it issued.
+	b.tick(certificates.AreaPath, "kind", "nascita")
 	b.fill(certificates.AreaPath, "use", "bollo")
 	b.tick(certificates.AreaPath, "disclosure", "nome")
-	b.submit("asking with stamp duty", `main form[action="/area-personale/certificati"] button[type="submit"]`, 422)
-	wantErrorBeside(t, b, "f-use", "bollo")
-	b.wantText("#f-use-error", "non sono ancora disponibili online")
+	b.submit("asking with stamp duty", `main form[action="/area-personale/certificati"] button[type="submit"]`, 200)
+	b.wantText("main .alert-success", "Paga l'avviso di 16 euro")
+	b.wantText("main table", "In attesa del pagamento")
+	r.check("a certificate waiting for its stamp duty")
+	pressAndLoad(b, "opening the duty's notice", `main table a[href^="/area-personale/pagamenti/avvisi/"]`, 200)
+	b.wantText("main", "Imposta di bollo, certificato di nascita")
+	pressAndLoad(b, "paying the duty", `main form[action="/area-personale/pagamenti/paga"] button[type="submit"]`, 200)
+	if !strings.Contains(b.location(), "/sandbox-pagamenti/paga/") {
+		t.Fatalf("the checkout led to %s, want the sandbox's payment page", b.location())
+	}
+	pressAndLoad(b, "paying on the sandbox", `button[name="esito"][value="paid"]`, 200)
+	b.open(d.TLS+certificates.AreaPath, 200)
+	if eval[bool](b, `document.body.textContent.includes("In attesa del pagamento")`) {
+		t.Fatal("the certificate still waits after its duty was paid")
+	}
+	b.wantText("main table", "Certificato di nascita")
+	r.check("the certificate issued once its duty was paid")
+
+	// A wrong choice is told beside its field, the others kept.
+	b.tick(certificates.AreaPath, "kind", "stato-famiglia")
+	b.fill(certificates.AreaPath, "use", "")
+	b.submit("asking without a use", `main form[action="/area-personale/certificati"] button[type="submit"]`, 422)
+	wantErrorBeside(t, b, "f-use", "")
 	if !eval[bool](b, `document.getElementById("f-kind-stato-famiglia").checked`) {
 		t.Fatal("the certificate chosen was not kept")
 	}
-	r.check("stamp duty refused beside its field")
+	r.check("a missing use told beside its field")
 
 	b.fill(certificates.AreaPath, "use", "scuola")
 	b.submit("asking with an exempt use", `main form[action="/area-personale/certificati"] button[type="submit"]`, 200)

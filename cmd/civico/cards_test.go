@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"mime/multipart"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/attachments/attachmentstest"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cardca"
@@ -440,6 +442,52 @@ func TestBackOfficeUploadRunsAsAJob(t *testing.T) {
 		}
 		if _, body := op.do("GET", base, nil); !strings.Contains(body, `data-element="upload-list"`) || !strings.Contains(body, ">buste.csv</a>") {
 			t.Errorf("the upload page does not list the files sent:\n%s", body)
+		}
+	})
+}
+
+// A registry file that revokes many cards at once ends all their sessions
+// in one sweep, in batches (more sessions than one transaction ends), each
+// audited, and leaves the active card's; a card number the file writes
+// with the zeros the certificate lacks is the same card.
+func TestMassRevocationEndsEverySessionInOneSweep(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		luca, elena, codeL, _ := twoActiveCards(t, s)
+		s.cardLogin(t, s.ssoBrowser(t, luca), "/")
+		s.cardLogin(t, s.ssoBrowser(t, elena), "/")
+		var accountL, proofL string
+		if err := d.QueryRowContext(ctx, `SELECT account_id, proof FROM sessions WHERE proof LIKE $1`, "%|"+cardNumber(luca)).Scan(&accountL, &proofL); err != nil {
+			t.Fatal(err)
+		}
+		// 450 more sessions of Luca's card (more than one batch of 200).
+		const more = 450
+		err := d.Tx(ctx, func(tx *sql.Tx) error {
+			for range more {
+				if _, err := s.apps.identity.Sessions.Create(ctx, tx, accountL, assurance.High, "crs", proofL, "test"); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		registerCards(t, s, "000"+cardNumber(luca)+";"+string(codeL)+";2024-01-10;2030-01-10;REVOCATA")
+		for _, task := range s.apps.tasks {
+			if task.Feature == "identity" && task.Name == "sessions of revoked cards" {
+				if err := task.Run(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if n := s.count(t, "sessions"); n != 1 {
+			t.Errorf("%d sessions after the sweep, want 1 (Elena's)", n)
+		}
+		var audited int
+		if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'session.ended.card_refused'`).Scan(&audited); err != nil || audited != more+1 {
+			t.Errorf("%d sessions' ends audited, want %d (%v)", audited, more+1, err)
 		}
 	})
 }

@@ -162,7 +162,11 @@ func (c *cli) certVerify(ctx context.Context, cfg config, file, keysFile string)
 	} else {
 		fmt.Fprintf(tw, "  valid until\twithout limit\n")
 	}
-	fmt.Fprintf(tw, "  exemption\t%s (%s)\n", content.Use, content.Norm)
+	if content.Use == certificates.StampDuty {
+		fmt.Fprintf(tw, "  stamp duty\tpaid through pagoPA, notice %s (%s)\n", content.Duty, content.Norm)
+	} else {
+		fmt.Fprintf(tw, "  exemption\t%s (%s)\n", content.Use, content.Norm)
+	}
 	if store != nil {
 		cert, err := store.Find(ctx, content.ID)
 		if err != nil {

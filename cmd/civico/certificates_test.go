@@ -60,7 +60,7 @@ func issueCert(t *testing.T, b *browser, base string, form url.Values) string {
 
 // The certificates' journey through the server as built, on both
 // engines: a password login is told why and offered the card; the card
-// holder is refused stamp duty beside the field with the choices kept,
+// holder is told a wrong choice beside its field with the others kept,
 // then issues a family-status certificate, downloads it, and the QR code
 // printed on it leads an anonymous visitor to the verification page,
 // which says authentic and valid and shows only the name the holder let
@@ -93,11 +93,11 @@ func TestCertificatesJourney(t *testing.T) {
 		if res.StatusCode != 200 || !strings.Contains(body, `name="kind"`) || !strings.Contains(body, "Tabella B, art. 11") {
 			t.Fatalf("the form: %d", res.StatusCode)
 		}
-		// Stamp duty: not online yet, told beside the field, choices kept.
-		res, body = b.do("POST", base+certificates.AreaPath, url.Values{"kind": {"stato-famiglia"}, "use": {"bollo"}, "disclosure": {"nome"}})
-		if res.StatusCode != http.StatusUnprocessableEntity || !regexp.MustCompile(`(?s)id="f-use-error"[^>]*>I certificati in bollo non sono ancora disponibili online`).MatchString(body) ||
+		// A wrong choice is told beside its field, the others kept.
+		res, body = b.do("POST", base+certificates.AreaPath, url.Values{"kind": {"stato-famiglia"}, "use": {"bollo"}, "disclosure": {"tutto"}})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-disclosure-error"`) ||
 			!strings.Contains(body, `value="stato-famiglia" aria-describedby="f-kind-stato-famiglia-help" checked`) || !strings.Contains(body, `value="bollo" selected`) {
-			t.Fatalf("stamp duty: %d\n%s", res.StatusCode, body)
+			t.Fatalf("a wrong disclosure: %d\n%s", res.StatusCode, body)
 		}
 		id := issueCert(t, b, base, url.Values{"kind": {"stato-famiglia"}, "use": {"scuola"}, "disclosure": {"nome"}})
 		res, body = b.do("GET", base+certificates.AreaPath+"/"+id+"?rilasciato=1", nil)

@@ -134,6 +134,12 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.payments = &payments.Module{Segregation: cfg.Payments.Segregation, Sandbox: true, ConfigErr: err}
 	}
 	c.schools.Biller = schoolsBiller{c.payments.Biller()}
+	// A certificate that bears the stamp duty waits for its payment, when
+	// the town can issue pagoPA notices; otherwise the form says it is not
+	// online.
+	if c.payments.ConfigErr == nil && cfg.Payments.Segregation != "" {
+		c.certificates.Payments = certificatesPayments{c.payments.Biller()}
+	}
 	c.spid = &spid.Module{TestIdP: cfg.demoSPID}
 	c.cie = &cie.Module{Config: cfg.CIE, HTTP: cfg.cieHTTP}
 	c.cards = &cards.Module{Place: cfg.CardsPlace}
@@ -453,6 +459,23 @@ func (s schoolsBiller) Bill(ctx context.Context, tx *sql.Tx, b schools.Bill) (sc
 		return schools.BillNotice{}, err
 	}
 	return schools.BillNotice{ID: n.ID, PositionID: n.PositionID, Number: n.Number}, nil
+}
+
+// certificatesPayments bills a certificate's stamp duty through payments,
+// and tells certificates which of its bills were paid.
+type certificatesPayments struct{ b *payments.Biller }
+
+func (c certificatesPayments) BillDuty(ctx context.Context, tx *sql.Tx, d certificates.Duty) (certificates.DutyNotice, error) {
+	n, err := c.b.Bill(ctx, tx, payments.NewPosition{DebtorCF: d.DebtorCF, DebtorName: d.DebtorName, Category: payments.Stamp, Reason: d.Reason,
+		Year: d.Year, Amount: d.Amount, DueDate: d.DueDate, PayableUntil: d.DueDate, ExternalID: d.ExternalID, Source: "certificates"})
+	if err != nil {
+		return certificates.DutyNotice{}, err
+	}
+	return certificates.DutyNotice{ID: n.ID, Number: n.Number}, nil
+}
+
+func (c certificatesPayments) DutyStatuses(ctx context.Context, ids []string) (map[string]string, error) {
+	return c.b.Statuses(ctx, "certificates", ids)
 }
 
 // bearer checks a bearer token of the portal's provider for the features'

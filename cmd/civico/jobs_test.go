@@ -28,6 +28,7 @@ var periodicKinds = []string{
 	"cie.expired-logins",
 	"booking.reminders",
 	"booking.bookings-the-hours-no-longer-hold",
+	"certificates.paid-stamp-duties",
 	"attachments.collect-unreferenced-attachments",
 	"protocol.daily-protocol-registers",
 	"identity.expired-sessions",

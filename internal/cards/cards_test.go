@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/sealed"
 )
@@ -424,4 +426,109 @@ func romeForTest() *time.Location {
 		return time.UTC
 	}
 	return l
+}
+
+// A card number is one card with or without the leading zeros a
+// spreadsheet drops: the registry keeps it without them, finds it either
+// way at login, and the minute's sweep of live sessions answers each
+// number as the session gave it. Compared byte for byte, a revoked card
+// whose file dropped the zeros would be let in (fail open).
+func TestCardNumbersWithLeadingZerosAreOneCard(t *testing.T) {
+	for in, want := range map[string]string{"0061200164": "61200164", "61200164": "61200164", "000000": "0", "": "", "00A1": "00A1"} {
+		if got := Canonical(in); got != want {
+			t.Errorf("Canonical(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if _, err := ParseRegistry("carte.csv", registryFile("00612001646;"+luca+";2024-01-10;2030-01-10;ATTIVA", "612001646;"+elena+";2024-01-10;2030-01-10;ATTIVA"), time.Now()); err == nil {
+		t.Error("one card twice in a file, once with zeros, was accepted")
+	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newSite(t, d, "00612001646;"+luca+";2024-01-10;2030-01-10;REVOCATA", "612001647;"+elena+";2024-01-10;2030-01-10;ATTIVA")
+		for _, n := range []string{"612001646", "00612001646", "0000612001646"} {
+			if c, err := s.svc.Registry.Card(ctx, n); err != nil || c.Serial != "612001646" || c.Status != Revoked {
+				t.Errorf("Card(%s) = %+v, %v", n, c, err)
+			}
+			m := &Module{Svc: s.svc}
+			if err := m.CheckCard(ctx, identity.CardHolder{FiscalCode: luca, CardNumber: n}); err == nil {
+				t.Errorf("the revoked card %s was let in", n)
+			}
+		}
+		refused, err := s.svc.Registry.Refused(ctx, []string{"612001646", "0612001646", "612001647", "0612001647"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(refused)
+		if strings.Join(refused, ",") != "0612001646,612001646" {
+			t.Errorf("refused %v, want both spellings of the revoked card and neither of the active one", refused)
+		}
+	})
+}
+
+// The migration that made numbers canonical moves rows written before it:
+// of one card's rows the last updated wins, and its envelopes follow it.
+func TestMigrationMakesPaddedNumbersCanonical(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		newSite(t, d, "612001650;"+luca+";2024-01-10;2030-01-10;ATTIVA")
+		var imp string
+		if err := d.QueryRowContext(ctx, `SELECT import_id FROM cards WHERE serial = '612001650'`).Scan(&imp); err != nil {
+			t.Fatal(err)
+		}
+		old, newer := time.Now().Add(-time.Hour).UTC(), time.Now().UTC()
+		for _, r := range []struct {
+			serial, code, status string
+			at                   time.Time
+		}{{"000612001650", luca, "REVOCATA", newer}, {"0612001651", elena, "ATTIVA", old}, {"00612001651", elena, "SOSPESA", newer}} {
+			if _, err := d.ExecContext(ctx, `INSERT INTO cards (serial, fiscal_code, issued_on, expires_on, status, import_id, updated_at) VALUES ($1, $2, '2024-01-10', '2030-01-10', $3, $4, $5)`,
+				r.serial, r.code, r.status, imp, r.at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := d.ExecContext(ctx, `INSERT INTO card_envelopes (id, serial, sha256, ciphertext, status, import_id, imported_at) VALUES ('e1', '0612001651', 'x', 'y', 'pending', $1, $2)`, imp, old); err != nil {
+			t.Fatal(err)
+		}
+		sqlText, err := migrationFiles.ReadFile("migrations/0222_cards_canonical_serial.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stmt := range strings.Split(string(sqlText), ";\n") {
+			if strings.TrimSpace(stripComments(stmt)) == "" {
+				continue
+			}
+			if _, err := d.ExecContext(ctx, stmt); err != nil {
+				t.Fatalf("%v\n%s", err, stmt)
+			}
+		}
+		got := map[string]string{}
+		rows, err := d.QueryContext(ctx, `SELECT serial, status FROM cards`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var serial, status string
+			if err := rows.Scan(&serial, &status); err != nil {
+				t.Fatal(err)
+			}
+			got[serial] = status
+		}
+		_ = rows.Close()
+		if len(got) != 2 || got["612001650"] != "REVOCATA" || got["612001651"] != "SOSPESA" {
+			t.Errorf("cards after the migration: %v", got)
+		}
+		var env string
+		if err := d.QueryRowContext(ctx, `SELECT serial FROM card_envelopes WHERE id = 'e1'`).Scan(&env); err != nil || env != "612001651" {
+			t.Errorf("the envelope's card: %q, %v", env, err)
+		}
+	})
+}
+
+func stripComments(s string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
 }

@@ -143,6 +143,7 @@ func (s *Service) ParseEnvelopes(ctx context.Context, file string, data []byte) 
 		if !serialRE.MatchString(serial) {
 			return bad("seriale", "cards.error.serial")
 		}
+		serial = Canonical(serial)
 		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rec[1]))
 		if err != nil || len(raw) == 0 || len(raw) > MaxEnvelope {
 			return bad("busta", "cards.error.envelope")
@@ -298,7 +299,7 @@ func open(ciphertext []byte, ids []age.Identity, card *Card) (*Secret, error) {
 	if err := dec.Decode(&sec); err != nil {
 		return nil, fmt.Errorf("%w: %v", errEnvelope, err)
 	}
-	if sec.Serial != card.Serial || sec.FiscalCode != card.FiscalCode || !pinRE.MatchString(sec.PIN) || !pukRE.MatchString(sec.PUK) || !refRE.MatchString(sec.Ref) {
+	if Canonical(sec.Serial) != card.Serial || sec.FiscalCode != card.FiscalCode || !pinRE.MatchString(sec.PIN) || !pukRE.MatchString(sec.PUK) || !refRE.MatchString(sec.Ref) {
 		return nil, fmt.Errorf("%w: its content is not this card's", errEnvelope)
 	}
 	return &sec, nil

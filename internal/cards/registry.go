@@ -84,6 +84,28 @@ const MaxLineErrors = 100
 
 var serialRE = regexp.MustCompile(`^[0-9]{6,32}$`)
 
+// Canonical is a card number as the registry keeps and compares it: its
+// digits without leading zeros ("0" for a number of zeros only). The
+// certificate's CN, the authority's file and the envelopes may write one
+// card's number with or without the zeros a spreadsheet drops, and a
+// number compared byte for byte would then miss a revoked card at login
+// (fail open). A number that is not all digits is returned as it is, and
+// then matches nothing the registry holds.
+func Canonical(serial string) string {
+	for _, r := range serial {
+		if r < '0' || r > '9' {
+			return serial
+		}
+	}
+	if serial == "" {
+		return serial
+	}
+	if t := strings.TrimLeft(serial, "0"); t != "" {
+		return t
+	}
+	return "0"
+}
+
 // ErrDuplicate is a file imported before.
 var ErrDuplicate = problem.New(problem.Conflict, "cards.error.duplicate", errors.New("cards: this file was imported before"))
 
@@ -173,10 +195,13 @@ func ParseRegistry(file string, data []byte, now time.Time) ([]Card, error) {
 			Status: Status(strings.ToUpper(strings.TrimSpace(rec[4])))}
 		if !serialRE.MatchString(c.Serial) {
 			bad("seriale", "cards.error.serial")
-		} else if first, dup := seen[c.Serial]; dup {
-			errs = append(errs, LineError{File: file, Line: n, Column: "seriale", Message: "cards.error.serial_twice", First: first})
 		} else {
-			seen[c.Serial] = n
+			c.Serial = Canonical(c.Serial)
+			if first, dup := seen[c.Serial]; dup {
+				errs = append(errs, LineError{File: file, Line: n, Column: "seriale", Message: "cards.error.serial_twice", First: first})
+			} else {
+				seen[c.Serial] = n
+			}
 		}
 		code, err := cf.Parse(strings.TrimSpace(rec[1]))
 		if err != nil {
@@ -311,7 +336,7 @@ var ErrNoCard = problem.New(problem.NotFound, "cards.error.no_card", errors.New(
 
 // Card reads one card by serial.
 func (r *Registry) Card(ctx context.Context, serial string) (*Card, error) {
-	c, err := scanCard(r.DB.QueryRowContext(ctx, selectCard+` WHERE serial = $1`, serial))
+	c, err := scanCard(r.DB.QueryRowContext(ctx, selectCard+` WHERE serial = $1`, Canonical(serial)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNoCard
 	}
@@ -319,23 +344,23 @@ func (r *Registry) Card(ctx context.Context, serial string) (*Card, error) {
 }
 
 // Refused returns those of serials that the registry holds as suspended
-// or revoked.
+// or revoked, each as it was given: a number given with leading zeros the
+// registry's copy lacks (or the reverse) is the same card (Canonical).
 func (r *Registry) Refused(ctx context.Context, serials []string) ([]string, error) {
-	var out []string
-	for start := 0; start < len(serials); start += refusedBatch {
-		part := serials[start:min(start+refusedBatch, len(serials))]
-		var q strings.Builder
-		q.WriteString(`SELECT serial FROM cards WHERE status IN ($1, $2) AND serial IN (`)
-		args := []any{string(Suspended), string(Revoked)}
-		for i, s := range part {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			args = append(args, s)
-			fmt.Fprintf(&q, "$%d", len(args))
+	given := make(map[string][]string, len(serials))
+	canon := make([]string, 0, len(serials))
+	for _, s := range serials {
+		c := Canonical(s)
+		if _, seen := given[c]; !seen {
+			canon = append(canon, c)
 		}
-		q.WriteString(")")
-		rows, err := r.DB.QueryContext(ctx, q.String(), args...)
+		given[c] = append(given[c], s)
+	}
+	var out []string
+	for start := 0; start < len(canon); start += refusedBatch {
+		part := canon[start:min(start+refusedBatch, len(canon))]
+		in, args := db.InList([]any{string(Suspended), string(Revoked)}, part)
+		rows, err := r.DB.QueryContext(ctx, `SELECT serial FROM cards WHERE status IN ($1, $2) AND serial IN `+in, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -345,7 +370,7 @@ func (r *Registry) Refused(ctx context.Context, serials []string) ([]string, err
 				_ = rows.Close()
 				return nil, err
 			}
-			out = append(out, s)
+			out = append(out, given[s]...)
 		}
 		err = rows.Err()
 		_ = rows.Close()

@@ -23,6 +23,10 @@ type Content struct {
 	// Use is the exemption declared (its id) and Norm its legal ground.
 	Use  string `json:"use"`
 	Norm string `json:"norm"`
+	// Duty is, for a certificate that bears the stamp duty (Use
+	// StampDuty), the pagoPA notice that paid it; absent otherwise (so the
+	// certificates sealed before it existed keep their encoding).
+	Duty string `json:"duty,omitempty"`
 	// IssuedAt is the instant of issue (UTC, seconds); ValidUntil the last
 	// day of validity, "" when unlimited.
 	IssuedAt   string `json:"issued_at"`

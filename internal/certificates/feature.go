@@ -10,6 +10,7 @@ import (
 	"context"
 	"embed"
 	"io/fs"
+	"time"
 
 	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/assurance"
@@ -32,6 +33,9 @@ const KeyPurpose = "certificate seal keys"
 type Module struct {
 	// Register is the population register (cmd/civico joins it).
 	Register Register
+	// Payments bills the stamp duty (cmd/civico joins the payments
+	// feature); nil, certificates that bear it are not online.
+	Payments Payments
 	// Store is set when the feature is wired.
 	Store *Store
 }
@@ -50,7 +54,17 @@ func (m *Module) Feature() feature.Feature {
 			if err != nil {
 				return err
 			}
-			m.Store = &Store{DB: h.DB, Keys: &Keys{DB: h.DB, Box: box}, Register: m.Register, Towns: h.Towns, Audit: h.Audit, Limiter: h.Limiter}
+			m.Store = &Store{DB: h.DB, Keys: &Keys{DB: h.DB, Box: box}, Register: m.Register, Towns: h.Towns, Audit: h.Audit, Limiter: h.Limiter,
+				Payments: m.Payments}
+			if h.Messages != nil {
+				m.Store.Inbox = h.Messages
+			}
+			// The certificates whose stamp duty was paid are sealed within
+			// a minute even if the resident does not come back to the page.
+			h.Every("paid-stamp-duties", time.Minute, func(ctx context.Context) error {
+				_, err := m.Store.Settle(ctx, "")
+				return err
+			})
 			(&Web{App: h.Portal, Store: m.Store, BaseURL: h.BaseURL}).Routes()
 			h.BackOffice(identity.Section{Label: "certificates.bo.title", Href: BOPath, Roles: DeskRoles})
 			h.Panel(area.Of(area.Documents, m))

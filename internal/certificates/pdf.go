@@ -135,7 +135,11 @@ func PDF(d Document, sign func([]byte) []byte) ([]byte, error) {
 		pdf.Ln(3)
 	}
 	pdf.Ln(2)
-	para("", "Esente da imposta di bollo ai sensi di "+c.Norm+" – uso: "+d.UseLabel+" (dichiarato dal richiedente).")
+	if c.Use == StampDuty {
+		para("", "Imposta di bollo di euro 16,00 ("+c.Norm+") assolta con pagoPA, avviso n. "+c.Duty+".")
+	} else {
+		para("", "Esente da imposta di bollo ai sensi di "+c.Norm+" – uso: "+d.UseLabel+" (dichiarato dal richiedente).")
+	}
 	para("B", Art40)
 	rome := issued.In(hours.Rome)
 	if until := c.Until(); until != nil {

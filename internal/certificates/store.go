@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/population"
@@ -35,6 +36,17 @@ type Store struct {
 	// is a row kept for ever) and how many lookups a client makes.
 	Limiter *throttle.Limiter
 	Now     func() time.Time
+	// Payments bills the stamp duty of a certificate that bears it; nil,
+	// such certificates are not online (the form says so).
+	Payments Payments
+	// Inbox tells the holder, in the personal area and by mail, that a
+	// certificate waiting for its duty was issued.
+	Inbox Inbox
+}
+
+// Inbox is the residents' inbox (area.Inbox).
+type Inbox interface {
+	Post(ctx context.Context, tx *sql.Tx, accountID string, m area.Message) (string, error)
 }
 
 func (s *Store) now() time.Time {
@@ -122,15 +134,51 @@ func (s *Store) Issue(ctx context.Context, req Request) (*Certificate, error) {
 	if len(bad) > 0 {
 		return nil, bad
 	}
-	p, ok, err := s.Register.Lookup(ctx, req.FiscalCode)
+	cert, err := s.seal(ctx, req, ex, "")
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, problem.New(problem.Conflict, "certificates.error.not_resident", errors.New("certificates: not in the register"))
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if s.Limiter != nil {
+			if err := s.Limiter.Take(ctx, tx, throttle.Key{Name: "certificates:issue:" + req.AccountID, Rule: IssueBudget}); err != nil {
+				return throttled(err)
+			}
+		}
+		if err := s.insert(ctx, tx, cert); err != nil {
+			return err
+		}
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "user:" + req.AccountID, Action: "certificates.issued", Subject: "certificate:" + cert.ID,
+			Remote: req.Remote, Details: map[string]string{"kind": string(cert.Kind), "use": ex.ID, "key": cert.KeyID}})
+	})
+	if err != nil {
+		return nil, err
 	}
-	if !p.Certifiable() || p.Address == "" && req.Kind != Birth {
-		return nil, problem.New(problem.Conflict, "certificates.error.incomplete", errors.New("certificates: the register lacks data"))
+	return cert, nil
+}
+
+// certifiable is the holder as the register knows them, or the reason a
+// certificate of kind cannot be issued to them (a problem.Conflict).
+func (s *Store) certifiable(ctx context.Context, fiscalCode string, kind Kind) (population.Person, error) {
+	p, ok, err := s.Register.Lookup(ctx, fiscalCode)
+	if err != nil {
+		return p, err
+	}
+	if !ok {
+		return p, problem.New(problem.Conflict, "certificates.error.not_resident", errors.New("certificates: not in the register"))
+	}
+	if !p.Certifiable() || p.Address == "" && kind != Birth {
+		return p, problem.New(problem.Conflict, "certificates.error.incomplete", errors.New("certificates: the register lacks data"))
+	}
+	return p, nil
+}
+
+// seal makes the certificate of the register's data now, sealed with the
+// current key: exempt under ex, or (ex.ID StampDuty) with its duty paid
+// by the notice numbered duty. It writes nothing.
+func (s *Store) seal(ctx context.Context, req Request, ex Exemption, duty string) (*Certificate, error) {
+	p, err := s.certifiable(ctx, req.FiscalCode, req.Kind)
+	if err != nil {
+		return nil, err
 	}
 	profile, err := s.Towns.Get(ctx)
 	if err != nil {
@@ -138,7 +186,7 @@ func (s *Store) Issue(ctx context.Context, req Request) (*Certificate, error) {
 	}
 	now := s.now().Truncate(time.Second)
 	c := Content{V: contentVersion, ID: newID(), Kind: req.Kind, Town: profile.FullName(), TownCode: profile.CadastralCode,
-		Holder: person(p), Use: ex.ID, Norm: ex.Norm, IssuedAt: now.Format(time.RFC3339), Disclosure: req.Disclosure}
+		Holder: person(p), Use: ex.ID, Norm: ex.Norm, Duty: duty, IssuedAt: now.Format(time.RFC3339), Disclosure: req.Disclosure}
 	if req.Kind == Birth {
 		c.Holder.Address = ""
 	}
@@ -166,26 +214,8 @@ func (s *Store) Issue(ctx context.Context, req Request) (*Certificate, error) {
 	}
 	canonical := c.Canonical()
 	sig := ed25519.Sign(key.key, contentMessage(canonical))
-	cert := &Certificate{ID: c.ID, Holder: req.FiscalCode, AccountID: req.AccountID, Kind: req.Kind, Content: c, Canonical: canonical,
-		KeyID: key.id, Signature: sig, Disclosure: req.Disclosure, IssuedAt: now, ValidUntil: until}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if s.Limiter != nil {
-			if err := s.Limiter.Take(ctx, tx, throttle.Key{Name: "certificates:issue:" + req.AccountID, Rule: IssueBudget}); err != nil {
-				return throttled(err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO certificates (id, holder, account_id, kind, content, key_id, signature, disclosure, issued_at, valid_until)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, cert.ID, cert.Holder, cert.AccountID, string(cert.Kind), string(canonical), cert.KeyID,
-			base64.StdEncoding.EncodeToString(sig), string(cert.Disclosure), now, until); err != nil {
-			return err
-		}
-		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "user:" + req.AccountID, Action: "certificates.issued", Subject: "certificate:" + cert.ID,
-			Remote: req.Remote, Details: map[string]string{"kind": string(cert.Kind), "use": ex.ID, "key": key.id}})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return cert, nil
+	return &Certificate{ID: c.ID, Holder: req.FiscalCode, AccountID: req.AccountID, Kind: req.Kind, Content: c, Canonical: canonical,
+		KeyID: key.id, Signature: sig, Disclosure: req.Disclosure, IssuedAt: now, ValidUntil: until}, nil
 }
 
 func throttled(err error) error {

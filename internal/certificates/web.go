@@ -103,11 +103,24 @@ type AreaData struct {
 	List               []Row
 	Page, Pages, Total int
 	Prev, Next         string
+	// Orders are the certificates waiting for their stamp duty (and those
+	// lately refused or void); Ordered says one was just asked for.
+	Orders  []OrderRow
+	Ordered bool
+}
+
+// OrderRow is an order as the page shows it.
+type OrderRow struct {
+	*Order
+	Title, Status, StatusClass, Requested, PayHref string
 }
 
 func (h *Web) area(w http.ResponseWriter, r *http.Request) {
 	h.renderArea(w, r, http.StatusOK, map[string]string{"disclosure": string(ShowName)}, nil, "")
 }
+
+// PayPath is where the personal area pays a notice (the payments feature).
+const PayPath = "/area-personale/pagamenti/avvisi/"
 
 func (h *Web) renderArea(w http.ResponseWriter, r *http.Request, status int, values map[string]string, errs problem.Fields, alert string) {
 	_, fc := holder(r)
@@ -115,6 +128,23 @@ func (h *Web) renderArea(w http.ResponseWriter, r *http.Request, status int, val
 		StampDuty: StampDuty, Disclosures: Disclosures, Values: values, Errors: errs, Alert: alert}
 	p := h.App.NewPage(r, "certificates.area")
 	if d.Proven {
+		// A duty paid since the last pass is issued before the list is
+		// read; a payments fault only delays it to the job's next pass.
+		if _, err := h.Store.Settle(r.Context(), fc); err != nil {
+			h.App.Log.Warn("certificates: settling orders", "err", err)
+		}
+		orders, err := h.Store.OpenOrders(r.Context(), fc)
+		if err != nil {
+			h.App.Fail(w, r, err)
+			return
+		}
+		for _, o := range orders {
+			d.Orders = append(d.Orders, OrderRow{Order: o, Title: h.App.I18n.T(p.Lang, "certificates.kind."+string(o.Kind)),
+				Status: "certificates.orders.status." + o.Status, Requested: o.CreatedAt.In(hours.Rome).Format("02/01/2006 15:04"),
+				StatusClass: map[string]string{OrderAwaiting: "bg-warning text-dark", OrderRefused: "bg-danger", OrderVoid: "bg-secondary"}[o.Status],
+				PayHref:     PayPath + o.NoticeID})
+		}
+		d.Ordered = r.URL.Query().Get("ordinato") == "1"
 		page, _ := strconv.Atoi(r.URL.Query().Get("pagina"))
 		page = max(1, min(page, 100000))
 		list, total, err := h.Store.Mine(r.Context(), fc, page, PageSize)
@@ -147,8 +177,15 @@ func (h *Web) issue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	values := map[string]string{"kind": r.PostFormValue("kind"), "use": r.PostFormValue("use"), "disclosure": r.PostFormValue("disclosure")}
-	c, err := h.Store.Issue(r.Context(), Request{AccountID: a.ID, FiscalCode: fc, Kind: Kind(values["kind"]), Use: values["use"],
-		Disclosure: Disclosure(values["disclosure"]), Remote: web.RemoteAddr(r)})
+	req := Request{AccountID: a.ID, FiscalCode: fc, Kind: Kind(values["kind"]), Use: values["use"],
+		Disclosure: Disclosure(values["disclosure"]), Remote: web.RemoteAddr(r)}
+	var c *Certificate
+	var err error
+	if req.Use == StampDuty && h.Store.Payments != nil {
+		_, err = h.Store.Order(r.Context(), req)
+	} else {
+		c, err = h.Store.Issue(r.Context(), req)
+	}
 	var fields problem.Fields
 	var pe *problem.Error
 	switch {
@@ -160,6 +197,10 @@ func (h *Web) issue(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		h.App.Fail(w, r, err)
+		return
+	}
+	if c == nil {
+		web.Redirect(w, r, AreaPath, url.Values{"ordinato": {"1"}})
 		return
 	}
 	web.Redirect(w, r, AreaPath+"/"+c.ID, url.Values{"rilasciato": {"1"}})

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -304,4 +305,22 @@ func (d *DB) ForUpdate() string {
 		return " FOR UPDATE"
 	}
 	return ""
+}
+
+// InList appends values to args and returns the list of their placeholders
+// for an IN clause, "($3, $4, $5)" after two args: a query's variable list,
+// bound as parameters, never spliced into the text.
+func InList[T any](args []any, values []T) (string, []any) {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, v := range values {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		args = append(args, v)
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(len(args)))
+	}
+	b.WriteByte(')')
+	return b.String(), args
 }

@@ -252,3 +252,13 @@ func TestMigrateAppliesAMissingLowerVersion(t *testing.T) {
 		}
 	})
 }
+
+func TestInList(t *testing.T) {
+	in, args := db.InList([]any{"a", "b"}, []string{"x", "y", "z"})
+	if in != "($3, $4, $5)" || len(args) != 5 || args[2] != "x" || args[4] != "z" {
+		t.Errorf("InList = %q %v", in, args)
+	}
+	if in, args = db.InList(nil, []int{7}); in != "($1)" || len(args) != 1 || args[0] != 7 {
+		t.Errorf("InList of one = %q %v", in, args)
+	}
+}

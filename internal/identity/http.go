@@ -244,17 +244,19 @@ func (h *Web) EndRevokedSessions(ctx context.Context) error {
 		return err
 	}
 	byNumber := map[string][]*Session{}
+	var revoked []*Session
 	for i := range list {
 		se := &list[i]
 		if h.Card != nil && h.Card.Revoked(se.RevocationProof()) {
-			if err := h.Svc.EndRevoked(ctx, se, ""); err != nil {
-				return err
-			}
+			revoked = append(revoked, se)
 			continue
 		}
 		if n := se.CardNumber(); n != "" {
 			byNumber[n] = append(byNumber[n], se)
 		}
+	}
+	if err := h.Svc.endCardSessions(ctx, revoked, "", "session.ended.card_revoked"); err != nil {
+		return err
 	}
 	if len(byNumber) == 0 {
 		return nil
@@ -269,13 +271,13 @@ func (h *Web) EndRevokedSessions(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		var ending []*Session
 		for _, n := range refused {
-			for _, se := range byNumber[n] {
-				if err := h.Svc.endCardSession(ctx, se, "", "session.ended.card_refused"); err != nil {
-					return err
-				}
-			}
+			ending = append(ending, byNumber[n]...)
 			delete(byNumber, n)
+		}
+		if err := h.Svc.endCardSessions(ctx, ending, "", "session.ended.card_refused"); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -647,24 +647,47 @@ func (s *Service) EndRevoked(ctx context.Context, se *Session, remote string) er
 // endCardSession ends a session whose card may no longer be used, telling
 // the applications it logged into, with action in the audit log.
 func (s *Service) endCardSession(ctx context.Context, se *Session, remote, action string) error {
+	return s.endCardSessions(ctx, []*Session{se}, remote, action)
+}
+
+// endBatch is how many sessions one transaction of endCardSessions ends.
+const endBatch = 200
+
+// endCardSessions ends sessions whose card may no longer be used, a batch
+// of endBatch to a transaction with their audit entries and the
+// applications' logout notices, and then delivers every notice in one go
+// (in parallel, bounded by the provider): a registry file that revokes
+// thousands of cards ends their sessions in a few transactions, not one
+// round trip per session. A session another process ended first is
+// skipped.
+func (s *Service) endCardSessions(ctx context.Context, sessions []*Session, remote, action string) error {
 	var ended []string
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, se.Hash)
+	defer func() { s.Sessions.Ended(ctx, ended) }()
+	for start := 0; start < len(sessions); start += endBatch {
+		part := sessions[start:min(start+endBatch, len(sessions))]
+		var batch []string
+		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			batch = batch[:0]
+			for _, se := range part {
+				res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, se.Hash)
+				if err != nil {
+					return err
+				}
+				if n, _ := res.RowsAffected(); n == 0 {
+					continue // another request ended it first
+				}
+				batch = append(batch, se.Hash)
+				if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: action, Subject: se.AccountID, Remote: remote,
+					Details: map[string]string{"card": se.Proof}}); err != nil {
+					return err
+				}
+			}
+			return s.Sessions.endTx(ctx, tx, batch)
+		})
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // another request ended it first
-		}
-		ended = []string{se.Hash}
-		if err := s.Sessions.endTx(ctx, tx, ended); err != nil {
-			return err
-		}
-		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: action, Subject: se.AccountID, Remote: remote,
-			Details: map[string]string{"card": se.Proof}})
-	})
-	if err == nil {
-		s.Sessions.Ended(ctx, ended)
+		ended = append(ended, batch...)
 	}
-	return err
+	return nil
 }

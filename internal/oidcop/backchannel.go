@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/db"
 	tokens "github.com/civico-pa/civico/internal/token"
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -111,9 +112,10 @@ func (s *Storage) endSessionsTx(ctx context.Context, tx *sql.Tx, hashes []string
 // the outbox and is retried by DeliverDueLogouts.
 func (p *Provider) SessionsEnded(ctx context.Context, hashes []string) {
 	var notices []logoutNotice
-	for _, h := range hashes {
+	for start := 0; start < len(hashes); start += endedBatch {
+		in, args := db.InList(nil, hashes[start:min(start+endedBatch, len(hashes))])
 		rows, err := p.Storage.DB.QueryContext(ctx, `SELECT o.id, o.client_id, c.backchannel_logout_uri, o.subject, o.sid, o.attempts, o.created_at
-			FROM oidc_logout_outbox o JOIN oidc_clients c ON c.id = o.client_id WHERE o.session_hash = $1 AND o.attempts = 0`, h)
+			FROM oidc_logout_outbox o JOIN oidc_clients c ON c.id = o.client_id WHERE o.session_hash IN `+in+` AND o.attempts = 0`, args...)
 		if err != nil {
 			p.Log.Error("back-channel logout: reading the outbox", "err", err)
 			return
@@ -131,11 +133,23 @@ func (p *Provider) SessionsEnded(ctx context.Context, hashes []string) {
 	p.deliver(ctx, notices)
 }
 
-// deliver sends notices in parallel and records each outcome.
+// endedBatch is how many sessions' notices one query of SessionsEnded
+// reads.
+const endedBatch = 500
+
+// deliverParallel is how many logout notices deliver sends at once: a
+// mass revocation's thousands go out in waves, not all at once.
+const deliverParallel = 16
+
+// deliver sends notices in parallel, deliverParallel at a time, and
+// records each outcome.
 func (p *Provider) deliver(ctx context.Context, notices []logoutNotice) {
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, deliverParallel)
 	for _, n := range notices {
+		slots <- struct{}{}
 		wg.Go(func() {
+			defer func() { <-slots }()
 			err := p.sendLogout(ctx, n)
 			if rerr := p.Storage.logoutOutcome(ctx, n, err); rerr != nil {
 				p.Log.Error("back-channel logout: recording the outcome", "err", rerr)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+
+	"github.com/civico-pa/civico/internal/db"
 )
 
 // Biller lets another feature (a certificate's stamp duty, a school's
@@ -41,4 +44,38 @@ func (b *Biller) Bill(ctx context.Context, tx *sql.Tx, p NewPosition) (Notice, e
 		return Notice{}, err
 	}
 	return pos.Notices[0], nil
+}
+
+// MaxStatuses is the most external ids one Statuses call asks about.
+const MaxStatuses = 500
+
+// Statuses returns the status (StatusOpen, StatusPaid, ...) of the
+// positions source billed under the given external ids; an id it did not
+// bill is absent. A feature learns this way that a bill it made was paid,
+// cancelled or expired, without reading payments' tables.
+func (b *Biller) Statuses(ctx context.Context, source string, externalIDs []string) (map[string]string, error) {
+	if b.m == nil || b.m.Service == nil {
+		return nil, ErrNotWired
+	}
+	if len(externalIDs) > MaxStatuses {
+		return nil, fmt.Errorf("payments: %d external ids in one call, at most %d", len(externalIDs), MaxStatuses)
+	}
+	out := make(map[string]string, len(externalIDs))
+	if len(externalIDs) == 0 {
+		return out, nil
+	}
+	in, args := db.InList([]any{source}, externalIDs)
+	rows, err := b.m.Service.DB.QueryContext(ctx, `SELECT external_id, status FROM payments_positions WHERE source = $1 AND external_id IN `+in, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, st string
+		if err := rows.Scan(&id, &st); err != nil {
+			return nil, err
+		}
+		out[id] = st
+	}
+	return out, rows.Err()
 }
