@@ -94,6 +94,7 @@ func (rp *RP) EntityConfiguration(ctx context.Context, p town.Profile) (string, 
 		"jwks": fed, "authority_hints": c.AuthorityHints,
 		"metadata": map[string]any{
 			"federation_entity": fedEntity,
+			// #nosec G101 -- metadata names (token_endpoint_auth_method) and public keys, no credential
 			"openid_relying_party": map[string]any{
 				"client_id": rp.EntityID(), "client_name": name, "application_type": "web",
 				"client_registration_types": []string{"automatic"}, "redirect_uris": []string{rp.RedirectURI()},
