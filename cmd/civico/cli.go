@@ -78,6 +78,8 @@ Usage:
   civico payments reconcile release node activations past their expiry
   civico billing run [--month YYYY-MM]
                             the school services' bills of a month through payments (with a progress bar; a month runs once)
+  civico billing attendance --service ID FILE.csv
+                            load a month's meals of a service billed per meal (codice_fiscale;mese;pasti; all lines or none, a file once)
   civico cards import FILE.csv
                             load the regional authority's card registry (all lines or none, with a progress bar)
   civico cards envelopes FILE.csv

@@ -228,17 +228,11 @@ func (c *cli) payments(args []string) error {
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	log := newLogger(cfg, c.stderr)
-	d, err := c.open(ctx, cfg, log, false)
+	d, svc, err := c.openPayments(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	seg := cfg.Payments.Segregation
-	if seg == "" {
-		seg = demoSegregation
-	}
-	svc := &payments.Service{DB: d, Audit: auditLog(d), Towns: town.NewStore(d, 0), Segregation: seg, Log: log}
 	switch args[0] {
 	case "import":
 		return c.paymentsImport(ctx, cfg, svc, file)
@@ -341,6 +335,27 @@ func paymentsMessages() (map[string]string, error) {
 // demoSegregation is the demo town's segregation code.
 const demoSegregation = "01"
 
+// segregationCode is the town's pagoPA segregation code, the demo's when
+// none is configured.
+func segregationCode(cfg config) string {
+	if cfg.Payments.Segregation == "" {
+		return demoSegregation
+	}
+	return cfg.Payments.Segregation
+}
+
+// openPayments opens the database (without migrating it) and the payments
+// service on it, as the commands that make or read debt positions use them
+// (`civico payments`, `civico billing`); the caller closes the database.
+func (c *cli) openPayments(ctx context.Context, cfg config) (*db.DB, *payments.Service, error) {
+	log := newLogger(cfg, c.stderr)
+	d, err := c.open(ctx, cfg, log, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, &payments.Service{DB: d, Audit: auditLog(d), Towns: town.NewStore(d, 0), Segregation: segregationCode(cfg), Log: log}, nil
+}
+
 // certDigest is the hex SHA-256 of a PEM certificate's DER.
 func certDigest(path string) (string, error) {
 	b, err := os.ReadFile(path) // #nosec G304 -- a file named in the operator's configuration
@@ -369,15 +384,11 @@ func ensureDemoPayments(ctx context.Context, cfg config, d *db.DB, towns *town.S
 	if err != nil {
 		return err
 	}
-	seg := cfg.Payments.Segregation
-	if seg == "" {
-		seg = demoSegregation
-	}
 	rates, err := payments.DemoRates()
 	if err != nil {
 		return err
 	}
-	svc := &payments.Service{DB: d, Audit: auditLog(d), Towns: towns, Segregation: seg}
+	svc := &payments.Service{DB: d, Audit: auditLog(d), Towns: towns, Segregation: segregationCode(cfg)}
 	data := []byte("id;codice_fiscale;nominativo;categoria;causale;anno;importo;scadenza;rate\n" +
 		"demo-mensa-11;" + string(code) + ";Luca Ferrari;mensa;Mensa scolastica, novembre 2026;2026;45,20;2026-12-31;\n" +
 		"demo-scuolabus-1;" + string(code) + ";Luca Ferrari;trasporto;Scuolabus, primo quadrimestre 2026/27;2026;120,00;2027-01-31;\n" +

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,6 +20,7 @@ import (
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/payments"
+	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/schools"
 	"github.com/civico-pa/civico/internal/town"
 )
@@ -79,6 +82,44 @@ func billFixture(t testing.TB, d *db.DB, paying int) string {
 		}
 	}
 	return id
+}
+
+// mealFixture is a canteen billed per meal (€ 3,50 a meal) with one child
+// accepted in August; it returns the service's id and the child's fiscal
+// code.
+func mealFixture(t testing.TB, d *db.DB) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Date(2026, time.August, 20, 9, 0, 0, 0, hours.Rome)
+	s := &schools.Store{DB: d, Now: func() time.Time { return now }}
+	by := schools.Actor{Name: "operator:test"}
+	id, err := s.PutService(ctx, "", schools.ServiceInput{SchoolYear: billYear, Kind: string(schools.Canteen), Title: "Refezione",
+		Opens: now.Add(-time.Hour).Format("2006-01-02T15:04"), Closes: now.Add(24 * time.Hour).Format("2006-01-02T15:04"), Classes: []string{"P2"},
+		TariffUnit: "meal", Bands: "oltre: 3,50"}, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit, err := s.AddUnit(ctx, id, schools.UnitInput{Label: "Primaria Garibaldi", Capacity: "5"}, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ExecContext(ctx, `INSERT INTO accounts (id, kind, created_at, updated_at) VALUES ('meal-parent', 'resident', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`); err != nil {
+		t.Fatal(err)
+	}
+	kid, err := cf.Make("Neri", "Luca", "M", time.Date(2019, time.May, 1, 0, 0, 0, 0, time.UTC), "F205")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, err := cf.Make("Neri", "Bruno", "M", time.Date(1982, time.May, 1, 0, 0, 0, 0, time.UTC), "F205")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Enrol(ctx, schools.Parent{AccountID: "meal-parent", FiscalCode: parent.String(), Email: "neri@example.org", Lang: "it"},
+		schools.Request{ServiceID: id, UnitID: unit, ChildFC: kid.String(), ChildGiven: "Luca", ChildFamily: "Neri", School: "Primaria Garibaldi",
+			Class: "P2", NoISEE: true, Privacy: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return id, kid.String()
 }
 
 func countRows(t testing.TB, d *db.DB, query string, args ...any) int {
@@ -231,6 +272,33 @@ func TestBillingRunCommand(t *testing.T) {
 			if code, _, errOut := runCLI(t, env, "billing", "run", "--month", ahead); code != 2 || !strings.Contains(errOut, "has not begun") {
 				t.Fatalf("a month not begun: %d %q", code, errOut)
 			}
+			// The canteen's attendance: a wrong file imports nothing and names
+			// the line; the right one is imported once; the month's run bills
+			// its meals.
+			canteen, kid := mealFixture(t, d)
+			wrong := filepath.Join(dir, "sbagliato.csv")
+			right := filepath.Join(dir, "ottobre.csv")
+			if err := os.WriteFile(wrong, []byte(schools.AttendanceHeader+"\n"+kid+";2026-10;40\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(right, []byte(schools.AttendanceHeader+"\n"+kid+";2026-10;18\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if code, _, errOut := runCLI(t, env, "billing", "attendance", "--service", canteen, wrong); code != 1 || !strings.Contains(errOut, "line 2: the meals are a number from 0 to 31") {
+				t.Fatalf("a wrong attendance file: %d %q", code, errOut)
+			}
+			if code, out, errOut := runCLI(t, env, "billing", "attendance", "--service", canteen, right); code != 0 || !strings.Contains(out, "1 lines, 18 meals imported for Refezione") {
+				t.Fatalf("attendance: %d %q %q", code, out, errOut)
+			}
+			if code, out, _ := runCLI(t, env, "billing", "attendance", right, "--service", canteen); code != 0 || !strings.Contains(out, "imported before, nothing changed") {
+				t.Fatalf("attendance again: %d %q", code, out)
+			}
+			if code, _, errOut := runCLI(t, env, "billing", "attendance", "--service", "nessuno", right); code != 2 {
+				t.Fatalf("attendance of no service: %d %q", code, errOut)
+			}
+			if code, out, _ := runCLI(t, env, "billing", "run", "--month", billMonth); code != 0 || !strings.Contains(out, "1 bills, € 63,00") || !strings.Contains(out, "18 meals billed") {
+				t.Fatalf("billing the meals: %d %q", code, out)
+			}
 		})
 	}
 }
@@ -260,6 +328,15 @@ func TestSchoolsBillPaidInTheSandbox(t *testing.T) {
 		}
 		const mailA = "anna.verdi@example.org"
 		a, _ := s.resident("VRDNNA80A41F205", "ANNA", "VERDI", mailA)
+		// The mother and her two children are one household in the
+		// register: the second child's reduction counts the first.
+		var family []population.Person
+		for _, fc := range []string{"VRDNNA80A41F205", "VRDSFO19A41F205", "VRDLCU20A01F205"} {
+			family = append(family, population.Person{FiscalCode: complete(t, fc), District: "Centro", Household: "F-VRD"})
+		}
+		if err := (&population.Register{DB: d}).Put(ctx, family...); err != nil {
+			t.Fatal(err)
+		}
 		fields := url.Values{"privacy": {"1"}, "unit": {unit}, "child_given": {"Sofia"}, "child_family": {"Verdi"}, "child_fc": {complete(t, "VRDSFO19A41F205")},
 			"school": {"Primaria Costa"}, "class": {"P2"}, "isee": {"6.500"}}
 		res, _ := postMultipart(a, base+schools.Path+"/"+svcID+"/iscrizione", fields, "", nil)
@@ -407,6 +484,22 @@ func TestSchoolsRankingThroughTheServer(t *testing.T) {
 		if _, body := office.do("GET", s.plain.URL+"/backoffice/servizi-scolastici/unita/"+unit[1]+"?stato=pending", nil); !strings.Contains(body, "VRDSFO19A41F205") {
 			t.Fatal("the office's list of enrolments waiting for the ranking")
 		}
+		// A second parent, without the working parents' points: ranked second.
+		b, _ := s.resident("NREBRN82B01F205", "BRUNO", "NERI", "bruno.neri@example.org")
+		fieldsB := url.Values{"privacy": {"1"}, "unit": {unit[1]}, "child_given": {"Luca"}, "child_family": {"Neri"}, "child_fc": {complete(t, "NRELCU19A01F205")},
+			"school": {"Primaria Garibaldi"}, "class": {"P2"}, "no_isee": {"1"}}
+		res, _ = postMultipart(b, base+schools.Path+"/"+svcID+"/iscrizione", fieldsB, "", nil)
+		locB := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("enrol B: %d", res.StatusCode)
+		}
+		// No published ranking before the ranking.
+		public := s.plain.URL + schools.Path + "/" + svcID + "/graduatoria"
+		for _, u := range []string{public, public + ".csv", public + ".json"} {
+			if res, _ := s.browser(t, nil).do("GET", u, nil); res.StatusCode != http.StatusNotFound {
+				t.Fatalf("%s before the ranking: %d", u, res.StatusCode)
+			}
+		}
 		form.Set("mode", "first_come")
 		if res, body := office.do("POST", s.plain.URL+"/backoffice/servizi-scolastici/"+svcID, form); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-mode-error"`) {
 			t.Fatalf("the mode changed after an enrolment: %d", res.StatusCode)
@@ -433,6 +526,113 @@ func TestSchoolsRankingThroughTheServer(t *testing.T) {
 		got := s.mailsTo(mailA)
 		if len(got) != 2 || !strings.HasPrefix(got[0], "Pre scuola: iscrizione ricevuta\n") || !strings.HasPrefix(got[1], "Pre scuola: graduatoria, iscrizione accolta\n") {
 			t.Fatalf("mails: %q", got)
+		}
+		// The published ranking: application numbers, positions, outcomes;
+		// no names, no fiscal codes; as a page (no JavaScript), CSV and JSON.
+		idA := regexp.MustCompile(`([0-9a-f]{32})`).FindString(loc)
+		idB := regexp.MustCompile(`([0-9a-f]{32})`).FindString(locB)
+		protoA, protoB := schools.Protocol(idA), schools.Protocol(idB)
+		if _, body := a.do("GET", base+strings.TrimSuffix(loc, "?inviata=1"), nil); !strings.Contains(body, protoA) {
+			t.Fatal("the parent's page does not show the application number")
+		}
+		// (Another address than before: the public page's cache keeps the
+		// page as it was for a few seconds.)
+		if _, body := s.browser(t, nil).do("GET", s.plain.URL+schools.Path+"/"+svcID+"?dopo=1", nil); !strings.Contains(body, `href="/servizi-scolastici/`+svcID+`/graduatoria"`) {
+			t.Fatal("the service's page does not link the published ranking")
+		}
+		res, body = s.browser(t, nil).do("GET", public, nil)
+		rowA := regexp.MustCompile(`<tr><td>1</td><th scope="row"><code>` + protoA + `</code></th><td>Ammessa</td><td>Accolta</td></tr>`)
+		rowB := regexp.MustCompile(`<tr><td>2</td><th scope="row"><code>` + protoB + `</code></th><td>In lista d&#39;attesa</td><td>In lista d&#39;attesa</td></tr>`)
+		if res.StatusCode != 200 || !rowA.MatchString(body) || !rowB.MatchString(body) {
+			t.Fatalf("the published ranking: %d", res.StatusCode)
+		}
+		res, csvBody := s.browser(t, nil).do("GET", public+".csv", nil)
+		if res.StatusCode != 200 || csvBody != schools.RankingCSVHeader+"\nPrimaria Garibaldi;1;"+protoA+";accepted;accepted\nPrimaria Garibaldi;2;"+protoB+";waiting;waiting\n" {
+			t.Fatalf("the CSV: %d %q", res.StatusCode, csvBody)
+		}
+		res, jsonBody := s.browser(t, nil).do("GET", public+".json", nil)
+		var published schools.RankingJSON
+		if err := json.Unmarshal([]byte(jsonBody), &published); res.StatusCode != 200 || err != nil || len(published.Units) != 1 || len(published.Units[0].Lines) != 2 ||
+			published.Units[0].Lines[1] != (schools.Ranked{Rank: 2, Protocol: protoB, Outcome: schools.Waiting, Status: schools.Waiting}) {
+			t.Fatalf("the JSON: %d %v %q", res.StatusCode, err, jsonBody)
+		}
+		for _, got := range []string{body, csvBody, jsonBody} {
+			for _, personal := range []string{"Sofia", "Luca", "Verdi", "Neri", "VRDSFO", "NRELCU", "VRDNNA", "NREBRN", idA, idB} {
+				if strings.Contains(got, personal) {
+					t.Fatalf("the published ranking holds %q", personal)
+				}
+			}
+		}
+		// A withdrawal shows in the status now, not in the outcome.
+		if res, _ := a.do("POST", base+strings.TrimSuffix(loc, "?inviata=1")+"/ritira", url.Values{}); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("withdraw: %d", res.StatusCode)
+		}
+		if _, csvBody := s.browser(t, nil).do("GET", public+".csv", nil); !strings.Contains(csvBody, protoA+";accepted;withdrawn\n") || !strings.Contains(csvBody, protoB+";waiting;accepted\n") {
+			t.Fatalf("the CSV after a withdrawal: %q", csvBody)
+		}
+		// The exports read the whole list: a client has a budget of them.
+		busy := false
+		for range schools.RankingExports + 1 {
+			if res, _ := s.browser(t, nil).do("GET", public+".json", nil); res.StatusCode == http.StatusTooManyRequests && res.Header.Get("Retry-After") != "" {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			t.Fatal("the exports have no budget")
+		}
+		if res, _ := s.browser(t, nil).do("GET", public, nil); res.StatusCode != 200 {
+			t.Fatalf("the page past the exports' budget: %d", res.StatusCode)
+		}
+	})
+}
+
+// The school office uploads the canteen's attendance through the back
+// office as built: a wrong line is named on the page and nothing is
+// imported; the right file is imported once; the page of a service not
+// billed per meal does not exist; a parent may not upload.
+func TestSchoolsAttendanceUpload(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSportelloSite(t, d)
+		office := operatorBrowser(t, s.idSite, "scuole@comune.example.it", "schools")
+		canteen, kid := mealFixture(t, d)
+		page := s.plain.URL + "/backoffice/servizi-scolastici/presenze/" + canteen
+		if res, body := office.do("GET", s.plain.URL+"/backoffice/servizi-scolastici/"+canteen, nil); res.StatusCode != 200 || !strings.Contains(body, `href="/backoffice/servizi-scolastici/presenze/`+canteen+`"`) {
+			t.Fatalf("the service's page does not link the attendance: %d", res.StatusCode)
+		}
+		if res, body := office.do("GET", page, nil); res.StatusCode != 200 || !strings.Contains(body, `enctype="multipart/form-data"`) || !strings.Contains(body, "Nessun file importato") {
+			t.Fatalf("the attendance page: %d", res.StatusCode)
+		}
+		wrong := []byte(schools.AttendanceHeader + "\n" + kid + ";2026-10;18\n" + kid + ";2026-09;40\n")
+		if res, body := postFile(office, page+"/importa", nil, "file", "sbagliato.csv", wrong); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, "1 righe da correggere") || !strings.Contains(body, "I pasti sono un numero da 0 a 31") {
+			t.Fatalf("a wrong file: %d", res.StatusCode)
+		}
+		if n := countRows(t, d, `SELECT COUNT(*) FROM schools_attendance`); n != 0 {
+			t.Fatalf("a wrong file imported %d lines", n)
+		}
+		right := []byte(schools.AttendanceHeader + "\n" + kid + ";2026-10;18\n")
+		if res, body := postFile(office, page+"/importa", nil, "file", "ottobre.csv", right); res.StatusCode != 200 || !strings.Contains(body, "Presenze importate: 1 righe, 18 pasti") ||
+			!strings.Contains(body, "ottobre.csv") {
+			t.Fatalf("the right file: %d", res.StatusCode)
+		}
+		if res, body := postFile(office, page+"/importa", nil, "file", "ottobre-bis.csv", right); res.StatusCode != http.StatusConflict || !strings.Contains(body, "già stato importato") {
+			t.Fatalf("the same file again: %d", res.StatusCode)
+		}
+		if res, _ := postFile(office, page+"/importa", nil, "nope", "x.csv", right); res.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("no file: %d", res.StatusCode)
+		}
+		monthly := billFixture(t, d, 1)
+		if res, _ := office.do("GET", s.plain.URL+"/backoffice/servizi-scolastici/presenze/"+monthly, nil); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("a monthly service's attendance: %d", res.StatusCode)
+		}
+		a, _ := s.resident("VRDNNA80A41F205", "ANNA", "VERDI", "anna.verdi@example.org")
+		if res, _ := postFile(a, s.tls.URL+"/backoffice/servizi-scolastici/presenze/"+canteen+"/importa", nil, "file", "x.csv", right); res.StatusCode != http.StatusForbidden &&
+			res.StatusCode != http.StatusNotFound {
+			t.Fatalf("a parent uploads: %d", res.StatusCode)
+		}
+		if n := countRows(t, d, `SELECT COUNT(*) FROM schools_attendance`); n != 1 {
+			t.Fatalf("%d lines", n)
 		}
 	})
 }

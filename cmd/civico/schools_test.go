@@ -22,6 +22,12 @@ import (
 // postMultipart sends fields and, when content is set, the file "certificate".
 func postMultipart(b *browser, u string, fields url.Values, name string, content []byte) (*http.Response, string) {
 	b.t.Helper()
+	return postFile(b, u, fields, "certificate", name, content)
+}
+
+// postFile posts a multipart form with a file in the part field.
+func postFile(b *browser, u string, fields url.Values, field, name string, content []byte) (*http.Response, string) {
+	b.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for k, vs := range fields {
@@ -30,7 +36,7 @@ func postMultipart(b *browser, u string, fields url.Values, name string, content
 		}
 	}
 	if content != nil {
-		fw, err := mw.CreateFormFile("certificate", name)
+		fw, err := mw.CreateFormFile(field, name)
 		if err != nil {
 			b.t.Fatal(err)
 		}
@@ -170,6 +176,33 @@ func TestSchoolsJourney(t *testing.T) {
 			t.Errorf("withdrawing another parent's enrolment: %d", res.StatusCode)
 		}
 
+		// The office checks A's declared ISEE (outside review S4): the list
+		// holds it, a wrong value is refused, a correction is saved and the
+		// parent's page and mail say so.
+		isee := s.plain.URL + "/backoffice/servizi-scolastici/isee/" + serviceID
+		if res, body := office.do("GET", isee, nil); res.StatusCode != 200 || !strings.Contains(body, complete(t, "VRDSFO19A41F205")) || !strings.Contains(body, "€ 7.000,00") {
+			t.Fatalf("the ISEE to check: %d", res.StatusCode)
+		}
+		check := s.plain.URL + "/backoffice/servizi-scolastici/iscrizioni/" + first + "/isee"
+		if res, body := office.do("POST", check, url.Values{"azione": {"correggi"}, "isee": {"settemila"}}); res.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body, "Scrivi il valore ISEE") {
+			t.Fatalf("a wrong ISEE: %d", res.StatusCode)
+		}
+		if res, _ := office.do("POST", check, url.Values{"azione": {"correggi"}, "isee": {"12.000"}}); res.StatusCode != http.StatusSeeOther ||
+			res.Header.Get("Location") != "/backoffice/servizi-scolastici/isee/"+serviceID+"?fatto=corrected" {
+			t.Fatalf("the correction: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		if _, body := office.do("GET", isee, nil); strings.Contains(body, complete(t, "VRDSFO19A41F205")) {
+			t.Error("a corrected ISEE is still to check")
+		}
+		if _, body := a.do("GET", base+schools.AreaPath+"/"+first, nil); !strings.Contains(body, "corretto dall&#39;ufficio scuola (dichiarato: € 7.000,00)") ||
+			!strings.Contains(body, "€ 12.000,00") {
+			t.Error("the parent's page does not say the ISEE was corrected")
+		}
+		if res, _ := a.do("POST", check, url.Values{"azione": {"conferma"}}); res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound {
+			t.Errorf("a parent checks an ISEE: %d", res.StatusCode)
+		}
+
 		// A withdraws: B is promoted.
 		if res, _ := a.do("POST", base+schools.AreaPath+"/"+first+"/ritira", url.Values{}); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("withdraw: %d", res.StatusCode)
@@ -180,7 +213,8 @@ func TestSchoolsJourney(t *testing.T) {
 		if _, body := b.do("GET", base+"/area-personale", nil); !strings.Contains(body, "Iscrizioni ai servizi scolastici") || !strings.Contains(body, "Luca Neri") {
 			t.Errorf("the desk has no school panel")
 		}
-		wantA := []string{"Refezione scolastica: iscrizione accolta", "Refezione scolastica: iscrizione ritirata"}
+		wantA := []string{"Refezione scolastica: iscrizione accolta", "Refezione scolastica: tariffa aggiornata dopo la verifica dell'ISEE",
+			"Refezione scolastica: iscrizione ritirata"}
 		wantB := []string{"Refezione scolastica: iscrizione in lista d'attesa", "Refezione scolastica: si è liberato un posto, iscrizione accolta"}
 		for to, want := range map[string][]string{mailA: wantA, mailB: wantB} {
 			got := s.mailsTo(to)

@@ -56,6 +56,7 @@ func BenchmarkBook(b *testing.B) {
 			start := tomorrow10()
 			var n atomic.Int64
 			b.SetParallelism(4) // 8 goroutines on the 2 cores
+			cpu := processCPU()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -69,6 +70,8 @@ func BenchmarkBook(b *testing.B) {
 					}
 				}
 			})
+			b.StopTimer()
+			b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
 }

@@ -71,7 +71,7 @@ type AdminListData struct {
 	Kind    *Kind
 	Items   []Entry
 	Message string // message id of a notice
-	Pager
+	web.Pager
 }
 
 func (h *Web) adminList(k *Kind) http.HandlerFunc {

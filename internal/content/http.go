@@ -79,36 +79,9 @@ func pageNumber(r *http.Request) (int, bool) {
 	return n, err == nil && n >= 1 && n <= 100000
 }
 
-// Pager is the position of a page in a list.
-type Pager struct {
-	Page, Pages int
-	Prev, Next  string
-	Total       int
-}
-
-func pager(path string, q url.Values, n, total, perPage int) Pager {
-	p := Pager{Page: n, Pages: max(1, (total+perPage-1)/perPage), Total: total}
-	link := func(k int) string {
-		v := url.Values{}
-		for key, vals := range q {
-			v[key] = vals
-		}
-		v.Del("pagina")
-		if k > 1 {
-			v.Set("pagina", strconv.Itoa(k))
-		}
-		if len(v) == 0 {
-			return path
-		}
-		return path + "?" + v.Encode()
-	}
-	if n > 1 {
-		p.Prev = link(n - 1)
-	}
-	if n < p.Pages {
-		p.Next = link(n + 1)
-	}
-	return p
+// pager is page n of a list at path, its filters q kept in the links.
+func pager(path string, q url.Values, n, total, perPage int) web.Pager {
+	return web.NewPager(path, q, "pagina", n, total, perPage)
 }
 
 // fail answers a store's error: 404 for what is not there, the error page
@@ -171,7 +144,7 @@ type ListData struct {
 	Types []Category
 	Type  string
 	Items []Entry
-	Pager
+	web.Pager
 }
 
 func (h *Web) managementCategory(w http.ResponseWriter, r *http.Request) {
@@ -343,7 +316,7 @@ func (h *Web) place(w http.ResponseWriter, r *http.Request) {
 type EventsData struct {
 	Past   bool
 	Events []EventView
-	Pager
+	web.Pager
 }
 
 // EventView is an event with its place, for lists.

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -67,15 +66,14 @@ func ParseURL(raw, dataDir string) (Target, error) {
 // DB is the database handle every feature receives. On SQLite, writes go
 // through a single connection (so concurrent writers queue in Go instead of
 // failing with "database is locked") and reads through a pool of read-only
-// connections; on PostgreSQL both are the same pool.
+// connections, every connection keeping its statements prepared
+// (stmtcache.go); on PostgreSQL both are the same pool, and pgx keeps the
+// statements prepared.
 type DB struct {
 	Dialect Dialect
 	read    *sql.DB
 	write   *sql.DB
 	target  Target
-
-	stmts  sync.Map // query -> *sql.Stmt on read (SQLite)
-	nstmts atomic.Int64
 
 	// listen is the pgx pool of river's LISTEN connections (PostgreSQL),
 	// opened by the first call to River.
@@ -107,10 +105,11 @@ func openSQLite(ctx context.Context, t Target) (*DB, error) {
 	}
 	// BEGIN IMMEDIATE takes the write lock at the start of a transaction, so a
 	// transaction never fails half-way when it first writes.
-	w, err := sql.Open("sqlite", "file:"+t.Path+"?"+sqlitePragmas+"&_txlock=immediate")
+	drv, err := sqliteDriver()
 	if err != nil {
 		return nil, err
 	}
+	w := sql.OpenDB(cachingConnector{drv: drv, dsn: "file:" + t.Path + "?" + sqlitePragmas + "&_txlock=immediate", size: stmtCacheSize})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
@@ -118,11 +117,7 @@ func openSQLite(ctx context.Context, t Target) (*DB, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("open SQLite database %s: %w", t.Path, err)
 	}
-	r, err := sql.Open("sqlite", "file:"+t.Path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
-	if err != nil {
-		_ = w.Close()
-		return nil, err
-	}
+	r := sql.OpenDB(cachingConnector{drv: drv, dsn: "file:" + t.Path + "?" + sqlitePragmas + "&_pragma=query_only(1)", size: stmtCacheSize})
 	n := max(4, 2*runtime.NumCPU())
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
@@ -148,10 +143,6 @@ func openPostgres(ctx context.Context, t Target) (*DB, error) {
 
 // Close releases every connection.
 func (d *DB) Close() error {
-	d.stmts.Range(func(_, v any) bool {
-		_ = v.(*sql.Stmt).Close()
-		return true
-	})
 	err := d.write.Close()
 	if d.listen != nil {
 		d.listen.Close()
@@ -173,51 +164,13 @@ func (d *DB) Ping(ctx context.Context) error {
 // QueryContext runs a read-only query.
 func (d *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	defer counted(ctx, time.Now())
-	if st := d.prepared(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
-	}
 	return d.read.QueryContext(ctx, query, args...)
 }
 
 // QueryRowContext runs a read-only query that returns at most one row.
 func (d *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	defer counted(ctx, time.Now())
-	if st := d.prepared(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
 	return d.read.QueryRowContext(ctx, query, args...)
-}
-
-// maxPrepared bounds the statements kept prepared: civico's queries are
-// constants, a few hundred at most; anything beyond runs unprepared.
-const maxPrepared = 512
-
-// prepared returns the read statement of a query, prepared once for the
-// read pool (database/sql prepares it again on each connection as needed).
-// Only for SQLite: parsing a statement was a fifth of a service page's
-// time, and modernc's driver keeps nothing; pgx caches statements itself.
-// nil means run the query unprepared (PostgreSQL, or preparing failed: the
-// query's own error will say why).
-func (d *DB) prepared(ctx context.Context, query string) *sql.Stmt {
-	if d.Dialect != SQLite {
-		return nil
-	}
-	if v, ok := d.stmts.Load(query); ok {
-		return v.(*sql.Stmt)
-	}
-	if d.nstmts.Load() >= maxPrepared {
-		return nil
-	}
-	st, err := d.read.PrepareContext(ctx, query)
-	if err != nil {
-		return nil
-	}
-	if v, loaded := d.stmts.LoadOrStore(query, st); loaded {
-		_ = st.Close()
-		return v.(*sql.Stmt)
-	}
-	d.nstmts.Add(1)
-	return st
 }
 
 // ExecContext runs one write statement in its own transaction.

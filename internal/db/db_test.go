@@ -262,3 +262,44 @@ func TestInList(t *testing.T) {
 		t.Errorf("InList of one = %q %v", in, args)
 	}
 }
+
+// A statement run in write transactions, again and again, works the same
+// on both databases; on PostgreSQL pgx keeps it prepared on the
+// connection (its statement cache), which the SQLite cache must not
+// disturb.
+func TestTxStatementsStayPrepared(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if _, err := d.ExecContext(ctx, `CREATE TABLE stmt_probe (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		const ins = `INSERT INTO stmt_probe (id, v) VALUES ($1, $2)`
+		for i := range 5 {
+			if err := d.Tx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, ins, i, "x"); err != nil {
+					return err
+				}
+				var n int
+				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM stmt_probe WHERE v = $1`, "x").Scan(&n); err != nil {
+					return err
+				}
+				if n != i+1 {
+					return fmt.Errorf("count %d, want %d", n, i+1)
+				}
+				if d.Dialect != db.Postgres {
+					return nil
+				}
+				var prepared int
+				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pg_prepared_statements WHERE statement = $1`, ins).Scan(&prepared); err != nil {
+					return err
+				}
+				if prepared != 1 {
+					return fmt.Errorf("the insert is prepared %d times on the transaction's connection, want 1", prepared)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

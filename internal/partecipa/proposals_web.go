@@ -43,41 +43,15 @@ func pageNumber(r *http.Request) int {
 	return n
 }
 
-// Pager is a list's place among its pages.
-type Pager struct {
-	Page, Pages, Total int
-	Prev, Next         string
-}
-
-func pager(path string, q url.Values, n, total int) Pager {
-	pg := Pager{Page: n, Total: total, Pages: max(1, (total+PageSize-1)/PageSize)}
-	link := func(k int) string {
-		v := url.Values{}
-		for key, vals := range q {
-			v[key] = vals
-		}
-		v.Del("pagina")
-		if k > 1 {
-			v.Set("pagina", strconv.Itoa(k))
-		}
-		if len(v) == 0 {
-			return path
-		}
-		return path + "?" + v.Encode()
-	}
-	if n > 1 {
-		pg.Prev = link(n - 1)
-	}
-	if n*PageSize < total {
-		pg.Next = link(n + 1)
-	}
-	return pg
+// pager is page n of a list at path, its filters q kept in the links.
+func pager(path string, q url.Values, n, total int) web.Pager {
+	return web.NewPager(path, q, "pagina", n, total, PageSize)
 }
 
 // ProposalsData is the public list of proposals.
 type ProposalsData struct {
 	Items              []*Proposal
-	Pager              Pager
+	Pager              web.Pager
 	Category, Status   string
 	Categories, States []string
 	Now                time.Time
@@ -184,7 +158,7 @@ type ProposalData struct {
 	Why, LoginHref        string
 	LoggedIn, Office      bool
 	Comments              []*Comment
-	Pager                 Pager
+	Pager                 web.Pager
 	// Message is the outcome of the viewer's last action (a message id).
 	Message string
 	// Err is a form of the page sent back with an error: its kind
@@ -364,7 +338,7 @@ func (p *Partecipa) proposalReport(w http.ResponseWriter, r *http.Request) {
 // OfficeProposalsData is the office's list of proposals.
 type OfficeProposalsData struct {
 	Items []*Proposal
-	Pager Pager
+	Pager web.Pager
 	Due   bool
 	// AnswersDue and Reports are how many answers are owed and things
 	// reported wait.
@@ -407,7 +381,7 @@ type OfficeProposalData struct {
 	V        Decision
 	Errors   map[string]string
 	Comments []*Comment
-	Pager    Pager
+	Pager    web.Pager
 	Message  string
 	// Err is a moderation form sent back with its error.
 	Err *FormError
@@ -550,7 +524,7 @@ func (p *Partecipa) commentOf(r *http.Request, proposal, id string) bool {
 // OfficeReportsData is the office's list of reported things.
 type OfficeReportsData struct {
 	Items   []*ReportGroup
-	Pager   Pager
+	Pager   web.Pager
 	Message string
 }
 

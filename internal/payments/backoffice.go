@@ -55,7 +55,7 @@ type AdminListData struct {
 	Statuses                  []string
 	Rows                      []PositionRow
 	Total                     int
-	Pager                     Pager
+	Pager                     web.Pager
 }
 
 func (h *Web) adminList(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +242,7 @@ type ImportData struct {
 	Earlier *ImportRow
 	Rows    []*ImportRow
 	Total   int
-	Pager   Pager
+	Pager   web.Pager
 }
 
 // ImportRow is an import as the pages show it.

@@ -76,38 +76,10 @@ func pageParam(r *http.Request, name string) (int, bool) {
 	return n, err == nil && n >= 1 && n <= 100000
 }
 
-func pagesOf(total, per int) int { return max(1, (total+per-1)/per) }
-
-// Pager is a list's page and its neighbours' addresses.
-type Pager struct {
-	Page, Pages int
-	Prev, Next  string
-}
-
-func pager(path, param string, page, total, per int, keep url.Values) Pager {
-	p := Pager{Page: page, Pages: pagesOf(total, per)}
-	href := func(n int) string {
-		q := url.Values{}
-		for k, v := range keep {
-			q[k] = v
-		}
-		if n > 1 {
-			q.Set(param, strconv.Itoa(n))
-		} else {
-			q.Del(param)
-		}
-		if len(q) == 0 {
-			return path
-		}
-		return path + "?" + q.Encode()
-	}
-	if page > 1 {
-		p.Prev = href(page - 1)
-	}
-	if page < p.Pages {
-		p.Next = href(page + 1)
-	}
-	return p
+// pager is page of a list at path whose page is in param, the list's
+// other parameters keep kept in the links.
+func pager(path, param string, page, total, per int, keep url.Values) web.Pager {
+	return web.NewPager(path, keep, param, page, total, per)
 }
 
 // NoticeRow is a notice as the lists show it.
@@ -195,10 +167,10 @@ type TotalRow struct {
 type MineData struct {
 	ToPay       []NoticeRow
 	ToPayTotal  int
-	ToPayPager  Pager
+	ToPayPager  web.Pager
 	Paid        []ReceiptRow
 	PaidTotal   int
-	PaidPager   Pager
+	PaidPager   web.Pager
 	Totals      []TotalRow
 	Years       []int
 	Key         string

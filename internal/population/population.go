@@ -167,6 +167,27 @@ func (r *Register) Household(ctx context.Context, household string) ([]Person, e
 	return out, rows.Err()
 }
 
+// Housemates returns the fiscal codes of the members of a person's
+// household in the register, the person's own included; none when the
+// register does not hold the person or gives no household. Other features
+// ask it (the school services' sibling reductions) instead of reading the
+// register's tables.
+func (r *Register) Housemates(ctx context.Context, fiscalCode string) ([]string, error) {
+	p, ok, err := r.Lookup(ctx, fiscalCode)
+	if err != nil || !ok || p.Household == "" {
+		return nil, err
+	}
+	members, err := r.Household(ctx, p.Household)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(members))
+	for _, m := range members {
+		out = append(out, m.FiscalCode)
+	}
+	return out, nil
+}
+
 // HeadOfHousehold is the relation of the household's head.
 const HeadOfHousehold = "intestatario scheda"
 

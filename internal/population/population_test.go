@@ -87,6 +87,17 @@ func TestCertificateFields(t *testing.T) {
 		if err != nil || len(members) != 2 || members[0].Relation != HeadOfHousehold || members[1].GivenName != "Giulia" {
 			t.Fatalf("household: %+v %v", members, err)
 		}
+		// Another feature asks for a person's housemates (the school
+		// services' sibling reductions): the person included; none for
+		// someone without a household, or not in the register.
+		if mates, err := r.Housemates(ctx, "BNCGLI90A41F205H"); err != nil || len(mates) != 2 || mates[0] != "FRRLCU78H15C707K" || mates[1] != "BNCGLI90A41F205H" {
+			t.Fatalf("housemates: %v %v", mates, err)
+		}
+		for _, fc := range []string{"RSSMRA85T10A562S", "NTRPRS80A01F205X"} {
+			if mates, err := r.Housemates(ctx, fc); err != nil || len(mates) != 0 {
+				t.Fatalf("housemates of %s: %v %v", fc, mates, err)
+			}
+		}
 		for name, bad := range map[string]string{
 			"household without relation": "FRRLCU78H15C707K;Centro;M;1978-06-15;Ferrari;Luca;Milano;italiana;Via Roma 1;F1;\n",
 			"names without birth":        "FRRLCU78H15C707K;Centro;;;Ferrari;Luca;Milano;italiana;Via Roma 1;;\n",

@@ -2,8 +2,10 @@ package schools
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -282,4 +284,145 @@ func (h *Web) boCapacity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	web.Redirect(w, r, boPath+"/unita/"+r.PathValue("unit"), url.Values{"promossi": {strconv.Itoa(n)}})
+}
+
+// BOISEEData is a service's declared ISEE to check.
+type BOISEEData struct {
+	Service            *Service
+	Enrolments         []*Enrolment
+	Page, Pages, Total int
+	Message, Error     string
+}
+
+func (h *Web) boISEE(w http.ResponseWriter, r *http.Request) {
+	h.renderISEE(w, r, http.StatusOK, r.PathValue("id"), "")
+}
+
+func (h *Web) renderISEE(w http.ResponseWriter, r *http.Request, status int, serviceID, errMsg string) {
+	svc, err := h.Store.Service(r.Context(), serviceID)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	page := pageOf(r)
+	list, total, err := h.Store.ISEEToCheck(r.Context(), svc.ID, page)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	d := &BOISEEData{Service: svc, Enrolments: list, Page: page, Total: total, Pages: max(1, (total+PageSize-1)/PageSize), Error: errMsg}
+	switch r.URL.Query().Get("fatto") {
+	case ISEEConfirmed:
+		d.Message = "schools.bo.isee.done_confirmed"
+	case ISEECorrected:
+		d.Message = "schools.bo.isee.done_corrected"
+	}
+	lang := h.App.I18n.Lang(r)
+	name := svc.Title + " " + svc.SchoolYear
+	h.boPage(w, r, status, "schools_bo_isee", h.App.I18n.T(lang, "schools.bo.isee.title")+" – "+name,
+		[]web.Crumb{{Label: name, Href: boPath + "/" + svc.ID}, {Label: h.App.I18n.T(lang, "schools.bo.isee.title")}}, d)
+}
+
+func (h *Web) boCheckISEE(w http.ResponseWriter, r *http.Request) {
+	if !h.App.ParseForm(w, r, 1<<10) {
+		return
+	}
+	f := r.PostForm
+	in := ISEECheckInput{Confirm: f.Get("azione") == "conferma", ISEE: f.Get("isee"), NoISEE: f.Get("no_isee") == "1"}
+	e, err := h.Store.CheckISEE(r.Context(), r.PathValue("enrolment"), in, actor(r))
+	var fe problem.Fields
+	if errors.As(err, &fe) || errors.Is(err, ErrISEEWithdrawn) {
+		msg := fe["isee"]
+		if msg == "" {
+			msg = "schools.error.isee_withdrawn"
+		}
+		var serviceID string
+		if qerr := h.Store.DB.QueryRowContext(r.Context(), `SELECT service_id FROM schools_enrolments WHERE id = $1`, r.PathValue("enrolment")).Scan(&serviceID); qerr != nil {
+			h.App.Fail(w, r, ErrNotFound)
+			return
+		}
+		h.renderISEE(w, r, http.StatusUnprocessableEntity, serviceID, msg)
+		return
+	}
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	web.Redirect(w, r, boPath+"/isee/"+e.ServiceID, url.Values{"fatto": {e.ISEECheck}})
+}
+
+// BOAttendanceData is a service's attendance page: the upload form, the
+// wrong lines of a file refused, the files imported.
+type BOAttendanceData struct {
+	Service *Service
+	Alert   string
+	Errors  LineErrors
+	Done    *AttendanceResult
+	Files   []AttendanceFile
+}
+
+func (h *Web) attendancePage(w http.ResponseWriter, r *http.Request, status int, svc *Service, d *BOAttendanceData) {
+	var err error
+	d.Service = svc
+	if d.Files, err = h.Store.AttendanceFiles(r.Context(), svc.ID); err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	lang := h.App.I18n.Lang(r)
+	name := svc.Title + " " + svc.SchoolYear
+	h.boPage(w, r, status, "schools_bo_attendance", h.App.I18n.T(lang, "schools.attendance.title")+" – "+name,
+		[]web.Crumb{{Label: name, Href: boPath + "/" + svc.ID}, {Label: h.App.I18n.T(lang, "schools.attendance.title")}}, d)
+}
+
+func (h *Web) mealService(w http.ResponseWriter, r *http.Request) (*Service, bool) {
+	svc, err := h.Store.Service(r.Context(), r.PathValue("id"))
+	if err == nil && svc.TariffUnit != "meal" {
+		err = ErrNotFound
+	}
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return nil, false
+	}
+	return svc, true
+}
+
+func (h *Web) boAttendance(w http.ResponseWriter, r *http.Request) {
+	if svc, ok := h.mealService(w, r); ok {
+		h.attendancePage(w, r, http.StatusOK, svc, &BOAttendanceData{})
+	}
+}
+
+// boImportAttendance imports an attendance file at once, in one
+// transaction (at most MaxAttendanceLines lines: a second or two), so the
+// office sees every wrong line on the page it sent the file from.
+func (h *Web) boImportAttendance(w http.ResponseWriter, r *http.Request) {
+	svc, ok := h.mealService(w, r)
+	if !ok {
+		return
+	}
+	h.App.LargeBody(w, r)
+	r.Body = http.MaxBytesReader(w, r.Body, MaxAttendanceFile+(64<<10))
+	file, hdr, err := r.FormFile("file")
+	if err != nil {
+		h.attendancePage(w, r, http.StatusUnprocessableEntity, svc, &BOAttendanceData{Alert: "schools.attendance.no_file"})
+		return
+	}
+	defer func() { _ = file.Close() }()
+	data, err := io.ReadAll(io.LimitReader(file, MaxAttendanceFile+1))
+	if err != nil || len(data) > MaxAttendanceFile {
+		h.attendancePage(w, r, http.StatusRequestEntityTooLarge, svc, &BOAttendanceData{Alert: "schools.attendance.too_big"})
+		return
+	}
+	res, err := h.Store.ImportAttendance(r.Context(), svc.ID, filepath.Base(hdr.Filename), data, actor(r), nil)
+	var le LineErrors
+	switch {
+	case errors.As(err, &le):
+		h.attendancePage(w, r, http.StatusUnprocessableEntity, svc, &BOAttendanceData{Errors: le})
+	case errors.Is(err, ErrAttendanceBefore):
+		h.attendancePage(w, r, http.StatusConflict, svc, &BOAttendanceData{Alert: "schools.attendance.before"})
+	case err != nil:
+		h.App.Fail(w, r, err)
+	default:
+		h.attendancePage(w, r, http.StatusOK, svc, &BOAttendanceData{Done: res})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -75,8 +76,9 @@ type BillingResult struct {
 	Billed, Exempt, Already int
 	Amount                  int64
 	// PerMeal are the accepted enrolments of services with a tariff per
-	// meal, left to the attendance import (not built).
-	PerMeal int
+	// meal that have no attendance imported for the month (billed once
+	// it is: a run of this month or a later one); Meals the meals billed.
+	PerMeal, Meals int
 	// Failed are the enrolments that could not be billed, with the first
 	// errors: the run goes on with the others, and a later run tries
 	// them again.
@@ -150,6 +152,7 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 		id, unit string
 		period   string
 		accepted int
+		meals    []mealMonth
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT id, tariff_unit FROM schools_services WHERE school_year = $1 ORDER BY id`, year)
 	if err != nil {
@@ -187,7 +190,20 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 			return nil, err
 		}
 		if r.unit == "meal" {
-			res.PerMeal += r.accepted
+			// The months with attendance not billed, up to this one.
+			var missing int
+			if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM schools_enrolments e WHERE e.service_id = $1 AND e.status = 'accepted' AND e.accepted_at < $2
+				AND NOT EXISTS (SELECT 1 FROM schools_attendance a WHERE a.service_id = e.service_id AND a.child_fc = e.child_fc AND a.month = $3)`,
+				r.id, end, month).Scan(&missing); err != nil {
+				return nil, err
+			}
+			res.PerMeal += missing
+			meals, err := s.mealsToBill(ctx, r.id, month)
+			if err != nil {
+				return nil, err
+			}
+			r.meals = meals
+			total += len(meals)
 		}
 		if r.period != "" {
 			res.Already += before
@@ -200,6 +216,22 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 	}
 	due := m.AddDate(0, 1, -1).Format("2006-01-02")
 	for _, r := range list {
+		for _, a := range r.meals {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			am, _ := time.ParseInLocation("2006-01", a.month, rome)
+			if err := s.billOne(ctx, a.enrolment, a.month, am, am.AddDate(0, 1, 0).UTC(), due, res, a.meals); err != nil {
+				res.Failed++
+				if len(res.Errors) < maxBillErrors {
+					res.Errors = append(res.Errors, fmt.Errorf("enrolment %s, meals of %s: %w", a.enrolment, a.month, err))
+				}
+			}
+			done++
+			if progress != nil {
+				progress(min(done, total), total)
+			}
+		}
 		if r.period == "" {
 			continue
 		}
@@ -213,7 +245,7 @@ func (s *Store) BillMonth(ctx context.Context, month string, by Actor, progress 
 				if err := ctx.Err(); err != nil {
 					return res, err
 				}
-				if err := s.billOne(ctx, id, r.period, m, end, due, res); err != nil {
+				if err := s.billOne(ctx, id, r.period, m, end, due, res, 0); err != nil {
 					res.Failed++
 					if len(res.Errors) < maxBillErrors {
 						res.Errors = append(res.Errors, fmt.Errorf("enrolment %s: %w", id, err))
@@ -271,19 +303,64 @@ func (s *Store) acceptedAfter(ctx context.Context, serviceID, period, last strin
 	return out, rows.Err()
 }
 
+// mealMonth is a child's month of meals to bill.
+type mealMonth struct {
+	enrolment, month string
+	meals            int
+}
+
+// mealsToBill are the service's months of attendance up to month with
+// meals whose child has no bill for the month in the slot.
+func (s *Store) mealsToBill(ctx context.Context, serviceID, month string) ([]mealMonth, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT a.enrolment_id, a.month, a.meals FROM schools_attendance a JOIN schools_enrolments e ON e.id = a.enrolment_id
+		WHERE a.service_id = $1 AND a.month <= $2 AND a.meals > 0
+		AND NOT EXISTS (SELECT 1 FROM schools_bill_claims c WHERE c.slot_key = e.slot_key AND c.child_fc = a.child_fc AND c.period = a.month)
+		ORDER BY a.month, a.enrolment_id`, serviceID, month)
+	if err != nil {
+		return nil, fmt.Errorf("schools: billing: attendance: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []mealMonth
+	for rows.Next() {
+		var a mealMonth
+		if err := rows.Scan(&a.enrolment, &a.month, &a.meals); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
 // billOne bills an enrolment's period in one transaction: the enrolment's
 // row held (a withdrawal waits, or went first and nothing is billed), the
 // claim of (slot, child, period) (the same child enrolled again after a
 // withdrawal is not billed twice), the bill of (enrolment, period), the
 // position in payments and the mail.
-func (s *Store) billOne(ctx context.Context, id, period string, m, end time.Time, due string, res *BillingResult) error {
+//
+// meals > 0 bills a month of meals (period is the month, end its end):
+// meals times the enrolment's tariff after the reduction, to the enrolment
+// the attendance names even if withdrawn since (the meals were eaten).
+func (s *Store) billOne(ctx context.Context, id, period string, m, end time.Time, due string, res *BillingResult, meals int) error {
 	var billed, exempt bool
 	var amount int64
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	var eaten int
+	// The child's household, asked of the register before the transaction
+	// (the register is another feature's, read through its API).
+	var childFC string
+	if err := s.DB.QueryRowContext(ctx, `SELECT child_fc FROM schools_enrolments WHERE id = $1`, id).Scan(&childFC); errors.Is(err, sql.ErrNoRows) {
+		return nil // erased since it was listed
+	} else if err != nil {
+		return err
+	}
+	house, err := s.housemates(ctx, childFC)
+	if err != nil {
+		return err
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var status, slot string
 		var accepted sql.NullTime
 		err := tx.QueryRowContext(ctx, `SELECT status, slot_key, accepted_at FROM schools_enrolments WHERE id = $1`+s.DB.ForUpdate(), id).Scan(&status, &slot, &accepted)
-		if errors.Is(err, sql.ErrNoRows) || err == nil && (status != string(Accepted) || !accepted.Valid || !accepted.Time.Before(end)) {
+		if errors.Is(err, sql.ErrNoRows) || err == nil && (status != string(Accepted) && meals == 0 || !accepted.Valid || !accepted.Time.Before(end)) {
 			return nil // withdrawn, or erased, since it was listed; or accepted after the month
 		}
 		if err != nil {
@@ -297,9 +374,12 @@ func (s *Store) billOne(ctx context.Context, id, period string, m, end time.Time
 		if err != nil {
 			return err
 		}
-		c, err := s.charge(ctx, tx, e)
+		c, err := s.charge(ctx, tx, e, end, house)
 		if err != nil {
 			return err
+		}
+		if meals > 0 {
+			c.Cents *= int64(meals)
 		}
 		now := s.now()
 		child, err := tx.ExecContext(ctx, `INSERT INTO schools_bill_claims (slot_key, child_fc, period, service_id, enrolment_id, created_at)
@@ -321,6 +401,9 @@ func (s *Store) billOne(ctx context.Context, id, period string, m, end time.Time
 		}
 		if c.Cents > 0 {
 			detail := e.ChildGiven + " " + e.ChildFamily
+			if meals > 0 {
+				detail += fmt.Sprintf(", %d pasti", meals)
+			}
 			if c.Percent > 0 {
 				detail += fmt.Sprintf(", %d° figlio: riduzione del %d%%", c.Nth, c.Percent)
 			}
@@ -341,6 +424,9 @@ func (s *Store) billOne(ctx context.Context, id, period string, m, end time.Time
 			}
 		}
 		billed, exempt, amount = b.NoticeID != "", b.NoticeID == "", b.AmountCents
+		if meals > 0 {
+			eaten = meals
+		}
 		return nil
 	})
 	if err != nil {
@@ -350,6 +436,7 @@ func (s *Store) billOne(ctx context.Context, id, period string, m, end time.Time
 	case billed:
 		res.Billed++
 		res.Amount += amount
+		res.Meals += eaten
 	case exempt:
 		res.Exempt++
 	default:
@@ -359,8 +446,8 @@ func (s *Store) billOne(ctx context.Context, id, period string, m, end time.Time
 }
 
 // Charge is what an enrolment costs a period: the band's amount less the
-// reduction of the Nth child of the parent in the service (docs/SCHOOLS.md,
-// "Reductions and exemptions"), 0 when exempt.
+// reduction of the Nth child of the household in the service
+// (docs/SCHOOLS.md, "The ISEE and the siblings"), 0 when exempt.
 type Charge struct {
 	Nth, Percent int
 	Cents        int64
@@ -369,18 +456,60 @@ type Charge struct {
 // Amount is the charge in euro.
 func (c Charge) Amount() string { return Euro(c.Cents) }
 
-// charge counts which child of its parent an accepted enrolment is among
-// the parent's accepted enrolments of the service, in the order they were
+// maxHousemates bounds the fiscal codes a count of siblings binds (the
+// register's households are at most 50).
+const maxHousemates = 50
+
+// siblingsSQL counts the distinct children of the service among the
+// housemates bound from $4 on whose enrolment is billed in the period: accepted
+// before its end ($2), neither exempt nor of a tariff of 0, other than
+// the child ($3); and (charge) sent before the enrolment.
+func siblingsSQL(house []string, from int, before bool) (string, []any) {
+	var ph []string
+	args := make([]any, 0, len(house))
+	for i, fc := range house {
+		ph = append(ph, fmt.Sprintf("$%d", from+i))
+		args = append(args, fc)
+	}
+	q := `SELECT COUNT(DISTINCT child_fc) FROM schools_enrolments WHERE service_id = $1 AND status = 'accepted' AND accepted_at < $2
+		AND exempt = FALSE AND amount_cents > 0 AND child_fc <> $3 AND child_fc IN (` + strings.Join(ph, ", ") + `)`
+	if before {
+		q += ` AND (created_at < $` + strconv.Itoa(from+len(house)) + ` OR created_at = $` + strconv.Itoa(from+len(house)) + ` AND id < $` + strconv.Itoa(from+len(house)+1) + `)`
+	}
+	return q, args
+}
+
+// housemates is the child's household in the register (none without the
+// register, or for a child it does not hold).
+func (s *Store) housemates(ctx context.Context, fiscalCode string) ([]string, error) {
+	if s.Household == nil {
+		return nil, nil
+	}
+	house, err := s.Household(ctx, fiscalCode)
+	if err != nil {
+		return nil, fmt.Errorf("schools: household: %w", err)
+	}
+	return house[:min(len(house), maxHousemates)], nil
+}
+
+// charge counts which child of its household an accepted enrolment is
+// among the service's children billed in the period ending at end (the
+// household is the population register's, house; a sibling counts only if
+// accepted by then, not exempt and not of a tariff of 0: an exempt
+// "decoy" gives no reduction; outside review S4), in the order they were
 // sent (the same child in several weeks of a camp is one child), and
 // reduces its amount by that.
-func (s *Store) charge(ctx context.Context, q querier, e *Enrolment) (Charge, error) {
+func (s *Store) charge(ctx context.Context, q querier, e *Enrolment, end time.Time, house []string) (Charge, error) {
 	c := Charge{Nth: 1, Cents: e.AmountCents}
 	if e.Exempt || e.AmountCents == 0 {
 		return Charge{Nth: 1}, nil
 	}
+	if !contains(house, e.ChildFC) || len(house) < 2 {
+		return c, nil
+	}
+	query, args := siblingsSQL(house, 4, true)
 	var before int
-	if err := q.QueryRowContext(ctx, `SELECT COUNT(DISTINCT child_fc) FROM schools_enrolments WHERE service_id = $1 AND parent_fc = $2 AND status = 'accepted'
-		AND child_fc <> $3 AND (created_at < $4 OR created_at = $4 AND id < $5)`, e.ServiceID, e.ParentFC, e.ChildFC, e.CreatedAt, e.ID).Scan(&before); err != nil {
+	if err := q.QueryRowContext(ctx, query, append(append([]any{e.ServiceID, end, e.ChildFC}, args...), e.CreatedAt, e.ID)...).Scan(&before); err != nil {
 		return c, err
 	}
 	c.Nth = before + 1
@@ -391,15 +520,24 @@ func (s *Store) charge(ctx context.Context, q querier, e *Enrolment) (Charge, er
 
 // Charge is what the accepted enrolment e costs a period now (the pages).
 func (s *Store) Charge(ctx context.Context, e *Enrolment) (Charge, error) {
-	return s.charge(ctx, s.DB, e)
+	house, err := s.housemates(ctx, e.ChildFC)
+	if err != nil {
+		return Charge{}, err
+	}
+	return s.charge(ctx, s.DB, e, s.now().Add(time.Microsecond), house)
 }
 
-// Siblings is how many children the parent has accepted in the service:
-// the form tells the reduction the next one would get.
+// Siblings is how many children of the parent's household in the
+// register are accepted and paying in the service: the form tells the
+// reduction the next one would get.
 func (s *Store) Siblings(ctx context.Context, serviceID, parentFC string) (int, error) {
+	house, err := s.housemates(ctx, parentFC)
+	if err != nil || len(house) < 2 {
+		return 0, err
+	}
+	query, args := siblingsSQL(house, 4, false)
 	var n int
-	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(DISTINCT child_fc) FROM schools_enrolments WHERE service_id = $1 AND parent_fc = $2 AND status = 'accepted'`,
-		serviceID, parentFC).Scan(&n)
+	err = s.DB.QueryRowContext(ctx, query, append([]any{serviceID, s.now().Add(time.Microsecond), parentFC}, args...)...).Scan(&n)
 	return n, err
 }
 

@@ -12,8 +12,26 @@ import (
 
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/population"
 	"github.com/civico-pa/civico/internal/problem"
 )
+
+// house puts the fiscal codes in the population register as one
+// household.
+func house(t *testing.T, d *db.DB, household string, codes ...string) {
+	t.Helper()
+	var people []population.Person
+	for i, fc := range codes {
+		rel := "figlio"
+		if i == 0 {
+			rel = population.HeadOfHousehold
+		}
+		people = append(people, population.Person{FiscalCode: fc, District: "Centro", Household: household, Relation: rel})
+	}
+	if err := (&population.Register{DB: d}).Put(context.Background(), people...); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // testBiller makes notices without payments (cmd/civico's tests bill
 // through the real feature): it records what it was asked, and fails for
@@ -253,6 +271,10 @@ func TestReductionsAndExemption(t *testing.T) {
 			}
 			return o
 		}
+		// The three children of the first parent live with them (one
+		// household in the register): the reductions count them.
+		s.Household = (&population.Register{DB: d}).Housemates
+		house(t, d, "H1", ps[0].FiscalCode, child(t, 0), child(t, 1), child(t, 2))
 		first := enrol(ps[0], 0, "6.500")
 		enrol(ps[0], 1, "6.500")
 		enrol(ps[0], 2, "6.500")
@@ -400,6 +422,91 @@ func TestBillingOnlyMonthsSinceAccepted(t *testing.T) {
 		}
 		if len(b.bills) != 2 || b.bills[1].DebtorCF != ps[1].FiscalCode {
 			t.Fatalf("bills: %+v", b.bills)
+		}
+	})
+}
+
+// Outside review S4: the sibling a reduction counts is checked, not
+// declared. A parent who enrols first a "decoy" child, exempt by its ISEE
+// (or a child of another household, or one not in the register), gets no
+// second-child reduction on a paying child; a brother living in the same
+// household (the register's), accepted and paying in the month, gives it
+// even when the other parent enrolled him.
+func TestSiblingReductionCountsOnlyABilledHousemate(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newTestStore(t, d)
+		b := &testBiller{}
+		s.Biller = b
+		s.Household = (&population.Register{DB: d}).Housemates
+		clock := clockAt(summer)
+		s.Now = clock.Now
+		in := ServiceInput{SchoolYear: "2026/2027", Kind: string(PostSchool), Title: "Post scuola",
+			Opens: summer.Add(-time.Hour).Format(formTime), Closes: summer.Add(24 * time.Hour).Format(formTime), Classes: []string{"P2"},
+			TariffUnit: "month", Bands: "7000: 30,00\noltre: 60,00", Sibling2: "50", ExemptISEE: "3.000"}
+		id, err := s.PutService(ctx, "", in, office)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddUnit(ctx, id, UnitInput{Label: "Primaria Costa", Capacity: "6"}, office); err != nil {
+			t.Fatal(err)
+		}
+		svc, err := s.Service(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps := parents(t, d, 4)
+		enrol := func(p Parent, n int, isee string) *Outcome {
+			t.Helper()
+			r := request(t, svc, 0, n)
+			r.ISEE = isee
+			o, err := s.Enrol(ctx, p, r, nil)
+			if err != nil || o.Status != Accepted {
+				t.Fatalf("%+v %v", o, err)
+			}
+			return o
+		}
+		// Family A: the decoy (exempt) first, then the paying child.
+		house(t, d, "A", ps[0].FiscalCode, child(t, 0), child(t, 1))
+		if o := enrol(ps[0], 0, "2.500"); !o.Exempt {
+			t.Fatalf("the decoy is not exempt: %+v", o.Enrolment)
+		}
+		if n, err := s.Siblings(ctx, id, ps[0].FiscalCode); err != nil || n != 0 {
+			t.Errorf("the form counts the exempt decoy: %d %v", n, err)
+		}
+		payingA := enrol(ps[0], 1, "6.500")
+		// Family B's parent enrols a child of family C (paying) first, then
+		// their own: not a sibling.
+		house(t, d, "B", ps[1].FiscalCode, child(t, 2))
+		house(t, d, "C", ps[2].FiscalCode, child(t, 3))
+		enrol(ps[1], 3, "6.500")
+		payingB := enrol(ps[1], 2, "6.500")
+		// Family D: two brothers, one enrolled by each parent; a third
+		// child of the household on the waiting list is no sibling.
+		house(t, d, "D", ps[2].FiscalCode+"X", ps[3].FiscalCode, child(t, 4), child(t, 5))
+		ps[2].FiscalCode += "X"
+		enrol(ps[2], 4, "6.500")
+		secondD := enrol(ps[3], 5, "6.500")
+		clock.Set(time.Date(2026, time.November, 2, 9, 0, 0, 0, rome))
+		res, err := s.BillMonth(ctx, "2026-10", office, nil)
+		if err != nil || res.Failed > 0 {
+			t.Fatalf("%+v %v", res, err)
+		}
+		got := map[string]int64{}
+		for _, x := range b.bills {
+			got[strings.Split(x.ExternalID, ":")[1]] = x.Amount
+		}
+		if got[payingA.ID] != 3000 {
+			t.Errorf("the paying child after an exempt decoy: %d cents, want 3000 (no reduction)", got[payingA.ID])
+		}
+		if got[payingB.ID] != 3000 {
+			t.Errorf("the child after another household's: %d cents, want 3000", got[payingB.ID])
+		}
+		if got[secondD.ID] != 1500 {
+			t.Errorf("the brother enrolled by the other parent: %d cents, want 1500", got[secondD.ID])
+		}
+		if c, err := s.Charge(ctx, payingA.Enrolment); err != nil || c.Nth != 1 || c.Cents != 3000 {
+			t.Errorf("the page's charge after a decoy: %+v %v", c, err)
 		}
 	})
 }

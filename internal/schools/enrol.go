@@ -164,7 +164,10 @@ func (s *Store) Enrol(ctx context.Context, p Parent, r Request, cert *Certificat
 	e := &Enrolment{ID: tokens.ID(), ServiceID: svc.ID, UnitID: unit.ID, AccountID: p.AccountID, ParentFC: p.FiscalCode, Email: p.Email, Lang: p.Lang,
 		ChildFC: r.ChildFC, ChildGiven: r.ChildGiven, ChildFamily: r.ChildFamily, School: r.School, Class: r.Class, Stop: r.Stop, Diet: r.Diet,
 		ISEE: isee, Band: band, AmountCents: cents, Exempt: exempt, Sibling2: svc.Sibling2, Sibling3: svc.Sibling3,
-		CreatedAt: now, UpdatedAt: now, Service: svc.Title, Unit: unit.Label}
+		CreatedAt: now, UpdatedAt: now, Service: svc.Title, Unit: unit.Label, ISEEDeclared: isee, ISEECheck: ISEEDeclaredOnly}
+	if isee == nil {
+		e.ISEECheck = ISEENone
+	}
 	if svc.Mode == Ranking {
 		e.SiblingDeclared, e.WorkingParents = r.Sibling, r.WorkingParents
 	}
@@ -229,11 +232,11 @@ func (s *Store) Enrol(ctx context.Context, p Parent, r Request, cert *Certificat
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schools_enrolments (id, service_id, unit_id, slot_key, account_id, parent_fc, email, lang,
 			child_fc, child_given, child_family, school, class, stop, diet, certificate_id, isee_cents, band, amount_cents, status, seq, created_at, updated_at,
-			exempt, sibling2_percent, sibling3_percent, sibling_declared, working_parents, accepted_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, $23, $24, $25, $26, $27, $28)`,
+			exempt, sibling2_percent, sibling3_percent, sibling_declared, working_parents, accepted_at, isee_declared_cents, isee_check)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, $23, $24, $25, $26, $27, $28, $17, $29)`,
 			e.ID, e.ServiceID, e.UnitID, slot, e.AccountID, e.ParentFC, e.Email, e.Lang, e.ChildFC, e.ChildGiven, e.ChildFamily, e.School,
 			e.Class, e.Stop, e.Diet, nullString(e.CertificateID), e.ISEE, e.Band, e.AmountCents, string(e.Status), e.Seq, now,
-			e.Exempt, e.Sibling2, e.Sibling3, e.SiblingDeclared, e.WorkingParents, acceptedAt); err != nil {
+			e.Exempt, e.Sibling2, e.Sibling3, e.SiblingDeclared, e.WorkingParents, acceptedAt, e.ISEECheck); err != nil {
 			return err
 		}
 		if s.Letters != nil {
@@ -282,22 +285,27 @@ func position(ctx context.Context, q querier, unitID string, seq int) (int, erro
 
 const enrolmentColumns = `e.id, e.service_id, e.unit_id, e.account_id, e.parent_fc, e.email, e.lang, e.child_fc, e.child_given, e.child_family,
 	e.school, e.class, e.stop, e.diet, COALESCE(e.certificate_id, ''), e.isee_cents, e.band, e.amount_cents, e.status, e.seq, e.created_at, e.updated_at,
-	s.title, u.label, e.exempt, e.sibling2_percent, e.sibling3_percent, e.sibling_declared, e.working_parents, e.points`
+	s.title, u.label, e.exempt, e.sibling2_percent, e.sibling3_percent, e.sibling_declared, e.working_parents, e.points,
+	e.isee_declared_cents, e.isee_check`
 
 const enrolmentFrom = ` FROM schools_enrolments e JOIN schools_services s ON s.id = e.service_id JOIN schools_units u ON u.id = e.unit_id `
 
 func scanEnrolment(row interface{ Scan(...any) error }) (*Enrolment, error) {
 	var e Enrolment
 	var status string
-	var isee sql.NullInt64
+	var isee, declared sql.NullInt64
 	if err := row.Scan(&e.ID, &e.ServiceID, &e.UnitID, &e.AccountID, &e.ParentFC, &e.Email, &e.Lang, &e.ChildFC, &e.ChildGiven, &e.ChildFamily,
 		&e.School, &e.Class, &e.Stop, &e.Diet, &e.CertificateID, &isee, &e.Band, &e.AmountCents, &status, &e.Seq, &e.CreatedAt, &e.UpdatedAt,
-		&e.Service, &e.Unit, &e.Exempt, &e.Sibling2, &e.Sibling3, &e.SiblingDeclared, &e.WorkingParents, &e.Points); err != nil {
+		&e.Service, &e.Unit, &e.Exempt, &e.Sibling2, &e.Sibling3, &e.SiblingDeclared, &e.WorkingParents, &e.Points,
+		&declared, &e.ISEECheck); err != nil {
 		return nil, err
 	}
 	e.Status = Status(status)
 	if isee.Valid {
 		e.ISEE = &isee.Int64
+	}
+	if declared.Valid {
+		e.ISEEDeclared = &declared.Int64
 	}
 	return &e, nil
 }

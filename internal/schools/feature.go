@@ -75,8 +75,8 @@ func (m *Module) Feature() feature.Feature {
 				Resident: func(ctx context.Context, code string) (bool, error) {
 					_, ok, err := register.Lookup(ctx, code)
 					return ok, err
-				}}
-			(&Web{App: h.Portal, Store: m.Store, Now: m.Now}).Routes()
+				}, Household: register.Housemates}
+			(&Web{App: h.Portal, Store: m.Store, Now: m.Now, Limiter: h.Limiter}).Routes()
 			h.BackOffice(identity.Section{Label: "schools.bo.title", Href: boPath, Roles: OfficeRoles})
 			h.Panel(area.Of(area.Activities, m))
 			h.Export("school_enrolments", m.export)

@@ -356,6 +356,14 @@ func (e *Enrolment) ISEEText() string {
 	return Euro(*e.ISEE)
 }
 
+// DeclaredText is the ISEE the parent declared, in euro ("" for none).
+func (e *Enrolment) DeclaredText() string {
+	if e.ISEEDeclared == nil {
+		return ""
+	}
+	return Euro(*e.ISEEDeclared)
+}
+
 // Date is when the enrolment was sent, in Rome time.
 func (e *Enrolment) Date() string { return e.CreatedAt.In(rome).Format("02/01/2006 15:04:05") }
 

@@ -45,10 +45,16 @@ type Enrolment struct {
 	School, Class, Stop     string
 	Diet                    string
 	CertificateID           string
-	// ISEE is the declared value in cents; nil: no ISEE (the last band).
-	ISEE        *int64
-	Band        int
-	AmountCents int64
+	// ISEE is the value the tariff uses, in cents: the declared one, or
+	// the school office's correction; nil: no ISEE (the last band).
+	ISEE *int64
+	// ISEEDeclared is the value the parent declared (nil: none);
+	// ISEECheck where the office's check stands: ISEEDeclaredOnly,
+	// ISEEConfirmed, ISEECorrected, ISEENone.
+	ISEEDeclared *int64
+	ISEECheck    string
+	Band         int
+	AmountCents  int64
 	// Exempt says the ISEE is within the service's exemption (the amount
 	// is 0); Sibling2 and Sibling3 are the service's reductions when the
 	// enrolment was sent, applied when a month is billed by which child
@@ -86,7 +92,12 @@ type Store struct {
 	// Resident says whether a fiscal code is in the town's population
 	// register (nil: everyone is, for services open to residents only).
 	Resident func(ctx context.Context, fiscalCode string) (bool, error)
-	Now      func() time.Time
+	// Household is the fiscal codes of a person's household in the
+	// population register, the person's own included (none: not in the
+	// register). A sibling reduction counts only the child's housemates;
+	// nil: no sibling is ever counted.
+	Household func(ctx context.Context, fiscalCode string) ([]string, error)
+	Now       func() time.Time
 	// Biller makes the bills' debt positions (payments); BillLetters mail
 	// the parents their notices (nil: no mail).
 	Biller      Biller

@@ -13,6 +13,7 @@ import (
 	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
+	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -21,6 +22,9 @@ type Web struct {
 	App   *web.App
 	Store *Store
 	Now   func() time.Time
+	// Limiter keeps anonymous clients' budgets of the published rankings'
+	// exports (nil: none).
+	Limiter *throttle.Limiter
 }
 
 func (h *Web) now() time.Time {
@@ -35,6 +39,9 @@ func (h *Web) Routes() {
 	m := h.App.For("schools")
 	m.HandleFunc("GET "+Path, h.list)
 	m.HandleFunc("GET "+Path+"/{id}", h.service)
+	m.HandleFunc("GET "+Path+"/{id}/graduatoria", h.ranking)
+	m.HandleFunc("GET "+Path+"/{id}/graduatoria.csv", h.rankingExport("csv"))
+	m.HandleFunc("GET "+Path+"/{id}/graduatoria.json", h.rankingExport("json"))
 	parent := m.Guarded(Need)
 	parent.HandleFunc("GET "+Path+"/{id}/iscrizione", h.form)
 	parent.HandleFunc("POST "+Path+"/{id}/iscrizione", h.enrol)
@@ -50,6 +57,10 @@ func (h *Web) Routes() {
 	office.HandleFunc("POST "+boPath+"/{id}/unita", h.boAddUnit)
 	office.HandleFunc("GET "+boPath+"/unita/{unit}", h.boUnit)
 	office.HandleFunc("POST "+boPath+"/unita/{unit}/posti", h.boCapacity)
+	office.HandleFunc("GET "+boPath+"/isee/{id}", h.boISEE)
+	office.HandleFunc("GET "+boPath+"/presenze/{id}", h.boAttendance)
+	office.HandleFunc("POST "+boPath+"/presenze/{id}/importa", h.boImportAttendance)
+	office.HandleFunc("POST "+boPath+"/iscrizioni/{enrolment}/isee", h.boCheckISEE)
 }
 
 // ListData is the public list of the services whose window has not

@@ -47,7 +47,7 @@ type QueueData struct {
 	Total    Count
 	Queues   []Queue
 	List     []Summary
-	Pager    Pager
+	Pager    web.Pager
 	Services []Service
 	States   []State
 	Names    map[string]string

@@ -32,7 +32,7 @@ func (h *Web) delegationRoutes(desk web.Registrar) {
 // DelegationsData is the content of the desk's delegations page.
 type DelegationsData struct {
 	List     []Delegation
-	Pager    Pager
+	Pager    web.Pager
 	Services []Service
 	Bases    []Basis
 	Today    string

@@ -646,7 +646,7 @@ func (h *Web) rateDetails(w http.ResponseWriter, r *http.Request) {
 // MineData is the content of the resident's list.
 type MineData struct {
 	List    []Summary
-	Pager   Pager
+	Pager   web.Pager
 	Message string
 	Now     time.Time
 }

@@ -142,34 +142,9 @@ func page(r *http.Request) int {
 	return n
 }
 
-// Pager is a list's pages.
-type Pager struct {
-	Page, Pages, Total int
-	// Link is the list's address without the page.
-	Link string
-}
-
-func newPager(page, total int, link url.Values, path string) Pager {
+// newPager is page (clamped to the last) of a list at path, its filters
+// link kept in the links.
+func newPager(page, total int, link url.Values, path string) web.Pager {
 	pages := max(1, (total+PageSize-1)/PageSize)
-	q := link.Encode()
-	if q != "" {
-		q += "&"
-	}
-	return Pager{Page: min(page, pages), Pages: pages, Total: total, Link: path + "?" + q}
-}
-
-// Prev and Next are the neighbouring pages (0: none).
-func (p Pager) Prev() int {
-	if p.Page > 1 {
-		return p.Page - 1
-	}
-	return 0
-}
-
-// Next is the next page (0: none).
-func (p Pager) Next() int {
-	if p.Page < p.Pages {
-		return p.Page + 1
-	}
-	return 0
+	return web.NewPager(path, link, "pagina", min(page, pages), total, PageSize)
 }
