@@ -66,6 +66,11 @@ Usage:
   civico spid registry list list the identity providers
   civico spid registry remove ENTITYID
                             take an identity provider off the list
+  civico cie keys           list the CIE relying party's keys (federation, sig, enc)
+  civico cie rotate-keys [--overlap 168h] [--use federation,sig,enc]
+                            add CIE keys published at once and used after the overlap
+  civico cie entity-configuration
+                            print the relying party's signed entity configuration
   civico payments import FILE.csv
                             load debt positions (all lines or none, with a progress bar)
   civico payments report [--day YYYY-MM-DD]
@@ -129,7 +134,7 @@ type cli struct {
 
 // verbCommands are the commands whose first argument is a verb: `civico
 // NAME --help` prints their lines of the usage.
-var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true, "cert": true, "timeuse": true, "spid": true, "cards": true, "dashboard": true}
+var verbCommands = map[string]bool{"town": true, "user": true, "ca": true, "oidc": true, "residents": true, "audit": true, "cert": true, "timeuse": true, "spid": true, "cie": true, "cards": true, "dashboard": true}
 
 func isHelp(arg string) bool {
 	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
@@ -181,6 +186,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 		"billing":   c.billing,
 		"cert":      c.cert,
 		"spid":      c.spidCmd,
+		"cie":       c.cieCmd,
 		"timeuse":   c.timeuse,
 		"cards":     c.cardsCmd,
 		"dashboard": c.dashboardCmd,

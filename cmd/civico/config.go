@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/attachments"
+	"github.com/civico-pa/civico/internal/cie"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/oidcop"
@@ -104,6 +106,12 @@ type config struct {
 
 	// Payments configures the payments feature (payments.go).
 	Payments paymentsConfig
+
+	// CIE is the CIE ID federation's configuration, read from the file
+	// CIVICO_CIE_OIDC_CONFIG names (nil: CIE login off); cieHTTP, set
+	// only by tests, is the client that reaches the federation.
+	CIE     *cie.Config
+	cieHTTP *http.Client
 }
 
 // usageError is a mistake in how civico was invoked: exit status 2.
@@ -264,6 +272,13 @@ func loadConfig(env func(string) string) (config, error) {
 			}
 			*n.dst = x
 		}
+	}
+	if f := env("CIVICO_CIE_OIDC_CONFIG"); f != "" {
+		cc, err := cie.LoadConfig(f)
+		if err != nil {
+			return c, usagef("CIVICO_CIE_OIDC_CONFIG: %v", err)
+		}
+		c.CIE = cc
 	}
 	if err := loadPaymentsConfig(env, &c.Payments); err != nil {
 		return c, err

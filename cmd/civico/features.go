@@ -17,6 +17,7 @@ import (
 	"github.com/civico-pa/civico/internal/cards"
 	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/certificates"
+	"github.com/civico-pa/civico/internal/cie"
 	"github.com/civico-pa/civico/internal/content"
 	"github.com/civico-pa/civico/internal/dashboard"
 	"github.com/civico-pa/civico/internal/db"
@@ -67,6 +68,9 @@ type civico struct {
 	// spid is the SPID Service Provider (the demo registers its test
 	// provider through it).
 	spid *spid.Module
+	// cie is the CIE ID OpenID Connect federation relying party (off
+	// without CIVICO_CIE_OIDC_CONFIG).
+	cie *cie.Module
 	// cards is the card registry and the PINs' delivery; identity asks it
 	// at every card login whether the registry refuses the card.
 	cards *cards.Module
@@ -140,6 +144,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.certificates.Payments = certificatesPayments{c.payments.Biller()}
 	}
 	c.spid = &spid.Module{TestIdP: cfg.demoSPID}
+	c.cie = &cie.Module{Config: cfg.CIE, HTTP: cfg.cieHTTP}
 	c.cards = &cards.Module{Place: cfg.CardsPlace}
 	// The time-use survey weighs the catalogue's offices' hours; the
 	// coordination view shows the extra openings its results propose.
@@ -202,6 +207,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		segnala.Feature(),
 		c.booking.Feature(),
 		c.spid.Feature(),
+		c.cie.Feature(),
 		tu.Feature(),
 		c.schools.Feature(),
 		c.cards.Feature(),

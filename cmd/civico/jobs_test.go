@@ -25,6 +25,7 @@ import (
 var periodicKinds = []string{
 	"throttle.spent-budgets",
 	"booking.unconfirmed-bookings",
+	"cie.expired-logins",
 	"booking.reminders",
 	"booking.bookings-the-hours-no-longer-hold",
 	"dashboard.figures",

@@ -116,6 +116,10 @@ func (c *cli) serve(args []string, demo bool) error {
 	if err := apps.civico.spid.Ensure(ctx, profile); err != nil {
 		return err
 	}
+	// The CIE relying party's keys, when CIE login is configured.
+	if err := apps.civico.cie.Ensure(ctx); err != nil {
+		return err
+	}
 	// The signing key is made at the first start and must open with the
 	// configured secret key: a wrong secret stops civico here, not at the
 	// first login.

@@ -114,7 +114,7 @@ func (h *Web) AddExport(name string, fn Exporter) {
 }
 
 // LoginMethod is another way to log in, offered by a feature beside the
-// card and the password (SPID; later CIE): the login and step-up pages
+// card and the password (SPID, CIE): the login and step-up pages
 // show it as a section with its choices, as plain links.
 type LoginMethod struct {
 	// ID is the section's anchor; Title and Text are message ids; Button
@@ -123,6 +123,11 @@ type LoginMethod struct {
 	// Options are the choices (one per identity provider), in the order
 	// to show them.
 	Options []LoginOption
+	// Direct, for a method with one provider (CIE), is a button that leads
+	// straight to it instead of a list; its Label is a message id.
+	Direct *LoginOption
+	// Look names the button's official look ("cie"); empty: the site's.
+	Look string
 }
 
 // LoginOption is one choice of a LoginMethod: a label shown as it is (an

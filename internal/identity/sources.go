@@ -19,6 +19,11 @@ const (
 	// civico validated (signed assertion, for a request it made), which
 	// checked the person's identity when it issued the SPID identity.
 	SourceSPID Source = "spid"
+	// SourceCIE: asserted by the CIE ID provider (OpenID Connect
+	// federation) in a userinfo civico decrypted and verified, for a login
+	// it asked for, the provider's trust chain verified to the configured
+	// trust anchor.
+	SourceCIE Source = "cie"
 	// SourceFiscalCode: derived from a proven fiscal code (sex and birth
 	// date are written into it).
 	SourceFiscalCode Source = "fiscal_code"
@@ -34,7 +39,7 @@ const (
 // does not.
 func (s Source) Proven() bool {
 	switch s {
-	case SourceEmailLink, SourceCNS, SourceSPID, SourceFiscalCode, SourceRegister, SourceAdmin:
+	case SourceEmailLink, SourceCNS, SourceSPID, SourceCIE, SourceFiscalCode, SourceRegister, SourceAdmin:
 		return true
 	}
 	return false

@@ -20,8 +20,8 @@ func amrOf(method string, levels ...assurance.Level) []string {
 		return []string{"sc", "pin", "hwk", "mfa"}
 	case "password+totp":
 		return []string{"pwd", "otp", "mfa"}
-	case "spid":
-		// SPID's levels: a password; with a one-time code or app; with a
+	case "spid", "cie":
+		// SPID's and the CIE's levels: a password; with a one-time code or app; with a
 		// device or smart card.
 		if len(levels) > 0 {
 			switch levels[0] {

@@ -39,6 +39,9 @@ type Outcome struct {
 	Level                                                    assurance.Level
 	IdP, NameID, NameQualifier, SessionIndex                 string
 	Email                                                    string `json:",omitempty"`
+	// Profile is the provider's profile ("spid" when empty: answers kept
+	// before profiles were recorded).
+	Profile string `json:",omitempty"`
 }
 
 // Requests keeps authentication requests in flight.

@@ -57,6 +57,7 @@ func (m *Module) wire(h *feature.Host) error {
 	// The providers post their answers from their own origin.
 	h.Portal.CrossOriginAllowed = append(h.Portal.CrossOriginAllowed, PathACS, PathSLO)
 	h.ID.AddLoginMethod(w.loginMethod)
+	h.ID.AddLoginMethod(w.cieLoginMethod)
 	h.ID.AddLogoutStep(w.logoutStep)
 	h.Every("expired requests", 10*time.Minute, func(ctx context.Context) error {
 		if err := w.Requests.Sweep(ctx); err != nil {

@@ -80,20 +80,26 @@ func secure(r *http.Request, baseURL string) bool {
 }
 
 // loginMethod is "Entra con SPID" on the login and step-up pages: every
-// provider, in a new random order at each page (as AgID's button does), a
-// plain link each.
+// SPID provider, in a new random order at each page (as AgID's button
+// does), a plain link each.
 func (h *Web) loginMethod(r *http.Request, next string, need assurance.Level) *identity.LoginMethod {
+	return h.profileMethod(r, next, need, SPID)
+}
+
+// cieLoginMethod is "Entra con CIE" for a CIE provider registered with the
+// CIE's SAML profile: one button (the OpenID Connect federation, package
+// cie, is the preferred mode; a town configures one of the two).
+func (h *Web) cieLoginMethod(r *http.Request, next string, need assurance.Level) *identity.LoginMethod {
+	return h.profileMethod(r, next, need, CIE)
+}
+
+func (h *Web) profileMethod(r *http.Request, next string, need assurance.Level, prof Profile) *identity.LoginMethod {
 	idps, err := h.Registry.List(r.Context())
 	if err != nil {
 		h.App.Log.Error("spid: providers", "err", err, "request_id", web.RequestID(r.Context()))
 		return nil
 	}
-	if len(idps) == 0 {
-		return nil
-	}
-	if !h.allowTest {
-		idps = slices.DeleteFunc(idps, func(p IdP) bool { return p.Test })
-	}
+	idps = slices.DeleteFunc(idps, func(p IdP) bool { return p.Profile != prof.Name || (p.Test && !h.allowTest) })
 	if len(idps) == 0 {
 		return nil
 	}
@@ -101,13 +107,16 @@ func (h *Web) loginMethod(r *http.Request, next string, need assurance.Level) *i
 	if need == "" {
 		need = assurance.Substantial
 	}
-	m := &identity.LoginMethod{ID: "spid-login", Title: "spid.login.title", Text: "spid.login.text", Button: "spid.login.button"}
+	m := &identity.LoginMethod{ID: prof.Name + "-login", Title: prof.Title, Text: prof.Text, Button: prof.Button, Look: prof.Look}
 	for _, p := range idps {
 		q := url.Values{"idp": {p.EntityID}, "livello": {string(need)}}
 		if next != "" {
 			q.Set("next", next)
 		}
 		m.Options = append(m.Options, identity.LoginOption{Label: p.Name, Href: PathLogin + "?" + q.Encode()})
+	}
+	if prof.Look == "cie" && len(m.Options) == 1 {
+		m.Direct = &identity.LoginOption{Label: prof.Button, Href: m.Options[0].Href}
 	}
 	return m
 }
@@ -426,8 +435,12 @@ func (h *Web) complete(w http.ResponseWriter, r *http.Request) {
 	}
 	// #nosec G124 -- clears the binding cookie
 	http.SetCookie(w, &http.Cookie{Name: BindCookie, Value: "", Path: "/spid", MaxAge: -1, HttpOnly: true, Secure: secure(r, h.SP.BaseURL), SameSite: http.SameSiteLaxMode})
+	prof, ok := profiles[out.Profile]
+	if !ok {
+		prof = SPID
+	}
 	login, err := h.ID.Svc.LoginProven(ctx, identity.Proven{FiscalCode: out.FiscalCode, GivenName: out.GivenName, FamilyName: out.FamilyName,
-		BirthDate: out.BirthDate, BirthPlace: out.BirthPlace, Source: SPID.Source, Level: out.Level, Method: SPID.Method}, web.RemoteAddr(r), r.UserAgent())
+		BirthDate: out.BirthDate, BirthPlace: out.BirthPlace, Source: prof.Source, Level: out.Level, Method: prof.Method}, web.RemoteAddr(r), r.UserAgent())
 	if h.throttled(w, r, err) {
 		return
 	}

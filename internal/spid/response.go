@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -238,7 +239,7 @@ func checkAssertion(as *etree.Element, x Expect) (*Outcome, error) {
 	if err := checkIssuer(child(as, nsAssertion, "Issuer"), x.IdP.EntityID, x.Profile.AssertionIssuerFormat); err != nil {
 		return nil, refuse("assertion %v", err)
 	}
-	o := &Outcome{IdP: x.IdP.EntityID}
+	o := &Outcome{IdP: x.IdP.EntityID, Profile: x.Profile.Name}
 	// Subject: a transient NameID with its qualifier, confirmed by bearer
 	// for this request, at this ACS, not yet expired.
 	subj := child(as, nsAssertion, "Subject")
@@ -323,6 +324,15 @@ func checkAssertion(as *etree.Element, x Expect) (*Outcome, error) {
 		}
 		attrs[at.SelectAttrValue("Name", "")] = strings.TrimSpace(v.Text())
 	}
+	required := x.Profile.Required
+	if len(required) == 0 {
+		required = SPID.Required
+	}
+	for _, name := range required {
+		if attrs[name] == "" {
+			return nil, &Refusal{Message: "spid.error.attributes", Detail: name + " missing (" + x.Profile.Name + " profile)"}
+		}
+	}
 	code, ok := strings.CutPrefix(attrs["fiscalNumber"], "TINIT-")
 	if !ok {
 		return nil, &Refusal{Message: "spid.error.attributes", Detail: "fiscalNumber not TINIT-"}
@@ -337,6 +347,8 @@ func checkAssertion(as *etree.Element, x Expect) (*Outcome, error) {
 	if d := attrs["dateOfBirth"]; d != "" {
 		if _, err := time.Parse("2006-01-02", d); err == nil {
 			o.BirthDate = d
+		} else if slices.Contains(required, "dateOfBirth") {
+			return nil, &Refusal{Message: "spid.error.attributes", Detail: "dateOfBirth malformed"}
 		}
 	}
 	if p := strings.ToUpper(attrs["placeOfBirth"]); belfioreRE.MatchString(p) {

@@ -78,11 +78,13 @@ func LevelOf(classRef string) (assurance.Level, bool) {
 	return "", false
 }
 
-// Profile is what differs between the SAML profiles civico speaks: SPID's
-// today, the CIE's next (its Response Issuer has no Format, its Assertion
-// Issuer's Format is not checked, ForceAuthn is always true).
+// Profile is what differs between the SAML profiles civico speaks:
+// SPID's and the CIE's (CIE ID's SAML profile: its Response Issuer has no
+// Format and its Assertion Issuer's Format is not checked, ForceAuthn is
+// always true, it gives the eIDAS minimum data set, and its provider has
+// no SAML single logout).
 type Profile struct {
-	// Name is stored with each identity provider ("spid").
+	// Name is stored with each identity provider ("spid", "cie").
 	Name string
 	// Method names the login in sessions and the audit log; Source is
 	// what proved the attributes.
@@ -93,13 +95,34 @@ type Profile struct {
 	AssertionIssuerFormat bool
 	// AlwaysForceAuthn: ForceAuthn even at level 1.
 	AlwaysForceAuthn bool
+	// Required are the attributes an answer must carry (each refused
+	// answer shown as missing data).
+	Required []string
+	// Title, Text and Button are the login section's message ids; Look
+	// the button's official look ("" for SPID's list, "cie").
+	Title, Text, Button, Look string
 }
 
 // SPID is the SPID profile.
-var SPID = Profile{Name: "spid", Method: "spid", Source: identity.SourceSPID, AssertionIssuerFormat: true}
+var SPID = Profile{Name: "spid", Method: "spid", Source: identity.SourceSPID, AssertionIssuerFormat: true,
+	Required: []string{"fiscalNumber", "name", "familyName"},
+	Title:    "spid.login.title", Text: "spid.login.text", Button: "spid.login.button"}
+
+// CIE is the CIE ID SAML profile: its provider always gives the eIDAS
+// minimum data set (names, birth date, fiscal number), and an answer
+// without it is refused.
+var CIE = Profile{Name: "cie", Method: "cie", Source: identity.SourceCIE, AlwaysForceAuthn: true,
+	Required: []string{"fiscalNumber", "name", "familyName", "dateOfBirth"},
+	Title:    "spid.cie.title", Text: "spid.cie.text", Button: "spid.cie.button", Look: "cie"}
 
 // profiles are the profiles an identity provider may be registered with.
-var profiles = map[string]Profile{SPID.Name: SPID}
+var profiles = map[string]Profile{SPID.Name: SPID, CIE.Name: CIE}
+
+// ProfileOf is the profile of a name, if civico speaks it.
+func ProfileOf(name string) (Profile, bool) {
+	p, ok := profiles[name]
+	return p, ok
+}
 
 // Attributes are the attributes civico asks for at login (the
 // AttributeConsumingService of index 0): what proves who the person is.
