@@ -115,15 +115,8 @@ func (h *Web) entityConfiguration(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Web) throttled(w http.ResponseWriter, r *http.Request, err error) bool {
-	var refusedErr *throttle.Refused
-	var slow *identity.ThrottledError
-	var wait time.Duration
-	switch {
-	case errors.As(err, &refusedErr):
-		wait = refusedErr.Wait
-	case errors.As(err, &slow):
-		wait = slow.Wait
-	default:
+	wait, ok := identity.RetryWait(err)
+	if !ok {
 		return false
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))

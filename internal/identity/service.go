@@ -165,6 +165,21 @@ type ThrottledError struct{ Wait time.Duration }
 func (e *ThrottledError) Error() string { return "too many attempts, wait " + e.Wait.String() }
 func (e *ThrottledError) Unwrap() error { return ErrThrottled }
 
+// RetryWait is how long a refused budget asks to wait, whether the
+// refusal came from a throttle.Limiter or from a login's guard
+// (ThrottledError); false for any other error.
+func RetryWait(err error) (time.Duration, bool) {
+	var refused *throttle.Refused
+	var slow *ThrottledError
+	switch {
+	case errors.As(err, &refused):
+		return refused.Wait, true
+	case errors.As(err, &slow):
+		return slow.Wait, true
+	}
+	return 0, false
+}
+
 // PendingTOTP is returned by LoginPassword for an operator: the password was
 // right, the one-time code is still to come. Token carries the login to the
 // second step.
