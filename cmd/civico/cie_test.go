@@ -160,6 +160,8 @@ func TestCIEFederationLogin(t *testing.T) {
 				f.TA.Policy = map[string]any{"openid_provider": map[string]any{"token_endpoint_auth_methods_supported": map[string]any{"superset_of": []string{"private_key_jwt", "tls_client_auth"}}}}
 			}, status: http.StatusServiceUnavailable},
 			{name: "ID token for another audience", why: "ID token audience", breaks: func(f *cietest.Federation) { f.WrongAudience = true }, status: http.StatusForbidden},
+			{name: "ID token also for another party, named as authorized", why: "authorized party", breaks: func(f *cietest.Federation) { f.SharedAudience = true }, status: http.StatusForbidden},
+			{name: "userinfo expired", why: "userinfo expired", breaks: func(f *cietest.Federation) { f.StaleUserinfo = true }, status: http.StatusForbidden},
 			{name: "nonce mismatch", why: "nonce", breaks: func(f *cietest.Federation) { f.WrongNonce = true }, status: http.StatusForbidden},
 			{name: "PKCE verifier does not match", why: "PKCE verifier", breaks: func(f *cietest.Federation) { f.ForgetChallenge = true }, status: http.StatusForbidden},
 			{name: "userinfo not encrypted", why: "not encrypted", breaks: func(f *cietest.Federation) { f.PlainUserinfo = true }, status: http.StatusForbidden},
@@ -314,7 +316,7 @@ func (s *cieSite) counts(t *testing.T) cieCounts {
 func (s *cieSite) reset() {
 	s.fed.Set(func(f *cietest.Federation) {
 		f.ACR, f.WrongAudience, f.WrongNonce, f.PlainUserinfo, f.ForgetChallenge, f.Deny, f.UserinfoKey = "", false, false, false, false, false, false
-		f.EncryptIDToken, f.WrongIssuer = false, false
+		f.EncryptIDToken, f.WrongIssuer, f.SharedAudience, f.StaleUserinfo = false, false, false, false
 		for _, e := range []*cietest.Entity{f.TA, f.Intermediate, f.OP} {
 			e.ExpiredStatements, e.ForeignSignature, e.ExpiredConfiguration, e.Policy = false, false, false, nil
 		}

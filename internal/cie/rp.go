@@ -230,9 +230,9 @@ func (rp *RP) Finish(ctx context.Context, p *Provider, code string, pend Pending
 		return nil, refused("ID token: %v", err)
 	}
 	var id struct {
-		Iss, Sub, Nonce, Acr string
-		Aud                  audience
-		Exp, Iat             int64
+		Iss, Sub, Nonce, Acr, Azp string
+		Aud                       audience
+		Exp, Iat                  int64
 	}
 	if err := json.Unmarshal(idPayload, &id); err != nil {
 		return nil, refused("ID token: %v", err)
@@ -242,6 +242,10 @@ func (rp *RP) Finish(ctx context.Context, p *Provider, code string, pend Pending
 		return nil, refused("ID token issuer %q", id.Iss)
 	case !id.Aud.has(rp.EntityID()):
 		return nil, refused("ID token audience %v", []string(id.Aud))
+	case (len(id.Aud) > 1 || id.Azp != "") && id.Azp != rp.EntityID():
+		// A token for several parties is this one's only if it names this
+		// one as the authorized party (OpenID Connect Core 3.1.3.7).
+		return nil, refused("ID token authorized party %q", id.Azp)
 	case id.Exp == 0 || !now.Before(time.Unix(id.Exp, 0)):
 		return nil, refused("ID token expired")
 	case time.Unix(id.Iat, 0).After(now.Add(clockSkew)):
@@ -278,6 +282,12 @@ func (rp *RP) Finish(ctx context.Context, p *Provider, code string, pend Pending
 		return nil, refused("userinfo audience %v", []string(aud))
 	case str("sub") != id.Sub:
 		return nil, refused("userinfo subject is not the ID token's")
+	}
+	if exp, ok := ui["exp"].(float64); ok && !now.Before(time.Unix(int64(exp), 0)) {
+		return nil, refused("userinfo expired")
+	}
+	if iat, ok := ui["iat"].(float64); ok && time.Unix(int64(iat), 0).After(now.Add(clockSkew)) {
+		return nil, refused("userinfo issued in the future")
 	}
 	fiscal := strings.ToUpper(strings.TrimSpace(str(ClaimFiscalNumber)))
 	if !strings.HasPrefix(fiscal, "TINIT-") {

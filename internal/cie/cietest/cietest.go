@@ -160,6 +160,8 @@ type Federation struct {
 	UserinfoKey     bool   // the userinfo signed with a key not the provider's
 	EncryptIDToken  bool   // the ID token encrypted to the relying party (as the CIE may)
 	WrongIssuer     bool   // the callback names another issuer (iss)
+	SharedAudience  bool   // the ID token is also for another party, which it names as azp
+	StaleUserinfo   bool   // the userinfo expired before it is read
 	codes           map[string]*grant
 	access          map[string]*grant
 	// Requests are the request objects' claims received.
@@ -398,12 +400,20 @@ func (f *Federation) token(w http.ResponseWriter, r *http.Request) {
 	if f.WrongAudience {
 		audience = []string{"https://another-rp.example"}
 	}
+	azp := ""
+	if f.SharedAudience {
+		audience, azp = []string{client, "https://another-rp.example"}, "https://another-rp.example"
+	}
 	nonce := g.nonce
 	if f.WrongNonce {
 		nonce = random()
 	}
-	idt, err := cie.Sign(f.opKey, f.opKid, "", map[string]any{"iss": f.OP.ID, "sub": g.sub, "aud": audience, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
-		"nonce": nonce, "acr": g.acr, "jti": random(), "given_name": g.person.GivenName, "family_name": g.person.FamilyName})
+	claims := map[string]any{"iss": f.OP.ID, "sub": g.sub, "aud": audience, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+		"nonce": nonce, "acr": g.acr, "jti": random(), "given_name": g.person.GivenName, "family_name": g.person.FamilyName}
+	if azp != "" {
+		claims["azp"] = azp
+	}
+	idt, err := cie.Sign(f.opKey, f.opKid, "", claims)
 	if err != nil {
 		oauthError(w, "server_error", err.Error())
 		return
@@ -446,6 +456,9 @@ func (f *Federation) userinfo(w http.ResponseWriter, r *http.Request) {
 		key, _ = newKey()
 	}
 	now := time.Now()
+	if f.StaleUserinfo {
+		now = now.Add(-time.Hour)
+	}
 	jws, err := cie.Sign(key, kid, "", map[string]any{"iss": f.OP.ID, "sub": g.sub, "aud": g.client, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 		"given_name": g.person.GivenName, "family_name": g.person.FamilyName, "birthdate": g.person.BirthDate, cie.ClaimFiscalNumber: g.person.FiscalNumber})
 	if err != nil {
