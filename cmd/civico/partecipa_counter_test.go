@@ -138,6 +138,15 @@ func TestPartecipaCounterChannel(t *testing.T) {
 		if got := state(); got != [3]int{2, 2, 0} {
 			t.Fatalf("after Luca: roll, ballots, reservations %v", got)
 		}
+		// A resident with an account is told, in the inbox, that the desk
+		// identified them (outside review L1); Anna had none when she was.
+		told := func(code string) int {
+			return countRows(t, d, `SELECT COUNT(*) FROM area_messages m JOIN accounts a ON a.id = m.account_id
+				WHERE a.fiscal_code = $1 AND m.subject = 'Identificazione allo sportello di Partecipa'`, code)
+		}
+		if l, a := told(string(lucaCode)), told(string(anna)); l != 1 || a != 0 {
+			t.Errorf("inbox messages of the desk's look-ups: Luca %d, Anna %d; want 1 and 0", l, a)
+		}
 
 		// Every look-up is audited, by operator, with the code.
 		if n := countRows(t, d, `SELECT COUNT(*) FROM audit_log WHERE action = 'oidc.counter.subject' AND actor LIKE 'operator:%'`); n != 3 {

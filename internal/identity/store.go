@@ -355,7 +355,7 @@ var ErrUnknownPerson = errors.New("identity: no known person has this fiscal cod
 // One transaction: the reservation comes first, so that an account of the
 // code being created at the same moment either waits for it and takes it
 // over, or committed before it and is seen by the read that follows.
-func (s *Store) CounterSeed(ctx context.Context, code string, inRegister bool, then func(tx *sql.Tx, seed string) error) (string, error) {
+func (s *Store) CounterSeed(ctx context.Context, code string, inRegister bool, then func(tx *sql.Tx, seed, accountID string) error) (string, error) {
 	var seed string
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		mac, candidate := s.fiscalCodeMAC(code), tokens.ID()
@@ -380,13 +380,13 @@ func (s *Store) CounterSeed(ctx context.Context, code string, inRegister bool, t
 			if _, err = tx.ExecContext(ctx, `DELETE FROM account_successors WHERE fiscal_code_mac = $1 AND subject_seed = $2`, mac, candidate); err != nil {
 				return err
 			}
-			return then(tx, seed)
+			return then(tx, seed, a.ID)
 		case err != nil && !errors.Is(err, ErrNotFound):
 			return err
 		case seed == "":
 			return ErrUnknownPerson
 		}
-		return then(tx, seed)
+		return then(tx, seed, "")
 	})
 	return seed, err
 }

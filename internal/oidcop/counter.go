@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/hours"
@@ -36,7 +37,7 @@ var CounterRule = throttle.Rule{Free: 60, Window: time.Hour}
 // CounterSeeds finds or reserves the subject seed of a person a fiscal code
 // names (identity's Store.CounterSeed), with then run in its transaction.
 type CounterSeeds interface {
-	CounterSeed(ctx context.Context, code string, inRegister bool, then func(tx *sql.Tx, seed string) error) (string, error)
+	CounterSeed(ctx context.Context, code string, inRegister bool, then func(tx *sql.Tx, seed, accountID string) error) (string, error)
 }
 
 // CounterAnswer is all the counter endpoint answers: the subject the
@@ -148,8 +149,11 @@ func (p *Provider) counterSubject(w http.ResponseWriter, r *http.Request) {
 	}
 	entry := audit.Entry{Actor: actor, Action: "oidc.counter.subject", Subject: "client:" + c.ID, Remote: remote,
 		Details: map[string]string{"fiscal_code": string(code)}}
-	seed, err := s.Seeds.CounterSeed(ctx, string(code), resident, func(tx *sql.Tx, _ string) error {
-		return s.Audit.Write(ctx, tx, entry)
+	seed, err := s.Seeds.CounterSeed(ctx, string(code), resident, func(tx *sql.Tx, _, accountID string) error {
+		if err := s.Audit.Write(ctx, tx, entry); err != nil {
+			return err
+		}
+		return s.tellLookedUp(ctx, tx, accountID, op.DisplayName())
 	})
 	if errors.Is(err, identity.ErrUnknownPerson) {
 		entry.Action = "oidc.counter.unknown"
@@ -186,4 +190,28 @@ func (p *Provider) counterSubject(w http.ResponseWriter, r *http.Request) {
 // (identity.Account.Subject), now or once they have one.
 func (s *Storage) seedSubject(c *Client, seed string) string {
 	return mac(s.pairwiseKey, 43, "sub", c.ID, seed)
+}
+
+// Inbox is the residents' inbox (area.Inbox): a feature posts in its own
+// transaction.
+type Inbox interface {
+	Post(ctx context.Context, tx *sql.Tx, accountID string, m area.Message) (string, error)
+}
+
+// tellLookedUp tells a resident who has an account, in the look-up's
+// transaction, that the participation desk identified them by their
+// fiscal code: an operator recording an answer for someone who never came
+// is then found out by that person, not only by the audit log (outside
+// review L1). The message is personal, so its mail says nothing of it.
+func (s *Storage) tellLookedUp(ctx context.Context, tx *sql.Tx, accountID, operator string) error {
+	if s.Inbox == nil || accountID == "" {
+		return nil
+	}
+	when := s.now().In(hours.Rome).Format("02/01/2006 15:04")
+	_, err := s.Inbox.Post(ctx, tx, accountID, area.Message{Sender: "oidcop", Category: "area.category.town",
+		Subject: "Identificazione allo sportello di Partecipa",
+		Body: "Il " + when + " l'operatore " + operator + " ti ha identificato con il tuo codice fiscale allo sportello di Partecipa, " +
+			"per registrare una tua risposta a una consultazione.\n\nSe non eri tu allo sportello, scrivi all'ufficio relazioni con il pubblico: " +
+			"ogni identificazione è registrata."})
+	return err
 }

@@ -34,6 +34,9 @@ func (m *Module) Feature() feature.Feature {
 			store := &Storage{DB: h.DB, Keys: &Keys{DB: h.DB, Secret: m.Secret}, Clients: &Clients{DB: h.DB}, Accounts: svc.Store, Sessions: svc.Sessions,
 				Residents: m.Residents, Audit: h.Audit, EndSession: svc.Sessions.EndOne,
 				CounterClient: m.CounterClient, Seeds: svc.Store, Limiter: h.Limiter}
+			if h.Messages != nil {
+				store.Inbox = h.Messages
+			}
 			p, err := New(Config{App: h.Portal, ID: h.ID, Storage: store, Issuer: h.BaseURL, Secret: m.Secret, Log: h.Log.With("app", "oidc")})
 			if err != nil {
 				return err

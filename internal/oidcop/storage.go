@@ -53,6 +53,8 @@ type Storage struct {
 	CounterClient string
 	Seeds         CounterSeeds
 	Limiter       *throttle.Limiter
+	// Inbox tells a resident the counter looked them up (nil: nobody).
+	Inbox Inbox
 	// EndSession ends a portal session by its hash (identity's EndOne),
 	// which in turn starts back-channel logout.
 	EndSession func(ctx context.Context, accountID, hash string) error
