@@ -35,7 +35,68 @@ func applyPolicies(metadata json.RawMessage, policies []json.RawMessage) (json.R
 			}
 		}
 	}
+	// Applied in turn, a lower policy's value, add or default could undo
+	// a higher one's restriction. OpenID Federation merges the policies
+	// first and refuses those that conflict; the same outcome here: the
+	// final metadata must still meet every superior's every operator, or
+	// the policies conflict and the chain is invalid.
+	for i, raw := range policies {
+		var pol map[string]map[string]any
+		if err := json.Unmarshal(raw, &pol); err != nil {
+			return nil, fmt.Errorf("metadata_policy: %w", err)
+		}
+		for claim, ops := range pol {
+			if err := stillMet(md, claim, ops); err != nil {
+				return nil, fmt.Errorf("metadata_policy %s: conflicting policies (superior %d): %w", claim, i, err)
+			}
+		}
+	}
 	return json.Marshal(md)
+}
+
+// stillMet checks that the final metadata meets one superior's operators
+// for claim.
+func stillMet(md map[string]any, claim string, ops map[string]any) error {
+	cur, present := md[claim]
+	for _, op := range order {
+		arg, ok := ops[op]
+		if !ok {
+			continue
+		}
+		switch op {
+		case "value":
+			if arg == nil && present || arg != nil && !reflect.DeepEqual(asList(cur), asList(arg)) {
+				return fmt.Errorf("value %v is now %v", arg, cur)
+			}
+		case "add":
+			for _, v := range asList(arg) {
+				if !containsValue(asList(cur), v) {
+					return fmt.Errorf("%v lacks the added %v", cur, v)
+				}
+			}
+		case "one_of":
+			if present && !containsValue(asList(arg), cur) {
+				return fmt.Errorf("%v is not one of %v", cur, arg)
+			}
+		case "subset_of":
+			for _, v := range asList(cur) {
+				if present && !containsValue(asList(arg), v) {
+					return fmt.Errorf("%v is not a subset of %v", cur, arg)
+				}
+			}
+		case "superset_of":
+			for _, v := range asList(arg) {
+				if present && !containsValue(asList(cur), v) {
+					return fmt.Errorf("%v is not a superset of %v", cur, arg)
+				}
+			}
+		case "essential":
+			if b, _ := arg.(bool); b && !present {
+				return fmt.Errorf("essential, and absent")
+			}
+		}
+	}
+	return nil
 }
 
 // order is the operators' order of application.
