@@ -6,11 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -141,7 +146,7 @@ func cardLogin(b *browser, d *demo) {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		b.t.Fatalf("the card login at %s/login/crs did not finish within %v: Chromium is waiting for someone to choose a certificate, "+
-			"so it did not apply the policy %s/civico-e2e-%d.json (AutoSelectCertificateForUrls)", d.TLS, stepTimeout, policyDir, d.TLSPort)
+			"so it did not apply the policy %s (AutoSelectCertificateForUrls for port %d)%s", d.TLS, stepTimeout, policyFile, d.TLSPort, rivalPolicies())
 	case err != nil:
 		b.t.Fatalf("the card login at %s/login/crs: %v", d.TLS, err)
 	case resp.Status != 200:
@@ -164,28 +169,143 @@ func nss(t *testing.T, tool string, args ...string) string {
 
 // writePolicy installs, until the end of the test, a Chromium policy that
 // selects the client certificate for https://127.0.0.1:port by itself.
-// Policies are machine-wide: the file is named after the port, so that
-// runs side by side do not remove each other's.
+//
+// Policies are machine-wide, and Chromium does not merge a list policy
+// across the files of its policy directory: of two files that both set
+// AutoSelectCertificateForUrls, the last in name order wins outright. So
+// every run on the machine (suites side by side, or the file a killed run
+// left behind) shares one file, civico-e2e.json, holding one rule per port:
+// each run adds its own rule and removes only that one, under a lock, and
+// the file is replaced by a rename, so Chromium never reads half of it. A
+// rule a killed run left behind selects the certificate for a port nobody
+// listens on, does no harm, and goes when the next run adds its own.
 func writePolicy(t *testing.T, port int) error {
-	if err := os.MkdirAll(policyDir, 0o755); err != nil {
-		return err
-	}
 	rule, err := json.Marshal(map[string]any{"pattern": fmt.Sprintf("https://127.0.0.1:%d", port), "filter": map[string]any{}})
 	if err != nil {
 		return err
 	}
-	policy, err := json.Marshal(map[string][]string{"AutoSelectCertificateForUrls": {string(rule)}})
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(policyDir, fmt.Sprintf("civico-e2e-%d.json", port))
-	if err := os.WriteFile(path, policy, 0o644); err != nil {
+	if err := editPolicy(func(rules []string) []string {
+		// The rules of runs that were killed go: their port no longer
+		// answers (every run's listener answers before it adds its rule).
+		rules = slices.DeleteFunc(rules, func(r string) bool { return !ruleListens(r) })
+		return append(rules, string(rule))
+	}); err != nil {
 		return err
 	}
 	t.Cleanup(func() {
-		if err := os.Remove(path); err != nil {
-			t.Errorf("removing the Chromium policy: %v", err)
+		if err := editPolicy(func(rules []string) []string {
+			return slices.DeleteFunc(rules, func(r string) bool { return r == string(rule) })
+		}); err != nil {
+			t.Errorf("removing this run's rule from the Chromium policy: %v", err)
 		}
 	})
 	return nil
+}
+
+// policyFile is the one file of the machine's Chromium policies that the
+// journeys write (writePolicy).
+var policyFile = filepath.Join(policyDir, "civico-e2e.json")
+
+// editPolicy changes the rules of AutoSelectCertificateForUrls in
+// policyFile, holding a lock beside the policy directory, and removes the
+// file when no rule is left.
+func editPolicy(edit func(rules []string) []string) error {
+	if err := os.MkdirAll(policyDir, 0o755); err != nil {
+		return err
+	}
+	// The lock and the file being written live in the parent directory:
+	// Chromium reads every file in policyDir.
+	parent := filepath.Dir(policyDir)
+	lock, err := os.OpenFile(filepath.Join(parent, ".civico-e2e.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("locking the Chromium policy: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+
+	var policy struct {
+		Rules []string `json:"AutoSelectCertificateForUrls"`
+	}
+	switch raw, err := os.ReadFile(policyFile); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		if err := json.Unmarshal(raw, &policy); err != nil {
+			// Not ours to repair by guessing: say what is there.
+			return fmt.Errorf("the Chromium policy %s is not the JSON the journeys write: %v", policyFile, err)
+		}
+	}
+	policy.Rules = edit(policy.Rules)
+	if len(policy.Rules) == 0 {
+		if err := os.Remove(policyFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	raw, err := json.Marshal(policy)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(parent, ".civico-e2e-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after the rename, nothing is left to remove
+	if _, err := tmp.Write(raw); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), policyFile)
+}
+
+// ruleListens says whether something listens on the port of a rule of
+// AutoSelectCertificateForUrls.
+func ruleListens(rule string) bool {
+	var r struct {
+		Pattern string `json:"pattern"`
+	}
+	if json.Unmarshal([]byte(rule), &r) != nil {
+		return false
+	}
+	u, err := url.Parse(r.Pattern)
+	if err != nil || u.Port() == "" {
+		return false
+	}
+	c, err := net.DialTimeout("tcp", u.Host, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// rivalPolicies names the other files of the policy directory that set
+// AutoSelectCertificateForUrls: the last in name order overrides the rest.
+func rivalPolicies() string {
+	entries, _ := os.ReadDir(policyDir)
+	var rivals []string
+	for _, e := range entries {
+		path := filepath.Join(policyDir, e.Name())
+		if path == policyFile {
+			continue
+		}
+		if raw, err := os.ReadFile(path); err == nil && strings.Contains(string(raw), "AutoSelectCertificateForUrls") {
+			rivals = append(rivals, path)
+		}
+	}
+	if len(rivals) == 0 {
+		return ""
+	}
+	return "; other files set that policy too, and Chromium takes it whole from the last of them in name order, not merged: " + strings.Join(rivals, ", ")
 }

@@ -12,8 +12,9 @@
 //     area, logout and login;
 //   - TestSmartCardLogin: login with a demo smart card over TLS (a client
 //     certificate in the browser's NSS database, chosen by the Chromium policy
-//     AutoSelectCertificateForUrls, which the test writes to
-//     /etc/chromium/policies/managed and removes: it needs root), single
+//     AutoSelectCertificateForUrls, whose rule for its port the test adds
+//     to /etc/chromium/policies/managed/civico-e2e.json and removes: it
+//     needs root; runs side by side share the file), single
 //     sign-on into Partecipa, and logout from either;
 //   - TestProposalThresholdAndAnswer (partecipa_test.go): on a demo whose
 //     proposals need 2 supports, a card holder opens Partecipa without a

@@ -24,7 +24,9 @@ AXE_VERSION=4.14.1
 repo=$ci_root
 
 policy_dir=/etc/chromium/policies/managed
-# The tests remove the Chromium policy they install; a test process that was killed cannot.
+# The tests used to install a Chromium policy file per port (now one shared file, civico-e2e.json, which they
+# prune themselves); a test process that was killed cannot remove its file, and a stale file that sorts after
+# the current one would override it (Chromium does not merge a policy across files): remove them, before and after.
 # Remove the ones whose demo no longer listens.
 remove_stale_policies() {
   local f port
@@ -37,6 +39,7 @@ remove_stale_policies() {
     fi
   done
 }
+remove_stale_policies
 on_exit remove_stale_policies
 
 # ---------------------------------------------------------------------------------------------
