@@ -464,6 +464,9 @@ type FormData struct {
 	Again *Again
 	// Methods are the other ways to log in (login and step-up pages).
 	Methods []*LoginMethod
+	// High says the step-up page asks for the high level (card, CIE, SPID
+	// level 3), not only a login that proves who one is.
+	High bool
 }
 
 // Again is the way to a new link of a dead one's kind: the page that sends
@@ -611,6 +614,7 @@ func (h *Web) stepUp(w http.ResponseWriter, r *http.Request) {
 	if !ok || need == assurance.Low {
 		need = assurance.Substantial
 	}
+	d.High = need == assurance.High
 	h.methodsFor(r, d, need)
 	h.form(w, r, http.StatusOK, "stepup", "identity.stepup.title", d)
 }
