@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -102,6 +103,28 @@ func TestStampDutyCertificateWaitsForItsPayment(t *testing.T) {
 		var positions int
 		if err := d.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM payments_positions WHERE source = 'certificates'`).Scan(&positions); err != nil || positions != 1+certificates.MaxOpenOrders {
 			t.Errorf("%d duty positions, want %d", positions, 1+certificates.MaxOpenOrders)
+		}
+
+		// The download of the resident's data has every order: the one
+		// issued, with its certificate and notice, and the five waiting.
+		res, raw := b.do("GET", base+"/profilo/dati.json", nil)
+		var export struct {
+			Orders []struct {
+				Status        string `json:"status"`
+				NoticeNumber  string `json:"notice_number"`
+				CertificateID string `json:"certificate_id"`
+			} `json:"certificate_orders"`
+		}
+		if res.StatusCode != 200 || json.Unmarshal([]byte(raw), &export) != nil || len(export.Orders) != 1+certificates.MaxOpenOrders {
+			t.Fatalf("the data download's orders: %d %.300s", res.StatusCode, raw)
+		}
+		if o := export.Orders[0]; o.Status != certificates.OrderIssued || o.CertificateID != c.ID || o.NoticeNumber != c.Content.Duty {
+			t.Errorf("the issued order in the download: %+v, want certificate %s and notice %s", o, c.ID, c.Content.Duty)
+		}
+		for _, o := range export.Orders[1:] {
+			if o.Status != certificates.OrderAwaiting || o.NoticeNumber == "" || o.CertificateID != "" {
+				t.Errorf("a waiting order in the download: %+v", o)
+			}
 		}
 	})
 }

@@ -69,6 +69,7 @@ func (m *Module) Feature() feature.Feature {
 			h.BackOffice(identity.Section{Label: "certificates.bo.title", Href: BOPath, Roles: DeskRoles})
 			h.Panel(area.Of(area.Documents, m))
 			h.Export("certificates", m.export)
+			h.Export("certificate_orders", m.exportOrders)
 			return nil
 		},
 	}
@@ -128,4 +129,34 @@ func (m *Module) export(ctx context.Context, a *identity.Account) (any, error) {
 			return out, nil
 		}
 	}
+}
+
+// exportOrders is the other half of the download: the certificates asked
+// for with the stamp duty, the notice that billed each, and what became of
+// them (issued, with the certificate; refused or void, with why).
+func (m *Module) exportOrders(ctx context.Context, a *identity.Account) (any, error) {
+	if a.FiscalCode == "" || !a.FiscalCodeSource.Proven() {
+		return nil, nil
+	}
+	orders, err := m.Store.OrdersOf(ctx, a.FiscalCode)
+	if err != nil || len(orders) == 0 {
+		return nil, err
+	}
+	type item struct {
+		ID            string     `json:"id"`
+		Kind          Kind       `json:"kind"`
+		Disclosure    Disclosure `json:"disclosure"`
+		NoticeNumber  string     `json:"notice_number"`
+		Status        string     `json:"status"`
+		CertificateID string     `json:"certificate_id,omitempty"`
+		Reason        string     `json:"reason,omitempty"`
+		CreatedAt     time.Time  `json:"created_at"`
+		ClosedAt      *time.Time `json:"closed_at,omitempty"`
+	}
+	out := make([]item, 0, len(orders))
+	for _, o := range orders {
+		out = append(out, item{ID: o.ID, Kind: o.Kind, Disclosure: o.Disclosure, NoticeNumber: o.NoticeNumber, Status: o.Status,
+			CertificateID: o.CertificateID, Reason: o.Reason, CreatedAt: o.CreatedAt, ClosedAt: o.ClosedAt})
+	}
+	return out, nil
 }

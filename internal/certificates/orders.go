@@ -197,6 +197,16 @@ func (s *Store) OpenOrders(ctx context.Context, holder string) ([]*Order, error)
 		holder, OrderAwaiting, OrderRefused, OrderVoid, s.now().AddDate(0, 0, -30))
 }
 
+// OrdersOf are every order of holder, oldest first, for the download of
+// their data: a holder has at most MaxOpenOrders waiting, and each closed
+// one was a notice they paid or let lapse.
+func (s *Store) OrdersOf(ctx context.Context, holder string) ([]*Order, error) {
+	if holder == "" {
+		return nil, nil
+	}
+	return s.orders(ctx, ` WHERE holder = $1 ORDER BY created_at, notice_number`, holder) // notice numbers come from a sequence
+}
+
 // settleBatch is how many waiting orders one pass of Settle looks at.
 const settleBatch = 200
 
