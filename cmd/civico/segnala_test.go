@@ -1,9 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +131,142 @@ func TestSegnalaJourney(t *testing.T) {
 		}
 		if got := s.count(t, "segnala_reports"); got != 1 {
 			t.Errorf("after the purge %d reports, want the confirmed one", got)
+		}
+	})
+}
+
+// formFile is a file a test browser sends in a multipart form.
+type formFile struct {
+	Field, Name string
+	Data        []byte
+}
+
+// postFiles posts a multipart form, its fields and files, as a browser
+// does.
+func (b *browser) postFiles(u string, values url.Values, files ...formFile) (*http.Response, string) {
+	b.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, vs := range values {
+		for _, v := range vs {
+			_ = mw.WriteField(k, v)
+		}
+	}
+	for _, f := range files {
+		fw, _ := mw.CreateFormFile(f.Field, f.Name)
+		_, _ = fw.Write(f.Data)
+	}
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", u, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res, string(out)
+}
+
+// photo is a small photograph of the given format ("png" or "jpeg").
+func photo(t *testing.T, format string) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for x := range 64 {
+		for y := range 48 {
+			img.Set(x, y, color.RGBA{uint8(4 * x), uint8(5 * y), 120, 255})
+		}
+	}
+	var b bytes.Buffer
+	var err error
+	if format == "png" {
+		err = png.Encode(&b, img)
+	} else {
+		err = jpeg.Encode(&b, img, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// Photographs with a report, through the server as built: a logged-in
+// resident with a confirmed address may attach up to three JPEG or PNG
+// photographs, which the office sees and the public page does not; a
+// file that is not a photograph, a fourth photograph, or photographs from
+// someone who must confirm by mail are refused beside the field with
+// nothing saved; another report's address does not open a photograph.
+func TestSegnalaPhotos(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		base := s.plain.URL
+		report := url.Values{"category": {"strade"}, "address": {"Via Garibaldi 40"},
+			"description": {"Una buca profonda davanti al passo carraio, pericolosa per le biciclette."}, "privacy": {"1"}}
+		png1, jpg := photo(t, "png"), photo(t, "jpeg")
+
+		anon := s.browser(t, nil)
+		if _, body := anon.do("GET", base+segnala.NewPath, nil); strings.Contains(body, `name="photos"`) || strings.Contains(body, "multipart/form-data") {
+			t.Error("the anonymous form offers photographs")
+		}
+		withMail := url.Values{"email": {"passante@example.org"}}
+		for k, v := range report {
+			withMail[k] = v
+		}
+		res, body := anon.postFiles(base+segnala.NewPath, withMail, formFile{"photos", "buca.png", png1})
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-photos-error"`) {
+			t.Fatalf("an anonymous report with a photograph: %d\n%s", res.StatusCode, body)
+		}
+
+		b := residentBrowser(t, s, "elena.sala@example.org", "buche-in-via-Garibaldi")
+		if _, body := b.do("GET", base+segnala.NewPath, nil); !strings.Contains(body, `name="photos"`) || !strings.Contains(body, `enctype="multipart/form-data"`) {
+			t.Fatal("the logged-in resident's form has no photographs' field")
+		}
+		gif := []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+		for name, files := range map[string][]formFile{
+			"a GIF":                {{"photos", "buca.png", png1}, {"photos", "buca.gif", gif}},
+			"a program as a photo": {{"photos", "buca.jpg", []byte("MZ\x90\x00 this is not a photograph")}},
+			"four photographs":     {{"photos", "1.png", png1}, {"photos", "2.jpg", jpg}, {"photos", "3.png", png1}, {"photos", "4.jpg", jpg}},
+		} {
+			res, body := b.postFiles(base+segnala.NewPath, report, files...)
+			if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-photos-error"`) || !strings.Contains(body, `value="Via Garibaldi 40"`) {
+				t.Errorf("%s: %d, want 422 beside the field with the form kept", name, res.StatusCode)
+			}
+		}
+		if n, a := s.count(t, "segnala_reports"), s.count(t, "attachments"); n != 0 || a != 0 {
+			t.Fatalf("refused reports left %d reports and %d attachments", n, a)
+		}
+
+		res, _ = b.postFiles(base+segnala.NewPath, report, formFile{"photos", "buca.png", png1}, formFile{"photos", "buca-vicino.jpg", jpg})
+		loc := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, segnala.Path+"/") {
+			t.Fatalf("a report with two photographs: %d %s", res.StatusCode, loc)
+		}
+		id := strings.TrimPrefix(strings.SplitN(loc, "?", 2)[0], segnala.Path+"/")
+		if _, body := anon.do("GET", base+segnala.Path+"/"+id, nil); strings.Contains(body, "/foto/") {
+			t.Error("the public page shows the photographs")
+		}
+
+		op := operatorBrowser(t, s, "urp@comune.example.it", "urp")
+		_, body = op.do("GET", base+segnala.OfficePath+"/"+id, nil)
+		links := regexp.MustCompile(`<img class="img-fluid" src="(/backoffice/segnalazioni/`+id+`/foto/[0-9a-f]+)" alt="Foto (\d)"`).FindAllStringSubmatch(body, -1)
+		if len(links) != 2 || links[0][2] != "1" || links[1][2] != "2" {
+			t.Fatalf("the office's page shows %d photographs, want 2 numbered\n%s", len(links), body)
+		}
+		for i, want := range [][]byte{png1, jpg} {
+			res, got := op.do("GET", base+links[i][1], nil)
+			if res.StatusCode != 200 || got != string(want) || res.Header.Get("Content-Security-Policy") != "sandbox" {
+				t.Errorf("photograph %d: %d, %d bytes, CSP %q", i+1, res.StatusCode, len(got), res.Header.Get("Content-Security-Policy"))
+			}
+		}
+		photoID := links[0][1][strings.LastIndex(links[0][1], "/")+1:]
+		if res, _ := op.do("GET", base+segnala.OfficePath+"/"+strings.Repeat("0", len(id))+"/foto/"+photoID, nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("a photograph under another report's address: %d, want 404", res.StatusCode)
+		}
+		if res, _ := anon.do("GET", base+links[0][1], nil); res.StatusCode != http.StatusSeeOther {
+			t.Errorf("a photograph without login: %d, want the login", res.StatusCode)
+		}
+		if res, _ := b.do("GET", base+links[0][1], nil); res.StatusCode != http.StatusForbidden {
+			t.Errorf("a photograph for the reporter (not the office): %d, want 403", res.StatusCode)
 		}
 	})
 }

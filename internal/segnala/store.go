@@ -9,12 +9,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
@@ -85,6 +87,26 @@ type Input struct {
 	Privacy bool
 	// Remote is the client's address (its budget).
 	Remote string
+	// Photos are the photographs staged with the report (PhotoField):
+	// only a reporter who publishes at once (logged in, confirmed address)
+	// may send them.
+	Photos []*attachments.Staged
+}
+
+// Photographs: at most MaxPhotos JPEG or PNG files of PhotoSize each,
+// checked by content as every upload (attachments), seen by the office
+// only (a photograph of a street shows faces and number plates).
+const (
+	MaxPhotos = 3
+	PhotoSize = 8 << 20
+)
+
+// PhotoField is the form's file field of the photographs.
+var PhotoField = attachments.FileField{Max: MaxPhotos, Policy: attachments.Policy{Types: []attachments.Type{attachments.JPEG, attachments.PNG}, MaxSize: PhotoSize}}
+
+// photosOf owns a report's photographs.
+func photosOf(reportID string) attachments.Owner {
+	return attachments.Record("segnala", "report", reportID)
 }
 
 // Reporter is who reports: a logged-in account with a confirmed mail
@@ -110,6 +132,8 @@ type Store struct {
 	T       func(lang, id string, args ...any) string
 	BaseURL string
 	Now     func() time.Time
+	// Files keeps the photographs (nil: photographs refused).
+	Files *attachments.Store
 }
 
 func (s *Store) now() time.Time {
@@ -155,7 +179,15 @@ func Check(in *Input, needEmail bool) Fields {
 // (problem.Throttled) changes nothing.
 func (s *Store) Create(ctx context.Context, in Input, by Reporter) (*Report, error) {
 	verified := by.AccountID != "" && by.Verified && by.Email != ""
-	if fe := Check(&in, !verified); fe != nil {
+	fe := Check(&in, !verified)
+	if len(in.Photos) > 0 && (!verified || s.Files == nil) {
+		// The form offers no photographs to whoever must confirm by mail.
+		if fe == nil {
+			fe = Fields{}
+		}
+		fe["photos"] = "segnala.error.photos_login"
+	}
+	if fe != nil {
 		return nil, fe
 	}
 	if !web.Supported(in.Lang) {
@@ -194,6 +226,11 @@ func (s *Store) Create(ctx context.Context, in Input, by Reporter) (*Report, err
 			token_hash, token_expires_at, created_at, published_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11)`,
 			r.ID, r.Category, r.Address, r.Description, r.Status, account, r.Email, r.Lang, tokenHash, expires, now, published); err != nil {
 			return err
+		}
+		for _, st := range in.Photos {
+			if _, err := s.Files.Add(ctx, tx, photosOf(r.ID), st); err != nil {
+				return err
+			}
 		}
 		if verified {
 			return s.mail(ctx, tx, r, "segnala.mail.received.subject", "segnala.mail.received.text", "")
@@ -427,6 +464,23 @@ func (s *Store) Queue(ctx context.Context, status string, page int) ([]*Report, 
 func (s *Store) Purge(ctx context.Context) error {
 	_, err := s.DB.ExecContext(ctx, `DELETE FROM segnala_reports WHERE token_hash IS NOT NULL AND token_expires_at <= $1`, s.now())
 	return err
+}
+
+// Photos are a report's photographs, in the order they were sent.
+func (s *Store) Photos(ctx context.Context, reportID string) ([]*attachments.Attachment, error) {
+	if s.Files == nil {
+		return nil, nil
+	}
+	list, _, err := s.Files.List(ctx, photosOf(reportID), MaxPhotos, 0)
+	return list, err
+}
+
+// Photo opens one of a report's photographs (ErrNotFound for another's).
+func (s *Store) Photo(ctx context.Context, reportID, id string) (*attachments.Attachment, *os.File, error) {
+	if s.Files == nil {
+		return nil, nil, ErrNotFound
+	}
+	return s.Files.Open(ctx, photosOf(reportID), id)
 }
 
 // Export is what the reports hold about an account, for its download.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
@@ -34,7 +35,7 @@ func Feature() feature.Feature {
 		Name: "segnala", Messages: Messages, Portal: Templates, Migrations: Migrations,
 		Wire: func(h *feature.Host) error {
 			s := &Store{DB: h.DB, Audit: h.Audit, Outbox: h.Outbox, Limiter: h.Limiter, MailBudget: h.ID.Svc.MailBudget,
-				T: h.Portal.I18n.T, BaseURL: h.BaseURL}
+				T: h.Portal.I18n.T, BaseURL: h.BaseURL, Files: h.Attachments}
 			w := &Web{App: h.Portal, Store: s}
 			m := h.Portal.For("segnala")
 			m.HandleFunc("GET "+Path, w.list)
@@ -47,6 +48,7 @@ func Feature() feature.Feature {
 			office.HandleFunc("GET "+OfficePath, w.queue)
 			office.HandleFunc("GET "+OfficePath+"/{id}", w.officeDetail)
 			office.HandleFunc("POST "+OfficePath+"/{id}", w.reply)
+			office.HandleFunc("GET "+OfficePath+"/{id}/foto/{photo}", w.photo)
 			h.BackOffice(identity.Section{Label: "segnala.office.title", Href: OfficePath, Roles: OfficeRoles})
 			h.Export("segnalazioni", func(ctx context.Context, a *identity.Account) (any, error) { return s.Export(ctx, a.ID) })
 			h.Every("purge-unconfirmed", time.Hour, s.Purge)
@@ -149,6 +151,9 @@ type FormData struct {
 	// otherwise Email is where the answers go.
 	NeedEmail bool
 	Email     string
+	// Photos: the form takes photographs (MaxPhotos of PhotoMiB each).
+	Photos              bool
+	MaxPhotos, PhotoMiB int
 }
 
 // reporter is who is reporting: an account with its confirmed address,
@@ -164,6 +169,7 @@ func reporter(r *http.Request) Reporter {
 func (h *Web) formPage(w http.ResponseWriter, r *http.Request, status int, d *FormData) {
 	by := reporter(r)
 	d.Categories, d.NeedEmail = Categories, !(by.AccountID != "" && by.Verified)
+	d.Photos, d.MaxPhotos, d.PhotoMiB = h.photosAllowed(by), MaxPhotos, PhotoSize>>20
 	if !d.NeedEmail {
 		d.Email = by.Email
 	}
@@ -181,14 +187,81 @@ func (h *Web) form(w http.ResponseWriter, r *http.Request) {
 	h.formPage(w, r, http.StatusOK, &FormData{Values: map[string]string{"category": r.URL.Query().Get("categoria")}})
 }
 
+// formLimits bound the report's form: 32 KiB of text for anyone, and the
+// photographs only for a reporter who may send them (photosAllowed),
+// whose body may then take the upload's time.
+func formLimits(photos bool) attachments.FormLimits {
+	l := attachments.FormLimits{Body: 32 << 10, Text: 8 << 10, Parts: 40}
+	if photos {
+		l.Body += MaxPhotos * (PhotoSize + 4<<10)
+		l.Files = map[string]attachments.FileField{"photos": PhotoField}
+	}
+	return l
+}
+
+// photosAllowed says whether the reporter may send photographs: logged in
+// with a confirmed address (the report is published at once, and the
+// upload's time is given to someone known), and the files kept.
+func (h *Web) photosAllowed(by Reporter) bool {
+	return by.AccountID != "" && by.Verified && by.Email != "" && h.Store.Files != nil
+}
+
+// photoRefusal is the message beside the photographs' field for a refused
+// file.
+func photoRefusal(err error) string {
+	switch {
+	case errors.Is(err, attachments.ErrTooMany):
+		return "segnala.error.photos_many"
+	case errors.Is(err, attachments.ErrTooLarge):
+		return "segnala.error.photo_large"
+	case errors.Is(err, attachments.ErrInfected), errors.Is(err, attachments.ErrScanFailed):
+		id, _ := attachments.Message(err)
+		return id
+	}
+	return "segnala.error.photo_type"
+}
+
 func (h *Web) create(w http.ResponseWriter, r *http.Request) {
-	if !h.App.ParseForm(w, r, 32<<10) {
+	by := reporter(r)
+	photos := h.photosAllowed(by)
+	if photos {
+		h.App.LargeBody(w, r)
+	}
+	form, err := h.Store.Files.ReadForm(r.Context(), w, r, formLimits(photos))
+	switch {
+	case errors.Is(err, attachments.ErrFormTooLarge):
+		h.App.Error(w, r, http.StatusRequestEntityTooLarge)
+		return
+	case errors.Is(err, attachments.ErrForm):
+		h.App.Error(w, r, http.StatusBadRequest)
+		return
+	case err != nil:
+		h.App.Fail(w, r, err)
 		return
 	}
-	f := r.PostForm
+	defer form.Discard()
+	f := form.Values
 	in := Input{Category: f.Get("category"), Address: f.Get("address"), Description: f.Get("description"), Email: f.Get("email"),
-		Privacy: f.Get("privacy") == "1", Lang: h.App.I18n.Lang(r), Remote: web.RemoteAddr(r)}
-	rep, err := h.Store.Create(r.Context(), in, reporter(r))
+		Privacy: f.Get("privacy") == "1", Lang: h.App.I18n.Lang(r), Remote: web.RemoteAddr(r), Photos: form.Files["photos"]}
+	var rep *Report
+	refusal := ""
+	switch {
+	case form.Dropped["photos"] > 0:
+		// Sent by hand: the form offers no photographs to this reporter.
+		refusal = "segnala.error.photos_login"
+	case form.Refused["photos"] != nil:
+		refusal = photoRefusal(form.Refused["photos"])
+	}
+	if refusal != "" {
+		fe := Check(&in, !(by.AccountID != "" && by.Verified && by.Email != ""))
+		if fe == nil {
+			fe = Fields{}
+		}
+		fe["photos"] = refusal
+		err = fe
+	} else {
+		rep, err = h.Store.Create(r.Context(), in, by)
+	}
 	var fe problem.Fields
 	switch {
 	case errors.As(err, &fe):
@@ -282,9 +355,17 @@ func (h *Web) queue(w http.ResponseWriter, r *http.Request) {
 	h.App.HTML(w, r, http.StatusOK, "segnala_office", p)
 }
 
+// Photo is one of a report's photographs on the office's page: its id
+// and its number, for the image's text.
+type Photo struct {
+	ID string
+	N  int
+}
+
 // OfficeData is a report as the office sees it, with the answer form.
 type OfficeData struct {
 	Report   *Report
+	Photos   []Photo
 	Statuses []string
 	Values   map[string]string
 	Errors   problem.Fields
@@ -297,6 +378,15 @@ func (h *Web) officePage(w http.ResponseWriter, r *http.Request, status int, d *
 	p.Title = p.T("segnala.detail.title", "Category", p.T("segnala.category."+d.Report.Category))
 	p.Breadcrumb = []web.Crumb{{Label: p.T("backoffice.title"), Href: "/backoffice"}, {Label: p.T("segnala.office.title"), Href: OfficePath}, {Label: p.Title}}
 	d.Statuses = OfficeStatuses
+	photos, err := h.Store.Photos(r.Context(), d.Report.ID)
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	d.Photos = nil
+	for i, a := range photos {
+		d.Photos = append(d.Photos, Photo{ID: a.ID, N: i + 1})
+	}
 	if d.Values == nil {
 		d.Values = map[string]string{"status": d.Report.Status, "answer": d.Report.Answer}
 	}
@@ -315,6 +405,17 @@ func (h *Web) officeDetail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.officePage(w, r, http.StatusOK, &OfficeData{Report: rep, Saved: r.URL.Query().Get("salvata") != ""})
+}
+
+// photo sends one of a report's photographs to the office.
+func (h *Web) photo(w http.ResponseWriter, r *http.Request) {
+	a, f, err := h.Store.Photo(r.Context(), r.PathValue("id"), r.PathValue("photo"))
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	defer f.Close()
+	attachments.Serve(w, r, f, a.Filename, a.MediaType, a.SHA256, a.CreatedAt, "private, no-store")
 }
 
 func (h *Web) reply(w http.ResponseWriter, r *http.Request) {
