@@ -537,7 +537,15 @@ func TestShutdownUnderLoadLosesNoJob(t *testing.T) {
 					committed.Store(int64(n + 1))
 				}
 			}()
+			// Stop while jobs run and others arrive: after some have ended
+			// (on a loaded machine the first can take seconds), not at a
+			// fixed time.
 			time.Sleep(500 * time.Millisecond)
+			waitFor(t, 60*time.Second, "some jobs done before the stop", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(done) >= 5
+			})
 			stop(t, a)
 			time.Sleep(100 * time.Millisecond)
 			close(stopInserting)
