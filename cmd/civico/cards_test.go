@@ -143,28 +143,11 @@ func TestRegistryRevocationEndsLiveSessions(t *testing.T) {
 // multipartPost sends a form with files, as a browser does.
 func (b *browser) multipartPost(u string, fields url.Values, files map[string][]byte) (*http.Response, string) {
 	b.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, vs := range fields {
-		for _, v := range vs {
-			_ = mw.WriteField(k, v)
-		}
-	}
+	var list []formFile
 	for k, data := range files {
-		fw, _ := mw.CreateFormFile(k, k+".png")
-		_, _ = fw.Write(data)
+		list = append(list, formFile{k, k + ".png", data})
 	}
-	_ = mw.Close()
-	req, _ := http.NewRequest("POST", u, &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	res, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out bytes.Buffer
-	_, _ = out.ReadFrom(res.Body)
-	return res, out.String()
+	return b.postFiles(u, fields, list...)
 }
 
 // The URP's journey: an operator logged in with their card finds the

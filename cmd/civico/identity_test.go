@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -133,6 +135,39 @@ func (s *idSite) browser(t *testing.T, card *cardca.Card) *browser {
 	}
 	return &browser{t: t, c: &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: tc},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// formFile is a file a test browser sends in a multipart form.
+type formFile struct {
+	Field, Name string
+	Data        []byte
+}
+
+// postFiles posts a multipart form, its fields and files, as a browser
+// does.
+func (b *browser) postFiles(u string, values url.Values, files ...formFile) (*http.Response, string) {
+	b.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, vs := range values {
+		for _, v := range vs {
+			_ = mw.WriteField(k, v)
+		}
+	}
+	for _, f := range files {
+		fw, _ := mw.CreateFormFile(f.Field, f.Name)
+		_, _ = fw.Write(f.Data)
+	}
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", u, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res, string(out)
 }
 
 func (b *browser) do(method, u string, form url.Values) (*http.Response, string) {

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -28,33 +25,10 @@ func postMultipart(b *browser, u string, fields url.Values, name string, content
 // postFile posts a multipart form with a file in the part field.
 func postFile(b *browser, u string, fields url.Values, field, name string, content []byte) (*http.Response, string) {
 	b.t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	for k, vs := range fields {
-		for _, v := range vs {
-			_ = mw.WriteField(k, v)
-		}
+	if content == nil {
+		return b.postFiles(u, fields)
 	}
-	if content != nil {
-		fw, err := mw.CreateFormFile(field, name)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		_, _ = fw.Write(content)
-	}
-	_ = mw.Close()
-	req, err := http.NewRequest("POST", u, &buf)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	res, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return res, string(out)
+	return b.postFiles(u, fields, formFile{field, name, content})
 }
 
 // complete is a valid fiscal code from its first 15 characters.

@@ -7,8 +7,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -133,39 +131,6 @@ func TestSegnalaJourney(t *testing.T) {
 			t.Errorf("after the purge %d reports, want the confirmed one", got)
 		}
 	})
-}
-
-// formFile is a file a test browser sends in a multipart form.
-type formFile struct {
-	Field, Name string
-	Data        []byte
-}
-
-// postFiles posts a multipart form, its fields and files, as a browser
-// does.
-func (b *browser) postFiles(u string, values url.Values, files ...formFile) (*http.Response, string) {
-	b.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, vs := range values {
-		for _, v := range vs {
-			_ = mw.WriteField(k, v)
-		}
-	}
-	for _, f := range files {
-		fw, _ := mw.CreateFormFile(f.Field, f.Name)
-		_, _ = fw.Write(f.Data)
-	}
-	_ = mw.Close()
-	req, _ := http.NewRequest("POST", u, &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	res, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return res, string(out)
 }
 
 // photo is a small photograph of the given format ("png" or "jpeg").

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,27 +19,11 @@ import (
 // multipartFiles posts a form with several files (field: name and data).
 func (b *browser) multipartFiles(u string, values url.Values, files map[string][2]string) (*http.Response, string) {
 	b.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, vs := range values {
-		for _, v := range vs {
-			_ = mw.WriteField(k, v)
-		}
-	}
+	var list []formFile
 	for field, f := range files {
-		fw, _ := mw.CreateFormFile(field, f[0])
-		_, _ = fw.Write([]byte(f[1]))
+		list = append(list, formFile{field, f[0], []byte(f[1])})
 	}
-	_ = mw.Close()
-	req, _ := http.NewRequest("POST", u, &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	res, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return res, string(out)
+	return b.postFiles(u, values, list...)
 }
 
 // A delegation through the server as production builds it, on both

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -101,25 +100,7 @@ func (s *sportelloSite) mailsTo(to string) []string {
 // multipart posts a form with one file as a browser does.
 func (b *browser) multipart(u string, values url.Values, field, name string, data []byte) (*http.Response, string) {
 	b.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, vs := range values {
-		for _, v := range vs {
-			_ = mw.WriteField(k, v)
-		}
-	}
-	fw, _ := mw.CreateFormFile(field, name)
-	_, _ = fw.Write(data)
-	_ = mw.Close()
-	req, _ := http.NewRequest("POST", u, &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	res, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return res, string(out)
+	return b.postFiles(u, values, formFile{field, name, data})
 }
 
 var appIDRE = regexp.MustCompile(`^/area-personale/pratiche/([0-9a-f]{32})/richiedente$`)
