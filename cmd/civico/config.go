@@ -19,6 +19,7 @@ import (
 	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/spid/spidtest"
+	"github.com/civico-pa/civico/internal/timeuse/analysis"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -60,6 +61,13 @@ type config struct {
 	// TimeUseAssurance is the login the time-use survey asks
 	// (CIVICO_TIMEUSE_ASSURANCE; substantial when empty).
 	TimeUseAssurance assurance.Level
+	// TimeUseTravel and TimeUseMargins weigh the survey's published
+	// results: the minutes to reach an office, one way
+	// (CIVICO_TIMEUSE_TRAVEL_MIN, 15 when unset), and the town's population
+	// margins the answers are post-stratified to (CIVICO_TIMEUSE_MARGINS,
+	// a key,value,population CSV file; unweighted when unset).
+	TimeUseTravel  int
+	TimeUseMargins analysis.Margins
 	// ProposalThreshold and ProposalAnswerDays are Partecipa's rule for
 	// proposals: the supports after which the administration owes an
 	// answer, and the days it has (CIVICO_PARTECIPA_THRESHOLD,
@@ -190,6 +198,24 @@ func loadConfig(env func(string) string) (config, error) {
 	if v := env("CIVICO_TIMEUSE_ASSURANCE"); v != "" {
 		if c.TimeUseAssurance = assurance.Level(v); !c.TimeUseAssurance.Valid() {
 			return c, usagef("CIVICO_TIMEUSE_ASSURANCE must be low, substantial or high, not %q", v)
+		}
+	}
+	if v := env("CIVICO_TIMEUSE_TRAVEL_MIN"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 240 {
+			return c, usagef("CIVICO_TIMEUSE_TRAVEL_MIN must be the minutes to reach an office, one way, from 1 to 240, not %q", v)
+		}
+		c.TimeUseTravel = n
+	}
+	if path := env("CIVICO_TIMEUSE_MARGINS"); path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return c, usagef("CIVICO_TIMEUSE_MARGINS: %v", err)
+		}
+		c.TimeUseMargins, err = analysis.ReadMargins(f)
+		f.Close()
+		if err != nil {
+			return c, usagef("CIVICO_TIMEUSE_MARGINS %s: %v", path, err)
 		}
 	}
 	if v := env("CIVICO_PARTECIPA_THRESHOLD"); v != "" {

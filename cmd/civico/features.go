@@ -76,6 +76,8 @@ type civico struct {
 	cards *cards.Module
 	// dashboard counts what the features hand it (dashboardSources).
 	dashboard *dashboard.Module
+	// timeuse is the time-use survey (its results weighed as configured).
+	timeuse *timeuse.Module
 	// identity is the accounts' store, set when civico is built
 	// (buildApps): payments asks it whose a bearer token is.
 	identity *identity.Store
@@ -148,8 +150,9 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	c.cards = &cards.Module{Place: cfg.CardsPlace}
 	// The time-use survey weighs the catalogue's offices' hours; the
 	// coordination view shows the extra openings its results propose.
-	tu := &timeuse.Module{Need: cfg.TimeUseAssurance, Offices: timeuseOffices(c.catalog.Store)}
+	tu := &timeuse.Module{Need: cfg.TimeUseAssurance, Offices: timeuseOffices(c.catalog.Store), Travel: cfg.TimeUseTravel, Margins: cfg.TimeUseMargins}
 	c.catalog.Proposals = hoursProposals(tu)
+	c.timeuse = tu
 	// The dashboard counts the features' figures without reading their
 	// tables.
 	c.dashboard = c.dashboardModule()

@@ -361,6 +361,65 @@ func TestTimeUseAssuranceSetting(t *testing.T) {
 	}
 }
 
+// CIVICO_TIMEUSE_TRAVEL_MIN and CIVICO_TIMEUSE_MARGINS reach the results
+// job as production wires it: the published results say they are
+// weighted and use the travel time; a wrong travel time or a malformed
+// margins file is refused at the start, naming the line.
+func TestTimeUseWeightingSettings(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "margins.csv"), filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(good, []byte("key,value,population\nsex,F,38210\nsex,M,36120\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("key,value,population\nsex,F,38210\nsesso,M,36120\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	c, err := loadConfig(env(map[string]string{"CIVICO_TIMEUSE_TRAVEL_MIN": "25", "CIVICO_TIMEUSE_MARGINS": good}))
+	if err != nil || c.TimeUseTravel != 25 || c.TimeUseMargins["sex"]["F"] != 38210 {
+		t.Fatalf("the settings: travel %d, margins %v, %v", c.TimeUseTravel, c.TimeUseMargins, err)
+	}
+	for name, kv := range map[string]map[string]string{
+		"travel 0":          {"CIVICO_TIMEUSE_TRAVEL_MIN": "0"},
+		"travel words":      {"CIVICO_TIMEUSE_TRAVEL_MIN": "quindici"},
+		"margins missing":   {"CIVICO_TIMEUSE_MARGINS": filepath.Join(dir, "none.csv")},
+		"margins malformed": {"CIVICO_TIMEUSE_MARGINS": bad},
+	} {
+		if _, err := loadConfig(env(kv)); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if name == "margins malformed" && !strings.Contains(err.Error(), "line 3") {
+			t.Errorf("%s: %v, want the line named", name, err)
+		}
+	}
+
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := ensureDemoCatalog(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		s := newTunedIDSite(t, d, func(c *config) {
+			c.TimeUseTravel, c.TimeUseMargins = 25, analysis.Margins{"sex": {"F": 38210, "M": 36120}}
+		})
+		if err := s.apps.civico.timeuse.Store.Synth(ctx, 200, 3, nil); err != nil {
+			t.Fatal(err)
+		}
+		if did, err := s.apps.civico.timeuse.Refresh(ctx); !did || err != nil {
+			t.Fatalf("the results job: computed %v, %v", did, err)
+		}
+		sum, err := s.apps.civico.timeuse.Store.Results(ctx, timeuse.LatestResults)
+		if err != nil || !sum.Weighted || sum.Travel != 25 {
+			t.Fatalf("the job's results: weighted %v, travel %d, %v", sum != nil && sum.Weighted, travelOf(sum), err)
+		}
+	})
+}
+
+func travelOf(s *timeuse.Summary) int {
+	if s == nil {
+		return 0
+	}
+	return s.Travel
+}
+
 // fillSurvey answers the questionnaire and both diary days through the
 // forms under prefix (the personal area's or the invitation's).
 func fillSurvey(t *testing.T, b *browser, base, prefix string) {
@@ -751,7 +810,7 @@ func BenchmarkTimeUseResults(b *testing.B) {
 		b.Fatal(err)
 	}
 	offices := timeuseOffices(catalog.NewStore(d, 0))
-	if _, err := store.RefreshResults(ctx, offices, timeuse.DefaultTravel); err != nil {
+	if _, err := store.RefreshResults(ctx, offices, timeuse.Weighting{Travel: timeuse.DefaultTravel}); err != nil {
 		b.Fatal(err)
 	}
 	sum, err := store.Results(ctx, timeuse.LatestResults)

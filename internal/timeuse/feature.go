@@ -14,6 +14,7 @@ import (
 	"github.com/civico-pa/civico/internal/feature"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/sealed"
+	"github.com/civico-pa/civico/internal/timeuse/analysis"
 )
 
 // Templates and Messages are the survey's pages and texts.
@@ -49,6 +50,9 @@ type Module struct {
 	// Travel is the time to reach an office, one way, in minutes
 	// (DefaultTravel when zero).
 	Travel int
+	// Margins are the town's population margins the results are
+	// post-stratified to (nil: unweighted).
+	Margins analysis.Margins
 	// Store is set when the feature is wired.
 	Store *Store
 	// t translates the desk's item.
@@ -63,6 +67,12 @@ func (m *Module) travel() int {
 		return DefaultTravel
 	}
 	return m.Travel
+}
+
+// Refresh is the results job's work: the engine on the mixed answers,
+// weighed as the module is configured, when they or the offices changed.
+func (m *Module) Refresh(ctx context.Context) (bool, error) {
+	return m.Store.RefreshResults(ctx, m.Offices, Weighting{Travel: m.travel(), Margins: m.Margins})
 }
 
 func (m *Module) need() assurance.Level {
@@ -126,7 +136,7 @@ func (m *Module) Feature() feature.Feature {
 			// when they or the offices changed, and stored for the pages
 			// (never computed by a request).
 			h.Every("results", ResultsPeriod, func(ctx context.Context) error {
-				did, err := m.Store.RefreshResults(ctx, m.Offices, m.travel())
+				did, err := m.Refresh(ctx)
 				if did {
 					h.Log.Info("timeuse: results computed")
 				}

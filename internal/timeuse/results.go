@@ -33,6 +33,15 @@ const (
 	PublishedResults = "published"
 )
 
+// Weighting is how the results job weighs the answers: the travel to an
+// office, one way, in minutes (DefaultTravel when zero), and the town's
+// population margins the diaries are post-stratified to (none: the
+// diaries' own weights, 1).
+type Weighting struct {
+	Travel  int
+	Margins analysis.Margins
+}
+
 // DefaultTravel is the time, one way, the reachability assumes to reach
 // any office, in minutes: the catalogue has no travel times.
 const DefaultTravel = 15
@@ -99,6 +108,11 @@ type Summary struct {
 	// no office).
 	Offices []OfficeResult `json:"offices,omitempty"`
 	Travel  int            `json:"travel_min"`
+	// Weighted: the diaries were post-stratified to the town's population
+	// margins (Weighting.Margins); MarginsError says why margins given
+	// could not be applied (the results are then unweighted).
+	Weighted     bool   `json:"weighted,omitempty"`
+	MarginsError string `json:"margins_error,omitempty"`
 	// Best is the one extra opening, at any office, that raises the
 	// least-served groups' reachability most (nil when none raises it).
 	Best *Proposal `json:"best,omitempty"`
@@ -417,7 +431,11 @@ func (s *Store) mixedCounts(ctx context.Context, synthetic bool) (n [3]int, err 
 // offices changed since the latest ones, and stores them as the latest:
 // the real answers, or the synthetic ones while there is no real answer.
 // It reports whether it computed.
-func (s *Store) RefreshResults(ctx context.Context, offices Offices, travel int) (bool, error) {
+func (s *Store) RefreshResults(ctx context.Context, offices Offices, w Weighting) (bool, error) {
+	travel := w.Travel
+	if travel <= 0 {
+		travel = DefaultTravel
+	}
 	synthetic := false
 	counts, err := s.mixedCounts(ctx, false)
 	if err == nil && counts[0] == 0 {
@@ -433,7 +451,7 @@ func (s *Store) RefreshResults(ctx context.Context, offices Offices, travel int)
 			return false, err
 		}
 	}
-	key, err := json.Marshal([]any{summaryFormat, synthetic, counts, travel, offs})
+	key, err := json.Marshal([]any{summaryFormat, synthetic, counts, travel, offs, w.Margins})
 	if err != nil {
 		return false, err
 	}
@@ -451,10 +469,20 @@ func (s *Store) RefreshResults(ctx context.Context, offices Offices, travel int)
 	if err != nil {
 		return false, err
 	}
-	sum, err := Summarize(ds, offs, travel)
+	weighted, marginsErr := ds, ""
+	if w.Margins != nil {
+		// Margins the answers cannot meet (a value nobody who answered
+		// has) leave the results unweighted and say why, rather than
+		// leave the pages without results.
+		if weighted, err = analysis.PostStratify(ds, w.Margins); err != nil {
+			weighted, marginsErr = ds, err.Error()
+		}
+	}
+	sum, err := Summarize(weighted, offs, travel)
 	if err != nil {
 		return false, err
 	}
+	sum.Weighted, sum.MarginsError = w.Margins != nil && marginsErr == "", marginsErr
 	sum.Synthetic = synthetic
 	sum.Computed = s.now().Truncate(time.Second)
 	body, err := json.Marshal(sum)

@@ -33,7 +33,7 @@ func TestResultsComputedStoredAndPublished(t *testing.T) {
 		s, ctx := newStore(t, d), context.Background()
 		calls := 0
 		offices := demoOffices(&calls)
-		if did, err := s.RefreshResults(ctx, offices, timeuse.DefaultTravel); did || err != nil {
+		if did, err := s.RefreshResults(ctx, offices, timeuse.Weighting{Travel: timeuse.DefaultTravel}); did || err != nil {
 			t.Fatalf("no answers: computed %v, %v", did, err)
 		}
 		if _, err := s.Results(ctx, timeuse.LatestResults); !errors.Is(err, timeuse.ErrNoResults) {
@@ -42,11 +42,11 @@ func TestResultsComputedStoredAndPublished(t *testing.T) {
 		if err := s.Synth(ctx, 300, 7, nil); err != nil {
 			t.Fatal(err)
 		}
-		if did, err := s.RefreshResults(ctx, offices, timeuse.DefaultTravel); !did || err != nil {
+		if did, err := s.RefreshResults(ctx, offices, timeuse.Weighting{Travel: timeuse.DefaultTravel}); !did || err != nil {
 			t.Fatalf("computed %v, %v", did, err)
 		}
 		// Nothing changed: nothing computed again.
-		if did, err := s.RefreshResults(ctx, offices, timeuse.DefaultTravel); did || err != nil {
+		if did, err := s.RefreshResults(ctx, offices, timeuse.Weighting{Travel: timeuse.DefaultTravel}); did || err != nil {
 			t.Fatalf("computed again %v, %v", did, err)
 		}
 		sum, err := s.Results(ctx, timeuse.LatestResults)
@@ -146,13 +146,13 @@ func TestResultsComputedStoredAndPublished(t *testing.T) {
 		if err := s.Submit(ctx, timeuse.Subject{Account: "acc1"}); err != nil {
 			t.Fatal(err)
 		}
-		if did, err := s.RefreshResults(ctx, offices, timeuse.DefaultTravel); did || err != nil {
+		if did, err := s.RefreshResults(ctx, offices, timeuse.Weighting{Travel: timeuse.DefaultTravel}); did || err != nil {
 			t.Fatalf("an answer not mixed yet counts: %v %v", did, err)
 		}
 		if _, err := s.Mix(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if did, err := s.RefreshResults(ctx, offices, timeuse.DefaultTravel); !did || err != nil {
+		if did, err := s.RefreshResults(ctx, offices, timeuse.Weighting{Travel: timeuse.DefaultTravel}); !did || err != nil {
 			t.Fatalf("after the mix: %v %v", did, err)
 		}
 		real, err := s.Results(ctx, timeuse.LatestResults)
@@ -176,7 +176,7 @@ func TestResultsComputedStoredAndPublished(t *testing.T) {
 			o[0].Openings = o[0].Openings[:1]
 			return o, err
 		}
-		if did, err := s.RefreshResults(ctx, changed, timeuse.DefaultTravel); !did || err != nil {
+		if did, err := s.RefreshResults(ctx, changed, timeuse.Weighting{Travel: timeuse.DefaultTravel}); !did || err != nil {
 			t.Fatalf("new hours: %v %v", did, err)
 		}
 	})
@@ -187,4 +187,81 @@ func same(a, b float64) bool {
 		return math.IsNaN(a) && math.IsNaN(b)
 	}
 	return math.Abs(a-b) <= 1e-5*math.Max(1, math.Abs(b))
+}
+
+// The results job weighs the answers to the town's population margins
+// when they are given: the published figures are the engine's on the
+// post-stratified dataset, the change of margins computes them again, and
+// margins the answers cannot be weighted to leave them unweighted, saying
+// why.
+func TestResultsWeightedToTheTownsMargins(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, ctx := newStore(t, d), context.Background()
+		calls := 0
+		offices := demoOffices(&calls)
+		if err := s.Synth(ctx, 300, 7, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Three women for each man: the synthetic sample is about even.
+		margins := analysis.Margins{"sex": {"F": 30000, "M": 10000}}
+		if did, err := s.RefreshResults(ctx, offices, timeuse.Weighting{Margins: margins}); !did || err != nil {
+			t.Fatalf("computed %v, %v", did, err)
+		}
+		sum, err := s.Results(ctx, timeuse.LatestResults)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sum.Weighted || sum.MarginsError != "" || sum.Travel != timeuse.DefaultTravel {
+			t.Fatalf("weighted %v, error %q, travel %d", sum.Weighted, sum.MarginsError, sum.Travel)
+		}
+		ds, err := s.Dataset(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raked, err := analysis.PostStratify(ds, margins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		allOf := func(ds *analysis.Dataset) map[string]float64 {
+			res, err := analysis.Compute(ds, analysis.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]float64{}
+			for _, ind := range res.Indicators {
+				if res.Groups[ind.Group] == "all" && analysis.ResultDays[ind.Day] == "weekday" {
+					out[ind.Activity] = ind.DPR
+				}
+			}
+			return out
+		}
+		want, plain := allOf(raked), allOf(ds)
+		differs := false
+		for a, code := range sum.Activities {
+			got := float64(sum.Groups[0].Days[0].Indicators[a].DPR)
+			if !same(got, want[code]) {
+				t.Errorf("everyone's weekday %s: %v published, %v the engine's on the weighted answers", code, got, want[code])
+			}
+			differs = differs || !same(want[code], plain[code])
+		}
+		if !differs {
+			t.Fatal("the margins changed no figure: the test weighs nothing")
+		}
+
+		// Margins the answers cannot be weighted to (two keys that do not
+		// describe the same population): unweighted, and why.
+		bad := analysis.Margins{"employment": {"employed": 100, "other": 0, "student": 5, "retired": 1, "unemployed": 1, "self_employed": 1, "homemaker": 1}}
+		bad["sex"] = map[string]float64{"F": 50, "M": 60}
+		if did, err := s.RefreshResults(ctx, offices, timeuse.Weighting{Margins: bad}); !did || err != nil {
+			t.Fatalf("new margins: computed %v, %v", did, err)
+		}
+		if sum, err = s.Results(ctx, timeuse.LatestResults); err != nil || sum.Weighted || sum.MarginsError == "" {
+			t.Fatalf("margins that cannot be met: weighted %v, error %q (%v)", sum.Weighted, sum.MarginsError, err)
+		}
+		for a, code := range sum.Activities {
+			if got := float64(sum.Groups[0].Days[0].Indicators[a].DPR); !same(got, plain[code]) {
+				t.Errorf("unweighted after a margins error, %s: %v, want %v", code, got, plain[code])
+			}
+		}
+	})
 }

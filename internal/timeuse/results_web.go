@@ -103,7 +103,11 @@ type ResultsData struct {
 	CVFlag      string
 	CVSuppress  string
 	Travel      int
-	Version     int64
+	// Weighted: post-stratified to the town's population margins;
+	// MarginsError, for the office, why the margins could not be applied.
+	Weighted     bool
+	MarginsError string
+	Version      int64
 	// Published is when the published results were computed ("" none);
 	// Current: they are the latest.
 	Published string
@@ -237,6 +241,10 @@ func indicatorCells(lang string, ind Indicator) (dpr, p, dpp Cell) {
 func (h *Web) buildResults(p *web.Page, sum *Summary, rq resultsQuery, d *ResultsData) {
 	lang := p.Lang
 	d.Synthetic, d.Respondents, d.MinCell, d.Travel = sum.Synthetic, sum.Respondents, sum.MinCell, sum.Travel
+	d.Weighted = sum.Weighted
+	if d.Office {
+		d.MarginsError = sum.MarginsError
+	}
 	d.Computed = sum.Computed.In(hours.Rome).Format("02/01/2006 15:04")
 	d.CVFlag, d.CVSuppress = decimal(lang, 100*sum.CVFlag, 1)+"%", decimal(lang, 100*sum.CVSuppress, 1)+"%"
 	d.Version = sum.Computed.UnixNano()
