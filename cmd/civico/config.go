@@ -15,11 +15,11 @@ import (
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/attachments"
 	"github.com/civico-pa/civico/internal/cie"
-	"github.com/civico-pa/civico/internal/upstream"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/spid/spidtest"
+	"github.com/civico-pa/civico/internal/upstream"
 	"github.com/civico-pa/civico/internal/web"
 )
 

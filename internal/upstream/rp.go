@@ -175,7 +175,9 @@ func (e *Unreachable) Unwrap() error { return e.Err }
 // LevelError: the login's level is below the one asked.
 type LevelError struct{ Got, Want assurance.Level }
 
-func (e *LevelError) Error() string { return fmt.Sprintf("upstream: level %s, %s asked", e.Got, e.Want) }
+func (e *LevelError) Error() string {
+	return fmt.Sprintf("upstream: level %s, %s asked", e.Got, e.Want)
+}
 
 // MissingError: the provider left out, or gave wrong, what proves the
 // person.
