@@ -29,7 +29,7 @@ func (m *Module) Feature() feature.Feature {
 func (m *Module) wire(h *feature.Host) error {
 	w := &Web{App: h.Portal, ID: h.ID, Audit: h.Audit, Limiter: h.Limiter, DB: h.DB}
 	m.Web = w
-	h.Every("expired upstream logins", 10*time.Minute, func(ctx context.Context) error {
+	h.Every("expired logins", 10*time.Minute, func(ctx context.Context) error {
 		return w.sweep(ctx, time.Now(), h.ID.Svc.Sessions.Absolute)
 	})
 	if m.Config != nil {
