@@ -159,7 +159,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		"subject_types_supported": []string{"pairwise"}, "id_token_signing_alg_values_supported": []string{"RS256"},
 		"code_challenge_methods_supported": []string{"S256"}, "token_endpoint_auth_methods_supported": []string{"client_secret_basic"},
 		"authorization_response_iss_parameter_supported": true,
-		"acr_values_supported": []string{upstream.AcrSpidL1, upstream.AcrSpidL2, upstream.AcrSpidL3}}
+		"acr_values_supported":                           []string{upstream.AcrSpidL1, upstream.AcrSpidL2, upstream.AcrSpidL3}}
 	if !p.NoEndSession {
 		md["end_session_endpoint"] = p.Issuer + "/logout"
 	}
