@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -395,4 +397,18 @@ func BenchmarkUpstreamCallback(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(spent.Microseconds())/float64(n), "cpu-µs/op")
+}
+
+// TestUpstreamConfigRefused: a configuration file that is wrong stops
+// civico with its reason.
+func TestUpstreamConfigRefused(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "upstream.json")
+	if err := os.WriteFile(conf, []byte(`{"issuer": "http://login.regione.example", "client_id": "c", "client_secret": "s"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"CIVICO_DATA_DIR": dir, "CIVICO_SECRET_KEY": testSecretKey, "CIVICO_UPSTREAM_OIDC_CONFIG": conf}
+	if code, _, errOut := runCLI(t, env, "audit", "verify"); code != 2 || !strings.Contains(errOut, "CIVICO_UPSTREAM_OIDC_CONFIG") || !strings.Contains(errOut, "not https") {
+		t.Fatalf("an http issuer: %d %q", code, errOut)
+	}
 }
