@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
@@ -411,4 +417,49 @@ func TestUpstreamConfigRefused(t *testing.T) {
 	if code, _, errOut := runCLI(t, env, "audit", "verify"); code != 2 || !strings.Contains(errOut, "CIVICO_UPSTREAM_OIDC_CONFIG") || !strings.Contains(errOut, "not https") {
 		t.Fatalf("an http issuer: %d %q", code, errOut)
 	}
+}
+
+// TestUpstreamPrivateKeyJWT: with client_auth private_key_jwt, civico
+// makes its client key at start (sealed), publishes it, and the provider
+// that checks the assertion against it logs the person in; a provider that
+// holds another key for the client refuses the code exchange, and nothing
+// is made.
+func TestUpstreamPrivateKeyJWT(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newUpstreamSite(t, d, func(c *config) { c.Upstream.ClientAuth, c.Upstream.ClientSecret = upstream.AuthPrivateKeyJWT, "" })
+		if err := s.apps.civico.upstream.Ensure(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var enc string
+		if err := d.QueryRowContext(context.Background(), `SELECT private_enc FROM upstream_keys`).Scan(&enc); err != nil || strings.Contains(enc, "PRIVATE") {
+			t.Fatalf("the key: %v", err)
+		}
+		s.op.Set(func(o *upstreamtest.Provider) { o.ClientJWKS = s.plain.URL + upstream.PathJWKS })
+		p := s.person(t)
+		b := s.upBrowser(t)
+		if status, u := s.login(t, b, "substantial"); status != http.StatusOK {
+			t.Fatalf("%d at %s: %s", status, u, s.lastRefusal(t))
+		}
+		if _, me := b.me(s.plain.URL); me.FiscalCode != strings.TrimPrefix(p.FiscalNumber, "TINIT-") || me.Sources["fiscal_code"] != identity.SourceUpstream {
+			t.Fatalf("me: %+v", me)
+		}
+		// The provider knows another key for the client, under the same
+		// kid.
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own, _ := s.apps.civico.upstream.Keys.JWKS(context.Background())
+		otherKeys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: own.Keys[0].KeyID, Algorithm: "RS256", Use: "sig"}}})
+		}))
+		defer otherKeys.Close()
+		s.op.Set(func(o *upstreamtest.Provider) { o.ClientJWKS = otherKeys.URL })
+		s.person(t)
+		before := s.counts(t)
+		if status, _ := s.login(t, s.upBrowser(t), "substantial"); status != http.StatusForbidden || s.counts(t) != before ||
+			!strings.Contains(s.lastRefusal(t), "invalid_client") {
+			t.Fatalf("%d %v %s", status, s.counts(t), s.lastRefusal(t))
+		}
+	})
 }

@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -363,4 +364,21 @@ func (h *Web) sweep(ctx context.Context, now time.Time, absolute time.Duration) 
 		_, err := tx.ExecContext(ctx, `DELETE FROM upstream_sessions WHERE created_at < $1`, now.Add(-absolute))
 		return err
 	})
+}
+
+// jwks publishes the client key of private_key_jwt for the provider (404
+// when civico authenticates with a secret).
+func (h *Web) jwks(w http.ResponseWriter, r *http.Request) {
+	if h.RP == nil || h.RP.Config.ClientAuth != AuthPrivateKeyJWT {
+		http.NotFound(w, r)
+		return
+	}
+	set, err := h.RP.Keys.JWKS(r.Context())
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_ = json.NewEncoder(w).Encode(set)
 }

@@ -26,6 +26,8 @@ const ProviderTTL = time.Hour
 // RP is civico as the upstream provider's client.
 type RP struct {
 	Config *Config
+	// Keys is the client key of private_key_jwt.
+	Keys *Keys
 	// BaseURL is the portal's address (the redirect URI's).
 	BaseURL string
 	HTTP    *http.Client
@@ -191,7 +193,17 @@ func (e *MissingError) Error() string { return "upstream: the provider did not g
 func (rp *RP) Finish(ctx context.Context, p *Provider, code string, pend Pending) (*Person, error) {
 	ctx = oidc.ClientContext(ctx, rp.HTTP)
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, rp.HTTP)
-	tok, err := rp.oauth(p).Exchange(ctx, code, oauth2.VerifierOption(pend.Verifier))
+	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(pend.Verifier)}
+	conf := rp.oauth(p)
+	if rp.Config.ClientAuth == AuthPrivateKeyJWT {
+		a, err := rp.Keys.Assertion(ctx, rp.Config.ClientID, conf.Endpoint.TokenURL, rp.now())
+		if err != nil {
+			return nil, err
+		}
+		conf.ClientSecret, conf.Endpoint.AuthStyle = "", oauth2.AuthStyleInParams
+		opts = append(opts, oauth2.SetAuthURLParam("client_assertion_type", ClientAssertionType), oauth2.SetAuthURLParam("client_assertion", a))
+	}
+	tok, err := conf.Exchange(ctx, code, opts...)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 {

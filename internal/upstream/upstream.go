@@ -36,6 +36,13 @@ import (
 const (
 	PathLogin    = "/accedi/upstream"
 	PathCallback = "/upstream/callback"
+	PathJWKS     = "/upstream/jwks"
+)
+
+// The client authentications civico offers.
+const (
+	AuthClientSecret  = "client_secret"
+	AuthPrivateKeyJWT = "private_key_jwt"
 )
 
 // ClaimFiscalNumber is the fiscal number's claim in SPID's and the CIE's
@@ -82,7 +89,12 @@ type Config struct {
 	// ClientID and ClientSecret are what the provider registered civico
 	// as (client_secret_basic or _post, as the provider's metadata says).
 	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	// ClientAuth is how civico authenticates at the token endpoint:
+	// "client_secret" (basic, or post when the provider takes only that;
+	// the default) or "private_key_jwt" (a key civico makes, sealed in
+	// the database, published at /upstream/jwks).
+	ClientAuth string `json:"client_auth,omitempty"`
 	// ButtonLabel is the button's label as the proxy's rules want it
 	// ("Entra con SPID o CIE"); a translated default when empty.
 	ButtonLabel string `json:"button_label,omitempty"`
@@ -130,8 +142,18 @@ func (c *Config) Check() error {
 	if c.ClientID == "" {
 		errs = append(errs, errors.New("client_id: required"))
 	}
-	if c.ClientSecret == "" {
-		errs = append(errs, errors.New("client_secret: required"))
+	switch c.ClientAuth {
+	case "", AuthClientSecret:
+		c.ClientAuth = AuthClientSecret
+		if c.ClientSecret == "" {
+			errs = append(errs, errors.New("client_secret: required with client_auth client_secret"))
+		}
+	case AuthPrivateKeyJWT:
+		if c.ClientSecret != "" {
+			errs = append(errs, errors.New("client_secret: not used with private_key_jwt: remove it"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("client_auth: %q is not client_secret or private_key_jwt", c.ClientAuth))
 	}
 	if len(c.Scopes) == 0 {
 		c.Scopes = []string{"openid", "profile"}

@@ -62,6 +62,9 @@ type Provider struct {
 	TokenDown bool
 	// NoEndSession leaves end_session_endpoint out of the discovery.
 	NoEndSession bool
+	// ClientJWKS, when set, is where the client's keys are: the token
+	// endpoint then takes private_key_jwt instead of the secret.
+	ClientJWKS string
 	// MethodClaim names the way the person logged in ("spid", "cie").
 	MethodClaim string
 
@@ -224,16 +227,26 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return
 	}
-	id, secret, ok := r.BasicAuth()
-	id, _ = url.QueryUnescape(id)
-	secret, _ = url.QueryUnescape(secret)
-	if !ok || id != p.ClientID || secret != p.Secret {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
-		return
-	}
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
 		return
+	}
+	p.mu.Lock()
+	jwksURL := p.ClientJWKS
+	p.mu.Unlock()
+	if jwksURL != "" {
+		if !p.assertionValid(r, jwksURL) {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+			return
+		}
+	} else {
+		id, secret, ok := r.BasicAuth()
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+		if !ok || id != p.ClientID || secret != p.Secret {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+			return
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -309,4 +322,31 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// assertionValid checks a private_key_jwt client assertion against the
+// client's published keys: signature, iss and sub the client, aud the
+// token endpoint, not expired.
+func (p *Provider) assertionValid(r *http.Request, jwksURL string) bool {
+	if r.PostForm.Get("client_assertion_type") != upstream.ClientAssertionType || r.PostForm.Get("client_id") != p.ClientID || r.PostForm.Get("client_secret") != "" {
+		return false
+	}
+	tok, err := jwt.ParseSigned(r.PostForm.Get("client_assertion"), []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return false
+	}
+	res, err := http.Get(jwksURL) // #nosec G107 -- the test's own portal
+	if err != nil {
+		return false
+	}
+	defer func() { _ = res.Body.Close() }()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(res.Body).Decode(&set); err != nil {
+		return false
+	}
+	var c jwt.Claims
+	if err := tok.Claims(&set, &c); err != nil {
+		return false
+	}
+	return c.Validate(jwt.Expected{Issuer: p.ClientID, Subject: p.ClientID, AnyAudience: jwt.Audience{p.Issuer + "/token"}, Time: time.Now()}) == nil
 }
