@@ -56,3 +56,22 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal("http on another host admitted")
 	}
 }
+
+// TestClientAuth: a secret with client_secret, none with private_key_jwt.
+func TestClientAuth(t *testing.T) {
+	for _, c := range []struct {
+		c   Config
+		why string
+	}{
+		{Config{ClientAuth: AuthPrivateKeyJWT}, ""},
+		{Config{ClientAuth: AuthPrivateKeyJWT, ClientSecret: "s"}, "not used with private_key_jwt"},
+		{Config{ClientAuth: AuthClientSecret}, "client_secret: required"},
+		{Config{ClientAuth: "tls_client_auth", ClientSecret: "s"}, "is not client_secret or private_key_jwt"},
+	} {
+		c.c.Issuer, c.c.ClientID = "https://login.regione.example", "c"
+		err := c.c.Check()
+		if (c.why == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.why)) {
+			t.Errorf("%+v: %v, want %q", c.c, err, c.why)
+		}
+	}
+}
