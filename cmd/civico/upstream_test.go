@@ -313,6 +313,11 @@ func TestUpstreamLogin(t *testing.T) {
 			if status, _ := s.login(t, b, "substantial"); status != http.StatusOK {
 				t.Fatal(status)
 			}
+			// The ID token kept for the hint is sealed.
+			var kept string
+			if err := d.QueryRowContext(ctx, `SELECT id_token FROM upstream_sessions ORDER BY created_at DESC LIMIT 1`).Scan(&kept); err != nil || strings.HasPrefix(kept, "eyJ") {
+				t.Fatalf("the ID token kept: %q %v", kept, err)
+			}
 			res, _ := b.do("POST", s.plain.URL+"/esci", url.Values{})
 			loc, _ := url.Parse(res.Header.Get("Location"))
 			if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc.String(), s.op.Issuer+"/logout?") || loc.Query().Get("id_token_hint") == "" ||

@@ -35,7 +35,7 @@ func (m *Module) wire(h *feature.Host) error {
 		return err
 	}
 	m.Keys = &Keys{DB: h.DB, Box: box}
-	w := &Web{App: h.Portal, ID: h.ID, Audit: h.Audit, Limiter: h.Limiter, DB: h.DB}
+	w := &Web{App: h.Portal, ID: h.ID, Audit: h.Audit, Limiter: h.Limiter, DB: h.DB, Box: box}
 	m.Web = w
 	h.Every("expired logins", 10*time.Minute, func(ctx context.Context) error {
 		return w.sweep(ctx, time.Now(), h.ID.Svc.Sessions.Absolute)

@@ -15,6 +15,7 @@ import (
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/sealed"
 	"github.com/civico-pa/civico/internal/throttle"
 	tokens "github.com/civico-pa/civico/internal/token"
 	"github.com/civico-pa/civico/internal/web"
@@ -43,6 +44,8 @@ type Web struct {
 	Audit   audit.Writer
 	Limiter *throttle.Limiter
 	DB      *db.DB
+	// Box seals the ID tokens kept for the logout's id_token_hint.
+	Box *sealed.Box
 }
 
 // NoticeData is the content of the pages that explain a refusal.
@@ -287,7 +290,7 @@ func (h *Web) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO upstream_sessions (session_hash, account_id, issuer, id_token, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			tokens.Hash(login.Token), login.Account.ID, p.Issuer, person.IDToken, h.RP.now()); err != nil {
+			tokens.Hash(login.Token), login.Account.ID, p.Issuer, h.Box.Seal([]byte(person.IDToken), tokens.Hash(login.Token)), h.RP.now()); err != nil {
 			return err
 		}
 		details := map[string]string{"issuer": p.Issuer, "level": string(person.Level), "acr": person.Acr}
@@ -321,8 +324,8 @@ func (h *Web) record(ctx context.Context, state, remote, reason string) {
 // logoutStep continues the logout of a session an upstream login opened
 // at the provider's end_session_endpoint, when it has one.
 func (h *Web) logoutStep(ctx context.Context, se *identity.Session) (string, error) {
-	var idToken string
-	err := h.DB.QueryRowContext(ctx, `SELECT id_token FROM upstream_sessions WHERE session_hash = $1`, se.Hash).Scan(&idToken)
+	var sealedToken string
+	err := h.DB.QueryRowContext(ctx, `SELECT id_token FROM upstream_sessions WHERE session_hash = $1`, se.Hash).Scan(&sealedToken)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -335,11 +338,15 @@ func (h *Web) logoutStep(ctx context.Context, se *identity.Session) (string, err
 	}); err != nil {
 		return "", err
 	}
+	idToken, err := h.Box.Open(sealedToken, se.Hash)
+	if err != nil {
+		return "", err
+	}
 	p, err := h.RP.Provider(ctx)
 	if err != nil {
 		return "", err
 	}
-	dest := h.RP.LogoutURL(p, idToken)
+	dest := h.RP.LogoutURL(p, string(idToken))
 	if dest != "" {
 		if err := h.DB.Tx(ctx, func(tx *sql.Tx) error {
 			return h.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + se.AccountID, Action: "upstream.logout", Subject: se.AccountID,

@@ -19,7 +19,9 @@ CREATE TABLE upstream_requests (
 CREATE INDEX upstream_requests_expiry ON upstream_requests (expires_at);
 
 -- The sessions an upstream login opened, by the SHA-256 of the session
--- token: the ID token is the id_token_hint of the logout at the provider.
+-- token: the ID token, sealed with a key derived from CIVICO_SECRET_KEY
+-- and bound to session_hash, is the id_token_hint of the logout at the
+-- provider.
 -- Deleted at logout, and swept with the sessions' absolute lifetime.
 CREATE TABLE upstream_sessions (
     session_hash TEXT PRIMARY KEY,
