@@ -130,7 +130,7 @@ func (s *upstreamSite) counts(t *testing.T) upstreamCounts {
 func (s *upstreamSite) reset() {
 	s.op.Set(func(o *upstreamtest.Provider) {
 		o.ACR, o.ForeignKey, o.WrongAudience, o.WrongNonce, o.OtherIssuer, o.InUserinfo = "", false, false, false, false, false
-		o.Down, o.TokenDown, o.NoEndSession, o.MethodClaim = false, false, false, ""
+		o.Down, o.TokenDown, o.NoEndSession, o.MethodClaim, o.Deny = false, false, false, "", false
 	})
 	s.apps.civico.upstream.Web.RP.Forget()
 }
@@ -179,6 +179,7 @@ func TestUpstreamLogin(t *testing.T) {
 				}
 				o.Person.FiscalNumber = c[:len(c)-1] + string(last)
 			}, status: http.StatusForbidden},
+			{name: "access denied at the provider", why: "access_denied", breaks: func(o *upstreamtest.Provider) { o.Deny = true }, status: http.StatusForbidden},
 			{name: "provider down at the start", why: "unreachable", breaks: func(o *upstreamtest.Provider) { o.Down = true }, status: http.StatusBadGateway},
 			{name: "token endpoint down", why: "unreachable", breaks: func(o *upstreamtest.Provider) { o.TokenDown = true }, status: http.StatusBadGateway},
 		}

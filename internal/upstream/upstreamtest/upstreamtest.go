@@ -58,6 +58,8 @@ type Provider struct {
 	// Down answers every request of civico's with 503 (the browser's
 	// authorization still works).
 	Down bool
+	// Deny answers the authorization with access_denied.
+	Deny bool
 	// TokenDown answers the token endpoint with 503 only.
 	TokenDown bool
 	// NoEndSession leaves end_session_endpoint out of the discovery.
@@ -191,6 +193,11 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	p.lastAuthorize = q
 	if q.Get("client_id") != p.ClientID || q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" {
 		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	if p.Deny {
+		back := url.Values{"error": {"access_denied"}, "error_description": {"the person cancelled"}, "state": {q.Get("state")}, "iss": {p.Issuer}}
+		http.Redirect(w, r, q.Get("redirect_uri")+"?"+back.Encode(), http.StatusSeeOther)
 		return
 	}
 	acr := p.ACR
