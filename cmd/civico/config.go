@@ -20,6 +20,7 @@ import (
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/spid/spidtest"
 	"github.com/civico-pa/civico/internal/timeuse/analysis"
+	"github.com/civico-pa/civico/internal/upstream"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -120,6 +121,13 @@ type config struct {
 	// only by tests, is the client that reaches the federation.
 	CIE     *cie.Config
 	cieHTTP *http.Client
+
+	// Upstream is the upstream OpenID Connect provider of proxy mode (a
+	// regional or vendor SPID/CIE proxy), read from the file
+	// CIVICO_UPSTREAM_OIDC_CONFIG names (nil: off); upstreamHTTP, set only
+	// by tests, is the client that reaches it.
+	Upstream     *upstream.Config
+	upstreamHTTP *http.Client
 }
 
 // usageError is a mistake in how civico was invoked: exit status 2.
@@ -305,6 +313,13 @@ func loadConfig(env func(string) string) (config, error) {
 			return c, usagef("CIVICO_CIE_OIDC_CONFIG: %v", err)
 		}
 		c.CIE = cc
+	}
+	if f := env("CIVICO_UPSTREAM_OIDC_CONFIG"); f != "" {
+		uc, err := upstream.LoadConfig(f)
+		if err != nil {
+			return c, usagef("CIVICO_UPSTREAM_OIDC_CONFIG: %v", err)
+		}
+		c.Upstream = uc
 	}
 	if err := loadPaymentsConfig(env, &c.Payments); err != nil {
 		return c, err

@@ -44,6 +44,7 @@ import (
 	"github.com/civico-pa/civico/internal/timeuse"
 	"github.com/civico-pa/civico/internal/timeuse/analysis"
 	"github.com/civico-pa/civico/internal/town"
+	"github.com/civico-pa/civico/internal/upstream"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -71,6 +72,10 @@ type civico struct {
 	// cie is the CIE ID OpenID Connect federation relying party (off
 	// without CIVICO_CIE_OIDC_CONFIG).
 	cie *cie.Module
+	// upstream is proxy mode: a regional or vendor SPID/CIE proxy as
+	// upstream OpenID Connect provider (off without
+	// CIVICO_UPSTREAM_OIDC_CONFIG).
+	upstream *upstream.Module
 	// cards is the card registry and the PINs' delivery; identity asks it
 	// at every card login whether the registry refuses the card.
 	cards *cards.Module
@@ -147,6 +152,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	}
 	c.spid = &spid.Module{TestIdP: cfg.demoSPID}
 	c.cie = &cie.Module{Config: cfg.CIE, HTTP: cfg.cieHTTP}
+	c.upstream = &upstream.Module{Config: cfg.Upstream, HTTP: cfg.upstreamHTTP}
 	c.cards = &cards.Module{Place: cfg.CardsPlace}
 	// The time-use survey weighs the catalogue's offices' hours; the
 	// coordination view shows the extra openings its results propose.
@@ -211,6 +217,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 		c.booking.Feature(),
 		c.spid.Feature(),
 		c.cie.Feature(),
+		c.upstream.Feature(),
 		tu.Feature(),
 		c.schools.Feature(),
 		c.cards.Feature(),

@@ -57,6 +57,7 @@ var periodicKinds = []string{
 	"timeuse.expired-invitations",
 	"timeuse.mix",
 	"timeuse.results",
+	"upstream.expired-logins",
 }
 
 // workKinds are the kinds of jobs features insert with their writes

@@ -120,6 +120,10 @@ func (c *cli) serve(args []string, demo bool) error {
 	if err := apps.civico.cie.Ensure(ctx); err != nil {
 		return err
 	}
+	// The upstream provider's client key, with private_key_jwt.
+	if err := apps.civico.upstream.Ensure(ctx); err != nil {
+		return err
+	}
 	// The signing key is made at the first start and must open with the
 	// configured secret key: a wrong secret stops civico here, not at the
 	// first login.

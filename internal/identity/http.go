@@ -134,6 +134,9 @@ type LoginMethod struct {
 // identity provider's name) and where it leads.
 type LoginOption struct {
 	Label, Href string
+	// Plain shows a Direct button's Label as it is (a label the town
+	// configured) instead of as a message id.
+	Plain bool
 }
 
 // LoginMethods gives a feature's way to log in for a login (need is

@@ -24,6 +24,11 @@ const (
 	// it asked for, the provider's trust chain verified to the configured
 	// trust anchor.
 	SourceCIE Source = "cie"
+	// SourceUpstream: asserted by the upstream OpenID Connect provider the
+	// town configured (a regional or vendor SPID/CIE proxy, package
+	// upstream) in an ID token civico verified against the provider's
+	// keys, for a login it asked for.
+	SourceUpstream Source = "upstream"
 	// SourceFiscalCode: derived from a proven fiscal code (sex and birth
 	// date are written into it).
 	SourceFiscalCode Source = "fiscal_code"
@@ -39,7 +44,7 @@ const (
 // does not.
 func (s Source) Proven() bool {
 	switch s {
-	case SourceEmailLink, SourceCNS, SourceSPID, SourceCIE, SourceFiscalCode, SourceRegister, SourceAdmin:
+	case SourceEmailLink, SourceCNS, SourceSPID, SourceCIE, SourceUpstream, SourceFiscalCode, SourceRegister, SourceAdmin:
 		return true
 	}
 	return false
