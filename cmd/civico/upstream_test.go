@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
@@ -130,7 +133,7 @@ func (s *upstreamSite) counts(t *testing.T) upstreamCounts {
 func (s *upstreamSite) reset() {
 	s.op.Set(func(o *upstreamtest.Provider) {
 		o.ACR, o.ForeignKey, o.WrongAudience, o.WrongNonce, o.OtherIssuer, o.InUserinfo = "", false, false, false, false, false
-		o.Down, o.TokenDown, o.NoEndSession, o.MethodClaim, o.Deny = false, false, false, "", false
+		o.Down, o.TokenDown, o.NoEndSession, o.MethodClaim, o.Deny, o.TokenRedirect = false, false, false, "", false, ""
 	})
 	s.apps.civico.upstream.Web.RP.Forget()
 }
@@ -179,6 +182,13 @@ func TestUpstreamLogin(t *testing.T) {
 				}
 				o.Person.FiscalNumber = c[:len(c)-1] + string(last)
 			}, status: http.StatusForbidden},
+			{name: "fiscal number in look-alike Unicode letters", why: "ASCII", breaks: func(o *upstreamtest.Provider) {
+				// ToUpper would make the dotless ı an I and the long ſ an S.
+				o.Person.FiscalNumber = "tınıt-" + strings.NewReplacer("i", "ı", "s", "ſ").Replace(strings.ToLower(strings.TrimPrefix(o.Person.FiscalNumber, "TINIT-")))
+			}, status: http.StatusForbidden},
+			{name: "token endpoint redirecting to plain http", why: "redirect", breaks: func(o *upstreamtest.Provider) {
+				o.TokenRedirect = strings.Replace(o.Issuer, "https://", "http://", 1) + "/token"
+			}, status: http.StatusBadGateway},
 			{name: "access denied at the provider", why: "access_denied", breaks: func(o *upstreamtest.Provider) { o.Deny = true }, status: http.StatusForbidden},
 			{name: "provider down at the start", why: "unreachable", breaks: func(o *upstreamtest.Provider) { o.Down = true }, status: http.StatusBadGateway},
 			{name: "token endpoint down", why: "unreachable", breaks: func(o *upstreamtest.Provider) { o.TokenDown = true }, status: http.StatusBadGateway},
@@ -466,6 +476,47 @@ func TestUpstreamPrivateKeyJWT(t *testing.T) {
 		if status, _ := s.login(t, s.upBrowser(t), "substantial"); status != http.StatusForbidden || s.counts(t) != before ||
 			!strings.Contains(s.lastRefusal(t), "invalid_client") {
 			t.Fatalf("%d %v %s", status, s.counts(t), s.lastRefusal(t))
+		}
+	})
+}
+
+// A proven login whose feature record fails is no login: the account it
+// would have created and its session are rolled back with the record
+// (identity.Proven.Also; outside review M2). Without the failure the same
+// login stands, with its record.
+func TestProvenLoginStandsOrFallsWithItsRecord(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		code, err := cf.Complete("RSSMRA80A01F205")
+		if err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("the feature's record failed")
+		recorded := 0
+		login := func(fail bool) (*identity.Login, error) {
+			return s.apps.identity.LoginProven(ctx, identity.Proven{FiscalCode: string(code), GivenName: "MARIO", FamilyName: "ROSSI",
+				Source: identity.SourceUpstream, Level: assurance.Substantial, Method: upstream.Method,
+				Also: func(ctx context.Context, tx *sql.Tx, l *identity.Login) error {
+					if fail {
+						return boom
+					}
+					recorded++
+					return nil
+				}}, "10.0.0.9", "test")
+		}
+		accounts, sessions := s.count(t, "accounts"), s.count(t, "sessions")
+		if _, err := login(true); !errors.Is(err, boom) {
+			t.Fatalf("a failing record: %v", err)
+		}
+		if a, se := s.count(t, "accounts"), s.count(t, "sessions"); a != accounts || se != sessions {
+			t.Fatalf("a login whose record failed left %d accounts and %d sessions (before: %d, %d)", a, se, accounts, sessions)
+		}
+		if l, err := login(false); err != nil || l.Account.FiscalCode != string(code) || recorded != 1 {
+			t.Fatalf("the same login with its record: %v, recorded %d", err, recorded)
+		}
+		if a, se := s.count(t, "accounts"), s.count(t, "sessions"); a != accounts+1 || se != sessions+1 {
+			t.Fatalf("after the login: %d accounts, %d sessions", a, se)
 		}
 	})
 }

@@ -461,6 +461,11 @@ type Proven struct {
 	// Proof names what a later revocation would end the session for (a
 	// card); empty for a provider's login.
 	Proof string
+	// Also, when set, runs in the login's transaction once the session is
+	// made: the feature's own record of the login (what proved it, the
+	// provider's session), so that the login and its record stand or fall
+	// together.
+	Also func(ctx context.Context, tx *sql.Tx, l *Login) error
 }
 
 // LoginProven starts a session for a person an identity provider proved,
@@ -548,6 +553,9 @@ func (s *Service) loginProven(ctx context.Context, p Proven, remote, userAgent s
 			}
 		}
 		login, err = s.sessionTx(ctx, tx, a, p.Level, p.Method, p.Proof, remote, userAgent)
+		if err == nil && p.Also != nil {
+			err = p.Also(ctx, tx, login)
+		}
 		return err
 	})
 	return s.started(ctx, login, err)

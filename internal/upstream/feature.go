@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"time"
 
@@ -43,7 +44,8 @@ func (m *Module) wire(h *feature.Host) error {
 	if m.Config != nil {
 		client := m.HTTP
 		if client == nil {
-			client = &http.Client{Timeout: 10 * time.Second}
+			client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment,
+				TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}, TLSHandshakeTimeout: 10 * time.Second}}
 		}
 		w.RP = &RP{Config: m.Config, Keys: m.Keys, BaseURL: h.BaseURL, HTTP: client}
 		h.ID.AddLoginMethod(w.loginMethod)

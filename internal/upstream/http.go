@@ -124,6 +124,9 @@ func (h *Web) start(w http.ResponseWriter, r *http.Request) {
 		level = assurance.Substantial
 	}
 	next := q.Get("next")
+	if len(next) > maxNext {
+		next = "/" // an address that long is nobody's page (outside review L6)
+	}
 	if next != "" {
 		next = web.SafeNext(next)
 	}
@@ -273,8 +276,26 @@ func (h *Web) callback(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	// The provider's session and the login's record (issuer, acr, the
+	// proxy's method) are written in the login's own transaction: a login
+	// without them does not happen (outside review M2).
+	also := func(ctx context.Context, tx *sql.Tx, login *identity.Login) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO upstream_sessions (session_hash, account_id, issuer, id_token, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			tokens.Hash(login.Token), login.Account.ID, p.Issuer, h.Box.Seal([]byte(person.IDToken), tokens.Hash(login.Token)), h.RP.now()); err != nil {
+			return err
+		}
+		details := map[string]string{"issuer": p.Issuer, "level": string(person.Level), "acr": person.Acr}
+		if person.Method != "" {
+			details["upstream_method"] = person.Method
+		}
+		return h.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + login.Account.ID, Action: "upstream.login", Subject: tokens.Hash(state)[:16], Remote: remote,
+			Details: details})
+	}
 	login, err := h.ID.Svc.LoginProven(ctx, identity.Proven{FiscalCode: person.FiscalCode, GivenName: person.GivenName, FamilyName: person.FamilyName,
-		BirthDate: person.BirthDate, Source: identity.SourceUpstream, Level: person.Level, Method: Method}, remote, r.UserAgent())
+		BirthDate: person.BirthDate, Source: identity.SourceUpstream, Level: person.Level, Method: Method, Also: also}, remote, r.UserAgent())
+	if _, ok := identity.RetryWait(err); ok {
+		h.record(ctx, state, remote, "throttled: "+err.Error())
+	}
 	if h.throttled(w, r, err) {
 		return
 	}
@@ -288,24 +309,12 @@ func (h *Web) callback(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusForbidden, "upstream.error.attributes")
 		return
 	}
-	if err := h.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO upstream_sessions (session_hash, account_id, issuer, id_token, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			tokens.Hash(login.Token), login.Account.ID, p.Issuer, h.Box.Seal([]byte(person.IDToken), tokens.Hash(login.Token)), h.RP.now()); err != nil {
-			return err
-		}
-		details := map[string]string{"issuer": p.Issuer, "level": string(person.Level), "acr": person.Acr}
-		if person.Method != "" {
-			details["upstream_method"] = person.Method
-		}
-		return h.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + login.Account.ID, Action: "upstream.login", Subject: tokens.Hash(state)[:16], Remote: remote,
-			Details: details})
-	}); err != nil {
-		// The login stands; only the provider's logout will not follow.
-		h.App.Log.Error("upstream: session record", "err", err, "request_id", web.RequestID(ctx))
-	}
 	h.ID.LoggedIn(w, r, login)
 	http.Redirect(w, r, h.ID.Next(next, login), http.StatusSeeOther) // #nosec G710 -- Next admits only a path on this site
 }
+
+// maxNext bounds the return address a login keeps.
+const maxNext = 2 << 10
 
 // record keeps a refused login in the audit log.
 func (h *Web) record(ctx context.Context, state, remote, reason string) {
@@ -332,12 +341,6 @@ func (h *Web) logoutStep(ctx context.Context, se *identity.Session) (string, err
 	if err != nil {
 		return "", err
 	}
-	if err := h.DB.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM upstream_sessions WHERE session_hash = $1`, se.Hash)
-		return err
-	}); err != nil {
-		return "", err
-	}
 	idToken, err := h.Box.Open(sealedToken, se.Hash)
 	if err != nil {
 		return "", err
@@ -347,13 +350,19 @@ func (h *Web) logoutStep(ctx context.Context, se *identity.Session) (string, err
 		return "", err
 	}
 	dest := h.RP.LogoutURL(p, string(idToken))
-	if dest != "" {
-		if err := h.DB.Tx(ctx, func(tx *sql.Tx) error {
-			return h.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + se.AccountID, Action: "upstream.logout", Subject: se.AccountID,
-				Details: map[string]string{"issuer": p.Issuer}})
-		}); err != nil {
-			return "", err
+	// The provider's session is forgotten and the logout recorded in one
+	// transaction (outside review M2).
+	if err := h.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM upstream_sessions WHERE session_hash = $1`, se.Hash); err != nil {
+			return err
 		}
+		if dest == "" {
+			return nil
+		}
+		return h.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + se.AccountID, Action: "upstream.logout", Subject: se.AccountID,
+			Details: map[string]string{"issuer": p.Issuer}})
+	}); err != nil {
+		return "", err
 	}
 	return dest, nil
 }

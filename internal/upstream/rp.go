@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -30,11 +31,31 @@ type RP struct {
 	Keys *Keys
 	// BaseURL is the portal's address (the redirect URI's).
 	BaseURL string
-	HTTP    *http.Client
-	Now     func() time.Time
+	// HTTP talks to the provider; whatever its own redirect policy, the
+	// relying party follows no redirect (client).
+	HTTP *http.Client
+	Now  func() time.Time
 
 	mu       sync.Mutex
 	provider *Provider
+}
+
+// ErrRedirect is a provider's endpoint answering with a redirect.
+var ErrRedirect = errors.New("upstream: the provider answered with a redirect, which the relying party does not follow")
+
+// client is rp.HTTP refusing every redirect: discovery, keys, token and
+// userinfo must answer at the address the provider published, over TLS. A
+// redirect to plain http would let someone on the path serve another
+// discovery document, with their own keys, or read the code, the PKCE
+// verifier and the client secret (outside review M1).
+func (rp *RP) client() *http.Client {
+	c := http.DefaultClient
+	if rp.HTTP != nil {
+		c = rp.HTTP
+	}
+	cp := *c
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return ErrRedirect }
+	return &cp
 }
 
 // Provider is the upstream provider's metadata, from its discovery
@@ -71,7 +92,7 @@ func (rp *RP) Provider(ctx context.Context) (*Provider, error) {
 	if p != nil && now.Sub(p.fetched) < ProviderTTL {
 		return p, nil
 	}
-	ctx = oidc.ClientContext(ctx, rp.HTTP)
+	ctx = oidc.ClientContext(ctx, rp.client())
 	op, err := oidc.NewProvider(ctx, rp.Config.Issuer)
 	if err != nil {
 		return nil, &Unreachable{Err: err}
@@ -106,7 +127,7 @@ func (rp *RP) Provider(ctx context.Context) (*Provider, error) {
 		return nil, &Unreachable{Err: errors.New("discovery: the provider does not take PKCE S256")}
 	}
 	p = &Provider{Provider: op, Issuer: rp.Config.Issuer, EndSession: md.EndSession, IssParameter: md.IssParameter, AuthMethods: md.AuthMethods, fetched: now,
-		verifier: op.VerifierContext(oidc.ClientContext(context.WithoutCancel(ctx), rp.HTTP), &oidc.Config{ClientID: rp.Config.ClientID, Now: rp.now})}
+		verifier: op.VerifierContext(oidc.ClientContext(context.WithoutCancel(ctx), rp.client()), &oidc.Config{ClientID: rp.Config.ClientID, Now: rp.now})}
 	rp.mu.Lock()
 	rp.provider = p
 	rp.mu.Unlock()
@@ -191,8 +212,8 @@ func (e *MissingError) Error() string { return "upstream: the provider did not g
 // token and returns the person it proves, completed from the userinfo
 // when the ID token leaves attributes out.
 func (rp *RP) Finish(ctx context.Context, p *Provider, code string, pend Pending) (*Person, error) {
-	ctx = oidc.ClientContext(ctx, rp.HTTP)
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, rp.HTTP)
+	ctx = oidc.ClientContext(ctx, rp.client())
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, rp.client())
 	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(pend.Verifier)}
 	conf := rp.oauth(p)
 	if rp.Config.ClientAuth == AuthPrivateKeyJWT {
@@ -251,7 +272,8 @@ func (rp *RP) Finish(ctx context.Context, p *Provider, code string, pend Pending
 	}
 	c := rp.Config.Claims
 	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return strings.TrimSpace(s) }
-	if str(claims, c.FiscalNumber) == "" && p.UserInfoEndpoint() != "" && tok.AccessToken != "" {
+	missing := str(claims, c.FiscalNumber) == "" || str(claims, c.GivenName) == "" || str(claims, c.FamilyName) == ""
+	if missing && p.UserInfoEndpoint() != "" && tok.AccessToken != "" {
 		// The attributes in the userinfo: the same subject's, from the
 		// provider's TLS endpoint with the access token.
 		ui, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
@@ -271,14 +293,24 @@ func (rp *RP) Finish(ctx context.Context, p *Provider, code string, pend Pending
 			}
 		}
 	}
-	fiscal := strings.ToUpper(str(claims, c.FiscalNumber))
-	fiscal = strings.TrimPrefix(fiscal, "TINIT-")
+	// The code as asserted: TINIT- exactly as SPID and CIE write it (or
+	// none, as some proxies pass it on), and nothing but ASCII, so that
+	// no Unicode case mapping (dotless ı, long ſ) turns one string into
+	// another person's code; cf.Parse does the rest (outside review L2).
+	fiscal := strings.TrimPrefix(str(claims, c.FiscalNumber), "TINIT-")
 	if fiscal == "" {
 		return nil, &MissingError{What: "the fiscal number"}
 	}
-	if _, err := cf.Parse(fiscal); err != nil {
+	for i := range len(fiscal) {
+		if fiscal[i] >= utf8.RuneSelf {
+			return nil, &MissingError{What: "a fiscal number in ASCII"}
+		}
+	}
+	parsed, err := cf.Parse(fiscal)
+	if err != nil {
 		return nil, &MissingError{What: fmt.Sprintf("a valid fiscal number (%v)", err)}
 	}
+	fiscal = string(parsed)
 	person := &Person{FiscalCode: fiscal, GivenName: str(claims, c.GivenName), FamilyName: str(claims, c.FamilyName), BirthDate: str(claims, c.BirthDate),
 		Level: level, Acr: acr, Subject: id.Subject, IDToken: raw}
 	if c.Method != "" {

@@ -62,6 +62,9 @@ type Provider struct {
 	Deny bool
 	// TokenDown answers the token endpoint with 503 only.
 	TokenDown bool
+	// TokenRedirect, when set, answers the token endpoint with a 307 to
+	// that address (a load balancer sending the client to plain http).
+	TokenRedirect string
 	// NoEndSession leaves end_session_endpoint out of the discovery.
 	NoEndSession bool
 	// ClientJWKS, when set, is where the client's keys are: the token
@@ -228,10 +231,14 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.mu.Lock()
-	tokenDown := p.TokenDown
+	tokenDown, redirect := p.TokenDown, p.TokenRedirect
 	p.mu.Unlock()
 	if tokenDown {
 		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	if redirect != "" {
+		http.Redirect(w, r, redirect, http.StatusTemporaryRedirect)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
