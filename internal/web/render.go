@@ -157,14 +157,70 @@ func (p *Page) PathFragment(name string) (template.HTML, error) {
 	return p.fragment(fragmentKey{name: name, lang: p.Lang, town: p.Town, chrome: p.Chrome, path: p.Path})
 }
 
+// RatingForm is the clarity rating (template "feedback"), which depends
+// only on the language, town, application, path (its token is bound to
+// the path) and the state of a rating just sent (Page.Feedback): rendered
+// once for each.
+func (p *Page) RatingForm() (template.HTML, error) {
+	return p.fragment(fragmentKey{name: "feedback", lang: p.Lang, town: p.Town, chrome: p.Chrome, path: p.Path, variant: p.Feedback})
+}
+
+// ViewerLinks are the links of the header that show the logged-in person
+// (Back office for an operator, the personal area with their name): the
+// only part of the layout that differs between residents on the same
+// page, so it is written here, at every request, and the rest of the
+// header is rendered once per path (templates/header.html). Its texts
+// and attributes are escaped as html/template escapes them.
+func (p *Page) ViewerLinks() template.HTML {
+	v := p.Viewer
+	if v == nil || p.Chrome == nil {
+		return ""
+	}
+	var m Markup
+	m.Grow(1024)
+	if v.Operator {
+		label := p.T("layout.backoffice")
+		m.Raw("\n              <a class=\"btn btn-outline-light btn-icon me-2\" href=\"")
+		m.Href(p.Chrome.PortalURL + "/backoffice")
+		m.Raw(`" data-element="backoffice-link">`)
+		m.Raw(string(p.Icon("it-settings", "icon-white")))
+		m.Raw(`<span class="d-none d-lg-block">`)
+		m.Text(label)
+		m.Raw(`</span><span class="visually-hidden d-lg-none">`)
+		m.Text(label)
+		m.Raw(`</span></a>`)
+	}
+	profile := p.Chrome.Profile
+	if profile == "" {
+		profile = p.Chrome.PortalURL + "/profilo"
+	}
+	label := p.T("layout.personal_area")
+	m.Raw("\n              <a class=\"btn btn-primary btn-icon btn-full\" href=\"")
+	m.Href(profile)
+	m.Raw(`" data-element="personal-area-login">`)
+	m.Raw(string(p.Icon("it-user", "icon-white")))
+	m.Raw(`<span class="d-none d-lg-block">`)
+	m.Text(label)
+	m.Raw(` · `)
+	m.Text(v.Name)
+	m.Raw(`</span><span class="visually-hidden d-lg-none">`)
+	m.Text(label)
+	m.Raw(` · `)
+	m.Text(v.Name)
+	m.Raw(`</span></a>`)
+	return m.HTML()
+}
+
 func (p *Page) fragment(key fragmentKey) (template.HTML, error) {
 	return p.fragments.Load(key, func() (template.HTML, error) { return executeHTML(p.tmpl, key.name, p) })
 }
 
 type fragmentKey struct {
-	name, lang, path string
-	town             town.Profile
-	chrome           *Chrome
+	// variant tells apart the renderings of one fragment that depend on
+	// one more value of the page (RatingForm: the rating's state).
+	name, lang, path, variant string
+	town                      town.Profile
+	chrome                    *Chrome
 }
 
 // FragmentCache keeps the fragments of the layout (Page.Fragment,
