@@ -103,6 +103,66 @@ type Page struct {
 	contentStamp cache.Stamp
 	// fragments is the application's (App.Fragments).
 	fragments *FragmentCache
+
+	// Shell is the layout's parts, made by Render before the layout runs.
+	Shell Shell
+}
+
+// Shell is what the layout (templates/shell/page.html) inserts around a
+// page's own templates, made by Go code before it runs: the parts that
+// depend only on language, town, application and path come from the
+// fragment cache, the logged-in person's links are Page.ViewerLinks. The
+// layout reads them as fields: text/template reaches a method of the
+// page through a reflective lookup and call at each use, which was most
+// of the layout's cost on a page whose content is shared.
+type Shell struct {
+	SiteTitle, HeadLinks                template.HTML
+	HeaderTop, HeaderUser, HeaderBottom template.HTML
+	// Content is the page's content shared by every visitor
+	// (App.SharedContent), when HasContent.
+	Content    template.HTML
+	HasContent bool
+	// Contacts (not on a staff page), Rating (Page.ShowsRating) and
+	// Footer end the page.
+	Contacts, Rating, Footer template.HTML
+}
+
+// shell makes p.Shell (Render, once p's templates and status are known).
+func (p *Page) shell() error {
+	s := &p.Shell
+	var err error
+	part := func(name string, path bool) template.HTML {
+		if err != nil {
+			return ""
+		}
+		var h template.HTML
+		if path {
+			h, err = p.PathFragment(name)
+		} else {
+			h, err = p.Fragment(name)
+		}
+		return h
+	}
+	s.SiteTitle = part("site-title", false)
+	s.HeadLinks = part("head-links", false)
+	s.HeaderTop = part("header-top", true)
+	if p.Chrome != nil && p.Chrome.Login != "" {
+		if p.Viewer != nil {
+			s.HeaderUser = p.ViewerLinks()
+		} else {
+			s.HeaderUser = part("header-login", true)
+		}
+	}
+	s.HeaderBottom = part("header-bottom", true)
+	s.Content, s.HasContent = p.content, p.hasContent
+	if !p.Staff {
+		s.Contacts = part("contacts", false)
+	}
+	if p.ShowsRating() && err == nil {
+		s.Rating, err = p.RatingForm()
+	}
+	s.Footer = part("footer", false)
+	return err
 }
 
 // T translates a message id into the page's language.
@@ -578,6 +638,9 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Pag
 		}
 		p.content, p.hasContent = content, true
 		p.contentCache.Put(p.contentStamp, p.contentKey, p.content)
+	}
+	if err := p.shell(); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
 	}
 	if err := t.ExecuteTemplate(buf, "layout@"+name, p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
