@@ -93,6 +93,8 @@ type Data struct {
 	Notice    string
 	// The lists above, written by Go code (lists.go).
 	PanelsHTML, RecentHTML, MessagesHTML, ServicesHTML template.HTML
+	// TabsHTML is the tabs' links (tabsHTML).
+	TabsHTML template.HTML
 }
 
 // ServiceView is a service with whether this session may request it.
@@ -133,6 +135,7 @@ func (h *Web) render(w http.ResponseWriter, r *http.Request, status int, tab, ti
 	case "services":
 		d.ServicesHTML = servicesHTML(page, d)
 	}
+	d.TabsHTML = tabsHTML(page, d)
 	page.Data = d
 	w.Header().Set("Cache-Control", "private, no-store")
 	h.App.HTML(w, r, status, "area_"+tab, page)

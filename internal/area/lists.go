@@ -209,3 +209,47 @@ func servicesHTML(p *web.Page, d *Data) template.HTML {
 	}
 	return m.HTML()
 }
+
+// areaTabs are the personal area's tabs: the page each names (Data.Tab),
+// its address and the message id of its label.
+var areaTabs = []struct{ tab, href, label string }{
+	{"desk", "/area-personale", "area.tab.desk"},
+	{"messages", "/area-personale/messaggi", "area.tab.messages"},
+	{"activities", "/area-personale/attivita", "area.tab.activities"},
+	{"services", "/area-personale/servizi", "area.tab.services"},
+	{"documents", "/area-personale/documenti", "area.tab.documents"},
+}
+
+// tabsHTML is the tabs' links, the current one marked (a message is in
+// the Messaggi tab), Messaggi with the count of the unread ones.
+func tabsHTML(p *web.Page, d *Data) template.HTML {
+	var m web.Markup
+	m.Grow(1024)
+	for i, t := range areaTabs {
+		if i > 0 {
+			m.Raw("\n    ")
+		}
+		current := d.Tab == t.tab || t.tab == "messages" && d.Tab == "message"
+		m.Raw("\n<li class=\"nav-item\"><a class=\"nav-link")
+		if current {
+			m.Raw(" active")
+		}
+		m.Raw(`" href="`)
+		m.Href(t.href)
+		m.Raw(`"`)
+		if current {
+			m.Raw(` aria-current="page"`)
+		}
+		m.Raw(`>`)
+		m.Text(p.T(t.label))
+		if t.tab == "messages" && d.Unread != 0 {
+			m.Raw(` <span class="badge bg-primary ms-1">`)
+			m.Int(d.Unread)
+			m.Raw(`<span class="visually-hidden"> `)
+			m.Text(p.T("area.unread_count"))
+			m.Raw(`</span></span>`)
+		}
+		m.Raw("</a></li>\n")
+	}
+	return m.HTML()
+}

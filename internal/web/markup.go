@@ -39,12 +39,48 @@ func (m *Markup) Int(n int) { m.b.WriteString(strconv.Itoa(n)) }
 
 // Href writes a link's address for a quoted href: as html/template does, an
 // address with a scheme other than http, https or mailto (javascript:,
-// data:...) becomes "#ZgotmplZ", a link to nowhere.
+// data:...) becomes "#ZgotmplZ", a link to nowhere, and a byte a URL may
+// not hold (a space, <, a quote, non-ASCII) is percent-encoded.
 func (m *Markup) Href(u string) {
 	if !SafeURL(u) {
 		u = "#ZgotmplZ"
 	}
-	m.Text(u)
+	m.Text(normalizeURL(u))
+}
+
+// normalizeURL percent-encodes what html/template's URL normalizer does:
+// every byte but the letters, digits, the URL's reserved and unreserved
+// characters and '%' (an escape already written).
+func normalizeURL(u string) string {
+	i := 0
+	for i < len(u) && urlKeeps(u[i]) {
+		i++
+	}
+	if i == len(u) {
+		return u
+	}
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	b.Grow(len(u) + 16)
+	b.WriteString(u[:i])
+	for ; i < len(u); i++ {
+		if c := u[i]; urlKeeps(c) {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
+}
+
+func urlKeeps(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$&*+,/:;=?@[]-._~%", c) >= 0
 }
 
 // Time writes an instant as a <time> element read on the town's clock.

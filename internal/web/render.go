@@ -103,6 +103,66 @@ type Page struct {
 	contentStamp cache.Stamp
 	// fragments is the application's (App.Fragments).
 	fragments *FragmentCache
+
+	// Shell is the layout's parts, made by Render before the layout runs.
+	Shell Shell
+}
+
+// Shell is what the layout (templates/shell/page.html) inserts around a
+// page's own templates, made by Go code before it runs: the parts that
+// depend only on language, town, application and path come from the
+// fragment cache, the logged-in person's links are Page.ViewerLinks. The
+// layout reads them as fields: text/template reaches a method of the
+// page through a reflective lookup and call at each use, which was most
+// of the layout's cost on a page whose content is shared.
+type Shell struct {
+	SiteTitle, HeadLinks                template.HTML
+	HeaderTop, HeaderUser, HeaderBottom template.HTML
+	// Content is the page's content shared by every visitor
+	// (App.SharedContent), when HasContent.
+	Content    template.HTML
+	HasContent bool
+	// Contacts (not on a staff page), Rating (Page.ShowsRating) and
+	// Footer end the page.
+	Contacts, Rating, Footer template.HTML
+}
+
+// shell makes p.Shell (Render, once p's templates and status are known).
+func (p *Page) shell() error {
+	s := &p.Shell
+	var err error
+	part := func(name string, path bool) template.HTML {
+		if err != nil {
+			return ""
+		}
+		var h template.HTML
+		if path {
+			h, err = p.PathFragment(name)
+		} else {
+			h, err = p.Fragment(name)
+		}
+		return h
+	}
+	s.SiteTitle = part("site-title", false)
+	s.HeadLinks = part("head-links", false)
+	s.HeaderTop = part("header-top", true)
+	if p.Chrome != nil && p.Chrome.Login != "" {
+		if p.Viewer != nil {
+			s.HeaderUser = p.ViewerLinks()
+		} else {
+			s.HeaderUser = part("header-login", true)
+		}
+	}
+	s.HeaderBottom = part("header-bottom", true)
+	s.Content, s.HasContent = p.content, p.hasContent
+	if !p.Staff {
+		s.Contacts = part("contacts", false)
+	}
+	if p.ShowsRating() && err == nil {
+		s.Rating, err = p.RatingForm()
+	}
+	s.Footer = part("footer", false)
+	return err
 }
 
 // T translates a message id into the page's language.
@@ -157,14 +217,70 @@ func (p *Page) PathFragment(name string) (template.HTML, error) {
 	return p.fragment(fragmentKey{name: name, lang: p.Lang, town: p.Town, chrome: p.Chrome, path: p.Path})
 }
 
+// RatingForm is the clarity rating (template "feedback"), which depends
+// only on the language, town, application, path (its token is bound to
+// the path) and the state of a rating just sent (Page.Feedback): rendered
+// once for each.
+func (p *Page) RatingForm() (template.HTML, error) {
+	return p.fragment(fragmentKey{name: "feedback", lang: p.Lang, town: p.Town, chrome: p.Chrome, path: p.Path, variant: p.Feedback})
+}
+
+// ViewerLinks are the links of the header that show the logged-in person
+// (Back office for an operator, the personal area with their name): the
+// only part of the layout that differs between residents on the same
+// page, so it is written here, at every request, and the rest of the
+// header is rendered once per path (templates/header.html). Its texts
+// and attributes are escaped as html/template escapes them.
+func (p *Page) ViewerLinks() template.HTML {
+	v := p.Viewer
+	if v == nil || p.Chrome == nil {
+		return ""
+	}
+	var m Markup
+	m.Grow(1024)
+	if v.Operator {
+		label := p.T("layout.backoffice")
+		m.Raw("\n              <a class=\"btn btn-outline-light btn-icon me-2\" href=\"")
+		m.Href(p.Chrome.PortalURL + "/backoffice")
+		m.Raw(`" data-element="backoffice-link">`)
+		m.Raw(string(p.Icon("it-settings", "icon-white")))
+		m.Raw(`<span class="d-none d-lg-block">`)
+		m.Text(label)
+		m.Raw(`</span><span class="visually-hidden d-lg-none">`)
+		m.Text(label)
+		m.Raw(`</span></a>`)
+	}
+	profile := p.Chrome.Profile
+	if profile == "" {
+		profile = p.Chrome.PortalURL + "/profilo"
+	}
+	label := p.T("layout.personal_area")
+	m.Raw("\n              <a class=\"btn btn-primary btn-icon btn-full\" href=\"")
+	m.Href(profile)
+	m.Raw(`" data-element="personal-area-login">`)
+	m.Raw(string(p.Icon("it-user", "icon-white")))
+	m.Raw(`<span class="d-none d-lg-block">`)
+	m.Text(label)
+	m.Raw(` · `)
+	m.Text(v.Name)
+	m.Raw(`</span><span class="visually-hidden d-lg-none">`)
+	m.Text(label)
+	m.Raw(` · `)
+	m.Text(v.Name)
+	m.Raw(`</span></a>`)
+	return m.HTML()
+}
+
 func (p *Page) fragment(key fragmentKey) (template.HTML, error) {
 	return p.fragments.Load(key, func() (template.HTML, error) { return executeHTML(p.tmpl, key.name, p) })
 }
 
 type fragmentKey struct {
-	name, lang, path string
-	town             town.Profile
-	chrome           *Chrome
+	// variant tells apart the renderings of one fragment that depend on
+	// one more value of the page (RatingForm: the rating's state).
+	name, lang, path, variant string
+	town                      town.Profile
+	chrome                    *Chrome
 }
 
 // FragmentCache keeps the fragments of the layout (Page.Fragment,
@@ -522,6 +638,9 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Pag
 		}
 		p.content, p.hasContent = content, true
 		p.contentCache.Put(p.contentStamp, p.contentKey, p.content)
+	}
+	if err := p.shell(); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
 	}
 	if err := t.ExecuteTemplate(buf, "layout@"+name, p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
