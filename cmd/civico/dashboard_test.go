@@ -7,14 +7,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/booking"
 	"github.com/civico-pa/civico/internal/dashboard"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/payments"
 )
 
@@ -249,6 +252,111 @@ func TestDashboardCountsLoginAndPayments(t *testing.T) {
 		res, body := p.browser(t, nil).do("GET", p.plain.URL+dashboard.PublicPath, nil)
 		if res.StatusCode != 200 || !strings.Contains(body, `<dt class="col-sm-6">Pagamenti fatti sul portale</dt><dd class="col-sm-6">100.0%</dd>`) {
 			t.Errorf("the public page: %d, no share of payments on the portal", res.StatusCode)
+		}
+	})
+}
+
+// bookFirstSlot books the first free time of the service at the office
+// through the server, as a resident with an account does, and returns
+// the booking's id.
+func bookFirstSlot(t *testing.T, b *browser, base, office, service string) string {
+	t.Helper()
+	choice := url.Values{"ufficio": {office}, "servizio": {service}}
+	res, body := b.do("GET", base+"/prenota-appuntamento/orario?"+choice.Encode(), nil)
+	m := regexp.MustCompile(`name="inizio" id="f-slot-0" value="(\d+)"`).FindStringSubmatch(body)
+	if res.StatusCode != 200 || m == nil {
+		t.Fatalf("time step: %d", res.StatusCode)
+	}
+	choice.Set("inizio", m[1])
+	choice.Set("phone", "+39 333 1234567")
+	res, _ = b.do("POST", base+"/prenota-appuntamento/conferma", choice)
+	loc := regexp.MustCompile(`^/area-personale/appuntamenti/([0-9a-f]{32})\?prenotato=1$`).FindStringSubmatch(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusSeeOther || loc == nil {
+		t.Fatalf("book: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	return loc[1]
+}
+
+// Appointments booked through the server as built reach the dashboard on
+// their day, on both engines: a woman's and a man's (their cards prove
+// their sex) by the days from the booking to the day, in the month of the
+// day; one cancelled is not counted, nor one whose day has not come;
+// collecting again counts nothing twice; the statistics office's page
+// shows them by year and by sex, and the public page's missing figures
+// no longer name the appointments.
+func TestDashboardAppointmentWaits(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSportelloSite(t, d)
+		ctx := context.Background()
+		if err := (&booking.Store{DB: d}).SeedDemo(ctx); err != nil {
+			t.Fatal(err)
+		}
+		base := s.tls.URL
+		const cie, tari = "carta-identita-elettronica", "tari"
+		woman, _ := s.resident("CNTGLI85M41F205", "GIULIA", "CONTI", "giulia.conti@example.org")
+		man, _ := s.resident("RSSMRA80A01F205", "MARIO", "ROSSI", "mario.rossi@example.org")
+		ids := []string{bookFirstSlot(t, woman, base, "anagrafe", cie), bookFirstSlot(t, man, base, "anagrafe", cie), bookFirstSlot(t, woman, base, "tributi", tari)}
+		// She cancels the second of hers.
+		her, _ := accountOf(t, s, "CNTGLI85M41F205")
+		if _, err := (&booking.Store{DB: d}).Cancel(ctx, ids[2], her, "test"); err != nil {
+			t.Fatal(err)
+		}
+		var last time.Time
+		want := map[string]int64{}
+		for i, id := range ids[:2] {
+			var start time.Time
+			if err := d.QueryRowContext(ctx, `SELECT start_at FROM bookings WHERE id = $1`, id).Scan(&start); err != nil {
+				t.Fatal(err)
+			}
+			if start.After(last) {
+				last = start
+			}
+			days := booking.DaysBetween(hours.DateOf(time.Now()), hours.DateOf(start))
+			want[dashboard.Month(start)+"|"+cie+":"+dashboard.DaysBucket(days)+"|"+[]string{"F", "M"}[i]]++
+		}
+		store := s.apps.civico.dashboard.Store
+		counted := func() map[string]int64 {
+			t.Helper()
+			runTask(t, s.idSite, "dashboard", "figures")
+			counts, err := store.Counts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int64{}
+			for _, c := range counts {
+				if c.Figure == dashboard.AppointmentWaits {
+					got[c.Month+"|"+c.Key+"|"+c.Sex] += c.N
+				}
+			}
+			return got
+		}
+		if got := counted(); len(got) != 0 {
+			t.Fatalf("appointments counted before their day: %v", got)
+		}
+		// The collection's clock reaches the later appointment's day.
+		store.Now = func() time.Time { return last.Add(dashboard.DefaultLag + time.Minute) }
+		for range 2 {
+			got := counted()
+			if len(got) != len(want) {
+				t.Errorf("counters %v, want %v", got, want)
+			}
+			for k, n := range want {
+				if got[k] != n {
+					t.Errorf("counter %s = %d, want %d (all: %v)", k, got[k], n, got)
+				}
+			}
+		}
+		office := operatorBrowser(t, s.idSite, "istat@comune.example.it", "statistics")
+		res, body := office.do("GET", s.plain.URL+dashboard.BOPath, nil)
+		year := strconv.Itoa(last.In(hours.Rome).Year())
+		for _, w := range []string{`<caption>Attesa degli appuntamenti per anno</caption>`, `<th scope="row">` + year + `</th>`,
+			`<svg role="img" aria-labelledby="chart-appuntamenti-sesso-t chart-appuntamenti-sesso-d"`, `<caption>Attesa degli appuntamenti per sesso</caption>`} {
+			if res.StatusCode != 200 || !strings.Contains(body, w) {
+				t.Fatalf("the office's page: %d, no %s", res.StatusCode, w)
+			}
+		}
+		if strings.Contains(body, "Tempi di attesa degli appuntamenti") {
+			t.Error("the page still says the appointments' waits are missing")
 		}
 	})
 }

@@ -630,7 +630,8 @@ func topicNews(m *news.Module) func(ctx context.Context, topic string, page, per
 // dashboardModule hands the dashboard each feature's figures, in the
 // dashboard's words: identity's registrations and active residents, the
 // cards' PINs handed out, the Sportello's applications by channel and
-// those open, the payments by channel, the queue's waits; the catalogue names the services.
+// those open, the payments by channel, the queue's waits, the appointments' waits
+// by the booker's sex; the catalogue names the services.
 func (c *civico) dashboardModule() *dashboard.Module {
 	return &dashboard.Module{
 		Sources: []dashboard.Source{
@@ -674,6 +675,14 @@ func (c *civico) dashboardModule() *dashboard.Module {
 				out := make([]dashboard.Event, len(list))
 				for i, t := range list {
 					out[i] = dashboard.Event{At: t.At, Key: t.Service + ":" + dashboard.WaitBucket(t.Wait)}
+				}
+				return out, err
+			}},
+			{Figure: dashboard.AppointmentWaits, Events: func(ctx context.Context, from, to time.Time) ([]dashboard.Event, error) {
+				list, err := c.booking.Store.Kept(ctx, from, to)
+				out := make([]dashboard.Event, len(list))
+				for i, a := range list {
+					out[i] = dashboard.Event{At: a.At, Key: a.Service + ":" + dashboard.DaysBucket(a.Days), Sex: a.Sex}
 				}
 				return out, err
 			}},

@@ -111,3 +111,35 @@ func TestCollectCountsOnce(t *testing.T) {
 		})
 	}
 }
+
+// The classes of an appointment's wait at their edges.
+func TestDaysBucket(t *testing.T) {
+	for days, want := range map[int]string{-1: "0", 0: "0", 1: "1-3", 3: "1-3", 4: "4-7", 7: "4-7", 8: "8-14", 14: "8-14", 15: "15-30", 30: "15-30", 31: "31-60", 60: "31-60", 61: "60+"} {
+		if got := DaysBucket(days); got != want {
+			t.Errorf("DaysBucket(%d) = %s, want %s", days, got, want)
+		}
+	}
+}
+
+// Appointments kept reach the view by the year of their day and class of
+// wait, and by class and sex over all years.
+func TestAppointmentWaitsView(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		src := &events{}
+		at := func(y int) time.Time { return time.Date(y, 5, 4, 9, 0, 0, 0, time.UTC) }
+		src.add(Event{At: at(2025), Key: "cie:" + DaysBucket(2), Sex: "F"}, Event{At: at(2025), Key: "tari:" + DaysBucket(3), Sex: "M"},
+			Event{At: at(2026), Key: "cie:" + DaysBucket(2), Sex: ""}, Event{At: at(2026), Key: "cie:" + DaysBucket(40), Sex: "F"})
+		s := &Store{DB: d, Sources: []Source{src.source(AppointmentWaits)}, Now: func() time.Time { return at(2027) }}
+		if _, err := s.Collect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.View(ctx)
+		if err != nil || len(v.Appointments) != 2 || v.Appointments[0].N["1-3"] != 2 || v.Appointments[1].N["1-3"] != 1 || v.Appointments[1].N["31-60"] != 1 {
+			t.Fatalf("by year: %+v, %v", v.Appointments, err)
+		}
+		if got := v.AppointmentsBySex["1-3"]; got != (BySex{F: 1, M: 1, U: 1}) || v.AppointmentsBySex["31-60"] != (BySex{F: 1}) {
+			t.Errorf("by sex: %+v", v.AppointmentsBySex)
+		}
+	})
+}

@@ -52,6 +52,10 @@ const (
 	Applications  = "applications"  // applications registered, key "service:channel"
 	Payments      = "payments"      // receipts recorded, key "category:channel" (checkout: on the portal)
 	QueueWaits    = "queue_waits"   // tickets served, key "service:bucket" (WaitBucket)
+	// AppointmentWaits are the appointments that stood on their day,
+	// counted in the month of the day, key "service:bucket" (DaysBucket
+	// of the days from the booking to the day), by the booker's proven sex.
+	AppointmentWaits = "appointment_waits"
 	Active30      = "active_30"     // residents who logged in in the last 30 days
 	Active90      = "active_90"     // ... 90 days
 	Open          = "open_applications"
@@ -71,6 +75,29 @@ func WaitBucket(d time.Duration) string {
 		return "20-30"
 	case m < 60:
 		return "30-60"
+	}
+	return "60+"
+}
+
+// DaysBuckets are the classes of an appointment's wait, in calendar days
+// from the booking to the appointment's day.
+var DaysBuckets = []string{"0", "1-3", "4-7", "8-14", "15-30", "31-60", "60+"}
+
+// DaysBucket is the class of a wait of days.
+func DaysBucket(days int) string {
+	switch {
+	case days <= 0:
+		return "0"
+	case days <= 3:
+		return "1-3"
+	case days <= 7:
+		return "4-7"
+	case days <= 14:
+		return "8-14"
+	case days <= 30:
+		return "15-30"
+	case days <= 60:
+		return "31-60"
 	}
 	return "60+"
 }

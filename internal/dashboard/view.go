@@ -93,7 +93,12 @@ type View struct {
 	// all of them; PaidOnline and PaidAll their sums.
 	Paid []PaidRow
 	// Waits are the queue's tickets served by year and wait (WaitBuckets).
-	Waits               []WaitYear
+	Waits []WaitYear
+	// Appointments are the appointments kept by year and days waited
+	// (DaysBuckets); AppointmentsBySex the same by days waited and sex,
+	// all years together.
+	Appointments      []WaitYear
+	AppointmentsBySex map[string]BySex
 	PaidOnline, PaidAll BySex
 	MeasuredAt          time.Time
 	CollectedAt         string
@@ -141,6 +146,8 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 	services := map[string]*ServiceRow{}
 	paid := map[string]*PaidRow{}
 	waits := map[string]map[string]int64{}
+	appts := map[string]map[string]int64{}
+	v.AppointmentsBySex = map[string]BySex{}
 	year := func(m map[string]*Year, y string) *Year {
 		if m[y] == nil {
 			m[y] = &Year{Year: y}
@@ -176,6 +183,15 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 				waits[y] = map[string]int64{}
 			}
 			waits[y][bucket] += n
+		case AppointmentWaits:
+			_, bucket, _ := strings.Cut(key, ":")
+			if appts[y] == nil {
+				appts[y] = map[string]int64{}
+			}
+			appts[y][bucket] += n
+			b := v.AppointmentsBySex[bucket]
+			b.add(sex, n)
+			v.AppointmentsBySex[bucket] = b
 		case Payments:
 			category, channel, _ := strings.Cut(key, ":")
 			r := paid[category]
@@ -224,6 +240,10 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 		v.Waits = append(v.Waits, WaitYear{Year: y, N: n})
 	}
 	slices.SortFunc(v.Waits, func(a, b WaitYear) int { return strings.Compare(a.Year, b.Year) })
+	for y, n := range appts {
+		v.Appointments = append(v.Appointments, WaitYear{Year: y, N: n})
+	}
+	slices.SortFunc(v.Appointments, func(a, b WaitYear) int { return strings.Compare(a.Year, b.Year) })
 	for _, r := range paid {
 		v.Paid = append(v.Paid, *r)
 	}

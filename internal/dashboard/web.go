@@ -255,28 +255,48 @@ func (h *Web) data(p *web.Page, v *View, names map[string]string, staff bool) *P
 	}
 	pay.Chart = chart.Stacked{ID: "chart-pagamenti", Title: pay.Title, Desc: p.T("dashboard.chart.desc"), Total: 1, Rows: payRows}.SVG()
 	d.Figures = append(d.Figures, pay)
-	waits := Figure{ID: "attese", Title: p.T("dashboard.waits.title"), Lead: p.T("dashboard.waits.lead"),
-		Table: Table{Caption: p.T("dashboard.waits.title"), Head: []string{p.T("dashboard.year")}}}
-	for _, b := range WaitBuckets {
-		waits.Table.Head = append(waits.Table.Head, b+" min")
-	}
-	waits.Table.Head = append(waits.Table.Head, p.T("dashboard.total"))
-	for _, y := range v.Waits {
-		row, total := []string{y.Year}, int64(0)
-		for _, b := range WaitBuckets {
-			row = append(row, num(y.N[b]))
-			total += y.N[b]
+	byYear := func(id, title, lead string, buckets []string, unit string, list []WaitYear) Figure {
+		f := Figure{ID: id, Title: p.T(title), Lead: p.T(lead),
+			Table: Table{Caption: p.T(title), Head: []string{p.T("dashboard.year")}}}
+		for _, b := range buckets {
+			f.Table.Head = append(f.Table.Head, b+" "+unit)
 		}
-		waits.Table.Rows = append(waits.Table.Rows, append(row, num(total)))
+		f.Table.Head = append(f.Table.Head, p.T("dashboard.total"))
+		for _, y := range list {
+			row, total := []string{y.Year}, int64(0)
+			for _, b := range buckets {
+				row = append(row, num(y.N[b]))
+				total += y.N[b]
+			}
+			f.Table.Rows = append(f.Table.Rows, append(row, num(total)))
+		}
+		return f
 	}
-	d.Figures = append(d.Figures, waits)
+	d.Figures = append(d.Figures, byYear("attese", "dashboard.waits.title", "dashboard.waits.lead", WaitBuckets, "min", v.Waits))
+	days := p.T("dashboard.days")
+	d.Figures = append(d.Figures, byYear("appuntamenti", "dashboard.appointments.title", "dashboard.appointments.lead", DaysBuckets, days, v.Appointments))
+	apptSex := Figure{ID: "appuntamenti-sesso", Title: p.T("dashboard.appointments_sex.title"), Lead: p.T("dashboard.appointments_sex.lead"), Legend: legend,
+		Table: Table{Caption: p.T("dashboard.appointments_sex.title"), Head: append([]string{p.T("dashboard.appointments_sex.wait")}, sexHead...)}}
+	var apptRows []chart.Row
+	var apptPeak float64
+	for _, b := range DaysBuckets {
+		n, ok := v.AppointmentsBySex[b]
+		if !ok {
+			continue
+		}
+		apptPeak = max(apptPeak, float64(n.Total()))
+		apptRows = append(apptRows, chart.Row{Label: b + " " + days + ": " + num(n.Total()), Values: []float64{float64(n.F), float64(n.M), float64(n.U)}})
+		apptSex.Table.Rows = append(apptSex.Table.Rows, append([]string{b + " " + days}, bySex(n)...))
+	}
+	apptSex.Chart = chart.Stacked{ID: "chart-appuntamenti-sesso", Title: apptSex.Title, Desc: p.T("dashboard.chart.desc"), Total: apptPeak, Rows: apptRows}.SVG()
+	d.Figures = append(d.Figures, apptSex)
 	d.Costs = [][2]string{
 		{p.T("dashboard.est.cost_desk"), euro(CostDesk)},
 		{p.T("dashboard.est.cost_online"), euro(CostOnline)},
 		{p.T("dashboard.est.trip"), strconv.Itoa(TripMinutes) + " min"},
 		{p.T("dashboard.est.wait"), strconv.Itoa(WaitMinutes) + " min"},
 	}
-	d.Missing = []string{"dashboard.missing.waits", "dashboard.missing.hours"}
+	d.Missing = []string{"dashboard.missing.queue_sex", "dashboard.missing.hours"}
 	return d
 }
 
