@@ -56,9 +56,9 @@ const (
 	// counted in the month of the day, key "service:bucket" (DaysBucket
 	// of the days from the booking to the day), by the booker's proven sex.
 	AppointmentWaits = "appointment_waits"
-	Active30      = "active_30"     // residents who logged in in the last 30 days
-	Active90      = "active_90"     // ... 90 days
-	Open          = "open_applications"
+	Active30         = "active_30" // residents who logged in in the last 30 days
+	Active90         = "active_90" // ... 90 days
+	Open             = "open_applications"
 )
 
 // WaitBuckets are the classes of a queue's wait, in minutes.

@@ -97,8 +97,8 @@ type View struct {
 	// Appointments are the appointments kept by year and days waited
 	// (DaysBuckets); AppointmentsBySex the same by days waited and sex,
 	// all years together.
-	Appointments      []WaitYear
-	AppointmentsBySex map[string]BySex
+	Appointments        []WaitYear
+	AppointmentsBySex   map[string]BySex
 	PaidOnline, PaidAll BySex
 	MeasuredAt          time.Time
 	CollectedAt         string
