@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/booking"
+	"github.com/civico-pa/civico/internal/catalog"
 	"github.com/civico-pa/civico/internal/dashboard"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
@@ -357,6 +359,73 @@ func TestDashboardAppointmentWaits(t *testing.T) {
 		}
 		if strings.Contains(body, "Tempi di attesa degli appuntamenti") {
 			t.Error("the page still says the appointments' waits are missing")
+		}
+	})
+}
+
+// The weekly hours each service is reachable outside the working day,
+// from the demo catalogue through the server as built, on both engines:
+// the identity card, at the registry office and the citizens' desk, is
+// open 57 h 30 a week, 7 h 30 of them outside weekdays 08:00-18:00
+// (18:00-18:30 each weekday at the desk, the registry's Wednesday to
+// 19:30, Saturday 08:30-12:30); the registry moving its evening from
+// Wednesday to Thursday 17:00-20:00 gives 8 h of 58 from the next collection,
+// dated, and the page and the CSV show the week before and after.
+func TestDashboardReach(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newSportelloSite(t, d)
+		ctx := context.Background()
+		store := s.apps.civico.dashboard.Store
+		runTask(t, s.idSite, "dashboard", "figures")
+		cie := func() []dashboard.ReachSnapshot {
+			t.Helper()
+			snaps, err := store.Snapshots(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []dashboard.ReachSnapshot
+			for _, r := range snaps {
+				if r.Service == "carta-identita-elettronica" {
+					out = append(out, r)
+				}
+			}
+			return out
+		}
+		if got := cie(); len(got) != 1 || got[0].Outside != 450 || got[0].Total != 3450 {
+			t.Fatalf("the identity card's week: %+v; want 7 h 30 outside of 57 h 30", got)
+		}
+		cat, err := s.apps.civico.catalog.Store.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old, _ := cat.AnyOffice("anagrafe")
+		o := *old
+		o.Spec.Week = map[string][]string{}
+		for day, list := range old.Spec.Week {
+			o.Spec.Week[day] = list
+		}
+		o.Spec.Week["wednesday"] = []string{"08:30-12:30"}
+		o.Spec.Week["thursday"] = []string{"08:30-12:30", "17:00-20:00"}
+		if err := s.apps.civico.catalog.Store.UpdateOffice(ctx, catalog.Editor{Audit: &audit.Log{DB: d}, Actor: "account:test"}, &o); err != nil {
+			t.Fatal(err)
+		}
+		s.apps.civico.catalog.Store.Forget()
+		later := time.Now().Add(25 * time.Hour)
+		store.Now = func() time.Time { return later }
+		runTask(t, s.idSite, "dashboard", "figures")
+		runTask(t, s.idSite, "dashboard", "figures")
+		got := cie()
+		if len(got) != 2 || got[1].Outside != 480 || got[1].Total != 3480 || !got[1].Since.After(got[0].Since) {
+			t.Fatalf("after the change: %+v; want a second week, 8 h outside of 58 h", got)
+		}
+		res, body := s.browser(t, nil).do("GET", s.plain.URL+dashboard.PublicPath, nil)
+		row := `<th scope="row">Carta d&#39;identità elettronica</th><td>` + got[0].Since.UTC().Format(time.DateOnly) + `</td><td>7 h 30</td><td>8 h</td><td>+0 h 30</td><td>58 h</td>`
+		if res.StatusCode != 200 || !strings.Contains(body, row) || !strings.Contains(body, `aria-labelledby="chart-orari-t chart-orari-d"`) {
+			t.Fatalf("the public page: %d, no %s", res.StatusCode, row)
+		}
+		_, body = s.browser(t, nil).do("GET", s.plain.URL+dashboard.CSVPath, nil)
+		if !strings.Contains(body, "reach_outside_minutes,"+got[1].Since.UTC().Format(time.DateOnly)+",carta-identita-elettronica,,480\n") {
+			t.Errorf("the CSV has no week after the change")
 		}
 	})
 }

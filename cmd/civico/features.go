@@ -631,7 +631,8 @@ func topicNews(m *news.Module) func(ctx context.Context, topic string, page, per
 // dashboard's words: identity's registrations and active residents, the
 // cards' PINs handed out, the Sportello's applications by channel and
 // those open, the payments by channel, the queue's waits, the appointments' waits
-// by the booker's sex; the catalogue names the services.
+// by the booker's sex; the catalogue names the services and gives
+// their weekly hours.
 func (c *civico) dashboardModule() *dashboard.Module {
 	return &dashboard.Module{
 		Sources: []dashboard.Source{
@@ -698,6 +699,20 @@ func (c *civico) dashboardModule() *dashboard.Module {
 				}
 				return out, err
 			}},
+		},
+		// The regular week of the measure's week, from its Monday.
+		Reach: func(ctx context.Context, now time.Time) ([]dashboard.Reach, error) {
+			cat, err := c.catalog.Store.Get(ctx)
+			if err != nil {
+				return nil, err
+			}
+			today := hours.DateOf(now)
+			list := cat.Reach(today.AddDays(-((int(today.Weekday()) + 6) % 7)))
+			out := make([]dashboard.Reach, len(list))
+			for i, r := range list {
+				out[i] = dashboard.Reach{Service: r.Service, Total: r.Total, Outside: r.Outside}
+			}
+			return out, nil
 		},
 		Names: func(ctx context.Context) (map[string]string, error) {
 			cat, err := c.catalog.Store.Get(ctx)

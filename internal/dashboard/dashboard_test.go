@@ -2,6 +2,8 @@ package dashboard
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,4 +144,79 @@ func TestAppointmentWaitsView(t *testing.T) {
 			t.Errorf("by sex: %+v", v.AppointmentsBySex)
 		}
 	})
+}
+
+// Each service's week of reach is recorded the first time and then only
+// when it changes, dated, once whatever the processes collecting at once;
+// the view has each service's first and latest week, the open data every
+// snapshot.
+func TestReachSnapshots(t *testing.T) {
+	for _, dialect := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+			var mu sync.Mutex
+			outside := 7*time.Hour + 30*time.Minute
+			reach := func(context.Context, time.Time) ([]Reach, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return []Reach{{Service: "cie", Total: 57*time.Hour + 30*time.Minute, Outside: outside}, {Service: "tari", Total: 50 * time.Hour}}, nil
+			}
+			handles := dbtest.Handles(t, dialect, 3)
+			stores := make([]*Store, len(handles))
+			for i, d := range handles {
+				stores[i] = &Store{DB: d, Reach: reach, Now: func() time.Time { return now }}
+			}
+			collectAll := func() {
+				t.Helper()
+				var wg sync.WaitGroup
+				errs := make([]error, len(stores))
+				for i, s := range stores {
+					wg.Go(func() { _, errs[i] = s.Collect(ctx) })
+				}
+				wg.Wait()
+				for _, err := range errs {
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			collectAll()
+			now = now.Add(time.Hour)
+			collectAll()
+			snaps, err := stores[0].Snapshots(ctx)
+			if err != nil || len(snaps) != 2 || snaps[0].Outside != 450 || snaps[0].Total != 3450 || !snaps[0].Since.Equal(now.Add(-time.Hour)) || snaps[1].Service != "tari" {
+				t.Fatalf("after two collections of the same hours: %+v, %v", snaps, err)
+			}
+			// The coordination adds an evening: a new snapshot of cie only.
+			mu.Lock()
+			outside = 8 * time.Hour
+			mu.Unlock()
+			now = now.Add(24 * time.Hour)
+			collectAll()
+			v, err := stores[1].View(ctx)
+			if err != nil || len(v.Reach) != 2 {
+				t.Fatalf("the view: %+v, %v", v, err)
+			}
+			if r := v.Reach[0]; r.Service != "cie" || r.First.Outside != 450 || r.Now.Outside != 480 || r.Changes != 1 || !r.Now.Since.Equal(now) {
+				t.Errorf("cie: %+v", r)
+			}
+			if r := v.Reach[1]; r.First != r.Now || r.Changes != 0 {
+				t.Errorf("tari: %+v", r)
+			}
+			rows, err := stores[2].OpenData(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range rows {
+				got = append(got, r.Figure+" "+r.Period+" "+r.Key+" "+strconv.FormatInt(r.Value, 10))
+			}
+			want := []string{"reach_total_minutes 2026-12-04 cie 3450", "reach_outside_minutes 2026-12-04 cie 450", "reach_total_minutes 2026-12-05 cie 3450",
+				"reach_outside_minutes 2026-12-05 cie 480", "reach_total_minutes 2026-12-04 tari 3000", "reach_outside_minutes 2026-12-04 tari 0"}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("open data:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
 }

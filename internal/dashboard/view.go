@@ -97,11 +97,22 @@ type View struct {
 	// Appointments are the appointments kept by year and days waited
 	// (DaysBuckets); AppointmentsBySex the same by days waited and sex,
 	// all years together.
-	Appointments        []WaitYear
-	AppointmentsBySex   map[string]BySex
+	Appointments      []WaitYear
+	AppointmentsBySex map[string]BySex
+	// Reach is each service's week at its offices: as first recorded and
+	// now (the dashboard's snapshots, dated as the timetables change).
+	Reach               []ReachRow
 	PaidOnline, PaidAll BySex
 	MeasuredAt          time.Time
 	CollectedAt         string
+}
+
+// ReachRow is a service's week of reach as first recorded and now, and
+// how many times it changed between.
+type ReachRow struct {
+	Service    string
+	First, Now ReachSnapshot
+	Changes    int
 }
 
 type cached struct {
@@ -250,6 +261,18 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 	slices.SortFunc(v.Paid, func(a, b PaidRow) int { return strings.Compare(a.Category, b.Category) })
 	for i, n := range []int64{v.Online.F, v.Online.M, v.Online.U} {
 		_, v.HoursBySex[i] = Saved(n)
+	}
+	snaps, err := s.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range snaps {
+		if n := len(v.Reach); n > 0 && v.Reach[n-1].Service == r.Service {
+			v.Reach[n-1].Now = r
+			v.Reach[n-1].Changes++
+			continue
+		}
+		v.Reach = append(v.Reach, ReachRow{Service: r.Service, First: r, Now: r})
 	}
 	levels, err := s.Levels(ctx)
 	if err != nil {

@@ -129,6 +129,25 @@ func euro(cents int64) string {
 	return "€ " + strconv.FormatInt(cents/100, 10) + "," + strconv.FormatInt(cents%100/10, 10) + strconv.FormatInt(cents%10, 10)
 }
 
+// minutes are a week's minutes as hours and minutes ("12 h 30").
+func minutes(m int64) string {
+	if m%60 == 0 {
+		return num(m/60) + " h"
+	}
+	return num(m/60) + " h " + strconv.FormatInt(100+m%60, 10)[1:]
+}
+
+// signed is a change of minutes with its sign ("+1 h 30", "0 h").
+func signed(m int64) string {
+	switch {
+	case m > 0:
+		return "+" + minutes(m)
+	case m < 0:
+		return "−" + minutes(-m)
+	}
+	return minutes(0)
+}
+
 func hrs(h float64) string { return strconv.FormatFloat(h, 'f', 0, 64) }
 
 func (h *Web) page(staff bool) http.HandlerFunc {
@@ -290,13 +309,37 @@ func (h *Web) data(p *web.Page, v *View, names map[string]string, staff bool) *P
 	}
 	apptSex.Chart = chart.Stacked{ID: "chart-appuntamenti-sesso", Title: apptSex.Title, Desc: p.T("dashboard.chart.desc"), Total: apptPeak, Rows: apptRows}.SVG()
 	d.Figures = append(d.Figures, apptSex)
+	reach := Figure{ID: "orari", Title: p.T("dashboard.reach.title"), Lead: p.T("dashboard.reach.lead"),
+		Table: Table{Caption: p.T("dashboard.reach.title"), Head: []string{p.T("dashboard.service"), p.T("dashboard.reach.since"),
+			p.T("dashboard.reach.before"), p.T("dashboard.reach.after"), p.T("dashboard.reach.change"), p.T("dashboard.reach.open")}}}
+	var bars []chart.Bar
+	var peak float64
+	for _, r := range v.Reach {
+		name := names[r.Service]
+		if name == "" {
+			name = r.Service
+		}
+		if r.Changes > 0 {
+			// The chart: the services whose week changed (the table has
+			// them all, some seventy in the demo).
+			peak = max(peak, float64(r.Now.Outside), float64(r.First.Outside))
+			bars = append(bars, chart.Bar{Label: name, Value: float64(r.Now.Outside),
+				Text: p.T("dashboard.reach.bar", "Now", minutes(r.Now.Outside), "Before", minutes(r.First.Outside))})
+		}
+		reach.Table.Rows = append(reach.Table.Rows, []string{name, r.First.Since.In(time.UTC).Format(time.DateOnly), minutes(r.First.Outside),
+			minutes(r.Now.Outside), signed(r.Now.Outside - r.First.Outside), minutes(r.Now.Total)})
+	}
+	if len(bars) > 0 {
+		reach.Chart = chart.Bars{ID: "chart-orari", Title: p.T("dashboard.reach.chart"), Desc: p.T("dashboard.reach.chart_desc"), Max: peak, Bars: bars}.SVG()
+	}
+	d.Figures = append(d.Figures, reach)
 	d.Costs = [][2]string{
 		{p.T("dashboard.est.cost_desk"), euro(CostDesk)},
 		{p.T("dashboard.est.cost_online"), euro(CostOnline)},
 		{p.T("dashboard.est.trip"), strconv.Itoa(TripMinutes) + " min"},
 		{p.T("dashboard.est.wait"), strconv.Itoa(WaitMinutes) + " min"},
 	}
-	d.Missing = []string{"dashboard.missing.queue_sex", "dashboard.missing.hours"}
+	d.Missing = []string{"dashboard.missing.queue_sex", "dashboard.missing.reach_history"}
 	return d
 }
 
@@ -320,7 +363,11 @@ func (s *Store) OpenData(ctx context.Context) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Row, 0, len(counts)+2*len(levels))
+	snaps, err := s.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Row, 0, len(counts)+2*len(levels)+2*len(snaps))
 	for _, c := range counts {
 		out = append(out, Row{Figure: c.Figure, Period: c.Month, Key: c.Key, Sex: c.Sex, Value: c.N})
 	}
@@ -330,6 +377,11 @@ func (s *Store) OpenData(ctx context.Context) ([]Row, error) {
 		if l.Figure == Open {
 			out = append(out, Row{Figure: Open + "_late", Period: day, Key: l.Key, Sex: l.Sex, Value: l.Late})
 		}
+	}
+	for _, r := range snaps {
+		day := r.Since.In(time.UTC).Format(time.DateOnly)
+		out = append(out, Row{Figure: ReachTotal, Period: day, Key: r.Service, Value: r.Total},
+			Row{Figure: ReachOutside, Period: day, Key: r.Service, Value: r.Outside})
 	}
 	return out, nil
 }
