@@ -24,13 +24,17 @@ import (
 )
 
 // openData sums the public JSON's rows of figure whose period is in
-// [from, to], by sex.
+// [from, to], by sex; "withheld" counts the rows withheld.
 func openData(t *testing.T, rows []dashboard.Row, figure, from, to string) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
 	for _, r := range rows {
 		if r.Figure == figure && r.Period >= from && r.Period <= to {
-			out[r.Sex] += r.Value
+			if r.Value == nil {
+				out["withheld"]++
+				continue
+			}
+			out[r.Sex] += *r.Value
 		}
 	}
 	return out
@@ -74,10 +78,15 @@ func TestDashboardDemoHistory(t *testing.T) {
 		if res.StatusCode != 200 || json.Unmarshal([]byte(body), &set) != nil || set.Licence != "CC-BY-4.0" {
 			t.Fatalf("the open data in JSON: %d\n%.300s", res.StatusCode, body)
 		}
-		if got := openData(t, set.Rows, dashboard.Registrations, "0000", "2009-11"); got["F"] != 841 || got["M"] != 1186 || len(got) != 2 {
-			t.Errorf("open data, registrations by November 2009: %v", got)
+		// The public data are by year: 2008 and 2009 have the seed's
+		// registrations and December 2009's 70 (some by password, sex
+		// unknown), none withheld.
+		reg0809, _ := store.Total(ctx, dashboard.Registrations, "2008-01", "2009-12")
+		if got := openData(t, set.Rows, dashboard.Registrations, "2008", "2009"); got["F"] != reg0809["F"] || got["M"] != reg0809["M"] || got[""] != reg0809[""] ||
+			got["withheld"] != 0 || got["F"]+got["M"]+got[""] != 2027+70 {
+			t.Errorf("open data, registrations in 2008-2009: %v, want %v", got, reg0809)
 		}
-		if got := openData(t, set.Rows, dashboard.PINs, "2009-01", "2010-12"); got["F"]+got["M"] != 1552 {
+		if got := openData(t, set.Rows, dashboard.PINs, "2009", "2010"); got["F"]+got["M"] != 1552 || got["withheld"] != 0 {
 			t.Errorf("open data, PINs in 2009-2010: %v", got)
 		}
 		res, body = anon.do("GET", base+dashboard.CSVPath, nil)
@@ -87,7 +96,7 @@ func TestDashboardDemoHistory(t *testing.T) {
 		}
 		var pinsCSV int64
 		for _, l := range lines[1:] {
-			if l[0] == dashboard.PINs && l[1] >= "2009-01" && l[1] <= "2010-12" {
+			if l[0] == dashboard.PINs && l[1] >= "2009" && l[1] <= "2010" {
 				n, _ := strconv.ParseInt(l[4], 10, 64)
 				pinsCSV += n
 			}
@@ -160,8 +169,28 @@ func TestDashboardDemoHistory(t *testing.T) {
 		}
 		office := operatorBrowser(t, s, "istat@comune.example.it", "statistics")
 		res, body = office.do("GET", base+dashboard.BOPath, nil)
-		if res.StatusCode != 200 || !strings.Contains(body, `data-element="dashboard-key"`) || !strings.Contains(body, "Password") {
+		if res.StatusCode != 200 || !strings.Contains(body, `data-element="dashboard-key"`) || !strings.Contains(body, "Password") || strings.Contains(body, ">riservato<") {
 			t.Fatalf("the office's dashboard: %d\n%.2000s", res.StatusCode, body)
+		}
+		// The office's exact data, month by month: the seed's figures to
+		// November 2009.
+		res, body = office.do("GET", base+dashboard.BOCSVPath, nil)
+		lines, err = csv.NewReader(strings.NewReader(body)).ReadAll()
+		if res.StatusCode != 200 || err != nil {
+			t.Fatalf("the exact CSV: %d, %v", res.StatusCode, err)
+		}
+		bySex := map[string]int64{}
+		for _, l := range lines[1:] {
+			if l[0] == dashboard.Registrations && l[1] <= "2009-11" {
+				n, _ := strconv.ParseInt(l[4], 10, 64)
+				bySex[l[3]] += n
+			}
+		}
+		if bySex["F"] != 841 || bySex["M"] != 1186 || len(bySex) != 2 {
+			t.Errorf("exact CSV, registrations by November 2009: %v", bySex)
+		}
+		if res, _ := anon.do("GET", base+dashboard.BOCSVPath, nil); res.StatusCode == 200 {
+			t.Error("the exact CSV served to a visitor")
 		}
 	})
 }
@@ -251,9 +280,16 @@ func TestDashboardCountsLoginAndPayments(t *testing.T) {
 				t.Errorf("counter %s = %d, want %d (all: %v)", k, got[k], n, got)
 			}
 		}
+		// Two payments are too few to publish: the public page withholds
+		// the share, the statistics office sees it.
 		res, body := p.browser(t, nil).do("GET", p.plain.URL+dashboard.PublicPath, nil)
+		if res.StatusCode != 200 || !strings.Contains(body, `<dt class="col-sm-6">Pagamenti fatti sul portale</dt><dd class="col-sm-6">riservato</dd>`) {
+			t.Errorf("the public page: %d, the share of payments on the portal not withheld", res.StatusCode)
+		}
+		office := operatorBrowser(t, p.idSite, "istat@comune.example.it", "statistics")
+		res, body = office.do("GET", p.plain.URL+dashboard.BOPath, nil)
 		if res.StatusCode != 200 || !strings.Contains(body, `<dt class="col-sm-6">Pagamenti fatti sul portale</dt><dd class="col-sm-6">100.0%</dd>`) {
-			t.Errorf("the public page: %d, no share of payments on the portal", res.StatusCode)
+			t.Errorf("the office's page: %d, no share of payments on the portal", res.StatusCode)
 		}
 	})
 }

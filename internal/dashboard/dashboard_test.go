@@ -210,7 +210,7 @@ func TestReachSnapshots(t *testing.T) {
 			}
 			var got []string
 			for _, r := range rows {
-				got = append(got, r.Figure+" "+r.Period+" "+r.Key+" "+strconv.FormatInt(r.Value, 10))
+				got = append(got, r.Figure+" "+r.Period+" "+r.Key+" "+strconv.FormatInt(*r.Value, 10))
 			}
 			want := []string{"reach_total_minutes 2026-12-04 cie 3450", "reach_outside_minutes 2026-12-04 cie 450", "reach_total_minutes 2026-12-05 cie 3450",
 				"reach_outside_minutes 2026-12-05 cie 480", "reach_total_minutes 2026-12-04 tari 3000", "reach_outside_minutes 2026-12-04 tari 0"}
@@ -219,4 +219,65 @@ func TestReachSnapshots(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The public release of a hand-made table of registrations by year and
+// sex (all by card): 2008 F 12, M 20; 2009 F 3, M 15; 2010 F 9, M 11.
+// 2009's 3 women are withheld, and since its row total (18) and the
+// women's total (24) are published, a second cell of each: the smallest
+// (2010's 9 women), then 2010's men and 2009's men close the square.
+// 2008 and every total stay; the open data has the same cells empty; the
+// exact data has them all.
+func TestPublicRelease(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		src := &events{}
+		for y, n := range map[int][2]int{2008: {12, 20}, 2009: {3, 15}, 2010: {9, 11}} {
+			for i := range n[0] + n[1] {
+				sex := "F"
+				if i >= n[0] {
+					sex = "M"
+				}
+				src.add(Event{At: time.Date(y, 6, 1+i%28, 10, 0, 0, 0, time.UTC), Key: "crs", Sex: sex})
+			}
+		}
+		s := &Store{DB: d, Sources: []Source{src.source(Registrations)}, Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }}
+		if _, err := s.Collect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.View(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]bool{
+			"registrations|2008|F": false, "registrations|2008|M": false, "registrations|2008": false,
+			"registrations|2009|F": true, "registrations|2009|M": true, "registrations|2009": false,
+			"registrations|2010|F": true, "registrations|2010|M": true, "registrations|2010": false,
+			"registrations||F": false, "registrations||M": false, "registrations": false,
+		}
+		for name, w := range want {
+			if got := v.Public.Withheld(name, 1); got != w {
+				t.Errorf("%s withheld: %v, want %v", name, got, w)
+			}
+		}
+		rows, err := s.PublicData(ctx, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rows {
+			value := "·"
+			if r.Value != nil {
+				value = strconv.FormatInt(*r.Value, 10)
+			}
+			got = append(got, r.Period+" "+r.Sex+" "+value)
+		}
+		if strings.Join(got, ", ") != "2008 F 12, 2008 M 20, 2009 F ·, 2009 M ·, 2010 F ·, 2010 M ·" {
+			t.Errorf("open data: %s", strings.Join(got, ", "))
+		}
+		exact, err := s.OpenData(ctx)
+		if err != nil || len(exact) != 6 || *exact[2].Value != 3 {
+			t.Errorf("exact data: %d rows, %v", len(exact), err)
+		}
+	})
 }

@@ -101,7 +101,9 @@ type View struct {
 	AppointmentsBySex map[string]BySex
 	// Reach is each service's week at its offices: as first recorded and
 	// now (the dashboard's snapshots, dated as the timetables change).
-	Reach               []ReachRow
+	Reach []ReachRow
+	// Public is what the public sees of the counters (Protect).
+	Public              *Release
 	PaidOnline, PaidAll BySex
 	MeasuredAt          time.Time
 	CollectedAt         string
@@ -152,6 +154,7 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 	}
 	defer func() { _ = rows.Close() }()
 	v := &View{}
+	var cells []baseCell
 	regs, pins := map[string]*Year{}, map[string]*Year{}
 	methods := map[string]map[string]int64{}
 	services := map[string]*ServiceRow{}
@@ -171,6 +174,7 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 		if err := rows.Scan(&figure, &y, &key, &sex, &n); err != nil {
 			return nil, err
 		}
+		cells = append(cells, baseCell{Figure: figure, Period: y, Key: key, Sex: sex, N: n})
 		switch figure {
 		case Registrations:
 			year(regs, y).add(sex, n)
@@ -283,6 +287,11 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 		if l.MeasuredAt.After(v.MeasuredAt) {
 			v.MeasuredAt = l.MeasuredAt
 		}
+		day := l.MeasuredAt.In(time.UTC).Format(time.DateOnly)
+		cells = append(cells, baseCell{Figure: l.Figure, Period: day, Key: l.Key, Sex: l.Sex, N: l.N})
+		if l.Figure == Open {
+			cells = append(cells, baseCell{Figure: Open + "_late", Period: day, Key: l.Key, Sex: l.Sex, N: l.Late})
+		}
 		switch l.Figure {
 		case Active30:
 			v.Active30.add(l.Sex, l.N)
@@ -302,6 +311,7 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 		v.States = append(v.States, *r)
 	}
 	slices.SortFunc(v.States, func(a, b StateRow) int { return strings.Compare(a.State, b.State) })
+	v.Public = release(cells)
 	return v, nil
 }
 
