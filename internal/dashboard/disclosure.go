@@ -23,9 +23,10 @@ const Threshold = 5
 //     is recoverable when it is a linear combination of the published
 //     ones (exactly: its vector of cells, restricted to the cells not
 //     themselves published, lies in the span of the published sums'
-//     vectors so restricted). Then the smallest published sum that
-//     shares a cell with it and is not larger than needed is withheld
-//     too (a single cell before a total), and the check starts again.
+//     vectors so restricted). For each one recoverable, a published cell
+//     of an equation whose only unknown it is goes too (the smallest
+//     count, zeros last), else a cell of any published sum sharing a
+//     cell with it, else that sum; then the check starts again.
 //
 // It guards against recovery by subtraction (a total less the other
 // cells) through any chain of published sums; it does not bound a
@@ -42,68 +43,77 @@ func Protect(cells []int64, sums [][]int) []bool {
 	for i, v := range value {
 		withheld[i] = v > 0 && v < Threshold
 	}
+	// A round finds every withheld sum the published ones give away and
+	// withholds one more for each, then checks again (a round costs an
+	// elimination; one for each would cost as many).
 	for {
-		q, ok := recoverable(sums, withheld)
-		if !ok {
+		qs := recoverable(sums, withheld)
+		if len(qs) == 0 {
 			return withheld
 		}
-		// A published cell of an equation that gives q away: a published
-		// sum of several cells whose only withheld cell is in q. The
-		// smallest count, a zero last (withholding a zero hides little);
-		// else, recovered through a chain, of any published sum sharing
-		// a cell with q; else that sum itself.
-		in := map[int]bool{}
-		for _, c := range sums[q] {
-			in[c] = true
+		for _, q := range qs {
+			protect(q, sums, value, withheld)
 		}
-		single := map[int]int{} // cell → its sum, when published alone
-		for i, s := range sums {
-			if len(s) == 1 && !withheld[i] {
-				single[s[0]] = i
+	}
+}
+
+// protect withholds one more published sum to hide withheld sum q.
+func protect(q int, sums [][]int, value []int64, withheld []bool) {
+	// A published cell of an equation that gives q away: a published
+	// sum of several cells whose only withheld cell is in q. The
+	// smallest count, a zero last (withholding a zero hides little);
+	// else, recovered through a chain, of any published sum sharing
+	// a cell with q; else that sum itself.
+	in := map[int]bool{}
+	for _, c := range sums[q] {
+		in[c] = true
+	}
+	single := map[int]int{} // cell → its sum, when published alone
+	for i, s := range sums {
+		if len(s) == 1 && !withheld[i] {
+			single[s[0]] = i
+		}
+	}
+	pick := func(onlyOne bool) int {
+		best := -1
+		for k, s := range sums {
+			if withheld[k] || len(s) < 2 || !shares(s, in) {
+				continue
 			}
-		}
-		pick := func(onlyOne bool) int {
-			best := -1
-			for _, s := range sums {
-				if len(s) < 2 || !shares(s, in) {
-					continue
-				}
-				open := 0
-				for _, c := range s {
-					if _, ok := single[c]; !ok {
-						open++
-					}
-				}
-				if onlyOne && open != 1 {
-					continue
-				}
-				for _, c := range s {
-					i, ok := single[c]
-					if !ok || in[c] {
-						continue
-					}
-					if best < 0 || less(value[i], value[best]) {
-						best = i
-					}
+			open := 0
+			for _, c := range s {
+				if _, ok := single[c]; !ok {
+					open++
 				}
 			}
-			return best
-		}
-		best := pick(true)
-		if best < 0 {
-			best = pick(false)
-		}
-		if best < 0 {
-			for i, s := range sums {
-				if !withheld[i] && shares(s, in) {
+			if onlyOne && open != 1 {
+				continue
+			}
+			for _, c := range s {
+				i, ok := single[c]
+				if !ok || in[c] {
+					continue
+				}
+				if best < 0 || less(value[i], value[best]) {
 					best = i
-					break
 				}
 			}
 		}
-		if best < 0 {
-			return withheld // nothing published touches it: cannot happen for a recoverable sum
+		return best
+	}
+	best := pick(true)
+	if best < 0 {
+		best = pick(false)
+	}
+	if best < 0 {
+		for i, s := range sums {
+			if !withheld[i] && shares(s, in) {
+				best = i
+				break
+			}
 		}
+	}
+	if best >= 0 {
 		withheld[best] = true
 	}
 }
@@ -125,9 +135,8 @@ func shares(s []int, in map[int]bool) bool {
 	return false
 }
 
-// recoverable is the first withheld sum that the published ones give
-// away, if any.
-func recoverable(sums [][]int, withheld []bool) (int, bool) {
+// recoverable are the withheld sums that the published ones give away.
+func recoverable(sums [][]int, withheld []bool) []int {
 	// The cells published by themselves are known; the unknown ones are
 	// the coordinates of the question.
 	known := map[int]bool{}
@@ -197,13 +206,13 @@ func recoverable(sums [][]int, withheld []bool) (int, bool) {
 		}
 		basis, pivots = append(basis, v), append(pivots, p)
 	}
+	var out []int
 	for i, s := range sums {
-		if !withheld[i] {
-			continue
-		}
-		if len(reduce(restrict(s))) == 0 {
-			return i, true
+		if withheld[i] {
+			if len(reduce(restrict(s))) == 0 {
+				out = append(out, i)
+			}
 		}
 	}
-	return 0, false
+	return out
 }
