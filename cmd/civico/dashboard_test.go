@@ -43,7 +43,8 @@ func openData(t *testing.T, rows []dashboard.Row, figure, from, to string) map[s
 // The demo's history, through the server as built and on both engines,
 // gives the dashboard the seed's figures exactly: 2,027 residents
 // registered by November 2009 (841 women, 1,186 men) and 1,552 PINs
-// handed out in 2009-2010, on the public page, in the open data (JSON and
+// handed out in 2009-2010, and the demo's appointments since 2022 by sex
+// and days waited, on the public page, in the open data (JSON and
 // CSV) and on the statistics office's page; loading the history again or
 // collecting again counts nothing twice; a resident's registration and
 // login today are counted at the next collection, by method and as
@@ -57,10 +58,39 @@ func TestDashboardDemoHistory(t *testing.T) {
 		if err != nil || na < 30000 || np < 1552 {
 			t.Fatalf("history: %d accounts, %d PINs, %v", na, np, err)
 		}
+		nb, err := ensureDemoAppointments(ctx, d, now)
+		if err != nil || nb < 6000 {
+			t.Fatalf("history of appointments: %d, %v", nb, err)
+		}
+		// The appointments the demo made: by sex and class of wait.
+		wantAppts := map[string]int64{}
+		for _, a := range demoAppointments(now) {
+			days := booking.DaysBetween(hours.DateOf(a.Created), hours.DateOf(a.Start))
+			wantAppts[a.Sex+"|"+dashboard.DaysBucket(days)]++
+		}
 		runTask(t, s, "dashboard", "figures")
 		store := s.apps.civico.dashboard.Store
 		check := func() {
 			t.Helper()
+			counts, err := store.Counts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			appts := map[string]int64{}
+			for _, c := range counts {
+				if c.Figure == dashboard.AppointmentWaits {
+					_, bucket, _ := strings.Cut(c.Key, ":")
+					appts[c.Sex+"|"+bucket] += c.N
+				}
+			}
+			if len(appts) != len(wantAppts) {
+				t.Errorf("appointments by sex and wait: %v, want %v", appts, wantAppts)
+			}
+			for k, n := range wantAppts {
+				if appts[k] != n {
+					t.Errorf("appointments %s: %d, want %d", k, appts[k], n)
+				}
+			}
 			regs, err := store.Total(ctx, dashboard.Registrations, "", "2009-11")
 			if err != nil || regs["F"] != 841 || regs["M"] != 1186 || regs[""] != 0 {
 				t.Fatalf("registrations by November 2009: %v, %v; want 841 women, 1,186 men", regs, err)
@@ -126,6 +156,9 @@ func TestDashboardDemoHistory(t *testing.T) {
 		// Again: nothing counted twice.
 		if na, np, err := ensureDemoHistory(ctx, d, now); err != nil || na != 0 || np != 0 {
 			t.Fatalf("history again: %d accounts, %d PINs, %v", na, np, err)
+		}
+		if nb, err := ensureDemoAppointments(ctx, d, now); err != nil || nb != 0 {
+			t.Fatalf("appointments again: %d, %v", nb, err)
 		}
 		runTask(t, s, "dashboard", "figures")
 		check()
