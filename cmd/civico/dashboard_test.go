@@ -146,6 +146,9 @@ func TestDashboardDemoHistory(t *testing.T) {
 		if strings.Contains(body, "<script") && strings.Contains(body, "chart") {
 			t.Error("a chart that needs JavaScript")
 		}
+		if v, err := store.View(ctx); err != nil || len(v.Public.Missing()) > 0 {
+			t.Errorf("the public page asked for figures the release does not know: %v, %v", v.Public.Missing(), err)
+		}
 		// 2009's PINs: the seed's 812 of the 1,552, women and men.
 		pins2009, _ := store.Total(ctx, dashboard.PINs, "2009-01", "2009-12")
 		row := `<th scope="row">2009</th><td>` + strconv.FormatInt(pins2009["F"], 10) + `</td><td>` + strconv.FormatInt(pins2009["M"], 10) + `</td><td>0</td><td>812</td>`
@@ -318,6 +321,9 @@ func TestDashboardCountsLoginAndPayments(t *testing.T) {
 		res, body := p.browser(t, nil).do("GET", p.plain.URL+dashboard.PublicPath, nil)
 		if res.StatusCode != 200 || !strings.Contains(body, `<dt class="col-sm-6">Pagamenti fatti sul portale</dt><dd class="col-sm-6">riservato</dd>`) {
 			t.Errorf("the public page: %d, the share of payments on the portal not withheld", res.StatusCode)
+		}
+		if v, err := store.View(ctx); err != nil || len(v.Public.Missing()) > 0 {
+			t.Errorf("the public page asked for figures the release does not know: %v, %v", v.Public.Missing(), err)
 		}
 		office := operatorBrowser(t, p.idSite, "istat@comune.example.it", "statistics")
 		res, body = office.do("GET", p.plain.URL+dashboard.BOPath, nil)

@@ -1,7 +1,9 @@
 package dashboard
 
 import (
+	"slices"
 	"strings"
+	"sync"
 )
 
 // A public figure's cell: a counter's year, or a level's, by key and sex.
@@ -17,6 +19,23 @@ type Release struct {
 	cells    []baseCell
 	sums     map[string]int
 	withheld []bool
+
+	mu      sync.Mutex
+	missing map[string]bool
+}
+
+// Missing are the names of non-zero figures the page asked for that the
+// release does not know (withheld, so shown as such): a page out of step
+// with publicSums. Tests ask it after rendering.
+func (r *Release) Missing() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.missing))
+	for name := range r.missing {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Withheld reports whether the public sum or cell name, of value n, is
@@ -26,6 +45,14 @@ type Release struct {
 func (r *Release) Withheld(name string, n int64) bool {
 	i, ok := r.sums[name]
 	if !ok {
+		if n != 0 {
+			r.mu.Lock()
+			if r.missing == nil {
+				r.missing = map[string]bool{}
+			}
+			r.missing[name] = true
+			r.mu.Unlock()
+		}
 		return n != 0
 	}
 	return r.withheld[i]
