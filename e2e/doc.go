@@ -77,6 +77,11 @@
 //     waiting-room display shows the call by itself (server-sent events),
 //     without it after its refresh link; the ticket's page says which
 //     counter; axe-core on the ticket and the display;
+//   - TestDashboardOpenData (dashboard_test.go): the dashboard's public
+//     page with axe-core and without JavaScript (server-drawn charts, each
+//     with its table), its CSV by year with no count from 1 to 4, and the
+//     statistics office's page (the demo administrator) with the exact
+//     figures and the exact CSV;
 //   - TestKeyboardOnly: the home page with the Tab key alone;
 //   - TestAccessibility: axe-core's WCAG 2.1 A and AA rules on every page
 //     reachable from the home pages, logged out and logged in, and on those

@@ -128,8 +128,12 @@ func prepareDemo(ctx context.Context, cfg *config, d *db.DB, towns *town.Store) 
 	if err := (&timeuse.Store{DB: d}).SeedDemo(ctx); err != nil {
 		return err
 	}
-	// Ten years and more of registrations and PINs, for the dashboard.
+	// Ten years and more of registrations and PINs, and the appointments
+	// since 2022, for the dashboard.
 	if _, _, err := ensureDemoHistory(ctx, d, time.Now()); err != nil {
+		return err
+	}
+	if _, err := ensureDemoAppointments(ctx, d, time.Now()); err != nil {
 		return err
 	}
 	// A few proposals on Partecipa, one answered and one discussed.

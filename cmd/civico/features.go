@@ -630,7 +630,9 @@ func topicNews(m *news.Module) func(ctx context.Context, topic string, page, per
 // dashboardModule hands the dashboard each feature's figures, in the
 // dashboard's words: identity's registrations and active residents, the
 // cards' PINs handed out, the Sportello's applications by channel and
-// those open, the payments by channel, the queue's waits; the catalogue names the services.
+// those open, the payments by channel, the queue's waits, the appointments' waits
+// by the booker's sex; the catalogue names the services and gives
+// their weekly hours.
 func (c *civico) dashboardModule() *dashboard.Module {
 	return &dashboard.Module{
 		Sources: []dashboard.Source{
@@ -677,6 +679,14 @@ func (c *civico) dashboardModule() *dashboard.Module {
 				}
 				return out, err
 			}},
+			{Figure: dashboard.AppointmentWaits, Events: func(ctx context.Context, from, to time.Time) ([]dashboard.Event, error) {
+				list, err := c.booking.Store.Kept(ctx, from, to)
+				out := make([]dashboard.Event, len(list))
+				for i, a := range list {
+					out[i] = dashboard.Event{At: a.At, Key: a.Service + ":" + dashboard.DaysBucket(a.Days), Sex: a.Sex}
+				}
+				return out, err
+			}},
 		},
 		Gauges: []dashboard.Gauge{
 			{Figure: dashboard.Active30, Levels: activeSince(c, 30)},
@@ -689,6 +699,20 @@ func (c *civico) dashboardModule() *dashboard.Module {
 				}
 				return out, err
 			}},
+		},
+		// The regular week of the measure's week, from its Monday.
+		Reach: func(ctx context.Context, now time.Time) ([]dashboard.Reach, error) {
+			cat, err := c.catalog.Store.Get(ctx)
+			if err != nil {
+				return nil, err
+			}
+			today := hours.DateOf(now)
+			list := cat.Reach(today.AddDays(-((int(today.Weekday()) + 6) % 7)))
+			out := make([]dashboard.Reach, len(list))
+			for i, r := range list {
+				out[i] = dashboard.Reach{Service: r.Service, Total: r.Total, Outside: r.Outside}
+			}
+			return out, nil
 		},
 		Names: func(ctx context.Context) (map[string]string, error) {
 			cat, err := c.catalog.Store.Get(ctx)

@@ -3,6 +3,12 @@ package booking
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // DemoOffers are the demo town's services by appointment: its registry
@@ -28,6 +34,63 @@ func (s *Store) SeedDemo(ctx context.Context) error {
 		for _, o := range DemoOffers {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO booking_offers (office_id, service_id, minutes, counters, max_future, anonymous, updated_at, updated_by)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, 'demo')`, o.OfficeID, o.ServiceID, o.Minutes, o.Counters, o.MaxFuture, o.Anonymous, s.now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// HistoricBooking is an appointment of the past, kept (confirmed), with
+// no one's data: the demo's history for the figures and the dashboard.
+type HistoricBooking struct {
+	OfficeID, ServiceID string
+	Start, Created      time.Time
+	Minutes             int
+	// Sex is the booker's proven sex, "" unknown.
+	Sex string
+}
+
+// historyHolder is the holder of the historic bookings.
+const historyHolder = "history"
+
+// HistoryImported reports whether a history of bookings was imported.
+func (s *Store) HistoryImported(ctx context.Context) (bool, error) {
+	var n int
+	err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE holder = $1`, historyHolder).Scan(&n)
+	return n > 0, err
+}
+
+// ImportHistory adds past appointments, kept, without anyone's data (no
+// account, mail or name), in one transaction.
+func (s *Store) ImportHistory(ctx context.Context, list []HistoricBooking) error {
+	for _, b := range list {
+		if b.Sex != "" && b.Sex != "F" && b.Sex != "M" {
+			return errors.New("booking: a historic booking's sex is F, M or empty")
+		}
+		if b.Created.After(b.Start) || b.Minutes <= 0 || b.OfficeID == "" || b.ServiceID == "" {
+			return errors.New("booking: a historic booking is made before it starts, lasts and has an office and a service")
+		}
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		const batch = 200
+		for start := 0; start < len(list); start += batch {
+			part := list[start:min(start+batch, len(list))]
+			var q strings.Builder
+			q.WriteString(`INSERT INTO bookings (id, code, office_id, service_id, start_at, end_at, start_unix, holder, email, given_name, family_name,
+				state, link_hash, created_at, sex) VALUES `)
+			args := make([]any, 0, 11*len(part))
+			for i, b := range part {
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				n := len(args)
+				fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, '', '', '', 'confirmed', $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
+				end := b.Start.Add(time.Duration(b.Minutes) * time.Minute)
+				args = append(args, tokens.ID(), newCode(), b.OfficeID, b.ServiceID, b.Start.UTC(), end.UTC(), Key(b.Start), historyHolder,
+					tokens.Hash(tokens.ID()), b.Created.UTC(), b.Sex)
+			}
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 				return err
 			}
 		}

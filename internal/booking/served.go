@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/civico-pa/civico/internal/hours"
 )
 
 // ServedTicket is a ticket of the queue served, as the dashboard counts
@@ -39,4 +41,48 @@ func (s *Store) Served(ctx context.Context, from, to time.Time) ([]ServedTicket,
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// KeptAppointment is an appointment that still stood on its day, as the
+// dashboard counts it: when it started, for which service, the booker's
+// proven sex ("" unknown) and how many calendar days (Rome) passed from
+// the booking to the appointment's day. A booking moved in place keeps
+// the day it was made; one an account moved is a new booking, made the
+// day of the move.
+type KeptAppointment struct {
+	At           time.Time
+	Service, Sex string
+	Days         int
+}
+
+// Kept are the appointments that started in [from, to) and were still
+// confirmed then (not cancelled, not left unconfirmed): the dashboard's
+// appointment waits, added to its counters as their days come. A booking
+// can no longer be cancelled, confirmed or moved once it has started, so
+// the window, once past, does not change.
+func (s *Store) Kept(ctx context.Context, from, to time.Time) ([]KeptAppointment, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT start_at, created_at, service_id, sex FROM bookings
+		WHERE start_at >= $1 AND start_at < $2 AND state = 'confirmed' ORDER BY start_at`, from.UTC(), to.UTC())
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []KeptAppointment
+	for rows.Next() {
+		var a KeptAppointment
+		var created time.Time
+		if err := rows.Scan(&a.At, &created, &a.Service, &a.Sex); err != nil {
+			return nil, err
+		}
+		a.Days = max(DaysBetween(hours.DateOf(created), hours.DateOf(a.At)), 0)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// DaysBetween is how many calendar days from a to b (negative when b is
+// earlier).
+func DaysBetween(a, b hours.Date) int {
+	noon := func(d hours.Date) time.Time { return time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC) }
+	return int(noon(b).Sub(noon(a)).Hours() / 24)
 }

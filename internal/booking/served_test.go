@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -52,6 +53,47 @@ func TestServed(t *testing.T) {
 		}
 		if list, err := s.Served(ctx, wed(11, 0), wed(12, 0)); err != nil || len(list) != 1 || list[0].Wait != 100*time.Minute {
 			t.Fatalf("served from 11:00: %+v, %v; want one, waited 100 minutes", list, err)
+		}
+	})
+}
+
+// Kept gives the dashboard the appointments that started in a window and
+// still stood (confirmed), each with the booker's sex and the calendar
+// days (Rome) from the booking to its day: one booked at 23:30 UTC is
+// booked the next day in Rome; a cancelled, an expired or a pending one,
+// or one outside the window, is not among them.
+func TestKept(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := &Store{DB: d}
+		day := func(m time.Month, dd, hh int) time.Time { return time.Date(2026, m, dd, hh, 0, 0, 0, hours.Rome) }
+		for i, b := range []struct {
+			start, created time.Time
+			state, sex     string
+		}{
+			{day(11, 25, 9), day(11, 25, 8), "confirmed", "F"},                                   // same day
+			{day(11, 25, 10), time.Date(2026, 11, 10, 23, 30, 0, 0, time.UTC), "confirmed", "M"}, // 11 November in Rome: 14 days
+			{day(11, 25, 11), day(10, 1, 12), "confirmed", ""},                                   // 55 days
+			{day(11, 25, 12), day(11, 20, 9), "cancelled", "F"},
+			{day(11, 25, 13), day(11, 20, 9), "expired", ""},
+			{day(11, 25, 14), day(11, 24, 9), "pending", ""},
+			{day(11, 26, 9), day(11, 20, 9), "confirmed", "F"}, // after the window
+		} {
+			id := fmt.Sprintf("k%d", i)
+			if _, err := d.ExecContext(ctx, `INSERT INTO bookings (id, code, office_id, service_id, start_at, end_at, start_unix, holder, email,
+				given_name, family_name, state, link_hash, created_at, sex) VALUES ($1, $2, 'anagrafe', 'cie', $3, $4, $5, 'h', 'a@example.org', 'A', 'B', $6, $7, $8, $9)`,
+				id, "C"+id, b.start.UTC(), b.start.Add(20*time.Minute).UTC(), b.start.Unix(), b.state, "hash-"+id, b.created.UTC(), b.sex); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, err := s.Kept(ctx, day(11, 25, 0), day(11, 26, 0))
+		if err != nil || len(list) != 3 {
+			t.Fatalf("kept on 25 November: %+v, %v; want three", list, err)
+		}
+		for i, want := range []KeptAppointment{{day(11, 25, 9), "cie", "F", 0}, {day(11, 25, 10), "cie", "M", 14}, {day(11, 25, 11), "cie", "", 55}} {
+			if got := list[i]; !got.At.Equal(want.At) || got.Service != want.Service || got.Sex != want.Sex || got.Days != want.Days {
+				t.Errorf("appointment %d: %+v, want %+v", i, got, want)
+			}
 		}
 	})
 }

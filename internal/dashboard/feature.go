@@ -43,6 +43,8 @@ type Module struct {
 	// Sources and Gauges are the other features' figures.
 	Sources []Source
 	Gauges  []Gauge
+	// Reach is the services' weekly hours (the catalogue's).
+	Reach Reacher
 	// Names are the services' titles by id.
 	Names func(ctx context.Context) (map[string]string, error)
 	// Store is set when the feature is wired.
@@ -54,7 +56,7 @@ func (m *Module) Feature() feature.Feature {
 	return feature.Feature{
 		Name: "dashboard", Messages: Messages, Portal: Templates, Migrations: Migrations,
 		Wire: func(h *feature.Host) error {
-			m.Store = &Store{DB: h.DB, Sources: m.Sources, Gauges: m.Gauges}
+			m.Store = &Store{DB: h.DB, Sources: m.Sources, Gauges: m.Gauges, Reach: m.Reach}
 			(&Web{App: h.Portal, Store: m.Store, Names: m.Names}).Routes()
 			h.BackOffice(identity.Section{Label: "dashboard.title", Href: BOPath, Roles: Roles})
 			h.Every("figures", Every, func(ctx context.Context) error {

@@ -44,6 +44,19 @@ type Gauge struct {
 	Levels func(ctx context.Context, now time.Time) ([]Level, error)
 }
 
+// Reach is a service's regular week at its offices, as a feature hands
+// it: how long at least one office is open, and of it how long outside the
+// standard working day (hours.WorkingTime: weekdays 08:00-18:00).
+type Reach struct {
+	Service        string
+	Total, Outside time.Duration
+}
+
+// Reacher is a feature's weekly hours of each service now (the
+// catalogue's); the dashboard keeps a dated snapshot of each service's
+// whenever it changes.
+type Reacher func(ctx context.Context, now time.Time) ([]Reach, error)
+
 // The figures civico's features hand the dashboard (cmd/civico wires the
 // sources).
 const (
@@ -52,9 +65,18 @@ const (
 	Applications  = "applications"  // applications registered, key "service:channel"
 	Payments      = "payments"      // receipts recorded, key "category:channel" (checkout: on the portal)
 	QueueWaits    = "queue_waits"   // tickets served, key "service:bucket" (WaitBucket)
-	Active30      = "active_30"     // residents who logged in in the last 30 days
-	Active90      = "active_90"     // ... 90 days
-	Open          = "open_applications"
+	// AppointmentWaits are the appointments that stood on their day,
+	// counted in the month of the day, key "service:bucket" (DaysBucket
+	// of the days from the booking to the day), by the booker's proven sex.
+	AppointmentWaits = "appointment_waits"
+	Active30         = "active_30" // residents who logged in in the last 30 days
+	Active90         = "active_90" // ... 90 days
+	Open             = "open_applications"
+	// ReachTotal and ReachOutside are the open data's rows of the weekly
+	// minutes a service is reachable, in all and outside the working day,
+	// from a day (the snapshots).
+	ReachTotal   = "reach_total_minutes"
+	ReachOutside = "reach_outside_minutes"
 )
 
 // WaitBuckets are the classes of a queue's wait, in minutes.
@@ -75,6 +97,29 @@ func WaitBucket(d time.Duration) string {
 	return "60+"
 }
 
+// DaysBuckets are the classes of an appointment's wait, in calendar days
+// from the booking to the appointment's day.
+var DaysBuckets = []string{"0", "1-3", "4-7", "8-14", "15-30", "31-60", "60+"}
+
+// DaysBucket is the class of a wait of days.
+func DaysBucket(days int) string {
+	switch {
+	case days <= 0:
+		return "0"
+	case days <= 3:
+		return "1-3"
+	case days <= 7:
+		return "4-7"
+	case days <= 14:
+		return "8-14"
+	case days <= 30:
+		return "15-30"
+	case days <= 60:
+		return "31-60"
+	}
+	return "60+"
+}
+
 // Sexes are the sexes the figures count, "" for unknown.
 var Sexes = []string{"F", "M", ""}
 
@@ -83,6 +128,7 @@ type Store struct {
 	DB      *db.DB
 	Sources []Source
 	Gauges  []Gauge
+	Reach   Reacher
 	// Lag keeps the collection this far behind the clock, so that an event
 	// whose transaction commits a little after its timestamp is still
 	// counted (DefaultLag).
@@ -132,6 +178,9 @@ func (s *Store) Collect(ctx context.Context) (int, error) {
 		}
 	}
 	if err := s.Measure(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.Snapshot(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	return total, errors.Join(errs...)
@@ -255,6 +304,80 @@ func (s *Store) Measure(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Snapshot records each service's week of reach that differs from its
+// latest snapshot (or has none), dated now: the history of timetables
+// the catalogue does not keep. One at a time (the levels' lock), so that
+// two processes at once write one snapshot.
+func (s *Store) Snapshot(ctx context.Context) error {
+	if s.Reach == nil {
+		return nil
+	}
+	now := s.now().Truncate(time.Microsecond)
+	list, err := s.Reach(ctx, now)
+	if err != nil {
+		return fmt.Errorf("dashboard: reach: %w", err)
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.DB.Hold(ctx, tx, db.LockDashboardLevels); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT r.service, r.total_minutes, r.outside_minutes FROM dashboard_reach r
+			WHERE r.since = (SELECT MAX(since) FROM dashboard_reach l WHERE l.service = r.service)`)
+		if err != nil {
+			return err
+		}
+		latest := map[string][2]int64{}
+		for rows.Next() {
+			var service string
+			var total, outside int64
+			if err := rows.Scan(&service, &total, &outside); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			latest[service] = [2]int64{total, outside}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for _, r := range list {
+			m := [2]int64{int64(r.Total / time.Minute), int64(r.Outside / time.Minute)}
+			if was, ok := latest[r.Service]; ok && was == m {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO dashboard_reach (service, since, total_minutes, outside_minutes) VALUES ($1, $2, $3, $4)`,
+				r.Service, now, m[0], m[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ReachSnapshot is a service's week of reach since a day, in minutes.
+type ReachSnapshot struct {
+	Service        string
+	Since          time.Time
+	Total, Outside int64
+}
+
+// Snapshots are every snapshot of reach, by service and date.
+func (s *Store) Snapshots(ctx context.Context) ([]ReachSnapshot, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT service, since, total_minutes, outside_minutes FROM dashboard_reach ORDER BY service, since`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []ReachSnapshot
+	for rows.Next() {
+		var r ReachSnapshot
+		if err := rows.Scan(&r.Service, &r.Since, &r.Total, &r.Outside); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // Count is one counter: a figure's events of a month, key and sex.
 type Count struct {
 	Figure string `json:"figure"`
@@ -337,9 +460,10 @@ func (s *Store) Levels(ctx context.Context) ([]LevelRow, error) {
 // collection and measure. The pages' view is cached by it.
 func (s *Store) version(ctx context.Context) (string, error) {
 	var a, b sql.NullString
+	var c sql.NullString
 	if err := s.DB.QueryRowContext(ctx, `SELECT (SELECT CAST(MAX(collected_at) AS TEXT) FROM dashboard_watermarks),
-		(SELECT CAST(MAX(measured_at) AS TEXT) FROM dashboard_levels)`).Scan(&a, &b); err != nil {
+		(SELECT CAST(MAX(measured_at) AS TEXT) FROM dashboard_levels), (SELECT CAST(MAX(since) AS TEXT) FROM dashboard_reach)`).Scan(&a, &b, &c); err != nil {
 		return "", err
 	}
-	return a.String + "|" + b.String, nil
+	return a.String + "|" + b.String + "|" + c.String, nil
 }

@@ -93,10 +93,28 @@ type View struct {
 	// all of them; PaidOnline and PaidAll their sums.
 	Paid []PaidRow
 	// Waits are the queue's tickets served by year and wait (WaitBuckets).
-	Waits               []WaitYear
+	Waits []WaitYear
+	// Appointments are the appointments kept by year and days waited
+	// (DaysBuckets); AppointmentsBySex the same by days waited and sex,
+	// all years together.
+	Appointments      []WaitYear
+	AppointmentsBySex map[string]BySex
+	// Reach is each service's week at its offices: as first recorded and
+	// now (the dashboard's snapshots, dated as the timetables change).
+	Reach []ReachRow
+	// Public is what the public sees of the counters (Protect).
+	Public              *Release
 	PaidOnline, PaidAll BySex
 	MeasuredAt          time.Time
 	CollectedAt         string
+}
+
+// ReachRow is a service's week of reach as first recorded and now, and
+// how many times it changed between.
+type ReachRow struct {
+	Service    string
+	First, Now ReachSnapshot
+	Changes    int
 }
 
 type cached struct {
@@ -136,11 +154,14 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 	}
 	defer func() { _ = rows.Close() }()
 	v := &View{}
+	var cells []baseCell
 	regs, pins := map[string]*Year{}, map[string]*Year{}
 	methods := map[string]map[string]int64{}
 	services := map[string]*ServiceRow{}
 	paid := map[string]*PaidRow{}
 	waits := map[string]map[string]int64{}
+	appts := map[string]map[string]int64{}
+	v.AppointmentsBySex = map[string]BySex{}
 	year := func(m map[string]*Year, y string) *Year {
 		if m[y] == nil {
 			m[y] = &Year{Year: y}
@@ -153,6 +174,7 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 		if err := rows.Scan(&figure, &y, &key, &sex, &n); err != nil {
 			return nil, err
 		}
+		cells = append(cells, baseCell{Figure: figure, Period: y, Key: key, Sex: sex, N: n})
 		switch figure {
 		case Registrations:
 			year(regs, y).add(sex, n)
@@ -176,6 +198,15 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 				waits[y] = map[string]int64{}
 			}
 			waits[y][bucket] += n
+		case AppointmentWaits:
+			_, bucket, _ := strings.Cut(key, ":")
+			if appts[y] == nil {
+				appts[y] = map[string]int64{}
+			}
+			appts[y][bucket] += n
+			b := v.AppointmentsBySex[bucket]
+			b.add(sex, n)
+			v.AppointmentsBySex[bucket] = b
 		case Payments:
 			category, channel, _ := strings.Cut(key, ":")
 			r := paid[category]
@@ -224,12 +255,28 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 		v.Waits = append(v.Waits, WaitYear{Year: y, N: n})
 	}
 	slices.SortFunc(v.Waits, func(a, b WaitYear) int { return strings.Compare(a.Year, b.Year) })
+	for y, n := range appts {
+		v.Appointments = append(v.Appointments, WaitYear{Year: y, N: n})
+	}
+	slices.SortFunc(v.Appointments, func(a, b WaitYear) int { return strings.Compare(a.Year, b.Year) })
 	for _, r := range paid {
 		v.Paid = append(v.Paid, *r)
 	}
 	slices.SortFunc(v.Paid, func(a, b PaidRow) int { return strings.Compare(a.Category, b.Category) })
 	for i, n := range []int64{v.Online.F, v.Online.M, v.Online.U} {
 		_, v.HoursBySex[i] = Saved(n)
+	}
+	snaps, err := s.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range snaps {
+		if n := len(v.Reach); n > 0 && v.Reach[n-1].Service == r.Service {
+			v.Reach[n-1].Now = r
+			v.Reach[n-1].Changes++
+			continue
+		}
+		v.Reach = append(v.Reach, ReachRow{Service: r.Service, First: r, Now: r})
 	}
 	levels, err := s.Levels(ctx)
 	if err != nil {
@@ -239,6 +286,11 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 	for _, l := range levels {
 		if l.MeasuredAt.After(v.MeasuredAt) {
 			v.MeasuredAt = l.MeasuredAt
+		}
+		day := l.MeasuredAt.In(time.UTC).Format(time.DateOnly)
+		cells = append(cells, baseCell{Figure: l.Figure, Period: day, Key: l.Key, Sex: l.Sex, N: l.N})
+		if l.Figure == Open {
+			cells = append(cells, baseCell{Figure: Open + "_late", Period: day, Key: l.Key, Sex: l.Sex, N: l.Late})
 		}
 		switch l.Figure {
 		case Active30:
@@ -259,6 +311,7 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 		v.States = append(v.States, *r)
 	}
 	slices.SortFunc(v.States, func(a, b StateRow) int { return strings.Compare(a.State, b.State) })
+	v.Public = release(cells)
 	return v, nil
 }
 

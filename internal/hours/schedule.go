@@ -302,3 +302,28 @@ func WorkingTime(from, to time.Time) []Span {
 func OutsideWorkingTime(spans []Span, from, to time.Time) []Span {
 	return Subtract(spans, WorkingTime(from, to))
 }
+
+// Regular lists the openings of the regular timetable in the seven days
+// from monday: each day the first schedule that covers it, with neither
+// its exception nor its public holiday. It is the week as planned, which
+// a closure for a holiday or an extra opening on a date does not change:
+// what a timetable's change changes.
+func (h *Hours) Regular(monday Date) []Span {
+	from, to := monday.At(0), monday.AddDays(7).At(0)
+	var out []Span
+	for d := monday.AddDays(-1); d.Before(monday.AddDays(7)); d = d.AddDays(1) {
+		for k := range h.Schedules {
+			if !h.Schedules[k].Covers(d) {
+				continue
+			}
+			for _, i := range h.Schedules[k].Week[d.Weekday()] {
+				s := Span{later(d.At(i.Start), from), earlier(d.At(i.End), to)}
+				if s.Start.Before(s.End) {
+					out = append(out, s)
+				}
+			}
+			break
+		}
+	}
+	return Union(out)
+}
