@@ -1125,8 +1125,11 @@ func (h *Web) closeAccount(w http.ResponseWriter, r *http.Request) {
 // there only when this session's login proved it; Sources says what proved
 // each attribute.
 type Me struct {
-	ID         string            `json:"id"`
-	FiscalCode string            `json:"fiscal_code,omitempty"`
+	ID         string `json:"id"`
+	FiscalCode string `json:"fiscal_code,omitempty"`
+	// EIDASID is the eIDAS person identifier the eIDAS node proved (its
+	// source in Sources["eidas_id"]).
+	EIDASID    string            `json:"eidas_id,omitempty"`
 	GivenName  string            `json:"given_name"`
 	FamilyName string            `json:"family_name"`
 	Email      string            `json:"email,omitempty"`
@@ -1150,7 +1153,7 @@ func (h *Web) me(w http.ResponseWriter, r *http.Request) {
 		roles = []string{}
 	}
 	cf, _ := a.ProvenFiscalCode(se)
-	_ = writeJSON(w, Me{ID: a.ID, FiscalCode: cf, GivenName: a.GivenName, FamilyName: a.FamilyName, Email: a.Email,
+	_ = writeJSON(w, Me{ID: a.ID, FiscalCode: cf, EIDASID: a.EIDASID, GivenName: a.GivenName, FamilyName: a.FamilyName, Email: a.Email,
 		Assurance: string(se.Assurance), Method: se.Method, Roles: roles, Sources: a.sources()})
 }
 
@@ -1177,6 +1180,7 @@ func exportOf(a *Account, sessions []Session) map[string]any {
 	return map[string]any{
 		"account": map[string]any{
 			"id": a.ID, "kind": a.Kind, "email": a.Email, "email_verified_at": a.EmailVerifiedAt, "fiscal_code": a.FiscalCode,
+			"eidas_id":   a.EIDASID,
 			"given_name": a.GivenName, "family_name": a.FamilyName, "sex": a.Sex, "birth_date": a.BirthDate, "birth_place": a.BirthPlace,
 			"phone": a.Phone, "address": a.Address, "language": a.Lang, "created_at": a.CreatedAt, "updated_at": a.UpdatedAt,
 			"roles": a.Roles, "has_password": a.PasswordHash != "", "has_authenticator": a.TOTPSecret != "",

@@ -43,13 +43,18 @@ type Account struct {
 	BirthPlace string
 	// What proved the fiscal code, the names, and sex with birth date.
 	FiscalCodeSource, NameSource, BirthSource Source
-	Phone                                     string
-	Address                                   string
-	Lang                                      string
-	CreatedAt                                 time.Time
-	UpdatedAt                                 time.Time
-	ClosedAt                                  *time.Time
-	Roles                                     []string
+	// EIDASID is the eIDAS person identifier ("DE/IT/...") the Italian
+	// eIDAS node proved (EIDASIDSource), for a European who may have no
+	// fiscal code: it keys their account as a proven fiscal code does.
+	EIDASID       string
+	EIDASIDSource Source
+	Phone         string
+	Address       string
+	Lang          string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ClosedAt      *time.Time
+	Roles         []string
 	// PasswordChange: someone else chose the operator's password (the
 	// command line, an administrator); they choose their own before any
 	// back-office page.
@@ -125,6 +130,9 @@ func (a *Account) sources() map[string]Source {
 	if a.FiscalCode != "" {
 		out["fiscal_code"] = a.FiscalCodeSource
 	}
+	if a.EIDASID != "" {
+		out["eidas_id"] = a.EIDASIDSource
+	}
 	if a.GivenName != "" || a.FamilyName != "" {
 		out["name"] = a.NameSource
 	}
@@ -156,6 +164,7 @@ var (
 	ErrNotFound       = problem.New(problem.NotFound, "", errors.New("account not found"))
 	ErrEmailTaken     = errors.New("email already registered")
 	ErrFiscalTaken    = errors.New("fiscal code already registered")
+	ErrEIDASTaken     = errors.New("eIDAS identifier already registered")
 	ErrBadCredentials = errors.New("wrong email or password")
 	ErrNotVerified    = errors.New("email address not verified")
 	ErrThrottled      = errors.New("too many attempts")

@@ -466,6 +466,11 @@ type Proven struct {
 	// provider's session), so that the login and its record stand or fall
 	// together.
 	Also func(ctx context.Context, tx *sql.Tx, l *Login) error
+	// EIDASID is the eIDAS person identifier the Italian eIDAS node
+	// asserted (Source SourceEIDAS only): with no FiscalCode it is the
+	// key of the person's account (a European without an Italian fiscal
+	// code); with one, it is recorded on the fiscal code's account.
+	EIDASID string
 }
 
 // LoginProven starts a session for a person an identity provider proved,
@@ -477,7 +482,106 @@ func (s *Service) LoginProven(ctx context.Context, p Proven, remote, userAgent s
 	if !p.Source.Proven() || p.Source == SourceSelf || !p.Level.Valid() || p.Method == "" {
 		return nil, errors.New("identity: LoginProven needs a proving source, a level and a method")
 	}
+	// Only the eIDAS node proves an eIDAS identifier, and only at the
+	// levels eIDAS knows (substantial, high).
+	if p.EIDASID != "" || p.Source == SourceEIDAS {
+		if p.Source != SourceEIDAS || !ValidEIDASID(p.EIDASID) || !p.Level.Satisfies(assurance.Substantial) {
+			return nil, errors.New("identity: an eIDAS identifier needs the eIDAS node's proof at level substantial or high")
+		}
+		if p.FiscalCode == "" {
+			return s.loginEIDAS(ctx, p, remote, userAgent)
+		}
+	}
 	return s.loginProven(ctx, p, remote, userAgent)
+}
+
+// eidasIDRE is an eIDAS person identifier for an Italian service: the
+// country of origin, IT (the destination), and the origin's code in
+// printable characters (eIDAS SAML Attribute Profile, section 2.2.3).
+var eidasIDRE = regexp.MustCompile(`^[A-Z]{2}/IT/[!-~]{1,256}$`)
+
+// ValidEIDASID reports whether id is an eIDAS person identifier meant for
+// an Italian service ("DE/IT/...").
+func ValidEIDASID(id string) bool { return eidasIDRE.MatchString(id) }
+
+// loginEIDAS starts a session for a European the eIDAS node proved by
+// their eIDAS identifier alone: it enters the account a proof put that
+// identifier on, creating it at the first login. An identifier recorded
+// without proof (none is, today: no form takes one) is taken away, as a
+// typed fiscal code is. One identifier logs in at most Limits.CardLogins
+// times an hour.
+func (s *Service) loginEIDAS(ctx context.Context, p Proven, remote, userAgent string) (*Login, error) {
+	birth := ""
+	if _, err := time.Parse("2006-01-02", p.BirthDate); err == nil {
+		birth = p.BirthDate
+	}
+	var login *Login
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := throttled(s.Limiter.Take(ctx, tx, throttle.Key{Name: "login:eidas:" + p.EIDASID, Rule: throttle.Rule{Free: s.Limits.CardLogins, Window: time.Hour}})); err != nil {
+			return err
+		}
+		a, err := s.Store.get(ctx, tx, `eidas_id = $1`, p.EIDASID)
+		if err == nil && !a.EIDASIDSource.Proven() {
+			if err := s.Store.setEIDAS(ctx, tx, a.ID, "", SourceNone); err != nil {
+				return err
+			}
+			if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "account.claim_dropped", Subject: a.ID, Remote: remote,
+				Details: map[string]string{"attribute": "eidas_id", "reason": "the holder logged in with " + p.Method}}); err != nil {
+				return err
+			}
+			err = ErrNotFound
+		}
+		given, family := titleCase(p.GivenName), titleCase(p.FamilyName)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			a = &Account{Kind: KindResident, EIDASID: p.EIDASID, EIDASIDSource: p.Source, GivenName: given, FamilyName: family, NameSource: p.Source}
+			if birth != "" {
+				a.BirthDate, a.BirthSource = birth, p.Source
+			}
+			if err := s.Store.insert(ctx, tx, a); err != nil {
+				return err
+			}
+			if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "account.created." + p.Method, Subject: a.ID, Remote: remote}); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			a.GivenName, a.FamilyName, a.NameSource = given, family, p.Source
+			if birth != "" && a.BirthSource != SourceRegister && a.BirthSource != SourceFiscalCode {
+				a.BirthDate, a.BirthSource = birth, p.Source
+			}
+			if err := s.Store.setProven(ctx, tx, a); err != nil {
+				return err
+			}
+		}
+		login, err = s.sessionTx(ctx, tx, a, p.Level, p.Method, p.Proof, remote, userAgent)
+		if err == nil && p.Also != nil {
+			err = p.Also(ctx, tx, login)
+		}
+		return err
+	})
+	return s.started(ctx, login, err)
+}
+
+// recordEIDAS puts the eIDAS identifier a login proved on the account of
+// the fiscal code it proved too, unless another account holds it (a
+// European who logged in before without the fiscal code: the accounts
+// are not merged, the audit log says so).
+func (s *Service) recordEIDAS(ctx context.Context, tx *sql.Tx, a *Account, p Proven, remote string) error {
+	if p.EIDASID == "" || a.EIDASID == p.EIDASID {
+		return nil
+	}
+	other, err := s.Store.get(ctx, tx, `eidas_id = $1`, p.EIDASID)
+	if err == nil && other.ID != a.ID {
+		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "account.eidas_elsewhere", Subject: a.ID, Remote: remote,
+			Details: map[string]string{"account": other.ID}})
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	a.EIDASID, a.EIDASIDSource = p.EIDASID, p.Source
+	return s.Store.setEIDAS(ctx, tx, a.ID, a.EIDASID, a.EIDASIDSource)
 }
 
 func (s *Service) loginProven(ctx context.Context, p Proven, remote, userAgent string) (*Login, error) {
@@ -551,6 +655,9 @@ func (s *Service) loginProven(ctx context.Context, p Proven, remote, userAgent s
 			if err := s.Store.setProven(ctx, tx, a); err != nil {
 				return err
 			}
+		}
+		if err := s.recordEIDAS(ctx, tx, a, p, remote); err != nil {
+			return err
 		}
 		login, err = s.sessionTx(ctx, tx, a, p.Level, p.Method, p.Proof, remote, userAgent)
 		if err == nil && p.Also != nil {

@@ -29,6 +29,12 @@ const (
 	// upstream) in an ID token civico verified against the provider's
 	// keys, for a login it asked for.
 	SourceUpstream Source = "upstream"
+	// SourceEIDAS: asserted by the Italian eIDAS node (FICEP), a SAML
+	// provider under SPID's rules, for a European whose own country's
+	// notified eID scheme identified them (substantial or high), in a
+	// response civico validated: the eIDAS person identifier, the names,
+	// the birth date, and a fiscal number when the person has one.
+	SourceEIDAS Source = "eidas"
 	// SourceFiscalCode: derived from a proven fiscal code (sex and birth
 	// date are written into it).
 	SourceFiscalCode Source = "fiscal_code"
@@ -44,7 +50,7 @@ const (
 // does not.
 func (s Source) Proven() bool {
 	switch s {
-	case SourceEmailLink, SourceCNS, SourceSPID, SourceCIE, SourceUpstream, SourceFiscalCode, SourceRegister, SourceAdmin:
+	case SourceEmailLink, SourceCNS, SourceSPID, SourceCIE, SourceUpstream, SourceEIDAS, SourceFiscalCode, SourceRegister, SourceAdmin:
 		return true
 	}
 	return false

@@ -46,7 +46,8 @@ func (s *Store) now() time.Time {
 
 const accountColumns = `id, kind, COALESCE(email, ''), email_verified_at, COALESCE(password_hash, ''), COALESCE(totp_secret, ''),
 	COALESCE(fiscal_code, ''), given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at, closed_at,
-	fiscal_code_source, name_source, birth_source, COALESCE(totp_pending, ''), password_change, birth_place, subject_seed`
+	fiscal_code_source, name_source, birth_source, COALESCE(totp_pending, ''), password_change, birth_place, subject_seed,
+	COALESCE(eidas_id, ''), eidas_id_source`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -55,7 +56,8 @@ func scanAccount(r rowScanner) (*Account, error) {
 	var verified, closed sql.NullTime
 	err := r.Scan(&a.ID, &a.Kind, &a.Email, &verified, &a.PasswordHash, &a.TOTPSecret, &a.FiscalCode,
 		&a.GivenName, &a.FamilyName, &a.Sex, &a.BirthDate, &a.Phone, &a.Address, &a.Lang, &a.CreatedAt, &a.UpdatedAt, &closed,
-		&a.FiscalCodeSource, &a.NameSource, &a.BirthSource, &a.totpPending, &a.PasswordChange, &a.BirthPlace, &a.SubjectSeed)
+		&a.FiscalCodeSource, &a.NameSource, &a.BirthSource, &a.totpPending, &a.PasswordChange, &a.BirthPlace, &a.SubjectSeed,
+		&a.EIDASID, &a.EIDASIDSource)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -150,12 +152,25 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, a *Account) error {
 			return err
 		}
 	}
+	if a.EIDASID != "" {
+		if _, err := s.get(ctx, tx, `eidas_id = $1`, a.EIDASID); err == nil {
+			return ErrEIDASTaken
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
 	// A new account of a proven fiscal code, whatever made it (a login,
 	// an administrator's operator), is the person of a closed account of
 	// that code: it takes its subject, so that closing never gives a
 	// second voice or answer.
 	if a.FiscalCode != "" && a.FiscalCodeSource.Proven() && a.SubjectSeed == "" {
 		if err := s.takeSuccession(ctx, tx, a); err != nil {
+			return err
+		}
+	}
+	// The same for a European known by their eIDAS identifier alone.
+	if a.FiscalCode == "" && a.EIDASID != "" && a.EIDASIDSource.Proven() && a.SubjectSeed == "" {
+		if err := s.takeSuccessionOf(ctx, tx, a, eidasKey(a.EIDASID)); err != nil {
 			return err
 		}
 	}
@@ -169,14 +184,18 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, a *Account) error {
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, kind, email, email_verified_at, password_hash, totp_secret, fiscal_code,
 		given_name, family_name, sex, birth_date, phone, address, lang, created_at, updated_at, fiscal_code_source, name_source, birth_source,
-		password_change, birth_place, subject_seed)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+		password_change, birth_place, subject_seed, eidas_id, eidas_id_source)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
 		a.ID, a.Kind, nullIfEmpty(a.Email), a.EmailVerifiedAt, nullIfEmpty(a.PasswordHash), nullIfEmpty(a.TOTPSecret), nullIfEmpty(a.FiscalCode),
 		a.GivenName, a.FamilyName, a.Sex, a.BirthDate, a.Phone, a.Address, a.Lang, a.CreatedAt, a.UpdatedAt,
-		string(a.FiscalCodeSource), string(a.NameSource), string(a.BirthSource), a.PasswordChange, a.BirthPlace, a.SubjectSeed)
+		string(a.FiscalCodeSource), string(a.NameSource), string(a.BirthSource), a.PasswordChange, a.BirthPlace, a.SubjectSeed,
+		nullIfEmpty(a.EIDASID), string(a.EIDASIDSource))
 	if err != nil && db.IsUniqueViolation(err) {
 		if strings.Contains(err.Error(), "fiscal_code") {
 			return ErrFiscalTaken
+		}
+		if strings.Contains(err.Error(), "eidas_id") {
+			return ErrEIDASTaken
 		}
 		return ErrEmailTaken
 	}
@@ -218,6 +237,13 @@ func (s *Store) setProven(ctx context.Context, tx *sql.Tx, a *Account) error {
 		sex = $5, birth_date = $6, birth_source = $7, updated_at = $8, birth_place = $10, subject_seed = $11 WHERE id = $9`,
 		string(a.FiscalCodeSource), a.GivenName, a.FamilyName, string(a.NameSource), a.Sex, a.BirthDate, string(a.BirthSource), s.now(), a.ID, a.BirthPlace,
 		a.SubjectSeed)
+	return err
+}
+
+// setEIDAS writes the eIDAS identifier a login proved on an account.
+func (s *Store) setEIDAS(ctx context.Context, tx *sql.Tx, id, eidasID string, src Source) error {
+	_, err := tx.ExecContext(ctx, `UPDATE accounts SET eidas_id = $1, eidas_id_source = $2, updated_at = $3 WHERE id = $4`,
+		nullIfEmpty(eidasID), string(src), s.now(), id)
 	return err
 }
 
@@ -285,23 +311,33 @@ func (s *Store) Close(ctx context.Context, tx *sql.Tx, id string) error {
 	now := s.now()
 	// A proven fiscal code leaves its subject for the person's next
 	// account (account_successors), under a MAC, not the code.
-	var code, source, seed string
-	err := tx.QueryRowContext(ctx, `SELECT COALESCE(fiscal_code, ''), fiscal_code_source, subject_seed FROM accounts WHERE id = $1`, id).Scan(&code, &source, &seed)
+	var code, source, seed, eidasID, eidasSource string
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(fiscal_code, ''), fiscal_code_source, subject_seed, COALESCE(eidas_id, ''), eidas_id_source
+		FROM accounts WHERE id = $1`, id).Scan(&code, &source, &seed, &eidasID, &eidasSource)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
+	// A proven eIDAS identifier leaves it the same way, under its own key
+	// (a European's next login may carry no fiscal code).
+	if seed == "" {
+		seed = id
+	}
+	var keys []string
 	if code != "" && Source(source).Proven() {
-		if seed == "" {
-			seed = id
-		}
+		keys = append(keys, code)
+	}
+	if eidasID != "" && Source(eidasSource).Proven() {
+		keys = append(keys, eidasKey(eidasID))
+	}
+	for _, k := range keys {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO account_successors (fiscal_code_mac, subject_seed, closed_at) VALUES ($1, $2, $3)
 			ON CONFLICT (fiscal_code_mac) DO UPDATE SET subject_seed = excluded.subject_seed, closed_at = excluded.closed_at`,
-			s.fiscalCodeMAC(code), seed, now); err != nil {
+			s.fiscalCodeMAC(k), seed, now); err != nil {
 			return err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET email = NULL, email_verified_at = NULL, password_hash = NULL, totp_secret = NULL,
-		fiscal_code = NULL, given_name = '', family_name = '', sex = '', birth_date = '', birth_place = '', phone = '', address = '',
+		fiscal_code = NULL, eidas_id = NULL, eidas_id_source = '', given_name = '', family_name = '', sex = '', birth_date = '', birth_place = '', phone = '', address = '',
 		closed_at = $1, updated_at = $1 WHERE id = $2`, now, id); err != nil {
 		return err
 	}
@@ -323,7 +359,17 @@ func (s *Store) Close(ctx context.Context, tx *sql.Tx, id string) error {
 // counter's reservation in flight) and then sees its row, where a read
 // would see nothing and give the person a second subject.
 func (s *Store) takeSuccession(ctx context.Context, tx *sql.Tx, a *Account) error {
-	mac := s.fiscalCodeMAC(a.FiscalCode)
+	return s.takeSuccessionOf(ctx, tx, a, a.FiscalCode)
+}
+
+// eidasKey is what stands for an eIDAS identifier among the fiscal codes
+// of account_successors: it cannot be a fiscal code (it has slashes).
+func eidasKey(id string) string { return "eidas:" + id }
+
+// takeSuccessionOf is takeSuccession for the key of account_successors
+// given (a fiscal code, or eidasKey of an eIDAS identifier).
+func (s *Store) takeSuccessionOf(ctx context.Context, tx *sql.Tx, a *Account, key string) error {
+	mac := s.fiscalCodeMAC(key)
 	var seed string
 	err := tx.QueryRowContext(ctx, `INSERT INTO account_successors (fiscal_code_mac, subject_seed, closed_at) VALUES ($1, '', $2)
 		ON CONFLICT (fiscal_code_mac) DO UPDATE SET closed_at = account_successors.closed_at RETURNING subject_seed`, mac, s.now()).Scan(&seed)

@@ -42,6 +42,9 @@ type Outcome struct {
 	// Profile is the provider's profile ("spid" when empty: answers kept
 	// before profiles were recorded).
 	Profile string `json:",omitempty"`
+	// EIDASID is the eIDAS person identifier (eIDAS profile only); the
+	// FiscalCode is then empty when the person has none.
+	EIDASID string `json:",omitempty"`
 }
 
 // Requests keeps authentication requests in flight.
@@ -179,7 +182,11 @@ func (sp *SP) AuthnRequest(r *Request, idp *IdP, prof Profile) ([]byte, error) {
 		ar.CreateAttr("ForceAuthn", "true")
 	}
 	ar.CreateAttr("AssertionConsumerServiceIndex", "0")
-	ar.CreateAttr("AttributeConsumingServiceIndex", "0")
+	index := prof.AttributeIndex
+	if index == "" {
+		index = "0"
+	}
+	ar.CreateAttr("AttributeConsumingServiceIndex", index)
 	iss := ar.CreateElement("saml:Issuer")
 	iss.CreateAttr("Format", NameIDEntity)
 	iss.CreateAttr("NameQualifier", sp.EntityID())

@@ -58,6 +58,7 @@ func (m *Module) wire(h *feature.Host) error {
 	h.Portal.CrossOriginAllowed = append(h.Portal.CrossOriginAllowed, PathACS, PathSLO)
 	h.ID.AddLoginMethod(w.loginMethod)
 	h.ID.AddLoginMethod(w.cieLoginMethod)
+	h.ID.AddLoginMethod(w.eidasLoginMethod)
 	h.ID.AddLogoutStep(w.logoutStep)
 	h.Every("expired requests", 10*time.Minute, func(ctx context.Context) error {
 		if err := w.Requests.Sweep(ctx); err != nil {

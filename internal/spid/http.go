@@ -93,7 +93,17 @@ func (h *Web) cieLoginMethod(r *http.Request, next string, need assurance.Level)
 	return h.profileMethod(r, next, need, CIE)
 }
 
+// eidasLoginMethod is "Entra con eIDAS" for Europeans, through the Italian
+// eIDAS node registered with the eIDAS profile: only where the level asked
+// is substantial or high (eIDAS has no login at level 1).
+func (h *Web) eidasLoginMethod(r *http.Request, next string, need assurance.Level) *identity.LoginMethod {
+	return h.profileMethod(r, next, need, EIDAS)
+}
+
 func (h *Web) profileMethod(r *http.Request, next string, need assurance.Level, prof Profile) *identity.LoginMethod {
+	if prof.MinLevel != "" && need != "" && !need.Satisfies(prof.MinLevel) {
+		return nil
+	}
 	idps, err := h.Registry.List(r.Context())
 	if err != nil {
 		h.App.Log.Error("spid: providers", "err", err, "request_id", web.RequestID(r.Context()))
@@ -115,7 +125,7 @@ func (h *Web) profileMethod(r *http.Request, next string, need assurance.Level, 
 		}
 		m.Options = append(m.Options, identity.LoginOption{Label: p.Name, Href: PathLogin + "?" + q.Encode()})
 	}
-	if prof.Look == "cie" && len(m.Options) == 1 {
+	if prof.Look != "" && len(m.Options) == 1 {
 		m.Direct = &identity.LoginOption{Label: prof.Button, Href: m.Options[0].Href}
 	}
 	return m
@@ -182,6 +192,12 @@ func (h *Web) start(w http.ResponseWriter, r *http.Request) {
 	level, ok := assurance.Parse(q.Get("livello"))
 	if !ok {
 		level = assurance.Substantial
+	}
+	if prof.MinLevel != "" && !level.Satisfies(prof.MinLevel) {
+		// eIDAS answers at substantial or high only: a service that asks
+		// for less offers SPID's level 1 instead; nothing is recorded.
+		h.notice(w, r, http.StatusBadRequest, &NoticeData{Heading: "spid.error.title", Text: "spid.error.eidas_level", Retry: "/accedi"})
+		return
 	}
 	p, err := h.Towns.Get(ctx)
 	if err != nil {
@@ -433,7 +449,8 @@ func (h *Web) complete(w http.ResponseWriter, r *http.Request) {
 		prof = SPID
 	}
 	login, err := h.ID.Svc.LoginProven(ctx, identity.Proven{FiscalCode: out.FiscalCode, GivenName: out.GivenName, FamilyName: out.FamilyName,
-		BirthDate: out.BirthDate, BirthPlace: out.BirthPlace, Source: prof.Source, Level: out.Level, Method: prof.Method}, web.RemoteAddr(r), r.UserAgent())
+		BirthDate: out.BirthDate, BirthPlace: out.BirthPlace, Source: prof.Source, Level: out.Level, Method: prof.Method, EIDASID: out.EIDASID},
+		web.RemoteAddr(r), r.UserAgent())
 	if h.throttled(w, r, err) {
 		return
 	}

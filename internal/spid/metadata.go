@@ -99,12 +99,14 @@ func (sp *SP) Metadata(ctx context.Context, p town.Profile) ([]byte, error) {
 	acs.CreateAttr("Location", sp.ACS())
 	acs.CreateAttr("index", "0")
 	acs.CreateAttr("isDefault", "true")
-	for i, set := range [][]string{Attributes, AttributesWithEmail} {
+	// Index 99 and 100 are the eIDAS node's (AgID's names for them).
+	for i, set := range [][]string{Attributes, AttributesWithEmail, EIDASAttributes, EIDASFullAttributes} {
 		acsv := sso.CreateElement("md:AttributeConsumingService")
-		acsv.CreateAttr("index", []string{"0", "1"}[i])
+		acsv.CreateAttr("index", []string{"0", "1", EIDASAttributeIndex, EIDASFullAttributeIndex}[i])
 		name := acsv.CreateElement("md:ServiceName")
 		name.CreateAttr("xml:lang", "it")
-		name.SetText([]string{"Servizi online del ", "Servizi online con avvisi per email del "}[i] + p.FullName())
+		name.SetText([]string{"Servizi online del " + p.FullName(), "Servizi online con avvisi per email del " + p.FullName(),
+			"eIDAS Natural Person Minimum Attribute Set", "eIDAS Natural Person Full Attribute Set"}[i])
 		for _, a := range set {
 			ra := acsv.CreateElement("md:RequestedAttribute")
 			ra.CreateAttr("Name", a)

@@ -15,6 +15,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/identity"
 )
 
 // MaxResponseSize bounds a SAMLResponse as posted (base64).
@@ -307,6 +308,9 @@ func checkAssertion(as *etree.Element, x Expect) (*Outcome, error) {
 	if !level.Satisfies(x.Request.Level) {
 		return nil, &Refusal{Message: "spid.error.level", Detail: fmt.Sprintf("level %s below the %s asked", level, x.Request.Level)}
 	}
+	if x.Profile.MinLevel != "" && (!level.Satisfies(x.Profile.MinLevel) || !x.Request.Level.Satisfies(x.Profile.MinLevel)) {
+		return nil, &Refusal{Message: "spid.error.level", Detail: fmt.Sprintf("level %s (asked %s) below the %s profile's %s", level, x.Request.Level, x.Profile.Name, x.Profile.MinLevel)}
+	}
 	o.Level = level
 	o.SessionIndex = st.SelectAttrValue("SessionIndex", "")
 	// The attributes: at least one, each with a value; the fiscal number
@@ -324,31 +328,46 @@ func checkAssertion(as *etree.Element, x Expect) (*Outcome, error) {
 		}
 		attrs[at.SelectAttrValue("Name", "")] = strings.TrimSpace(v.Text())
 	}
+	// A refusal for missing data names what the profile needs.
+	attrMsg := "spid.error.attributes"
+	if x.Profile.Identifier != "" {
+		attrMsg = "spid.error.eidas_attributes"
+	}
 	required := x.Profile.Required
 	if len(required) == 0 {
 		required = SPID.Required
 	}
 	for _, name := range required {
 		if attrs[name] == "" {
-			return nil, &Refusal{Message: "spid.error.attributes", Detail: name + " missing (" + x.Profile.Name + " profile)"}
+			return nil, &Refusal{Message: attrMsg, Detail: name + " missing (" + x.Profile.Name + " profile)"}
 		}
 	}
-	code, ok := strings.CutPrefix(attrs["fiscalNumber"], "TINIT-")
-	if !ok {
-		return nil, &Refusal{Message: "spid.error.attributes", Detail: "fiscalNumber not TINIT-"}
+	if x.Profile.Identifier != "" {
+		// The eIDAS person identifier, for an Italian service; the fiscal
+		// number only when the person has one.
+		if o.EIDASID = attrs[x.Profile.Identifier]; !identity.ValidEIDASID(o.EIDASID) {
+			return nil, &Refusal{Message: attrMsg, Detail: x.Profile.Identifier + " is not an eIDAS identifier for Italy"}
+		}
 	}
-	if _, err := cf.Parse(code); err != nil {
-		return nil, &Refusal{Message: "spid.error.attributes", Detail: "fiscalNumber: " + err.Error()}
+	if attrs["fiscalNumber"] != "" || x.Profile.Identifier == "" {
+		code, ok := strings.CutPrefix(attrs["fiscalNumber"], "TINIT-")
+		if !ok {
+			return nil, &Refusal{Message: attrMsg, Detail: "fiscalNumber not TINIT-"}
+		}
+		if _, err := cf.Parse(code); err != nil {
+			return nil, &Refusal{Message: attrMsg, Detail: "fiscalNumber: " + err.Error()}
+		}
+		o.FiscalCode = strings.ToUpper(code)
 	}
-	o.FiscalCode, o.GivenName, o.FamilyName = strings.ToUpper(code), attrs["name"], attrs["familyName"]
+	o.GivenName, o.FamilyName = attrs["name"], attrs["familyName"]
 	if o.GivenName == "" || o.FamilyName == "" {
-		return nil, &Refusal{Message: "spid.error.attributes", Detail: "name or familyName missing"}
+		return nil, &Refusal{Message: attrMsg, Detail: "name or familyName missing"}
 	}
 	if d := attrs["dateOfBirth"]; d != "" {
 		if _, err := time.Parse("2006-01-02", d); err == nil {
 			o.BirthDate = d
 		} else if slices.Contains(required, "dateOfBirth") {
-			return nil, &Refusal{Message: "spid.error.attributes", Detail: "dateOfBirth malformed"}
+			return nil, &Refusal{Message: attrMsg, Detail: "dateOfBirth malformed"}
 		}
 	}
 	if p := strings.ToUpper(attrs["placeOfBirth"]); belfioreRE.MatchString(p) {

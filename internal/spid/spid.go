@@ -99,8 +99,20 @@ type Profile struct {
 	// answer shown as missing data).
 	Required []string
 	// Title, Text and Button are the login section's message ids; Look
-	// the button's official look ("" for SPID's list, "cie").
+	// the button's official look ("" for SPID's list, "cie", "eidas").
 	Title, Text, Button, Look string
+	// MinLevel, when set, is the lowest level the profile is asked for and
+	// answers at (eIDAS: substantial): a request below it is not made, an
+	// answer below it is refused.
+	MinLevel assurance.Level
+	// AttributeIndex is the AttributeConsumingService the requests name
+	// ("" for 0).
+	AttributeIndex string
+	// Identifier is the attribute that carries the eIDAS person
+	// identifier (eIDAS: spidCode); when set, the fiscal number is
+	// optional (TINIT- and valid when present) and the identifier is
+	// required. Other profiles never read it.
+	Identifier string
 }
 
 // SPID is the SPID profile.
@@ -115,8 +127,34 @@ var CIE = Profile{Name: "cie", Method: "cie", Source: identity.SourceCIE, Always
 	Required: []string{"fiscalNumber", "name", "familyName", "dateOfBirth"},
 	Title:    "spid.cie.title", Text: "spid.cie.text", Button: "spid.cie.button", Look: "cie"}
 
+// EIDAS is the Italian eIDAS node's profile (FICEP, "Login eIDAS"): a
+// SAML provider under SPID's rules that vouches for Europeans identified
+// by their own country's notified eID scheme, at level substantial or
+// high only. Requests name the AttributeConsumingService of index 99 (the
+// eIDAS natural person minimum data set); the eIDAS person identifier
+// comes as spidCode, with the names and the birth date; a fiscal number
+// only when the person has one.
+var EIDAS = Profile{Name: "eidas", Method: "eidas", Source: identity.SourceEIDAS, AssertionIssuerFormat: true,
+	Required: []string{"spidCode", "name", "familyName", "dateOfBirth"}, MinLevel: assurance.Substantial,
+	AttributeIndex: EIDASAttributeIndex, Identifier: "spidCode",
+	Title: "spid.eidas.title", Text: "spid.eidas.text", Button: "spid.eidas.button", Look: "eidas"}
+
+// EIDASAttributeIndex and EIDASFullAttributeIndex are the indexes of the
+// eIDAS AttributeConsumingServices of the metadata (the minimum and the
+// full data set, as AgID's node asks of every public SP).
+const (
+	EIDASAttributeIndex     = "99"
+	EIDASFullAttributeIndex = "100"
+)
+
+// EIDASAttributes and EIDASFullAttributes are the attributes they ask for.
+var (
+	EIDASAttributes     = []string{"spidCode", "name", "familyName", "dateOfBirth"}
+	EIDASFullAttributes = []string{"spidCode", "name", "familyName", "dateOfBirth", "placeOfBirth", "gender", "address"}
+)
+
 // profiles are the profiles an identity provider may be registered with.
-var profiles = map[string]Profile{SPID.Name: SPID, CIE.Name: CIE}
+var profiles = map[string]Profile{SPID.Name: SPID, CIE.Name: CIE, EIDAS.Name: EIDAS}
 
 // ProfileOf is the profile of a name, if civico speaks it.
 func ProfileOf(name string) (Profile, bool) {
