@@ -13,6 +13,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/identity"
@@ -284,6 +285,22 @@ func TestEIDASProfile(t *testing.T) {
 				}
 			})
 		}
+
+		t.Run("only the eIDAS node proves an identifier, at substantial or more", func(t *testing.T) {
+			svc := s.apps.civico.spid.Web.ID.Svc
+			for _, p := range []identity.Proven{
+				{EIDASID: newID(), GivenName: "A", FamilyName: "B", Source: identity.SourceSPID, Level: assurance.Substantial, Method: "spid"},
+				{EIDASID: newID(), GivenName: "A", FamilyName: "B", Source: identity.SourceCIE, Level: assurance.High, Method: "cie"},
+				{EIDASID: newID(), GivenName: "A", FamilyName: "B", Source: identity.SourceEIDAS, Level: assurance.Low, Method: "eidas"},
+				{EIDASID: "DE/FR/1", GivenName: "A", FamilyName: "B", Source: identity.SourceEIDAS, Level: assurance.High, Method: "eidas"},
+				{GivenName: "A", FamilyName: "B", Source: identity.SourceEIDAS, Level: assurance.High, Method: "eidas"},
+			} {
+				before := s.count(t, "accounts")
+				if _, err := svc.LoginProven(ctx, p, "192.0.2.1", "test"); err == nil || s.count(t, "accounts") != before {
+					t.Fatalf("%+v: %v, accounts %d→%d", p, err, before, s.count(t, "accounts"))
+				}
+			}
+		})
 
 		t.Run("SPID: a spidCode that looks like an eIDAS identifier is not one", func(t *testing.T) {
 			eid, p := newID(), s.person(t)
