@@ -121,6 +121,34 @@ func TestEIDASProfile(t *testing.T) {
 			return id, source, code
 		}
 
+		t.Run("a closed account's subject goes to the European's next one", func(t *testing.T) {
+			eid, p := newID(), s.person(t)
+			svc := s.apps.civico.spid.Web.ID.Svc
+			var ids []string
+			for i := range 2 {
+				b := s.spidBrowser(t)
+				if status, _, _ := login(t, b, node, "substantial", spid.SpidL2, p, eidasShaped(eid, "")); status != http.StatusOK {
+					t.Fatalf("login %d: %d", i, status)
+				}
+				_, me := b.me(s.plain.URL)
+				a, err := svc.Store.ByID(ctx, me.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i == 1 && (a.ID == ids[0] || a.Subject() != ids[0]) {
+					t.Fatalf("the next account %s has subject %s, want a new id with %s", a.ID, a.Subject(), ids[0])
+				}
+				ids = append(ids, a.ID)
+				if err := svc.CloseAccount(ctx, a, "192.0.2.1"); err != nil {
+					t.Fatal(err)
+				}
+				var left string
+				if err := d.QueryRowContext(ctx, `SELECT COALESCE(eidas_id, '') FROM accounts WHERE id = $1`, a.ID).Scan(&left); err != nil || left != "" {
+					t.Fatalf("closed account keeps %q (%v)", left, err)
+				}
+			}
+		})
+
 		t.Run("a European without a fiscal code, twice", func(t *testing.T) {
 			eid := newID()
 			p := s.person(t)

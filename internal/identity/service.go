@@ -581,7 +581,12 @@ func (s *Service) recordEIDAS(ctx context.Context, tx *sql.Tx, a *Account, p Pro
 		return err
 	}
 	a.EIDASID, a.EIDASIDSource = p.EIDASID, p.Source
-	return s.Store.setEIDAS(ctx, tx, a.ID, a.EIDASID, a.EIDASIDSource)
+	if err := s.Store.setEIDAS(ctx, tx, a.ID, a.EIDASID, a.EIDASIDSource); err != nil {
+		return err
+	}
+	// A closed account's subject waiting under the identifier is this
+	// account's to forget: the fiscal code took its own.
+	return s.Store.forgetSuccession(ctx, tx, eidasKey(a.EIDASID))
 }
 
 func (s *Service) loginProven(ctx context.Context, p Proven, remote, userAgent string) (*Login, error) {
