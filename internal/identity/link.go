@@ -12,7 +12,7 @@ import (
 
 // ErrCannotLink means the password account cannot be taken over: it is the
 // same account, an operator's, has an address never confirmed, or carries
-// a fiscal code proven by someone.
+// a fiscal code or an eIDAS identifier proven by someone.
 var ErrCannotLink = errors.New("this account cannot be linked")
 
 // ErrLinkOtherCard means a linking link was followed in a session of
@@ -119,6 +119,7 @@ func (s *Service) RequestLink(ctx context.Context, into *Account, se *Session, e
 func linkable(from, into *Account) bool {
 	return from != nil && from.ClosedAt == nil && from.PasswordHash != "" && from.ID != into.ID && from.Kind == KindResident &&
 		from.EmailVerifiedAt != nil && (from.FiscalCode == "" || !from.FiscalCodeSource.Proven()) &&
+		(from.EIDASID == "" || !from.EIDASIDSource.Proven()) &&
 		into.ClosedAt == nil && into.PasswordHash == "" && into.Kind == KindResident
 }
 
