@@ -312,6 +312,6 @@ func (s *Service) SweepSignups(ctx context.Context) error {
 		return err
 	}
 	_, err := s.DB.ExecContext(ctx, `DELETE FROM accounts WHERE email_verified_at IS NULL AND kind = 'resident' AND password_hash IS NOT NULL
-		AND fiscal_code IS NULL AND created_at < $1`, now.Add(-48*time.Hour))
+		AND fiscal_code IS NULL AND eidas_id IS NULL AND created_at < $1`, now.Add(-48*time.Hour))
 	return err
 }
