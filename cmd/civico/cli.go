@@ -60,7 +60,7 @@ Usage:
   civico spid keys          list the SPID keys and certificates
   civico spid rotate-keys [--overlap 168h]
                             add a SPID key published at once and signing after the overlap
-  civico spid registry import PATH [--profile spid] [--signer CERT.pem]
+  civico spid registry import PATH [--profile spid|cie|eidas] [--signer CERT.pem]
                             load identity providers from SAML metadata (one XML file or a folder;
                             with --signer, only files whose signature by that certificate holds)
   civico spid registry list list the identity providers

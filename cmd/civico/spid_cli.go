@@ -48,7 +48,7 @@ func (c *cli) spidCmd(args []string) error {
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "database URL (CIVICO_DATABASE_URL)")
 	fs.StringVar(&cfg.BaseURL, "base-url", cfg.BaseURL, "the portal's public address (CIVICO_BASE_URL): the SP's entityID is its "+spid.PathMetadata)
 	overlap := fs.Duration("overlap", 7*24*time.Hour, "how long the new certificate is published before it signs (AgID and the providers must have it)")
-	profile := fs.String("profile", spid.SPID.Name, "the SAML profile of the providers imported")
+	profile := fs.String("profile", spid.SPID.Name, "the SAML profile of the providers imported: spid, cie (CIE ID's SAML profile) or eidas (the Italian eIDAS node, FICEP)")
 	signer := fs.String("signer", "", "a PEM file of the registry's signing certificate(s): each metadata file's signature must hold (AgID signs its registry)")
 	switch verb {
 	case "metadata", "keys", "rotate-keys", "registry import", "registry list", "registry remove":

@@ -990,6 +990,24 @@ func TestSPIDCommands(t *testing.T) {
 	if code, out, _ := runCLI(t, env, "spid", "registry", "list"); code != 0 || !strings.Contains(out, "Primo gestore") || !strings.Contains(out, "https://idp1.example") {
 		t.Fatalf("registry list: %q", out)
 	}
+	// The Italian eIDAS node, under its own profile.
+	node, err := spidtest.New("https://sp-proxy.example/spproxy/idpit", "https://sp-proxy.example/spproxy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeFile := filepath.Join(dir, "eidas.xml")
+	if err := os.WriteFile(nodeFile, node.Metadata("Nodo eIDAS"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, env, "spid", "registry", "import", "--profile", "eidas", nodeFile); code != 0 || !strings.Contains(out, "1 identity provider(s) imported") {
+		t.Fatalf("registry import --profile eidas: %d %q %q", code, out, errOut)
+	}
+	if _, out, _ := runCLI(t, env, "spid", "registry", "list"); !regexp.MustCompile(`https://sp-proxy.example/spproxy/idpit\s+Nodo eIDAS\s+eidas\s`).MatchString(out) {
+		t.Fatalf("the node is not listed with the eidas profile: %q", out)
+	}
+	if code, _, errOut := runCLI(t, env, "spid", "registry", "import", "--profile", "eidass", nodeFile); code == 0 || !strings.Contains(errOut, "unknown profile") {
+		t.Fatalf("an unknown profile: %d %q", code, errOut)
+	}
 	// With the registry's certificate, an unsigned folder imports nothing;
 	// a file the registry signed does, and a signed file changed since
 	// does not.
@@ -1051,6 +1069,11 @@ func TestSPIDCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(md, `entityID="https://servizi.comune.example/spid/metadata"`) || !strings.Contains(md, "c_c707</spid:IPACode>") ||
 		strings.Count(md, "<md:KeyDescriptor") != 1 {
 		t.Fatalf("metadata: %d %q %q", code, md, errOut)
+	}
+	// The eIDAS node's AttributeConsumingServices (minimum and full set).
+	if !regexp.MustCompile(`<md:AttributeConsumingService index="99">\s*<md:ServiceName xml:lang="it">eIDAS Natural Person Minimum Attribute Set</md:ServiceName>\s*<md:RequestedAttribute Name="spidCode">`).MatchString(md) ||
+		!strings.Contains(md, `<md:AttributeConsumingService index="100">`) {
+		t.Fatalf("metadata without the eIDAS services: %q", md)
 	}
 	if code, out, errOut := runCLI(t, env, "spid", "rotate-keys", "--overlap", "48h"); code != 0 || !strings.Contains(out, "Send the new metadata to AgID") {
 		t.Fatalf("rotate-keys: %d %q %q", code, out, errOut)
