@@ -202,7 +202,7 @@ func TestEIDASProfile(t *testing.T) {
 			}
 		})
 
-		t.Run("an answer with a TINIT- fiscal number proves it", func(t *testing.T) {
+		t.Run("a fiscal number in the node's answer proves nothing: the identifier's account", func(t *testing.T) {
 			eid, p := newID(), s.person(t)
 			b := s.spidBrowser(t)
 			status, u, _ := login(t, b, node, "substantial", spid.SpidL2, p, eidasShaped(eid, "keep"))
@@ -210,20 +210,22 @@ func TestEIDASProfile(t *testing.T) {
 				t.Fatalf("%d at %s", status, u)
 			}
 			_, me := b.me(s.plain.URL)
-			if me.FiscalCode != strings.TrimPrefix(p.FiscalNumber, "TINIT-") || me.Sources["fiscal_code"] != identity.SourceEIDAS || me.EIDASID != eid {
+			if me.FiscalCode != "" || me.EIDASID != eid {
 				t.Fatalf("me: %+v", me)
 			}
-			// The same person by SPID later: the fiscal code's account.
+			// The same fiscal code by SPID: its own account, not the
+			// European's (outside review M4: an eIDAS answer naming an
+			// operator's code entered the operator's account).
 			b2 := s.spidBrowser(t)
 			if status, _, _ := login(t, b2, spidIdP, "substantial", spid.SpidL2, p, func(*etree.Document) {}); status != http.StatusOK {
 				t.Fatalf("SPID login: %d", status)
 			}
-			if _, me2 := b2.me(s.plain.URL); me2.ID != me.ID {
-				t.Fatalf("SPID opened %s, eIDAS %s", me2.ID, me.ID)
+			if _, me2 := b2.me(s.plain.URL); me2.ID == me.ID || me2.EIDASID != "" {
+				t.Fatalf("SPID opened %s (eIDAS %q), the eIDAS login %s", me2.ID, me2.EIDASID, me.ID)
 			}
 		})
 
-		t.Run("a typed fiscal code is a claim the node's proof takes away", func(t *testing.T) {
+		t.Run("a typed fiscal code is left to the proofs of fiscal codes", func(t *testing.T) {
 			eid, p := newID(), s.person(t)
 			code := strings.TrimPrefix(p.FiscalNumber, "TINIT-")
 			if _, err := d.ExecContext(ctx, `INSERT INTO accounts (id, kind, email, fiscal_code, fiscal_code_source, given_name, family_name, created_at, updated_at)
@@ -239,7 +241,7 @@ func TestEIDASProfile(t *testing.T) {
 			if err := d.QueryRowContext(ctx, `SELECT COALESCE(fiscal_code, '') FROM accounts WHERE id = 'claimer'`).Scan(&claimed); err != nil {
 				t.Fatal(err)
 			}
-			if me.ID == "claimer" || claimed != "" || me.FiscalCode != code {
+			if me.ID == "claimer" || claimed != code || me.FiscalCode != "" {
 				t.Fatalf("the claimer's account: me %+v, claimed %q", me, claimed)
 			}
 		})
@@ -260,22 +262,20 @@ func TestEIDASProfile(t *testing.T) {
 			}
 		})
 
-		t.Run("an identifier held by a European's account stays theirs", func(t *testing.T) {
+		t.Run("an identifier's account stays the identifier's, with or without a fiscal number", func(t *testing.T) {
 			eid, p := newID(), s.person(t)
 			b := s.spidBrowser(t)
 			if status, _, _ := login(t, b, node, "substantial", spid.SpidL2, p, eidasShaped(eid, "")); status != http.StatusOK {
 				t.Fatalf("login: %d", status)
 			}
 			first, _, _ := accountOf(t, eid)
-			// The node later sends a fiscal number with it: the fiscal
-			// code's account, and the identifier does not move.
 			b2 := s.spidBrowser(t)
 			if status, _, _ := login(t, b2, node, "substantial", spid.SpidL2, p, eidasShaped(eid, "keep")); status != http.StatusOK {
 				t.Fatalf("login: %d", status)
 			}
 			_, me := b2.me(s.plain.URL)
-			if now, _, _ := accountOf(t, eid); now != first || me.ID == first || me.EIDASID != "" {
-				t.Fatalf("identifier on %s (was %s), the fiscal code's account %+v", now, first, me)
+			if now, _, _ := accountOf(t, eid); now != first || me.ID != first || me.EIDASID != eid || me.FiscalCode != "" {
+				t.Fatalf("identifier on %s (was %s), the second login's account %+v", now, first, me)
 			}
 		})
 

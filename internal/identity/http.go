@@ -1087,7 +1087,7 @@ func (h *Web) export(w http.ResponseWriter, r *http.Request) {
 	a, withheld := a.SeenBy(se)
 	out := exportOf(a, sessions)
 	if withheld {
-		out["withheld"] = map[string]any{"attributes": []string{"fiscal_code", "sex_and_birth_date", "population_register", "cards"},
+		out["withheld"] = map[string]any{"attributes": []string{"fiscal_code", "eidas_id", "sex_and_birth_date", "population_register", "cards"},
 			"why": h.App.I18n.T(h.App.I18n.Lang(r), "identity.export.withheld")}
 	}
 	for _, e := range h.exporters {
@@ -1153,7 +1153,8 @@ func (h *Web) me(w http.ResponseWriter, r *http.Request) {
 		roles = []string{}
 	}
 	cf, _ := a.ProvenFiscalCode(se)
-	_ = writeJSON(w, Me{ID: a.ID, FiscalCode: cf, EIDASID: a.EIDASID, GivenName: a.GivenName, FamilyName: a.FamilyName, Email: a.Email,
+	seen, _ := a.SeenBy(se)
+	_ = writeJSON(w, Me{ID: a.ID, FiscalCode: cf, EIDASID: seen.EIDASID, GivenName: a.GivenName, FamilyName: a.FamilyName, Email: a.Email,
 		Assurance: string(se.Assurance), Method: se.Method, Roles: roles, Sources: a.sources()})
 }
 

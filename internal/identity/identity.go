@@ -109,12 +109,27 @@ func (a *Account) ProvenFiscalCode(se *Session) (string, bool) {
 // password) gets it without the fiscal code a card (or an administrator)
 // proved, nor the sex and birth date that came with it, as /profilo and
 // /api/v1/me show them. A code merely typed by the person is theirs to see.
+//
+// The same holds for a European's eIDAS identifier (often a national
+// identity number) and the birth date the eIDAS node proved with it
+// (outside review M5).
 func (a *Account) SeenBy(se *Session) (*Account, bool) {
-	if _, ok := a.ProvenFiscalCode(se); ok || a.FiscalCode == "" || !a.FiscalCodeSource.Proven() {
+	proving := se != nil && se.Assurance.ProvesIdentity()
+	hideCode := !proving && a.FiscalCode != "" && a.FiscalCodeSource.Proven()
+	hideEIDAS := !proving && a.EIDASID != "" && a.EIDASIDSource.Proven()
+	if !hideCode && !hideEIDAS {
 		return a, false
 	}
 	v := *a
-	v.FiscalCode, v.FiscalCodeSource, v.Sex, v.BirthDate, v.BirthPlace, v.BirthSource = "", SourceNone, "", "", "", SourceNone
+	if hideCode {
+		v.FiscalCode, v.FiscalCodeSource, v.Sex, v.BirthDate, v.BirthPlace, v.BirthSource = "", SourceNone, "", "", "", SourceNone
+	}
+	if hideEIDAS {
+		v.EIDASID, v.EIDASIDSource = "", SourceNone
+		if v.BirthSource == SourceEIDAS {
+			v.BirthDate, v.BirthSource = "", SourceNone
+		}
+	}
 	return &v, true
 }
 

@@ -488,9 +488,15 @@ func (s *Service) LoginProven(ctx context.Context, p Proven, remote, userAgent s
 		if p.Source != SourceEIDAS || !ValidEIDASID(p.EIDASID) || !p.Level.Satisfies(assurance.Substantial) {
 			return nil, errors.New("identity: an eIDAS identifier needs the eIDAS node's proof at level substantial or high")
 		}
-		if p.FiscalCode == "" {
-			return s.loginEIDAS(ctx, p, remote, userAgent)
+		// The identifier alone: where the node's fiscal number for a
+		// foreign person comes from is not documented, so it proves no
+		// fiscal code here, enters no fiscal code's account (an
+		// operator's) and joins no identifier to one (outside review
+		// M1, M2, M4).
+		if p.FiscalCode != "" {
+			return nil, errors.New("identity: an eIDAS login proves the identifier only, not a fiscal code")
 		}
+		return s.loginEIDAS(ctx, p, remote, userAgent)
 	}
 	return s.loginProven(ctx, p, remote, userAgent)
 }
@@ -541,7 +547,8 @@ func (s *Service) loginEIDAS(ctx context.Context, p Proven, remote, userAgent st
 			if err := s.Store.insert(ctx, tx, a); err != nil {
 				return err
 			}
-			if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "account.created." + p.Method, Subject: a.ID, Remote: remote}); err != nil {
+			if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "account.created." + p.Method, Subject: a.ID, Remote: remote,
+				Details: map[string]string{"eidas_mac": s.Store.EIDASMAC(p.EIDASID)}}); err != nil {
 				return err
 			}
 		case err != nil:
@@ -562,31 +569,6 @@ func (s *Service) loginEIDAS(ctx context.Context, p Proven, remote, userAgent st
 		return err
 	})
 	return s.started(ctx, login, err)
-}
-
-// recordEIDAS puts the eIDAS identifier a login proved on the account of
-// the fiscal code it proved too, unless another account holds it (a
-// European who logged in before without the fiscal code: the accounts
-// are not merged, the audit log says so).
-func (s *Service) recordEIDAS(ctx context.Context, tx *sql.Tx, a *Account, p Proven, remote string) error {
-	if p.EIDASID == "" || a.EIDASID == p.EIDASID {
-		return nil
-	}
-	other, err := s.Store.get(ctx, tx, `eidas_id = $1`, p.EIDASID)
-	if err == nil && other.ID != a.ID {
-		return s.Audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "account.eidas_elsewhere", Subject: a.ID, Remote: remote,
-			Details: map[string]string{"account": other.ID}})
-	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	a.EIDASID, a.EIDASIDSource = p.EIDASID, p.Source
-	if err := s.Store.setEIDAS(ctx, tx, a.ID, a.EIDASID, a.EIDASIDSource); err != nil {
-		return err
-	}
-	// A closed account's subject waiting under the identifier is this
-	// account's to forget: the fiscal code took its own.
-	return s.Store.forgetSuccession(ctx, tx, eidasKey(a.EIDASID))
 }
 
 func (s *Service) loginProven(ctx context.Context, p Proven, remote, userAgent string) (*Login, error) {
@@ -660,9 +642,6 @@ func (s *Service) loginProven(ctx context.Context, p Proven, remote, userAgent s
 			if err := s.Store.setProven(ctx, tx, a); err != nil {
 				return err
 			}
-		}
-		if err := s.recordEIDAS(ctx, tx, a, p, remote); err != nil {
-			return err
 		}
 		login, err = s.sessionTx(ctx, tx, a, p.Level, p.Method, p.Proof, remote, userAgent)
 		if err == nil && p.Also != nil {

@@ -366,11 +366,9 @@ func (s *Store) takeSuccession(ctx context.Context, tx *sql.Tx, a *Account) erro
 // of account_successors: it cannot be a fiscal code (it has slashes).
 func eidasKey(id string) string { return "eidas:" + id }
 
-// forgetSuccession drops what a closed account left under key.
-func (s *Store) forgetSuccession(ctx context.Context, tx *sql.Tx, key string) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM account_successors WHERE fiscal_code_mac = $1`, s.fiscalCodeMAC(key))
-	return err
-}
+// EIDASMAC names an eIDAS identifier in the audit log without writing it:
+// the keyed hash the successors' table keys it by.
+func (s *Store) EIDASMAC(id string) string { return s.fiscalCodeMAC(eidasKey(id)) }
 
 // takeSuccessionOf is takeSuccession for the key of account_successors
 // given (a fiscal code, or eidasKey of an eIDAS identifier).

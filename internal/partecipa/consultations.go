@@ -89,6 +89,13 @@ func (c *Consultation) Eligible(v *Viewer) (bool, string) {
 		return false, "partecipa.c.login"
 	case !v.Level.Satisfies(c.MinLevel):
 		return false, "partecipa.c.level"
+	case c.MinLevel.ProvesIdentity() && !v.ResidentKnown:
+		// One person, one voice goes by the fiscal code: the provider
+		// answers residence exactly when a login proved it. A European
+		// logged in with eIDAS alone is someone else for every other
+		// login, so they answer open polls, not these (outside review
+		// of eIDAS, M3).
+		return false, "partecipa.c.fiscal_code"
 	case c.ResidentsOnly && !(v.ResidentKnown && v.Resident):
 		return false, "partecipa.c.not_resident"
 	case len(c.Districts) > 0 && !slices.Contains(c.Districts, v.District):

@@ -342,3 +342,24 @@ func TestPublishingWaitsForTheCount(t *testing.T) {
 		}
 	})
 }
+
+// One person, one voice goes by the fiscal code: a login at the level
+// asked whose fiscal code the provider did not prove (a European's eIDAS
+// login: no residence claim) may answer an open poll but not a
+// consultation that counts one voice per person.
+func TestOneVoiceNeedsAProvenFiscalCode(t *testing.T) {
+	european := &Viewer{Subject: "sub-eidas", Level: assurance.Substantial}
+	italian := resident("sub-spid", assurance.Substantial)
+	for _, c := range []struct {
+		level      assurance.Level
+		euOK, itOK bool
+	}{{assurance.Low, true, true}, {assurance.Substantial, false, true}, {assurance.High, false, false}} {
+		c2 := &Consultation{MinLevel: c.level}
+		if ok, why := c2.Eligible(european); ok != c.euOK || (!ok && c.level == assurance.Substantial && why != "partecipa.c.fiscal_code") {
+			t.Errorf("at %s the eIDAS login: %v %s", c.level, ok, why)
+		}
+		if ok, why := c2.Eligible(italian); ok != c.itOK {
+			t.Errorf("at %s the SPID login: %v %s", c.level, ok, why)
+		}
+	}
+}

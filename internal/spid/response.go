@@ -357,7 +357,12 @@ func checkAssertion(as *etree.Element, x Expect) (*Outcome, error) {
 		if _, err := cf.Parse(code); err != nil {
 			return nil, &Refusal{Message: attrMsg, Detail: "fiscalNumber: " + err.Error()}
 		}
-		o.FiscalCode = strings.ToUpper(code)
+		// Under the eIDAS profile a fiscal number is checked but proves
+		// nothing: the login is the identifier's (identity.LoginProven;
+		// outside review M4).
+		if x.Profile.Identifier == "" {
+			o.FiscalCode = strings.ToUpper(code)
+		}
 	}
 	o.GivenName, o.FamilyName = attrs["name"], attrs["familyName"]
 	if o.GivenName == "" || o.FamilyName == "" {
