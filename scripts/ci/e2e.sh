@@ -12,7 +12,7 @@
 #
 # Settings: CIVICO_E2E_CHROMIUM (default /usr/bin/chromium),
 # CIVICO_E2E_ARTIFACTS (default e2e/artifacts: screenshots, HTML and logs of
-# failing tests), CIVICO_E2E_TIMEOUT (go test -timeout, default 15m).
+# failing tests), CIVICO_E2E_TIMEOUT (go test -timeout, default 25m).
 #
 # Any skipped test fails the script, whoever runs it: a skip here is a check that did not run (the
 # smart-card journey, for one, skips when it cannot write Chromium's policy, i.e. without root).
@@ -77,7 +77,7 @@ fi
 export CIVICO_E2E=1 CIVICO_AXE_JS="$axe_js" CIVICO_E2E_ARTIFACTS="$artifacts" CIVICO_E2E_CHROMIUM="$chromium"
 log="$tmp/go-test.log"
 status=0
-go test -count=1 -v -timeout "${CIVICO_E2E_TIMEOUT:-15m}" "$@" ./e2e/ 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
+go test -count=1 -v -timeout "${CIVICO_E2E_TIMEOUT:-25m}" "$@" ./e2e/ 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
 
 skipped=$(grep -E '^\s*--- SKIP' "$log" || true)
 if ((status != 0)); then
