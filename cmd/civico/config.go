@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -216,12 +217,11 @@ func loadConfig(env func(string) string) (config, error) {
 		c.TimeUseTravel = n
 	}
 	if path := env("CIVICO_TIMEUSE_MARGINS"); path != "" {
-		f, err := os.Open(path)
+		raw, err := os.ReadFile(path) // #nosec G304 -- the town's IT office names the file in CIVICO_TIMEUSE_MARGINS
 		if err != nil {
 			return c, usagef("CIVICO_TIMEUSE_MARGINS: %v", err)
 		}
-		c.TimeUseMargins, err = analysis.ReadMargins(f)
-		f.Close()
+		c.TimeUseMargins, err = analysis.ReadMargins(bytes.NewReader(raw))
 		if err != nil {
 			return c, usagef("CIVICO_TIMEUSE_MARGINS %s: %v", path, err)
 		}

@@ -200,7 +200,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.Deny {
 		back := url.Values{"error": {"access_denied"}, "error_description": {"the person cancelled"}, "state": {q.Get("state")}, "iss": {p.Issuer}}
-		http.Redirect(w, r, q.Get("redirect_uri")+"?"+back.Encode(), http.StatusSeeOther)
+		http.Redirect(w, r, q.Get("redirect_uri")+"?"+back.Encode(), http.StatusSeeOther) // #nosec G710 -- a test provider inside go test: it sends the browser back to the redirect_uri the test registered
 		return
 	}
 	acr := p.ACR
@@ -214,7 +214,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		iss = "https://attacker.example"
 	}
 	back := url.Values{"code": {code}, "state": {q.Get("state")}, "iss": {iss}}
-	http.Redirect(w, r, q.Get("redirect_uri")+"?"+back.Encode(), http.StatusSeeOther)
+	http.Redirect(w, r, q.Get("redirect_uri")+"?"+back.Encode(), http.StatusSeeOther) // #nosec G710 -- a test provider inside go test: it sends the browser back to the redirect_uri the test registered
 }
 
 func (p *Provider) claims() map[string]any {
@@ -332,7 +332,7 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 	p.logouts = append(p.logouts, r.URL.Query())
 	p.mu.Unlock()
 	if u := r.URL.Query().Get("post_logout_redirect_uri"); u != "" {
-		http.Redirect(w, r, u, http.StatusSeeOther)
+		http.Redirect(w, r, u, http.StatusSeeOther) // #nosec G710 -- a test provider inside go test: it sends the browser back to the redirect_uri the test registered
 		return
 	}
 	w.WriteHeader(http.StatusOK)
