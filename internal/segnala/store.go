@@ -116,6 +116,10 @@ type Reporter struct {
 	Verified         bool
 }
 
+// PublishesAtOnce: logged in with a confirmed address, so the report needs
+// no mailed confirmation (and may carry photographs).
+func (r Reporter) PublishesAtOnce() bool { return r.AccountID != "" && r.Verified && r.Email != "" }
+
 // Fields are errors beside their fields (message ids).
 type Fields = problem.Fields
 
@@ -178,7 +182,7 @@ func Check(in *Input, needEmail bool) Fields {
 // client's budget, the report and its mail are one transaction: a refusal
 // (problem.Throttled) changes nothing.
 func (s *Store) Create(ctx context.Context, in Input, by Reporter) (*Report, error) {
-	verified := by.AccountID != "" && by.Verified && by.Email != ""
+	verified := by.PublishesAtOnce()
 	fe := Check(&in, !verified)
 	if len(in.Photos) > 0 && (!verified || s.Files == nil) {
 		// The form offers no photographs to whoever must confirm by mail.

@@ -203,7 +203,7 @@ func formLimits(photos bool) attachments.FormLimits {
 // with a confirmed address (the report is published at once, and the
 // upload's time is given to someone known), and the files kept.
 func (h *Web) photosAllowed(by Reporter) bool {
-	return by.AccountID != "" && by.Verified && by.Email != "" && h.Store.Files != nil
+	return by.PublishesAtOnce() && h.Store.Files != nil
 }
 
 // photoRefusal is the message beside the photographs' field for a refused
@@ -253,7 +253,7 @@ func (h *Web) create(w http.ResponseWriter, r *http.Request) {
 		refusal = photoRefusal(form.Refused["photos"])
 	}
 	if refusal != "" {
-		fe := Check(&in, !(by.AccountID != "" && by.Verified && by.Email != ""))
+		fe := Check(&in, !by.PublishesAtOnce())
 		if fe == nil {
 			fe = Fields{}
 		}
