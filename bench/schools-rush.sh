@@ -7,7 +7,8 @@
 #
 # Uses CIVICO_TEST_POSTGRES_URL when set, otherwise starts a PostgreSQL cluster of its own
 # (scripts/pg-test-cluster.sh). Prints per database and run: the accepted writes per second
-# (1,000 over the rush's wall time), the answers per second (every submission is a committed
+# (the 1,000 places over the time until the last was given: the places go to the first writes
+# committed), the answers per second (every submission is a committed
 # write: accepted, or a place on the waiting list), civico's CPU per answer (SQLite runs inside
 # civico; PostgreSQL's server is not counted) and the p99 of one parent's wait for the answer,
 # which for a burst started in one instant is the burst's length. Each run also checks that

@@ -119,15 +119,20 @@ func BenchmarkRush(b *testing.B) {
 				codes[i] = child(b, i)
 			}
 			var waits []time.Duration
-			var wall, cpuUsed time.Duration
+			// filled is how long the places took to be given: the last
+			// accepted answer's instant after the start. The places go to the
+			// first writes committed, so this is the rate of accepted writes;
+			// the rest of the rush writes waiting-list places.
+			var wall, filled, cpuUsed time.Duration
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
 				svc := openService(b, s, Canteen, places)
 				lat := make([]time.Duration, parentsN)
-				var accepted atomic.Int64
+				var accepted, lastAccepted atomic.Int64
 				var wg sync.WaitGroup
 				start := make(chan struct{})
+				var t0 time.Time
 				for i := range ps {
 					wg.Go(func() {
 						r := request(b, svc, 0, 0)
@@ -142,11 +147,19 @@ func BenchmarkRush(b *testing.B) {
 						}
 						if o.Status == Accepted {
 							accepted.Add(1)
+							at := int64(time.Since(t0))
+							for {
+								last := lastAccepted.Load()
+								if at <= last || lastAccepted.CompareAndSwap(last, at) {
+									break
+								}
+							}
 						}
 					})
 				}
 				b.StartTimer()
-				cpu, t0 := cpuTime(), time.Now()
+				cpu := cpuTime()
+				t0 = time.Now()
 				close(start)
 				wg.Wait()
 				wall += time.Since(t0)
@@ -155,9 +168,10 @@ func BenchmarkRush(b *testing.B) {
 					b.Fatalf("accepted %d of %d places", accepted.Load(), places)
 				}
 				waits = append(waits, lat...)
+				filled += time.Duration(lastAccepted.Load())
 			}
 			slices.Sort(waits)
-			b.ReportMetric(float64(places*b.N)/wall.Seconds(), "accepted/s")
+			b.ReportMetric(float64(places*b.N)/filled.Seconds(), "accepted/s")
 			b.ReportMetric(float64(parentsN*b.N)/wall.Seconds(), "answers/s")
 			b.ReportMetric(float64(waits[len(waits)*99/100].Milliseconds()), "p99-ms")
 			b.ReportMetric(float64(cpuUsed.Microseconds())/float64(parentsN*b.N), "cpu-µs/answer")
