@@ -74,6 +74,8 @@ type DB struct {
 	read    *sql.DB
 	write   *sql.DB
 	target  Target
+	// batch is the queue of Batch's calls (SQLite).
+	batch batcher
 
 	// listen is the pgx pool of river's LISTEN connections (PostgreSQL),
 	// opened by the first call to River.
@@ -95,7 +97,10 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 
 // sqlitePragmas are set on every connection. synchronous=FULL: a commit the
 // server acknowledged survives a crash of the machine, not only of the process.
-const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)"
+// temp_store=MEMORY: temporary b-trees (a sort, a DISTINCT) and the
+// sub-journal of each savepoint (Batch runs every call in one) stay in
+// memory instead of a temporary file written page by page.
+const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_pragma=temp_store(2)"
 
 func openSQLite(ctx context.Context, t Target) (*DB, error) {
 	if dir := filepath.Dir(t.Path); dir != "" {
@@ -188,6 +193,14 @@ func (d *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	// A panic in fn undoes the transaction and frees its connection (the
+	// only writer, on SQLite) before it goes on up.
+	defer func() {
+		if v := recover(); v != nil {
+			_ = tx.Rollback()
+			panic(v)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		return errors.Join(err, ignoreDone(tx.Rollback()))
 	}
