@@ -173,7 +173,10 @@ func (s *Store) Enrol(ctx context.Context, p Parent, r Request, cert *Certificat
 	}
 	slot := svc.slotKey(unit.ID)
 	var again *Enrolment
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	// Batch: on opening day thousands of parents send in the same minute;
+	// their enrolments share transactions (group commit), each one still
+	// its own check and record.
+	err = s.DB.Batch(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// The certificate first: its file is placed before the unit's row
 		// is held.
 		if cert != nil {
