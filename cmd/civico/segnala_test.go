@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -232,6 +235,39 @@ func TestSegnalaPhotos(t *testing.T) {
 		}
 		if res, _ := b.do("GET", base+links[0][1], nil); res.StatusCode != http.StatusForbidden {
 			t.Errorf("a photograph for the reporter (not the office): %d, want 403", res.StatusCode)
+		}
+
+		// The reporter's data download lists the photographs, and the
+		// reporter alone downloads them from there.
+		_, raw := b.do("GET", base+"/profilo/dati.json", nil)
+		var data struct {
+			Reports []struct {
+				ID     string
+				Photos []segnala.ExportedPhoto `json:"photos"`
+			} `json:"segnalazioni"`
+		}
+		if err := json.Unmarshal([]byte(raw), &data); err != nil || len(data.Reports) != 1 || len(data.Reports[0].Photos) != 2 {
+			t.Fatalf("the data download's reports: %v\n%s", err, raw)
+		}
+		other := residentBrowser(t, s, "marco.neri@example.org", "un-altro-residente")
+		for i, want := range [][]byte{png1, jpg} {
+			p := data.Reports[0].Photos[i]
+			sum := sha256.Sum256(want)
+			if p.SHA256 != hex.EncodeToString(sum[:]) || p.Size != int64(len(want)) || !strings.HasPrefix(p.URL, base+segnala.Path+"/"+id+"/") {
+				t.Errorf("photograph %d in the download: %+v", i+1, p)
+			}
+			if res, got := b.do("GET", p.URL, nil); res.StatusCode != 200 || got != string(want) {
+				t.Errorf("the reporter's photograph %d: %d, %d bytes", i+1, res.StatusCode, len(got))
+			}
+			if res, _ := other.do("GET", p.URL, nil); res.StatusCode != http.StatusNotFound {
+				t.Errorf("another resident at the reporter's photograph %d: %d, want 404", i+1, res.StatusCode)
+			}
+			if res, _ := anon.do("GET", p.URL, nil); res.StatusCode != http.StatusSeeOther {
+				t.Errorf("the reporter's photograph %d without login: %d, want the login", i+1, res.StatusCode)
+			}
+		}
+		if res, _ := b.do("GET", base+segnala.OwnPhotoPath(strings.Repeat("0", len(id)), photoID), nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("the reporter's photograph under another report's address: %d, want 404", res.StatusCode)
 		}
 	})
 }

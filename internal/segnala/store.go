@@ -487,6 +487,42 @@ func (s *Store) Photo(ctx context.Context, reportID, id string) (*attachments.At
 	return s.Files.Open(ctx, photosOf(reportID), id)
 }
 
+// OwnPhoto opens one of a report's photographs for the account that sent
+// the report (ErrNotFound for anyone else's report, or another report's
+// photograph): the reporter's own copy, for their data download.
+func (s *Store) OwnPhoto(ctx context.Context, accountID, reportID, id string) (*attachments.Attachment, *os.File, error) {
+	if s.Files == nil || accountID == "" || !validID(reportID) {
+		return nil, nil, ErrNotFound
+	}
+	var one int
+	err := s.DB.QueryRowContext(ctx, `SELECT 1 FROM segnala_reports WHERE id = $1 AND account_id = $2`, reportID, accountID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.Files.Open(ctx, photosOf(reportID), id)
+}
+
+// ExportedReport is a report in its author's data download, with its
+// photographs: described, and where the author downloads each.
+type ExportedReport struct {
+	*Report
+	Photos []ExportedPhoto `json:"photos"`
+}
+
+// ExportedPhoto is a photograph in the data download: what it is, its
+// SHA-256 to check the copy, and its address (for the author's login only).
+type ExportedPhoto struct {
+	Filename  string    `json:"filename"`
+	MediaType string    `json:"media_type"`
+	Size      int64     `json:"size"`
+	SHA256    string    `json:"sha256"`
+	CreatedAt time.Time `json:"created_at"`
+	URL       string    `json:"url"`
+}
+
 // Export is what the reports hold about an account, for its download.
 func (s *Store) Export(ctx context.Context, accountID string) (any, error) {
 	rows, err := s.DB.QueryContext(ctx, selectReport+` WHERE account_id = $1 ORDER BY created_at`, accountID)
@@ -494,15 +530,29 @@ func (s *Store) Export(ctx context.Context, accountID string) (any, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []*Report{}
+	out := []*ExportedReport{}
 	for rows.Next() {
 		r, err := s.scanOne(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		out = append(out, &ExportedReport{Report: r, Photos: []ExportedPhoto{}})
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for _, r := range out {
+		photos, err := s.Photos(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range photos {
+			r.Photos = append(r.Photos, ExportedPhoto{Filename: a.Filename, MediaType: a.MediaType, Size: a.Size, SHA256: a.SHA256,
+				CreatedAt: a.CreatedAt, URL: s.BaseURL + OwnPhotoPath(r.ID, a.ID)})
+		}
+	}
+	return out, nil
 }
 
 // validID is the shape of the ids the token package makes.

@@ -44,6 +44,8 @@ func Feature() feature.Feature {
 			m.HandleFunc("POST "+NewPath, w.create)
 			m.HandleFunc("GET "+ConfirmPath, w.confirmForm)
 			m.HandleFunc("POST "+ConfirmPath, w.confirm)
+			// The reporter's own photographs, for their data download.
+			m.Guarded(assurance.Low).HandleFunc("GET "+Path+"/{id}/mie-foto/{photo}", w.ownPhoto)
 			office := m.Guarded(assurance.Low, OfficeRoles...)
 			office.HandleFunc("GET "+OfficePath, w.queue)
 			office.HandleFunc("GET "+OfficePath+"/{id}", w.officeDetail)
@@ -405,6 +407,23 @@ func (h *Web) officeDetail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.officePage(w, r, http.StatusOK, &OfficeData{Report: rep, Saved: r.URL.Query().Get("salvata") != ""})
+}
+
+// OwnPhotoPath is where the author of report id downloads its photograph
+// photo.
+func OwnPhotoPath(id, photo string) string { return Path + "/" + id + "/mie-foto/" + photo }
+
+// ownPhoto sends one of a report's photographs to the account that sent
+// it; to anyone else it is not there.
+func (h *Web) ownPhoto(w http.ResponseWriter, r *http.Request) {
+	acc, _ := identity.Current(r.Context())
+	a, f, err := h.Store.OwnPhoto(r.Context(), acc.ID, r.PathValue("id"), r.PathValue("photo"))
+	if err != nil {
+		h.App.Fail(w, r, err)
+		return
+	}
+	defer f.Close()
+	attachments.Serve(w, r, f, a.Filename, a.MediaType, a.SHA256, a.CreatedAt, "private, no-store")
 }
 
 // photo sends one of a report's photographs to the office.
