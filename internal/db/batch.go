@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,7 +28,13 @@ import (
 //     writer would give), and a check and its record stay one atomic step.
 //   - fn's error undoes its writes only (ROLLBACK TO its savepoint) and is
 //     returned to its caller alone, unchanged (errors.Is and errors.As see
-//     it, IsUniqueViolation too); the others commit.
+//     it, IsUniqueViolation too); the others commit. Every answer, an error
+//     too, is given once the transaction has ended: an error that rests on
+//     another call's write (a unique violation) is given only once that
+//     write has committed, so the caller can read it; if the transaction is
+//     lost instead, every call of it gets ErrBatchLost, not its own error.
+//   - Savepoints named civico_batch_T_N are Batch's own: fn must not use
+//     the prefix.
 //   - Batch returns nil only once the transaction holding fn's writes has
 //     committed. If the commit fails, or the transaction cannot go on (its
 //     savepoint cannot be undone), every call whose writes it held gets the
@@ -37,11 +44,14 @@ import (
 //     caller's (values and all) without its cancellation, so a caller who
 //     goes away while fn runs cannot interrupt a statement of a transaction
 //     shared with others (SQLite would roll the whole transaction back). A
-//     caller whose context ends while still queued gets its error, and fn
-//     never runs.
+//     caller whose context has ended, or ends while still queued, gets its
+//     error, and fn never runs.
 func (d *DB) Batch(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	if d.Dialect != SQLite {
 		return d.Tx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	defer counted(ctx, time.Now())
 	b := &d.batch
@@ -74,10 +84,19 @@ func (d *DB) Batch(ctx context.Context, fn func(context.Context, *sql.Tx) error)
 		}
 	}
 	// The lead: this call is the first of the queue, so of the transaction.
-	d.runBatch(b.take())
-	b.handOff()
+	// The lead passes on however runBatch ends (a Goexit in another's fn
+	// too), or every later call would wait for ever.
+	func() {
+		defer b.handOff()
+		d.runBatch(c.ctx)
+	}()
 	return (<-c.done).result()
 }
+
+// ErrBatchLost is the error of every call of a shared transaction that
+// was lost (its commit failed, or a failure rolled it all back): nothing of
+// theirs is kept, and the call may be made again.
+var ErrBatchLost = errors.New("db: the shared transaction was lost; nothing of it was kept")
 
 // maxBatch bounds the calls of one transaction, so the first of them does
 // not wait for hundreds after it.
@@ -86,8 +105,10 @@ const maxBatch = 128
 // batchTimeout bounds one shared transaction.
 const batchTimeout = time.Minute
 
-// batchSavepoint is the savepoint each call runs in.
-const batchSavepoint = "civico_batch"
+// batchSavepoint starts the name of the savepoint each call runs in
+// (civico_batch_T_N, T the transaction's number and N the call's: each its
+// own, so an fn's savepoint cannot stand in for it).
+const batchSavepoint = "civico_batch_"
 
 // The states of a call: queued, leading (handed the lead, not yet taken),
 // taken into a transaction, or abandoned by its caller before it was.
@@ -147,7 +168,9 @@ func (b *batcher) take() []*batchCall {
 			out = append(out, c)
 		}
 	}
-	b.queue = append(b.queue[:0], b.queue[i:]...)
+	n := copy(b.queue, b.queue[i:])
+	clear(b.queue[n:]) // the taken calls' closures are not kept
+	b.queue = b.queue[:n]
 	return out
 }
 
@@ -168,65 +191,89 @@ func (b *batcher) handOff() {
 	b.leading = false
 }
 
-// runBatch writes calls in one transaction and answers each of them.
-func (d *DB) runBatch(calls []*batchCall) {
+// runBatch takes the calls queued (the leader's first, leaderCtx its
+// context), writes them in one transaction and answers each of them once
+// the transaction has ended.
+func (d *DB) runBatch(leaderCtx context.Context) {
+	// The writer first: calls queued while it is busy stay queued, and
+	// may still be abandoned.
+	tx, err := d.write.BeginTx(context.WithoutCancel(leaderCtx), nil)
+	calls := d.batch.take()
 	if len(calls) == 0 {
+		if err == nil {
+			_ = tx.Rollback()
+		}
 		return
 	}
-	d.batch.transactions.Add(1)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(calls[0].ctx), batchTimeout)
+	txn := d.batch.transactions.Add(1)
+	answers := make([]batchResult, len(calls))
+	for i := range answers {
+		answers[i].err = ErrBatchLost
+	}
+	finished := false
+	defer func() {
+		if !finished {
+			// Left half-way (a Goexit in an fn): nothing is kept.
+			if tx != nil {
+				_ = tx.Rollback()
+			}
+			for i := range answers {
+				answers[i] = batchResult{err: ErrBatchLost}
+			}
+		}
+		for i, c := range calls {
+			c.done <- answers[i]
+		}
+	}()
+	if err != nil {
+		tx = nil
+		for i := range answers {
+			answers[i].err = err
+		}
+		finished = true
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(leaderCtx), batchTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	// answer gives err (nil: committed) to every call of cs.
-	answer := func(cs []*batchCall, err error) {
-		for _, c := range cs {
-			c.done <- batchResult{err: err}
+	// lost ends a transaction that cannot go on: every call gets
+	// ErrBatchLost (what has already failed too: its error may rest on
+	// another call's write that is now undone).
+	lost := func(cause error) {
+		_ = tx.Rollback()
+		for i := range answers {
+			answers[i] = batchResult{err: fmt.Errorf("%w: %w", ErrBatchLost, cause)}
 		}
+		finished = true
 	}
-	tx, err := d.write.BeginTx(ctx, nil)
-	if err != nil {
-		answer(calls, err)
-		return
-	}
-	var held []*batchCall // calls whose writes the transaction holds
 	for i, c := range calls {
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT `+batchSavepoint); err != nil {
-			_ = tx.Rollback()
-			answer(append(held, calls[i:]...), err)
+		sp := batchSavepoint + strconv.FormatInt(txn, 10) + "_" + strconv.Itoa(i)
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT `+sp); err != nil {
+			lost(err)
 			return
 		}
 		cctx, ccancel := context.WithDeadline(context.WithoutCancel(c.ctx), deadline)
 		r := runCall(cctx, c.fn, tx)
 		ccancel()
-		if r.err == nil && !r.panicked {
-			if _, err := tx.ExecContext(ctx, `RELEASE `+batchSavepoint); err != nil {
-				_ = tx.Rollback()
-				answer(append(held, calls[i:]...), err)
+		if r.err != nil || r.panicked {
+			// Undone: ROLLBACK TO keeps the savepoint open, RELEASE ends it
+			// (and any an fn left open after it).
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO `+sp); err != nil {
+				lost(err)
 				return
 			}
-			held = append(held, c)
-			continue
 		}
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO `+batchSavepoint); err != nil {
-			// The transaction is gone (SQLite rolls some failures back
-			// whole): nothing of anyone's is kept.
-			_ = tx.Rollback()
-			if !r.panicked {
-				r.err = errors.Join(r.err, fmt.Errorf("db: the shared transaction could not undo this call: %w", err))
-			}
-			c.done <- r
-			answer(append(held, calls[i+1:]...), fmt.Errorf("db: a shared transaction was lost (another call in it failed: %v): %w", r.err, err))
+		if _, err := tx.ExecContext(ctx, `RELEASE `+sp); err != nil {
+			lost(err)
 			return
 		}
-		if _, err := tx.ExecContext(ctx, `RELEASE `+batchSavepoint); err != nil {
-			_ = tx.Rollback()
-			c.done <- r
-			answer(append(held, calls[i+1:]...), err)
-			return
-		}
-		c.done <- r
+		answers[i] = r
 	}
-	answer(held, tx.Commit())
+	if err := tx.Commit(); err != nil {
+		lost(err)
+		return
+	}
+	finished = true
 }
 
 // runCall runs fn, catching a panic to raise it again in its caller.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -200,5 +201,150 @@ func TestBatchCallerGivesUp(t *testing.T) {
 		return err
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// holdWriter starts a Batch call that holds the writer until release is
+// closed, and returns once it does, with the calls counted so far.
+func holdWriter(t *testing.T, d *db.DB) (release chan struct{}, done chan error, calls int64) {
+	t.Helper()
+	started := make(chan struct{})
+	release, done = make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- d.Batch(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+	calls, _ = d.BatchStats()
+	return release, done, calls
+}
+
+// queued waits until n more calls than from are counted, and a little
+// for them to queue.
+func queued(d *db.DB, from, n int64) {
+	for c, _ := d.BatchStats(); c-from < n; c, _ = d.BatchStats() {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond)
+}
+
+// An error is answered once the transaction has ended: B's unique
+// violation rests on A's row, which a later call's failure rolls back
+// whole (INSERT OR ROLLBACK); B must not hear "taken" for a key nobody
+// holds, nor A success. Everyone gets ErrBatchLost.
+func TestBatchErrorsWaitForTheCommit(t *testing.T) {
+	d := dbtest.SQLite(t)
+	batchTable(t, d)
+	ctx := context.Background()
+	if _, err := d.ExecContext(ctx, `INSERT INTO batch_test (k) VALUES ('exists')`); err != nil {
+		t.Fatal(err)
+	}
+	release, held, from := holdWriter(t, d)
+	stmts := []string{`INSERT INTO batch_test (k) VALUES ('child')`, `INSERT INTO batch_test (k) VALUES ('child')`,
+		`INSERT OR ROLLBACK INTO batch_test (k) VALUES ('exists')`}
+	errs := make([]error, len(stmts))
+	var wg sync.WaitGroup
+	for i, q := range stmts {
+		wg.Go(func() {
+			errs[i] = d.Batch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, q)
+				return err
+			})
+		})
+		queued(d, from, int64(i+1))
+	}
+	close(release)
+	wg.Wait()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	keys := batchKeys(t, d)
+	for i, err := range errs {
+		if !errors.Is(err, db.ErrBatchLost) || db.IsUniqueViolation(err) {
+			t.Errorf("call %d: %v, want ErrBatchLost and no unique violation", i, err)
+		}
+	}
+	if keys["child"] {
+		t.Errorf("rows %v: the lost transaction kept a row", keys)
+	}
+}
+
+// A call's savepoint is its own: an fn that opens one of Batch's prefix
+// cannot make its earlier writes survive its error.
+func TestBatchSavepointIsTheCallsOwn(t *testing.T) {
+	d := dbtest.SQLite(t)
+	batchTable(t, d)
+	failed := errors.New("failed")
+	err := d.Batch(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+		for _, q := range []string{`INSERT INTO batch_test (k) VALUES ('before')`, `SAVEPOINT civico_batch`, `SAVEPOINT civico_batch_0`,
+			`INSERT INTO batch_test (k) VALUES ('after')`} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return failed
+	})
+	if !errors.Is(err, failed) {
+		t.Fatalf("Batch: %v", err)
+	}
+	if keys := batchKeys(t, d); len(keys) != 0 {
+		t.Errorf("a failed call's rows were committed: %v", keys)
+	}
+}
+
+// A call that ends its goroutine (runtime.Goexit, as t.FailNow does) while
+// another call leads, so in the leader's goroutine, loses the transaction
+// but not the queue.
+func TestBatchLeaderGoneKeepsTheQueue(t *testing.T) {
+	d := dbtest.SQLite(t)
+	batchTable(t, d)
+	release, held, from := holdWriter(t, d)
+	// The next leader, whose goroutine the next call's fn ends.
+	go func() {
+		_ = d.Batch(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO batch_test (k) VALUES ('leader')`)
+			return err
+		})
+	}()
+	queued(d, from, 1)
+	gone := make(chan error, 1)
+	go func() {
+		gone <- d.Batch(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+			runtime.Goexit()
+			return nil
+		})
+	}()
+	queued(d, from, 2)
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-gone; !errors.Is(err, db.ErrBatchLost) {
+		t.Errorf("the call whose fn ended the leader: %v, want ErrBatchLost", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.Batch(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO batch_test (k) VALUES ('later')`)
+		return err
+	}); err != nil {
+		t.Fatalf("a later call: %v (the queue stalled)", err)
+	}
+	if keys := batchKeys(t, d); keys["leader"] || !keys["later"] {
+		t.Errorf("rows %v: want the lost transaction's undone and the later call's kept", keys)
+	}
+}
+
+// A caller whose context has already ended is refused, as Tx refuses it.
+func TestBatchEndedContextNeverRuns(t *testing.T) {
+	d := dbtest.SQLite(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	if err := d.Batch(ctx, func(context.Context, *sql.Tx) error { ran = true; return nil }); !errors.Is(err, context.Canceled) || ran {
+		t.Errorf("Batch with an ended context: %v, ran %v", err, ran)
 	}
 }

@@ -170,6 +170,50 @@ func TestRushNeverOverbooks(t *testing.T) {
 
 // A parent who sends twice (a double click, a retry) gets one enrolment and
 // the same answer; another parent cannot enrol the same child.
+// A parent's two sends that share one transaction (group commit, SQLite)
+// both hear the truth: one enrolment, the second told it is the same; the
+// second's unique violation is answered only once the first has committed,
+// so it reads the first instead of "taken by another account" (outside
+// review of db.Batch, finding 1).
+func TestSubmittingTwiceInOneTransaction(t *testing.T) {
+	d := dbtest.SQLite(t)
+	ctx := context.Background()
+	s := newTestStore(t, d)
+	svc := openService(t, s.Store, Canteen, 5)
+	ps := parents(t, d, 1)
+	started, release, held := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		held <- d.Batch(ctx, func(ctx context.Context, tx *sql.Tx) error { close(started); <-release; return nil })
+	}()
+	<-started
+	from, _ := d.BatchStats()
+	outcomes, errs := make([]*Outcome, 2), make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() { outcomes[i], errs[i] = s.Enrol(ctx, ps[0], request(t, svc, 0, 1), nil) })
+	}
+	for c, _ := d.BatchStats(); c-from < 2; c, _ = d.BatchStats() {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if _, txs := d.BatchStats(); txs != 2 {
+		t.Fatalf("%d transactions: the two sends did not share one", txs)
+	}
+	for i := range 2 {
+		if errs[i] != nil {
+			t.Fatalf("send %d: %v, want accepted or the same enrolment", i, errs[i])
+		}
+	}
+	if outcomes[0].ID != outcomes[1].ID || outcomes[0].Again == outcomes[1].Again {
+		t.Errorf("outcomes %+v and %+v: want one enrolment, one send told so", outcomes[0], outcomes[1])
+	}
+}
+
 func TestSubmittingTwiceIsOneEnrolment(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
