@@ -20,6 +20,7 @@ import (
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/segnala"
+	"github.com/civico-pa/civico/internal/web"
 )
 
 // Segnala disservizio through the server as built: an anonymous resident
@@ -268,6 +269,54 @@ func TestSegnalaPhotos(t *testing.T) {
 		}
 		if res, _ := b.do("GET", base+segnala.OwnPhotoPath(strings.Repeat("0", len(id)), photoID), nil); res.StatusCode != http.StatusNotFound {
 			t.Errorf("the reporter's photograph under another report's address: %d, want 404", res.StatusCode)
+		}
+	})
+}
+
+// Where the town has maps, a report may give its place's point: checked
+// like any field (a wrong one refused beside it, nothing saved), shown on
+// the public page and the office's as a static map from the town's tile
+// server. Without maps the form asks for no point.
+func TestSegnalaMap(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newTunedIDSite(t, d, func(c *config) {
+			c.Maps, _ = web.ParseMapTiles("http://127.0.0.1:9/{z}/{x}/{y}.png", "Test tiles")
+		})
+		base := s.plain.URL
+		b := residentBrowser(t, s, "elena.sala@example.org", "buche-in-via-Garibaldi")
+		if _, body := b.do("GET", base+segnala.NewPath, nil); !strings.Contains(body, `name="lat"`) || !strings.Contains(body, `name="lon"`) {
+			t.Fatal("the form, with maps, asks for no point")
+		}
+		report := url.Values{"category": {"illuminazione"}, "address": {"Via Frova 12"}, "lat": {"91"}, "lon": {"9.2172"},
+			"description": {"Il lampione davanti al civico 12 è spento da una settimana."}, "privacy": {"1"}}
+		res, body := b.do("POST", base+segnala.NewPath, report)
+		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-lat-error"`) || !strings.Contains(body, `value="Via Frova 12"`) {
+			t.Fatalf("a report with a latitude out of range: %d\n%s", res.StatusCode, body)
+		}
+		if n := s.count(t, "segnala_reports"); n != 0 {
+			t.Fatalf("a refused point saved %d reports", n)
+		}
+		report.Set("lat", "45,5553")
+		res, _ = b.do("POST", base+segnala.NewPath, report)
+		loc := res.Header.Get("Location")
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, segnala.Path+"/") {
+			t.Fatalf("a report with its point: %d %s", res.StatusCode, loc)
+		}
+		page := strings.SplitN(loc, "?", 2)[0]
+		tile := regexp.MustCompile(`<image href="http://127\.0\.0\.1:9/17/\d+/\d+\.png"`)
+		if _, body := s.browser(t, nil).do("GET", base+page, nil); !strings.Contains(body, `class="map-static"`) || !tile.MatchString(body) || !strings.Contains(body, "Test tiles") {
+			t.Errorf("the public page shows no map of the point\n%s", body)
+		}
+		op := operatorBrowser(t, s, "urp@comune.example.it", "urp")
+		id := strings.TrimPrefix(page, segnala.Path+"/")
+		if _, body := op.do("GET", base+segnala.OfficePath+"/"+id, nil); !tile.MatchString(body) || !strings.Contains(body, `data-element="directions-link"`) {
+			t.Errorf("the office's page shows no map or directions")
+		}
+
+		plain := newIDSite(t, d)
+		pb := residentBrowser(t, plain, "marco.neri@example.org", "un-altro-residente")
+		if _, body := pb.do("GET", plain.plain.URL+segnala.NewPath, nil); strings.Contains(body, `name="lat"`) {
+			t.Error("the form asks for a point where the town has no maps")
 		}
 	})
 }

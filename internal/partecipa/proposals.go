@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/throttle"
 	tokens "github.com/civico-pa/civico/internal/token"
+	"github.com/civico-pa/civico/internal/web"
 )
 
 // Categories of a proposal: the town's areas of work, in the order the
@@ -124,17 +124,10 @@ func checkProposal(in ProposalInput, points bool) (*Proposal, error) {
 	if utf8.RuneCountInString(p.Address) > maxAddress {
 		bad["address"] = "partecipa.p.bad_address"
 	}
-	lat, lon := strings.TrimSpace(in.Lat), strings.TrimSpace(in.Lon)
-	if points && (lat != "" || lon != "") {
-		y, err1 := strconv.ParseFloat(strings.ReplaceAll(lat, ",", "."), 64)
-		x, err2 := strconv.ParseFloat(strings.ReplaceAll(lon, ",", "."), 64)
-		switch {
-		case err1 != nil || math.IsNaN(y) || y < -85 || y > 85:
-			bad["lat"] = "partecipa.p.bad_lat"
-		case err2 != nil || math.IsNaN(x) || x < -180 || x > 180:
-			bad["lon"] = "partecipa.p.bad_lon"
-		default:
-			p.Lat, p.Lon, p.HasPoint = y, x, true
+	if points {
+		var field, msg string
+		if p.Lat, p.Lon, p.HasPoint, field, msg = web.ParsePoint(in.Lat, in.Lon); field != "" {
+			bad[field] = msg
 		}
 	}
 	if len(bad) > 0 {

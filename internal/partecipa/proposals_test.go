@@ -130,7 +130,7 @@ func TestProposalInput(t *testing.T) {
 		_, err := s.CreateProposal(ctx, v, ProposalInput{Title: "Ab", Body: "corto", Category: "piscine", Address: strings.Repeat("x", 201), Lat: "91", Lon: "9"}, true)
 		var f problem.Fields
 		if !errors.As(err, &f) || f["title"] != "partecipa.p.bad_title" || f["body"] != "partecipa.p.bad_body" || f["category"] != "partecipa.p.bad_category" ||
-			f["address"] != "partecipa.p.bad_address" || f["lat"] != "partecipa.p.bad_lat" {
+			f["address"] != "partecipa.p.bad_address" || f["lat"] != "map.bad_lat" {
 			t.Fatalf("bad input: %v", err)
 		}
 		if _, total, _ := s.Proposals(ctx, ProposalQuery{}); total != 0 {

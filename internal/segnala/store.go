@@ -76,6 +76,9 @@ type Report struct {
 	CreatedAt                                          time.Time
 	PublishedAt, UpdatedAt                             time.Time
 	Version                                            int
+	// Lat and Lon are the place's point on the map, when HasPoint.
+	Lat, Lon float64
+	HasPoint bool
 	// For the office only: where the answer goes.
 	AccountID, Email, Lang string
 }
@@ -83,6 +86,9 @@ type Report struct {
 // Input is what a resident reports.
 type Input struct {
 	Category, Address, Description, Email, Lang string
+	// Lat and Lon are the point typed, in decimal degrees (both optional;
+	// the form offers them where the town has maps).
+	Lat, Lon string
 	// Privacy: the reporter accepted the privacy notice.
 	Privacy bool
 	// Remote is the client's address (its budget).
@@ -162,6 +168,9 @@ func Check(in *Input, needEmail bool) Fields {
 	if n := utf8.RuneCountInString(in.Address); n < 3 || n > MaxAddress || !utf8.ValidString(in.Address) || strings.ContainsAny(in.Address, "\n\r") {
 		fe["address"] = "segnala.error.address"
 	}
+	if _, _, _, field, msg := web.ParsePoint(in.Lat, in.Lon); field != "" {
+		fe[field] = msg
+	}
 	if n := utf8.RuneCountInString(in.Description); n < MinDescription || n > MaxDescription || !utf8.ValidString(in.Description) {
 		fe["description"] = "segnala.error.description"
 	}
@@ -200,6 +209,7 @@ func (s *Store) Create(ctx context.Context, in Input, by Reporter) (*Report, err
 	now := s.now()
 	r := &Report{ID: tokens.ID(), Category: in.Category, Address: in.Address, Description: in.Description,
 		Status: Unconfirmed, CreatedAt: now, UpdatedAt: now, Version: 1, AccountID: by.AccountID, Email: in.Email, Lang: in.Lang}
+	r.Lat, r.Lon, r.HasPoint, _, _ = web.ParsePoint(in.Lat, in.Lon)
 	keys := []throttle.Key{throttle.ClientKey("segnala:report:", in.Remote, "", ReportRule)}
 	var token, hash string
 	if verified {
@@ -226,9 +236,13 @@ func (s *Store) Create(ctx context.Context, in Input, by Reporter) (*Report, err
 		} else {
 			tokenHash, expires = hash, now.Add(ConfirmTTL)
 		}
+		var lat, lon any
+		if r.HasPoint {
+			lat, lon = r.Lat, r.Lon
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO segnala_reports (id, category, address, description, status, account_id, email, lang,
-			token_hash, token_expires_at, created_at, published_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11)`,
-			r.ID, r.Category, r.Address, r.Description, r.Status, account, r.Email, r.Lang, tokenHash, expires, now, published); err != nil {
+			token_hash, token_expires_at, created_at, published_at, updated_at, lat, lon) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $13, $14)`,
+			r.ID, r.Category, r.Address, r.Description, r.Status, account, r.Email, r.Lang, tokenHash, expires, now, published, lat, lon); err != nil {
 			return err
 		}
 		for _, st := range in.Photos {
@@ -303,13 +317,14 @@ func (s *Store) Confirm(ctx context.Context, token string) (*Report, error) {
 }
 
 const selectReport = `SELECT id, category, address, description, status, answer, COALESCE(account_id, ''), email, lang,
-	created_at, published_at, updated_at, version FROM segnala_reports`
+	created_at, published_at, updated_at, version, lat, lon FROM segnala_reports`
 
 func (s *Store) scanOne(row interface{ Scan(...any) error }) (*Report, error) {
 	var r Report
 	var published sql.NullTime
+	var lat, lon sql.NullFloat64
 	err := row.Scan(&r.ID, &r.Category, &r.Address, &r.Description, &r.Status, &r.Answer, &r.AccountID, &r.Email, &r.Lang,
-		&r.CreatedAt, &published, &r.UpdatedAt, &r.Version)
+		&r.CreatedAt, &published, &r.UpdatedAt, &r.Version, &lat, &lon)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -317,6 +332,9 @@ func (s *Store) scanOne(row interface{ Scan(...any) error }) (*Report, error) {
 		return nil, err
 	}
 	r.PublishedAt = published.Time
+	if lat.Valid && lon.Valid {
+		r.Lat, r.Lon, r.HasPoint = lat.Float64, lon.Float64, true
+	}
 	return &r, nil
 }
 

@@ -156,6 +156,8 @@ type FormData struct {
 	// Photos: the form takes photographs (MaxPhotos of PhotoMiB each).
 	Photos              bool
 	MaxPhotos, PhotoMiB int
+	// Points: the form takes the place's point (the town has maps).
+	Points bool
 }
 
 // reporter is who is reporting: an account with its confirmed address,
@@ -172,6 +174,7 @@ func (h *Web) formPage(w http.ResponseWriter, r *http.Request, status int, d *Fo
 	by := reporter(r)
 	d.Categories, d.NeedEmail = Categories, !(by.AccountID != "" && by.Verified)
 	d.Photos, d.MaxPhotos, d.PhotoMiB = h.photosAllowed(by), MaxPhotos, PhotoSize>>20
+	d.Points = h.App.Maps != nil
 	if !d.NeedEmail {
 		d.Email = by.Email
 	}
@@ -244,6 +247,7 @@ func (h *Web) create(w http.ResponseWriter, r *http.Request) {
 	defer form.Discard()
 	f := form.Values
 	in := Input{Category: f.Get("category"), Address: f.Get("address"), Description: f.Get("description"), Email: f.Get("email"),
+		Lat: f.Get("lat"), Lon: f.Get("lon"),
 		Privacy: f.Get("privacy") == "1", Lang: h.App.I18n.Lang(r), Remote: web.RemoteAddr(r), Photos: form.Files["photos"]}
 	var rep *Report
 	refusal := ""
@@ -269,7 +273,7 @@ func (h *Web) create(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &fe):
 		h.formPage(w, r, http.StatusUnprocessableEntity, &FormData{Errors: fe,
 			Values: map[string]string{"category": in.Category, "address": in.Address, "description": in.Description, "email": in.Email,
-				"privacy": f.Get("privacy")}})
+				"privacy": f.Get("privacy"), "lat": in.Lat, "lon": in.Lon}})
 	case err != nil:
 		h.App.Fail(w, r, err)
 	case rep.Status == Unconfirmed:

@@ -126,6 +126,27 @@ func floorDiv(a, b int) int {
 	return q
 }
 
+// ParsePoint reads a point typed in a form as latitude and longitude in
+// decimal degrees (a decimal comma is taken too). Both empty is no point
+// (ok false, bad ""); otherwise bad names the field ("lat" or "lon") that
+// is not a latitude or longitude a map can show, with its message
+// ("map.bad_lat", "map.bad_lon").
+func ParsePoint(lat, lon string) (y, x float64, ok bool, bad, msg string) {
+	lat, lon = strings.TrimSpace(lat), strings.TrimSpace(lon)
+	if lat == "" && lon == "" {
+		return 0, 0, false, "", ""
+	}
+	y, err1 := strconv.ParseFloat(strings.ReplaceAll(lat, ",", "."), 64)
+	x, err2 := strconv.ParseFloat(strings.ReplaceAll(lon, ",", "."), 64)
+	switch {
+	case err1 != nil || math.IsNaN(y) || y < -85 || y > 85:
+		return 0, 0, false, "lat", "map.bad_lat"
+	case err2 != nil || math.IsNaN(x) || x < -180 || x > 180:
+		return 0, 0, false, "lon", "map.bad_lon"
+	}
+	return y, x, true, "", ""
+}
+
 // Directions is an OpenStreetMap page that plans the way to a point from
 // wherever the visitor says (its own directions form): a link, so the
 // visitor's browser asks nothing of it until they follow it.
