@@ -33,7 +33,9 @@ func (o outbox) Enqueue(ctx context.Context, tx *sql.Tx, to, subject, text strin
 
 // identityPepper keys identity's keyed hashes of fiscal codes (the
 // successors' table, the audit log's), from the installation secret.
-func identityPepper(secret oidcop.Secret) []byte { return secret.Derive("identity account successors", 32) }
+func identityPepper(secret oidcop.Secret) []byte {
+	return secret.Derive("identity account successors", 32)
+}
 
 // newIdentityService wires the identity rules to the database, the audit
 // log, the outbox, the town profile (the process's one town.Store, for the
