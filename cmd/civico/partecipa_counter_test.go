@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/oidcop"
 	"github.com/civico-pa/civico/internal/partecipa"
 	"github.com/civico-pa/civico/internal/population"
@@ -343,6 +345,60 @@ func TestPartecipaCounterOtherSpelling(t *testing.T) {
 		refused("Elena", elenaRegister)
 		if n := audited("oidc.counter.other_spelling"); n != 2 {
 			t.Fatalf("%d audited refusals of another spelling, want 2", n)
+		}
+	})
+}
+
+// Two look-ups at the counter of a resident without an account, in two
+// consultations, then her first login by SPID: her inbox shows both, at
+// the look-ups' times, and nothing is kept any more.
+func TestPartecipaCounterNoticesWaitForTheFirstLogin(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		ctx := context.Background()
+		part := s.part.URL
+		first, second := openCounterConsultation(t, s), openCounterConsultation(t, s)
+		gina := s.inRegister(t, population.Person{FiscalCode: "GLLGNI70C45F205", District: "Crocetta"})
+		desk := operatorBrowser(t, s, "banco@comune.example.it", oidcop.CounterRole)
+		if last, res, _, _ := desk.follow(part+"/accedi?next=/sportello", ""); res.StatusCode != 200 || last != part+"/sportello" {
+			t.Fatalf("the counter: %d at %s", res.StatusCode, last)
+		}
+		var looked []time.Time
+		for _, id := range []string{first, second} {
+			before := time.Now().Truncate(time.Microsecond)
+			res, _ := desk.do("POST", part+"/sportello/"+id, url.Values{"fiscal_code": {string(gina)}, "q-parco": {"nord"}, "q-voto": {"4"}, "action": {"send"}})
+			if res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("Gina at the counter of %s: %d", id, res.StatusCode)
+			}
+			looked = append(looked, before)
+		}
+		if n := countRows(t, d, `SELECT COUNT(*) FROM oidc_counter_notices`); n != 2 {
+			t.Fatalf("%d notices kept for Gina, want 2", n)
+		}
+		login, err := s.apps.identity.LoginProven(ctx, identity.Proven{FiscalCode: string(gina), GivenName: "GINA", FamilyName: "GALLI",
+			Source: identity.SourceSPID, Level: assurance.Substantial, Method: "spid"}, "192.0.2.1", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := d.QueryContext(ctx, `SELECT created_at FROM area_messages WHERE account_id = $1 AND subject = 'Identificazione allo sportello di Partecipa'
+			ORDER BY created_at`, login.Account.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var at []time.Time
+		for rows.Next() {
+			var m time.Time
+			if err := rows.Scan(&m); err != nil {
+				t.Fatal(err)
+			}
+			at = append(at, m)
+		}
+		rows.Close()
+		if len(at) != 2 || at[0].Before(looked[0]) || !at[0].Before(looked[1]) || at[1].Before(looked[1]) || !at[1].Before(login.Account.CreatedAt) {
+			t.Fatalf("Gina's inbox: %v; looked up from %v, her account since %s", at, looked, login.Account.CreatedAt)
+		}
+		if n := countRows(t, d, `SELECT COUNT(*) FROM oidc_counter_notices`); n != 0 {
+			t.Fatalf("%d notices still kept after Gina's account took them", n)
 		}
 	})
 }
