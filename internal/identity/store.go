@@ -469,8 +469,13 @@ func (s *Store) CounterSeed(ctx context.Context, code string, inRegister bool, r
 			}
 		}
 		if !inRegister {
-			// The seed a closed account of a proven code left.
-			err := tx.QueryRowContext(ctx, `SELECT subject_seed FROM account_successors WHERE fiscal_code_mac = $1`, mac).Scan(&seed)
+			// The seed a closed account of a proven code left, its row
+			// held (an update that changes nothing) as the reservation's
+			// upsert holds it: a new account taking it over at the same
+			// moment either committed first (the row is gone, the account
+			// is read below) or waits for this transaction, and then takes
+			// the notice this look-up keeps with the seed.
+			err := tx.QueryRowContext(ctx, `UPDATE account_successors SET closed_at = closed_at WHERE fiscal_code_mac = $1 RETURNING subject_seed`, mac).Scan(&seed)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
