@@ -153,7 +153,7 @@ func TestPartecipaCounterChannel(t *testing.T) {
 			if err := msgs.Scan(&at, &body); err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(body, "Non avevi ancora un account") || !strings.Contains(body, at.In(hours.Rome).Format("02/01/2006 15:04")) {
+			if !strings.Contains(body, "Non avevi un account attivo") || !strings.Contains(body, at.In(hours.Rome).Format("02/01/2006 15:04")) {
 				t.Errorf("a kept notice: %q at %s", body, at)
 			}
 			kept = append(kept, at)

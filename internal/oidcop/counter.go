@@ -247,7 +247,7 @@ func lookedUpMessage(client, operator string, kept, when time.Time) area.Message
 			"ogni identificazione è registrata."}
 	if !kept.IsZero() {
 		m.At = kept
-		m.Body += "\n\nNon avevi ancora un account quando ti hanno identificato: il Comune ha conservato questo avviso per consegnartelo ora."
+		m.Body += "\n\nNon avevi un account attivo quando ti hanno identificato: il Comune ha conservato questo avviso per consegnartelo ora."
 	}
 	return m
 }
