@@ -11,7 +11,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/identity"
+	"github.com/civico-pa/civico/internal/oidcop"
 )
 
 // runAudit calls `civico audit ARGS...` with CIVICO_DATA_DIR=dir.
@@ -174,5 +177,50 @@ func TestAuditListLinesAreBounded(t *testing.T) {
 	full, err := runAudit(t, dir, "list", "--full")
 	if err != nil || !strings.Contains(full, strings.Repeat("lun 08:30-12:30 ", 60)) || !strings.Contains(full, "field11=") {
 		t.Errorf("--full does not print the details whole")
+	}
+}
+
+// `audit list --fiscal-code` finds the entries of a person whose code the
+// log keeps only as a keyed hash (the counter's look-ups): it hashes the
+// code with the installation's secret; without that secret it refuses.
+func TestAuditListByFiscalCode(t *testing.T) {
+	dir := t.TempDir()
+	d := openDataDir(t, dir)
+	key := strings.Repeat("k", oidcop.MinSecretLen)
+	secret, err := oidcop.NewSecret([]byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := &identity.Store{Pepper: identityPepper(secret)}
+	anna, _ := cf.Complete("RSSNNA85M41F205")
+	luca, _ := cf.Complete("FRRLCU78H15C707")
+	l := &audit.Log{DB: d}
+	for _, code := range []cf.Code{anna, luca, anna} {
+		if err := l.RecordNow(context.Background(), audit.Entry{Actor: "operator:1", Action: "oidc.counter.subject", Subject: "client:partecipa",
+			Details: map[string]string{"fiscal_code_mac": ids.FiscalCodeAuditMAC(string(code))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	env := map[string]string{"CIVICO_DATA_DIR": dir, "CIVICO_SECRET_KEY": key}
+	run := func(args ...string) (string, error) {
+		out.Reset()
+		err := (&cli{stdout: &out, stderr: &errOut, env: func(k string) string { return env[k] }}).audit(args)
+		return out.String(), err
+	}
+	got, err := run("list", "--full", "--fiscal-code", strings.ToLower(string(anna)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(got), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], ids.FiscalCodeAuditMAC(string(anna))) || !strings.HasPrefix(lines[1], "3 ") || !strings.HasPrefix(lines[2], "1 ") || strings.Contains(got, string(anna)) {
+		t.Fatalf("Anna's look-ups:\n%s", got)
+	}
+	if _, err := run("list", "--fiscal-code", "RSSNNA85M41F205X"); err == nil {
+		t.Error("a malformed code was searched")
+	}
+	delete(env, "CIVICO_SECRET_KEY")
+	if _, err := run("list", "--fiscal-code", string(anna)); err == nil {
+		t.Error("searched without the installation's secret")
 	}
 }

@@ -31,6 +31,12 @@ func (o outbox) Enqueue(ctx context.Context, tx *sql.Tx, to, subject, text strin
 	return err
 }
 
+// identityPepper keys identity's keyed hashes of fiscal codes (the
+// successors' table, the audit log's), from the installation secret.
+func identityPepper(secret oidcop.Secret) []byte {
+	return secret.Derive("identity account successors", 32)
+}
+
 // newIdentityService wires the identity rules to the database, the audit
 // log, the outbox, the town profile (the process's one town.Store, for the
 // town's name in mail) and the translations (i18n may be nil for commands
@@ -38,7 +44,7 @@ func (o outbox) Enqueue(ctx context.Context, tx *sql.Tx, to, subject, text strin
 func newIdentityService(cfg config, d *db.DB, towns *town.Store, i18n *web.I18n) *identity.Service {
 	store := &identity.Store{DB: d}
 	if secret, err := oidcop.NewSecret([]byte(cfg.SecretKey)); err == nil {
-		store.Pepper = secret.Derive("identity account successors", 32)
+		store.Pepper = identityPepper(secret)
 	}
 	svc := &identity.Service{
 		DB:       d,

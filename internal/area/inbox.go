@@ -34,6 +34,10 @@ type Message struct {
 	// carry its subject and text. Personal messages, the default, are
 	// announced without a word of their content.
 	Public bool
+	// At is when what the message tells happened, when it is posted
+	// later (a notice kept until the person had an account): the
+	// message's time in the inbox. Zero: now.
+	At time.Time
 }
 
 // Stored is a message in a resident's inbox.
@@ -134,9 +138,12 @@ func (b *Inbox) Post(ctx context.Context, tx *sql.Tx, accountID string, m Messag
 	if accountID == "" {
 		return "", problem.New(problem.Invalid, "", fmt.Errorf("%w: no account", ErrInvalid))
 	}
-	id := tokens.ID()
+	id, at := tokens.ID(), b.now()
+	if !m.At.IsZero() {
+		at = m.At.UTC().Truncate(time.Microsecond)
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO area_messages (id, account_id, sender, category, subject, body, link, public, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, id, accountID, m.Sender, m.Category, m.Subject, m.Body, m.Link, m.Public, b.now())
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, id, accountID, m.Sender, m.Category, m.Subject, m.Body, m.Link, m.Public, at)
 	if err != nil {
 		return "", fmt.Errorf("area: post a message: %w", err)
 	}

@@ -344,6 +344,10 @@ type ListFilter struct {
 	Actor   string
 	Action  string
 	Subject string
+	// DetailKey and DetailValue, when both are set, return only entries
+	// whose details hold that key with exactly that value (for instance
+	// a keyed hash of a fiscal code: "fiscal_code_mac").
+	DetailKey, DetailValue string
 	// BeforeID, when positive, returns only entries older than this id: pass
 	// the ID of the last entry of a page to get the next page.
 	BeforeID int64
@@ -374,6 +378,15 @@ func (l *Log) List(ctx context.Context, f ListFilter) ([]Record, error) {
 	}
 	if f.Subject != "" {
 		add("subject = $%d", f.Subject)
+	}
+	if f.DetailKey != "" && f.DetailValue != "" {
+		// details is canonical JSON: the pair is written exactly so.
+		pair, err := canonicalDetails(map[string]string{f.DetailKey: f.DetailValue})
+		if err != nil {
+			return nil, err
+		}
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+		add(`details LIKE $%d ESCAPE '\'`, "%"+esc.Replace(strings.TrimSuffix(strings.TrimPrefix(pair, "{"), "}"))+"%")
 	}
 	if f.BeforeID > 0 {
 		add("id < $%d", f.BeforeID)

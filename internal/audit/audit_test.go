@@ -385,5 +385,15 @@ func TestListFiltersAndPages(t *testing.T) {
 		if err != nil || len(recs) != 0 {
 			t.Errorf("no match: %v, %v", recs, err)
 		}
+		// By a detail's exact value: "1" is not "12" nor "21", and a
+		// LIKE wildcard in the value matches only itself.
+		recs, err = l.List(ctx, audit.ListFilter{DetailKey: "n", DetailValue: "1"})
+		if err != nil || len(recs) != 1 || recs[0].ID != 2 {
+			t.Errorf("by detail: %+v, %v", recs, err)
+		}
+		recs, err = l.List(ctx, audit.ListFilter{DetailKey: "n", DetailValue: "_"})
+		if err != nil || len(recs) != 0 {
+			t.Errorf("by a wildcard detail: %+v, %v", recs, err)
+		}
 	})
 }

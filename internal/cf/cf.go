@@ -288,3 +288,36 @@ func wellFormed(s string) bool {
 }
 
 func (c Code) String() string { return string(c) }
+
+// Spellings returns every spelling of the code's person-independent data,
+// itself included: the 128 codes that differ from it only by digits
+// written as their omocodic letters or the reverse (the base code, with
+// all seven digits, first), each with its own check character. Two of
+// them are normally two people (omocodia gives the second person the
+// letters); the same person under two of them is a data error. It returns
+// nil for a Code that did not come from Parse or Complete.
+func (c Code) Spellings() []Code {
+	if !wellFormed(string(c)) {
+		return nil
+	}
+	var pos []int
+	for i := range length {
+		if isDigitPos[i] {
+			pos = append(pos, i)
+		}
+	}
+	out := make([]Code, 0, 1<<len(pos))
+	b := []byte(c[:length-1])
+	for mask := range 1 << len(pos) {
+		for k, i := range pos {
+			d, _ := digit(c[i])
+			if mask&(1<<k) != 0 {
+				b[i] = omocodic[d]
+			} else {
+				b[i] = byte('0' + d) // #nosec G115 -- digit returns 0-9
+			}
+		}
+		out = append(out, Code(string(b)+string(checkChar(string(b)))))
+	}
+	return out
+}

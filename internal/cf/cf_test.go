@@ -348,3 +348,31 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// Spellings: 128 distinct valid codes, the base first, the code itself
+// among them, the same from any of them.
+func TestSpellings(t *testing.T) {
+	base, err := Complete("RSSMRA85M01F205")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := base.Spellings()
+	if len(all) != 128 || all[0] != base {
+		t.Fatalf("%d spellings, first %s", len(all), all[0])
+	}
+	seen := map[Code]bool{}
+	for _, s := range all {
+		if _, err := Parse(string(s)); err != nil || seen[s] {
+			t.Fatalf("spelling %s: %v, seen %v", s, err, seen[s])
+		}
+		seen[s] = true
+	}
+	other := all[77]
+	again := other.Spellings()
+	if again[0] != base || len(again) != 128 || !seen[other] {
+		t.Fatalf("the spellings of %s start at %s", other, again[0])
+	}
+	if Code("nonsense").Spellings() != nil {
+		t.Fatal("spellings of a malformed code")
+	}
+}

@@ -616,6 +616,9 @@ func (s *Service) loginProven(ctx context.Context, p Proven, remote, userAgent s
 			if err := s.Audit.Write(ctx, tx, audit.Entry{Actor: "account:" + a.ID, Action: "account.created." + p.Method, Subject: a.ID, Remote: remote}); err != nil {
 				return err
 			}
+			if err := s.otherSpellings(ctx, tx, a, remote); err != nil {
+				return err
+			}
 		case err != nil:
 			return err
 		case a.Kind == KindOperator && !p.Level.Satisfies(assurance.Substantial):
@@ -627,6 +630,12 @@ func (s *Service) loginProven(ctx context.Context, p Proven, remote, userAgent s
 			// subject their closed account or the counter left for them.
 			if !a.FiscalCodeSource.Proven() && a.SubjectSeed == "" {
 				if err := s.Store.takeSuccession(ctx, tx, a); err != nil {
+					return err
+				}
+				if err := s.Store.seedTaken(ctx, tx, a); err != nil {
+					return err
+				}
+				if err := s.otherSpellings(ctx, tx, a, remote); err != nil {
 					return err
 				}
 			}
@@ -650,6 +659,29 @@ func (s *Service) loginProven(ctx context.Context, p Proven, remote, userAgent s
 		return err
 	})
 	return s.started(ctx, login, err)
+}
+
+// otherSpellings audits, when a login has just proved an account's fiscal
+// code, the other spellings of that code on file (Store.OtherSpellings):
+// the reverse path of the counter's guard (outside review L4). A person
+// the counter answered under the register's spelling, whose card proves
+// another, now has an account with a subject of its own beside the one
+// kept for the register's spelling: the login goes on (the two may be two
+// people, and the card is the better proof), the entry tells the audit's
+// reader, and the counter refuses that spelling from now on, since an
+// account holds another (ErrOtherSpelling). Codes appear only as keyed
+// hashes (FiscalCodeAuditMAC).
+func (s *Service) otherSpellings(ctx context.Context, tx *sql.Tx, a *Account, remote string) error {
+	others, err := s.Store.otherSpellings(ctx, tx, a.FiscalCode)
+	if err != nil || len(others) == 0 {
+		return err
+	}
+	macs := make([]string, len(others))
+	for i, o := range others {
+		macs[i] = s.Store.FiscalCodeAuditMAC(o)
+	}
+	return s.Audit.Write(ctx, tx, audit.Entry{Actor: "system", Action: "account.other_spelling", Subject: a.ID, Remote: remote,
+		Details: map[string]string{"fiscal_code_mac": s.Store.FiscalCodeAuditMAC(a.FiscalCode), "other_spellings_mac": strings.Join(macs, " ")}})
 }
 
 // birthOf is the sex and birth date of a person whose fiscal code is

@@ -7,9 +7,12 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
 	tokens "github.com/civico-pa/civico/internal/token"
 )
@@ -24,6 +27,11 @@ type Store struct {
 	// copy of the database alone cannot tell whose it was. nil: a fixed
 	// key (tests, commands that close no account).
 	Pepper []byte
+	// SeedTaken runs, in the transaction, when an account takes over the
+	// subject seed a closed account left or the counter reserved for its
+	// fiscal code (oidcop delivers then the notices of the counter's
+	// look-ups it kept for the person).
+	SeedTaken []func(ctx context.Context, tx *sql.Tx, accountID, seed string) error
 }
 
 // fiscalCodeMAC is the key of account_successors for a fiscal code.
@@ -35,6 +43,28 @@ func (s *Store) fiscalCodeMAC(code string) string {
 	h := hmac.New(sha256.New, key)
 	h.Write([]byte(code))
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// FiscalCodeAuditMAC names a fiscal code in the audit log without writing
+// it: a keyed hash under the same key as the successors' table
+// (fiscalCodeMAC) but of another text, so that an entry and a row of
+// account_successors cannot be joined by a copy of the database. Whoever
+// holds the installation's secret hashes a code and finds its entries
+// (`civico audit list --fiscal-code`).
+func (s *Store) FiscalCodeAuditMAC(code string) string { return s.fiscalCodeMAC("audit:" + code) }
+
+// seedTaken runs the SeedTaken hooks for an account that has just taken
+// over a seed (none when it took nothing).
+func (s *Store) seedTaken(ctx context.Context, tx *sql.Tx, a *Account) error {
+	if a.SubjectSeed == "" {
+		return nil
+	}
+	for _, f := range s.SeedTaken {
+		if err := f(ctx, tx, a.ID, a.SubjectSeed); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) now() time.Time {
@@ -163,16 +193,19 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, a *Account) error {
 	// an administrator's operator), is the person of a closed account of
 	// that code: it takes its subject, so that closing never gives a
 	// second voice or answer.
+	took := false
 	if a.FiscalCode != "" && a.FiscalCodeSource.Proven() && a.SubjectSeed == "" {
 		if err := s.takeSuccession(ctx, tx, a); err != nil {
 			return err
 		}
+		took = a.SubjectSeed != ""
 	}
 	// The same for a European known by their eIDAS identifier alone.
 	if a.FiscalCode == "" && a.EIDASID != "" && a.EIDASIDSource.Proven() && a.SubjectSeed == "" {
 		if err := s.takeSuccessionOf(ctx, tx, a, eidasKey(a.EIDASID)); err != nil {
 			return err
 		}
+		took = a.SubjectSeed != ""
 	}
 	now := s.now()
 	a.ID, a.CreatedAt, a.UpdatedAt = tokens.ID(), now, now
@@ -199,7 +232,10 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, a *Account) error {
 		}
 		return ErrEmailTaken
 	}
-	return err
+	if err != nil || !took {
+		return err
+	}
+	return s.seedTaken(ctx, tx, a)
 }
 
 // Profile is what a resident may change about themselves: names only while
@@ -391,21 +427,37 @@ func (s *Store) takeSuccessionOf(ctx context.Context, tx *sql.Tx, a *Account, ke
 // register nor proven on an account: nobody the counter may act for.
 var ErrUnknownPerson = errors.New("identity: no known person has this fiscal code")
 
+// ErrOtherSpelling: the counter would answer a subject kept for a fiscal
+// code (the register's, or a closed account's) while another spelling of
+// the same code (an omocodic variant: letters for digits, or the reverse)
+// is on file too, on an account or in the successors' table, and the
+// register does not hold both as two people. It may be one person under
+// two spellings (a data error: outside review L4), who would then have
+// two subjects, two voices; the registry office must settle it.
+var ErrOtherSpelling = errors.New("identity: this fiscal code has another spelling on file")
+
+// Registered says whether the population register holds a fiscal code.
+type Registered func(ctx context.Context, code string) (bool, error)
+
 // CounterSeed is the subject seed of the person a fiscal code names, for
 // an operator who identified them at a counter: the seed of their account
 // when one holds the code proven (the same subjects as their online
 // login); otherwise, when the population register holds the code
 // (inRegister), the seed their future account will take over
 // (account_successors, reserved here if need be, taken by takeSuccession);
-// then runs in the same transaction (the look-up's audit entry).
+// then runs in the same transaction (the look-up's audit entry), with the
+// account's id, or "" for a person without an account.
 // A code of nobody, or typed on an account without proof and not in the
 // register, is ErrUnknownPerson and nothing is written. The code is taken
-// as it is: an omocodic variant is another person's code, never the same.
+// as it is: an omocodic variant is another person's code, never the same;
+// but a seed kept for a code is not answered while another spelling of it
+// is on file and the register (registered) does not hold both as two
+// people: ErrOtherSpelling, nothing written (outside review L4).
 //
 // One transaction: the reservation comes first, so that an account of the
 // code being created at the same moment either waits for it and takes it
 // over, or committed before it and is seen by the read that follows.
-func (s *Store) CounterSeed(ctx context.Context, code string, inRegister bool, then func(tx *sql.Tx, seed, accountID string) error) (string, error) {
+func (s *Store) CounterSeed(ctx context.Context, code string, inRegister bool, registered Registered, then func(tx *sql.Tx, seed, accountID string) error) (string, error) {
 	var seed string
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		mac, candidate := s.fiscalCodeMAC(code), tokens.ID()
@@ -417,8 +469,13 @@ func (s *Store) CounterSeed(ctx context.Context, code string, inRegister bool, t
 			}
 		}
 		if !inRegister {
-			// The seed a closed account of a proven code left.
-			err := tx.QueryRowContext(ctx, `SELECT subject_seed FROM account_successors WHERE fiscal_code_mac = $1`, mac).Scan(&seed)
+			// The seed a closed account of a proven code left, its row
+			// held (an update that changes nothing) as the reservation's
+			// upsert holds it: a new account taking it over at the same
+			// moment either committed first (the row is gone, the account
+			// is read below) or waits for this transaction, and then takes
+			// the notice this look-up keeps with the seed.
+			err := tx.QueryRowContext(ctx, `UPDATE account_successors SET closed_at = closed_at WHERE fiscal_code_mac = $1 RETURNING subject_seed`, mac).Scan(&seed)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
@@ -436,7 +493,88 @@ func (s *Store) CounterSeed(ctx context.Context, code string, inRegister bool, t
 		case seed == "":
 			return ErrUnknownPerson
 		}
+		others, err := s.otherSpellings(ctx, tx, code)
+		if err != nil {
+			return err
+		}
+		for _, o := range others {
+			if !inRegister || registered == nil {
+				return ErrOtherSpelling
+			}
+			if ok, err := registered(ctx, o); err != nil {
+				return err
+			} else if !ok {
+				return ErrOtherSpelling
+			}
+		}
 		return then(tx, seed, "")
 	})
 	return seed, err
+}
+
+// otherSpellings are the other spellings of a fiscal code (cf.Code's
+// Spellings) that are on file: proven on an open account, or keeping a
+// seed in account_successors (a closed account's, or the counter's
+// reservation). Two are normally two people; identity cannot tell.
+func (s *Store) otherSpellings(ctx context.Context, q querier, code string) ([]string, error) {
+	c, err := cf.Parse(code)
+	if err != nil || string(c) != code {
+		return nil, err
+	}
+	var codes, macs []any
+	byMAC := map[string]string{}
+	for _, v := range c.Spellings() {
+		if string(v) == code {
+			continue
+		}
+		m := s.fiscalCodeMAC(string(v))
+		codes, macs, byMAC[m] = append(codes, string(v)), append(macs, m), string(v)
+	}
+	marks := make([]string, len(codes))
+	for i := range marks {
+		marks[i] = "$" + strconv.Itoa(i+1)
+	}
+	in := strings.Join(marks, ", ")
+	found := map[string]bool{}
+	rows, err := q.QueryContext(ctx, `SELECT fiscal_code, fiscal_code_source FROM accounts WHERE closed_at IS NULL AND fiscal_code IN (`+in+`)`, codes...) // #nosec G202 -- only placeholders are joined in
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var v string
+		var src Source
+		if err := rows.Scan(&v, &src); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		if src.Proven() {
+			found[v] = true
+		}
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT fiscal_code_mac FROM account_successors WHERE fiscal_code_mac IN (`+in+`)`, macs...) // #nosec G202 -- only placeholders are joined in
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		found[byMAC[m]] = true
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(found))
+	for v := range found {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/throttle"
+	tokens "github.com/civico-pa/civico/internal/token"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -37,7 +38,10 @@ var CounterRule = throttle.Rule{Free: 60, Window: time.Hour}
 // CounterSeeds finds or reserves the subject seed of a person a fiscal code
 // names (identity's Store.CounterSeed), with then run in its transaction.
 type CounterSeeds interface {
-	CounterSeed(ctx context.Context, code string, inRegister bool, then func(tx *sql.Tx, seed, accountID string) error) (string, error)
+	CounterSeed(ctx context.Context, code string, inRegister bool, registered identity.Registered, then func(tx *sql.Tx, seed, accountID string) error) (string, error)
+	// FiscalCodeAuditMAC is the keyed hash that names a fiscal code in
+	// the audit log.
+	FiscalCodeAuditMAC(code string) string
 }
 
 // CounterAnswer is all the counter endpoint answers: the subject the
@@ -147,20 +151,33 @@ func (p *Provider) counterSubject(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusInternalServerError, "server_error", "")
 		return
 	}
+	// The code is in the entry as a keyed hash only: whoever holds the
+	// installation's secret finds a person's look-ups by hashing their
+	// code (civico audit list --fiscal-code), a copy of the log alone
+	// names nobody.
 	entry := audit.Entry{Actor: actor, Action: "oidc.counter.subject", Subject: "client:" + c.ID, Remote: remote,
-		Details: map[string]string{"fiscal_code": string(code)}}
-	seed, err := s.Seeds.CounterSeed(ctx, string(code), resident, func(tx *sql.Tx, _, accountID string) error {
+		Details: map[string]string{"fiscal_code_mac": s.Seeds.FiscalCodeAuditMAC(string(code))}}
+	registered := func(ctx context.Context, code string) (bool, error) {
+		ok, _, err := s.Residents.Residence(ctx, code)
+		return ok, err
+	}
+	seed, err := s.Seeds.CounterSeed(ctx, string(code), resident, registered, func(tx *sql.Tx, seed, accountID string) error {
 		if err := s.Audit.Write(ctx, tx, entry); err != nil {
 			return err
 		}
-		return s.tellLookedUp(ctx, tx, accountID, op.DisplayName())
+		return s.tellLookedUp(ctx, tx, seed, accountID, c, op.DisplayName())
 	})
-	if errors.Is(err, identity.ErrUnknownPerson) {
+	if errors.Is(err, identity.ErrUnknownPerson) || errors.Is(err, identity.ErrOtherSpelling) {
 		entry.Action = "oidc.counter.unknown"
+		status, code, text := http.StatusNotFound, "unknown_person", "nobody known has this fiscal code"
+		if errors.Is(err, identity.ErrOtherSpelling) {
+			entry.Action = "oidc.counter.other_spelling"
+			status, code, text = http.StatusConflict, "other_spelling", "another spelling of this fiscal code is on file: the registry office must settle it"
+		}
 		if err := s.Audit.Write(ctx, nil, entry); err != nil {
 			p.Log.Error("counter subject", "err", err)
 		}
-		tokenError(w, http.StatusNotFound, "unknown_person", "nobody known has this fiscal code")
+		tokenError(w, status, code, text)
 		return
 	}
 	if err != nil {
@@ -198,20 +215,88 @@ type Inbox interface {
 	Post(ctx context.Context, tx *sql.Tx, accountID string, m area.Message) (string, error)
 }
 
-// tellLookedUp tells a resident who has an account, in the look-up's
+// tellLookedUp tells the person a look-up identified, in the look-up's
 // transaction, that the participation desk identified them by their
 // fiscal code: an operator recording an answer for someone who never came
 // is then found out by that person, not only by the audit log (outside
-// review L1). The message is personal, so its mail says nothing of it.
-func (s *Storage) tellLookedUp(ctx context.Context, tx *sql.Tx, accountID, operator string) error {
-	if s.Inbox == nil || accountID == "" {
+// review L1). One with an account finds it in the inbox now; for one
+// without (accountID ""), the notice waits beside the seed answered for
+// them (oidc_counter_notices) for the account that will take the seed
+// over (DeliverCounterNotices). The message is personal, so its mail
+// says nothing of it.
+func (s *Storage) tellLookedUp(ctx context.Context, tx *sql.Tx, seed, accountID string, c *Client, operator string) error {
+	if s.Inbox == nil {
 		return nil
 	}
-	when := s.now().In(hours.Rome).Format("02/01/2006 15:04")
-	_, err := s.Inbox.Post(ctx, tx, accountID, area.Message{Sender: "oidcop", Category: "area.category.town",
-		Subject: "Identificazione allo sportello di Partecipa",
-		Body: "Il " + when + " l'operatore " + operator + " ti ha identificato con il tuo codice fiscale allo sportello di Partecipa, " +
+	if accountID == "" {
+		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_counter_notices (id, subject_seed, client_id, operator, looked_up_at) VALUES ($1, $2, $3, $4, $5)`,
+			tokens.ID(), seed, c.ID, operator, s.now())
+		return err
+	}
+	_, err := s.Inbox.Post(ctx, tx, accountID, lookedUpMessage(c.Name, operator, time.Time{}, s.now()))
+	return err
+}
+
+// lookedUpMessage is the inbox message of a look-up at the counter of the
+// client named client, at when; kept says it was kept until now.
+func lookedUpMessage(client, operator string, kept, when time.Time) area.Message {
+	m := area.Message{Sender: "oidcop", Category: "area.category.town",
+		Subject: "Identificazione allo sportello di " + client,
+		Body: "Il " + when.In(hours.Rome).Format("02/01/2006 15:04") + " l'operatore " + operator + " ti ha identificato con il tuo codice fiscale allo sportello di " + client + ", " +
 			"per registrare una tua risposta a una consultazione.\n\nSe non eri tu allo sportello, scrivi all'ufficio relazioni con il pubblico: " +
-			"ogni identificazione è registrata."})
+			"ogni identificazione è registrata."}
+	if !kept.IsZero() {
+		m.At = kept
+		m.Body += "\n\nNon avevi un account attivo quando ti hanno identificato: il Comune ha conservato questo avviso per consegnartelo ora."
+	}
+	return m
+}
+
+// DeliverCounterNotices is identity's SeedTaken: the account that takes
+// over a seed receives, in its inbox and in the same transaction, every
+// look-up the counter kept for the person under that seed, at the
+// look-up's time; the kept notices are deleted.
+func (s *Storage) DeliverCounterNotices(ctx context.Context, tx *sql.Tx, accountID, seed string) error {
+	if s.Inbox == nil {
+		return nil
+	}
+	type kept struct {
+		client, operator string
+		at               time.Time
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT client_id, operator, looked_up_at FROM oidc_counter_notices WHERE subject_seed = $1 ORDER BY looked_up_at, id`, seed)
+	if err != nil {
+		return err
+	}
+	var all []kept
+	for rows.Next() {
+		var k kept
+		if err := rows.Scan(&k.client, &k.operator, &k.at); err != nil {
+			_ = rows.Close()
+			return err
+		}
+		all = append(all, k)
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil || len(all) == 0 {
+		return err
+	}
+	names := map[string]string{}
+	for _, k := range all {
+		name, ok := names[k.client]
+		if !ok {
+			name = k.client
+			if c, err := s.Clients.Get(ctx, k.client); err == nil {
+				name = c.Name
+			} else if !errors.Is(err, ErrClientNotFound) {
+				return err
+			}
+			names[k.client] = name
+		}
+		if _, err := s.Inbox.Post(ctx, tx, accountID, lookedUpMessage(name, k.operator, k.at, k.at)); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM oidc_counter_notices WHERE subject_seed = $1`, seed)
 	return err
 }

@@ -47,6 +47,9 @@ func (m *Module) Feature() feature.Feature {
 			// moves the consents.
 			svc.Sessions.OnEndTx, svc.Sessions.OnEnd = p.SessionsEndTx, p.SessionsEnded
 			svc.Mergers = append(svc.Mergers, store.MergeAccounts)
+			// An account that takes over the seed the counter answered for
+			// a person without one receives the look-ups kept for them.
+			svc.Store.SeedTaken = append(svc.Store.SeedTaken, store.DeliverCounterNotices)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			for _, c := range m.Clients {

@@ -27,6 +27,10 @@ var (
 	ErrCounterLogin = problem.New(problem.Forbidden, "partecipa.counter.login_again", nil)
 	errUnknownCode  = problem.Fields{"fiscal_code": "partecipa.counter.unknown"}
 	errBadCode      = problem.Fields{"fiscal_code": "partecipa.counter.bad_code"}
+	// errOtherSpelling: the provider has this code under another spelling
+	// too (an omocodic variant) and cannot tell whether they are one
+	// person: the registry office settles it (outside review L4).
+	errOtherSpelling = problem.Fields{"fiscal_code": "partecipa.counter.other_spelling"}
 )
 
 // CounterLookup asks the provider for the resident a fiscal code names, as
@@ -69,6 +73,8 @@ func (a *Auth) CounterLookup(ctx context.Context, operator *Viewer, fiscalCode s
 	case http.StatusOK:
 	case http.StatusNotFound:
 		return nil, errUnknownCode
+	case http.StatusConflict:
+		return nil, errOtherSpelling
 	case http.StatusUnprocessableEntity:
 		return nil, errBadCode
 	case http.StatusUnauthorized:
