@@ -138,7 +138,7 @@ func TestDashboardDemoHistory(t *testing.T) {
 		// need no script.
 		res, body = anon.do("GET", base+dashboard.PublicPath, nil)
 		for _, want := range []string{`<svg role="img" aria-labelledby="chart-registrazioni-t chart-registrazioni-d"`, `<caption>Registrazioni per anno e sesso</caption>`,
-			`<th scope="row">2008</th>`, `<th scope="row">2010</th><td>`, `href="/dati/cruscotto.csv"`, "CC BY 4.0", "SOCITM"} {
+			`<th scope="row">2008</th>`, `<th scope="row">2010</th><td>`, `href="/dati/cruscotto.csv"`, "CC BY 4.0", "SOCITM", "Ipotesi: 20 minuti (la coda non ha ancora misurato 30 biglietti serviti)"} {
 			if res.StatusCode != 200 || !strings.Contains(body, want) {
 				t.Fatalf("the public page: %d, no %s\n%s", res.StatusCode, want, body)
 			}

@@ -93,3 +93,29 @@ func TestProtect(t *testing.T) {
 		})
 	}
 }
+
+// The counter's wait is the queue's measured mean once it has enough
+// tickets (each bucket counted at its middle, "60+" at 60), and the
+// assumption before, or with a bucket it does not know.
+func TestMeasuredWait(t *testing.T) {
+	for _, tt := range []struct {
+		n        map[string]int64
+		minutes  float64
+		tickets  int64
+		measured bool
+	}{
+		{nil, WaitMinutes, 0, false},
+		{map[string]int64{"0-10": 29}, WaitMinutes, 29, false},
+		{map[string]int64{"0-10": 10, "10-20": 10, "60+": 10}, (50 + 150 + 600) / 30.0, 30, true},
+		{map[string]int64{"20-30": 20, "30-60": 20}, 35, 40, true},
+		{map[string]int64{"0-10": 40, "2-3": 1}, WaitMinutes, 0, false},
+	} {
+		m, n, ok := MeasuredWait(tt.n)
+		if m != tt.minutes || n != tt.tickets || ok != tt.measured {
+			t.Errorf("MeasuredWait(%v) = %v, %d, %v; want %v, %d, %v", tt.n, m, n, ok, tt.minutes, tt.tickets, tt.measured)
+		}
+	}
+	if _, h := Saved(6, 45); h != 6*(TripMinutes+45)/60.0 {
+		t.Errorf("Saved(6, 45) hours = %v", h)
+	}
+}

@@ -88,7 +88,13 @@ type View struct {
 	SavedCents         int64
 	Hours              float64
 	HoursBySex         [3]float64
-	States             []StateRow
+	// WaitMinutes is the counter's wait the hours count: the mean of the
+	// WaitTickets tickets the queue measured when WaitMeasured, otherwise
+	// the assumption (MeasuredWait).
+	WaitMinutes  float64
+	WaitTickets  int64
+	WaitMeasured bool
+	States       []StateRow
 	// Paid are the payments by category: on the portal (checkout) and
 	// all of them; PaidOnline and PaidAll their sums.
 	Paid []PaidRow
@@ -245,12 +251,19 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 	for _, y := range v.Registrations {
 		v.ByMethod = append(v.ByMethod, MethodYear{Year: y.Year, N: methods[y.Year]})
 	}
+	all := map[string]int64{}
+	for _, n := range waits {
+		for bucket, k := range n {
+			all[bucket] += k
+		}
+	}
+	v.WaitMinutes, v.WaitTickets, v.WaitMeasured = MeasuredWait(all)
 	for _, r := range services {
-		r.SavedCents, r.Hours = Saved(r.Online.Total())
+		r.SavedCents, r.Hours = Saved(r.Online.Total(), v.WaitMinutes)
 		v.Services = append(v.Services, *r)
 	}
 	slices.SortFunc(v.Services, func(a, b ServiceRow) int { return strings.Compare(a.Service, b.Service) })
-	v.SavedCents, v.Hours = Saved(v.Online.Total())
+	v.SavedCents, v.Hours = Saved(v.Online.Total(), v.WaitMinutes)
 	for y, n := range waits {
 		v.Waits = append(v.Waits, WaitYear{Year: y, N: n})
 	}
@@ -264,7 +277,7 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 	}
 	slices.SortFunc(v.Paid, func(a, b PaidRow) int { return strings.Compare(a.Category, b.Category) })
 	for i, n := range []int64{v.Online.F, v.Online.M, v.Online.U} {
-		_, v.HoursBySex[i] = Saved(n)
+		_, v.HoursBySex[i] = Saved(n, v.WaitMinutes)
 	}
 	snaps, err := s.Snapshots(ctx)
 	if err != nil {

@@ -407,10 +407,20 @@ func (h *Web) data(p *web.Page, v *View, names map[string]string, staff bool) *P
 		{p.T("dashboard.est.cost_desk"), euro(CostDesk)},
 		{p.T("dashboard.est.cost_online"), euro(CostOnline)},
 		{p.T("dashboard.est.trip"), strconv.Itoa(TripMinutes) + " min"},
-		{p.T("dashboard.est.wait"), strconv.Itoa(WaitMinutes) + " min"},
+		{p.T("dashboard.est.wait"), waitText(p, v)},
 	}
 	d.Missing = []string{"dashboard.missing.queue_sex", "dashboard.missing.reach_history"}
 	return d
+}
+
+// waitText says the counter's wait the hours count, and whether the queue
+// measured it.
+func waitText(p *web.Page, v *View) string {
+	min := strconv.FormatFloat(v.WaitMinutes, 'f', 0, 64)
+	if v.WaitMeasured {
+		return p.T("dashboard.est.wait_measured", "Min", min, "Tickets", num(v.WaitTickets))
+	}
+	return p.T("dashboard.est.wait_assumed", "Min", min, "Least", strconv.Itoa(MinWaitTickets))
 }
 
 // Row is one line of the open data: a counter of a month, or a level
