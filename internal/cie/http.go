@@ -115,13 +115,11 @@ func (h *Web) entityConfiguration(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Web) throttled(w http.ResponseWriter, r *http.Request, err error) bool {
-	wait, ok := identity.RetryWait(err)
-	if !ok {
-		return false
+	wait, ok := identity.RetryAfter(w, err)
+	if ok {
+		h.notice(w, r, http.StatusTooManyRequests, &NoticeData{Heading: "cie.error.title", Text: "cie.error.throttled", Wait: wait})
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-	h.notice(w, r, http.StatusTooManyRequests, &NoticeData{Heading: "cie.error.title", Text: "cie.error.throttled", Wait: wait.Round(time.Second).String()})
-	return true
+	return ok
 }
 
 // start resolves the provider's trust chain, keeps the login in flight

@@ -1072,6 +1072,20 @@ func (h *Web) endSession(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/profilo#sessioni", http.StatusSeeOther)
 }
 
+// RetryAfter answers a refused budget in err (RetryWait): it sets the
+// Retry-After header and returns the wait to tell the person, rounded to
+// the second; ok is false for any other error, and nothing is set. The
+// external providers' pages (SPID, CIE, proxy) then show it in their own
+// notice.
+func RetryAfter(w http.ResponseWriter, err error) (wait string, ok bool) {
+	d, ok := RetryWait(err)
+	if !ok {
+		return "", false
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(d.Seconds())+1))
+	return d.Round(time.Second).String(), true
+}
+
 // export is the download of the person's data. Like /profilo and
 // /api/v1/me, it holds proven attributes (the fiscal code, sex and birth
 // date, the population register's record, the cards that logged in) only

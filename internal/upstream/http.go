@@ -97,13 +97,11 @@ func (h *Web) off(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (h *Web) throttled(w http.ResponseWriter, r *http.Request, err error) bool {
-	wait, ok := identity.RetryWait(err)
-	if !ok {
-		return false
+	wait, ok := identity.RetryAfter(w, err)
+	if ok {
+		h.notice(w, r, http.StatusTooManyRequests, &NoticeData{Heading: "upstream.error.title", Text: "upstream.error.throttled", Wait: wait})
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-	h.notice(w, r, http.StatusTooManyRequests, &NoticeData{Heading: "upstream.error.title", Text: "upstream.error.throttled", Wait: wait.Round(time.Second).String()})
-	return true
+	return ok
 }
 
 func (h *Web) take(ctx context.Context, prefix, remote string, rule throttle.Rule) error {
@@ -293,10 +291,8 @@ func (h *Web) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	login, err := h.ID.Svc.LoginProven(ctx, identity.Proven{FiscalCode: person.FiscalCode, GivenName: person.GivenName, FamilyName: person.FamilyName,
 		BirthDate: person.BirthDate, Source: identity.SourceUpstream, Level: person.Level, Method: Method, Also: also}, remote, r.UserAgent())
-	if _, ok := identity.RetryWait(err); ok {
-		h.record(ctx, state, remote, "throttled: "+err.Error())
-	}
 	if h.throttled(w, r, err) {
+		h.record(ctx, state, remote, "throttled: "+err.Error())
 		return
 	}
 	if errors.Is(err, identity.ErrOperatorLevel) {
