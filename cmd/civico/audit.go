@@ -59,7 +59,7 @@ func (c *cli) audit(args []string) error {
 			return fmt.Errorf("--fiscal-code needs the installation's secret (CIVICO_SECRET_KEY): %w", err)
 		}
 		filter.DetailKey = "fiscal_code_mac"
-		filter.DetailValue = (&identity.Store{Pepper: identityPepper(secret)}).FiscalCodeAuditMAC(string(code))
+		filter.DetailValue = (&identity.Store{AuditPepper: auditPepper(secret)}).FiscalCodeAuditMAC(string(code))
 	}
 	ctx := context.Background()
 	d, err := c.open(ctx, cfg, newLogger(cfg, c.stderr), true)

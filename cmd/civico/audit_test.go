@@ -191,7 +191,7 @@ func TestAuditListByFiscalCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := &identity.Store{Pepper: identityPepper(secret)}
+	ids := &identity.Store{Pepper: identityPepper(secret), AuditPepper: auditPepper(secret)}
 	anna, _ := cf.Complete("RSSNNA85M41F205")
 	luca, _ := cf.Complete("FRRLCU78H15C707")
 	l := &audit.Log{DB: d}

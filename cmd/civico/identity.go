@@ -37,6 +37,12 @@ func identityPepper(secret oidcop.Secret) []byte {
 	return secret.Derive("identity account successors", 32)
 }
 
+// auditPepper keys the audit log's hashes of fiscal codes
+// (identity.Store.AuditPepper): a key of its own.
+func auditPepper(secret oidcop.Secret) []byte {
+	return secret.Derive("identity audit fiscal codes", 32)
+}
+
 // newIdentityService wires the identity rules to the database, the audit
 // log, the outbox, the town profile (the process's one town.Store, for the
 // town's name in mail) and the translations (i18n may be nil for commands
@@ -44,7 +50,7 @@ func identityPepper(secret oidcop.Secret) []byte {
 func newIdentityService(cfg config, d *db.DB, towns *town.Store, i18n *web.I18n) *identity.Service {
 	store := &identity.Store{DB: d}
 	if secret, err := oidcop.NewSecret([]byte(cfg.SecretKey)); err == nil {
-		store.Pepper = identityPepper(secret)
+		store.Pepper, store.AuditPepper = identityPepper(secret), auditPepper(secret)
 	}
 	svc := &identity.Service{
 		DB:       d,

@@ -27,6 +27,11 @@ type Store struct {
 	// copy of the database alone cannot tell whose it was. nil: a fixed
 	// key (tests, commands that close no account).
 	Pepper []byte
+	// AuditPepper keys FiscalCodeAuditMAC: a key of its own (derived from
+	// the installation's secret under another name), so that the audit
+	// office's search by fiscal code needs neither the successors' key nor
+	// the secret itself. nil: Pepper.
+	AuditPepper []byte
 	// SeedTaken runs, in the transaction, when an account takes over the
 	// subject seed a closed account left or the counter reserved for its
 	// fiscal code (oidcop delivers then the notices of the counter's
@@ -35,23 +40,33 @@ type Store struct {
 }
 
 // fiscalCodeMAC is the key of account_successors for a fiscal code.
-func (s *Store) fiscalCodeMAC(code string) string {
-	key := s.Pepper
+func (s *Store) fiscalCodeMAC(code string) string { return mac(s.Pepper, code) }
+
+func mac(key []byte, text string) string {
 	if len(key) == 0 {
 		key = []byte("civico account successors")
 	}
 	h := hmac.New(sha256.New, key)
-	h.Write([]byte(code))
+	h.Write([]byte(text))
 	return hex.EncodeToString(h.Sum(nil))
 }
 
 // FiscalCodeAuditMAC names a fiscal code in the audit log without writing
-// it: a keyed hash under the same key as the successors' table
-// (fiscalCodeMAC) but of another text, so that an entry and a row of
-// account_successors cannot be joined by a copy of the database. Whoever
-// holds the installation's secret hashes a code and finds its entries
-// (`civico audit list --fiscal-code`).
-func (s *Store) FiscalCodeAuditMAC(code string) string { return s.fiscalCodeMAC("audit:" + code) }
+// it: a keyed hash under AuditPepper, of another text than the
+// successors' table's, so that an entry and a row of account_successors
+// cannot be matched by their hashes. It protects a copy of the log alone
+// (an export, a log shipped elsewhere): in a copy of the whole database the
+// resident's inbox message of the look-up, written in the same instant,
+// names them, as it must to tell them. Whoever holds the installation's
+// secret hashes a code and finds its entries (`civico audit list
+// --fiscal-code`).
+func (s *Store) FiscalCodeAuditMAC(code string) string {
+	key := s.AuditPepper
+	if len(key) == 0 {
+		key = s.Pepper
+	}
+	return mac(key, "audit:"+code)
+}
 
 // seedTaken runs the SeedTaken hooks for an account that has just taken
 // over a seed (none when it took nothing).
