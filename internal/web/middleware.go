@@ -150,7 +150,8 @@ func securityHeaders(httpsBehindProxy bool, formOrigins, imgOrigins []string, ne
 // Content-Length (a page rendered whole, Renderer.Render) is compressed
 // into a buffer and sent at close with the compressed length: net/http
 // then writes the header and the body together, not a header, chunks and
-// a last chunk each in a write of its own.
+// a last chunk each in a write of its own. One the handler flushes, or
+// whose compressed body passes maxHeld, streams from there on.
 type gzipWriter struct {
 	http.ResponseWriter
 	zw      *gzip.Writer
@@ -180,10 +181,27 @@ func (g *gzipWriter) decide() {
 	if whole {
 		g.held = g.bufs.Get().(*bytes.Buffer)
 		g.held.Reset()
-		g.zw.Reset(g.held)
-		return
 	}
-	g.zw.Reset(g.ResponseWriter)
+	g.zw.Reset(gzipOut{g})
+}
+
+// maxHeld bounds the compressed answer held for its length: past it (a
+// large download) the rest streams.
+const maxHeld = 1 << 20
+
+// gzipOut is where the compressor writes: the held buffer while the
+// header waits for the length, the response once it streams.
+type gzipOut struct{ g *gzipWriter }
+
+func (o gzipOut) Write(b []byte) (int, error) {
+	g := o.g
+	if g.held != nil && g.held.Len()+len(b) <= maxHeld {
+		return g.held.Write(b)
+	}
+	if g.held != nil {
+		g.send("")
+	}
+	return g.ResponseWriter.Write(b)
 }
 
 func (g *gzipWriter) WriteHeader(code int) {
@@ -221,7 +239,6 @@ func (g *gzipWriter) Flush() {
 	if g.held != nil {
 		// The handler wants what it wrote sent now: the rest streams.
 		g.send("")
-		g.zw.Reset(g.ResponseWriter)
 	}
 	_ = http.NewResponseController(g.ResponseWriter).Flush()
 }
