@@ -806,24 +806,7 @@ func benchCachedPage(b *testing.B, configure func(*config), path string, loggedI
 func TestWholePagesCarryTheirLength(t *testing.T) {
 	// The shell's answers: the same on either database.
 	s := newTunedIDSite(t, dbtest.SQLite(t), func(c *config) { c.PageCacheTTL = time.Minute })
-	if _, err := s.apps.identity.ImportResident(context.Background(), identity.NewResident{Email: "length@example.org", Password: "tram-per-Sesto-alle-7",
-		GivenName: "Lena", FamilyName: "Test"}, "test"); err != nil {
-		t.Fatal(err)
-	}
-	login, err := noRedirect.PostForm(s.plain.URL+"/accedi", url.Values{"email": {"length@example.org"}, "password": {"tram-per-Sesto-alle-7"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	login.Body.Close()
-	var cookie string
-	for _, c := range login.Cookies() {
-		if c.Name == identity.SessionCookie {
-			cookie = c.Name + "=" + c.Value
-		}
-	}
-	if cookie == "" {
-		t.Fatal("no session after login")
-	}
+	cookie := s.passwordSession(t, "length@example.org", "Lena")
 	send := func(method, path, encoding, cookie string) (*http.Response, []byte) {
 		t.Helper()
 		req, _ := http.NewRequest(method, s.plain.URL+path, nil)
