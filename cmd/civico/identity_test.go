@@ -1072,3 +1072,25 @@ func TestClosedAccountsSubjectGoesToTheNextAccount(t *testing.T) {
 		}
 	})
 }
+
+// passwordSession imports a resident with a password and logs them in
+// through the login form; it returns the session's cookie ("name=value").
+func (s *idSite) passwordSession(t testing.TB, email, given string) string {
+	t.Helper()
+	if _, err := s.apps.identity.ImportResident(context.Background(), identity.NewResident{Email: email, Password: "tram-per-Sesto-alle-7",
+		GivenName: given, FamilyName: "Test"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	login, err := noRedirect.PostForm(s.plain.URL+"/accedi", url.Values{"email": {email}, "password": {"tram-per-Sesto-alle-7"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login.Body.Close()
+	for _, c := range login.Cookies() {
+		if c.Name == identity.SessionCookie {
+			return c.Name + "=" + c.Value
+		}
+	}
+	t.Fatal("no session after login")
+	return ""
+}

@@ -176,21 +176,7 @@ func newResidentSite(b *testing.B, d *db.DB) (*idSite, string, string) {
 func TestQueriesHeader(t *testing.T) {
 	for _, debug := range []bool{true, false} {
 		s := newTunedIDSite(t, dbtest.SQLite(t), func(c *config) { c.DebugQueries = debug })
-		if _, err := s.apps.identity.ImportResident(context.Background(), identity.NewResident{Email: "queries@example.org", Password: "tram-per-Sesto-alle-7",
-			GivenName: "Query", FamilyName: "Test"}, "test"); err != nil {
-			t.Fatal(err)
-		}
-		login, err := noRedirect.PostForm(s.plain.URL+"/accedi", url.Values{"email": {"queries@example.org"}, "password": {"tram-per-Sesto-alle-7"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		login.Body.Close()
-		var cookie string
-		for _, c := range login.Cookies() {
-			if c.Name == identity.SessionCookie {
-				cookie = c.Name + "=" + c.Value
-			}
-		}
+		cookie := s.passwordSession(t, "queries@example.org", "Query")
 		res, _ := get(t, s.plain.URL+"/healthz")
 		home, _ := get(t, s.plain.URL+"/", "Cookie", cookie)
 		if !debug {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"io"
@@ -797,4 +798,58 @@ func benchCachedPage(b *testing.B, configure func(*config), path string, loggedI
 		}
 	}
 	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+}
+
+// A page rendered whole goes out with its length, not chunked: plain,
+// compressed (the compressed length) and from the page cache; a HEAD tells
+// the length of the GET and sends nothing.
+func TestWholePagesCarryTheirLength(t *testing.T) {
+	// The shell's answers: the same on either database.
+	s := newTunedIDSite(t, dbtest.SQLite(t), func(c *config) { c.PageCacheTTL = time.Minute })
+	cookie := s.passwordSession(t, "length@example.org", "Lena")
+	send := func(method, path, encoding, cookie string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, s.plain.URL+path, nil)
+		req.Header.Set("Accept-Encoding", encoding)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		// The transport, not a client: it leaves the body as sent.
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, body
+	}
+	for _, c := range []struct{ name, path, cookie string }{
+		{"anonymous, rendered", "/", ""},
+		{"anonymous, from the page cache", "/", ""},
+		{"logged in", "/profilo", cookie},
+	} {
+		res, plain := send(http.MethodGet, c.path, "identity", c.cookie)
+		if res.StatusCode != 200 || res.ContentLength != int64(len(plain)) || len(res.TransferEncoding) > 0 || !bytes.Contains(plain, []byte("</html>")) {
+			t.Errorf("%s: %d, length %d for %d bytes, transfer %v", c.name, res.StatusCode, res.ContentLength, len(plain), res.TransferEncoding)
+		}
+		res, zipped := send(http.MethodGet, c.path, "gzip", c.cookie)
+		if res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "gzip" || res.ContentLength != int64(len(zipped)) || len(res.TransferEncoding) > 0 {
+			t.Errorf("%s, compressed: %d, encoding %q, length %d for %d bytes, transfer %v", c.name, res.StatusCode,
+				res.Header.Get("Content-Encoding"), res.ContentLength, len(zipped), res.TransferEncoding)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(zipped))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if inflated, err := io.ReadAll(zr); err != nil || !bytes.HasSuffix(bytes.TrimSpace(inflated), []byte("</html>")) {
+			t.Errorf("%s: the compressed page inflates to %d bytes (%v)", c.name, len(inflated), err)
+		}
+		res, none := send(http.MethodHead, c.path, "identity", c.cookie)
+		if res.StatusCode != 200 || res.ContentLength != int64(len(plain)) || len(none) != 0 {
+			t.Errorf("%s, HEAD: %d, length %d (GET %d), %d bytes sent", c.name, res.StatusCode, res.ContentLength, len(plain), len(none))
+		}
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -62,7 +64,7 @@ func (d *Desk) Show(ctx context.Context, r Resident, kind Kind) []Shown {
 	answers := make([]chan result, len(panels))
 	for i, p := range panels {
 		answers[i] = make(chan result, 1)
-		go func() {
+		run(func() {
 			defer func() {
 				if v := recover(); v != nil {
 					answers[i] <- result{err: fmt.Errorf("area: panel panicked: %v", v)}
@@ -70,7 +72,7 @@ func (d *Desk) Show(ctx context.Context, r Resident, kind Kind) []Shown {
 			}()
 			s, err := p.Panel.Panel(ctx, r)
 			answers[i] <- result{s, err}
-		}()
+		})
 	}
 	out := make([]Shown, 0, len(panels))
 	for i, p := range panels {
@@ -113,6 +115,42 @@ func (d *Desk) Show(ctx context.Context, r Resident, kind Kind) []Shown {
 		out = append(out, sh)
 	}
 	return out
+}
+
+// panelWorkers are goroutines that live as long as the process and run
+// the desks' panels. A new goroutine per panel at every visit started with
+// a small stack that SQLite's deep calls grew, copying it, at every visit
+// (runtime.newstack and copystack: 8% of the desk's CPU under load); a
+// worker's stack has grown already. A panel that finds no idle worker gets
+// a goroutine of its own, so a panel that hangs holds up no other panel
+// and no other visit.
+var panelWorkers struct {
+	once sync.Once
+	jobs chan func()
+}
+
+// workersPerCore is how many panel workers wait per core: a desk has a
+// dozen panels, most waiting on the database.
+const workersPerCore = 8
+
+// run runs f on an idle panel worker, or on a new goroutine if none is
+// idle.
+func run(f func()) {
+	panelWorkers.once.Do(func() {
+		panelWorkers.jobs = make(chan func())
+		for range workersPerCore * runtime.GOMAXPROCS(0) {
+			go func() {
+				for job := range panelWorkers.jobs {
+					job()
+				}
+			}()
+		}
+	})
+	select {
+	case panelWorkers.jobs <- f:
+	default:
+		go f()
+	}
 }
 
 // Awaiting adds up what waits for the resident on the panels shown.

@@ -508,28 +508,37 @@ func (s *Store) Mine(ctx context.Context, accountID string, page int) ([]*Bookin
 
 // Coming counts the account's coming bookings and lists the first n.
 func (s *Store) Coming(ctx context.Context, accountID string, n int) (int, []*Booking, error) {
-	now := s.now()
-	var total int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE account_id = $1 AND start_at > $2 AND state IN ('pending', 'confirmed')`,
-		accountID, now).Scan(&total); err != nil {
-		return 0, nil, err
-	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+columns+` FROM bookings WHERE account_id = $1 AND start_at > $2 AND state IN ('pending', 'confirmed')
-		ORDER BY start_at, id LIMIT $3`, accountID, now, n)
+	// One statement, not a count and a list: the window counts every row
+	// the WHERE keeps, before the LIMIT (at least one row is read, to
+	// carry the count). A person has a few coming bookings at most
+	// (MaxFuture per service), so the window's rows are few: on a list
+	// that may be long (payments' notices) the window reads every row's
+	// columns and costs more than the count it saves.
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+columns+`, COUNT(*) OVER () FROM bookings WHERE account_id = $1 AND start_at > $2 AND state IN ('pending', 'confirmed')
+		ORDER BY start_at, id LIMIT $3`, accountID, s.now(), max(n, 1))
 	if err != nil {
 		return 0, nil, err
 	}
 	defer rows.Close()
+	var total int
 	var out []*Booking
 	for rows.Next() {
-		b, err := scan(rows)
+		b, err := scan(withTotal{rows, &total})
 		if err != nil {
 			return 0, nil, err
 		}
 		out = append(out, b)
 	}
-	return total, out, rows.Err()
+	return total, out[:max(0, min(n, len(out)))], rows.Err()
 }
+
+// withTotal scans a row of Coming: the booking's columns, then the count.
+type withTotal struct {
+	rows  *sql.Rows
+	total *int
+}
+
+func (w withTotal) Scan(dest ...any) error { return w.rows.Scan(append(dest, w.total)...) }
 
 // Actor is who cancels: the resident (by their account or the mailed
 // link), or an operator of the office.

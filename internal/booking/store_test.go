@@ -408,3 +408,39 @@ func TestMove(t *testing.T) {
 		}
 	})
 }
+
+// Coming counts every coming live booking of the account and lists the
+// first n by start, in one statement: the count is not the list's length
+// when the list is cut; a cancelled booking and another's are neither.
+func TestComingCountsBeyondTheList(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ts := newTestStore(t, d, 2)
+		later, _, err := ts.Book(ctx, ts.request("acc-1", tomorrow10().Add(time.Hour)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _, err := ts.Book(ctx, ts.request("acc-1", tomorrow10()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ts.Book(ctx, ts.request("acc-2", tomorrow10())); err != nil {
+			t.Fatal(err)
+		}
+		if n, list, err := ts.Coming(ctx, "acc-1", 1); err != nil || n != 2 || len(list) != 1 || list[0].ID != first.ID {
+			t.Fatalf("the first of two: %d, %v, %v", n, list, err)
+		}
+		if n, list, err := ts.Coming(ctx, "acc-1", 5); err != nil || n != 2 || len(list) != 2 || list[1].ID != later.ID {
+			t.Fatalf("both: %d, %v, %v", n, list, err)
+		}
+		if _, err := ts.Cancel(ctx, first.ID, "acc-1", ""); err != nil {
+			t.Fatal(err)
+		}
+		if n, list, err := ts.Coming(ctx, "acc-1", 5); err != nil || n != 1 || len(list) != 1 || list[0].ID != later.ID {
+			t.Fatalf("after a cancellation: %d, %v, %v", n, list, err)
+		}
+		if n, list, err := ts.Coming(ctx, "acc-3", 5); err != nil || n != 0 || len(list) != 0 {
+			t.Fatalf("nobody's: %d, %v, %v", n, list, err)
+		}
+	})
+}

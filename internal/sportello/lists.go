@@ -65,8 +65,8 @@ func (s *Store) Mine(ctx context.Context, o Owner, page int) ([]Summary, int, er
 
 // ownerWhere1 is ownerWhere with the account as $1, the fiscal code $2
 // and today $3.
-const ownerWhere1 = `((account_id = $1 AND (delegation_id IS NULL OR delegation_id IN (SELECT g.id FROM sportello_delegations g
-	WHERE g.revoked_at IS NULL AND g.valid_until >= $3))) OR (fiscal_code <> '' AND fiscal_code = $2))`
+const ownerWhere1 = `((account_id = $1 AND (delegation_id IS NULL OR EXISTS (SELECT 1 FROM sportello_delegations g
+	WHERE g.id = sportello_applications.delegation_id AND g.revoked_at IS NULL AND g.valid_until >= $3))) OR (fiscal_code <> '' AND fiscal_code = $2))`
 
 // Awaiting counts what waits for the resident: drafts to finish,
 // integrations asked, notices to answer; and lists the most recent few.

@@ -175,9 +175,12 @@ func nullString(s string) any {
 // fiscal code ("" matches nothing), $4 today (YYYY-MM-DD in Rome). An
 // application made under a delegation is its delegate's (the account)
 // only while the delegation is in force; the holder's (the fiscal code)
-// always.
-const ownerWhere = `((account_id = $2 AND (delegation_id IS NULL OR delegation_id IN (SELECT g.id FROM sportello_delegations g
-	WHERE g.revoked_at IS NULL AND g.valid_until >= $4))) OR (fiscal_code <> '' AND fiscal_code = $3))`
+// always. The delegation is looked up by its key (EXISTS, correlated):
+// `delegation_id IN (SELECT ... live delegations)` read every live
+// delegation of the town at every call (SQLite: SCAN g; 4.9 ms with
+// 20,000 delegations, 0.09 ms correlated).
+const ownerWhere = `((account_id = $2 AND (delegation_id IS NULL OR EXISTS (SELECT 1 FROM sportello_delegations g
+	WHERE g.id = sportello_applications.delegation_id AND g.revoked_at IS NULL AND g.valid_until >= $4))) OR (fiscal_code <> '' AND fiscal_code = $3))`
 
 // Get reads one of the owner's applications: another's is ErrNotFound,
 // as one that does not exist.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,6 +76,7 @@ func pageCache(c *PageCache, lang func(*http.Request) string, next http.Handler)
 			for k, v := range e.header {
 				h[k] = v
 			}
+			h.Set("Content-Length", strconv.Itoa(len(e.body)))
 			w.WriteHeader(http.StatusOK)
 			if r.Method != http.MethodHead {
 				_, _ = w.Write(e.body)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/rand"
@@ -145,12 +146,22 @@ func securityHeaders(httpsBehindProxy bool, formOrigins, imgOrigins []string, ne
 }
 
 // gzipWriter compresses a response when its type is worth compressing and
-// the handler did not encode it already.
+// the handler did not encode it already. An answer the handler gave a
+// Content-Length (a page rendered whole, Renderer.Render) is compressed
+// into a buffer and sent at close with the compressed length: net/http
+// then writes the header and the body together, not a header, chunks and
+// a last chunk each in a write of its own. One the handler flushes, or
+// whose compressed body passes maxHeld, streams from there on.
 type gzipWriter struct {
 	http.ResponseWriter
 	zw      *gzip.Writer
 	decided bool
 	pool    *sync.Pool
+	// held is the compressed answer while its header waits for its
+	// length (code, 0 for 200); nil when it streams.
+	held *bytes.Buffer
+	code int
+	bufs *sync.Pool
 }
 
 func (g *gzipWriter) decide() {
@@ -162,11 +173,35 @@ func (g *gzipWriter) decide() {
 	if h.Get("Content-Encoding") != "" || !compressible(h.Get("Content-Type")) {
 		return
 	}
+	whole := h.Get("Content-Length") != ""
 	h.Set("Content-Encoding", "gzip")
 	h.Del("Content-Length")
 	h.Add("Vary", "Accept-Encoding")
 	g.zw = g.pool.Get().(*gzip.Writer)
-	g.zw.Reset(g.ResponseWriter)
+	if whole {
+		g.held = g.bufs.Get().(*bytes.Buffer)
+		g.held.Reset()
+	}
+	g.zw.Reset(gzipOut{g})
+}
+
+// maxHeld bounds the compressed answer held for its length: past it (a
+// large download) the rest streams.
+const maxHeld = 1 << 20
+
+// gzipOut is where the compressor writes: the held buffer while the
+// header waits for the length, the response once it streams.
+type gzipOut struct{ g *gzipWriter }
+
+func (o gzipOut) Write(b []byte) (int, error) {
+	g := o.g
+	if g.held != nil && g.held.Len()+len(b) <= maxHeld {
+		return g.held.Write(b)
+	}
+	if g.held != nil {
+		g.send("")
+	}
+	return g.ResponseWriter.Write(b)
 }
 
 func (g *gzipWriter) WriteHeader(code int) {
@@ -174,6 +209,12 @@ func (g *gzipWriter) WriteHeader(code int) {
 		g.decide()
 	} else {
 		g.decided = true
+	}
+	if g.held != nil {
+		if g.code == 0 {
+			g.code = code
+		}
+		return
 	}
 	g.ResponseWriter.WriteHeader(code)
 }
@@ -195,7 +236,26 @@ func (g *gzipWriter) Flush() {
 	if g.zw != nil {
 		_ = g.zw.Flush()
 	}
+	if g.held != nil {
+		// The handler wants what it wrote sent now: the rest streams.
+		g.send("")
+	}
 	_ = http.NewResponseController(g.ResponseWriter).Flush()
+}
+
+// send writes the held header, with length when not empty, and the held
+// body, and stops holding.
+func (g *gzipWriter) send(length string) {
+	if length != "" {
+		g.ResponseWriter.Header().Set("Content-Length", length)
+	}
+	if g.code == 0 {
+		g.code = http.StatusOK
+	}
+	g.ResponseWriter.WriteHeader(g.code)
+	_, _ = g.ResponseWriter.Write(g.held.Bytes())
+	g.bufs.Put(g.held)
+	g.held = nil
 }
 
 func (g *gzipWriter) Unwrap() http.ResponseWriter { return g.ResponseWriter }
@@ -203,6 +263,9 @@ func (g *gzipWriter) Unwrap() http.ResponseWriter { return g.ResponseWriter }
 func (g *gzipWriter) close() {
 	if g.zw != nil {
 		_ = g.zw.Close()
+		if g.held != nil {
+			g.send(strconv.Itoa(g.held.Len()))
+		}
 		g.zw.Reset(io.Discard)
 		g.pool.Put(g.zw)
 		g.zw = nil
@@ -214,12 +277,13 @@ func compress(next http.Handler) http.Handler {
 		zw, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression)
 		return zw
 	}}
+	bufs := &sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodHead || !acceptsGzip(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		g := &gzipWriter{ResponseWriter: w, pool: pool}
+		g := &gzipWriter{ResponseWriter: w, pool: pool, bufs: bufs}
 		defer g.close()
 		next.ServeHTTP(g, r)
 	})

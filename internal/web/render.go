@@ -648,6 +648,11 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p *Pag
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Language", p.Lang)
+	// The whole page's length: net/http then sends the header and the
+	// page in one go, not a header, chunks and a last chunk each in a
+	// write of their own (the compression middleware drops the length of
+	// a page it compresses).
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, err = w.Write(buf.Bytes())
 	return err
