@@ -559,7 +559,9 @@ func (s *Store) Export(ctx context.Context, accountID string) (any, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows.Close()
+	if err := rows.Close(); err != nil { // before the photographs' queries
+		return nil, err
+	}
 	for _, r := range out {
 		photos, err := s.Photos(ctx, r.ID)
 		if err != nil {
