@@ -206,17 +206,18 @@ func (d *DB) runBatch(leaderCtx context.Context) {
 		return
 	}
 	txn := d.batch.transactions.Add(1)
-	answers := make([]batchResult, len(calls))
-	for i := range answers {
-		answers[i].err = ErrBatchLost
+	if err != nil {
+		for _, c := range calls {
+			c.done <- batchResult{err: err}
+		}
+		return
 	}
+	answers := make([]batchResult, len(calls))
 	finished := false
 	defer func() {
 		if !finished {
 			// Left half-way (a Goexit in an fn): nothing is kept.
-			if tx != nil {
-				_ = tx.Rollback()
-			}
+			_ = tx.Rollback()
 			for i := range answers {
 				answers[i] = batchResult{err: ErrBatchLost}
 			}
@@ -225,14 +226,6 @@ func (d *DB) runBatch(leaderCtx context.Context) {
 			c.done <- answers[i]
 		}
 	}()
-	if err != nil {
-		tx = nil
-		for i := range answers {
-			answers[i].err = err
-		}
-		finished = true
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(leaderCtx), batchTimeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
