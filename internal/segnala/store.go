@@ -89,6 +89,9 @@ type Input struct {
 	// Lat and Lon are the point typed, in decimal degrees (both optional;
 	// the form offers them where the town has maps).
 	Lat, Lon string
+	// lat, lon and hasPoint are the point as Check read it.
+	lat, lon float64
+	hasPoint bool
 	// Privacy: the reporter accepted the privacy notice.
 	Privacy bool
 	// Remote is the client's address (its budget).
@@ -168,7 +171,8 @@ func Check(in *Input, needEmail bool) Fields {
 	if n := utf8.RuneCountInString(in.Address); n < 3 || n > MaxAddress || !utf8.ValidString(in.Address) || strings.ContainsAny(in.Address, "\n\r") {
 		fe["address"] = "segnala.error.address"
 	}
-	if _, _, _, field, msg := web.ParsePoint(in.Lat, in.Lon); field != "" {
+	var field, msg string
+	if in.lat, in.lon, in.hasPoint, field, msg = web.ParsePoint(in.Lat, in.Lon); field != "" {
 		fe[field] = msg
 	}
 	if n := utf8.RuneCountInString(in.Description); n < MinDescription || n > MaxDescription || !utf8.ValidString(in.Description) {
@@ -209,7 +213,7 @@ func (s *Store) Create(ctx context.Context, in Input, by Reporter) (*Report, err
 	now := s.now()
 	r := &Report{ID: tokens.ID(), Category: in.Category, Address: in.Address, Description: in.Description,
 		Status: Unconfirmed, CreatedAt: now, UpdatedAt: now, Version: 1, AccountID: by.AccountID, Email: in.Email, Lang: in.Lang}
-	r.Lat, r.Lon, r.HasPoint, _, _ = web.ParsePoint(in.Lat, in.Lon)
+	r.Lat, r.Lon, r.HasPoint = in.lat, in.lon, in.hasPoint
 	keys := []throttle.Key{throttle.ClientKey("segnala:report:", in.Remote, "", ReportRule)}
 	var token, hash string
 	if verified {
