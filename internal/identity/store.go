@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -536,7 +535,7 @@ func (s *Store) otherSpellings(ctx context.Context, q querier, code string) ([]s
 	if err != nil || string(c) != code {
 		return nil, err
 	}
-	var codes, macs []any
+	var codes, macs []string
 	byMAC := map[string]string{}
 	for _, v := range c.Spellings() {
 		if string(v) == code {
@@ -545,13 +544,9 @@ func (s *Store) otherSpellings(ctx context.Context, q querier, code string) ([]s
 		m := s.fiscalCodeMAC(string(v))
 		codes, macs, byMAC[m] = append(codes, string(v)), append(macs, m), string(v)
 	}
-	marks := make([]string, len(codes))
-	for i := range marks {
-		marks[i] = "$" + strconv.Itoa(i+1)
-	}
-	in := strings.Join(marks, ", ")
 	found := map[string]bool{}
-	rows, err := q.QueryContext(ctx, `SELECT fiscal_code, fiscal_code_source FROM accounts WHERE closed_at IS NULL AND fiscal_code IN (`+in+`)`, codes...) // #nosec G202 -- only placeholders are joined in
+	in, args := db.InList(nil, codes)
+	rows, err := q.QueryContext(ctx, `SELECT fiscal_code, fiscal_code_source FROM accounts WHERE closed_at IS NULL AND fiscal_code IN `+in, args...) // #nosec G202 -- only placeholders are joined in
 	if err != nil {
 		return nil, err
 	}
@@ -570,7 +565,8 @@ func (s *Store) otherSpellings(ctx context.Context, q querier, code string) ([]s
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = q.QueryContext(ctx, `SELECT fiscal_code_mac FROM account_successors WHERE fiscal_code_mac IN (`+in+`)`, macs...) // #nosec G202 -- only placeholders are joined in
+	in, args = db.InList(nil, macs)
+	rows, err = q.QueryContext(ctx, `SELECT fiscal_code_mac FROM account_successors WHERE fiscal_code_mac IN `+in, args...) // #nosec G202 -- only placeholders are joined in
 	if err != nil {
 		return nil, err
 	}
