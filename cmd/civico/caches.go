@@ -27,8 +27,15 @@ type caches struct {
 	// catalogue (catalog.Store) are kept: an edit made through another
 	// process shows here within them.
 	Town, Catalog time.Duration
+	// Sessions bounds the sessions each process keeps with their accounts
+	// (identity.SessionCache), each served for at most SessionTTL; a
+	// change is seen within the cache's Poll (200 ms) from any process,
+	// at once from this one.
+	Sessions   int
+	SessionTTL time.Duration
 }
 
 func defaultCaches() caches {
-	return caches{Pages: 4096, Contents: 4096, Answers: 1024, Fragments: 4096, FragmentTTL: time.Hour, Town: 30 * time.Second, Catalog: 30 * time.Second}
+	return caches{Pages: 4096, Contents: 4096, Answers: 1024, Fragments: 4096, FragmentTTL: time.Hour, Town: 30 * time.Second, Catalog: 30 * time.Second,
+		Sessions: 10000, SessionTTL: time.Minute}
 }

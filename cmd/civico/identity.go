@@ -48,14 +48,14 @@ func auditPepper(secret oidcop.Secret) []byte {
 // town's name in mail) and the translations (i18n may be nil for commands
 // that send no mail).
 func newIdentityService(cfg config, d *db.DB, towns *town.Store, i18n *web.I18n) *identity.Service {
-	store := &identity.Store{DB: d}
+	store := &identity.Store{DB: d, Cache: identity.NewSessionCache(d, cfg.Caches.Sessions, cfg.Caches.SessionTTL)}
 	if secret, err := oidcop.NewSecret([]byte(cfg.SecretKey)); err == nil {
 		store.Pepper, store.AuditPepper = identityPepper(secret), auditPepper(secret)
 	}
 	svc := &identity.Service{
 		DB:       d,
 		Store:    store,
-		Sessions: &identity.Sessions{DB: d, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax},
+		Sessions: &identity.Sessions{DB: d, Idle: cfg.SessionIdle, Absolute: cfg.SessionMax, Cache: store.Cache},
 		Limiter:  &throttle.Limiter{DB: d},
 		Limits:   cfg.Limits,
 		Hasher:   identity.NewHasher(cfg.PasswordQueue),

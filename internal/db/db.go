@@ -82,6 +82,17 @@ type DB struct {
 	listenOnce sync.Once
 	listen     *pgxpool.Pool
 	listenErr  error
+
+	// done is closed by Close (Done).
+	doneOnce, closeOnce sync.Once
+	done                chan struct{}
+}
+
+// Done is closed when the handle is closed: what a goroutine that lives
+// as long as the handle (identity's watcher of changed sessions) waits for.
+func (d *DB) Done() <-chan struct{} {
+	d.doneOnce.Do(func() { d.done = make(chan struct{}) })
+	return d.done
 }
 
 // Open connects to the target and checks that it answers. It does not migrate.
@@ -148,6 +159,8 @@ func openPostgres(ctx context.Context, t Target) (*DB, error) {
 
 // Close releases every connection.
 func (d *DB) Close() error {
+	d.Done()
+	d.closeOnce.Do(func() { close(d.done) })
 	err := d.write.Close()
 	if d.listen != nil {
 		d.listen.Close()

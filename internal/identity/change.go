@@ -166,6 +166,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token, remote string) 
 		if taken > 0 {
 			return ErrEmailTaken
 		}
+		s.Store.Cache.Invalidate(id)
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET email = $1, email_verified_at = $2, updated_at = $2 WHERE id = $3`, email, now, id); err != nil {
 			return err
 		}

@@ -66,6 +66,7 @@ func (s *Store) ActiveBySex(ctx context.Context, since time.Time) (map[string]in
 // has none, and its time as the last login, in the login's transaction.
 func (s *Store) recordLogin(ctx context.Context, tx *sql.Tx, id, method string) error {
 	now := s.now()
+	s.Cache.Invalidate(id)
 	_, err := tx.ExecContext(ctx, `UPDATE accounts SET first_method = CASE WHEN first_method = '' THEN $1 ELSE first_method END,
 		last_login_at = $2, updated_at = $2 WHERE id = $3`, method, now, id)
 	return err

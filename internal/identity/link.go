@@ -192,6 +192,7 @@ func (s *Service) CompleteLink(ctx context.Context, into *Account, se *Session, 
 		if err := s.Store.Close(ctx, tx, from.ID); err != nil {
 			return err
 		}
+		s.Store.Cache.Invalidate(into.ID)
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET email = $1, email_verified_at = $2, password_hash = $3,
 			phone = CASE WHEN phone = '' THEN $4 ELSE phone END, address = CASE WHEN address = '' THEN $5 ELSE address END,
 			lang = $6, updated_at = $7 WHERE id = $8`,

@@ -51,6 +51,7 @@ func (s *Service) endOperatorAccess(ctx context.Context, tx *sql.Tx, id string) 
 func (s *Service) ResetTOTP(ctx context.Context, id, adminID, remote string) error {
 	var ended []string
 	err := s.operatorTx(ctx, id, adminID, func(tx *sql.Tx, a *Account) error {
+		s.Store.Cache.Invalidate(a.ID)
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_secret = NULL, totp_pending = NULL, totp_last_step = 0, updated_at = $1 WHERE id = $2`, s.now(), a.ID); err != nil {
 			return err
 		}
@@ -79,6 +80,7 @@ func (s *Service) ForcePassword(ctx context.Context, id, adminID, remote string)
 	var ended []string
 	var op *Account
 	err = s.operatorTx(ctx, id, adminID, func(tx *sql.Tx, a *Account) error {
+		s.Store.Cache.Invalidate(a.ID)
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1, password_change = TRUE, updated_at = $2 WHERE id = $3`, hash, s.now(), a.ID); err != nil {
 			return err
 		}
@@ -158,6 +160,7 @@ func (s *Service) ChangePassword(ctx context.Context, a *Account, se *Session, c
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		// Changed meanwhile (another tab, an administrator): this form's
 		// current password is no longer the one it names.
+		s.Store.Cache.Invalidate(a.ID)
 		res, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1, password_change = FALSE, updated_at = $2 WHERE id = $3 AND password_hash = $4`,
 			hash, s.now(), a.ID, a.PasswordHash)
 		if err != nil {
@@ -182,6 +185,7 @@ func (s *Service) ChangePassword(ctx context.Context, a *Account, se *Session, c
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		s.Store.Cache.Invalidate(a.ID)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id_hash <> $2`, a.ID, se.Hash); err != nil {
 			return err
 		}

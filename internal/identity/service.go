@@ -260,6 +260,7 @@ func (s *Service) LoginPassword(ctx context.Context, email, password, device, re
 			}
 			if a.TOTPSecret == "" && a.totpPending == "" {
 				a.totpPending = NewTOTPSecret()
+				s.Store.Cache.Invalidate(a.ID)
 				if _, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_pending = $1 WHERE id = $2`, a.totpPending, a.ID); err != nil {
 					return err
 				}
@@ -341,6 +342,7 @@ func (s *Service) LoginTOTP(ctx context.Context, pending, code, remote, userAgen
 		if ok {
 			// A code is good once: one seen over someone's shoulder, or
 			// replayed from a captured request, is refused within its window.
+			s.Store.Cache.Invalidate(a.ID)
 			res, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1`, step, a.ID)
 			if err != nil {
 				return err
@@ -356,6 +358,7 @@ func (s *Service) LoginTOTP(ctx context.Context, pending, code, remote, userAgen
 			return err
 		}
 		if enrolling {
+			s.Store.Cache.Invalidate(a.ID)
 			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_secret = totp_pending, totp_pending = NULL, updated_at = $1 WHERE id = $2`, s.now(), a.ID); err != nil {
 				return err
 			}
@@ -825,6 +828,7 @@ func (s *Service) endCardSessions(ctx context.Context, sessions []*Session, remo
 		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 			batch = batch[:0]
 			for _, se := range part {
+				s.Store.Cache.Invalidate(se.AccountID)
 				res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, se.Hash)
 				if err != nil {
 					return err

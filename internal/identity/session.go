@@ -69,6 +69,9 @@ type Sessions struct {
 	// OnEnd, when set, is told the same sessions once the logout has
 	// committed: single sign-on then delivers its notices.
 	OnEnd func(ctx context.Context, hashes []string)
+	// Cache, when set, keeps the sessions LookupAccount reads
+	// (SessionCache); the same one as the Store's.
+	Cache *SessionCache
 }
 
 // endTx runs OnEndTx for sessions ended in tx.
@@ -151,7 +154,26 @@ func (s *Sessions) LookupAccount(ctx context.Context, token string) (*Session, *
 	if token == "" || len(token) > 100 {
 		return nil, nil, ErrNoSession
 	}
-	rows, err := s.DB.QueryContext(ctx, sessionAccountQuery, tokens.Hash(token))
+	hash := tokens.Hash(token)
+	var epoch uint64
+	if c := s.Cache; c != nil {
+		if se, a, ok := c.get(hash); ok {
+			now := s.now()
+			// One that may have ended is read again below, and ended there.
+			if now.Before(se.ExpiresAt) && now.Sub(se.LastSeenAt) <= s.Idle {
+				if now.Sub(se.LastSeenAt) > touchEvery {
+					if _, err := s.DB.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2`, now, hash); err != nil {
+						return nil, nil, err
+					}
+					se.LastSeenAt = now
+					c.seenAt(hash, now)
+				}
+				return se, a, nil
+			}
+		}
+		epoch = c.begin()
+	}
+	rows, err := s.DB.QueryContext(ctx, sessionAccountQuery, hash)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,6 +206,9 @@ func (s *Sessions) LookupAccount(ctx context.Context, token string) (*Session, *
 	if _, err := s.live(ctx, &se); err != nil {
 		return nil, nil, err
 	}
+	if s.Cache != nil {
+		s.Cache.put(epoch, &se, a)
+	}
 	return &se, a, nil
 }
 
@@ -205,6 +230,7 @@ func (s *Sessions) live(ctx context.Context, se *Session) (*Session, error) {
 	hash := se.Hash
 	now := s.now()
 	if !now.Before(se.ExpiresAt) || now.Sub(se.LastSeenAt) > s.Idle {
+		s.Cache.Invalidate(se.AccountID)
 		_, _ = s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hash)
 		return nil, ErrNoSession
 	}
@@ -229,8 +255,13 @@ func (s *Sessions) Live(ctx context.Context, tx *sql.Tx, hash string) (bool, err
 func (s *Sessions) End(ctx context.Context, token string) error {
 	hash := tokens.Hash(token)
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hash); err != nil {
+		var account string
+		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE id_hash = $1 RETURNING account_id`, hash).Scan(&account)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
+		}
+		if account != "" {
+			s.Cache.Invalidate(account)
 		}
 		return s.endTx(ctx, tx, []string{hash})
 	})
@@ -248,6 +279,7 @@ func (s *Sessions) EndAll(ctx context.Context, tx *sql.Tx, accountID string) ([]
 	if err != nil {
 		return nil, err
 	}
+	s.Cache.Invalidate(accountID)
 	if _, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1`, accountID); err != nil {
 		return nil, err
 	}
@@ -262,6 +294,7 @@ func (s *Sessions) EndOthers(ctx context.Context, tx *sql.Tx, accountID, keep st
 	if err != nil {
 		return nil, err
 	}
+	s.Cache.Invalidate(accountID)
 	if _, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id_hash <> $2`, accountID, keep); err != nil {
 		return nil, err
 	}
@@ -287,6 +320,7 @@ func (s *Sessions) trimTx(ctx context.Context, tx *sql.Tx, accountID, keep strin
 		return nil, err
 	}
 	ended := others[MaxPerAccount-1:]
+	s.Cache.Invalidate(accountID)
 	for _, h := range ended {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, h); err != nil {
 			return nil, err
@@ -317,6 +351,7 @@ func hashesOf(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string,
 func (s *Sessions) EndOne(ctx context.Context, accountID, hash string) error {
 	ended := false
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		s.Cache.Invalidate(accountID)
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id_hash = $2`, accountID, hash)
 		if err != nil {
 			return err
@@ -378,6 +413,10 @@ func (s *Sessions) Proven(ctx context.Context) ([]Session, error) {
 // Sweep deletes sessions past their time; any process may run it.
 func (s *Sessions) Sweep(ctx context.Context) error {
 	now := s.now()
-	_, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2`, now, now.Add(-s.Idle))
-	return err
+	if _, err := s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2`, now, now.Add(-s.Idle)); err != nil {
+		return err
+	}
+	// Only sessions already past their time, which no lookup serves: the
+	// watcher drops them from the cache (identity_changes).
+	return trimChanges(ctx, s.DB)
 }

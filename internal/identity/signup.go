@@ -206,6 +206,7 @@ func (s *Service) CompleteSignup(ctx context.Context, token string, f Signup, la
 			// Registered before addresses were proven first, and never
 			// confirmed: it proved nothing, and whoever reads the mailbox
 			// now takes the address.
+			s.Store.Cache.Invalidate(old.ID)
 			if _, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = $1`, old.ID); err != nil {
 				return err
 			}

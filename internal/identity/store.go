@@ -21,6 +21,9 @@ import (
 type Store struct {
 	DB  *db.DB
 	Now func() time.Time
+	// Cache, when set, is the process's SessionCache: every write to an
+	// account, its roles or its sessions drops what it keeps of them.
+	Cache *SessionCache
 	// Pepper keys the MAC under which a closed account's proven fiscal
 	// code waits for the person's next account (account_successors): a
 	// copy of the database alone cannot tell whose it was. nil: a fixed
@@ -262,6 +265,7 @@ type Profile struct {
 // UpdateProfile changes the account's own data; names only where they are
 // the person's own claim.
 func (s *Store) UpdateProfile(ctx context.Context, tx *sql.Tx, id string, p Profile) error {
+	s.Cache.Invalidate(id)
 	_, err := tx.ExecContext(ctx, `UPDATE accounts SET
 		given_name = CASE WHEN name_source = 'self' THEN $1 ELSE given_name END,
 		family_name = CASE WHEN name_source = 'self' THEN $2 ELSE family_name END,
@@ -273,6 +277,7 @@ func (s *Store) UpdateProfile(ctx context.Context, tx *sql.Tx, id string, p Prof
 // dropClaim takes away a fiscal code that was only typed, with what was
 // derived from it.
 func (s *Store) dropClaim(ctx context.Context, tx *sql.Tx, id string) error {
+	s.Cache.Invalidate(id)
 	_, err := tx.ExecContext(ctx, `UPDATE accounts SET fiscal_code = NULL, fiscal_code_source = '',
 		sex = CASE WHEN birth_source = 'self' OR birth_source = '' THEN '' ELSE sex END,
 		birth_date = CASE WHEN birth_source = 'self' OR birth_source = '' THEN '' ELSE birth_date END,
@@ -283,6 +288,7 @@ func (s *Store) dropClaim(ctx context.Context, tx *sql.Tx, id string) error {
 
 // setProven writes what a login proved about an account.
 func (s *Store) setProven(ctx context.Context, tx *sql.Tx, a *Account) error {
+	s.Cache.Invalidate(a.ID)
 	_, err := tx.ExecContext(ctx, `UPDATE accounts SET fiscal_code_source = $1, given_name = $2, family_name = $3, name_source = $4,
 		sex = $5, birth_date = $6, birth_source = $7, updated_at = $8, birth_place = $10, subject_seed = $11 WHERE id = $9`,
 		string(a.FiscalCodeSource), a.GivenName, a.FamilyName, string(a.NameSource), a.Sex, a.BirthDate, string(a.BirthSource), s.now(), a.ID, a.BirthPlace,
@@ -292,6 +298,7 @@ func (s *Store) setProven(ctx context.Context, tx *sql.Tx, a *Account) error {
 
 // setEIDAS writes the eIDAS identifier a login proved on an account.
 func (s *Store) setEIDAS(ctx context.Context, tx *sql.Tx, id, eidasID string, src Source) error {
+	s.Cache.Invalidate(id)
 	_, err := tx.ExecContext(ctx, `UPDATE accounts SET eidas_id = $1, eidas_id_source = $2, updated_at = $3 WHERE id = $4`,
 		nullIfEmpty(eidasID), string(src), s.now(), id)
 	return err
@@ -299,24 +306,28 @@ func (s *Store) setEIDAS(ctx context.Context, tx *sql.Tx, id, eidasID string, sr
 
 // SetPassword replaces the account's password hash.
 func (s *Store) SetPassword(ctx context.Context, tx *sql.Tx, id, hash string) error {
+	s.Cache.Invalidate(id)
 	_, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, s.now(), id)
 	return err
 }
 
 // SetTOTP stores (or, with "", removes) an operator's second factor.
 func (s *Store) SetTOTP(ctx context.Context, tx *sql.Tx, id, secret string) error {
+	s.Cache.Invalidate(id)
 	_, err := tx.ExecContext(ctx, `UPDATE accounts SET totp_secret = $1, updated_at = $2 WHERE id = $3`, nullIfEmpty(secret), s.now(), id)
 	return err
 }
 
 // MarkVerified records that the account's address was confirmed.
 func (s *Store) MarkVerified(ctx context.Context, tx *sql.Tx, id string) error {
+	s.Cache.Invalidate(id)
 	_, err := tx.ExecContext(ctx, `UPDATE accounts SET email_verified_at = $1, updated_at = $1 WHERE id = $2 AND email_verified_at IS NULL`, s.now(), id)
 	return err
 }
 
 // GrantRole gives an operator a role; granting it twice is harmless.
 func (s *Store) GrantRole(ctx context.Context, tx *sql.Tx, id, role, by string) error {
+	s.Cache.Invalidate(id)
 	_, err := tx.ExecContext(ctx, `INSERT INTO account_roles (account_id, role, granted_at, granted_by) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (account_id, role) DO NOTHING`, id, role, s.now(), by)
 	return err
@@ -324,6 +335,7 @@ func (s *Store) GrantRole(ctx context.Context, tx *sql.Tx, id, role, by string) 
 
 // RevokeRole takes a role away.
 func (s *Store) RevokeRole(ctx context.Context, tx *sql.Tx, id, role string) error {
+	s.Cache.Invalidate(id)
 	_, err := tx.ExecContext(ctx, `DELETE FROM account_roles WHERE account_id = $1 AND role = $2`, id, role)
 	return err
 }
@@ -386,6 +398,7 @@ func (s *Store) Close(ctx context.Context, tx *sql.Tx, id string) error {
 			return err
 		}
 	}
+	s.Cache.Invalidate(id)
 	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET email = NULL, email_verified_at = NULL, password_hash = NULL, totp_secret = NULL,
 		fiscal_code = NULL, eidas_id = NULL, eidas_id_source = '', given_name = '', family_name = '', sex = '', birth_date = '', birth_place = '', phone = '', address = '',
 		closed_at = $1, updated_at = $1 WHERE id = $2`, now, id); err != nil {
