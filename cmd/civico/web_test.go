@@ -768,6 +768,7 @@ func BenchmarkCaches(b *testing.B) {
 		{"fragments", func(c *config) { c.Caches.Fragments = 0 }},
 		{"catalog", func(c *config) { c.Caches.Catalog = 0 }},
 		{"town", func(c *config) { c.Caches.Town = 0 }},
+		{"sessions", func(c *config) { c.Caches.Sessions = 0 }},
 	}
 	anonymous := []off{{"none", nil}, {"pages", func(c *config) { c.Caches.Pages = 0 }}}
 	for who, offs := range map[string][]off{"resident": resident, "anonymous": anonymous} {

@@ -265,6 +265,17 @@ func redactUser(u string) string {
 	return scheme + "://" + user + "@" + rest[at+1:]
 }
 
+// NowMillis is an SQL expression of the database's clock in milliseconds
+// since 1970, the same in every session (PostgreSQL's clock_timestamp, not
+// the transaction's start): what identity's triggers record changes with,
+// so that a reader compares them with the same clock.
+func (d *DB) NowMillis() string {
+	if d.Dialect == Postgres {
+		return `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`
+	}
+	return `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`
+}
+
 // ForShare is the clause that locks the rows a SELECT reads against
 // writers (not against other sharers) until the transaction ends: " FOR
 // SHARE" on PostgreSQL, nothing on SQLite, whose write transaction already
