@@ -69,7 +69,7 @@ type SessionCache struct {
 	// The watcher's own state, under watching.
 	watching sync.Mutex
 	cursor   int64
-	seen   map[int64]struct{}
+	seen     map[int64]struct{}
 
 	hits, misses atomic.Int64
 }
