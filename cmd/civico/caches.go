@@ -28,14 +28,17 @@ type caches struct {
 	// process shows here within them.
 	Town, Catalog time.Duration
 	// Sessions bounds the sessions each process keeps with their accounts
-	// (identity.SessionCache), each served for at most SessionTTL; a
-	// change is seen within the cache's Poll (200 ms) from any process,
-	// at once from this one.
+	// (identity.SessionCache), each served for at most SessionTTL: a
+	// change made through this process is seen at once (within a reading
+	// of the watcher if its transaction outlasts HotFor, 5 s), one made
+	// anywhere else at the watcher's next reading (every 200 ms; served
+	// at most a second past the last reading that succeeded); SessionTTL
+	// bounds what nothing else would.
 	Sessions   int
 	SessionTTL time.Duration
 }
 
 func defaultCaches() caches {
 	return caches{Pages: 4096, Contents: 4096, Answers: 1024, Fragments: 4096, FragmentTTL: time.Hour, Town: 30 * time.Second, Catalog: 30 * time.Second,
-		Sessions: 10000, SessionTTL: time.Minute}
+		Sessions: 10000, SessionTTL: 30 * time.Second}
 }

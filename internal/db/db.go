@@ -266,12 +266,15 @@ func redactUser(u string) string {
 }
 
 // NowMillis is an SQL expression of the database's clock in milliseconds
-// since 1970, the same in every session (PostgreSQL's clock_timestamp, not
-// the transaction's start): what identity's triggers record changes with,
-// so that a reader compares them with the same clock.
+// since 1970, as identity's triggers record changes with it, so that a
+// reader compares them with the same clock. On PostgreSQL it is the
+// statement's start (statement_timestamp), one value for the whole
+// statement, so that a condition on it can use an index (clock_timestamp
+// is read again at every row: a watcher's reading was a scan of the
+// table, 113 ms on 100,000 rows against 0.16 ms).
 func (d *DB) NowMillis() string {
 	if d.Dialect == Postgres {
-		return `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`
+		return `(extract(epoch FROM statement_timestamp()) * 1000)::bigint`
 	}
 	return `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`
 }

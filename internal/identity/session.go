@@ -162,8 +162,14 @@ func (s *Sessions) LookupAccount(ctx context.Context, token string) (*Session, *
 			// One that may have ended is read again below, and ended there.
 			if now.Before(se.ExpiresAt) && now.Sub(se.LastSeenAt) <= s.Idle {
 				if now.Sub(se.LastSeenAt) > touchEvery {
-					if _, err := s.DB.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2`, now, hash); err != nil {
+					res, err := s.DB.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2`, now, hash)
+					if err != nil {
 						return nil, nil, err
+					}
+					if n, err := res.RowsAffected(); err == nil && n == 0 {
+						// Ended meanwhile, and the watcher has not read it yet.
+						c.Invalidate(se.AccountID)
+						return nil, nil, ErrNoSession
 					}
 					se.LastSeenAt = now
 					c.seenAt(hash, now)

@@ -86,7 +86,7 @@ func NewSessionCache(d *db.DB, size int, ttl time.Duration) *SessionCache {
 	if size <= 0 || ttl <= 0 {
 		return nil
 	}
-	return &SessionCache{DB: d, TTL: ttl, Size: size, Poll: 200 * time.Millisecond, Window: 10 * time.Second, HotFor: 2 * time.Second}
+	return &SessionCache{DB: d, TTL: ttl, Size: size, Poll: 200 * time.Millisecond, Window: 10 * time.Second, HotFor: 5 * time.Second}
 }
 
 // Stats reports the lookups the cache answered and those it sent to the
@@ -272,7 +272,10 @@ func (c *SessionCache) watch() {
 		c.entries, c.byAccount = nil, nil
 		return
 	}
-	if len(accounts) > 0 {
+	if slices.Contains(accounts, "*") { // a TRUNCATE: every account
+		c.epoch++
+		c.entries, c.byAccount = nil, nil
+	} else if len(accounts) > 0 {
 		c.forget(accounts...)
 	}
 	c.freshUntil = start.Add(max(time.Second, 3*c.Poll))
@@ -333,3 +336,4 @@ func trimChanges(ctx context.Context, d *db.DB) error {
 	_, err := d.ExecContext(ctx, `DELETE FROM identity_changes WHERE at_ms < `+d.NowMillis()+` - 3600000`) // #nosec G202 -- NowMillis is a constant expression of the dialect
 	return err
 }
+

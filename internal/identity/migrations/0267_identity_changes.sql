@@ -39,12 +39,29 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER accounts_changed AFTER UPDATE OR DELETE ON accounts
-    FOR EACH ROW EXECUTE FUNCTION identity_account_changed();
-CREATE TRIGGER account_roles_changed AFTER INSERT OR UPDATE OR DELETE ON account_roles
-    FOR EACH ROW EXECUTE FUNCTION identity_owner_changed();
-CREATE TRIGGER sessions_changed AFTER UPDATE OF id_hash, account_id, assurance, method, created_at, expires_at, user_agent, proof OR DELETE ON sessions
-    FOR EACH ROW EXECUTE FUNCTION identity_owner_changed();
+-- Deferred to the commit: a row takes its seq and at_ms as its transaction
+-- commits, not when the statement ran, so a transaction that waits (for
+-- the audit log's lock, say) after its change cannot commit it behind the
+-- watchers' backs (outside review: behind their cursor and out of their
+-- window, it was never seen).
+CREATE CONSTRAINT TRIGGER accounts_changed AFTER UPDATE OR DELETE ON accounts
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION identity_account_changed();
+CREATE CONSTRAINT TRIGGER account_roles_changed AFTER INSERT OR UPDATE OR DELETE ON account_roles
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION identity_owner_changed();
+CREATE CONSTRAINT TRIGGER sessions_changed AFTER UPDATE OF id_hash, account_id, assurance, method, created_at, expires_at, user_agent, proof OR DELETE ON sessions
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION identity_owner_changed();
+-- TRUNCATE fires no row trigger (an administrator logging everyone out at
+-- the SQL prompt): it records '*', every account. SQLite has no TRUNCATE;
+-- its DELETE without WHERE fires the row triggers when a table has some.
+CREATE FUNCTION identity_all_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO identity_changes (account_id, at_ms) VALUES ('*', (extract(epoch FROM clock_timestamp()) * 1000)::bigint);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER accounts_truncated AFTER TRUNCATE ON accounts FOR EACH STATEMENT EXECUTE FUNCTION identity_all_changed();
+CREATE TRIGGER account_roles_truncated AFTER TRUNCATE ON account_roles FOR EACH STATEMENT EXECUTE FUNCTION identity_all_changed();
+CREATE TRIGGER sessions_truncated AFTER TRUNCATE ON sessions FOR EACH STATEMENT EXECUTE FUNCTION identity_all_changed();
 -- +sqlite
 CREATE TRIGGER accounts_changed AFTER UPDATE ON accounts
 BEGIN
