@@ -336,4 +336,3 @@ func trimChanges(ctx context.Context, d *db.DB) error {
 	_, err := d.ExecContext(ctx, `DELETE FROM identity_changes WHERE at_ms < `+d.NowMillis()+` - 3600000`) // #nosec G202 -- NowMillis is a constant expression of the dialect
 	return err
 }
-
