@@ -157,6 +157,20 @@ func TestChangePasswordFromTheProfile(t *testing.T) {
 		if st, _ := other.me(base); st != 200 {
 			t.Fatal("a refused change ended the other session")
 		}
+		// The other session (stolen, with the password) asks to move the
+		// account to another address: the link dies with the password.
+		if res, _ := other.do("POST", base+"/profilo/email", url.Values{"new_email": {"thief@example.org"}, "email_password": {old}}); res.StatusCode >= 400 {
+			t.Fatalf("the change of address: %d", res.StatusCode)
+		}
+		countLinks := func() (n int) {
+			if err := d.QueryRowContext(ctx, `SELECT COUNT(*) FROM account_tokens t JOIN accounts a ON a.id = t.account_id WHERE a.email = 'anna@example.org' AND t.purpose = 'email'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if countLinks() != 1 {
+			t.Fatal("no link for the change of address")
+		}
 		if st, body := change(old, next, next); st != http.StatusSeeOther {
 			t.Fatalf("the change: %d\n%s", st, body)
 		}
@@ -165,6 +179,9 @@ func TestChangePasswordFromTheProfile(t *testing.T) {
 		}
 		if st, _ := other.me(base); st != http.StatusUnauthorized {
 			t.Error("the other session survived the change")
+		}
+		if n := countLinks(); n != 0 {
+			t.Errorf("%d links to change the address survived the new password", n)
 		}
 		if res, _ := s.browser(t, nil).do("POST", base+"/accedi", url.Values{"email": {"anna@example.org"}, "password": {old}}); res.StatusCode == http.StatusSeeOther {
 			t.Error("the old password still logs in")

@@ -192,7 +192,7 @@ func (s *Service) ChangePassword(ctx context.Context, a *Account, se *Session, c
 		if err := s.Sessions.endTx(ctx, tx, ended); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM account_tokens WHERE account_id = $1 AND purpose = $2`, a.ID, PurposeReset); err != nil {
+		if err := s.Store.dropPasswordTokens(ctx, tx, a.ID); err != nil {
 			return err
 		}
 		if err := s.Limiter.Reset(ctx, tx, key.Name); err != nil {

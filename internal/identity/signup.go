@@ -285,8 +285,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, password2,
 		if _, err := tx.ExecContext(ctx, `DELETE FROM trusted_devices WHERE account_id = $1`, id); err != nil {
 			return err
 		}
-		// A linking link asked with the old password dies with it.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM account_tokens WHERE account_id = $1 AND purpose = $2`, id, PurposeLink); err != nil {
+		if err := s.Store.dropPasswordTokens(ctx, tx, id); err != nil {
 			return err
 		}
 		if trusted, err = s.trustDevice(ctx, tx, id, device); err != nil {

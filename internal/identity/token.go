@@ -102,3 +102,14 @@ func (s *Store) FailToken(ctx context.Context, tx *sql.Tx, token string, limit i
 		used_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE used_at END WHERE hash = $3`, limit, s.now(), tokens.Hash(token))
 	return err
 }
+
+// dropPasswordTokens removes, in tx, the links a new password voids: a
+// reset, a linking link asked with the old password, and a change of
+// address, which asked for the old password too (outside review: a
+// session stolen with the password could ask to move the account to the
+// thief's address, and confirm it after the owner changed the password,
+// since the confirmation needs no session).
+func (s *Store) dropPasswordTokens(ctx context.Context, tx *sql.Tx, id string) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM account_tokens WHERE account_id = $1 AND purpose IN ($2, $3, $4)`, id, PurposeReset, PurposeLink, PurposeEmail)
+	return err
+}
