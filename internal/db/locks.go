@@ -45,6 +45,10 @@ const (
 	// LockDashboardLevels: one measure of the dashboard's gauges at a
 	// time, so that two processes measuring at once leave one set.
 	LockDashboardLevels Lock = 7243110246
+	// LockAdmins: one revocation of the admin role at a time, so that two
+	// administrators revoking each other at once cannot both pass the
+	// check that one administrator is left.
+	LockAdmins Lock = 7243110267
 )
 
 func (l Lock) id() string { return strconv.FormatInt(int64(l), 10) }

@@ -15,6 +15,7 @@ import (
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -166,6 +167,9 @@ func (s *Service) SetRole(ctx context.Context, id, role string, grant bool, acto
 			return s.grant(ctx, tx, id, role, actor)
 		}
 		if role == "admin" {
+			if err := s.DB.Hold(ctx, tx, db.LockAdmins); err != nil {
+				return err
+			}
 			var admins int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM account_roles WHERE role = 'admin'`).Scan(&admins); err != nil {
 				return err
