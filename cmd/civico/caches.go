@@ -3,7 +3,9 @@ package main
 import "time"
 
 // caches bounds the caches each process keeps, all of one type
-// (internal/cache) and each described in docs/ARCHITECTURE.md, "Caches":
+// (internal/cache) but the sessions' (identity.SessionCache, which other
+// processes' changes reach through the database), each described in
+// docs/ARCHITECTURE.md, "Caches":
 // how many entries, and for how long. Each cache's purge rule is stated
 // where it is declared. Only the TTL of pages and shared contents is read
 // from the environment (CIVICO_PAGE_CACHE_TTL, config.PageCacheTTL); a zero
