@@ -1,6 +1,7 @@
 package web
 
 import (
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -130,4 +131,29 @@ func qvalue(n int) string {
 // isTokenChar reports the characters of an RFC 9110 token.
 func isTokenChar(r rune) bool {
 	return r < 0x7f && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r))
+}
+
+// FuzzParsePoint: whatever a form sends as a point (Segnala's report,
+// Partecipa's proposal), ParsePoint either refuses it naming the field or
+// gives a point a map can show; both empty is no point and no error.
+func FuzzParsePoint(f *testing.F) {
+	for _, seed := range [][2]string{{"45,5577", "9,2149"}, {"", ""}, {" ", "9"}, {"NaN", "0"}, {"0", "Inf"}, {"1e400", "0"}, {"-85", "180"}, {"85.0000001", "0"}, {"0x1p-2", "0"}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, lat, lon string) {
+		y, x, ok, bad, msg := ParsePoint(lat, lon)
+		switch {
+		case ok:
+			if bad != "" || msg != "" || math.IsNaN(y) || math.IsNaN(x) || y < -85 || y > 85 || x < -180 || x > 180 {
+				t.Fatalf("ParsePoint(%q, %q) = %v, %v, ok, %q, %q", lat, lon, y, x, bad, msg)
+			}
+		case bad == "":
+			if strings.TrimSpace(lat) != "" || strings.TrimSpace(lon) != "" || msg != "" {
+				t.Fatalf("ParsePoint(%q, %q): refused without naming a field", lat, lon)
+			}
+		case bad == "lat" && msg == "map.bad_lat", bad == "lon" && msg == "map.bad_lon":
+		default:
+			t.Fatalf("ParsePoint(%q, %q): bad %q with message %q", lat, lon, bad, msg)
+		}
+	})
 }
