@@ -114,3 +114,28 @@ func SafeURL(u string) bool {
 // LocalTime shows an instant as the town's wall clock reads it (the
 // templates' localtime).
 func LocalTime(t time.Time) string { return t.In(hours.Rome).Format("02/01/2006 15:04") }
+
+// Paragraphs turns plain text into paragraphs (the templates' paragraphs):
+// a blank line separates them, a single newline breaks a line.
+func Paragraphs(text string) template.HTML {
+	var m Markup
+	m.Paragraphs(text)
+	return m.HTML()
+}
+
+// Paragraphs writes plain text as paragraphs, escaped, as Paragraphs does.
+func (m *Markup) Paragraphs(text string) {
+	for _, para := range strings.Split(strings.ReplaceAll(strings.TrimSpace(text), "\r\n", "\n"), "\n\n") {
+		if para = strings.TrimSpace(para); para == "" {
+			continue
+		}
+		m.b.WriteString("<p>")
+		for i, line := range strings.Split(para, "\n") {
+			if i > 0 {
+				m.b.WriteString("<br>")
+			}
+			m.b.WriteString(template.HTMLEscapeString(line))
+		}
+		m.b.WriteString("</p>")
+	}
+}

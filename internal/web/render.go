@@ -388,25 +388,7 @@ var funcs = template.FuncMap{
 	// jsonLD inserts JSON produced by encoding/json (which escapes <, > and
 	// &) into a <script type="application/ld+json"> block.
 	"jsonLD": func(s string) template.JS { return template.JS(s) }, // #nosec G203 -- s is JSON from encoding/json, which escapes <, > and &: no </script> in it
-	// paragraphs turns plain text into paragraphs: a blank line separates
-	// them, a single newline breaks a line.
-	"paragraphs": func(text string) template.HTML {
-		var b strings.Builder
-		for _, para := range strings.Split(strings.ReplaceAll(strings.TrimSpace(text), "\r\n", "\n"), "\n\n") {
-			if para = strings.TrimSpace(para); para == "" {
-				continue
-			}
-			b.WriteString("<p>")
-			for i, line := range strings.Split(para, "\n") {
-				if i > 0 {
-					b.WriteString("<br>")
-				}
-				b.WriteString(template.HTMLEscapeString(line))
-			}
-			b.WriteString("</p>")
-		}
-		return template.HTML(b.String()) // #nosec G203 -- only <p> and <br> around lines escaped with HTMLEscapeString
-	},
+	"paragraphs": Paragraphs,
 	"lower": strings.ToLower,
 	"seq": func(from, to int) []int {
 		var s []int

@@ -1,0 +1,234 @@
+package sportello
+
+import (
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/problem"
+	"github.com/civico-pa/civico/internal/town"
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// detailPartials are the templates that detailhtml.go replaced, as they
+// were.
+const detailPartials = `{{define "sp-answers"}}
+<dl class="row mb-0">
+  {{- range .Fields}}{{if .Shown}}
+  <dt class="col-sm-5">{{.Label}}</dt><dd class="col-sm-7 text-break">{{if eq .Type "long_text"}}{{paragraphs .Answer}}{{else}}{{.Answer}}{{end}}</dd>
+  {{- end}}{{end}}
+</dl>
+{{end}}
+{{define "sp-applicant"}}
+<dl class="row mb-0">
+  {{- range $k := list "given_name" "family_name" "fiscal_code" "email" "phone" "address"}}{{with index $.Values $k}}
+  <dt class="col-sm-5">{{$.P.T (print "sportello.applicant." $k)}}</dt>
+  <dd class="col-sm-7">{{.}}{{if index $.Proven $k}} <span class="badge bg-success">{{$.P.T "sportello.proven"}}</span>{{end}}</dd>
+  {{- end}}{{end}}
+</dl>
+{{end}}
+{{define "sp-state"}}<span class="badge {{if .S.AwaitsResident}}bg-warning text-dark{{else if eq (print .S) "accepted"}}bg-success{{else if .S.Closed}}bg-secondary{{else if eq (print .S) "draft"}}bg-light text-dark border{{else}}bg-primary{{end}}">{{.P.T (print "sportello.state." .S)}}</span>{{end}}
+{{define "sp-history"}}
+<h2 class="h4 mt-5" id="storia">{{.P.T "sportello.detail.history"}}</h2>
+<ol class="list-unstyled border-start border-2 ps-3">
+  {{- range .D.History}}
+  <li class="mb-2"><time datetime="{{.At.Format "2006-01-02T15:04:05Z07:00"}}">{{localtime .At}}</time> — {{$.P.T (print "sportello.history." .Action)}}{{if eq (print .Action) "register"}} {{.Note}}{{end}}{{if and $.Office (eq (print .Action) "assign")}} → {{index $.D.Names .Note}}{{end}}{{if and $.Office (eq (print .Actor) "office")}} <span class="text-secondary">({{index $.D.Names .ActorID}})</span>{{end}}</li>
+  {{- end}}
+</ol>
+{{end}}
+{{define "sp-messages"}}
+<h2 class="h4 mt-5" id="messaggi">{{.P.T "sportello.detail.messages"}}</h2>
+{{- if .D.Messages}}
+<ul class="list-unstyled">
+  {{- range .D.Messages}}
+  <li class="card card-bg mb-3{{if .FromOffice}} border-start border-primary border-3{{end}}">
+    <div class="card-body py-3">
+      <p class="small text-secondary mb-1">{{if .FromOffice}}{{$.P.T "sportello.detail.from_office"}}{{if $.Office}} ({{index $.D.Names .AuthorID}}){{end}}{{else}}{{$.P.T "sportello.detail.from_resident"}}{{end}} · {{$.P.T (print "sportello.kind." .Kind)}} · <time datetime="{{.At.Format "2006-01-02T15:04:05Z07:00"}}">{{localtime .At}}</time></p>
+      <div class="text-break">{{paragraphs .Body}}</div>
+    </div>
+  </li>
+  {{- end}}
+</ul>
+{{- else}}
+<p>{{.P.T "sportello.detail.no_messages"}}</p>
+{{- end}}
+{{end}}
+{{define "sp-documents"}}
+<h2 class="h4 mt-5" id="documenti">{{.P.T "sportello.detail.documents"}}</h2>
+<ul class="list-unstyled">
+  <li class="mb-2">{{.P.Icon "it-file-pdf" "icon-sm"}} <a href="{{.Base}}/ricevuta.pdf" download>{{.P.T "sportello.receipt.pdf"}}</a></li>
+  {{- range .D.Documents}}
+  <li class="mb-2">{{$.P.Icon "it-clip" "icon-sm"}} <a href="{{$.Base}}/documenti/{{.ID}}" download>{{.Filename}}</a> <span class="small text-secondary">({{$.P.T (print "sportello.doc." .Kind)}}{{with .Protocol}}, {{$.P.T "sportello.field.protocol"}} {{.}}{{end}}, {{localtime .At}})</span></li>
+  {{- end}}
+</ul>
+{{end}}
+{{define "sp-note"}}
+{{- $name := "note"}}{{if .Form}}{{$name = print .Form ".note"}}{{end}}
+{{- $err := index .P.Data.Errors $name}}{{$active := or (eq .Form "") (eq (index .P.Data.Values "form") .Form)}}
+<div class="mb-3">
+  <label for="f-{{if .Form}}{{.Form}}-{{end}}note" class="form-label fw-semibold">{{.P.T .Label}}</label>
+  <textarea class="form-control{{if $err}} is-invalid{{end}}" id="f-{{if .Form}}{{.Form}}-{{end}}note" name="note" rows="4" maxlength="4000"{{if $err}} aria-invalid="true" aria-describedby="f-{{if .Form}}{{.Form}}-{{end}}note-error"{{end}}>{{if $active}}{{index .P.Data.Values "note"}}{{end}}</textarea>
+  {{- if $err}}<div class="invalid-feedback d-block" id="f-{{if .Form}}{{.Form}}-{{end}}note-error">{{.P.T $err}}</div>{{end}}
+</div>
+{{end}}
+{{define "sp-file"}}
+{{- $name := "file"}}{{if .Form}}{{$name = print .Form ".file"}}{{end}}
+{{- $err := index .P.Data.Errors $name}}
+<div class="mb-3">
+  <label for="f-{{if .Form}}{{.Form}}-{{end}}file" class="form-label fw-semibold">{{.P.T "sportello.detail.file"}}</label>
+  <input type="file" class="form-control{{if $err}} is-invalid{{end}}" id="f-{{if .Form}}{{.Form}}-{{end}}file" name="file" accept=".pdf,application/pdf,.jpg,.jpeg,.png,image/jpeg,image/png" aria-describedby="f-{{if .Form}}{{.Form}}-{{end}}file-help{{if $err}} f-{{if .Form}}{{.Form}}-{{end}}file-error{{end}}"{{if $err}} aria-invalid="true"{{end}}>
+  <small id="f-{{if .Form}}{{.Form}}-{{end}}file-help" class="form-text">{{.P.T "sportello.detail.file_help"}}</small>
+  {{- if $err}}<div class="invalid-feedback d-block" id="f-{{if .Form}}{{.Form}}-{{end}}file-error">{{.P.T $err}}</div>{{end}}
+</div>
+{{end}}
+{{define "sp-acting"}}{{with .A.Acting}}
+<div class="callout note mb-4" data-element="acting">
+  <div class="callout-title">{{$.P.T "sportello.acting.title"}}</div>
+  <p class="mb-0">{{$.P.T "sportello.acting.text" "Acting" .Name "FiscalCode" .FiscalCode "Holder" $.A.Applicant.Name}}</p>
+</div>
+{{end}}{{end}}`
+
+// The pieces of an application's pages written by Go code are the bytes
+// the partials wrote, in both languages, for the resident and the office,
+// in every state, with and without a delegation, documents, messages,
+// errors and values, on values full of what must be escaped.
+func TestDetailPiecesAreThePartials(t *testing.T) {
+	x, err := web.NewI18n(web.Messages, Messages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &web.App{I18n: x, Town: town.NewStore(dbtest.SQLite(t), 0), Static: &web.Static{Prefix: "/static"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	tmpl := template.Must(template.New("").Funcs(template.FuncMap{
+		"dict": func(kv ...any) map[string]any {
+			m := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[kv[i].(string)] = kv[i+1]
+			}
+			return m
+		},
+		"list":       func(items ...string) []string { return items },
+		"localtime":  web.LocalTime,
+		"paragraphs": web.Paragraphs,
+	}).Parse(detailPartials))
+	n := 0
+	check := func(what string, got template.HTML, name string, data any) {
+		t.Helper()
+		var want strings.Builder
+		if err := tmpl.ExecuteTemplate(&want, name, data); err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want.String() {
+			t.Errorf("%s:\n got: %q\nwant: %q", what, got, want.String())
+		}
+		n++
+	}
+	hostile := `<script>alert("x")</script> & 'y' javascript:`
+	utc := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
+	rome := time.Date(2026, 11, 26, 17, 5, 0, 0, time.FixedZone("CET", 3600))
+	for _, lang := range []string{"it", "en"} {
+		req := httptest.NewRequest("GET", "/area-personale/pratiche/x", nil)
+		req.Header.Set("Accept-Language", lang)
+		p := app.NewPage(req, "")
+		for _, s := range States {
+			check("badge "+lang+" "+string(s), s.Badge(p), "sp-state", map[string]any{"P": p, "S": s})
+		}
+		for _, acting := range []*Acting{nil, {GivenName: "Anna", FamilyName: "Bianchi", FiscalCode: "BNCNNA80A41F205X"}, {GivenName: hostile, FamilyName: hostile, FiscalCode: hostile}} {
+			a := &Application{Acting: acting}
+			a.Applicant.GivenName.Value, a.Applicant.FamilyName.Value = "Luca", hostile
+			check("acting "+lang, a.ActingNote(p), "sp-acting", map[string]any{"P": p, "A": a})
+		}
+		for _, values := range []map[string]string{
+			{},
+			{"given_name": "Luca", "family_name": "Ferrari", "fiscal_code": "FRRLCU78H15C707X", "email": "luca@example.org"},
+			{"given_name": hostile, "family_name": hostile, "fiscal_code": hostile, "email": hostile, "phone": hostile, "address": hostile},
+		} {
+			for _, proven := range []map[string]bool{nil, {"given_name": true, "email": true, "address": true}} {
+				d := &DetailData{ApplicantValues: values, ApplicantProven: proven}
+				check("applicant "+lang, d.Applicant(p), "sp-applicant", map[string]any{"P": p, "Values": values, "Proven": proven})
+				f := &FlowData{Values: values, Proven: proven}
+				check("flow applicant "+lang, f.Applicant(p), "sp-applicant", map[string]any{"P": p, "Values": values, "Proven": proven})
+			}
+		}
+		fields := []FieldView{
+			{Type: "text", Label: "Nome", Value: "Sara"},
+			{Type: "text", Label: hostile, Value: hostile},
+			{Type: "text", Label: "Vuoto"},
+			{Type: "long_text", Label: "Note", Value: "Prima riga\nseconda <b>riga</b>\n\n\nAltro paragrafo & 'fine'"},
+			{Type: "choice", Label: "Scuola", Options: []OptionView{{Value: "a", Label: "Parini"}, {Value: "b", Label: hostile, Checked: true}}},
+			{Type: "multi", Label: "Giorni", Options: []OptionView{{Value: "lun", Label: "lunedì", Checked: true}, {Value: "mer", Label: "mercoledì", Checked: true}}},
+			{Type: "address", Label: "Indirizzo", Address: [4]string{"Via Frova", "12", "20092", hostile}},
+			{Type: "file", Label: "Documento", File: &FileInfo{Filename: hostile}},
+			{Type: "consent", Label: "Consenso", Value: "yes"},
+			{Type: "iban", Label: "IBAN", Value: "IT60X0542811101000000123456"},
+		}
+		for _, fs := range [][]FieldView{nil, fields} {
+			d := &DetailData{Fields: fs}
+			check("answers "+lang, d.Answers(), "sp-answers", d)
+			f := &FlowData{Fields: fs}
+			check("flow answers "+lang, f.Answers(), "sp-answers", f)
+		}
+		docs := []Document{
+			{ID: "d1", Kind: DocAnswer, Filename: "carta.pdf", At: utc},
+			{ID: "d2", Kind: "decision", Filename: hostile, Protocol: "2026/123", At: rome},
+			{ID: "d3 <x>", Kind: "integration", Filename: "foto.jpg", Protocol: hostile, At: rome},
+		}
+		messages := []Note{
+			{At: utc, FromOffice: true, AuthorID: "op1", Kind: "message", Body: "Buongiorno,\nserve un documento."},
+			{At: rome, Kind: "integration", Body: hostile + "\n\n" + hostile},
+			{At: rome, FromOffice: true, AuthorID: "nobody", Kind: "notice", Body: ""},
+		}
+		history := []HistoryEntry{
+			{At: utc, Action: Submit, Actor: Resident},
+			{At: utc, Action: Register, Actor: Office, ActorID: "op1", Note: "2026/77 " + hostile},
+			{At: rome, Action: Assign, Actor: Office, ActorID: "op1", Note: "op2"},
+			{At: rome, Action: Take, Actor: Office, ActorID: "unknown"},
+			{At: rome, Action: Message, Actor: Resident, Note: hostile},
+		}
+		names := map[string]string{"op1": "Maria Rossi", "op2": hostile}
+		for _, full := range []bool{false, true} {
+			d := &DetailData{Names: names}
+			if full {
+				d.Documents, d.Messages, d.History = docs, messages, history
+			}
+			for _, base := range []string{"/area-personale/pratiche/abc", "/backoffice/pratiche/abc"} {
+				check("documents "+lang+" "+base, d.DocumentList(p, base), "sp-documents", map[string]any{"P": p, "D": d, "Base": base})
+			}
+			for _, office := range []bool{false, true} {
+				check("messages "+lang, d.MessageList(p, office), "sp-messages", map[string]any{"P": p, "D": d, "Office": office})
+				check("history "+lang, d.HistoryList(p, office), "sp-history", map[string]any{"P": p, "D": d, "Office": office})
+			}
+		}
+		for _, form := range []string{"", "integrate", "message"} {
+			for _, sent := range []string{"", "integrate", "remarks"} {
+				for _, failed := range []bool{false, true} {
+					d := &DetailData{Values: map[string]string{}, Errors: problem.Fields{}}
+					if sent != "" {
+						d.Values = map[string]string{"note": hostile, "form": sent}
+					} else if form == "" {
+						d.Values = map[string]string{"note": "Una nota"}
+					}
+					if failed {
+						prefix := ""
+						if form != "" {
+							prefix = form + "."
+						}
+						d.Errors[prefix+"note"] = "sportello.error.note_message"
+						d.Errors[prefix+"file"] = "sportello.error.file_type"
+					}
+					p.Data = d
+					what := lang + " form " + form + " sent " + sent
+					check("note "+what, d.NoteField(p, "sportello.detail.write", form), "sp-note", map[string]any{"P": p, "Label": "sportello.detail.write", "Form": form})
+					check("file "+what, d.FileField(p, form), "sp-file", map[string]any{"P": p, "Form": form})
+				}
+			}
+		}
+	}
+	if n != 158 {
+		t.Errorf("%d cases", n)
+	}
+}
