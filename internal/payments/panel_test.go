@@ -116,3 +116,47 @@ func TestReceiptsPaged(t *testing.T) {
 		}
 	})
 }
+
+// The totals of I miei pagamenti's two lists, told by the page when it is
+// neither full nor empty past the first and counted otherwise, are the
+// counts of the resident's notices to pay and receipts, on every page of
+// lists that end short of a page, on a page's end and just past it.
+func TestListTotals(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, _ := newService(t, d)
+		ctx := context.Background()
+		mustCreate(t, s, canteen(anna, 9999))
+		notices, receipts := 0, 0
+		check := func() {
+			t.Helper()
+			for page := 1; page <= 3; page++ {
+				list, total, err := s.ToPay(ctx, mario, page)
+				if err != nil || total != notices || len(list) != max(0, min(PerPage, notices-(page-1)*PerPage)) {
+					t.Fatalf("%d notices, page %d: %d listed of %d, %v", notices, page, len(list), total, err)
+				}
+				paid, total, err := s.Paid(ctx, mario, page)
+				if err != nil || total != receipts || len(paid) != max(0, min(ReceiptsPerPage, receipts-(page-1)*ReceiptsPerPage)) {
+					t.Fatalf("%d receipts, page %d: %d listed of %d, %v", receipts, page, len(paid), total, err)
+				}
+			}
+		}
+		check()
+		for _, want := range []int{1, ReceiptsPerPage - 1, ReceiptsPerPage, ReceiptsPerPage + 1, 2 * ReceiptsPerPage} {
+			for receipts < want {
+				p := mustCreate(t, s, canteen(mario, int64(100+receipts)))
+				if _, err := s.NodeReceipt(ctx, "bank", &p.Notices[0], fmt.Sprintf("r%d", receipts), int64(100+receipts), "bank", time.Date(2026, 11, 1, 9, receipts, 0, 0, time.UTC)); err != nil {
+					t.Fatal(err)
+				}
+				receipts++
+			}
+			check()
+		}
+		for _, want := range []int{1, PerPage - 1, PerPage, PerPage + 1, 2 * PerPage} {
+			for notices < want {
+				mustCreate(t, s, canteen(mario, int64(200+notices)))
+				notices++
+			}
+			check()
+		}
+	})
+}

@@ -50,11 +50,6 @@ func (s *Service) notices(ctx context.Context, where string, args ...any) ([]Not
 // a column costs about as much as finding a row here (SQLite in Go), so
 // the list reads no others.
 func (s *Service) ToPay(ctx context.Context, debtorCF string, page int) ([]Notice, int, error) {
-	var total int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_notices WHERE debtor_cf = $1 AND status IN ('open', 'in_payment', 'expired')`, debtorCF).
-		Scan(&total); err != nil {
-		return nil, 0, err
-	}
 	// The page's ids first, from payments_notices_debtor_page in its
 	// order; then the columns of those 50 rows only.
 	rows, err := s.DB.QueryContext(ctx, `SELECT n.id, n.position_id, n.seq, n.number, n.amount, n.due_date, n.status, p.reason, p.instalments
@@ -73,7 +68,29 @@ func (s *Service) ToPay(ctx context.Context, debtorCF string, page int) ([]Notic
 		}
 		list = append(list, n)
 	}
-	return list, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	total, known := pageTotal(len(list), page, PerPage)
+	if !known {
+		err = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_notices WHERE debtor_cf = $1 AND status IN ('open', 'in_payment', 'expired')`, debtorCF).Scan(&total)
+	}
+	return list, total, err
+}
+
+// pageTotal is how many items a list has, told by one page of it when it
+// can be (known): a page neither full nor empty is the last one, and an
+// empty first page is an empty list; a full page, or an empty page past
+// the first, needs a count. Most residents' lists fit one page, whose
+// count costs a statement as dear as the page's.
+func pageTotal(n, page, per int) (total int, known bool) {
+	switch {
+	case n > 0 && n < per:
+		return (max(page, 1)-1)*per + n, true
+	case n == 0 && page <= 1:
+		return 0, true
+	}
+	return 0, false
 }
 
 // OwnNotice is one of a debtor's notices (404 for anyone else's).
@@ -153,10 +170,6 @@ func (s *Service) receipts(ctx context.Context, where string, args ...any) ([]Re
 // Paid are a debtor's receipts, newest first, one page, and their count:
 // what the list shows of each (OwnReceipt has the rest).
 func (s *Service) Paid(ctx context.Context, debtorCF string, page int) ([]Receipt, int, error) {
-	var total int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_receipts WHERE debtor_cf = $1`, debtorCF).Scan(&total); err != nil {
-		return nil, 0, err
-	}
 	// The page's ids first, from the index in its order; then the columns
 	// the list shows (its id, reason, category, amount and day; the rest of
 	// a receipt is in its PDF), as ToPay.
@@ -178,7 +191,14 @@ func (s *Service) Paid(ctx context.Context, debtorCF string, page int) ([]Receip
 		r.Category = Category(cat)
 		list = append(list, r)
 	}
-	return list, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	total, known := pageTotal(len(list), page, ReceiptsPerPage)
+	if !known {
+		err = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_receipts WHERE debtor_cf = $1`, debtorCF).Scan(&total)
+	}
+	return list, total, err
 }
 
 // AllPaid are every receipt of a debtor in a year (0: all years), for the

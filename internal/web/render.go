@@ -387,9 +387,9 @@ var funcs = template.FuncMap{
 	"list":      func(items ...string) []string { return items },
 	// jsonLD inserts JSON produced by encoding/json (which escapes <, > and
 	// &) into a <script type="application/ld+json"> block.
-	"jsonLD": func(s string) template.JS { return template.JS(s) }, // #nosec G203 -- s is JSON from encoding/json, which escapes <, > and &: no </script> in it
+	"jsonLD":     func(s string) template.JS { return template.JS(s) }, // #nosec G203 -- s is JSON from encoding/json, which escapes <, > and &: no </script> in it
 	"paragraphs": Paragraphs,
-	"lower": strings.ToLower,
+	"lower":      strings.ToLower,
 	"seq": func(from, to int) []int {
 		var s []int
 		for i := from; i <= to; i++ {
