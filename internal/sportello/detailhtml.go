@@ -21,6 +21,11 @@ import (
 func (s State) Badge(p *web.Page) template.HTML {
 	var m web.Markup
 	m.Grow(96)
+	s.writeBadge(&m, p)
+	return m.HTML()
+}
+
+func (s State) writeBadge(m *web.Markup, p *web.Page) {
 	m.Raw(`<span class="badge `)
 	switch {
 	case s.AwaitsResident():
@@ -37,7 +42,6 @@ func (s State) Badge(p *web.Page) template.HTML {
 	m.Raw(`">`)
 	m.Text(p.T("sportello.state." + string(s)))
 	m.Raw(`</span>`)
-	return m.HTML()
 }
 
 // ActingNote says, on every page of an application made under a
@@ -48,21 +52,26 @@ func (a *Application) ActingNote(p *web.Page) template.HTML {
 	}
 	var m web.Markup
 	m.Grow(320)
+	a.writeActing(&m, p)
+	return m.HTML()
+}
+
+func (a *Application) writeActing(m *web.Markup, p *web.Page) {
+	if a == nil || a.Acting == nil {
+		return
+	}
 	m.Raw("\n<div class=\"callout note mb-4\" data-element=\"acting\">\n  <div class=\"callout-title\">")
 	m.Text(p.T("sportello.acting.title"))
 	m.Raw("</div>\n  <p class=\"mb-0\">")
 	m.Text(p.T("sportello.acting.text", "Acting", a.Acting.Name(), "FiscalCode", a.Acting.FiscalCode, "Holder", a.Applicant.Name()))
 	m.Raw("</p>\n</div>\n")
-	return m.HTML()
 }
 
 // applicantKeys are the applicant's data in the order the pages list them.
 var applicantKeys = [...]string{"given_name", "family_name", "fiscal_code", "email", "phone", "address"}
 
-// applicantHTML lists the applicant's data with what proved each.
-func applicantHTML(p *web.Page, values map[string]string, proven map[string]bool) template.HTML {
-	var m web.Markup
-	m.Grow(640)
+// writeApplicant lists the applicant's data with what proved each.
+func writeApplicant(m *web.Markup, p *web.Page, values map[string]string, proven map[string]bool) {
 	m.Raw("\n<dl class=\"row mb-0\">")
 	for _, k := range applicantKeys {
 		v := values[k]
@@ -81,13 +90,10 @@ func applicantHTML(p *web.Page, values map[string]string, proven map[string]bool
 		m.Raw("</dd>")
 	}
 	m.Raw("\n</dl>\n")
-	return m.HTML()
 }
 
-// answersHTML lists the answers given.
-func answersHTML(fields []FieldView) template.HTML {
-	var m web.Markup
-	m.Grow(160 * len(fields))
+// writeAnswers lists the answers given.
+func writeAnswers(m *web.Markup, fields []FieldView) {
 	m.Raw("\n<dl class=\"row mb-0\">")
 	for i := range fields {
 		f := &fields[i]
@@ -105,22 +111,35 @@ func answersHTML(fields []FieldView) template.HTML {
 		m.Raw("</dd>")
 	}
 	m.Raw("\n</dl>\n")
-	return m.HTML()
 }
 
 // Applicant lists the applicant's data with what proved each.
 func (d *DetailData) Applicant(p *web.Page) template.HTML {
-	return applicantHTML(p, d.ApplicantValues, d.ApplicantProven)
+	var m web.Markup
+	writeApplicant(&m, p, d.ApplicantValues, d.ApplicantProven)
+	return m.HTML()
 }
 
 // Answers lists the answers given.
-func (d *DetailData) Answers() template.HTML { return answersHTML(d.Fields) }
+func (d *DetailData) Answers() template.HTML {
+	var m web.Markup
+	writeAnswers(&m, d.Fields)
+	return m.HTML()
+}
 
 // Applicant lists the applicant's data with what proved each.
-func (d *FlowData) Applicant(p *web.Page) template.HTML { return applicantHTML(p, d.Values, d.Proven) }
+func (d *FlowData) Applicant(p *web.Page) template.HTML {
+	var m web.Markup
+	writeApplicant(&m, p, d.Values, d.Proven)
+	return m.HTML()
+}
 
 // Answers lists the answers given.
-func (d *FlowData) Answers() template.HTML { return answersHTML(d.Fields) }
+func (d *FlowData) Answers() template.HTML {
+	var m web.Markup
+	writeAnswers(&m, d.Fields)
+	return m.HTML()
+}
 
 // writeTime writes an instant as the page shows it, its datetime as
 // html/template wrote it.
@@ -137,6 +156,11 @@ func writeTime(m *web.Markup, t time.Time) {
 func (d *DetailData) DocumentList(p *web.Page, base string) template.HTML {
 	var m web.Markup
 	m.Grow(512 + 400*len(d.Documents))
+	d.writeDocuments(&m, p, base)
+	return m.HTML()
+}
+
+func (d *DetailData) writeDocuments(m *web.Markup, p *web.Page, base string) {
 	m.Raw("\n<h2 class=\"h4 mt-5\" id=\"documenti\">")
 	m.Text(p.T("sportello.detail.documents"))
 	m.Raw("</h2>\n<ul class=\"list-unstyled\">\n  <li class=\"mb-2\">")
@@ -171,7 +195,6 @@ func (d *DetailData) DocumentList(p *web.Page, base string) template.HTML {
 		m.Raw(")</span></li>")
 	}
 	m.Raw("\n</ul>\n")
-	return m.HTML()
 }
 
 // MessageList is what the office and the resident wrote each other; the
@@ -179,6 +202,11 @@ func (d *DetailData) DocumentList(p *web.Page, base string) template.HTML {
 func (d *DetailData) MessageList(p *web.Page, office bool) template.HTML {
 	var m web.Markup
 	m.Grow(256 + 600*len(d.Messages))
+	d.writeMessages(&m, p, office)
+	return m.HTML()
+}
+
+func (d *DetailData) writeMessages(m *web.Markup, p *web.Page, office bool) {
 	m.Raw("\n<h2 class=\"h4 mt-5\" id=\"messaggi\">")
 	m.Text(p.T("sportello.detail.messages"))
 	m.Raw("</h2>")
@@ -186,7 +214,7 @@ func (d *DetailData) MessageList(p *web.Page, office bool) template.HTML {
 		m.Raw("\n<p>")
 		m.Text(p.T("sportello.detail.no_messages"))
 		m.Raw("</p>\n")
-		return m.HTML()
+		return
 	}
 	fromOffice, fromResident := p.T("sportello.detail.from_office"), p.T("sportello.detail.from_resident")
 	m.Raw("\n<ul class=\"list-unstyled\">")
@@ -210,13 +238,12 @@ func (d *DetailData) MessageList(p *web.Page, office bool) template.HTML {
 		m.Raw(" · ")
 		m.Text(p.T("sportello.kind." + n.Kind))
 		m.Raw(" · ")
-		writeTime(&m, n.At)
+		writeTime(m, n.At)
 		m.Raw("</p>\n      <div class=\"text-break\">")
 		m.Paragraphs(n.Body)
 		m.Raw("</div>\n    </div>\n  </li>")
 	}
 	m.Raw("\n</ul>\n")
-	return m.HTML()
 }
 
 // HistoryList is the application's steps; the office's page names the
@@ -224,13 +251,18 @@ func (d *DetailData) MessageList(p *web.Page, office bool) template.HTML {
 func (d *DetailData) HistoryList(p *web.Page, office bool) template.HTML {
 	var m web.Markup
 	m.Grow(256 + 200*len(d.History))
+	d.writeHistory(&m, p, office)
+	return m.HTML()
+}
+
+func (d *DetailData) writeHistory(m *web.Markup, p *web.Page, office bool) {
 	m.Raw("\n<h2 class=\"h4 mt-5\" id=\"storia\">")
 	m.Text(p.T("sportello.detail.history"))
 	m.Raw("</h2>\n<ol class=\"list-unstyled border-start border-2 ps-3\">")
 	for i := range d.History {
 		e := &d.History[i]
 		m.Raw("\n  <li class=\"mb-2\">")
-		writeTime(&m, e.At)
+		writeTime(m, e.At)
 		m.Raw(" — ")
 		m.Text(p.T("sportello.history." + string(e.Action)))
 		if e.Action == Register {
@@ -249,7 +281,6 @@ func (d *DetailData) HistoryList(p *web.Page, office bool) template.HTML {
 		m.Raw("</li>")
 	}
 	m.Raw("\n</ol>\n")
-	return m.HTML()
 }
 
 // formPrefix is the start of the ids of a form's inputs on a page with
@@ -266,14 +297,19 @@ func formPrefix(form string) string {
 // form at a time), labelled by the message label, with what was written
 // in it and its error when that form was the one sent.
 func (d *DetailData) NoteField(p *web.Page, label, form string) template.HTML {
+	var m web.Markup
+	m.Grow(512)
+	d.writeNote(&m, p, label, form)
+	return m.HTML()
+}
+
+func (d *DetailData) writeNote(m *web.Markup, p *web.Page, label, form string) {
 	name := "note"
 	if form != "" {
 		name = form + ".note"
 	}
 	err := d.Errors[name]
 	id := formPrefix(form) + "note"
-	var m web.Markup
-	m.Grow(512)
 	m.Raw("\n<div class=\"mb-3\">\n  <label for=\"")
 	m.Text(id)
 	m.Raw(`" class="form-label fw-semibold">`)
@@ -303,19 +339,23 @@ func (d *DetailData) NoteField(p *web.Page, label, form string) template.HTML {
 		m.Raw("</div>")
 	}
 	m.Raw("\n</div>\n")
-	return m.HTML()
 }
 
 // FileField is a document that comes with a step, in the form named form.
 func (d *DetailData) FileField(p *web.Page, form string) template.HTML {
+	var m web.Markup
+	m.Grow(768)
+	d.writeFile(&m, p, form)
+	return m.HTML()
+}
+
+func (d *DetailData) writeFile(m *web.Markup, p *web.Page, form string) {
 	name := "file"
 	if form != "" {
 		name = form + ".file"
 	}
 	err := d.Errors[name]
 	id := formPrefix(form) + "file"
-	var m web.Markup
-	m.Grow(768)
 	m.Raw("\n<div class=\"mb-3\">\n  <label for=\"")
 	m.Text(id)
 	m.Raw(`" class="form-label fw-semibold">`)
@@ -351,5 +391,135 @@ func (d *DetailData) FileField(p *web.Page, form string) template.HTML {
 		m.Raw("</div>")
 	}
 	m.Raw("\n</div>\n")
+}
+
+// Body is the resident's page of an application below its title: its
+// state and terms, the forms of what the resident may do now, the
+// applicant, the answers, the documents, the messages and the history.
+func (d *DetailData) Body(p *web.Page) template.HTML {
+	a := d.App
+	base := AreaPath + "/" + a.ID
+	var m web.Markup
+	m.Grow(4096)
+	a.writeActing(&m, p)
+	if d.Message != "" {
+		m.Raw(`<div class="alert alert-success" role="status">`)
+		m.Text(p.T(d.Message))
+		m.Raw(`</div>`)
+	}
+	if d.Alert != "" {
+		m.Raw(`<div class="alert alert-danger" role="alert">`)
+		m.Text(p.T(d.Alert))
+		m.Raw(`</div>`)
+	}
+	m.Raw("\n      <dl class=\"row\">\n        <dt class=\"col-sm-5\">")
+	m.Text(p.T("sportello.field.state"))
+	m.Raw(`</dt><dd class="col-sm-7">`)
+	a.State.writeBadge(&m, p)
+	if d.Overdue() {
+		m.Raw(` <span class="badge bg-danger">`)
+		m.Text(p.T("sportello.overdue"))
+		m.Raw(`</span>`)
+	}
+	m.Raw("</dd>\n        <dt class=\"col-sm-5\">")
+	m.Text(p.T("sportello.field.protocol"))
+	m.Raw(`</dt><dd class="col-sm-7">`)
+	m.Text(a.Protocol)
+	m.Raw("</dd>\n        <dt class=\"col-sm-5\">")
+	m.Text(p.T("sportello.field.submitted"))
+	m.Raw(`</dt><dd class="col-sm-7">`)
+	if a.SubmittedAt != nil {
+		m.Raw(web.LocalTime(*a.SubmittedAt))
+	}
+	m.Raw("</dd>")
+	if a.TakenAt != nil {
+		m.Raw(`<dt class="col-sm-5">`)
+		m.Text(p.T("sportello.field.taken"))
+		m.Raw(`</dt><dd class="col-sm-7">`)
+		m.Raw(web.LocalTime(*a.TakenAt))
+		m.Raw("</dd>")
+	}
+	switch {
+	case a.State.Open():
+		m.Raw("\n        <dt class=\"col-sm-5\">")
+		m.Text(p.T("sportello.field.due"))
+		m.Raw(`</dt><dd class="col-sm-7">`)
+		m.Text(a.DueLabel())
+		if d.Paused() {
+			m.Raw(" — ")
+			m.Text(p.T("sportello.paused"))
+		}
+		m.Raw("</dd>")
+	case a.State.Closed():
+		m.Raw("\n        <dt class=\"col-sm-5\">")
+		m.Text(p.T("sportello.field.decided"))
+		m.Raw(`</dt><dd class="col-sm-7">`)
+		m.Raw(web.LocalTime(a.DecidedAt))
+		m.Raw("</dd>")
+	}
+	m.Raw("\n      </dl>")
+	switch a.State {
+	case IntegrationRequested:
+		m.Raw("\n      <div class=\"alert alert-warning\" role=\"alert\">")
+		m.Text(p.T("sportello.detail.integration_asked", "Day", web.LocalTime(a.IntegrationUntil)))
+		m.Raw("</div>")
+	case RefusalNotice:
+		m.Raw("\n      <div class=\"alert alert-warning\" role=\"alert\">")
+		m.Text(p.T("sportello.detail.notice_received", "Day", web.LocalTime(a.RemarksDue())))
+		m.Raw("</div>")
+	}
+	// The forms of the steps that come with a document: an integration,
+	// remarks on a notice of refusal.
+	for _, f := range [...]struct{ action, id, title, path, note, send string }{
+		{"integrate", "integra-titolo", "sportello.detail.integrate", "/integrazione", "sportello.detail.integrate_note", "sportello.detail.integrate_send"},
+		{"remarks", "osserva-titolo", "sportello.detail.remarks", "/osservazioni", "sportello.detail.remarks_note", "sportello.detail.remarks_send"},
+	} {
+		if !d.Can[f.action] {
+			continue
+		}
+		m.Raw("\n      <section class=\"card card-bg mb-4\" aria-labelledby=\"" + f.id + "\"><div class=\"card-body\">\n        <h2 class=\"h5\" id=\"" + f.id + "\">")
+		m.Text(p.T(f.title))
+		m.Raw("</h2>\n        <form method=\"post\" action=\"")
+		m.Href(base + f.path)
+		m.Raw("\" enctype=\"multipart/form-data\" novalidate>\n          ")
+		d.writeNote(&m, p, f.note, f.action)
+		m.Raw("\n          ")
+		d.writeFile(&m, p, f.action)
+		m.Raw("\n          <button type=\"submit\" class=\"btn btn-primary\" data-once>")
+		m.Text(p.T(f.send))
+		m.Raw("</button>\n        </form>\n      </div></section>")
+	}
+	m.Raw("\n\n      <h2 class=\"h4 mt-4\">")
+	m.Text(p.T("sportello.detail.answers"))
+	m.Raw("</h2>\n      ")
+	writeApplicant(&m, p, d.ApplicantValues, d.ApplicantProven)
+	m.Raw("\n      ")
+	writeAnswers(&m, d.Fields)
+	m.Raw("\n      ")
+	d.writeDocuments(&m, p, base)
+	m.Raw("\n      ")
+	d.writeMessages(&m, p, false)
+	if d.Can["message"] {
+		m.Raw("\n      <form method=\"post\" action=\"")
+		m.Href(base + "/messaggi")
+		m.Raw("\" novalidate class=\"mb-4\">\n        ")
+		d.writeNote(&m, p, "sportello.detail.write", "message")
+		m.Raw("\n        <button type=\"submit\" class=\"btn btn-outline-primary\" data-once>")
+		m.Text(p.T("sportello.detail.send"))
+		m.Raw("</button>\n      </form>")
+	}
+	m.Raw("\n      ")
+	d.writeHistory(&m, p, false)
+	if d.Can["withdraw"] {
+		m.Raw("\n      <h2 class=\"h4 mt-5\">")
+		m.Text(p.T("sportello.detail.withdraw"))
+		m.Raw("</h2>\n      <p>")
+		m.Text(p.T("sportello.detail.withdraw_text"))
+		m.Raw("</p>\n      <form method=\"post\" action=\"")
+		m.Href(base + "/ritiro")
+		m.Raw("\">\n        <button type=\"submit\" class=\"btn btn-outline-danger\">")
+		m.Text(p.T("sportello.detail.withdraw_button"))
+		m.Raw("</button>\n      </form>")
+	}
 	return m.HTML()
 }

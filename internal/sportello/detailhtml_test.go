@@ -232,3 +232,151 @@ func TestDetailPiecesAreThePartials(t *testing.T) {
 		t.Errorf("%d cases", n)
 	}
 }
+
+// detailBody is the resident's page of an application below its title,
+// as the template wrote it before DetailData.Body.
+const detailBody = `{{define "body"}}{{$d := .Data}}{{$a := $d.App}}{{$base := print "/area-personale/pratiche/" $a.ID}}{{template "sp-acting" (dict "P" . "A" .Data.App)}}
+      {{- with $d.Message}}<div class="alert alert-success" role="status">{{$.T .}}</div>{{end}}
+      {{- with $d.Alert}}<div class="alert alert-danger" role="alert">{{$.T .}}</div>{{end}}
+      <dl class="row">
+        <dt class="col-sm-5">{{.T "sportello.field.state"}}</dt><dd class="col-sm-7">{{template "sp-state" (dict "P" . "S" $a.State)}}{{if $d.Overdue}} <span class="badge bg-danger">{{.T "sportello.overdue"}}</span>{{end}}</dd>
+        <dt class="col-sm-5">{{.T "sportello.field.protocol"}}</dt><dd class="col-sm-7">{{$a.Protocol}}</dd>
+        <dt class="col-sm-5">{{.T "sportello.field.submitted"}}</dt><dd class="col-sm-7">{{with $a.SubmittedAt}}{{localtime .}}{{end}}</dd>
+        {{- with $a.TakenAt}}<dt class="col-sm-5">{{$.T "sportello.field.taken"}}</dt><dd class="col-sm-7">{{localtime .}}</dd>{{end}}
+        {{- if $a.State.Open}}
+        <dt class="col-sm-5">{{.T "sportello.field.due"}}</dt><dd class="col-sm-7">{{$a.DueLabel}}{{if $d.Paused}} — {{.T "sportello.paused"}}{{end}}</dd>
+        {{- else if $a.State.Closed}}
+        <dt class="col-sm-5">{{.T "sportello.field.decided"}}</dt><dd class="col-sm-7">{{localtime $a.DecidedAt}}</dd>
+        {{- end}}
+      </dl>
+      {{- if eq (print $a.State) "integration_requested"}}
+      <div class="alert alert-warning" role="alert">{{.T "sportello.detail.integration_asked" "Day" (localtime $a.IntegrationUntil)}}</div>
+      {{- else if eq (print $a.State) "refusal_notice"}}
+      <div class="alert alert-warning" role="alert">{{.T "sportello.detail.notice_received" "Day" (localtime $a.RemarksDue)}}</div>
+      {{- end}}
+
+      {{- if index $d.Can "integrate"}}
+      <section class="card card-bg mb-4" aria-labelledby="integra-titolo"><div class="card-body">
+        <h2 class="h5" id="integra-titolo">{{.T "sportello.detail.integrate"}}</h2>
+        <form method="post" action="{{$base}}/integrazione" enctype="multipart/form-data" novalidate>
+          {{template "sp-note" (dict "P" . "Label" "sportello.detail.integrate_note" "Form" "integrate")}}
+          {{template "sp-file" (dict "P" . "Form" "integrate")}}
+          <button type="submit" class="btn btn-primary" data-once>{{.T "sportello.detail.integrate_send"}}</button>
+        </form>
+      </div></section>
+      {{- end}}
+      {{- if index $d.Can "remarks"}}
+      <section class="card card-bg mb-4" aria-labelledby="osserva-titolo"><div class="card-body">
+        <h2 class="h5" id="osserva-titolo">{{.T "sportello.detail.remarks"}}</h2>
+        <form method="post" action="{{$base}}/osservazioni" enctype="multipart/form-data" novalidate>
+          {{template "sp-note" (dict "P" . "Label" "sportello.detail.remarks_note" "Form" "remarks")}}
+          {{template "sp-file" (dict "P" . "Form" "remarks")}}
+          <button type="submit" class="btn btn-primary" data-once>{{.T "sportello.detail.remarks_send"}}</button>
+        </form>
+      </div></section>
+      {{- end}}
+
+      <h2 class="h4 mt-4">{{.T "sportello.detail.answers"}}</h2>
+      {{template "sp-applicant" (dict "P" . "Values" $d.ApplicantValues "Proven" $d.ApplicantProven)}}
+      {{template "sp-answers" $d}}
+      {{template "sp-documents" (dict "P" . "D" $d "Base" $base)}}
+      {{template "sp-messages" (dict "P" . "D" $d "Office" false)}}
+      {{- if index $d.Can "message"}}
+      <form method="post" action="{{$base}}/messaggi" novalidate class="mb-4">
+        {{template "sp-note" (dict "P" . "Label" "sportello.detail.write" "Form" "message")}}
+        <button type="submit" class="btn btn-outline-primary" data-once>{{.T "sportello.detail.send"}}</button>
+      </form>
+      {{- end}}
+      {{template "sp-history" (dict "P" . "D" $d "Office" false)}}
+      {{- if index $d.Can "withdraw"}}
+      <h2 class="h4 mt-5">{{.T "sportello.detail.withdraw"}}</h2>
+      <p>{{.T "sportello.detail.withdraw_text"}}</p>
+      <form method="post" action="{{$base}}/ritiro">
+        <button type="submit" class="btn btn-outline-danger">{{.T "sportello.detail.withdraw_button"}}</button>
+      </form>
+      {{- end}}{{end}}`
+
+// The resident's page of an application written by Go code is the bytes
+// its template wrote, in both languages, in every state, overdue or not,
+// paused or not, with every action or none, with and without a message,
+// an alert, errors, a delegation, documents, messages and history.
+func TestDetailBodyIsTheTemplate(t *testing.T) {
+	x, err := web.NewI18n(web.Messages, Messages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &web.App{I18n: x, Town: town.NewStore(dbtest.SQLite(t), 0), Static: &web.Static{Prefix: "/static"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	tmpl := template.Must(template.New("").Funcs(template.FuncMap{
+		"dict": func(kv ...any) map[string]any {
+			m := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[kv[i].(string)] = kv[i+1]
+			}
+			return m
+		},
+		"list":       func(items ...string) []string { return items },
+		"localtime":  web.LocalTime,
+		"paragraphs": web.Paragraphs,
+	}).Parse(detailPartials + detailBody))
+	hostile := `<script>alert("x")</script> & 'y' javascript:`
+	now := time.Now()
+	registered, submitted, taken := now.AddDate(0, 0, -40), now.AddDate(0, 0, -41), now.AddDate(0, 0, -39)
+	n := 0
+	for _, lang := range []string{"it", "en"} {
+		req := httptest.NewRequest("GET", "/area-personale/pratiche/x", nil)
+		req.Header.Set("Accept-Language", lang)
+		p := app.NewPage(req, "")
+		for _, s := range States {
+			for v := range 4 {
+				a := &Application{ID: "0123abcd", Protocol: "2026/000123"}
+				a.State = s
+				a.RegisteredAt, a.TermDays = registered, 30
+				a.IntegrationUntil, a.NoticeAt, a.DecidedAt = now.AddDate(0, 0, 5), now.AddDate(0, 0, -2), now.AddDate(0, 0, -1)
+				a.Applicant.GivenName.Value, a.Applicant.FamilyName.Value = "Luca", "Ferrari"
+				d := &DetailData{App: a, Now: now, Can: map[string]bool{}, Values: map[string]string{}, Errors: problem.Fields{},
+					ApplicantValues: map[string]string{"given_name": "Luca", "email": "luca@example.org"}, ApplicantProven: map[string]bool{"given_name": true}}
+				switch v {
+				case 1:
+					// Recent, paused, under a delegation, every action.
+					a.RegisteredAt, a.SubmittedAt = now.AddDate(0, 0, -3), &submitted
+					a.PauseFrom, a.PauseUntil = now.Add(-time.Hour), now.AddDate(0, 0, 5)
+					a.Acting = &Acting{GivenName: "Anna", FamilyName: "Bianchi", FiscalCode: "BNCNNA80A41F205X"}
+					d.Can = map[string]bool{"integrate": true, "remarks": true, "message": true, "withdraw": true}
+					d.Message = "sportello.done.message"
+				case 2:
+					// Taken, with an error on the integration's form and
+					// hostile values everywhere.
+					a.ID, a.Protocol, a.SubmittedAt, a.TakenAt = "a b<c>", hostile, &submitted, &taken
+					a.Acting = &Acting{GivenName: hostile, FiscalCode: hostile}
+					d.Can = map[string]bool{"integrate": true, "message": true}
+					d.Alert = "sportello.error.form"
+					d.Errors = problem.Fields{"integrate.note": "sportello.error.note_integrate", "integrate.file": "sportello.error.file_type"}
+					d.Values = map[string]string{"note": hostile, "form": "integrate"}
+					d.ApplicantValues = map[string]string{"given_name": hostile, "family_name": hostile, "phone": hostile}
+					d.Fields = []FieldView{{Type: "text", Label: hostile, Value: hostile}, {Type: "long_text", Label: "Note", Value: "a\nb\n\nc"}}
+					d.Documents = []Document{{ID: "d1", Kind: DocAnswer, Filename: hostile, Protocol: "2026/9", At: now}}
+					d.Messages = []Note{{At: now, FromOffice: true, Kind: "message", Body: hostile}}
+					d.History = []HistoryEntry{{At: now, Action: Register, Actor: Office, Note: "2026/000123"}, {At: now, Action: Assign, Actor: Office, Note: "op"}}
+				case 3:
+					// Remarks sent back with an error on the message's form.
+					a.SubmittedAt = &submitted
+					d.Can = map[string]bool{"remarks": true, "message": true, "withdraw": true}
+					d.Errors = problem.Fields{"message.note": "sportello.error.note_message"}
+					d.Values = map[string]string{"note": "Scrivo", "form": "message"}
+				}
+				p.Data = d
+				var want strings.Builder
+				if err := tmpl.ExecuteTemplate(&want, "body", p); err != nil {
+					t.Fatal(err)
+				}
+				if got := string(d.Body(p)); got != want.String() {
+					t.Errorf("%s %s variant %d:\n got: %q\nwant: %q", lang, s, v, got, want.String())
+				}
+				n++
+			}
+		}
+	}
+	if n != 2*len(States)*4 {
+		t.Errorf("%d cases", n)
+	}
+}
