@@ -48,3 +48,43 @@ func PageLink(path string, query url.Values, param string, n int) string {
 	}
 	return path + "?" + v.Encode()
 }
+
+// Write writes the pager as the shared "pager" template does, for a list
+// written by Go code: a line's end alone when there is one page; label is the
+// message id naming the navigation ("" for "pager.label"), class more
+// classes of the nav.
+func (g Pager) Write(m *Markup, p *Page, label, class string) {
+	if g.Pages <= 1 {
+		m.Raw("\n")
+		return
+	}
+	if label == "" {
+		label = "pager.label"
+	}
+	m.Raw("\n<nav class=\"pagination-wrapper")
+	if class != "" {
+		m.Raw(" ")
+		m.Text(class)
+	}
+	m.Raw(`" aria-label="`)
+	m.Text(p.T(label))
+	m.Raw("\">\n  <ul class=\"pagination\">")
+	if g.Prev != "" {
+		m.Raw("\n    <li class=\"page-item\"><a class=\"page-link\" href=\"")
+		m.Href(g.Prev)
+		m.Raw(`" rel="prev">`)
+		m.Text(p.T("pager.prev"))
+		m.Raw("</a></li>")
+	}
+	m.Raw("\n    <li class=\"page-item\"><span class=\"page-link\" aria-current=\"page\">")
+	m.Text(p.T("pager.page_of", "Page", g.Page, "Pages", g.Pages))
+	m.Raw("</span></li>")
+	if g.Next != "" {
+		m.Raw("\n    <li class=\"page-item\"><a class=\"page-link\" href=\"")
+		m.Href(g.Next)
+		m.Raw(`" rel="next">`)
+		m.Text(p.T("pager.next"))
+		m.Raw("</a></li>")
+	}
+	m.Raw("\n  </ul>\n</nav>\n")
+}
