@@ -10,10 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/cache"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/problem"
@@ -116,6 +119,20 @@ type Store struct {
 	// id), so that every mail about it carries the same link; only its
 	// hash is stored.
 	Key []byte
+	// OffersTTL is how long the pages' list of offers (CachedOffers) is
+	// kept; zero reads it at every request. An edit through this store
+	// shows at once, one through another process within the TTL.
+	OffersTTL time.Duration
+
+	offersOnce sync.Once
+	offers     *cache.Cache[struct{}, offerList]
+	versions   atomic.Int64
+}
+
+// offerList is a reading of the offers, numbered.
+type offerList struct {
+	list    []Offer
+	version int64
 }
 
 // link is the token of the booking's mailed link.
@@ -132,7 +149,26 @@ func (s *Store) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Offers lists every offer.
+// CachedOffers lists every offer as the pages read it: kept OffersTTL,
+// forgotten when this store changes one. It also returns the reading's
+// number (the shared contents' keys). The list is shared: not to be
+// changed.
+func (s *Store) CachedOffers(ctx context.Context) ([]Offer, int64, error) {
+	s.offersOnce.Do(func() { s.offers = cache.New[struct{}, offerList](s.OffersTTL, 1) })
+	l, err := s.offers.Load(struct{}{}, func() (offerList, error) {
+		list, err := s.Offers(ctx)
+		return offerList{list: list, version: s.versions.Add(1)}, err
+	})
+	return l.list, l.version, err
+}
+
+// forgetOffers drops the kept offers (after a change).
+func (s *Store) forgetOffers() {
+	s.offersOnce.Do(func() { s.offers = cache.New[struct{}, offerList](s.OffersTTL, 1) })
+	s.offers.Purge()
+}
+
+// Offers lists every offer, read from the database.
 func (s *Store) Offers(ctx context.Context) ([]Offer, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT office_id, service_id, minutes, counters, max_future, anonymous FROM booking_offers ORDER BY office_id, service_id`)
 	if err != nil {
@@ -177,6 +213,7 @@ func (s *Store) PutOffer(ctx context.Context, o Offer, by, remote string) error 
 	if errs := o.Validate(); errs != nil {
 		return errs
 	}
+	defer s.forgetOffers()
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO booking_offers (office_id, service_id, minutes, counters, max_future, anonymous, updated_at, updated_by)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -193,6 +230,7 @@ func (s *Store) PutOffer(ctx context.Context, o Offer, by, remote string) error 
 // DeleteOffer stops an office receiving a service by appointment; the
 // bookings made stand.
 func (s *Store) DeleteOffer(ctx context.Context, office, service, by, remote string) error {
+	defer s.forgetOffers()
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM booking_offers WHERE office_id = $1 AND service_id = $2`, office, service)
 		if err != nil {
