@@ -109,8 +109,9 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// Certificates state what the population register holds.
 	c.certificates = &certificates.Module{Register: register}
 	// Booking cuts the catalogue's offices' hours into slots for their
-	// services; the offers are kept as long as the catalogue.
-	c.booking = &booking.Module{Catalogue: bookingCatalogue(c.catalog.Store), OffersTTL: cfg.Caches.Catalog}
+	// services; the offers are kept as long as the catalogue, the places
+	// taken a second.
+	c.booking = &booking.Module{Catalogue: bookingCatalogue(c.catalog.Store), OffersTTL: cfg.Caches.Catalog, TakenTTL: cfg.Caches.Taken}
 	// The school services bill their fees through payments (set below).
 	c.schools = &schools.Module{}
 	// What the home page puts in evidence is chosen among the

@@ -124,9 +124,25 @@ type Store struct {
 	// shows at once, one through another process within the TTL.
 	OffersTTL time.Duration
 
+	// TakenTTL is how long the time step keeps the places taken of an
+	// office's service (CachedTaken); zero reads them at every request.
+	// A place taken or freed through this store shows at once, through
+	// another process within the TTL: as if the page had been read that
+	// much earlier (a booking checks the place in its transaction).
+	TakenTTL time.Duration
+
 	offersOnce sync.Once
 	offers     *cache.Cache[struct{}, offerList]
 	versions   atomic.Int64
+	takenOnce  sync.Once
+	taken      *cache.Cache[[2]string, takenRead]
+}
+
+// takenRead is the places taken of an office's service in the slots
+// starting in [from, to) (Key), as read.
+type takenRead struct {
+	from, to int64
+	places   map[int64]int
 }
 
 // offerList is a reading of the offers, numbered.
@@ -271,6 +287,36 @@ func (s *Store) Taken(ctx context.Context, office, service string, from, to time
 	return out, rows.Err()
 }
 
+// takenCache is the kept places taken (nil: none kept).
+func (s *Store) takenCache() *cache.Cache[[2]string, takenRead] {
+	s.takenOnce.Do(func() { s.taken = cache.New[[2]string, takenRead](s.TakenTTL, 256) })
+	return s.taken
+}
+
+// CachedTaken is Taken as read at most TakenTTL ago, or after this store
+// last took or freed a place. The map is shared: not to be changed; it
+// may hold slots before from (read earlier), never a slot of [from, to)
+// it does not count.
+func (s *Store) CachedTaken(ctx context.Context, office, service string, from, to time.Time) (map[int64]int, error) {
+	c := s.takenCache()
+	if c == nil {
+		return s.Taken(ctx, office, service, from, to)
+	}
+	k := [2]string{office, service}
+	if v, ok := c.Get(k); ok && v.from <= Key(from) && Key(to) <= v.to {
+		return v.places, nil
+	}
+	stamp := c.Stamp()
+	// An hour more than asked: the next requests ask a little later.
+	to = to.Add(time.Hour)
+	places, err := s.Taken(ctx, office, service, from, to)
+	if err != nil {
+		return nil, err
+	}
+	c.Put(stamp, k, takenRead{from: Key(from), to: Key(to), places: places})
+	return places, nil
+}
+
 // Request is a booking asked for.
 type Request struct {
 	Offer Offer
@@ -351,6 +397,7 @@ var ErrSlot = problem.Fields{"slot": "booking.error.slot_closed"}
 // a place only below it, on the slot's row, which the engine locks). It
 // returns the booking and the token of its mailed link.
 func (s *Store) Book(ctx context.Context, r Request) (*Booking, string, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	if errs := r.Check(); errs != nil {
 		return nil, "", errs
 	}
@@ -396,6 +443,7 @@ func (s *Store) hold(ctx context.Context, tx *sql.Tx, holder string) error {
 // take adds one place to the slot's count if it is below capacity.
 func (s *Store) take(ctx context.Context, tx *sql.Tx, office, service string, start int64, capacity int) error {
 	var taken int
+	s.takenCache().Purge()
 	err := tx.QueryRowContext(ctx, `INSERT INTO booking_slots (office_id, service_id, start_unix, taken) VALUES ($1, $2, $3, 1)
 		ON CONFLICT (office_id, service_id, start_unix) DO UPDATE SET taken = booking_slots.taken + 1
 		WHERE booking_slots.taken < $4 RETURNING taken`, office, service, start, capacity).Scan(&taken)
@@ -408,7 +456,7 @@ func (s *Store) take(ctx context.Context, tx *sql.Tx, office, service string, st
 // giveBack returns a place to the slot of each row of an update's
 // RETURNING office_id, service_id, start_unix (rows and err are the
 // query's), and how many there were.
-func giveBack(ctx context.Context, tx *sql.Tx, rows *sql.Rows, err error) (int, error) {
+func (s *Store) giveBack(ctx context.Context, tx *sql.Tx, rows *sql.Rows, err error) (int, error) {
 	if err != nil {
 		return 0, err
 	}
@@ -430,7 +478,7 @@ func giveBack(ctx context.Context, tx *sql.Tx, rows *sql.Rows, err error) (int, 
 		return 0, err
 	}
 	for _, x := range freed {
-		if err := give(ctx, tx, x.office, x.service, x.start); err != nil {
+		if err := s.give(ctx, tx, x.office, x.service, x.start); err != nil {
 			return 0, err
 		}
 	}
@@ -438,7 +486,8 @@ func giveBack(ctx context.Context, tx *sql.Tx, rows *sql.Rows, err error) (int, 
 }
 
 // give returns a place of the slot.
-func give(ctx context.Context, tx *sql.Tx, office, service string, start int64) error {
+func (s *Store) give(ctx context.Context, tx *sql.Tx, office, service string, start int64) error {
+	s.takenCache().Purge()
 	_, err := tx.ExecContext(ctx, `UPDATE booking_slots SET taken = taken - 1 WHERE office_id = $1 AND service_id = $2 AND start_unix = $3 AND taken > 0`,
 		office, service, start)
 	return err
@@ -600,11 +649,12 @@ func (s *Store) cancel(ctx context.Context, tx *sql.Tx, id, cond string, arg any
 	if err != nil {
 		return nil, err
 	}
-	return b, give(ctx, tx, b.OfficeID, b.ServiceID, Key(b.Start))
+	return b, s.give(ctx, tx, b.OfficeID, b.ServiceID, Key(b.Start))
 }
 
 // Cancel cancels the account's coming booking; another's is not found.
 func (s *Store) Cancel(ctx context.Context, id, accountID, remote string) (*Booking, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	if _, err := s.Get(ctx, id, accountID); err != nil {
 		return nil, err
 	}
@@ -625,6 +675,7 @@ func (s *Store) Cancel(ctx context.Context, id, accountID, remote string) (*Book
 
 // CancelByLink cancels the booking a mailed link names.
 func (s *Store) CancelByLink(ctx context.Context, link string) (*Booking, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	cur, err := s.ByLink(ctx, link)
 	if err != nil {
 		return nil, err
@@ -647,6 +698,7 @@ func (s *Store) CancelByLink(ctx context.Context, link string) (*Booking, error)
 // CancelByOffice cancels a booking of an office for an operator, with
 // the reason told to the resident; the audit log keeps who and why.
 func (s *Store) CancelByOffice(ctx context.Context, id, office string, by Actor) (*Booking, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	var b *Booking
 	letters, lerr := s.letters(ctx)
 	if lerr != nil {
@@ -693,6 +745,7 @@ func (s *Store) Confirm(ctx context.Context, link string) (*Booking, error) {
 // Expire gives back the places of the bookings left unconfirmed past
 // their time, a batch at a time; it returns how many expired.
 func (s *Store) Expire(ctx context.Context) (int, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	total := 0
 	for {
 		n := 0
@@ -700,7 +753,7 @@ func (s *Store) Expire(ctx context.Context) (int, error) {
 			rows, err := tx.QueryContext(ctx, `UPDATE bookings SET state = 'expired', cancelled_at = $1, cancelled_by = 'expiry'
 				WHERE id IN (SELECT id FROM bookings WHERE state = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT 200)
 				RETURNING office_id, service_id, start_unix`, s.now())
-			n, err = giveBack(ctx, tx, rows, err)
+			n, err = s.giveBack(ctx, tx, rows, err)
 			return err
 		})
 		total += n
@@ -802,7 +855,7 @@ func (s *Store) Erase(ctx context.Context, tx *sql.Tx, accountID string) error {
 	now := s.now()
 	rows, err := tx.QueryContext(ctx, `UPDATE bookings SET state = 'cancelled', cancelled_at = $1, cancelled_by = 'resident'
 		WHERE account_id = $2 AND state IN ('pending', 'confirmed') AND start_at > $1 RETURNING office_id, service_id, start_unix`, now, accountID)
-	if _, err := giveBack(ctx, tx, rows, err); err != nil {
+	if _, err := s.giveBack(ctx, tx, rows, err); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE bookings SET given_name = '', family_name = '', email = '', phone = '', notes = '', sex = '',
@@ -853,6 +906,7 @@ func (s *Store) bookTx(ctx context.Context, tx *sql.Tx, r Request, b *Booking, h
 // its capacity (ErrSlotTaken), follows with the queue's check-in ticket,
 // and writes the audit entry and the mail ("moved").
 func (s *Store) MoveByLink(ctx context.Context, link string, g Grid, start time.Time, remote string) (*Booking, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	if link == "" || len(link) > 100 {
 		return nil, ErrNotLive
 	}
@@ -880,7 +934,7 @@ func (s *Store) MoveByLink(ctx context.Context, link string, g Grid, start time.
 		if Key(cur.Start) == Key(slot.Start) {
 			return nil // already there
 		}
-		if err := give(ctx, tx, cur.OfficeID, cur.ServiceID, Key(cur.Start)); err != nil {
+		if err := s.give(ctx, tx, cur.OfficeID, cur.ServiceID, Key(cur.Start)); err != nil {
 			return err
 		}
 		if err := s.relocate(ctx, tx, cur, slot, now); err != nil {
@@ -906,6 +960,7 @@ func (s *Store) MoveByLink(ctx context.Context, link string, g Grid, start time.
 // booked in one transaction, so that the resident never holds both, nor
 // loses the old one when the new slot is taken meanwhile.
 func (s *Store) Move(ctx context.Context, id string, r Request) (*Booking, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	if r.AccountID == "" {
 		return nil, ErrNotFound
 	}

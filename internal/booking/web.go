@@ -514,7 +514,12 @@ func (h *Web) times(w http.ResponseWriter, r *http.Request) {
 func (h *Web) renderTimes(w http.ResponseWriter, r *http.Request, c *Choice, errs problem.Fields, alert string) {
 	now := h.now()
 	from, to := now, now.Add(MaxAhead)
-	taken, err := h.Store.Taken(r.Context(), c.Office.ID, c.Service.ID, from, to)
+	// The places taken as read a moment ago (TakenTTL), unless a booking
+	// just found its slot taken: then as they are now.
+	taken, err := h.Store.CachedTaken(r.Context(), c.Office.ID, c.Service.ID, from, to)
+	if alert != "" {
+		taken, err = h.Store.Taken(r.Context(), c.Office.ID, c.Service.ID, from, to)
+	}
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return
