@@ -56,10 +56,24 @@ func TestBookingJourney(t *testing.T) {
 			t.Fatalf("reason step: %d", res.StatusCode)
 		}
 		choice := url.Values{"ufficio": {"anagrafe"}, "servizio": {service}}
-		res, body = b.do("GET", base+"/prenota-appuntamento/orario?"+choice.Encode(), nil)
+		times := base + "/prenota-appuntamento/orario?" + choice.Encode()
+		res, body = b.do("GET", times, nil)
 		m := regexp.MustCompile(`name="inizio" id="f-slot-0" value="(\d+)"`).FindStringSubmatch(body)
 		if res.StatusCode != 200 || m == nil {
 			t.Fatalf("time step: %d", res.StatusCode)
+		}
+		// The first slot's free places, as the step shows them (its
+		// content shared by everyone who asks the same until a place is
+		// taken).
+		placesOf := func(body, start string) string {
+			p := regexp.MustCompile(`value="` + start + `">\s*<label[^>]*>[^<]*<span class="visually-hidden">, </span><span class="small text-secondary">(\d+) liberi`).FindStringSubmatch(body)
+			if p == nil {
+				return ""
+			}
+			return p[1]
+		}
+		if got := placesOf(body, m[1]); got != "2" {
+			t.Fatalf("the first slot of the office's two counters: %q free", got)
 		}
 		choice.Set("inizio", m[1])
 		// A time off the grid is refused at the next step.
@@ -91,6 +105,13 @@ func TestBookingJourney(t *testing.T) {
 			t.Fatalf("book: %d %s", res.StatusCode, res.Header.Get("Location"))
 		}
 		page := base + booking.AreaPath + "/" + loc[1]
+		// The step shows the place taken at once, to her and to anyone.
+		if _, body = b.do("GET", times, nil); placesOf(body, m[1]) != "1" {
+			t.Errorf("the booked slot after the booking: %q free, want 1", placesOf(body, m[1]))
+		}
+		if _, body = s.browser(t, nil).do("GET", times, nil); placesOf(body, m[1]) != "1" {
+			t.Errorf("the booked slot after the booking, to a visitor: %q free, want 1", placesOf(body, m[1]))
+		}
 		// The card proved her fiscal code: her sex is kept for the figures.
 		var sex string
 		if err := d.QueryRowContext(ctx, `SELECT sex FROM bookings WHERE id = $1`, loc[1]).Scan(&sex); err != nil || sex != "F" {
@@ -437,6 +458,12 @@ func TestBookingBackOffice(t *testing.T) {
 		ctx := context.Background()
 		desk := operatorBrowser(t, s.idSite, "desk1@comune.example.it", "desk")
 		bo := s.plain.URL + "/backoffice/appuntamenti"
+		// Before the offer: the office does not receive for the tax by
+		// appointment (the pages keep the offers they read: the save below
+		// must show at once).
+		if res, _ := s.browser(t, nil).do("GET", s.tls.URL+"/prenota-appuntamento/orario?ufficio=tributi&servizio=tari", nil); res.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("times of an offer not made yet: %d", res.StatusCode)
+		}
 		offer := url.Values{"office": {"tributi"}, "service": {"tari"}, "minutes": {"300"}, "counters": {"2"}, "max_future": {"1"}}
 		if res, body := desk.do("POST", bo+"/offerte", offer); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-minutes-error"`) ||
 			!strings.Contains(body, `value="300"`) {

@@ -38,9 +38,13 @@ type caches struct {
 	// bounds what nothing else would.
 	Sessions   int
 	SessionTTL time.Duration
+	// Taken is how long the booking's time step keeps the places taken of
+	// an office's service (booking.Store.TakenTTL): a place taken through
+	// another process shows within it, through this one at once.
+	Taken time.Duration
 }
 
 func defaultCaches() caches {
 	return caches{Pages: 4096, Contents: 4096, Answers: 1024, Fragments: 4096, FragmentTTL: time.Hour, Town: 30 * time.Second, Catalog: 30 * time.Second,
-		Sessions: 10000, SessionTTL: 30 * time.Second}
+		Sessions: 10000, SessionTTL: 30 * time.Second, Taken: time.Second}
 }

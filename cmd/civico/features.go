@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
@@ -108,8 +109,9 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	// Certificates state what the population register holds.
 	c.certificates = &certificates.Module{Register: register}
 	// Booking cuts the catalogue's offices' hours into slots for their
-	// services.
-	c.booking = &booking.Module{Catalogue: bookingCatalogue(c.catalog.Store)}
+	// services; the offers are kept as long as the catalogue, the places
+	// taken a second.
+	c.booking = &booking.Module{Catalogue: bookingCatalogue(c.catalog.Store), OffersTTL: cfg.Caches.Catalog, TakenTTL: cfg.Caches.Taken}
 	// The school services bill their fees through payments (set below).
 	c.schools = &schools.Module{}
 	// What the home page puts in evidence is chosen among the
@@ -377,12 +379,22 @@ func sportelloServices(c *catalog.Store) sportello.Services {
 }
 
 // bookingCatalogue lets the booking read the catalogue's offices (their
-// hours) and services (their competent offices) without importing it.
+// hours) and services (their competent offices) without importing it. The
+// directory is made once for each catalogue read (Version), not at every
+// request.
 func bookingCatalogue(c *catalog.Store) booking.Catalogue {
+	type made struct {
+		cat *catalog.Catalog
+		dir *booking.Directory
+	}
+	var last atomic.Pointer[made]
 	return func(ctx context.Context) (*booking.Directory, error) {
 		cat, err := c.Get(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if m := last.Load(); m != nil && m.cat == cat {
+			return m.dir, nil
 		}
 		offices := make([]*booking.Office, 0, len(cat.Offices))
 		for _, o := range cat.Offices {
@@ -392,7 +404,10 @@ func bookingCatalogue(c *catalog.Store) booking.Catalogue {
 		for _, s := range cat.Services {
 			services = append(services, &booking.Service{ID: s.ID, Title: s.Title, Category: s.Category, Offices: s.Offices, Active: s.Active()})
 		}
-		return booking.NewDirectory(offices, services), nil
+		dir := booking.NewDirectory(offices, services)
+		dir.Version = cat.Version
+		last.Store(&made{cat: cat, dir: dir})
+		return dir, nil
 	}
 }
 

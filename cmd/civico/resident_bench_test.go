@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/booking"
 	"github.com/civico-pa/civico/internal/cardca"
 	"github.com/civico-pa/civico/internal/cf"
 	"github.com/civico-pa/civico/internal/db"
@@ -49,6 +50,11 @@ var residentPages = []struct{ name, path string }{
 	{"payments", "/area-personale/pagamenti"},
 	{"api-offices", "/api/v1/offices"},
 	{"api-services", "/api/v1/services"},
+	{"booking-place", "/prenota-appuntamento"},
+	{"booking-times", "/prenota-appuntamento/orario?ufficio=anagrafe&servizio=carta-identita-elettronica"},
+	{"dashboard", "/dati/cruscotto"},
+	// The back office's dashboard, as a statistics officer gets it.
+	{"dashboard-office", "/backoffice/cruscotto"},
 }
 
 // BenchmarkResidentPages measures every page of residentPages as the demo's
@@ -69,12 +75,16 @@ func BenchmarkResidentPages(b *testing.B) {
 		b.Run(engine.name, func(b *testing.B) {
 			d := engine.open(b)
 			s, cookie, app := newResidentSite(b, d)
+			officer := statisticsSession(b, s)
 			h := s.apps.portal.Handler()
 			for _, p := range residentPages {
 				path := strings.ReplaceAll(p.path, "{application}", app)
 				b.Run(p.name, func(b *testing.B) {
 					req := httptest.NewRequest(http.MethodGet, path, nil)
 					req.Header.Set("Cookie", cookie)
+					if strings.HasPrefix(path, "/backoffice/") {
+						req.Header.Set("Cookie", officer)
+					}
 					b.ReportAllocs()
 					cpu, queries := processCPU(), 0
 					dbCPU, dbOK := databaseCPU(d)
@@ -106,8 +116,30 @@ func BenchmarkResidentPages(b *testing.B) {
 	}
 }
 
+// statisticsSession is the session cookie of an operator of the
+// statistics office (the back office's dashboard), logged in with a
+// password and an authenticator.
+func statisticsSession(b *testing.B, s *idSite) string {
+	ctx := context.Background()
+	svc := s.apps.identity
+	a, err := svc.CreateOperator(ctx, identity.NewOperator{Email: "statistica@example.org", GivenName: "Sara", FamilyName: "Statistica",
+		Roles: []string{"statistics"}}, identity.GeneratePassword(), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var token string
+	if err := s.d.Tx(ctx, func(tx *sql.Tx) error {
+		token, err = svc.Sessions.Create(ctx, tx, a.ID, assurance.Low, "password+totp", "", "bench")
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return identity.SessionCookie + "=" + token
+}
+
 // newResidentSite is the demo town (catalogue, contents, news, online forms,
-// payments) served as in production, its card holder Luca Ferrari logged in
+// payments, the booking's offers, the dashboard's history since 2008
+// collected) served as in production, its card holder Luca Ferrari logged in
 // with his card, and one application of his submitted through the pages.
 // It returns the session cookie and the application's path.
 func newResidentSite(b *testing.B, d *db.DB) (*idSite, string, string) {
@@ -119,12 +151,16 @@ func newResidentSite(b *testing.B, d *db.DB) (*idSite, string, string) {
 		func() error { return ensureDemoNews(ctx, d) },
 		func() error { return ensureDemoOnlineForms(ctx, d) },
 		func() error { return ensureDemoPayments(ctx, s.cfg, d, s.apps.portal.Town) },
+		func() error { return (&booking.Store{DB: d}).SeedDemo(ctx) },
+		func() error { _, _, err := ensureDemoHistory(ctx, d, time.Now()); return err },
+		func() error { _, err := ensureDemoAppointments(ctx, d, time.Now()); return err },
 	} {
 		if err := seed(); err != nil {
 			b.Fatal(err)
 		}
 	}
 	s.apps.civico.catalog.Store.Forget()
+	runTask(b, s, "dashboard", "figures")
 	atDemoWednesday(s.apps)
 	code, _ := cf.Complete("FRRLCU78H15C707")
 	card, err := s.ca.IssueCard(cardca.CardRequest{FiscalCode: string(code), GivenName: "LUCA", FamilyName: "FERRARI"})

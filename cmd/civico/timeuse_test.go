@@ -604,7 +604,7 @@ func BenchmarkTimeUsePages(b *testing.B) {
 }
 
 // runTask runs a feature's periodic job as its queue would.
-func runTask(t *testing.T, s *idSite, feature, name string) {
+func runTask(t testing.TB, s *idSite, feature, name string) {
 	t.Helper()
 	for _, task := range s.apps.tasks {
 		if task.Feature == feature && task.Name == name {

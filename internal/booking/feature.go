@@ -45,6 +45,9 @@ type Service struct {
 type Directory struct {
 	Offices  []*Office
 	Services []*Service
+	// Version names this reading of the catalogue (the shared contents'
+	// keys); 0 when unknown, which shares nothing.
+	Version int64
 
 	offices  map[string]*Office
 	services map[string]*Service
@@ -77,6 +80,12 @@ type Catalogue func(ctx context.Context) (*Directory, error)
 // Module is the booking as civico wires it.
 type Module struct {
 	Catalogue Catalogue
+	// OffersTTL is how long the pages keep the list of offers
+	// (Store.OffersTTL).
+	OffersTTL time.Duration
+	// TakenTTL is how long the time step keeps an office's places taken
+	// (Store.TakenTTL).
+	TakenTTL time.Duration
 	// Store is set when the feature is wired.
 	Store *Store
 	// Now is the clock (nil: the system's), read at every use.
@@ -108,7 +117,7 @@ func (m *Module) Feature() feature.Feature {
 		Name: "booking", Messages: Messages, Portal: Templates, Migrations: Migrations,
 		Wire: func(h *feature.Host) error {
 			notifier := &Notifier{Outbox: h.Outbox, I18n: h.Portal.I18n, Towns: h.Towns, BaseURL: h.BaseURL, Catalogue: m.Catalogue}
-			m.Store = &Store{DB: h.DB, Audit: h.Audit, Key: h.Key("booking links"), Notify: notifier.Ready, Now: m.now}
+			m.Store = &Store{DB: h.DB, Audit: h.Audit, Key: h.Key("booking links"), Notify: notifier.Ready, Now: m.now, OffersTTL: m.OffersTTL, TakenTTL: m.TakenTTL}
 			m.web = &Web{App: h.Portal, Store: m.Store, Catalogue: m.Catalogue, Limiter: h.Limiter, Now: m.now,
 				Tokens: h.Tokens, Accounts: h.ID.Svc.Store, BaseURL: h.BaseURL}
 			m.web.Routes()

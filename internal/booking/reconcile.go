@@ -48,6 +48,7 @@ func (r Reconciled) Total() int { return r.Moved + r.Cancelled }
 // is cancelled, as an operator would. An office that left the catalogue
 // is left alone: its bookings stand.
 func (s *Store) Reconcile(ctx context.Context, dir *Directory, reason func(lang string) string) (Reconciled, error) {
+	defer s.takenCache().Purge() // after the commits too (CachedTaken)
 	var done Reconciled
 	now := s.now()
 	offers, err := s.Offers(ctx)
@@ -201,7 +202,7 @@ func (s *Store) displace(ctx context.Context, dp displacement, cands []Slot, let
 				return errFitsAgain
 			}
 		}
-		if err := give(ctx, tx, cur.OfficeID, cur.ServiceID, Key(cur.Start)); err != nil {
+		if err := s.give(ctx, tx, cur.OfficeID, cur.ServiceID, Key(cur.Start)); err != nil {
 			return err
 		}
 		details := map[string]string{"office": cur.OfficeID, "service": cur.ServiceID, "start": cur.Start.Format(time.RFC3339), "code": cur.Code, "reason": reason}

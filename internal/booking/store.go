@@ -10,10 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/cache"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/problem"
@@ -116,6 +119,36 @@ type Store struct {
 	// id), so that every mail about it carries the same link; only its
 	// hash is stored.
 	Key []byte
+	// OffersTTL is how long the pages' list of offers (CachedOffers) is
+	// kept; zero reads it at every request. An edit through this store
+	// shows at once, one through another process within the TTL.
+	OffersTTL time.Duration
+
+	// TakenTTL is how long the time step keeps the places taken of an
+	// office's service (CachedTaken); zero reads them at every request.
+	// A place taken or freed through this store shows at once, through
+	// another process within the TTL: as if the page had been read that
+	// much earlier (a booking checks the place in its transaction).
+	TakenTTL time.Duration
+
+	offersOnce sync.Once
+	offers     *cache.Cache[struct{}, offerList]
+	versions   atomic.Int64
+	takenOnce  sync.Once
+	taken      *cache.Cache[[2]string, takenRead]
+}
+
+// takenRead is the places taken of an office's service in the slots
+// starting in [from, to) (Key), as read.
+type takenRead struct {
+	from, to int64
+	places   map[int64]int
+}
+
+// offerList is a reading of the offers, numbered.
+type offerList struct {
+	list    []Offer
+	version int64
 }
 
 // link is the token of the booking's mailed link.
@@ -132,7 +165,26 @@ func (s *Store) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Offers lists every offer.
+// CachedOffers lists every offer as the pages read it: kept OffersTTL,
+// forgotten when this store changes one. It also returns the reading's
+// number (the shared contents' keys). The list is shared: not to be
+// changed.
+func (s *Store) CachedOffers(ctx context.Context) ([]Offer, int64, error) {
+	s.offersOnce.Do(func() { s.offers = cache.New[struct{}, offerList](s.OffersTTL, 1) })
+	l, err := s.offers.Load(struct{}{}, func() (offerList, error) {
+		list, err := s.Offers(ctx)
+		return offerList{list: list, version: s.versions.Add(1)}, err
+	})
+	return l.list, l.version, err
+}
+
+// forgetOffers drops the kept offers (after a change).
+func (s *Store) forgetOffers() {
+	s.offersOnce.Do(func() { s.offers = cache.New[struct{}, offerList](s.OffersTTL, 1) })
+	s.offers.Purge()
+}
+
+// Offers lists every offer, read from the database.
 func (s *Store) Offers(ctx context.Context) ([]Offer, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT office_id, service_id, minutes, counters, max_future, anonymous FROM booking_offers ORDER BY office_id, service_id`)
 	if err != nil {
@@ -177,6 +229,7 @@ func (s *Store) PutOffer(ctx context.Context, o Offer, by, remote string) error 
 	if errs := o.Validate(); errs != nil {
 		return errs
 	}
+	defer s.forgetOffers()
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO booking_offers (office_id, service_id, minutes, counters, max_future, anonymous, updated_at, updated_by)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -193,6 +246,7 @@ func (s *Store) PutOffer(ctx context.Context, o Offer, by, remote string) error 
 // DeleteOffer stops an office receiving a service by appointment; the
 // bookings made stand.
 func (s *Store) DeleteOffer(ctx context.Context, office, service, by, remote string) error {
+	defer s.forgetOffers()
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM booking_offers WHERE office_id = $1 AND service_id = $2`, office, service)
 		if err != nil {
@@ -231,6 +285,36 @@ func (s *Store) Taken(ctx context.Context, office, service string, from, to time
 		out[k] = n
 	}
 	return out, rows.Err()
+}
+
+// takenCache is the kept places taken (nil: none kept).
+func (s *Store) takenCache() *cache.Cache[[2]string, takenRead] {
+	s.takenOnce.Do(func() { s.taken = cache.New[[2]string, takenRead](s.TakenTTL, 256) })
+	return s.taken
+}
+
+// CachedTaken is Taken as read at most TakenTTL ago, or after this store
+// last took or freed a place. The map is shared: not to be changed; it
+// may hold slots before from (read earlier), never a slot of [from, to)
+// it does not count.
+func (s *Store) CachedTaken(ctx context.Context, office, service string, from, to time.Time) (map[int64]int, error) {
+	c := s.takenCache()
+	if c == nil {
+		return s.Taken(ctx, office, service, from, to)
+	}
+	k := [2]string{office, service}
+	if v, ok := c.Get(k); ok && v.from <= Key(from) && Key(to) <= v.to {
+		return v.places, nil
+	}
+	stamp := c.Stamp()
+	// An hour more than asked: the next requests ask a little later.
+	to = to.Add(time.Hour)
+	places, err := s.Taken(ctx, office, service, from, to)
+	if err != nil {
+		return nil, err
+	}
+	c.Put(stamp, k, takenRead{from: Key(from), to: Key(to), places: places})
+	return places, nil
 }
 
 // Request is a booking asked for.
@@ -313,6 +397,7 @@ var ErrSlot = problem.Fields{"slot": "booking.error.slot_closed"}
 // a place only below it, on the slot's row, which the engine locks). It
 // returns the booking and the token of its mailed link.
 func (s *Store) Book(ctx context.Context, r Request) (*Booking, string, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	if errs := r.Check(); errs != nil {
 		return nil, "", errs
 	}
@@ -358,6 +443,7 @@ func (s *Store) hold(ctx context.Context, tx *sql.Tx, holder string) error {
 // take adds one place to the slot's count if it is below capacity.
 func (s *Store) take(ctx context.Context, tx *sql.Tx, office, service string, start int64, capacity int) error {
 	var taken int
+	s.takenCache().Purge()
 	err := tx.QueryRowContext(ctx, `INSERT INTO booking_slots (office_id, service_id, start_unix, taken) VALUES ($1, $2, $3, 1)
 		ON CONFLICT (office_id, service_id, start_unix) DO UPDATE SET taken = booking_slots.taken + 1
 		WHERE booking_slots.taken < $4 RETURNING taken`, office, service, start, capacity).Scan(&taken)
@@ -370,7 +456,7 @@ func (s *Store) take(ctx context.Context, tx *sql.Tx, office, service string, st
 // giveBack returns a place to the slot of each row of an update's
 // RETURNING office_id, service_id, start_unix (rows and err are the
 // query's), and how many there were.
-func giveBack(ctx context.Context, tx *sql.Tx, rows *sql.Rows, err error) (int, error) {
+func (s *Store) giveBack(ctx context.Context, tx *sql.Tx, rows *sql.Rows, err error) (int, error) {
 	if err != nil {
 		return 0, err
 	}
@@ -392,7 +478,7 @@ func giveBack(ctx context.Context, tx *sql.Tx, rows *sql.Rows, err error) (int, 
 		return 0, err
 	}
 	for _, x := range freed {
-		if err := give(ctx, tx, x.office, x.service, x.start); err != nil {
+		if err := s.give(ctx, tx, x.office, x.service, x.start); err != nil {
 			return 0, err
 		}
 	}
@@ -400,7 +486,8 @@ func giveBack(ctx context.Context, tx *sql.Tx, rows *sql.Rows, err error) (int, 
 }
 
 // give returns a place of the slot.
-func give(ctx context.Context, tx *sql.Tx, office, service string, start int64) error {
+func (s *Store) give(ctx context.Context, tx *sql.Tx, office, service string, start int64) error {
+	s.takenCache().Purge()
 	_, err := tx.ExecContext(ctx, `UPDATE booking_slots SET taken = taken - 1 WHERE office_id = $1 AND service_id = $2 AND start_unix = $3 AND taken > 0`,
 		office, service, start)
 	return err
@@ -562,11 +649,12 @@ func (s *Store) cancel(ctx context.Context, tx *sql.Tx, id, cond string, arg any
 	if err != nil {
 		return nil, err
 	}
-	return b, give(ctx, tx, b.OfficeID, b.ServiceID, Key(b.Start))
+	return b, s.give(ctx, tx, b.OfficeID, b.ServiceID, Key(b.Start))
 }
 
 // Cancel cancels the account's coming booking; another's is not found.
 func (s *Store) Cancel(ctx context.Context, id, accountID, remote string) (*Booking, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	if _, err := s.Get(ctx, id, accountID); err != nil {
 		return nil, err
 	}
@@ -587,6 +675,7 @@ func (s *Store) Cancel(ctx context.Context, id, accountID, remote string) (*Book
 
 // CancelByLink cancels the booking a mailed link names.
 func (s *Store) CancelByLink(ctx context.Context, link string) (*Booking, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	cur, err := s.ByLink(ctx, link)
 	if err != nil {
 		return nil, err
@@ -609,6 +698,7 @@ func (s *Store) CancelByLink(ctx context.Context, link string) (*Booking, error)
 // CancelByOffice cancels a booking of an office for an operator, with
 // the reason told to the resident; the audit log keeps who and why.
 func (s *Store) CancelByOffice(ctx context.Context, id, office string, by Actor) (*Booking, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	var b *Booking
 	letters, lerr := s.letters(ctx)
 	if lerr != nil {
@@ -655,6 +745,7 @@ func (s *Store) Confirm(ctx context.Context, link string) (*Booking, error) {
 // Expire gives back the places of the bookings left unconfirmed past
 // their time, a batch at a time; it returns how many expired.
 func (s *Store) Expire(ctx context.Context) (int, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	total := 0
 	for {
 		n := 0
@@ -662,7 +753,7 @@ func (s *Store) Expire(ctx context.Context) (int, error) {
 			rows, err := tx.QueryContext(ctx, `UPDATE bookings SET state = 'expired', cancelled_at = $1, cancelled_by = 'expiry'
 				WHERE id IN (SELECT id FROM bookings WHERE state = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT 200)
 				RETURNING office_id, service_id, start_unix`, s.now())
-			n, err = giveBack(ctx, tx, rows, err)
+			n, err = s.giveBack(ctx, tx, rows, err)
 			return err
 		})
 		total += n
@@ -764,7 +855,7 @@ func (s *Store) Erase(ctx context.Context, tx *sql.Tx, accountID string) error {
 	now := s.now()
 	rows, err := tx.QueryContext(ctx, `UPDATE bookings SET state = 'cancelled', cancelled_at = $1, cancelled_by = 'resident'
 		WHERE account_id = $2 AND state IN ('pending', 'confirmed') AND start_at > $1 RETURNING office_id, service_id, start_unix`, now, accountID)
-	if _, err := giveBack(ctx, tx, rows, err); err != nil {
+	if _, err := s.giveBack(ctx, tx, rows, err); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE bookings SET given_name = '', family_name = '', email = '', phone = '', notes = '', sex = '',
@@ -815,6 +906,7 @@ func (s *Store) bookTx(ctx context.Context, tx *sql.Tx, r Request, b *Booking, h
 // its capacity (ErrSlotTaken), follows with the queue's check-in ticket,
 // and writes the audit entry and the mail ("moved").
 func (s *Store) MoveByLink(ctx context.Context, link string, g Grid, start time.Time, remote string) (*Booking, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	if link == "" || len(link) > 100 {
 		return nil, ErrNotLive
 	}
@@ -842,7 +934,7 @@ func (s *Store) MoveByLink(ctx context.Context, link string, g Grid, start time.
 		if Key(cur.Start) == Key(slot.Start) {
 			return nil // already there
 		}
-		if err := give(ctx, tx, cur.OfficeID, cur.ServiceID, Key(cur.Start)); err != nil {
+		if err := s.give(ctx, tx, cur.OfficeID, cur.ServiceID, Key(cur.Start)); err != nil {
 			return err
 		}
 		if err := s.relocate(ctx, tx, cur, slot, now); err != nil {
@@ -868,6 +960,7 @@ func (s *Store) MoveByLink(ctx context.Context, link string, g Grid, start time.
 // booked in one transaction, so that the resident never holds both, nor
 // loses the old one when the new slot is taken meanwhile.
 func (s *Store) Move(ctx context.Context, id string, r Request) (*Booking, error) {
+	defer s.takenCache().Purge() // after the commit too: a reading between the purge in the transaction and its commit is not kept
 	if r.AccountID == "" {
 		return nil, ErrNotFound
 	}

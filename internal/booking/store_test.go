@@ -444,3 +444,56 @@ func TestComingCountsBeyondTheList(t *testing.T) {
 		}
 	})
 }
+
+// The places taken as the time step reads them (CachedTaken, kept an
+// hour here): a place taken or freed through this store shows at once,
+// one through another store (another process) only when the kept reading
+// is read again (here: a wider range than was read), and never differs
+// from Taken after this store's change.
+func TestCachedTaken(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ts := newTestStore(t, d, 2)
+		ts.TakenTTL = time.Hour
+		other := newTestStore(t, d, 2)
+		start := tomorrow10()
+		now := time.Now()
+		from, to := now, now.Add(MaxAhead)
+		places := func(s *Store, from, to time.Time) int {
+			t.Helper()
+			got, err := s.CachedTaken(ctx, "anagrafe", "carta-identita", from, to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got[Key(start)]
+		}
+		if n := places(ts.Store, from, to); n != 0 {
+			t.Fatalf("before any booking: %d taken", n)
+		}
+		b, _, err := ts.Book(ctx, ts.request("acc-1", start))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := places(ts.Store, from, to); n != 1 {
+			t.Errorf("after this store's booking: %d taken, want 1", n)
+		}
+		// Another process books the slot's second place: this store still
+		// shows its reading...
+		if _, _, err := other.Book(ctx, other.request("acc-2", start)); err != nil {
+			t.Fatal(err)
+		}
+		if n := places(ts.Store, from, to); n != 1 {
+			t.Errorf("the kept reading after another store's booking: %d taken, want 1", n)
+		}
+		// ...until it reads again: a range past the one it read.
+		if n := places(ts.Store, from, to.Add(24*time.Hour)); n != 2 {
+			t.Errorf("read again: %d taken, want 2", n)
+		}
+		if _, err := ts.Cancel(ctx, b.ID, "acc-1", "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		if n := places(ts.Store, from, to); n != 1 {
+			t.Errorf("after this store's cancellation: %d taken, want 1", n)
+		}
+	})
+}

@@ -1,7 +1,9 @@
 package booking
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/fnv"
 	"net/http"
 	"net/url"
 	"slices"
@@ -115,6 +117,10 @@ type Choice struct {
 	// Unbookable is the service the flow was asked to start from when no
 	// office books it online.
 	Unbookable *Service
+
+	// shared names the catalogue's and the offers' readings the choice was
+	// read against ("" when either is unknown): the shared contents' key.
+	shared string
 }
 
 // Query is the choice as the next step's query.
@@ -253,12 +259,38 @@ type ErrorLink struct {
 }
 
 func (h *Web) flowPage(w http.ResponseWriter, r *http.Request, status int, name string, d *FlowData) {
+	h.renderFlow(w, r, h.newFlowPage(r), status, name, d)
+}
+
+// newFlowPage is a page of the flow, before its content.
+func (h *Web) newFlowPage(r *http.Request) *web.Page {
+	p := h.App.NewPage(r, "booking.title")
+	p.Breadcrumb = []web.Crumb{{Label: p.T("booking.title")}}
+	return p
+}
+
+// shared declares the content of a step the same for every visitor who
+// made the same choice, in the same minute (what is open, which slots are
+// past), with the same catalogue, offers and, for the free slots, places
+// taken (what): a choice that moves a booking, or with errors, is not. It
+// reports whether the content is at hand, and the step's work can be
+// skipped.
+func (h *Web) shared(p *web.Page, name string, c *Choice, errs problem.Fields, now time.Time, what string) bool {
+	if c.shared == "" || len(errs) > 0 || c.Move != "" || c.LinkMove != "" {
+		return false
+	}
+	key := c.shared + "|" + now.In(hours.Rome).Format("2006-01-02T15:04") + "|" + c.Query().Encode() + "|" + what
+	if c.Unbookable != nil {
+		key += "|" + c.Unbookable.ID
+	}
+	return h.App.SharedContent(p, name, key)
+}
+
+func (h *Web) renderFlow(w http.ResponseWriter, r *http.Request, p *web.Page, status int, name string, d *FlowData) {
 	d.Steps = flowSteps
 	if d.Choice == nil {
 		d.Choice = &Choice{}
 	}
-	p := h.App.NewPage(r, "booking.title")
-	p.Breadcrumb = []web.Crumb{{Label: p.T("booking.title")}}
 	d.Lang = p.Lang
 	if len(d.Errors) > 0 && len(d.Index) == 0 {
 		for _, k := range []string{"office", "service", "slot", "given_name", "family_name", "email", "phone", "notes"} {
@@ -350,12 +382,23 @@ func (h *Web) load(w http.ResponseWriter, r *http.Request) (*Directory, []Offer,
 		h.App.Fail(w, r, err)
 		return nil, nil, nil, nil, false
 	}
-	offers, err := h.Store.Offers(r.Context())
+	// The pages read the kept offers; a change (a booking) reads them
+	// from the database.
+	var offers []Offer
+	var version int64
+	if r.Method == http.MethodGet {
+		offers, version, err = h.Store.CachedOffers(r.Context())
+	} else {
+		offers, err = h.Store.Offers(r.Context())
+	}
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return nil, nil, nil, nil, false
 	}
 	c, errs := h.read(r, dir, offers)
+	if version != 0 && dir.Version != 0 {
+		c.shared = strconv.FormatInt(dir.Version, 10) + "." + strconv.FormatInt(version, 10)
+	}
 	return dir, offers, c, errs, true
 }
 
@@ -375,6 +418,11 @@ func (h *Web) renderPlace(w http.ResponseWriter, r *http.Request, dir *Directory
 		d.Unbookable = c.Unbookable.Title
 	}
 	now := h.now()
+	p := h.newFlowPage(r)
+	if h.shared(p, "booking_place", c, errs, now, "") {
+		h.renderFlow(w, r, p, http.StatusOK, "booking_place", d)
+		return
+	}
 	for _, o := range dir.Offices {
 		n := len(officeOffers(dir, offers, o.ID, c.Preset))
 		if n == 0 {
@@ -403,7 +451,7 @@ func (h *Web) renderPlace(w http.ResponseWriter, r *http.Request, dir *Directory
 	if len(errs) > 0 {
 		status = http.StatusUnprocessableEntity
 	}
-	h.flowPage(w, r, status, "booking_place", d)
+	h.renderFlow(w, r, p, status, "booking_place", d)
 }
 
 // reason is the second step: the services the office receives for, each
@@ -466,12 +514,16 @@ func (h *Web) times(w http.ResponseWriter, r *http.Request) {
 func (h *Web) renderTimes(w http.ResponseWriter, r *http.Request, c *Choice, errs problem.Fields, alert string) {
 	now := h.now()
 	from, to := now, now.Add(MaxAhead)
-	taken, err := h.Store.Taken(r.Context(), c.Office.ID, c.Service.ID, from, to)
+	// The places taken as read a moment ago (TakenTTL), unless a booking
+	// just found its slot taken: then as they are now.
+	taken, err := h.Store.CachedTaken(r.Context(), c.Office.ID, c.Service.ID, from, to)
+	if alert != "" {
+		taken, err = h.Store.Taken(r.Context(), c.Office.ID, c.Service.ID, from, to)
+	}
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return
 	}
-	slots := h.grid(c).Slots(from, to, now, taken)
 	d := &FlowData{Step: 3, Choice: c, Errors: errs, Alert: alert}
 	var chosen hours.Date
 	if v := r.URL.Query().Get("giorno"); v != "" {
@@ -480,6 +532,12 @@ func (h *Web) renderTimes(w http.ResponseWriter, r *http.Request, c *Choice, err
 	if c.Slot != nil {
 		chosen = hours.DateOf(c.Slot.Start)
 	}
+	p := h.newFlowPage(r)
+	if alert == "" && h.shared(p, "booking_time", c, errs, now, chosen.String()+"|"+takenKey(taken)) {
+		h.renderFlow(w, r, p, http.StatusOK, "booking_time", d)
+		return
+	}
+	slots := h.grid(c).Slots(from, to, now, taken)
 	for _, s := range slots {
 		if s.Free() == 0 || (c.Evening && !s.Evening()) {
 			continue
@@ -511,7 +569,25 @@ func (h *Web) renderTimes(w http.ResponseWriter, r *http.Request, c *Choice, err
 			status = http.StatusUnprocessableEntity
 		}
 	}
-	h.flowPage(w, r, status, "booking_time", d)
+	h.renderFlow(w, r, p, status, "booking_time", d)
+}
+
+// takenKey names the places taken (Taken) in a few bytes: a hash of the
+// slots' starts and places, in order.
+func takenKey(taken map[int64]int) string {
+	keys := make([]int64, 0, len(taken))
+	for k := range taken {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	h := fnv.New64a()
+	var b [16]byte
+	for _, k := range keys {
+		binary.LittleEndian.PutUint64(b[:8], uint64(k))
+		binary.LittleEndian.PutUint64(b[8:], uint64(taken[k]))
+		h.Write(b[:])
+	}
+	return strconv.Itoa(len(keys)) + "." + strconv.FormatUint(h.Sum64(), 36)
 }
 
 // first finds the first free slot for a service across its competent

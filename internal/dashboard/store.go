@@ -134,6 +134,9 @@ type Store struct {
 	// counted (DefaultLag).
 	Lag time.Duration
 	Now func() time.Time
+	// Recheck is how long the pages' view is kept before the counters'
+	// version is read again (DefaultRecheck).
+	Recheck time.Duration
 
 	mu    sync.Mutex
 	cache *cached
@@ -160,6 +163,7 @@ var ErrConcurrent = errors.New("dashboard: another collection moved the watermar
 // watermark, up to the clock less the lag, and measures the gauges. It
 // returns how many events it counted.
 func (s *Store) Collect(ctx context.Context) (int, error) {
+	defer s.recheck()
 	lag := s.Lag
 	if lag == 0 {
 		lag = DefaultLag
@@ -264,6 +268,7 @@ func (s *Store) collect(ctx context.Context, src Source, upto, now time.Time) (i
 
 // Measure replaces the gauges' levels with what they measure now.
 func (s *Store) Measure(ctx context.Context) error {
+	defer s.recheck()
 	now := s.now()
 	var errs []error
 	for _, g := range s.Gauges {
@@ -309,6 +314,7 @@ func (s *Store) Measure(ctx context.Context) error {
 // the catalogue does not keep. One at a time (the levels' lock), so that
 // two processes at once write one snapshot.
 func (s *Store) Snapshot(ctx context.Context) error {
+	defer s.recheck()
 	if s.Reach == nil {
 		return nil
 	}

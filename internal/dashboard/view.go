@@ -113,6 +113,9 @@ type View struct {
 	PaidOnline, PaidAll BySex
 	MeasuredAt          time.Time
 	CollectedAt         string
+
+	// version is the counters' version the view was built from.
+	version string
 }
 
 // ReachRow is a service's week of reach as first recorded and now, and
@@ -126,18 +129,40 @@ type ReachRow struct {
 type cached struct {
 	version string
 	view    *View
+	// checked is when version was read.
+	checked time.Time
 }
 
-// View is the dashboard's figures, read from the counters.
+// DefaultRecheck is how long a view is shown before the counters'
+// version is read again (Store.Recheck).
+const DefaultRecheck = 10 * time.Second
+
+// View is the dashboard's figures, read from the counters. The view is
+// kept until the counters change: their version is read again Recheck
+// after the last reading, at once after a collection by this process (a
+// collection by another shows within Recheck).
 func (s *Store) View(ctx context.Context) (*View, error) {
+	recheck := s.Recheck
+	if recheck == 0 {
+		recheck = DefaultRecheck
+	}
+	now := time.Now()
+	s.mu.Lock()
+	c := s.cache
+	s.mu.Unlock()
+	if c != nil && !c.checked.IsZero() && now.Sub(c.checked) < recheck && now.After(c.checked) {
+		return c.view, nil
+	}
 	version, err := s.version(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	c := s.cache
-	s.mu.Unlock()
 	if c != nil && c.version == version {
+		s.mu.Lock()
+		if s.cache == c {
+			s.cache = &cached{version: version, view: c.view, checked: now}
+		}
+		s.mu.Unlock()
 		return c.view, nil
 	}
 	v, err := s.build(ctx)
@@ -145,10 +170,21 @@ func (s *Store) View(ctx context.Context) (*View, error) {
 		return nil, err
 	}
 	v.CollectedAt, _, _ = strings.Cut(version, "|")
+	v.version = version
 	s.mu.Lock()
-	s.cache = &cached{version: version, view: v}
+	s.cache = &cached{version: version, view: v, checked: now}
 	s.mu.Unlock()
 	return v, nil
+}
+
+// recheck has the next View read the counters' version (after this
+// process changed them).
+func (s *Store) recheck() {
+	s.mu.Lock()
+	if s.cache != nil {
+		s.cache = &cached{version: s.cache.version, view: s.cache.view}
+	}
+	s.mu.Unlock()
 }
 
 func (s *Store) build(ctx context.Context) (*View, error) {

@@ -168,6 +168,9 @@ func (h *Web) page(staff bool) http.HandlerFunc {
 		} else {
 			p.Breadcrumb = []web.Crumb{{Label: p.T("dashboard.home"), Href: "/"}, {Label: p.Title}}
 		}
+		// The content is every visitor's of the audience, until the
+		// counters change: only the header is rendered at each request.
+		h.App.SharedContent(p, "dashboard", strconv.FormatBool(staff)+"|"+v.version)
 		p.Data = h.cached(r.Context(), p, v, staff)
 		h.App.HTML(w, r, http.StatusOK, "dashboard", p)
 	}
