@@ -9,7 +9,7 @@
 -- removes rows older than an hour.
 CREATE TABLE identity_changes (
 -- +postgres
-    seq BIGSERIAL PRIMARY KEY,
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 -- +sqlite
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
 -- +end
