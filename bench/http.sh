@@ -273,6 +273,12 @@ done
 # the page (the first may fill a cache of shared contents); an anonymous page that the page cache
 # answers shows 0.
 declare -A queries
+if [[ "$login" != none ]]; then
+  # The login just changed the account: each process keeps it out of its session cache for a few
+  # seconds (identity.SessionCache.HotFor, 5 s), and reads the session from the database meanwhile.
+  # Pages are measured as the resident gets them after that.
+  sleep 6
+fi
 for p in "${paths[@]}"; do
   [[ "$p" == /* ]] || die "path '$p' must start with /"
   for _ in 1 2; do
