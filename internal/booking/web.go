@@ -1,7 +1,6 @@
 package booking
 
 import (
-	"encoding/binary"
 	"errors"
 	"hash/fnv"
 	"net/http"
@@ -581,11 +580,10 @@ func takenKey(taken map[int64]int) string {
 	}
 	slices.Sort(keys)
 	h := fnv.New64a()
-	var b [16]byte
+	b := make([]byte, 0, 48)
 	for _, k := range keys {
-		binary.LittleEndian.PutUint64(b[:8], uint64(k))
-		binary.LittleEndian.PutUint64(b[8:], uint64(taken[k]))
-		h.Write(b[:])
+		b = strconv.AppendInt(append(strconv.AppendInt(b[:0], k, 10), ':'), int64(taken[k]), 10)
+		_, _ = h.Write(append(b, ';'))
 	}
 	return strconv.Itoa(len(keys)) + "." + strconv.FormatUint(h.Sum64(), 36)
 }
