@@ -27,6 +27,7 @@ var periodicKinds = []string{
 	"booking.unconfirmed-bookings",
 	"cie.expired-logins",
 	"booking.reminders",
+	"booking.tickets-sexes",
 	"booking.bookings-the-hours-no-longer-hold",
 	"dashboard.figures",
 	"certificates.paid-stamp-duties",
@@ -77,7 +78,7 @@ func TestPeriodicJobsRunOnceAcrossProcessesAsWired(t *testing.T) {
 			ctx := context.Background()
 			var queues []*jobs.Jobs
 			// period is each periodic job's period; the daily ones' is a day.
-			period := map[string]time.Duration{"news.digest": 24 * time.Hour, "booking.reminders": 24 * time.Hour, "sportello.expired-applications": 24 * time.Hour,
+			period := map[string]time.Duration{"news.digest": 24 * time.Hour, "booking.reminders": 24 * time.Hour, "booking.tickets-sexes": 24 * time.Hour, "sportello.expired-applications": 24 * time.Hour,
 				"schools.monthly-bills": 24 * time.Hour}
 			for _, d := range h {
 				a := newApps(t, d)

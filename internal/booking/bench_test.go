@@ -97,7 +97,7 @@ func BenchmarkQueue(b *testing.B) {
 			s := &Store{DB: engine.open(b), Now: func() time.Time { return now }}
 			o := &Office{ID: "anagrafe", Name: "Anagrafe", Hours: h}
 			for range 200 {
-				if _, _, err := s.TakeTicket(ctx, o, "carta-identita", ChannelOnline); err != nil {
+				if _, _, err := s.TakeTicket(ctx, o, "carta-identita", ChannelOnline, ""); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -111,7 +111,7 @@ func BenchmarkQueue(b *testing.B) {
 			})
 			b.Run("take", func(b *testing.B) {
 				for b.Loop() {
-					if _, _, err := s.TakeTicket(ctx, o, "carta-identita", ChannelOnline); err != nil {
+					if _, _, err := s.TakeTicket(ctx, o, "carta-identita", ChannelOnline, ""); err != nil {
 						b.Fatal(err)
 					}
 				}

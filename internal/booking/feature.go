@@ -149,6 +149,12 @@ func (m *Module) Feature() feature.Feature {
 				}
 				return err
 			})
+			// The tickets' sexes, counted by the dashboard long before, at
+			// night.
+			h.Daily("tickets' sexes", 3, 45, func(ctx context.Context, day time.Time) error {
+				_, err := m.Store.ForgetSexes(ctx, day)
+				return err
+			})
 			// The reminder of tomorrow's appointments, at 09:00.
 			h.Daily("reminders", 9, 0, func(ctx context.Context, day time.Time) error {
 				next := hours.DateOf(day).AddDays(1)

@@ -24,8 +24,8 @@ type Figures struct {
 	Offices  []Tally // by office id
 	Services []Tally // by service id
 	// BySex are the appointments by the booker's proven sex: one row per
-	// Sexes, small counts hidden (MinCell). Tickets are anonymous: none
-	// is counted by sex.
+	// Sexes, small counts hidden (MinCell). Tickets are counted by sex on
+	// the dashboard (its queue waits), not here.
 	BySex []SexTally
 }
 

@@ -36,7 +36,7 @@ func TestFigures(t *testing.T) {
 		var tickets []*Ticket
 		var tokens []string
 		for range 3 {
-			tk, token, err := s.TakeTicket(ctx, o, "cie", ChannelOnline)
+			tk, token, err := s.TakeTicket(ctx, o, "cie", ChannelOnline, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +54,7 @@ func TestFigures(t *testing.T) {
 		step(wed(9, 30), func() error { _, err := s.CallNext(ctx, o.ID, "1", "op"); return err })
 		step(wed(9, 35), func() error { _, err := s.Finish(ctx, o.ID, tickets[1].ID, Skipped, "op"); return err })
 		step(wed(9, 40), func() error { _, err := s.Withdraw(ctx, tokens[2]); return err })
-		step(wed(9, 50), func() error { _, _, err := s.TakeTicket(ctx, o, "tari", ChannelKiosk); return err })
+		step(wed(9, 50), func() error { _, _, err := s.TakeTicket(ctx, o, "tari", ChannelKiosk, ""); return err })
 
 		for i, b := range []struct {
 			start          time.Time
@@ -481,14 +481,14 @@ func TestQueueBounds(t *testing.T) {
 		ts.Now = func() time.Time { return now }
 		o := &Office{ID: "anagrafe", Hours: ts.grid.Hours}
 		for range MaxOnlineWaiting {
-			if _, _, err := ts.TakeTicket(ctx, o, "carta-identita", ChannelOnline); err != nil {
+			if _, _, err := ts.TakeTicket(ctx, o, "carta-identita", ChannelOnline, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, _, err := ts.TakeTicket(ctx, o, "carta-identita", ChannelOnline); !errors.Is(err, ErrTooManyOnline) {
+		if _, _, err := ts.TakeTicket(ctx, o, "carta-identita", ChannelOnline, ""); !errors.Is(err, ErrTooManyOnline) {
 			t.Fatalf("one online ticket too many: %v", err)
 		}
-		if _, _, err := ts.TakeTicket(ctx, o, "carta-identita", ChannelKiosk); err != nil {
+		if _, _, err := ts.TakeTicket(ctx, o, "carta-identita", ChannelKiosk, ""); err != nil {
 			t.Fatalf("the kiosk: %v", err)
 		}
 

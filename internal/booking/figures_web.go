@@ -152,7 +152,7 @@ func (h *Web) boFiguresCSV(w http.ResponseWriter, r *http.Request) {
 	for i := range f.Services {
 		row("service", &f.Services[i])
 	}
-	// By sex: appointments only (tickets are anonymous); a hidden count is
+	// By sex: appointments only (tickets by sex: the dashboard); a hidden count is
 	// "c" (confidential, as Eurostat marks it), and so is a share from it.
 	for _, t := range f.BySex {
 		key := t.Sex

@@ -82,6 +82,10 @@ type Ticket struct {
 	CalledAt, DoneAt  *time.Time
 	Counter           string
 	Recalls           int
+	// Sex is who waits, "F" or "M" as proven (ProvenSex), "" unknown: the
+	// dashboard's waits by sex. Written when the ticket is taken, not
+	// read back with the others.
+	Sex string
 }
 
 // Label is the number as the display and the ticket show it: A for a
@@ -129,7 +133,7 @@ func scanTicket(row scanner) (*Ticket, error) {
 // TakeTicket gives a walk-in a ticket for a service at an office open now
 // (and not about to close); it returns the ticket and the token of its
 // link, which only its holder has.
-func (s *Store) TakeTicket(ctx context.Context, o *Office, serviceID, channel string) (*Ticket, string, error) {
+func (s *Store) TakeTicket(ctx context.Context, o *Office, serviceID, channel, sex string) (*Ticket, string, error) {
 	now := s.now()
 	if o.Hours == nil || !o.Hours.OpenAt(now) || !o.Hours.OpenAt(now.Add(LastTicketBefore)) {
 		return nil, "", ErrOfficeClosed
@@ -137,7 +141,8 @@ func (s *Store) TakeTicket(ctx context.Context, o *Office, serviceID, channel st
 	if channel != ChannelKiosk {
 		channel = ChannelOnline
 	}
-	t := &Ticket{ID: tokens.ID(), OfficeID: o.ID, Day: dayOf(now), ServiceID: serviceID, Channel: channel, State: Waiting, TakenAt: now}
+	t := &Ticket{ID: tokens.ID(), OfficeID: o.ID, Day: dayOf(now), ServiceID: serviceID, Channel: channel, State: Waiting, TakenAt: now,
+		Sex: ProvenSex(sex, true)}
 	token := tokens.Secret(24)
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		return s.insertTicket(ctx, tx, t, token)
@@ -171,9 +176,9 @@ func (s *Store) insertTicket(ctx context.Context, tx *sql.Tx, t *Ticket, token s
 			return ErrTooManyOnline
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO queue_tickets (id, office_id, day, number, service_id, booking_id, channel, state, token_hash, taken_at, due_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		t.ID, t.OfficeID, t.Day, t.Number, t.ServiceID, t.BookingID, t.Channel, t.State, tokens.Hash(token), t.TakenAt, t.DueAt)
+	_, err := tx.ExecContext(ctx, `INSERT INTO queue_tickets (id, office_id, day, number, service_id, booking_id, channel, state, token_hash, taken_at, due_at, sex)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		t.ID, t.OfficeID, t.Day, t.Number, t.ServiceID, t.BookingID, t.Channel, t.State, tokens.Hash(token), t.TakenAt, t.DueAt, t.Sex)
 	return err
 }
 
@@ -199,6 +204,10 @@ func (s *Store) CheckIn(ctx context.Context, officeID, code string) (*Ticket, st
 			if err == nil {
 				err = errCheckedIn
 			}
+			return err
+		}
+		// The booker's sex as the booking recorded it (proven or "").
+		if err := tx.QueryRowContext(ctx, `SELECT sex FROM bookings WHERE id = $1`, b.ID).Scan(&t.Sex); err != nil {
 			return err
 		}
 		return s.insertTicket(ctx, tx, t, token)

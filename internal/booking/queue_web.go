@@ -218,7 +218,16 @@ func (h *Web) queueTake(w http.ResponseWriter, r *http.Request) {
 		h.App.Fail(w, r, err)
 		return
 	}
-	_, token, err := h.Store.TakeTicket(r.Context(), o, s.ID, channel)
+	// Who waits, for the dashboard's waits by sex: a logged-in resident's
+	// proven sex, nothing else of them (the ticket names no one); never at
+	// the kiosk, a device the office shares, nor for an operator's session
+	// (a desk taking tickets for callers, a kiosk left on an operator's
+	// login): who waits is not the operator.
+	sex := ""
+	if acc, _ := identity.Current(r.Context()); acc != nil && acc.Kind == identity.KindResident && channel == ChannelOnline {
+		sex = ProvenSex(acc.Sex, acc.BirthSource.Proven())
+	}
+	_, token, err := h.Store.TakeTicket(r.Context(), o, s.ID, channel, sex)
 	if err != nil {
 		h.queueRefused(w, r, err, map[string]string{"service": service})
 		return

@@ -11,17 +11,18 @@ import (
 // ServedTicket is a ticket of the queue served, as the dashboard counts
 // it: when it was done, for which service, and how long it waited from
 // being taken to its (last) call, as the figures page measures it.
-// Tickets are anonymous: no sex.
+// Sex is who waited, as the ticket recorded it: proven, or "" (a ticket
+// of the kiosk, of an anonymous visitor, or of a closed account).
 type ServedTicket struct {
-	At      time.Time
-	Service string
-	Wait    time.Duration
+	At           time.Time
+	Service, Sex string
+	Wait         time.Duration
 }
 
 // Served are the tickets served in [from, to) (by done_at): the
 // dashboard's waiting times, added to its counters as they happen.
 func (s *Store) Served(ctx context.Context, from, to time.Time) ([]ServedTicket, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT done_at, service_id, taken_at, called_at FROM queue_tickets
+	rows, err := s.DB.QueryContext(ctx, `SELECT done_at, service_id, sex, taken_at, called_at FROM queue_tickets
 		WHERE done_at >= $1 AND done_at < $2 AND state = 'served' ORDER BY done_at`, from.UTC(), to.UTC())
 	if err != nil {
 		return nil, err
@@ -32,7 +33,7 @@ func (s *Store) Served(ctx context.Context, from, to time.Time) ([]ServedTicket,
 		var t ServedTicket
 		var taken time.Time
 		var called sql.NullTime
-		if err := rows.Scan(&t.At, &t.Service, &taken, &called); err != nil {
+		if err := rows.Scan(&t.At, &t.Service, &t.Sex, &taken, &called); err != nil {
 			return nil, err
 		}
 		if called.Valid && called.Time.After(taken) {
@@ -78,6 +79,22 @@ func (s *Store) Kept(ctx context.Context, from, to time.Time) ([]KeptAppointment
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// SexKeptFor is how long a ticket keeps the sex of who waited: long past
+// the dashboard's counting of it (minutes after it is served), then
+// cleared (ForgetSexes), so that no ticket keeps it beside its office,
+// service and times for longer than the figures need.
+const SexKeptFor = 40 * 24 * time.Hour
+
+// ForgetSexes clears the sex of the tickets taken more than SexKeptFor
+// before now; it returns how many.
+func (s *Store) ForgetSexes(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.DB.ExecContext(ctx, `UPDATE queue_tickets SET sex = '' WHERE taken_at < $1 AND sex <> ''`, now.Add(-SexKeptFor).UTC())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // DaysBetween is how many calendar days from a to b (negative when b is

@@ -858,6 +858,10 @@ func (s *Store) Erase(ctx context.Context, tx *sql.Tx, accountID string) error {
 	if _, err := s.giveBack(ctx, tx, rows, err); err != nil {
 		return err
 	}
+	if _, err := tx.ExecContext(ctx, `UPDATE queue_tickets SET sex = '' WHERE sex <> '' AND booking_id IN (SELECT id FROM bookings WHERE account_id = $1)`,
+		accountID); err != nil {
+		return err
+	}
 	_, err = tx.ExecContext(ctx, `UPDATE bookings SET given_name = '', family_name = '', email = '', phone = '', notes = '', sex = '',
 		account_id = '', holder = 'closed:' || id WHERE account_id = $1`, accountID)
 	return err

@@ -146,6 +146,29 @@ func TestAppointmentWaitsView(t *testing.T) {
 	})
 }
 
+// Tickets served reach the view by year and class of wait, and by class
+// and the sex of who waited over all years (unknown for an anonymous one).
+func TestQueueWaitsView(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		src := &events{}
+		at := func(y int) time.Time { return time.Date(y, 5, 4, 9, 0, 0, 0, time.UTC) }
+		src.add(Event{At: at(2025), Key: "cie:" + WaitBucket(5*time.Minute), Sex: "F"}, Event{At: at(2025), Key: "tari:" + WaitBucket(8*time.Minute), Sex: "M"},
+			Event{At: at(2026), Key: "cie:" + WaitBucket(2*time.Minute)}, Event{At: at(2026), Key: "cie:" + WaitBucket(45*time.Minute), Sex: "F"})
+		s := &Store{DB: d, Sources: []Source{src.source(QueueWaits)}, Now: func() time.Time { return at(2027) }}
+		if _, err := s.Collect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.View(ctx)
+		if err != nil || len(v.Waits) != 2 || v.Waits[0].N["0-10"] != 2 || v.Waits[1].N["0-10"] != 1 || v.Waits[1].N["30-60"] != 1 {
+			t.Fatalf("by year: %+v, %v", v.Waits, err)
+		}
+		if got := v.WaitsBySex["0-10"]; got != (BySex{F: 1, M: 1, U: 1}) || v.WaitsBySex["30-60"] != (BySex{F: 1}) || len(v.WaitsBySex) != 2 {
+			t.Errorf("by sex: %+v", v.WaitsBySex)
+		}
+	})
+}
+
 // Each service's week of reach is recorded the first time and then only
 // when it changes, dated, once whatever the processes collecting at once;
 // the view has each service's first and latest week, the open data every

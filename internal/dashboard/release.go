@@ -137,10 +137,7 @@ func publicSums(c baseCell) []string {
 	case QueueWaits, AppointmentWaits:
 		_, bucket, _ := strings.Cut(k, ":")
 		out := []string{f + "|" + y + "|" + bucket, f + "|" + y}
-		if f == AppointmentWaits {
-			out = append(out, f+"||"+bucket+"|"+s, f+"||"+bucket)
-		}
-		return out
+		return append(out, f+"||"+bucket+"|"+s, f+"||"+bucket)
 	case Active30, Active90:
 		return []string{f + "||" + s, f}
 	case Open, Open + "_late":

@@ -98,8 +98,12 @@ type View struct {
 	// Paid are the payments by category: on the portal (checkout) and
 	// all of them; PaidOnline and PaidAll their sums.
 	Paid []PaidRow
-	// Waits are the queue's tickets served by year and wait (WaitBuckets).
-	Waits []WaitYear
+	// Waits are the queue's tickets served by year and wait (WaitBuckets);
+	// WaitsBySex the same by wait and sex of who waited, all years
+	// together (proven at a check-in or an online ticket taken logged in;
+	// unknown at the kiosk or anonymously).
+	Waits      []WaitYear
+	WaitsBySex map[string]BySex
 	// Appointments are the appointments kept by year and days waited
 	// (DaysBuckets); AppointmentsBySex the same by days waited and sex,
 	// all years together.
@@ -204,6 +208,7 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 	waits := map[string]map[string]int64{}
 	appts := map[string]map[string]int64{}
 	v.AppointmentsBySex = map[string]BySex{}
+	v.WaitsBySex = map[string]BySex{}
 	year := func(m map[string]*Year, y string) *Year {
 		if m[y] == nil {
 			m[y] = &Year{Year: y}
@@ -240,6 +245,9 @@ func (s *Store) build(ctx context.Context) (*View, error) {
 				waits[y] = map[string]int64{}
 			}
 			waits[y][bucket] += n
+			w := v.WaitsBySex[bucket]
+			w.add(sex, n)
+			v.WaitsBySex[bucket] = w
 		case AppointmentWaits:
 			_, bucket, _ := strings.Cut(key, ":")
 			if appts[y] == nil {

@@ -366,22 +366,28 @@ func (h *Web) data(p *web.Page, v *View, names map[string]string, staff bool) *P
 	d.Figures = append(d.Figures, byYear(QueueWaits, "attese", "dashboard.waits.title", "dashboard.waits.lead", WaitBuckets, "min", v.Waits))
 	days := p.T("dashboard.days")
 	d.Figures = append(d.Figures, byYear(AppointmentWaits, "appuntamenti", "dashboard.appointments.title", "dashboard.appointments.lead", DaysBuckets, days, v.Appointments))
-	apptSex := Figure{ID: "appuntamenti-sesso", Title: p.T("dashboard.appointments_sex.title"), Lead: p.T("dashboard.appointments_sex.lead"), Legend: legend,
-		Table: Table{Caption: p.T("dashboard.appointments_sex.title"), Head: append([]string{p.T("dashboard.appointments_sex.wait")}, sexHead...)}}
-	var apptRows []chart.Row
-	var apptPeak float64
-	for _, b := range DaysBuckets {
-		n, ok := v.AppointmentsBySex[b]
-		if !ok {
-			continue
+	// A wait's figure by sex, all years together: each bucket's count
+	// stacked by sex.
+	waitSex := func(figure, id, msg string, buckets []string, unit string, n map[string]BySex) Figure {
+		f := Figure{ID: id, Title: p.T(msg + ".title"), Lead: p.T(msg + ".lead"), Legend: legend,
+			Table: Table{Caption: p.T(msg + ".title"), Head: append([]string{p.T(msg + ".wait")}, sexHead...)}}
+		var rows []chart.Row
+		var peak float64
+		for _, b := range buckets {
+			x, ok := n[b]
+			if !ok {
+				continue
+			}
+			at := figure + "||" + b
+			peak = max(peak, val(at, x.Total()))
+			rows = append(rows, chart.Row{Label: b + " " + unit + ": " + c(at, x.Total()), Values: []float64{val(at+"|F", x.F), val(at+"|M", x.M), val(at+"|", x.U)}})
+			f.Table.Rows = append(f.Table.Rows, append([]string{b + " " + unit}, bySex(at, x)...))
 		}
-		at := AppointmentWaits + "||" + b
-		apptPeak = max(apptPeak, val(at, n.Total()))
-		apptRows = append(apptRows, chart.Row{Label: b + " " + days + ": " + c(at, n.Total()), Values: []float64{val(at+"|F", n.F), val(at+"|M", n.M), val(at+"|", n.U)}})
-		apptSex.Table.Rows = append(apptSex.Table.Rows, append([]string{b + " " + days}, bySex(at, n)...))
+		f.Chart = chart.Stacked{ID: "chart-" + id, Title: f.Title, Desc: p.T("dashboard.chart.desc"), Total: peak, Rows: rows}.SVG()
+		return f
 	}
-	apptSex.Chart = chart.Stacked{ID: "chart-appuntamenti-sesso", Title: apptSex.Title, Desc: p.T("dashboard.chart.desc"), Total: apptPeak, Rows: apptRows}.SVG()
-	d.Figures = append(d.Figures, apptSex)
+	d.Figures = append(d.Figures, waitSex(QueueWaits, "attese-sesso", "dashboard.waits_sex", WaitBuckets, "min", v.WaitsBySex))
+	d.Figures = append(d.Figures, waitSex(AppointmentWaits, "appuntamenti-sesso", "dashboard.appointments_sex", DaysBuckets, days, v.AppointmentsBySex))
 	reach := Figure{ID: "orari", Title: p.T("dashboard.reach.title"), Lead: p.T("dashboard.reach.lead"),
 		Table: Table{Caption: p.T("dashboard.reach.title"), Head: []string{p.T("dashboard.service"), p.T("dashboard.reach.since"),
 			p.T("dashboard.reach.before"), p.T("dashboard.reach.after"), p.T("dashboard.reach.change"), p.T("dashboard.reach.open")}}}
@@ -412,7 +418,7 @@ func (h *Web) data(p *web.Page, v *View, names map[string]string, staff bool) *P
 		{p.T("dashboard.est.trip"), strconv.Itoa(TripMinutes) + " min"},
 		{p.T("dashboard.est.wait"), waitText(p, v)},
 	}
-	d.Missing = []string{"dashboard.missing.queue_sex", "dashboard.missing.reach_history"}
+	d.Missing = []string{"dashboard.missing.reach_history"}
 	return d
 }
 
