@@ -131,6 +131,11 @@ func (m *Module) RefusedCards(ctx context.Context, numbers []string) ([]string, 
 // PINs of their cards were handed out.
 func (m *Module) Panel(ctx context.Context, r area.Resident) (area.Summary, error) {
 	s := area.Summary{Title: "cards.area.title", Href: AreaPath, Needs: assurance.Substantial, Empty: "cards.area.empty", Kind: area.Documents}
+	if r.FiscalCode == "" {
+		// The deliveries are the proven fiscal code's: without one there
+		// is nothing to read.
+		return s, nil
+	}
 	list, err := m.Svc.Mine(ctx, r.FiscalCode, area.MaxItems)
 	if err != nil {
 		return s, err

@@ -16,13 +16,20 @@ import (
 //
 //	{{.Data.Input . "email" "identity.field.email" "email" "username"}}
 func (d FormData) Input(p *web.Page, name, label, typ, auto string, help ...string) template.HTML {
-	errID := d.Errors[name]
 	h := ""
 	if len(help) > 0 {
 		h = help[0]
 	}
 	var m web.Markup
 	m.Grow(512)
+	d.writeInput(&m, p, name, label, typ, auto, h)
+	return m.HTML()
+}
+
+// writeInput writes what Input returns into m (h: the help text's message
+// id, "" for none).
+func (d *FormData) writeInput(m *web.Markup, p *web.Page, name, label, typ, auto, h string) {
+	errID := d.Errors[name]
 	m.Raw("\n<div class=\"mb-4\">\n  <label for=\"f-")
 	m.Text(name)
 	m.Raw(`" class="form-label fw-semibold">`)
@@ -83,5 +90,4 @@ func (d FormData) Input(p *web.Page, name, label, typ, auto string, help ...stri
 		m.Raw(`</div>`)
 	}
 	m.Raw("\n</div>\n")
-	return m.HTML()
 }

@@ -158,20 +158,12 @@ func (s *Sessions) LookupAccount(ctx context.Context, token string) (*Session, *
 	var epoch uint64
 	if c := s.Cache; c != nil {
 		if se, a, ok := c.get(hash); ok {
-			now := s.now()
 			// One that may have ended is read again below, and ended there.
-			if now.Before(se.ExpiresAt) && now.Sub(se.LastSeenAt) <= s.Idle {
-				if now.Sub(se.LastSeenAt) > touchEvery {
-					res, err := s.DB.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2`, now, hash)
-					if err != nil {
-						return nil, nil, err
-					}
-					if n, err := res.RowsAffected(); err == nil && n == 0 {
-						// Ended meanwhile, and the watcher has not read it yet.
-						c.Invalidate(se.AccountID)
-						return nil, nil, ErrNoSession
-					}
-					se.LastSeenAt = now
+			if now := s.now(); !s.over(se, now) {
+				if err := s.touch(ctx, se, now); err != nil {
+					return nil, nil, err
+				}
+				if se.LastSeenAt.Equal(now) {
 					c.seenAt(hash, now)
 				}
 				return se, a, nil
@@ -231,22 +223,43 @@ func (j *joinedRow) Scan(dest ...any) error {
 }
 
 // live ends se if it has been idle or alive too long, and otherwise notes
-// that it was seen (at most once a minute).
+// that it was seen (touch).
 func (s *Sessions) live(ctx context.Context, se *Session) (*Session, error) {
-	hash := se.Hash
 	now := s.now()
-	if !now.Before(se.ExpiresAt) || now.Sub(se.LastSeenAt) > s.Idle {
+	if s.over(se, now) {
 		s.Cache.Invalidate(se.AccountID)
-		_, _ = s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hash)
+		_, _ = s.DB.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, se.Hash)
 		return nil, ErrNoSession
 	}
-	if now.Sub(se.LastSeenAt) > touchEvery {
-		if _, err := s.DB.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2`, now, hash); err != nil {
-			return nil, err
-		}
-		se.LastSeenAt = now
+	if err := s.touch(ctx, se, now); err != nil {
+		return nil, err
 	}
 	return se, nil
+}
+
+// over reports whether se has been idle or alive too long at now.
+func (s *Sessions) over(se *Session, now time.Time) bool {
+	return !now.Before(se.ExpiresAt) || now.Sub(se.LastSeenAt) > s.Idle
+}
+
+// touch notes that se was seen at now, at most once every touchEvery; a
+// session the note no longer finds has ended meanwhile (a logout, from
+// here or another process whose change the watcher has not read yet):
+// ErrNoSession.
+func (s *Sessions) touch(ctx context.Context, se *Session, now time.Time) error {
+	if now.Sub(se.LastSeenAt) <= touchEvery {
+		return nil
+	}
+	res, err := s.DB.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2`, now, se.Hash)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		s.Cache.Invalidate(se.AccountID)
+		return ErrNoSession
+	}
+	se.LastSeenAt = now
+	return nil
 }
 
 // Live reports, in tx, whether the session with this hash has neither
