@@ -42,9 +42,13 @@ type caches struct {
 	// an office's service (booking.Store.TakenTTL): a place taken through
 	// another process shows within it, through this one at once.
 	Taken time.Duration
+	// QueueCounts is how long the Sportello's back office keeps its
+	// queues' counts (sportello.Store.CountsTTL): a change through another
+	// process shows within it, through this one at once.
+	QueueCounts time.Duration
 }
 
 func defaultCaches() caches {
 	return caches{Pages: 4096, Contents: 4096, Answers: 1024, Fragments: 4096, FragmentTTL: time.Hour, Town: 30 * time.Second, Catalog: 30 * time.Second,
-		Sessions: 10000, SessionTTL: 30 * time.Second, Taken: time.Second}
+		Sessions: 10000, SessionTTL: 30 * time.Second, Taken: time.Second, QueueCounts: 2 * time.Second}
 }

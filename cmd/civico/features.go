@@ -105,7 +105,7 @@ func newCivico(cfg config, secret oidcop.Secret, register *population.Register) 
 	c.forms.Services = formServices(c.catalog.Store)
 	// The Sportello reads the catalogue's services (their terms and
 	// assurance) and checks its API's bearer tokens with the provider.
-	c.sportello = &sportello.Module{Services: sportelloServices(c.catalog.Store), Tokens: c.bearer}
+	c.sportello = &sportello.Module{Services: sportelloServices(c.catalog.Store), Tokens: c.bearer, CountsTTL: cfg.Caches.QueueCounts}
 	// Certificates state what the population register holds.
 	c.certificates = &certificates.Module{Register: register}
 	// Booking cuts the catalogue's offices' hours into slots for their
@@ -690,7 +690,7 @@ func (c *civico) dashboardModule() *dashboard.Module {
 				list, err := c.booking.Store.Served(ctx, from, to)
 				out := make([]dashboard.Event, len(list))
 				for i, t := range list {
-					out[i] = dashboard.Event{At: t.At, Key: t.Service + ":" + dashboard.WaitBucket(t.Wait)}
+					out[i] = dashboard.Event{At: t.At, Key: t.Service + ":" + dashboard.WaitBucket(t.Wait), Sex: t.Sex}
 				}
 				return out, err
 			}},

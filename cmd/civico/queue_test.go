@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,9 +16,13 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/booking"
+	"github.com/civico-pa/civico/internal/cardca"
+	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/dashboard"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/hours"
+	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/oidcop"
 )
 
@@ -278,6 +283,69 @@ func TestQueueJourney(t *testing.T) {
 			!strings.Contains(body, `id="f-al-error"`) {
 			t.Fatalf("an inverted period: %d", res.StatusCode)
 		}
+
+		// Who waits, for the dashboard's waits by sex: the check-in as its
+		// booker (her card proves F), the anonymous walk-ins as unknown,
+		// and a ticket she takes online logged in as her account proves.
+		take(t, giulia, base, office, service)
+		rows, err := d.QueryContext(ctx, `SELECT number, sex FROM queue_tickets ORDER BY number`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sexes []string
+		for rows.Next() {
+			var n int
+			var sex string
+			if err := rows.Scan(&n, &sex); err != nil {
+				t.Fatal(err)
+			}
+			sexes = append(sexes, strconv.Itoa(n)+":"+sex)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(sexes, " "); got != "1: 2: 3:F 4:F" {
+			t.Errorf("the tickets' sexes: %s, want 1: 2: 3:F 4:F", got)
+		}
+		// An operator taking a ticket (for a caller, or a kiosk left on
+		// their login) gives it no sex, though her card proves hers: who
+		// waits is not the operator.
+		opCode, _ := cf.Complete("RSSLRA80A41F205")
+		if _, err := s.apps.identity.CreateOperator(ctx, identity.NewOperator{Email: "laura.rossi@comune.example.it", FiscalCode: string(opCode),
+			GivenName: "LAURA", FamilyName: "ROSSI", Roles: []string{"desk"}}, identity.GeneratePassword(), "test"); err != nil {
+			t.Fatal(err)
+		}
+		opCard := s.card(t, "RSSLRA80A41F205", "LAURA", "ROSSI", func(r *cardca.CardRequest) { r.NotAfter = time.Now().AddDate(1, 0, 0) })
+		laura := s.browser(t, opCard)
+		if res, _ := laura.do("GET", s.cardLogin(t, laura, "/coda/uffici/"+office), nil); res.StatusCode != 200 {
+			t.Fatalf("the operator's card login: %d", res.StatusCode)
+		}
+		take(t, laura, base, office, service)
+		var opSex string
+		if err := d.QueryRowContext(ctx, `SELECT sex FROM queue_tickets WHERE number = 5`).Scan(&opSex); err != nil || opSex != "" {
+			t.Errorf("an operator's ticket: %q, %v; want no sex", opSex, err)
+		}
+		// The dashboard counts the one ticket served (hers, called at once)
+		// as a woman's, and the statistics office's page shows it by sex.
+		runTask(t, s.idSite, "dashboard", "figures")
+		counts, err := s.apps.civico.dashboard.Store.Counts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var waits []string
+		for _, c := range counts {
+			if c.Figure == dashboard.QueueWaits {
+				waits = append(waits, fmt.Sprintf("%s|%s|%s|%d", c.Month, c.Key, c.Sex, c.N))
+			}
+		}
+		if want := "2026-11|" + service + ":0-10|F|1"; len(waits) != 1 || waits[0] != want {
+			t.Errorf("the dashboard's queue waits: %v, want [%s]", waits, want)
+		}
+		stats := operatorBrowser(t, s.idSite, "istat@comune.example.it", "statistics")
+		if res, body := stats.do("GET", s.plain.URL+dashboard.BOPath, nil); res.StatusCode != 200 || !strings.Contains(body, `<caption>Attesa in coda per sesso</caption>`) ||
+			!strings.Contains(body, `aria-labelledby="chart-attese-sesso-t chart-attese-sesso-d"`) {
+			t.Errorf("the dashboard's waits by sex: %d\n%s", res.StatusCode, section(body))
+		}
 	})
 }
 
@@ -295,7 +363,7 @@ func TestQueueCallsAreNeverDoubled(t *testing.T) {
 		}
 		o, _ := dir.Office("anagrafe")
 		for range 3 {
-			if _, _, err := store.TakeTicket(ctx, o, "carta-identita-elettronica", booking.ChannelOnline); err != nil {
+			if _, _, err := store.TakeTicket(ctx, o, "carta-identita-elettronica", booking.ChannelOnline, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -369,7 +437,7 @@ func TestQueueDisplayEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		o, _ := dir.Office("anagrafe")
-		if _, _, err := store.TakeTicket(ctx, o, "carta-identita-elettronica", booking.ChannelOnline); err != nil {
+		if _, _, err := store.TakeTicket(ctx, o, "carta-identita-elettronica", booking.ChannelOnline, ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := store.CallNext(ctx, "anagrafe", "Sportello 1", "op"); err != nil {

@@ -317,3 +317,23 @@ func InList[T any](args []any, values []T) (string, []any) {
 	b.WriteByte(')')
 	return b.String(), args
 }
+
+// Analyze brings the planner's statistics of a table up to date after a
+// bulk load, as a live database has them: on PostgreSQL a VACUUM ANALYZE
+// (what autovacuum would do, and the visibility map that lets a count read
+// an index alone); on SQLite nothing, since civico never analyzes a SQLite
+// database (its planner works from its rules, and with statistics it
+// would prepare again every statement whose bound values might change its
+// plan: a tenth of a list page's time, measured).
+func (d *DB) Analyze(ctx context.Context, table string) error {
+	for _, c := range table {
+		if (c < 'a' || c > 'z') && c != '_' && (c < '0' || c > '9') {
+			return fmt.Errorf("db: analyze: %q is not a table name", table)
+		}
+	}
+	if d.Dialect != Postgres {
+		return nil
+	}
+	_, err := d.ExecContext(ctx, `VACUUM ANALYZE `+table) // #nosec G202 -- table is checked above: lower-case letters, digits and underscores
+	return err
+}

@@ -2,8 +2,6 @@ package sportello
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -11,7 +9,6 @@ import (
 
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/dbtest"
-	tokens "github.com/civico-pa/civico/internal/token"
 )
 
 // engines runs a benchmark on SQLite, and on PostgreSQL when the test
@@ -66,48 +63,7 @@ func fill(b testing.TB, d *db.DB, s *Store, n, perResident int) {
 	if _, err := s.Submit(ctx, a.ID, o, ""); err != nil {
 		b.Fatal(err)
 	}
-	year := time.Now().Year()
-	err := d.Tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO sportello_applications (id, service_id, service_title, form_id, account_id, fiscal_code, channel,
-			phase, state, applicant, applicant_key, answers, idempotency_key, notify_email, protocol, assignee_id, created_at, updated_at,
-			submitted_at, registered_at, term_days, withdrawable, due_on)
-			SELECT $1, service_id, service_title, form_id, $2, '', channel, $3, $4, applicant, $5, answers, $6, notify_email, $7, $8,
-			created_at, $9, submitted_at, $9, term_days, withdrawable, $10 FROM sportello_applications WHERE id = $11`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		start := time.Now().AddDate(0, 0, -n/100)
-		for i := range n {
-			phase, state, assignee, due := "open", "registered", any(nil), time.Now().AddDate(0, 0, 20).Format(time.DateOnly)
-			switch i % 3 {
-			case 1:
-				state, assignee = "in_progress", fmt.Sprintf("op-%d", i%10)
-			case 2:
-				phase, state = "closed", "accepted"
-			}
-			if i%10 == 0 {
-				due = "2000-01-01"
-			}
-			at := start.Add(time.Duration(i) * time.Second).UTC()
-			if _, err := st.ExecContext(ctx, tokens.ID(), fmt.Sprintf("res-%06d", i/perResident), phase, state, fmt.Sprintf("rossi%d bianca", i),
-				tokens.ID(), fmt.Sprintf("%d/%07d", year-1, i+1), assignee, at, due, a.ID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The state autovacuum keeps a live PostgreSQL table in (statistics,
-	// and the visibility map that lets a count read the index alone), and
-	// SQLite's statistics.
-	stmt := `ANALYZE`
-	if d.Dialect == db.Postgres {
-		stmt = `VACUUM ANALYZE sportello_applications`
-	}
-	if _, err := d.ExecContext(ctx, stmt); err != nil {
+	if _, err := s.AddVolume(ctx, Volume{Template: a.ID, N: n, PerResident: perResident}); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -141,7 +97,7 @@ func BenchmarkResidentArea(b *testing.B) {
 		s := newTestStore(b, d)
 		fill(b, d, s, 100_000, 200)
 		ctx := context.Background()
-		o := Owner{AccountID: "res-000123", FiscalCode: "RSSMRA85T10A562S"}
+		o := Owner{AccountID: "volume-000123", FiscalCode: "RSSMRA85T10A562S"}
 		b.ResetTimer()
 		for b.Loop() {
 			if _, _, err := s.Awaiting(ctx, o, 5); err != nil {
@@ -172,7 +128,7 @@ func BenchmarkDelegateArea(b *testing.B) {
 		if _, err := d.ExecContext(ctx, `UPDATE sportello_applications SET delegation_id = 'dg', fiscal_code = $1 WHERE account_id = 'res-000123'`, holder); err != nil {
 			b.Fatal(err)
 		}
-		o := Owner{AccountID: "res-000123", FiscalCode: delegate}
+		o := Owner{AccountID: "volume-000123", FiscalCode: delegate}
 		b.ResetTimer()
 		for b.Loop() {
 			if _, _, err := s.Awaiting(ctx, o, 5); err != nil {

@@ -28,6 +28,9 @@ type Module struct {
 	// attachments (Attachments) when the feature is wired.
 	Files   Files
 	Uploads Uploads
+	// CountsTTL is how long the back office's queue counts are kept
+	// (Store.CountsTTL; zero: counted at every request).
+	CountsTTL time.Duration
 	// Store and Forms are set when the feature is wired.
 	Store *Store
 	Forms *Forms
@@ -45,7 +48,8 @@ func (m *Module) Feature() feature.Feature {
 				m.Files, m.Uploads = files, files
 			}
 			notifier := &Notifier{Outbox: h.Outbox, Accounts: h.ID.Svc.Store, I18n: h.Portal.I18n, Towns: h.Towns, BaseURL: h.BaseURL}
-			m.Store = &Store{DB: h.DB, Audit: h.Audit, Forms: m.Forms, Protocol: h.Protocol, Services: m.Services, Notifier: notifier, Files: m.Files}
+			m.Store = &Store{DB: h.DB, Audit: h.Audit, Forms: m.Forms, Protocol: h.Protocol, Services: m.Services, Notifier: notifier, Files: m.Files,
+				CountsTTL: m.CountsTTL}
 			(&Web{App: h.Portal, Store: m.Store, Forms: m.Forms, Identity: h.ID, Uploads: m.Uploads, Tokens: m.Tokens,
 				PDF: &Receipts{Towns: h.Towns, I18n: h.Portal.I18n}}).Routes()
 			h.BackOffice(identity.Section{Label: "sportello.bo.title", Href: boPath, Roles: DeskRoles})

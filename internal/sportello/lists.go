@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/cache"
 	"github.com/civico-pa/civico/internal/cf"
 )
 
@@ -17,28 +18,43 @@ const PageSize = 50
 
 const summaryColumns = `id, service_id, service_title, state, channel, protocol, applicant, fiscal_code, COALESCE(assignee_id, ''), updated_at, registered_at, due_on`
 
+// mineColumns are summaryColumns without the applicant, which the
+// resident's own list does not show: decoding it was most of the cost of
+// reading a row.
+const mineColumns = `id, service_id, service_title, state, channel, protocol, '', fiscal_code, COALESCE(assignee_id, ''), updated_at, registered_at, due_on`
+
 func scanSummaries(rows *sql.Rows) ([]Summary, error) {
 	var out []Summary
 	err := eachSummary(rows, func(s Summary) error { out = append(out, s); return nil })
 	return out, err
 }
 
-// eachSummary calls fn for every row as it is read, and closes rows.
-func eachSummary(rows *sql.Rows, fn func(Summary) error) error {
+// eachSummary calls fn for every row as it is read, and closes rows;
+// extra are the destinations of the columns after summaryColumns'.
+func eachSummary(rows *sql.Rows, fn func(Summary) error, extra ...any) error {
 	defer rows.Close()
 	for rows.Next() {
 		var s Summary
 		var applicant string
 		var registered sql.NullTime
-		if err := rows.Scan(&s.ID, &s.ServiceID, &s.ServiceTitle, &s.State, &s.Channel, &s.Protocol, &applicant, &s.FiscalCode,
-			&s.AssigneeID, &s.UpdatedAt, &registered, &s.DueOn); err != nil {
+		if err := rows.Scan(append([]any{&s.ID, &s.ServiceID, &s.ServiceTitle, &s.State, &s.Channel, &s.Protocol, &applicant, &s.FiscalCode,
+			&s.AssigneeID, &s.UpdatedAt, &registered, &s.DueOn}, extra...)...); err != nil {
 			return err
 		}
-		var a Applicant
-		if err := json.Unmarshal([]byte(applicant), &a); err != nil {
-			return err
+		// The name alone (a list shows no more): the other attributes'
+		// values are skipped unread, a third of the decoding. The
+		// resident's own list reads no applicant at all (mineColumns).
+		if applicant != "" {
+			var a struct {
+				GivenName  struct{ Value string } `json:"given_name"`
+				FamilyName struct{ Value string } `json:"family_name"`
+			}
+			if err := json.Unmarshal([]byte(applicant), &a); err != nil {
+				return err
+			}
+			s.Applicant = Applicant{GivenName: Attribute{Value: a.GivenName.Value}, FamilyName: Attribute{Value: a.FamilyName.Value}}.Name()
 		}
-		s.Applicant, s.UpdatedAt, s.RegisteredAt = a.Name(), s.UpdatedAt.UTC(), timePtr(registered)
+		s.UpdatedAt, s.RegisteredAt = s.UpdatedAt.UTC(), timePtr(registered)
 		if err := fn(s); err != nil {
 			return err
 		}
@@ -47,20 +63,34 @@ func eachSummary(rows *sql.Rows, fn func(Summary) error) error {
 }
 
 // Mine lists the resident's applications, most recently changed first,
-// a page of PageSize (page from 1), with how many there are in all.
+// a page of PageSize (page from 1), with how many there are in all. Their
+// Applicant is left empty: the resident's list and the API's show it not.
 func (s *Store) Mine(ctx context.Context, o Owner, page int) ([]Summary, int, error) {
-	var total int
 	today := Day(s.now())
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM sportello_applications WHERE `+ownerWhere1, o.AccountID, o.FiscalCode, today).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+summaryColumns+` FROM sportello_applications WHERE `+ownerWhere1+`
-		ORDER BY updated_at DESC, id LIMIT $4 OFFSET $5`, o.AccountID, o.FiscalCode, today, PageSize, (max(page, 1)-1)*PageSize)
+	page = max(page, 1)
+	// The page's ids first, sorted as small keys from the owner's indexes,
+	// then only their rows: sorting every row of a resident with hundreds
+	// of applications, whole, was most of the page.
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+mineColumns+` FROM sportello_applications WHERE id IN (
+		SELECT id FROM sportello_applications WHERE `+ownerWhere1+` ORDER BY updated_at DESC, id LIMIT $4 OFFSET $5)
+		ORDER BY updated_at DESC, id`, o.AccountID, o.FiscalCode, today, PageSize, (page-1)*PageSize)
 	if err != nil {
 		return nil, 0, err
 	}
 	list, err := scanSummaries(rows)
-	return list, total, err
+	if err != nil {
+		return nil, 0, err
+	}
+	// A first page that is not full is the whole list: its length is the
+	// count, without a statement of its own.
+	if page == 1 && len(list) < PageSize {
+		return list, len(list), nil
+	}
+	var total int
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM sportello_applications WHERE `+ownerWhere1, o.AccountID, o.FiscalCode, today).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	return list, total, nil
 }
 
 // ownerWhere1 is ownerWhere with the account as $1, the fiscal code $2
@@ -70,19 +100,22 @@ const ownerWhere1 = `((account_id = $1 AND (delegation_id IS NULL OR EXISTS (SEL
 
 // Awaiting counts what waits for the resident: drafts to finish,
 // integrations asked, notices to answer; and lists the most recent few.
+// One statement: the count is a column of the list, an uncorrelated
+// subquery the database runs once, and only if the list has a row (a
+// resident with no application has nothing awaiting either).
 func (s *Store) Awaiting(ctx context.Context, o Owner, limit int) (int, []Summary, error) {
 	var n int
 	today := Day(s.now())
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM sportello_applications WHERE `+ownerWhere1+`
-		AND state IN ('draft', 'integration_requested', 'refusal_notice')`, o.AccountID, o.FiscalCode, today).Scan(&n); err != nil {
-		return 0, nil, err
-	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+summaryColumns+` FROM sportello_applications WHERE `+ownerWhere1+`
-		ORDER BY updated_at DESC, id LIMIT $4`, o.AccountID, o.FiscalCode, today, limit)
+	// The list's ids first, then their rows, as Mine reads its page.
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+summaryColumns+`, (SELECT COUNT(*) FROM sportello_applications WHERE `+ownerWhere1+`
+		AND state IN ('draft', 'integration_requested', 'refusal_notice')) FROM sportello_applications WHERE id IN (
+		SELECT id FROM sportello_applications WHERE `+ownerWhere1+` ORDER BY updated_at DESC, id LIMIT $4)
+		ORDER BY updated_at DESC, id`, o.AccountID, o.FiscalCode, today, limit)
 	if err != nil {
 		return 0, nil, err
 	}
-	list, err := scanSummaries(rows)
+	var list []Summary
+	err = eachSummary(rows, func(s Summary) error { list = append(list, s); return nil }, &n)
 	return n, list, err
 }
 
@@ -228,12 +261,25 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Summary, Count, error) {
 }
 
 // Counts are the sizes of the queues for an operator, each counted on an
-// index, up to CountCap+1.
+// index, up to CountCap+1, or as counted at most CountsTTL ago: the four
+// queues every operator sees alike are counted once for all of them, the
+// operator's own for each.
 func (s *Store) Counts(ctx context.Context, me string, now time.Time) (map[Queue]Count, error) {
 	out := map[Queue]Count{}
+	c := s.countsCache()
 	for _, q := range Queues {
-		where, args, order := Filter{Queue: q, Me: me, Today: Day(now)}.where()
-		n, err := s.count(ctx, where, args, order)
+		f := Filter{Queue: q, Me: me, Today: Day(now)}
+		k := countKey{queue: q}
+		switch q {
+		case QueueMine:
+			k.me = me
+		case QueueOverdue:
+			k.day = f.Today
+		}
+		n, err := c.Load(k, func() (Count, error) {
+			where, args, order := f.where()
+			return s.count(ctx, where, args, order)
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -241,6 +287,25 @@ func (s *Store) Counts(ctx context.Context, me string, now time.Time) (map[Queue
 	}
 	return out, nil
 }
+
+// countKey is a queue's count in the cache: the operator's for their own
+// queue, the day's for the overdue.
+type countKey struct {
+	queue   Queue
+	me, day string
+}
+
+// countsCache is the counts kept (nil: none).
+func (s *Store) countsCache() *cache.Cache[countKey, Count] {
+	s.countsOnce.Do(func() { s.counts = cache.New[countKey, Count](s.CountsTTL, 512) })
+	return s.counts
+}
+
+// forgetCounts drops the counts kept, after a change of the queues
+// through this store: deferred by each method that writes them, so that
+// it runs after the commit (a count read before it is not kept: see
+// cache.Stamp).
+func (s *Store) forgetCounts() { s.countsCache().Purge() }
 
 // Each calls fn for every application of a filter, in order, for the
 // CSV export: all of them, not a page.

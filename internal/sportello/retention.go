@@ -39,6 +39,7 @@ type FilePurger interface {
 // draft, and says how many of each went. It is the periodic job "purge
 // expired applications"; run again, it finds nothing.
 func (s *Store) Purge(ctx context.Context) (concluded, drafts int, err error) {
+	defer s.forgetCounts()
 	now := s.now()
 	years, err := s.retentionByForm(ctx)
 	if err != nil {

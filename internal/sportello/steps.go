@@ -36,6 +36,7 @@ const MaxNote = 4000
 // connections, wait for ever. Inside, the draft must be as it was read;
 // an edit from another tab in between makes Submit check again.
 func (s *Store) Submit(ctx context.Context, id string, o Owner, remote string) (*Application, error) {
+	defer s.forgetCounts()
 	for attempt := 0; ; attempt++ {
 		a, err := s.Get(ctx, id, o)
 		if err != nil {
@@ -277,6 +278,7 @@ type CounterApplication struct {
 // same record as an online one, channel counter, submitted and
 // registered at once.
 func (s *Store) RegisterCounter(ctx context.Context, c CounterApplication) (*Application, error) {
+	defer s.forgetCounts()
 	fe := problem.Fields{}
 	code, err := cf.Parse(c.FiscalCode)
 	if err != nil {
@@ -376,6 +378,7 @@ type Step struct {
 // transaction; a step the lifecycle refuses changes nothing and returns
 // the Refusal.
 func (s *Store) Act(ctx context.Context, id string, o *Owner, st Step) (*Application, error) {
+	defer s.forgetCounts()
 	st.Note = strings.TrimSpace(strings.ReplaceAll(st.Note, "\r\n", "\n"))
 	if utf8.RuneCountInString(st.Note) > MaxNote || !utf8.ValidString(st.Note) {
 		return nil, problem.Fields{"note": "sportello.error.too_long"}

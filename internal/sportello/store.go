@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/cache"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
@@ -73,6 +75,15 @@ type Store struct {
 	// attachments).
 	Files Files
 	Now   func() time.Time
+	// CountsTTL is how long the queues' counts are kept (Counts): an
+	// application submitted, taken, decided or purged through this store
+	// shows in them at once, through another process within the TTL, as
+	// if the page had been read that much earlier. Zero counts them at
+	// every request.
+	CountsTTL time.Duration
+
+	countsOnce sync.Once
+	counts     *cache.Cache[countKey, Count]
 }
 
 func (s *Store) now() time.Time {

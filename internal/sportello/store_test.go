@@ -588,3 +588,37 @@ func TestQueueCountsStopAtTheCap(t *testing.T) {
 		}
 	})
 }
+
+// The resident's list counts all their applications, whether the count
+// comes from a statement of its own or, for a first page that is not
+// full, from the page: with two pages and one more, a page and one more,
+// a full page, one page but one, one and none.
+func TestMineCountsEveryApplication(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newTestStore(t, d)
+		ctx := context.Background()
+		a, o := draft(t, s, 0)
+		if _, err := s.Submit(ctx, a.ID, o, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddVolume(ctx, Volume{Template: a.ID, N: 2 * PageSize, Owned: 2 * PageSize, PerResident: 1}); err != nil {
+			t.Fatal(err)
+		}
+		for _, had := range []int{2*PageSize + 1, PageSize + 1, PageSize, PageSize - 1, 1, 0} {
+			// The resident's applications beyond had go to another.
+			if _, err := d.ExecContext(ctx, `UPDATE sportello_applications SET account_id = 'res-other' WHERE id IN (
+				SELECT id FROM sportello_applications WHERE account_id = $1 ORDER BY id LIMIT (SELECT COUNT(*) - $2 FROM sportello_applications WHERE account_id = $1))`, o.AccountID, had); err != nil {
+				t.Fatal(err)
+			}
+			for page := 1; page <= 3; page++ {
+				list, total, err := s.Mine(ctx, o, page)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := min(PageSize, max(0, had-(page-1)*PageSize)); total != had || len(list) != want {
+					t.Errorf("%d applications, page %d: %d listed of %d, want %d of %d", had, page, len(list), total, want, had)
+				}
+			}
+		}
+	})
+}

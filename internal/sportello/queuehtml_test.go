@@ -1,0 +1,80 @@
+package sportello
+
+import (
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/town"
+	"github.com/civico-pa/civico/internal/web"
+)
+
+// queueRows is the queue table's body as the template wrote it before
+// QueueData.Rows.
+const queueRows = `{{define "rows"}}{{$d := .Data}}<tbody>
+        {{- range $d.List}}
+          <tr>
+            <th scope="row"><a href="/backoffice/pratiche/{{.ID}}">{{.Protocol}}</a>{{if eq (print .Channel) "counter"}} <span class="badge bg-light text-dark border">{{$.T "sportello.channel.counter"}}</span>{{end}}</th>
+            <td>{{.ServiceTitle}}</td>
+            <td>{{.Applicant}}</td>
+            <td>{{.State.Badge $}}</td>
+            <td>{{with .AssigneeID}}{{index $d.Names .}}{{else}}—{{end}}</td>
+            <td>{{with .DueLabel}}{{.}}{{end}}{{if .Overdue $d.Now}} <span class="badge bg-danger">{{$.T "sportello.overdue"}}</span>{{end}}</td>
+          </tr>
+        {{- end}}
+        </tbody>{{end}}`
+
+// The queue's rows written by Go code are the bytes the template wrote,
+// in both languages, for every state, channel, assignee (known, unknown,
+// none), due day (none, coming, past) and values that must be escaped.
+func TestQueueRowsAreTheTemplate(t *testing.T) {
+	x, err := web.NewI18n(web.Messages, Messages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &web.App{I18n: x, Town: town.NewStore(dbtest.SQLite(t), 0), Static: &web.Static{Prefix: "/static"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	tmpl := template.Must(template.New("").Parse(queueRows))
+	hostile := `<script>alert("x")</script> & 'y' javascript:`
+	now := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
+	var list []Summary
+	for i, s := range States {
+		sm := Summary{ID: "a" + itoa(i), ServiceTitle: "Iscrizione mensa", Applicant: "Rossi Mario", State: s, Channel: Online, Protocol: "2026/000000" + itoa(i)}
+		switch i % 4 {
+		case 0:
+			sm.Channel, sm.AssigneeID, sm.DueOn = Counter, "op1", "2026-11-20"
+		case 1:
+			sm.AssigneeID, sm.DueOn = "unknown", "2026-12-31"
+		case 2:
+			sm.ServiceTitle, sm.Applicant, sm.Protocol, sm.ID, sm.AssigneeID = hostile, hostile, hostile, hostile, "op2"
+		}
+		list = append(list, sm)
+	}
+	names := map[string]string{"op1": "Maria Rossi", "op2": hostile}
+	n := 0
+	for _, lang := range []string{"it", "en"} {
+		for _, l := range [][]Summary{nil, list[:1], list} {
+			req := httptest.NewRequest("GET", "/backoffice/pratiche", nil)
+			req.Header.Set("Accept-Language", lang)
+			p := app.NewPage(req, "")
+			d := &QueueData{List: l, Names: names, Now: now}
+			p.Data = d
+			var want strings.Builder
+			if err := tmpl.ExecuteTemplate(&want, "rows", p); err != nil {
+				t.Fatal(err)
+			}
+			got := "<tbody>" + string(d.Rows(p)) + "\n        </tbody>"
+			if got != want.String() {
+				t.Errorf("%s, %d rows:\n got: %q\nwant: %q", lang, len(l), got, want.String())
+			}
+			n++
+		}
+	}
+	if n != 6 || len(list) < 8 {
+		t.Errorf("%d cases, %d rows", n, len(list))
+	}
+}
