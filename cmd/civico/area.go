@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 
 	"github.com/civico-pa/civico/internal/area"
 	"github.com/civico-pa/civico/internal/assurance"
@@ -91,12 +92,21 @@ func newInbox(h *feature.Host, i18n *web.I18n, accounts *identity.Store, towns *
 }
 
 // onlineServices lists the catalogue's services a resident can request
-// online, in the personal area's words.
+// online, in the personal area's words, with the catalogue's version: the
+// list is made once per catalogue loaded, not at every request.
 func onlineServices(c *catalog.Store) area.Services {
-	return func(ctx context.Context) ([]area.Service, error) {
+	type made struct {
+		version int64
+		list    []area.Service
+	}
+	var last atomic.Pointer[made]
+	return func(ctx context.Context) ([]area.Service, int64, error) {
 		cat, err := c.Get(ctx)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
+		}
+		if m := last.Load(); m != nil && m.version == cat.Version {
+			return m.list, m.version, nil
 		}
 		titles := map[string]string{}
 		for _, t := range taxonomy.ServiceCategories {
@@ -111,6 +121,7 @@ func onlineServices(c *catalog.Store) area.Services {
 			out = append(out, area.Service{Title: s.Title, Summary: s.Summary, Href: "/servizi/" + s.Category + "/" + s.ID,
 				Category: titles[s.Category], Needs: needs})
 		}
-		return out, nil
+		last.Store(&made{version: cat.Version, list: out})
+		return out, cat.Version, nil
 	}
 }

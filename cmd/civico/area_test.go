@@ -438,6 +438,23 @@ func TestPersonalAreaPanels(t *testing.T) {
 			!strings.Contains(services, "serve un accesso che provi la tua identità") {
 			t.Error("the Services tab does not list the online service, or its step-up")
 		}
+		// The cards are kept for the next residents of the same
+		// assurance: a session that proved who the person is, on the
+		// same page, gets them without the step-up.
+		var token string
+		if err := d.Tx(context.Background(), func(tx *sql.Tx) (err error) {
+			token, err = s.apps.identity.Sessions.Create(context.Background(), tx, lucia, assurance.Substantial, "spid", "", "test")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_, proved := s.do(t, "GET", "/area-personale/servizi", identity.SessionCookie+"="+token)
+		if !strings.Contains(proved, `href="/servizi/anagrafe-e-stato-civile/carta-identita-elettronica"`) || strings.Contains(proved, "serve un accesso che provi la tua identità") {
+			t.Error("a substantial session gets the Services tab of a password one")
+		}
+		if _, again := s.do(t, "GET", "/area-personale/servizi", cookie); again != services {
+			t.Error("the Services tab changed between two visits of the same session")
+		}
 		// Every service online: pages of 24.
 		if _, err := d.ExecContext(context.Background(), `UPDATE services SET channel = 'online', online_url = '/sportello/x'`); err != nil {
 			t.Fatal(err)

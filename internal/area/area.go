@@ -31,7 +31,11 @@ type Resident struct {
 // Panel is what a feature shows on the resident's desk.
 type Panel interface {
 	// Panel summarises the resident's things in this feature. It is called
-	// on every visit to the desk: keep it to one or two indexed queries.
+	// on every visit to the desk and the Activities tab: keep it to one
+	// indexed statement (the count of what awaits as a column of the list,
+	// an uncorrelated subquery, or a window over a short list), and to none
+	// when the resident cannot have anything in the feature (no proven
+	// fiscal code for a feature keyed by it).
 	Panel(ctx context.Context, r Resident) (Summary, error)
 }
 

@@ -36,8 +36,10 @@ type Service struct {
 }
 
 // Services lists the services residents can request online (the
-// catalogue, which this package does not import: cmd/civico joins them).
-type Services func(ctx context.Context) ([]Service, error)
+// catalogue, which this package does not import: cmd/civico joins them),
+// with the version of the catalogue they come from: a list of another
+// content has another version.
+type Services func(ctx context.Context) (list []Service, version int64, err error)
 
 // Web serves the personal area.
 type Web struct {
@@ -93,8 +95,9 @@ type Data struct {
 	Notice    string
 	// The lists above, written by Go code (lists.go).
 	PanelsHTML, RecentHTML, MessagesHTML, ServicesHTML template.HTML
-	// TabsHTML is the tabs' links (tabsHTML).
-	TabsHTML template.HTML
+
+	// catalogue is the version of the catalogue Services came from.
+	catalogue int64
 }
 
 // ServiceView is a service with whether this session may request it.
@@ -128,14 +131,11 @@ func (h *Web) render(w http.ResponseWriter, r *http.Request, status int, tab, ti
 	case "desk":
 		d.PanelsHTML = panelsHTML(page, d, "col-12 col-md-6 col-lg-4")
 		d.RecentHTML, d.MessagesHTML = recentHTML(page, d), messagesHTML(page, d)
-	case "activities", "documents":
+	case "activities":
 		d.PanelsHTML = panelsHTML(page, d, "col-12 col-lg-6")
-	case "messages":
-		d.MessagesHTML = messagesHTML(page, d)
 	case "services":
-		d.ServicesHTML = servicesHTML(page, d)
+		d.ServicesHTML = h.serviceCards(page, d)
 	}
-	d.TabsHTML = tabsHTML(page, d)
 	page.Data = d
 	w.Header().Set("Cache-Control", "private, no-store")
 	h.App.HTML(w, r, status, "area_"+tab, page)
@@ -147,13 +147,13 @@ func (h *Web) desk(w http.ResponseWriter, r *http.Request) {
 	res, d := h.resident(r)
 	shown := make(chan []Shown, 1)
 	go func() { shown <- h.Desk.Show(r.Context(), res, Activities) }()
-	page, err := h.Inbox.List(r.Context(), res.AccountID, 3, 0, false)
+	var err error
+	d.Messages, d.Unread, err = h.Inbox.Latest(r.Context(), res.AccountID, 3)
 	d.Panels = <-shown
 	if err != nil {
 		h.App.Fail(w, r, err)
 		return
 	}
-	d.Messages, d.Unread = page.Messages, page.Unread
 	d.Awaiting = Awaiting(d.Panels) + d.Unread
 	d.Recent = Recent(d.Panels, MaxItems)
 	h.render(w, r, http.StatusOK, "desk", "area.title", d)
@@ -279,9 +279,13 @@ func (h *Web) documents(w http.ResponseWriter, r *http.Request) {
 
 func (h *Web) panels(w http.ResponseWriter, r *http.Request, kind Kind, tab, title string) {
 	res, d := h.resident(r)
-	d.Panels = h.Desk.Show(r.Context(), res, kind)
+	// The panels and the unread messages (the tabs' badge) at once.
+	shown := make(chan []Shown, 1)
+	go func() { shown <- h.Desk.Show(r.Context(), res, kind) }()
 	var err error
-	if d.Unread, err = h.Inbox.Unread(r.Context(), res.AccountID); err != nil {
+	d.Unread, err = h.Inbox.Unread(r.Context(), res.AccountID)
+	d.Panels = <-shown
+	if err != nil {
 		h.App.Fail(w, r, err)
 		return
 	}
@@ -295,7 +299,7 @@ func (h *Web) services(w http.ResponseWriter, r *http.Request) {
 	var list []Service
 	var err error
 	if h.Services != nil {
-		if list, err = h.Services(r.Context()); err != nil {
+		if list, d.catalogue, err = h.Services(r.Context()); err != nil {
 			h.App.Fail(w, r, err)
 			return
 		}
@@ -321,4 +325,24 @@ func (h *Web) services(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.render(w, r, http.StatusOK, "services", "area.tab.services", d)
+}
+
+// serviceCards are the cards of d's page of Servizi. They depend on no one
+// but the session's assurance (which services ask for more), so they are
+// rendered once per language, catalogue version, page and assurance and
+// kept with the shared contents (App.Content: purged after an edit, and a
+// new catalogue is a new key).
+func (h *Web) serviceCards(p *web.Page, d *Data) template.HTML {
+	if h.App.Content == nil {
+		return servicesHTML(p, d)
+	}
+	key := "area-services\x00" + p.Lang + "\x00" + strconv.FormatInt(d.catalogue, 10) + "\x00" + strconv.Itoa(d.Page) + "\x00" +
+		string(d.Level) + "\x00" + d.StepUpURL
+	if cards, ok := h.App.Content.Get(key); ok {
+		return cards
+	}
+	stamp := h.App.Content.Stamp()
+	cards := servicesHTML(p, d)
+	h.App.Content.Put(stamp, key, cards)
+	return cards
 }

@@ -207,30 +207,74 @@ type Page struct {
 
 // List reads a page of accountID's messages, newest first: at most limit
 // (MaxPage at most) from offset; only the unread ones if unread is set.
+// One statement: the counts are columns of the page, uncorrelated
+// subqueries the database runs once; only a page without a row (past the
+// end, or no unread message) asks for them apart.
 func (b *Inbox) List(ctx context.Context, accountID string, limit, offset int, unread bool) (Page, error) {
 	var p Page
-	var err error
-	if p.Total, p.Unread, err = b.Counts(ctx, accountID); err != nil {
-		return p, err
-	}
 	where := ` WHERE account_id = $1`
 	if unread {
 		where += ` AND read_at IS NULL`
 	}
-	rows, err := b.DB.QueryContext(ctx, selectMessage+where+` ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`,
+	rows, err := b.DB.QueryContext(ctx, selectCounted+where+` ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`,
 		accountID, min(max(limit, 1), MaxPage), max(offset, 0))
 	if err != nil {
 		return p, err
 	}
 	defer func() { _ = rows.Close() }()
+	row := plus{rows, []any{&p.Total, &p.Unread}}
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		m, err := scanMessage(row)
 		if err != nil {
 			return p, err
 		}
 		p.Messages = append(p.Messages, m)
 	}
-	return p, rows.Err()
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	if len(p.Messages) == 0 && (offset > 0 || unread) {
+		p.Total, p.Unread, err = b.Counts(ctx, accountID)
+	}
+	return p, err
+}
+
+// selectCounted is selectMessage with the inbox's counts: all, unread.
+const selectCounted = `SELECT id, account_id, sender, category, subject, body, link, public, created_at, read_at,
+	(SELECT COUNT(*) FROM area_messages WHERE account_id = $1), (SELECT COUNT(*) FROM area_messages WHERE account_id = $1 AND read_at IS NULL)
+	FROM area_messages`
+
+// plus scans a row of scanMessage's columns followed by more, into extra.
+type plus struct {
+	rows  *sql.Rows
+	extra []any
+}
+
+func (p plus) Scan(dest ...any) error { return p.rows.Scan(append(dest, p.extra...)...) }
+
+// Latest reads accountID's n latest messages (MaxPage at most) and how
+// many of the whole inbox are unread, in one statement: the desk's
+// messages and the Messaggi tab's badge (not the inbox's total, which the
+// desk does not show and which would count every message).
+func (b *Inbox) Latest(ctx context.Context, accountID string, n int) ([]*Stored, int, error) {
+	rows, err := b.DB.QueryContext(ctx, `SELECT id, account_id, sender, category, subject, body, link, public, created_at, read_at,
+		(SELECT COUNT(*) FROM area_messages WHERE account_id = $1 AND read_at IS NULL)
+		FROM area_messages WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT $2`, accountID, min(max(n, 1), MaxPage))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []*Stored
+	unread := 0
+	row := plus{rows, []any{&unread}}
+	for rows.Next() {
+		m, err := scanMessage(row)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, m)
+	}
+	return out, unread, rows.Err()
 }
 
 // Counts are how many messages accountID has, and how many are unread.

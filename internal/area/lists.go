@@ -16,14 +16,19 @@ import (
 func panelsHTML(p *web.Page, d *Data, col string) template.HTML {
 	var m web.Markup
 	m.Grow(len(d.Panels) * 1500)
+	writePanels(&m, p, d, col)
+	return m.HTML()
+}
+
+// writePanels writes what panelsHTML returns into m.
+func writePanels(m *web.Markup, p *web.Page, d *Data, col string) {
 	for i := range d.Panels {
 		m.Raw("\n        <div class=\"")
 		m.Raw(col)
 		m.Raw(`">`)
-		panel(&m, p, d, i, &d.Panels[i])
+		panel(m, p, d, i, &d.Panels[i])
 		m.Raw(`</div>`)
 	}
-	return m.HTML()
 }
 
 // panel is one panel: its items, or why not (step-up, error).
@@ -141,6 +146,12 @@ func recentHTML(p *web.Page, d *Data) template.HTML {
 func messagesHTML(p *web.Page, d *Data) template.HTML {
 	var m web.Markup
 	m.Grow(len(d.Messages) * 600)
+	writeMessages(&m, p, d)
+	return m.HTML()
+}
+
+// writeMessages writes what messagesHTML returns into m.
+func writeMessages(m *web.Markup, p *web.Page, d *Data) {
 	for _, s := range d.Messages {
 		m.Raw("\n<li class=\"list-item py-3 border-bottom\">\n  <p class=\"mb-1\"><span class=\"badge bg-light text-dark me-2\">")
 		m.Text(p.T(s.Category))
@@ -164,7 +175,6 @@ func messagesHTML(p *web.Page, d *Data) template.HTML {
 		m.Text(s.Excerpt(140))
 		m.Raw("</p>\n</li>\n")
 	}
-	return m.HTML()
 }
 
 // servicesHTML is a page of Servizi: a card per service.
@@ -220,11 +230,9 @@ var areaTabs = []struct{ tab, href, label string }{
 	{"documents", "/area-personale/documenti", "area.tab.documents"},
 }
 
-// tabsHTML is the tabs' links, the current one marked (a message is in
-// the Messaggi tab), Messaggi with the count of the unread ones.
-func tabsHTML(p *web.Page, d *Data) template.HTML {
-	var m web.Markup
-	m.Grow(1024)
+// writeTabs writes the tabs' links, the current one marked (a message is
+// in the Messaggi tab), Messaggi with the count of the unread ones.
+func writeTabs(m *web.Markup, p *web.Page, d *Data) {
 	for i, t := range areaTabs {
 		if i > 0 {
 			m.Raw("\n    ")
@@ -251,5 +259,4 @@ func tabsHTML(p *web.Page, d *Data) template.HTML {
 		}
 		m.Raw("</a></li>\n")
 	}
-	return m.HTML()
 }

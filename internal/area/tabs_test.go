@@ -13,7 +13,7 @@ import (
 	"github.com/civico-pa/civico/internal/web"
 )
 
-// tabsTemplate is what tabsHTML writes, as the template it replaced wrote
+// tabsTemplate is what writeTabs writes, as the template it replaced wrote
 // it.
 const tabsTemplate = `{{define "tabs"}}{{$d := .Data}}    {{template "area-tab" (dict "P" . "Tab" "desk" "Href" "/area-personale" "Label" "area.tab.desk")}}
     {{template "area-tab" (dict "P" . "Tab" "messages" "Href" "/area-personale/messaggi" "Label" "area.tab.messages" "Count" $d.Unread "CountLabel" "area.unread_count")}}
@@ -52,7 +52,9 @@ func TestTabsAreTheTemplate(t *testing.T) {
 				if err := tmpl.ExecuteTemplate(&want, "tabs", p); err != nil {
 					t.Fatal(err)
 				}
-				if got := string(tabsHTML(p, d)); "    "+got != want.String() {
+				var m web.Markup
+				writeTabs(&m, p, d)
+				if got := string(m.HTML()); "    "+got != want.String() {
 					t.Errorf("%s %s %d unread:\n got: %q\nwant: %q", lang, tab, unread, "    "+got, want.String())
 				}
 			}
