@@ -262,18 +262,41 @@ func (s *Service) Totals(ctx context.Context, debtorCF string) ([]Total, error) 
 // instalments waits for one of the two: its instalments are counted, not
 // the single payment (the position's page offers both).
 func (s *Service) Awaiting(ctx context.Context, debtorCF string, n int) (int, []Notice, error) {
-	const alternative = ` AND NOT (n.seq = 0 AND EXISTS (SELECT 1 FROM payments_notices i WHERE i.position_id = n.position_id AND i.seq > 0))`
-	var total int
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_notices n WHERE n.debtor_cf = $1 AND n.status = 'open'`+alternative, debtorCF).
-		Scan(&total); err != nil {
+	// One statement: the count is a column of the list, an uncorrelated
+	// subquery the database runs once, and only if the list has a row
+	// (nothing to list, nothing to count). Not a window over the list: a
+	// debtor may have many notices, and the window would read every one.
+	const open = `n.debtor_cf = $1 AND n.status = 'open'
+		AND NOT (n.seq = 0 AND EXISTS (SELECT 1 FROM payments_notices i WHERE i.position_id = n.position_id AND i.seq > 0))`
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+noticeColumns+`, (SELECT COUNT(*) FROM payments_notices n WHERE `+open+`)
+		FROM payments_notices n JOIN payments_positions p ON p.id = n.position_id WHERE `+open+` ORDER BY n.due_date, n.number LIMIT $2`, debtorCF, n)
+	if err != nil {
 		return 0, nil, err
 	}
-	if total == 0 {
-		return 0, nil, nil
+	defer rows.Close()
+	var total int
+	var out []Notice
+	for rows.Next() {
+		x, err := scanNotice(counted{rows, &total})
+		if err != nil {
+			return 0, nil, err
+		}
+		out = append(out, x)
 	}
-	list, err := s.notices(ctx, `WHERE n.debtor_cf = $1 AND n.status = 'open'`+alternative+` ORDER BY n.due_date, n.number LIMIT $2`, debtorCF, n)
-	return total, list, err
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	return total, out, nil
 }
+
+// counted scans a row of the columns scanNotice reads followed by a
+// count, into n.
+type counted struct {
+	rows *sql.Rows
+	n    *int
+}
+
+func (c counted) Scan(dest ...any) error { return c.rows.Scan(append(dest, c.n)...) }
 
 // PublicNotice is what anyone may learn of a notice by its number: its
 // status and amount, as the issue asks, nothing personal. Not the due

@@ -384,6 +384,21 @@ func (s *Store) Unit(ctx context.Context, unitID string, status Status, page int
 }
 
 func (s *Store) list(ctx context.Context, where string, args ...any) ([]*Enrolment, error) {
+	out, err := s.rows(ctx, where, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range out {
+		if err := s.withPosition(ctx, s.DB, e); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// rows reads the enrolments where says, without their places on the
+// waiting lists (one more statement each).
+func (s *Store) rows(ctx context.Context, where string, args ...any) ([]*Enrolment, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+enrolmentColumns+enrolmentFrom+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("schools: enrolments: %w", err)
@@ -397,15 +412,7 @@ func (s *Store) list(ctx context.Context, where string, args ...any) ([]*Enrolme
 		}
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, e := range out {
-		if err := s.withPosition(ctx, s.DB, e); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // Withdraw withdraws the account's enrolment id. An accepted one gives its
@@ -527,7 +534,8 @@ func (s *Store) MergeAccounts(ctx context.Context, tx *sql.Tx, from, into string
 }
 
 // Latest lists the account's n latest enrolments, for the personal
-// area's panel.
+// area's panel, in one statement: without their places on the waiting
+// lists (Position is 0), which the panel does not show.
 func (s *Store) Latest(ctx context.Context, accountID string, n int) ([]*Enrolment, error) {
-	return s.list(ctx, `WHERE e.account_id = $1 ORDER BY e.created_at DESC, e.id LIMIT $2`, accountID, n)
+	return s.rows(ctx, `WHERE e.account_id = $1 ORDER BY e.created_at DESC, e.id LIMIT $2`, accountID, n)
 }

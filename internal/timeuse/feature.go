@@ -91,7 +91,7 @@ func (m *Module) Feature() feature.Feature {
 			if err != nil {
 				return err
 			}
-			m.Store = &Store{DB: h.DB, Box: box, Acts: ACL()}
+			m.Store = &Store{DB: h.DB, Box: box, Acts: ACL(), Recheck: ResultsRecheck}
 			w := &Web{App: h.Portal, Store: m.Store, Audit: h.Audit, Limiter: h.Limiter, BaseURL: h.BaseURL}
 			m.t = h.Portal.I18n.T
 			mux := h.Portal.For("timeuse")

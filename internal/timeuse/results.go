@@ -432,6 +432,7 @@ func (s *Store) mixedCounts(ctx context.Context, synthetic bool) (n [3]int, err 
 // the real answers, or the synthetic ones while there is no real answer.
 // It reports whether it computed.
 func (s *Store) RefreshResults(ctx context.Context, offices Offices, w Weighting) (bool, error) {
+	defer s.forgetResults()
 	travel := w.Travel
 	if travel <= 0 {
 		travel = DefaultTravel
@@ -510,6 +511,11 @@ func putResults(ctx context.Context, tx *sql.Tx, kind string, version int64, fin
 	return err
 }
 
+// ResultsRecheck is how long the server's store trusts the results'
+// version it read (Store.Recheck): the coordination view and the results'
+// pages read none at most requests.
+const ResultsRecheck = 10 * time.Second
+
 // ErrNoResults: nothing computed (or published) yet.
 var ErrNoResults = errors.New("timeuse: no results yet")
 
@@ -523,29 +529,68 @@ var ErrResultsChanged = errors.New("timeuse: the results changed")
 type resultsCache struct {
 	mu  sync.Mutex
 	got map[string]cachedResults
+	// gen counts this store's writes (forgetResults): a reading begun
+	// before one is not kept after it.
+	gen uint64
 }
 
 type cachedResults struct {
 	version int64
-	sum     *Summary
+	sum     *Summary // nil: none stored
+	checked time.Time
+}
+
+// keep stores what a reading begun at generation gen found, unless this
+// store wrote results since.
+func (c *resultsCache) keep(gen uint64, kind string, r cachedResults) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if c.got == nil {
+		c.got = map[string]cachedResults{}
+	}
+	c.got[kind] = r
+}
+
+// forgetResults drops what Results kept, after this store wrote results:
+// deferred by each method that writes them, so that it runs after the
+// commit.
+func (s *Store) forgetResults() {
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	s.cache.gen++
+	clear(s.cache.got)
 }
 
 // Results are the stored results of kind (LatestResults or
 // PublishedResults), ErrNoResults when there are none. The Summary is
 // shared: read it, do not change it.
 func (s *Store) Results(ctx context.Context, kind string) (*Summary, error) {
+	s.cache.mu.Lock()
+	c, ok := s.cache.got[kind]
+	gen := s.cache.gen
+	s.cache.mu.Unlock()
+	if ok && s.Recheck > 0 && time.Since(c.checked) < s.Recheck {
+		if c.sum == nil {
+			return nil, ErrNoResults
+		}
+		return c.sum, nil
+	}
+	checked := time.Now()
 	var version int64
 	err := s.DB.QueryRowContext(ctx, `SELECT version FROM timeuse_results WHERE kind = $1`, kind).Scan(&version)
 	if errors.Is(err, sql.ErrNoRows) {
+		s.cache.keep(gen, kind, cachedResults{checked: checked})
 		return nil, ErrNoResults
 	}
 	if err != nil {
 		return nil, err
 	}
-	s.cache.mu.Lock()
-	c, ok := s.cache.got[kind]
-	s.cache.mu.Unlock()
-	if ok && c.version == version {
+	if ok && c.sum != nil && c.version == version {
+		c.checked = checked
+		s.cache.keep(gen, kind, c)
 		return c.sum, nil
 	}
 	var body string
@@ -560,12 +605,7 @@ func (s *Store) Results(ctx context.Context, kind string) (*Summary, error) {
 	if err := json.Unmarshal([]byte(body), sum); err != nil {
 		return nil, fmt.Errorf("timeuse: stored results: %w", err)
 	}
-	s.cache.mu.Lock()
-	if s.cache.got == nil {
-		s.cache.got = map[string]cachedResults{}
-	}
-	s.cache.got[kind] = cachedResults{version, sum}
-	s.cache.mu.Unlock()
+	s.cache.keep(gen, kind, cachedResults{version: version, sum: sum, checked: checked})
 	return sum, nil
 }
 
@@ -574,6 +614,7 @@ func (s *Store) Results(ctx context.Context, kind string) (*Summary, error) {
 // version, when not zero, must be the latest's (the office published what
 // it saw).
 func (s *Store) Publish(ctx context.Context, w audit.Writer, version int64, actor, remote string) error {
+	defer s.forgetResults()
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var v int64
 		var fp, body string

@@ -34,6 +34,11 @@ type Store struct {
 	Box  *sealed.Box
 	Acts *Activities
 	Now  func() time.Time
+	// Recheck is how long Results trusts the version it read before
+	// reading it again (zero: at every call). Results computed or
+	// published through this store show at once, through another process
+	// within Recheck.
+	Recheck time.Duration
 	// cache keeps the decoded results (Results).
 	cache resultsCache
 }
