@@ -22,6 +22,13 @@
 #           temporary dir. CIVICO_DATABASE_URL, when set, is used as it is instead.
 #   PIN     with DB=postgres, 1 pins PostgreSQL to CPU 1 and civico and wrk to CPU 0 (taskset);
 #           default: all share every core.
+#   VOLUME  1 (with LOGIN=card): a town's volume first (issues 14 and 15). bench/volume copies the
+#           bench's application 100,000 times (200 of them Luca Ferrari's, the rest 200 each of
+#           made-up residents; a third to assign, a third in progress, a third closed), and
+#           `civico payments import` loads 500 notices of his (a CSV, as the finance office
+#           would); the operator Paola Esposito gets the desk role (`civico user grant`) and logs
+#           in with her card; measured: the resident's pages as below, and the back office's
+#           queue (/backoffice/pratiche, all five queues counted) as the operator sees it.
 #   CIVICO_PAGE_CACHE_TTL and any other CIVICO_ setting are passed to `civico demo`.
 #
 # The standard pages: home, a service page, an office page, the finder, the coordination view,
@@ -46,6 +53,7 @@ threads=${THREADS:-2}
 login=${LOGIN:-none}
 dbkind=${DB:-sqlite}
 pin=${PIN:-0}
+volume=${VOLUME:-0}
 paths=("$@")
 
 die() {
@@ -64,6 +72,7 @@ case "$login" in none | password | card) ;; *) die "LOGIN must be none, password
 case "$dbkind" in sqlite | postgres) ;; *) die "DB must be sqlite or postgres, not '$dbkind'" ;; esac
 [[ "$pin" == 0 || "$dbkind" == postgres ]] || die "PIN=1 pins PostgreSQL: it needs DB=postgres"
 [[ "$pin" == 0 ]] || command -v taskset >/dev/null 2>&1 || die "PIN=1 needs taskset (util-linux)"
+case "$volume" in 0) ;; 1) [[ "$login" == card ]] || die "VOLUME=1 needs LOGIN=card (the payments page and the bench's application are the card holder's)" ;; *) die "VOLUME must be 0 or 1, not '$volume'" ;; esac
 
 if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk with apt-get" >&2
@@ -107,6 +116,9 @@ trap 'exit 130' INT TERM
 echo "building civico and bench/hello" >&2
 go build -o "$tmp/civico" ./cmd/civico || die "go build ./cmd/civico failed"
 go build -o "$tmp/hello" ./bench/hello || die "go build ./bench/hello failed"
+if [[ "$volume" == 1 ]]; then
+  go build -o "$tmp/volume" ./bench/volume || die "go build ./bench/volume failed"
+fi
 
 # free_port prints a TCP port on 127.0.0.1 that nothing listens on, below the ephemeral range.
 free_port() {
@@ -180,6 +192,10 @@ cpu0=()
 [[ "$pin" != 1 ]] || cpu0=(taskset -c 0)
 
 mkdir -p "$tmp/data"
+# civico_env runs a command with the portal's database and data directory (the CLI, bench/volume).
+civico_env() {
+  CIVICO_DATA_DIR="$tmp/data" CIVICO_DATABASE_URL="$database_url" "$@"
+}
 CIVICO_DATA_DIR="$tmp/data" CIVICO_DATABASE_URL="$database_url" CIVICO_DEBUG_QUERIES=true \
   CIVICO_ADDR="127.0.0.1:$portal_port" CIVICO_PARTECIPA_ADDR="127.0.0.1:$partecipa_port" \
   CIVICO_TLS_ADDR="127.0.0.1:$tls_port" CIVICO_METRICS_ADDR="127.0.0.1:$metrics_port" \
@@ -247,11 +263,45 @@ if ((${#paths[@]} == 0)); then
     post "$application/modulo" /riepilogo -d alunno_nome=Sara -d alunno_cognome=Ferrari -d alunno_cf=RSSMRA85T10A562S \
       -d scuola=primaria_parini -d classe=2B -d giorni=lun -d giorni=mer -d dieta=normale -d action=next >/dev/null
     post "$application/invia" /ricevuta -d confirm=1 >/dev/null
+    if [[ "$volume" == 1 ]]; then
+      echo "volume: 100,000 applications (200 of the resident's), 500 notices of his" >&2
+      civico_env "$tmp/volume" -template "${application##*/}" -n 100000 -owned 199 -per-resident 200 ||
+        die "bench/volume failed"
+      fiscal_code=$(grep -o 'Luca Ferrari ([A-Z0-9]\{16\})' "$tmp/civico.log" | head -n 1 | tr -d '()' | awk '{print $3}')
+      [[ -n "$fiscal_code" ]] || die "no fiscal code of Luca Ferrari in the demo's log"
+      year=$(date -u +%Y)
+      {
+        echo "id,codice_fiscale,nominativo,categoria,causale,anno,importo,scadenza,rate"
+        for ((i = 1; i <= 500; i++)); do
+          printf 'BENCH-%04d,%s,Luca Ferrari,mensa,Mensa scolastica %d,%d,"%d,%02d",%d-%02d-%02d,\n' \
+            "$i" "$fiscal_code" "$i" "$year" $((20 + i % 30)) $((i % 100)) $((year + 1)) $((1 + i % 12)) $((1 + i % 28))
+        done
+      } >"$tmp/notices.csv"
+      civico_env "$tmp/civico" payments import "$tmp/notices.csv" </dev/null >"$tmp/import.log" 2>&1 ||
+        { tail -n 20 "$tmp/import.log" >&2; die "civico payments import failed"; }
+      civico_env "$tmp/civico" user grant --email paola.esposito@demo.civico.invalid --role desk </dev/null >"$tmp/grant.log" 2>&1 ||
+        { cat "$tmp/grant.log" >&2; die "civico user grant failed"; }
+      curl -s -o /dev/null -D "$tmp/operator.h" --max-time 30 --cacert "$ca/ca.pem" \
+        --cert "$ca/cards/paola-esposito.pem" --key "$ca/cards/paola-esposito.key" "https://127.0.0.1:$tls_port/login/crs" ||
+        die "the operator's card login failed"
+      operator_session=$(session_of "$tmp/operator.h")
+      [[ -n "$operator_session" ]] || { cat "$tmp/operator.h" >&2; die "the operator's card login set no session cookie"; }
+      operator_cookie=(-H "Cookie: civico_session=$operator_session")
+      echo "operator logged in: Paola Esposito, smart card, role desk" >&2
+    fi
     paths+=(/profilo /area-personale /area-personale/messaggi /area-personale/servizi /area-personale/documenti
       /area-personale/attivita /area-personale/pratiche "$application")
     [[ "$login" != card ]] || paths+=(/area-personale/pagamenti)
+    [[ "$volume" != 1 ]] || paths+=(/backoffice/pratiche)
   fi
 fi
+
+# use_cookie PATH sets cur to the curl/wrk arguments that log PATH's requests in: the operator's
+# session for the back office, the resident's otherwise.
+operator_cookie=(${operator_cookie[@]+"${operator_cookie[@]}"})
+use_cookie() {
+  if [[ "$1" == /backoffice* && ${#operator_cookie[@]} -gt 0 ]]; then cur=("${operator_cookie[@]}"); else cur=("${cookie[@]}"); fi
+}
 
 # The dashboard shows the demo's history once its first collection has counted it (a few
 # seconds after the start, tens on a loaded machine): measured before, it would be an empty page.
@@ -282,7 +332,8 @@ fi
 for p in "${paths[@]}"; do
   [[ "$p" == /* ]] || die "path '$p' must start with /"
   for _ in 1 2; do
-    code=$(curl -s -o /dev/null -D "$tmp/probe.h" -w '%{http_code}' --max-time 10 "${cookie[@]}" "$portal$p" || true)
+    use_cookie "$p"
+    code=$(curl -s -o /dev/null -D "$tmp/probe.h" -w '%{http_code}' --max-time 10 "${cur[@]}" "$portal$p" || true)
     [[ "$code" == 200 ]] || die "GET $p answered $code, not 200: not measuring it"
   done
   queries[$p]=$(tr -d '\r' <"$tmp/probe.h" | awk 'tolower($1) == "x-civico-queries:" {print $2}')
@@ -315,7 +366,8 @@ run() {
 : >"$tmp/results"
 run hello "http://127.0.0.1:$hello_port/"
 for p in "${paths[@]}"; do
-  run "civico $p" "$portal$p" "${cookie[@]}"
+  use_cookie "$p"
+  run "civico $p" "$portal$p" "${cur[@]}"
 done
 
 cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
@@ -329,6 +381,7 @@ if [[ "$login" == none ]]; then
   echo "- anonymous visitor (page cache TTL: ${CIVICO_PAGE_CACHE_TTL:-10s})"
 else
   echo "- logged in ($who): every page rendered at every request"
+  [[ "$volume" != 1 ]] || echo "- a town's volume: 100,000 applications, 200 of them the resident's, and 500 notices of his; /backoffice/pratiche as the operator Paola Esposito (card, role desk)"
 fi
 echo "- wrk -t$threads -c$connections -d$duration --latency, all on 127.0.0.1"
 echo

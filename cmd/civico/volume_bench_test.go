@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+	"github.com/civico-pa/civico/internal/sportello"
+)
+
+// volumePages are the pages whose cost grows with a town's volume (issue
+// 14): the resident's with 200 applications of theirs, the back office's
+// queue with 100,000.
+var volumePages = []struct{ name, path string }{
+	{"area", "/area-personale"},
+	{"area-activities", "/area-personale/attivita"},
+	{"applications", "/area-personale/pratiche"},
+	{"applications-page-4", "/area-personale/pratiche?pagina=4"},
+	{"queue", "/backoffice/pratiche"},
+	{"queue-open", "/backoffice/pratiche?coda=aperte"},
+}
+
+// BenchmarkVolumePages is BenchmarkResidentPages at a town's volume, as
+// bench/http.sh VOLUME=1 measures it over the network: the resident's
+// application copied 100,000 times (sportello.AddVolume), 200 of them
+// his; the back office's pages as an operator of the desk.
+//
+//	go test ./cmd/civico -run XXX -bench VolumePages -benchmem
+func BenchmarkVolumePages(b *testing.B) {
+	for _, engine := range []struct {
+		name string
+		open func(testing.TB) *db.DB
+	}{{"sqlite", dbtest.SQLite}, {"postgres", dbtest.Postgres}} {
+		b.Run(engine.name, func(b *testing.B) {
+			d := engine.open(b)
+			s, cookie, app := newResidentSite(b, d)
+			id := app[strings.LastIndex(app, "/")+1:]
+			if _, err := (&sportello.Store{DB: d}).AddVolume(context.Background(), sportello.Volume{Template: id, N: 100_000, Owned: 199, PerResident: 200}); err != nil {
+				b.Fatal(err)
+			}
+			desk := operatorSession(b, s, "sportello@example.org", "desk")
+			h := s.apps.portal.Handler()
+			for _, p := range volumePages {
+				who := cookie
+				if strings.HasPrefix(p.path, "/backoffice/") {
+					who = desk
+				}
+				b.Run(p.name, func(b *testing.B) { benchPage(b, d, h, p.path, who) })
+			}
+		})
+	}
+}
