@@ -97,7 +97,7 @@ func BenchmarkResidentArea(b *testing.B) {
 		s := newTestStore(b, d)
 		fill(b, d, s, 100_000, 200)
 		ctx := context.Background()
-		o := Owner{AccountID: "volume-000123", FiscalCode: "RSSMRA85T10A562S"}
+		o := Owner{AccountID: "volume-000123", FiscalCode: VolumeFiscalCode(123)}
 		b.ResetTimer()
 		for b.Loop() {
 			if _, _, err := s.Awaiting(ctx, o, 5); err != nil {
@@ -125,7 +125,7 @@ func BenchmarkDelegateArea(b *testing.B) {
 			VALUES ('dg', $1, 'Sofia', 'Ferrari', $2, 'parent', '["permesso-prova"]', '2999-12-31', 'f', 'd', 'op', CURRENT_TIMESTAMP)`, holder, delegate); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := d.ExecContext(ctx, `UPDATE sportello_applications SET delegation_id = 'dg', fiscal_code = $1 WHERE account_id = 'res-000123'`, holder); err != nil {
+		if _, err := d.ExecContext(ctx, `UPDATE sportello_applications SET delegation_id = 'dg', fiscal_code = $1 WHERE account_id = 'volume-000123'`, holder); err != nil {
 			b.Fatal(err)
 		}
 		o := Owner{AccountID: "volume-000123", FiscalCode: delegate}

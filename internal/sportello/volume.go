@@ -20,8 +20,8 @@ type Volume struct {
 	// service, form, answers and applicant.
 	Template string
 	// N copies in all; the first Owned belong to the template's owner
-	// (its account), the others to made-up accounts ("volume-000000"...),
-	// PerResident each.
+	// (its account and fiscal code), the others to made-up accounts
+	// ("volume-000000"... with VolumeFiscalCode), PerResident each.
 	N, Owned, PerResident int
 	// Now dates the copies: one a second, the last N seconds before it
 	// (time.Now when zero).
@@ -32,6 +32,11 @@ type Volume struct {
 // so that copies never take a number the town's own applications hold
 // (a register's numbers stay below 8,000,000 in any real year).
 const VolumeProtocolBase = 8_000_000
+
+// VolumeFiscalCode is the code of the made-up account "volume-%06d" k of
+// a Volume, which its copies carry as a resident's own applications carry
+// theirs: 16 characters, no real person's (no check character).
+func VolumeFiscalCode(k int) string { return fmt.Sprintf("VOLUME%010d", k) }
 
 // AddVolume adds v's copies in one transaction, spread as a town's queue
 // is: a third registered, a third in progress with one of ten operators
@@ -50,8 +55,8 @@ func (s *Store) AddVolume(ctx context.Context, v Volume) (int, error) {
 	year := now.Year()
 	start := now.Add(-time.Duration(v.N) * time.Second)
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var owner string
-		if err := tx.QueryRowContext(ctx, `SELECT account_id FROM sportello_applications WHERE id = $1 AND phase <> 'draft'`, v.Template).Scan(&owner); err != nil {
+		var owner, ownerCode string
+		if err := tx.QueryRowContext(ctx, `SELECT account_id, fiscal_code FROM sportello_applications WHERE id = $1 AND phase <> 'draft'`, v.Template).Scan(&owner, &ownerCode); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("sportello: no submitted application %q to copy", v.Template)
 			}
@@ -60,7 +65,7 @@ func (s *Store) AddVolume(ctx context.Context, v Volume) (int, error) {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO sportello_applications (id, service_id, service_title, form_id, account_id, fiscal_code, channel,
 			phase, state, applicant, applicant_key, answers, idempotency_key, notify_email, protocol, assignee_id, created_at, updated_at,
 			submitted_at, registered_at, term_days, withdrawable, due_on)
-			SELECT $1, service_id, service_title, form_id, $2, '', channel, $3, $4, applicant, $5, answers, $6, notify_email, $7, $8,
+			SELECT $1, service_id, service_title, form_id, $2, $12, channel, $3, $4, applicant, $5, answers, $6, notify_email, $7, $8,
 			created_at, $9, submitted_at, $9, term_days, withdrawable, $10 FROM sportello_applications WHERE id = $11`)
 		if err != nil {
 			return err
@@ -77,13 +82,14 @@ func (s *Store) AddVolume(ctx context.Context, v Volume) (int, error) {
 			if i%10 == 0 {
 				due = "2000-01-01"
 			}
-			account := owner
+			account, code := owner, ownerCode
 			if i >= v.Owned {
-				account = fmt.Sprintf("volume-%06d", (i-v.Owned)/v.PerResident)
+				k := (i - v.Owned) / v.PerResident
+				account, code = fmt.Sprintf("volume-%06d", k), VolumeFiscalCode(k)
 			}
 			at := start.Add(time.Duration(i) * time.Second).UTC()
 			if _, err := st.ExecContext(ctx, tokens.ID(), account, phase, state, fmt.Sprintf("rossi%d bianca", i),
-				tokens.ID(), fmt.Sprintf("%d/%07d", year-1, VolumeProtocolBase+i+1), assignee, at, due, v.Template); err != nil {
+				tokens.ID(), fmt.Sprintf("%d/%07d", year-1, VolumeProtocolBase+i+1), assignee, at, due, v.Template, code); err != nil {
 				return err
 			}
 		}
