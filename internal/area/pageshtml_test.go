@@ -1,18 +1,15 @@
 package area
 
 import (
+	"fmt"
 	"html/template"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
-	"github.com/civico-pa/civico/internal/dbtest"
-	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
+	"github.com/civico-pa/civico/internal/web/webtest"
 )
 
 // The templates pageshtml.go replaced, as they were, with the layout's
@@ -147,18 +144,8 @@ const (
 // last), showing only the unread ones or not, with values full of what
 // must be escaped.
 func TestAreaPagesAreTheTemplates(t *testing.T) {
-	x, err := web.NewI18n(web.Messages, Messages)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := &web.App{I18n: x, Town: town.NewStore(dbtest.SQLite(t), 0), Static: &web.Static{Prefix: "/static"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	common := template.Must(template.New("").Funcs(template.FuncMap{"dict": func(kv ...any) map[string]any {
-		m := map[string]any{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m[kv[i].(string)] = kv[i+1]
-		}
-		return m
-	}}).Parse(oldBreadcrumb + oldAreaPartials))
+	app, x := webtest.NewApp(t, Messages)
+	common := webtest.Parse(t, oldBreadcrumb+oldAreaPartials)
 	pages := map[string]*template.Template{}
 	for tab, text := range map[string]string{"messages": oldMessagesPage, "documents": oldDocumentsPage, "services": oldServicesPage} {
 		pages[tab] = template.Must(template.Must(common.Clone()).Parse(text))
@@ -181,12 +168,10 @@ func TestAreaPagesAreTheTemplates(t *testing.T) {
 		{Service: Service{Title: "Mensa", Href: "/servizi/scuola/mensa"}},
 	}
 	n := 0
-	for _, lang := range []string{"it", "en"} {
+	for _, lang := range webtest.Languages {
 		for _, tab := range []string{"messages", "documents", "services"} {
 			for v := range 4 {
-				req := httptest.NewRequest("GET", "/area-personale/x", nil)
-				req.Header.Set("Accept-Language", lang)
-				p := app.NewPage(req, "area.tab."+tab)
+				p := webtest.Page(app, lang, "/area-personale/x", "area.tab."+tab)
 				p.Breadcrumb = []web.Crumb{{Label: p.T("area.title"), Href: Home}, {Label: p.Title}}
 				d := &Data{Tab: tab, Name: "Luca Ferrari", Page: 1, Pages: 1, StepUpURL: "/accedi/carta?next=%2Farea-personale%2Fservizi"}
 				switch v {
@@ -212,14 +197,8 @@ func TestAreaPagesAreTheTemplates(t *testing.T) {
 					TabsHTML template.HTML
 				}{d, m.HTML()}
 				p.Data = oldData
-				var want strings.Builder
-				if err := pages[tab].ExecuteTemplate(&want, "content", p); err != nil {
-					t.Fatal(err)
-				}
-				var wantHead strings.Builder
-				if err := common.ExecuteTemplate(&wantHead, "area-head", p); err != nil {
-					t.Fatal(err)
-				}
+				want := webtest.Execute(t, pages[tab], "content", p)
+				wantHead := webtest.Execute(t, common, "area-head", p)
 				p.Data = d
 				var got template.HTML
 				switch tab {
@@ -230,25 +209,14 @@ func TestAreaPagesAreTheTemplates(t *testing.T) {
 				case "services":
 					got = d.ServicesPage(p)
 				}
-				// html/template writes a + as &#43;, web.Markup as it is:
-				// the same character to the browser.
-				if string(got) != strings.ReplaceAll(want.String(), "&#43;", "+") {
-					t.Errorf("%s %s variant %d:\n got: %q\nwant: %q", lang, tab, v, got, want.String())
-				}
-				if got := d.Head(p); string(got) != strings.ReplaceAll(wantHead.String(), "&#43;", "+") {
-					t.Errorf("head %s %s variant %d:\n got: %q\nwant: %q", lang, tab, v, got, wantHead.String())
-				}
+				webtest.Same(t, fmt.Sprintf("%s %s variant %d", lang, tab, v), string(got), webtest.PlusAsIs(want))
+				webtest.Same(t, fmt.Sprintf("head %s %s variant %d", lang, tab, v), string(d.Head(p)), webtest.PlusAsIs(wantHead))
 				n++
 			}
 		}
 	}
-	// Every message the page asks for is defined (an undefined one
-	// would show as its id, in the template's bytes as in these).
-	for _, m := range x.Missing() {
-		if !strings.Contains(m, "<script>") {
-			t.Errorf("undefined message %s", m)
-		}
-	}
+	// Every message the page asks for is defined.
+	webtest.Undefined(t, x, nil)
 	if n != 2*3*4 {
 		t.Errorf("%d cases", n)
 	}

@@ -1,18 +1,14 @@
 package identity
 
 import (
-	"html/template"
-	"io"
-	"log/slog"
-	"net/http/httptest"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/civico-pa/civico/internal/assurance"
-	"github.com/civico-pa/civico/internal/dbtest"
-	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
+	"github.com/civico-pa/civico/internal/web/webtest"
 )
 
 // profileTemplate is /profilo below the layout's header as its template
@@ -164,12 +160,8 @@ const profileTemplate = `{{define "content"}}{{template "prose" .}}{{end}}
 // every field, no session, one or many, and values full of what must be
 // escaped.
 func TestProfileIsTheTemplate(t *testing.T) {
-	x, err := web.NewI18n(web.Messages, Messages)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := &web.App{I18n: x, Town: town.NewStore(dbtest.SQLite(t), 0), Static: &web.Static{Prefix: "/static"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	tmpl := template.Must(template.New("").Funcs(template.FuncMap{"localtime": web.LocalTime}).Parse(profileTemplate))
+	app, x := webtest.NewApp(t, Messages)
+	tmpl := webtest.Parse(t, profileTemplate)
 	hostile := `<script>alert("x")</script> & 'y' +39 javascript:`
 	utc := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
 	rome := time.Date(2026, 7, 26, 17, 5, 0, 0, time.FixedZone("CEST", 7200))
@@ -220,10 +212,8 @@ func TestProfileIsTheTemplate(t *testing.T) {
 		{Message: "identity.profile.saved", Alert: "identity.error.busy", Errors: FieldErrors{"confirm": "identity.error.form", "email_password": "identity.error.form"}, CardLoginURL: "/accedi/carta?next=" + hostile},
 	}
 	n := 0
-	for _, lang := range []string{"it", "en"} {
-		req := httptest.NewRequest("GET", "/profilo", nil)
-		req.Header.Set("Accept-Language", lang)
-		p := app.NewPage(req, "identity.profile.title")
+	for _, lang := range webtest.Languages {
+		p := webtest.Page(app, lang, "/profilo", "identity.profile.title")
 		p.Breadcrumb = []web.Crumb{{Label: p.Title}}
 		for name, account := range accounts {
 			for i, fd := range forms {
@@ -239,32 +229,22 @@ func TestProfileIsTheTemplate(t *testing.T) {
 							d.FiscalCode = a.FiscalCode
 						}
 						p.Data = d
-						var want strings.Builder
-						if err := tmpl.ExecuteTemplate(&want, "content", p); err != nil {
-							t.Fatal(err)
-						}
-						// html/template writes a + as &#43;, web.Markup as
-						// it is: the same character to the browser.
-						if got := string(d.Content(p)); got != strings.ReplaceAll(want.String(), "&#43;", "+") {
-							t.Errorf("%s %s form %d, %d sessions, link %v:\n got: %q\nwant: %q", lang, name, i, len(sessions), canLink, got, want.String())
-						}
+						want := webtest.Execute(t, tmpl, "content", p)
+						webtest.Same(t, fmt.Sprintf("%s %s form %d, %d sessions, link %v", lang, name, i, len(sessions), canLink),
+							string(d.Content(p)), webtest.PlusAsIs(want))
 						n++
 					}
 				}
 			}
 		}
 	}
-	// Every message the page asks for is defined (an undefined one
-	// would show as its id, in the template's bytes as in these): but
-	// for the hostile role, an account without the source of its name,
-	// and the ids package spid defines (eIDAS, SPID), whose messages
-	// this test does not load.
-	for _, m := range x.Missing() {
-		_, id, _ := strings.Cut(m, " ")
-		if !strings.Contains(id, "<script>") && !strings.HasSuffix(id, ".") && id != "identity.source.eidas" && id != "identity.method.spid" {
-			t.Errorf("undefined message %s", m)
-		}
-	}
+	// Every message the page asks for is defined: but for the hostile
+	// role, an account without the source of its name, and the ids
+	// package spid defines (eIDAS, SPID), whose messages this test does
+	// not load.
+	webtest.Undefined(t, x, func(id string) bool {
+		return strings.HasSuffix(id, ".") || id == "identity.source.eidas" || id == "identity.method.spid"
+	})
 	if n != 2*len(accounts)*len(forms)*3*2 {
 		t.Errorf("%d cases", n)
 	}

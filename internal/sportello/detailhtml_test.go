@@ -1,18 +1,13 @@
 package sportello
 
 import (
+	"fmt"
 	"html/template"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/civico-pa/civico/internal/dbtest"
 	"github.com/civico-pa/civico/internal/problem"
-	"github.com/civico-pa/civico/internal/town"
-	"github.com/civico-pa/civico/internal/web"
+	"github.com/civico-pa/civico/internal/web/webtest"
 )
 
 // detailPartials are the templates that detailhtml.go replaced, as they
@@ -98,42 +93,19 @@ const detailPartials = `{{define "sp-answers"}}
 // in every state, with and without a delegation, documents, messages,
 // errors and values, on values full of what must be escaped.
 func TestDetailPiecesAreThePartials(t *testing.T) {
-	x, err := web.NewI18n(web.Messages, Messages)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := &web.App{I18n: x, Town: town.NewStore(dbtest.SQLite(t), 0), Static: &web.Static{Prefix: "/static"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	tmpl := template.Must(template.New("").Funcs(template.FuncMap{
-		"dict": func(kv ...any) map[string]any {
-			m := map[string]any{}
-			for i := 0; i+1 < len(kv); i += 2 {
-				m[kv[i].(string)] = kv[i+1]
-			}
-			return m
-		},
-		"list":       func(items ...string) []string { return items },
-		"localtime":  web.LocalTime,
-		"paragraphs": web.Paragraphs,
-	}).Parse(detailPartials))
+	app, _ := webtest.NewApp(t, Messages)
+	tmpl := webtest.Parse(t, detailPartials)
 	n := 0
 	check := func(what string, got template.HTML, name string, data any) {
 		t.Helper()
-		var want strings.Builder
-		if err := tmpl.ExecuteTemplate(&want, name, data); err != nil {
-			t.Fatal(err)
-		}
-		if string(got) != want.String() {
-			t.Errorf("%s:\n got: %q\nwant: %q", what, got, want.String())
-		}
+		webtest.Same(t, what, string(got), webtest.Execute(t, tmpl, name, data))
 		n++
 	}
 	hostile := `<script>alert("x")</script> & 'y' javascript:`
 	utc := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
 	rome := time.Date(2026, 11, 26, 17, 5, 0, 0, time.FixedZone("CET", 3600))
-	for _, lang := range []string{"it", "en"} {
-		req := httptest.NewRequest("GET", "/area-personale/pratiche/x", nil)
-		req.Header.Set("Accept-Language", lang)
-		p := app.NewPage(req, "")
+	for _, lang := range webtest.Languages {
+		p := webtest.Page(app, lang, "/area-personale/pratiche/x", "")
 		for _, s := range States {
 			check("badge "+lang+" "+string(s), s.Badge(p), "sp-state", map[string]any{"P": p, "S": s})
 		}
@@ -301,31 +273,14 @@ const detailBody = `{{define "body"}}{{$d := .Data}}{{$a := $d.App}}{{$base := p
 // paused or not, with every action or none, with and without a message,
 // an alert, errors, a delegation, documents, messages and history.
 func TestDetailBodyIsTheTemplate(t *testing.T) {
-	x, err := web.NewI18n(web.Messages, Messages)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := &web.App{I18n: x, Town: town.NewStore(dbtest.SQLite(t), 0), Static: &web.Static{Prefix: "/static"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	tmpl := template.Must(template.New("").Funcs(template.FuncMap{
-		"dict": func(kv ...any) map[string]any {
-			m := map[string]any{}
-			for i := 0; i+1 < len(kv); i += 2 {
-				m[kv[i].(string)] = kv[i+1]
-			}
-			return m
-		},
-		"list":       func(items ...string) []string { return items },
-		"localtime":  web.LocalTime,
-		"paragraphs": web.Paragraphs,
-	}).Parse(detailPartials + detailBody))
+	app, _ := webtest.NewApp(t, Messages)
+	tmpl := webtest.Parse(t, detailPartials+detailBody)
 	hostile := `<script>alert("x")</script> & 'y' javascript:`
 	now := time.Now()
 	registered, submitted, taken := now.AddDate(0, 0, -40), now.AddDate(0, 0, -41), now.AddDate(0, 0, -39)
 	n := 0
-	for _, lang := range []string{"it", "en"} {
-		req := httptest.NewRequest("GET", "/area-personale/pratiche/x", nil)
-		req.Header.Set("Accept-Language", lang)
-		p := app.NewPage(req, "")
+	for _, lang := range webtest.Languages {
+		p := webtest.Page(app, lang, "/area-personale/pratiche/x", "")
 		for _, s := range States {
 			for v := range 4 {
 				a := &Application{ID: "0123abcd", Protocol: "2026/000123"}
@@ -365,13 +320,8 @@ func TestDetailBodyIsTheTemplate(t *testing.T) {
 					d.Values = map[string]string{"note": "Scrivo", "form": "message"}
 				}
 				p.Data = d
-				var want strings.Builder
-				if err := tmpl.ExecuteTemplate(&want, "body", p); err != nil {
-					t.Fatal(err)
-				}
-				if got := string(d.Body(p)); got != want.String() {
-					t.Errorf("%s %s variant %d:\n got: %q\nwant: %q", lang, s, v, got, want.String())
-				}
+				want := webtest.Execute(t, tmpl, "body", p)
+				webtest.Same(t, fmt.Sprintf("%s %s variant %d", lang, s, v), string(d.Body(p)), want)
 				n++
 			}
 		}

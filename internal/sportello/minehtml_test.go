@@ -1,17 +1,12 @@
 package sportello
 
 import (
-	"html/template"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"strings"
+	"fmt"
 	"testing"
 	"time"
 
-	"github.com/civico-pa/civico/internal/dbtest"
-	"github.com/civico-pa/civico/internal/town"
 	"github.com/civico-pa/civico/internal/web"
+	"github.com/civico-pa/civico/internal/web/webtest"
 )
 
 // mineList is the resident's list of applications as its template wrote
@@ -86,21 +81,8 @@ const mineList = `{{define "content"}}{{$d := .Data}}
 // the last page, with and without the notice of a discarded draft, on
 // values full of what must be escaped.
 func TestMineListIsTheTemplate(t *testing.T) {
-	x, err := web.NewI18n(web.Messages, Messages)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := &web.App{I18n: x, Town: town.NewStore(dbtest.SQLite(t), 0), Static: &web.Static{Prefix: "/static"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	tmpl := template.Must(template.New("").Funcs(template.FuncMap{
-		"dict": func(kv ...any) map[string]any {
-			m := map[string]any{}
-			for i := 0; i+1 < len(kv); i += 2 {
-				m[kv[i].(string)] = kv[i+1]
-			}
-			return m
-		},
-		"localtime": web.LocalTime,
-	}).Parse(mineList))
+	app, x := webtest.NewApp(t, Messages)
+	tmpl := webtest.Parse(t, mineList)
 	hostile := `<script>alert("x")</script> & 'y' +1 javascript:`
 	now := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
 	var every []Summary
@@ -117,37 +99,24 @@ func TestMineListIsTheTemplate(t *testing.T) {
 		every = append(every, sum)
 	}
 	n := 0
-	for _, lang := range []string{"it", "en"} {
+	for _, lang := range webtest.Languages {
 		for _, list := range [][]Summary{nil, every[:1], every} {
 			for _, pg := range []struct{ page, total int }{{1, len(list)}, {1, 45}, {2, 45}, {3, 45}} {
 				for _, message := range []string{"", "sportello.draft.discarded"} {
-					req := httptest.NewRequest("GET", AreaPath, nil)
-					req.Header.Set("Accept-Language", lang)
-					p := app.NewPage(req, "sportello.area")
+					p := webtest.Page(app, lang, AreaPath, "sportello.area")
 					p.Breadcrumb = []web.Crumb{{Label: p.T("sportello.area")}}
 					d := &MineData{List: list, Pager: newPager(pg.page, pg.total, nil, AreaPath), Message: message, Now: now}
 					p.Data = d
-					var want strings.Builder
-					if err := tmpl.ExecuteTemplate(&want, "content", p); err != nil {
-						t.Fatal(err)
-					}
-					// html/template writes a + as &#43;, web.Markup as it
-					// is: the same character to the browser.
-					if got := string(d.Content(p)); got != strings.ReplaceAll(want.String(), "&#43;", "+") {
-						t.Errorf("%s %d applications, page %d of %d, message %q:\n got: %q\nwant: %q", lang, len(list), pg.page, pg.total, message, got, want.String())
-					}
+					want := webtest.Execute(t, tmpl, "content", p)
+					webtest.Same(t, fmt.Sprintf("%s %d applications, page %d of %d, message %q", lang, len(list), pg.page, pg.total, message),
+						string(d.Content(p)), webtest.PlusAsIs(want))
 					n++
 				}
 			}
 		}
 	}
-	// Every message the page asks for is defined (an undefined one
-	// would show as its id, in the template's bytes as in these).
-	for _, m := range x.Missing() {
-		if !strings.Contains(m, "<script>") {
-			t.Errorf("undefined message %s", m)
-		}
-	}
+	// Every message the page asks for is defined.
+	webtest.Undefined(t, x, nil)
 	if n != 2*3*4*2 {
 		t.Errorf("%d cases", n)
 	}

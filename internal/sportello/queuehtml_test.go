@@ -1,17 +1,11 @@
 package sportello
 
 import (
-	"html/template"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"strings"
+	"fmt"
 	"testing"
 	"time"
 
-	"github.com/civico-pa/civico/internal/dbtest"
-	"github.com/civico-pa/civico/internal/town"
-	"github.com/civico-pa/civico/internal/web"
+	"github.com/civico-pa/civico/internal/web/webtest"
 )
 
 // queueRows is the queue table's body as the template wrote it before
@@ -33,12 +27,8 @@ const queueRows = `{{define "rows"}}{{$d := .Data}}<tbody>
 // in both languages, for every state, channel, assignee (known, unknown,
 // none), due day (none, coming, past) and values that must be escaped.
 func TestQueueRowsAreTheTemplate(t *testing.T) {
-	x, err := web.NewI18n(web.Messages, Messages)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := &web.App{I18n: x, Town: town.NewStore(dbtest.SQLite(t), 0), Static: &web.Static{Prefix: "/static"}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	tmpl := template.Must(template.New("").Parse(queueRows))
+	app, _ := webtest.NewApp(t, Messages)
+	tmpl := webtest.Parse(t, queueRows)
 	hostile := `<script>alert("x")</script> & 'y' javascript:`
 	now := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
 	var list []Summary
@@ -56,21 +46,13 @@ func TestQueueRowsAreTheTemplate(t *testing.T) {
 	}
 	names := map[string]string{"op1": "Maria Rossi", "op2": hostile}
 	n := 0
-	for _, lang := range []string{"it", "en"} {
+	for _, lang := range webtest.Languages {
 		for _, l := range [][]Summary{nil, list[:1], list} {
-			req := httptest.NewRequest("GET", "/backoffice/pratiche", nil)
-			req.Header.Set("Accept-Language", lang)
-			p := app.NewPage(req, "")
+			p := webtest.Page(app, lang, "/backoffice/pratiche", "")
 			d := &QueueData{List: l, Names: names, Now: now}
 			p.Data = d
-			var want strings.Builder
-			if err := tmpl.ExecuteTemplate(&want, "rows", p); err != nil {
-				t.Fatal(err)
-			}
-			got := "<tbody>" + string(d.Rows(p)) + "\n        </tbody>"
-			if got != want.String() {
-				t.Errorf("%s, %d rows:\n got: %q\nwant: %q", lang, len(l), got, want.String())
-			}
+			want := webtest.Execute(t, tmpl, "rows", p)
+			webtest.Same(t, fmt.Sprintf("%s, %d rows", lang, len(l)), "<tbody>"+string(d.Rows(p))+"\n        </tbody>", want)
 			n++
 		}
 	}

@@ -12,10 +12,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/cache"
 	"github.com/civico-pa/civico/internal/timeuse/analysis"
 )
 
@@ -523,75 +523,77 @@ var ErrNoResults = errors.New("timeuse: no results yet")
 // at the ones it publishes.
 var ErrResultsChanged = errors.New("timeuse: the results changed")
 
-// resultsCache keeps the decoded results of each kind with their version:
-// a request reads the version (one row by its key) and decodes the body
-// only when it changed.
-type resultsCache struct {
-	mu  sync.Mutex
-	got map[string]cachedResults
-	// gen counts this store's writes (forgetResults): a reading begun
-	// before one is not kept after it.
-	gen uint64
-}
+// Results keeps what it read in two caches of one entry a kind
+// (resultsCaches), both purged by this store's writes (forgetResults):
+//
+//   - kept: each kind's results as last read (nil: none stored), for
+//     Recheck;
+//   - decoded: each kind's decoded results with their version, so that a
+//     version read again unchanged (kept expired) is not decoded again.
+//
+// A reading takes both caches' stamps before reading the version, so that
+// what it read before a write is not kept after it (cache.Stamp).
 
-type cachedResults struct {
+// decodedResults are a kind's results, decoded, with their version.
+type decodedResults struct {
 	version int64
-	sum     *Summary // nil: none stored
-	checked time.Time
+	sum     *Summary
 }
 
-// keep stores what a reading begun at generation gen found, unless this
-// store wrote results since.
-func (c *resultsCache) keep(gen uint64, kind string, r cachedResults) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen != gen {
-		return
-	}
-	if c.got == nil {
-		c.got = map[string]cachedResults{}
-	}
-	c.got[kind] = r
+// decodedTTL is how long decoded results are kept: the version read
+// again tells whether they are still the stored ones, so the TTL only
+// lets go results no longer read.
+const decodedTTL = time.Hour
+
+// resultsCaches returns the caches of Results (kept is nil without
+// Recheck: the version is then read at every call).
+func (s *Store) resultsCaches() (kept *cache.Cache[string, *Summary], decoded *cache.Cache[string, decodedResults]) {
+	s.cacheOnce.Do(func() {
+		s.kept = cache.New[string, *Summary](s.Recheck, 2)
+		s.decoded = cache.New[string, decodedResults](decodedTTL, 2)
+	})
+	return s.kept, s.decoded
 }
 
 // forgetResults drops what Results kept, after this store wrote results:
 // deferred by each method that writes them, so that it runs after the
 // commit.
 func (s *Store) forgetResults() {
-	s.cache.mu.Lock()
-	defer s.cache.mu.Unlock()
-	s.cache.gen++
-	clear(s.cache.got)
+	kept, decoded := s.resultsCaches()
+	kept.Purge()
+	decoded.Purge()
 }
 
 // Results are the stored results of kind (LatestResults or
 // PublishedResults), ErrNoResults when there are none. The Summary is
 // shared: read it, do not change it.
 func (s *Store) Results(ctx context.Context, kind string) (*Summary, error) {
-	s.cache.mu.Lock()
-	c, ok := s.cache.got[kind]
-	gen := s.cache.gen
-	s.cache.mu.Unlock()
-	if ok && s.Recheck > 0 && time.Since(c.checked) < s.Recheck {
-		if c.sum == nil {
+	kept, decoded := s.resultsCaches()
+	if sum, ok := kept.Get(kind); ok {
+		if sum == nil {
 			return nil, ErrNoResults
 		}
-		return c.sum, nil
+		return sum, nil
 	}
-	checked := time.Now()
+	return s.readResults(ctx, kind, kept.Stamp(), decoded.Stamp())
+}
+
+// readResults reads the results of kind and keeps them unless this store
+// wrote results since the caches' stamps (taken before reading).
+func (s *Store) readResults(ctx context.Context, kind string, keptStamp, decodedStamp cache.Stamp) (*Summary, error) {
+	kept, decoded := s.resultsCaches()
 	var version int64
 	err := s.DB.QueryRowContext(ctx, `SELECT version FROM timeuse_results WHERE kind = $1`, kind).Scan(&version)
 	if errors.Is(err, sql.ErrNoRows) {
-		s.cache.keep(gen, kind, cachedResults{checked: checked})
+		kept.Put(keptStamp, kind, nil)
 		return nil, ErrNoResults
 	}
 	if err != nil {
 		return nil, err
 	}
-	if ok && c.sum != nil && c.version == version {
-		c.checked = checked
-		s.cache.keep(gen, kind, c)
-		return c.sum, nil
+	if d, ok := decoded.Get(kind); ok && d.version == version {
+		kept.Put(keptStamp, kind, d.sum)
+		return d.sum, nil
 	}
 	var body string
 	err = s.DB.QueryRowContext(ctx, `SELECT version, body FROM timeuse_results WHERE kind = $1`, kind).Scan(&version, &body)
@@ -605,7 +607,8 @@ func (s *Store) Results(ctx context.Context, kind string) (*Summary, error) {
 	if err := json.Unmarshal([]byte(body), sum); err != nil {
 		return nil, fmt.Errorf("timeuse: stored results: %w", err)
 	}
-	s.cache.keep(gen, kind, cachedResults{version: version, sum: sum, checked: checked})
+	decoded.Put(decodedStamp, kind, decodedResults{version: version, sum: sum})
+	kept.Put(keptStamp, kind, sum)
 	return sum, nil
 }
 

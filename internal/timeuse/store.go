@@ -7,8 +7,10 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/civico-pa/civico/internal/cache"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/sealed"
@@ -37,10 +39,12 @@ type Store struct {
 	// Recheck is how long Results trusts the version it read before
 	// reading it again (zero: at every call). Results computed or
 	// published through this store show at once, through another process
-	// within Recheck.
+	// within Recheck. It is read at the first call that uses the results.
 	Recheck time.Duration
-	// cache keeps the decoded results (Results).
-	cache resultsCache
+	// kept and decoded are the results kept (Results, resultsCaches).
+	cacheOnce sync.Once
+	kept      *cache.Cache[string, *Summary]
+	decoded   *cache.Cache[string, decodedResults]
 }
 
 func (s *Store) now() time.Time {
