@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"testing"
@@ -127,6 +128,71 @@ func TestAreaPagesStatements(t *testing.T) {
 			if n := statements(c.path) - session; n != c.want {
 				t.Errorf("GET %s: %d statements of its own, want %d", c.path, n, c.want)
 			}
+		}
+	})
+}
+
+// The Messaggi tab's badge, on every tab of the personal area, is counted
+// once and kept (area.Inbox.UnreadTTL, caches.Unread): a second visit
+// reads no statement of its own, and whatever this process's inbox does
+// (posts a message, marks one read by opening it, marks all read) shows
+// at the next visit; a message another process writes shows within the
+// TTL.
+func TestUnreadBadgeFollowsTheInbox(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newAreaSite(t, d)
+		s.apps.portal.DebugQueries = true
+		lucia, cookie := s.resident(t, "lucia@example.org", "Lucia")
+		badge := func() (unread, statements int) {
+			t.Helper()
+			res, body := s.do(t, "GET", area.Home+"/servizi", cookie)
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("GET services: %d", res.StatusCode)
+			}
+			statements, _ = strconv.Atoi(res.Header.Get(web.QueriesHeader))
+			if m := regexp.MustCompile(`<span class="badge bg-primary ms-1">(\d+)<span class="visually-hidden">`).FindStringSubmatch(body); m != nil {
+				unread, _ = strconv.Atoi(m[1])
+			}
+			return unread, statements
+		}
+		if n, _ := badge(); n != 0 {
+			t.Fatalf("no message, a badge of %d", n)
+		}
+		first := s.post(t, lucia, area.Message{Sender: "test", Category: "area.tab.activities", Subject: "Primo", Body: "x"})
+		s.post(t, lucia, area.Message{Sender: "test", Category: "area.tab.activities", Subject: "Secondo", Body: "x"})
+		n, counted := badge()
+		if n != 2 {
+			t.Fatalf("two messages posted through the inbox: a badge of %d, want 2 at once", n)
+		}
+		if n, q := badge(); n != 2 || q != counted-1 {
+			t.Fatalf("again: a badge of %d and %d statements, want 2 and one fewer than %d", n, q, counted)
+		}
+		if res, _ := s.do(t, "GET", area.Path(first), cookie); res.StatusCode != http.StatusOK {
+			t.Fatalf("open a message: %d", res.StatusCode)
+		}
+		if n, _ := badge(); n != 1 {
+			t.Fatalf("one message opened: a badge of %d, want 1 at once", n)
+		}
+		if err := s.apps.inbox.MarkAllRead(context.Background(), lucia); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := badge(); n != 0 {
+			t.Fatalf("all marked read: a badge of %d, want none at once", n)
+		}
+		// Another process's message: a row this process's inbox did not write.
+		if _, err := d.ExecContext(context.Background(), `INSERT INTO area_messages (id, account_id, sender, category, subject, body, link, public, created_at)
+			VALUES ('m-other-process', $1, 'test', 'area.tab.activities', 'Altrove', 'x', '', FALSE, $2)`, lucia, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(defaultCaches().Unread + 5*time.Second)
+		for {
+			if n, _ := badge(); n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("a message written by another process not counted within the TTL (%s)", defaultCaches().Unread)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	})
 }

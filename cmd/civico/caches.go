@@ -46,9 +46,13 @@ type caches struct {
 	// queues' counts (sportello.Store.CountsTTL): a change through another
 	// process shows within it, through this one at once.
 	QueueCounts time.Duration
+	// Unread is how long the personal area keeps an account's count of
+	// unread messages (area.Inbox.UnreadTTL): a message posted or read
+	// through another process shows within it, through this one at once.
+	Unread time.Duration
 }
 
 func defaultCaches() caches {
 	return caches{Pages: 4096, Contents: 4096, Answers: 1024, Fragments: 4096, FragmentTTL: time.Hour, Town: 30 * time.Second, Catalog: 30 * time.Second,
-		Sessions: 10000, SessionTTL: 30 * time.Second, Taken: time.Second, QueueCounts: 2 * time.Second}
+		Sessions: 10000, SessionTTL: 30 * time.Second, Taken: time.Second, QueueCounts: 2 * time.Second, Unread: 2 * time.Second}
 }

@@ -332,6 +332,7 @@ func buildApps(cfg config, d *db.DB, towns *town.Store, log *slog.Logger, cards 
 		Limiter: limiter, Towns: towns, Protocol: registry, Jobs: queue, Log: log, Key: func(purpose string) []byte { return secret.Derive(purpose, 32) },
 		BaseURL: cfg.BaseURL, PartecipaBaseURL: cfg.PartecipaBaseURL, DataDir: cfg.DataDir}
 	host.Messages = newInbox(host, i18n, svc.Store, towns)
+	host.Messages.UnreadTTL = cfg.Caches.Unread
 	host.Tokens = c.bearer
 	if err := host.Wire(c.features); err != nil {
 		return nil, err

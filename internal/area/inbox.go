@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/civico-pa/civico/internal/cache"
 	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/problem"
@@ -87,7 +89,29 @@ type Inbox struct {
 	// BaseURL is the portal's public address, for the link in the mail.
 	BaseURL string
 	Now     func() time.Time
+	// UnreadTTL is how long an account's count of unread messages
+	// (Unread: the Messaggi tab's badge on every tab of the area) is kept:
+	// a message posted, read or erased through this inbox shows at once
+	// (each write forgets every count), through another process within
+	// the TTL; one posted in a transaction that has not committed yet may
+	// be counted that much later. Zero counts at every request.
+	UnreadTTL time.Duration
+
+	unreadOnce sync.Once
+	unread     *cache.Cache[string, int]
 }
+
+// maxUnread bounds the counts kept: one an account seen within UnreadTTL.
+const maxUnread = 10000
+
+func (b *Inbox) unreadCounts() *cache.Cache[string, int] {
+	b.unreadOnce.Do(func() { b.unread = cache.New[string, int](b.UnreadTTL, maxUnread) })
+	return b.unread
+}
+
+// forget drops the kept counts, after (or as) this inbox writes: deferred
+// by every method that writes messages.
+func (b *Inbox) forget() { b.unreadCounts().Purge() }
 
 func (b *Inbox) now() time.Time {
 	if b.Now != nil {
@@ -132,6 +156,7 @@ func Path(id string) string { return "/area-personale/messaggi/" + id }
 // the mail that announces it (through the outbox). It returns the
 // message's id.
 func (b *Inbox) Post(ctx context.Context, tx *sql.Tx, accountID string, m Message) (string, error) {
+	defer b.forget()
 	if err := m.check(); err != nil {
 		return "", err
 	}
@@ -284,14 +309,18 @@ func (b *Inbox) Counts(ctx context.Context, accountID string) (total, unread int
 }
 
 // Unread is how many of accountID's messages are unread.
+// Kept UnreadTTL (see there).
 func (b *Inbox) Unread(ctx context.Context, accountID string) (int, error) {
-	var n int
-	err := b.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM area_messages WHERE account_id = $1 AND read_at IS NULL`, accountID).Scan(&n)
-	return n, err
+	return b.unreadCounts().Load(accountID, func() (int, error) {
+		var n int
+		err := b.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM area_messages WHERE account_id = $1 AND read_at IS NULL`, accountID).Scan(&n)
+		return n, err
+	})
 }
 
 // MarkRead marks a message of accountID read (read true) or unread.
 func (b *Inbox) MarkRead(ctx context.Context, accountID, id string, read bool) error {
+	defer b.forget()
 	if !validID(id) {
 		return ErrNotFound
 	}
@@ -313,6 +342,7 @@ func (b *Inbox) MarkRead(ctx context.Context, accountID, id string, read bool) e
 
 // MarkAllRead marks every message of accountID read.
 func (b *Inbox) MarkAllRead(ctx context.Context, accountID string) error {
+	defer b.forget()
 	_, err := b.DB.ExecContext(ctx, `UPDATE area_messages SET read_at = $2 WHERE account_id = $1 AND read_at IS NULL`, accountID, b.now())
 	return err
 }
@@ -338,6 +368,7 @@ func (b *Inbox) All(ctx context.Context, accountID string) ([]*Stored, error) {
 // MergeAccounts moves the messages of the account from to the account
 // into, in tx, the transaction that links them (identity.Merger).
 func (b *Inbox) MergeAccounts(ctx context.Context, tx *sql.Tx, from, into string) error {
+	defer b.forget()
 	_, err := tx.ExecContext(ctx, `UPDATE area_messages SET account_id = $1 WHERE account_id = $2`, into, from)
 	return err
 }
@@ -345,6 +376,7 @@ func (b *Inbox) MergeAccounts(ctx context.Context, tx *sql.Tx, from, into string
 // Erase deletes every message of an account its owner closes, in tx, the
 // closure's transaction (identity.Closer).
 func (b *Inbox) Erase(ctx context.Context, tx *sql.Tx, accountID string) error {
+	defer b.forget()
 	_, err := tx.ExecContext(ctx, `DELETE FROM area_messages WHERE account_id = $1`, accountID)
 	return err
 }
