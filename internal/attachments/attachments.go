@@ -185,6 +185,49 @@ func (s *Store) List(ctx context.Context, owner Owner, limit, offset int) ([]*At
 	return out, total, rows.Err()
 }
 
+// maxOwnersPerStatement bounds the owners OfOwners asks for in one
+// statement (its parameters).
+const maxOwnersPerStatement = 500
+
+// OfOwners returns the attachments of each of owners, oldest first, in as
+// few statements as their number allows (one for up to 500): a list of
+// records reads its files together, never one statement per record.
+// Owners not valid have none.
+func (s *Store) OfOwners(ctx context.Context, owners []Owner) (map[Owner][]*Attachment, error) {
+	out := map[Owner][]*Attachment{}
+	var valid []string
+	for _, o := range owners {
+		if o.valid() {
+			valid = append(valid, string(o))
+		}
+	}
+	for len(valid) > 0 {
+		chunk := valid[:min(len(valid), maxOwnersPerStatement)]
+		valid = valid[len(chunk):]
+		in, args := db.InList(nil, chunk)
+		// #nosec G202 -- in is a list of placeholders; the owners are parameters
+		rows, err := s.DB.QueryContext(ctx, selectAttachment+` WHERE owner IN `+in+` ORDER BY created_at, id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			a, err := scanAttachment(rows)
+			if err != nil {
+				_ = rows.Close()
+				return nil, err
+			}
+			out[a.Owner] = append(out[a.Owner], a)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Open opens owner's attachment id for reading.
 func (s *Store) Open(ctx context.Context, owner Owner, id string) (*Attachment, *os.File, error) {
 	a, err := s.Get(ctx, owner, id)

@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -254,4 +256,49 @@ func BenchmarkUpload(b *testing.B) {
 			}
 		})
 	}
+}
+
+// OfOwners gives each owner its own files, oldest first, whatever their
+// number: 1,200 owners (three statements), files at the first, past the
+// first statement's 500 and at the last; an owner without files and one
+// that is not an owner have none.
+func TestOfOwners(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s := newStore(t, d, nil)
+		owners := make([]Owner, 1200)
+		for i := range owners {
+			owners[i] = Record("segnala", "report", "r"+strconv.Itoa(i))
+		}
+		want := map[Owner][]string{}
+		for _, i := range []int{0, 0, 501, 1199, 1199, 1199} {
+			a := add(t, s, owners[i], stage(t, s, attachmentstest.PDF("file "+strconv.Itoa(len(want[owners[i]]))+" of "+strconv.Itoa(i)), "f.pdf"))
+			want[owners[i]] = append(want[owners[i]], a.ID)
+		}
+		add(t, s, Account("someone-else"), stage(t, s, attachmentstest.PDF("not asked for"), "x.pdf"))
+		got, err := s.OfOwners(ctx, append(owners, "not an owner"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d owners with files, want %d", len(got), len(want))
+		}
+		for o, ids := range want {
+			var gotIDs []string
+			for i, a := range got[o] {
+				if a.Owner != o {
+					t.Fatalf("%s got a file of %s", o, a.Owner)
+				}
+				if i > 0 && (a.CreatedAt.Before(got[o][i-1].CreatedAt) || a.CreatedAt.Equal(got[o][i-1].CreatedAt) && a.ID < got[o][i-1].ID) {
+					t.Errorf("%s: not the oldest first", o)
+				}
+				gotIDs = append(gotIDs, a.ID)
+			}
+			slices.Sort(gotIDs)
+			slices.Sort(ids)
+			if !slices.Equal(gotIDs, ids) {
+				t.Errorf("%s: %v, want %v", o, gotIDs, ids)
+			}
+		}
+	})
 }

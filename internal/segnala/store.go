@@ -566,12 +566,20 @@ func (s *Store) Export(ctx context.Context, accountID string) (any, error) {
 	if err := rows.Close(); err != nil { // before the photographs' queries
 		return nil, err
 	}
-	for _, r := range out {
-		photos, err := s.Photos(ctx, r.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range photos {
+	if s.Files == nil || len(out) == 0 {
+		return out, nil
+	}
+	// Every report's photographs in one statement, not one per report.
+	owners := make([]attachments.Owner, len(out))
+	for i, r := range out {
+		owners[i] = photosOf(r.ID)
+	}
+	photos, err := s.Files.OfOwners(ctx, owners)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range out {
+		for _, a := range photos[owners[i]] {
 			r.Photos = append(r.Photos, ExportedPhoto{Filename: a.Filename, MediaType: a.MediaType, Size: a.Size, SHA256: a.SHA256,
 				CreatedAt: a.CreatedAt, URL: s.BaseURL + OwnPhotoPath(r.ID, a.ID)})
 		}
