@@ -92,13 +92,20 @@ type Inbox struct {
 	// UnreadTTL is how long an account's count of unread messages
 	// (Unread: the Messaggi tab's badge on every tab of the area) is kept:
 	// a message posted, read or erased through this inbox shows at once
-	// (each write forgets every count), through another process within
-	// the TTL; one posted in a transaction that has not committed yet may
-	// be counted that much later. Zero counts at every request.
+	// (each write forgets every count, and a write in its caller's
+	// transaction keeps its accounts' counts out of the cache for the TTL,
+	// so that one read before the commit is not kept after it), through
+	// another process within the TTL. Zero counts at every request.
 	UnreadTTL time.Duration
 
 	unreadOnce sync.Once
 	unread     *cache.Cache[string, int]
+	// held are the accounts whose messages a transaction not committed yet
+	// changes (Post, MergeAccounts, Erase), until when: their counts are
+	// read at every call meanwhile, so that a count read before the commit
+	// is not kept after it.
+	heldMu sync.Mutex
+	held   map[string]time.Time
 }
 
 // maxUnread bounds the counts kept: one an account seen within UnreadTTL.
@@ -109,9 +116,44 @@ func (b *Inbox) unreadCounts() *cache.Cache[string, int] {
 	return b.unread
 }
 
-// forget drops the kept counts, after (or as) this inbox writes: deferred
-// by every method that writes messages.
+// forget drops the kept counts, after this inbox writes: deferred by
+// every method that writes messages in a statement of its own.
 func (b *Inbox) forget() { b.unreadCounts().Purge() }
+
+// hold drops the kept counts and keeps accounts' out of the cache for
+// UnreadTTL: called by the methods that write in their caller's
+// transaction, which commits after they return (a count read in between
+// would otherwise be kept for the TTL after the commit).
+func (b *Inbox) hold(accounts ...string) {
+	if b.unreadCounts() == nil {
+		return
+	}
+	now := time.Now()
+	b.heldMu.Lock()
+	if b.held == nil || len(b.held) >= maxUnread {
+		for id, until := range b.held {
+			if now.After(until) {
+				delete(b.held, id)
+			}
+		}
+		if b.held == nil || len(b.held) >= maxUnread {
+			b.held = map[string]time.Time{} // bounded: the oldest holds end early
+		}
+	}
+	for _, id := range accounts {
+		b.held[id] = now.Add(b.UnreadTTL)
+	}
+	b.heldMu.Unlock()
+	b.forget()
+}
+
+// isHeld reports whether accountID's count must be read, not kept.
+func (b *Inbox) isHeld(accountID string) bool {
+	b.heldMu.Lock()
+	defer b.heldMu.Unlock()
+	until, ok := b.held[accountID]
+	return ok && time.Now().Before(until)
+}
 
 func (b *Inbox) now() time.Time {
 	if b.Now != nil {
@@ -156,7 +198,7 @@ func Path(id string) string { return "/area-personale/messaggi/" + id }
 // the mail that announces it (through the outbox). It returns the
 // message's id.
 func (b *Inbox) Post(ctx context.Context, tx *sql.Tx, accountID string, m Message) (string, error) {
-	defer b.forget()
+	b.hold(accountID)
 	if err := m.check(); err != nil {
 		return "", err
 	}
@@ -311,11 +353,15 @@ func (b *Inbox) Counts(ctx context.Context, accountID string) (total, unread int
 // Unread is how many of accountID's messages are unread.
 // Kept UnreadTTL (see there).
 func (b *Inbox) Unread(ctx context.Context, accountID string) (int, error) {
-	return b.unreadCounts().Load(accountID, func() (int, error) {
+	count := func() (int, error) {
 		var n int
 		err := b.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM area_messages WHERE account_id = $1 AND read_at IS NULL`, accountID).Scan(&n)
 		return n, err
-	})
+	}
+	if b.isHeld(accountID) {
+		return count()
+	}
+	return b.unreadCounts().Load(accountID, count)
 }
 
 // MarkRead marks a message of accountID read (read true) or unread.
@@ -368,7 +414,7 @@ func (b *Inbox) All(ctx context.Context, accountID string) ([]*Stored, error) {
 // MergeAccounts moves the messages of the account from to the account
 // into, in tx, the transaction that links them (identity.Merger).
 func (b *Inbox) MergeAccounts(ctx context.Context, tx *sql.Tx, from, into string) error {
-	defer b.forget()
+	b.hold(from, into)
 	_, err := tx.ExecContext(ctx, `UPDATE area_messages SET account_id = $1 WHERE account_id = $2`, into, from)
 	return err
 }
@@ -376,7 +422,7 @@ func (b *Inbox) MergeAccounts(ctx context.Context, tx *sql.Tx, from, into string
 // Erase deletes every message of an account its owner closes, in tx, the
 // closure's transaction (identity.Closer).
 func (b *Inbox) Erase(ctx context.Context, tx *sql.Tx, accountID string) error {
-	defer b.forget()
+	b.hold(accountID)
 	_, err := tx.ExecContext(ctx, `DELETE FROM area_messages WHERE account_id = $1`, accountID)
 	return err
 }
