@@ -114,25 +114,37 @@ func (m *Module) export(ctx context.Context, a *identity.Account) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		// The page's applications, histories, messages and files: a
+		// statement each, not four for every application.
+		ids := make([]string, len(list))
+		for i, s := range list {
+			ids[i] = s.ID
+		}
+		apps, err := m.Store.GetMany(ctx, ids, o)
+		if err != nil {
+			return nil, err
+		}
+		history, err := m.Store.Histories(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		messages, err := m.Store.MessagesOf(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		documents, err := m.Store.DocumentsOf(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
 		for _, s := range list {
-			app, err := m.Store.Get(ctx, s.ID, o)
-			if err != nil {
-				return nil, err
+			app, ok := apps[s.ID]
+			if !ok {
+				return nil, ErrNotFound
 			}
 			if app.DelegationID != "" && app.FiscalCode != o.FiscalCode {
 				continue
 			}
-			it := item{Application: app}
-			if it.History, err = m.Store.History(ctx, s.ID); err != nil {
-				return nil, err
-			}
-			if it.Messages, err = m.Store.Messages(ctx, s.ID); err != nil {
-				return nil, err
-			}
-			if it.Documents, err = m.Store.Documents(ctx, s.ID); err != nil {
-				return nil, err
-			}
-			out = append(out, it)
+			out = append(out, item{Application: app, History: history[s.ID], Messages: messages[s.ID], Documents: documents[s.ID]})
 		}
 		if page*PageSize >= total {
 			return out, nil

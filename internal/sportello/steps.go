@@ -12,6 +12,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/audit"
 	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/protocol"
@@ -515,60 +516,92 @@ var messageKind = map[Action]string{
 
 // History lists an application's steps, oldest first.
 func (s *Store) History(ctx context.Context, id string) ([]HistoryEntry, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT at, action, from_state, to_state, actor, actor_id, note FROM sportello_history WHERE application_id = $1 ORDER BY id`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []HistoryEntry
-	for rows.Next() {
+	m, err := s.Histories(ctx, []string{id})
+	return m[id], err
+}
+
+// Histories are the histories of applications ids, each oldest first, in
+// one statement (a list's worth: at most PageSize ids at a time).
+func (s *Store) Histories(ctx context.Context, ids []string) (map[string][]HistoryEntry, error) {
+	out := map[string][]HistoryEntry{}
+	err := s.eachOf(ctx, `SELECT application_id, at, action, from_state, to_state, actor, actor_id, note FROM sportello_history`, `id`, ids, func(id string, r *sql.Rows) error {
 		var h HistoryEntry
-		if err := rows.Scan(&h.At, &h.Action, &h.From, &h.To, &h.Actor, &h.ActorID, &h.Note); err != nil {
-			return nil, err
+		if err := r.Scan(&id, &h.At, &h.Action, &h.From, &h.To, &h.Actor, &h.ActorID, &h.Note); err != nil {
+			return err
 		}
 		h.At = h.At.UTC()
-		out = append(out, h)
-	}
-	return out, rows.Err()
+		out[id] = append(out[id], h)
+		return nil
+	})
+	return out, err
 }
 
 // Messages lists an application's messages, oldest first.
 func (s *Store) Messages(ctx context.Context, id string) ([]Note, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, at, from_office, author_id, kind, body FROM sportello_messages WHERE application_id = $1 ORDER BY at, id`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Note
-	for rows.Next() {
+	m, err := s.MessagesOf(ctx, []string{id})
+	return m[id], err
+}
+
+// MessagesOf are the messages of applications ids, as Histories.
+func (s *Store) MessagesOf(ctx context.Context, ids []string) (map[string][]Note, error) {
+	out := map[string][]Note{}
+	err := s.eachOf(ctx, `SELECT application_id, id, at, from_office, author_id, kind, body FROM sportello_messages`, `at, id`, ids, func(id string, r *sql.Rows) error {
 		var m Note
-		if err := rows.Scan(&m.ID, &m.At, &m.FromOffice, &m.AuthorID, &m.Kind, &m.Body); err != nil {
-			return nil, err
+		if err := r.Scan(&id, &m.ID, &m.At, &m.FromOffice, &m.AuthorID, &m.Kind, &m.Body); err != nil {
+			return err
 		}
 		m.At = m.At.UTC()
-		out = append(out, m)
-	}
-	return out, rows.Err()
+		out[id] = append(out[id], m)
+		return nil
+	})
+	return out, err
 }
 
 // Documents lists an application's files, oldest first.
 func (s *Store) Documents(ctx context.Context, id string) ([]Document, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, attachment_id, kind, field, filename, media_type, size, sha256, from_office, protocol, at
-		FROM sportello_documents WHERE application_id = $1 ORDER BY at, id`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Document
-	for rows.Next() {
+	m, err := s.DocumentsOf(ctx, []string{id})
+	return m[id], err
+}
+
+// DocumentsOf are the files of applications ids, as Histories.
+func (s *Store) DocumentsOf(ctx context.Context, ids []string) (map[string][]Document, error) {
+	out := map[string][]Document{}
+	err := s.eachOf(ctx, `SELECT application_id, id, attachment_id, kind, field, filename, media_type, size, sha256, from_office, protocol, at
+		FROM sportello_documents`, `at, id`, ids, func(id string, r *sql.Rows) error {
 		var d Document
-		if err := rows.Scan(&d.ID, &d.AttachmentID, &d.Kind, &d.Field, &d.Filename, &d.MediaType, &d.Size, &d.SHA256, &d.FromOffice, &d.Protocol, &d.At); err != nil {
-			return nil, err
+		if err := r.Scan(&id, &d.ID, &d.AttachmentID, &d.Kind, &d.Field, &d.Filename, &d.MediaType, &d.Size, &d.SHA256, &d.FromOffice, &d.Protocol, &d.At); err != nil {
+			return err
 		}
 		d.At = d.At.UTC()
-		out = append(out, d)
+		out[id] = append(out[id], d)
+		return nil
+	})
+	return out, err
+}
+
+// eachOf runs selectFrom for the rows of applications ids, ordered by
+// application and then order, and calls fn for each (its first column the
+// application's id). At most PageSize ids: a page of a list.
+func (s *Store) eachOf(ctx context.Context, selectFrom, order string, ids []string, fn func(string, *sql.Rows) error) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	return out, rows.Err()
+	if len(ids) > PageSize {
+		return fmt.Errorf("sportello: %d applications at once, at most %d", len(ids), PageSize)
+	}
+	in, args := db.InList(nil, ids)
+	// #nosec G202 -- selectFrom and order are constant SQL text; in is a list of placeholders
+	rows, err := s.DB.QueryContext(ctx, selectFrom+` WHERE application_id IN `+in+` ORDER BY application_id, `+order, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn("", rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // Document reads one file of an application.

@@ -207,6 +207,45 @@ func (s *Store) Get(ctx context.Context, id string, o Owner) (*Application, erro
 	return a, err
 }
 
+// GetMany reads those of applications ids (at most PageSize) that are the
+// owner's, as Get reads one, in one statement.
+func (s *Store) GetMany(ctx context.Context, ids []string, o Owner) (map[string]*Application, error) {
+	out := map[string]*Application{}
+	var valid []string
+	for _, id := range ids {
+		if ValidID(id) {
+			valid = append(valid, id)
+		}
+	}
+	if len(valid) == 0 {
+		return out, nil
+	}
+	if len(valid) > PageSize {
+		return nil, fmt.Errorf("sportello: %d applications at once, at most %d", len(valid), PageSize)
+	}
+	// ownerWhere takes $2 to $4: the ids are $1 and then from $5.
+	in, args := "($1)", []any{valid[0], o.AccountID, o.FiscalCode, Day(s.now())}
+	if len(valid) > 1 {
+		var rest string
+		rest, args = db.InList(args, valid[1:])
+		in = "($1, " + rest[1:]
+	}
+	// #nosec G202 -- appColumns and ownerWhere are constant SQL text; in is a list of placeholders
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+appColumns+` FROM sportello_applications WHERE id IN `+in+` AND `+ownerWhere, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a, err := scanApp(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[a.ID] = a
+	}
+	return out, rows.Err()
+}
+
 // ForOffice reads any submitted application (the back office: drafts
 // are the resident's alone).
 func (s *Store) ForOffice(ctx context.Context, id string) (*Application, error) {
