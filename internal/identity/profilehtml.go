@@ -149,32 +149,15 @@ func (d *ProfileData) writeBody(m *web.Markup, p *web.Page) {
 	m.Text(p.T("identity.email.submit"))
 	m.Raw("</button>\n</form>")
 	if a.PasswordHash != "" {
-		m.Raw("\n\n<h2 class=\"h4 mt-5\" id=\"password\">")
-		m.Text(p.T("identity.password.change"))
-		m.Raw("</h2>\n<p>")
-		m.Text(p.T("identity.password.change_text"))
-		m.Raw("</p>\n<form method=\"post\" action=\"/profilo/password\" novalidate>\n  ")
-		d.writeInput(m, p, "current", "identity.field.current_password", "password", "current-password", "")
-		m.Raw("\n  ")
-		d.writeInput(m, p, "password", "identity.field.new_password", "password", "new-password", "identity.help.password")
-		m.Raw("\n  ")
-		d.writeInput(m, p, "password2", "identity.field.password2", "password", "new-password", "")
-		m.Raw("\n  <button type=\"submit\" class=\"btn btn-outline-primary\">")
-		m.Text(p.T("identity.password.submit"))
-		m.Raw("</button>\n</form>")
+		d.writeFormSection(m, p, "password", "identity.password.change", "identity.password.change_text", "/profilo/password", "identity.password.submit",
+			profileInput{"current", "identity.field.current_password", "password", "current-password", ""},
+			profileInput{"password", "identity.field.new_password", "password", "new-password", "identity.help.password"},
+			profileInput{"password2", "identity.field.password2", "password", "new-password", ""})
 	}
 	if d.CanLink {
-		m.Raw("\n\n<h2 class=\"h4 mt-5\" id=\"collega\">")
-		m.Text(p.T("identity.link.title"))
-		m.Raw("</h2>\n<p>")
-		m.Text(p.T("identity.link.text"))
-		m.Raw("</p>\n<form method=\"post\" action=\"/profilo/collega\" novalidate>\n  ")
-		d.writeInput(m, p, "link_email", "identity.field.email", "email", "username", "")
-		m.Raw("\n  ")
-		d.writeInput(m, p, "link_password", "identity.field.password", "password", "current-password", "")
-		m.Raw("\n  <button type=\"submit\" class=\"btn btn-outline-primary\">")
-		m.Text(p.T("identity.link.submit"))
-		m.Raw("</button>\n</form>")
+		d.writeFormSection(m, p, "collega", "identity.link.title", "identity.link.text", "/profilo/collega", "identity.link.submit",
+			profileInput{"link_email", "identity.field.email", "email", "username", ""},
+			profileInput{"link_password", "identity.field.password", "password", "current-password", ""})
 	}
 
 	m.Raw("\n\n<h2 class=\"h4 mt-5\" id=\"sessioni\">")
@@ -266,4 +249,29 @@ func (d *FormData) writeNotices(m *web.Markup, p *web.Page) {
 		m.Text(p.T(d.Alert, "Wait", d.Wait))
 		m.Raw(`</div>`)
 	}
+}
+
+// profileInput is an input of a section of the profile's forms
+// (writeInput's arguments).
+type profileInput struct{ name, label, typ, autocomplete, help string }
+
+// writeFormSection writes a section of the profile that is a heading, a
+// paragraph and a form of inputs posted to action.
+func (d *ProfileData) writeFormSection(m *web.Markup, p *web.Page, id, title, text, action, submit string, inputs ...profileInput) {
+	m.Raw("\n\n<h2 class=\"h4 mt-5\" id=\"")
+	m.Raw(id)
+	m.Raw("\">")
+	m.Text(p.T(title))
+	m.Raw("</h2>\n<p>")
+	m.Text(p.T(text))
+	m.Raw("</p>\n<form method=\"post\" action=\"")
+	m.Raw(action)
+	m.Raw("\" novalidate>")
+	for _, in := range inputs {
+		m.Raw("\n  ")
+		d.writeInput(m, p, in.name, in.label, in.typ, in.autocomplete, in.help)
+	}
+	m.Raw("\n  <button type=\"submit\" class=\"btn btn-outline-primary\">")
+	m.Text(p.T(submit))
+	m.Raw("</button>\n</form>")
 }
