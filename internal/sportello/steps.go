@@ -524,7 +524,8 @@ func (s *Store) History(ctx context.Context, id string) ([]HistoryEntry, error) 
 // one statement (a list's worth: at most PageSize ids at a time).
 func (s *Store) Histories(ctx context.Context, ids []string) (map[string][]HistoryEntry, error) {
 	out := map[string][]HistoryEntry{}
-	err := s.eachOf(ctx, `SELECT application_id, at, action, from_state, to_state, actor, actor_id, note FROM sportello_history`, `id`, ids, func(id string, r *sql.Rows) error {
+	err := s.eachOf(ctx, `SELECT application_id, at, action, from_state, to_state, actor, actor_id, note FROM sportello_history`, `id`, ids, func(r *sql.Rows) error {
+		var id string
 		var h HistoryEntry
 		if err := r.Scan(&id, &h.At, &h.Action, &h.From, &h.To, &h.Actor, &h.ActorID, &h.Note); err != nil {
 			return err
@@ -545,7 +546,8 @@ func (s *Store) Messages(ctx context.Context, id string) ([]Note, error) {
 // MessagesOf are the messages of applications ids, as Histories.
 func (s *Store) MessagesOf(ctx context.Context, ids []string) (map[string][]Note, error) {
 	out := map[string][]Note{}
-	err := s.eachOf(ctx, `SELECT application_id, id, at, from_office, author_id, kind, body FROM sportello_messages`, `at, id`, ids, func(id string, r *sql.Rows) error {
+	err := s.eachOf(ctx, `SELECT application_id, id, at, from_office, author_id, kind, body FROM sportello_messages`, `at, id`, ids, func(r *sql.Rows) error {
+		var id string
 		var m Note
 		if err := r.Scan(&id, &m.ID, &m.At, &m.FromOffice, &m.AuthorID, &m.Kind, &m.Body); err != nil {
 			return err
@@ -567,7 +569,8 @@ func (s *Store) Documents(ctx context.Context, id string) ([]Document, error) {
 func (s *Store) DocumentsOf(ctx context.Context, ids []string) (map[string][]Document, error) {
 	out := map[string][]Document{}
 	err := s.eachOf(ctx, `SELECT application_id, id, attachment_id, kind, field, filename, media_type, size, sha256, from_office, protocol, at
-		FROM sportello_documents`, `at, id`, ids, func(id string, r *sql.Rows) error {
+		FROM sportello_documents`, `at, id`, ids, func(r *sql.Rows) error {
+		var id string
 		var d Document
 		if err := r.Scan(&id, &d.ID, &d.AttachmentID, &d.Kind, &d.Field, &d.Filename, &d.MediaType, &d.Size, &d.SHA256, &d.FromOffice, &d.Protocol, &d.At); err != nil {
 			return err
@@ -582,7 +585,7 @@ func (s *Store) DocumentsOf(ctx context.Context, ids []string) (map[string][]Doc
 // eachOf runs selectFrom for the rows of applications ids, ordered by
 // application and then order, and calls fn for each (its first column the
 // application's id). At most PageSize ids: a page of a list.
-func (s *Store) eachOf(ctx context.Context, selectFrom, order string, ids []string, fn func(string, *sql.Rows) error) error {
+func (s *Store) eachOf(ctx context.Context, selectFrom, order string, ids []string, fn func(*sql.Rows) error) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -597,7 +600,7 @@ func (s *Store) eachOf(ctx context.Context, selectFrom, order string, ids []stri
 	}
 	defer rows.Close()
 	for rows.Next() {
-		if err := fn("", rows); err != nil {
+		if err := fn(rows); err != nil {
 			return err
 		}
 	}
