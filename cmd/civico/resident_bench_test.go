@@ -68,25 +68,19 @@ var residentPages = []struct{ name, path string }{
 //
 //	go test ./cmd/civico -run XXX -bench ResidentPages -benchmem
 func BenchmarkResidentPages(b *testing.B) {
-	for _, engine := range []struct {
-		name string
-		open func(testing.TB) *db.DB
-	}{{"sqlite", dbtest.SQLite}, {"postgres", dbtest.Postgres}} {
-		b.Run(engine.name, func(b *testing.B) {
-			d := engine.open(b)
-			s, cookie, app := newResidentSite(b, d)
-			officer := statisticsSession(b, s)
-			h := s.apps.portal.Handler()
-			for _, p := range residentPages {
-				path := strings.ReplaceAll(p.path, "{application}", app)
-				who := cookie
-				if strings.HasPrefix(path, "/backoffice/") {
-					who = officer
-				}
-				b.Run(p.name, func(b *testing.B) { benchPage(b, d, h, path, who) })
+	dbtest.EachB(b, func(b *testing.B, d *db.DB) {
+		s, cookie, app := newResidentSite(b, d)
+		officer := statisticsSession(b, s)
+		h := s.apps.portal.Handler()
+		for _, p := range residentPages {
+			path := strings.ReplaceAll(p.path, "{application}", app)
+			who := cookie
+			if strings.HasPrefix(path, "/backoffice/") {
+				who = officer
 			}
-		})
-	}
+			b.Run(p.name, func(b *testing.B) { benchPage(b, d, h, path, who) })
+		}
+	})
 }
 
 // benchPage measures GET path with a session cookie through handler h:

@@ -20,34 +20,28 @@ import (
 //
 //	go test ./cmd/civico -run XXX -bench SchoolsBilling -benchtime 1000x
 func BenchmarkSchoolsBilling(b *testing.B) {
-	for _, engine := range []struct {
-		name string
-		open func(testing.TB) *db.DB
-	}{{"sqlite", dbtest.SQLite}, {"postgres", dbtest.Postgres}} {
-		b.Run(engine.name, func(b *testing.B) {
-			d := engine.open(b)
-			store := newApps(b, d).civico.schools.Store
-			billFixture(b, d, max(1, b.N-1))
-			ctx := context.Background()
-			dbCPU, dbOK := databaseCPU(d)
-			cpu, start := processCPU(), time.Now()
-			b.ResetTimer()
-			r, err := store.BillMonth(ctx, billMonth, schools.Actor{Name: "bench"}, nil)
-			b.StopTimer()
-			if err != nil || r.Failed > 0 || r.Billed+r.Exempt != max(2, b.N) {
-				b.Fatalf("%+v %v", r, err)
-			}
-			n := float64(r.Billed + r.Exempt)
-			b.ReportMetric(float64(processCPU()-cpu)/n, "cpu-ns/op")
-			b.ReportMetric(n/time.Since(start).Seconds(), "bills/s")
-			if after, ok := databaseCPU(d); ok && dbOK {
-				b.ReportMetric(float64(after-dbCPU)/n, "db-cpu-ns/op")
-			}
-			cpu = processCPU()
-			if r, err := store.BillMonth(ctx, billMonth, schools.Actor{Name: "bench"}, nil); err != nil || r.Already != int(n) {
-				b.Fatalf("again: %+v %v", r, err)
-			}
-			b.ReportMetric(float64(processCPU()-cpu)/n, "again-cpu-ns/op")
-		})
-	}
+	dbtest.EachB(b, func(b *testing.B, d *db.DB) {
+		store := newApps(b, d).civico.schools.Store
+		billFixture(b, d, max(1, b.N-1))
+		ctx := context.Background()
+		dbCPU, dbOK := databaseCPU(d)
+		cpu, start := processCPU(), time.Now()
+		b.ResetTimer()
+		r, err := store.BillMonth(ctx, billMonth, schools.Actor{Name: "bench"}, nil)
+		b.StopTimer()
+		if err != nil || r.Failed > 0 || r.Billed+r.Exempt != max(2, b.N) {
+			b.Fatalf("%+v %v", r, err)
+		}
+		n := float64(r.Billed + r.Exempt)
+		b.ReportMetric(float64(processCPU()-cpu)/n, "cpu-ns/op")
+		b.ReportMetric(n/time.Since(start).Seconds(), "bills/s")
+		if after, ok := databaseCPU(d); ok && dbOK {
+			b.ReportMetric(float64(after-dbCPU)/n, "db-cpu-ns/op")
+		}
+		cpu = processCPU()
+		if r, err := store.BillMonth(ctx, billMonth, schools.Actor{Name: "bench"}, nil); err != nil || r.Already != int(n) {
+			b.Fatalf("again: %+v %v", r, err)
+		}
+		b.ReportMetric(float64(processCPU()-cpu)/n, "again-cpu-ns/op")
+	})
 }

@@ -29,26 +29,20 @@ var volumePages = []struct{ name, path string }{
 //
 //	go test ./cmd/civico -run XXX -bench VolumePages -benchmem
 func BenchmarkVolumePages(b *testing.B) {
-	for _, engine := range []struct {
-		name string
-		open func(testing.TB) *db.DB
-	}{{"sqlite", dbtest.SQLite}, {"postgres", dbtest.Postgres}} {
-		b.Run(engine.name, func(b *testing.B) {
-			d := engine.open(b)
-			s, cookie, app := newResidentSite(b, d)
-			id := app[strings.LastIndex(app, "/")+1:]
-			if _, err := (&sportello.Store{DB: d}).AddVolume(context.Background(), sportello.Volume{Template: id, N: 100_000, Owned: 199, PerResident: 200}); err != nil {
-				b.Fatal(err)
+	dbtest.EachB(b, func(b *testing.B, d *db.DB) {
+		s, cookie, app := newResidentSite(b, d)
+		id := app[strings.LastIndex(app, "/")+1:]
+		if _, err := (&sportello.Store{DB: d}).AddVolume(context.Background(), sportello.Volume{Template: id, N: 100_000, Owned: 199, PerResident: 200}); err != nil {
+			b.Fatal(err)
+		}
+		desk := operatorSession(b, s, "sportello@example.org", "desk")
+		h := s.apps.portal.Handler()
+		for _, p := range volumePages {
+			who := cookie
+			if strings.HasPrefix(p.path, "/backoffice/") {
+				who = desk
 			}
-			desk := operatorSession(b, s, "sportello@example.org", "desk")
-			h := s.apps.portal.Handler()
-			for _, p := range volumePages {
-				who := cookie
-				if strings.HasPrefix(p.path, "/backoffice/") {
-					who = desk
-				}
-				b.Run(p.name, func(b *testing.B) { benchPage(b, d, h, p.path, who) })
-			}
-		})
-	}
+			b.Run(p.name, func(b *testing.B) { benchPage(b, d, h, p.path, who) })
+		}
+	})
 }

@@ -33,6 +33,14 @@ func Each(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
 }
 
+// EachB is Each for a benchmark: fn as a sub-benchmark on every available
+// engine, each with a fresh, migrated database.
+func EachB(b *testing.B, fn func(b *testing.B, d *db.DB)) {
+	b.Helper()
+	b.Run("sqlite", func(b *testing.B) { fn(b, SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { fn(b, Postgres(b)) })
+}
+
 // SQLite returns a migrated database in a new file under t.TempDir().
 func SQLite(t testing.TB) *db.DB {
 	t.Helper()

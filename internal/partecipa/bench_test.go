@@ -3,7 +3,6 @@ package partecipa
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,19 +12,12 @@ import (
 	"github.com/civico-pa/civico/internal/dbtest"
 )
 
-func engines(b *testing.B, fn func(b *testing.B, d *db.DB)) {
-	b.Run("sqlite", func(b *testing.B) { fn(b, dbtest.SQLite(b)) })
-	if os.Getenv(dbtest.PostgresEnv) != "" {
-		b.Run("postgres", func(b *testing.B) { fn(b, dbtest.Postgres(b)) })
-	}
-}
-
 // BenchmarkCast measures accepting answers: each ballot one transaction
 // that checks the consultation and the roll, marks the roll, writes the
 // ballot and drops the draft, from GOMAXPROCS×8 residents at once, in one
 // consultation. The figure is ballots per second.
 func BenchmarkCast(b *testing.B) {
-	engines(b, func(b *testing.B, d *db.DB) {
+	dbtest.EachB(b, func(b *testing.B, d *db.DB) {
 		s := newStore(d)
 		c := newConsultation(b, s, assurance.High, true)
 		a := Answers{"parco": {Choices: []string{"nord"}}, "perche": {Text: "Più alberi e più ombra d'estate"}, "voto": {Choices: []string{"4"}},
@@ -57,7 +49,7 @@ func BenchmarkCast(b *testing.B) {
 // provider's look-up of the resident (an HTTP round trip and its own
 // transaction) is not in it. The figure is answers per second.
 func BenchmarkCastCounter(b *testing.B) {
-	engines(b, func(b *testing.B, d *db.DB) {
+	dbtest.EachB(b, func(b *testing.B, d *db.DB) {
 		s := newStore(d)
 		c := newConsultation(b, s, assurance.High, false)
 		a := Answers{"parco": {Choices: []string{"nord"}}, "perche": {Text: "Più alberi e più ombra d'estate"}, "voto": {Choices: []string{"4"}},

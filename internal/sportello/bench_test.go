@@ -2,7 +2,6 @@ package sportello
 
 import (
 	"context"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,19 +12,13 @@ import (
 
 // engines runs a benchmark on SQLite, and on PostgreSQL when the test
 // cluster is configured.
-func engines(b *testing.B, fn func(b *testing.B, d *db.DB)) {
-	b.Run("sqlite", func(b *testing.B) { fn(b, dbtest.SQLite(b)) })
-	if os.Getenv("CIVICO_TEST_POSTGRES_URL") != "" {
-		b.Run("postgres", func(b *testing.B) { fn(b, dbtest.Postgres(b)) })
-	}
-}
 
 // BenchmarkSubmit measures submissions, each one transaction that checks
 // the draft, takes a protocol number, writes the history, the audit
 // entry and the receipt's mail, from as many residents at once as
 // GOMAXPROCS×4 goroutines: the figure is submissions per second.
 func BenchmarkSubmit(b *testing.B) {
-	engines(b, func(b *testing.B, d *db.DB) {
+	dbtest.EachB(b, func(b *testing.B, d *db.DB) {
 		s := newTestStore(b, d)
 		type job struct {
 			id string
@@ -72,7 +65,7 @@ func fill(b testing.TB, d *db.DB, s *Store, n, perResident int) {
 // applications: the counts of the five queues and the page of the open
 // queue, as the queue page draws them.
 func BenchmarkQueue(b *testing.B) {
-	engines(b, func(b *testing.B, d *db.DB) {
+	dbtest.EachB(b, func(b *testing.B, d *db.DB) {
 		s := newTestStore(b, d)
 		fill(b, d, s, 100_000, 200)
 		ctx := context.Background()
@@ -93,7 +86,7 @@ func BenchmarkQueue(b *testing.B) {
 // BenchmarkResidentArea is a resident with 200 applications among
 // 100,000: the desk's panel (Awaiting) and the first page of their list.
 func BenchmarkResidentArea(b *testing.B) {
-	engines(b, func(b *testing.B, d *db.DB) {
+	dbtest.EachB(b, func(b *testing.B, d *db.DB) {
 		s := newTestStore(b, d)
 		fill(b, d, s, 100_000, 200)
 		ctx := context.Background()
@@ -115,7 +108,7 @@ func BenchmarkResidentArea(b *testing.B) {
 // applications of 100,000 were all made under a delegation in force: each
 // row of theirs passes the delegation's condition of the owner query.
 func BenchmarkDelegateArea(b *testing.B) {
-	engines(b, func(b *testing.B, d *db.DB) {
+	dbtest.EachB(b, func(b *testing.B, d *db.DB) {
 		s := newTestStore(b, d)
 		fill(b, d, s, 100_000, 200)
 		ctx := context.Background()

@@ -74,7 +74,7 @@ func TestAttachmentsOwnership(t *testing.T) {
 // by its content, stored, recorded as theirs) and attached to an
 // application in a transaction: the figure is MiB/s.
 func BenchmarkUploadAttach(b *testing.B) {
-	engines(b, func(b *testing.B, d *db.DB) {
+	dbtest.EachB(b, func(b *testing.B, d *db.DB) {
 		ctx := context.Background()
 		f := newAttachments(b, d)
 		b.SetBytes(1 << 20)
