@@ -38,7 +38,6 @@ type I18n struct {
 // may use {{.Name}} placeholders.
 func NewI18n(sources ...fs.FS) (*I18n, error) {
 	b := i18n.NewBundle(language.Italian)
-	b.RegisterUnmarshalFunc("json", json.Unmarshal)
 	x := &I18n{bundle: b, localizers: map[string]*i18n.Localizer{}, ids: map[string]map[string]bool{}, simple: map[string]map[string]simpleMessage{}}
 	var tags []language.Tag
 	for _, lang := range Languages {
@@ -53,20 +52,28 @@ func NewI18n(sources ...fs.FS) (*I18n, error) {
 			if err != nil {
 				return nil, fmt.Errorf("messages %s: %w", name, err)
 			}
-			mf, err := b.ParseMessageFileBytes(data, name)
+			mf, err := i18n.ParseMessageFileBytes(data, name, unmarshalJSON)
 			if err != nil {
 				return nil, fmt.Errorf("messages %s: %w", name, err)
 			}
+			var rich []*i18n.Message
 			for _, m := range mf.Messages {
 				if x.ids[lang][m.ID] {
 					return nil, fmt.Errorf("messages %s: %q defined twice", name, m.ID)
 				}
 				x.ids[lang][m.ID] = true
 				// Most messages are text with at most a few {{.Name}}
-				// placeholders: served without go-i18n's template machinery.
+				// placeholders: served without go-i18n's template machinery,
+				// and not kept by it either (its parsed templates of every
+				// message were a third of the idle heap).
 				if sm, ok := compileSimple(m.Other); ok {
 					x.simple[lang][m.ID] = sm
+				} else {
+					rich = append(rich, m)
 				}
+			}
+			if err := b.AddMessages(mf.Tag, rich...); err != nil {
+				return nil, fmt.Errorf("messages %s: %w", name, err)
 			}
 		}
 	}
@@ -76,6 +83,9 @@ func NewI18n(sources ...fs.FS) (*I18n, error) {
 	x.matcher = language.NewMatcher(tags)
 	return x, nil
 }
+
+// unmarshalJSON reads the message files.
+var unmarshalJSON = map[string]i18n.UnmarshalFunc{"json": json.Unmarshal}
 
 // Untranslated lists, per language, the ids some other language defines and
 // this one lacks.

@@ -1,6 +1,10 @@
 package web
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+)
 
 func TestSafeNext(t *testing.T) {
 	tests := map[string]string{
@@ -62,5 +66,41 @@ func TestSimpleMessages(t *testing.T) {
 				t.Errorf("%q with %v = %q, want %q", tt.text, tt.args, got, tt.want)
 			}
 		}
+	}
+}
+
+// TestTranslate: simple and rich messages; a message the language lacks
+// comes back as its id, and is noted missing, whether another language has
+// it or not.
+func TestTranslate(t *testing.T) {
+	files := fstest.MapFS{
+		"locales/it.json": {Data: []byte(`{"a": "Ciao {{.Name}}", "b": "{{if .N}}{{.N}} pratiche{{else}}nessuna{{end}}", "c": "solo in italiano", "d": "{{if .X}}x{{end}}solo"}`)},
+		"locales/en.json": {Data: []byte(`{"a": "Hello {{.Name}}", "b": "{{if .N}}{{.N}} applications{{else}}none{{end}}"}`)},
+	}
+	x, err := NewI18n(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		lang, id string
+		args     []any
+		want     string
+	}{
+		{"it", "a", []any{"Name", "Luca"}, "Ciao Luca"},
+		{"en", "a", []any{"Name", "Luca"}, "Hello Luca"},
+		{"it", "b", []any{"N", 3}, "3 pratiche"},
+		{"en", "b", nil, "none"},
+		{"it", "c", nil, "solo in italiano"},
+		{"it", "d", nil, "solo"},
+		{"en", "c", nil, "c"},
+		{"en", "d", nil, "d"},
+		{"en", "zz", nil, "zz"},
+	} {
+		if got := x.T(tt.lang, tt.id, tt.args...); got != tt.want {
+			t.Errorf("T(%s, %s) = %q, want %q", tt.lang, tt.id, got, tt.want)
+		}
+	}
+	if m := x.Missing(); strings.Join(m, ",") != "en c,en d,en zz" {
+		t.Errorf("missing = %v", m)
 	}
 }
