@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -139,6 +140,14 @@ func (m *Module) Feature() feature.Feature {
 				did, err := m.Refresh(ctx)
 				if did {
 					h.Log.Info("timeuse: results computed")
+					// The engine's sums of every group of the cube (a few
+					// hundred MB, whatever the number of respondents) are
+					// garbage now. At the server's GOGC=400 the collector
+					// would wait for the heap to grow to five times what it
+					// held during the computation, and the process would
+					// keep it all until then: collect and give it back now
+					// (a first start after the demo: idle RSS 531 -> 58 MiB).
+					debug.FreeOSMemory()
 				}
 				return err
 			})
