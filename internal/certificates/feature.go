@@ -79,7 +79,7 @@ func (m *Module) Feature() feature.Feature {
 // the latest certificates issued to them.
 func (m *Module) Panel(ctx context.Context, r area.Resident) (area.Summary, error) {
 	s := area.Summary{Title: "certificates.area", Href: AreaPath, Needs: Need, Empty: "certificates.list.empty", Kind: area.Documents}
-	list, _, err := m.Store.Mine(ctx, r.FiscalCode, 1, area.MaxItems)
+	list, err := m.Store.Latest(ctx, r.FiscalCode, area.MaxItems)
 	if err != nil {
 		return s, err
 	}

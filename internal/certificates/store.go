@@ -301,29 +301,47 @@ func (s *Store) Find(ctx context.Context, id string) (*Certificate, error) {
 const PageSize = 20
 
 // Mine lists the holder's certificates, newest first, a page at a time,
-// with their count.
+// with their count: a first page that is not full is the whole list, and
+// its length the count, without a statement of its own.
 func (s *Store) Mine(ctx context.Context, holder string, page, size int) ([]*Certificate, int, error) {
-	if holder == "" {
-		return nil, 0, nil
+	page = max(page, 1)
+	list, err := s.page(ctx, holder, size, (page-1)*size)
+	if err != nil || holder == "" || (page == 1 && len(list) < size) {
+		return list, len(list), err
 	}
 	var total int
 	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM certificates WHERE holder = $1`, holder).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.DB.QueryContext(ctx, selectCert+` WHERE holder = $1 ORDER BY issued_at DESC, id LIMIT $2 OFFSET $3`, holder, size, (page-1)*size)
+	return list, total, nil
+}
+
+// Latest are the holder's n newest certificates (the desk's panel, which
+// shows no count).
+func (s *Store) Latest(ctx context.Context, holder string, n int) ([]*Certificate, error) {
+	return s.page(ctx, holder, n, 0)
+}
+
+// page reads size of the holder's certificates from the offset, newest
+// first.
+func (s *Store) page(ctx context.Context, holder string, size, offset int) ([]*Certificate, error) {
+	if holder == "" {
+		return nil, nil
+	}
+	rows, err := s.DB.QueryContext(ctx, selectCert+` WHERE holder = $1 ORDER BY issued_at DESC, id LIMIT $2 OFFSET $3`, holder, size, offset)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	defer rows.Close()
 	var out []*Certificate
 	for rows.Next() {
 		c, err := scan(rows)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		out = append(out, c)
 	}
-	return out, total, rows.Err()
+	return out, rows.Err()
 }
 
 // MaxReason bounds a revocation's reason.

@@ -166,6 +166,16 @@ func TestIssueVerifyRevoke(t *testing.T) {
 		if list, total, err := s.Mine(ctx, luca, 1, PageSize); err != nil || total != 2 || list[0].ID != b.ID && list[0].ID != fam.ID {
 			t.Errorf("the holder's list: %d %v", total, err)
 		}
+		// A page shorter than its size counts itself; a full one, or a
+		// later one, asks for the count.
+		for _, tt := range []struct{ page, size, n, total int }{{1, 1, 1, 2}, {2, 1, 1, 2}, {3, 1, 0, 2}, {1, 2, 2, 2}, {1, 3, 2, 2}} {
+			if list, total, err := s.Mine(ctx, luca, tt.page, tt.size); err != nil || len(list) != tt.n || total != tt.total {
+				t.Errorf("page %d of %d: %d of %d, %v", tt.page, tt.size, len(list), total, err)
+			}
+		}
+		if list, err := s.Latest(ctx, luca, 1); err != nil || len(list) != 1 || list[0].IssuedAt.Before(fam.IssuedAt) && list[0].IssuedAt.Before(b.IssuedAt) {
+			t.Errorf("the holder's latest: %v %v", list, err)
+		}
 
 		// Rotation: new certificates sealed by the new key, old ones verify.
 		old := fam.KeyID
