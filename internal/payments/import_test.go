@@ -78,3 +78,50 @@ func TestImportAllOrNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestBulkImportAnalyzes: an import of analyzeAfter positions or more
+// leaves its tables' statistics up to date on PostgreSQL (their row
+// counts in the catalogue), a smaller one leaves them to autovacuum.
+func TestBulkImportAnalyzes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s, _ := newService(t, d)
+		ctx := context.Background()
+		rates, _ := DemoRates()
+		file := func(prefix string, n int) []byte {
+			var b strings.Builder
+			b.WriteString("id,codice_fiscale,nominativo,categoria,causale,anno,importo,scadenza,rate\n")
+			for i := range n {
+				b.WriteString(prefix + "-" + itoa(i) + ",RSSMRA85T10A562S,Mario Rossi,mensa,Mensa,2026,\"45,20\",2026-11-30,\n")
+			}
+			return []byte(b.String())
+		}
+		// reltuples is -1 until a table is first vacuumed or analyzed.
+		tuples := func() float64 {
+			var n float64
+			if err := d.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE relname = 'payments_notices'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		for _, step := range []struct {
+			prefix   string
+			n        int
+			analyzed bool
+		}{{"SMALL", analyzeAfter - 1, false}, {"BULK", analyzeAfter, true}} {
+			data := file(step.prefix, step.n)
+			lines, err := s.ParseImport(ctx, data, rates)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if imp, err := s.Import(ctx, step.prefix+".csv", data, lines, Actor{Name: "cli"}, nil); err != nil || imp.Positions != step.n {
+				t.Fatalf("%s: %+v %v", step.prefix, imp, err)
+			}
+			if d.Dialect != db.Postgres {
+				continue
+			}
+			if got := tuples(); (got >= float64(step.n)) != step.analyzed {
+				t.Errorf("after %d positions: reltuples %v, analyzed %v wanted", step.n, got, step.analyzed)
+			}
+		}
+	})
+}
