@@ -3,7 +3,6 @@ package sportello
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,11 +15,10 @@ import (
 // PageSize is the most rows a list shows.
 const PageSize = 50
 
-const summaryColumns = `id, service_id, service_title, state, channel, protocol, applicant, fiscal_code, COALESCE(assignee_id, ''), updated_at, registered_at, due_on`
+const summaryColumns = `id, service_id, service_title, state, channel, protocol, applicant_name, fiscal_code, COALESCE(assignee_id, ''), updated_at, registered_at, due_on`
 
-// mineColumns are summaryColumns without the applicant, which the
-// resident's own list does not show: decoding it was most of the cost of
-// reading a row.
+// mineColumns are summaryColumns without the applicant, whom the
+// resident's own list does not show.
 const mineColumns = `id, service_id, service_title, state, channel, protocol, '', fiscal_code, COALESCE(assignee_id, ''), updated_at, registered_at, due_on`
 
 func scanSummaries(rows *sql.Rows) ([]Summary, error) {
@@ -35,24 +33,10 @@ func eachSummary(rows *sql.Rows, fn func(Summary) error, extra ...any) error {
 	defer rows.Close()
 	for rows.Next() {
 		var s Summary
-		var applicant string
 		var registered sql.NullTime
-		if err := rows.Scan(append([]any{&s.ID, &s.ServiceID, &s.ServiceTitle, &s.State, &s.Channel, &s.Protocol, &applicant, &s.FiscalCode,
+		if err := rows.Scan(append([]any{&s.ID, &s.ServiceID, &s.ServiceTitle, &s.State, &s.Channel, &s.Protocol, &s.Applicant, &s.FiscalCode,
 			&s.AssigneeID, &s.UpdatedAt, &registered, &s.DueOn}, extra...)...); err != nil {
 			return err
-		}
-		// The name alone (a list shows no more): the other attributes'
-		// values are skipped unread, a third of the decoding. The
-		// resident's own list reads no applicant at all (mineColumns).
-		if applicant != "" {
-			var a struct {
-				GivenName  struct{ Value string } `json:"given_name"`
-				FamilyName struct{ Value string } `json:"family_name"`
-			}
-			if err := json.Unmarshal([]byte(applicant), &a); err != nil {
-				return err
-			}
-			s.Applicant = Applicant{GivenName: Attribute{Value: a.GivenName.Value}, FamilyName: Attribute{Value: a.FamilyName.Value}}.Name()
 		}
 		s.UpdatedAt, s.RegisteredAt = s.UpdatedAt.UTC(), timePtr(registered)
 		if err := fn(s); err != nil {

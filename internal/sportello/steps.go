@@ -332,10 +332,10 @@ func (s *Store) RegisterCounter(ctx context.Context, c CounterApplication) (*App
 			Phase: PhaseDraft, Applicant: applicant, Answers: kept, NotifyEmail: applicant.Email.Value, CreatedAt: now, UpdatedAt: now,
 			Snapshot: Snapshot{State: Draft, TermDays: svc.MaxDays, Withdrawable: form.Def.Withdrawable}}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sportello_applications (id, service_id, service_title, form_id, account_id, fiscal_code, channel,
-			phase, state, applicant, applicant_key, answers, idempotency_key, notify_email, created_at, updated_at, term_days, withdrawable)
-			VALUES ($1, $2, $3, $4, NULL, $5, 'counter', 'draft', 'draft', $6, $7, $8, $9, $10, $11, $11, $12, $13)`,
+			phase, state, applicant, applicant_key, answers, idempotency_key, notify_email, created_at, updated_at, term_days, withdrawable, applicant_name)
+			VALUES ($1, $2, $3, $4, NULL, $5, 'counter', 'draft', 'draft', $6, $7, $8, $9, $10, $11, $11, $12, $13, $14)`,
 			a.ID, a.ServiceID, a.ServiceTitle, a.FormID, a.FiscalCode, mustJSON(a.Applicant), a.Applicant.key(), mustJSON(a.Answers), c.Key,
-			a.NotifyEmail, now, a.TermDays, a.Withdrawable); err != nil {
+			a.NotifyEmail, now, a.TermDays, a.Withdrawable, a.Applicant.Name()); err != nil {
 			return err
 		}
 		if err := s.submitTx(ctx, tx, a, docs, to, "account:"+c.Operator, c.Operator, c.Remote, ""); err != nil {

@@ -287,11 +287,11 @@ func (s *Store) saveTx(ctx context.Context, tx *sql.Tx, a *Application) error {
 	_, err := tx.ExecContext(ctx, `UPDATE sportello_applications SET form_id = $2, phase = $3, state = $4, applicant = $5, applicant_key = $6, answers = $7,
 		protocol = $8, assignee_id = $9, updated_at = $10, submitted_at = $11, registered_at = $12, taken_at = $13, decided_at = $14,
 		term_days = $15, withdrawable = $16, suspended_days = $17, pause_from = $18, pause_until = $19, integration_used = $20,
-		integration_until = $21, notice_at = $22, remarks_at = $23, due_on = $24 WHERE id = $1`,
+		integration_until = $21, notice_at = $22, remarks_at = $23, due_on = $24, applicant_name = $25 WHERE id = $1`,
 		a.ID, a.FormID, string(a.Phase), string(a.State), mustJSON(a.Applicant), a.Applicant.key(), mustJSON(a.Answers),
 		a.Protocol, nullString(a.AssigneeID), a.UpdatedAt, nullPtr(a.SubmittedAt), null(a.RegisteredAt), nullPtr(a.TakenAt), null(a.DecidedAt),
 		a.TermDays, a.Withdrawable, a.SuspendedDays, null(a.PauseFrom), null(a.PauseUntil), a.IntegrationUsed,
-		null(a.IntegrationUntil), null(a.NoticeAt), null(a.RemarksAt), a.DueDay())
+		null(a.IntegrationUntil), null(a.NoticeAt), null(a.RemarksAt), a.DueDay(), a.Applicant.Name())
 	return err
 }
 
@@ -352,11 +352,12 @@ func (s *Store) StartFor(ctx context.Context, serviceID string, acc *identity.Ac
 			fiscalCode, details["delegation"] = d.HolderFiscalCode, d.ID
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO sportello_applications (id, service_id, service_title, form_id, account_id, fiscal_code, channel,
-			phase, state, applicant, applicant_key, answers, idempotency_key, created_at, updated_at, term_days, withdrawable, delegation_id, acting)
-			VALUES ($1, $2, $3, $4, $5, $6, 'online', 'draft', 'draft', $7, $8, '{}', $9, $10, $10, $11, $12, $13, $14)
+			phase, state, applicant, applicant_key, answers, idempotency_key, created_at, updated_at, term_days, withdrawable, delegation_id, acting,
+			applicant_name)
+			VALUES ($1, $2, $3, $4, $5, $6, 'online', 'draft', 'draft', $7, $8, '{}', $9, $10, $10, $11, $12, $13, $14, $15)
 			ON CONFLICT (idempotency_key) DO NOTHING`,
 			id, serviceID, svc.Title, form.ID, acc.ID, fiscalCode, mustJSON(applicant), applicant.key(), key, now, svc.MaxDays, form.Def.Withdrawable,
-			nullString(delegation), acting)
+			nullString(delegation), acting, applicant.Name())
 		if err != nil {
 			return err
 		}

@@ -64,9 +64,9 @@ func (s *Store) AddVolume(ctx context.Context, v Volume) (int, error) {
 		}
 		st, err := tx.PrepareContext(ctx, `INSERT INTO sportello_applications (id, service_id, service_title, form_id, account_id, fiscal_code, channel,
 			phase, state, applicant, applicant_key, answers, idempotency_key, notify_email, protocol, assignee_id, created_at, updated_at,
-			submitted_at, registered_at, term_days, withdrawable, due_on)
+			submitted_at, registered_at, term_days, withdrawable, due_on, applicant_name)
 			SELECT $1, service_id, service_title, form_id, $2, $12, channel, $3, $4, applicant, $5, answers, $6, notify_email, $7, $8,
-			created_at, $9, submitted_at, $9, term_days, withdrawable, $10 FROM sportello_applications WHERE id = $11`)
+			created_at, $9, submitted_at, $9, term_days, withdrawable, $10, applicant_name FROM sportello_applications WHERE id = $11`)
 		if err != nil {
 			return err
 		}
