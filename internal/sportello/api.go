@@ -168,28 +168,18 @@ func (h *Web) apiGet(w http.ResponseWriter, r *http.Request) {
 			*x.dst = &t
 		}
 	}
-	hist, err := h.Store.History(r.Context(), a.ID)
+	rec, err := h.Store.Record(r.Context(), a.ID)
 	if err != nil {
 		h.App.FailJSON(w, r, err)
 		return
 	}
-	for _, e := range hist {
+	for _, e := range rec.History {
 		d.History = append(d.History, HistoryJSON{At: e.At, Action: e.Action, From: e.From, To: e.To, By: e.Actor})
 	}
-	msgs, err := h.Store.Messages(r.Context(), a.ID)
-	if err != nil {
-		h.App.FailJSON(w, r, err)
-		return
-	}
-	for _, m := range msgs {
+	for _, m := range rec.Messages {
 		d.Messages = append(d.Messages, MessageJSON{At: m.At, FromOffice: m.FromOffice, Kind: m.Kind, Body: m.Body})
 	}
-	docs, err := h.Store.Documents(r.Context(), a.ID)
-	if err != nil {
-		h.App.FailJSON(w, r, err)
-		return
-	}
-	for _, doc := range docs {
+	for _, doc := range rec.Documents {
 		d.Documents = append(d.Documents, DocumentJSON{ID: doc.ID, Kind: doc.Kind, Filename: doc.Filename, MediaType: doc.MediaType, Size: doc.Size,
 			SHA256: doc.SHA256, FromOffice: doc.FromOffice, Protocol: doc.Protocol, At: doc.At, URL: AreaPath + "/" + a.ID + "/documenti/" + doc.ID})
 	}

@@ -76,10 +76,11 @@ func (h *Web) detailData(ctx context.Context, r *http.Request, a *Application, s
 	if err != nil {
 		return nil, err
 	}
-	docs, err := h.Store.Documents(ctx, a.ID)
+	rec, err := h.Store.Record(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}
+	docs := rec.Documents
 	files := map[string]*FileInfo{}
 	for _, doc := range docs {
 		if doc.Kind == DocAnswer && doc.Field != "" {
@@ -95,12 +96,7 @@ func (h *Web) detailData(ctx context.Context, r *http.Request, a *Application, s
 			d.Fields = append(d.Fields, f)
 		}
 	}
-	if d.History, err = h.Store.History(ctx, a.ID); err != nil {
-		return nil, err
-	}
-	if d.Messages, err = h.Store.Messages(ctx, a.ID); err != nil {
-		return nil, err
-	}
+	d.History, d.Messages = rec.History, rec.Messages
 	d.Can = can(a, by, d.Now)
 	return d, nil
 }
