@@ -51,19 +51,25 @@ func (s *Service) notices(ctx context.Context, where string, args ...any) ([]Not
 // the list reads no others.
 func (s *Service) ToPay(ctx context.Context, debtorCF string, page int) ([]Notice, int, error) {
 	// The page's ids first, from payments_notices_debtor_page in its
-	// order; then the columns of those 50 rows only.
-	rows, err := s.DB.QueryContext(ctx, `SELECT n.id, n.position_id, n.seq, n.number, n.amount, n.due_date, n.status, p.reason, p.instalments
+	// order; then the columns of those 50 rows only. The count is a
+	// column, an uncorrelated subquery the database runs once, and only
+	// when the page has a row: a debtor with a full page (500 notices)
+	// no longer pays a statement of its own for it.
+	const waiting = `debtor_cf = $1 AND status IN ('open', 'in_payment', 'expired')`
+	rows, err := s.DB.QueryContext(ctx, `SELECT n.id, n.position_id, n.seq, n.number, n.amount, n.due_date, n.status, p.reason, p.instalments,
+		(SELECT COUNT(*) FROM payments_notices WHERE `+waiting+`)
 		FROM payments_notices n JOIN payments_positions p ON p.id = n.position_id
-		WHERE n.id IN (SELECT id FROM payments_notices WHERE debtor_cf = $1 AND status IN ('open', 'in_payment', 'expired')
+		WHERE n.id IN (SELECT id FROM payments_notices WHERE `+waiting+`
 		ORDER BY due_date, number LIMIT $2 OFFSET $3) ORDER BY n.due_date, n.number`, debtorCF, PerPage, (max(page, 1)-1)*PerPage)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
 	list := make([]Notice, 0, PerPage)
+	total := 0
 	for rows.Next() {
 		n := Notice{DebtorCF: debtorCF}
-		if err := rows.Scan(&n.ID, &n.PositionID, &n.Seq, &n.Number, &n.Amount, &n.DueDate, &n.Status, &n.Reason, &n.Instalments); err != nil {
+		if err := rows.Scan(&n.ID, &n.PositionID, &n.Seq, &n.Number, &n.Amount, &n.DueDate, &n.Status, &n.Reason, &n.Instalments, &total); err != nil {
 			return nil, 0, err
 		}
 		list = append(list, n)
@@ -71,9 +77,9 @@ func (s *Service) ToPay(ctx context.Context, debtorCF string, page int) ([]Notic
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	total, known := pageTotal(len(list), page, PerPage)
-	if !known {
-		err = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_notices WHERE debtor_cf = $1 AND status IN ('open', 'in_payment', 'expired')`, debtorCF).Scan(&total)
+	if len(list) == 0 && page > 1 {
+		// Past the end: the page cannot tell.
+		err = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_notices WHERE `+waiting, debtorCF).Scan(&total)
 	}
 	return list, total, err
 }
