@@ -50,6 +50,10 @@ func TestApplicantName(t *testing.T) {
 			{GivenName: Attribute{Value: "Luca"}},
 			{},
 			{GivenName: Attribute{Value: `"Zoë" \ Ülker`}, FamilyName: Attribute{Value: "Ng  Wei"}},
+			{GivenName: Attribute{Value: "Anna\t"}, FamilyName: Attribute{Value: "Rossi\n"}},
+			// A NUL in what the name does not read (jsonb refuses the
+			// whole document).
+			{GivenName: Attribute{Value: "Luca"}, FamilyName: Attribute{Value: "Neri"}, Address: Attribute{Value: "Via Roma\x001"}},
 		} {
 			if _, err := d.ExecContext(ctx, `UPDATE sportello_applications SET applicant = $1, applicant_name = 'stale' WHERE id = $2`, mustJSON(ap), a.ID); err != nil {
 				t.Fatal(err)

@@ -591,7 +591,8 @@ type Record struct {
 }
 
 // Record reads an application's files, steps and messages in one
-// statement (the page's round trips 4 -> 2): the three tables' rows in
+// statement, by its id alone: the caller has read the application through
+// its owner (Get) or the office (ForOffice) first (the page's round trips 4 -> 2): the three tables' rows in
 // one list of common columns, each part in its own order (the steps by
 // their id, the messages and files by time and id), as History,
 // Messages and Documents read them.

@@ -123,6 +123,9 @@ func (x *I18n) Has(lang, id string) bool { return x.ids[lang][id] }
 // An unknown id comes back as itself, so a missing translation shows, but
 // tests check there are none.
 func (x *I18n) T(lang, id string, args ...any) string {
+	if _, ok := x.simple[lang]; !ok {
+		lang = Languages[0] // a language civico does not speak
+	}
 	if sm, ok := x.simple[lang][id]; ok {
 		return sm.format(args)
 	}

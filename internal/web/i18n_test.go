@@ -95,6 +95,10 @@ func TestTranslate(t *testing.T) {
 		{"en", "c", nil, "c"},
 		{"en", "d", nil, "d"},
 		{"en", "zz", nil, "zz"},
+		// A language civico does not speak is the first one, as go-i18n
+		// made it.
+		{"it-IT", "a", []any{"Name", "Luca"}, "Ciao Luca"},
+		{"", "b", []any{"N", 2}, "2 pratiche"},
 	} {
 		if got := x.T(tt.lang, tt.id, tt.args...); got != tt.want {
 			t.Errorf("T(%s, %s) = %q, want %q", tt.lang, tt.id, got, tt.want)
