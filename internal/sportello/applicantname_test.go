@@ -67,3 +67,37 @@ func TestApplicantName(t *testing.T) {
 		}
 	})
 }
+
+// TestApplicantControlCharacters: a control character in any of the
+// applicant's data is refused beside its field, at submission and in a
+// draft saved half filled alike (PostgreSQL's text refuses a NUL: it was
+// a failure of the server, not an error of the form).
+func TestApplicantControlCharacters(t *testing.T) {
+	ok := Applicant{GivenName: Attribute{Value: "Anna"}, FamilyName: Attribute{Value: "Rossi"}, Email: Attribute{Value: "anna@example.org"},
+		Phone: Attribute{Value: "02 1234567"}, Address: Attribute{Value: "Via Roma 1"}}
+	if fe := CheckApplicant(ok); fe != nil {
+		t.Fatalf("a good applicant: %v", fe)
+	}
+	for field, set := range map[string]func(*Applicant, string){
+		"given_name":  func(a *Applicant, v string) { a.GivenName.Value = v },
+		"family_name": func(a *Applicant, v string) { a.FamilyName.Value = v },
+		"email":       func(a *Applicant, v string) { a.Email.Value = v },
+		"phone":       func(a *Applicant, v string) { a.Phone.Value = v },
+		"address":     func(a *Applicant, v string) { a.Address.Value = v },
+	} {
+		for _, bad := range []string{"Via\x00Roma", "a\x1bb", "riga\nriga", "x\u0085y"} {
+			a := ok
+			set(&a, bad)
+			if fe := CheckApplicant(a); fe[field] == "" {
+				t.Errorf("%s %q accepted at submission", field, bad)
+			}
+			if fe := controlChars(a); len(fe) != 1 || fe[field] != "sportello.error.invalid" {
+				t.Errorf("%s %q in a draft: %v", field, bad, fe)
+			}
+		}
+	}
+	half := Applicant{GivenName: Attribute{Value: "Anna"}}
+	if fe := controlChars(half); fe != nil {
+		t.Errorf("a draft half filled: %v", fe)
+	}
+}

@@ -254,7 +254,11 @@ func (h *Web) saveApplicant(w http.ResponseWriter, r *http.Request) {
 		Email: Attribute{Value: f.Get("email")}, Phone: Attribute{Value: f.Get("phone")}, Address: Attribute{Value: f.Get("address")}}
 	merged := mergeApplicant(a.Applicant, edit)
 	action := f.Get("action")
-	if fe := CheckApplicant(merged); fe != nil && action != "save" {
+	fe := CheckApplicant(merged)
+	if action == "save" {
+		fe = controlChars(merged) // a draft keeps what is half filled, not a control character
+	}
+	if fe != nil {
 		d := &FlowData{App: a, Service: svc, Step: 2, Errors: fe, Alert: "sportello.error.form"}
 		d.Values, d.Proven = applicantValues(merged)
 		lang := h.App.I18n.Lang(r)

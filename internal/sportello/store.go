@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/civico-pa/civico/internal/assurance"
@@ -439,7 +440,10 @@ func mergeApplicant(old, edit Applicant) Applicant {
 // CheckApplicant checks the "Dati generali" step: names, and the
 // contacts' shapes.
 func CheckApplicant(a Applicant) problem.Fields {
-	fe := problem.Fields{}
+	fe := controlChars(a)
+	if fe == nil {
+		fe = problem.Fields{}
+	}
 	for name, v := range map[string]string{"given_name": a.GivenName.Value, "family_name": a.FamilyName.Value} {
 		if v = strings.TrimSpace(v); v == "" {
 			fe[name] = "sportello.error.required"
@@ -453,11 +457,29 @@ func CheckApplicant(a Applicant) problem.Fields {
 	if p := strings.TrimSpace(a.Phone.Value); p != "" && (len(p) > 30 || strings.Trim(p, "+0123456789 ./-()") != "") {
 		fe["phone"] = "sportello.error.phone"
 	}
-	if ad := a.Address.Value; utf8.RuneCountInString(ad) > 300 || strings.ContainsAny(ad, "\n\r") {
+	if ad := a.Address.Value; utf8.RuneCountInString(ad) > 300 {
 		fe["address"] = "sportello.error.invalid"
 	}
 	if len(fe) == 0 {
 		return nil
+	}
+	return fe
+}
+
+// controlChars flags the applicant's data that hold a control character
+// (a NUL, a line end, an escape): refused even in a draft saved half
+// filled, which keeps anything else (PostgreSQL's text refuses a NUL, and
+// no name, address or phone holds one).
+func controlChars(a Applicant) problem.Fields {
+	var fe problem.Fields
+	for name, v := range map[string]string{"given_name": a.GivenName.Value, "family_name": a.FamilyName.Value, "email": a.Email.Value,
+		"phone": a.Phone.Value, "address": a.Address.Value} {
+		if strings.ContainsFunc(v, unicode.IsControl) {
+			if fe == nil {
+				fe = problem.Fields{}
+			}
+			fe[name] = "sportello.error.invalid"
+		}
 	}
 	return fe
 }
