@@ -103,10 +103,12 @@ func TestBulkImportAnalyzes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// reltuples is -1 until a table is first vacuumed or analyzed.
+		// reltuples is -1 until a table is first vacuumed or analyzed; the
+		// table is the test's own (its schema, on the search path): other
+		// tests' schemas have theirs.
 		tuples := func() float64 {
 			var n float64
-			if err := d.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE relname = 'payments_notices'`).Scan(&n); err != nil {
+			if err := d.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'payments_notices'::regclass`).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			return n
