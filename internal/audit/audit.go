@@ -233,7 +233,7 @@ func cleanDetails(in map[string]string) map[string]string {
 		// JSON escapes control characters itself; invalid UTF-8 would be
 		// replaced by encoding/json anyway, but cut it here first so that
 		// the length limit applies to what is stored.
-		out[truncate(strings.ToValidUTF8(k, "\uFFFD"))] = truncate(strings.ToValidUTF8(v, "\uFFFD"))
+		out[db.Clip(strings.ToValidUTF8(k, "\uFFFD"), MaxField)] = db.Clip(strings.ToValidUTF8(v, "\uFFFD"), MaxField)
 	}
 	return out
 }
@@ -251,7 +251,7 @@ func cleanField(s string) string {
 		}
 		return r
 	}, s)
-	return truncate(s)
+	return db.Clip(s, MaxField)
 }
 
 // fieldOK tells whether s is valid UTF-8 without control characters.
@@ -260,17 +260,6 @@ func fieldOK(s string) bool {
 		return false
 	}
 	return strings.IndexFunc(s, unicode.IsControl) < 0
-}
-
-func truncate(s string) string {
-	if len(s) <= MaxField {
-		return s
-	}
-	cut := MaxField
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
 }
 
 // Verify walks the whole log in id order, recomputing every hash, and

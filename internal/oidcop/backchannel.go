@@ -175,20 +175,13 @@ func (s *Storage) logoutOutcome(ctx context.Context, n logoutNotice, sendErr err
 		_, err := s.DB.ExecContext(ctx, `DELETE FROM oidc_logout_outbox WHERE id = $1`, n.id)
 		if err == nil {
 			err = s.Audit.Write(ctx, nil, audit.Entry{Actor: "system", Action: "oidc.backchannel.abandoned", Subject: n.clientID,
-				Details: map[string]string{"attempts": fmt.Sprint(attempts), "error": truncate(sendErr.Error(), 200)}})
+				Details: map[string]string{"attempts": fmt.Sprint(attempts), "error": db.Clip(sendErr.Error(), 200)}})
 		}
 		return err
 	}
 	_, err := s.DB.ExecContext(ctx, `UPDATE oidc_logout_outbox SET attempts = $1, next_attempt_at = $2, lease_until = NULL, last_error = $3 WHERE id = $4`,
-		attempts, now.Add(backoff(attempts)), truncate(sendErr.Error(), 500), n.id)
+		attempts, now.Add(backoff(attempts)), db.Clip(sendErr.Error(), 500), n.id)
 	return err
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 // DeliverDueLogouts retries the notices whose time has come, claiming them

@@ -53,9 +53,16 @@ func TestImportAllOrNothing(t *testing.T) {
 			t.Fatalf("the corrected file: %v", err)
 		}
 		done := 0
-		imp, err := s.Import(ctx, "ottobre.csv", []byte(fixed), lines, Actor{Name: "cli"}, func(n int) { done = n })
+		// A long name in Italian: the run keeps 200 bytes of it, whole
+		// characters (PostgreSQL refuses half of one).
+		name := "r" + strings.Repeat("à", 150) + ".csv"
+		imp, err := s.Import(ctx, name, []byte(fixed), lines, Actor{Name: "cli"}, func(n int) { done = n })
 		if err != nil || imp.Positions != 3 || done != 3 {
 			t.Fatalf("import: %+v %v, progress %d", imp, err, done)
+		}
+		var kept string
+		if err := d.QueryRowContext(ctx, `SELECT name FROM payments_import_runs WHERE id = $1`, imp.ID).Scan(&kept); err != nil || kept != name[:199] {
+			t.Errorf("the run's name is %q (%v)", kept, err)
 		}
 		// TARI carries its TEFA: 301.00 + 15.05.
 		if n := count(t, d, `SELECT COUNT(*) FROM payments_positions WHERE category = 'tari' AND amount = 31605`); n != 1 {

@@ -141,8 +141,8 @@ func (s *Service) Accept(ctx context.Context, name string, data []byte, rates *R
 		return nil, err
 	}
 	now := s.now()
-	run := &ImportRun{ID: tokens.ID(), SHA256: fileSum(data), Name: truncate(name, 200), Lines: len(lines), Status: ImportQueued,
-		By: by.Name, ByName: truncate(byName, 200), CreatedAt: now, UpdatedAt: now}
+	run := &ImportRun{ID: tokens.ID(), SHA256: fileSum(data), Name: db.Clip(name, 200), Lines: len(lines), Status: ImportQueued,
+		By: by.Name, ByName: db.Clip(byName, 200), CreatedAt: now, UpdatedAt: now}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		earlier, err := earlierImport(ctx, tx, run.SHA256, "")
 		if err != nil {

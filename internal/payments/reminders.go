@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/mail"
 	"github.com/civico-pa/civico/internal/pagopa"
 )
@@ -182,20 +183,13 @@ func (m *Reminders) Deliver(ctx context.Context) error {
 			}
 			q = `UPDATE payments_reminders SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'pending' END, lease_until = NULL, last_error = $2,
 				next_at = $3 WHERE notice_id = $4 AND kind = $5 AND channel = $6`
-			args = []any{maxReminderAttempts, truncate(err.Error(), 500), now.Add(time.Duration(1<<min(10, i%10+1)) * time.Minute), r.NoticeID, r.Kind, channels[i]}
+			args = []any{maxReminderAttempts, db.Clip(err.Error(), 500), now.Add(time.Duration(1<<min(10, i%10+1)) * time.Minute), r.NoticeID, r.Kind, channels[i]}
 		}
 		if _, err := s.DB.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 // reminderText is a reminder's subject and body in Italian and English.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/hours"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
@@ -69,9 +70,7 @@ func filterOf(r *http.Request, me string) (Filter, url.Values) {
 	if f.Channel != Online && f.Channel != Counter {
 		f.Channel = ""
 	}
-	if len(f.Q) > 100 {
-		f.Q = f.Q[:100]
-	}
+	f.Q = db.Clip(f.Q, 100)
 	keep := url.Values{}
 	for k, v := range map[string]string{"servizio": f.Service, "stato": string(f.State), "canale": string(f.Channel), "q": f.Q} {
 		if v != "" {
