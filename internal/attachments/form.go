@@ -8,6 +8,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
+	"unicode/utf8"
 )
 
 // FileField is a form's file field: how many files it takes and what each
@@ -84,6 +86,11 @@ func (s *Store) ReadForm(ctx context.Context, w http.ResponseWriter, r *http.Req
 			}
 			return nil, ErrForm
 		}
+		for k, vs := range r.PostForm {
+			if !utf8.ValidString(k) || slices.ContainsFunc(vs, func(v string) bool { return !utf8.ValidString(v) }) {
+				return nil, ErrForm
+			}
+		}
 		f.Values = r.PostForm
 		return f, nil
 	}
@@ -116,7 +123,9 @@ func (s *Store) ReadForm(ctx context.Context, w http.ResponseWriter, r *http.Req
 		if err != nil {
 			return fail(bodyError(err))
 		}
-		if int64(len(b)) > l.Text {
+		// A browser sends a page's forms in UTF-8; anything else would
+		// reach a text column PostgreSQL refuses it in.
+		if int64(len(b)) > l.Text || !utf8.Valid(b) || !utf8.ValidString(part.FormName()) {
 			return fail(ErrForm)
 		}
 		f.Values.Add(part.FormName(), string(b))

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/civico-pa/civico/internal/town"
 )
@@ -162,6 +164,10 @@ func (a *App) Handler() http.Handler {
 // route dispatches through the ServeMux; what the mux would answer with its
 // plain-text 404 or 405 gets a page in the visitor's language instead.
 func (a *App) route(w http.ResponseWriter, r *http.Request) {
+	if !utf8URL(r.URL) {
+		a.Error(w, r, http.StatusBadRequest)
+		return
+	}
 	h, pattern := a.Mux.Handler(r)
 	if p, ok := r.Context().Value(routeKey).(*string); ok {
 		*p = pattern
@@ -185,6 +191,38 @@ func (a *App) route(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusNotFound
 	}
 	a.Error(w, r, status)
+}
+
+// utf8URL tells whether the path and the query's values are UTF-8, as
+// every address of the portal is and as a browser writes them. Any other
+// byte can only come from a crafted request: it would reach a lookup by
+// slug or a search, and PostgreSQL refuses text that is not UTF-8 (a 500
+// instead of an answer). A query with a malformed escape is left to the
+// handler, whose r.URL.Query() drops it.
+func utf8URL(u *url.URL) bool {
+	if !utf8.ValidString(u.Path) {
+		return false
+	}
+	if strings.IndexByte(u.RawQuery, '%') < 0 {
+		return utf8.ValidString(u.RawQuery)
+	}
+	q, err := url.QueryUnescape(u.RawQuery)
+	return err != nil || utf8.ValidString(q)
+}
+
+// utf8Form tells whether every name and value of a posted form is UTF-8.
+func utf8Form(f url.Values) bool {
+	for k, vs := range f {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // headerProbe captures what the mux would answer, discarding its body.
@@ -306,7 +344,8 @@ func (a *App) renderPlain500(w http.ResponseWriter) {
 }
 
 // ParseForm reads a posted form of at most limit bytes into r.PostForm. A
-// body too large gets the 413 page, a malformed one the 400 page, and the
+// body too large gets the 413 page, a malformed one (or one with a name or
+// value that is not UTF-8, which no browser sends) the 400 page, and the
 // caller false.
 func (a *App) ParseForm(w http.ResponseWriter, r *http.Request, limit int64) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -317,6 +356,10 @@ func (a *App) ParseForm(w http.ResponseWriter, r *http.Request, limit int64) boo
 		} else {
 			a.Error(w, r, http.StatusBadRequest)
 		}
+		return false
+	}
+	if !utf8Form(r.PostForm) {
+		a.Error(w, r, http.StatusBadRequest)
 		return false
 	}
 	return true

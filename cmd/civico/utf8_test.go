@@ -1,0 +1,43 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/civico-pa/civico/internal/db"
+	"github.com/civico-pa/civico/internal/dbtest"
+)
+
+// TestAddressesAndFormsAreUTF8: a path, a query or a posted form with
+// bytes that are not UTF-8 (which no browser sends: only a crafted
+// request) gets the 400 page and changes nothing, instead of reaching a
+// lookup or a write that PostgreSQL refuses with a 500.
+func TestAddressesAndFormsAreUTF8(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newIDSite(t, d)
+		b := residentBrowser(t, s, "utf8@example.org", "correct horse battery")
+		for _, p := range []string{"/novita/notizie/%FF", "/amministrazione/politici/%C3", "/vivere-il-comune/luoghi/a%FFb",
+			"/servizi?q=%FF", "/moduli?q=caf%C3", "/dove-e-quando?quando=%FF", "/area-personale/pratiche/%FF", "/api/v1/notices/%FF"} {
+			if res, _ := b.do("GET", s.plain.URL+p, nil); res.StatusCode != http.StatusBadRequest {
+				t.Errorf("GET %s: %d", p, res.StatusCode)
+			}
+		}
+		// A well-formed address that names nothing is still a 404, and an
+		// accented one a page.
+		if res, _ := b.do("GET", s.plain.URL+"/novita/notizie/citt%C3%A0", nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("an unknown news item: %d", res.StatusCode)
+		}
+		if res, _ := b.do("GET", s.plain.URL+"/servizi?q=citt%C3%A0", nil); res.StatusCode != http.StatusOK {
+			t.Errorf("an accented search: %d", res.StatusCode)
+		}
+		res, _ := b.do("POST", s.plain.URL+"/profilo", url.Values{"given_name": {"Anna"}, "family_name": {"Colombo"}, "phone": {"02\xff"}, "address": {"Via \xc3"}})
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("a profile with bytes that are not UTF-8: %d", res.StatusCode)
+		}
+		var phone string
+		if err := d.QueryRowContext(t.Context(), `SELECT phone FROM accounts WHERE email = 'utf8@example.org'`).Scan(&phone); err != nil || phone != "" {
+			t.Errorf("the phone is %q (%v)", phone, err)
+		}
+	})
+}
