@@ -17,6 +17,7 @@ import (
 	"github.com/civico-pa/civico/internal/throttle"
 	"github.com/civico-pa/civico/internal/token"
 	"github.com/civico-pa/civico/internal/town"
+	"github.com/civico-pa/civico/internal/web"
 )
 
 // Register is what certificates read of the population register.
@@ -306,10 +307,13 @@ const PageSize = 20
 func (s *Store) Mine(ctx context.Context, holder string, page, size int) ([]*Certificate, int, error) {
 	page = max(page, 1)
 	list, err := s.page(ctx, holder, size, (page-1)*size)
-	if err != nil || holder == "" || (page == 1 && len(list) < size) {
+	if err != nil || holder == "" {
 		return list, len(list), err
 	}
-	var total int
+	total, known := web.PageTotal(len(list), page, size)
+	if known {
+		return list, total, nil
+	}
 	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM certificates WHERE holder = $1`, holder).Scan(&total); err != nil {
 		return nil, 0, err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/civico-pa/civico/internal/pagopa"
+	"github.com/civico-pa/civico/internal/web"
 )
 
 const noticeColumns = `n.id, n.position_id, n.debtor_cf, n.seq, n.number, n.amount, n.due_date, COALESCE(n.payable_until, ''), n.status,
@@ -82,21 +83,6 @@ func (s *Service) ToPay(ctx context.Context, debtorCF string, page int) ([]Notic
 		err = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_notices WHERE `+waiting, debtorCF).Scan(&total)
 	}
 	return list, total, err
-}
-
-// pageTotal is how many items a list has, told by one page of it when it
-// can be (known): a page neither full nor empty is the last one, and an
-// empty first page is an empty list; a full page, or an empty page past
-// the first, needs a count. Most residents' lists fit one page, whose
-// count costs a statement as dear as the page's.
-func pageTotal(n, page, per int) (total int, known bool) {
-	switch {
-	case n > 0 && n < per:
-		return (max(page, 1)-1)*per + n, true
-	case n == 0 && page <= 1:
-		return 0, true
-	}
-	return 0, false
 }
 
 // OwnNotice is one of a debtor's notices (404 for anyone else's).
@@ -200,7 +186,7 @@ func (s *Service) Paid(ctx context.Context, debtorCF string, page int) ([]Receip
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	total, known := pageTotal(len(list), page, ReceiptsPerPage)
+	total, known := web.PageTotal(len(list), page, ReceiptsPerPage)
 	if !known {
 		err = s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments_receipts WHERE debtor_cf = $1`, debtorCF).Scan(&total)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/cache"
 	"github.com/civico-pa/civico/internal/cf"
+	"github.com/civico-pa/civico/internal/web"
 )
 
 // PageSize is the most rows a list shows.
@@ -64,12 +65,10 @@ func (s *Store) Mine(ctx context.Context, o Owner, page int) ([]Summary, int, er
 	if err != nil {
 		return nil, 0, err
 	}
-	// A first page that is not full is the whole list: its length is the
-	// count, without a statement of its own.
-	if page == 1 && len(list) < PageSize {
-		return list, len(list), nil
+	total, known := web.PageTotal(len(list), page, PageSize)
+	if known {
+		return list, total, nil
 	}
-	var total int
 	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM (`+owned(o, "", "")+`) u`, o.AccountID, o.FiscalCode, today).Scan(&total); err != nil {
 		return nil, 0, err
 	}

@@ -15,6 +15,22 @@ type Pager struct {
 	Prev, Next string
 }
 
+// PageTotal is how many items a list has, told by one page of it (n
+// items, page from 1, per a page) when it can be (known): a page neither
+// full nor empty is the last one, and an empty first page is an empty
+// list; a full page, or an empty page past the first, needs a count. Most
+// residents' lists fit one page, whose count would cost a statement as
+// dear as the page's.
+func PageTotal(n, page, per int) (total int, known bool) {
+	switch {
+	case n > 0 && n < per:
+		return (max(page, 1)-1)*per + n, true
+	case n == 0 && page <= 1:
+		return 0, true
+	}
+	return 0, false
+}
+
 // NewPager is page (from 1) of a list of total items, perPage a page, at
 // path; query is the list's other parameters (filters), kept in the
 // links, and param the one that carries the page ("pagina" in the

@@ -31,3 +31,25 @@ func TestNewPager(t *testing.T) {
 		t.Error("NewPager changed the caller's query")
 	}
 }
+
+func TestPageTotal(t *testing.T) {
+	for _, c := range []struct {
+		n, page, per int
+		total        int
+		known        bool
+	}{
+		{0, 1, 20, 0, true},   // an empty list
+		{0, 0, 20, 0, true},   // page 0 is page 1
+		{7, 1, 20, 7, true},   // a list of one page
+		{19, 1, 20, 19, true}, // a page less one
+		{20, 1, 20, 0, false}, // a full page: there may be more
+		{1, 3, 20, 41, true},  // the last page, of one
+		{20, 3, 20, 0, false}, // a full page past the first
+		{0, 2, 20, 0, false},  // past the end: cannot tell
+	} {
+		total, known := PageTotal(c.n, c.page, c.per)
+		if total != c.total || known != c.known {
+			t.Errorf("PageTotal(%d, %d, %d) = %d, %v; want %d, %v", c.n, c.page, c.per, total, known, c.total, c.known)
+		}
+	}
+}

@@ -12,6 +12,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -57,6 +60,22 @@ var Funcs = template.FuncMap{
 	"list":       func(items ...string) []string { return items },
 	"localtime":  web.LocalTime,
 	"paragraphs": web.Paragraphs,
+}
+
+// Pager is the shared "pager" template as internal/web/templates holds it
+// now: the kept copies of pages that call it parse it beside them, so a
+// change to the pager is compared against the change, not an old copy.
+func Pager(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("webtest: cannot find its own source")
+	}
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "templates", "pager.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // Parse parses the kept templates, with Funcs.
