@@ -243,12 +243,11 @@ func TestSportelloJourney(t *testing.T) {
 		if res, body = desk1.do("GET", s.plain.URL+"/backoffice/pratiche?coda=da-assegnare", nil); res.StatusCode != 200 || !strings.Contains(body, protocolNo) {
 			t.Fatalf("the queue to assign: %d", res.StatusCode)
 		}
-		// A search is kept to 100 bytes of whole characters, and one that
-		// is not UTF-8 finds nothing instead of failing on PostgreSQL.
-		for _, q := range []string{url.QueryEscape(strings.Repeat("è", 60)), "%C3", "Ferr%C3%A0%C3"} {
-			if res, body = desk1.do("GET", s.plain.URL+"/backoffice/pratiche?coda=aperte&q="+q, nil); res.StatusCode != 200 || strings.Contains(body, protocolNo) {
-				t.Errorf("the search %s: %d", q, res.StatusCode)
-			}
+		// A search is kept to 100 bytes of whole characters.
+		q := "x" + strings.Repeat("è", 60)
+		if res, body = desk1.do("GET", s.plain.URL+"/backoffice/pratiche?coda=aperte&q="+url.QueryEscape(q), nil); res.StatusCode != 200 ||
+			strings.Contains(body, protocolNo) || !strings.Contains(body, `value="`+q[:99]+`"`) {
+			t.Errorf("a long search: %d", res.StatusCode)
 		}
 		if res, _ = b.do("GET", s.plain.URL+"/backoffice/pratiche/"+id, nil); res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusNotFound {
 			t.Fatalf("a resident in the back office: %d", res.StatusCode)

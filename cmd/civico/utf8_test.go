@@ -9,16 +9,18 @@ import (
 	"github.com/civico-pa/civico/internal/dbtest"
 )
 
-// TestAddressesAndFormsAreUTF8: a path, a query or a posted form with
-// bytes that are not UTF-8 (which no browser sends: only a crafted
-// request) gets the 400 page and changes nothing, instead of reaching a
-// lookup or a write that PostgreSQL refuses with a 500.
+// TestAddressesAndFormsAreUTF8: a path or a query with bytes that are not
+// UTF-8 or with a NUL, or a posted form that is not UTF-8 (which no
+// browser sends: only a crafted request), gets the 400 page and changes
+// nothing, instead of reaching a lookup or a write that PostgreSQL
+// refuses with a 500.
 func TestAddressesAndFormsAreUTF8(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := newIDSite(t, d)
 		b := residentBrowser(t, s, "utf8@example.org", "correct horse battery")
 		for _, p := range []string{"/novita/notizie/%FF", "/amministrazione/politici/%C3", "/vivere-il-comune/luoghi/a%FFb",
-			"/servizi?q=%FF", "/moduli?q=caf%C3", "/dove-e-quando?quando=%FF", "/area-personale/pratiche/%FF", "/api/v1/notices/%FF"} {
+			"/servizi?q=%FF", "/moduli?q=caf%C3", "/dove-e-quando?quando=%FF", "/area-personale/pratiche/%FF", "/api/v1/notices/%FF",
+			"/novita/avvisi/a%00b", "/amministrazione/documenti-e-dati/%00", "/servizi?q=a%00"} {
 			if res, _ := b.do("GET", s.plain.URL+p, nil); res.StatusCode != http.StatusBadRequest {
 				t.Errorf("GET %s: %d", p, res.StatusCode)
 			}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -164,7 +165,7 @@ func (a *App) Handler() http.Handler {
 // route dispatches through the ServeMux; what the mux would answer with its
 // plain-text 404 or 405 gets a page in the visitor's language instead.
 func (a *App) route(w http.ResponseWriter, r *http.Request) {
-	if !utf8URL(r.URL) {
+	if !textURL(r.URL) {
 		a.Error(w, r, http.StatusBadRequest)
 		return
 	}
@@ -193,37 +194,39 @@ func (a *App) route(w http.ResponseWriter, r *http.Request) {
 	a.Error(w, r, status)
 }
 
-// utf8URL tells whether the path and the query's values are UTF-8, as
-// every address of the portal is and as a browser writes them. Any other
-// byte can only come from a crafted request: it would reach a lookup by
-// slug or a search, and PostgreSQL refuses text that is not UTF-8 (a 500
+// textURL tells whether the path and the query's values are text: UTF-8
+// without NUL, as every address of the portal is and as a browser writes
+// them. Anything else can only come from a crafted request: it would reach
+// a lookup by slug or a search, and PostgreSQL refuses it in text (a 500
 // instead of an answer). A query with a malformed escape is left to the
 // handler, whose r.URL.Query() drops it.
-func utf8URL(u *url.URL) bool {
-	if !utf8.ValidString(u.Path) {
+func textURL(u *url.URL) bool {
+	if !isText(u.Path) {
 		return false
 	}
 	if strings.IndexByte(u.RawQuery, '%') < 0 {
-		return utf8.ValidString(u.RawQuery)
+		return isText(u.RawQuery)
 	}
 	q, err := url.QueryUnescape(u.RawQuery)
-	return err != nil || utf8.ValidString(q)
+	return err != nil || isText(q)
 }
 
-// utf8Form tells whether every name and value of a posted form is UTF-8.
+// utf8Form tells whether every name and value of a posted form is UTF-8,
+// which is how a browser sends a page's forms. A NUL is left to the field
+// that holds it: a pasted one is possible, and the field's own check
+// shows the resident which field is wrong (sportello.CheckApplicant).
 func utf8Form(f url.Values) bool {
 	for k, vs := range f {
-		if !utf8.ValidString(k) {
+		if !utf8.ValidString(k) || slices.ContainsFunc(vs, func(v string) bool { return !utf8.ValidString(v) }) {
 			return false
-		}
-		for _, v := range vs {
-			if !utf8.ValidString(v) {
-				return false
-			}
 		}
 	}
 	return true
 }
+
+// isText: UTF-8 without NUL (which PostgreSQL's text refuses too, and
+// which no address of a page holds).
+func isText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
 // headerProbe captures what the mux would answer, discarding its body.
 type headerProbe struct {
