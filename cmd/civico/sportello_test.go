@@ -150,9 +150,11 @@ func TestSportelloJourney(t *testing.T) {
 			t.Fatalf("applicant saved: %d", res.StatusCode)
 		}
 		// A NUL in the address, even in a draft saved half filled: refused
-		// beside its field (it was a failure of PostgreSQL's text).
-		res, body = b.do("POST", app+"/richiedente", url.Values{"phone": {"+39 333 1234567"}, "address": {"Via Frova\x0012"}, "action": {"save"}})
-		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="f-address"`) || !strings.Contains(body, "is-invalid") {
+		// (it was a failure of PostgreSQL's text). No browser sends one:
+		// the form as a whole gets the 400 page (CheckApplicant would
+		// refuse it beside its field too).
+		res, _ = b.do("POST", app+"/richiedente", url.Values{"phone": {"+39 333 1234567"}, "address": {"Via Frova\x0012"}, "action": {"save"}})
+		if res.StatusCode != http.StatusBadRequest {
 			t.Fatalf("a NUL in the address: %d", res.StatusCode)
 		}
 		// A wrong answer stays beside its field; then saved half-done.

@@ -20,7 +20,9 @@ func TestAddressesAndFormsAreUTF8(t *testing.T) {
 		b := residentBrowser(t, s, "utf8@example.org", "correct horse battery")
 		for _, p := range []string{"/novita/notizie/%FF", "/amministrazione/politici/%C3", "/vivere-il-comune/luoghi/a%FFb",
 			"/servizi?q=%FF", "/moduli?q=caf%C3", "/dove-e-quando?quando=%FF", "/area-personale/pratiche/%FF", "/api/v1/notices/%FF",
-			"/novita/avvisi/a%00b", "/amministrazione/documenti-e-dati/%00", "/servizi?q=a%00"} {
+			"/novita/avvisi/a%00b", "/amministrazione/documenti-e-dati/%00", "/servizi?q=a%00",
+			// A pair with a malformed escape does not hide the others.
+			"/oidc/accedi?x=%zz&id=%00", "/spid/accedi?x=%zz&idp=%FF", "/backoffice/pratiche?x=%zz&servizio=%00"} {
 			if res, _ := b.do("GET", s.plain.URL+p, nil); res.StatusCode != http.StatusBadRequest {
 				t.Errorf("GET %s: %d", p, res.StatusCode)
 			}
@@ -33,9 +35,23 @@ func TestAddressesAndFormsAreUTF8(t *testing.T) {
 		if res, _ := b.do("GET", s.plain.URL+"/servizi?q=citt%C3%A0", nil); res.StatusCode != http.StatusOK {
 			t.Errorf("an accented search: %d", res.StatusCode)
 		}
-		res, _ := b.do("POST", s.plain.URL+"/profilo", url.Values{"given_name": {"Anna"}, "family_name": {"Colombo"}, "phone": {"02\xff"}, "address": {"Via \xc3"}})
-		if res.StatusCode != http.StatusBadRequest {
-			t.Errorf("a profile with bytes that are not UTF-8: %d", res.StatusCode)
+		for _, f := range []url.Values{
+			{"given_name": {"Anna"}, "family_name": {"Colombo"}, "phone": {"02\xff"}, "address": {"Via \xc3"}},
+			{"given_name": {"Anna"}, "family_name": {"Colombo"}, "phone": {"02"}, "address": {"Via\x00Roma"}},
+		} {
+			if res, _ := b.do("POST", s.plain.URL+"/profilo", f); res.StatusCode != http.StatusBadRequest {
+				t.Errorf("a profile with %q: %d", f, res.StatusCode)
+			}
+		}
+		// Anonymous forms: a login, a rating of a page.
+		anon := s.browser(t, nil)
+		for p, f := range map[string]url.Values{
+			"/accedi":      {"email": {"a\x00@example.org"}, "password": {"x"}},
+			"/valutazione": {"comment": {"utile\x00"}, "page": {"/servizi"}, "rating": {"5"}},
+		} {
+			if res, _ := anon.do("POST", s.plain.URL+p, f); res.StatusCode != http.StatusBadRequest {
+				t.Errorf("POST %s with a NUL: %d", p, res.StatusCode)
+			}
 		}
 		var phone string
 		if err := d.QueryRowContext(t.Context(), `SELECT phone FROM accounts WHERE email = 'utf8@example.org'`).Scan(&phone); err != nil || phone != "" {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -87,7 +88,7 @@ func (s *Store) ReadForm(ctx context.Context, w http.ResponseWriter, r *http.Req
 			return nil, ErrForm
 		}
 		for k, vs := range r.PostForm {
-			if !utf8.ValidString(k) || slices.ContainsFunc(vs, func(v string) bool { return !utf8.ValidString(v) }) {
+			if !isText(k) || slices.ContainsFunc(vs, func(v string) bool { return !isText(v) }) {
 				return nil, ErrForm
 			}
 		}
@@ -123,14 +124,17 @@ func (s *Store) ReadForm(ctx context.Context, w http.ResponseWriter, r *http.Req
 		if err != nil {
 			return fail(bodyError(err))
 		}
-		// A browser sends a page's forms in UTF-8; anything else would
-		// reach a text column PostgreSQL refuses it in.
-		if int64(len(b)) > l.Text || !utf8.Valid(b) || !utf8.ValidString(part.FormName()) {
+		// A browser sends a page's forms in UTF-8 without NUL; anything
+		// else would reach a text column PostgreSQL refuses it in.
+		if int64(len(b)) > l.Text || !isText(string(b)) || !isText(part.FormName()) {
 			return fail(ErrForm)
 		}
 		f.Values.Add(part.FormName(), string(b))
 	}
 }
+
+// isText is web.IsText: UTF-8 without NUL.
+func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // isFile says whether a part is a file input's, even one left empty (a
 // browser sends an empty file part with filename="").

@@ -166,6 +166,10 @@ func (h *Web) deliver(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() { _ = r.MultipartForm.RemoveAll() }()
 	f := r.PostForm
+	if !web.TextValues(f) {
+		h.App.Error(w, r, http.StatusBadRequest)
+		return
+	}
 	values := map[string]string{}
 	for _, k := range []string{"collector", "doc_type", "doc_number", "doc_expiry", "doc_issuer", "delegate_name", "delegate_fiscal_code", "receipt", "attested"} {
 		values[k] = f.Get(k)

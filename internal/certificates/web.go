@@ -176,6 +176,9 @@ func (h *Web) issue(w http.ResponseWriter, r *http.Request) {
 		h.renderArea(w, r, http.StatusForbidden, nil, nil, "")
 		return
 	}
+	if !h.App.ParseForm(w, r, 8<<10) {
+		return
+	}
 	values := map[string]string{"kind": r.PostFormValue("kind"), "use": r.PostFormValue("use"), "disclosure": r.PostFormValue("disclosure")}
 	req := Request{AccountID: a.ID, FiscalCode: fc, Kind: Kind(values["kind"]), Use: values["use"],
 		Disclosure: Disclosure(values["disclosure"]), Remote: web.RemoteAddr(r)}
@@ -458,6 +461,9 @@ func (h *Web) renderOffice(w http.ResponseWriter, r *http.Request, d *OfficeData
 }
 
 func (h *Web) revoke(w http.ResponseWriter, r *http.Request) {
+	if !h.App.ParseForm(w, r, 8<<10) {
+		return
+	}
 	op, _ := identity.Current(r.Context())
 	id := NormalizeID(r.PathValue("id"))
 	reason := strings.TrimSpace(r.PostFormValue("reason"))

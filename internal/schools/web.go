@@ -254,7 +254,7 @@ func (h *Web) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *att
 			continue
 		}
 		b, err := io.ReadAll(io.LimitReader(part, maxFormText+1))
-		if err != nil || len(b) > maxFormText {
+		if err != nil || len(b) > maxFormText || !web.IsText(name) || !web.IsText(string(b)) {
 			return fail(http.StatusBadRequest)
 		}
 		values.Add(name, string(b))

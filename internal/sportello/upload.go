@@ -134,7 +134,7 @@ func (h *Web) receive(w http.ResponseWriter, r *http.Request, owner string, def 
 			h.App.Error(w, r, http.StatusRequestEntityTooLarge)
 			return nil
 		}
-		if err != nil || len(b) > maxTextPart {
+		if err != nil || len(b) > maxTextPart || !web.IsText(name) || !web.IsText(string(b)) {
 			h.App.Error(w, r, http.StatusBadRequest)
 			return nil
 		}

@@ -194,39 +194,38 @@ func (a *App) route(w http.ResponseWriter, r *http.Request) {
 	a.Error(w, r, status)
 }
 
-// textURL tells whether the path and the query's values are text: UTF-8
-// without NUL, as every address of the portal is and as a browser writes
-// them. Anything else can only come from a crafted request: it would reach
-// a lookup by slug or a search, and PostgreSQL refuses it in text (a 500
-// instead of an answer). A query with a malformed escape is left to the
-// handler, whose r.URL.Query() drops it.
+// textURL tells whether the path and every name and value of the query
+// are text (IsText), as every address of the portal is and as a browser
+// writes them. Anything else can only come from a crafted request: it
+// would reach a lookup by slug or a search, and PostgreSQL refuses it (a
+// 500 instead of an answer). The query is read as r.URL.Query() reads it,
+// which drops a pair with a malformed escape and keeps the others.
 func textURL(u *url.URL) bool {
-	if !isText(u.Path) {
+	if !IsText(u.Path) {
 		return false
 	}
 	if strings.IndexByte(u.RawQuery, '%') < 0 {
-		return isText(u.RawQuery)
+		return IsText(u.RawQuery)
 	}
-	q, err := url.QueryUnescape(u.RawQuery)
-	return err != nil || isText(q)
+	q, _ := url.ParseQuery(u.RawQuery)
+	return TextValues(q)
 }
 
-// utf8Form tells whether every name and value of a posted form is UTF-8,
-// which is how a browser sends a page's forms. A NUL is left to the field
-// that holds it: a pasted one is possible, and the field's own check
-// shows the resident which field is wrong (sportello.CheckApplicant).
-func utf8Form(f url.Values) bool {
+// TextValues tells whether every name and value of a form or a query is
+// text (IsText).
+func TextValues(f url.Values) bool {
 	for k, vs := range f {
-		if !utf8.ValidString(k) || slices.ContainsFunc(vs, func(v string) bool { return !utf8.ValidString(v) }) {
+		if !IsText(k) || slices.ContainsFunc(vs, func(v string) bool { return !IsText(v) }) {
 			return false
 		}
 	}
 	return true
 }
 
-// isText: UTF-8 without NUL (which PostgreSQL's text refuses too, and
-// which no address of a page holds).
-func isText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+// IsText: UTF-8 without NUL, which is what a browser sends from a page's
+// links and forms, and what PostgreSQL takes in a text column or a text
+// parameter (it refuses the rest; SQLite keeps it).
+func IsText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
 // headerProbe captures what the mux would answer, discarding its body.
 type headerProbe struct {
@@ -348,8 +347,8 @@ func (a *App) renderPlain500(w http.ResponseWriter) {
 
 // ParseForm reads a posted form of at most limit bytes into r.PostForm. A
 // body too large gets the 413 page, a malformed one (or one with a name or
-// value that is not UTF-8, which no browser sends) the 400 page, and the
-// caller false.
+// value that is not text: bytes that are not UTF-8, a NUL, which no
+// browser sends from a page) the 400 page, and the caller false.
 func (a *App) ParseForm(w http.ResponseWriter, r *http.Request, limit int64) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
@@ -361,7 +360,7 @@ func (a *App) ParseForm(w http.ResponseWriter, r *http.Request, limit int64) boo
 		}
 		return false
 	}
-	if !utf8Form(r.PostForm) {
+	if !TextValues(r.PostForm) {
 		a.Error(w, r, http.StatusBadRequest)
 		return false
 	}
