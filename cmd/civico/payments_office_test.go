@@ -66,6 +66,10 @@ func TestFinanceBackOffice(t *testing.T) {
 		if _, body := op.do("GET", s.plain.URL+loc, nil); !strings.Contains(body, `data-element="import-done"`) {
 			t.Fatalf("the import's page:\n%s", body)
 		}
+		// A year past any integer column's range is no year, not a 500.
+		if res, body := op.do("GET", base+"?anno=99999999999&q=rssmra85t10a562s", nil); res.StatusCode != 200 || !strings.Contains(body, "2 posizioni trovate") {
+			t.Fatalf("a year out of range: %d", res.StatusCode)
+		}
 		// Search by fiscal code, then cancel the canteen position.
 		_, body = op.do("GET", base+"?q=rssmra85t10a562s", nil)
 		m := regexp.MustCompile(`/backoffice/pagamenti/posizioni/([0-9a-f]+)">Mensa<`).FindStringSubmatch(body)

@@ -374,8 +374,7 @@ func (l *Log) List(ctx context.Context, f ListFilter) ([]Record, error) {
 		if err != nil {
 			return nil, err
 		}
-		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-		add(`details LIKE $%d ESCAPE '\'`, "%"+esc.Replace(strings.TrimSuffix(strings.TrimPrefix(pair, "{"), "}"))+"%")
+		add(`details LIKE $%d`+db.LikeEscape, db.Containing(strings.TrimSuffix(strings.TrimPrefix(pair, "{"), "}")))
 	}
 	if f.BeforeID > 0 {
 		add("id < $%d", f.BeforeID)

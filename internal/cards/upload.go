@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/civico-pa/civico/internal/audit"
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/jobs"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/token"
@@ -75,6 +76,7 @@ func (s *Service) Accept(ctx context.Context, kind, name string, data []byte, ac
 	if s.Jobs == nil {
 		return nil, errors.New("cards: no job queue")
 	}
+	name = db.CleanText(name, 200)
 	n, err := s.check(ctx, kind, name, data)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,10 @@
 package db
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Clip is s cut to at most n bytes, at the start of a character: what a
 // bounded column keeps of a free text (an error's message, an uploaded
@@ -18,3 +22,30 @@ func Clip(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// CleanText is a name a client chose (an uploaded file's) as a bounded
+// column keeps it: bytes that are not UTF-8 and control characters (NUL
+// among them, which PostgreSQL refuses) dropped, then Clip to n bytes.
+func CleanText(s string, n int) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl) {
+		return Clip(s, n)
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	return Clip(s, n)
+}
+
+// likeEscaper escapes LIKE's wildcards and its escape character.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// Containing is a LIKE pattern matching text that contains s as typed: its
+// % and _ are not wildcards. Use it with LikeEscape after the parameter
+// (`col LIKE $1` + LikeEscape), which both engines read the same way.
+func Containing(s string) string { return "%" + likeEscaper.Replace(s) + "%" }
+
+// LikeEscape names the escape character Containing uses.
+const LikeEscape = ` ESCAPE '\'`

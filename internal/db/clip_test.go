@@ -37,3 +37,21 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+func TestCleanText(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"ottobre.csv", 200, "ottobre.csv"},
+		{"\xffottobre\xfe.csv", 200, "ottobre.csv"},
+		{"otto\x00bre\r\n.csv", 200, "ottobre.csv"},
+		{"città\x00.csv", 5, "citt"},
+		{"\x00\x01", 10, ""},
+	} {
+		if got := CleanText(c.s, c.n); got != c.want {
+			t.Errorf("CleanText(%q, %d) = %q, want %q", c.s, c.n, got, c.want)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/civico-pa/civico/internal/db"
 )
 
 // MaxQueryWords bounds the words a search of the public index looks for.
@@ -33,9 +35,7 @@ func Words(q string) []string {
 }
 
 // likePattern is a LIKE pattern matching text containing w.
-func likePattern(w string) string {
-	return "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(w) + "%"
-}
+func likePattern(w string) string { return db.Containing(w) }
 
 // Published returns page n (from 1) of the forms residents see, each with
 // its latest version, by title, and how many there are. With words, only

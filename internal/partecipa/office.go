@@ -54,7 +54,7 @@ type OfficeListData struct {
 
 func (p *Partecipa) officeList(w http.ResponseWriter, r *http.Request) {
 	n, _ := strconv.Atoi(r.URL.Query().Get("pagina"))
-	n = max(n, 1)
+	n = min(max(n, 1), 100000)
 	items, total, err := p.Store.List(r.Context(), (n-1)*PageSize)
 	if err != nil {
 		p.App.Fail(w, r, err)

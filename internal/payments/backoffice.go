@@ -74,7 +74,7 @@ func (h *Web) adminList(w http.ResponseWriter, r *http.Request) {
 	default:
 		f.Status = ""
 	}
-	if y, err := strconv.Atoi(q.Get("anno")); err == nil {
+	if y, ok := yearParam(r); ok {
 		f.Year = y
 	}
 	list, total, err := h.Svc.Search(r.Context(), f)

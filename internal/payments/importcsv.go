@@ -251,7 +251,7 @@ type Imported struct {
 // creation as a job (RunImport).
 func (s *Service) Import(ctx context.Context, name string, data []byte, lines []ImportLine, by Actor, progress func(done int)) (*Imported, error) {
 	now := s.now()
-	run := &ImportRun{ID: tokens.ID(), SHA256: fileSum(data), Name: db.Clip(name, 200), Lines: len(lines), By: by.Name, ByName: by.Name, CreatedAt: now}
+	run := &ImportRun{ID: tokens.ID(), SHA256: fileSum(data), Name: db.CleanText(name, 200), Lines: len(lines), By: by.Name, ByName: by.Name, CreatedAt: now}
 	return s.importLines(ctx, run, lines, by, progress)
 }
 

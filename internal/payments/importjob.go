@@ -141,7 +141,7 @@ func (s *Service) Accept(ctx context.Context, name string, data []byte, rates *R
 		return nil, err
 	}
 	now := s.now()
-	run := &ImportRun{ID: tokens.ID(), SHA256: fileSum(data), Name: db.Clip(name, 200), Lines: len(lines), Status: ImportQueued,
+	run := &ImportRun{ID: tokens.ID(), SHA256: fileSum(data), Name: db.CleanText(name, 200), Lines: len(lines), Status: ImportQueued,
 		By: by.Name, ByName: db.Clip(byName, 200), CreatedAt: now, UpdatedAt: now}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		earlier, err := earlierImport(ctx, tx, run.SHA256, "")

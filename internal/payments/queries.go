@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/pagopa"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -405,7 +406,7 @@ func (s *Service) Search(ctx context.Context, f Filter) ([]Position, int, error)
 		} else if ValidDebtor(upper(q)) {
 			where += ` AND debtor_cf = ` + arg(upper(q))
 		} else {
-			where += ` AND (LOWER(reason) LIKE ` + arg("%"+lower(q)+"%") + ` OR external_id = ` + arg(q) + ` OR id = ` + arg(q) + `)`
+			where += ` AND (LOWER(reason) LIKE ` + arg(db.Containing(lower(q))) + db.LikeEscape + ` OR external_id = ` + arg(q) + ` OR id = ` + arg(q) + `)`
 		}
 	}
 	if f.Status != "" {

@@ -178,6 +178,7 @@ type AttendanceResult struct {
 // imported: every wrong line is in LineErrors and nothing is imported.
 // progress, if set, is told the lines done.
 func (s *Store) ImportAttendance(ctx context.Context, serviceID, name string, data []byte, by Actor, progress func(done, total int)) (*AttendanceResult, error) {
+	name = db.CleanText(name, 200)
 	svc, err := s.Service(ctx, serviceID)
 	if err != nil {
 		return nil, err
