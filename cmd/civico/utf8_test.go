@@ -53,6 +53,18 @@ func TestAddressesAndFormsAreUTF8(t *testing.T) {
 				t.Errorf("POST %s with a NUL: %d", p, res.StatusCode)
 			}
 		}
+		// The single sign-on's endpoints read their own parameters.
+		for _, f := range []url.Values{
+			{"grant_type": {"authorization_code"}, "client_id": {"partecipa\x00"}, "code": {"x"}},
+			{"grant_type": {"authorization_code"}, "client_id": {"partecipa"}, "code": {"\xff"}},
+		} {
+			if res, _ := anon.do("POST", s.plain.URL+"/oidc/token", f); res.StatusCode != http.StatusBadRequest {
+				t.Errorf("the token endpoint with %q: %d", f, res.StatusCode)
+			}
+		}
+		if res, _ := anon.do("POST", s.plain.URL+"/oidc/authorize", url.Values{"client_id": {"partecipa\x00"}, "response_type": {"code"}}); res.StatusCode != http.StatusBadRequest {
+			t.Errorf("the authorization endpoint with a NUL: %d", res.StatusCode)
+		}
 		var phone string
 		if err := d.QueryRowContext(t.Context(), `SELECT phone FROM accounts WHERE email = 'utf8@example.org'`).Scan(&phone); err != nil || phone != "" {
 			t.Errorf("the phone is %q (%v)", phone, err)

@@ -200,6 +200,12 @@ func (p *Provider) authenticateClient(next http.Handler) http.Handler {
 				return
 			}
 		}
+		// Text only: a NUL or bytes that are not UTF-8 would reach the
+		// clients' and codes' lookups, which PostgreSQL refuses (a 500).
+		if !web.TextValues(form) {
+			tokenError(w, http.StatusBadRequest, "invalid_request", "parameters must be UTF-8 text")
+			return
+		}
 		if form.Has("client_assertion") || form.Has("client_assertion_type") {
 			tokenError(w, http.StatusUnauthorized, "invalid_client", "client assertions are not supported")
 			return
@@ -208,6 +214,10 @@ func (p *Provider) authenticateClient(next http.Handler) http.Handler {
 		if basic {
 			id, _ = url.QueryUnescape(id)
 			secret, _ = url.QueryUnescape(secret)
+			if !web.IsText(id) || !web.IsText(secret) {
+				tokenError(w, http.StatusBadRequest, "invalid_request", "credentials must be UTF-8 text")
+				return
+			}
 			if form.Has("client_secret") || form.Has("client_id") && form.Get("client_id") != id {
 				tokenError(w, http.StatusBadRequest, "invalid_request", "one client authentication method at a time")
 				return
@@ -258,6 +268,10 @@ func (p *Provider) authorizeRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
 			next.ServeHTTP(w, r) // the library answers a malformed request
+			return
+		}
+		if !web.TextValues(r.Form) {
+			p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "parameters must be UTF-8 text")
 			return
 		}
 		// Parameter names are case-sensitive (RFC 6749, section 3.1), and
