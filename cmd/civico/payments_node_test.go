@@ -146,9 +146,14 @@ func TestPaidElsewhereThroughTheCreditorEndpoints(t *testing.T) {
 		if _, err := svc.Checkout(context.Background(), string(code), []string{p.Notices[0].ID}, "k", "", "", payments.Actor{}); err == nil {
 			t.Fatal("the resident could start paying a notice activated at the node")
 		}
-		// The receipt, sent three times: one settlement.
+		// The receipt, sent three times: one settlement. First with a NUL
+		// in the provider's name (JSON's \u0000): a syntax fault.
 		rt := req
-		rt.ReceiptID, rt.Amount, rt.PSP, rt.PaidAt = "rt-0001", 4200, "Banca Esempio", time.Now().Format(time.RFC3339)
+		rt.ReceiptID, rt.Amount, rt.PSP, rt.PaidAt = "rt-0001", 4200, "Banca\x00Esempio", time.Now().Format(time.RFC3339)
+		if st, a := mtls.call("receipt", rt); st != http.StatusBadRequest || a.Fault == nil || a.Fault.Code != "PAA_SINTASSI_EXTRAXSD" {
+			t.Fatalf("a receipt with a NUL: %d %+v", st, a)
+		}
+		rt.PSP = "Banca Esempio"
 		for range 3 {
 			if st, a := mtls.call("receipt", rt); st != 200 || a.Outcome != "OK" {
 				t.Fatalf("receipt: %d %+v", st, a)

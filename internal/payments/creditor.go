@@ -132,6 +132,12 @@ func (h *Web) creditor(fn creditorFunc) http.HandlerFunc {
 			writeJSONStatus(w, http.StatusBadRequest, ko("PAA_SINTASSI_EXTRAXSD", "the body is not a creditor request"))
 			return
 		}
+		// JSON's \u0000 decodes to a NUL, which PostgreSQL refuses in the
+		// receipt's text: a syntax fault, not a failure to retry.
+		if !web.IsText(in.CreditorCF + in.NoticeNumber + in.RequestID + in.ReceiptID + in.PSP + in.PaidAt) {
+			writeJSONStatus(w, http.StatusBadRequest, ko("PAA_SINTASSI_EXTRAXSD", "a field is not text"))
+			return
+		}
 		creditor, err := h.Svc.Creditor(r.Context())
 		if err != nil {
 			writeJSONStatus(w, http.StatusInternalServerError, ko("PAA_SYSTEM_ERROR", "creditor unavailable"))
