@@ -413,7 +413,13 @@ func TestFormsRefusalsAreExplainedAndStoreNothing(t *testing.T) {
 		if res, _ := s.upload(t, urp, "/backoffice/moduli/ffffffffffffffffffffffffffffffff/versioni", nil, "x.pdf", attachmentstest.PDF("x")); res.StatusCode != 404 {
 			t.Errorf("version of an unknown form: %d", res.StatusCode)
 		}
-		// Malformed requests.
+		// Malformed requests: a title that is not text (PostgreSQL
+		// refuses a NUL or bytes that are not UTF-8), a form not multipart.
+		for _, title := range []string{"Domanda\x00", "Domanda \xff"} {
+			if res, _ := s.upload(t, urp, "/backoffice/moduli", with("title", title), "modulo.pdf", attachmentstest.PDF("x")); res.StatusCode != 400 {
+				t.Errorf("a title %q: %d", title, res.StatusCode)
+			}
+		}
 		if res, _ := s.do(t, "POST", "/backoffice/moduli", urp, []byte("title=x"), "Content-Type", "application/x-www-form-urlencoded"); res.StatusCode != 400 {
 			t.Errorf("not multipart: %d", res.StatusCode)
 		}

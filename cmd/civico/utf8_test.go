@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/civico-pa/civico/internal/db"
@@ -65,9 +67,50 @@ func TestAddressesAndFormsAreUTF8(t *testing.T) {
 		if res, _ := anon.do("POST", s.plain.URL+"/oidc/authorize", url.Values{"client_id": {"partecipa\x00"}, "response_type": {"code"}}); res.StatusCode != http.StatusBadRequest {
 			t.Errorf("the authorization endpoint with a NUL: %d", res.StatusCode)
 		}
+		// A malformed pair does not hide a value read before it.
+		if res := rawPost(t, s.plain.URL+"/oidc/authorize", "client_id=%FF&x=%zz"); res.StatusCode != http.StatusBadRequest {
+			t.Errorf("the authorization endpoint with a malformed form: %d", res.StatusCode)
+		}
+		// The endpoints the library reads itself: no client, not a failure.
+		for _, p := range []string{"/oidc/revoke", "/oidc/introspect"} {
+			if res := rawPost(t, s.plain.URL+p, "token=x&client_id=%00&client_secret=y"); res.StatusCode >= 500 {
+				t.Errorf("%s with a NUL client: %d", p, res.StatusCode)
+			}
+		}
+		// A bearer token is opened without authentication by the
+		// library: whatever it opens to names no token (401, never 500).
+		for i := range 60 {
+			tok := base64.RawURLEncoding.EncodeToString([]byte(strings.Repeat(string(rune('a'+i%26)), 16+i)))
+			req, _ := http.NewRequest("GET", s.plain.URL+"/api/v1/positions", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusUnauthorized {
+				t.Errorf("a made-up bearer token %q: %d", tok, res.StatusCode)
+			}
+		}
 		var phone string
 		if err := d.QueryRowContext(t.Context(), `SELECT phone FROM accounts WHERE email = 'utf8@example.org'`).Scan(&phone); err != nil || phone != "" {
 			t.Errorf("the phone is %q (%v)", phone, err)
 		}
 	})
+}
+
+// rawPost posts body as a form, as it is (not re-encoded).
+func rawPost(t *testing.T, u, body string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("POST", u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res
 }

@@ -6,13 +6,17 @@ import (
 	"unicode/utf8"
 )
 
-// Clip is s cut to at most n bytes, at the start of a character: what a
-// bounded column keeps of a free text (an error's message, an uploaded
-// file's name, a search). A cut inside a character would leave bytes that
-// are not UTF-8, which PostgreSQL refuses in a text column (and in a LIKE's
-// pattern), so the write or the search would fail for a long Italian name
-// where an ASCII one passes.
+// Clip is s as a bounded text column keeps it: cut to at most n bytes at
+// the start of a character, and text (bytes that are not UTF-8 become
+// U+FFFD, a NUL is dropped) whatever s was. PostgreSQL refuses a value
+// that is not UTF-8 or holds a NUL (SQLite keeps it), so a cut inside a
+// character, or a remote server's message with such bytes, would fail
+// the write there: an error kept for a retry, an uploaded file's name, a
+// search.
 func Clip(s string, n int) string {
+	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	}
 	if len(s) <= n {
 		return s
 	}
@@ -24,18 +28,17 @@ func Clip(s string, n int) string {
 }
 
 // CleanText is a name a client chose (an uploaded file's) as a bounded
-// column keeps it: bytes that are not UTF-8 and control characters (NUL
-// among them, which PostgreSQL refuses) dropped, then Clip to n bytes.
+// column keeps it: Clip, after dropping bytes that are not UTF-8 and
+// control characters.
 func CleanText(s string, n int) string {
-	if utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl) {
-		return Clip(s, n)
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		s = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, strings.ToValidUTF8(s, ""))
 	}
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, ""))
 	return Clip(s, n)
 }
 

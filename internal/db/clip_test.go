@@ -24,6 +24,11 @@ func TestClip(t *testing.T) {
 		{"€uro", 3, "€"},
 		{"a😀b", 4, "a"},
 		{"a😀b", 5, "a😀"},
+		// Whatever the input, text comes out.
+		{"500 \xff", 10, "500 \uFFFD"},
+		{"a\x00b", 10, "ab"},
+		{"\xe2\x82", 10, "\uFFFD"},
+		{"ab\xff", 3, "ab"},
 	} {
 		if got := Clip(c.s, c.n); got != c.want {
 			t.Errorf("Clip(%q, %d) = %q, want %q", c.s, c.n, got, c.want)

@@ -390,6 +390,9 @@ func (h *Web) receive(w http.ResponseWriter, r *http.Request) *upload {
 		if int64(len(b)) > fieldMax {
 			return bad(errors.New("field " + name + " too long"))
 		}
+		if !web.IsText(string(b)) {
+			return bad(errors.New("field " + name + " is not UTF-8 text"))
+		}
 		u.fields[name] = strings.ReplaceAll(string(b), "\r\n", "\n")
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/problem"
+	"github.com/civico-pa/civico/internal/web"
 )
 
 // Scopes of the portal's own APIs, checked on the bearer token's grant.
@@ -53,7 +54,7 @@ func (p *Provider) Bearer(ctx context.Context, accessToken string) (Grant, error
 		return Grant{}, ErrTokenInvalid
 	}
 	id, subject, ok := strings.Cut(plain, ":")
-	if !ok || id == "" || subject == "" {
+	if !ok || id == "" || subject == "" || !web.IsText(plain) {
 		return Grant{}, ErrTokenInvalid
 	}
 	t, err := p.Storage.token(ctx, id)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/db"
 	tokens "github.com/civico-pa/civico/internal/token"
+	"github.com/civico-pa/civico/internal/web"
 )
 
 // Scopes a client may be allowed. openid is always allowed; fiscal_code and
@@ -363,6 +364,9 @@ func scanClient(r rowScanner) (*Client, error) {
 
 // Get returns a client, disabled or not.
 func (s *Clients) Get(ctx context.Context, id string) (*Client, error) {
+	if !web.IsText(id) {
+		return nil, ErrClientNotFound // no client's id; PostgreSQL would refuse it
+	}
 	c, err := scanClient(s.DB.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM oidc_clients WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrClientNotFound

@@ -266,12 +266,15 @@ func (p *Provider) authenticateClient(next http.Handler) http.Handler {
 // reads the authorization request.
 func (p *Provider) authorizeRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			next.ServeHTTP(w, r) // the library answers a malformed request
-			return
-		}
+		err := r.ParseForm()
+		// What was read, even of a malformed form the library will
+		// answer, is text (it reads r.Form as ParseForm left it).
 		if !web.TextValues(r.Form) {
 			p.errorPage(w, r, http.StatusBadRequest, "invalid_request", "parameters must be UTF-8 text")
+			return
+		}
+		if err != nil {
+			next.ServeHTTP(w, r) // the library answers a malformed request
 			return
 		}
 		// Parameter names are case-sensitive (RFC 6749, section 3.1), and
