@@ -6,16 +6,15 @@ import (
 	"unicode/utf8"
 )
 
-// Clip is s as a bounded text column keeps it: cut to at most n bytes at
-// the start of a character, and text (bytes that are not UTF-8 become
-// U+FFFD, a NUL is dropped) whatever s was. PostgreSQL refuses a value
-// that is not UTF-8 or holds a NUL (SQLite keeps it), so a cut inside a
-// character, or a remote server's message with such bytes, would fail
-// the write there: an error kept for a retry, an uploaded file's name, a
-// search.
+// Clip is s cut to at most n bytes at the start of a character, and UTF-8
+// whatever s was (bytes that are not become U+FFFD). PostgreSQL refuses
+// text that is not UTF-8 (SQLite keeps it), so a cut inside a character
+// would fail the write there. A NUL is kept (the audit log keeps it,
+// escaped in JSON): text from outside that goes to a text column as it
+// is goes through CleanText.
 func Clip(s string, n int) string {
-	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	if len(s) <= n {
 		return s
@@ -27,9 +26,10 @@ func Clip(s string, n int) string {
 	return s[:n]
 }
 
-// CleanText is a name a client chose (an uploaded file's) as a bounded
-// column keeps it: Clip, after dropping bytes that are not UTF-8 and
-// control characters.
+// CleanText is text from outside (an uploaded file's name, a remote
+// server's error) as a bounded text column keeps it: Clip, after dropping
+// bytes that are not UTF-8 and control characters (NUL among them, which
+// PostgreSQL refuses in text).
 func CleanText(s string, n int) string {
 	if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
 		s = strings.Map(func(r rune) rune {

@@ -26,7 +26,7 @@ func TestClip(t *testing.T) {
 		{"a😀b", 5, "a😀"},
 		// Whatever the input, text comes out.
 		{"500 \xff", 10, "500 \uFFFD"},
-		{"a\x00b", 10, "ab"},
+		{"a\x00b", 10, "a\x00b"},
 		{"\xe2\x82", 10, "\uFFFD"},
 		{"ab\xff", 3, "ab"},
 	} {
@@ -54,6 +54,7 @@ func TestCleanText(t *testing.T) {
 		{"otto\x00bre\r\n.csv", 200, "ottobre.csv"},
 		{"città\x00.csv", 5, "citt"},
 		{"\x00\x01", 10, ""},
+		{"500 \xff\x00 errore", 200, "500  errore"},
 	} {
 		if got := CleanText(c.s, c.n); got != c.want {
 			t.Errorf("CleanText(%q, %d) = %q, want %q", c.s, c.n, got, c.want)

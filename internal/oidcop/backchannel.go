@@ -180,7 +180,7 @@ func (s *Storage) logoutOutcome(ctx context.Context, n logoutNotice, sendErr err
 		return err
 	}
 	_, err := s.DB.ExecContext(ctx, `UPDATE oidc_logout_outbox SET attempts = $1, next_attempt_at = $2, lease_until = NULL, last_error = $3 WHERE id = $4`,
-		attempts, now.Add(backoff(attempts)), db.Clip(sendErr.Error(), 500), n.id)
+		attempts, now.Add(backoff(attempts)), db.CleanText(sendErr.Error(), 500), n.id)
 	return err
 }
 

@@ -131,7 +131,7 @@ func (m *Reminders) DeliverReceipts(ctx context.Context) error {
 			}
 			q = `UPDATE payments_receipt_messages SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'pending' END, lease_until = NULL, last_error = $2,
 				next_at = $3 WHERE receipt_id = $4 AND channel = $5`
-			args = []any{maxReminderAttempts, db.Clip(err.Error(), 500), now.Add(time.Duration(1<<min(10, i%10+1)) * time.Minute), r.ReceiptID, channels[i]}
+			args = []any{maxReminderAttempts, db.CleanText(err.Error(), 500), now.Add(time.Duration(1<<min(10, i%10+1)) * time.Minute), r.ReceiptID, channels[i]}
 		}
 		if _, err := s.DB.ExecContext(ctx, q, args...); err != nil {
 			return err

@@ -183,7 +183,7 @@ func (m *Reminders) Deliver(ctx context.Context) error {
 			}
 			q = `UPDATE payments_reminders SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'pending' END, lease_until = NULL, last_error = $2,
 				next_at = $3 WHERE notice_id = $4 AND kind = $5 AND channel = $6`
-			args = []any{maxReminderAttempts, db.Clip(err.Error(), 500), now.Add(time.Duration(1<<min(10, i%10+1)) * time.Minute), r.NoticeID, r.Kind, channels[i]}
+			args = []any{maxReminderAttempts, db.CleanText(err.Error(), 500), now.Add(time.Duration(1<<min(10, i%10+1)) * time.Minute), r.NoticeID, r.Kind, channels[i]}
 		}
 		if _, err := s.DB.ExecContext(ctx, q, args...); err != nil {
 			return err
