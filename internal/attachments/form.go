@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
-	"unicode/utf8"
+
+	"github.com/civico-pa/civico/internal/db"
 )
 
 // FileField is a form's file field: how many files it takes and what each
@@ -88,7 +88,7 @@ func (s *Store) ReadForm(ctx context.Context, w http.ResponseWriter, r *http.Req
 			return nil, ErrForm
 		}
 		for k, vs := range r.PostForm {
-			if !isText(k) || slices.ContainsFunc(vs, func(v string) bool { return !isText(v) }) {
+			if !db.IsText(k) || slices.ContainsFunc(vs, func(v string) bool { return !db.IsText(v) }) {
 				return nil, ErrForm
 			}
 		}
@@ -126,15 +126,12 @@ func (s *Store) ReadForm(ctx context.Context, w http.ResponseWriter, r *http.Req
 		}
 		// A browser sends a page's forms in UTF-8 without NUL; anything
 		// else would reach a text column PostgreSQL refuses it in.
-		if int64(len(b)) > l.Text || !isText(string(b)) || !isText(part.FormName()) {
+		if int64(len(b)) > l.Text || !db.IsText(string(b)) || !db.IsText(part.FormName()) {
 			return fail(ErrForm)
 		}
 		f.Values.Add(part.FormName(), string(b))
 	}
 }
-
-// isText is web.IsText: UTF-8 without NUL.
-func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // isFile says whether a part is a file input's, even one left empty (a
 // browser sends an empty file part with filename="").

@@ -231,9 +231,9 @@ func cleanDetails(in map[string]string) map[string]string {
 	out := make(map[string]string, len(in))
 	for k, v := range in {
 		// JSON escapes control characters itself; invalid UTF-8 would be
-		// replaced by encoding/json anyway, but cut it here first so that
-		// the length limit applies to what is stored.
-		out[db.Clip(strings.ToValidUTF8(k, "\uFFFD"), MaxField)] = db.Clip(strings.ToValidUTF8(v, "\uFFFD"), MaxField)
+		// replaced by encoding/json anyway, but Clip replaces it here first
+		// so that the length limit applies to what is stored.
+		out[db.Clip(k, MaxField)] = db.Clip(v, MaxField)
 	}
 	return out
 }

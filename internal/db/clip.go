@@ -6,6 +6,11 @@ import (
 	"unicode/utf8"
 )
 
+// IsText tells whether s is what PostgreSQL takes in a text column or a
+// text parameter: UTF-8 without NUL (it refuses the rest; SQLite keeps it).
+// It is also what a browser sends from a page's links and forms.
+func IsText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
 // Clip is s cut to at most n bytes at the start of a character, and UTF-8
 // whatever s was (bytes that are not become U+FFFD). PostgreSQL refuses
 // text that is not UTF-8 (SQLite keeps it), so a cut inside a character

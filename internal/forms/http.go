@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/civico-pa/civico/internal/attachments"
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/token"
 
 	"github.com/civico-pa/civico/internal/assurance"
@@ -390,7 +391,7 @@ func (h *Web) receive(w http.ResponseWriter, r *http.Request) *upload {
 		if int64(len(b)) > fieldMax {
 			return bad(errors.New("field " + name + " too long"))
 		}
-		if !web.IsText(string(b)) {
+		if !db.IsText(string(b)) {
 			return bad(errors.New("field " + name + " is not UTF-8 text"))
 		}
 		u.fields[name] = strings.ReplaceAll(string(b), "\r\n", "\n")

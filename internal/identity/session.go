@@ -108,9 +108,9 @@ const touchEvery = time.Minute
 func (s *Sessions) Create(ctx context.Context, tx *sql.Tx, accountID string, level assurance.Level, method, proof, userAgent string) (string, error) {
 	token, hash := tokens.New()
 	now := s.now()
-	// A header may carry any byte above 0x7f: kept as UTF-8, which
-	// PostgreSQL requires of the column.
-	userAgent = db.Clip(strings.ToValidUTF8(userAgent, "\uFFFD"), 200)
+	// A header may carry any byte above 0x7f: Clip keeps it as UTF-8,
+	// which PostgreSQL requires of the column.
+	userAgent = db.Clip(userAgent, 200)
 	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, account_id, assurance, method, created_at, last_seen_at, expires_at, user_agent, proof)
 		VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)`, hash, accountID, string(level), method, now, now.Add(s.Absolute), userAgent, proof)
 	return token, err

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/problem"
-	"github.com/civico-pa/civico/internal/web"
 )
 
 // Scopes of the portal's own APIs, checked on the bearer token's grant.
@@ -54,7 +54,7 @@ func (p *Provider) Bearer(ctx context.Context, accessToken string) (Grant, error
 		return Grant{}, ErrTokenInvalid
 	}
 	id, subject, ok := strings.Cut(plain, ":")
-	if !ok || id == "" || subject == "" || !web.IsText(plain) {
+	if !ok || id == "" || subject == "" || !db.IsText(plain) {
 		return Grant{}, ErrTokenInvalid
 	}
 	t, err := p.Storage.token(ctx, id)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/civico-pa/civico/internal/db"
 	tokens "github.com/civico-pa/civico/internal/token"
-	"github.com/civico-pa/civico/internal/web"
 )
 
 // Scopes a client may be allowed. openid is always allowed; fiscal_code and
@@ -364,7 +363,7 @@ func scanClient(r rowScanner) (*Client, error) {
 
 // Get returns a client, disabled or not.
 func (s *Clients) Get(ctx context.Context, id string) (*Client, error) {
-	if !web.IsText(id) {
+	if !db.IsText(id) {
 		return nil, ErrClientNotFound // no client's id; PostgreSQL would refuse it
 	}
 	c, err := scanClient(s.DB.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM oidc_clients WHERE id = $1`, id))

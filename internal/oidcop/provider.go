@@ -23,6 +23,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/civico-pa/civico/internal/assurance"
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -214,7 +215,7 @@ func (p *Provider) authenticateClient(next http.Handler) http.Handler {
 		if basic {
 			id, _ = url.QueryUnescape(id)
 			secret, _ = url.QueryUnescape(secret)
-			if !web.IsText(id) || !web.IsText(secret) {
+			if !db.IsText(id) || !db.IsText(secret) {
 				tokenError(w, http.StatusBadRequest, "invalid_request", "credentials must be UTF-8 text")
 				return
 			}

@@ -26,7 +26,6 @@ import (
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/throttle"
 	tokens "github.com/civico-pa/civico/internal/token"
-	"github.com/civico-pa/civico/internal/web"
 )
 
 // Accounts is what the provider reads of the identity store.
@@ -289,7 +288,7 @@ func (s *Storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 }
 
 func (s *Storage) authRequest(ctx context.Context, id string) (*AuthRequest, error) {
-	if !web.IsText(id) {
+	if !db.IsText(id) {
 		return nil, errNotFound // no id of ours; PostgreSQL would refuse it
 	}
 	if strings.HasPrefix(id, sealedPrefix) {
@@ -473,7 +472,7 @@ func (s *Storage) TerminateSession(context.Context, string, string) error { retu
 
 // RevokeToken revokes an access token of the client (RFC 7009).
 func (s *Storage) RevokeToken(ctx context.Context, tokenID, _ string, clientID string) *oidc.Error {
-	if !web.IsText(tokenID) || !web.IsText(clientID) {
+	if !db.IsText(tokenID) || !db.IsText(clientID) {
 		return nil // no token of ours: nothing to revoke (RFC 7009, section 2.2)
 	}
 	if _, err := s.DB.ExecContext(ctx, `DELETE FROM oidc_tokens WHERE id = $1 AND client_id = $2`, tokenID, clientID); err != nil {
@@ -562,7 +561,7 @@ type token struct {
 }
 
 func (s *Storage) token(ctx context.Context, id string) (*token, error) {
-	if !web.IsText(id) {
+	if !db.IsText(id) {
 		// An access token that "decrypts" to anything (the library's
 		// decrypter authenticates nothing) names no token of ours.
 		return nil, errNotFound

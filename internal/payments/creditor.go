@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/pagopa"
 	"github.com/civico-pa/civico/internal/web"
 )
@@ -134,7 +135,7 @@ func (h *Web) creditor(fn creditorFunc) http.HandlerFunc {
 		}
 		// JSON's \u0000 decodes to a NUL, which PostgreSQL refuses in the
 		// receipt's text: a syntax fault, not a failure to retry.
-		if !web.IsText(in.CreditorCF + in.NoticeNumber + in.RequestID + in.ReceiptID + in.PSP + in.PaidAt) {
+		if !db.IsText(in.CreditorCF + in.NoticeNumber + in.RequestID + in.ReceiptID + in.PSP + in.PaidAt) {
 			writeJSONStatus(w, http.StatusBadRequest, ko("PAA_SINTASSI_EXTRAXSD", "a field is not text"))
 			return
 		}

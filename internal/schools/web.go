@@ -11,6 +11,7 @@ import (
 
 	"github.com/civico-pa/civico/internal/assurance"
 	"github.com/civico-pa/civico/internal/attachments"
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/identity"
 	"github.com/civico-pa/civico/internal/problem"
 	"github.com/civico-pa/civico/internal/throttle"
@@ -254,7 +255,7 @@ func (h *Web) readForm(w http.ResponseWriter, r *http.Request) (url.Values, *att
 			continue
 		}
 		b, err := io.ReadAll(io.LimitReader(part, maxFormText+1))
-		if err != nil || len(b) > maxFormText || !web.IsText(name) || !web.IsText(string(b)) {
+		if err != nil || len(b) > maxFormText || !db.IsText(name) || !db.IsText(string(b)) {
 			return fail(http.StatusBadRequest)
 		}
 		values.Add(name, string(b))

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/web"
 )
 
@@ -134,7 +135,7 @@ func (h *Web) receive(w http.ResponseWriter, r *http.Request, owner string, def 
 			h.App.Error(w, r, http.StatusRequestEntityTooLarge)
 			return nil
 		}
-		if err != nil || len(b) > maxTextPart || !web.IsText(name) || !web.IsText(string(b)) {
+		if err != nil || len(b) > maxTextPart || !db.IsText(name) || !db.IsText(string(b)) {
 			h.App.Error(w, r, http.StatusBadRequest)
 			return nil
 		}

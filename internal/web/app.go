@@ -12,8 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/civico-pa/civico/internal/db"
 	"github.com/civico-pa/civico/internal/town"
 )
 
@@ -195,37 +195,32 @@ func (a *App) route(w http.ResponseWriter, r *http.Request) {
 }
 
 // textURL tells whether the path and every name and value of the query
-// are text (IsText), as every address of the portal is and as a browser
+// are text (db.IsText), as every address of the portal is and as a browser
 // writes them. Anything else can only come from a crafted request: it
 // would reach a lookup by slug or a search, and PostgreSQL refuses it (a
 // 500 instead of an answer). The query is read as r.URL.Query() reads it,
 // which drops a pair with a malformed escape and keeps the others.
 func textURL(u *url.URL) bool {
-	if !IsText(u.Path) {
+	if !db.IsText(u.Path) {
 		return false
 	}
 	if strings.IndexByte(u.RawQuery, '%') < 0 {
-		return IsText(u.RawQuery)
+		return db.IsText(u.RawQuery)
 	}
 	q, _ := url.ParseQuery(u.RawQuery)
 	return TextValues(q)
 }
 
 // TextValues tells whether every name and value of a form or a query is
-// text (IsText).
+// text (db.IsText).
 func TextValues(f url.Values) bool {
 	for k, vs := range f {
-		if !IsText(k) || slices.ContainsFunc(vs, func(v string) bool { return !IsText(v) }) {
+		if !db.IsText(k) || slices.ContainsFunc(vs, func(v string) bool { return !db.IsText(v) }) {
 			return false
 		}
 	}
 	return true
 }
-
-// IsText: UTF-8 without NUL, which is what a browser sends from a page's
-// links and forms, and what PostgreSQL takes in a text column or a text
-// parameter (it refuses the rest; SQLite keeps it).
-func IsText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
 // headerProbe captures what the mux would answer, discarding its body.
 type headerProbe struct {
